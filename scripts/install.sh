@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything pktstack's demo, tests and benchmarks use on a fresh Debian machine (as root),
+# then the npm dependencies (npm ci also builds the TAP addon and compiles the CLI).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+packages=(
+  iproute2 iputils-ping arping ethtool nftables # namespaces, TAP, kernel-side tools
+  tshark tcpdump                                # independent decoder (golden tests), captures
+  dnsmasq busybox bind9-dnsutils                # DHCP/DNS server, httpd, dig
+  socat netcat-openbsd curl hping3 wrk          # traffic from the kernel side
+  python3-scapy                                 # deterministic benchmark corpus
+  libpcap-dev                                   # builds the `pcap` package (benchmark peer)
+  liblwip-dev                                   # lwIP, the C stack we benchmark against
+  build-essential python3                       # node-gyp for our N-API addon
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install.sh: these Debian packages are missing and installing them needs root: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+npm ci --no-audit --no-fund

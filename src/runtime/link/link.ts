@@ -1,0 +1,39 @@
+/**
+ * A Link moves whole Ethernet frames between the stack and something else: a TAP device, an
+ * in-memory peer, or another Link wrapped by a middleware (pcap recorder, fault injector).
+ *
+ * Receive is push-based and allocation-free: the link calls `receiver.receive()` once per frame
+ * with a view into a buffer the link owns and reuses, so the bytes are valid only during the
+ * call. `receiver.batchEnd()` follows each batch (one TAP wakeup, one memory delivery) so
+ * upper layers can flush work they coalesced (ACKs, queued writes) once per batch, not per frame.
+ */
+export interface FrameReceiver {
+  receive(bytes: Uint8Array, offset: number, length: number): void;
+  batchEnd(): void;
+}
+
+export interface LinkStats {
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  /** Frames the link could not send (queue full, closed, frame larger than the MTU allows). */
+  txDropped: number;
+}
+
+export interface Link {
+  /** The link's own MAC address as a 48-bit number. */
+  readonly mac: number;
+  /** Largest IP datagram (Ethernet payload) the link carries, e.g. 1500. */
+  readonly mtu: number;
+  /**
+   * Sends one frame (`length` bytes from `offset`). The link copies what it keeps, so the caller
+   * may reuse `bytes` as soon as this returns. Returns false when the frame was dropped.
+   */
+  send(bytes: Uint8Array, offset: number, length: number): boolean;
+  /** Sets where received frames go (one receiver; a later call replaces it). */
+  setReceiver(receiver: FrameReceiver): void;
+  stats(): LinkStats;
+  /** Stops delivery and releases the device; resolves once everything is flushed/closed. */
+  close(): Promise<void>;
+}
