@@ -1,0 +1,61 @@
+/**
+ * The seams between the IPv4 layer and the transports above it (ICMP, UDP, TCP). A layer knows
+ * the one below it (to send) and is called by it through a table filled at start-up; no layer
+ * imports one above it.
+ */
+
+/** One IPv4 datagram addressed to us, handed up after validation (and reassembly). */
+export interface Ipv4Delivery {
+  /** Source and destination addresses as unsigned 32-bit numbers. */
+  src: number;
+  dst: number;
+  protocol: number;
+  ttl: number;
+  /** True when `dst` was a broadcast (limited or directed) or multicast address, not ours. */
+  toBroadcast: boolean;
+  /** The IP payload: `length` bytes at `offset` in `bytes` (valid only during the call). */
+  bytes: Uint8Array;
+  offset: number;
+  length: number;
+  /** The whole IP datagram (header included) for ICMP errors that must quote it. */
+  datagramOffset: number;
+  datagramLength: number;
+}
+
+/** A transport registered with IPv4 for one protocol number. The delivery object is reused. */
+export interface TransportReceiver {
+  receive(delivery: Ipv4Delivery): void;
+}
+
+/** Outcome of handing a datagram to IPv4. */
+export const enum SendStatus {
+  /** Written to the link (or fragments of it were). */
+  Sent = 0,
+  /** Waiting for ARP resolution; it goes out (or is counted as dropped) later. */
+  Queued = 1,
+  /** Dropped: no route, link refused, ARP queue full, oversized with DF... (counted in stats). */
+  Dropped = 2,
+}
+
+/**
+ * How a transport sends. The transport writes its header and payload into `buf` starting at
+ * `payloadOffset` and leaves at least `IPV4_SEND_HEADROOM` bytes free in front of it, where IPv4
+ * and Ethernet write their headers in place (no copy on the common path).
+ */
+export const IPV4_SEND_HEADROOM = 14 + 20;
+
+export interface Ipv4Sender {
+  /** Our address (0 until configured, e.g. before DHCP completes). */
+  readonly address: number;
+  /** Largest transport segment that fits one unfragmented datagram (link MTU - 20). */
+  readonly maxPayload: number;
+  send(
+    dst: number,
+    protocol: number,
+    buf: Uint8Array,
+    payloadOffset: number,
+    payloadLength: number,
+    /** Source address override (0 = our address; DHCP sends from 0.0.0.0 before it has one). */
+    src?: number,
+  ): SendStatus;
+}
