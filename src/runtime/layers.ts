@@ -28,14 +28,15 @@ export interface TransportReceiver {
 }
 
 /** Outcome of handing a datagram to IPv4. */
-export const enum SendStatus {
+export const SendStatus = {
   /** Written to the link (or fragments of it were). */
-  Sent = 0,
+  Sent: 0,
   /** Waiting for ARP resolution; it goes out (or is counted as dropped) later. */
-  Queued = 1,
+  Queued: 1,
   /** Dropped: no route, link refused, ARP queue full, oversized with DF... (counted in stats). */
-  Dropped = 2,
-}
+  Dropped: 2,
+} as const;
+export type SendStatus = (typeof SendStatus)[keyof typeof SendStatus];
 
 /**
  * How a transport sends. The transport writes its header and payload into `buf` starting at
