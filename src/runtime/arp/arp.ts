@@ -1,0 +1,350 @@
+/**
+ * ARP for IPv4 over Ethernet (RFC 826), sans-IO: frames go out through the Ethernet layer, time
+ * comes from `time.now()` and deadlines are announced through `wake(at)`; the stack calls `tick`.
+ *
+ * - Cache with a lifetime and a size cap. An entry that was used since it was learnt is refreshed
+ *   with a unicast request when it expires instead of being dropped, so a busy flow never stalls.
+ * - Resolution with retries. Datagrams waiting for it are copied into a bounded queue (per target
+ *   and in total). The datagram that triggers a resolution is always queued; later ones past the
+ *   bound are refused and counted, never silently lost.
+ * - Replies to requests for our address; gratuitous ARP when our address changes.
+ * - Table updates follow RFC 826's merge rule: refresh a sender we already know; add a sender only
+ *   when the packet is addressed to us.
+ */
+import { arp } from '../../generated/index.js';
+import { SendStatus } from '../layers.js';
+import { createArpStats, type ArpStats } from '../stats.js';
+import {
+  BROADCAST_MAC,
+  ETHERNET_HEADER_LENGTH,
+  isGroupMac,
+  type EthernetLayer,
+  type EthernetReceiver,
+} from '../ethernet/ethernet.js';
+
+const ETHERTYPE_ARP = 0x0806;
+const ETHERTYPE_IPV4 = 0x0800;
+const HTYPE_ETHERNET = 1;
+const OP_REQUEST = 1;
+const OP_REPLY = 2;
+const ARP_LENGTH = 28;
+
+export interface ArpOptions {
+  /** How long a learnt entry is trusted (ms). Linux's reachable time is 15-45 s. */
+  cacheTimeoutMs?: number;
+  /** Most entries kept; the one closest to expiry is evicted to make room. */
+  cacheSize?: number;
+  /** Delay between requests for one target (ms). */
+  retryIntervalMs?: number;
+  /** Requests sent for one target before its queued datagrams are dropped. */
+  maxRequests?: number;
+  /** Datagrams queued per unresolved target. */
+  queuePerTarget?: number;
+  /** Bytes queued across all unresolved targets. */
+  queueBytes?: number;
+  /** Targets being resolved at once. */
+  maxPending?: number;
+}
+
+const DEFAULTS: Required<ArpOptions> = {
+  cacheTimeoutMs: 60_000,
+  cacheSize: 256,
+  retryIntervalMs: 1_000,
+  maxRequests: 3,
+  queuePerTarget: 16,
+  queueBytes: 256 * 1024,
+  maxPending: 64,
+};
+
+/** Receives datagrams that waited for a resolution, once the MAC is known. */
+export interface ResolvedSender {
+  /**
+   * The datagram is at `offset` (with `ETHERNET_HEADER_LENGTH` bytes of headroom before it) in a
+   * buffer the ARP layer no longer needs.
+   */
+  sendResolved(mac: number, bytes: Uint8Array, offset: number, length: number): boolean;
+}
+
+/** Something that learns the current time without scheduling anything (a Clock fits). */
+export interface TimeSource {
+  now(): number;
+}
+
+interface CacheEntry {
+  mac: number;
+  expiresAt: number;
+  /** Looked up since it was last confirmed: worth refreshing rather than forgetting. */
+  used: boolean;
+  /** A refresh request is out; the entry goes at `expiresAt` unless a reply confirms it. */
+  refreshing: boolean;
+}
+
+interface Pending {
+  requestsSent: number;
+  nextRequestAt: number;
+  /** Copies of the waiting datagrams, each with Ethernet headroom in front. */
+  packets: Uint8Array[];
+}
+
+export class ArpLayer implements EthernetReceiver {
+  readonly stats: ArpStats = createArpStats();
+  private readonly options: Required<ArpOptions>;
+  private readonly cache = new Map<number, CacheEntry>();
+  private readonly pending = new Map<number, Pending>();
+  private queuedBytes = 0;
+  private address = 0;
+  private resolvedSender: ResolvedSender | null = null;
+  private readonly view = new arp.ArpView();
+  private readonly tx = new Uint8Array(ETHERNET_HEADER_LENGTH + ARP_LENGTH);
+  private readonly fields: arp.ArpFields = {
+    htype: HTYPE_ETHERNET,
+    ptype: ETHERTYPE_IPV4,
+    hlen: 6,
+    plen: 4,
+    op: OP_REQUEST,
+    sha: 0,
+    spa: 0,
+    tha: 0,
+    tpa: 0,
+  };
+
+  constructor(
+    private readonly ethernet: EthernetLayer,
+    private readonly time: TimeSource,
+    private readonly wake: (at: number) => void,
+    options: ArpOptions = {},
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+    this.fields.sha = ethernet.mac;
+  }
+
+  /** Where queued datagrams go once resolved (the IPv4 layer). */
+  setResolvedSender(sender: ResolvedSender): void {
+    this.resolvedSender = sender;
+  }
+
+  /** Our protocol address changed: announce it with a gratuitous ARP (skipped for 0.0.0.0). */
+  setAddress(address: number): void {
+    const changed = address !== this.address;
+    this.address = address;
+    if (changed && address !== 0) this.announce();
+  }
+
+  /** Broadcasts a gratuitous ARP request (spa = tpa = our address) so neighbours update. */
+  announce(): void {
+    if (this.address === 0) return;
+    this.sendArp(OP_REQUEST, BROADCAST_MAC, 0, this.address);
+    this.stats.gratuitousSent++;
+  }
+
+  /** The MAC for `ip`, or -1 when unknown (nothing is sent; see `enqueue`). */
+  lookup(ip: number): number {
+    const entry = this.cache.get(ip);
+    if (entry === undefined) return -1;
+    entry.used = true;
+    return entry.mac;
+  }
+
+  /**
+   * Keeps a copy of a datagram for `ip` until it resolves, starting the resolution if needed.
+   * `bytes[offset, offset+length)` is the IPv4 datagram.
+   */
+  enqueue(ip: number, bytes: Uint8Array, offset: number, length: number): SendStatus {
+    const o = this.options;
+    let p = this.pending.get(ip);
+    if (p === undefined) {
+      if (this.pending.size >= o.maxPending) {
+        this.stats.drops.tooManyPending++;
+        return SendStatus.Dropped;
+      }
+      p = { requestsSent: 0, nextRequestAt: 0, packets: [] };
+      this.pending.set(ip, p);
+      // The first datagram is always kept (bounded by one datagram per pending target).
+      this.keep(p, bytes, offset, length);
+      this.request(ip, p);
+      return SendStatus.Queued;
+    }
+    if (p.packets.length >= o.queuePerTarget || this.queuedBytes + length > o.queueBytes) {
+      this.stats.drops.queueFull++;
+      return SendStatus.Dropped;
+    }
+    this.keep(p, bytes, offset, length);
+    return SendStatus.Queued;
+  }
+
+  receive(bytes: Uint8Array, offset: number, length: number, srcMac: number): void {
+    this.stats.rxPackets++;
+    const v = this.view;
+    if (v.wrap(bytes, offset, length) !== null) {
+      this.stats.drops.truncated++;
+      return;
+    }
+    const op = v.op;
+    if (
+      v.htype !== HTYPE_ETHERNET ||
+      v.ptype !== ETHERTYPE_IPV4 ||
+      v.hlen !== 6 ||
+      v.plen !== 4 ||
+      (op !== OP_REQUEST && op !== OP_REPLY)
+    ) {
+      this.stats.drops.unsupported++;
+      return;
+    }
+    const sha = v.sha;
+    const spa = v.spa;
+    const tpa = v.tpa;
+    if (isGroupMac(sha) || (spa === this.address && spa !== 0) || sha === this.ethernet.mac) {
+      // Someone claims our address or a group MAC: never learn it. (Address-conflict handling,
+      // RFC 5227, is left to the configuration layer.)
+      this.stats.drops.bogusSender++;
+      return;
+    }
+    const now = this.time.now();
+    // RFC 826 merge: a sender already in the table is refreshed whatever the packet's target.
+    let merged = false;
+    if (spa !== 0) {
+      const entry = this.cache.get(spa);
+      if (entry !== undefined) {
+        this.confirm(entry, sha, now);
+        merged = true;
+      }
+    }
+    if (tpa !== this.address || this.address === 0) {
+      if (merged) this.flushPending(spa, sha);
+      return;
+    }
+    if (!merged && spa !== 0) this.insert(spa, sha, now);
+    if (op === OP_REQUEST) {
+      // An ARP probe (spa 0, RFC 5227) gets its answer too, so the prober sees the conflict.
+      this.sendArp(OP_REPLY, srcMac, sha, spa);
+      this.stats.repliesSent++;
+    } else {
+      this.stats.repliesReceived++;
+    }
+    if (spa !== 0) this.flushPending(spa, sha);
+  }
+
+  /** Expires cache entries, refreshes used ones, retries or gives up pending resolutions. */
+  tick(now: number): void {
+    const o = this.options;
+    let next = Infinity;
+    for (const [ip, entry] of this.cache) {
+      if (entry.expiresAt <= now) {
+        if (entry.used && !entry.refreshing) {
+          // Still in use: ask the neighbour directly and keep using the entry meanwhile.
+          entry.refreshing = true;
+          entry.used = false;
+          entry.expiresAt = now + o.retryIntervalMs * o.maxRequests;
+          this.sendArp(OP_REQUEST, entry.mac, 0, ip);
+          this.stats.requestsSent++;
+        } else {
+          this.cache.delete(ip);
+          continue;
+        }
+      }
+      if (entry.expiresAt < next) next = entry.expiresAt;
+    }
+    for (const [ip, p] of this.pending) {
+      if (p.nextRequestAt <= now) {
+        if (p.requestsSent >= o.maxRequests) {
+          this.dropPending(ip, p);
+          continue;
+        }
+        this.request(ip, p);
+      }
+      if (p.nextRequestAt < next) next = p.nextRequestAt;
+    }
+    this.stats.cacheEntries = this.cache.size;
+    if (next !== Infinity) this.wake(next);
+  }
+
+  /** Forgets everything (used on close and when the address changes network). */
+  clear(): void {
+    for (const [ip, p] of this.pending) this.dropPending(ip, p);
+    this.cache.clear();
+    this.stats.cacheEntries = 0;
+  }
+
+  /** Cache contents for display and tests: [ip, mac] pairs. */
+  entries(): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    for (const [ip, entry] of this.cache) out.push([ip, entry.mac]);
+    return out;
+  }
+
+  /** Targets with datagrams waiting, and how many each. */
+  pendingCount(ip: number): number {
+    return this.pending.get(ip)?.packets.length ?? 0;
+  }
+
+  private keep(p: Pending, bytes: Uint8Array, offset: number, length: number): void {
+    const copy = new Uint8Array(ETHERNET_HEADER_LENGTH + length);
+    copy.set(bytes.subarray(offset, offset + length), ETHERNET_HEADER_LENGTH);
+    p.packets.push(copy);
+    this.queuedBytes += length;
+  }
+
+  private request(ip: number, p: Pending): void {
+    this.sendArp(OP_REQUEST, BROADCAST_MAC, 0, ip);
+    this.stats.requestsSent++;
+    p.requestsSent++;
+    p.nextRequestAt = this.time.now() + this.options.retryIntervalMs;
+    this.wake(p.nextRequestAt);
+  }
+
+  private dropPending(ip: number, p: Pending): void {
+    this.stats.drops.unresolved += p.packets.length;
+    for (const packet of p.packets) this.queuedBytes -= packet.length - ETHERNET_HEADER_LENGTH;
+    this.pending.delete(ip);
+  }
+
+  private flushPending(ip: number, mac: number): void {
+    const p = this.pending.get(ip);
+    if (p === undefined) return;
+    this.pending.delete(ip);
+    for (const packet of p.packets) {
+      const length = packet.length - ETHERNET_HEADER_LENGTH;
+      this.queuedBytes -= length;
+      if (this.resolvedSender?.sendResolved(mac, packet, ETHERNET_HEADER_LENGTH, length) === true) {
+        this.stats.queuedSent++;
+      }
+    }
+  }
+
+  private confirm(entry: CacheEntry, mac: number, now: number): void {
+    entry.mac = mac;
+    entry.expiresAt = now + this.options.cacheTimeoutMs;
+    entry.refreshing = false;
+    entry.used = false;
+  }
+
+  private insert(ip: number, mac: number, now: number): void {
+    if (this.cache.size >= this.options.cacheSize) this.evictOne();
+    const expiresAt = now + this.options.cacheTimeoutMs;
+    this.cache.set(ip, { mac, expiresAt, used: false, refreshing: false });
+    this.stats.cacheEntries = this.cache.size;
+    this.wake(expiresAt);
+  }
+
+  private evictOne(): void {
+    let victim = -1;
+    let soonest = Infinity;
+    for (const [ip, entry] of this.cache) {
+      if (entry.expiresAt < soonest) {
+        soonest = entry.expiresAt;
+        victim = ip;
+      }
+    }
+    if (victim !== -1) this.cache.delete(victim);
+  }
+
+  private sendArp(op: number, dstMac: number, tha: number, tpa: number): void {
+    const f = this.fields;
+    f.op = op;
+    f.spa = this.address;
+    f.tha = tha;
+    f.tpa = tpa;
+    arp.encodeArp(f, this.tx, ETHERNET_HEADER_LENGTH);
+    this.ethernet.send(dstMac, ETHERTYPE_ARP, this.tx, 0, ARP_LENGTH);
+  }
+}

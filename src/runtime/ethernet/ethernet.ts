@@ -1,0 +1,133 @@
+/**
+ * Ethernet II demux/mux. Frames addressed to our MAC or to broadcast go to the layer registered
+ * for their EtherType; everything else is counted and dropped. On send, the header is written in
+ * place in front of the payload the upper layer prepared, so no frame is copied.
+ */
+import { ethernet } from '../../generated/index.js';
+import type { FrameReceiver } from '../link/link.js';
+import { createEthernetStats, type EthernetStats } from '../stats.js';
+
+export const ETHERNET_HEADER_LENGTH = 14;
+export const BROADCAST_MAC = 0xffffffffffff;
+/** 2**40: dividing a 48-bit MAC number by it leaves the first octet (holding the group bit). */
+const FIRST_OCTET_DIVISOR = 0x10000000000;
+
+/** Where finished frames go: the Link (or anything that captures frames in tests). */
+export interface FrameSink {
+  send(bytes: Uint8Array, offset: number, length: number): boolean;
+}
+
+/** A layer above Ethernet (ARP, IPv4), registered for one EtherType. */
+export interface EthernetReceiver {
+  /**
+   * One payload, valid only during the call. `linkBroadcast` is true when the frame was sent to
+   * the broadcast MAC rather than to ours.
+   */
+  receive(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    srcMac: number,
+    linkBroadcast: boolean,
+  ): void;
+}
+
+/** True for broadcast and multicast MACs (the I/G bit of the first octet). */
+export function isGroupMac(mac: number): boolean {
+  return (Math.floor(mac / FIRST_OCTET_DIVISOR) & 1) === 1;
+}
+
+export class EthernetLayer implements FrameReceiver {
+  readonly stats: EthernetStats = createEthernetStats();
+  private readonly view = new ethernet.EthernetView();
+  /** Two slots cover IPv4 and ARP; a linear scan beats a Map lookup at this size. */
+  private readonly types: number[] = [];
+  private readonly receivers: EthernetReceiver[] = [];
+  private readonly batchListeners: Array<() => void> = [];
+  private readonly header: ethernet.EthernetFields = { dst: 0, src: 0, etherType: 0 };
+
+  constructor(
+    readonly mac: number,
+    private readonly sink: FrameSink,
+  ) {
+    this.header.src = mac;
+  }
+
+  /** Sends payloads of `etherType` to `receiver` (a later call for the same type replaces it). */
+  register(etherType: number, receiver: EthernetReceiver): void {
+    const i = this.types.indexOf(etherType);
+    if (i >= 0) {
+      this.receivers[i] = receiver;
+    } else {
+      this.types.push(etherType);
+      this.receivers.push(receiver);
+    }
+  }
+
+  /** Called after each received batch, so upper layers can flush coalesced work once per batch. */
+  onBatchEnd(listener: () => void): void {
+    this.batchListeners.push(listener);
+  }
+
+  receive(bytes: Uint8Array, offset: number, length: number): void {
+    this.stats.rxFrames++;
+    const view = this.view;
+    if (view.wrap(bytes, offset, length) !== null) {
+      this.stats.drops.truncated++;
+      return;
+    }
+    const dst = view.dst;
+    let linkBroadcast = false;
+    if (dst !== this.mac) {
+      if (dst !== BROADCAST_MAC) {
+        this.stats.drops.notForUs++;
+        return;
+      }
+      linkBroadcast = true;
+    }
+    const etherType = view.etherType;
+    const types = this.types;
+    for (let i = 0; i < types.length; i++) {
+      if (types[i] === etherType) {
+        this.receivers[i].receive(
+          bytes,
+          view.payloadOffset,
+          view.payloadLength,
+          view.src,
+          linkBroadcast,
+        );
+        return;
+      }
+    }
+    this.stats.drops.unknownEtherType++;
+  }
+
+  batchEnd(): void {
+    const listeners = this.batchListeners;
+    for (let i = 0; i < listeners.length; i++) listeners[i]();
+  }
+
+  /**
+   * Sends `payloadLength` bytes found at `offset + 14` in `bytes`, writing the Ethernet header
+   * into the 14 bytes at `offset` (the caller left that headroom). Returns false when the link
+   * refused the frame (counted).
+   */
+  send(
+    dstMac: number,
+    etherType: number,
+    bytes: Uint8Array,
+    offset: number,
+    payloadLength: number,
+  ): boolean {
+    const header = this.header;
+    header.dst = dstMac;
+    header.etherType = etherType;
+    ethernet.encodeEthernet(header, bytes, offset);
+    if (!this.sink.send(bytes, offset, ETHERNET_HEADER_LENGTH + payloadLength)) {
+      this.stats.drops.linkRefused++;
+      return false;
+    }
+    this.stats.txFrames++;
+    return true;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * `pktstack/stack`: the user-space stack as a library. Create a Link (TAP, memory pair) and a
+ * Clock, then `createStack({ link, clock, ip: '10.0.0.2/24' })`.
+ */
+export { createStack, resolveAddress, Stack, StackConfigError } from './stack.js';
+export type {
+  AddressConfig,
+  AddressInput,
+  ResolvedAddress,
+  StackOptions,
+  TcpHandle,
+  Ticker,
+} from './stack.js';
+export {
+  EthernetLayer,
+  BROADCAST_MAC,
+  ETHERNET_HEADER_LENGTH,
+  isGroupMac,
+} from './ethernet/ethernet.js';
+export type { EthernetReceiver, FrameSink } from './ethernet/ethernet.js';
+export { ArpLayer } from './arp/arp.js';
+export type { ArpOptions, ResolvedSender, TimeSource } from './arp/arp.js';
+export { Ipv4Layer } from './ipv4/ipv4.js';
+export type { Ipv4ErrorReporter, Ipv4Options } from './ipv4/ipv4.js';
+export { Reassembler } from './ipv4/reassembly.js';
+export type { ReassemblyOptions } from './ipv4/reassembly.js';
+export { IcmpLayer, ICMP_PROTOCOL } from './icmp/icmp.js';
+export type { IcmpErrorReceiver, IcmpOptions } from './icmp/icmp.js';
+export {
+  UdpLayer,
+  UDP_PROTOCOL,
+  UDP_HEADER_LENGTH,
+  UDP_SEND_HEADROOM,
+  UDP_MAX_PAYLOAD,
+} from './udp/udp.js';
+export type { UdpIpv4 } from './udp/udp.js';
+export { UdpSocket } from './udp/socket.js';
+export type { UdpSendCallback, UdpSocketEvents } from './udp/socket.js';
+export { UdpSocketError } from './udp/types.js';
+export type {
+  UdpAddressInfo,
+  UdpDatagramReceiver,
+  UdpDelivery,
+  UdpRemoteInfo,
+} from './udp/types.js';
+export { IPV4_SEND_HEADROOM, SendStatus } from './layers.js';
+export type { Ipv4Delivery, Ipv4Sender, TransportReceiver } from './layers.js';
+export type { Clock, TimerHandle } from './clock/clock.js';
+export type { FrameReceiver, Link, LinkStats } from './link/link.js';
+export { snapshotStats, totalDrops } from './stats.js';
+export type * from './stats.js';

@@ -1,0 +1,361 @@
+/**
+ * IPv4 (RFC 791, RFC 1122 section 3): validation, delivery to transports by protocol number,
+ * routing over one interface (address, netmask, default gateway), reassembly and fragmentation.
+ *
+ * Receive: one reused view and one reused delivery record, so an unfragmented datagram costs no
+ * allocation. Options are delimited by the view (a malformed list is dropped) and otherwise
+ * ignored. Send: the transport leaves `IPV4_SEND_HEADROOM` bytes in front of its segment; the
+ * header is written there in place and, when the datagram fits the MTU, the very same buffer goes
+ * to the link.
+ */
+import { ipv4 } from '../../generated/index.js';
+import { internetChecksum } from '../../codec/checksum.js';
+import {
+  IPV4_SEND_HEADROOM,
+  SendStatus,
+  type Ipv4Delivery,
+  type Ipv4Sender,
+  type TransportReceiver,
+} from '../layers.js';
+import { createIpv4Stats, type Ipv4Stats } from '../stats.js';
+import {
+  BROADCAST_MAC,
+  ETHERNET_HEADER_LENGTH,
+  type EthernetLayer,
+  type EthernetReceiver,
+} from '../ethernet/ethernet.js';
+import type { ArpLayer, ResolvedSender, TimeSource } from '../arp/arp.js';
+import { Reassembler, type ReassemblyOptions } from './reassembly.js';
+
+const ETHERTYPE_IPV4 = 0x0800;
+const HEADER_LENGTH = 20;
+const MAX_DATAGRAM = 65535;
+const LIMITED_BROADCAST = 0xffffffff;
+/** Flag bits in the 16-bit word at offset 6, beside the 13-bit fragment offset. */
+const FLAG_DF = 0x4000;
+const FLAG_MF = 0x2000;
+
+/** How ICMP errors get reported; ICMP implements it, IPv4 and UDP call it (set at start-up). */
+export interface Ipv4ErrorReporter {
+  /** Destination unreachable (RFC 792 type 3) with `code` about a datagram we received. */
+  destinationUnreachable(code: number, delivery: Ipv4Delivery): void;
+}
+
+export interface Ipv4Options {
+  /** Default TTL of datagrams we send (RFC 1700 / Linux: 64). */
+  ttl?: number;
+  reassembly?: ReassemblyOptions;
+}
+
+/** The multicast MAC for an IPv4 group address (RFC 1112: 01:00:5e + low 23 bits). */
+function multicastMac(ip: number): number {
+  return 0x01005e000000 + (ip & 0x7fffff);
+}
+
+function isMulticast(ip: number): boolean {
+  return ip >>> 28 === 0xe;
+}
+
+export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
+  readonly stats: Ipv4Stats = createIpv4Stats();
+  readonly reassembler: Reassembler;
+  private readonly receivers: Array<TransportReceiver | null> = new Array<TransportReceiver | null>(
+    256,
+  ).fill(null);
+  private errors: Ipv4ErrorReporter | null = null;
+  private readonly view = new ipv4.Ipv4View();
+  private readonly delivery: Ipv4Delivery = {
+    src: 0,
+    dst: 0,
+    protocol: 0,
+    ttl: 0,
+    toBroadcast: false,
+    bytes: new Uint8Array(0),
+    offset: 0,
+    length: 0,
+    datagramOffset: 0,
+    datagramLength: 0,
+  };
+  private readonly header: ipv4.Ipv4Fields;
+  /** One frame's worth of scratch for fragments (Ethernet header + MTU). */
+  private readonly fragmentBuffer: Uint8Array;
+  private identification = 0;
+  private addr = 0;
+  private mask = 0;
+  private gw = 0;
+  private directedBroadcast = LIMITED_BROADCAST;
+
+  constructor(
+    private readonly ethernet: EthernetLayer,
+    private readonly arp: ArpLayer,
+    private readonly time: TimeSource,
+    wake: (at: number) => void,
+    readonly mtu: number,
+    options: Ipv4Options = {},
+  ) {
+    this.reassembler = new Reassembler(this.stats, wake, options.reassembly);
+    this.fragmentBuffer = new Uint8Array(ETHERNET_HEADER_LENGTH + mtu);
+    this.header = {
+      version: 4,
+      ihl: 5,
+      dscp: 0,
+      ecn: 0,
+      totalLength: 0,
+      identification: 0,
+      flags: 0,
+      fragmentOffset: 0,
+      ttl: options.ttl ?? 64,
+      protocol: 0,
+      checksum: undefined,
+      src: 0,
+      dst: 0,
+      options: new Uint8Array(0),
+    };
+    arp.setResolvedSender(this);
+  }
+
+  get address(): number {
+    return this.addr;
+  }
+
+  get netmask(): number {
+    return this.mask;
+  }
+
+  get gateway(): number {
+    return this.gw;
+  }
+
+  get maxPayload(): number {
+    return this.mtu - HEADER_LENGTH;
+  }
+
+  /** Sets our address, netmask and default gateway (0 = none). 0.0.0.0 means unconfigured. */
+  configure(address: number, netmask: number, gateway: number): void {
+    this.addr = address >>> 0;
+    this.mask = netmask >>> 0;
+    this.gw = gateway >>> 0;
+    this.directedBroadcast =
+      address === 0 || netmask === LIMITED_BROADCAST
+        ? LIMITED_BROADCAST
+        : ((address & netmask) | ~netmask) >>> 0;
+  }
+
+  /** Limited broadcast, or the directed broadcast of our subnet. */
+  isBroadcast(dst: number): boolean {
+    dst = dst >>> 0;
+    return dst === LIMITED_BROADCAST || (this.addr !== 0 && dst === this.directedBroadcast);
+  }
+
+  /** Hands datagrams of `protocol` to `receiver` (a later call replaces it; null removes it). */
+  register(protocol: number, receiver: TransportReceiver | null): void {
+    this.receivers[protocol & 0xff] = receiver;
+  }
+
+  setErrorReporter(reporter: Ipv4ErrorReporter): void {
+    this.errors = reporter;
+  }
+
+  receive(bytes: Uint8Array, offset: number, length: number): void {
+    const stats = this.stats;
+    stats.rxPackets++;
+    const v = this.view;
+    const err = v.wrap(bytes, offset, length);
+    if (err !== null) {
+      const drops = stats.drops;
+      if (err.code === 'E_TRUNCATED') drops.truncated++;
+      else if (err.code === 'E_BAD_VALUE') drops.badVersion++;
+      else if (err.code === 'E_BAD_OPTION') drops.badOptions++;
+      else drops.badLength++;
+      return;
+    }
+    if (!v.checksumValid) {
+      stats.drops.badChecksum++;
+      return;
+    }
+    const src = v.src;
+    const dst = v.dst;
+    const addr = this.addr;
+    if (
+      src === LIMITED_BROADCAST ||
+      isMulticast(src) ||
+      (addr !== 0 && src === this.directedBroadcast)
+    ) {
+      stats.drops.badSource++;
+      return;
+    }
+    let toBroadcast = false;
+    if (dst !== addr) {
+      if (dst === LIMITED_BROADCAST || dst === this.directedBroadcast) {
+        toBroadcast = true;
+      } else if (addr !== 0 || isMulticast(dst)) {
+        // Unconfigured (DHCP in progress) we take unicast for any address: a server may send its
+        // offer straight to the address it offers.
+        stats.drops.notForUs++;
+        return;
+      }
+    }
+    const d = this.delivery;
+    const flagsAndOffset = v.flags * 8192 + v.fragmentOffset;
+    if ((flagsAndOffset & (FLAG_MF | 0x1fff)) !== 0) {
+      stats.fragmentsReceived++;
+      const whole = this.reassembler.input(
+        src,
+        dst,
+        v.protocol,
+        v.identification,
+        (flagsAndOffset & FLAG_MF) !== 0,
+        (flagsAndOffset & 0x1fff) * 8,
+        bytes,
+        offset,
+        v.headerLength,
+        v.payloadOffset,
+        v.payloadLength,
+        this.time.now(),
+      );
+      if (whole === null) return;
+      // The reassembled header still carries the first fragment's length and MF flag; only the
+      // fields below matter to transports, and ICMP quotes no more than the header + 8 bytes.
+      d.bytes = whole.bytes;
+      d.datagramOffset = whole.datagramOffset;
+      d.datagramLength = whole.headerLength + whole.payloadLength;
+      d.offset = whole.datagramOffset + whole.headerLength;
+      d.length = whole.payloadLength;
+    } else {
+      d.bytes = bytes;
+      d.datagramOffset = offset;
+      d.datagramLength = v.totalLength;
+      d.offset = v.payloadOffset;
+      d.length = v.payloadLength;
+    }
+    d.src = src;
+    d.dst = dst;
+    d.protocol = v.protocol;
+    d.ttl = v.ttl;
+    d.toBroadcast = toBroadcast;
+    const receiver = this.receivers[d.protocol];
+    if (receiver === null) {
+      stats.drops.unknownProtocol++;
+      // RFC 1122 3.2.2.1: protocol unreachable (code 2); ICMP itself filters broadcasts.
+      this.errors?.destinationUnreachable(2, d);
+      return;
+    }
+    stats.delivered++;
+    receiver.receive(d);
+  }
+
+  send(
+    dst: number,
+    protocol: number,
+    buf: Uint8Array,
+    payloadOffset: number,
+    payloadLength: number,
+    src = 0,
+  ): SendStatus {
+    const stats = this.stats;
+    if (payloadLength > MAX_DATAGRAM - HEADER_LENGTH || payloadOffset < IPV4_SEND_HEADROOM) {
+      stats.drops.tooBig++;
+      return SendStatus.Dropped;
+    }
+    dst = dst >>> 0;
+    const addr = this.addr;
+    // Route: broadcast and multicast map straight to a MAC; on-link unicast resolves the
+    // destination itself; everything else goes through the gateway.
+    let mac = -1;
+    let nextHop = dst;
+    if (dst === LIMITED_BROADCAST || (addr !== 0 && dst === this.directedBroadcast)) {
+      mac = BROADCAST_MAC;
+    } else if (isMulticast(dst)) {
+      mac = multicastMac(dst);
+    } else if (addr === 0 || dst === addr || dst === 0) {
+      stats.drops.noRoute++;
+      return SendStatus.Dropped;
+    } else if (((dst ^ addr) & this.mask) !== 0) {
+      nextHop = this.gw;
+      if (nextHop === 0) {
+        stats.drops.noRoute++;
+        return SendStatus.Dropped;
+      }
+    }
+    const ipOffset = payloadOffset - HEADER_LENGTH;
+    const h = this.header;
+    h.totalLength = HEADER_LENGTH + payloadLength;
+    h.identification = this.identification;
+    this.identification = (this.identification + 1) & 0xffff;
+    h.protocol = protocol;
+    h.src = src !== 0 ? src : addr;
+    h.dst = dst;
+    ipv4.encodeIpv4(h, buf, ipOffset, payloadLength);
+    const ipLength = HEADER_LENGTH + payloadLength;
+    if (mac < 0) mac = this.arp.lookup(nextHop);
+    if (mac < 0) return this.arp.enqueue(nextHop, buf, ipOffset, ipLength);
+    return this.transmit(mac, buf, ipOffset, ipLength) ? SendStatus.Sent : SendStatus.Dropped;
+  }
+
+  /** A datagram that waited for ARP (see ArpLayer.enqueue). */
+  sendResolved(mac: number, bytes: Uint8Array, offset: number, length: number): boolean {
+    return this.transmit(mac, bytes, offset, length);
+  }
+
+  tick(now: number): void {
+    this.reassembler.tick(now);
+  }
+
+  /**
+   * Puts a whole datagram (at `ipOffset`, with Ethernet headroom in front) on the link, in
+   * fragments when it is larger than the MTU.
+   */
+  private transmit(mac: number, bytes: Uint8Array, ipOffset: number, ipLength: number): boolean {
+    if (ipLength <= this.mtu) {
+      if (
+        !this.ethernet.send(mac, ETHERTYPE_IPV4, bytes, ipOffset - ETHERNET_HEADER_LENGTH, ipLength)
+      )
+        return false;
+      this.stats.txPackets++;
+      return true;
+    }
+    return this.fragment(mac, bytes, ipOffset, ipLength);
+  }
+
+  /**
+   * RFC 791 fragmentation: the header is copied into each fragment (our datagrams carry no
+   * options, and a queued one keeps the header we wrote), then total length, MF, fragment
+   * offset and checksum are patched in place.
+   */
+  private fragment(mac: number, bytes: Uint8Array, ipOffset: number, ipLength: number): boolean {
+    const headerLength = (bytes[ipOffset] & 0x0f) * 4;
+    const flagsWord = (bytes[ipOffset + 6] << 8) | bytes[ipOffset + 7];
+    if ((flagsWord & FLAG_DF) !== 0) {
+      this.stats.drops.tooBig++;
+      return false;
+    }
+    const out = this.fragmentBuffer;
+    const ip = ETHERNET_HEADER_LENGTH;
+    const chunk = (this.mtu - headerLength) & ~7;
+    const payloadLength = ipLength - headerLength;
+    const baseOffset = flagsWord & 0x1fff;
+    const baseMore = flagsWord & FLAG_MF;
+    for (let done = 0; done < payloadLength; done += chunk) {
+      const size = Math.min(chunk, payloadLength - done);
+      const last = done + size === payloadLength;
+      out.set(bytes.subarray(ipOffset, ipOffset + headerLength), ip);
+      const start = ipOffset + headerLength + done;
+      out.set(bytes.subarray(start, start + size), ip + headerLength);
+      const total = headerLength + size;
+      const word = (last ? baseMore : FLAG_MF) | (baseOffset + done / 8);
+      out[ip + 2] = total >>> 8;
+      out[ip + 3] = total & 0xff;
+      out[ip + 6] = word >>> 8;
+      out[ip + 7] = word & 0xff;
+      out[ip + 10] = 0;
+      out[ip + 11] = 0;
+      const sum = internetChecksum(out, ip, headerLength);
+      out[ip + 10] = sum >>> 8;
+      out[ip + 11] = sum & 0xff;
+      if (!this.ethernet.send(mac, ETHERTYPE_IPV4, out, 0, total)) return false;
+      this.stats.fragmentsSent++;
+    }
+    this.stats.txPackets++;
+    return true;
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * The stack: one Link and one Clock, with Ethernet, ARP, IPv4, ICMP and UDP wired together.
+ *
+ *   link ─▶ ethernet ─▶ arp
+ *                    └▶ ipv4 ─▶ icmp | udp | (tcp, registered later with ipv4.register)
+ *
+ * The protocol modules are sans-IO: they read the time from the clock, never set timers, and
+ * say when they next need attention through `wake(at)`. The stack keeps one clock timer armed
+ * at the earliest such deadline and calls every module's `tick(now)` when it fires.
+ */
+import { parseIpv4 } from '../codec/address.js';
+import type { Clock, TimerHandle } from './clock/clock.js';
+import type { Link } from './link/link.js';
+import { ArpLayer, type ArpOptions } from './arp/arp.js';
+import { EthernetLayer } from './ethernet/ethernet.js';
+import { Ipv4Layer, type Ipv4Options } from './ipv4/ipv4.js';
+import { IcmpLayer, ICMP_PROTOCOL, type IcmpOptions } from './icmp/icmp.js';
+import { UdpLayer, UDP_PROTOCOL } from './udp/udp.js';
+import { snapshotStats, type StackStats, type StatsTree } from './stats.js';
+
+const ETHERTYPE_IPV4 = 0x0800;
+const ETHERTYPE_ARP = 0x0806;
+
+/** An address given as text ("10.0.0.2", or "10.0.0.2/24" for `ip`) or as a 32-bit number. */
+export type AddressInput = string | number;
+
+export interface AddressConfig {
+  /** Our address; "a.b.c.d/len" also sets the netmask. 0 / "0.0.0.0" = unconfigured. */
+  ip: AddressInput;
+  /** Dotted netmask ("255.255.255.0") or a 32-bit number; a "/len" suffix on `ip` also works. */
+  netmask?: AddressInput;
+  /** Default gateway (0 / omitted = none: off-link destinations are unreachable). */
+  gateway?: AddressInput;
+}
+
+export interface StackOptions extends Partial<AddressConfig> {
+  link: Link;
+  clock: Clock;
+  arp?: ArpOptions;
+  ipv4?: Ipv4Options;
+  icmp?: IcmpOptions;
+}
+
+/** What a transport plugged in after creation (TCP) gives the stack so stats/close include it. */
+export interface TcpHandle {
+  stats(): StatsTree;
+  close(): void | Promise<void>;
+}
+
+/** Anything that wants `tick(now)` calls at the deadlines it asks for with `stack.wake(at)`. */
+export interface Ticker {
+  tick(now: number): void;
+}
+
+/** The numbers `setAddress` settled on. */
+export interface ResolvedAddress {
+  ip: number;
+  netmask: number;
+  gateway: number;
+}
+
+/** Thrown for configuration the stack cannot use (bad address text, prefix out of range...). */
+export class StackConfigError extends Error {
+  readonly code = 'E_STACK_CONFIG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'StackConfigError';
+  }
+}
+
+function parseAddress(value: AddressInput, what: string): number {
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+      throw new StackConfigError(`${what}: ${value} is not a 32-bit address`);
+    }
+    return value >>> 0;
+  }
+  const n = parseIpv4(value);
+  if (n < 0) throw new StackConfigError(`${what}: "${value}" is not a dotted-quad IPv4 address`);
+  return n;
+}
+
+function prefixToMask(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+/** "10.0.0.2/24" or numbers → numbers. Without a netmask or prefix the mask is /32. */
+export function resolveAddress(config: AddressConfig): ResolvedAddress {
+  let ipText = config.ip;
+  let mask = -1;
+  if (typeof ipText === 'string' && ipText.includes('/')) {
+    const [addr, len] = ipText.split('/');
+    const prefix = Number(len);
+    if (!/^\d{1,2}$/.test(len) || prefix > 32) {
+      throw new StackConfigError(`ip: "${ipText}" has a bad prefix length (0..32)`);
+    }
+    ipText = addr;
+    mask = prefixToMask(prefix);
+  }
+  const ip = parseAddress(ipText, 'ip');
+  if (config.netmask !== undefined) {
+    const m = parseAddress(config.netmask, 'netmask');
+    // A netmask is ones then zeros: adding its lowest set bit must clear it to a power of two.
+    const inverted = ~m >>> 0;
+    if ((inverted & (inverted + 1)) !== 0)
+      throw new StackConfigError(`netmask: ${String(config.netmask)} is not contiguous`);
+    mask = m;
+  }
+  // No mask given: a host route only (everything else needs the gateway), as for /32.
+  if (mask < 0) mask = 0xffffffff;
+  const gateway = config.gateway === undefined ? 0 : parseAddress(config.gateway, 'gateway');
+  if (gateway !== 0 && ip !== 0 && ((gateway ^ ip) & mask) !== 0) {
+    throw new StackConfigError('gateway: not inside the network given by ip/netmask');
+  }
+  return { ip, netmask: mask, gateway };
+}
+
+export class Stack {
+  readonly link: Link;
+  readonly clock: Clock;
+  readonly ethernet: EthernetLayer;
+  readonly arp: ArpLayer;
+  readonly ipv4: Ipv4Layer;
+  readonly icmp: IcmpLayer;
+  readonly udp: UdpLayer;
+  /** Set by the TCP module when it attaches (it registers itself with `ipv4.register(6, ...)`). */
+  tcp: TcpHandle | null = null;
+  private readonly tickers: Ticker[] = [];
+  private readonly addressListeners: Array<(address: ResolvedAddress) => void> = [];
+  private timer: TimerHandle | null = null;
+  private timerAt = Infinity;
+  private closed = false;
+  private readonly onTimer = (): void => this.runTicks();
+  /** Bound once so modules can call it without allocating. */
+  readonly wake = (at: number): void => this.schedule(at);
+
+  constructor(options: StackOptions) {
+    this.link = options.link;
+    this.clock = options.clock;
+    const time = options.clock;
+    this.ethernet = new EthernetLayer(this.link.mac, this.link);
+    this.arp = new ArpLayer(this.ethernet, time, this.wake, options.arp);
+    this.ipv4 = new Ipv4Layer(
+      this.ethernet,
+      this.arp,
+      time,
+      this.wake,
+      this.link.mtu,
+      options.ipv4,
+    );
+    this.icmp = new IcmpLayer(this.ipv4, time, options.icmp);
+    this.udp = new UdpLayer(this.ipv4, this.icmp);
+    this.ethernet.register(ETHERTYPE_ARP, this.arp);
+    this.ethernet.register(ETHERTYPE_IPV4, this.ipv4);
+    this.ipv4.register(ICMP_PROTOCOL, this.icmp);
+    this.ipv4.register(UDP_PROTOCOL, this.udp);
+    this.ipv4.setErrorReporter(this.icmp);
+    this.ipv4.reassembler.timeoutListener = this.icmp;
+    this.tickers.push(this.arp, this.ipv4);
+    if (options.ip !== undefined) {
+      this.setAddress({ ip: options.ip, netmask: options.netmask, gateway: options.gateway });
+    }
+    this.link.setReceiver(this.ethernet);
+  }
+
+  get mac(): number {
+    return this.link.mac;
+  }
+
+  get address(): number {
+    return this.ipv4.address;
+  }
+
+  get netmask(): number {
+    return this.ipv4.netmask;
+  }
+
+  get gateway(): number {
+    return this.ipv4.gateway;
+  }
+
+  /**
+   * (Re)configures our address (DHCP calls this). A changed address is announced with a
+   * gratuitous ARP; `{ip: 0}` unconfigures. Listeners added with `onAddressChange` are told.
+   */
+  setAddress(config: AddressConfig): ResolvedAddress {
+    const resolved = resolveAddress(config);
+    const previous = this.ipv4.address;
+    const previousNet = previous & this.ipv4.netmask;
+    this.ipv4.configure(resolved.ip, resolved.netmask, resolved.gateway);
+    // Neighbours learnt on another network are useless now.
+    if (previous !== 0 && (resolved.ip & resolved.netmask) !== previousNet) this.arp.clear();
+    this.arp.setAddress(resolved.ip);
+    for (const listener of this.addressListeners) listener(resolved);
+    return resolved;
+  }
+
+  onAddressChange(listener: (address: ResolvedAddress) => void): void {
+    this.addressListeners.push(listener);
+  }
+
+  /** Adds a module whose `tick(now)` runs at the deadlines it requests with `stack.wake(at)`. */
+  addTicker(ticker: Ticker): void {
+    this.tickers.push(ticker);
+  }
+
+  /** Runs `listener` after each received batch (one TAP wakeup): flush coalesced work there. */
+  onBatchEnd(listener: () => void): void {
+    this.ethernet.onBatchEnd(listener);
+  }
+
+  stats(): StackStats {
+    this.arp.stats.cacheEntries = this.arp.entries().length;
+    const out: StackStats = {
+      link: this.link.stats(),
+      ethernet: snapshotStats(this.ethernet.stats),
+      arp: snapshotStats(this.arp.stats),
+      ipv4: snapshotStats(this.ipv4.stats),
+      icmp: snapshotStats(this.icmp.stats),
+      udp: snapshotStats(this.udp.stats),
+    };
+    if (this.tcp !== null) out.tcp = this.tcp.stats();
+    return out;
+  }
+
+  /** Closes sockets and transports, cancels timers, then closes the link. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.timer?.cancel();
+    this.timer = null;
+    this.timerAt = Infinity;
+    if (this.tcp !== null) await this.tcp.close();
+    this.udp.close();
+    this.arp.clear();
+    this.ipv4.reassembler.clear();
+    await this.link.close();
+  }
+
+  private schedule(at: number): void {
+    if (this.closed || at >= this.timerAt) return;
+    this.timer?.cancel();
+    this.timerAt = at;
+    this.timer = this.clock.setTimer(at - this.clock.now(), this.onTimer);
+  }
+
+  private runTicks(): void {
+    this.timer = null;
+    this.timerAt = Infinity;
+    if (this.closed) return;
+    const now = this.clock.now();
+    for (const ticker of this.tickers) ticker.tick(now);
+  }
+}
+
+/** Creates a stack on `link` driven by `clock`, optionally configured with an address. */
+export function createStack(options: StackOptions): Stack {
+  return new Stack(options);
+}

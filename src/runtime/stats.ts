@@ -1,0 +1,241 @@
+/**
+ * Counters for the stack's layers. Each layer owns one plain object of number fields and bumps
+ * them in place (`stats.drops.badChecksum++`): no allocation, monomorphic shapes. `stack.stats()`
+ * returns a deep copy so callers can diff snapshots.
+ */
+import type { LinkStats } from './link/link.js';
+
+/** Frames seen by the Ethernet demux/mux. */
+export interface EthernetStats {
+  rxFrames: number;
+  txFrames: number;
+  drops: {
+    /** Shorter than an Ethernet header. */
+    truncated: number;
+    /** Unicast to another MAC, or multicast we did not join. */
+    notForUs: number;
+    /** An EtherType no layer registered for (IPv6, LLDP, ...). */
+    unknownEtherType: number;
+    /** The link refused the frame on send. */
+    linkRefused: number;
+  };
+}
+
+export interface ArpStats {
+  rxPackets: number;
+  requestsSent: number;
+  repliesSent: number;
+  repliesReceived: number;
+  gratuitousSent: number;
+  /** Datagrams that waited for a resolution and went out once it arrived. */
+  queuedSent: number;
+  cacheEntries: number;
+  drops: {
+    truncated: number;
+    /** Not Ethernet/IPv4 (htype, ptype, hlen, plen) or an unknown opcode. */
+    unsupported: number;
+    /** A sender hardware address that is broadcast/multicast, or sender IP that is ours. */
+    bogusSender: number;
+    /** Queued datagrams dropped because their target never answered. */
+    unresolved: number;
+    /** Datagrams refused because the pending queue (per target or total) was full. */
+    queueFull: number;
+    /** Resolutions refused because too many targets were already pending. */
+    tooManyPending: number;
+  };
+}
+
+export interface Ipv4Stats {
+  rxPackets: number;
+  delivered: number;
+  txPackets: number;
+  fragmentsSent: number;
+  fragmentsReceived: number;
+  reassembled: number;
+  drops: {
+    truncated: number;
+    badLength: number;
+    badVersion: number;
+    badOptions: number;
+    badChecksum: number;
+    /** Destination is neither us nor a broadcast. */
+    notForUs: number;
+    /** Source is broadcast/multicast (RFC 1122 3.2.1.3: silently discard). */
+    badSource: number;
+    /** No transport registered for the protocol number. */
+    unknownProtocol: number;
+    /** Send: no address configured, destination off-link without a gateway, or ourselves. */
+    noRoute: number;
+    /** Send: payload larger than an IPv4 datagram can carry. */
+    tooBig: number;
+    /** A fragment overlapping data already received (whole datagram discarded, as Linux does). */
+    fragOverlap: number;
+    /** A fragment fully covered by data already received (ignored, datagram kept). */
+    fragDuplicate: number;
+    /** Fragments whose datagram would exceed 65535 bytes, or conflicting end-of-datagram. */
+    fragInvalid: number;
+    /** Datagrams discarded because reassembly did not finish in time. */
+    reassemblyTimeout: number;
+    /** Datagrams discarded to keep reassembly memory under its bound. */
+    reassemblyMemory: number;
+  };
+}
+
+export interface IcmpStats {
+  rxMessages: number;
+  echoRequests: number;
+  echoReplies: number;
+  unreachableSent: number;
+  timeExceededSent: number;
+  errorsReceived: number;
+  drops: {
+    truncated: number;
+    badChecksum: number;
+    /** Echo requests sent to a broadcast address (ignored by default, like Linux). */
+    broadcastEcho: number;
+    /** Error messages suppressed by the rate limit. */
+    rateLimited: number;
+    /** Types we do not handle (timestamps, redirects, ...). */
+    unhandledType: number;
+    /** Echo reply could not be sent (no route, ARP queue full...). */
+    sendFailed: number;
+  };
+}
+
+export interface UdpStats {
+  rxDatagrams: number;
+  txDatagrams: number;
+  drops: {
+    truncated: number;
+    badLength: number;
+    badChecksum: number;
+    /** No socket bound to the destination port (answered with ICMP port unreachable). */
+    noSocket: number;
+    /** Send: payload larger than a datagram can carry. */
+    tooBig: number;
+    /** Send refused by IPv4 (no route, ARP queue full...). */
+    sendFailed: number;
+  };
+}
+
+export interface StackStats {
+  link: LinkStats;
+  ethernet: EthernetStats;
+  arp: ArpStats;
+  ipv4: Ipv4Stats;
+  icmp: IcmpStats;
+  udp: UdpStats;
+  /** Counters of a transport plugged in later (TCP), when present. */
+  tcp?: StatsTree;
+}
+
+/** A tree of counters, the shape every `stats()` returns. */
+export interface StatsTree {
+  [name: string]: number | StatsTree;
+}
+
+/** Deep copy of a counter tree (numbers and nested plain objects only). */
+export function snapshotStats<T extends object>(stats: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(stats)) {
+    out[key] = typeof value === 'object' && value !== null ? snapshotStats(value as object) : value;
+  }
+  return out as T;
+}
+
+/** Sum of every counter under each `drops` object of a tree, for a one-number health check. */
+export function totalDrops(stats: object): number {
+  let total = 0;
+  for (const [key, value] of Object.entries(stats)) {
+    if (typeof value !== 'object' || value === null) continue;
+    if (key === 'drops') {
+      for (const n of Object.values(value)) if (typeof n === 'number') total += n;
+    } else {
+      total += totalDrops(value as object);
+    }
+  }
+  return total;
+}
+
+export function createEthernetStats(): EthernetStats {
+  return {
+    rxFrames: 0,
+    txFrames: 0,
+    drops: { truncated: 0, notForUs: 0, unknownEtherType: 0, linkRefused: 0 },
+  };
+}
+
+export function createArpStats(): ArpStats {
+  return {
+    rxPackets: 0,
+    requestsSent: 0,
+    repliesSent: 0,
+    repliesReceived: 0,
+    gratuitousSent: 0,
+    queuedSent: 0,
+    cacheEntries: 0,
+    drops: {
+      truncated: 0,
+      unsupported: 0,
+      bogusSender: 0,
+      unresolved: 0,
+      queueFull: 0,
+      tooManyPending: 0,
+    },
+  };
+}
+
+export function createIpv4Stats(): Ipv4Stats {
+  return {
+    rxPackets: 0,
+    delivered: 0,
+    txPackets: 0,
+    fragmentsSent: 0,
+    fragmentsReceived: 0,
+    reassembled: 0,
+    drops: {
+      truncated: 0,
+      badLength: 0,
+      badVersion: 0,
+      badOptions: 0,
+      badChecksum: 0,
+      notForUs: 0,
+      badSource: 0,
+      unknownProtocol: 0,
+      noRoute: 0,
+      tooBig: 0,
+      fragOverlap: 0,
+      fragDuplicate: 0,
+      fragInvalid: 0,
+      reassemblyTimeout: 0,
+      reassemblyMemory: 0,
+    },
+  };
+}
+
+export function createIcmpStats(): IcmpStats {
+  return {
+    rxMessages: 0,
+    echoRequests: 0,
+    echoReplies: 0,
+    unreachableSent: 0,
+    timeExceededSent: 0,
+    errorsReceived: 0,
+    drops: {
+      truncated: 0,
+      badChecksum: 0,
+      broadcastEcho: 0,
+      rateLimited: 0,
+      unhandledType: 0,
+      sendFailed: 0,
+    },
+  };
+}
+
+export function createUdpStats(): UdpStats {
+  return {
+    rxDatagrams: 0,
+    txDatagrams: 0,
+    drops: { truncated: 0, badLength: 0, badChecksum: 0, noSocket: 0, tooBig: 0, sendFailed: 0 },
+  };
+}
