@@ -1,0 +1,1498 @@
+/**
+ * The TCP state machine (RFC 9293) for one connection, sans-IO.
+ *
+ * Inputs are method calls carrying `now` (ms): a received segment (`input`), a user call
+ * (`connect`, `listen`, `send`, `close`, `abort`, `consumed`, ...) or the timer (`onTimer`).
+ * Outputs go to the `TcpHost` given at construction: segments to transmit, in-order data to
+ * deliver, and events. Timers are deadlines held in the state (`nextDeadline()` says when to
+ * call `onTimer`), so the runtime arms one clock timer per connection. Nothing here reads a
+ * clock, touches a socket or allocates per segment on the in-order path: the state is mutated
+ * in place and the outgoing segment record is reused, which is what lets the same code run at
+ * line rate in the runtime and step by step in tests.
+ *
+ * Implemented: every RFC 9293 state incl. simultaneous open/close and half-close; RFC 5961
+ * challenge ACKs (rate-limited) for in-window RST, any SYN and unacceptable ACKs; RFC 6298 RTO
+ * with Karn's rule and backoff; RFC 5681/6582 NewReno or RFC 9438 CUBIC with RFC 6928 IW; RFC
+ * 7323 window scale, timestamps and PAWS; RFC 2018 SACK (blocks for out-of-order data) and RFC
+ * 6675 SACK-based loss recovery; delayed ACK; Nagle; receiver and sender SWS avoidance;
+ * zero-window probes with backoff; keepalive; TIME-WAIT of 2*MSL (RFC 1337: RST ignored there).
+ */
+import { makeCongestionControl, type CongestionControl } from './congestion.js';
+import { ReorderQueue } from './reorder.js';
+import { DEFAULT_RTO_CONFIG, RtoEstimator, type RtoConfig } from './rto.js';
+import { SackScoreboard } from './sack.js';
+import {
+  ACK,
+  FIN,
+  MAX_SACK_BLOCKS,
+  PSH,
+  RST,
+  SYN,
+  clearSegment,
+  newSegment,
+  type Segment,
+} from './segment.js';
+import { SendBuffer } from './sendbuffer.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from './seq.js';
+
+export const TcpState = {
+  CLOSED: 0,
+  LISTEN: 1,
+  SYN_SENT: 2,
+  SYN_RECEIVED: 3,
+  ESTABLISHED: 4,
+  FIN_WAIT_1: 5,
+  FIN_WAIT_2: 6,
+  CLOSE_WAIT: 7,
+  CLOSING: 8,
+  LAST_ACK: 9,
+  TIME_WAIT: 10,
+} as const;
+export type TcpState = (typeof TcpState)[keyof typeof TcpState];
+
+const STATE_NAMES = [
+  'CLOSED',
+  'LISTEN',
+  'SYN-SENT',
+  'SYN-RECEIVED',
+  'ESTABLISHED',
+  'FIN-WAIT-1',
+  'FIN-WAIT-2',
+  'CLOSE-WAIT',
+  'CLOSING',
+  'LAST-ACK',
+  'TIME-WAIT',
+] as const;
+
+export function stateName(s: TcpState): string {
+  return STATE_NAMES[s];
+}
+
+export const TcpEvent = {
+  /** The three-way handshake completed. */
+  Established: 1,
+  /** The peer sent FIN: no more data will arrive (the readable side ends). */
+  RemoteFin: 2,
+  /** Acknowledged data left the send buffer: more can be written. */
+  SendSpace: 3,
+  /** The connection finished normally (from the user's point of view; TIME-WAIT may follow). */
+  Closed: 4,
+  /** The peer reset an established connection (ECONNRESET). */
+  Reset: 5,
+  /** The peer refused the connection: RST in reply to our SYN (ECONNREFUSED). */
+  Refused: 6,
+  /** Retransmissions, SYN retries, keepalive or zero-window probes gave up (ETIMEDOUT). */
+  TimedOut: 7,
+} as const;
+export type TcpEvent = (typeof TcpEvent)[keyof typeof TcpEvent];
+
+export interface TcpConfig {
+  /** Largest segment payload we can receive and send (link MTU - 40 for IPv4). */
+  mss: number;
+  /** Send buffer bytes (unacknowledged + unsent). */
+  sndBuf: number;
+  /** Receive buffer bytes: the window we offer. */
+  rcvBuf: number;
+  congestion: 'newreno' | 'cubic';
+  rto: RtoConfig;
+  /** SYN retransmissions before ETIMEDOUT (Linux: 6). */
+  synRetries: number;
+  /** SYN-ACK retransmissions before a half-open connection is dropped (Linux: 5). */
+  synAckRetries: number;
+  /** Data retransmissions (and unanswered zero-window probes) before ETIMEDOUT (Linux: 15). */
+  dataRetries: number;
+  /** Maximum segment lifetime; TIME-WAIT lasts 2*MSL. */
+  msl: number;
+  /** How long an orphaned connection may sit in FIN-WAIT-2 (Linux tcp_fin_timeout). */
+  finWait2Timeout: number;
+  /** Delayed-ACK timeout (RFC 1122/9293: at most 500 ms; RFC 5681: at most 200 ms). */
+  delayedAck: number;
+  keepIdle: number;
+  keepInterval: number;
+  keepCount: number;
+  timestamps: boolean;
+  sack: boolean;
+  windowScale: boolean;
+  /** Challenge ACKs (RFC 5961) allowed per connection per second. */
+  challengeAckLimit: number;
+  /** Most out-of-order chunks held per connection. */
+  reorderMaxChunks: number;
+}
+
+export const DEFAULT_TCP_CONFIG: TcpConfig = {
+  mss: 1460,
+  sndBuf: 256 * 1024,
+  rcvBuf: 256 * 1024,
+  congestion: 'newreno',
+  rto: DEFAULT_RTO_CONFIG,
+  synRetries: 6,
+  synAckRetries: 5,
+  dataRetries: 15,
+  msl: 30_000,
+  finWait2Timeout: 60_000,
+  delayedAck: 40,
+  keepIdle: 7_200_000,
+  keepInterval: 75_000,
+  keepCount: 9,
+  timestamps: true,
+  sack: true,
+  windowScale: true,
+  challengeAckLimit: 10,
+  reorderMaxChunks: 512,
+};
+
+export interface TcpHost {
+  /**
+   * Sends one segment. `seg` is reused after the call returns. When `seg.dataLength > 0` the
+   * payload is `conn.copyPayload(seg.seq, seg.dataLength, out, off)`.
+   */
+  transmit(conn: TcpConnection, seg: Segment): void;
+  /** In-order data for the application (valid only during the call). */
+  deliver(conn: TcpConnection, bytes: Uint8Array, offset: number, length: number): void;
+  event(conn: TcpConnection, event: TcpEvent): void;
+}
+
+export interface TcpCounters {
+  segmentsIn: number;
+  segmentsOut: number;
+  retransmits: number;
+  fastRetransmits: number;
+  timeouts: number;
+  challengeAcks: number;
+  challengeAcksSuppressed: number;
+  pawsDrops: number;
+  outOfWindow: number;
+  reorderDrops: number;
+  dupAcksIn: number;
+}
+
+/** TIME-WAIT's TS.Recent stays meaningful for 24 days (RFC 7323 §5.5). */
+const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
+const NONE = Infinity;
+const DEFAULT_PEER_MSS = 536;
+const TS_OPTION_BYTES = 12;
+
+/** Window-scale shift that lets a 16-bit window express `rcvBuf` (RFC 7323 §2.3, at most 14). */
+export function windowShiftFor(rcvBuf: number): number {
+  let s = 0;
+  while (s < 14 && rcvBuf >>> s > 0xffff) s++;
+  return s;
+}
+
+export class TcpConnection {
+  state: TcpState = TcpState.CLOSED;
+  /** True when this connection began with a passive open (LISTEN). */
+  passive = false;
+  readonly counters: TcpCounters = {
+    segmentsIn: 0,
+    segmentsOut: 0,
+    retransmits: 0,
+    fastRetransmits: 0,
+    timeouts: 0,
+    challengeAcks: 0,
+    challengeAcksSuppressed: 0,
+    pawsDrops: 0,
+    outOfWindow: 0,
+    reorderDrops: 0,
+    dupAcksIn: 0,
+  };
+  /** Free slot for the runtime (its socket object). */
+  owner: unknown = undefined;
+
+  // --- send sequence space (RFC 9293 §3.3.1) ---
+  iss = 0;
+  sndUna = 0;
+  /** Next sequence number to send (moves back to SND.UNA on a retransmission timeout). */
+  sndNxt = 0;
+  /** Highest sequence number sent + 1. */
+  sndMax = 0;
+  /** Peer's window in bytes (already scaled). */
+  sndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
+  /** Largest window the peer ever offered (RFC 5961's MAX.SND.WND, sender SWS avoidance). */
+  maxSndWnd = 0;
+  /** Sequence number of the first byte held in the send buffer. */
+  private sndBufSeq = 0;
+  readonly sendBuffer: SendBuffer;
+  /** The user closed the sending side: FIN goes after the buffered data, at `finSeq`. */
+  finQueued = false;
+  finSeq = 0;
+  private finSent = false;
+
+  // --- receive sequence space ---
+  irs = 0;
+  rcvNxt = 0;
+  /** Right edge of the window we last advertised (never moved left: no window shrinking). */
+  rcvAdv = 0;
+  /** Bytes delivered to the application and not yet consumed by it. */
+  rcvUnread = 0;
+  private remoteFinSeen = false;
+
+  // --- negotiated options ---
+  /** Payload bytes per segment we send (peer MSS, our MTU, minus the timestamp option). */
+  effMss: number;
+  peerMss = DEFAULT_PEER_MSS;
+  sndShift = 0;
+  rcvShift = 0;
+  private readonly ourShift: number;
+  tsEnabled = false;
+  sackEnabled = false;
+  private tsRecent = 0;
+  private tsRecentSet = false;
+  private tsRecentAge = 0;
+  private lastAckSent = 0;
+  private tsOffset = 0;
+  /** Our timestamp when the last retransmission timeout fired (see sampleTs). */
+  private tsRtoFloor = 0;
+  private tsRtoFloorSet = false;
+
+  // --- retransmission and congestion ---
+  readonly rto: RtoEstimator;
+  cc: CongestionControl;
+  private rttTiming = false;
+  private rttSeq = 0;
+  private rttStart = 0;
+  /** Consecutive timeouts (or SYN retransmissions) without progress. */
+  retries = 0;
+  dupAcks = 0;
+  inRecovery = false;
+  /** RFC 6582 "recover": the highest sequence sent when recovery (or an RTO) began, + 1. */
+  private recoverSeq = 0;
+  /** RFC 6675 HighRxt: the highest sequence retransmitted during SACK recovery, + 1. */
+  private highRxt = 0;
+  readonly scoreboard = new SackScoreboard();
+  private readonly reorder: ReorderQueue;
+
+  // --- receive-side acknowledgment policy ---
+  private ackNow = false;
+  private ackPending = 0;
+  /** Largest segment payload seen from the peer (Linux's rcv_mss): "full-sized". */
+  private rcvMss: number;
+
+  // --- user settings ---
+  noDelay = false;
+  keepAlive = false;
+  keepIdle: number;
+  private keepProbes = 0;
+  private lastRecv = 0;
+  /** The application no longer reads: data arriving now is answered with RST. */
+  orphaned = false;
+  private persistBackoff = 0;
+  private persistProbes = 0;
+  private challengeWindowStart = -Infinity;
+  private challengeCount = 0;
+  private closedReported = false;
+
+  // --- timer deadlines (ms, Infinity when unarmed) ---
+  rtxDeadline = NONE;
+  persistDeadline = NONE;
+  delackDeadline = NONE;
+  keepaliveDeadline = NONE;
+  /** TIME-WAIT expiry, or the orphaned FIN-WAIT-2 timeout. */
+  timeWaitDeadline = NONE;
+
+  private readonly out: Segment = newSegment();
+  private readonly deliverChunk = (bytes: Uint8Array, off: number, len: number): void => {
+    this.deliverData(bytes, off, len);
+  };
+
+  constructor(
+    readonly config: TcpConfig,
+    private readonly host: TcpHost,
+    readonly localIp: number,
+    readonly localPort: number,
+    readonly remoteIp: number,
+    readonly remotePort: number,
+  ) {
+    this.sendBuffer = new SendBuffer(config.sndBuf);
+    this.reorder = new ReorderQueue(config.rcvBuf, config.reorderMaxChunks);
+    this.rto = new RtoEstimator(config.rto);
+    this.effMss = Math.min(DEFAULT_PEER_MSS, config.mss);
+    this.rcvMss = config.mss;
+    this.cc = makeCongestionControl(config.congestion, this.effMss);
+    this.ourShift = config.windowScale ? windowShiftFor(config.rcvBuf) : 0;
+    this.keepIdle = config.keepIdle;
+  }
+
+  // ===================================================================== user calls
+
+  /** Active open (CLOSED → SYN-SENT): sends SYN with our options. */
+  connect(iss: number, now: number): void {
+    if (this.state !== TcpState.CLOSED)
+      throw new Error(`connect in state ${stateName(this.state)}`);
+    this.initSendSpace(iss);
+    this.lastRecv = now;
+    this.state = TcpState.SYN_SENT;
+    this.sendSyn(now, false);
+  }
+
+  /** Passive open (CLOSED → LISTEN); `iss` is used for the SYN-ACK when a SYN arrives. */
+  listen(iss: number): void {
+    if (this.state !== TcpState.CLOSED) throw new Error(`listen in state ${stateName(this.state)}`);
+    this.initSendSpace(iss);
+    this.passive = true;
+    this.state = TcpState.LISTEN;
+  }
+
+  /**
+   * Builds an ESTABLISHED connection from the ACK that completed a SYN-cookie handshake
+   * (`iss` = SEG.ACK - 1, `peerMss` decoded from the cookie). No options beyond MSS survive a
+   * cookie; the ACK itself is then processed normally.
+   */
+  acceptCookie(seg: Segment, iss: number, peerMss: number, now: number): void {
+    if (this.state !== TcpState.CLOSED) throw new Error('acceptCookie on a used connection');
+    this.initSendSpace(iss);
+    this.passive = true;
+    this.irs = seqAdd(seg.seq, -1);
+    this.rcvNxt = seg.seq;
+    // The stateless SYN-ACK offered min(64 KiB, buffer), unscaled.
+    this.rcvAdv = seqAdd(seg.seq, Math.min(0xffff, this.config.rcvBuf));
+    this.lastAckSent = seg.seq;
+    this.sndNxt = this.sndMax = seqAdd(iss, 1);
+    this.peerMss = peerMss;
+    this.computeEffMss();
+    this.lastRecv = now;
+    this.state = TcpState.SYN_RECEIVED;
+    this.input(seg, now);
+  }
+
+  /** Queues application data; returns the bytes accepted (less than `len` when the buffer is full). */
+  send(src: Uint8Array, off: number, len: number, now: number): number {
+    if (this.finQueued) return 0;
+    const s = this.state;
+    if (
+      s !== TcpState.ESTABLISHED &&
+      s !== TcpState.CLOSE_WAIT &&
+      s !== TcpState.SYN_SENT &&
+      s !== TcpState.SYN_RECEIVED
+    ) {
+      return 0;
+    }
+    const n = this.sendBuffer.push(src, off, len);
+    if (n > 0 && (s === TcpState.ESTABLISHED || s === TcpState.CLOSE_WAIT)) this.output(now);
+    return n;
+  }
+
+  /** Bytes that may still be queued with `send`. */
+  get sendSpace(): number {
+    return this.finQueued ? 0 : this.sendBuffer.free;
+  }
+
+  /** Bytes written but not yet acknowledged. */
+  get sendQueued(): number {
+    return this.sendBuffer.length;
+  }
+
+  /** Closes our sending side: FIN after the queued data (half-close; reading goes on). */
+  close(now: number): void {
+    switch (this.state) {
+      case TcpState.LISTEN:
+      case TcpState.SYN_SENT:
+        this.finish(TcpEvent.Closed);
+        return;
+      case TcpState.SYN_RECEIVED:
+        this.queueFin(); // sent once ESTABLISHED (RFC 9293 §3.10.4 allows queueing)
+        return;
+      case TcpState.ESTABLISHED:
+        this.queueFin();
+        this.state = TcpState.FIN_WAIT_1;
+        this.output(now);
+        return;
+      case TcpState.CLOSE_WAIT:
+        this.queueFin();
+        this.state = TcpState.LAST_ACK;
+        this.output(now);
+        return;
+      default:
+        return; // already closing
+    }
+  }
+
+  /** Aborts: RST to the peer in synchronized states, then CLOSED (RFC 9293 ABORT call). */
+  abort(_now: number): void {
+    const s = this.state;
+    if (
+      s === TcpState.SYN_RECEIVED ||
+      s === TcpState.ESTABLISHED ||
+      s === TcpState.FIN_WAIT_1 ||
+      s === TcpState.FIN_WAIT_2 ||
+      s === TcpState.CLOSE_WAIT
+    ) {
+      this.sendReset(this.sndMax);
+    }
+    this.finish(TcpEvent.Closed);
+  }
+
+  /**
+   * The application will not read any more (its socket was destroyed): from now on delivered
+   * data counts as consumed, and an orphaned FIN-WAIT-2 times out.
+   */
+  orphan(now: number): void {
+    this.orphaned = true;
+    this.rcvUnread = 0;
+    if (this.state === TcpState.FIN_WAIT_2)
+      this.timeWaitDeadline = now + this.config.finWait2Timeout;
+  }
+
+  /** The application consumed `n` delivered bytes: the window may open (window update). */
+  consumed(n: number, now: number): void {
+    this.rcvUnread = Math.max(0, this.rcvUnread - n);
+    if (!this.isSynchronized() || this.remoteFinSeen) return;
+    // Window update when the offered window would at least double and grow by two segments
+    // (or half the buffer): enough to reopen a closing window without an ACK per read.
+    const space = this.windowSpace();
+    const edge = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
+    if (space - edge >= Math.min(2 * this.rcvMss, this.config.rcvBuf >>> 1) && space >= 2 * edge) {
+      this.ackNow = true;
+      this.output(now);
+    }
+  }
+
+  setNoDelay(noDelay: boolean, now: number): void {
+    this.noDelay = noDelay;
+    if (noDelay && this.canSendData()) this.output(now);
+  }
+
+  setKeepAlive(enable: boolean, idleMs: number, now: number): void {
+    this.keepAlive = enable;
+    if (idleMs > 0) this.keepIdle = idleMs;
+    this.keepProbes = 0;
+    this.keepaliveDeadline = enable && this.isSynchronized() ? now + this.keepIdle : NONE;
+  }
+
+  /** Earliest armed deadline (Infinity when no timer is needed). */
+  nextDeadline(): number {
+    return Math.min(
+      this.rtxDeadline,
+      this.persistDeadline,
+      this.delackDeadline,
+      this.keepaliveDeadline,
+      this.timeWaitDeadline,
+    );
+  }
+
+  /** Copies `len` bytes of send data starting at sequence number `seq` into `out[off..]`. */
+  copyPayload(seq: number, len: number, out: Uint8Array, off: number): void {
+    this.sendBuffer.copy(seqDiff(seq, this.sndBufSeq), len, out, off);
+  }
+
+  /** Whether this TIME-WAIT connection may be replaced by a new SYN (RFC 6191 / RFC 1122 4.2.2.13). */
+  acceptsReuse(seg: Segment): boolean {
+    if (this.state !== TcpState.TIME_WAIT) return false;
+    if (this.tsEnabled && seg.hasTimestamps && this.tsRecentSet)
+      return seqGt(seg.tsVal, this.tsRecent);
+    return seqGt(seg.seq, this.rcvNxt);
+  }
+
+  describe(): string {
+    return (
+      `${stateName(this.state)} una=${this.sndUna} nxt=${this.sndNxt} max=${this.sndMax} ` +
+      `wnd=${this.sndWnd} cwnd=${this.cc.cwnd} ssthresh=${this.cc.ssthresh} rcvNxt=${this.rcvNxt} ` +
+      `rto=${this.rto.rto} queued=${this.sendBuffer.length}`
+    );
+  }
+
+  // ===================================================================== timers
+
+  onTimer(now: number): void {
+    if (this.timeWaitDeadline <= now) {
+      this.timeWaitDeadline = NONE;
+      if (this.state === TcpState.TIME_WAIT || this.state === TcpState.FIN_WAIT_2) {
+        this.finish(TcpEvent.Closed);
+        return;
+      }
+    }
+    if (this.rtxDeadline <= now) {
+      this.rtxDeadline = NONE;
+      this.onRetransmitTimeout(now);
+      if (this.isClosed()) return;
+    }
+    if (this.persistDeadline <= now) {
+      this.persistDeadline = NONE;
+      this.onPersistTimeout(now);
+      if (this.isClosed()) return;
+    }
+    if (this.keepaliveDeadline <= now) {
+      this.keepaliveDeadline = NONE;
+      this.onKeepaliveTimeout(now);
+      if (this.isClosed()) return;
+    }
+    if (this.delackDeadline <= now) {
+      this.delackDeadline = NONE;
+      if (this.ackPending > 0 && this.isSynchronized()) this.sendAck(now);
+    }
+  }
+
+  private onRetransmitTimeout(now: number): void {
+    const s = this.state;
+    this.counters.timeouts++;
+    if (s === TcpState.SYN_SENT || s === TcpState.SYN_RECEIVED) {
+      const limit = s === TcpState.SYN_SENT ? this.config.synRetries : this.config.synAckRetries;
+      if (this.retries >= limit) {
+        this.finish(this.passive ? TcpEvent.Closed : TcpEvent.TimedOut);
+        return;
+      }
+      this.retries++;
+      this.rto.backOff();
+      this.rttTiming = false;
+      this.counters.retransmits++;
+      this.sendSyn(now, s === TcpState.SYN_RECEIVED);
+      return;
+    }
+    if (!this.isSynchronized() || this.sndUna === this.sndMax) return;
+    if (this.retries >= this.config.dataRetries) {
+      this.sendReset(this.sndMax);
+      this.finish(TcpEvent.TimedOut);
+      return;
+    }
+    this.retries++;
+    this.rto.backOff();
+    this.tsRtoFloor = this.tsNow(now);
+    this.tsRtoFloorSet = true;
+    const flight = seqDiff(this.sndMax, this.sndUna);
+    this.cc.onRto(flight, this.effMss, now);
+    this.inRecovery = false;
+    this.dupAcks = 0;
+    this.recoverSeq = this.sndMax;
+    this.rttTiming = false;
+    // Go back N (RFC 5681 §3.1/RFC 6298 §5.4): resend from SND.UNA; SACKed ranges are skipped.
+    // After a second timeout in a row the scoreboard is distrusted (the peer may have reneged).
+    if (this.retries >= 2) this.scoreboard.clear();
+    this.sndNxt = this.sndUna;
+    this.highRxt = this.sndUna;
+    this.output(now, true);
+    if (this.rtxDeadline === NONE) this.rtxDeadline = now + this.rto.rto;
+  }
+
+  private onPersistTimeout(now: number): void {
+    if (!this.canSendData()) return;
+    if (this.sndWnd > 0) {
+      this.persistBackoff = 0;
+      this.output(now);
+      return;
+    }
+    if (this.persistProbes >= this.config.dataRetries) {
+      this.sendReset(this.sndMax);
+      this.finish(TcpEvent.TimedOut);
+      return;
+    }
+    this.persistProbes++;
+    // A zero-window probe: an old sequence number makes the peer answer with its window.
+    this.sendProbe(now);
+    this.persistBackoff++;
+    this.persistDeadline = now + this.persistInterval();
+  }
+
+  private persistInterval(): number {
+    const base = Math.max(this.rto.rto, this.config.rto.minRto);
+    return Math.min(this.config.rto.maxRto, base * 2 ** Math.min(this.persistBackoff, 16));
+  }
+
+  private onKeepaliveTimeout(now: number): void {
+    if (!this.keepAlive || !this.isSynchronized()) return;
+    const idle = now - this.lastRecv;
+    const busy = this.sndUna !== this.sndMax || this.sendBuffer.length > 0;
+    if (busy) {
+      // Retransmissions handle an unresponsive peer while data is outstanding.
+      this.keepaliveDeadline = now + this.keepIdle;
+      return;
+    }
+    if (this.keepProbes === 0 && idle < this.keepIdle) {
+      this.keepaliveDeadline = this.lastRecv + this.keepIdle;
+      return;
+    }
+    if (this.keepProbes >= this.config.keepCount) {
+      this.sendReset(this.sndMax);
+      this.finish(TcpEvent.TimedOut);
+      return;
+    }
+    this.keepProbes++;
+    this.sendProbe(now);
+    this.keepaliveDeadline = now + this.config.keepInterval;
+  }
+
+  // ===================================================================== input
+
+  input(seg: Segment, now: number): void {
+    this.counters.segmentsIn++;
+    switch (this.state) {
+      case TcpState.CLOSED:
+        return;
+      case TcpState.LISTEN:
+        this.inputListen(seg, now);
+        return;
+      case TcpState.SYN_SENT:
+        this.inputSynSent(seg, now);
+        return;
+      default:
+        this.inputSynchronized(seg, now);
+    }
+  }
+
+  private inputListen(seg: Segment, now: number): void {
+    const f = seg.flags;
+    if (f & RST) return;
+    if (f & ACK) {
+      this.sendReset(seg.ack);
+      return;
+    }
+    if (!(f & SYN)) return;
+    this.irs = seg.seq;
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.rcvAdv = this.rcvNxt;
+    this.negotiate(seg, now);
+    this.sndWnd = seg.window; // never scaled in a SYN (RFC 7323 §2.2)
+    this.maxSndWnd = this.sndWnd;
+    this.sndWl1 = seg.seq;
+    this.sndWl2 = this.iss;
+    this.lastRecv = now;
+    this.state = TcpState.SYN_RECEIVED;
+    this.sendSyn(now, true);
+  }
+
+  private inputSynSent(seg: Segment, now: number): void {
+    const f = seg.flags;
+    let ackOk = false;
+    if (f & ACK) {
+      if (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this.sndMax)) {
+        if (!(f & RST)) this.sendReset(seg.ack);
+        return;
+      }
+      ackOk = true;
+    }
+    if (f & RST) {
+      if (ackOk) this.finish(TcpEvent.Refused);
+      return;
+    }
+    if (!(f & SYN)) return;
+    this.irs = seg.seq;
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    // Our SYN offered an unscaled window; the peer may send that much right away.
+    this.rcvAdv = seqAdd(this.rcvNxt, Math.min(0xffff, this.config.rcvBuf));
+    this.negotiate(seg, now);
+    this.lastRecv = now;
+    if (ackOk) {
+      this.sndWnd = seg.window;
+      this.maxSndWnd = this.sndWnd;
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = seg.ack;
+      this.sndUna = seg.ack;
+      if (this.rttTiming && !this.tsEnabled) this.rto.sample(now - this.rttStart);
+      else if (this.tsEnabled && seg.hasTimestamps && seg.tsEcr !== 0) this.sampleTs(seg, now);
+      this.rttTiming = false;
+      this.rtxDeadline = NONE;
+      this.establish(now);
+      this.ackNow = true;
+      if (seg.dataLength > 0 || f & FIN) this.processText(seg, now);
+      this.output(now);
+    } else {
+      // Simultaneous open (RFC 9293 §3.5 figure 8): SYN-RECEIVED, answer SYN-ACK.
+      this.state = TcpState.SYN_RECEIVED;
+      this.sndWnd = seg.window;
+      this.maxSndWnd = this.sndWnd;
+      this.sndWl1 = seg.seq;
+      this.sendSyn(now, true);
+    }
+  }
+
+  private inputSynchronized(seg: Segment, now: number): void {
+    const f = seg.flags;
+    const segLen = seg.dataLength + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
+
+    // A retransmitted SYN in SYN-RECEIVED means our SYN-ACK was lost: resend it at once.
+    if (
+      this.state === TcpState.SYN_RECEIVED &&
+      f & SYN &&
+      !(f & (ACK | RST)) &&
+      seg.seq === this.irs
+    ) {
+      this.sendSyn(now, true);
+      return;
+    }
+
+    // Simultaneous open (RFC 9293 figure 8): the peer's SYN-ACK repeats the SYN we already
+    // took, so the acceptability test would reject it; only its ACK matters.
+    if (
+      this.state === TcpState.SYN_RECEIVED &&
+      !this.passive &&
+      (f & (SYN | ACK | RST)) === (SYN | ACK) &&
+      seg.seq === this.irs
+    ) {
+      if (!(seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndMax))) {
+        this.sendReset(seg.ack);
+        return;
+      }
+      this.sndUna = seg.ack;
+      this.sndWnd = seg.window << this.sndShift;
+      this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = seg.ack;
+      this.rttTiming = false;
+      this.rtxDeadline = NONE;
+      this.establish(now);
+      this.ackNow = true;
+      this.output(now);
+      return;
+    }
+
+    // PAWS (RFC 7323 §5.3): a timestamp older than TS.Recent marks an old duplicate.
+    if (
+      this.tsEnabled &&
+      seg.hasTimestamps &&
+      this.tsRecentSet &&
+      !(f & RST) &&
+      seqLt(seg.tsVal, this.tsRecent) &&
+      now - this.tsRecentAge < PAWS_IDLE_MS
+    ) {
+      this.counters.pawsDrops++;
+      this.sendAck(now);
+      return;
+    }
+
+    // Sequence acceptability (RFC 9293 §3.10.7.4, the four cases).
+    const wnd = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
+    const seq = seg.seq;
+    let acceptable: boolean;
+    if (segLen === 0) {
+      acceptable = wnd === 0 ? seq === this.rcvNxt : this.inRcvWindow(seq, wnd);
+    } else {
+      acceptable =
+        wnd > 0 && (this.inRcvWindow(seq, wnd) || this.inRcvWindow(seqAdd(seq, segLen - 1), wnd));
+    }
+    if (!acceptable) {
+      if (f & RST) return;
+      this.counters.outOfWindow++;
+      if (this.state === TcpState.TIME_WAIT && f & FIN && seqAdd(seq, segLen) === this.rcvNxt) {
+        // The peer did not get our last ACK: ACK its FIN again and restart 2*MSL.
+        this.timeWaitDeadline = now + 2 * this.config.msl;
+        this.sendAck(now);
+        return;
+      }
+      // A zero window still lets ACKs through (RFC 9293: "special allowance" for valid ACKs).
+      if (wnd === 0 && seq === this.rcvNxt && f & ACK && !(f & SYN)) {
+        this.processAck(seg, now);
+        if (this.isSynchronized()) this.sendAck(now);
+        return;
+      }
+      // Old duplicates are normal under loss (answer so the peer learns our state); data from
+      // beyond the window is suspicious (blind injection), so those answers are rate-limited.
+      if (seqLt(seq, this.rcvNxt) && !(f & SYN)) this.sendAck(now);
+      else this.challengeAck(now); // RFC 5961 §4.2: any SYN, in window or not
+      return;
+    }
+
+    this.lastRecv = now;
+    this.keepProbes = 0;
+    // TS.Recent update (RFC 7323 §4.3): only from segments covering Last.ACK.sent.
+    if (this.tsEnabled && seg.hasTimestamps && seqLe(seq, this.lastAckSent)) {
+      if (!this.tsRecentSet || seqGe(seg.tsVal, this.tsRecent)) {
+        this.tsRecent = seg.tsVal;
+        this.tsRecentSet = true;
+        this.tsRecentAge = now;
+      }
+    }
+
+    // RST (RFC 5961 §3.2): exact match resets, in-window gets a challenge ACK.
+    if (f & RST) {
+      if (seq !== this.rcvNxt) {
+        this.challengeAck(now);
+        return;
+      }
+      this.onReset();
+      return;
+    }
+
+    // SYN in a synchronized state (RFC 5961 §4.2): always a challenge ACK.
+    if (f & SYN) {
+      this.challengeAck(now);
+      return;
+    }
+
+    if (!(f & ACK)) return;
+
+    if (this.state === TcpState.SYN_RECEIVED) {
+      if (!(seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndMax))) {
+        this.sendReset(seg.ack);
+        return;
+      }
+      if (!this.tsEnabled && this.rttTiming) this.rto.sample(now - this.rttStart);
+      this.rttTiming = false;
+      this.sndWnd = seg.window << this.sndShift;
+      this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
+      this.sndWl1 = seq;
+      this.sndWl2 = seg.ack;
+      this.establish(now);
+    }
+
+    if (!this.processAck(seg, now)) return;
+    if (this.isClosed()) return;
+
+    if (seg.dataLength > 0 || f & FIN) this.processText(seg, now);
+    if (this.isClosed()) return;
+    this.output(now);
+  }
+
+  private inRcvWindow(seq: number, wnd: number): boolean {
+    const d = seqDiff(seq, this.rcvNxt);
+    return d >= 0 && d < wnd;
+  }
+
+  private onReset(): void {
+    switch (this.state) {
+      case TcpState.SYN_RECEIVED:
+        this.finish(this.passive ? TcpEvent.Closed : TcpEvent.Refused);
+        return;
+      case TcpState.ESTABLISHED:
+      case TcpState.FIN_WAIT_1:
+      case TcpState.FIN_WAIT_2:
+      case TcpState.CLOSE_WAIT:
+        this.finish(TcpEvent.Reset);
+        return;
+      case TcpState.TIME_WAIT:
+        return; // RFC 1337: ignore RST in TIME-WAIT (no assassination)
+      default:
+        this.finish(TcpEvent.Closed);
+    }
+  }
+
+  /** The ACK field of an acceptable segment (RFC 9293 §3.10.7.4 fifth step). False = drop. */
+  private processAck(seg: Segment, now: number): boolean {
+    const ack = seg.ack;
+    // RFC 5961 §5.2: acceptable only within [SND.UNA - MAX.SND.WND, SND.NXT].
+    if (seqGt(ack, this.sndMax) || seqLt(ack, seqAdd(this.sndUna, -this.maxSndWnd))) {
+      this.challengeAck(now);
+      return false;
+    }
+    if (this.state === TcpState.TIME_WAIT) return true;
+
+    let newSack = false;
+    if (this.sackEnabled && seg.sackCount > 0) {
+      for (let i = 0; i < seg.sackCount; i++) {
+        if (
+          this.scoreboard.add(
+            seg.sackBlocks[2 * i],
+            seg.sackBlocks[2 * i + 1],
+            seqMax(ack, this.sndUna),
+            this.sndMax,
+          )
+        ) {
+          newSack = true;
+        }
+      }
+    }
+
+    const window = seg.window << this.sndShift;
+    if (seqGt(ack, this.sndUna)) {
+      this.onNewAck(seg, ack, now);
+    } else if (
+      ack === this.sndUna &&
+      this.sndUna !== this.sndMax &&
+      ((seg.dataLength === 0 && !(seg.flags & FIN) && window === this.sndWnd) || newSack)
+    ) {
+      this.onDupAck(now);
+    }
+
+    // Window update (RFC 9293: only from segments not older than the last update).
+    if (
+      seqLe(this.sndUna, ack) &&
+      (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack)))
+    ) {
+      const opened = this.sndWnd === 0 && window > 0;
+      this.sndWnd = window;
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = ack;
+      if (window > this.maxSndWnd) this.maxSndWnd = window;
+      if (opened) {
+        this.persistDeadline = NONE;
+        this.persistBackoff = 0;
+      }
+    }
+    this.persistProbes = 0;
+
+    // Our FIN acknowledged?
+    if (this.finSent && seqGt(this.sndUna, this.finSeq)) {
+      switch (this.state) {
+        case TcpState.FIN_WAIT_1:
+          this.state = TcpState.FIN_WAIT_2;
+          if (this.orphaned) this.timeWaitDeadline = now + this.config.finWait2Timeout;
+          break;
+        case TcpState.CLOSING:
+          this.enterTimeWait(now);
+          return true;
+        case TcpState.LAST_ACK:
+          this.finish(TcpEvent.Closed);
+          return false;
+        default:
+          break;
+      }
+    }
+    return true;
+  }
+
+  private onNewAck(seg: Segment, ack: number, now: number): void {
+    const dataAcked = Math.min(Math.max(0, seqDiff(ack, this.sndBufSeq)), this.sendBuffer.length);
+    if (dataAcked > 0) {
+      this.sendBuffer.drop(dataAcked);
+      this.sndBufSeq = seqAdd(this.sndBufSeq, dataAcked);
+    }
+    this.sndUna = ack;
+    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
+    if (seqLt(this.highRxt, ack)) this.highRxt = ack;
+    this.scoreboard.advance(ack);
+
+    // RTT sample: timestamps when negotiated (valid even for retransmissions), else Karn timing.
+    if (this.tsEnabled) {
+      if (seg.hasTimestamps && seg.tsEcr !== 0) this.sampleTs(seg, now);
+    } else if (this.rttTiming && seqGe(ack, this.rttSeq)) {
+      this.rto.sample(now - this.rttStart);
+      this.rttTiming = false;
+    }
+    this.rto.resetBackoff();
+    this.retries = 0;
+
+    const mss = this.effMss;
+    if (this.inRecovery) {
+      if (seqGe(ack, this.recoverSeq)) {
+        this.inRecovery = false;
+        this.cc.onRecoveryExit(seqDiff(this.sndMax, this.sndUna), mss);
+      } else if (!this.sackEnabled) {
+        // NewReno partial ACK (RFC 6582 §3.2 step 5): resend the next hole, deflate.
+        this.retransmitAt(this.sndUna, now);
+        this.cc.cwnd = Math.max(mss, this.cc.cwnd - dataAcked) + (dataAcked >= mss ? mss : 0);
+        this.rtxDeadline = now + this.rto.rto;
+      }
+    } else if (dataAcked > 0) {
+      this.cc.onAck(dataAcked, mss, now, this.rto.srtt);
+    }
+    this.dupAcks = 0;
+    this.rtxDeadline = this.sndUna === this.sndMax ? NONE : now + this.rto.rto;
+    if (dataAcked > 0) this.host.event(this, TcpEvent.SendSpace);
+  }
+
+  private onDupAck(now: number): void {
+    this.counters.dupAcksIn++;
+    this.dupAcks++;
+    const mss = this.effMss;
+    if (!this.inRecovery) {
+      const lost = this.dupAcks >= 3 || (this.sackEnabled && this.scoreboard.sackedBytes > 2 * mss);
+      // RFC 6582 §3.2 step 1: no new recovery for duplicates of data sent before the last one.
+      if (lost && seqGe(this.sndUna, this.recoverSeq)) this.enterRecovery(now);
+    } else if (!this.sackEnabled) {
+      this.cc.cwnd += mss; // NewReno inflation per further duplicate
+    }
+  }
+
+  private enterRecovery(now: number): void {
+    const mss = this.effMss;
+    const flight = seqDiff(this.sndMax, this.sndUna);
+    this.cc.onCongestion(flight, mss, now);
+    this.inRecovery = true;
+    this.recoverSeq = this.sndMax;
+    this.rttTiming = false;
+    this.counters.fastRetransmits++;
+    if (this.sackEnabled) {
+      this.cc.cwnd = this.cc.ssthresh;
+      this.highRxt = this.sndUna;
+      // RFC 6675 §5 step 4.3: retransmit the first lost segment now, whatever the pipe says.
+      const end = this.scoreboard.nextSackedStart(this.sndUna, this.sndMax);
+      const len = Math.min(seqDiff(end, this.sndUna), mss);
+      if (len > 0) {
+        this.retransmitAt(this.sndUna, now, len);
+        this.highRxt = seqAdd(this.sndUna, len);
+      }
+    } else {
+      this.retransmitAt(this.sndUna, now);
+      this.cc.cwnd = this.cc.ssthresh + 3 * mss;
+    }
+    this.rtxDeadline = now + this.rto.rto;
+  }
+
+  /** Segment text and FIN (sixth to eighth steps). */
+  private processText(seg: Segment, now: number): void {
+    const s = this.state;
+    const acceptsData =
+      s === TcpState.ESTABLISHED || s === TcpState.FIN_WAIT_1 || s === TcpState.FIN_WAIT_2;
+    let seq = seg.flags & SYN ? seqAdd(seg.seq, 1) : seg.seq;
+    let off = seg.dataOffset;
+    let len = seg.dataLength;
+    let fin = (seg.flags & FIN) !== 0;
+
+    if (len > 0 && acceptsData && this.orphaned) {
+      // Nobody will read this: tell the peer (RFC 9293 §3.10.7.4, as Linux does after close).
+      this.sendReset(this.sndMax);
+      this.finish(TcpEvent.Closed);
+      return;
+    }
+
+    if (len > 0 && acceptsData) {
+      const front = seqDiff(this.rcvNxt, seq);
+      if (front > 0) {
+        const skip = Math.min(front, len);
+        seq = seqAdd(seq, skip);
+        off += skip;
+        len -= skip;
+      }
+      const over = seqDiff(seqAdd(seq, len), this.rcvAdv);
+      if (over > 0) {
+        len = Math.max(0, len - over);
+        fin = false; // the FIN lies beyond the window too
+      }
+      if (len > 0) {
+        if (len > this.rcvMss) this.rcvMss = len;
+        if (seq === this.rcvNxt) {
+          this.deliverData(seg.data, off, len);
+          if (this.reorder.size > 0) {
+            this.rcvNxt = this.reorder.drain(this.rcvNxt, this.deliverChunk);
+            this.ackNow = true; // a hole was filled: tell the sender at once (RFC 5681 §4.2)
+          } else {
+            this.ackPending += len;
+            if (this.ackPending >= 2 * this.rcvMss) this.ackNow = true;
+            else if (this.delackDeadline === NONE)
+              this.delackDeadline = now + this.config.delayedAck;
+          }
+        } else {
+          const stored = this.reorder.insert(seq, seg.data, off, len);
+          if (stored < len && seqGe(seq, this.rcvNxt)) this.counters.reorderDrops++;
+          this.ackNow = true; // duplicate ACK with SACK blocks (RFC 5681 §4.2, RFC 2018)
+        }
+      }
+    }
+
+    if (fin && !this.remoteFinSeen) {
+      const finAt = seqAdd(seq, len);
+      if (finAt === this.rcvNxt) this.processFin(now);
+      else if (seqGt(finAt, this.rcvNxt)) {
+        this.reorder.finSeq = finAt;
+        this.ackNow = true;
+      }
+    }
+    if (!this.remoteFinSeen && this.reorder.finSeq >= 0 && this.reorder.finSeq === this.rcvNxt) {
+      this.processFin(now);
+    }
+  }
+
+  private deliverData(bytes: Uint8Array, off: number, len: number): void {
+    this.rcvNxt = seqAdd(this.rcvNxt, len);
+    if (!this.orphaned) this.rcvUnread += len;
+    this.host.deliver(this, bytes, off, len);
+  }
+
+  private processFin(now: number): void {
+    this.rcvNxt = seqAdd(this.rcvNxt, 1);
+    this.remoteFinSeen = true;
+    this.reorder.finSeq = -1;
+    this.ackNow = true;
+    this.host.event(this, TcpEvent.RemoteFin);
+    switch (this.state) {
+      case TcpState.SYN_RECEIVED:
+      case TcpState.ESTABLISHED:
+        this.state = TcpState.CLOSE_WAIT;
+        break;
+      case TcpState.FIN_WAIT_1:
+        if (this.finSent && seqGt(this.sndUna, this.finSeq)) this.enterTimeWait(now);
+        else this.state = TcpState.CLOSING;
+        break;
+      case TcpState.FIN_WAIT_2:
+        this.enterTimeWait(now);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private enterTimeWait(now: number): void {
+    this.state = TcpState.TIME_WAIT;
+    this.rtxDeadline = NONE;
+    this.persistDeadline = NONE;
+    this.keepaliveDeadline = NONE;
+    this.timeWaitDeadline = now + 2 * this.config.msl;
+    this.ackNow = true;
+    this.reportClosed(TcpEvent.Closed);
+  }
+
+  // ===================================================================== output
+
+  /** A method, not a property test, so TypeScript does not narrow `state` across calls. */
+  isClosed(): boolean {
+    return this.state === TcpState.CLOSED;
+  }
+
+  private isSynchronized(): boolean {
+    return this.state >= TcpState.SYN_RECEIVED;
+  }
+
+  private canSendData(): boolean {
+    const s = this.state;
+    return (
+      s === TcpState.ESTABLISHED ||
+      s === TcpState.CLOSE_WAIT ||
+      s === TcpState.FIN_WAIT_1 ||
+      s === TcpState.CLOSING ||
+      s === TcpState.LAST_ACK
+    );
+  }
+
+  /**
+   * Sends what the windows allow: SACK-recovery retransmissions, new (or, after a timeout,
+   * resent) data, the FIN, and a pure ACK if one is owed and nothing else carried it.
+   * `oneSegment` limits it to a single segment (the retransmission after a timeout).
+   */
+  private output(now: number, oneSegment = false): void {
+    if (this.state === TcpState.TIME_WAIT) {
+      if (this.ackNow) this.sendAck(now);
+      return;
+    }
+    if (!this.canSendData()) {
+      if (this.ackNow && this.isSynchronized()) this.sendAck(now);
+      return;
+    }
+    let sent = 0;
+    if (this.inRecovery && this.sackEnabled) sent = this.sackRecoveryOutput(now);
+    else {
+      while (this.sendNextSegment(now)) {
+        sent++;
+        if (oneSegment) break;
+      }
+    }
+    if (this.ackNow && sent === 0) this.sendAck(now);
+    // Arm the persist timer when a zero window blocks queued data and nothing is in flight.
+    if (
+      this.sndWnd === 0 &&
+      this.sndUna === this.sndMax &&
+      this.rtxDeadline === NONE &&
+      this.persistDeadline === NONE &&
+      (seqLt(this.sndNxt, this.dataEnd()) || (this.finQueued && !this.finSent))
+    ) {
+      this.persistDeadline = now + this.persistInterval();
+    }
+  }
+
+  private dataEnd(): number {
+    return seqAdd(this.sndBufSeq, this.sendBuffer.length);
+  }
+
+  /** Sends one segment at SND.NXT if the windows, Nagle and SWS avoidance allow. */
+  private sendNextSegment(now: number): boolean {
+    if (this.sackEnabled && seqLt(this.sndNxt, this.sndMax)) {
+      this.sndNxt = this.scoreboard.skipSacked(this.sndNxt);
+    }
+    const nxt = this.sndNxt;
+    const avail = Math.max(0, seqDiff(this.dataEnd(), nxt));
+    const finPending = this.finQueued && seqLe(nxt, this.finSeq);
+    if (avail === 0 && !finPending) return false;
+    const flight = seqDiff(nxt, this.sndUna);
+    const usable = Math.min(this.sndWnd, this.cc.cwnd) - flight;
+    let len = Math.min(avail, this.effMss);
+    if (this.sackEnabled && seqLt(nxt, this.sndMax)) {
+      len = Math.min(len, seqDiff(this.scoreboard.nextSackedStart(nxt, this.sndMax), nxt));
+    }
+    let fin = finPending && len === avail;
+    if (len > usable) {
+      if (usable <= 0) return false;
+      // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): a window-limited partial segment goes out
+      // only when nothing is in flight or it is at least half the largest window offered.
+      if (flight > 0 && usable < this.maxSndWnd >>> 1) return false;
+      len = usable;
+      fin = false;
+    }
+    if (len === 0 && !fin) return false;
+    // Nagle (RFC 896/RFC 1122 §4.2.3.4): one small new segment in flight at a time.
+    if (len < this.effMss && !fin && !this.noDelay && flight > 0 && seqGe(nxt, this.sndMax)) {
+      return false;
+    }
+    this.transmitData(nxt, len, fin, now);
+    this.sndNxt = seqAdd(nxt, len + (fin ? 1 : 0));
+    if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
+    return true;
+  }
+
+  /** RFC 6675 §5: while cwnd - pipe allows, resend lost holes first, then new data. */
+  private sackRecoveryOutput(now: number): number {
+    const sb = this.scoreboard;
+    const mss = this.effMss;
+    let sent = 0;
+    for (let guard = 0; guard < 1024; guard++) {
+      if (this.cc.cwnd - this.pipe() < mss) break;
+      const from = seqMax(this.highRxt, this.sndUna);
+      const hole = sb.skipSacked(from);
+      if (sb.count > 0 && seqLt(hole, sb.highest)) {
+        const end = sb.nextSackedStart(hole, sb.highest);
+        const len = Math.min(seqDiff(end, hole), mss);
+        this.retransmitAt(hole, now, len);
+        this.highRxt = seqAdd(hole, len);
+        sent++;
+        continue;
+      }
+      if (!this.sendNextSegment(now)) break;
+      sent++;
+    }
+    return sent;
+  }
+
+  /**
+   * RFC 6675 SetPipe, simplified: everything above the highest SACKed byte is in flight;
+   * unSACKed bytes below it count as lost unless already retransmitted (below HighRxt).
+   */
+  private pipe(): number {
+    const sb = this.scoreboard;
+    if (sb.count === 0) return seqDiff(this.sndNxt, this.sndUna);
+    const high = sb.highest;
+    let pipe = Math.max(0, seqDiff(this.sndNxt, high));
+    if (seqGt(this.highRxt, this.sndUna)) {
+      const rxEnd = seqLt(this.highRxt, high) ? this.highRxt : high;
+      pipe += seqDiff(rxEnd, this.sndUna) - sb.sackedIn(this.sndUna, rxEnd);
+    }
+    return pipe;
+  }
+
+  /** Resends up to one MSS (or `len`) of data at `seq` (< SND.MAX) without moving SND.NXT. */
+  private retransmitAt(seq: number, now: number, len = this.effMss): void {
+    const avail = Math.max(0, seqDiff(this.dataEnd(), seq));
+    const n = Math.min(len, avail, this.effMss);
+    const fin = this.finSent && seqAdd(seq, n) === this.finSeq && n === avail;
+    if (n === 0 && !fin) return;
+    this.transmitData(seq, n, fin, now);
+  }
+
+  private transmitData(seq: number, len: number, fin: boolean, now: number): void {
+    const retransmit = seqLt(seq, this.sndMax);
+    if (retransmit) {
+      this.counters.retransmits++;
+      if (this.rttTiming && seqLe(seq, this.rttSeq)) this.rttTiming = false; // Karn
+    } else if (!this.rttTiming && !this.tsEnabled && len > 0) {
+      this.rttTiming = true;
+      this.rttSeq = seqAdd(seq, len);
+      this.rttStart = now;
+    }
+    const seg = this.out;
+    clearSegment(seg);
+    seg.seq = seq;
+    seg.ack = this.rcvNxt;
+    seg.flags = ACK | (fin ? FIN : 0);
+    if (len > 0 && seqAdd(seq, len) === this.dataEnd()) seg.flags |= PSH;
+    seg.dataLength = len;
+    if (fin) this.finSent = true;
+    this.fillAckFields(seg, now);
+    if (this.rtxDeadline === NONE) this.rtxDeadline = now + this.rto.rto;
+    this.persistDeadline = NONE;
+    this.emit(seg);
+  }
+
+  /** Window, timestamps and SACK blocks for any segment carrying ACK; clears the ACK debt. */
+  private fillAckFields(seg: Segment, now: number): void {
+    seg.window = this.advertiseWindow();
+    if (this.tsEnabled) {
+      seg.hasTimestamps = true;
+      seg.tsVal = this.tsNow(now);
+      seg.tsEcr = this.tsRecent;
+    }
+    if (this.sackEnabled && this.reorder.size > 0) {
+      const max = this.tsEnabled ? 3 : MAX_SACK_BLOCKS;
+      seg.sackCount = this.reorder.sackBlocks(seg.sackBlocks, max);
+    }
+    this.lastAckSent = this.rcvNxt;
+    this.ackNow = false;
+    this.ackPending = 0;
+    this.delackDeadline = NONE;
+  }
+
+  /** The window field to send: buffer space, never shrinking the right edge, SWS-avoiding. */
+  /** Receive buffer space, capped at what the window field can express. */
+  private windowSpace(): number {
+    const space = Math.max(0, this.config.rcvBuf - this.rcvUnread);
+    return Math.min(space, 0xffff * (1 << this.rcvShift));
+  }
+
+  private advertiseWindow(): number {
+    const space = this.windowSpace();
+    const edge = Math.max(0, seqDiff(this.rcvAdv, this.rcvNxt));
+    let wnd = space;
+    // Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): move the edge only by a useful amount.
+    if (wnd - edge < Math.min(this.config.rcvBuf >>> 1, this.rcvMss)) wnd = edge;
+    if (wnd < edge) wnd = edge;
+    const unit = 1 << this.rcvShift;
+    const field = Math.min(0xffff, Math.ceil(wnd / unit));
+    const right = seqAdd(this.rcvNxt, field * unit);
+    if (seqGt(right, this.rcvAdv)) this.rcvAdv = right;
+    return field;
+  }
+
+  private sendAck(now: number): void {
+    const seg = this.out;
+    clearSegment(seg);
+    // SND.MAX (not a rewound SND.NXT) keeps a pure ACK inside the peer's window.
+    seg.seq = this.sndMax;
+    seg.ack = this.rcvNxt;
+    seg.flags = ACK;
+    this.fillAckFields(seg, now);
+    this.emit(seg);
+  }
+
+  /** Keepalive and zero-window probe: SEG.SEQ = SND.UNA - 1 draws an ACK from the peer. */
+  private sendProbe(now: number): void {
+    const seg = this.out;
+    clearSegment(seg);
+    seg.seq = seqAdd(this.sndUna, -1);
+    seg.ack = this.rcvNxt;
+    seg.flags = ACK;
+    this.fillAckFields(seg, now);
+    this.emit(seg);
+  }
+
+  /** RFC 5961 §7: challenge ACKs, at most `challengeAckLimit` per second. */
+  private challengeAck(now: number): void {
+    if (now - this.challengeWindowStart >= 1000) {
+      this.challengeWindowStart = now;
+      this.challengeCount = 0;
+    }
+    if (this.challengeCount >= this.config.challengeAckLimit) {
+      this.counters.challengeAcksSuppressed++;
+      return;
+    }
+    this.challengeCount++;
+    this.counters.challengeAcks++;
+    this.sendAck(now);
+  }
+
+  private sendSyn(now: number, withAck: boolean): void {
+    const seg = this.out;
+    clearSegment(seg);
+    seg.seq = this.iss;
+    seg.flags = SYN | (withAck ? ACK : 0);
+    seg.ack = withAck ? this.rcvNxt : 0;
+    seg.window = Math.min(0xffff, this.config.rcvBuf); // never scaled in a SYN
+    seg.mss = this.config.mss;
+    const c = this.config;
+    // In a SYN-ACK only options the peer offered are echoed (RFC 7323, RFC 2018).
+    if (c.windowScale && (!withAck || this.sndShiftOffered)) {
+      seg.windowScale = this.ourShift;
+    }
+    if (c.sack && (!withAck || this.sackEnabled)) seg.sackPermitted = true;
+    if (c.timestamps && (!withAck || this.tsEnabled)) {
+      seg.hasTimestamps = true;
+      seg.tsVal = this.tsNow(now);
+      seg.tsEcr = withAck && this.tsEnabled ? this.tsRecent : 0;
+    }
+    if (this.retries === 0 && !this.tsEnabled) {
+      this.rttTiming = true;
+      this.rttSeq = seqAdd(this.iss, 1);
+      this.rttStart = now;
+    }
+    if (withAck) {
+      this.lastAckSent = this.rcvNxt;
+      this.rcvAdv = seqMax(this.rcvAdv, seqAdd(this.rcvNxt, seg.window));
+    }
+    this.sndNxt = this.sndMax = seqAdd(this.iss, 1);
+    this.rtxDeadline = now + this.rto.rto;
+    this.emit(seg);
+  }
+
+  /** Peer offered window scaling in its SYN (so a SYN-ACK must carry ours). */
+  private sndShiftOffered = false;
+
+  /** <SEQ=seq><CTL=RST> (RFC 9293 §3.10.7: resets from a connection never carry ACK here). */
+  private sendReset(seq: number): void {
+    const seg = this.out;
+    clearSegment(seg);
+    seg.seq = seq;
+    seg.flags = RST;
+    this.emit(seg);
+  }
+
+  private emit(seg: Segment): void {
+    this.counters.segmentsOut++;
+    this.host.transmit(this, seg);
+  }
+
+  // ===================================================================== helpers
+
+  private initSendSpace(iss: number): void {
+    this.iss = iss >>> 0;
+    this.sndUna = this.iss;
+    this.sndNxt = this.sndMax = this.iss;
+    this.sndBufSeq = seqAdd(this.iss, 1);
+    this.recoverSeq = this.iss;
+    this.highRxt = this.iss;
+    this.tsOffset = Math.imul(this.iss, 0x9e3779b1) >>> 0;
+  }
+
+  private tsNow(now: number): number {
+    return (Math.floor(now) + this.tsOffset) >>> 0;
+  }
+
+  private sampleTs(seg: Segment, now: number): void {
+    // An echo older than the last timeout's retransmission is the original transmission's
+    // timestamp reflected by a duplicate: it would inflate the RTT by the whole stall.
+    if (this.tsRtoFloorSet && seqLt(seg.tsEcr, this.tsRtoFloor)) return;
+    const rtt = seqDiff(this.tsNow(now), seg.tsEcr);
+    if (rtt >= 0) this.rto.sample(rtt);
+  }
+
+  /** Options from the peer's SYN or SYN-ACK (RFC 7323, RFC 2018, MSS). */
+  private negotiate(seg: Segment, now: number): void {
+    const c = this.config;
+    this.peerMss = seg.mss > 0 ? seg.mss : DEFAULT_PEER_MSS;
+    this.sndShiftOffered = seg.windowScale >= 0;
+    if (c.windowScale && seg.windowScale >= 0) {
+      this.sndShift = Math.min(14, seg.windowScale);
+      this.rcvShift = this.ourShift;
+    } else {
+      this.sndShift = 0;
+      this.rcvShift = 0;
+    }
+    this.sackEnabled = c.sack && seg.sackPermitted;
+    this.tsEnabled = c.timestamps && seg.hasTimestamps;
+    if (this.tsEnabled) {
+      this.tsRecent = seg.tsVal;
+      this.tsRecentSet = true;
+      this.tsRecentAge = now;
+    }
+    this.computeEffMss();
+  }
+
+  private computeEffMss(): void {
+    const opt = this.tsEnabled ? TS_OPTION_BYTES : 0;
+    this.effMss = Math.max(64, Math.min(this.peerMss, this.config.mss) - opt);
+    this.rcvMss = Math.max(64, this.config.mss - opt);
+  }
+
+  private establish(now: number): void {
+    this.state = TcpState.ESTABLISHED;
+    this.cc = makeCongestionControl(this.config.congestion, this.effMss);
+    if (this.retries > 0) this.cc.cwnd = this.effMss; // RFC 5681 §3.1: IW 1 after a lost SYN
+    this.retries = 0;
+    this.rto.resetBackoff();
+    this.recoverSeq = this.sndUna;
+    this.highRxt = this.sndUna;
+    this.lastRecv = now;
+    if (this.keepAlive) this.keepaliveDeadline = now + this.keepIdle;
+    this.host.event(this, TcpEvent.Established);
+    if (this.finQueued && this.state === TcpState.ESTABLISHED) this.state = TcpState.FIN_WAIT_1;
+  }
+
+  private queueFin(): void {
+    if (this.finQueued) return;
+    this.finQueued = true;
+    this.finSeq = this.dataEnd();
+  }
+
+  /** Enters CLOSED, clearing every timer, and reports how it ended (once). */
+  private finish(event: TcpEvent): void {
+    this.state = TcpState.CLOSED;
+    this.rtxDeadline = NONE;
+    this.persistDeadline = NONE;
+    this.delackDeadline = NONE;
+    this.keepaliveDeadline = NONE;
+    this.timeWaitDeadline = NONE;
+    this.reorder.clear();
+    this.scoreboard.clear();
+    this.reportClosed(event);
+  }
+
+  private reportClosed(event: TcpEvent): void {
+    if (this.closedReported) return;
+    this.closedReported = true;
+    this.host.event(this, event);
+  }
+}
