@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ACK, FIN, RST, SYN, newSegment, type Segment } from '../../src/fsm/segment.js';
+import { ACK, RST, SYN, newSegment, type Segment } from '../../src/fsm/segment.js';
 import { TcpEvent, TcpState, stateName } from '../../src/fsm/tcp.js';
 import { Net, pattern, rng } from './harness.js';
 
