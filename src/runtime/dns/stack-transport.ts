@@ -1,0 +1,103 @@
+/**
+ * The resolver's transport on the user-space stack: one UDP socket per query try, bound to the
+ * random port the resolver drew, and ICMP port-unreachable errors routed back to the socket
+ * whose query caused them (so a server with nothing on port 53 fails fast with ECONNREFUSED
+ * instead of timing out).
+ */
+import type { Clock } from '../clock/clock.js';
+import type { IcmpErrorReceiver } from '../icmp/icmp.js';
+import type { UdpSocket } from '../udp/socket.js';
+import type { UdpDelivery } from '../udp/types.js';
+import {
+  Resolver,
+  type DnsSocket,
+  type DnsSocketHandler,
+  type DnsTransport,
+  type ResolverOptions,
+} from './resolver.js';
+
+const UDP_PROTOCOL = 17;
+const ICMP_DEST_UNREACHABLE = 3;
+const CODE_PORT_UNREACHABLE = 3;
+
+/** The parts of a Stack the transport uses (a Stack fits). */
+export interface DnsHost {
+  readonly clock: Clock;
+  readonly udp: { createSocket(): UdpSocket };
+  readonly icmp: {
+    registerErrorReceiver(protocol: number, receiver: IcmpErrorReceiver | null): void;
+  };
+}
+
+export class StackDnsTransport implements DnsTransport, IcmpErrorReceiver {
+  /** Local port → handler of the query try using it. */
+  private readonly handlers = new Map<number, DnsSocketHandler>();
+
+  /**
+   * `icmpErrors`: take the stack's ICMP error reports for UDP (there is one receiver per
+   * protocol; leave it false when something else already listens for them).
+   */
+  constructor(
+    private readonly host: DnsHost,
+    icmpErrors = true,
+  ) {
+    if (icmpErrors) host.icmp.registerErrorReceiver(UDP_PROTOCOL, this);
+  }
+
+  open(port: number, handler: DnsSocketHandler): DnsSocket | null {
+    const socket = this.host.udp.createSocket();
+    try {
+      socket.bind(port);
+    } catch {
+      socket.close();
+      return null; // taken: the resolver draws another port
+    }
+    this.handlers.set(port, handler);
+    socket.setReceiver({
+      receive: (d: UdpDelivery) => handler.message(d.bytes, d.offset, d.length, d.src, d.srcPort),
+    });
+    return {
+      send: (bytes, address, dstPort) => {
+        // Errors (no route, closed) surface as a timeout of this try, like lost datagrams.
+        socket.send(bytes, dstPort, address, () => undefined);
+      },
+      close: () => {
+        this.handlers.delete(port);
+        socket.close();
+      },
+    };
+  }
+
+  /** An ICMP error quoting one of our datagrams: `bytes[at, at+length)` is the quoted IPv4 datagram. */
+  icmpError(
+    type: number,
+    code: number,
+    _from: number,
+    bytes: Uint8Array,
+    at: number,
+    length: number,
+  ): void {
+    if (type !== ICMP_DEST_UNREACHABLE || code !== CODE_PORT_UNREACHABLE) return;
+    const ihl = (bytes[at] & 0x0f) * 4;
+    if (ihl < 20 || length < ihl + 4) return; // the quote must reach the UDP ports
+    const dst =
+      ((bytes[at + 16] << 24) | (bytes[at + 17] << 16) | (bytes[at + 18] << 8) | bytes[at + 19]) >>>
+      0;
+    const srcPort = (bytes[at + ihl] << 8) | bytes[at + ihl + 1];
+    const dstPort = (bytes[at + ihl + 2] << 8) | bytes[at + ihl + 3];
+    this.handlers.get(srcPort)?.unreachable(dst, dstPort);
+  }
+}
+
+/** A resolver whose queries go through the stack `host` (its clock, its UDP). */
+export function createStackResolver(
+  host: DnsHost,
+  options: Omit<ResolverOptions, 'clock' | 'transport'> & { icmpErrors?: boolean } = {},
+): Resolver {
+  const { icmpErrors, ...rest } = options;
+  return new Resolver({
+    ...rest,
+    clock: host.clock,
+    transport: new StackDnsTransport(host, icmpErrors ?? true),
+  });
+}
