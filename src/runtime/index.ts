@@ -35,6 +35,7 @@ export {
 } from './udp/udp.js';
 export type { UdpIpv4 } from './udp/udp.js';
 export { UdpSocket } from './udp/socket.js';
+export { UdpEchoServer } from './udp/echo.js';
 export type { UdpSendCallback, UdpSocketEvents } from './udp/socket.js';
 export { UdpSocketError } from './udp/types.js';
 export type {

@@ -17,6 +17,7 @@ import {
   type TransportReceiver,
 } from '../layers.js';
 import { createIcmpStats, type IcmpStats } from '../stats.js';
+import { copyBytes } from '../ethernet/bytes.js';
 import type { TimeSource } from '../arp/arp.js';
 import type { Ipv4ErrorReporter } from '../ipv4/ipv4.js';
 import type { ReassemblyTimeoutListener } from '../ipv4/reassembly.js';
@@ -155,7 +156,7 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
     const tx = this.tx;
     const start = IPV4_SEND_HEADROOM;
     const length = d.length;
-    tx.set(d.bytes.subarray(d.offset, d.offset + length), start);
+    copyBytes(d.bytes, d.offset, tx, start, length);
     // Same identifier, sequence and data; new type and checksum (RFC 792).
     tx[start] = TYPE_ECHO_REPLY;
     tx[start + 1] = 0;
@@ -190,7 +191,7 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
     tx.fill(0, start, start + ICMP_HEADER_LENGTH);
     tx[start] = type;
     tx[start + 1] = code;
-    tx.set(bytes.subarray(quoteOffset, quoteOffset + quote), start + ICMP_HEADER_LENGTH);
+    copyBytes(bytes, quoteOffset, tx, start + ICMP_HEADER_LENGTH, quote);
     const length = ICMP_HEADER_LENGTH + quote;
     const sum = internetChecksum(tx, start, length);
     tx[start + 2] = sum >>> 8;

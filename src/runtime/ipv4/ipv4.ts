@@ -25,6 +25,7 @@ import {
   type EthernetReceiver,
 } from '../ethernet/ethernet.js';
 import type { ArpLayer, ResolvedSender, TimeSource } from '../arp/arp.js';
+import { copyBytes } from '../ethernet/bytes.js';
 import { Reassembler, type ReassemblyOptions } from './reassembly.js';
 
 const ETHERTYPE_IPV4 = 0x0800;
@@ -338,9 +339,9 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
     for (let done = 0; done < payloadLength; done += chunk) {
       const size = Math.min(chunk, payloadLength - done);
       const last = done + size === payloadLength;
-      out.set(bytes.subarray(ipOffset, ipOffset + headerLength), ip);
+      copyBytes(bytes, ipOffset, out, ip, headerLength);
       const start = ipOffset + headerLength + done;
-      out.set(bytes.subarray(start, start + size), ip + headerLength);
+      copyBytes(bytes, start, out, ip + headerLength, size);
       const total = headerLength + size;
       const word = (last ? baseMore : FLAG_MF) | (baseOffset + done / 8);
       out[ip + 2] = total >>> 8;

@@ -11,6 +11,7 @@
  * - a datagram not finished `timeoutMs` after its first fragment is discarded;
  * - all buffers together stay under `maxBytes`: the oldest datagrams are evicted to make room.
  */
+import { copyBytes } from '../ethernet/bytes.js';
 import type { Ipv4Stats } from '../stats.js';
 
 export interface ReassemblyOptions {
@@ -163,13 +164,10 @@ export class Reassembler {
       return null;
     }
     if (!this.ensureCapacity(d, end)) return null;
-    d.buffer.set(bytes.subarray(payloadOffset, payloadOffset + payloadLength), HEADER_ROOM + start);
+    copyBytes(bytes, payloadOffset, d.buffer, HEADER_ROOM + start, payloadLength);
     if (start === 0) {
       d.headerLength = headerLength;
-      d.buffer.set(
-        bytes.subarray(headerOffset, headerOffset + headerLength),
-        HEADER_ROOM - headerLength,
-      );
+      copyBytes(bytes, headerOffset, d.buffer, HEADER_ROOM - headerLength, headerLength);
     }
     insertRange(d.ranges, start, end);
     const r = d.ranges;

@@ -16,6 +16,7 @@ import {
 } from '../layers.js';
 import { createUdpStats, type UdpStats } from '../stats.js';
 import type { Ipv4ErrorReporter } from '../ipv4/ipv4.js';
+import { copyBytes } from '../ethernet/bytes.js';
 import { UdpSocket } from './socket.js';
 import type { UdpDelivery } from './types.js';
 
@@ -152,7 +153,7 @@ export class UdpLayer implements TransportReceiver {
       this.stats.drops.tooBig++;
       return SendStatus.Dropped;
     }
-    this.tx.set(bytes.subarray(offset, offset + length), UDP_SEND_HEADROOM);
+    copyBytes(bytes, offset, this.tx, UDP_SEND_HEADROOM, length);
     return this.sendInPlace(srcPort, dst, dstPort, this.tx, UDP_SEND_HEADROOM, length, src);
   }
 

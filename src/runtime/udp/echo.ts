@@ -1,0 +1,33 @@
+/**
+ * A UDP echo service (RFC 862) on the zero-copy path: each datagram is copied once into a
+ * preallocated buffer behind the header headroom and sent back from there. No allocation per
+ * datagram, which is what `pktstack run --udp-echo` and the stack benchmark rely on.
+ */
+import { copyBytes } from '../ethernet/bytes.js';
+import type { UdpDatagramReceiver, UdpDelivery } from './types.js';
+import type { UdpLayer } from './udp.js';
+import type { UdpSocket } from './socket.js';
+import { UDP_MAX_PAYLOAD, UDP_SEND_HEADROOM } from './udp.js';
+
+export class UdpEchoServer implements UdpDatagramReceiver {
+  readonly socket: UdpSocket;
+  echoed = 0;
+  private readonly buffer = new Uint8Array(UDP_SEND_HEADROOM + UDP_MAX_PAYLOAD);
+
+  constructor(udp: UdpLayer, port: number) {
+    this.socket = udp.createSocket().bind(port);
+    this.socket.setReceiver(this);
+  }
+
+  receive(d: UdpDelivery): void {
+    // Never echo broadcasts (an echo storm between two echo servers is the classic failure).
+    if (d.toBroadcast) return;
+    copyBytes(d.bytes, d.offset, this.buffer, UDP_SEND_HEADROOM, d.length);
+    this.socket.sendInPlace(this.buffer, UDP_SEND_HEADROOM, d.length, d.src, d.srcPort);
+    this.echoed++;
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}

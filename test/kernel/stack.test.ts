@@ -1,0 +1,213 @@
+/**
+ * `pktstack run` against the real Linux kernel: a namespace of our own holds tap0 (kernel side
+ * 10.0.0.1/24); the stack runs inside it as 10.0.0.2 and the kernel's own tools talk to it.
+ * Needs root (network namespaces, TAP); skipped otherwise.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const isRoot = process.getuid?.() === 0;
+const NS = `pkt-stack-k${process.pid}`;
+const root = join(import.meta.dirname, '..', '..');
+
+function sh(
+  cmd: string,
+  args: string[],
+  timeoutMs = 20_000,
+): { code: number; out: string; err: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs });
+  return { code: r.status ?? -1, out: r.stdout ?? '', err: r.stderr ?? '' };
+}
+
+function inNs(cmd: string, ...args: string[]): { code: number; out: string; err: string } {
+  return sh('ip', ['netns', 'exec', NS, cmd, ...args]);
+}
+
+function must(r: { code: number; out: string; err: string }, what: string): void {
+  if (r.code !== 0) throw new Error(`${what} failed (${r.code}): ${r.err || r.out}`);
+}
+
+interface RunEvent {
+  event: string;
+  [key: string]: unknown;
+}
+
+describe.skipIf(!isRoot)('pktstack run on a TAP, talking to the kernel', () => {
+  let child: ChildProcess | undefined;
+  const events: RunEvent[] = [];
+  let exitCode: number | null | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let dir = '';
+  let pcap = '';
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pkt-stack-k-'));
+    pcap = join(dir, 'run.pcap');
+    sh('ip', ['netns', 'del', NS]);
+    must(sh('ip', ['netns', 'add', NS]), 'ip netns add');
+    must(inNs('ip', 'link', 'set', 'lo', 'up'), 'lo up');
+    // No IPv6 on the kernel side: no router solicitations or MLD reports into the stack.
+    inNs('sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1');
+    inNs('sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1');
+    child = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        NS,
+        process.execPath,
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'run',
+        '--tap',
+        'tap0',
+        '--ip',
+        '10.0.0.2/24',
+        '--host-ip',
+        '10.0.0.1/24',
+        '--gateway',
+        '10.0.0.1',
+        '--udp-echo',
+        '7',
+        '--pcap',
+        pcap,
+        '--log',
+        'json',
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    exited = new Promise((resolve) => child?.on('exit', (code) => ((exitCode = code), resolve())));
+    const lines = createInterface({ input: child.stdout! });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no "up" event within 20 s; stderr: ${stderr}`)),
+        20_000,
+      );
+      lines.on('line', (line) => {
+        const e = JSON.parse(line) as RunEvent;
+        events.push(e);
+        if (e.event === 'up') {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void exited.then(() =>
+        reject(new Error(`pktstack run exited early (${exitCode}): ${stderr}`)),
+      );
+    });
+  }, 30_000);
+
+  afterAll(async () => {
+    if (child !== undefined && exitCode === undefined) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    sh('ip', ['netns', 'del', NS]);
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints an "up" event first, with address and MAC', () => {
+    expect(events[0]).toMatchObject({ event: 'up', ip: '10.0.0.2/24' });
+    expect(events[0].mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+  });
+
+  it('answers 100 of 100 kernel pings over payload sizes 0..1472', () => {
+    const sizes = [0, 1, 7, 8, 56, 100, 511, 1000, 1471, 1472];
+    let received = 0;
+    for (const size of sizes) {
+      const r = inNs(
+        'ping',
+        '-n',
+        '-q',
+        '-c',
+        '10',
+        '-i',
+        '0.01',
+        '-W',
+        '1',
+        '-s',
+        String(size),
+        '10.0.0.2',
+      );
+      const m = /(\d+) received/.exec(r.out);
+      expect(m, r.out + r.err).not.toBeNull();
+      received += Number(m?.[1]);
+    }
+    expect(received).toBe(100);
+  });
+
+  it('answers 4000-byte pings, fragmented both ways', () => {
+    const r = inNs(
+      'ping',
+      '-n',
+      '-q',
+      '-c',
+      '5',
+      '-i',
+      '0.05',
+      '-W',
+      '1',
+      '-s',
+      '4000',
+      '10.0.0.2',
+    );
+    expect(r.out).toMatch(/5 received/);
+  });
+
+  it('is resolved by arping', () => {
+    const r = inNs('arping', '-c', '3', '-w', '3', '-I', 'tap0', '10.0.0.2');
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(r.out).toMatch(/Received 3 response|3 packets received/);
+  });
+
+  it('echoes UDP (socat round trip)', () => {
+    const r = spawnSync('ip', ['netns', 'exec', NS, 'socat', '-t', '1', '-', 'UDP:10.0.0.2:7'], {
+      input: 'hello pktstack\n',
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(r.stdout).toBe('hello pktstack\n');
+  });
+
+  it('makes the kernel see ICMP port unreachable for a closed port', () => {
+    // A connected UDP socket gets ECONNREFUSED once the kernel receives the ICMP error.
+    const r = spawnSync('ip', ['netns', 'exec', NS, 'socat', '-t', '1', '-', 'UDP:10.0.0.2:9'], {
+      input: 'anyone?\n',
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    expect(r.stderr).toMatch(/Connection refused/);
+  });
+
+  it('shuts down cleanly on SIGTERM and leaves a pcap tshark reads without malformed frames', async () => {
+    child?.kill('SIGTERM');
+    await exited;
+    expect(exitCode).toBe(0);
+    expect(events.at(-1)).toMatchObject({ event: 'down' });
+    const down = events.at(-1) as RunEvent & {
+      stats: { icmp: { echoReplies: number; unreachableSent: number } };
+    };
+    expect(down.stats.icmp.echoReplies).toBeGreaterThanOrEqual(105);
+    expect(down.stats.icmp.unreachableSent).toBeGreaterThanOrEqual(1);
+    expect(existsSync(pcap)).toBe(true);
+    const all = sh('tshark', ['-n', '-r', pcap]);
+    expect(all.code, all.err).toBe(0);
+    expect(all.out.trim().split('\n').length).toBeGreaterThan(200);
+    const malformed = sh('tshark', [
+      '-n',
+      '-r',
+      pcap,
+      '-Y',
+      '_ws.malformed || _ws.expert.severity == error',
+    ]);
+    expect(malformed.code, malformed.err).toBe(0);
+    expect(malformed.out.trim()).toBe('');
+  });
+});
