@@ -1,0 +1,332 @@
+// The practical limit: a hand-written decoder and encoder straight over a Uint8Array, with the
+// same guarantees the generated codecs give (every length checked before it is used, option
+// lists validated, nothing read outside the frame, nothing allocated) and the same value
+// semantics (MACs as 48-bit numbers, IPv4 addresses as uint32). No views, no getters, one pass
+// over the TCP options. Anything the generated code does beyond this is overhead.
+import type { Contender } from '../contender.js';
+import type { Corpus } from '../corpus.js';
+import {
+  ENC_DST_IP,
+  ENC_DST_MAC,
+  ENC_IP_FLAGS,
+  ENC_MSS,
+  ENC_OPTIONS_LENGTH,
+  ENC_SRC_IP,
+  ENC_SRC_MAC,
+  ENC_SRC_PORT,
+  ENC_TCP_FLAGS,
+  ENC_TTL,
+  ENC_WINDOW,
+  ENC_WSCALE,
+  FRAME_ERROR,
+  encAck,
+  encDstPort,
+  encIdentification,
+  encSeq,
+  encTsecr,
+  encTsval,
+  mix,
+} from '../workload.js';
+
+function u16(b: Uint8Array, at: number): number {
+  return (b[at] << 8) | b[at + 1];
+}
+/**
+ * A 32-bit field as an int32: mix() folds it exactly like the uint32, and an int32 stays a small
+ * integer when it crosses a call that V8 did not inline (a uint32 above 2**31 would be boxed as a
+ * heap number: an allocation).
+ */
+function s32(b: Uint8Array, at: number): number {
+  return (b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3];
+}
+/** A MAC folded as hi16, lo32: what mixMac does with the contract's 48-bit number. */
+function mixMacAt(acc: number, b: Uint8Array, at: number): number {
+  return mix(mix(acc, u16(b, at)), s32(b, at + 2));
+}
+
+function decodeArp(b: Uint8Array, p: number, n: number, acc: number): number {
+  if (n < 28) return mix(acc, FRAME_ERROR);
+  acc = mix(acc, u16(b, p));
+  acc = mix(acc, u16(b, p + 2));
+  acc = mix(acc, b[p + 4]);
+  acc = mix(acc, b[p + 5]);
+  acc = mix(acc, u16(b, p + 6));
+  acc = mixMacAt(acc, b, p + 8);
+  acc = mix(acc, s32(b, p + 14));
+  acc = mixMacAt(acc, b, p + 18);
+  return mix(acc, s32(b, p + 24));
+}
+
+function decodeIcmp(b: Uint8Array, p: number, n: number, acc: number): number {
+  if (n < 8) return mix(acc, FRAME_ERROR);
+  acc = mix(acc, b[p]);
+  acc = mix(acc, b[p + 1]);
+  acc = mix(acc, u16(b, p + 2));
+  acc = mix(acc, u16(b, p + 4));
+  return mix(acc, u16(b, p + 6));
+}
+
+function decodeUdp(b: Uint8Array, p: number, n: number, acc: number): number {
+  if (n < 8) return mix(acc, FRAME_ERROR);
+  const length = u16(b, p + 4);
+  if (length < 8 || length > n) return mix(acc, FRAME_ERROR);
+  acc = mix(acc, u16(b, p));
+  acc = mix(acc, u16(b, p + 2));
+  acc = mix(acc, length);
+  return mix(acc, u16(b, p + 6));
+}
+
+function decodeTcp(b: Uint8Array, p: number, n: number, acc: number): number {
+  if (n < 20) return mix(acc, FRAME_ERROR);
+  const dataOffset = b[p + 12] >> 4;
+  const hl = dataOffset << 2;
+  if (dataOffset < 5 || hl > n) return mix(acc, FRAME_ERROR);
+  let mss = -1;
+  let ws = -1;
+  let sackPermitted = 0;
+  let sack = 0;
+  let tsval = -1;
+  let tsecr = -1;
+  const end = p + hl;
+  for (let k = p + 20; k < end;) {
+    const kind = b[k];
+    if (kind === 0) break;
+    if (kind === 1) {
+      k++;
+      continue;
+    }
+    if (k + 1 >= end) return mix(acc, FRAME_ERROR);
+    const len = b[k + 1];
+    if (len < 2 || k + len > end) return mix(acc, FRAME_ERROR);
+    if (kind === 2 && len === 4) mss = u16(b, k + 2);
+    else if (kind === 3 && len === 3) ws = b[k + 2];
+    else if (kind === 4 && len === 2) sackPermitted = 1;
+    else if (kind === 5) {
+      for (let j = k + 2; j + 8 <= k + len; j += 8) sack = mix(mix(sack, s32(b, j)), s32(b, j + 4));
+    } else if (kind === 8 && len === 10) {
+      tsval = s32(b, k + 2);
+      tsecr = s32(b, k + 6);
+    }
+    k += len;
+  }
+  acc = mix(acc, u16(b, p));
+  acc = mix(acc, u16(b, p + 2));
+  acc = mix(acc, s32(b, p + 4));
+  acc = mix(acc, s32(b, p + 8));
+  acc = mix(acc, dataOffset);
+  acc = mix(acc, ((b[p + 12] & 1) << 8) | b[p + 13]);
+  acc = mix(acc, u16(b, p + 14));
+  acc = mix(acc, u16(b, p + 16));
+  acc = mix(acc, u16(b, p + 18));
+  acc = mix(acc, n - hl);
+  acc = mix(acc, mss);
+  acc = mix(acc, ws);
+  acc = mix(acc, sackPermitted);
+  acc = mix(acc, sack);
+  acc = mix(acc, tsval);
+  return mix(acc, tsecr);
+}
+
+/** IPv4 options must delimit cleanly (EOL, NOP, or kind-length-value inside the area). */
+function ipv4OptionsValid(b: Uint8Array, k: number, end: number): boolean {
+  while (k < end) {
+    const kind = b[k];
+    if (kind === 0) return true;
+    if (kind === 1) {
+      k++;
+      continue;
+    }
+    if (k + 1 >= end) return false;
+    const len = b[k + 1];
+    if (len < 2 || k + len > end) return false;
+    k += len;
+  }
+  return true;
+}
+
+function decodeIpv4(b: Uint8Array, p: number, n: number, acc: number): number {
+  if (n < 20) return mix(acc, FRAME_ERROR);
+  const version = b[p] >> 4;
+  const ihl = b[p] & 15;
+  const hl = ihl << 2;
+  const totalLength = u16(b, p + 2);
+  if (version !== 4 || ihl < 5 || hl > n || totalLength < hl || totalLength > n) {
+    return mix(acc, FRAME_ERROR);
+  }
+  if (hl > 20 && !ipv4OptionsValid(b, p + 20, p + hl)) return mix(acc, FRAME_ERROR);
+  const flagsFragment = u16(b, p + 6);
+  const protocol = b[p + 9];
+  acc = mix(acc, version);
+  acc = mix(acc, ihl);
+  acc = mix(acc, b[p + 1] >> 2);
+  acc = mix(acc, b[p + 1] & 3);
+  acc = mix(acc, totalLength);
+  acc = mix(acc, u16(b, p + 4));
+  acc = mix(acc, flagsFragment >> 13);
+  acc = mix(acc, flagsFragment & 0x1fff);
+  acc = mix(acc, b[p + 8]);
+  acc = mix(acc, protocol);
+  acc = mix(acc, u16(b, p + 10));
+  acc = mix(acc, s32(b, p + 12));
+  acc = mix(acc, s32(b, p + 16));
+  const q = p + hl;
+  const qn = totalLength - hl;
+  if (protocol === 6) return decodeTcp(b, q, qn, acc);
+  if (protocol === 17) return decodeUdp(b, q, qn, acc);
+  if (protocol === 1) return decodeIcmp(b, q, qn, acc);
+  return acc;
+}
+
+function decodePass(corpus: Corpus): number {
+  const b = corpus.bytes;
+  const offsets = corpus.offsets;
+  const lengths = corpus.lengths;
+  let acc = 0;
+  for (let f = 0; f < corpus.count; f++) {
+    const o = offsets[f];
+    const n = lengths[f];
+    if (n < 14) {
+      acc = mix(acc, FRAME_ERROR);
+      continue;
+    }
+    acc = mixMacAt(acc, b, o);
+    acc = mixMacAt(acc, b, o + 6);
+    const etherType = u16(b, o + 12);
+    acc = mix(acc, etherType);
+    if (etherType === 0x0800) acc = decodeIpv4(b, o + 14, n - 14, acc);
+    else if (etherType === 0x0806) acc = decodeArp(b, o + 14, n - 14, acc);
+  }
+  return acc;
+}
+
+// ---- encoder -----------------------------------------------------------------------------------
+// Straight-line byte stores (no helper calls: V8 stops inlining small helpers once a function
+// is this long, and ~30 calls cost more than the stores), then the two checksums over the
+// written bytes.
+
+/** One's-complement sum of 16-bit words (not yet folded), starting from `sum`. */
+export function onesSum(b: Uint8Array, at: number, length: number, sum: number): number {
+  const end = at + (length & ~1);
+  for (let k = at; k < end; k += 2) sum += (b[k] << 8) | b[k + 1];
+  if (length & 1) sum += b[end] << 8;
+  return sum;
+}
+/** Folds a sum to 16 bits and complements it: the Internet checksum (RFC 1071). */
+export function foldChecksum(sum: number): number {
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+export function pseudoHeaderSum(
+  src: number,
+  dst: number,
+  protocol: number,
+  length: number,
+): number {
+  return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + protocol + length;
+}
+
+const DST_HI = (ENC_DST_MAC / 0x100000000) | 0;
+const DST_LO = ENC_DST_MAC | 0;
+const SRC_HI = (ENC_SRC_MAC / 0x100000000) | 0;
+const SRC_LO = ENC_SRC_MAC | 0;
+const TCP_LENGTH = 20 + ENC_OPTIONS_LENGTH;
+const PSEUDO = pseudoHeaderSum(ENC_SRC_IP, ENC_DST_IP, 6, TCP_LENGTH);
+
+function encodeFrame(i: number, out: Uint8Array): number {
+  const id = encIdentification(i);
+  const dstPort = encDstPort(i);
+  const seq = encSeq(i);
+  const ack = encAck(i);
+  const tsval = encTsval(i);
+  const tsecr = encTsecr(i);
+  // Ethernet
+  out[0] = DST_HI >> 8;
+  out[1] = DST_HI;
+  out[2] = DST_LO >> 24;
+  out[3] = DST_LO >> 16;
+  out[4] = DST_LO >> 8;
+  out[5] = DST_LO;
+  out[6] = SRC_HI >> 8;
+  out[7] = SRC_HI;
+  out[8] = SRC_LO >> 24;
+  out[9] = SRC_LO >> 16;
+  out[10] = SRC_LO >> 8;
+  out[11] = SRC_LO;
+  out[12] = 0x08;
+  out[13] = 0x00;
+  // IPv4, no options
+  out[14] = 0x45;
+  out[15] = 0;
+  out[16] = (20 + TCP_LENGTH) >> 8;
+  out[17] = 20 + TCP_LENGTH;
+  out[18] = id >> 8;
+  out[19] = id;
+  out[20] = ENC_IP_FLAGS << 5;
+  out[21] = 0;
+  out[22] = ENC_TTL;
+  out[23] = 6;
+  out[24] = 0;
+  out[25] = 0;
+  out[26] = ENC_SRC_IP >>> 24;
+  out[27] = ENC_SRC_IP >> 16;
+  out[28] = ENC_SRC_IP >> 8;
+  out[29] = ENC_SRC_IP;
+  out[30] = ENC_DST_IP >>> 24;
+  out[31] = ENC_DST_IP >> 16;
+  out[32] = ENC_DST_IP >> 8;
+  out[33] = ENC_DST_IP;
+  const ipSum = foldChecksum(onesSum(out, 14, 20, 0));
+  out[24] = ipSum >> 8;
+  out[25] = ipSum;
+  // TCP
+  out[34] = ENC_SRC_PORT >> 8;
+  out[35] = ENC_SRC_PORT;
+  out[36] = dstPort >> 8;
+  out[37] = dstPort;
+  out[38] = seq >> 24;
+  out[39] = seq >> 16;
+  out[40] = seq >> 8;
+  out[41] = seq;
+  out[42] = ack >> 24;
+  out[43] = ack >> 16;
+  out[44] = ack >> 8;
+  out[45] = ack;
+  out[46] = (TCP_LENGTH >> 2) << 4;
+  out[47] = ENC_TCP_FLAGS;
+  out[48] = ENC_WINDOW >> 8;
+  out[49] = ENC_WINDOW;
+  out[50] = 0;
+  out[51] = 0;
+  out[52] = 0;
+  out[53] = 0;
+  // Options, in Linux's SYN-ACK order: MSS, SACK-permitted, timestamps, NOP, window scale.
+  out[54] = 2;
+  out[55] = 4;
+  out[56] = ENC_MSS >> 8;
+  out[57] = ENC_MSS;
+  out[58] = 4;
+  out[59] = 2;
+  out[60] = 8;
+  out[61] = 10;
+  out[62] = tsval >> 24;
+  out[63] = tsval >> 16;
+  out[64] = tsval >> 8;
+  out[65] = tsval;
+  out[66] = tsecr >> 24;
+  out[67] = tsecr >> 16;
+  out[68] = tsecr >> 8;
+  out[69] = tsecr;
+  out[70] = 1;
+  out[71] = 3;
+  out[72] = 3;
+  out[73] = ENC_WSCALE;
+  const tcpSum = foldChecksum(onesSum(out, 34, TCP_LENGTH, PSEUDO));
+  out[50] = tcpSum >> 8;
+  out[51] = tcpSum;
+  return 34 + TCP_LENGTH;
+}
+
+export async function create(): Promise<Contender> {
+  return { name: 'limit', decodePass, encode: { encodeFrame } };
+}

@@ -1,0 +1,88 @@
+// Loads the benchmark corpus (a classic pcap of Ethernet frames) into one contiguous buffer, so
+// every contender decodes the very same bytes, and regenerates it with Debian's python3-scapy
+// (bench/corpus/generate.py) when it is missing.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
+export const DEFAULT_CORPUS = join(BENCH_DIR, 'corpus', 'corpus.pcap');
+export const GENERATOR = join(BENCH_DIR, 'corpus', 'generate.py');
+/** scapy comes from Debian (python3-scapy), not from the pyenv python3 that may be first on PATH. */
+export const SYSTEM_PYTHON = '/usr/bin/python3';
+
+const PCAP_MAGIC_US = 0xa1b2c3d4;
+const PCAP_MAGIC_NS = 0xa1b23c4d;
+const LINKTYPE_ETHERNET = 1;
+
+export interface Corpus {
+  /** All frames back to back; a Node Buffer because node_pcap's decoders need Buffer methods. */
+  readonly bytes: Buffer;
+  /** Start of frame i in `bytes`. */
+  readonly offsets: Int32Array;
+  /** Captured length of frame i. */
+  readonly lengths: Int32Array;
+  /** Frame i as its own zero-copy Buffer view (for peers whose API takes one buffer per frame). */
+  readonly frames: readonly Buffer[];
+  readonly count: number;
+}
+
+/** Runs generate.py unless `path` exists; throws with the generator's stderr on failure. */
+export function ensureCorpus(path: string, count?: number, seed?: number): void {
+  if (existsSync(path)) return;
+  const args = [GENERATOR, '--out', path];
+  if (count !== undefined) args.push('--count', String(count));
+  if (seed !== undefined) args.push('--seed', String(seed));
+  const r = spawnSync(SYSTEM_PYTHON, args, { encoding: 'utf8' });
+  if (r.error !== undefined || r.status !== 0) {
+    const why = r.error?.message ?? r.stderr.trim();
+    throw new Error(`corpus generation failed (${SYSTEM_PYTHON} ${args.join(' ')}): ${why}`);
+  }
+}
+
+/**
+ * Parses a classic little- or big-endian pcap with Ethernet link type. The frames are copied into
+ * one fresh buffer (not the file buffer, which Node may hand out from a shared pool) so that all
+ * contenders see identically aligned memory.
+ */
+export function loadCorpus(path: string, limit = Infinity): Corpus {
+  const file = readFileSync(path);
+  if (file.length < 24) throw new Error(`${path}: not a pcap file (too short)`);
+  let le: boolean;
+  const magicLe = file.readUInt32LE(0);
+  if (magicLe === PCAP_MAGIC_US || magicLe === PCAP_MAGIC_NS) le = true;
+  else if (file.readUInt32BE(0) === PCAP_MAGIC_US || file.readUInt32BE(0) === PCAP_MAGIC_NS)
+    le = false;
+  else throw new Error(`${path}: not a classic pcap file (bad magic)`);
+  const u32 = (at: number): number => (le ? file.readUInt32LE(at) : file.readUInt32BE(at));
+  if (u32(20) !== LINKTYPE_ETHERNET)
+    throw new Error(`${path}: link type ${u32(20)} is not Ethernet`);
+
+  const starts: number[] = [];
+  const lens: number[] = [];
+  let total = 0;
+  for (let at = 24; at + 16 <= file.length && starts.length < limit;) {
+    const caplen = u32(at + 8);
+    if (at + 16 + caplen > file.length) throw new Error(`${path}: truncated record at byte ${at}`);
+    starts.push(at + 16);
+    lens.push(caplen);
+    total += caplen;
+    at += 16 + caplen;
+  }
+  if (starts.length === 0) throw new Error(`${path}: no frames`);
+
+  const bytes = Buffer.alloc(total);
+  const offsets = new Int32Array(starts.length);
+  const lengths = new Int32Array(starts.length);
+  const frames: Buffer[] = [];
+  let o = 0;
+  for (let i = 0; i < starts.length; i++) {
+    file.copy(bytes, o, starts[i], starts[i] + lens[i]);
+    offsets[i] = o;
+    lengths[i] = lens[i];
+    frames.push(bytes.subarray(o, o + lens[i]));
+    o += lens[i];
+  }
+  return { bytes, offsets, lengths, frames, count: starts.length };
+}

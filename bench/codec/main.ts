@@ -1,0 +1,236 @@
+// `npm run bench:codec`: decode and encode the benchmark corpus with pktstack's generated codecs,
+// a hand-written decoder/encoder (the practical limit) and peer libraries, one child process per
+// contender and measurement kind, and print ns/frame and bytes allocated per frame.
+//
+//   npm run bench:codec                     table
+//   npm run bench:codec -- --json           {"results":[{name, decodeNsPerFrame, ...}, ...]}
+//   npm run bench:codec -- --only pktstack,limit --rounds 15
+//
+// See bench/README.md for what is measured and how.
+import { spawn } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { compileKaitai } from '../kaitai/compile.js';
+import type { ChildReport } from './child.js';
+import { CONTENDER_NAMES } from './contenders/index.js';
+import { DEFAULT_CORPUS, ensureCorpus, loadCorpus } from './corpus.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '..', '..');
+const CHILD = join(HERE, 'child.ts');
+/** Young generation for allocation children: far more than one measurement allocates. */
+const SEMI_SPACE_MB = 128;
+const ALLOC_BUDGET_MB = 96;
+
+export interface ResultRow {
+  name: string;
+  decodeNsPerFrame: number | null;
+  decodeBytesPerFrame: number | null;
+  encodeNsPerFrame: number | null;
+  encodeBytesPerFrame: number | null;
+}
+
+interface Measured {
+  row: ResultRow;
+  time: ChildReport | null;
+  alloc: ChildReport | null;
+  error: string | null;
+}
+
+function runChild(args: string[], nodeFlags: string[]): Promise<ChildReport> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', CHILD, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || line === '') {
+        reject(new Error(err.trim().split('\n').slice(0, 3).join(' | ') || `exit ${code}`));
+        return;
+      }
+      try {
+        resolvePromise(JSON.parse(line) as ChildReport);
+      } catch {
+        reject(new Error(`unreadable child output: ${line.slice(0, 200)}`));
+      }
+    });
+  });
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}
+
+async function measure(name: string, common: string[], allocArgs: string[]): Promise<Measured> {
+  const row: ResultRow = {
+    name,
+    decodeNsPerFrame: null,
+    decodeBytesPerFrame: null,
+    encodeNsPerFrame: null,
+    encodeBytesPerFrame: null,
+  };
+  try {
+    const time = await runChild(['--contender', name, '--mode', 'time', ...common], []);
+    const alloc = await runChild(
+      ['--contender', name, '--mode', 'alloc', ...common, ...allocArgs],
+      [
+        '--expose-gc',
+        `--min-semi-space-size=${SEMI_SPACE_MB}`,
+        `--max-semi-space-size=${SEMI_SPACE_MB}`,
+      ],
+    );
+    row.decodeNsPerFrame = round(time.decodeTime?.nsPerFrame ?? NaN, 1);
+    row.encodeNsPerFrame = time.encodeTime ? round(time.encodeTime.nsPerFrame, 1) : null;
+    row.decodeBytesPerFrame = round(alloc.decodeAlloc?.bytesPerFrame ?? NaN, 2);
+    row.encodeBytesPerFrame = alloc.encodeAlloc ? round(alloc.encodeAlloc.bytesPerFrame, 2) : null;
+    return { row, time, alloc, error: null };
+  } catch (e) {
+    return { row, time: null, alloc: null, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function ratio(x: number | null, base: number | null): string {
+  if (x === null || base === null || base === 0) return '';
+  return `${(x / base).toFixed(2)}x`;
+}
+function cell(x: number | null, digits: number): string {
+  return x === null ? 'n/a' : x.toFixed(digits);
+}
+
+function printTable(ms: Measured[], problems: string[], frames: number): void {
+  const limit = ms.find((m) => m.row.name === 'limit')?.row ?? null;
+  const head = [
+    'contender',
+    'decode ns/frame',
+    'vs limit',
+    'B/frame',
+    'encode ns/frame',
+    'vs limit',
+    'B/frame',
+  ];
+  const rows = ms.map((m) => {
+    const r = m.row;
+    if (m.error !== null) return [r.name, 'error', '', '', '', '', ''];
+    return [
+      r.name,
+      cell(r.decodeNsPerFrame, 1),
+      ratio(r.decodeNsPerFrame, limit?.decodeNsPerFrame ?? null),
+      cell(r.decodeBytesPerFrame, 2),
+      cell(r.encodeNsPerFrame, 1),
+      ratio(r.encodeNsPerFrame, limit?.encodeNsPerFrame ?? null),
+      cell(r.encodeBytesPerFrame, 2),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(`codec benchmark: ${frames} frames, node ${process.version}`);
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+  const floors = ms
+    .map((m) => m.alloc?.decodeAlloc?.noiseFloorPerFrame)
+    .filter((x): x is number => x !== undefined);
+  if (floors.length > 0) {
+    console.log(
+      `B/frame: measured (no GC in the measured loop); 0 means below the noise floor of ` +
+        `${Math.max(...floors).toFixed(3)} B/frame or less.`,
+    );
+  }
+  for (const m of ms) if (m.time?.note) console.log(`${m.row.name}: ${m.time.note}`);
+  for (const p of problems) console.log(`PROBLEM: ${p}`);
+}
+
+/** Cross-checks every contender's decode checksum and encoded bytes against `limit`. */
+function crossCheck(ms: Measured[]): string[] {
+  const problems: string[] = [];
+  for (const m of ms) if (m.error !== null) problems.push(`${m.row.name}: ${m.error}`);
+  const ref = ms.find((m) => m.row.name === 'limit')?.time ?? null;
+  if (ref === null) return problems;
+  for (const m of ms) {
+    const t = m.time;
+    if (t === null || t === ref) continue;
+    if (t.decodeTime?.checksum !== ref.decodeTime?.checksum) {
+      problems.push(
+        `${t.name}: decode checksum ${t.decodeTime?.checksum} != limit's ${ref.decodeTime?.checksum} (fields read differ)`,
+      );
+    }
+    const refSamples = ref.encodeSamples ?? null;
+    if (t.encodeSamples && refSamples !== null) {
+      t.encodeSamples.forEach((hex, k) => {
+        if (hex !== refSamples[k]) {
+          problems.push(
+            `${t.name}: encoded sample ${k} differs from limit's:\n  ${hex}\n  ${refSamples[k]}`,
+          );
+        }
+      });
+    }
+  }
+  return problems;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      corpus: { type: 'string', default: DEFAULT_CORPUS },
+      frames: { type: 'string' },
+      only: { type: 'string' },
+      rounds: { type: 'string', default: '9' },
+      quick: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      'usage: bench:codec [--json] [--only a,b] [--corpus file.pcap] [--frames N] [--rounds N] [--quick]\n' +
+        `contenders: ${CONTENDER_NAMES.join(', ')}`,
+    );
+    return 0;
+  }
+  const names = values.only === undefined ? CONTENDER_NAMES : values.only.split(',');
+  for (const n of names) {
+    if (!CONTENDER_NAMES.includes(n)) throw new Error(`unknown contender '${n}'`);
+  }
+  const log = (s: string): void => void process.stderr.write(`${s}\n`);
+  const corpusPath = resolve(values.corpus);
+  ensureCorpus(corpusPath);
+  const frames = loadCorpus(corpusPath, values.frames ? Number(values.frames) : Infinity).count;
+  if (names.includes('kaitai')) await compileKaitai();
+
+  const common = ['--corpus', corpusPath, '--rounds', values.quick ? '3' : values.rounds];
+  if (values.frames !== undefined) common.push('--frames', values.frames);
+  if (values.quick) common.push('--warmup-ms', '60', '--round-ms', '5');
+  const allocArgs = [
+    '--budget-mb',
+    String(ALLOC_BUDGET_MB),
+    ...(values.quick ? ['--min-frames', '20000', '--samples', '3'] : []),
+  ];
+  const ms: Measured[] = [];
+  for (const n of names) {
+    log(`bench:codec: measuring ${n} ...`);
+    ms.push(await measure(n, common, allocArgs));
+  }
+  const problems = crossCheck(ms);
+  if (values.json) {
+    console.log(JSON.stringify({ results: ms.map((m) => m.row) }));
+    for (const p of problems) log(`PROBLEM: ${p}`);
+  } else printTable(ms, problems, frames);
+  return problems.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`bench:codec: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,151 @@
+// Smoke test of the codec benchmark machinery on a tiny corpus: the corpus generator is
+// deterministic and produces the promised mix, the pcap loader rejects what it cannot read, and
+// one quick `bench:codec --json` run measures every contender, with all of them agreeing with
+// the hand-written decoder/encoder (the run exits non-zero otherwise) and allocation measured,
+// not assumed (the hand-written codec allocates 0 B/frame, restructure plainly more).
+// Speed numbers are not checked here: they belong to the benchmark, not to a unit test.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GENERATOR, SYSTEM_PYTHON, ensureCorpus, loadCorpus } from '../../bench/codec/corpus.js';
+
+const FRAMES = 300;
+let dir = '';
+let corpusPath = '';
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pkt-bench-'));
+  corpusPath = join(dir, 'tiny.pcap');
+  const probe = spawnSync(SYSTEM_PYTHON, ['-c', 'import scapy'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    throw new Error(
+      `${SYSTEM_PYTHON} cannot import scapy: install python3-scapy (scripts/install.sh)`,
+    );
+  }
+  ensureCorpus(corpusPath, FRAMES);
+});
+
+afterAll(() => {
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
+});
+
+describe('benchmark corpus', () => {
+  it('is deterministic: the same seed gives the same bytes, another seed does not', () => {
+    const again = join(dir, 'again.pcap');
+    const other = join(dir, 'other.pcap');
+    for (const [out, seed] of [
+      [again, '20261125'],
+      [other, '7'],
+    ]) {
+      const r = spawnSync(
+        SYSTEM_PYTHON,
+        [GENERATOR, '--out', out, '--count', String(FRAMES), '--seed', seed],
+        {
+          encoding: 'utf8',
+        },
+      );
+      expect(r.status, r.stderr).toBe(0);
+    }
+    expect(sha256(again)).toBe(sha256(corpusPath));
+    expect(sha256(other)).not.toBe(sha256(corpusPath));
+  });
+
+  it('mixes TCP with options (SYN options, SACK), DNS, DHCP, ARP and ICMP echo', () => {
+    const c = loadCorpus(corpusPath);
+    expect(c.count).toBe(FRAMES);
+    const b = c.bytes;
+    const seen = new Set<string>();
+    for (let f = 0; f < c.count; f++) {
+      const o = c.offsets[f];
+      expect(c.frames[f].length).toBe(c.lengths[f]);
+      const etherType = (b[o + 12] << 8) | b[o + 13];
+      if (etherType === 0x0806) seen.add('arp');
+      if (etherType !== 0x0800) continue;
+      const ip = o + 14;
+      const l4 = ip + (b[ip] & 15) * 4;
+      const proto = b[ip + 9];
+      const dstPort = (b[l4 + 2] << 8) | b[l4 + 3];
+      if (proto === 1 && (b[l4] === 8 || b[l4] === 0)) seen.add('icmp-echo');
+      if (proto === 17 && dstPort === 53) seen.add('dns-query');
+      if (proto === 17 && (dstPort === 67 || dstPort === 68)) seen.add('dhcp');
+      if (proto !== 6) continue;
+      const end = l4 + (b[l4 + 12] >> 4) * 4;
+      for (let k = l4 + 20; k < end;) {
+        const kind = b[k];
+        if (kind === 0) break;
+        if (kind === 1) {
+          k++;
+          continue;
+        }
+        seen.add(`tcp-option-${kind}`);
+        k += b[k + 1];
+      }
+    }
+    expect([...seen].sort()).toEqual(
+      [
+        'arp',
+        'dhcp',
+        'dns-query',
+        'icmp-echo',
+        'tcp-option-2', // MSS
+        'tcp-option-3', // window scale
+        'tcp-option-4', // SACK permitted
+        'tcp-option-5', // SACK blocks
+        'tcp-option-8', // timestamps
+      ].sort(),
+    );
+  });
+
+  it('loader rejects a file that is not a pcap and one that is truncated', () => {
+    const bad = join(dir, 'bad.pcap');
+    writeFileSync(bad, 'definitely not a capture file');
+    expect(() => loadCorpus(bad)).toThrow(/bad magic/);
+    const cut = join(dir, 'cut.pcap');
+    writeFileSync(cut, readFileSync(corpusPath).subarray(0, 24 + 16 + 10));
+    expect(() => loadCorpus(cut)).toThrow(/truncated/);
+  });
+});
+
+describe('bench:codec --json (quick, tiny corpus)', () => {
+  it('measures every contender and they agree with the hand-written codec', () => {
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'bench/codec/main.ts', '--corpus', corpusPath, '--quick', '--json'],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(r.status, r.stderr).toBe(0); // non-zero on any checksum/encoding mismatch
+    const out = JSON.parse(r.stdout) as { results: Record<string, number | string | null>[] };
+    const byName = new Map(out.results.map((row) => [row.name, row]));
+    expect([...byName.keys()].sort()).toEqual(
+      ['binary-parser', 'kaitai', 'limit', 'node_pcap', 'restructure'].sort(),
+    );
+    for (const row of out.results) {
+      expect(Object.keys(row)).toEqual([
+        'name',
+        'decodeNsPerFrame',
+        'decodeBytesPerFrame',
+        'encodeNsPerFrame',
+        'encodeBytesPerFrame',
+      ]);
+      expect(row.decodeNsPerFrame).toBeGreaterThan(0);
+    }
+    const limit = byName.get('limit');
+    expect(limit?.decodeBytesPerFrame).toBe(0);
+    expect(limit?.encodeBytesPerFrame).toBe(0);
+    expect(limit?.encodeNsPerFrame).toBeGreaterThan(0);
+    // Object-per-field decoders visibly allocate: the measurement sees it.
+    expect(byName.get('restructure')?.decodeBytesPerFrame).toBeGreaterThan(500);
+    expect(byName.get('restructure')?.encodeBytesPerFrame).toBeGreaterThan(100);
+    for (const n of ['binary-parser', 'node_pcap', 'kaitai']) {
+      expect(byName.get(n)?.encodeNsPerFrame).toBeNull();
+      expect(byName.get(n)?.encodeBytesPerFrame).toBeNull();
+    }
+  });
+});
