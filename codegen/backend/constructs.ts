@@ -1,0 +1,267 @@
+/**
+ * TypeScript for the DSL's variable-length constructs. Each one is declared in a spec
+ * (`tlv_list(tcp, ...)`, `dns_questions(qdcount)`) and compiles to a few lines that call the
+ * hand-written helpers in src/codec/ (cursors, validators, JSON builders). Plain `payload` and
+ * `bytes` regions need no helper.
+ */
+import type { Region } from '../frontend/model.js';
+
+export interface Import {
+  module: string;
+  name: string;
+  typeOnly?: boolean;
+}
+
+export interface JsonValue {
+  key: string;
+  type: string;
+  expr: string;
+}
+
+export interface FieldsValue {
+  key: string;
+  type: string;
+  /** Expression building the value from the decode view `v` (and `bytes`). */
+  decode: string;
+}
+
+export interface ConstructCode {
+  imports: Import[];
+  viewProperties: string[];
+  /**
+   * wrap() statements run after the region's bounds are known (`pos`, `size` absolute) for
+   * sized regions, or that compute `size` from `pos` for walked ones. They may
+   * `return this.failWith(code, field, at)` or `return this.failRecorded()`.
+   */
+  validate: string;
+  viewMembers: string[];
+  json: JsonValue[];
+  fields: FieldsValue[];
+  /**
+   * Encoder statements writing the region at `pos` and advancing it. Sized regions also give
+   * `encodeSize` (bytes, known before writing) so the encoder can check room up front.
+   */
+  encode: string;
+  encodeSize: string | null;
+  moduleExtras: string[];
+}
+
+const OPTIONS = '../codec/options.js';
+const DNS = '../codec/dns.js';
+
+function rawBytes(r: Region): Pick<ConstructCode, 'fields' | 'encode' | 'encodeSize'> {
+  return {
+    fields: [
+      {
+        key: r.name,
+        type: 'Uint8Array',
+        decode: `bytes.slice(v.${r.name}Offset, v.${r.name}Offset + v.${r.name}Length)`,
+      },
+    ],
+    encode: `out.set(f.${r.name}, pos);\npos += f.${r.name}.length;`,
+    encodeSize: `f.${r.name}.length`,
+  };
+}
+
+export function constructCode(r: Region, fixedOffsets: Map<string, number>): ConstructCode {
+  const c = r.construct;
+  const none: ConstructCode = {
+    imports: [],
+    viewProperties: [],
+    validate: '',
+    viewMembers: [],
+    json: [],
+    fields: [],
+    encode: '',
+    encodeSize: null,
+    moduleExtras: [],
+  };
+  switch (c.kind) {
+    case 'payload':
+      return none;
+    case 'bytes':
+      return { ...none, ...rawBytes(r) };
+    case 'tlv_list': {
+      if (c.format === 'dhcp') {
+        const file = fixedOffsets.get(c.fileField ?? '') ?? 0;
+        const sname = fixedOffsets.get(c.snameField ?? '') ?? 0;
+        return {
+          ...none,
+          ...rawBytes(r),
+          imports: [
+            { module: OPTIONS, name: 'DhcpOptionCursor' },
+            { module: OPTIONS, name: 'validateDhcpArea' },
+            { module: OPTIONS, name: 'dhcpOverload' },
+            { module: OPTIONS, name: 'dhcpOptionsToJSON' },
+            { module: OPTIONS, name: 'dhcpFindOption' },
+            { module: OPTIONS, name: 'DhcpOptionJSON', typeOnly: true },
+          ],
+          viewProperties: [`private readonly ${r.name}Cursor = new DhcpOptionCursor();`],
+          validate: [
+            `let bad = validateDhcpArea(bytes, pos, size);`,
+            `if (bad >= 0) return this.failWith('E_BAD_OPTION', '${r.name}', bad);`,
+            `// Option 52 (overload) continues the list in file and/or sname.`,
+            `const overload = dhcpOverload(bytes, pos, size);`,
+            `if ((overload & 1) !== 0) {`,
+            `  bad = validateDhcpArea(bytes, offset + ${file}, 128);`,
+            `  if (bad >= 0) return this.failWith('E_BAD_OPTION', '${c.fileField}', bad);`,
+            `}`,
+            `if ((overload & 2) !== 0) {`,
+            `  bad = validateDhcpArea(bytes, offset + ${sname}, 64);`,
+            `  if (bad >= 0) return this.failWith('E_BAD_OPTION', '${c.snameField}', bad);`,
+            `}`,
+          ].join('\n'),
+          viewMembers: [
+            `/** The option cursor (the same object on every call), reset to the first option. */
+            ${r.name}(): DhcpOptionCursor {
+              return this.${r.name}Cursor.reset(this.bytes, this.${r.name}Start, this.${r.name}Size, this.offset + ${file}, this.offset + ${sname});
+            }`,
+            `/** Absolute offset of the value of the first option \`code\`, -1 when absent. */
+            findOption(code: number): number {
+              const cursor = dhcpFindOption(this.${r.name}(), code);
+              return cursor === null ? -1 : cursor.valueOffset;
+            }`,
+            `/** Value length of the first option \`code\`, -1 when absent. */
+            optionLength(code: number): number {
+              const cursor = dhcpFindOption(this.${r.name}(), code);
+              return cursor === null ? -1 : cursor.valueLength;
+            }`,
+            `/** DHCP message type (option 53), -1 when absent. */
+            get messageType(): number {
+              const cursor = dhcpFindOption(this.${r.name}(), 53);
+              return cursor === null || cursor.valueLength < 1 ? -1 : this.bytes[cursor.valueOffset];
+            }`,
+          ],
+          json: [
+            { key: r.name, type: 'DhcpOptionJSON[]', expr: `dhcpOptionsToJSON(this.${r.name}())` },
+            {
+              key: 'messageType',
+              type: 'number | null',
+              expr: `this.messageType < 0 ? null : this.messageType`,
+            },
+          ],
+        };
+      }
+      const cursor = c.format === 'tcp' ? 'TcpOptionCursor' : 'Ipv4OptionCursor';
+      const toJson = c.format === 'tcp' ? 'tcpOptionsToJSON' : 'ipv4OptionsToJSON';
+      const jsonType = c.format === 'tcp' ? 'TcpOptionJSON' : 'Ipv4OptionJSON';
+      return {
+        ...none,
+        ...rawBytes(r),
+        imports: [
+          { module: OPTIONS, name: cursor },
+          { module: OPTIONS, name: 'validateKindLengthList' },
+          { module: OPTIONS, name: toJson },
+          { module: OPTIONS, name: jsonType, typeOnly: true },
+        ],
+        viewProperties: [`private readonly ${r.name}Cursor = new ${cursor}();`],
+        validate: [
+          `const bad = validateKindLengthList(bytes, pos, size);`,
+          `if (bad >= 0) return this.failWith('E_BAD_OPTION', '${r.name}', bad);`,
+        ].join('\n'),
+        viewMembers: [
+          `/** The option cursor (the same object on every call), reset to the first option. */
+          ${r.name}(): ${cursor} {
+            return this.${r.name}Cursor.reset(this.bytes, this.${r.name}Start, this.${r.name}Size);
+          }`,
+        ],
+        json: [{ key: r.name, type: `${jsonType}[]`, expr: `${toJson}(this.${r.name}())` }],
+        moduleExtras:
+          c.format === 'tcp'
+            ? [
+                `export { encodeTcpOptions as encodeOptions, TcpOptionCursor } from '../codec/options.js';`,
+                `export type { TcpOption, TcpOptionJSON } from '../codec/options.js';`,
+              ]
+            : [
+                `export { Ipv4OptionCursor } from '../codec/options.js';`,
+                `export type { Ipv4OptionJSON } from '../codec/options.js';`,
+              ],
+      };
+    }
+    case 'dns_questions':
+      return {
+        ...none,
+        imports: [
+          { module: DNS, name: 'DnsQuestionCursor' },
+          { module: DNS, name: 'walkDnsQuestions' },
+          { module: DNS, name: 'dnsQuestionsToJSON' },
+          { module: DNS, name: 'decodeDnsQuestions' },
+          { module: DNS, name: 'encodeDnsQuestions' },
+          { module: DNS, name: 'DnsQuestion', typeOnly: true },
+          { module: DNS, name: 'DnsQuestionJSON', typeOnly: true },
+        ],
+        viewProperties: [`private readonly ${r.name}Cursor = new DnsQuestionCursor();`],
+        validate: [
+          `const end = walkDnsQuestions(bytes, offset, length, pos, this.${c.count}, this.error);`,
+          `if (end < 0) return this.failRecorded();`,
+          `const size = end - pos;`,
+        ].join('\n'),
+        viewMembers: [
+          `/** The question cursor (the same object on every call), reset to the first question. */
+          ${r.name}(): DnsQuestionCursor {
+            return this.${r.name}Cursor.reset(this.bytes, this.offset, this.byteLength, this.${r.name}Start, this.${c.count});
+          }`,
+        ],
+        json: [
+          { key: r.name, type: 'DnsQuestionJSON[]', expr: `dnsQuestionsToJSON(this.${r.name}())` },
+        ],
+        fields: [
+          { key: r.name, type: 'DnsQuestion[]', decode: `decodeDnsQuestions(v.${r.name}())` },
+        ],
+        encode: [
+          `pos = encodeDnsQuestions(f.${r.name}, out, offset, pos, compressor);`,
+          `if (pos < 0) return -1;`,
+        ].join('\n'),
+        moduleExtras: [
+          `export { readName, DnsQuestionCursor, DnsRecordCursor, DnsSection } from '../codec/dns.js';`,
+          `export type { DnsQuestion, DnsRecord, DnsQuestionJSON, DnsRecordJSON } from '../codec/dns.js';`,
+        ],
+      };
+    case 'dns_records': {
+      const [an, ns, ar] = c.counts;
+      return {
+        ...none,
+        imports: [
+          { module: DNS, name: 'DnsRecordCursor' },
+          { module: DNS, name: 'walkDnsRecords' },
+          { module: DNS, name: 'dnsAnswersToJSON' },
+          { module: DNS, name: 'decodeDnsRecords' },
+          { module: DNS, name: 'encodeDnsRecords' },
+          { module: DNS, name: 'DnsRecord', typeOnly: true },
+          { module: DNS, name: 'DnsRecordJSON', typeOnly: true },
+        ],
+        viewProperties: [`private readonly ${r.name}Cursor = new DnsRecordCursor();`],
+        validate: [
+          `const end = walkDnsRecords(bytes, offset, length, pos, this.${an}, this.${ns}, this.${ar}, this.error);`,
+          `if (end < 0) return this.failRecorded();`,
+          `const size = end - pos;`,
+        ].join('\n'),
+        viewMembers: [
+          `/** The record cursor (the same object on every call): answers, then authority, then additional. */
+          ${r.name}(): DnsRecordCursor {
+            return this.${r.name}Cursor.reset(this.bytes, this.offset, this.byteLength, this.${r.name}Start, this.${an}, this.${ns}, this.${ar});
+          }`,
+        ],
+        json: [
+          { key: 'answers', type: 'DnsRecordJSON[]', expr: `dnsAnswersToJSON(this.${r.name}())` },
+        ],
+        fields: [
+          { key: 'answers', type: 'DnsRecord[]', decode: `decodeDnsRecords(v.${r.name}(), 0)` },
+          { key: 'authority', type: 'DnsRecord[]', decode: `decodeDnsRecords(v.${r.name}(), 1)` },
+          { key: 'additional', type: 'DnsRecord[]', decode: `decodeDnsRecords(v.${r.name}(), 2)` },
+        ],
+        encode: [
+          `pos = encodeDnsRecords(f.answers, out, offset, pos, compressor);`,
+          `if (pos >= 0) pos = encodeDnsRecords(f.authority, out, offset, pos, compressor);`,
+          `if (pos >= 0) pos = encodeDnsRecords(f.additional, out, offset, pos, compressor);`,
+          `if (pos < 0) return -1;`,
+        ].join('\n'),
+      };
+    }
+  }
+}
+
+/** True for constructs whose encoder needs the DNS name compressor. */
+export function needsCompressor(r: Region): boolean {
+  return r.construct.kind === 'dns_questions' || r.construct.kind === 'dns_records';
+}

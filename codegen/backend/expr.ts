@@ -1,0 +1,57 @@
+/**
+ * Model expressions → TypeScript source, for the two places they run: inside a view (fields are
+ * getters on `this`) and inside an encoder (fields come from the caller's object or from derived
+ * locals).
+ */
+import type { Expr } from '../frontend/model.js';
+
+export interface ExprContext {
+  /** TypeScript for reading a field. */
+  field(name: string): string;
+  /** TypeScript for len(name). */
+  len(name: string): string;
+}
+
+export const viewContext: ExprContext = {
+  field: (name) => `this.${name}`,
+  len: (name) => `this.${name}Length`,
+};
+
+/** Integer arithmetic: `/` truncates like the wire formats expect (all values are >= 0). */
+export function exprTs(e: Expr, ctx: ExprContext): string {
+  switch (e.kind) {
+    case 'num':
+      return e.value > 255 ? `0x${e.value.toString(16)}` : String(e.value);
+    case 'field':
+      return ctx.field(e.name);
+    case 'payloadLength':
+      return 'payloadLength';
+    case 'len':
+      return ctx.len(e.name);
+    case 'not':
+      return `!(${exprTs(e.operand, ctx)})`;
+    case 'in': {
+      const operand = exprTs(e.operand, ctx);
+      return `(${e.values.map((v) => `${operand} === ${v}`).join(' || ')})`;
+    }
+    case 'bin': {
+      const l = exprTs(e.left, ctx);
+      const r = exprTs(e.right, ctx);
+      switch (e.op) {
+        case '/':
+          return `Math.trunc(${l} / ${r})`;
+        case '==':
+          return `(${l} === ${r})`;
+        case '!=':
+          return `(${l} !== ${r})`;
+        default:
+          return `(${l} ${e.op} ${r})`;
+      }
+    }
+  }
+}
+
+/** True when the expression is the constant `n`. */
+export function isConst(e: Expr, n: number): boolean {
+  return e.kind === 'num' && e.value === n;
+}

@@ -1,0 +1,828 @@
+/**
+ * Spec model → one TypeScript module (views, values, encoders, enums, dispatch), built with
+ * ts-morph. Formatting is left to prettier (see ../generate.ts).
+ *
+ * What the generated hot paths look like, and why:
+ * - getters index the Uint8Array directly (faster than DataView here) and a run of bit fields
+ *   sharing a byte compiles to one load plus shift/mask; only 32-bit values use `>>> 0`, so
+ *   everything else stays a small integer;
+ * - wrap() checks every bound once, in spec order, and stores region offsets, so getters never
+ *   check again; failures fill the view's own error record (no allocation);
+ * - cursors are owned by the view and reset per call; encoders write straight into `out`.
+ */
+import { Project, type SourceFile, VariableDeclarationKind } from 'ts-morph';
+import type {
+  BytesField,
+  DescribePart,
+  EnumModel,
+  JsonEntry,
+  MessageModel,
+  Region,
+  ScalarField,
+  SpecModel,
+} from '../frontend/model.js';
+import { type ConstructCode, constructCode, type Import, needsCompressor } from './constructs.js';
+import { exprTs, type ExprContext, viewContext } from './expr.js';
+
+const ERRORS = '../codec/errors.js';
+const CHECKSUM = '../codec/checksum.js';
+const ADDRESS = '../codec/address.js';
+
+class Imports {
+  private readonly byModule = new Map<string, Map<string, boolean>>();
+
+  add(module: string, name: string, typeOnly = false): void {
+    let names = this.byModule.get(module);
+    if (names === undefined) {
+      names = new Map();
+      this.byModule.set(module, names);
+    }
+    names.set(name, (names.get(name) ?? true) && typeOnly);
+  }
+
+  addAll(list: Import[]): void {
+    for (const i of list) this.add(i.module, i.name, i.typeOnly);
+  }
+
+  emit(file: SourceFile): void {
+    const order = [ERRORS, CHECKSUM, ADDRESS, '../codec/options.js', '../codec/dns.js'];
+    const modules = [...this.byModule.keys()].sort((a, b) => order.indexOf(a) - order.indexOf(b));
+    for (const module of modules) {
+      const names = this.byModule.get(module) ?? new Map<string, boolean>();
+      file.addImportDeclaration({
+        moduleSpecifier: module,
+        namedImports: [...names]
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([name, typeOnly]) => ({ name, isTypeOnly: typeOnly })),
+      });
+    }
+  }
+}
+
+function hex(n: number): string {
+  return n > 9 ? `0x${n.toString(16)}` : String(n);
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/** TypeScript reading a fixed scalar at `base + byte offset` of `bytes`. */
+export function loadScalar(f: ScalarField, bytes: string, base: string): string {
+  const first = f.bitOffset >> 3;
+  const at = (k: number): string => `${bytes}[${base}${first + k === 0 ? '' : ` + ${first + k}`}]`;
+  if (f.type === 'mac') return `readMac(${bytes}, ${base}${first === 0 ? '' : ` + ${first}`})`;
+  const last = (f.bitOffset + f.bitWidth - 1) >> 3;
+  const n = last - first + 1;
+  const terms: string[] = [];
+  for (let k = 0; k < n; k++) {
+    const shift = f.littleEndian ? 8 * k : 8 * (n - 1 - k);
+    terms.push(shift === 0 ? at(k) : `(${at(k)} << ${shift})`);
+  }
+  const raw = terms.length === 1 ? terms[0] : `(${terms.join(' | ')})`;
+  const shift = n * 8 - (f.bitOffset % 8) - f.bitWidth;
+  const mask = f.bitWidth >= 32 ? 0 : 2 ** f.bitWidth - 1;
+  const startsAtTop = f.bitOffset % 8 === 0;
+  if (n === 4) {
+    if (shift === 0 && f.bitWidth === 32) return `${raw} >>> 0`;
+    return `(${raw} >>> ${shift}) & ${hex(mask)}`;
+  }
+  if (shift === 0) return startsAtTop ? raw : `${raw} & ${hex(mask)}`;
+  return startsAtTop ? `${raw} >> ${shift}` : `(${raw} >> ${shift}) & ${hex(mask)}`;
+}
+
+/** Fixed scalars grouped into runs that start and end on byte boundaries (one store each). */
+function storeGroups(fields: ScalarField[]): ScalarField[][] {
+  const groups: ScalarField[][] = [];
+  let current: ScalarField[] = [];
+  for (const f of fields) {
+    current.push(f);
+    if ((f.bitOffset + f.bitWidth) % 8 === 0) {
+      groups.push(current);
+      current = [];
+    }
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+interface MessageCode {
+  module: string;
+  imports: Imports;
+  constructs: Map<string, ConstructCode>;
+}
+
+function jsonType(
+  m: MessageModel,
+  e: JsonEntry,
+  cc: Map<string, ConstructCode>,
+): { key: string; type: string } {
+  switch (e.kind) {
+    case 'scalar': {
+      const f = m.fields.find((x) => x.name === e.name) as ScalarField;
+      const base = f.type === 'uint' ? 'number' : 'string';
+      return { key: e.name, type: f.when !== null ? `${base} | null` : base };
+    }
+    case 'bytes':
+      return { key: e.name, type: 'string' };
+    case 'builtin':
+      return { key: e.name, type: e.name === 'checksumValid' ? 'boolean | null' : 'number' };
+    case 'region':
+    case 'construct': {
+      const c = cc.get(e.kind === 'region' ? e.name : e.region);
+      const j = c?.json.find((x) => x.key === e.name);
+      return { key: e.name, type: j?.type ?? 'unknown' };
+    }
+  }
+}
+
+class MessageEmitter {
+  private readonly fixedOffsets = new Map<string, number>();
+  private readonly scalars: ScalarField[];
+  private readonly bytesFields: BytesField[];
+  private readonly payload: Region | undefined;
+  private readonly checksum: ScalarField | undefined;
+
+  constructor(
+    private readonly spec: SpecModel,
+    private readonly m: MessageModel,
+    private readonly code: MessageCode,
+  ) {
+    this.scalars = m.fields.filter((f): f is ScalarField => f.kind === 'scalar');
+    this.bytesFields = m.fields.filter((f): f is BytesField => f.kind === 'bytes');
+    for (const f of m.fields)
+      this.fixedOffsets.set(f.name, f.kind === 'scalar' ? f.bitOffset >> 3 : f.byteOffset);
+    this.payload = m.regions.find((r) => r.construct.kind === 'payload');
+    this.checksum = this.scalars.find((f) => f.checksum !== null);
+    for (const r of m.regions) {
+      const c = constructCode(r, this.fixedOffsets);
+      code.constructs.set(r.name, c);
+      code.imports.addAll(c.imports);
+    }
+  }
+
+  private get cc(): Map<string, ConstructCode> {
+    return this.code.constructs;
+  }
+
+  private use(module: string, name: string, typeOnly = false): void {
+    this.code.imports.add(module, name, typeOnly);
+  }
+
+  private get viewName(): string {
+    return `${this.m.name}View`;
+  }
+
+  private get pseudo(): boolean {
+    return this.checksum?.checksum?.pseudoProtocol != null;
+  }
+
+  emit(file: SourceFile): void {
+    this.use(ERRORS, 'DecodeError', true);
+    this.use(ERRORS, 'fail');
+    this.use(ERRORS, 'newDecodeError');
+    this.use(ERRORS, 'copyDecodeError');
+    if (this.scalars.some((f) => f.type === 'mac')) this.use(ADDRESS, 'readMac');
+    this.emitFixedTable(file);
+    this.emitJsonInterface(file);
+    this.emitView(file);
+    this.emitFields(file);
+    this.emitDecode(file);
+    this.emitHeaderLength(file);
+    this.emitEncode(file);
+    this.emitDispatch(file);
+  }
+
+  /** Field end offsets, to name the first field a short buffer cuts (error path only). */
+  private emitFixedTable(file: SourceFile): void {
+    const rows = this.m.fields.map((f) => {
+      const start = f.kind === 'scalar' ? f.bitOffset >> 3 : f.byteOffset;
+      const end = f.kind === 'scalar' ? (f.bitOffset + f.bitWidth + 7) >> 3 : f.byteOffset + f.size;
+      return `[${end}, '${f.name}', ${start}]`;
+    });
+    file.addVariableStatement({
+      declarationKind: VariableDeclarationKind.Const,
+      docs: [
+        `Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts.`,
+      ],
+      declarations: [
+        {
+          name: `${this.m.name.toUpperCase()}_FIXED_FIELDS`,
+          type: 'ReadonlyArray<readonly [number, string, number]>',
+          initializer: `[${rows.join(', ')}]`,
+        },
+      ],
+    });
+    file.addStatements(
+      `\n/** Size of the fixed part of ${this.m.name} in bytes. */\nexport const ${this.m.name.toUpperCase()}_FIXED_SIZE = ${this.m.fixedSize};`,
+    );
+  }
+
+  private jsonValue(e: JsonEntry): string {
+    switch (e.kind) {
+      case 'scalar': {
+        const f = this.scalars.find((x) => x.name === e.name) as ScalarField;
+        let v = `this.${f.name}`;
+        if (f.type === 'mac') {
+          this.use(ADDRESS, 'formatMac');
+          v = `formatMac(${v})`;
+        } else if (f.type === 'ipv4') {
+          this.use(ADDRESS, 'formatIpv4');
+          v = `formatIpv4(${v})`;
+        }
+        return f.when !== null ? `${exprTs(f.when, viewContext)} ? ${v} : null` : v;
+      }
+      case 'bytes': {
+        const f = this.bytesFields.find((x) => x.name === e.name) as BytesField;
+        if (f.format !== null) {
+          this.use(ADDRESS, 'formatHwAddr');
+          return `formatHwAddr(this.bytes, this.${f.name}Offset, ${exprTs(f.format.length, viewContext)}, ${f.size})`;
+        }
+        this.use(ADDRESS, 'formatHex');
+        return `formatHex(this.bytes, this.${f.name}Offset, ${f.size})`;
+      }
+      case 'builtin':
+        if (e.name === 'checksumValid') {
+          const c = this.checksum?.checksum;
+          if (c?.pseudoProtocol == null) return 'this.checksumValid';
+          const known = `typeof src === 'number' && typeof dst === 'number'`;
+          return c.zeroMeansNone
+            ? `${known} && this.checksumPresent ? this.checksumValidWith(src, dst) : null`
+            : `${known} ? this.checksumValidWith(src, dst) : null`;
+        }
+        return `this.${e.name}`;
+      case 'region':
+      case 'construct': {
+        const c = this.cc.get(e.kind === 'region' ? e.name : e.region);
+        return c?.json.find((x) => x.key === e.name)?.expr ?? 'null';
+      }
+    }
+  }
+
+  private emitJsonInterface(file: SourceFile): void {
+    file.addInterface({
+      name: `${this.m.name}JSON`,
+      isExported: true,
+      docs: [`What ${this.viewName}.toJSON() returns (the \`pktstack decode --json\` fields).`],
+      properties: this.m.json.map((e) => {
+        const t = jsonType(this.m, e, this.cc);
+        return { name: t.key, type: t.type };
+      }),
+    });
+  }
+
+  private describeValue(p: Extract<DescribePart, { kind: 'value' }>): string {
+    const e = p.entry;
+    if (e.kind === 'scalar') {
+      const f = this.scalars.find((x) => x.name === e.name) as ScalarField;
+      if (f.enumName !== null) return `\${nameOf${f.enumName}(this.${f.name}) ?? this.${f.name}}`;
+    }
+    if (e.kind === 'builtin' && e.name === 'checksumValid' && this.pseudo) return '';
+    return `\${${this.jsonValue(e)}}`;
+  }
+
+  private emitView(file: SourceFile): void {
+    const m = this.m;
+    const cls = file.addClass({
+      name: this.viewName,
+      isExported: true,
+      docs: [
+        `A zero-allocation view of one ${m.layer} message: wrap() it over bytes, then read fields.\n` +
+          `Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.`,
+      ],
+    });
+    const members: string[] = [
+      `/** The bytes last wrapped (empty after a failed wrap()). */\nbytes: Uint8Array = EMPTY;`,
+      `/** Absolute index of the message's first byte in \`bytes\`. */\noffset = 0;`,
+      `/** Bytes available to the message from \`offset\` (the wrap() length). */\nbyteLength = 0;`,
+      `/** This view's error record, reused by every failed wrap(). */\nreadonly error: DecodeError = newDecodeError('${m.layer}');`,
+      `/** Absolute end of the last variable-length part. */\nprivate end = 0;`,
+    ];
+    for (const r of m.regions) {
+      members.push(`private ${r.name}Start = 0;`, `private ${r.name}Size = 0;`);
+      members.push(...(this.cc.get(r.name)?.viewProperties ?? []));
+    }
+    members.push(this.wrapMethod());
+    members.push(
+      `/** Records a failure and leaves the view empty, so no getter can read stale bounds. */
+      private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
+        fail(this.error, code, field, at);
+        return this.failRecorded();
+      }`,
+      `private failRecorded(): DecodeError {
+        this.bytes = EMPTY;
+        this.offset = 0;
+        this.byteLength = 0;
+        this.end = 0;${m.regions.map((r) => `\nthis.${r.name}Start = 0;\nthis.${r.name}Size = 0;`).join('')}
+        return this.error;
+      }`,
+    );
+    for (const f of this.scalars) {
+      const doc =
+        f.enumName !== null
+          ? ` (${f.enumName})`
+          : f.type !== 'uint'
+            ? ` (${f.type} address as a number)`
+            : '';
+      members.push(
+        `/** ${f.name}: ${f.bitWidth} bits at bit ${f.bitOffset}${doc}. */\nget ${f.name}(): number {\nreturn ${loadScalar(f, 'this.bytes', 'this.offset')};\n}`,
+      );
+    }
+    for (const f of this.bytesFields) {
+      members.push(
+        `/** Absolute index of the ${f.size}-byte ${f.name} field. */\nget ${f.name}Offset(): number {\nreturn this.offset + ${f.byteOffset};\n}`,
+        `get ${f.name}Length(): number {\nreturn ${f.size};\n}`,
+      );
+    }
+    for (const r of m.regions) {
+      members.push(
+        `/** Absolute index of ${r.name}. */\nget ${r.name}Offset(): number {\nreturn this.${r.name}Start;\n}`,
+        `/** Byte length of ${r.name}. */\nget ${r.name}Length(): number {\nreturn this.${r.name}Size;\n}`,
+      );
+      members.push(...(this.cc.get(r.name)?.viewMembers ?? []));
+    }
+    const headerEnd = this.payload !== undefined ? `this.${this.payload.name}Start` : 'this.end';
+    members.push(
+      `/** Bytes before the payload (fixed part and options). */\nget headerLength(): number {\nreturn ${headerEnd} - this.offset;\n}`,
+    );
+    members.push(
+      `/** Bytes of the whole message as its own length fields delimit it. */\nget messageLength(): number {\nreturn this.end - this.offset;\n}`,
+    );
+    members.push(...this.checksumMembers());
+    // toJSON / describe
+    const jsonParams = this.pseudo ? 'src?: number, dst?: number' : '';
+    const jsonDoc = this.pseudo
+      ? `/** Plain object for JSON output. Pass the IPv4 addresses to fill checksumValid (else null). JSON.stringify's key argument is ignored. */`
+      : `/** Plain object for JSON output (allocates). */`;
+    members.push(
+      `${jsonDoc}\ntoJSON(${jsonParams}): ${m.name}JSON {\nreturn {\n${m.json.map((e) => `${e.name}: ${this.jsonValue(e)},`).join('\n')}\n};\n}`,
+    );
+    const describe = m.describe
+      .map((p) =>
+        p.kind === 'text' ? p.text.replace(/[`\\$]/g, (ch) => `\\${ch}`) : this.describeValue(p),
+      )
+      .join('');
+    members.push(
+      `/** One line for humans (allocates). */\ndescribe(): string {\nreturn \`${describe || m.layer}\`;\n}`,
+    );
+    cls.addMembers(members);
+  }
+
+  private checksumMembers(): string[] {
+    const f = this.checksum;
+    const c = f?.checksum;
+    if (f === undefined || c == null) return [];
+    this.use(CHECKSUM, 'internetChecksum');
+    const lengthExpr = c.coverage === 'header' ? 'this.headerLength' : 'this.messageLength';
+    if (c.pseudoProtocol === null) {
+      return [
+        `/** True when the ${c.coverage} checksum verifies (computed on each call, never throws). */
+        get checksumValid(): boolean {
+          return this.byteLength > 0 && internetChecksum(this.bytes, this.offset, ${lengthExpr}) === 0;
+        }`,
+      ];
+    }
+    this.use(CHECKSUM, 'pseudoHeaderSum');
+    const out: string[] = [];
+    if (c.zeroMeansNone) {
+      out.push(
+        `/** False when the sender sent no checksum (field 0). */\nget checksumPresent(): boolean {\nreturn this.${f.name} !== 0;\n}`,
+      );
+    }
+    out.push(
+      `/** True when the checksum over the IPv4 pseudo-header (src, dst) and the message verifies${c.zeroMeansNone ? ', or when there is none' : ''}. */
+      checksumValidWith(src: number, dst: number): boolean {
+        ${c.zeroMeansNone ? `if (this.${f.name} === 0) return this.byteLength > 0;\n` : ''}const length = ${lengthExpr};
+        return this.byteLength > 0 && internetChecksum(this.bytes, this.offset, length, pseudoHeaderSum(src, dst, ${c.pseudoProtocol}, length)) === 0;
+      }`,
+    );
+    return out;
+  }
+
+  private wrapMethod(): string {
+    const m = this.m;
+    const upper = m.name.toUpperCase();
+    const lines: string[] = [];
+    lines.push(
+      `if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {`,
+      `  return this.failWith('E_TRUNCATED', '${m.fields[0]?.name ?? ''}', offset >= 0 && offset <= bytes.length ? offset : 0);`,
+      `}`,
+      `this.bytes = bytes;`,
+      `this.offset = offset;`,
+      `this.byteLength = length;`,
+      `if (length < ${m.fixedSize}) {`,
+      `  // Name the first field the buffer cuts.`,
+      `  let i = 0;`,
+      `  while (${upper}_FIXED_FIELDS[i][0] <= length) i++;`,
+      `  return this.failWith('E_TRUNCATED', ${upper}_FIXED_FIELDS[i][1], offset + ${upper}_FIXED_FIELDS[i][2]);`,
+      `}`,
+    );
+    if (m.regions.length > 0) lines.push(`let pos = offset + ${m.fixedSize};`);
+    else lines.push(`this.end = offset + ${m.fixedSize};`);
+    for (const step of m.steps) {
+      if (step.kind === 'assert') {
+        lines.push(
+          `if (!${wrapParens(exprTs(step.expr, viewContext))}) return this.failWith('${step.code}', '${step.field}', offset${step.byteOffset ? ` + ${step.byteOffset}` : ''});`,
+        );
+        continue;
+      }
+      const r = m.regions.find((x) => x.name === step.region) as Region;
+      const c = this.cc.get(r.name) as ConstructCode;
+      lines.push(`// ${r.name}`);
+      lines.push('{');
+      if (r.length === 'walk') {
+        lines.push(c.validate);
+      } else {
+        lines.push(
+          r.length === 'rest'
+            ? `const size = offset + length - pos;`
+            : `const size = ${exprTs(r.length, viewContext)};`,
+        );
+        if (r.length !== 'rest') {
+          lines.push(`if (size < 0) return this.failWith('E_BAD_LENGTH', '${r.name}', pos);`);
+          lines.push(
+            `if (pos + size > offset + length) return this.failWith('E_TRUNCATED', '${r.name}', pos);`,
+          );
+        }
+        if (c.validate !== '') lines.push(c.validate);
+      }
+      lines.push(`this.${r.name}Start = pos;`, `this.${r.name}Size = size;`, `pos += size;`, '}');
+    }
+    if (m.regions.length > 0) lines.push(`this.end = pos;`);
+    lines.push('return null;');
+    return `/**
+     * Points the view at a message and checks every bound up front: afterwards no getter or
+     * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
+     */
+    wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+      ${lines.join('\n')}
+    }`;
+  }
+
+  private fieldsKeys(): Array<{
+    key: string;
+    type: string;
+    optional: boolean;
+    decode: string;
+    doc: string;
+  }> {
+    const out: Array<{
+      key: string;
+      type: string;
+      optional: boolean;
+      decode: string;
+      doc: string;
+    }> = [];
+    for (const f of this.m.fields) {
+      if (f.kind === 'scalar') {
+        const derived = f.derive !== null || f.checksum !== null;
+        out.push({
+          key: f.name,
+          type: 'number',
+          optional: derived,
+          decode: `v.${f.name}`,
+          doc: derived ? 'Computed by the encoder when undefined.' : '',
+        });
+      } else {
+        out.push({
+          key: f.name,
+          type: 'Uint8Array',
+          optional: false,
+          decode: `bytes.slice(v.${f.name}Offset, v.${f.name}Offset + ${f.size})`,
+          doc: `${f.size} bytes (shorter is zero-filled on encode).`,
+        });
+      }
+    }
+    for (const r of this.m.regions) {
+      for (const x of this.cc.get(r.name)?.fields ?? []) {
+        out.push({
+          key: x.key,
+          type: x.type,
+          optional: false,
+          decode: x.decode,
+          doc:
+            r.construct.kind === 'tlv_list'
+              ? 'Raw option bytes as on the wire (padding included).'
+              : '',
+        });
+      }
+    }
+    return out;
+  }
+
+  private emitFields(file: SourceFile): void {
+    file.addInterface({
+      name: `${this.m.name}Fields`,
+      isExported: true,
+      docs: [
+        `A ${this.m.layer} message as a plain value (for humans, tests and encode${this.m.name}()).`,
+      ],
+      properties: this.fieldsKeys().map((k) => ({
+        name: k.key,
+        type: k.type,
+        hasQuestionToken: k.optional,
+        docs: k.doc ? [k.doc] : undefined,
+      })),
+    });
+  }
+
+  private emitDecode(file: SourceFile): void {
+    const m = this.m;
+    file.addVariableStatement({
+      declarationKind: VariableDeclarationKind.Const,
+      declarations: [{ name: `decodeView`, initializer: `new ${this.viewName}()` }],
+    });
+    file.addFunction({
+      name: `decode${m.name}`,
+      isExported: true,
+      docs: [`Decodes into a new plain value (allocates; hot paths use ${this.viewName}).`],
+      parameters: [
+        { name: 'bytes', type: 'Uint8Array' },
+        { name: 'offset', initializer: '0' },
+        { name: 'length', initializer: 'bytes.length - offset' },
+      ],
+      returnType: `${m.name}Fields | DecodeError`,
+      statements: [
+        `const v = decodeView;`,
+        `const err = v.wrap(bytes, offset, length);`,
+        `if (err !== null) return copyDecodeError(err);`,
+        `return {\n${this.fieldsKeys()
+          .map((k) => `${k.key}: ${k.decode},`)
+          .join('\n')}\n};`,
+      ],
+    });
+  }
+
+  /** Byte count of the encoded header (fixed part plus sized regions), known before writing. */
+  private headerSizeExpr(): string | null {
+    const parts = [String(this.m.fixedSize)];
+    for (const r of this.m.regions) {
+      if (r.construct.kind === 'payload') break;
+      const size = this.cc.get(r.name)?.encodeSize ?? null;
+      if (size === null) return null;
+      parts.push(size);
+    }
+    return parts.join(' + ');
+  }
+
+  private emitHeaderLength(file: SourceFile): void {
+    if (this.payload === undefined) return;
+    const size = this.headerSizeExpr();
+    if (size === null) return;
+    file.addFunction({
+      name: `${lowerFirst(this.m.name)}HeaderLength`,
+      isExported: true,
+      docs: [
+        `Bytes encode${this.m.name}() writes for \`f\`: where the payload goes after the header.`,
+      ],
+      parameters: [{ name: size.includes('f.') ? 'f' : '_f', type: `${this.m.name}Fields` }],
+      returnType: 'number',
+      statements: [`return ${size};`],
+    });
+  }
+
+  private emitEncode(file: SourceFile): void {
+    const m = this.m;
+    const params = [
+      { name: 'f', type: `${m.name}Fields` },
+      { name: 'out', type: 'Uint8Array' },
+      { name: 'offset', type: 'number' },
+    ];
+    if (m.encodeNeedsPayloadLength) params.push({ name: 'payloadLength', type: 'number' });
+    if (this.pseudo) params.push({ name: 'src', type: 'number' }, { name: 'dst', type: 'number' });
+    const derived = new Set(this.scalars.filter((f) => f.derive !== null).map((f) => f.name));
+    const ctx: ExprContext = {
+      field: (name) => (derived.has(name) ? name : `f.${name}`),
+      len: (name) => `f.${name}.length`,
+    };
+    const body: string[] = [];
+    // Derived values first, each after its inputs.
+    for (const name of m.encodeOrder) {
+      const f = this.scalars.find((x) => x.name === name) as ScalarField;
+      if (f.derive === null) continue;
+      body.push(`const ${name} = f.${name} ?? ${exprTs(f.derive, ctx)};`);
+    }
+    const headerSize = this.headerSizeExpr();
+    const payloadInOut = this.checksum?.checksum?.coverage === 'message';
+    if (headerSize !== null) {
+      body.push(`const headerBytes = ${headerSize};`);
+      body.push(
+        `if (!(offset >= 0 && offset + headerBytes${payloadInOut ? ' + payloadLength' : ''} <= out.length)) return -1;`,
+      );
+    } else {
+      body.push(`if (!(offset >= 0 && offset + ${m.fixedSize} <= out.length)) return -1;`);
+    }
+    // Fixed part, one store per byte run.
+    for (const group of storeGroups(this.scalars)) body.push(...this.storeGroup(group, ctx));
+    for (const f of this.bytesFields) {
+      body.push(
+        `out.fill(0, offset + ${f.byteOffset}, offset + ${f.byteOffset + f.size});`,
+        `out.set(f.${f.name}.length > ${f.size} ? f.${f.name}.subarray(0, ${f.size}) : f.${f.name}, offset + ${f.byteOffset});`,
+      );
+    }
+    // Regions before the payload (options, DNS sections); the payload is the caller's.
+    const headerRegions = m.regions.slice(
+      0,
+      this.payload === undefined ? m.regions.length : m.regions.indexOf(this.payload),
+    );
+    if (headerRegions.length > 0) {
+      body.push(`let pos = offset + ${m.fixedSize};`);
+      for (const r of headerRegions) body.push(this.cc.get(r.name)?.encode ?? '');
+    }
+    const written = headerRegions.length > 0 ? 'pos - offset' : String(m.fixedSize);
+    const c = this.checksum;
+    if (c?.checksum != null) {
+      const at = c.bitOffset >> 3;
+      const len = c.checksum.coverage === 'header' ? written : `${written} + payloadLength`;
+      const initial =
+        c.checksum.pseudoProtocol !== null
+          ? `, pseudoHeaderSum(src, dst, ${c.checksum.pseudoProtocol}, covered)`
+          : '';
+      const sum = c.checksum.zeroMeansNone
+        ? `internetChecksum(out, offset, covered${initial}) || 0xffff`
+        : `internetChecksum(out, offset, covered${initial})`;
+      body.push(
+        `if (f.${c.name} === undefined) {`,
+        `  const covered = ${len};`,
+        c.checksum.zeroMeansNone
+          ? `  // A computed 0 is sent as 0xffff: 0 means "no checksum" (RFC 768).`
+          : '',
+        `  const sum = ${sum};`,
+        `  out[offset + ${at}] = sum >>> 8;`,
+        `  out[offset + ${at + 1}] = sum;`,
+        `}`,
+      );
+      this.use(CHECKSUM, 'internetChecksum');
+      if (c.checksum.pseudoProtocol !== null) this.use(CHECKSUM, 'pseudoHeaderSum');
+    }
+    body.push(`return ${written};`);
+    if (m.regions.some(needsCompressor)) {
+      file.addVariableStatement({
+        declarationKind: VariableDeclarationKind.Const,
+        docs: [
+          'Name compression table, reused by every encode (it keeps up to 64 suffixes; see src/codec/dns.ts).',
+        ],
+        declarations: [{ name: 'compressor', initializer: 'new DnsNameCompressor()' }],
+      });
+      this.use('../codec/dns.js', 'DnsNameCompressor');
+      body.unshift('compressor.reset();');
+    }
+    const extra = [
+      m.encodeNeedsPayloadLength
+        ? '`payloadLength` is the byte count of the payload that follows the header in `out`'
+        : '',
+      payloadInOut ? 'the payload must already be there, since the checksum covers it' : '',
+    ].filter((s) => s !== '');
+    file.addFunction({
+      name: `encode${m.name}`,
+      isExported: true,
+      docs: [
+        `Writes \`f\` at \`out[offset]\` and returns the bytes written (the header; the payload is the caller's), or -1 when \`out\` is too small.` +
+          ` Fields left undefined are derived (lengths, checksum). ${extra.join('; ')}${extra.length > 0 ? '.' : ''} Allocates nothing.`,
+      ],
+      parameters: params,
+      returnType: 'number',
+      statements: body.filter((s) => s !== ''),
+    });
+  }
+
+  private storeGroup(group: ScalarField[], ctx: ExprContext): string[] {
+    const first = group[0];
+    const startByte = first.bitOffset >> 3;
+    const last = group[group.length - 1];
+    const n = ((last.bitOffset + last.bitWidth) >> 3) - startByte;
+    const base = (k: number): string =>
+      `out[offset${startByte + k === 0 ? '' : ` + ${startByte + k}`}]`;
+    const valueOf = (f: ScalarField): string =>
+      f.checksum !== null ? `f.${f.name} ?? 0` : ctx.field(f.name);
+    if (group.length === 1 && first.type === 'mac') {
+      this.use(ADDRESS, 'writeMac');
+      return [
+        `writeMac(out, offset${startByte === 0 ? '' : ` + ${startByte}`}, ${ctx.field(first.name)});`,
+      ];
+    }
+    let value: string;
+    if (group.length === 1 && first.bitWidth === n * 8) {
+      value = valueOf(first);
+    } else {
+      const groupBits = n * 8;
+      value = group
+        .map((f) => {
+          const shift = groupBits - (f.bitOffset - first.bitOffset) - f.bitWidth;
+          const masked = `(${valueOf(f)} & ${hex(2 ** f.bitWidth - 1)})`;
+          return shift === 0 ? masked : `(${masked} << ${shift})`;
+        })
+        .join(' | ');
+    }
+    const lines: string[] = [];
+    const simple = /^[A-Za-z_.]+$/.test(value);
+    const v = simple ? value : `v${startByte}`;
+    if (!simple) lines.push(`const v${startByte} = ${value};`);
+    for (let k = 0; k < n; k++) {
+      const shift = first.littleEndian ? 8 * k : 8 * (n - 1 - k);
+      lines.push(`${base(k)} = ${shift === 0 ? v : `${v} >>> ${shift}`};`);
+    }
+    return lines;
+  }
+
+  private emitDispatch(file: SourceFile): void {
+    const d = this.m.dispatch;
+    if (d === null) return;
+    const targets = [...new Set(d.cases.map((c) => c.target))];
+    const typeName = `${this.m.name}PayloadKind`;
+    file.addTypeAlias({
+      name: typeName,
+      isExported: true,
+      docs: ['Which message the payload holds, by the dispatch in the spec.'],
+      type: targets.map((t) => `'${t}'`).join(' | '),
+    });
+    const table = d.fields
+      .map(
+        (field) =>
+          `${field}: {\n${d.cases.flatMap((c) => c.values.map((v) => `${v}: '${c.target}',`)).join('\n')}\n},`,
+      )
+      .join('\n');
+    file.addVariableStatement({
+      declarationKind: VariableDeclarationKind.Const,
+      isExported: true,
+      docs: [
+        'The dispatch table from the spec: field → value → payload kind (fields tried in order).',
+      ],
+      declarations: [{ name: 'dispatchTable', initializer: `{\n${table}\n} as const` }],
+    });
+    const switches = d.fields.map(
+      (field) =>
+        `switch (view.${field}) {\n${d.cases.map((c) => `${c.values.map((v) => `case ${v}:`).join('\n')}\nreturn '${c.target}';`).join('\n')}\n}`,
+    );
+    file.addFunction({
+      name: 'payloadKind',
+      isExported: true,
+      docs: [
+        `The payload's message kind (${d.fields.join(', then ')}), or null when the spec names none.`,
+      ],
+      parameters: [{ name: 'view', type: this.viewName }],
+      returnType: `${typeName} | null`,
+      statements: [...switches, 'return null;'],
+    });
+  }
+}
+
+function wrapParens(s: string): string {
+  return s.startsWith('(') && s.endsWith(')') ? s : `(${s})`;
+}
+
+function emitEnum(file: SourceFile, e: EnumModel): void {
+  file.addVariableStatement({
+    declarationKind: VariableDeclarationKind.Const,
+    isExported: true,
+    declarations: [
+      {
+        name: e.name,
+        initializer: `Object.freeze({\n${e.members.map((m) => `${m.name}: ${hex(m.value)},`).join('\n')}\n} as const)`,
+      },
+    ],
+  });
+  file.addTypeAlias({
+    name: e.name,
+    isExported: true,
+    type: `(typeof ${e.name})[keyof typeof ${e.name}]`,
+  });
+  const seen = new Set<number>();
+  const cases: string[] = [];
+  for (const m of e.members) {
+    if (seen.has(m.value)) continue;
+    seen.add(m.value);
+    cases.push(`case ${hex(m.value)}:\nreturn '${m.name}';`);
+  }
+  file.addFunction({
+    name: `nameOf${e.name}`,
+    isExported: true,
+    docs: [`The ${e.name} member name of a value, for describe(); undefined when unnamed.`],
+    parameters: [{ name: 'value', type: 'number' }],
+    returnType: 'string | undefined',
+    statements: [`switch (value) {\n${cases.join('\n')}\ndefault:\nreturn undefined;\n}`],
+  });
+}
+
+/** Unformatted TypeScript for one spec's module. */
+export function emitModule(spec: SpecModel, specPath: string): string {
+  const project = new Project({ useInMemoryFileSystem: true });
+  const file = project.createSourceFile(`${spec.module}.ts`);
+  const imports = new Imports();
+  const code: MessageCode = { module: spec.module, imports, constructs: new Map() };
+  for (const e of spec.enums) emitEnum(file, e);
+  file.addStatements('\nconst EMPTY = new Uint8Array(0);');
+  const extras = new Set<string>();
+  for (const m of spec.messages) {
+    const emitter = new MessageEmitter(spec, m, code);
+    emitter.emit(file);
+  }
+  for (const c of code.constructs.values()) for (const x of c.moduleExtras) extras.add(x);
+  imports.emit(file);
+  if (extras.size > 0) file.addStatements([...extras].join('\n'));
+  file.insertStatements(
+    0,
+    `// Generated by pktstack codegen from ${specPath}. Do not edit: change the spec and run \`npm run codegen\`.\n`,
+  );
+  return file.getFullText();
+}

@@ -1,0 +1,143 @@
+/**
+ * The validated spec model: what a back end needs, with every name resolved, every fixed field
+ * placed at its bit offset, and the order of checks and derived values worked out. Nothing here
+ * knows about TypeScript; a second back end (docs, a dissector) would read the same model.
+ */
+
+/** Expressions after resolution. `field` is a fixed scalar field of the same message. */
+export type Expr =
+  | { kind: 'num'; value: number }
+  | { kind: 'field'; name: string }
+  /** The encoder's payloadLength parameter (only in `derive`). */
+  | { kind: 'payloadLength' }
+  /** Byte length of a region (decode) or element count / byte length of encode data. */
+  | { kind: 'len'; name: string }
+  | { kind: 'bin'; op: BinaryOp; left: Expr; right: Expr }
+  | { kind: 'not'; operand: Expr }
+  | { kind: 'in'; operand: Expr; values: number[] };
+
+export type BinaryOp =
+  '+' | '-' | '*' | '/' | '%' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '&&' | '||';
+
+export interface EnumModel {
+  name: string;
+  /** Width in bits of the base type. */
+  width: number;
+  members: Array<{ name: string; value: number }>;
+}
+
+export interface ChecksumModel {
+  /** `header`: from the message start to the payload; `message`: header and payload. */
+  coverage: 'header' | 'message';
+  /** IP protocol number for an IPv4 pseudo-header, or null when there is none. */
+  pseudoProtocol: number | null;
+  /** A stored 0 means "no checksum" (UDP); a computed 0 is then sent as 0xffff. */
+  zeroMeansNone: boolean;
+}
+
+/** A number-valued field at a fixed bit position in the fixed part of the message. */
+export interface ScalarField {
+  kind: 'scalar';
+  name: string;
+  /** `uint`: plain unsigned integer; `mac`: 48-bit address; `ipv4`: 32-bit address. */
+  type: 'uint' | 'mac' | 'ipv4';
+  bitOffset: number;
+  bitWidth: number;
+  littleEndian: boolean;
+  enumName: string | null;
+  /** How the encoder computes it when the caller leaves it undefined. */
+  derive: Expr | null;
+  checksum: ChecksumModel | null;
+  /** When false the value is meaningless for this message (toJSON shows null). */
+  when: Expr | null;
+}
+
+/** A fixed-size byte array in the fixed part (DHCP chaddr/sname/file). */
+export interface BytesField {
+  kind: 'bytes';
+  name: string;
+  byteOffset: number;
+  size: number;
+  /** `hwaddr(len)`: show as a MAC when len is 6, colon hex of len bytes otherwise. */
+  format: { name: 'hwaddr'; length: Expr } | null;
+}
+
+export type FixedField = ScalarField | BytesField;
+
+/**
+ * A variable-length part after the fixed fields, in wire order. `length` is an expression over
+ * fixed fields, `rest` (to the end of the wrapped bytes) or `walk` (the construct finds its own
+ * end, e.g. DNS question lists).
+ */
+export interface Region {
+  name: string;
+  construct: RegionConstruct;
+  length: Expr | 'rest' | 'walk';
+}
+
+export type RegionConstruct =
+  | { kind: 'payload' }
+  | { kind: 'bytes' }
+  | {
+      kind: 'tlv_list';
+      format: 'ipv4' | 'tcp' | 'dhcp';
+      fileField: string | null;
+      snameField: string | null;
+    }
+  | { kind: 'dns_questions'; count: string }
+  | { kind: 'dns_records'; counts: [string, string, string] };
+
+/** One step of wrap(): an assertion or a region's bound check, in declaration order. */
+export type CheckStep =
+  | { kind: 'assert'; expr: Expr; code: string; field: string; byteOffset: number }
+  | { kind: 'region'; region: string };
+
+export interface DispatchCase {
+  values: number[];
+  target: string;
+}
+
+export interface DispatchModel {
+  fields: string[];
+  cases: DispatchCase[];
+}
+
+/** A toJSON() entry: a field, a region, or a value the back end knows how to compute. */
+export type JsonEntry =
+  | { kind: 'scalar'; name: string }
+  | { kind: 'bytes'; name: string }
+  | { kind: 'region'; name: string }
+  | { kind: 'builtin'; name: 'checksumValid' | 'payloadLength' | 'headerLength' }
+  /** Values provided by a region's construct (DHCP messageType, DNS answers). */
+  | { kind: 'construct'; name: string; region: string };
+
+export type DescribePart = { kind: 'text'; text: string } | { kind: 'value'; entry: JsonEntry };
+
+export interface MessageModel {
+  name: string;
+  /** The layer name used in errors and JSON: the spec file's base name. */
+  layer: string;
+  /** Size of the fixed part in bytes. */
+  fixedSize: number;
+  fields: FixedField[];
+  regions: Region[];
+  steps: CheckStep[];
+  /** The checksum field, when the message has one. */
+  checksumField: string | null;
+  dispatch: DispatchModel | null;
+  json: JsonEntry[];
+  describe: DescribePart[];
+  /** True when the encoder needs the payload length (a derive or a message checksum uses it). */
+  encodeNeedsPayloadLength: boolean;
+  /** Scalars in the order the encoder must compute them (derive dependencies first). */
+  encodeOrder: string[];
+}
+
+export interface SpecModel {
+  /** Spec file path as given (for headers and error messages). */
+  file: string;
+  /** Base name: `ipv4` for specs/ipv4.pkt; names the generated module. */
+  module: string;
+  enums: EnumModel[];
+  messages: MessageModel[];
+}

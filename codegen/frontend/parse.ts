@@ -1,0 +1,198 @@
+/**
+ * Text → syntax tree: the grammar in grammar/packet.ohm plus Ohm semantics that build AstSpec.
+ * Syntax errors become SpecError at Ohm's rightmost failure position.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as ohm from 'ohm-js';
+import { SpecError } from '../spec-error.js';
+import type {
+  AstAttr,
+  AstEnum,
+  AstExpr,
+  AstMember,
+  AstMessage,
+  AstName,
+  AstSpec,
+  AstTypeRef,
+  AstValue,
+} from './ast.js';
+
+const GRAMMAR_PATH = fileURLToPath(new URL('../../grammar/packet.ohm', import.meta.url));
+
+let grammar: ohm.Grammar | undefined;
+let semantics: ohm.Semantics | undefined;
+
+function load(): { grammar: ohm.Grammar; semantics: ohm.Semantics } {
+  if (grammar === undefined || semantics === undefined) {
+    grammar = ohm.grammar(readFileSync(GRAMMAR_PATH, 'utf8'));
+    semantics = grammar.createSemantics();
+    semantics.addOperation('ast', actions);
+  }
+  return { grammar, semantics };
+}
+
+type Node = ohm.Node;
+
+function ast<T>(node: Node): T {
+  return (node as unknown as { ast(): T }).ast();
+}
+
+function pos(node: Node): number {
+  return node.source.startIdx;
+}
+
+function name(node: Node): AstName {
+  return { name: node.sourceString, pos: pos(node) };
+}
+
+function parseNumber(text: string): number {
+  return text.startsWith('0x') ? parseInt(text.slice(2), 16) : parseInt(text, 10);
+}
+
+function listOf<T>(node: Node): T[] {
+  return node.asIteration().children.map((c) => ast<T>(c));
+}
+
+const actions: ohm.ActionDict<unknown> = {
+  Spec(items): Omit<AstSpec, 'file' | 'source'> {
+    const enums: AstEnum[] = [];
+    const messages: AstMessage[] = [];
+    for (const child of items.children) {
+      const item = ast<AstEnum | AstMessage>(child);
+      if ('base' in item) enums.push(item);
+      else messages.push(item);
+    }
+    return { enums, messages };
+  },
+  Item(inner) {
+    return ast(inner);
+  },
+  EnumDecl(_kw, ident, _colon, base, _open, members, _comma, _close): AstEnum {
+    return { name: name(ident), base: name(base), members: listOf(members) };
+  },
+  EnumMember(ident, _eq, value) {
+    return { name: name(ident), value: parseNumber(value.sourceString), pos: pos(ident) };
+  },
+  MessageDecl(_kw, ident, _open, members, _close): AstMessage {
+    return { name: name(ident), members: members.children.map((m) => ast<AstMember>(m)) };
+  },
+  Member(inner) {
+    return ast(inner);
+  },
+  FieldDecl(ident, _colon, type, attrs, _semi): AstMember {
+    return {
+      kind: 'field',
+      name: name(ident),
+      type: ast<AstTypeRef>(type),
+      attrs: attrs.children.map((a) => ast<AstAttr>(a)),
+    };
+  },
+  TypeRef_call(ident, _open, args, _close): AstTypeRef {
+    return { name: name(ident), args: listOf<AstExpr>(args) };
+  },
+  TypeRef_name(ident): AstTypeRef {
+    return { name: name(ident), args: null };
+  },
+  Attr_enum(kw, ident): AstAttr {
+    return { kind: 'enum', name: name(ident), pos: pos(kw) };
+  },
+  Attr_derive(kw, expr): AstAttr {
+    return { kind: 'derive', expr: ast<AstExpr>(expr), pos: pos(kw) };
+  },
+  Attr_checksum(kw, _open, args, _close): AstAttr {
+    return { kind: 'checksum', args: listOf<AstExpr>(args), pos: pos(kw) };
+  },
+  Attr_when(kw, expr): AstAttr {
+    return { kind: 'when', expr: ast<AstExpr>(expr), pos: pos(kw) };
+  },
+  Attr_format(kw, ident, _open, args, _close): AstAttr {
+    return { kind: 'format', name: name(ident), args: listOf<AstExpr>(args), pos: pos(kw) };
+  },
+  AssertDecl(kw, expr, _else, code, _at, field, _semi): AstMember {
+    return {
+      kind: 'assert',
+      expr: ast<AstExpr>(expr),
+      code: name(code),
+      at: name(field),
+      pos: pos(kw),
+    };
+  },
+  DispatchDecl(kw, fields, _open, cases, _comma, _close): AstMember {
+    return {
+      kind: 'dispatch',
+      fields: fields.asIteration().children.map(name),
+      cases: listOf(cases),
+      pos: pos(kw),
+    };
+  },
+  DispatchCase(values, _arrow, target) {
+    return { values: listOf<AstValue>(values), target: name(target) };
+  },
+  JsonDecl(kw, names, _semi): AstMember {
+    return { kind: 'json', names: names.asIteration().children.map(name), pos: pos(kw) };
+  },
+  DescribeDecl(kw, str, _semi): AstMember {
+    return { kind: 'describe', template: str.sourceString.slice(1, -1), pos: pos(kw) };
+  },
+  Value_num(n): AstValue {
+    return { kind: 'num', value: parseNumber(n.sourceString), pos: pos(n) };
+  },
+  Value_name(ident): AstValue {
+    return { kind: 'name', name: ident.sourceString, pos: pos(ident) };
+  },
+  Expr(e) {
+    return ast(e);
+  },
+  OrExpr_or(l, op, r): AstExpr {
+    return { kind: 'bin', op: '||', left: ast(l), right: ast(r), pos: pos(op) };
+  },
+  AndExpr_and(l, op, r): AstExpr {
+    return { kind: 'bin', op: '&&', left: ast(l), right: ast(r), pos: pos(op) };
+  },
+  CmpExpr_cmp(l, op, r): AstExpr {
+    return { kind: 'bin', op: op.sourceString, left: ast(l), right: ast(r), pos: pos(op) };
+  },
+  CmpExpr_in(operand, kw, _open, values, _close): AstExpr {
+    return { kind: 'in', operand: ast(operand), values: listOf<AstValue>(values), pos: pos(kw) };
+  },
+  AddExpr_bin(l, op, r): AstExpr {
+    return { kind: 'bin', op: op.sourceString, left: ast(l), right: ast(r), pos: pos(op) };
+  },
+  MulExpr_bin(l, op, r): AstExpr {
+    return { kind: 'bin', op: op.sourceString, left: ast(l), right: ast(r), pos: pos(op) };
+  },
+  UnaryExpr_not(op, e): AstExpr {
+    return { kind: 'not', operand: ast(e), pos: pos(op) };
+  },
+  Primary_paren(_open, e, _close) {
+    return ast(e);
+  },
+  Primary_call(ident, _open, args, _close): AstExpr {
+    return { kind: 'call', name: ident.sourceString, args: listOf<AstExpr>(args), pos: pos(ident) };
+  },
+  Primary_member(obj, _dot, member): AstExpr {
+    return { kind: 'member', object: obj.sourceString, name: member.sourceString, pos: pos(obj) };
+  },
+  Primary_num(n): AstExpr {
+    return { kind: 'num', value: parseNumber(n.sourceString), pos: pos(n) };
+  },
+  Primary_ref(ident): AstExpr {
+    return { kind: 'ref', name: ident.sourceString, pos: pos(ident) };
+  },
+  _iter(...children) {
+    return children.map((c) => ast(c));
+  },
+};
+
+/** Parses one spec's text; throws SpecError on a syntax error. */
+export function parseSpec(file: string, source: string): AstSpec {
+  const { grammar: g, semantics: s } = load();
+  const match = g.match(source);
+  if (match.failed()) {
+    const index = match.getRightmostFailurePosition();
+    throw new SpecError(file, source, index, `syntax error: expected ${match.getExpectedText()}`);
+  }
+  const tree = ast<Omit<AstSpec, 'file' | 'source'>>(s(match) as unknown as Node);
+  return { file, source, ...tree };
+}

@@ -1,0 +1,760 @@
+/**
+ * Syntax tree → validated SpecModel. Every check a spec author can fail lives here and throws
+ * SpecError pointing at the offending token: unknown types and names, duplicates, widths out of
+ * range, bit fields that do not fill whole bytes, misplaced fields, derive cycles.
+ */
+import { SpecError } from '../spec-error.js';
+import type { AstAttr, AstExpr, AstField, AstMessage, AstSpec, AstValue } from './ast.js';
+import type {
+  BinaryOp,
+  BytesField,
+  ChecksumModel,
+  CheckStep,
+  DescribePart,
+  DispatchModel,
+  EnumModel,
+  Expr,
+  FixedField,
+  JsonEntry,
+  MessageModel,
+  Region,
+  RegionConstruct,
+  ScalarField,
+  SpecModel,
+} from './model.js';
+
+const DECODE_ERROR_CODES = new Set([
+  'E_TRUNCATED',
+  'E_BAD_LENGTH',
+  'E_BAD_VALUE',
+  'E_BAD_OPTION',
+  'E_BAD_NAME',
+  'E_POINTER_LOOP',
+]);
+
+/** Plain scalar types: bit width, kind, byte order. */
+const SCALAR_TYPES: Record<string, { width: number; type: ScalarField['type']; le: boolean }> = {
+  u8: { width: 8, type: 'uint', le: false },
+  u16: { width: 16, type: 'uint', le: false },
+  u32: { width: 32, type: 'uint', le: false },
+  u16le: { width: 16, type: 'uint', le: true },
+  u32le: { width: 32, type: 'uint', le: true },
+  mac: { width: 48, type: 'mac', le: false },
+  ipv4: { width: 32, type: 'ipv4', le: false },
+};
+
+const REGION_TYPES = new Set(['payload', 'bytes', 'tlv_list', 'dns_questions', 'dns_records']);
+const TLV_FORMATS = new Set(['ipv4', 'tcp', 'dhcp']);
+const BUILTIN_JSON = new Set(['checksumValid', 'payloadLength', 'headerLength']);
+/** Names the DSL gives a meaning of its own; fields cannot take them. */
+const RESERVED = new Set([
+  'rest',
+  'len',
+  'payloadLength',
+  'payloadOffset',
+  'headerLength',
+  'messageLength',
+  'checksumValid',
+  'checksumPresent',
+  // Members every generated view has.
+  'bytes',
+  'offset',
+  'byteLength',
+  'error',
+  'end',
+  'wrap',
+  'toJSON',
+  'describe',
+  'messageType',
+  'answers',
+  'authority',
+  'additional',
+]);
+
+/** Values a construct adds to its message, usable in `json` and (data) in `len()`. */
+const CONSTRUCT_JSON: Record<string, string[]> = {
+  tlv_list_dhcp: ['messageType'],
+  dns_questions: [],
+  dns_records: ['answers'],
+};
+const CONSTRUCT_DATA: Record<string, string[]> = {
+  dns_questions: [],
+  dns_records: ['answers', 'authority', 'additional'],
+};
+
+function moduleName(file: string): string {
+  const base = file.split(/[\\/]/).pop() ?? file;
+  return base.replace(/\.pkt$/, '');
+}
+
+class Resolver {
+  private readonly enums = new Map<string, EnumModel>();
+
+  constructor(private readonly spec: AstSpec) {}
+
+  error(pos: number, message: string): never {
+    throw new SpecError(this.spec.file, this.spec.source, pos, message);
+  }
+
+  run(): SpecModel {
+    for (const e of this.spec.enums) {
+      if (this.enums.has(e.name.name)) this.error(e.name.pos, `duplicate enum '${e.name.name}'`);
+      const base = SCALAR_TYPES[e.base.name];
+      if (base === undefined || base.type !== 'uint') {
+        this.error(e.base.pos, `enum base type must be u8, u16 or u32, not '${e.base.name}'`);
+      }
+      const seen = new Set<string>();
+      const members: EnumModel['members'] = [];
+      for (const m of e.members) {
+        if (seen.has(m.name.name)) this.error(m.name.pos, `duplicate enum member '${m.name.name}'`);
+        seen.add(m.name.name);
+        if (m.value >= 2 ** base.width) {
+          this.error(m.pos, `value ${m.value} does not fit the enum's ${base.width}-bit base type`);
+        }
+        members.push({ name: m.name.name, value: m.value });
+      }
+      this.enums.set(e.name.name, { name: e.name.name, width: base.width, members });
+    }
+    const seenMessages = new Set<string>();
+    const messages: MessageModel[] = [];
+    for (const m of this.spec.messages) {
+      if (seenMessages.has(m.name.name))
+        this.error(m.name.pos, `duplicate message '${m.name.name}'`);
+      seenMessages.add(m.name.name);
+      messages.push(new MessageResolver(this, m, moduleName(this.spec.file)).run());
+    }
+    if (messages.length === 0) this.error(this.spec.source.length, 'a spec must declare a message');
+    return {
+      file: this.spec.file,
+      module: moduleName(this.spec.file),
+      enums: [...this.enums.values()],
+      messages,
+    };
+  }
+
+  enumByName(name: string): EnumModel | undefined {
+    return this.enums.get(name);
+  }
+
+  /** Resolves `Enum.Member`. */
+  enumMember(object: string, member: string, pos: number): number {
+    const e = this.enums.get(object);
+    if (e === undefined) this.error(pos, `unknown enum '${object}'`);
+    const m = e.members.find((x) => x.name === member);
+    if (m === undefined) this.error(pos, `enum '${object}' has no member '${member}'`);
+    return m.value;
+  }
+}
+
+type Scope = 'decode' | 'derive';
+
+class MessageResolver {
+  private readonly scalars = new Map<string, ScalarField>();
+  private readonly bytesFields = new Map<string, BytesField>();
+  private readonly regions = new Map<string, Region>();
+  private readonly fieldPos = new Map<string, number>();
+  private readonly fields: FixedField[] = [];
+  private readonly regionList: Region[] = [];
+  private readonly steps: CheckStep[] = [];
+  /** Construct-provided names: json key → region; data key → region. */
+  private readonly constructJson = new Map<string, string>();
+  private readonly constructData = new Set<string>();
+  private bitPos = 0;
+  private usesPayloadLength = false;
+
+  constructor(
+    private readonly r: Resolver,
+    private readonly m: AstMessage,
+    private readonly layer: string,
+  ) {}
+
+  run(): MessageModel {
+    // Pass 1: declare every field (so references can point forward), place fixed ones.
+    const fieldDecls = this.m.members.filter((x): x is AstField => x.kind === 'field');
+    for (const f of fieldDecls) this.declare(f);
+    if (this.bitPos % 8 !== 0) {
+      const last = fieldDecls.filter((f) => this.scalars.has(f.name.name)).pop();
+      this.r.error(
+        last?.name.pos ?? 0,
+        `bit fields end at bit ${this.bitPos}: they must fill whole bytes`,
+      );
+    }
+    // Pass 2: region types (their lengths and arguments may name any fixed field).
+    for (const f of fieldDecls) {
+      const region = this.regions.get(f.name.name);
+      if (region !== undefined) this.regionType(f, region);
+    }
+    // Pass 3: attributes, checks, dispatch, json, describe (everything that references names).
+    let checksumField: string | null = null;
+    let dispatch: DispatchModel | null = null;
+    let json: JsonEntry[] = [];
+    let describe: DescribePart[] = [];
+    for (const member of this.m.members) {
+      switch (member.kind) {
+        case 'field': {
+          this.attributes(member);
+          const scalar = this.scalars.get(member.name.name);
+          if (scalar?.checksum) {
+            if (checksumField !== null)
+              this.r.error(member.name.pos, 'a message can have only one checksum field');
+            checksumField = scalar.name;
+          }
+          const region = this.regions.get(member.name.name);
+          if (region !== undefined) this.steps.push({ kind: 'region', region: region.name });
+          break;
+        }
+        case 'assert': {
+          if (!DECODE_ERROR_CODES.has(member.code.name)) {
+            this.r.error(
+              member.code.pos,
+              `unknown error code '${member.code.name}' (one of ${[...DECODE_ERROR_CODES].join(', ')})`,
+            );
+          }
+          const at = this.fixedField(member.at.name, member.at.pos);
+          this.steps.push({
+            kind: 'assert',
+            expr: this.expr(member.expr, 'decode'),
+            code: member.code.name,
+            field: member.at.name,
+            byteOffset: at.kind === 'scalar' ? at.bitOffset >> 3 : at.byteOffset,
+          });
+          break;
+        }
+        case 'dispatch':
+          if (dispatch !== null) this.r.error(member.pos, 'a message can have only one dispatch');
+          dispatch = this.dispatch(member.fields, member.cases);
+          break;
+        case 'json':
+          if (json.length > 0) this.r.error(member.pos, 'a message can have only one json list');
+          json = member.names.map((n) => this.jsonEntry(n.name, n.pos));
+          break;
+        case 'describe':
+          describe = this.describe(member.template, member.pos);
+          break;
+      }
+    }
+    if (
+      checksumField !== null &&
+      this.scalars.get(checksumField)?.checksum?.coverage === 'message'
+    ) {
+      this.usesPayloadLength = true;
+    }
+    return {
+      name: this.m.name.name,
+      layer: this.layer,
+      fixedSize: this.fixedSize(),
+      fields: this.fields,
+      regions: this.regionList,
+      steps: this.steps,
+      checksumField,
+      dispatch,
+      json,
+      describe,
+      encodeNeedsPayloadLength: this.usesPayloadLength,
+      encodeOrder: this.encodeOrder(),
+    };
+  }
+
+  private fixedSize(): number {
+    let size = 0;
+    for (const f of this.fields) {
+      size = Math.max(
+        size,
+        f.kind === 'scalar' ? (f.bitOffset + f.bitWidth) >> 3 : f.byteOffset + f.size,
+      );
+    }
+    return size;
+  }
+
+  private declare(f: AstField): void {
+    const name = f.name.name;
+    if (this.fieldPos.has(name)) this.r.error(f.name.pos, `duplicate field '${name}'`);
+    if (RESERVED.has(name))
+      this.r.error(f.name.pos, `'${name}' is a reserved name (the generated view or DSL uses it)`);
+    this.fieldPos.set(name, f.name.pos);
+    const typeName = f.type.name.name;
+    const args = f.type.args;
+    const scalarType = SCALAR_TYPES[typeName];
+    if (scalarType !== undefined || typeName === 'bits') {
+      let width: number;
+      let type: ScalarField['type'] = 'uint';
+      let le = false;
+      if (scalarType !== undefined) {
+        if (args !== null) this.r.error(f.type.name.pos, `type '${typeName}' takes no arguments`);
+        width = scalarType.width;
+        type = scalarType.type;
+        le = scalarType.le;
+      } else {
+        if (args === null || args.length !== 1 || args[0].kind !== 'num') {
+          this.r.error(f.type.name.pos, 'bits() takes one number: the width in bits');
+        }
+        width = args[0].value;
+        if (width < 1 || width > 32)
+          this.r.error(args[0].pos, `bit width ${width} out of range 1..32`);
+      }
+      this.noRegionYet(f);
+      if (typeName !== 'bits' && this.bitPos % 8 !== 0) {
+        this.r.error(
+          f.name.pos,
+          `field '${name}' starts at bit ${this.bitPos}: bit fields before it must fill whole bytes`,
+        );
+      }
+      if (typeName === 'bits') {
+        const first = this.bitPos >> 3;
+        const last = (this.bitPos + width - 1) >> 3;
+        if (last - first + 1 > 4) {
+          this.r.error(
+            f.name.pos,
+            `bit field '${name}' spans ${last - first + 1} bytes; at most 4 are supported`,
+          );
+        }
+      }
+      const field: ScalarField = {
+        kind: 'scalar',
+        name,
+        type,
+        bitOffset: this.bitPos,
+        bitWidth: width,
+        littleEndian: le,
+        enumName: null,
+        derive: null,
+        checksum: null,
+        when: null,
+      };
+      this.bitPos += width;
+      this.scalars.set(name, field);
+      this.fields.push(field);
+      return;
+    }
+    if (!REGION_TYPES.has(typeName)) this.r.error(f.type.name.pos, `unknown type '${typeName}'`);
+    if (args === null)
+      this.r.error(f.type.name.pos, `type '${typeName}' needs arguments, e.g. ${typeName}(rest)`);
+    if (typeName === 'bytes' && args.length === 1 && args[0].kind === 'num') {
+      this.noRegionYet(f);
+      if (this.bitPos % 8 !== 0) {
+        this.r.error(
+          f.name.pos,
+          `field '${name}' starts at bit ${this.bitPos}: bit fields before it must fill whole bytes`,
+        );
+      }
+      if (args[0].value < 1) this.r.error(args[0].pos, 'a byte array needs at least one byte');
+      const field: BytesField = {
+        kind: 'bytes',
+        name,
+        byteOffset: this.bitPos >> 3,
+        size: args[0].value,
+        format: null,
+      };
+      this.bitPos += 8 * args[0].value;
+      this.bytesFields.set(name, field);
+      this.fields.push(field);
+      return;
+    }
+    // Region lengths and construct arguments are resolved in pass 2 (they may refer to any field);
+    // here we only record the region so the order is known.
+    const region: Region = { name, construct: { kind: 'payload' }, length: 'rest' };
+    this.regions.set(name, region);
+    this.regionList.push(region);
+  }
+
+  private noRegionYet(f: AstField): void {
+    const previous = this.regionList[this.regionList.length - 1];
+    if (previous !== undefined) {
+      this.r.error(
+        f.name.pos,
+        `fixed-size field '${f.name.name}' cannot follow the variable-length '${previous.name}'`,
+      );
+    }
+  }
+
+  private fixedField(name: string, pos: number): FixedField {
+    const f = this.scalars.get(name) ?? this.bytesFields.get(name);
+    if (f === undefined) {
+      if (this.regions.has(name))
+        this.r.error(pos, `'${name}' is variable-length; a fixed field is needed here`);
+      this.r.error(pos, `unknown field '${name}'`);
+    }
+    return f;
+  }
+
+  private scalar(name: string, pos: number): ScalarField {
+    const f = this.fixedField(name, pos);
+    if (f.kind !== 'scalar') this.r.error(pos, `field '${name}' is a byte array, not a number`);
+    return f;
+  }
+
+  private lengthArg(e: AstExpr | undefined, pos: number, typeName: string): Expr | 'rest' {
+    if (e === undefined) this.r.error(pos, `${typeName}() needs a length (an expression or rest)`);
+    if (e.kind === 'ref' && e.name === 'rest') return 'rest';
+    return this.expr(e, 'decode');
+  }
+
+  private bytesArg(e: AstExpr | undefined, pos: number, size: number, what: string): string {
+    if (e === undefined || e.kind !== 'ref')
+      this.r.error(e?.pos ?? pos, `expected the ${what} field`);
+    const f = this.fixedField(e.name, e.pos);
+    if (f.kind !== 'bytes' || f.size !== size)
+      this.r.error(e.pos, `'${e.name}' must be a ${size}-byte array (${what})`);
+    return e.name;
+  }
+
+  private attributes(f: AstField): void {
+    const name = f.name.name;
+    const region = this.regions.get(name);
+    if (region !== undefined) {
+      for (const a of f.attrs)
+        this.r.error(a.pos, `attribute '${a.kind}' is not allowed on variable-length '${name}'`);
+      return;
+    }
+    const bytesField = this.bytesFields.get(name);
+    if (bytesField !== undefined) {
+      for (const a of f.attrs) {
+        if (a.kind !== 'format')
+          this.r.error(a.pos, `attribute '${a.kind}' is not allowed on byte array '${name}'`);
+        if (a.name.name !== 'hwaddr' || a.args.length !== 1) {
+          this.r.error(
+            a.name.pos,
+            `unknown format '${a.name.name}' (byte arrays support hwaddr(length))`,
+          );
+        }
+        bytesField.format = { name: 'hwaddr', length: this.expr(a.args[0], 'decode') };
+      }
+      return;
+    }
+    const scalar = this.scalars.get(name);
+    if (scalar === undefined) return;
+    const seen = new Set<string>();
+    for (const a of f.attrs) {
+      if (seen.has(a.kind)) this.r.error(a.pos, `duplicate attribute '${a.kind}'`);
+      seen.add(a.kind);
+      this.scalarAttr(scalar, a);
+    }
+  }
+
+  private scalarAttr(scalar: ScalarField, a: AstAttr): void {
+    switch (a.kind) {
+      case 'enum': {
+        const e = this.r.enumByName(a.name.name);
+        if (e === undefined) this.r.error(a.name.pos, `unknown enum '${a.name.name}'`);
+        const tooBig = e.members.find((m) => m.value >= 2 ** scalar.bitWidth);
+        if (tooBig !== undefined) {
+          this.r.error(
+            a.name.pos,
+            `enum '${e.name}' member ${tooBig.name} = ${tooBig.value} does not fit ${scalar.bitWidth} bits`,
+          );
+        }
+        scalar.enumName = e.name;
+        return;
+      }
+      case 'derive':
+        scalar.derive = this.expr(a.expr, 'derive');
+        return;
+      case 'when':
+        scalar.when = this.expr(a.expr, 'decode');
+        return;
+      case 'format':
+        this.r.error(a.pos, `format is only for byte arrays`);
+        return;
+      case 'checksum':
+        scalar.checksum = this.checksum(scalar, a.args, a.pos);
+        return;
+    }
+  }
+
+  private checksum(scalar: ScalarField, args: AstExpr[], pos: number): ChecksumModel {
+    if (scalar.bitWidth !== 16 || scalar.bitOffset % 8 !== 0 || scalar.littleEndian) {
+      this.r.error(pos, 'an Internet checksum field must be a byte-aligned big-endian u16');
+    }
+    const cover = args[0];
+    if (
+      cover === undefined ||
+      cover.kind !== 'ref' ||
+      (cover.name !== 'header' && cover.name !== 'message')
+    ) {
+      this.r.error(cover?.pos ?? pos, 'checksum() first argument must be header or message');
+    }
+    const model: ChecksumModel = {
+      coverage: cover.name,
+      pseudoProtocol: null,
+      zeroMeansNone: false,
+    };
+    for (const arg of args.slice(1)) {
+      if (arg.kind === 'call' && arg.name === 'pseudo_ipv4') {
+        if (arg.args.length !== 1 || arg.args[0].kind !== 'num') {
+          this.r.error(arg.pos, 'pseudo_ipv4() takes the IP protocol number');
+        }
+        model.pseudoProtocol = arg.args[0].value;
+      } else if (arg.kind === 'ref' && arg.name === 'zero_is_none') {
+        model.zeroMeansNone = true;
+      } else {
+        this.r.error(arg.pos, 'unknown checksum option (pseudo_ipv4(protocol) or zero_is_none)');
+      }
+    }
+    return model;
+  }
+
+  private regionType(f: AstField, region: Region): void {
+    const typeName = f.type.name.name;
+    const args = f.type.args ?? [];
+    const pos = f.type.name.pos;
+    const countField = (e: AstExpr | undefined): string => {
+      if (e === undefined || e.kind !== 'ref')
+        this.r.error(e?.pos ?? pos, 'expected a count field');
+      this.scalar(e.name, e.pos);
+      return e.name;
+    };
+    let construct: RegionConstruct;
+    switch (typeName) {
+      case 'payload':
+      case 'bytes':
+        if (args.length !== 1) this.r.error(pos, `${typeName}() takes one length`);
+        construct = { kind: typeName };
+        region.length = this.lengthArg(args[0], pos, typeName);
+        break;
+      case 'tlv_list': {
+        const format = args[0];
+        if (format === undefined || format.kind !== 'ref' || !TLV_FORMATS.has(format.name)) {
+          this.r.error(
+            format?.pos ?? pos,
+            `tlv_list() first argument must be a list format: ${[...TLV_FORMATS].join(', ')}`,
+          );
+        }
+        region.length = this.lengthArg(args[1], pos, typeName);
+        if (format.name === 'dhcp') {
+          construct = {
+            kind: 'tlv_list',
+            format: 'dhcp',
+            fileField: this.bytesArg(args[2], pos, 128, 'file (overload)'),
+            snameField: this.bytesArg(args[3], pos, 64, 'sname (overload)'),
+          };
+          if (args.length > 4) this.r.error(args[4].pos, 'too many arguments');
+          this.constructJson.set('messageType', region.name);
+        } else {
+          if (args.length > 2)
+            this.r.error(args[2].pos, `tlv_list(${format.name}, length) takes two arguments`);
+          construct = {
+            kind: 'tlv_list',
+            format: format.name as 'ipv4' | 'tcp',
+            fileField: null,
+            snameField: null,
+          };
+        }
+        break;
+      }
+      case 'dns_questions':
+        if (args.length !== 1) this.r.error(pos, 'dns_questions() takes the question count field');
+        construct = { kind: 'dns_questions', count: countField(args[0]) };
+        region.length = 'walk';
+        break;
+      case 'dns_records':
+        if (args.length !== 3)
+          this.r.error(
+            pos,
+            'dns_records() takes the answer, authority and additional count fields',
+          );
+        construct = {
+          kind: 'dns_records',
+          counts: [countField(args[0]), countField(args[1]), countField(args[2])],
+        };
+        region.length = 'walk';
+        break;
+      default:
+        this.r.error(pos, `unknown type '${typeName}'`);
+    }
+    region.construct = construct;
+    const index = this.regionList.indexOf(region);
+    const previous = this.regionList[index - 1];
+    if (previous !== undefined && previous.length === 'rest') {
+      this.r.error(
+        f.name.pos,
+        `field '${region.name}' follows '${previous.name}', which takes the rest of the message`,
+      );
+    }
+    const key =
+      construct.kind === 'tlv_list' && construct.format === 'dhcp'
+        ? 'tlv_list_dhcp'
+        : construct.kind;
+    for (const j of CONSTRUCT_JSON[key] ?? []) this.constructJson.set(j, region.name);
+    for (const d of CONSTRUCT_DATA[key] ?? []) this.constructData.add(d);
+  }
+
+  private value(v: AstValue, enumName: string | null): number {
+    if (v.kind === 'num') return v.value;
+    if (enumName !== null) {
+      const e = this.r.enumByName(enumName);
+      const m = e?.members.find((x) => x.name === v.name);
+      if (m !== undefined) return m.value;
+      this.r.error(v.pos, `enum '${enumName}' has no member '${v.name}'`);
+    }
+    this.r.error(v.pos, `'${v.name}' is not a number (the field has no enum)`);
+  }
+
+  expr(e: AstExpr, scope: Scope): Expr {
+    switch (e.kind) {
+      case 'num':
+        return { kind: 'num', value: e.value };
+      case 'ref':
+        if (e.name === 'payloadLength') {
+          if (scope !== 'derive')
+            this.r.error(e.pos, 'payloadLength is only known when encoding (use it in derive)');
+          this.usesPayloadLength = true;
+          return { kind: 'payloadLength' };
+        }
+        if (e.name === 'rest') this.r.error(e.pos, 'rest is only allowed as a length');
+        this.scalar(e.name, e.pos);
+        return { kind: 'field', name: e.name };
+      case 'member':
+        return { kind: 'num', value: this.r.enumMember(e.object, e.name, e.pos) };
+      case 'call': {
+        if (e.name !== 'len')
+          this.r.error(e.pos, `unknown function '${e.name}' (only len() exists)`);
+        const arg = e.args[0];
+        if (e.args.length !== 1 || arg.kind !== 'ref')
+          this.r.error(e.pos, 'len() takes one field name');
+        if (scope === 'derive' && this.constructData.has(arg.name))
+          return { kind: 'len', name: arg.name };
+        const region = this.regions.get(arg.name);
+        if (region === undefined) {
+          if (this.fieldPos.has(arg.name))
+            this.r.error(arg.pos, `len() needs a variable-length field; '${arg.name}' is fixed`);
+          this.r.error(arg.pos, `unknown field '${arg.name}'`);
+        }
+        if (scope !== 'derive') this.r.error(e.pos, 'len() is only allowed in derive');
+        if (region.construct.kind === 'payload')
+          this.r.error(arg.pos, 'use payloadLength for the payload');
+        return { kind: 'len', name: arg.name };
+      }
+      case 'bin':
+        return {
+          kind: 'bin',
+          op: e.op as BinaryOp,
+          left: this.expr(e.left, scope),
+          right: this.expr(e.right, scope),
+        };
+      case 'not':
+        return { kind: 'not', operand: this.expr(e.operand, scope) };
+      case 'in': {
+        const operand = this.expr(e.operand, scope);
+        const enumName =
+          operand.kind === 'field' ? (this.scalars.get(operand.name)?.enumName ?? null) : null;
+        return { kind: 'in', operand, values: e.values.map((v) => this.value(v, enumName)) };
+      }
+    }
+  }
+
+  private dispatch(
+    fields: Array<{ name: string; pos: number }>,
+    cases: Array<{ values: AstValue[]; target: { name: string; pos: number } }>,
+  ): DispatchModel {
+    const scalars = fields.map((f) => this.scalar(f.name, f.pos));
+    const enumName = scalars.every((s) => s.enumName === scalars[0].enumName)
+      ? scalars[0].enumName
+      : null;
+    const seen = new Set<number>();
+    return {
+      fields: scalars.map((s) => s.name),
+      cases: cases.map((c) => {
+        const values = c.values.map((v) => {
+          const n = this.value(v, enumName);
+          if (seen.has(n)) this.r.error(v.pos, `value ${n} appears twice in dispatch`);
+          seen.add(n);
+          return n;
+        });
+        return { values, target: c.target.name };
+      }),
+    };
+  }
+
+  private jsonEntry(name: string, pos: number): JsonEntry {
+    if (this.scalars.has(name)) return { kind: 'scalar', name };
+    if (this.bytesFields.has(name)) return { kind: 'bytes', name };
+    if (this.regions.has(name)) {
+      const region = this.regions.get(name);
+      if (region?.construct.kind === 'payload' || region?.construct.kind === 'bytes') {
+        this.r.error(
+          pos,
+          `'${name}' is raw bytes; use ${name === 'payload' ? 'payloadLength' : 'a construct'} instead`,
+        );
+      }
+      if (region?.construct.kind === 'dns_records')
+        this.r.error(pos, `show dns_records as 'answers'`);
+      return { kind: 'region', name };
+    }
+    if (BUILTIN_JSON.has(name)) {
+      if (
+        name === 'checksumValid' &&
+        !this.m.members.some(
+          (x) => x.kind === 'field' && x.attrs.some((a) => a.kind === 'checksum'),
+        )
+      ) {
+        this.r.error(pos, 'checksumValid needs a checksum field');
+      }
+      if (
+        (name === 'payloadLength' || name === 'headerLength') &&
+        !this.regionList.some((x) => x.construct.kind === 'payload')
+      ) {
+        this.r.error(pos, `${name} needs a payload field`);
+      }
+      return { kind: 'builtin', name: name as 'checksumValid' | 'payloadLength' | 'headerLength' };
+    }
+    const region = this.constructJson.get(name);
+    if (region !== undefined) return { kind: 'construct', name, region };
+    this.r.error(pos, `unknown field '${name}'`);
+  }
+
+  private describe(template: string, pos: number): DescribePart[] {
+    const parts: DescribePart[] = [];
+    const re = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+    let last = 0;
+    for (let m = re.exec(template); m !== null; m = re.exec(template)) {
+      if (m.index > last) parts.push({ kind: 'text', text: template.slice(last, m.index) });
+      // +1 for the opening quote, +1 for the brace.
+      parts.push({
+        kind: 'value',
+        entry: this.jsonEntry(m[1], pos + 'describe '.length + 1 + m.index + 1),
+      });
+      last = m.index + m[0].length;
+    }
+    if (last < template.length) parts.push({ kind: 'text', text: template.slice(last) });
+    return parts;
+  }
+
+  /** Scalars in an order where every derive's inputs come first; a cycle is an error. */
+  private encodeOrder(): string[] {
+    const order: string[] = [];
+    const state = new Map<string, 'visiting' | 'done'>();
+    const visit = (name: string): void => {
+      const s = state.get(name);
+      if (s === 'done') return;
+      if (s === 'visiting')
+        this.r.error(this.fieldPos.get(name) ?? 0, `derive cycle through '${name}'`);
+      state.set(name, 'visiting');
+      const f = this.scalars.get(name);
+      if (f?.derive) for (const dep of fieldRefs(f.derive)) visit(dep);
+      state.set(name, 'done');
+      order.push(name);
+    };
+    for (const f of this.fields) if (f.kind === 'scalar') visit(f.name);
+    return order;
+  }
+}
+
+/** Names of fields an expression reads. */
+export function fieldRefs(e: Expr): string[] {
+  switch (e.kind) {
+    case 'field':
+      return [e.name];
+    case 'bin':
+      return [...fieldRefs(e.left), ...fieldRefs(e.right)];
+    case 'not':
+      return fieldRefs(e.operand);
+    case 'in':
+      return fieldRefs(e.operand);
+    default:
+      return [];
+  }
+}
+
+export function resolveSpec(spec: AstSpec): SpecModel {
+  return new Resolver(spec).run();
+}
