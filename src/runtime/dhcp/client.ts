@@ -16,7 +16,6 @@ import {
   DhcpMessageType,
   DhcpOption,
   encodeDhcpRequest,
-  dhcpRequestLength,
   parseDhcpReply,
   type DhcpParseFailure,
   type DhcpReply,
@@ -100,7 +99,7 @@ export interface DhcpClientOptions {
 export const PARAMETER_REQUEST_LIST: readonly number[] = [
   DhcpOption.SubnetMask,
   DhcpOption.Router,
-  DhcpOption.DomainServer,
+  DhcpOption.DomainNameServer,
   DhcpOption.DomainName,
   DhcpOption.BroadcastAddress,
   DhcpOption.LeaseTime,
@@ -602,8 +601,7 @@ export class DhcpClient {
   }
 
   private send(p: DhcpRequestParams, src: number, dst: number): void {
-    const bytes = new Uint8Array(dhcpRequestLength(p));
-    encodeDhcpRequest(p, bytes, 0);
+    const bytes = encodeDhcpRequest(p);
     this.counters.sent++;
     this.actions.push({
       type: 'send',

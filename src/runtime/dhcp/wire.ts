@@ -1,78 +1,32 @@
 /**
- * DHCP messages as the client sends and reads them (RFC 2131 §2, RFC 2132). The byte-level
- * reading and writing is confined to this file: the state machine in client.ts only sees the
- * plain `DhcpReply` record and the `DhcpRequestParams` it asks to have encoded.
+ * DHCP messages as the client sends and reads them (RFC 2131 §2, RFC 2132), on top of the
+ * generated codec (`DhcpView`, its option cursor, `encodeDhcp`). The state machine in client.ts
+ * only sees the plain `DhcpReply` record and the `DhcpRequestParams` it asks to have encoded.
  *
- * Parsing is bounded: every read is checked against the message length first, option lists are
- * walked with an explicit end, and anything malformed yields a reason string, never an exception.
+ * The view checks every bound up front (options, and `file`/`sname` when overloaded); on top
+ * of that this module checks each option's length against its type, so anything malformed
+ * yields a reason string, never an exception.
  */
+import { dhcp } from '../../generated/index.js';
+import { readIpv4, readMac, writeMac } from '../../codec/address.js';
 
-/** Message types (option 53). */
-export const DhcpMessageType = {
-  Discover: 1,
-  Offer: 2,
-  Request: 3,
-  Decline: 4,
-  Ack: 5,
-  Nak: 6,
-  Release: 7,
-  Inform: 8,
-} as const;
-export type DhcpMessageType = (typeof DhcpMessageType)[keyof typeof DhcpMessageType];
-
-/** Option codes the client reads or writes. */
-export const DhcpOption = {
-  Pad: 0,
-  SubnetMask: 1,
-  Router: 3,
-  DomainServer: 6,
-  HostName: 12,
-  DomainName: 15,
-  BroadcastAddress: 28,
-  RequestedAddress: 50,
-  LeaseTime: 51,
-  Overload: 52,
-  MessageType: 53,
-  ServerId: 54,
-  ParameterRequestList: 55,
-  Message: 56,
-  MaxMessageSize: 57,
-  RenewalTime: 58,
-  RebindingTime: 59,
-  ClientId: 61,
-  End: 255,
-} as const;
+export const DhcpMessageType = dhcp.DhcpMessageType;
+export type DhcpMessageType = dhcp.DhcpMessageType;
+export const DhcpOption = dhcp.DhcpOption;
+/** Option 56 (RFC 2132 §9.9), the server's or client's explanation; not in the spec's enum. */
+const OPTION_MESSAGE = 56;
 
 export const DHCP_SERVER_PORT = 67;
 export const DHCP_CLIENT_PORT = 68;
-export const BOOTREQUEST = 1;
-export const BOOTREPLY = 2;
+export const BOOTREQUEST = dhcp.DhcpOp.BootRequest;
+export const BOOTREPLY = dhcp.DhcpOp.BootReply;
 /** The broadcast bit in `flags` (RFC 2131 §4.1): asks servers to broadcast their replies. */
-export const FLAG_BROADCAST = 0x8000;
+export const FLAG_BROADCAST = dhcp.DhcpFlags.Broadcast;
 const MAGIC_COOKIE = 0x63825363;
-/** Offsets of the fixed BOOTP fields (RFC 2131 figure 1). */
-const OFF_OP = 0;
-const OFF_HTYPE = 1;
-const OFF_HLEN = 2;
-const OFF_XID = 4;
-const OFF_SECS = 8;
-const OFF_FLAGS = 10;
-const OFF_CIADDR = 12;
-const OFF_YIADDR = 16;
-const OFF_SIADDR = 20;
-const OFF_GIADDR = 24;
-const OFF_CHADDR = 28;
-const OFF_SNAME = 44;
-const SNAME_LENGTH = 64;
-const OFF_FILE = 108;
-const FILE_LENGTH = 128;
-const OFF_COOKIE = 236;
 /** Where options start: after the fixed fields and the magic cookie. */
-export const DHCP_OPTIONS_OFFSET = 240;
+export const DHCP_OPTIONS_OFFSET = dhcp.DHCP_FIXED_SIZE;
 /** RFC 1542 §2.1: BOOTP relays may drop messages shorter than 300 bytes, so pad to that. */
 export const DHCP_MIN_MESSAGE = 300;
-/** Large enough for any request this client builds (fixed part + our options, all bounded). */
-export const DHCP_MAX_REQUEST = 576;
 
 const HTYPE_ETHERNET = 1;
 const HLEN_ETHERNET = 6;
@@ -110,26 +64,13 @@ export interface DhcpReply {
   message: string | null;
 }
 
-function read32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-}
+/** Reused across parses: one reply is handled at a time and nothing keeps a reference. */
+const view = new dhcp.DhcpView();
 
-function write32(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 24) & 0xff;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
-}
-
-function readMac(b: Uint8Array, o: number): number {
-  return ((b[o] << 8) | b[o + 1]) * 2 ** 32 + read32(b, o + 2);
-}
-
-function writeMac(b: Uint8Array, o: number, mac: number): void {
-  const hi = Math.floor(mac / 2 ** 32);
-  b[o] = (hi >>> 8) & 0xff;
-  b[o + 1] = hi & 0xff;
-  write32(b, o + 2, mac % 2 ** 32);
+function addressList(b: Uint8Array, o: number, n: number): number[] {
+  const list: number[] = [];
+  for (let i = 0; i + 4 <= n; i += 4) list.push(readIpv4(b, o + i));
+  return list;
 }
 
 function asciiText(b: Uint8Array, o: number, n: number): string {
@@ -142,15 +83,10 @@ function asciiText(b: Uint8Array, o: number, n: number): string {
   return s;
 }
 
-function addressList(b: Uint8Array, o: number, n: number): number[] {
-  const list: number[] = [];
-  for (let i = 0; i + 4 <= n; i += 4) list.push(read32(b, o + i));
-  return list;
-}
-
 /**
  * Applies one option to `reply`. Returns false when its length is wrong for its type: a server
  * that sends a 3-byte subnet mask is broken, and trusting the rest of its message would be unwise.
+ * The first occurrence of an option wins.
  */
 function applyOption(reply: DhcpReply, code: number, b: Uint8Array, o: number, n: number): boolean {
   const one32 = n === 4;
@@ -160,35 +96,35 @@ function applyOption(reply: DhcpReply, code: number, b: Uint8Array, o: number, n
       if (n !== 1) return false;
       if (reply.messageType === -1) reply.messageType = b[o];
       return true;
-    case DhcpOption.ServerId:
+    case DhcpOption.ServerIdentifier:
       if (!one32) return false;
-      if (reply.serverId === -1) reply.serverId = read32(b, o);
+      if (reply.serverId === -1) reply.serverId = readIpv4(b, o);
       return true;
     case DhcpOption.LeaseTime:
       if (!one32) return false;
-      if (reply.leaseTime === -1) reply.leaseTime = read32(b, o);
+      if (reply.leaseTime === -1) reply.leaseTime = readIpv4(b, o);
       return true;
     case DhcpOption.RenewalTime:
       if (!one32) return false;
-      if (reply.renewalTime === -1) reply.renewalTime = read32(b, o);
+      if (reply.renewalTime === -1) reply.renewalTime = readIpv4(b, o);
       return true;
     case DhcpOption.RebindingTime:
       if (!one32) return false;
-      if (reply.rebindingTime === -1) reply.rebindingTime = read32(b, o);
+      if (reply.rebindingTime === -1) reply.rebindingTime = readIpv4(b, o);
       return true;
     case DhcpOption.SubnetMask:
       if (!one32) return false;
-      if (reply.subnetMask === -1) reply.subnetMask = read32(b, o);
+      if (reply.subnetMask === -1) reply.subnetMask = readIpv4(b, o);
       return true;
     case DhcpOption.BroadcastAddress:
       if (!one32) return false;
-      if (reply.broadcastAddress === -1) reply.broadcastAddress = read32(b, o);
+      if (reply.broadcastAddress === -1) reply.broadcastAddress = readIpv4(b, o);
       return true;
     case DhcpOption.Router:
       if (!list32) return false;
       if (reply.routers.length === 0) reply.routers = addressList(b, o, n);
       return true;
-    case DhcpOption.DomainServer:
+    case DhcpOption.DomainNameServer:
       if (!list32) return false;
       if (reply.dnsServers.length === 0) reply.dnsServers = addressList(b, o, n);
       return true;
@@ -196,47 +132,14 @@ function applyOption(reply: DhcpReply, code: number, b: Uint8Array, o: number, n
       if (n === 0) return false;
       if (reply.domainName === null) reply.domainName = asciiText(b, o, n);
       return true;
-    case DhcpOption.Message:
+    case OPTION_MESSAGE:
       if (reply.message === null) reply.message = asciiText(b, o, n);
       return true;
+    case DhcpOption.Overload:
+      return n === 1;
     default:
       return true; // options we do not use are skipped, whatever their content
   }
-}
-
-/**
- * Walks one option area [start, end). Returns the overload value (option 52) when present, -1
- * when absent, or a failure. Pad (0) is one byte, End (255) stops the walk.
- */
-function walkOptions(
-  reply: DhcpReply,
-  b: Uint8Array,
-  start: number,
-  end: number,
-  allowOverload: boolean,
-): number | DhcpParseFailure {
-  let overload = -1;
-  let i = start;
-  while (i < end) {
-    const code = b[i];
-    if (code === DhcpOption.End) return overload;
-    if (code === DhcpOption.Pad) {
-      i++;
-      continue;
-    }
-    if (i + 1 >= end) return 'malformed_options';
-    const n = b[i + 1];
-    const valueAt = i + 2;
-    if (valueAt + n > end) return 'malformed_options';
-    if (code === DhcpOption.Overload) {
-      if (n !== 1 || !allowOverload) return 'bad_option_length';
-      overload = b[valueAt];
-    } else if (!applyOption(reply, code, b, valueAt, n)) {
-      return 'bad_option_length';
-    }
-    i = valueAt + n;
-  }
-  return overload; // RFC 2131 requires an End option; tolerate its absence at the area's end
 }
 
 /** Reads a server reply, or says why it is not one. Never throws, never reads past `length`. */
@@ -245,19 +148,22 @@ export function parseDhcpReply(
   offset = 0,
   length = bytes.length - offset,
 ): DhcpReply | DhcpParseFailure {
-  if (length < DHCP_OPTIONS_OFFSET || offset + length > bytes.length) return 'truncated';
-  const b =
-    offset === 0 && length === bytes.length ? bytes : bytes.subarray(offset, offset + length);
-  if (b[OFF_OP] !== BOOTREPLY) return 'not_reply';
-  if (b[OFF_HTYPE] !== HTYPE_ETHERNET || b[OFF_HLEN] !== HLEN_ETHERNET) return 'bad_hardware_type';
-  if (read32(b, OFF_COOKIE) !== MAGIC_COOKIE) return 'bad_cookie';
+  const v = view;
+  const err = v.wrap(bytes, offset, length);
+  if (err !== null) {
+    if (err.code === 'E_TRUNCATED') return 'truncated';
+    if (err.code === 'E_BAD_VALUE') return 'bad_cookie';
+    return 'malformed_options';
+  }
+  if (v.op !== BOOTREPLY) return 'not_reply';
+  if (v.htype !== HTYPE_ETHERNET || v.hlen !== HLEN_ETHERNET) return 'bad_hardware_type';
   const reply: DhcpReply = {
     messageType: -1,
-    xid: read32(b, OFF_XID),
-    chaddr: readMac(b, OFF_CHADDR),
-    ciaddr: read32(b, OFF_CIADDR),
-    yiaddr: read32(b, OFF_YIADDR),
-    siaddr: read32(b, OFF_SIADDR),
+    xid: v.xid,
+    chaddr: readMac(bytes, v.chaddrOffset),
+    ciaddr: v.ciaddr,
+    yiaddr: v.yiaddr,
+    siaddr: v.siaddr,
     serverId: -1,
     leaseTime: -1,
     renewalTime: -1,
@@ -269,17 +175,16 @@ export function parseDhcpReply(
     domainName: null,
     message: null,
   };
-  const overload = walkOptions(reply, b, DHCP_OPTIONS_OFFSET, b.length, true);
-  if (typeof overload === 'string') return overload;
-  // RFC 2131 §4.1: with option 52, `file` then `sname` carry more options.
-  if (overload === 1 || overload === 3) {
-    const r = walkOptions(reply, b, OFF_FILE, OFF_FILE + FILE_LENGTH, false);
-    if (typeof r === 'string') return r;
+  // The cursor walks the options area, then `file` and `sname` when option 52 says so.
+  const opts = v.options();
+  while (opts.next()) {
+    const code = opts.code;
+    if (code === DhcpOption.End) continue;
+    if (!applyOption(reply, code, bytes, opts.valueOffset, opts.valueLength)) {
+      return 'bad_option_length';
+    }
   }
-  if (overload === 2 || overload === 3) {
-    const r = walkOptions(reply, b, OFF_SNAME, OFF_SNAME + SNAME_LENGTH, false);
-    if (typeof r === 'string') return r;
-  }
+  if (opts.error !== null) return 'malformed_options';
   if (reply.messageType === -1) return 'no_message_type';
   return reply;
 }
@@ -305,89 +210,68 @@ export interface DhcpRequestParams {
   message?: string;
 }
 
-/** Longest text we put in one option (its length byte is 8 bits). */
-const MAX_TEXT_OPTION = 255;
+/** Longest value one option carries (its length byte is 8 bits). */
+const MAX_OPTION_VALUE = 255;
 
-function putText(out: Uint8Array, i: number, code: number, text: string): number {
-  const n = Math.min(text.length, MAX_TEXT_OPTION);
-  out[i] = code;
-  out[i + 1] = n;
-  for (let k = 0; k < n; k++) out[i + 2 + k] = text.charCodeAt(k) & 0x7f;
-  return i + 2 + n;
-}
-
-function putAddress(out: Uint8Array, i: number, code: number, address: number): number {
-  out[i] = code;
-  out[i + 1] = 4;
-  write32(out, i + 2, address);
-  return i + 6;
-}
-
-/** Bytes needed to encode `p` (so callers can size their buffer; at least 300). */
-export function dhcpRequestLength(p: DhcpRequestParams): number {
-  let n = DHCP_OPTIONS_OFFSET + 3; // message type
-  if (p.requestedAddress !== undefined) n += 6;
-  if (p.serverId !== undefined) n += 6;
-  if (p.hostname !== undefined) n += 2 + Math.min(p.hostname.length, MAX_TEXT_OPTION);
-  if (p.clientId !== undefined) n += 2 + Math.min(p.clientId.length, 255);
-  if (p.parameterRequestList !== undefined) n += 2 + Math.min(p.parameterRequestList.length, 255);
-  if (p.maxMessageSize !== undefined) n += 4;
-  if (p.message !== undefined) n += 2 + Math.min(p.message.length, MAX_TEXT_OPTION);
-  n += 1; // end
-  return Math.max(n, DHCP_MIN_MESSAGE);
-}
-
-/** Encodes a client message into `out` at `offset`; returns its length. */
-export function encodeDhcpRequest(p: DhcpRequestParams, out: Uint8Array, offset = 0): number {
-  const total = dhcpRequestLength(p);
-  if (offset + total > out.length) throw new RangeError('DHCP output buffer too small');
-  const b = out.subarray(offset, offset + total);
-  b.fill(0);
-  b[OFF_OP] = BOOTREQUEST;
-  b[OFF_HTYPE] = HTYPE_ETHERNET;
-  b[OFF_HLEN] = HLEN_ETHERNET;
-  write32(b, OFF_XID, p.xid);
-  const secs = Math.min(Math.max(0, Math.floor(p.secs)), 0xffff);
-  b[OFF_SECS] = secs >>> 8;
-  b[OFF_SECS + 1] = secs & 0xff;
-  if (p.broadcast) {
-    b[OFF_FLAGS] = FLAG_BROADCAST >>> 8;
-  }
-  write32(b, OFF_CIADDR, p.ciaddr);
-  write32(b, OFF_YIADDR, 0);
-  write32(b, OFF_SIADDR, 0);
-  write32(b, OFF_GIADDR, 0);
-  writeMac(b, OFF_CHADDR, p.mac);
-  write32(b, OFF_COOKIE, MAGIC_COOKIE);
-  let i = DHCP_OPTIONS_OFFSET;
-  b[i++] = DhcpOption.MessageType;
-  b[i++] = 1;
-  b[i++] = p.messageType;
-  if (p.clientId !== undefined) {
-    const n = Math.min(p.clientId.length, 255);
-    b[i++] = DhcpOption.ClientId;
-    b[i++] = n;
-    b.set(p.clientId.subarray(0, n), i);
-    i += n;
-  }
+/** Builds the options area: TLVs, End, then zero padding up to the 300-byte minimum. */
+function buildOptions(p: DhcpRequestParams): Uint8Array {
+  const list: number[] = [DhcpOption.MessageType, 1, p.messageType];
+  const bytesOption = (code: number, value: ArrayLike<number>): void => {
+    const n = Math.min(value.length, MAX_OPTION_VALUE);
+    list.push(code, n);
+    for (let k = 0; k < n; k++) list.push(value[k] & 0xff);
+  };
+  const addressOption = (code: number, a: number): void => {
+    list.push(code, 4, a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff);
+  };
+  const text = (t: string): number[] => Array.from(t, (c) => c.charCodeAt(0) & 0x7f);
+  if (p.clientId !== undefined) bytesOption(DhcpOption.ClientIdentifier, p.clientId);
   if (p.requestedAddress !== undefined)
-    i = putAddress(b, i, DhcpOption.RequestedAddress, p.requestedAddress);
-  if (p.serverId !== undefined) i = putAddress(b, i, DhcpOption.ServerId, p.serverId);
+    addressOption(DhcpOption.RequestedIpAddress, p.requestedAddress);
+  if (p.serverId !== undefined) addressOption(DhcpOption.ServerIdentifier, p.serverId);
   if (p.maxMessageSize !== undefined) {
     const size = Math.min(Math.max(576, p.maxMessageSize), 0xffff);
-    b[i++] = DhcpOption.MaxMessageSize;
-    b[i++] = 2;
-    b[i++] = size >>> 8;
-    b[i++] = size & 0xff;
+    list.push(DhcpOption.MaxMessageSize, 2, size >>> 8, size & 0xff);
   }
-  if (p.hostname !== undefined) i = putText(b, i, DhcpOption.HostName, p.hostname);
-  if (p.parameterRequestList !== undefined) {
-    const n = Math.min(p.parameterRequestList.length, 255);
-    b[i++] = DhcpOption.ParameterRequestList;
-    b[i++] = n;
-    for (let k = 0; k < n; k++) b[i++] = p.parameterRequestList[k] & 0xff;
-  }
-  if (p.message !== undefined) i = putText(b, i, DhcpOption.Message, p.message);
-  b[i] = DhcpOption.End;
-  return total;
+  if (p.hostname !== undefined) bytesOption(DhcpOption.HostName, text(p.hostname));
+  if (p.parameterRequestList !== undefined)
+    bytesOption(DhcpOption.ParameterRequestList, p.parameterRequestList);
+  if (p.message !== undefined) bytesOption(OPTION_MESSAGE, text(p.message));
+  list.push(DhcpOption.End);
+  const out = new Uint8Array(Math.max(list.length, DHCP_MIN_MESSAGE - DHCP_OPTIONS_OFFSET));
+  out.set(list);
+  return out;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Encodes a client message into a new buffer (DHCP is not a hot path). */
+export function encodeDhcpRequest(p: DhcpRequestParams): Uint8Array {
+  const chaddr = new Uint8Array(16);
+  writeMac(chaddr, 0, p.mac);
+  const options = buildOptions(p);
+  const out = new Uint8Array(DHCP_OPTIONS_OFFSET + options.length);
+  dhcp.encodeDhcp(
+    {
+      op: BOOTREQUEST,
+      htype: HTYPE_ETHERNET,
+      hlen: HLEN_ETHERNET,
+      hops: 0,
+      xid: p.xid >>> 0,
+      secs: Math.min(Math.max(0, Math.floor(p.secs)), 0xffff),
+      flags: p.broadcast ? FLAG_BROADCAST : 0,
+      ciaddr: p.ciaddr >>> 0,
+      yiaddr: 0,
+      siaddr: 0,
+      giaddr: 0,
+      chaddr,
+      sname: EMPTY,
+      file: EMPTY,
+      magic: MAGIC_COOKIE,
+      options,
+    },
+    out,
+    0,
+  );
+  return out;
 }

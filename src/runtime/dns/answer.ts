@@ -51,7 +51,7 @@ export function interpretA(
   seen: ReadonlySet<string>,
   hopsLeft: number,
 ): AnswerOutcome {
-  if (r.rcode !== DnsRcode.NoError && r.rcode !== DnsRcode.NxDomain) return rcodeFailure(r.rcode);
+  if (r.rcode !== DnsRcode.NoError && r.rcode !== DnsRcode.NXDomain) return rcodeFailure(r.rcode);
   let current = qname;
   let ttl = Infinity;
   const names: string[] = [];
@@ -82,7 +82,7 @@ export function interpretA(
   }
   // No address for `current`. NXDOMAIN (about the chain's last name) or NODATA with an SOA is
   // a final negative answer; a chain that just stops needs one more query for its target.
-  if (r.rcode === DnsRcode.NxDomain) {
+  if (r.rcode === DnsRcode.NXDomain) {
     return { kind: 'negative', code: 'ENOTFOUND', negativeTtl: negativeTtl(r) };
   }
   const soaTtl = negativeTtl(r);

@@ -1,39 +1,47 @@
 /**
- * DNS messages as the stub resolver writes and reads them (RFC 1035 §4): one-question queries
- * with RD set, and responses checked against the query (id, QR, opcode, question) before any of
- * their records are believed. Every read is bounds-checked; failures are values, not exceptions.
+ * DNS messages as the stub resolver writes and reads them (RFC 1035 §4), on top of the
+ * generated codec (`encodeDns`, `DnsView` and its record cursor, `readName`): one-question
+ * queries with RD set, and responses checked against the query (id, QR, opcode, question)
+ * before any of their records are believed. Failures are values, not exceptions.
  */
-import { readName, wireNameLength, writeName, type NameError } from './name.js';
+import { dns } from '../../generated/index.js';
+import { readIpv4 } from '../../codec/address.js';
+import { walkName } from '../../codec/dns.js';
+import { newDecodeError, type DecodeError } from '../../codec/errors.js';
 
-export const DnsType = { A: 1, NS: 2, CNAME: 5, SOA: 6, AAAA: 28 } as const;
-export const DnsClass = { IN: 1 } as const;
-export const DnsRcode = {
-  NoError: 0,
-  FormErr: 1,
-  ServFail: 2,
-  NxDomain: 3,
-  NotImp: 4,
-  Refused: 5,
-} as const;
+export const DnsType = dns.DnsType;
+export const DnsClass = dns.DnsClass;
+export const DnsRcode = dns.DnsRcode;
 
-const HEADER = 12;
+const HEADER = dns.DNS_FIXED_SIZE;
 const FLAG_QR = 0x8000;
 const FLAG_TC = 0x0200;
-const FLAG_RD = 0x0100;
 const OPCODE_MASK = 0x7800;
+const SECTION_ADDITIONAL = dns.DnsSection.Additional;
 
 /** Builds a standard query for `name` (canonical, see canonicalName) and `qtype`, class IN. */
 export function buildQuery(id: number, name: string, qtype: number): Uint8Array {
-  const out = new Uint8Array(HEADER + wireNameLength(name) + 4);
-  out[0] = (id >>> 8) & 0xff;
-  out[1] = id & 0xff;
-  out[2] = FLAG_RD >>> 8;
-  out[5] = 1; // qdcount
-  let i = writeName(name, out, HEADER);
-  out[i++] = qtype >>> 8;
-  out[i++] = qtype & 0xff;
-  out[i++] = 0;
-  out[i] = DnsClass.IN;
+  const out = new Uint8Array(HEADER + name.length + 2 + 4);
+  const n = dns.encodeDns(
+    {
+      id,
+      qr: 0,
+      opcode: 0,
+      aa: 0,
+      tc: 0,
+      rd: 1,
+      ra: 0,
+      z: 0,
+      rcode: 0,
+      questions: [{ name, type: qtype, class: DnsClass.IN }],
+      answers: [],
+      authority: [],
+      additional: [],
+    },
+    out,
+    0,
+  );
+  if (n !== out.length) throw new RangeError(`cannot encode a query for "${name}"`);
   return out;
 }
 
@@ -72,19 +80,28 @@ function u16(b: Uint8Array, o: number): number {
   return (b[o] << 8) | b[o + 1];
 }
 
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+/** Reused: one response is read at a time and nothing keeps a reference to these. */
+const view = new dns.DnsView();
+const nameError: DecodeError = newDecodeError('dns');
+
+function failureOf(e: DecodeError): DnsParseFailure {
+  if (e.code === 'E_POINTER_LOOP') return 'pointer-loop';
+  if (e.code === 'E_BAD_NAME') return 'bad-name';
+  return 'malformed';
 }
 
-function nameFailure(e: NameError): DnsParseFailure {
-  if (e === 'E_POINTER_LOOP') return 'pointer-loop';
-  if (e === 'E_BAD_NAME') return 'bad-name';
-  return 'malformed';
+/** A name as the resolver compares names: the codec's text, lower-cased. */
+function nameAt(msg: Uint8Array, length: number, at: number): string | DnsParseFailure {
+  const name = dns.readName(msg, 0, length, at);
+  return typeof name === 'string' ? name.toLowerCase() : failureOf(name);
 }
 
 /**
  * Checks that `msg[0, length)` answers query (`id`, `qname`, `qtype`, class IN). Returns the
- * offset where the answer section starts, or why it does not match.
+ * offset where the answer section starts, or why it does not match. Only the header and the
+ * question are read here, so a response is recognised as ours (or not) even when its records
+ * are broken: broken records from the server we asked are an error to report (EBADRESP),
+ * anything that is not provably ours is ignored.
  */
 export function matchResponse(
   msg: Uint8Array,
@@ -99,79 +116,68 @@ export function matchResponse(
   if (u16(msg, 0) !== id) return 'wrong_id';
   if ((flags & OPCODE_MASK) !== 0) return 'wrong_opcode';
   if (u16(msg, 4) !== 1) return 'wrong_question';
-  const q = readName(msg, length, HEADER);
-  if (typeof q === 'string') return 'wrong_question';
-  if (q.end + 4 > length) return 'wrong_question';
-  if (q.name !== qname || u16(msg, q.end) !== qtype || u16(msg, q.end + 2) !== DnsClass.IN)
-    return 'wrong_question';
-  return q.end + 4;
+  const end = walkName(msg, 0, length, HEADER, nameError, 'questions.name');
+  if (end < 0 || end + 4 > length) return 'wrong_question';
+  if (nameAt(msg, length, HEADER) !== qname) return 'wrong_question';
+  if (u16(msg, end) !== qtype || u16(msg, end + 2) !== DnsClass.IN) return 'wrong_question';
+  return end + 4;
 }
 
-/** Reads `count` records from `at`; returns the offset after them or a failure. */
-function readRecords(
+/** Offset just past the name at `at`, or the failure it hits. */
+function nameEnd(msg: Uint8Array, length: number, at: number): number | DnsParseFailure {
+  const end = walkName(msg, 0, length, at, nameError, 'rdata');
+  return end < 0 ? failureOf(nameError) : end;
+}
+
+/** The A, CNAME or SOA data of the cursor's record, or null for other types. */
+function readRecord(
   msg: Uint8Array,
   length: number,
-  at: number,
-  count: number,
-  into: DnsRecord[],
-): number | DnsParseFailure {
-  let pos = at;
-  for (let k = 0; k < count; k++) {
-    const owner = readName(msg, length, pos);
-    if (typeof owner === 'string') return nameFailure(owner);
-    pos = owner.end;
-    if (pos + 10 > length) return 'malformed';
-    const type = u16(msg, pos);
-    const cls = u16(msg, pos + 2);
-    const rawTtl = u32(msg, pos + 4);
-    const rdlength = u16(msg, pos + 8);
-    const rdata = pos + 10;
-    const rdataEnd = rdata + rdlength;
-    if (rdataEnd > length) return 'malformed';
-    pos = rdataEnd;
-    if (cls !== DnsClass.IN) continue;
-    const record: DnsRecord = {
-      name: owner.name,
-      type,
-      // RFC 2181 §8: a TTL with the top bit set is treated as zero.
-      ttl: rawTtl > 0x7fffffff ? 0 : rawTtl,
-      address: 0,
-      target: '',
-      soaMinimum: 0,
-    };
-    if (type === DnsType.A) {
-      if (rdlength !== 4) return 'malformed';
-      record.address = u32(msg, rdata);
-    } else if (type === DnsType.CNAME) {
-      const target = readName(msg, length, rdata);
-      if (typeof target === 'string') return nameFailure(target);
-      if (target.end !== rdataEnd) return 'malformed';
-      record.target = target.name;
-    } else if (type === DnsType.SOA) {
-      const mname = readName(msg, length, rdata);
-      if (typeof mname === 'string') return nameFailure(mname);
-      const rname = readName(msg, length, mname.end);
-      if (typeof rname === 'string') return nameFailure(rname);
-      if (rname.end + 20 !== rdataEnd) return 'malformed';
-      record.soaMinimum = u32(msg, rname.end + 16);
-    } else {
-      continue; // other types are skipped: we only need A, CNAME and SOA
-    }
-    into.push(record);
+  c: dns.DnsRecordCursor,
+): DnsRecord | null | DnsParseFailure {
+  const type = c.type;
+  if (type !== DnsType.A && type !== DnsType.CNAME && type !== DnsType.SOA) return null;
+  const owner = nameAt(msg, length, c.nameOffset);
+  if (owner === 'pointer-loop' || owner === 'bad-name' || owner === 'malformed') return owner;
+  const rdata = c.rdataOffset;
+  const rdataEnd = rdata + c.rdataLength;
+  const record: DnsRecord = {
+    name: owner,
+    type,
+    // RFC 2181 §8: a TTL with the top bit set is treated as zero.
+    ttl: c.ttl > 0x7fffffff ? 0 : c.ttl,
+    address: 0,
+    target: '',
+    soaMinimum: 0,
+  };
+  if (type === DnsType.A) {
+    if (c.rdataLength !== 4) return 'malformed';
+    record.address = readIpv4(msg, rdata);
+  } else if (type === DnsType.CNAME) {
+    // The view checked record bounds, not names inside rdata: check the target stays inside.
+    const end = nameEnd(msg, length, rdata);
+    if (typeof end === 'string') return end;
+    if (end !== rdataEnd) return 'malformed';
+    const target = nameAt(msg, length, rdata);
+    if (target === 'pointer-loop' || target === 'bad-name' || target === 'malformed') return target;
+    record.target = target;
+  } else {
+    const mname = nameEnd(msg, length, rdata);
+    if (typeof mname === 'string') return mname;
+    const rname = nameEnd(msg, length, mname);
+    if (typeof rname === 'string') return rname;
+    if (rname + 20 !== rdataEnd) return 'malformed';
+    record.soaMinimum = readIpv4(msg, rname + 16);
   }
-  return pos;
+  return record;
 }
 
 /**
- * Reads a response already matched by matchResponse (`answersAt` is its result). A truncated
- * response is returned with `truncated` set and no records: its sections may be cut anywhere.
- * The additional section is not read (a stub resolver has no use for glue).
+ * Reads a response already matched by matchResponse. A truncated response is returned with
+ * `truncated` set and no records: its sections may be cut anywhere. Records of the additional
+ * section and of classes other than IN are skipped (a stub resolver has no use for them).
  */
-export function parseResponse(
-  msg: Uint8Array,
-  length: number,
-  answersAt: number,
-): DnsResponse | DnsParseFailure {
+export function parseResponse(msg: Uint8Array, length: number): DnsResponse | DnsParseFailure {
   const flags = u16(msg, 2);
   const response: DnsResponse = {
     rcode: flags & 0x0f,
@@ -181,9 +187,17 @@ export function parseResponse(
     authority: [],
   };
   if (response.truncated) return response;
-  const afterAnswers = readRecords(msg, length, answersAt, u16(msg, 6), response.answers);
-  if (typeof afterAnswers === 'string') return afterAnswers;
-  const afterAuthority = readRecords(msg, length, afterAnswers, u16(msg, 8), response.authority);
-  if (typeof afterAuthority === 'string') return afterAuthority;
+  const v = view;
+  const err = v.wrap(msg, 0, length);
+  if (err !== null) return failureOf(err);
+  const c = v.records();
+  while (c.next()) {
+    if (c.section === SECTION_ADDITIONAL) break;
+    if (c.class !== DnsClass.IN) continue;
+    const r = readRecord(msg, length, c);
+    if (r === null) continue;
+    if (typeof r === 'string') return r;
+    (c.section === 0 ? response.answers : response.authority).push(r);
+  }
   return response;
 }

@@ -353,7 +353,7 @@ export class Resolver {
         continue;
       }
       if (r.truncated) throw new DnsError('EBADRESP', 'queryA', hostname, 'truncated', s);
-      if (r.rcode !== DnsRcode.NoError && r.rcode !== DnsRcode.NxDomain) {
+      if (r.rcode !== DnsRcode.NoError && r.rcode !== DnsRcode.NXDomain) {
         const f = rcodeFailure(r.rcode);
         last = new DnsError(f.code, 'queryA', hostname, f.reason, s);
         continue;
@@ -389,7 +389,7 @@ export class Resolver {
           const answersAt = matchResponse(msg, length, id, qname, DnsType.A);
           if (typeof answersAt === 'string') return this.ignore(answersAt);
           this.counters.responsesAccepted++;
-          finish({ kind: 'response', response: parseResponse(msg, length, answersAt) });
+          finish({ kind: 'response', response: parseResponse(msg, length) });
         },
         unreachable: (address, port) => {
           if (address === server && port === DNS_PORT) finish({ kind: 'unreachable' });
