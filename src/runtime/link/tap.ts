@@ -1,0 +1,297 @@
+import { constants } from 'node:os';
+import type { FrameReceiver, Link, LinkStats } from './link.js';
+import { ETHERNET_HEADER_LENGTH } from './memory.js';
+import {
+  tapAddon,
+  TxStatus,
+  type NativeDevice,
+  type NativeHandle,
+  type TapAddon,
+} from './native.js';
+
+export interface TapOptions {
+  /** Interface name, e.g. "tap0" (created if missing, attached if it exists and is free). */
+  name: string;
+  /** Sets the interface MTU first; by default the current MTU is used. */
+  mtu?: number;
+  /**
+   * Our MAC on this wire: the stack is a separate host behind the TAP, so it must not reuse the
+   * kernel side's address. Default: the kernel side's MAC with the last octet plus one, marked
+   * locally administered (02:00:00:00:00:01 → 02:00:00:00:00:02).
+   */
+  mac?: number;
+  /** Open the TAP inside this network namespace (a name under /var/run/netns, or a path). */
+  netns?: string;
+  /** Bring the interface up (default true). */
+  up?: boolean;
+  /** Frames read per wakeup at most (default 256): bounds latency for everything else on the loop. */
+  rxSlots?: number;
+  /** Frames queued when the kernel refuses a write for now (default 256). */
+  txSlots?: number;
+  /** Called once if the device fails (e.g. the interface was deleted); reading stops. */
+  onError?: (error: Error) => void;
+}
+
+export interface TapLinkStats extends LinkStats {
+  /** Batches handed to the receiver: one per wakeup that read frames. */
+  rxBatches: number;
+  /** Largest batch seen. rxFrames / rxBatches is the mean frames per wakeup. */
+  rxMaxBatch: number;
+  /** Frames that arrived with no receiver set (dropped). */
+  rxNoReceiver: number;
+  rxErrors: number;
+  /** Frames that met EAGAIN and waited in the queue; txFlushed of them were sent later. */
+  txQueued: number;
+  txFlushed: number;
+  txQueueFull: number;
+  txErrors: number;
+  txTooBig: number;
+  txDroppedAtClose: number;
+  txQueueLength: number;
+}
+
+/** An Error from the device with the errno name as `code` (ENOENT, EPERM, EBUSY, ...). */
+export interface TapError extends Error {
+  code: string;
+  errno: number;
+}
+
+function deriveStackMac(kernelMac: number): number {
+  const last = kernelMac % 256;
+  const withLast = kernelMac - last + ((last + 1) % 256);
+  const first = Math.floor(withLast / 2 ** 40);
+  const rest = withLast % 2 ** 40;
+  // Locally administered (bit 1 set), unicast (bit 0 clear).
+  return ((first | 0x02) & 0xfe) * 2 ** 40 + rest;
+}
+
+/**
+ * A Link over a TAP device (or any fd that keeps frame boundaries). Frames arrive in batches: the
+ * addon drains the device into one shared buffer and calls `onBatch` once; this class walks the
+ * batch and calls the receiver per frame with views into that buffer (no allocation per frame).
+ */
+export class TapLink implements Link {
+  readonly mac: number;
+  readonly mtu: number;
+  readonly name: string;
+  /** MAC of the kernel side of the TAP. */
+  readonly kernelMac: number;
+  /** The error that stopped the device, if any. */
+  error: TapError | undefined;
+
+  private readonly addon: TapAddon;
+  private readonly handle: NativeHandle;
+  private readonly rx: Uint8Array;
+  private readonly lengths: Int32Array;
+  private readonly slotSize: number;
+  private readonly maxFrame: number;
+  private receiver: FrameReceiver | undefined;
+  private closed = false;
+  private readonly onError: ((error: Error) => void) | undefined;
+  private readonly counters = {
+    rxFrames: 0,
+    rxBytes: 0,
+    rxBatches: 0,
+    rxMaxBatch: 0,
+    rxNoReceiver: 0,
+    txFrames: 0,
+    txBytes: 0,
+    txDropped: 0,
+    txTooBig: 0,
+  };
+
+  /** @internal Use openTap() or openFrameFd(). */
+  constructor(
+    addon: TapAddon,
+    open: (onBatch: (count: number) => void) => NativeDevice,
+    mac: number | undefined,
+    onError?: (error: Error) => void,
+  ) {
+    this.addon = addon;
+    this.onError = onError;
+    const device = open((count) => this.onBatch(count));
+    this.handle = device.handle;
+    this.name = device.name;
+    this.mtu = device.mtu;
+    this.kernelMac = device.kernelMac;
+    this.mac = mac ?? deriveStackMac(device.kernelMac);
+    this.slotSize = device.slotSize;
+    this.maxFrame = device.mtu + ETHERNET_HEADER_LENGTH;
+    this.rx = new Uint8Array(device.buffer, 0, device.rxSlots * device.slotSize);
+    this.lengths = new Int32Array(device.buffer, device.rxSlots * device.slotSize, device.rxSlots);
+  }
+
+  send(bytes: Uint8Array, offset: number, length: number): boolean {
+    const c = this.counters;
+    if (length > this.maxFrame || length < ETHERNET_HEADER_LENGTH) {
+      c.txTooBig += length > this.maxFrame ? 1 : 0;
+      c.txDropped++;
+      return false;
+    }
+    if (offset < 0 || offset + length > bytes.length) {
+      c.txDropped++;
+      return false;
+    }
+    const status = this.addon.write(this.handle, bytes, offset, length);
+    if (status === TxStatus.Sent || status === TxStatus.Queued) {
+      c.txFrames++;
+      c.txBytes += length;
+      return true;
+    }
+    c.txDropped++;
+    return false;
+  }
+
+  setReceiver(receiver: FrameReceiver): void {
+    this.receiver = receiver;
+  }
+
+  /** Pauses or resumes reading; while paused, frames wait in (and overflow) the kernel's queue. */
+  setReading(on: boolean): void {
+    if (!this.closed) this.addon.setReading(this.handle, on);
+  }
+
+  stats(): TapLinkStats {
+    const n = this.addon.stats(this.handle);
+    const c = this.counters;
+    return {
+      rxFrames: c.rxFrames,
+      rxBytes: c.rxBytes,
+      txFrames: c.txFrames,
+      txBytes: c.txBytes,
+      txDropped: c.txDropped + n.txErrors + n.txDroppedAtClose,
+      rxBatches: c.rxBatches,
+      rxMaxBatch: c.rxMaxBatch,
+      rxNoReceiver: c.rxNoReceiver,
+      rxErrors: n.rxErrors,
+      txQueued: n.txQueued,
+      txFlushed: n.txFlushed,
+      txQueueFull: n.txQueueFull,
+      txErrors: n.txErrors,
+      txTooBig: c.txTooBig,
+      txDroppedAtClose: n.txDroppedAtClose,
+      txQueueLength: n.txQueueLength,
+    };
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.addon.close(this.handle);
+    }
+    return Promise.resolve();
+  }
+
+  private onBatch(count: number): void {
+    if (count < 0) {
+      this.fail(-count);
+      return;
+    }
+    const c = this.counters;
+    c.rxBatches++;
+    if (count > c.rxMaxBatch) c.rxMaxBatch = count;
+    const receiver = this.receiver;
+    if (receiver === undefined) {
+      c.rxNoReceiver += count;
+      return;
+    }
+    const rx = this.rx;
+    const lengths = this.lengths;
+    const slotSize = this.slotSize;
+    for (let i = 0; i < count && !this.closed; i++) {
+      const length = lengths[i];
+      c.rxFrames++;
+      c.rxBytes += length;
+      receiver.receive(rx, i * slotSize, length);
+    }
+    receiver.batchEnd();
+  }
+
+  private fail(errno: number): void {
+    const error = new Error(`TAP device ${this.name} stopped: errno ${errno}`) as TapError;
+    error.errno = errno;
+    error.code = errnoName(errno);
+    this.error = error;
+    this.onError?.(error);
+  }
+}
+
+function errnoName(errno: number): string {
+  for (const [name, value] of Object.entries(constants.errno)) if (value === errno) return name;
+  return `E${errno}`;
+}
+
+/**
+ * Opens (creating if needed) a TAP device and returns it as a Link. Errors carry `code`:
+ * ENOENT (no /dev/net/tun), EPERM (needs root or CAP_NET_ADMIN), EBUSY (another process holds
+ * the interface), EINVAL (bad name, or the interface exists but is not a TAP).
+ */
+export function openTap(options: TapOptions): Promise<TapLink> {
+  try {
+    const addon = tapAddon();
+    const link = new TapLink(
+      addon,
+      (onBatch) =>
+        addon.open(
+          {
+            name: options.name,
+            netns: options.netns,
+            mtu: options.mtu,
+            up: options.up,
+            rxSlots: options.rxSlots,
+            txSlots: options.txSlots,
+          },
+          onBatch,
+        ),
+      options.mac,
+      options.onError,
+    );
+    return Promise.resolve(link);
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
+}
+
+export interface FrameFdOptions {
+  /** An fd whose reads and writes are whole frames: a TAP fd opened elsewhere, or a SOCK_SEQPACKET socket. */
+  fd: number;
+  mtu: number;
+  mac: number;
+  rxSlots?: number;
+  txSlots?: number;
+  onError?: (error: Error) => void;
+}
+
+/**
+ * A Link over an already-open frame fd, which it takes ownership of. Lets a privileged parent
+ * pass a TAP fd to an unprivileged process, and lets tests and benchmarks run the same batch and
+ * backpressure code over a socketpair (see `frameSocketPair`) without root.
+ */
+export function openFrameFd(options: FrameFdOptions): TapLink {
+  const addon = tapAddon();
+  return new TapLink(
+    addon,
+    (onBatch) =>
+      addon.attachFd(
+        { fd: options.fd, mtu: options.mtu, rxSlots: options.rxSlots, txSlots: options.txSlots },
+        onBatch,
+      ),
+    options.mac,
+    options.onError,
+  );
+}
+
+/** Two connected non-blocking SOCK_SEQPACKET fds: one frame per message, like a TAP fd. */
+export function frameSocketPair(): [number, number] {
+  return tapAddon().seqpacketPair();
+}
+
+/** Sets the IPv4 address of the kernel's side of a TAP (what `ip addr add` would do). */
+export function setKernelIpv4(options: {
+  name: string;
+  address: number;
+  prefixLength: number;
+  netns?: string;
+}): void {
+  tapAddon().setIpv4(options);
+}
