@@ -295,7 +295,11 @@ function reduceTcpOptions(tree: Obj): Out {
     }
     if (kind === 0) break;
   }
-  return o;
+  // the shared oracle's key order, whatever the wire order
+  const ordered: Out = {};
+  for (const k of ['kinds', 'mss', 'wscale', 'sack_perm', 'sack', 'tsval', 'tsecr'])
+    if (k in o) ordered[k] = o[k];
+  return ordered;
 }
 
 function reduceTcp(tcp: Obj): Out {
@@ -386,7 +390,16 @@ function reduceDns(dns: Obj): Out {
     o.answers = answers.entries
       .filter((e): e is [string, Obj] => e[1] instanceof Obj)
       .map(([, a]) => {
-        const r: Out = { ...dnsName(a.str('dns.resp.name')) };
+        // SRV owners (_service._proto.name) are shown split into three fields
+        const service = a.str('dns.srv.service');
+        const owner =
+          a.str('dns.resp.name') ??
+          (service !== undefined
+            ? [service, a.str('dns.srv.proto'), a.str('dns.srv.name')]
+                .filter((x) => x !== undefined && x !== '<Root>')
+                .join('.')
+            : undefined);
+        const r: Out = { ...dnsName(owner) };
         put(r, 'type', int(a.str('dns.resp.type')));
         return r;
       });
