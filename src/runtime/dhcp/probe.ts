@@ -26,9 +26,12 @@ export interface AddressProber {
 export interface ArpProberOptions {
   /** Probes sent (RFC 5227 PROBE_NUM = 3). */
   probes?: number;
-  /** Between probes, ms (RFC 5227 says 1-2 s). */
+  /**
+   * Between probes, ms. Default 500: RFC 5227's 1-2 s are for link-local addresses; a DHCP
+   * server has usually checked the address already, so a shorter check is the common choice.
+   */
   intervalMs?: number;
-  /** Listening after the last probe, ms (RFC 5227 ANNOUNCE_WAIT = 2 s). */
+  /** Listening after the last probe, ms (default 1000; RFC 5227 ANNOUNCE_WAIT is 2 s). */
   waitMs?: number;
 }
 
@@ -65,8 +68,8 @@ export class ArpProber implements AddressProber, EthernetReceiver {
     options: ArpProberOptions = {},
   ) {
     this.count = Math.max(1, options.probes ?? 3);
-    this.intervalMs = options.intervalMs ?? 1000;
-    this.waitMs = options.waitMs ?? 2000;
+    this.intervalMs = options.intervalMs ?? 500;
+    this.waitMs = options.waitMs ?? 1000;
     ethernet.register(ETHERTYPE_ARP, this);
   }
 
