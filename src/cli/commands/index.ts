@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as registerResolve } from './resolve.js';
 
 /** Every subcommand's register function, in the order `pktstack --help` lists them. */
-export const commands: Array<(program: Command) => void> = [];
+export const commands: Array<(program: Command) => void> = [registerResolve];
