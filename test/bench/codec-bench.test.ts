@@ -124,7 +124,7 @@ describe('bench:codec --json (quick, tiny corpus)', () => {
     const out = JSON.parse(r.stdout) as { results: Record<string, number | string | null>[] };
     const byName = new Map(out.results.map((row) => [row.name, row]));
     expect([...byName.keys()].sort()).toEqual(
-      ['binary-parser', 'kaitai', 'limit', 'node_pcap', 'restructure'].sort(),
+      ['binary-parser', 'kaitai', 'limit', 'node_pcap', 'pktstack', 'restructure'].sort(),
     );
     for (const row of out.results) {
       expect(Object.keys(row)).toEqual([

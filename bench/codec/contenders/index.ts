@@ -3,6 +3,7 @@
 import type { ContenderFactory } from '../contender.js';
 
 export const CONTENDERS: Readonly<Record<string, ContenderFactory>> = {
+  pktstack: async () => (await import('./pktstack.js')).create(),
   limit: async () => (await import('./limit.js')).create(),
   'binary-parser': async () => (await import('./binary-parser.js')).create(),
   restructure: async () => (await import('./restructure.js')).create(),

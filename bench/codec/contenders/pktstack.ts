@@ -1,0 +1,216 @@
+// pktstack's generated codecs (src/generated/), used the way the runtime uses them: one view per
+// layer, re-pointed at every frame with wrap(), typed getters, the TCP option cursor; encoding
+// through encodeEthernet/encodeIpv4/encodeTcp with the derived fields (ihl, totalLength,
+// dataOffset, both checksums) left to the encoders and the options built by tcp.encodeOptions()
+// from a reused item list (the timestamp changes every frame, as it does in a real stack).
+import { arp, ethernet, icmp, ipv4, tcp, udp } from '../../../src/generated/index.js';
+import type { Contender } from '../contender.js';
+import type { Corpus } from '../corpus.js';
+import {
+  ENC_DST_IP,
+  ENC_DST_MAC,
+  ENC_IP_FLAGS,
+  ENC_MSS,
+  ENC_SRC_IP,
+  ENC_SRC_MAC,
+  ENC_SRC_PORT,
+  ENC_TCP_FLAGS,
+  ENC_TTL,
+  ENC_WINDOW,
+  ENC_WSCALE,
+  FRAME_ERROR,
+  encAck,
+  encDstPort,
+  encIdentification,
+  encSeq,
+  encTsecr,
+  encTsval,
+  mix,
+  mixMac,
+} from '../workload.js';
+
+const ETH_IPV4 = ethernet.EtherType.IPv4;
+const ETH_ARP = ethernet.EtherType.ARP;
+const IP_TCP = ipv4.IpProtocol.TCP;
+const IP_UDP = ipv4.IpProtocol.UDP;
+const IP_ICMP = ipv4.IpProtocol.ICMP;
+const OPT = tcp.TcpOptionKind;
+
+const ethView = new ethernet.EthernetView();
+const arpView = new arp.ArpView();
+const ipView = new ipv4.Ipv4View();
+const icmpView = new icmp.IcmpView();
+const udpView = new udp.UdpView();
+const tcpView = new tcp.TcpView();
+
+function foldTcp(acc: number, bytes: Uint8Array, at: number, length: number): number {
+  const t = tcpView;
+  if (t.wrap(bytes, at, length) !== null) return mix(acc, FRAME_ERROR);
+  let mss = -1;
+  let ws = -1;
+  let sackPermitted = 0;
+  let sack = 0;
+  let tsval = -1;
+  let tsecr = -1;
+  const o = t.options();
+  while (o.next()) {
+    const kind = o.kind;
+    if (kind === OPT.MSS) mss = o.mss;
+    else if (kind === OPT.WindowScale) ws = o.windowScale;
+    else if (kind === OPT.SackPermitted) sackPermitted = 1;
+    else if (kind === OPT.Sack) {
+      const n = o.sackCount;
+      for (let i = 0; i < n; i++) sack = mix(mix(sack, o.sackLeft(i)), o.sackRight(i));
+    } else if (kind === OPT.Timestamps) {
+      tsval = o.tsval;
+      tsecr = o.tsecr;
+    }
+  }
+  acc = mix(acc, t.srcPort);
+  acc = mix(acc, t.dstPort);
+  acc = mix(acc, t.seq);
+  acc = mix(acc, t.ack);
+  acc = mix(acc, t.dataOffset);
+  acc = mix(acc, t.flags);
+  acc = mix(acc, t.window);
+  acc = mix(acc, t.checksum);
+  acc = mix(acc, t.urgentPointer);
+  acc = mix(acc, t.payloadLength);
+  acc = mix(acc, mss);
+  acc = mix(acc, ws);
+  acc = mix(acc, sackPermitted);
+  acc = mix(acc, sack);
+  acc = mix(acc, tsval);
+  return mix(acc, tsecr);
+}
+
+function foldIpv4(acc: number, bytes: Uint8Array, at: number, length: number): number {
+  const ip = ipView;
+  if (ip.wrap(bytes, at, length) !== null) return mix(acc, FRAME_ERROR);
+  const protocol = ip.protocol;
+  acc = mix(acc, ip.version);
+  acc = mix(acc, ip.ihl);
+  acc = mix(acc, ip.dscp);
+  acc = mix(acc, ip.ecn);
+  acc = mix(acc, ip.totalLength);
+  acc = mix(acc, ip.identification);
+  acc = mix(acc, ip.flags);
+  acc = mix(acc, ip.fragmentOffset);
+  acc = mix(acc, ip.ttl);
+  acc = mix(acc, protocol);
+  acc = mix(acc, ip.checksum);
+  acc = mix(acc, ip.src);
+  acc = mix(acc, ip.dst);
+  if (protocol === IP_TCP) return foldTcp(acc, bytes, ip.payloadOffset, ip.payloadLength);
+  if (protocol === IP_UDP) {
+    const u = udpView;
+    if (u.wrap(bytes, ip.payloadOffset, ip.payloadLength) !== null) return mix(acc, FRAME_ERROR);
+    acc = mix(acc, u.srcPort);
+    acc = mix(acc, u.dstPort);
+    acc = mix(acc, u.length);
+    return mix(acc, u.checksum);
+  }
+  if (protocol === IP_ICMP) {
+    const c = icmpView;
+    if (c.wrap(bytes, ip.payloadOffset, ip.payloadLength) !== null) return mix(acc, FRAME_ERROR);
+    acc = mix(acc, c.type);
+    acc = mix(acc, c.code);
+    acc = mix(acc, c.checksum);
+    acc = mix(acc, c.identifier);
+    return mix(acc, c.sequence);
+  }
+  return acc;
+}
+
+function foldArp(acc: number, bytes: Uint8Array, at: number, length: number): number {
+  const a = arpView;
+  if (a.wrap(bytes, at, length) !== null) return mix(acc, FRAME_ERROR);
+  acc = mix(acc, a.htype);
+  acc = mix(acc, a.ptype);
+  acc = mix(acc, a.hlen);
+  acc = mix(acc, a.plen);
+  acc = mix(acc, a.op);
+  acc = mixMac(acc, a.sha);
+  acc = mix(acc, a.spa);
+  acc = mixMac(acc, a.tha);
+  return mix(acc, a.tpa);
+}
+
+function decodePass(corpus: Corpus): number {
+  const bytes = corpus.bytes;
+  const offsets = corpus.offsets;
+  const lengths = corpus.lengths;
+  const e = ethView;
+  let acc = 0;
+  for (let f = 0; f < corpus.count; f++) {
+    if (e.wrap(bytes, offsets[f], lengths[f]) !== null) {
+      acc = mix(acc, FRAME_ERROR);
+      continue;
+    }
+    acc = mixMac(acc, e.dst);
+    acc = mixMac(acc, e.src);
+    const etherType = e.etherType;
+    acc = mix(acc, etherType);
+    if (etherType === ETH_IPV4) acc = foldIpv4(acc, bytes, e.payloadOffset, e.payloadLength);
+    else if (etherType === ETH_ARP) acc = foldArp(acc, bytes, e.payloadOffset, e.payloadLength);
+  }
+  return acc;
+}
+
+// ---- encoder -----------------------------------------------------------------------------------
+
+function createEncoder(): (i: number, out: Uint8Array) => number {
+  const eth: ethernet.EthernetFields = { dst: ENC_DST_MAC, src: ENC_SRC_MAC, etherType: ETH_IPV4 };
+  const ip: ipv4.Ipv4Fields = {
+    version: 4,
+    dscp: 0,
+    ecn: 0,
+    identification: 0,
+    flags: ENC_IP_FLAGS,
+    fragmentOffset: 0,
+    ttl: ENC_TTL,
+    protocol: IP_TCP,
+    src: ENC_SRC_IP,
+    dst: ENC_DST_IP,
+    options: new Uint8Array(0),
+  };
+  const timestamps = { kind: 'timestamps' as const, tsval: 0, tsecr: 0 };
+  const optionList: tcp.TcpOption[] = [
+    { kind: 'mss', value: ENC_MSS },
+    { kind: 'sackPermitted' },
+    timestamps,
+    { kind: 'nop' },
+    { kind: 'windowScale', shift: ENC_WSCALE },
+  ];
+  const optionBytes = new Uint8Array(40);
+  const optionLength = tcp.encodeOptions(optionList, optionBytes, 0);
+  if (optionLength < 0) throw new Error('encode workload options do not fit');
+  const seg: tcp.TcpFields = {
+    srcPort: ENC_SRC_PORT,
+    dstPort: 0,
+    seq: 0,
+    ack: 0,
+    flags: ENC_TCP_FLAGS,
+    window: ENC_WINDOW,
+    urgentPointer: 0,
+    options: optionBytes.subarray(0, optionLength),
+  };
+  const ipHeader = ipv4.ipv4HeaderLength(ip);
+  return (i: number, out: Uint8Array): number => {
+    ip.identification = encIdentification(i);
+    seg.dstPort = encDstPort(i);
+    seg.seq = encSeq(i) >>> 0;
+    seg.ack = encAck(i) >>> 0;
+    timestamps.tsval = encTsval(i) >>> 0;
+    timestamps.tsecr = encTsecr(i) >>> 0;
+    tcp.encodeOptions(optionList, optionBytes, 0);
+    const l2 = ethernet.encodeEthernet(eth, out, 0);
+    const l4 = tcp.encodeTcp(seg, out, l2 + ipHeader, 0, ENC_SRC_IP, ENC_DST_IP);
+    const l3 = ipv4.encodeIpv4(ip, out, l2, l4);
+    return l2 + l3 + l4;
+  };
+}
+
+export async function create(): Promise<Contender> {
+  return { name: 'pktstack', decodePass, encode: { encodeFrame: createEncoder() } };
+}
