@@ -1,0 +1,18 @@
+/**
+ * TCP for a Stack: `attachTcp(stack)` registers the layer with IPv4 (protocol 6), makes it the
+ * stack's `tcp` (stats and close included) and returns it for `listen` / `connect`.
+ */
+import type { Stack } from '../stack.js';
+import { TCP_PROTOCOL, TcpLayer, type TcpLayerOptions } from './layer.js';
+
+export function attachTcp(stack: Stack, options: TcpLayerOptions = {}): TcpLayer {
+  const layer = new TcpLayer(stack.ipv4, stack.clock, options);
+  stack.ipv4.register(TCP_PROTOCOL, layer);
+  stack.tcp = layer;
+  return layer;
+}
+
+export { TCP_PROTOCOL, TcpLayer, TcpServer } from './layer.js';
+export type { ConnectOptions, ListenOptions, TcpLayerOptions, TcpLayerStats } from './layer.js';
+export { TcpSocket, TcpSocketError } from './socket.js';
+export type { TcpErrorCode } from './socket.js';
