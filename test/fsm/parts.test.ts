@@ -81,7 +81,7 @@ describe('congestion control', () => {
     const cc = new Cubic(1000);
     cc.cwnd = 100_000;
     cc.ssthresh = 50_000;
-    cc.onCongestion(100_000, 1000, 0);
+    cc.onCongestion(100_000, 1000);
     expect(cc.ssthresh).toBe(70_000);
     cc.onRecoveryExit(0, 1000);
     expect(cc.cwnd).toBe(70_000);
