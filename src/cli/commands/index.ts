@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
+import { register as registerDecode } from './decode.js';
 import { register as registerResolve } from './resolve.js';
 
 /** Every subcommand's register function, in the order `pktstack --help` lists them. */
-export const commands: Array<(program: Command) => void> = [registerResolve];
+export const commands: Array<(program: Command) => void> = [registerDecode, registerResolve];

@@ -1,0 +1,237 @@
+/**
+ * `pktstack decode` default output: one line per frame in the spirit of tcpdump -n, e.g.
+ *
+ *   12:10:31.722149 IP 10.77.0.2.52634 > 10.77.0.1.8080: Flags [S], seq 1378088075, win 64240,
+ *     options [mss 1460,sackOK,TS val 1321668227 ecr 0,nop,wscale 10], length 0
+ *   12:10:31.722160 ARP, Request who-has 10.77.0.1 tell 10.77.0.2, length 28
+ *   12:10:31.722170 IP 10.77.0.2.39537 > 10.77.0.1.53: DNS 14677+ A? www.fx.test (52)
+ *
+ * (printed on one line). Times are UTC. A frame that failed to decode ends with
+ * `[error CODE layer.field @offset]` after whatever decoded before the failure.
+ */
+import { formatIpv4, formatMac } from '../codec/address.js';
+import { dhcp, dns, icmp, tcp } from '../generated/index.js';
+import type { FrameDecoder } from './frame.js';
+
+export interface FrameTime {
+  tsSec: number;
+  tsNanos: number;
+}
+
+const ETHERTYPE_ARP = 0x0806;
+const ETHERTYPE_IPV4 = 0x0800;
+const ARP_REQUEST = 1;
+const ARP_REPLY = 2;
+const IPV4_MF = 1;
+const IPV4_DF = 2;
+const ICMP_ECHO_REPLY = 0;
+const ICMP_ECHO_REQUEST = 8;
+/** Enough of a DNS line: a busy response is summarised, not listed in full. */
+const DNS_MAX_ANSWERS_SHOWN = 4;
+
+export function formatTime(t: FrameTime): string {
+  const day = t.tsSec % 86400;
+  const h = Math.floor(day / 3600);
+  const m = Math.floor((day % 3600) / 60);
+  const s = day % 60;
+  const us = Math.floor(t.tsNanos / 1000);
+  return `${pad(h, 2)}:${pad(m, 2)}:${pad(s, 2)}.${pad(us, 6)}`;
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, '0');
+}
+
+export function frameToText(d: FrameDecoder, t: FrameTime, origLen: number): string {
+  const time = formatTime(t);
+  if (d.error !== null && d.error.code === 'E_UNSUPPORTED_LINKTYPE') {
+    return `${time} link type ${d.linkType} (not Ethernet), length ${origLen} ${errorText(d)}`;
+  }
+  if (!d.has('ethernet')) return `${time} length ${origLen} ${errorText(d)}`;
+  const eth = d.ethernet;
+  let line: string;
+  if (d.has('arp')) line = arpText(d);
+  else if (d.has('ipv4')) line = ipv4Text(d);
+  else if (eth.etherType === ETHERTYPE_ARP || eth.etherType === ETHERTYPE_IPV4) {
+    line = `${formatMac(eth.src)} > ${formatMac(eth.dst)}, ethertype ${eth.etherType === ETHERTYPE_ARP ? 'ARP' : 'IPv4'}`;
+  } else {
+    line = `${formatMac(eth.src)} > ${formatMac(eth.dst)}, ethertype 0x${eth.etherType.toString(16).padStart(4, '0')}, length ${origLen}`;
+  }
+  return d.error === null ? `${time} ${line}` : `${time} ${line} ${errorText(d)}`;
+}
+
+function errorText(d: FrameDecoder): string {
+  const e = d.error;
+  return e === null ? '' : `[error ${e.code} ${e.layer}.${e.field} @${e.offset}]`;
+}
+
+function arpText(d: FrameDecoder): string {
+  const a = d.arp;
+  const len = d.ethernet.payloadLength;
+  if (a.op === ARP_REQUEST)
+    return `ARP, Request who-has ${formatIpv4(a.tpa)} tell ${formatIpv4(a.spa)}, length ${len}`;
+  if (a.op === ARP_REPLY)
+    return `ARP, Reply ${formatIpv4(a.spa)} is-at ${formatMac(a.sha)}, length ${len}`;
+  return `ARP, op ${a.op} ${formatIpv4(a.spa)} > ${formatIpv4(a.tpa)}, length ${len}`;
+}
+
+function ipv4Text(d: FrameDecoder): string {
+  const ip = d.ipv4;
+  const src = formatIpv4(ip.src);
+  const dst = formatIpv4(ip.dst);
+  if (ip.fragmentOffset !== 0 || (!d.has('icmp') && !d.has('udp') && !d.has('tcp'))) {
+    return `IP ${src} > ${dst}: ip-proto-${ip.protocol}${fragText(d)}, length ${ip.payloadLength}`;
+  }
+  if (d.has('icmp')) return `IP ${src} > ${dst}: ${icmpText(d)}${fragText(d)}`;
+  if (d.has('udp')) {
+    const u = d.udp;
+    const head = `IP ${src}.${u.srcPort} > ${dst}.${u.dstPort}:`;
+    if (d.has('dhcp')) return `${head} ${dhcpText(d)}, length ${u.payloadLength}`;
+    if (d.has('dns')) return `${head} ${dnsText(d)} (${u.payloadLength})`;
+    return `${head} UDP, length ${u.payloadLength}${fragText(d)}`;
+  }
+  const s = d.tcp;
+  const head = `IP ${src}.${s.srcPort} > ${dst}.${s.dstPort}: Flags [${tcpFlagsText(s.flags)}]`;
+  const ack = (s.flags & tcp.TcpFlags.ACK) !== 0 ? `, ack ${s.ack}` : '';
+  const opts = tcpOptionsText(d);
+  const dnsPart = d.has('dns') ? `: ${dnsText(d)}` : '';
+  return `${head}, seq ${s.seq}${ack}, win ${s.window}${opts}, length ${s.payloadLength}${fragText(d)}${dnsPart}`;
+}
+
+function fragText(d: FrameDecoder): string {
+  const ip = d.ipv4;
+  if ((ip.flags & IPV4_MF) === 0 && ip.fragmentOffset === 0) return '';
+  const mf = (ip.flags & IPV4_MF) !== 0 ? ', MF' : '';
+  const df = (ip.flags & IPV4_DF) !== 0 ? ', DF' : '';
+  return ` (frag id ${ip.identification}, off ${ip.fragmentOffset * 8}${mf}${df})`;
+}
+
+/** tcpdump's flag letters, in its order. */
+const TCP_FLAG_LETTERS: ReadonlyArray<readonly [number, string]> = [
+  [tcp.TcpFlags.FIN, 'F'],
+  [tcp.TcpFlags.SYN, 'S'],
+  [tcp.TcpFlags.RST, 'R'],
+  [tcp.TcpFlags.PSH, 'P'],
+  [tcp.TcpFlags.ACK, '.'],
+  [tcp.TcpFlags.URG, 'U'],
+  [tcp.TcpFlags.ECE, 'E'],
+  [tcp.TcpFlags.CWR, 'W'],
+  [tcp.TcpFlags.AE, 'e'],
+];
+
+export function tcpFlagsText(flags: number): string {
+  let s = '';
+  for (const [bit, letter] of TCP_FLAG_LETTERS) if ((flags & bit) !== 0) s += letter;
+  return s === '' ? 'none' : s;
+}
+
+function tcpOptionsText(d: FrameDecoder): string {
+  const c = d.tcp.options();
+  const parts: string[] = [];
+  while (c.next()) {
+    switch (c.kind) {
+      case 0:
+        parts.push('eol');
+        break;
+      case 1:
+        parts.push('nop');
+        break;
+      case 2:
+        parts.push(c.mss >= 0 ? `mss ${c.mss}` : `mss?len ${c.length}`);
+        break;
+      case 3:
+        parts.push(c.windowScale >= 0 ? `wscale ${c.windowScale}` : `wscale?len ${c.length}`);
+        break;
+      case 4:
+        parts.push('sackOK');
+        break;
+      case 5: {
+        const blocks: string[] = [];
+        for (let i = 0; i < c.sackCount; i++) blocks.push(`{${c.sackLeft(i)}:${c.sackRight(i)}}`);
+        parts.push(`sack ${c.sackCount} ${blocks.join('')}`);
+        break;
+      }
+      case 8:
+        parts.push(c.tsval >= 0 ? `TS val ${c.tsval} ecr ${c.tsecr}` : `TS?len ${c.length}`);
+        break;
+      default:
+        parts.push(`opt-${c.kind}:${c.length}`);
+    }
+  }
+  return parts.length === 0 ? '' : `, options [${parts.join(',')}]`;
+}
+
+function icmpText(d: FrameDecoder): string {
+  const m = d.icmp;
+  const len = d.ipv4.payloadLength;
+  if (m.type === ICMP_ECHO_REQUEST || m.type === ICMP_ECHO_REPLY) {
+    const what = m.type === ICMP_ECHO_REQUEST ? 'request' : 'reply';
+    return `ICMP echo ${what}, id ${m.identifier}, seq ${m.sequence}, length ${len}`;
+  }
+  const name = icmp.nameOfIcmpType(m.type) ?? `type ${m.type}`;
+  return `ICMP ${name}, code ${m.code}, length ${len}`;
+}
+
+function dhcpText(d: FrameDecoder): string {
+  const v = d.dhcp;
+  const type =
+    v.messageType >= 0
+      ? (dhcp.nameOfDhcpMessageType(v.messageType) ?? `type ${v.messageType}`)
+      : `BOOTP op ${v.op}`;
+  const xid = v.xid.toString(16).padStart(8, '0');
+  const your = v.yiaddr !== 0 ? `, yiaddr ${formatIpv4(v.yiaddr)}` : '';
+  return `DHCP ${type}, xid 0x${xid}${your}`;
+}
+
+function dnsText(d: FrameDecoder): string {
+  const v = d.dns;
+  const flags = `${v.rd ? '+' : ''}${v.aa ? '*' : ''}${v.tc ? '|' : ''}`;
+  const q = v.questions();
+  let question = '';
+  if (q.next()) question = ` ${typeName(q.type)}? ${nameAt(d, q.nameOffset)}`;
+  if (!v.qr) return `DNS ${v.id}${flags}${question}`;
+  const rcode = v.rcode === 0 ? '' : ` ${dns.nameOfDnsRcode(v.rcode) ?? `rcode ${v.rcode}`}`;
+  const answers: string[] = [];
+  const r = v.records();
+  let shown = 0;
+  while (r.next() && shown < DNS_MAX_ANSWERS_SHOWN) {
+    if (r.section !== dns.DnsSection.Answer) continue;
+    answers.push(`${typeName(r.type)} ${rdataText(d, r.type, r.rdataOffset, r.rdataLength)}`);
+    shown++;
+  }
+  const counts = ` ${v.ancount}/${v.nscount}/${v.arcount}`;
+  return `DNS ${v.id}${flags}${rcode}${question}${counts}${answers.length > 0 ? ' ' + answers.join(', ') : ''}`;
+}
+
+function typeName(type: number): string {
+  return dns.nameOfDnsType(type) ?? `TYPE${type}`;
+}
+
+function nameAt(d: FrameDecoder, nameOffset: number): string {
+  const off = d.dnsMessageOffset;
+  const name = dns.readName(d.bytes, off, d.dnsMessageLength, nameOffset);
+  return typeof name === 'string' ? name || '.' : `<${name.code}>`;
+}
+
+const DNS_TYPE_A = 1;
+const DNS_TYPE_NS = 2;
+const DNS_TYPE_CNAME = 5;
+const DNS_TYPE_PTR = 12;
+const DNS_TYPE_MX = 15;
+const DNS_TYPE_TXT = 16;
+
+function rdataText(d: FrameDecoder, type: number, off: number, len: number): string {
+  if (type === DNS_TYPE_A && len === 4) {
+    const b = d.bytes;
+    return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+  }
+  if (type === DNS_TYPE_CNAME || type === DNS_TYPE_PTR || type === DNS_TYPE_NS)
+    return nameAt(d, off);
+  if (type === DNS_TYPE_MX && len >= 3)
+    return `${(d.bytes[off] << 8) | d.bytes[off + 1]} ${nameAt(d, off + 2)}`;
+  if (type === DNS_TYPE_TXT && len >= 1) {
+    const n = Math.min(d.bytes[off], len - 1);
+    return JSON.stringify(String.fromCharCode(...d.bytes.subarray(off + 1, off + 1 + n)));
+  }
+  return `(${len} bytes)`;
+}

@@ -1,0 +1,286 @@
+/**
+ * Compares one frame of `pktstack decode --json` output with tshark's oracle line for it
+ * (test/fixtures/oracle/, format in test/fixtures/PROVENANCE.md), key by key.
+ *
+ * Only keys tshark reported are compared. Names are mapped (ip.hdr_len = ihl*4, ip.tos =
+ * dscp<<2|ecn, tcp.hdr_len = dataOffset*4, dns.flags = the 16 header bits, ...), and
+ * `checksum_status` is compared with our `checksumValid`: good → true, bad → false,
+ * not_present → UDP checksum field 0, unverified → not compared (tshark could not check).
+ *
+ * The result is a list of human-readable mismatches; empty means agreement.
+ */
+
+export type Json = Record<string, unknown>;
+
+export interface OracleFrame {
+  n: number;
+  len: number;
+  caplen: number;
+  protocols: string;
+  eth?: Json;
+  arp?: Json;
+  ip?: Json;
+  icmp?: Json;
+  udp?: Json;
+  tcp?: Json;
+  dhcp?: Json;
+  dns?: Json;
+  malformed: boolean;
+  malformed_in?: string;
+  short: boolean;
+  expert: Json[];
+}
+
+export interface OurFrame {
+  frame: number;
+  layers: Record<string, Json | undefined>;
+  error: { code: string; layer: string; field: string; offset: number } | null;
+}
+
+/** tshark protocol name → our layer name. */
+export const LAYER_OF: Record<string, string> = {
+  eth: 'ethernet',
+  arp: 'arp',
+  ip: 'ipv4',
+  icmp: 'icmp',
+  udp: 'udp',
+  tcp: 'tcp',
+  dhcp: 'dhcp',
+  dns: 'dns',
+};
+
+/** Depth of each of our layers in the dispatch chain (an error "at or before" compares depths). */
+export const DEPTH: Record<string, number> = {
+  frame: 0,
+  ethernet: 1,
+  arp: 2,
+  ipv4: 2,
+  icmp: 3,
+  udp: 3,
+  tcp: 3,
+  dhcp: 4,
+  dns: 4,
+};
+
+const CHECKSUM_VERDICT: Record<string, boolean | undefined> = { good: true, bad: false };
+
+class Diff {
+  readonly out: string[] = [];
+  constructor(private readonly where: string) {}
+
+  eq(path: string, ours: unknown, theirs: unknown): void {
+    if (theirs === undefined) return;
+    if (JSON.stringify(ours) !== JSON.stringify(theirs)) {
+      this.out.push(
+        `${this.where} ${path}: ours ${JSON.stringify(ours)}, tshark ${JSON.stringify(theirs)}`,
+      );
+    }
+  }
+
+  checksum(path: string, layer: Json, status: unknown): void {
+    if (status === undefined || status === 'unverified') return;
+    if (status === 'not_present') {
+      this.eq(`${path} (not_present → checksum 0)`, layer.checksum, 0);
+      return;
+    }
+    const verdict = CHECKSUM_VERDICT[status as string];
+    if (verdict === undefined)
+      this.out.push(`${this.where} ${path}: unknown tshark status ${String(status)}`);
+    else this.eq(path, layer.checksumValid, verdict);
+  }
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : NaN;
+}
+function list(v: unknown): Json[] {
+  return Array.isArray(v) ? (v as Json[]) : [];
+}
+
+function compareEth(d: Diff, ours: OurFrame, o: OracleFrame): void {
+  const e = ours.layers.ethernet as Json;
+  const t = o.eth as Json;
+  d.eq('eth.dst', e.dst, t.dst);
+  d.eq('eth.src', e.src, t.src);
+  d.eq('eth.type', e.etherType, t.type);
+  d.eq('eth.len', e.etherType, t.len);
+  // Trailer = Ethernet payload beyond the network-layer datagram, known once that decoded.
+  const payload = o.caplen - 14;
+  const ip = ours.layers.ipv4;
+  const arp = ours.layers.arp;
+  if (ip !== undefined) d.eq('eth.trailer_len', payload - num(ip.totalLength), t.trailer_len);
+  else if (arp !== undefined)
+    d.eq('eth.trailer_len', payload - (8 + 2 * num(arp.hlen) + 2 * num(arp.plen)), t.trailer_len);
+}
+
+function compareArp(d: Diff, a: Json, t: Json): void {
+  for (const k of ['htype', 'ptype', 'hlen', 'plen', 'op', 'sha', 'spa', 'tha', 'tpa'])
+    d.eq(`arp.${k}`, a[k], t[k]);
+}
+
+function compareIp(d: Diff, ip: Json, t: Json): void {
+  d.eq('ip.v', ip.version, t.v);
+  d.eq('ip.hdr_len', num(ip.ihl) * 4, t.hdr_len);
+  d.eq('ip.tos', (num(ip.dscp) << 2) | num(ip.ecn), t.tos);
+  d.eq('ip.len', ip.totalLength, t.len);
+  d.eq('ip.id', ip.identification, t.id);
+  d.eq('ip.flags', ip.flags, t.flags);
+  d.eq('ip.frag_off', ip.fragmentOffset, t.frag_off);
+  d.eq('ip.ttl', ip.ttl, t.ttl);
+  d.eq('ip.proto', ip.protocol, t.proto);
+  d.eq('ip.checksum', ip.checksum, t.checksum);
+  d.checksum('ip.checksum_status', ip, t.checksum_status);
+  d.eq('ip.src', ip.src, t.src);
+  d.eq('ip.dst', ip.dst, t.dst);
+  d.eq(
+    'ip.options',
+    list(ip.options).map((x) => x.type),
+    t.options,
+  );
+}
+
+function compareIcmp(d: Diff, m: Json, t: Json): void {
+  d.eq('icmp.type', m.type, t.type);
+  d.eq('icmp.code', m.code, t.code);
+  d.eq('icmp.checksum', m.checksum, t.checksum);
+  d.checksum('icmp.checksum_status', m, t.checksum_status);
+  d.eq('icmp.id', m.identifier, t.id);
+  d.eq('icmp.seq', m.sequence, t.seq);
+}
+
+function compareUdp(d: Diff, u: Json, t: Json): void {
+  d.eq('udp.srcport', u.srcPort, t.srcport);
+  d.eq('udp.dstport', u.dstPort, t.dstport);
+  d.eq('udp.len', u.length, t.len);
+  d.eq('udp.checksum', u.checksum, t.checksum);
+  d.checksum('udp.checksum_status', u, t.checksum_status);
+}
+
+/** Our TCP option list reduced to tshark's summary (kinds up to the first EOL, first values). */
+export function tcpOptionsSummary(options: Json[]): Json {
+  const s: Json = { kinds: [] as number[] };
+  for (const opt of options) {
+    (s.kinds as number[]).push(num(opt.kind));
+    if (opt.mss !== undefined && s.mss === undefined) s.mss = opt.mss;
+    if (opt.windowScale !== undefined && s.wscale === undefined) s.wscale = opt.windowScale;
+    if (opt.sackPermitted === true) s.sack_perm = true;
+    if (opt.sack !== undefined)
+      s.sack = [...((s.sack as unknown[]) ?? []), ...(opt.sack as unknown[])];
+    if (opt.tsval !== undefined && s.tsval === undefined) {
+      s.tsval = opt.tsval;
+      s.tsecr = opt.tsecr;
+    }
+    if (opt.kind === 0) break;
+  }
+  return s;
+}
+
+function compareTcp(d: Diff, c: Json, t: Json): void {
+  d.eq('tcp.srcport', c.srcPort, t.srcport);
+  d.eq('tcp.dstport', c.dstPort, t.dstport);
+  d.eq('tcp.seq', c.seq, t.seq);
+  d.eq('tcp.ack', c.ack, t.ack);
+  d.eq('tcp.hdr_len', num(c.dataOffset) * 4, t.hdr_len);
+  d.eq('tcp.flags', c.flags, t.flags);
+  d.eq('tcp.window', c.window, t.window);
+  d.eq('tcp.checksum', c.checksum, t.checksum);
+  d.checksum('tcp.checksum_status', c, t.checksum_status);
+  d.eq('tcp.urg', c.urgentPointer, t.urg);
+  d.eq('tcp.payload_len', c.payloadLength, t.payload_len);
+  if (t.options !== undefined) {
+    const ours = tcpOptionsSummary(list(c.options));
+    const theirs = t.options as Json;
+    for (const k of Object.keys(theirs)) d.eq(`tcp.options.${k}`, ours[k], theirs[k]);
+    for (const k of Object.keys(ours))
+      if (!(k in theirs)) d.eq(`tcp.options.${k} (tshark has none)`, ours[k], null);
+  }
+}
+
+function compareDhcp(d: Diff, h: Json, t: Json): void {
+  for (const k of [
+    'op',
+    'htype',
+    'hlen',
+    'hops',
+    'xid',
+    'secs',
+    'flags',
+    'ciaddr',
+    'yiaddr',
+    'siaddr',
+    'giaddr',
+    'chaddr',
+  ]) {
+    d.eq(`dhcp.${k}`, h[k], t[k]);
+  }
+  d.eq('dhcp.msg_type', h.messageType, t.msg_type);
+  d.eq(
+    'dhcp.options',
+    list(h.options).map((x) => x.code),
+    t.options,
+  );
+}
+
+/** The 16 DNS header flag bits from our fields. */
+export function dnsFlags(n: Json): number {
+  const bit = (v: unknown): number => (v === true || v === 1 ? 1 : 0);
+  return (
+    (bit(n.qr) << 15) |
+    (num(n.opcode) << 11) |
+    (bit(n.aa) << 10) |
+    (bit(n.tc) << 9) |
+    (bit(n.rd) << 8) |
+    (bit(n.ra) << 7) |
+    (num(n.z ?? 0) << 4) |
+    num(n.rcode)
+  );
+}
+
+function compareDns(d: Diff, n: Json, t: Json): void {
+  d.eq('dns.tcp_length', n.tcpLength, t.tcp_length);
+  d.eq('dns.id', n.id, t.id);
+  d.eq('dns.flags', dnsFlags(n), t.flags);
+  d.eq('dns.qdcount', n.qdcount, t.qdcount);
+  d.eq('dns.ancount', n.ancount, t.ancount);
+  d.eq('dns.nscount', n.nscount, t.nscount);
+  d.eq('dns.arcount', n.arcount, t.arcount);
+  if (t.questions !== undefined) {
+    d.eq(
+      'dns.questions',
+      list(n.questions).map((q) => ({ name: q.name, type: q.type, class: q.class })),
+      list(t.questions).map((q) => ({ name: q.name, type: q.type, class: q.class })),
+    );
+  }
+  if (t.answers !== undefined) {
+    d.eq(
+      'dns.answers',
+      list(n.answers).map((a) => ({ name: a.name, type: a.type })),
+      list(t.answers).map((a) => ({ name: a.name, type: a.type })),
+    );
+  }
+}
+
+/** Every key tshark reported for the layers we decoded, compared; plus layer presence. */
+export function compareFrame(file: string, ours: OurFrame, o: OracleFrame): string[] {
+  const d = new Diff(`${file}#${o.n}`);
+  const L = ours.layers;
+  if (L.ethernet !== undefined && o.eth !== undefined) compareEth(d, ours, o);
+  if (L.arp !== undefined && o.arp !== undefined) compareArp(d, L.arp, o.arp);
+  if (L.ipv4 !== undefined && o.ip !== undefined) compareIp(d, L.ipv4, o.ip);
+  if (L.icmp !== undefined && o.icmp !== undefined) compareIcmp(d, L.icmp, o.icmp);
+  if (L.udp !== undefined && o.udp !== undefined) compareUdp(d, L.udp, o.udp);
+  if (L.tcp !== undefined && o.tcp !== undefined) compareTcp(d, L.tcp, o.tcp);
+  if (L.dhcp !== undefined && o.dhcp !== undefined) compareDhcp(d, L.dhcp, o.dhcp);
+  if (L.dns !== undefined && o.dns !== undefined) compareDns(d, L.dns, o.dns);
+  // Layer presence: a layer only one side has is a disagreement (the caller excuses the
+  // documented cases, e.g. layers after our reported error).
+  for (const [t, ourName] of Object.entries(LAYER_OF)) {
+    const theirs = (o as unknown as Record<string, unknown>)[t] !== undefined;
+    const mine = L[ourName] !== undefined;
+    if (theirs && !mine)
+      d.out.push(`${file}#${o.n} layer ${ourName}: tshark decoded it, we did not`);
+    if (mine && !theirs)
+      d.out.push(`${file}#${o.n} layer ${ourName}: we decoded it, tshark did not`);
+  }
+  return d.out;
+}

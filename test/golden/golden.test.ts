@@ -1,0 +1,192 @@
+/**
+ * Golden tests: every frame of every capture in test/fixtures/pcap decodes (in-process, through
+ * the same FrameDecoder + frameToJSON as `pktstack decode --json`) to the values tshark reported
+ * for it in test/fixtures/oracle (see compare.ts for the key mapping).
+ *
+ * Frames tshark marks malformed or short must get an error from us at or before the layer
+ * tshark stopped in (malformed_in, or for `short` the innermost of our layers in its protocol
+ * chain); a frame tshark found fine must decode without error. Layers after our reported error
+ * are absent by design. Everything else that differs must be listed in KNOWN_DIVERGENCES below,
+ * each with its reason — so a new difference fails the test instead of passing quietly.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FrameDecoder } from '../../src/decode/frame.js';
+import { frameToJSON } from '../../src/decode/json.js';
+import { openCapture } from '../../src/pcap/reader.js';
+import {
+  DEPTH,
+  type Json,
+  LAYER_OF,
+  type OracleFrame,
+  type OurFrame,
+  compareFrame,
+} from './compare.js';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
+
+/**
+ * Differences we understand and accept. Each rule says why, recognises the problem lines it
+ * explains, and lists every frame it is expected to explain: a rule that stops matching one of
+ * its frames, or starts matching a new one, fails the test.
+ */
+interface Divergence {
+  why: string;
+  explains(problem: string, ours: OurFrame, o: OracleFrame): boolean;
+  frames: string[];
+}
+
+const KNOWN_DIVERGENCES: Record<string, Divergence> = {
+  'udp-first-fragment': {
+    why:
+      'The first fragment of a fragmented UDP datagram: the UDP length field covers the whole ' +
+      'datagram, which this frame does not hold; the UDP view refuses a declared length past its ' +
+      'buffer (codec contract), so we report E_TRUNCATED in udp. tshark shows the header with the ' +
+      'checksum unverified.',
+    explains: (p, ours, o) =>
+      / we report E_TRUNCATED udp\./.test(p) &&
+      o.ip !== undefined &&
+      (Number(o.ip.flags) & 1) === 1 &&
+      o.ip.frag_off === 0 &&
+      ours.error?.layer === 'udp',
+    frames: ['linux-ip-fragments.pcap#13', 'pktstack-ip-opts-frags.pcap#9'],
+  },
+  'cut-by-snaplen': {
+    why:
+      'The capture kept fewer bytes than the frame had (caplen < len, snap length 68). The views ' +
+      'refuse an IPv4 total length past the captured bytes (codec contract: a declared length ' +
+      'beyond the buffer is an error, never a read past it), so we report E_TRUNCATED in ipv4; ' +
+      'tshark shows the headers and only flags frames whose cut falls inside a header.',
+    explains: (p, _ours, o) => o.caplen < o.len && / we report E_TRUNCATED /.test(p),
+    frames: [4, 6, 8, 9, 11, 12, 14, 15, 17, 19, 21].map(
+      (n) => `zeek-tcp-truncated-header.pcap#${n}`,
+    ),
+  },
+  'dns-off-port-53': {
+    why:
+      'A DNS query to UDP port 5999: tshark still calls it DNS; our dispatch (specs/udp.pkt) ' +
+      'decodes DNS on port 53 only, so the frame ends at UDP without error.',
+    explains: (p) => / layer dns: tshark decoded it, we did not$/.test(p),
+    frames: ['linux-udp-unreachable.pcap#1'],
+  },
+  rarp: {
+    why:
+      "EtherType 0x8035 (RARP): tshark's ARP dissector handles it; our Ethernet dispatch " +
+      '(specs/ethernet.pkt) maps only 0x0806 to ARP, so the frame ends at Ethernet.',
+    explains: (p, ours) =>
+      / layer arp: tshark decoded it, we did not$/.test(p) &&
+      ours.layers.ethernet?.etherType === 0x8035,
+    frames: ['tcpdump-getname_2_read4_asan.pcap#1'],
+  },
+};
+
+/** Deepest of our layers in tshark's protocol chain (for `short` frames). */
+function innermostOurLayer(protocols: string): string | undefined {
+  let last: string | undefined;
+  for (const p of protocols.split(':')) if (LAYER_OF[p] !== undefined) last = LAYER_OF[p];
+  return last;
+}
+
+/**
+ * The shallowest of our layers in which tshark found the frame broken: where it hit an exception
+ * (malformed_in), where the capture cut what it was dissecting (short), an expert error other
+ * than a bad checksum, or a DNS name it could not read.
+ */
+function tsharkProblemLayer(o: OracleFrame): string | undefined {
+  const found: string[] = [];
+  if (o.malformed && o.malformed_in !== undefined && LAYER_OF[o.malformed_in] !== undefined)
+    found.push(LAYER_OF[o.malformed_in]);
+  if (o.short) {
+    const inner = innermostOurLayer(o.protocols);
+    if (inner !== undefined) found.push(inner);
+  }
+  for (const e of o.expert) {
+    const layer = LAYER_OF[String(e.layer)];
+    if (e.severity === 'error' && e.group !== 'checksum' && layer !== undefined) found.push(layer);
+  }
+  const names = [
+    ...((o.dns?.questions as Json[] | undefined) ?? []),
+    ...((o.dns?.answers as Json[] | undefined) ?? []),
+  ];
+  if (names.some((q) => q.name_error !== undefined)) found.push('dns');
+  found.sort((a, b) => DEPTH[a] - DEPTH[b]);
+  return found[0];
+}
+
+/** Problems with one frame beyond the key comparison: error expectations and layer presence. */
+function judge(file: string, ours: OurFrame, o: OracleFrame): string[] {
+  const where = `${file}#${o.n}`;
+  const err = ours.error;
+  const errDepth = err === null ? Infinity : (DEPTH[err.layer] ?? -1);
+  // Layers after our own error are absent by design: drop those presence complaints.
+  const problems = compareFrame(file, ours, o).filter((p) => {
+    const m = / layer (\w+): tshark decoded it, we did not$/.exec(p);
+    return m === null || DEPTH[m[1]] < errDepth;
+  });
+  const limit = tsharkProblemLayer(o);
+  if (limit !== undefined) {
+    if (err === null)
+      problems.push(`${where} tshark found a problem in ${limit}, we decoded without error`);
+    else if (errDepth > DEPTH[limit])
+      problems.push(`${where} our error in ${err.layer} is after tshark's problem in ${limit}`);
+  } else if (err !== null) {
+    problems.push(
+      `${where} we report ${err.code} ${err.layer}.${err.field}@${err.offset}, tshark found no problem`,
+    );
+  }
+  return problems;
+}
+
+function oracleOf(name: string): OracleFrame[] {
+  return readFileSync(join(FIXTURES, 'oracle', name.replace(/\.pcap(ng)?$/, '.jsonl')), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as OracleFrame);
+}
+
+const captures = readdirSync(join(FIXTURES, 'pcap'))
+  .filter((f) => /\.pcap(ng)?$/.test(f))
+  .sort();
+
+describe('golden: our decode agrees with tshark on every frame', () => {
+  const decoder = new FrameDecoder();
+
+  it('has the fixtures', () => {
+    expect(captures.length).toBeGreaterThanOrEqual(54);
+  });
+
+  it.each(captures)('%s', (name) => {
+    const oracle = oracleOf(name);
+    const records = [...openCapture(readFileSync(join(FIXTURES, 'pcap', name)))];
+    expect(records).toHaveLength(oracle.length);
+    const problems: string[] = [];
+    const explained: Record<string, string[]> = {};
+    records.forEach((rec, i) => {
+      decoder.decode(rec.bytes, rec.linkType);
+      const ours = frameToJSON(decoder, rec.index + 1) as unknown as OurFrame;
+      for (const p of judge(name, ours, oracle[i])) {
+        const rule = Object.keys(KNOWN_DIVERGENCES).find((id) =>
+          KNOWN_DIVERGENCES[id].explains(p, ours, oracle[i]),
+        );
+        if (rule === undefined) problems.push(p);
+        else (explained[rule] ??= []).push(`${name}#${i + 1}`);
+      }
+    });
+    expect(problems).toEqual([]);
+    for (const [id, rule] of Object.entries(KNOWN_DIVERGENCES)) {
+      const mine = rule.frames.filter((f) => f.startsWith(`${name}#`));
+      expect([...new Set(explained[id] ?? [])], `divergence ${id}`).toEqual(mine);
+    }
+  });
+
+  it('every known divergence names real frames', () => {
+    for (const rule of Object.values(KNOWN_DIVERGENCES)) {
+      for (const key of rule.frames) {
+        const [file, n] = key.split('#');
+        expect(captures).toContain(file);
+        expect(Number(n)).toBeLessThanOrEqual(oracleOf(file).length);
+      }
+    }
+  });
+});
