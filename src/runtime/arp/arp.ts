@@ -19,6 +19,7 @@ import {
   ETHERNET_HEADER_LENGTH,
   isGroupMac,
   type EthernetLayer,
+  type MacHolder,
   type EthernetReceiver,
 } from '../ethernet/ethernet.js';
 
@@ -143,6 +144,17 @@ export class ArpLayer implements EthernetReceiver {
     if (entry === undefined) return -1;
     entry.used = true;
     return entry.mac;
+  }
+
+  /**
+   * The cache entry for `ip` (its `mac` field), or null: the allocation-free form of `lookup`
+   * for per-datagram paths. The entry object stays valid while it is cached.
+   */
+  entryFor(ip: number): MacHolder | null {
+    const entry = this.cache.get(ip);
+    if (entry === undefined) return null;
+    entry.used = true;
+    return entry;
   }
 
   /**
@@ -321,7 +333,9 @@ export class ArpLayer implements EthernetReceiver {
   private insert(ip: number, mac: number, now: number): void {
     if (this.cache.size >= this.options.cacheSize) this.evictOne();
     const expiresAt = now + this.options.cacheTimeoutMs;
-    this.cache.set(ip, { mac, expiresAt, used: false, refreshing: false });
+    const entry: CacheEntry = { mac: BROADCAST_MAC, expiresAt, used: false, refreshing: false };
+    entry.mac = mac; // (created as a double field first, see EthernetLayer.header)
+    this.cache.set(ip, entry);
     this.stats.cacheEntries = this.cache.size;
     this.wake(expiresAt);
   }

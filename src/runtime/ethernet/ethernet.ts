@@ -21,7 +21,10 @@ export interface FrameSink {
 export interface EthernetReceiver {
   /**
    * One payload, valid only during the call. `linkBroadcast` is true when the frame was sent to
-   * the broadcast MAC rather than to ours.
+   * the broadcast MAC rather than to ours. `srcMac` is the sender's MAC for every EtherType but
+   * IPv4, where it is 0: a 48-bit MAC is a heap number in V8, and passing one through this
+   * (polymorphic, not inlined) call would allocate per datagram. IPv4 receivers that need it
+   * read `EthernetLayer.sourceMac` during the call.
    */
   receive(
     bytes: Uint8Array,
@@ -37,6 +40,13 @@ export function isGroupMac(mac: number): boolean {
   return (Math.floor(mac / FIRST_OCTET_DIVISOR) & 1) === 1;
 }
 
+/** A MAC held in an object field, so hot paths can pass it around without boxing a double. */
+export interface MacHolder {
+  mac: number;
+}
+
+const ETHERTYPE_IPV4 = 0x0800;
+
 export class EthernetLayer implements FrameReceiver {
   readonly stats: EthernetStats = createEthernetStats();
   private readonly view = new ethernet.EthernetView();
@@ -44,7 +54,13 @@ export class EthernetLayer implements FrameReceiver {
   private readonly types: number[] = [];
   private readonly receivers: EthernetReceiver[] = [];
   private readonly batchListeners: Array<() => void> = [];
-  private readonly header: ethernet.EthernetFields = { dst: 0, src: 0, etherType: 0 };
+  // Initialised with a non-small-integer so V8 gives the fields a double representation from
+  // the start (written in place afterwards, never reboxed).
+  private readonly header: ethernet.EthernetFields = {
+    dst: BROADCAST_MAC,
+    src: BROADCAST_MAC,
+    etherType: 0,
+  };
 
   constructor(
     readonly mac: number,
@@ -89,17 +105,32 @@ export class EthernetLayer implements FrameReceiver {
     const types = this.types;
     for (let i = 0; i < types.length; i++) {
       if (types[i] === etherType) {
-        this.receivers[i].receive(
-          bytes,
-          view.payloadOffset,
-          view.payloadLength,
-          view.src,
-          linkBroadcast,
-        );
+        if (etherType === ETHERTYPE_IPV4) {
+          this.receivers[i].receive(
+            bytes,
+            view.payloadOffset,
+            view.payloadLength,
+            0,
+            linkBroadcast,
+          );
+        } else {
+          this.receivers[i].receive(
+            bytes,
+            view.payloadOffset,
+            view.payloadLength,
+            view.src,
+            linkBroadcast,
+          );
+        }
         return;
       }
     }
     this.stats.drops.unknownEtherType++;
+  }
+
+  /** The source MAC of the frame being delivered (valid only during a receiver's call). */
+  get sourceMac(): number {
+    return this.view.src;
   }
 
   batchEnd(): void {
@@ -121,6 +152,29 @@ export class EthernetLayer implements FrameReceiver {
   ): boolean {
     const header = this.header;
     header.dst = dstMac;
+    return this.emit(header, etherType, bytes, offset, payloadLength);
+  }
+
+  /** `send` with the destination MAC read from a holder: no double crosses a call boundary. */
+  sendTo(
+    dst: MacHolder,
+    etherType: number,
+    bytes: Uint8Array,
+    offset: number,
+    payloadLength: number,
+  ): boolean {
+    const header = this.header;
+    header.dst = dst.mac;
+    return this.emit(header, etherType, bytes, offset, payloadLength);
+  }
+
+  private emit(
+    header: ethernet.EthernetFields,
+    etherType: number,
+    bytes: Uint8Array,
+    offset: number,
+    payloadLength: number,
+  ): boolean {
     header.etherType = etherType;
     ethernet.encodeEthernet(header, bytes, offset);
     if (!this.sink.send(bytes, offset, ETHERNET_HEADER_LENGTH + payloadLength)) {

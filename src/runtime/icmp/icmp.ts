@@ -157,12 +157,16 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
     const start = IPV4_SEND_HEADROOM;
     const length = d.length;
     copyBytes(d.bytes, d.offset, tx, start, length);
-    // Same identifier, sequence and data; new type and checksum (RFC 792).
+    // Same identifier, sequence and data; new type and code (RFC 792). The checksum was verified,
+    // so it is updated for the one changed word instead of summing the message again
+    // (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), here m' = 0).
+    const oldWord = (tx[start] << 8) | tx[start + 1];
+    const oldSum = (tx[start + 2] << 8) | tx[start + 3];
+    let sum = (~oldSum & 0xffff) + (~oldWord & 0xffff);
+    sum = (sum & 0xffff) + (sum >>> 16);
+    sum = ~((sum & 0xffff) + (sum >>> 16)) & 0xffff;
     tx[start] = TYPE_ECHO_REPLY;
     tx[start + 1] = 0;
-    tx[start + 2] = 0;
-    tx[start + 3] = 0;
-    const sum = internetChecksum(tx, start, length);
     tx[start + 2] = sum >>> 8;
     tx[start + 3] = sum & 0xff;
     if (this.ip.send(d.src, ICMP_PROTOCOL, tx, start, length) === SendStatus.Dropped) {

@@ -23,6 +23,7 @@ import {
   ETHERNET_HEADER_LENGTH,
   type EthernetLayer,
   type EthernetReceiver,
+  type MacHolder,
 } from '../ethernet/ethernet.js';
 import type { ArpLayer, ResolvedSender, TimeSource } from '../arp/arp.js';
 import { copyBytes } from '../ethernet/bytes.js';
@@ -53,6 +54,8 @@ function multicastMac(ip: number): number {
   return 0x01005e000000 + (ip & 0x7fffff);
 }
 
+const BROADCAST: MacHolder = { mac: BROADCAST_MAC };
+
 function isMulticast(ip: number): boolean {
   return ip >>> 28 === 0xe;
 }
@@ -80,6 +83,8 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
   private readonly header: ipv4.Ipv4Fields;
   /** One frame's worth of scratch for fragments (Ethernet header + MTU). */
   private readonly fragmentBuffer: Uint8Array;
+  /** For MACs computed per send (multicast) or handed over as numbers (ARP queue flush). */
+  private readonly scratchMac: MacHolder = { mac: BROADCAST_MAC };
   private identification = 0;
   private addr = 0;
   private mask = 0;
@@ -262,12 +267,13 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
     const addr = this.addr;
     // Route: broadcast and multicast map straight to a MAC; on-link unicast resolves the
     // destination itself; everything else goes through the gateway.
-    let mac = -1;
+    let link: MacHolder | null = null;
     let nextHop = dst;
     if (dst === LIMITED_BROADCAST || (addr !== 0 && dst === this.directedBroadcast)) {
-      mac = BROADCAST_MAC;
+      link = BROADCAST;
     } else if (isMulticast(dst)) {
-      mac = multicastMac(dst);
+      link = this.scratchMac;
+      link.mac = multicastMac(dst);
     } else if (addr === 0 || dst === addr || dst === 0) {
       stats.drops.noRoute++;
       return SendStatus.Dropped;
@@ -288,14 +294,16 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
     h.dst = dst;
     ipv4.encodeIpv4(h, buf, ipOffset, payloadLength);
     const ipLength = HEADER_LENGTH + payloadLength;
-    if (mac < 0) mac = this.arp.lookup(nextHop);
-    if (mac < 0) return this.arp.enqueue(nextHop, buf, ipOffset, ipLength);
-    return this.transmit(mac, buf, ipOffset, ipLength) ? SendStatus.Sent : SendStatus.Dropped;
+    if (link === null) link = this.arp.entryFor(nextHop);
+    if (link === null) return this.arp.enqueue(nextHop, buf, ipOffset, ipLength);
+    return this.transmit(link, buf, ipOffset, ipLength) ? SendStatus.Sent : SendStatus.Dropped;
   }
 
   /** A datagram that waited for ARP (see ArpLayer.enqueue). */
   sendResolved(mac: number, bytes: Uint8Array, offset: number, length: number): boolean {
-    return this.transmit(mac, bytes, offset, length);
+    const link = this.scratchMac;
+    link.mac = mac;
+    return this.transmit(link, bytes, offset, length);
   }
 
   tick(now: number): void {
@@ -306,10 +314,16 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
    * Puts a whole datagram (at `ipOffset`, with Ethernet headroom in front) on the link, in
    * fragments when it is larger than the MTU.
    */
-  private transmit(mac: number, bytes: Uint8Array, ipOffset: number, ipLength: number): boolean {
+  private transmit(mac: MacHolder, bytes: Uint8Array, ipOffset: number, ipLength: number): boolean {
     if (ipLength <= this.mtu) {
       if (
-        !this.ethernet.send(mac, ETHERTYPE_IPV4, bytes, ipOffset - ETHERNET_HEADER_LENGTH, ipLength)
+        !this.ethernet.sendTo(
+          mac,
+          ETHERTYPE_IPV4,
+          bytes,
+          ipOffset - ETHERNET_HEADER_LENGTH,
+          ipLength,
+        )
       )
         return false;
       this.stats.txPackets++;
@@ -323,7 +337,7 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
    * options, and a queued one keeps the header we wrote), then total length, MF, fragment
    * offset and checksum are patched in place.
    */
-  private fragment(mac: number, bytes: Uint8Array, ipOffset: number, ipLength: number): boolean {
+  private fragment(mac: MacHolder, bytes: Uint8Array, ipOffset: number, ipLength: number): boolean {
     const headerLength = (bytes[ipOffset] & 0x0f) * 4;
     const flagsWord = (bytes[ipOffset + 6] << 8) | bytes[ipOffset + 7];
     if ((flagsWord & FLAG_DF) !== 0) {
@@ -353,7 +367,7 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
       const sum = internetChecksum(out, ip, headerLength);
       out[ip + 10] = sum >>> 8;
       out[ip + 11] = sum & 0xff;
-      if (!this.ethernet.send(mac, ETHERTYPE_IPV4, out, 0, total)) return false;
+      if (!this.ethernet.sendTo(mac, ETHERTYPE_IPV4, out, 0, total)) return false;
       this.stats.fragmentsSent++;
     }
     this.stats.txPackets++;

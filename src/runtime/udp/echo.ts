@@ -23,7 +23,16 @@ export class UdpEchoServer implements UdpDatagramReceiver {
     // Never echo broadcasts (an echo storm between two echo servers is the classic failure).
     if (d.toBroadcast) return;
     copyBytes(d.bytes, d.offset, this.buffer, UDP_SEND_HEADROOM, d.length);
-    this.socket.sendInPlace(this.buffer, UDP_SEND_HEADROOM, d.length, d.src, d.srcPort);
+    // Sent back from the address it came to, so the verified checksum stays valid (see
+    // UdpLayer.sendInPlace); a datagram without one is answered with a computed one.
+    this.socket.sendInPlace(
+      this.buffer,
+      UDP_SEND_HEADROOM,
+      d.length,
+      d.src,
+      d.srcPort,
+      d.checksum !== 0 ? d.checksum : -1,
+    );
     this.echoed++;
   }
 

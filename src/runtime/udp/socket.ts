@@ -123,9 +123,10 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     length: number,
     dst: number,
     dstPort: number,
+    checksum = -1,
   ): SendStatus {
     if (this.port === 0 || this.closed) return SendStatus.Dropped;
-    return this.layer.sendInPlace(this.port, dst, dstPort, buf, payloadOffset, length);
+    return this.layer.sendInPlace(this.port, dst, dstPort, buf, payloadOffset, length, 0, checksum);
   }
 
   /** Releases the port; later sends fail, 'close' is emitted once. */

@@ -8,6 +8,8 @@ export interface UdpDelivery {
   dstPort: number;
   /** Sent to a broadcast address (limited or directed). */
   toBroadcast: boolean;
+  /** The checksum field as received (0 = none); verified already when non-zero. */
+  checksum: number;
   /** The payload is `length` bytes at `offset` in `bytes`. */
   bytes: Uint8Array;
   offset: number;

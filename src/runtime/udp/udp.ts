@@ -44,6 +44,7 @@ export class UdpLayer implements TransportReceiver {
     dst: 0,
     dstPort: 0,
     toBroadcast: false,
+    checksum: 0,
     bytes: new Uint8Array(0),
     offset: 0,
     length: 0,
@@ -96,6 +97,7 @@ export class UdpLayer implements TransportReceiver {
     u.dst = d.dst;
     u.dstPort = dstPort;
     u.toBroadcast = d.toBroadcast;
+    u.checksum = v.checksum;
     u.bytes = d.bytes;
     u.offset = v.payloadOffset;
     u.length = v.payloadLength;
@@ -105,7 +107,9 @@ export class UdpLayer implements TransportReceiver {
   /**
    * Sends `length` bytes already sitting at `payloadOffset` in `buf`, with at least
    * `UDP_SEND_HEADROOM` free bytes before them: the UDP header (checksum filled in) and the
-   * lower headers are written in place. No copy, no allocation.
+   * lower headers are written in place. No copy, no allocation. `checksum` (when >= 0) is
+   * written as is instead of being computed: an echo of a verified datagram with addresses and
+   * ports swapped has the same checksum, since the one's-complement sum does not depend on order.
    */
   sendInPlace(
     srcPort: number,
@@ -115,6 +119,7 @@ export class UdpLayer implements TransportReceiver {
     payloadOffset: number,
     length: number,
     src = 0,
+    checksum = -1,
   ): SendStatus {
     if (length > UDP_MAX_PAYLOAD || payloadOffset < UDP_SEND_HEADROOM) {
       this.stats.drops.tooBig++;
@@ -123,6 +128,7 @@ export class UdpLayer implements TransportReceiver {
     const h = this.header;
     h.srcPort = srcPort;
     h.dstPort = dstPort;
+    h.checksum = checksum >= 0 ? checksum : undefined;
     const headerOffset = payloadOffset - UDP_HEADER_LENGTH;
     const from = src !== 0 ? src : this.ip.address;
     udp.encodeUdp(h, buf, headerOffset, length, from, dst >>> 0);

@@ -12,6 +12,7 @@ import {
 } from '../stack/frames.js';
 import { UDP_SEND_HEADROOM } from '../../../src/runtime/udp/udp.js';
 import type { UdpDelivery } from '../../../src/runtime/udp/types.js';
+import { UdpEchoServer } from '../../../src/runtime/udp/echo.js';
 
 describe('UDP sockets', () => {
   it('delivers datagrams to the bound socket with rinfo, like dgram', () => {
@@ -125,6 +126,34 @@ describe('UDP sockets', () => {
     expect(p.payload.subarray(8)).toEqual(data);
     expect(udpChecksumOk(STACK_IP, PEER_IP, p.payload)).toBe(true);
     expect(messages).toHaveLength(0);
+  });
+
+  it('UdpEchoServer echoes with a valid checksum (reused when present, computed when absent)', () => {
+    const { stack, peer } = setup();
+    const echo = new UdpEchoServer(stack.udp, 7);
+    for (const [size, zero] of [
+      [0, false],
+      [1, false],
+      [333, false],
+      [1472, false],
+      [20, true],
+    ] as const) {
+      const data = pattern(size, size);
+      peer.send(
+        peerIpFrame({
+          protocol: 17,
+          payload: udpDatagram(PEER_IP, STACK_IP, 4000 + size, 7, data, { zeroChecksum: zero }),
+        }),
+      );
+      const p = parseIpv4(peer.take()[0]);
+      expect([get16(p.payload, 0), get16(p.payload, 2)]).toEqual([7, 4000 + size]);
+      expect(p.payload.subarray(8)).toEqual(data);
+      expect(get16(p.payload, 6)).not.toBe(0);
+      expect(udpChecksumOk(STACK_IP, PEER_IP, p.payload)).toBe(true);
+    }
+    expect(echo.echoed).toBe(5);
+    echo.close();
+    expect(stack.udp.isBound(7)).toBe(false);
   });
 
   it('two stacks talk over UDP, resolving each other by ARP', async () => {
