@@ -42,9 +42,19 @@ export interface DhcpServiceStats {
   sendErrors: number;
   /** Leases whose router lay outside their own subnet (applied without a gateway). */
   gatewayIgnored: number;
+  /** Leases whose subnet mask was not contiguous (applied with the classful mask). */
+  maskIgnored: number;
+  /** Leases the stack refused to configure (see the stack's error). */
+  configureErrors: number;
 }
 
-/** RFC 950 classful default, used only when a server sends no subnet mask option. */
+/** Ones then zeros: adding the inverted mask's lowest bit must carry through all of it. */
+function isContiguousMask(mask: number): boolean {
+  const inverted = ~mask >>> 0;
+  return mask !== 0 && (inverted & (inverted + 1)) === 0;
+}
+
+/** RFC 950 classful default, used when a server sends no (or an unusable) subnet mask. */
 function classfulMask(address: number): number {
   const first = address >>> 24;
   if (first < 128) return 0xff000000;
@@ -68,6 +78,8 @@ export class DhcpService {
   private wrongSourcePort = 0;
   private sendErrors = 0;
   private gatewayIgnored = 0;
+  private maskIgnored = 0;
+  private configureErrors = 0;
   private readonly receiver = {
     receive: (d: UdpDelivery): void => {
       if (d.srcPort !== DHCP_SERVER_PORT) {
@@ -132,6 +144,8 @@ export class DhcpService {
       wrongSourcePort: this.wrongSourcePort,
       sendErrors: this.sendErrors,
       gatewayIgnored: this.gatewayIgnored,
+      maskIgnored: this.maskIgnored,
+      configureErrors: this.configureErrors,
     };
   }
 
@@ -195,14 +209,25 @@ export class DhcpService {
       this.host.setAddress({ ip: 0 });
       return;
     }
-    const netmask = lease.netmask !== 0 ? lease.netmask : classfulMask(lease.address);
+    let netmask = lease.netmask;
+    if (!isContiguousMask(netmask)) {
+      if (netmask !== 0) this.maskIgnored++;
+      netmask = classfulMask(lease.address);
+    }
     const inSubnet = ((lease.gateway ^ lease.address) & netmask) === 0;
     if (lease.gateway !== 0 && !inSubnet) this.gatewayIgnored++;
-    this.host.setAddress({
-      ip: lease.address,
-      netmask,
-      gateway: lease.gateway !== 0 && inSubnet ? lease.gateway : 0,
-    });
+    try {
+      this.host.setAddress({
+        ip: lease.address,
+        netmask,
+        gateway: lease.gateway !== 0 && inSubnet ? lease.gateway : 0,
+      });
+    } catch {
+      // Checked above, so this is not expected; never let a server's lease throw out of the
+      // receive path.
+      this.configureErrors++;
+      return;
+    }
     if (lease.dns.length > 0) this.options.setDnsServers?.(lease.dns);
   }
 }

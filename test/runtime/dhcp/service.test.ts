@@ -28,7 +28,12 @@ interface Seen {
   at: number;
 }
 
-function world(offer = ip('10.0.0.50'), lease = 120) {
+function world(
+  offer = ip('10.0.0.50'),
+  lease = 120,
+  mask = ip('255.255.255.0'),
+  routers = [SERVER],
+) {
   const clock = new VirtualClock();
   const [la, lb] = createMemoryLinkPair({ macA: MAC_CLIENT, macB: MAC_SERVER, clock });
   const client: Stack = createStack({ link: la, clock });
@@ -47,8 +52,8 @@ function world(offer = ip('10.0.0.50'), lease = 120) {
         yiaddr: offer,
         serverId: SERVER,
         lease,
-        mask: ip('255.255.255.0'),
-        routers: [SERVER],
+        mask,
+        routers,
         dns: [SERVER],
       };
       let reply: Uint8Array | null = null;
@@ -164,6 +169,16 @@ describe('DhcpService + resolver on a Stack (in memory)', () => {
     expect(optU32(w.seen[2].req, 50)).toBe(SERVER);
     expect(w.events[0]).toEqual({ type: 'declined', address: SERVER, serverId: SERVER });
     expect(w.client.address).toBe(0);
+  });
+
+  it('applies a lease with a broken mask or an off-subnet router safely', async () => {
+    const w = world(ip('10.0.0.50'), 120, ip('255.0.255.0'), [ip('192.168.1.1')]);
+    w.dhcp.start();
+    await advance(w.clock, 3000);
+    expect(w.client.address).toBe(ip('10.0.0.50'));
+    expect(w.client.netmask).toBe(ip('255.0.0.0')); // classful fallback
+    expect(w.client.gateway).toBe(0);
+    expect(w.dhcp.stats()).toMatchObject({ maskIgnored: 1, gatewayIgnored: 1, configureErrors: 0 });
   });
 
   it('fails fast with ECONNREFUSED when the DNS server port is closed', async () => {
