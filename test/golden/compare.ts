@@ -213,6 +213,8 @@ function compareDhcp(d: Diff, h: Json, t: Json): void {
   ]) {
     d.eq(`dhcp.${k}`, h[k], t[k]);
   }
+  // The view accepts only the DHCP magic cookie, so a decoded layer implies it.
+  d.eq('dhcp.cookie', '99.130.83.99', t.cookie);
   d.eq('dhcp.msg_type', h.messageType, t.msg_type);
   d.eq(
     'dhcp.options',

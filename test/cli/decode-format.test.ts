@@ -1,0 +1,212 @@
+/**
+ * The two output formats of `pktstack decode`, in-process: the JSON field names issue 2 fixes for
+ * every layer, and the tcpdump-like text line for each kind of frame in the fixtures.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FrameDecoder } from '../../src/decode/frame.js';
+import { frameToJSON } from '../../src/decode/json.js';
+import { formatTime, frameToText, tcpFlagsText } from '../../src/decode/text.js';
+import { type CaptureRecord, openCapture } from '../../src/pcap/reader.js';
+
+const PCAP = join(import.meta.dirname, '..', 'fixtures', 'pcap');
+const decoder = new FrameDecoder();
+
+function frame(file: string, n: number): CaptureRecord {
+  const rec = [...openCapture(readFileSync(join(PCAP, file)))][n - 1];
+  decoder.decode(rec.bytes, rec.linkType);
+  return rec;
+}
+function json(file: string, n: number): Record<string, Record<string, unknown>> {
+  frame(file, n);
+  return frameToJSON(decoder, n).layers as Record<string, Record<string, unknown>>;
+}
+function text(file: string, n: number): string {
+  const rec = frame(file, n);
+  return frameToText(decoder, rec, rec.origLen);
+}
+
+/** Field names per layer from issue 2 ("pktstack decode FILE"). */
+const FIELDS: Record<string, string[]> = {
+  ethernet: ['dst', 'src', 'etherType'],
+  arp: ['htype', 'ptype', 'hlen', 'plen', 'op', 'sha', 'spa', 'tha', 'tpa'],
+  ipv4: [
+    'version',
+    'ihl',
+    'dscp',
+    'ecn',
+    'totalLength',
+    'identification',
+    'flags',
+    'fragmentOffset',
+    'ttl',
+    'protocol',
+    'checksum',
+    'checksumValid',
+    'src',
+    'dst',
+    'options',
+  ],
+  icmp: ['type', 'code', 'checksum', 'checksumValid', 'identifier', 'sequence'],
+  udp: ['srcPort', 'dstPort', 'length', 'checksum', 'checksumValid'],
+  tcp: [
+    'srcPort',
+    'dstPort',
+    'seq',
+    'ack',
+    'dataOffset',
+    'flags',
+    'window',
+    'checksum',
+    'checksumValid',
+    'urgentPointer',
+    'options',
+    'payloadLength',
+  ],
+  dhcp: [
+    'op',
+    'htype',
+    'hlen',
+    'hops',
+    'xid',
+    'secs',
+    'flags',
+    'ciaddr',
+    'yiaddr',
+    'siaddr',
+    'giaddr',
+    'chaddr',
+    'messageType',
+    'options',
+  ],
+  dns: [
+    'id',
+    'qr',
+    'opcode',
+    'aa',
+    'tc',
+    'rd',
+    'ra',
+    'rcode',
+    'qdcount',
+    'ancount',
+    'nscount',
+    'arcount',
+    'questions',
+    'answers',
+  ],
+};
+
+describe('decode --json shape', () => {
+  it.each([
+    ['linux-arp-icmp.pcap', 1, ['ethernet', 'arp']],
+    ['linux-arp-icmp.pcap', 3, ['ethernet', 'ipv4', 'icmp']],
+    ['linux-tcp-sack.pcap', 1, ['ethernet', 'ipv4', 'tcp']],
+    ['linux-dhcp-dora.pcap', 1, ['ethernet', 'ipv4', 'udp', 'dhcp']],
+    ['linux-dns.pcap', 2, ['ethernet', 'ipv4', 'udp', 'dns']],
+  ] as const)('%s #%d has the issue-2 field names', (file, n, layers) => {
+    const l = json(file, n);
+    expect(Object.keys(l)).toEqual(layers);
+    for (const name of layers) {
+      for (const field of FIELDS[name]) expect(l[name], `${name}.${field}`).toHaveProperty(field);
+    }
+  });
+
+  it('addresses are strings, numbers are numbers, TCP options are typed', () => {
+    const l = json('linux-tcp-sack.pcap', 1);
+    expect(l.ethernet.src).toBe('02:00:5e:77:00:02');
+    expect(l.ipv4.src).toBe('10.77.0.2');
+    expect(typeof l.tcp.seq).toBe('number');
+    expect(l.tcp.checksumValid).toBe(true);
+    const opts = l.tcp.options as Array<Record<string, unknown>>;
+    expect(opts.map((o) => o.kind)).toEqual([2, 4, 8, 1, 3]);
+    expect(opts[0].mss).toBe(1460);
+    expect(opts[1].sackPermitted).toBe(true);
+    expect(opts[4].windowScale).toBe(10);
+  });
+
+  it('SACK blocks as [left, right] pairs', () => {
+    const l = json('linux-tcp-sack.pcap', 19);
+    const sack = (l.tcp.options as Array<Record<string, unknown>>).find((o) => o.kind === 5);
+    expect(sack?.sack).toEqual([[524290610, 524292058]]);
+  });
+
+  it('DNS over TCP carries its length prefix; DNS shows the Z/AD/CD bits', () => {
+    const l = json('linux-dns.pcap', 16);
+    expect(l.dns.tcpLength).toBe(52);
+    expect(l.dns.z).toBe(2); // dig sets AD (0x0020) in its queries
+  });
+
+  it('a first fragment has no verifiable transport checksum', () => {
+    const l = json('linux-ip-fragments.pcap', 1);
+    expect(l.icmp.checksumValid).toBeNull();
+  });
+
+  it('a non-first fragment has no transport layer and no error', () => {
+    frame('linux-ip-fragments.pcap', 2);
+    const j = frameToJSON(decoder, 2);
+    expect(Object.keys(j.layers)).toEqual(['ethernet', 'ipv4']);
+    expect(j.error).toBeNull();
+  });
+});
+
+describe('decode text lines', () => {
+  it('formats time as UTC HH:MM:SS.micro', () => {
+    expect(formatTime({ tsSec: 86400 * 3 + 3600 + 62, tsNanos: 5_123_999 })).toBe(
+      '01:01:02.005123',
+    );
+  });
+
+  it('TCP flag letters in tcpdump order', () => {
+    expect(tcpFlagsText(0x12)).toBe('S.');
+    expect(tcpFlagsText(0x18)).toBe('P.');
+    expect(tcpFlagsText(0x11)).toBe('F.');
+    expect(tcpFlagsText(0xc2)).toBe('SEW');
+    expect(tcpFlagsText(0)).toBe('none');
+  });
+
+  it.each([
+    ['linux-arp-icmp.pcap', 1, / ARP, Request who-has 10\.77\.0\.1 tell 10\.77\.0\.2, length 28$/],
+    ['linux-arp-icmp.pcap', 2, / ARP, Reply 10\.77\.0\.1 is-at 02:00:5e:77:00:01, length 28$/],
+    [
+      'linux-arp-icmp.pcap',
+      3,
+      / IP 10\.77\.0\.2 > 10\.77\.0\.1: ICMP echo request, id \d+, seq 1, length 64$/,
+    ],
+    ['linux-arp-icmp.pcap', 4, / ICMP echo reply, id \d+, seq 1, length 64$/],
+    [
+      'linux-udp-unreachable.pcap',
+      2,
+      / IP 10\.77\.0\.1 > 10\.77\.0\.2: ICMP DestinationUnreachable, code 3, length 88$/,
+    ],
+    ['linux-ip-fragments.pcap', 2, /: ip-proto-1 \(frag id \d+, off 1480, MF\), length 1480$/],
+    [
+      'linux-tcp-http.pcap',
+      2,
+      /8080 > 10\.77\.0\.2\.\d+: Flags \[S\.\], seq \d+, ack \d+, win 65160, options \[mss 1460,sackOK,TS val \d+ ecr \d+,nop,wscale 10\], length 0$/,
+    ],
+    [
+      'linux-tcp-sack.pcap',
+      19,
+      /options \[nop,nop,TS val \d+ ecr \d+,nop,nop,sack 1 \{524290610:524292058\}\]/,
+    ],
+    ['linux-dns.pcap', 1, /\.53: DNS \d+\+ A\? www\.fx\.test \(52\)$/],
+    ['linux-dns.pcap', 2, /: DNS \d+\+\* A\? www\.fx\.test 1\/0\/1 A 10\.77\.0\.1 \(56\)$/],
+    ['linux-dns.pcap', 10, /: DNS \d+\+ NXDomain A\? nope\.fx\.test 0\/0\/1 \(41\)$/],
+    [
+      'linux-dhcp-dora.pcap',
+      1,
+      /0\.0\.0\.0\.68 > 255\.255\.255\.255\.67: DHCP \w+, xid 0x[0-9a-f]{8}, length 300$/,
+    ],
+    [
+      'linux-dhcp-dora.pcap',
+      2,
+      /: DHCP \w+, xid 0x[0-9a-f]{8}, yiaddr 10\.77\.0\.\d+, length \d+$/,
+    ],
+    ['zeek-trunc-ip4-trunc.pcap', 1, /ethertype IPv4 \[error E_TRUNCATED ipv4\.\w+ @\d+\]$/],
+    ['zeek-wikipedia.pcap', 2, /ethertype 0x86dd, length \d+$/],
+  ] as const)('%s #%d', (file, n, re) => {
+    expect(text(file, n)).toMatch(re);
+  });
+});
