@@ -1,0 +1,157 @@
+/**
+ * `pktstack run`: the stack on a TAP device, answering ARP and ping (and UDP echo when asked),
+ * until SIGINT/SIGTERM. With `--log json` every event is one JSON object per line, the first
+ * being `{"event":"up",...}` once the stack is ready; the last `{"event":"down","stats":...}`.
+ */
+import type { Command } from 'commander';
+import { formatIpv4, formatMac } from '../../codec/address.js';
+import { RealClock } from '../../runtime/clock/real.js';
+import type { Link } from '../../runtime/link/link.js';
+import { recordPcap } from '../../runtime/link/pcap-recorder.js';
+import { openTap, setKernelIpv4 } from '../../runtime/link/tap.js';
+import { createStack, resolveAddress, StackConfigError } from '../../runtime/stack.js';
+import { UdpEchoServer } from '../../runtime/udp/echo.js';
+
+export interface RunOptions {
+  tap: string;
+  ip: string;
+  gateway?: string;
+  udpEcho?: number;
+  pcap?: string;
+  log: 'text' | 'json';
+  hostIp?: string;
+  mtu?: number;
+}
+
+type EventFields = Record<string, unknown>;
+
+function parsePort(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535)
+    throw new StackConfigError(`bad port "${text}" (1..65535)`);
+  return n;
+}
+
+function parseMtu(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 68 || n > 65521)
+    throw new StackConfigError(`bad MTU "${text}" (68..65521)`);
+  return n;
+}
+
+function prefixLength(mask: number): number {
+  let n = 0;
+  for (let m = mask; m & 0x80000000; m = (m << 1) >>> 0) n++;
+  return n;
+}
+
+/** One line per event on stdout: JSON, or `event key=value ...` for humans. */
+function makeLogger(format: 'text' | 'json'): (event: string, fields?: EventFields) => void {
+  return (event, fields = {}) => {
+    if (format === 'json') {
+      process.stdout.write(JSON.stringify({ event, ...fields }) + '\n');
+      return;
+    }
+    const parts = Object.entries(fields)
+      .filter(([, v]) => typeof v !== 'object')
+      .map(([k, v]) => `${k}=${String(v)}`);
+    process.stdout.write(`${event}${parts.length > 0 ? ' ' + parts.join(' ') : ''}\n`);
+  };
+}
+
+export async function runStack(options: RunOptions): Promise<void> {
+  const log = makeLogger(options.log);
+  // Validate everything before touching the device.
+  const address = resolveAddress({ ip: options.ip, gateway: options.gateway });
+  const cidr = `${formatIpv4(address.ip)}/${prefixLength(address.netmask)}`;
+  const host = options.hostIp === undefined ? undefined : resolveAddress({ ip: options.hostIp });
+
+  // The device can fail later (interface deleted): report it and shut down like on a signal.
+  let onDeviceError = (_error: Error): void => undefined;
+  const tap = await openTap({
+    name: options.tap,
+    mtu: options.mtu,
+    onError: (error) => onDeviceError(error),
+  });
+  if (host !== undefined) {
+    try {
+      setKernelIpv4({ name: tap.name, address: host.ip, prefixLength: prefixLength(host.netmask) });
+    } catch (error) {
+      // Already configured that way (a second run on a persistent TAP) is fine.
+      if ((error as { code?: string }).code !== 'EEXIST') {
+        await tap.close();
+        throw error;
+      }
+    }
+  }
+  let link: Link = tap;
+  if (options.pcap !== undefined) {
+    link = recordPcap(tap, options.pcap, {
+      onError: (error) => log('error', { what: 'pcap', message: error.message }),
+    });
+  }
+  const stack = createStack({ link, clock: new RealClock(), ...address });
+  const echo =
+    options.udpEcho === undefined ? undefined : new UdpEchoServer(stack.udp, options.udpEcho);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    const stats = stack.stats();
+    echo?.close();
+    stack.close().then(
+      () => {
+        log('down', { signal, stats });
+        process.exitCode ??= 0;
+      },
+      (error: unknown) => {
+        log('error', {
+          what: 'close',
+          message: error instanceof Error ? error.message : String(error),
+        });
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  onDeviceError = (error) => {
+    log('error', { what: 'tap', message: error.message });
+    stop('device-error');
+    process.exitCode = 1;
+  };
+
+  log('up', {
+    ip: cidr,
+    mac: formatMac(stack.mac),
+    tap: tap.name,
+    mtu: link.mtu,
+    ...(address.gateway !== 0 ? { gateway: formatIpv4(address.gateway) } : {}),
+    ...(options.udpEcho !== undefined ? { udpEcho: options.udpEcho } : {}),
+    ...(options.pcap !== undefined ? { pcap: options.pcap } : {}),
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('run the stack on a TAP device: answers ARP and ping, optionally echoes UDP')
+    .requiredOption('--tap <name>', 'TAP interface to create or attach to (e.g. tap0)')
+    .requiredOption('--ip <address/prefix>', "the stack's address, e.g. 10.0.0.2/24")
+    .option('--gateway <address>', 'default gateway')
+    .option('--udp-echo <port>', 'answer UDP datagrams on this port with the same bytes', parsePort)
+    .option('--pcap <file>', 'record every frame both ways to this pcap file')
+    .option('--log <format>', 'event output: text or json', 'text')
+    .option(
+      '--host-ip <address/prefix>',
+      "also configure the kernel's side of the TAP, e.g. 10.0.0.1/24",
+    )
+    .option('--mtu <bytes>', 'set the TAP MTU first', parseMtu)
+    .action(async (opts: Omit<RunOptions, 'log'> & { log: string }) => {
+      if (opts.log !== 'text' && opts.log !== 'json') {
+        throw new StackConfigError(`--log must be text or json, not "${opts.log}"`);
+      }
+      await runStack({ ...opts, log: opts.log });
+    });
+}
