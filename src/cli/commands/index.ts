@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { register as registerDecode } from './decode.js';
 import { register as registerResolve } from './resolve.js';
+import { register as registerRun } from './run.js';
 
 /** Every subcommand's register function, in the order `pktstack --help` lists them. */
-export const commands: Array<(program: Command) => void> = [registerDecode, registerResolve];
+export const commands: Array<(program: Command) => void> = [
+  registerDecode,
+  registerResolve,
+  registerRun,
+];
