@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +111,24 @@ describe('pktstack decode (subprocess)', () => {
     const r = await cli(cut);
     expectOneLineError(r, cut, /record 11: .*announced/);
     expect(r.stdout.trim().split('\n')).toHaveLength(10);
+  });
+
+  it('a reader that goes away early (| head) ends the command quietly, exit 0', async () => {
+    const sack = readFileSync(join(PCAP, 'linux-tcp-sack.pcap'));
+    const records = sack.subarray(24);
+    const big = tmpFile(
+      'big.pcap',
+      Buffer.concat([sack.subarray(0, 24), ...Array.from({ length: 40 }, () => records)]),
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'decode', big], {
+      cwd: ROOT,
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
   });
 });
 

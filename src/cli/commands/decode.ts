@@ -49,8 +49,14 @@ class LineWriter {
     const chunk = this.parts.join('');
     this.parts = [];
     this.size = 0;
-    if (!this.out.write(chunk))
+    if (this.out.write(chunk)) return;
+    try {
       await Promise.race([once(this.out, 'drain'), once(this.out, 'close')]);
+    } catch (err) {
+      // once() rejects when the stream emits 'error' while we wait: EPIPE means stop writing.
+      if ((err as NodeJS.ErrnoException).code === 'EPIPE') this.closed = true;
+      else throw err;
+    }
   }
 }
 
