@@ -11,10 +11,14 @@ import { recordPcap } from '../../runtime/link/pcap-recorder.js';
 import { openTap, setKernelIpv4 } from '../../runtime/link/tap.js';
 import { createStack, resolveAddress, StackConfigError } from '../../runtime/stack.js';
 import { UdpEchoServer } from '../../runtime/udp/echo.js';
+import { attachDhcp, dhcpLogRecord } from '../../runtime/dhcp/index.js';
 
 export interface RunOptions {
   tap: string;
-  ip: string;
+  /** Static address; without it, `dhcp` must be set. */
+  ip?: string;
+  /** Get the address (and gateway, DNS) with DHCP; logs dhcp.* events. */
+  dhcp?: boolean;
   gateway?: string;
   udpEcho?: number;
   pcap?: string;
@@ -62,7 +66,10 @@ function makeLogger(format: 'text' | 'json'): (event: string, fields?: EventFiel
 export async function runStack(options: RunOptions): Promise<void> {
   const log = makeLogger(options.log);
   // Validate everything before touching the device.
-  const address = resolveAddress({ ip: options.ip, gateway: options.gateway });
+  if ((options.ip === undefined) === (options.dhcp !== true)) {
+    throw new StackConfigError('give either --ip ADDRESS/PREFIX or --dhcp');
+  }
+  const address = resolveAddress({ ip: options.ip ?? 0, gateway: options.gateway });
   const cidr = `${formatIpv4(address.ip)}/${prefixLength(address.netmask)}`;
   const host = options.hostIp === undefined ? undefined : resolveAddress({ ip: options.hostIp });
 
@@ -93,11 +100,24 @@ export async function runStack(options: RunOptions): Promise<void> {
   const stack = createStack({ link, clock: new RealClock(), ...address });
   const echo =
     options.udpEcho === undefined ? undefined : new UdpEchoServer(stack.udp, options.udpEcho);
+  // DHCP: events become log lines ({"event":"dhcp.bound","ip":...}); the lease is released on stop.
+  const dhcp =
+    options.dhcp === true
+      ? attachDhcp(stack, {
+          hostname: 'pktstack',
+          maxMessageSize: link.mtu - 28,
+          onEvent: (e) => {
+            const { event, ...fields } = dhcpLogRecord(e);
+            log(String(event), fields);
+          },
+        })
+      : undefined;
 
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
+    dhcp?.stop(true);
     const stats = stack.stats();
     echo?.close();
     stack.close().then(
@@ -123,7 +143,8 @@ export async function runStack(options: RunOptions): Promise<void> {
   };
 
   log('up', {
-    ip: cidr,
+    ip: options.dhcp === true ? null : cidr,
+    ...(options.dhcp === true ? { dhcp: true } : {}),
     mac: formatMac(stack.mac),
     tap: tap.name,
     mtu: link.mtu,
@@ -131,6 +152,7 @@ export async function runStack(options: RunOptions): Promise<void> {
     ...(options.udpEcho !== undefined ? { udpEcho: options.udpEcho } : {}),
     ...(options.pcap !== undefined ? { pcap: options.pcap } : {}),
   });
+  dhcp?.start();
 }
 
 export function register(program: Command): void {
@@ -138,7 +160,8 @@ export function register(program: Command): void {
     .command('run')
     .description('run the stack on a TAP device: answers ARP and ping, optionally echoes UDP')
     .requiredOption('--tap <name>', 'TAP interface to create or attach to (e.g. tap0)')
-    .requiredOption('--ip <address/prefix>', "the stack's address, e.g. 10.0.0.2/24")
+    .option('--ip <address/prefix>', "the stack's address, e.g. 10.0.0.2/24")
+    .option('--dhcp', 'get the address, gateway and DNS servers with DHCP (instead of --ip)')
     .option('--gateway <address>', 'default gateway')
     .option('--udp-echo <port>', 'answer UDP datagrams on this port with the same bytes', parsePort)
     .option('--pcap <file>', 'record every frame both ways to this pcap file')
