@@ -411,6 +411,39 @@ describe('Resolver: spoofed, mismatched and hostile responses', () => {
     expect(await run(resolver.resolve4('host.test'))).toEqual(['10.1.1.1']);
   });
 
+  it('never throws and always settles on mutated real responses (fuzz)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(200), fc.nat(255)), { minLength: 1, maxLength: 12 }),
+        fc.nat(200),
+        async (flips, cut) => {
+          const { resolver, run, net } = setup({ attempts: 1 });
+          net.serve = (q) => {
+            const bytes = buildResponse({
+              id: q.id,
+              qname: q.name,
+              answers: [
+                { name: q.name, type: 'CNAME', ttl: 5, data: 'web.test' },
+                { name: 'web.test', type: 'A', ttl: 5, data: '10.0.0.7' },
+              ],
+              authority: [{ name: 'test', type: 'SOA', ttl: 5, data: 5 }],
+            });
+            // Keep id, flags and the question intact so the response is taken as ours.
+            const keep = 12 + encodeName(q.name).length + 4;
+            for (const [at, v] of flips) if (keep + at < bytes.length) bytes[keep + at] = v;
+            return [{ bytes: bytes.subarray(0, Math.max(keep, bytes.length - cut)) }];
+          };
+          const outcome = await run(resolver.resolve4('host.test')).then(
+            (v) => v,
+            (e: unknown) => e,
+          );
+          if (!Array.isArray(outcome)) expect(outcome).toBeInstanceOf(DnsError);
+        },
+      ),
+      { numRuns: 300, seed: 11 },
+    );
+  });
+
   it('never throws and always settles on arbitrary bytes carrying our id (fuzz)', async () => {
     await fc.assert(
       fc.asyncProperty(
