@@ -7,6 +7,11 @@
  * `checksum_status` is compared with our `checksumValid`: good → true, bad → false,
  * not_present → UDP checksum field 0, unverified → not compared (tshark could not check).
  *
+ * Not compared: `icmp.quoted` (the headers an ICMP error quotes; our ICMP layer carries the
+ * quoted datagram as payload and does not decode it: the views refuse a quoted datagram whose
+ * length runs past the quote, which is the usual case), `protocols` and the wording of tshark's
+ * expert messages (golden.test.ts uses their layer/severity/group to find tshark's verdict).
+ *
  * The result is a list of human-readable mismatches; empty means agreement.
  */
 
