@@ -189,7 +189,7 @@ function printTable(ms: Measured[], problems: string[], info: RunInfo): void {
     .join(' ');
   console.log(
     `codec benchmark: ${info.frames} frames of ${info.corpus} (sha256 ${info.sha256.slice(0, 16)}), ` +
-      `node ${process.version}, ${cpus().length} CPUs, load ${load}; time = best of ${info.repeat} ` +
+      `node ${process.version}, ${cpus().length} CPUs, load ${load}; ns = CPU time, best of ${info.repeat} ` +
       `interleaved run(s), each the median of its rounds`,
   );
   console.log(line(head));
@@ -204,6 +204,14 @@ function printTable(ms: Measured[], problems: string[], info: RunInfo): void {
         `${Math.max(...floors).toFixed(3)} B/frame or less.`,
     );
   }
+  const wall = ms
+    .filter((m) => m.time?.decodeTime !== undefined)
+    .map((m) => {
+      const d = m.time?.decodeTime?.wallNsPerFrame ?? NaN;
+      const e = m.time?.encodeTime?.wallNsPerFrame;
+      return `${m.row.name} ${d.toFixed(0)}${e === undefined ? '' : `/${e.toFixed(0)}`}`;
+    });
+  console.log(`wall-clock ns/frame of the first run (decode/encode): ${wall.join(', ')}`);
   for (const m of ms) if (m.time?.note) console.log(`${m.row.name}: ${m.time.note}`);
   for (const p of problems) console.log(`PROBLEM: ${p}`);
 }
