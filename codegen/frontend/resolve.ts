@@ -160,6 +160,8 @@ class MessageResolver {
   private readonly constructJson = new Map<string, string>();
   private readonly constructData = new Set<string>();
   private bitPos = 0;
+  /** Bit offset where the current run of unaligned bit fields began. */
+  private runStart = 0;
   private usesPayloadLength = false;
 
   constructor(
@@ -300,6 +302,14 @@ class MessageResolver {
         );
       }
       if (typeName === 'bits') {
+        // A run of bit fields between byte boundaries is encoded as one 32-bit value.
+        if (this.bitPos % 8 === 0) this.runStart = this.bitPos;
+        if (this.bitPos + width - this.runStart > 32) {
+          this.r.error(
+            f.name.pos,
+            `bit fields from bit ${this.runStart} to ${this.bitPos + width} span more than 4 bytes without a byte boundary`,
+          );
+        }
         const first = this.bitPos >> 3;
         const last = (this.bitPos + width - 1) >> 3;
         if (last - first + 1 > 4) {

@@ -604,7 +604,9 @@ export class DnsNameCompressor {
       keys.push(
         labels
           .slice(i)
-          .map((l) => String.fromCharCode(...l).toLowerCase())
+          // Case-sensitive on purpose: a pointer copies the earlier name's case, and a
+          // decoded message must come back with the names it was given.
+          .map((l) => String.fromCharCode(...l))
           .join('.'),
       );
     }

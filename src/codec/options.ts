@@ -578,7 +578,11 @@ function dhcpValue(
   if (DHCP_U32_CODES.has(code) && len === 4) return readIpv4(bytes, off);
   if (DHCP_U16_CODES.has(code) && len === 2) return (bytes[off] << 8) | bytes[off + 1];
   if (DHCP_U8_CODES.has(code) && len === 1) return bytes[off];
-  if (code === 55) return Array.from(bytes.subarray(off, off + len));
+  if (code === 55) {
+    const list: number[] = [];
+    for (let i = 0; i < len; i++) list.push(bytes[off + i]);
+    return list;
+  }
   if (DHCP_TEXT_CODES.has(code)) {
     let s = '';
     for (let i = 0; i < len; i++) s += String.fromCharCode(bytes[off + i]);

@@ -1,0 +1,182 @@
+/** fast-check arbitraries for every message's Fields (valid messages only). */
+import fc from 'fast-check';
+import { encodeTcpOptions, type TcpOption } from '../../src/codec/options.js';
+import type { arp, dhcp, dns, ethernet, icmp, ipv4, tcp, udp } from '../../src/generated/index.js';
+
+export const u8 = fc.integer({ min: 0, max: 0xff });
+export const u16 = fc.integer({ min: 0, max: 0xffff });
+export const u32 = fc.integer({ min: 0, max: 0xffffffff });
+export const bits = (n: number): fc.Arbitrary<number> => fc.integer({ min: 0, max: 2 ** n - 1 });
+export const mac = fc.integer({ min: 0, max: 2 ** 48 - 1 });
+export const ipv4Address = u32;
+export const payload = fc.uint8Array({ maxLength: 64 });
+
+export const ethernetFields: fc.Arbitrary<ethernet.EthernetFields> = fc.record({
+  dst: mac,
+  src: mac,
+  etherType: u16,
+});
+
+export const arpFields: fc.Arbitrary<arp.ArpFields> = fc.record({
+  htype: u16,
+  ptype: u16,
+  hlen: fc.constant(6),
+  plen: fc.constant(4),
+  op: u16,
+  sha: mac,
+  spa: ipv4Address,
+  tha: mac,
+  tpa: ipv4Address,
+});
+
+/** A kind-length-value option list (no EOL inside), padded with EOL to a multiple of 4. */
+function kindLengthList(maxBytes: number): fc.Arbitrary<Uint8Array> {
+  const item = fc.oneof(
+    fc.constant([1]),
+    fc
+      .tuple(fc.integer({ min: 2, max: 255 }), fc.uint8Array({ maxLength: 10 }))
+      .map(([kind, data]) => [kind, data.length + 2, ...data]),
+  );
+  return fc.array(item, { maxLength: 6 }).map((items) => {
+    const bytes: number[] = [];
+    for (const it of items) if (bytes.length + it.length <= maxBytes) bytes.push(...it);
+    while (bytes.length % 4 !== 0) bytes.push(0);
+    return Uint8Array.from(bytes);
+  });
+}
+
+export const ipv4Fields: fc.Arbitrary<ipv4.Ipv4Fields> = fc.record({
+  version: fc.constant(4),
+  dscp: bits(6),
+  ecn: bits(2),
+  identification: u16,
+  flags: bits(3),
+  fragmentOffset: bits(13),
+  ttl: u8,
+  protocol: u8,
+  src: ipv4Address,
+  dst: ipv4Address,
+  options: kindLengthList(40),
+});
+
+export const icmpFields: fc.Arbitrary<icmp.IcmpFields> = fc.record({
+  type: u8,
+  code: u8,
+  identifier: u16,
+  sequence: u16,
+});
+
+export const udpFields: fc.Arbitrary<udp.UdpFields> = fc.record({
+  srcPort: u16,
+  dstPort: u16,
+});
+
+export const tcpOption: fc.Arbitrary<TcpOption> = fc.oneof(
+  u16.map((value) => ({ kind: 'mss' as const, value })),
+  fc.integer({ min: 0, max: 14 }).map((shift) => ({ kind: 'windowScale' as const, shift })),
+  fc.constant({ kind: 'sackPermitted' as const }),
+  fc
+    .array(fc.tuple(u32, u32), { minLength: 1, maxLength: 4 })
+    .map((blocks) => ({ kind: 'sack' as const, blocks })),
+  fc.tuple(u32, u32).map(([tsval, tsecr]) => ({ kind: 'timestamps' as const, tsval, tsecr })),
+  fc.constant({ kind: 'nop' as const }),
+  fc
+    .tuple(fc.integer({ min: 9, max: 253 }), fc.uint8Array({ maxLength: 6 }))
+    .map(([kind, data]) => ({ kind, data })),
+);
+
+/** TCP option lists that fit in 40 bytes, with their encoded bytes. */
+export const tcpOptions: fc.Arbitrary<{ list: TcpOption[]; bytes: Uint8Array }> = fc
+  .array(tcpOption, { maxLength: 5 })
+  .map((list) => {
+    const out = new Uint8Array(40);
+    const n = encodeTcpOptions(list, out, 0);
+    return { list, bytes: n < 0 ? new Uint8Array(0) : out.slice(0, n), fits: n >= 0 };
+  })
+  .filter((x) => x.fits)
+  .map(({ list, bytes }) => ({ list, bytes }));
+
+export const tcpFields: fc.Arbitrary<tcp.TcpFields> = fc.record({
+  srcPort: u16,
+  dstPort: u16,
+  seq: u32,
+  ack: u32,
+  flags: bits(12),
+  window: u16,
+  urgentPointer: u16,
+  options: tcpOptions.map((o) => o.bytes),
+});
+
+/** DHCP options: code-length-value items (no pad/end/overload inside), then End, then pads. */
+const dhcpOptions: fc.Arbitrary<Uint8Array> = fc
+  .tuple(
+    fc.array(
+      fc.tuple(
+        fc.integer({ min: 1, max: 254 }).filter((c) => c !== 52),
+        fc.uint8Array({ maxLength: 12 }),
+      ),
+      { maxLength: 6 },
+    ),
+    fc.integer({ min: 0, max: 5 }),
+  )
+  .map(([items, pads]) => {
+    const bytes: number[] = [];
+    for (const [code, data] of items) bytes.push(code, data.length, ...data);
+    bytes.push(255);
+    for (let i = 0; i < pads; i++) bytes.push(0);
+    return Uint8Array.from(bytes);
+  });
+
+export const dhcpFields: fc.Arbitrary<dhcp.DhcpFields> = fc.record({
+  op: u8,
+  htype: u8,
+  hlen: u8,
+  hops: u8,
+  xid: u32,
+  secs: u16,
+  flags: u16,
+  ciaddr: ipv4Address,
+  yiaddr: ipv4Address,
+  siaddr: ipv4Address,
+  giaddr: ipv4Address,
+  chaddr: fc.uint8Array({ minLength: 16, maxLength: 16 }),
+  sname: fc.uint8Array({ minLength: 64, maxLength: 64 }),
+  file: fc.uint8Array({ minLength: 128, maxLength: 128 }),
+  magic: fc.constant(0x63825363),
+  options: dhcpOptions,
+});
+
+const label = fc.stringMatching(/^[a-zA-Z0-9-]{1,12}$/);
+/** Names from a small pool of labels, so compression has suffixes to share. */
+export const dnsName = fc
+  .array(fc.oneof(label, fc.constantFrom('example', 'com', 'fx', 'test')), { maxLength: 4 })
+  .map((labels) => labels.join('.'));
+
+/** Record types whose data holds no names (those are stored expanded; tested separately). */
+const plainType = fc
+  .oneof(fc.constantFrom(1, 16, 28, 33, 41), u16)
+  .filter((t) => ![2, 5, 6, 12, 15].includes(t));
+
+const dnsRecord: fc.Arbitrary<dns.DnsRecord> = fc.record({
+  name: dnsName,
+  type: plainType,
+  class: u16,
+  ttl: u32,
+  rdata: fc.uint8Array({ maxLength: 20 }),
+});
+
+export const dnsFields: fc.Arbitrary<dns.DnsFields> = fc.record({
+  id: u16,
+  qr: bits(1),
+  opcode: bits(4),
+  aa: bits(1),
+  tc: bits(1),
+  rd: bits(1),
+  ra: bits(1),
+  z: bits(3),
+  rcode: bits(4),
+  questions: fc.array(fc.record({ name: dnsName, type: u16, class: u16 }), { maxLength: 3 }),
+  answers: fc.array(dnsRecord, { maxLength: 3 }),
+  authority: fc.array(dnsRecord, { maxLength: 2 }),
+  additional: fc.array(dnsRecord, { maxLength: 2 }),
+});

@@ -1,0 +1,226 @@
+/**
+ * decode(encode(x)) equals x for every message type, with the derived fields (lengths, data
+ * offset, counts, checksums) computed by the encoder and checked to verify.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type DecodeError, isDecodeError } from '../../src/codec/errors.js';
+import { arp, dhcp, dns, ethernet, icmp, ipv4, tcp, udp } from '../../src/generated/index.js';
+import {
+  arpFields,
+  dhcpFields,
+  dnsFields,
+  ethernetFields,
+  icmpFields,
+  ipv4Address,
+  ipv4Fields,
+  payload,
+  tcpFields,
+  tcpOptions,
+  udpFields,
+} from './arbitraries.js';
+
+const RUNS = { numRuns: 300 };
+
+function decoded<T>(value: T | DecodeError): T {
+  if (isDecodeError(value)) throw new Error(`decode failed: ${JSON.stringify(value)}`);
+  return value as T;
+}
+
+/** Header at `at`, payload right after it: the layout the checksummed encoders expect. */
+function withPayload(headerLength: number, body: Uint8Array, at = 3): Uint8Array {
+  const out = new Uint8Array(at + headerLength + body.length + 5);
+  out.set(body, at + headerLength);
+  return out;
+}
+
+describe('decode(encode(x)) = x', () => {
+  it('ethernet', () => {
+    fc.assert(
+      fc.property(ethernetFields, (f) => {
+        const out = new Uint8Array(20);
+        expect(ethernet.encodeEthernet(f, out, 2)).toBe(14);
+        expect(decoded(ethernet.decodeEthernet(out, 2, 14))).toEqual(f);
+      }),
+      RUNS,
+    );
+  });
+
+  it('arp', () => {
+    fc.assert(
+      fc.property(arpFields, (f) => {
+        const out = new Uint8Array(28);
+        expect(arp.encodeArp(f, out, 0)).toBe(28);
+        expect(decoded(arp.decodeArp(out))).toEqual(f);
+      }),
+      RUNS,
+    );
+  });
+
+  it('ipv4 (ihl, totalLength, checksum derived)', () => {
+    fc.assert(
+      fc.property(ipv4Fields, payload, (f, body) => {
+        const hl = ipv4.ipv4HeaderLength(f);
+        const out = withPayload(hl, body);
+        expect(ipv4.encodeIpv4(f, out, 3, body.length)).toBe(hl);
+        const view = new ipv4.Ipv4View();
+        expect(view.wrap(out, 3, hl + body.length)).toBeNull();
+        expect(view.checksumValid).toBe(true);
+        expect(view.payloadLength).toBe(body.length);
+        const got = decoded(ipv4.decodeIpv4(out, 3, hl + body.length));
+        expect(got).toEqual({
+          ...f,
+          ihl: hl / 4,
+          totalLength: hl + body.length,
+          checksum: got.checksum,
+        });
+        // Giving the derived values back reproduces the same bytes.
+        const again = withPayload(hl, body);
+        ipv4.encodeIpv4(got, again, 3, body.length);
+        expect(again).toEqual(out);
+      }),
+      RUNS,
+    );
+  });
+
+  it('icmp (checksum derived)', () => {
+    fc.assert(
+      fc.property(icmpFields, payload, (f, body) => {
+        const out = withPayload(8, body);
+        expect(icmp.encodeIcmp(f, out, 3, body.length)).toBe(8);
+        const view = new icmp.IcmpView();
+        expect(view.wrap(out, 3, 8 + body.length)).toBeNull();
+        expect(view.checksumValid).toBe(true);
+        const got = decoded(icmp.decodeIcmp(out, 3, 8 + body.length));
+        expect(got).toEqual({ ...f, checksum: got.checksum });
+      }),
+      RUNS,
+    );
+  });
+
+  it('udp (length, checksum derived; 0 = none)', () => {
+    fc.assert(
+      fc.property(udpFields, payload, ipv4Address, ipv4Address, (f, body, src, dst) => {
+        const out = withPayload(8, body);
+        expect(udp.encodeUdp(f, out, 3, body.length, src, dst)).toBe(8);
+        const view = new udp.UdpView();
+        expect(view.wrap(out, 3, 8 + body.length)).toBeNull();
+        expect(view.checksumPresent).toBe(true);
+        expect(view.checksumValidWith(src, dst)).toBe(true);
+        expect(view.checksumValidWith(src ^ 1, dst)).toBe(false);
+        const got = decoded(udp.decodeUdp(out, 3, 8 + body.length));
+        expect(got.checksum).not.toBe(0);
+        expect(got).toEqual({ ...f, length: 8 + body.length, checksum: got.checksum });
+        // Checksum 0 means "none": present is false, valid is true whatever the addresses.
+        udp.encodeUdp({ ...f, checksum: 0 }, out, 3, body.length, src, dst);
+        expect(view.wrap(out, 3, 8 + body.length)).toBeNull();
+        expect(view.checksumPresent).toBe(false);
+        expect(view.checksumValidWith(src ^ 1, dst)).toBe(true);
+        expect(view.toJSON(src, dst).checksumValid).toBeNull();
+      }),
+      RUNS,
+    );
+  });
+
+  it('tcp (dataOffset, checksum derived; options read back by the cursor)', () => {
+    fc.assert(
+      fc.property(
+        tcpFields,
+        tcpOptions,
+        payload,
+        ipv4Address,
+        ipv4Address,
+        (base, opts, body, src, dst) => {
+          const f = { ...base, options: opts.bytes };
+          const hl = tcp.tcpHeaderLength(f);
+          const out = withPayload(hl, body);
+          expect(tcp.encodeTcp(f, out, 3, body.length, src, dst)).toBe(hl);
+          const view = new tcp.TcpView();
+          expect(view.wrap(out, 3, hl + body.length)).toBeNull();
+          expect(view.checksumValidWith(src, dst)).toBe(true);
+          expect(view.payloadLength).toBe(body.length);
+          const got = decoded(tcp.decodeTcp(out, 3, hl + body.length));
+          expect(got).toEqual({ ...f, dataOffset: hl / 4, checksum: got.checksum });
+          // The cursor gives back the option list (padding shows as one EOL at the end).
+          const cursor = view.options();
+          for (const o of opts.list) {
+            expect(cursor.next()).toBe(true);
+            switch (o.kind) {
+              case 'mss':
+                expect(cursor.mss).toBe(o.value);
+                break;
+              case 'windowScale':
+                expect(cursor.windowScale).toBe(o.shift);
+                break;
+              case 'sackPermitted':
+                expect(cursor.sackPermitted).toBe(true);
+                break;
+              case 'sack':
+                expect(cursor.sackCount).toBe(o.blocks.length);
+                o.blocks.forEach(([l, r], i) => {
+                  expect(cursor.sackLeft(i)).toBe(l);
+                  expect(cursor.sackRight(i)).toBe(r);
+                });
+                break;
+              case 'timestamps':
+                expect([cursor.tsval, cursor.tsecr]).toEqual([o.tsval, o.tsecr]);
+                break;
+              case 'nop':
+                expect(cursor.kind).toBe(1);
+                break;
+              case 'eol':
+                expect(cursor.kind).toBe(0);
+                break;
+              default:
+                expect(cursor.kind).toBe(o.kind);
+                expect(
+                  out.slice(cursor.valueOffset, cursor.valueOffset + cursor.valueLength),
+                ).toEqual(o.data);
+            }
+          }
+          if (cursor.next()) expect(cursor.kind).toBe(0);
+          expect(cursor.next()).toBe(false);
+          expect(cursor.error).toBeNull();
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  it('dhcp (options found by the view)', () => {
+    fc.assert(
+      fc.property(dhcpFields, (f) => {
+        const size = 240 + f.options.length;
+        const out = new Uint8Array(size + 4);
+        expect(dhcp.encodeDhcp(f, out, 4)).toBe(size);
+        expect(decoded(dhcp.decodeDhcp(out, 4, size))).toEqual(f);
+        const view = new dhcp.DhcpView();
+        expect(view.wrap(out, 4, size)).toBeNull();
+        // messageType is option 53's first value byte, -1 without it.
+        const at = view.findOption(53);
+        expect(view.messageType).toBe(at < 0 || view.optionLength(53) < 1 ? -1 : out[at]);
+        expect(view.toJSON().options.at(-1)).toEqual({ code: 255, length: 0 });
+      }),
+      RUNS,
+    );
+  });
+
+  it('dns (counts derived, names compressed)', () => {
+    fc.assert(
+      fc.property(dnsFields, (f) => {
+        const out = new Uint8Array(2048);
+        const n = dns.encodeDns(f, out, 7);
+        expect(n).toBeGreaterThan(11);
+        const got = decoded(dns.decodeDns(out, 7, n));
+        expect(got).toEqual({
+          ...f,
+          qdcount: f.questions.length,
+          ancount: f.answers.length,
+          nscount: f.authority.length,
+          arcount: f.additional.length,
+        });
+      }),
+      RUNS,
+    );
+  });
+});

@@ -1,0 +1,264 @@
+/**
+ * Hostile input: random, truncated and bit-flipped buffers. wrap() must never throw; when it
+ * accepts a message, no getter, cursor, checksum, toJSON() or describe() may throw or read
+ * outside [offset, offset + length) — reads are watched through a Proxy over the bytes (slow,
+ * which is fine for a few hundred runs); when it rejects one, the error must be well formed.
+ * The decode*() value functions must never throw either.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isDecodeError } from '../../src/codec/errors.js';
+import { readName } from '../../src/codec/dns.js';
+import { arp, dhcp, dns, ethernet, icmp, ipv4, tcp, udp } from '../../src/generated/index.js';
+import { fixturePcaps, readPcapFrames, splitLayers, type LayerName } from './helpers.js';
+
+const RUNS = { numRuns: 250 };
+const CODES = new Set([
+  'E_TRUNCATED',
+  'E_BAD_LENGTH',
+  'E_BAD_VALUE',
+  'E_BAD_OPTION',
+  'E_BAD_NAME',
+  'E_POINTER_LOOP',
+]);
+
+interface AnyView {
+  wrap(
+    bytes: Uint8Array,
+    offset?: number,
+    length?: number,
+  ): { code: string; layer: string; field: string; offset: number } | null;
+  toJSON(...args: number[]): unknown;
+  describe(): string;
+}
+
+const VIEWS: Record<
+  LayerName,
+  { make: () => AnyView; decode: (b: Uint8Array, o: number, l: number) => unknown }
+> = {
+  ethernet: { make: () => new ethernet.EthernetView(), decode: ethernet.decodeEthernet },
+  arp: { make: () => new arp.ArpView(), decode: arp.decodeArp },
+  ipv4: { make: () => new ipv4.Ipv4View(), decode: ipv4.decodeIpv4 },
+  icmp: { make: () => new icmp.IcmpView(), decode: icmp.decodeIcmp },
+  udp: { make: () => new udp.UdpView(), decode: udp.decodeUdp },
+  tcp: { make: () => new tcp.TcpView(), decode: tcp.decodeTcp },
+  dhcp: { make: () => new dhcp.DhcpView(), decode: dhcp.decodeDhcp },
+  dns: { make: () => new dns.DnsView(), decode: dns.decodeDns },
+};
+const LAYERS = Object.keys(VIEWS) as LayerName[];
+
+/** A Uint8Array stand-in that records every index read outside [lo, hi). */
+function watched(
+  bytes: Uint8Array,
+  lo: number,
+  hi: number,
+): { proxy: Uint8Array; outside: number[] } {
+  const outside: number[] = [];
+  const proxy = new Proxy(bytes, {
+    get(target, key) {
+      if (typeof key === 'string' && /^\d+$/.test(key)) {
+        const i = Number(key);
+        if (i < lo || i >= hi) outside.push(i);
+        return target[i];
+      }
+      const value = (target as unknown as Record<string | symbol, unknown>)[key];
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+  return { proxy, outside };
+}
+
+/** Reads every getter of an object (and its prototypes) and drains anything that has next(). */
+function touchAll(obj: object, depth = 0): void {
+  let proto = Object.getPrototypeOf(obj) as object | null;
+  while (proto !== null && proto !== Object.prototype) {
+    for (const [key, d] of Object.entries(Object.getOwnPropertyDescriptors(proto))) {
+      if (d.get !== undefined) void (obj as Record<string, unknown>)[key];
+    }
+    proto = Object.getPrototypeOf(proto) as object | null;
+  }
+  if (depth > 0) return;
+  for (const method of ['options', 'questions', 'records']) {
+    const fn = (obj as Record<string, unknown>)[method];
+    if (typeof fn !== 'function') continue;
+    const cursor = (
+      fn as () => {
+        next(): boolean;
+        sackCount?: number;
+        sackLeft?(i: number): number;
+        sackRight?(i: number): number;
+        nameOffset?: number;
+        msgOffset?: number;
+        msgLength?: number;
+        bytes?: Uint8Array;
+      }
+    ).call(obj);
+    for (let n = 0; n < 2000 && cursor.next(); n++) {
+      touchAll(cursor, depth + 1);
+      for (let i = 0; i < (cursor.sackCount ?? 0); i++) {
+        cursor.sackLeft?.(i);
+        cursor.sackRight?.(i);
+      }
+      if (cursor.nameOffset !== undefined && cursor.bytes !== undefined) {
+        readName(cursor.bytes, cursor.msgOffset ?? 0, cursor.msgLength ?? 0, cursor.nameOffset);
+      }
+    }
+  }
+  for (const method of ['findOption', 'optionLength']) {
+    const fn = (obj as Record<string, unknown>)[method];
+    if (typeof fn === 'function')
+      for (const code of [1, 53, 255]) (fn as (c: number) => number).call(obj, code);
+  }
+  for (const method of ['checksumValidWith']) {
+    const fn = (obj as Record<string, unknown>)[method];
+    if (typeof fn === 'function')
+      (fn as (a: number, b: number) => boolean).call(obj, 0x0a000001, 0x0a000002);
+  }
+}
+
+/** The whole check for one message candidate at bytes[offset, offset + length). */
+function exercise(layer: LayerName, bytes: Uint8Array, offset: number, length: number): void {
+  const { proxy, outside } = watched(bytes, offset, offset + length);
+  const view = VIEWS[layer].make();
+  const err = view.wrap(proxy, offset, length);
+  if (err === null) {
+    touchAll(view);
+    JSON.stringify(view.toJSON(0x0a000001, 0x0a000002));
+    JSON.stringify({ [layer]: view });
+    view.describe();
+    const v = view as unknown as {
+      payloadOffset?: number;
+      payloadLength?: number;
+      headerLength: number;
+      messageLength: number;
+    };
+    if (v.payloadOffset !== undefined && v.payloadLength !== undefined) {
+      expect(v.payloadOffset).toBeGreaterThanOrEqual(offset);
+      expect(v.payloadOffset + v.payloadLength).toBeLessThanOrEqual(offset + length);
+    }
+    expect(v.messageLength).toBeLessThanOrEqual(length);
+  } else {
+    expect(CODES.has(err.code)).toBe(true);
+    expect(err.layer).toBe(layer);
+    expect(err.offset).toBeGreaterThanOrEqual(0);
+    expect(err.offset).toBeLessThanOrEqual(bytes.length);
+    // A failed view holds nothing: its getters read an empty array.
+    touchAll(view);
+  }
+  expect(outside, `${layer} read outside its bounds`).toEqual([]);
+  // The allocating decoder never throws either.
+  const value = VIEWS[layer].decode(bytes, offset, length);
+  expect(isDecodeError(value)).toBe(err !== null);
+}
+
+/** Real messages of each layer from the fixture captures, as exact-size byte arrays. */
+function corpus(): Record<LayerName, Uint8Array[]> {
+  const out = Object.fromEntries(LAYERS.map((l) => [l, [] as Uint8Array[]])) as Record<
+    LayerName,
+    Uint8Array[]
+  >;
+  for (const file of fixturePcaps()) {
+    for (const frame of readPcapFrames(file)) {
+      for (const l of splitLayers(frame)) {
+        if (out[l.name].length < 40) out[l.name].push(frame.slice(l.offset, l.offset + l.length));
+      }
+    }
+  }
+  return out;
+}
+
+const samples = corpus();
+
+describe('hostile input never throws or reads out of bounds', () => {
+  it('the watcher itself sees out-of-bounds reads', () => {
+    const { proxy, outside } = watched(new Uint8Array(8), 2, 6);
+    void proxy[1];
+    void proxy[3];
+    void proxy[6];
+    expect(outside).toEqual([1, 6]);
+    // And a view over a lying length field is caught by wrap(), not by the watcher.
+    const ip = new Uint8Array(20);
+    ip[0] = 0x4f; // ihl 15: 60 bytes of header in a 20-byte buffer
+    ip[3] = 60; // totalLength
+    const w = watched(ip, 0, 20);
+    expect(new ipv4.Ipv4View().wrap(w.proxy)?.code).toBe('E_TRUNCATED');
+    expect(w.outside).toEqual([]);
+  });
+
+  it('has real samples of every layer', () => {
+    for (const l of LAYERS) expect(samples[l].length, l).toBeGreaterThan(0);
+  });
+
+  for (const layer of LAYERS) {
+    describe(layer, () => {
+      it('random bytes at random offsets', () => {
+        fc.assert(
+          fc.property(
+            fc.uint8Array({ maxLength: 400 }),
+            fc.nat(8),
+            fc.nat(8),
+            (body, before, after) => {
+              const bytes = new Uint8Array(before + body.length + after).fill(0xee);
+              bytes.set(body, before);
+              exercise(layer, bytes, before, body.length);
+            },
+          ),
+          RUNS,
+        );
+      });
+
+      it('truncated real messages', () => {
+        const list = samples[layer];
+        fc.assert(
+          fc.property(fc.nat(list.length - 1), fc.nat(2000), (i, cut) => {
+            const msg = list[i];
+            const len = cut % (msg.length + 1);
+            const bytes = new Uint8Array(msg.length + 4).fill(0xee);
+            bytes.set(msg, 2);
+            exercise(layer, bytes, 2, len);
+          }),
+          RUNS,
+        );
+      });
+
+      it('bit-flipped real messages', () => {
+        const list = samples[layer];
+        fc.assert(
+          fc.property(
+            fc.nat(list.length - 1),
+            fc.array(fc.nat(8 * 1600), { minLength: 1, maxLength: 6 }),
+            (i, flips) => {
+              const msg = list[i].slice();
+              for (const bit of flips) {
+                const at = (bit >> 3) % msg.length;
+                msg[at] ^= 1 << (bit & 7);
+              }
+              exercise(layer, msg, 0, msg.length);
+            },
+          ),
+          RUNS,
+        );
+      });
+    });
+  }
+
+  it('wrap() rejects impossible offsets and lengths without throwing', () => {
+    const bytes = new Uint8Array(64);
+    for (const layer of LAYERS) {
+      const view = VIEWS[layer].make();
+      for (const [o, l] of [
+        [-1, 10],
+        [0, -1],
+        [60, 10],
+        [Number.NaN, 1],
+        [0, Number.NaN],
+        [65, 0],
+      ]) {
+        const err = view.wrap(bytes, o, l);
+        expect(err?.code, `${layer} ${o} ${l}`).toBe('E_TRUNCATED');
+      }
+    }
+  });
+});

@@ -1,0 +1,173 @@
+/**
+ * The generator end to end: the front end's model (offsets, order, dependencies) without any
+ * code generation, the back end's load expressions, and the CLI: `--check` passes on the
+ * committed tree, names stale files in a copy, and reports spec errors with a caret.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadScalar } from '../../codegen/backend/typescript.js';
+import type { ScalarField } from '../../codegen/frontend/model.js';
+import { loadSpec } from '../../codegen/generate.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+function spec(name: string) {
+  return loadSpec(`specs/${name}.pkt`, readFileSync(join(ROOT, 'specs', `${name}.pkt`), 'utf8'));
+}
+
+describe('front end: the spec model', () => {
+  it('places IPv4 fields at their bit offsets and orders checks and derives', () => {
+    const m = spec('ipv4').messages[0];
+    expect(m.fixedSize).toBe(20);
+    const at = (name: string): [number, number] => {
+      const f = m.fields.find((x) => x.name === name) as ScalarField;
+      return [f.bitOffset, f.bitWidth];
+    };
+    expect(at('version')).toEqual([0, 4]);
+    expect(at('ihl')).toEqual([4, 4]);
+    expect(at('flags')).toEqual([48, 3]);
+    expect(at('fragmentOffset')).toEqual([51, 13]);
+    expect(at('dst')).toEqual([128, 32]);
+    expect(m.regions.map((r) => [r.name, r.construct.kind])).toEqual([
+      ['options', 'tlv_list'],
+      ['payload', 'payload'],
+    ]);
+    expect(m.steps.map((s) => (s.kind === 'assert' ? s.field : s.region))).toEqual([
+      'version',
+      'ihl',
+      'totalLength',
+      'options',
+      'payload',
+    ]);
+    // totalLength's derive reads ihl, so ihl is computed first.
+    expect(m.encodeOrder.indexOf('ihl')).toBeLessThan(m.encodeOrder.indexOf('totalLength'));
+    expect(m.encodeNeedsPayloadLength).toBe(true);
+    expect(m.dispatch?.cases.map((c) => [c.values, c.target])).toEqual([
+      [[1], 'icmp'],
+      [[6], 'tcp'],
+      [[17], 'udp'],
+    ]);
+  });
+
+  it('resolves the UDP checksum and dispatch by enum names', () => {
+    const m = spec('udp').messages[0];
+    const checksum = m.fields.find((f) => f.name === 'checksum') as ScalarField;
+    expect(checksum.checksum).toEqual({
+      coverage: 'message',
+      pseudoProtocol: 17,
+      zeroMeansNone: true,
+    });
+    expect(m.dispatch).toEqual({
+      fields: ['dstPort', 'srcPort'],
+      cases: [
+        { values: [67, 68], target: 'dhcp' },
+        { values: [53], target: 'dns' },
+      ],
+    });
+  });
+
+  it('declares the DNS sections as walked regions', () => {
+    const m = spec('dns').messages[0];
+    expect(m.regions.map((r) => [r.name, r.length])).toEqual([
+      ['questions', 'walk'],
+      ['records', 'walk'],
+    ]);
+    expect(m.fixedSize).toBe(12);
+  });
+});
+
+describe('back end: field loads', () => {
+  const field = (bitOffset: number, bitWidth: number, littleEndian = false): ScalarField => ({
+    kind: 'scalar',
+    name: 'x',
+    type: 'uint',
+    bitOffset,
+    bitWidth,
+    littleEndian,
+    enumName: null,
+    derive: null,
+    checksum: null,
+    when: null,
+  });
+
+  it('compiles bit fields to one load plus shift and mask', () => {
+    expect(loadScalar(field(0, 4), 'b', 'o')).toBe('b[o] >> 4');
+    expect(loadScalar(field(4, 4), 'b', 'o')).toBe('b[o] & 0xf');
+    expect(loadScalar(field(51, 13), 'b', 'o')).toBe('((b[o + 6] << 8) | b[o + 7]) & 0x1fff');
+    expect(loadScalar(field(100, 12), 'b', 'o')).toBe('((b[o + 12] << 8) | b[o + 13]) & 0xfff');
+    expect(loadScalar(field(32, 32), 'b', 'o')).toBe(
+      '((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0',
+    );
+    expect(loadScalar(field(16, 16, true), 'b', 'o')).toBe('(b[o + 2] | (b[o + 3] << 8))');
+  });
+
+  it('evaluates those loads to the right values', () => {
+    const bytes = Uint8Array.from([0x45, 0x00, 0x12, 0x34, 0xff, 0xee, 0x5f, 0xa1]);
+    const run = (f: ScalarField): number =>
+      (
+        new Function('b', 'o', `return ${loadScalar(f, 'b', 'o')};`) as (
+          b: Uint8Array,
+          o: number,
+        ) => number
+      )(bytes, 0);
+    expect(run(field(0, 4))).toBe(4);
+    expect(run(field(4, 4))).toBe(5);
+    expect(run(field(32, 32))).toBe(0xffee5fa1);
+    expect(run(field(51, 13))).toBe(0x1fa1);
+    expect(run(field(48, 3))).toBe(0x5f >> 5);
+    expect(run(field(16, 16, true))).toBe(0x3412);
+    expect(run(field(20, 20))).toBe(0x234ff);
+  });
+});
+
+describe('codegen CLI', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'pktstack-codegen-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  for (const dir of ['codegen', 'grammar', 'specs', 'src/generated']) {
+    cpSync(join(ROOT, dir), join(tmp, dir), { recursive: true });
+  }
+  cpSync(join(ROOT, '.prettierrc.json'), join(tmp, '.prettierrc.json'));
+  cpSync(join(ROOT, 'package.json'), join(tmp, 'package.json'));
+  symlinkSync(join(ROOT, 'node_modules'), join(tmp, 'node_modules'));
+
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', join(tmp, 'codegen/main.ts'), ...args], {
+      cwd: tmp,
+      encoding: 'utf8',
+    });
+
+  it('--check passes on the committed output', () => {
+    const r = run('--check');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('--check names the stale files and exits 1; a normal run fixes them', () => {
+    const udp = join(tmp, 'src/generated/udp.ts');
+    writeFileSync(udp, readFileSync(udp, 'utf8').replace('length >= 8', 'length >= 9'));
+    writeFileSync(join(tmp, 'src/generated/extra.ts'), '// left over\n');
+    const r = run('--check');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('stale: src/generated/udp.ts');
+    expect(r.stderr).toContain('not generated by any spec: src/generated/extra.ts');
+    expect(r.stderr).not.toContain('tcp.ts');
+    expect(run().status).toBe(0);
+    expect(run('--check').status).toBe(0);
+  });
+
+  it('reports a spec error with file:line:col and a caret, exit 1', () => {
+    const path = join(tmp, 'specs/udp.pkt');
+    const good = readFileSync(path, 'utf8');
+    writeFileSync(path, good.replace('length: u16 derive', 'length: u15 derive'));
+    const r = run('--check');
+    writeFileSync(path, good);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.split('\n');
+    expect(lines[0]).toMatch(/^specs\/udp\.pkt:\d+:11: unknown type 'u15'$/);
+    expect(lines[1]).toBe('  length: u15 derive 8 + payloadLength;');
+    expect(lines[2]).toBe('          ^');
+  });
+});

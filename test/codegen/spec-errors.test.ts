@@ -1,0 +1,189 @@
+/**
+ * Broken .pkt snippets → the exact report: `file:line:col: message`, the source line, and a
+ * caret under the column. The model is built without generating any code.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadSpec } from '../../codegen/generate.js';
+import { SpecError } from '../../codegen/spec-error.js';
+
+/** [what, spec text, expected first line of the report]; the caret is checked separately. */
+const CASES: Array<[string, string, string]> = [
+  [
+    'missing semicolon',
+    'message X { a: u8 }',
+    `x.pkt:1:19: syntax error: expected ";", "format", "when", "checksum", "derive", "enum", or "("`,
+  ],
+  ['unknown type', 'message X { a: u17; }', "x.pkt:1:16: unknown type 'u17'"],
+  [
+    'bit width 0',
+    'message X { a: bits(0); b: bits(8); }',
+    'x.pkt:1:21: bit width 0 out of range 1..32',
+  ],
+  ['bit width 33', 'message X { a: bits(33); }', 'x.pkt:1:21: bit width 33 out of range 1..32'],
+  [
+    'bits without width',
+    'message X { a: bits; }',
+    'x.pkt:1:16: bits() takes one number: the width in bits',
+  ],
+  ['duplicate field', 'message X { a: u8; a: u16; }', "x.pkt:1:20: duplicate field 'a'"],
+  [
+    'unknown field in a length',
+    'message X { a: u8; p: payload(b - 1); }',
+    "x.pkt:1:31: unknown field 'b'",
+  ],
+  [
+    'misaligned byte field',
+    'message X { a: bits(4); b: u8; }',
+    "x.pkt:1:25: field 'b' starts at bit 4: bit fields before it must fill whole bytes",
+  ],
+  [
+    'bit fields not filling a byte',
+    'message X { a: bits(4); }',
+    'x.pkt:1:13: bit fields end at bit 4: they must fill whole bytes',
+  ],
+  [
+    'bit run over 32 bits',
+    'message X { a: bits(12); b: bits(30); c: bits(6); }',
+    'x.pkt:1:26: bit fields from bit 0 to 42 span more than 4 bytes without a byte boundary',
+  ],
+  ['unknown enum', 'message X { a: u8 enum Nope; }', "x.pkt:1:24: unknown enum 'Nope'"],
+  [
+    'enum value too wide',
+    'enum E : u8 { A = 300 }\nmessage X { a: u8; }',
+    "x.pkt:1:15: value 300 does not fit the enum's 8-bit base type",
+  ],
+  [
+    'enum too wide for its field',
+    'enum E : u8 { A = 20 }\nmessage X { a: bits(4) enum E; b: bits(4); }',
+    "x.pkt:2:29: enum 'E' member A = 20 does not fit 4 bits",
+  ],
+  [
+    'unknown enum member in dispatch',
+    'enum E : u8 { A = 1 }\nmessage X { a: u8 enum E; dispatch a { B => x } }',
+    "x.pkt:2:40: enum 'E' has no member 'B'",
+  ],
+  [
+    'duplicate dispatch value',
+    'message X { a: u8; dispatch a { 1 => x, 1 => y } }',
+    'x.pkt:1:41: value 1 appears twice in dispatch',
+  ],
+  [
+    'unknown error code',
+    'message X { a: u8; assert a > 1 else E_NOPE at a; }',
+    "x.pkt:1:38: unknown error code 'E_NOPE' (one of E_TRUNCATED, E_BAD_LENGTH, E_BAD_VALUE, E_BAD_OPTION, E_BAD_NAME, E_POINTER_LOOP)",
+  ],
+  [
+    'assert at unknown field',
+    'message X { a: u8; assert a > 1 else E_BAD_VALUE at b; }',
+    "x.pkt:1:53: unknown field 'b'",
+  ],
+  ['derive of unknown field', 'message X { a: u8 derive b + 1; }', "x.pkt:1:26: unknown field 'b'"],
+  [
+    'derive cycle',
+    'message X { a: u8 derive b; b: u8 derive a; }',
+    "x.pkt:1:13: derive cycle through 'a'",
+  ],
+  [
+    'fixed after variable',
+    'message X { p: payload(rest); a: u8; }',
+    "x.pkt:1:31: fixed-size field 'a' cannot follow the variable-length 'p'",
+  ],
+  [
+    'region after rest',
+    'message X { a: u8; p: payload(rest); q: payload(rest); }',
+    "x.pkt:1:38: field 'q' follows 'p', which takes the rest of the message",
+  ],
+  ['unknown json entry', 'message X { a: u8; json a, zz; }', "x.pkt:1:28: unknown field 'zz'"],
+  [
+    'unknown describe placeholder',
+    'message X { a: u8; describe "{a} {q}"; }',
+    "x.pkt:1:35: unknown field 'q'",
+  ],
+  [
+    'checksum on a u8',
+    'message X { a: u8 checksum(header); }',
+    'x.pkt:1:19: an Internet checksum field must be a byte-aligned big-endian u16',
+  ],
+  [
+    'unknown checksum option',
+    'message X { c: u16 checksum(header, fast); }',
+    'x.pkt:1:37: unknown checksum option (pseudo_ipv4(protocol) or zero_is_none)',
+  ],
+  [
+    'unknown list format',
+    'message X { a: u8; o: tlv_list(foo, rest); }',
+    'x.pkt:1:32: tlv_list() first argument must be a list format: ipv4, tcp, dhcp',
+  ],
+  [
+    'len of a fixed field',
+    'message X { a: u8 derive len(a); }',
+    "x.pkt:1:30: len() needs a variable-length field; 'a' is fixed",
+  ],
+  [
+    'payloadLength outside derive',
+    'message X { a: u8 when payloadLength > 1; }',
+    'x.pkt:1:24: payloadLength is only known when encoding (use it in derive)',
+  ],
+  [
+    'unknown function',
+    'message X { a: u8 derive max(a, 1); }',
+    "x.pkt:1:26: unknown function 'max' (only len() exists)",
+  ],
+  [
+    'reserved name',
+    'message X { offset: u8; }',
+    "x.pkt:1:13: 'offset' is a reserved name (the generated view or DSL uses it)",
+  ],
+  [
+    'byte array used as a number',
+    'message X { a: bytes(4); assert a == 1 else E_BAD_VALUE at a; }',
+    "x.pkt:1:33: field 'a' is a byte array, not a number",
+  ],
+  ['no message', 'enum E : u8 { A = 1 }', 'x.pkt:1:22: a spec must declare a message'],
+  [
+    'second line',
+    'message X {\n  a: u8;\n  b: u8 enum;\n}',
+    'x.pkt:3:13: syntax error: expected an identifier',
+  ],
+];
+
+function report(source: string): string {
+  try {
+    loadSpec('x.pkt', source);
+  } catch (e) {
+    if (e instanceof SpecError) return e.format();
+    throw e;
+  }
+  return '(no error)';
+}
+
+describe('spec errors', () => {
+  for (const [what, source, first] of CASES) {
+    it(what, () => {
+      const lines = report(source).split('\n');
+      expect(lines[0]).toBe(first);
+      // Line 2 is the source line, line 3 a caret under the reported column.
+      const [, line, col] = /^x\.pkt:(\d+):(\d+):/.exec(lines[0]) ?? [];
+      expect(lines[1]).toBe(source.split('\n')[Number(line) - 1]);
+      expect(lines[2]).toBe(`${' '.repeat(Number(col) - 1)}^`);
+    });
+  }
+
+  it('accepts every committed spec', async () => {
+    const { readFileSync, readdirSync } = await import('node:fs');
+    const dir = new URL('../../specs/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.pkt'));
+    expect(files.sort()).toEqual([
+      'arp.pkt',
+      'dhcp.pkt',
+      'dns.pkt',
+      'ethernet.pkt',
+      'icmp.pkt',
+      'ipv4.pkt',
+      'tcp.pkt',
+      'udp.pkt',
+    ]);
+    for (const f of files)
+      expect(() => loadSpec(`specs/${f}`, readFileSync(new URL(f, dir), 'utf8'))).not.toThrow();
+  });
+});
