@@ -44,8 +44,8 @@ function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** Creates the namespace and starts dnsmasq (lease time `lease`, e.g. '2m'). */
-export async function up(lease = '2m'): Promise<Lab> {
+/** Creates the namespace and starts dnsmasq (lease time `lease`, e.g. '2m'; `extra` options). */
+export async function up(lease = '2m', extra: string[] = []): Promise<Lab> {
   const ns = `dhcp-${process.pid}-${counter++}`;
   const dir = mkdtempSync(join(tmpdir(), `${ns}-`));
   let dnsmasq: ChildProcess | null = null;
@@ -102,6 +102,7 @@ export async function up(lease = '2m'): Promise<Lab> {
         `--pid-file=${join(dir, 'dnsmasq.pid')}`,
         '--user=root',
         '--group=root',
+        ...extra,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );

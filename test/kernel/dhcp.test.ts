@@ -82,4 +82,39 @@ describe.skipIf(skip !== null)('DHCP client against dnsmasq (kernel)', () => {
     expect(stack.address).toBe(lease.address);
     resolver.close();
   }, 90_000);
+
+  it('INIT-REBOOT: a foreign address is NAKed (then DISCOVER), a known one is ACKed directly', async () => {
+    const auth = await up('2m', ['--dhcp-authoritative']);
+    const clock = new RealClock();
+    const boot = async (remembered: number) => {
+      const link = await openTap({ name: 'tap0', netns: auth.ns });
+      const s = createStack({ link, clock });
+      const events: DhcpEvent[] = [];
+      const d = attachDhcp(s, {
+        rememberedAddress: remembered,
+        probe: { probes: 1, intervalMs: 100, waitMs: 300 },
+        onEvent: (e) => events.push(e),
+      });
+      d.start();
+      const lease = await d.firstLease;
+      d.stop(false); // keep the lease at the server, as a reboot would
+      await s.close();
+      return { lease, events };
+    };
+    try {
+      const first = await boot(0x0a0000c8); // 10.0.0.200: outside dnsmasq's range
+      expect(first.events.map((e) => e.type)).toEqual(['nak', 'bound']);
+      const ip = formatIpv4(first.lease.address);
+      expect(ip).toMatch(/^10\.0\.0\.(5\d|60)$/);
+      expect(auth.log()).toMatch(/DHCPNAK\(tap0\) 10\.0\.0\.200/);
+      const discovers = (auth.log().match(/DHCPDISCOVER/g) ?? []).length;
+
+      const second = await boot(first.lease.address);
+      expect(second.events.map((e) => e.type)).toEqual(['bound']);
+      expect(second.lease.address).toBe(first.lease.address);
+      expect((auth.log().match(/DHCPDISCOVER/g) ?? []).length).toBe(discovers);
+    } finally {
+      auth.down();
+    }
+  }, 30_000);
 });
