@@ -33,7 +33,7 @@ import {
   type Segment,
 } from './segment.js';
 import { SendBuffer } from './sendbuffer.js';
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from './seq.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from './seq.js';
 
 export const TcpState = {
   CLOSED: 0,
@@ -164,6 +164,8 @@ export interface TcpCounters {
   outOfWindow: number;
   reorderDrops: number;
   dupAcksIn: number;
+  lostRetransmits: number;
+  tailProbes: number;
 }
 
 /** TIME-WAIT's TS.Recent stays meaningful for 24 days (RFC 7323 §5.5). */
@@ -195,6 +197,8 @@ export class TcpConnection {
     outOfWindow: 0,
     reorderDrops: 0,
     dupAcksIn: 0,
+    lostRetransmits: 0,
+    tailProbes: 0,
   };
   /** Free slot for the runtime (its socket object). */
   owner: unknown = undefined;
@@ -261,6 +265,13 @@ export class TcpConnection {
   private recoverSeq = 0;
   /** RFC 6675 HighRxt: the highest sequence retransmitted during SACK recovery, + 1. */
   private highRxt = 0;
+  /** SND.MAX when the hole at SND.UNA was last retransmitted (lost-retransmission check). */
+  private rtxMark = 0;
+  private rtxMarkValid = false;
+  /** RFC 3042 limited transmit: extra bytes allowed beyond cwnd on the first two dup ACKs. */
+  private limitedTransmit = 0;
+  /** A tail loss probe (RFC 8985 §7) was sent and not yet answered by new data acknowledged. */
+  private tlpOutstanding = false;
   readonly scoreboard = new SackScoreboard();
   private readonly reorder: ReorderQueue;
 
@@ -286,6 +297,8 @@ export class TcpConnection {
 
   // --- timer deadlines (ms, Infinity when unarmed) ---
   rtxDeadline = NONE;
+  /** Tail loss probe timeout (RFC 8985), earlier than the RTO while a tail may be lost. */
+  probeDeadline = NONE;
   persistDeadline = NONE;
   delackDeadline = NONE;
   keepaliveDeadline = NONE;
@@ -465,6 +478,7 @@ export class TcpConnection {
   nextDeadline(): number {
     return Math.min(
       this.rtxDeadline,
+      this.probeDeadline,
       this.persistDeadline,
       this.delackDeadline,
       this.keepaliveDeadline,
@@ -502,6 +516,10 @@ export class TcpConnection {
         this.finish(TcpEvent.Closed);
         return;
       }
+    }
+    if (this.probeDeadline <= now) {
+      this.probeDeadline = NONE;
+      if (this.rtxDeadline > now) this.sendTailProbe(now);
     }
     if (this.rtxDeadline <= now) {
       this.rtxDeadline = NONE;
@@ -548,6 +566,8 @@ export class TcpConnection {
     }
     this.retries++;
     this.rto.backOff();
+    this.probeDeadline = NONE;
+    this.limitedTransmit = 0;
     this.tsRtoFloor = this.tsNow(now);
     this.tsRtoFloorSet = true;
     const flight = seqDiff(this.sndMax, this.sndUna);
@@ -882,6 +902,21 @@ export class TcpConnection {
       }
     }
 
+    // A retransmission of the first hole is lost when a full segment sent after it is SACKed
+    // (RACK's idea, RFC 8985, by sequence instead of time): resend the holes again.
+    if (
+      newSack &&
+      this.inRecovery &&
+      this.rtxMarkValid &&
+      ack === this.sndUna &&
+      this.scoreboard.count > 0 &&
+      seqGe(this.scoreboard.highest, seqAdd(this.rtxMark, this.effMss))
+    ) {
+      this.rtxMarkValid = false;
+      this.highRxt = this.sndUna;
+      this.counters.lostRetransmits++;
+    }
+
     const window = seg.window << this.sndShift;
     if (seqGt(ack, this.sndUna)) {
       this.onNewAck(seg, ack, now);
@@ -966,8 +1001,57 @@ export class TcpConnection {
       this.cc.onAck(dataAcked, mss, now, this.rto.srtt);
     }
     this.dupAcks = 0;
+    this.limitedTransmit = 0;
+    this.tlpOutstanding = false;
+    this.rtxMarkValid = this.rtxMarkValid && this.inRecovery;
     this.rtxDeadline = this.sndUna === this.sndMax ? NONE : now + this.rto.rto;
+    this.armProbe(now);
     if (dataAcked > 0) this.host.event(this, TcpEvent.SendSpace);
+  }
+
+  /**
+   * Tail loss probe (RFC 8985 §7.2): with SACK and an RTT estimate, probe after 2*SRTT instead
+   * of waiting a full RTO, so a lost tail is repaired by SACK recovery rather than a timeout.
+   */
+  private armProbe(now: number): void {
+    this.probeDeadline = NONE;
+    if (
+      !this.sackEnabled ||
+      this.inRecovery ||
+      this.tlpOutstanding ||
+      !this.rto.hasSample ||
+      this.sndUna === this.sndMax ||
+      this.retries > 0
+    ) {
+      return;
+    }
+    let pto = 2 * this.rto.srtt;
+    // A single segment in flight may wait for the peer's delayed ACK.
+    if (seqDiff(this.sndMax, this.sndUna) <= this.effMss) pto += this.config.delayedAck;
+    pto = Math.max(pto, 10);
+    if (now + pto < this.rtxDeadline) this.probeDeadline = now + pto;
+  }
+
+  private sendTailProbe(now: number): void {
+    if (!this.canSendData() || this.sndUna === this.sndMax || this.inRecovery) return;
+    this.tlpOutstanding = true;
+    this.counters.tailProbes++;
+    // New data if the peer's window allows (RFC 8985 §7.3), else the last segment again.
+    const nxt = this.sndNxt;
+    const avail = seqDiff(this.dataEnd(), nxt);
+    if (avail > 0 && nxt === this.sndMax && seqDiff(seqAdd(this.sndUna, this.sndWnd), nxt) > 0) {
+      const len = Math.min(avail, this.effMss, seqDiff(seqAdd(this.sndUna, this.sndWnd), nxt));
+      const fin = this.finQueued && len === avail;
+      this.transmitData(nxt, len, fin, now);
+      this.sndNxt = seqAdd(nxt, len + (fin ? 1 : 0));
+      if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
+    } else {
+      // The last segment actually sent (never beyond SND.MAX: unsent data is not "retransmitted").
+      const end = seqMin(this.sndMax, this.dataEnd());
+      const start = seqMax(this.sndUna, seqAdd(end, -this.effMss));
+      this.retransmitAt(start, now, seqDiff(end, start));
+    }
+    this.rtxDeadline = now + this.rto.rto;
   }
 
   private onDupAck(now: number): void {
@@ -975,9 +1059,19 @@ export class TcpConnection {
     this.dupAcks++;
     const mss = this.effMss;
     if (!this.inRecovery) {
-      const lost = this.dupAcks >= 3 || (this.sackEnabled && this.scoreboard.sackedBytes > 2 * mss);
+      const sb = this.scoreboard;
+      const flight = seqDiff(this.sndMax, this.sndUna);
+      // DupThresh 3 (RFC 5681), or SACKed data beyond it (RFC 6675); with a small flight, or
+      // once a tail loss probe drew SACK information, a single SACKed segment is enough (early
+      // retransmit, RFC 5827; RACK-TLP, RFC 8985): otherwise only a timeout would repair it.
+      const lost =
+        this.dupAcks >= 3 ||
+        (this.sackEnabled &&
+          (sb.sackedBytes > 2 * mss ||
+            (sb.sackedBytes > 0 && (this.tlpOutstanding || flight <= 4 * mss))));
       // RFC 6582 §3.2 step 1: no new recovery for duplicates of data sent before the last one.
       if (lost && seqGe(this.sndUna, this.recoverSeq)) this.enterRecovery(now);
+      else if (this.dupAcks <= 2) this.limitedTransmit = this.dupAcks * mss; // RFC 3042
     } else if (!this.sackEnabled) {
       this.cc.cwnd += mss; // NewReno inflation per further duplicate
     }
@@ -990,6 +1084,8 @@ export class TcpConnection {
     this.inRecovery = true;
     this.recoverSeq = this.sndMax;
     this.rttTiming = false;
+    this.limitedTransmit = 0;
+    this.probeDeadline = NONE;
     this.counters.fastRetransmits++;
     if (this.sackEnabled) {
       this.cc.cwnd = this.cc.ssthresh;
@@ -1000,6 +1096,8 @@ export class TcpConnection {
       if (len > 0) {
         this.retransmitAt(this.sndUna, now, len);
         this.highRxt = seqAdd(this.sndUna, len);
+        this.rtxMark = this.sndMax;
+        this.rtxMarkValid = true;
       }
     } else {
       this.retransmitAt(this.sndUna, now);
@@ -1104,6 +1202,7 @@ export class TcpConnection {
   private enterTimeWait(now: number): void {
     this.state = TcpState.TIME_WAIT;
     this.rtxDeadline = NONE;
+    this.probeDeadline = NONE;
     this.persistDeadline = NONE;
     this.keepaliveDeadline = NONE;
     this.timeWaitDeadline = now + 2 * this.config.msl;
@@ -1156,6 +1255,8 @@ export class TcpConnection {
       }
     }
     if (this.ackNow && sent === 0) this.sendAck(now);
+    // RFC 8985 §7.2: (re)start the loss probe timer after sending.
+    if (sent > 0 && !this.inRecovery && !oneSegment) this.armProbe(now);
     // Arm the persist timer when a zero window blocks queued data and nothing is in flight.
     if (
       this.sndWnd === 0 &&
@@ -1182,7 +1283,8 @@ export class TcpConnection {
     const finPending = this.finQueued && seqLe(nxt, this.finSeq);
     if (avail === 0 && !finPending) return false;
     const flight = seqDiff(nxt, this.sndUna);
-    const usable = Math.min(this.sndWnd, this.cc.cwnd) - flight;
+    const cwnd = this.inRecovery ? this.cc.cwnd : this.cc.cwnd + this.limitedTransmit;
+    const usable = Math.min(this.sndWnd, cwnd) - flight;
     let len = Math.min(avail, this.effMss);
     if (this.sackEnabled && seqLt(nxt, this.sndMax)) {
       len = Math.min(len, seqDiff(this.scoreboard.nextSackedStart(nxt, this.sndMax), nxt));
@@ -1221,6 +1323,10 @@ export class TcpConnection {
         const len = Math.min(seqDiff(end, hole), mss);
         this.retransmitAt(hole, now, len);
         this.highRxt = seqAdd(hole, len);
+        if (hole === this.sndUna) {
+          this.rtxMark = this.sndMax;
+          this.rtxMarkValid = true;
+        }
         sent++;
         continue;
       }
@@ -1248,7 +1354,8 @@ export class TcpConnection {
 
   /** Resends up to one MSS (or `len`) of data at `seq` (< SND.MAX) without moving SND.NXT. */
   private retransmitAt(seq: number, now: number, len = this.effMss): void {
-    const avail = Math.max(0, seqDiff(this.dataEnd(), seq));
+    // Only what was sent before: never past SND.MAX.
+    const avail = Math.max(0, seqDiff(seqMin(this.dataEnd(), this.sndMax), seq));
     const n = Math.min(len, avail, this.effMss);
     const fin = this.finSent && seqAdd(seq, n) === this.finSeq && n === avail;
     if (n === 0 && !fin) return;
@@ -1481,6 +1588,7 @@ export class TcpConnection {
   private finish(event: TcpEvent): void {
     this.state = TcpState.CLOSED;
     this.rtxDeadline = NONE;
+    this.probeDeadline = NONE;
     this.persistDeadline = NONE;
     this.delackDeadline = NONE;
     this.keepaliveDeadline = NONE;
