@@ -17,7 +17,8 @@ import { ENC_FRAME_LENGTH } from './workload.js';
 export interface ChildReport {
   name: string;
   note: string | null;
-  mode: 'time' | 'alloc';
+  /** 'both' (time, then allocation, in one process) is for --quick smoke runs only. */
+  mode: 'time' | 'alloc' | 'both';
   frames: number;
   decodeTime?: TimeResult;
   encodeTime?: TimeResult | null;
@@ -67,10 +68,10 @@ async function main(): Promise<void> {
   const report: ChildReport = {
     name: c.name,
     note: c.note ?? null,
-    mode: values.mode === 'alloc' ? 'alloc' : 'time',
+    mode: values.mode === 'alloc' || values.mode === 'both' ? values.mode : 'time',
     frames: corpus.count,
   };
-  if (report.mode === 'time') {
+  if (report.mode !== 'alloc') {
     const opt = {
       warmupMs: Number(values['warmup-ms']),
       rounds: Number(values.rounds),
@@ -87,7 +88,8 @@ async function main(): Promise<void> {
             const n = enc.encodeFrame(i, out);
             return Buffer.from(out.subarray(0, n)).toString('hex');
           });
-  } else {
+  }
+  if (report.mode !== 'time') {
     const opt = {
       budgetBytes: Number(values['budget-mb']) * 1024 * 1024,
       minFrames: Number(values['min-frames']),

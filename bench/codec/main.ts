@@ -124,6 +124,28 @@ async function timeAll(ms: Measured[], common: string[], repeat: number): Promis
   }
 }
 
+function takeAlloc(m: Measured, a: ChildReport): void {
+  m.alloc = a;
+  m.row.decodeBytesPerFrame = round(a.decodeAlloc?.bytesPerFrame ?? NaN, 2);
+  m.row.encodeBytesPerFrame = a.encodeAlloc ? round(a.encodeAlloc.bytesPerFrame, 2) : null;
+}
+
+/** --quick: one child per contender does both (timing under the allocation flags: smoke only). */
+async function quickAll(ms: Measured[], args: string[]): Promise<void> {
+  for (const m of ms) {
+    process.stderr.write(`bench:codec: quick run of ${m.row.name} ...\n`);
+    try {
+      const r = await runChild(['--contender', m.row.name, '--mode', 'both', ...args], ALLOC_FLAGS);
+      m.time = r;
+      m.row.decodeNsPerFrame = round(r.decodeTime?.nsPerFrame ?? NaN, 1);
+      m.row.encodeNsPerFrame = r.encodeTime ? round(r.encodeTime.nsPerFrame, 1) : null;
+      takeAlloc(m, r);
+    } catch (e) {
+      m.error = errorText(e);
+    }
+  }
+}
+
 async function allocAll(ms: Measured[], common: string[], allocArgs: string[]): Promise<void> {
   for (const m of ms) {
     if (m.error !== null) continue;
@@ -133,9 +155,7 @@ async function allocAll(ms: Measured[], common: string[], allocArgs: string[]): 
         ['--contender', m.row.name, '--mode', 'alloc', ...common, ...allocArgs],
         ALLOC_FLAGS,
       );
-      m.alloc = a;
-      m.row.decodeBytesPerFrame = round(a.decodeAlloc?.bytesPerFrame ?? NaN, 2);
-      m.row.encodeBytesPerFrame = a.encodeAlloc ? round(a.encodeAlloc.bytesPerFrame, 2) : null;
+      takeAlloc(m, a);
     } catch (e) {
       m.error = errorText(e);
     }
@@ -289,8 +309,11 @@ async function main(): Promise<number> {
     alloc: null,
     error: null,
   }));
-  await timeAll(ms, common, Math.max(1, Number(values.repeat)));
-  await allocAll(ms, common, allocArgs);
+  if (values.quick) await quickAll(ms, [...common, ...allocArgs]);
+  else {
+    await timeAll(ms, common, Math.max(1, Number(values.repeat)));
+    await allocAll(ms, common, allocArgs);
+  }
   const problems = crossCheck(ms);
   if (values.json) {
     console.log(JSON.stringify({ results: ms.map((m) => m.row) }));
