@@ -44,12 +44,48 @@ function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** Creates the namespace and starts dnsmasq (lease time `lease`, e.g. '2m'; `extra` options). */
-export async function up(lease = '2m', extra: string[] = []): Promise<Lab> {
+export interface LabOptions {
+  /** Lease time (dnsmasq's minimum is 2m). */
+  lease?: string;
+  /** First and last address dnsmasq hands out, e.g. '10.0.0.50,10.0.0.60'. */
+  range?: string;
+  /** More dnsmasq options. */
+  extra?: string[];
+}
+
+const live = new Set<() => void>();
+
+/** Tears down every lab this process still has (for afterAll, whatever a test left behind). */
+export function downAll(): void {
+  for (const down of [...live]) down();
+}
+
+/** Rejects after `ms` so a test's `finally` still runs when something never happens. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}
+
+/** Creates the namespace and starts dnsmasq on its tap0. */
+export async function up(options: LabOptions = {}): Promise<Lab> {
+  const lease = options.lease ?? '2m';
+  const range = options.range ?? '10.0.0.50,10.0.0.60';
   const ns = `dhcp-${process.pid}-${counter++}`;
   const dir = mkdtempSync(join(tmpdir(), `${ns}-`));
   let dnsmasq: ChildProcess | null = null;
   const down = (): void => {
+    live.delete(down);
     if (dnsmasq !== null && dnsmasq.exitCode === null && dnsmasq.pid !== undefined) {
       try {
         process.kill(dnsmasq.pid, 'SIGTERM');
@@ -64,6 +100,7 @@ export async function up(lease = '2m', extra: string[] = []): Promise<Lab> {
     }
     rmSync(dir, { recursive: true, force: true });
   };
+  live.add(down);
   process.once('exit', down);
   try {
     ip('netns', 'add', ns);
@@ -86,7 +123,7 @@ export async function up(lease = '2m', extra: string[] = []): Promise<Lab> {
         '--interface=tap0',
         '--bind-interfaces',
         '--except-interface=lo',
-        `--dhcp-range=10.0.0.50,10.0.0.60,${lease}`,
+        `--dhcp-range=${range},${lease}`,
         ...hostRecords,
         '--cname=www.test,host.test',
         '--local=/test/',
@@ -102,7 +139,7 @@ export async function up(lease = '2m', extra: string[] = []): Promise<Lab> {
         `--pid-file=${join(dir, 'dnsmasq.pid')}`,
         '--user=root',
         '--group=root',
-        ...extra,
+        ...(options.extra ?? []),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );

@@ -86,7 +86,7 @@ describe.skipIf(skip !== null)('pktstack run --dhcp (kernel)', () => {
   }
 
   it('logs dhcp.bound, answers ping on the leased address, releases on SIGTERM', async () => {
-    const lab = await up('2m');
+    const lab = await up();
     labs.push(lab);
     stream = start(lab);
     const upEvent = await stream.waitFor('up', 15_000);
@@ -121,7 +121,7 @@ describe.skipIf(skip !== null)('pktstack run --dhcp (kernel)', () => {
   });
 
   it('keeps trying without a server and says so', async () => {
-    const lab = await up('2m');
+    const lab = await up();
     labs.push(lab);
     lab.dnsmasq.kill('SIGTERM');
     stream = start(lab);

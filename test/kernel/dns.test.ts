@@ -22,7 +22,7 @@ function resolve(lab: Lab, args: string[]) {
 describe.skipIf(skip !== null)('pktstack resolve against dnsmasq (kernel)', () => {
   let lab: Lab;
   beforeAll(async () => {
-    lab = await up('2m');
+    lab = await up();
   });
   afterAll(() => lab?.down());
 
