@@ -4,6 +4,7 @@
  * whose query caused them (so a server with nothing on port 53 fails fast with ECONNREFUSED
  * instead of timing out).
  */
+import { readIpv4 } from '../../codec/address.js';
 import type { Clock } from '../clock/clock.js';
 import type { IcmpErrorReceiver } from '../icmp/icmp.js';
 import type { UdpSocket } from '../udp/socket.js';
@@ -29,19 +30,56 @@ export interface DnsHost {
   };
 }
 
-export class StackDnsTransport implements DnsTransport, IcmpErrorReceiver {
-  /** Local port → handler of the query try using it. */
-  private readonly handlers = new Map<number, DnsSocketHandler>();
+/**
+ * Routes the stack's ICMP errors about UDP to the query tries by local port. The ICMP layer
+ * takes one error receiver per protocol, so every transport on a stack shares this one (ports
+ * are unique per stack, so one map serves them all).
+ */
+class UdpErrorRouter implements IcmpErrorReceiver {
+  readonly handlers = new Map<number, DnsSocketHandler>();
+
+  /** `bytes[at, at + length)` is the quoted IPv4 datagram, header first. */
+  icmpError(
+    type: number,
+    code: number,
+    _from: number,
+    bytes: Uint8Array,
+    at: number,
+    length: number,
+  ): void {
+    if (type !== ICMP_DEST_UNREACHABLE || code !== CODE_PORT_UNREACHABLE) return;
+    const ihl = (bytes[at] & 0x0f) * 4;
+    if (ihl < 20 || length < ihl + 4) return; // the quote must reach the UDP ports
+    const dst = readIpv4(bytes, at + 16);
+    const srcPort = (bytes[at + ihl] << 8) | bytes[at + ihl + 1];
+    const dstPort = (bytes[at + ihl + 2] << 8) | bytes[at + ihl + 3];
+    this.handlers.get(srcPort)?.unreachable(dst, dstPort);
+  }
+}
+
+const routers = new WeakMap<object, UdpErrorRouter>();
+
+export class StackDnsTransport implements DnsTransport {
+  /** Local port → handler of the query try using it (shared per stack, see UdpErrorRouter). */
+  private readonly handlers: Map<number, DnsSocketHandler>;
 
   /**
-   * `icmpErrors`: take the stack's ICMP error reports for UDP (there is one receiver per
-   * protocol; leave it false when something else already listens for them).
+   * `icmpErrors`: take the stack's ICMP error reports for UDP. Leave it false when something
+   * else must receive them (then an unreachable server shows as a timeout).
    */
   constructor(
     private readonly host: DnsHost,
     icmpErrors = true,
   ) {
-    if (icmpErrors) host.icmp.registerErrorReceiver(UDP_PROTOCOL, this);
+    let router = routers.get(host.icmp);
+    if (router === undefined) {
+      router = new UdpErrorRouter();
+      if (icmpErrors) {
+        host.icmp.registerErrorReceiver(UDP_PROTOCOL, router);
+        routers.set(host.icmp, router);
+      }
+    }
+    this.handlers = router.handlers;
   }
 
   open(port: number, handler: DnsSocketHandler): DnsSocket | null {
@@ -66,26 +104,6 @@ export class StackDnsTransport implements DnsTransport, IcmpErrorReceiver {
         socket.close();
       },
     };
-  }
-
-  /** An ICMP error quoting one of our datagrams: `bytes[at, at+length)` is the quoted IPv4 datagram. */
-  icmpError(
-    type: number,
-    code: number,
-    _from: number,
-    bytes: Uint8Array,
-    at: number,
-    length: number,
-  ): void {
-    if (type !== ICMP_DEST_UNREACHABLE || code !== CODE_PORT_UNREACHABLE) return;
-    const ihl = (bytes[at] & 0x0f) * 4;
-    if (ihl < 20 || length < ihl + 4) return; // the quote must reach the UDP ports
-    const dst =
-      ((bytes[at + 16] << 24) | (bytes[at + 17] << 16) | (bytes[at + 18] << 8) | bytes[at + 19]) >>>
-      0;
-    const srcPort = (bytes[at + ihl] << 8) | bytes[at + ihl + 1];
-    const dstPort = (bytes[at + ihl + 2] << 8) | bytes[at + ihl + 3];
-    this.handlers.get(srcPort)?.unreachable(dst, dstPort);
   }
 }
 

@@ -181,13 +181,18 @@ describe('DhcpService + resolver on a Stack (in memory)', () => {
     expect(w.dhcp.stats()).toMatchObject({ maskIgnored: 1, gatewayIgnored: 1, configureErrors: 0 });
   });
 
-  it('fails fast with ECONNREFUSED when the DNS server port is closed', async () => {
+  it('fails fast with ECONNREFUSED when the DNS server port is closed (every resolver)', async () => {
     const w = world();
     w.dhcp.start();
     await advance(w.clock, 3000);
     w.named.close();
-    const err = await settle(w.clock, w.resolver.resolve4('host.test')).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DnsError);
-    expect(err).toMatchObject({ code: 'ECONNREFUSED', reason: 'port-unreachable' });
+    // A second resolver on the same stack shares the ICMP error routing with the first.
+    const other = createStackResolver(w.client, { servers: ['10.0.0.1'], attempts: 1 });
+    for (const r of [w.resolver, other]) {
+      const err = await settle(w.clock, r.resolve4('host.test')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DnsError);
+      expect(err).toMatchObject({ code: 'ECONNREFUSED', reason: 'port-unreachable' });
+    }
+    expect(w.clock.now()).toBeLessThan(3000 + 2000); // refused long before any timeout
   });
 });
