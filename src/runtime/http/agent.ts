@@ -1,0 +1,90 @@
+/**
+ * An `http.Agent` whose connections are TCP connections of the user-space stack, so
+ * `http.request(url, { agent })` (and anything built on it) goes out through the TAP. Pooling,
+ * keep-alive and socket reuse are the Agent's own. Host names are resolved with `lookup` (e.g.
+ * our DNS resolver); a connect timeout covers ARP + SYN retries, which Node's request `timeout`
+ * does not (it starts only once connected).
+ */
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { parseIpv4 } from '../../codec/address.js';
+import type { TimerHandle } from '../clock/clock.js';
+import type { Stack } from '../stack.js';
+import { TcpSocketError } from '../tcp/index.js';
+import { tcpOf } from './tcp.js';
+
+export interface StackAgentOptions extends http.AgentOptions {
+  /** Resolves a host name to one IPv4 address (dotted quad). Without it only IPs work. */
+  lookup?: (hostname: string) => Promise<string>;
+  /** Give up a connection not established after this long (ms; default 10000, 0 = never). */
+  connectTimeoutMs?: number;
+}
+
+/** The error a host name without a `lookup` fails with. */
+export class NoResolverError extends Error {
+  readonly code = 'ENOTFOUND';
+  constructor(readonly hostname: string) {
+    super(`getaddrinfo ENOTFOUND ${hostname} (no DNS resolver configured)`);
+    this.name = 'Error';
+  }
+}
+
+type CreateCallback = (err: Error | null, stream: Duplex) => void;
+
+export class StackAgent extends http.Agent {
+  private readonly lookup: ((hostname: string) => Promise<string>) | undefined;
+  private readonly connectTimeoutMs: number;
+
+  constructor(
+    private readonly stack: Stack,
+    options: StackAgentOptions = {},
+  ) {
+    const { lookup, connectTimeoutMs, ...agentOptions } = options;
+    super(agentOptions);
+    this.lookup = lookup;
+    this.connectTimeoutMs = connectTimeoutMs ?? 10_000;
+  }
+
+  override createConnection(
+    options: http.ClientRequestArgs,
+    callback?: CreateCallback,
+  ): Duplex | null | undefined {
+    const host = options.hostname ?? options.host ?? 'localhost';
+    const port = Number(options.port ?? 80);
+    if (parseIpv4(host) >= 0) return this.connect(host, port);
+    // Asynchronous path: the Agent waits for `callback` when nothing is returned.
+    const fail = (error: Error): void => {
+      // Node's Agent only reads the error when one is given; the stream argument is unused.
+      (callback as (err: Error | null) => void)(error);
+    };
+    if (this.lookup === undefined) {
+      queueMicrotask(() => fail(new NoResolverError(host)));
+      return undefined;
+    }
+    this.lookup(host).then(
+      (address) => {
+        try {
+          callback?.(null, this.connect(address, port));
+        } catch (error) {
+          fail(error as Error);
+        }
+      },
+      (error: unknown) => fail(error instanceof Error ? error : new Error(String(error))),
+    );
+    return undefined;
+  }
+
+  private connect(address: string, port: number): Duplex {
+    const socket = tcpOf(this.stack).connect({ host: address, port });
+    if (this.connectTimeoutMs > 0) {
+      const timer: TimerHandle = this.stack.clock.setTimer(this.connectTimeoutMs, () => {
+        if (socket.connecting && !socket.destroyed) {
+          socket.destroy(new TcpSocketError('ETIMEDOUT', 'connect', address, port));
+        }
+      });
+      socket.once('connect', () => timer.cancel());
+      socket.once('close', () => timer.cancel());
+    }
+    return socket;
+  }
+}
