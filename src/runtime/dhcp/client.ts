@@ -113,6 +113,8 @@ const INFINITE_LEASE = 0xffffffff;
 const MIN_RENEW_RETRY_MS = 60_000;
 /** RFC 2131 §3.1.5: after a DECLINE, wait at least 10 s before restarting. */
 const DECLINE_WAIT_MS = 10_000;
+/** Shortest lease we accept as given (seconds); shorter ones are stretched to this. */
+export const MIN_LEASE_SECONDS = 20;
 /** RFC 2131 §4.1: the first retransmission waits 4 s, doubling up to 64 s, randomized ±1 s. */
 const FIRST_BACKOFF_MS = 4_000;
 const MAX_BACKOFF_MS = 64_000;
@@ -484,7 +486,9 @@ export class DhcpClient {
   }
 
   private leaseFrom(reply: DhcpReply, startedAt: number): DhcpLease {
-    const leaseTime = reply.leaseTime;
+    // A lease of a few seconds (or 0) from a broken server would make us renew, expire and
+    // rediscover in a tight loop; like dhcpcd, hold every lease for at least 20 s.
+    const leaseTime = Math.max(reply.leaseTime, MIN_LEASE_SECONDS);
     let t1 = reply.renewalTime;
     let t2 = reply.rebindingTime;
     if (leaseTime !== INFINITE_LEASE) {

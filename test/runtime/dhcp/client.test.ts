@@ -350,6 +350,13 @@ describe('DhcpClient: the lease timeline', () => {
     expect(b.client.lease).toMatchObject({ renewalTime: 500, rebindingTime: 875 });
   });
 
+  it('stretches a lease shorter than 20 s instead of looping through DISCOVER', () => {
+    const h = new Harness();
+    h.bind({ lease: 0 });
+    expect(h.client.lease).toMatchObject({ leaseTime: 20, renewalTime: 10, rebindingTime: 17 });
+    expect(h.client.nextTimeout()).toBe(10_000);
+  });
+
   it('keeps an infinite lease without timers', () => {
     const h = new Harness();
     h.bind({ lease: 0xffffffff });
