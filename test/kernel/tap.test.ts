@@ -221,6 +221,28 @@ describe.skipIf(!isRoot)('TAP addon on the real kernel', () => {
     expect(kernelRxPackets() - before).toBe(3000);
   });
 
+  it('reports a deleted interface once through onError instead of spinning', async () => {
+    const errors: TapError[] = [];
+    const doomed = await openTap({
+      name: 'tap2',
+      netns: NS,
+      onError: (e) => errors.push(e as TapError),
+    });
+    try {
+      inNs('ip', 'link', 'del', 'tap2');
+      const deadline = Date.now() + 2000;
+      while (errors.length === 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(errors).toHaveLength(1);
+      expect(errors[0].message).toContain('tap2 stopped');
+      expect(errors[0].message).toContain('the interface was deleted');
+      expect(doomed.send(udpFrame(1), 0, 74)).toBe(false);
+    } finally {
+      await doomed.close();
+    }
+  });
+
   it('creates a fresh TAP, sets its kernel-side IPv4 address, and removes it on close', async () => {
     const extra = await openTap({ name: 'tap1', netns: NS, mtu: 9000 });
     try {

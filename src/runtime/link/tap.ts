@@ -208,9 +208,16 @@ export class TapLink implements Link {
   }
 
   private fail(errno: number): void {
-    const error = new Error(`TAP device ${this.name} stopped: errno ${errno}`) as TapError;
+    const code = errnoName(errno);
+    const why =
+      code === 'EBADF' || code === 'EBADFD'
+        ? 'the interface was deleted'
+        : code === 'EPIPE' || code === 'ECONNRESET'
+          ? 'the other end closed'
+          : 'reading failed';
+    const error = new Error(`TAP device ${this.name} stopped (${code}): ${why}`) as TapError;
     error.errno = errno;
-    error.code = errnoName(errno);
+    error.code = code;
     this.error = error;
     this.onError?.(error);
   }
