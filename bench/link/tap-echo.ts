@@ -8,13 +8,18 @@
  * the receive buffer — the IP and UDP checksums are unchanged by swaps — and send), then the
  * same load runs against bench/stack/responder.c, a blocking read/write C loop, for comparison.
  *
- *   npx tsx bench/link/tap-echo.ts [--seconds 3] [--window 64] [--size 64]   (root)
+ *   node --expose-gc --max-semi-space-size=128 --import tsx bench/link/tap-echo.ts [--seconds 3] [--window 64] [--size 64]
+ *
+ * (root). With a young generation that large no scavenge runs during the load, so the growth of
+ * the used heap divided by the frames echoed is the JS allocation per frame (GCs are counted).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { openTap, type TapLink } from '../../src/runtime/link/tap.js';
 import type { FrameReceiver } from '../../src/runtime/link/link.js';
 
@@ -118,7 +123,14 @@ async function main(): Promise<void> {
     const echo = new Echo(link);
     link.setReceiver(echo);
     console.error('load against TapLink...');
+    (globalThis as { gc?: () => void }).gc?.(); // with --expose-gc: start from a clean young generation
+    let gcs = 0;
+    const gcObserver = new PerformanceObserver((list) => (gcs += list.getEntries().length));
+    gcObserver.observe({ entryTypes: ['gc'] });
+    const heapBefore = getHeapStatistics().used_heap_size;
     const ts = JSON.parse(await inNs(load, ['10.0.0.2', '7', ...args])) as LoadResult;
+    const heapGrowth = getHeapStatistics().used_heap_size - heapBefore;
+    gcObserver.disconnect();
     const st = link.stats();
     await link.close();
 
@@ -148,6 +160,12 @@ async function main(): Promise<void> {
     console.log(
       `  frames per wakeup: mean ${perWakeup.toFixed(2)}, max ${st.rxMaxBatch} (${st.rxFrames} frames in ${st.rxBatches} wakeups); ` +
         `tx queued on EAGAIN: ${st.txQueued}, dropped: ${st.txDropped}`,
+    );
+    console.log(
+      `  JS heap growth during the load: ${(heapGrowth / st.rxFrames).toFixed(2)} bytes/frame, ` +
+        `${(heapGrowth / st.rxBatches).toFixed(0)} bytes/wakeup over ${st.rxFrames} frames ` +
+        `(${gcs} GCs meanwhile${gcs > 0 ? ': a lower bound, run with --expose-gc --max-semi-space-size=128' : ''}; ` +
+        'includes the child-process plumbing of this script)',
     );
   } finally {
     execFileSync('bash', [join(ROOT, 'scripts', 'netns.sh'), 'down', NS]);
