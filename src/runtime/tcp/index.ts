@@ -16,3 +16,5 @@ export { TCP_PROTOCOL, TcpLayer, TcpServer } from './layer.js';
 export type { ConnectOptions, ListenOptions, TcpLayerOptions, TcpLayerStats } from './layer.js';
 export { TcpSocket, TcpSocketError } from './socket.js';
 export type { TcpErrorCode } from './socket.js';
+export { startDiscardServer, startEchoServer } from './services.js';
+export type { DiscardSession } from './services.js';
