@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { register as registerCurl } from './curl.js';
 import { register as registerDecode } from './decode.js';
 import { register as registerResolve } from './resolve.js';
 import { register as registerRun } from './run.js';
@@ -8,4 +9,5 @@ export const commands: Array<(program: Command) => void> = [
   registerDecode,
   registerResolve,
   registerRun,
+  registerCurl,
 ];

@@ -11,7 +11,9 @@ import { recordPcap } from '../../runtime/link/pcap-recorder.js';
 import { openTap, setKernelIpv4 } from '../../runtime/link/tap.js';
 import { createStack, resolveAddress, StackConfigError } from '../../runtime/stack.js';
 import { UdpEchoServer } from '../../runtime/udp/echo.js';
+import { parseHttpSpec, startHttpService, type HttpSpec } from '../../runtime/http/index.js';
 import { attachDhcp, dhcpLogRecord } from '../../runtime/dhcp/index.js';
+import { attachTcp, startDiscardServer, startEchoServer } from '../../runtime/tcp/index.js';
 
 export interface RunOptions {
   tap: string;
@@ -21,10 +23,16 @@ export interface RunOptions {
   dhcp?: boolean;
   gateway?: string;
   udpEcho?: number;
+  /** TCP echo (RFC 862) on this port. */
+  echo?: number;
+  /** TCP discard (RFC 863) on this port. */
+  discard?: number;
   pcap?: string;
   log: 'text' | 'json';
   hostIp?: string;
   mtu?: number;
+  /** `--http PORT[:DIR]`: status page (and /bytes/N), or static files from DIR. */
+  http?: HttpSpec;
 }
 
 type EventFields = Record<string, unknown>;
@@ -100,6 +108,12 @@ export async function runStack(options: RunOptions): Promise<void> {
   const stack = createStack({ link, clock: new RealClock(), ...address });
   const echo =
     options.udpEcho === undefined ? undefined : new UdpEchoServer(stack.udp, options.udpEcho);
+  // TCP is always attached (closed ports answer RST); --echo / --discard add RFC 862/863 servers.
+  const tcp = attachTcp(stack);
+  if (options.echo !== undefined) startEchoServer(tcp, options.echo);
+  if (options.discard !== undefined) startDiscardServer(tcp, options.discard);
+  const httpService =
+    options.http === undefined ? undefined : startHttpService(stack, options.http);
   // DHCP: events become log lines ({"event":"dhcp.bound","ip":...}); the lease is released on stop.
   const dhcp =
     options.dhcp === true
@@ -120,6 +134,7 @@ export async function runStack(options: RunOptions): Promise<void> {
     dhcp?.stop(true);
     const stats = stack.stats();
     echo?.close();
+    void httpService?.close({ force: true });
     stack.close().then(
       () => {
         log('down', { signal, stats });
@@ -150,7 +165,10 @@ export async function runStack(options: RunOptions): Promise<void> {
     mtu: link.mtu,
     ...(address.gateway !== 0 ? { gateway: formatIpv4(address.gateway) } : {}),
     ...(options.udpEcho !== undefined ? { udpEcho: options.udpEcho } : {}),
+    ...(options.echo !== undefined ? { echo: options.echo } : {}),
+    ...(options.discard !== undefined ? { discard: options.discard } : {}),
     ...(options.pcap !== undefined ? { pcap: options.pcap } : {}),
+    ...(options.http !== undefined ? { http: options.http.port } : {}),
   });
   dhcp?.start();
 }
@@ -164,6 +182,8 @@ export function register(program: Command): void {
     .option('--dhcp', 'get the address, gateway and DNS servers with DHCP (instead of --ip)')
     .option('--gateway <address>', 'default gateway')
     .option('--udp-echo <port>', 'answer UDP datagrams on this port with the same bytes', parsePort)
+    .option('--echo <port>', 'TCP echo server (RFC 862) on this port', parsePort)
+    .option('--discard <port>', 'TCP discard server (RFC 863) on this port', parsePort)
     .option('--pcap <file>', 'record every frame both ways to this pcap file')
     .option('--log <format>', 'event output: text or json', 'text')
     .option(
@@ -171,6 +191,11 @@ export function register(program: Command): void {
       "also configure the kernel's side of the TAP, e.g. 10.0.0.1/24",
     )
     .option('--mtu <bytes>', 'set the TAP MTU first', parseMtu)
+    .option(
+      '--http <port[:dir]>',
+      'serve HTTP: status page + /bytes/N, or files from DIR',
+      parseHttpSpec,
+    )
     .action(async (opts: Omit<RunOptions, 'log'> & { log: string }) => {
       if (opts.log !== 'text' && opts.log !== 'json') {
         throw new StackConfigError(`--log must be text or json, not "${opts.log}"`);
