@@ -215,15 +215,19 @@ function printTable(ms: Measured[], problems: string[], info: RunInfo): void {
   console.log(line(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const r of rows) console.log(line(r));
-  const floors = ms
-    .map((m) => m.alloc?.decodeAlloc?.noiseFloorPerFrame)
-    .filter((x): x is number => x !== undefined);
-  if (floors.length > 0) {
-    console.log(
-      `B/frame: measured (no GC in the measured loop); 0 means below the noise floor of ` +
-        `${Math.max(...floors).toFixed(3)} B/frame or less.`,
-    );
+  // The floor of each result reported as 0 (other results are far above their floors).
+  const floors: number[] = [];
+  for (const m of ms) {
+    for (const a of [m.alloc?.decodeAlloc, m.alloc?.encodeAlloc]) {
+      if (a && a.bytesPerFrame === 0) floors.push(a.noiseFloorPerFrame);
+    }
   }
+  console.log(
+    'B/frame: measured with no GC inside the measured loop' +
+      (floors.length > 0
+        ? `; 0 means below the noise floor (at most ${Math.max(...floors).toFixed(3)} B/frame)`
+        : ''),
+  );
   const wall = ms
     .filter((m) => m.time?.decodeTime !== undefined)
     .map((m) => {
