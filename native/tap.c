@@ -69,6 +69,7 @@ typedef struct {
   int uv_done;  /* the poll handle is fully closed (or was never initialised) */
   int finalized;/* the JS external that points at us was garbage collected */
   int in_cleanup;/* the environment's cleanup hook is closing us */
+  napi_async_cleanup_hook_handle cleanup; /* removed once the poll handle is fully closed */
   napi_ref on_batch;
   napi_ref rx_buffer;
   napi_async_context async_ctx;
@@ -339,6 +340,10 @@ static void free_if_done(tap_t *t) {
 static void on_poll_closed(uv_handle_t *handle) {
   tap_t *t = (tap_t *)handle->data;
   t->uv_done = 1;
+  /* Only now may the environment finish tearing down (and unload this library): the hook
+   * stays registered until no callback into this code is pending. */
+  if (t->cleanup != NULL) napi_remove_async_cleanup_hook(t->cleanup);
+  t->cleanup = NULL;
   free_if_done(t);
 }
 
@@ -461,9 +466,14 @@ static void finalize_tap(napi_env env, void *data, void *hint) {
 
 static void close_tap(tap_t *t);
 
-static void cleanup_hook(void *arg) {
-  /* The environment is going away (process exit, worker end): release the device. */
+/*
+ * The environment is going away (worker end, process exit): release the device. An async hook,
+ * because the uv_close callback must run before Node unloads this library; on_poll_closed
+ * signals completion by removing the hook.
+ */
+static void cleanup_hook(napi_async_cleanup_hook_handle handle, void *arg) {
   tap_t *t = (tap_t *)arg;
+  t->cleanup = handle;
   t->in_cleanup = 1;
   close_tap(t);
 }
@@ -536,7 +546,7 @@ static napi_value wrap_fd(napi_env env, int fd, napi_value opts, napi_value on_b
   t->uv_done = 0;
   t->reading = 1;
   update_events(t);
-  napi_add_env_cleanup_hook(env, cleanup_hook, t);
+  napi_add_async_cleanup_hook(env, cleanup_hook, t, &t->cleanup);
 
   napi_create_external(env, t, finalize_tap, NULL, &external);
   napi_create_object(env, &result);
@@ -699,7 +709,6 @@ static void close_tap(tap_t *t) {
     t->tx_count = 0;
   }
   t->closed = 1;
-  if (!t->in_cleanup) napi_remove_env_cleanup_hook(t->env, cleanup_hook, t);
   if (t->poll_inited) {
     /* uv_poll_stop removes the fd from epoll, so closing it right after is safe. */
     uv_poll_stop(&t->poll);
@@ -707,9 +716,13 @@ static void close_tap(tap_t *t) {
   }
   if (t->fd >= 0) close(t->fd);
   t->fd = -1;
-  napi_delete_reference(t->env, t->on_batch);
-  napi_delete_reference(t->env, t->rx_buffer);
-  napi_async_destroy(t->env, t->async_ctx);
+  /* While the environment is being torn down, its references and async contexts go with it:
+   * touching them from here would use a half-destroyed environment. */
+  if (!t->in_cleanup) {
+    napi_delete_reference(t->env, t->on_batch);
+    napi_delete_reference(t->env, t->rx_buffer);
+    napi_async_destroy(t->env, t->async_ctx);
+  }
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { frameSocketPair, openFrameFd, type TapLink } from '../../src/runtime/link/tap.js';
 import type { FrameReceiver } from '../../src/runtime/link/link.js';
@@ -166,5 +168,34 @@ describe('TAP link over a frame socketpair', () => {
     await until(() => seen >= 3, 'three frames');
     await new Promise((r) => setTimeout(r, 20));
     expect(seen).toBe(3);
+  });
+
+  it('survives a worker ending with devices still open (the addon unloads only after they close)', async () => {
+    const addonPath = join(
+      import.meta.dirname,
+      '..',
+      '..',
+      'build',
+      'Release',
+      'pktstack_tap.node',
+    );
+    const worker = new Worker(
+      `const m = require(${JSON.stringify(addonPath)});
+       const [fa, fb] = m.seqpacketPair();
+       const a = m.attachFd({ fd: fa, mtu: 1500 }, () => {});
+       m.attachFd({ fd: fb, mtu: 1500 }, () => {});
+       m.write(a.handle, new Uint8Array(60), 0, 60);
+       require('node:worker_threads').parentPort.postMessage('open');`,
+      { eval: true },
+    );
+    await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    // Before the async cleanup hook, this crashed the process: libuv called a close callback
+    // in a library Node had already unloaded.
+    await worker.terminate();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(process.exitCode ?? 0).toBe(0);
   });
 });
