@@ -19,6 +19,8 @@ export type HttpHandler = (
 export interface ServeHttpOptions {
   /** Options for the `http.Server` made when a handler (not a server) is given. */
   server?: http.ServerOptions;
+  /** Disable Nagle on accepted connections (default true, as node:http does). */
+  noDelay?: boolean;
 }
 
 export interface HttpService {
@@ -66,7 +68,10 @@ export function serveHttp(
       });
       server.emit('connection', socket);
     },
-    { allowHalfOpen: true },
+    // noDelay: http.Server's default (net.Server applies it to kernel sockets; ours never pass
+    // through net.Server). With Nagle on, a response written in two pieces waits for the
+    // client's delayed ACK (40 ms on Linux) on every keep-alive request.
+    { allowHalfOpen: true, noDelay: options.noDelay ?? true },
   );
   let drained: (() => void) | undefined;
   return {
