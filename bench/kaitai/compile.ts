@@ -3,7 +3,7 @@
 // always matches the .ksy files and the installed compiler). The compiler emits UMD modules that
 // `require()` each other and 'kaitai-struct/KaitaiStream', so the folder gets a package.json that
 // makes Node load them as CommonJS inside this ESM package.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +25,13 @@ interface Yaml {
 
 const require = createRequire(import.meta.url);
 
+/** Write-then-rename, so a bench child running at the same time never loads a half file. */
+function writeAtomically(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
 /** Compiles every bench/kaitai/*.ksy; returns the generated file names. */
 export async function compileKaitai(): Promise<string[]> {
   const compiler = require('kaitai-struct-compiler') as KaitaiCompiler;
@@ -36,12 +43,12 @@ export async function compileKaitai(): Promise<string[]> {
     importYaml: (name: string): Promise<unknown> => Promise.resolve(load(name)),
   };
   mkdirSync(KAITAI_OUT, { recursive: true });
-  writeFileSync(join(KAITAI_OUT, 'package.json'), '{ "type": "commonjs" }\n');
+  writeAtomically(join(KAITAI_OUT, 'package.json'), '{ "type": "commonjs" }\n');
   const written = new Set<string>(); // each compile also emits the modules it imports
   for (const file of readdirSync(KAITAI_DIR).filter((f) => f.endsWith('.ksy'))) {
     const files = await compiler.compile('javascript', load(file.slice(0, -4)), importer, false);
     for (const [name, text] of Object.entries(files)) {
-      writeFileSync(join(KAITAI_OUT, name), text);
+      writeAtomically(join(KAITAI_OUT, name), text);
       written.add(name);
     }
   }
