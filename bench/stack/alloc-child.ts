@@ -137,7 +137,8 @@ async function measure(scenario: string, f: Uint8Array, n: number): Promise<Resu
   };
   run(200_000);
   gc!();
-  await new Promise((r) => setImmediate(r));
+  // GC entries reach the observer asynchronously: let the forced one land before counting.
+  await new Promise((r) => setTimeout(r, 50));
   const gcsBefore = gcs;
   const sentBefore = link.sent;
   const before = getHeapStatistics().used_heap_size;
@@ -145,7 +146,7 @@ async function measure(scenario: string, f: Uint8Array, n: number): Promise<Resu
   run(n);
   const t1 = process.hrtime.bigint();
   const after = getHeapStatistics().used_heap_size;
-  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, 50));
   return {
     scenario,
     frames: n,

@@ -1,0 +1,37 @@
+/**
+ * Bytes allocated per frame on the receive path, measured in a child process (see
+ * alloc-child.ts) against the compiled stack in dist/. The young generation is made large enough
+ * that no scavenge runs inside the measured loop, so the growth of the used heap is exactly what
+ * the loop allocated.
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from './lab.js';
+
+export interface AllocResult {
+  scenario: string;
+  frames: number;
+  bytesPerFrame: number;
+  nsPerFrame: number;
+  gcs: number;
+  replies: number;
+}
+
+export function measureAllocation(frames = 1_000_000): AllocResult[] {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--expose-gc',
+      '--max-semi-space-size=128',
+      '--min-semi-space-size=128',
+      join(ROOT, 'bench', 'stack', 'alloc-child.ts'),
+      join(ROOT, 'dist'),
+      String(frames),
+    ],
+    { cwd: ROOT, encoding: 'utf8', timeout: 300_000 },
+  );
+  if (r.status !== 0) throw new Error(`allocation probe failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout.trim()) as { results: AllocResult[] }).results;
+}

@@ -1,0 +1,119 @@
+/**
+ * The bench's lab: one network namespace of our own holding tap0 (kernel side 10.0.0.1/24), the
+ * C helpers compiled into bench/.cache/, and the CPU placement every process gets. Deleted on
+ * exit, also when a scenario throws.
+ */
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+export const CACHE = join(ROOT, 'bench', '.cache');
+export const STACK_IP = '10.0.0.2';
+export const HOST_IP = '10.0.0.1';
+
+export interface Placement {
+  /** CPU list (taskset -c) for the process answering: our stack or the C responder. */
+  responderCpus: string;
+  /** CPU list for the kernel-side tools (ping, the UDP load generator). */
+  clientCpus: string;
+}
+
+export class Lab {
+  readonly ns = `pkt-stack-bench-${process.pid}`;
+  readonly placement: Placement;
+
+  constructor(placement: Placement) {
+    this.placement = placement;
+  }
+
+  up(): void {
+    run('ip', ['netns', 'add', this.ns]);
+    this.exec('ip', ['link', 'set', 'lo', 'up']);
+    this.exec('sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+    this.exec('sysctl', ['-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
+    this.exec('ip', ['tuntap', 'add', 'dev', 'tap0', 'mode', 'tap']);
+    this.exec('ip', ['link', 'set', 'tap0', 'txqueuelen', '10000']);
+    this.exec('ip', ['addr', 'add', `${HOST_IP}/24`, 'dev', 'tap0']);
+    this.exec('ip', ['link', 'set', 'tap0', 'up']);
+  }
+
+  down(): void {
+    spawnSync('ip', ['netns', 'del', this.ns]);
+  }
+
+  /** Forget the neighbour entry, so each target is resolved afresh (they have different MACs). */
+  flushNeighbours(): void {
+    this.exec('ip', ['neigh', 'flush', 'dev', 'tap0']);
+  }
+
+  /** Runs a command in the namespace on the client CPUs and returns its output (throws on failure). */
+  client(cmd: string, args: string[], timeoutMs = 60_000): string {
+    return this.exec('taskset', ['-c', this.placement.clientCpus, cmd, ...args], timeoutMs).stdout;
+  }
+
+  exec(cmd: string, args: string[], timeoutMs = 60_000): SpawnSyncReturns<string> {
+    return run('ip', ['netns', 'exec', this.ns, cmd, ...args], timeoutMs);
+  }
+
+  /** Starts a long-running responder in the namespace, pinned, and waits for `ready(line)`. */
+  async startResponder(
+    cmd: string,
+    args: string[],
+    ready: (line: string) => boolean,
+  ): Promise<Responder> {
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', this.ns, 'taskset', '-c', this.placement.responderCpus, cmd, ...args],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${cmd} not ready in 30 s: ${stderr}`)),
+        30_000,
+      );
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        if (ready(line)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void exited.then(() => reject(new Error(`${cmd} exited early: ${stderr}`)));
+    });
+    return new Responder(child, exited);
+  }
+}
+
+export class Responder {
+  constructor(
+    readonly child: ChildProcess,
+    private readonly exited: Promise<void>,
+  ) {}
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    await this.exited;
+  }
+}
+
+export function run(cmd: string, args: string[], timeoutMs = 120_000): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs });
+  if (r.status !== 0) {
+    throw new Error(
+      `${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout}`,
+    );
+  }
+  return r;
+}
+
+/** Compiles one of the bench's C helpers into bench/.cache/ and returns the binary's path. */
+export function compileC(name: string): string {
+  mkdirSync(CACHE, { recursive: true });
+  const out = join(CACHE, name);
+  run('cc', ['-O2', '-Wall', '-Wextra', '-o', out, join(ROOT, 'bench', 'stack', `${name}.c`)]);
+  return out;
+}

@@ -1,0 +1,110 @@
+/**
+ * `npm run bench:stack`: the stack through a real TAP, beside the practical limit measured in the
+ * same run on the same TAP (a C process that answers by swapping headers), plus bytes allocated
+ * per received frame. Needs root (a network namespace of its own); prints why and exits otherwise.
+ *
+ * Scenarios live one per file (ping.ts, udp-echo.ts, alloc.ts) and targets in targets.ts, so
+ * more (TCP throughput) can be added without touching the others.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { CACHE, Lab, ROOT } from './lab.js';
+import { responderTarget, stackTarget, type Target } from './targets.js';
+import { measurePing, type PingResult } from './ping.js';
+import { measureUdpEcho, type UdpEchoResult } from './udp-echo.js';
+import { measureAllocation } from './alloc.js';
+
+interface TargetResult {
+  target: string;
+  ping: PingResult;
+  udpEcho: UdpEchoResult;
+}
+
+function build(): void {
+  // tsc emits even when other parts of the tree have type errors; what matters is the CLI.
+  const r = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, encoding: 'utf8' });
+  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) {
+    throw new Error(`npm run build produced no dist/src/cli/main.js: ${r.stdout}${r.stderr}`);
+  }
+  if (r.status !== 0)
+    process.stderr.write('bench:stack: build reported type errors; using what it emitted\n');
+}
+
+async function measureTarget(lab: Lab, target: Target): Promise<TargetResult> {
+  lab.flushNeighbours();
+  const running = await target.start(lab);
+  try {
+    const ping = measurePing(lab);
+    const udpEcho = measureUdpEcho(lab);
+    return { target: target.name, ping, udpEcho };
+  } finally {
+    await running.stop();
+  }
+}
+
+function fmt(n: number, digits = 0): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    process.stdout.write('bench:stack: needs root (network namespace + TAP); skipped\n');
+    return;
+  }
+  const cpus = availableParallelism();
+  const placement =
+    cpus >= 2 ? { responderCpus: '1', clientCpus: '0' } : { responderCpus: '0', clientCpus: '0' };
+  build();
+  const lab = new Lab(placement);
+  const cleanup = (): void => lab.down();
+  process.once('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  const results: TargetResult[] = [];
+  lab.up();
+  try {
+    for (const target of [responderTarget(), stackTarget()]) {
+      results.push(await measureTarget(lab, target));
+    }
+  } finally {
+    cleanup();
+  }
+  const alloc = measureAllocation();
+
+  const [limit, ours] = results;
+  const rttRatio = ours.ping.medianUs / limit.ping.medianUs;
+  const rateRatio = ours.udpEcho.rate / limit.udpEcho.rate;
+  const lines = [
+    `placement: responder (C or pktstack) on CPU ${placement.responderCpus}, ping/udpload on CPU ${placement.clientCpus} (taskset); ${cpus} CPUs`,
+    '',
+    'target          ping median   ping p99   replies     UDP echo/s (64 B, window 32)',
+    ...results.map(
+      (r) =>
+        `${r.target.padEnd(15)} ${fmt(r.ping.medianUs).padStart(8)} µs ${fmt(r.ping.p99Us).padStart(7)} µs ` +
+        `${`${r.ping.received}/${r.ping.sent}`.padStart(9)}   ${fmt(r.udpEcho.rate).padStart(10)}`,
+    ),
+    '',
+    `RTT median ratio pktstack/limit: ${fmt(rttRatio, 2)}x (target <= 1.5x) ${rttRatio <= 1.5 ? 'OK' : 'MISSED'}`,
+    `UDP echo rate ratio:             ${fmt(rateRatio * 100, 1)}% (target >= 40%) ${rateRatio >= 0.4 ? 'OK' : 'MISSED'}`,
+    '',
+    'receive path, in-process (compiled stack, null link): bytes allocated / time per frame',
+    ...alloc.map(
+      (a) =>
+        `  ${a.scenario.padEnd(16)} ${fmt(a.bytesPerFrame, 3).padStart(7)} B/frame ` +
+        `(${a.frames} frames, ${a.gcs} GCs in loop)  ${fmt(a.nsPerFrame).padStart(6)} ns/frame`,
+    ),
+    `allocation target 0 B/frame: ${alloc.every((a) => Math.round(a.bytesPerFrame) === 0 && a.gcs === 0) ? 'OK' : 'MISSED'}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+  const out = join(CACHE, 'stack-results.json');
+  writeFileSync(
+    out,
+    JSON.stringify({ placement, cpus, results, alloc, rttRatio, rateRatio }, null, 2),
+  );
+  process.stdout.write(`(raw numbers in ${out})\n`);
+}
+
+await main();
