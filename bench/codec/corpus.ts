@@ -2,7 +2,7 @@
 // every contender decodes the very same bytes, and regenerates it with Debian's python3-scapy
 // (bench/corpus/generate.py) when it is missing.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +39,11 @@ export function ensureCorpus(path: string, count?: number, seed?: number): void 
     const why = r.error?.message ?? r.stderr.trim();
     throw new Error(`corpus generation failed (${SYSTEM_PYTHON} ${args.join(' ')}): ${why}`);
   }
+}
+
+/** True when `path` is missing or older than generate.py (the generator changed since). */
+export function corpusIsStale(path: string): boolean {
+  return !existsSync(path) || statSync(path).mtimeMs < statSync(GENERATOR).mtimeMs;
 }
 
 /**

@@ -9,7 +9,7 @@
 // See bench/README.md for what is measured and how.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,11 +17,12 @@ import { parseArgs } from 'node:util';
 import { compileKaitai } from '../kaitai/compile.js';
 import type { ChildReport } from './child.js';
 import { CONTENDER_NAMES } from './contenders/index.js';
-import { DEFAULT_CORPUS, ensureCorpus, loadCorpus } from './corpus.js';
+import { DEFAULT_CORPUS, corpusIsStale, ensureCorpus, loadCorpus } from './corpus.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
 const CHILD = join(HERE, 'child.ts');
+const GENERATOR_NAME = 'bench/corpus/generate.py';
 /** Young generation for allocation children: far more than one measurement allocates. */
 const SEMI_SPACE_MB = 128;
 const ALLOC_BUDGET_MB = 96;
@@ -295,6 +296,11 @@ async function main(): Promise<number> {
   }
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
   const corpusPath = resolve(values.corpus);
+  if (corpusPath === DEFAULT_CORPUS && corpusIsStale(corpusPath)) {
+    // Only the bench's own corpus is regenerated; a --corpus file is never touched.
+    rmSync(corpusPath, { force: true });
+    log(`bench:codec: generating ${relative(ROOT, corpusPath)} with ${GENERATOR_NAME} ...`);
+  }
   ensureCorpus(corpusPath);
   const frames = loadCorpus(corpusPath, values.frames ? Number(values.frames) : Infinity).count;
   if (names.includes('kaitai')) await compileKaitai();
