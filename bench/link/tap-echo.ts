@@ -128,8 +128,10 @@ async function main(): Promise<void> {
     const gcObserver = new PerformanceObserver((list) => (gcs += list.getEntries().length));
     gcObserver.observe({ entryTypes: ['gc'] });
     const heapBefore = getHeapStatistics().used_heap_size;
+    const cpuBefore = process.cpuUsage();
     const ts = JSON.parse(await inNs(load, ['10.0.0.2', '7', ...args])) as LoadResult;
     const heapGrowth = getHeapStatistics().used_heap_size - heapBefore;
+    const cpu = process.cpuUsage(cpuBefore);
     gcObserver.disconnect();
     const st = link.stats();
     await link.close();
@@ -160,6 +162,11 @@ async function main(): Promise<void> {
     console.log(
       `  frames per wakeup: mean ${perWakeup.toFixed(2)}, max ${st.rxMaxBatch} (${st.rxFrames} frames in ${st.rxBatches} wakeups); ` +
         `tx queued on EAGAIN: ${st.txQueued}, dropped: ${st.txDropped}`,
+    );
+    // This process's CPU per echo: user = JS + addon, system = the kernel's read/write/epoll work
+    // (including the kernel's own IP/UDP processing of the frames we write).
+    console.log(
+      `  TapLink CPU per echo: user ${(cpu.user / ts.received).toFixed(2)} µs, system ${(cpu.system / ts.received).toFixed(2)} µs`,
     );
     console.log(
       `  JS heap growth during the load: ${(heapGrowth / st.rxFrames).toFixed(2)} bytes/frame, ` +
