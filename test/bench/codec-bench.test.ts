@@ -1,6 +1,7 @@
 // Smoke test of the codec benchmark machinery on a tiny corpus: the corpus generator is
-// deterministic and produces the promised mix, the pcap loader rejects what it cannot read, and
-// one quick `bench:codec --json` run measures every contender, with all of them agreeing with
+// deterministic and produces the promised mix, the pcap loader rejects what it cannot read, the
+// allocation measurement reports known allocations exactly (and survives a GC by measuring
+// fewer frames), and one quick `bench:codec --json` run measures every contender, with all of them agreeing with
 // the hand-written decoder/encoder (the run exits non-zero otherwise) and allocation measured,
 // not assumed (the hand-written codec allocates 0 B/frame, restructure plainly more).
 // Speed numbers are not checked here: they belong to the benchmark, not to a unit test.
@@ -110,6 +111,48 @@ describe('benchmark corpus', () => {
     const cut = join(dir, 'cut.pcap');
     writeFileSync(cut, readFileSync(corpusPath).subarray(0, 24 + 16 + 10));
     expect(() => loadCorpus(cut)).toThrow(/truncated/);
+  });
+});
+
+interface AllocProbe {
+  bytesPerFrame: number;
+  noiseFloorPerFrame: number;
+  framesPerMeasurement: number;
+  gcRetries: number;
+}
+
+/** Runs test/bench/alloc-probe.ts (known allocations) with a given young-generation size. */
+function allocProbe(semiSpaceMb: number): Record<'object' | 'nothing' | 'rare', AllocProbe> {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--expose-gc',
+      `--min-semi-space-size=${semiSpaceMb}`,
+      `--max-semi-space-size=${semiSpaceMb}`,
+      '--import',
+      'tsx',
+      'test/bench/alloc-probe.ts',
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as Record<'object' | 'nothing' | 'rare', AllocProbe>;
+}
+
+describe('allocation measurement', () => {
+  it('reports known allocations exactly and no allocation as 0', () => {
+    const p = allocProbe(128);
+    expect(p.object.bytesPerFrame).toBeCloseTo(40, 1); // one 2-field object per frame (x64)
+    expect(p.rare.bytesPerFrame).toBeCloseTo(0.4, 2); // one every 100 frames
+    expect(p.nothing.bytesPerFrame).toBe(0);
+    expect(p.nothing.noiseFloorPerFrame).toBeLessThan(0.1);
+    expect(p.object.gcRetries).toBe(0);
+  });
+
+  it('shrinks the measurement when a GC would run inside it, and stays exact', () => {
+    const p = allocProbe(1); // a 1 MB young generation: the planned samples do not fit
+    expect(p.object.gcRetries).toBeGreaterThan(0);
+    expect(p.object.bytesPerFrame).toBeCloseTo(40, 1);
   });
 });
 
