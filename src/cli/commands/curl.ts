@@ -176,16 +176,8 @@ async function saveBody(res: http.IncomingMessage, out: Writable, o: CurlOptions
   return received;
 }
 
-async function bringUp(
-  stack: Stack,
-  o: CurlOptions,
-  url: URL,
-): Promise<{
-  dhcp: AttachedDhcp | null;
-  resolver: Resolver;
-}> {
-  const resolver = createStackResolver(stack, { servers: o.dns ?? [] });
-  if (o.dhcp !== true) return { dhcp: null, resolver };
+/** DHCP on the stack (started), DNS servers from the lease unless --dns gave some. */
+function startDhcp(stack: Stack, o: CurlOptions, resolver: Resolver): AttachedDhcp {
   const dhcp = attachDhcp(stack, {
     hostname: 'pktstack',
     maxMessageSize: stack.link.mtu - 28,
@@ -197,11 +189,7 @@ async function bringUp(
     },
   });
   dhcp.start();
-  await leaseWithin(dhcp, seconds(o.dhcpTimeout, '--dhcp-timeout') * 1000, o.tap);
-  if (o.verbose === true) {
-    process.stderr.write(`* address ${formatIpv4(stack.address)} for ${url.hostname}\n`);
-  }
-  return { dhcp, resolver };
+  return dhcp;
 }
 
 export async function runCurl(urlText: string, o: CurlOptions): Promise<void> {
@@ -220,8 +208,14 @@ export async function runCurl(urlText: string, o: CurlOptions): Promise<void> {
       clock: new RealClock(),
       ...(o.ip !== undefined ? { ip: o.ip, gateway: o.gateway } : {}),
     });
-    ({ dhcp, resolver } = await bringUp(stack, o, url));
-    const r = resolver;
+    const r = createStackResolver(stack, { servers: o.dns ?? [] });
+    resolver = r;
+    if (o.dhcp === true) {
+      // Assigned before waiting, so the finally below stops it even when no lease comes.
+      dhcp = startDhcp(stack, o, r);
+      await leaseWithin(dhcp, seconds(o.dhcpTimeout, '--dhcp-timeout') * 1000, o.tap);
+      if (o.verbose === true) process.stderr.write(`* address ${formatIpv4(stack.address)}\n`);
+    }
     agent = new StackAgent(stack, {
       connectTimeoutMs,
       lookup: async (name) => {
@@ -273,7 +267,11 @@ export function register(program: Command): void {
     .option('--dhcp', 'get an address (and DNS servers) with DHCP')
     .option('--ip <cidr>', 'static address, e.g. 10.0.0.2/24')
     .option('--gateway <ip>', 'default gateway (with --ip)')
-    .option('--dns <ip...>', 'DNS server(s) for names in the URL (overrides DHCP)')
+    .option(
+      '--dns <ip>',
+      'DNS server for names in the URL (repeatable; overrides DHCP)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option('-o, --output <file>', 'write the body to FILE instead of stdout')
     .option('-s, --silent', 'no progress bar')
     .option('-v, --verbose', 'log DHCP, DNS, status and throughput on stderr')
