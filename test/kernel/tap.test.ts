@@ -117,7 +117,7 @@ function udpFrame(seq: number): Uint8Array {
 const kernelRxPackets = (): number =>
   Number(inNs('cat', '/sys/class/net/tap0/statistics/rx_packets').trim());
 
-describe.skipIf(!isRoot)('TAP addon on the real kernel', () => {
+describe.skipIf(!isRoot)('TAP addon on the real kernel (needs root: skipped otherwise)', () => {
   let link: TapLink | undefined;
 
   beforeAll(() => {
@@ -219,6 +219,47 @@ describe.skipIf(!isRoot)('TAP addon on the real kernel', () => {
     expect(st.txFlushed).toBe(st.txQueued);
     expect(st.txDropped).toBe(0);
     expect(kernelRxPackets() - before).toBe(3000);
+  });
+
+  it('explains a missing tun module, a user without access, and root without CAP_NET_ADMIN', () => {
+    // Child processes load the addon directly and try to create tap9 inside our namespace.
+    const addon = join(import.meta.dirname, '..', '..', 'build', 'Release', 'pktstack_tap.node');
+    const probe = `const m = require(${JSON.stringify(addon)});
+      try { m.open({ name: 'tap9' }, () => {}); console.log('opened'); }
+      catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }`;
+    const attempt = (...wrapper: string[]): { code: string; message: string } =>
+      JSON.parse(inNs(...wrapper, process.execPath, '-e', probe).trim()) as {
+        code: string;
+        message: string;
+      };
+    // No /dev/net/tun: a private mount namespace with an empty /dev/net.
+    const missing = JSON.parse(
+      inNs(
+        'unshare',
+        '--mount',
+        'sh',
+        '-c',
+        `mount -t tmpfs none /dev/net && exec "$0" -e "$1"`,
+        process.execPath,
+        probe,
+      ).trim(),
+    ) as { code: string; message: string };
+    expect(missing).toEqual({
+      code: 'ENOENT',
+      message: 'no /dev/net/tun: the tun kernel module is missing (modprobe tun)',
+    });
+    // An ordinary user cannot open /dev/net/tun (mode 0600).
+    expect(attempt('setpriv', '--reuid=65534', '--regid=65534', '--clear-groups')).toEqual({
+      code: 'EACCES',
+      message:
+        'not permitted to open a TAP device: run as root or with CAP_NET_ADMIN, or use `pktstack sandbox`',
+    });
+    // Root without CAP_NET_ADMIN opens the file but may not create an interface.
+    expect(attempt('setpriv', '--bounding-set=-net_admin', '--inh-caps=-net_admin')).toEqual({
+      code: 'EPERM',
+      message:
+        'not permitted to create TAP device tap9: run as root or with CAP_NET_ADMIN, or use `pktstack sandbox`',
+    });
   });
 
   it('reports a deleted interface once through onError instead of spinning', async () => {
