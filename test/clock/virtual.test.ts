@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { TimerStormError, VirtualClock } from '../../src/runtime/clock/virtual.js';
+import {
+  ReentrantAdvanceError,
+  TimerStormError,
+  VirtualClock,
+} from '../../src/runtime/clock/virtual.js';
 import { RealClock } from '../../src/runtime/clock/real.js';
 
 describe('VirtualClock', () => {
@@ -106,6 +110,27 @@ describe('VirtualClock', () => {
     };
     clock.setTimer(0, again);
     expect(() => clock.advance(1)).toThrow(TimerStormError);
+  });
+
+  it('refuses to be advanced from inside its own timer callback, and stays usable', () => {
+    const clock = new VirtualClock();
+    let caught: unknown;
+    clock.setTimer(1, () => {
+      try {
+        clock.advance(5);
+      } catch (e) {
+        caught = e;
+      }
+    });
+    clock.setTimer(2, () => clock.fireNext());
+    clock.advance(1);
+    expect(caught).toBeInstanceOf(ReentrantAdvanceError);
+    expect(() => clock.advance(1)).toThrow(ReentrantAdvanceError);
+    let later = false;
+    clock.setTimer(1, () => (later = true));
+    clock.advance(1);
+    expect(later).toBe(true);
+    expect(clock.now()).toBe(3);
   });
 
   it('rejects NaN delays and negative advances; clamps negative delays to now', () => {

@@ -11,6 +11,15 @@ export class TimerStormError extends Error {
   }
 }
 
+/** Thrown when a timer callback tries to move the clock (advance, runUntilIdle, fireNext). */
+export class ReentrantAdvanceError extends Error {
+  readonly code = 'E_REENTRANT_ADVANCE';
+  constructor() {
+    super('the virtual clock cannot be advanced from inside one of its own timer callbacks');
+    this.name = 'ReentrantAdvanceError';
+  }
+}
+
 export interface VirtualClockOptions {
   /** Starting time in ms (default 0). */
   start?: number;
@@ -49,6 +58,7 @@ export class VirtualClock implements Clock {
   private seq = 0;
   private readonly heap: VirtualTimer[] = [];
   private live = 0;
+  private firing = false;
   private readonly maxTimersPerRun: number;
 
   constructor(options: VirtualClockOptions = {}) {
@@ -106,13 +116,19 @@ export class VirtualClock implements Clock {
    * tests that follow a chain of 0 ms timers hop by hop. Returns false when idle.
    */
   fireNext(): boolean {
+    if (this.firing) throw new ReentrantAdvanceError();
     this.dropCancelledTop();
     if (this.heap.length === 0) return false;
-    const timer = this.pop();
-    this.current = timer.due;
-    timer.fired = true;
-    this.live--;
-    timer.callback();
+    this.enter();
+    try {
+      const timer = this.pop();
+      this.current = timer.due;
+      timer.fired = true;
+      this.live--;
+      timer.callback();
+    } finally {
+      this.firing = false;
+    }
     return true;
   }
 
@@ -133,6 +149,21 @@ export class VirtualClock implements Clock {
   }
 
   private fireUntil(target: number): number {
+    this.enter();
+    try {
+      return this.fireLoop(target);
+    } finally {
+      this.firing = false;
+    }
+  }
+
+  /** Moving time from inside a timer callback would fire timers out of order: refuse it. */
+  private enter(): void {
+    if (this.firing) throw new ReentrantAdvanceError();
+    this.firing = true;
+  }
+
+  private fireLoop(target: number): number {
     let fired = 0;
     while (true) {
       this.dropCancelledTop();
