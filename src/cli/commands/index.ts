@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as registerCurl } from './curl.js';
 import { register as registerDecode } from './decode.js';
+import { register as registerDemo } from './demo.js';
 import { register as registerResolve } from './resolve.js';
 import { register as registerRun } from './run.js';
 
@@ -10,4 +11,5 @@ export const commands: Array<(program: Command) => void> = [
   registerResolve,
   registerRun,
   registerCurl,
+  registerDemo,
 ];
