@@ -4,6 +4,7 @@ import { register as registerDecode } from './decode.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerResolve } from './resolve.js';
 import { register as registerRun } from './run.js';
+import { register as registerSandbox } from './sandbox.js';
 
 /** Every subcommand's register function, in the order `pktstack --help` lists them. */
 export const commands: Array<(program: Command) => void> = [
@@ -12,4 +13,5 @@ export const commands: Array<(program: Command) => void> = [
   registerRun,
   registerCurl,
   registerDemo,
+  registerSandbox,
 ];

@@ -1,0 +1,53 @@
+/**
+ * `pktstack sandbox up|status|down` under a test-only namespace name: the stack keeps running
+ * in the background and answers ping and HTTP from inside the namespace; `up` twice is refused;
+ * `down` stops the process and removes the namespace and its state file. Needs root.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { CLI, isRoot, repoRoot, sh } from '../http/kernel-lab.js';
+
+const NS = `pkt-sbx-t${process.pid}`;
+
+function cli(...args: string[]) {
+  const r = spawnSync(CLI[0], [...CLI.slice(1), 'sandbox', ...args, '--name', NS], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    timeout: 40_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe.skipIf(!isRoot)('pktstack sandbox', () => {
+  afterAll(() => {
+    cli('down');
+    sh('ip', ['netns', 'del', NS]);
+  });
+
+  it('comes up, serves, refuses a second up, and goes down leaving nothing', () => {
+    const up = cli('up');
+    expect(up.code, up.err).toBe(0);
+    const pid = Number(/pid (\d+)/.exec(up.out)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    expect(up.out).toContain(`ip netns exec ${NS} ping 10.0.0.2`);
+    expect(cli('status')).toMatchObject({ code: 0 });
+    expect(sh('ip', ['netns', 'exec', NS, 'ping', '-c', '2', '-i', '0.2', '10.0.0.2']).code).toBe(
+      0,
+    );
+    const page = sh('ip', ['netns', 'exec', NS, 'curl', '-sS', 'http://10.0.0.2/status.json']);
+    expect(JSON.parse(page.out)).toMatchObject({ ip: '10.0.0.2' });
+    const again = cli('up');
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/already exists/);
+    const down = cli('down');
+    expect(down.code).toBe(0);
+    expect(down.out).toMatch(/removed/);
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(existsSync(`/run/netns/${NS}`)).toBe(false);
+    expect(existsSync(`/run/pktstack/${NS}.json`)).toBe(false);
+    expect(cli('status').code).toBe(1);
+    // down again: nothing to do, still fine.
+    expect(cli('down')).toMatchObject({ code: 0 });
+  }, 60_000);
+});
