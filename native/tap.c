@@ -291,7 +291,16 @@ static int tap_open_device(tap_setup *s, char *msg, size_t msg_size) {
   }
   memset(&ifr, 0, sizeof ifr);
   memcpy(ifr.ifr_name, s->name, IFNAMSIZ);
-  if (s->mtu_wanted != 0) {
+  if (ioctl(sock, SIOCGIFMTU, &ifr) < 0) {
+    int err = errno;
+    snprintf(msg, msg_size, "cannot read the MTU of %s: %s", s->name, strerror(err));
+    close(sock);
+    close(fd);
+    return err;
+  }
+  /* Set it only when it differs: setting needs CAP_NET_ADMIN, which an owner of a persistent
+   * TAP may not have. */
+  if (s->mtu_wanted != 0 && (uint32_t)ifr.ifr_mtu != s->mtu_wanted) {
     ifr.ifr_mtu = (int)s->mtu_wanted;
     if (ioctl(sock, SIOCSIFMTU, &ifr) < 0) {
       int err = errno;
@@ -300,13 +309,6 @@ static int tap_open_device(tap_setup *s, char *msg, size_t msg_size) {
       close(fd);
       return err;
     }
-  }
-  if (ioctl(sock, SIOCGIFMTU, &ifr) < 0) {
-    int err = errno;
-    snprintf(msg, msg_size, "cannot read the MTU of %s: %s", s->name, strerror(err));
-    close(sock);
-    close(fd);
-    return err;
   }
   s->mtu = (uint32_t)ifr.ifr_mtu;
   if (s->bring_up) {
