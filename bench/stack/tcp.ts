@@ -1,0 +1,278 @@
+/**
+ * TCP throughput scenario for `bench:stack` (also runnable alone: `npx tsx bench/stack/tcp.ts`,
+ * as root). Our stack runs in this process on a TAP in a namespace of its own (kernel side
+ * 10.9.0.1, stack 10.9.0.2), pinned to one CPU with the kernel-side tools on the other:
+ *   - kernel → stack: socat streams zeros into our discard server (port 9);
+ *   - stack → kernel: we stream into `socat -u TCP-LISTEN:... /dev/null`;
+ *   - connections per second: a Node client in the namespace opens and closes connections;
+ * and beside it, the ceiling measured in the same run: kernel ↔ kernel over a veth pair between
+ * two namespaces with offloads off (one frame per segment, as on the TAP).
+ * Printed: Gbit/s, ratio to the kernel, CPU seconds per GB for our process.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { RealClock } from '../../src/runtime/clock/real.js';
+import { openTap, setKernelIpv4 } from '../../src/runtime/link/tap.js';
+import { createStack } from '../../src/runtime/stack.js';
+import { attachTcp, startDiscardServer, startEchoServer } from '../../src/runtime/tcp/index.js';
+
+export interface TcpBenchResult {
+  bytes: number;
+  kernelToStack: { gbps: number; cpuSecondsPerGB: number };
+  stackToKernel: { gbps: number; cpuSecondsPerGB: number };
+  connectionsPerSecond: number;
+  kernelVeth: { gbps: number };
+  placement: string;
+}
+
+const NS = `pkt-tcp-bench-${process.pid}`;
+const NS_A = `${NS}-a`;
+const NS_B = `${NS}-b`;
+
+function sh(args: string[], timeoutMs = 120_000): string {
+  const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8', timeout: timeoutMs });
+  if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr || r.stdout}`);
+  return r.stdout;
+}
+
+function inNs(ns: string, args: string[], timeoutMs = 120_000): string {
+  return sh(['ip', 'netns', 'exec', ns, ...args], timeoutMs);
+}
+
+/** Runs a command in a namespace asynchronously (our stack shares this event loop). */
+function inNsAsync(ns: string, args: string[], timeoutMs = 300_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out);
+      else reject(new Error(`${args.join(' ')} exited ${code}: ${err}`));
+    });
+  });
+}
+
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+function netnsUp(ns: string): void {
+  spawnSync('ip', ['netns', 'del', ns]);
+  sh(['ip', 'netns', 'add', ns]);
+  inNs(ns, ['ip', 'link', 'set', 'lo', 'up']);
+  inNs(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+  spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.tcp_congestion_control=cubic']);
+}
+
+/** Kernel ↔ kernel over a veth with offloads off: the per-frame ceiling on this machine. */
+function measureVeth(bytes: number, clientCpu: string, serverCpu: string): number {
+  netnsUp(NS_A);
+  netnsUp(NS_B);
+  try {
+    sh([
+      'ip',
+      'link',
+      'add',
+      'vb0',
+      'netns',
+      NS_A,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'vb1',
+      'netns',
+      NS_B,
+    ]);
+    inNs(NS_A, ['ip', 'addr', 'add', '10.8.0.1/24', 'dev', 'vb0']);
+    inNs(NS_B, ['ip', 'addr', 'add', '10.8.0.2/24', 'dev', 'vb1']);
+    for (const [ns, dev] of [
+      [NS_A, 'vb0'],
+      [NS_B, 'vb1'],
+    ]) {
+      spawnSync('ip', [
+        'netns',
+        'exec',
+        ns,
+        'ethtool',
+        '-K',
+        dev,
+        'tso',
+        'off',
+        'gso',
+        'off',
+        'gro',
+        'off',
+        'tx',
+        'off',
+        'rx',
+        'off',
+      ]);
+      inNs(ns, ['ip', 'link', 'set', dev, 'up']);
+    }
+    const server = spawn('ip', [
+      'netns',
+      'exec',
+      NS_B,
+      'taskset',
+      '-c',
+      serverCpu,
+      'socat',
+      '-u',
+      'TCP-LISTEN:5001,reuseaddr',
+      'OPEN:/dev/null',
+    ]);
+    spawnSync('sleep', ['0.3']);
+    const t0 = process.hrtime.bigint();
+    inNs(NS_A, [
+      'bash',
+      '-c',
+      `head -c ${bytes} /dev/zero | taskset -c ${clientCpu} socat -u - TCP:10.8.0.2:5001`,
+    ]);
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    server.kill();
+    return (bytes * 8) / seconds / 1e9;
+  } finally {
+    spawnSync('ip', ['netns', 'del', NS_A]);
+    spawnSync('ip', ['netns', 'del', NS_B]);
+  }
+}
+
+export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
+  const cpus = availableParallelism();
+  const stackCpu = cpus >= 2 ? '1' : '0';
+  const toolCpu = '0';
+  // Pin ourselves (the stack) away from the kernel-side tools.
+  spawnSync('taskset', ['-pc', stackCpu, String(process.pid)]);
+  netnsUp(NS);
+  const clock = new RealClock();
+  const tap = await openTap({ name: 'tap0', netns: NS });
+  spawnSync('ip', ['netns', 'exec', NS, 'ip', 'link', 'set', 'tap0', 'txqueuelen', '10000']);
+  setKernelIpv4({ name: 'tap0', address: 0x0a090001, prefixLength: 24, netns: NS });
+  const stack = createStack({ link: tap, clock, ip: '10.9.0.2/24', gateway: '10.9.0.1' });
+  const tcp = attachTcp(stack, { sndBuf: 4 << 20, rcvBuf: 4 << 20 });
+  startEchoServer(tcp, 7);
+  let received = 0;
+  startDiscardServer(tcp, 9, (s) => (received = s.bytes));
+  try {
+    await inNsAsync(NS, ['ping', '-c', '1', '-W', '2', '10.9.0.2']);
+
+    // kernel → stack
+    let cpu0 = cpuSeconds();
+    let t0 = process.hrtime.bigint();
+    await inNsAsync(NS, [
+      'bash',
+      '-c',
+      `head -c ${bytes} /dev/zero | taskset -c ${toolCpu} socat -u - TCP:10.9.0.2:9`,
+    ]);
+    while (received !== bytes) await new Promise((f) => setTimeout(f, 5));
+    let seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const kernelToStack = {
+      gbps: (bytes * 8) / seconds / 1e9,
+      cpuSecondsPerGB: (cpuSeconds() - cpu0) / (bytes / 1e9),
+    };
+
+    // stack → kernel
+    const sink = inNsAsync(NS, [
+      'taskset',
+      '-c',
+      toolCpu,
+      'socat',
+      '-u',
+      'TCP-LISTEN:5001,reuseaddr',
+      'OPEN:/dev/null',
+    ]);
+    await new Promise((f) => setTimeout(f, 300));
+    cpu0 = cpuSeconds();
+    t0 = process.hrtime.bigint();
+    const socket = tcp.connect({ host: '10.9.0.1', port: 5001 });
+    const chunk = Buffer.alloc(256 * 1024);
+    let sent = 0;
+    await new Promise<void>((resolve, reject) => {
+      socket.on('error', reject);
+      const pump = (): void => {
+        while (sent < bytes) {
+          sent += chunk.length;
+          if (
+            !socket.write(sent <= bytes ? chunk : chunk.subarray(0, chunk.length - (sent - bytes)))
+          ) {
+            socket.once('drain', pump);
+            return;
+          }
+        }
+        socket.end();
+      };
+      pump();
+      void sink.then(() => resolve(), reject);
+    });
+    seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const stackToKernel = {
+      gbps: (bytes * 8) / seconds / 1e9,
+      cpuSecondsPerGB: (cpuSeconds() - cpu0) / (bytes / 1e9),
+    };
+
+    // Connections per second: open, one byte each way (echo), close.
+    const count = 2000;
+    const script = `
+      const net = require('net');
+      let done = 0, failed = 0, started = 0;
+      const t0 = process.hrtime.bigint();
+      const finish = () => {
+        if (++done === ${count}) {
+          const s = Number(process.hrtime.bigint() - t0) / 1e9;
+          console.log(JSON.stringify({ cps: (${count} - failed) / s, failed }));
+        } else if (started < ${count}) one();
+      };
+      const one = () => {
+        started++;
+        const s = net.connect(7, '10.9.0.2', () => s.end('x'));
+        s.on('data', () => {});
+        s.on('error', () => { failed++; });
+        s.on('close', finish);
+      };
+      for (let i = 0; i < 8; i++) one();`;
+    const cpsOut = await inNsAsync(NS, ['taskset', '-c', toolCpu, process.execPath, '-e', script]);
+    const { cps, failed } = JSON.parse(cpsOut) as { cps: number; failed: number };
+    if (failed > 0) process.stderr.write(`bench tcp: ${failed} of ${count} connections failed\n`);
+
+    const veth = measureVeth(bytes, toolCpu, stackCpu);
+    return {
+      bytes,
+      kernelToStack,
+      stackToKernel,
+      connectionsPerSecond: cps,
+      kernelVeth: { gbps: veth },
+      placement: `stack on CPU ${stackCpu}, kernel tools on CPU ${toolCpu} (${cpus} CPUs)`,
+    };
+  } finally {
+    await stack.close();
+    spawnSync('ip', ['netns', 'del', NS]);
+  }
+}
+
+export function formatTcp(r: TcpBenchResult): string {
+  const f = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+  return [
+    `TCP (${(r.bytes / 2 ** 20).toFixed(0)} MiB each way; ${r.placement})`,
+    `  kernel → stack  ${f(r.kernelToStack.gbps).padStart(6)} Gbit/s  ${f((r.kernelToStack.gbps / r.kernelVeth.gbps) * 100, 1)}% of kernel  ${f(r.kernelToStack.cpuSecondsPerGB)} CPU s/GB  (target >= 1 Gbit/s ${r.kernelToStack.gbps >= 1 ? 'OK' : 'MISSED'})`,
+    `  stack → kernel  ${f(r.stackToKernel.gbps).padStart(6)} Gbit/s  ${f((r.stackToKernel.gbps / r.kernelVeth.gbps) * 100, 1)}% of kernel  ${f(r.stackToKernel.cpuSecondsPerGB)} CPU s/GB  (target >= 0.8 Gbit/s ${r.stackToKernel.gbps >= 0.8 ? 'OK' : 'MISSED'})`,
+    `  kernel ↔ kernel over veth, offloads off: ${f(r.kernelVeth.gbps)} Gbit/s`,
+    `  connections/s (open, echo 1 byte, close; 8 in parallel): ${f(r.connectionsPerSecond, 0)}`,
+  ].join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.getuid?.() !== 0) {
+    process.stdout.write('bench tcp: needs root (network namespace + TAP); skipped\n');
+  } else {
+    const r = await measureTcp(Number(process.env.TCP_BENCH_BYTES ?? 1 << 30));
+    process.stdout.write(formatTcp(r) + '\n');
+  }
+}
