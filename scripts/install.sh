@@ -28,4 +28,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# node-gyp builds our TAP addon against the installed Node's headers; without a nodedir it would
+# try to download them, which fails offline. Debian-style installs keep them under /usr/include/node.
+if [ -z "$(npm config get nodedir 2>/dev/null | grep -v '^undefined$')" ] && [ -f /usr/include/node/node_api.h ]; then
+  export npm_config_nodedir=/usr
+fi
 npm ci --no-audit --no-fund
