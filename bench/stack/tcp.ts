@@ -125,6 +125,8 @@ function measureVeth(bytes: number, clientCpu: string, serverCpu: string): numbe
       '-c',
       serverCpu,
       'socat',
+      '-b',
+      '262144',
       '-u',
       'TCP-LISTEN:5001,reuseaddr',
       'OPEN:/dev/null',
@@ -134,7 +136,7 @@ function measureVeth(bytes: number, clientCpu: string, serverCpu: string): numbe
     inNs(NS_A, [
       'bash',
       '-c',
-      `head -c ${bytes} /dev/zero | taskset -c ${clientCpu} socat -u - TCP:10.8.0.2:5001`,
+      `head -c ${bytes} /dev/zero | taskset -c ${clientCpu} socat -b 262144 -u - TCP:10.8.0.2:5001`,
     ]);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     server.kill();
@@ -170,7 +172,7 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
     await inNsAsync(NS, [
       'bash',
       '-c',
-      `head -c ${bytes} /dev/zero | taskset -c ${toolCpu} socat -u - TCP:10.9.0.2:9`,
+      `head -c ${bytes} /dev/zero | taskset -c ${toolCpu} socat -b 262144 -u - TCP:10.9.0.2:9`,
     ]);
     while (received !== bytes) await new Promise((f) => setTimeout(f, 5));
     let seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -185,6 +187,8 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
       '-c',
       toolCpu,
       'socat',
+      '-b',
+      '262144',
       '-u',
       'TCP-LISTEN:5001,reuseaddr',
       'OPEN:/dev/null',

@@ -126,6 +126,8 @@ class Entry implements SocketBackend {
   /** Socket work collected during a state-machine call and run after it returns. */
   chunks: Buffer[] = [];
   events: TcpEvent[] = [];
+  spareChunks: Buffer[] = [];
+  spareEvents: TcpEvent[] = [];
   inTable = true;
   /** A passive connection handed to its listener (no longer counted as half-open). */
   accepted = false;
@@ -677,13 +679,10 @@ export class TcpLayer implements TransportReceiver, TcpHost, TcpHandle {
       return;
     }
     const at = conn.nextDeadline();
-    if (at === Infinity) {
-      entry.timer?.cancel();
-      entry.timer = null;
-      entry.timerAt = Infinity;
-      return;
-    }
-    // Re-arm only when the deadline moved earlier; a timer that fires early just re-arms.
+    // Re-arm only when the deadline moved earlier. A timer left armed for a deadline that went
+    // away (an ACK sent before the delayed-ACK timeout) fires once and finds nothing to do:
+    // cheaper than cancelling and re-creating a timer every other segment.
+    if (at === Infinity) return;
     if (entry.timer !== null && entry.timerAt <= at) return;
     entry.timer?.cancel();
     entry.timerAt = at;
@@ -691,10 +690,11 @@ export class TcpLayer implements TransportReceiver, TcpHost, TcpHandle {
   }
 
   private flush(entry: Entry): void {
+    // Swap in the spare arrays so work queued by socket callbacks lands in the other pair.
     const events = entry.events;
     const chunks = entry.chunks;
-    entry.events = [];
-    entry.chunks = [];
+    entry.events = entry.spareEvents;
+    entry.chunks = entry.spareChunks;
     // Order: establishment first, then data, then end-of-stream and errors.
     for (const ev of events) {
       if (ev === TcpEvent.Established) this.onEstablished(entry);
@@ -729,6 +729,10 @@ export class TcpLayer implements TransportReceiver, TcpHost, TcpHandle {
           break;
       }
     }
+    events.length = 0;
+    chunks.length = 0;
+    entry.spareEvents = events;
+    entry.spareChunks = chunks;
   }
 
   private fail(entry: Entry, code: TcpErrorCode): void {
