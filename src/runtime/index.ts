@@ -50,3 +50,30 @@ export type { Clock, TimerHandle } from './clock/clock.js';
 export type { FrameReceiver, Link, LinkStats } from './link/link.js';
 export { snapshotStats, totalDrops } from './stats.js';
 export type * from './stats.js';
+
+// ---------------------------------------------------------------- links, clocks, captures
+export { openTap, openFrameFd, frameSocketPair, setKernelIpv4, TapLink } from './link/tap.js';
+export type { TapError, TapLinkStats, TapOptions } from './link/tap.js';
+export { AddonMissingError } from './link/native.js';
+export { createMemoryLinkPair, MemoryLink } from './link/memory.js';
+export type { MemoryLinkPairOptions, MemoryLinkStats } from './link/memory.js';
+export { recordPcap, PcapRecorderLink } from './link/pcap-recorder.js';
+export type { PcapRecorderOptions, PcapRecorderStats } from './link/pcap-recorder.js';
+export { injectFaults, FaultLink } from './link/faults.js';
+export type * from './link/faults.js';
+export { RealClock } from './clock/real.js';
+export type { RealClockOptions } from './clock/real.js';
+export { VirtualClock, TimerStormError, ReentrantAdvanceError } from './clock/virtual.js';
+export type { VirtualClockOptions } from './clock/virtual.js';
+export { openCapture, PcapError, LINKTYPE_ETHERNET } from '../pcap/reader.js';
+export type { CaptureFormat, CaptureReader, CaptureRecord, PcapErrorCode } from '../pcap/reader.js';
+export { PcapWriter } from '../pcap/writer.js';
+export { FrameDecoder, Layer } from '../decode/frame.js';
+export type { FrameError, LayerName } from '../decode/frame.js';
+export { formatIpv4, parseIpv4, formatMac, parseMac } from '../codec/address.js';
+
+// ---------------------------------------------------------------- transports and services
+export * from './tcp/index.js';
+export * from './dns/index.js';
+export * from './dhcp/index.js';
+export * from './http/index.js';
