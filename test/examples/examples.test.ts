@@ -4,6 +4,8 @@
  * needed). The root-needing example (http-on-tap) runs in test/kernel/http-example.test.ts.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -59,5 +61,29 @@ describe('examples', () => {
     const dropped = /frames dropped: (\d+) sent by A, (\d+) sent by B/.exec(first.out);
     expect(Number(dropped?.[1]) + Number(dropped?.[2])).toBeGreaterThan(0);
     expect(runExample('two-stacks.ts').out).toBe(first.out);
+  });
+
+  it('golden-check agrees with tshark on the fixtures, and reports a wrong oracle', () => {
+    for (const name of ['linux-tcp-http', 'linux-dns', 'linux-tcp-sack']) {
+      const r = runExample(
+        'golden-check.ts',
+        `test/fixtures/pcap/${name}.pcap`,
+        `test/fixtures/oracle/${name}.jsonl`,
+      );
+      expect(r.out).toMatch(/^\d+ frames agree with tshark\n$/);
+      expect(r.code).toBe(0);
+    }
+    // Change one TTL in a copy of the oracle: the check must notice.
+    const dir = mkdtempSync(join(tmpdir(), 'pkt-golden-'));
+    try {
+      const oracle = readFileSync(join(root, 'test/fixtures/oracle/linux-tcp-http.jsonl'), 'utf8');
+      const wrong = join(dir, 'wrong.jsonl');
+      writeFileSync(wrong, oracle.replace('"ttl":64', '"ttl":63'));
+      const r = runExample('golden-check.ts', 'test/fixtures/pcap/linux-tcp-http.pcap', wrong);
+      expect(r.code).toBe(1);
+      expect(r.out).toContain('frame 1: ip.ttl is 64, tshark says 63');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
