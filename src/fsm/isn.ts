@@ -25,6 +25,16 @@ export class IsnGenerator {
     const m = Math.floor(nowMs * 250); // 4 µs ticks
     return (m + f) >>> 0;
   }
+
+  /** Per-4-tuple timestamp offset (RFC 7323 §7.1): random-looking, stable for the tuple. */
+  timestampOffset(
+    localIp: number,
+    localPort: number,
+    remoteIp: number,
+    remotePort: number,
+  ): number {
+    return keyedHash32(this.key, this.tuple, localIp, localPort, remoteIp, remotePort, 0x5453);
+  }
 }
 
 /** HMAC-SHA-256 of the 4-tuple and two extra words, first 32 bits. `scratch`: 20 bytes, reused. */

@@ -247,6 +247,7 @@ export class TcpConnection {
   private tsRecentAge = 0;
   private lastAckSent = 0;
   private tsOffset = 0;
+  private tsOffsetFixed = false;
   /** Our timestamp when the last retransmission timeout fired (see sampleTs). */
   private tsRtoFloor = 0;
   private tsRtoFloorSet = false;
@@ -1521,7 +1522,17 @@ export class TcpConnection {
     this.sndBufSeq = seqAdd(this.iss, 1);
     this.recoverSeq = this.iss;
     this.highRxt = this.iss;
-    this.tsOffset = Math.imul(this.iss, 0x9e3779b1) >>> 0;
+    if (!this.tsOffsetFixed) this.tsOffset = Math.imul(this.iss, 0x9e3779b1) >>> 0;
+  }
+
+  /**
+   * Sets the timestamp clock's offset (RFC 7323 §7.1). The runtime derives it from a keyed hash
+   * of the 4-tuple, so timestamps keep increasing across connections of the same 4-tuple, which
+   * TIME-WAIT reuse relies on (RFC 6191). Call before connect/listen; the default hashes the ISN.
+   */
+  setTimestampOffset(offset: number): void {
+    this.tsOffsetFixed = true;
+    this.tsOffset = offset >>> 0;
   }
 
   private tsNow(now: number): number {

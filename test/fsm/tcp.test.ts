@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ACK, RST, SYN, newSegment, type Segment } from '../../src/fsm/segment.js';
+import { ACK, FIN, RST, SYN, newSegment, type Segment } from '../../src/fsm/segment.js';
 import { TcpEvent, TcpState, stateName } from '../../src/fsm/tcp.js';
 import { Net, pattern, rng } from './harness.js';
 
@@ -581,5 +581,63 @@ describe('abort and orphans', () => {
     n.run(2000);
     expect(n.b.state).toBe(TcpState.CLOSE_WAIT);
     expect(n.hostB.receivedBytes).toBe(200);
+  });
+});
+
+describe('remaining transitions', () => {
+  it('SYN-RECEIVED (passive) + RST → CLOSED; LISTEN and SYN-SENT close → CLOSED', () => {
+    const n = new Net();
+    n.b.listen(9);
+    const syn = newSegment();
+    syn.flags = SYN;
+    syn.seq = 500;
+    syn.window = 1000;
+    n.inject('b', syn);
+    expect(n.b.state).toBe(TcpState.SYN_RECEIVED);
+    const rst = newSegment();
+    rst.flags = RST;
+    rst.seq = 501;
+    n.inject('b', rst);
+    expect(n.b.state).toBe(TcpState.CLOSED);
+    const m = new Net();
+    m.b.listen(1);
+    m.b.close(0);
+    expect(m.b.state).toBe(TcpState.CLOSED);
+    m.a.connect(1, 0);
+    m.a.close(0);
+    expect(m.a.state).toBe(TcpState.CLOSED);
+    expect(m.hostA.events).toEqual([TcpEvent.Closed]);
+  });
+
+  it('FIN-WAIT-1 → TIME-WAIT when the peer acknowledges our FIN and sends its own at once', () => {
+    const n = new Net();
+    n.handshake();
+    n.a.close(n.now);
+    const fin = n.log.at(-1)!;
+    expect(fin.flags & FIN).toBeTruthy();
+    // b answers FIN+ACK in one segment (as if it closed in the same instant, after receiving).
+    const reply = newSegment();
+    reply.flags = FIN | ACK;
+    reply.seq = n.b.sndMax;
+    reply.ack = (fin.seq + 1) >>> 0;
+    reply.window = 1000;
+    reply.hasTimestamps = true;
+    reply.tsVal = (n.log.filter((s) => s.from === 'b').at(-1)!.tsVal + 1) >>> 0;
+    n.inject('a', reply);
+    expect(n.a.state).toBe(TcpState.TIME_WAIT);
+  });
+
+  it('a CLOSE-WAIT peer that closes goes LAST-ACK → CLOSED when its FIN is acknowledged', () => {
+    const n = new Net();
+    n.handshake();
+    n.a.close(n.now);
+    n.run(100);
+    expect(n.b.state).toBe(TcpState.CLOSE_WAIT);
+    n.b.send(pattern(5000), 0, 5000, n.now); // half-close: b may still send
+    n.b.close(n.now);
+    expect(n.b.state).toBe(TcpState.LAST_ACK);
+    n.run(200);
+    expect(n.b.state).toBe(TcpState.CLOSED);
+    expect(n.hostA.receivedBytes).toBe(5000);
   });
 });

@@ -340,6 +340,9 @@ export class TcpLayer implements TransportReceiver, TcpHost, TcpHandle {
       this.remove(entry);
       return socket;
     }
+    conn.setTimestampOffset(
+      this.isn.timestampOffset(this.localAddress, localPort, remote, options.port),
+    );
     conn.connect(this.isn.isn(this.localAddress, localPort, remote, options.port, now), now);
     this.settle(entry);
     return socket;
@@ -472,6 +475,9 @@ export class TcpLayer implements TransportReceiver, TcpHost, TcpHandle {
     const entry = this.insert(conn);
     entry.server = server;
     server.halfOpen++;
+    conn.setTimestampOffset(
+      this.isn.timestampOffset(this.localAddress, localPort, remote, remotePort),
+    );
     conn.listen(iss);
     conn.input(seg, now);
     this.settle(entry);

@@ -106,7 +106,12 @@ export interface Pair {
 export const IP_A = '10.0.0.1';
 export const IP_B = '10.0.0.2';
 
-export function makePair(seed: number, faults: Faults = {}, tcp: TcpLayerOptions = {}): Pair {
+export function makePair(
+  seed: number,
+  faults: Faults = {},
+  tcp: TcpLayerOptions = {},
+  tcpB: TcpLayerOptions = tcp,
+): Pair {
   const clock = new VirtualClock();
   const [la, lb] = createMemoryLinkPair({
     macA: 0x020000000001,
@@ -120,8 +125,8 @@ export function makePair(seed: number, faults: Faults = {}, tcp: TcpLayerOptions
   const b = createStack({ link: linkB, clock, ip: `${IP_B}/24` });
   const key = new Uint8Array(16).fill(seed & 0xff);
   const tcpA = attachTcp(a, { isnKey: key, cookieKey: key, ...tcp });
-  const tcpB = attachTcp(b, { isnKey: key.map((x) => x ^ 0x55), cookieKey: key, ...tcp });
-  return { clock, a, b, tcpA, tcpB, linkA, linkB };
+  const layerB = attachTcp(b, { isnKey: key.map((x) => x ^ 0x55), cookieKey: key, ...tcpB });
+  return { clock, a, b, tcpA, tcpB: layerB, linkA, linkB };
 }
 
 /**

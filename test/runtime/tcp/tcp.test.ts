@@ -191,4 +191,38 @@ describe('TCP over two in-memory stacks', () => {
     expect(Buffer.concat(got).toString()).toBe('after your FIN');
     expect(p.tcpA.stats().timeWait).toBe(1);
   });
+
+  it('bounds the connection table: SYNs beyond maxConnections are dropped and counted', async () => {
+    const p = makePair(11, {}, {}, { maxConnections: 3 });
+    let accepted = 0;
+    p.tcpB.listen(80, () => accepted++);
+    const clients = [1, 2, 3, 4, 5].map(() => p.tcpA.connect({ host: IP_B, port: 80 }));
+    for (const c of clients) c.on('error', () => undefined);
+    await runUntil(p.clock, () => false, 3000);
+    expect(accepted).toBe(3);
+    expect(p.tcpB.stats().drops.tableFull).toBeGreaterThan(0);
+    expect(p.tcpB.stats().connections).toBe(3);
+  });
+
+  it('a new SYN takes over a TIME-WAIT connection (RFC 6191) on the same 4-tuple', async () => {
+    const p = makePair(12, { delay: 1 });
+    let served = 0;
+    // The server closes first, so the server side holds TIME-WAIT.
+    p.tcpB.listen(80, (s) => {
+      served++;
+      s.on('error', () => undefined);
+      s.end('bye');
+    });
+    for (let round = 0; round < 2; round++) {
+      const c = p.tcpA.connect({ host: IP_B, port: 80, localPort: 40000 });
+      let closed = false;
+      c.on('data', () => undefined);
+      c.on('close', () => (closed = true));
+      await runUntil(p.clock, () => closed, 10_000);
+      expect(closed).toBe(true);
+      await runUntil(p.clock, () => false, 100); // let the last ACK land
+      expect(p.tcpB.stats().timeWait).toBe(1);
+    }
+    expect(served).toBe(2);
+  });
 });
