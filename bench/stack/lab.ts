@@ -72,10 +72,10 @@ export class Lab {
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`${cmd} not ready in 30 s: ${stderr}`)),
-        30_000,
-      );
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`${cmd} not ready in 30 s: ${stderr}`));
+      }, 30_000);
       createInterface({ input: child.stdout! }).on('line', (line) => {
         if (ready(line)) {
           clearTimeout(timer);
@@ -94,9 +94,13 @@ export class Responder {
     private readonly exited: Promise<void>,
   ) {}
 
+  /** SIGTERM, then SIGKILL if it has not exited within 5 s. */
   async stop(): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5_000);
     await this.exited;
+    clearTimeout(timer);
   }
 }
 

@@ -60,8 +60,12 @@ int main(int argc, char **argv) {
   ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
   strncpy(ifr.ifr_name, argv[1], IFNAMSIZ - 1);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) { perror("responder: TUNSETIFF"); return 1; }
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
+  /* No SA_RESTART: a signal must interrupt the blocking read() so the loop sees `stop`. */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
   printf("ready\n");
   fflush(stdout);
 
