@@ -58,7 +58,7 @@ function rawBytes(r: Region): Pick<ConstructCode, 'fields' | 'encode' | 'encodeS
         decode: `bytes.slice(v.${r.name}Offset, v.${r.name}Offset + v.${r.name}Length)`,
       },
     ],
-    encode: `out.set(f.${r.name}, pos);\npos += f.${r.name}.length;`,
+    encode: `copyBytes(f.${r.name}, out, pos);\npos += f.${r.name}.length;`,
     encodeSize: `f.${r.name}.length`,
   };
 }

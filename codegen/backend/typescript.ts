@@ -22,11 +22,13 @@ import type {
   SpecModel,
 } from '../frontend/model.js';
 import { type ConstructCode, constructCode, type Import, needsCompressor } from './constructs.js';
+import { fieldRefs } from '../frontend/resolve.js';
 import { exprTs, type ExprContext, viewContext } from './expr.js';
 
 const ERRORS = '../codec/errors.js';
 const CHECKSUM = '../codec/checksum.js';
 const ADDRESS = '../codec/address.js';
+const BYTES = '../codec/bytes.js';
 
 class Imports {
   private readonly byModule = new Map<string, Map<string, boolean>>();
@@ -45,7 +47,7 @@ class Imports {
   }
 
   emit(file: SourceFile): void {
-    const order = [ERRORS, CHECKSUM, ADDRESS, '../codec/options.js', '../codec/dns.js'];
+    const order = [ERRORS, BYTES, CHECKSUM, ADDRESS, '../codec/options.js', '../codec/dns.js'];
     const modules = [...this.byModule.keys()].sort((a, b) => order.indexOf(a) - order.indexOf(b));
     for (const module of modules) {
       const names = this.byModule.get(module) ?? new Map<string, boolean>();
@@ -67,28 +69,50 @@ function lowerFirst(s: string): string {
   return s.charAt(0).toLowerCase() + s.slice(1);
 }
 
-/** TypeScript reading a fixed scalar at `base + byte offset` of `bytes`. */
+/**
+ * TypeScript reading a fixed scalar at `base + byte offset` of `bytes`: one load of the bytes
+ * that hold it (u8 / u16 / u24 / u32 from src/codec/bytes.ts), then a shift and a mask when it
+ * is a bit field. Adjacent bit fields thus cost one load each.
+ */
 export function loadScalar(f: ScalarField, bytes: string, base: string): string {
   const first = f.bitOffset >> 3;
-  const at = (k: number): string => `${bytes}[${base}${first + k === 0 ? '' : ` + ${first + k}`}]`;
-  if (f.type === 'mac') return `readMac(${bytes}, ${base}${first === 0 ? '' : ` + ${first}`})`;
+  const at = (k: number): string => `${base}${first + k === 0 ? '' : ` + ${first + k}`}`;
+  // Only u16 (small enough for V8 to inline anywhere) is called; wider values are composed from
+  // it right here, so no helper call can end up out of line returning a boxed double.
+  const u16 = (k: number): string => `${f.littleEndian ? 'u16le' : 'u16'}(${bytes}, ${at(k)})`;
+  if (f.type === 'mac') return `${u16(0)} * 0x100000000 + ${u16(2)} * 0x10000 + ${u16(4)}`;
   const last = (f.bitOffset + f.bitWidth - 1) >> 3;
   const n = last - first + 1;
-  const terms: string[] = [];
-  for (let k = 0; k < n; k++) {
-    const shift = f.littleEndian ? 8 * k : 8 * (n - 1 - k);
-    terms.push(shift === 0 ? at(k) : `(${at(k)} << ${shift})`);
-  }
-  const raw = terms.length === 1 ? terms[0] : `(${terms.join(' | ')})`;
   const shift = n * 8 - (f.bitOffset % 8) - f.bitWidth;
   const mask = f.bitWidth >= 32 ? 0 : 2 ** f.bitWidth - 1;
   const startsAtTop = f.bitOffset % 8 === 0;
-  if (n === 4) {
-    if (shift === 0 && f.bitWidth === 32) return `${raw} >>> 0`;
-    return `(${raw} >>> ${shift}) & ${hex(mask)}`;
+  if (n === 4 && shift === 0 && f.bitWidth === 32) {
+    return f.littleEndian ? `${u16(2)} * 0x10000 + ${u16(0)}` : `${u16(0)} * 0x10000 + ${u16(2)}`;
   }
-  if (shift === 0) return startsAtTop ? raw : `${raw} & ${hex(mask)}`;
+  let raw: string;
+  if (n === 1) raw = `${bytes}[${at(0)}]`;
+  else if (n === 2) raw = u16(0);
+  else if (n === 3) raw = `((${bytes}[${at(0)}] << 16) | ${u16(1)})`;
+  else raw = `((${u16(0)} << 16) | ${u16(2)})`;
+  if (shift === 0 && f.bitWidth === n * 8) return raw;
+  if (n === 4) return `(${raw} >>> ${shift}) & ${hex(mask)}`;
+  if (shift === 0) return `${raw} & ${hex(mask)}`;
   return startsAtTop ? `${raw} >> ${shift}` : `(${raw} >> ${shift}) & ${hex(mask)}`;
+}
+
+/** The loader functions (src/codec/bytes.ts) a load expression calls. */
+function loadersUsed(code: string): string[] {
+  return ['u16', 'u24', 'u32', 'u48', 'u16le', 'u32le'].filter((name) =>
+    new RegExp(`\\b${name}\\(`).test(code),
+  );
+}
+
+/**
+ * A getter body. It must stay tiny: V8 inlines very small functions without charging the
+ * caller's inlining budget, and a getter that is not inlined boxes results above 2**31.
+ */
+function getterBody(f: ScalarField): string {
+  return `return ${loadScalar(f, 'this.bytes', 'this.offset')};`;
 }
 
 /** Fixed scalars grouped into runs that start and end on byte boundaries (one store each). */
@@ -141,6 +165,8 @@ class MessageEmitter {
   private readonly scalars: ScalarField[];
   private readonly bytesFields: BytesField[];
   private readonly payload: Region | undefined;
+  /** (code, field) pairs of wrap()'s failure paths, filled by wrapMethod(). */
+  private failureTable: string[] = [];
   private readonly checksum: ScalarField | undefined;
 
   constructor(
@@ -182,7 +208,6 @@ class MessageEmitter {
     this.use(ERRORS, 'fail');
     this.use(ERRORS, 'newDecodeError');
     this.use(ERRORS, 'copyDecodeError');
-    if (this.scalars.some((f) => f.type === 'mac')) this.use(ADDRESS, 'readMac');
     this.emitFixedTable(file);
     this.emitJsonInterface(file);
     this.emitView(file);
@@ -304,6 +329,32 @@ class MessageEmitter {
     }
     members.push(this.wrapMethod());
     members.push(
+      `/** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
+      private failFixed(): DecodeError {
+        const bytes = this.bytes;
+        const offset = this.offset;
+        const length = this.byteLength;
+        if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
+          return this.failWith('E_TRUNCATED', '${m.fields[0]?.name ?? ''}', offset >= 0 && offset <= bytes.length ? offset : 0);
+        }
+        // Name the first field the buffer cuts.
+        let i = 0;
+        while (${m.name.toUpperCase()}_FIXED_FIELDS[i][0] <= length) i++;
+        return this.failWith('E_TRUNCATED', ${m.name.toUpperCase()}_FIXED_FIELDS[i][1], offset + ${m.name.toUpperCase()}_FIXED_FIELDS[i][2]);
+      }`,
+      ...(m.regions.some((r) => r.length !== 'rest' && r.length !== 'walk')
+        ? [
+            `/** Cold path of wrap(): a declared length that is negative (entry k - 1) or runs past the buffer (entry k). */
+      private failRegion(k: number, pos: number, size: number): DecodeError {
+        return this.failAt(size < 0 ? k - 1 : k, pos);
+      }`,
+          ]
+        : []),
+      `/** Cold path of wrap(): failure k of ${m.name.toUpperCase()}_FAILURES at byte \`at\`. */
+      private failAt(k: number, at: number): DecodeError {
+        const [code, field] = ${m.name.toUpperCase()}_FAILURES[k];
+        return this.failWith(code, field, at);
+      }`,
       `/** Records a failure and leaves the view empty, so no getter can read stale bounds. */
       private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
         fail(this.error, code, field, at);
@@ -325,7 +376,7 @@ class MessageEmitter {
             ? ` (${f.type} address as a number)`
             : '';
       members.push(
-        `/** ${f.name}: ${f.bitWidth} bits at bit ${f.bitOffset}${doc}. */\nget ${f.name}(): number {\nreturn ${loadScalar(f, 'this.bytes', 'this.offset')};\n}`,
+        `/** ${f.name}: ${f.bitWidth} bits at bit ${f.bitOffset}${doc}. */\nget ${f.name}(): number {\n${this.getter(f)}\n}`,
       );
     }
     for (const f of this.bytesFields) {
@@ -366,6 +417,23 @@ class MessageEmitter {
       `/** One line for humans (allocates). */\ndescribe(): string {\nreturn \`${describe || m.layer}\`;\n}`,
     );
     cls.addMembers(members);
+    file.insertVariableStatement(cls.getChildIndex(), {
+      declarationKind: VariableDeclarationKind.Const,
+      docs: ["wrap()'s failures as [code, field], indexed by the failure paths in wrap()."],
+      declarations: [
+        {
+          name: `${m.name.toUpperCase()}_FAILURES`,
+          type: "ReadonlyArray<readonly [DecodeError['code'], string]>",
+          initializer: `[${this.failureTable.join(', ')}]`,
+        },
+      ],
+    });
+  }
+
+  private getter(f: ScalarField): string {
+    const body = getterBody(f);
+    for (const name of loadersUsed(body)) this.use(BYTES, name);
+    return body;
   }
 
   private checksumMembers(): string[] {
@@ -401,28 +469,33 @@ class MessageEmitter {
 
   private wrapMethod(): string {
     const m = this.m;
-    const upper = m.name.toUpperCase();
     const lines: string[] = [];
+    // One test on the hot path; the cold failFixed() works out which bound it was.
     lines.push(
-      `if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {`,
-      `  return this.failWith('E_TRUNCATED', '${m.fields[0]?.name ?? ''}', offset >= 0 && offset <= bytes.length ? offset : 0);`,
-      `}`,
       `this.bytes = bytes;`,
       `this.offset = offset;`,
       `this.byteLength = length;`,
-      `if (length < ${m.fixedSize}) {`,
-      `  // Name the first field the buffer cuts.`,
-      `  let i = 0;`,
-      `  while (${upper}_FIXED_FIELDS[i][0] <= length) i++;`,
-      `  return this.failWith('E_TRUNCATED', ${upper}_FIXED_FIELDS[i][1], offset + ${upper}_FIXED_FIELDS[i][2]);`,
-      `}`,
+      `if (!(offset >= 0 && length >= ${m.fixedSize} && offset + length <= bytes.length)) return this.failFixed();`,
     );
+    // Every field the checks read, loaded once (a getter per use would also be inlined per use,
+    // and V8's inlining budget is better left to the caller's getters).
+    const used = new Set<string>();
+    for (const step of m.steps) {
+      const e =
+        step.kind === 'assert' ? step.expr : m.regions.find((x) => x.name === step.region)?.length;
+      if (e !== undefined && typeof e !== 'string') for (const name of fieldRefs(e)) used.add(name);
+    }
+    const local = (name: string): string => `${name}Value`;
+    for (const name of this.scalars.map((f) => f.name).filter((n) => used.has(n))) {
+      lines.push(`const ${local(name)} = this.${name};`);
+    }
+    const ctx: ExprContext = { field: local, len: viewContext.len };
     if (m.regions.length > 0) lines.push(`let pos = offset + ${m.fixedSize};`);
     else lines.push(`this.end = offset + ${m.fixedSize};`);
     for (const step of m.steps) {
       if (step.kind === 'assert') {
         lines.push(
-          `if (!${wrapParens(exprTs(step.expr, viewContext))}) return this.failWith('${step.code}', '${step.field}', offset${step.byteOffset ? ` + ${step.byteOffset}` : ''});`,
+          `if (!${wrapParens(exprTs(step.expr, ctx))}) return this.failWith('${step.code}', '${step.field}', offset${step.byteOffset ? ` + ${step.byteOffset}` : ''});`,
         );
         continue;
       }
@@ -436,12 +509,11 @@ class MessageEmitter {
         lines.push(
           r.length === 'rest'
             ? `const size = offset + length - pos;`
-            : `const size = ${exprTs(r.length, viewContext)};`,
+            : `const size = ${exprTs(r.length, ctx)};`,
         );
         if (r.length !== 'rest') {
-          lines.push(`if (size < 0) return this.failWith('E_BAD_LENGTH', '${r.name}', pos);`);
           lines.push(
-            `if (pos + size > offset + length) return this.failWith('E_TRUNCATED', '${r.name}', pos);`,
+            `if (size < 0 || pos + size > offset + length) return this.failRegion('${r.name}', pos, size);`,
           );
         }
         if (c.validate !== '') lines.push(c.validate);
@@ -450,12 +522,33 @@ class MessageEmitter {
     }
     if (m.regions.length > 0) lines.push(`this.end = pos;`);
     lines.push('return null;');
+    // Failure paths count toward V8's inlining budget even when cold, so each becomes a short
+    // call with an index into a table of (code, field) pairs.
+    const failures: string[] = [];
+    const index = (code: string, field: string): number => {
+      const key = `['${code}', '${field}']`;
+      if (!failures.includes(key)) failures.push(key);
+      return failures.indexOf(key);
+    };
+    const compact = lines.map((line) =>
+      line
+        .replace(
+          /this\.failWith\('(E_[A-Z_]+)', '([A-Za-z0-9_.]+)', ([^;]*?)\);/g,
+          (_all, code: string, field: string, at: string) =>
+            `this.failAt(${index(code, field)}, ${at});`,
+        )
+        .replace(/this\.failRegion\('([A-Za-z0-9_]+)', pos, size\)/g, (_all, field: string) => {
+          index('E_BAD_LENGTH', field);
+          return `this.failRegion(${index('E_TRUNCATED', field)}, pos, size)`;
+        }),
+    );
+    this.failureTable = failures;
     return `/**
      * Points the view at a message and checks every bound up front: afterwards no getter or
      * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
      */
     wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-      ${lines.join('\n')}
+      ${compact.join('\n')}
     }`;
   }
 
@@ -673,6 +766,7 @@ class MessageEmitter {
         : '',
       payloadInOut ? 'the payload must already be there, since the checksum covers it' : '',
     ].filter((s) => s !== '');
+    if (body.some((line) => line.includes('copyBytes('))) this.use(BYTES, 'copyBytes');
     file.addFunction({
       name: `encode${m.name}`,
       isExported: true,

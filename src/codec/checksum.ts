@@ -18,10 +18,14 @@ export function onesComplementSum(
   let sum = initial;
   let i = offset;
   const end = offset + length;
-  const evenEnd = end - 1;
-  while (i < evenEnd) {
-    const chunkEnd = Math.min(evenEnd, i + FOLD_EVERY);
-    while (i < chunkEnd) {
+  while (end - i >= 2) {
+    // At most FOLD_EVERY bytes between folds keeps the running sum below 2**30.
+    const chunkEnd = i + Math.min((end - i) & ~1, FOLD_EVERY);
+    // Two words per iteration: fewer loop tests on the 20-60 byte headers this mostly sees.
+    for (; i + 3 < chunkEnd; i += 4) {
+      sum += ((bytes[i] << 8) | bytes[i + 1]) + ((bytes[i + 2] << 8) | bytes[i + 3]);
+    }
+    if (i < chunkEnd) {
       sum += (bytes[i] << 8) | bytes[i + 1];
       i += 2;
     }

@@ -12,6 +12,7 @@
  */
 import { type DecodeError, fail, newDecodeError } from './errors.js';
 import { formatHex, formatIpv4, readIpv4 } from './address.js';
+import { u16, u32 } from './bytes.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -37,7 +38,10 @@ export function validateKindLengthList(bytes: Uint8Array, offset: number, length
   return -1;
 }
 
-/** Cursor over an IPv4 / TCP style option list. */
+/**
+ * Cursor over an IPv4 / TCP style option list. Kept small on purpose: next() and the typed
+ * accessors get inlined into callers' hot loops, and V8 inlines by bytecode size.
+ */
 export class KindLengthOptionCursor {
   /** Option kind (IPv4 calls it "type"): 0 end of list, 1 no-op, else kind-length-value. */
   kind = -1;
@@ -45,23 +49,17 @@ export class KindLengthOptionCursor {
   offset = 0;
   /** Total length including the kind (and length) bytes: 1 for EOL/NOP. */
   length = 0;
-  /** Absolute offset and length of the value (after kind and length bytes). */
-  valueOffset = 0;
-  valueLength = 0;
   /** Set when the list cannot be delimited; the cursor stops there. */
   error: DecodeError | null = null;
-
   /** The buffer being walked (the one passed to reset()). */
   bytes: Uint8Array = EMPTY;
+
   private pos = 0;
   private end = 0;
-  private done = true;
   private readonly errorRecord: DecodeError;
-  private readonly field: string;
 
-  constructor(layer: string, field = 'options') {
+  constructor(layer: string) {
     this.errorRecord = newDecodeError(layer);
-    this.field = field;
   }
 
   /** Re-points the cursor at `length` bytes of options at `offset`; returns itself. */
@@ -69,48 +67,48 @@ export class KindLengthOptionCursor {
     this.bytes = bytes;
     this.pos = offset;
     this.end = offset + length;
-    this.done = false;
     this.error = null;
     this.kind = -1;
     this.offset = offset;
     this.length = 0;
-    this.valueOffset = offset;
-    this.valueLength = 0;
     return this;
+  }
+
+  /** Absolute offset of the value (after the kind and length bytes). */
+  get valueOffset(): number {
+    return this.offset + (this.length > 1 ? 2 : 1);
+  }
+
+  /** Length of the value (0 for EOL and NOP). */
+  get valueLength(): number {
+    return this.length > 1 ? this.length - 2 : 0;
   }
 
   /** Advances to the next option; false at the end of the list (after EOL) or on error. */
   next(): boolean {
-    if (this.done) return false;
     const pos = this.pos;
-    if (pos >= this.end) {
-      this.done = true;
-      return false;
-    }
-    const bytes = this.bytes;
-    const kind = bytes[pos];
+    const end = this.end;
+    if (pos >= end) return false;
+    const kind = this.bytes[pos];
     this.kind = kind;
     this.offset = pos;
-    if (kind === 0 || kind === 1) {
+    if (kind <= 1) {
       this.length = 1;
-      this.valueOffset = pos + 1;
-      this.valueLength = 0;
-      this.pos = pos + 1;
       // Everything after an end-of-list option is padding, not options.
-      if (kind === 0) this.done = true;
+      this.pos = kind === 0 ? end : pos + 1;
       return true;
     }
-    const len = pos + 1 < this.end ? bytes[pos + 1] : 0;
-    if (len < 2 || pos + len > this.end) {
-      this.done = true;
-      this.error = fail(this.errorRecord, 'E_BAD_OPTION', this.field, pos);
-      return false;
-    }
+    const len = pos + 1 < end ? this.bytes[pos + 1] : 0;
+    if (len < 2 || pos + len > end) return this.malformed(pos);
     this.length = len;
-    this.valueOffset = pos + 2;
-    this.valueLength = len - 2;
     this.pos = pos + len;
     return true;
+  }
+
+  private malformed(pos: number): boolean {
+    this.pos = this.end;
+    this.error = fail(this.errorRecord, 'E_BAD_OPTION', 'options', pos);
+    return false;
   }
 }
 
@@ -184,22 +182,24 @@ export const TcpOptionKindValues = {
   TIMESTAMPS: 8,
 } as const;
 
-/** Cursor over TCP options with typed accessors for the kinds RFC 9293 / 7323 / 2018 define. */
+/**
+ * Cursor over TCP options with typed accessors for the kinds RFC 9293 / 7323 / 2018 define.
+ * An accessor is meaningful when `kind` is its kind; it checks only the option's length (so it
+ * never reads past the option) and returns -1 when the length is not its kind's.
+ */
 export class TcpOptionCursor extends KindLengthOptionCursor {
   constructor() {
     super('tcp');
   }
 
-  /** Maximum segment size (kind 2, length 4); -1 when this option is not a well-formed MSS. */
+  /** Maximum segment size (kind 2, length 4). */
   get mss(): number {
-    if (this.kind !== 2 || this.length !== 4) return -1;
-    return (this.bytes[this.valueOffset] << 8) | this.bytes[this.valueOffset + 1];
+    return this.length === 4 ? u16(this.bytes, this.offset + 2) : -1;
   }
 
-  /** Window scale shift (kind 3, length 3); -1 otherwise. */
+  /** Window scale shift (kind 3, length 3). */
   get windowScale(): number {
-    if (this.kind !== 3 || this.length !== 3) return -1;
-    return this.bytes[this.valueOffset];
+    return this.length === 3 ? this.bytes[this.offset + 2] : -1;
   }
 
   /** True for a SACK-permitted option (kind 4, length 2). */
@@ -207,30 +207,33 @@ export class TcpOptionCursor extends KindLengthOptionCursor {
     return this.kind === 4 && this.length === 2;
   }
 
-  /** Timestamp value (kind 8, length 10); -1 otherwise. */
+  /** Timestamp value (kind 8, length 10). */
   get tsval(): number {
-    if (this.kind !== 8 || this.length !== 10) return -1;
-    return readIpv4(this.bytes, this.valueOffset);
+    return this.length === 10
+      ? u16(this.bytes, this.offset + 2) * 0x10000 + u16(this.bytes, this.offset + 4)
+      : -1;
   }
 
-  /** Timestamp echo reply (kind 8, length 10); -1 otherwise. */
+  /** Timestamp echo reply (kind 8, length 10). */
   get tsecr(): number {
-    if (this.kind !== 8 || this.length !== 10) return -1;
-    return readIpv4(this.bytes, this.valueOffset + 4);
+    return this.length === 10
+      ? u16(this.bytes, this.offset + 6) * 0x10000 + u16(this.bytes, this.offset + 8)
+      : -1;
   }
 
-  /** Number of SACK blocks (kind 5); 0 for other kinds. */
+  /** Number of whole SACK blocks (kind 5); 0 for other kinds. */
   get sackCount(): number {
-    if (this.kind !== 5) return 0;
-    return (this.valueLength / 8) | 0;
+    return this.kind === 5 ? (this.length - 2) >> 3 : 0;
   }
 
+  /** Left edge of SACK block i (0 <= i < sackCount). */
   sackLeft(i: number): number {
-    return readIpv4(this.bytes, this.valueOffset + 8 * i);
+    return u32(this.bytes, this.offset + 2 + 8 * i);
   }
 
+  /** Right edge of SACK block i (0 <= i < sackCount). */
   sackRight(i: number): number {
-    return readIpv4(this.bytes, this.valueOffset + 8 * i + 4);
+    return u32(this.bytes, this.offset + 6 + 8 * i);
   }
 }
 
@@ -256,15 +259,15 @@ export function tcpOptionsToJSON(cursor: TcpOptionCursor): TcpOptionJSON[] {
       continue;
     }
     const item: TcpOptionJSON = { kind, length: cursor.length };
-    if (cursor.mss >= 0) item.mss = cursor.mss;
-    else if (cursor.windowScale >= 0) item.windowScale = cursor.windowScale;
+    if (kind === 2 && cursor.mss >= 0) item.mss = cursor.mss;
+    else if (kind === 3 && cursor.windowScale >= 0) item.windowScale = cursor.windowScale;
     else if (cursor.sackPermitted) item.sackPermitted = true;
     else if (kind === 5 && cursor.valueLength % 8 === 0) {
       const sack: Array<[number, number]> = [];
       for (let i = 0; i < cursor.sackCount; i++)
         sack.push([cursor.sackLeft(i), cursor.sackRight(i)]);
       item.sack = sack;
-    } else if (cursor.tsval >= 0) {
+    } else if (kind === 8 && cursor.tsval >= 0) {
       item.tsval = cursor.tsval;
       item.tsecr = cursor.tsecr;
     } else item.data = formatHex(cursor.bytes, cursor.valueOffset, cursor.valueLength);

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadScalar } from '../../codegen/backend/typescript.js';
 import type { ScalarField } from '../../codegen/frontend/model.js';
 import { loadSpec } from '../../codegen/generate.js';
+import { u16, u16le } from '../../src/codec/bytes.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -96,23 +97,23 @@ describe('back end: field loads', () => {
   it('compiles bit fields to one load plus shift and mask', () => {
     expect(loadScalar(field(0, 4), 'b', 'o')).toBe('b[o] >> 4');
     expect(loadScalar(field(4, 4), 'b', 'o')).toBe('b[o] & 0xf');
-    expect(loadScalar(field(51, 13), 'b', 'o')).toBe('((b[o + 6] << 8) | b[o + 7]) & 0x1fff');
-    expect(loadScalar(field(100, 12), 'b', 'o')).toBe('((b[o + 12] << 8) | b[o + 13]) & 0xfff');
-    expect(loadScalar(field(32, 32), 'b', 'o')).toBe(
-      '((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0',
+    expect(loadScalar(field(51, 13), 'b', 'o')).toBe('u16(b, o + 6) & 0x1fff');
+    expect(loadScalar(field(100, 12), 'b', 'o')).toBe('u16(b, o + 12) & 0xfff');
+    expect(loadScalar(field(32, 32), 'b', 'o')).toBe('u16(b, o + 4) * 0x10000 + u16(b, o + 6)');
+    expect(loadScalar(field(16, 16, true), 'b', 'o')).toBe('u16le(b, o + 2)');
+    expect(loadScalar({ ...field(0, 48), type: 'mac' }, 'b', 'o')).toBe(
+      'u16(b, o) * 0x100000000 + u16(b, o + 2) * 0x10000 + u16(b, o + 4)',
     );
-    expect(loadScalar(field(16, 16, true), 'b', 'o')).toBe('(b[o + 2] | (b[o + 3] << 8))');
   });
 
   it('evaluates those loads to the right values', () => {
     const bytes = Uint8Array.from([0x45, 0x00, 0x12, 0x34, 0xff, 0xee, 0x5f, 0xa1]);
     const run = (f: ScalarField): number =>
       (
-        new Function('b', 'o', `return ${loadScalar(f, 'b', 'o')};`) as (
-          b: Uint8Array,
-          o: number,
+        new Function('u16', 'u16le', 'b', 'o', `return ${loadScalar(f, 'b', 'o')};`) as (
+          ...args: unknown[]
         ) => number
-      )(bytes, 0);
+      )(u16, u16le, bytes, 0);
     expect(run(field(0, 4))).toBe(4);
     expect(run(field(4, 4))).toBe(5);
     expect(run(field(32, 32))).toBe(0xffee5fa1);
@@ -120,6 +121,8 @@ describe('back end: field loads', () => {
     expect(run(field(48, 3))).toBe(0x5f >> 5);
     expect(run(field(16, 16, true))).toBe(0x3412);
     expect(run(field(20, 20))).toBe(0x234ff);
+    expect(run(field(4, 28))).toBe(0x5001234);
+    expect(run({ ...field(16, 48), type: 'mac' })).toBe(0x1234ffee5fa1);
   });
 });
 
