@@ -150,6 +150,11 @@ export interface TcpHost {
   /** In-order data for the application (valid only during the call). */
   deliver(conn: TcpConnection, bytes: Uint8Array, offset: number, length: number): void;
   event(conn: TcpConnection, event: TcpEvent): void;
+  /**
+   * Optional ACK coalescing: return true to promise a `conn.flushAck(now)` call soon (at the end
+   * of the current receive batch), so the every-second-segment ACK can cover the whole batch.
+   */
+  deferAck?(conn: TcpConnection): boolean;
 }
 
 export interface TcpCounters {
@@ -173,6 +178,8 @@ const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
 const NONE = Infinity;
 const DEFAULT_PEER_MSS = 536;
 const TS_OPTION_BYTES = 12;
+/** Most full segments left unacknowledged while the host coalesces ACKs. */
+const MAX_STRETCH_SEGMENTS = 16;
 
 /** Window-scale shift that lets a 16-bit window express `rcvBuf` (RFC 7323 §2.3, at most 14). */
 export function windowShiftFor(rcvBuf: number): number {
@@ -279,6 +286,8 @@ export class TcpConnection {
   // --- receive-side acknowledgment policy ---
   private ackNow = false;
   private ackPending = 0;
+  /** The host promised a flushAck() call (ACK coalescing per receive batch). */
+  private ackDeferred = false;
   /** Largest segment payload seen from the peer (Linux's rcv_mss): "full-sized". */
   private rcvMss: number;
 
@@ -473,6 +482,12 @@ export class TcpConnection {
     if (idleMs > 0) this.keepIdle = idleMs;
     this.keepProbes = 0;
     this.keepaliveDeadline = enable && this.isSynchronized() ? now + this.keepIdle : NONE;
+  }
+
+  /** The receive batch ended: send the ACK deferred through `TcpHost.deferAck`, if still owed. */
+  flushAck(now: number): void {
+    this.ackDeferred = false;
+    if (this.ackPending > 0 && this.isSynchronized()) this.sendAck(now);
   }
 
   /** Earliest armed deadline (Infinity when no timer is needed). */
@@ -1146,9 +1161,18 @@ export class TcpConnection {
             this.ackNow = true; // a hole was filled: tell the sender at once (RFC 5681 §4.2)
           } else {
             this.ackPending += len;
-            if (this.ackPending >= 2 * this.rcvMss) this.ackNow = true;
-            else if (this.delackDeadline === NONE)
+            if (this.ackPending >= 2 * this.rcvMss) {
+              // Every second full segment (RFC 5681 §4.2), or once per receive batch when the
+              // host coalesces, but never more than MAX_STRETCH_SEGMENTS segments unacknowledged.
+              if (this.ackPending >= MAX_STRETCH_SEGMENTS * this.rcvMss) this.ackNow = true;
+              else if (!this.ackDeferred) {
+                if (this.host.deferAck?.(this) === true) this.ackDeferred = true;
+                else this.ackNow = true;
+              }
+            }
+            if (!this.ackNow && this.delackDeadline === NONE) {
               this.delackDeadline = now + this.config.delayedAck;
+            }
           }
         } else {
           const stored = this.reorder.insert(seq, seg.data, off, len);

@@ -641,3 +641,41 @@ describe('remaining transitions', () => {
     expect(n.hostA.receivedBytes).toBe(5000);
   });
 });
+
+describe('ACK coalescing through TcpHost.deferAck', () => {
+  it('holds the every-second-segment ACK until flushAck, but never past 16 segments', () => {
+    const n = new Net();
+    n.handshake();
+    n.transfer('b', pattern(10)); // b advertised its full window
+    n.run(500);
+    let deferred = 0;
+    (n.hostB as unknown as { deferAck: () => boolean }).deferAck = () => {
+      deferred++;
+      return true;
+    };
+    const mss = n.a.effMss;
+    const t0 = n.now;
+    n.a.send(pattern(8 * mss), 0, 8 * mss, n.now); // IW: all 8 at once, arriving together
+    n.run(11);
+    const acks = (): number =>
+      n.sentBy('b').filter((s) => s.time > t0 && s.payload.length === 0).length;
+    expect(n.hostB.receivedBytes).toBe(8 * mss);
+    expect(acks()).toBe(0);
+    expect(deferred).toBe(1);
+    n.b.flushAck(n.now);
+    expect(acks()).toBe(1);
+    expect(n.log.at(-1)!.ack).toBe(n.b.rcvNxt);
+    // A long batch still gets an ACK every 16 segments.
+    n.run(100);
+    const t1 = n.now;
+    n.a.cc.cwnd = 100 * mss; // let 40 segments leave in one burst
+    n.a.send(pattern(40 * mss), 0, 40 * mss, n.now);
+    n.run(11);
+    const mid = n.sentBy('b').filter((s) => s.time > t1 && s.payload.length === 0);
+    expect(mid.length).toBe(2); // at 16 and 32 segments
+    expect(mid[0].ack).toBe((n.a.iss + 1 + 8 * mss + 16 * mss) >>> 0);
+    n.b.flushAck(n.now);
+    n.run(2000);
+    expect(n.hostB.receivedBytes).toBe(48 * mss);
+  });
+});

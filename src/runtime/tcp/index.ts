@@ -8,6 +8,9 @@ import { TCP_PROTOCOL, TcpLayer, type TcpLayerOptions } from './layer.js';
 export function attachTcp(stack: Stack, options: TcpLayerOptions = {}): TcpLayer {
   const layer = new TcpLayer(stack.ipv4, stack.clock, options);
   stack.ipv4.register(TCP_PROTOCOL, layer);
+  // One ACK per receive batch (TAP wakeup) instead of one per two segments.
+  layer.coalesceAcks = true;
+  stack.onBatchEnd(() => layer.batchEnd());
   stack.tcp = layer;
   return layer;
 }

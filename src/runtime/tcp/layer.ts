@@ -246,6 +246,10 @@ export class TcpLayer implements TransportReceiver, TcpHost, TcpHandle {
   private readonly tx: Uint8Array;
   private nextEphemeral = 0;
   private count = 0;
+  /** Set by attachTcp when the stack reports batch ends: ACKs are then coalesced per batch. */
+  coalesceAcks = false;
+  private inBatch = false;
+  private readonly deferred: Entry[] = [];
   private closedCounters = { retransmits: 0, timeouts: 0, challengeAcks: 0 };
 
   constructor(
@@ -386,6 +390,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, TcpHandle {
   receive(d: Ipv4Delivery): void {
     const stats = this.counters;
     stats.segmentsIn++;
+    this.inBatch = true;
     if (d.toBroadcast) {
       stats.drops.broadcast++;
       return;
@@ -586,6 +591,27 @@ export class TcpLayer implements TransportReceiver, TcpHost, TcpHandle {
 
   event(conn: TcpConnection, event: TcpEvent): void {
     (conn.owner as Entry).events.push(event);
+  }
+
+  deferAck(conn: TcpConnection): boolean {
+    if (!this.coalesceAcks || !this.inBatch) return false;
+    this.deferred.push(conn.owner as Entry);
+    return true;
+  }
+
+  /** End of a receive batch (one TAP wakeup): send the ACKs coalesced during it. */
+  batchEnd(): void {
+    this.inBatch = false;
+    const deferred = this.deferred;
+    if (deferred.length === 0) return;
+    const now = this.clock.now();
+    for (let i = 0; i < deferred.length; i++) {
+      const entry = deferred[i];
+      if (!entry.inTable) continue;
+      entry.conn.flushAck(now);
+      this.settle(entry);
+    }
+    deferred.length = 0;
   }
 
   // ================================================================== internals
