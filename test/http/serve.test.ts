@@ -182,3 +182,24 @@ describe('closing', () => {
     expect(h(body)).toBe(h(payload));
   });
 });
+
+describe('segments per response', () => {
+  it('sends headers and a Buffer body of a small response in one segment', async () => {
+    serve(80, (_req, res) => {
+      // Two writes from node:http: the header block, then the body (a Buffer is not merged).
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 6 });
+      res.end(Buffer.from('hello\n'));
+    });
+    const agent = new StackAgent(pair.client, { keepAlive: true });
+    try {
+      await readBody(await fetchOverStack(pair.client, 'http://10.0.0.2/', { agent }));
+      const before = pair.server.link.stats().txFrames;
+      const res = await fetchOverStack(pair.client, 'http://10.0.0.2/', { agent });
+      expect((await readBody(res)).toString()).toBe('hello\n');
+      // The response, with the request's ACK piggybacked: one frame.
+      expect(pair.server.link.stats().txFrames - before).toBe(1);
+    } finally {
+      agent.destroy();
+    }
+  });
+});

@@ -7,6 +7,7 @@
 import http from 'node:http';
 import type { Stack } from '../stack.js';
 import type { TcpServer, TcpSocket } from '../tcp/index.js';
+import { coalesceWrites } from './coalesce.js';
 import { tcpOf } from './tcp.js';
 
 /** A request handler in the shape node:http and Express share; `next` means "not mine". */
@@ -66,6 +67,7 @@ export function serveHttp(
         open.delete(socket);
         if (open.size === 0) drained?.();
       });
+      coalesceWrites(socket);
       server.emit('connection', socket);
     },
     // noDelay: http.Server's default (net.Server applies it to kernel sockets; ours never pass
