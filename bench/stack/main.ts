@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { CACHE, Lab, ROOT } from './lab.js';
-import { responderTarget, stackTarget, type Target } from './targets.js';
+import { nodeSwapTarget, responderTarget, stackTarget, type Target } from './targets.js';
 import { measurePing, type PingResult } from './ping.js';
 import { measureUdpEcho, type UdpEchoResult } from './udp-echo.js';
 import { measureAllocation } from './alloc.js';
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   const results: TargetResult[] = [];
   lab.up();
   try {
-    for (const target of [responderTarget(), stackTarget()]) {
+    for (const target of [responderTarget(), nodeSwapTarget(), stackTarget()]) {
       results.push(await measureTarget(lab, target));
     }
   } finally {
@@ -74,7 +74,8 @@ async function main(): Promise<void> {
   }
   const alloc = measureAllocation();
 
-  const [limit, ours] = results;
+  const limit = results[0];
+  const ours = results[results.length - 1];
   const rttRatio = ours.ping.medianUs / limit.ping.medianUs;
   const rateRatio = ours.udpEcho.rate / limit.udpEcho.rate;
   const lines = [

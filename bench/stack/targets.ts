@@ -36,6 +36,25 @@ export function stackTarget(): Target {
   };
 }
 
+/** The same header swap in Node on the TapLink: what any Node process pays before any stack. */
+export function nodeSwapTarget(): Target {
+  return {
+    name: 'Node swap',
+    start: (lab) =>
+      lab.startResponder(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(ROOT, 'bench', 'stack', 'node-responder.ts'),
+          join(ROOT, 'dist'),
+          'tap0',
+        ],
+        (line) => line === 'ready',
+      ),
+  };
+}
+
 export function responderTarget(): Target {
   const binary = compileC('responder');
   return {
