@@ -86,6 +86,35 @@ describe.skipIf(!ready)('pktstack curl against the kernel', () => {
     );
   }, 70_000);
 
+  it('draws a progress bar on a terminal (and only there)', () => {
+    const out = join(dir, 'tty.bin');
+    const cmd = [
+      'ip',
+      'netns',
+      'exec',
+      ns.name,
+      ...CLI,
+      'curl',
+      '--tap',
+      'tap0',
+      '--ip',
+      '10.0.0.2/24',
+      '-o',
+      out,
+      'http://10.0.0.1:8080/big.bin',
+    ].join(' ');
+    // `script` runs the command on a pseudo-terminal and copies what it drew.
+    const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/\d+% \| \d+\/52428800 bytes/);
+    // Without a terminal (the test above), stderr stays empty apart from -v lines.
+    const quiet = curl(60_000, '--ip', '10.0.0.2/24', '-o', out, 'http://10.0.0.1:8080/big.bin');
+    expect(quiet).toMatchObject({ code: 0, err: '' });
+  }, 130_000);
+
   it('writes the body to stdout', () => {
     const r = curl(20_000, '--ip', '10.0.0.2/24', 'http://10.0.0.1:8080/hello.txt');
     expect(r).toMatchObject({ code: 0, out: 'hello over tap0\n' });
