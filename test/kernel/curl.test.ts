@@ -33,6 +33,7 @@ describe.skipIf(!ready)('pktstack curl against the kernel', () => {
     spawnSync('mkdir', ['-p', www]);
     // Random content: the test compares the served file with the fetched one.
     writeFileSync(join(www, 'big.bin'), randomBytes(BIG));
+    writeFileSync(join(www, 'mid.bin'), randomBytes(5_000_000));
     writeFileSync(join(www, 'hello.txt'), 'hello over tap0\n');
     ns = Netns.create(`pkt-curl-k${process.pid}`);
     daemons.push(ns.spawn('busybox', ['httpd', '-f', '-p', '10.0.0.1:8080', '-h', www]));
@@ -101,7 +102,7 @@ describe.skipIf(!ready)('pktstack curl against the kernel', () => {
       '10.0.0.2/24',
       '-o',
       out,
-      'http://10.0.0.1:8080/big.bin',
+      'http://10.0.0.1:8080/mid.bin',
     ].join(' ');
     // `script` runs the command on a pseudo-terminal and copies what it drew.
     const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], {
@@ -109,9 +110,9 @@ describe.skipIf(!ready)('pktstack curl against the kernel', () => {
       timeout: 60_000,
     });
     expect(tty.status).toBe(0);
-    expect(tty.stdout).toMatch(/\d+% \| \d+\/52428800 bytes/);
+    expect(tty.stdout).toMatch(/\d+% \| \d+\/5000000 bytes/);
     // Without a terminal (the test above), stderr stays empty apart from -v lines.
-    const quiet = curl(60_000, '--ip', '10.0.0.2/24', '-o', out, 'http://10.0.0.1:8080/big.bin');
+    const quiet = curl(60_000, '--ip', '10.0.0.2/24', '-o', out, 'http://10.0.0.1:8080/mid.bin');
     expect(quiet).toMatchObject({ code: 0, err: '' });
   }, 130_000);
 
