@@ -56,9 +56,10 @@ describe.skipIf(!ready)('pktstack curl against the kernel', () => {
         '--group=root',
       ]),
     );
-    // Both listen once they answer on the kernel side.
+    // httpd answers on the kernel side once it listens.
     for (let i = 0; i < 50; i++) {
-      if (ns.run('busybox', 'nc', '-z', '10.0.0.1', '8080').code === 0) break;
+      if (ns.run('curl', '-sf', '-o', '/dev/null', 'http://10.0.0.1:8080/hello.txt').code === 0)
+        break;
       await new Promise((r) => setTimeout(r, 100));
     }
   }, 60_000);
