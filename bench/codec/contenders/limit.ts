@@ -226,14 +226,48 @@ export function pseudoHeaderSum(
   return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + protocol + length;
 }
 
-const DST_HI = (ENC_DST_MAC / 0x100000000) | 0;
-const DST_LO = ENC_DST_MAC | 0;
-const SRC_HI = (ENC_SRC_MAC / 0x100000000) | 0;
-const SRC_LO = ENC_SRC_MAC | 0;
-const TCP_LENGTH = 20 + ENC_OPTIONS_LENGTH;
-const PSEUDO = pseudoHeaderSum(ENC_SRC_IP, ENC_DST_IP, 6, TCP_LENGTH);
+/**
+ * What a hand-written stack keeps per connection: addresses split once into the integers it
+ * writes, ports, window, option values. A plain object read on every frame (not module
+ * constants, which V8 would fold into the code and so flatter the limit).
+ */
+interface Connection {
+  dstMacHi: number;
+  dstMacLo: number;
+  srcMacHi: number;
+  srcMacLo: number;
+  srcIp: number;
+  dstIp: number;
+  srcPort: number;
+  ttl: number;
+  ipFlags: number;
+  tcpFlags: number;
+  window: number;
+  mss: number;
+  wscale: number;
+}
 
-function encodeFrame(i: number, out: Uint8Array): number {
+function newConnection(): Connection {
+  return {
+    dstMacHi: (ENC_DST_MAC / 0x100000000) | 0,
+    dstMacLo: ENC_DST_MAC | 0,
+    srcMacHi: (ENC_SRC_MAC / 0x100000000) | 0,
+    srcMacLo: ENC_SRC_MAC | 0,
+    srcIp: ENC_SRC_IP | 0,
+    dstIp: ENC_DST_IP | 0,
+    srcPort: ENC_SRC_PORT,
+    ttl: ENC_TTL,
+    ipFlags: ENC_IP_FLAGS,
+    tcpFlags: ENC_TCP_FLAGS,
+    window: ENC_WINDOW,
+    mss: ENC_MSS,
+    wscale: ENC_WSCALE,
+  };
+}
+
+const TCP_LENGTH = 20 + ENC_OPTIONS_LENGTH;
+
+function encodeFrame(c: Connection, i: number, out: Uint8Array): number {
   const id = encIdentification(i);
   const dstPort = encDstPort(i);
   const seq = encSeq(i);
@@ -241,18 +275,18 @@ function encodeFrame(i: number, out: Uint8Array): number {
   const tsval = encTsval(i);
   const tsecr = encTsecr(i);
   // Ethernet
-  out[0] = DST_HI >> 8;
-  out[1] = DST_HI;
-  out[2] = DST_LO >> 24;
-  out[3] = DST_LO >> 16;
-  out[4] = DST_LO >> 8;
-  out[5] = DST_LO;
-  out[6] = SRC_HI >> 8;
-  out[7] = SRC_HI;
-  out[8] = SRC_LO >> 24;
-  out[9] = SRC_LO >> 16;
-  out[10] = SRC_LO >> 8;
-  out[11] = SRC_LO;
+  out[0] = c.dstMacHi >> 8;
+  out[1] = c.dstMacHi;
+  out[2] = c.dstMacLo >> 24;
+  out[3] = c.dstMacLo >> 16;
+  out[4] = c.dstMacLo >> 8;
+  out[5] = c.dstMacLo;
+  out[6] = c.srcMacHi >> 8;
+  out[7] = c.srcMacHi;
+  out[8] = c.srcMacLo >> 24;
+  out[9] = c.srcMacLo >> 16;
+  out[10] = c.srcMacLo >> 8;
+  out[11] = c.srcMacLo;
   out[12] = 0x08;
   out[13] = 0x00;
   // IPv4, no options
@@ -262,26 +296,26 @@ function encodeFrame(i: number, out: Uint8Array): number {
   out[17] = 20 + TCP_LENGTH;
   out[18] = id >> 8;
   out[19] = id;
-  out[20] = ENC_IP_FLAGS << 5;
+  out[20] = c.ipFlags << 5;
   out[21] = 0;
-  out[22] = ENC_TTL;
+  out[22] = c.ttl;
   out[23] = 6;
   out[24] = 0;
   out[25] = 0;
-  out[26] = ENC_SRC_IP >>> 24;
-  out[27] = ENC_SRC_IP >> 16;
-  out[28] = ENC_SRC_IP >> 8;
-  out[29] = ENC_SRC_IP;
-  out[30] = ENC_DST_IP >>> 24;
-  out[31] = ENC_DST_IP >> 16;
-  out[32] = ENC_DST_IP >> 8;
-  out[33] = ENC_DST_IP;
+  out[26] = c.srcIp >>> 24;
+  out[27] = c.srcIp >> 16;
+  out[28] = c.srcIp >> 8;
+  out[29] = c.srcIp;
+  out[30] = c.dstIp >>> 24;
+  out[31] = c.dstIp >> 16;
+  out[32] = c.dstIp >> 8;
+  out[33] = c.dstIp;
   const ipSum = foldChecksum(onesSum(out, 14, 20, 0));
   out[24] = ipSum >> 8;
   out[25] = ipSum;
   // TCP
-  out[34] = ENC_SRC_PORT >> 8;
-  out[35] = ENC_SRC_PORT;
+  out[34] = c.srcPort >> 8;
+  out[35] = c.srcPort;
   out[36] = dstPort >> 8;
   out[37] = dstPort;
   out[38] = seq >> 24;
@@ -293,9 +327,9 @@ function encodeFrame(i: number, out: Uint8Array): number {
   out[44] = ack >> 8;
   out[45] = ack;
   out[46] = (TCP_LENGTH >> 2) << 4;
-  out[47] = ENC_TCP_FLAGS;
-  out[48] = ENC_WINDOW >> 8;
-  out[49] = ENC_WINDOW;
+  out[47] = c.tcpFlags;
+  out[48] = c.window >> 8;
+  out[49] = c.window;
   out[50] = 0;
   out[51] = 0;
   out[52] = 0;
@@ -303,8 +337,8 @@ function encodeFrame(i: number, out: Uint8Array): number {
   // Options, in Linux's SYN-ACK order: MSS, SACK-permitted, timestamps, NOP, window scale.
   out[54] = 2;
   out[55] = 4;
-  out[56] = ENC_MSS >> 8;
-  out[57] = ENC_MSS;
+  out[56] = c.mss >> 8;
+  out[57] = c.mss;
   out[58] = 4;
   out[59] = 2;
   out[60] = 8;
@@ -320,13 +354,20 @@ function encodeFrame(i: number, out: Uint8Array): number {
   out[70] = 1;
   out[71] = 3;
   out[72] = 3;
-  out[73] = ENC_WSCALE;
-  const tcpSum = foldChecksum(onesSum(out, 34, TCP_LENGTH, PSEUDO));
+  out[73] = c.wscale;
+  const tcpSum = foldChecksum(
+    onesSum(out, 34, TCP_LENGTH, pseudoHeaderSum(c.srcIp, c.dstIp, 6, TCP_LENGTH)),
+  );
   out[50] = tcpSum >> 8;
   out[51] = tcpSum;
   return 34 + TCP_LENGTH;
 }
 
 export async function create(): Promise<Contender> {
-  return { name: 'limit', decodePass, encode: { encodeFrame } };
+  const conn = newConnection();
+  return {
+    name: 'limit',
+    decodePass,
+    encode: { encodeFrame: (i: number, out: Uint8Array): number => encodeFrame(conn, i, out) },
+  };
 }
