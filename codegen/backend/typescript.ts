@@ -77,23 +77,23 @@ function lowerFirst(s: string): string {
 export function loadScalar(f: ScalarField, bytes: string, base: string): string {
   const first = f.bitOffset >> 3;
   const at = (k: number): string => `${base}${first + k === 0 ? '' : ` + ${first + k}`}`;
-  // Only u16 (small enough for V8 to inline anywhere) is called; wider values are composed from
-  // it right here, so no helper call can end up out of line returning a boxed double.
+  // Getters call one loader from src/codec/bytes.ts, each small enough (with the getter) for
+  // V8 to inline even where it has no call counts, which is the case for getters.
   const u16 = (k: number): string => `${f.littleEndian ? 'u16le' : 'u16'}(${bytes}, ${at(k)})`;
-  if (f.type === 'mac') return `${u16(0)} * 0x100000000 + ${u16(2)} * 0x10000 + ${u16(4)}`;
+  if (f.type === 'mac') return `u48(${bytes}, ${at(0)})`;
   const last = (f.bitOffset + f.bitWidth - 1) >> 3;
   const n = last - first + 1;
   const shift = n * 8 - (f.bitOffset % 8) - f.bitWidth;
   const mask = f.bitWidth >= 32 ? 0 : 2 ** f.bitWidth - 1;
   const startsAtTop = f.bitOffset % 8 === 0;
   if (n === 4 && shift === 0 && f.bitWidth === 32) {
-    return f.littleEndian ? `${u16(2)} * 0x10000 + ${u16(0)}` : `${u16(0)} * 0x10000 + ${u16(2)}`;
+    return `${f.littleEndian ? 'u32le' : 'u32'}(${bytes}, ${at(0)})`;
   }
   let raw: string;
   if (n === 1) raw = `${bytes}[${at(0)}]`;
   else if (n === 2) raw = u16(0);
-  else if (n === 3) raw = `((${bytes}[${at(0)}] << 16) | ${u16(1)})`;
-  else raw = `((${u16(0)} << 16) | ${u16(2)})`;
+  else if (n === 3) raw = `u24(${bytes}, ${at(0)})`;
+  else raw = `u32(${bytes}, ${at(0)})`;
   if (shift === 0 && f.bitWidth === n * 8) return raw;
   if (n === 4) return `(${raw} >>> ${shift}) & ${hex(mask)}`;
   if (shift === 0) return `${raw} & ${hex(mask)}`;

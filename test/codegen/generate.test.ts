@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadScalar } from '../../codegen/backend/typescript.js';
 import type { ScalarField } from '../../codegen/frontend/model.js';
 import { loadSpec } from '../../codegen/generate.js';
-import { u16, u16le } from '../../src/codec/bytes.js';
+import { u16, u16le, u24, u32, u48 } from '../../src/codec/bytes.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -99,21 +99,28 @@ describe('back end: field loads', () => {
     expect(loadScalar(field(4, 4), 'b', 'o')).toBe('b[o] & 0xf');
     expect(loadScalar(field(51, 13), 'b', 'o')).toBe('u16(b, o + 6) & 0x1fff');
     expect(loadScalar(field(100, 12), 'b', 'o')).toBe('u16(b, o + 12) & 0xfff');
-    expect(loadScalar(field(32, 32), 'b', 'o')).toBe('u16(b, o + 4) * 0x10000 + u16(b, o + 6)');
+    expect(loadScalar(field(32, 32), 'b', 'o')).toBe('u32(b, o + 4)');
     expect(loadScalar(field(16, 16, true), 'b', 'o')).toBe('u16le(b, o + 2)');
-    expect(loadScalar({ ...field(0, 48), type: 'mac' }, 'b', 'o')).toBe(
-      'u16(b, o) * 0x100000000 + u16(b, o + 2) * 0x10000 + u16(b, o + 4)',
-    );
+    expect(loadScalar({ ...field(0, 48), type: 'mac' }, 'b', 'o')).toBe('u48(b, o)');
+    expect(loadScalar(field(4, 28), 'b', 'o')).toBe('(u32(b, o) >>> 0) & 0xfffffff');
+    expect(loadScalar(field(8, 20), 'b', 'o')).toBe('u24(b, o + 1) >> 4');
   });
 
   it('evaluates those loads to the right values', () => {
     const bytes = Uint8Array.from([0x45, 0x00, 0x12, 0x34, 0xff, 0xee, 0x5f, 0xa1]);
     const run = (f: ScalarField): number =>
       (
-        new Function('u16', 'u16le', 'b', 'o', `return ${loadScalar(f, 'b', 'o')};`) as (
-          ...args: unknown[]
-        ) => number
-      )(u16, u16le, bytes, 0);
+        new Function(
+          'u16',
+          'u16le',
+          'u24',
+          'u32',
+          'u48',
+          'b',
+          'o',
+          `return ${loadScalar(f, 'b', 'o')};`,
+        ) as (...args: unknown[]) => number
+      )(u16, u16le, u24, u32, u48, bytes, 0);
     expect(run(field(0, 4))).toBe(4);
     expect(run(field(4, 4))).toBe(5);
     expect(run(field(32, 32))).toBe(0xffee5fa1);
