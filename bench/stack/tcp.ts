@@ -11,10 +11,42 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { RealClock } from '../../src/runtime/clock/real.js';
 import { openTap, setKernelIpv4 } from '../../src/runtime/link/tap.js';
 import { createStack } from '../../src/runtime/stack.js';
 import { attachTcp, startDiscardServer, startEchoServer } from '../../src/runtime/tcp/index.js';
+
+export interface TcpAllocResult {
+  segments: number;
+  bytesPerSegment: number;
+  nsPerSegment: number;
+  gcsInLoop: number;
+  acksPerSegment: number;
+}
+
+/**
+ * Receive-path cost per data segment in a child process (see tcp-alloc-child.ts). The socket's
+ * per-segment Buffer is external memory whose pressure can start scavenges inside the loop;
+ * when gcsInLoop > 0 the heap growth is a lower bound.
+ */
+export function measureTcpAllocation(segments = 200_000): TcpAllocResult {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--expose-gc',
+      '--max-semi-space-size=128',
+      '--min-semi-space-size=128',
+      join(import.meta.dirname, 'tcp-alloc-child.ts'),
+      String(segments),
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
+  if (r.status !== 0) throw new Error(`tcp allocation probe failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim()) as TcpAllocResult;
+}
 
 export interface TcpBenchResult {
   bytes: number;
@@ -23,6 +55,7 @@ export interface TcpBenchResult {
   connectionsPerSecond: number;
   kernelVeth: { gbps: number };
   placement: string;
+  alloc: TcpAllocResult;
 }
 
 const NS = `pkt-tcp-bench-${process.pid}`;
@@ -247,12 +280,14 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
     if (failed > 0) process.stderr.write(`bench tcp: ${failed} of ${count} connections failed\n`);
 
     const veth = measureVeth(bytes, toolCpu, stackCpu);
+    const alloc = measureTcpAllocation();
     return {
       bytes,
       kernelToStack,
       stackToKernel,
       connectionsPerSecond: cps,
       kernelVeth: { gbps: veth },
+      alloc,
       placement: `stack on CPU ${stackCpu}, kernel tools on CPU ${toolCpu} (${cpus} CPUs)`,
     };
   } finally {
@@ -269,6 +304,9 @@ export function formatTcp(r: TcpBenchResult): string {
     `  stack → kernel  ${f(r.stackToKernel.gbps).padStart(6)} Gbit/s  ${f((r.stackToKernel.gbps / r.kernelVeth.gbps) * 100, 1)}% of kernel  ${f(r.stackToKernel.cpuSecondsPerGB)} CPU s/GB  (target >= 0.8 Gbit/s ${r.stackToKernel.gbps >= 0.8 ? 'OK' : 'MISSED'})`,
     `  kernel ↔ kernel over veth, offloads off: ${f(r.kernelVeth.gbps)} Gbit/s`,
     `  connections/s (open, echo 1 byte, close; 8 in parallel): ${f(r.connectionsPerSecond, 0)}`,
+    `  receive path, in-process: ${f(r.alloc.bytesPerSegment, 1)} B heap/segment ` +
+      `(${r.alloc.gcsInLoop > 0 ? `lower bound: ${r.alloc.gcsInLoop} GCs in loop` : 'no GC in loop'}), ` +
+      `${f(r.alloc.nsPerSegment, 0)} ns/segment, ${f(r.alloc.acksPerSegment, 3)} ACKs/segment`,
   ].join('\n');
 }
 
