@@ -542,8 +542,8 @@ export class DhcpOptionCursor {
         this.length = 1;
         this.valueOffset = pos + 1;
         this.valueLength = 0;
-        // Continue with the next area (if any) on the following call.
-        if (!this.nextArea()) this.done = true;
+        // The rest of this area is padding; the next call moves on to the next area (if any).
+        this.pos = this.end;
         return true;
       }
       const len = pos + 1 < this.end ? bytes[pos + 1] : -1;

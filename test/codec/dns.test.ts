@@ -1,0 +1,177 @@
+/**
+ * DNS names: compression pointers followed with limits (255-byte names, 63-byte labels, label
+ * types, pointers must go backwards, jump limit), escapes in text form, and the encoder's
+ * name compression.
+ */
+import { describe, expect, it } from 'vitest';
+import { isDecodeError } from '../../src/codec/errors.js';
+import { DnsNameCompressor, nameLabels, readName } from '../../src/codec/dns.js';
+import { dns } from '../../src/generated/index.js';
+
+/** A 12-byte header with the given counts, then `body`. */
+function message(body: number[], qd = 1, an = 0): Uint8Array {
+  return Uint8Array.from([0x12, 0x34, 0x81, 0x80, 0, qd, 0, an, 0, 0, 0, 0, ...body]);
+}
+
+function label(text: string): number[] {
+  return [text.length, ...[...text].map((c) => c.charCodeAt(0))];
+}
+
+function error(bytes: Uint8Array): { code: string; field: string; offset: number } | null {
+  const v = new dns.DnsView();
+  const e = v.wrap(bytes);
+  return e === null ? null : { code: e.code, field: e.field, offset: e.offset };
+}
+
+describe('readName and DnsView.wrap()', () => {
+  it('reads plain and compressed names', () => {
+    // question www.example.com A IN; answer name = pointer to offset 16 (example.com).
+    const q = [...label('www'), ...label('example'), ...label('com'), 0, 0, 1, 0, 1];
+    const a = [0xc0, 16, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1];
+    const bytes = message([...q, ...a], 1, 1);
+    const v = new dns.DnsView();
+    expect(v.wrap(bytes)).toBeNull();
+    const json = v.toJSON();
+    expect(json.questions).toEqual([{ name: 'www.example.com', type: 1, class: 1 }]);
+    expect(json.answers).toEqual([
+      { name: 'example.com', type: 1, class: 1, ttl: 60, address: '10.0.0.1' },
+    ]);
+    expect(readName(bytes, 0, bytes.length, 12)).toBe('www.example.com');
+  });
+
+  it('reads the root name as ""', () => {
+    const bytes = message([0, 0, 2, 0, 1]);
+    expect(readName(bytes, 0, bytes.length, 12)).toBe('');
+  });
+
+  it('rejects a pointer to itself or forward (loop guard)', () => {
+    expect(error(message([0xc0, 12, 0, 1, 0, 1]))).toEqual({
+      code: 'E_POINTER_LOOP',
+      field: 'questions.name',
+      offset: 12,
+    });
+    // Two labels then a pointer back to the first label: a cycle through labels.
+    expect(error(message([...label('a'), 0xc0, 12, 0, 1, 0, 1]))?.code).toBe('E_POINTER_LOOP');
+    expect(error(message([0xc0, 20, 0, 1, 0, 1, 0, 0, 0]))?.code).toBe('E_POINTER_LOOP');
+  });
+
+  it('follows a chain of backward pointers', () => {
+    // 12: "a" root; 15: "b" -> 12; 19: "c" -> 15 ... question at the end points to the last.
+    const body = [...label('a'), 0];
+    let prev = 12;
+    for (const l of ['b', 'c', 'd']) {
+      const at = 12 + body.length;
+      body.push(...label(l), 0xc0, prev);
+      prev = at;
+    }
+    const q = 12 + body.length;
+    body.push(0xc0, prev, 0, 1, 0, 1);
+    const bytes = message(body, 0);
+    expect(readName(bytes, 0, bytes.length, q)).toBe('d.c.b.a');
+  });
+
+  it('limits names to 255 bytes and labels to 63', () => {
+    const long: number[] = [];
+    for (let i = 0; i < 5; i++) long.push(...label('x'.repeat(50)));
+    expect(error(message([...long, 0, 0, 1, 0, 1]))?.code).toBe('E_BAD_NAME');
+    // A 64-byte length byte has the 01 label type: rejected.
+    expect(error(message([0x40, ...new Array(64).fill(0x61), 0, 0, 1, 0, 1]))?.code).toBe(
+      'E_BAD_NAME',
+    );
+    expect(error(message([0x80, 1, 0, 0, 1, 0, 1]))?.code).toBe('E_BAD_NAME');
+    // 4 labels of 63 = 256 wire bytes with the root: one too many.
+    const max: number[] = [];
+    for (let i = 0; i < 3; i++) max.push(...label('y'.repeat(63)));
+    max.push(...label('y'.repeat(61)));
+    expect(error(message([...max, 0, 0, 1, 0, 1]))).toBeNull();
+    const over = [...max];
+    over[over.length - 62] = 62;
+    over.push(0x79);
+    expect(error(message([...over, 0, 0, 1, 0, 1]))?.code).toBe('E_BAD_NAME');
+  });
+
+  it('reports names and sections that run past the message', () => {
+    expect(error(message([...label('abc')]))).toEqual({
+      code: 'E_TRUNCATED',
+      field: 'questions.name',
+      offset: 16,
+    });
+    expect(error(message([0, 0, 1]))?.field).toBe('questions');
+    const rr = [0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 9, 1, 2];
+    expect(error(message(rr, 0, 1))).toEqual({ code: 'E_TRUNCATED', field: 'answers', offset: 21 });
+  });
+
+  it('escapes dots, backslashes and unprintable bytes, and reads them back', () => {
+    const bytes = message([4, 0x61, 0x2e, 0x5c, 0x07, ...label('com'), 0, 0, 1, 0, 1]);
+    const name = readName(bytes, 0, bytes.length, 12);
+    expect(name).toBe('a\\.\\\\\\007.com');
+    expect(nameLabels(name as string)).toEqual([
+      [0x61, 0x2e, 0x5c, 7],
+      [0x63, 0x6f, 0x6d],
+    ]);
+  });
+
+  it('returns a DecodeError for a malformed name', () => {
+    const bytes = message([0xc0, 12, 0, 1, 0, 1]);
+    const r = readName(bytes, 0, bytes.length, 12);
+    expect(isDecodeError(r) && r.code).toBe('E_POINTER_LOOP');
+  });
+});
+
+describe('encoder name compression', () => {
+  it('points repeated suffixes at their first occurrence', () => {
+    const out = new Uint8Array(512);
+    const n = dns.encodeDns(
+      {
+        id: 1,
+        qr: 1,
+        opcode: 0,
+        aa: 0,
+        tc: 0,
+        rd: 1,
+        ra: 1,
+        z: 0,
+        rcode: 0,
+        questions: [{ name: 'www.example.com', type: 1, class: 1 }],
+        answers: [
+          {
+            name: 'www.example.com',
+            type: 5,
+            class: 1,
+            ttl: 5,
+            rdata: Uint8Array.from([...label('web'), 0]),
+          },
+          {
+            name: 'mail.example.com',
+            type: 1,
+            class: 1,
+            ttl: 5,
+            rdata: Uint8Array.from([1, 2, 3, 4]),
+          },
+        ],
+        authority: [],
+        additional: [],
+      },
+      out,
+      0,
+    );
+    // Question name at 12 (17 bytes); the first answer's name is one pointer to it;
+    // "mail" then a pointer to "example.com" at 16.
+    expect([...out.subarray(33, 35)]).toEqual([0xc0, 12]);
+    const mail = 35 + 10 + 5;
+    expect([...out.subarray(mail, mail + 7)]).toEqual([...label('mail'), 0xc0, 16]);
+    const back = dns.decodeDns(out, 0, n);
+    expect(isDecodeError(back)).toBe(false);
+    if (!isDecodeError(back))
+      expect(back.answers.map((a) => a.name)).toEqual(['www.example.com', 'mail.example.com']);
+  });
+
+  it('refuses names it cannot encode', () => {
+    const c = new DnsNameCompressor();
+    const out = new Uint8Array(600);
+    expect(c.write('a'.repeat(64), out, 0, 0)).toBe(-1);
+    expect(c.write('a..b', out, 0, 0)).toBe(-1);
+    expect(c.write(Array(130).fill('ab').join('.'), out, 0, 0)).toBe(-1);
+    expect(c.write('ok.example', new Uint8Array(4), 0, 0)).toBe(-1);
+  });
+});

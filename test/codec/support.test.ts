@@ -1,0 +1,197 @@
+/** The hand-written support the generated codecs import: checksums, addresses, option lists. */
+import { describe, expect, it } from 'vitest';
+import { internetChecksum, onesComplementSum, pseudoHeaderSum } from '../../src/codec/checksum.js';
+import {
+  formatHwAddr,
+  formatIpv4,
+  formatIpv6,
+  formatMac,
+  parseIpv4,
+  parseMac,
+  readIpv4,
+  readMac,
+  writeIpv4,
+  writeMac,
+} from '../../src/codec/address.js';
+import {
+  DhcpOptionCursor,
+  dhcpOptionsToJSON,
+  encodeTcpOptions,
+  TcpOptionCursor,
+  validateDhcpArea,
+  validateKindLengthList,
+} from '../../src/codec/options.js';
+import { dhcp, tcp } from '../../src/generated/index.js';
+
+describe('Internet checksum', () => {
+  it('matches the RFC 1071 example', () => {
+    const bytes = Uint8Array.from([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]);
+    expect(onesComplementSum(bytes, 0, 8)).toBe(0xddf2);
+    expect(internetChecksum(bytes, 0, 8)).toBe(0x220d);
+  });
+
+  it('pads an odd byte and verifies to 0 over a region holding its checksum', () => {
+    const bytes = Uint8Array.from([0x45, 0x00, 0x00, 0x1c, 0x12, 0x00, 0x00, 0xab]);
+    const sum = internetChecksum(bytes, 0, 7);
+    expect(sum).toBe(~(0x4500 + 0x001c + 0x1200 + 0x0000 + 0x0000) & 0xffff);
+    const withSum = Uint8Array.from([...bytes.subarray(0, 6), sum >> 8, sum & 0xff]);
+    expect(internetChecksum(withSum, 0, 8)).toBe(0);
+  });
+
+  it('folds sums of large buffers correctly', () => {
+    const big = new Uint8Array(65534).fill(0xff);
+    expect(onesComplementSum(big, 0, big.length)).toBe(0xffff);
+    const slow = (b: Uint8Array): number => {
+      let s = 0;
+      for (let i = 0; i < b.length; i += 2) s += (b[i] << 8) | (b[i + 1] ?? 0);
+      while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
+      return s;
+    };
+    const mixed = Uint8Array.from({ length: 40001 }, (_, i) => (i * 7919) & 0xff);
+    expect(onesComplementSum(mixed, 0, mixed.length)).toBe(slow(mixed));
+  });
+
+  it('sums the IPv4 pseudo-header', () => {
+    expect(pseudoHeaderSum(0x0a000001, 0x0a000002, 6, 40)).toBe(0x0a00 + 1 + 0x0a00 + 2 + 6 + 40);
+  });
+});
+
+describe('addresses', () => {
+  it('round-trips IPv4 and MAC numbers through bytes and text', () => {
+    const b = new Uint8Array(6);
+    writeIpv4(b, 1, 0xc0a80101);
+    expect(readIpv4(b, 1)).toBe(0xc0a80101);
+    expect(formatIpv4(0xc0a80101)).toBe('192.168.1.1');
+    expect(parseIpv4('255.255.255.255')).toBe(0xffffffff);
+    expect(parseIpv4('256.1.1.1')).toBe(-1);
+    expect(parseIpv4('1.2.3')).toBe(-1);
+    writeMac(b, 0, 0xffffffffffff);
+    expect(readMac(b, 0)).toBe(0xffffffffffff);
+    writeMac(b, 0, 0x020000000001);
+    expect(formatMac(readMac(b, 0))).toBe('02:00:00:00:00:01');
+    expect(parseMac('AA-bb-cc-dd-ee-ff')).toBe(0xaabbccddeeff);
+    expect(parseMac('aa:bb')).toBe(-1);
+  });
+
+  it('formats hardware addresses of any length and IPv6', () => {
+    const b = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(formatHwAddr(b, 0, 6, 16)).toBe('01:02:03:04:05:06');
+    expect(formatHwAddr(b, 0, 3, 16)).toBe('01:02:03');
+    expect(formatHwAddr(b, 0, 200, 8)).toBe('01:02:03:04:05:06:07:08');
+    const v6 = new Uint8Array(16);
+    v6[0] = 0x20;
+    v6[1] = 0x01;
+    v6[2] = 0x0d;
+    v6[3] = 0xb8;
+    v6[15] = 1;
+    expect(formatIpv6(v6, 0)).toBe('2001:db8::1');
+    expect(formatIpv6(new Uint8Array(16), 0)).toBe('::');
+  });
+});
+
+describe('TCP options', () => {
+  it('encodes every kind, pads with EOL, and refuses more than 40 bytes', () => {
+    const out = new Uint8Array(64);
+    const n = encodeTcpOptions(
+      [
+        { kind: 'mss', value: 1460 },
+        { kind: 'sackPermitted' },
+        { kind: 'timestamps', tsval: 0xdeadbeef, tsecr: 1 },
+        { kind: 'nop' },
+        { kind: 'windowScale', shift: 7 },
+      ],
+      out,
+      0,
+    );
+    expect([...out.subarray(0, n)]).toEqual([
+      2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 1, 1, 3, 3, 7,
+    ]);
+    expect(encodeTcpOptions([{ kind: 30, data: Uint8Array.of(9) }], out, 0)).toBe(4);
+    expect([...out.subarray(0, 4)]).toEqual([30, 3, 9, 0]);
+    const blocks: Array<[number, number]> = [
+      [1, 2],
+      [3, 4],
+      [5, 6],
+      [7, 8],
+      [9, 10],
+    ];
+    expect(encodeTcpOptions([{ kind: 'sack', blocks }], out, 0)).toBe(-1);
+    expect(tcp.encodeOptions).toBe(encodeTcpOptions);
+  });
+
+  it('reads malformed lists safely and reports them', () => {
+    const bytes = Uint8Array.from([1, 2, 4, 0xb4, 5, 1, 0, 0]);
+    expect(validateKindLengthList(bytes, 0, 8)).toBe(-1);
+    expect(validateKindLengthList(Uint8Array.from([1, 2, 1]), 0, 3)).toBe(1);
+    expect(validateKindLengthList(Uint8Array.from([3, 9, 0, 0]), 0, 4)).toBe(0);
+    const c = new TcpOptionCursor().reset(
+      Uint8Array.from([8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 3, 1]),
+      0,
+      12,
+    );
+    expect(c.next() && [c.kind, c.tsval, c.tsecr]).toEqual([8, 1, 2]);
+    expect(c.next()).toBe(false);
+    expect(c.error).toEqual({ code: 'E_BAD_OPTION', layer: 'tcp', field: 'options', offset: 10 });
+  });
+});
+
+describe('DHCP options', () => {
+  /** A minimal DHCP message: fixed part, magic, then `options`; `file` holds `fileOptions`. */
+  function message(options: number[], fileOptions: number[] = []): Uint8Array {
+    const b = new Uint8Array(240 + options.length);
+    b[0] = 1;
+    b[1] = 1;
+    b[2] = 6;
+    b.set(fileOptions, 108);
+    b.set([0x63, 0x82, 0x53, 0x63], 236);
+    b.set(options, 240);
+    return b;
+  }
+
+  it('follows overload into file, and finds the message type', () => {
+    const bytes = message([53, 1, 3, 52, 1, 1, 255], [12, 2, 0x68, 0x69, 255]);
+    const v = new dhcp.DhcpView();
+    expect(v.wrap(bytes)).toBeNull();
+    expect(v.messageType).toBe(3);
+    expect(v.findOption(12)).toBe(108 + 2);
+    expect(v.optionLength(12)).toBe(2);
+    expect(v.findOption(99)).toBe(-1);
+    const codes = v.toJSON().options.map((o) => o.code);
+    expect(codes).toEqual([53, 52, 255, 12, 255]);
+    const cursor = v.options();
+    const areas: number[] = [];
+    while (cursor.next()) areas.push(cursor.area);
+    expect(areas).toEqual([0, 0, 0, 1, 1]);
+  });
+
+  it('rejects an option running past its area, in options and in file', () => {
+    const v = new dhcp.DhcpView();
+    expect(v.wrap(message([53, 5, 1]))?.code).toBe('E_BAD_OPTION');
+    expect(v.wrap(message([52, 1, 1, 255], [12, 200, 1]))).toMatchObject({
+      code: 'E_BAD_OPTION',
+      field: 'file',
+      offset: 108,
+    });
+    expect(validateDhcpArea(Uint8Array.from([0, 0, 255, 99]), 0, 4)).toBe(-1);
+  });
+
+  it('shows common option values', () => {
+    const c = new DhcpOptionCursor().reset(
+      Uint8Array.from([
+        1, 4, 255, 255, 255, 0, 3, 8, 10, 0, 0, 1, 10, 0, 0, 2, 51, 4, 0, 0, 14, 16, 55, 2, 1, 3,
+        255,
+      ]),
+      0,
+      27,
+      0,
+      0,
+    );
+    expect(dhcpOptionsToJSON(c)).toEqual([
+      { code: 1, length: 4, value: '255.255.255.0' },
+      { code: 3, length: 8, value: ['10.0.0.1', '10.0.0.2'] },
+      { code: 51, length: 4, value: 3600 },
+      { code: 55, length: 2, value: [1, 3] },
+      { code: 255, length: 0 },
+    ]);
+  });
+});
