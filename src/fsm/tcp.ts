@@ -183,6 +183,7 @@ const MAX_STRETCH_SEGMENTS = 16;
 
 /** Window-scale shift that lets a 16-bit window express `rcvBuf` (RFC 7323 §2.3, at most 14). */
 export function windowShiftFor(rcvBuf: number): number {
+  if (rcvBuf <= 0) return 0;
   let s = 0;
   while (s < 14 && rcvBuf >>> s > 0xffff) s++;
   return s;
@@ -360,10 +361,17 @@ export class TcpConnection {
 
   /**
    * Builds an ESTABLISHED connection from the ACK that completed a SYN-cookie handshake
-   * (`iss` = SEG.ACK - 1, `peerMss` decoded from the cookie). No options beyond MSS survive a
-   * cookie; the ACK itself is then processed normally.
+   * (`iss` = SEG.ACK - 1, `peerMss` decoded from the cookie). `options`, when the handshake
+   * carried timestamps, are the peer's window scale (-1: none) and SACK-permitted that the
+   * runtime kept in our SYN-ACK's timestamp; the ACK itself is then processed normally.
    */
-  acceptCookie(seg: Segment, iss: number, peerMss: number, now: number): void {
+  acceptCookie(
+    seg: Segment,
+    iss: number,
+    peerMss: number,
+    now: number,
+    options?: { windowScale: number; sackPermitted: boolean },
+  ): void {
     if (this.state !== TcpState.CLOSED) throw new Error('acceptCookie on a used connection');
     this.initSendSpace(iss);
     this.passive = true;
@@ -374,6 +382,18 @@ export class TcpConnection {
     this.lastAckSent = seg.seq;
     this.sndNxt = this.sndMax = seqAdd(iss, 1);
     this.peerMss = peerMss;
+    const c = this.config;
+    if (options !== undefined && seg.hasTimestamps && c.timestamps) {
+      this.tsEnabled = true;
+      this.tsRecent = seg.tsVal;
+      this.tsRecentSet = true;
+      this.tsRecentAge = now;
+      this.sackEnabled = c.sack && options.sackPermitted;
+      if (c.windowScale && options.windowScale >= 0) {
+        this.sndShift = Math.min(14, options.windowScale);
+        this.rcvShift = this.ourShift;
+      }
+    }
     this.computeEffMss();
     this.lastRecv = now;
     this.state = TcpState.SYN_RECEIVED;

@@ -22,6 +22,7 @@ import {
   type TcpConfig,
   type TcpCounters,
   type TcpHost,
+  windowShiftFor,
 } from '../../fsm/tcp.js';
 import { tcp } from '../../generated/index.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
@@ -40,6 +41,8 @@ export const TCP_PROTOCOL = 6;
 const HEADER_LENGTH = 20;
 const EPHEMERAL_FIRST = 49152;
 const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
+/** Bit of a SYN-cookie SYN-ACK's timestamp that says the peer offered SACK. */
+const COOKIE_SACK_BIT = 0x10;
 
 export interface TcpLayerOptions extends Partial<TcpConfig> {
   /** Most connections in the table, TIME-WAIT included (default 10000). */
@@ -517,6 +520,22 @@ export class TcpLayer implements TransportReceiver, TcpHost, TcpHandle {
     r.hasTimestamps = false;
     r.sackCount = 0;
     r.dataLength = 0;
+    const c = this.config;
+    if (c.timestamps && seg.hasTimestamps) {
+      // Like Linux: the low 6 bits of our timestamp keep the peer's window scale (15 = none)
+      // and SACK-permitted; the final ACK echoes them in TSecr.
+      const ws = c.windowScale && seg.windowScale >= 0 ? Math.min(14, seg.windowScale) : 0xf;
+      const sack = c.sack && seg.sackPermitted ? COOKIE_SACK_BIT : 0;
+      const ts =
+        (Math.floor(now) +
+          this.isn.timestampOffset(this.localAddress, localPort, remote, remotePort)) >>>
+        0;
+      r.hasTimestamps = true;
+      r.tsVal = (ts - (ts & 0x3f) + ws + sack) >>> 0;
+      r.tsEcr = seg.tsVal;
+      r.sackPermitted = sack !== 0;
+      if (ws !== 0xf) r.windowScale = windowShiftFor(c.rcvBuf);
+    }
     this.counters.synCookiesSent++;
     this.transmitRaw(r, remote, remotePort, localPort, null);
   }
@@ -560,7 +579,18 @@ export class TcpLayer implements TransportReceiver, TcpHost, TcpHandle {
     const entry = this.insert(conn);
     entry.server = server;
     server.halfOpen++; // balanced when it leaves SYN-RECEIVED
-    conn.acceptCookie(seg, iss, mss, now);
+    conn.setTimestampOffset(
+      this.isn.timestampOffset(this.localAddress, localPort, remote, remotePort),
+    );
+    let options: { windowScale: number; sackPermitted: boolean } | undefined;
+    if (seg.hasTimestamps) {
+      const ws = seg.tsEcr & 0xf;
+      options = {
+        windowScale: ws === 0xf ? -1 : ws,
+        sackPermitted: (seg.tsEcr & COOKIE_SACK_BIT) !== 0,
+      };
+    }
+    conn.acceptCookie(seg, iss, mss, now, options);
     this.settle(entry);
     return entry;
   }

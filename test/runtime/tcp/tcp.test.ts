@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { TcpConnection } from '../../../src/fsm/tcp.js';
 import type { TcpSocket } from '../../../src/runtime/tcp/index.js';
 import { IP_A, IP_B, makePair, randomBytes, runUntil, sha256, type Pair } from './helpers.js';
 
@@ -149,11 +150,22 @@ describe('TCP over two in-memory stacks', () => {
 
   it('serves through SYN cookies when the half-open queue is full', async () => {
     const p = makePair(8, { delay: 1 }, { synBacklog: 0 });
+    let cookieConn: TcpConnection | null = null;
+    p.tcpB.listen(81, (s) => {
+      const entry = (s as unknown as { backend: { conn: TcpConnection } }).backend;
+      cookieConn = entry.conn;
+    });
+    p.tcpA.connect({ host: IP_B, port: 81 }).on('error', () => undefined);
     const data = randomBytes(100_000, 8);
     const r = await echoRound(p, data);
     expect(sha256(r.back)).toBe(r.sent);
-    expect(p.tcpB.stats().synCookiesSent).toBe(1);
-    expect(p.tcpB.stats().synCookiesAccepted).toBe(1);
+    expect(p.tcpB.stats().synCookiesSent).toBe(2); // both connections (ports 7 and 81)
+    expect(p.tcpB.stats().synCookiesAccepted).toBe(2);
+    // Window scale, SACK and timestamps survived the cookie (kept in the SYN-ACK's timestamp).
+    expect(cookieConn).not.toBeNull();
+    expect(cookieConn!.tsEnabled).toBe(true);
+    expect(cookieConn!.sackEnabled).toBe(true);
+    expect(cookieConn!.sndShift).toBe(3);
   });
 
   it('emits timeout after idle time and keeps the connection', async () => {
