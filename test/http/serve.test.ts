@@ -203,3 +203,25 @@ describe('segments per response', () => {
     }
   });
 });
+
+describe('slow clients', () => {
+  it("node:http's headers timeout applies on the stack (408, then close)", async () => {
+    services.push(
+      serveHttp(pair.server, 80, (_req, res) => res.end('ok\n'), {
+        server: { headersTimeout: 300, requestTimeout: 400, connectionsCheckingInterval: 100 },
+      }),
+    );
+    const socket = tcpOf(pair.client).connect({ host: '10.0.0.2', port: 80 });
+    const got: Buffer[] = [];
+    socket.on('data', (d: Buffer) => got.push(d));
+    const started = Date.now();
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    socket.on('error', () => undefined);
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n'); // never finishes the header block
+    // Without node:http's connection sweep nothing would ever answer: give up after 3 s.
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 3000))]);
+    expect(Buffer.concat(got).toString()).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
+    expect(Date.now() - started).toBeLessThan(3000);
+    socket.destroy();
+  });
+});
