@@ -1,11 +1,14 @@
 /**
  * TCP for a Stack: `attachTcp(stack)` registers the layer with IPv4 (protocol 6), makes it the
- * stack's `tcp` (stats and close included) and returns it for `listen` / `connect`.
+ * stack's `tcp` (stats and close included) and returns it for `listen` / `connect`. Calling it
+ * again returns the same layer (options of later calls are ignored).
  */
 import type { Stack } from '../stack.js';
 import { TCP_PROTOCOL, TcpLayer, type TcpLayerOptions } from './layer.js';
 
 export function attachTcp(stack: Stack, options: TcpLayerOptions = {}): TcpLayer {
+  // Idempotent: a second caller (an HTTP server, a CLI service) shares the first layer.
+  if (stack.tcp instanceof TcpLayer) return stack.tcp;
   const layer = new TcpLayer(stack.ipv4, stack.clock, options);
   stack.ipv4.register(TCP_PROTOCOL, layer);
   // One ACK per receive batch (TAP wakeup) instead of one per two segments.
