@@ -296,6 +296,56 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
   }
 }
 
+export interface SoakResult {
+  seconds: number;
+  transfers: number;
+  gigabytes: number;
+  /** [seconds since start, heap used MiB, RSS MiB] every 10 s, after a GC when exposed. */
+  samples: Array<[number, number, number]>;
+}
+
+/**
+ * Memory over time under load: the kernel streams into our discard server over and over (a new
+ * connection per 64 MiB) for `seconds`; heap and RSS are sampled every 10 s. Flat = no leak.
+ * Runs only when TCP_BENCH_SOAK_SECONDS is set (the issue's target is a 10-minute soak).
+ */
+export async function soakTcp(seconds: number): Promise<SoakResult> {
+  netnsUp(NS);
+  const clock = new RealClock();
+  const tap = await openTap({ name: 'tap0', netns: NS });
+  setKernelIpv4({ name: 'tap0', address: 0x0a090001, prefixLength: 24, netns: NS });
+  const stack = createStack({ link: tap, clock, ip: '10.9.0.2/24', gateway: '10.9.0.1' });
+  const tcp = attachTcp(stack, { sndBuf: 4 << 20, rcvBuf: 4 << 20 });
+  startDiscardServer(tcp, 9);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const samples: Array<[number, number, number]> = [];
+  const start = Date.now();
+  let transfers = 0;
+  const sample = (): void => {
+    gc?.();
+    const m = process.memoryUsage();
+    samples.push([Math.round((Date.now() - start) / 1000), m.heapUsed / 2 ** 20, m.rss / 2 ** 20]);
+  };
+  const timer = setInterval(sample, 10_000);
+  try {
+    sample();
+    while (Date.now() - start < seconds * 1000) {
+      await inNsAsync(NS, [
+        'bash',
+        '-c',
+        `head -c ${64 << 20} /dev/zero | socat -b 262144 -u - TCP:10.9.0.2:9`,
+      ]);
+      transfers++;
+    }
+    sample();
+  } finally {
+    clearInterval(timer);
+    await stack.close();
+    spawnSync('ip', ['netns', 'del', NS]);
+  }
+  return { seconds, transfers, gigabytes: (transfers * (64 << 20)) / 1e9, samples };
+}
+
 export function formatTcp(r: TcpBenchResult): string {
   const f = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
   return [
@@ -314,7 +364,20 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (process.getuid?.() !== 0) {
     process.stdout.write('bench tcp: needs root (network namespace + TAP); skipped\n');
   } else {
-    const r = await measureTcp(Number(process.env.TCP_BENCH_BYTES ?? 1 << 30));
-    process.stdout.write(formatTcp(r) + '\n');
+    const soak = Number(process.env.TCP_BENCH_SOAK_SECONDS ?? 0);
+    if (soak > 0) {
+      const r = await soakTcp(soak);
+      const f = (n: number): string => n.toFixed(1);
+      process.stdout.write(
+        `TCP soak: ${r.transfers} transfers, ${r.gigabytes.toFixed(1)} GB in ${r.seconds} s\n` +
+          r.samples
+            .map(([t, heap, rss]) => `  t=${t}s heap ${f(heap)} MiB rss ${f(rss)} MiB`)
+            .join('\n') +
+          '\n',
+      );
+    } else {
+      const r = await measureTcp(Number(process.env.TCP_BENCH_BYTES ?? 1 << 30));
+      process.stdout.write(formatTcp(r) + '\n');
+    }
   }
 }
