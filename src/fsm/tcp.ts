@@ -14,8 +14,12 @@
  * challenge ACKs (rate-limited) for in-window RST, any SYN and unacceptable ACKs; RFC 6298 RTO
  * with Karn's rule and backoff; RFC 5681/6582 NewReno or RFC 9438 CUBIC with RFC 6928 IW; RFC
  * 7323 window scale, timestamps and PAWS; RFC 2018 SACK (blocks for out-of-order data) and RFC
- * 6675 SACK-based loss recovery; delayed ACK; Nagle; receiver and sender SWS avoidance;
- * zero-window probes with backoff; keepalive; TIME-WAIT of 2*MSL (RFC 1337: RST ignored there).
+ * 6675 SACK-based loss recovery; RFC 3042 limited transmit, RFC 5827-style early retransmit for
+ * small flights, an RFC 8985 tail loss probe and detection of lost retransmissions; delayed ACK
+ * (optionally coalesced per receive batch by the host); Nagle; receiver and sender SWS
+ * avoidance; zero-window probes with backoff; keepalive; TIME-WAIT of 2*MSL (RFC 1337: RST
+ * ignored there) with RFC 6191 reuse checks. Not implemented: urgent data (URG is ignored),
+ * ECN, RFC 7413 Fast Open, and D-SACK.
  */
 import { makeCongestionControl, type CongestionControl } from './congestion.js';
 import { ReorderQueue } from './reorder.js';
