@@ -24,8 +24,13 @@ if (gc === undefined) throw new Error('run with --expose-gc');
 
 const STACK_MAC = 0x020000000002;
 const PEER_MAC = 0x020000000001;
-const STACK_IP = 0x0a000002;
-const PEER_IP = 0x0a000001;
+/** The /24 the two ends live in: 10.0.0 by default; 192.168.1 exercises addresses >= 2^31. */
+const NET = process.argv[4] ?? '10.0.0';
+const NET_BYTES = NET.split('.').map(Number);
+const toIp = (last: number): number =>
+  ((NET_BYTES[0] << 24) | (NET_BYTES[1] << 16) | (NET_BYTES[2] << 8) | last) >>> 0;
+const STACK_IP = toIp(2);
+const PEER_IP = toIp(1);
 
 /** A link that accepts every frame and keeps nothing: only the stack's own costs remain. */
 class NullLink {
@@ -101,7 +106,34 @@ function arpRequest(): Uint8Array {
   f.fill(0xff, 0, 6);
   f.set([2, 0, 0, 0, 0, 1], 6);
   f.set(
-    [8, 6, 0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 10, 0, 0, 1, 0, 0, 0, 0, 0, 0, 10, 0, 0, 2],
+    [
+      8,
+      6,
+      0,
+      1,
+      8,
+      0,
+      6,
+      4,
+      0,
+      1,
+      2,
+      0,
+      0,
+      0,
+      0,
+      1,
+      ...NET_BYTES,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      ...NET_BYTES,
+      2,
+    ],
     12,
   );
   return f;
@@ -109,7 +141,7 @@ function arpRequest(): Uint8Array {
 
 const link = new NullLink();
 const clock = new VirtualClock();
-const stack = runtime.createStack({ link, clock, ip: '10.0.0.2/24' });
+const stack = runtime.createStack({ link, clock, ip: `${NET}.2/24` });
 const echo = new runtime.UdpEchoServer(stack.udp, 7);
 const receiver = link.receiver!;
 receiver.receive(arpRequest(), 0, 42);

@@ -17,7 +17,11 @@ export interface AllocResult {
   replies: number;
 }
 
-export function measureAllocation(frames = 1_000_000): AllocResult[] {
+/**
+ * `net` is the /24 both ends use: 10.0.0 keeps every address below 2^31 (small integers in V8);
+ * 192.168.1 checks that addresses above it are not boxed either.
+ */
+export function measureAllocation(net = '10.0.0', frames = 1_000_000): AllocResult[] {
   const r = spawnSync(
     process.execPath,
     [
@@ -29,9 +33,11 @@ export function measureAllocation(frames = 1_000_000): AllocResult[] {
       join(ROOT, 'bench', 'stack', 'alloc-child.ts'),
       join(ROOT, 'dist'),
       String(frames),
+      net,
     ],
     { cwd: ROOT, encoding: 'utf8', timeout: 300_000 },
   );
   if (r.status !== 0) throw new Error(`allocation probe failed: ${r.stderr}`);
-  return (JSON.parse(r.stdout.trim()) as { results: AllocResult[] }).results;
+  const { results } = JSON.parse(r.stdout.trim()) as { results: AllocResult[] };
+  return results.map((a) => ({ ...a, scenario: `${a.scenario} ${net}.x` }));
 }

@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     cleanup();
   }
   const results = targets.map((t, i) => summarize(t.name, rounds[i]));
-  const alloc = measureAllocation();
+  const alloc = [...measureAllocation('10.0.0'), ...measureAllocation('192.168.1')];
 
   const limit = results[0];
   const ours = results[results.length - 1];
@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     'receive path, in-process (compiled stack, null link): bytes allocated / time per frame',
     ...alloc.map(
       (a) =>
-        `  ${a.scenario.padEnd(16)} ${fmt(a.bytesPerFrame, 3).padStart(7)} B/frame ` +
+        `  ${a.scenario.padEnd(28)} ${fmt(a.bytesPerFrame, 3).padStart(7)} B/frame ` +
         `(${a.frames} frames, ${a.gcs} GCs in loop)  ${fmt(a.nsPerFrame).padStart(6)} ns/frame`,
     ),
     `allocation target 0 B/frame: ${alloc.every((a) => Math.round(a.bytesPerFrame) === 0 && a.gcs === 0) ? 'OK' : 'MISSED'}`,

@@ -90,6 +90,9 @@ interface Pending {
 export class ArpLayer implements EthernetReceiver {
   readonly stats: ArpStats = createArpStats();
   private readonly options: Required<ArpOptions>;
+  // Both maps are keyed by `ip | 0`: as a signed 32-bit integer every address is a small integer
+  // in V8 (an unsigned one above 2^31, like 192.168.x.x, would be a heap number, boxed for
+  // every Map call). `key >>> 0` turns a key back into the address.
   private readonly cache = new Map<number, CacheEntry>();
   private readonly pending = new Map<number, Pending>();
   private queuedBytes = 0;
@@ -140,7 +143,7 @@ export class ArpLayer implements EthernetReceiver {
 
   /** The MAC for `ip`, or -1 when unknown (nothing is sent; see `enqueue`). */
   lookup(ip: number): number {
-    const entry = this.cache.get(ip);
+    const entry = this.cache.get(ip | 0);
     if (entry === undefined) return -1;
     entry.used = true;
     return entry.mac;
@@ -151,7 +154,7 @@ export class ArpLayer implements EthernetReceiver {
    * for per-datagram paths. The entry object stays valid while it is cached.
    */
   entryFor(ip: number): MacHolder | null {
-    const entry = this.cache.get(ip);
+    const entry = this.cache.get(ip | 0);
     if (entry === undefined) return null;
     entry.used = true;
     return entry;
@@ -163,14 +166,14 @@ export class ArpLayer implements EthernetReceiver {
    */
   enqueue(ip: number, bytes: Uint8Array, offset: number, length: number): SendStatus {
     const o = this.options;
-    let p = this.pending.get(ip);
+    let p = this.pending.get(ip | 0);
     if (p === undefined) {
       if (this.pending.size >= o.maxPending) {
         this.stats.drops.tooManyPending++;
         return SendStatus.Dropped;
       }
       p = { requestsSent: 0, nextRequestAt: 0, packets: [] };
-      this.pending.set(ip, p);
+      this.pending.set(ip | 0, p);
       // The first datagram is always kept (bounded by one datagram per pending target).
       this.keep(p, bytes, offset, length);
       this.request(ip, p);
@@ -215,7 +218,7 @@ export class ArpLayer implements EthernetReceiver {
     // RFC 826 merge: a sender already in the table is refreshed whatever the packet's target.
     let merged = false;
     if (spa !== 0) {
-      const entry = this.cache.get(spa);
+      const entry = this.cache.get(spa | 0);
       if (entry !== undefined) {
         this.confirm(entry, sha, now);
         merged = true;
@@ -240,29 +243,29 @@ export class ArpLayer implements EthernetReceiver {
   tick(now: number): void {
     const o = this.options;
     let next = Infinity;
-    for (const [ip, entry] of this.cache) {
+    for (const [key, entry] of this.cache) {
       if (entry.expiresAt <= now) {
         if (entry.used && !entry.refreshing) {
           // Still in use: ask the neighbour directly and keep using the entry meanwhile.
           entry.refreshing = true;
           entry.used = false;
           entry.expiresAt = now + o.retryIntervalMs * o.maxRequests;
-          this.sendArp(OP_REQUEST, entry.mac, 0, ip);
+          this.sendArp(OP_REQUEST, entry.mac, 0, key >>> 0);
           this.stats.requestsSent++;
         } else {
-          this.cache.delete(ip);
+          this.cache.delete(key);
           continue;
         }
       }
       if (entry.expiresAt < next) next = entry.expiresAt;
     }
-    for (const [ip, p] of this.pending) {
+    for (const [key, p] of this.pending) {
       if (p.nextRequestAt <= now) {
         if (p.requestsSent >= o.maxRequests) {
-          this.dropPending(ip, p);
+          this.dropPending(key >>> 0, p);
           continue;
         }
-        this.request(ip, p);
+        this.request(key >>> 0, p);
       }
       if (p.nextRequestAt < next) next = p.nextRequestAt;
     }
@@ -272,7 +275,7 @@ export class ArpLayer implements EthernetReceiver {
 
   /** Forgets everything (used on close and when the address changes network). */
   clear(): void {
-    for (const [ip, p] of this.pending) this.dropPending(ip, p);
+    for (const [key, p] of this.pending) this.dropPending(key >>> 0, p);
     this.cache.clear();
     this.stats.cacheEntries = 0;
   }
@@ -280,13 +283,13 @@ export class ArpLayer implements EthernetReceiver {
   /** Cache contents for display and tests: [ip, mac] pairs. */
   entries(): Array<[number, number]> {
     const out: Array<[number, number]> = [];
-    for (const [ip, entry] of this.cache) out.push([ip, entry.mac]);
+    for (const [key, entry] of this.cache) out.push([key >>> 0, entry.mac]);
     return out;
   }
 
   /** Targets with datagrams waiting, and how many each. */
   pendingCount(ip: number): number {
-    return this.pending.get(ip)?.packets.length ?? 0;
+    return this.pending.get(ip | 0)?.packets.length ?? 0;
   }
 
   private keep(p: Pending, bytes: Uint8Array, offset: number, length: number): void {
@@ -307,13 +310,13 @@ export class ArpLayer implements EthernetReceiver {
   private dropPending(ip: number, p: Pending): void {
     this.stats.drops.unresolved += p.packets.length;
     for (const packet of p.packets) this.queuedBytes -= packet.length - ETHERNET_HEADER_LENGTH;
-    this.pending.delete(ip);
+    this.pending.delete(ip | 0);
   }
 
   private flushPending(ip: number, mac: number): void {
-    const p = this.pending.get(ip);
+    const p = this.pending.get(ip | 0);
     if (p === undefined) return;
-    this.pending.delete(ip);
+    this.pending.delete(ip | 0);
     for (const packet of p.packets) {
       const length = packet.length - ETHERNET_HEADER_LENGTH;
       this.queuedBytes -= length;
@@ -335,21 +338,21 @@ export class ArpLayer implements EthernetReceiver {
     const expiresAt = now + this.options.cacheTimeoutMs;
     const entry: CacheEntry = { mac: BROADCAST_MAC, expiresAt, used: false, refreshing: false };
     entry.mac = mac; // (created as a double field first, see EthernetLayer.header)
-    this.cache.set(ip, entry);
+    this.cache.set(ip | 0, entry);
     this.stats.cacheEntries = this.cache.size;
     this.wake(expiresAt);
   }
 
   private evictOne(): void {
-    let victim = -1;
+    let victim: number | undefined;
     let soonest = Infinity;
-    for (const [ip, entry] of this.cache) {
+    for (const [key, entry] of this.cache) {
       if (entry.expiresAt < soonest) {
         soonest = entry.expiresAt;
-        victim = ip;
+        victim = key;
       }
     }
-    if (victim !== -1) this.cache.delete(victim);
+    if (victim !== undefined) this.cache.delete(victim);
   }
 
   private sendArp(op: number, dstMac: number, tha: number, tpa: number): void {

@@ -54,6 +54,9 @@ export class EthernetLayer implements FrameReceiver {
   private readonly types: number[] = [];
   private readonly receivers: EthernetReceiver[] = [];
   private readonly batchListeners: Array<() => void> = [];
+  /** Our MAC split for allocation-free comparison: top 16 bits, low 32 bits as a signed int32. */
+  private readonly macHi: number;
+  private readonly macLo: number;
   // Initialised with a non-small-integer so V8 gives the fields a double representation from
   // the start (written in place afterwards, never reboxed).
   private readonly header: ethernet.EthernetFields = {
@@ -67,6 +70,8 @@ export class EthernetLayer implements FrameReceiver {
     private readonly sink: FrameSink,
   ) {
     this.header.src = mac;
+    this.macHi = Math.floor(mac / 0x100000000);
+    this.macLo = (mac % 0x100000000) | 0;
   }
 
   /** Sends payloads of `etherType` to `receiver` (a later call for the same type replaces it). */
@@ -92,10 +97,18 @@ export class EthernetLayer implements FrameReceiver {
       this.stats.drops.truncated++;
       return;
     }
-    const dst = view.dst;
+    // The destination MAC is compared as two small integers (first 2 bytes, last 4 as a signed
+    // int32) rather than through the view's 48-bit getter: a 48-bit number is a heap number in
+    // V8, allocated per frame whenever the getter is not inlined. Offset 0 is fixed by 802.3.
+    const hi = (bytes[offset] << 8) | bytes[offset + 1];
+    const lo =
+      (bytes[offset + 2] << 24) |
+      (bytes[offset + 3] << 16) |
+      (bytes[offset + 4] << 8) |
+      bytes[offset + 5];
     let linkBroadcast = false;
-    if (dst !== this.mac) {
-      if (dst !== BROADCAST_MAC) {
+    if (hi !== this.macHi || lo !== this.macLo) {
+      if (hi !== 0xffff || lo !== -1) {
         this.stats.drops.notForUs++;
         return;
       }

@@ -59,6 +59,17 @@ export interface IcmpErrorReceiver {
   ): void;
 }
 
+/** What ICMP needs from IPv4: sending, and answering a datagram's sender without boxing. */
+export interface IcmpIpv4 extends Ipv4Sender {
+  sendBack(
+    to: { readonly src: number },
+    protocol: number,
+    buf: Uint8Array,
+    payloadOffset: number,
+    payloadLength: number,
+  ): SendStatus;
+}
+
 export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, ReassemblyTimeoutListener {
   readonly stats: IcmpStats = createIcmpStats();
   private readonly view = new icmp.IcmpView();
@@ -72,7 +83,7 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
   private tokensAt = -Infinity;
 
   constructor(
-    private readonly ip: Ipv4Sender,
+    private readonly ip: IcmpIpv4,
     private readonly time: TimeSource,
     options: IcmpOptions = {},
   ) {
@@ -169,7 +180,7 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
     tx[start + 1] = 0;
     tx[start + 2] = sum >>> 8;
     tx[start + 3] = sum & 0xff;
-    if (this.ip.send(d.src, ICMP_PROTOCOL, tx, start, length) === SendStatus.Dropped) {
+    if (this.ip.sendBack(d, ICMP_PROTOCOL, tx, start, length) === SendStatus.Dropped) {
       this.stats.drops.sendFailed++;
     } else {
       this.stats.echoReplies++;

@@ -56,8 +56,16 @@ function multicastMac(ip: number): number {
 
 const BROADCAST: MacHolder = { mac: BROADCAST_MAC };
 
-function isMulticast(ip: number): boolean {
-  return ip >>> 28 === 0xe;
+/** Big-endian 32 bits as a signed integer (a small integer for V8, never boxed). */
+function int32At(bytes: Uint8Array, at: number): number {
+  return (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3];
+}
+
+/** Where `output` reads the addresses from (see `sendBack`). */
+interface SendTarget {
+  dst: number;
+  /** 0 = our address. */
+  src: number;
 }
 
 export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
@@ -85,6 +93,7 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
   private readonly fragmentBuffer: Uint8Array;
   /** For MACs computed per send (multicast) or handed over as numbers (ARP queue flush). */
   private readonly scratchMac: MacHolder = { mac: BROADCAST_MAC };
+  private readonly target: SendTarget = { dst: LIMITED_BROADCAST, src: LIMITED_BROADCAST };
   private identification = 0;
   private addr = 0;
   private mask = 0;
@@ -168,65 +177,24 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
     const v = this.view;
     const err = v.wrap(bytes, offset, length);
     if (err !== null) {
-      const drops = stats.drops;
-      if (err.code === 'E_TRUNCATED') drops.truncated++;
-      else if (err.code === 'E_BAD_VALUE') drops.badVersion++;
-      else if (err.code === 'E_BAD_OPTION') drops.badOptions++;
-      else drops.badLength++;
+      this.countDecodeError(err.code);
       return;
     }
     if (!v.checksumValid) {
       stats.drops.badChecksum++;
       return;
     }
-    const src = v.src;
-    const dst = v.dst;
-    const addr = this.addr;
-    if (
-      src === LIMITED_BROADCAST ||
-      isMulticast(src) ||
-      (addr !== 0 && src === this.directedBroadcast)
-    ) {
-      stats.drops.badSource++;
-      return;
-    }
-    let toBroadcast = false;
-    if (dst !== addr) {
-      if (dst === LIMITED_BROADCAST || dst === this.directedBroadcast) {
-        toBroadcast = true;
-      } else if (addr !== 0 || isMulticast(dst)) {
-        // Unconfigured (DHCP in progress) we take unicast for any address: a server may send its
-        // offer straight to the address it offers.
-        stats.drops.notForUs++;
-        return;
-      }
-    }
+    // The addresses are read as signed 32-bit integers, which V8 passes around unboxed, and made
+    // unsigned only when stored: the view's getters return unsigned values, which for addresses
+    // above 2^31 (192.168.x.x) are heap numbers, allocated per datagram whenever V8 does not
+    // inline the getter. Offsets 12 and 16 are fixed by RFC 791 (and the view checked them).
     const d = this.delivery;
+    d.src = int32At(bytes, offset + 12) >>> 0;
+    d.dst = int32At(bytes, offset + 16) >>> 0;
+    if (!this.acceptAddresses(d)) return;
     const flagsAndOffset = v.flags * 8192 + v.fragmentOffset;
     if ((flagsAndOffset & (FLAG_MF | 0x1fff)) !== 0) {
-      stats.fragmentsReceived++;
-      const whole = this.reassembler.input(
-        src,
-        dst,
-        v.protocol,
-        v.identification,
-        (flagsAndOffset & FLAG_MF) !== 0,
-        (flagsAndOffset & 0x1fff) * 8,
-        bytes,
-        offset,
-        v.headerLength,
-        v.payloadOffset,
-        v.payloadLength,
-        this.time.now(),
-      );
-      if (whole === null) return;
-      // The reassembled header still carries the first fragment's length and MF flag; only the
-      // fields below matter to transports, and ICMP quotes no more than the header + 8 bytes.
-      d.bytes = whole.bytes;
-      d.datagramOffset = whole.datagramOffset;
-      d.datagramLength = whole.headerLength + whole.payloadLength;
-      d.offset = whole.datagramOffset + whole.headerLength;
-      d.length = whole.payloadLength;
+      if (!this.reassemble(d, flagsAndOffset, bytes, offset)) return;
     } else {
       d.bytes = bytes;
       d.datagramOffset = offset;
@@ -234,11 +202,8 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
       d.offset = v.payloadOffset;
       d.length = v.payloadLength;
     }
-    d.src = src;
-    d.dst = dst;
     d.protocol = v.protocol;
     d.ttl = v.ttl;
-    d.toBroadcast = toBroadcast;
     const receiver = this.receivers[d.protocol];
     if (receiver === null) {
       stats.drops.unknownProtocol++;
@@ -250,6 +215,77 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
     receiver.receive(d);
   }
 
+  private countDecodeError(code: string): void {
+    const drops = this.stats.drops;
+    if (code === 'E_TRUNCATED') drops.truncated++;
+    else if (code === 'E_BAD_VALUE') drops.badVersion++;
+    else if (code === 'E_BAD_OPTION') drops.badOptions++;
+    else drops.badLength++;
+  }
+
+  /** Source and destination checks; sets `d.toBroadcast`. False (counted) to drop. */
+  private acceptAddresses(d: Ipv4Delivery): boolean {
+    const src = d.src;
+    const dst = d.dst;
+    const addr = this.addr;
+    if (
+      src === LIMITED_BROADCAST ||
+      src >>> 28 === 0xe ||
+      (addr !== 0 && src === this.directedBroadcast)
+    ) {
+      this.stats.drops.badSource++;
+      return false;
+    }
+    d.toBroadcast = false;
+    if (dst !== addr) {
+      if (dst === LIMITED_BROADCAST || dst === this.directedBroadcast) {
+        d.toBroadcast = true;
+      } else if (addr !== 0 || dst >>> 28 === 0xe) {
+        // Unconfigured (DHCP in progress) we take unicast for any address: a server may send its
+        // offer straight to the address it offers.
+        this.stats.drops.notForUs++;
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Hands a fragment to the reassembler; true when it completed a datagram, which `d` then
+   * points at (the header is the first fragment's, still with its length and MF flag: only the
+   * fields transports read matter, and ICMP quotes no more than the header + 8 bytes).
+   */
+  private reassemble(
+    d: Ipv4Delivery,
+    flagsAndOffset: number,
+    bytes: Uint8Array,
+    offset: number,
+  ): boolean {
+    const v = this.view;
+    this.stats.fragmentsReceived++;
+    const whole = this.reassembler.input(
+      d.src,
+      d.dst,
+      v.protocol,
+      v.identification,
+      (flagsAndOffset & FLAG_MF) !== 0,
+      (flagsAndOffset & 0x1fff) * 8,
+      bytes,
+      offset,
+      v.headerLength,
+      v.payloadOffset,
+      v.payloadLength,
+      this.time.now(),
+    );
+    if (whole === null) return false;
+    d.bytes = whole.bytes;
+    d.datagramOffset = whole.datagramOffset;
+    d.datagramLength = whole.headerLength + whole.payloadLength;
+    d.offset = whole.datagramOffset + whole.headerLength;
+    d.length = whole.payloadLength;
+    return true;
+  }
+
   send(
     dst: number,
     protocol: number,
@@ -258,12 +294,45 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
     payloadLength: number,
     src = 0,
   ): SendStatus {
+    const t = this.target;
+    t.dst = dst >>> 0;
+    t.src = src >>> 0;
+    return this.output(t, protocol, buf, payloadOffset, payloadLength);
+  }
+
+  /**
+   * Answers the sender of a received datagram (`to.src`, e.g. an Ipv4Delivery or UdpDelivery)
+   * from our address. Same as `send(to.src, ...)`, except that the address is read from the
+   * record here: an address above 2^31 passed as an argument would be a heap number in V8,
+   * allocated per reply.
+   */
+  sendBack(
+    to: { readonly src: number },
+    protocol: number,
+    buf: Uint8Array,
+    payloadOffset: number,
+    payloadLength: number,
+  ): SendStatus {
+    const t = this.target;
+    t.dst = to.src;
+    t.src = 0;
+    return this.output(t, protocol, buf, payloadOffset, payloadLength);
+  }
+
+  private output(
+    t: SendTarget,
+    protocol: number,
+    buf: Uint8Array,
+    payloadOffset: number,
+    payloadLength: number,
+  ): SendStatus {
     const stats = this.stats;
     if (payloadLength > MAX_DATAGRAM - HEADER_LENGTH || payloadOffset < IPV4_SEND_HEADROOM) {
       stats.drops.tooBig++;
       return SendStatus.Dropped;
     }
-    dst = dst >>> 0;
+    const dst = t.dst;
+    const src = t.src;
     const addr = this.addr;
     // Route: broadcast and multicast map straight to a MAC; on-link unicast resolves the
     // destination itself; everything else goes through the gateway.
@@ -271,7 +340,7 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
     let nextHop = dst;
     if (dst === LIMITED_BROADCAST || (addr !== 0 && dst === this.directedBroadcast)) {
       link = BROADCAST;
-    } else if (isMulticast(dst)) {
+    } else if (dst >>> 28 === 0xe) {
       link = this.scratchMac;
       link.mac = multicastMac(dst);
     } else if (addr === 0 || dst === addr || dst === 0) {
@@ -294,7 +363,7 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
     h.dst = dst;
     ipv4.encodeIpv4(h, buf, ipOffset, payloadLength);
     const ipLength = HEADER_LENGTH + payloadLength;
-    if (link === null) link = this.arp.entryFor(nextHop);
+    if (link === null) link = this.arp.entryFor(nextHop | 0);
     if (link === null) return this.arp.enqueue(nextHop, buf, ipOffset, ipLength);
     return this.transmit(link, buf, ipOffset, ipLength) ? SendStatus.Sent : SendStatus.Dropped;
   }

@@ -25,12 +25,11 @@ export class UdpEchoServer implements UdpDatagramReceiver {
     copyBytes(d.bytes, d.offset, this.buffer, UDP_SEND_HEADROOM, d.length);
     // Sent back from the address it came to, so the verified checksum stays valid (see
     // UdpLayer.sendInPlace); a datagram without one is answered with a computed one.
-    this.socket.sendInPlace(
+    this.socket.replyInPlace(
+      d,
       this.buffer,
       UDP_SEND_HEADROOM,
       d.length,
-      d.src,
-      d.srcPort,
       d.checksum !== 0 ? d.checksum : -1,
     );
     this.echoed++;

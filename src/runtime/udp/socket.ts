@@ -129,6 +129,21 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     return this.layer.sendInPlace(this.port, dst, dstPort, buf, payloadOffset, length, 0, checksum);
   }
 
+  /**
+   * Zero-copy, zero-allocation answer to a datagram received through `setReceiver`: to its
+   * sender, payload at `payloadOffset` in `buf` with `UDP_SEND_HEADROOM` free in front.
+   */
+  replyInPlace(
+    to: UdpDelivery,
+    buf: Uint8Array,
+    payloadOffset: number,
+    length: number,
+    checksum = -1,
+  ): SendStatus {
+    if (this.port === 0 || this.closed) return SendStatus.Dropped;
+    return this.layer.replyInPlace(this.port, to, buf, payloadOffset, length, checksum);
+  }
+
   /** Releases the port; later sends fail, 'close' is emitted once. */
   close(callback?: () => void): void {
     if (this.closed) return;

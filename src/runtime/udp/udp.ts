@@ -17,6 +17,7 @@ import {
 import { createUdpStats, type UdpStats } from '../stats.js';
 import type { Ipv4ErrorReporter } from '../ipv4/ipv4.js';
 import { copyBytes } from '../ethernet/bytes.js';
+import { internetChecksum } from '../../codec/checksum.js';
 import { UdpSocket } from './socket.js';
 import type { UdpDelivery } from './types.js';
 
@@ -32,6 +33,28 @@ const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
 /** What UDP needs from IPv4: sending, plus telling broadcast destinations apart. */
 export interface UdpIpv4 extends Ipv4Sender {
   isBroadcast(dst: number): boolean;
+  /** Sends to `to.src` (see Ipv4Layer.sendBack). */
+  sendBack(
+    to: { readonly src: number },
+    protocol: number,
+    buf: Uint8Array,
+    payloadOffset: number,
+    payloadLength: number,
+  ): SendStatus;
+}
+
+/**
+ * The IPv4 pseudo-header sum (RFC 768), computed where the addresses are local values: passing
+ * addresses above 2^31 to a function (codec's pseudoHeaderSum, the view's checksumValidWith)
+ * would box them as heap numbers on every datagram. Unfolded; internetChecksum folds it.
+ */
+function pseudoSum(
+  addresses: { readonly src: number; readonly dst: number },
+  length: number,
+): number {
+  const src = addresses.src;
+  const dst = addresses.dst;
+  return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + UDP_PROTOCOL + length;
 }
 
 export class UdpLayer implements TransportReceiver {
@@ -58,6 +81,7 @@ export class UdpLayer implements TransportReceiver {
   /** Scratch for `sendDatagram`, which copies the caller's payload behind the headroom. */
   private readonly tx = new Uint8Array(UDP_SEND_HEADROOM + UDP_MAX_PAYLOAD);
   private nextEphemeral = 0;
+  private readonly replyAddresses = { src: 0xffffffff, dst: 0xffffffff };
 
   constructor(
     readonly ip: UdpIpv4,
@@ -79,9 +103,12 @@ export class UdpLayer implements TransportReceiver {
       else stats.drops.badLength++;
       return;
     }
-    if (v.checksumPresent && !v.checksumValidWith(d.src, d.dst)) {
-      stats.drops.badChecksum++;
-      return;
+    if (v.checksum !== 0) {
+      const length = v.messageLength;
+      if (internetChecksum(d.bytes, d.offset, length, pseudoSum(d, length)) !== 0) {
+        stats.drops.badChecksum++;
+        return;
+      }
     }
     const dstPort = v.dstPort;
     const socket = this.sockets.get(dstPort);
@@ -140,6 +167,47 @@ export class UdpLayer implements TransportReceiver {
       UDP_HEADER_LENGTH + length,
       src,
     );
+    if (status === SendStatus.Dropped) this.stats.drops.sendFailed++;
+    else this.stats.txDatagrams++;
+    return status;
+  }
+
+  /**
+   * Answers a received datagram `to` (to its sender's address and port) from `srcPort`, with the
+   * payload already at `payloadOffset` in `buf` as for `sendInPlace`. Reads the addresses from
+   * the record, so no call boxes them: the zero-allocation path for servers. `checksum >= 0` is
+   * written as is (see `sendInPlace`).
+   */
+  replyInPlace(
+    srcPort: number,
+    to: UdpDelivery,
+    buf: Uint8Array,
+    payloadOffset: number,
+    length: number,
+    checksum = -1,
+  ): SendStatus {
+    if (length > UDP_MAX_PAYLOAD || payloadOffset < UDP_SEND_HEADROOM) {
+      this.stats.drops.tooBig++;
+      return SendStatus.Dropped;
+    }
+    const h = this.header;
+    h.srcPort = srcPort;
+    h.dstPort = to.srcPort;
+    h.checksum = checksum >= 0 ? checksum : 0;
+    const headerOffset = payloadOffset - UDP_HEADER_LENGTH;
+    const total = UDP_HEADER_LENGTH + length;
+    // With the checksum given, the encoder does not use the addresses.
+    udp.encodeUdp(h, buf, headerOffset, length, 0, 0);
+    if (checksum < 0) {
+      // Our reply goes from the address the datagram came to, back to its sender.
+      const pair = this.replyAddresses;
+      pair.src = to.dst;
+      pair.dst = to.src;
+      const sum = internetChecksum(buf, headerOffset, total, pseudoSum(pair, total)) || 0xffff;
+      buf[headerOffset + 6] = sum >>> 8;
+      buf[headerOffset + 7] = sum & 0xff;
+    }
+    const status = this.ip.sendBack(to, UDP_PROTOCOL, buf, headerOffset, total);
     if (status === SendStatus.Dropped) this.stats.drops.sendFailed++;
     else this.stats.txDatagrams++;
     return status;

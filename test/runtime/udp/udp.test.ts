@@ -156,6 +156,33 @@ describe('UDP sockets', () => {
     expect(stack.udp.isBound(7)).toBe(false);
   });
 
+  it('works with addresses above 2^31 (192.168.x.x): ARP keys, echo, broadcast', async () => {
+    const { VirtualClock } = await import('../../../src/runtime/clock/virtual.js');
+    const { createMemoryLinkPair } = await import('../../../src/runtime/link/memory.js');
+    const { createStack } = await import('../../../src/runtime/stack.js');
+    const clock = new VirtualClock();
+    const [la, lb] = createMemoryLinkPair({ macA: 0xfe0000000001, macB: 0xfe0000000002, clock });
+    const a = createStack({ link: la, clock, ip: '192.168.1.1/24' });
+    const b = createStack({ link: lb, clock, ip: '192.168.1.254/24' });
+    const echo = new UdpEchoServer(b.udp, 7);
+    const client = a.udp.createSocket();
+    const answers: Array<[string, string, number]> = [];
+    client.on('message', (m, r) => answers.push([m.toString(), r.address, r.port]));
+    client.send('high', 7, '192.168.1.254');
+    clock.runUntilIdle(10);
+    expect(answers).toEqual([['high', '192.168.1.254', 7]]);
+    expect(a.arp.entries()).toEqual([[0xc0a801fe, 0xfe0000000002]]);
+    expect(b.arp.lookup(0xc0a80101)).toBe(0xfe0000000001);
+    // The directed broadcast is recognised (and never echoed).
+    client.setBroadcast(true);
+    client.send('all', 7, '192.168.1.255');
+    clock.runUntilIdle(10);
+    expect(echo.echoed).toBe(1);
+    expect(b.stats().udp.rxDatagrams).toBe(2);
+    await a.close();
+    await b.close();
+  });
+
   it('two stacks talk over UDP, resolving each other by ARP', async () => {
     const { VirtualClock } = await import('../../../src/runtime/clock/virtual.js');
     const { createMemoryLinkPair } = await import('../../../src/runtime/link/memory.js');
