@@ -7,6 +7,7 @@
  * node:http on the kernel.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +18,8 @@ export interface WrkResult {
   p99Ms: number;
   requests: number;
   errors: number;
+  /** Server CPU time (user + system, from /proc) per request during the measured run. */
+  cpuUsPerRequest: number;
 }
 
 export interface HttpBenchResult {
@@ -32,6 +35,8 @@ const NS = `pkt-http-bench-${process.pid}`;
 const DURATION_S = 5;
 const CONNECTIONS = 10;
 const ROUNDS = 2;
+/** USER_HZ: the unit of utime/stime in /proc/PID/stat (100 on Linux). */
+const CLOCK_TICKS = 100;
 
 function sh(args: string[], timeoutMs = 60_000): string {
   const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8', timeout: timeoutMs });
@@ -81,10 +86,23 @@ export function parseWrk(out: string): WrkResult {
     p99Ms: toMs(p99[1], p99[2]),
     requests: Number(requests[1]),
     errors,
+    cpuUsPerRequest: NaN,
   };
 }
 
-async function withServer<T>(args: string[], serverCpu: string, body: () => T): Promise<T> {
+/** CPU seconds (user + system) the process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+async function withServer<T>(
+  args: string[],
+  serverCpu: string,
+  body: (pid: number) => T,
+): Promise<T> {
   const child = spawn(
     'ip',
     [
@@ -116,18 +134,22 @@ async function withServer<T>(args: string[], serverCpu: string, body: () => T): 
       });
       void exited.then(() => reject(new Error(`server exited: ${stderr}`)));
     });
-    return body();
+    // `ip netns exec` and taskset exec in place: this PID is node's.
+    return body(child.pid!);
   } finally {
     if (child.exitCode === null) child.kill('SIGTERM');
     await exited;
   }
 }
 
-function wrk(url: string, cpu: string): WrkResult {
+function wrk(url: string, cpu: string, serverPid: number): WrkResult {
   const args = ['-t1', `-c${CONNECTIONS}`, `-d${DURATION_S}s`, '--latency', url];
   // Warm-up (JIT, ARP, connection setup), then the measured run.
   inNs(['taskset', '-c', cpu, 'wrk', '-t1', `-c${CONNECTIONS}`, '-d1s', url], 30_000);
-  return parseWrk(inNs(['taskset', '-c', cpu, 'wrk', ...args], (DURATION_S + 20) * 1000));
+  const cpuBefore = cpuSeconds(serverPid);
+  const result = parseWrk(inNs(['taskset', '-c', cpu, 'wrk', ...args], (DURATION_S + 20) * 1000));
+  result.cpuUsPerRequest = ((cpuSeconds(serverPid) - cpuBefore) * 1e6) / result.requests;
+  return result;
 }
 
 function best(runs: WrkResult[]): WrkResult {
@@ -144,12 +166,12 @@ export async function measureHttp(): Promise<HttpBenchResult> {
     const stackRuns: WrkResult[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       kernelRuns.push(
-        await withServer(['kernel', '127.0.0.1', '8080'], serverCpu, () =>
-          wrk('http://127.0.0.1:8080/', clientCpu),
+        await withServer(['kernel', '127.0.0.1', '8080'], serverCpu, (pid) =>
+          wrk('http://127.0.0.1:8080/', clientCpu, pid),
         ),
       );
       stackRuns.push(
-        await withServer(['stack'], serverCpu, () => wrk('http://10.0.0.2/', clientCpu)),
+        await withServer(['stack'], serverCpu, (pid) => wrk('http://10.0.0.2/', clientCpu, pid)),
       );
     }
     const kernel = best(kernelRuns);
@@ -168,10 +190,10 @@ export async function measureHttp(): Promise<HttpBenchResult> {
 
 export function formatHttp(r: HttpBenchResult): string {
   const row = (name: string, w: WrkResult): string =>
-    `${name.padEnd(28)} ${w.requestsPerSecond.toFixed(0).padStart(9)} ${w.p50Ms.toFixed(2).padStart(8)} ms ${w.p99Ms.toFixed(2).padStart(8)} ms ${String(w.errors).padStart(7)}`;
+    `${name.padEnd(28)} ${w.requestsPerSecond.toFixed(0).padStart(9)} ${w.p50Ms.toFixed(2).padStart(8)} ms ${w.p99Ms.toFixed(2).padStart(8)} ms ${String(w.errors).padStart(7)} ${w.cpuUsPerRequest.toFixed(1).padStart(9)} µs`;
   return [
     `HTTP (small response, same node:http handler): ${r.wrk}; ${r.placement}`,
-    `${'server'.padEnd(28)} ${'req/s'.padStart(9)} ${'p50'.padStart(11)} ${'p99'.padStart(11)} ${'errors'.padStart(7)}`,
+    `${'server'.padEnd(28)} ${'req/s'.padStart(9)} ${'p50'.padStart(11)} ${'p99'.padStart(11)} ${'errors'.padStart(7)} ${'server CPU/req'.padStart(12)}`,
     row('node:http on kernel TCP (lo)', r.kernel),
     row('node:http on pktstack (tap0)', r.stack),
     `requests/s ratio pktstack/kernel: ${(r.ratio * 100).toFixed(1)}% (target >= 50%) ${r.ratio >= 0.5 ? 'OK' : 'MISSED'}`,
