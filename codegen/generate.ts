@@ -5,8 +5,6 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import * as prettier from 'prettier';
-import { emitModule } from './backend/typescript.js';
 import { parseSpec } from './frontend/parse.js';
 import { resolveSpec } from './frontend/resolve.js';
 import type { SpecModel } from './frontend/model.js';
@@ -24,6 +22,8 @@ export function loadSpec(file: string, source: string): SpecModel {
 }
 
 async function format(text: string, root: string, path: string): Promise<string> {
+  // Loaded on first use: a spec error is reported without loading prettier or ts-morph.
+  const prettier = await import('prettier');
   const options = (await prettier.resolveConfig(join(root, path))) ?? {};
   return prettier.format(text, { ...options, parser: 'typescript' });
 }
@@ -40,6 +40,7 @@ export async function generateAll(root: string): Promise<GeneratedFile[]> {
     models.push(loadSpec(path, readFileSync(join(specDir, f), 'utf8')));
   }
   checkDispatchTargets(models, root);
+  const { emitModule } = await import('./backend/typescript.js');
   const out: GeneratedFile[] = [];
   for (const model of models) {
     const path = `src/generated/${model.module}.ts`;

@@ -10,7 +10,7 @@
  *   check again; failures fill the view's own error record (no allocation);
  * - cursors are owned by the view and reset per call; encoders write straight into `out`.
  */
-import { Project, type SourceFile, VariableDeclarationKind } from 'ts-morph';
+import { Project, VariableDeclarationKind } from 'ts-morph';
 import type {
   BytesField,
   DescribePart,
@@ -21,6 +21,7 @@ import type {
   ScalarField,
   SpecModel,
 } from '../frontend/model.js';
+import { ModuleBuilder } from './module-builder.js';
 import { type ConstructCode, constructCode, type Import, needsCompressor } from './constructs.js';
 import { fieldRefs } from '../frontend/resolve.js';
 import { exprTs, type ExprContext, viewContext } from './expr.js';
@@ -46,7 +47,7 @@ class Imports {
     for (const i of list) this.add(i.module, i.name, i.typeOnly);
   }
 
-  emit(file: SourceFile): void {
+  emit(file: ModuleBuilder): void {
     const order = [ERRORS, BYTES, CHECKSUM, ADDRESS, '../codec/options.js', '../codec/dns.js'];
     const modules = [...this.byModule.keys()].sort((a, b) => order.indexOf(a) - order.indexOf(b));
     for (const module of modules) {
@@ -203,7 +204,7 @@ class MessageEmitter {
     return this.checksum?.checksum?.pseudoProtocol != null;
   }
 
-  emit(file: SourceFile): void {
+  emit(file: ModuleBuilder): void {
     this.use(ERRORS, 'DecodeError', true);
     this.use(ERRORS, 'fail');
     this.use(ERRORS, 'newDecodeError');
@@ -219,7 +220,7 @@ class MessageEmitter {
   }
 
   /** Field end offsets, to name the first field a short buffer cuts (error path only). */
-  private emitFixedTable(file: SourceFile): void {
+  private emitFixedTable(file: ModuleBuilder): void {
     const rows = this.m.fields.map((f) => {
       const start = f.kind === 'scalar' ? f.bitOffset >> 3 : f.byteOffset;
       const end = f.kind === 'scalar' ? (f.bitOffset + f.bitWidth + 7) >> 3 : f.byteOffset + f.size;
@@ -284,7 +285,7 @@ class MessageEmitter {
     }
   }
 
-  private emitJsonInterface(file: SourceFile): void {
+  private emitJsonInterface(file: ModuleBuilder): void {
     file.addInterface({
       name: `${this.m.name}JSON`,
       isExported: true,
@@ -306,7 +307,7 @@ class MessageEmitter {
     return `\${${this.jsonValue(e)}}`;
   }
 
-  private emitView(file: SourceFile): void {
+  private emitView(file: ModuleBuilder): void {
     const m = this.m;
     const cls = file.addClass({
       name: this.viewName,
@@ -417,7 +418,7 @@ class MessageEmitter {
       `/** One line for humans (allocates). */\ndescribe(): string {\nreturn \`${describe || m.layer}\`;\n}`,
     );
     cls.addMembers(members);
-    file.insertVariableStatement(cls.getChildIndex(), {
+    file.insertVariableStatement(file.indexOf(cls), {
       declarationKind: VariableDeclarationKind.Const,
       docs: ["wrap()'s failures as [code, field], indexed by the failure paths in wrap()."],
       declarations: [
@@ -603,7 +604,7 @@ class MessageEmitter {
     return out;
   }
 
-  private emitFields(file: SourceFile): void {
+  private emitFields(file: ModuleBuilder): void {
     file.addInterface({
       name: `${this.m.name}Fields`,
       isExported: true,
@@ -619,7 +620,7 @@ class MessageEmitter {
     });
   }
 
-  private emitDecode(file: SourceFile): void {
+  private emitDecode(file: ModuleBuilder): void {
     const m = this.m;
     file.addVariableStatement({
       declarationKind: VariableDeclarationKind.Const,
@@ -658,7 +659,7 @@ class MessageEmitter {
     return parts.join(' + ');
   }
 
-  private emitHeaderLength(file: SourceFile): void {
+  private emitHeaderLength(file: ModuleBuilder): void {
     if (this.payload === undefined) return;
     const size = this.headerSizeExpr();
     if (size === null) return;
@@ -674,7 +675,7 @@ class MessageEmitter {
     });
   }
 
-  private emitEncode(file: SourceFile): void {
+  private emitEncode(file: ModuleBuilder): void {
     const m = this.m;
     const params = [
       { name: 'f', type: `${m.name}Fields` },
@@ -819,7 +820,7 @@ class MessageEmitter {
     return lines;
   }
 
-  private emitDispatch(file: SourceFile): void {
+  private emitDispatch(file: ModuleBuilder): void {
     const d = this.m.dispatch;
     if (d === null) return;
     const targets = [...new Set(d.cases.map((c) => c.target))];
@@ -865,7 +866,7 @@ function wrapParens(s: string): string {
   return s.startsWith('(') && s.endsWith(')') ? s : `(${s})`;
 }
 
-function emitEnum(file: SourceFile, e: EnumModel): void {
+function emitEnum(file: ModuleBuilder, e: EnumModel): void {
   file.addVariableStatement({
     declarationKind: VariableDeclarationKind.Const,
     isExported: true,
@@ -899,13 +900,16 @@ function emitEnum(file: SourceFile, e: EnumModel): void {
 }
 
 /** Unformatted TypeScript for one spec's module. */
+/** One project for every module: creating a ts-morph Project is not free. */
+let sharedProject: Project | undefined;
+
 export function emitModule(spec: SpecModel, specPath: string): string {
-  const project = new Project({ useInMemoryFileSystem: true });
-  const file = project.createSourceFile(`${spec.module}.ts`);
+  sharedProject ??= new Project({ useInMemoryFileSystem: true });
+  const file = new ModuleBuilder();
   const imports = new Imports();
   const code: MessageCode = { module: spec.module, imports, constructs: new Map() };
   for (const e of spec.enums) emitEnum(file, e);
-  file.addStatements('\nconst EMPTY = new Uint8Array(0);');
+  file.addStatements('const EMPTY = new Uint8Array(0);');
   const extras = new Set<string>();
   for (const m of spec.messages) {
     const emitter = new MessageEmitter(spec, m, code);
@@ -914,9 +918,9 @@ export function emitModule(spec: SpecModel, specPath: string): string {
   for (const c of code.constructs.values()) for (const x of c.moduleExtras) extras.add(x);
   imports.emit(file);
   if (extras.size > 0) file.addStatements([...extras].join('\n'));
-  file.insertStatements(
-    0,
+  return file.print(
+    sharedProject,
+    `${spec.module}.ts`,
     `// Generated by pktstack codegen from ${specPath}. Do not edit: change the spec and run \`npm run codegen\`.\n`,
   );
-  return file.getFullText();
 }

@@ -39,6 +39,7 @@ export function nameOfArpHardware(value: number): string | undefined {
 }
 
 const EMPTY = new Uint8Array(0);
+
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
 const ARP_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [2, 'htype', 0],
@@ -89,6 +90,7 @@ export class ArpView {
   readonly error: DecodeError = newDecodeError('arp');
   /** Absolute end of the last variable-length part. */
   private end = 0;
+
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.

@@ -151,6 +151,7 @@ export function nameOfDhcpFlags(value: number): string | undefined {
 }
 
 const EMPTY = new Uint8Array(0);
+
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
 const DHCP_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [1, 'op', 0],
@@ -217,6 +218,7 @@ export class DhcpView {
   private optionsStart = 0;
   private optionsSize = 0;
   private readonly optionsCursor = new DhcpOptionCursor();
+
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.

@@ -150,6 +150,7 @@ export function nameOfDnsClass(value: number): string | undefined {
 }
 
 const EMPTY = new Uint8Array(0);
+
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
 const DNS_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [2, 'id', 0],
@@ -212,6 +213,7 @@ export class DnsView {
   private recordsStart = 0;
   private recordsSize = 0;
   private readonly recordsCursor = new DnsRecordCursor();
+
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
@@ -532,5 +534,6 @@ export function encodeDns(f: DnsFields, out: Uint8Array, offset: number): number
   if (pos < 0) return -1;
   return pos - offset;
 }
+
 export { readName, DnsQuestionCursor, DnsRecordCursor, DnsSection } from '../codec/dns.js';
 export type { DnsQuestion, DnsRecord, DnsQuestionJSON, DnsRecordJSON } from '../codec/dns.js';

@@ -56,6 +56,7 @@ export function nameOfIcmpType(value: number): string | undefined {
 }
 
 const EMPTY = new Uint8Array(0);
+
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
 const ICMP_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [1, 'type', 0],
@@ -98,6 +99,7 @@ export class IcmpView {
   private end = 0;
   private payloadStart = 0;
   private payloadSize = 0;
+
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.

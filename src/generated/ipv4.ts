@@ -55,6 +55,7 @@ export function nameOfIpv4Flags(value: number): string | undefined {
 }
 
 const EMPTY = new Uint8Array(0);
+
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
 const IPV4_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [1, 'version', 0],
@@ -126,6 +127,7 @@ export class Ipv4View {
   private readonly optionsCursor = new Ipv4OptionCursor();
   private payloadStart = 0;
   private payloadSize = 0;
+
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
@@ -474,5 +476,6 @@ export function payloadKind(view: Ipv4View): Ipv4PayloadKind | null {
 
   return null;
 }
+
 export { Ipv4OptionCursor } from '../codec/options.js';
 export type { Ipv4OptionJSON } from '../codec/options.js';

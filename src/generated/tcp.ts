@@ -84,6 +84,7 @@ export function nameOfTcpOptionKind(value: number): string | undefined {
 }
 
 const EMPTY = new Uint8Array(0);
+
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
 const TCP_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [2, 'srcPort', 0],
@@ -144,6 +145,7 @@ export class TcpView {
   private readonly optionsCursor = new TcpOptionCursor();
   private payloadStart = 0;
   private payloadSize = 0;
+
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
@@ -433,5 +435,6 @@ export function encodeTcp(
 
   return pos - offset;
 }
+
 export { encodeTcpOptions as encodeOptions, TcpOptionCursor } from '../codec/options.js';
 export type { TcpOption, TcpOptionJSON } from '../codec/options.js';

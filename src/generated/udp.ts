@@ -26,6 +26,7 @@ export function nameOfUdpPort(value: number): string | undefined {
 }
 
 const EMPTY = new Uint8Array(0);
+
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
 const UDP_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [2, 'srcPort', 0],
@@ -70,6 +71,7 @@ export class UdpView {
   private end = 0;
   private payloadStart = 0;
   private payloadSize = 0;
+
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
