@@ -210,7 +210,7 @@ export class Stack {
   }
 
   stats(): StackStats {
-    this.arp.stats.cacheEntries = this.arp.entries().length;
+    this.arp.stats.cacheEntries = this.arp.cacheSize;
     const out: StackStats = {
       link: this.link.stats(),
       ethernet: snapshotStats(this.ethernet.stats),

@@ -280,6 +280,11 @@ export class ArpLayer implements EthernetReceiver {
     this.stats.cacheEntries = 0;
   }
 
+  /** Entries in the cache now. */
+  get cacheSize(): number {
+    return this.cache.size;
+  }
+
   /** Cache contents for display and tests: [ip, mac] pairs. */
   entries(): Array<[number, number]> {
     const out: Array<[number, number]> = [];
