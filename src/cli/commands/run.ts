@@ -10,6 +10,7 @@ import type { Link } from '../../runtime/link/link.js';
 import { recordPcap } from '../../runtime/link/pcap-recorder.js';
 import { openTap, setKernelIpv4 } from '../../runtime/link/tap.js';
 import { createStack, resolveAddress, StackConfigError } from '../../runtime/stack.js';
+import { totalDrops } from '../../runtime/stats.js';
 import { UdpEchoServer } from '../../runtime/udp/echo.js';
 import { parseHttpSpec, startHttpService, type HttpSpec } from '../../runtime/http/index.js';
 import { attachDhcp, dhcpLogRecord } from '../../runtime/dhcp/index.js';
@@ -137,7 +138,13 @@ export async function runStack(options: RunOptions): Promise<void> {
     void httpService?.close({ force: true });
     stack.close().then(
       () => {
-        log('down', { signal, stats });
+        log('down', {
+          signal,
+          rxFrames: stats.ethernet.rxFrames,
+          txFrames: stats.ethernet.txFrames,
+          drops: totalDrops(stats),
+          stats,
+        });
         process.exitCode ??= 0;
       },
       (error: unknown) => {
