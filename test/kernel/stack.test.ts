@@ -192,10 +192,16 @@ describe.skipIf(!isRoot)('pktstack run on a TAP, talking to the kernel', () => {
     expect(exitCode).toBe(0);
     expect(events.at(-1)).toMatchObject({ event: 'down' });
     const down = events.at(-1) as RunEvent & {
-      stats: { icmp: { echoReplies: number; unreachableSent: number } };
+      stats: {
+        icmp: { echoReplies: number; unreachableSent: number };
+        ipv4: { reassembled: number; fragmentsSent: number };
+      };
     };
     expect(down.stats.icmp.echoReplies).toBeGreaterThanOrEqual(105);
     expect(down.stats.icmp.unreachableSent).toBeGreaterThanOrEqual(1);
+    // The 4000-byte pings came in fragments and went back in fragments (3 per datagram).
+    expect(down.stats.ipv4.reassembled).toBeGreaterThanOrEqual(5);
+    expect(down.stats.ipv4.fragmentsSent).toBeGreaterThanOrEqual(15);
     expect(existsSync(pcap)).toBe(true);
     const all = sh('tshark', ['-n', '-r', pcap]);
     expect(all.code, all.err).toBe(0);
