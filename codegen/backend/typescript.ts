@@ -200,6 +200,11 @@ class MessageEmitter {
     return `${this.m.name}View`;
   }
 
+  /** A payload with a declared length can be cut by wrapPartial(). */
+  private get canCut(): boolean {
+    return this.payload !== undefined && this.payload.length !== 'rest';
+  }
+
   private get pseudo(): boolean {
     return this.checksum?.checksum?.pseudoProtocol != null;
   }
@@ -324,11 +329,19 @@ class MessageEmitter {
       `/** This view's error record, reused by every failed wrap(). */\nreadonly error: DecodeError = newDecodeError('${m.layer}');`,
       `/** Absolute end of the last variable-length part. */\nprivate end = 0;`,
     ];
+    if (this.canCut)
+      members.push(`/** Set by wrapPartial() when it cut the payload. */\nprivate cut = false;`);
     for (const r of m.regions) {
       members.push(`private ${r.name}Start = 0;`, `private ${r.name}Size = 0;`);
       members.push(...(this.cc.get(r.name)?.viewProperties ?? []));
     }
     members.push(this.wrapMethod());
+    if (this.canCut) {
+      members.push(this.wrapMethod(true));
+      members.push(
+        `/** True when wrapPartial() cut the payload short of its declared length. */\nget payloadTruncated(): boolean {\nreturn this.cut;\n}`,
+      );
+    }
     members.push(
       `/** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
       private failFixed(): DecodeError {
@@ -365,7 +378,7 @@ class MessageEmitter {
         this.bytes = EMPTY;
         this.offset = 0;
         this.byteLength = 0;
-        this.end = 0;${m.regions.map((r) => `\nthis.${r.name}Start = 0;\nthis.${r.name}Size = 0;`).join('')}
+        this.end = 0;${this.canCut ? '\nthis.cut = false;' : ''}${m.regions.map((r) => `\nthis.${r.name}Start = 0;\nthis.${r.name}Size = 0;`).join('')}
         return this.error;
       }`,
     );
@@ -459,19 +472,20 @@ class MessageEmitter {
       );
     }
     out.push(
-      `/** True when the checksum over the IPv4 pseudo-header (src, dst) and the message verifies${c.zeroMeansNone ? ', or when there is none' : ''}. */
+      `/** True when the checksum over the IPv4 pseudo-header (src, dst) and the message verifies${c.zeroMeansNone ? ', or when there is none' : ''}${this.canCut && c.coverage === 'message' ? ' (false for a payload wrapPartial() cut: it cannot be checked)' : ''}. */
       checksumValidWith(src: number, dst: number): boolean {
         ${c.zeroMeansNone ? `if (this.${f.name} === 0) return this.byteLength > 0;\n` : ''}const length = ${lengthExpr};
-        return this.byteLength > 0 && internetChecksum(this.bytes, this.offset, length, pseudoHeaderSum(src, dst, ${c.pseudoProtocol}, length)) === 0;
+        return this.byteLength > 0${this.canCut && c.coverage === 'message' ? ' && !this.cut' : ''} && internetChecksum(this.bytes, this.offset, length, pseudoHeaderSum(src, dst, ${c.pseudoProtocol}, length)) === 0;
       }`,
     );
     return out;
   }
 
-  private wrapMethod(): string {
+  private wrapMethod(partial = false): string {
     const m = this.m;
     const lines: string[] = [];
     // One test on the hot path; the cold failFixed() works out which bound it was.
+    if (this.canCut) lines.push(`this.cut = false;`);
     lines.push(
       `this.bytes = bytes;`,
       `this.offset = offset;`,
@@ -507,12 +521,22 @@ class MessageEmitter {
       if (r.length === 'walk') {
         lines.push(c.validate);
       } else {
+        const clamp = partial && r.construct.kind === 'payload' && r.length !== 'rest';
         lines.push(
           r.length === 'rest'
             ? `const size = offset + length - pos;`
-            : `const size = ${exprTs(r.length, ctx)};`,
+            : `${clamp ? 'let' : 'const'} size = ${exprTs(r.length, ctx)};`,
         );
-        if (r.length !== 'rest') {
+        if (clamp) {
+          lines.push(
+            `if (size < 0) return this.failRegion('${r.name}', pos, size);`,
+            `// Cut to what the buffer holds (a quoted or snap-length-cut datagram).`,
+            `if (pos + size > offset + length) {`,
+            `  size = offset + length - pos;`,
+            `  this.cut = true;`,
+            `}`,
+          );
+        } else if (r.length !== 'rest') {
           lines.push(
             `if (size < 0 || pos + size > offset + length) return this.failRegion('${r.name}', pos, size);`,
           );
@@ -525,7 +549,7 @@ class MessageEmitter {
     lines.push('return null;');
     // Failure paths count toward V8's inlining budget even when cold, so each becomes a short
     // call with an index into a table of (code, field) pairs.
-    const failures: string[] = [];
+    const failures = this.failureTable;
     const index = (code: string, field: string): number => {
       const key = `['${code}', '${field}']`;
       if (!failures.includes(key)) failures.push(key);
@@ -543,7 +567,17 @@ class MessageEmitter {
           return `this.failRegion(${index('E_TRUNCATED', field)}, pos, size)`;
         }),
     );
-    this.failureTable = failures;
+    if (partial) {
+      return `/**
+     * Like wrap(), but a payload whose declared length runs past the buffer is cut to the bytes
+     * that are there (\`payloadTruncated\` is then true) instead of failing: for the datagram an
+     * ICMP error quotes (its header and 8 bytes) and for captures cut at a snap length. Every
+     * other check is the same, and nothing is read outside [offset, offset + length).
+     */
+    wrapPartial(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+      ${compact.join('\n')}
+    }`;
+    }
     return `/**
      * Points the view at a message and checks every bound up front: afterwards no getter or
      * cursor reads outside [offset, offset + length). Returns null, or this view's error record.

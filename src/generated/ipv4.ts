@@ -122,6 +122,8 @@ export class Ipv4View {
   readonly error: DecodeError = newDecodeError('ipv4');
   /** Absolute end of the last variable-length part. */
   private end = 0;
+  /** Set by wrapPartial() when it cut the payload. */
+  private cut = false;
   private optionsStart = 0;
   private optionsSize = 0;
   private readonly optionsCursor = new Ipv4OptionCursor();
@@ -133,6 +135,7 @@ export class Ipv4View {
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
    */
   wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.cut = false;
     this.bytes = bytes;
     this.offset = offset;
     this.byteLength = length;
@@ -164,6 +167,57 @@ export class Ipv4View {
     }
     this.end = pos;
     return null;
+  }
+
+  /**
+   * Like wrap(), but a payload whose declared length runs past the buffer is cut to the bytes
+   * that are there (`payloadTruncated` is then true) instead of failing: for the datagram an
+   * ICMP error quotes (its header and 8 bytes) and for captures cut at a snap length. Every
+   * other check is the same, and nothing is read outside [offset, offset + length).
+   */
+  wrapPartial(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.cut = false;
+    this.bytes = bytes;
+    this.offset = offset;
+    this.byteLength = length;
+    if (!(offset >= 0 && length >= 20 && offset + length <= bytes.length)) return this.failFixed();
+    const versionValue = this.version;
+    const ihlValue = this.ihl;
+    const totalLengthValue = this.totalLength;
+    let pos = offset + 20;
+    if (!(versionValue === 4)) return this.failAt(0, offset);
+    if (!(ihlValue >= 5)) return this.failAt(1, offset);
+    if (!(totalLengthValue >= ihlValue * 4)) return this.failAt(2, offset + 2);
+    // options
+    {
+      const size = ihlValue * 4 - 20;
+      if (size < 0 || pos + size > offset + length) return this.failRegion(4, pos, size);
+      const bad = validateKindLengthList(bytes, pos, size);
+      if (bad >= 0) return this.failAt(5, bad);
+      this.optionsStart = pos;
+      this.optionsSize = size;
+      pos += size;
+    }
+    // payload
+    {
+      let size = totalLengthValue - ihlValue * 4;
+      if (size < 0) return this.failRegion(7, pos, size);
+      // Cut to what the buffer holds (a quoted or snap-length-cut datagram).
+      if (pos + size > offset + length) {
+        size = offset + length - pos;
+        this.cut = true;
+      }
+      this.payloadStart = pos;
+      this.payloadSize = size;
+      pos += size;
+    }
+    this.end = pos;
+    return null;
+  }
+
+  /** True when wrapPartial() cut the payload short of its declared length. */
+  get payloadTruncated(): boolean {
+    return this.cut;
   }
 
   /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
@@ -206,6 +260,7 @@ export class Ipv4View {
     this.offset = 0;
     this.byteLength = 0;
     this.end = 0;
+    this.cut = false;
     this.optionsStart = 0;
     this.optionsSize = 0;
     this.payloadStart = 0;

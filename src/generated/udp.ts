@@ -69,6 +69,8 @@ export class UdpView {
   readonly error: DecodeError = newDecodeError('udp');
   /** Absolute end of the last variable-length part. */
   private end = 0;
+  /** Set by wrapPartial() when it cut the payload. */
+  private cut = false;
   private payloadStart = 0;
   private payloadSize = 0;
 
@@ -77,6 +79,7 @@ export class UdpView {
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
    */
   wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.cut = false;
     this.bytes = bytes;
     this.offset = offset;
     this.byteLength = length;
@@ -94,6 +97,43 @@ export class UdpView {
     }
     this.end = pos;
     return null;
+  }
+
+  /**
+   * Like wrap(), but a payload whose declared length runs past the buffer is cut to the bytes
+   * that are there (`payloadTruncated` is then true) instead of failing: for the datagram an
+   * ICMP error quotes (its header and 8 bytes) and for captures cut at a snap length. Every
+   * other check is the same, and nothing is read outside [offset, offset + length).
+   */
+  wrapPartial(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.cut = false;
+    this.bytes = bytes;
+    this.offset = offset;
+    this.byteLength = length;
+    if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length)) return this.failFixed();
+    const lengthValue = this.length;
+    let pos = offset + 8;
+    if (!(lengthValue >= 8)) return this.failAt(0, offset + 4);
+    // payload
+    {
+      let size = lengthValue - 8;
+      if (size < 0) return this.failRegion(2, pos, size);
+      // Cut to what the buffer holds (a quoted or snap-length-cut datagram).
+      if (pos + size > offset + length) {
+        size = offset + length - pos;
+        this.cut = true;
+      }
+      this.payloadStart = pos;
+      this.payloadSize = size;
+      pos += size;
+    }
+    this.end = pos;
+    return null;
+  }
+
+  /** True when wrapPartial() cut the payload short of its declared length. */
+  get payloadTruncated(): boolean {
+    return this.cut;
   }
 
   /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
@@ -136,6 +176,7 @@ export class UdpView {
     this.offset = 0;
     this.byteLength = 0;
     this.end = 0;
+    this.cut = false;
     this.payloadStart = 0;
     this.payloadSize = 0;
     return this.error;
@@ -186,12 +227,13 @@ export class UdpView {
     return this.checksum !== 0;
   }
 
-  /** True when the checksum over the IPv4 pseudo-header (src, dst) and the message verifies, or when there is none. */
+  /** True when the checksum over the IPv4 pseudo-header (src, dst) and the message verifies, or when there is none (false for a payload wrapPartial() cut: it cannot be checked). */
   checksumValidWith(src: number, dst: number): boolean {
     if (this.checksum === 0) return this.byteLength > 0;
     const length = this.messageLength;
     return (
       this.byteLength > 0 &&
+      !this.cut &&
       internetChecksum(this.bytes, this.offset, length, pseudoHeaderSum(src, dst, 17, length)) === 0
     );
   }

@@ -148,6 +148,19 @@ function exercise(layer: LayerName, bytes: Uint8Array, offset: number, length: n
     touchAll(view);
   }
   expect(outside, `${layer} read outside its bounds`).toEqual([]);
+  // The lenient entry point (IPv4, UDP) keeps the same guarantees.
+  const partial = view as unknown as { wrapPartial?: AnyView['wrap'] };
+  if (partial.wrapPartial !== undefined) {
+    const w = watched(bytes, offset, offset + length);
+    if (partial.wrapPartial.call(view, w.proxy, offset, length) === null) {
+      touchAll(view);
+      JSON.stringify(view.toJSON(0x0a000001, 0x0a000002));
+      view.describe();
+      const v = view as unknown as { payloadOffset: number; payloadLength: number };
+      expect(v.payloadOffset + v.payloadLength).toBeLessThanOrEqual(offset + length);
+    }
+    expect(w.outside, `${layer} wrapPartial read outside its bounds`).toEqual([]);
+  }
   // The allocating decoder never throws either.
   const value = VIEWS[layer].decode(bytes, offset, length);
   expect(isDecodeError(value)).toBe(err !== null);
