@@ -122,6 +122,7 @@ async function main(): Promise<void> {
         `${`${r.pingReceived}/${r.pingSent}`.padStart(11)}   ${fmt(r.udpRate).padStart(10)}`,
     ),
     '',
+    `RTT median ratio Node swap/limit: ${fmt(results[1].pingMedianUs / limit.pingMedianUs, 2)}x (what Node + the TAP addon cost before any stack code)`,
     `RTT median ratio pktstack/limit: ${fmt(rttRatio, 2)}x (target <= 1.5x) ${rttRatio <= 1.5 ? 'OK' : 'MISSED'}`,
     `UDP echo rate ratio:             ${fmt(rateRatio * 100, 1)}% (target >= 40%) ${rateRatio >= 0.4 ? 'OK' : 'MISSED'}`,
     '',
