@@ -1,11 +1,11 @@
 /**
- * Two stacks joined by an in-memory link pair on a VirtualClock, with a small seeded fault
+ * Two stacks joined by an in-memory link pair on a VirtualClock, with the runtime's seeded fault
  * injector (drop, duplicate, reorder, corrupt, delay) on each end's transmit side, so both
  * directions see faults. Everything is deterministic from the seed.
  */
 import { createHash } from 'node:crypto';
 import { VirtualClock } from '../../../src/runtime/clock/virtual.js';
-import type { FrameReceiver, Link, LinkStats } from '../../../src/runtime/link/link.js';
+import { injectFaults, type FaultLink } from '../../../src/runtime/link/faults.js';
 import { createMemoryLinkPair } from '../../../src/runtime/link/memory.js';
 import { createStack, type Stack } from '../../../src/runtime/stack.js';
 import { attachTcp, type TcpLayer, type TcpLayerOptions } from '../../../src/runtime/tcp/index.js';
@@ -29,78 +29,14 @@ export interface Faults {
   delay?: number;
 }
 
-/** Applies faults to frames this end sends. Frames are copied (the caller reuses its buffer). */
-export class FaultyLink implements Link {
-  faults: Faults;
-  /** Only frames longer than this are subject to faults (e.g. spare ARP). */
-  minLength = 60;
-  private held: Uint8Array | null = null;
-  dropped = 0;
-  constructor(
-    private readonly inner: Link,
-    private readonly clock: VirtualClock,
-    private readonly random: () => number,
-    faults: Faults = {},
-  ) {
-    this.faults = faults;
-  }
-  get mac(): number {
-    return this.inner.mac;
-  }
-  get mtu(): number {
-    return this.inner.mtu;
-  }
-  send(bytes: Uint8Array, offset: number, length: number): boolean {
-    const f = this.faults;
-    const frame = bytes.slice(offset, offset + length);
-    if (length > this.minLength) {
-      const r = this.random;
-      if (r() < (f.loss ?? 0)) {
-        this.dropped++;
-        return true;
-      }
-      if (r() < (f.corrupt ?? 0)) {
-        const i = 14 + Math.floor(r() * (length - 14));
-        frame[i] ^= 1 << Math.floor(r() * 8);
-      }
-      if (this.held === null && r() < (f.reorder ?? 0)) {
-        this.held = frame; // goes out after the next frame
-        return true;
-      }
-      if (r() < (f.duplicate ?? 0)) this.later(frame);
-    }
-    this.later(frame);
-    if (this.held !== null) {
-      const h = this.held;
-      this.held = null;
-      this.later(h);
-    }
-    return true;
-  }
-  private later(frame: Uint8Array): void {
-    const d = this.faults.delay ?? 0;
-    if (d <= 0) this.inner.send(frame, 0, frame.length);
-    else this.clock.setTimer(d, () => this.inner.send(frame, 0, frame.length));
-  }
-  setReceiver(receiver: FrameReceiver): void {
-    this.inner.setReceiver(receiver);
-  }
-  stats(): LinkStats {
-    return this.inner.stats();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
-
 export interface Pair {
   clock: VirtualClock;
   a: Stack;
   b: Stack;
   tcpA: TcpLayer;
   tcpB: TcpLayer;
-  linkA: FaultyLink;
-  linkB: FaultyLink;
+  linkA: FaultLink;
+  linkB: FaultLink;
 }
 
 export const IP_A = '10.0.0.1';
@@ -119,8 +55,16 @@ export function makePair(
     clock,
     queueFrames: 8192,
   });
-  const linkA = new FaultyLink(la, clock, rng(seed), faults);
-  const linkB = new FaultyLink(lb, clock, rng(seed + 1000), faults);
+  const tx = {
+    drop: faults.loss,
+    duplicate: faults.duplicate,
+    reorder: faults.reorder,
+    reorderMs: 1,
+    corrupt: faults.corrupt,
+    delayMs: faults.delay,
+  };
+  const linkA = injectFaults(la, { seed, clock, tx });
+  const linkB = injectFaults(lb, { seed: seed + 1000, clock, tx });
   const a = createStack({ link: linkA, clock, ip: `${IP_A}/24` });
   const b = createStack({ link: linkB, clock, ip: `${IP_B}/24` });
   const key = new Uint8Array(16).fill(seed & 0xff);
