@@ -74,6 +74,21 @@ describe('TCP over two in-memory stacks', () => {
     });
   }
 
+  it('echoes 256 KiB intact for many more seeds, loss 0-20%, NewReno and CUBIC', async () => {
+    for (let seed = 30; seed < 38; seed++) {
+      const loss = ((seed - 30) / 7) * 0.2;
+      const p = makePair(
+        seed,
+        { loss, duplicate: 0.02, reorder: 0.02, corrupt: 0.01, delay: 3 },
+        { congestion: seed % 2 === 0 ? 'cubic' : 'newreno' },
+      );
+      const data = randomBytes(256 * 1024, seed);
+      const r = await echoRound(p, data);
+      expect(r.serverGot).toBe(r.sent);
+      expect(sha256(r.back)).toBe(r.sent);
+    }
+  });
+
   it('refuses a connection to a closed port with ECONNREFUSED', async () => {
     const p = makePair(4);
     const c = p.tcpA.connect({ host: IP_B, port: 81 });
