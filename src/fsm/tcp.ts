@@ -831,8 +831,11 @@ export class TcpConnection {
       }
       // A zero window still lets ACKs through (RFC 9293: "special allowance" for valid ACKs).
       if (wnd === 0 && seq === this.rcvNxt && f & ACK && !(f & SYN)) {
-        this.processAck(seg, now);
-        if (this.isSynchronized()) this.sendAck(now);
+        // The data is dropped (and re-ACKed); the ACK may open our send window, so send too.
+        if (this.processAck(seg, now) && !this.isClosed()) {
+          this.ackNow = true;
+          this.output(now);
+        }
         return;
       }
       // Old duplicates are normal under loss (answer so the peer learns our state); data from

@@ -679,3 +679,32 @@ describe('ACK coalescing through TcpHost.deferAck', () => {
     expect(n.hostB.receivedBytes).toBe(48 * mss);
   });
 });
+
+describe('zero receive window', () => {
+  it('still takes the ACK from a data segment it cannot accept (RFC 9293 special allowance)', () => {
+    const n = new Net({ rcvBuf: 8192 });
+    n.handshake();
+    n.hostA.autoConsume = false;
+    n.transfer('b', pattern(8192)); // fills a's receive buffer: a's window is now zero
+    n.run(100);
+    expect(n.b.sndWnd).toBe(0);
+    n.filter = (s) => (s.from === 'b' ? 'drop' : 'pass'); // b's own ACKs never arrive
+    n.a.setNoDelay(true, n.now);
+    n.a.send(pattern(1000), 0, 1000, n.now);
+    n.run(5);
+    const una = n.a.sndUna;
+    const s = newSegment();
+    s.flags = ACK;
+    s.seq = n.a.rcvNxt;
+    s.ack = n.a.sndMax; // acknowledges a's 1000 bytes
+    s.window = 1000;
+    s.data = new Uint8Array(100);
+    s.dataLength = 100; // data a has no room for
+    s.hasTimestamps = true;
+    s.tsVal = (n.log.filter((x) => x.from === 'b').at(-1)!.tsVal + 1) >>> 0;
+    const got = n.hostA.receivedBytes;
+    n.inject('a', s);
+    expect(n.hostA.receivedBytes).toBe(got);
+    expect(n.a.sndUna).toBe((una + 1000) >>> 0);
+  });
+});
