@@ -658,7 +658,9 @@ class MessageEmitter {
     const m = this.m;
     file.addVariableStatement({
       declarationKind: VariableDeclarationKind.Const,
-      declarations: [{ name: `decodeView`, initializer: `new ${this.viewName}()` }],
+      declarations: [
+        { name: `${lowerFirst(m.name)}DecodeView`, initializer: `new ${this.viewName}()` },
+      ],
     });
     file.addFunction({
       name: `decode${m.name}`,
@@ -671,7 +673,7 @@ class MessageEmitter {
       ],
       returnType: `${m.name}Fields | DecodeError`,
       statements: [
-        `const v = decodeView;`,
+        `const v = ${lowerFirst(m.name)}DecodeView;`,
         `const err = v.wrap(bytes, offset, length);`,
         `if (err !== null) return copyDecodeError(err);`,
         `return {\n${this.fieldsKeys()

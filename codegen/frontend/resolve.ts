@@ -124,6 +124,14 @@ class Resolver {
       messages.push(new MessageResolver(this, m, moduleName(this.spec.file)).run());
     }
     if (messages.length === 0) this.error(this.spec.source.length, 'a spec must declare a message');
+    // payloadKind() and dispatchTable are module-level names: one dispatching message per spec.
+    const dispatching = this.spec.messages.filter((m) =>
+      m.members.some((x) => x.kind === 'dispatch'),
+    );
+    if (dispatching.length > 1) {
+      const second = dispatching[1].members.find((x) => x.kind === 'dispatch');
+      this.error(second?.pos ?? 0, 'only one message per spec may have a dispatch');
+    }
     return {
       file: this.spec.file,
       module: moduleName(this.spec.file),

@@ -235,7 +235,7 @@ export interface ArpFields {
   tpa: number;
 }
 
-const decodeView = new ArpView();
+const arpDecodeView = new ArpView();
 
 /** Decodes into a new plain value (allocates; hot paths use ArpView). */
 export function decodeArp(
@@ -243,7 +243,7 @@ export function decodeArp(
   offset = 0,
   length = bytes.length - offset,
 ): ArpFields | DecodeError {
-  const v = decodeView;
+  const v = arpDecodeView;
   const err = v.wrap(bytes, offset, length);
   if (err !== null) return copyDecodeError(err);
   return {

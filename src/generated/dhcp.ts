@@ -476,7 +476,7 @@ export interface DhcpFields {
   options: Uint8Array;
 }
 
-const decodeView = new DhcpView();
+const dhcpDecodeView = new DhcpView();
 
 /** Decodes into a new plain value (allocates; hot paths use DhcpView). */
 export function decodeDhcp(
@@ -484,7 +484,7 @@ export function decodeDhcp(
   offset = 0,
   length = bytes.length - offset,
 ): DhcpFields | DecodeError {
-  const v = decodeView;
+  const v = dhcpDecodeView;
   const err = v.wrap(bytes, offset, length);
   if (err !== null) return copyDecodeError(err);
   return {

@@ -463,7 +463,7 @@ export interface DnsFields {
   additional: DnsRecord[];
 }
 
-const decodeView = new DnsView();
+const dnsDecodeView = new DnsView();
 
 /** Decodes into a new plain value (allocates; hot paths use DnsView). */
 export function decodeDns(
@@ -471,7 +471,7 @@ export function decodeDns(
   offset = 0,
   length = bytes.length - offset,
 ): DnsFields | DecodeError {
-  const v = decodeView;
+  const v = dnsDecodeView;
   const err = v.wrap(bytes, offset, length);
   if (err !== null) return copyDecodeError(err);
   return {

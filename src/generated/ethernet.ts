@@ -190,7 +190,7 @@ export interface EthernetFields {
   etherType: number;
 }
 
-const decodeView = new EthernetView();
+const ethernetDecodeView = new EthernetView();
 
 /** Decodes into a new plain value (allocates; hot paths use EthernetView). */
 export function decodeEthernet(
@@ -198,7 +198,7 @@ export function decodeEthernet(
   offset = 0,
   length = bytes.length - offset,
 ): EthernetFields | DecodeError {
-  const v = decodeView;
+  const v = ethernetDecodeView;
   const err = v.wrap(bytes, offset, length);
   if (err !== null) return copyDecodeError(err);
   return {

@@ -257,7 +257,7 @@ export interface IcmpFields {
   sequence: number;
 }
 
-const decodeView = new IcmpView();
+const icmpDecodeView = new IcmpView();
 
 /** Decodes into a new plain value (allocates; hot paths use IcmpView). */
 export function decodeIcmp(
@@ -265,7 +265,7 @@ export function decodeIcmp(
   offset = 0,
   length = bytes.length - offset,
 ): IcmpFields | DecodeError {
-  const v = decodeView;
+  const v = icmpDecodeView;
   const err = v.wrap(bytes, offset, length);
   if (err !== null) return copyDecodeError(err);
   return {

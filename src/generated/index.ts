@@ -5,5 +5,6 @@ export * as dns from './dns.js';
 export * as ethernet from './ethernet.js';
 export * as icmp from './icmp.js';
 export * as ipv4 from './ipv4.js';
+export * as pcap from './pcap.js';
 export * as tcp from './tcp.js';
 export * as udp from './udp.js';

@@ -424,7 +424,7 @@ export interface Ipv4Fields {
   options: Uint8Array;
 }
 
-const decodeView = new Ipv4View();
+const ipv4DecodeView = new Ipv4View();
 
 /** Decodes into a new plain value (allocates; hot paths use Ipv4View). */
 export function decodeIpv4(
@@ -432,7 +432,7 @@ export function decodeIpv4(
   offset = 0,
   length = bytes.length - offset,
 ): Ipv4Fields | DecodeError {
-  const v = decodeView;
+  const v = ipv4DecodeView;
   const err = v.wrap(bytes, offset, length);
   if (err !== null) return copyDecodeError(err);
   return {

@@ -359,7 +359,7 @@ export interface TcpFields {
   options: Uint8Array;
 }
 
-const decodeView = new TcpView();
+const tcpDecodeView = new TcpView();
 
 /** Decodes into a new plain value (allocates; hot paths use TcpView). */
 export function decodeTcp(
@@ -367,7 +367,7 @@ export function decodeTcp(
   offset = 0,
   length = bytes.length - offset,
 ): TcpFields | DecodeError {
-  const v = decodeView;
+  const v = tcpDecodeView;
   const err = v.wrap(bytes, offset, length);
   if (err !== null) return copyDecodeError(err);
   return {

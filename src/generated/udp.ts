@@ -268,7 +268,7 @@ export interface UdpFields {
   checksum?: number;
 }
 
-const decodeView = new UdpView();
+const udpDecodeView = new UdpView();
 
 /** Decodes into a new plain value (allocates; hot paths use UdpView). */
 export function decodeUdp(
@@ -276,7 +276,7 @@ export function decodeUdp(
   offset = 0,
   length = bytes.length - offset,
 ): UdpFields | DecodeError {
-  const v = decodeView;
+  const v = udpDecodeView;
   const err = v.wrap(bytes, offset, length);
   if (err !== null) return copyDecodeError(err);
   return {

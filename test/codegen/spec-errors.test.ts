@@ -141,6 +141,11 @@ const CASES: Array<[string, string, string]> = [
   ],
   ['no message', 'enum E : u8 { A = 1 }', 'x.pkt:1:22: a spec must declare a message'],
   [
+    'two dispatching messages',
+    'message A { a: u8; dispatch a { 1 => x } }\nmessage B { b: u8; dispatch b { 1 => x } }',
+    'x.pkt:2:20: only one message per spec may have a dispatch',
+  ],
+  [
     'second line',
     'message X {\n  a: u8;\n  b: u8 enum;\n}',
     'x.pkt:3:13: syntax error: expected an identifier',
@@ -180,6 +185,7 @@ describe('spec errors', () => {
       'ethernet.pkt',
       'icmp.pkt',
       'ipv4.pkt',
+      'pcap.pkt',
       'tcp.pkt',
       'udp.pkt',
     ]);
