@@ -322,74 +322,66 @@ export function encodeTcpOptions(
 ): number {
   let pos = offset;
   const limit = Math.min(offset + 40, out.length);
-  for (const o of list) {
-    let need: number;
+  // One pass: each case checks its own room, then writes.
+  for (let i = 0; i < list.length; i++) {
+    const o = list[i];
     switch (o.kind) {
       case 'mss':
-        need = 4;
-        break;
-      case 'windowScale':
-        need = 3;
-        break;
-      case 'sackPermitted':
-        need = 2;
-        break;
-      case 'sack':
-        need = 2 + 8 * o.blocks.length;
-        break;
-      case 'timestamps':
-        need = 10;
-        break;
-      case 'nop':
-      case 'eol':
-        need = 1;
-        break;
-      default:
-        need = 2 + o.data.length;
-    }
-    if (pos + need > limit || need > 255) return -1;
-    switch (o.kind) {
-      case 'mss':
+        if (pos + 4 > limit) return -1;
         out[pos] = 2;
         out[pos + 1] = 4;
         out[pos + 2] = o.value >>> 8;
         out[pos + 3] = o.value;
+        pos += 4;
         break;
       case 'windowScale':
+        if (pos + 3 > limit) return -1;
         out[pos] = 3;
         out[pos + 1] = 3;
         out[pos + 2] = o.shift;
+        pos += 3;
         break;
       case 'sackPermitted':
+        if (pos + 2 > limit) return -1;
         out[pos] = 4;
         out[pos + 1] = 2;
+        pos += 2;
         break;
-      case 'sack':
+      case 'sack': {
+        const need = 2 + 8 * o.blocks.length;
+        if (pos + need > limit) return -1;
         out[pos] = 5;
         out[pos + 1] = need;
-        for (let i = 0; i < o.blocks.length; i++) {
-          put32(out, pos + 2 + 8 * i, o.blocks[i][0]);
-          put32(out, pos + 6 + 8 * i, o.blocks[i][1]);
+        for (let k = 0; k < o.blocks.length; k++) {
+          put32(out, pos + 2 + 8 * k, o.blocks[k][0]);
+          put32(out, pos + 6 + 8 * k, o.blocks[k][1]);
         }
+        pos += need;
         break;
+      }
       case 'timestamps':
+        if (pos + 10 > limit) return -1;
         out[pos] = 8;
         out[pos + 1] = 10;
         put32(out, pos + 2, o.tsval);
         put32(out, pos + 6, o.tsecr);
+        pos += 10;
         break;
       case 'nop':
-        out[pos] = 1;
-        break;
       case 'eol':
-        out[pos] = 0;
+        if (pos + 1 > limit) return -1;
+        out[pos] = o.kind === 'nop' ? 1 : 0;
+        pos += 1;
         break;
-      default:
+      default: {
+        const need = 2 + o.data.length;
+        if (pos + need > limit || need > 255) return -1;
         out[pos] = o.kind;
         out[pos + 1] = need;
         out.set(o.data, pos + 2);
+        pos += need;
+      }
     }
-    pos += need;
   }
   while ((pos - offset) % 4 !== 0) {
     if (pos >= limit) return -1;
