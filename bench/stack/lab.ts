@@ -4,7 +4,7 @@
  * exit, also when a scenario throws.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -93,6 +93,24 @@ export class Responder {
     readonly child: ChildProcess,
     private readonly exited: Promise<void>,
   ) {}
+
+  /**
+   * CPU time the responder has used so far, in ns, summed over its threads (schedstat). The
+   * process is the child itself: `ip netns exec` and `taskset` exec into it.
+   */
+  cpuNs(): number {
+    const pid = this.child.pid;
+    if (pid === undefined) return NaN;
+    let total = 0;
+    try {
+      for (const task of readdirSync(`/proc/${pid}/task`)) {
+        total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+      }
+    } catch {
+      return NaN;
+    }
+    return total;
+  }
 
   /** SIGTERM, then SIGKILL if it has not exited within 5 s. */
   async stop(): Promise<void> {

@@ -25,6 +25,7 @@ interface TargetResult {
   pingReceived: number;
   pingSent: number;
   udpRate: number;
+  udpCpuUsPerEcho: number;
 }
 
 /**
@@ -47,6 +48,7 @@ function summarize(target: string, rounds: TargetResult['rounds']): TargetResult
     pingReceived: rounds.reduce((n, r) => n + r.ping.received, 0),
     pingSent: rounds.reduce((n, r) => n + r.ping.sent, 0),
     udpRate: median(rounds.map((r) => r.udpEcho.rate)),
+    udpCpuUsPerEcho: median(rounds.map((r) => r.udpEcho.cpuUsPerEcho)),
   };
 }
 
@@ -68,7 +70,7 @@ async function measureTarget(
   const running = await target.start(lab);
   try {
     const ping = measurePing(lab);
-    const udpEcho = measureUdpEcho(lab);
+    const udpEcho = measureUdpEcho(lab, running);
     return { ping, udpEcho };
   } finally {
     await running.stop();
@@ -115,11 +117,12 @@ async function main(): Promise<void> {
     `placement: responder (C or pktstack) on CPU ${placement.responderCpus}, ping/udpload on CPU ${placement.clientCpus} (taskset); ${cpus} CPUs`,
     '',
     `median of ${ROUNDS} alternating rounds; ping: 2000 x 56 B at 2 ms after a 20000-ping flood`,
-    'target          ping median   ping p99     replies   UDP echo/s (64 B, window 32, 3 s)',
+    'target          ping median   ping p99     replies   UDP echo/s (64 B, window 32, 3 s)   CPU/echo',
     ...results.map(
       (r) =>
         `${r.target.padEnd(15)} ${fmt(r.pingMedianUs).padStart(8)} µs ${fmt(r.pingP99Us).padStart(7)} µs ` +
-        `${`${r.pingReceived}/${r.pingSent}`.padStart(11)}   ${fmt(r.udpRate).padStart(10)}`,
+        `${`${r.pingReceived}/${r.pingSent}`.padStart(11)}   ${fmt(r.udpRate).padStart(10)}` +
+        `${fmt(r.udpCpuUsPerEcho, 2).padStart(29)} µs`,
     ),
     '',
     `RTT median ratio Node swap/limit: ${fmt(results[1].pingMedianUs / limit.pingMedianUs, 2)}x (what Node + the TAP addon cost before any stack code)`,
