@@ -51,11 +51,14 @@ export function copyBytes(
       cachedTargetBuffer = targetBuffer;
       cachedTargetWords = wordsOf(targetBuffer);
     }
-    const from = cachedSourceWords;
-    const to = cachedTargetWords;
     const words = (length - head) >>> 2;
     const sw = s >>> 2;
     const tw = t >>> 2;
+    // A resizable ArrayBuffer may have grown since its view was cached: refresh it then.
+    if (sw + words > cachedSourceWords.length) cachedSourceWords = wordsOf(sourceBuffer);
+    if (tw + words > cachedTargetWords.length) cachedTargetWords = wordsOf(targetBuffer);
+    const from = cachedSourceWords;
+    const to = cachedTargetWords;
     for (let w = 0; w < words; w++) to[tw + w] = from[sw + w];
     i = head + words * 4;
   }
