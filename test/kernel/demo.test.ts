@@ -4,7 +4,7 @@
  * after Ctrl-C; without root it explains itself in one line. Needs root; skipped otherwise.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,10 +63,17 @@ describe.skipIf(!isRoot)('pktstack demo', () => {
     const ns = /namespace (pkt-demo-\d+)/.exec(out)?.[1];
     expect(ns).toBeDefined();
     expect(namespaces()).toContain(ns);
+    // Every process in the namespace now (the stack, maybe a ping): none may survive.
+    const inside = sh('ip', ['netns', 'pids', ns!])
+      .out.split('\n')
+      .filter((p) => p !== '');
+    expect(inside.length).toBeGreaterThan(0);
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(130);
     expect(namespaces()).not.toContain(ns);
+    await new Promise((r) => setTimeout(r, 200)); // let init reap them
+    for (const pid of inside) expect(existsSync(`/proc/${pid}`), `pid ${pid}`).toBe(false);
     expect(sh('pgrep', ['-f', `netns exec ${ns!} `]).code).toBe(1);
   }, 40_000);
 

@@ -19,6 +19,7 @@ import {
   inNamespace,
   isRoot,
   KERNEL_CIDR,
+  killRunningCommands,
   LabError,
   requireTools,
   STACK_CIDR,
@@ -171,6 +172,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   const cleanup = async (): Promise<void> => {
     if (cleaned) return;
     cleaned = true;
+    killRunningCommands(); // a ping or curl still running inside the namespace
     if (stack !== null) await stopStack(stack);
     await deleteNamespace(ns);
     rmSync(dir, { recursive: true, force: true });

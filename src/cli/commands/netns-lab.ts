@@ -22,6 +22,15 @@ export interface CommandResult {
   stderr: string;
 }
 
+/** Commands started by `exec` and still running, so a Ctrl-C can end them too. */
+const running = new Set<ChildProcess>();
+
+/** Ends (SIGKILL) every command `exec` started that is still running. */
+export function killRunningCommands(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+}
+
 /** Runs a command to completion (never rejects: the exit code says how it went). */
 export function exec(
   cmd: string,
@@ -34,10 +43,12 @@ export function exec(
       args,
       { timeout: options.timeoutMs ?? 30_000, maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' },
       (error, stdout, stderr) => {
+        running.delete(child);
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
         resolve({ code, stdout, stderr: stderr || (error?.message ?? '') });
       },
     );
+    running.add(child);
     if (options.input !== undefined) child.stdin?.end(options.input);
   });
 }
