@@ -3,7 +3,7 @@
  * resolver (ENOTFOUND) and with one (resolved, or its error passed on), an address nobody
  * answers ARP for (connect timeout → ETIMEDOUT), an idle server (idle timeout), bad URLs.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   fetchOverStack,
   FetchError,
@@ -77,5 +77,26 @@ describe('fetch errors', () => {
     await expect(fetchOverStack(pair.client, 'not a url')).rejects.toMatchObject({
       code: 'EPROTO',
     });
+  });
+});
+
+describe('local failures', () => {
+  it('a port range with no free port fails the request, not the process', async () => {
+    tcpOf(pair.server);
+    const tcp = tcpOf(pair.client);
+    // Pretend every local port is taken: connect throws EADDRINUSE synchronously.
+    const spy = vi.spyOn(tcp, 'connect').mockImplementation(() => {
+      throw Object.assign(new Error('connect EADDRINUSE: no free local port'), {
+        code: 'EADDRINUSE',
+      });
+    });
+    try {
+      await expect(fetchOverStack(pair.client, 'http://10.0.0.2/')).rejects.toMatchObject({
+        name: 'FetchError',
+        code: 'EADDRINUSE',
+      });
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -51,12 +51,21 @@ export class StackAgent extends http.Agent {
   ): Duplex | null | undefined {
     const host = options.hostname ?? options.host ?? 'localhost';
     const port = Number(options.port ?? 80);
-    if (parseIpv4(host) >= 0) return this.connect(host, port);
-    // Asynchronous path: the Agent waits for `callback` when nothing is returned.
+    // When nothing is returned, the Agent waits for `callback` (and reports an error given to
+    // it on the request, like a failed connect).
     const fail = (error: Error): void => {
       // Node's Agent only reads the error when one is given; the stream argument is unused.
       (callback as (err: Error | null) => void)(error);
     };
+    if (parseIpv4(host) >= 0) {
+      try {
+        return this.connect(host, port);
+      } catch (error) {
+        // e.g. EADDRINUSE: no free local port.
+        queueMicrotask(() => fail(error as Error));
+        return undefined;
+      }
+    }
     if (this.lookup === undefined) {
       queueMicrotask(() => fail(new NoResolverError(host)));
       return undefined;
