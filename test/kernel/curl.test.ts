@@ -6,7 +6,7 @@
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,11 +30,13 @@ describe.skipIf(!ready)('pktstack curl against the kernel', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pkt-curl-k-'));
     const www = join(dir, 'www');
-    spawnSync('mkdir', ['-p', www]);
+    mkdirSync(www);
     // Random content: the test compares the served file with the fetched one.
     writeFileSync(join(www, 'big.bin'), randomBytes(BIG));
     writeFileSync(join(www, 'mid.bin'), randomBytes(5_000_000));
     writeFileSync(join(www, 'hello.txt'), 'hello over tap0\n');
+    mkdirSync(join(www, 'sub'));
+    writeFileSync(join(www, 'sub', 'index.html'), 'sub index\n');
     ns = Netns.create(`pkt-curl-k${process.pid}`);
     daemons.push(ns.spawn('busybox', ['httpd', '-f', '-p', '10.0.0.1:8080', '-h', www]));
     daemons.push(
@@ -116,6 +118,15 @@ describe.skipIf(!ready)('pktstack curl against the kernel', () => {
     const quiet = curl(60_000, '--ip', '10.0.0.2/24', '-o', out, 'http://10.0.0.1:8080/mid.bin');
     expect(quiet).toMatchObject({ code: 0, err: '' });
   }, 130_000);
+
+  it('follows a redirect with -L (busybox answers /sub with 301 to /sub/)', () => {
+    const plain = curl(20_000, '--ip', '10.0.0.2/24', 'http://10.0.0.1:8080/sub');
+    expect(plain.code).toBe(0);
+    expect(plain.out).not.toBe('sub index\n');
+    const followed = curl(20_000, '--ip', '10.0.0.2/24', '-L', '-v', 'http://10.0.0.1:8080/sub');
+    expect(followed).toMatchObject({ code: 0, out: 'sub index\n' });
+    expect(followed.err).toContain('* following to http://10.0.0.1:8080/sub/');
+  });
 
   it('writes the body to stdout', () => {
     const r = curl(20_000, '--ip', '10.0.0.2/24', 'http://10.0.0.1:8080/hello.txt');

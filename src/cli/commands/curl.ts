@@ -4,9 +4,10 @@
  * for the HTTP — with the body on stdout or in FILE, and a progress bar on stderr when it is a
  * terminal and the body is large.
  *
- * Every failure is one line on stderr and an exit status as curl's: 6 name not resolved,
- * 7 connection refused, 28 timeout, 22 HTTP status >= 400 (the body is not written), 18 body
- * cut short, 23 cannot write the output, 1 anything else (no DHCP lease, no TAP, bad options).
+ * With -L, redirects are followed (at most 10). Every failure is one line on stderr and an exit
+ * status as curl's: 6 name not resolved, 7 connection refused, 28 timeout, 22 HTTP status >= 400
+ * (the body is not written), 18 body cut short, 23 cannot write the output, 47 too many
+ * redirects, 1 anything else (no DHCP lease, no TAP, bad options).
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type http from 'node:http';
@@ -32,6 +33,7 @@ export interface CurlOptions {
   output?: string;
   silent?: boolean;
   verbose?: boolean;
+  location?: boolean;
   connectTimeout: string;
   timeout: string;
   dhcpTimeout: string;
@@ -192,6 +194,42 @@ function startDhcp(stack: Stack, o: CurlOptions, resolver: Resolver): AttachedDh
   return dhcp;
 }
 
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 10;
+
+/** GET `url`, following redirects when -L was given (like curl: at most 10). */
+async function fetchFollowing(
+  stack: Stack,
+  first: URL,
+  agent: StackAgent,
+  idleTimeoutMs: number,
+  o: CurlOptions,
+): Promise<http.IncomingMessage> {
+  let url = first;
+  for (let hops = 0; ; hops++) {
+    const res = await fetchOverStack(stack, url, { agent, idleTimeoutMs }).catch(
+      (error: unknown) => {
+        const e =
+          error instanceof FetchError ? error : new FetchError('EUNKNOWN', String(error), url.href);
+        throw new CurlError(e.message, EXIT_BY_CODE[e.code] ?? 1);
+      },
+    );
+    if (o.verbose === true) {
+      process.stderr.write(`* HTTP/${res.httpVersion} ${res.statusCode} ${res.statusMessage}\n`);
+    }
+    const location = res.headers.location;
+    if (o.location !== true || !REDIRECTS.has(res.statusCode ?? 0) || location === undefined) {
+      return res;
+    }
+    res.resume(); // the redirect's own body is not wanted
+    if (hops === MAX_REDIRECTS) {
+      throw new CurlError(`more than ${MAX_REDIRECTS} redirects, last to ${location}`, 47);
+    }
+    url = new URL(location, url);
+    if (o.verbose === true) process.stderr.write(`* following to ${url.href}\n`);
+  }
+}
+
 export async function runCurl(urlText: string, o: CurlOptions): Promise<void> {
   const url = parseUrl(urlText);
   checkOptions(o, url);
@@ -225,16 +263,7 @@ export async function runCurl(urlText: string, o: CurlOptions): Promise<void> {
       },
     });
     const started = performance.now();
-    const res = await fetchOverStack(stack, url, { agent, idleTimeoutMs }).catch(
-      (error: unknown) => {
-        const e =
-          error instanceof FetchError ? error : new FetchError('EUNKNOWN', String(error), url.href);
-        throw new CurlError(e.message, EXIT_BY_CODE[e.code] ?? 1);
-      },
-    );
-    if (o.verbose === true) {
-      process.stderr.write(`* HTTP/${res.httpVersion} ${res.statusCode} ${res.statusMessage}\n`);
-    }
+    const res = await fetchFollowing(stack, url, agent, idleTimeoutMs, o);
     const status = res.statusCode ?? 0;
     if (status >= 400) {
       res.resume();
@@ -273,6 +302,7 @@ export function register(program: Command): void {
       (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .option('-o, --output <file>', 'write the body to FILE instead of stdout')
+    .option('-L, --location', 'follow redirects (at most 10)')
     .option('-s, --silent', 'no progress bar')
     .option('-v, --verbose', 'log DHCP, DNS, status and throughput on stderr')
     .option('--connect-timeout <seconds>', 'give up connecting (ARP + TCP) after this long', '10')
