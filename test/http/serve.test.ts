@@ -167,9 +167,23 @@ describe('closing', () => {
     const res = await pending;
     expect((await readBody(res)).toString()).toBe('late\n');
     await closing;
+    await service.close(); // again: already closed, resolves at once
     await expect(fetchOverStack(pair.client, 'http://10.0.0.2/')).rejects.toMatchObject({
       code: 'ECONNREFUSED',
     });
+  });
+
+  it('a forced close after a graceful one cuts the stragglers and settles both', async () => {
+    const service = serve(80, () => {
+      /* never answers */
+    });
+    const pending = fetchOverStack(pair.client, 'http://10.0.0.2/').catch((e: unknown) => e);
+    while (service.connections === 0) await new Promise((r) => setTimeout(r, 5));
+    const graceful = service.close();
+    const forced = service.close({ force: true });
+    await Promise.all([graceful, forced]);
+    expect(service.connections).toBe(0);
+    expect(await pending).toMatchObject({ code: 'ECONNRESET' });
   });
 
   it('hashes a 4 MB body identically on both ends', async () => {

@@ -76,6 +76,7 @@ export function serveHttp(
     { allowHalfOpen: true, noDelay: options.noDelay ?? true },
   );
   let drained: (() => void) | undefined;
+  let closing: Promise<void> | undefined;
   return {
     port,
     server,
@@ -84,10 +85,10 @@ export function serveHttp(
       return open.size;
     },
     close({ force = false } = {}) {
-      listener.close();
-      server.closeIdleConnections();
-      if (force) for (const socket of open) socket.destroy();
-      return new Promise<void>((resolve) => {
+      // A second call (say, forcing after a graceful one) shares the first one's promise.
+      closing ??= new Promise<void>((resolve) => {
+        listener.close();
+        server.closeIdleConnections();
         const finish = (): void => {
           // net.Server.close also clears node:http's sweep interval; it has no kernel handle.
           server.close(() => resolve());
@@ -95,6 +96,8 @@ export function serveHttp(
         if (open.size === 0) finish();
         else drained = finish;
       });
+      if (force) for (const socket of open) socket.destroy();
+      return closing;
     },
   };
 }
