@@ -17,6 +17,9 @@ import { Ipv4Layer, type Ipv4Options } from './ipv4/ipv4.js';
 import { IcmpLayer, ICMP_PROTOCOL, type IcmpOptions } from './icmp/icmp.js';
 import { UdpLayer, UDP_PROTOCOL } from './udp/udp.js';
 import { snapshotStats, type StackStats, type StatsTree } from './stats.js';
+import { TCP_PROTOCOL, TcpLayer, type TcpLayerOptions } from './tcp/layer.js';
+import { createStackResolver, type StackResolverOptions } from './dns/stack-transport.js';
+import type { Resolver } from './dns/resolver.js';
 
 const ETHERTYPE_IPV4 = 0x0800;
 const ETHERTYPE_ARP = 0x0806;
@@ -39,6 +42,10 @@ export interface StackOptions extends Partial<AddressConfig> {
   arp?: ArpOptions;
   ipv4?: Ipv4Options;
   icmp?: IcmpOptions;
+  /** Options for `stack.tcp` (buffer sizes, congestion control, ISN key...). */
+  tcp?: TcpLayerOptions;
+  /** Options for `stack.dns` (servers, timeout, attempts...). */
+  dns?: StackResolverOptions;
 }
 
 /** What a transport plugged in after creation (TCP) gives the stack so stats/close include it. */
@@ -123,8 +130,10 @@ export class Stack {
   readonly ipv4: Ipv4Layer;
   readonly icmp: IcmpLayer;
   readonly udp: UdpLayer;
-  /** Set by the TCP module when it attaches (it registers itself with `ipv4.register(6, ...)`). */
-  tcp: TcpHandle | null = null;
+  private tcpLayer: TcpLayer | null = null;
+  private resolver: Resolver | null = null;
+  private readonly tcpOptions: TcpLayerOptions;
+  private readonly dnsOptions: StackResolverOptions;
   private readonly tickers: Ticker[] = [];
   private readonly addressListeners: Array<(address: ResolvedAddress) => void> = [];
   private timer: TimerHandle | null = null;
@@ -138,6 +147,8 @@ export class Stack {
     this.link = options.link;
     this.clock = options.clock;
     const time = options.clock;
+    this.tcpOptions = options.tcp ?? {};
+    this.dnsOptions = options.dns ?? {};
     this.ethernet = new EthernetLayer(this.link.mac, this.link);
     this.arp = new ArpLayer(this.ethernet, time, this.wake, options.arp);
     this.ipv4 = new Ipv4Layer(
@@ -199,6 +210,37 @@ export class Stack {
     this.addressListeners.push(listener);
   }
 
+  /** TCP: `stack.tcp.listen(port, onConnection)`, `stack.tcp.connect({ host, port })`. */
+  get tcp(): TcpLayer {
+    return this.tcpLayer ?? this.attachTcp();
+  }
+
+  /** True once TCP exists (stats and close only include it then). */
+  get hasTcp(): boolean {
+    return this.tcpLayer !== null;
+  }
+
+  /**
+   * Creates the TCP layer now, with `options` over those given to createStack, registering it
+   * with IPv4 (protocol 6). Later calls return the same layer and ignore their options.
+   */
+  attachTcp(options: TcpLayerOptions = {}): TcpLayer {
+    if (this.tcpLayer !== null) return this.tcpLayer;
+    const layer = new TcpLayer(this.ipv4, this.clock, { ...this.tcpOptions, ...options });
+    this.ipv4.register(TCP_PROTOCOL, layer);
+    // One ACK per receive batch (TAP wakeup) instead of one per two segments.
+    layer.coalesceAcks = true;
+    this.onBatchEnd(() => layer.batchEnd());
+    this.tcpLayer = layer;
+    return layer;
+  }
+
+  /** DNS through this stack: `stack.dns.resolve4(name)`, `stack.dns.lookup(name, cb)`. */
+  get dns(): Resolver {
+    if (this.resolver === null) this.resolver = createStackResolver(this, this.dnsOptions);
+    return this.resolver;
+  }
+
   /** Adds a module whose `tick(now)` runs at the deadlines it requests with `stack.wake(at)`. */
   addTicker(ticker: Ticker): void {
     this.tickers.push(ticker);
@@ -219,7 +261,7 @@ export class Stack {
       icmp: snapshotStats(this.icmp.stats),
       udp: snapshotStats(this.udp.stats),
     };
-    if (this.tcp !== null) out.tcp = this.tcp.stats();
+    if (this.tcpLayer !== null) out.tcp = this.tcpLayer.stats();
     return out;
   }
 
@@ -230,7 +272,8 @@ export class Stack {
     this.timer?.cancel();
     this.timer = null;
     this.timerAt = Infinity;
-    if (this.tcp !== null) await this.tcp.close();
+    this.resolver?.close();
+    if (this.tcpLayer !== null) await this.tcpLayer.close();
     this.udp.close();
     this.arp.clear();
     this.ipv4.reassembler.clear();

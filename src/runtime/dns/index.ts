@@ -11,7 +11,7 @@ export type {
   ResolverStats,
 } from './resolver.js';
 export { StackDnsTransport, createStackResolver } from './stack-transport.js';
-export type { DnsHost } from './stack-transport.js';
+export type { DnsHost, StackResolverOptions } from './stack-transport.js';
 export { DnsError } from './errors.js';
 export type { DnsErrorCode, DnsErrorReason } from './errors.js';
 export { DnsCache } from './cache.js';

@@ -107,11 +107,14 @@ export class StackDnsTransport implements DnsTransport {
   }
 }
 
+/** Resolver options for a stack: the stack supplies the clock and the transport. */
+export type StackResolverOptions = Omit<ResolverOptions, 'clock' | 'transport'> & {
+  /** Fail at once on an ICMP port unreachable from the server (default true). */
+  icmpErrors?: boolean;
+};
+
 /** A resolver whose queries go through the stack `host` (its clock, its UDP). */
-export function createStackResolver(
-  host: DnsHost,
-  options: Omit<ResolverOptions, 'clock' | 'transport'> & { icmpErrors?: boolean } = {},
-): Resolver {
+export function createStackResolver(host: DnsHost, options: StackResolverOptions = {}): Resolver {
   const { icmpErrors, ...rest } = options;
   return new Resolver({
     ...rest,

@@ -4,18 +4,10 @@
  * again returns the same layer (options of later calls are ignored).
  */
 import type { Stack } from '../stack.js';
-import { TCP_PROTOCOL, TcpLayer, type TcpLayerOptions } from './layer.js';
+import type { TcpLayer, TcpLayerOptions } from './layer.js';
 
 export function attachTcp(stack: Stack, options: TcpLayerOptions = {}): TcpLayer {
-  // Idempotent: a second caller (an HTTP server, a CLI service) shares the first layer.
-  if (stack.tcp instanceof TcpLayer) return stack.tcp;
-  const layer = new TcpLayer(stack.ipv4, stack.clock, options);
-  stack.ipv4.register(TCP_PROTOCOL, layer);
-  // One ACK per receive batch (TAP wakeup) instead of one per two segments.
-  layer.coalesceAcks = true;
-  stack.onBatchEnd(() => layer.batchEnd());
-  stack.tcp = layer;
-  return layer;
+  return stack.attachTcp(options);
 }
 
 export { TCP_PROTOCOL, TcpLayer, TcpServer } from './layer.js';
