@@ -17,6 +17,8 @@ export const IcmpType = Object.freeze({
   TimestampReply: 0xe,
   InformationRequest: 0xf,
   InformationReply: 0x10,
+  AddressMaskRequest: 0x11,
+  AddressMaskReply: 0x12,
 } as const);
 
 export type IcmpType = (typeof IcmpType)[keyof typeof IcmpType];
@@ -50,6 +52,10 @@ export function nameOfIcmpType(value: number): string | undefined {
       return 'InformationRequest';
     case 0x10:
       return 'InformationReply';
+    case 0x11:
+      return 'AddressMaskRequest';
+    case 0x12:
+      return 'AddressMaskReply';
     default:
       return undefined;
   }
@@ -226,7 +232,9 @@ export class IcmpView {
         this.type === 13 ||
         this.type === 14 ||
         this.type === 15 ||
-        this.type === 16
+        this.type === 16 ||
+        this.type === 17 ||
+        this.type === 18
           ? this.identifier
           : null,
       sequence:
@@ -235,7 +243,9 @@ export class IcmpView {
         this.type === 13 ||
         this.type === 14 ||
         this.type === 15 ||
-        this.type === 16
+        this.type === 16 ||
+        this.type === 17 ||
+        this.type === 18
           ? this.sequence
           : null,
     };
@@ -243,7 +253,7 @@ export class IcmpView {
 
   /** One line for humans (allocates). */
   describe(): string {
-    return `${nameOfIcmpType(this.type) ?? this.type} code ${this.code} id ${this.type === 0 || this.type === 8 || this.type === 13 || this.type === 14 || this.type === 15 || this.type === 16 ? this.identifier : null} seq ${this.type === 0 || this.type === 8 || this.type === 13 || this.type === 14 || this.type === 15 || this.type === 16 ? this.sequence : null} length ${this.payloadLength}`;
+    return `${nameOfIcmpType(this.type) ?? this.type} code ${this.code} id ${this.type === 0 || this.type === 8 || this.type === 13 || this.type === 14 || this.type === 15 || this.type === 16 || this.type === 17 || this.type === 18 ? this.identifier : null} seq ${this.type === 0 || this.type === 8 || this.type === 13 || this.type === 14 || this.type === 15 || this.type === 16 || this.type === 17 || this.type === 18 ? this.sequence : null} length ${this.payloadLength}`;
   }
 }
 

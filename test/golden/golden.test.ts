@@ -84,16 +84,6 @@ const KNOWN_DIVERGENCES: Record<string, Divergence> = {
       o.tcp !== undefined,
     frames: ['synthetic-edge-cases.pcap#13'],
   },
-  'icmp-address-mask': {
-    why:
-      'ICMP address mask request/reply (types 17/18, RFC 950) carry identifier and sequence like ' +
-      'echo; specs/icmp.pkt shows them only for echo, timestamp and information messages, so ' +
-      'ours are null (reported in /work/notes/codec-bugs.md).',
-    explains: (p, ours) =>
-      / icmp\.(id|seq): ours null, tshark \d+$/.test(p) &&
-      [17, 18].includes(Number(ours.layers.icmp?.type)),
-    frames: ['synthetic-edge-cases.pcap#1'],
-  },
   vlan: {
     why:
       'An 802.1Q VLAN tag: specs/ethernet.pkt dispatches only IPv4 and ARP, so nothing after the ' +
