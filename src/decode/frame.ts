@@ -6,7 +6,15 @@
  *
  * Rules beyond the dispatch tables, chosen to match what a packet analyser shows:
  * - a non-first IPv4 fragment (fragment offset > 0) carries no transport header, so none is
- *   decoded; a first fragment's transport header is decoded from the fragment itself;
+ *   decoded; a first fragment's transport header is decoded from the fragment itself (UDP through
+ *   `wrapPartial()`: its length covers the whole datagram), with no error: the datagram is
+ *   legitimately incomplete;
+ * - an IPv4 datagram whose total length runs past the captured bytes (a frame cut by the capture's
+ *   snap length, or a lying length) still shows every header that is there: IPv4 is wrapped with
+ *   `wrapPartial()` and the transport header decoded from what remains, while the frame keeps the
+ *   `E_TRUNCATED` error of the IPv4 payload (the first error is the one reported; a header that is
+ *   itself cut stops the walk there). An application layer in a cut payload is decoded only when
+ *   it happens to be whole;
  * - DNS over TCP (port 53) is decoded when the segment holds one whole length-prefixed message
  *   (no stream reassembly);
  * - frames of a link type other than Ethernet get an `E_UNSUPPORTED_LINKTYPE` error per frame.
@@ -37,6 +45,8 @@ export interface FrameError {
 }
 
 const DNS_PORT = 53;
+/** IPv4 More Fragments flag within the 3-bit flags field. */
+const IPV4_MF = 1;
 /** DNS header size: a TCP segment shorter than prefix + header holds no DNS message. */
 const DNS_HEADER_LEN = 12;
 
@@ -62,6 +72,18 @@ export class FrameDecoder {
   /** The frame being decoded (as passed to `decode`). */
   bytes: Uint8Array = new Uint8Array(0);
   linkType = LINKTYPE_ETHERNET;
+  /** The frame's length on the wire (pcap origLen); more than `bytes.length` when cut. */
+  origLength = 0;
+  /** The IPv4 datagram is the first fragment of a larger one (MF set, fragment offset 0). */
+  firstFragment = false;
+
+  /** The E_TRUNCATED of a cut IPv4 payload, kept while the walk goes on (reused per frame). */
+  private readonly cutError: DecodeError = {
+    code: 'E_TRUNCATED',
+    layer: 'ipv4',
+    field: 'payload',
+    offset: 0,
+  };
 
   private readonly linkTypeError: FrameError = {
     code: 'E_UNSUPPORTED_LINKTYPE',
@@ -74,17 +96,49 @@ export class FrameDecoder {
     return (this.layers & Layer[layer]) !== 0;
   }
 
-  /** Decodes `bytes` (one captured frame); returns true when no layer failed. */
-  decode(bytes: Uint8Array, linkType: number = LINKTYPE_ETHERNET): boolean {
+  /**
+   * Decodes `bytes` (one captured frame; `origLength` is its length on the wire when the capture
+   * cut it); returns true when no layer failed.
+   */
+  decode(
+    bytes: Uint8Array,
+    linkType: number = LINKTYPE_ETHERNET,
+    origLength: number = bytes.length,
+  ): boolean {
     this.bytes = bytes;
     this.linkType = linkType;
+    this.origLength = Math.max(origLength, bytes.length);
     this.layers = 0;
     this.error = null;
     this.dnsTcpLength = -1;
+    this.firstFragment = false;
     if (linkType !== LINKTYPE_ETHERNET) {
       this.error = this.linkTypeError;
       return false;
     }
+    this.walk(bytes);
+    return this.error === null;
+  }
+
+  /**
+   * TCP payload length as a packet analyser reports it: from the IPv4 total length (or, when the
+   * capture cut the frame, the wire length), not just the bytes captured.
+   */
+  get tcpPayloadLength(): number {
+    const t = this.tcp;
+    const ip = this.ipv4;
+    if (!ip.payloadTruncated) return t.payloadLength;
+    const onWire = this.origLength - ip.offset;
+    const datagram = Math.min(ip.totalLength, onWire);
+    return Math.max(0, datagram - ip.ihl * 4 - t.dataOffset * 4);
+  }
+
+  /** The transport checksum cannot be checked: its datagram is not all in this frame. */
+  get transportIncomplete(): boolean {
+    return this.firstFragment || this.ipv4.payloadTruncated;
+  }
+
+  private walk(bytes: Uint8Array): void {
     const eth = this.ethernet;
     let err = eth.wrap(bytes, 0, bytes.length);
     if (err !== null) return this.fail(err);
@@ -95,76 +149,102 @@ export class FrameDecoder {
       err = this.arp.wrap(bytes, eth.payloadOffset, eth.payloadLength);
       if (err !== null) return this.fail(err);
       this.layers |= Layer.arp;
-      return true;
+      return;
     }
-    if (next !== 'ipv4') return true;
+    if (next !== 'ipv4') return;
 
     const ip = this.ipv4;
     err = ip.wrap(bytes, eth.payloadOffset, eth.payloadLength);
-    if (err !== null) return this.fail(err);
+    if (err !== null) {
+      if (!isCutPayload(err)) return this.fail(err);
+      this.noteCut(err);
+      err = ip.wrapPartial(bytes, eth.payloadOffset, eth.payloadLength);
+      if (err !== null) return this.fail(err);
+    }
     this.layers |= Layer.ipv4;
-    if (ip.fragmentOffset !== 0) return true;
+    if (ip.fragmentOffset !== 0) return;
+    this.firstFragment = (ip.flags & IPV4_MF) !== 0;
 
     switch (ipv4.payloadKind(ip)) {
       case 'icmp':
         err = this.icmp.wrap(bytes, ip.payloadOffset, ip.payloadLength);
         if (err !== null) return this.fail(err);
         this.layers |= Layer.icmp;
-        return true;
+        return;
       case 'udp':
         return this.decodeUdp(bytes);
       case 'tcp':
         return this.decodeTcp(bytes);
       default:
-        return true;
+        return;
     }
   }
 
-  private decodeUdp(bytes: Uint8Array): boolean {
+  private decodeUdp(bytes: Uint8Array): void {
     const u = this.udp;
     const ip = this.ipv4;
-    const err = u.wrap(bytes, ip.payloadOffset, ip.payloadLength);
+    let err = u.wrap(bytes, ip.payloadOffset, ip.payloadLength);
+    // A UDP length past the IPv4 payload is expected when that payload is a first fragment or
+    // was cut: show the header, cut the payload.
+    if (err !== null && isCutPayload(err) && this.transportIncomplete) {
+      err = u.wrapPartial(bytes, ip.payloadOffset, ip.payloadLength);
+    }
     if (err !== null) return this.fail(err);
     this.layers |= Layer.udp;
     const app = udp.payloadKind(u);
+    // An incomplete message is left out quietly: the frame already says why it is short.
+    const quiet = u.payloadTruncated;
     if (app === 'dhcp') {
       const e = this.dhcp.wrap(bytes, u.payloadOffset, u.payloadLength);
-      if (e !== null) return this.fail(e);
-      this.layers |= Layer.dhcp;
+      if (e === null) this.layers |= Layer.dhcp;
+      else if (!quiet) return this.fail(e);
     } else if (app === 'dns') {
       this.dnsMessageOffset = u.payloadOffset;
       this.dnsMessageLength = u.payloadLength;
       const e = this.dns.wrap(bytes, u.payloadOffset, u.payloadLength);
-      if (e !== null) return this.fail(e);
-      this.layers |= Layer.dns;
+      if (e === null) this.layers |= Layer.dns;
+      else if (!quiet) return this.fail(e);
     }
-    return true;
   }
 
-  private decodeTcp(bytes: Uint8Array): boolean {
+  private decodeTcp(bytes: Uint8Array): void {
     const t = this.tcp;
     const ip = this.ipv4;
+    // TCP's payload is the rest of the IPv4 payload, so a cut one simply holds fewer bytes.
     const err = t.wrap(bytes, ip.payloadOffset, ip.payloadLength);
     if (err !== null) return this.fail(err);
     this.layers |= Layer.tcp;
-    if (t.srcPort !== DNS_PORT && t.dstPort !== DNS_PORT) return true;
+    if (t.srcPort !== DNS_PORT && t.dstPort !== DNS_PORT) return;
     const off = t.payloadOffset;
     const avail = t.payloadLength;
-    if (avail < 2 + DNS_HEADER_LEN) return true;
+    if (avail < 2 + DNS_HEADER_LEN) return;
     const prefix = (bytes[off] << 8) | bytes[off + 1];
     // One whole message per segment only: without reassembly a partial one cannot be decoded.
-    if (prefix < DNS_HEADER_LEN || prefix > avail - 2) return true;
+    if (prefix < DNS_HEADER_LEN || prefix > avail - 2) return;
     this.dnsTcpLength = prefix;
     this.dnsMessageOffset = off + 2;
     this.dnsMessageLength = prefix;
     const e = this.dns.wrap(bytes, off + 2, prefix);
     if (e !== null) return this.fail(e);
     this.layers |= Layer.dns;
-    return true;
   }
 
-  private fail(err: DecodeError): false {
-    this.error = err;
-    return false;
+  /** Records the cut IPv4 payload as the frame's error; the walk continues. */
+  private noteCut(err: DecodeError): void {
+    const c = this.cutError;
+    c.layer = err.layer;
+    c.field = err.field;
+    c.offset = err.offset;
+    this.error = c;
   }
+
+  /** Stops the walk; the first error of the frame is the one it reports. */
+  private fail(err: DecodeError): void {
+    if (this.error === null) this.error = err;
+  }
+}
+
+/** The part that ran past the bytes is the payload (the headers are all there). */
+function isCutPayload(err: DecodeError): boolean {
+  return err.code === 'E_TRUNCATED' && err.field === 'payload';
 }

@@ -3,8 +3,11 @@
  * each layer being its view's toJSON() (field names from issue 2 / docs/codec-api.md).
  *
  * Two values need context a single view does not have, so they are set here:
- * - UDP and TCP `checksumValid` need the IPv4 pseudo-header; it is `null` for the first fragment
- *   of a fragmented datagram, whose checksum covers bytes this frame does not hold;
+ * - UDP and TCP `checksumValid` need the IPv4 pseudo-header; it is `null` (cannot be checked)
+ *   for the first fragment of a fragmented datagram and for a datagram the capture cut, whose
+ *   checksum covers bytes this frame does not hold (ICMP's likewise);
+ * - TCP `payloadLength` of a cut datagram is the length the IPv4 header declares (bounded by the
+ *   wire length), as packet analysers report it, not the bytes captured;
  * - DNS over TCP gets `tcpLength`, the 2-byte length prefix it came with;
  * - DNS also shows `z`, the three header bits between `ra` and `rcode` (Z, AD, CD), so that the
  *   16 flag bits can be rebuilt from the JSON.
@@ -17,9 +20,6 @@ export interface FrameJSON {
   error: FrameError | null;
 }
 
-/** IPv4 More Fragments flag within the 3-bit flags field. */
-const IPV4_MF = 1;
-
 export function frameToJSON(d: FrameDecoder, frameNumber: number): FrameJSON {
   const layers: Record<string, unknown> = {};
   if (d.has('ethernet')) layers.ethernet = d.ethernet.toJSON();
@@ -27,11 +27,17 @@ export function frameToJSON(d: FrameDecoder, frameNumber: number): FrameJSON {
   if (d.has('ipv4')) layers.ipv4 = d.ipv4.toJSON();
   if (d.has('icmp')) {
     const icmp: Record<string, unknown> = { ...d.icmp.toJSON() };
-    if (isFirstFragment(d)) icmp.checksumValid = null;
+    if (d.transportIncomplete) icmp.checksumValid = null;
     layers.icmp = icmp;
   }
-  if (d.has('udp')) layers.udp = { ...d.udp.toJSON(), checksumValid: transportChecksum(d, 'udp') };
-  if (d.has('tcp')) layers.tcp = { ...d.tcp.toJSON(), checksumValid: transportChecksum(d, 'tcp') };
+  if (d.has('udp')) layers.udp = { ...d.udp.toJSON(), checksumValid: udpChecksum(d) };
+  if (d.has('tcp')) {
+    layers.tcp = {
+      ...d.tcp.toJSON(),
+      checksumValid: d.transportIncomplete ? null : d.tcp.checksumValidWith(d.ipv4.src, d.ipv4.dst),
+      payloadLength: d.tcpPayloadLength,
+    };
+  }
   if (d.has('dhcp')) layers.dhcp = d.dhcp.toJSON();
   if (d.has('dns')) {
     const msg: Record<string, unknown> = { ...d.dns.toJSON(), z: d.dns.z };
@@ -46,12 +52,8 @@ export function frameToJSON(d: FrameDecoder, frameNumber: number): FrameJSON {
   };
 }
 
-function isFirstFragment(d: FrameDecoder): boolean {
-  return (d.ipv4.flags & IPV4_MF) !== 0;
-}
-
-function transportChecksum(d: FrameDecoder, layer: 'udp' | 'tcp'): boolean | null {
-  if (isFirstFragment(d)) return null;
-  const { src, dst } = d.ipv4;
-  return layer === 'udp' ? d.udp.checksumValidWith(src, dst) : d.tcp.checksumValidWith(src, dst);
+/** A UDP datagram whose own length fits the captured bytes can be checked even if IPv4 lies. */
+function udpChecksum(d: FrameDecoder): boolean | null {
+  if (d.firstFragment || d.udp.payloadTruncated) return null;
+  return d.udp.checksumValidWith(d.ipv4.src, d.ipv4.dst);
 }

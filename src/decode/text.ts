@@ -95,7 +95,7 @@ function ipv4Text(d: FrameDecoder): string {
   const ack = (s.flags & tcp.TcpFlags.ACK) !== 0 ? `, ack ${s.ack}` : '';
   const opts = tcpOptionsText(d);
   const dnsPart = d.has('dns') ? `: ${dnsText(d)}` : '';
-  return `${head}, seq ${s.seq}${ack}, win ${s.window}${opts}, length ${s.payloadLength}${fragText(d)}${dnsPart}`;
+  return `${head}, seq ${s.seq}${ack}, win ${s.window}${opts}, length ${d.tcpPayloadLength}${fragText(d)}${dnsPart}`;
 }
 
 function fragText(d: FrameDecoder): string {

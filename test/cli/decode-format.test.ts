@@ -15,7 +15,7 @@ const decoder = new FrameDecoder();
 
 function frame(file: string, n: number): CaptureRecord {
   const rec = [...openCapture(readFileSync(join(PCAP, file)))][n - 1];
-  decoder.decode(rec.bytes, rec.linkType);
+  decoder.decode(rec.bytes, rec.linkType, rec.origLen);
   return rec;
 }
 function json(file: string, n: number): Record<string, Record<string, unknown>> {

@@ -109,13 +109,15 @@ function compareEth(d: Diff, ours: OurFrame, o: OracleFrame): void {
   d.eq('eth.src', e.src, t.src);
   d.eq('eth.type', e.etherType, t.type);
   d.eq('eth.len', e.etherType, t.len);
-  // Trailer = Ethernet payload beyond the network-layer datagram, known once that decoded.
+  // Trailer = Ethernet payload beyond the network-layer datagram, known once that decoded (none
+  // when the capture, or a lying length, cut the datagram).
   const payload = o.caplen - 14;
   const ip = ours.layers.ipv4;
   const arp = ours.layers.arp;
-  if (ip !== undefined) d.eq('eth.trailer_len', payload - num(ip.totalLength), t.trailer_len);
+  const trailer = (datagram: number): number => Math.max(0, payload - datagram);
+  if (ip !== undefined) d.eq('eth.trailer_len', trailer(num(ip.totalLength)), t.trailer_len);
   else if (arp !== undefined)
-    d.eq('eth.trailer_len', payload - (8 + 2 * num(arp.hlen) + 2 * num(arp.plen)), t.trailer_len);
+    d.eq('eth.trailer_len', trailer(8 + 2 * num(arp.hlen) + 2 * num(arp.plen)), t.trailer_len);
 }
 
 function compareArp(d: Diff, a: Json, t: Json): void {

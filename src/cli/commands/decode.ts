@@ -98,7 +98,7 @@ export async function runDecode(
     const capture = openCapture(bytes);
     for (const rec of capture) {
       if (out.closed) break;
-      decoder.decode(rec.bytes, rec.linkType);
+      decoder.decode(rec.bytes, rec.linkType, rec.origLen);
       const line =
         opts.json === true
           ? JSON.stringify(frameToJSON(decoder, rec.index + 1))
