@@ -35,6 +35,8 @@ export interface ConstructCode {
    */
   validate: string;
   viewMembers: string[];
+  /** Statements of the view's failure path that empty the region's own state. */
+  viewReset: string[];
   json: JsonValue[];
   fields: FieldsValue[];
   /**
@@ -63,6 +65,24 @@ function rawBytes(r: Region): Pick<ConstructCode, 'fields' | 'encode' | 'encodeS
   };
 }
 
+/**
+ * TcpView's accessors for the options wrap() recorded: one or two property loads each, so V8
+ * inlines them anywhere (no cursor walk, no boxing of the 32-bit timestamps).
+ */
+function tcpOptionGetters(values: string): string[] {
+  return [
+    `/** MSS option value (kind 2, length 4); -1 when absent. */\nget mss(): number {\nreturn ${values}.mss;\n}`,
+    `/** Window scale shift (kind 3, length 3); -1 when absent. */\nget windowScale(): number {\nreturn ${values}.windowScale;\n}`,
+    `/** True when a SACK-permitted option (kind 4, length 2) is present. */\nget sackPermitted(): boolean {\nreturn ${values}.sackPermitted;\n}`,
+    `/** Timestamp value (kind 8, length 10) as uint32; -1 when absent. */\nget tsval(): number {\nreturn ${values}.tsval;\n}`,
+    `/** Timestamp echo reply (kind 8, length 10) as uint32; -1 when absent. */\nget tsecr(): number {\nreturn ${values}.tsecr;\n}`,
+    `/** Whole blocks of the SACK option (kind 5; the last one if several); 0 when absent. */\nget sackCount(): number {\nreturn ${values}.sackCount;\n}`,
+    `/** The SACK blocks' edges as uint32 (the same array on every call): left of block i at 2 * i, right at 2 * i + 1, for i < sackCount. Indexing it needs no call, which matters in rarely run loops where V8 does not inline sackLeft()/sackRight(). */\nget sackEdges(): Uint32Array {\nreturn ${values}.sackEdges;\n}`,
+    `/** Left edge of SACK block i (0 <= i < sackCount) as uint32. */\nsackLeft(i: number): number {\nreturn ${values}.sackEdges[(2 * i) & 7];\n}`,
+    `/** Right edge of SACK block i (0 <= i < sackCount) as uint32. */\nsackRight(i: number): number {\nreturn ${values}.sackEdges[(2 * i + 1) & 7];\n}`,
+  ];
+}
+
 export function constructCode(r: Region, fixedOffsets: Map<string, number>): ConstructCode {
   const c = r.construct;
   const none: ConstructCode = {
@@ -70,6 +90,7 @@ export function constructCode(r: Region, fixedOffsets: Map<string, number>): Con
     viewProperties: [],
     validate: '',
     viewMembers: [],
+    viewReset: [],
     json: [],
     fields: [],
     encode: '',
@@ -142,28 +163,42 @@ export function constructCode(r: Region, fixedOffsets: Map<string, number>): Con
           ],
         };
       }
-      const cursor = c.format === 'tcp' ? 'TcpOptionCursor' : 'Ipv4OptionCursor';
-      const toJson = c.format === 'tcp' ? 'tcpOptionsToJSON' : 'ipv4OptionsToJSON';
-      const jsonType = c.format === 'tcp' ? 'TcpOptionJSON' : 'Ipv4OptionJSON';
+      const tcp = c.format === 'tcp';
+      const cursor = tcp ? 'TcpOptionCursor' : 'Ipv4OptionCursor';
+      const toJson = tcp ? 'tcpOptionsToJSON' : 'ipv4OptionsToJSON';
+      const jsonType = tcp ? 'TcpOptionJSON' : 'Ipv4OptionJSON';
+      const values = `this.${r.name}Values`;
       return {
         ...none,
         ...rawBytes(r),
         imports: [
           { module: OPTIONS, name: cursor },
-          { module: OPTIONS, name: 'validateKindLengthList' },
+          { module: OPTIONS, name: tcp ? 'validateTcpOptions' : 'validateKindLengthList' },
+          ...(tcp ? [{ module: OPTIONS, name: 'TcpOptionValues' }] : []),
           { module: OPTIONS, name: toJson },
           { module: OPTIONS, name: jsonType, typeOnly: true },
         ],
-        viewProperties: [`private readonly ${r.name}Cursor = new ${cursor}();`],
+        viewProperties: [
+          `private readonly ${r.name}Cursor = new ${cursor}();`,
+          ...(tcp
+            ? [
+                `/** The well-known options, recorded by wrap()'s validation walk. */\nprivate readonly ${r.name}Values = new TcpOptionValues();`,
+              ]
+            : []),
+        ],
         validate: [
-          `const bad = validateKindLengthList(bytes, pos, size);`,
+          tcp
+            ? `const bad = validateTcpOptions(bytes, pos, size, ${values});`
+            : `const bad = validateKindLengthList(bytes, pos, size);`,
           `if (bad >= 0) return this.failWith('E_BAD_OPTION', '${r.name}', bad);`,
         ].join('\n'),
+        viewReset: tcp ? [`${values}.clear();`] : [],
         viewMembers: [
           `/** The option cursor (the same object on every call), reset to the first option. */
           ${r.name}(): ${cursor} {
             return this.${r.name}Cursor.reset(this.bytes, this.${r.name}Start, this.${r.name}Size);
           }`,
+          ...(tcp ? tcpOptionGetters(values) : []),
         ],
         json: [{ key: r.name, type: `${jsonType}[]`, expr: `${toJson}(this.${r.name}())` }],
         moduleExtras:

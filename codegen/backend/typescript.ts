@@ -71,49 +71,84 @@ function lowerFirst(s: string): string {
 }
 
 /**
- * TypeScript reading a fixed scalar at `base + byte offset` of `bytes`: one load of the bytes
- * that hold it (u8 / u16 / u24 / u32 from src/codec/bytes.ts), then a shift and a mask when it
- * is a bit field. Adjacent bit fields thus cost one load each.
+ * TypeScript reading a fixed scalar with the byte loads written out (no helper calls), for
+ * wrap()'s eager decoding: a wide value computed inline and stored into a number field is
+ * written into that field's own box, where a helper call V8 does not inline would return a
+ * freshly boxed double. `b` must be a local holding the bytes.
  */
-export function loadScalar(f: ScalarField, bytes: string, base: string): string {
+export function inlineLoad(f: ScalarField, b: string, base: string): string {
   const first = f.bitOffset >> 3;
-  const at = (k: number): string => `${base}${first + k === 0 ? '' : ` + ${first + k}`}`;
-  // Getters call one loader from src/codec/bytes.ts, each small enough (with the getter) for
-  // V8 to inline even where it has no call counts, which is the case for getters.
-  const u16 = (k: number): string => `${f.littleEndian ? 'u16le' : 'u16'}(${bytes}, ${at(k)})`;
-  if (f.type === 'mac') return `u48(${bytes}, ${at(0)})`;
   const last = (f.bitOffset + f.bitWidth - 1) >> 3;
   const n = last - first + 1;
+  const byte = (k: number): string => `${b}[${base}${first + k === 0 ? '' : ` + ${first + k}`}]`;
+  // Byte k of the field in significance order (0 = most significant).
+  const sig = (k: number): string => byte(f.littleEndian ? n - 1 - k : k);
+  const join = (from: number, count: number): string => {
+    const parts: string[] = [];
+    for (let k = 0; k < count; k++) {
+      const shift = 8 * (count - 1 - k);
+      parts.push(shift === 0 ? sig(from + k) : `(${sig(from + k)} << ${shift})`);
+    }
+    return parts.length === 1 ? parts[0] : `(${parts.join(' | ')})`;
+  };
+  if (n > 4) {
+    // Wider than 32 bits: only byte-aligned 48-bit fields (MACs), as hi16 * 2**32 + lo32.
+    if (f.bitWidth !== 48 || f.bitOffset % 8 !== 0) {
+      throw new Error(`field ${f.name}: ${f.bitWidth} unaligned bits are not supported`);
+    }
+    return `${join(0, n - 4)} * 0x100000000 + (${join(n - 4, 4)} >>> 0)`;
+  }
   const shift = n * 8 - (f.bitOffset % 8) - f.bitWidth;
   const mask = f.bitWidth >= 32 ? 0 : 2 ** f.bitWidth - 1;
-  const startsAtTop = f.bitOffset % 8 === 0;
-  if (n === 4 && shift === 0 && f.bitWidth === 32) {
-    return `${f.littleEndian ? 'u32le' : 'u32'}(${bytes}, ${at(0)})`;
+  const raw = join(0, n);
+  if (n === 4) {
+    if (shift === 0 && f.bitWidth === 32) return `${raw} >>> 0`;
+    return `(${raw} >>> ${shift}) & ${hex(mask)}`;
   }
-  let raw: string;
-  if (n === 1) raw = `${bytes}[${at(0)}]`;
-  else if (n === 2) raw = u16(0);
-  else if (n === 3) raw = `u24(${bytes}, ${at(0)})`;
-  else raw = `u32(${bytes}, ${at(0)})`;
   if (shift === 0 && f.bitWidth === n * 8) return raw;
-  if (n === 4) return `(${raw} >>> ${shift}) & ${hex(mask)}`;
   if (shift === 0) return `${raw} & ${hex(mask)}`;
-  return startsAtTop ? `${raw} >> ${shift}` : `(${raw} >> ${shift}) & ${hex(mask)}`;
+  return f.bitOffset % 8 === 0 ? `${raw} >> ${shift}` : `(${raw} >> ${shift}) & ${hex(mask)}`;
 }
 
-/** The loader functions (src/codec/bytes.ts) a load expression calls. */
-function loadersUsed(code: string): string[] {
-  return ['u16', 'u24', 'u32', 'u48', 'u16le', 'u32le'].filter((name) =>
-    new RegExp(`\\b${name}\\(`).test(code),
-  );
+/** Name of the private property wrap() stores a fixed scalar's value in. */
+function slot(f: ScalarField): string {
+  return `${f.name}Field`;
 }
 
 /**
- * A getter body. It must stay tiny: V8 inlines very small functions without charging the
- * caller's inlining budget, and a getter that is not inlined boxes results above 2**31.
+ * The private properties of a fixed scalar: one, or for a MAC its high 16 and low 32 bits
+ * (integers a demux can compare without float arithmetic; the 48-bit getter adds them).
+ */
+function slots(f: ScalarField): string[] {
+  return f.type === 'mac' ? [`${f.name}HiField`, `${f.name}LoField`] : [slot(f)];
+}
+
+/** wrap()'s statements storing a fixed scalar read from `b` at `base` into its properties. */
+function eagerStores(f: ScalarField, b: string, base: string): string[] {
+  if (f.type !== 'mac') return [`this.${slot(f)} = ${inlineLoad(f, b, base)};`];
+  const at = (k: number): number => (f.bitOffset >> 3) + k;
+  const half = (from: number, bits: number): ScalarField => ({
+    ...f,
+    type: 'uint',
+    bitOffset: at(from) * 8,
+    bitWidth: bits,
+  });
+  return [
+    `this.${f.name}HiField = ${inlineLoad(half(0, 16), b, base)};`,
+    `this.${f.name}LoField = ${inlineLoad(half(2, 32), b, base)};`,
+  ];
+}
+
+/**
+ * A getter body: one property load. wrap() decodes every fixed scalar eagerly (the fields are
+ * few, and their bytes are in cache right after the bound checks), so a getter is small enough
+ * for V8 to inline everywhere, and an inlined load of a double field allocates nothing, where a
+ * getter computing a value above 2**31 boxes it whenever V8 did not inline it.
  */
 function getterBody(f: ScalarField): string {
-  return `return ${loadScalar(f, 'this.bytes', 'this.offset')};`;
+  if (f.type === 'mac')
+    return `return this.${f.name}HiField * 0x100000000 + this.${f.name}LoField;`;
+  return `return this.${slot(f)};`;
 }
 
 /** Fixed scalars grouped into runs that start and end on byte boundaries (one store each). */
@@ -331,6 +366,8 @@ class MessageEmitter {
     ];
     if (this.canCut)
       members.push(`/** Set by wrapPartial() when it cut the payload. */\nprivate cut = false;`);
+    // One number property per fixed scalar, declared here so every view has the same shape.
+    for (const f of this.scalars) for (const name of slots(f)) members.push(`private ${name} = 0;`);
     for (const r of m.regions) {
       members.push(`private ${r.name}Start = 0;`, `private ${r.name}Size = 0;`);
       members.push(...(this.cc.get(r.name)?.viewProperties ?? []));
@@ -378,7 +415,7 @@ class MessageEmitter {
         this.bytes = EMPTY;
         this.offset = 0;
         this.byteLength = 0;
-        this.end = 0;${this.canCut ? '\nthis.cut = false;' : ''}${m.regions.map((r) => `\nthis.${r.name}Start = 0;\nthis.${r.name}Size = 0;`).join('')}
+        this.end = 0;${this.canCut ? '\nthis.cut = false;' : ''}${this.scalars.flatMap((f) => slots(f).map((name) => `\nthis.${name} = 0;`)).join('')}${m.regions.map((r) => `\nthis.${r.name}Start = 0;\nthis.${r.name}Size = 0;${(this.cc.get(r.name)?.viewReset ?? []).map((x) => `\n${x}`).join('')}`).join('')}
         return this.error;
       }`,
     );
@@ -392,6 +429,12 @@ class MessageEmitter {
       members.push(
         `/** ${f.name}: ${f.bitWidth} bits at bit ${f.bitOffset}${doc}. */\nget ${f.name}(): number {\n${this.getter(f)}\n}`,
       );
+      if (f.type === 'mac') {
+        members.push(
+          `/** High 16 bits of ${f.name} (its first two bytes). */\nget ${f.name}Hi(): number {\nreturn this.${f.name}HiField;\n}`,
+          `/** Low 32 bits of ${f.name} (its last four bytes) as uint32. */\nget ${f.name}Lo(): number {\nreturn this.${f.name}LoField;\n}`,
+        );
+      }
     }
     for (const f of this.bytesFields) {
       members.push(
@@ -445,9 +488,7 @@ class MessageEmitter {
   }
 
   private getter(f: ScalarField): string {
-    const body = getterBody(f);
-    for (const name of loadersUsed(body)) this.use(BYTES, name);
-    return body;
+    return getterBody(f);
   }
 
   private checksumMembers(): string[] {
@@ -492,8 +533,7 @@ class MessageEmitter {
       `this.byteLength = length;`,
       `if (!(offset >= 0 && length >= ${m.fixedSize} && offset + length <= bytes.length)) return this.failFixed();`,
     );
-    // Every field the checks read, loaded once (a getter per use would also be inlined per use,
-    // and V8's inlining budget is better left to the caller's getters).
+    // The fields the checks read (they use locals, not the properties).
     const used = new Set<string>();
     for (const step of m.steps) {
       const e =
@@ -501,8 +541,16 @@ class MessageEmitter {
       if (e !== undefined && typeof e !== 'string') for (const name of fieldRefs(e)) used.add(name);
     }
     const local = (name: string): string => `${name}Value`;
-    for (const name of this.scalars.map((f) => f.name).filter((n) => used.has(n))) {
-      lines.push(`const ${local(name)} = this.${name};`);
+    // Eager decoding: every fixed scalar is read once here, with the byte loads written out,
+    // and kept in its property; the checks below use the locals.
+    for (const f of this.scalars) {
+      const load = inlineLoad(f, 'bytes', 'offset');
+      if (used.has(f.name) && f.type !== 'mac') {
+        lines.push(`const ${local(f.name)} = ${load};`, `this.${slot(f)} = ${local(f.name)};`);
+      } else {
+        if (used.has(f.name)) lines.push(`const ${local(f.name)} = ${load};`);
+        lines.push(...eagerStores(f, 'bytes', 'offset'));
+      }
     }
     const ctx: ExprContext = { field: local, len: viewContext.len };
     if (m.regions.length > 0) lines.push(`let pos = offset + ${m.fixedSize};`);

@@ -40,6 +40,87 @@ export function validateKindLengthList(bytes: Uint8Array, offset: number, length
 }
 
 /**
+ * The well-known TCP options of one segment (RFC 9293, 7323, 2018), recorded by TcpView.wrap()
+ * while it validates the list, so a stack reads them without walking the list again. A value
+ * is -1 (sackPermitted false, sackCount 0) when the option is absent or has the wrong length;
+ * when an option occurs twice the last one counts.
+ */
+export class TcpOptionValues {
+  mss = -1;
+  windowScale = -1;
+  sackPermitted = false;
+  /** Timestamps (kind 8, length 10) as uint32; -1 when absent. */
+  tsval = -1;
+  tsecr = -1;
+  /** Whole blocks of the (last) SACK option, at most 4 (all 40 option bytes hold). */
+  sackCount = 0;
+  /** Its edges as uint32: left of block i at 2 * i, right at 2 * i + 1. */
+  readonly sackEdges = new Uint32Array(8);
+
+  clear(): void {
+    this.mss = -1;
+    this.windowScale = -1;
+    this.sackPermitted = false;
+    this.tsval = -1;
+    this.tsecr = -1;
+    this.sackCount = 0;
+  }
+}
+
+/**
+ * validateKindLengthList() for TCP that also records the well-known options into `values`
+ * (cleared first). Returns -1 when the list can be delimited, else the offset of the bad option.
+ * The 32-bit timestamps are computed inline (no helper call), so storing them allocates nothing.
+ */
+export function validateTcpOptions(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  values: TcpOptionValues,
+): number {
+  values.clear();
+  let pos = offset;
+  const end = offset + length;
+  while (pos < end) {
+    const kind = bytes[pos];
+    if (kind === 0) return -1;
+    if (kind === 1) {
+      pos++;
+      continue;
+    }
+    if (pos + 1 >= end) return pos;
+    const len = bytes[pos + 1];
+    if (len < 2 || pos + len > end) return pos;
+    if (kind === 2 && len === 4) values.mss = (bytes[pos + 2] << 8) | bytes[pos + 3];
+    else if (kind === 3 && len === 3) values.windowScale = bytes[pos + 2];
+    else if (kind === 4 && len === 2) values.sackPermitted = true;
+    else if (kind === 5) {
+      const count = Math.min((len - 2) >> 3, 4);
+      const edges = values.sackEdges;
+      for (let i = 0, at = pos + 2; i < 2 * count; i++, at += 4) {
+        edges[i] = (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3];
+      }
+      values.sackCount = count;
+    } else if (kind === 8 && len === 10) {
+      values.tsval =
+        ((bytes[pos + 2] << 24) |
+          (bytes[pos + 3] << 16) |
+          (bytes[pos + 4] << 8) |
+          bytes[pos + 5]) >>>
+        0;
+      values.tsecr =
+        ((bytes[pos + 6] << 24) |
+          (bytes[pos + 7] << 16) |
+          (bytes[pos + 8] << 8) |
+          bytes[pos + 9]) >>>
+        0;
+    }
+    pos += len;
+  }
+  return -1;
+}
+
+/**
  * Cursor over an IPv4 / TCP style option list. Kept small on purpose: next() and the typed
  * accessors get inlined into callers' hot loops, and V8 inlines by bytecode size.
  */

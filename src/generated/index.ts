@@ -8,3 +8,4 @@ export * as ipv4 from './ipv4.js';
 export * as pcap from './pcap.js';
 export * as tcp from './tcp.js';
 export * as udp from './udp.js';
+export * as vlan from './vlan.js';

@@ -8,10 +8,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadScalar } from '../../codegen/backend/typescript.js';
+import { inlineLoad } from '../../codegen/backend/typescript.js';
 import type { ScalarField } from '../../codegen/frontend/model.js';
 import { loadSpec } from '../../codegen/generate.js';
-import { u16, u16le, u24, u32, u48 } from '../../src/codec/bytes.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -94,33 +93,29 @@ describe('back end: field loads', () => {
     when: null,
   });
 
-  it('compiles bit fields to one load plus shift and mask', () => {
-    expect(loadScalar(field(0, 4), 'b', 'o')).toBe('b[o] >> 4');
-    expect(loadScalar(field(4, 4), 'b', 'o')).toBe('b[o] & 0xf');
-    expect(loadScalar(field(51, 13), 'b', 'o')).toBe('u16(b, o + 6) & 0x1fff');
-    expect(loadScalar(field(100, 12), 'b', 'o')).toBe('u16(b, o + 12) & 0xfff');
-    expect(loadScalar(field(32, 32), 'b', 'o')).toBe('u32(b, o + 4)');
-    expect(loadScalar(field(16, 16, true), 'b', 'o')).toBe('u16le(b, o + 2)');
-    expect(loadScalar({ ...field(0, 48), type: 'mac' }, 'b', 'o')).toBe('u48(b, o)');
-    expect(loadScalar(field(4, 28), 'b', 'o')).toBe('(u32(b, o) >>> 0) & 0xfffffff');
-    expect(loadScalar(field(8, 20), 'b', 'o')).toBe('u24(b, o + 1) >> 4');
+  it('compiles bit fields to byte loads plus shift and mask, without helper calls', () => {
+    expect(inlineLoad(field(0, 4), 'b', 'o')).toBe('b[o] >> 4');
+    expect(inlineLoad(field(4, 4), 'b', 'o')).toBe('b[o] & 0xf');
+    expect(inlineLoad(field(51, 13), 'b', 'o')).toBe('((b[o + 6] << 8) | b[o + 7]) & 0x1fff');
+    expect(inlineLoad(field(32, 32), 'b', 'o')).toBe(
+      '((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0',
+    );
+    expect(inlineLoad(field(16, 16, true), 'b', 'o')).toBe('((b[o + 3] << 8) | b[o + 2])');
+    expect(inlineLoad(field(8, 20), 'b', 'o')).toBe(
+      '((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >> 4',
+    );
+    expect(() => inlineLoad(field(4, 32), 'b', 'o')).toThrow(/unaligned/);
   });
 
   it('evaluates those loads to the right values', () => {
     const bytes = Uint8Array.from([0x45, 0x00, 0x12, 0x34, 0xff, 0xee, 0x5f, 0xa1]);
     const run = (f: ScalarField): number =>
       (
-        new Function(
-          'u16',
-          'u16le',
-          'u24',
-          'u32',
-          'u48',
-          'b',
-          'o',
-          `return ${loadScalar(f, 'b', 'o')};`,
-        ) as (...args: unknown[]) => number
-      )(u16, u16le, u24, u32, u48, bytes, 0);
+        new Function('b', 'o', `return ${inlineLoad(f, 'b', 'o')};`) as (
+          b: Uint8Array,
+          o: number,
+        ) => number
+      )(bytes, 0);
     expect(run(field(0, 4))).toBe(4);
     expect(run(field(4, 4))).toBe(5);
     expect(run(field(32, 32))).toBe(0xffee5fa1);
@@ -130,6 +125,8 @@ describe('back end: field loads', () => {
     expect(run(field(20, 20))).toBe(0x234ff);
     expect(run(field(4, 28))).toBe(0x5001234);
     expect(run({ ...field(16, 48), type: 'mac' })).toBe(0x1234ffee5fa1);
+    expect(run(field(32, 32, true))).toBe(0xa15feeff);
+    expect(run(field(0, 32))).toBe(0x45001234);
   });
 });
 

@@ -1,5 +1,6 @@
 // pktstack's generated codecs (src/generated/), used the way the runtime uses them: one view per
-// layer, re-pointed at every frame with wrap(), typed getters, the TCP option cursor; encoding
+// layer, re-pointed at every frame with wrap(), typed getters (TCP options too: wrap() records
+// the well-known ones); encoding
 // through encodeEthernet/encodeIpv4/encodeTcp with the derived fields (ihl, totalLength,
 // dataOffset, both checksums) left to the encoders and the options built by tcp.encodeOptions()
 // from a reused item list (the timestamp changes every frame, as it does in a real stack).
@@ -26,7 +27,6 @@ import {
   encTsecr,
   encTsval,
   mix,
-  mixMac,
 } from '../workload.js';
 
 const ETH_IPV4 = ethernet.EtherType.IPv4;
@@ -34,7 +34,6 @@ const ETH_ARP = ethernet.EtherType.ARP;
 const IP_TCP = ipv4.IpProtocol.TCP;
 const IP_UDP = ipv4.IpProtocol.UDP;
 const IP_ICMP = ipv4.IpProtocol.ICMP;
-const OPT = tcp.TcpOptionKind;
 
 const ethView = new ethernet.EthernetView();
 const arpView = new arp.ArpView();
@@ -46,26 +45,12 @@ const tcpView = new tcp.TcpView();
 function foldTcp(acc: number, bytes: Uint8Array, at: number, length: number): number {
   const t = tcpView;
   if (t.wrap(bytes, at, length) !== null) return mix(acc, FRAME_ERROR);
-  let mss = -1;
-  let ws = -1;
-  let sackPermitted = 0;
+  // The well-known options wrap() recorded while validating the list (the cursor, t.options(),
+  // is for walking every option in order).
   let sack = 0;
-  let tsval = -1;
-  let tsecr = -1;
-  const o = t.options();
-  while (o.next()) {
-    const kind = o.kind;
-    if (kind === OPT.MSS) mss = o.mss;
-    else if (kind === OPT.WindowScale) ws = o.windowScale;
-    else if (kind === OPT.SackPermitted) sackPermitted = 1;
-    else if (kind === OPT.Sack) {
-      const n = o.sackCount;
-      for (let i = 0; i < n; i++) sack = mix(mix(sack, o.sackLeft(i)), o.sackRight(i));
-    } else if (kind === OPT.Timestamps) {
-      tsval = o.tsval;
-      tsecr = o.tsecr;
-    }
-  }
+  const edges = t.sackEdges; // left, right of block 0, then of block 1, ...
+  const n = 2 * t.sackCount;
+  for (let i = 0; i < n; i++) sack = mix(sack, edges[i]);
   acc = mix(acc, t.srcPort);
   acc = mix(acc, t.dstPort);
   acc = mix(acc, t.seq);
@@ -76,12 +61,12 @@ function foldTcp(acc: number, bytes: Uint8Array, at: number, length: number): nu
   acc = mix(acc, t.checksum);
   acc = mix(acc, t.urgentPointer);
   acc = mix(acc, t.payloadLength);
-  acc = mix(acc, mss);
-  acc = mix(acc, ws);
-  acc = mix(acc, sackPermitted);
+  acc = mix(acc, t.mss);
+  acc = mix(acc, t.windowScale);
+  acc = mix(acc, t.sackPermitted ? 1 : 0);
   acc = mix(acc, sack);
-  acc = mix(acc, tsval);
-  return mix(acc, tsecr);
+  acc = mix(acc, t.tsval);
+  return mix(acc, t.tsecr);
 }
 
 function foldIpv4(acc: number, bytes: Uint8Array, at: number, length: number): number {
@@ -130,9 +115,9 @@ function foldArp(acc: number, bytes: Uint8Array, at: number, length: number): nu
   acc = mix(acc, a.hlen);
   acc = mix(acc, a.plen);
   acc = mix(acc, a.op);
-  acc = mixMac(acc, a.sha);
+  acc = mix(mix(acc, a.shaHi), a.shaLo);
   acc = mix(acc, a.spa);
-  acc = mixMac(acc, a.tha);
+  acc = mix(mix(acc, a.thaHi), a.thaLo);
   return mix(acc, a.tpa);
 }
 
@@ -147,8 +132,9 @@ function decodePass(corpus: Corpus): number {
       acc = mix(acc, FRAME_ERROR);
       continue;
     }
-    acc = mixMac(acc, e.dst);
-    acc = mixMac(acc, e.src);
+    // A MAC's two halves (what mixMac() folds), read as integers without float arithmetic.
+    acc = mix(mix(acc, e.dstHi), e.dstLo);
+    acc = mix(mix(acc, e.srcHi), e.srcLo);
     const etherType = e.etherType;
     acc = mix(acc, etherType);
     if (etherType === ETH_IPV4) acc = foldIpv4(acc, bytes, e.payloadOffset, e.payloadLength);
