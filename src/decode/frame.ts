@@ -1,6 +1,6 @@
 /**
- * Walks one captured frame through the generated views: Ethernet → ARP | IPv4 → ICMP | UDP |
- * TCP → DHCP | DNS, following each spec's dispatch table. The views are owned by the decoder and
+ * Walks one captured frame through the generated views: Ethernet → (802.1Q/802.1ad tags) →
+ * ARP | IPv4 → ICMP | UDP | TCP → DHCP | DNS, following each spec's dispatch table. The views are owned by the decoder and
  * re-pointed at every frame, so a walk allocates nothing; what was decoded is a bit set, and a
  * failure is the failing view's own error record (valid until the next `decode()`).
  *
@@ -17,10 +17,14 @@
  *   it happens to be whole;
  * - DNS over TCP (port 53) is decoded when the segment holds one whole length-prefixed message
  *   (no stream reassembly);
+ * - up to MAX_VLAN_TAGS stacked VLAN tags are decoded (deeper stacks end the walk quietly);
+ *   EtherType 0x8035 (RARP) uses the ARP layout, as the Ethernet and VLAN dispatch tables say;
+ * - ARP is read with the Ethernet/IPv4 view (`arp`, the stack's) when it fits, otherwise with
+ *   `arpAny`, which takes the address sizes from hlen/plen;
  * - frames of a link type other than Ethernet get an `E_UNSUPPORTED_LINKTYPE` error per frame.
  */
 import type { DecodeError } from '../codec/errors.js';
-import { arp, dhcp, dns, ethernet, icmp, ipv4, tcp, udp } from '../generated/index.js';
+import { arp, dhcp, dns, ethernet, icmp, ipv4, tcp, udp, vlan } from '../generated/index.js';
 import { LINKTYPE_ETHERNET } from '../pcap/reader.js';
 
 /** Bit per layer in `FrameDecoder.layers`. */
@@ -33,6 +37,7 @@ export const Layer = {
   tcp: 32,
   dhcp: 64,
   dns: 128,
+  vlan: 256,
 } as const;
 export type LayerName = keyof typeof Layer;
 
@@ -44,6 +49,8 @@ export interface FrameError {
   offset: number;
 }
 
+/** VLAN tags decoded per frame (802.1ad QinQ uses two; more is not seen in practice). */
+export const MAX_VLAN_TAGS = 4;
 const DNS_PORT = 53;
 /** IPv4 More Fragments flag within the 3-bit flags field. */
 const IPV4_MF = 1;
@@ -53,12 +60,21 @@ const DNS_HEADER_LEN = 12;
 export class FrameDecoder {
   readonly ethernet = new ethernet.EthernetView();
   readonly arp = new arp.ArpView();
+  /** ARP/RARP with address sizes other than Ethernet/IPv4's 6/4 (then `arpAnySize` is set). */
+  readonly arpAny = new arp.ArpAnySizeView();
+  arpAnySize = false;
   readonly ipv4 = new ipv4.Ipv4View();
   readonly icmp = new icmp.IcmpView();
   readonly udp = new udp.UdpView();
   readonly tcp = new tcp.TcpView();
   readonly dhcp = new dhcp.DhcpView();
   readonly dns = new dns.DnsView();
+  /** One view per VLAN tag, outermost first; `vlanCount` of them are valid. */
+  readonly vlans: readonly vlan.VlanView[] = Array.from(
+    { length: MAX_VLAN_TAGS },
+    () => new vlan.VlanView(),
+  );
+  vlanCount = 0;
 
   /** Layers decoded in the current frame (bits of `Layer`). */
   layers = 0;
@@ -112,6 +128,8 @@ export class FrameDecoder {
     this.error = null;
     this.dnsTcpLength = -1;
     this.firstFragment = false;
+    this.vlanCount = 0;
+    this.arpAnySize = false;
     if (linkType !== LINKTYPE_ETHERNET) {
       this.error = this.linkTypeError;
       return false;
@@ -144,21 +162,41 @@ export class FrameDecoder {
     if (err !== null) return this.fail(err);
     this.layers |= Layer.ethernet;
 
-    const next = ethernet.payloadKind(eth);
-    if (next === 'arp') {
-      err = this.arp.wrap(bytes, eth.payloadOffset, eth.payloadLength);
+    // Where the network layer starts: after the Ethernet header and any VLAN tags.
+    let off = eth.payloadOffset;
+    let len = eth.payloadLength;
+    let next: ethernet.EthernetPayloadKind | vlan.VlanPayloadKind | null =
+      ethernet.payloadKind(eth);
+    while (next === 'vlan') {
+      if (this.vlanCount === MAX_VLAN_TAGS) return;
+      const tag = this.vlans[this.vlanCount];
+      err = tag.wrap(bytes, off, len);
       if (err !== null) return this.fail(err);
+      this.vlanCount++;
+      this.layers |= Layer.vlan;
+      off = tag.payloadOffset;
+      len = tag.payloadLength;
+      next = vlan.payloadKind(tag);
+    }
+    if (next === 'arp') {
+      err = this.arp.wrap(bytes, off, len);
+      if (err !== null) {
+        // Not the 6/4 layout (or too short for it): read the sizes the header gives.
+        err = this.arpAny.wrap(bytes, off, len);
+        if (err !== null) return this.fail(err);
+        this.arpAnySize = true;
+      }
       this.layers |= Layer.arp;
       return;
     }
     if (next !== 'ipv4') return;
 
     const ip = this.ipv4;
-    err = ip.wrap(bytes, eth.payloadOffset, eth.payloadLength);
+    err = ip.wrap(bytes, off, len);
     if (err !== null) {
       if (!isCutPayload(err)) return this.fail(err);
       this.noteCut(err);
-      err = ip.wrapPartial(bytes, eth.payloadOffset, eth.payloadLength);
+      err = ip.wrapPartial(bytes, off, len);
       if (err !== null) return this.fail(err);
     }
     this.layers |= Layer.ipv4;

@@ -68,6 +68,10 @@ function errorText(d: FrameDecoder): string {
 function arpText(d: FrameDecoder): string {
   const a = d.arp;
   const len = d.ethernet.payloadLength;
+  if (d.arpAnySize) {
+    const g = d.arpAny;
+    return `ARP, op ${g.op}, hardware type ${g.htype} (${g.hlen} bytes), protocol type 0x${g.ptype.toString(16).padStart(4, '0')} (${g.plen} bytes), length ${len}`;
+  }
   if (a.op === ARP_REQUEST)
     return `ARP, Request who-has ${formatIpv4(a.tpa)} tell ${formatIpv4(a.spa)}, length ${len}`;
   if (a.op === ARP_REPLY)

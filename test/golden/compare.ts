@@ -38,7 +38,7 @@ export interface OracleFrame {
 
 export interface OurFrame {
   frame: number;
-  layers: Record<string, Json | undefined>;
+  layers: Record<string, Json | undefined> & { vlan?: Json[] };
   error: { code: string; layer: string; field: string; offset: number } | null;
 }
 
@@ -58,6 +58,7 @@ export const LAYER_OF: Record<string, string> = {
 export const DEPTH: Record<string, number> = {
   frame: 0,
   ethernet: 1,
+  vlan: 1.5,
   arp: 2,
   ipv4: 2,
   icmp: 3,
@@ -111,7 +112,8 @@ function compareEth(d: Diff, ours: OurFrame, o: OracleFrame): void {
   d.eq('eth.len', e.etherType, t.len);
   // Trailer = Ethernet payload beyond the network-layer datagram, known once that decoded (none
   // when the capture, or a lying length, cut the datagram).
-  const payload = o.caplen - 14;
+  const tags = Array.isArray(ours.layers.vlan) ? ours.layers.vlan.length : 0;
+  const payload = o.caplen - 14 - 4 * tags;
   const ip = ours.layers.ipv4;
   const arp = ours.layers.arp;
   const trailer = (datagram: number): number => Math.max(0, payload - datagram);

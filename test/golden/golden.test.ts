@@ -73,36 +73,6 @@ const KNOWN_DIVERGENCES: Record<string, Divergence> = {
       o.tcp !== undefined,
     frames: ['synthetic-edge-cases.pcap#13'],
   },
-  vlan: {
-    why:
-      'An 802.1Q VLAN tag: specs/ethernet.pkt dispatches only IPv4 and ARP, so nothing after the ' +
-      'Ethernet header is decoded; tshark reports the IPv4/UDP behind the tag (reported in ' +
-      '/work/notes/codec-bugs.md).',
-    explains: (p, ours) =>
-      / layer \w+: tshark decoded it, we did not$/.test(p) &&
-      [0x8100, 0x88a8].includes(Number(ours.layers.ethernet?.etherType)),
-    frames: ['synthetic-edge-cases.pcap#3'],
-  },
-  'arp-not-6-4': {
-    why:
-      'ARP with hardware/protocol address sizes other than 6/4: specs/arp.pkt lays the addresses ' +
-      'out for Ethernet/IPv4 only and reports E_BAD_VALUE; tshark shows such addresses as hex.',
-    explains: (p, ours, o) =>
-      / we report E_BAD_VALUE arp\.(hlen|plen)@/.test(p) &&
-      o.arp !== undefined &&
-      (o.arp.hlen !== 6 || o.arp.plen !== 4) &&
-      ours.error !== null,
-    frames: ['synthetic-edge-cases.pcap#22'],
-  },
-  rarp: {
-    why:
-      "EtherType 0x8035 (RARP): tshark's ARP dissector handles it; our Ethernet dispatch " +
-      '(specs/ethernet.pkt) maps only 0x0806 to ARP, so the frame ends at Ethernet.',
-    explains: (p, ours) =>
-      / layer arp: tshark decoded it, we did not$/.test(p) &&
-      ours.layers.ethernet?.etherType === 0x8035,
-    frames: ['tcpdump-getname_2_read4_asan.pcap#1'],
-  },
 };
 
 /**
