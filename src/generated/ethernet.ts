@@ -8,6 +8,7 @@ export const EtherType = Object.freeze({
   RARP: 0x8035,
   VLAN: 0x8100,
   QinQ: 0x88a8,
+  QinQLegacy: 0x9100,
   IPv6: 0x86dd,
 } as const);
 
@@ -26,6 +27,8 @@ export function nameOfEtherType(value: number): string | undefined {
       return 'VLAN';
     case 0x88a8:
       return 'QinQ';
+    case 0x9100:
+      return 'QinQLegacy';
     case 0x86dd:
       return 'IPv6';
     default:
@@ -285,6 +288,7 @@ export const dispatchTable = {
     32821: 'arp',
     33024: 'vlan',
     34984: 'vlan',
+    37120: 'vlan',
   },
 } as const;
 
@@ -298,6 +302,7 @@ export function payloadKind(view: EthernetView): EthernetPayloadKind | null {
       return 'arp';
     case 33024:
     case 34984:
+    case 37120:
       return 'vlan';
   }
 
