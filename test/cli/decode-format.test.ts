@@ -143,6 +143,61 @@ describe('decode --json shape', () => {
     expect(l.icmp.checksumValid).toBeNull();
   });
 
+  it('a first UDP fragment shows its header (length of the whole datagram), no error', () => {
+    frame('linux-ip-fragments.pcap', 13);
+    const j = frameToJSON(decoder, 13);
+    const udp = j.layers.udp as Record<string, unknown>;
+    expect(udp.length).toBe(4008);
+    expect(udp.checksumValid).toBeNull();
+    expect(j.error).toBeNull();
+  });
+
+  it('a frame cut by the snap length keeps its headers and reports E_TRUNCATED at IPv4', () => {
+    frame('zeek-tcp-truncated-header.pcap', 4);
+    const j = frameToJSON(decoder, 4);
+    const tcp = j.layers.tcp as Record<string, unknown>;
+    expect(Object.keys(j.layers)).toEqual(['ethernet', 'ipv4', 'tcp']);
+    expect(tcp.payloadLength).toBe(84); // as declared by IPv4, not the 0 bytes captured
+    expect(tcp.checksumValid).toBeNull();
+    expect(j.error).toEqual({ code: 'E_TRUNCATED', layer: 'ipv4', field: 'payload', offset: 34 });
+  });
+
+  it('a header cut by the snap length ends the walk before it', () => {
+    // 38 bytes captured: 4 of the 8 UDP header bytes
+    frame('synthetic-edge-cases.pcap', 31);
+    const j = frameToJSON(decoder, 31);
+    expect(Object.keys(j.layers)).toEqual(['ethernet', 'ipv4']);
+    expect(j.error?.layer).toBe('ipv4');
+  });
+
+  it('VLAN tags are a list, outermost first; ethernet keeps the first tag type', () => {
+    const l = json('synthetic-edge-cases.pcap', 24) as unknown as Record<string, unknown>;
+    expect((l.ethernet as Record<string, unknown>).etherType).toBe(0x88a8);
+    expect(l.vlan).toEqual([
+      { pcp: 3, dei: 0, id: 100, etherType: 0x8100 },
+      { pcp: 5, dei: 1, id: 5, etherType: 0x0800 },
+    ]);
+    expect((l.udp as Record<string, unknown>).dstPort).toBe(2000);
+    expect(Object.keys(json('synthetic-edge-cases.pcap', 25))).toEqual(['ethernet', 'vlan', 'arp']);
+  });
+
+  it('ARP of other address sizes: MAC / IPv4 when 6 / 4 bytes, colon hex otherwise', () => {
+    const a = json('synthetic-edge-cases.pcap', 27).arp;
+    expect(a).toEqual({
+      htype: 1,
+      ptype: 0x86dd,
+      hlen: 6,
+      plen: 16,
+      op: 1,
+      sha: '02:00:00:00:00:01',
+      spa: 'fe:80:00:00:00:00:00:00:00:00:00:00:00:00:00:01',
+      tha: '00:00:00:00:00:00',
+      tpa: 'fe:80:00:00:00:00:00:00:00:00:00:00:00:00:00:02',
+    });
+    expect(json('synthetic-edge-cases.pcap', 22).arp.spa).toBe('10.0.0.1');
+    expect(json('synthetic-edge-cases.pcap', 26).arp.op).toBe(3); // RARP
+  });
+
   it('a non-first fragment has no transport layer and no error', () => {
     frame('linux-ip-fragments.pcap', 2);
     const j = frameToJSON(decoder, 2);
