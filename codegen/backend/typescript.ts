@@ -110,6 +110,37 @@ export function inlineLoad(f: ScalarField, b: string, base: string): string {
   return f.bitOffset % 8 === 0 ? `${raw} >> ${shift}` : `(${raw} >> ${shift}) & ${hex(mask)}`;
 }
 
+/**
+ * Whether wrap() decodes a fixed scalar into a property (wide values: 32-bit, MACs, anything
+ * spanning 4 bytes or more) or its getter reads the bytes (1 to 3 bytes: always a small
+ * integer, so a getter V8 does not inline still allocates nothing). Keeping the narrow fields
+ * out of wrap() keeps wrap() small enough for V8 to inline into the caller.
+ */
+export function isEager(f: ScalarField): boolean {
+  return f.type !== 'uint' || ((f.bitOffset + f.bitWidth - 1) >> 3) - (f.bitOffset >> 3) >= 3;
+}
+
+/**
+ * A narrow field's getter expression: one loader from src/codec/bytes.ts (or a byte load),
+ * then a shift and a mask for a bit field. Tiny on purpose: V8 inlines functions of at most 27
+ * bytes of bytecode without charging the caller's inlining budget.
+ */
+export function lazyLoad(f: ScalarField, bytes: string, base: string): string {
+  const first = f.bitOffset >> 3;
+  const n = ((f.bitOffset + f.bitWidth - 1) >> 3) - first + 1;
+  const at = `${base}${first === 0 ? '' : ` + ${first}`}`;
+  const raw =
+    n === 1
+      ? `${bytes}[${at}]`
+      : `${n === 2 ? (f.littleEndian ? 'u16le' : 'u16') : 'u24'}(${bytes}, ${at})`;
+  if (n === 3 && f.littleEndian) throw new Error(`field ${f.name}: 24-bit little-endian`);
+  const shift = n * 8 - (f.bitOffset % 8) - f.bitWidth;
+  const mask = hex(2 ** f.bitWidth - 1);
+  if (shift === 0 && f.bitWidth === n * 8) return raw;
+  if (shift === 0) return `${raw} & ${mask}`;
+  return f.bitOffset % 8 === 0 ? `${raw} >> ${shift}` : `(${raw} >> ${shift}) & ${mask}`;
+}
+
 /** Name of the private property wrap() stores a fixed scalar's value in. */
 function slot(f: ScalarField): string {
   return `${f.name}Field`;
@@ -120,11 +151,13 @@ function slot(f: ScalarField): string {
  * (integers a demux can compare without float arithmetic; the 48-bit getter adds them).
  */
 function slots(f: ScalarField): string[] {
+  if (!isEager(f)) return [];
   return f.type === 'mac' ? [`${f.name}HiField`, `${f.name}LoField`] : [slot(f)];
 }
 
 /** wrap()'s statements storing a fixed scalar read from `b` at `base` into its properties. */
 function eagerStores(f: ScalarField, b: string, base: string): string[] {
+  if (!isEager(f)) return [];
   if (f.type !== 'mac') return [`this.${slot(f)} = ${inlineLoad(f, b, base)};`];
   const at = (k: number): number => (f.bitOffset >> 3) + k;
   const half = (from: number, bits: number): ScalarField => ({
@@ -146,6 +179,7 @@ function eagerStores(f: ScalarField, b: string, base: string): string[] {
  * getter computing a value above 2**31 boxes it whenever V8 did not inline it.
  */
 function getterBody(f: ScalarField): string {
+  if (!isEager(f)) return `return ${lazyLoad(f, 'this.bytes', 'this.offset')};`;
   if (f.type === 'mac')
     return `return this.${f.name}HiField * 0x100000000 + this.${f.name}LoField;`;
   return `return this.${slot(f)};`;
@@ -488,7 +522,11 @@ class MessageEmitter {
   }
 
   private getter(f: ScalarField): string {
-    return getterBody(f);
+    const body = getterBody(f);
+    for (const name of ['u16', 'u16le', 'u24']) {
+      if (body.includes(`${name}(`)) this.use(BYTES, name);
+    }
+    return body;
   }
 
   private checksumMembers(): string[] {
@@ -541,11 +579,11 @@ class MessageEmitter {
       if (e !== undefined && typeof e !== 'string') for (const name of fieldRefs(e)) used.add(name);
     }
     const local = (name: string): string => `${name}Value`;
-    // Eager decoding: every fixed scalar is read once here, with the byte loads written out,
-    // and kept in its property; the checks below use the locals.
+    // Eager decoding: every wide scalar is read once here, with the byte loads written out,
+    // and kept in its property (narrow ones are read by their getters); checks use locals.
     for (const f of this.scalars) {
       const load = inlineLoad(f, 'bytes', 'offset');
-      if (used.has(f.name) && f.type !== 'mac') {
+      if (used.has(f.name) && isEager(f) && f.type !== 'mac') {
         lines.push(`const ${local(f.name)} = ${load};`, `this.${slot(f)} = ${local(f.name)};`);
       } else {
         if (used.has(f.name)) lines.push(`const ${local(f.name)} = ${load};`);

@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inlineLoad } from '../../codegen/backend/typescript.js';
+import { inlineLoad, isEager, lazyLoad } from '../../codegen/backend/typescript.js';
 import type { ScalarField } from '../../codegen/frontend/model.js';
 import { loadSpec } from '../../codegen/generate.js';
 
@@ -105,6 +105,19 @@ describe('back end: field loads', () => {
       '((b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >> 4',
     );
     expect(() => inlineLoad(field(4, 32), 'b', 'o')).toThrow(/unaligned/);
+  });
+
+  it('decodes wide fields eagerly and reads narrow ones through tiny getters', () => {
+    expect(isEager(field(32, 32))).toBe(true);
+    expect(isEager({ ...field(0, 48), type: 'mac' })).toBe(true);
+    expect(isEager(field(4, 28))).toBe(true);
+    expect(isEager(field(8, 24))).toBe(false);
+    expect(isEager(field(100, 12))).toBe(false);
+    expect(lazyLoad(field(0, 4), 'b', 'o')).toBe('b[o] >> 4');
+    expect(lazyLoad(field(100, 12), 'b', 'o')).toBe('u16(b, o + 12) & 0xfff');
+    expect(lazyLoad(field(51, 13), 'b', 'o')).toBe('u16(b, o + 6) & 0x1fff');
+    expect(lazyLoad(field(16, 16, true), 'b', 'o')).toBe('u16le(b, o + 2)');
+    expect(lazyLoad(field(8, 20), 'b', 'o')).toBe('u24(b, o + 1) >> 4');
   });
 
   it('evaluates those loads to the right values', () => {
