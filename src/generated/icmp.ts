@@ -19,6 +19,8 @@ export const IcmpType = Object.freeze({
   InformationReply: 0x10,
   AddressMaskRequest: 0x11,
   AddressMaskReply: 0x12,
+  ExtendedEchoRequest: 0x2a,
+  ExtendedEchoReply: 0x2b,
 } as const);
 
 export type IcmpType = (typeof IcmpType)[keyof typeof IcmpType];
@@ -56,6 +58,10 @@ export function nameOfIcmpType(value: number): string | undefined {
       return 'AddressMaskRequest';
     case 0x12:
       return 'AddressMaskReply';
+    case 0x2a:
+      return 'ExtendedEchoRequest';
+    case 0x2b:
+      return 'ExtendedEchoReply';
     default:
       return undefined;
   }
@@ -234,7 +240,9 @@ export class IcmpView {
         this.type === 15 ||
         this.type === 16 ||
         this.type === 17 ||
-        this.type === 18
+        this.type === 18 ||
+        this.type === 42 ||
+        this.type === 43
           ? this.identifier
           : null,
       sequence:
@@ -253,7 +261,7 @@ export class IcmpView {
 
   /** One line for humans (allocates). */
   describe(): string {
-    return `${nameOfIcmpType(this.type) ?? this.type} code ${this.code} id ${this.type === 0 || this.type === 8 || this.type === 13 || this.type === 14 || this.type === 15 || this.type === 16 || this.type === 17 || this.type === 18 ? this.identifier : null} seq ${this.type === 0 || this.type === 8 || this.type === 13 || this.type === 14 || this.type === 15 || this.type === 16 || this.type === 17 || this.type === 18 ? this.sequence : null} length ${this.payloadLength}`;
+    return `${nameOfIcmpType(this.type) ?? this.type} code ${this.code} id ${this.type === 0 || this.type === 8 || this.type === 13 || this.type === 14 || this.type === 15 || this.type === 16 || this.type === 17 || this.type === 18 || this.type === 42 || this.type === 43 ? this.identifier : null} seq ${this.type === 0 || this.type === 8 || this.type === 13 || this.type === 14 || this.type === 15 || this.type === 16 || this.type === 17 || this.type === 18 ? this.sequence : null} length ${this.payloadLength}`;
   }
 }
 
