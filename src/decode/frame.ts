@@ -13,8 +13,9 @@
  *   snap length, or a lying length) still shows every header that is there: IPv4 is wrapped with
  *   `wrapPartial()` and the transport header decoded from what remains, while the frame keeps the
  *   `E_TRUNCATED` error of the IPv4 payload (the first error is the one reported; a header that is
- *   itself cut stops the walk there). An application layer in a cut payload is decoded only when
- *   it happens to be whole;
+ *   itself cut stops the walk there). A UDP length past a whole, unfragmented datagram is handled
+ *   the same way, with the error in udp. An application layer in a cut payload is decoded only
+ *   when it happens to be whole;
  * - DNS over TCP (port 53) is decoded when the segment holds one whole length-prefixed message
  *   (no stream reassembly);
  * - up to MAX_VLAN_TAGS stacked VLAN tags are decoded (deeper stacks end the walk quietly);
@@ -93,7 +94,7 @@ export class FrameDecoder {
   /** The IPv4 datagram is the first fragment of a larger one (MF set, fragment offset 0). */
   firstFragment = false;
 
-  /** The E_TRUNCATED of a cut IPv4 payload, kept while the walk goes on (reused per frame). */
+  /** The E_TRUNCATED of a cut IPv4/UDP payload, kept while the walk goes on (reused per frame). */
   private readonly cutError: DecodeError = {
     code: 'E_TRUNCATED',
     layer: 'ipv4',
@@ -222,9 +223,11 @@ export class FrameDecoder {
     const u = this.udp;
     const ip = this.ipv4;
     let err = u.wrap(bytes, ip.payloadOffset, ip.payloadLength);
-    // A UDP length past the IPv4 payload is expected when that payload is a first fragment or
-    // was cut: show the header, cut the payload.
-    if (err !== null && isCutPayload(err) && this.transportIncomplete) {
+    // A UDP length past the IPv4 payload: show the header and cut the payload. That is expected
+    // when the IPv4 payload is a first fragment or was cut; otherwise the UDP length is wrong,
+    // which is the frame's error (the walk goes on, as for a cut IPv4 payload).
+    if (err !== null && isCutPayload(err)) {
+      if (!this.transportIncomplete) this.noteCut(err);
       err = u.wrapPartial(bytes, ip.payloadOffset, ip.payloadLength);
     }
     if (err !== null) return this.fail(err);
@@ -267,8 +270,9 @@ export class FrameDecoder {
     this.layers |= Layer.dns;
   }
 
-  /** Records the cut IPv4 payload as the frame's error; the walk continues. */
+  /** Records a cut payload (IPv4's or UDP's) as the frame's error; the walk continues. */
   private noteCut(err: DecodeError): void {
+    if (this.error !== null) return;
     const c = this.cutError;
     c.layer = err.layer;
     c.field = err.field;

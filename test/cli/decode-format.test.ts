@@ -162,6 +162,14 @@ describe('decode --json shape', () => {
     expect(j.error).toEqual({ code: 'E_TRUNCATED', layer: 'ipv4', field: 'payload', offset: 34 });
   });
 
+  it('a UDP length past its whole datagram: header and DNS shown, E_TRUNCATED in udp', () => {
+    frame('synthetic-edge-cases.pcap', 38);
+    const j = frameToJSON(decoder, 38);
+    expect(Object.keys(j.layers)).toEqual(['ethernet', 'ipv4', 'udp', 'dns']);
+    expect((j.layers.udp as Record<string, unknown>).length).toBe(200);
+    expect(j.error).toMatchObject({ code: 'E_TRUNCATED', layer: 'udp', field: 'payload' });
+  });
+
   it('a header cut by the snap length ends the walk before it', () => {
     // 38 bytes captured: 4 of the 8 UDP header bytes
     frame('synthetic-edge-cases.pcap', 31);
