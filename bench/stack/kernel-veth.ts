@@ -1,0 +1,219 @@
+/**
+ * The Linux kernel against itself: two namespaces of our own joined by a veth pair with every
+ * offload off (tx/rx checksum, TSO, GSO, GRO), MTU 1500, so each segment is one frame as on the
+ * TAP: the per-frame ceiling on this machine. Measures bulk TCP one way and ping RTT.
+ *
+ * Congestion control: namespaces other than the initial one may only pick a default from
+ * net.ipv4.tcp_allowed_congestion_control ("reno bbr" here; cubic gives EPERM), so the sender
+ * asks for cubic per socket (TCP_CONGESTION, allowed to root) through socat's setsockopt-string.
+ * DESIGN.md: BBR over veth was 40% slower with spurious retransmits.
+ *
+ * Tools: socat reads /dev/zero itself (readbytes=N, no `head` pipe) and the sink writes to
+ * /dev/null with 256 KiB buffers. The same pair over loopback in one namespace (no per-frame
+ * cost: 64 KiB MTU) is measured too, as the ceiling of the tools themselves.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { run } from './lab.js';
+import { percentile } from './ping.js';
+
+export interface KernelVethOptions {
+  /** Bytes sent one way (default 1 GiB, as in tcp.ts). */
+  bytes?: number;
+  /** CPU list (taskset -c) for the sender and ping. */
+  clientCpus?: string;
+  /** CPU list for the receiver. */
+  serverCpus?: string;
+  /** Timed pings after a flood warm-up (default 2000 at 2 ms). */
+  pingCount?: number;
+}
+
+export interface KernelVethResult {
+  bytes: number;
+  /** Kernel → kernel over the veth, offloads off. */
+  gbps: number;
+  seconds: number;
+  /** The same socat pair over loopback (64 KiB MTU): what the tools alone can move. */
+  toolCeilingGbps: number;
+  pingMedianUs: number;
+  pingP99Us: number;
+  pingReceived: number;
+  pingSent: number;
+  congestionControl: string;
+  placement: string;
+}
+
+const PORT = 5001;
+const SENDER_IP = '10.8.1.1';
+const RECEIVER_IP = '10.8.1.2';
+/** socat address option: IPPROTO_TCP (6), TCP_CONGESTION (13). */
+const CUBIC = 'setsockopt-string=6:13:cubic';
+
+function inNs(ns: string, args: string[], timeoutMs = 120_000): string {
+  return run('ip', ['netns', 'exec', ns, ...args], timeoutMs).stdout;
+}
+
+function nsUp(ns: string): void {
+  run('ip', ['netns', 'add', ns]);
+  inNs(ns, ['ip', 'link', 'set', 'lo', 'up']);
+  inNs(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+}
+
+/**
+ * One bulk transfer from `senderNs` to `host:PORT` in `receiverNs`; returns the seconds from
+ * the sender's start to the receiver having read everything and exited.
+ */
+export async function socatTransfer(
+  senderNs: string,
+  receiverNs: string,
+  host: string,
+  bytes: number,
+  clientCpus: string,
+  serverCpus: string,
+): Promise<number> {
+  const sink = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      receiverNs,
+      'taskset',
+      '-c',
+      serverCpus,
+      'socat',
+      '-b',
+      '262144',
+      '-u',
+      `TCP-LISTEN:${PORT},reuseaddr`,
+      'OPEN:/dev/null',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let sinkErr = '';
+  sink.stderr.on('data', (d: Buffer) => (sinkErr += d.toString()));
+  const sinkDone = new Promise<number | null>((resolve) => sink.on('exit', resolve));
+  try {
+    // Wait until the listener exists instead of sleeping a fixed time.
+    for (let i = 0; i < 200; i++) {
+      const ss = spawnSync('ip', ['netns', 'exec', receiverNs, 'ss', '-Hltn', `sport = :${PORT}`], {
+        encoding: 'utf8',
+      });
+      if (ss.stdout.trim() !== '') break;
+      await new Promise((f) => setTimeout(f, 10));
+    }
+    const t0 = process.hrtime.bigint();
+    inNs(senderNs, [
+      'taskset',
+      '-c',
+      clientCpus,
+      'socat',
+      '-b',
+      '262144',
+      '-u',
+      `OPEN:/dev/zero,readbytes=${bytes}`,
+      `TCP:${host}:${PORT},${CUBIC}`,
+    ]);
+    const code = await sinkDone;
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (code !== 0) throw new Error(`socat sink exited ${code}: ${sinkErr}`);
+    return seconds;
+  } finally {
+    if (sink.exitCode === null && sink.signalCode === null) sink.kill('SIGKILL');
+  }
+}
+
+export async function measureKernelVeth(opts: KernelVethOptions = {}): Promise<KernelVethResult> {
+  const bytes = opts.bytes ?? 1 << 30;
+  const clientCpus = opts.clientCpus ?? '0';
+  const serverCpus = opts.serverCpus ?? '1';
+  const pingCount = opts.pingCount ?? 2000;
+  const nsA = `pkt-peers-veth-${process.pid}-a`;
+  const nsB = `pkt-peers-veth-${process.pid}-b`;
+  try {
+    nsUp(nsA);
+    nsUp(nsB);
+    run('ip', [
+      'link',
+      'add',
+      'pv0',
+      'netns',
+      nsA,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'pv1',
+      'netns',
+      nsB,
+    ]);
+    for (const [ns, dev, ip] of [
+      [nsA, 'pv0', SENDER_IP],
+      [nsB, 'pv1', RECEIVER_IP],
+    ]) {
+      inNs(ns, ['ip', 'link', 'set', dev, 'mtu', '1500']);
+      inNs(ns, [
+        'ethtool',
+        '-K',
+        dev,
+        'tx',
+        'off',
+        'rx',
+        'off',
+        'tso',
+        'off',
+        'gso',
+        'off',
+        'gro',
+        'off',
+      ]);
+      inNs(ns, ['ip', 'addr', 'add', `${ip}/24`, 'dev', dev]);
+      inNs(ns, ['ip', 'link', 'set', dev, 'up']);
+    }
+
+    const pinned = (args: string[]): string[] => ['taskset', '-c', clientCpus, ...args];
+    inNs(nsA, pinned(['ping', '-n', '-q', '-f', '-c', '20000', '-W', '1', RECEIVER_IP]));
+    const out = inNs(
+      nsA,
+      pinned(['ping', '-n', '-c', String(pingCount), '-i', '0.002', '-W', '1', RECEIVER_IP]),
+    );
+    const rtts = [...out.matchAll(/time=([\d.]+) ms/g)]
+      .map((m) => Number(m[1]) * 1000)
+      .sort((a, b) => a - b);
+
+    const seconds = await socatTransfer(nsA, nsB, RECEIVER_IP, bytes, clientCpus, serverCpus);
+    const loSeconds = await socatTransfer(nsB, nsB, '127.0.0.1', bytes, clientCpus, serverCpus);
+    return {
+      bytes,
+      gbps: (bytes * 8) / seconds / 1e9,
+      seconds,
+      toolCeilingGbps: (bytes * 8) / loSeconds / 1e9,
+      pingMedianUs: percentile(rtts, 50),
+      pingP99Us: percentile(rtts, 99),
+      pingReceived: rtts.length,
+      pingSent: pingCount,
+      congestionControl: 'cubic (per socket)',
+      placement: `sender + ping on CPU ${clientCpus}, receiver on CPU ${serverCpus}`,
+    };
+  } finally {
+    spawnSync('ip', ['netns', 'del', nsA]);
+    spawnSync('ip', ['netns', 'del', nsB]);
+  }
+}
+
+export function formatKernelVeth(r: KernelVethResult): string {
+  const f = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+  return [
+    `kernel ↔ kernel over veth (offloads off, MTU 1500, ${r.congestionControl}; ${r.placement})`,
+    `  TCP ${(r.bytes / 2 ** 20).toFixed(0)} MiB one way: ${f(r.gbps)} Gbit/s ` +
+      `(socat pair over loopback, the tools' ceiling: ${f(r.toolCeilingGbps)} Gbit/s)`,
+    `  ping: median ${f(r.pingMedianUs, 0)} µs, p99 ${f(r.pingP99Us, 0)} µs (${r.pingReceived}/${r.pingSent} replies)`,
+  ].join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  if (process.getuid?.() !== 0) {
+    process.stdout.write('bench kernel-veth: needs root (network namespaces); skipped\n');
+  } else {
+    const r = await measureKernelVeth({ bytes: Number(process.env.PEERS_BENCH_BYTES ?? 1 << 30) });
+    process.stdout.write(formatKernelVeth(r) + '\n');
+  }
+}
