@@ -16,6 +16,11 @@
  *   itself cut stops the walk there). A UDP length past a whole, unfragmented datagram is handled
  *   the same way, with the error in udp. An application layer in a cut payload is decoded only
  *   when it happens to be whole;
+ * - a frame the capture cut (original length > captured) where no decoded layer ran past the
+ *   captured bytes gets `E_TRUNCATED` at `ethernet.payload` when the bytes go on past the
+ *   datagram into a padding/trailer that is cut (offset: the datagram's end), or when the
+ *   EtherType is one we do not decode (offset: the bytes captured); a cut exactly at the end of
+ *   the datagram hides nothing and is no error;
  * - DNS over TCP (port 53) is decoded when the segment holds one whole length-prefixed message
  *   (no stream reassembly);
  * - up to MAX_VLAN_TAGS stacked VLAN tags are decoded (deeper stacks end the walk quietly);
@@ -53,6 +58,8 @@ export interface FrameError {
 /** VLAN tags decoded per frame (802.1ad QinQ uses two; more is not seen in practice). */
 export const MAX_VLAN_TAGS = 4;
 const DNS_PORT = 53;
+/** ARP header bytes before the four addresses. */
+const ARP_FIXED_LEN = 8;
 /** IPv4 More Fragments flag within the 3-bit flags field. */
 const IPV4_MF = 1;
 /** DNS header size: a TCP segment shorter than prefix + header holds no DNS message. */
@@ -102,6 +109,14 @@ export class FrameDecoder {
     offset: 0,
   };
 
+  /** A frame the capture cut where no decoded layer's length ran past it. */
+  private readonly frameCutError: DecodeError = {
+    code: 'E_TRUNCATED',
+    layer: 'ethernet',
+    field: 'payload',
+    offset: 0,
+  };
+
   private readonly linkTypeError: FrameError = {
     code: 'E_UNSUPPORTED_LINKTYPE',
     layer: 'frame',
@@ -136,6 +151,7 @@ export class FrameDecoder {
       return false;
     }
     this.walk(bytes);
+    if (this.error === null && this.origLength > bytes.length) this.checkCutTrailer(bytes.length);
     return this.error === null;
   }
 
@@ -268,6 +284,26 @@ export class FrameDecoder {
     const e = this.dns.wrap(bytes, off + 2, prefix);
     if (e !== null) return this.fail(e);
     this.layers |= Layer.dns;
+  }
+
+  /**
+   * Every decoded layer is whole, yet the capture cut the frame. When the captured bytes end
+   * exactly where the network-layer datagram ends, nothing shown is incomplete; when they go on
+   * into a padding/trailer they do not hold in full (or into a protocol we do not decode), the
+   * frame is short there, as packet analysers report it.
+   */
+  private checkCutTrailer(captured: number): void {
+    let end = -1;
+    if (this.has('arp')) {
+      const a = this.arpAnySize ? this.arpAny : this.arp;
+      end = a.offset + ARP_FIXED_LEN + 2 * a.hlen + 2 * a.plen;
+    } else if (this.has('ipv4')) {
+      end = this.ipv4.offset + this.ipv4.totalLength;
+    }
+    if (end >= 0 && captured <= end) return;
+    const c = this.frameCutError;
+    c.offset = end >= 0 ? end : captured;
+    this.error = c;
   }
 
   /** Records a cut payload (IPv4's or UDP's) as the frame's error; the walk continues. */

@@ -170,6 +170,20 @@ describe('decode --json shape', () => {
     expect(j.error).toMatchObject({ code: 'E_TRUNCATED', layer: 'udp', field: 'payload' });
   });
 
+  it('a cut inside the Ethernet padding is E_TRUNCATED at ethernet; a cut at the end is none', () => {
+    frame('synthetic-edge-cases.pcap', 39);
+    const j = frameToJSON(decoder, 39);
+    expect(Object.keys(j.layers)).toEqual(['ethernet', 'arp']);
+    expect(j.error).toEqual({
+      code: 'E_TRUNCATED',
+      layer: 'ethernet',
+      field: 'payload',
+      offset: 42,
+    });
+    frame('zeek-tcp-truncated-header.pcap', 3); // 54 of 60 bytes: the datagram ends at 54
+    expect(frameToJSON(decoder, 3).error).toBeNull();
+  });
+
   it('a header cut by the snap length ends the walk before it', () => {
     // 38 bytes captured: 4 of the 8 UDP header bytes
     frame('synthetic-edge-cases.pcap', 31);
