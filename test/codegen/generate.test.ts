@@ -176,7 +176,7 @@ describe('codegen CLI', () => {
     expect(r.stderr).not.toContain('tcp.ts');
     const fixed = run();
     expect(fixed.status).toBe(0);
-    expect(fixed.stdout).toContain('wrote 1 of 10 files, removed 1');
+    expect(fixed.stdout).toContain('wrote 1 of 11 files, removed 1');
     expect(readFileSync(udp, 'utf8')).toBe(
       readFileSync(join(ROOT, 'src/generated/udp.ts'), 'utf8'),
     );

@@ -188,6 +188,7 @@ describe('spec errors', () => {
       'pcap.pkt',
       'tcp.pkt',
       'udp.pkt',
+      'vlan.pkt',
     ]);
     for (const f of files)
       expect(() => loadSpec(`specs/${f}`, readFileSync(new URL(f, dir), 'utf8'))).not.toThrow();
