@@ -204,7 +204,7 @@ export function constructCode(r: Region, fixedOffsets: Map<string, number>): Con
         moduleExtras:
           c.format === 'tcp'
             ? [
-                `export { encodeTcpOptions as encodeOptions, TcpOptionCursor } from '../codec/options.js';`,
+                `export {\n encodeTcpOptions as encodeOptions,\n findKindLengthOption as findOption,\n TcpOptionCursor,\n writeTcpTimestamps as writeTimestamps,\n} from '../codec/options.js';`,
                 `export type { TcpOption, TcpOptionJSON } from '../codec/options.js';`,
               ]
             : [

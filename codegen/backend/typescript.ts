@@ -913,9 +913,19 @@ class MessageEmitter {
     const valueOf = (f: ScalarField): string =>
       f.checksum !== null ? `f.${f.name} ?? 0` : ctx.field(f.name);
     if (group.length === 1 && first.type === 'mac') {
-      this.use(ADDRESS, 'writeMac');
+      // Written inline from two integer halves (no helper call, no Math.floor): the MAC is
+      // below 2**48, so the quotient fits an int32, and `| 0` keeps the low 32 bits.
+      const hi = `${first.name}Hi`;
+      const lo = `${first.name}Lo`;
       return [
-        `writeMac(out, offset${startByte === 0 ? '' : ` + ${startByte}`}, ${ctx.field(first.name)});`,
+        `const ${hi} = (${ctx.field(first.name)} / 0x100000000) | 0;`,
+        `const ${lo} = ${ctx.field(first.name)} | 0;`,
+        `${base(0)} = ${hi} >> 8;`,
+        `${base(1)} = ${hi};`,
+        `${base(2)} = ${lo} >> 24;`,
+        `${base(3)} = ${lo} >> 16;`,
+        `${base(4)} = ${lo} >> 8;`,
+        `${base(5)} = ${lo};`,
       ];
     }
     let value: string;

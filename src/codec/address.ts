@@ -27,13 +27,15 @@ export function readMac(bytes: Uint8Array, off: number): number {
 }
 
 export function writeMac(bytes: Uint8Array, off: number, n: number): void {
-  const hi = Math.floor(n / TWO_32);
-  const lo = n >>> 0;
-  bytes[off] = hi >>> 8;
+  // Integer halves without Math.floor (n is below 2**48, so the quotient fits an int32);
+  // `| 0` keeps the low 32 bits as an int32, whose bytes are those of the uint32.
+  const hi = (n / TWO_32) | 0;
+  const lo = n | 0;
+  bytes[off] = hi >> 8;
   bytes[off + 1] = hi;
-  bytes[off + 2] = lo >>> 24;
-  bytes[off + 3] = lo >>> 16;
-  bytes[off + 4] = lo >>> 8;
+  bytes[off + 2] = lo >> 24;
+  bytes[off + 3] = lo >> 16;
+  bytes[off + 4] = lo >> 8;
   bytes[off + 5] = lo;
 }
 

@@ -71,5 +71,13 @@ export function copyBytes(src: Uint8Array, out: Uint8Array, at: number): void {
     out.set(src, at);
     return;
   }
-  for (let i = 0; i < n; i++) out[at + i] = src[i];
+  let i = 0;
+  // Four bytes per iteration: option lists are multiples of 4 bytes.
+  for (; i + 3 < n; i += 4) {
+    out[at + i] = src[i];
+    out[at + i + 1] = src[i + 1];
+    out[at + i + 2] = src[i + 2];
+    out[at + i + 3] = src[i + 3];
+  }
+  for (; i < n; i++) out[at + i] = src[i];
 }

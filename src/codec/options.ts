@@ -393,6 +393,56 @@ function put32(out: Uint8Array, off: number, n: number): void {
 }
 
 /**
+ * Absolute offset of the first option of `kind` in an IPv4 / TCP style list (EOL ends the
+ * search), or -1 when there is none or the list cannot be delimited up to and including it
+ * (so the option found lies wholly inside the list).
+ */
+export function findKindLengthOption(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  kind: number,
+): number {
+  let pos = offset;
+  const end = offset + length;
+  while (pos < end) {
+    const k = bytes[pos];
+    if (k <= 1) {
+      if (k === kind) return pos;
+      if (k === 0) return -1;
+      pos++;
+      continue;
+    }
+    const len = pos + 1 < end ? bytes[pos + 1] : 0;
+    if (len < 2 || pos + len > end) return -1;
+    if (k === kind) return pos;
+    pos += len;
+  }
+  return -1;
+}
+
+/**
+ * Rewrites the values of the timestamps option whose kind byte is at `at` (as found by
+ * findKindLengthOption(..., 8)): a stack encodes its option block once per connection and
+ * patches the timestamps per segment, instead of encoding the whole list again.
+ */
+export function writeTcpTimestamps(
+  out: Uint8Array,
+  at: number,
+  tsval: number,
+  tsecr: number,
+): void {
+  out[at + 2] = tsval >> 24;
+  out[at + 3] = tsval >> 16;
+  out[at + 4] = tsval >> 8;
+  out[at + 5] = tsval;
+  out[at + 6] = tsecr >> 24;
+  out[at + 7] = tsecr >> 16;
+  out[at + 8] = tsecr >> 8;
+  out[at + 9] = tsecr;
+}
+
+/**
  * Writes TCP options at `offset` and pads with zero bytes (EOL) to a multiple of 4, as the data
  * offset needs. Returns the byte count (at most 40); -1 when they do not fit in 40 bytes or in
  * `out`. Raw items (`{kind: number, data}`) are written as kind, 2 + data.length, data.

@@ -501,5 +501,10 @@ export function encodeTcp(
   return pos - offset;
 }
 
-export { encodeTcpOptions as encodeOptions, TcpOptionCursor } from '../codec/options.js';
+export {
+  encodeTcpOptions as encodeOptions,
+  findKindLengthOption as findOption,
+  TcpOptionCursor,
+  writeTcpTimestamps as writeTimestamps,
+} from '../codec/options.js';
 export type { TcpOption, TcpOptionJSON } from '../codec/options.js';

@@ -2,8 +2,9 @@
 // layer, re-pointed at every frame with wrap(), typed getters (TCP options too: wrap() records
 // the well-known ones); encoding
 // through encodeEthernet/encodeIpv4/encodeTcp with the derived fields (ihl, totalLength,
-// dataOffset, both checksums) left to the encoders and the options built by tcp.encodeOptions()
-// from a reused item list (the timestamp changes every frame, as it does in a real stack).
+// dataOffset, both checksums) left to the encoders; the options are built once by
+// tcp.encodeOptions() from an item list, and the timestamps, which change every frame as they
+// do in a real stack, are rewritten in place per frame with tcp.writeTimestamps().
 import { arp, ethernet, icmp, ipv4, tcp, udp } from '../../../src/generated/index.js';
 import type { Contender } from '../contender.js';
 import type { Corpus } from '../corpus.js';
@@ -160,11 +161,10 @@ function createEncoder(): (i: number, out: Uint8Array) => number {
     dst: ENC_DST_IP,
     options: new Uint8Array(0),
   };
-  const timestamps = { kind: 'timestamps' as const, tsval: 0, tsecr: 0 };
   const optionList: tcp.TcpOption[] = [
     { kind: 'mss', value: ENC_MSS },
     { kind: 'sackPermitted' },
-    timestamps,
+    { kind: 'timestamps', tsval: 0, tsecr: 0 },
     { kind: 'nop' },
     { kind: 'windowScale', shift: ENC_WSCALE },
   ];
@@ -181,15 +181,17 @@ function createEncoder(): (i: number, out: Uint8Array) => number {
     urgentPointer: 0,
     options: optionBytes.subarray(0, optionLength),
   };
+  // A stack encodes its option block once per connection and patches the timestamps per
+  // segment (tcp.writeTimestamps at the option tcp.findOption located).
+  const tsAt = tcp.findOption(optionBytes, 0, optionLength, tcp.TcpOptionKind.Timestamps);
+  if (tsAt < 0) throw new Error('encode workload options have no timestamps');
   const ipHeader = ipv4.ipv4HeaderLength(ip);
   return (i: number, out: Uint8Array): number => {
     ip.identification = encIdentification(i);
     seg.dstPort = encDstPort(i);
     seg.seq = encSeq(i) >>> 0;
     seg.ack = encAck(i) >>> 0;
-    timestamps.tsval = encTsval(i) >>> 0;
-    timestamps.tsecr = encTsecr(i) >>> 0;
-    tcp.encodeOptions(optionList, optionBytes, 0);
+    tcp.writeTimestamps(optionBytes, tsAt, encTsval(i), encTsecr(i));
     const l2 = ethernet.encodeEthernet(eth, out, 0);
     const l4 = tcp.encodeTcp(seg, out, l2 + ipHeader, 0, ENC_SRC_IP, ENC_DST_IP);
     const l3 = ipv4.encodeIpv4(ip, out, l2, l4);
