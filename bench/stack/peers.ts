@@ -12,14 +12,25 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { CACHE, HOST_IP, Lab, ROOT, run, STACK_IP, type Placement, type Responder } from './lab.js';
 import { measurePing, type PingResult } from './ping.js';
-import { formatKernelVeth, measureKernelVeth, type KernelVethResult } from './kernel-veth.js';
+import {
+  cpuPressure,
+  formatKernelVeth,
+  measureKernelVeth,
+  type KernelVethResult,
+} from './kernel-veth.js';
 
 export { measureKernelVeth, type KernelVethOptions, type KernelVethResult } from './kernel-veth.js';
 
-/** One direction of a bulk transfer, as in tcp.ts's TcpBenchResult. */
+/** One direction of a bulk transfer, as in tcp.ts's TcpBenchResult (medians over the rounds). */
 export interface PeerTransfer {
   gbps: number;
   cpuSecondsPerGB: number;
+}
+
+/** Every round's figures, for the raw results file. */
+export interface PeerRound {
+  kernelToLwip: PeerTransfer;
+  lwipToKernel: PeerTransfer;
 }
 
 export interface LwipResult {
@@ -27,14 +38,22 @@ export interface LwipResult {
   kernelToLwip: PeerTransfer;
   lwipToKernel: PeerTransfer;
   ping: PingResult;
+  rounds: PeerRound[];
+  /** CPU pressure (PSI "some" avg10, %) before the measurement: other load on the machine. */
+  cpuPressure: number;
   /** The options compiled into Debian's liblwip that bound throughput (from the peer itself). */
   lwipOptions: { tcpWnd: number; tcpSndBuf: number; tcpMss: number; wndScale: number };
   placement: string;
 }
 
 export interface LwipOptions {
-  /** Bytes per direction (default 1 GiB, as in tcp.ts). */
+  /** Bytes per direction and round (default 512 MiB). */
   bytes?: number;
+  /**
+   * Rounds, each one transfer per direction (default 3); Gbit/s and CPU s/GB are the medians,
+   * because other load on the machine moves a single transfer by ±50% here.
+   */
+  rounds?: number;
   /**
    * A lab already up (tap0 with 10.0.0.1/24 on the kernel side, nothing else holding tap0):
    * main.ts passes its own. Without one, a lab of our own is made and removed.
@@ -133,6 +152,18 @@ export async function startLwipPeer(
   return { responder, ready: events.find((e) => e.event === 'ready')!, next };
 }
 
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[(s.length - 1) >> 1];
+}
+
+function medianTransfer(all: PeerTransfer[]): PeerTransfer {
+  return {
+    gbps: median(all.map((t) => t.gbps)),
+    cpuSecondsPerGB: median(all.map((t) => t.cpuSecondsPerGB)),
+  };
+}
+
 function transfer(bytes: number, seconds: number, cpuNs: number): PeerTransfer {
   return { gbps: (bytes * 8) / seconds / 1e9, cpuSecondsPerGB: cpuNs / 1e9 / (bytes / 1e9) };
 }
@@ -200,7 +231,9 @@ async function lwipToKernel(lab: Lab, binary: string, bytes: number): Promise<Pe
 }
 
 export async function measureLwip(opts: LwipOptions = {}): Promise<LwipResult> {
-  const bytes = opts.bytes ?? 1 << 30;
+  const bytes = opts.bytes ?? 512 << 20;
+  const roundCount = Math.max(1, opts.rounds ?? 3);
+  const pressure = cpuPressure();
   const cpus = availableParallelism();
   const placement =
     opts.placement ??
@@ -211,26 +244,33 @@ export async function measureLwip(opts: LwipOptions = {}): Promise<LwipResult> {
   if (opts.lab === undefined) lab.up();
   try {
     lab.flushNeighbours();
-    const peer = await startLwipPeer(lab, binary);
-    let ping: PingResult;
-    let k2l: PeerTransfer;
-    try {
-      ping = measurePing(lab);
-      k2l = await kernelToLwip(lab, peer, bytes);
-    } finally {
-      await peer.responder.stop();
+    let ready: PeerEvent | undefined;
+    let ping: PingResult | undefined;
+    const rounds: PeerRound[] = [];
+    for (let i = 0; i < roundCount; i++) {
+      const peer = await startLwipPeer(lab, binary);
+      let k2l: PeerTransfer;
+      try {
+        ready = peer.ready;
+        ping ??= measurePing(lab);
+        k2l = await kernelToLwip(lab, peer, bytes);
+      } finally {
+        await peer.responder.stop();
+      }
+      rounds.push({ kernelToLwip: k2l, lwipToKernel: await lwipToKernel(lab, binary, bytes) });
     }
-    const l2k = await lwipToKernel(lab, binary, bytes);
     return {
       bytes,
-      kernelToLwip: k2l,
-      lwipToKernel: l2k,
-      ping,
+      kernelToLwip: medianTransfer(rounds.map((r) => r.kernelToLwip)),
+      lwipToKernel: medianTransfer(rounds.map((r) => r.lwipToKernel)),
+      ping: ping!,
+      rounds,
+      cpuPressure: pressure,
       lwipOptions: {
-        tcpWnd: peer.ready.tcp_wnd ?? NaN,
-        tcpSndBuf: peer.ready.tcp_snd_buf ?? NaN,
-        tcpMss: peer.ready.tcp_mss ?? NaN,
-        wndScale: peer.ready.wnd_scale ?? NaN,
+        tcpWnd: ready?.tcp_wnd ?? NaN,
+        tcpSndBuf: ready?.tcp_snd_buf ?? NaN,
+        tcpMss: ready?.tcp_mss ?? NaN,
+        wndScale: ready?.wnd_scale ?? NaN,
       },
       placement: `lwIP on CPU ${lab.placement.responderCpus}, kernel tools (socat, ping) on CPU ${lab.placement.clientCpus} (${cpus} CPUs)`,
     };
@@ -252,10 +292,12 @@ export function formatPeers(
   if (lwip) {
     const o = lwip.lwipOptions;
     lines.push(
-      `lwIP 2.1.3 (Debian liblwip: TCP_WND ${o.tcpWnd}, wnd scale ${o.wndScale}, SND_BUF ${o.tcpSndBuf}, MSS ${o.tcpMss}) on a TAP; ${(lwip.bytes / 2 ** 20).toFixed(0)} MiB each way; ${lwip.placement}`,
+      `lwIP 2.1.3 (Debian liblwip: TCP_WND ${o.tcpWnd}, wnd scale ${o.wndScale}, SND_BUF ${o.tcpSndBuf}, MSS ${o.tcpMss}) on a TAP; median of ${lwip.rounds.length} rounds of ${(lwip.bytes / 2 ** 20).toFixed(0)} MiB each way; ${lwip.placement}`,
+      `  rounds, Gbit/s kernel → lwIP / lwIP → kernel: ${lwip.rounds.map((r) => `${f(r.kernelToLwip.gbps)} / ${f(r.lwipToKernel.gbps)}`).join(', ')}`,
       `  kernel → lwIP  ${f(lwip.kernelToLwip.gbps).padStart(6)} Gbit/s  ${f(lwip.kernelToLwip.cpuSecondsPerGB)} CPU s/GB (lwIP process)`,
       `  lwIP → kernel  ${f(lwip.lwipToKernel.gbps).padStart(6)} Gbit/s  ${f(lwip.lwipToKernel.cpuSecondsPerGB)} CPU s/GB (lwIP process)`,
       `  ping: median ${f(lwip.ping.medianUs, 0)} µs, p99 ${f(lwip.ping.p99Us, 0)} µs (${lwip.ping.received}/${lwip.ping.sent} replies)`,
+      `  CPU pressure before (other load): ${f(lwip.cpuPressure, 0)}% (PSI some avg10)`,
     );
     if (stack) {
       lines.push(
@@ -280,9 +322,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (process.getuid?.() !== 0) {
     process.stdout.write('bench peers: needs root (network namespaces + TAP); skipped\n');
   } else {
-    const bytes = Number(process.env.PEERS_BENCH_BYTES ?? 1 << 30);
-    const lwip = await measureLwip({ bytes });
-    const veth = await measureKernelVeth({ bytes });
+    const bytes = Number(process.env.PEERS_BENCH_BYTES ?? 512 << 20);
+    const rounds = Number(process.env.PEERS_BENCH_ROUNDS ?? 3);
+    const lwip = await measureLwip({ bytes, rounds });
+    const veth = await measureKernelVeth({ bytes, rounds });
     process.stdout.write(formatPeers(lwip, veth) + '\n');
   }
 }
