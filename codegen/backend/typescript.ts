@@ -829,7 +829,21 @@ class MessageEmitter {
       body.push(`if (!(offset >= 0 && offset + ${m.fixedSize} <= out.length)) return -1;`);
     }
     // Fixed part, one store per byte run.
-    for (const group of storeGroups(this.scalars)) body.push(...this.storeGroup(group, ctx));
+    // The checksum adds the fixed part's 16-bit words from the values just stored (no loop
+    // reading them back); only the regions after it are summed from `out`.
+    const c = this.checksum;
+    const headTerms: string[] = [];
+    let foldHead = c?.checksum != null && this.bytesFields.length === 0;
+    for (const group of storeGroups(this.scalars)) {
+      const stored = this.storeGroup(group, ctx);
+      body.push(...stored.lines);
+      if (c !== undefined && group.includes(c)) {
+        if (group.length !== 1 || c.bitOffset % 16 !== 0 || c.bitWidth !== 16) foldHead = false;
+        continue;
+      }
+      if (stored.value === null || group[0].littleEndian) foldHead = false;
+      else headTerms.push(...wordTerms(stored.value, stored.startByte, stored.n));
+    }
     for (const f of this.bytesFields) {
       body.push(
         `out.fill(0, offset + ${f.byteOffset}, offset + ${f.byteOffset + f.size});`,
@@ -846,20 +860,30 @@ class MessageEmitter {
       for (const r of headerRegions) body.push(this.cc.get(r.name)?.encode ?? '');
     }
     const written = headerRegions.length > 0 ? 'pos - offset' : String(m.fixedSize);
-    const c = this.checksum;
     if (c?.checksum != null) {
       const at = c.bitOffset >> 3;
       const len = c.checksum.coverage === 'header' ? written : `${written} + payloadLength`;
-      const initial =
+      const pseudo =
         c.checksum.pseudoProtocol !== null
-          ? `, pseudoHeaderSum(src, dst, ${c.checksum.pseudoProtocol}, covered)`
+          ? `pseudoHeaderSum(src, dst, ${c.checksum.pseudoProtocol}, covered)`
           : '';
+      const fixed = m.fixedSize;
+      const region = foldHead
+        ? `out, offset + ${fixed}, covered - ${fixed}, head${pseudo !== '' ? ` + ${pseudo}` : ''}`
+        : `out, offset, covered${pseudo !== '' ? `, ${pseudo}` : ''}`;
       const sum = c.checksum.zeroMeansNone
-        ? `internetChecksum(out, offset, covered${initial}) || 0xffff`
-        : `internetChecksum(out, offset, covered${initial})`;
+        ? `internetChecksum(${region}) || 0xffff`
+        : `internetChecksum(${region})`;
       body.push(
         `if (f.${c.name} === undefined) {`,
         `  const covered = ${len};`,
+        ...(foldHead
+          ? [
+              `  let head = ${headTerms.length > 0 ? headTerms.join(' + ') : '0'};`,
+              `  head = (head & 0xffff) + (head >>> 16);`,
+              `  head = (head & 0xffff) + (head >>> 16);`,
+            ]
+          : []),
         c.checksum.zeroMeansNone
           ? `  // A computed 0 is sent as 0xffff: 0 means "no checksum" (RFC 768).`
           : '',
@@ -903,7 +927,14 @@ class MessageEmitter {
     });
   }
 
-  private storeGroup(group: ScalarField[], ctx: ExprContext): string[] {
+  /**
+   * The stores of one group, and the name of the value they write (null for a MAC, written
+   * from two halves), so the checksum can add the group's words without reading them back.
+   */
+  private storeGroup(
+    group: ScalarField[],
+    ctx: ExprContext,
+  ): { lines: string[]; value: string | null; startByte: number; n: number } {
     const first = group[0];
     const startByte = first.bitOffset >> 3;
     const last = group[group.length - 1];
@@ -917,7 +948,7 @@ class MessageEmitter {
       // below 2**48, so the quotient fits an int32, and `| 0` keeps the low 32 bits.
       const hi = `${first.name}Hi`;
       const lo = `${first.name}Lo`;
-      return [
+      const lines = [
         `const ${hi} = (${ctx.field(first.name)} / 0x100000000) | 0;`,
         `const ${lo} = ${ctx.field(first.name)} | 0;`,
         `${base(0)} = ${hi} >> 8;`,
@@ -927,6 +958,7 @@ class MessageEmitter {
         `${base(4)} = ${lo} >> 8;`,
         `${base(5)} = ${lo};`,
       ];
+      return { lines, value: null, startByte, n };
     }
     let value: string;
     if (group.length === 1 && first.bitWidth === n * 8) {
@@ -942,14 +974,17 @@ class MessageEmitter {
         .join(' | ');
     }
     const lines: string[] = [];
-    const simple = /^[A-Za-z_.]+$/.test(value);
+    // A 4-byte value goes through an int32 local once: `x | 0` keeps the same 32 bits as the
+    // uint32 (so the stores below write the same bytes), and shifting an int32 is integer
+    // arithmetic where a uint32 above 2**31 is a double to truncate at every store.
+    const simple = /^[A-Za-z_.]+$/.test(value) && n < 4;
     const v = simple ? value : `v${startByte}`;
-    if (!simple) lines.push(`const v${startByte} = ${value};`);
+    if (!simple) lines.push(`const v${startByte} = ${n === 4 ? `(${value}) | 0` : value};`);
     for (let k = 0; k < n; k++) {
       const shift = first.littleEndian ? 8 * k : 8 * (n - 1 - k);
       lines.push(`${base(k)} = ${shift === 0 ? v : `${v} >>> ${shift}`};`);
     }
-    return lines;
+    return { lines, value: v, startByte, n };
   }
 
   private emitDispatch(file: ModuleBuilder): void {
@@ -992,6 +1027,30 @@ class MessageEmitter {
       statements: [...switches, 'return null;'],
     });
   }
+}
+
+/**
+ * The big-endian 16-bit words a group of `n` bytes at `startByte` contributes to a
+ * one's-complement sum, from the value `v` its stores write (each store keeps the low 8 bits
+ * of its shift, so the terms mask the same way).
+ */
+export function wordTerms(v: string, startByte: number, n: number): string[] {
+  const terms: string[] = [];
+  for (let k = 0; k < n; k++) {
+    const shift = 8 * (n - 1 - k);
+    const shifted = shift === 0 ? v : `(${v} >>> ${shift})`;
+    if ((startByte + k) % 2 === 0 && k + 1 < n) {
+      // Two bytes of the value make one whole word.
+      const pairShift = shift - 8;
+      terms.push(`(${pairShift === 0 ? v : `(${v} >>> ${pairShift})`} & 0xffff)`);
+      k++;
+    } else if ((startByte + k) % 2 === 0) {
+      terms.push(`((${shifted} & 0xff) << 8)`);
+    } else {
+      terms.push(`(${shifted} & 0xff)`);
+    }
+  }
+  return terms;
 }
 
 function wrapParens(s: string): string {

@@ -6,13 +6,16 @@
 const FOLD_EVERY = 16384;
 
 /**
- * Longest region shortSum() takes: 32767 words of at most 0xffff plus an initial sum of at most
- * 0xffff (a folded sum, e.g. pseudoHeaderSum()) stay below 2**31, so one loop without intermediate folds keeps small integers. Every
- * header and every IP datagram fits; only larger buffers take the chunked loop.
+ * Longest region shortSum() takes: 32766 words of at most 0xffff, an odd last byte and an
+ * initial sum of at most 0x1fffe (two folded sums, e.g. a header's and pseudoHeaderSum()) stay
+ * below 2**31, so one loop without intermediate folds keeps small integers. Every header and
+ * every IP datagram fits; only larger buffers take the chunked loop.
  */
-const SHORT = 65534;
+const SHORT = 65532;
+/** Largest initial sum shortSum() takes. */
+const SHORT_INITIAL = 0x1fffe;
 
-/** onesComplementSum() for at most SHORT bytes and a folded initial sum: one loop, two folds. */
+/** onesComplementSum() for at most SHORT bytes and SHORT_INITIAL: one loop, two folds. */
 function shortSum(bytes: Uint8Array, offset: number, length: number, initial: number): number {
   let sum = initial;
   const end = offset + length;
@@ -41,7 +44,7 @@ export function onesComplementSum(
   length: number,
   initial = 0,
 ): number {
-  if (length <= SHORT && initial <= 0xffff) return shortSum(bytes, offset, length, initial);
+  if (length <= SHORT && initial <= SHORT_INITIAL) return shortSum(bytes, offset, length, initial);
   let sum = initial;
   let i = offset;
   const end = offset + length;
@@ -75,7 +78,7 @@ export function internetChecksum(
   initial = 0,
 ): number {
   // Headers and datagrams go straight to the one-loop sum (one call less on the hot path).
-  if (length <= SHORT && initial <= 0xffff)
+  if (length <= SHORT && initial <= SHORT_INITIAL)
     return ~shortSum(bytes, offset, length, initial) & 0xffff;
   return ~onesComplementSum(bytes, offset, length, initial) & 0xffff;
 }

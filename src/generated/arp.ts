@@ -343,10 +343,11 @@ export function encodeArp(f: ArpFields, out: Uint8Array, offset: number): number
   out[offset + 11] = shaLo >> 16;
   out[offset + 12] = shaLo >> 8;
   out[offset + 13] = shaLo;
-  out[offset + 14] = f.spa >>> 24;
-  out[offset + 15] = f.spa >>> 16;
-  out[offset + 16] = f.spa >>> 8;
-  out[offset + 17] = f.spa;
+  const v14 = f.spa | 0;
+  out[offset + 14] = v14 >>> 24;
+  out[offset + 15] = v14 >>> 16;
+  out[offset + 16] = v14 >>> 8;
+  out[offset + 17] = v14;
   const thaHi = (f.tha / 0x100000000) | 0;
   const thaLo = f.tha | 0;
   out[offset + 18] = thaHi >> 8;
@@ -355,10 +356,11 @@ export function encodeArp(f: ArpFields, out: Uint8Array, offset: number): number
   out[offset + 21] = thaLo >> 16;
   out[offset + 22] = thaLo >> 8;
   out[offset + 23] = thaLo;
-  out[offset + 24] = f.tpa >>> 24;
-  out[offset + 25] = f.tpa >>> 16;
-  out[offset + 26] = f.tpa >>> 8;
-  out[offset + 27] = f.tpa;
+  const v24 = f.tpa | 0;
+  out[offset + 24] = v24 >>> 24;
+  out[offset + 25] = v24 >>> 16;
+  out[offset + 26] = v24 >>> 8;
+  out[offset + 27] = v24;
   return 28;
 }
 

@@ -320,7 +320,11 @@ export function encodeIcmp(
   out[offset + 7] = f.sequence;
   if (f.checksum === undefined) {
     const covered = 8 + payloadLength;
-    const sum = internetChecksum(out, offset, covered);
+    let head =
+      ((f.type & 0xff) << 8) + (f.code & 0xff) + (f.identifier & 0xffff) + (f.sequence & 0xffff);
+    head = (head & 0xffff) + (head >>> 16);
+    head = (head & 0xffff) + (head >>> 16);
+    const sum = internetChecksum(out, offset + 8, covered - 8, head);
     out[offset + 2] = sum >>> 8;
     out[offset + 3] = sum;
   }

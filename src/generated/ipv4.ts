@@ -513,20 +513,36 @@ export function encodeIpv4(
   const v10 = f.checksum ?? 0;
   out[offset + 10] = v10 >>> 8;
   out[offset + 11] = v10;
-  out[offset + 12] = f.src >>> 24;
-  out[offset + 13] = f.src >>> 16;
-  out[offset + 14] = f.src >>> 8;
-  out[offset + 15] = f.src;
-  out[offset + 16] = f.dst >>> 24;
-  out[offset + 17] = f.dst >>> 16;
-  out[offset + 18] = f.dst >>> 8;
-  out[offset + 19] = f.dst;
+  const v12 = f.src | 0;
+  out[offset + 12] = v12 >>> 24;
+  out[offset + 13] = v12 >>> 16;
+  out[offset + 14] = v12 >>> 8;
+  out[offset + 15] = v12;
+  const v16 = f.dst | 0;
+  out[offset + 16] = v16 >>> 24;
+  out[offset + 17] = v16 >>> 16;
+  out[offset + 18] = v16 >>> 8;
+  out[offset + 19] = v16;
   let pos = offset + 20;
   copyBytes(f.options, out, pos);
   pos += f.options.length;
   if (f.checksum === undefined) {
     const covered = pos - offset;
-    const sum = internetChecksum(out, offset, covered);
+    let head =
+      ((v0 & 0xff) << 8) +
+      (v1 & 0xff) +
+      (totalLength & 0xffff) +
+      (f.identification & 0xffff) +
+      (v6 & 0xffff) +
+      ((f.ttl & 0xff) << 8) +
+      (f.protocol & 0xff) +
+      ((v12 >>> 16) & 0xffff) +
+      (v12 & 0xffff) +
+      ((v16 >>> 16) & 0xffff) +
+      (v16 & 0xffff);
+    head = (head & 0xffff) + (head >>> 16);
+    head = (head & 0xffff) + (head >>> 16);
+    const sum = internetChecksum(out, offset + 20, covered - 20, head);
     out[offset + 10] = sum >>> 8;
     out[offset + 11] = sum;
   }

@@ -470,14 +470,16 @@ export function encodeTcp(
   out[offset + 1] = f.srcPort;
   out[offset + 2] = f.dstPort >>> 8;
   out[offset + 3] = f.dstPort;
-  out[offset + 4] = f.seq >>> 24;
-  out[offset + 5] = f.seq >>> 16;
-  out[offset + 6] = f.seq >>> 8;
-  out[offset + 7] = f.seq;
-  out[offset + 8] = f.ack >>> 24;
-  out[offset + 9] = f.ack >>> 16;
-  out[offset + 10] = f.ack >>> 8;
-  out[offset + 11] = f.ack;
+  const v4 = f.seq | 0;
+  out[offset + 4] = v4 >>> 24;
+  out[offset + 5] = v4 >>> 16;
+  out[offset + 6] = v4 >>> 8;
+  out[offset + 7] = v4;
+  const v8 = f.ack | 0;
+  out[offset + 8] = v8 >>> 24;
+  out[offset + 9] = v8 >>> 16;
+  out[offset + 10] = v8 >>> 8;
+  out[offset + 11] = v8;
   const v12 = ((dataOffset & 0xf) << 12) | (f.flags & 0xfff);
   out[offset + 12] = v12 >>> 8;
   out[offset + 13] = v12;
@@ -493,7 +495,24 @@ export function encodeTcp(
   pos += f.options.length;
   if (f.checksum === undefined) {
     const covered = pos - offset + payloadLength;
-    const sum = internetChecksum(out, offset, covered, pseudoHeaderSum(src, dst, 6, covered));
+    let head =
+      (f.srcPort & 0xffff) +
+      (f.dstPort & 0xffff) +
+      ((v4 >>> 16) & 0xffff) +
+      (v4 & 0xffff) +
+      ((v8 >>> 16) & 0xffff) +
+      (v8 & 0xffff) +
+      (v12 & 0xffff) +
+      (f.window & 0xffff) +
+      (f.urgentPointer & 0xffff);
+    head = (head & 0xffff) + (head >>> 16);
+    head = (head & 0xffff) + (head >>> 16);
+    const sum = internetChecksum(
+      out,
+      offset + 20,
+      covered - 20,
+      head + pseudoHeaderSum(src, dst, 6, covered),
+    );
     out[offset + 16] = sum >>> 8;
     out[offset + 17] = sum;
   }

@@ -315,9 +315,17 @@ export function encodeUdp(
   out[offset + 7] = v6;
   if (f.checksum === undefined) {
     const covered = 8 + payloadLength;
+    let head = (f.srcPort & 0xffff) + (f.dstPort & 0xffff) + (length & 0xffff);
+    head = (head & 0xffff) + (head >>> 16);
+    head = (head & 0xffff) + (head >>> 16);
     // A computed 0 is sent as 0xffff: 0 means "no checksum" (RFC 768).
     const sum =
-      internetChecksum(out, offset, covered, pseudoHeaderSum(src, dst, 17, covered)) || 0xffff;
+      internetChecksum(
+        out,
+        offset + 8,
+        covered - 8,
+        head + pseudoHeaderSum(src, dst, 17, covered),
+      ) || 0xffff;
     out[offset + 6] = sum >>> 8;
     out[offset + 7] = sum;
   }

@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inlineLoad, isEager, lazyLoad } from '../../codegen/backend/typescript.js';
+import { inlineLoad, isEager, lazyLoad, wordTerms } from '../../codegen/backend/typescript.js';
 import type { ScalarField } from '../../codegen/frontend/model.js';
 import { loadSpec } from '../../codegen/generate.js';
 
@@ -140,6 +140,25 @@ describe('back end: field loads', () => {
     expect(run({ ...field(16, 48), type: 'mac' })).toBe(0x1234ffee5fa1);
     expect(run(field(32, 32, true))).toBe(0xa15feeff);
     expect(run(field(0, 32))).toBe(0x45001234);
+  });
+});
+
+describe('back end: checksum words from stored values', () => {
+  it('add up to the 16-bit words of the bytes the stores write', () => {
+    const values = [0, 1, 0xff, 0x1234, 0xfedcba98, -1, 0x7fffffff, 0x12345678, 0x1ffff];
+    for (const n of [1, 2, 3, 4]) {
+      for (const start of [0, 1, 2, 3]) {
+        for (const value of values) {
+          const out = new Uint8Array(8);
+          for (let k = 0; k < n; k++) out[start + k] = value >>> (8 * (n - 1 - k));
+          let words = 0;
+          for (let i = 0; i < 8; i += 2) words += (out[i] << 8) | out[i + 1];
+          const expr = wordTerms('v', start, n).join(' + ');
+          const sum = (new Function('v', `return ${expr};`) as (v: number) => number)(value);
+          expect(sum, `${n} bytes at ${start} of ${value}`).toBe(words);
+        }
+      }
+    }
   });
 });
 
