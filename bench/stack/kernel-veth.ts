@@ -67,6 +67,11 @@ export function cpuPressure(): number {
   }
 }
 
+/** The two namespaces this process uses (sender, receiver). */
+export function vethNamespaces(): [string, string] {
+  return [`pkt-peers-veth-${process.pid}-a`, `pkt-peers-veth-${process.pid}-b`];
+}
+
 function inNs(ns: string, args: string[], timeoutMs = 120_000): string {
   return run('ip', ['netns', 'exec', ns, ...args], timeoutMs).stdout;
 }
@@ -147,8 +152,7 @@ export async function measureKernelVeth(opts: KernelVethOptions = {}): Promise<K
   const clientCpus = opts.clientCpus ?? '0';
   const serverCpus = opts.serverCpus ?? '1';
   const pingCount = opts.pingCount ?? 2000;
-  const nsA = `pkt-peers-veth-${process.pid}-a`;
-  const nsB = `pkt-peers-veth-${process.pid}-b`;
+  const [nsA, nsB] = vethNamespaces();
   try {
     nsUp(nsA);
     nsUp(nsB);
@@ -242,6 +246,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (process.getuid?.() !== 0) {
     process.stdout.write('bench kernel-veth: needs root (network namespaces); skipped\n');
   } else {
+    process.once('SIGINT', () => {
+      for (const ns of vethNamespaces()) spawnSync('ip', ['netns', 'del', ns]);
+      process.exit(130);
+    });
     const r = await measureKernelVeth({
       bytes: Number(process.env.PEERS_BENCH_BYTES ?? 512 << 20),
       rounds: Number(process.env.PEERS_BENCH_ROUNDS ?? 3),

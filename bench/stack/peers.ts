@@ -6,7 +6,7 @@
  * Results use tcp.ts's units: Gbit/s and CPU seconds per GB (1e9 bytes).
  * Also runnable alone as root: `npx tsx bench/stack/peers.ts` (PEERS_BENCH_BYTES to change size).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import {
   cpuPressure,
   formatKernelVeth,
   measureKernelVeth,
+  vethNamespaces,
   type KernelVethResult,
 } from './kernel-veth.js';
 
@@ -324,6 +325,14 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   } else {
     const bytes = Number(process.env.PEERS_BENCH_BYTES ?? 512 << 20);
     const rounds = Number(process.env.PEERS_BENCH_ROUNDS ?? 3);
+    // Ctrl-C skips the finally blocks: remove this process's namespaces (their children die
+    // with the TAP/veth, and `ip netns del` of a missing name is a no-op).
+    process.once('SIGINT', () => {
+      for (const ns of [`pkt-peers-lab-${process.pid}`, ...vethNamespaces()]) {
+        spawnSync('ip', ['netns', 'del', ns]);
+      }
+      process.exit(130);
+    });
     const lwip = await measureLwip({ bytes, rounds });
     const veth = await measureKernelVeth({ bytes, rounds });
     process.stdout.write(formatPeers(lwip, veth) + '\n');
