@@ -95,22 +95,28 @@ export function validateTcpOptions(
     else if (kind === 3 && len === 3) values.windowScale = bytes[pos + 2];
     else if (kind === 4 && len === 2) values.sackPermitted = true;
     else if (kind === 5) recordSack(values, bytes, pos + 2, (len - 2) >> 3);
-    else if (kind === 8 && len === 10) recordTimestamps(values, bytes, pos + 2);
+    else if (kind === 8 && len === 10) {
+      values.tsval =
+        ((bytes[pos + 2] << 24) |
+          (bytes[pos + 3] << 16) |
+          (bytes[pos + 4] << 8) |
+          bytes[pos + 5]) >>>
+        0;
+      values.tsecr =
+        ((bytes[pos + 6] << 24) |
+          (bytes[pos + 7] << 16) |
+          (bytes[pos + 8] << 8) |
+          bytes[pos + 9]) >>>
+        0;
+    }
     pos += len;
   }
   return -1;
 }
 
-// The two recorders are separate functions so that validateTcpOptions() stays small enough
-// for V8 to inline into TcpView.wrap(). They store the uint32 values themselves (a value
-// returned across a call that is not inlined would be boxed).
-
-function recordTimestamps(values: TcpOptionValues, bytes: Uint8Array, at: number): void {
-  values.tsval =
-    ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
-  values.tsecr =
-    ((bytes[at + 4] << 24) | (bytes[at + 5] << 16) | (bytes[at + 6] << 8) | bytes[at + 7]) >>> 0;
-}
+// SACK blocks are recorded by a separate function (they are rare) so that validateTcpOptions()
+// stays small enough for V8 to inline into TcpView.wrap(). It stores the values itself (a
+// uint32 returned across a call that is not inlined would be boxed).
 
 function recordSack(values: TcpOptionValues, bytes: Uint8Array, at: number, blocks: number): void {
   const count = Math.min(blocks, 4);
