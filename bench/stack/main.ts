@@ -3,8 +3,9 @@
  * same run on the same TAP (a C process that answers by swapping headers), plus bytes allocated
  * per received frame. Needs root (a network namespace of its own); prints why and exits otherwise.
  *
- * Scenarios live one per file (ping.ts, udp-echo.ts, alloc.ts) and targets in targets.ts, so
- * more (TCP throughput) can be added without touching the others.
+ * Scenarios live one per file (ping.ts, udp-echo.ts, alloc.ts, tcp.ts, http.ts) and targets in
+ * targets.ts; the peers (lwIP on the same kind of TAP, the kernel itself over a veth) in
+ * peers.ts. `--only ping,tcp,peers,http` picks sections (default: all of them).
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -15,6 +16,31 @@ import { nodeSwapTarget, responderTarget, stackTarget, type Target } from './tar
 import { measurePing, type PingResult } from './ping.js';
 import { measureUdpEcho, type UdpEchoResult } from './udp-echo.js';
 import { measureAllocation } from './alloc.js';
+import { formatTcp, measureTcp, type TcpBenchResult } from './tcp.js';
+import {
+  formatPeers,
+  measureKernelVeth,
+  measureLwip,
+  type KernelVethResult,
+  type LwipResult,
+} from './peers.js';
+import { formatHttp, measureHttp, type HttpBenchResult } from './http.js';
+
+const SECTIONS = ['ping', 'tcp', 'peers', 'http'] as const;
+type Section = (typeof SECTIONS)[number];
+
+function selectedSections(argv: string[]): Set<Section> {
+  const i = argv.indexOf('--only');
+  if (i < 0) return new Set(SECTIONS);
+  const wanted = (argv[i + 1] ?? '').split(',').filter((x) => x !== '');
+  const bad = wanted.filter((w) => !(SECTIONS as readonly string[]).includes(w));
+  if (bad.length > 0 || wanted.length === 0) {
+    throw new Error(
+      `--only takes a comma list of ${SECTIONS.join(', ')} (got "${argv[i + 1] ?? ''}")`,
+    );
+  }
+  return new Set(wanted as Section[]);
+}
 
 interface TargetResult {
   target: string;
@@ -81,30 +107,16 @@ function fmt(n: number, digits = 0): string {
   return Number.isFinite(n) ? n.toFixed(digits) : 'n/a';
 }
 
-async function main(): Promise<void> {
-  if (process.getuid?.() !== 0) {
-    process.stdout.write('bench:stack: needs root (network namespace + TAP); skipped\n');
-    return;
-  }
-  const cpus = availableParallelism();
-  const placement =
-    cpus >= 2 ? { responderCpus: '1', clientCpus: '0' } : { responderCpus: '0', clientCpus: '0' };
-  build();
-  const lab = new Lab(placement);
-  const cleanup = (): void => lab.down();
-  process.once('SIGINT', () => {
-    cleanup();
-    process.exit(130);
-  });
+/** Ping RTT and UDP echo for the C limit, the Node floor and the stack, plus receive allocation. */
+async function pingAndUdp(
+  lab: Lab,
+  placement: { responderCpus: string; clientCpus: string },
+  cpus: number,
+): Promise<Record<string, unknown>> {
   const targets = [responderTarget(), nodeSwapTarget(), stackTarget()];
   const rounds = targets.map(() => [] as TargetResult['rounds']);
-  lab.up();
-  try {
-    for (let round = 0; round < ROUNDS; round++) {
-      for (let t = 0; t < targets.length; t++) rounds[t].push(await measureTarget(lab, targets[t]));
-    }
-  } finally {
-    cleanup();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let t = 0; t < targets.length; t++) rounds[t].push(await measureTarget(lab, targets[t]));
   }
   const results = targets.map((t, i) => summarize(t.name, rounds[i]));
   const alloc = [...measureAllocation('10.0.0'), ...measureAllocation('192.168.1')];
@@ -138,11 +150,68 @@ async function main(): Promise<void> {
     `allocation target 0 B/frame: ${alloc.every((a) => Math.round(a.bytesPerFrame) === 0 && a.gcs === 0) ? 'OK' : 'MISSED'}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
+  return { results, alloc, rttRatio, rateRatio };
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    process.stdout.write('bench:stack: needs root (network namespace + TAP); skipped\n');
+    return;
+  }
+  const cpus = availableParallelism();
+  const placement =
+    cpus >= 2 ? { responderCpus: '1', clientCpus: '0' } : { responderCpus: '0', clientCpus: '0' };
+  const sections = selectedSections(process.argv.slice(2));
+  build();
+  const report: Record<string, unknown> = { placement, cpus };
+  if (sections.has('ping') || sections.has('peers')) {
+    const lab = new Lab(placement);
+    const cleanup = (): void => lab.down();
+    process.once('SIGINT', () => {
+      cleanup();
+      process.exit(130);
+    });
+    lab.up();
+    let lwip: LwipResult | undefined;
+    try {
+      if (sections.has('ping')) Object.assign(report, await pingAndUdp(lab, placement, cpus));
+      // lwIP runs on the same TAP (nothing else holds tap0 between targets).
+      if (sections.has('peers')) lwip = await measureLwip({ lab, rounds: 3 });
+    } finally {
+      cleanup();
+    }
+    if (lwip !== undefined) report.lwip = lwip;
+  }
+  let tcpResult: TcpBenchResult | undefined;
+  if (sections.has('tcp')) {
+    tcpResult = await measureTcp();
+    process.stdout.write('\n' + formatTcp(tcpResult) + '\n');
+    report.tcp = tcpResult;
+  }
+  if (sections.has('peers')) {
+    const veth: KernelVethResult = await measureKernelVeth({
+      clientCpus: placement.clientCpus,
+      serverCpus: placement.responderCpus,
+    });
+    report.kernelVeth = veth;
+    const stack =
+      tcpResult === undefined
+        ? undefined
+        : {
+            kernelToStackGbps: tcpResult.kernelToStack.gbps,
+            stackToKernelGbps: tcpResult.stackToKernel.gbps,
+          };
+    process.stdout.write(
+      '\n' + formatPeers(report.lwip as LwipResult | undefined, veth, stack) + '\n',
+    );
+  }
+  if (sections.has('http')) {
+    const http: HttpBenchResult = await measureHttp();
+    process.stdout.write('\n' + formatHttp(http) + '\n');
+    report.http = http;
+  }
   const out = join(CACHE, 'stack-results.json');
-  writeFileSync(
-    out,
-    JSON.stringify({ placement, cpus, results, alloc, rttRatio, rateRatio }, null, 2),
-  );
+  writeFileSync(out, JSON.stringify(report, null, 2));
   process.stdout.write(`(raw numbers in ${out})\n`);
 }
 

@@ -58,6 +58,13 @@ export interface TcpBenchResult {
   alloc: TcpAllocResult;
 }
 
+/**
+ * Kernel-side sockets use cubic (DESIGN.md: BBR is slower and retransmits spuriously on veth).
+ * The namespace-wide sysctl is refused outside the initial namespace here (allowed list
+ * "reno bbr"), so each socat socket asks for cubic itself with TCP_CONGESTION (root may).
+ */
+const CUBIC = 'setsockopt-string=6:13:cubic';
+
 const NS = `pkt-tcp-bench-${process.pid}`;
 const NS_A = `${NS}-a`;
 const NS_B = `${NS}-b`;
@@ -161,7 +168,7 @@ function measureVeth(bytes: number, clientCpu: string, serverCpu: string): numbe
       '-b',
       '262144',
       '-u',
-      'TCP-LISTEN:5001,reuseaddr',
+      `TCP-LISTEN:5001,reuseaddr,${CUBIC}`,
       'OPEN:/dev/null',
     ]);
     spawnSync('sleep', ['0.3']);
@@ -169,7 +176,7 @@ function measureVeth(bytes: number, clientCpu: string, serverCpu: string): numbe
     inNs(NS_A, [
       'bash',
       '-c',
-      `head -c ${bytes} /dev/zero | taskset -c ${clientCpu} socat -b 262144 -u - TCP:10.8.0.2:5001`,
+      `head -c ${bytes} /dev/zero | taskset -c ${clientCpu} socat -b 262144 -u - TCP:10.8.0.2:5001,${CUBIC}`,
     ]);
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     server.kill();
@@ -205,7 +212,7 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
     await inNsAsync(NS, [
       'bash',
       '-c',
-      `head -c ${bytes} /dev/zero | taskset -c ${toolCpu} socat -b 262144 -u - TCP:10.9.0.2:9`,
+      `head -c ${bytes} /dev/zero | taskset -c ${toolCpu} socat -b 262144 -u - TCP:10.9.0.2:9,${CUBIC}`,
     ]);
     while (received !== bytes) await new Promise((f) => setTimeout(f, 5));
     let seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -223,7 +230,7 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
       '-b',
       '262144',
       '-u',
-      'TCP-LISTEN:5001,reuseaddr',
+      `TCP-LISTEN:5001,reuseaddr,${CUBIC}`,
       'OPEN:/dev/null',
     ]);
     await new Promise((f) => setTimeout(f, 300));
@@ -333,7 +340,7 @@ export async function soakTcp(seconds: number): Promise<SoakResult> {
       await inNsAsync(NS, [
         'bash',
         '-c',
-        `head -c ${64 << 20} /dev/zero | socat -b 262144 -u - TCP:10.9.0.2:9`,
+        `head -c ${64 << 20} /dev/zero | socat -b 262144 -u - TCP:10.9.0.2:9,${CUBIC}`,
       ]);
       transfers++;
     }
