@@ -180,7 +180,9 @@ describe.skipIf(!ready)('pktstack curl against the kernel', () => {
         'http://10.0.0.1/',
       );
       expect(r.code).toBe(1);
-      expect(r.err.trim()).toBe('pktstack curl: no DHCP lease on tap0 within 2 s');
+      expect(r.err.trim()).toBe(
+        'pktstack curl: no DHCP lease on tap0 within 2 s (is a DHCP server on that link?)',
+      );
     } finally {
       quiet.destroy();
     }

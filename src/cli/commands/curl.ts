@@ -15,21 +15,12 @@ import type { Writable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { formatIpv4, parseIpv4 } from '../../codec/address.js';
-import { RealClock } from '../../runtime/clock/real.js';
-import { attachDhcp, dhcpLogText, type AttachedDhcp } from '../../runtime/dhcp/index.js';
-import { createStackResolver } from '../../runtime/dns/stack-transport.js';
-import type { Resolver } from '../../runtime/dns/resolver.js';
+import { dhcpLogText } from '../../runtime/dhcp/index.js';
 import { fetchOverStack, FetchError, StackAgent } from '../../runtime/http/index.js';
-import { openTap } from '../../runtime/link/tap.js';
-import { createStack, type Stack } from '../../runtime/stack.js';
+import type { Stack } from '../../runtime/stack.js';
+import { addressOptionsProblem, openTapStack, type TapStackOptions } from '../tap-stack.js';
 
-export interface CurlOptions {
-  tap: string;
-  netns?: string;
-  dhcp?: boolean;
-  ip?: string;
-  gateway?: string;
-  dns?: string[];
+export interface CurlOptions extends TapStackOptions {
   output?: string;
   silent?: boolean;
   verbose?: boolean;
@@ -72,12 +63,8 @@ function seconds(value: string, what: string): number {
 }
 
 function checkOptions(o: CurlOptions, url: URL): void {
-  if (o.dhcp === true && o.ip !== undefined)
-    throw new CurlError('give --dhcp or --ip, not both', 2);
-  if (o.dhcp !== true && o.ip === undefined) throw new CurlError('give --dhcp or --ip CIDR', 2);
-  for (const s of o.dns ?? []) {
-    if (parseIpv4(s) < 0) throw new CurlError(`--dns: "${s}" is not an IPv4 address`, 2);
-  }
+  const problem = addressOptionsProblem(o);
+  if (problem !== undefined) throw new CurlError(problem, 2);
   const literal = parseIpv4(url.hostname) >= 0;
   if (!literal && o.dhcp !== true && (o.dns === undefined || o.dns.length === 0)) {
     throw new CurlError(`${url.hostname} is a name: give --dns IP to resolve it`, 2);
@@ -92,18 +79,6 @@ function parseUrl(text: string): URL {
   } catch {
     throw new CurlError(`not a URL: ${text}`, 3);
   }
-}
-
-function leaseWithin(dhcp: AttachedDhcp, ms: number, tap: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(new CurlError(`no DHCP lease on ${tap} within ${ms / 1000} s`, 1));
-    }, ms);
-    void dhcp.firstLease.then(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 function openOutput(path: string | undefined): Promise<Writable> {
@@ -178,22 +153,6 @@ async function saveBody(res: http.IncomingMessage, out: Writable, o: CurlOptions
   return received;
 }
 
-/** DHCP on the stack (started), DNS servers from the lease unless --dns gave some. */
-function startDhcp(stack: Stack, o: CurlOptions, resolver: Resolver): AttachedDhcp {
-  const dhcp = attachDhcp(stack, {
-    hostname: 'pktstack',
-    maxMessageSize: stack.link.mtu - 28,
-    setDnsServers: (servers) => {
-      if (o.dns === undefined) resolver.setServers(servers);
-    },
-    onEvent: (e) => {
-      if (o.verbose === true) process.stderr.write(`* ${dhcpLogText(e)}\n`);
-    },
-  });
-  dhcp.start();
-  return dhcp;
-}
-
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 10;
 
@@ -235,29 +194,22 @@ export async function runCurl(urlText: string, o: CurlOptions): Promise<void> {
   checkOptions(o, url);
   const connectTimeoutMs = seconds(o.connectTimeout, '--connect-timeout') * 1000;
   const idleTimeoutMs = seconds(o.timeout, '--timeout') * 1000;
-  const link = await openTap({ name: o.tap, netns: o.netns });
-  let stack: Stack | null = null;
-  let dhcp: AttachedDhcp | null = null;
-  let resolver: Resolver | null = null;
+  const leaseTimeoutMs = seconds(o.dhcpTimeout, '--dhcp-timeout') * 1000;
+  const { stack, resolver, close } = await openTapStack(o, {
+    leaseTimeoutMs,
+    onDhcpEvent: (e) => {
+      if (o.verbose === true) process.stderr.write(`* ${dhcpLogText(e)}\n`);
+    },
+  });
   let agent: StackAgent | null = null;
   try {
-    stack = createStack({
-      link,
-      clock: new RealClock(),
-      ...(o.ip !== undefined ? { ip: o.ip, gateway: o.gateway } : {}),
-    });
-    const r = createStackResolver(stack, { servers: o.dns ?? [] });
-    resolver = r;
-    if (o.dhcp === true) {
-      // Assigned before waiting, so the finally below stops it even when no lease comes.
-      dhcp = startDhcp(stack, o, r);
-      await leaseWithin(dhcp, seconds(o.dhcpTimeout, '--dhcp-timeout') * 1000, o.tap);
-      if (o.verbose === true) process.stderr.write(`* address ${formatIpv4(stack.address)}\n`);
+    if (o.dhcp === true && o.verbose === true) {
+      process.stderr.write(`* address ${formatIpv4(stack.address)}\n`);
     }
     agent = new StackAgent(stack, {
       connectTimeoutMs,
       lookup: async (name) => {
-        const addresses = await r.resolve4(name);
+        const addresses = await resolver.resolve4(name);
         if (o.verbose === true) process.stderr.write(`* ${name} is ${addresses.join(', ')}\n`);
         return addresses[0];
       },
@@ -279,10 +231,7 @@ export async function runCurl(urlText: string, o: CurlOptions): Promise<void> {
     }
   } finally {
     agent?.destroy();
-    resolver?.close();
-    dhcp?.stop(true);
-    if (stack !== null) await stack.close();
-    else await link.close();
+    await close();
   }
 }
 

@@ -8,22 +8,11 @@
  * the stack up (no TAP, no lease, bad options). A DHCP lease is released before exiting.
  */
 import type { Command } from 'commander';
-import { parseIpv4 } from '../../codec/address.js';
-import { RealClock } from '../../runtime/clock/real.js';
-import { openTap } from '../../runtime/link/tap.js';
-import { createStack, type Stack } from '../../runtime/stack.js';
-import { attachDhcp, dhcpLogText, type AttachedDhcp } from '../../runtime/dhcp/index.js';
-import { createStackResolver } from '../../runtime/dns/stack-transport.js';
+import { dhcpLogText } from '../../runtime/dhcp/index.js';
 import { DnsError } from '../../runtime/dns/errors.js';
-import type { Resolver } from '../../runtime/dns/resolver.js';
+import { addressOptionsProblem, openTapStack, type TapStackOptions } from '../tap-stack.js';
 
-export interface ResolveOptions {
-  tap: string;
-  netns?: string;
-  dhcp?: boolean;
-  ip?: string;
-  gateway?: string;
-  dns?: string[];
+export interface ResolveOptions extends TapStackOptions {
   timeout: string;
   attempts: string;
   dhcpTimeout: string;
@@ -39,75 +28,32 @@ function positive(value: string, what: string): number {
 }
 
 function checkOptions(o: ResolveOptions): void {
-  if (o.dhcp === true && o.ip !== undefined)
-    throw new UsageError('give either --dhcp or --ip, not both');
-  if (o.dhcp !== true && o.ip === undefined) throw new UsageError('give --dhcp or --ip CIDR');
+  const problem = addressOptionsProblem(o);
+  if (problem !== undefined) throw new UsageError(problem);
   if (o.ip !== undefined && (o.dns === undefined || o.dns.length === 0)) {
     throw new UsageError('--ip needs --dns IP (the server to ask)');
   }
-  for (const s of o.dns ?? []) {
-    if (parseIpv4(s) < 0) throw new UsageError(`--dns: "${s}" is not an IPv4 address`);
-  }
-}
-
-/** Waits for the first lease, or fails after `seconds` saying what to check. */
-function leaseWithin(dhcp: AttachedDhcp, seconds: number, tap: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () =>
-        reject(
-          new Error(`no DHCP lease on ${tap} after ${seconds} s (is a DHCP server on that link?)`),
-        ),
-      seconds * 1000,
-    );
-    void dhcp.firstLease.then(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 export async function runResolve(name: string, o: ResolveOptions): Promise<number> {
   checkOptions(o);
-  const timeoutMs = positive(o.timeout, '--timeout');
-  const attempts = positive(o.attempts, '--attempts');
-  const dhcpSeconds = positive(o.dhcpTimeout, '--dhcp-timeout');
-  const clock = new RealClock();
-  const link = await openTap({ name: o.tap, netns: o.netns });
-  let stack: Stack | null = null;
-  let dhcp: AttachedDhcp | null = null;
-  let resolver: Resolver | null = null;
+  const dnsTimeoutMs = positive(o.timeout, '--timeout');
+  const dnsAttempts = positive(o.attempts, '--attempts');
+  const leaseTimeoutMs = positive(o.dhcpTimeout, '--dhcp-timeout') * 1000;
+  const up = await openTapStack(o, {
+    leaseTimeoutMs,
+    dnsTimeoutMs,
+    dnsAttempts,
+    onDhcpEvent: (e) => {
+      if (o.verbose === true) process.stderr.write(`${dhcpLogText(e)}\n`);
+    },
+  });
   try {
-    stack = createStack({
-      link,
-      clock,
-      ...(o.ip !== undefined ? { ip: o.ip, gateway: o.gateway } : {}),
-    });
-    resolver = createStackResolver(stack, { servers: o.dns ?? [], timeoutMs, attempts });
-    if (o.dhcp === true) {
-      const r = resolver;
-      dhcp = attachDhcp(stack, {
-        hostname: 'pktstack',
-        maxMessageSize: link.mtu - 28,
-        // Servers given with --dns win over the lease's.
-        setDnsServers: (servers) => {
-          if (o.dns === undefined) r.setServers(servers);
-        },
-        onEvent: (e) => {
-          if (o.verbose === true) process.stderr.write(`${dhcpLogText(e)}\n`);
-        },
-      });
-      dhcp.start();
-      await leaseWithin(dhcp, dhcpSeconds, o.tap);
-    }
-    const addresses = await resolver.resolve4(name);
+    const addresses = await up.resolver.resolve4(name);
     process.stdout.write(addresses.map((a) => `${a}\n`).join(''));
     return 0;
   } finally {
-    resolver?.close();
-    dhcp?.stop(true);
-    if (stack !== null) await stack.close();
-    else await link.close();
+    await up.close();
   }
 }
 

@@ -1,0 +1,120 @@
+/**
+ * What the one-shot client commands (`curl`, `resolve`) share: the user-space stack on a TAP
+ * device with a static address (`--ip [--gateway]`) or a DHCP lease (`--dhcp`), and a DNS
+ * resolver asking the `--dns` servers, or else the lease's. `run` is not a user: it is a server
+ * that logs DHCP as events and never waits for a lease.
+ */
+import { parseIpv4 } from '../codec/address.js';
+import { RealClock } from '../runtime/clock/real.js';
+import { attachDhcp, type AttachedDhcp, type DhcpEvent } from '../runtime/dhcp/index.js';
+import type { Resolver } from '../runtime/dns/resolver.js';
+import { createStackResolver } from '../runtime/dns/stack-transport.js';
+import { openTap } from '../runtime/link/tap.js';
+import { createStack, type Stack } from '../runtime/stack.js';
+
+/** The address and DNS options, as commander hands them over. */
+export interface TapStackOptions {
+  tap: string;
+  netns?: string;
+  dhcp?: boolean;
+  ip?: string;
+  gateway?: string;
+  dns?: string[];
+}
+
+export interface OpenTapStackOptions {
+  /** Give up waiting for the first lease after this long (with --dhcp). */
+  leaseTimeoutMs: number;
+  /** Resolver tuning; the resolver's defaults when absent. */
+  dnsTimeoutMs?: number;
+  dnsAttempts?: number;
+  /** Every DHCP event (for a verbose log). */
+  onDhcpEvent?: (event: DhcpEvent) => void;
+}
+
+export interface TapStack {
+  readonly stack: Stack;
+  readonly resolver: Resolver;
+  /** Stops the resolver, releases the lease (if any) and closes the stack and the device. */
+  close(): Promise<void>;
+}
+
+/** No lease came within the time given; the stack is already closed. */
+export class NoLeaseError extends Error {}
+
+/**
+ * What is wrong with the address options (one line, naming the option), or undefined. Each
+ * command reports it with its own error type and exit status.
+ */
+export function addressOptionsProblem(o: TapStackOptions): string | undefined {
+  if (o.dhcp === true && o.ip !== undefined) return 'give either --dhcp or --ip, not both';
+  if (o.dhcp !== true && o.ip === undefined) return 'give --dhcp or --ip CIDR';
+  for (const s of o.dns ?? []) {
+    if (parseIpv4(s) < 0) return `--dns: "${s}" is not an IPv4 address`;
+  }
+  return undefined;
+}
+
+function leaseWithin(dhcp: AttachedDhcp, ms: number, tap: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new NoLeaseError(
+          `no DHCP lease on ${tap} within ${ms / 1000} s (is a DHCP server on that link?)`,
+        ),
+      );
+    }, ms);
+    void dhcp.firstLease.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Opens the TAP, brings the stack up and, with --dhcp, waits for the first lease. On any
+ * failure everything opened so far is closed again before the error is thrown.
+ */
+export async function openTapStack(o: TapStackOptions, p: OpenTapStackOptions): Promise<TapStack> {
+  const link = await openTap({ name: o.tap, netns: o.netns });
+  let stack: Stack | null = null;
+  let resolver: Resolver | null = null;
+  let dhcp: AttachedDhcp | null = null;
+  const close = async (): Promise<void> => {
+    resolver?.close();
+    dhcp?.stop(true);
+    if (stack !== null) await stack.close();
+    else await link.close();
+  };
+  try {
+    stack = createStack({
+      link,
+      clock: new RealClock(),
+      ...(o.ip !== undefined ? { ip: o.ip, gateway: o.gateway } : {}),
+    });
+    const r = createStackResolver(stack, {
+      servers: o.dns ?? [],
+      timeoutMs: p.dnsTimeoutMs,
+      attempts: p.dnsAttempts,
+    });
+    resolver = r;
+    if (o.dhcp === true) {
+      // Assigned before waiting, so close() stops it even when no lease comes.
+      dhcp = attachDhcp(stack, {
+        hostname: 'pktstack',
+        maxMessageSize: link.mtu - 28,
+        // Servers given with --dns win over the lease's.
+        setDnsServers: (servers) => {
+          if (o.dns === undefined) r.setServers(servers);
+        },
+        onEvent: p.onDhcpEvent,
+      });
+      dhcp.start();
+      await leaseWithin(dhcp, p.leaseTimeoutMs, o.tap);
+    }
+    return { stack, resolver: r, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
