@@ -73,53 +73,87 @@ export class Netns {
 
 export interface RunningStack {
   child: ChildProcess;
+  /** Every JSON line printed so far, in order. */
   events: Array<Record<string, unknown>>;
   stderr(): string;
-  /** SIGINT, then the exit (SIGKILL after 5 s). */
-  stop(): Promise<number | null>;
+  /** The first `event` printed (maybe already), or rejects after `timeoutMs` or at exit. */
+  waitFor(event: string, timeoutMs: number): Promise<Record<string, unknown>>;
+  /** `signal` (SIGINT by default), then the exit code (SIGKILL after 5 s). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** Starts `pktstack run --log json ...args` in `ns` and waits for its "up" event. */
-export function startStack(ns: Netns, args: string[]): Promise<RunningStack> {
+export async function startStack(ns: Netns, args: string[]): Promise<RunningStack> {
   const child = ns.spawn(CLI[0], [...CLI.slice(1), 'run', '--log', 'json', ...args]);
   const events: Array<Record<string, unknown>> = [];
+  // Called on every event and at exit: each pending waitFor looks again.
+  const listeners = new Set<() => void>();
+  let ended = false;
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  // 'close', not 'exit': stdout is drained by then, so the last event ("down") is in `events`.
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('close', (code) => {
+      ended = true;
+      for (const l of listeners) l();
+      resolve(code);
+    }),
+  );
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    try {
+      events.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      return;
+    }
+    for (const l of listeners) l();
+  });
   const running: RunningStack = {
     child,
     events,
     stderr: () => err,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill('SIGINT');
+    waitFor(event, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const finish = (): void => {
+          clearTimeout(timer);
+          listeners.delete(look);
+        };
+        const look = (): void => {
+          const found = events.find((e) => e.event === event);
+          if (found !== undefined) {
+            finish();
+            resolve(found);
+          } else if (ended) {
+            finish();
+            reject(new Error(`pktstack run exited (${child.exitCode}) before "${event}": ${err}`));
+          }
+        };
+        const timer = setTimeout(() => {
+          finish();
+          reject(
+            new Error(
+              `pktstack run: no "${event}" event within ${timeoutMs} ms; ` +
+                `got ${JSON.stringify(events)}; stderr: ${err}`,
+            ),
+          );
+        }, timeoutMs);
+        listeners.add(look);
+        look();
+      });
+    },
+    async stop(signal = 'SIGINT') {
+      if (ended) return child.exitCode;
+      child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
       const code = await exited;
       clearTimeout(timer);
       return code;
     },
   };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      void running.stop();
-      reject(new Error(`pktstack run: no "up" event within 20 s; stderr: ${err}`));
-    }, 20_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let e: Record<string, unknown>;
-      try {
-        e = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return;
-      }
-      events.push(e);
-      if (e.event === 'up') {
-        clearTimeout(timer);
-        resolve(running);
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`pktstack run exited early (${code}): ${err}`));
-    });
-  });
+  try {
+    await running.waitFor('up', 20_000);
+  } catch (error) {
+    await running.stop();
+    throw error;
+  }
+  return running;
 }

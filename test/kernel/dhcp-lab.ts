@@ -35,8 +35,6 @@ export interface Lab {
   dir: string;
   log(): string;
   dnsmasq: ChildProcess;
-  /** Runs a command inside the namespace (for the stack process). */
-  spawnInNs(cmd: string, args: string[]): ChildProcess;
   down(): void;
 }
 
@@ -159,8 +157,6 @@ export async function up(options: LabOptions = {}): Promise<Lab> {
     dir,
     dnsmasq: proc,
     log: () => readLog(dir),
-    spawnInNs: (cmd, args) =>
-      spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
     down,
   };
 }

@@ -3,9 +3,10 @@
  * {"event":"dhcp.bound",...}, answers the kernel's ping on the leased address and releases the
  * lease on SIGTERM; with no server it keeps trying and says so.
  */
-import { execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Netns, startStack, type RunningStack } from '../http/kernel-lab.js';
 import { skipReason, up, type Lab } from './dhcp-lab.js';
 
 const skip = skipReason();
@@ -13,84 +14,27 @@ if (skip !== null) console.warn(`test/kernel/dhcp-run.test.ts skipped: ${skip}`)
 
 const run = promisify(execFile);
 
-/** Collects the JSON lines a `pktstack run` prints and lets the test wait for one. */
-class EventStream {
-  readonly events: Array<Record<string, unknown>> = [];
-  private buffer = '';
-  private waiters: Array<() => void> = [];
-
-  constructor(readonly child: ChildProcess) {
-    child.stdout?.on('data', (b: Buffer) => {
-      this.buffer += b.toString();
-      let nl: number;
-      while ((nl = this.buffer.indexOf('\n')) >= 0) {
-        const line = this.buffer.slice(0, nl);
-        this.buffer = this.buffer.slice(nl + 1);
-        if (line.trim() !== '') this.events.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      for (const w of this.waiters.splice(0)) w();
-    });
-  }
-
-  async waitFor(event: string, timeoutMs: number): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const found = this.events.find((e) => e.event === event);
-      if (found !== undefined) return found;
-      if (this.child.exitCode !== null) break;
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 200);
-      });
-    }
-    throw new Error(`no ${event} event; got ${JSON.stringify(this.events)}`);
-  }
-
-  stop(): Promise<number | null> {
-    return new Promise((resolve) => {
-      if (this.child.exitCode !== null || this.child.pid === undefined) {
-        resolve(this.child.exitCode);
-        return;
-      }
-      this.child.once('close', (code) => resolve(code));
-      process.kill(this.child.pid, 'SIGTERM');
-    });
-  }
-}
-
 describe.skipIf(skip !== null)('pktstack run --dhcp (kernel)', () => {
   const labs: Lab[] = [];
-  let stream: EventStream | null = null;
+  let stream: RunningStack | null = null;
   afterEach(async () => {
-    await stream?.stop();
+    await stream?.stop('SIGTERM');
     stream = null;
   });
   afterAll(() => {
     for (const lab of labs) lab.down();
   });
 
-  function start(lab: Lab): EventStream {
-    // `ip netns exec` execs node in place, so the child's PID is the stack's.
-    const child = lab.spawnInNs(process.execPath, [
-      '--import',
-      'tsx',
-      'src/cli/main.ts',
-      'run',
-      '--tap',
-      'tap0',
-      '--dhcp',
-      '--log',
-      'json',
-    ]);
-    return new EventStream(child);
+  /** `pktstack run --dhcp` in the lab's namespace, once it has said "up". */
+  function start(lab: Lab): Promise<RunningStack> {
+    return startStack(new Netns(lab.ns), ['--tap', 'tap0', '--dhcp']);
   }
 
   it('logs dhcp.bound, answers ping on the leased address, releases on SIGTERM', async () => {
     const lab = await up();
     labs.push(lab);
-    stream = start(lab);
-    const upEvent = await stream.waitFor('up', 15_000);
-    expect(upEvent).toMatchObject({ ip: null, dhcp: true });
+    stream = await start(lab);
+    expect(stream.events[0]).toMatchObject({ event: 'up', ip: null, dhcp: true });
     const bound = await stream.waitFor('dhcp.bound', 20_000);
     expect(bound).toMatchObject({
       gateway: '10.0.0.1',
@@ -114,7 +58,7 @@ describe.skipIf(skip !== null)('pktstack run --dhcp (kernel)', () => {
       ip,
     ]);
     expect(ping.stdout).toContain('2 received');
-    const code = await stream.stop();
+    const code = await stream.stop('SIGTERM');
     stream = null;
     expect(code).toBe(0);
     expect(lab.log()).toMatch(new RegExp(`DHCPRELEASE\\(tap0\\) ${ip.replace(/\./g, '\\.')}`));
@@ -124,7 +68,7 @@ describe.skipIf(skip !== null)('pktstack run --dhcp (kernel)', () => {
     const lab = await up();
     labs.push(lab);
     lab.dnsmasq.kill('SIGTERM');
-    stream = start(lab);
+    stream = await start(lab);
     const retry = await stream.waitFor('dhcp.retrying', 15_000);
     expect(retry).toMatchObject({ state: 'SELECTING', attempt: 2 });
     expect(String(retry.message)).toContain('no answer');

@@ -3,16 +3,15 @@
  * 10.0.0.1/24); the stack runs inside it as 10.0.0.2 and the kernel's own tools talk to it.
  * Needs root (network namespaces, TAP); skipped otherwise.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Netns, startStack, type RunningStack } from '../http/kernel-lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const NS = `pkt-stack-k${process.pid}`;
-const root = join(import.meta.dirname, '..', '..');
 
 function sh(
   cmd: string,
@@ -37,10 +36,7 @@ interface RunEvent {
 }
 
 describe.skipIf(!isRoot)('pktstack run on a TAP, talking to the kernel', () => {
-  let child: ChildProcess | undefined;
-  const events: RunEvent[] = [];
-  let exitCode: number | null | undefined;
-  let exited: Promise<void> = Promise.resolve();
+  let running: RunningStack | undefined;
   let dir = '';
   let pcap = '';
 
@@ -53,67 +49,31 @@ describe.skipIf(!isRoot)('pktstack run on a TAP, talking to the kernel', () => {
     // No IPv6 on the kernel side: no router solicitations or MLD reports into the stack.
     inNs('sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1');
     inNs('sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1');
-    child = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        NS,
-        process.execPath,
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'run',
-        '--tap',
-        'tap0',
-        '--ip',
-        '10.0.0.2/24',
-        '--host-ip',
-        '10.0.0.1/24',
-        '--gateway',
-        '10.0.0.1',
-        '--udp-echo',
-        '7',
-        '--pcap',
-        pcap,
-        '--log',
-        'json',
-      ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    exited = new Promise((resolve) => child?.on('exit', (code) => ((exitCode = code), resolve())));
-    const lines = createInterface({ input: child.stdout! });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error(`no "up" event within 20 s; stderr: ${stderr}`)),
-        20_000,
-      );
-      lines.on('line', (line) => {
-        const e = JSON.parse(line) as RunEvent;
-        events.push(e);
-        if (e.event === 'up') {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      void exited.then(() =>
-        reject(new Error(`pktstack run exited early (${exitCode}): ${stderr}`)),
-      );
-    });
+    // No tap0 made beforehand: the stack creates it and gives the kernel side its address.
+    running = await startStack(new Netns(NS), [
+      '--tap',
+      'tap0',
+      '--ip',
+      '10.0.0.2/24',
+      '--host-ip',
+      '10.0.0.1/24',
+      '--gateway',
+      '10.0.0.1',
+      '--udp-echo',
+      '7',
+      '--pcap',
+      pcap,
+    ]);
   }, 30_000);
 
   afterAll(async () => {
-    if (child !== undefined && exitCode === undefined) {
-      child.kill('SIGKILL');
-      await exited;
-    }
+    await running?.stop('SIGKILL');
     sh('ip', ['netns', 'del', NS]);
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
   it('prints an "up" event first, with address and MAC', () => {
+    const events = running?.events ?? [];
     expect(events[0]).toMatchObject({ event: 'up', ip: '10.0.0.2/24' });
     expect(events[0].mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
   });
@@ -187,9 +147,8 @@ describe.skipIf(!isRoot)('pktstack run on a TAP, talking to the kernel', () => {
   });
 
   it('shuts down cleanly on SIGTERM and leaves a pcap tshark reads without malformed frames', async () => {
-    child?.kill('SIGTERM');
-    await exited;
-    expect(exitCode).toBe(0);
+    expect(await running?.stop('SIGTERM')).toBe(0);
+    const events = running?.events ?? [];
     expect(events.at(-1)).toMatchObject({ event: 'down' });
     const down = events.at(-1) as RunEvent & {
       stats: {

@@ -2,14 +2,12 @@
  * `pktstack run --echo 7 --discard 9` on a TAP in a namespace of our own: the kernel's socat
  * talks to the RFC 862/863 services; a closed port answers RST (connection refused). Needs root.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Netns, startStack, type RunningStack } from '../http/kernel-lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const NS = `pkt-tcp-r${process.pid}`;
-const root = join(import.meta.dirname, '..', '..');
 
 function inNs(args: string[], input?: string): { code: number; out: string; err: string } {
   const r = spawnSync('ip', ['netns', 'exec', NS, ...args], {
@@ -21,10 +19,7 @@ function inNs(args: string[], input?: string): { code: number; out: string; err:
 }
 
 describe.skipIf(!isRoot)('pktstack run --echo --discard against the kernel', () => {
-  let child: ChildProcess | undefined;
-  let exited: Promise<number | null> = Promise.resolve(null);
-  let running = false;
-  const lines: string[] = [];
+  let running: RunningStack | undefined;
 
   beforeAll(async () => {
     spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
@@ -32,67 +27,27 @@ describe.skipIf(!isRoot)('pktstack run --echo --discard against the kernel', () 
     inNs(['ip', 'link', 'set', 'lo', 'up']);
     inNs(['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
     inNs(['sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
-    child = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        NS,
-        process.execPath,
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'run',
-        '--tap',
-        'tap0',
-        '--ip',
-        '10.0.0.2/24',
-        '--host-ip',
-        '10.0.0.1/24',
-        '--echo',
-        '7',
-        '--discard',
-        '9',
-        '--log',
-        'json',
-      ],
-      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    running = true;
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    exited = new Promise((resolve) =>
-      child?.on('exit', (code) => {
-        running = false;
-        resolve(code);
-      }),
-    );
-    const rl = createInterface({ input: child.stdout! });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "up" within 20 s: ${stderr}`)), 20_000);
-      rl.on('line', (line) => {
-        lines.push(line);
-        if ((JSON.parse(line) as { event: string }).event === 'up') {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      void exited.then(() => reject(new Error(`pktstack run exited early: ${stderr}`)));
-    });
+    running = await startStack(new Netns(NS), [
+      '--tap',
+      'tap0',
+      '--ip',
+      '10.0.0.2/24',
+      '--host-ip',
+      '10.0.0.1/24',
+      '--echo',
+      '7',
+      '--discard',
+      '9',
+    ]);
   }, 30_000);
 
   afterAll(async () => {
-    if (child !== undefined && running) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child?.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await running?.stop('SIGTERM');
     spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
   });
 
   it('announces the services in its "up" event', () => {
-    expect(JSON.parse(lines[0])).toMatchObject({ event: 'up', echo: 7, discard: 9 });
+    expect(running?.events[0]).toMatchObject({ event: 'up', echo: 7, discard: 9 });
   });
 
   it('echoes on port 7', () => {
