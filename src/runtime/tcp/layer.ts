@@ -472,6 +472,22 @@ export class TcpLayer implements TransportReceiver, TcpHost, TcpHandle {
     }
     let iss = this.isn.isn(this.localAddress, localPort, remote, remotePort, now);
     if (minIss >= 0 && !seqGt(iss, minIss)) iss = minIss;
+    const entry = this.insertHalfOpen(server, remote, remotePort, localPort);
+    entry.conn.listen(iss);
+    entry.conn.input(seg, now);
+    this.settle(entry);
+  }
+
+  /**
+   * A new connection for `server`, in the table and counted as half-open (balanced when it
+   * leaves SYN-RECEIVED), with its timestamp offset set; the caller opens it.
+   */
+  private insertHalfOpen(
+    server: TcpServer,
+    remote: number,
+    remotePort: number,
+    localPort: number,
+  ): Entry {
     const conn = new TcpConnection(
       this.config,
       this,
@@ -486,9 +502,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, TcpHandle {
     conn.setTimestampOffset(
       this.isn.timestampOffset(this.localAddress, localPort, remote, remotePort),
     );
-    conn.listen(iss);
-    conn.input(seg, now);
-    this.settle(entry);
+    return entry;
   }
 
   /** Answers a SYN statelessly: the ISN is a cookie, only MSS is offered. */
@@ -568,20 +582,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, TcpHandle {
       return undefined;
     }
     this.counters.synCookiesAccepted++;
-    const conn = new TcpConnection(
-      this.config,
-      this,
-      this.localAddress,
-      localPort,
-      remote,
-      remotePort,
-    );
-    const entry = this.insert(conn);
-    entry.server = server;
-    server.halfOpen++; // balanced when it leaves SYN-RECEIVED
-    conn.setTimestampOffset(
-      this.isn.timestampOffset(this.localAddress, localPort, remote, remotePort),
-    );
+    const entry = this.insertHalfOpen(server, remote, remotePort, localPort);
     let options: { windowScale: number; sackPermitted: boolean } | undefined;
     if (seg.hasTimestamps) {
       const ws = seg.tsEcr & 0xf;
@@ -590,7 +591,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, TcpHandle {
         sackPermitted: (seg.tsEcr & COOKIE_SACK_BIT) !== 0,
       };
     }
-    conn.acceptCookie(seg, iss, mss, now, options);
+    entry.conn.acceptCookie(seg, iss, mss, now, options);
     this.settle(entry);
     return entry;
   }
