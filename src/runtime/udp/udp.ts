@@ -148,10 +148,7 @@ export class UdpLayer implements TransportReceiver {
     src = 0,
     checksum = -1,
   ): SendStatus {
-    if (length > UDP_MAX_PAYLOAD || payloadOffset < UDP_SEND_HEADROOM) {
-      this.stats.drops.tooBig++;
-      return SendStatus.Dropped;
-    }
+    if (!this.fitsInPlace(payloadOffset, length)) return SendStatus.Dropped;
     const h = this.header;
     h.srcPort = srcPort;
     h.dstPort = dstPort;
@@ -167,9 +164,7 @@ export class UdpLayer implements TransportReceiver {
       UDP_HEADER_LENGTH + length,
       src,
     );
-    if (status === SendStatus.Dropped) this.stats.drops.sendFailed++;
-    else this.stats.txDatagrams++;
-    return status;
+    return this.counted(status);
   }
 
   /**
@@ -186,10 +181,7 @@ export class UdpLayer implements TransportReceiver {
     length: number,
     checksum = -1,
   ): SendStatus {
-    if (length > UDP_MAX_PAYLOAD || payloadOffset < UDP_SEND_HEADROOM) {
-      this.stats.drops.tooBig++;
-      return SendStatus.Dropped;
-    }
+    if (!this.fitsInPlace(payloadOffset, length)) return SendStatus.Dropped;
     const h = this.header;
     h.srcPort = srcPort;
     h.dstPort = to.srcPort;
@@ -208,6 +200,18 @@ export class UdpLayer implements TransportReceiver {
       buf[headerOffset + 7] = sum & 0xff;
     }
     const status = this.ip.sendBack(to, UDP_PROTOCOL, buf, headerOffset, total);
+    return this.counted(status);
+  }
+
+  /** An in-place payload can be sent: not too long, headroom for the headers (else counted). */
+  private fitsInPlace(payloadOffset: number, length: number): boolean {
+    if (length <= UDP_MAX_PAYLOAD && payloadOffset >= UDP_SEND_HEADROOM) return true;
+    this.stats.drops.tooBig++;
+    return false;
+  }
+
+  /** Counts what IPv4 did with a datagram handed to it, and passes the status on. */
+  private counted(status: SendStatus): SendStatus {
     if (status === SendStatus.Dropped) this.stats.drops.sendFailed++;
     else this.stats.txDatagrams++;
     return status;
