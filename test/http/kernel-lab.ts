@@ -30,8 +30,11 @@ export function must(r: Result, what: string): Result {
 export class Netns {
   constructor(readonly name: string) {}
 
-  /** Creates the namespace with tap0 = 10.0.0.1/24 (deleting a leftover of the same name). */
-  static create(name: string): Netns {
+  /**
+   * Creates the namespace with only lo up and IPv6 off (deleting a leftover of the same name):
+   * for a stack that makes its own TAP (`run --host-ip`).
+   */
+  static bare(name: string): Netns {
     const ns = new Netns(name);
     sh('ip', ['netns', 'del', name]);
     must(sh('ip', ['netns', 'add', name]), 'ip netns add');
@@ -39,6 +42,17 @@ export class Netns {
       must(ns.run('ip', 'link', 'set', 'lo', 'up'), 'lo up');
       ns.run('sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1');
       ns.run('sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1');
+    } catch (error) {
+      ns.destroy();
+      throw error;
+    }
+    return ns;
+  }
+
+  /** Creates the namespace with tap0 = 10.0.0.1/24 (deleting a leftover of the same name). */
+  static create(name: string): Netns {
+    const ns = Netns.bare(name);
+    try {
       ns.run('sysctl', '-qw', 'net.ipv4.tcp_congestion_control=cubic');
       must(ns.run('ip', 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap'), 'tuntap add');
       must(ns.run('ip', 'link', 'set', 'tap0', 'address', '02:00:00:00:00:01'), 'tap mac');

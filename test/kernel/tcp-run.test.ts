@@ -22,12 +22,7 @@ describe.skipIf(!isRoot)('pktstack run --echo --discard against the kernel', () 
   let running: RunningStack | undefined;
 
   beforeAll(async () => {
-    spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
-    if (spawnSync('ip', ['netns', 'add', NS]).status !== 0) throw new Error('ip netns add failed');
-    inNs(['ip', 'link', 'set', 'lo', 'up']);
-    inNs(['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
-    inNs(['sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
-    running = await startStack(new Netns(NS), [
+    running = await startStack(Netns.bare(NS), [
       '--tap',
       'tap0',
       '--ip',
