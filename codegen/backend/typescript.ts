@@ -141,6 +141,22 @@ export function lazyLoad(f: ScalarField, bytes: string, base: string): string {
   return f.bitOffset % 8 === 0 ? `${raw} >> ${shift}` : `(${raw} >> ${shift}) & ${mask}`;
 }
 
+/** A whole aligned 32-bit field: inlineLoad() ends in `>>> 0` (a uint32, often above 2**31). */
+function isWord(f: ScalarField): boolean {
+  return f.type !== 'mac' && inlineLoad(f, 'b', 'o').endsWith(' >>> 0');
+}
+
+/**
+ * A uint32 load as its int32 bit pattern (drops the final `>>> 0`). wrap() stores 32-bit
+ * values this way and the getters apply `>>> 0`: an int32 always fits a property's small
+ * integer representation, where a uint32 above 2**31 turns the property into a boxed double
+ * that every read then unboxes; a getter of one load and one shift is always inlined, so its
+ * uint32 result stays unboxed in the caller.
+ */
+function wordBits(load: string): string {
+  return load.endsWith(' >>> 0') ? load.slice(0, -' >>> 0'.length) : load;
+}
+
 /** Name of the private property wrap() stores a fixed scalar's value in. */
 function slot(f: ScalarField): string {
   return `${f.name}Field`;
@@ -158,7 +174,7 @@ function slots(f: ScalarField): string[] {
 /** wrap()'s statements storing a fixed scalar read from `b` at `base` into its properties. */
 function eagerStores(f: ScalarField, b: string, base: string): string[] {
   if (!isEager(f)) return [];
-  if (f.type !== 'mac') return [`this.${slot(f)} = ${inlineLoad(f, b, base)};`];
+  if (f.type !== 'mac') return [`this.${slot(f)} = ${wordBits(inlineLoad(f, b, base))};`];
   const at = (k: number): number => (f.bitOffset >> 3) + k;
   const half = (from: number, bits: number): ScalarField => ({
     ...f,
@@ -168,12 +184,12 @@ function eagerStores(f: ScalarField, b: string, base: string): string[] {
   });
   return [
     `this.${f.name}HiField = ${inlineLoad(half(0, 16), b, base)};`,
-    `this.${f.name}LoField = ${inlineLoad(half(2, 32), b, base)};`,
+    `this.${f.name}LoField = ${wordBits(inlineLoad(half(2, 32), b, base))};`,
   ];
 }
 
 /**
- * A getter body: one property load. wrap() decodes every fixed scalar eagerly (the fields are
+ * A getter body: one property load (plus `>>> 0` for a 32-bit value, see wordBits()). wrap() decodes every fixed scalar eagerly (the fields are
  * few, and their bytes are in cache right after the bound checks), so a getter is small enough
  * for V8 to inline everywhere, and an inlined load of a double field allocates nothing, where a
  * getter computing a value above 2**31 boxes it whenever V8 did not inline it.
@@ -181,8 +197,8 @@ function eagerStores(f: ScalarField, b: string, base: string): string[] {
 function getterBody(f: ScalarField): string {
   if (!isEager(f)) return `return ${lazyLoad(f, 'this.bytes', 'this.offset')};`;
   if (f.type === 'mac')
-    return `return this.${f.name}HiField * 0x100000000 + this.${f.name}LoField;`;
-  return `return this.${slot(f)};`;
+    return `return this.${f.name}HiField * 0x100000000 + (this.${f.name}LoField >>> 0);`;
+  return isWord(f) ? `return this.${slot(f)} >>> 0;` : `return this.${slot(f)};`;
 }
 
 /** Fixed scalars grouped into runs that start and end on byte boundaries (one store each). */
@@ -466,7 +482,7 @@ class MessageEmitter {
       if (f.type === 'mac') {
         members.push(
           `/** High 16 bits of ${f.name} (its first two bytes). */\nget ${f.name}Hi(): number {\nreturn this.${f.name}HiField;\n}`,
-          `/** Low 32 bits of ${f.name} (its last four bytes) as uint32. */\nget ${f.name}Lo(): number {\nreturn this.${f.name}LoField;\n}`,
+          `/** Low 32 bits of ${f.name} (its last four bytes) as uint32. */\nget ${f.name}Lo(): number {\nreturn this.${f.name}LoField >>> 0;\n}`,
         );
       }
     }
@@ -584,7 +600,10 @@ class MessageEmitter {
     for (const f of this.scalars) {
       const load = inlineLoad(f, 'bytes', 'offset');
       if (used.has(f.name) && isEager(f) && f.type !== 'mac') {
-        lines.push(`const ${local(f.name)} = ${load};`, `this.${slot(f)} = ${local(f.name)};`);
+        lines.push(
+          `const ${local(f.name)} = ${load};`,
+          `this.${slot(f)} = ${isWord(f) ? `${local(f.name)} | 0` : local(f.name)};`,
+        );
       } else {
         if (used.has(f.name)) lines.push(`const ${local(f.name)} = ${load};`);
         lines.push(...eagerStores(f, 'bytes', 'offset'));

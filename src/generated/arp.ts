@@ -116,30 +116,26 @@ export class ArpView {
     const plenValue = bytes[offset + 5];
     this.shaHiField = (bytes[offset + 8] << 8) | bytes[offset + 9];
     this.shaLoField =
-      ((bytes[offset + 10] << 24) |
-        (bytes[offset + 11] << 16) |
-        (bytes[offset + 12] << 8) |
-        bytes[offset + 13]) >>>
-      0;
+      (bytes[offset + 10] << 24) |
+      (bytes[offset + 11] << 16) |
+      (bytes[offset + 12] << 8) |
+      bytes[offset + 13];
     this.spaField =
-      ((bytes[offset + 14] << 24) |
-        (bytes[offset + 15] << 16) |
-        (bytes[offset + 16] << 8) |
-        bytes[offset + 17]) >>>
-      0;
+      (bytes[offset + 14] << 24) |
+      (bytes[offset + 15] << 16) |
+      (bytes[offset + 16] << 8) |
+      bytes[offset + 17];
     this.thaHiField = (bytes[offset + 18] << 8) | bytes[offset + 19];
     this.thaLoField =
-      ((bytes[offset + 20] << 24) |
-        (bytes[offset + 21] << 16) |
-        (bytes[offset + 22] << 8) |
-        bytes[offset + 23]) >>>
-      0;
+      (bytes[offset + 20] << 24) |
+      (bytes[offset + 21] << 16) |
+      (bytes[offset + 22] << 8) |
+      bytes[offset + 23];
     this.tpaField =
-      ((bytes[offset + 24] << 24) |
-        (bytes[offset + 25] << 16) |
-        (bytes[offset + 26] << 8) |
-        bytes[offset + 27]) >>>
-      0;
+      (bytes[offset + 24] << 24) |
+      (bytes[offset + 25] << 16) |
+      (bytes[offset + 26] << 8) |
+      bytes[offset + 27];
     this.end = offset + 28;
     if (!(hlenValue === 6)) return this.failAt(0, offset + 4);
     if (!(plenValue === 4)) return this.failAt(1, offset + 5);
@@ -217,7 +213,7 @@ export class ArpView {
 
   /** sha: 48 bits at bit 64 (mac address as a number). */
   get sha(): number {
-    return this.shaHiField * 0x100000000 + this.shaLoField;
+    return this.shaHiField * 0x100000000 + (this.shaLoField >>> 0);
   }
 
   /** High 16 bits of sha (its first two bytes). */
@@ -227,17 +223,17 @@ export class ArpView {
 
   /** Low 32 bits of sha (its last four bytes) as uint32. */
   get shaLo(): number {
-    return this.shaLoField;
+    return this.shaLoField >>> 0;
   }
 
   /** spa: 32 bits at bit 112 (ipv4 address as a number). */
   get spa(): number {
-    return this.spaField;
+    return this.spaField >>> 0;
   }
 
   /** tha: 48 bits at bit 144 (mac address as a number). */
   get tha(): number {
-    return this.thaHiField * 0x100000000 + this.thaLoField;
+    return this.thaHiField * 0x100000000 + (this.thaLoField >>> 0);
   }
 
   /** High 16 bits of tha (its first two bytes). */
@@ -247,12 +243,12 @@ export class ArpView {
 
   /** Low 32 bits of tha (its last four bytes) as uint32. */
   get thaLo(): number {
-    return this.thaLoField;
+    return this.thaLoField >>> 0;
   }
 
   /** tpa: 32 bits at bit 192 (ipv4 address as a number). */
   get tpa(): number {
-    return this.tpaField;
+    return this.tpaField >>> 0;
   }
 
   /** Bytes before the payload (fixed part and options). */

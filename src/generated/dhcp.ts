@@ -235,42 +235,37 @@ export class DhcpView {
     this.byteLength = length;
     if (!(offset >= 0 && length >= 240 && offset + length <= bytes.length)) return this.failFixed();
     this.xidField =
-      ((bytes[offset + 4] << 24) |
-        (bytes[offset + 5] << 16) |
-        (bytes[offset + 6] << 8) |
-        bytes[offset + 7]) >>>
-      0;
+      (bytes[offset + 4] << 24) |
+      (bytes[offset + 5] << 16) |
+      (bytes[offset + 6] << 8) |
+      bytes[offset + 7];
     this.ciaddrField =
-      ((bytes[offset + 12] << 24) |
-        (bytes[offset + 13] << 16) |
-        (bytes[offset + 14] << 8) |
-        bytes[offset + 15]) >>>
-      0;
+      (bytes[offset + 12] << 24) |
+      (bytes[offset + 13] << 16) |
+      (bytes[offset + 14] << 8) |
+      bytes[offset + 15];
     this.yiaddrField =
-      ((bytes[offset + 16] << 24) |
-        (bytes[offset + 17] << 16) |
-        (bytes[offset + 18] << 8) |
-        bytes[offset + 19]) >>>
-      0;
+      (bytes[offset + 16] << 24) |
+      (bytes[offset + 17] << 16) |
+      (bytes[offset + 18] << 8) |
+      bytes[offset + 19];
     this.siaddrField =
-      ((bytes[offset + 20] << 24) |
-        (bytes[offset + 21] << 16) |
-        (bytes[offset + 22] << 8) |
-        bytes[offset + 23]) >>>
-      0;
+      (bytes[offset + 20] << 24) |
+      (bytes[offset + 21] << 16) |
+      (bytes[offset + 22] << 8) |
+      bytes[offset + 23];
     this.giaddrField =
-      ((bytes[offset + 24] << 24) |
-        (bytes[offset + 25] << 16) |
-        (bytes[offset + 26] << 8) |
-        bytes[offset + 27]) >>>
-      0;
+      (bytes[offset + 24] << 24) |
+      (bytes[offset + 25] << 16) |
+      (bytes[offset + 26] << 8) |
+      bytes[offset + 27];
     const magicValue =
       ((bytes[offset + 236] << 24) |
         (bytes[offset + 237] << 16) |
         (bytes[offset + 238] << 8) |
         bytes[offset + 239]) >>>
       0;
-    this.magicField = magicValue;
+    this.magicField = magicValue | 0;
     let pos = offset + 240;
     if (!(magicValue === 0x63825363)) return this.failAt(0, offset + 236);
     // options
@@ -360,7 +355,7 @@ export class DhcpView {
 
   /** xid: 32 bits at bit 32. */
   get xid(): number {
-    return this.xidField;
+    return this.xidField >>> 0;
   }
 
   /** secs: 16 bits at bit 64. */
@@ -375,27 +370,27 @@ export class DhcpView {
 
   /** ciaddr: 32 bits at bit 96 (ipv4 address as a number). */
   get ciaddr(): number {
-    return this.ciaddrField;
+    return this.ciaddrField >>> 0;
   }
 
   /** yiaddr: 32 bits at bit 128 (ipv4 address as a number). */
   get yiaddr(): number {
-    return this.yiaddrField;
+    return this.yiaddrField >>> 0;
   }
 
   /** siaddr: 32 bits at bit 160 (ipv4 address as a number). */
   get siaddr(): number {
-    return this.siaddrField;
+    return this.siaddrField >>> 0;
   }
 
   /** giaddr: 32 bits at bit 192 (ipv4 address as a number). */
   get giaddr(): number {
-    return this.giaddrField;
+    return this.giaddrField >>> 0;
   }
 
   /** magic: 32 bits at bit 1888. */
   get magic(): number {
-    return this.magicField;
+    return this.magicField >>> 0;
   }
 
   /** Absolute index of the 16-byte chaddr field. */

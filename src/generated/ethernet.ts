@@ -92,18 +92,16 @@ export class EthernetView {
     if (!(offset >= 0 && length >= 14 && offset + length <= bytes.length)) return this.failFixed();
     this.dstHiField = (bytes[offset] << 8) | bytes[offset + 1];
     this.dstLoField =
-      ((bytes[offset + 2] << 24) |
-        (bytes[offset + 3] << 16) |
-        (bytes[offset + 4] << 8) |
-        bytes[offset + 5]) >>>
-      0;
+      (bytes[offset + 2] << 24) |
+      (bytes[offset + 3] << 16) |
+      (bytes[offset + 4] << 8) |
+      bytes[offset + 5];
     this.srcHiField = (bytes[offset + 6] << 8) | bytes[offset + 7];
     this.srcLoField =
-      ((bytes[offset + 8] << 24) |
-        (bytes[offset + 9] << 16) |
-        (bytes[offset + 10] << 8) |
-        bytes[offset + 11]) >>>
-      0;
+      (bytes[offset + 8] << 24) |
+      (bytes[offset + 9] << 16) |
+      (bytes[offset + 10] << 8) |
+      bytes[offset + 11];
     let pos = offset + 14;
     // payload
     {
@@ -166,7 +164,7 @@ export class EthernetView {
 
   /** dst: 48 bits at bit 0 (mac address as a number). */
   get dst(): number {
-    return this.dstHiField * 0x100000000 + this.dstLoField;
+    return this.dstHiField * 0x100000000 + (this.dstLoField >>> 0);
   }
 
   /** High 16 bits of dst (its first two bytes). */
@@ -176,12 +174,12 @@ export class EthernetView {
 
   /** Low 32 bits of dst (its last four bytes) as uint32. */
   get dstLo(): number {
-    return this.dstLoField;
+    return this.dstLoField >>> 0;
   }
 
   /** src: 48 bits at bit 48 (mac address as a number). */
   get src(): number {
-    return this.srcHiField * 0x100000000 + this.srcLoField;
+    return this.srcHiField * 0x100000000 + (this.srcLoField >>> 0);
   }
 
   /** High 16 bits of src (its first two bytes). */
@@ -191,7 +189,7 @@ export class EthernetView {
 
   /** Low 32 bits of src (its last four bytes) as uint32. */
   get srcLo(): number {
-    return this.srcLoField;
+    return this.srcLoField >>> 0;
   }
 
   /** etherType: 16 bits at bit 96 (EtherType). */

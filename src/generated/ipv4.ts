@@ -146,17 +146,15 @@ export class Ipv4View {
     const ihlValue = bytes[offset] & 0xf;
     const totalLengthValue = (bytes[offset + 2] << 8) | bytes[offset + 3];
     this.srcField =
-      ((bytes[offset + 12] << 24) |
-        (bytes[offset + 13] << 16) |
-        (bytes[offset + 14] << 8) |
-        bytes[offset + 15]) >>>
-      0;
+      (bytes[offset + 12] << 24) |
+      (bytes[offset + 13] << 16) |
+      (bytes[offset + 14] << 8) |
+      bytes[offset + 15];
     this.dstField =
-      ((bytes[offset + 16] << 24) |
-        (bytes[offset + 17] << 16) |
-        (bytes[offset + 18] << 8) |
-        bytes[offset + 19]) >>>
-      0;
+      (bytes[offset + 16] << 24) |
+      (bytes[offset + 17] << 16) |
+      (bytes[offset + 18] << 8) |
+      bytes[offset + 19];
     let pos = offset + 20;
     if (!(versionValue === 4)) return this.failAt(0, offset);
     if (!(ihlValue >= 5)) return this.failAt(1, offset);
@@ -199,17 +197,15 @@ export class Ipv4View {
     const ihlValue = bytes[offset] & 0xf;
     const totalLengthValue = (bytes[offset + 2] << 8) | bytes[offset + 3];
     this.srcField =
-      ((bytes[offset + 12] << 24) |
-        (bytes[offset + 13] << 16) |
-        (bytes[offset + 14] << 8) |
-        bytes[offset + 15]) >>>
-      0;
+      (bytes[offset + 12] << 24) |
+      (bytes[offset + 13] << 16) |
+      (bytes[offset + 14] << 8) |
+      bytes[offset + 15];
     this.dstField =
-      ((bytes[offset + 16] << 24) |
-        (bytes[offset + 17] << 16) |
-        (bytes[offset + 18] << 8) |
-        bytes[offset + 19]) >>>
-      0;
+      (bytes[offset + 16] << 24) |
+      (bytes[offset + 17] << 16) |
+      (bytes[offset + 18] << 8) |
+      bytes[offset + 19];
     let pos = offset + 20;
     if (!(versionValue === 4)) return this.failAt(0, offset);
     if (!(ihlValue >= 5)) return this.failAt(1, offset);
@@ -353,12 +349,12 @@ export class Ipv4View {
 
   /** src: 32 bits at bit 96 (ipv4 address as a number). */
   get src(): number {
-    return this.srcField;
+    return this.srcField >>> 0;
   }
 
   /** dst: 32 bits at bit 128 (ipv4 address as a number). */
   get dst(): number {
-    return this.dstField;
+    return this.dstField >>> 0;
   }
 
   /** Absolute index of options. */

@@ -110,25 +110,22 @@ export class PcapFileView {
         (bytes[offset + 1] << 8) |
         bytes[offset]) >>>
       0;
-    this.magicField = magicValue;
+    this.magicField = magicValue | 0;
     this.thiszoneField =
-      ((bytes[offset + 11] << 24) |
-        (bytes[offset + 10] << 16) |
-        (bytes[offset + 9] << 8) |
-        bytes[offset + 8]) >>>
-      0;
+      (bytes[offset + 11] << 24) |
+      (bytes[offset + 10] << 16) |
+      (bytes[offset + 9] << 8) |
+      bytes[offset + 8];
     this.sigfigsField =
-      ((bytes[offset + 15] << 24) |
-        (bytes[offset + 14] << 16) |
-        (bytes[offset + 13] << 8) |
-        bytes[offset + 12]) >>>
-      0;
+      (bytes[offset + 15] << 24) |
+      (bytes[offset + 14] << 16) |
+      (bytes[offset + 13] << 8) |
+      bytes[offset + 12];
     this.snaplenField =
-      ((bytes[offset + 19] << 24) |
-        (bytes[offset + 18] << 16) |
-        (bytes[offset + 17] << 8) |
-        bytes[offset + 16]) >>>
-      0;
+      (bytes[offset + 19] << 24) |
+      (bytes[offset + 18] << 16) |
+      (bytes[offset + 17] << 8) |
+      bytes[offset + 16];
     this.end = offset + 24;
     if (!(magicValue === 2712847316 || magicValue === 2712812621)) return this.failAt(0, offset);
     return null;
@@ -182,7 +179,7 @@ export class PcapFileView {
 
   /** magic: 32 bits at bit 0 (PcapMagic). */
   get magic(): number {
-    return this.magicField;
+    return this.magicField >>> 0;
   }
 
   /** versionMajor: 16 bits at bit 32. */
@@ -197,17 +194,17 @@ export class PcapFileView {
 
   /** thiszone: 32 bits at bit 64. */
   get thiszone(): number {
-    return this.thiszoneField;
+    return this.thiszoneField >>> 0;
   }
 
   /** sigfigs: 32 bits at bit 96. */
   get sigfigs(): number {
-    return this.sigfigsField;
+    return this.sigfigsField >>> 0;
   }
 
   /** snaplen: 32 bits at bit 128. */
   get snaplen(): number {
-    return this.snaplenField;
+    return this.snaplenField >>> 0;
   }
 
   /** linkType: 16 bits at bit 160 (LinkType). */
@@ -378,30 +375,27 @@ export class PcapRecordView {
     this.byteLength = length;
     if (!(offset >= 0 && length >= 16 && offset + length <= bytes.length)) return this.failFixed();
     this.tsSecField =
-      ((bytes[offset + 3] << 24) |
-        (bytes[offset + 2] << 16) |
-        (bytes[offset + 1] << 8) |
-        bytes[offset]) >>>
-      0;
+      (bytes[offset + 3] << 24) |
+      (bytes[offset + 2] << 16) |
+      (bytes[offset + 1] << 8) |
+      bytes[offset];
     this.tsFractionField =
-      ((bytes[offset + 7] << 24) |
-        (bytes[offset + 6] << 16) |
-        (bytes[offset + 5] << 8) |
-        bytes[offset + 4]) >>>
-      0;
+      (bytes[offset + 7] << 24) |
+      (bytes[offset + 6] << 16) |
+      (bytes[offset + 5] << 8) |
+      bytes[offset + 4];
     const inclLenValue =
       ((bytes[offset + 11] << 24) |
         (bytes[offset + 10] << 16) |
         (bytes[offset + 9] << 8) |
         bytes[offset + 8]) >>>
       0;
-    this.inclLenField = inclLenValue;
+    this.inclLenField = inclLenValue | 0;
     this.origLenField =
-      ((bytes[offset + 15] << 24) |
-        (bytes[offset + 14] << 16) |
-        (bytes[offset + 13] << 8) |
-        bytes[offset + 12]) >>>
-      0;
+      (bytes[offset + 15] << 24) |
+      (bytes[offset + 14] << 16) |
+      (bytes[offset + 13] << 8) |
+      bytes[offset + 12];
     let pos = offset + 16;
     // payload
     {
@@ -428,30 +422,27 @@ export class PcapRecordView {
     this.byteLength = length;
     if (!(offset >= 0 && length >= 16 && offset + length <= bytes.length)) return this.failFixed();
     this.tsSecField =
-      ((bytes[offset + 3] << 24) |
-        (bytes[offset + 2] << 16) |
-        (bytes[offset + 1] << 8) |
-        bytes[offset]) >>>
-      0;
+      (bytes[offset + 3] << 24) |
+      (bytes[offset + 2] << 16) |
+      (bytes[offset + 1] << 8) |
+      bytes[offset];
     this.tsFractionField =
-      ((bytes[offset + 7] << 24) |
-        (bytes[offset + 6] << 16) |
-        (bytes[offset + 5] << 8) |
-        bytes[offset + 4]) >>>
-      0;
+      (bytes[offset + 7] << 24) |
+      (bytes[offset + 6] << 16) |
+      (bytes[offset + 5] << 8) |
+      bytes[offset + 4];
     const inclLenValue =
       ((bytes[offset + 11] << 24) |
         (bytes[offset + 10] << 16) |
         (bytes[offset + 9] << 8) |
         bytes[offset + 8]) >>>
       0;
-    this.inclLenField = inclLenValue;
+    this.inclLenField = inclLenValue | 0;
     this.origLenField =
-      ((bytes[offset + 15] << 24) |
-        (bytes[offset + 14] << 16) |
-        (bytes[offset + 13] << 8) |
-        bytes[offset + 12]) >>>
-      0;
+      (bytes[offset + 15] << 24) |
+      (bytes[offset + 14] << 16) |
+      (bytes[offset + 13] << 8) |
+      bytes[offset + 12];
     let pos = offset + 16;
     // payload
     {
@@ -531,22 +522,22 @@ export class PcapRecordView {
 
   /** tsSec: 32 bits at bit 0. */
   get tsSec(): number {
-    return this.tsSecField;
+    return this.tsSecField >>> 0;
   }
 
   /** tsFraction: 32 bits at bit 32. */
   get tsFraction(): number {
-    return this.tsFractionField;
+    return this.tsFractionField >>> 0;
   }
 
   /** inclLen: 32 bits at bit 64. */
   get inclLen(): number {
-    return this.inclLenField;
+    return this.inclLenField >>> 0;
   }
 
   /** origLen: 32 bits at bit 96. */
   get origLen(): number {
-    return this.origLenField;
+    return this.origLenField >>> 0;
   }
 
   /** Absolute index of payload. */

@@ -161,17 +161,15 @@ export class TcpView {
     this.byteLength = length;
     if (!(offset >= 0 && length >= 20 && offset + length <= bytes.length)) return this.failFixed();
     this.seqField =
-      ((bytes[offset + 4] << 24) |
-        (bytes[offset + 5] << 16) |
-        (bytes[offset + 6] << 8) |
-        bytes[offset + 7]) >>>
-      0;
+      (bytes[offset + 4] << 24) |
+      (bytes[offset + 5] << 16) |
+      (bytes[offset + 6] << 8) |
+      bytes[offset + 7];
     this.ackField =
-      ((bytes[offset + 8] << 24) |
-        (bytes[offset + 9] << 16) |
-        (bytes[offset + 10] << 8) |
-        bytes[offset + 11]) >>>
-      0;
+      (bytes[offset + 8] << 24) |
+      (bytes[offset + 9] << 16) |
+      (bytes[offset + 10] << 8) |
+      bytes[offset + 11];
     const dataOffsetValue = bytes[offset + 12] >> 4;
     let pos = offset + 20;
     if (!(dataOffsetValue >= 5)) return this.failAt(0, offset + 12);
@@ -258,12 +256,12 @@ export class TcpView {
 
   /** seq: 32 bits at bit 32. */
   get seq(): number {
-    return this.seqField;
+    return this.seqField >>> 0;
   }
 
   /** ack: 32 bits at bit 64. */
   get ack(): number {
-    return this.ackField;
+    return this.ackField >>> 0;
   }
 
   /** dataOffset: 4 bits at bit 96. */
