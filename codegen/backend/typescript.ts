@@ -114,9 +114,16 @@ export function inlineLoad(f: ScalarField, b: string, base: string): string {
  * Whether wrap() decodes a fixed scalar into a property (wide values: 32-bit, MACs, anything
  * spanning 4 bytes or more) or its getter reads the bytes (1 to 3 bytes: always a small
  * integer, so a getter V8 does not inline still allocates nothing). Keeping the narrow fields
- * out of wrap() keeps wrap() small enough for V8 to inline into the caller.
+ * out of wrap() keeps wrap() small where it also walks option lists (IPv4, TCP).
+ *
+ * `allFixed` (a message whose only variable part is its payload: Ethernet, ARP, UDP, ICMP, ...)
+ * makes every fixed scalar eager. Its wrap() is short anyway, and a getter that is one property
+ * load costs the caller ~6 bytes of V8's inlining budget where a lazy one (getter + byte loader)
+ * costs ~35; the callers of these views (a demux inlining several layers) run out of budget,
+ * and with every getter eager the bench's decode went from 78 to 68 ns/frame.
  */
-export function isEager(f: ScalarField): boolean {
+export function isEager(f: ScalarField, allFixed = false): boolean {
+  if (allFixed) return true;
   return f.type !== 'uint' || ((f.bitOffset + f.bitWidth - 1) >> 3) - (f.bitOffset >> 3) >= 3;
 }
 
@@ -166,14 +173,14 @@ function slot(f: ScalarField): string {
  * The private properties of a fixed scalar: one, or for a MAC its high 16 and low 32 bits
  * (integers a demux can compare without float arithmetic; the 48-bit getter adds them).
  */
-function slots(f: ScalarField): string[] {
-  if (!isEager(f)) return [];
+function slots(f: ScalarField, allFixed: boolean): string[] {
+  if (!isEager(f, allFixed)) return [];
   return f.type === 'mac' ? [`${f.name}HiField`, `${f.name}LoField`] : [slot(f)];
 }
 
 /** wrap()'s statements storing a fixed scalar read from `b` at `base` into its properties. */
-function eagerStores(f: ScalarField, b: string, base: string): string[] {
-  if (!isEager(f)) return [];
+function eagerStores(f: ScalarField, b: string, base: string, allFixed: boolean): string[] {
+  if (!isEager(f, allFixed)) return [];
   if (f.type !== 'mac') return [`this.${slot(f)} = ${wordBits(inlineLoad(f, b, base))};`];
   const at = (k: number): number => (f.bitOffset >> 3) + k;
   const half = (from: number, bits: number): ScalarField => ({
@@ -194,8 +201,8 @@ function eagerStores(f: ScalarField, b: string, base: string): string[] {
  * for V8 to inline everywhere, and an inlined load of a double field allocates nothing, where a
  * getter computing a value above 2**31 boxes it whenever V8 did not inline it.
  */
-function getterBody(f: ScalarField): string {
-  if (!isEager(f)) return `return ${lazyLoad(f, 'this.bytes', 'this.offset')};`;
+function getterBody(f: ScalarField, allFixed: boolean): string {
+  if (!isEager(f, allFixed)) return `return ${lazyLoad(f, 'this.bytes', 'this.offset')};`;
   if (f.type === 'mac')
     return `return this.${f.name}HiField * 0x100000000 + (this.${f.name}LoField >>> 0);`;
   return isWord(f) ? `return this.${slot(f)} >>> 0;` : `return this.${slot(f)};`;
@@ -283,6 +290,11 @@ class MessageEmitter {
 
   private get viewName(): string {
     return `${this.m.name}View`;
+  }
+
+  /** Every fixed scalar is decoded by wrap(): the only variable part is the payload (isEager()). */
+  private get allFixed(): boolean {
+    return this.m.regions.every((r) => r.construct.kind === 'payload');
   }
 
   /** A payload with a declared length can be cut by wrapPartial(). */
@@ -417,7 +429,8 @@ class MessageEmitter {
     if (this.canCut)
       members.push(`/** Set by wrapPartial() when it cut the payload. */\nprivate cut = false;`);
     // One number property per fixed scalar, declared here so every view has the same shape.
-    for (const f of this.scalars) for (const name of slots(f)) members.push(`private ${name} = 0;`);
+    for (const f of this.scalars)
+      for (const name of slots(f, this.allFixed)) members.push(`private ${name} = 0;`);
     for (const r of m.regions) {
       members.push(`private ${r.name}Start = 0;`, `private ${r.name}Size = 0;`);
       members.push(...(this.cc.get(r.name)?.viewProperties ?? []));
@@ -465,7 +478,7 @@ class MessageEmitter {
         this.bytes = EMPTY;
         this.offset = 0;
         this.byteLength = 0;
-        this.end = 0;${this.canCut ? '\nthis.cut = false;' : ''}${this.scalars.flatMap((f) => slots(f).map((name) => `\nthis.${name} = 0;`)).join('')}${m.regions.map((r) => `\nthis.${r.name}Start = 0;\nthis.${r.name}Size = 0;${(this.cc.get(r.name)?.viewReset ?? []).map((x) => `\n${x}`).join('')}`).join('')}
+        this.end = 0;${this.canCut ? '\nthis.cut = false;' : ''}${this.scalars.flatMap((f) => slots(f, this.allFixed).map((name) => `\nthis.${name} = 0;`)).join('')}${m.regions.map((r) => `\nthis.${r.name}Start = 0;\nthis.${r.name}Size = 0;${(this.cc.get(r.name)?.viewReset ?? []).map((x) => `\n${x}`).join('')}`).join('')}
         return this.error;
       }`,
     );
@@ -538,7 +551,7 @@ class MessageEmitter {
   }
 
   private getter(f: ScalarField): string {
-    const body = getterBody(f);
+    const body = getterBody(f, this.allFixed);
     for (const name of ['u16', 'u16le', 'u24']) {
       if (body.includes(`${name}(`)) this.use(BYTES, name);
     }
@@ -599,14 +612,14 @@ class MessageEmitter {
     // and kept in its property (narrow ones are read by their getters); checks use locals.
     for (const f of this.scalars) {
       const load = inlineLoad(f, 'bytes', 'offset');
-      if (used.has(f.name) && isEager(f) && f.type !== 'mac') {
+      if (used.has(f.name) && isEager(f, this.allFixed) && f.type !== 'mac') {
         lines.push(
           `const ${local(f.name)} = ${load};`,
           `this.${slot(f)} = ${isWord(f) ? `${local(f.name)} | 0` : local(f.name)};`,
         );
       } else {
         if (used.has(f.name)) lines.push(`const ${local(f.name)} = ${load};`);
-        lines.push(...eagerStores(f, 'bytes', 'offset'));
+        lines.push(...eagerStores(f, 'bytes', 'offset', this.allFixed));
       }
     }
     const ctx: ExprContext = { field: local, len: viewContext.len };

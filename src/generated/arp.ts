@@ -96,6 +96,11 @@ export class ArpView {
   readonly error: DecodeError = newDecodeError('arp');
   /** Absolute end of the last variable-length part. */
   private end = 0;
+  private htypeField = 0;
+  private ptypeField = 0;
+  private hlenField = 0;
+  private plenField = 0;
+  private opField = 0;
   private shaHiField = 0;
   private shaLoField = 0;
   private spaField = 0;
@@ -112,8 +117,13 @@ export class ArpView {
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 28 && offset + length <= bytes.length)) return this.failFixed();
+    this.htypeField = (bytes[offset] << 8) | bytes[offset + 1];
+    this.ptypeField = (bytes[offset + 2] << 8) | bytes[offset + 3];
     const hlenValue = bytes[offset + 4];
+    this.hlenField = hlenValue;
     const plenValue = bytes[offset + 5];
+    this.plenField = plenValue;
+    this.opField = (bytes[offset + 6] << 8) | bytes[offset + 7];
     this.shaHiField = (bytes[offset + 8] << 8) | bytes[offset + 9];
     this.shaLoField =
       (bytes[offset + 10] << 24) |
@@ -177,6 +187,11 @@ export class ArpView {
     this.offset = 0;
     this.byteLength = 0;
     this.end = 0;
+    this.htypeField = 0;
+    this.ptypeField = 0;
+    this.hlenField = 0;
+    this.plenField = 0;
+    this.opField = 0;
     this.shaHiField = 0;
     this.shaLoField = 0;
     this.spaField = 0;
@@ -188,27 +203,27 @@ export class ArpView {
 
   /** htype: 16 bits at bit 0 (ArpHardware). */
   get htype(): number {
-    return u16(this.bytes, this.offset);
+    return this.htypeField;
   }
 
   /** ptype: 16 bits at bit 16. */
   get ptype(): number {
-    return u16(this.bytes, this.offset + 2);
+    return this.ptypeField;
   }
 
   /** hlen: 8 bits at bit 32. */
   get hlen(): number {
-    return this.bytes[this.offset + 4];
+    return this.hlenField;
   }
 
   /** plen: 8 bits at bit 40. */
   get plen(): number {
-    return this.bytes[this.offset + 5];
+    return this.plenField;
   }
 
   /** op: 16 bits at bit 48 (ArpOp). */
   get op(): number {
-    return u16(this.bytes, this.offset + 6);
+    return this.opField;
   }
 
   /** sha: 48 bits at bit 64 (mac address as a number). */
