@@ -8,7 +8,6 @@ export type {
   AddressInput,
   ResolvedAddress,
   StackOptions,
-  TcpHandle,
   Ticker,
 } from './stack.js';
 export {

@@ -16,7 +16,7 @@ import { EthernetLayer } from './ethernet/ethernet.js';
 import { Ipv4Layer, type Ipv4Options } from './ipv4/ipv4.js';
 import { IcmpLayer, ICMP_PROTOCOL, type IcmpOptions } from './icmp/icmp.js';
 import { UdpLayer, UDP_PROTOCOL } from './udp/udp.js';
-import { snapshotStats, type StackStats, type StatsTree } from './stats.js';
+import { snapshotStats, type StackStats } from './stats.js';
 import { TCP_PROTOCOL, TcpLayer, type TcpLayerOptions } from './tcp/layer.js';
 import { createStackResolver, type StackResolverOptions } from './dns/stack-transport.js';
 import type { Resolver } from './dns/resolver.js';
@@ -46,12 +46,6 @@ export interface StackOptions extends Partial<AddressConfig> {
   tcp?: TcpLayerOptions;
   /** Options for `stack.dns` (servers, timeout, attempts...). */
   dns?: StackResolverOptions;
-}
-
-/** What a transport plugged in after creation (TCP) gives the stack so stats/close include it. */
-export interface TcpHandle {
-  stats(): StatsTree;
-  close(): void | Promise<void>;
 }
 
 /** Anything that wants `tick(now)` calls at the deadlines it asks for with `stack.wake(at)`. */

@@ -33,7 +33,6 @@ import {
   type TransportReceiver,
 } from '../layers.js';
 import type { StatsTree } from '../stats.js';
-import type { TcpHandle } from '../stack.js';
 import { TcpSocket, type SocketBackend, type TcpErrorCode } from './socket.js';
 import { OptionWriter, readSegment } from './wire.js';
 
@@ -198,7 +197,7 @@ class Entry implements SocketBackend {
   }
 }
 
-export class TcpLayer implements TransportReceiver, TcpHost, TcpHandle {
+export class TcpLayer implements TransportReceiver, TcpHost {
   readonly config: TcpConfig;
   readonly counters: TcpLayerStats = {
     segmentsIn: 0,
