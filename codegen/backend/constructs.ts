@@ -74,8 +74,8 @@ function tcpOptionGetters(values: string): string[] {
     `/** MSS option value (kind 2, length 4); -1 when absent. */\nget mss(): number {\nreturn ${values}.mss;\n}`,
     `/** Window scale shift (kind 3, length 3); -1 when absent. */\nget windowScale(): number {\nreturn ${values}.windowScale;\n}`,
     `/** True when a SACK-permitted option (kind 4, length 2) is present. */\nget sackPermitted(): boolean {\nreturn ${values}.sackPermitted;\n}`,
-    `/** Timestamp value (kind 8, length 10) as uint32; -1 when absent. */\nget tsval(): number {\nreturn ${values}.tsval;\n}`,
-    `/** Timestamp echo reply (kind 8, length 10) as uint32; -1 when absent. */\nget tsecr(): number {\nreturn ${values}.tsecr;\n}`,
+    `/** Timestamp value (kind 8, length 10) as uint32; -1 when absent. */\nget tsval(): number {\nconst values = ${values};\nreturn values.hasTimestamps ? values.tsvalBits >>> 0 : -1;\n}`,
+    `/** Timestamp echo reply (kind 8, length 10) as uint32; -1 when absent. */\nget tsecr(): number {\nconst values = ${values};\nreturn values.hasTimestamps ? values.tsecrBits >>> 0 : -1;\n}`,
     `/** Whole blocks of the SACK option (kind 5; the last one if several); 0 when absent. */\nget sackCount(): number {\nreturn ${values}.sackCount;\n}`,
     `/** The SACK blocks' edges as uint32 (the same array on every call): left of block i at 2 * i, right at 2 * i + 1, for i < sackCount. Indexing it needs no call, which matters in rarely run loops where V8 does not inline sackLeft()/sackRight(). */\nget sackEdges(): Uint32Array {\nreturn ${values}.sackEdges;\n}`,
     `/** Left edge of SACK block i (0 <= i < sackCount) as uint32. */\nsackLeft(i: number): number {\nreturn ${values}.sackEdges[(2 * i) & 7];\n}`,
@@ -182,7 +182,7 @@ export function constructCode(r: Region, fixedOffsets: Map<string, number>): Con
           `private readonly ${r.name}Cursor = new ${cursor}();`,
           ...(tcp
             ? [
-                `/** The well-known options, recorded by wrap()'s validation walk. */\nprivate readonly ${r.name}Values = new TcpOptionValues();`,
+                `/** @internal The well-known options, recorded by wrap()'s validation walk (read the getters). */\nreadonly ${r.name}Values = new TcpOptionValues();`,
               ]
             : []),
         ],

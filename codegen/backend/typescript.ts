@@ -110,44 +110,6 @@ export function inlineLoad(f: ScalarField, b: string, base: string): string {
   return f.bitOffset % 8 === 0 ? `${raw} >> ${shift}` : `(${raw} >> ${shift}) & ${hex(mask)}`;
 }
 
-/**
- * Whether wrap() decodes a fixed scalar into a property (wide values: 32-bit, MACs, anything
- * spanning 4 bytes or more) or its getter reads the bytes (1 to 3 bytes: always a small
- * integer, so a getter V8 does not inline still allocates nothing). Keeping the narrow fields
- * out of wrap() keeps wrap() small where it also walks option lists (IPv4, TCP).
- *
- * `allFixed` (a message whose only variable part is its payload: Ethernet, ARP, UDP, ICMP, ...)
- * makes every fixed scalar eager. Its wrap() is short anyway, and a getter that is one property
- * load costs the caller ~6 bytes of V8's inlining budget where a lazy one (getter + byte loader)
- * costs ~35; the callers of these views (a demux inlining several layers) run out of budget,
- * and with every getter eager the bench's decode went from 78 to 68 ns/frame.
- */
-export function isEager(f: ScalarField, allFixed = false): boolean {
-  if (allFixed) return true;
-  return f.type !== 'uint' || ((f.bitOffset + f.bitWidth - 1) >> 3) - (f.bitOffset >> 3) >= 3;
-}
-
-/**
- * A narrow field's getter expression: one loader from src/codec/bytes.ts (or a byte load),
- * then a shift and a mask for a bit field. Tiny on purpose: V8 inlines functions of at most 27
- * bytes of bytecode without charging the caller's inlining budget.
- */
-export function lazyLoad(f: ScalarField, bytes: string, base: string): string {
-  const first = f.bitOffset >> 3;
-  const n = ((f.bitOffset + f.bitWidth - 1) >> 3) - first + 1;
-  const at = `${base}${first === 0 ? '' : ` + ${first}`}`;
-  const raw =
-    n === 1
-      ? `${bytes}[${at}]`
-      : `${n === 2 ? (f.littleEndian ? 'u16le' : 'u16') : 'u24'}(${bytes}, ${at})`;
-  if (n === 3 && f.littleEndian) throw new Error(`field ${f.name}: 24-bit little-endian`);
-  const shift = n * 8 - (f.bitOffset % 8) - f.bitWidth;
-  const mask = hex(2 ** f.bitWidth - 1);
-  if (shift === 0 && f.bitWidth === n * 8) return raw;
-  if (shift === 0) return `${raw} & ${mask}`;
-  return f.bitOffset % 8 === 0 ? `${raw} >> ${shift}` : `(${raw} >> ${shift}) & ${mask}`;
-}
-
 /** A whole aligned 32-bit field: inlineLoad() ends in `>>> 0` (a uint32, often above 2**31). */
 function isWord(f: ScalarField): boolean {
   return f.type !== 'mac' && inlineLoad(f, 'b', 'o').endsWith(' >>> 0');
@@ -170,18 +132,16 @@ function slot(f: ScalarField): string {
 }
 
 /**
- * The private properties of a fixed scalar: one, or for a MAC its high 16 and low 32 bits
+ * The properties wrap() stores a fixed scalar in: one, or for a MAC its high 16 and low 32 bits
  * (integers a demux can compare without float arithmetic; the 48-bit getter adds them).
  */
-function slots(f: ScalarField, allFixed: boolean): string[] {
-  if (!isEager(f, allFixed)) return [];
+function slots(f: ScalarField): string[] {
   return f.type === 'mac' ? [`${f.name}HiField`, `${f.name}LoField`] : [slot(f)];
 }
 
-/** wrap()'s statements storing a fixed scalar read from `b` at `base` into its properties. */
-function eagerStores(f: ScalarField, b: string, base: string, allFixed: boolean): string[] {
-  if (!isEager(f, allFixed)) return [];
-  if (f.type !== 'mac') return [`this.${slot(f)} = ${wordBits(inlineLoad(f, b, base))};`];
+/** Statements storing a fixed scalar read from `b` at `base` into the properties of `self`. */
+function eagerStores(f: ScalarField, b: string, base: string, self: string): string[] {
+  if (f.type !== 'mac') return [`${self}.${slot(f)} = ${wordBits(inlineLoad(f, b, base))};`];
   const at = (k: number): number => (f.bitOffset >> 3) + k;
   const half = (from: number, bits: number): ScalarField => ({
     ...f,
@@ -190,19 +150,19 @@ function eagerStores(f: ScalarField, b: string, base: string, allFixed: boolean)
     bitWidth: bits,
   });
   return [
-    `this.${f.name}HiField = ${inlineLoad(half(0, 16), b, base)};`,
-    `this.${f.name}LoField = ${wordBits(inlineLoad(half(2, 32), b, base))};`,
+    `${self}.${f.name}HiField = ${inlineLoad(half(0, 16), b, base)};`,
+    `${self}.${f.name}LoField = ${wordBits(inlineLoad(half(2, 32), b, base))};`,
   ];
 }
 
 /**
- * A getter body: one property load (plus `>>> 0` for a 32-bit value, see wordBits()). wrap() decodes every fixed scalar eagerly (the fields are
- * few, and their bytes are in cache right after the bound checks), so a getter is small enough
- * for V8 to inline everywhere, and an inlined load of a double field allocates nothing, where a
- * getter computing a value above 2**31 boxes it whenever V8 did not inline it.
+ * A getter body: one property load (plus `>>> 0` for a 32-bit value, see wordBits()). wrap()
+ * decodes every fixed scalar eagerly (the fields are few, and their bytes are in cache right
+ * after the bound checks), so a getter costs a caller ~6 bytes of V8's inlining budget where a
+ * getter reading the bytes costs ~35: a consumer folding a whole frame in one function (a
+ * demux, the codec bench) stays inside the budget, and nothing it reads is ever boxed.
  */
-function getterBody(f: ScalarField, allFixed: boolean): string {
-  if (!isEager(f, allFixed)) return `return ${lazyLoad(f, 'this.bytes', 'this.offset')};`;
+function getterBody(f: ScalarField): string {
   if (f.type === 'mac')
     return `return this.${f.name}HiField * 0x100000000 + (this.${f.name}LoField >>> 0);`;
   return isWord(f) ? `return this.${slot(f)} >>> 0;` : `return this.${slot(f)};`;
@@ -292,9 +252,20 @@ class MessageEmitter {
     return `${this.m.name}View`;
   }
 
-  /** Every fixed scalar is decoded by wrap(): the only variable part is the payload (isEager()). */
-  private get allFixed(): boolean {
-    return this.m.regions.every((r) => r.construct.kind === 'payload');
+  /**
+   * Bytes from the message's start to region i's start: the fixed part and the regions before
+   * it. Regions are contiguous, so wrap() stores only their sizes (fewer stores per message).
+   */
+  private lead(i: number, self = 'this'): string {
+    return [
+      String(this.m.fixedSize),
+      ...this.m.regions.slice(0, i).map((r) => `${self}.${r.name}Size`),
+    ].join(' + ');
+  }
+
+  /** Absolute index of region i. */
+  private regionStart(i: number, self = 'this'): string {
+    return `${self}.offset + ${this.lead(i, self)}`;
   }
 
   /** A payload with a declared length can be cut by wrapPartial(). */
@@ -424,17 +395,29 @@ class MessageEmitter {
       `/** Absolute index of the message's first byte in \`bytes\`. */\noffset = 0;`,
       `/** Bytes available to the message from \`offset\` (the wrap() length). */\nbyteLength = 0;`,
       `/** This view's error record, reused by every failed wrap(). */\nreadonly error: DecodeError = newDecodeError('${m.layer}');`,
-      `/** Absolute end of the last variable-length part. */\nprivate end = 0;`,
     ];
+    // The decoded state below is public only so that the generated FrameDecoder (frame.ts) can
+    // fill it in place; read it through the getters.
     if (this.canCut)
-      members.push(`/** Set by wrapPartial() when it cut the payload. */\nprivate cut = false;`);
+      members.push(
+        `/** @internal Set by wrapPartial() when it cut the payload (read payloadTruncated). */\ncut = false;`,
+      );
     // One number property per fixed scalar, declared here so every view has the same shape.
-    for (const f of this.scalars)
-      for (const name of slots(f, this.allFixed)) members.push(`private ${name} = 0;`);
-    for (const r of m.regions) {
-      members.push(`private ${r.name}Start = 0;`, `private ${r.name}Size = 0;`);
-      members.push(...(this.cc.get(r.name)?.viewProperties ?? []));
-    }
+    const internal =
+      '/** @internal The fixed fields as wrap() decoded them (read the getters). */\n';
+    this.scalars
+      .flatMap((f) => slots(f))
+      .forEach((name, i) => members.push(`${i === 0 ? internal : ''}${name} = 0;`));
+    m.regions.forEach((r, i) => {
+      members.push(
+        `/** @internal Byte length of ${r.name}; it starts where the part before it ends. */\n${r.name}Size = 0;`,
+        ...(this.cc.get(r.name)?.viewProperties ?? []),
+        `private get ${r.name}Start(): number {\nreturn ${this.regionStart(i)};\n}`,
+      );
+    });
+    members.push(
+      `/** Absolute end of the last part. */\nprivate get end(): number {\nreturn ${this.regionStart(m.regions.length)};\n}`,
+    );
     members.push(this.wrapMethod());
     if (this.canCut) {
       members.push(this.wrapMethod(true));
@@ -477,8 +460,7 @@ class MessageEmitter {
       `private failRecorded(): DecodeError {
         this.bytes = EMPTY;
         this.offset = 0;
-        this.byteLength = 0;
-        this.end = 0;${this.canCut ? '\nthis.cut = false;' : ''}${this.scalars.flatMap((f) => slots(f, this.allFixed).map((name) => `\nthis.${name} = 0;`)).join('')}${m.regions.map((r) => `\nthis.${r.name}Start = 0;\nthis.${r.name}Size = 0;${(this.cc.get(r.name)?.viewReset ?? []).map((x) => `\n${x}`).join('')}`).join('')}
+        this.byteLength = 0;${this.canCut ? '\nthis.cut = false;' : ''}${this.scalars.flatMap((f) => slots(f).map((name) => `\nthis.${name} = 0;`)).join('')}${m.regions.map((r) => `\nthis.${r.name}Size = 0;${(this.cc.get(r.name)?.viewReset ?? []).map((x) => `\n${x}`).join('')}`).join('')}
         return this.error;
       }`,
     );
@@ -505,19 +487,19 @@ class MessageEmitter {
         `get ${f.name}Length(): number {\nreturn ${f.size};\n}`,
       );
     }
-    for (const r of m.regions) {
+    m.regions.forEach((r, i) => {
       members.push(
-        `/** Absolute index of ${r.name}. */\nget ${r.name}Offset(): number {\nreturn this.${r.name}Start;\n}`,
+        `/** Absolute index of ${r.name}. */\nget ${r.name}Offset(): number {\nreturn ${this.regionStart(i)};\n}`,
         `/** Byte length of ${r.name}. */\nget ${r.name}Length(): number {\nreturn this.${r.name}Size;\n}`,
       );
       members.push(...(this.cc.get(r.name)?.viewMembers ?? []));
-    }
-    const headerEnd = this.payload !== undefined ? `this.${this.payload.name}Start` : 'this.end';
+    });
+    const payloadIndex = this.payload === undefined ? -1 : m.regions.indexOf(this.payload);
     members.push(
-      `/** Bytes before the payload (fixed part and options). */\nget headerLength(): number {\nreturn ${headerEnd} - this.offset;\n}`,
+      `/** Bytes before the payload (fixed part and options). */\nget headerLength(): number {\nreturn ${this.lead(payloadIndex < 0 ? m.regions.length : payloadIndex)};\n}`,
     );
     members.push(
-      `/** Bytes of the whole message as its own length fields delimit it. */\nget messageLength(): number {\nreturn this.end - this.offset;\n}`,
+      `/** Bytes of the whole message as its own length fields delimit it. */\nget messageLength(): number {\nreturn ${this.lead(m.regions.length)};\n}`,
     );
     members.push(...this.checksumMembers());
     // toJSON / describe
@@ -551,11 +533,7 @@ class MessageEmitter {
   }
 
   private getter(f: ScalarField): string {
-    const body = getterBody(f, this.allFixed);
-    for (const name of ['u16', 'u16le', 'u24']) {
-      if (body.includes(`${name}(`)) this.use(BYTES, name);
-    }
-    return body;
+    return getterBody(f);
   }
 
   private checksumMembers(): string[] {
@@ -589,7 +567,11 @@ class MessageEmitter {
     return out;
   }
 
-  private wrapMethod(partial = false): string {
+  /**
+   * wrap()'s statements (wrapPartial()'s when `partial`), over `bytes`, `offset` and `length`,
+   * storing into `this`; failures `return this.failAt(...)` and the like.
+   */
+  private wrapLines(partial: boolean): string[] {
     const m = this.m;
     const lines: string[] = [];
     // One test on the hot path; the cold failFixed() works out which bound it was.
@@ -608,23 +590,22 @@ class MessageEmitter {
       if (e !== undefined && typeof e !== 'string') for (const name of fieldRefs(e)) used.add(name);
     }
     const local = (name: string): string => `${name}Value`;
-    // Eager decoding: every wide scalar is read once here, with the byte loads written out,
-    // and kept in its property (narrow ones are read by their getters); checks use locals.
+    // Eager decoding: every fixed scalar is read once here, with the byte loads written out,
+    // and kept in its property; the checks use locals.
     for (const f of this.scalars) {
       const load = inlineLoad(f, 'bytes', 'offset');
-      if (used.has(f.name) && isEager(f, this.allFixed) && f.type !== 'mac') {
+      if (used.has(f.name) && f.type !== 'mac') {
         lines.push(
           `const ${local(f.name)} = ${load};`,
           `this.${slot(f)} = ${isWord(f) ? `${local(f.name)} | 0` : local(f.name)};`,
         );
       } else {
         if (used.has(f.name)) lines.push(`const ${local(f.name)} = ${load};`);
-        lines.push(...eagerStores(f, 'bytes', 'offset', this.allFixed));
+        lines.push(...eagerStores(f, 'bytes', 'offset', 'this'));
       }
     }
     const ctx: ExprContext = { field: local, len: viewContext.len };
     if (m.regions.length > 0) lines.push(`let pos = offset + ${m.fixedSize};`);
-    else lines.push(`this.end = offset + ${m.fixedSize};`);
     for (const step of m.steps) {
       if (step.kind === 'assert') {
         lines.push(
@@ -661,10 +642,28 @@ class MessageEmitter {
         }
         if (c.validate !== '') lines.push(c.validate);
       }
-      lines.push(`this.${r.name}Start = pos;`, `this.${r.name}Size = size;`, `pos += size;`, '}');
+      lines.push(`this.${r.name}Size = size;`, `pos += size;`, '}');
     }
-    if (m.regions.length > 0) lines.push(`this.end = pos;`);
-    lines.push('return null;');
+    return lines;
+  }
+
+  /**
+   * The statements of wrap() for FrameDecoder, which runs them in line (no call per layer) on
+   * the view held in the local \`view\` and the window \`offset\`, \`length\`. Any failure
+   * hands over to the view's own wrap(), which repeats the checks and records exactly the error
+   * a layer-by-layer decode would (the cold path, so it can afford the second pass).
+   */
+  fusedLines(view: string): string[] {
+    return this.wrapLines(false).map((line) =>
+      line
+        .replace(/return this\.fail\w*\([^;]*\);/g, 'return @FAIL@;')
+        .replace(/\bthis\./g, `${view}.`)
+        .replace(/@FAIL@/g, `this.stop(${view}.wrap(bytes, offset, length), layers)`),
+    );
+  }
+
+  private wrapMethod(partial = false): string {
+    const lines = [...this.wrapLines(partial), 'return null;'];
     // Failure paths count toward V8's inlining budget even when cold, so each becomes a short
     // call with an index into a table of (code, field) pairs.
     const failures = this.failureTable;
@@ -1052,11 +1051,17 @@ class MessageEmitter {
       name: 'payloadKind',
       isExported: true,
       docs: [
-        `The payload's message kind (${d.fields.join(', then ')}), or null when the spec names none.`,
+        `The payload's message kind (${d.fields.join(', then ')}), or null when the spec names none${d.when !== null ? ' or the dispatch condition does not hold' : ''}.`,
       ],
       parameters: [{ name: 'view', type: this.viewName }],
       returnType: `${typeName} | null`,
-      statements: [...switches, 'return null;'],
+      statements: [
+        ...(d.when !== null
+          ? [`if (!${wrapParens(exprTs(d.when, viewOf('view')))}) return null;`]
+          : []),
+        ...switches,
+        'return null;',
+      ],
     });
   }
 }
@@ -1066,6 +1071,11 @@ class MessageEmitter {
  * one's-complement sum, from the value `v` its stores write (each store keeps the low 8 bits
  * of its shift, so the terms mask the same way).
  */
+/** Expressions over the getters of the view in local `v`. */
+export function viewOf(v: string): ExprContext {
+  return { field: (name) => `${v}.${name}`, len: (name) => `${v}.${name}Length` };
+}
+
 export function wordTerms(v: string, startByte: number, n: number): string[] {
   const terms: string[] = [];
   for (let k = 0; k < n; k++) {
@@ -1146,4 +1156,22 @@ export function emitModule(spec: SpecModel, specPath: string): string {
     `${spec.module}.ts`,
     `// Generated by pktstack codegen from ${specPath}. Do not edit: change the spec and run \`npm run codegen\`.\n`,
   );
+}
+
+/**
+ * wrap()'s statements for message `m`, run in line by FrameDecoder on the view in the local
+ * `view` (see MessageEmitter.fusedLines), and the construct helpers they call.
+ */
+export function fusedWrap(
+  spec: SpecModel,
+  m: MessageModel,
+  view: string,
+): { lines: string[]; imports: Import[] } {
+  const code: MessageCode = { module: spec.module, imports: new Imports(), constructs: new Map() };
+  const lines = new MessageEmitter(spec, m, code).fusedLines(view);
+  const text = lines.join('\n');
+  const imports = [...code.constructs.values()]
+    .flatMap((c) => c.imports)
+    .filter((i) => i.typeOnly !== true && new RegExp(`\\b${i.name}\\(`).test(text));
+  return { lines, imports };
 }

@@ -57,6 +57,8 @@ export interface AstAssert {
 export interface AstDispatch {
   kind: 'dispatch';
   fields: AstName[];
+  /** Dispatch only when this holds (an IPv4 fragment past the first holds no header). */
+  when: AstExpr | null;
   cases: Array<{ values: AstValue[]; target: AstName }>;
   pos: number;
 }

@@ -99,6 +99,8 @@ export interface DispatchCase {
 
 export interface DispatchModel {
   fields: string[];
+  /** The payload is dispatched only when this holds; null: always. */
+  when: Expr | null;
   cases: DispatchCase[];
 }
 

@@ -118,13 +118,18 @@ const actions: ohm.ActionDict<unknown> = {
       pos: pos(kw),
     };
   },
-  DispatchDecl(kw, fields, _open, cases, _comma, _close): AstMember {
+  DispatchDecl(kw, fields, when, _open, cases, _comma, _close): AstMember {
+    const guard = when.children[0];
     return {
       kind: 'dispatch',
       fields: fields.asIteration().children.map(name),
+      when: guard === undefined ? null : ast<AstExpr>(guard),
       cases: listOf(cases),
       pos: pos(kw),
     };
+  },
+  DispatchWhen(_kw, expr) {
+    return ast<AstExpr>(expr);
   },
   DispatchCase(values, _arrow, target) {
     return { values: listOf<AstValue>(values), target: name(target) };

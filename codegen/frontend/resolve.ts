@@ -233,6 +233,7 @@ class MessageResolver {
         case 'dispatch':
           if (dispatch !== null) this.r.error(member.pos, 'a message can have only one dispatch');
           dispatch = this.dispatch(member.fields, member.cases);
+          if (member.when !== null) dispatch.when = this.expr(member.when, 'decode');
           break;
         case 'json':
           if (json.length > 0) this.r.error(member.pos, 'a message can have only one json list');
@@ -671,6 +672,7 @@ class MessageResolver {
     const seen = new Set<number>();
     return {
       fields: scalars.map((s) => s.name),
+      when: null,
       cases: cases.map((c) => {
         const values = c.values.map((v) => {
           const n = this.value(v, enumName);

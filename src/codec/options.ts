@@ -49,20 +49,35 @@ export class TcpOptionValues {
   mss = -1;
   windowScale = -1;
   sackPermitted = false;
-  /** Timestamps (kind 8, length 10) as uint32; -1 when absent. */
-  tsval = -1;
-  tsecr = -1;
+  /** True when a timestamps option (kind 8, length 10) is present. */
+  hasTimestamps = false;
+  /**
+   * The timestamps as int32 bit patterns (`>>> 0` gives the uint32): an int32 always fits a
+   * property's small-integer representation, where a uint32 above 2**31 would turn the
+   * property into a boxed double that every store and load then goes through.
+   */
+  tsvalBits = 0;
+  tsecrBits = 0;
   /** Whole blocks of the (last) SACK option, at most 4 (all 40 option bytes hold). */
   sackCount = 0;
   /** Its edges as uint32: left of block i at 2 * i, right at 2 * i + 1. */
   readonly sackEdges = new Uint32Array(8);
 
+  /** Timestamp value as uint32; -1 when absent. */
+  get tsval(): number {
+    return this.hasTimestamps ? this.tsvalBits >>> 0 : -1;
+  }
+
+  /** Timestamp echo reply as uint32; -1 when absent. */
+  get tsecr(): number {
+    return this.hasTimestamps ? this.tsecrBits >>> 0 : -1;
+  }
+
   clear(): void {
     this.mss = -1;
     this.windowScale = -1;
     this.sackPermitted = false;
-    this.tsval = -1;
-    this.tsecr = -1;
+    this.hasTimestamps = false;
     this.sackCount = 0;
   }
 }
@@ -70,7 +85,7 @@ export class TcpOptionValues {
 /**
  * validateKindLengthList() for TCP that also records the well-known options into `values`
  * (cleared first). Returns -1 when the list can be delimited, else the offset of the bad option.
- * The 32-bit timestamps are computed inline (no helper call), so storing them allocates nothing.
+ * The 32-bit timestamps are computed inline (no helper call) and kept as int32 bit patterns.
  */
 export function validateTcpOptions(
   bytes: Uint8Array,
@@ -96,18 +111,11 @@ export function validateTcpOptions(
     else if (kind === 4 && len === 2) values.sackPermitted = true;
     else if (kind === 5) recordSack(values, bytes, pos + 2, (len - 2) >> 3);
     else if (kind === 8 && len === 10) {
-      values.tsval =
-        ((bytes[pos + 2] << 24) |
-          (bytes[pos + 3] << 16) |
-          (bytes[pos + 4] << 8) |
-          bytes[pos + 5]) >>>
-        0;
-      values.tsecr =
-        ((bytes[pos + 6] << 24) |
-          (bytes[pos + 7] << 16) |
-          (bytes[pos + 8] << 8) |
-          bytes[pos + 9]) >>>
-        0;
+      values.hasTimestamps = true;
+      values.tsvalBits =
+        (bytes[pos + 2] << 24) | (bytes[pos + 3] << 16) | (bytes[pos + 4] << 8) | bytes[pos + 5];
+      values.tsecrBits =
+        (bytes[pos + 6] << 24) | (bytes[pos + 7] << 16) | (bytes[pos + 8] << 8) | bytes[pos + 9];
     }
     pos += len;
   }

@@ -71,15 +71,23 @@ export class EthernetView {
   byteLength = 0;
   /** This view's error record, reused by every failed wrap(). */
   readonly error: DecodeError = newDecodeError('ethernet');
-  /** Absolute end of the last variable-length part. */
-  private end = 0;
-  private dstHiField = 0;
-  private dstLoField = 0;
-  private srcHiField = 0;
-  private srcLoField = 0;
-  private etherTypeField = 0;
-  private payloadStart = 0;
-  private payloadSize = 0;
+  /** @internal The fixed fields as wrap() decoded them (read the getters). */
+  dstHiField = 0;
+  dstLoField = 0;
+  srcHiField = 0;
+  srcLoField = 0;
+  etherTypeField = 0;
+  /** @internal Byte length of payload; it starts where the part before it ends. */
+  payloadSize = 0;
+
+  private get payloadStart(): number {
+    return this.offset + 14;
+  }
+
+  /** Absolute end of the last part. */
+  private get end(): number {
+    return this.offset + 14 + this.payloadSize;
+  }
 
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
@@ -107,11 +115,9 @@ export class EthernetView {
     // payload
     {
       const size = offset + length - pos;
-      this.payloadStart = pos;
       this.payloadSize = size;
       pos += size;
     }
-    this.end = pos;
     return null;
   }
 
@@ -153,13 +159,11 @@ export class EthernetView {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
-    this.end = 0;
     this.dstHiField = 0;
     this.dstLoField = 0;
     this.srcHiField = 0;
     this.srcLoField = 0;
     this.etherTypeField = 0;
-    this.payloadStart = 0;
     this.payloadSize = 0;
     return this.error;
   }
@@ -201,7 +205,7 @@ export class EthernetView {
 
   /** Absolute index of payload. */
   get payloadOffset(): number {
-    return this.payloadStart;
+    return this.offset + 14;
   }
 
   /** Byte length of payload. */
@@ -211,12 +215,12 @@ export class EthernetView {
 
   /** Bytes before the payload (fixed part and options). */
   get headerLength(): number {
-    return this.payloadStart - this.offset;
+    return 14;
   }
 
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
-    return this.end - this.offset;
+    return 14 + this.payloadSize;
   }
 
   /** Plain object for JSON output (allocates). */

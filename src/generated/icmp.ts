@@ -106,15 +106,23 @@ export class IcmpView {
   byteLength = 0;
   /** This view's error record, reused by every failed wrap(). */
   readonly error: DecodeError = newDecodeError('icmp');
-  /** Absolute end of the last variable-length part. */
-  private end = 0;
-  private typeField = 0;
-  private codeField = 0;
-  private checksumField = 0;
-  private identifierField = 0;
-  private sequenceField = 0;
-  private payloadStart = 0;
-  private payloadSize = 0;
+  /** @internal The fixed fields as wrap() decoded them (read the getters). */
+  typeField = 0;
+  codeField = 0;
+  checksumField = 0;
+  identifierField = 0;
+  sequenceField = 0;
+  /** @internal Byte length of payload; it starts where the part before it ends. */
+  payloadSize = 0;
+
+  private get payloadStart(): number {
+    return this.offset + 8;
+  }
+
+  /** Absolute end of the last part. */
+  private get end(): number {
+    return this.offset + 8 + this.payloadSize;
+  }
 
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
@@ -134,11 +142,9 @@ export class IcmpView {
     // payload
     {
       const size = offset + length - pos;
-      this.payloadStart = pos;
       this.payloadSize = size;
       pos += size;
     }
-    this.end = pos;
     return null;
   }
 
@@ -176,13 +182,11 @@ export class IcmpView {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
-    this.end = 0;
     this.typeField = 0;
     this.codeField = 0;
     this.checksumField = 0;
     this.identifierField = 0;
     this.sequenceField = 0;
-    this.payloadStart = 0;
     this.payloadSize = 0;
     return this.error;
   }
@@ -214,7 +218,7 @@ export class IcmpView {
 
   /** Absolute index of payload. */
   get payloadOffset(): number {
-    return this.payloadStart;
+    return this.offset + 8;
   }
 
   /** Byte length of payload. */
@@ -224,12 +228,12 @@ export class IcmpView {
 
   /** Bytes before the payload (fixed part and options). */
   get headerLength(): number {
-    return this.payloadStart - this.offset;
+    return 8;
   }
 
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
-    return this.end - this.offset;
+    return 8 + this.payloadSize;
   }
 
   /** True when the message checksum verifies (computed on each call, never throws). */

@@ -3,6 +3,7 @@ export * as arp from './arp.js';
 export * as dhcp from './dhcp.js';
 export * as dns from './dns.js';
 export * as ethernet from './ethernet.js';
+export * as frame from './frame.js';
 export * as icmp from './icmp.js';
 export * as ipv4 from './ipv4.js';
 export * as pcap from './pcap.js';

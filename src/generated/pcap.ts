@@ -87,16 +87,20 @@ export class PcapFileView {
   byteLength = 0;
   /** This view's error record, reused by every failed wrap(). */
   readonly error: DecodeError = newDecodeError('pcap');
-  /** Absolute end of the last variable-length part. */
-  private end = 0;
-  private magicField = 0;
-  private versionMajorField = 0;
-  private versionMinorField = 0;
-  private thiszoneField = 0;
-  private sigfigsField = 0;
-  private snaplenField = 0;
-  private linkTypeField = 0;
-  private linkInfoField = 0;
+  /** @internal The fixed fields as wrap() decoded them (read the getters). */
+  magicField = 0;
+  versionMajorField = 0;
+  versionMinorField = 0;
+  thiszoneField = 0;
+  sigfigsField = 0;
+  snaplenField = 0;
+  linkTypeField = 0;
+  linkInfoField = 0;
+
+  /** Absolute end of the last part. */
+  private get end(): number {
+    return this.offset + 24;
+  }
 
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
@@ -133,7 +137,6 @@ export class PcapFileView {
       bytes[offset + 16];
     this.linkTypeField = (bytes[offset + 21] << 8) | bytes[offset + 20];
     this.linkInfoField = (bytes[offset + 23] << 8) | bytes[offset + 22];
-    this.end = offset + 24;
     if (!(magicValue === 2712847316 || magicValue === 2712812621)) return this.failAt(0, offset);
     return null;
   }
@@ -176,7 +179,6 @@ export class PcapFileView {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
-    this.end = 0;
     this.magicField = 0;
     this.versionMajorField = 0;
     this.versionMinorField = 0;
@@ -230,12 +232,12 @@ export class PcapFileView {
 
   /** Bytes before the payload (fixed part and options). */
   get headerLength(): number {
-    return this.end - this.offset;
+    return 24;
   }
 
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
-    return this.end - this.offset;
+    return 24;
   }
 
   /** Plain object for JSON output (allocates). */
@@ -364,16 +366,24 @@ export class PcapRecordView {
   byteLength = 0;
   /** This view's error record, reused by every failed wrap(). */
   readonly error: DecodeError = newDecodeError('pcap');
-  /** Absolute end of the last variable-length part. */
-  private end = 0;
-  /** Set by wrapPartial() when it cut the payload. */
-  private cut = false;
-  private tsSecField = 0;
-  private tsFractionField = 0;
-  private inclLenField = 0;
-  private origLenField = 0;
-  private payloadStart = 0;
-  private payloadSize = 0;
+  /** @internal Set by wrapPartial() when it cut the payload (read payloadTruncated). */
+  cut = false;
+  /** @internal The fixed fields as wrap() decoded them (read the getters). */
+  tsSecField = 0;
+  tsFractionField = 0;
+  inclLenField = 0;
+  origLenField = 0;
+  /** @internal Byte length of payload; it starts where the part before it ends. */
+  payloadSize = 0;
+
+  private get payloadStart(): number {
+    return this.offset + 16;
+  }
+
+  /** Absolute end of the last part. */
+  private get end(): number {
+    return this.offset + 16 + this.payloadSize;
+  }
 
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
@@ -412,11 +422,9 @@ export class PcapRecordView {
     {
       const size = inclLenValue;
       if (size < 0 || pos + size > offset + length) return this.failRegion(1, pos, size);
-      this.payloadStart = pos;
       this.payloadSize = size;
       pos += size;
     }
-    this.end = pos;
     return null;
   }
 
@@ -464,11 +472,9 @@ export class PcapRecordView {
         size = offset + length - pos;
         this.cut = true;
       }
-      this.payloadStart = pos;
       this.payloadSize = size;
       pos += size;
     }
-    this.end = pos;
     return null;
   }
 
@@ -520,13 +526,11 @@ export class PcapRecordView {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
-    this.end = 0;
     this.cut = false;
     this.tsSecField = 0;
     this.tsFractionField = 0;
     this.inclLenField = 0;
     this.origLenField = 0;
-    this.payloadStart = 0;
     this.payloadSize = 0;
     return this.error;
   }
@@ -553,7 +557,7 @@ export class PcapRecordView {
 
   /** Absolute index of payload. */
   get payloadOffset(): number {
-    return this.payloadStart;
+    return this.offset + 16;
   }
 
   /** Byte length of payload. */
@@ -563,12 +567,12 @@ export class PcapRecordView {
 
   /** Bytes before the payload (fixed part and options). */
   get headerLength(): number {
-    return this.payloadStart - this.offset;
+    return 16;
   }
 
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
-    return this.end - this.offset;
+    return 16 + this.payloadSize;
   }
 
   /** Plain object for JSON output (allocates). */

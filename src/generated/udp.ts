@@ -66,16 +66,24 @@ export class UdpView {
   byteLength = 0;
   /** This view's error record, reused by every failed wrap(). */
   readonly error: DecodeError = newDecodeError('udp');
-  /** Absolute end of the last variable-length part. */
-  private end = 0;
-  /** Set by wrapPartial() when it cut the payload. */
-  private cut = false;
-  private srcPortField = 0;
-  private dstPortField = 0;
-  private lengthField = 0;
-  private checksumField = 0;
-  private payloadStart = 0;
-  private payloadSize = 0;
+  /** @internal Set by wrapPartial() when it cut the payload (read payloadTruncated). */
+  cut = false;
+  /** @internal The fixed fields as wrap() decoded them (read the getters). */
+  srcPortField = 0;
+  dstPortField = 0;
+  lengthField = 0;
+  checksumField = 0;
+  /** @internal Byte length of payload; it starts where the part before it ends. */
+  payloadSize = 0;
+
+  private get payloadStart(): number {
+    return this.offset + 8;
+  }
+
+  /** Absolute end of the last part. */
+  private get end(): number {
+    return this.offset + 8 + this.payloadSize;
+  }
 
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
@@ -98,11 +106,9 @@ export class UdpView {
     {
       const size = lengthValue - 8;
       if (size < 0 || pos + size > offset + length) return this.failRegion(2, pos, size);
-      this.payloadStart = pos;
       this.payloadSize = size;
       pos += size;
     }
-    this.end = pos;
     return null;
   }
 
@@ -134,11 +140,9 @@ export class UdpView {
         size = offset + length - pos;
         this.cut = true;
       }
-      this.payloadStart = pos;
       this.payloadSize = size;
       pos += size;
     }
-    this.end = pos;
     return null;
   }
 
@@ -186,13 +190,11 @@ export class UdpView {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
-    this.end = 0;
     this.cut = false;
     this.srcPortField = 0;
     this.dstPortField = 0;
     this.lengthField = 0;
     this.checksumField = 0;
-    this.payloadStart = 0;
     this.payloadSize = 0;
     return this.error;
   }
@@ -219,7 +221,7 @@ export class UdpView {
 
   /** Absolute index of payload. */
   get payloadOffset(): number {
-    return this.payloadStart;
+    return this.offset + 8;
   }
 
   /** Byte length of payload. */
@@ -229,12 +231,12 @@ export class UdpView {
 
   /** Bytes before the payload (fixed part and options). */
   get headerLength(): number {
-    return this.payloadStart - this.offset;
+    return 8;
   }
 
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
-    return this.end - this.offset;
+    return 8 + this.payloadSize;
   }
 
   /** False when the sender sent no checksum (field 0). */

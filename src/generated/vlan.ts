@@ -72,14 +72,22 @@ export class VlanView {
   byteLength = 0;
   /** This view's error record, reused by every failed wrap(). */
   readonly error: DecodeError = newDecodeError('vlan');
-  /** Absolute end of the last variable-length part. */
-  private end = 0;
-  private pcpField = 0;
-  private deiField = 0;
-  private idField = 0;
-  private etherTypeField = 0;
-  private payloadStart = 0;
-  private payloadSize = 0;
+  /** @internal The fixed fields as wrap() decoded them (read the getters). */
+  pcpField = 0;
+  deiField = 0;
+  idField = 0;
+  etherTypeField = 0;
+  /** @internal Byte length of payload; it starts where the part before it ends. */
+  payloadSize = 0;
+
+  private get payloadStart(): number {
+    return this.offset + 4;
+  }
+
+  /** Absolute end of the last part. */
+  private get end(): number {
+    return this.offset + 4 + this.payloadSize;
+  }
 
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
@@ -98,11 +106,9 @@ export class VlanView {
     // payload
     {
       const size = offset + length - pos;
-      this.payloadStart = pos;
       this.payloadSize = size;
       pos += size;
     }
-    this.end = pos;
     return null;
   }
 
@@ -140,12 +146,10 @@ export class VlanView {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
-    this.end = 0;
     this.pcpField = 0;
     this.deiField = 0;
     this.idField = 0;
     this.etherTypeField = 0;
-    this.payloadStart = 0;
     this.payloadSize = 0;
     return this.error;
   }
@@ -172,7 +176,7 @@ export class VlanView {
 
   /** Absolute index of payload. */
   get payloadOffset(): number {
-    return this.payloadStart;
+    return this.offset + 4;
   }
 
   /** Byte length of payload. */
@@ -182,12 +186,12 @@ export class VlanView {
 
   /** Bytes before the payload (fixed part and options). */
   get headerLength(): number {
-    return this.payloadStart - this.offset;
+    return 4;
   }
 
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
-    return this.end - this.offset;
+    return 4 + this.payloadSize;
   }
 
   /** Plain object for JSON output (allocates). */

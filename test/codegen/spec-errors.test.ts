@@ -68,6 +68,11 @@ const CASES: Array<[string, string, string]> = [
     'x.pkt:1:41: value 1 appears twice in dispatch',
   ],
   [
+    'dispatch condition on an unknown field',
+    'message X { a: u8; dispatch a when b == 0 { 1 => x } }',
+    "x.pkt:1:36: unknown field 'b'",
+  ],
+  [
     'unknown error code',
     'message X { a: u8; assert a > 1 else E_NOPE at a; }',
     "x.pkt:1:38: unknown error code 'E_NOPE' (one of E_TRUNCATED, E_BAD_LENGTH, E_BAD_VALUE, E_BAD_OPTION, E_BAD_NAME, E_POINTER_LOOP)",
