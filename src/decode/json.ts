@@ -18,7 +18,7 @@
  *   16 flag bits can be rebuilt from the JSON.
  */
 import { formatHexColon, formatHwAddr, formatIpv4, readIpv4 } from '../codec/address.js';
-import { type FrameDecoder, type FrameError } from './frame.js';
+import { type CaptureDecoder, type FrameError } from './capture.js';
 
 export interface FrameJSON {
   frame: number;
@@ -26,7 +26,7 @@ export interface FrameJSON {
   error: FrameError | null;
 }
 
-export function frameToJSON(d: FrameDecoder, frameNumber: number): FrameJSON {
+export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
   const layers: Record<string, unknown> = {};
   if (d.has('ethernet')) layers.ethernet = d.ethernet.toJSON();
   if (d.has('vlan')) layers.vlan = d.vlans.slice(0, d.vlanCount).map((v) => v.toJSON());
@@ -60,12 +60,12 @@ export function frameToJSON(d: FrameDecoder, frameNumber: number): FrameJSON {
 }
 
 /** A UDP datagram whose own length fits the captured bytes can be checked even if IPv4 lies. */
-function udpChecksum(d: FrameDecoder): boolean | null {
+function udpChecksum(d: CaptureDecoder): boolean | null {
   if (d.firstFragment || d.udp.payloadTruncated) return null;
   return d.udp.checksumValidWith(d.ipv4.src, d.ipv4.dst);
 }
 
-function arpAnySizeJSON(d: FrameDecoder): Record<string, unknown> {
+function arpAnySizeJSON(d: CaptureDecoder): Record<string, unknown> {
   const a = d.arpAny;
   const b = a.bytes;
   const hw = (off: number): string => formatHwAddr(b, off, a.hlen, a.hlen);

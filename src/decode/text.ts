@@ -11,7 +11,7 @@
  */
 import { formatIpv4, formatMac } from '../codec/address.js';
 import { dhcp, dns, icmp, tcp } from '../generated/index.js';
-import type { FrameDecoder } from './frame.js';
+import type { CaptureDecoder } from './capture.js';
 
 export interface FrameTime {
   tsSec: number;
@@ -42,7 +42,7 @@ function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }
 
-export function frameToText(d: FrameDecoder, t: FrameTime, origLen: number): string {
+export function frameToText(d: CaptureDecoder, t: FrameTime, origLen: number): string {
   const time = formatTime(t);
   if (d.error !== null && d.error.code === 'E_UNSUPPORTED_LINKTYPE') {
     return `${time} link type ${d.linkType} (not Ethernet), length ${origLen} ${errorText(d)}`;
@@ -60,12 +60,12 @@ export function frameToText(d: FrameDecoder, t: FrameTime, origLen: number): str
   return d.error === null ? `${time} ${line}` : `${time} ${line} ${errorText(d)}`;
 }
 
-function errorText(d: FrameDecoder): string {
+function errorText(d: CaptureDecoder): string {
   const e = d.error;
   return e === null ? '' : `[error ${e.code} ${e.layer}.${e.field} @${e.offset}]`;
 }
 
-function arpText(d: FrameDecoder): string {
+function arpText(d: CaptureDecoder): string {
   const a = d.arp;
   const len = d.ethernet.payloadLength;
   if (d.arpAnySize) {
@@ -79,7 +79,7 @@ function arpText(d: FrameDecoder): string {
   return `ARP, op ${a.op} ${formatIpv4(a.spa)} > ${formatIpv4(a.tpa)}, length ${len}`;
 }
 
-function ipv4Text(d: FrameDecoder): string {
+function ipv4Text(d: CaptureDecoder): string {
   const ip = d.ipv4;
   const src = formatIpv4(ip.src);
   const dst = formatIpv4(ip.dst);
@@ -102,7 +102,7 @@ function ipv4Text(d: FrameDecoder): string {
   return `${head}, seq ${s.seq}${ack}, win ${s.window}${opts}, length ${d.tcpPayloadLength}${fragText(d)}${dnsPart}`;
 }
 
-function fragText(d: FrameDecoder): string {
+function fragText(d: CaptureDecoder): string {
   const ip = d.ipv4;
   if ((ip.flags & IPV4_MF) === 0 && ip.fragmentOffset === 0) return '';
   const mf = (ip.flags & IPV4_MF) !== 0 ? ', MF' : '';
@@ -129,7 +129,7 @@ export function tcpFlagsText(flags: number): string {
   return s === '' ? 'none' : s;
 }
 
-function tcpOptionsText(d: FrameDecoder): string {
+function tcpOptionsText(d: CaptureDecoder): string {
   const c = d.tcp.options();
   const parts: string[] = [];
   while (c.next()) {
@@ -165,7 +165,7 @@ function tcpOptionsText(d: FrameDecoder): string {
   return parts.length === 0 ? '' : `, options [${parts.join(',')}]`;
 }
 
-function icmpText(d: FrameDecoder): string {
+function icmpText(d: CaptureDecoder): string {
   const m = d.icmp;
   const len = d.ipv4.payloadLength;
   if (m.type === ICMP_ECHO_REQUEST || m.type === ICMP_ECHO_REPLY) {
@@ -176,7 +176,7 @@ function icmpText(d: FrameDecoder): string {
   return `ICMP ${name}, code ${m.code}, length ${len}`;
 }
 
-function dhcpText(d: FrameDecoder): string {
+function dhcpText(d: CaptureDecoder): string {
   const v = d.dhcp;
   const type =
     v.messageType >= 0
@@ -187,7 +187,7 @@ function dhcpText(d: FrameDecoder): string {
   return `DHCP ${type}, xid 0x${xid}${your}`;
 }
 
-function dnsText(d: FrameDecoder): string {
+function dnsText(d: CaptureDecoder): string {
   const v = d.dns;
   const flags = `${v.rd ? '+' : ''}${v.aa ? '*' : ''}${v.tc ? '|' : ''}`;
   const q = v.questions();
@@ -211,7 +211,7 @@ function typeName(type: number): string {
   return dns.nameOfDnsType(type) ?? `TYPE${type}`;
 }
 
-function nameAt(d: FrameDecoder, nameOffset: number): string {
+function nameAt(d: CaptureDecoder, nameOffset: number): string {
   const off = d.dnsMessageOffset;
   const name = dns.readName(d.bytes, off, d.dnsMessageLength, nameOffset);
   return typeof name === 'string' ? name || '.' : `<${name.code}>`;
@@ -224,7 +224,7 @@ const DNS_TYPE_PTR = 12;
 const DNS_TYPE_MX = 15;
 const DNS_TYPE_TXT = 16;
 
-function rdataText(d: FrameDecoder, type: number, off: number, len: number): string {
+function rdataText(d: CaptureDecoder, type: number, off: number, len: number): string {
   if (type === DNS_TYPE_A && len === 4) {
     const b = d.bytes;
     return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;

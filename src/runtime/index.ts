@@ -67,8 +67,8 @@ export type { VirtualClockOptions } from './clock/virtual.js';
 export { openCapture, PcapError, LINKTYPE_ETHERNET } from '../pcap/reader.js';
 export type { CaptureFormat, CaptureReader, CaptureRecord, PcapErrorCode } from '../pcap/reader.js';
 export { PcapWriter } from '../pcap/writer.js';
-export { FrameDecoder, Layer } from '../decode/frame.js';
-export type { FrameError, LayerName } from '../decode/frame.js';
+export { CaptureDecoder, CaptureLayer } from '../decode/capture.js';
+export type { FrameError, CaptureLayerName } from '../decode/capture.js';
 export { formatIpv4, parseIpv4, formatMac, parseMac } from '../codec/address.js';
 
 // ---------------------------------------------------------------- transports and services

@@ -5,13 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder } from '../../src/decode/frame.js';
+import { CaptureDecoder } from '../../src/decode/capture.js';
 import { frameToJSON } from '../../src/decode/json.js';
 import { formatTime, frameToText, tcpFlagsText } from '../../src/decode/text.js';
 import { type CaptureRecord, openCapture } from '../../src/pcap/reader.js';
 
 const PCAP = join(import.meta.dirname, '..', 'fixtures', 'pcap');
-const decoder = new FrameDecoder();
+const decoder = new CaptureDecoder();
 
 function frame(file: string, n: number): CaptureRecord {
   const rec = [...openCapture(readFileSync(join(PCAP, file)))][n - 1];

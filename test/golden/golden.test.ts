@@ -1,6 +1,6 @@
 /**
  * Golden tests: every frame of every capture in test/fixtures/pcap decodes (in-process, through
- * the same FrameDecoder + frameToJSON as `pktstack decode --json`) to the values tshark reported
+ * the same CaptureDecoder + frameToJSON as `pktstack decode --json`) to the values tshark reported
  * for it in test/fixtures/oracle (see compare.ts for the key mapping).
  *
  * Frames tshark marks malformed or short must get an error from us at or before the layer
@@ -12,7 +12,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder } from '../../src/decode/frame.js';
+import { CaptureDecoder } from '../../src/decode/capture.js';
 import { frameToJSON } from '../../src/decode/json.js';
 import { openCapture } from '../../src/pcap/reader.js';
 import {
@@ -186,7 +186,7 @@ const captures = readdirSync(join(FIXTURES, 'pcap'))
   .sort();
 
 describe('golden: our decode agrees with tshark on every frame', () => {
-  const decoder = new FrameDecoder();
+  const decoder = new CaptureDecoder();
 
   it('has the fixtures, each named in PROVENANCE.md', () => {
     expect(captures.length).toBeGreaterThanOrEqual(54);

@@ -1,13 +1,13 @@
 /**
  * The decode path never throws: every fixture frame, cut at random places and with random bit
- * flips, goes through FrameDecoder, frameToJSON and frameToText without an exception, and a
+ * flips, goes through CaptureDecoder, frameToJSON and frameToText without an exception, and a
  * failure is always a typed error naming one of our layers.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FrameDecoder } from '../../src/decode/frame.js';
+import { CaptureDecoder } from '../../src/decode/capture.js';
 import { frameToJSON } from '../../src/decode/json.js';
 import { frameToText } from '../../src/decode/text.js';
 import { openCapture } from '../../src/pcap/reader.js';
@@ -21,7 +21,7 @@ for (const f of readdirSync(PCAP).sort()) {
 }
 
 describe('decode path on damaged frames', () => {
-  const d = new FrameDecoder();
+  const d = new CaptureDecoder();
 
   it('never throws, and errors are typed', () => {
     const damaged = fc

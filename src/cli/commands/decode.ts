@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { FrameDecoder } from '../../decode/frame.js';
+import { CaptureDecoder } from '../../decode/capture.js';
 import { frameToJSON } from '../../decode/json.js';
 import { frameToText } from '../../decode/text.js';
 import { PcapError, openCapture } from '../../pcap/reader.js';
@@ -93,7 +93,7 @@ export async function runDecode(
     return fail(err);
   }
   const out = new LineWriter(stdout);
-  const decoder = new FrameDecoder();
+  const decoder = new CaptureDecoder();
   try {
     const capture = openCapture(bytes);
     for (const rec of capture) {

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { FrameDecoder } from '../../decode/frame.js';
+import { CaptureDecoder } from '../../decode/capture.js';
 import { openCapture } from '../../pcap/reader.js';
 import {
   createNamespace,
@@ -124,7 +124,7 @@ export function summarizeCapture(file: Uint8Array): string {
   const add = (key: string): void => {
     counts.set(key, (counts.get(key) ?? 0) + 1);
   };
-  const decoder = new FrameDecoder();
+  const decoder = new CaptureDecoder();
   let frames = 0;
   for (const record of openCapture(file)) {
     frames++;

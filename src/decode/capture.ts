@@ -1,6 +1,9 @@
 /**
- * Walks one captured frame through the generated views: Ethernet → (802.1Q/802.1ad tags) →
- * ARP | IPv4 → ICMP | UDP | TCP → DHCP | DNS, following each spec's dispatch table. The views are owned by the decoder and
+ * CaptureDecoder: walks one captured frame the way `pktstack decode` shows it, through the
+ * generated views: Ethernet → (802.1Q/802.1ad tags) → ARP | IPv4 → ICMP | UDP | TCP → DHCP |
+ * DNS, following each spec's dispatch table. Where the generated FrameDecoder (frame.ts) is the
+ * strict, fast path for live traffic, this one is lenient the way a packet analyser is (cut
+ * captures, fragments, DNS over TCP; the rules are below). The views are owned by the decoder and
  * re-pointed at every frame, so a walk allocates nothing; what was decoded is a bit set, and a
  * failure is the failing view's own error record (valid until the next `decode()`).
  *
@@ -33,8 +36,8 @@ import type { DecodeError } from '../codec/errors.js';
 import { arp, dhcp, dns, ethernet, icmp, ipv4, tcp, udp, vlan } from '../generated/index.js';
 import { LINKTYPE_ETHERNET } from '../pcap/reader.js';
 
-/** Bit per layer in `FrameDecoder.layers`. */
-export const Layer = {
+/** Bit per layer in `CaptureDecoder.layers`. */
+export const CaptureLayer = {
   ethernet: 1,
   arp: 2,
   ipv4: 4,
@@ -45,7 +48,7 @@ export const Layer = {
   dns: 128,
   vlan: 256,
 } as const;
-export type LayerName = keyof typeof Layer;
+export type CaptureLayerName = keyof typeof CaptureLayer;
 
 /** A decode error, or the frame-level one a non-Ethernet link type gets. */
 export interface FrameError {
@@ -65,7 +68,7 @@ const IPV4_MF = 1;
 /** DNS header size: a TCP segment shorter than prefix + header holds no DNS message. */
 const DNS_HEADER_LEN = 12;
 
-export class FrameDecoder {
+export class CaptureDecoder {
   readonly ethernet = new ethernet.EthernetView();
   readonly arp = new arp.ArpView();
   /** ARP/RARP with address sizes other than Ethernet/IPv4's 6/4 (then `arpAnySize` is set). */
@@ -84,7 +87,7 @@ export class FrameDecoder {
   );
   vlanCount = 0;
 
-  /** Layers decoded in the current frame (bits of `Layer`). */
+  /** Layers decoded in the current frame (bits of `CaptureLayer`). */
   layers = 0;
   /** Why decoding stopped early, or null when every layer the dispatch named decoded. */
   error: FrameError | null = null;
@@ -124,8 +127,8 @@ export class FrameDecoder {
     offset: 0,
   };
 
-  has(layer: LayerName): boolean {
-    return (this.layers & Layer[layer]) !== 0;
+  has(layer: CaptureLayerName): boolean {
+    return (this.layers & CaptureLayer[layer]) !== 0;
   }
 
   /**
@@ -177,7 +180,7 @@ export class FrameDecoder {
     const eth = this.ethernet;
     let err = eth.wrap(bytes, 0, bytes.length);
     if (err !== null) return this.fail(err);
-    this.layers |= Layer.ethernet;
+    this.layers |= CaptureLayer.ethernet;
 
     // Where the network layer starts: after the Ethernet header and any VLAN tags.
     let off = eth.payloadOffset;
@@ -190,7 +193,7 @@ export class FrameDecoder {
       err = tag.wrap(bytes, off, len);
       if (err !== null) return this.fail(err);
       this.vlanCount++;
-      this.layers |= Layer.vlan;
+      this.layers |= CaptureLayer.vlan;
       off = tag.payloadOffset;
       len = tag.payloadLength;
       next = vlan.payloadKind(tag);
@@ -203,7 +206,7 @@ export class FrameDecoder {
         if (err !== null) return this.fail(err);
         this.arpAnySize = true;
       }
-      this.layers |= Layer.arp;
+      this.layers |= CaptureLayer.arp;
       return;
     }
     if (next !== 'ipv4') return;
@@ -216,7 +219,7 @@ export class FrameDecoder {
       err = ip.wrapPartial(bytes, off, len);
       if (err !== null) return this.fail(err);
     }
-    this.layers |= Layer.ipv4;
+    this.layers |= CaptureLayer.ipv4;
     if (ip.fragmentOffset !== 0) return;
     this.firstFragment = (ip.flags & IPV4_MF) !== 0;
 
@@ -224,7 +227,7 @@ export class FrameDecoder {
       case 'icmp':
         err = this.icmp.wrap(bytes, ip.payloadOffset, ip.payloadLength);
         if (err !== null) return this.fail(err);
-        this.layers |= Layer.icmp;
+        this.layers |= CaptureLayer.icmp;
         return;
       case 'udp':
         return this.decodeUdp(bytes);
@@ -247,19 +250,19 @@ export class FrameDecoder {
       err = u.wrapPartial(bytes, ip.payloadOffset, ip.payloadLength);
     }
     if (err !== null) return this.fail(err);
-    this.layers |= Layer.udp;
+    this.layers |= CaptureLayer.udp;
     const app = udp.payloadKind(u);
     // An incomplete message is left out quietly: the frame already says why it is short.
     const quiet = u.payloadTruncated;
     if (app === 'dhcp') {
       const e = this.dhcp.wrap(bytes, u.payloadOffset, u.payloadLength);
-      if (e === null) this.layers |= Layer.dhcp;
+      if (e === null) this.layers |= CaptureLayer.dhcp;
       else if (!quiet) return this.fail(e);
     } else if (app === 'dns') {
       this.dnsMessageOffset = u.payloadOffset;
       this.dnsMessageLength = u.payloadLength;
       const e = this.dns.wrap(bytes, u.payloadOffset, u.payloadLength);
-      if (e === null) this.layers |= Layer.dns;
+      if (e === null) this.layers |= CaptureLayer.dns;
       else if (!quiet) return this.fail(e);
     }
   }
@@ -270,7 +273,7 @@ export class FrameDecoder {
     // TCP's payload is the rest of the IPv4 payload, so a cut one simply holds fewer bytes.
     const err = t.wrap(bytes, ip.payloadOffset, ip.payloadLength);
     if (err !== null) return this.fail(err);
-    this.layers |= Layer.tcp;
+    this.layers |= CaptureLayer.tcp;
     if (t.srcPort !== DNS_PORT && t.dstPort !== DNS_PORT) return;
     const off = t.payloadOffset;
     const avail = t.payloadLength;
@@ -283,7 +286,7 @@ export class FrameDecoder {
     this.dnsMessageLength = prefix;
     const e = this.dns.wrap(bytes, off + 2, prefix);
     if (e !== null) return this.fail(e);
-    this.layers |= Layer.dns;
+    this.layers |= CaptureLayer.dns;
   }
 
   /**
