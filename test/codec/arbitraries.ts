@@ -1,7 +1,18 @@
 /** fast-check arbitraries for every message's Fields (valid messages only). */
 import fc from 'fast-check';
 import { encodeTcpOptions, type TcpOption } from '../../src/codec/options.js';
-import type { arp, dhcp, dns, ethernet, icmp, ipv4, tcp, udp } from '../../src/generated/index.js';
+import type {
+  arp,
+  dhcp,
+  dns,
+  ethernet,
+  icmp,
+  ipv4,
+  pcap,
+  tcp,
+  udp,
+  vlan,
+} from '../../src/generated/index.js';
 
 export const u8 = fc.integer({ min: 0, max: 0xff });
 export const u16 = fc.integer({ min: 0, max: 0xffff });
@@ -27,6 +38,47 @@ export const arpFields: fc.Arbitrary<arp.ArpFields> = fc.record({
   spa: ipv4Address,
   tha: mac,
   tpa: ipv4Address,
+});
+
+export const vlanFields: fc.Arbitrary<vlan.VlanFields> = fc.record({
+  pcp: bits(3),
+  dei: bits(1),
+  id: bits(12),
+  etherType: u16,
+});
+
+/** ARP with any address sizes: the address fields are as long as hlen / plen say. */
+export const arpAnySizeFields: fc.Arbitrary<arp.ArpAnySizeFields> = fc
+  .record({ hlen: fc.integer({ min: 0, max: 20 }), plen: fc.integer({ min: 0, max: 20 }) })
+  .chain(({ hlen, plen }) =>
+    fc.record({
+      htype: u16,
+      ptype: u16,
+      hlen: fc.constant(hlen),
+      plen: fc.constant(plen),
+      op: u16,
+      sha: fc.uint8Array({ minLength: hlen, maxLength: hlen }),
+      spa: fc.uint8Array({ minLength: plen, maxLength: plen }),
+      tha: fc.uint8Array({ minLength: hlen, maxLength: hlen }),
+      tpa: fc.uint8Array({ minLength: plen, maxLength: plen }),
+    }),
+  );
+
+export const pcapFileFields: fc.Arbitrary<pcap.PcapFileFields> = fc.record({
+  magic: fc.constantFrom(0xa1b2c3d4, 0xa1b23c4d),
+  versionMajor: u16,
+  versionMinor: u16,
+  thiszone: u32,
+  sigfigs: u32,
+  snaplen: u32,
+  linkType: u16,
+  linkInfo: u16,
+});
+
+export const pcapRecordFields: fc.Arbitrary<pcap.PcapRecordFields> = fc.record({
+  tsSec: u32,
+  tsFraction: u32,
+  origLen: u32,
 });
 
 /** A kind-length-value option list (no EOL inside), padded with EOL to a multiple of 4. */

@@ -5,8 +5,20 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type DecodeError, isDecodeError } from '../../src/codec/errors.js';
-import { arp, dhcp, dns, ethernet, icmp, ipv4, tcp, udp } from '../../src/generated/index.js';
 import {
+  arp,
+  dhcp,
+  dns,
+  ethernet,
+  icmp,
+  ipv4,
+  pcap,
+  tcp,
+  udp,
+  vlan,
+} from '../../src/generated/index.js';
+import {
+  arpAnySizeFields,
   arpFields,
   dhcpFields,
   dnsFields,
@@ -15,9 +27,12 @@ import {
   ipv4Address,
   ipv4Fields,
   payload,
+  pcapFileFields,
+  pcapRecordFields,
   tcpFields,
   tcpOptions,
   udpFields,
+  vlanFields,
 } from './arbitraries.js';
 
 const RUNS = { numRuns: 300 };
@@ -52,6 +67,52 @@ describe('decode(encode(x)) = x', () => {
         const out = new Uint8Array(28);
         expect(arp.encodeArp(f, out, 0)).toBe(28);
         expect(decoded(arp.decodeArp(out))).toEqual(f);
+      }),
+      RUNS,
+    );
+  });
+
+  it('vlan', () => {
+    fc.assert(
+      fc.property(vlanFields, (f) => {
+        const out = new Uint8Array(6);
+        expect(vlan.encodeVlan(f, out, 1)).toBe(4);
+        expect(decoded(vlan.decodeVlan(out, 1, 4))).toEqual(f);
+      }),
+      RUNS,
+    );
+  });
+
+  it('arp of any address size', () => {
+    fc.assert(
+      fc.property(arpAnySizeFields, (f) => {
+        const size = 8 + 2 * f.hlen + 2 * f.plen;
+        const out = new Uint8Array(size + 3);
+        expect(arp.encodeArpAnySize(f, out, 3)).toBe(size);
+        expect(decoded(arp.decodeArpAnySize(out, 3, size))).toEqual(f);
+      }),
+      RUNS,
+    );
+  });
+
+  it('pcap file header', () => {
+    fc.assert(
+      fc.property(pcapFileFields, (f) => {
+        const out = new Uint8Array(24);
+        expect(pcap.encodePcapFile(f, out, 0)).toBe(24);
+        expect(decoded(pcap.decodePcapFile(out))).toEqual(f);
+      }),
+      RUNS,
+    );
+  });
+
+  it('pcap record (inclLen derived)', () => {
+    fc.assert(
+      fc.property(pcapRecordFields, payload, (f, body) => {
+        const out = withPayload(16, body);
+        expect(pcap.encodePcapRecord(f, out, 3, body.length)).toBe(16);
+        const v = decoded(pcap.decodePcapRecord(out, 3, 16 + body.length));
+        expect(v).toEqual({ ...f, inclLen: body.length });
       }),
       RUNS,
     );

@@ -9,7 +9,25 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isDecodeError } from '../../src/codec/errors.js';
 import { readName } from '../../src/codec/dns.js';
-import { arp, dhcp, dns, ethernet, icmp, ipv4, tcp, udp } from '../../src/generated/index.js';
+import {
+  arp,
+  dhcp,
+  dns,
+  ethernet,
+  icmp,
+  ipv4,
+  pcap,
+  tcp,
+  udp,
+  vlan,
+} from '../../src/generated/index.js';
+import {
+  arpAnySizeFields,
+  payload,
+  pcapFileFields,
+  pcapRecordFields,
+  vlanFields,
+} from './arbitraries.js';
 import { fixturePcaps, readPcapFrames, splitLayers, type LayerName } from './helpers.js';
 
 const RUNS = { numRuns: 250 };
@@ -32,8 +50,11 @@ interface AnyView {
   describe(): string;
 }
 
+/** The frame layers, plus the messages no frame walk reaches (their samples are encoded). */
+type MessageName = LayerName | 'vlan' | 'arpAnySize' | 'pcapFile' | 'pcapRecord';
+
 const VIEWS: Record<
-  LayerName,
+  MessageName,
   { make: () => AnyView; decode: (b: Uint8Array, o: number, l: number) => unknown }
 > = {
   ethernet: { make: () => new ethernet.EthernetView(), decode: ethernet.decodeEthernet },
@@ -44,8 +65,12 @@ const VIEWS: Record<
   tcp: { make: () => new tcp.TcpView(), decode: tcp.decodeTcp },
   dhcp: { make: () => new dhcp.DhcpView(), decode: dhcp.decodeDhcp },
   dns: { make: () => new dns.DnsView(), decode: dns.decodeDns },
+  vlan: { make: () => new vlan.VlanView(), decode: vlan.decodeVlan },
+  arpAnySize: { make: () => new arp.ArpAnySizeView(), decode: arp.decodeArpAnySize },
+  pcapFile: { make: () => new pcap.PcapFileView(), decode: pcap.decodePcapFile },
+  pcapRecord: { make: () => new pcap.PcapRecordView(), decode: pcap.decodePcapRecord },
 };
-const LAYERS = Object.keys(VIEWS) as LayerName[];
+const LAYERS = Object.keys(VIEWS) as MessageName[];
 
 /** A Uint8Array stand-in that records every index read outside [lo, hi). */
 function watched(
@@ -119,7 +144,7 @@ function touchAll(obj: object, depth = 0): void {
 }
 
 /** The whole check for one message candidate at bytes[offset, offset + length). */
-function exercise(layer: LayerName, bytes: Uint8Array, offset: number, length: number): void {
+function exercise(layer: MessageName, bytes: Uint8Array, offset: number, length: number): void {
   const { proxy, outside } = watched(bytes, offset, offset + length);
   const view = VIEWS[layer].make();
   const err = view.wrap(proxy, offset, length);
@@ -141,7 +166,9 @@ function exercise(layer: LayerName, bytes: Uint8Array, offset: number, length: n
     expect(v.messageLength).toBeLessThanOrEqual(length);
   } else {
     expect(CODES.has(err.code)).toBe(true);
-    expect(err.layer).toBe(layer);
+    expect(err.layer).toBe(
+      layer === 'arpAnySize' ? 'arp' : layer.startsWith('pcap') ? 'pcap' : layer,
+    );
     expect(err.offset).toBeGreaterThanOrEqual(0);
     expect(err.offset).toBeLessThanOrEqual(bytes.length);
     // A failed view holds nothing: its getters read an empty array.
@@ -166,12 +193,33 @@ function exercise(layer: LayerName, bytes: Uint8Array, offset: number, length: n
   expect(isDecodeError(value)).toBe(err !== null);
 }
 
-/** Real messages of each layer from the fixture captures, as exact-size byte arrays. */
-function corpus(): Record<LayerName, Uint8Array[]> {
+/** Valid messages made by an encoder from fast-check values (fixed seed: the same every run). */
+function encoded<T>(
+  fields: fc.Arbitrary<T>,
+  encode: (f: T, out: Uint8Array) => number,
+): Uint8Array[] {
+  return fc.sample(fields, { numRuns: 40, seed: 20261125 }).map((f) => {
+    const out = new Uint8Array(200);
+    return out.slice(0, encode(f, out));
+  });
+}
+
+/**
+ * Real messages of each layer from the fixture captures, as exact-size byte arrays; encoded ones
+ * for the messages no frame walk reaches.
+ */
+function corpus(): Record<MessageName, Uint8Array[]> {
   const out = Object.fromEntries(LAYERS.map((l) => [l, [] as Uint8Array[]])) as Record<
-    LayerName,
+    MessageName,
     Uint8Array[]
   >;
+  out.vlan = encoded(vlanFields, (f, o) => vlan.encodeVlan(f, o, 0));
+  out.arpAnySize = encoded(arpAnySizeFields, (f, o) => arp.encodeArpAnySize(f, o, 0));
+  out.pcapFile = encoded(pcapFileFields, (f, o) => pcap.encodePcapFile(f, o, 0));
+  out.pcapRecord = encoded(fc.tuple(pcapRecordFields, payload), ([f, body], o) => {
+    o.set(body, 16); // the record header, then the captured bytes
+    return pcap.encodePcapRecord(f, o, 0, body.length) + body.length;
+  });
   for (const file of fixturePcaps()) {
     for (const frame of readPcapFrames(file)) {
       for (const l of splitLayers(frame)) {
