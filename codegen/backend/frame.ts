@@ -115,6 +115,17 @@ class FrameEmitter {
     ];
   }
 
+  /** `case 0x800: // IPv4`: a dispatch value, named by the field's enum when it has one. */
+  private caseLabel(l: Layer, field: string, value: number): string {
+    const scalar = l.message.fields.find((f) => f.name === field);
+    const enumName = scalar?.kind === 'scalar' ? scalar.enumName : null;
+    const member = l.spec.enums
+      .find((e) => e.name === enumName)
+      ?.members.find((m) => m.value === value);
+    const literal = value > 255 ? `0x${value.toString(16)}` : String(value);
+    return `case ${literal}:${member !== undefined ? ` // ${member.name}` : ''}`;
+  }
+
   private dispatch(l: Layer, path: string[]): string[] {
     const d = l.message.dispatch;
     if (d === null) return [];
@@ -142,7 +153,7 @@ class FrameEmitter {
         `let next = ${value};`,
         `let nextOffset = ${at};`,
         `let nextLength = ${len};`,
-        `while ((${tagValues.map((x) => `next === ${x}`).join(' || ')}) && (wanted & FrameLayer.${t}) !== 0) {`,
+        `while ((${tagValues.map((x) => `next === 0x${x.toString(16)}`).join(' || ')}) && (wanted & FrameLayer.${t}) !== 0) {`,
         `const ${t} = this.${t};`,
         `if (${t}.wrap(bytes, nextOffset, nextLength) !== null) return this.stop(${t}.error, layers);`,
         `layers |= FrameLayer.${t};`,
@@ -166,7 +177,8 @@ class FrameEmitter {
     if (d.fields.length === 1) {
       out.push(`switch (${value}) {`);
       for (const c of cases) {
-        out.push(...c.values.map((x) => `case ${x}:`), '{', ...body(c.target), 'break;', '}');
+        const labels = c.values.map((x) => this.caseLabel(l, d.fields[0], x));
+        out.push(...labels, '{', ...body(c.target), 'break;', '}');
       }
       out.push('}');
       return out;
@@ -174,13 +186,16 @@ class FrameEmitter {
     // Several fields (UDP: destination port, then source port): the first that names a
     // payload wins.
     out.push(`let kind = 0;`);
-    for (const field of d.fields) {
-      out.push(`if (kind === 0) {`, `switch (${v}.${field}) {`);
+    d.fields.forEach((field, k) => {
+      if (k > 0) out.push(`if (kind === 0) {`);
+      out.push(`switch (${v}.${field}) {`);
       cases.forEach((c, i) => {
-        out.push(...c.values.map((x) => `case ${x}:`), `kind = ${i + 1};`, 'break;');
+        const labels = c.values.map((x) => this.caseLabel(l, field, x));
+        out.push(...labels, `kind = ${i + 1}; // ${c.target}`, 'break;');
       });
-      out.push('}', '}');
-    }
+      out.push('}');
+      if (k > 0) out.push('}');
+    });
     out.push(`switch (kind) {`);
     cases.forEach((c, i) => out.push(`case ${i + 1}: {`, ...body(c.target), 'break;', '}'));
     out.push('}');

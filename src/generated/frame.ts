@@ -101,7 +101,7 @@ export class FrameDecoder {
     let nextOffset = ethernet.payloadOffset;
     let nextLength = ethernet.payloadLength;
     while (
-      (next === 33024 || next === 34984 || next === 37120) &&
+      (next === 0x8100 || next === 0x88a8 || next === 0x9100) &&
       (wanted & FrameLayer.vlan) !== 0
     ) {
       const vlan = this.vlan;
@@ -112,7 +112,7 @@ export class FrameDecoder {
       nextLength = vlan.payloadLength;
     }
     switch (next) {
-      case 2048: {
+      case 0x800: { // IPv4
         if ((wanted & FrameLayer.ipv4) !== 0) {
           const offset = nextOffset;
           const length = nextLength;
@@ -173,7 +173,7 @@ export class FrameDecoder {
           layers |= FrameLayer.ipv4;
           if (ipv4.fragmentOffset === 0) {
             switch (ipv4.protocol) {
-              case 1: {
+              case 1: { // ICMP
                 if ((wanted & FrameLayer.icmp) !== 0) {
                   const offset = ipv4.payloadOffset;
                   const length = ipv4.payloadLength;
@@ -199,7 +199,7 @@ export class FrameDecoder {
                 }
                 break;
               }
-              case 6: {
+              case 6: { // TCP
                 if ((wanted & FrameLayer.tcp) !== 0) {
                   const offset = ipv4.payloadOffset;
                   const length = ipv4.payloadLength;
@@ -250,7 +250,7 @@ export class FrameDecoder {
                 }
                 break;
               }
-              case 17: {
+              case 17: { // UDP
                 if ((wanted & FrameLayer.udp) !== 0) {
                   const offset = ipv4.payloadOffset;
                   const length = ipv4.payloadLength;
@@ -279,25 +279,23 @@ export class FrameDecoder {
                   }
                   layers |= FrameLayer.udp;
                   let kind = 0;
-                  if (kind === 0) {
-                    switch (udp.dstPort) {
-                      case 67:
-                      case 68:
-                        kind = 1;
-                        break;
-                      case 53:
-                        kind = 2;
-                        break;
-                    }
+                  switch (udp.dstPort) {
+                    case 67: // DHCPServer
+                    case 68: // DHCPClient
+                      kind = 1; // dhcp
+                      break;
+                    case 53: // DNS
+                      kind = 2; // dns
+                      break;
                   }
                   if (kind === 0) {
                     switch (udp.srcPort) {
-                      case 67:
-                      case 68:
-                        kind = 1;
+                      case 67: // DHCPServer
+                      case 68: // DHCPClient
+                        kind = 1; // dhcp
                         break;
-                      case 53:
-                        kind = 2;
+                      case 53: // DNS
+                        kind = 2; // dns
                         break;
                     }
                   }
@@ -333,8 +331,8 @@ export class FrameDecoder {
         }
         break;
       }
-      case 2054:
-      case 32821: {
+      case 0x806: // ARP
+      case 0x8035: { // RARP
         if ((wanted & FrameLayer.arp) !== 0) {
           const offset = nextOffset;
           const length = nextLength;
