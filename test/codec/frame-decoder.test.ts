@@ -20,7 +20,7 @@ import {
   udp,
   vlan,
 } from '../../src/generated/index.js';
-import { fixturePcaps, readPcapFrames } from './helpers.js';
+import { fixturePcaps, readPcapFrames, watched } from './helpers.js';
 
 const { FrameDecoder, FrameLayer } = frame;
 type LayerName = keyof typeof FrameLayer;
@@ -124,25 +124,6 @@ function frameDecode(
     if (d.has(FrameLayer[name])) shown[name] = show(d[name] as View);
   }
   return { layers: d.layers, error: error === null ? null : { ...error }, shown };
-}
-
-/** A Uint8Array stand-in that records every index read outside [lo, hi). */
-function watched(bytes: Uint8Array, lo: number, hi: number) {
-  const outside: number[] = [];
-  const proxy = new Proxy(bytes, {
-    get(target, key) {
-      if (typeof key === 'string' && /^\d+$/.test(key)) {
-        const i = Number(key);
-        if (i < lo || i >= hi) outside.push(i);
-        return target[i];
-      }
-      const value = (target as unknown as Record<string | symbol, unknown>)[key];
-      return typeof value === 'function'
-        ? (value as (...a: unknown[]) => unknown).bind(target)
-        : value;
-    },
-  });
-  return { proxy, outside };
 }
 
 const frames = fixturePcaps().flatMap((path) => readPcapFrames(path));

@@ -143,3 +143,26 @@ function layer(
 export function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
+
+/** A Uint8Array stand-in that records every index read outside [lo, hi). */
+export function watched(
+  bytes: Uint8Array,
+  lo: number,
+  hi: number,
+): { proxy: Uint8Array; outside: number[] } {
+  const outside: number[] = [];
+  const proxy = new Proxy(bytes, {
+    get(target, key) {
+      if (typeof key === 'string' && /^\d+$/.test(key)) {
+        const i = Number(key);
+        if (i < lo || i >= hi) outside.push(i);
+        return target[i];
+      }
+      const value = (target as unknown as Record<string | symbol, unknown>)[key];
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+  return { proxy, outside };
+}

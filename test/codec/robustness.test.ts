@@ -28,7 +28,7 @@ import {
   pcapRecordFields,
   vlanFields,
 } from './arbitraries.js';
-import { fixturePcaps, readPcapFrames, splitLayers, type LayerName } from './helpers.js';
+import { fixturePcaps, readPcapFrames, splitLayers, watched, type LayerName } from './helpers.js';
 
 const RUNS = { numRuns: 250 };
 const CODES = new Set([
@@ -71,29 +71,6 @@ const VIEWS: Record<
   pcapRecord: { make: () => new pcap.PcapRecordView(), decode: pcap.decodePcapRecord },
 };
 const LAYERS = Object.keys(VIEWS) as MessageName[];
-
-/** A Uint8Array stand-in that records every index read outside [lo, hi). */
-function watched(
-  bytes: Uint8Array,
-  lo: number,
-  hi: number,
-): { proxy: Uint8Array; outside: number[] } {
-  const outside: number[] = [];
-  const proxy = new Proxy(bytes, {
-    get(target, key) {
-      if (typeof key === 'string' && /^\d+$/.test(key)) {
-        const i = Number(key);
-        if (i < lo || i >= hi) outside.push(i);
-        return target[i];
-      }
-      const value = (target as unknown as Record<string | symbol, unknown>)[key];
-      return typeof value === 'function'
-        ? (value as (...a: unknown[]) => unknown).bind(target)
-        : value;
-    },
-  });
-  return { proxy, outside };
-}
 
 /** Reads every getter of an object (and its prototypes) and drains anything that has next(). */
 function touchAll(obj: object, depth = 0): void {
