@@ -1,6 +1,7 @@
 /**
  * Test helpers for the codec tests: a minimal classic-pcap reader (the fixtures are Ethernet
- * captures) and a splitter that walks a frame through the generated views layer by layer.
+ * captures), a splitter that walks a frame through the generated views layer by layer, and a
+ * Uint8Array stand-in that records reads outside a window.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
