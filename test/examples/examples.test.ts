@@ -44,6 +44,18 @@ describe('examples', () => {
     expect(r.out).toMatch(/ > .* ICMP/);
   });
 
+  it('frame-decoder tallies a capture by innermost layer with one decode() per frame', () => {
+    const r = runExample('frame-decoder.ts');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('frames by innermost layer: {"dns":12,"tcp":10}');
+    expect(r.out).toContain('decode errors: {}');
+    expect(r.out).toContain('TCP SYNs: 2, DNS answers: 4');
+    const bad = runExample('frame-decoder.ts', 'test/fixtures/pcap/tcpdump-dns-badlabel.pcap');
+    expect(bad.code).toBe(0);
+    expect(bad.out).toContain('"dns E_BAD_NAME at questions.name":1');
+  });
+
   it('encode-frame builds a frame whose checksums verify', () => {
     const r = runExample('encode-frame.ts');
     expect(r.code).toBe(0);
