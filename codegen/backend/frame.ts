@@ -115,15 +115,24 @@ class FrameEmitter {
     ];
   }
 
-  /** `case 0x800: // IPv4`: a dispatch value, named by the field's enum when it has one. */
-  private caseLabel(l: Layer, field: string, value: number): string {
+  /**
+   * The `case` labels of one dispatch case (hex above 255), then a comment naming the values by
+   * the field's enum when it has one. The comment goes on its own line: prettier moves one that
+   * trails a label, and would then not leave the generated file as it formatted it.
+   */
+  private caseLabels(
+    l: Layer,
+    field: string,
+    values: number[],
+  ): { labels: string[]; comment: string[] } {
     const scalar = l.message.fields.find((f) => f.name === field);
     const enumName = scalar?.kind === 'scalar' ? scalar.enumName : null;
-    const member = l.spec.enums
-      .find((e) => e.name === enumName)
-      ?.members.find((m) => m.value === value);
-    const literal = value > 255 ? `0x${value.toString(16)}` : String(value);
-    return `case ${literal}:${member !== undefined ? ` // ${member.name}` : ''}`;
+    const members = l.spec.enums.find((e) => e.name === enumName)?.members ?? [];
+    const names = values.map((v) => members.find((m) => m.value === v)?.name ?? String(v));
+    return {
+      labels: values.map((v) => `case ${v > 255 ? `0x${v.toString(16)}` : String(v)}:`),
+      comment: members.length > 0 ? [`// ${names.join(', ')}`] : [],
+    };
   }
 
   private dispatch(l: Layer, path: string[]): string[] {
@@ -177,8 +186,8 @@ class FrameEmitter {
     if (d.fields.length === 1) {
       out.push(`switch (${value}) {`);
       for (const c of cases) {
-        const labels = c.values.map((x) => this.caseLabel(l, d.fields[0], x));
-        out.push(...labels, '{', ...body(c.target), 'break;', '}');
+        const { labels, comment } = this.caseLabels(l, d.fields[0], c.values);
+        out.push(...labels, '{', ...comment, ...body(c.target), 'break;', '}');
       }
       out.push('}');
       return out;
@@ -190,8 +199,8 @@ class FrameEmitter {
       if (k > 0) out.push(`if (kind === 0) {`);
       out.push(`switch (${v}.${field}) {`);
       cases.forEach((c, i) => {
-        const labels = c.values.map((x) => this.caseLabel(l, field, x));
-        out.push(...labels, `kind = ${i + 1}; // ${c.target}`, 'break;');
+        const { labels, comment } = this.caseLabels(l, field, c.values);
+        out.push(...labels, ...comment, `kind = ${i + 1}; // ${c.target}`, 'break;');
       });
       out.push('}');
       if (k > 0) out.push('}');

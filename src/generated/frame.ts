@@ -112,7 +112,8 @@ export class FrameDecoder {
       nextLength = vlan.payloadLength;
     }
     switch (next) {
-      case 0x800: { // IPv4
+      case 0x800: {
+        // IPv4
         if ((wanted & FrameLayer.ipv4) !== 0) {
           const offset = nextOffset;
           const length = nextLength;
@@ -173,7 +174,8 @@ export class FrameDecoder {
           layers |= FrameLayer.ipv4;
           if (ipv4.fragmentOffset === 0) {
             switch (ipv4.protocol) {
-              case 1: { // ICMP
+              case 1: {
+                // ICMP
                 if ((wanted & FrameLayer.icmp) !== 0) {
                   const offset = ipv4.payloadOffset;
                   const length = ipv4.payloadLength;
@@ -199,7 +201,8 @@ export class FrameDecoder {
                 }
                 break;
               }
-              case 6: { // TCP
+              case 6: {
+                // TCP
                 if ((wanted & FrameLayer.tcp) !== 0) {
                   const offset = ipv4.payloadOffset;
                   const length = ipv4.payloadLength;
@@ -250,7 +253,8 @@ export class FrameDecoder {
                 }
                 break;
               }
-              case 17: { // UDP
+              case 17: {
+                // UDP
                 if ((wanted & FrameLayer.udp) !== 0) {
                   const offset = ipv4.payloadOffset;
                   const length = ipv4.payloadLength;
@@ -280,21 +284,25 @@ export class FrameDecoder {
                   layers |= FrameLayer.udp;
                   let kind = 0;
                   switch (udp.dstPort) {
-                    case 67: // DHCPServer
-                    case 68: // DHCPClient
+                    case 67:
+                    case 68:
+                      // DHCPServer, DHCPClient
                       kind = 1; // dhcp
                       break;
-                    case 53: // DNS
+                    case 53:
+                      // DNS
                       kind = 2; // dns
                       break;
                   }
                   if (kind === 0) {
                     switch (udp.srcPort) {
-                      case 67: // DHCPServer
-                      case 68: // DHCPClient
+                      case 67:
+                      case 68:
+                        // DHCPServer, DHCPClient
                         kind = 1; // dhcp
                         break;
-                      case 53: // DNS
+                      case 53:
+                        // DNS
                         kind = 2; // dns
                         break;
                     }
@@ -331,8 +339,9 @@ export class FrameDecoder {
         }
         break;
       }
-      case 0x806: // ARP
-      case 0x8035: { // RARP
+      case 0x806:
+      case 0x8035: {
+        // ARP, RARP
         if ((wanted & FrameLayer.arp) !== 0) {
           const offset = nextOffset;
           const length = nextLength;
