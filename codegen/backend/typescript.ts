@@ -605,7 +605,9 @@ class MessageEmitter {
       }
     }
     const ctx: ExprContext = { field: local, len: viewContext.len };
-    if (m.regions.length > 0) lines.push(`let pos = offset + ${m.fixedSize};`);
+    // `pos`: where the next variable part starts (it moves only when another part follows).
+    if (m.regions.length > 0)
+      lines.push(`${m.regions.length > 1 ? 'let' : 'const'} pos = offset + ${m.fixedSize};`);
     for (const step of m.steps) {
       if (step.kind === 'assert') {
         lines.push(
@@ -642,7 +644,9 @@ class MessageEmitter {
         }
         if (c.validate !== '') lines.push(c.validate);
       }
-      lines.push(`this.${r.name}Size = size;`, `pos += size;`, '}');
+      // The next part starts where this one ends (nothing follows the last one).
+      const last = r === m.regions[m.regions.length - 1];
+      lines.push(`this.${r.name}Size = size;`, ...(last ? [] : ['pos += size;']), '}');
     }
     return lines;
   }

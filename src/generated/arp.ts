@@ -505,7 +505,6 @@ export class ArpAnySizeView {
       const size = plenValue;
       if (size < 0 || pos + size > offset + length) return this.failRegion(7, pos, size);
       this.tpaSize = size;
-      pos += size;
     }
     return null;
   }

@@ -286,7 +286,7 @@ export class DhcpView {
         bytes[offset + 239]) >>>
       0;
     this.magicField = magicValue | 0;
-    let pos = offset + 240;
+    const pos = offset + 240;
     if (!(magicValue === 0x63825363)) return this.failAt(0, offset + 236);
     // options
     {
@@ -304,7 +304,6 @@ export class DhcpView {
         if (bad >= 0) return this.failAt(3, bad);
       }
       this.optionsSize = size;
-      pos += size;
     }
     return null;
   }

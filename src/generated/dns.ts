@@ -285,7 +285,6 @@ export class DnsView {
       if (end < 0) return this.failRecorded();
       const size = end - pos;
       this.recordsSize = size;
-      pos += size;
     }
     return null;
   }

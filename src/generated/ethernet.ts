@@ -111,12 +111,11 @@ export class EthernetView {
       (bytes[offset + 10] << 8) |
       bytes[offset + 11];
     this.etherTypeField = (bytes[offset + 12] << 8) | bytes[offset + 13];
-    let pos = offset + 14;
+    const pos = offset + 14;
     // payload
     {
       const size = offset + length - pos;
       this.payloadSize = size;
-      pos += size;
     }
     return null;
   }

@@ -88,12 +88,11 @@ export class FrameDecoder {
       (bytes[offset + 10] << 8) |
       bytes[offset + 11];
     ethernet.etherTypeField = (bytes[offset + 12] << 8) | bytes[offset + 13];
-    let pos = offset + 14;
+    const pos = offset + 14;
     // payload
     {
       const size = offset + length - pos;
       ethernet.payloadSize = size;
-      pos += size;
     }
     layers |= FrameLayer.ethernet;
     // Vlan tags dispatch like Ethernet: take them in turn (the view keeps the innermost).
@@ -169,7 +168,6 @@ export class FrameDecoder {
             if (size < 0 || pos + size > offset + length)
               return this.stop(ipv4.wrap(bytes, offset, length), layers);
             ipv4.payloadSize = size;
-            pos += size;
           }
           layers |= FrameLayer.ipv4;
           if (ipv4.fragmentOffset === 0) {
@@ -190,12 +188,11 @@ export class FrameDecoder {
                   icmp.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
                   icmp.identifierField = (bytes[offset + 4] << 8) | bytes[offset + 5];
                   icmp.sequenceField = (bytes[offset + 6] << 8) | bytes[offset + 7];
-                  let pos = offset + 8;
+                  const pos = offset + 8;
                   // payload
                   {
                     const size = offset + length - pos;
                     icmp.payloadSize = size;
-                    pos += size;
                   }
                   layers |= FrameLayer.icmp;
                 }
@@ -247,7 +244,6 @@ export class FrameDecoder {
                   {
                     const size = offset + length - pos;
                     tcp.payloadSize = size;
-                    pos += size;
                   }
                   layers |= FrameLayer.tcp;
                 }
@@ -270,7 +266,7 @@ export class FrameDecoder {
                   const lengthValue = (bytes[offset + 4] << 8) | bytes[offset + 5];
                   udp.lengthField = lengthValue;
                   udp.checksumField = (bytes[offset + 6] << 8) | bytes[offset + 7];
-                  let pos = offset + 8;
+                  const pos = offset + 8;
                   if (!(lengthValue >= 8))
                     return this.stop(udp.wrap(bytes, offset, length), layers);
                   // payload
@@ -279,7 +275,6 @@ export class FrameDecoder {
                     if (size < 0 || pos + size > offset + length)
                       return this.stop(udp.wrap(bytes, offset, length), layers);
                     udp.payloadSize = size;
-                    pos += size;
                   }
                   layers |= FrameLayer.udp;
                   let kind = 0;

@@ -138,12 +138,11 @@ export class IcmpView {
     this.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
     this.identifierField = (bytes[offset + 4] << 8) | bytes[offset + 5];
     this.sequenceField = (bytes[offset + 6] << 8) | bytes[offset + 7];
-    let pos = offset + 8;
+    const pos = offset + 8;
     // payload
     {
       const size = offset + length - pos;
       this.payloadSize = size;
-      pos += size;
     }
     return null;
   }

@@ -208,7 +208,6 @@ export class Ipv4View {
       const size = totalLengthValue - ihlValue * 4;
       if (size < 0 || pos + size > offset + length) return this.failRegion(7, pos, size);
       this.payloadSize = size;
-      pos += size;
     }
     return null;
   }
@@ -272,7 +271,6 @@ export class Ipv4View {
         this.cut = true;
       }
       this.payloadSize = size;
-      pos += size;
     }
     return null;
   }

@@ -417,13 +417,12 @@ export class PcapRecordView {
       (bytes[offset + 14] << 16) |
       (bytes[offset + 13] << 8) |
       bytes[offset + 12];
-    let pos = offset + 16;
+    const pos = offset + 16;
     // payload
     {
       const size = inclLenValue;
       if (size < 0 || pos + size > offset + length) return this.failRegion(1, pos, size);
       this.payloadSize = size;
-      pos += size;
     }
     return null;
   }
@@ -462,7 +461,7 @@ export class PcapRecordView {
       (bytes[offset + 14] << 16) |
       (bytes[offset + 13] << 8) |
       bytes[offset + 12];
-    let pos = offset + 16;
+    const pos = offset + 16;
     // payload
     {
       let size = inclLenValue;
@@ -473,7 +472,6 @@ export class PcapRecordView {
         this.cut = true;
       }
       this.payloadSize = size;
-      pos += size;
     }
     return null;
   }

@@ -213,7 +213,6 @@ export class TcpView {
     {
       const size = offset + length - pos;
       this.payloadSize = size;
-      pos += size;
     }
     return null;
   }

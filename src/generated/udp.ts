@@ -100,14 +100,13 @@ export class UdpView {
     const lengthValue = (bytes[offset + 4] << 8) | bytes[offset + 5];
     this.lengthField = lengthValue;
     this.checksumField = (bytes[offset + 6] << 8) | bytes[offset + 7];
-    let pos = offset + 8;
+    const pos = offset + 8;
     if (!(lengthValue >= 8)) return this.failAt(0, offset + 4);
     // payload
     {
       const size = lengthValue - 8;
       if (size < 0 || pos + size > offset + length) return this.failRegion(2, pos, size);
       this.payloadSize = size;
-      pos += size;
     }
     return null;
   }
@@ -129,7 +128,7 @@ export class UdpView {
     const lengthValue = (bytes[offset + 4] << 8) | bytes[offset + 5];
     this.lengthField = lengthValue;
     this.checksumField = (bytes[offset + 6] << 8) | bytes[offset + 7];
-    let pos = offset + 8;
+    const pos = offset + 8;
     if (!(lengthValue >= 8)) return this.failAt(0, offset + 4);
     // payload
     {
@@ -141,7 +140,6 @@ export class UdpView {
         this.cut = true;
       }
       this.payloadSize = size;
-      pos += size;
     }
     return null;
   }

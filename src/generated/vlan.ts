@@ -102,12 +102,11 @@ export class VlanView {
     this.deiField = (bytes[offset] >> 4) & 1;
     this.idField = ((bytes[offset] << 8) | bytes[offset + 1]) & 0xfff;
     this.etherTypeField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-    let pos = offset + 4;
+    const pos = offset + 4;
     // payload
     {
       const size = offset + length - pos;
       this.payloadSize = size;
-      pos += size;
     }
     return null;
   }
