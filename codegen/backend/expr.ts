@@ -12,10 +12,12 @@ export interface ExprContext {
   len(name: string): string;
 }
 
-export const viewContext: ExprContext = {
-  field: (name) => `this.${name}`,
-  len: (name) => `this.${name}Length`,
-};
+/** Expressions over the getters of the view `v` (`this` inside a view, a local elsewhere). */
+export function viewOf(v: string): ExprContext {
+  return { field: (name) => `${v}.${name}`, len: (name) => `${v}.${name}Length` };
+}
+
+export const viewContext: ExprContext = viewOf('this');
 
 /** Integer arithmetic: `/` truncates like the wire formats expect (all values are >= 0). */
 export function exprTs(e: Expr, ctx: ExprContext): string {

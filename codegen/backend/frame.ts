@@ -12,10 +12,10 @@
  * decode gives.
  */
 import { Project, VariableDeclarationKind } from 'ts-morph';
-import type { MessageModel, SpecModel } from '../frontend/model.js';
+import type { DispatchModel, MessageModel, SpecModel } from '../frontend/model.js';
 import { ModuleBuilder } from './module-builder.js';
-import { exprTs } from './expr.js';
-import { fusedWrap, viewOf } from './typescript.js';
+import { exprTs, viewOf } from './expr.js';
+import { fusedWrap } from './typescript.js';
 import type { Import } from './constructs.js';
 
 interface Layer {
@@ -135,18 +135,18 @@ class FrameEmitter {
     };
   }
 
+  /** The payload's decode, under the dispatch condition when the spec gives one. */
   private dispatch(l: Layer, path: string[]): string[] {
     const d = l.message.dispatch;
     if (d === null) return [];
+    const lines = this.dispatchOn(l, d, path);
+    if (d.when === null) return lines;
+    return [`if (${exprTs(d.when, viewOf(l.module))}) {`, ...lines, '}'];
+  }
+
+  private dispatchOn(l: Layer, d: DispatchModel, path: string[]): string[] {
     const v = l.module;
     const out: string[] = [];
-    if (d.when !== null) {
-      const guarded = this.dispatch(
-        { ...l, message: { ...l.message, dispatch: { ...d, when: null } } },
-        path,
-      );
-      return [`if (${exprTs(d.when, viewOf(v))}) {`, ...guarded, '}'];
-    }
     let at = `${v}.payloadOffset`;
     let len = `${v}.payloadLength`;
     let value = `${v}.${d.fields[0]}`;

@@ -24,7 +24,7 @@ import type {
 import { ModuleBuilder } from './module-builder.js';
 import { type ConstructCode, constructCode, type Import, needsCompressor } from './constructs.js';
 import { fieldRefs } from '../frontend/resolve.js';
-import { exprTs, type ExprContext, viewContext } from './expr.js';
+import { exprTs, type ExprContext, viewContext, viewOf } from './expr.js';
 
 const ERRORS = '../codec/errors.js';
 const CHECKSUM = '../codec/checksum.js';
@@ -139,9 +139,9 @@ function slots(f: ScalarField): string[] {
   return f.type === 'mac' ? [`${f.name}HiField`, `${f.name}LoField`] : [slot(f)];
 }
 
-/** Statements storing a fixed scalar read from `b` at `base` into the properties of `self`. */
-function eagerStores(f: ScalarField, b: string, base: string, self: string): string[] {
-  if (f.type !== 'mac') return [`${self}.${slot(f)} = ${wordBits(inlineLoad(f, b, base))};`];
+/** wrap()'s statements storing a fixed scalar read from `b` at `base` into its properties. */
+function eagerStores(f: ScalarField, b: string, base: string): string[] {
+  if (f.type !== 'mac') return [`this.${slot(f)} = ${wordBits(inlineLoad(f, b, base))};`];
   const at = (k: number): number => (f.bitOffset >> 3) + k;
   const half = (from: number, bits: number): ScalarField => ({
     ...f,
@@ -150,8 +150,8 @@ function eagerStores(f: ScalarField, b: string, base: string, self: string): str
     bitWidth: bits,
   });
   return [
-    `${self}.${f.name}HiField = ${inlineLoad(half(0, 16), b, base)};`,
-    `${self}.${f.name}LoField = ${wordBits(inlineLoad(half(2, 32), b, base))};`,
+    `this.${f.name}HiField = ${inlineLoad(half(0, 16), b, base)};`,
+    `this.${f.name}LoField = ${wordBits(inlineLoad(half(2, 32), b, base))};`,
   ];
 }
 
@@ -256,16 +256,16 @@ class MessageEmitter {
    * Bytes from the message's start to region i's start: the fixed part and the regions before
    * it. Regions are contiguous, so wrap() stores only their sizes (fewer stores per message).
    */
-  private lead(i: number, self = 'this'): string {
+  private lead(i: number): string {
     return [
       String(this.m.fixedSize),
-      ...this.m.regions.slice(0, i).map((r) => `${self}.${r.name}Size`),
+      ...this.m.regions.slice(0, i).map((r) => `this.${r.name}Size`),
     ].join(' + ');
   }
 
   /** Absolute index of region i. */
-  private regionStart(i: number, self = 'this'): string {
-    return `${self}.offset + ${this.lead(i, self)}`;
+  private regionStart(i: number): string {
+    return `this.offset + ${this.lead(i)}`;
   }
 
   /** A payload with a declared length can be cut by wrapPartial(). */
@@ -409,15 +409,15 @@ class MessageEmitter {
       .flatMap((f) => slots(f))
       .forEach((name, i) => members.push(`${i === 0 ? internal : ''}${name} = 0;`));
     m.regions.forEach((r, i) => {
+      const c = this.cc.get(r.name);
       members.push(
         `/** @internal Byte length of ${r.name}; it starts where the part before it ends. */\n${r.name}Size = 0;`,
-        ...(this.cc.get(r.name)?.viewProperties ?? []),
-        `private get ${r.name}Start(): number {\nreturn ${this.regionStart(i)};\n}`,
+        ...(c?.viewProperties ?? []),
       );
+      // The construct's members (cursor resets) name the region's start.
+      if (c?.viewMembers.some((x) => x.includes(`this.${r.name}Start`)))
+        members.push(`private get ${r.name}Start(): number {\nreturn ${this.regionStart(i)};\n}`);
     });
-    members.push(
-      `/** Absolute end of the last part. */\nprivate get end(): number {\nreturn ${this.regionStart(m.regions.length)};\n}`,
-    );
     members.push(this.wrapMethod());
     if (this.canCut) {
       members.push(this.wrapMethod(true));
@@ -472,7 +472,7 @@ class MessageEmitter {
             ? ` (${f.type} address as a number)`
             : '';
       members.push(
-        `/** ${f.name}: ${f.bitWidth} bits at bit ${f.bitOffset}${doc}. */\nget ${f.name}(): number {\n${this.getter(f)}\n}`,
+        `/** ${f.name}: ${f.bitWidth} bits at bit ${f.bitOffset}${doc}. */\nget ${f.name}(): number {\n${getterBody(f)}\n}`,
       );
       if (f.type === 'mac') {
         members.push(
@@ -530,10 +530,6 @@ class MessageEmitter {
         },
       ],
     });
-  }
-
-  private getter(f: ScalarField): string {
-    return getterBody(f);
   }
 
   private checksumMembers(): string[] {
@@ -601,7 +597,7 @@ class MessageEmitter {
         );
       } else {
         if (used.has(f.name)) lines.push(`const ${local(f.name)} = ${load};`);
-        lines.push(...eagerStores(f, 'bytes', 'offset', 'this'));
+        lines.push(...eagerStores(f, 'bytes', 'offset'));
       }
     }
     const ctx: ExprContext = { field: local, len: viewContext.len };
@@ -1075,11 +1071,6 @@ class MessageEmitter {
  * one's-complement sum, from the value `v` its stores write (each store keeps the low 8 bits
  * of its shift, so the terms mask the same way).
  */
-/** Expressions over the getters of the view in local `v`. */
-export function viewOf(v: string): ExprContext {
-  return { field: (name) => `${v}.${name}`, len: (name) => `${v}.${name}Length` };
-}
-
 export function wordTerms(v: string, startByte: number, n: number): string[] {
   const terms: string[] = [];
   for (let k = 0; k < n; k++) {

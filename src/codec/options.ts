@@ -54,7 +54,8 @@ export class TcpOptionValues {
   /**
    * The timestamps as int32 bit patterns (`>>> 0` gives the uint32): an int32 always fits a
    * property's small-integer representation, where a uint32 above 2**31 would turn the
-   * property into a boxed double that every store and load then goes through.
+   * property into a boxed double that every store and load then goes through. TcpView's
+   * tsval / tsecr getters give the uint32, or -1 without the option.
    */
   tsvalBits = 0;
   tsecrBits = 0;
@@ -62,16 +63,6 @@ export class TcpOptionValues {
   sackCount = 0;
   /** Its edges as uint32: left of block i at 2 * i, right at 2 * i + 1. */
   readonly sackEdges = new Uint32Array(8);
-
-  /** Timestamp value as uint32; -1 when absent. */
-  get tsval(): number {
-    return this.hasTimestamps ? this.tsvalBits >>> 0 : -1;
-  }
-
-  /** Timestamp echo reply as uint32; -1 when absent. */
-  get tsecr(): number {
-    return this.hasTimestamps ? this.tsecrBits >>> 0 : -1;
-  }
 
   clear(): void {
     this.mss = -1;

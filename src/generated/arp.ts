@@ -107,11 +107,6 @@ export class ArpView {
   thaLoField = 0;
   tpaField = 0;
 
-  /** Absolute end of the last part. */
-  private get end(): number {
-    return this.offset + 28;
-  }
-
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
@@ -431,36 +426,12 @@ export class ArpAnySizeView {
   opField = 0;
   /** @internal Byte length of sha; it starts where the part before it ends. */
   shaSize = 0;
-
-  private get shaStart(): number {
-    return this.offset + 8;
-  }
-
   /** @internal Byte length of spa; it starts where the part before it ends. */
   spaSize = 0;
-
-  private get spaStart(): number {
-    return this.offset + 8 + this.shaSize;
-  }
-
   /** @internal Byte length of tha; it starts where the part before it ends. */
   thaSize = 0;
-
-  private get thaStart(): number {
-    return this.offset + 8 + this.shaSize + this.spaSize;
-  }
-
   /** @internal Byte length of tpa; it starts where the part before it ends. */
   tpaSize = 0;
-
-  private get tpaStart(): number {
-    return this.offset + 8 + this.shaSize + this.spaSize + this.thaSize;
-  }
-
-  /** Absolute end of the last part. */
-  private get end(): number {
-    return this.offset + 8 + this.shaSize + this.spaSize + this.thaSize + this.tpaSize;
-  }
 
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or

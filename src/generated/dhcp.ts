@@ -234,11 +234,6 @@ export class DhcpView {
     return this.offset + 240;
   }
 
-  /** Absolute end of the last part. */
-  private get end(): number {
-    return this.offset + 240 + this.optionsSize;
-  }
-
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.

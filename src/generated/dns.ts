@@ -234,11 +234,6 @@ export class DnsView {
     return this.offset + 12 + this.questionsSize;
   }
 
-  /** Absolute end of the last part. */
-  private get end(): number {
-    return this.offset + 12 + this.questionsSize + this.recordsSize;
-  }
-
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.

@@ -97,11 +97,6 @@ export class PcapFileView {
   linkTypeField = 0;
   linkInfoField = 0;
 
-  /** Absolute end of the last part. */
-  private get end(): number {
-    return this.offset + 24;
-  }
-
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
@@ -375,15 +370,6 @@ export class PcapRecordView {
   origLenField = 0;
   /** @internal Byte length of payload; it starts where the part before it ends. */
   payloadSize = 0;
-
-  private get payloadStart(): number {
-    return this.offset + 16;
-  }
-
-  /** Absolute end of the last part. */
-  private get end(): number {
-    return this.offset + 16 + this.payloadSize;
-  }
 
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or

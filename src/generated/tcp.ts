@@ -162,15 +162,6 @@ export class TcpView {
   /** @internal Byte length of payload; it starts where the part before it ends. */
   payloadSize = 0;
 
-  private get payloadStart(): number {
-    return this.offset + 20 + this.optionsSize;
-  }
-
-  /** Absolute end of the last part. */
-  private get end(): number {
-    return this.offset + 20 + this.optionsSize + this.payloadSize;
-  }
-
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.

@@ -80,15 +80,6 @@ export class VlanView {
   /** @internal Byte length of payload; it starts where the part before it ends. */
   payloadSize = 0;
 
-  private get payloadStart(): number {
-    return this.offset + 4;
-  }
-
-  /** Absolute end of the last part. */
-  private get end(): number {
-    return this.offset + 4 + this.payloadSize;
-  }
-
   /**
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
