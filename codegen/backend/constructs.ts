@@ -5,6 +5,7 @@
  * `bytes` regions need no helper.
  */
 import type { Region } from '../frontend/model.js';
+import { comment, fail, failRecorded, ref, self, type Stmt, stmt, ts, when } from './wrap-ir.js';
 
 export interface Import {
   module: string;
@@ -29,11 +30,11 @@ export interface ConstructCode {
   imports: Import[];
   viewProperties: string[];
   /**
-   * wrap() statements run after the region's bounds are known (`pos`, `size` absolute) for
-   * sized regions, or that compute `size` from `pos` for walked ones. They may
-   * `return this.failWith(code, field, at)` or `return this.failRecorded()`.
+   * wrap() statements (see wrap-ir.ts) run after the region's bounds are known (`pos`, `size`
+   * absolute) for sized regions, or that compute `size` from `pos` for walked ones. They fail
+   * with `fail(...)` or, when a helper filled the view's error record, `failRecorded(...)`.
    */
-  validate: string;
+  validate: Stmt[];
   viewMembers: string[];
   /** Statements of the view's failure path that empty the region's own state. */
   viewReset: string[];
@@ -88,7 +89,7 @@ export function constructCode(r: Region, fixedOffsets: Map<string, number>): Con
   const none: ConstructCode = {
     imports: [],
     viewProperties: [],
-    validate: '',
+    validate: [],
     viewMembers: [],
     viewReset: [],
     json: [],
@@ -106,32 +107,31 @@ export function constructCode(r: Region, fixedOffsets: Map<string, number>): Con
       if (c.format === 'dhcp') {
         const file = fixedOffsets.get(c.fileField ?? '') ?? 0;
         const sname = fixedOffsets.get(c.snameField ?? '') ?? 0;
+        const validateDhcpArea = ref(OPTIONS, 'validateDhcpArea');
         return {
           ...none,
           ...rawBytes(r),
           imports: [
             { module: OPTIONS, name: 'DhcpOptionCursor' },
-            { module: OPTIONS, name: 'validateDhcpArea' },
-            { module: OPTIONS, name: 'dhcpOverload' },
             { module: OPTIONS, name: 'dhcpOptionsToJSON' },
             { module: OPTIONS, name: 'dhcpFindOption' },
             { module: OPTIONS, name: 'DhcpOptionJSON', typeOnly: true },
           ],
           viewProperties: [`private readonly ${r.name}Cursor = new DhcpOptionCursor();`],
           validate: [
-            `let bad = validateDhcpArea(bytes, pos, size);`,
-            `if (bad >= 0) return this.failWith('E_BAD_OPTION', '${r.name}', bad);`,
-            `// Option 52 (overload) continues the list in file and/or sname.`,
-            `const overload = dhcpOverload(bytes, pos, size);`,
-            `if ((overload & 1) !== 0) {`,
-            `  bad = validateDhcpArea(bytes, offset + ${file}, 128);`,
-            `  if (bad >= 0) return this.failWith('E_BAD_OPTION', '${c.fileField}', bad);`,
-            `}`,
-            `if ((overload & 2) !== 0) {`,
-            `  bad = validateDhcpArea(bytes, offset + ${sname}, 64);`,
-            `  if (bad >= 0) return this.failWith('E_BAD_OPTION', '${c.snameField}', bad);`,
-            `}`,
-          ].join('\n'),
+            stmt(ts`let bad = ${validateDhcpArea}(bytes, pos, size);`),
+            fail('bad >= 0', 'E_BAD_OPTION', r.name, 'bad'),
+            comment('Option 52 (overload) continues the list in file and/or sname.'),
+            stmt(ts`const overload = ${ref(OPTIONS, 'dhcpOverload')}(bytes, pos, size);`),
+            when('(overload & 1) !== 0', [
+              stmt(ts`bad = ${validateDhcpArea}(bytes, offset + ${file}, 128);`),
+              fail('bad >= 0', 'E_BAD_OPTION', c.fileField ?? '', 'bad'),
+            ]),
+            when('(overload & 2) !== 0', [
+              stmt(ts`bad = ${validateDhcpArea}(bytes, offset + ${sname}, 64);`),
+              fail('bad >= 0', 'E_BAD_OPTION', c.snameField ?? '', 'bad'),
+            ]),
+          ],
           viewMembers: [
             `/** The option cursor (the same object on every call), reset to the first option. */
             ${r.name}(): DhcpOptionCursor {
@@ -173,7 +173,6 @@ export function constructCode(r: Region, fixedOffsets: Map<string, number>): Con
         ...rawBytes(r),
         imports: [
           { module: OPTIONS, name: cursor },
-          { module: OPTIONS, name: tcp ? 'validateTcpOptions' : 'validateKindLengthList' },
           ...(tcp ? [{ module: OPTIONS, name: 'TcpOptionValues' }] : []),
           { module: OPTIONS, name: toJson },
           { module: OPTIONS, name: jsonType, typeOnly: true },
@@ -187,11 +186,13 @@ export function constructCode(r: Region, fixedOffsets: Map<string, number>): Con
             : []),
         ],
         validate: [
-          tcp
-            ? `const bad = validateTcpOptions(bytes, pos, size, ${values});`
-            : `const bad = validateKindLengthList(bytes, pos, size);`,
-          `if (bad >= 0) return this.failWith('E_BAD_OPTION', '${r.name}', bad);`,
-        ].join('\n'),
+          stmt(
+            tcp
+              ? ts`const bad = ${ref(OPTIONS, 'validateTcpOptions')}(bytes, pos, size, ${self}.${r.name}Values);`
+              : ts`const bad = ${ref(OPTIONS, 'validateKindLengthList')}(bytes, pos, size);`,
+          ),
+          fail('bad >= 0', 'E_BAD_OPTION', r.name, 'bad'),
+        ],
         viewReset: tcp ? [`${values}.clear();`] : [],
         viewMembers: [
           `/** The option cursor (the same object on every call), reset to the first option. */
@@ -218,7 +219,6 @@ export function constructCode(r: Region, fixedOffsets: Map<string, number>): Con
         ...none,
         imports: [
           { module: DNS, name: 'DnsQuestionCursor' },
-          { module: DNS, name: 'walkDnsQuestions' },
           { module: DNS, name: 'dnsQuestionsToJSON' },
           { module: DNS, name: 'decodeDnsQuestions' },
           { module: DNS, name: 'encodeDnsQuestions' },
@@ -227,10 +227,12 @@ export function constructCode(r: Region, fixedOffsets: Map<string, number>): Con
         ],
         viewProperties: [`private readonly ${r.name}Cursor = new DnsQuestionCursor();`],
         validate: [
-          `const end = walkDnsQuestions(bytes, offset, length, pos, this.${c.count}, this.error);`,
-          `if (end < 0) return this.failRecorded();`,
-          `const size = end - pos;`,
-        ].join('\n'),
+          stmt(
+            ts`const end = ${ref(DNS, 'walkDnsQuestions')}(bytes, offset, length, pos, ${self}.${c.count}, ${self}.error);`,
+          ),
+          failRecorded('end < 0'),
+          stmt('const size = end - pos;'),
+        ],
         viewMembers: [
           `/** The question cursor (the same object on every call), reset to the first question. */
           ${r.name}(): DnsQuestionCursor {
@@ -258,7 +260,6 @@ export function constructCode(r: Region, fixedOffsets: Map<string, number>): Con
         ...none,
         imports: [
           { module: DNS, name: 'DnsRecordCursor' },
-          { module: DNS, name: 'walkDnsRecords' },
           { module: DNS, name: 'dnsAnswersToJSON' },
           { module: DNS, name: 'decodeDnsRecords' },
           { module: DNS, name: 'encodeDnsRecords' },
@@ -267,10 +268,12 @@ export function constructCode(r: Region, fixedOffsets: Map<string, number>): Con
         ],
         viewProperties: [`private readonly ${r.name}Cursor = new DnsRecordCursor();`],
         validate: [
-          `const end = walkDnsRecords(bytes, offset, length, pos, this.${an}, this.${ns}, this.${ar}, this.error);`,
-          `if (end < 0) return this.failRecorded();`,
-          `const size = end - pos;`,
-        ].join('\n'),
+          stmt(
+            ts`const end = ${ref(DNS, 'walkDnsRecords')}(bytes, offset, length, pos, ${self}.${an}, ${self}.${ns}, ${self}.${ar}, ${self}.error);`,
+          ),
+          failRecorded('end < 0'),
+          stmt('const size = end - pos;'),
+        ],
         viewMembers: [
           `/** The record cursor (the same object on every call): answers, then authority, then additional. */
           ${r.name}(): DnsRecordCursor {

@@ -103,7 +103,12 @@ class FrameEmitter {
       `if (${module}.wrap(bytes, offset, length) !== null) return this.stop(${module}.error, layers);`,
     ];
     if (isHeaderSized(l.message)) {
-      const fused = fusedWrap(l.spec, l.message, module);
+      const fused = fusedWrap(
+        l.spec,
+        l.message,
+        module,
+        `this.stop(${module}.wrap(bytes, offset, length), layers)`,
+      );
       for (const i of fused.imports) this.imports.set(`${i.module}:${i.name}`, i);
       lines = fused.lines;
     }

@@ -25,6 +25,21 @@ import { ModuleBuilder } from './module-builder.js';
 import { type ConstructCode, constructCode, type Import, needsCompressor } from './constructs.js';
 import { fieldRefs } from '../frontend/resolve.js';
 import { exprTs, type ExprContext, viewContext, viewOf } from './expr.js';
+import {
+  block,
+  comment,
+  fail,
+  FailureTable,
+  failFixed,
+  failRegion,
+  printFused,
+  printView,
+  self,
+  type Stmt,
+  stmt,
+  ts,
+  when,
+} from './wrap-ir.js';
 
 const ERRORS = '../codec/errors.js';
 const CHECKSUM = '../codec/checksum.js';
@@ -140,8 +155,9 @@ function slots(f: ScalarField): string[] {
 }
 
 /** wrap()'s statements storing a fixed scalar read from `b` at `base` into its properties. */
-function eagerStores(f: ScalarField, b: string, base: string): string[] {
-  if (f.type !== 'mac') return [`this.${slot(f)} = ${wordBits(inlineLoad(f, b, base))};`];
+function eagerStores(f: ScalarField, b: string, base: string): Stmt[] {
+  if (f.type !== 'mac')
+    return [stmt(ts`${self}.${slot(f)} = ${wordBits(inlineLoad(f, b, base))};`)];
   const at = (k: number): number => (f.bitOffset >> 3) + k;
   const half = (from: number, bits: number): ScalarField => ({
     ...f,
@@ -150,8 +166,8 @@ function eagerStores(f: ScalarField, b: string, base: string): string[] {
     bitWidth: bits,
   });
   return [
-    `this.${f.name}HiField = ${inlineLoad(half(0, 16), b, base)};`,
-    `this.${f.name}LoField = ${wordBits(inlineLoad(half(2, 32), b, base))};`,
+    stmt(ts`${self}.${f.name}HiField = ${inlineLoad(half(0, 16), b, base)};`),
+    stmt(ts`${self}.${f.name}LoField = ${wordBits(inlineLoad(half(2, 32), b, base))};`),
   ];
 }
 
@@ -219,7 +235,7 @@ class MessageEmitter {
   private readonly bytesFields: BytesField[];
   private readonly payload: Region | undefined;
   /** (code, field) pairs of wrap()'s failure paths, filled by wrapMethod(). */
-  private failureTable: string[] = [];
+  private readonly failureTable = new FailureTable();
   private readonly checksum: ScalarField | undefined;
 
   constructor(
@@ -526,7 +542,7 @@ class MessageEmitter {
         {
           name: `${m.name.toUpperCase()}_FAILURES`,
           type: "ReadonlyArray<readonly [DecodeError['code'], string]>",
-          initializer: `[${this.failureTable.join(', ')}]`,
+          initializer: this.failureTable.initializer,
         },
       ],
     });
@@ -564,19 +580,19 @@ class MessageEmitter {
   }
 
   /**
-   * wrap()'s statements (wrapPartial()'s when `partial`), over `bytes`, `offset` and `length`,
-   * storing into `this`; failures `return this.failAt(...)` and the like.
+   * wrap()'s statements (wrapPartial()'s when `partial`) over `bytes`, `offset` and `length`,
+   * storing into the view's state (see wrap-ir.ts: the printer says whose).
    */
-  private wrapLines(partial: boolean): string[] {
+  wrapBody(partial: boolean): Stmt[] {
     const m = this.m;
-    const lines: string[] = [];
+    const body: Stmt[] = [];
     // One test on the hot path; the cold failFixed() works out which bound it was.
-    if (this.canCut) lines.push(`this.cut = false;`);
-    lines.push(
-      `this.bytes = bytes;`,
-      `this.offset = offset;`,
-      `this.byteLength = length;`,
-      `if (!(offset >= 0 && length >= ${m.fixedSize} && offset + length <= bytes.length)) return this.failFixed();`,
+    if (this.canCut) body.push(stmt(ts`${self}.cut = false;`));
+    body.push(
+      stmt(ts`${self}.bytes = bytes;`),
+      stmt(ts`${self}.offset = offset;`),
+      stmt(ts`${self}.byteLength = length;`),
+      failFixed(`!(offset >= 0 && length >= ${m.fixedSize} && offset + length <= bytes.length)`),
     );
     // The fields the checks read (they use locals, not the properties).
     const used = new Set<string>();
@@ -591,99 +607,72 @@ class MessageEmitter {
     for (const f of this.scalars) {
       const load = inlineLoad(f, 'bytes', 'offset');
       if (used.has(f.name) && f.type !== 'mac') {
-        lines.push(
-          `const ${local(f.name)} = ${load};`,
-          `this.${slot(f)} = ${isWord(f) ? `${local(f.name)} | 0` : local(f.name)};`,
+        body.push(
+          stmt(`const ${local(f.name)} = ${load};`),
+          stmt(ts`${self}.${slot(f)} = ${isWord(f) ? `${local(f.name)} | 0` : local(f.name)};`),
         );
       } else {
-        if (used.has(f.name)) lines.push(`const ${local(f.name)} = ${load};`);
-        lines.push(...eagerStores(f, 'bytes', 'offset'));
+        if (used.has(f.name)) body.push(stmt(`const ${local(f.name)} = ${load};`));
+        body.push(...eagerStores(f, 'bytes', 'offset'));
       }
     }
     const ctx: ExprContext = { field: local, len: viewContext.len };
     // `pos`: where the next variable part starts (it moves only when another part follows).
     if (m.regions.length > 0)
-      lines.push(`${m.regions.length > 1 ? 'let' : 'const'} pos = offset + ${m.fixedSize};`);
+      body.push(stmt(`${m.regions.length > 1 ? 'let' : 'const'} pos = offset + ${m.fixedSize};`));
     for (const step of m.steps) {
       if (step.kind === 'assert') {
-        lines.push(
-          `if (!${wrapParens(exprTs(step.expr, ctx))}) return this.failWith('${step.code}', '${step.field}', offset${step.byteOffset ? ` + ${step.byteOffset}` : ''});`,
+        body.push(
+          fail(
+            `!${wrapParens(exprTs(step.expr, ctx))}`,
+            step.code,
+            step.field,
+            `offset${step.byteOffset ? ` + ${step.byteOffset}` : ''}`,
+          ),
         );
         continue;
       }
       const r = m.regions.find((x) => x.name === step.region) as Region;
       const c = this.cc.get(r.name) as ConstructCode;
-      lines.push(`// ${r.name}`);
-      lines.push('{');
+      body.push(comment(r.name));
+      const region: Stmt[] = [];
       if (r.length === 'walk') {
-        lines.push(c.validate);
+        region.push(...c.validate);
       } else {
         const clamp = partial && r.construct.kind === 'payload' && r.length !== 'rest';
-        lines.push(
-          r.length === 'rest'
-            ? `const size = offset + length - pos;`
-            : `${clamp ? 'let' : 'const'} size = ${exprTs(r.length, ctx)};`,
+        region.push(
+          stmt(
+            r.length === 'rest'
+              ? `const size = offset + length - pos;`
+              : `${clamp ? 'let' : 'const'} size = ${exprTs(r.length, ctx)};`,
+          ),
         );
         if (clamp) {
-          lines.push(
-            `if (size < 0) return this.failRegion('${r.name}', pos, size);`,
-            `// Cut to what the buffer holds (a quoted or snap-length-cut datagram).`,
-            `if (pos + size > offset + length) {`,
-            `  size = offset + length - pos;`,
-            `  this.cut = true;`,
-            `}`,
+          region.push(
+            failRegion('size < 0', r.name),
+            comment('Cut to what the buffer holds (a quoted or snap-length-cut datagram).'),
+            when('pos + size > offset + length', [
+              stmt('size = offset + length - pos;'),
+              stmt(ts`${self}.cut = true;`),
+            ]),
           );
         } else if (r.length !== 'rest') {
-          lines.push(
-            `if (size < 0 || pos + size > offset + length) return this.failRegion('${r.name}', pos, size);`,
-          );
+          region.push(failRegion('size < 0 || pos + size > offset + length', r.name));
         }
-        if (c.validate !== '') lines.push(c.validate);
+        region.push(...c.validate);
       }
       // The next part starts where this one ends (nothing follows the last one).
       const last = r === m.regions[m.regions.length - 1];
-      lines.push(`this.${r.name}Size = size;`, ...(last ? [] : ['pos += size;']), '}');
+      region.push(stmt(ts`${self}.${r.name}Size = size;`), ...(last ? [] : [stmt('pos += size;')]));
+      body.push(block(region));
     }
-    return lines;
-  }
-
-  /**
-   * The statements of wrap() for FrameDecoder, which runs them in line (no call per layer) on
-   * the view held in the local \`view\` and the window \`offset\`, \`length\`. Any failure
-   * hands over to the view's own wrap(), which repeats the checks and records exactly the error
-   * a layer-by-layer decode would (the cold path, so it can afford the second pass).
-   */
-  fusedLines(view: string): string[] {
-    return this.wrapLines(false).map((line) =>
-      line
-        .replace(/return this\.fail\w*\([^;]*\);/g, 'return @FAIL@;')
-        .replace(/\bthis\./g, `${view}.`)
-        .replace(/@FAIL@/g, `this.stop(${view}.wrap(bytes, offset, length), layers)`),
-    );
+    return body;
   }
 
   private wrapMethod(partial = false): string {
-    const lines = [...this.wrapLines(partial), 'return null;'];
-    // Failure paths count toward V8's inlining budget even when cold, so each becomes a short
-    // call with an index into a table of (code, field) pairs.
-    const failures = this.failureTable;
-    const index = (code: string, field: string): number => {
-      const key = `['${code}', '${field}']`;
-      if (!failures.includes(key)) failures.push(key);
-      return failures.indexOf(key);
-    };
-    const compact = lines.map((line) =>
-      line
-        .replace(
-          /this\.failWith\('(E_[A-Z_]+)', '([A-Za-z0-9_.]+)', ([^;]*?)\);/g,
-          (_all, code: string, field: string, at: string) =>
-            `this.failAt(${index(code, field)}, ${at});`,
-        )
-        .replace(/this\.failRegion\('([A-Za-z0-9_]+)', pos, size\)/g, (_all, field: string) => {
-          index('E_BAD_LENGTH', field);
-          return `this.failRegion(${index('E_TRUNCATED', field)}, pos, size)`;
-        }),
-    );
+    const printed = printView(this.wrapBody(partial), this.failureTable);
+    this.code.imports.addAll(printed.imports);
+    const lines = [...printed.lines, 'return null;'];
     if (partial) {
       return `/**
      * Like wrap(), but a payload whose declared length runs past the buffer is cut to the bytes
@@ -692,7 +681,7 @@ class MessageEmitter {
      * other check is the same, and nothing is read outside [offset, offset + length).
      */
     wrapPartial(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-      ${compact.join('\n')}
+      ${lines.join('\n')}
     }`;
     }
     return `/**
@@ -700,7 +689,7 @@ class MessageEmitter {
      * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
      */
     wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-      ${compact.join('\n')}
+      ${lines.join('\n')}
     }`;
   }
 
@@ -1155,18 +1144,15 @@ export function emitModule(spec: SpecModel, specPath: string): string {
 
 /**
  * wrap()'s statements for message `m`, run in line by FrameDecoder on the view in the local
- * `view` (see MessageEmitter.fusedLines), and the construct helpers they call.
+ * `view` and the window `offset`, `length`, and the helpers they call. Every failure returns
+ * `stop`, which hands over to the view's own wrap() (see wrap-ir.ts).
  */
 export function fusedWrap(
   spec: SpecModel,
   m: MessageModel,
   view: string,
+  stop: string,
 ): { lines: string[]; imports: Import[] } {
   const code: MessageCode = { module: spec.module, imports: new Imports(), constructs: new Map() };
-  const lines = new MessageEmitter(spec, m, code).fusedLines(view);
-  const text = lines.join('\n');
-  const imports = [...code.constructs.values()]
-    .flatMap((c) => c.imports)
-    .filter((i) => i.typeOnly !== true && new RegExp(`\\b${i.name}\\(`).test(text));
-  return { lines, imports };
+  return printFused(new MessageEmitter(spec, m, code).wrapBody(false), view, stop);
 }

@@ -11,6 +11,21 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { inlineLoad, wordTerms } from '../../codegen/backend/typescript.js';
 import type { ScalarField } from '../../codegen/frontend/model.js';
 import { loadSpec } from '../../codegen/generate.js';
+import {
+  block,
+  fail,
+  failFixed,
+  failRecorded,
+  FailureTable,
+  failRegion,
+  printFused,
+  printView,
+  ref,
+  self,
+  stmt,
+  ts,
+  when,
+} from '../../codegen/backend/wrap-ir.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -158,6 +173,64 @@ describe('back end: checksum words from stored values', () => {
         }
       }
     }
+  });
+});
+
+describe("back end: wrap()'s statement IR", () => {
+  const body = [
+    failFixed('!(length >= 4)'),
+    stmt(ts`${self}.kindField = bytes[offset];`),
+    fail('!(k >= 1)', 'E_BAD_LENGTH', 'k', 'offset + 1'),
+    block([
+      stmt('const size = k * 4;'),
+      failRegion('size < 0 || pos + size > offset + length', 'options'),
+      stmt(ts`const bad = ${ref('../codec/options.js', 'check')}(bytes, pos, ${self}.values);`),
+      fail('bad >= 0', 'E_BAD_OPTION', 'options', 'bad'),
+      when('bad === -2', [fail('true', 'E_BAD_LENGTH', 'k', 'offset + 1')]),
+      failRecorded('end < 0'),
+    ]),
+  ];
+
+  it('prints the view: state on this, failures as cold calls into one numbered table', () => {
+    const table = new FailureTable();
+    const { lines, imports } = printView(body, table);
+    expect(lines).toEqual([
+      'if (!(length >= 4)) return this.failFixed();',
+      'this.kindField = bytes[offset];',
+      'if (!(k >= 1)) return this.failAt(0, offset + 1);',
+      '{',
+      'const size = k * 4;',
+      'if (size < 0 || pos + size > offset + length) return this.failRegion(2, pos, size);',
+      'const bad = check(bytes, pos, this.values);',
+      'if (bad >= 0) return this.failAt(3, bad);',
+      'if (bad === -2) {',
+      'if (true) return this.failAt(0, offset + 1);',
+      '}',
+      'if (end < 0) return this.failRecorded();',
+      '}',
+    ]);
+    // failRegion(k) names entry k - 1 (negative) or k (past the window); pairs are shared.
+    expect(table.initializer).toBe(
+      "[['E_BAD_LENGTH', 'k'], ['E_BAD_LENGTH', 'options'], ['E_TRUNCATED', 'options'], ['E_BAD_OPTION', 'options']]",
+    );
+    expect(imports).toEqual([{ module: '../codec/options.js', name: 'check' }]);
+  });
+
+  it('prints FrameDecoder: state on the local view, every failure hands over', () => {
+    const stop = 'this.stop(tcp.wrap(bytes, offset, length), layers)';
+    const { lines, imports } = printFused(body, 'tcp', stop);
+    expect(lines.filter((l) => l.includes('return'))).toEqual([
+      `if (!(length >= 4)) return ${stop};`,
+      `if (!(k >= 1)) return ${stop};`,
+      `if (size < 0 || pos + size > offset + length) return ${stop};`,
+      `if (bad >= 0) return ${stop};`,
+      `if (true) return ${stop};`,
+      `if (end < 0) return ${stop};`,
+    ]);
+    expect(lines).toContain('tcp.kindField = bytes[offset];');
+    expect(lines).toContain('const bad = check(bytes, pos, tcp.values);');
+    expect(lines.some((l) => /\bthis\.(?!stop\()/.test(l))).toBe(false);
+    expect(imports.map((i) => i.name)).toEqual(['check']);
   });
 });
 
