@@ -40,6 +40,7 @@ import {
   ts,
   when,
 } from './wrap-ir.js';
+import { setterMembers } from './setters.js';
 
 const ERRORS = '../codec/errors.js';
 const CHECKSUM = '../codec/checksum.js';
@@ -494,9 +495,15 @@ class MessageEmitter {
         members.push(
           `/** High 16 bits of ${f.name} (its first two bytes). */\nget ${f.name}Hi(): number {\nreturn this.${f.name}HiField;\n}`,
           `/** Low 32 bits of ${f.name} (its last four bytes) as uint32. */\nget ${f.name}Lo(): number {\nreturn this.${f.name}LoField >>> 0;\n}`,
+          `/** Low 32 bits of ${f.name} as their int32 bit pattern: a small integer to V8, never boxed. */\nget ${f.name}LoBits(): number {\nreturn this.${f.name}LoField;\n}`,
+        );
+      } else if (isWord(f)) {
+        members.push(
+          `/** ${f.name} as its int32 bit pattern (\`${f.name} | 0\`): a small integer to V8, never boxed. */\nget ${f.name}Bits(): number {\nreturn this.${slot(f)};\n}`,
         );
       }
     }
+    members.push(...setterMembers({ m, slots }));
     for (const f of this.bytesFields) {
       members.push(
         `/** Absolute index of the ${f.size}-byte ${f.name} field. */\nget ${f.name}Offset(): number {\nreturn this.offset + ${f.byteOffset};\n}`,

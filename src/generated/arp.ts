@@ -238,9 +238,19 @@ export class ArpView {
     return this.shaLoField >>> 0;
   }
 
+  /** Low 32 bits of sha as their int32 bit pattern: a small integer to V8, never boxed. */
+  get shaLoBits(): number {
+    return this.shaLoField;
+  }
+
   /** spa: 32 bits at bit 112 (ipv4 address as a number). */
   get spa(): number {
     return this.spaField >>> 0;
+  }
+
+  /** spa as its int32 bit pattern (`spa | 0`): a small integer to V8, never boxed. */
+  get spaBits(): number {
+    return this.spaField;
   }
 
   /** tha: 48 bits at bit 144 (mac address as a number). */
@@ -258,9 +268,131 @@ export class ArpView {
     return this.thaLoField >>> 0;
   }
 
+  /** Low 32 bits of tha as their int32 bit pattern: a small integer to V8, never boxed. */
+  get thaLoBits(): number {
+    return this.thaLoField;
+  }
+
   /** tpa: 32 bits at bit 192 (ipv4 address as a number). */
   get tpa(): number {
     return this.tpaField >>> 0;
+  }
+
+  /** tpa as its int32 bit pattern (`tpa | 0`): a small integer to V8, never boxed. */
+  get tpaBits(): number {
+    return this.tpaField;
+  }
+
+  /** Writes htype (16 bits at bit 0) in place; the other bits of its bytes are kept. */
+  setHtype(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o] = v >>> 8;
+    b[o + 1] = v;
+    this.htypeField = v;
+  }
+
+  /** Writes ptype (16 bits at bit 16) in place; the other bits of its bytes are kept. */
+  setPtype(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.ptypeField = v;
+  }
+
+  /** Writes hlen (8 bits at bit 32) in place; the other bits of its bytes are kept. wrap()'s checks read hlen, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setHlen(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 4] = v;
+    this.hlenField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes plen (8 bits at bit 40) in place; the other bits of its bytes are kept. wrap()'s checks read plen, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setPlen(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 5] = v;
+    this.plenField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes op (16 bits at bit 48) in place; the other bits of its bytes are kept. */
+  setOp(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 6] = v >>> 8;
+    b[o + 7] = v;
+    this.opField = v;
+  }
+
+  /** Writes sha (a 48-bit MAC as a number) in place. */
+  setSha(value: number): void {
+    this.setShaHalves((value / 0x100000000) | 0, value | 0);
+  }
+
+  /** Writes sha in place from its high 16 and low 32 bits (uint32 or int32): no 48-bit number is made. */
+  setShaHalves(hi: number, lo: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 8] = hi >>> 8;
+    b[o + 9] = hi;
+    b[o + 10] = lo >>> 24;
+    b[o + 11] = lo >>> 16;
+    b[o + 12] = lo >>> 8;
+    b[o + 13] = lo;
+    this.shaHiField = hi & 0xffff;
+    this.shaLoField = lo | 0;
+  }
+
+  /** Writes spa (32 bits at bit 112, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setSpa(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 14] = v >>> 24;
+    b[o + 15] = v >>> 16;
+    b[o + 16] = v >>> 8;
+    b[o + 17] = v;
+    this.spaField = v;
+  }
+
+  /** Writes tha (a 48-bit MAC as a number) in place. */
+  setTha(value: number): void {
+    this.setThaHalves((value / 0x100000000) | 0, value | 0);
+  }
+
+  /** Writes tha in place from its high 16 and low 32 bits (uint32 or int32): no 48-bit number is made. */
+  setThaHalves(hi: number, lo: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 18] = hi >>> 8;
+    b[o + 19] = hi;
+    b[o + 20] = lo >>> 24;
+    b[o + 21] = lo >>> 16;
+    b[o + 22] = lo >>> 8;
+    b[o + 23] = lo;
+    this.thaHiField = hi & 0xffff;
+    this.thaLoField = lo | 0;
+  }
+
+  /** Writes tpa (32 bits at bit 192, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setTpa(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 24] = v >>> 24;
+    b[o + 25] = v >>> 16;
+    b[o + 26] = v >>> 8;
+    b[o + 27] = v;
+    this.tpaField = v;
   }
 
   /** Bytes before the payload (fixed part and options). */
@@ -558,6 +690,56 @@ export class ArpAnySizeView {
   /** op: 16 bits at bit 48 (ArpOp). */
   get op(): number {
     return this.opField;
+  }
+
+  /** Writes htype (16 bits at bit 0) in place; the other bits of its bytes are kept. */
+  setHtype(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o] = v >>> 8;
+    b[o + 1] = v;
+    this.htypeField = v;
+  }
+
+  /** Writes ptype (16 bits at bit 16) in place; the other bits of its bytes are kept. */
+  setPtype(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.ptypeField = v;
+  }
+
+  /** Writes hlen (8 bits at bit 32) in place; the other bits of its bytes are kept. wrap()'s checks read hlen, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setHlen(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 4] = v;
+    this.hlenField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes plen (8 bits at bit 40) in place; the other bits of its bytes are kept. wrap()'s checks read plen, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setPlen(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 5] = v;
+    this.plenField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes op (16 bits at bit 48) in place; the other bits of its bytes are kept. */
+  setOp(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 6] = v >>> 8;
+    b[o + 7] = v;
+    this.opField = v;
   }
 
   /** Absolute index of sha. */

@@ -374,6 +374,11 @@ export class DhcpView {
     return this.xidField >>> 0;
   }
 
+  /** xid as its int32 bit pattern (`xid | 0`): a small integer to V8, never boxed. */
+  get xidBits(): number {
+    return this.xidField;
+  }
+
   /** secs: 16 bits at bit 64. */
   get secs(): number {
     return this.secsField;
@@ -389,9 +394,19 @@ export class DhcpView {
     return this.ciaddrField >>> 0;
   }
 
+  /** ciaddr as its int32 bit pattern (`ciaddr | 0`): a small integer to V8, never boxed. */
+  get ciaddrBits(): number {
+    return this.ciaddrField;
+  }
+
   /** yiaddr: 32 bits at bit 128 (ipv4 address as a number). */
   get yiaddr(): number {
     return this.yiaddrField >>> 0;
+  }
+
+  /** yiaddr as its int32 bit pattern (`yiaddr | 0`): a small integer to V8, never boxed. */
+  get yiaddrBits(): number {
+    return this.yiaddrField;
   }
 
   /** siaddr: 32 bits at bit 160 (ipv4 address as a number). */
@@ -399,14 +414,158 @@ export class DhcpView {
     return this.siaddrField >>> 0;
   }
 
+  /** siaddr as its int32 bit pattern (`siaddr | 0`): a small integer to V8, never boxed. */
+  get siaddrBits(): number {
+    return this.siaddrField;
+  }
+
   /** giaddr: 32 bits at bit 192 (ipv4 address as a number). */
   get giaddr(): number {
     return this.giaddrField >>> 0;
   }
 
+  /** giaddr as its int32 bit pattern (`giaddr | 0`): a small integer to V8, never boxed. */
+  get giaddrBits(): number {
+    return this.giaddrField;
+  }
+
   /** magic: 32 bits at bit 1888. */
   get magic(): number {
     return this.magicField >>> 0;
+  }
+
+  /** magic as its int32 bit pattern (`magic | 0`): a small integer to V8, never boxed. */
+  get magicBits(): number {
+    return this.magicField;
+  }
+
+  /** Writes op (8 bits at bit 0) in place; the other bits of its bytes are kept. */
+  setOp(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o] = v;
+    this.opField = v;
+  }
+
+  /** Writes htype (8 bits at bit 8) in place; the other bits of its bytes are kept. */
+  setHtype(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 1] = v;
+    this.htypeField = v;
+  }
+
+  /** Writes hlen (8 bits at bit 16) in place; the other bits of its bytes are kept. */
+  setHlen(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 2] = v;
+    this.hlenField = v;
+  }
+
+  /** Writes hops (8 bits at bit 24) in place; the other bits of its bytes are kept. */
+  setHops(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 3] = v;
+    this.hopsField = v;
+  }
+
+  /** Writes xid (32 bits at bit 32, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setXid(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 4] = v >>> 24;
+    b[o + 5] = v >>> 16;
+    b[o + 6] = v >>> 8;
+    b[o + 7] = v;
+    this.xidField = v;
+  }
+
+  /** Writes secs (16 bits at bit 64) in place; the other bits of its bytes are kept. */
+  setSecs(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 8] = v >>> 8;
+    b[o + 9] = v;
+    this.secsField = v;
+  }
+
+  /** Writes flags (16 bits at bit 80) in place; the other bits of its bytes are kept. */
+  setFlags(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 10] = v >>> 8;
+    b[o + 11] = v;
+    this.flagsField = v;
+  }
+
+  /** Writes ciaddr (32 bits at bit 96, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setCiaddr(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 12] = v >>> 24;
+    b[o + 13] = v >>> 16;
+    b[o + 14] = v >>> 8;
+    b[o + 15] = v;
+    this.ciaddrField = v;
+  }
+
+  /** Writes yiaddr (32 bits at bit 128, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setYiaddr(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 16] = v >>> 24;
+    b[o + 17] = v >>> 16;
+    b[o + 18] = v >>> 8;
+    b[o + 19] = v;
+    this.yiaddrField = v;
+  }
+
+  /** Writes siaddr (32 bits at bit 160, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setSiaddr(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 20] = v >>> 24;
+    b[o + 21] = v >>> 16;
+    b[o + 22] = v >>> 8;
+    b[o + 23] = v;
+    this.siaddrField = v;
+  }
+
+  /** Writes giaddr (32 bits at bit 192, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setGiaddr(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 24] = v >>> 24;
+    b[o + 25] = v >>> 16;
+    b[o + 26] = v >>> 8;
+    b[o + 27] = v;
+    this.giaddrField = v;
+  }
+
+  /** Writes magic (32 bits at bit 1888, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. wrap()'s checks read magic, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setMagic(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 236] = v >>> 24;
+    b[o + 237] = v >>> 16;
+    b[o + 238] = v >>> 8;
+    b[o + 239] = v;
+    this.magicField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
   }
 
   /** Absolute index of the 16-byte chaddr field. */

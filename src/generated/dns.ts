@@ -397,6 +397,132 @@ export class DnsView {
     return this.arcountField;
   }
 
+  /** Writes id (16 bits at bit 0) in place; the other bits of its bytes are kept. */
+  setId(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o] = v >>> 8;
+    b[o + 1] = v;
+    this.idField = v;
+  }
+
+  /** Writes qr (1 bits at bit 16) in place; the other bits of its bytes are kept. */
+  setQr(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 1;
+    b[o + 2] = (b[o + 2] & 0x7f) | ((v << 7) & 0x80);
+    this.qrField = v;
+  }
+
+  /** Writes opcode (4 bits at bit 17) in place; the other bits of its bytes are kept. */
+  setOpcode(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xf;
+    b[o + 2] = (b[o + 2] & 0x87) | ((v << 3) & 0x78);
+    this.opcodeField = v;
+  }
+
+  /** Writes aa (1 bits at bit 21) in place; the other bits of its bytes are kept. */
+  setAa(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 1;
+    b[o + 2] = (b[o + 2] & 0xfb) | ((v << 2) & 4);
+    this.aaField = v;
+  }
+
+  /** Writes tc (1 bits at bit 22) in place; the other bits of its bytes are kept. */
+  setTc(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 1;
+    b[o + 2] = (b[o + 2] & 0xfd) | ((v << 1) & 2);
+    this.tcField = v;
+  }
+
+  /** Writes rd (1 bits at bit 23) in place; the other bits of its bytes are kept. */
+  setRd(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 1;
+    b[o + 2] = (b[o + 2] & 0xfe) | (v & 1);
+    this.rdField = v;
+  }
+
+  /** Writes ra (1 bits at bit 24) in place; the other bits of its bytes are kept. */
+  setRa(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 1;
+    b[o + 3] = (b[o + 3] & 0x7f) | ((v << 7) & 0x80);
+    this.raField = v;
+  }
+
+  /** Writes z (3 bits at bit 25) in place; the other bits of its bytes are kept. */
+  setZ(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 7;
+    b[o + 3] = (b[o + 3] & 0x8f) | ((v << 4) & 0x70);
+    this.zField = v;
+  }
+
+  /** Writes rcode (4 bits at bit 28) in place; the other bits of its bytes are kept. */
+  setRcode(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xf;
+    b[o + 3] = (b[o + 3] & 0xf0) | (v & 0xf);
+    this.rcodeField = v;
+  }
+
+  /** Writes qdcount (16 bits at bit 32) in place; the other bits of its bytes are kept. wrap()'s checks read qdcount, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setQdcount(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.qdcountField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes ancount (16 bits at bit 48) in place; the other bits of its bytes are kept. wrap()'s checks read ancount, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setAncount(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 6] = v >>> 8;
+    b[o + 7] = v;
+    this.ancountField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes nscount (16 bits at bit 64) in place; the other bits of its bytes are kept. wrap()'s checks read nscount, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setNscount(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 8] = v >>> 8;
+    b[o + 9] = v;
+    this.nscountField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes arcount (16 bits at bit 80) in place; the other bits of its bytes are kept. wrap()'s checks read arcount, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setArcount(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 10] = v >>> 8;
+    b[o + 11] = v;
+    this.arcountField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
   /** Absolute index of questions. */
   get questionsOffset(): number {
     return this.offset + 12;

@@ -173,6 +173,11 @@ export class EthernetView {
     return this.dstLoField >>> 0;
   }
 
+  /** Low 32 bits of dst as their int32 bit pattern: a small integer to V8, never boxed. */
+  get dstLoBits(): number {
+    return this.dstLoField;
+  }
+
   /** src: 48 bits at bit 48 (mac address as a number). */
   get src(): number {
     return this.srcHiField * 0x100000000 + (this.srcLoField >>> 0);
@@ -188,9 +193,62 @@ export class EthernetView {
     return this.srcLoField >>> 0;
   }
 
+  /** Low 32 bits of src as their int32 bit pattern: a small integer to V8, never boxed. */
+  get srcLoBits(): number {
+    return this.srcLoField;
+  }
+
   /** etherType: 16 bits at bit 96 (EtherType). */
   get etherType(): number {
     return this.etherTypeField;
+  }
+
+  /** Writes dst (a 48-bit MAC as a number) in place. */
+  setDst(value: number): void {
+    this.setDstHalves((value / 0x100000000) | 0, value | 0);
+  }
+
+  /** Writes dst in place from its high 16 and low 32 bits (uint32 or int32): no 48-bit number is made. */
+  setDstHalves(hi: number, lo: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    b[o] = hi >>> 8;
+    b[o + 1] = hi;
+    b[o + 2] = lo >>> 24;
+    b[o + 3] = lo >>> 16;
+    b[o + 4] = lo >>> 8;
+    b[o + 5] = lo;
+    this.dstHiField = hi & 0xffff;
+    this.dstLoField = lo | 0;
+  }
+
+  /** Writes src (a 48-bit MAC as a number) in place. */
+  setSrc(value: number): void {
+    this.setSrcHalves((value / 0x100000000) | 0, value | 0);
+  }
+
+  /** Writes src in place from its high 16 and low 32 bits (uint32 or int32): no 48-bit number is made. */
+  setSrcHalves(hi: number, lo: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 6] = hi >>> 8;
+    b[o + 7] = hi;
+    b[o + 8] = lo >>> 24;
+    b[o + 9] = lo >>> 16;
+    b[o + 10] = lo >>> 8;
+    b[o + 11] = lo;
+    this.srcHiField = hi & 0xffff;
+    this.srcLoField = lo | 0;
+  }
+
+  /** Writes etherType (16 bits at bit 96) in place; the other bits of its bytes are kept. */
+  setEtherType(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 12] = v >>> 8;
+    b[o + 13] = v;
+    this.etherTypeField = v;
   }
 
   /** Absolute index of payload. */

@@ -206,6 +206,124 @@ export class IcmpView {
     return this.sequenceField;
   }
 
+  /** Writes type (8 bits at bit 0) in place; the other bits of its bytes are kept. */
+  setType(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o] = v;
+    this.typeField = v;
+  }
+
+  /** Writes code (8 bits at bit 8) in place; the other bits of its bytes are kept. */
+  setCode(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 1] = v;
+    this.codeField = v;
+  }
+
+  /** Writes checksum (16 bits at bit 16) in place; the other bits of its bytes are kept. */
+  setChecksum(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.checksumField = v;
+  }
+
+  /** Writes identifier (16 bits at bit 32) in place; the other bits of its bytes are kept. */
+  setIdentifier(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.identifierField = v;
+  }
+
+  /** Writes sequence (16 bits at bit 48) in place; the other bits of its bytes are kept. */
+  setSequence(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 6] = v >>> 8;
+    b[o + 7] = v;
+    this.sequenceField = v;
+  }
+
+  /**
+   * Updates checksum for changed 16-bit words (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')),
+   * `delta` being the sum of ~m and m' over them.
+   */
+  private updateChecksum(delta: number): void {
+    const held = this.checksumField;
+    let sum = (~held & 0xffff) + delta;
+    sum = (sum & 0xffff) + (sum >>> 16);
+    sum = (sum & 0xffff) + (sum >>> 16);
+    let next = ~sum & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    if (next === 0) {
+      // A sum of 0xffff is all-zero data (whose checksum is 0xffff) or data summing to -0 (0x0000):
+      // only the data tells, so this one case in 65536 sums it again.
+      b[o + 2] = 0;
+      b[o + 3] = 0;
+      next = internetChecksum(b, o, this.messageLength);
+    }
+    b[o + 2] = next >>> 8;
+    b[o + 3] = next;
+    this.checksumField = next;
+  }
+
+  /** setType(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setTypeUpdatingChecksum(value: number): void {
+    const before = ~((this.typeField << 8) & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o] = v;
+    this.typeField = v;
+    this.updateChecksum(before + ((this.typeField << 8) & 0xffff));
+  }
+
+  /** setCode(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setCodeUpdatingChecksum(value: number): void {
+    const before = ~(this.codeField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 1] = v;
+    this.codeField = v;
+    this.updateChecksum(before + (this.codeField & 0xffff));
+  }
+
+  /** setIdentifier(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setIdentifierUpdatingChecksum(value: number): void {
+    const before = ~(this.identifierField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.identifierField = v;
+    this.updateChecksum(before + (this.identifierField & 0xffff));
+  }
+
+  /** setSequence(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setSequenceUpdatingChecksum(value: number): void {
+    const before = ~(this.sequenceField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 6] = v >>> 8;
+    b[o + 7] = v;
+    this.sequenceField = v;
+    this.updateChecksum(before + (this.sequenceField & 0xffff));
+  }
+
   /** Absolute index of payload. */
   get payloadOffset(): number {
     return this.offset + 8;

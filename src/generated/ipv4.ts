@@ -389,9 +389,307 @@ export class Ipv4View {
     return this.srcField >>> 0;
   }
 
+  /** src as its int32 bit pattern (`src | 0`): a small integer to V8, never boxed. */
+  get srcBits(): number {
+    return this.srcField;
+  }
+
   /** dst: 32 bits at bit 128 (ipv4 address as a number). */
   get dst(): number {
     return this.dstField >>> 0;
+  }
+
+  /** dst as its int32 bit pattern (`dst | 0`): a small integer to V8, never boxed. */
+  get dstBits(): number {
+    return this.dstField;
+  }
+
+  /** Writes version (4 bits at bit 0) in place; the other bits of its bytes are kept. wrap()'s checks read version, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setVersion(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xf;
+    b[o] = (b[o] & 0xf) | ((v << 4) & 0xf0);
+    this.versionField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes ihl (4 bits at bit 4) in place; the other bits of its bytes are kept. wrap()'s checks read ihl, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setIhl(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xf;
+    b[o] = (b[o] & 0xf0) | (v & 0xf);
+    this.ihlField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes dscp (6 bits at bit 8) in place; the other bits of its bytes are kept. */
+  setDscp(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0x3f;
+    b[o + 1] = (b[o + 1] & 3) | ((v << 2) & 0xfc);
+    this.dscpField = v;
+  }
+
+  /** Writes ecn (2 bits at bit 14) in place; the other bits of its bytes are kept. */
+  setEcn(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 3;
+    b[o + 1] = (b[o + 1] & 0xfc) | (v & 3);
+    this.ecnField = v;
+  }
+
+  /** Writes totalLength (16 bits at bit 16) in place; the other bits of its bytes are kept. wrap()'s checks read totalLength, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setTotalLength(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.totalLengthField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes identification (16 bits at bit 32) in place; the other bits of its bytes are kept. */
+  setIdentification(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.identificationField = v;
+  }
+
+  /** Writes flags (3 bits at bit 48) in place; the other bits of its bytes are kept. */
+  setFlags(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 7;
+    b[o + 6] = (b[o + 6] & 0x1f) | ((v << 5) & 0xe0);
+    this.flagsField = v;
+  }
+
+  /** Writes fragmentOffset (13 bits at bit 51) in place; the other bits of its bytes are kept. */
+  setFragmentOffset(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0x1fff;
+    b[o + 6] = (b[o + 6] & 0xe0) | ((v >>> 8) & 0x1f);
+    b[o + 7] = v;
+    this.fragmentOffsetField = v;
+  }
+
+  /** Writes ttl (8 bits at bit 64) in place; the other bits of its bytes are kept. */
+  setTtl(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 8] = v;
+    this.ttlField = v;
+  }
+
+  /** Writes protocol (8 bits at bit 72) in place; the other bits of its bytes are kept. */
+  setProtocol(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 9] = v;
+    this.protocolField = v;
+  }
+
+  /** Writes checksum (16 bits at bit 80) in place; the other bits of its bytes are kept. */
+  setChecksum(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 10] = v >>> 8;
+    b[o + 11] = v;
+    this.checksumField = v;
+  }
+
+  /** Writes src (32 bits at bit 96, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setSrc(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 12] = v >>> 24;
+    b[o + 13] = v >>> 16;
+    b[o + 14] = v >>> 8;
+    b[o + 15] = v;
+    this.srcField = v;
+  }
+
+  /** Writes dst (32 bits at bit 128, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setDst(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 16] = v >>> 24;
+    b[o + 17] = v >>> 16;
+    b[o + 18] = v >>> 8;
+    b[o + 19] = v;
+    this.dstField = v;
+  }
+
+  /**
+   * Updates checksum for changed 16-bit words (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')),
+   * `delta` being the sum of ~m and m' over them.
+   */
+  private updateChecksum(delta: number): void {
+    const held = this.checksumField;
+    let sum = (~held & 0xffff) + delta;
+    sum = (sum & 0xffff) + (sum >>> 16);
+    sum = (sum & 0xffff) + (sum >>> 16);
+    let next = ~sum & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    if (next === 0) {
+      // A sum of 0xffff is all-zero data (whose checksum is 0xffff) or data summing to -0 (0x0000):
+      // only the data tells, so this one case in 65536 sums it again.
+      b[o + 10] = 0;
+      b[o + 11] = 0;
+      next = internetChecksum(b, o, this.headerLength);
+    }
+    b[o + 10] = next >>> 8;
+    b[o + 11] = next;
+    this.checksumField = next;
+  }
+
+  /** setVersion(), with checksum updated for the change alone (RFC 1624) rather than summed again. wrap()'s checks read version, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setVersionUpdatingChecksum(value: number): DecodeError | null {
+    const before = ~((this.versionField << 12) & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xf;
+    b[o] = (b[o] & 0xf) | ((v << 4) & 0xf0);
+    this.versionField = v;
+    this.updateChecksum(before + ((this.versionField << 12) & 0xffff));
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** setDscp(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setDscpUpdatingChecksum(value: number): void {
+    const before = ~((this.dscpField << 2) & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0x3f;
+    b[o + 1] = (b[o + 1] & 3) | ((v << 2) & 0xfc);
+    this.dscpField = v;
+    this.updateChecksum(before + ((this.dscpField << 2) & 0xffff));
+  }
+
+  /** setEcn(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setEcnUpdatingChecksum(value: number): void {
+    const before = ~(this.ecnField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 3;
+    b[o + 1] = (b[o + 1] & 0xfc) | (v & 3);
+    this.ecnField = v;
+    this.updateChecksum(before + (this.ecnField & 0xffff));
+  }
+
+  /** setTotalLength(), with checksum updated for the change alone (RFC 1624) rather than summed again. wrap()'s checks read totalLength, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setTotalLengthUpdatingChecksum(value: number): DecodeError | null {
+    const before = ~(this.totalLengthField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.totalLengthField = v;
+    this.updateChecksum(before + (this.totalLengthField & 0xffff));
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** setIdentification(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setIdentificationUpdatingChecksum(value: number): void {
+    const before = ~(this.identificationField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.identificationField = v;
+    this.updateChecksum(before + (this.identificationField & 0xffff));
+  }
+
+  /** setFlags(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setFlagsUpdatingChecksum(value: number): void {
+    const before = ~((this.flagsField << 13) & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 7;
+    b[o + 6] = (b[o + 6] & 0x1f) | ((v << 5) & 0xe0);
+    this.flagsField = v;
+    this.updateChecksum(before + ((this.flagsField << 13) & 0xffff));
+  }
+
+  /** setFragmentOffset(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setFragmentOffsetUpdatingChecksum(value: number): void {
+    const before = ~(this.fragmentOffsetField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0x1fff;
+    b[o + 6] = (b[o + 6] & 0xe0) | ((v >>> 8) & 0x1f);
+    b[o + 7] = v;
+    this.fragmentOffsetField = v;
+    this.updateChecksum(before + (this.fragmentOffsetField & 0xffff));
+  }
+
+  /** setTtl(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setTtlUpdatingChecksum(value: number): void {
+    const before = ~((this.ttlField << 8) & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 8] = v;
+    this.ttlField = v;
+    this.updateChecksum(before + ((this.ttlField << 8) & 0xffff));
+  }
+
+  /** setProtocol(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setProtocolUpdatingChecksum(value: number): void {
+    const before = ~(this.protocolField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 9] = v;
+    this.protocolField = v;
+    this.updateChecksum(before + (this.protocolField & 0xffff));
+  }
+
+  /** setSrc(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setSrcUpdatingChecksum(value: number): void {
+    const before =
+      (~((this.srcField >>> 16) & 0xffff) & 0xffff) + (~(this.srcField & 0xffff) & 0xffff);
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 12] = v >>> 24;
+    b[o + 13] = v >>> 16;
+    b[o + 14] = v >>> 8;
+    b[o + 15] = v;
+    this.srcField = v;
+    this.updateChecksum(before + ((this.srcField >>> 16) & 0xffff) + (this.srcField & 0xffff));
+  }
+
+  /** setDst(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setDstUpdatingChecksum(value: number): void {
+    const before =
+      (~((this.dstField >>> 16) & 0xffff) & 0xffff) + (~(this.dstField & 0xffff) & 0xffff);
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 16] = v >>> 24;
+    b[o + 17] = v >>> 16;
+    b[o + 18] = v >>> 8;
+    b[o + 19] = v;
+    this.dstField = v;
+    this.updateChecksum(before + ((this.dstField >>> 16) & 0xffff) + (this.dstField & 0xffff));
   }
 
   /** Absolute index of options. */

@@ -190,6 +190,11 @@ export class PcapFileView {
     return this.magicField >>> 0;
   }
 
+  /** magic as its int32 bit pattern (`magic | 0`): a small integer to V8, never boxed. */
+  get magicBits(): number {
+    return this.magicField;
+  }
+
   /** versionMajor: 16 bits at bit 32. */
   get versionMajor(): number {
     return this.versionMajorField;
@@ -205,14 +210,29 @@ export class PcapFileView {
     return this.thiszoneField >>> 0;
   }
 
+  /** thiszone as its int32 bit pattern (`thiszone | 0`): a small integer to V8, never boxed. */
+  get thiszoneBits(): number {
+    return this.thiszoneField;
+  }
+
   /** sigfigs: 32 bits at bit 96. */
   get sigfigs(): number {
     return this.sigfigsField >>> 0;
   }
 
+  /** sigfigs as its int32 bit pattern (`sigfigs | 0`): a small integer to V8, never boxed. */
+  get sigfigsBits(): number {
+    return this.sigfigsField;
+  }
+
   /** snaplen: 32 bits at bit 128. */
   get snaplen(): number {
     return this.snaplenField >>> 0;
+  }
+
+  /** snaplen as its int32 bit pattern (`snaplen | 0`): a small integer to V8, never boxed. */
+  get snaplenBits(): number {
+    return this.snaplenField;
   }
 
   /** linkType: 16 bits at bit 160 (LinkType). */
@@ -223,6 +243,95 @@ export class PcapFileView {
   /** linkInfo: 16 bits at bit 176. */
   get linkInfo(): number {
     return this.linkInfoField;
+  }
+
+  /** Writes magic (32 bits at bit 0, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. wrap()'s checks read magic, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setMagic(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 3] = v >>> 24;
+    b[o + 2] = v >>> 16;
+    b[o + 1] = v >>> 8;
+    b[o] = v;
+    this.magicField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes versionMajor (16 bits at bit 32) in place; the other bits of its bytes are kept. */
+  setVersionMajor(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 5] = v >>> 8;
+    b[o + 4] = v;
+    this.versionMajorField = v;
+  }
+
+  /** Writes versionMinor (16 bits at bit 48) in place; the other bits of its bytes are kept. */
+  setVersionMinor(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 7] = v >>> 8;
+    b[o + 6] = v;
+    this.versionMinorField = v;
+  }
+
+  /** Writes thiszone (32 bits at bit 64, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setThiszone(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 11] = v >>> 24;
+    b[o + 10] = v >>> 16;
+    b[o + 9] = v >>> 8;
+    b[o + 8] = v;
+    this.thiszoneField = v;
+  }
+
+  /** Writes sigfigs (32 bits at bit 96, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setSigfigs(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 15] = v >>> 24;
+    b[o + 14] = v >>> 16;
+    b[o + 13] = v >>> 8;
+    b[o + 12] = v;
+    this.sigfigsField = v;
+  }
+
+  /** Writes snaplen (32 bits at bit 128, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setSnaplen(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 19] = v >>> 24;
+    b[o + 18] = v >>> 16;
+    b[o + 17] = v >>> 8;
+    b[o + 16] = v;
+    this.snaplenField = v;
+  }
+
+  /** Writes linkType (16 bits at bit 160) in place; the other bits of its bytes are kept. */
+  setLinkType(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 21] = v >>> 8;
+    b[o + 20] = v;
+    this.linkTypeField = v;
+  }
+
+  /** Writes linkInfo (16 bits at bit 176) in place; the other bits of its bytes are kept. */
+  setLinkInfo(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 23] = v >>> 8;
+    b[o + 22] = v;
+    this.linkInfoField = v;
   }
 
   /** Bytes before the payload (fixed part and options). */
@@ -524,9 +633,19 @@ export class PcapRecordView {
     return this.tsSecField >>> 0;
   }
 
+  /** tsSec as its int32 bit pattern (`tsSec | 0`): a small integer to V8, never boxed. */
+  get tsSecBits(): number {
+    return this.tsSecField;
+  }
+
   /** tsFraction: 32 bits at bit 32. */
   get tsFraction(): number {
     return this.tsFractionField >>> 0;
+  }
+
+  /** tsFraction as its int32 bit pattern (`tsFraction | 0`): a small integer to V8, never boxed. */
+  get tsFractionBits(): number {
+    return this.tsFractionField;
   }
 
   /** inclLen: 32 bits at bit 64. */
@@ -534,9 +653,68 @@ export class PcapRecordView {
     return this.inclLenField >>> 0;
   }
 
+  /** inclLen as its int32 bit pattern (`inclLen | 0`): a small integer to V8, never boxed. */
+  get inclLenBits(): number {
+    return this.inclLenField;
+  }
+
   /** origLen: 32 bits at bit 96. */
   get origLen(): number {
     return this.origLenField >>> 0;
+  }
+
+  /** origLen as its int32 bit pattern (`origLen | 0`): a small integer to V8, never boxed. */
+  get origLenBits(): number {
+    return this.origLenField;
+  }
+
+  /** Writes tsSec (32 bits at bit 0, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setTsSec(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 3] = v >>> 24;
+    b[o + 2] = v >>> 16;
+    b[o + 1] = v >>> 8;
+    b[o] = v;
+    this.tsSecField = v;
+  }
+
+  /** Writes tsFraction (32 bits at bit 32, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setTsFraction(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 7] = v >>> 24;
+    b[o + 6] = v >>> 16;
+    b[o + 5] = v >>> 8;
+    b[o + 4] = v;
+    this.tsFractionField = v;
+  }
+
+  /** Writes inclLen (32 bits at bit 64, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. wrap()'s checks read inclLen, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setInclLen(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 11] = v >>> 24;
+    b[o + 10] = v >>> 16;
+    b[o + 9] = v >>> 8;
+    b[o + 8] = v;
+    this.inclLenField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes origLen (32 bits at bit 96, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setOrigLen(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 15] = v >>> 24;
+    b[o + 14] = v >>> 16;
+    b[o + 13] = v >>> 8;
+    b[o + 12] = v;
+    this.origLenField = v;
   }
 
   /** Absolute index of payload. */

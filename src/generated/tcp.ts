@@ -277,9 +277,19 @@ export class TcpView {
     return this.seqField >>> 0;
   }
 
+  /** seq as its int32 bit pattern (`seq | 0`): a small integer to V8, never boxed. */
+  get seqBits(): number {
+    return this.seqField;
+  }
+
   /** ack: 32 bits at bit 64. */
   get ack(): number {
     return this.ackField >>> 0;
+  }
+
+  /** ack as its int32 bit pattern (`ack | 0`): a small integer to V8, never boxed. */
+  get ackBits(): number {
+    return this.ackField;
   }
 
   /** dataOffset: 4 bits at bit 96. */
@@ -305,6 +315,207 @@ export class TcpView {
   /** urgentPointer: 16 bits at bit 144. */
   get urgentPointer(): number {
     return this.urgentPointerField;
+  }
+
+  /** Writes srcPort (16 bits at bit 0) in place; the other bits of its bytes are kept. */
+  setSrcPort(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o] = v >>> 8;
+    b[o + 1] = v;
+    this.srcPortField = v;
+  }
+
+  /** Writes dstPort (16 bits at bit 16) in place; the other bits of its bytes are kept. */
+  setDstPort(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.dstPortField = v;
+  }
+
+  /** Writes seq (32 bits at bit 32, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setSeq(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 4] = v >>> 24;
+    b[o + 5] = v >>> 16;
+    b[o + 6] = v >>> 8;
+    b[o + 7] = v;
+    this.seqField = v;
+  }
+
+  /** Writes ack (32 bits at bit 64, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setAck(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 8] = v >>> 24;
+    b[o + 9] = v >>> 16;
+    b[o + 10] = v >>> 8;
+    b[o + 11] = v;
+    this.ackField = v;
+  }
+
+  /** Writes dataOffset (4 bits at bit 96) in place; the other bits of its bytes are kept. wrap()'s checks read dataOffset, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setDataOffset(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xf;
+    b[o + 12] = (b[o + 12] & 0xf) | ((v << 4) & 0xf0);
+    this.dataOffsetField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes flags (12 bits at bit 100) in place; the other bits of its bytes are kept. */
+  setFlags(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xfff;
+    b[o + 12] = (b[o + 12] & 0xf0) | ((v >>> 8) & 0xf);
+    b[o + 13] = v;
+    this.flagsField = v;
+  }
+
+  /** Writes window (16 bits at bit 112) in place; the other bits of its bytes are kept. */
+  setWindow(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 14] = v >>> 8;
+    b[o + 15] = v;
+    this.windowField = v;
+  }
+
+  /** Writes checksum (16 bits at bit 128) in place; the other bits of its bytes are kept. */
+  setChecksum(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 16] = v >>> 8;
+    b[o + 17] = v;
+    this.checksumField = v;
+  }
+
+  /** Writes urgentPointer (16 bits at bit 144) in place; the other bits of its bytes are kept. */
+  setUrgentPointer(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 18] = v >>> 8;
+    b[o + 19] = v;
+    this.urgentPointerField = v;
+  }
+
+  /**
+   * Updates checksum for changed 16-bit words (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')),
+   * `delta` being the sum of ~m and m' over them.
+   */
+  private updateChecksum(delta: number): void {
+    const held = this.checksumField;
+    let sum = (~held & 0xffff) + delta;
+    sum = (sum & 0xffff) + (sum >>> 16);
+    sum = (sum & 0xffff) + (sum >>> 16);
+    const next = ~sum & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 16] = next >>> 8;
+    b[o + 17] = next;
+    this.checksumField = next;
+  }
+
+  /** setSrcPort(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setSrcPortUpdatingChecksum(value: number): void {
+    const before = ~(this.srcPortField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o] = v >>> 8;
+    b[o + 1] = v;
+    this.srcPortField = v;
+    this.updateChecksum(before + (this.srcPortField & 0xffff));
+  }
+
+  /** setDstPort(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setDstPortUpdatingChecksum(value: number): void {
+    const before = ~(this.dstPortField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.dstPortField = v;
+    this.updateChecksum(before + (this.dstPortField & 0xffff));
+  }
+
+  /** setSeq(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setSeqUpdatingChecksum(value: number): void {
+    const before =
+      (~((this.seqField >>> 16) & 0xffff) & 0xffff) + (~(this.seqField & 0xffff) & 0xffff);
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 4] = v >>> 24;
+    b[o + 5] = v >>> 16;
+    b[o + 6] = v >>> 8;
+    b[o + 7] = v;
+    this.seqField = v;
+    this.updateChecksum(before + ((this.seqField >>> 16) & 0xffff) + (this.seqField & 0xffff));
+  }
+
+  /** setAck(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setAckUpdatingChecksum(value: number): void {
+    const before =
+      (~((this.ackField >>> 16) & 0xffff) & 0xffff) + (~(this.ackField & 0xffff) & 0xffff);
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 8] = v >>> 24;
+    b[o + 9] = v >>> 16;
+    b[o + 10] = v >>> 8;
+    b[o + 11] = v;
+    this.ackField = v;
+    this.updateChecksum(before + ((this.ackField >>> 16) & 0xffff) + (this.ackField & 0xffff));
+  }
+
+  /** setFlags(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setFlagsUpdatingChecksum(value: number): void {
+    const before = ~(this.flagsField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xfff;
+    b[o + 12] = (b[o + 12] & 0xf0) | ((v >>> 8) & 0xf);
+    b[o + 13] = v;
+    this.flagsField = v;
+    this.updateChecksum(before + (this.flagsField & 0xffff));
+  }
+
+  /** setWindow(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setWindowUpdatingChecksum(value: number): void {
+    const before = ~(this.windowField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 14] = v >>> 8;
+    b[o + 15] = v;
+    this.windowField = v;
+    this.updateChecksum(before + (this.windowField & 0xffff));
+  }
+
+  /** setUrgentPointer(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setUrgentPointerUpdatingChecksum(value: number): void {
+    const before = ~(this.urgentPointerField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 18] = v >>> 8;
+    b[o + 19] = v;
+    this.urgentPointerField = v;
+    this.updateChecksum(before + (this.urgentPointerField & 0xffff));
   }
 
   /** Absolute index of options. */

@@ -208,6 +208,89 @@ export class UdpView {
     return this.checksumField;
   }
 
+  /** Writes srcPort (16 bits at bit 0) in place; the other bits of its bytes are kept. */
+  setSrcPort(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o] = v >>> 8;
+    b[o + 1] = v;
+    this.srcPortField = v;
+  }
+
+  /** Writes dstPort (16 bits at bit 16) in place; the other bits of its bytes are kept. */
+  setDstPort(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.dstPortField = v;
+  }
+
+  /** Writes length (16 bits at bit 32) in place; the other bits of its bytes are kept. wrap()'s checks read length, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setLength(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.lengthField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes checksum (16 bits at bit 48) in place; the other bits of its bytes are kept. */
+  setChecksum(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 6] = v >>> 8;
+    b[o + 7] = v;
+    this.checksumField = v;
+  }
+
+  /**
+   * Updates checksum for changed 16-bit words (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')),
+   * `delta` being the sum of ~m and m' over them. A message sent without a checksum (0) keeps none, and a result of 0 is sent as 0xffff.
+   */
+  private updateChecksum(delta: number): void {
+    const held = this.checksumField;
+    if (held === 0) return;
+    let sum = (~held & 0xffff) + delta;
+    sum = (sum & 0xffff) + (sum >>> 16);
+    sum = (sum & 0xffff) + (sum >>> 16);
+    const next = ~sum & 0xffff || 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 6] = next >>> 8;
+    b[o + 7] = next;
+    this.checksumField = next;
+  }
+
+  /** setSrcPort(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setSrcPortUpdatingChecksum(value: number): void {
+    const before = ~(this.srcPortField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o] = v >>> 8;
+    b[o + 1] = v;
+    this.srcPortField = v;
+    this.updateChecksum(before + (this.srcPortField & 0xffff));
+  }
+
+  /** setDstPort(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setDstPortUpdatingChecksum(value: number): void {
+    const before = ~(this.dstPortField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.dstPortField = v;
+    this.updateChecksum(before + (this.dstPortField & 0xffff));
+  }
+
   /** Absolute index of payload. */
   get payloadOffset(): number {
     return this.offset + 8;

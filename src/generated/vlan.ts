@@ -164,6 +164,44 @@ export class VlanView {
     return this.etherTypeField;
   }
 
+  /** Writes pcp (3 bits at bit 0) in place; the other bits of its bytes are kept. */
+  setPcp(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 7;
+    b[o] = (b[o] & 0x1f) | ((v << 5) & 0xe0);
+    this.pcpField = v;
+  }
+
+  /** Writes dei (1 bits at bit 3) in place; the other bits of its bytes are kept. */
+  setDei(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 1;
+    b[o] = (b[o] & 0xef) | ((v << 4) & 0x10);
+    this.deiField = v;
+  }
+
+  /** Writes id (12 bits at bit 4) in place; the other bits of its bytes are kept. */
+  setId(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xfff;
+    b[o] = (b[o] & 0xf0) | ((v >>> 8) & 0xf);
+    b[o + 1] = v;
+    this.idField = v;
+  }
+
+  /** Writes etherType (16 bits at bit 16) in place; the other bits of its bytes are kept. */
+  setEtherType(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.etherTypeField = v;
+  }
+
   /** Absolute index of payload. */
   get payloadOffset(): number {
     return this.offset + 4;
