@@ -154,6 +154,42 @@ function fieldWords(f: ScalarField, ctx: SetterContext): string[] {
   return [...wordsOf(hi, s[0]), ...wordsOf(lo, s[1])];
 }
 
+/**
+ * The setter of a u64 (from its uint32 or int32 halves, like a MAC's) or an ipv6 field (from
+ * 16 bytes at an offset of any buffer; false, nothing written, when those are out of bounds).
+ */
+function wideSetter(f: ScalarField, method: string, ctx: SetterContext): string {
+  const first = f.bitOffset >> 3;
+  const slots = ctx.slots(f);
+  const store = (word: string, k: number): string[] => [
+    ...[0, 1, 2, 3].map(
+      (j) => `${at(first + 4 * k + j)} = ${word}${j === 3 ? '' : ` >>> ${24 - 8 * j}`};`,
+    ),
+    `this.${slots[k]} = ${word} | 0;`,
+  ];
+  if (f.type === 'u64') {
+    return `/** Writes the 64-bit ${f.name} in place from its high and low 32 bits (uint32 or int32): no bigint is made. */
+      ${method}Halves(hi: number, lo: number): void {
+        const b = this.bytes;
+        const o = this.offset;
+        ${[...store('hi', 0), ...store('lo', 1)].join('\n')}
+      }`;
+  }
+  const words = [0, 1, 2, 3].map(
+    (k) =>
+      `const w${k} = (from[fromOffset + ${4 * k}] << 24) | (from[fromOffset + ${4 * k + 1}] << 16) | (from[fromOffset + ${4 * k + 2}] << 8) | from[fromOffset + ${4 * k + 3}];`,
+  );
+  return `/** Writes ${f.name} in place from the 16 bytes at \`from[fromOffset]\`; false (nothing written) when those are out of bounds. */
+    ${method}(from: Uint8Array, fromOffset: number): boolean {
+      if (!(fromOffset >= 0 && fromOffset + 16 <= from.length)) return false;
+      ${words.join('\n')}
+      const b = this.bytes;
+      const o = this.offset;
+      ${[0, 1, 2, 3].flatMap((k) => store(`w${k}`, k)).join('\n')}
+      return true;
+    }`;
+}
+
 /** View members: every fixed scalar's setter, the checksum-updating variants and their helper. */
 export function setterMembers(ctx: SetterContext): string[] {
   const m = ctx.m;
@@ -183,6 +219,10 @@ export function setterMembers(ctx: SetterContext): string[] {
   };
   for (const f of scalars) {
     const method = `set${upperFirst(f.name)}`;
+    if (f.type === 'u64' || f.type === 'ipv6') {
+      out.push(wideSetter(f, method, ctx));
+      continue;
+    }
     const doc =
       f.type === 'mac'
         ? `Writes ${f.name} in place from its high 16 and low 32 bits (uint32 or int32): no 48-bit number is made.`
@@ -204,7 +244,7 @@ export function setterMembers(ctx: SetterContext): string[] {
   const cSlot = ctx.slots(c)[0];
   const zeroNone = cs.zeroMeansNone;
   // A pseudo-header holds a protocol number, so the data is never all zero (see below).
-  const pseudo = cs.pseudoProtocol !== null;
+  const pseudo = cs.pseudoProtocol !== null || cs.pseudoIpv6 !== null;
   out.push(
     `/**
      * Updates ${c.name} for changed 16-bit words (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')),
@@ -241,6 +281,8 @@ export function setterMembers(ctx: SetterContext): string[] {
     // assumes the same bytes are summed), and no little-endian field (no checksummed format
     // has one).
     if (f === c || f.littleEndian || moving.has(f.name)) continue;
+    // 64- and 128-bit fields have no number to update from (no checksummed header holds one).
+    if (f.type === 'u64' || f.type === 'ipv6') continue;
     if (last >= (cFirst & ~1) && first <= (cLast | 1)) continue;
     const method = `set${upperFirst(f.name)}Updating${cName}`;
     const words = fieldWords(f, ctx);

@@ -128,7 +128,12 @@ export function inlineLoad(f: ScalarField, b: string, base: string): string {
 
 /** A whole aligned 32-bit field: inlineLoad() ends in `>>> 0` (a uint32, often above 2**31). */
 function isWord(f: ScalarField): boolean {
-  return f.type !== 'mac' && inlineLoad(f, 'b', 'o').endsWith(' >>> 0');
+  return f.type !== 'mac' && !isWide(f) && inlineLoad(f, 'b', 'o').endsWith(' >>> 0');
+}
+
+/** A 64- or 128-bit field: kept as int32 words (uint32 halves, IPv6 address words). */
+export function isWide(f: ScalarField): boolean {
+  return f.type === 'u64' || f.type === 'ipv6';
 }
 
 /**
@@ -152,11 +157,23 @@ function slot(f: ScalarField): string {
  * (integers a demux can compare without float arithmetic; the 48-bit getter adds them).
  */
 function slots(f: ScalarField): string[] {
-  return f.type === 'mac' ? [`${f.name}HiField`, `${f.name}LoField`] : [slot(f)];
+  if (f.type === 'mac' || f.type === 'u64') return [`${f.name}HiField`, `${f.name}LoField`];
+  if (f.type === 'ipv6') return [0, 1, 2, 3].map((k) => `${f.name}W${k}Field`);
+  return [slot(f)];
+}
+
+/** The 32-bit word k (0 = first) of a wide field at its own offset, as a uint32 load. */
+function wordField(f: ScalarField, k: number): ScalarField {
+  return { ...f, type: 'uint', bitOffset: f.bitOffset + 32 * k, bitWidth: 32 };
 }
 
 /** wrap()'s statements storing a fixed scalar read from `b` at `base` into its properties. */
 function eagerStores(f: ScalarField, b: string, base: string): Stmt[] {
+  if (isWide(f)) {
+    return slots(f).map((name, k) =>
+      stmt(ts`${self}.${name} = ${wordBits(inlineLoad(wordField(f, k), b, base))};`),
+    );
+  }
   if (f.type !== 'mac')
     return [stmt(ts`${self}.${slot(f)} = ${wordBits(inlineLoad(f, b, base))};`)];
   const at = (k: number): number => (f.bitOffset >> 3) + k;
@@ -214,6 +231,7 @@ function jsonType(
   switch (e.kind) {
     case 'scalar': {
       const f = m.fields.find((x) => x.name === e.name) as ScalarField;
+      // u64 is shown in decimal (JSON numbers lose precision above 2**53).
       const base = f.type === 'uint' ? 'number' : 'string';
       return { key: e.name, type: f.when !== null ? `${base} | null` : base };
     }
@@ -290,8 +308,10 @@ class MessageEmitter {
     return this.payload !== undefined && this.payload.length !== 'rest';
   }
 
+  /** The checksum covers a pseudo-header (IPv4, IPv6 or either): verify needs the addresses. */
   private get pseudo(): boolean {
-    return this.checksum?.checksum?.pseudoProtocol != null;
+    const c = this.checksum?.checksum;
+    return c != null && (c.pseudoProtocol !== null || c.pseudoIpv6 !== null);
   }
 
   emit(file: ModuleBuilder): void {
@@ -305,7 +325,15 @@ class MessageEmitter {
     this.emitFields(file);
     this.emitDecode(file);
     this.emitHeaderLength(file);
-    this.emitEncode(file);
+    const c = this.checksum?.checksum;
+    if (c?.pseudoProtocol != null) {
+      this.emitEncode(file, 'ipv4', `encode${this.m.name}`);
+      if (c.pseudoIpv6 !== null) this.emitEncode(file, 'ipv6', `encode${this.m.name}Ipv6`);
+    } else if (c?.pseudoIpv6 != null) {
+      this.emitEncode(file, 'ipv6', `encode${this.m.name}`);
+    } else {
+      this.emitEncode(file, null, `encode${this.m.name}`);
+    }
     this.emitDispatch(file);
   }
 
@@ -345,26 +373,37 @@ class MessageEmitter {
         } else if (f.type === 'ipv4') {
           this.use(ADDRESS, 'formatIpv4');
           v = `formatIpv4(${v})`;
+        } else if (f.type === 'ipv6') {
+          this.use(ADDRESS, 'formatIpv6');
+          v = `formatIpv6(this.bytes, this.${f.name}Offset)`;
+        } else if (f.type === 'u64') {
+          v = `this.${f.name}BigInt().toString()`;
         }
         return f.when !== null ? `${exprTs(f.when, viewContext)} ? ${v} : null` : v;
       }
       case 'bytes': {
         const f = this.bytesFields.find((x) => x.name === e.name) as BytesField;
-        if (f.format !== null) {
-          this.use(ADDRESS, 'formatHwAddr');
-          return `formatHwAddr(this.bytes, this.${f.name}Offset, ${exprTs(f.format.length, viewContext)}, ${f.size})`;
-        }
-        this.use(ADDRESS, 'formatHex');
-        return `formatHex(this.bytes, this.${f.name}Offset, ${f.size})`;
+        return bytesJson(f, `this.${f.name}Offset`, (m, n) => this.use(m, n));
       }
       case 'builtin':
         if (e.name === 'checksumValid') {
           const c = this.checksum?.checksum;
-          if (c?.pseudoProtocol == null) return 'this.checksumValid';
-          const known = `typeof src === 'number' && typeof dst === 'number'`;
-          return c.zeroMeansNone
-            ? `${known} && this.checksumPresent ? this.checksumValidWith(src, dst) : null`
-            : `${known} ? this.checksumValidWith(src, dst) : null`;
+          if (c == null || !this.pseudo) return 'this.checksumValid';
+          const checks: string[] = [];
+          if (c.pseudoProtocol !== null) {
+            const known = `typeof src === 'number' && typeof dst === 'number'`;
+            checks.push(
+              c.zeroMeansNone
+                ? `${known} ? (this.checksumPresent ? this.checksumValidWith(src, dst) : null)`
+                : `${known} ? this.checksumValidWith(src, dst)`,
+            );
+          }
+          if (c.pseudoIpv6 !== null) {
+            checks.push(
+              `src instanceof Uint8Array && dst instanceof Uint8Array ? this.checksumValidWithIpv6(src, 0, dst, 0)`,
+            );
+          }
+          return `${checks.join(' : ')} : null`;
         }
         return `this.${e.name}`;
       case 'region':
@@ -482,6 +521,12 @@ class MessageEmitter {
       }`,
     );
     for (const f of this.scalars) {
+      if (isWide(f)) {
+        members.push(
+          ...wideGetters(f, `this.offset + ${f.bitOffset >> 3}`, (m, n) => this.use(m, n)),
+        );
+        continue;
+      }
       const doc =
         f.enumName !== null
           ? ` (${f.enumName})`
@@ -526,9 +571,18 @@ class MessageEmitter {
     );
     members.push(...this.checksumMembers());
     // toJSON / describe
-    const jsonParams = this.pseudo ? 'src?: number, dst?: number' : '';
+    const c = this.checksum?.checksum;
+    const addressType = [
+      ...(c?.pseudoProtocol != null ? ['number'] : []),
+      ...(c?.pseudoIpv6 != null ? ['Uint8Array'] : []),
+    ].join(' | ');
+    const addresses = [
+      ...(c?.pseudoProtocol != null ? ['the IPv4 addresses (numbers)'] : []),
+      ...(c?.pseudoIpv6 != null ? ['the IPv6 addresses (16 bytes each)'] : []),
+    ].join(' or ');
+    const jsonParams = this.pseudo ? `src?: ${addressType}, dst?: ${addressType}` : '';
     const jsonDoc = this.pseudo
-      ? `/** Plain object for JSON output. Pass the IPv4 addresses to fill checksumValid (else null). JSON.stringify's key argument is ignored. */`
+      ? `/** Plain object for JSON output. Pass ${addresses} to fill checksumValid (else null). JSON.stringify's key argument is ignored. */`
       : `/** Plain object for JSON output (allocates). */`;
     members.push(
       `${jsonDoc}\ntoJSON(${jsonParams}): ${m.name}JSON {\nreturn {\n${m.json.map((e) => `${e.name}: ${this.jsonValue(e)},`).join('\n')}\n};\n}`,
@@ -561,7 +615,7 @@ class MessageEmitter {
     if (f === undefined || c == null) return [];
     this.use(CHECKSUM, 'internetChecksum');
     const lengthExpr = c.coverage === 'header' ? 'this.headerLength' : 'this.messageLength';
-    if (c.pseudoProtocol === null) {
+    if (c.pseudoProtocol === null && c.pseudoIpv6 === null) {
       return [
         `/** True when the ${c.coverage} checksum verifies (computed on each call, never throws). */
         get checksumValid(): boolean {
@@ -569,13 +623,29 @@ class MessageEmitter {
         }`,
       ];
     }
-    this.use(CHECKSUM, 'pseudoHeaderSum');
     const out: string[] = [];
     if (c.zeroMeansNone) {
       out.push(
         `/** False when the sender sent no checksum (field 0). */\nget checksumPresent(): boolean {\nreturn this.${f.name} !== 0;\n}`,
       );
     }
+    const cutNote =
+      this.canCut && c.coverage === 'message'
+        ? ' (false for a payload wrapPartial() cut: it cannot be checked)'
+        : '';
+    const cutTest = this.canCut && c.coverage === 'message' ? ' && !this.cut' : '';
+    if (c.pseudoIpv6 !== null) {
+      this.use(CHECKSUM, 'ipv6PseudoHeaderSum');
+      out.push(
+        `/** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at \`src[srcOffset]\` and \`dst[dstOffset]\`, read in place) and the message verifies${c.zeroMeansNone ? '; a stored 0 does not (IPv6 has no "no checksum")' : ''}${cutNote}. */
+        checksumValidWithIpv6(src: Uint8Array, srcOffset: number, dst: Uint8Array, dstOffset: number): boolean {
+          const length = ${lengthExpr};
+          return this.byteLength > 0${cutTest}${c.zeroMeansNone ? ` && this.${f.name} !== 0` : ''} && internetChecksum(this.bytes, this.offset, length, ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, ${c.pseudoIpv6}, length)) === 0;
+        }`,
+      );
+    }
+    if (c.pseudoProtocol === null) return out;
+    this.use(CHECKSUM, 'pseudoHeaderSum');
     out.push(
       `/** True when the checksum over the IPv4 pseudo-header (src, dst) and the message verifies${c.zeroMeansNone ? ', or when there is none' : ''}${this.canCut && c.coverage === 'message' ? ' (false for a payload wrapPartial() cut: it cannot be checked)' : ''}. */
       checksumValidWith(src: number, dst: number): boolean {
@@ -612,7 +682,7 @@ class MessageEmitter {
     // Eager decoding: every fixed scalar is read once here, with the byte loads written out,
     // and kept in its property; the checks use locals.
     for (const f of this.scalars) {
-      const load = inlineLoad(f, 'bytes', 'offset');
+      const load = isWide(f) ? '' : inlineLoad(f, 'bytes', 'offset');
       if (used.has(f.name) && f.type !== 'mac') {
         body.push(
           stmt(`const ${local(f.name)} = ${load};`),
@@ -717,11 +787,12 @@ class MessageEmitter {
     for (const f of this.m.fields) {
       if (f.kind === 'scalar') {
         const derived = f.derive !== null || f.checksum !== null;
+        if (f.type === 'ipv6') this.use(ADDRESS, 'formatIpv6');
         out.push({
           key: f.name,
-          type: 'number',
+          type: valueType(f),
           optional: derived,
-          decode: `v.${f.name}`,
+          decode: valueDecode(f, 'v'),
           doc: derived ? 'Computed by the encoder when undefined.' : '',
         });
       } else {
@@ -824,7 +895,11 @@ class MessageEmitter {
     });
   }
 
-  private emitEncode(file: ModuleBuilder): void {
+  /**
+   * The encoder `name`; with a pseudo-header checksum, for one address family (`encodeTcp` over
+   * IPv4 takes the addresses as numbers, `encodeTcpIpv6` as 16 bytes each at an offset).
+   */
+  private emitEncode(file: ModuleBuilder, family: 'ipv4' | 'ipv6' | null, name: string): void {
     const m = this.m;
     const params = [
       { name: 'f', type: `${m.name}Fields` },
@@ -832,7 +907,16 @@ class MessageEmitter {
       { name: 'offset', type: 'number' },
     ];
     if (m.encodeNeedsPayloadLength) params.push({ name: 'payloadLength', type: 'number' });
-    if (this.pseudo) params.push({ name: 'src', type: 'number' }, { name: 'dst', type: 'number' });
+    if (family === 'ipv4')
+      params.push({ name: 'src', type: 'number' }, { name: 'dst', type: 'number' });
+    if (family === 'ipv6') {
+      params.push(
+        { name: 'src', type: 'Uint8Array' },
+        { name: 'srcOffset', type: 'number' },
+        { name: 'dst', type: 'Uint8Array' },
+        { name: 'dstOffset', type: 'number' },
+      );
+    }
     const derived = new Set(this.scalars.filter((f) => f.derive !== null).map((f) => f.name));
     const ctx: ExprContext = {
       field: (name) => (derived.has(name) ? name : `f.${name}`),
@@ -891,9 +975,11 @@ class MessageEmitter {
       const at = c.bitOffset >> 3;
       const len = c.checksum.coverage === 'header' ? written : `${written} + payloadLength`;
       const pseudo =
-        c.checksum.pseudoProtocol !== null
+        family === 'ipv4'
           ? `pseudoHeaderSum(src, dst, ${c.checksum.pseudoProtocol}, covered)`
-          : '';
+          : family === 'ipv6'
+            ? `ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, ${c.checksum.pseudoIpv6}, covered)`
+            : '';
       const fixed = m.fixedSize;
       const region = foldHead
         ? `out, offset + ${fixed}, covered - ${fixed}, head${pseudo !== '' ? ` + ${pseudo}` : ''}`
@@ -912,7 +998,9 @@ class MessageEmitter {
             ]
           : []),
         c.checksum.zeroMeansNone
-          ? `  // A computed 0 is sent as 0xffff: 0 means "no checksum" (RFC 768).`
+          ? family === 'ipv6'
+            ? `  // A computed 0 is sent as 0xffff (RFC 8200 §8.1: a stored 0 is never valid over IPv6).`
+            : `  // A computed 0 is sent as 0xffff: 0 means "no checksum" (RFC 768).`
           : '',
         `  const sum = ${sum};`,
         `  out[offset + ${at}] = sum >>> 8;`,
@@ -920,10 +1008,11 @@ class MessageEmitter {
         `}`,
       );
       this.use(CHECKSUM, 'internetChecksum');
-      if (c.checksum.pseudoProtocol !== null) this.use(CHECKSUM, 'pseudoHeaderSum');
+      if (family === 'ipv4') this.use(CHECKSUM, 'pseudoHeaderSum');
+      if (family === 'ipv6') this.use(CHECKSUM, 'ipv6PseudoHeaderSum');
     }
     body.push(`return ${written};`);
-    if (m.regions.some(needsCompressor)) {
+    if (m.regions.some(needsCompressor) && family !== 'ipv6') {
       file.addVariableStatement({
         declarationKind: VariableDeclarationKind.Const,
         docs: [
@@ -939,10 +1028,16 @@ class MessageEmitter {
         ? '`payloadLength` is the byte count of the payload that follows the header in `out`'
         : '',
       payloadInOut ? 'the payload must already be there, since the checksum covers it' : '',
+      family === 'ipv6'
+        ? 'the checksum covers the IPv6 pseudo-header (RFC 8200 §8.1) of the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`'
+        : '',
+      this.scalars.some((f) => f.type === 'ipv6')
+        ? 'an IPv6 address text that does not parse also gives -1'
+        : '',
     ].filter((s) => s !== '');
     if (body.some((line) => line.includes('copyBytes('))) this.use(BYTES, 'copyBytes');
     file.addFunction({
-      name: `encode${m.name}`,
+      name,
       isExported: true,
       docs: [
         `Writes \`f\` at \`out[offset]\` and returns the bytes written (the header; the payload is the caller's), or -1 when \`out\` is too small.` +
@@ -970,6 +1065,11 @@ class MessageEmitter {
       `out[offset${startByte + k === 0 ? '' : ` + ${startByte + k}`}]`;
     const valueOf = (f: ScalarField): string =>
       f.checksum !== null ? `f.${f.name} ?? 0` : ctx.field(f.name);
+    if (group.length === 1 && isWide(first)) {
+      if (first.type === 'ipv6') this.use(ADDRESS, 'writeIpv6');
+      const at = (k: number): string => `offset${startByte + k === 0 ? '' : ` + ${startByte + k}`}`;
+      return { lines: wideStores(first, ctx.field(first.name), at), value: null, startByte, n };
+    }
     if (group.length === 1 && first.type === 'mac') {
       // Written inline from two integer halves (no helper call, no Math.floor): the MAC is
       // below 2**48, so the quotient fits an int32, and `| 0` keeps the low 32 bits.
@@ -1059,6 +1159,108 @@ class MessageEmitter {
         'return null;',
       ],
     });
+  }
+}
+
+/** A wide field's getters: offsets, uint32 and int32 words, copy/compare (IPv6), bigint (u64). */
+export function wideGetters(
+  f: ScalarField,
+  at: string,
+  use: (module: string, name: string) => void,
+): string[] {
+  const [hi, lo] = slots(f);
+  const offset = `/** Absolute index of ${f.name}'s ${f.bitWidth / 8} bytes. */\nget ${f.name}Offset(): number {\nreturn ${at};\n}`;
+  if (f.type === 'u64') {
+    use(ADDRESS, 'u64FromHalves');
+    return [
+      offset,
+      `/** High 32 bits of the 64-bit ${f.name} as uint32. */\nget ${f.name}Hi(): number {\nreturn this.${hi} >>> 0;\n}`,
+      `/** Low 32 bits of the 64-bit ${f.name} as uint32. */\nget ${f.name}Lo(): number {\nreturn this.${lo} >>> 0;\n}`,
+      `/** ${f.name} as a bigint (allocates: for humans and values; hot paths use ${f.name}Hi/${f.name}Lo). */\n${f.name}BigInt(): bigint {\nreturn u64FromHalves(this.${hi}, this.${lo});\n}`,
+    ];
+  }
+  use(ADDRESS, 'ipv6Equals');
+  const words = slots(f);
+  return [
+    offset,
+    ...words.map(
+      (w, k) =>
+        `/** 32-bit word ${k} of ${f.name} (bytes ${4 * k}..${4 * k + 3}, big-endian) as uint32. */\nget ${f.name}Word${k}(): number {\nreturn this.${w} >>> 0;\n}`,
+    ),
+    ...words.map(
+      (w, k) =>
+        `/** 32-bit word ${k} of ${f.name} as its int32 bit pattern (compares without boxing). */\nget ${f.name}Int${k}(): number {\nreturn this.${w};\n}`,
+    ),
+    `/** True when ${f.name} equals the 16 bytes at \`other[otherOffset]\` (false when those are out of bounds). */\n${f.name}Equals(other: Uint8Array, otherOffset: number): boolean {\nreturn ipv6Equals(this.bytes, ${at}, other, otherOffset);\n}`,
+    `/** Writes ${f.name}'s 16 bytes at \`out[outOffset]\`; false (nothing written) when they do not fit. */\ncopy${f.name.charAt(0).toUpperCase()}${f.name.slice(1)}(out: Uint8Array, outOffset: number): boolean {\nif (!(outOffset >= 0 && outOffset + 16 <= out.length)) return false;\n${words
+      .map((w, k) =>
+        [0, 1, 2, 3]
+          .map(
+            (j) =>
+              `out[outOffset${4 * k + j === 0 ? '' : ` + ${4 * k + j}`}] = this.${w}${j === 3 ? '' : ` >>> ${24 - 8 * j}`};`,
+          )
+          .join('\n'),
+      )
+      .join('\n')}\nreturn true;\n}`,
+  ];
+}
+
+/** Encoder statements writing a wide field from the value `v`; `at(k)` indexes its byte k. */
+export function wideStores(f: ScalarField, v: string, at: (k: number) => string): string[] {
+  // Malformed address text cannot be encoded: the encoder returns -1 as for a short buffer.
+  if (f.type === 'ipv6') return [`if (!writeIpv6(out, ${at(0)}, ${v})) return -1;`];
+  const x = `${f.name}Bits`;
+  const lines = [
+    `const ${x} = BigInt.asUintN(64, ${v});`,
+    `const ${f.name}Hi = Number(${x} >> 32n) | 0;`,
+    `const ${f.name}Lo = Number(${x} & 0xffffffffn) | 0;`,
+  ];
+  for (let k = 0; k < 8; k++) {
+    const word = k < 4 ? `${f.name}Hi` : `${f.name}Lo`;
+    const shift = 24 - 8 * (k % 4);
+    lines.push(`out[${at(k)}] = ${shift === 0 ? word : `${word} >>> ${shift}`};`);
+  }
+  return lines;
+}
+
+/** The Fields (value form) type of a scalar. */
+export function valueType(f: ScalarField): string {
+  if (f.type === 'u64') return 'bigint';
+  if (f.type === 'ipv6') return 'string';
+  return 'number';
+}
+
+/** The value form of scalar `f` read from the view `v` (decodeX(); `bytes` is in scope). */
+export function valueDecode(f: ScalarField, v: string): string {
+  if (f.type === 'u64') return `${v}.${f.name}BigInt()`;
+  if (f.type === 'ipv6') return `formatIpv6(bytes, ${v}.${f.name}Offset)`;
+  return `${v}.${f.name}`;
+}
+
+/** toJSON()/describe() text of a byte array at `at` as its format says. */
+export function bytesJson(
+  f: BytesField,
+  at: string,
+  use: (module: string, name: string) => void,
+): string {
+  switch (f.format?.name) {
+    case 'hwaddr':
+      use(ADDRESS, 'formatHwAddr');
+      return `formatHwAddr(this.bytes, ${at}, ${exprTs(f.format.length, viewContext)}, ${f.size})`;
+    case 'mac':
+      use(ADDRESS, 'formatMac');
+      use(ADDRESS, 'readMac');
+      return `formatMac(readMac(this.bytes, ${at}))`;
+    case 'ipv4':
+      use(ADDRESS, 'formatIpv4');
+      use(ADDRESS, 'readIpv4');
+      return `formatIpv4(readIpv4(this.bytes, ${at}))`;
+    case 'ipv6':
+      use(ADDRESS, 'formatIpv6');
+      return `formatIpv6(this.bytes, ${at})`;
+    default:
+      use(ADDRESS, 'formatHex');
+      return `formatHex(this.bytes, ${at}, ${f.size})`;
   }
 }
 

@@ -31,6 +31,8 @@ export interface ChecksumModel {
   coverage: 'header' | 'message';
   /** IP protocol number for an IPv4 pseudo-header, or null when there is none. */
   pseudoProtocol: number | null;
+  /** Next header value for an IPv6 pseudo-header (RFC 8200 §8.1), or null when there is none. */
+  pseudoIpv6: number | null;
   /** A stored 0 means "no checksum" (UDP); a computed 0 is then sent as 0xffff. */
   zeroMeansNone: boolean;
 }
@@ -39,8 +41,12 @@ export interface ChecksumModel {
 export interface ScalarField {
   kind: 'scalar';
   name: string;
-  /** `uint`: plain unsigned integer; `mac`: 48-bit address; `ipv4`: 32-bit address. */
-  type: 'uint' | 'mac' | 'ipv4';
+  /**
+   * `uint`: unsigned integer of at most 32 bits; `mac`: 48-bit address; `ipv4`: 32-bit address;
+   * `u64`: 64-bit unsigned (views expose uint32 halves); `ipv6`: 128-bit address (views expose
+   * its offset and four 32-bit words).
+   */
+  type: 'uint' | 'mac' | 'ipv4' | 'u64' | 'ipv6';
   bitOffset: number;
   bitWidth: number;
   littleEndian: boolean;
@@ -58,8 +64,11 @@ export interface BytesField {
   name: string;
   byteOffset: number;
   size: number;
-  /** `hwaddr(len)`: show as a MAC when len is 6, colon hex of len bytes otherwise. */
-  format: { name: 'hwaddr'; length: Expr } | null;
+  /**
+   * How describe/json show it: `hwaddr(len)` (a MAC when len is 6, colon hex of len bytes
+   * otherwise), `mac`, `ipv4`, `ipv6` (RFC 5952) or `hex`; null: hex.
+   */
+  format: { name: 'hwaddr'; length: Expr } | { name: 'mac' | 'ipv4' | 'ipv6' | 'hex' } | null;
 }
 
 export type FixedField = ScalarField | BytesField;

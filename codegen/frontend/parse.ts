@@ -109,6 +109,9 @@ const actions: ohm.ActionDict<unknown> = {
   Attr_format(kw, ident, _open, args, _close): AstAttr {
     return { kind: 'format', name: name(ident), args: listOf<AstExpr>(args), pos: pos(kw) };
   },
+  Attr_formatName(kw, ident): AstAttr {
+    return { kind: 'format', name: name(ident), args: [], pos: pos(kw) };
+  },
   AssertDecl(kw, expr, _else, code, _at, field, _semi): AstMember {
     return {
       kind: 'assert',

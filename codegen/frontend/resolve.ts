@@ -41,7 +41,12 @@ const SCALAR_TYPES: Record<string, { width: number; type: ScalarField['type']; l
   u32le: { width: 32, type: 'uint', le: true },
   mac: { width: 48, type: 'mac', le: false },
   ipv4: { width: 32, type: 'ipv4', le: false },
+  u64: { width: 64, type: 'u64', le: false },
+  ipv6: { width: 128, type: 'ipv6', le: false },
 };
+
+/** Byte-array formats that need no argument, and the size each one needs. */
+const BYTES_FORMATS: Record<string, number | null> = { mac: 6, ipv4: 4, ipv6: 16, hex: null };
 
 const REGION_TYPES = new Set(['payload', 'bytes', 'tlv_list', 'dns_questions', 'dns_records']);
 const TLV_FORMATS = new Set(['ipv4', 'tcp', 'dhcp']);
@@ -430,13 +435,7 @@ class MessageResolver {
       for (const a of f.attrs) {
         if (a.kind !== 'format')
           this.r.error(a.pos, `attribute '${a.kind}' is not allowed on byte array '${name}'`);
-        if (a.name.name !== 'hwaddr' || a.args.length !== 1) {
-          this.r.error(
-            a.name.pos,
-            `unknown format '${a.name.name}' (byte arrays support hwaddr(length))`,
-          );
-        }
-        bytesField.format = { name: 'hwaddr', length: this.expr(a.args[0], 'decode') };
+        bytesField.format = this.bytesFormat(bytesField, a);
       }
       return;
     }
@@ -450,9 +449,38 @@ class MessageResolver {
     }
   }
 
+  private bytesFormat(
+    f: BytesField,
+    a: Extract<AstAttr, { kind: 'format' }>,
+  ): BytesField['format'] {
+    const formatName = a.name.name;
+    if (formatName === 'hwaddr' && a.args.length === 1)
+      return { name: 'hwaddr', length: this.expr(a.args[0], 'decode') };
+    const size = BYTES_FORMATS[formatName];
+    if (size === undefined || formatName === 'hwaddr' || a.args.length > 0) {
+      this.r.error(
+        a.name.pos,
+        `unknown format '${formatName}${a.args.length > 0 ? '(...)' : ''}' (byte arrays support mac, ipv4, ipv6, hex, hwaddr(length))`,
+      );
+    }
+    if (size !== null && size !== f.size)
+      this.r.error(
+        a.name.pos,
+        `format ${formatName} needs a ${size}-byte array, not ${f.size} bytes`,
+      );
+    return { name: formatName as 'mac' | 'ipv4' | 'ipv6' | 'hex' };
+  }
+
+  /** A 64- or 128-bit field cannot take part in the DSL's number expressions. */
+  private narrow(f: ScalarField, pos: number, what: string): void {
+    if (f.type === 'u64' || f.type === 'ipv6')
+      this.r.error(pos, `${what} needs a field of at most 48 bits; '${f.name}' is ${f.type}`);
+  }
+
   private scalarAttr(scalar: ScalarField, a: AstAttr): void {
     switch (a.kind) {
       case 'enum': {
+        this.narrow(scalar, a.pos, 'enum');
         const e = this.r.enumByName(a.name.name);
         if (e === undefined) this.r.error(a.name.pos, `unknown enum '${a.name.name}'`);
         const tooBig = e.members.find((m) => m.value >= 2 ** scalar.bitWidth);
@@ -466,6 +494,7 @@ class MessageResolver {
         return;
       }
       case 'derive':
+        this.narrow(scalar, a.pos, 'derive');
         scalar.derive = this.expr(a.expr, 'derive');
         return;
       case 'when':
@@ -495,6 +524,7 @@ class MessageResolver {
     const model: ChecksumModel = {
       coverage: cover.name,
       pseudoProtocol: null,
+      pseudoIpv6: null,
       zeroMeansNone: false,
     };
     for (const arg of args.slice(1)) {
@@ -502,11 +532,21 @@ class MessageResolver {
         if (arg.args.length !== 1 || arg.args[0].kind !== 'num') {
           this.r.error(arg.pos, 'pseudo_ipv4() takes the IP protocol number');
         }
+        if (model.pseudoProtocol !== null) this.r.error(arg.pos, 'duplicate pseudo_ipv4()');
         model.pseudoProtocol = arg.args[0].value;
+      } else if (arg.kind === 'call' && arg.name === 'pseudo_ipv6') {
+        if (arg.args.length !== 1 || arg.args[0].kind !== 'num' || arg.args[0].value > 255) {
+          this.r.error(arg.pos, 'pseudo_ipv6() takes the next header value (0..255)');
+        }
+        if (model.pseudoIpv6 !== null) this.r.error(arg.pos, 'duplicate pseudo_ipv6()');
+        model.pseudoIpv6 = arg.args[0].value;
       } else if (arg.kind === 'ref' && arg.name === 'zero_is_none') {
         model.zeroMeansNone = true;
       } else {
-        this.r.error(arg.pos, 'unknown checksum option (pseudo_ipv4(protocol) or zero_is_none)');
+        this.r.error(
+          arg.pos,
+          'unknown checksum option (pseudo_ipv4(protocol), pseudo_ipv6(nextHeader) or zero_is_none)',
+        );
       }
     }
     return model;
@@ -620,7 +660,7 @@ class MessageResolver {
           return { kind: 'payloadLength' };
         }
         if (e.name === 'rest') this.r.error(e.pos, 'rest is only allowed as a length');
-        this.scalar(e.name, e.pos);
+        this.narrow(this.scalar(e.name, e.pos), e.pos, 'an expression');
         return { kind: 'field', name: e.name };
       case 'member':
         return { kind: 'num', value: this.r.enumMember(e.object, e.name, e.pos) };
@@ -665,7 +705,11 @@ class MessageResolver {
     fields: Array<{ name: string; pos: number }>,
     cases: Array<{ values: AstValue[]; target: { name: string; pos: number } }>,
   ): DispatchModel {
-    const scalars = fields.map((f) => this.scalar(f.name, f.pos));
+    const scalars = fields.map((f) => {
+      const s = this.scalar(f.name, f.pos);
+      this.narrow(s, f.pos, 'dispatch');
+      return s;
+    });
     const enumName = scalars.every((s) => s.enumName === scalars[0].enumName)
       ? scalars[0].enumName
       : null;

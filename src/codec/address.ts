@@ -96,11 +96,18 @@ export function formatHex(bytes: Uint8Array, off: number, length: number): strin
   return s;
 }
 
-/** RFC 5952 text for 16 bytes (DNS AAAA records). */
+/**
+ * RFC 5952 text for the 16 bytes at `off` (IPv6 fields, DNS AAAA records): lowercase hex without
+ * leading zeros; the longest run of two or more zero groups (the first of equal runs) becomes
+ * `::` (a single zero group stays `0`); an IPv4-mapped address (::ffff:0:0/96, RFC 5952 §5) ends
+ * in dotted decimal: `::ffff:192.0.2.1`.
+ */
 export function formatIpv6(bytes: Uint8Array, off: number): string {
   const words: number[] = [];
   for (let i = 0; i < 8; i++) words.push((bytes[off + 2 * i] << 8) | bytes[off + 2 * i + 1]);
-  // Longest run (length >= 2) of zero words becomes "::".
+  if (words[0] === 0 && words[1] === 0 && words[2] === 0 && words[3] === 0 && words[4] === 0) {
+    if (words[5] === 0xffff) return `::ffff:${formatIpv4(readIpv4(bytes, off + 12))}`;
+  }
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8;) {
@@ -126,6 +133,111 @@ export function formatIpv6(bytes: Uint8Array, off: number): string {
     .map((w) => w.toString(16))
     .join(':');
   return `${head}::${tail}`;
+}
+
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+/** The dotted quad that makes up all of `s` from `i` as a uint32, or -1. */
+function dottedQuadAt(s: string, i: number): number {
+  let n = 0;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (s.charCodeAt(i) !== 46) return -1;
+      i++;
+    }
+    let v = 0;
+    let digits = 0;
+    for (let c = s.charCodeAt(i); c >= 48 && c <= 57 && digits < 4; c = s.charCodeAt(i)) {
+      v = v * 10 + (c - 48);
+      digits++;
+      i++;
+    }
+    if (digits === 0 || digits > 3 || v > 255) return -1;
+    n = n * 256 + v;
+  }
+  return i === s.length ? n : -1;
+}
+
+/**
+ * Parses IPv6 text (RFC 4291 §2.2: hex groups, one `::`, an optional dotted-quad tail, any
+ * case) straight into `out[off..off+16)` without allocating; false when the text is malformed
+ * or `out` has no room (the 16 bytes are then unspecified).
+ */
+export function writeIpv6(out: Uint8Array, off: number, s: string): boolean {
+  if (!(off >= 0 && off + 16 <= out.length)) return false;
+  const n = s.length;
+  let i = 0;
+  let w = 0;
+  let gap = -1;
+  if (n >= 2 && s.charCodeAt(0) === 58 && s.charCodeAt(1) === 58) {
+    gap = 0;
+    i = 2;
+  } else if (n === 0 || s.charCodeAt(0) === 58) {
+    return false;
+  }
+  while (i < n) {
+    let j = i;
+    let v = 0;
+    for (let d = hexValue(s.charCodeAt(j)); d >= 0 && j - i < 5; d = hexValue(s.charCodeAt(j))) {
+      v = v * 16 + d;
+      j++;
+    }
+    if (s.charCodeAt(j) === 46) {
+      // The last 32 bits as a dotted quad (::ffff:192.0.2.1).
+      const q = w <= 6 ? dottedQuadAt(s, i) : -1;
+      if (q < 0) return false;
+      writeIpv4(out, off + 2 * w, q);
+      w += 2;
+      break;
+    }
+    if (j === i || j - i > 4 || w >= 8) return false;
+    out[off + 2 * w] = v >>> 8;
+    out[off + 2 * w + 1] = v;
+    w++;
+    if (j === n) break;
+    if (s.charCodeAt(j) !== 58) return false;
+    if (s.charCodeAt(j + 1) === 58) {
+      if (gap >= 0) return false;
+      gap = w;
+      i = j + 2;
+    } else {
+      i = j + 1;
+      if (i === n) return false;
+    }
+  }
+  if (gap < 0) return w === 8;
+  // `::` stands for one or more zero groups: move the groups after it to the end.
+  if (w >= 8) return false;
+  const tail = w - gap;
+  out.copyWithin(off + 2 * (8 - tail), off + 2 * gap, off + 2 * w);
+  out.fill(0, off + 2 * gap, off + 2 * (8 - tail));
+  return true;
+}
+
+/** IPv6 text → 16 bytes (allocates; for config and tests), or null when malformed. */
+export function parseIpv6(s: string): Uint8Array | null {
+  const out = new Uint8Array(16);
+  return writeIpv6(out, 0, s) ? out : null;
+}
+
+/** True when the 16 bytes at `a[aOff]` equal those at `b[bOff]` (false if either is short). */
+export function ipv6Equals(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number): boolean {
+  if (!(aOff >= 0 && aOff + 16 <= a.length && bOff >= 0 && bOff + 16 <= b.length)) return false;
+  for (let i = 0; i < 16; i++) if (a[aOff + i] !== b[bOff + i]) return false;
+  return true;
+}
+
+/**
+ * A 64-bit big-endian unsigned value from its two uint32 halves, for toJSON and the value form
+ * (allocates a bigint; views expose the halves).
+ */
+export function u64FromHalves(hi: number, lo: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
 /**

@@ -101,3 +101,29 @@ export function pseudoHeaderSum(
   sum = (sum & 0xffff) + (sum >>> 16);
   return sum;
 }
+
+/**
+ * Sum of the IPv6 pseudo-header (RFC 8200 §8.1) for an upper-layer checksum, folded to 16 bits:
+ * the 16-byte source and destination addresses at `src[srcOff]` and `dst[dstOff]` (usually both
+ * in the IPv6 header; with a routing header the destination is the final one, with a Home
+ * Address option the source is the home address), the 32-bit upper-layer length and the next
+ * header value. Reads the addresses in place (no allocation); the caller keeps both in bounds.
+ */
+export function ipv6PseudoHeaderSum(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  nextHeader: number,
+  length: number,
+): number {
+  let sum = (nextHeader & 0xff) + (length >>> 16) + (length & 0xffff);
+  for (let i = 0; i < 16; i += 2) {
+    sum +=
+      ((src[srcOff + i] << 8) | src[srcOff + i + 1]) +
+      ((dst[dstOff + i] << 8) | dst[dstOff + i + 1]);
+  }
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return sum;
+}

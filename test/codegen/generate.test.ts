@@ -73,6 +73,7 @@ describe('front end: the spec model', () => {
     expect(checksum.checksum).toEqual({
       coverage: 'message',
       pseudoProtocol: 17,
+      pseudoIpv6: 17,
       zeroMeansNone: true,
     });
     expect(m.dispatch).toEqual({

@@ -112,7 +112,7 @@ const CASES: Array<[string, string, string]> = [
   [
     'unknown checksum option',
     'message X { c: u16 checksum(header, fast); }',
-    'x.pkt:1:37: unknown checksum option (pseudo_ipv4(protocol) or zero_is_none)',
+    'x.pkt:1:37: unknown checksum option (pseudo_ipv4(protocol), pseudo_ipv6(nextHeader) or zero_is_none)',
   ],
   [
     'unknown list format',
@@ -154,6 +154,48 @@ const CASES: Array<[string, string, string]> = [
     'second line',
     'message X {\n  a: u8;\n  b: u8 enum;\n}',
     'x.pkt:3:13: syntax error: expected an identifier',
+  ],
+  // Types and formats (u64, ipv6, format of byte arrays).
+  [
+    'format of the wrong size',
+    'message X { a: bytes(4) format mac; }',
+    'x.pkt:1:32: format mac needs a 6-byte array, not 4 bytes',
+  ],
+  [
+    'unknown byte-array format',
+    'message X { a: bytes(4) format ipv5; }',
+    "x.pkt:1:32: unknown format 'ipv5' (byte arrays support mac, ipv4, ipv6, hex, hwaddr(length))",
+  ],
+  [
+    'format with arguments it does not take',
+    'message X { a: bytes(16) format ipv6(1); }',
+    "x.pkt:1:33: unknown format 'ipv6(...)' (byte arrays support mac, ipv4, ipv6, hex, hwaddr(length))",
+  ],
+  [
+    'u64 in an expression',
+    'message X { a: u64; p: payload(a - 8); }',
+    "x.pkt:1:32: an expression needs a field of at most 48 bits; 'a' is u64",
+  ],
+  [
+    'enum on an ipv6 field',
+    'enum E : u8 { A = 1 }\nmessage X { a: ipv6 enum E; }',
+    "x.pkt:2:21: enum needs a field of at most 48 bits; 'a' is ipv6",
+  ],
+  [
+    'dispatch on a u64',
+    'message X { a: u64; dispatch a { 1 => x } }',
+    "x.pkt:1:30: dispatch needs a field of at most 48 bits; 'a' is u64",
+  ],
+  // IPv6 pseudo-header checksums.
+  [
+    'pseudo_ipv6 without a next header value',
+    'message X { a: u16 checksum(message, pseudo_ipv6(x)); }',
+    'x.pkt:1:38: pseudo_ipv6() takes the next header value (0..255)',
+  ],
+  [
+    'pseudo_ipv6 twice',
+    'message X { a: u16 checksum(message, pseudo_ipv6(6), pseudo_ipv6(17)); }',
+    'x.pkt:1:54: duplicate pseudo_ipv6()',
   ],
 ];
 
