@@ -24,10 +24,10 @@ export const TSHARK_ARGS = [
   'tcp.desegment_tcp_streams:FALSE',
   '-o',
   'ip.defragment:FALSE',
+  // ip.tso_support keeps its default (TRUE): an IPv4 total length of 0 is read as the rest of the
+  // frame, the way tshark shows captures taken before TCP segmentation offload.
   '-o',
   'dns.desegment_dns_messages:FALSE',
-  '-o',
-  'ip.tso_support:FALSE',
   '-o',
   'ip.check_checksum:TRUE',
   '-o',

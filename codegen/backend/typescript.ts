@@ -41,6 +41,7 @@ import {
   when,
 } from './wrap-ir.js';
 import { setterMembers } from './setters.js';
+import { prefixDecoder } from './prefix.js';
 
 const ERRORS = '../codec/errors.js';
 const CHECKSUM = '../codec/checksum.js';
@@ -324,6 +325,7 @@ class MessageEmitter {
     this.emitView(file);
     this.emitFields(file);
     this.emitDecode(file);
+    file.addFunction(prefixDecoder(this.m, (module, name) => this.use(module, name)));
     this.emitHeaderLength(file);
     const c = this.checksum?.checksum;
     if (c?.pseudoProtocol != null) {

@@ -8,10 +8,17 @@
  * failure is the failing view's own error record (valid until the next `decode()`).
  *
  * Rules beyond the dispatch tables, chosen to match what a packet analyser shows:
+ * - a header that fails validation is still shown in part (`partialLayer`): the fixed fields
+ *   before the failing one, and that one, as the generated decode<Message>Prefix() reads them
+ *   from the bytes, beside the error;
  * - a non-first IPv4 fragment (fragment offset > 0) carries no transport header, so none is
  *   decoded; a first fragment's transport header is decoded from the fragment itself (UDP through
  *   `wrapPartial()`: its length covers the whole datagram), with no error: the datagram is
- *   legitimately incomplete;
+ *   legitimately incomplete. A transport header the fragment cuts is shown in part, again with no
+ *   error, as is an application header in an incomplete datagram;
+ * - IPv4 total length 0 (a capture taken before TCP segmentation offload, or BIG TCP) is read with
+ *   the `Ipv4Offloaded` view: the datagram is the rest of the frame, and `offloadedLength` is the
+ *   length that implies on the wire (what tshark shows as the total length, "presumed TSO");
  * - an IPv4 datagram whose total length runs past the captured bytes (a frame cut by the capture's
  *   snap length, or a lying length) still shows every header that is there: IPv4 is wrapped with
  *   `wrapPartial()` and the transport header decoded from what remains, while the frame keeps the
@@ -28,12 +35,14 @@
  *   (no stream reassembly);
  * - up to MAX_VLAN_TAGS stacked VLAN tags are decoded (deeper stacks end the walk quietly);
  *   EtherType 0x8035 (RARP) uses the ARP layout, as the Ethernet and VLAN dispatch tables say;
- * - ARP is read with the Ethernet/IPv4 view (`arp`, the stack's) when it fits, otherwise with
- *   `arpAny`, which takes the address sizes from hlen/plen;
+ * - ARP is read with the Ethernet/IPv4 view (`arp`, the stack's) when it fits and its protocol
+ *   type is IPv4, otherwise with `arpAny`, which takes the address sizes from hlen/plen (its
+ *   protocol addresses are then shown as bytes unless they are IPv4's);
  * - frames of a link type other than Ethernet get an `E_UNSUPPORTED_LINKTYPE` error per frame.
  */
 import type { DecodeError } from '../codec/errors.js';
 import { arp, dhcp, dns, ethernet, icmp, ipv4, tcp, udp, vlan } from '../generated/index.js';
+import { EtherType } from '../generated/ethernet.js';
 import { LINKTYPE_ETHERNET } from '../pcap/reader.js';
 
 /** Bit per layer in `CaptureDecoder.layers`. */
@@ -58,6 +67,17 @@ export interface FrameError {
   offset: number;
 }
 
+/**
+ * A generated decode<Message>Prefix(): the fixed fields of a message that did not wrap(), up to
+ * and including the field `last`, as far as the bytes go.
+ */
+export type PrefixDecoder = (
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last?: string,
+) => object;
+
 /** VLAN tags decoded per frame (802.1ad QinQ uses two; more is not seen in practice). */
 export const MAX_VLAN_TAGS = 4;
 const DNS_PORT = 53;
@@ -75,6 +95,11 @@ export class CaptureDecoder {
   readonly arpAny = new arp.ArpAnySizeView();
   arpAnySize = false;
   readonly ipv4 = new ipv4.Ipv4View();
+  /** IPv4 with total length 0 (TSO/GSO, BIG TCP): `ip` is this view when `offloaded` is set. */
+  readonly ipv4Offloaded = new ipv4.Ipv4OffloadedView();
+  offloaded = false;
+  /** The frame's IPv4 header: `ipv4`, or `ipv4Offloaded` for a total length of 0. */
+  ip: ipv4.Ipv4View | ipv4.Ipv4OffloadedView = this.ipv4;
   readonly icmp = new icmp.IcmpView();
   readonly udp = new udp.UdpView();
   readonly tcp = new tcp.TcpView();
@@ -104,6 +129,17 @@ export class CaptureDecoder {
   /** The IPv4 datagram is the first fragment of a larger one (MF set, fragment offset 0). */
   firstFragment = false;
 
+  /**
+   * The layer shown only in part, or null: the one whose wrap() failed (the frame's error names
+   * it), or a transport/application header an incomplete datagram cuts (no error). Its fields are
+   * `partialFields()`.
+   */
+  partialLayer: CaptureLayerName | null = null;
+  private partialDecoder: PrefixDecoder | null = null;
+  private partialOffset = 0;
+  private partialLength = 0;
+  private partialLast = '';
+
   /** The E_TRUNCATED of a cut IPv4/UDP payload, kept while the walk goes on (reused per frame). */
   private readonly cutError: DecodeError = {
     code: 'E_TRUNCATED',
@@ -131,6 +167,16 @@ export class CaptureDecoder {
     return (this.layers & CaptureLayer[layer]) !== 0;
   }
 
+  /** The fixed fields of `partialLayer` that the bytes hold, up to the failing one (allocates). */
+  partialFields(): Record<string, unknown> | null {
+    const decode = this.partialDecoder;
+    if (decode === null) return null;
+    return decode(this.bytes, this.partialOffset, this.partialLength, this.partialLast) as Record<
+      string,
+      unknown
+    >;
+  }
+
   /**
    * Decodes `bytes` (one captured frame; `origLength` is its length on the wire when the capture
    * cut it); returns true when no layer failed.
@@ -149,6 +195,10 @@ export class CaptureDecoder {
     this.firstFragment = false;
     this.vlanCount = 0;
     this.arpAnySize = false;
+    this.offloaded = false;
+    this.ip = this.ipv4;
+    this.partialLayer = null;
+    this.partialDecoder = null;
     if (linkType !== LINKTYPE_ETHERNET) {
       this.error = this.linkTypeError;
       return false;
@@ -164,22 +214,35 @@ export class CaptureDecoder {
    */
   get tcpPayloadLength(): number {
     const t = this.tcp;
-    const ip = this.ipv4;
-    if (!ip.payloadTruncated) return t.payloadLength;
+    const ip = this.ip;
+    if (!this.ipPayloadCut) return t.payloadLength;
     const onWire = this.origLength - ip.offset;
-    const datagram = Math.min(ip.totalLength, onWire);
+    const datagram = this.offloaded ? onWire : Math.min(ip.totalLength, onWire);
     return Math.max(0, datagram - ip.ihl * 4 - t.dataOffset * 4);
+  }
+
+  /** The IPv4 payload is shorter here than on the wire (a lying length, or a snap length). */
+  get ipPayloadCut(): boolean {
+    return this.offloaded ? this.origLength > this.bytes.length : this.ipv4.payloadTruncated;
+  }
+
+  /**
+   * IPv4 total length 0 (offloaded): the datagram's length on the wire as tshark presumes it,
+   * the rest of the frame; -1 otherwise.
+   */
+  get offloadedLength(): number {
+    return this.offloaded ? this.origLength - this.ipv4Offloaded.offset : -1;
   }
 
   /** The transport checksum cannot be checked: its datagram is not all in this frame. */
   get transportIncomplete(): boolean {
-    return this.firstFragment || this.ipv4.payloadTruncated;
+    return this.firstFragment || this.ipPayloadCut;
   }
 
   private walk(bytes: Uint8Array): void {
     const eth = this.ethernet;
     let err = eth.wrap(bytes, 0, bytes.length);
-    if (err !== null) return this.fail(err);
+    if (err !== null) return this.fail(err, ethernet.decodeEthernetPrefix, 0, bytes.length);
     this.layers |= CaptureLayer.ethernet;
 
     // Where the network layer starts: after the Ethernet header and any VLAN tags.
@@ -191,7 +254,7 @@ export class CaptureDecoder {
       if (this.vlanCount === MAX_VLAN_TAGS) return;
       const tag = this.vlans[this.vlanCount];
       err = tag.wrap(bytes, off, len);
-      if (err !== null) return this.fail(err);
+      if (err !== null) return this.fail(err, vlan.decodeVlanPrefix, off, len);
       this.vlanCount++;
       this.layers |= CaptureLayer.vlan;
       off = tag.payloadOffset;
@@ -200,10 +263,11 @@ export class CaptureDecoder {
     }
     if (next === 'arp') {
       err = this.arp.wrap(bytes, off, len);
-      if (err !== null) {
-        // Not the 6/4 layout (or too short for it): read the sizes the header gives.
+      if (err !== null || this.arp.ptype !== EtherType.IPv4) {
+        // Not the 6/4 layout (or too short for it), or not IPv4's addresses: read the sizes the
+        // header gives and keep the addresses as bytes.
         err = this.arpAny.wrap(bytes, off, len);
-        if (err !== null) return this.fail(err);
+        if (err !== null) return this.fail(err, arp.decodeArpAnySizePrefix, off, len);
         this.arpAnySize = true;
       }
       this.layers |= CaptureLayer.arp;
@@ -213,22 +277,39 @@ export class CaptureDecoder {
 
     const ip = this.ipv4;
     err = ip.wrap(bytes, off, len);
+    if (err !== null && err.code === 'E_BAD_LENGTH' && err.field === 'totalLength') {
+      // Total length 0 from an offloading capture: the rest of the frame is the datagram.
+      if (this.ipv4Offloaded.wrap(bytes, off, len) === null) {
+        this.offloaded = true;
+        this.ip = this.ipv4Offloaded;
+        err = null;
+      }
+    }
     if (err !== null) {
-      if (!isCutPayload(err)) return this.fail(err);
+      if (!isCutPayload(err)) return this.fail(err, ipv4.decodeIpv4Prefix, off, len);
       this.noteCut(err);
       err = ip.wrapPartial(bytes, off, len);
-      if (err !== null) return this.fail(err);
+      if (err !== null) return this.fail(err, ipv4.decodeIpv4Prefix, off, len);
     }
     this.layers |= CaptureLayer.ipv4;
+    this.dispatchIp(bytes);
+  }
+
+  /** The transport layer of the IPv4 datagram (`ip`), when it starts in this fragment. */
+  private dispatchIp(bytes: Uint8Array): void {
+    const ip = this.ip;
     if (ip.fragmentOffset !== 0) return;
     this.firstFragment = (ip.flags & IPV4_MF) !== 0;
 
-    switch (ipv4.payloadKind(ip)) {
-      case 'icmp':
-        err = this.icmp.wrap(bytes, ip.payloadOffset, ip.payloadLength);
-        if (err !== null) return this.fail(err);
+    const kind = this.offloaded ? ipv4Kind(ip.protocol) : ipv4.payloadKind(this.ipv4);
+    switch (kind) {
+      case 'icmp': {
+        const err = this.icmp.wrap(bytes, ip.payloadOffset, ip.payloadLength);
+        if (err !== null)
+          return this.failIn(err, icmp.decodeIcmpPrefix, ip.payloadOffset, ip.payloadLength);
         this.layers |= CaptureLayer.icmp;
         return;
+      }
       case 'udp':
         return this.decodeUdp(bytes);
       case 'tcp':
@@ -240,7 +321,7 @@ export class CaptureDecoder {
 
   private decodeUdp(bytes: Uint8Array): void {
     const u = this.udp;
-    const ip = this.ipv4;
+    const ip = this.ip;
     let err = u.wrap(bytes, ip.payloadOffset, ip.payloadLength);
     // A UDP length past the IPv4 payload: show the header and cut the payload. That is expected
     // when the IPv4 payload is a first fragment or was cut; otherwise the UDP length is wrong,
@@ -249,30 +330,38 @@ export class CaptureDecoder {
       if (!this.transportIncomplete) this.noteCut(err);
       err = u.wrapPartial(bytes, ip.payloadOffset, ip.payloadLength);
     }
-    if (err !== null) return this.fail(err);
+    if (err !== null)
+      return this.failIn(err, udp.decodeUdpPrefix, ip.payloadOffset, ip.payloadLength);
     this.layers |= CaptureLayer.udp;
     const app = udp.payloadKind(u);
-    // An incomplete message is left out quietly: the frame already says why it is short.
+    // An incomplete message is no error of its own: the frame already says why it is short. In a
+    // first fragment it is shown in part, as packet analysers do; in a cut capture, left out.
     const quiet = u.payloadTruncated;
+    const inPart = quiet && this.firstFragment;
     if (app === 'dhcp') {
       const e = this.dhcp.wrap(bytes, u.payloadOffset, u.payloadLength);
       if (e === null) this.layers |= CaptureLayer.dhcp;
-      else if (!quiet) return this.fail(e);
+      else if (inPart)
+        this.showPartial('dhcp', e, dhcp.decodeDhcpPrefix, u.payloadOffset, u.payloadLength);
+      else if (!quiet) return this.fail(e, dhcp.decodeDhcpPrefix, u.payloadOffset, u.payloadLength);
     } else if (app === 'dns') {
       this.dnsMessageOffset = u.payloadOffset;
       this.dnsMessageLength = u.payloadLength;
       const e = this.dns.wrap(bytes, u.payloadOffset, u.payloadLength);
       if (e === null) this.layers |= CaptureLayer.dns;
-      else if (!quiet) return this.fail(e);
+      else if (inPart)
+        this.showPartial('dns', e, dns.decodeDnsPrefix, u.payloadOffset, u.payloadLength);
+      else if (!quiet) return this.fail(e, dns.decodeDnsPrefix, u.payloadOffset, u.payloadLength);
     }
   }
 
   private decodeTcp(bytes: Uint8Array): void {
     const t = this.tcp;
-    const ip = this.ipv4;
+    const ip = this.ip;
     // TCP's payload is the rest of the IPv4 payload, so a cut one simply holds fewer bytes.
     const err = t.wrap(bytes, ip.payloadOffset, ip.payloadLength);
-    if (err !== null) return this.fail(err);
+    if (err !== null)
+      return this.failIn(err, tcp.decodeTcpPrefix, ip.payloadOffset, ip.payloadLength);
     this.layers |= CaptureLayer.tcp;
     if (t.srcPort !== DNS_PORT && t.dstPort !== DNS_PORT) return;
     const off = t.payloadOffset;
@@ -285,7 +374,7 @@ export class CaptureDecoder {
     this.dnsMessageOffset = off + 2;
     this.dnsMessageLength = prefix;
     const e = this.dns.wrap(bytes, off + 2, prefix);
-    if (e !== null) return this.fail(e);
+    if (e !== null) return this.fail(e, dns.decodeDnsPrefix, off + 2, prefix);
     this.layers |= CaptureLayer.dns;
   }
 
@@ -300,7 +389,7 @@ export class CaptureDecoder {
     if (this.has('arp')) {
       const a = this.arpAnySize ? this.arpAny : this.arp;
       end = a.offset + ARP_FIXED_LEN + 2 * a.hlen + 2 * a.plen;
-    } else if (this.has('ipv4')) {
+    } else if (this.has('ipv4') && !this.offloaded) {
       end = this.ipv4.offset + this.ipv4.totalLength;
     }
     if (end >= 0 && captured <= end) return;
@@ -319,10 +408,48 @@ export class CaptureDecoder {
     this.error = c;
   }
 
-  /** Stops the walk; the first error of the frame is the one it reports. */
-  private fail(err: DecodeError): void {
-    if (this.error === null) this.error = err;
+  /**
+   * A transport header that failed: when the datagram is legitimately incomplete (a first
+   * fragment) and the fragment simply ends inside the header, it is shown in part without error,
+   * as packet analysers do; otherwise it is the frame's error.
+   */
+  private failIn(err: DecodeError, decode: PrefixDecoder, offset: number, length: number): void {
+    if (this.firstFragment && err.code === 'E_TRUNCATED') {
+      return this.showPartial(err.layer as CaptureLayerName, err, decode, offset, length);
+    }
+    this.fail(err, decode, offset, length);
   }
+
+  /** Shows the layer `err` stopped as its fixed fields up to the failing one (no error). */
+  private showPartial(
+    layer: CaptureLayerName,
+    err: DecodeError,
+    decode: PrefixDecoder,
+    offset: number,
+    length: number,
+  ): void {
+    this.partialLayer = layer;
+    this.partialDecoder = decode;
+    this.partialOffset = offset;
+    this.partialLength = length;
+    this.partialLast = err.field;
+  }
+
+  /**
+   * Stops the walk; the first error of the frame is the one it reports, and the layer that failed
+   * is shown in part (its fields before the failing one, read by `decode`).
+   */
+  private fail(err: DecodeError, decode: PrefixDecoder, offset: number, length: number): void {
+    if (this.error === null) this.error = err;
+    if (this.partialLayer === null)
+      this.showPartial(err.layer as CaptureLayerName, err, decode, offset, length);
+  }
+}
+
+/** The IPv4 dispatch table (specs/ipv4.pkt) for the offloaded view, which has no dispatch. */
+function ipv4Kind(protocol: number): ipv4.Ipv4PayloadKind | null {
+  const table: Record<number, ipv4.Ipv4PayloadKind | undefined> = ipv4.dispatchTable.protocol;
+  return table[protocol] ?? null;
 }
 
 /** The part that ran past the bytes is the payload (the headers are all there). */

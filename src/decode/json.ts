@@ -5,24 +5,34 @@
  * VLAN tags (802.1Q, 802.1ad) are the `vlan` layer: a list, outermost tag first, of
  * `{pcp, dei, id, etherType}`; `ethernet.etherType` stays the first tag's 0x8100 / 0x88a8.
  *
+ * A header that failed validation, or a transport/application header an incomplete datagram
+ * cuts, is shown in part: its layer holds the fixed fields the bytes have up to the failing one
+ * (and that one), and `partial` names that layer (the key is there only then). With an error,
+ * `error.layer` is that layer.
+ *
  * Some values need context a single view does not have, so they are set here:
  * - UDP and TCP `checksumValid` need the IPv4 pseudo-header; it is `null` (cannot be checked)
  *   for the first fragment of a fragmented datagram and for a datagram the capture cut, whose
  *   checksum covers bytes this frame does not hold (ICMP's likewise);
  * - TCP `payloadLength` of a cut datagram is the length the IPv4 header declares (bounded by the
  *   wire length), as packet analysers report it, not the bytes captured;
- * - ARP with address sizes other than 6/4: hardware addresses as a MAC when 6 bytes long, colon
- *   hex otherwise; protocol addresses dotted when 4 bytes long, colon hex otherwise;
- * - DNS over TCP gets `tcpLength`, the 2-byte length prefix it came with;
- * - DNS also shows `z`, the three header bits between `ra` and `rcode` (Z, AD, CD), so that the
- *   16 flag bits can be rebuilt from the JSON.
+ * - IPv4 with total length 0 (a capture taken before TCP segmentation offload, or BIG TCP) keeps
+ *   `totalLength: 0` and gets `offloadedLength`, the length the rest of the frame gives it on the
+ *   wire (tshark's total length, "presumed to be because of TSO");
+ * - ARP other than Ethernet/IPv4 (address sizes other than 6/4, or a protocol type other than
+ *   IPv4): hardware addresses as a MAC when 6 bytes long, colon hex otherwise; protocol addresses
+ *   dotted when they are 4-byte IPv4 addresses, colon hex (bytes) otherwise;
+ * - DNS over TCP gets `tcpLength`, the 2-byte length prefix it came with.
  */
 import { formatHexColon, formatHwAddr, formatIpv4, readIpv4 } from '../codec/address.js';
+import { EtherType } from '../generated/ethernet.js';
 import { type CaptureDecoder, type FrameError } from './capture.js';
 
 export interface FrameJSON {
   frame: number;
   layers: Record<string, unknown>;
+  /** The layer shown only in part (its fixed fields up to the failing one), when there is one. */
+  partial?: string;
   error: FrameError | null;
 }
 
@@ -31,7 +41,11 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
   if (d.has('ethernet')) layers.ethernet = d.ethernet.toJSON();
   if (d.has('vlan')) layers.vlan = d.vlans.slice(0, d.vlanCount).map((v) => v.toJSON());
   if (d.has('arp')) layers.arp = d.arpAnySize ? arpAnySizeJSON(d) : d.arp.toJSON();
-  if (d.has('ipv4')) layers.ipv4 = d.ipv4.toJSON();
+  if (d.has('ipv4')) {
+    layers.ipv4 = d.offloaded
+      ? { ...d.ip.toJSON(), offloadedLength: d.offloadedLength }
+      : d.ipv4.toJSON();
+  }
   if (d.has('icmp')) {
     const icmp: Record<string, unknown> = { ...d.icmp.toJSON() };
     if (d.transportIncomplete) icmp.checksumValid = null;
@@ -41,20 +55,27 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
   if (d.has('tcp')) {
     layers.tcp = {
       ...d.tcp.toJSON(),
-      checksumValid: d.transportIncomplete ? null : d.tcp.checksumValidWith(d.ipv4.src, d.ipv4.dst),
+      checksumValid: d.transportIncomplete ? null : d.tcp.checksumValidWith(d.ip.src, d.ip.dst),
       payloadLength: d.tcpPayloadLength,
     };
   }
   if (d.has('dhcp')) layers.dhcp = d.dhcp.toJSON();
   if (d.has('dns')) {
-    const msg: Record<string, unknown> = { ...d.dns.toJSON(), z: d.dns.z };
+    const msg: Record<string, unknown> = { ...d.dns.toJSON() };
     if (d.dnsTcpLength >= 0) msg.tcpLength = d.dnsTcpLength;
     layers.dns = msg;
+  }
+  const partial = d.partialLayer;
+  if (partial !== null) {
+    const fields = d.partialFields();
+    if (partial === 'vlan') layers.vlan = [...((layers.vlan as unknown[]) ?? []), fields];
+    else layers[partial] = fields;
   }
   const e = d.error;
   return {
     frame: frameNumber,
     layers,
+    ...(partial !== null ? { partial } : {}),
     error: e === null ? null : { code: e.code, layer: e.layer, field: e.field, offset: e.offset },
   };
 }
@@ -62,15 +83,22 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
 /** A UDP datagram whose own length fits the captured bytes can be checked even if IPv4 lies. */
 function udpChecksum(d: CaptureDecoder): boolean | null {
   if (d.firstFragment || d.udp.payloadTruncated) return null;
-  return d.udp.checksumValidWith(d.ipv4.src, d.ipv4.dst);
+  return d.udp.checksumValidWith(d.ip.src, d.ip.dst);
 }
 
-function arpAnySizeJSON(d: CaptureDecoder): Record<string, unknown> {
+/** ARP of any address sizes and protocol type, its addresses formatted (see above). */
+export function arpAnySizeJSON(d: CaptureDecoder): Record<string, unknown> & {
+  sha: string;
+  spa: string;
+  tha: string;
+  tpa: string;
+} {
   const a = d.arpAny;
   const b = a.bytes;
   const hw = (off: number): string => formatHwAddr(b, off, a.hlen, a.hlen);
+  const ipv4 = a.ptype === EtherType.IPv4 && a.plen === 4;
   const proto = (off: number): string =>
-    a.plen === 4 ? formatIpv4(readIpv4(b, off)) : formatHexColon(b, off, a.plen);
+    ipv4 ? formatIpv4(readIpv4(b, off)) : formatHexColon(b, off, a.plen);
   return {
     ...a.toJSON(),
     sha: hw(a.shaOffset),

@@ -7,11 +7,14 @@
  *   12:10:31.722170 IP 10.77.0.2.39537 > 10.77.0.1.53: DNS 14677+ A? www.fx.test (52)
  *
  * (printed on one line). Times are UTC. A frame that failed to decode ends with
- * `[error CODE layer.field @offset]` after whatever decoded before the failure.
+ * `[error CODE layer.field @offset]` after whatever decoded before the failure; the layer that
+ * failed (or a header an incomplete datagram cuts) is shown in part before it, as
+ * `layer (field value, ...)` with the fixed fields the bytes hold up to the failing one.
  */
 import { formatIpv4, formatMac } from '../codec/address.js';
 import { dhcp, dns, icmp, tcp } from '../generated/index.js';
 import type { CaptureDecoder } from './capture.js';
+import { arpAnySizeJSON } from './json.js';
 
 export interface FrameTime {
   tsSec: number;
@@ -57,7 +60,15 @@ export function frameToText(d: CaptureDecoder, t: FrameTime, origLen: number): s
   } else {
     line = `${formatMac(eth.src)} > ${formatMac(eth.dst)}, ethertype 0x${eth.etherType.toString(16).padStart(4, '0')}, length ${origLen}`;
   }
+  line += partialText(d);
   return d.error === null ? `${time} ${line}` : `${time} ${line} ${errorText(d)}`;
+}
+
+function partialText(d: CaptureDecoder): string {
+  const fields = d.partialFields();
+  if (fields === null) return '';
+  const shown = Object.entries(fields).map(([k, v]) => `${k} ${String(v)}`);
+  return ` ${d.partialLayer} (${shown.length > 0 ? shown.join(', ') : 'no field whole'})`;
 }
 
 function errorText(d: CaptureDecoder): string {
@@ -70,7 +81,8 @@ function arpText(d: CaptureDecoder): string {
   const len = d.ethernet.payloadLength;
   if (d.arpAnySize) {
     const g = d.arpAny;
-    return `ARP, op ${g.op}, hardware type ${g.htype} (${g.hlen} bytes), protocol type 0x${g.ptype.toString(16).padStart(4, '0')} (${g.plen} bytes), length ${len}`;
+    const at = arpAnySizeJSON(d);
+    return `ARP, op ${g.op}, hardware type ${g.htype} (${g.hlen} bytes), protocol type 0x${g.ptype.toString(16).padStart(4, '0')} (${g.plen} bytes), ${at.sha} ${at.spa} > ${at.tha} ${at.tpa}, length ${len}`;
   }
   if (a.op === ARP_REQUEST)
     return `ARP, Request who-has ${formatIpv4(a.tpa)} tell ${formatIpv4(a.spa)}, length ${len}`;
@@ -80,7 +92,7 @@ function arpText(d: CaptureDecoder): string {
 }
 
 function ipv4Text(d: CaptureDecoder): string {
-  const ip = d.ipv4;
+  const ip = d.ip;
   const src = formatIpv4(ip.src);
   const dst = formatIpv4(ip.dst);
   if (ip.fragmentOffset !== 0 || (!d.has('icmp') && !d.has('udp') && !d.has('tcp'))) {
@@ -103,11 +115,12 @@ function ipv4Text(d: CaptureDecoder): string {
 }
 
 function fragText(d: CaptureDecoder): string {
-  const ip = d.ipv4;
-  if ((ip.flags & IPV4_MF) === 0 && ip.fragmentOffset === 0) return '';
+  const ip = d.ip;
+  const offloaded = d.offloaded ? `, IP total length 0 (offloaded, ${d.offloadedLength})` : '';
+  if ((ip.flags & IPV4_MF) === 0 && ip.fragmentOffset === 0) return offloaded;
   const mf = (ip.flags & IPV4_MF) !== 0 ? ', MF' : '';
   const df = (ip.flags & IPV4_DF) !== 0 ? ', DF' : '';
-  return ` (frag id ${ip.identification}, off ${ip.fragmentOffset * 8}${mf}${df})`;
+  return ` (frag id ${ip.identification}, off ${ip.fragmentOffset * 8}${mf}${df})${offloaded}`;
 }
 
 /** tcpdump's flag letters, in its order. */
@@ -167,7 +180,7 @@ function tcpOptionsText(d: CaptureDecoder): string {
 
 function icmpText(d: CaptureDecoder): string {
   const m = d.icmp;
-  const len = d.ipv4.payloadLength;
+  const len = d.ip.payloadLength;
   if (m.type === ICMP_ECHO_REQUEST || m.type === ICMP_ECHO_REPLY) {
     const what = m.type === ICMP_ECHO_REQUEST ? 'request' : 'reply';
     return `ICMP echo ${what}, id ${m.identifier}, seq ${m.sequence}, length ${len}`;

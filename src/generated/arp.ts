@@ -463,6 +463,62 @@ export function decodeArp(
   };
 }
 
+/** The fixed fields of a arp message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeArpPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<ArpJSON> {
+  const out: Partial<ArpJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 2) return out;
+  out.htype = (bytes[offset] << 8) | bytes[offset + 1];
+  if (last === 'htype' || end < 4) return out;
+  out.ptype = (bytes[offset + 2] << 8) | bytes[offset + 3];
+  if (last === 'ptype' || end < 5) return out;
+  out.hlen = bytes[offset + 4];
+  if (last === 'hlen' || end < 6) return out;
+  out.plen = bytes[offset + 5];
+  if (last === 'plen' || end < 8) return out;
+  out.op = (bytes[offset + 6] << 8) | bytes[offset + 7];
+  if (last === 'op' || end < 14) return out;
+  out.sha = formatMac(
+    ((bytes[offset + 8] << 8) | bytes[offset + 9]) * 0x100000000 +
+      (((bytes[offset + 10] << 24) |
+        (bytes[offset + 11] << 16) |
+        (bytes[offset + 12] << 8) |
+        bytes[offset + 13]) >>>
+        0),
+  );
+  if (last === 'sha' || end < 18) return out;
+  out.spa = formatIpv4(
+    ((bytes[offset + 14] << 24) |
+      (bytes[offset + 15] << 16) |
+      (bytes[offset + 16] << 8) |
+      bytes[offset + 17]) >>>
+      0,
+  );
+  if (last === 'spa' || end < 24) return out;
+  out.tha = formatMac(
+    ((bytes[offset + 18] << 8) | bytes[offset + 19]) * 0x100000000 +
+      (((bytes[offset + 20] << 24) |
+        (bytes[offset + 21] << 16) |
+        (bytes[offset + 22] << 8) |
+        bytes[offset + 23]) >>>
+        0),
+  );
+  if (last === 'tha' || end < 28) return out;
+  out.tpa = formatIpv4(
+    ((bytes[offset + 24] << 24) |
+      (bytes[offset + 25] << 16) |
+      (bytes[offset + 26] << 8) |
+      bytes[offset + 27]) >>>
+      0,
+  );
+  return out;
+}
+
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
 export function encodeArp(f: ArpFields, out: Uint8Array, offset: number): number {
   const headerBytes = 28;
@@ -844,6 +900,28 @@ export function decodeArpAnySize(
     tha: bytes.slice(v.thaOffset, v.thaOffset + v.thaLength),
     tpa: bytes.slice(v.tpaOffset, v.tpaOffset + v.tpaLength),
   };
+}
+
+/** The fixed fields of a arp message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeArpAnySizePrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<ArpAnySizeJSON> {
+  const out: Partial<ArpAnySizeJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 2) return out;
+  out.htype = (bytes[offset] << 8) | bytes[offset + 1];
+  if (last === 'htype' || end < 4) return out;
+  out.ptype = (bytes[offset + 2] << 8) | bytes[offset + 3];
+  if (last === 'ptype' || end < 5) return out;
+  out.hlen = bytes[offset + 4];
+  if (last === 'hlen' || end < 6) return out;
+  out.plen = bytes[offset + 5];
+  if (last === 'plen' || end < 8) return out;
+  out.op = (bytes[offset + 6] << 8) | bytes[offset + 7];
+  return out;
 }
 
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */

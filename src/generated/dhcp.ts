@@ -725,6 +725,75 @@ export function decodeDhcp(
   };
 }
 
+/** The fixed fields of a dhcp message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeDhcpPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<DhcpJSON> {
+  const out: Partial<DhcpJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 1) return out;
+  out.op = bytes[offset];
+  if (last === 'op' || end < 2) return out;
+  out.htype = bytes[offset + 1];
+  if (last === 'htype' || end < 3) return out;
+  const hlenValue = bytes[offset + 2];
+  out.hlen = hlenValue;
+  if (last === 'hlen' || end < 4) return out;
+  out.hops = bytes[offset + 3];
+  if (last === 'hops' || end < 8) return out;
+  out.xid =
+    ((bytes[offset + 4] << 24) |
+      (bytes[offset + 5] << 16) |
+      (bytes[offset + 6] << 8) |
+      bytes[offset + 7]) >>>
+    0;
+  if (last === 'xid' || end < 10) return out;
+  out.secs = (bytes[offset + 8] << 8) | bytes[offset + 9];
+  if (last === 'secs' || end < 12) return out;
+  out.flags = (bytes[offset + 10] << 8) | bytes[offset + 11];
+  if (last === 'flags' || end < 16) return out;
+  out.ciaddr = formatIpv4(
+    ((bytes[offset + 12] << 24) |
+      (bytes[offset + 13] << 16) |
+      (bytes[offset + 14] << 8) |
+      bytes[offset + 15]) >>>
+      0,
+  );
+  if (last === 'ciaddr' || end < 20) return out;
+  out.yiaddr = formatIpv4(
+    ((bytes[offset + 16] << 24) |
+      (bytes[offset + 17] << 16) |
+      (bytes[offset + 18] << 8) |
+      bytes[offset + 19]) >>>
+      0,
+  );
+  if (last === 'yiaddr' || end < 24) return out;
+  out.siaddr = formatIpv4(
+    ((bytes[offset + 20] << 24) |
+      (bytes[offset + 21] << 16) |
+      (bytes[offset + 22] << 8) |
+      bytes[offset + 23]) >>>
+      0,
+  );
+  if (last === 'siaddr' || end < 28) return out;
+  out.giaddr = formatIpv4(
+    ((bytes[offset + 24] << 24) |
+      (bytes[offset + 25] << 16) |
+      (bytes[offset + 26] << 8) |
+      bytes[offset + 27]) >>>
+      0,
+  );
+  if (last === 'giaddr' || end < 44) return out;
+  out.chaddr = formatHwAddr(bytes, offset + 28, hlenValue, 16);
+  if (last === 'chaddr' || end < 108) return out;
+  if (last === 'sname' || end < 236) return out;
+  if (last === 'file' || end < 240) return out;
+  return out;
+}
+
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
 export function encodeDhcp(f: DhcpFields, out: Uint8Array, offset: number): number {
   const headerBytes = 240 + f.options.length;

@@ -179,6 +179,7 @@ export interface DnsJSON {
   tc: number;
   rd: number;
   ra: number;
+  z: number;
   rcode: number;
   qdcount: number;
   ancount: number;
@@ -587,6 +588,7 @@ export class DnsView {
       tc: this.tc,
       rd: this.rd,
       ra: this.ra,
+      z: this.z,
       rcode: this.rcode,
       qdcount: this.qdcount,
       ancount: this.ancount,
@@ -658,6 +660,44 @@ export function decodeDns(
     authority: decodeDnsRecords(v.records(), 1),
     additional: decodeDnsRecords(v.records(), 2),
   };
+}
+
+/** The fixed fields of a dns message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeDnsPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<DnsJSON> {
+  const out: Partial<DnsJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 2) return out;
+  out.id = (bytes[offset] << 8) | bytes[offset + 1];
+  if (last === 'id' || end < 3) return out;
+  out.qr = bytes[offset + 2] >> 7;
+  if (last === 'qr') return out;
+  out.opcode = (bytes[offset + 2] >> 3) & 0xf;
+  if (last === 'opcode') return out;
+  out.aa = (bytes[offset + 2] >> 2) & 1;
+  if (last === 'aa') return out;
+  out.tc = (bytes[offset + 2] >> 1) & 1;
+  if (last === 'tc') return out;
+  out.rd = bytes[offset + 2] & 1;
+  if (last === 'rd' || end < 4) return out;
+  out.ra = bytes[offset + 3] >> 7;
+  if (last === 'ra') return out;
+  out.z = (bytes[offset + 3] >> 4) & 7;
+  if (last === 'z') return out;
+  out.rcode = bytes[offset + 3] & 0xf;
+  if (last === 'rcode' || end < 6) return out;
+  out.qdcount = (bytes[offset + 4] << 8) | bytes[offset + 5];
+  if (last === 'qdcount' || end < 8) return out;
+  out.ancount = (bytes[offset + 6] << 8) | bytes[offset + 7];
+  if (last === 'ancount' || end < 10) return out;
+  out.nscount = (bytes[offset + 8] << 8) | bytes[offset + 9];
+  if (last === 'nscount' || end < 12) return out;
+  out.arcount = (bytes[offset + 10] << 8) | bytes[offset + 11];
+  return out;
 }
 
 /** Name compression table, reused by every encode (it keeps up to 64 suffixes; see src/codec/dns.ts). */

@@ -311,6 +311,38 @@ export function decodeEthernet(
   };
 }
 
+/** The fixed fields of a ethernet message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeEthernetPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<EthernetJSON> {
+  const out: Partial<EthernetJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 6) return out;
+  out.dst = formatMac(
+    ((bytes[offset] << 8) | bytes[offset + 1]) * 0x100000000 +
+      (((bytes[offset + 2] << 24) |
+        (bytes[offset + 3] << 16) |
+        (bytes[offset + 4] << 8) |
+        bytes[offset + 5]) >>>
+        0),
+  );
+  if (last === 'dst' || end < 12) return out;
+  out.src = formatMac(
+    ((bytes[offset + 6] << 8) | bytes[offset + 7]) * 0x100000000 +
+      (((bytes[offset + 8] << 24) |
+        (bytes[offset + 9] << 16) |
+        (bytes[offset + 10] << 8) |
+        bytes[offset + 11]) >>>
+        0),
+  );
+  if (last === 'src' || end < 14) return out;
+  out.etherType = (bytes[offset + 12] << 8) | bytes[offset + 13];
+  return out;
+}
+
 /** Bytes encodeEthernet() writes for `f`: where the payload goes after the header. */
 export function ethernetHeaderLength(_f: EthernetFields): number {
   return 14;

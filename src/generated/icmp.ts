@@ -421,6 +421,51 @@ export function decodeIcmp(
   };
 }
 
+/** The fixed fields of a icmp message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeIcmpPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<IcmpJSON> {
+  const out: Partial<IcmpJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 1) return out;
+  const typeValue = bytes[offset];
+  out.type = typeValue;
+  if (last === 'type' || end < 2) return out;
+  out.code = bytes[offset + 1];
+  if (last === 'code' || end < 4) return out;
+  out.checksum = (bytes[offset + 2] << 8) | bytes[offset + 3];
+  if (last === 'checksum' || end < 6) return out;
+  out.identifier =
+    typeValue === 0 ||
+    typeValue === 8 ||
+    typeValue === 13 ||
+    typeValue === 14 ||
+    typeValue === 15 ||
+    typeValue === 16 ||
+    typeValue === 17 ||
+    typeValue === 18 ||
+    typeValue === 42 ||
+    typeValue === 43
+      ? (bytes[offset + 4] << 8) | bytes[offset + 5]
+      : null;
+  if (last === 'identifier' || end < 8) return out;
+  out.sequence =
+    typeValue === 0 ||
+    typeValue === 8 ||
+    typeValue === 13 ||
+    typeValue === 14 ||
+    typeValue === 15 ||
+    typeValue === 16 ||
+    typeValue === 17 ||
+    typeValue === 18
+      ? (bytes[offset + 6] << 8) | bytes[offset + 7]
+      : null;
+  return out;
+}
+
 /** Bytes encodeIcmp() writes for `f`: where the payload goes after the header. */
 export function icmpHeaderLength(_f: IcmpFields): number {
   return 8;

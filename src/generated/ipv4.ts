@@ -812,6 +812,56 @@ export function decodeIpv4(
   };
 }
 
+/** The fixed fields of a ipv4 message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeIpv4Prefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<Ipv4JSON> {
+  const out: Partial<Ipv4JSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 1) return out;
+  out.version = bytes[offset] >> 4;
+  if (last === 'version') return out;
+  out.ihl = bytes[offset] & 0xf;
+  if (last === 'ihl' || end < 2) return out;
+  out.dscp = bytes[offset + 1] >> 2;
+  if (last === 'dscp') return out;
+  out.ecn = bytes[offset + 1] & 3;
+  if (last === 'ecn' || end < 4) return out;
+  out.totalLength = (bytes[offset + 2] << 8) | bytes[offset + 3];
+  if (last === 'totalLength' || end < 6) return out;
+  out.identification = (bytes[offset + 4] << 8) | bytes[offset + 5];
+  if (last === 'identification' || end < 7) return out;
+  out.flags = bytes[offset + 6] >> 5;
+  if (last === 'flags' || end < 8) return out;
+  out.fragmentOffset = ((bytes[offset + 6] << 8) | bytes[offset + 7]) & 0x1fff;
+  if (last === 'fragmentOffset' || end < 9) return out;
+  out.ttl = bytes[offset + 8];
+  if (last === 'ttl' || end < 10) return out;
+  out.protocol = bytes[offset + 9];
+  if (last === 'protocol' || end < 12) return out;
+  out.checksum = (bytes[offset + 10] << 8) | bytes[offset + 11];
+  if (last === 'checksum' || end < 16) return out;
+  out.src = formatIpv4(
+    ((bytes[offset + 12] << 24) |
+      (bytes[offset + 13] << 16) |
+      (bytes[offset + 14] << 8) |
+      bytes[offset + 15]) >>>
+      0,
+  );
+  if (last === 'src' || end < 20) return out;
+  out.dst = formatIpv4(
+    ((bytes[offset + 16] << 24) |
+      (bytes[offset + 17] << 16) |
+      (bytes[offset + 18] << 8) |
+      bytes[offset + 19]) >>>
+      0,
+  );
+  return out;
+}
+
 /** Bytes encodeIpv4() writes for `f`: where the payload goes after the header. */
 export function ipv4HeaderLength(f: Ipv4Fields): number {
   return 20 + f.options.length;
@@ -906,6 +956,807 @@ export function payloadKind(view: Ipv4View): Ipv4PayloadKind | null {
   }
 
   return null;
+}
+
+/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
+const IPV4OFFLOADED_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+  [1, 'version', 0],
+  [1, 'ihl', 0],
+  [2, 'dscp', 1],
+  [2, 'ecn', 1],
+  [4, 'totalLength', 2],
+  [6, 'identification', 4],
+  [7, 'flags', 6],
+  [8, 'fragmentOffset', 6],
+  [9, 'ttl', 8],
+  [10, 'protocol', 9],
+  [12, 'checksum', 10],
+  [16, 'src', 12],
+  [20, 'dst', 16],
+];
+
+/** Size of the fixed part of Ipv4Offloaded in bytes. */
+export const IPV4OFFLOADED_FIXED_SIZE = 20;
+
+/** What Ipv4OffloadedView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface Ipv4OffloadedJSON {
+  version: number;
+  ihl: number;
+  dscp: number;
+  ecn: number;
+  totalLength: number;
+  identification: number;
+  flags: number;
+  fragmentOffset: number;
+  ttl: number;
+  protocol: number;
+  checksum: number;
+  checksumValid: boolean | null;
+  src: string;
+  dst: string;
+  options: Ipv4OptionJSON[];
+}
+
+/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
+const IPV4OFFLOADED_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
+  ['E_BAD_VALUE', 'version'],
+  ['E_BAD_LENGTH', 'ihl'],
+  ['E_BAD_VALUE', 'totalLength'],
+  ['E_BAD_LENGTH', 'options'],
+  ['E_TRUNCATED', 'options'],
+  ['E_BAD_OPTION', 'options'],
+];
+
+/**
+ * A zero-allocation view of one ipv4 message: wrap() it over bytes, then read fields.
+ * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
+ */
+export class Ipv4OffloadedView {
+  /** The bytes last wrapped (empty after a failed wrap()). */
+  bytes: Uint8Array = EMPTY;
+  /** Absolute index of the message's first byte in `bytes`. */
+  offset = 0;
+  /** Bytes available to the message from `offset` (the wrap() length). */
+  byteLength = 0;
+  /** This view's error record, reused by every failed wrap(). */
+  readonly error: DecodeError = newDecodeError('ipv4');
+  /** @internal The fixed fields as wrap() decoded them (read the getters). */
+  versionField = 0;
+  ihlField = 0;
+  dscpField = 0;
+  ecnField = 0;
+  totalLengthField = 0;
+  identificationField = 0;
+  flagsField = 0;
+  fragmentOffsetField = 0;
+  ttlField = 0;
+  protocolField = 0;
+  checksumField = 0;
+  srcField = 0;
+  dstField = 0;
+  /** @internal Byte length of options; it starts where the part before it ends. */
+  optionsSize = 0;
+  private readonly optionsCursor = new Ipv4OptionCursor();
+
+  private get optionsStart(): number {
+    return this.offset + 20;
+  }
+
+  /** @internal Byte length of payload; it starts where the part before it ends. */
+  payloadSize = 0;
+
+  /**
+   * Points the view at a message and checks every bound up front: afterwards no getter or
+   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
+   */
+  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.byteLength = length;
+    if (!(offset >= 0 && length >= 20 && offset + length <= bytes.length)) return this.failFixed();
+    const versionValue = bytes[offset] >> 4;
+    this.versionField = versionValue;
+    const ihlValue = bytes[offset] & 0xf;
+    this.ihlField = ihlValue;
+    this.dscpField = bytes[offset + 1] >> 2;
+    this.ecnField = bytes[offset + 1] & 3;
+    const totalLengthValue = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    this.totalLengthField = totalLengthValue;
+    this.identificationField = (bytes[offset + 4] << 8) | bytes[offset + 5];
+    this.flagsField = bytes[offset + 6] >> 5;
+    this.fragmentOffsetField = ((bytes[offset + 6] << 8) | bytes[offset + 7]) & 0x1fff;
+    this.ttlField = bytes[offset + 8];
+    this.protocolField = bytes[offset + 9];
+    this.checksumField = (bytes[offset + 10] << 8) | bytes[offset + 11];
+    this.srcField =
+      (bytes[offset + 12] << 24) |
+      (bytes[offset + 13] << 16) |
+      (bytes[offset + 14] << 8) |
+      bytes[offset + 15];
+    this.dstField =
+      (bytes[offset + 16] << 24) |
+      (bytes[offset + 17] << 16) |
+      (bytes[offset + 18] << 8) |
+      bytes[offset + 19];
+    let pos = offset + 20;
+    if (!(versionValue === 4)) return this.failAt(0, offset);
+    if (!(ihlValue >= 5)) return this.failAt(1, offset);
+    if (!(totalLengthValue === 0)) return this.failAt(2, offset + 2);
+    // options
+    {
+      const size = ihlValue * 4 - 20;
+      if (size < 0 || pos + size > offset + length) return this.failRegion(4, pos, size);
+      const bad = validateKindLengthList(bytes, pos, size);
+      if (bad >= 0) return this.failAt(5, bad);
+      this.optionsSize = size;
+      pos += size;
+    }
+    // payload
+    {
+      const size = offset + length - pos;
+      this.payloadSize = size;
+    }
+    return null;
+  }
+
+  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
+  private failFixed(): DecodeError {
+    const bytes = this.bytes;
+    const offset = this.offset;
+    const length = this.byteLength;
+    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
+      return this.failWith(
+        'E_TRUNCATED',
+        'version',
+        offset >= 0 && offset <= bytes.length ? offset : 0,
+      );
+    }
+    // Name the first field the buffer cuts.
+    let i = 0;
+    while (IPV4OFFLOADED_FIXED_FIELDS[i][0] <= length) i++;
+    return this.failWith(
+      'E_TRUNCATED',
+      IPV4OFFLOADED_FIXED_FIELDS[i][1],
+      offset + IPV4OFFLOADED_FIXED_FIELDS[i][2],
+    );
+  }
+
+  /** Cold path of wrap(): a declared length that is negative (entry k - 1) or runs past the buffer (entry k). */
+  private failRegion(k: number, pos: number, size: number): DecodeError {
+    return this.failAt(size < 0 ? k - 1 : k, pos);
+  }
+
+  /** Cold path of wrap(): failure k of IPV4OFFLOADED_FAILURES at byte `at`. */
+  private failAt(k: number, at: number): DecodeError {
+    const [code, field] = IPV4OFFLOADED_FAILURES[k];
+    return this.failWith(code, field, at);
+  }
+
+  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
+  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
+    fail(this.error, code, field, at);
+    return this.failRecorded();
+  }
+
+  private failRecorded(): DecodeError {
+    this.bytes = EMPTY;
+    this.offset = 0;
+    this.byteLength = 0;
+    this.versionField = 0;
+    this.ihlField = 0;
+    this.dscpField = 0;
+    this.ecnField = 0;
+    this.totalLengthField = 0;
+    this.identificationField = 0;
+    this.flagsField = 0;
+    this.fragmentOffsetField = 0;
+    this.ttlField = 0;
+    this.protocolField = 0;
+    this.checksumField = 0;
+    this.srcField = 0;
+    this.dstField = 0;
+    this.optionsSize = 0;
+    this.payloadSize = 0;
+    return this.error;
+  }
+
+  /** version: 4 bits at bit 0. */
+  get version(): number {
+    return this.versionField;
+  }
+
+  /** ihl: 4 bits at bit 4. */
+  get ihl(): number {
+    return this.ihlField;
+  }
+
+  /** dscp: 6 bits at bit 8. */
+  get dscp(): number {
+    return this.dscpField;
+  }
+
+  /** ecn: 2 bits at bit 14. */
+  get ecn(): number {
+    return this.ecnField;
+  }
+
+  /** totalLength: 16 bits at bit 16. */
+  get totalLength(): number {
+    return this.totalLengthField;
+  }
+
+  /** identification: 16 bits at bit 32. */
+  get identification(): number {
+    return this.identificationField;
+  }
+
+  /** flags: 3 bits at bit 48. */
+  get flags(): number {
+    return this.flagsField;
+  }
+
+  /** fragmentOffset: 13 bits at bit 51. */
+  get fragmentOffset(): number {
+    return this.fragmentOffsetField;
+  }
+
+  /** ttl: 8 bits at bit 64. */
+  get ttl(): number {
+    return this.ttlField;
+  }
+
+  /** protocol: 8 bits at bit 72 (IpProtocol). */
+  get protocol(): number {
+    return this.protocolField;
+  }
+
+  /** checksum: 16 bits at bit 80. */
+  get checksum(): number {
+    return this.checksumField;
+  }
+
+  /** src: 32 bits at bit 96 (ipv4 address as a number). */
+  get src(): number {
+    return this.srcField >>> 0;
+  }
+
+  /** src as its int32 bit pattern (`src | 0`): a small integer to V8, never boxed. */
+  get srcBits(): number {
+    return this.srcField;
+  }
+
+  /** dst: 32 bits at bit 128 (ipv4 address as a number). */
+  get dst(): number {
+    return this.dstField >>> 0;
+  }
+
+  /** dst as its int32 bit pattern (`dst | 0`): a small integer to V8, never boxed. */
+  get dstBits(): number {
+    return this.dstField;
+  }
+
+  /** Writes version (4 bits at bit 0) in place; the other bits of its bytes are kept. wrap()'s checks read version, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setVersion(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xf;
+    b[o] = (b[o] & 0xf) | ((v << 4) & 0xf0);
+    this.versionField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes ihl (4 bits at bit 4) in place; the other bits of its bytes are kept. wrap()'s checks read ihl, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setIhl(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xf;
+    b[o] = (b[o] & 0xf0) | (v & 0xf);
+    this.ihlField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes dscp (6 bits at bit 8) in place; the other bits of its bytes are kept. */
+  setDscp(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0x3f;
+    b[o + 1] = (b[o + 1] & 3) | ((v << 2) & 0xfc);
+    this.dscpField = v;
+  }
+
+  /** Writes ecn (2 bits at bit 14) in place; the other bits of its bytes are kept. */
+  setEcn(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 3;
+    b[o + 1] = (b[o + 1] & 0xfc) | (v & 3);
+    this.ecnField = v;
+  }
+
+  /** Writes totalLength (16 bits at bit 16) in place; the other bits of its bytes are kept. wrap()'s checks read totalLength, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setTotalLength(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.totalLengthField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes identification (16 bits at bit 32) in place; the other bits of its bytes are kept. */
+  setIdentification(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.identificationField = v;
+  }
+
+  /** Writes flags (3 bits at bit 48) in place; the other bits of its bytes are kept. */
+  setFlags(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 7;
+    b[o + 6] = (b[o + 6] & 0x1f) | ((v << 5) & 0xe0);
+    this.flagsField = v;
+  }
+
+  /** Writes fragmentOffset (13 bits at bit 51) in place; the other bits of its bytes are kept. */
+  setFragmentOffset(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0x1fff;
+    b[o + 6] = (b[o + 6] & 0xe0) | ((v >>> 8) & 0x1f);
+    b[o + 7] = v;
+    this.fragmentOffsetField = v;
+  }
+
+  /** Writes ttl (8 bits at bit 64) in place; the other bits of its bytes are kept. */
+  setTtl(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 8] = v;
+    this.ttlField = v;
+  }
+
+  /** Writes protocol (8 bits at bit 72) in place; the other bits of its bytes are kept. */
+  setProtocol(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 9] = v;
+    this.protocolField = v;
+  }
+
+  /** Writes checksum (16 bits at bit 80) in place; the other bits of its bytes are kept. */
+  setChecksum(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 10] = v >>> 8;
+    b[o + 11] = v;
+    this.checksumField = v;
+  }
+
+  /** Writes src (32 bits at bit 96, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setSrc(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 12] = v >>> 24;
+    b[o + 13] = v >>> 16;
+    b[o + 14] = v >>> 8;
+    b[o + 15] = v;
+    this.srcField = v;
+  }
+
+  /** Writes dst (32 bits at bit 128, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setDst(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 16] = v >>> 24;
+    b[o + 17] = v >>> 16;
+    b[o + 18] = v >>> 8;
+    b[o + 19] = v;
+    this.dstField = v;
+  }
+
+  /**
+   * Updates checksum for changed 16-bit words (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')),
+   * `delta` being the sum of ~m and m' over them.
+   */
+  private updateChecksum(delta: number): void {
+    const held = this.checksumField;
+    let sum = (~held & 0xffff) + delta;
+    sum = (sum & 0xffff) + (sum >>> 16);
+    sum = (sum & 0xffff) + (sum >>> 16);
+    let next = ~sum & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    if (next === 0) {
+      // A sum of 0xffff is all-zero data (whose checksum is 0xffff) or data summing to -0 (0x0000):
+      // only the data tells, so this one case in 65536 sums it again.
+      b[o + 10] = 0;
+      b[o + 11] = 0;
+      next = internetChecksum(b, o, this.headerLength);
+    }
+    b[o + 10] = next >>> 8;
+    b[o + 11] = next;
+    this.checksumField = next;
+  }
+
+  /** setVersion(), with checksum updated for the change alone (RFC 1624) rather than summed again. wrap()'s checks read version, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setVersionUpdatingChecksum(value: number): DecodeError | null {
+    const before = ~((this.versionField << 12) & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xf;
+    b[o] = (b[o] & 0xf) | ((v << 4) & 0xf0);
+    this.versionField = v;
+    this.updateChecksum(before + ((this.versionField << 12) & 0xffff));
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** setDscp(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setDscpUpdatingChecksum(value: number): void {
+    const before = ~((this.dscpField << 2) & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0x3f;
+    b[o + 1] = (b[o + 1] & 3) | ((v << 2) & 0xfc);
+    this.dscpField = v;
+    this.updateChecksum(before + ((this.dscpField << 2) & 0xffff));
+  }
+
+  /** setEcn(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setEcnUpdatingChecksum(value: number): void {
+    const before = ~(this.ecnField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 3;
+    b[o + 1] = (b[o + 1] & 0xfc) | (v & 3);
+    this.ecnField = v;
+    this.updateChecksum(before + (this.ecnField & 0xffff));
+  }
+
+  /** setTotalLength(), with checksum updated for the change alone (RFC 1624) rather than summed again. wrap()'s checks read totalLength, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setTotalLengthUpdatingChecksum(value: number): DecodeError | null {
+    const before = ~(this.totalLengthField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.totalLengthField = v;
+    this.updateChecksum(before + (this.totalLengthField & 0xffff));
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** setIdentification(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setIdentificationUpdatingChecksum(value: number): void {
+    const before = ~(this.identificationField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.identificationField = v;
+    this.updateChecksum(before + (this.identificationField & 0xffff));
+  }
+
+  /** setFlags(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setFlagsUpdatingChecksum(value: number): void {
+    const before = ~((this.flagsField << 13) & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 7;
+    b[o + 6] = (b[o + 6] & 0x1f) | ((v << 5) & 0xe0);
+    this.flagsField = v;
+    this.updateChecksum(before + ((this.flagsField << 13) & 0xffff));
+  }
+
+  /** setFragmentOffset(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setFragmentOffsetUpdatingChecksum(value: number): void {
+    const before = ~(this.fragmentOffsetField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0x1fff;
+    b[o + 6] = (b[o + 6] & 0xe0) | ((v >>> 8) & 0x1f);
+    b[o + 7] = v;
+    this.fragmentOffsetField = v;
+    this.updateChecksum(before + (this.fragmentOffsetField & 0xffff));
+  }
+
+  /** setTtl(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setTtlUpdatingChecksum(value: number): void {
+    const before = ~((this.ttlField << 8) & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 8] = v;
+    this.ttlField = v;
+    this.updateChecksum(before + ((this.ttlField << 8) & 0xffff));
+  }
+
+  /** setProtocol(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setProtocolUpdatingChecksum(value: number): void {
+    const before = ~(this.protocolField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 9] = v;
+    this.protocolField = v;
+    this.updateChecksum(before + (this.protocolField & 0xffff));
+  }
+
+  /** setSrc(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setSrcUpdatingChecksum(value: number): void {
+    const before =
+      (~((this.srcField >>> 16) & 0xffff) & 0xffff) + (~(this.srcField & 0xffff) & 0xffff);
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 12] = v >>> 24;
+    b[o + 13] = v >>> 16;
+    b[o + 14] = v >>> 8;
+    b[o + 15] = v;
+    this.srcField = v;
+    this.updateChecksum(before + ((this.srcField >>> 16) & 0xffff) + (this.srcField & 0xffff));
+  }
+
+  /** setDst(), with checksum updated for the change alone (RFC 1624) rather than summed again. */
+  setDstUpdatingChecksum(value: number): void {
+    const before =
+      (~((this.dstField >>> 16) & 0xffff) & 0xffff) + (~(this.dstField & 0xffff) & 0xffff);
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 16] = v >>> 24;
+    b[o + 17] = v >>> 16;
+    b[o + 18] = v >>> 8;
+    b[o + 19] = v;
+    this.dstField = v;
+    this.updateChecksum(before + ((this.dstField >>> 16) & 0xffff) + (this.dstField & 0xffff));
+  }
+
+  /** Absolute index of options. */
+  get optionsOffset(): number {
+    return this.offset + 20;
+  }
+
+  /** Byte length of options. */
+  get optionsLength(): number {
+    return this.optionsSize;
+  }
+
+  /** The option cursor (the same object on every call), reset to the first option. */
+  options(): Ipv4OptionCursor {
+    return this.optionsCursor.reset(this.bytes, this.optionsStart, this.optionsSize);
+  }
+
+  /** Absolute index of payload. */
+  get payloadOffset(): number {
+    return this.offset + 20 + this.optionsSize;
+  }
+
+  /** Byte length of payload. */
+  get payloadLength(): number {
+    return this.payloadSize;
+  }
+
+  /** Bytes before the payload (fixed part and options). */
+  get headerLength(): number {
+    return 20 + this.optionsSize;
+  }
+
+  /** Bytes of the whole message as its own length fields delimit it. */
+  get messageLength(): number {
+    return 20 + this.optionsSize + this.payloadSize;
+  }
+
+  /** True when the header checksum verifies (computed on each call, never throws). */
+  get checksumValid(): boolean {
+    return (
+      this.byteLength > 0 && internetChecksum(this.bytes, this.offset, this.headerLength) === 0
+    );
+  }
+
+  /** Plain object for JSON output (allocates). */
+  toJSON(): Ipv4OffloadedJSON {
+    return {
+      version: this.version,
+      ihl: this.ihl,
+      dscp: this.dscp,
+      ecn: this.ecn,
+      totalLength: this.totalLength,
+      identification: this.identification,
+      flags: this.flags,
+      fragmentOffset: this.fragmentOffset,
+      ttl: this.ttl,
+      protocol: this.protocol,
+      checksum: this.checksum,
+      checksumValid: this.checksumValid,
+      src: formatIpv4(this.src),
+      dst: formatIpv4(this.dst),
+      options: ipv4OptionsToJSON(this.options()),
+    };
+  }
+
+  /** One line for humans (allocates). */
+  describe(): string {
+    return `${formatIpv4(this.src)} > ${formatIpv4(this.dst)} ${nameOfIpProtocol(this.protocol) ?? this.protocol} ttl ${this.ttl} id ${this.identification} length 0 (offloaded)`;
+  }
+}
+
+/** A ipv4 message as a plain value (for humans, tests and encodeIpv4Offloaded()). */
+export interface Ipv4OffloadedFields {
+  version: number;
+  /** Computed by the encoder when undefined. */
+  ihl?: number;
+  dscp: number;
+  ecn: number;
+  totalLength: number;
+  identification: number;
+  flags: number;
+  fragmentOffset: number;
+  ttl: number;
+  protocol: number;
+  /** Computed by the encoder when undefined. */
+  checksum?: number;
+  src: number;
+  dst: number;
+  /** Raw option bytes as on the wire (padding included). */
+  options: Uint8Array;
+}
+
+const ipv4OffloadedDecodeView = new Ipv4OffloadedView();
+
+/** Decodes into a new plain value (allocates; hot paths use Ipv4OffloadedView). */
+export function decodeIpv4Offloaded(
+  bytes: Uint8Array,
+  offset = 0,
+  length = bytes.length - offset,
+): Ipv4OffloadedFields | DecodeError {
+  const v = ipv4OffloadedDecodeView;
+  const err = v.wrap(bytes, offset, length);
+  if (err !== null) return copyDecodeError(err);
+  return {
+    version: v.version,
+    ihl: v.ihl,
+    dscp: v.dscp,
+    ecn: v.ecn,
+    totalLength: v.totalLength,
+    identification: v.identification,
+    flags: v.flags,
+    fragmentOffset: v.fragmentOffset,
+    ttl: v.ttl,
+    protocol: v.protocol,
+    checksum: v.checksum,
+    src: v.src,
+    dst: v.dst,
+    options: bytes.slice(v.optionsOffset, v.optionsOffset + v.optionsLength),
+  };
+}
+
+/** The fixed fields of a ipv4 message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeIpv4OffloadedPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<Ipv4OffloadedJSON> {
+  const out: Partial<Ipv4OffloadedJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 1) return out;
+  out.version = bytes[offset] >> 4;
+  if (last === 'version') return out;
+  out.ihl = bytes[offset] & 0xf;
+  if (last === 'ihl' || end < 2) return out;
+  out.dscp = bytes[offset + 1] >> 2;
+  if (last === 'dscp') return out;
+  out.ecn = bytes[offset + 1] & 3;
+  if (last === 'ecn' || end < 4) return out;
+  out.totalLength = (bytes[offset + 2] << 8) | bytes[offset + 3];
+  if (last === 'totalLength' || end < 6) return out;
+  out.identification = (bytes[offset + 4] << 8) | bytes[offset + 5];
+  if (last === 'identification' || end < 7) return out;
+  out.flags = bytes[offset + 6] >> 5;
+  if (last === 'flags' || end < 8) return out;
+  out.fragmentOffset = ((bytes[offset + 6] << 8) | bytes[offset + 7]) & 0x1fff;
+  if (last === 'fragmentOffset' || end < 9) return out;
+  out.ttl = bytes[offset + 8];
+  if (last === 'ttl' || end < 10) return out;
+  out.protocol = bytes[offset + 9];
+  if (last === 'protocol' || end < 12) return out;
+  out.checksum = (bytes[offset + 10] << 8) | bytes[offset + 11];
+  if (last === 'checksum' || end < 16) return out;
+  out.src = formatIpv4(
+    ((bytes[offset + 12] << 24) |
+      (bytes[offset + 13] << 16) |
+      (bytes[offset + 14] << 8) |
+      bytes[offset + 15]) >>>
+      0,
+  );
+  if (last === 'src' || end < 20) return out;
+  out.dst = formatIpv4(
+    ((bytes[offset + 16] << 24) |
+      (bytes[offset + 17] << 16) |
+      (bytes[offset + 18] << 8) |
+      bytes[offset + 19]) >>>
+      0,
+  );
+  return out;
+}
+
+/** Bytes encodeIpv4Offloaded() writes for `f`: where the payload goes after the header. */
+export function ipv4OffloadedHeaderLength(f: Ipv4OffloadedFields): number {
+  return 20 + f.options.length;
+}
+
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
+export function encodeIpv4Offloaded(
+  f: Ipv4OffloadedFields,
+  out: Uint8Array,
+  offset: number,
+): number {
+  const ihl = f.ihl ?? Math.trunc((20 + f.options.length) / 4);
+  const headerBytes = 20 + f.options.length;
+  if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
+  const v0 = ((f.version & 0xf) << 4) | (ihl & 0xf);
+  out[offset] = v0;
+  const v1 = ((f.dscp & 0x3f) << 2) | (f.ecn & 3);
+  out[offset + 1] = v1;
+  out[offset + 2] = f.totalLength >>> 8;
+  out[offset + 3] = f.totalLength;
+  out[offset + 4] = f.identification >>> 8;
+  out[offset + 5] = f.identification;
+  const v6 = ((f.flags & 7) << 13) | (f.fragmentOffset & 0x1fff);
+  out[offset + 6] = v6 >>> 8;
+  out[offset + 7] = v6;
+  out[offset + 8] = f.ttl;
+  out[offset + 9] = f.protocol;
+  const v10 = f.checksum ?? 0;
+  out[offset + 10] = v10 >>> 8;
+  out[offset + 11] = v10;
+  const v12 = f.src | 0;
+  out[offset + 12] = v12 >>> 24;
+  out[offset + 13] = v12 >>> 16;
+  out[offset + 14] = v12 >>> 8;
+  out[offset + 15] = v12;
+  const v16 = f.dst | 0;
+  out[offset + 16] = v16 >>> 24;
+  out[offset + 17] = v16 >>> 16;
+  out[offset + 18] = v16 >>> 8;
+  out[offset + 19] = v16;
+  let pos = offset + 20;
+  copyBytes(f.options, out, pos);
+  pos += f.options.length;
+  if (f.checksum === undefined) {
+    const covered = pos - offset;
+    let head =
+      ((v0 & 0xff) << 8) +
+      (v1 & 0xff) +
+      (f.totalLength & 0xffff) +
+      (f.identification & 0xffff) +
+      (v6 & 0xffff) +
+      ((f.ttl & 0xff) << 8) +
+      (f.protocol & 0xff) +
+      ((v12 >>> 16) & 0xffff) +
+      (v12 & 0xffff) +
+      ((v16 >>> 16) & 0xffff) +
+      (v16 & 0xffff);
+    head = (head & 0xffff) + (head >>> 16);
+    head = (head & 0xffff) + (head >>> 16);
+    const sum = internetChecksum(out, offset + 20, covered - 20, head);
+    out[offset + 10] = sum >>> 8;
+    out[offset + 11] = sum;
+  }
+
+  return pos - offset;
 }
 
 export { Ipv4OptionCursor } from '../codec/options.js';

@@ -397,6 +397,42 @@ export function decodePcapFile(
   };
 }
 
+/** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodePcapFilePrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<PcapFileJSON> {
+  const out: Partial<PcapFileJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 4) return out;
+  out.magic =
+    ((bytes[offset + 3] << 24) |
+      (bytes[offset + 2] << 16) |
+      (bytes[offset + 1] << 8) |
+      bytes[offset]) >>>
+    0;
+  if (last === 'magic' || end < 6) return out;
+  out.versionMajor = (bytes[offset + 5] << 8) | bytes[offset + 4];
+  if (last === 'versionMajor' || end < 8) return out;
+  out.versionMinor = (bytes[offset + 7] << 8) | bytes[offset + 6];
+  if (last === 'versionMinor' || end < 12) return out;
+  if (last === 'thiszone' || end < 16) return out;
+  if (last === 'sigfigs' || end < 20) return out;
+  out.snaplen =
+    ((bytes[offset + 19] << 24) |
+      (bytes[offset + 18] << 16) |
+      (bytes[offset + 17] << 8) |
+      bytes[offset + 16]) >>>
+    0;
+  if (last === 'snaplen' || end < 22) return out;
+  out.linkType = (bytes[offset + 21] << 8) | bytes[offset + 20];
+  if (last === 'linkType' || end < 24) return out;
+  out.linkInfo = (bytes[offset + 23] << 8) | bytes[offset + 22];
+  return out;
+}
+
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
 export function encodePcapFile(f: PcapFileFields, out: Uint8Array, offset: number): number {
   const headerBytes = 24;
@@ -779,6 +815,46 @@ export function decodePcapRecord(
     inclLen: v.inclLen,
     origLen: v.origLen,
   };
+}
+
+/** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodePcapRecordPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<PcapRecordJSON> {
+  const out: Partial<PcapRecordJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 4) return out;
+  out.tsSec =
+    ((bytes[offset + 3] << 24) |
+      (bytes[offset + 2] << 16) |
+      (bytes[offset + 1] << 8) |
+      bytes[offset]) >>>
+    0;
+  if (last === 'tsSec' || end < 8) return out;
+  out.tsFraction =
+    ((bytes[offset + 7] << 24) |
+      (bytes[offset + 6] << 16) |
+      (bytes[offset + 5] << 8) |
+      bytes[offset + 4]) >>>
+    0;
+  if (last === 'tsFraction' || end < 12) return out;
+  out.inclLen =
+    ((bytes[offset + 11] << 24) |
+      (bytes[offset + 10] << 16) |
+      (bytes[offset + 9] << 8) |
+      bytes[offset + 8]) >>>
+    0;
+  if (last === 'inclLen' || end < 16) return out;
+  out.origLen =
+    ((bytes[offset + 15] << 24) |
+      (bytes[offset + 14] << 16) |
+      (bytes[offset + 13] << 8) |
+      bytes[offset + 12]) >>>
+    0;
+  return out;
 }
 
 /** Bytes encodePcapRecord() writes for `f`: where the payload goes after the header. */

@@ -699,6 +699,46 @@ export function decodeTcp(
   };
 }
 
+/** The fixed fields of a tcp message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeTcpPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<TcpJSON> {
+  const out: Partial<TcpJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 2) return out;
+  out.srcPort = (bytes[offset] << 8) | bytes[offset + 1];
+  if (last === 'srcPort' || end < 4) return out;
+  out.dstPort = (bytes[offset + 2] << 8) | bytes[offset + 3];
+  if (last === 'dstPort' || end < 8) return out;
+  out.seq =
+    ((bytes[offset + 4] << 24) |
+      (bytes[offset + 5] << 16) |
+      (bytes[offset + 6] << 8) |
+      bytes[offset + 7]) >>>
+    0;
+  if (last === 'seq' || end < 12) return out;
+  out.ack =
+    ((bytes[offset + 8] << 24) |
+      (bytes[offset + 9] << 16) |
+      (bytes[offset + 10] << 8) |
+      bytes[offset + 11]) >>>
+    0;
+  if (last === 'ack' || end < 13) return out;
+  out.dataOffset = bytes[offset + 12] >> 4;
+  if (last === 'dataOffset' || end < 14) return out;
+  out.flags = ((bytes[offset + 12] << 8) | bytes[offset + 13]) & 0xfff;
+  if (last === 'flags' || end < 16) return out;
+  out.window = (bytes[offset + 14] << 8) | bytes[offset + 15];
+  if (last === 'window' || end < 18) return out;
+  out.checksum = (bytes[offset + 16] << 8) | bytes[offset + 17];
+  if (last === 'checksum' || end < 20) return out;
+  out.urgentPointer = (bytes[offset + 18] << 8) | bytes[offset + 19];
+  return out;
+}
+
 /** Bytes encodeTcp() writes for `f`: where the payload goes after the header. */
 export function tcpHeaderLength(f: TcpFields): number {
   return 20 + f.options.length;

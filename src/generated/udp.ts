@@ -401,6 +401,26 @@ export function decodeUdp(
   };
 }
 
+/** The fixed fields of a udp message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeUdpPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<UdpJSON> {
+  const out: Partial<UdpJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 2) return out;
+  out.srcPort = (bytes[offset] << 8) | bytes[offset + 1];
+  if (last === 'srcPort' || end < 4) return out;
+  out.dstPort = (bytes[offset + 2] << 8) | bytes[offset + 3];
+  if (last === 'dstPort' || end < 6) return out;
+  out.length = (bytes[offset + 4] << 8) | bytes[offset + 5];
+  if (last === 'length' || end < 8) return out;
+  out.checksum = (bytes[offset + 6] << 8) | bytes[offset + 7];
+  return out;
+}
+
 /** Bytes encodeUdp() writes for `f`: where the payload goes after the header. */
 export function udpHeaderLength(_f: UdpFields): number {
   return 8;

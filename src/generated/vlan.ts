@@ -265,6 +265,26 @@ export function decodeVlan(
   };
 }
 
+/** The fixed fields of a vlan message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeVlanPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<VlanJSON> {
+  const out: Partial<VlanJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 1) return out;
+  out.pcp = bytes[offset] >> 5;
+  if (last === 'pcp') return out;
+  out.dei = (bytes[offset] >> 4) & 1;
+  if (last === 'dei' || end < 2) return out;
+  out.id = ((bytes[offset] << 8) | bytes[offset + 1]) & 0xfff;
+  if (last === 'id' || end < 4) return out;
+  out.etherType = (bytes[offset + 2] << 8) | bytes[offset + 3];
+  return out;
+}
+
 /** Bytes encodeVlan() writes for `f`: where the payload goes after the header. */
 export function vlanHeaderLength(_f: VlanFields): number {
   return 4;

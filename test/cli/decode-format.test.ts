@@ -184,12 +184,71 @@ describe('decode --json shape', () => {
     expect(frameToJSON(decoder, 3).error).toBeNull();
   });
 
-  it('a header cut by the snap length ends the walk before it', () => {
-    // 38 bytes captured: 4 of the 8 UDP header bytes
+  it('a header cut by the snap length ends the walk there, shown in part', () => {
+    // 38 bytes captured: 4 of the 8 UDP header bytes (the ports), as tshark shows them
     frame('synthetic-edge-cases.pcap', 31);
     const j = frameToJSON(decoder, 31);
-    expect(Object.keys(j.layers)).toEqual(['ethernet', 'ipv4']);
+    expect(Object.keys(j.layers)).toEqual(['ethernet', 'ipv4', 'udp']);
+    expect(j.partial).toBe('udp');
+    expect(j.layers.udp).toEqual({ srcPort: 1, dstPort: 2 });
     expect(j.error?.layer).toBe('ipv4');
+  });
+
+  it('a header that fails validation shows its fields up to the failing one', () => {
+    // IPv4 with ihl 3 (tshark: version 4, header length 12 bytes, "bogus")
+    frame('synthetic-analyser.pcap', 1);
+    const j = frameToJSON(decoder, 1);
+    expect(j.partial).toBe('ipv4');
+    expect(j.layers.ipv4).toEqual({ version: 4, ihl: 3 });
+    expect(j.error).toMatchObject({ code: 'E_BAD_LENGTH', layer: 'ipv4', field: 'ihl' });
+    // TCP data offset 3: the fields up to it, beside the error
+    frame('synthetic-analyser.pcap', 4);
+    const t = frameToJSON(decoder, 4);
+    expect(t.layers.tcp).toEqual({
+      srcPort: 40000,
+      dstPort: 80,
+      seq: 1000,
+      ack: 0,
+      dataOffset: 3,
+    });
+    expect(t.error).toMatchObject({ code: 'E_BAD_LENGTH', layer: 'tcp', field: 'dataOffset' });
+  });
+
+  it('a first fragment that cuts its transport header shows the ports, without error', () => {
+    frame('synthetic-analyser.pcap', 6);
+    const j = frameToJSON(decoder, 6);
+    expect(j.partial).toBe('tcp');
+    expect(j.layers.tcp).toEqual({ srcPort: 40000, dstPort: 80, seq: 1000, ack: 0 });
+    expect(j.error).toBeNull();
+    // the second fragment of the UDP datagram (frame 7 is its first) has no transport header
+    frame('synthetic-analyser.pcap', 8);
+    const later = frameToJSON(decoder, 8);
+    expect(Object.keys(later.layers)).toEqual(['ethernet', 'ipv4']);
+    expect(later.partial).toBeUndefined();
+    expect(later.error).toBeNull();
+  });
+
+  it('IPv4 total length 0 (offloaded) is the rest of the frame, as tshark presumes', () => {
+    frame('synthetic-analyser.pcap', 10);
+    const j = frameToJSON(decoder, 10);
+    const ip = j.layers.ipv4 as Record<string, unknown>;
+    expect(ip.totalLength).toBe(0);
+    expect(ip.offloadedLength).toBe(140);
+    expect(ip.checksumValid).toBe(true);
+    const tcp = j.layers.tcp as Record<string, unknown>;
+    expect([tcp.payloadLength, tcp.checksumValid]).toEqual([100, true]);
+    expect(j.error).toBeNull();
+  });
+
+  it('ARP for a protocol other than IPv4 shows its protocol addresses as bytes', () => {
+    frame('synthetic-analyser.pcap', 12);
+    const a = frameToJSON(decoder, 12).layers.arp as Record<string, unknown>;
+    expect([a.ptype, a.spa, a.tpa, a.sha]).toEqual([
+      0x809b,
+      '00:ff:12:34',
+      '00:ff:56:78',
+      '02:00:00:00:00:01',
+    ]);
   });
 
   it('VLAN tags are a list, outermost first; ethernet keeps the first tag type', () => {
@@ -281,7 +340,26 @@ describe('decode text lines', () => {
       2,
       /: DHCP \w+, xid 0x[0-9a-f]{8}, yiaddr 10\.77\.0\.\d+, length \d+$/,
     ],
-    ['zeek-trunc-ip4-trunc.pcap', 1, /ethertype IPv4 \[error E_TRUNCATED ipv4\.\w+ @\d+\]$/],
+    [
+      'zeek-trunc-ip4-trunc.pcap',
+      1,
+      /ethertype IPv4 ipv4 \(version 4, ihl 5, .*, identification 1\) \[error E_TRUNCATED ipv4\.flags @20\]$/,
+    ],
+    [
+      'synthetic-analyser.pcap',
+      6,
+      /IP 10\.0\.0\.1 > 10\.0\.0\.2: ip-proto-6 \(frag id 1, off 0, MF\), length 12 tcp \(srcPort 40000, dstPort 80, seq 1000, ack 0\)$/,
+    ],
+    [
+      'synthetic-analyser.pcap',
+      10,
+      /Flags \[P\.\], seq 1000, ack 5, win 64240, length 100, IP total length 0 \(offloaded, 140\)$/,
+    ],
+    [
+      'synthetic-analyser.pcap',
+      12,
+      /protocol type 0x809b \(4 bytes\), 02:00:00:00:00:01 00:ff:12:34 >/,
+    ],
     ['zeek-wikipedia.pcap', 2, /ethertype 0x86dd, length \d+$/],
   ] as const)('%s #%d', (file, n, re) => {
     expect(text(file, n)).toMatch(re);

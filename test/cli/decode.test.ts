@@ -203,7 +203,8 @@ describe('pktstack decode (in-process)', () => {
       .map(
         (l) => JSON.parse(l) as { layers: Record<string, unknown>; error: Record<string, unknown> },
       );
-    expect(Object.keys(frame.layers)).toEqual(['ethernet']);
+    // the IPv4 header the capture cut is shown as far as it goes
+    expect(Object.keys(frame.layers)).toEqual(['ethernet', 'ipv4']);
     expect(frame.error).toMatchObject({ code: 'E_TRUNCATED', layer: 'ipv4' });
     expect(typeof frame.error.field).toBe('string');
     expect(typeof frame.error.offset).toBe('number');
