@@ -33,7 +33,7 @@ export function prefixDecoder(
   );
   const dependsOn = (f: FixedField): string[] => {
     if (f.kind === 'scalar') return f.when === null ? [] : fieldRefs(f.when);
-    return f.format === null ? [] : fieldRefs(f.format.length);
+    return f.format?.name === 'hwaddr' ? fieldRefs(f.format.length) : [];
   };
   // Fields read into a local because a shown field's condition or format refers to them.
   const needed = new Set(m.fields.filter((f) => shown.has(f.name)).flatMap((f) => dependsOn(f)));
@@ -59,7 +59,7 @@ export function prefixDecoder(
       checkedTo = endByte;
     }
     if (stops.length > 0) lines.push(`if (${stops.join(' || ')}) return out;`);
-    let load = f.kind === 'scalar' ? inlineLoad(f, 'bytes', 'offset') : '';
+    let load = f.kind === 'scalar' ? scalarLoad(f) : '';
     if (needed.has(f.name) && f.kind === 'scalar') {
       lines.push(`const ${local(f.name)} = ${load};`);
       read.add(f.name);
@@ -102,11 +102,33 @@ function valueOf(
   return f.when === null ? v : `${exprTs(f.when, ctx)} ? ${v} : null`;
 }
 
+/** A scalar's value read from `bytes` (u64: as a bigint of its halves; ipv6: its offset). */
+function scalarLoad(f: ScalarField): string {
+  if (f.type === 'ipv6') return `offset + ${f.bitOffset >> 3}`;
+  if (f.type !== 'u64') return inlineLoad(f, 'bytes', 'offset');
+  const half = (k: number): string =>
+    inlineLoad(
+      { ...f, type: 'uint', bitOffset: f.bitOffset + 32 * k, bitWidth: 32 },
+      'bytes',
+      'offset',
+    );
+  return `u64FromHalves(${half(0)}, ${half(1)})`;
+}
+
 function scalarValue(
   f: ScalarField,
   load: string,
   use: (module: string, name: string) => void,
 ): string {
+  if (f.type === 'u64') {
+    use(ADDRESS, 'u64FromHalves');
+    // shown in decimal, as toJSON() does (JSON numbers lose precision above 2**53)
+    return `${load}.toString()`;
+  }
+  if (f.type === 'ipv6') {
+    use(ADDRESS, 'formatIpv6');
+    return `formatIpv6(bytes, ${load})`;
+  }
   if (f.type === 'mac') {
     use(ADDRESS, 'formatMac');
     return `formatMac(${load})`;
@@ -124,10 +146,23 @@ function bytesValue(
   use: (module: string, name: string) => void,
 ): string {
   const at = `offset${f.byteOffset === 0 ? '' : ` + ${f.byteOffset}`}`;
-  if (f.format !== null) {
-    use(ADDRESS, 'formatHwAddr');
-    return `formatHwAddr(bytes, ${at}, ${exprTs(f.format.length, ctx)}, ${f.size})`;
+  switch (f.format?.name) {
+    case 'hwaddr':
+      use(ADDRESS, 'formatHwAddr');
+      return `formatHwAddr(bytes, ${at}, ${exprTs(f.format.length, ctx)}, ${f.size})`;
+    case 'mac':
+      use(ADDRESS, 'formatMac');
+      use(ADDRESS, 'readMac');
+      return `formatMac(readMac(bytes, ${at}))`;
+    case 'ipv4':
+      use(ADDRESS, 'formatIpv4');
+      use(ADDRESS, 'readIpv4');
+      return `formatIpv4(readIpv4(bytes, ${at}))`;
+    case 'ipv6':
+      use(ADDRESS, 'formatIpv6');
+      return `formatIpv6(bytes, ${at})`;
+    default:
+      use(ADDRESS, 'formatHex');
+      return `formatHex(bytes, ${at}, ${f.size})`;
   }
-  use(ADDRESS, 'formatHex');
-  return `formatHex(bytes, ${at}, ${f.size})`;
 }
