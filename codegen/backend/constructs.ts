@@ -24,6 +24,8 @@ export interface FieldsValue {
   type: string;
   /** Expression building the value from the decode view `v` (and `bytes`). */
   decode: string;
+  /** Optional in `Fields` (a conditional field the encoder leaves out when undefined). */
+  optional?: boolean;
 }
 
 export interface ConstructCode {
@@ -99,6 +101,8 @@ export function constructCode(r: Region, fixedOffsets: Map<string, number>): Con
     moduleExtras: [],
   };
   switch (c.kind) {
+    case 'field':
+      throw new Error(`${r.name}: placed fields are built by placed.ts`);
     case 'payload':
       return none;
     case 'bytes':

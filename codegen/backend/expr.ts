@@ -10,6 +10,8 @@ export interface ExprContext {
   field(name: string): string;
   /** TypeScript for len(name). */
   len(name: string): string;
+  /** TypeScript for "the caller gave field `name`" (encoders only). */
+  given?(name: string): string;
 }
 
 /** Expressions over the getters of the view `v` (`this` inside a view, a local elsewhere). */
@@ -32,6 +34,13 @@ export function exprTs(e: Expr, ctx: ExprContext): string {
       return ctx.len(e.name);
     case 'not':
       return `!(${exprTs(e.operand, ctx)})`;
+    case 'cond':
+      return `(${exprTs(e.test, ctx)} ? ${exprTs(e.then, ctx)} : ${exprTs(e.otherwise, ctx)})`;
+    case 'present': {
+      const given = ctx.given;
+      if (given === undefined) throw new Error('present() is only known when encoding');
+      return `(${e.names.map((n) => given(n)).join(' || ')})`;
+    }
     case 'in': {
       const operand = exprTs(e.operand, ctx);
       return `(${e.values.map((v) => `${operand} === ${v}`).join(' || ')})`;

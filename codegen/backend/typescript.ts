@@ -24,6 +24,7 @@ import type {
 import { ModuleBuilder } from './module-builder.js';
 import { type ConstructCode, constructCode, type Import, needsCompressor } from './constructs.js';
 import { fieldRefs } from '../frontend/resolve.js';
+import { placedFieldCode } from './placed.js';
 import { exprTs, type ExprContext, viewContext, viewOf } from './expr.js';
 import {
   block,
@@ -269,8 +270,21 @@ class MessageEmitter {
       this.fixedOffsets.set(f.name, f.kind === 'scalar' ? f.bitOffset >> 3 : f.byteOffset);
     this.payload = m.regions.find((r) => r.construct.kind === 'payload');
     this.checksum = this.scalars.find((f) => f.checksum !== null);
+    const derived = new Set(this.scalars.filter((f) => f.derive !== null).map((f) => f.name));
+    const enc: ExprContext = {
+      field: (name) => (derived.has(name) ? name : `f.${name}`),
+      len: (name) => `f.${name}.length`,
+      given: (name) => `f.${name} !== undefined`,
+    };
+    const loads = {
+      stored: (f: ScalarField) => wordBits(inlineLoad(f, 'bytes', 'pos')),
+      word: isWord,
+    };
     for (const r of m.regions) {
-      const c = constructCode(r, this.fixedOffsets);
+      const c =
+        r.construct.kind === 'field'
+          ? placedFieldCode(r, enc, loads)
+          : constructCode(r, this.fixedOffsets);
       code.constructs.set(r.name, c);
       code.imports.addAll(c.imports);
     }
@@ -812,12 +826,14 @@ class MessageEmitter {
         out.push({
           key: x.key,
           type: x.type,
-          optional: false,
+          optional: x.optional ?? false,
           decode: x.decode,
           doc:
             r.construct.kind === 'tlv_list'
               ? 'Raw option bytes as on the wire (padding included).'
-              : '',
+              : x.optional === true
+                ? 'On the wire only when its condition holds; undefined leaves it out (a flag without a derive of its own derives from presence).'
+                : '',
         });
       }
     }
@@ -923,6 +939,7 @@ class MessageEmitter {
     const ctx: ExprContext = {
       field: (name) => (derived.has(name) ? name : `f.${name}`),
       len: (name) => `f.${name}.length`,
+      given: (name) => `f.${name} !== undefined`,
     };
     const body: string[] = [];
     // Derived values first, each after its inputs.

@@ -37,6 +37,7 @@ export type AstAttr =
   | { kind: 'derive'; expr: AstExpr; pos: number }
   | { kind: 'checksum'; args: AstExpr[]; pos: number }
   | { kind: 'when'; expr: AstExpr; pos: number }
+  | { kind: 'if'; expr: AstExpr; pos: number }
   | { kind: 'format'; name: AstName; args: AstExpr[]; pos: number };
 
 export interface AstField {

@@ -14,7 +14,11 @@ export type Expr =
   | { kind: 'len'; name: string }
   | { kind: 'bin'; op: BinaryOp; left: Expr; right: Expr }
   | { kind: 'not'; operand: Expr }
-  | { kind: 'in'; operand: Expr; values: number[] };
+  | { kind: 'in'; operand: Expr; values: number[] }
+  /** `test ? then : otherwise` (a conditional field's size, a presence flag's derive). */
+  | { kind: 'cond'; test: Expr; then: Expr; otherwise: Expr }
+  /** Encode only: true when the caller gave any of these (optional, conditional) fields. */
+  | { kind: 'present'; names: string[] };
 
 export type BinaryOp =
   '+' | '-' | '*' | '/' | '%' | '==' | '!=' | '<' | '<=' | '>' | '>=' | '&&' | '||';
@@ -94,7 +98,13 @@ export type RegionConstruct =
       snameField: string | null;
     }
   | { kind: 'dns_questions'; count: string }
-  | { kind: 'dns_records'; counts: [string, string, string] };
+  | { kind: 'dns_records'; counts: [string, string, string] }
+  /**
+   * One fixed-size field at a computed offset: after a variable part, or conditional
+   * (`key: u32 if k == 1`, then `presence` is the condition and the region is 0 bytes when it
+   * does not hold). The field's own offset is 0: the region's start is where it sits.
+   */
+  | { kind: 'field'; field: ScalarField | BytesField; presence: Expr | null };
 
 /** One step of wrap(): an assertion or a region's bound check, in declaration order. */
 export type CheckStep =

@@ -106,6 +106,9 @@ const actions: ohm.ActionDict<unknown> = {
   Attr_when(kw, expr): AstAttr {
     return { kind: 'when', expr: ast<AstExpr>(expr), pos: pos(kw) };
   },
+  Attr_if(kw, expr): AstAttr {
+    return { kind: 'if', expr: ast<AstExpr>(expr), pos: pos(kw) };
+  },
   Attr_format(kw, ident, _open, args, _close): AstAttr {
     return { kind: 'format', name: name(ident), args: listOf<AstExpr>(args), pos: pos(kw) };
   },

@@ -176,6 +176,8 @@ class MessageResolver {
   /** Bit offset where the current run of unaligned bit fields began. */
   private runStart = 0;
   private usesPayloadLength = false;
+  /** Fields at a computed offset (conditional, or after a variable part): name → region. */
+  private readonly placed = new Map<string, Region>();
 
   constructor(
     private readonly r: Resolver,
@@ -197,7 +199,7 @@ class MessageResolver {
     // Pass 2: region types (their lengths and arguments may name any fixed field).
     for (const f of fieldDecls) {
       const region = this.regions.get(f.name.name);
-      if (region !== undefined) this.regionType(f, region);
+      if (region !== undefined && !this.placed.has(region.name)) this.regionType(f, region);
     }
     // Pass 3: attributes, checks, dispatch, json, describe (everything that references names).
     let checksumField: string | null = null;
@@ -255,6 +257,7 @@ class MessageResolver {
     ) {
       this.usesPayloadLength = true;
     }
+    this.presenceDerives();
     return {
       name: this.m.name.name,
       layer: this.layer,
@@ -288,6 +291,7 @@ class MessageResolver {
     if (RESERVED.has(name))
       this.r.error(f.name.pos, `'${name}' is a reserved name (the generated view or DSL uses it)`);
     this.fieldPos.set(name, f.name.pos);
+    if (this.placeField(f)) return;
     const typeName = f.type.name.name;
     const args = f.type.args;
     const scalarType = SCALAR_TYPES[typeName];
@@ -381,6 +385,123 @@ class MessageResolver {
     this.regionList.push(region);
   }
 
+  /**
+   * A fixed-size field that is conditional (`if`) or follows a variable part becomes a region
+   * of its own size (0 when its condition does not hold) with a typed accessor; the fixed part
+   * before it keeps its constant offsets. Returns false for every other field.
+   */
+  private placeField(f: AstField): boolean {
+    const cond = f.attrs.find((a): a is Extract<AstAttr, { kind: 'if' }> => a.kind === 'if');
+    const previous = this.regionList[this.regionList.length - 1];
+    if (cond === undefined && previous === undefined) return false;
+    const name = f.name.name;
+    const typeName = f.type.name.name;
+    const args = f.type.args;
+    const scalarType = SCALAR_TYPES[typeName];
+    const what = cond !== undefined ? 'a conditional field' : `a field after '${previous?.name}'`;
+    let field: ScalarField | BytesField;
+    if (scalarType !== undefined && args === null && scalarType.width <= 32) {
+      field = {
+        kind: 'scalar',
+        name,
+        type: scalarType.type,
+        bitOffset: 0,
+        bitWidth: scalarType.width,
+        littleEndian: scalarType.le,
+        enumName: null,
+        derive: null,
+        checksum: null,
+        when: null,
+      };
+    } else if (typeName === 'bytes' && args?.length === 1 && args[0].kind === 'num') {
+      if (args[0].value < 1) this.r.error(args[0].pos, 'a byte array needs at least one byte');
+      field = { kind: 'bytes', name, byteOffset: 0, size: args[0].value, format: null };
+    } else if (cond !== undefined) {
+      this.r.error(
+        f.type.name.pos,
+        `${what} must be u8, u16, u32, u16le, u32le, ipv4 or bytes(N), not '${typeName}'`,
+      );
+    } else {
+      return false;
+    }
+    if (this.bitPos % 8 !== 0) {
+      this.r.error(
+        f.name.pos,
+        `field '${name}' starts at bit ${this.bitPos}: bit fields before it must fill whole bytes`,
+      );
+    }
+    if (previous !== undefined) {
+      const decl = this.m.members.find(
+        (x): x is AstField => x.kind === 'field' && x.name.name === previous.name,
+      );
+      const prevType = decl?.type.name.name;
+      const prevArgs = decl?.type.args ?? [];
+      if (prevType === 'payload')
+        this.r.error(f.name.pos, `field '${name}' cannot follow the payload (the caller's part)`);
+      if (prevArgs.some((a) => a.kind === 'ref' && a.name === 'rest'))
+        this.r.error(
+          f.name.pos,
+          `field '${name}' follows '${previous.name}', which takes the rest of the message`,
+        );
+    }
+    for (const a of f.attrs) {
+      if (a.kind !== 'if')
+        this.r.error(a.pos, `attribute '${a.kind}' is not allowed on ${what} ('${name}')`);
+    }
+    if (cond !== undefined) {
+      const has = `has${name.charAt(0).toUpperCase()}${name.slice(1)}`;
+      if (this.fieldPos.has(has))
+        this.r.error(f.name.pos, `'${has}' is a field, so it cannot be ${name}'s presence test`);
+    }
+    const size = field.kind === 'scalar' ? field.bitWidth / 8 : field.size;
+    const presence = cond === undefined ? null : this.expr(cond.expr, 'decode');
+    const region: Region = {
+      name,
+      construct: { kind: 'field', field, presence },
+      length:
+        presence === null
+          ? { kind: 'num', value: size }
+          : {
+              kind: 'cond',
+              test: presence,
+              then: { kind: 'num', value: size },
+              otherwise: { kind: 'num', value: 0 },
+            },
+    };
+    this.regions.set(name, region);
+    this.regionList.push(region);
+    this.placed.set(name, region);
+    return true;
+  }
+
+  /**
+   * The flag of `x: T if flag == V` (V not 0) derives `present ? V : 0` when the spec gives it no
+   * derive: on encode, presence comes from the fields the caller gives.
+   */
+  private presenceDerives(): void {
+    const byFlag = new Map<string, { value: number; names: string[] }>();
+    for (const region of this.placed.values()) {
+      if (region.construct.kind !== 'field') continue;
+      const p = region.construct.presence;
+      if (p?.kind !== 'bin' || p.op !== '==') continue;
+      if (p.left.kind !== 'field' || p.right.kind !== 'num' || p.right.value === 0) continue;
+      const entry = byFlag.get(p.left.name) ?? { value: p.right.value, names: [] };
+      if (entry.value !== p.right.value) continue;
+      entry.names.push(region.name);
+      byFlag.set(p.left.name, entry);
+    }
+    for (const [flag, { value, names }] of byFlag) {
+      const f = this.scalars.get(flag);
+      if (f === undefined || f.derive !== null || f.checksum !== null) continue;
+      f.derive = {
+        kind: 'cond',
+        test: { kind: 'present', names },
+        then: { kind: 'num', value },
+        otherwise: { kind: 'num', value: 0 },
+      };
+    }
+  }
+
   private noRegionYet(f: AstField): void {
     const previous = this.regionList[this.regionList.length - 1];
     if (previous !== undefined) {
@@ -394,6 +515,11 @@ class MessageResolver {
   private fixedField(name: string, pos: number): FixedField {
     const f = this.scalars.get(name) ?? this.bytesFields.get(name);
     if (f === undefined) {
+      if (this.placed.has(name))
+        this.r.error(
+          pos,
+          `'${name}' is at a computed offset (conditional or after a variable part); only fields of the fixed part can be used here`,
+        );
       if (this.regions.has(name))
         this.r.error(pos, `'${name}' is variable-length; a fixed field is needed here`);
       this.r.error(pos, `unknown field '${name}'`);
@@ -425,6 +551,7 @@ class MessageResolver {
   private attributes(f: AstField): void {
     const name = f.name.name;
     const region = this.regions.get(name);
+    if (this.placed.has(name)) return;
     if (region !== undefined) {
       for (const a of f.attrs)
         this.r.error(a.pos, `attribute '${a.kind}' is not allowed on variable-length '${name}'`);
@@ -497,8 +624,22 @@ class MessageResolver {
         this.narrow(scalar, a.pos, 'derive');
         scalar.derive = this.expr(a.expr, 'derive');
         return;
-      case 'when':
+      case 'when': {
+        const e = a.expr;
+        // `when` keeps the field on the wire; a flag bit that adds or removes a field is `if`.
+        if (e.kind === 'bin' && e.op === '==' && e.left.kind === 'ref' && e.right.kind === 'num') {
+          const flag = this.scalars.get(e.left.name);
+          if (flag !== undefined && flag.bitWidth === 1 && e.right.value === 1) {
+            this.r.error(
+              a.pos,
+              `'when ${e.left.name} == 1' only marks the value meaningless (the field is always on the wire); for a field the ${e.left.name} bit adds, write 'if ${e.left.name} == 1'; if it is always there, write 'when ${e.left.name} != 0'`,
+            );
+          }
+        }
         scalar.when = this.expr(a.expr, 'decode');
+        return;
+      }
+      case 'if':
         return;
       case 'format':
         this.r.error(a.pos, `format is only for byte arrays`);
@@ -814,6 +955,8 @@ export function fieldRefs(e: Expr): string[] {
       return fieldRefs(e.operand);
     case 'in':
       return fieldRefs(e.operand);
+    case 'cond':
+      return [...fieldRefs(e.test), ...fieldRefs(e.then), ...fieldRefs(e.otherwise)];
     default:
       return [];
   }

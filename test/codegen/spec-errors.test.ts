@@ -11,7 +11,7 @@ const CASES: Array<[string, string, string]> = [
   [
     'missing semicolon',
     'message X { a: u8 }',
-    `x.pkt:1:19: syntax error: expected ";", "format", "when", "checksum", "derive", "enum", or "("`,
+    `x.pkt:1:19: syntax error: expected ";", "format", "if", "when", "checksum", "derive", "enum", or "("`,
   ],
   ['unknown type', 'message X { a: u17; }', "x.pkt:1:16: unknown type 'u17'"],
   [
@@ -89,9 +89,9 @@ const CASES: Array<[string, string, string]> = [
     "x.pkt:1:13: derive cycle through 'a'",
   ],
   [
-    'fixed after variable',
+    'field after the payload',
     'message X { p: payload(rest); a: u8; }',
-    "x.pkt:1:31: fixed-size field 'a' cannot follow the variable-length 'p'",
+    "x.pkt:1:31: field 'a' cannot follow the payload (the caller's part)",
   ],
   [
     'region after rest',
@@ -185,6 +185,47 @@ const CASES: Array<[string, string, string]> = [
     'dispatch on a u64',
     'message X { a: u64; dispatch a { 1 => x } }',
     "x.pkt:1:30: dispatch needs a field of at most 48 bits; 'a' is u64",
+  ],
+  // Conditional presence and fields at a computed offset.
+  [
+    'bit field after a variable part',
+    'message X { n: u8; b: bytes(n); a: bits(4); c: bits(4); }',
+    "x.pkt:1:33: fixed-size field 'a' cannot follow the variable-length 'b'",
+  ],
+  [
+    'field after a rest-length part',
+    'message X { b: bytes(rest); a: u16; }',
+    "x.pkt:1:29: field 'a' follows 'b', which takes the rest of the message",
+  ],
+  [
+    'conditional bit field',
+    'message X { f: u8; a: bits(8) if f == 1; }',
+    "x.pkt:1:23: a conditional field must be u8, u16, u32, u16le, u32le, ipv4 or bytes(N), not 'bits'",
+  ],
+  [
+    'attribute on a conditional field',
+    'message X { f: u8; a: u16 if f == 1 derive 3; }',
+    "x.pkt:1:37: attribute 'derive' is not allowed on a conditional field ('a')",
+  ],
+  [
+    'conditional field in a length',
+    'message X { f: u8; a: u8 if f == 1; p: payload(a); }',
+    "x.pkt:1:48: 'a' is at a computed offset (conditional or after a variable part); only fields of the fixed part can be used here",
+  ],
+  [
+    'condition on an unknown field',
+    'message X { a: u16 if g == 1; }',
+    "x.pkt:1:23: unknown field 'g'",
+  ],
+  [
+    'presence test name taken',
+    'message X { f: bits(1); hasKey: bits(7); key: u32 if f == 1; }',
+    "x.pkt:1:42: 'hasKey' is a field, so it cannot be key's presence test",
+  ],
+  [
+    'when that reads like presence',
+    'message X { k: bits(1); r: bits(7); key: u32 when k == 1; }',
+    "x.pkt:1:46: 'when k == 1' only marks the value meaningless (the field is always on the wire); for a field the k bit adds, write 'if k == 1'; if it is always there, write 'when k != 0'",
   ],
   // IPv6 pseudo-header checksums.
   [

@@ -1,0 +1,125 @@
+/**
+ * A fixed-size field at a computed offset (model: a `field` region): conditional
+ * (`key: u32 if k == 1`) or after a variable part. wrap() sizes it (0 when its condition does
+ * not hold) and bound-checks it like any region, then decodes a scalar into its own property,
+ * so its getter is one load as in the fixed part; the view also tells whether it is there.
+ */
+import type { Region, ScalarField } from '../frontend/model.js';
+import type { ConstructCode } from './constructs.js';
+import { exprTs, type ExprContext } from './expr.js';
+import { self, stmt, ts } from './wrap-ir.js';
+
+const ADDRESS = '../codec/address.js';
+
+function upperFirst(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+export interface PlacedLoads {
+  /** A scalar read from `bytes` at `pos`, as it is stored (32-bit values as int32). */
+  stored(f: ScalarField): string;
+  /** Whether the getter needs `>>> 0` (a 32-bit value kept as int32). */
+  word(f: ScalarField): boolean;
+}
+
+/** The construct code of a `field` region; `enc` evaluates its condition in the encoder. */
+export function placedFieldCode(r: Region, enc: ExprContext, loads: PlacedLoads): ConstructCode {
+  if (r.construct.kind !== 'field') throw new Error(`${r.name} is not a placed field`);
+  const { field, presence } = r.construct;
+  const n = r.name;
+  const has = `has${upperFirst(n)}`;
+  const present = presence !== null ? exprTs(presence, enc) : 'true';
+  const viewMembers: string[] = [];
+  if (presence !== null) {
+    viewMembers.push(
+      `/** True when ${n} is on the wire (its condition held in wrap()); when false its getter gives 0 and its length is 0. */\nget ${has}(): boolean {\nreturn this.${n}Size !== 0;\n}`,
+    );
+  }
+  const orNull = (v: string): string => (presence !== null ? `this.${has} ? ${v} : null` : v);
+  const orUndefined = (v: string): string =>
+    presence !== null ? `v.${has} ? ${v} : undefined` : v;
+  const base: ConstructCode = {
+    imports: [],
+    viewProperties: [],
+    validate: [],
+    viewMembers,
+    viewReset: [],
+    json: [],
+    fields: [],
+    encode: '',
+    encodeSize: presence !== null ? `(${present} ? ${sizeOf(r)} : 0)` : String(sizeOf(r)),
+    moduleExtras: [],
+  };
+  if (field.kind === 'bytes') {
+    base.imports.push({ module: ADDRESS, name: 'formatHex' });
+    base.json.push({
+      key: n,
+      type: presence !== null ? 'string | null' : 'string',
+      expr: orNull(`formatHex(this.bytes, this.${n}Offset, ${field.size})`),
+    });
+    base.fields.push({
+      key: n,
+      type: 'Uint8Array',
+      decode: orUndefined(`bytes.slice(v.${n}Offset, v.${n}Offset + ${field.size})`),
+      optional: presence !== null,
+    });
+    const write = [
+      `out.fill(0, pos, pos + ${field.size});`,
+      `const ${n}Bytes = f.${n}${presence !== null ? ' ?? EMPTY' : ''};`,
+      `out.set(${n}Bytes.length > ${field.size} ? ${n}Bytes.subarray(0, ${field.size}) : ${n}Bytes, pos);`,
+      `pos += ${field.size};`,
+    ];
+    base.encode =
+      presence !== null ? `if (${present}) {\n${write.join('\n')}\n}` : write.join('\n');
+    return base;
+  }
+  const slot = `${n}Field`;
+  base.viewProperties.push(
+    `/** @internal ${n} as wrap() decoded it (0 when it is not on the wire). */\n${slot} = 0;`,
+  );
+  base.viewReset.push(`this.${slot} = 0;`);
+  base.validate.push(
+    stmt(
+      presence !== null
+        ? ts`${self}.${slot} = size === 0 ? 0 : ${loads.stored(field)};`
+        : ts`${self}.${slot} = ${loads.stored(field)};`,
+    ),
+  );
+  viewMembers.push(
+    `/** ${n}: ${field.bitWidth} bits at a computed offset${presence !== null ? `; 0 when it is not on the wire (see ${has})` : ''}. */\nget ${n}(): number {\nreturn this.${slot}${loads.word(field) ? ' >>> 0' : ''};\n}`,
+  );
+  let shown = `this.${n}`;
+  if (field.type === 'ipv4') {
+    base.imports.push({ module: ADDRESS, name: 'formatIpv4' });
+    shown = `formatIpv4(this.${n})`;
+  }
+  base.json.push({
+    key: n,
+    type: `${field.type === 'ipv4' ? 'string' : 'number'}${presence !== null ? ' | null' : ''}`,
+    expr: orNull(shown),
+  });
+  base.fields.push({
+    key: n,
+    type: 'number',
+    decode: orUndefined(`v.${n}`),
+    optional: presence !== null,
+  });
+  const bytes = field.bitWidth / 8;
+  const value = presence !== null ? `f.${n} ?? 0` : `f.${n}`;
+  const write = [`const ${n}Value = ${bytes === 4 ? `(${value}) | 0` : value};`];
+  for (let k = 0; k < bytes; k++) {
+    const shift = field.littleEndian ? 8 * k : 8 * (bytes - 1 - k);
+    write.push(
+      `out[pos${k === 0 ? '' : ` + ${k}`}] = ${shift === 0 ? `${n}Value` : `${n}Value >>> ${shift}`};`,
+    );
+  }
+  write.push(`pos += ${bytes};`);
+  base.encode = presence !== null ? `if (${present}) {\n${write.join('\n')}\n}` : write.join('\n');
+  return base;
+}
+
+function sizeOf(r: Region): number {
+  if (r.construct.kind !== 'field') return 0;
+  const f = r.construct.field;
+  return f.kind === 'scalar' ? f.bitWidth / 8 : f.size;
+}
