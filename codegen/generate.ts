@@ -3,18 +3,30 @@
  * (ts-morph) → format (prettier with the repo's .prettierrc.json). Pure functions of the spec
  * text, so `--check` can compare what it would write with what is committed.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseSpec } from './frontend/parse.js';
 import { resolveSpec } from './frontend/resolve.js';
 import type { SpecModel } from './frontend/model.js';
-import { SpecError } from './spec-error.js';
+import { type FrameGraph, type LayerTable, resolveGraph } from './frontend/graph.js';
 
 export interface GeneratedFile {
   /** Path relative to the repository root. */
   path: string;
   text: string;
+  /** Why the file changes, when it is not plain output of the specs (codegen prints it). */
+  note?: string;
 }
+
+/** What codegen writes, and what it decided not to write (printed, never silent). */
+export interface Generated {
+  files: GeneratedFile[];
+  /** Outcomes to report, e.g. "no spec dispatches: no frame.ts". */
+  notes: string[];
+}
+
+/** The layer table (ids and roots of the dispatch graph), beside the specs. */
+export const LAYER_TABLE = 'specs/frame.layers';
 
 /** Parses and validates one spec (throws SpecError). */
 export function loadSpec(file: string, source: string): SpecModel {
@@ -28,18 +40,35 @@ async function format(text: string, root: string, path: string): Promise<string>
   return prettier.format(text, { ...options, parser: 'typescript' });
 }
 
+/**
+ * Every spec plus the layer table → the models and the dispatch graph (throws SpecError for
+ * any problem in a spec or across them). Pure, for tests.
+ */
+export function loadAll(
+  specs: Array<{ file: string; source: string }>,
+  table: LayerTable,
+): { models: SpecModel[]; graph: FrameGraph | null } {
+  const models = specs.map((s) => loadSpec(s.file, s.source));
+  return { models, graph: resolveGraph(models, table) };
+}
+
 /** Every spec in `specs/` → the files of `src/generated/` (modules plus index.ts). */
-export async function generateAll(root: string): Promise<GeneratedFile[]> {
+export async function generateAll(root: string): Promise<Generated> {
   const specDir = join(root, 'specs');
   const specFiles = readdirSync(specDir)
     .filter((f) => f.endsWith('.pkt'))
     .sort();
-  const models: SpecModel[] = [];
-  for (const f of specFiles) {
-    const path = relative(root, join(specDir, f));
-    models.push(loadSpec(path, readFileSync(join(specDir, f), 'utf8')));
-  }
-  checkDispatchTargets(models, root);
+  const specs = specFiles.map((f) => ({
+    file: relative(root, join(specDir, f)),
+    source: readFileSync(join(specDir, f), 'utf8'),
+  }));
+  const tablePath = join(root, LAYER_TABLE);
+  const table = {
+    file: LAYER_TABLE,
+    source: existsSync(tablePath) ? readFileSync(tablePath, 'utf8') : '',
+  };
+  const { models, graph } = loadAll(specs, table);
+  const notes: string[] = [];
   const { emitModule } = await import('./backend/typescript.js');
   const out: GeneratedFile[] = [];
   for (const model of models) {
@@ -47,10 +76,24 @@ export async function generateAll(root: string): Promise<GeneratedFile[]> {
     out.push({ path, text: await format(emitModule(model, model.file), root, path) });
   }
   const { emitFrameModule } = await import('./backend/frame.js');
-  const frame = emitFrameModule(models);
+  const frame = emitFrameModule(graph);
   if (frame !== null) {
     const path = 'src/generated/frame.ts';
     out.push({ path, text: await format(frame, root, path) });
+  } else {
+    notes.push(
+      'no spec dispatches, so there is no FrameDecoder: src/generated/frame.ts is not generated',
+    );
+  }
+  if (graph !== null && graph.table !== table.source) {
+    out.push({
+      path: LAYER_TABLE,
+      text: graph.table,
+      note:
+        graph.added.length > 0
+          ? `new layer ids: ${graph.added.map((m) => `${m} = ${graph.layers.find((l) => l.module === m)?.id}`).join(', ')}`
+          : 'the roots are now listed',
+    });
   }
   const modules = [...models.map((m) => m.module), ...(frame !== null ? ['frame'] : [])].sort();
   const index = [
@@ -62,26 +105,5 @@ export async function generateAll(root: string): Promise<GeneratedFile[]> {
     path: 'src/generated/index.ts',
     text: await format(index, root, 'src/generated/index.ts'),
   });
-  return out;
-}
-
-/** A dispatch must name a spec that exists. */
-function checkDispatchTargets(models: SpecModel[], root: string): void {
-  const names = new Set(models.map((m) => m.module));
-  for (const model of models) {
-    for (const message of model.messages) {
-      for (const c of message.dispatch?.cases ?? []) {
-        if (!names.has(c.target)) {
-          const source = readFileSync(join(root, model.file), 'utf8');
-          const index = source.search(new RegExp(`=>\\s*${c.target}\\b`));
-          throw new SpecError(
-            model.file,
-            source,
-            index < 0 ? 0 : index,
-            `dispatch target '${c.target}' is not a spec in specs/`,
-          );
-        }
-      }
-    }
-  }
+  return { files: out, notes };
 }

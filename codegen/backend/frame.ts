@@ -13,6 +13,7 @@
  */
 import { Project, VariableDeclarationKind } from 'ts-morph';
 import type { DispatchModel, MessageModel, SpecModel } from '../frontend/model.js';
+import { type FrameGraph, isTunnel } from '../frontend/graph.js';
 import { ModuleBuilder } from './module-builder.js';
 import { exprTs, viewOf } from './expr.js';
 import { fusedWrap } from './typescript.js';
@@ -24,23 +25,14 @@ interface Layer {
   message: MessageModel;
   view: string;
   bit: number;
+  tag: boolean;
 }
 
-/** The root: the one message that dispatches and that nothing dispatches to. */
-function findRoot(models: SpecModel[]): SpecModel | null {
-  const targets = new Set(
-    models.flatMap((s) => s.messages.flatMap((m) => m.dispatch?.cases.map((c) => c.target) ?? [])),
-  );
-  const roots = models.filter((s) => s.messages[0]?.dispatch != null && !targets.has(s.module));
-  if (roots.length > 1) {
-    throw new Error(`several dispatch roots (${roots.map((s) => s.module).join(', ')})`);
-  }
-  return roots[0] ?? null;
-}
+/** Tunnels FrameDecoder follows inside one another; one more stops with E_TOO_DEEP. */
+const MAX_DEPTH = 4;
 
-/** A dispatch target that dispatches to itself (a VLAN tag): decoded in a loop, not nested. */
-function isTag(layer: Layer): boolean {
-  return layer.message.dispatch?.cases.some((c) => c.target === layer.module) ?? false;
+function pascal(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 /**
@@ -62,43 +54,29 @@ class FrameEmitter {
   private readonly layers = new Map<string, Layer>();
   private readonly imports = new Map<string, Import>();
 
-  constructor(models: SpecModel[], root: SpecModel) {
-    const byModule = new Map(models.map((s) => [s.module, s]));
-    // Breadth first, so the layer bits go outside in.
-    const queue = [root.module];
-    while (queue.length > 0) {
-      const module = queue.shift() as string;
-      if (this.layers.has(module)) continue;
-      const spec = byModule.get(module);
-      const message = spec?.messages[0];
-      if (spec === undefined || message === undefined) continue;
-      this.layers.set(module, {
-        module,
-        spec,
-        message,
-        view: `${message.name}View`,
-        bit: 2 ** this.layers.size,
+  constructor(private readonly graph: FrameGraph) {
+    for (const g of graph.layers) {
+      this.layers.set(g.module, {
+        module: g.module,
+        spec: g.spec,
+        message: g.message,
+        view: `${g.message.name}View`,
+        bit: 2 ** g.id,
+        tag: g.tag,
       });
-      for (const c of message.dispatch?.cases ?? []) queue.push(c.target);
     }
-    if (this.layers.size > 30) throw new Error('more than 30 layers do not fit the layer bits');
   }
 
   private layer(module: string): Layer {
-    const l = this.layers.get(module);
-    if (l === undefined) throw new Error(`dispatch target '${module}' has no message`);
-    return l;
+    return this.layers.get(module) as Layer;
   }
 
   /**
    * The statements decoding `module` in the window `offset`/`length` (declared by the caller
-   * for all but the root), then its payload by its dispatch.
+   * for all but an entry), then its payload by its dispatch.
    */
-  private block(module: string, path: string[]): string[] {
+  private block(module: string): string[] {
     const l = this.layer(module);
-    if (path.includes(module)) {
-      throw new Error(`dispatch cycle ${[...path, module].join(' → ')} (only a tag may repeat)`);
-    }
     let lines = [
       `if (${module}.wrap(bytes, offset, length) !== null) return this.stop(${module}.error, layers);`,
     ];
@@ -116,7 +94,7 @@ class FrameEmitter {
       `const ${module} = this.${module};`,
       ...lines,
       `layers |= FrameLayer.${module};`,
-      ...this.dispatch(l, [...path, module]),
+      ...this.dispatch(l),
     ];
   }
 
@@ -141,25 +119,24 @@ class FrameEmitter {
   }
 
   /** The payload's decode, under the dispatch condition when the spec gives one. */
-  private dispatch(l: Layer, path: string[]): string[] {
+  private dispatch(l: Layer): string[] {
     const d = l.message.dispatch;
     if (d === null) return [];
-    const lines = this.dispatchOn(l, d, path);
+    const lines = this.dispatchOn(l, d);
     if (d.when === null) return lines;
     return [`if (${exprTs(d.when, viewOf(l.module))}) {`, ...lines, '}'];
   }
 
-  private dispatchOn(l: Layer, d: DispatchModel, path: string[]): string[] {
+  private dispatchOn(l: Layer, d: DispatchModel): string[] {
     const v = l.module;
     const out: string[] = [];
     let at = `${v}.payloadOffset`;
     let len = `${v}.payloadLength`;
     let value = `${v}.${d.fields[0]}`;
     let cases = d.cases;
-    const tag = cases.map((c) => this.layer(c.target)).find((t) => t !== l && isTag(t));
+    const tag = cases.map((c) => this.layer(c.target)).find((t) => t !== l && t.tag);
     if (tag !== undefined) {
       const tagValues = cases.filter((c) => c.target === tag.module).flatMap((c) => c.values);
-      this.checkTagShape(l, tag);
       const t = tag.module;
       const field = tag.message.dispatch?.fields[0] as string;
       out.push(
@@ -181,13 +158,20 @@ class FrameEmitter {
       len = 'nextLength';
       cases = cases.filter((c) => c.target !== tag.module);
     }
-    const body = (target: string): string[] => [
-      `if ((wanted & FrameLayer.${target}) !== 0) {`,
-      `const offset = ${at};`,
-      `const length = ${len};`,
-      ...this.block(target, path),
-      '}',
-    ];
+    const body = (target: string): string[] =>
+      isTunnel(this.graph, l.module, target)
+        ? [
+            `if ((wanted & FrameLayer.${target}) !== 0) {`,
+            `return this.enter(FrameLayer.${target}, '${l.module}', bytes, ${at}, ${len}, layers);`,
+            '}',
+          ]
+        : [
+            `if ((wanted & FrameLayer.${target}) !== 0) {`,
+            `const offset = ${at};`,
+            `const length = ${len};`,
+            ...this.block(target),
+            '}',
+          ];
     if (d.fields.length === 1) {
       out.push(`switch (${value}) {`);
       for (const c of cases) {
@@ -216,31 +200,29 @@ class FrameEmitter {
     return out;
   }
 
-  /** A tag must map every value to the same payload as the message it follows. */
-  private checkTagShape(parent: Layer, tag: Layer): void {
-    const table = (l: Layer): string =>
-      (l.message.dispatch?.cases ?? [])
-        .flatMap((c) => c.values.map((x) => `${x}:${c.target}`))
-        .sort()
-        .join(',');
-    const tagDispatch = tag.message.dispatch;
-    if (
-      parent.message.dispatch?.fields.length !== 1 ||
-      tagDispatch?.fields.length !== 1 ||
-      table(parent) !== table(tag)
-    ) {
-      throw new Error(
-        `${tag.module} repeats itself but does not dispatch like ${parent.module}: FrameDecoder cannot loop over it`,
-      );
-    }
+  /** The body of one entry's decode method: the prelude, then `module`'s block. */
+  private entryBody(module: string): string {
+    return [
+      'const wanted = this.wanted;',
+      'let layers = 0;',
+      ...this.block(module),
+      'return this.stop(null, layers);',
+    ].join('\n');
   }
 
-  emit(root: SpecModel): ModuleBuilder {
-    const decodeBody = this.block(root.module, []);
+  emit(): ModuleBuilder {
+    const g = this.graph;
+    const root = g.roots[0];
+    const entries = [...new Set([...g.roots, ...g.tunnelTargets])];
+    const nested = g.tunnelTargets.length > 0;
+    const bodies = new Map(entries.map((e) => [e, this.entryBody(e)]));
     const file = new ModuleBuilder();
     file.addImportDeclaration({
       moduleSpecifier: '../codec/errors.js',
-      namedImports: [{ name: 'DecodeError', isTypeOnly: true }],
+      namedImports: [
+        { name: 'DecodeError', isTypeOnly: true },
+        ...(nested ? [{ name: 'fail' }, { name: 'newDecodeError' }] : []),
+      ],
     });
     const helpers = [...this.imports.values()].sort((a, b) => a.name.localeCompare(b.name));
     for (const module of [...new Set(helpers.map((i) => i.module))].sort()) {
@@ -256,7 +238,10 @@ class FrameEmitter {
     file.addVariableStatement({
       declarationKind: VariableDeclarationKind.Const,
       isExported: true,
-      docs: ['One bit per layer FrameDecoder decodes (its `layers`), outermost first.'],
+      docs: [
+        'One bit per layer FrameDecoder decodes (its `layers`). The ids are stable: they come from\n' +
+          'specs/frame.layers, which only grows (see docs/dsl.md, "Layer ids").',
+      ],
       declarations: [
         {
           name: 'FrameLayer',
@@ -264,44 +249,115 @@ class FrameEmitter {
         },
       ],
     });
+    file.addTypeAlias({
+      name: 'FrameEntry',
+      isExported: true,
+      docs: [
+        'The layers a frame may start at (decodeFrom()): the roots, then where tunnels re-enter.',
+      ],
+      type: entries.map((e) => `typeof FrameLayer.${e}`).join(' | '),
+    });
+    if (nested) {
+      file.addVariableStatement({
+        declarationKind: VariableDeclarationKind.Const,
+        isExported: true,
+        docs: [
+          `Tunnels FrameDecoder follows inside one another (VXLAN in VXLAN in VXLAN is 3): each\n` +
+            'level is one more FrameDecoder (`inner`), made up front; a tunnel deeper than this\n' +
+            'stops the frame with E_TOO_DEEP at its payload.',
+        ],
+        declarations: [{ name: 'FRAME_MAX_DEPTH', initializer: String(MAX_DEPTH) }],
+      });
+    }
     const cls = file.addClass({
       name: 'FrameDecoder',
       isExported: true,
       docs: [
-        `Decodes a whole ${root.module} frame in one call, following the dispatch in the specs, into one\n` +
-          `view per layer (re-used for every frame; nothing is allocated). After decode(), the\n` +
-          `layers in \`layers\` hold their fields exactly as their own wrap() would have left them.`,
+        `Decodes a whole frame in one call, following the dispatch in the specs, into one view per\n` +
+          `layer (re-used for every frame; nothing is allocated). After decode(), the layers in\n` +
+          `\`layers\` hold their fields exactly as their own wrap() would have left them` +
+          (nested
+            ? `; what a tunnel\ncarries (${g.tunnelTargets.map((t) => `→ ${t}`).join(', ')}) is decoded by \`inner\`, one level in.`
+            : '.'),
       ],
     });
+    const all = layers.reduce((m, l) => m | l.bit, 0);
+    const ctorParams = nested
+      ? `readonly wanted: number = ${all}, depth = FRAME_MAX_DEPTH`
+      : `readonly wanted: number = ${all}`;
     cls.addMembers([
       ...layers.map(
         (l) =>
-          `/** The ${l.module} layer${isTag(l) ? ' (the innermost tag when there are several)' : ''}; valid when \`layers\` has FrameLayer.${l.module}. */\nreadonly ${l.module} = new ${l.view}();`,
+          `/** The ${l.module} layer${l.tag ? ' (the innermost tag when there are several)' : ''}; valid when \`layers\` has FrameLayer.${l.module}. */\nreadonly ${l.module} = new ${l.view}();`,
       ),
       `/** FrameLayer bits of the layers the last decode() decoded. */\nlayers = 0;`,
       `/** The error of the layer that failed in the last decode() (that view's record), or null. */\nerror: DecodeError | null = null;`,
+      ...(nested
+        ? [
+            `/** The frame a tunnel carried in the last decode(), one nesting level in; null when none. */\ninner: FrameDecoder | null = null;`,
+            `/** The decoder of the next level (null at the last one). */\nprivate readonly next: FrameDecoder | null;`,
+            `/** E_TOO_DEEP: a tunnel past the last level (its layer is the tunnel's). */\nprivate readonly depthError = newDecodeError('frame');`,
+          ]
+        : []),
       `/**
        * @param wanted FrameLayer bits of the layers to decode (default: all). A payload whose
        *   layer is not wanted is left as its parent's payload: a stack's receive path, say,
-       *   need not walk every DNS message it forwards.
+       *   need not walk every DNS message it forwards.${nested ? '\n       * @param depth Tunnels to follow inside one another (default FRAME_MAX_DEPTH).' : ''}
        */
-      constructor(readonly wanted: number = ${layers.reduce((m, l) => m | l.bit, 0)}) {}`,
+      constructor(${ctorParams}) {${nested ? '\nthis.next = depth > 0 ? new FrameDecoder(wanted, depth - 1) : null;\n' : ''}}`,
       `/**
-       * Decodes the frame at bytes[offset, offset + length): each layer its payload's dispatch
-       * names, until one has no payload the specs know or fails. Returns null, or the failing
-       * layer's error (the layers before it stay decoded). Never throws, never reads outside
-       * the window.
+       * Decodes the ${root} frame at bytes[offset, offset + length): each layer its payload's
+       * dispatch names, until one has no payload the specs know or fails. Returns null, or the
+       * failing layer's error (the layers before it stay decoded). Never throws, never reads
+       * outside the window.
        */
       decode(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-        const wanted = this.wanted;
-        let layers = 0;
-        ${decodeBody.join('\n')}
-        return this.stop(null, layers);
+        ${bodies.get(root) ?? ''}
       }`,
+      `/** Like decode(), for a frame that starts with \`entry\` (a raw IP capture starts at FrameLayer.ipv4). */
+      decodeFrom(entry: FrameEntry, bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+        switch (entry) {
+          ${entries
+            .map(
+              (e) =>
+                `case FrameLayer.${e}:\nreturn this.${e === root ? 'decode' : `decode${pascal(e)}`}(bytes, offset, length);`,
+            )
+            .join('\n')}
+          default:
+            return this.stop(null, 0);
+        }
+      }`,
+      ...entries
+        .filter((e) => e !== root)
+        .map(
+          (
+            e,
+          ) => `private decode${pascal(e)}(bytes: Uint8Array, offset: number, length: number): DecodeError | null {
+        ${bodies.get(e) ?? ''}
+      }`,
+        ),
       `/** True when the last decode() decoded \`layer\` (a FrameLayer bit). */\nhas(layer: number): boolean {\nreturn (this.layers & layer) !== 0;\n}`,
+      ...(nested
+        ? [
+            `/** A tunnel's payload at bytes[offset, offset + length), decoded from \`entry\` one level in. */
+      private enter(entry: FrameEntry, tunnel: string, bytes: Uint8Array, offset: number, length: number, layers: number): DecodeError | null {
+        this.layers = layers;
+        const inner = this.next;
+        if (inner === null) {
+          this.inner = null;
+          this.depthError.layer = tunnel;
+          this.error = fail(this.depthError, 'E_TOO_DEEP', 'payload', offset);
+          return this.error;
+        }
+        this.inner = inner;
+        this.error = inner.decodeFrom(entry, bytes, offset, length);
+        return this.error;
+      }`,
+          ]
+        : []),
       `private stop(error: DecodeError | null, layers: number): DecodeError | null {
         this.layers = layers;
-        this.error = error;
+        this.error = error;${nested ? '\nthis.inner = null;' : ''}
         return error;
       }`,
     ]);
@@ -309,14 +365,16 @@ class FrameEmitter {
   }
 }
 
-/** The FrameDecoder module, or null when no spec dispatches. */
-export function emitFrameModule(models: SpecModel[]): string | null {
-  const root = findRoot(models);
-  if (root === null) return null;
-  const file = new FrameEmitter(models, root).emit(root);
+/**
+ * The FrameDecoder module, or null when no spec dispatches (then there is no frame to decode;
+ * generate.ts reports that it writes no frame.ts).
+ */
+export function emitFrameModule(graph: FrameGraph | null): string | null {
+  if (graph === null) return null;
+  const file = new FrameEmitter(graph).emit();
   return file.print(
     new Project({ useInMemoryFileSystem: true }),
     'frame.ts',
-    '// Generated by pktstack codegen from the dispatch in specs/*.pkt. Do not edit: change the specs and run `npm run codegen`.\n',
+    '// Generated by pktstack codegen from the dispatch in specs/*.pkt and specs/frame.layers. Do not edit: change the specs and run `npm run codegen`.\n',
   );
 }

@@ -114,6 +114,8 @@ export type CheckStep =
 export interface DispatchCase {
   values: number[];
   target: string;
+  /** Character index of the target's name in the spec (graph errors point there). */
+  pos: number;
 }
 
 export interface DispatchModel {
@@ -121,6 +123,8 @@ export interface DispatchModel {
   /** The payload is dispatched only when this holds; null: always. */
   when: Expr | null;
   cases: DispatchCase[];
+  /** Character index of the `dispatch` keyword. */
+  pos: number;
 }
 
 /** A toJSON() entry: a field, a region, or a value the back end knows how to compute. */
@@ -157,6 +161,8 @@ export interface MessageModel {
 export interface SpecModel {
   /** Spec file path as given (for headers and error messages). */
   file: string;
+  /** The spec's text, for errors the dispatch graph finds across specs. */
+  source: string;
   /** Base name: `ipv4` for specs/ipv4.pkt; names the generated module. */
   module: string;
   enums: EnumModel[];

@@ -139,6 +139,7 @@ class Resolver {
     }
     return {
       file: this.spec.file,
+      source: this.spec.source,
       module: moduleName(this.spec.file),
       enums: [...this.enums.values()],
       messages,
@@ -239,7 +240,7 @@ class MessageResolver {
         }
         case 'dispatch':
           if (dispatch !== null) this.r.error(member.pos, 'a message can have only one dispatch');
-          dispatch = this.dispatch(member.fields, member.cases);
+          dispatch = this.dispatch(member.fields, member.cases, member.pos);
           if (member.when !== null) dispatch.when = this.expr(member.when, 'decode');
           break;
         case 'json':
@@ -845,6 +846,7 @@ class MessageResolver {
   private dispatch(
     fields: Array<{ name: string; pos: number }>,
     cases: Array<{ values: AstValue[]; target: { name: string; pos: number } }>,
+    pos: number,
   ): DispatchModel {
     const scalars = fields.map((f) => {
       const s = this.scalar(f.name, f.pos);
@@ -865,8 +867,9 @@ class MessageResolver {
           seen.add(n);
           return n;
         });
-        return { values, target: c.target.name };
+        return { values, target: c.target.name, pos: c.target.pos };
       }),
+      pos,
     };
   }
 

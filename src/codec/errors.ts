@@ -15,7 +15,9 @@ export type DecodeErrorCode =
   /** DNS name too long, label > 63, bad label type. */
   | 'E_BAD_NAME'
   /** DNS compression pointer loop / too many jumps. */
-  | 'E_POINTER_LOOP';
+  | 'E_POINTER_LOOP'
+  /** FrameDecoder: a tunnel nested deeper than FRAME_MAX_DEPTH (the frame stops there). */
+  | 'E_TOO_DEEP';
 
 export interface DecodeError {
   code: DecodeErrorCode;

@@ -10,3 +10,4 @@ export * as pcap from './pcap.js';
 export * as tcp from './tcp.js';
 export * as udp from './udp.js';
 export * as vlan from './vlan.js';
+export * as vxlan from './vxlan.js';

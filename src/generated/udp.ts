@@ -6,6 +6,7 @@ export const UdpPort = Object.freeze({
   DNS: 0x35,
   DHCPServer: 0x43,
   DHCPClient: 0x44,
+  VXLAN: 0x12b5,
 } as const);
 
 export type UdpPort = (typeof UdpPort)[keyof typeof UdpPort];
@@ -19,6 +20,8 @@ export function nameOfUdpPort(value: number): string | undefined {
       return 'DHCPServer';
     case 0x44:
       return 'DHCPClient';
+    case 0x12b5:
+      return 'VXLAN';
     default:
       return undefined;
   }
@@ -511,7 +514,7 @@ export function encodeUdpIpv6(
 }
 
 /** Which message the payload holds, by the dispatch in the spec. */
-export type UdpPayloadKind = 'dhcp' | 'dns';
+export type UdpPayloadKind = 'dhcp' | 'dns' | 'vxlan';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
@@ -519,11 +522,13 @@ export const dispatchTable = {
     67: 'dhcp',
     68: 'dhcp',
     53: 'dns',
+    4789: 'vxlan',
   },
   srcPort: {
     67: 'dhcp',
     68: 'dhcp',
     53: 'dns',
+    4789: 'vxlan',
   },
 } as const;
 
@@ -535,6 +540,8 @@ export function payloadKind(view: UdpView): UdpPayloadKind | null {
       return 'dhcp';
     case 53:
       return 'dns';
+    case 4789:
+      return 'vxlan';
   }
 
   switch (view.srcPort) {
@@ -543,6 +550,8 @@ export function payloadKind(view: UdpView): UdpPayloadKind | null {
       return 'dhcp';
     case 53:
       return 'dns';
+    case 4789:
+      return 'vxlan';
   }
 
   return null;

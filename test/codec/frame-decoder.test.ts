@@ -5,6 +5,8 @@
  * same fields and fail at the same layer with the same error. decode() must never throw or read
  * outside its window, whatever it is given.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DecodeError } from '../../src/codec/errors.js';
@@ -19,10 +21,11 @@ import {
   tcp,
   udp,
   vlan,
+  vxlan,
 } from '../../src/generated/index.js';
 import { fixturePcaps, readPcapFrames, watched } from './helpers.js';
 
-const { FrameDecoder, FrameLayer } = frame;
+const { FrameDecoder, FrameLayer, FRAME_MAX_DEPTH } = frame;
 type LayerName = keyof typeof FrameLayer;
 const ALL = Object.values(FrameLayer).reduce((m, bit) => m | bit, 0);
 const LAYER_NAMES = Object.keys(FrameLayer) as LayerName[];
@@ -42,6 +45,8 @@ interface Outcome {
   error: DecodeError | null;
   /** What each decoded layer's view shows. */
   shown: Partial<Record<LayerName, unknown>>;
+  /** The frame a tunnel carried, one nesting level in. */
+  inner: Outcome | null;
 }
 
 function show(v: View): unknown {
@@ -57,8 +62,35 @@ function show(v: View): unknown {
   };
 }
 
-/** The layer-by-layer decode FrameDecoder must equal. */
-function referenceDecode(bytes: Uint8Array, offset: number, length: number, wanted: number) {
+type Kind = (view: never) => string | null;
+/** Each dispatching layer's generated payloadKind(). */
+const KIND: Partial<Record<LayerName, Kind>> = {
+  ethernet: ethernet.payloadKind,
+  vlan: vlan.payloadKind,
+  ipv4: ipv4.payloadKind,
+  udp: udp.payloadKind,
+  vxlan: vxlan.payloadKind,
+};
+/** The dispatches that go back to a layer no deeper than their own: a new nesting level. */
+const TUNNELS = new Set(['ipv4>ipv4', 'vxlan>ethernet']);
+
+interface Positioned {
+  readonly payloadOffset: number;
+  readonly payloadLength: number;
+}
+
+/**
+ * The layer-by-layer decode FrameDecoder must equal: one fresh view per layer, the generated
+ * payloadKind() to go on, VLAN tags in a loop, and a tunnel's payload as a nested walk.
+ */
+function referenceDecode(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  wanted: number,
+  entry: LayerName = 'ethernet',
+  depth: number = FRAME_MAX_DEPTH,
+): Outcome {
   const views = {
     ethernet: new ethernet.EthernetView(),
     vlan: new vlan.VlanView(),
@@ -69,64 +101,80 @@ function referenceDecode(bytes: Uint8Array, offset: number, length: number, want
     udp: new udp.UdpView(),
     dhcp: new dhcp.DhcpView(),
     dns: new dns.DnsView(),
+    vxlan: new vxlan.VxlanView(),
   } satisfies Record<LayerName, View>;
   let layers = 0;
-  const done = (error: DecodeError | null): Outcome => {
+  const done = (error: DecodeError | null, inner: Outcome | null = null): Outcome => {
     const shown: Partial<Record<LayerName, unknown>> = {};
     for (const name of LAYER_NAMES) {
       if ((layers & FrameLayer[name]) !== 0) shown[name] = show(views[name]);
     }
-    return { layers, error: error === null ? null : { ...error }, shown };
+    return { layers, error: error === null ? null : { ...error }, shown, inner };
   };
-  const step = (name: LayerName, at: number, n: number): DecodeError | null => {
+  const wants = (name: string): name is LayerName =>
+    name in FrameLayer && (wanted & FrameLayer[name as LayerName]) !== 0;
+  let name: LayerName = entry;
+  let at = offset;
+  let n = length;
+  for (;;) {
     const err = views[name].wrap(bytes, at, n);
-    if (err === null) layers |= FrameLayer[name];
-    return err;
-  };
-  const wants = (name: LayerName): boolean => (wanted & FrameLayer[name]) !== 0;
-
-  let err = step('ethernet', offset, length);
-  if (err !== null) return done(err);
-  let next: string | null = ethernet.payloadKind(views.ethernet);
-  let at = views.ethernet.payloadOffset;
-  let n = views.ethernet.payloadLength;
-  while (next === 'vlan' && wants('vlan')) {
-    err = step('vlan', at, n);
     if (err !== null) return done(err);
-    next = vlan.payloadKind(views.vlan);
-    at = views.vlan.payloadOffset;
-    n = views.vlan.payloadLength;
+    layers |= FrameLayer[name];
+    const kind = KIND[name];
+    let next = kind === undefined ? null : kind(views[name] as never);
+    at = (views[name] as unknown as Positioned).payloadOffset;
+    n = (views[name] as unknown as Positioned).payloadLength;
+    if (name === 'ethernet') {
+      while (next === 'vlan' && wants('vlan')) {
+        const e = views.vlan.wrap(bytes, at, n);
+        if (e !== null) return done(e);
+        layers |= FrameLayer.vlan;
+        next = vlan.payloadKind(views.vlan);
+        at = views.vlan.payloadOffset;
+        n = views.vlan.payloadLength;
+      }
+      if (next === 'vlan') return done(null);
+    }
+    if (next === null || !wants(next)) return done(null);
+    if (TUNNELS.has(`${name}>${next}`)) {
+      if (depth === 0) {
+        return done({ code: 'E_TOO_DEEP', layer: name, field: 'payload', offset: at });
+      }
+      const inner = referenceDecode(bytes, at, n, wanted, next, depth - 1);
+      return done(inner.error, inner);
+    }
+    name = next;
   }
-  if (next === 'arp' && wants('arp')) return done(step('arp', at, n));
-  if (next !== 'ipv4' || !wants('ipv4')) return done(null);
-  err = step('ipv4', at, n);
-  if (err !== null) return done(err);
-  const ip = views.ipv4;
-  const transport = ipv4.payloadKind(ip);
-  if (transport === null || !wants(transport)) return done(null);
-  err = step(transport, ip.payloadOffset, ip.payloadLength);
-  if (err !== null || transport !== 'udp') return done(err);
-  const app = udp.payloadKind(views.udp);
-  if (app === null || !wants(app)) return done(null);
-  return done(step(app, views.udp.payloadOffset, views.udp.payloadLength));
 }
 
-function frameDecode(
-  d: InstanceType<typeof FrameDecoder>,
-  bytes: Uint8Array,
-  at: number,
-  n: number,
-) {
-  const error = d.decode(bytes, at, n);
+type Decoder = InstanceType<typeof FrameDecoder>;
+
+function collect(d: Decoder, error: DecodeError | null): Outcome {
   expect(error).toBe(d.error);
   const shown: Partial<Record<LayerName, unknown>> = {};
   for (const name of LAYER_NAMES) {
     if (d.has(FrameLayer[name])) shown[name] = show(d[name] as View);
   }
-  return { layers: d.layers, error: error === null ? null : { ...error }, shown };
+  return {
+    layers: d.layers,
+    error: error === null ? null : { ...error },
+    shown,
+    inner: d.inner === null ? null : collect(d.inner, d.inner.error),
+  };
 }
 
-const frames = fixturePcaps().flatMap((path) => readPcapFrames(path));
+function frameDecode(d: Decoder, bytes: Uint8Array, at: number, n: number): Outcome {
+  return collect(d, d.decode(bytes, at, n));
+}
+
+/** Tunnel captures (test/fixtures/tunnels) beside the others. */
+const TUNNEL_DIR = join(import.meta.dirname, '..', 'fixtures', 'tunnels');
+const tunnelFrames = readdirSync(TUNNEL_DIR)
+  .filter((f) => f.endsWith('.pcap'))
+  .sort()
+  .flatMap((f) => readPcapFrames(join(TUNNEL_DIR, f)));
+
+const frames = [...fixturePcaps().flatMap((path) => readPcapFrames(path)), ...tunnelFrames];
 
 describe('FrameDecoder', () => {
   it('decodes every fixture frame exactly like the layer-by-layer walk', () => {
@@ -153,6 +201,7 @@ describe('FrameDecoder', () => {
       ALL & ~FrameLayer.dns & ~FrameLayer.dhcp,
       ALL & ~FrameLayer.vlan,
       ALL & ~FrameLayer.tcp,
+      ALL & ~FrameLayer.vxlan,
     ];
     for (const wanted of subsets) {
       const d = new FrameDecoder(wanted);
@@ -203,6 +252,87 @@ describe('FrameDecoder', () => {
       }),
       { numRuns: 400 },
     );
+  });
+
+  it('decodes VXLAN in VXLAN in VXLAN one nesting level per tunnel', () => {
+    const d = new FrameDecoder();
+    const triple = readPcapFrames(join(TUNNEL_DIR, 'zeek-tunnels-vxlan-triple-v2.pcap'))[0];
+    expect(d.decode(triple)).toBeNull();
+    const vnis: number[] = [];
+    let level: Decoder | null = d;
+    let innermost: Decoder = d;
+    while (level !== null) {
+      innermost = level;
+      if (level.has(FrameLayer.vxlan)) vnis.push(level.vxlan.vni);
+      level = level.inner;
+    }
+    expect(vnis).toEqual([1, 2, 3]);
+    expect(innermost.layers).toBe(
+      FrameLayer.ethernet | FrameLayer.ipv4 | FrameLayer.udp | FrameLayer.dns,
+    );
+    // The next frame without a tunnel leaves no stale inner level.
+    expect(d.decode(frames[0])).toBe(d.error);
+    expect(d.inner).toBeNull();
+  });
+
+  /** `levels` IPv4 headers, each carrying the next (protocol 4), the last one an empty UDP. */
+  function ipInIp(levels: number): Uint8Array {
+    const out = new Uint8Array(20 * levels + 8);
+    udp.encodeUdp({ srcPort: 9, dstPort: 9, checksum: 0 }, out, 20 * levels, 0, 0, 0);
+    for (let k = levels - 1; k >= 0; k--) {
+      const fields = {
+        version: 4,
+        dscp: 0,
+        ecn: 0,
+        identification: k,
+        flags: 0,
+        fragmentOffset: 0,
+        ttl: 64,
+        protocol: k === levels - 1 ? 17 : 4,
+        src: 0x0a000001 + k,
+        dst: 0x0a000002 + k,
+        options: new Uint8Array(0),
+      };
+      expect(ipv4.encodeIpv4(fields, out, 20 * k, out.length - 20 * (k + 1))).toBe(20);
+    }
+    return out;
+  }
+
+  it('starts at any root: a raw IP frame (LINKTYPE_RAW) from FrameLayer.ipv4', () => {
+    const d = new FrameDecoder();
+    const f = ipInIp(2);
+    expect(d.decodeFrom(FrameLayer.ipv4, f)).toBeNull();
+    expect(d.layers).toBe(FrameLayer.ipv4);
+    expect(d.ipv4.identification).toBe(0);
+    expect(d.inner?.layers).toBe(FrameLayer.ipv4 | FrameLayer.udp);
+    expect(d.inner?.ipv4.src).toBe(0x0a000002);
+    expect(collect(d, d.error)).toEqual(referenceDecode(f, 0, f.length, ALL, 'ipv4'));
+  });
+
+  it('stops a tunnel past FRAME_MAX_DEPTH with E_TOO_DEEP, never recursing further', () => {
+    const d = new FrameDecoder();
+    // Up to FRAME_MAX_DEPTH tunnels decode; one more stops at the last tunnel's payload.
+    const ok = ipInIp(FRAME_MAX_DEPTH + 1);
+    expect(d.decodeFrom(FrameLayer.ipv4, ok)).toBeNull();
+    const deep = ipInIp(FRAME_MAX_DEPTH + 2);
+    const err = d.decodeFrom(FrameLayer.ipv4, deep);
+    expect(err).toEqual({
+      code: 'E_TOO_DEEP',
+      layer: 'ipv4',
+      field: 'payload',
+      offset: 20 * (FRAME_MAX_DEPTH + 1),
+    });
+    let levels = 0;
+    for (let l: Decoder | null = d; l !== null; l = l.inner) {
+      expect(l.error).toBe(err);
+      levels++;
+    }
+    expect(levels).toBe(FRAME_MAX_DEPTH + 1);
+    expect(collect(d, err)).toEqual(referenceDecode(deep, 0, deep.length, ALL, 'ipv4'));
+    // A shallower decoder stops sooner.
+    const shallow = new FrameDecoder(ALL, 1);
+    expect(shallow.decodeFrom(FrameLayer.ipv4, ok)?.code).toBe('E_TOO_DEEP');
+    expect(shallow.inner?.inner).toBeNull();
   });
 
   it('rejects impossible windows with the ethernet error instead of throwing', () => {

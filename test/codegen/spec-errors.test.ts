@@ -3,7 +3,7 @@
  * caret under the column. The model is built without generating any code.
  */
 import { describe, expect, it } from 'vitest';
-import { loadSpec } from '../../codegen/generate.js';
+import { loadAll, loadSpec } from '../../codegen/generate.js';
 import { SpecError } from '../../codegen/spec-error.js';
 
 /** [what, spec text, expected first line of the report]; the caret is checked separately. */
@@ -277,8 +277,146 @@ describe('spec errors', () => {
       'tcp.pkt',
       'udp.pkt',
       'vlan.pkt',
+      'vxlan.pkt',
     ]);
     for (const f of files)
       expect(() => loadSpec(`specs/${f}`, readFileSync(new URL(f, dir), 'utf8'))).not.toThrow();
+  });
+});
+
+/**
+ * Dispatch graph errors, found across specs: [what, specs (file → text), layer table, expected
+ * first line]. The reported file is a spec (caret at its dispatch case or keyword) or the table.
+ */
+const LEAF = 'message Leaf { a: u8; }';
+const chain = (n: number): Record<string, string> =>
+  Object.fromEntries(
+    Array.from({ length: n }, (_, i) => [
+      `l${i}.pkt`,
+      i + 1 < n
+        ? `message L${i} { k: u8; payload: payload(rest); dispatch k { 1 => l${i + 1}, } }`
+        : LEAF,
+    ]),
+  );
+const GRAPH_CASES: Array<[string, Record<string, string>, string, string]> = [
+  [
+    'unknown dispatch target',
+    { 'a.pkt': 'message A { k: u8; payload: payload(rest); dispatch k { 1 => nope, } }' },
+    '',
+    "a.pkt:1:62: dispatch target 'nope' is not a spec in specs/",
+  ],
+  [
+    'several roots, none declared',
+    {
+      'a.pkt': 'message A { k: u8; payload: payload(rest); dispatch k { 1 => c, } }',
+      'b.pkt': 'message B { k: u8; payload: payload(rest); dispatch k { 2 => c, } }',
+      'c.pkt': LEAF,
+    },
+    '',
+    "b.pkt:1:44: several dispatch roots (a, b): name the ones a frame may start at with 'root NAME' lines in frame.layers",
+  ],
+  [
+    'no root: every dispatching spec is a target',
+    {
+      'a.pkt': 'message A { k: u8; payload: payload(rest); dispatch k { 1 => b, } }',
+      'b.pkt': 'message B { k: u8; payload: payload(rest); dispatch k { 2 => a, } }',
+    },
+    '',
+    "a.pkt:1:44: no dispatch root: every spec that dispatches is the target of another; name the one a frame starts at with a 'root NAME' line in frame.layers",
+  ],
+  [
+    'a dispatching spec no root reaches',
+    {
+      'a.pkt': 'message A { k: u8; payload: payload(rest); dispatch k { 1 => c, } }',
+      'b.pkt': 'message B { k: u8; payload: payload(rest); dispatch k { 2 => c, } }',
+      'c.pkt': LEAF,
+    },
+    'root a\n',
+    "b.pkt:1:44: no root reaches b's dispatch, so FrameDecoder would skip it: add 'root b' to frame.layers",
+  ],
+  [
+    'more layers than the layer bits hold',
+    chain(31),
+    '',
+    'l29.pkt:1:64: too many layers: l30 would need layer id 30, past the 30 the FrameLayer bits hold',
+  ],
+  [
+    'root that does not dispatch',
+    {
+      'a.pkt': 'message A { k: u8; payload: payload(rest); dispatch k { 1 => c, } }',
+      'c.pkt': LEAF,
+    },
+    'root a\nroot c\n',
+    "frame.layers:2:1: root 'c' is not a spec that dispatches",
+  ],
+  [
+    'malformed layer table line',
+    chain(2),
+    'layer l0 = 0\nlayer l1: 1\n',
+    "frame.layers:2:1: expected 'layer NAME = ID' or 'root NAME'",
+  ],
+  [
+    'layer id reused',
+    chain(2),
+    '// ids\nlayer l0 = 0\nlayer gone = 1\nlayer l1 = 1\n',
+    "frame.layers:4:1: layer id 1 is already 'gone' (ids are never reused)",
+  ],
+  [
+    'layer id past the bits',
+    chain(2),
+    'layer l0 = 0\n  layer l1 = 30\n',
+    'frame.layers:2:14: layer id 30 out of range 0..29',
+  ],
+];
+
+function graphReport(specs: Record<string, string>, table: string): string {
+  try {
+    loadAll(
+      Object.entries(specs).map(([file, source]) => ({ file, source })),
+      { file: 'frame.layers', source: table },
+    );
+  } catch (e) {
+    if (e instanceof SpecError) return e.format();
+    throw e;
+  }
+  return '(no error)';
+}
+
+describe('dispatch graph errors', () => {
+  for (const [what, specs, table, first] of GRAPH_CASES) {
+    it(what, () => {
+      const lines = graphReport(specs, table).split('\n');
+      expect(lines[0]).toBe(first);
+      const [, file, line, col] = /^([\w.]+):(\d+):(\d+):/.exec(lines[0]) ?? [];
+      const source = file === 'frame.layers' ? table : specs[file];
+      expect(lines[1]).toBe(source.split('\n')[Number(line) - 1]);
+      expect(lines[2]).toBe(`${' '.repeat(Number(col) - 1)}^`);
+    });
+  }
+
+  it('accepts a tunnel back to an outer layer, a self-dispatch that is not a tag, and a tag', () => {
+    const { graph } = loadAll(
+      Object.entries({
+        'eth.pkt':
+          'message Eth { t: u8; payload: payload(rest); dispatch t { 1 => ip, 2 => tag, } }',
+        'tag.pkt':
+          'message Tag { t: u8; payload: payload(rest); dispatch t { 1 => ip, 2 => tag, } }',
+        'ip.pkt':
+          'message Ip { p: u8; payload: payload(rest); dispatch p { 4 => ip, 17 => tun, } }',
+        'tun.pkt': 'message Tun { v: u8; payload: payload(rest); dispatch v { 0 => eth, } }',
+      }).map(([file, source]) => ({ file, source })),
+      { file: 'frame.layers', source: 'root eth\n' },
+    );
+    expect(graph?.roots).toEqual(['eth']);
+    expect(graph?.tunnelTargets).toEqual(['eth', 'ip']);
+    expect(graph?.layers.map((l) => [l.module, l.id, l.tag])).toEqual([
+      ['eth', 0, false],
+      ['ip', 1, false],
+      ['tag', 2, true],
+      ['tun', 3, false],
+    ]);
+    expect(graph?.table).toBe(
+      'root eth\nlayer eth = 0\nlayer ip = 1\nlayer tag = 2\nlayer tun = 3\n',
+    );
   });
 });

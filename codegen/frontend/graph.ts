@@ -1,0 +1,288 @@
+/**
+ * The dispatch graph across specs: which layers FrameDecoder decodes, where a frame may start,
+ * which dispatches re-enter the graph one nesting level in (tunnels), and each layer's stable id.
+ * Every problem is a SpecError at the dispatch case (or layer-table line) that causes it.
+ *
+ * - Layers: the first message of every spec reachable from a root along the dispatch.
+ * - Roots: the `root` lines of the layer table, first one first (decode() starts there; any
+ *   root is an entry of decodeFrom()). Without `root` lines, the one spec that dispatches and
+ *   that nothing dispatches to.
+ * - Tags: a layer that dispatches to itself with exactly the table of every layer that
+ *   dispatches to it (VLAN after Ethernet) is decoded in a loop at the same level.
+ * - Tunnels: depth is the distance from the first root (tags do not count); a dispatch to a
+ *   layer no deeper than the one dispatching (VXLAN → Ethernet, IPv4 → IPv4) starts a new
+ *   nesting level there. Every other dispatch goes strictly deeper, so each level is a tree.
+ * - Layer ids (the FrameLayer bit numbers) come from the committed layer table, which only
+ *   grows: a new layer is appended with the next free id (codegen rewrites the table, and
+ *   `--check` reports it stale), and the line of a spec that is gone stays, so its id is
+ *   never given to another layer.
+ */
+import { SpecError } from '../spec-error.js';
+import type { DispatchModel, MessageModel, SpecModel } from './model.js';
+
+/** Ids fit a small integer bit mask: 0..MAX_LAYER_ID. */
+export const MAX_LAYER_ID = 29;
+
+export interface GraphLayer {
+  module: string;
+  spec: SpecModel;
+  message: MessageModel;
+  /** FrameLayer bit number (bit = 2 ** id), from the layer table. */
+  id: number;
+  /** Dispatches from the first root to here, tags not counted. */
+  depth: number;
+  /** Repeats in a loop after the layer that dispatches to it (a VLAN tag). */
+  tag: boolean;
+}
+
+export interface FrameGraph {
+  /** In id order. */
+  layers: GraphLayer[];
+  /** Layers a frame may start at; the first is decode()'s. */
+  roots: string[];
+  /** Layers a tunnel's payload starts at (decoded one nesting level in). */
+  tunnelTargets: string[];
+  /** The layer table as it must be committed (new layers appended). */
+  table: string;
+  /** Layers the table did not list yet (appended to `table`). */
+  added: string[];
+}
+
+export interface LayerTable {
+  file: string;
+  source: string;
+}
+
+interface TableLine {
+  kind: 'root' | 'layer';
+  name: string;
+  id: number;
+  pos: number;
+}
+
+function parseTable(t: LayerTable): TableLine[] {
+  const out: TableLine[] = [];
+  let at = 0;
+  for (const raw of t.source.split('\n')) {
+    const start = at;
+    at += raw.length + 1;
+    const line = raw.replace(/\/\/.*$/, '').trim();
+    if (line === '') continue;
+    const pos = start + raw.indexOf(line);
+    const root = /^root\s+([a-z][a-z0-9_]*)$/.exec(line);
+    if (root !== null) {
+      out.push({ kind: 'root', name: root[1], id: -1, pos });
+      continue;
+    }
+    const layer = /^layer\s+([a-z][a-z0-9_]*)\s*=\s*(\d+)$/.exec(line);
+    if (layer === null) {
+      throw new SpecError(t.file, t.source, pos, `expected 'layer NAME = ID' or 'root NAME'`);
+    }
+    const id = Number(layer[2]);
+    if (id > MAX_LAYER_ID) {
+      throw new SpecError(
+        t.file,
+        t.source,
+        pos + line.lastIndexOf(layer[2]),
+        `layer id ${id} out of range 0..${MAX_LAYER_ID}`,
+      );
+    }
+    const twice = out.find((x) => x.kind === 'layer' && (x.id === id || x.name === layer[1]));
+    if (twice !== undefined) {
+      throw new SpecError(
+        t.file,
+        t.source,
+        pos,
+        twice.name === layer[1]
+          ? `layer '${layer[1]}' is listed twice`
+          : `layer id ${id} is already '${twice.name}' (ids are never reused)`,
+      );
+    }
+    out.push({ kind: 'layer', name: layer[1], id, pos });
+  }
+  return out;
+}
+
+function err(spec: SpecModel, pos: number, message: string): SpecError {
+  return new SpecError(spec.file, spec.source, pos, message);
+}
+
+function dispatchOf(spec: SpecModel): DispatchModel | null {
+  return spec.messages[0]?.dispatch ?? null;
+}
+
+/** value:target pairs of a dispatch, to compare tables. */
+function tableKey(d: DispatchModel | null): string {
+  if (d === null || d.fields.length !== 1) return '';
+  return d.cases
+    .flatMap((c) => c.values.map((v) => `${v}:${c.target}`))
+    .sort()
+    .join(',');
+}
+
+export function resolveGraph(models: SpecModel[], table: LayerTable): FrameGraph | null {
+  const byModule = new Map(models.map((s) => [s.module, s]));
+  // Every dispatch names a spec that exists.
+  for (const s of models) {
+    for (const m of s.messages) {
+      for (const c of m.dispatch?.cases ?? []) {
+        if (!byModule.has(c.target))
+          throw err(s, c.pos, `dispatch target '${c.target}' is not a spec in specs/`);
+      }
+    }
+  }
+  const dispatching = models.filter((s) => dispatchOf(s) !== null);
+  const lines = parseTable(table);
+  if (dispatching.length === 0) return null;
+
+  const parents = new Map<string, SpecModel[]>();
+  for (const s of dispatching) {
+    for (const c of dispatchOf(s)?.cases ?? []) {
+      if (c.target === s.module) continue;
+      parents.set(c.target, [...(parents.get(c.target) ?? []), s]);
+    }
+  }
+  const isTag = (module: string): boolean => {
+    const s = byModule.get(module);
+    const d = s === undefined ? null : dispatchOf(s);
+    if (d === null || !d.cases.some((c) => c.target === module)) return false;
+    const ps = parents.get(module) ?? [];
+    return ps.length > 0 && ps.every((p) => tableKey(dispatchOf(p)) === tableKey(d));
+  };
+
+  // Roots.
+  let roots: string[];
+  const declared = lines.filter((l) => l.kind === 'root');
+  if (declared.length > 0) {
+    for (const r of declared) {
+      const s = byModule.get(r.name);
+      if (s === undefined || dispatchOf(s) === null) {
+        throw new SpecError(
+          table.file,
+          table.source,
+          r.pos,
+          `root '${r.name}' is not a spec that dispatches`,
+        );
+      }
+    }
+    roots = [...new Set(declared.map((r) => r.name))];
+  } else {
+    const inferred = dispatching.filter((s) => !parents.has(s.module));
+    if (inferred.length > 1) {
+      throw err(
+        inferred[1],
+        dispatchOf(inferred[1])?.pos ?? 0,
+        `several dispatch roots (${inferred.map((s) => s.module).join(', ')}): name the ones a frame may start at with 'root NAME' lines in ${table.file}`,
+      );
+    }
+    if (inferred.length === 0) {
+      const s = dispatching[0];
+      throw err(
+        s,
+        dispatchOf(s)?.pos ?? 0,
+        `no dispatch root: every spec that dispatches is the target of another; name the one a frame starts at with a 'root NAME' line in ${table.file}`,
+      );
+    }
+    roots = [inferred[0].module];
+  }
+
+  // Depth from the first root (then from each further root, for what only it reaches).
+  const depth = new Map<string, number>();
+  /** The dispatch case that first reached each layer (for errors about the layer). */
+  const reachedBy = new Map<string, { spec: SpecModel; pos: number }>();
+  for (const root of roots) {
+    if (depth.has(root)) continue;
+    depth.set(root, 0);
+    const queue = [root];
+    while (queue.length > 0) {
+      const module = queue.shift() as string;
+      const s = byModule.get(module) as SpecModel;
+      if (isTag(module)) continue; // its cases are its parent's
+      for (const c of dispatchOf(s)?.cases ?? []) {
+        if (depth.has(c.target)) continue;
+        depth.set(c.target, (depth.get(module) ?? 0) + 1);
+        reachedBy.set(c.target, { spec: s, pos: c.pos });
+        queue.push(c.target);
+      }
+    }
+  }
+  for (const s of dispatching) {
+    if (!depth.has(s.module)) {
+      throw err(
+        s,
+        dispatchOf(s)?.pos ?? 0,
+        `no root reaches ${s.module}'s dispatch, so FrameDecoder would skip it: add 'root ${s.module}' to ${table.file}`,
+      );
+    }
+  }
+
+  // No cycle can run without end: a tag loop consumes its fixed header (every dispatching
+  // message has a fixed field to dispatch on), and each tunnel is one of FRAME_MAX_DEPTH levels.
+  const tunnelTargets = new Set<string>();
+  for (const [module] of depth) {
+    const s = byModule.get(module) as SpecModel;
+    if (isTag(module)) continue;
+    for (const c of dispatchOf(s)?.cases ?? []) {
+      if (isTag(c.target) && c.target !== module) continue;
+      if ((depth.get(c.target) ?? 0) <= (depth.get(module) ?? 0)) tunnelTargets.add(c.target);
+    }
+  }
+
+  // Ids: the table's, then the next free ones for layers it does not list, in depth order.
+  const ids = new Map(lines.filter((l) => l.kind === 'layer').map((l) => [l.name, l.id]));
+  let next = Math.max(-1, ...ids.values()) + 1;
+  const added: string[] = [];
+  const order = [...depth.keys()].sort(
+    (a, b) => (depth.get(a) ?? 0) - (depth.get(b) ?? 0) || a.localeCompare(b),
+  );
+  for (const module of order) {
+    if (ids.has(module)) continue;
+    if (next > MAX_LAYER_ID) {
+      const by = reachedBy.get(module);
+      const s = by?.spec ?? (byModule.get(module) as SpecModel);
+      throw err(
+        s,
+        by?.pos ?? 0,
+        `too many layers: ${module} would need layer id ${next}, past the ${MAX_LAYER_ID + 1} the FrameLayer bits hold`,
+      );
+    }
+    ids.set(module, next++);
+    added.push(module);
+  }
+  let text = table.source;
+  if (added.length > 0) {
+    if (text !== '' && !text.endsWith('\n')) text += '\n';
+    text += added.map((m) => `layer ${m} = ${ids.get(m)}\n`).join('');
+  }
+  if (declared.length === 0) text = `root ${roots[0]}\n${text}`;
+
+  const layers = order
+    .map((module): GraphLayer => {
+      const spec = byModule.get(module) as SpecModel;
+      return {
+        module,
+        spec,
+        message: spec.messages[0],
+        id: ids.get(module) ?? -1,
+        depth: depth.get(module) ?? 0,
+        tag: isTag(module),
+      };
+    })
+    .sort((a, b) => a.id - b.id);
+  return {
+    layers,
+    roots,
+    tunnelTargets: [...tunnelTargets].sort(),
+    table: text,
+    added,
+  };
+}
+
+/** True when `from`'s dispatch to `to` starts a new nesting level (see the file header). */
+export function isTunnel(g: FrameGraph, from: string, to: string): boolean {
+  const a = g.layers.find((l) => l.module === from);
+  const b = g.layers.find((l) => l.module === to);
+  if (a === undefined || b === undefined || a.tag) return false;
+  if (b.tag && from !== to) return false;
+  return b.depth <= a.depth;
+}
