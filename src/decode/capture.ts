@@ -38,10 +38,25 @@
  * - ARP is read with the Ethernet/IPv4 view (`arp`, the stack's) when it fits and its protocol
  *   type is IPv4, otherwise with `arpAny`, which takes the address sizes from hlen/plen (its
  *   protocol addresses are then shown as bytes unless they are IPv4's);
- * - frames of a link type other than Ethernet get an `E_UNSUPPORTED_LINKTYPE` error per frame.
+ * - frames of a link type other than Ethernet get an `E_UNSUPPORTED_LINKTYPE` error per frame;
+ * - what a tunnel carries (VXLAN → Ethernet, IPv4 in IPv4) is decoded by `inner`, one nesting
+ *   level in, as packet analysers nest it, up to MAX_TUNNEL_DEPTH tunnels inside one another
+ *   (one more is `E_TOO_DEEP` at its payload); the first error at any level is the frame's.
  */
 import type { DecodeError } from '../codec/errors.js';
-import { arp, dhcp, dns, ethernet, icmp, ipv4, tcp, udp, vlan } from '../generated/index.js';
+import {
+  arp,
+  dhcp,
+  dns,
+  ethernet,
+  frame,
+  icmp,
+  ipv4,
+  tcp,
+  udp,
+  vlan,
+  vxlan,
+} from '../generated/index.js';
 import { EtherType } from '../generated/ethernet.js';
 import { LINKTYPE_ETHERNET } from '../pcap/reader.js';
 
@@ -56,6 +71,7 @@ export const CaptureLayer = {
   dhcp: 64,
   dns: 128,
   vlan: 256,
+  vxlan: 512,
 } as const;
 export type CaptureLayerName = keyof typeof CaptureLayer;
 
@@ -77,6 +93,9 @@ export type PrefixDecoder = (
   length: number,
   last?: string,
 ) => object;
+
+/** Tunnels decoded inside one another (the generated FrameDecoder's bound). */
+export const MAX_TUNNEL_DEPTH = frame.FRAME_MAX_DEPTH;
 
 /** VLAN tags decoded per frame (802.1ad QinQ uses two; more is not seen in practice). */
 export const MAX_VLAN_TAGS = 4;
@@ -105,6 +124,11 @@ export class CaptureDecoder {
   readonly tcp = new tcp.TcpView();
   readonly dhcp = new dhcp.DhcpView();
   readonly dns = new dns.DnsView();
+  readonly vxlan = new vxlan.VxlanView();
+  /** The frame a tunnel (VXLAN, IPv4 in IPv4) carried, one level in; null when none. */
+  inner: CaptureDecoder | null = null;
+  /** The decoder of the next level, made on the first tunnel. */
+  private next: CaptureDecoder | null = null;
   /** One view per VLAN tag, outermost first; `vlanCount` of them are valid. */
   readonly vlans: readonly vlan.VlanView[] = Array.from(
     { length: MAX_VLAN_TAGS },
@@ -156,6 +180,17 @@ export class CaptureDecoder {
     offset: 0,
   };
 
+  /** A tunnel past MAX_TUNNEL_DEPTH (its layer is the tunnel's). */
+  private readonly depthError: DecodeError = {
+    code: 'E_TOO_DEEP',
+    layer: 'frame',
+    field: 'payload',
+    offset: 0,
+  };
+
+  /** @param depth Tunnels this decoder still follows inside one another. */
+  constructor(readonly depth: number = MAX_TUNNEL_DEPTH) {}
+
   private readonly linkTypeError: FrameError = {
     code: 'E_UNSUPPORTED_LINKTYPE',
     layer: 'frame',
@@ -186,6 +221,17 @@ export class CaptureDecoder {
     linkType: number = LINKTYPE_ETHERNET,
     origLength: number = bytes.length,
   ): boolean {
+    this.reset(bytes, linkType, origLength);
+    if (linkType !== LINKTYPE_ETHERNET) {
+      this.error = this.linkTypeError;
+      return false;
+    }
+    this.walk(bytes, 0, bytes.length);
+    if (this.error === null && this.origLength > bytes.length) this.checkCutTrailer(bytes.length);
+    return this.error === null;
+  }
+
+  private reset(bytes: Uint8Array, linkType: number, origLength: number): void {
     this.bytes = bytes;
     this.linkType = linkType;
     this.origLength = Math.max(origLength, bytes.length);
@@ -199,13 +245,29 @@ export class CaptureDecoder {
     this.ip = this.ipv4;
     this.partialLayer = null;
     this.partialDecoder = null;
-    if (linkType !== LINKTYPE_ETHERNET) {
-      this.error = this.linkTypeError;
-      return false;
+    this.inner = null;
+  }
+
+  /** The frame a tunnel carries at bytes[off, off + len), from `entry`, one level in. */
+  private tunnel(
+    bytes: Uint8Array,
+    tunnel: string,
+    entry: 'ethernet' | 'ipv4',
+    off: number,
+    len: number,
+  ): void {
+    if (this.depth === 0) {
+      this.depthError.layer = tunnel;
+      this.depthError.offset = off;
+      this.failWhole(this.depthError);
+      return;
     }
-    this.walk(bytes);
-    if (this.error === null && this.origLength > bytes.length) this.checkCutTrailer(bytes.length);
-    return this.error === null;
+    const inner = (this.next ??= new CaptureDecoder(this.depth - 1));
+    inner.reset(bytes, LINKTYPE_ETHERNET, bytes.length);
+    if (entry === 'ethernet') inner.walk(bytes, off, len);
+    else inner.walkIpv4(bytes, off, len);
+    this.inner = inner;
+    if (inner.error !== null) this.failWhole(inner.error as DecodeError);
   }
 
   /**
@@ -239,10 +301,10 @@ export class CaptureDecoder {
     return this.firstFragment || this.ipPayloadCut;
   }
 
-  private walk(bytes: Uint8Array): void {
+  private walk(bytes: Uint8Array, start: number, length: number): void {
     const eth = this.ethernet;
-    let err = eth.wrap(bytes, 0, bytes.length);
-    if (err !== null) return this.fail(err, ethernet.decodeEthernetPrefix, 0, bytes.length);
+    let err = eth.wrap(bytes, start, length);
+    if (err !== null) return this.fail(err, ethernet.decodeEthernetPrefix, start, length);
     this.layers |= CaptureLayer.ethernet;
 
     // Where the network layer starts: after the Ethernet header and any VLAN tags.
@@ -273,10 +335,12 @@ export class CaptureDecoder {
       this.layers |= CaptureLayer.arp;
       return;
     }
-    if (next !== 'ipv4') return;
+    if (next === 'ipv4') this.walkIpv4(bytes, off, len);
+  }
 
+  private walkIpv4(bytes: Uint8Array, off: number, len: number): void {
     const ip = this.ipv4;
-    err = ip.wrap(bytes, off, len);
+    let err = ip.wrap(bytes, off, len);
     if (err !== null && err.code === 'E_BAD_LENGTH' && err.field === 'totalLength') {
       // Total length 0 from an offloading capture: the rest of the frame is the datagram.
       if (this.ipv4Offloaded.wrap(bytes, off, len) === null) {
@@ -314,6 +378,8 @@ export class CaptureDecoder {
         return this.decodeUdp(bytes);
       case 'tcp':
         return this.decodeTcp(bytes);
+      case 'ipv4':
+        return this.tunnel(bytes, 'ipv4', 'ipv4', ip.payloadOffset, ip.payloadLength);
       default:
         return;
     }
@@ -352,6 +418,15 @@ export class CaptureDecoder {
       else if (inPart)
         this.showPartial('dns', e, dns.decodeDnsPrefix, u.payloadOffset, u.payloadLength);
       else if (!quiet) return this.fail(e, dns.decodeDnsPrefix, u.payloadOffset, u.payloadLength);
+    } else if (app === 'vxlan') {
+      const x = this.vxlan;
+      const e = x.wrap(bytes, u.payloadOffset, u.payloadLength);
+      if (e !== null) {
+        if (!quiet) this.fail(e, vxlan.decodeVxlanPrefix, u.payloadOffset, u.payloadLength);
+        return;
+      }
+      this.layers |= CaptureLayer.vxlan;
+      this.tunnel(bytes, 'vxlan', 'ethernet', x.payloadOffset, x.payloadLength);
     }
   }
 
@@ -439,6 +514,11 @@ export class CaptureDecoder {
    * Stops the walk; the first error of the frame is the one it reports, and the layer that failed
    * is shown in part (its fields before the failing one, read by `decode`).
    */
+  /** The frame's error without fields to show (a tunnel too deep, an inner level's error). */
+  private failWhole(err: DecodeError): void {
+    if (this.error === null) this.error = err;
+  }
+
   private fail(err: DecodeError, decode: PrefixDecoder, offset: number, length: number): void {
     if (this.error === null) this.error = err;
     if (this.partialLayer === null)

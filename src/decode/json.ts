@@ -22,7 +22,9 @@
  * - ARP other than Ethernet/IPv4 (address sizes other than 6/4, or a protocol type other than
  *   IPv4): hardware addresses as a MAC when 6 bytes long, colon hex otherwise; protocol addresses
  *   dotted when they are 4-byte IPv4 addresses, colon hex (bytes) otherwise;
- * - DNS over TCP gets `tcpLength`, the 2-byte length prefix it came with.
+ * - DNS over TCP gets `tcpLength`, the 2-byte length prefix it came with;
+ * - what a tunnel carries (VXLAN, IPv4 in IPv4) is the layers of `inner`, nested one level per
+ *   tunnel, as the tshark oracle nests it.
  */
 import { formatHexColon, formatHwAddr, formatIpv4, readIpv4 } from '../codec/address.js';
 import { EtherType } from '../generated/ethernet.js';
@@ -71,6 +73,8 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
     if (partial === 'vlan') layers.vlan = [...((layers.vlan as unknown[]) ?? []), fields];
     else layers[partial] = fields;
   }
+  if (d.has('vxlan')) layers.vxlan = d.vxlan.toJSON();
+  if (d.inner !== null) layers.inner = frameToJSON(d.inner, frameNumber).layers;
   const e = d.error;
   return {
     frame: frameNumber,

@@ -51,16 +51,7 @@ export function frameToText(d: CaptureDecoder, t: FrameTime, origLen: number): s
     return `${time} link type ${d.linkType} (not Ethernet), length ${origLen} ${errorText(d)}`;
   }
   if (!d.has('ethernet')) return `${time} length ${origLen} ${errorText(d)}`;
-  const eth = d.ethernet;
-  let line: string;
-  if (d.has('arp')) line = arpText(d);
-  else if (d.has('ipv4')) line = ipv4Text(d);
-  else if (eth.etherType === ETHERTYPE_ARP || eth.etherType === ETHERTYPE_IPV4) {
-    line = `${formatMac(eth.src)} > ${formatMac(eth.dst)}, ethertype ${eth.etherType === ETHERTYPE_ARP ? 'ARP' : 'IPv4'}`;
-  } else {
-    line = `${formatMac(eth.src)} > ${formatMac(eth.dst)}, ethertype 0x${eth.etherType.toString(16).padStart(4, '0')}, length ${origLen}`;
-  }
-  line += partialText(d);
+  const line = frameLine(d, origLen) + partialText(d);
   return d.error === null ? `${time} ${line}` : `${time} ${line} ${errorText(d)}`;
 }
 
@@ -69,6 +60,25 @@ function partialText(d: CaptureDecoder): string {
   if (fields === null) return '';
   const shown = Object.entries(fields).map(([k, v]) => `${k} ${String(v)}`);
   return ` ${d.partialLayer} (${shown.length > 0 ? shown.join(', ') : 'no field whole'})`;
+}
+
+/** The frame's line without time and error (also a tunnel's inner frame). */
+function frameLine(d: CaptureDecoder, origLen: number): string {
+  const eth = d.ethernet;
+  if (d.has('arp')) return arpText(d);
+  if (d.has('ipv4')) return ipv4Text(d);
+  if (eth.etherType === ETHERTYPE_ARP || eth.etherType === ETHERTYPE_IPV4) {
+    return `${formatMac(eth.src)} > ${formatMac(eth.dst)}, ethertype ${eth.etherType === ETHERTYPE_ARP ? 'ARP' : 'IPv4'}`;
+  }
+  return `${formatMac(eth.src)} > ${formatMac(eth.dst)}, ethertype 0x${eth.etherType.toString(16).padStart(4, '0')}, length ${origLen}`;
+}
+
+/** What a tunnel carried: the inner frame's line (`inner` starts at Ethernet or IPv4). */
+function innerText(inner: CaptureDecoder): string {
+  if (!inner.has('ethernet') && !inner.has('ipv4')) return 'undecoded';
+  return inner.has('ethernet')
+    ? `${formatMac(inner.ethernet.src)} > ${formatMac(inner.ethernet.dst)}, ${frameLine(inner, inner.ethernet.byteLength)}`
+    : ipv4Text(inner);
 }
 
 function errorText(d: CaptureDecoder): string {
@@ -95,6 +105,7 @@ function ipv4Text(d: CaptureDecoder): string {
   const ip = d.ip;
   const src = formatIpv4(ip.src);
   const dst = formatIpv4(ip.dst);
+  if (d.inner !== null && !d.has('udp')) return `IP ${src} > ${dst}: ${innerText(d.inner)}`;
   if (ip.fragmentOffset !== 0 || (!d.has('icmp') && !d.has('udp') && !d.has('tcp'))) {
     return `IP ${src} > ${dst}: ip-proto-${ip.protocol}${fragText(d)}, length ${ip.payloadLength}`;
   }
@@ -104,6 +115,10 @@ function ipv4Text(d: CaptureDecoder): string {
     const head = `IP ${src}.${u.srcPort} > ${dst}.${u.dstPort}:`;
     if (d.has('dhcp')) return `${head} ${dhcpText(d)}, length ${u.payloadLength}`;
     if (d.has('dns')) return `${head} ${dnsText(d)} (${u.payloadLength})`;
+    if (d.has('vxlan')) {
+      const inner = d.inner === null ? '' : `: ${innerText(d.inner)}`;
+      return `${head} VXLAN, vni ${d.vxlan.vni}${inner}`;
+    }
     return `${head} UDP, length ${u.payloadLength}${fragText(d)}`;
   }
   const s = d.tcp;

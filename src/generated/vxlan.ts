@@ -281,6 +281,30 @@ export function decodeVxlan(
   };
 }
 
+/** The fixed fields of a vxlan message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeVxlanPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<VxlanJSON> {
+  const out: Partial<VxlanJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 1) return out;
+  out.flagsHigh = bytes[offset] >> 4;
+  if (last === 'flagsHigh') return out;
+  out.vniValid = (bytes[offset] >> 3) & 1;
+  if (last === 'vniValid' || end < 2) return out;
+  out.flagsLow = ((bytes[offset] << 8) | bytes[offset + 1]) & 0x7ff;
+  if (last === 'flagsLow' || end < 4) return out;
+  out.groupPolicyId = (bytes[offset + 2] << 8) | bytes[offset + 3];
+  if (last === 'groupPolicyId' || end < 7) return out;
+  out.vni = (bytes[offset + 4] << 16) | (bytes[offset + 5] << 8) | bytes[offset + 6];
+  if (last === 'vni' || end < 8) return out;
+  out.reserved = bytes[offset + 7];
+  return out;
+}
+
 /** Bytes encodeVxlan() writes for `f`: where the payload goes after the header. */
 export function vxlanHeaderLength(_f: VxlanFields): number {
   return 8;

@@ -12,6 +12,7 @@ import type {
   tcp,
   udp,
   vlan,
+  vxlan,
 } from '../../src/generated/index.js';
 
 export const u8 = fc.integer({ min: 0, max: 0xff });
@@ -45,6 +46,15 @@ export const vlanFields: fc.Arbitrary<vlan.VlanFields> = fc.record({
   dei: bits(1),
   id: bits(12),
   etherType: u16,
+});
+
+export const vxlanFields: fc.Arbitrary<vxlan.VxlanFields> = fc.record({
+  flagsHigh: bits(4),
+  vniValid: bits(1),
+  flagsLow: bits(11),
+  groupPolicyId: bits(16),
+  vni: bits(24),
+  reserved: bits(8),
 });
 
 /** ARP with any address sizes: the address fields are as long as hlen / plen say. */

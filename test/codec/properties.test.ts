@@ -16,6 +16,7 @@ import {
   tcp,
   udp,
   vlan,
+  vxlan,
 } from '../../src/generated/index.js';
 import {
   arpAnySizeFields,
@@ -33,6 +34,7 @@ import {
   tcpOptions,
   udpFields,
   vlanFields,
+  vxlanFields,
 } from './arbitraries.js';
 
 const RUNS = { numRuns: 300 };
@@ -78,6 +80,17 @@ describe('decode(encode(x)) = x', () => {
         const out = new Uint8Array(6);
         expect(vlan.encodeVlan(f, out, 1)).toBe(4);
         expect(decoded(vlan.decodeVlan(out, 1, 4))).toEqual(f);
+      }),
+      RUNS,
+    );
+  });
+
+  it('vxlan', () => {
+    fc.assert(
+      fc.property(vxlanFields, (f) => {
+        const out = new Uint8Array(10);
+        expect(vxlan.encodeVxlan(f, out, 1)).toBe(8);
+        expect(decoded(vxlan.decodeVxlan(out, 1, 8))).toEqual(f);
       }),
       RUNS,
     );

@@ -20,6 +20,7 @@ import {
   tcp,
   udp,
   vlan,
+  vxlan,
 } from '../../src/generated/index.js';
 import {
   arpAnySizeFields,
@@ -27,6 +28,7 @@ import {
   pcapFileFields,
   pcapRecordFields,
   vlanFields,
+  vxlanFields,
 } from './arbitraries.js';
 import { fixturePcaps, readPcapFrames, splitLayers, watched, type LayerName } from './helpers.js';
 
@@ -51,7 +53,7 @@ interface AnyView {
 }
 
 /** The frame layers, plus the messages no frame walk reaches (their samples are encoded). */
-type MessageName = LayerName | 'vlan' | 'arpAnySize' | 'pcapFile' | 'pcapRecord';
+type MessageName = LayerName | 'vlan' | 'vxlan' | 'arpAnySize' | 'pcapFile' | 'pcapRecord';
 
 const VIEWS: Record<
   MessageName,
@@ -66,6 +68,7 @@ const VIEWS: Record<
   dhcp: { make: () => new dhcp.DhcpView(), decode: dhcp.decodeDhcp },
   dns: { make: () => new dns.DnsView(), decode: dns.decodeDns },
   vlan: { make: () => new vlan.VlanView(), decode: vlan.decodeVlan },
+  vxlan: { make: () => new vxlan.VxlanView(), decode: vxlan.decodeVxlan },
   arpAnySize: { make: () => new arp.ArpAnySizeView(), decode: arp.decodeArpAnySize },
   pcapFile: { make: () => new pcap.PcapFileView(), decode: pcap.decodePcapFile },
   pcapRecord: { make: () => new pcap.PcapRecordView(), decode: pcap.decodePcapRecord },
@@ -191,6 +194,7 @@ function corpus(): Record<MessageName, Uint8Array[]> {
     Uint8Array[]
   >;
   out.vlan = encoded(vlanFields, (f, o) => vlan.encodeVlan(f, o, 0));
+  out.vxlan = encoded(vxlanFields, (f, o) => vxlan.encodeVxlan(f, o, 0));
   out.arpAnySize = encoded(arpAnySizeFields, (f, o) => arp.encodeArpAnySize(f, o, 0));
   out.pcapFile = encoded(pcapFileFields, (f, o) => pcap.encodePcapFile(f, o, 0));
   out.pcapRecord = encoded(fc.tuple(pcapRecordFields, payload), ([f, body], o) => {

@@ -21,6 +21,7 @@ import {
   pcapRecordFields,
   u16,
   vlanFields,
+  vxlanFields,
 } from './arbitraries.js';
 import { fixturePcaps, readPcapFrames, splitLayers } from './helpers.js';
 
@@ -109,6 +110,7 @@ function samples(): Sample[] {
     }
   };
   encoded('vlan', 'Vlan', vlanFields, (f, o) => generated.vlan.encodeVlan(f, o, 0));
+  encoded('vxlan', 'Vxlan', vxlanFields, (f, o) => generated.vxlan.encodeVxlan(f, o, 0));
   encoded('arp', 'ArpAnySize', arpAnySizeFields, (f, o) => generated.arp.encodeArpAnySize(f, o, 0));
   // IPv4 with total length 0 (offloaded captures): no fixture walk reaches it.
   encoded('ipv4', 'Ipv4Offloaded', ipv4Fields, (f, o) => {

@@ -10,6 +10,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatIpv4, formatMac } from '../../src/codec/address.js';
+import { CaptureDecoder } from '../../src/decode/capture.js';
+import { frameToJSON } from '../../src/decode/json.js';
 import { frame } from '../../src/generated/index.js';
 import { readPcapFrames } from '../codec/helpers.js';
 
@@ -168,4 +170,115 @@ describe('tunnels against the tshark oracle (FrameDecoder, level by level)', () 
       if (!file.includes('geneve')) expect(levels).toBeGreaterThan(frames.length);
     });
   }
+});
+
+/** `pktstack decode --json` layer → oracle layer, and the values both must show alike. */
+const JSON_LAYERS: Record<string, { key: string; same: Array<[string, string]> }> = {
+  ethernet: {
+    key: 'eth',
+    same: [
+      ['src', 'src'],
+      ['dst', 'dst'],
+      ['etherType', 'type'],
+    ],
+  },
+  ipv4: {
+    key: 'ip',
+    same: [
+      ['src', 'src'],
+      ['dst', 'dst'],
+      ['protocol', 'proto'],
+      ['totalLength', 'len'],
+    ],
+  },
+  udp: {
+    key: 'udp',
+    same: [
+      ['srcPort', 'srcport'],
+      ['dstPort', 'dstport'],
+      ['length', 'len'],
+    ],
+  },
+  vxlan: { key: 'vxlan', same: [['vni', 'vni']] },
+  tcp: {
+    key: 'tcp',
+    same: [
+      ['srcPort', 'srcport'],
+      ['seq', 'seq'],
+      ['checksum', 'checksum'],
+    ],
+  },
+  icmp: {
+    key: 'icmp',
+    same: [
+      ['type', 'type'],
+      ['code', 'code'],
+    ],
+  },
+  arp: {
+    key: 'arp',
+    same: [
+      ['op', 'op'],
+      ['spa', 'spa'],
+      ['tpa', 'tpa'],
+    ],
+  },
+  dns: {
+    key: 'dns',
+    same: [
+      ['id', 'id'],
+      ['qdcount', 'qdcount'],
+    ],
+  },
+};
+
+/** Our JSON level against the oracle's: the same layers (up to an undeclared one), nested alike. */
+function compareJson(ours: Json, o: Json, where: string): string[] {
+  const problems: string[] = [];
+  for (const [layer, { key, same }] of Object.entries(JSON_LAYERS)) {
+    const got = ours[layer] as Json | undefined;
+    const want = o[key] as Json | undefined;
+    if ((got === undefined) !== (want === undefined)) {
+      problems.push(`${where}.${layer}: ${got === undefined ? 'missing' : 'not in the oracle'}`);
+      continue;
+    }
+    if (got === undefined || want === undefined) continue;
+    for (const [a, b] of same) {
+      if (got[a] !== want[b])
+        problems.push(`${where}.${layer}.${a}: ${String(got[a])} vs ${String(want[b])}`);
+    }
+  }
+  if (ours.inner !== undefined || o.inner !== undefined) {
+    if (ours.inner === undefined || o.inner === undefined)
+      problems.push(`${where}.inner: only on one side`);
+    else problems.push(...compareJson(ours.inner as Json, o.inner as Json, `${where}.inner`));
+  }
+  return problems;
+}
+
+describe('pktstack decode --json nests tunnels like the oracle', () => {
+  for (const file of captures.filter((f) => !f.includes('geneve'))) {
+    it(file, () => {
+      const frames = readPcapFrames(join(DIR, file));
+      const oracle = readFileSync(join(DIR, file.replace(/\.pcap$/, '.jsonl')), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Json);
+      const d = new CaptureDecoder();
+      frames.forEach((bytes, i) => {
+        expect(d.decode(bytes), `frame ${i + 1}`).toBe(true);
+        const ours = frameToJSON(d, i + 1);
+        expect(compareJson(ours.layers, oracle[i], `#${i + 1}`)).toEqual([]);
+      });
+    });
+  }
+
+  it('stops a tunnel past the depth bound with E_TOO_DEEP', () => {
+    const triple = readPcapFrames(join(DIR, 'zeek-tunnels-vxlan-triple-v2.pcap'))[0];
+    const d = new CaptureDecoder(2);
+    expect(d.decode(triple)).toBe(false);
+    expect(d.error).toMatchObject({ code: 'E_TOO_DEEP', layer: 'vxlan', field: 'payload' });
+    expect(d.inner?.inner?.has('vxlan')).toBe(true);
+    expect(d.inner?.inner?.inner).toBeNull();
+  });
 });
