@@ -66,6 +66,56 @@ export function nameOfIcmpType(value: number): string | undefined {
   }
 }
 
+export const IcmpUnreachableCode = Object.freeze({
+  Net: 0,
+  Host: 1,
+  Protocol: 2,
+  Port: 3,
+  FragmentationNeeded: 4,
+  SourceRouteFailed: 5,
+} as const);
+
+export type IcmpUnreachableCode = (typeof IcmpUnreachableCode)[keyof typeof IcmpUnreachableCode];
+
+/** The IcmpUnreachableCode member name of a value, for describe(); undefined when unnamed. */
+export function nameOfIcmpUnreachableCode(value: number): string | undefined {
+  switch (value) {
+    case 0:
+      return 'Net';
+    case 1:
+      return 'Host';
+    case 2:
+      return 'Protocol';
+    case 3:
+      return 'Port';
+    case 4:
+      return 'FragmentationNeeded';
+    case 5:
+      return 'SourceRouteFailed';
+    default:
+      return undefined;
+  }
+}
+
+export const IcmpTimeExceededCode = Object.freeze({
+  TtlExceeded: 0,
+  FragmentReassembly: 1,
+} as const);
+
+export type IcmpTimeExceededCode = (typeof IcmpTimeExceededCode)[keyof typeof IcmpTimeExceededCode];
+
+/** The IcmpTimeExceededCode member name of a value, for describe(); undefined when unnamed. */
+export function nameOfIcmpTimeExceededCode(value: number): string | undefined {
+  switch (value) {
+    case 0:
+      return 'TtlExceeded';
+    case 1:
+      return 'FragmentReassembly';
+    default:
+      return undefined;
+  }
+}
+
 const EMPTY = new Uint8Array(0);
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */

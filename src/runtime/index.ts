@@ -23,15 +23,9 @@ export { Ipv4Layer } from './ipv4/ipv4.js';
 export type { Ipv4ErrorReporter, Ipv4Options } from './ipv4/ipv4.js';
 export { Reassembler } from './ipv4/reassembly.js';
 export type { ReassemblyOptions } from './ipv4/reassembly.js';
-export { IcmpLayer, ICMP_PROTOCOL } from './icmp/icmp.js';
+export { IcmpLayer } from './icmp/icmp.js';
 export type { IcmpErrorReceiver, IcmpOptions } from './icmp/icmp.js';
-export {
-  UdpLayer,
-  UDP_PROTOCOL,
-  UDP_HEADER_LENGTH,
-  UDP_SEND_HEADROOM,
-  UDP_MAX_PAYLOAD,
-} from './udp/udp.js';
+export { UdpLayer, UDP_SEND_HEADROOM, UDP_MAX_PAYLOAD } from './udp/udp.js';
 export type { UdpIpv4 } from './udp/udp.js';
 export { UdpSocket } from './udp/socket.js';
 export { UdpEchoServer } from './udp/echo.js';

@@ -9,20 +9,18 @@
  * at the earliest such deadline and calls every module's `tick(now)` when it fires.
  */
 import { parseIpv4 } from '../codec/address.js';
+import { ethernet, ipv4 } from '../generated/index.js';
 import type { Clock, TimerHandle } from './clock/clock.js';
 import type { Link } from './link/link.js';
 import { ArpLayer, type ArpOptions } from './arp/arp.js';
 import { EthernetLayer } from './ethernet/ethernet.js';
 import { Ipv4Layer, type Ipv4Options } from './ipv4/ipv4.js';
-import { IcmpLayer, ICMP_PROTOCOL, type IcmpOptions } from './icmp/icmp.js';
-import { UdpLayer, UDP_PROTOCOL } from './udp/udp.js';
+import { IcmpLayer, type IcmpOptions } from './icmp/icmp.js';
+import { UdpLayer } from './udp/udp.js';
 import { snapshotStats, type StackStats } from './stats.js';
-import { TCP_PROTOCOL, TcpLayer, type TcpLayerOptions } from './tcp/layer.js';
+import { TcpLayer, type TcpLayerOptions } from './tcp/layer.js';
 import { createStackResolver, type StackResolverOptions } from './dns/stack-transport.js';
 import type { Resolver } from './dns/resolver.js';
-
-const ETHERTYPE_IPV4 = 0x0800;
-const ETHERTYPE_ARP = 0x0806;
 
 /** An address given as text ("10.0.0.2", or "10.0.0.2/24" for `ip`) or as a 32-bit number. */
 export type AddressInput = string | number;
@@ -155,10 +153,10 @@ export class Stack {
     );
     this.icmp = new IcmpLayer(this.ipv4, time, options.icmp);
     this.udp = new UdpLayer(this.ipv4, this.icmp);
-    this.ethernet.register(ETHERTYPE_ARP, this.arp);
-    this.ethernet.register(ETHERTYPE_IPV4, this.ipv4);
-    this.ipv4.register(ICMP_PROTOCOL, this.icmp);
-    this.ipv4.register(UDP_PROTOCOL, this.udp);
+    this.ethernet.register(ethernet.EtherType.ARP, this.arp);
+    this.ethernet.register(ethernet.EtherType.IPv4, this.ipv4);
+    this.ipv4.register(ipv4.IpProtocol.ICMP, this.icmp);
+    this.ipv4.register(ipv4.IpProtocol.UDP, this.udp);
     this.ipv4.setErrorReporter(this.icmp);
     this.ipv4.reassembler.timeoutListener = this.icmp;
     this.tickers.push(this.arp, this.ipv4);
@@ -221,7 +219,7 @@ export class Stack {
   attachTcp(options: TcpLayerOptions = {}): TcpLayer {
     if (this.tcpLayer !== null) return this.tcpLayer;
     const layer = new TcpLayer(this.ipv4, this.clock, { ...this.tcpOptions, ...options });
-    this.ipv4.register(TCP_PROTOCOL, layer);
+    this.ipv4.register(ipv4.IpProtocol.TCP, layer);
     // One ACK per receive batch (TAP wakeup) instead of one per two segments.
     layer.coalesceAcks = true;
     this.onBatchEnd(() => layer.batchEnd());

@@ -4,7 +4,7 @@
  * whose query caused them (so a server with nothing on port 53 fails fast with ECONNREFUSED
  * instead of timing out).
  */
-import { readIpv4 } from '../../codec/address.js';
+import { icmp, ipv4, udp } from '../../generated/index.js';
 import type { Clock } from '../clock/clock.js';
 import type { IcmpErrorReceiver } from '../icmp/icmp.js';
 import type { UdpSocket } from '../udp/socket.js';
@@ -16,10 +16,6 @@ import {
   type DnsTransport,
   type ResolverOptions,
 } from './resolver.js';
-
-const UDP_PROTOCOL = 17;
-const ICMP_DEST_UNREACHABLE = 3;
-const CODE_PORT_UNREACHABLE = 3;
 
 /** The parts of a Stack the transport uses (a Stack fits). */
 export interface DnsHost {
@@ -37,6 +33,8 @@ export interface DnsHost {
  */
 class UdpErrorRouter implements IcmpErrorReceiver {
   readonly handlers = new Map<number, DnsSocketHandler>();
+  private readonly ip = new ipv4.Ipv4View();
+  private readonly udp = new udp.UdpView();
 
   /** `bytes[at, at + length)` is the quoted IPv4 datagram, header first. */
   icmpError(
@@ -47,13 +45,14 @@ class UdpErrorRouter implements IcmpErrorReceiver {
     at: number,
     length: number,
   ): void {
-    if (type !== ICMP_DEST_UNREACHABLE || code !== CODE_PORT_UNREACHABLE) return;
-    const ihl = (bytes[at] & 0x0f) * 4;
-    if (ihl < 20 || length < ihl + 4) return; // the quote must reach the UDP ports
-    const dst = readIpv4(bytes, at + 16);
-    const srcPort = (bytes[at + ihl] << 8) | bytes[at + ihl + 1];
-    const dstPort = (bytes[at + ihl + 2] << 8) | bytes[at + ihl + 3];
-    this.handlers.get(srcPort)?.unreachable(dst, dstPort);
+    if (type !== icmp.IcmpType.DestinationUnreachable || code !== icmp.IcmpUnreachableCode.Port)
+      return;
+    // The quote is the datagram cut after 8 bytes of UDP: both headers, the data cut off.
+    const ip = this.ip;
+    const datagram = this.udp;
+    if (ip.wrapPartial(bytes, at, length) !== null) return;
+    if (datagram.wrapPartial(bytes, ip.payloadOffset, ip.payloadLength) !== null) return;
+    this.handlers.get(datagram.srcPort)?.unreachable(ip.dst, datagram.dstPort);
   }
 }
 
@@ -75,7 +74,7 @@ export class StackDnsTransport implements DnsTransport {
     if (router === undefined) {
       router = new UdpErrorRouter();
       if (icmpErrors) {
-        host.icmp.registerErrorReceiver(UDP_PROTOCOL, router);
+        host.icmp.registerErrorReceiver(ipv4.IpProtocol.UDP, router);
         routers.set(host.icmp, router);
       }
     }

@@ -7,7 +7,8 @@ import { ethernet } from '../../generated/index.js';
 import type { FrameReceiver } from '../link/link.js';
 import { createEthernetStats, type EthernetStats } from '../stats.js';
 
-export const ETHERNET_HEADER_LENGTH = 14;
+/** Bytes of the Ethernet header in front of every payload (specs/ethernet.pkt). */
+export const ETHERNET_HEADER_LENGTH = ethernet.ETHERNET_FIXED_SIZE;
 export const BROADCAST_MAC = 0xffffffffffff;
 /** 2**40: dividing a 48-bit MAC number by it leaves the first octet (holding the group bit). */
 const FIRST_OCTET_DIVISOR = 0x10000000000;
@@ -44,8 +45,6 @@ export function isGroupMac(mac: number): boolean {
 export interface MacHolder {
   mac: number;
 }
-
-const ETHERTYPE_IPV4 = 0x0800;
 
 export class EthernetLayer implements FrameReceiver {
   readonly stats: EthernetStats = createEthernetStats();
@@ -99,13 +98,9 @@ export class EthernetLayer implements FrameReceiver {
     }
     // The destination MAC is compared as two small integers (first 2 bytes, last 4 as a signed
     // int32) rather than through the view's 48-bit getter: a 48-bit number is a heap number in
-    // V8, allocated per frame whenever the getter is not inlined. Offset 0 is fixed by 802.3.
-    const hi = (bytes[offset] << 8) | bytes[offset + 1];
-    const lo =
-      (bytes[offset + 2] << 24) |
-      (bytes[offset + 3] << 16) |
-      (bytes[offset + 4] << 8) |
-      bytes[offset + 5];
+    // V8, allocated per frame whenever the getter is not inlined.
+    const hi = view.dstHi;
+    const lo = view.dstLoBits;
     let linkBroadcast = false;
     if (hi !== this.macHi || lo !== this.macLo) {
       if (hi !== 0xffff || lo !== -1) {
@@ -118,7 +113,7 @@ export class EthernetLayer implements FrameReceiver {
     const types = this.types;
     for (let i = 0; i < types.length; i++) {
       if (types[i] === etherType) {
-        if (etherType === ETHERTYPE_IPV4) {
+        if (etherType === ethernet.EtherType.IPv4) {
           this.receivers[i].receive(
             bytes,
             view.payloadOffset,

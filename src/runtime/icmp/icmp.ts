@@ -3,12 +3,11 @@
  * unreachable (protocol/port) and time exceeded (reassembly), rate-limited by a token bucket, and
  * hands received error messages to the transport they quote.
  *
- * Echo replies copy the request into a preallocated buffer, change the type and recompute the
- * checksum; nothing is allocated. Echo requests to a broadcast address are ignored by default,
+ * Echo replies copy the request into a preallocated buffer and rewrite its type and code through
+ * the view, which updates the checksum for them (RFC 1624); nothing is allocated. Echo requests to a broadcast address are ignored by default,
  * as Linux does (net.ipv4.icmp_echo_ignore_broadcasts = 1).
  */
-import { icmp } from '../../generated/index.js';
-import { internetChecksum } from '../../codec/checksum.js';
+import { icmp, ipv4 } from '../../generated/index.js';
 import {
   IPV4_SEND_HEADROOM,
   SendStatus,
@@ -22,17 +21,12 @@ import type { TimeSource } from '../arp/arp.js';
 import type { Ipv4ErrorReporter } from '../ipv4/ipv4.js';
 import type { ReassemblyTimeoutListener } from '../ipv4/reassembly.js';
 
-export const ICMP_PROTOCOL = 1;
-const TYPE_ECHO_REPLY = 0;
-const TYPE_DEST_UNREACHABLE = 3;
-const TYPE_ECHO_REQUEST = 8;
-const TYPE_TIME_EXCEEDED = 11;
-const TYPE_PARAMETER_PROBLEM = 12;
-const TYPE_SOURCE_QUENCH = 4;
-const ICMP_HEADER_LENGTH = 8;
+const { IcmpType } = icmp;
+const ICMP = ipv4.IpProtocol.ICMP;
+const ICMP_HEADER_LENGTH = icmp.ICMP_FIXED_SIZE;
 /** RFC 1812 4.3.2.3: an error quotes as much of the datagram as keeps the whole within 576 bytes. */
-const MAX_QUOTE = 576 - 20 - ICMP_HEADER_LENGTH;
-const MAX_IP_PAYLOAD = 65535 - 20;
+const MAX_QUOTE = 576 - ipv4.IPV4_FIXED_SIZE - ICMP_HEADER_LENGTH;
+const MAX_IP_PAYLOAD = 65535 - ipv4.IPV4_FIXED_SIZE;
 
 export interface IcmpOptions {
   /** Answer echo requests sent to a broadcast address (default false, like Linux). */
@@ -73,6 +67,19 @@ export interface IcmpIpv4 extends Ipv4Sender {
 export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, ReassemblyTimeoutListener {
   readonly stats: IcmpStats = createIcmpStats();
   private readonly view = new icmp.IcmpView();
+  /** The reply being written in `tx`, and the ICMP message a delivery carries (see isAboutError). */
+  private readonly replyView = new icmp.IcmpView();
+  private readonly deliveredView = new icmp.IcmpView();
+  /** The datagram an error quotes (its header and the first bytes after it). */
+  private readonly quoteView = new ipv4.Ipv4View();
+  /** An error message's header; the quote after it is the checksummed payload. */
+  private readonly errorHeader: icmp.IcmpFields = {
+    type: 0,
+    code: 0,
+    checksum: undefined,
+    identifier: 0,
+    sequence: 0,
+  };
   private readonly tx = new Uint8Array(IPV4_SEND_HEADROOM + MAX_IP_PAYLOAD);
   private readonly errorReceivers: Array<IcmpErrorReceiver | null> =
     new Array<IcmpErrorReceiver | null>(256).fill(null);
@@ -111,7 +118,7 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
       return;
     }
     const type = v.type;
-    if (type === TYPE_ECHO_REQUEST) {
+    if (type === IcmpType.Echo) {
       stats.echoRequests++;
       if (d.toBroadcast && !this.echoBroadcast) {
         stats.drops.broadcastEcho++;
@@ -120,12 +127,7 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
       this.echoReply(d);
       return;
     }
-    if (
-      type === TYPE_DEST_UNREACHABLE ||
-      type === TYPE_TIME_EXCEEDED ||
-      type === TYPE_PARAMETER_PROBLEM ||
-      type === TYPE_SOURCE_QUENCH
-    ) {
+    if (isErrorType(type)) {
       stats.errorsReceived++;
       this.dispatchError(type, v.code, d);
       return;
@@ -136,10 +138,10 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
   destinationUnreachable(code: number, d: Ipv4Delivery): void {
     // RFC 1122 3.2.2: never about broadcasts, never about an ICMP error message itself.
     if (d.toBroadcast || d.src === 0) return;
-    if (d.protocol === ICMP_PROTOCOL && d.length > 0 && isErrorType(d.bytes[d.offset])) return;
+    if (d.protocol === ICMP && this.isAboutError(d)) return;
     if (
       this.sendError(
-        TYPE_DEST_UNREACHABLE,
+        IcmpType.DestinationUnreachable,
         code,
         d.src,
         d.bytes,
@@ -157,8 +159,9 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
     quotedLength: number,
     src: number,
   ): void {
-    // Code 1: fragment reassembly time exceeded (RFC 792), only when fragment zero arrived.
-    if (this.sendError(TYPE_TIME_EXCEEDED, 1, src, bytes, datagramOffset, quotedLength)) {
+    // Fragment reassembly time exceeded (RFC 792), only when fragment zero arrived.
+    const code = icmp.IcmpTimeExceededCode.FragmentReassembly;
+    if (this.sendError(IcmpType.TimeExceeded, code, src, bytes, datagramOffset, quotedLength)) {
       this.stats.timeExceededSent++;
     }
   }
@@ -169,18 +172,12 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
     const length = d.length;
     copyBytes(d.bytes, d.offset, tx, start, length);
     // Same identifier, sequence and data; new type and code (RFC 792). The checksum was verified,
-    // so it is updated for the one changed word instead of summing the message again
-    // (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m'), here m' = 0).
-    const oldWord = (tx[start] << 8) | tx[start + 1];
-    const oldSum = (tx[start + 2] << 8) | tx[start + 3];
-    let sum = (~oldSum & 0xffff) + (~oldWord & 0xffff);
-    sum = (sum & 0xffff) + (sum >>> 16);
-    sum = ~((sum & 0xffff) + (sum >>> 16)) & 0xffff;
-    tx[start] = TYPE_ECHO_REPLY;
-    tx[start + 1] = 0;
-    tx[start + 2] = sum >>> 8;
-    tx[start + 3] = sum & 0xff;
-    if (this.ip.sendBack(d, ICMP_PROTOCOL, tx, start, length) === SendStatus.Dropped) {
+    // so the view updates it for the changed fields instead of summing the message again.
+    const reply = this.replyView;
+    reply.wrap(tx, start, length);
+    reply.setTypeUpdatingChecksum(IcmpType.EchoReply);
+    reply.setCodeUpdatingChecksum(0);
+    if (this.ip.sendBack(d, ICMP, tx, start, length) === SendStatus.Dropped) {
       this.stats.drops.sendFailed++;
     } else {
       this.stats.echoReplies++;
@@ -203,15 +200,14 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
     const quote = Math.min(quoteLength, MAX_QUOTE);
     const tx = this.tx;
     const start = IPV4_SEND_HEADROOM;
-    tx.fill(0, start, start + ICMP_HEADER_LENGTH);
-    tx[start] = type;
-    tx[start + 1] = code;
+    // The quote goes first: the checksum the encoder fills covers it. The second word is unused
+    // (0) in the errors we send.
     copyBytes(bytes, quoteOffset, tx, start + ICMP_HEADER_LENGTH, quote);
-    const length = ICMP_HEADER_LENGTH + quote;
-    const sum = internetChecksum(tx, start, length);
-    tx[start + 2] = sum >>> 8;
-    tx[start + 3] = sum & 0xff;
-    return this.ip.send(dst, ICMP_PROTOCOL, tx, start, length) !== SendStatus.Dropped;
+    const h = this.errorHeader;
+    h.type = type;
+    h.code = code;
+    const length = icmp.encodeIcmp(h, tx, start, quote) + quote;
+    return this.ip.send(dst, ICMP, tx, start, length) !== SendStatus.Dropped;
   }
 
   /** Token bucket: refills `ratePerMs` tokens per ms up to `burst`. */
@@ -229,21 +225,34 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
   private dispatchError(type: number, code: number, d: Ipv4Delivery): void {
     const quoteOffset = d.offset + ICMP_HEADER_LENGTH;
     const quoteLength = d.length - ICMP_HEADER_LENGTH;
-    // The quote must hold at least an IPv4 header to name the transport.
-    if (quoteLength < 20) {
+    // The quote must hold an IPv4 header to name the transport (its data is cut to 8 bytes).
+    const quoted = this.quoteView;
+    if (quoted.wrapPartial(d.bytes, quoteOffset, quoteLength) !== null) {
       this.stats.drops.truncated++;
       return;
     }
-    const protocol = d.bytes[quoteOffset + 9];
-    this.errorReceivers[protocol]?.icmpError(type, code, d.src, d.bytes, quoteOffset, quoteLength);
+    this.errorReceivers[quoted.protocol]?.icmpError(
+      type,
+      code,
+      d.src,
+      d.bytes,
+      quoteOffset,
+      quoteLength,
+    );
+  }
+
+  /** True when the delivered datagram is itself an ICMP error message (never answered). */
+  private isAboutError(d: Ipv4Delivery): boolean {
+    const v = this.deliveredView;
+    return v.wrap(d.bytes, d.offset, d.length) === null && isErrorType(v.type);
   }
 }
 
 function isErrorType(type: number): boolean {
   return (
-    type === TYPE_DEST_UNREACHABLE ||
-    type === TYPE_TIME_EXCEEDED ||
-    type === TYPE_PARAMETER_PROBLEM ||
-    type === TYPE_SOURCE_QUENCH
+    type === IcmpType.DestinationUnreachable ||
+    type === IcmpType.TimeExceeded ||
+    type === IcmpType.ParameterProblem ||
+    type === IcmpType.SourceQuench
   );
 }

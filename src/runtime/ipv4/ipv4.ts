@@ -8,8 +8,7 @@
  * header is written there in place and, when the datagram fits the MTU, the very same buffer goes
  * to the link.
  */
-import { ipv4 } from '../../generated/index.js';
-import { internetChecksum } from '../../codec/checksum.js';
+import { ethernet, icmp, ipv4 } from '../../generated/index.js';
 import {
   IPV4_SEND_HEADROOM,
   SendStatus,
@@ -29,13 +28,11 @@ import type { ArpLayer, ResolvedSender, TimeSource } from '../arp/arp.js';
 import { copyBytes } from '../ethernet/bytes.js';
 import { Reassembler, type ReassemblyOptions } from './reassembly.js';
 
-const ETHERTYPE_IPV4 = 0x0800;
-const HEADER_LENGTH = 20;
+/** The header we send: no options. */
+const HEADER_LENGTH = ipv4.IPV4_FIXED_SIZE;
 const MAX_DATAGRAM = 65535;
 const LIMITED_BROADCAST = 0xffffffff;
-/** Flag bits in the 16-bit word at offset 6, beside the 13-bit fragment offset. */
-const FLAG_DF = 0x4000;
-const FLAG_MF = 0x2000;
+const { DF, MF } = ipv4.Ipv4Flags;
 
 /** How ICMP errors get reported; ICMP implements it, IPv4 and UDP call it (set at start-up). */
 export interface Ipv4ErrorReporter {
@@ -56,11 +53,6 @@ function multicastMac(ip: number): number {
 
 const BROADCAST: MacHolder = { mac: BROADCAST_MAC };
 
-/** Big-endian 32 bits as a signed integer (a small integer for V8, never boxed). */
-function int32At(bytes: Uint8Array, at: number): number {
-  return (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3];
-}
-
 /** Where `output` reads the addresses from (see `sendBack`). */
 interface SendTarget {
   dst: number;
@@ -76,6 +68,9 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
   ).fill(null);
   private errors: Ipv4ErrorReporter | null = null;
   private readonly view = new ipv4.Ipv4View();
+  /** The datagram being fragmented, and the fragment being written. */
+  private readonly wholeView = new ipv4.Ipv4View();
+  private readonly fragmentView = new ipv4.Ipv4View();
   private readonly delivery: Ipv4Delivery = {
     src: 0,
     dst: 0,
@@ -184,17 +179,15 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
       stats.drops.badChecksum++;
       return;
     }
-    // The addresses are read as signed 32-bit integers, which V8 passes around unboxed, and made
-    // unsigned only when stored: the view's getters return unsigned values, which for addresses
-    // above 2^31 (192.168.x.x) are heap numbers, allocated per datagram whenever V8 does not
-    // inline the getter. Offsets 12 and 16 are fixed by RFC 791 (and the view checked them).
+    // The addresses are read as their int32 bit patterns, which V8 passes around unboxed, and
+    // made unsigned only when stored: an unsigned address above 2^31 (192.168.x.x) is a heap
+    // number, allocated per datagram whenever V8 does not inline the getter.
     const d = this.delivery;
-    d.src = int32At(bytes, offset + 12) >>> 0;
-    d.dst = int32At(bytes, offset + 16) >>> 0;
+    d.src = v.srcBits >>> 0;
+    d.dst = v.dstBits >>> 0;
     if (!this.acceptAddresses(d)) return;
-    const flagsAndOffset = v.flags * 8192 + v.fragmentOffset;
-    if ((flagsAndOffset & (FLAG_MF | 0x1fff)) !== 0) {
-      if (!this.reassemble(d, flagsAndOffset, bytes, offset)) return;
+    if ((v.flags & MF) !== 0 || v.fragmentOffset !== 0) {
+      if (!this.reassemble(d, bytes, offset)) return;
     } else {
       d.bytes = bytes;
       d.datagramOffset = offset;
@@ -207,8 +200,8 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
     const receiver = this.receivers[d.protocol];
     if (receiver === null) {
       stats.drops.unknownProtocol++;
-      // RFC 1122 3.2.2.1: protocol unreachable (code 2); ICMP itself filters broadcasts.
-      this.errors?.destinationUnreachable(2, d);
+      // RFC 1122 3.2.2.1: protocol unreachable; ICMP itself filters broadcasts.
+      this.errors?.destinationUnreachable(icmp.IcmpUnreachableCode.Protocol, d);
       return;
     }
     stats.delivered++;
@@ -255,12 +248,7 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
    * points at (the header is the first fragment's, still with its length and MF flag: only the
    * fields transports read matter, and ICMP quotes no more than the header + 8 bytes).
    */
-  private reassemble(
-    d: Ipv4Delivery,
-    flagsAndOffset: number,
-    bytes: Uint8Array,
-    offset: number,
-  ): boolean {
+  private reassemble(d: Ipv4Delivery, bytes: Uint8Array, offset: number): boolean {
     const v = this.view;
     this.stats.fragmentsReceived++;
     const whole = this.reassembler.input(
@@ -268,8 +256,9 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
       d.dst,
       v.protocol,
       v.identification,
-      (flagsAndOffset & FLAG_MF) !== 0,
-      (flagsAndOffset & 0x1fff) * 8,
+      (v.flags & MF) !== 0,
+      // In units of 8 bytes on the wire.
+      v.fragmentOffset * 8,
       bytes,
       offset,
       v.headerLength,
@@ -388,7 +377,7 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
       if (
         !this.ethernet.sendTo(
           mac,
-          ETHERTYPE_IPV4,
+          ethernet.EtherType.IPv4,
           bytes,
           ipOffset - ETHERNET_HEADER_LENGTH,
           ipLength,
@@ -402,41 +391,40 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
   }
 
   /**
-   * RFC 791 fragmentation: the header is copied into each fragment (our datagrams carry no
-   * options, and a queued one keeps the header we wrote), then total length, MF, fragment
-   * offset and checksum are patched in place.
+   * RFC 791 fragmentation: each fragment gets a copy of the header and its share of the data,
+   * then its total length, MF flag and fragment offset are set through the view, which updates
+   * the header checksum for the changed words (RFC 1624) instead of summing the header again.
    */
   private fragment(mac: MacHolder, bytes: Uint8Array, ipOffset: number, ipLength: number): boolean {
-    const headerLength = (bytes[ipOffset] & 0x0f) * 4;
-    const flagsWord = (bytes[ipOffset + 6] << 8) | bytes[ipOffset + 7];
-    if ((flagsWord & FLAG_DF) !== 0) {
+    const whole = this.wholeView;
+    // Our own datagram (encoded by output()), so it wraps; a failure would be a bug, not input.
+    if (whole.wrap(bytes, ipOffset, ipLength) !== null || (whole.flags & DF) !== 0) {
       this.stats.drops.tooBig++;
       return false;
     }
+    const frag = this.fragmentView;
     const out = this.fragmentBuffer;
     const ip = ETHERNET_HEADER_LENGTH;
+    const headerLength = whole.headerLength;
     const chunk = (this.mtu - headerLength) & ~7;
-    const payloadLength = ipLength - headerLength;
-    const baseOffset = flagsWord & 0x1fff;
-    const baseMore = flagsWord & FLAG_MF;
+    const payloadLength = whole.payloadLength;
     for (let done = 0; done < payloadLength; done += chunk) {
       const size = Math.min(chunk, payloadLength - done);
       const last = done + size === payloadLength;
       copyBytes(bytes, ipOffset, out, ip, headerLength);
-      const start = ipOffset + headerLength + done;
-      copyBytes(bytes, start, out, ip + headerLength, size);
+      copyBytes(bytes, whole.payloadOffset + done, out, ip + headerLength, size);
       const total = headerLength + size;
-      const word = (last ? baseMore : FLAG_MF) | (baseOffset + done / 8);
-      out[ip + 2] = total >>> 8;
-      out[ip + 3] = total & 0xff;
-      out[ip + 6] = word >>> 8;
-      out[ip + 7] = word & 0xff;
-      out[ip + 10] = 0;
-      out[ip + 11] = 0;
-      const sum = internetChecksum(out, ip, headerLength);
-      out[ip + 10] = sum >>> 8;
-      out[ip + 11] = sum & 0xff;
-      if (!this.ethernet.sendTo(mac, ETHERTYPE_IPV4, out, 0, total)) return false;
+      // The copied header still declares the whole datagram: wrapPartial() takes it as cut, and
+      // the new total length delimits it again (both hold for a header that wrapped above).
+      if (
+        frag.wrapPartial(out, ip, total) !== null ||
+        frag.setTotalLengthUpdatingChecksum(total) !== null
+      )
+        return false;
+      // The last fragment keeps the datagram's MF (set when it is itself a fragment).
+      frag.setFlagsUpdatingChecksum(last ? whole.flags : whole.flags | MF);
+      frag.setFragmentOffsetUpdatingChecksum(whole.fragmentOffset + done / 8);
+      if (!this.ethernet.sendTo(mac, ethernet.EtherType.IPv4, out, 0, total)) return false;
       this.stats.fragmentsSent++;
     }
     this.stats.txPackets++;

@@ -9,7 +9,7 @@
  */
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { FrameReceiver, Link, LinkStats } from './link.js';
-import { ETHERNET_HEADER_LENGTH } from './memory.js';
+import { ETHERNET_HEADER_LENGTH } from '../ethernet/ethernet.js';
 
 export interface DirectionFaults {
   /** Probability (0..1) that a frame is lost. */

@@ -1,8 +1,6 @@
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { FrameReceiver, Link, LinkStats } from './link.js';
-
-/** Ethernet header bytes on top of the MTU (destination, source, EtherType; no FCS). */
-export const ETHERNET_HEADER_LENGTH = 14;
+import { ETHERNET_HEADER_LENGTH } from '../ethernet/ethernet.js';
 
 export interface MemoryLinkPairOptions {
   /** Largest Ethernet payload; frames up to mtu + 14 bytes are carried (default 1500). */

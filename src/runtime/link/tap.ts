@@ -1,6 +1,6 @@
 import { constants } from 'node:os';
 import type { FrameReceiver, Link, LinkStats } from './link.js';
-import { ETHERNET_HEADER_LENGTH } from './memory.js';
+import { ETHERNET_HEADER_LENGTH } from '../ethernet/ethernet.js';
 import {
   tapAddon,
   TxStatus,

@@ -10,7 +10,7 @@ export function attachTcp(stack: Stack, options: TcpLayerOptions = {}): TcpLayer
   return stack.attachTcp(options);
 }
 
-export { TCP_PROTOCOL, TcpLayer, TcpServer } from './layer.js';
+export { TcpLayer, TcpServer } from './layer.js';
 export type { ConnectOptions, ListenOptions, TcpLayerOptions, TcpLayerStats } from './layer.js';
 export { TcpSocket, TcpSocketError } from './socket.js';
 export type { TcpErrorCode } from './socket.js';

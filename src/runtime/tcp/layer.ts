@@ -24,7 +24,7 @@ import {
   type TcpHost,
   windowShiftFor,
 } from '../../fsm/tcp.js';
-import { tcp } from '../../generated/index.js';
+import { ipv4 as ipv4Spec, tcp } from '../../generated/index.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import {
   IPV4_SEND_HEADROOM,
@@ -36,8 +36,7 @@ import type { StatsTree } from '../stats.js';
 import { TcpSocket, type SocketBackend, type TcpErrorCode } from './socket.js';
 import { OptionWriter, readSegment } from './wire.js';
 
-export const TCP_PROTOCOL = 6;
-const HEADER_LENGTH = 20;
+const HEADER_LENGTH = tcp.TCP_FIXED_SIZE;
 const EPHEMERAL_FIRST = 49152;
 const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
 /** Bit of a SYN-cookie SYN-ACK's timestamp that says the peer offered SACK. */
@@ -678,7 +677,7 @@ export class TcpLayer implements TransportReceiver, TcpHost {
       return;
     }
     this.counters.segmentsOut++;
-    this.ipv4.send(remote, TCP_PROTOCOL, this.tx, headerOffset, header + len);
+    this.ipv4.send(remote, ipv4Spec.IpProtocol.TCP, this.tx, headerOffset, header + len);
   }
 
   private lookup(remote: number, remotePort: number, localPort: number): Entry | undefined {

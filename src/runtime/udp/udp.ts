@@ -6,7 +6,7 @@
  * zero-copy `UdpDatagramReceiver` installed with `socket.setReceiver()`, which gets a reused
  * delivery record pointing into the frame for hot paths (echo servers, DNS/DHCP parsers).
  */
-import { udp } from '../../generated/index.js';
+import { icmp, ipv4, udp } from '../../generated/index.js';
 import {
   IPV4_SEND_HEADROOM,
   SendStatus,
@@ -17,16 +17,15 @@ import {
 import { createUdpStats, type UdpStats } from '../stats.js';
 import type { Ipv4ErrorReporter } from '../ipv4/ipv4.js';
 import { copyBytes } from '../ethernet/bytes.js';
-import { internetChecksum } from '../../codec/checksum.js';
 import { UdpSocket } from './socket.js';
 import type { UdpDelivery } from './types.js';
 
-export const UDP_PROTOCOL = 17;
-export const UDP_HEADER_LENGTH = 8;
+const UDP = ipv4.IpProtocol.UDP;
+const UDP_HEADER_LENGTH = udp.UDP_FIXED_SIZE;
 /** Headroom a caller of `sendInPlace` leaves in front of its payload. */
 export const UDP_SEND_HEADROOM = IPV4_SEND_HEADROOM + UDP_HEADER_LENGTH;
 /** Largest payload: 65535 - IPv4 header - UDP header. */
-export const UDP_MAX_PAYLOAD = 65535 - 20 - UDP_HEADER_LENGTH;
+export const UDP_MAX_PAYLOAD = 65535 - ipv4.IPV4_FIXED_SIZE - UDP_HEADER_LENGTH;
 const EPHEMERAL_FIRST = 49152;
 const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
 
@@ -41,20 +40,6 @@ export interface UdpIpv4 extends Ipv4Sender {
     payloadOffset: number,
     payloadLength: number,
   ): SendStatus;
-}
-
-/**
- * The IPv4 pseudo-header sum (RFC 768), computed where the addresses are local values: passing
- * addresses above 2^31 to a function (codec's pseudoHeaderSum, the view's checksumValidWith)
- * would box them as heap numbers on every datagram. Unfolded; internetChecksum folds it.
- */
-function pseudoSum(
-  addresses: { readonly src: number; readonly dst: number },
-  length: number,
-): number {
-  const src = addresses.src;
-  const dst = addresses.dst;
-  return (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + UDP_PROTOCOL + length;
 }
 
 export class UdpLayer implements TransportReceiver {
@@ -81,7 +66,6 @@ export class UdpLayer implements TransportReceiver {
   /** Scratch for `sendDatagram`, which copies the caller's payload behind the headroom. */
   private readonly tx = new Uint8Array(UDP_SEND_HEADROOM + UDP_MAX_PAYLOAD);
   private nextEphemeral = 0;
-  private readonly replyAddresses = { src: 0xffffffff, dst: 0xffffffff };
 
   constructor(
     readonly ip: UdpIpv4,
@@ -103,19 +87,18 @@ export class UdpLayer implements TransportReceiver {
       else stats.drops.badLength++;
       return;
     }
-    if (v.checksum !== 0) {
-      const length = v.messageLength;
-      if (internetChecksum(d.bytes, d.offset, length, pseudoSum(d, length)) !== 0) {
-        stats.drops.badChecksum++;
-        return;
-      }
+    // The addresses go in as their int32 bit patterns: an unsigned one above 2^31 passed to a
+    // call would be a heap number, allocated per datagram.
+    if (!v.checksumValidWith(d.src | 0, d.dst | 0)) {
+      stats.drops.badChecksum++;
+      return;
     }
     const dstPort = v.dstPort;
     const socket = this.sockets.get(dstPort);
     if (socket === undefined) {
       stats.drops.noSocket++;
-      // RFC 1122 4.1.3.1: port unreachable (code 3); ICMP skips broadcasts itself.
-      this.errors?.destinationUnreachable(3, d);
+      // RFC 1122 4.1.3.1: port unreachable; ICMP skips broadcasts itself.
+      this.errors?.destinationUnreachable(icmp.IcmpUnreachableCode.Port, d);
       return;
     }
     const u = this.delivery;
@@ -155,15 +138,8 @@ export class UdpLayer implements TransportReceiver {
     h.checksum = checksum >= 0 ? checksum : undefined;
     const headerOffset = payloadOffset - UDP_HEADER_LENGTH;
     const from = src !== 0 ? src : this.ip.address;
-    udp.encodeUdp(h, buf, headerOffset, length, from, dst >>> 0);
-    const status = this.ip.send(
-      dst,
-      UDP_PROTOCOL,
-      buf,
-      headerOffset,
-      UDP_HEADER_LENGTH + length,
-      src,
-    );
+    udp.encodeUdp(h, buf, headerOffset, length, from | 0, dst | 0);
+    const status = this.ip.send(dst, UDP, buf, headerOffset, UDP_HEADER_LENGTH + length, src);
     return this.counted(status);
   }
 
@@ -185,21 +161,13 @@ export class UdpLayer implements TransportReceiver {
     const h = this.header;
     h.srcPort = srcPort;
     h.dstPort = to.srcPort;
-    h.checksum = checksum >= 0 ? checksum : 0;
+    h.checksum = checksum >= 0 ? checksum : undefined;
     const headerOffset = payloadOffset - UDP_HEADER_LENGTH;
     const total = UDP_HEADER_LENGTH + length;
-    // With the checksum given, the encoder does not use the addresses.
-    udp.encodeUdp(h, buf, headerOffset, length, 0, 0);
-    if (checksum < 0) {
-      // Our reply goes from the address the datagram came to, back to its sender.
-      const pair = this.replyAddresses;
-      pair.src = to.dst;
-      pair.dst = to.src;
-      const sum = internetChecksum(buf, headerOffset, total, pseudoSum(pair, total)) || 0xffff;
-      buf[headerOffset + 6] = sum >>> 8;
-      buf[headerOffset + 7] = sum & 0xff;
-    }
-    const status = this.ip.sendBack(to, UDP_PROTOCOL, buf, headerOffset, total);
+    // Our reply goes from the address the datagram came to, back to its sender; the addresses
+    // as int32 bit patterns, which no call boxes.
+    udp.encodeUdp(h, buf, headerOffset, length, to.dst | 0, to.src | 0);
+    const status = this.ip.sendBack(to, UDP, buf, headerOffset, total);
     return this.counted(status);
   }
 

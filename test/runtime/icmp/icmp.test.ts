@@ -134,7 +134,9 @@ describe('ICMP errors', () => {
     });
     const quoted = new Uint8Array(28);
     quoted.set(udpDatagram(STACK_IP, PEER_IP, 1000, 2000, new Uint8Array(0)), 20);
+    // The quoted header as the datagram carried it (ICMP decodes it to find the transport).
     quoted[0] = 0x45;
+    quoted[3] = 28;
     quoted[9] = 17;
     const msg = new Uint8Array(8 + 28);
     msg[0] = 3;
