@@ -223,6 +223,8 @@ interface MessageCode {
   module: string;
   imports: Imports;
   constructs: Map<string, ConstructCode>;
+  /** Set once a message has declared the module's DNS name compressor. */
+  compressor?: boolean;
 }
 
 function jsonType(
@@ -1031,15 +1033,20 @@ class MessageEmitter {
       if (family === 'ipv6') this.use(CHECKSUM, 'ipv6PseudoHeaderSum');
     }
     body.push(`return ${written};`);
-    if (m.regions.some(needsCompressor) && family !== 'ipv6') {
-      file.addVariableStatement({
-        declarationKind: VariableDeclarationKind.Const,
-        docs: [
-          'Name compression table, reused by every encode (it keeps up to 64 suffixes; see src/codec/dns.ts).',
-        ],
-        declarations: [{ name: 'compressor', initializer: 'new DnsNameCompressor()' }],
-      });
-      this.use('../codec/dns.js', 'DnsNameCompressor');
+    if (m.regions.some(needsCompressor)) {
+      // One table per module, shared by its messages' encoders (and an encoder's IPv6 variant):
+      // they never run nested.
+      if (this.code.compressor !== true) {
+        this.code.compressor = true;
+        file.addVariableStatement({
+          declarationKind: VariableDeclarationKind.Const,
+          docs: [
+            'Name compression table, reused by every encode (it keeps up to 64 suffixes; see src/codec/dns.ts).',
+          ],
+          declarations: [{ name: 'compressor', initializer: 'new DnsNameCompressor()' }],
+        });
+        this.use('../codec/dns.js', 'DnsNameCompressor');
+      }
       body.unshift('compressor.reset();');
     }
     const extra = [

@@ -740,5 +740,543 @@ export function encodeDns(f: DnsFields, out: Uint8Array, offset: number): number
   return pos - offset;
 }
 
+/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
+const DNSHEAD_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+  [2, 'id', 0],
+  [3, 'qr', 2],
+  [3, 'opcode', 2],
+  [3, 'aa', 2],
+  [3, 'tc', 2],
+  [3, 'rd', 2],
+  [4, 'ra', 3],
+  [4, 'z', 3],
+  [4, 'rcode', 3],
+  [6, 'qdcount', 4],
+  [8, 'ancount', 6],
+  [10, 'nscount', 8],
+  [12, 'arcount', 10],
+];
+
+/** Size of the fixed part of DnsHead in bytes. */
+export const DNSHEAD_FIXED_SIZE = 12;
+
+/** What DnsHeadView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface DnsHeadJSON {
+  id: number;
+  qr: number;
+  opcode: number;
+  aa: number;
+  tc: number;
+  rd: number;
+  ra: number;
+  rcode: number;
+  qdcount: number;
+  ancount: number;
+  nscount: number;
+  arcount: number;
+  questions: DnsQuestionJSON[];
+}
+
+/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
+const DNSHEAD_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [];
+
+/**
+ * A zero-allocation view of one dns message: wrap() it over bytes, then read fields.
+ * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
+ */
+export class DnsHeadView {
+  /** The bytes last wrapped (empty after a failed wrap()). */
+  bytes: Uint8Array = EMPTY;
+  /** Absolute index of the message's first byte in `bytes`. */
+  offset = 0;
+  /** Bytes available to the message from `offset` (the wrap() length). */
+  byteLength = 0;
+  /** This view's error record, reused by every failed wrap(). */
+  readonly error: DecodeError = newDecodeError('dns');
+  /** @internal The fixed fields as wrap() decoded them (read the getters). */
+  idField = 0;
+  qrField = 0;
+  opcodeField = 0;
+  aaField = 0;
+  tcField = 0;
+  rdField = 0;
+  raField = 0;
+  zField = 0;
+  rcodeField = 0;
+  qdcountField = 0;
+  ancountField = 0;
+  nscountField = 0;
+  arcountField = 0;
+  /** @internal Byte length of questions; it starts where the part before it ends. */
+  questionsSize = 0;
+  private readonly questionsCursor = new DnsQuestionCursor();
+
+  private get questionsStart(): number {
+    return this.offset + 12;
+  }
+
+  /** @internal Byte length of records; it starts where the part before it ends. */
+  recordsSize = 0;
+
+  /**
+   * Points the view at a message and checks every bound up front: afterwards no getter or
+   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
+   */
+  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.byteLength = length;
+    if (!(offset >= 0 && length >= 12 && offset + length <= bytes.length)) return this.failFixed();
+    this.idField = (bytes[offset] << 8) | bytes[offset + 1];
+    this.qrField = bytes[offset + 2] >> 7;
+    this.opcodeField = (bytes[offset + 2] >> 3) & 0xf;
+    this.aaField = (bytes[offset + 2] >> 2) & 1;
+    this.tcField = (bytes[offset + 2] >> 1) & 1;
+    this.rdField = bytes[offset + 2] & 1;
+    this.raField = bytes[offset + 3] >> 7;
+    this.zField = (bytes[offset + 3] >> 4) & 7;
+    this.rcodeField = bytes[offset + 3] & 0xf;
+    this.qdcountField = (bytes[offset + 4] << 8) | bytes[offset + 5];
+    this.ancountField = (bytes[offset + 6] << 8) | bytes[offset + 7];
+    this.nscountField = (bytes[offset + 8] << 8) | bytes[offset + 9];
+    this.arcountField = (bytes[offset + 10] << 8) | bytes[offset + 11];
+    let pos = offset + 12;
+    // questions
+    {
+      const end = walkDnsQuestions(bytes, offset, length, pos, this.qdcount, this.error);
+      if (end < 0) return this.failRecorded();
+      const size = end - pos;
+      this.questionsSize = size;
+      pos += size;
+    }
+    // records
+    {
+      const size = offset + length - pos;
+      this.recordsSize = size;
+    }
+    return null;
+  }
+
+  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
+  private failFixed(): DecodeError {
+    const bytes = this.bytes;
+    const offset = this.offset;
+    const length = this.byteLength;
+    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
+      return this.failWith('E_TRUNCATED', 'id', offset >= 0 && offset <= bytes.length ? offset : 0);
+    }
+    // Name the first field the buffer cuts.
+    let i = 0;
+    while (DNSHEAD_FIXED_FIELDS[i][0] <= length) i++;
+    return this.failWith(
+      'E_TRUNCATED',
+      DNSHEAD_FIXED_FIELDS[i][1],
+      offset + DNSHEAD_FIXED_FIELDS[i][2],
+    );
+  }
+
+  /** Cold path of wrap(): failure k of DNSHEAD_FAILURES at byte `at`. */
+  private failAt(k: number, at: number): DecodeError {
+    const [code, field] = DNSHEAD_FAILURES[k];
+    return this.failWith(code, field, at);
+  }
+
+  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
+  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
+    fail(this.error, code, field, at);
+    return this.failRecorded();
+  }
+
+  private failRecorded(): DecodeError {
+    this.bytes = EMPTY;
+    this.offset = 0;
+    this.byteLength = 0;
+    this.idField = 0;
+    this.qrField = 0;
+    this.opcodeField = 0;
+    this.aaField = 0;
+    this.tcField = 0;
+    this.rdField = 0;
+    this.raField = 0;
+    this.zField = 0;
+    this.rcodeField = 0;
+    this.qdcountField = 0;
+    this.ancountField = 0;
+    this.nscountField = 0;
+    this.arcountField = 0;
+    this.questionsSize = 0;
+    this.recordsSize = 0;
+    return this.error;
+  }
+
+  /** id: 16 bits at bit 0. */
+  get id(): number {
+    return this.idField;
+  }
+
+  /** qr: 1 bits at bit 16. */
+  get qr(): number {
+    return this.qrField;
+  }
+
+  /** opcode: 4 bits at bit 17 (DnsOpcode). */
+  get opcode(): number {
+    return this.opcodeField;
+  }
+
+  /** aa: 1 bits at bit 21. */
+  get aa(): number {
+    return this.aaField;
+  }
+
+  /** tc: 1 bits at bit 22. */
+  get tc(): number {
+    return this.tcField;
+  }
+
+  /** rd: 1 bits at bit 23. */
+  get rd(): number {
+    return this.rdField;
+  }
+
+  /** ra: 1 bits at bit 24. */
+  get ra(): number {
+    return this.raField;
+  }
+
+  /** z: 3 bits at bit 25. */
+  get z(): number {
+    return this.zField;
+  }
+
+  /** rcode: 4 bits at bit 28 (DnsRcode). */
+  get rcode(): number {
+    return this.rcodeField;
+  }
+
+  /** qdcount: 16 bits at bit 32. */
+  get qdcount(): number {
+    return this.qdcountField;
+  }
+
+  /** ancount: 16 bits at bit 48. */
+  get ancount(): number {
+    return this.ancountField;
+  }
+
+  /** nscount: 16 bits at bit 64. */
+  get nscount(): number {
+    return this.nscountField;
+  }
+
+  /** arcount: 16 bits at bit 80. */
+  get arcount(): number {
+    return this.arcountField;
+  }
+
+  /** Writes id (16 bits at bit 0) in place; the other bits of its bytes are kept. */
+  setId(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o] = v >>> 8;
+    b[o + 1] = v;
+    this.idField = v;
+  }
+
+  /** Writes qr (1 bits at bit 16) in place; the other bits of its bytes are kept. */
+  setQr(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 1;
+    b[o + 2] = (b[o + 2] & 0x7f) | ((v << 7) & 0x80);
+    this.qrField = v;
+  }
+
+  /** Writes opcode (4 bits at bit 17) in place; the other bits of its bytes are kept. */
+  setOpcode(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xf;
+    b[o + 2] = (b[o + 2] & 0x87) | ((v << 3) & 0x78);
+    this.opcodeField = v;
+  }
+
+  /** Writes aa (1 bits at bit 21) in place; the other bits of its bytes are kept. */
+  setAa(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 1;
+    b[o + 2] = (b[o + 2] & 0xfb) | ((v << 2) & 4);
+    this.aaField = v;
+  }
+
+  /** Writes tc (1 bits at bit 22) in place; the other bits of its bytes are kept. */
+  setTc(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 1;
+    b[o + 2] = (b[o + 2] & 0xfd) | ((v << 1) & 2);
+    this.tcField = v;
+  }
+
+  /** Writes rd (1 bits at bit 23) in place; the other bits of its bytes are kept. */
+  setRd(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 1;
+    b[o + 2] = (b[o + 2] & 0xfe) | (v & 1);
+    this.rdField = v;
+  }
+
+  /** Writes ra (1 bits at bit 24) in place; the other bits of its bytes are kept. */
+  setRa(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 1;
+    b[o + 3] = (b[o + 3] & 0x7f) | ((v << 7) & 0x80);
+    this.raField = v;
+  }
+
+  /** Writes z (3 bits at bit 25) in place; the other bits of its bytes are kept. */
+  setZ(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 7;
+    b[o + 3] = (b[o + 3] & 0x8f) | ((v << 4) & 0x70);
+    this.zField = v;
+  }
+
+  /** Writes rcode (4 bits at bit 28) in place; the other bits of its bytes are kept. */
+  setRcode(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xf;
+    b[o + 3] = (b[o + 3] & 0xf0) | (v & 0xf);
+    this.rcodeField = v;
+  }
+
+  /** Writes qdcount (16 bits at bit 32) in place; the other bits of its bytes are kept. wrap()'s checks read qdcount, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setQdcount(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.qdcountField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes ancount (16 bits at bit 48) in place; the other bits of its bytes are kept. */
+  setAncount(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 6] = v >>> 8;
+    b[o + 7] = v;
+    this.ancountField = v;
+  }
+
+  /** Writes nscount (16 bits at bit 64) in place; the other bits of its bytes are kept. */
+  setNscount(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 8] = v >>> 8;
+    b[o + 9] = v;
+    this.nscountField = v;
+  }
+
+  /** Writes arcount (16 bits at bit 80) in place; the other bits of its bytes are kept. */
+  setArcount(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 10] = v >>> 8;
+    b[o + 11] = v;
+    this.arcountField = v;
+  }
+
+  /** Absolute index of questions. */
+  get questionsOffset(): number {
+    return this.offset + 12;
+  }
+
+  /** Byte length of questions. */
+  get questionsLength(): number {
+    return this.questionsSize;
+  }
+
+  /** The question cursor (the same object on every call), reset to the first question. */
+  questions(): DnsQuestionCursor {
+    return this.questionsCursor.reset(
+      this.bytes,
+      this.offset,
+      this.byteLength,
+      this.questionsStart,
+      this.qdcount,
+    );
+  }
+
+  /** Absolute index of records. */
+  get recordsOffset(): number {
+    return this.offset + 12 + this.questionsSize;
+  }
+
+  /** Byte length of records. */
+  get recordsLength(): number {
+    return this.recordsSize;
+  }
+
+  /** Bytes before the payload (fixed part and options). */
+  get headerLength(): number {
+    return 12 + this.questionsSize;
+  }
+
+  /** Bytes of the whole message as its own length fields delimit it. */
+  get messageLength(): number {
+    return 12 + this.questionsSize + this.recordsSize;
+  }
+
+  /** Plain object for JSON output (allocates). */
+  toJSON(): DnsHeadJSON {
+    return {
+      id: this.id,
+      qr: this.qr,
+      opcode: this.opcode,
+      aa: this.aa,
+      tc: this.tc,
+      rd: this.rd,
+      ra: this.ra,
+      rcode: this.rcode,
+      qdcount: this.qdcount,
+      ancount: this.ancount,
+      nscount: this.nscount,
+      arcount: this.arcount,
+      questions: dnsQuestionsToJSON(this.questions()),
+    };
+  }
+
+  /** One line for humans (allocates). */
+  describe(): string {
+    return `id ${this.id} qr ${this.qr} ${nameOfDnsOpcode(this.opcode) ?? this.opcode} ${nameOfDnsRcode(this.rcode) ?? this.rcode} qd ${this.qdcount}`;
+  }
+}
+
+/** A dns message as a plain value (for humans, tests and encodeDnsHead()). */
+export interface DnsHeadFields {
+  id: number;
+  qr: number;
+  opcode: number;
+  aa: number;
+  tc: number;
+  rd: number;
+  ra: number;
+  z: number;
+  rcode: number;
+  /** Computed by the encoder when undefined. */
+  qdcount?: number;
+  ancount: number;
+  nscount: number;
+  arcount: number;
+  questions: DnsQuestion[];
+}
+
+const dnsHeadDecodeView = new DnsHeadView();
+
+/** Decodes into a new plain value (allocates; hot paths use DnsHeadView). */
+export function decodeDnsHead(
+  bytes: Uint8Array,
+  offset = 0,
+  length = bytes.length - offset,
+): DnsHeadFields | DecodeError {
+  const v = dnsHeadDecodeView;
+  const err = v.wrap(bytes, offset, length);
+  if (err !== null) return copyDecodeError(err);
+  return {
+    id: v.id,
+    qr: v.qr,
+    opcode: v.opcode,
+    aa: v.aa,
+    tc: v.tc,
+    rd: v.rd,
+    ra: v.ra,
+    z: v.z,
+    rcode: v.rcode,
+    qdcount: v.qdcount,
+    ancount: v.ancount,
+    nscount: v.nscount,
+    arcount: v.arcount,
+    questions: decodeDnsQuestions(v.questions()),
+  };
+}
+
+/** The fixed fields of a dns message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeDnsHeadPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<DnsHeadJSON> {
+  const out: Partial<DnsHeadJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 2) return out;
+  out.id = (bytes[offset] << 8) | bytes[offset + 1];
+  if (last === 'id' || end < 3) return out;
+  out.qr = bytes[offset + 2] >> 7;
+  if (last === 'qr') return out;
+  out.opcode = (bytes[offset + 2] >> 3) & 0xf;
+  if (last === 'opcode') return out;
+  out.aa = (bytes[offset + 2] >> 2) & 1;
+  if (last === 'aa') return out;
+  out.tc = (bytes[offset + 2] >> 1) & 1;
+  if (last === 'tc') return out;
+  out.rd = bytes[offset + 2] & 1;
+  if (last === 'rd' || end < 4) return out;
+  out.ra = bytes[offset + 3] >> 7;
+  if (last === 'ra') return out;
+  if (last === 'z') return out;
+  out.rcode = bytes[offset + 3] & 0xf;
+  if (last === 'rcode' || end < 6) return out;
+  out.qdcount = (bytes[offset + 4] << 8) | bytes[offset + 5];
+  if (last === 'qdcount' || end < 8) return out;
+  out.ancount = (bytes[offset + 6] << 8) | bytes[offset + 7];
+  if (last === 'ancount' || end < 10) return out;
+  out.nscount = (bytes[offset + 8] << 8) | bytes[offset + 9];
+  if (last === 'nscount' || end < 12) return out;
+  out.arcount = (bytes[offset + 10] << 8) | bytes[offset + 11];
+  return out;
+}
+
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
+export function encodeDnsHead(f: DnsHeadFields, out: Uint8Array, offset: number): number {
+  compressor.reset();
+  const qdcount = f.qdcount ?? f.questions.length;
+  if (!(offset >= 0 && offset + 12 <= out.length)) return -1;
+  out[offset] = f.id >>> 8;
+  out[offset + 1] = f.id;
+  const v2 =
+    ((f.qr & 1) << 7) |
+    ((f.opcode & 0xf) << 3) |
+    ((f.aa & 1) << 2) |
+    ((f.tc & 1) << 1) |
+    (f.rd & 1);
+  out[offset + 2] = v2;
+  const v3 = ((f.ra & 1) << 7) | ((f.z & 7) << 4) | (f.rcode & 0xf);
+  out[offset + 3] = v3;
+  out[offset + 4] = qdcount >>> 8;
+  out[offset + 5] = qdcount;
+  out[offset + 6] = f.ancount >>> 8;
+  out[offset + 7] = f.ancount;
+  out[offset + 8] = f.nscount >>> 8;
+  out[offset + 9] = f.nscount;
+  out[offset + 10] = f.arcount >>> 8;
+  out[offset + 11] = f.arcount;
+  let pos = offset + 12;
+  pos = encodeDnsQuestions(f.questions, out, offset, pos, compressor);
+  if (pos < 0) return -1;
+  return pos - offset;
+}
+
 export { readName, DnsQuestionCursor, DnsRecordCursor, DnsSection } from '../codec/dns.js';
 export type { DnsQuestion, DnsRecord, DnsQuestionJSON, DnsRecordJSON } from '../codec/dns.js';

@@ -72,18 +72,21 @@ function samples(): Sample[] {
   for (const file of fixturePcaps()) {
     for (const frame of readPcapFrames(file)) {
       for (const l of splitLayers(frame)) {
-        const m = MESSAGES.find((x) => x.module === l.name)?.m;
-        if (m === undefined) continue;
-        out.push({
-          module: l.name,
-          m,
-          bytes: frame,
-          offset: l.offset,
-          length: l.length,
-          src: l.src,
-          dst: l.dst,
-          checksumOk: l.checksumOk,
-        });
+        const first = MESSAGES.find((x) => x.module === l.name)?.m;
+        if (first === undefined) continue;
+        // A DNS message is also a DnsHead (its header and question, the records unread).
+        const models = l.name === 'dns' ? [first, modelOf('dns', 'DnsHead')] : [first];
+        for (const m of models)
+          out.push({
+            module: l.name,
+            m,
+            bytes: frame,
+            offset: l.offset,
+            length: l.length,
+            src: l.src,
+            dst: l.dst,
+            checksumOk: l.checksumOk,
+          });
       }
     }
   }

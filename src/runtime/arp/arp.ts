@@ -11,7 +11,7 @@
  * - Table updates follow RFC 826's merge rule: refresh a sender we already know; add a sender only
  *   when the packet is addressed to us.
  */
-import { arp } from '../../generated/index.js';
+import { arp, ethernet as ethernetSpec } from '../../generated/index.js';
 import { SendStatus } from '../layers.js';
 import { createArpStats, type ArpStats } from '../stats.js';
 import {
@@ -23,12 +23,8 @@ import {
   type EthernetReceiver,
 } from '../ethernet/ethernet.js';
 
-const ETHERTYPE_ARP = 0x0806;
-const ETHERTYPE_IPV4 = 0x0800;
-const HTYPE_ETHERNET = 1;
-const OP_REQUEST = 1;
-const OP_REPLY = 2;
-const ARP_LENGTH = 28;
+const { EtherType } = ethernetSpec;
+const ARP_LENGTH = arp.ARP_FIXED_SIZE;
 
 export interface ArpOptions {
   /** How long a learnt entry is trusted (ms). Linux's reachable time is 15-45 s. */
@@ -101,11 +97,11 @@ export class ArpLayer implements EthernetReceiver {
   private readonly view = new arp.ArpView();
   private readonly tx = new Uint8Array(ETHERNET_HEADER_LENGTH + ARP_LENGTH);
   private readonly fields: arp.ArpFields = {
-    htype: HTYPE_ETHERNET,
-    ptype: ETHERTYPE_IPV4,
+    htype: arp.ArpHardware.Ethernet,
+    ptype: EtherType.IPv4,
     hlen: 6,
     plen: 4,
-    op: OP_REQUEST,
+    op: arp.ArpOp.Request,
     sha: 0,
     spa: 0,
     tha: 0,
@@ -137,7 +133,7 @@ export class ArpLayer implements EthernetReceiver {
   /** Broadcasts a gratuitous ARP request (spa = tpa = our address) so neighbours update. */
   announce(): void {
     if (this.address === 0) return;
-    this.sendArp(OP_REQUEST, BROADCAST_MAC, 0, this.address);
+    this.sendArp(arp.ArpOp.Request, BROADCAST_MAC, 0, this.address);
     this.stats.gratuitousSent++;
   }
 
@@ -196,11 +192,11 @@ export class ArpLayer implements EthernetReceiver {
     }
     const op = v.op;
     if (
-      v.htype !== HTYPE_ETHERNET ||
-      v.ptype !== ETHERTYPE_IPV4 ||
+      v.htype !== arp.ArpHardware.Ethernet ||
+      v.ptype !== EtherType.IPv4 ||
       v.hlen !== 6 ||
       v.plen !== 4 ||
-      (op !== OP_REQUEST && op !== OP_REPLY)
+      (op !== arp.ArpOp.Request && op !== arp.ArpOp.Reply)
     ) {
       this.stats.drops.unsupported++;
       return;
@@ -229,9 +225,9 @@ export class ArpLayer implements EthernetReceiver {
       return;
     }
     if (!merged && spa !== 0) this.insert(spa, sha, now);
-    if (op === OP_REQUEST) {
+    if (op === arp.ArpOp.Request) {
       // An ARP probe (spa 0, RFC 5227) gets its answer too, so the prober sees the conflict.
-      this.sendArp(OP_REPLY, srcMac, sha, spa);
+      this.sendArp(arp.ArpOp.Reply, srcMac, sha, spa);
       this.stats.repliesSent++;
     } else {
       this.stats.repliesReceived++;
@@ -250,7 +246,7 @@ export class ArpLayer implements EthernetReceiver {
           entry.refreshing = true;
           entry.used = false;
           entry.expiresAt = now + o.retryIntervalMs * o.maxRequests;
-          this.sendArp(OP_REQUEST, entry.mac, 0, key >>> 0);
+          this.sendArp(arp.ArpOp.Request, entry.mac, 0, key >>> 0);
           this.stats.requestsSent++;
         } else {
           this.cache.delete(key);
@@ -305,7 +301,7 @@ export class ArpLayer implements EthernetReceiver {
   }
 
   private request(ip: number, p: Pending): void {
-    this.sendArp(OP_REQUEST, BROADCAST_MAC, 0, ip);
+    this.sendArp(arp.ArpOp.Request, BROADCAST_MAC, 0, ip);
     this.stats.requestsSent++;
     p.requestsSent++;
     p.nextRequestAt = this.time.now() + this.options.retryIntervalMs;
@@ -367,6 +363,6 @@ export class ArpLayer implements EthernetReceiver {
     f.tha = tha;
     f.tpa = tpa;
     arp.encodeArp(f, this.tx, ETHERNET_HEADER_LENGTH);
-    this.ethernet.send(dstMac, ETHERTYPE_ARP, this.tx, 0, ARP_LENGTH);
+    this.ethernet.send(dstMac, EtherType.ARP, this.tx, 0, ARP_LENGTH);
   }
 }

@@ -8,7 +8,7 @@
  * demux for the ARP EtherType, passes every frame on unchanged, and watches them while a probe
  * is running. It sends its probes through the Ethernet layer like the ARP layer does.
  */
-import { arp } from '../../generated/index.js';
+import { arp, ethernet as ethernetSpec } from '../../generated/index.js';
 import type { Clock } from '../clock/clock.js';
 import {
   BROADCAST_MAC,
@@ -35,10 +35,8 @@ export interface ArpProberOptions {
   waitMs?: number;
 }
 
-const ETHERTYPE_ARP = 0x0806;
-const ETHERTYPE_IPV4 = 0x0800;
-const ARP_LENGTH = 28;
-const OP_REQUEST = 1;
+const { EtherType } = ethernetSpec;
+const ARP_LENGTH = arp.ARP_FIXED_SIZE;
 
 interface Probe {
   ip: number;
@@ -70,7 +68,7 @@ export class ArpProber implements AddressProber, EthernetReceiver {
     this.count = Math.max(1, options.probes ?? 3);
     this.intervalMs = options.intervalMs ?? 500;
     this.waitMs = options.waitMs ?? 1000;
-    ethernet.register(ETHERTYPE_ARP, this);
+    ethernet.register(EtherType.ARP, this);
   }
 
   probeAddress(ip: number): Promise<boolean> {
@@ -102,7 +100,7 @@ export class ArpProber implements AddressProber, EthernetReceiver {
     this.arpLayer.receive(bytes, offset, length, srcMac, linkBroadcast);
     if (this.probes.size === 0) return;
     const v = this.view;
-    if (v.wrap(bytes, offset, length) !== null || v.ptype !== ETHERTYPE_IPV4) return;
+    if (v.wrap(bytes, offset, length) !== null || v.ptype !== EtherType.IPv4) return;
     const sha = v.sha;
     if (sha === this.ethernet.mac) return; // our own probe looped back
     // RFC 5227 §2.1.1: a conflict is any ARP whose sender IP is the address, or a probe
@@ -110,7 +108,7 @@ export class ArpProber implements AddressProber, EthernetReceiver {
     const spa = v.spa;
     const p =
       this.probes.get(spa) ??
-      (v.op === OP_REQUEST && spa === 0 ? this.probes.get(v.tpa) : undefined);
+      (v.op === arp.ArpOp.Request && spa === 0 ? this.probes.get(v.tpa) : undefined);
     if (p === undefined) return;
     p.inUse = true;
     this.conflicts++;
@@ -139,10 +137,10 @@ export class ArpProber implements AddressProber, EthernetReceiver {
     arp.encodeArp(
       {
         htype: 1,
-        ptype: ETHERTYPE_IPV4,
+        ptype: EtherType.IPv4,
         hlen: 6,
         plen: 4,
-        op: OP_REQUEST,
+        op: arp.ArpOp.Request,
         sha: this.ethernet.mac,
         spa: 0,
         tha: 0,
@@ -151,6 +149,6 @@ export class ArpProber implements AddressProber, EthernetReceiver {
       this.tx,
       ETHERNET_HEADER_LENGTH,
     );
-    this.ethernet.send(BROADCAST_MAC, ETHERTYPE_ARP, this.tx, 0, ARP_LENGTH);
+    this.ethernet.send(BROADCAST_MAC, EtherType.ARP, this.tx, 0, ARP_LENGTH);
   }
 }

@@ -14,9 +14,6 @@ export const DnsClass = dns.DnsClass;
 export const DnsRcode = dns.DnsRcode;
 
 const HEADER = dns.DNS_FIXED_SIZE;
-const FLAG_QR = 0x8000;
-const FLAG_TC = 0x0200;
-const OPCODE_MASK = 0x7800;
 const SECTION_ADDITIONAL = dns.DnsSection.Additional;
 
 /** Builds a standard query for `name` (canonical, see canonicalName) and `qtype`, class IN. */
@@ -76,12 +73,10 @@ export interface DnsResponse {
   authority: DnsRecord[];
 }
 
-function u16(b: Uint8Array, o: number): number {
-  return (b[o] << 8) | b[o + 1];
-}
-
 /** Reused: one response is read at a time and nothing keeps a reference to these. */
 const view = new dns.DnsView();
+/** The header and question of a response, read before (and without) its records. */
+const head = new dns.DnsHeadView();
 const nameError: DecodeError = newDecodeError('dns');
 
 function failureOf(e: DecodeError): DnsParseFailure {
@@ -111,16 +106,17 @@ export function matchResponse(
   qtype: number,
 ): number | DnsMismatch {
   if (length < HEADER || length > msg.length) return 'short';
-  const flags = u16(msg, 2);
-  if ((flags & FLAG_QR) === 0) return 'not_response';
-  if (u16(msg, 0) !== id) return 'wrong_id';
-  if ((flags & OPCODE_MASK) !== 0) return 'wrong_opcode';
-  if (u16(msg, 4) !== 1) return 'wrong_question';
-  const end = walkName(msg, 0, length, HEADER, nameError, 'questions.name');
-  if (end < 0 || end + 4 > length) return 'wrong_question';
-  if (nameAt(msg, length, HEADER) !== qname) return 'wrong_question';
-  if (u16(msg, end) !== qtype || u16(msg, end + 2) !== DnsClass.IN) return 'wrong_question';
-  return end + 4;
+  const h = head;
+  // Only a question that does not decode fails here (the header fits): not ours to believe.
+  if (h.wrap(msg, 0, length) !== null) return 'wrong_question';
+  if (h.qr === 0) return 'not_response';
+  if (h.id !== id) return 'wrong_id';
+  if (h.opcode !== dns.DnsOpcode.Query) return 'wrong_opcode';
+  if (h.qdcount !== 1) return 'wrong_question';
+  const q = h.questions();
+  if (!q.next() || nameAt(msg, length, q.nameOffset) !== qname) return 'wrong_question';
+  if (q.type !== qtype || q.class !== DnsClass.IN) return 'wrong_question';
+  return h.recordsOffset;
 }
 
 /** Offset just past the name at `at`, or the failure it hits. */
@@ -178,11 +174,12 @@ function readRecord(
  * section and of classes other than IN are skipped (a stub resolver has no use for them).
  */
 export function parseResponse(msg: Uint8Array, length: number): DnsResponse | DnsParseFailure {
-  const flags = u16(msg, 2);
+  const h = head;
+  if (h.wrap(msg, 0, length) !== null) return 'malformed';
   const response: DnsResponse = {
-    rcode: flags & 0x0f,
-    truncated: (flags & FLAG_TC) !== 0,
-    authoritative: (flags & 0x0400) !== 0,
+    rcode: h.rcode,
+    truncated: h.tc !== 0,
+    authoritative: h.aa !== 0,
     answers: [],
     authority: [],
   };
