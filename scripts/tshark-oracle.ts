@@ -2,16 +2,20 @@
  * tshark-oracle.ts CAPTURE > NAME.jsonl
  *
  * Runs tshark (4.0) on a capture with per-frame-only settings and reduces its `-T json` output to
- * the oracle format of test/fixtures/oracle/ (one JSON object per frame; see
- * test/fixtures/PROVENANCE.md and ../shared/pcap/README.md): only the outermost Ethernet, ARP,
- * IPv4 and ICMP/UDP/TCP headers, DHCP/DNS directly on that transport, and tshark's verdicts
- * (checksum status, malformed, short, expert items).
+ * the oracle format of test/fixtures/oracle/ and test/fixtures/next/oracle/ (one JSON object per
+ * frame; described in /work/shared/pcap/README.md, "Oracle output format" and "Next protocol
+ * families"): the frame's layers in wire order (Ethernet, VLAN tags, MPLS labels, ARP/LLDP,
+ * IPv4/IPv6 with its extension headers, ICMP/ICMPv6/IGMP/UDP/TCP/GRE, DNS/DHCP/DHCPv6/VXLAN/
+ * Geneve), what a tunnel carries nested under `inner`, and tshark's verdicts (checksum status,
+ * malformed, short, expert items). test/golden/oracle-reducer.test.ts checks that it rewrites
+ * every committed oracle file byte for byte.
  *
  * tshark's JSON repeats keys (one `tcp.options.nop` per NOP, in wire order), which JSON.parse
  * would collapse, so the output is read with a small order-preserving parser below.
  */
 import { spawnSync } from 'node:child_process';
 import { writeSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 /** tshark settings that make every reported field a fact about one frame alone. */
 export const TSHARK_ARGS = [
@@ -38,6 +42,12 @@ export const TSHARK_ARGS = [
   'eth.fcs:never',
   '-o',
   'arp.detect_duplicate_ips:FALSE',
+  '-o',
+  'ipv6.defragment:FALSE',
+  '-o',
+  'ipv6.tso_support:FALSE',
+  '-o',
+  'ipv6.exthdr_under_root_protocol_tree:FALSE',
   // vendor Ethernet trailer / header heuristics that would eat trailing bytes
   ...[
     'vssmonitoring_eth',
@@ -385,8 +395,9 @@ function reduceDns(dns: Obj): Out {
         return r;
       });
   }
-  if (dns.has('Answers')) {
-    const answers = dns.obj('Answers') ?? new Obj([]);
+  // ... while an answer section tshark could not start on is left out
+  const answers = dns.obj('Answers');
+  if (answers !== undefined) {
     o.answers = answers.entries
       .filter((e): e is [string, Obj] => e[1] instanceof Obj)
       .map(([, a]) => {
@@ -457,6 +468,418 @@ function experts(layers: Obj): Out[] {
   return out;
 }
 
+// ---- next protocol families (IPv6, ICMPv6, IGMP, tunnels, ...) -------------------------------
+
+/** How a tshark field value becomes an oracle value. */
+type Kind = 'int' | 'bytes' | 'str';
+
+/** Colon-separated hex bytes as one big-endian integer ("00:0a" → 10). */
+function bytesInt(s: string | undefined): number | undefined {
+  if (s === undefined || s === '') return undefined;
+  return parseInt(s.replaceAll(':', ''), 16);
+}
+
+function convert(kind: Kind, s: string): unknown {
+  if (kind === 'str') return s;
+  return kind === 'bytes' ? bytesInt(s) : int(s);
+}
+
+/**
+ * Copies the leaves of `tree` (its direct entries, in document order) that `fields` names, as
+ * tshark field name without `prefix` ('.' → '_'); `<prefix>checksum` brings its status along.
+ * A field tshark repeats keeps its first value.
+ */
+function fieldsOf(tree: Obj, prefix: string, fields: Record<string, Kind>, o: Out = {}): Out {
+  for (const [k, v] of tree.entries) {
+    if (typeof v !== 'string' || !k.startsWith(prefix)) continue;
+    const name = k.slice(prefix.length);
+    const kind = fields[name];
+    if (kind === undefined) continue;
+    const key = name.replaceAll('.', '_');
+    if (key in o) continue;
+    put(o, key, convert(kind, v));
+    if (name === 'checksum')
+      put(o, 'checksum_status', checksumStatus(tree, `${prefix}checksum.status`));
+  }
+  return o;
+}
+
+/** Subtrees of `tree` under `key` (tshark names each list entry's tree alike), in order. */
+function subtrees(tree: Obj, key: string): Obj[] {
+  const out: Obj[] = [];
+  for (const [k, v] of tree.entries) {
+    if (k !== key) continue;
+    for (const x of Array.isArray(v) ? v : [v]) if (x instanceof Obj) out.push(x);
+  }
+  return out;
+}
+
+function reduceVlan(vlan: Obj): Out {
+  return fieldsOf(vlan, 'vlan.', {
+    priority: 'int',
+    dei: 'int',
+    id: 'int',
+    etype: 'int',
+    len: 'int',
+  });
+}
+
+/** An 802.1ad service tag: listed with the 802.1Q tags (tshark names its EtherType `ieee8021ah`). */
+function reduceServiceTag(tag: Obj): Out {
+  const o = fieldsOf(tag, 'ieee8021ad.', { priority: 'int', dei: 'int', id: 'int' });
+  put(o, 'etype', int(tag.str('ieee8021ah.etype')));
+  return o;
+}
+
+function reduceMpls(mpls: Obj): Out {
+  return fieldsOf(mpls, 'mpls.', { label: 'int', exp: 'int', bottom: 'int', ttl: 'int' });
+}
+
+const IPV6_OPTIONS: Record<string, Kind> = { nxt: 'int', len: 'int' };
+const IPV6_ROUTING: Record<string, Kind> = {
+  nxt: 'int',
+  len: 'int',
+  type: 'int',
+  segleft: 'int',
+  'mipv6.home_address': 'str',
+  'srh.last_entry': 'int',
+  'srh.flags': 'int',
+  'srh.tag': 'bytes',
+};
+const IPV6_FRAGMENT: Record<string, Kind> = {
+  nxt: 'int',
+  offset: 'int',
+  more: 'int',
+  ident: 'int',
+};
+
+/** One IPv6 extension header tree (`ipv6.hopopts`, ...) as an `ipv6.ext` entry. */
+function reduceIpv6Ext(hdr: string, tree: Obj): Out {
+  const prefix = `ipv6.${hdr}.`;
+  if (hdr === 'fraghdr') return { hdr, ...fieldsOf(tree, prefix, IPV6_FRAGMENT) };
+  if (hdr === 'routing') {
+    const o: Out = { hdr, ...fieldsOf(tree, prefix, IPV6_ROUTING) };
+    const src = findAll(tree, 'ipv6.routing.src.addr');
+    if (src.length > 0) o.src_addr = src;
+    const srh = findAll(tree, 'ipv6.routing.srh.addr');
+    if (srh.length > 0) o.srh_addr = srh;
+    return reorder(o, ['hdr', 'nxt', 'len', 'type', 'segleft', 'src_addr']);
+  }
+  const o: Out = { hdr, ...fieldsOf(tree, prefix, IPV6_OPTIONS) };
+  const types: number[] = [];
+  for (const opt of subtrees(tree, 'ipv6.opt')) {
+    const t = int(opt.str('ipv6.opt.type'));
+    if (t !== undefined) types.push(t);
+    else if (opt.has('ipv6.opt.pad1')) types.push(0);
+    put(o, 'opt_jumbo', int(opt.str('ipv6.opt.jumbo')));
+  }
+  o.opt_type = types;
+  return reorder(o, ['hdr', 'nxt', 'len', 'opt_type']);
+}
+
+/** `o` with `first` keys first (in that order), then the rest as they were. */
+function reorder(o: Out, first: string[]): Out {
+  const out: Out = {};
+  for (const k of first) if (k in o) out[k] = o[k];
+  for (const k of Object.keys(o)) if (!(k in out)) out[k] = o[k];
+  return out;
+}
+
+const IPV6_EXT_HEADERS = new Set(['hopopts', 'dstopts', 'routing', 'fraghdr']);
+
+function reduceIpv6(ipv6: Obj): Out {
+  const o = fieldsOf(ipv6, 'ipv6.', {
+    version: 'int',
+    tclass: 'int',
+    flow: 'int',
+    plen: 'int',
+    nxt: 'int',
+    hlim: 'int',
+    src: 'str',
+    dst: 'str',
+  });
+  const ext: Out[] = [];
+  for (const [k, v] of ipv6.entries) {
+    const hdr = k.slice('ipv6.'.length);
+    if (k.startsWith('ipv6.') && IPV6_EXT_HEADERS.has(hdr) && v instanceof Obj)
+      ext.push(reduceIpv6Ext(hdr, v));
+  }
+  if (ext.length > 0) o.ext = ext;
+  return o;
+}
+
+const ICMPV6_FIELDS: Record<string, Kind> = {
+  type: 'int',
+  code: 'int',
+  checksum: 'int',
+  mtu: 'int',
+  pointer: 'int',
+  'echo.identifier': 'int',
+  'echo.sequence_number': 'int',
+  'nd.ra.cur_hop_limit': 'int',
+  'nd.ra.flag': 'int',
+  'nd.ra.router_lifetime': 'int',
+  'nd.ra.reachable_time': 'int',
+  'nd.ra.retrans_timer': 'int',
+  'nd.ns.target_address': 'str',
+  'nd.na.flag': 'int',
+  'nd.na.target_address': 'str',
+  'nd.rd.target_address': 'str',
+  'rd.na.destination_address': 'str',
+  'mld.maximum_response_delay': 'int',
+  'mld.maximum_response_code': 'int',
+  'mld.multicast_address': 'str',
+  'mld.flag': 'int',
+  'mld.qqi': 'int',
+  'mld.nb_sources': 'int',
+  'mldr.nb_mcast_records': 'int',
+};
+const ICMPV6_OPTION: Record<string, Kind> = {
+  type: 'int',
+  length: 'int',
+  linkaddr: 'str',
+  'prefix.length': 'int',
+  'prefix.flag': 'int',
+  'prefix.valid_lifetime': 'int',
+  'prefix.preferred_lifetime': 'int',
+  prefix: 'str',
+  mtu: 'int',
+};
+const MLDV2_RECORD: Record<string, Kind> = {
+  record_type: 'int',
+  aux_data_len: 'int',
+  nb_sources: 'int',
+  multicast_address: 'str',
+};
+
+function reduceIcmpv6(icmp: Obj): Out {
+  const o = fieldsOf(icmp, 'icmpv6.', ICMPV6_FIELDS);
+  const records = subtrees(icmp, 'icmpv6.mldr.mar').map((r) =>
+    fieldsOf(r, 'icmpv6.mldr.mar.', MLDV2_RECORD),
+  );
+  if (records.length > 0) o.mldr_mar = records;
+  const opts = subtrees(icmp, 'icmpv6.opt').map((t) => fieldsOf(t, 'icmpv6.opt.', ICMPV6_OPTION));
+  if (opts.length > 0) o.opt = opts;
+  const quoted = reduceQuoted(icmp);
+  if (quoted !== undefined) o.quoted = quoted;
+  return o;
+}
+
+/** The datagram an ICMP(v6) error quotes: its network and transport headers. */
+function reduceQuoted(icmp: Obj): Out | undefined {
+  const q: Out = {};
+  for (const [k, v] of icmp.entries) {
+    if (!(v instanceof Obj) || k in q) continue;
+    if (k === 'ip') q.ip = reduceIp(v);
+    else if (k === 'ipv6') q.ipv6 = reduceIpv6(v);
+    else if (k === 'udp') q.udp = reduceUdp(v);
+    else if (k === 'tcp') q.tcp = reduceTcp(v);
+    else if (k === 'icmp') q.icmp = reduceIcmp(v);
+    else if (k === 'icmpv6') q.icmpv6 = reduceIcmpv6(v);
+  }
+  return Object.keys(q).length > 0 ? q : undefined;
+}
+
+const IGMP_FIELDS: Record<string, Kind> = {
+  version: 'int',
+  type: 'int',
+  max_resp: 'int',
+  checksum: 'int',
+  maddr: 'str',
+  s: 'int',
+  qrv: 'int',
+  qqic: 'int',
+  num_src: 'int',
+  num_grp_recs: 'int',
+};
+const IGMP_RECORD: Record<string, Kind> = {
+  record_type: 'int',
+  aux_data_len: 'int',
+  num_src: 'int',
+  maddr: 'str',
+};
+
+function reduceIgmp(igmp: Obj): Out {
+  const o = fieldsOf(igmp, 'igmp.', IGMP_FIELDS);
+  // group records are subtrees labelled "Group Record : ..."
+  const records = igmp.entries
+    .filter((e): e is [string, Obj] => e[1] instanceof Obj && e[1].has('igmp.record_type'))
+    .map(([, r]) => fieldsOf(r, 'igmp.', IGMP_RECORD));
+  if (records.length > 0) o.records = records;
+  return o;
+}
+
+function reduceGre(gre: Obj): Out {
+  return fieldsOf(gre, 'gre.', {
+    flags_and_version: 'int',
+    proto: 'int',
+    checksum: 'int',
+    offset: 'int',
+    key: 'int',
+    'key.payload_length': 'int',
+    'key.call_id': 'int',
+    sequence_number: 'int',
+    ack_number: 'int',
+  });
+}
+
+function reduceVxlan(vxlan: Obj): Out {
+  return fieldsOf(vxlan, 'vxlan.', { flags: 'int', vni: 'int', next_proto: 'int' });
+}
+
+function reduceGeneve(geneve: Obj): Out {
+  const o = fieldsOf(geneve, 'geneve.', {
+    version: 'int',
+    'option.length': 'int',
+    flags: 'int',
+    proto_type: 'int',
+    vni: 'int',
+  });
+  const options = subtrees(geneve.obj('geneve.options_tree') ?? new Obj([]), 'geneve.option_tree');
+  if (options.length > 0)
+    o.option = options.map((t) =>
+      fieldsOf(t, 'geneve.option.', { class: 'int', type: 'int', flags: 'int', length: 'int' }),
+    );
+  return o;
+}
+
+function reduceLldp(lldp: Obj): Out {
+  const types: number[] = [];
+  const lens: number[] = [];
+  const o: Out = { tlv_type: types, tlv_len: lens };
+  for (const [, tlv] of lldp.entries) {
+    if (!(tlv instanceof Obj)) continue;
+    const t = int(tlv.str('lldp.tlv.type'));
+    const l = int(tlv.str('lldp.tlv.len'));
+    if (t !== undefined) types.push(t);
+    if (l !== undefined) lens.push(l);
+    put(o, 'chassis_subtype', o.chassis_subtype ?? int(tlv.str('lldp.chassis.subtype')));
+    put(o, 'port_subtype', o.port_subtype ?? int(tlv.str('lldp.port.subtype')));
+    put(o, 'time_to_live', o.time_to_live ?? int(tlv.str('lldp.time_to_live')));
+  }
+  return o;
+}
+
+function reduceDhcpv6(dhcpv6: Obj): Out {
+  const o = fieldsOf(dhcpv6, 'dhcpv6.', {
+    msgtype: 'int',
+    xid: 'int',
+    hopcount: 'int',
+    linkaddr: 'str',
+    peeraddr: 'str',
+  });
+  const codes: number[] = [];
+  for (const opt of subtrees(dhcpv6, 'dhcpv6.option.type_str_tree')) {
+    const code = int(opt.str('dhcpv6.option.type'));
+    if (code !== undefined) codes.push(code);
+  }
+  o.option_type = codes;
+  return o;
+}
+
+// ---- frame ------------------------------------------------------------------------------------
+
+/** Reported layers, by tshark layer name. */
+const REDUCE: Record<string, (tree: Obj) => Out> = {
+  eth: reduceEth,
+  vlan: reduceVlan,
+  ieee8021ad: reduceServiceTag,
+  mpls: reduceMpls,
+  arp: reduceArp,
+  lldp: reduceLldp,
+  ip: reduceIp,
+  ipv6: reduceIpv6,
+  icmp: reduceIcmp,
+  icmpv6: reduceIcmpv6,
+  igmp: reduceIgmp,
+  udp: reduceUdp,
+  tcp: reduceTcp,
+  gre: reduceGre,
+  dns: reduceDns,
+  dhcp: reduceDhcp,
+  dhcpv6: reduceDhcpv6,
+  vxlan: reduceVxlan,
+  geneve: reduceGeneve,
+};
+/** Layers kept as a list, one entry per header (VLAN tags, MPLS labels), under this key. */
+const STACKED: Record<string, string> = { vlan: 'vlan', ieee8021ad: 'vlan', mpls: 'mpls' };
+/** What each layer may follow within one level (undefined: the start of a level). */
+const FOLLOWS: Record<string, Array<string | undefined>> = {
+  eth: [undefined],
+  ieee8021ad: ['eth'],
+  vlan: ['eth', 'ieee8021ad', 'vlan'],
+  mpls: [undefined, 'eth', 'vlan', 'mpls'],
+  arp: [undefined, 'eth', 'vlan'],
+  lldp: ['eth', 'vlan'],
+  ip: [undefined, 'eth', 'vlan', 'mpls'],
+  ipv6: [undefined, 'eth', 'vlan', 'mpls'],
+  icmp: ['ip', 'ipv6'],
+  icmpv6: ['ip', 'ipv6'],
+  igmp: ['ip', 'ipv6'],
+  udp: ['ip', 'ipv6'],
+  tcp: ['ip', 'ipv6'],
+  gre: ['ip', 'ipv6', 'udp'],
+  dns: ['udp', 'tcp'],
+  dhcp: ['udp', 'tcp'],
+  dhcpv6: ['udp', 'tcp'],
+  vxlan: ['udp'],
+  geneve: ['udp'],
+};
+/** Tunnel headers: what follows them is the next level. */
+const TUNNEL_HEADERS = new Set(['gre', 'vxlan', 'geneve']);
+/** Tunnels without a header of their own: `layer` right after `prev` opens a level. */
+function opensLevel(prev: string | undefined, layer: string): boolean {
+  if (prev === 'ip' || prev === 'ipv6')
+    return layer === 'ip' || layer === 'ipv6' || layer === 'eth';
+  if (prev === 'udp') return layer === 'mpls';
+  if (prev === 'mpls') return layer === 'eth';
+  return false;
+}
+
+/**
+ * The reported layers of a frame in wire order, what each tunnel carries nested under `inner`
+ * (one level per tunnel, with the layers tshark passed through on the way in `via`). Walking
+ * stops at the first layer that does not sit where this format reports it (DNS after an ICMP
+ * error, anything behind an unreported application layer).
+ */
+function reduceLayers(layers: Obj, root: Out): void {
+  let level = root;
+  let prev: string | undefined = 'frame';
+  let via: string[] | undefined;
+  for (const [name, tree] of layers.entries) {
+    if (name === 'frame' || name.startsWith('_ws.') || !(tree instanceof Obj)) continue;
+    const reduce = REDUCE[name];
+    if (reduce === undefined) {
+      if (via === undefined) return;
+      via.push(name);
+      continue;
+    }
+    if (via !== undefined || opensLevel(prev, name)) {
+      const inner: Out = via !== undefined && via.length > 0 ? { via } : {};
+      level.inner = inner;
+      level = inner;
+      prev = undefined;
+      via = undefined;
+    }
+    if (prev === 'frame') prev = undefined;
+    if (!(FOLLOWS[name] ?? []).includes(prev) && !(name in STACKED && prev === name)) return;
+    const o = reduce(tree);
+    const list = STACKED[name];
+    if (list !== undefined) ((level[list] as Out[] | undefined) ?? (level[list] = [])).push(o);
+    else level[name] = o;
+    if (list === 'vlan' && level.eth !== undefined) {
+      // a tagged frame's padding (`eth.padding`) and trailer sit in its VLAN layer
+      const eth = level.eth as Out;
+      eth.trailer_len =
+        (eth.trailer_len as number) +
+        hexLen(tree.str('eth.padding')) +
+        hexLen(tree.str(`${name}.trailer`));
+    }
+    prev = name;
+    if (TUNNEL_HEADERS.has(name)) via = [];
+  }
+}
+
 export function reduceFrame(layers: Obj): Out {
   const frame = layers.obj('frame');
   const protocols = frame?.str('frame.protocols') ?? '';
@@ -466,38 +889,36 @@ export function reduceFrame(layers: Obj): Out {
     caplen: int(frame?.str('frame.cap_len')),
     protocols,
   };
-  const chain = protocols.split(':');
-  const eth = layers.obj('eth');
-  if (eth !== undefined) o.eth = reduceEth(eth);
-  const arp = layers.obj('arp');
-  if (arp !== undefined && chain[chain.indexOf('eth') + 2] === 'arp') o.arp = reduceArp(arp);
-  const ip = layers.obj('ip');
-  const ipAt = chain.indexOf('ip');
-  if (ip !== undefined && ipAt >= 0) {
-    o.ip = reduceIp(ip);
-    const transport = chain[ipAt + 1];
-    if (transport === 'icmp' || transport === 'udp' || transport === 'tcp') {
-      const t = layers.obj(transport);
-      if (t !== undefined) {
-        o[transport] =
-          transport === 'icmp' ? reduceIcmp(t) : transport === 'udp' ? reduceUdp(t) : reduceTcp(t);
-        const app = chain[ipAt + 2];
-        if (transport !== 'icmp' && (app === 'dns' || app === 'dhcp')) {
-          const a = layers.obj(app);
-          if (a !== undefined) o[app] = app === 'dns' ? reduceDns(a) : reduceDhcp(a);
-        }
-      }
-    }
-  }
+  reduceLayers(layers, o);
   o.malformed = layers.has('_ws.malformed');
-  if (o.malformed === true) {
-    const keys = layers.entries.map(([k]) => k);
-    const before = keys[keys.indexOf('_ws.malformed') - 1];
-    o.malformed_in = before;
-  }
+  // the innermost protocol tshark had entered (an IPv6 extension header counts as one)
+  if (o.malformed === true) o.malformed_in = protocols.split(':').at(-1);
   o.short = layers.has('_ws.short');
   o.expert = experts(layers);
   return o;
+}
+
+/** tshark's `-T json` output for one capture, reduced to oracle lines (one JSON object each). */
+export function reduceTsharkJson(json: string): string {
+  const packets = parseOrdered(json);
+  if (!Array.isArray(packets)) throw new Error('tshark output is not a JSON array');
+  return packets
+    .map((p) => {
+      const layers = p instanceof Obj ? p.obj('_source')?.obj('layers') : undefined;
+      if (layers === undefined) throw new Error('tshark packet without _source.layers');
+      return JSON.stringify(reduceFrame(layers)) + '\n';
+    })
+    .join('');
+}
+
+/** Runs tshark with the oracle settings on a capture; its `-T json` output. */
+export function runTshark(file: string): string {
+  const r = spawnSync('tshark', [...TSHARK_ARGS, '-r', file], {
+    maxBuffer: 1 << 30,
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(`tshark failed on ${file}: ${r.stderr}`);
+  return r.stdout;
 }
 
 function main(): void {
@@ -506,21 +927,8 @@ function main(): void {
     process.stderr.write('usage: tshark-oracle.ts CAPTURE > NAME.jsonl\n');
     process.exit(2);
   }
-  const r = spawnSync('tshark', [...TSHARK_ARGS, '-r', file], {
-    maxBuffer: 1 << 30,
-    encoding: 'utf8',
-  });
-  if (r.status !== 0) {
-    process.stderr.write(`tshark failed on ${file}: ${r.stderr}\n`);
-    process.exit(1);
-  }
-  const packets = parseOrdered(r.stdout);
-  if (!Array.isArray(packets)) throw new Error('tshark output is not a JSON array');
-  for (const p of packets) {
-    const layers = p instanceof Obj ? p.obj('_source')?.obj('layers') : undefined;
-    if (layers === undefined) throw new Error('tshark packet without _source.layers');
-    writeSync(1, JSON.stringify(reduceFrame(layers)) + '\n');
-  }
+  writeSync(1, reduceTsharkJson(runTshark(file)));
 }
 
-main();
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)
+  main();
