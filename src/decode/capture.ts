@@ -1,7 +1,7 @@
 /**
  * CaptureDecoder: walks one captured frame the way `pktstack decode` shows it, through the
- * generated views: Ethernet → (802.1Q/802.1ad tags) → ARP | IPv4 → ICMP | UDP | TCP → DHCP |
- * DNS, following each spec's dispatch table. Where the generated FrameDecoder (frame.ts) is the
+ * generated views: Ethernet → (802.1Q/802.1ad tags) → ARP | IPv4 → ICMP | IGMP | UDP | TCP →
+ * DHCP | DNS, following each spec's dispatch table. Where the generated FrameDecoder (frame.ts) is the
  * strict, fast path for live traffic, this one is lenient the way a packet analyser is (cut
  * captures, fragments, DNS over TCP; the rules are below). The views are owned by the decoder and
  * re-pointed at every frame, so a walk allocates nothing; what was decoded is a bit set, and a
@@ -51,6 +51,7 @@ import {
   ethernet,
   frame,
   icmp,
+  igmp,
   ipv4,
   tcp,
   udp,
@@ -72,6 +73,7 @@ export const CaptureLayer = {
   dns: 128,
   vlan: 256,
   vxlan: 512,
+  igmp: 1024,
 } as const;
 export type CaptureLayerName = keyof typeof CaptureLayer;
 
@@ -97,6 +99,9 @@ export type PrefixDecoder = (
 /** Tunnels decoded inside one another (the generated FrameDecoder's bound). */
 export const MAX_TUNNEL_DEPTH = frame.FRAME_MAX_DEPTH;
 
+/** Which view holds the frame's IGMP message (see specs/igmp.pkt). */
+export type IgmpLayout = 'v1v2' | 'v3Query' | 'v3Report';
+
 /** VLAN tags decoded per frame (802.1ad QinQ uses two; more is not seen in practice). */
 export const MAX_VLAN_TAGS = 4;
 const DNS_PORT = 53;
@@ -120,6 +125,11 @@ export class CaptureDecoder {
   /** The frame's IPv4 header: `ipv4`, or `ipv4Offloaded` for a total length of 0. */
   ip: ipv4.Ipv4View | ipv4.Ipv4OffloadedView = this.ipv4;
   readonly icmp = new icmp.IcmpView();
+  /** IGMP in the layout `igmpLayout` names (the other two views are stale). */
+  readonly igmp = new igmp.IgmpView();
+  readonly igmpv3Query = new igmp.Igmpv3QueryView();
+  readonly igmpv3Report = new igmp.Igmpv3ReportView();
+  igmpLayout: IgmpLayout = 'v1v2';
   readonly udp = new udp.UdpView();
   readonly tcp = new tcp.TcpView();
   readonly dhcp = new dhcp.DhcpView();
@@ -374,6 +384,8 @@ export class CaptureDecoder {
         this.layers |= CaptureLayer.icmp;
         return;
       }
+      case 'igmp':
+        return this.decodeIgmp(bytes);
       case 'udp':
         return this.decodeUdp(bytes);
       case 'tcp':
@@ -382,6 +394,30 @@ export class CaptureDecoder {
         return this.tunnel(bytes, 'ipv4', 'ipv4', ip.payloadOffset, ip.payloadLength);
       default:
         return;
+    }
+  }
+
+  /**
+   * IGMP in the layout its type names; a Membership Query longer than the v1/v2 message is
+   * IGMPv3 (RFC 3376 §7.1) and must hold the v3 fields.
+   */
+  private decodeIgmp(bytes: Uint8Array): void {
+    const ip = this.ip;
+    const off = ip.payloadOffset;
+    const len = ip.payloadLength;
+    const g = this.igmp;
+    let err = g.wrap(bytes, off, len);
+    if (err !== null) return this.failIn(err, igmp.decodeIgmpPrefix, off, len);
+    this.layers |= CaptureLayer.igmp;
+    this.igmpLayout = 'v1v2';
+    if (g.type === igmp.IgmpType.V3MembershipReport) {
+      err = this.igmpv3Report.wrap(bytes, off, len);
+      if (err !== null) return this.failIn(err, igmp.decodeIgmpv3ReportPrefix, off, len);
+      this.igmpLayout = 'v3Report';
+    } else if (g.type === igmp.IgmpType.MembershipQuery && g.payloadLength > 0) {
+      err = this.igmpv3Query.wrap(bytes, off, len);
+      if (err !== null) return this.failIn(err, igmp.decodeIgmpv3QueryPrefix, off, len);
+      this.igmpLayout = 'v3Query';
     }
   }
 

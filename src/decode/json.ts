@@ -53,6 +53,7 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
     if (d.transportIncomplete) icmp.checksumValid = null;
     layers.icmp = icmp;
   }
+  if (d.has('igmp')) layers.igmp = igmpJSON(d);
   if (d.has('udp')) layers.udp = { ...d.udp.toJSON(), checksumValid: udpChecksum(d) };
   if (d.has('tcp')) {
     layers.tcp = {
@@ -82,6 +83,19 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
     ...(partial !== null ? { partial } : {}),
     error: e === null ? null : { code: e.code, layer: e.layer, field: e.field, offset: e.offset },
   };
+}
+
+/** IGMP in its layout's view; the checksum of a message this frame holds in part is not known. */
+function igmpJSON(d: CaptureDecoder): Record<string, unknown> {
+  const view =
+    d.igmpLayout === 'v3Query'
+      ? d.igmpv3Query
+      : d.igmpLayout === 'v3Report'
+        ? d.igmpv3Report
+        : d.igmp;
+  const msg: Record<string, unknown> = { ...view.toJSON() };
+  if (d.transportIncomplete) msg.checksumValid = null;
+  return msg;
 }
 
 /** A UDP datagram whose own length fits the captured bytes can be checked even if IPv4 lies. */

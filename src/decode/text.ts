@@ -106,6 +106,7 @@ function ipv4Text(d: CaptureDecoder): string {
   const src = formatIpv4(ip.src);
   const dst = formatIpv4(ip.dst);
   if (d.inner !== null && !d.has('udp')) return `IP ${src} > ${dst}: ${innerText(d.inner)}`;
+  if (d.has('igmp')) return `IP ${src} > ${dst}: ${igmpText(d)}${fragText(d)}`;
   if (ip.fragmentOffset !== 0 || (!d.has('icmp') && !d.has('udp') && !d.has('tcp'))) {
     return `IP ${src} > ${dst}: ip-proto-${ip.protocol}${fragText(d)}, length ${ip.payloadLength}`;
   }
@@ -191,6 +192,16 @@ function tcpOptionsText(d: CaptureDecoder): string {
     }
   }
   return parts.length === 0 ? '' : `, options [${parts.join(',')}]`;
+}
+
+function igmpText(d: CaptureDecoder): string {
+  const view =
+    d.igmpLayout === 'v3Query'
+      ? d.igmpv3Query
+      : d.igmpLayout === 'v3Report'
+        ? d.igmpv3Report
+        : d.igmp;
+  return `IGMP ${view.describe()}, length ${d.ipv4.payloadLength}`;
 }
 
 function icmpText(d: CaptureDecoder): string {

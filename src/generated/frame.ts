@@ -6,6 +6,7 @@ import { DhcpView } from './dhcp.js';
 import { DnsView } from './dns.js';
 import { EthernetView } from './ethernet.js';
 import { IcmpView } from './icmp.js';
+import { IgmpView } from './igmp.js';
 import { Ipv4View } from './ipv4.js';
 import { TcpView } from './tcp.js';
 import { UdpView } from './udp.js';
@@ -27,6 +28,7 @@ export const FrameLayer = Object.freeze({
   dhcp: 128,
   dns: 256,
   vxlan: 512,
+  igmp: 1024,
 } as const);
 
 /** The layers a frame may start at (decodeFrom()): the roots, then where tunnels re-enter. */
@@ -66,6 +68,8 @@ export class FrameDecoder {
   readonly dns = new DnsView();
   /** The vxlan layer; valid when `layers` has FrameLayer.vxlan. */
   readonly vxlan = new VxlanView();
+  /** The igmp layer; valid when `layers` has FrameLayer.igmp. */
+  readonly igmp = new IgmpView();
   /** FrameLayer bits of the layers the last decode() decoded. */
   layers = 0;
   /** The error of the layer that failed in the last decode() (that view's record), or null. */
@@ -84,7 +88,7 @@ export class FrameDecoder {
    * @param depth Tunnels to follow inside one another (default FRAME_MAX_DEPTH).
    */
   constructor(
-    readonly wanted: number = 1023,
+    readonly wanted: number = 2047,
     depth = FRAME_MAX_DEPTH,
   ) {
     this.next = depth > 0 ? new FrameDecoder(wanted, depth - 1) : null;
@@ -225,6 +229,35 @@ export class FrameDecoder {
                     icmp.payloadSize = size;
                   }
                   layers |= FrameLayer.icmp;
+                }
+                break;
+              }
+              case 2: {
+                // IGMP
+                if ((wanted & FrameLayer.igmp) !== 0) {
+                  const offset = ipv4.payloadOffset;
+                  const length = ipv4.payloadLength;
+                  const igmp = this.igmp;
+                  igmp.bytes = bytes;
+                  igmp.offset = offset;
+                  igmp.byteLength = length;
+                  if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
+                    return this.stop(igmp.wrap(bytes, offset, length), layers);
+                  igmp.typeField = bytes[offset];
+                  igmp.maxRespCodeField = bytes[offset + 1];
+                  igmp.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+                  igmp.groupField =
+                    (bytes[offset + 4] << 24) |
+                    (bytes[offset + 5] << 16) |
+                    (bytes[offset + 6] << 8) |
+                    bytes[offset + 7];
+                  const pos = offset + 8;
+                  // payload
+                  {
+                    const size = offset + length - pos;
+                    igmp.payloadSize = size;
+                  }
+                  layers |= FrameLayer.igmp;
                 }
                 break;
               }
@@ -579,6 +612,35 @@ export class FrameDecoder {
               icmp.payloadSize = size;
             }
             layers |= FrameLayer.icmp;
+          }
+          break;
+        }
+        case 2: {
+          // IGMP
+          if ((wanted & FrameLayer.igmp) !== 0) {
+            const offset = ipv4.payloadOffset;
+            const length = ipv4.payloadLength;
+            const igmp = this.igmp;
+            igmp.bytes = bytes;
+            igmp.offset = offset;
+            igmp.byteLength = length;
+            if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
+              return this.stop(igmp.wrap(bytes, offset, length), layers);
+            igmp.typeField = bytes[offset];
+            igmp.maxRespCodeField = bytes[offset + 1];
+            igmp.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+            igmp.groupField =
+              (bytes[offset + 4] << 24) |
+              (bytes[offset + 5] << 16) |
+              (bytes[offset + 6] << 8) |
+              bytes[offset + 7];
+            const pos = offset + 8;
+            // payload
+            {
+              const size = offset + length - pos;
+              igmp.payloadSize = size;
+            }
+            layers |= FrameLayer.igmp;
           }
           break;
         }

@@ -5,6 +5,7 @@ export * as dns from './dns.js';
 export * as ethernet from './ethernet.js';
 export * as frame from './frame.js';
 export * as icmp from './icmp.js';
+export * as igmp from './igmp.js';
 export * as ipv4 from './ipv4.js';
 export * as pcap from './pcap.js';
 export * as tcp from './tcp.js';

@@ -12,6 +12,7 @@ import {
 
 export const IpProtocol = Object.freeze({
   ICMP: 1,
+  IGMP: 2,
   IPIP: 4,
   TCP: 6,
   UDP: 0x11,
@@ -24,6 +25,8 @@ export function nameOfIpProtocol(value: number): string | undefined {
   switch (value) {
     case 1:
       return 'ICMP';
+    case 2:
+      return 'IGMP';
     case 4:
       return 'IPIP';
     case 6:
@@ -935,12 +938,13 @@ export function encodeIpv4(
 }
 
 /** Which message the payload holds, by the dispatch in the spec. */
-export type Ipv4PayloadKind = 'icmp' | 'ipv4' | 'tcp' | 'udp';
+export type Ipv4PayloadKind = 'icmp' | 'igmp' | 'ipv4' | 'tcp' | 'udp';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
   protocol: {
     1: 'icmp',
+    2: 'igmp',
     4: 'ipv4',
     6: 'tcp',
     17: 'udp',
@@ -953,6 +957,8 @@ export function payloadKind(view: Ipv4View): Ipv4PayloadKind | null {
   switch (view.protocol) {
     case 1:
       return 'icmp';
+    case 2:
+      return 'igmp';
     case 4:
       return 'ipv4';
     case 6:

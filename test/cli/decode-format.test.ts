@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { CaptureDecoder } from '../../src/decode/capture.js';
 import { frameToJSON } from '../../src/decode/json.js';
 import { formatTime, frameToText, tcpFlagsText } from '../../src/decode/text.js';
+import { igmp, ipv4 } from '../../src/generated/index.js';
 import { type CaptureRecord, openCapture } from '../../src/pcap/reader.js';
 
 const PCAP = join(import.meta.dirname, '..', 'fixtures', 'pcap');
@@ -363,5 +364,76 @@ describe('decode text lines', () => {
     ['zeek-wikipedia.pcap', 2, /ethertype 0x86dd, length \d+$/],
   ] as const)('%s #%d', (file, n, re) => {
     expect(text(file, n)).toMatch(re);
+  });
+});
+
+describe('IGMP (specs/igmp.pkt): the layout by type, a v3 query by its length', () => {
+  const NEXT = join(import.meta.dirname, '..', 'fixtures', 'next', 'pcap');
+  const at = (file: string, n: number): CaptureRecord => {
+    const rec = [...openCapture(readFileSync(join(NEXT, file)))][n - 1];
+    decoder.decode(rec.bytes, rec.linkType, rec.origLen);
+    return rec;
+  };
+
+  it('v1 and v2 messages show their group', () => {
+    const rec = at('zeek-igmp-multicast-igmp-version-membership-query-and-report.pcap', 2);
+    expect(frameToJSON(decoder, 2).layers.igmp).toEqual({
+      type: igmp.IgmpType.V1MembershipReport,
+      maxRespCode: 0,
+      checksum: 65020,
+      checksumValid: true,
+      group: '239.1.1.1',
+    });
+    expect(frameToText(decoder, rec, rec.origLen)).toMatch(
+      /IP 192\.168\.1\.101 > 239\.1\.1\.1: IGMP V1MembershipReport group 239\.1\.1\.1 max resp 0, length 8$/,
+    );
+    expect(json('tcpdump-IGMP_V2.pcap', 1).igmp).toMatchObject({ type: 0x11, maxRespCode: 100 });
+  });
+
+  it('a v3 report shows its record count, no group', () => {
+    const rec = at('zeek-igmp-igmp.pcap', 1);
+    expect(frameToJSON(decoder, 1).layers.igmp).toEqual({
+      type: igmp.IgmpType.V3MembershipReport,
+      checksum: 59907,
+      checksumValid: true,
+      numGroupRecords: 1,
+    });
+    expect(frameToText(decoder, rec, rec.origLen)).toMatch(
+      /IGMP v3 report, 1 group records, length 16$/,
+    );
+  });
+
+  it('a query longer than 8 bytes is v3; one too short for the v3 fields is an error', () => {
+    // the v2 query of tcpdump-IGMP_V2 #1 (60-byte frame, 20-byte IPv4 header), made a v3 query
+    // with two sources: IPv4 total length 20 + 12 + 8, checksums refilled by the encoders
+    const base = [...openCapture(readFileSync(join(PCAP, 'tcpdump-IGMP_V2.pcap')))][0].bytes;
+    const bytes = new Uint8Array(14 + 20 + 20);
+    bytes.set(base.subarray(0, 34));
+    const ip = ipv4.decodeIpv4(base, 14, base.length - 14) as ipv4.Ipv4Fields;
+    ipv4.encodeIpv4({ ...ip, totalLength: undefined, checksum: undefined }, bytes, 14, 20);
+    const sources = Uint8Array.of(10, 0, 0, 1, 10, 0, 0, 2);
+    const q = { type: igmp.IgmpType.MembershipQuery, maxRespCode: 100, group: 0, reserved: 0 };
+    igmp.encodeIgmpv3Query({ ...q, s: 1, qrv: 2, qqic: 125, sources }, bytes, 34, 0);
+    decoder.decode(bytes);
+    expect(decoder.error).toBeNull();
+    expect(frameToJSON(decoder, 1).layers.igmp).toEqual({
+      type: 0x11,
+      maxRespCode: 100,
+      checksum: (bytes[36] << 8) | bytes[37],
+      checksumValid: true,
+      group: '0.0.0.0',
+      s: 1,
+      qrv: 2,
+      qqic: 125,
+      numSources: 2,
+    });
+    expect(frameToText(decoder, { tsSec: 0, tsNanos: 0 }, bytes.length)).toMatch(
+      /IGMP v3 query group 0\.0\.0\.0 max resp 100 qrv 2 qqic 125 sources 2, length 20$/,
+    );
+    // the same query claiming 3 sources runs past the message
+    bytes[34 + 11] = 3;
+    decoder.decode(bytes);
+    expect(decoder.error).toMatchObject({ code: 'E_TRUNCATED', layer: 'igmp', field: 'sources' });
+    expect(decoder.has('igmp')).toBe(true);
   });
 });

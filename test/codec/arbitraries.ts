@@ -14,6 +14,7 @@ import type {
   vlan,
   vxlan,
 } from '../../src/generated/index.js';
+import { igmp } from '../../src/generated/index.js';
 
 export const u8 = fc.integer({ min: 0, max: 0xff });
 export const u16 = fc.integer({ min: 0, max: 0xffff });
@@ -126,6 +127,39 @@ export const icmpFields: fc.Arbitrary<icmp.IcmpFields> = fc.record({
   code: u8,
   identifier: u16,
   sequence: u16,
+});
+
+export const igmpFields: fc.Arbitrary<igmp.IgmpFields> = fc.record({
+  type: u8,
+  maxRespCode: u8,
+  group: ipv4Address,
+});
+
+/** `n` IPv4 addresses back to back (an IGMPv3 source list). */
+const addressList = (max: number): fc.Arbitrary<Uint8Array> =>
+  fc.nat(max).chain((n) => fc.uint8Array({ minLength: 4 * n, maxLength: 4 * n }));
+
+export const igmpv3QueryFields: fc.Arbitrary<igmp.Igmpv3QueryFields> = fc
+  .record({
+    maxRespCode: u8,
+    group: ipv4Address,
+    reserved: bits(4),
+    s: bits(1),
+    qrv: bits(3),
+    qqic: u8,
+    sources: addressList(8),
+  })
+  .map((f) => ({ ...f, type: igmp.IgmpType.MembershipQuery }));
+
+export const igmpv3ReportFields: fc.Arbitrary<igmp.Igmpv3ReportFields> = fc
+  .record({ reserved1: u8, reserved2: u16, numGroupRecords: u16 })
+  .map((f) => ({ ...f, type: igmp.IgmpType.V3MembershipReport }));
+
+export const igmpv3GroupRecordFields: fc.Arbitrary<igmp.Igmpv3GroupRecordFields> = fc.record({
+  recordType: u8,
+  group: ipv4Address,
+  sources: addressList(8),
+  auxData: addressList(4),
 });
 
 export const udpFields: fc.Arbitrary<udp.UdpFields> = fc.record({

@@ -12,6 +12,7 @@ import {
   dns,
   ethernet,
   icmp,
+  igmp,
   ipv4,
   pcap,
   tcp,
@@ -67,6 +68,23 @@ function reencode(frame: Uint8Array, l: Layer): Array<[string, Uint8Array, Uint8
       push('as decoded', icmp.encodeIcmp(f, out, 0, l.payloadLength));
       if (l.checksumOk)
         push('derived', icmp.encodeIcmp({ ...f, checksum: undefined }, out, 0, l.payloadLength));
+      break;
+    }
+    case 'igmp': {
+      // the v3 report's own layout; every other message (a v3 query's head too) as v1/v2
+      if (frame[l.offset] === igmp.IgmpType.V3MembershipReport) {
+        const f = ok(igmp.decodeIgmpv3Report(frame, l.offset, l.length));
+        push('as decoded', igmp.encodeIgmpv3Report(f, out, 0, l.payloadLength));
+        if (l.checksumOk) {
+          const derived = { ...f, checksum: undefined };
+          push('derived', igmp.encodeIgmpv3Report(derived, out, 0, l.payloadLength));
+        }
+      } else {
+        const f = ok(igmp.decodeIgmp(frame, l.offset, l.length));
+        push('as decoded', igmp.encodeIgmp(f, out, 0, l.payloadLength));
+        if (l.checksumOk)
+          push('derived', igmp.encodeIgmp({ ...f, checksum: undefined }, out, 0, l.payloadLength));
+      }
       break;
     }
     case 'udp': {

@@ -5,16 +5,19 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { arp, dhcp, dns, ethernet, icmp, ipv4, tcp, udp } from '../../src/generated/index.js';
+import { arp, dhcp, dns, ethernet, icmp, igmp, ipv4, tcp, udp } from '../../src/generated/index.js';
 
 export const FIXTURE_DIR = join(import.meta.dirname, '..', 'fixtures', 'pcap');
 
 /** Classic pcap files among the fixtures (pcapng ones are the decode CLI's business). */
 export function fixturePcaps(): string[] {
-  return readdirSync(FIXTURE_DIR)
-    .filter((f) => f.endsWith('.pcap'))
-    .sort()
-    .map((f) => join(FIXTURE_DIR, f));
+  // the IPv4 family, then the next protocols (IPv6, IGMP, tunnels, ...)
+  return [FIXTURE_DIR, join(FIXTURE_DIR, '..', 'next', 'pcap')].flatMap((dir) =>
+    readdirSync(dir)
+      .filter((f) => f.endsWith('.pcap'))
+      .sort()
+      .map((f) => join(dir, f)),
+  );
 }
 
 /** Frames (captured bytes) of a classic pcap file, any byte order / timestamp precision. */
@@ -35,7 +38,8 @@ export function readPcapFrames(path: string): Uint8Array[] {
   return frames;
 }
 
-export type LayerName = 'ethernet' | 'arp' | 'ipv4' | 'icmp' | 'udp' | 'tcp' | 'dhcp' | 'dns';
+export type LayerName =
+  'ethernet' | 'arp' | 'ipv4' | 'icmp' | 'igmp' | 'udp' | 'tcp' | 'dhcp' | 'dns';
 
 /** One decoded layer: where its message sits in the frame and the IPv4 addresses above it. */
 export interface Layer {
@@ -89,6 +93,14 @@ export function splitLayers(frame: Uint8Array): Layer[] {
         layers.push(
           layer('icmp', v.offset, v.byteLength, 8, v.payloadLength, src, dst, v.checksumValid),
         );
+      }
+      break;
+    }
+    case 'igmp': {
+      const v = new igmp.IgmpView();
+      if (v.wrap(frame, ip.payloadOffset, ip.payloadLength) === null) {
+        const ok = v.checksumValid;
+        layers.push(layer('igmp', v.offset, v.byteLength, 8, v.payloadLength, src, dst, ok));
       }
       break;
     }

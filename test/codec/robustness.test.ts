@@ -15,6 +15,7 @@ import {
   dns,
   ethernet,
   icmp,
+  igmp,
   ipv4,
   pcap,
   tcp,
@@ -24,6 +25,9 @@ import {
 } from '../../src/generated/index.js';
 import {
   arpAnySizeFields,
+  igmpv3GroupRecordFields,
+  igmpv3QueryFields,
+  igmpv3ReportFields,
   payload,
   pcapFileFields,
   pcapRecordFields,
@@ -53,7 +57,16 @@ interface AnyView {
 }
 
 /** The frame layers, plus the messages no frame walk reaches (their samples are encoded). */
-type MessageName = LayerName | 'vlan' | 'vxlan' | 'arpAnySize' | 'pcapFile' | 'pcapRecord';
+type MessageName =
+  | LayerName
+  | 'vlan'
+  | 'vxlan'
+  | 'arpAnySize'
+  | 'igmpv3Query'
+  | 'igmpv3Report'
+  | 'igmpv3GroupRecord'
+  | 'pcapFile'
+  | 'pcapRecord';
 
 const VIEWS: Record<
   MessageName,
@@ -63,6 +76,13 @@ const VIEWS: Record<
   arp: { make: () => new arp.ArpView(), decode: arp.decodeArp },
   ipv4: { make: () => new ipv4.Ipv4View(), decode: ipv4.decodeIpv4 },
   icmp: { make: () => new icmp.IcmpView(), decode: icmp.decodeIcmp },
+  igmp: { make: () => new igmp.IgmpView(), decode: igmp.decodeIgmp },
+  igmpv3Query: { make: () => new igmp.Igmpv3QueryView(), decode: igmp.decodeIgmpv3Query },
+  igmpv3Report: { make: () => new igmp.Igmpv3ReportView(), decode: igmp.decodeIgmpv3Report },
+  igmpv3GroupRecord: {
+    make: () => new igmp.Igmpv3GroupRecordView(),
+    decode: igmp.decodeIgmpv3GroupRecord,
+  },
   udp: { make: () => new udp.UdpView(), decode: udp.decodeUdp },
   tcp: { make: () => new tcp.TcpView(), decode: tcp.decodeTcp },
   dhcp: { make: () => new dhcp.DhcpView(), decode: dhcp.decodeDhcp },
@@ -147,7 +167,13 @@ function exercise(layer: MessageName, bytes: Uint8Array, offset: number, length:
   } else {
     expect(CODES.has(err.code)).toBe(true);
     expect(err.layer).toBe(
-      layer === 'arpAnySize' ? 'arp' : layer.startsWith('pcap') ? 'pcap' : layer,
+      layer === 'arpAnySize'
+        ? 'arp'
+        : layer.startsWith('pcap')
+          ? 'pcap'
+          : layer.startsWith('igmp')
+            ? 'igmp'
+            : layer,
     );
     expect(err.offset).toBeGreaterThanOrEqual(0);
     expect(err.offset).toBeLessThanOrEqual(bytes.length);
@@ -196,6 +222,17 @@ function corpus(): Record<MessageName, Uint8Array[]> {
   out.vlan = encoded(vlanFields, (f, o) => vlan.encodeVlan(f, o, 0));
   out.vxlan = encoded(vxlanFields, (f, o) => vxlan.encodeVxlan(f, o, 0));
   out.arpAnySize = encoded(arpAnySizeFields, (f, o) => arp.encodeArpAnySize(f, o, 0));
+  out.igmpv3Query = encoded(fc.tuple(igmpv3QueryFields, payload), ([f, body], o) => {
+    o.set(body, 12 + f.sources.length);
+    return igmp.encodeIgmpv3Query(f, o, 0, body.length) + body.length;
+  });
+  out.igmpv3Report = encoded(fc.tuple(igmpv3ReportFields, payload), ([f, body], o) => {
+    o.set(body, 8);
+    return igmp.encodeIgmpv3Report(f, o, 0, body.length) + body.length;
+  });
+  out.igmpv3GroupRecord = encoded(igmpv3GroupRecordFields, (f, o) =>
+    igmp.encodeIgmpv3GroupRecord(f, o, 0),
+  );
   out.pcapFile = encoded(pcapFileFields, (f, o) => pcap.encodePcapFile(f, o, 0));
   out.pcapRecord = encoded(fc.tuple(pcapRecordFields, payload), ([f, body], o) => {
     o.set(body, 16); // the record header, then the captured bytes

@@ -16,7 +16,11 @@ import * as generated from '../../src/generated/index.js';
 import { icmp, ipv4, udp } from '../../src/generated/index.js';
 import {
   arpAnySizeFields,
+  igmpv3GroupRecordFields,
+  igmpv3QueryFields,
+  igmpv3ReportFields,
   ipv4Fields,
+  payload,
   pcapFileFields,
   pcapRecordFields,
   u16,
@@ -120,6 +124,17 @@ function samples(): Sample[] {
     const n = generated.ipv4.encodeIpv4Offloaded({ ...f, totalLength: 0 }, o, 0);
     return n < 0 ? n : n + 8;
   });
+  encoded('igmp', 'Igmpv3Query', fc.tuple(igmpv3QueryFields, payload), ([f, body], o) => {
+    o.set(body, 12 + f.sources.length);
+    return generated.igmp.encodeIgmpv3Query(f, o, 0, body.length) + body.length;
+  });
+  encoded('igmp', 'Igmpv3Report', fc.tuple(igmpv3ReportFields, payload), ([f, body], o) => {
+    o.set(body, 8);
+    return generated.igmp.encodeIgmpv3Report(f, o, 0, body.length) + body.length;
+  });
+  encoded('igmp', 'Igmpv3GroupRecord', igmpv3GroupRecordFields, (f, o) =>
+    generated.igmp.encodeIgmpv3GroupRecord(f, o, 0),
+  );
   encoded('pcap', 'PcapFile', pcapFileFields, (f, o) => generated.pcap.encodePcapFile(f, o, 0));
   encoded('pcap', 'PcapRecord', pcapRecordFields, (f, o) =>
     generated.pcap.encodePcapRecord(f, o, 0, 0),
@@ -272,6 +287,8 @@ const MOVING: Record<string, string[]> = {
   Ipv4Offloaded: ['ihl'],
   Tcp: ['dataOffset'],
   Udp: ['length'],
+  // a count that places the parts after it
+  Igmpv3Query: ['numSources'],
 };
 
 describe('checksum-updating setters (RFC 1624)', () => {

@@ -62,6 +62,7 @@ describe('front end: the spec model', () => {
     expect(m.encodeNeedsPayloadLength).toBe(true);
     expect(m.dispatch?.cases.map((c) => [c.values, c.target])).toEqual([
       [[1], 'icmp'],
+      [[2], 'igmp'],
       [[4], 'ipv4'],
       [[6], 'tcp'],
       [[17], 'udp'],

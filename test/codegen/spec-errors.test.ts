@@ -272,6 +272,7 @@ describe('spec errors', () => {
       'dns.pkt',
       'ethernet.pkt',
       'icmp.pkt',
+      'igmp.pkt',
       'ipv4.pkt',
       'pcap.pkt',
       'tcp.pkt',

@@ -54,13 +54,10 @@ export function frameRanges(frames: string[]): Record<string, string> {
 }
 
 export const NOT_YET_DECODED: Record<string, PendingRule> = {
-  igmp: {
-    issue: 'issue 10 §3: IGMP v1/v2/v3',
-    frames: {
-      'tcpdump-IGMP_V2.pcap': '1-18',
-      'zeek-igmp-igmp.pcap': '1-12',
-      'zeek-igmp-multicast-igmp-version-membership-query-and-report.pcap': '1-16',
-    },
+  'igmp.records': {
+    issue:
+      'issue 10 §1: IGMPv3 group records, a count-bounded list of variable-size records (lists)',
+    frames: { 'zeek-igmp-igmp.pcap': '1-4' },
   },
   ipv6: {
     issue: 'issue 10 §3: IPv6 with extension headers (and ICMPv6, DHCPv6, TCP/UDP over it)',

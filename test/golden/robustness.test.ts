@@ -13,11 +13,13 @@ import { frameToText } from '../../src/decode/text.js';
 import { openCapture } from '../../src/pcap/reader.js';
 import { DEPTH } from './compare.js';
 
-const PCAP = join(import.meta.dirname, '..', 'fixtures', 'pcap');
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 
 const frames: Uint8Array[] = [];
-for (const f of readdirSync(PCAP).sort()) {
-  for (const r of openCapture(readFileSync(join(PCAP, f)))) frames.push(r.bytes.slice());
+for (const dir of [join(FIXTURES, 'pcap'), join(FIXTURES, 'next', 'pcap')]) {
+  for (const f of readdirSync(dir).sort()) {
+    for (const r of openCapture(readFileSync(join(dir, f)))) frames.push(r.bytes.slice());
+  }
 }
 
 describe('decode path on damaged frames', () => {
