@@ -273,7 +273,7 @@ describe('codegen CLI', () => {
     expect(fixed.status).toBe(0);
     // Nothing is deleted without its name and the reason.
     expect(fixed.stdout).toContain('removed src/generated/extra.ts: no spec specs/extra.pkt');
-    expect(fixed.stdout).toContain('wrote 1 of 13 files, removed 1');
+    expect(fixed.stdout).toContain('wrote 1 of 14 files, removed 1');
     expect(readFileSync(udp, 'utf8')).toBe(
       readFileSync(join(ROOT, 'src/generated/udp.ts'), 'utf8'),
     );

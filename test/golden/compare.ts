@@ -273,6 +273,16 @@ function compareIgmp(d: Diff, m: Json, t: Json): void {
   }
 }
 
+/** VXLAN (RFC 7348): tshark shows the 16 flag bits as one number. */
+function compareVxlan(d: Diff, v: Json, t: Json): void {
+  d.eq(
+    'vxlan.flags',
+    (num(v.flagsHigh) << 12) | (num(v.vniValid) << 11) | num(v.flagsLow),
+    t.flags,
+  );
+  d.eq('vxlan.vni', v.vni, t.vni);
+}
+
 function compareUdp(d: Diff, u: Json, t: Json): void {
   d.eq('udp.srcport', u.srcPort, t.srcport);
   d.eq('udp.dstport', u.dstPort, t.dstport);
@@ -399,6 +409,7 @@ const COMPARE: Record<string, LayerCompare> = {
   icmp: compareIcmp,
   igmp: compareIgmp,
   udp: compareUdp,
+  vxlan: compareVxlan,
   tcp: compareTcp,
   dhcp: compareDhcp,
   dns: compareDns,

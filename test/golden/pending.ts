@@ -111,14 +111,6 @@ export const NOT_YET_DECODED: Record<string, PendingRule> = {
       'zeek-lldp.pcap': '1',
     },
   },
-  vxlan: {
-    issue: 'issue 10 §3: VXLAN',
-    frames: {
-      'tcpdump-vxlan.pcap': '1-10',
-      'zeek-tunnels-vxlan-inner-tcp-bad-checksum.pcap': '1',
-      'zeek-tunnels-vxlan-triple-v2.pcap': '1',
-    },
-  },
   mpls: {
     issue: 'issue 10 §3: MPLS label stack',
     frames: {
