@@ -66,7 +66,7 @@ export const TSHARK_ARGS = [
 // ---- order-preserving JSON ------------------------------------------------------------------
 
 /** A JSON object as its entries in document order (keys may repeat). */
-class Obj {
+export class Obj {
   constructor(readonly entries: Array<[string, Val]>) {}
   /** First value under `key`, flattening tshark's occasional arrays. */
   get(key: string): Val | undefined {
@@ -85,9 +85,9 @@ class Obj {
     return this.entries.some(([k]) => k === key);
   }
 }
-type Val = string | Obj | Val[];
+export type Val = string | Obj | Val[];
 
-function parseOrdered(text: string): Val {
+export function parseOrdered(text: string): Val {
   let i = 0;
   const ws = (): void => {
     while (i < text.length && ' \t\r\n'.includes(text[i])) i++;
@@ -930,5 +930,6 @@ function main(): void {
   writeSync(1, reduceTsharkJson(runTshark(file)));
 }
 
+// Run as a script (tshark-edns-oracle.ts imports the parser and settings).
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)
   main();

@@ -83,7 +83,8 @@ export function prefixDecoder(
       { name: 'bytes', type: 'Uint8Array' },
       { name: 'offset', type: 'number' },
       { name: 'length', type: 'number' },
-      { name: 'last', initializer: "''" },
+      // With one fixed field there is nothing after the failing one to leave out.
+      ...(m.fields.length > 1 ? [{ name: 'last', initializer: "''" }] : []),
     ],
     returnType: `Partial<${m.name}JSON>`,
     statements: lines,

@@ -25,10 +25,14 @@
  * - DNS over TCP gets `tcpLength`, the 2-byte length prefix it came with;
  * - what a tunnel carries (VXLAN, IPv4 in IPv4) is the layers of `inner`, nested one level per
  *   tunnel, as the tshark oracle nests it.
+ * - DNS with an EDNS OPT record (RFC 6891) gets `edns`: the UDP payload size, extended rcode bits,
+ *   version, DO bit, the whole 12-bit rcode, and its options (code, length, data as colon hex;
+ *   client subnet family/prefixes/address and cookie client/server decoded), see edns.ts.
  */
 import { formatHexColon, formatHwAddr, formatIpv4, readIpv4 } from '../codec/address.js';
 import { EtherType } from '../generated/ethernet.js';
 import { type CaptureDecoder, type FrameError } from './capture.js';
+import { ednsOf } from './edns.js';
 
 export interface FrameJSON {
   frame: number;
@@ -66,6 +70,8 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
   if (d.has('dns')) {
     const msg: Record<string, unknown> = { ...d.dns.toJSON() };
     if (d.dnsTcpLength >= 0) msg.tcpLength = d.dnsTcpLength;
+    const opt = ednsOf(d.dns);
+    if (opt !== null) msg.edns = opt;
     layers.dns = msg;
   }
   const partial = d.partialLayer;

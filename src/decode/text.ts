@@ -15,6 +15,7 @@ import { formatIpv4, formatMac } from '../codec/address.js';
 import { dhcp, dns, icmp, tcp } from '../generated/index.js';
 import type { CaptureDecoder } from './capture.js';
 import { arpAnySizeJSON } from './json.js';
+import { ednsOf } from './edns.js';
 
 export interface FrameTime {
   tsSec: number;
@@ -232,7 +233,7 @@ function dnsText(d: CaptureDecoder): string {
   const q = v.questions();
   let question = '';
   if (q.next()) question = ` ${typeName(q.type)}? ${nameAt(d, q.nameOffset)}`;
-  if (!v.qr) return `DNS ${v.id}${flags}${question}`;
+  if (!v.qr) return `DNS ${v.id}${flags}${question}${ednsText(v)}`;
   const rcode = v.rcode === 0 ? '' : ` ${dns.nameOfDnsRcode(v.rcode) ?? `rcode ${v.rcode}`}`;
   const answers: string[] = [];
   const r = v.records();
@@ -243,7 +244,21 @@ function dnsText(d: CaptureDecoder): string {
     shown++;
   }
   const counts = ` ${v.ancount}/${v.nscount}/${v.arcount}`;
-  return `DNS ${v.id}${flags}${rcode}${question}${counts}${answers.length > 0 ? ' ' + answers.join(', ') : ''}`;
+  return `DNS ${v.id}${flags}${rcode}${question}${counts}${answers.length > 0 ? ' ' + answers.join(', ') : ''}${ednsText(v)}`;
+}
+
+/** The OPT record, tcpdump-like: ` [EDNS udp 1232 DO, ECS 192.0.2.0/24/0, COOKIE]`. */
+function ednsText(v: dns.DnsView): string {
+  const e = ednsOf(v);
+  if (e === null) return '';
+  const parts = [`EDNS udp ${e.udpPayloadSize}${e.dnssecOk ? ' DO' : ''}`];
+  if (e.version !== 0) parts.push(`version ${e.version}`);
+  for (const o of e.options) {
+    if (o.address !== undefined) parts.push(`ECS ${o.address}/${o.sourcePrefix}/${o.scopePrefix}`);
+    else if (o.client !== undefined) parts.push(o.server === '' ? 'COOKIE' : 'COOKIE+server');
+    else parts.push(`option ${o.code} (${o.length})`);
+  }
+  return ` [${parts.join(', ')}]`;
 }
 
 function typeName(type: number): string {

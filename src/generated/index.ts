@@ -2,6 +2,7 @@
 export * as arp from './arp.js';
 export * as dhcp from './dhcp.js';
 export * as dns from './dns.js';
+export * as edns from './edns.js';
 export * as ethernet from './ethernet.js';
 export * as frame from './frame.js';
 export * as icmp from './icmp.js';

@@ -328,9 +328,17 @@ describe('decode text lines', () => {
       19,
       /options \[nop,nop,TS val \d+ ecr \d+,nop,nop,sack 1 \{524290610:524292058\}\]/,
     ],
-    ['linux-dns.pcap', 1, /\.53: DNS \d+\+ A\? www\.fx\.test \(52\)$/],
-    ['linux-dns.pcap', 2, /: DNS \d+\+\* A\? www\.fx\.test 1\/0\/1 A 10\.77\.0\.1 \(56\)$/],
-    ['linux-dns.pcap', 10, /: DNS \d+\+ NXDomain A\? nope\.fx\.test 0\/0\/1 \(41\)$/],
+    ['linux-dns.pcap', 1, /\.53: DNS \d+\+ A\? www\.fx\.test \[EDNS udp 1232, COOKIE\] \(52\)$/],
+    [
+      'linux-dns.pcap',
+      2,
+      /: DNS \d+\+\* A\? www\.fx\.test 1\/0\/1 A 10\.77\.0\.1 \[EDNS udp \d+\] \(56\)$/,
+    ],
+    [
+      'linux-dns.pcap',
+      10,
+      /: DNS \d+\+ NXDomain A\? nope\.fx\.test 0\/0\/1 \[EDNS udp \d+\] \(41\)$/,
+    ],
     [
       'linux-dhcp-dora.pcap',
       1,

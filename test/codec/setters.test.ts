@@ -135,6 +135,36 @@ function samples(): Sample[] {
   encoded('igmp', 'Igmpv3GroupRecord', igmpv3GroupRecordFields, (f, o) =>
     generated.igmp.encodeIgmpv3GroupRecord(f, o, 0),
   );
+  // EDNS (specs/edns.pkt): read by `pktstack decode` from DNS records, not by the layer walk.
+  const bytes = fc.uint8Array({ maxLength: 12 });
+  encoded(
+    'edns',
+    'EdnsOpt',
+    fc.record({
+      type: fc.constant(41),
+      udpPayloadSize: u16,
+      extendedRcode: fc.integer({ min: 0, max: 0xff }),
+      version: fc.integer({ min: 0, max: 0xff }),
+      dnssecOk: fc.integer({ min: 0, max: 1 }),
+      z: fc.integer({ min: 0, max: 0x7fff }),
+      options: bytes,
+    }),
+    (f, o) => generated.edns.encodeEdnsOpt(f, o, 0),
+  );
+  encoded('edns', 'EdnsOption', fc.record({ code: u16, data: bytes }), (f, o) =>
+    generated.edns.encodeEdnsOption(f, o, 0),
+  );
+  encoded(
+    'edns',
+    'EdnsClientSubnet',
+    fc.record({
+      family: u16,
+      sourcePrefix: fc.integer({ min: 0, max: 0xff }),
+      scopePrefix: fc.integer({ min: 0, max: 0xff }),
+      address: bytes,
+    }),
+    (f, o) => generated.edns.encodeEdnsClientSubnet(f, o, 0),
+  );
   encoded('pcap', 'PcapFile', pcapFileFields, (f, o) => generated.pcap.encodePcapFile(f, o, 0));
   encoded('pcap', 'PcapRecord', pcapRecordFields, (f, o) =>
     generated.pcap.encodePcapRecord(f, o, 0, 0),

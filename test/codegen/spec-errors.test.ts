@@ -270,6 +270,7 @@ describe('spec errors', () => {
       'arp.pkt',
       'dhcp.pkt',
       'dns.pkt',
+      'edns.pkt',
       'ethernet.pkt',
       'icmp.pkt',
       'igmp.pkt',
