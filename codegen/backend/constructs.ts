@@ -4,7 +4,8 @@
  * hand-written helpers in src/codec/ (cursors, validators, JSON builders). Plain `payload` and
  * `bytes` regions need no helper.
  */
-import type { Region } from '../frontend/model.js';
+import type { ListModel, Region } from '../frontend/model.js';
+import { listRegionCode } from './list.js';
 import { comment, fail, failRecorded, ref, self, type Stmt, stmt, ts, when } from './wrap-ir.js';
 
 export interface Import {
@@ -86,7 +87,12 @@ function tcpOptionGetters(values: string): string[] {
   ];
 }
 
-export function constructCode(r: Region, fixedOffsets: Map<string, number>): ConstructCode {
+export function constructCode(
+  r: Region,
+  fixedOffsets: Map<string, number>,
+  lists: ListModel[] = [],
+  module = '',
+): ConstructCode {
   const c = r.construct;
   const none: ConstructCode = {
     imports: [],
@@ -217,6 +223,10 @@ export function constructCode(r: Region, fixedOffsets: Map<string, number>): Con
                 `export type { Ipv4OptionJSON } from '../codec/options.js';`,
               ],
       };
+    }
+    case 'list': {
+      const l = lists.find((x) => x.name === c.list) as ListModel;
+      return { ...none, ...rawBytes(r), ...listRegionCode(r, c, l, fixedOffsets, module) };
     }
     case 'dns_questions':
       return {

@@ -46,7 +46,10 @@ function isHeaderSized(m: MessageModel): boolean {
     (r) =>
       r.construct.kind === 'payload' ||
       r.construct.kind === 'bytes' ||
-      (r.construct.kind === 'tlv_list' && r.construct.format !== 'dhcp'),
+      (r.construct.kind === 'tlv_list' && r.construct.format !== 'dhcp') ||
+      (r.construct.kind === 'list' &&
+        r.construct.bound.kind === 'bytes' &&
+        r.construct.continues.length === 0),
   );
 }
 

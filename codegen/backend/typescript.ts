@@ -23,6 +23,7 @@ import type {
 } from '../frontend/model.js';
 import { ModuleBuilder } from './module-builder.js';
 import { type ConstructCode, constructCode, type Import, needsCompressor } from './constructs.js';
+import { listModuleCode } from './list.js';
 import { fieldRefs } from '../frontend/resolve.js';
 import { placedFieldCode } from './placed.js';
 import { exprTs, type ExprContext, viewContext, viewOf } from './expr.js';
@@ -286,9 +287,10 @@ class MessageEmitter {
       const c =
         r.construct.kind === 'field'
           ? placedFieldCode(r, enc, loads)
-          : constructCode(r, this.fixedOffsets);
+          : constructCode(r, this.fixedOffsets, spec.lists, spec.module);
       code.constructs.set(r.name, c);
-      code.imports.addAll(c.imports);
+      // The list helpers are this module's own (FrameDecoder imports them from here).
+      code.imports.addAll(c.imports.filter((i) => i.module !== `./${spec.module}.js`));
     }
   }
 
@@ -766,7 +768,10 @@ class MessageEmitter {
 
   private wrapMethod(partial = false): string {
     const printed = printView(this.wrapBody(partial), this.failureTable);
-    this.code.imports.addAll(printed.imports);
+    // A list's walk is this module's own (FrameDecoder imports it from here).
+    this.code.imports.addAll(
+      printed.imports.filter((i) => i.module !== `./${this.code.module}.js`),
+    );
     const lines = [...printed.lines, 'return null;'];
     if (partial) {
       return `/**
@@ -831,7 +836,7 @@ class MessageEmitter {
           optional: x.optional ?? false,
           decode: x.decode,
           doc:
-            r.construct.kind === 'tlv_list'
+            r.construct.kind === 'tlv_list' || r.construct.kind === 'list'
               ? 'Raw option bytes as on the wire (padding included).'
               : x.optional === true
                 ? 'On the wire only when its condition holds; undefined leaves it out (a flag without a derive of its own derives from presence).'
@@ -1351,6 +1356,21 @@ function emitEnum(file: ModuleBuilder, e: EnumModel): void {
   });
 }
 
+/** Each list's module-level code (cursor, element views, walk, encoder...). */
+function emitLists(file: ModuleBuilder, spec: SpecModel, imports: Imports): void {
+  for (const l of spec.lists) {
+    const bounds = new Set<string>();
+    for (const m of spec.messages)
+      for (const r of m.regions)
+        if (r.construct.kind === 'list' && r.construct.list === l.name)
+          bounds.add(r.construct.bound.kind);
+    if (bounds.size === 0) bounds.add('bytes');
+    const code = listModuleCode(l, bounds);
+    imports.addAll(code.imports);
+    for (const st of code.statements) file.addStatements(st);
+  }
+}
+
 /** Unformatted TypeScript for one spec's module. */
 /** One project for every module: creating a ts-morph Project is not free. */
 let sharedProject: Project | undefined;
@@ -1362,6 +1382,7 @@ export function emitModule(spec: SpecModel, specPath: string): string {
   const code: MessageCode = { module: spec.module, imports, constructs: new Map() };
   for (const e of spec.enums) emitEnum(file, e);
   file.addStatements('const EMPTY = new Uint8Array(0);');
+  emitLists(file, spec, imports);
   const extras = new Set<string>();
   for (const m of spec.messages) {
     const emitter = new MessageEmitter(spec, m, code);

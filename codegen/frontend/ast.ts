@@ -83,9 +83,56 @@ export interface AstMessage {
   members: AstMember[];
 }
 
+export type AstListMember =
+  | { kind: 'field'; field: AstField }
+  | { kind: 'kind'; name: AstName; pos: number }
+  | {
+      kind: 'length';
+      name: AstName;
+      unit: number | null;
+      counts: 'element' | 'body' | null;
+      pos: number;
+    }
+  | { kind: 'align'; value: number; pos: number }
+  | {
+      kind: 'summary';
+      name: AstName;
+      first: boolean;
+      element: AstName;
+      /** null for present(Element). */
+      field: AstName | null;
+      max: number | null;
+      pos: number;
+    }
+  | {
+      kind: 'element';
+      name: AstName;
+      value: AstValue;
+      end: boolean;
+      /** null for a one-byte element (`NOP = 1;`). */
+      body: AstElementField[] | null;
+      pos: number;
+    };
+
+export type AstElementField =
+  | { kind: 'field'; field: AstField }
+  | {
+      kind: 'array';
+      name: AstName;
+      /** A scalar type name, or a group of fields. */
+      item: AstName | AstField[];
+      pos: number;
+    };
+
+export interface AstList {
+  name: AstName;
+  members: AstListMember[];
+}
+
 export interface AstSpec {
   file: string;
   source: string;
   enums: AstEnum[];
+  lists: AstList[];
   messages: AstMessage[];
 }

@@ -97,6 +97,8 @@ export type RegionConstruct =
       fileField: string | null;
       snameField: string | null;
     }
+  /** A declared list of messages (see ListModel); `continues` extend it into fixed byte fields. */
+  | { kind: 'list'; list: string; bound: ListBound; continues: ListContinuation[] }
   | { kind: 'dns_questions'; count: string }
   | { kind: 'dns_records'; counts: [string, string, string] }
   /**
@@ -158,6 +160,92 @@ export interface MessageModel {
   encodeOrder: string[];
 }
 
+/**
+ * How a list region ends: its byte length (the region's length expression or rest), a number of
+ * elements read from a fixed field, or right after its end-marker element.
+ */
+export type ListBound = { kind: 'bytes' } | { kind: 'count'; field: string } | { kind: 'end' };
+
+/** The list goes on in a fixed byte field when `when` (over the list's summaries) holds. */
+export interface ListContinuation {
+  field: string;
+  when: Expr;
+}
+
+/** A field of a list element: a scalar at a bit offset from the element's first byte. */
+export interface ElementScalar {
+  name: string;
+  type: 'uint' | 'mac' | 'ipv4';
+  bitOffset: number;
+  bitWidth: number;
+  enumName: string | null;
+}
+
+/**
+ * The variable part that ends an element body: raw bytes, or an array of fixed-size items
+ * (scalars, or a group of named scalars) filling the rest of the element.
+ */
+export interface ElementTail {
+  name: string;
+  kind: 'bytes' | 'array';
+  /** Array items' fields at bit offsets from the item's start (one unnamed field for scalars). */
+  item: ElementScalar[];
+  /** Bytes per array item (0 for bytes). */
+  itemSize: number;
+  /** True when the array item is a single scalar (`array(ipv4, rest)`). */
+  scalarItem: boolean;
+}
+
+export interface ElementModel {
+  name: string;
+  kindValue: number;
+  /** One byte, the kind alone, no length (EOL, NOP, Pad1). */
+  single: boolean;
+  /** The end marker: nothing after it is an element (padding, or the list's end). */
+  end: boolean;
+  /** Body fields after the header, offsets from the element's first byte. */
+  fields: ElementScalar[];
+  /** Bytes of header and fixed body fields. */
+  fixedSize: number;
+  tail: ElementTail | null;
+}
+
+/**
+ * A value recorded while wrap() validates the list: an element's scalar (-1 or a presence flag
+ * when absent), whether an element is present, or the items of an element's array (up to max).
+ */
+export interface SummaryModel {
+  name: string;
+  element: string;
+  kind: 'scalar' | 'present' | 'array';
+  /** The element field (scalar) or tail array (array); '' for present. */
+  field: string;
+  /** The first occurrence counts (else the last). */
+  first: boolean;
+  /** Array items kept at most. */
+  max: number;
+}
+
+/**
+ * A list of messages whose type is chosen by a kind field in a common header: a type-switched
+ * union (TLVs and their relatives). Element size = (length field * unit) plus, when the length
+ * counts only the body, the header size.
+ */
+export interface ListModel {
+  name: string;
+  /** Common header fields, offsets from the element's first byte. */
+  header: ElementScalar[];
+  headerSize: number;
+  kindField: string;
+  lengthField: string;
+  unit: number;
+  countsHeader: boolean;
+  /** The encoder pads the whole list with zero bytes to a multiple of this (1: none). */
+  align: number;
+  elements: ElementModel[];
+  summaries: SummaryModel[];
+}
+
 export interface SpecModel {
   /** Spec file path as given (for headers and error messages). */
   file: string;
@@ -166,5 +254,6 @@ export interface SpecModel {
   /** Base name: `ipv4` for specs/ipv4.pkt; names the generated module. */
   module: string;
   enums: EnumModel[];
+  lists: ListModel[];
   messages: MessageModel[];
 }

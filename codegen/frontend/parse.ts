@@ -16,7 +16,9 @@ import type {
   AstSpec,
   AstTypeRef,
   AstValue,
+  AstList,
 } from './ast.js';
+import { listActions } from './parse-list.js';
 
 const GRAMMAR_PATH = fileURLToPath(new URL('../../grammar/packet.ohm', import.meta.url));
 
@@ -34,19 +36,19 @@ function load(): { grammar: ohm.Grammar; semantics: ohm.Semantics } {
 
 type Node = ohm.Node;
 
-function ast<T>(node: Node): T {
+export function ast<T>(node: Node): T {
   return (node as unknown as { ast(): T }).ast();
 }
 
-function pos(node: Node): number {
+export function pos(node: Node): number {
   return node.source.startIdx;
 }
 
-function name(node: Node): AstName {
+export function name(node: Node): AstName {
   return { name: node.sourceString, pos: pos(node) };
 }
 
-function parseNumber(text: string): number {
+export function parseNumber(text: string): number {
   return text.startsWith('0x') ? parseInt(text.slice(2), 16) : parseInt(text, 10);
 }
 
@@ -58,13 +60,16 @@ const actions: ohm.ActionDict<unknown> = {
   Spec(items): Omit<AstSpec, 'file' | 'source'> {
     const enums: AstEnum[] = [];
     const messages: AstMessage[] = [];
+    const lists: AstList[] = [];
     for (const child of items.children) {
-      const item = ast<AstEnum | AstMessage>(child);
+      const item = ast<AstEnum | AstMessage | (AstList & { list: true })>(child);
       if ('base' in item) enums.push(item);
+      else if ('list' in item) lists.push(item);
       else messages.push(item);
     }
-    return { enums, messages };
+    return { enums, lists, messages };
   },
+  ...listActions,
   Item(inner) {
     return ast(inner);
   },

@@ -5,6 +5,7 @@
  */
 import { SpecError } from '../spec-error.js';
 import type { AstAttr, AstExpr, AstField, AstMessage, AstSpec, AstValue } from './ast.js';
+import { resolveList, summaryExpr } from './resolve-list.js';
 import type {
   BinaryOp,
   BytesField,
@@ -16,6 +17,8 @@ import type {
   Expr,
   FixedField,
   JsonEntry,
+  ListBound,
+  ListModel,
   MessageModel,
   Region,
   RegionConstruct,
@@ -48,7 +51,14 @@ const SCALAR_TYPES: Record<string, { width: number; type: ScalarField['type']; l
 /** Byte-array formats that need no argument, and the size each one needs. */
 const BYTES_FORMATS: Record<string, number | null> = { mac: 6, ipv4: 4, ipv6: 16, hex: null };
 
-const REGION_TYPES = new Set(['payload', 'bytes', 'tlv_list', 'dns_questions', 'dns_records']);
+const REGION_TYPES = new Set([
+  'payload',
+  'bytes',
+  'tlv_list',
+  'list',
+  'dns_questions',
+  'dns_records',
+]);
 const TLV_FORMATS = new Set(['ipv4', 'tcp', 'dhcp']);
 const BUILTIN_JSON = new Set(['checksumValid', 'payloadLength', 'headerLength']);
 /** Names the DSL gives a meaning of its own; fields cannot take them. */
@@ -94,6 +104,7 @@ function moduleName(file: string): string {
 
 class Resolver {
   private readonly enums = new Map<string, EnumModel>();
+  readonly lists = new Map<string, ListModel>();
 
   constructor(private readonly spec: AstSpec) {}
 
@@ -120,6 +131,10 @@ class Resolver {
       }
       this.enums.set(e.name.name, { name: e.name.name, width: base.width, members });
     }
+    for (const l of this.spec.lists) {
+      if (this.lists.has(l.name.name)) this.error(l.name.pos, `duplicate list '${l.name.name}'`);
+      this.lists.set(l.name.name, resolveList(this, l));
+    }
     const seenMessages = new Set<string>();
     const messages: MessageModel[] = [];
     for (const m of this.spec.messages) {
@@ -142,6 +157,7 @@ class Resolver {
       source: this.spec.source,
       module: moduleName(this.spec.file),
       enums: [...this.enums.values()],
+      lists: [...this.lists.values()],
       messages,
     };
   }
@@ -742,6 +758,9 @@ class MessageResolver {
         }
         break;
       }
+      case 'list':
+        construct = this.listRegion(args, pos, region);
+        break;
       case 'dns_questions':
         if (args.length !== 1) this.r.error(pos, 'dns_questions() takes the question count field');
         construct = { kind: 'dns_questions', count: countField(args[0]) };
@@ -777,6 +796,47 @@ class MessageResolver {
         : construct.kind;
     for (const j of CONSTRUCT_JSON[key] ?? []) this.constructJson.set(j, region.name);
     for (const d of CONSTRUCT_DATA[key] ?? []) this.constructData.add(d);
+  }
+
+  /** list(Name, bound, continue(field, condition)...): bound is a length, rest, count(f) or end. */
+  private listRegion(args: AstExpr[], pos: number, region: Region): RegionConstruct {
+    const ref = args[0];
+    if (ref?.kind !== 'ref') this.r.error(ref?.pos ?? pos, 'list() first argument is a list name');
+    const list = this.r.lists.get(ref.name);
+    if (list === undefined) this.r.error(ref.pos, `unknown list '${ref.name}'`);
+    const boundArg = args[1];
+    if (boundArg === undefined)
+      this.r.error(pos, 'list() needs a bound: a byte length, rest, count(field) or end');
+    let bound: ListBound = { kind: 'bytes' };
+    if (boundArg.kind === 'call' && boundArg.name === 'count') {
+      const f = boundArg.args[0];
+      if (boundArg.args.length !== 1 || f.kind !== 'ref')
+        this.r.error(boundArg.pos, 'count() takes the field holding the element count');
+      this.scalar(f.name, f.pos);
+      bound = { kind: 'count', field: f.name };
+      region.length = 'walk';
+    } else if (boundArg.kind === 'ref' && boundArg.name === 'end') {
+      if (!list.elements.some((e) => e.end))
+        this.r.error(boundArg.pos, `list '${list.name}' has no end element to stop at`);
+      bound = { kind: 'end' };
+      region.length = 'walk';
+    } else {
+      region.length = this.lengthArg(boundArg, pos, 'list');
+    }
+    const continues = args.slice(2).map((a) => {
+      if (a.kind !== 'call' || a.name !== 'continue' || a.args.length !== 2)
+        this.r.error(a.pos, 'expected continue(field, condition)');
+      const [field, cond] = a.args;
+      if (field.kind !== 'ref')
+        this.r.error(field.pos, 'continue() first argument is a byte field');
+      const f = this.fixedField(field.name, field.pos);
+      if (f.kind !== 'bytes') this.r.error(field.pos, `'${field.name}' must be a byte array`);
+      return { field: field.name, when: summaryExpr(this.r, cond, list) };
+    });
+    if (continues.length > 0 && bound.kind !== 'bytes')
+      this.r.error(args[2].pos, 'a list bounded by count() or end cannot continue elsewhere');
+    for (const s of list.summaries) this.constructJson.set(s.name, region.name);
+    return { kind: 'list', list: list.name, bound, continues };
   }
 
   private value(v: AstValue, enumName: string | null): number {

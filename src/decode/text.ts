@@ -164,29 +164,31 @@ function tcpOptionsText(d: CaptureDecoder): string {
   const parts: string[] = [];
   while (c.next()) {
     switch (c.kind) {
-      case 0:
+      case tcp.TcpOptionKind.EOL:
         parts.push('eol');
         break;
-      case 1:
+      case tcp.TcpOptionKind.NOP:
         parts.push('nop');
         break;
-      case 2:
-        parts.push(c.mss >= 0 ? `mss ${c.mss}` : `mss?len ${c.length}`);
+      case tcp.TcpOptionKind.MSS:
+        parts.push(`mss ${c.mss.value}`);
         break;
-      case 3:
-        parts.push(c.windowScale >= 0 ? `wscale ${c.windowScale}` : `wscale?len ${c.length}`);
+      case tcp.TcpOptionKind.WindowScale:
+        parts.push(`wscale ${c.windowScale.shift}`);
         break;
-      case 4:
+      case tcp.TcpOptionKind.SackPermitted:
         parts.push('sackOK');
         break;
-      case 5: {
+      case tcp.TcpOptionKind.Sack: {
+        const s = c.sack;
         const blocks: string[] = [];
-        for (let i = 0; i < c.sackCount; i++) blocks.push(`{${c.sackLeft(i)}:${c.sackRight(i)}}`);
-        parts.push(`sack ${c.sackCount} ${blocks.join('')}`);
+        for (let i = 0; i < s.blocksCount; i++)
+          blocks.push(`{${s.blocksLeft(i)}:${s.blocksRight(i)}}`);
+        parts.push(`sack ${s.blocksCount} ${blocks.join('')}`);
         break;
       }
-      case 8:
-        parts.push(c.tsval >= 0 ? `TS val ${c.tsval} ecr ${c.tsecr}` : `TS?len ${c.length}`);
+      case tcp.TcpOptionKind.Timestamps:
+        parts.push(`TS val ${c.timestamps.tsval} ecr ${c.timestamps.tsecr}`);
         break;
       default:
         parts.push(`opt-${c.kind}:${c.length}`);

@@ -2,13 +2,7 @@
 import { copyDecodeError, type DecodeError, fail, newDecodeError } from '../codec/errors.js';
 import { copyBytes } from '../codec/bytes.js';
 import { internetChecksum } from '../codec/checksum.js';
-import { formatIpv4 } from '../codec/address.js';
-import {
-  Ipv4OptionCursor,
-  type Ipv4OptionJSON,
-  ipv4OptionsToJSON,
-  validateKindLengthList,
-} from '../codec/options.js';
+import { formatHex, formatIpv4 } from '../codec/address.js';
 
 export const IpProtocol = Object.freeze({
   ICMP: 1,
@@ -60,7 +54,950 @@ export function nameOfIpv4Flags(value: number): string | undefined {
   }
 }
 
+export const Ipv4OptionType = Object.freeze({
+  EOL: 0,
+  NOP: 1,
+  RecordRoute: 7,
+  Timestamp: 0x44,
+  Security: 0x82,
+  LooseSourceRoute: 0x83,
+  StreamId: 0x88,
+  StrictSourceRoute: 0x89,
+  RouterAlert: 0x94,
+} as const);
+
+export type Ipv4OptionType = (typeof Ipv4OptionType)[keyof typeof Ipv4OptionType];
+
+/** The Ipv4OptionType member name of a value, for describe(); undefined when unnamed. */
+export function nameOfIpv4OptionType(value: number): string | undefined {
+  switch (value) {
+    case 0:
+      return 'EOL';
+    case 1:
+      return 'NOP';
+    case 7:
+      return 'RecordRoute';
+    case 0x44:
+      return 'Timestamp';
+    case 0x82:
+      return 'Security';
+    case 0x83:
+      return 'LooseSourceRoute';
+    case 0x88:
+      return 'StreamId';
+    case 0x89:
+      return 'StrictSourceRoute';
+    case 0x94:
+      return 'RouterAlert';
+    default:
+      return undefined;
+  }
+}
+
 const EMPTY = new Uint8Array(0);
+
+/**
+ * Checks that the Ipv4Options in [pos, pos + length) can be delimited and that every known element's
+ * size matches its body. Returns -1, or the absolute offset of the first bad element. What follows the end element is padding.
+ */
+export function validateIpv4Options(bytes: Uint8Array, pos: number, length: number): number {
+  const end = pos + length;
+  while (pos < end) {
+    const kind = bytes[pos];
+    if (kind === 0) return -1;
+    if (kind === 1) {
+      pos++;
+      continue;
+    }
+    if (pos + 2 > end) return pos;
+    const size = bytes[pos + 1];
+    if (size < 2 || pos + size > end) return pos;
+    switch (kind) {
+      case 7:
+        if (size < 3 || (size - 3) % 4 !== 0) return pos;
+        break;
+      case 0x83:
+        if (size < 3 || (size - 3) % 4 !== 0) return pos;
+        break;
+      case 0x89:
+        if (size < 3 || (size - 3) % 4 !== 0) return pos;
+        break;
+      case 0x44:
+        if (size < 4 || (size - 4) % 4 !== 0) return pos;
+        break;
+      case 0x82:
+        if (size < 3) return pos;
+        break;
+      case 0x88:
+        if (size !== 4) return pos;
+        break;
+      case 0x94:
+        if (size !== 4) return pos;
+        break;
+    }
+    pos += size;
+  }
+  return -1;
+}
+
+/** Zero bytes the cursor points a typed view at when the current element is not of its kind. */
+const IPV4_OPTIONS_ZEROS = new Uint8Array(4);
+
+/** A RecordRoute element of Ipv4Options (kind 7), re-pointed, never allocated. */
+export class Ipv4OptionsRecordRouteView {
+  /** The buffer the element is in. */
+  bytes: Uint8Array = IPV4_OPTIONS_ZEROS;
+
+  /** Absolute offset of the element's first byte. */
+  offset = 0;
+
+  /** Bytes of the element, header included. */
+  length = 3;
+
+  /** Re-points the view at the element at `offset` (3 or more bytes); returns itself. */
+  point(bytes: Uint8Array, offset: number, length = 3): this {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.length = length;
+    return this;
+  }
+
+  /** pointer: 8 bits at bit 16. */
+  get pointer(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return b[o + 2];
+  }
+
+  /** Writes pointer in place. */
+  set pointer(value: number) {
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 2] = value;
+  }
+
+  /** Items in route. */
+  get routeCount(): number {
+    return ((this.length - 3) / 4) | 0;
+  }
+
+  /** Item i of route (0 <= i < routeCount). */
+  route(i: number): number {
+    const b = this.bytes;
+    const o = this.offset + 3 + 4 * i;
+    return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+}
+
+/** A LooseSourceRoute element of Ipv4Options (kind 131), re-pointed, never allocated. */
+export class Ipv4OptionsLooseSourceRouteView {
+  /** The buffer the element is in. */
+  bytes: Uint8Array = IPV4_OPTIONS_ZEROS;
+
+  /** Absolute offset of the element's first byte. */
+  offset = 0;
+
+  /** Bytes of the element, header included. */
+  length = 3;
+
+  /** Re-points the view at the element at `offset` (3 or more bytes); returns itself. */
+  point(bytes: Uint8Array, offset: number, length = 3): this {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.length = length;
+    return this;
+  }
+
+  /** pointer: 8 bits at bit 16. */
+  get pointer(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return b[o + 2];
+  }
+
+  /** Writes pointer in place. */
+  set pointer(value: number) {
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 2] = value;
+  }
+
+  /** Items in route. */
+  get routeCount(): number {
+    return ((this.length - 3) / 4) | 0;
+  }
+
+  /** Item i of route (0 <= i < routeCount). */
+  route(i: number): number {
+    const b = this.bytes;
+    const o = this.offset + 3 + 4 * i;
+    return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+}
+
+/** A StrictSourceRoute element of Ipv4Options (kind 137), re-pointed, never allocated. */
+export class Ipv4OptionsStrictSourceRouteView {
+  /** The buffer the element is in. */
+  bytes: Uint8Array = IPV4_OPTIONS_ZEROS;
+
+  /** Absolute offset of the element's first byte. */
+  offset = 0;
+
+  /** Bytes of the element, header included. */
+  length = 3;
+
+  /** Re-points the view at the element at `offset` (3 or more bytes); returns itself. */
+  point(bytes: Uint8Array, offset: number, length = 3): this {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.length = length;
+    return this;
+  }
+
+  /** pointer: 8 bits at bit 16. */
+  get pointer(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return b[o + 2];
+  }
+
+  /** Writes pointer in place. */
+  set pointer(value: number) {
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 2] = value;
+  }
+
+  /** Items in route. */
+  get routeCount(): number {
+    return ((this.length - 3) / 4) | 0;
+  }
+
+  /** Item i of route (0 <= i < routeCount). */
+  route(i: number): number {
+    const b = this.bytes;
+    const o = this.offset + 3 + 4 * i;
+    return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+}
+
+/** A Timestamp element of Ipv4Options (kind 68), re-pointed, never allocated. */
+export class Ipv4OptionsTimestampView {
+  /** The buffer the element is in. */
+  bytes: Uint8Array = IPV4_OPTIONS_ZEROS;
+
+  /** Absolute offset of the element's first byte. */
+  offset = 0;
+
+  /** Bytes of the element, header included. */
+  length = 4;
+
+  /** Re-points the view at the element at `offset` (4 or more bytes); returns itself. */
+  point(bytes: Uint8Array, offset: number, length = 4): this {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.length = length;
+    return this;
+  }
+
+  /** pointer: 8 bits at bit 16. */
+  get pointer(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return b[o + 2];
+  }
+
+  /** Writes pointer in place. */
+  set pointer(value: number) {
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 2] = value;
+  }
+
+  /** overflow: 4 bits at bit 24. */
+  get overflow(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return b[o + 3] >> 4;
+  }
+
+  /** flag: 4 bits at bit 28. */
+  get flag(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return b[o + 3] & 0xf;
+  }
+
+  /** Items in data. */
+  get dataCount(): number {
+    return ((this.length - 4) / 4) | 0;
+  }
+
+  /** Item i of data (0 <= i < dataCount). */
+  data(i: number): number {
+    const b = this.bytes;
+    const o = this.offset + 4 + 4 * i;
+    return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+}
+
+/** A Security element of Ipv4Options (kind 130), re-pointed, never allocated. */
+export class Ipv4OptionsSecurityView {
+  /** The buffer the element is in. */
+  bytes: Uint8Array = IPV4_OPTIONS_ZEROS;
+
+  /** Absolute offset of the element's first byte. */
+  offset = 0;
+
+  /** Bytes of the element, header included. */
+  length = 3;
+
+  /** Re-points the view at the element at `offset` (3 or more bytes); returns itself. */
+  point(bytes: Uint8Array, offset: number, length = 3): this {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.length = length;
+    return this;
+  }
+
+  /** classification: 8 bits at bit 16. */
+  get classification(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return b[o + 2];
+  }
+
+  /** Writes classification in place. */
+  set classification(value: number) {
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 2] = value;
+  }
+
+  /** Absolute offset of authority. */
+  get authorityOffset(): number {
+    return this.offset + 3;
+  }
+
+  /** Byte length of authority. */
+  get authorityLength(): number {
+    return this.length - 3;
+  }
+}
+
+/** A StreamId element of Ipv4Options (kind 136), re-pointed, never allocated. */
+export class Ipv4OptionsStreamIdView {
+  /** The buffer the element is in. */
+  bytes: Uint8Array = IPV4_OPTIONS_ZEROS;
+
+  /** Absolute offset of the element's first byte. */
+  offset = 0;
+
+  /** Bytes of the element, header included. */
+  length = 4;
+
+  /** Re-points the view at the element at `offset` (4 bytes); returns itself. */
+  point(bytes: Uint8Array, offset: number, length = 4): this {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.length = length;
+    return this;
+  }
+
+  /** id: 16 bits at bit 16. */
+  get id(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return (b[o + 2] << 8) | b[o + 3];
+  }
+
+  /** Writes id in place. */
+  set id(value: number) {
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 2] = value >>> 8;
+    b[o + 3] = value;
+  }
+}
+
+/** A RouterAlert element of Ipv4Options (kind 148), re-pointed, never allocated. */
+export class Ipv4OptionsRouterAlertView {
+  /** The buffer the element is in. */
+  bytes: Uint8Array = IPV4_OPTIONS_ZEROS;
+
+  /** Absolute offset of the element's first byte. */
+  offset = 0;
+
+  /** Bytes of the element, header included. */
+  length = 4;
+
+  /** Re-points the view at the element at `offset` (4 bytes); returns itself. */
+  point(bytes: Uint8Array, offset: number, length = 4): this {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.length = length;
+    return this;
+  }
+
+  /** value: 16 bits at bit 16. */
+  get value(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return (b[o + 2] << 8) | b[o + 3];
+  }
+
+  /** Writes value in place. */
+  set value(value: number) {
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 2] = value >>> 8;
+    b[o + 3] = value;
+  }
+}
+
+/**
+ * Walks Ipv4Options without allocating: the view owns one cursor and re-points it per call; next()
+ * advances, `kind`, `offset` and `length` describe the element, and the typed getters give
+ * it as its element view. After a successful wrap() the list is valid; on bytes of its own the
+ * cursor checks every bound and stops with `error` set.
+ */
+export class Ipv4OptionsCursor {
+  /** The current element's kind (type). */
+  kind = -1;
+  /** Absolute offset of its first byte. */
+  offset = 0;
+  /** Its byte length, header included (1 for a one-byte element). */
+  length = 0;
+  /** The buffer walked. */
+  bytes: Uint8Array = IPV4_OPTIONS_ZEROS;
+  /** Set when the list cannot be delimited; the cursor stops there. */
+  error: DecodeError | null = null;
+  private pos = 0;
+  private end = 0;
+  private remaining = -1;
+  /** Further areas the list continues in, as offset, length pairs. */
+  private readonly areas: Int32Array;
+  private areaCount = 0;
+  private areaNext = 0;
+  private readonly errorRecord: DecodeError;
+  private readonly field: string;
+  private readonly recordRouteView = new Ipv4OptionsRecordRouteView();
+  private readonly looseSourceRouteView = new Ipv4OptionsLooseSourceRouteView();
+  private readonly strictSourceRouteView = new Ipv4OptionsStrictSourceRouteView();
+  private readonly timestampView = new Ipv4OptionsTimestampView();
+  private readonly securityView = new Ipv4OptionsSecurityView();
+  private readonly streamIdView = new Ipv4OptionsStreamIdView();
+  private readonly routerAlertView = new Ipv4OptionsRouterAlertView();
+
+  /** `layer` and `field` name the list in errors; `areas` is how many further areas it may continue in. */
+  constructor(layer: string, field: string, areas = 0) {
+    this.errorRecord = newDecodeError(layer);
+    this.field = field;
+    this.areas = new Int32Array(2 * areas);
+  }
+
+  /** Re-points the cursor at the list in [offset, offset + length), `count` elements at most (-1: no count); returns itself. */
+  reset(bytes: Uint8Array, offset: number, length: number, count = -1): this {
+    this.bytes = bytes;
+    this.pos = offset;
+    this.end = offset + length;
+    this.remaining = count;
+    this.areaCount = 0;
+    this.areaNext = 0;
+    this.error = null;
+    this.kind = -1;
+    this.offset = offset;
+    this.length = 0;
+    return this;
+  }
+
+  /** Adds an area the list continues in once the current ones end. */
+  continueIn(offset: number, length: number): this {
+    this.areas[2 * this.areaCount] = offset;
+    this.areas[2 * this.areaCount + 1] = length;
+    this.areaCount++;
+    return this;
+  }
+
+  /** Absolute offset of the body (after the header). */
+  get bodyOffset(): number {
+    return this.length === 1 ? this.offset + 1 : this.offset + 2;
+  }
+
+  /** Byte length of the body. */
+  get bodyLength(): number {
+    return this.length === 1 ? 0 : this.length - 2;
+  }
+
+  /** Advances to the next element; false at the end of the list or on error. */
+  next(): boolean {
+    for (;;) {
+      const pos = this.pos;
+      const end = this.end;
+      if (pos >= end || this.remaining === 0) {
+        if (this.areaNext >= this.areaCount) return false;
+        this.pos = this.areas[2 * this.areaNext];
+        this.end = this.pos + this.areas[2 * this.areaNext + 1];
+        this.areaNext++;
+        continue;
+      }
+      const bytes = this.bytes;
+      if (this.remaining > 0) this.remaining--;
+      this.offset = pos;
+      const kind = bytes[pos];
+      this.kind = kind;
+      if (kind === 0) {
+        this.length = 1;
+        // What follows the end element is padding.
+        this.pos = this.end;
+        return true;
+      }
+      if (kind === 1) {
+        this.length = 1;
+        this.pos = pos + 1;
+        return true;
+      }
+      if (pos + 2 > end) return this.malformed(pos);
+      const size = bytes[pos + 1];
+      if (size < 2 || pos + size > end) return this.malformed(pos);
+      this.length = size;
+      this.pos = pos + size;
+      return true;
+    }
+  }
+
+  private malformed(pos: number): boolean {
+    this.pos = this.end;
+    this.areaNext = this.areaCount;
+    this.error = fail(this.errorRecord, 'E_BAD_OPTION', this.field, pos);
+    return false;
+  }
+
+  /** The current element as RecordRoute (the same object each call); zeros when it is not one. */
+  get recordRoute(): Ipv4OptionsRecordRouteView {
+    return this.kind === 7 && this.length >= 3 && (this.length - 3) % 4 === 0
+      ? this.recordRouteView.point(this.bytes, this.offset, this.length)
+      : this.recordRouteView.point(IPV4_OPTIONS_ZEROS, 0, 3);
+  }
+
+  /** The current element as LooseSourceRoute (the same object each call); zeros when it is not one. */
+  get looseSourceRoute(): Ipv4OptionsLooseSourceRouteView {
+    return this.kind === 0x83 && this.length >= 3 && (this.length - 3) % 4 === 0
+      ? this.looseSourceRouteView.point(this.bytes, this.offset, this.length)
+      : this.looseSourceRouteView.point(IPV4_OPTIONS_ZEROS, 0, 3);
+  }
+
+  /** The current element as StrictSourceRoute (the same object each call); zeros when it is not one. */
+  get strictSourceRoute(): Ipv4OptionsStrictSourceRouteView {
+    return this.kind === 0x89 && this.length >= 3 && (this.length - 3) % 4 === 0
+      ? this.strictSourceRouteView.point(this.bytes, this.offset, this.length)
+      : this.strictSourceRouteView.point(IPV4_OPTIONS_ZEROS, 0, 3);
+  }
+
+  /** The current element as Timestamp (the same object each call); zeros when it is not one. */
+  get timestamp(): Ipv4OptionsTimestampView {
+    return this.kind === 0x44 && this.length >= 4 && (this.length - 4) % 4 === 0
+      ? this.timestampView.point(this.bytes, this.offset, this.length)
+      : this.timestampView.point(IPV4_OPTIONS_ZEROS, 0, 4);
+  }
+
+  /** The current element as Security (the same object each call); zeros when it is not one. */
+  get security(): Ipv4OptionsSecurityView {
+    return this.kind === 0x82 && this.length >= 3
+      ? this.securityView.point(this.bytes, this.offset, this.length)
+      : this.securityView.point(IPV4_OPTIONS_ZEROS, 0, 3);
+  }
+
+  /** The current element as StreamId (the same object each call); zeros when it is not one. */
+  get streamId(): Ipv4OptionsStreamIdView {
+    return this.kind === 0x88 && this.length === 4
+      ? this.streamIdView.point(this.bytes, this.offset, this.length)
+      : this.streamIdView.point(IPV4_OPTIONS_ZEROS, 0, 4);
+  }
+
+  /** The current element as RouterAlert (the same object each call); zeros when it is not one. */
+  get routerAlert(): Ipv4OptionsRouterAlertView {
+    return this.kind === 0x94 && this.length === 4
+      ? this.routerAlertView.point(this.bytes, this.offset, this.length)
+      : this.routerAlertView.point(IPV4_OPTIONS_ZEROS, 0, 4);
+  }
+}
+
+/**
+ * One Ipv4Options element to encode, by element name; `raw` is any element as its exact bytes
+ * (unknown kinds, and the padding after an end element), so encoding what decode gives
+ * reproduces the bytes.
+ */
+export type Ipv4OptionsItem =
+  | { kind: 'EOL' }
+  | { kind: 'NOP' }
+  | { kind: 'RecordRoute'; pointer: number; route: readonly number[] }
+  | { kind: 'LooseSourceRoute'; pointer: number; route: readonly number[] }
+  | { kind: 'StrictSourceRoute'; pointer: number; route: readonly number[] }
+  | { kind: 'Timestamp'; pointer: number; overflow: number; flag: number; data: readonly number[] }
+  | { kind: 'Security'; classification: number; authority: Uint8Array }
+  | { kind: 'StreamId'; id: number }
+  | { kind: 'RouterAlert'; value: number }
+  | { kind: 'raw'; bytes: Uint8Array };
+
+/**
+ * Writes `items` at `out[offset]` and pads with zero bytes to a multiple of 4; element lengths are
+ * derived. Returns the bytes written, or -1 when they do not fit `out` or a length field.
+ * Allocates nothing.
+ */
+export function encodeIpv4Options(
+  items: readonly Ipv4OptionsItem[],
+  out: Uint8Array,
+  offset: number,
+): number {
+  let pos = offset;
+  for (let k = 0; k < items.length; k++) {
+    const item = items[k];
+    switch (item.kind) {
+      case 'EOL':
+        if (pos + 1 > out.length) return -1;
+        out[pos++] = 0;
+        break;
+      case 'NOP':
+        if (pos + 1 > out.length) return -1;
+        out[pos++] = 1;
+        break;
+      case 'RecordRoute': {
+        const size = 3 + 4 * item.route.length;
+        const len = size;
+        if (pos + size > out.length || len >= 0x100) return -1;
+        out[pos] = 7;
+        out[pos + 1] = len;
+        out[pos + 2] = item.pointer;
+        for (let i = 0, at = pos + 3; i < item.route.length; i++, at += 4) {
+          const w0 = item.route[i] | 0;
+          out[at] = w0 >>> 24;
+          out[at + 1] = w0 >>> 16;
+          out[at + 2] = w0 >>> 8;
+          out[at + 3] = w0;
+        }
+        pos += size;
+        break;
+      }
+      case 'LooseSourceRoute': {
+        const size = 3 + 4 * item.route.length;
+        const len = size;
+        if (pos + size > out.length || len >= 0x100) return -1;
+        out[pos] = 0x83;
+        out[pos + 1] = len;
+        out[pos + 2] = item.pointer;
+        for (let i = 0, at = pos + 3; i < item.route.length; i++, at += 4) {
+          const w0 = item.route[i] | 0;
+          out[at] = w0 >>> 24;
+          out[at + 1] = w0 >>> 16;
+          out[at + 2] = w0 >>> 8;
+          out[at + 3] = w0;
+        }
+        pos += size;
+        break;
+      }
+      case 'StrictSourceRoute': {
+        const size = 3 + 4 * item.route.length;
+        const len = size;
+        if (pos + size > out.length || len >= 0x100) return -1;
+        out[pos] = 0x89;
+        out[pos + 1] = len;
+        out[pos + 2] = item.pointer;
+        for (let i = 0, at = pos + 3; i < item.route.length; i++, at += 4) {
+          const w0 = item.route[i] | 0;
+          out[at] = w0 >>> 24;
+          out[at + 1] = w0 >>> 16;
+          out[at + 2] = w0 >>> 8;
+          out[at + 3] = w0;
+        }
+        pos += size;
+        break;
+      }
+      case 'Timestamp': {
+        const size = 4 + 4 * item.data.length;
+        const len = size;
+        if (pos + size > out.length || len >= 0x100) return -1;
+        out[pos] = 0x44;
+        out[pos + 1] = len;
+        out[pos + 2] = item.pointer;
+        const v3 = ((item.overflow & 0xf) << 4) | (item.flag & 0xf);
+        out[pos + 3] = v3;
+        for (let i = 0, at = pos + 4; i < item.data.length; i++, at += 4) {
+          const w0 = item.data[i] | 0;
+          out[at] = w0 >>> 24;
+          out[at + 1] = w0 >>> 16;
+          out[at + 2] = w0 >>> 8;
+          out[at + 3] = w0;
+        }
+        pos += size;
+        break;
+      }
+      case 'Security': {
+        const size = 3 + item.authority.length;
+        const len = size;
+        if (pos + size > out.length || len >= 0x100) return -1;
+        out[pos] = 0x82;
+        out[pos + 1] = len;
+        out[pos + 2] = item.classification;
+        out.set(item.authority, pos + 3);
+        pos += size;
+        break;
+      }
+      case 'StreamId': {
+        const size = 4;
+        const len = size;
+        if (pos + size > out.length || len >= 0x100) return -1;
+        out[pos] = 0x88;
+        out[pos + 1] = len;
+        out[pos + 2] = item.id >>> 8;
+        out[pos + 3] = item.id;
+        pos += size;
+        break;
+      }
+      case 'RouterAlert': {
+        const size = 4;
+        const len = size;
+        if (pos + size > out.length || len >= 0x100) return -1;
+        out[pos] = 0x94;
+        out[pos + 1] = len;
+        out[pos + 2] = item.value >>> 8;
+        out[pos + 3] = item.value;
+        pos += size;
+        break;
+      }
+      case 'raw':
+        if (pos + item.bytes.length > out.length) return -1;
+        out.set(item.bytes, pos);
+        pos += item.bytes.length;
+        break;
+    }
+  }
+  while ((pos - offset) % 4 !== 0) {
+    if (pos >= out.length) return -1;
+    out[pos++] = 0;
+  }
+  return pos - offset;
+}
+
+const decodeCursorIpv4Options = new Ipv4OptionsCursor('ipv4Options', 'ipv4Options');
+
+/**
+ * The Ipv4Options in [offset, offset + length) as items (allocates; hot paths use the cursor):
+ * unknown kinds and the padding after an end element as `raw`, so encodeIpv4Options() of the
+ * result gives the same bytes. Stops where the list cannot be delimited.
+ */
+export function decodeIpv4Options(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  count = -1,
+): Ipv4OptionsItem[] {
+  const list: Ipv4OptionsItem[] = [];
+  const c = decodeCursorIpv4Options.reset(bytes, offset, length, count);
+  let end = offset;
+  while (c.next()) {
+    end = c.offset + c.length;
+    switch (c.kind) {
+      case 0:
+        list.push({ kind: 'EOL' });
+        break;
+      case 1:
+        list.push({ kind: 'NOP' });
+        break;
+      case 7: {
+        if (c.length < 3 || (c.length - 3) % 4 !== 0) {
+          list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
+          break;
+        }
+        const v = c.recordRoute;
+        list.push({
+          kind: 'RecordRoute',
+          pointer: v.pointer,
+          route: Array.from({ length: v.routeCount }, (_, i) => v.route(i)),
+        });
+        break;
+      }
+      case 0x83: {
+        if (c.length < 3 || (c.length - 3) % 4 !== 0) {
+          list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
+          break;
+        }
+        const v = c.looseSourceRoute;
+        list.push({
+          kind: 'LooseSourceRoute',
+          pointer: v.pointer,
+          route: Array.from({ length: v.routeCount }, (_, i) => v.route(i)),
+        });
+        break;
+      }
+      case 0x89: {
+        if (c.length < 3 || (c.length - 3) % 4 !== 0) {
+          list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
+          break;
+        }
+        const v = c.strictSourceRoute;
+        list.push({
+          kind: 'StrictSourceRoute',
+          pointer: v.pointer,
+          route: Array.from({ length: v.routeCount }, (_, i) => v.route(i)),
+        });
+        break;
+      }
+      case 0x44: {
+        if (c.length < 4 || (c.length - 4) % 4 !== 0) {
+          list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
+          break;
+        }
+        const v = c.timestamp;
+        list.push({
+          kind: 'Timestamp',
+          pointer: v.pointer,
+          overflow: v.overflow,
+          flag: v.flag,
+          data: Array.from({ length: v.dataCount }, (_, i) => v.data(i)),
+        });
+        break;
+      }
+      case 0x82: {
+        if (c.length < 3) {
+          list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
+          break;
+        }
+        const v = c.security;
+        list.push({
+          kind: 'Security',
+          classification: v.classification,
+          authority: bytes.slice(v.authorityOffset, v.authorityOffset + v.authorityLength),
+        });
+        break;
+      }
+      case 0x88: {
+        if (c.length !== 4) {
+          list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
+          break;
+        }
+        const v = c.streamId;
+        list.push({ kind: 'StreamId', id: v.id });
+        break;
+      }
+      case 0x94: {
+        if (c.length !== 4) {
+          list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
+          break;
+        }
+        const v = c.routerAlert;
+        list.push({ kind: 'RouterAlert', value: v.value });
+        break;
+      }
+      default:
+        list.push({ kind: 'raw', bytes: bytes.slice(c.offset, end) });
+    }
+  }
+  if (c.error === null && count < 0 && end < offset + length)
+    list.push({ kind: 'raw', bytes: bytes.slice(end, offset + length) });
+  return list;
+}
+
+/** One Ipv4Options element as toJSON() shows it: the header fields, then the body's (unknown kinds: data in hex). */
+export type Ipv4OptionsJSON =
+  | { type: number }
+  | { type: number; length: number; pointer: number; route: string[] }
+  | {
+      type: number;
+      length: number;
+      pointer: number;
+      overflow: number;
+      flag: number;
+      data: number[];
+    }
+  | { type: number; length: number; classification: number; authority: string }
+  | { type: number; length: number; id: number }
+  | { type: number; length: number; value: number }
+  | { type: number; length: number; data: string };
+
+/** The elements `cursor` walks, in wire order, as plain objects (allocates). */
+export function ipv4OptionsToJSON(c: Ipv4OptionsCursor): Ipv4OptionsJSON[] {
+  const list: Ipv4OptionsJSON[] = [];
+  while (c.next()) {
+    switch (c.kind) {
+      case 0:
+        list.push({ type: c.kind });
+        break;
+      case 1:
+        list.push({ type: c.kind });
+        break;
+      case 7: {
+        const v = c.recordRoute;
+        list.push({
+          type: c.kind,
+          length: c.bytes[c.offset + 1],
+          pointer: v.pointer,
+          route: Array.from({ length: v.routeCount }, (_, i) => formatIpv4(v.route(i))),
+        });
+        break;
+      }
+      case 0x83: {
+        const v = c.looseSourceRoute;
+        list.push({
+          type: c.kind,
+          length: c.bytes[c.offset + 1],
+          pointer: v.pointer,
+          route: Array.from({ length: v.routeCount }, (_, i) => formatIpv4(v.route(i))),
+        });
+        break;
+      }
+      case 0x89: {
+        const v = c.strictSourceRoute;
+        list.push({
+          type: c.kind,
+          length: c.bytes[c.offset + 1],
+          pointer: v.pointer,
+          route: Array.from({ length: v.routeCount }, (_, i) => formatIpv4(v.route(i))),
+        });
+        break;
+      }
+      case 0x44: {
+        const v = c.timestamp;
+        list.push({
+          type: c.kind,
+          length: c.bytes[c.offset + 1],
+          pointer: v.pointer,
+          overflow: v.overflow,
+          flag: v.flag,
+          data: Array.from({ length: v.dataCount }, (_, i) => v.data(i)),
+        });
+        break;
+      }
+      case 0x82: {
+        const v = c.security;
+        list.push({
+          type: c.kind,
+          length: c.bytes[c.offset + 1],
+          classification: v.classification,
+          authority: formatHex(c.bytes, v.authorityOffset, v.authorityLength),
+        });
+        break;
+      }
+      case 0x88: {
+        const v = c.streamId;
+        list.push({ type: c.kind, length: c.bytes[c.offset + 1], id: v.id });
+        break;
+      }
+      case 0x94: {
+        const v = c.routerAlert;
+        list.push({ type: c.kind, length: c.bytes[c.offset + 1], value: v.value });
+        break;
+      }
+      default:
+        list.push({
+          type: c.kind,
+          length: c.bytes[c.offset + 1],
+          data: formatHex(c.bytes, c.bodyOffset, c.bodyLength),
+        });
+    }
+  }
+  return list;
+}
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
 const IPV4_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
@@ -98,7 +1035,7 @@ export interface Ipv4JSON {
   checksumValid: boolean | null;
   src: string;
   dst: string;
-  options: Ipv4OptionJSON[];
+  options: Ipv4OptionsJSON[];
 }
 
 /** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
@@ -144,7 +1081,7 @@ export class Ipv4View {
   dstField = 0;
   /** @internal Byte length of options; it starts where the part before it ends. */
   optionsSize = 0;
-  private readonly optionsCursor = new Ipv4OptionCursor();
+  private readonly optionsCursor = new Ipv4OptionsCursor('ipv4', 'options');
 
   private get optionsStart(): number {
     return this.offset + 20;
@@ -195,7 +1132,7 @@ export class Ipv4View {
     {
       const size = ihlValue * 4 - 20;
       if (size < 0 || pos + size > offset + length) return this.failRegion(4, pos, size);
-      const bad = validateKindLengthList(bytes, pos, size);
+      const bad = validateIpv4Options(bytes, pos, size);
       if (bad >= 0) return this.failAt(5, bad);
       this.optionsSize = size;
       pos += size;
@@ -253,7 +1190,7 @@ export class Ipv4View {
     {
       const size = ihlValue * 4 - 20;
       if (size < 0 || pos + size > offset + length) return this.failRegion(4, pos, size);
-      const bad = validateKindLengthList(bytes, pos, size);
+      const bad = validateIpv4Options(bytes, pos, size);
       if (bad >= 0) return this.failAt(5, bad);
       this.optionsSize = size;
       pos += size;
@@ -708,8 +1645,8 @@ export class Ipv4View {
     return this.optionsSize;
   }
 
-  /** The option cursor (the same object on every call), reset to the first option. */
-  options(): Ipv4OptionCursor {
+  /** The options cursor (the same object on every call), reset to the first element. */
+  options(): Ipv4OptionsCursor {
     return this.optionsCursor.reset(this.bytes, this.optionsStart, this.optionsSize);
   }
 
@@ -1006,7 +1943,7 @@ export interface Ipv4OffloadedJSON {
   checksumValid: boolean | null;
   src: string;
   dst: string;
-  options: Ipv4OptionJSON[];
+  options: Ipv4OptionsJSON[];
 }
 
 /** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
@@ -1048,7 +1985,7 @@ export class Ipv4OffloadedView {
   dstField = 0;
   /** @internal Byte length of options; it starts where the part before it ends. */
   optionsSize = 0;
-  private readonly optionsCursor = new Ipv4OptionCursor();
+  private readonly optionsCursor = new Ipv4OptionsCursor('ipv4', 'options');
 
   private get optionsStart(): number {
     return this.offset + 20;
@@ -1098,7 +2035,7 @@ export class Ipv4OffloadedView {
     {
       const size = ihlValue * 4 - 20;
       if (size < 0 || pos + size > offset + length) return this.failRegion(4, pos, size);
-      const bad = validateKindLengthList(bytes, pos, size);
+      const bad = validateIpv4Options(bytes, pos, size);
       if (bad >= 0) return this.failAt(5, bad);
       this.optionsSize = size;
       pos += size;
@@ -1545,8 +2482,8 @@ export class Ipv4OffloadedView {
     return this.optionsSize;
   }
 
-  /** The option cursor (the same object on every call), reset to the first option. */
-  options(): Ipv4OptionCursor {
+  /** The options cursor (the same object on every call), reset to the first element. */
+  options(): Ipv4OptionsCursor {
     return this.optionsCursor.reset(this.bytes, this.optionsStart, this.optionsSize);
   }
 
@@ -1770,6 +2707,3 @@ export function encodeIpv4Offloaded(
 
   return pos - offset;
 }
-
-export { Ipv4OptionCursor } from '../codec/options.js';
-export type { Ipv4OptionJSON } from '../codec/options.js';

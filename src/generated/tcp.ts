@@ -2,13 +2,7 @@
 import { copyDecodeError, type DecodeError, fail, newDecodeError } from '../codec/errors.js';
 import { copyBytes } from '../codec/bytes.js';
 import { internetChecksum, ipv6PseudoHeaderSum, pseudoHeaderSum } from '../codec/checksum.js';
-import {
-  TcpOptionCursor,
-  type TcpOptionJSON,
-  tcpOptionsToJSON,
-  TcpOptionValues,
-  validateTcpOptions,
-} from '../codec/options.js';
+import { formatHex } from '../codec/address.js';
 
 export const TcpFlags = Object.freeze({
   FIN: 1,
@@ -86,6 +80,683 @@ export function nameOfTcpOptionKind(value: number): string | undefined {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * The summaries the spec declares for TcpOptions, recorded while wrap() validates the list (so a
+ * reader needs no walk). Unless declared `first`, the last occurrence counts.
+ */
+export class TcpOptionsSummary {
+  /** True when a SackPermitted element was seen. */
+  sackPermittedPresent = false;
+  /** True when a Timestamps element was seen. */
+  timestampsPresent = false;
+  /** MSS.value; -1 when absent. */
+  mss = -1;
+  /** WindowScale.shift; -1 when absent. */
+  windowScale = -1;
+  /** Items of Sack.blocks kept (at most 4). */
+  sackCount = 0;
+  /** Their fields, item i's field j at 2 * i + j. */
+  readonly sack = new Uint32Array(8);
+  /** Timestamps.tsval as an int32 bit pattern (`>>> 0` gives the uint32; valid when timestampsPresent): an int32 always fits a property's small-integer representation, where a uint32 above 2**31 would box. */
+  tsvalBits = 0;
+  /** Timestamps.tsecr as an int32 bit pattern (`>>> 0` gives the uint32; valid when timestampsPresent): an int32 always fits a property's small-integer representation, where a uint32 above 2**31 would box. */
+  tsecrBits = 0;
+
+  clear(): void {
+    this.sackPermittedPresent = false;
+    this.timestampsPresent = false;
+    this.mss = -1;
+    this.windowScale = -1;
+    this.sackCount = 0;
+  }
+}
+
+/** Records up to 4 items of Sack.blocks (a function of its own: rare, and it keeps the walk small). */
+function recordTcpOptionsSack(
+  s: TcpOptionsSummary,
+  bytes: Uint8Array,
+  at: number,
+  items: number,
+): void {
+  const count = items < 4 ? items : 4;
+  for (let i = 0; i < count; i++, at += 8) {
+    s.sack[2 * i] =
+      ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
+    s.sack[2 * i + 1] =
+      ((bytes[at + 4] << 24) | (bytes[at + 5] << 16) | (bytes[at + 6] << 8) | bytes[at + 7]) >>> 0;
+  }
+  s.sackCount = count;
+}
+
+/**
+ * Checks that the TcpOptions in [pos, pos + length) can be delimited and that every known element's
+ * size matches its body, recording the summaries into `s` (not cleared here: a list may continue in another area). Returns -1, or the absolute offset of the first bad element. What follows the end element is padding.
+ */
+export function validateTcpOptions(
+  bytes: Uint8Array,
+  pos: number,
+  length: number,
+  s: TcpOptionsSummary,
+): number {
+  const end = pos + length;
+  while (pos < end) {
+    const kind = bytes[pos];
+    if (kind === 0) return -1;
+    if (kind === 1) {
+      pos++;
+      continue;
+    }
+    if (pos + 2 > end) return pos;
+    const size = bytes[pos + 1];
+    if (size < 2 || pos + size > end) return pos;
+    switch (kind) {
+      case 2:
+        if (size !== 4) return pos;
+        s.mss = (bytes[pos + 2] << 8) | bytes[pos + 3];
+        break;
+      case 3:
+        if (size !== 3) return pos;
+        s.windowScale = bytes[pos + 2];
+        break;
+      case 4:
+        if (size !== 2) return pos;
+        s.sackPermittedPresent = true;
+        break;
+      case 5:
+        if ((size - 2) % 8 !== 0) return pos;
+        recordTcpOptionsSack(s, bytes, pos + 2, (size - 2) / 8);
+        break;
+      case 8:
+        if (size !== 10) return pos;
+        s.tsvalBits =
+          (bytes[pos + 2] << 24) | (bytes[pos + 3] << 16) | (bytes[pos + 4] << 8) | bytes[pos + 5];
+        s.tsecrBits =
+          (bytes[pos + 6] << 24) | (bytes[pos + 7] << 16) | (bytes[pos + 8] << 8) | bytes[pos + 9];
+        s.timestampsPresent = true;
+        break;
+    }
+    pos += size;
+  }
+  return -1;
+}
+
+/** Zero bytes the cursor points a typed view at when the current element is not of its kind. */
+const TCP_OPTIONS_ZEROS = new Uint8Array(10);
+
+/** A MSS element of TcpOptions (kind 2), re-pointed, never allocated. */
+export class TcpOptionsMSSView {
+  /** The buffer the element is in. */
+  bytes: Uint8Array = TCP_OPTIONS_ZEROS;
+
+  /** Absolute offset of the element's first byte. */
+  offset = 0;
+
+  /** Bytes of the element, header included. */
+  length = 4;
+
+  /** Re-points the view at the element at `offset` (4 bytes); returns itself. */
+  point(bytes: Uint8Array, offset: number, length = 4): this {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.length = length;
+    return this;
+  }
+
+  /** value: 16 bits at bit 16. */
+  get value(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return (b[o + 2] << 8) | b[o + 3];
+  }
+
+  /** Writes value in place. */
+  set value(value: number) {
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 2] = value >>> 8;
+    b[o + 3] = value;
+  }
+}
+
+/** A WindowScale element of TcpOptions (kind 3), re-pointed, never allocated. */
+export class TcpOptionsWindowScaleView {
+  /** The buffer the element is in. */
+  bytes: Uint8Array = TCP_OPTIONS_ZEROS;
+
+  /** Absolute offset of the element's first byte. */
+  offset = 0;
+
+  /** Bytes of the element, header included. */
+  length = 3;
+
+  /** Re-points the view at the element at `offset` (3 bytes); returns itself. */
+  point(bytes: Uint8Array, offset: number, length = 3): this {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.length = length;
+    return this;
+  }
+
+  /** shift: 8 bits at bit 16. */
+  get shift(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return b[o + 2];
+  }
+
+  /** Writes shift in place. */
+  set shift(value: number) {
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 2] = value;
+  }
+}
+
+/** A Sack element of TcpOptions (kind 5), re-pointed, never allocated. */
+export class TcpOptionsSackView {
+  /** The buffer the element is in. */
+  bytes: Uint8Array = TCP_OPTIONS_ZEROS;
+
+  /** Absolute offset of the element's first byte. */
+  offset = 0;
+
+  /** Bytes of the element, header included. */
+  length = 2;
+
+  /** Re-points the view at the element at `offset` (2 or more bytes); returns itself. */
+  point(bytes: Uint8Array, offset: number, length = 2): this {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.length = length;
+    return this;
+  }
+
+  /** Items in blocks. */
+  get blocksCount(): number {
+    return ((this.length - 2) / 8) | 0;
+  }
+
+  /** left of item i of blocks (0 <= i < blocksCount). */
+  blocksLeft(i: number): number {
+    const b = this.bytes;
+    const o = this.offset + 2 + 8 * i;
+    return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+
+  /** right of item i of blocks (0 <= i < blocksCount). */
+  blocksRight(i: number): number {
+    const b = this.bytes;
+    const o = this.offset + 2 + 8 * i;
+    return ((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0;
+  }
+}
+
+/** A Timestamps element of TcpOptions (kind 8), re-pointed, never allocated. */
+export class TcpOptionsTimestampsView {
+  /** The buffer the element is in. */
+  bytes: Uint8Array = TCP_OPTIONS_ZEROS;
+
+  /** Absolute offset of the element's first byte. */
+  offset = 0;
+
+  /** Bytes of the element, header included. */
+  length = 10;
+
+  /** Re-points the view at the element at `offset` (10 bytes); returns itself. */
+  point(bytes: Uint8Array, offset: number, length = 10): this {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.length = length;
+    return this;
+  }
+
+  /** tsval: 32 bits at bit 16. */
+  get tsval(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return ((b[o + 2] << 24) | (b[o + 3] << 16) | (b[o + 4] << 8) | b[o + 5]) >>> 0;
+  }
+
+  /** Writes tsval in place. */
+  set tsval(value: number) {
+    const b = this.bytes;
+    const o = this.offset;
+    const v0 = value | 0;
+    b[o + 2] = v0 >>> 24;
+    b[o + 3] = v0 >>> 16;
+    b[o + 4] = v0 >>> 8;
+    b[o + 5] = v0;
+  }
+
+  /** tsecr: 32 bits at bit 48. */
+  get tsecr(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return ((b[o + 6] << 24) | (b[o + 7] << 16) | (b[o + 8] << 8) | b[o + 9]) >>> 0;
+  }
+
+  /** Writes tsecr in place. */
+  set tsecr(value: number) {
+    const b = this.bytes;
+    const o = this.offset;
+    const v0 = value | 0;
+    b[o + 6] = v0 >>> 24;
+    b[o + 7] = v0 >>> 16;
+    b[o + 8] = v0 >>> 8;
+    b[o + 9] = v0;
+  }
+}
+
+/**
+ * Walks TcpOptions without allocating: the view owns one cursor and re-points it per call; next()
+ * advances, `kind`, `offset` and `length` describe the element, and the typed getters give
+ * it as its element view. After a successful wrap() the list is valid; on bytes of its own the
+ * cursor checks every bound and stops with `error` set.
+ */
+export class TcpOptionsCursor {
+  /** The current element's kind (kind). */
+  kind = -1;
+  /** Absolute offset of its first byte. */
+  offset = 0;
+  /** Its byte length, header included (1 for a one-byte element). */
+  length = 0;
+  /** The buffer walked. */
+  bytes: Uint8Array = TCP_OPTIONS_ZEROS;
+  /** Set when the list cannot be delimited; the cursor stops there. */
+  error: DecodeError | null = null;
+  private pos = 0;
+  private end = 0;
+  private remaining = -1;
+  /** Further areas the list continues in, as offset, length pairs. */
+  private readonly areas: Int32Array;
+  private areaCount = 0;
+  private areaNext = 0;
+  private readonly errorRecord: DecodeError;
+  private readonly field: string;
+  private readonly mssView = new TcpOptionsMSSView();
+  private readonly windowScaleView = new TcpOptionsWindowScaleView();
+  private readonly sackView = new TcpOptionsSackView();
+  private readonly timestampsView = new TcpOptionsTimestampsView();
+
+  /** `layer` and `field` name the list in errors; `areas` is how many further areas it may continue in. */
+  constructor(layer: string, field: string, areas = 0) {
+    this.errorRecord = newDecodeError(layer);
+    this.field = field;
+    this.areas = new Int32Array(2 * areas);
+  }
+
+  /** Re-points the cursor at the list in [offset, offset + length), `count` elements at most (-1: no count); returns itself. */
+  reset(bytes: Uint8Array, offset: number, length: number, count = -1): this {
+    this.bytes = bytes;
+    this.pos = offset;
+    this.end = offset + length;
+    this.remaining = count;
+    this.areaCount = 0;
+    this.areaNext = 0;
+    this.error = null;
+    this.kind = -1;
+    this.offset = offset;
+    this.length = 0;
+    return this;
+  }
+
+  /** Adds an area the list continues in once the current ones end. */
+  continueIn(offset: number, length: number): this {
+    this.areas[2 * this.areaCount] = offset;
+    this.areas[2 * this.areaCount + 1] = length;
+    this.areaCount++;
+    return this;
+  }
+
+  /** Absolute offset of the body (after the header). */
+  get bodyOffset(): number {
+    return this.length === 1 ? this.offset + 1 : this.offset + 2;
+  }
+
+  /** Byte length of the body. */
+  get bodyLength(): number {
+    return this.length === 1 ? 0 : this.length - 2;
+  }
+
+  /** Advances to the next element; false at the end of the list or on error. */
+  next(): boolean {
+    for (;;) {
+      const pos = this.pos;
+      const end = this.end;
+      if (pos >= end || this.remaining === 0) {
+        if (this.areaNext >= this.areaCount) return false;
+        this.pos = this.areas[2 * this.areaNext];
+        this.end = this.pos + this.areas[2 * this.areaNext + 1];
+        this.areaNext++;
+        continue;
+      }
+      const bytes = this.bytes;
+      if (this.remaining > 0) this.remaining--;
+      this.offset = pos;
+      const kind = bytes[pos];
+      this.kind = kind;
+      if (kind === 0) {
+        this.length = 1;
+        // What follows the end element is padding.
+        this.pos = this.end;
+        return true;
+      }
+      if (kind === 1) {
+        this.length = 1;
+        this.pos = pos + 1;
+        return true;
+      }
+      if (pos + 2 > end) return this.malformed(pos);
+      const size = bytes[pos + 1];
+      if (size < 2 || pos + size > end) return this.malformed(pos);
+      this.length = size;
+      this.pos = pos + size;
+      return true;
+    }
+  }
+
+  private malformed(pos: number): boolean {
+    this.pos = this.end;
+    this.areaNext = this.areaCount;
+    this.error = fail(this.errorRecord, 'E_BAD_OPTION', this.field, pos);
+    return false;
+  }
+
+  /** The current element as MSS (the same object each call); zeros when it is not one. */
+  get mss(): TcpOptionsMSSView {
+    return this.kind === 2 && this.length === 4
+      ? this.mssView.point(this.bytes, this.offset, this.length)
+      : this.mssView.point(TCP_OPTIONS_ZEROS, 0, 4);
+  }
+
+  /** The current element as WindowScale (the same object each call); zeros when it is not one. */
+  get windowScale(): TcpOptionsWindowScaleView {
+    return this.kind === 3 && this.length === 3
+      ? this.windowScaleView.point(this.bytes, this.offset, this.length)
+      : this.windowScaleView.point(TCP_OPTIONS_ZEROS, 0, 3);
+  }
+
+  /** The current element as Sack (the same object each call); zeros when it is not one. */
+  get sack(): TcpOptionsSackView {
+    return this.kind === 5 && (this.length - 2) % 8 === 0
+      ? this.sackView.point(this.bytes, this.offset, this.length)
+      : this.sackView.point(TCP_OPTIONS_ZEROS, 0, 2);
+  }
+
+  /** The current element as Timestamps (the same object each call); zeros when it is not one. */
+  get timestamps(): TcpOptionsTimestampsView {
+    return this.kind === 8 && this.length === 10
+      ? this.timestampsView.point(this.bytes, this.offset, this.length)
+      : this.timestampsView.point(TCP_OPTIONS_ZEROS, 0, 10);
+  }
+}
+
+/**
+ * One TcpOptions element to encode, by element name; `raw` is any element as its exact bytes
+ * (unknown kinds, and the padding after an end element), so encoding what decode gives
+ * reproduces the bytes.
+ */
+export type TcpOptionsItem =
+  | { kind: 'EOL' }
+  | { kind: 'NOP' }
+  | { kind: 'MSS'; value: number }
+  | { kind: 'WindowScale'; shift: number }
+  | { kind: 'SackPermitted' }
+  | { kind: 'Sack'; blocks: ReadonlyArray<{ left: number; right: number }> }
+  | { kind: 'Timestamps'; tsval: number; tsecr: number }
+  | { kind: 'raw'; bytes: Uint8Array };
+
+/**
+ * Writes `items` at `out[offset]` and pads with zero bytes to a multiple of 4; element lengths are
+ * derived. Returns the bytes written, or -1 when they do not fit `out` or a length field.
+ * Allocates nothing.
+ */
+export function encodeTcpOptions(
+  items: readonly TcpOptionsItem[],
+  out: Uint8Array,
+  offset: number,
+): number {
+  let pos = offset;
+  for (let k = 0; k < items.length; k++) {
+    const item = items[k];
+    switch (item.kind) {
+      case 'EOL':
+        if (pos + 1 > out.length) return -1;
+        out[pos++] = 0;
+        break;
+      case 'NOP':
+        if (pos + 1 > out.length) return -1;
+        out[pos++] = 1;
+        break;
+      case 'MSS': {
+        const size = 4;
+        const len = size;
+        if (pos + size > out.length || len >= 0x100) return -1;
+        out[pos] = 2;
+        out[pos + 1] = len;
+        out[pos + 2] = item.value >>> 8;
+        out[pos + 3] = item.value;
+        pos += size;
+        break;
+      }
+      case 'WindowScale': {
+        const size = 3;
+        const len = size;
+        if (pos + size > out.length || len >= 0x100) return -1;
+        out[pos] = 3;
+        out[pos + 1] = len;
+        out[pos + 2] = item.shift;
+        pos += size;
+        break;
+      }
+      case 'SackPermitted': {
+        const size = 2;
+        const len = size;
+        if (pos + size > out.length || len >= 0x100) return -1;
+        out[pos] = 4;
+        out[pos + 1] = len;
+        pos += size;
+        break;
+      }
+      case 'Sack': {
+        const size = 2 + 8 * item.blocks.length;
+        const len = size;
+        if (pos + size > out.length || len >= 0x100) return -1;
+        out[pos] = 5;
+        out[pos + 1] = len;
+        for (let i = 0, at = pos + 2; i < item.blocks.length; i++, at += 8) {
+          const w0 = item.blocks[i].left | 0;
+          out[at] = w0 >>> 24;
+          out[at + 1] = w0 >>> 16;
+          out[at + 2] = w0 >>> 8;
+          out[at + 3] = w0;
+          const w1 = item.blocks[i].right | 0;
+          out[at + 4] = w1 >>> 24;
+          out[at + 5] = w1 >>> 16;
+          out[at + 6] = w1 >>> 8;
+          out[at + 7] = w1;
+        }
+        pos += size;
+        break;
+      }
+      case 'Timestamps': {
+        const size = 10;
+        const len = size;
+        if (pos + size > out.length || len >= 0x100) return -1;
+        out[pos] = 8;
+        out[pos + 1] = len;
+        const v2 = item.tsval | 0;
+        out[pos + 2] = v2 >>> 24;
+        out[pos + 3] = v2 >>> 16;
+        out[pos + 4] = v2 >>> 8;
+        out[pos + 5] = v2;
+        const v3 = item.tsecr | 0;
+        out[pos + 6] = v3 >>> 24;
+        out[pos + 7] = v3 >>> 16;
+        out[pos + 8] = v3 >>> 8;
+        out[pos + 9] = v3;
+        pos += size;
+        break;
+      }
+      case 'raw':
+        if (pos + item.bytes.length > out.length) return -1;
+        out.set(item.bytes, pos);
+        pos += item.bytes.length;
+        break;
+    }
+  }
+  while ((pos - offset) % 4 !== 0) {
+    if (pos >= out.length) return -1;
+    out[pos++] = 0;
+  }
+  return pos - offset;
+}
+
+const decodeCursorTcpOptions = new TcpOptionsCursor('tcpOptions', 'tcpOptions');
+
+/**
+ * The TcpOptions in [offset, offset + length) as items (allocates; hot paths use the cursor):
+ * unknown kinds and the padding after an end element as `raw`, so encodeTcpOptions() of the
+ * result gives the same bytes. Stops where the list cannot be delimited.
+ */
+export function decodeTcpOptions(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  count = -1,
+): TcpOptionsItem[] {
+  const list: TcpOptionsItem[] = [];
+  const c = decodeCursorTcpOptions.reset(bytes, offset, length, count);
+  let end = offset;
+  while (c.next()) {
+    end = c.offset + c.length;
+    switch (c.kind) {
+      case 0:
+        list.push({ kind: 'EOL' });
+        break;
+      case 1:
+        list.push({ kind: 'NOP' });
+        break;
+      case 2: {
+        if (c.length !== 4) {
+          list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
+          break;
+        }
+        const v = c.mss;
+        list.push({ kind: 'MSS', value: v.value });
+        break;
+      }
+      case 3: {
+        if (c.length !== 3) {
+          list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
+          break;
+        }
+        const v = c.windowScale;
+        list.push({ kind: 'WindowScale', shift: v.shift });
+        break;
+      }
+      case 4:
+        if (c.length !== 2) {
+          list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
+          break;
+        }
+        list.push({ kind: 'SackPermitted' });
+        break;
+      case 5: {
+        if ((c.length - 2) % 8 !== 0) {
+          list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
+          break;
+        }
+        const v = c.sack;
+        list.push({
+          kind: 'Sack',
+          blocks: Array.from({ length: v.blocksCount }, (_, i) => ({
+            left: v.blocksLeft(i),
+            right: v.blocksRight(i),
+          })),
+        });
+        break;
+      }
+      case 8: {
+        if (c.length !== 10) {
+          list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
+          break;
+        }
+        const v = c.timestamps;
+        list.push({ kind: 'Timestamps', tsval: v.tsval, tsecr: v.tsecr });
+        break;
+      }
+      default:
+        list.push({ kind: 'raw', bytes: bytes.slice(c.offset, end) });
+    }
+  }
+  if (c.error === null && count < 0 && end < offset + length)
+    list.push({ kind: 'raw', bytes: bytes.slice(end, offset + length) });
+  return list;
+}
+
+/** One TcpOptions element as toJSON() shows it: the header fields, then the body's (unknown kinds: data in hex). */
+export type TcpOptionsJSON =
+  | { kind: number }
+  | { kind: number; length: number; value: number }
+  | { kind: number; length: number; shift: number }
+  | { kind: number; length: number }
+  | { kind: number; length: number; blocks: Array<{ left: number; right: number }> }
+  | { kind: number; length: number; tsval: number; tsecr: number }
+  | { kind: number; length: number; data: string };
+
+/** The elements `cursor` walks, in wire order, as plain objects (allocates). */
+export function tcpOptionsToJSON(c: TcpOptionsCursor): TcpOptionsJSON[] {
+  const list: TcpOptionsJSON[] = [];
+  while (c.next()) {
+    switch (c.kind) {
+      case 0:
+        list.push({ kind: c.kind });
+        break;
+      case 1:
+        list.push({ kind: c.kind });
+        break;
+      case 2: {
+        const v = c.mss;
+        list.push({ kind: c.kind, length: c.bytes[c.offset + 1], value: v.value });
+        break;
+      }
+      case 3: {
+        const v = c.windowScale;
+        list.push({ kind: c.kind, length: c.bytes[c.offset + 1], shift: v.shift });
+        break;
+      }
+      case 4:
+        list.push({ kind: c.kind, length: c.bytes[c.offset + 1] });
+        break;
+      case 5: {
+        const v = c.sack;
+        list.push({
+          kind: c.kind,
+          length: c.bytes[c.offset + 1],
+          blocks: Array.from({ length: v.blocksCount }, (_, i) => ({
+            left: v.blocksLeft(i),
+            right: v.blocksRight(i),
+          })),
+        });
+        break;
+      }
+      case 8: {
+        const v = c.timestamps;
+        list.push({ kind: c.kind, length: c.bytes[c.offset + 1], tsval: v.tsval, tsecr: v.tsecr });
+        break;
+      }
+      default:
+        list.push({
+          kind: c.kind,
+          length: c.bytes[c.offset + 1],
+          data: formatHex(c.bytes, c.bodyOffset, c.bodyLength),
+        });
+    }
+  }
+  return list;
+}
+
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
 const TCP_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [2, 'srcPort', 0],
@@ -114,7 +785,7 @@ export interface TcpJSON {
   checksum: number;
   checksumValid: boolean | null;
   urgentPointer: number;
-  options: TcpOptionJSON[];
+  options: TcpOptionsJSON[];
   payloadLength: number;
 }
 
@@ -151,9 +822,9 @@ export class TcpView {
   urgentPointerField = 0;
   /** @internal Byte length of options; it starts where the part before it ends. */
   optionsSize = 0;
-  private readonly optionsCursor = new TcpOptionCursor();
-  /** @internal The well-known options, recorded by wrap()'s validation walk (read the getters). */
-  readonly optionsValues = new TcpOptionValues();
+  private readonly optionsCursor = new TcpOptionsCursor('tcp', 'options');
+  /** @internal The summaries wrap() recorded while validating options (read the getters). */
+  readonly optionsSummary = new TcpOptionsSummary();
 
   private get optionsStart(): number {
     return this.offset + 20;
@@ -195,7 +866,9 @@ export class TcpView {
     {
       const size = dataOffsetValue * 4 - 20;
       if (size < 0 || pos + size > offset + length) return this.failRegion(2, pos, size);
-      const bad = validateTcpOptions(bytes, pos, size, this.optionsValues);
+      const s = this.optionsSummary;
+      s.clear();
+      const bad = validateTcpOptions(bytes, pos, size, s);
       if (bad >= 0) return this.failAt(3, bad);
       this.optionsSize = size;
       pos += size;
@@ -257,7 +930,7 @@ export class TcpView {
     this.checksumField = 0;
     this.urgentPointerField = 0;
     this.optionsSize = 0;
-    this.optionsValues.clear();
+    this.optionsSummary.clear();
     this.payloadSize = 0;
     return this.error;
   }
@@ -528,56 +1201,56 @@ export class TcpView {
     return this.optionsSize;
   }
 
-  /** The option cursor (the same object on every call), reset to the first option. */
-  options(): TcpOptionCursor {
+  /** The options cursor (the same object on every call), reset to the first element. */
+  options(): TcpOptionsCursor {
     return this.optionsCursor.reset(this.bytes, this.optionsStart, this.optionsSize);
   }
 
-  /** MSS option value (kind 2, length 4); -1 when absent. */
+  /** TcpOptions.MSS.value (last occurrence); -1 when absent (a declared summary). */
   get mss(): number {
-    return this.optionsValues.mss;
+    return this.optionsSummary.mss;
   }
 
-  /** Window scale shift (kind 3, length 3); -1 when absent. */
+  /** TcpOptions.WindowScale.shift (last occurrence); -1 when absent (a declared summary). */
   get windowScale(): number {
-    return this.optionsValues.windowScale;
+    return this.optionsSummary.windowScale;
   }
 
-  /** True when a SACK-permitted option (kind 4, length 2) is present. */
+  /** True when options holds a SackPermitted element (a declared summary). */
   get sackPermitted(): boolean {
-    return this.optionsValues.sackPermitted;
+    return this.optionsSummary.sackPermittedPresent;
   }
 
-  /** Timestamp value (kind 8, length 10) as uint32; -1 when absent. */
-  get tsval(): number {
-    const values = this.optionsValues;
-    return values.hasTimestamps ? values.tsvalBits >>> 0 : -1;
-  }
-
-  /** Timestamp echo reply (kind 8, length 10) as uint32; -1 when absent. */
-  get tsecr(): number {
-    const values = this.optionsValues;
-    return values.hasTimestamps ? values.tsecrBits >>> 0 : -1;
-  }
-
-  /** Whole blocks of the SACK option (kind 5; the last one if several); 0 when absent. */
+  /** Items of TcpOptions.Sack.blocks recorded (at most 4; the last such element); 0 when absent. */
   get sackCount(): number {
-    return this.optionsValues.sackCount;
+    return this.optionsSummary.sackCount;
   }
 
-  /** The SACK blocks' edges as uint32 (the same array on every call): left of block i at 2 * i, right at 2 * i + 1, for i < sackCount. Indexing it needs no call, which matters in rarely run loops where V8 does not inline sackLeft()/sackRight(). */
-  get sackEdges(): Uint32Array {
-    return this.optionsValues.sackEdges;
+  /** Their fields (the same array on every call): item i's left at 2 * i, right at 2 * i + 1, for i < sackCount. Indexing it needs no call. */
+  get sack(): Uint32Array {
+    return this.optionsSummary.sack;
   }
 
-  /** Left edge of SACK block i (0 <= i < sackCount) as uint32. */
+  /** left of recorded item i (0 <= i < sackCount). */
   sackLeft(i: number): number {
-    return this.optionsValues.sackEdges[(2 * i) & 7];
+    return this.optionsSummary.sack[(2 * i) % 8];
   }
 
-  /** Right edge of SACK block i (0 <= i < sackCount) as uint32. */
+  /** right of recorded item i (0 <= i < sackCount). */
   sackRight(i: number): number {
-    return this.optionsValues.sackEdges[(2 * i + 1) & 7];
+    return this.optionsSummary.sack[(2 * i + 1) % 8];
+  }
+
+  /** TcpOptions.Timestamps.tsval (last occurrence) as uint32; -1 when absent (a declared summary). */
+  get tsval(): number {
+    const s = this.optionsSummary;
+    return s.timestampsPresent ? s.tsvalBits >>> 0 : -1;
+  }
+
+  /** TcpOptions.Timestamps.tsecr (last occurrence) as uint32; -1 when absent (a declared summary). */
+  get tsecr(): number {
+    const s = this.optionsSummary;
+    return s.timestampsPresent ? s.tsecrBits >>> 0 : -1;
   }
 
   /** Absolute index of payload. */
@@ -877,11 +1550,3 @@ export function encodeTcpIpv6(
 
   return pos - offset;
 }
-
-export {
-  encodeTcpOptions as encodeOptions,
-  findKindLengthOption as findOption,
-  TcpOptionCursor,
-  writeTcpTimestamps as writeTimestamps,
-} from '../codec/options.js';
-export type { TcpOption, TcpOptionJSON } from '../codec/options.js';

@@ -122,15 +122,15 @@ describe('decode --json shape', () => {
     expect(l.tcp.checksumValid).toBe(true);
     const opts = l.tcp.options as Array<Record<string, unknown>>;
     expect(opts.map((o) => o.kind)).toEqual([2, 4, 8, 1, 3]);
-    expect(opts[0].mss).toBe(1460);
-    expect(opts[1].sackPermitted).toBe(true);
-    expect(opts[4].windowScale).toBe(10);
+    expect(opts[0].value).toBe(1460);
+    expect(opts[1]).toEqual({ kind: 4, length: 2 });
+    expect(opts[4].shift).toBe(10);
   });
 
-  it('SACK blocks as [left, right] pairs', () => {
+  it('SACK blocks as {left, right} items', () => {
     const l = json('linux-tcp-sack.pcap', 19);
     const sack = (l.tcp.options as Array<Record<string, unknown>>).find((o) => o.kind === 5);
-    expect(sack?.sack).toEqual([[524290610, 524292058]]);
+    expect(sack?.blocks).toEqual([{ left: 524290610, right: 524292058 }]);
   });
 
   it('DNS over TCP carries its length prefix; DNS shows the Z/AD/CD bits', () => {

@@ -1,15 +1,13 @@
 /** fast-check arbitraries for every message's Fields (valid messages only). */
 import fc from 'fast-check';
-import { encodeTcpOptions, type TcpOption } from '../../src/codec/options.js';
+import { ipv4, tcp } from '../../src/generated/index.js';
 import type {
   arp,
   dhcp,
   dns,
   ethernet,
   icmp,
-  ipv4,
   pcap,
-  tcp,
   udp,
   vlan,
   vxlan,
@@ -93,20 +91,45 @@ export const pcapRecordFields: fc.Arbitrary<pcap.PcapRecordFields> = fc.record({
 });
 
 /** A kind-length-value option list (no EOL inside), padded with EOL to a multiple of 4. */
-function kindLengthList(maxBytes: number): fc.Arbitrary<Uint8Array> {
-  const item = fc.oneof(
-    fc.constant([1]),
-    fc
-      .tuple(fc.integer({ min: 2, max: 255 }), fc.uint8Array({ maxLength: 10 }))
-      .map(([kind, data]) => [kind, data.length + 2, ...data]),
-  );
-  return fc.array(item, { maxLength: 6 }).map((items) => {
-    const bytes: number[] = [];
-    for (const it of items) if (bytes.length + it.length <= maxBytes) bytes.push(...it);
-    while (bytes.length % 4 !== 0) bytes.push(0);
-    return Uint8Array.from(bytes);
-  });
-}
+/** Kinds no Ipv4Options element declares: raw items. */
+const IPV4_DECLARED = new Set<number>(Object.values(ipv4.Ipv4OptionType));
+
+export const ipv4Option: fc.Arbitrary<ipv4.Ipv4OptionsItem> = fc.oneof(
+  fc.constant({ kind: 'NOP' as const }),
+  fc
+    .tuple(u8, fc.array(ipv4Address, { maxLength: 3 }))
+    .map(([pointer, route]) => ({ kind: 'RecordRoute' as const, pointer, route })),
+  fc
+    .tuple(u8, bits(4), bits(4), fc.array(u32, { maxLength: 3 }))
+    .map(([pointer, overflow, flag, data]) => ({
+      kind: 'Timestamp' as const,
+      pointer,
+      overflow,
+      flag,
+      data,
+    })),
+  u16.map((value) => ({ kind: 'RouterAlert' as const, value })),
+  fc
+    .tuple(
+      fc.integer({ min: 2, max: 255 }).filter((k) => !IPV4_DECLARED.has(k)),
+      fc.uint8Array({ maxLength: 10 }),
+    )
+    .map(([kind, data]) => ({
+      kind: 'raw' as const,
+      bytes: Uint8Array.from([kind, data.length + 2, ...data]),
+    })),
+);
+
+/** IPv4 option lists that fit in 40 bytes, with their encoded bytes. */
+export const ipv4Options: fc.Arbitrary<{ list: ipv4.Ipv4OptionsItem[]; bytes: Uint8Array }> = fc
+  .array(ipv4Option, { maxLength: 5 })
+  .map((list) => {
+    const out = new Uint8Array(40);
+    const n = ipv4.encodeIpv4Options(list, out, 0);
+    return { list, bytes: n < 0 ? new Uint8Array(0) : out.slice(0, n), fits: n >= 0 };
+  })
+  .filter((x) => x.fits)
+  .map(({ list, bytes }) => ({ list, bytes }));
 
 export const ipv4Fields: fc.Arbitrary<ipv4.Ipv4Fields> = fc.record({
   version: fc.constant(4),
@@ -119,7 +142,7 @@ export const ipv4Fields: fc.Arbitrary<ipv4.Ipv4Fields> = fc.record({
   protocol: u8,
   src: ipv4Address,
   dst: ipv4Address,
-  options: kindLengthList(40),
+  options: ipv4Options.map((o) => o.bytes),
 });
 
 export const icmpFields: fc.Arbitrary<icmp.IcmpFields> = fc.record({
@@ -167,26 +190,35 @@ export const udpFields: fc.Arbitrary<udp.UdpFields> = fc.record({
   dstPort: u16,
 });
 
-export const tcpOption: fc.Arbitrary<TcpOption> = fc.oneof(
-  u16.map((value) => ({ kind: 'mss' as const, value })),
-  fc.integer({ min: 0, max: 14 }).map((shift) => ({ kind: 'windowScale' as const, shift })),
-  fc.constant({ kind: 'sackPermitted' as const }),
+/** Kinds no TcpOptions element declares: raw items. */
+const TCP_DECLARED = new Set<number>(Object.values(tcp.TcpOptionKind));
+
+export const tcpOption: fc.Arbitrary<tcp.TcpOptionsItem> = fc.oneof(
+  u16.map((value) => ({ kind: 'MSS' as const, value })),
+  fc.integer({ min: 0, max: 14 }).map((shift) => ({ kind: 'WindowScale' as const, shift })),
+  fc.constant({ kind: 'SackPermitted' as const }),
   fc
-    .array(fc.tuple(u32, u32), { minLength: 1, maxLength: 4 })
-    .map((blocks) => ({ kind: 'sack' as const, blocks })),
-  fc.tuple(u32, u32).map(([tsval, tsecr]) => ({ kind: 'timestamps' as const, tsval, tsecr })),
-  fc.constant({ kind: 'nop' as const }),
+    .array(fc.record({ left: u32, right: u32 }), { minLength: 1, maxLength: 4 })
+    .map((blocks) => ({ kind: 'Sack' as const, blocks })),
+  fc.tuple(u32, u32).map(([tsval, tsecr]) => ({ kind: 'Timestamps' as const, tsval, tsecr })),
+  fc.constant({ kind: 'NOP' as const }),
   fc
-    .tuple(fc.integer({ min: 9, max: 253 }), fc.uint8Array({ maxLength: 6 }))
-    .map(([kind, data]) => ({ kind, data })),
+    .tuple(
+      fc.integer({ min: 2, max: 255 }).filter((k) => !TCP_DECLARED.has(k)),
+      fc.uint8Array({ maxLength: 6 }),
+    )
+    .map(([kind, data]) => ({
+      kind: 'raw' as const,
+      bytes: Uint8Array.from([kind, data.length + 2, ...data]),
+    })),
 );
 
 /** TCP option lists that fit in 40 bytes, with their encoded bytes. */
-export const tcpOptions: fc.Arbitrary<{ list: TcpOption[]; bytes: Uint8Array }> = fc
+export const tcpOptions: fc.Arbitrary<{ list: tcp.TcpOptionsItem[]; bytes: Uint8Array }> = fc
   .array(tcpOption, { maxLength: 5 })
   .map((list) => {
     const out = new Uint8Array(40);
-    const n = encodeTcpOptions(list, out, 0);
+    const n = tcp.encodeTcpOptions(list, out, 0);
     return { list, bytes: n < 0 ? new Uint8Array(0) : out.slice(0, n), fits: n >= 0 };
   })
   .filter((x) => x.fits)

@@ -1,12 +1,11 @@
 /**
  * The fast-path additions of the views and encoders: TCP options recorded by wrap() (they must
  * agree with the cursor), MAC halves, stale-zero getters after a failed wrap(), and patching
- * timestamps into an encoded option block (it must equal a fresh encodeOptions()).
+ * timestamps into an encoded option block (it must equal a fresh encodeTcpOptions()).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ethernet, tcp } from '../../src/generated/index.js';
-import { findKindLengthOption, validateKindLengthList } from '../../src/codec/options.js';
 
 /** A 20-byte TCP header followed by `options` (padded to 4 bytes with EOL). */
 function segment(options: number[]): Uint8Array {
@@ -23,15 +22,17 @@ function viaCursor(v: tcp.TcpView) {
   const r = { mss: -1, ws: -1, sp: false, tsval: -1, tsecr: -1, sack: [] as number[] };
   const o = v.options();
   while (o.next()) {
-    if (o.kind === 2 && o.length === 4) r.mss = o.mss;
-    else if (o.kind === 3 && o.length === 3) r.ws = o.windowScale;
-    else if (o.sackPermitted) r.sp = true;
-    else if (o.kind === 5) {
+    if (o.kind === tcp.TcpOptionKind.MSS) r.mss = o.mss.value;
+    else if (o.kind === tcp.TcpOptionKind.WindowScale) r.ws = o.windowScale.shift;
+    else if (o.kind === tcp.TcpOptionKind.SackPermitted) r.sp = true;
+    else if (o.kind === tcp.TcpOptionKind.Sack) {
+      const s = o.sack;
       r.sack = [];
-      for (let i = 0; i < o.sackCount; i++) r.sack.push(o.sackLeft(i), o.sackRight(i));
-    } else if (o.kind === 8 && o.length === 10) {
-      r.tsval = o.tsval;
-      r.tsecr = o.tsecr;
+      for (let i = 0; i < Math.min(s.blocksCount, 4); i++)
+        r.sack.push(s.blocksLeft(i), s.blocksRight(i));
+    } else if (o.kind === tcp.TcpOptionKind.Timestamps) {
+      r.tsval = o.timestamps.tsval;
+      r.tsecr = o.timestamps.tsecr;
     }
   }
   return r;
@@ -40,7 +41,7 @@ function viaCursor(v: tcp.TcpView) {
 function viaView(v: tcp.TcpView) {
   const sack: number[] = [];
   for (let i = 0; i < v.sackCount; i++) sack.push(v.sackLeft(i), v.sackRight(i));
-  expect([...v.sackEdges.subarray(0, 2 * v.sackCount)]).toEqual(sack);
+  expect([...v.sack.subarray(0, 2 * v.sackCount)]).toEqual(sack);
   return {
     mss: v.mss,
     ws: v.windowScale,
@@ -60,7 +61,8 @@ const option = fc.oneof(
     .array(fc.integer({ min: 0, max: 255 }), { minLength: 8, maxLength: 8 })
     .chain((tsBytes) => fc.constant([8, 10, ...tsBytes])),
   fc
-    .array(fc.integer({ min: 0, max: 255 }), { minLength: 8, maxLength: 24 })
+    .array(fc.integer({ min: 0, max: 255 }), { minLength: 8, maxLength: 32 })
+    .map((edges) => edges.slice(0, edges.length - (edges.length % 8)))
     .map((edges) => [5, 2 + edges.length, ...edges]),
   fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 6 }).map((d) => [30, 2 + d.length, ...d]),
 );
@@ -76,7 +78,21 @@ describe('TcpView: options recorded by wrap()', () => {
         expect(v.wrap(b)).toBeNull();
         expect(viaView(v)).toEqual(viaCursor(v));
       }),
+      { seed: 0x7c9, numRuns: 300 },
     );
+  });
+
+  it('rejects an element whose length disagrees with its body, at its offset', () => {
+    const v = new tcp.TcpView();
+    // NOP, then an MSS of length 5, a SACK of 1.5 blocks, a timestamps of length 9.
+    for (const bad of [
+      [1, 2, 5, 0, 0, 0],
+      [1, 5, 14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      [1, 8, 9, 0, 0, 0, 0, 0, 0, 0],
+    ]) {
+      const err = v.wrap(segment(bad));
+      expect(err).toEqual({ code: 'E_BAD_OPTION', layer: 'tcp', field: 'options', offset: 21 });
+    }
   });
 
   it('reads a Linux SYN option block, and reports absence as -1', () => {
@@ -140,38 +156,47 @@ describe('EthernetView: MAC halves', () => {
   });
 });
 
-describe('tcp.writeTimestamps', () => {
-  it('patches an encoded block to what encodeOptions() writes for the new values', () => {
-    const list = (tsval: number, tsecr: number): tcp.TcpOption[] => [
-      { kind: 'mss', value: 1460 },
-      { kind: 'sackPermitted' },
-      { kind: 'timestamps', tsval, tsecr },
-      { kind: 'nop' },
-      { kind: 'windowScale', shift: 7 },
+describe('TcpOptionsTimestampsView setters', () => {
+  it('patch an encoded block to what encodeTcpOptions() writes for the new values', () => {
+    const list = (tsval: number, tsecr: number): tcp.TcpOptionsItem[] => [
+      { kind: 'MSS', value: 1460 },
+      { kind: 'SackPermitted' },
+      { kind: 'Timestamps', tsval, tsecr },
+      { kind: 'NOP' },
+      { kind: 'WindowScale', shift: 7 },
     ];
     const block = new Uint8Array(40);
-    const n = tcp.encodeOptions(list(0, 0), block, 0);
-    const at = tcp.findOption(block, 0, n, tcp.TcpOptionKind.Timestamps);
+    const n = tcp.encodeTcpOptions(list(0, 0), block, 0);
+    const c = new tcp.TcpOptionsCursor('tcp', 'options').reset(block, 0, n);
+    let at = -1;
+    while (c.next()) if (c.kind === tcp.TcpOptionKind.Timestamps) at = c.offset;
     expect(at).toBe(6);
+    const ts = new tcp.TcpOptionsTimestampsView().point(block, at);
     const fresh = new Uint8Array(40);
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), fc.integer(), (tsval, tsecr) => {
         // Either representation of a 32-bit value: uint32, or int32 with the same bits.
-        tcp.writeTimestamps(block, at, tsval, tsecr);
-        tcp.encodeOptions(list(tsval, tsecr >>> 0), fresh, 0);
+        ts.tsval = tsval;
+        ts.tsecr = tsecr;
+        tcp.encodeTcpOptions(list(tsval, tsecr >>> 0), fresh, 0);
         expect(block).toEqual(fresh);
+        expect([ts.tsval, ts.tsecr]).toEqual([tsval, tsecr >>> 0]);
       }),
+      { seed: 0x15, numRuns: 200 },
     );
   });
 
-  it('findOption stops at EOL and at a list it cannot delimit', () => {
+  it('the cursor stops at EOL and at a list it cannot delimit', () => {
     const b = Uint8Array.from([1, 2, 4, 5, 0xb4, 0, 8, 10]);
-    expect(findKindLengthOption(b, 0, b.length, 2)).toBe(1);
-    expect(findKindLengthOption(b, 0, b.length, 8)).toBe(-1);
+    const c = new tcp.TcpOptionsCursor('tcp', 'options').reset(b, 0, b.length);
+    const kinds: number[] = [];
+    while (c.next()) kinds.push(c.kind);
+    expect(kinds).toEqual([1, 2, 0]);
     const cut = Uint8Array.from([3, 3, 7, 8, 10, 0]);
-    expect(validateKindLengthList(cut, 0, cut.length)).toBe(3);
-    expect(findKindLengthOption(cut, 0, cut.length, 5)).toBe(-1);
-    expect(findKindLengthOption(cut, 0, cut.length, 8)).toBe(-1);
-    expect(findKindLengthOption(cut, 0, cut.length, 3)).toBe(0);
+    expect(tcp.validateTcpOptions(cut, 0, cut.length, new tcp.TcpOptionsSummary())).toBe(3);
+    c.reset(cut, 0, cut.length);
+    expect(c.next() && c.kind).toBe(3);
+    expect(c.next()).toBe(false);
+    expect(c.error).toEqual({ code: 'E_BAD_OPTION', layer: 'tcp', field: 'options', offset: 3 });
   });
 });

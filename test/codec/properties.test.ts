@@ -32,6 +32,7 @@ import {
   igmpv3ReportFields,
   ipv4Address,
   ipv4Fields,
+  ipv4Options,
   payload,
   pcapFileFields,
   pcapRecordFields,
@@ -54,6 +55,42 @@ function withPayload(headerLength: number, body: Uint8Array, at = 3): Uint8Array
   const out = new Uint8Array(at + headerLength + body.length + 5);
   out.set(body, at + headerLength);
   return out;
+}
+
+/** An IPv4 header around the options under test. */
+const base4: ipv4.Ipv4Fields = {
+  version: 4,
+  dscp: 0,
+  ecn: 0,
+  identification: 1,
+  flags: 0,
+  fragmentOffset: 0,
+  ttl: 64,
+  protocol: 17,
+  src: 0x0a000001,
+  dst: 0x0a000002,
+  options: new Uint8Array(0),
+};
+
+/** Bytes one TCP option item takes on the wire. */
+function itemSize(o: tcp.TcpOptionsItem): number {
+  switch (o.kind) {
+    case 'EOL':
+    case 'NOP':
+      return 1;
+    case 'MSS':
+      return 4;
+    case 'WindowScale':
+      return 3;
+    case 'SackPermitted':
+      return 2;
+    case 'Sack':
+      return 2 + 8 * o.blocks.length;
+    case 'Timestamps':
+      return 10;
+    case 'raw':
+      return o.bytes.length;
+  }
 }
 
 describe('decode(encode(x)) = x', () => {
@@ -296,49 +333,92 @@ describe('decode(encode(x)) = x', () => {
           expect(view.payloadLength).toBe(body.length);
           const got = decoded(tcp.decodeTcp(out, 3, hl + body.length));
           expect(got).toEqual({ ...f, dataOffset: hl / 4, checksum: got.checksum });
-          // The cursor gives back the option list (padding shows as one EOL at the end).
-          const cursor = view.options();
-          for (const o of opts.list) {
-            expect(cursor.next()).toBe(true);
-            switch (o.kind) {
-              case 'mss':
-                expect(cursor.mss).toBe(o.value);
-                break;
-              case 'windowScale':
-                expect(cursor.windowScale).toBe(o.shift);
-                break;
-              case 'sackPermitted':
-                expect(cursor.sackPermitted).toBe(true);
-                break;
-              case 'sack':
-                expect(cursor.sackCount).toBe(o.blocks.length);
-                o.blocks.forEach(([l, r], i) => {
-                  expect(cursor.sackLeft(i)).toBe(l);
-                  expect(cursor.sackRight(i)).toBe(r);
-                });
-                break;
-              case 'timestamps':
-                expect([cursor.tsval, cursor.tsecr]).toEqual([o.tsval, o.tsecr]);
-                break;
-              case 'nop':
-                expect(cursor.kind).toBe(1);
-                break;
-              case 'eol':
-                expect(cursor.kind).toBe(0);
-                break;
-              default:
-                expect(cursor.kind).toBe(o.kind);
-                expect(
-                  out.slice(cursor.valueOffset, cursor.valueOffset + cursor.valueLength),
-                ).toEqual(o.data);
-            }
-          }
-          if (cursor.next()) expect(cursor.kind).toBe(0);
-          expect(cursor.next()).toBe(false);
-          expect(cursor.error).toBeNull();
+          // The items come back, then the padding: one EOL, or EOL and the zeros after it.
+          const items = tcp.decodeTcpOptions(out, view.optionsOffset, view.optionsLength);
+          const pad = opts.bytes.length - opts.list.reduce((n, o) => n + itemSize(o), 0);
+          expect(items.slice(0, opts.list.length)).toEqual(opts.list);
+          const rest = items.slice(opts.list.length);
+          if (pad === 0) expect(rest).toEqual([]);
+          else if (pad === 1) expect(rest).toEqual([{ kind: 'EOL' }]);
+          else
+            expect(rest).toEqual([
+              { kind: 'EOL' },
+              { kind: 'raw', bytes: new Uint8Array(pad - 1) },
+            ]);
+          const again = new Uint8Array(opts.bytes.length);
+          expect(tcp.encodeTcpOptions(items, again, 0)).toBe(opts.bytes.length);
+          expect(again).toEqual(opts.bytes);
+          // The summaries wrap() recorded agree with the items (the last occurrence counts).
+          const last = <K extends tcp.TcpOptionsItem['kind']>(k: K) =>
+            opts.list
+              .filter((o): o is Extract<tcp.TcpOptionsItem, { kind: K }> => o.kind === k)
+              .at(-1);
+          expect(view.mss).toBe(last('MSS')?.value ?? -1);
+          expect(view.windowScale).toBe(last('WindowScale')?.shift ?? -1);
+          expect(view.sackPermitted).toBe(last('SackPermitted') !== undefined);
+          expect([view.tsval, view.tsecr]).toEqual([
+            last('Timestamps')?.tsval ?? -1,
+            last('Timestamps')?.tsecr ?? -1,
+          ]);
+          const sack = last('Sack')?.blocks ?? [];
+          expect(view.sackCount).toBe(sack.length);
+          sack.forEach((b, i) =>
+            expect([view.sackLeft(i), view.sackRight(i)]).toEqual([b.left, b.right]),
+          );
         },
       ),
       RUNS,
+    );
+  });
+
+  it('ipv4 options: items encode, decode back (then the padding), and re-encode to the same bytes', () => {
+    fc.assert(
+      fc.property(ipv4Options, (opts) => {
+        const view = new ipv4.Ipv4View();
+        const f = { ...base4, options: opts.bytes };
+        const hl = ipv4.ipv4HeaderLength(f);
+        const out = new Uint8Array(hl);
+        expect(ipv4.encodeIpv4(f, out, 0, 0)).toBe(hl);
+        expect(view.wrap(out)).toBeNull();
+        const items = ipv4.decodeIpv4Options(out, view.optionsOffset, view.optionsLength);
+        expect(items.slice(0, opts.list.length)).toEqual(opts.list);
+        const again = new Uint8Array(opts.bytes.length);
+        expect(ipv4.encodeIpv4Options(items, again, 0)).toBe(opts.bytes.length);
+        expect(again).toEqual(opts.bytes);
+      }),
+      { seed: 0x1b4, numRuns: 300 },
+    );
+  });
+
+  it('ipv4 options: any list wrap() accepts decodes to items that encode to the same bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), (raw) => {
+        const b = raw.slice(0, raw.length - (raw.length % 4));
+        fc.pre(ipv4.validateIpv4Options(b, 0, b.length) < 0);
+        const out = new Uint8Array(b.length);
+        expect(ipv4.encodeIpv4Options(ipv4.decodeIpv4Options(b, 0, b.length), out, 0)).toBe(
+          b.length,
+        );
+        expect(out).toEqual(b);
+      }),
+      { seed: 0x1b5, numRuns: 2000 },
+    );
+  });
+
+  it('tcp options: any list wrap() accepts decodes to items that encode to the same bytes', () => {
+    const s = new tcp.TcpOptionsSummary();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), fc.boolean(), (raw, aligned) => {
+        const b = aligned ? raw.slice(0, raw.length - (raw.length % 4)) : raw;
+        fc.pre(tcp.validateTcpOptions(b, 0, b.length, s) < 0);
+        const items = tcp.decodeTcpOptions(b, 0, b.length);
+        const out = new Uint8Array(b.length + 4);
+        const n = tcp.encodeTcpOptions(items, out, 0);
+        // The encoder pads to 4 bytes: equal up to the list's length, zeros after.
+        expect(out.subarray(0, b.length)).toEqual(b);
+        expect(n).toBe(b.length + ((4 - (b.length % 4)) % 4));
+      }),
+      { seed: 0x5eed, numRuns: 2000 },
     );
   });
 

@@ -122,6 +122,7 @@ function touchAll(obj: object, depth = 0): void {
     ).call(obj);
     for (let n = 0; n < 2000 && cursor.next(); n++) {
       touchAll(cursor, depth + 1);
+      touchElementViews(cursor);
       for (let i = 0; i < (cursor.sackCount ?? 0); i++) {
         cursor.sackLeft?.(i);
         cursor.sackRight?.(i);
@@ -140,6 +141,32 @@ function touchAll(obj: object, depth = 0): void {
     const fn = (obj as Record<string, unknown>)[method];
     if (typeof fn === 'function')
       (fn as (a: number, b: number) => boolean).call(obj, 0x0a000001, 0x0a000002);
+  }
+}
+
+/**
+ * A list cursor's typed element views (getters returning objects with point()): every getter,
+ * and every item accessor below its count.
+ */
+function touchElementViews(cursor: object): void {
+  const proto = Object.getPrototypeOf(cursor) as object;
+  for (const [key, d] of Object.entries(Object.getOwnPropertyDescriptors(proto))) {
+    if (d.get === undefined) continue;
+    const view = (cursor as Record<string, unknown>)[key];
+    if (typeof view !== 'object' || view === null || !('point' in view)) continue;
+    touchAll(view, 1);
+    const vp = Object.getPrototypeOf(view) as object;
+    const members = Object.getOwnPropertyDescriptors(vp);
+    for (const [name, m] of Object.entries(members)) {
+      if (m.get === undefined || !name.endsWith('Count')) continue;
+      const count = (view as Record<string, number>)[name];
+      const array = name.slice(0, -'Count'.length);
+      for (const [method, f] of Object.entries(members)) {
+        if (!method.startsWith(array) || typeof f.value !== 'function' || method === 'point')
+          continue;
+        for (let i = 0; i < count; i++) (f.value as (i: number) => number).call(view, i);
+      }
+    }
   }
 }
 

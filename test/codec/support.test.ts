@@ -13,14 +13,7 @@ import {
   writeIpv4,
   writeMac,
 } from '../../src/codec/address.js';
-import {
-  DhcpOptionCursor,
-  dhcpOptionsToJSON,
-  encodeTcpOptions,
-  TcpOptionCursor,
-  validateDhcpArea,
-  validateKindLengthList,
-} from '../../src/codec/options.js';
+import { DhcpOptionCursor, dhcpOptionsToJSON, validateDhcpArea } from '../../src/codec/options.js';
 import { dhcp, tcp } from '../../src/generated/index.js';
 
 describe('Internet checksum', () => {
@@ -89,16 +82,16 @@ describe('addresses', () => {
   });
 });
 
-describe('TCP options', () => {
-  it('encodes every kind, pads with EOL, and refuses more than 40 bytes', () => {
+describe('TCP options (generated from the TcpOptions list)', () => {
+  it('encodes every kind, pads with EOL, and refuses what does not fit', () => {
     const out = new Uint8Array(64);
-    const n = encodeTcpOptions(
+    const n = tcp.encodeTcpOptions(
       [
-        { kind: 'mss', value: 1460 },
-        { kind: 'sackPermitted' },
-        { kind: 'timestamps', tsval: 0xdeadbeef, tsecr: 1 },
-        { kind: 'nop' },
-        { kind: 'windowScale', shift: 7 },
+        { kind: 'MSS', value: 1460 },
+        { kind: 'SackPermitted' },
+        { kind: 'Timestamps', tsval: 0xdeadbeef, tsecr: 1 },
+        { kind: 'NOP' },
+        { kind: 'WindowScale', shift: 7 },
       ],
       out,
       0,
@@ -106,32 +99,47 @@ describe('TCP options', () => {
     expect([...out.subarray(0, n)]).toEqual([
       2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 1, 1, 3, 3, 7,
     ]);
-    expect(encodeTcpOptions([{ kind: 30, data: Uint8Array.of(9) }], out, 0)).toBe(4);
+    expect(tcp.encodeTcpOptions([{ kind: 'raw', bytes: Uint8Array.of(30, 3, 9) }], out, 0)).toBe(4);
     expect([...out.subarray(0, 4)]).toEqual([30, 3, 9, 0]);
-    const blocks: Array<[number, number]> = [
-      [1, 2],
-      [3, 4],
-      [5, 6],
-      [7, 8],
-      [9, 10],
-    ];
-    expect(encodeTcpOptions([{ kind: 'sack', blocks }], out, 0)).toBe(-1);
-    expect(tcp.encodeOptions).toBe(encodeTcpOptions);
+    const blocks = Array.from({ length: 32 }, (_, i) => ({ left: i, right: i + 1 }));
+    // 2 + 8 * 32 bytes do not fit the 8-bit length.
+    expect(tcp.encodeTcpOptions([{ kind: 'Sack', blocks }], new Uint8Array(300), 0)).toBe(-1);
+    expect(tcp.encodeTcpOptions([{ kind: 'Sack', blocks }], out, 0)).toBe(-1);
   });
 
   it('reads malformed lists safely and reports them', () => {
-    const bytes = Uint8Array.from([1, 2, 4, 0xb4, 5, 1, 0, 0]);
-    expect(validateKindLengthList(bytes, 0, 8)).toBe(-1);
-    expect(validateKindLengthList(Uint8Array.from([1, 2, 1]), 0, 3)).toBe(1);
-    expect(validateKindLengthList(Uint8Array.from([3, 9, 0, 0]), 0, 4)).toBe(0);
-    const c = new TcpOptionCursor().reset(
+    const s = new tcp.TcpOptionsSummary();
+    const bytes = Uint8Array.from([1, 2, 4, 0, 0xb4, 1, 0, 0]);
+    expect(tcp.validateTcpOptions(bytes, 0, 8, s)).toBe(-1);
+    expect(s.mss).toBe(0xb4);
+    expect(tcp.validateTcpOptions(Uint8Array.from([1, 2, 1]), 0, 3, s)).toBe(1);
+    expect(tcp.validateTcpOptions(Uint8Array.from([3, 9, 0, 0]), 0, 4, s)).toBe(0);
+    const c = new tcp.TcpOptionsCursor('tcp', 'options').reset(
       Uint8Array.from([8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 3, 1]),
       0,
       12,
     );
-    expect(c.next() && [c.kind, c.tsval, c.tsecr]).toEqual([8, 1, 2]);
+    expect(c.next() && [c.kind, c.timestamps.tsval, c.timestamps.tsecr]).toEqual([8, 1, 2]);
     expect(c.next()).toBe(false);
     expect(c.error).toEqual({ code: 'E_BAD_OPTION', layer: 'tcp', field: 'options', offset: 10 });
+    // A typed view of an element of another kind reads zeros, never the neighbours.
+    c.reset(Uint8Array.from([3, 3, 7]), 0, 3);
+    expect(c.next() && [c.windowScale.shift, c.mss.value, c.timestamps.tsval]).toEqual([7, 0, 0]);
+  });
+
+  it('decodes to items that encode to the same bytes, padding and unknown kinds included', () => {
+    const b = Uint8Array.from([2, 4, 5, 0xb4, 30, 3, 9, 1, 0, 0, 7, 0]);
+    const items = tcp.decodeTcpOptions(b, 0, b.length);
+    expect(items).toEqual([
+      { kind: 'MSS', value: 1460 },
+      { kind: 'raw', bytes: Uint8Array.of(30, 3, 9) },
+      { kind: 'NOP' },
+      { kind: 'EOL' },
+      { kind: 'raw', bytes: Uint8Array.of(0, 7, 0) },
+    ]);
+    const out = new Uint8Array(12);
+    expect(tcp.encodeTcpOptions(items, out, 0)).toBe(12);
+    expect(out).toEqual(b);
   });
 });
 

@@ -55,7 +55,7 @@ describe('front end: the spec model', () => {
     expect(at('fragmentOffset')).toEqual([51, 13]);
     expect(at('dst')).toEqual([128, 32]);
     expect(m.regions.map((r) => [r.name, r.construct.kind])).toEqual([
-      ['options', 'tlv_list'],
+      ['options', 'list'],
       ['payload', 'payload'],
     ]);
     expect(m.steps.map((s) => (s.kind === 'assert' ? s.field : s.region))).toEqual([

@@ -21,6 +21,8 @@
  * The result is a list of human-readable mismatches; empty means agreement.
  */
 
+import { tcp } from '../../src/generated/index.js';
+
 export type Json = Record<string, unknown>;
 
 /** The layers of one level of an oracle frame (the frame itself, or a tunnel's `inner`). */
@@ -295,17 +297,20 @@ function compareUdp(d: Diff, u: Json, t: Json): void {
 export function tcpOptionsSummary(options: Json[]): Json {
   const s: Json = { kinds: [] as number[] };
   for (const opt of options) {
-    (s.kinds as number[]).push(num(opt.kind));
-    if (opt.mss !== undefined && s.mss === undefined) s.mss = opt.mss;
-    if (opt.windowScale !== undefined && s.wscale === undefined) s.wscale = opt.windowScale;
-    if (opt.sackPermitted === true) s.sack_perm = true;
-    if (opt.sack !== undefined)
-      s.sack = [...((s.sack as unknown[]) ?? []), ...(opt.sack as unknown[])];
-    if (opt.tsval !== undefined && s.tsval === undefined) {
+    const kind = num(opt.kind);
+    (s.kinds as number[]).push(kind);
+    if (kind === tcp.TcpOptionKind.MSS && s.mss === undefined) s.mss = opt.value;
+    if (kind === tcp.TcpOptionKind.WindowScale && s.wscale === undefined) s.wscale = opt.shift;
+    if (kind === tcp.TcpOptionKind.SackPermitted) s.sack_perm = true;
+    if (kind === tcp.TcpOptionKind.Sack) {
+      const blocks = list(opt.blocks).map((b) => [b.left, b.right]);
+      s.sack = [...((s.sack as unknown[]) ?? []), ...blocks];
+    }
+    if (kind === tcp.TcpOptionKind.Timestamps && s.tsval === undefined) {
       s.tsval = opt.tsval;
       s.tsecr = opt.tsecr;
     }
-    if (opt.kind === 0) break;
+    if (kind === tcp.TcpOptionKind.EOL) break;
   }
   return s;
 }

@@ -3,8 +3,9 @@
 // the well-known ones); encoding
 // through encodeEthernet/encodeIpv4/encodeTcp with the derived fields (ihl, totalLength,
 // dataOffset, both checksums) left to the encoders; the options are built once by
-// tcp.encodeOptions() from an item list, and the timestamps, which change every frame as they
-// do in a real stack, are rewritten in place per frame with tcp.writeTimestamps().
+// tcp.encodeTcpOptions() from an item list, and the timestamps, which change every frame as
+// they do in a real stack, are rewritten in place per frame through the generated Timestamps
+// element view's setters.
 import { ethernet, frame, ipv4, tcp } from '../../../src/generated/index.js';
 import type { Contender } from '../contender.js';
 import type { Corpus } from '../corpus.js';
@@ -85,7 +86,7 @@ function decodePass(corpus: Corpus): number {
         // The well-known options wrap() recorded while validating the list (the cursor,
         // t.options(), is for walking every option in order).
         let sack = 0;
-        const edges = t.sackEdges; // left, right of block 0, then of block 1, ...
+        const edges = t.sack; // left, right of block 0, then of block 1, ...
         const n = 2 * t.sackCount;
         for (let i = 0; i < n; i++) sack = mix(sack, edges[i]);
         acc = mix(acc, t.srcPort);
@@ -149,15 +150,15 @@ function createEncoder(): (i: number, out: Uint8Array) => number {
     dst: ENC_DST_IP,
     options: new Uint8Array(0),
   };
-  const optionList: tcp.TcpOption[] = [
-    { kind: 'mss', value: ENC_MSS },
-    { kind: 'sackPermitted' },
-    { kind: 'timestamps', tsval: 0, tsecr: 0 },
-    { kind: 'nop' },
-    { kind: 'windowScale', shift: ENC_WSCALE },
+  const optionList: tcp.TcpOptionsItem[] = [
+    { kind: 'MSS', value: ENC_MSS },
+    { kind: 'SackPermitted' },
+    { kind: 'Timestamps', tsval: 0, tsecr: 0 },
+    { kind: 'NOP' },
+    { kind: 'WindowScale', shift: ENC_WSCALE },
   ];
   const optionBytes = new Uint8Array(40);
-  const optionLength = tcp.encodeOptions(optionList, optionBytes, 0);
+  const optionLength = tcp.encodeTcpOptions(optionList, optionBytes, 0);
   if (optionLength < 0) throw new Error('encode workload options do not fit');
   const seg: tcp.TcpFields = {
     srcPort: ENC_SRC_PORT,
@@ -170,16 +171,21 @@ function createEncoder(): (i: number, out: Uint8Array) => number {
     options: optionBytes.subarray(0, optionLength),
   };
   // A stack encodes its option block once per connection and patches the timestamps per
-  // segment (tcp.writeTimestamps at the option tcp.findOption located).
-  const tsAt = tcp.findOption(optionBytes, 0, optionLength, tcp.TcpOptionKind.Timestamps);
-  if (tsAt < 0) throw new Error('encode workload options have no timestamps');
+  // segment, through a Timestamps view pointed at the option the cursor finds.
+  const cursor = new tcp.TcpOptionsCursor('tcp', 'options').reset(optionBytes, 0, optionLength);
+  const ts = new tcp.TcpOptionsTimestampsView();
+  while (cursor.next()) {
+    if (cursor.kind === tcp.TcpOptionKind.Timestamps) ts.point(optionBytes, cursor.offset);
+  }
+  if (ts.bytes !== optionBytes) throw new Error('encode workload options have no timestamps');
   const ipHeader = ipv4.ipv4HeaderLength(ip);
   return (i: number, out: Uint8Array): number => {
     ip.identification = encIdentification(i);
     seg.dstPort = encDstPort(i);
     seg.seq = encSeq(i) >>> 0;
     seg.ack = encAck(i) >>> 0;
-    tcp.writeTimestamps(optionBytes, tsAt, encTsval(i), encTsecr(i));
+    ts.tsval = encTsval(i);
+    ts.tsecr = encTsecr(i);
     const l2 = ethernet.encodeEthernet(eth, out, 0);
     const l4 = tcp.encodeTcp(seg, out, l2 + ipHeader, 0, ENC_SRC_IP, ENC_DST_IP);
     const l3 = ipv4.encodeIpv4(ip, out, l2, l4);

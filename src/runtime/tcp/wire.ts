@@ -1,18 +1,10 @@
 /**
  * TCP segments between the wire and the state machine's numeric record, using the generated
- * codec: `TcpView` plus its option cursor on the way in (nothing allocated), `encodeTcp` with
- * preallocated option buffers on the way out (nothing allocated either).
+ * codec: `TcpView` and the option summaries its wrap() records on the way in (nothing
+ * allocated), `encodeTcpOptions` from reused items on the way out (nothing allocated either).
  */
 import { tcp } from '../../generated/index.js';
 import { MAX_SACK_BLOCKS, SYN, clearSegment, type Segment } from '../../fsm/segment.js';
-
-const KIND_EOL = 0;
-const KIND_NOP = 1;
-const KIND_MSS = 2;
-const KIND_WS = 3;
-const KIND_SACK_PERMITTED = 4;
-const KIND_SACK = 5;
-const KIND_TIMESTAMPS = 8;
 
 /** Fills `seg` from a wrapped view (header, options, payload pointing into `view.bytes`). */
 export function readSegment(view: tcp.TcpView, seg: Segment): void {
@@ -22,131 +14,99 @@ export function readSegment(view: tcp.TcpView, seg: Segment): void {
   // URG, ECE, CWR, AE are not used: keep the classic control bits only.
   seg.flags = view.flags & 0x3f;
   seg.window = view.window;
-  const opts = view.options();
-  while (opts.next()) {
-    switch (opts.kind) {
-      case KIND_MSS:
-        // RFC 9293 §3.7.1: only meaningful in a SYN; ignore elsewhere.
-        if (seg.flags & SYN && opts.mss > 0) seg.mss = opts.mss;
-        break;
-      case KIND_WS:
-        if (seg.flags & SYN && opts.windowScale >= 0) seg.windowScale = opts.windowScale;
-        break;
-      case KIND_SACK_PERMITTED:
-        if (seg.flags & SYN && opts.sackPermitted) seg.sackPermitted = true;
-        break;
-      case KIND_SACK: {
-        const n = Math.min(opts.sackCount, MAX_SACK_BLOCKS);
-        // A SACK option whose length is not 2 + 8n is malformed: ignore it.
-        if ((opts.valueLength & 7) !== 0) break;
-        for (let i = 0; i < n; i++) {
-          seg.sackBlocks[2 * i] = opts.sackLeft(i);
-          seg.sackBlocks[2 * i + 1] = opts.sackRight(i);
-        }
-        seg.sackCount = n;
-        break;
-      }
-      case KIND_TIMESTAMPS:
-        if (opts.length === 10) {
-          seg.hasTimestamps = true;
-          seg.tsVal = opts.tsval;
-          seg.tsEcr = opts.tsecr;
-        }
-        break;
-      default:
-        break;
-    }
+  // RFC 9293 §3.7.1: MSS, window scale and SACK-permitted mean something only in a SYN.
+  if ((seg.flags & SYN) !== 0) {
+    if (view.mss > 0) seg.mss = view.mss;
+    if (view.windowScale >= 0) seg.windowScale = view.windowScale;
+    if (view.sackPermitted) seg.sackPermitted = true;
+  }
+  const n = Math.min(view.sackCount, MAX_SACK_BLOCKS);
+  for (let i = 0; i < n; i++) {
+    seg.sackBlocks[2 * i] = view.sackLeft(i);
+    seg.sackBlocks[2 * i + 1] = view.sackRight(i);
+  }
+  seg.sackCount = n;
+  if (view.tsval >= 0) {
+    seg.hasTimestamps = true;
+    seg.tsVal = view.tsval;
+    seg.tsEcr = view.tsecr;
   }
   seg.data = view.bytes;
   seg.dataOffset = view.payloadOffset;
   seg.dataLength = view.payloadLength;
 }
 
+type Item<K extends tcp.TcpOptionsItem['kind']> = Extract<tcp.TcpOptionsItem, { kind: K }>;
+
 /**
  * Writes the option area for `seg` into one of eleven preallocated buffers (0..40 bytes in
  * steps of 4) and returns it. Layouts follow what Linux sends, so captures look familiar:
  * SYN: MSS, SACK-permitted + timestamps (or NOP NOP + one of them), NOP + window scale;
- * otherwise: NOP NOP timestamps, then NOP NOP SACK blocks.
+ * otherwise: NOP NOP timestamps, then NOP NOP SACK blocks. The items are reused: nothing is
+ * allocated per segment.
  */
 export class OptionWriter {
   private readonly buffers: Uint8Array[] = [];
+  private readonly scratch = new Uint8Array(40);
+  private readonly items: tcp.TcpOptionsItem[] = [];
+  private readonly nop: Item<'NOP'> = { kind: 'NOP' };
+  private readonly mss: Item<'MSS'> = { kind: 'MSS', value: 0 };
+  private readonly sackPermitted: Item<'SackPermitted'> = { kind: 'SackPermitted' };
+  private readonly windowScale: Item<'WindowScale'> = { kind: 'WindowScale', shift: 0 };
+  private readonly timestamps: Item<'Timestamps'> = { kind: 'Timestamps', tsval: 0, tsecr: 0 };
+  private readonly blocks: Array<{ left: number; right: number }> = [];
+  /** One SACK item per block count (1..MAX_SACK_BLOCKS), sharing the block objects. */
+  private readonly sacks: Array<Item<'Sack'>> = [];
 
   constructor() {
     for (let i = 0; i <= 10; i++) this.buffers.push(new Uint8Array(i * 4));
+    for (let i = 0; i < MAX_SACK_BLOCKS; i++) this.blocks.push({ left: 0, right: 0 });
+    for (let i = 0; i <= MAX_SACK_BLOCKS; i++)
+      this.sacks.push({ kind: 'Sack', blocks: this.blocks.slice(0, i) });
   }
 
   write(seg: Segment): Uint8Array {
-    const isSyn = (seg.flags & SYN) !== 0;
-    let len = 0;
-    if (isSyn) {
-      if (seg.mss >= 0) len += 4;
-      if (seg.sackPermitted && seg.hasTimestamps) len += 12;
-      else if (seg.sackPermitted || seg.hasTimestamps) len += seg.hasTimestamps ? 12 : 4;
-      if (seg.windowScale >= 0) len += 4;
-    } else {
-      if (seg.hasTimestamps) len += 12;
-      if (seg.sackCount > 0) len += 4 + 8 * seg.sackCount;
-    }
-    if (len > 40) len = 40; // cannot happen with <= 3 SACK blocks beside timestamps
-    const b = this.buffers[len >>> 2];
-    let p = 0;
-    if (isSyn) {
+    const items = this.items;
+    items.length = 0;
+    if ((seg.flags & SYN) !== 0) {
       if (seg.mss >= 0) {
-        b[p++] = KIND_MSS;
-        b[p++] = 4;
-        b[p++] = seg.mss >>> 8;
-        b[p++] = seg.mss & 0xff;
+        this.mss.value = seg.mss;
+        items.push(this.mss);
       }
-      if (seg.sackPermitted && seg.hasTimestamps) {
-        b[p++] = KIND_SACK_PERMITTED;
-        b[p++] = 2;
-        p = writeTimestamps(b, p, seg.tsVal, seg.tsEcr);
-      } else if (seg.hasTimestamps) {
-        b[p++] = KIND_NOP;
-        b[p++] = KIND_NOP;
-        p = writeTimestamps(b, p, seg.tsVal, seg.tsEcr);
+      if (seg.hasTimestamps) {
+        this.timestamps.tsval = seg.tsVal;
+        this.timestamps.tsecr = seg.tsEcr;
+        if (seg.sackPermitted) items.push(this.sackPermitted, this.timestamps);
+        else items.push(this.nop, this.nop, this.timestamps);
       } else if (seg.sackPermitted) {
-        b[p++] = KIND_NOP;
-        b[p++] = KIND_NOP;
-        b[p++] = KIND_SACK_PERMITTED;
-        b[p++] = 2;
+        items.push(this.nop, this.nop, this.sackPermitted);
       }
       if (seg.windowScale >= 0) {
-        b[p++] = KIND_NOP;
-        b[p++] = KIND_WS;
-        b[p++] = 3;
-        b[p++] = seg.windowScale;
+        this.windowScale.shift = seg.windowScale;
+        items.push(this.nop, this.windowScale);
       }
     } else {
       if (seg.hasTimestamps) {
-        b[p++] = KIND_NOP;
-        b[p++] = KIND_NOP;
-        p = writeTimestamps(b, p, seg.tsVal, seg.tsEcr);
+        this.timestamps.tsval = seg.tsVal;
+        this.timestamps.tsecr = seg.tsEcr;
+        items.push(this.nop, this.nop, this.timestamps);
       }
-      if (seg.sackCount > 0 && p + 4 + 8 * seg.sackCount <= b.length) {
-        b[p++] = KIND_NOP;
-        b[p++] = KIND_NOP;
-        b[p++] = KIND_SACK;
-        b[p++] = 2 + 8 * seg.sackCount;
-        for (let i = 0; i < 2 * seg.sackCount; i++) p = writeU32(b, p, seg.sackBlocks[i]);
+      // Beside timestamps, 3 blocks fill the 40 bytes.
+      const room = seg.hasTimestamps ? 3 : MAX_SACK_BLOCKS;
+      const n = Math.min(seg.sackCount, room, MAX_SACK_BLOCKS);
+      if (n > 0) {
+        for (let i = 0; i < n; i++) {
+          this.blocks[i].left = seg.sackBlocks[2 * i];
+          this.blocks[i].right = seg.sackBlocks[2 * i + 1];
+        }
+        items.push(this.nop, this.nop, this.sacks[n]);
       }
     }
-    while (p < b.length) b[p++] = KIND_EOL;
+    // The layouts above fit in 40 bytes, so this never fails.
+    const length = Math.max(0, tcp.encodeTcpOptions(items, this.scratch, 0));
+    const b = this.buffers[length >>> 2];
+    // A copy loop, not set(subarray()): a subarray would be an allocation per segment.
+    for (let i = 0; i < length; i++) b[i] = this.scratch[i];
     return b;
   }
-}
-
-function writeTimestamps(b: Uint8Array, p: number, tsVal: number, tsEcr: number): number {
-  b[p] = KIND_TIMESTAMPS;
-  b[p + 1] = 10;
-  writeU32(b, p + 2, tsVal);
-  return writeU32(b, p + 6, tsEcr);
-}
-
-function writeU32(b: Uint8Array, p: number, v: number): number {
-  b[p] = v >>> 24;
-  b[p + 1] = (v >>> 16) & 0xff;
-  b[p + 2] = (v >>> 8) & 0xff;
-  b[p + 3] = v & 0xff;
-  return p + 4;
 }
