@@ -5,6 +5,7 @@
  * `bytes` regions need no helper.
  */
 import type { ListModel, Region } from '../frontend/model.js';
+import { arrayRegionCode } from './array.js';
 import { listRegionCode } from './list.js';
 import { comment, fail, failRecorded, ref, self, type Stmt, stmt, ts, when } from './wrap-ir.js';
 
@@ -224,6 +225,8 @@ export function constructCode(
               ],
       };
     }
+    case 'array':
+      return { ...none, ...arrayRegionCode(r) };
     case 'list': {
       const l = lists.find((x) => x.name === c.list) as ListModel;
       return { ...none, ...rawBytes(r), ...listRegionCode(r, c, l, fixedOffsets, module) };

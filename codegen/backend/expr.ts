@@ -10,13 +10,19 @@ export interface ExprContext {
   field(name: string): string;
   /** TypeScript for len(name). */
   len(name: string): string;
+  /** TypeScript for count(name), an array's item count (default: the value's length on encode). */
+  count?(name: string): string;
   /** TypeScript for "the caller gave field `name`" (encoders only). */
   given?(name: string): string;
 }
 
 /** Expressions over the getters of the view `v` (`this` inside a view, a local elsewhere). */
 export function viewOf(v: string): ExprContext {
-  return { field: (name) => `${v}.${name}`, len: (name) => `${v}.${name}Length` };
+  return {
+    field: (name) => `${v}.${name}`,
+    len: (name) => `${v}.${name}Length`,
+    count: (name) => `${v}.${name}Count`,
+  };
 }
 
 export const viewContext: ExprContext = viewOf('this');
@@ -32,6 +38,8 @@ export function exprTs(e: Expr, ctx: ExprContext): string {
       return 'payloadLength';
     case 'len':
       return ctx.len(e.name);
+    case 'count':
+      return ctx.count !== undefined ? ctx.count(e.name) : `f.${e.name}.length`;
     case 'not':
       return `!(${exprTs(e.operand, ctx)})`;
     case 'cond':

@@ -20,6 +20,16 @@ import type {
   ScalarField,
   SummaryModel,
 } from '../frontend/model.js';
+import {
+  arrayDecode,
+  arrayEncode,
+  arrayItemType,
+  arrayJson,
+  arrayJsonItemType,
+  arrayMembers,
+  arrayOf,
+  writeFields,
+} from './array.js';
 import { exprTs, type ExprContext } from './expr.js';
 import { inlineLoad } from './typescript.js';
 import type { ConstructCode, Import } from './constructs.js';
@@ -71,69 +81,6 @@ function load(f: ElementScalar, b: string, base: string, bitBase = 0): string {
 function loadBits(f: ElementScalar, b: string, base: string): string {
   const l = load(f, b, base);
   return l.endsWith(' >>> 0') ? l.slice(0, -' >>> 0'.length) : l;
-}
-
-/**
- * Statements writing `fields` (a run that fills whole bytes) into `out` at `base`, each value
- * from valueOf(); bit fields sharing a byte are composed into one value first.
- */
-function writeFields(
-  fields: ElementScalar[],
-  valueOf: (f: ElementScalar) => string,
-  out: string,
-  base: string,
-  tmp: string,
-): string[] {
-  const lines: string[] = [];
-  const at = (k: number): string => `${out}[${base}${k === 0 ? '' : ` + ${k}`}]`;
-  let group: ElementScalar[] = [];
-  let n = 0;
-  const flush = (): void => {
-    if (group.length === 0) return;
-    const first = group[0];
-    const startByte = first.bitOffset >> 3;
-    const last = group[group.length - 1];
-    const bytes = ((last.bitOffset + last.bitWidth) >> 3) - startByte;
-    if (group.length === 1 && first.type === 'mac') {
-      const v = valueOf(first);
-      lines.push(
-        `const ${tmp}${n}h = (${v} / 0x100000000) | 0;`,
-        `const ${tmp}${n}l = ${v} | 0;`,
-        `${at(startByte)} = ${tmp}${n}h >> 8;`,
-        `${at(startByte + 1)} = ${tmp}${n}h;`,
-        `${at(startByte + 2)} = ${tmp}${n}l >> 24;`,
-        `${at(startByte + 3)} = ${tmp}${n}l >> 16;`,
-        `${at(startByte + 4)} = ${tmp}${n}l >> 8;`,
-        `${at(startByte + 5)} = ${tmp}${n}l;`,
-      );
-    } else {
-      const bits = bytes * 8;
-      const value = group
-        .map((f) => {
-          const shift = bits - (f.bitOffset - first.bitOffset) - f.bitWidth;
-          const masked =
-            f.bitWidth === bits ? valueOf(f) : `(${valueOf(f)} & ${hex(2 ** f.bitWidth - 1)})`;
-          return shift === 0 ? masked : `(${masked} << ${shift})`;
-        })
-        .join(' | ');
-      // A plain name or number is stored as it is; anything else goes through a local once.
-      const simple = /^[A-Za-z0-9_.[\]]+$/.test(value) && bytes < 4;
-      const v = simple ? value : `${tmp}${n}`;
-      if (!simple) lines.push(`const ${v} = ${bytes === 4 ? `(${value}) | 0` : value};`);
-      for (let k = 0; k < bytes; k++) {
-        const shift = 8 * (bytes - 1 - k);
-        lines.push(`${at(startByte + k)} = ${shift === 0 ? v : `${v} >>> ${shift}`};`);
-      }
-    }
-    n++;
-    group = [];
-  };
-  for (const f of fields) {
-    group.push(f);
-    if ((f.bitOffset + f.bitWidth) % 8 === 0) flush();
-  }
-  flush();
-  return lines;
 }
 
 function tsType(f: ElementScalar): string {
@@ -291,6 +238,9 @@ export function listModuleCode(l: ListModel, bounds: Set<string>): ListModuleCod
   const imports: Import[] = [];
   const use = (name: string): void => {
     imports.push({ module: ADDRESS, name });
+  };
+  const addImport = (i: Import): void => {
+    imports.push(i);
   };
   const kind = kindOf(l);
   const length = lengthOf(l);
@@ -492,15 +442,8 @@ return pos;
         `/** Byte length of ${t.name}. */\nget ${t.name}Length(): number {\nreturn this.length - ${e.fixedSize};\n}`,
       );
     } else if (t !== null) {
-      members.push(
-        `/** Items in ${t.name}. */\nget ${t.name}Count(): number {\nreturn ((this.length - ${e.fixedSize}) / ${t.itemSize}) | 0;\n}`,
-      );
-      for (const f of t.item) {
-        const method = t.scalarItem ? t.name : `${t.name}${upperFirst(f.name)}`;
-        members.push(
-          `/** ${t.scalarItem ? `Item i of ${t.name}` : `${f.name} of item i of ${t.name}`} (0 <= i < ${t.name}Count). */\n${method}(i: number): number {\nconst b = this.bytes;\nconst o = this.offset + ${e.fixedSize} + ${t.itemSize} * i;\nreturn ${load(f, 'b', 'o')};\n}`,
-        );
-      }
+      const count = `((this.length - ${e.fixedSize}) / ${t.itemSize}) | 0`;
+      members.push(...arrayMembers(t.name, t, `this.offset + ${e.fixedSize}`, count, addImport));
     }
     out.push(
       `/** A ${e.name} element of ${l.name} (kind ${e.kindValue}), re-pointed, never allocated. */\nexport class ${n.view(e)} {\n${members.join('\n\n')}\n}`,
@@ -636,11 +579,7 @@ ${accessors.join('\n\n')}
     const out2 = [...otherHeader(l), ...e.fields].map((f) => `${f.name}: number;`);
     const t = e.tail;
     if (t?.kind === 'bytes') out2.push(`${t.name}: Uint8Array;`);
-    else if (t !== null && t.scalarItem) out2.push(`${t.name}: readonly number[];`);
-    else if (t !== null)
-      out2.push(
-        `${t.name}: ReadonlyArray<{ ${t.item.map((f) => `${f.name}: number`).join('; ')} }>;`,
-      );
+    else if (t !== null) out2.push(`${t.name}: ${arrayOf(arrayItemType(t), true)};`);
     return out2;
   };
   out.push(
@@ -679,15 +618,8 @@ ${l.elements.map((e) => `| { kind: '${e.name}'; ${itemFields(e).join(' ')} }`).j
           : `item.${f.name}`;
     lines.push(...writeFields([...l.header, ...e.fields], valueOf, 'out', 'pos', 'v'));
     if (t?.kind === 'bytes') lines.push(`out.set(item.${t.name}, pos + ${e.fixedSize});`);
-    else if (t !== null) {
-      const itemValue = (f: ElementScalar): string =>
-        t.scalarItem ? `item.${t.name}[i]` : `item.${t.name}[i].${f.name}`;
-      lines.push(
-        `for (let i = 0, at = pos + ${e.fixedSize}; i < item.${t.name}.length; i++, at += ${t.itemSize}) {`,
-        ...writeFields(t.item, itemValue, 'out', 'at', 'w'),
-        '}',
-      );
-    }
+    else if (t !== null)
+      lines.push(...arrayEncode(t, `item.${t.name}`, `pos + ${e.fixedSize}`, addImport));
     if (l.unit !== 1) lines.push(`out.fill(0, pos + ${raw}, pos + size);`);
     lines.push('pos += size;');
     return `case '${e.name}': {\n${lines.join('\n')}\nbreak;\n}`;
@@ -728,12 +660,7 @@ ${l.align > 1 ? `while ((pos - offset) % ${l.align} !== 0) {\nif (pos >= out.len
       props.push(
         `${t.name}: bytes.slice(v.${t.name}Offset, v.${t.name}Offset + v.${t.name}Length),`,
       );
-    else if (t !== null && t.scalarItem)
-      props.push(`${t.name}: Array.from({ length: v.${t.name}Count }, (_, i) => v.${t.name}(i)),`);
-    else if (t !== null)
-      props.push(
-        `${t.name}: Array.from({ length: v.${t.name}Count }, (_, i) => ({ ${t.item.map((f) => `${f.name}: v.${t.name}${upperFirst(f.name)}(i)`).join(', ')} })),`,
-      );
+    else if (t !== null) props.push(`${t.name}: ${arrayDecode(t.name, t, 'v', addImport)},`);
     // An element the unit pads is kept raw when its padding is not zero (byte-exact round trip).
     const guard =
       check === null
@@ -781,11 +708,7 @@ return list;
     for (const f of e.fields) m.push(`${f.name}: ${jsonTypeOf(f)};`);
     const t = e.tail;
     if (t?.kind === 'bytes') m.push(`${t.name}: string;`);
-    else if (t !== null && t.scalarItem) m.push(`${t.name}: ${jsonTypeOf(t.item[0])}[];`);
-    else if (t !== null)
-      m.push(
-        `${t.name}: Array<{ ${t.item.map((f) => `${f.name}: ${jsonTypeOf(f)}`).join('; ')} }>;`,
-      );
+    else if (t !== null) m.push(`${t.name}: ${arrayOf(arrayJsonItemType(t))};`);
     return m;
   };
   const shapes = [...l.elements.map((e) => jsonMembers(e)), jsonMembers(null)];
@@ -804,14 +727,7 @@ return list;
     const t = e.tail;
     if (t?.kind === 'bytes')
       fields.push(`${t.name}: formatHex(c.bytes, v.${t.name}Offset, v.${t.name}Length)`);
-    else if (t !== null && t.scalarItem)
-      fields.push(
-        `${t.name}: Array.from({ length: v.${t.name}Count }, (_, i) => ${jsonOf(t.item[0], `v.${t.name}(i)`, use)})`,
-      );
-    else if (t !== null)
-      fields.push(
-        `${t.name}: Array.from({ length: v.${t.name}Count }, (_, i) => ({ ${t.item.map((f) => `${f.name}: ${jsonOf(f, `v.${t.name}${upperFirst(f.name)}(i)`, use)}`).join(', ')} }))`,
-      );
+    else if (t !== null) fields.push(`${t.name}: ${arrayJson(t.name, t, 'v', addImport)}`);
     if (!hasView(l, e))
       return `case ${hex(e.kindValue)}:\nlist.push({ ${head.join(', ')} });\nbreak;`;
     return `case ${hex(e.kindValue)}: {\nconst v = ${v};\nlist.push({ ${[...head, ...fields].join(', ')} });\nbreak;\n}`;

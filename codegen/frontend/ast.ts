@@ -28,8 +28,10 @@ export interface AstEnum {
 
 export interface AstTypeRef {
   name: AstName;
-  /** null for a plain name (`u16`), a list for a call (`bits(4)`). */
+  /** null for a plain name (`u16`), a list for a call (`bits(4)`); an array's bound arguments. */
   args: AstExpr[] | null;
+  /** `array(ITEM, ...)` only: a scalar type or message name, or an inline group of fields. */
+  item?: AstName | AstField[];
 }
 
 export type AstAttr =
@@ -110,17 +112,7 @@ export type AstListMember =
       value: AstValue;
       end: boolean;
       /** null for a one-byte element (`NOP = 1;`). */
-      body: AstElementField[] | null;
-      pos: number;
-    };
-
-export type AstElementField =
-  | { kind: 'field'; field: AstField }
-  | {
-      kind: 'array';
-      name: AstName;
-      /** A scalar type name, or a group of fields. */
-      item: AstName | AstField[];
+      body: AstField[] | null;
       pos: number;
     };
 

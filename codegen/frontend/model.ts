@@ -12,6 +12,8 @@ export type Expr =
   | { kind: 'payloadLength' }
   /** Byte length of a region (decode) or element count / byte length of encode data. */
   | { kind: 'len'; name: string }
+  /** The item count of an array (its `Count` getter in a view, the value's length on encode). */
+  | { kind: 'count'; name: string }
   | { kind: 'bin'; op: BinaryOp; left: Expr; right: Expr }
   | { kind: 'not'; operand: Expr }
   | { kind: 'in'; operand: Expr; values: number[] }
@@ -97,6 +99,11 @@ export type RegionConstruct =
       fileField: string | null;
       snameField: string | null;
     }
+  /**
+   * `array(T, bound)`: items one after another. `count` (an expression over fixed fields) is the
+   * item count when the spec bounds the array by count(); else the region's length bounds it.
+   */
+  | { kind: 'array'; array: ArrayModel; count: Expr | null }
   /** A declared list of messages (see ListModel); `continues` extend it into fixed byte fields. */
   | { kind: 'list'; list: string; bound: ListBound; continues: ListContinuation[] }
   | { kind: 'dns_questions'; count: string }
@@ -172,28 +179,40 @@ export interface ListContinuation {
   when: Expr;
 }
 
-/** A field of a list element: a scalar at a bit offset from the element's first byte. */
+/**
+ * A field of a list element or array item: a scalar at a bit offset from the element's (item's)
+ * first byte. `ipv6` (128 bits) only as an array item.
+ */
 export interface ElementScalar {
   name: string;
-  type: 'uint' | 'mac' | 'ipv4';
+  type: 'uint' | 'mac' | 'ipv4' | 'ipv6';
   bitOffset: number;
   bitWidth: number;
   enumName: string | null;
 }
 
 /**
- * The variable part that ends an element body: raw bytes, or an array of fixed-size items
- * (scalars, or a group of named scalars) filling the rest of the element.
+ * The item of an `array(T, ...)`, in a message or a list element: a scalar, a group of named
+ * scalars (`{ left: u32; right: u32; }`) or a message of the same spec.
  */
-export interface ElementTail {
+export interface ArrayModel {
+  /** Fixed items' fields at bit offsets from the item's start (a scalar item: one, named like the array). */
+  item: ElementScalar[];
+  /** Bytes per item; 0 for a message whose size comes from its own fields. */
+  itemSize: number;
+  /** True when the item is a single scalar (`array(ipv4, rest)`). */
+  scalarItem: boolean;
+  /** The item message's name, or null. */
+  message: string | null;
+}
+
+/**
+ * The variable part that ends an element body: raw bytes (`array(u8, rest)`), or an array
+ * filling the rest of the element.
+ */
+export interface ElementTail extends ArrayModel {
   name: string;
   kind: 'bytes' | 'array';
-  /** Array items' fields at bit offsets from the item's start (one unnamed field for scalars). */
-  item: ElementScalar[];
-  /** Bytes per array item (0 for bytes). */
-  itemSize: number;
-  /** True when the array item is a single scalar (`array(ipv4, rest)`). */
-  scalarItem: boolean;
 }
 
 export interface ElementModel {

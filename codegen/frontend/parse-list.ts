@@ -3,7 +3,7 @@
  * type a kind field chooses. Kept apart from parse.ts, which it extends.
  */
 import type * as ohm from 'ohm-js';
-import type { AstElementField, AstField, AstList, AstListMember, AstValue } from './ast.js';
+import type { AstField, AstList, AstListMember, AstValue } from './ast.js';
 import { ast, name, parseNumber, pos } from './parse.js';
 
 export const listActions: ohm.ActionDict<unknown> = {
@@ -68,23 +68,8 @@ export const listActions: ohm.ActionDict<unknown> = {
       body:
         b.ctorName === 'ElementBody_single'
           ? null
-          : b.children[1].children.map((f) => ast<AstElementField>(f)),
+          : b.children[1].children.map((f) => ast<AstField>(f)),
       pos: pos(ident),
     };
-  },
-  ElementField_array(ident, _c, _kw, _o, item, _comma, _rest, _close, _semi): AstElementField {
-    const i = item.children[0];
-    return {
-      kind: 'array',
-      name: name(ident),
-      item:
-        i.ctorName === 'ArrayItem_scalar'
-          ? name(i.children[0])
-          : i.children[1].children.map((f) => ast<AstField>(f)),
-      pos: pos(ident),
-    };
-  },
-  ElementField_field(field): AstElementField {
-    return { kind: 'field', field: ast<AstField>(field) };
   },
 };

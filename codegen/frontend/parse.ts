@@ -10,6 +10,7 @@ import type {
   AstAttr,
   AstEnum,
   AstExpr,
+  AstField,
   AstMember,
   AstMessage,
   AstName,
@@ -91,6 +92,17 @@ const actions: ohm.ActionDict<unknown> = {
       name: name(ident),
       type: ast<AstTypeRef>(type),
       attrs: attrs.children.map((a) => ast<AstAttr>(a)),
+    };
+  },
+  TypeRef_array(kw, _open, item, _comma, args, _close): AstTypeRef {
+    const i = item.children[0];
+    return {
+      name: name(kw),
+      args: listOf<AstExpr>(args),
+      item:
+        i.ctorName === 'ArrayItem_name'
+          ? name(i.children[0])
+          : i.children[1].children.map((f) => ast<AstField>(f)),
     };
   },
   TypeRef_call(ident, _open, args, _close): AstTypeRef {

@@ -3,8 +3,9 @@
  * the length's unit and what it counts, the elements with their bodies, and the summaries.
  * Every mistake is a SpecError at its token.
  */
-import type { AstElementField, AstField, AstList, AstValue } from './ast.js';
+import type { AstField, AstList, AstName, AstValue } from './ast.js';
 import type {
+  ArrayModel,
   ElementModel,
   ElementScalar,
   ElementTail,
@@ -101,40 +102,66 @@ function place(
   return { fields: out, end: bit };
 }
 
-function tail(s: ListScope, f: Extract<AstElementField, { kind: 'array' }>): ElementTail {
-  if (Array.isArray(f.item)) {
-    if (f.item.length === 0)
-      s.error(f.pos, `array '${f.name.name}' needs at least one field per item`);
-    const placed = place(s, f.item, 0, 'array item');
-    return {
-      name: f.name.name,
-      kind: 'array',
-      item: placed.fields,
-      itemSize: placed.end >> 3,
-      scalarItem: false,
-    };
+/** Scalar array items: the element scalars and 16-byte IPv6 addresses. */
+const ARRAY_SCALARS: Record<string, { width: number; type: ElementScalar['type'] }> = {
+  ...ELEMENT_SCALARS,
+  ipv6: { width: 128, type: 'ipv6' },
+};
+
+/**
+ * The item of `array(ITEM, ...)`, in a message or a list element: a scalar type, an inline group
+ * of fields, or (when `message` knows the name) a message of the spec. `u8` is the caller's (a
+ * byte array).
+ */
+export function arrayItem(
+  s: ListScope,
+  name: string,
+  item: AstName | AstField[],
+  pos: number,
+  message?: (n: AstName) => { name: string; size: number } | null,
+): ArrayModel {
+  if (Array.isArray(item)) {
+    if (item.length === 0) s.error(pos, `array '${name}' needs at least one field per item`);
+    const placed = place(s, item, 0, 'array item');
+    return { item: placed.fields, itemSize: placed.end >> 3, scalarItem: false, message: null };
   }
-  if (f.item.name === 'u8') {
-    return { name: f.name.name, kind: 'bytes', item: [], itemSize: 0, scalarItem: false };
+  const scalar = ARRAY_SCALARS[item.name];
+  if (scalar === undefined) {
+    const m = message?.(item) ?? null;
+    if (m !== null) return { item: [], itemSize: m.size, scalarItem: false, message: m.name };
+    s.error(
+      item.pos,
+      `array item type must be u8, u16, u32, ipv4, ipv6, mac${message !== undefined ? ', a message of this spec' : ''} or a { field group }, not '${item.name}'`,
+    );
   }
-  const scalar = ELEMENT_SCALARS[f.item.name];
-  if (scalar === undefined)
-    s.error(f.item.pos, `array item type must be u8, u16, u32, ipv4, mac or a { field group }`);
   return {
-    name: f.name.name,
-    kind: 'array',
-    item: [
-      {
-        name: f.name.name,
-        type: scalar.type,
-        bitOffset: 0,
-        bitWidth: scalar.width,
-        enumName: null,
-      },
-    ],
+    item: [{ name, type: scalar.type, bitOffset: 0, bitWidth: scalar.width, enumName: null }],
     itemSize: scalar.width >> 3,
     scalarItem: true,
+    message: null,
   };
+}
+
+function tail(s: ListScope, f: AstField): ElementTail {
+  const args = f.type.args ?? [];
+  const bound = args[0];
+  if (args.length !== 1 || bound.kind !== 'ref' || bound.name !== 'rest')
+    s.error(
+      bound?.pos ?? f.type.name.pos,
+      `an array in a list element fills the rest of the element: array(T, rest)`,
+    );
+  const item = f.type.item as AstName | AstField[];
+  if (!Array.isArray(item) && item.name === 'u8') {
+    return {
+      name: f.name.name,
+      kind: 'bytes',
+      item: [],
+      itemSize: 0,
+      scalarItem: false,
+      message: null,
+    };
+  }
+  return { name: f.name.name, kind: 'array', ...arrayItem(s, f.name.name, item, f.type.name.pos) };
 }
 
 export function resolveList(s: ListScope, l: AstList): ListModel {
@@ -223,12 +250,13 @@ export function resolveList(s: ListScope, l: AstList): ListModel {
       });
       continue;
     }
-    const fixed = m.body.flatMap((f) => (f.kind === 'field' ? [f.field] : []));
-    const arrays = m.body.flatMap((f) => (f.kind === 'array' ? [f] : []));
-    const lastIsArray = m.body[m.body.length - 1]?.kind === 'array';
+    const isArray = (f: AstField): boolean => f.type.item !== undefined;
+    const fixed = m.body.filter((f) => !isArray(f));
+    const arrays = m.body.filter(isArray);
+    const lastIsArray = m.body.length > 0 && isArray(m.body[m.body.length - 1]);
     if (arrays.length > 1 || (arrays.length === 1 && !lastIsArray))
       s.error(
-        (arrays[1] ?? arrays[0]).pos,
+        (arrays[1] ?? arrays[0]).name.pos,
         'only the last field of an element may be variable-length',
       );
     const placed = place(s, fixed, header.end, `element '${m.name.name}'`);

@@ -5,7 +5,7 @@
  */
 import { SpecError } from '../spec-error.js';
 import type { AstAttr, AstExpr, AstField, AstMessage, AstSpec, AstValue } from './ast.js';
-import { resolveList, summaryExpr } from './resolve-list.js';
+import { arrayItem, resolveList, summaryExpr } from './resolve-list.js';
 import type {
   BinaryOp,
   BytesField,
@@ -52,6 +52,7 @@ const SCALAR_TYPES: Record<string, { width: number; type: ScalarField['type']; l
 const BYTES_FORMATS: Record<string, number | null> = { mac: 6, ipv4: 4, ipv6: 16, hex: null };
 
 const REGION_TYPES = new Set([
+  'array',
   'payload',
   'bytes',
   'tlv_list',
@@ -758,6 +759,9 @@ class MessageResolver {
         }
         break;
       }
+      case 'array':
+        construct = this.arrayRegion(f, args, pos, region);
+        break;
       case 'list':
         construct = this.listRegion(args, pos, region);
         break;
@@ -796,6 +800,37 @@ class MessageResolver {
         : construct.kind;
     for (const j of CONSTRUCT_JSON[key] ?? []) this.constructJson.set(j, region.name);
     for (const d of CONSTRUCT_DATA[key] ?? []) this.constructData.add(d);
+  }
+
+  /**
+   * array(ITEM, bound): bound is count(expr) (items), a byte length expression or rest. An array
+   * of u8 is a byte array.
+   */
+  private arrayRegion(f: AstField, args: AstExpr[], pos: number, region: Region): RegionConstruct {
+    const item = f.type.item as NonNullable<AstField['type']['item']>;
+    const bound = args[0];
+    if (args.length !== 1)
+      this.r.error(
+        args[1]?.pos ?? pos,
+        'array() takes the item type and one bound: count(expr), a byte length or rest',
+      );
+    const byteArray = !Array.isArray(item) && item.name === 'u8';
+    const a = byteArray ? null : arrayItem(this.r, f.name.name, item, f.type.name.pos);
+    if (bound.kind === 'call' && bound.name === 'count') {
+      if (bound.args.length !== 1)
+        this.r.error(bound.pos, 'count() takes one expression: the number of items');
+      const count = this.expr(bound.args[0], 'decode');
+      const size = a?.itemSize ?? 1;
+      region.length =
+        size === 1
+          ? count
+          : { kind: 'bin', op: '*', left: count, right: { kind: 'num', value: size } };
+      if (a === null) return { kind: 'bytes' };
+      return { kind: 'array', array: a, count };
+    }
+    region.length = this.lengthArg(bound, pos, 'array');
+    if (a === null) return { kind: 'bytes' };
+    return { kind: 'array', array: a, count: null };
   }
 
   /** list(Name, bound, continue(field, condition)...): bound is a length, rest, count(f) or end. */
@@ -867,11 +902,12 @@ class MessageResolver {
       case 'member':
         return { kind: 'num', value: this.r.enumMember(e.object, e.name, e.pos) };
       case 'call': {
-        if (e.name !== 'len')
-          this.r.error(e.pos, `unknown function '${e.name}' (only len() exists)`);
+        if (e.name !== 'len' && e.name !== 'count')
+          this.r.error(e.pos, `unknown function '${e.name}' (len() and count() exist)`);
         const arg = e.args[0];
         if (e.args.length !== 1 || arg.kind !== 'ref')
-          this.r.error(e.pos, 'len() takes one field name');
+          this.r.error(e.pos, `${e.name}() takes one field name`);
+        if (e.name === 'count') return this.countOf(arg.name, arg.pos, e.pos, scope);
         if (scope === 'derive' && this.constructData.has(arg.name))
           return { kind: 'len', name: arg.name };
         const region = this.regions.get(arg.name);
@@ -883,6 +919,16 @@ class MessageResolver {
         if (scope !== 'derive') this.r.error(e.pos, 'len() is only allowed in derive');
         if (region.construct.kind === 'payload')
           this.r.error(arg.pos, 'use payloadLength for the payload');
+        const c = region.construct;
+        if (c.kind === 'array') {
+          // An array's bytes on encode: its items times their size.
+          return {
+            kind: 'bin',
+            op: '*',
+            left: { kind: 'count', name: arg.name },
+            right: { kind: 'num', value: c.array.itemSize },
+          };
+        }
         return { kind: 'len', name: arg.name };
       }
       case 'bin':
@@ -901,6 +947,18 @@ class MessageResolver {
         return { kind: 'in', operand, values: e.values.map((v) => this.value(v, enumName)) };
       }
     }
+  }
+
+  /** count(x): the number of items of array x (only in derive). */
+  private countOf(name: string, pos: number, callPos: number, scope: Scope): Expr {
+    const region = this.regions.get(name);
+    if (region === undefined || region.construct.kind !== 'array') {
+      if (region === undefined && !this.fieldPos.has(name))
+        this.r.error(pos, `unknown field '${name}'`);
+      this.r.error(pos, `count() needs an array; '${name}' is not one`);
+    }
+    if (scope !== 'derive') this.r.error(callPos, 'count() is only allowed in derive');
+    return { kind: 'count', name };
   }
 
   private dispatch(

@@ -181,11 +181,20 @@ export class Ipv4OptionsRecordRouteView {
     return ((this.length - 3) / 4) | 0;
   }
 
-  /** Item i of route (0 <= i < routeCount). */
+  /** Item i of route (an IPv4 address as a number) (0 <= i < routeCount); 0 out of range. */
   route(i: number): number {
+    if (!(i >= 0 && i < this.routeCount)) return 0;
     const b = this.bytes;
-    const o = this.offset + 3 + 4 * i;
+    const o = this.offset + 3 + 4 * (i | 0);
     return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+
+  /** Item i of route as its int32 bit pattern: a small integer to V8, never boxed; 0 out of range. */
+  routeBits(i: number): number {
+    if (!(i >= 0 && i < this.routeCount)) return 0;
+    const b = this.bytes;
+    const o = this.offset + 3 + 4 * (i | 0);
+    return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
   }
 }
 
@@ -227,11 +236,20 @@ export class Ipv4OptionsLooseSourceRouteView {
     return ((this.length - 3) / 4) | 0;
   }
 
-  /** Item i of route (0 <= i < routeCount). */
+  /** Item i of route (an IPv4 address as a number) (0 <= i < routeCount); 0 out of range. */
   route(i: number): number {
+    if (!(i >= 0 && i < this.routeCount)) return 0;
     const b = this.bytes;
-    const o = this.offset + 3 + 4 * i;
+    const o = this.offset + 3 + 4 * (i | 0);
     return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+
+  /** Item i of route as its int32 bit pattern: a small integer to V8, never boxed; 0 out of range. */
+  routeBits(i: number): number {
+    if (!(i >= 0 && i < this.routeCount)) return 0;
+    const b = this.bytes;
+    const o = this.offset + 3 + 4 * (i | 0);
+    return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
   }
 }
 
@@ -273,11 +291,20 @@ export class Ipv4OptionsStrictSourceRouteView {
     return ((this.length - 3) / 4) | 0;
   }
 
-  /** Item i of route (0 <= i < routeCount). */
+  /** Item i of route (an IPv4 address as a number) (0 <= i < routeCount); 0 out of range. */
   route(i: number): number {
+    if (!(i >= 0 && i < this.routeCount)) return 0;
     const b = this.bytes;
-    const o = this.offset + 3 + 4 * i;
+    const o = this.offset + 3 + 4 * (i | 0);
     return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+
+  /** Item i of route as its int32 bit pattern: a small integer to V8, never boxed; 0 out of range. */
+  routeBits(i: number): number {
+    if (!(i >= 0 && i < this.routeCount)) return 0;
+    const b = this.bytes;
+    const o = this.offset + 3 + 4 * (i | 0);
+    return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
   }
 }
 
@@ -333,11 +360,20 @@ export class Ipv4OptionsTimestampView {
     return ((this.length - 4) / 4) | 0;
   }
 
-  /** Item i of data (0 <= i < dataCount). */
+  /** Item i of data (0 <= i < dataCount); 0 out of range. */
   data(i: number): number {
+    if (!(i >= 0 && i < this.dataCount)) return 0;
     const b = this.bytes;
-    const o = this.offset + 4 + 4 * i;
+    const o = this.offset + 4 + 4 * (i | 0);
     return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+
+  /** Item i of data as its int32 bit pattern: a small integer to V8, never boxed; 0 out of range. */
+  dataBits(i: number): number {
+    if (!(i >= 0 && i < this.dataCount)) return 0;
+    const b = this.bytes;
+    const o = this.offset + 4 + 4 * (i | 0);
+    return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
   }
 }
 

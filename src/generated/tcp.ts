@@ -276,17 +276,19 @@ export class TcpOptionsSackView {
     return ((this.length - 2) / 8) | 0;
   }
 
-  /** left of item i of blocks (0 <= i < blocksCount). */
+  /** left of item i of blocks (0 <= i < blocksCount); 0 out of range. */
   blocksLeft(i: number): number {
+    if (!(i >= 0 && i < this.blocksCount)) return 0;
     const b = this.bytes;
-    const o = this.offset + 2 + 8 * i;
+    const o = this.offset + 2 + 8 * (i | 0);
     return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
   }
 
-  /** right of item i of blocks (0 <= i < blocksCount). */
+  /** right of item i of blocks (0 <= i < blocksCount); 0 out of range. */
   blocksRight(i: number): number {
+    if (!(i >= 0 && i < this.blocksCount)) return 0;
     const b = this.bytes;
-    const o = this.offset + 2 + 8 * i;
+    const o = this.offset + 2 + 8 * (i | 0);
     return ((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0;
   }
 }

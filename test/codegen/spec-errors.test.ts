@@ -132,7 +132,7 @@ const CASES: Array<[string, string, string]> = [
   [
     'unknown function',
     'message X { a: u8 derive max(a, 1); }',
-    "x.pkt:1:26: unknown function 'max' (only len() exists)",
+    "x.pkt:1:26: unknown function 'max' (len() and count() exist)",
   ],
   [
     'reserved name',
@@ -226,6 +226,42 @@ const CASES: Array<[string, string, string]> = [
     'when that reads like presence',
     'message X { k: bits(1); r: bits(7); key: u32 when k == 1; }',
     "x.pkt:1:46: 'when k == 1' only marks the value meaningless (the field is always on the wire); for a field the k bit adds, write 'if k == 1'; if it is always there, write 'when k != 0'",
+  ],
+  // Arrays.
+  [
+    'unknown array item type',
+    'message X { n: u8; a: array(u7, count(n)); }',
+    "x.pkt:1:29: array item type must be u8, u16, u32, ipv4, ipv6, mac or a { field group }, not 'u7'",
+  ],
+  [
+    'array with two bounds',
+    'message X { n: u8; a: array(u16, count(n), 4); }',
+    'x.pkt:1:44: array() takes the item type and one bound: count(expr), a byte length or rest',
+  ],
+  [
+    'array count() without an expression',
+    'message X { n: u8; a: array(ipv4, count()); }',
+    'x.pkt:1:35: count() takes one expression: the number of items',
+  ],
+  [
+    'empty array item group',
+    'message X { n: u8; a: array({}, rest); }',
+    "x.pkt:1:23: array 'a' needs at least one field per item",
+  ],
+  [
+    'count() of a field that is not an array',
+    'message X { n: u8 derive count(b); b: bytes(n); }',
+    "x.pkt:1:32: count() needs an array; 'b' is not one",
+  ],
+  [
+    'count() outside derive',
+    'message X { n: u8; a: array(u16, count(n)); p: payload(count(a)); }',
+    'x.pkt:1:56: count() is only allowed in derive',
+  ],
+  [
+    'array in a list element with a bound of its own',
+    'list L { k: u8; l: u8; kind k; length l counts element; A = 1 { x: array(u16, 4); } }\nmessage X { a: list(L, rest); }',
+    'x.pkt:1:79: an array in a list element fills the rest of the element: array(T, rest)',
   ],
   // IPv6 pseudo-header checksums.
   [
