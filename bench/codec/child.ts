@@ -1,14 +1,19 @@
 // One measurement child: loads the corpus and ONE contender, measures either time or allocation,
 // and prints a single JSON line (ChildReport) on stdout. Started by main.ts with the node flags
 // the mode needs; not meant to be run by hand (but it can be, for profiling with --cpu-prof).
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { Contender } from './contender.js';
 import { CONTENDERS } from './contenders/index.js';
 import { loadCorpus, type Corpus } from './corpus.js';
 import {
   encodePass,
   measureAlloc,
+  ownEncodePass,
   timeDecode,
   timeEncode,
+  timePaired,
   type AllocResult,
   type TimeResult,
 } from './measure.js';
@@ -26,6 +31,14 @@ export interface ChildReport {
   encodeSamples?: string[] | null;
   decodeAlloc?: AllocResult;
   encodeAlloc?: AllocResult | null;
+  /** With --pair: the paired contender's rounds, and this one's round over the paired one's. */
+  paired?: {
+    name: string;
+    decodeTime: TimeResult;
+    decodeRatios: number[];
+    encodeTime: TimeResult | null;
+    encodeRatios: number[] | null;
+  };
 }
 
 export const ENCODE_SAMPLES = [0, 1, 77, 4097, 65537];
@@ -41,6 +54,22 @@ function prefix(c: Corpus, frames: number): Corpus {
   };
 }
 
+type Factory = () => Promise<Contender>;
+
+/**
+ * A contender by name, or a contender module by path: `--contender pktstack --pair
+ * ../other/bench/codec/contenders/pktstack.ts` times this checkout's pktstack against another
+ * checkout's in one process (an A/B of a codegen change that the machine's load cannot blur).
+ */
+async function contenderFactory(nameOrPath: string): Promise<Factory> {
+  const named = CONTENDERS[nameOrPath];
+  if (named !== undefined) return named;
+  if (!nameOrPath.endsWith('.ts')) throw new Error(`unknown contender '${nameOrPath}'`);
+  const mod = (await import(pathToFileURL(resolve(nameOrPath)).href)) as { create?: Factory };
+  if (typeof mod.create !== 'function') throw new Error(`${nameOrPath} exports no create()`);
+  return mod.create;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -54,11 +83,12 @@ async function main(): Promise<void> {
       'budget-mb': { type: 'string', default: '96' },
       'min-frames': { type: 'string', default: '240000' },
       samples: { type: 'string', default: '5' },
+      // Time against this contender in alternating rounds of the same process (see timePaired).
+      pair: { type: 'string' },
     },
   });
   const name = values.contender ?? '';
-  const factory = CONTENDERS[name];
-  if (factory === undefined) throw new Error(`unknown contender '${name}'`);
+  const factory = await contenderFactory(name);
   if (values.corpus === undefined) throw new Error('--corpus is required');
   const corpus = loadCorpus(
     values.corpus,
@@ -77,9 +107,42 @@ async function main(): Promise<void> {
       rounds: Number(values.rounds),
       roundMs: Number(values['round-ms']),
     };
-    report.decodeTime = timeDecode(c, corpus, opt);
+    const pairFactory = values.pair === undefined ? undefined : await contenderFactory(values.pair);
     const enc = c.encode;
-    report.encodeTime = enc === null ? null : timeEncode(enc, corpus.count, opt);
+    if (pairFactory === undefined) {
+      report.decodeTime = timeDecode(c, corpus, opt);
+      report.encodeTime = enc === null ? null : timeEncode(enc, corpus.count, opt);
+    } else {
+      const p = await pairFactory();
+      const d = timePaired(
+        () => c.decodePass(corpus),
+        () => p.decodePass(corpus),
+        corpus.count,
+        opt,
+      );
+      report.decodeTime = d.a;
+      let e: ReturnType<typeof timePaired> | null = null;
+      const pe = p.encode;
+      if (enc !== null && pe !== null) {
+        const out = new Uint8Array(ENC_FRAME_LENGTH + 64);
+        const passA = ownEncodePass();
+        const passB = ownEncodePass();
+        e = timePaired(
+          () => passA(enc, out, corpus.count),
+          () => passB(pe, out, corpus.count),
+          corpus.count,
+          opt,
+        );
+      }
+      report.encodeTime = enc === null ? null : (e?.a ?? timeEncode(enc, corpus.count, opt));
+      report.paired = {
+        name: p.name,
+        decodeTime: d.b,
+        decodeRatios: d.ratios,
+        encodeTime: e?.b ?? null,
+        encodeRatios: e?.ratios ?? null,
+      };
+    }
     report.encodeSamples =
       enc === null
         ? null

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compileKaitai } from '../kaitai/compile.js';
 import type { ChildReport } from './child.js';
+import { median } from './measure.js';
 import { CONTENDER_NAMES } from './contenders/index.js';
 import { DEFAULT_CORPUS, corpusIsStale, ensureCorpus, loadCorpus } from './corpus.js';
 
@@ -33,6 +34,12 @@ export interface ResultRow {
   decodeBytesPerFrame: number | null;
   encodeNsPerFrame: number | null;
   encodeBytesPerFrame: number | null;
+  /** Decode time over limit's, median of the paired rounds (see timePaired); null for limit. */
+  decodeVsLimit: number | null;
+  /** Lowest and highest of the timing processes' own medians: the spread between processes. */
+  decodeVsLimitSpread: [number, number] | null;
+  encodeVsLimit: number | null;
+  encodeVsLimitSpread: [number, number] | null;
 }
 
 interface Measured {
@@ -40,6 +47,14 @@ interface Measured {
   time: ChildReport | null;
   alloc: ChildReport | null;
   error: string | null;
+  /** Every timing process's median ns/frame. */
+  decodeRuns: number[];
+  encodeRuns: number[];
+  /** Paired against limit: every round's ratio, and each process's median ratio. */
+  decodeRatios: number[];
+  encodeRatios: number[];
+  decodeRunRatios: number[];
+  encodeRunRatios: number[];
 }
 
 function runChild(args: string[], nodeFlags: string[]): Promise<ChildReport> {
@@ -86,6 +101,10 @@ function emptyRow(name: string): ResultRow {
     decodeBytesPerFrame: null,
     encodeNsPerFrame: null,
     encodeBytesPerFrame: null,
+    decodeVsLimit: null,
+    decodeVsLimitSpread: null,
+    encodeVsLimit: null,
+    encodeVsLimitSpread: null,
   };
 }
 
@@ -94,35 +113,61 @@ function errorText(e: unknown): string {
 }
 
 /**
- * Times every contender `repeat` times, interleaved (a, b, c, a, b, c, ...), keeping each one's
- * lowest median: other load on the machine only ever adds time, so interleaving spreads it over
- * all contenders and the minimum is the run least disturbed by it.
+ * Times every contender `repeat` times, interleaved (a, b, c, a, b, c, ...). Each contender
+ * other than limit is timed against limit in the same process, in alternating rounds
+ * (timePaired): the ratio of two rounds run back to back under the same load is steady where
+ * either figure alone is not. Reported: the median over all processes (ns/frame: of the
+ * processes' medians; vs limit: of every paired round), and the lowest and highest process
+ * median as the spread — V8 does not compile the same code the same way in every process (when
+ * a hot function is compiled relative to the feedback it has collected differs), so one
+ * process can land 10–20% off the next.
  */
 async function timeAll(ms: Measured[], common: string[], repeat: number): Promise<void> {
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
+  const paired = ms.some((m) => m.row.name === 'limit');
   for (let r = 0; r < repeat; r++) {
     for (const m of ms) {
       if (m.error !== null) continue;
       log(`bench:codec: timing ${m.row.name} (${r + 1}/${repeat}) ...`);
+      const pair = paired && m.row.name !== 'limit' ? ['--pair', 'limit'] : [];
       try {
-        const t = await runChild(['--contender', m.row.name, '--mode', 'time', ...common], []);
-        const prev = m.time;
-        if (
-          prev === null ||
-          (t.decodeTime?.nsPerFrame ?? Infinity) < (prev.decodeTime?.nsPerFrame ?? Infinity)
-        ) {
-          m.row.decodeNsPerFrame = round(t.decodeTime?.nsPerFrame ?? NaN, 1);
+        const t = await runChild(
+          ['--contender', m.row.name, '--mode', 'time', ...common, ...pair],
+          [],
+        );
+        if (t.decodeTime) m.decodeRuns.push(t.decodeTime.nsPerFrame);
+        if (t.encodeTime) m.encodeRuns.push(t.encodeTime.nsPerFrame);
+        if (t.paired) {
+          m.decodeRatios.push(...t.paired.decodeRatios);
+          m.decodeRunRatios.push(median(t.paired.decodeRatios));
+          if (t.paired.encodeRatios) {
+            m.encodeRatios.push(...t.paired.encodeRatios);
+            m.encodeRunRatios.push(median(t.paired.encodeRatios));
+          }
         }
-        if (t.encodeTime) {
-          const best = Math.min(t.encodeTime.nsPerFrame, m.row.encodeNsPerFrame ?? Infinity);
-          m.row.encodeNsPerFrame = round(best, 1);
-        }
-        if (prev === null) m.time = t;
+        if (m.time === null) m.time = t;
       } catch (e) {
         m.error = errorText(e);
       }
     }
   }
+  for (const m of ms) {
+    const r = m.row;
+    if (m.decodeRuns.length > 0) r.decodeNsPerFrame = round(median(m.decodeRuns), 1);
+    if (m.encodeRuns.length > 0) r.encodeNsPerFrame = round(median(m.encodeRuns), 1);
+    if (m.decodeRatios.length > 0) {
+      r.decodeVsLimit = round(median(m.decodeRatios), 3);
+      r.decodeVsLimitSpread = spread(m.decodeRunRatios);
+    }
+    if (m.encodeRatios.length > 0) {
+      r.encodeVsLimit = round(median(m.encodeRatios), 3);
+      r.encodeVsLimitSpread = spread(m.encodeRunRatios);
+    }
+  }
+}
+
+function spread(xs: number[]): [number, number] {
+  return [round(Math.min(...xs), 3), round(Math.max(...xs), 3)];
 }
 
 function takeAlloc(m: Measured, a: ChildReport): void {
@@ -163,7 +208,17 @@ async function allocAll(ms: Measured[], common: string[], allocArgs: string[]): 
   }
 }
 
-function ratio(x: number | null, base: number | null): string {
+/** The paired ratio and its spread when there is one, else the ratio of the two medians. */
+function ratio(
+  x: number | null,
+  base: number | null,
+  paired: number | null,
+  range: [number, number] | null,
+): string {
+  if (paired !== null) {
+    const r = `${paired.toFixed(2)}x`;
+    return range === null ? r : `${r} (${range[0].toFixed(2)}–${range[1].toFixed(2)})`;
+  }
   if (x === null || base === null || base === 0) return '';
   return `${(x / base).toFixed(2)}x`;
 }
@@ -195,10 +250,20 @@ function printTable(ms: Measured[], problems: string[], info: RunInfo): void {
     return [
       r.name,
       cell(r.decodeNsPerFrame, 1),
-      ratio(r.decodeNsPerFrame, limit?.decodeNsPerFrame ?? null),
+      ratio(
+        r.decodeNsPerFrame,
+        limit?.decodeNsPerFrame ?? null,
+        r.decodeVsLimit,
+        r.decodeVsLimitSpread,
+      ),
       cell(r.decodeBytesPerFrame, 2),
       cell(r.encodeNsPerFrame, 1),
-      ratio(r.encodeNsPerFrame, limit?.encodeNsPerFrame ?? null),
+      ratio(
+        r.encodeNsPerFrame,
+        limit?.encodeNsPerFrame ?? null,
+        r.encodeVsLimit,
+        r.encodeVsLimitSpread,
+      ),
       cell(r.encodeBytesPerFrame, 2),
     ];
   });
@@ -210,8 +275,9 @@ function printTable(ms: Measured[], problems: string[], info: RunInfo): void {
     .join(' ');
   console.log(
     `codec benchmark: ${info.frames} frames of ${info.corpus} (sha256 ${info.sha256.slice(0, 16)}), ` +
-      `node ${process.version}, ${cpus().length} CPUs, load ${load}; ns = CPU time, best of ${info.repeat} ` +
-      `interleaved run(s), each the median of its rounds`,
+      `node ${process.version}, ${cpus().length} CPUs, load ${load}; ns = CPU time, median of ${info.repeat} ` +
+      `interleaved process(es), each the median of its rounds; vs limit = median of the rounds ` +
+      `timed in alternation with limit in the same process (lowest–highest process median)`,
   );
   console.log(line(head));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
@@ -277,11 +343,11 @@ async function main(): Promise<number> {
       frames: { type: 'string' },
       only: { type: 'string' },
       rounds: { type: 'string', default: '9' },
-      // Three timing processes per contender by default: V8 compiles concurrently, and when a
+      // Five timing processes per contender by default: V8 compiles concurrently, and when a
       // hot function is compiled relative to the feedback it collects differs per process, so
-      // one process of the same code can land 10% slower than the next (measured 56 vs 62-67
-      // ns/frame for pktstack's decode). Best of 3 reports the code, not the draw.
-      repeat: { type: 'string', default: '3' },
+      // one process of the same code can land 10–20% off the next. The median of 5 reports the
+      // code, not the draw; the spread shows the draws.
+      repeat: { type: 'string', default: '5' },
       quick: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -322,6 +388,12 @@ async function main(): Promise<number> {
     time: null,
     alloc: null,
     error: null,
+    decodeRuns: [],
+    encodeRuns: [],
+    decodeRatios: [],
+    encodeRatios: [],
+    decodeRunRatios: [],
+    encodeRunRatios: [],
   }));
   if (values.quick) await quickAll(ms, [...common, ...allocArgs]);
   else {

@@ -58,7 +58,14 @@ export let blackhole = 0;
 /** A pass of `frames` iterations returning a checksum; `frames` is what ns/frame divides by. */
 type Pass = () => number;
 
-function timePass(pass: Pass, frames: number, opt: TimeOptions): TimeResult {
+interface Warmed {
+  checksum: number;
+  /** Passes per round: enough for the round to last opt.roundMs. */
+  perRound: number;
+}
+
+/** Runs `pass` until the JIT has settled (≥ opt.warmupMs and ≥ 5 passes). */
+function warm(pass: Pass, opt: TimeOptions): Warmed {
   const checksum = pass();
   let passes = 1;
   const warmStart = performance.now();
@@ -69,26 +76,86 @@ function timePass(pass: Pass, frames: number, opt: TimeOptions): TimeResult {
     last = performance.now() - t;
     passes++;
   }
-  const perRound = Math.max(1, Math.ceil(opt.roundMs / Math.max(last, 0.001)));
-  const rounds: number[] = [];
-  const wallRounds: number[] = [];
-  let sink = 0;
-  for (let r = 0; r < opt.rounds; r++) {
-    const c0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    for (let k = 0; k < perRound; k++) sink ^= pass();
-    const wallNs = Number(process.hrtime.bigint() - t0);
-    const cpu = process.cpuUsage(c0);
-    rounds.push(((cpu.user + cpu.system) * 1000) / (perRound * frames));
-    wallRounds.push(wallNs / (perRound * frames));
-  }
-  blackhole = sink;
+  return { checksum, perRound: Math.max(1, Math.ceil(opt.roundMs / Math.max(last, 0.001))) };
+}
+
+interface Round {
+  cpu: number;
+  wall: number;
+}
+
+let roundSink = 0;
+
+/** One round: CPU and wall-clock ns per frame over `w.perRound` passes. */
+function round(pass: Pass, w: Warmed, frames: number): Round {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (let k = 0; k < w.perRound; k++) roundSink ^= pass();
+  const wallNs = Number(process.hrtime.bigint() - t0);
+  const cpu = process.cpuUsage(c0);
+  blackhole = roundSink;
   return {
-    nsPerFrame: median(rounds),
-    wallNsPerFrame: median(wallRounds),
-    checksum,
-    roundsNsPerFrame: rounds,
+    cpu: ((cpu.user + cpu.system) * 1000) / (w.perRound * frames),
+    wall: wallNs / (w.perRound * frames),
   };
+}
+
+function result(w: Warmed, rounds: Round[]): TimeResult {
+  const cpu = rounds.map((r) => r.cpu);
+  return {
+    nsPerFrame: median(cpu),
+    wallNsPerFrame: median(rounds.map((r) => r.wall)),
+    checksum: w.checksum,
+    roundsNsPerFrame: cpu,
+  };
+}
+
+function timePass(pass: Pass, frames: number, opt: TimeOptions): TimeResult {
+  const w = warm(pass, opt);
+  const rounds: Round[] = [];
+  for (let r = 0; r < opt.rounds; r++) rounds.push(round(pass, w, frames));
+  return result(w, rounds);
+}
+
+export interface PairedResult {
+  a: TimeResult;
+  b: TimeResult;
+  /** a's round over b's round, per round: the two ran back to back under the same load. */
+  ratios: number[];
+}
+
+/**
+ * Times two passes over the same frames in alternating rounds (a b, b a, a b, ...): whatever
+ * else the machine is doing lands on both alike, so a's round over b's round is steady where
+ * either figure alone is not. Each pass has its own function (its own feedback), so timing
+ * them in one process leaves every call site as monomorphic as a process of its own.
+ */
+export function timePaired(
+  passA: Pass,
+  passB: Pass,
+  frames: number,
+  opt: TimeOptions,
+): PairedResult {
+  const wa = warm(passA, opt);
+  const wb = warm(passB, opt);
+  const ra: Round[] = [];
+  const rb: Round[] = [];
+  const ratios: number[] = [];
+  for (let r = 0; r < opt.rounds; r++) {
+    let a: Round;
+    let b: Round;
+    if (r % 2 === 0) {
+      a = round(passA, wa, frames);
+      b = round(passB, wb, frames);
+    } else {
+      b = round(passB, wb, frames);
+      a = round(passA, wa, frames);
+    }
+    ra.push(a);
+    rb.push(b);
+    ratios.push(a.cpu / b.cpu);
+  }
+  return { a: result(wa, ra), b: result(wb, rb), ratios };
 }
 
 export function timeDecode(c: Contender, corpus: Corpus, opt: TimeOptions): TimeResult {
@@ -110,6 +177,18 @@ export function encodePass(enc: Encoder, out: Uint8Array, count: number): number
 export function timeEncode(enc: Encoder, count: number, opt: TimeOptions): TimeResult {
   const out = new Uint8Array(ENC_FRAME_LENGTH + 64);
   return timePass(() => encodePass(enc, out, count), count, opt);
+}
+
+/**
+ * A copy of encodePass compiled from its own source: a function of its own, with its own
+ * feedback, so that in a process timing two encoders each one's `enc.encodeFrame` call stays
+ * monomorphic (and inlinable), as it is in a process of its own.
+ */
+export function ownEncodePass(): typeof encodePass {
+  const make = new Function('mix', `return ${encodePass.toString()}`) as (
+    m: typeof mix,
+  ) => typeof encodePass;
+  return make(mix);
 }
 
 // ---- allocation --------------------------------------------------------------------------------

@@ -176,6 +176,10 @@ describe('bench:codec --json (quick, tiny corpus)', () => {
         'decodeBytesPerFrame',
         'encodeNsPerFrame',
         'encodeBytesPerFrame',
+        'decodeVsLimit',
+        'decodeVsLimitSpread',
+        'encodeVsLimit',
+        'encodeVsLimitSpread',
       ]);
       expect(row.decodeNsPerFrame).toBeGreaterThan(0);
     }
@@ -190,5 +194,43 @@ describe('bench:codec --json (quick, tiny corpus)', () => {
       expect(byName.get(n)?.encodeNsPerFrame).toBeNull();
       expect(byName.get(n)?.encodeBytesPerFrame).toBeNull();
     }
+  });
+});
+
+describe('paired timing (bench/codec/child.ts --pair)', () => {
+  it('times a contender against limit in alternating rounds of one process, per round', () => {
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'bench/codec/child.ts',
+        ...['--contender', 'pktstack', '--pair', 'limit', '--corpus', corpusPath],
+        ...['--rounds', '4', '--warmup-ms', '20', '--round-ms', '2'],
+      ],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as {
+      decodeTime: { roundsNsPerFrame: number[]; checksum: number };
+      paired: {
+        name: string;
+        decodeTime: { roundsNsPerFrame: number[]; checksum: number };
+        decodeRatios: number[];
+        encodeRatios: number[];
+      };
+    };
+    const p = report.paired;
+    expect(p.name).toBe('limit');
+    // Both decoders fold the same fields of the same frames.
+    expect(p.decodeTime.checksum).toBe(report.decodeTime.checksum);
+    expect(p.decodeRatios).toHaveLength(4);
+    expect(p.encodeRatios).toHaveLength(4);
+    p.decodeRatios.forEach((x, k) => {
+      expect(x).toBeCloseTo(
+        report.decodeTime.roundsNsPerFrame[k] / p.decodeTime.roundsNsPerFrame[k],
+        9,
+      );
+    });
   });
 });
