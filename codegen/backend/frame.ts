@@ -37,7 +37,7 @@ function pascal(s: string): string {
 
 /**
  * A header whose checks are a few bounds and option walks (Ethernet, IPv4, TCP, ...): run in
- * line. An application message (DHCP's overloaded options, DNS's name walks) calls its view's
+ * line. An application message (a list continued in other fields, name walks) calls its view's
  * wrap() instead: its code would swell the decoder that every frame runs, for the few frames
  * that carry one.
  */
@@ -46,7 +46,6 @@ function isHeaderSized(m: MessageModel): boolean {
     (r) =>
       r.construct.kind === 'payload' ||
       r.construct.kind === 'bytes' ||
-      (r.construct.kind === 'tlv_list' && r.construct.format !== 'dhcp') ||
       (r.construct.kind === 'list' &&
         r.construct.bound.kind === 'bytes' &&
         r.construct.continues.length === 0),

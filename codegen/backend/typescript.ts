@@ -67,7 +67,7 @@ class Imports {
   }
 
   emit(file: ModuleBuilder): void {
-    const order = [ERRORS, BYTES, CHECKSUM, ADDRESS, '../codec/options.js', '../codec/dns.js'];
+    const order = [ERRORS, BYTES, CHECKSUM, ADDRESS, '../codec/dns.js'];
     const modules = [...this.byModule.keys()].sort((a, b) => order.indexOf(a) - order.indexOf(b));
     for (const module of modules) {
       const names = this.byModule.get(module) ?? new Map<string, boolean>();
@@ -836,7 +836,7 @@ class MessageEmitter {
           optional: x.optional ?? false,
           decode: x.decode,
           doc:
-            r.construct.kind === 'tlv_list' || r.construct.kind === 'list'
+            r.construct.kind === 'list'
               ? 'Raw option bytes as on the wire (padding included).'
               : x.optional === true
                 ? 'On the wire only when its condition holds; undefined leaves it out (a flag without a derive of its own derives from presence).'

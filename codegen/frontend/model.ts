@@ -93,12 +93,6 @@ export interface Region {
 export type RegionConstruct =
   | { kind: 'payload' }
   | { kind: 'bytes' }
-  | {
-      kind: 'tlv_list';
-      format: 'ipv4' | 'tcp' | 'dhcp';
-      fileField: string | null;
-      snameField: string | null;
-    }
   /**
    * `array(T, bound)`: items one after another. `count` (an expression over fixed fields) is the
    * item count when the spec bounds the array by count(); else the region's length bounds it.

@@ -80,7 +80,11 @@ function place(
     }
     let enumName: string | null = null;
     for (const a of f.attrs) {
-      if (a.kind !== 'enum') s.error(a.pos, `attribute '${a.kind}' is not allowed in a ${what}`);
+      if (a.kind !== 'enum')
+        s.error(
+          a.pos,
+          `attribute '${a.kind}' is not allowed in ${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what}`,
+        );
       const e = s.enumByName(a.name.name);
       if (e === undefined) s.error(a.name.pos, `unknown enum '${a.name.name}'`);
       enumName = e.name;
@@ -96,7 +100,7 @@ function place(
     const last = fields[fields.length - 1];
     s.error(
       last?.name.pos ?? 0,
-      `the ${what}'s bit fields end at bit ${bit - start}: they must fill whole bytes`,
+      `the bit fields of the ${what} end at bit ${bit - start}: they must fill whole bytes`,
     );
   }
   return { fields: out, end: bit };

@@ -51,16 +51,7 @@ const SCALAR_TYPES: Record<string, { width: number; type: ScalarField['type']; l
 /** Byte-array formats that need no argument, and the size each one needs. */
 const BYTES_FORMATS: Record<string, number | null> = { mac: 6, ipv4: 4, ipv6: 16, hex: null };
 
-const REGION_TYPES = new Set([
-  'array',
-  'payload',
-  'bytes',
-  'tlv_list',
-  'list',
-  'dns_questions',
-  'dns_records',
-]);
-const TLV_FORMATS = new Set(['ipv4', 'tcp', 'dhcp']);
+const REGION_TYPES = new Set(['array', 'payload', 'bytes', 'list', 'dns_questions', 'dns_records']);
 const BUILTIN_JSON = new Set(['checksumValid', 'payloadLength', 'headerLength']);
 /** Names the DSL gives a meaning of its own; fields cannot take them. */
 const RESERVED = new Set([
@@ -89,7 +80,6 @@ const RESERVED = new Set([
 
 /** Values a construct adds to its message, usable in `json` and (data) in `len()`. */
 const CONSTRUCT_JSON: Record<string, string[]> = {
-  tlv_list_dhcp: ['messageType'],
   dns_questions: [],
   dns_records: ['answers'],
 };
@@ -557,15 +547,6 @@ class MessageResolver {
     return this.expr(e, 'decode');
   }
 
-  private bytesArg(e: AstExpr | undefined, pos: number, size: number, what: string): string {
-    if (e === undefined || e.kind !== 'ref')
-      this.r.error(e?.pos ?? pos, `expected the ${what} field`);
-    const f = this.fixedField(e.name, e.pos);
-    if (f.kind !== 'bytes' || f.size !== size)
-      this.r.error(e.pos, `'${e.name}' must be a ${size}-byte array (${what})`);
-    return e.name;
-  }
-
   private attributes(f: AstField): void {
     const name = f.name.name;
     const region = this.regions.get(name);
@@ -729,36 +710,6 @@ class MessageResolver {
         construct = { kind: typeName };
         region.length = this.lengthArg(args[0], pos, typeName);
         break;
-      case 'tlv_list': {
-        const format = args[0];
-        if (format === undefined || format.kind !== 'ref' || !TLV_FORMATS.has(format.name)) {
-          this.r.error(
-            format?.pos ?? pos,
-            `tlv_list() first argument must be a list format: ${[...TLV_FORMATS].join(', ')}`,
-          );
-        }
-        region.length = this.lengthArg(args[1], pos, typeName);
-        if (format.name === 'dhcp') {
-          construct = {
-            kind: 'tlv_list',
-            format: 'dhcp',
-            fileField: this.bytesArg(args[2], pos, 128, 'file (overload)'),
-            snameField: this.bytesArg(args[3], pos, 64, 'sname (overload)'),
-          };
-          if (args.length > 4) this.r.error(args[4].pos, 'too many arguments');
-          this.constructJson.set('messageType', region.name);
-        } else {
-          if (args.length > 2)
-            this.r.error(args[2].pos, `tlv_list(${format.name}, length) takes two arguments`);
-          construct = {
-            kind: 'tlv_list',
-            format: format.name as 'ipv4' | 'tcp',
-            fileField: null,
-            snameField: null,
-          };
-        }
-        break;
-      }
       case 'array':
         construct = this.arrayRegion(f, args, pos, region);
         break;
@@ -794,10 +745,7 @@ class MessageResolver {
         `field '${region.name}' follows '${previous.name}', which takes the rest of the message`,
       );
     }
-    const key =
-      construct.kind === 'tlv_list' && construct.format === 'dhcp'
-        ? 'tlv_list_dhcp'
-        : construct.kind;
+    const key = construct.kind;
     for (const j of CONSTRUCT_JSON[key] ?? []) this.constructJson.set(j, region.name);
     for (const d of CONSTRUCT_DATA[key] ?? []) this.constructData.add(d);
   }

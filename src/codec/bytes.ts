@@ -1,26 +1,4 @@
-/**
- * Big-endian integer loads for the hand-written option cursors (src/codec/options.ts), and the
- * byte copy the generated encoders use. The generated views no longer call loaders: wrap()
- * writes each field's byte loads out in line and the getters return stored values.
- */
-
-// Tiny on purpose: V8 inlines a function of at most 27 bytes of bytecode even where it has no
-// call counts. u32 calls the 16-bit load through an unexported name: inside a module, an
-// exported binding costs a longer bytecode to load than a local one, which would push u32 over
-// that limit.
-
-function be16(b: Uint8Array, o: number): number {
-  return (b[o] << 8) | b[o + 1];
-}
-
-function be32(b: Uint8Array, o: number): number {
-  return be16(b, o) * 0x10000 + be16(b, o + 2);
-}
-
-/** Unsigned 16-bit big-endian. */
-export const u16: (b: Uint8Array, o: number) => number = be16;
-/** Unsigned 32-bit big-endian. */
-export const u32: (b: Uint8Array, o: number) => number = be32;
+/** The byte copy the generated encoders use for variable-length byte fields. */
 
 /**
  * Copies `src` into `out` at `at`. A plain loop: for the few dozen bytes of an option list it

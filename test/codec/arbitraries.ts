@@ -1,9 +1,8 @@
 /** fast-check arbitraries for every message's Fields (valid messages only). */
 import fc from 'fast-check';
-import { ipv4, tcp } from '../../src/generated/index.js';
+import { dhcp, ipv4, tcp } from '../../src/generated/index.js';
 import type {
   arp,
-  dhcp,
   dns,
   ethernet,
   icmp,
@@ -235,25 +234,57 @@ export const tcpFields: fc.Arbitrary<tcp.TcpFields> = fc.record({
   options: tcpOptions.map((o) => o.bytes),
 });
 
-/** DHCP options: code-length-value items (no pad/end/overload inside), then End, then pads. */
-const dhcpOptions: fc.Arbitrary<Uint8Array> = fc
-  .tuple(
-    fc.array(
-      fc.tuple(
-        fc.integer({ min: 1, max: 254 }).filter((c) => c !== 52),
-        fc.uint8Array({ maxLength: 12 }),
-      ),
-      { maxLength: 6 },
-    ),
-    fc.integer({ min: 0, max: 5 }),
-  )
+/** Codes no DhcpOptions element declares: raw items. */
+const DHCP_DECLARED = new Set<number>(Object.values(dhcp.DhcpOption));
+const dhcpBytes = fc.uint8Array({ maxLength: 12 });
+const dhcpAddresses = fc.array(ipv4Address, { maxLength: 3 });
+
+/** DHCP options (no Overload: file and sname hold arbitrary bytes), as items. */
+export const dhcpOption: fc.Arbitrary<dhcp.DhcpOptionsItem> = fc.oneof(
+  ipv4Address.map((mask) => ({ kind: 'SubnetMask' as const, mask })),
+  dhcpAddresses.map((addresses) => ({ kind: 'Router' as const, addresses })),
+  dhcpAddresses.map((addresses) => ({ kind: 'DomainNameServer' as const, addresses })),
+  dhcpBytes.map((name) => ({ kind: 'HostName' as const, name })),
+  dhcpBytes.map((name) => ({ kind: 'DomainName' as const, name })),
+  ipv4Address.map((address) => ({ kind: 'BroadcastAddress' as const, address })),
+  ipv4Address.map((address) => ({ kind: 'RequestedIpAddress' as const, address })),
+  u32.map((seconds) => ({ kind: 'LeaseTime' as const, seconds })),
+  u8.map((type) => ({ kind: 'MessageType' as const, type })),
+  ipv4Address.map((address) => ({ kind: 'ServerIdentifier' as const, address })),
+  dhcpBytes.map((codes) => ({ kind: 'ParameterRequestList' as const, codes })),
+  dhcpBytes.map((text) => ({ kind: 'Message' as const, text })),
+  u16.map((size) => ({ kind: 'MaxMessageSize' as const, size })),
+  u32.map((seconds) => ({ kind: 'RenewalTime' as const, seconds })),
+  u32.map((seconds) => ({ kind: 'RebindingTime' as const, seconds })),
+  fc.tuple(u8, dhcpBytes).map(([type, id]) => ({ kind: 'ClientIdentifier' as const, type, id })),
+  fc.constant({ kind: 'Pad' as const }),
+  fc
+    .tuple(
+      fc.integer({ min: 1, max: 254 }).filter((c) => !DHCP_DECLARED.has(c)),
+      dhcpBytes,
+    )
+    .map(([code, data]) => ({
+      kind: 'raw' as const,
+      bytes: Uint8Array.from([code, data.length, ...data]),
+    })),
+);
+
+/** DHCP option lists: items, End, then pads, with their encoded bytes. */
+export const dhcpOptions: fc.Arbitrary<{ list: dhcp.DhcpOptionsItem[]; bytes: Uint8Array }> = fc
+  .tuple(fc.array(dhcpOption, { maxLength: 6 }), fc.integer({ min: 0, max: 5 }))
   .map(([items, pads]) => {
-    const bytes: number[] = [];
-    for (const [code, data] of items) bytes.push(code, data.length, ...data);
-    bytes.push(255);
-    for (let i = 0; i < pads; i++) bytes.push(0);
-    return Uint8Array.from(bytes);
+    const list: dhcp.DhcpOptionsItem[] = [...items, { kind: 'End' }];
+    const out = new Uint8Array(6 * 20 + 1);
+    const n = dhcp.encodeDhcpOptions(list, out, 0);
+    if (pads > 0) list.push({ kind: 'raw', bytes: new Uint8Array(pads) });
+    return { list, bytes: out.slice(0, n + pads) };
   });
+
+/** An Ethernet client's chaddr: the MAC and 10 bytes of padding. */
+export const dhcpEthernetChaddrFields: fc.Arbitrary<dhcp.DhcpEthernetChaddrFields> = fc.record({
+  mac: fc.integer({ min: 0, max: 2 ** 48 - 1 }),
+  padding: fc.uint8Array({ minLength: 10, maxLength: 10 }),
+});
 
 export const dhcpFields: fc.Arbitrary<dhcp.DhcpFields> = fc.record({
   op: u8,
@@ -271,7 +302,7 @@ export const dhcpFields: fc.Arbitrary<dhcp.DhcpFields> = fc.record({
   sname: fc.uint8Array({ minLength: 64, maxLength: 64 }),
   file: fc.uint8Array({ minLength: 128, maxLength: 128 }),
   magic: fc.constant(0x63825363),
-  options: dhcpOptions,
+  options: dhcpOptions.map((o) => o.bytes),
 });
 
 const label = fc.stringMatching(/^[a-zA-Z0-9-]{1,12}$/);

@@ -22,6 +22,7 @@ import {
 import {
   arpAnySizeFields,
   arpFields,
+  dhcpEthernetChaddrFields,
   dhcpFields,
   dnsFields,
   ethernetFields,
@@ -431,10 +432,26 @@ describe('decode(encode(x)) = x', () => {
         expect(decoded(dhcp.decodeDhcp(out, 4, size))).toEqual(f);
         const view = new dhcp.DhcpView();
         expect(view.wrap(out, 4, size)).toBeNull();
-        // messageType is option 53's first value byte, -1 without it.
-        const at = view.findOption(53);
-        expect(view.messageType).toBe(at < 0 || view.optionLength(53) < 1 ? -1 : out[at]);
-        expect(view.toJSON().options.at(-1)).toEqual({ code: 255, length: 0 });
+        // The messageType summary is the first MessageType option's type, -1 without one.
+        const items = dhcp.decodeDhcpOptions(out, view.optionsOffset, view.optionsLength);
+        const first = items.find((o) => o.kind === 'MessageType');
+        expect(view.messageType).toBe(first === undefined ? -1 : first.type);
+        expect(dhcp.encodeDhcpOptions(items, new Uint8Array(size), 0)).toBe(f.options.length);
+        expect(view.toJSON().options.at(-1)).toEqual({ code: 255 });
+      }),
+      RUNS,
+    );
+  });
+
+  it('dhcp ethernet chaddr', () => {
+    fc.assert(
+      fc.property(dhcpEthernetChaddrFields, (f) => {
+        const out = new Uint8Array(18);
+        expect(dhcp.encodeDhcpEthernetChaddr(f, out, 2)).toBe(16);
+        expect(decoded(dhcp.decodeDhcpEthernetChaddr(out, 2, 16))).toEqual(f);
+        const v = new dhcp.DhcpEthernetChaddrView();
+        expect(v.wrap(out, 2, 16)).toBeNull();
+        expect(v.mac).toBe(f.mac);
       }),
       RUNS,
     );

@@ -25,6 +25,7 @@ import {
 } from '../../src/generated/index.js';
 import {
   arpAnySizeFields,
+  dhcpEthernetChaddrFields,
   igmpv3GroupRecordFields,
   igmpv3QueryFields,
   igmpv3ReportFields,
@@ -65,6 +66,7 @@ type MessageName =
   | 'igmpv3Query'
   | 'igmpv3Report'
   | 'igmpv3GroupRecord'
+  | 'dhcpEthernetChaddr'
   | 'pcapFile'
   | 'pcapRecord';
 
@@ -86,6 +88,10 @@ const VIEWS: Record<
   udp: { make: () => new udp.UdpView(), decode: udp.decodeUdp },
   tcp: { make: () => new tcp.TcpView(), decode: tcp.decodeTcp },
   dhcp: { make: () => new dhcp.DhcpView(), decode: dhcp.decodeDhcp },
+  dhcpEthernetChaddr: {
+    make: () => new dhcp.DhcpEthernetChaddrView(),
+    decode: dhcp.decodeDhcpEthernetChaddr,
+  },
   dns: { make: () => new dns.DnsView(), decode: dns.decodeDns },
   vlan: { make: () => new vlan.VlanView(), decode: vlan.decodeVlan },
   vxlan: { make: () => new vxlan.VxlanView(), decode: vxlan.decodeVxlan },
@@ -200,7 +206,9 @@ function exercise(layer: MessageName, bytes: Uint8Array, offset: number, length:
           ? 'pcap'
           : layer.startsWith('igmp')
             ? 'igmp'
-            : layer,
+            : layer.startsWith('dhcp')
+              ? 'dhcp'
+              : layer,
     );
     expect(err.offset).toBeGreaterThanOrEqual(0);
     expect(err.offset).toBeLessThanOrEqual(bytes.length);
@@ -259,6 +267,9 @@ function corpus(): Record<MessageName, Uint8Array[]> {
   });
   out.igmpv3GroupRecord = encoded(igmpv3GroupRecordFields, (f, o) =>
     igmp.encodeIgmpv3GroupRecord(f, o, 0),
+  );
+  out.dhcpEthernetChaddr = encoded(dhcpEthernetChaddrFields, (f, o) =>
+    dhcp.encodeDhcpEthernetChaddr(f, o, 0),
   );
   out.pcapFile = encoded(pcapFileFields, (f, o) => pcap.encodePcapFile(f, o, 0));
   out.pcapRecord = encoded(fc.tuple(pcapRecordFields, payload), ([f, body], o) => {

@@ -13,7 +13,6 @@ import {
   writeIpv4,
   writeMac,
 } from '../../src/codec/address.js';
-import { DhcpOptionCursor, dhcpOptionsToJSON, validateDhcpArea } from '../../src/codec/options.js';
 import { dhcp, tcp } from '../../src/generated/index.js';
 
 describe('Internet checksum', () => {
@@ -156,20 +155,34 @@ describe('DHCP options', () => {
     return b;
   }
 
-  it('follows overload into file, and finds the message type', () => {
-    const bytes = message([53, 1, 3, 52, 1, 1, 255], [12, 2, 0x68, 0x69, 255]);
+  it('follows overload into file and then sname, and records the summaries', () => {
+    const bytes = message([53, 1, 3, 52, 1, 3, 255], [12, 2, 0x68, 0x69, 255]);
+    bytes.set([51, 4, 0, 0, 14, 16, 255], 44);
     const v = new dhcp.DhcpView();
     expect(v.wrap(bytes)).toBeNull();
     expect(v.messageType).toBe(3);
-    expect(v.findOption(12)).toBe(108 + 2);
-    expect(v.optionLength(12)).toBe(2);
-    expect(v.findOption(99)).toBe(-1);
+    expect(v.overload).toBe(3);
+    expect(v.leaseTime).toBe(3600);
+    expect(v.serverId).toBe(-1);
     const codes = v.toJSON().options.map((o) => o.code);
-    expect(codes).toEqual([53, 52, 255, 12, 255]);
+    expect(codes).toEqual([53, 52, 255, 12, 255, 51, 255]);
     const cursor = v.options();
-    const areas: number[] = [];
-    while (cursor.next()) areas.push(cursor.area);
-    expect(areas).toEqual([0, 0, 0, 1, 1]);
+    const offsets: number[] = [];
+    while (cursor.next()) {
+      offsets.push(cursor.offset);
+      if (cursor.kind === dhcp.DhcpOption.HostName) {
+        expect(cursor.hostName.nameOffset).toBe(108 + 2);
+        expect(cursor.hostName.nameLength).toBe(2);
+      }
+    }
+    expect(offsets).toEqual([240, 243, 246, 108, 112, 44, 50]);
+  });
+
+  it("opens file and sname only for the options field's overload", () => {
+    // Overload in file does not open sname (RFC 2131 §4.1), and without one file is not walked.
+    const v = new dhcp.DhcpView();
+    expect(v.wrap(message([53, 1, 1, 255], [52, 1, 2, 255]))).toBeNull();
+    expect(v.toJSON().options.map((o) => o.code)).toEqual([53, 255]);
   });
 
   it('rejects an option running past its area, in options and in file', () => {
@@ -180,26 +193,40 @@ describe('DHCP options', () => {
       field: 'file',
       offset: 108,
     });
-    expect(validateDhcpArea(Uint8Array.from([0, 0, 255, 99]), 0, 4)).toBe(-1);
+    const s = new dhcp.DhcpOptionsSummary();
+    expect(dhcp.validateDhcpOptions(Uint8Array.from([0, 0, 255, 99]), 0, 4, s)).toBe(-1);
   });
 
-  it('shows common option values', () => {
-    const c = new DhcpOptionCursor().reset(
-      Uint8Array.from([
-        1, 4, 255, 255, 255, 0, 3, 8, 10, 0, 0, 1, 10, 0, 0, 2, 51, 4, 0, 0, 14, 16, 55, 2, 1, 3,
-        255,
-      ]),
-      0,
-      27,
-      0,
-      0,
-    );
-    expect(dhcpOptionsToJSON(c)).toEqual([
-      { code: 1, length: 4, value: '255.255.255.0' },
-      { code: 3, length: 8, value: ['10.0.0.1', '10.0.0.2'] },
-      { code: 51, length: 4, value: 3600 },
-      { code: 55, length: 2, value: [1, 3] },
-      { code: 255, length: 0 },
+  it('rejects a declared option whose length disagrees with its type, at its offset', () => {
+    const v = new dhcp.DhcpView();
+    expect(v.wrap(message([53, 1, 1, 1, 3, 255, 255, 255, 255]))).toMatchObject({
+      code: 'E_BAD_OPTION',
+      field: 'options',
+      offset: 243,
+    });
+    // Unknown codes are kept raw whatever their length.
+    expect(v.wrap(message([53, 1, 1, 200, 3, 1, 2, 3, 255]))).toBeNull();
+  });
+
+  it('shows common option values, and encodes them back', () => {
+    const bytes = Uint8Array.from([
+      1, 4, 255, 255, 255, 0, 3, 8, 10, 0, 0, 1, 10, 0, 0, 2, 51, 4, 0, 0, 14, 16, 55, 2, 1, 3, 255,
     ]);
+    const c = new dhcp.DhcpOptionsCursor('dhcp', 'options').reset(bytes, 0, bytes.length);
+    expect(dhcp.dhcpOptionsToJSON(c)).toEqual([
+      { code: 1, length: 4, mask: '255.255.255.0' },
+      { code: 3, length: 8, addresses: ['10.0.0.1', '10.0.0.2'] },
+      { code: 51, length: 4, seconds: 3600 },
+      { code: 55, length: 2, codes: '0103' },
+      { code: 255 },
+    ]);
+    const items = dhcp.decodeDhcpOptions(bytes, 0, bytes.length);
+    expect(items.slice(0, 2)).toEqual([
+      { kind: 'SubnetMask', mask: 0xffffff00 },
+      { kind: 'Router', addresses: [0x0a000001, 0x0a000002] },
+    ]);
+    const out = new Uint8Array(bytes.length);
+    expect(dhcp.encodeDhcpOptions(items, out, 0)).toBe(bytes.length);
+    expect(out).toEqual(bytes);
   });
 });

@@ -16,6 +16,7 @@ import {
   DhcpMessageType,
   DhcpOption,
   encodeDhcpRequest,
+  ethernetClientId,
   parseDhcpReply,
   type DhcpParseFailure,
   type DhcpReply,
@@ -83,8 +84,8 @@ export interface DhcpClientOptions {
   /** Returns a uniform number in [0, 1); injected so tests are deterministic. */
   random: () => number;
   hostname?: string;
-  /** Option 61; default: type 1 (Ethernet) followed by the MAC. */
-  clientId?: Uint8Array;
+  /** Option 61; default: type 1 (Ethernet) and the MAC. */
+  clientId?: { type: number; id: Uint8Array };
   /** Option 57; default 1500 - 28 (IP + UDP headers of a 1500-byte MTU). */
   maxMessageSize?: number;
   /** A previously leased address: start in INIT-REBOOT and ask for it again. */
@@ -172,19 +173,11 @@ export class DhcpClient {
   private readonly counters: DhcpClientStats = { sent: 0, received: 0, accepted: 0, dropped: {} };
 
   constructor(options: DhcpClientOptions) {
-    const clientId = new Uint8Array(7);
-    clientId[0] = 1;
-    const hi = Math.floor(options.mac / 2 ** 32);
-    const lo = options.mac % 2 ** 32;
-    clientId.set(
-      [(hi >>> 8) & 0xff, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff],
-      1,
-    );
     this.opts = {
       mac: options.mac,
       random: options.random,
       hostname: options.hostname,
-      clientId: options.clientId ?? clientId,
+      clientId: options.clientId ?? ethernetClientId(options.mac),
       maxMessageSize: options.maxMessageSize ?? 1472,
       rememberedAddress: options.rememberedAddress,
       probe: options.probe ?? true,

@@ -1,34 +1,34 @@
 /**
  * DHCP messages as the client sends and reads them (RFC 2131 §2, RFC 2132), on top of the
- * generated codec (`DhcpView`, its option cursor, `encodeDhcp`). The state machine in client.ts
- * only sees the plain `DhcpReply` record and the `DhcpRequestParams` it asks to have encoded.
+ * generated codec (`DhcpView`, the `DhcpOptions` list declared in specs/dhcp.pkt, `encodeDhcp`,
+ * `encodeDhcpOptions`). The state machine in client.ts only sees the plain `DhcpReply` record
+ * and the `DhcpRequestParams` it asks to have encoded.
  *
- * The view checks every bound up front (options, and `file`/`sname` when overloaded); on top
- * of that this module checks each option's length against its type, so anything malformed
- * yields a reason string, never an exception.
+ * The view checks every bound up front (options, and `file`/`sname` when overloaded) and every
+ * declared option's length against its type, and records the values a client reads (message
+ * type, server id, times, addresses) while doing so; anything malformed yields a reason string,
+ * never an exception.
  */
-import { dhcp } from '../../generated/index.js';
-import { readIpv4, readMac, writeMac } from '../../codec/address.js';
+import { arp, dhcp, udp } from '../../generated/index.js';
 
 export const DhcpMessageType = dhcp.DhcpMessageType;
 export type DhcpMessageType = dhcp.DhcpMessageType;
 export const DhcpOption = dhcp.DhcpOption;
-/** Option 56 (RFC 2132 §9.9), the server's or client's explanation; not in the spec's enum. */
-const OPTION_MESSAGE = 56;
 
-export const DHCP_SERVER_PORT = 67;
-export const DHCP_CLIENT_PORT = 68;
+export const DHCP_SERVER_PORT = udp.UdpPort.DHCPServer;
+export const DHCP_CLIENT_PORT = udp.UdpPort.DHCPClient;
 export const BOOTREQUEST = dhcp.DhcpOp.BootRequest;
 export const BOOTREPLY = dhcp.DhcpOp.BootReply;
 /** The broadcast bit in `flags` (RFC 2131 §4.1): asks servers to broadcast their replies. */
 export const FLAG_BROADCAST = dhcp.DhcpFlags.Broadcast;
-const MAGIC_COOKIE = 0x63825363;
 /** Where options start: after the fixed fields and the magic cookie. */
 export const DHCP_OPTIONS_OFFSET = dhcp.DHCP_FIXED_SIZE;
 /** RFC 1542 §2.1: BOOTP relays may drop messages shorter than 300 bytes, so pad to that. */
 export const DHCP_MIN_MESSAGE = 300;
 
-const HTYPE_ETHERNET = 1;
+/** The hardware type DHCP shares with ARP (RFC 1700): `htype`, and option 61's type byte. */
+export const HTYPE_ETHERNET = arp.ArpHardware.Ethernet;
+/** `hlen` of an Ethernet client: a MAC's 6 bytes. */
 const HLEN_ETHERNET = 6;
 
 /** Why a received message was not accepted as a DHCP reply; used as the drop counter's key. */
@@ -66,12 +66,9 @@ export interface DhcpReply {
 
 /** Reused across parses: one reply is handled at a time and nothing keeps a reference. */
 const view = new dhcp.DhcpView();
-
-function addressList(b: Uint8Array, o: number, n: number): number[] {
-  const list: number[] = [];
-  for (let i = 0; i + 4 <= n; i += 4) list.push(readIpv4(b, o + i));
-  return list;
-}
+const chaddrView = new dhcp.DhcpEthernetChaddrView();
+/** Delimits the one option wrap() refused, to tell a bad length from a list that runs off. */
+const probe = new dhcp.DhcpOptionsCursor('dhcp', 'options');
 
 function asciiText(b: Uint8Array, o: number, n: number): string {
   let s = '';
@@ -83,63 +80,25 @@ function asciiText(b: Uint8Array, o: number, n: number): string {
   return s;
 }
 
+/** The recorded items of an address-list summary as numbers. */
+function addresses(items: Uint32Array, count: number): number[] {
+  return Array.from(items.subarray(0, count));
+}
+
 /**
- * Applies one option to `reply`. Returns false when its length is wrong for its type: a server
- * that sends a 3-byte subnet mask is broken, and trusting the rest of its message would be unwise.
- * The first occurrence of an option wins.
+ * Why wrap() refused the options: an option that runs past its area is a malformed list; one
+ * that is delimited but whose length is wrong for its type (a 3-byte subnet mask) comes from a
+ * broken server, and trusting the rest of its message would be unwise. (Overloaded `file` and
+ * `sname` areas are not told apart: any failure there is a malformed list.)
  */
-function applyOption(reply: DhcpReply, code: number, b: Uint8Array, o: number, n: number): boolean {
-  const one32 = n === 4;
-  const list32 = n >= 4 && n % 4 === 0;
-  switch (code) {
-    case DhcpOption.MessageType:
-      if (n !== 1) return false;
-      if (reply.messageType === -1) reply.messageType = b[o];
-      return true;
-    case DhcpOption.ServerIdentifier:
-      if (!one32) return false;
-      if (reply.serverId === -1) reply.serverId = readIpv4(b, o);
-      return true;
-    case DhcpOption.LeaseTime:
-      if (!one32) return false;
-      if (reply.leaseTime === -1) reply.leaseTime = readIpv4(b, o);
-      return true;
-    case DhcpOption.RenewalTime:
-      if (!one32) return false;
-      if (reply.renewalTime === -1) reply.renewalTime = readIpv4(b, o);
-      return true;
-    case DhcpOption.RebindingTime:
-      if (!one32) return false;
-      if (reply.rebindingTime === -1) reply.rebindingTime = readIpv4(b, o);
-      return true;
-    case DhcpOption.SubnetMask:
-      if (!one32) return false;
-      if (reply.subnetMask === -1) reply.subnetMask = readIpv4(b, o);
-      return true;
-    case DhcpOption.BroadcastAddress:
-      if (!one32) return false;
-      if (reply.broadcastAddress === -1) reply.broadcastAddress = readIpv4(b, o);
-      return true;
-    case DhcpOption.Router:
-      if (!list32) return false;
-      if (reply.routers.length === 0) reply.routers = addressList(b, o, n);
-      return true;
-    case DhcpOption.DomainNameServer:
-      if (!list32) return false;
-      if (reply.dnsServers.length === 0) reply.dnsServers = addressList(b, o, n);
-      return true;
-    case DhcpOption.DomainName:
-      if (n === 0) return false;
-      if (reply.domainName === null) reply.domainName = asciiText(b, o, n);
-      return true;
-    case OPTION_MESSAGE:
-      if (reply.message === null) reply.message = asciiText(b, o, n);
-      return true;
-    case DhcpOption.Overload:
-      return n === 1;
-    default:
-      return true; // options we do not use are skipped, whatever their content
-  }
+function optionFailure(
+  bytes: Uint8Array,
+  err: { field: string; offset: number },
+  end: number,
+): DhcpParseFailure {
+  if (err.field !== 'options') return 'malformed_options';
+  const c = probe.reset(bytes, err.offset, end - err.offset, 1);
+  return c.next() ? 'bad_option_length' : 'malformed_options';
 }
 
 /** Reads a server reply, or says why it is not one. Never throws, never reads past `length`. */
@@ -153,39 +112,43 @@ export function parseDhcpReply(
   if (err !== null) {
     if (err.code === 'E_TRUNCATED') return 'truncated';
     if (err.code === 'E_BAD_VALUE') return 'bad_cookie';
-    return 'malformed_options';
+    return optionFailure(bytes, err, offset + length);
   }
   if (v.op !== BOOTREPLY) return 'not_reply';
   if (v.htype !== HTYPE_ETHERNET || v.hlen !== HLEN_ETHERNET) return 'bad_hardware_type';
+  if (v.messageType < 0) return 'no_message_type';
+  chaddrView.wrap(bytes, v.chaddrOffset, v.chaddrLength);
   const reply: DhcpReply = {
-    messageType: -1,
+    messageType: v.messageType,
     xid: v.xid,
-    chaddr: readMac(bytes, v.chaddrOffset),
+    chaddr: chaddrView.mac,
     ciaddr: v.ciaddr,
     yiaddr: v.yiaddr,
     siaddr: v.siaddr,
-    serverId: -1,
-    leaseTime: -1,
-    renewalTime: -1,
-    rebindingTime: -1,
-    subnetMask: -1,
-    broadcastAddress: -1,
-    routers: [],
-    dnsServers: [],
+    serverId: v.serverId,
+    leaseTime: v.leaseTime,
+    renewalTime: v.renewalTime,
+    rebindingTime: v.rebindingTime,
+    subnetMask: v.subnetMask,
+    broadcastAddress: v.broadcastAddress,
+    routers: addresses(v.routers, v.routersCount),
+    dnsServers: addresses(v.dnsServers, v.dnsServersCount),
     domainName: null,
     message: null,
   };
-  // The cursor walks the options area, then `file` and `sname` when option 52 says so.
+  // The texts are no summaries: the cursor walks the options area, then `file` and `sname`
+  // when option 52 says so. The first occurrence wins.
   const opts = v.options();
   while (opts.next()) {
-    const code = opts.code;
-    if (code === DhcpOption.End) continue;
-    if (!applyOption(reply, code, bytes, opts.valueOffset, opts.valueLength)) {
-      return 'bad_option_length';
+    if (opts.kind === DhcpOption.DomainName && reply.domainName === null) {
+      const d = opts.domainName;
+      if (d.nameLength === 0) return 'bad_option_length';
+      reply.domainName = asciiText(bytes, d.nameOffset, d.nameLength);
+    } else if (opts.kind === DhcpOption.Message && reply.message === null) {
+      const m = opts.message;
+      reply.message = asciiText(bytes, m.textOffset, m.textLength);
     }
   }
-  if (opts.error !== null) return 'malformed_options';
-  if (reply.messageType === -1) return 'no_message_type';
   return reply;
 }
 
@@ -202,8 +165,8 @@ export interface DhcpRequestParams {
   requestedAddress?: number;
   serverId?: number;
   hostname?: string;
-  /** Option 61 bytes (type byte first). */
-  clientId?: Uint8Array;
+  /** Option 61: a type (a hardware type, or 0) and the identifier. */
+  clientId?: { type: number; id: Uint8Array };
   parameterRequestList?: readonly number[];
   maxMessageSize?: number;
   /** Option 56 text, e.g. why we decline. */
@@ -213,42 +176,51 @@ export interface DhcpRequestParams {
 /** Longest value one option carries (its length byte is 8 bits). */
 const MAX_OPTION_VALUE = 255;
 
-/** Builds the options area: TLVs, End, then zero padding up to the 300-byte minimum. */
+function text(t: string): Uint8Array {
+  return Uint8Array.from(t.slice(0, MAX_OPTION_VALUE), (c) => c.charCodeAt(0) & 0x7f);
+}
+
+/** Builds the options area: the options, End, then zero padding up to the 300-byte minimum. */
 function buildOptions(p: DhcpRequestParams): Uint8Array {
-  const list: number[] = [DhcpOption.MessageType, 1, p.messageType];
-  const bytesOption = (code: number, value: ArrayLike<number>): void => {
-    const n = Math.min(value.length, MAX_OPTION_VALUE);
-    list.push(code, n);
-    for (let k = 0; k < n; k++) list.push(value[k] & 0xff);
-  };
-  const addressOption = (code: number, a: number): void => {
-    list.push(code, 4, a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff);
-  };
-  const text = (t: string): number[] => Array.from(t, (c) => c.charCodeAt(0) & 0x7f);
-  if (p.clientId !== undefined) bytesOption(DhcpOption.ClientIdentifier, p.clientId);
+  const items: dhcp.DhcpOptionsItem[] = [{ kind: 'MessageType', type: p.messageType }];
+  if (p.clientId !== undefined)
+    items.push({
+      kind: 'ClientIdentifier',
+      type: p.clientId.type,
+      id: p.clientId.id.subarray(0, MAX_OPTION_VALUE - 1),
+    });
   if (p.requestedAddress !== undefined)
-    addressOption(DhcpOption.RequestedIpAddress, p.requestedAddress);
-  if (p.serverId !== undefined) addressOption(DhcpOption.ServerIdentifier, p.serverId);
-  if (p.maxMessageSize !== undefined) {
-    const size = Math.min(Math.max(576, p.maxMessageSize), 0xffff);
-    list.push(DhcpOption.MaxMessageSize, 2, size >>> 8, size & 0xff);
-  }
-  if (p.hostname !== undefined) bytesOption(DhcpOption.HostName, text(p.hostname));
+    items.push({ kind: 'RequestedIpAddress', address: p.requestedAddress });
+  if (p.serverId !== undefined) items.push({ kind: 'ServerIdentifier', address: p.serverId });
+  if (p.maxMessageSize !== undefined)
+    items.push({ kind: 'MaxMessageSize', size: Math.min(Math.max(576, p.maxMessageSize), 0xffff) });
+  if (p.hostname !== undefined) items.push({ kind: 'HostName', name: text(p.hostname) });
   if (p.parameterRequestList !== undefined)
-    bytesOption(DhcpOption.ParameterRequestList, p.parameterRequestList);
-  if (p.message !== undefined) bytesOption(OPTION_MESSAGE, text(p.message));
-  list.push(DhcpOption.End);
-  const out = new Uint8Array(Math.max(list.length, DHCP_MIN_MESSAGE - DHCP_OPTIONS_OFFSET));
-  out.set(list);
-  return out;
+    items.push({
+      kind: 'ParameterRequestList',
+      codes: Uint8Array.from(p.parameterRequestList.slice(0, MAX_OPTION_VALUE)),
+    });
+  if (p.message !== undefined) items.push({ kind: 'Message', text: text(p.message) });
+  items.push({ kind: 'End' });
+  // Each option is at most 2 + 255 bytes.
+  const scratch = new Uint8Array(items.length * (2 + MAX_OPTION_VALUE));
+  const n = dhcp.encodeDhcpOptions(items, scratch, 0);
+  return scratch.slice(0, Math.max(n, DHCP_MIN_MESSAGE - DHCP_OPTIONS_OFFSET));
 }
 
 const EMPTY = new Uint8Array(0);
 
+/** Option 61 for an Ethernet client: hardware type 1, then its MAC (RFC 2132 §9.14). */
+export function ethernetClientId(mac: number): { type: number; id: Uint8Array } {
+  const chaddr = new Uint8Array(dhcp.DHCPETHERNETCHADDR_FIXED_SIZE);
+  dhcp.encodeDhcpEthernetChaddr({ mac, padding: EMPTY }, chaddr, 0);
+  return { type: HTYPE_ETHERNET, id: chaddr.subarray(0, HLEN_ETHERNET) };
+}
+
 /** Encodes a client message into a new buffer (DHCP is not a hot path). */
 export function encodeDhcpRequest(p: DhcpRequestParams): Uint8Array {
-  const chaddr = new Uint8Array(16);
-  writeMac(chaddr, 0, p.mac);
+  const chaddr = new Uint8Array(dhcp.DHCPETHERNETCHADDR_FIXED_SIZE);
+  dhcp.encodeDhcpEthernetChaddr({ mac: p.mac, padding: EMPTY }, chaddr, 0);
   const options = buildOptions(p);
   const out = new Uint8Array(DHCP_OPTIONS_OFFSET + options.length);
   dhcp.encodeDhcp(
@@ -267,7 +239,6 @@ export function encodeDhcpRequest(p: DhcpRequestParams): Uint8Array {
       chaddr,
       sname: EMPTY,
       file: EMPTY,
-      magic: MAGIC_COOKIE,
       options,
     },
     out,
