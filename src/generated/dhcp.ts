@@ -454,11 +454,20 @@ export class DhcpOptionsRouterView {
     return ((this.length - 2) / 4) | 0;
   }
 
-  /** Item i of addresses (0 <= i < addressesCount). */
+  /** Item i of addresses (an IPv4 address as a number) (0 <= i < addressesCount); 0 out of range. */
   addresses(i: number): number {
+    if (!(i >= 0 && i < this.addressesCount)) return 0;
     const b = this.bytes;
-    const o = this.offset + 2 + 4 * i;
+    const o = this.offset + 2 + 4 * (i | 0);
     return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+
+  /** Item i of addresses as its int32 bit pattern: a small integer to V8, never boxed; 0 out of range. */
+  addressesBits(i: number): number {
+    if (!(i >= 0 && i < this.addressesCount)) return 0;
+    const b = this.bytes;
+    const o = this.offset + 2 + 4 * (i | 0);
+    return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
   }
 }
 
@@ -486,11 +495,20 @@ export class DhcpOptionsDomainNameServerView {
     return ((this.length - 2) / 4) | 0;
   }
 
-  /** Item i of addresses (0 <= i < addressesCount). */
+  /** Item i of addresses (an IPv4 address as a number) (0 <= i < addressesCount); 0 out of range. */
   addresses(i: number): number {
+    if (!(i >= 0 && i < this.addressesCount)) return 0;
     const b = this.bytes;
-    const o = this.offset + 2 + 4 * i;
+    const o = this.offset + 2 + 4 * (i | 0);
     return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+
+  /** Item i of addresses as its int32 bit pattern: a small integer to V8, never boxed; 0 out of range. */
+  addressesBits(i: number): number {
+    if (!(i >= 0 && i < this.addressesCount)) return 0;
+    const b = this.bytes;
+    const o = this.offset + 2 + 4 * (i | 0);
+    return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
   }
 }
 

@@ -408,12 +408,12 @@ const CASES: Array<[string, string, string]> = [
   [
     'array item type',
     'list L { k: u8; n: u8; kind k; length n counts body; A = 1 { v: array(u64, rest); } }',
-    'x.pkt:1:71: array item type must be u8, u16, u32, ipv4, mac or a { field group }',
+    "x.pkt:1:71: array item type must be u8, u16, u32, ipv4, ipv6, mac or a { field group }, not 'u64'",
   ],
   [
     'empty array group',
     'list L { k: u8; n: u8; kind k; length n counts body; A = 1 { v: array({}, rest); } }',
-    "x.pkt:1:62: array 'v' needs at least one field per item",
+    "x.pkt:1:65: array 'v' needs at least one field per item",
   ],
   [
     'duplicate summary',
