@@ -98,15 +98,21 @@ export function placedFieldCode(r: Region, enc: ExprContext, loads: PlacedLoads)
     type: `${field.type === 'ipv4' ? 'string' : 'number'}${presence !== null ? ' | null' : ''}`,
     expr: orNull(shown),
   });
+  // A checksum the caller leaves undefined is written as 0, summed over, then filled in at
+  // `${n}At` (the encoder's local: where this word went).
+  const checksum = field.kind === 'scalar' && field.checksum !== null;
   base.fields.push({
     key: n,
     type: 'number',
     decode: orUndefined(`v.${n}`),
-    optional: presence !== null,
+    optional: presence !== null || checksum,
   });
   const bytes = field.bitWidth / 8;
-  const value = presence !== null ? `f.${n} ?? 0` : `f.${n}`;
-  const write = [`const ${n}Value = ${bytes === 4 ? `(${value}) | 0` : value};`];
+  const value = presence !== null || checksum ? `f.${n} ?? 0` : `f.${n}`;
+  const write = [
+    ...(checksum ? [`${n}At = pos;`] : []),
+    `const ${n}Value = ${bytes === 4 ? `(${value}) | 0` : value};`,
+  ];
   for (let k = 0; k < bytes; k++) {
     const shift = field.littleEndian ? 8 * k : 8 * (bytes - 1 - k);
     write.push(

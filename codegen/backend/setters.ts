@@ -194,7 +194,18 @@ function wideSetter(f: ScalarField, method: string, ctx: SetterContext): string 
 export function setterMembers(ctx: SetterContext): string[] {
   const m = ctx.m;
   const scalars = m.fields.filter((f): f is ScalarField => f.kind === 'scalar');
-  const checksum = scalars.find((f) => f.checksum !== null);
+  // A checksum at a computed offset (a `field` region) is updated where wrap() found it.
+  const placed = m.regions.find(
+    (r) =>
+      r.construct.kind === 'field' &&
+      r.construct.field.kind === 'scalar' &&
+      r.construct.field.checksum !== null,
+  );
+  const placedField =
+    placed?.construct.kind === 'field' && placed.construct.field.kind === 'scalar'
+      ? placed.construct.field
+      : undefined;
+  const checksum = scalars.find((f) => f.checksum !== null) ?? placedField;
   const structural = structuralFields(m);
   const out: string[] = [];
   const rewrapDoc = (f: ScalarField): string =>
@@ -241,36 +252,40 @@ export function setterMembers(ctx: SetterContext): string[] {
   const c = checksum;
   const [cFirst, cLast] = byteSpan(c);
   const cName = upperFirst(c.name);
-  const cSlot = ctx.slots(c)[0];
+  const cSlot = placed !== undefined ? `${c.name}Field` : ctx.slots(c)[0];
+  // Byte k of the checksum word: at a constant offset from `o`, or at the placed word's `at`.
+  const cByte = (k: number): string =>
+    placed !== undefined ? `b[at${k === 0 ? '' : ` + ${k}`}]` : at(cFirst + k);
+  const conditional = placed?.construct.kind === 'field' && placed.construct.presence !== null;
   const zeroNone = cs.zeroMeansNone;
   // A pseudo-header holds a protocol number, so the data is never all zero (see below).
   const pseudo = cs.pseudoProtocol !== null || cs.pseudoIpv6 !== null;
   out.push(
     `/**
      * Updates ${c.name} for changed 16-bit words (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')),
-     * \`delta\` being the sum of ~m and m' over them.${zeroNone ? ' A message sent without a checksum (0) keeps none, and a result of 0 is sent as 0xffff.' : ''}
+     * \`delta\` being the sum of ~m and m' over them.${zeroNone ? ' A message sent without a checksum (0) keeps none, and a result of 0 is sent as 0xffff.' : ''}${conditional ? ' A message without the checksum word keeps none.' : ''}
      */
-    private update${cName}(delta: number): void {
+    private update${cName}(delta: number): void {${conditional ? `\nif (!this.has${cName}) return;` : ''}
       const held = this.${cSlot};${zeroNone ? '\nif (held === 0) return;' : ''}
       let sum = (~held & 0xffff) + delta;
       sum = (sum & 0xffff) + (sum >>> 16);
       sum = (sum & 0xffff) + (sum >>> 16);
       ${pseudo ? 'const' : 'let'} next = ${zeroNone ? '(~sum & 0xffff) || 0xffff' : '~sum & 0xffff'};
       const b = this.bytes;
-      const o = this.offset;${
+      const o = this.offset;${placed !== undefined ? `\nconst at = this.${c.name}Offset;` : ''}${
         pseudo
           ? ''
           : `
       if (next === 0) {
         // A sum of 0xffff is all-zero data (whose checksum is 0xffff) or data summing to -0 (0x0000):
         // only the data tells, so this one case in 65536 sums it again.
-        b[o + ${cFirst}] = 0;
-        b[o + ${cFirst + 1}] = 0;
+        ${cByte(0)} = 0;
+        ${cByte(1)} = 0;
         next = internetChecksum(b, o, ${cs.coverage === 'header' ? 'this.headerLength' : 'this.messageLength'});
       }`
       }
-      b[o + ${cFirst}] = next >>> 8;
-      b[o + ${cFirst + 1}] = next;
+      ${cByte(0)} = next >>> 8;
+      ${cByte(1)} = next;
       this.${cSlot} = next;
     }`,
   );
@@ -283,7 +298,7 @@ export function setterMembers(ctx: SetterContext): string[] {
     if (f === c || f.littleEndian || moving.has(f.name)) continue;
     // 64- and 128-bit fields have no number to update from (no checksummed header holds one).
     if (f.type === 'u64' || f.type === 'ipv6') continue;
-    if (last >= (cFirst & ~1) && first <= (cLast | 1)) continue;
+    if (placed === undefined && last >= (cFirst & ~1) && first <= (cLast | 1)) continue;
     const method = `set${upperFirst(f.name)}Updating${cName}`;
     const words = fieldWords(f, ctx);
     if (f.type === 'mac')

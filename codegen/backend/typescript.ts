@@ -14,6 +14,7 @@ import { Project, VariableDeclarationKind } from 'ts-morph';
 import type {
   BytesField,
   DescribePart,
+  Expr,
   EnumModel,
   JsonEntry,
   MessageModel,
@@ -261,6 +262,8 @@ class MessageEmitter {
   /** (code, field) pairs of wrap()'s failure paths, filled by wrapMethod(). */
   private readonly failureTable = new FailureTable();
   private readonly checksum: ScalarField | undefined;
+  /** The region of a checksum at a computed offset (GRE's, present when C is set). */
+  private readonly checksumPlaced: Region | undefined;
 
   constructor(
     private readonly spec: SpecModel,
@@ -272,7 +275,16 @@ class MessageEmitter {
     for (const f of m.fields)
       this.fixedOffsets.set(f.name, f.kind === 'scalar' ? f.bitOffset >> 3 : f.byteOffset);
     this.payload = m.regions.find((r) => r.construct.kind === 'payload');
-    this.checksum = this.scalars.find((f) => f.checksum !== null);
+    this.checksumPlaced = m.regions.find(
+      (r) =>
+        r.construct.kind === 'field' &&
+        r.construct.field.kind === 'scalar' &&
+        r.construct.field.checksum !== null,
+    );
+    const placed = this.checksumPlaced?.construct;
+    this.checksum =
+      this.scalars.find((f) => f.checksum !== null) ??
+      (placed?.kind === 'field' && placed.field.kind === 'scalar' ? placed.field : undefined);
     const derived = new Set(this.scalars.filter((f) => f.derive !== null).map((f) => f.name));
     const enc: ExprContext = {
       field: (name) => (derived.has(name) ? name : `f.${name}`),
@@ -325,6 +337,12 @@ class MessageEmitter {
   /** A payload with a declared length can be cut by wrapPartial(). */
   private get canCut(): boolean {
     return this.payload !== undefined && this.payload.length !== 'rest';
+  }
+
+  /** The checksum is at a computed offset and on the wire only when its condition holds. */
+  private get checksumConditional(): boolean {
+    const p = this.checksumPlaced?.construct;
+    return p?.kind === 'field' && p.presence !== null;
   }
 
   /** The checksum covers a pseudo-header (IPv4, IPv6 or either): verify needs the addresses. */
@@ -408,6 +426,7 @@ class MessageEmitter {
       case 'builtin':
         if (e.name === 'checksumValid') {
           const c = this.checksum?.checksum;
+          if (this.checksumConditional) return 'this.checksumPresent ? this.checksumValid : null';
           if (c == null || !this.pseudo) return 'this.checksumValid';
           const checks: string[] = [];
           if (c.pseudoProtocol !== null) {
@@ -635,6 +654,16 @@ class MessageEmitter {
     if (f === undefined || c == null) return [];
     this.use(CHECKSUM, 'internetChecksum');
     const lengthExpr = c.coverage === 'header' ? 'this.headerLength' : 'this.messageLength';
+    if (this.checksumConditional) {
+      const has = `has${f.name.charAt(0).toUpperCase()}${f.name.slice(1)}`;
+      return [
+        `/** False when the message carries no checksum (${f.name}'s condition does not hold). */\nget checksumPresent(): boolean {\nreturn this.${has};\n}`,
+        `/** True when the ${c.coverage} checksum verifies, or when there is none (computed on each call, never throws). */
+        get checksumValid(): boolean {
+          return this.byteLength > 0 && (!this.${has} || internetChecksum(this.bytes, this.offset, ${lengthExpr}) === 0);
+        }`,
+      ];
+    }
     if (c.pseudoProtocol === null && c.pseudoIpv6 === null) {
       return [
         `/** True when the ${c.coverage} checksum verifies (computed on each call, never throws). */
@@ -838,9 +867,11 @@ class MessageEmitter {
           doc:
             r.construct.kind === 'list'
               ? 'Raw option bytes as on the wire (padding included).'
-              : x.optional === true
-                ? 'On the wire only when its condition holds; undefined leaves it out (a flag without a derive of its own derives from presence).'
-                : '',
+              : r === this.checksumPlaced
+                ? `Computed by the encoder when undefined${this.checksumConditional ? ' (on the wire only when its condition holds)' : ''}.`
+                : x.optional === true
+                  ? 'On the wire only when its condition holds; undefined leaves it out (a flag without a derive of its own derives from presence).'
+                  : '',
         });
       }
     }
@@ -908,15 +939,41 @@ class MessageEmitter {
     if (this.payload === undefined) return;
     const size = this.headerSizeExpr();
     if (size === null) return;
+    // The sizes of conditional parts read flags the encoder derives (from presence): the same
+    // locals, in the encoder's order. A derive that needs the payload length cannot be known here.
+    const derived = new Map(
+      this.scalars.filter((f) => f.derive !== null).map((f) => [f.name, f.derive as Expr]),
+    );
+    const needed = new Set<string>();
+    const need = (name: string): void => {
+      const d = derived.get(name);
+      if (d === undefined || needed.has(name)) return;
+      needed.add(name);
+      for (const dep of fieldRefs(d)) need(dep);
+    };
+    for (const name of derived.keys())
+      if (new RegExp(`(?<![.\\w])${name}(?!\\w)`).test(size)) need(name);
+    const ctx: ExprContext = {
+      field: (name) => (derived.has(name) ? name : `f.${name}`),
+      len: (name) => `f.${name}.length`,
+      given: (name) => `f.${name} !== undefined`,
+    };
+    const locals = this.m.encodeOrder
+      .filter((name) => needed.has(name))
+      .map((name) => `const ${name} = f.${name} ?? ${exprTs(derived.get(name) as Expr, ctx)};`);
+    if (locals.some((l) => l.includes('payloadLength'))) return;
+    const statements = [...locals, `return ${size};`];
     file.addFunction({
       name: `${lowerFirst(this.m.name)}HeaderLength`,
       isExported: true,
       docs: [
         `Bytes encode${this.m.name}() writes for \`f\`: where the payload goes after the header.`,
       ],
-      parameters: [{ name: size.includes('f.') ? 'f' : '_f', type: `${this.m.name}Fields` }],
+      parameters: [
+        { name: statements.join('\n').includes('f.') ? 'f' : '_f', type: `${this.m.name}Fields` },
+      ],
       returnType: 'number',
-      statements: [`return ${size};`],
+      statements,
     });
   }
 
@@ -992,13 +1049,19 @@ class MessageEmitter {
       0,
       this.payload === undefined ? m.regions.length : m.regions.indexOf(this.payload),
     );
+    if (this.checksumPlaced !== undefined && c !== undefined) body.push(`let ${c.name}At = -1;`);
     if (headerRegions.length > 0) {
       body.push(`let pos = offset + ${m.fixedSize};`);
       for (const r of headerRegions) body.push(this.cc.get(r.name)?.encode ?? '');
     }
     const written = headerRegions.length > 0 ? 'pos - offset' : String(m.fixedSize);
     if (c?.checksum != null) {
+      // Where the checksum goes: a constant offset, or where the encoder wrote its placed word
+      // (absolute; -1 when its condition left it out).
+      const placedAt = this.checksumPlaced !== undefined ? `${c.name}At` : null;
       const at = c.bitOffset >> 3;
+      const hi = placedAt ?? `offset + ${at}`;
+      const lo = placedAt !== null ? `${placedAt} + 1` : `offset + ${at + 1}`;
       const len = c.checksum.coverage === 'header' ? written : `${written} + payloadLength`;
       const pseudo =
         family === 'ipv4'
@@ -1014,7 +1077,7 @@ class MessageEmitter {
         ? `internetChecksum(${region}) || 0xffff`
         : `internetChecksum(${region})`;
       body.push(
-        `if (f.${c.name} === undefined) {`,
+        `if (f.${c.name} === undefined${placedAt !== null ? ` && ${placedAt} >= 0` : ''}) {`,
         `  const covered = ${len};`,
         ...(foldHead
           ? [
@@ -1029,8 +1092,8 @@ class MessageEmitter {
             : `  // A computed 0 is sent as 0xffff: 0 means "no checksum" (RFC 768).`
           : '',
         `  const sum = ${sum};`,
-        `  out[offset + ${at}] = sum >>> 8;`,
-        `  out[offset + ${at + 1}] = sum;`,
+        `  out[${hi}] = sum >>> 8;`,
+        `  out[${lo}] = sum;`,
         `}`,
       );
       this.use(CHECKSUM, 'internetChecksum');

@@ -218,7 +218,11 @@ class MessageResolver {
       switch (member.kind) {
         case 'field': {
           this.attributes(member);
-          const scalar = this.scalars.get(member.name.name);
+          const placed = this.placed.get(member.name.name)?.construct;
+          const scalar =
+            placed?.kind === 'field' && placed.field.kind === 'scalar'
+              ? placed.field
+              : this.scalars.get(member.name.name);
           if (scalar?.checksum) {
             if (checksumField !== null)
               this.r.error(member.name.pos, 'a message can have only one checksum field');
@@ -259,12 +263,8 @@ class MessageResolver {
           break;
       }
     }
-    if (
-      checksumField !== null &&
-      this.scalars.get(checksumField)?.checksum?.coverage === 'message'
-    ) {
+    if (checksumField !== null && this.checksumOf(checksumField)?.coverage === 'message')
       this.usesPayloadLength = true;
-    }
     this.presenceDerives();
     return {
       name: this.m.name.name,
@@ -280,6 +280,14 @@ class MessageResolver {
       encodeNeedsPayloadLength: this.usesPayloadLength,
       encodeOrder: this.encodeOrder(),
     };
+  }
+
+  /** The checksum declared on field `name`, in the fixed part or at a computed offset. */
+  private checksumOf(name: string): ChecksumModel | null {
+    const placed = this.placed.get(name)?.construct;
+    if (placed?.kind === 'field')
+      return placed.field.kind === 'scalar' ? placed.field.checksum : null;
+    return this.scalars.get(name)?.checksum ?? null;
   }
 
   private fixedSize(): number {
@@ -453,6 +461,10 @@ class MessageResolver {
         );
     }
     for (const a of f.attrs) {
+      if (a.kind === 'checksum' && field.kind === 'scalar') {
+        field.checksum = this.placedChecksum(field, a.args, a.pos);
+        continue;
+      }
       if (a.kind !== 'if')
         this.r.error(a.pos, `attribute '${a.kind}' is not allowed on ${what} ('${name}')`);
     }
@@ -483,14 +495,48 @@ class MessageResolver {
   }
 
   /**
-   * The flag of `x: T if flag == V` (V not 0) derives `present ? V : 0` when the spec gives it no
+   * A checksum at a computed offset (GRE's, present when C is set). Its word must start at an
+   * even offset from the message start, as a one's-complement sum of 16-bit words needs: so the
+   * fixed part and every part before it have even, known sizes. Verify and fill need no more
+   * than the word's offset; a pseudo-header or `zero_is_none` is refused (no format needs them
+   * there).
+   */
+  private placedChecksum(field: ScalarField, args: AstExpr[], pos: number): ChecksumModel {
+    const model = this.checksum(field, args, pos);
+    if (model.pseudoProtocol !== null || model.pseudoIpv6 !== null || model.zeroMeansNone)
+      this.r.error(
+        pos,
+        `a checksum at a computed offset ('${field.name}') takes no pseudo-header or zero_is_none`,
+      );
+    const odd = (n: number): boolean => n % 2 !== 0;
+    const before = this.regionList.find(
+      (r) =>
+        r.construct.kind !== 'field' ||
+        odd(
+          r.construct.field.kind === 'scalar'
+            ? r.construct.field.bitWidth / 8
+            : r.construct.field.size,
+        ),
+    );
+    if (odd(this.bitPos / 8) || before !== undefined)
+      this.r.error(
+        pos,
+        `checksum '${field.name}' must sit at an even offset: ${before !== undefined ? `'${before.name}' before it has no fixed even size` : `the fixed part before it is ${this.bitPos / 8} bytes`}`,
+      );
+    return model;
+  }
+
+  /**
+   * The flag of `x: T if flag == V` (or `flag == V && ...`; V not 0) derives `present ? V : 0` when the spec gives it no
    * derive: on encode, presence comes from the fields the caller gives.
    */
   private presenceDerives(): void {
     const byFlag = new Map<string, { value: number; names: string[] }>();
     for (const region of this.placed.values()) {
       if (region.construct.kind !== 'field') continue;
-      const p = region.construct.presence;
+      // `flag == V && more`: the flag is the first test (PPTP's key words: k == 1 && version == 1).
+      let p = region.construct.presence;
+      while (p?.kind === 'bin' && p.op === '&&') p = p.left;
       if (p?.kind !== 'bin' || p.op !== '==') continue;
       if (p.left.kind !== 'field' || p.right.kind !== 'num' || p.right.value === 0) continue;
       const entry = byFlag.get(p.left.name) ?? { value: p.right.value, names: [] };

@@ -39,9 +39,10 @@
  *   type is IPv4, otherwise with `arpAny`, which takes the address sizes from hlen/plen (its
  *   protocol addresses are then shown as bytes unless they are IPv4's);
  * - frames of a link type other than Ethernet get an `E_UNSUPPORTED_LINKTYPE` error per frame;
- * - what a tunnel carries (VXLAN → Ethernet, IPv4 in IPv4) is decoded by `inner`, one nesting
- *   level in, as packet analysers nest it, up to MAX_TUNNEL_DEPTH tunnels inside one another
- *   (one more is `E_TOO_DEEP` at its payload); the first error at any level is the frame's.
+ * - what a tunnel carries (VXLAN → Ethernet, IPv4 in IPv4, GRE → IPv4 or Ethernet, GRE → PPP →
+ *   IPv4 for PPTP) is decoded by `inner`, one nesting level in, as packet analysers nest it, up to
+ *   MAX_TUNNEL_DEPTH tunnels inside one another (one more is `E_TOO_DEEP` at its payload); the
+ *   first error at any level is the frame's.
  */
 import type { DecodeError } from '../codec/errors.js';
 import {
@@ -50,9 +51,11 @@ import {
   dns,
   ethernet,
   frame,
+  gre,
   icmp,
   igmp,
   ipv4,
+  ppp,
   tcp,
   udp,
   vlan,
@@ -74,6 +77,8 @@ export const CaptureLayer = {
   vlan: 256,
   vxlan: 512,
   igmp: 1024,
+  gre: 2048,
+  ppp: 4096,
 } as const;
 export type CaptureLayerName = keyof typeof CaptureLayer;
 
@@ -135,6 +140,9 @@ export class CaptureDecoder {
   readonly dhcp = new dhcp.DhcpView();
   readonly dns = new dns.DnsView();
   readonly vxlan = new vxlan.VxlanView();
+  readonly gre = new gre.GreView();
+  /** PPP in GRE (PPTP): its own layer at GRE's level; what it carries is one level in. */
+  readonly ppp = new ppp.PppView();
   /** The frame a tunnel (VXLAN, IPv4 in IPv4) carried, one level in; null when none. */
   inner: CaptureDecoder | null = null;
   /** The decoder of the next level, made on the first tunnel. */
@@ -392,6 +400,35 @@ export class CaptureDecoder {
         return this.decodeTcp(bytes);
       case 'ipv4':
         return this.tunnel(bytes, 'ipv4', 'ipv4', ip.payloadOffset, ip.payloadLength);
+      case 'gre':
+        return this.decodeGre(bytes);
+      default:
+        return;
+    }
+  }
+
+  /** GRE and what it carries by protocol type, one level in (PPP first, at this level). */
+  private decodeGre(bytes: Uint8Array): void {
+    const ip = this.ip;
+    const g = this.gre;
+    const err = g.wrap(bytes, ip.payloadOffset, ip.payloadLength);
+    if (err !== null)
+      return this.failIn(err, gre.decodeGrePrefix, ip.payloadOffset, ip.payloadLength);
+    this.layers |= CaptureLayer.gre;
+    switch (gre.payloadKind(g)) {
+      case 'ipv4':
+        return this.tunnel(bytes, 'gre', 'ipv4', g.payloadOffset, g.payloadLength);
+      case 'ethernet':
+        return this.tunnel(bytes, 'gre', 'ethernet', g.payloadOffset, g.payloadLength);
+      case 'ppp': {
+        const p = this.ppp;
+        const e = p.wrap(bytes, g.payloadOffset, g.payloadLength);
+        if (e !== null) return this.fail(e, ppp.decodePppPrefix, g.payloadOffset, g.payloadLength);
+        this.layers |= CaptureLayer.ppp;
+        if (ppp.payloadKind(p) === 'ipv4')
+          this.tunnel(bytes, 'ppp', 'ipv4', p.payloadOffset, p.payloadLength);
+        return;
+      }
       default:
         return;
     }

@@ -12,7 +12,7 @@
  * `layer (field value, ...)` with the fixed fields the bytes hold up to the failing one.
  */
 import { formatIpv4, formatMac } from '../codec/address.js';
-import { dhcp, dns, icmp, tcp } from '../generated/index.js';
+import { dhcp, dns, gre, icmp, ppp, tcp } from '../generated/index.js';
 import type { CaptureDecoder } from './capture.js';
 import { arpAnySizeJSON } from './json.js';
 import { ednsOf } from './edns.js';
@@ -106,6 +106,7 @@ function ipv4Text(d: CaptureDecoder): string {
   const ip = d.ip;
   const src = formatIpv4(ip.src);
   const dst = formatIpv4(ip.dst);
+  if (d.has('gre')) return `IP ${src} > ${dst}: ${greText(d)}`;
   if (d.inner !== null && !d.has('udp')) return `IP ${src} > ${dst}: ${innerText(d.inner)}`;
   if (d.has('igmp')) return `IP ${src} > ${dst}: ${igmpText(d)}${fragText(d)}`;
   if (ip.fragmentOffset !== 0 || (!d.has('icmp') && !d.has('udp') && !d.has('tcp'))) {
@@ -129,6 +130,26 @@ function ipv4Text(d: CaptureDecoder): string {
   const opts = tcpOptionsText(d);
   const dnsPart = d.has('dns') ? `: ${dnsText(d)}` : '';
   return `${head}, seq ${s.seq}${ack}, win ${s.window}${opts}, length ${d.tcpPayloadLength}${fragText(d)}${dnsPart}`;
+}
+
+/** tcpdump's GRE line: version, the words present, then what it carries (PPP in PPTP). */
+function greText(d: CaptureDecoder): string {
+  const g = d.gre;
+  const proto = gre.nameOfGreProtocol(g.protocolType) ?? `0x${g.protocolType.toString(16)}`;
+  const parts = [`GREv${g.version}`, `proto ${proto}`];
+  if (g.hasKey) parts.push(`key=0x${g.key.toString(16)}`);
+  if (g.hasKeyCallId) parts.push(`call ${g.keyCallId}`);
+  if (g.hasSequence) parts.push(`seq ${g.sequence}`);
+  if (g.hasAck) parts.push(`ack ${g.ack}`);
+  if (g.hasChecksum)
+    parts.push(`sum 0x${g.checksum.toString(16)}${g.checksumValid ? '' : ' (bad)'}`);
+  const ppp = d.has('ppp') ? `: PPP ${pppName(d.ppp.protocol)}, length ${d.ppp.payloadLength}` : '';
+  const inner = d.inner === null ? '' : `: ${innerText(d.inner)}`;
+  return `${parts.join(', ')}, length ${g.payloadLength}${ppp}${inner}`;
+}
+
+function pppName(protocol: number): string {
+  return ppp.nameOfPppProtocol(protocol) ?? `0x${protocol.toString(16).padStart(4, '0')}`;
 }
 
 function fragText(d: CaptureDecoder): string {

@@ -6,9 +6,11 @@ import { ArpView } from './arp.js';
 import { DhcpView } from './dhcp.js';
 import { DnsView } from './dns.js';
 import { EthernetView } from './ethernet.js';
+import { GreView } from './gre.js';
 import { IcmpView } from './icmp.js';
 import { IgmpView } from './igmp.js';
 import { Ipv4View } from './ipv4.js';
+import { PppView } from './ppp.js';
 import { TcpView } from './tcp.js';
 import { UdpView } from './udp.js';
 import { VlanView } from './vlan.js';
@@ -30,6 +32,8 @@ export const FrameLayer = Object.freeze({
   dns: 256,
   vxlan: 512,
   igmp: 1024,
+  gre: 2048,
+  ppp: 4096,
 } as const);
 
 /** The layers a frame may start at (decodeFrom()): the roots, then where tunnels re-enter. */
@@ -71,6 +75,10 @@ export class FrameDecoder {
   readonly vxlan = new VxlanView();
   /** The igmp layer; valid when `layers` has FrameLayer.igmp. */
   readonly igmp = new IgmpView();
+  /** The gre layer; valid when `layers` has FrameLayer.gre. */
+  readonly gre = new GreView();
+  /** The ppp layer; valid when `layers` has FrameLayer.ppp. */
+  readonly ppp = new PppView();
   /** FrameLayer bits of the layers the last decode() decoded. */
   layers = 0;
   /** The error of the layer that failed in the last decode() (that view's record), or null. */
@@ -89,7 +97,7 @@ export class FrameDecoder {
    * @param depth Tunnels to follow inside one another (default FRAME_MAX_DEPTH).
    */
   constructor(
-    readonly wanted: number = 2047,
+    readonly wanted: number = 8191,
     depth = FRAME_MAX_DEPTH,
   ) {
     this.next = depth > 0 ? new FrameDecoder(wanted, depth - 1) : null;
@@ -447,6 +455,93 @@ export class FrameDecoder {
                                 bytes,
                                 vxlan.payloadOffset,
                                 vxlan.payloadLength,
+                                layers,
+                              );
+                            }
+                            break;
+                          }
+                        }
+                      }
+                      break;
+                    }
+                  }
+                }
+                break;
+              }
+              case 47: {
+                // GRE
+                if ((wanted & FrameLayer.gre) !== 0) {
+                  const offset = ipv4.payloadOffset;
+                  const length = ipv4.payloadLength;
+                  const gre = this.gre;
+                  if (gre.wrap(bytes, offset, length) !== null) return this.stop(gre.error, layers);
+                  layers |= FrameLayer.gre;
+                  switch (gre.protocolType) {
+                    case 0x800: {
+                      // IPv4
+                      if ((wanted & FrameLayer.ipv4) !== 0) {
+                        return this.enter(
+                          FrameLayer.ipv4,
+                          'gre',
+                          bytes,
+                          gre.payloadOffset,
+                          gre.payloadLength,
+                          layers,
+                        );
+                      }
+                      break;
+                    }
+                    case 0x6558: {
+                      // TransparentEthernetBridging
+                      if ((wanted & FrameLayer.ethernet) !== 0) {
+                        return this.enter(
+                          FrameLayer.ethernet,
+                          'gre',
+                          bytes,
+                          gre.payloadOffset,
+                          gre.payloadLength,
+                          layers,
+                        );
+                      }
+                      break;
+                    }
+                    case 0x880b: {
+                      // PPP
+                      if ((wanted & FrameLayer.ppp) !== 0) {
+                        const offset = gre.payloadOffset;
+                        const length = gre.payloadLength;
+                        const ppp = this.ppp;
+                        ppp.bytes = bytes;
+                        ppp.offset = offset;
+                        ppp.byteLength = length;
+                        if (!(offset >= 0 && length >= 4 && offset + length <= bytes.length))
+                          return this.stop(ppp.wrap(bytes, offset, length), layers);
+                        const addressValue = bytes[offset];
+                        ppp.addressField = addressValue;
+                        const controlValue = bytes[offset + 1];
+                        ppp.controlField = controlValue;
+                        ppp.protocolField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+                        const pos = offset + 4;
+                        if (!(addressValue === 255))
+                          return this.stop(ppp.wrap(bytes, offset, length), layers);
+                        if (!(controlValue === 3))
+                          return this.stop(ppp.wrap(bytes, offset, length), layers);
+                        // payload
+                        {
+                          const size = offset + length - pos;
+                          ppp.payloadSize = size;
+                        }
+                        layers |= FrameLayer.ppp;
+                        switch (ppp.protocol) {
+                          case 33: {
+                            // IPv4
+                            if ((wanted & FrameLayer.ipv4) !== 0) {
+                              return this.enter(
+                                FrameLayer.ipv4,
+                                'ppp',
+                                bytes,
+                                ppp.payloadOffset,
+                                ppp.payloadLength,
                                 layers,
                               );
                             }
@@ -829,6 +924,93 @@ export class FrameDecoder {
                           bytes,
                           vxlan.payloadOffset,
                           vxlan.payloadLength,
+                          layers,
+                        );
+                      }
+                      break;
+                    }
+                  }
+                }
+                break;
+              }
+            }
+          }
+          break;
+        }
+        case 47: {
+          // GRE
+          if ((wanted & FrameLayer.gre) !== 0) {
+            const offset = ipv4.payloadOffset;
+            const length = ipv4.payloadLength;
+            const gre = this.gre;
+            if (gre.wrap(bytes, offset, length) !== null) return this.stop(gre.error, layers);
+            layers |= FrameLayer.gre;
+            switch (gre.protocolType) {
+              case 0x800: {
+                // IPv4
+                if ((wanted & FrameLayer.ipv4) !== 0) {
+                  return this.enter(
+                    FrameLayer.ipv4,
+                    'gre',
+                    bytes,
+                    gre.payloadOffset,
+                    gre.payloadLength,
+                    layers,
+                  );
+                }
+                break;
+              }
+              case 0x6558: {
+                // TransparentEthernetBridging
+                if ((wanted & FrameLayer.ethernet) !== 0) {
+                  return this.enter(
+                    FrameLayer.ethernet,
+                    'gre',
+                    bytes,
+                    gre.payloadOffset,
+                    gre.payloadLength,
+                    layers,
+                  );
+                }
+                break;
+              }
+              case 0x880b: {
+                // PPP
+                if ((wanted & FrameLayer.ppp) !== 0) {
+                  const offset = gre.payloadOffset;
+                  const length = gre.payloadLength;
+                  const ppp = this.ppp;
+                  ppp.bytes = bytes;
+                  ppp.offset = offset;
+                  ppp.byteLength = length;
+                  if (!(offset >= 0 && length >= 4 && offset + length <= bytes.length))
+                    return this.stop(ppp.wrap(bytes, offset, length), layers);
+                  const addressValue = bytes[offset];
+                  ppp.addressField = addressValue;
+                  const controlValue = bytes[offset + 1];
+                  ppp.controlField = controlValue;
+                  ppp.protocolField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+                  const pos = offset + 4;
+                  if (!(addressValue === 255))
+                    return this.stop(ppp.wrap(bytes, offset, length), layers);
+                  if (!(controlValue === 3))
+                    return this.stop(ppp.wrap(bytes, offset, length), layers);
+                  // payload
+                  {
+                    const size = offset + length - pos;
+                    ppp.payloadSize = size;
+                  }
+                  layers |= FrameLayer.ppp;
+                  switch (ppp.protocol) {
+                    case 33: {
+                      // IPv4
+                      if ((wanted & FrameLayer.ipv4) !== 0) {
+                        return this.enter(
+                          FrameLayer.ipv4,
+                          'ppp',
+                          bytes,
+                          ppp.payloadOffset,
+                          ppp.payloadLength,
                           layers,
                         );
                       }

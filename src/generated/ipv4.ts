@@ -10,6 +10,7 @@ export const IpProtocol = Object.freeze({
   IPIP: 4,
   TCP: 6,
   UDP: 0x11,
+  GRE: 0x2f,
 } as const);
 
 export type IpProtocol = (typeof IpProtocol)[keyof typeof IpProtocol];
@@ -27,6 +28,8 @@ export function nameOfIpProtocol(value: number): string | undefined {
       return 'TCP';
     case 0x11:
       return 'UDP';
+    case 0x2f:
+      return 'GRE';
     default:
       return undefined;
   }
@@ -1911,7 +1914,7 @@ export function encodeIpv4(
 }
 
 /** Which message the payload holds, by the dispatch in the spec. */
-export type Ipv4PayloadKind = 'icmp' | 'igmp' | 'ipv4' | 'tcp' | 'udp';
+export type Ipv4PayloadKind = 'icmp' | 'igmp' | 'ipv4' | 'tcp' | 'udp' | 'gre';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
@@ -1921,6 +1924,7 @@ export const dispatchTable = {
     4: 'ipv4',
     6: 'tcp',
     17: 'udp',
+    47: 'gre',
   },
 } as const;
 
@@ -1938,6 +1942,8 @@ export function payloadKind(view: Ipv4View): Ipv4PayloadKind | null {
       return 'tcp';
     case 17:
       return 'udp';
+    case 47:
+      return 'gre';
   }
 
   return null;

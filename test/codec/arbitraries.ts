@@ -5,8 +5,10 @@ import type {
   arp,
   dns,
   ethernet,
+  gre,
   icmp,
   pcap,
+  ppp,
   udp,
   vlan,
   vxlan,
@@ -53,6 +55,53 @@ export const vxlanFields: fc.Arbitrary<vxlan.VxlanFields> = fc.record({
   groupPolicyId: bits(16),
   vni: bits(24),
   reserved: bits(8),
+});
+
+/**
+ * GRE headers of both versions with any mix of present words: the flags are given, so a word
+ * is there exactly when its flag (and for PPTP's words, version 1) says. R is 0: the spec
+ * refuses RFC 1701 source routing.
+ */
+export const greFields: fc.Arbitrary<gre.GreFields> = fc
+  .record({
+    c: bits(1),
+    k: bits(1),
+    s: bits(1),
+    a: bits(1),
+    version: fc.constantFrom(0, 1),
+    strictSourceRoute: bits(1),
+    recursion: bits(3),
+    flags: bits(4),
+    protocolType: u16,
+    words: fc.record({
+      checksum: u16,
+      reserved1: u16,
+      key: u32,
+      keyPayloadLength: u16,
+      keyCallId: u16,
+      sequence: u32,
+      ack: u32,
+    }),
+  })
+  .map(({ words, ...h }) => {
+    const v1 = h.version === 1;
+    return {
+      ...h,
+      r: 0,
+      ...(h.c === 1 ? { checksum: words.checksum, reserved1: words.reserved1 } : {}),
+      ...(h.k === 1 && !v1 ? { key: words.key } : {}),
+      ...(h.k === 1 && v1
+        ? { keyPayloadLength: words.keyPayloadLength, keyCallId: words.keyCallId }
+        : {}),
+      ...(h.s === 1 ? { sequence: words.sequence } : {}),
+      ...(h.a === 1 && v1 ? { ack: words.ack } : {}),
+    };
+  });
+
+export const pppFields: fc.Arbitrary<ppp.PppFields> = fc.record({
+  address: fc.constant(0xff),
+  control: fc.constant(0x03),
+  protocol: u16,
 });
 
 /** ARP with any address sizes: the address fields are as long as hlen / plen say. */

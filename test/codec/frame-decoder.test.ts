@@ -16,9 +16,11 @@ import {
   dns,
   ethernet,
   frame,
+  gre,
   icmp,
   igmp,
   ipv4,
+  ppp,
   tcp,
   udp,
   vlan,
@@ -71,9 +73,11 @@ const KIND: Partial<Record<LayerName, Kind>> = {
   ipv4: ipv4.payloadKind,
   udp: udp.payloadKind,
   vxlan: vxlan.payloadKind,
+  gre: gre.payloadKind,
+  ppp: ppp.payloadKind,
 };
 /** The dispatches that go back to a layer no deeper than their own: a new nesting level. */
-const TUNNELS = new Set(['ipv4>ipv4', 'vxlan>ethernet']);
+const TUNNELS = new Set(['ipv4>ipv4', 'vxlan>ethernet', 'gre>ipv4', 'gre>ethernet', 'ppp>ipv4']);
 
 interface Positioned {
   readonly payloadOffset: number;
@@ -104,6 +108,8 @@ function referenceDecode(
     dhcp: new dhcp.DhcpView(),
     dns: new dns.DnsView(),
     vxlan: new vxlan.VxlanView(),
+    gre: new gre.GreView(),
+    ppp: new ppp.PppView(),
   } satisfies Record<LayerName, View>;
   let layers = 0;
   const done = (error: DecodeError | null, inner: Outcome | null = null): Outcome => {

@@ -10,10 +10,12 @@ import {
   dhcp,
   dns,
   ethernet,
+  gre,
   icmp,
   igmp,
   ipv4,
   pcap,
+  ppp,
   tcp,
   udp,
   vlan,
@@ -26,6 +28,7 @@ import {
   dhcpFields,
   dnsFields,
   ethernetFields,
+  greFields,
   icmpFields,
   igmpFields,
   igmpv3GroupRecordFields,
@@ -37,6 +40,7 @@ import {
   payload,
   pcapFileFields,
   pcapRecordFields,
+  pppFields,
   tcpFields,
   tcpOptions,
   udpFields,
@@ -134,6 +138,29 @@ describe('decode(encode(x)) = x', () => {
         const out = new Uint8Array(10);
         expect(vxlan.encodeVxlan(f, out, 1)).toBe(8);
         expect(decoded(vxlan.decodeVxlan(out, 1, 8))).toEqual(f);
+      }),
+      RUNS,
+    );
+  });
+
+  it('gre', () => {
+    fc.assert(
+      fc.property(greFields, (f) => {
+        const out = new Uint8Array(26);
+        const n = gre.encodeGre(f, out, 1, 0);
+        expect(n).toBe(gre.greHeaderLength(f));
+        expect(decoded(gre.decodeGre(out, 1, n))).toEqual(f);
+      }),
+      RUNS,
+    );
+  });
+
+  it('ppp', () => {
+    fc.assert(
+      fc.property(pppFields, (f) => {
+        const out = new Uint8Array(6);
+        expect(ppp.encodePpp(f, out, 1)).toBe(4);
+        expect(decoded(ppp.decodePpp(out, 1, 4))).toEqual(f);
       }),
       RUNS,
     );

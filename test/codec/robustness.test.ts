@@ -14,10 +14,12 @@ import {
   dhcp,
   dns,
   ethernet,
+  gre,
   icmp,
   igmp,
   ipv4,
   pcap,
+  ppp,
   tcp,
   udp,
   vlan,
@@ -26,12 +28,14 @@ import {
 import {
   arpAnySizeFields,
   dhcpEthernetChaddrFields,
+  greFields,
   igmpv3GroupRecordFields,
   igmpv3QueryFields,
   igmpv3ReportFields,
   payload,
   pcapFileFields,
   pcapRecordFields,
+  pppFields,
   vlanFields,
   vxlanFields,
 } from './arbitraries.js';
@@ -62,6 +66,8 @@ type MessageName =
   | LayerName
   | 'vlan'
   | 'vxlan'
+  | 'gre'
+  | 'ppp'
   | 'arpAnySize'
   | 'igmpv3Query'
   | 'igmpv3Report'
@@ -95,6 +101,8 @@ const VIEWS: Record<
   dns: { make: () => new dns.DnsView(), decode: dns.decodeDns },
   vlan: { make: () => new vlan.VlanView(), decode: vlan.decodeVlan },
   vxlan: { make: () => new vxlan.VxlanView(), decode: vxlan.decodeVxlan },
+  gre: { make: () => new gre.GreView(), decode: gre.decodeGre },
+  ppp: { make: () => new ppp.PppView(), decode: ppp.decodePpp },
   arpAnySize: { make: () => new arp.ArpAnySizeView(), decode: arp.decodeArpAnySize },
   pcapFile: { make: () => new pcap.PcapFileView(), decode: pcap.decodePcapFile },
   pcapRecord: { make: () => new pcap.PcapRecordView(), decode: pcap.decodePcapRecord },
@@ -256,6 +264,16 @@ function corpus(): Record<MessageName, Uint8Array[]> {
   >;
   out.vlan = encoded(vlanFields, (f, o) => vlan.encodeVlan(f, o, 0));
   out.vxlan = encoded(vxlanFields, (f, o) => vxlan.encodeVxlan(f, o, 0));
+  // GRE with a payload its checksum (when C is set) covers; PPP as PPTP carries it.
+  out.gre = encoded(fc.tuple(greFields, payload), ([f, body], o) => {
+    const n = gre.greHeaderLength(f);
+    o.set(body, n);
+    return gre.encodeGre({ ...f, checksum: undefined }, o, 0, body.length) + body.length;
+  });
+  out.ppp = encoded(fc.tuple(pppFields, payload), ([f, body], o) => {
+    o.set(body, 4);
+    return ppp.encodePpp(f, o, 0) + body.length;
+  });
   out.arpAnySize = encoded(arpAnySizeFields, (f, o) => arp.encodeArpAnySize(f, o, 0));
   out.igmpv3Query = encoded(fc.tuple(igmpv3QueryFields, payload), ([f, body], o) => {
     o.set(body, 12 + f.sources.length);

@@ -16,6 +16,7 @@ import * as generated from '../../src/generated/index.js';
 import { icmp, ipv4, udp } from '../../src/generated/index.js';
 import {
   arpAnySizeFields,
+  greFields,
   igmpv3GroupRecordFields,
   igmpv3QueryFields,
   igmpv3ReportFields,
@@ -23,6 +24,7 @@ import {
   payload,
   pcapFileFields,
   pcapRecordFields,
+  pppFields,
   u16,
   vlanFields,
   vxlanFields,
@@ -118,6 +120,12 @@ function samples(): Sample[] {
   };
   encoded('vlan', 'Vlan', vlanFields, (f, o) => generated.vlan.encodeVlan(f, o, 0));
   encoded('vxlan', 'Vxlan', vxlanFields, (f, o) => generated.vxlan.encodeVxlan(f, o, 0));
+  // GRE's checksum (when C is set) is computed, at its computed offset (test/codec/gre.test.ts
+  // checks its updating setters).
+  encoded('gre', 'Gre', greFields, (f, o) =>
+    generated.gre.encodeGre({ ...f, checksum: undefined }, o, 0, 0),
+  );
+  encoded('ppp', 'Ppp', pppFields, (f, o) => generated.ppp.encodePpp(f, o, 0));
   encoded('arp', 'ArpAnySize', arpAnySizeFields, (f, o) => generated.arp.encodeArpAnySize(f, o, 0));
   // IPv4 with total length 0 (offloaded captures): no fixture walk reaches it.
   encoded('ipv4', 'Ipv4Offloaded', ipv4Fields, (f, o) => {

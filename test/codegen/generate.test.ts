@@ -74,6 +74,7 @@ describe('front end: the spec model', () => {
       [[4], 'ipv4'],
       [[6], 'tcp'],
       [[17], 'udp'],
+      [[47], 'gre'],
     ]);
   });
 

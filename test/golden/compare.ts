@@ -285,6 +285,38 @@ function compareVxlan(d: Diff, v: Json, t: Json): void {
   d.eq('vxlan.vni', v.vni, t.vni);
 }
 
+/**
+ * GRE (RFC 2784/2890, PPTP's RFC 2637): tshark shows the 16 flag and version bits as one number,
+ * and only the words present.
+ */
+function compareGre(d: Diff, g: Json, t: Json): void {
+  d.eq(
+    'gre.flags_and_version',
+    // A GRE header shown in part (refused at its R bit) has no version.
+    g.version === undefined
+      ? NaN
+      : (num(g.c) << 15) |
+          (num(g.r) << 14) |
+          (num(g.k) << 13) |
+          (num(g.s) << 12) |
+          (num(g.strictSourceRoute) << 11) |
+          (num(g.recursion) << 8) |
+          (num(g.a) << 7) |
+          (num(g.flags) << 3) |
+          num(g.version),
+    t.flags_and_version,
+  );
+  d.eq('gre.proto', g.protocolType, t.proto);
+  d.eq('gre.checksum', g.checksum, t.checksum);
+  d.checksum('gre.checksum_status', g, t.checksum_status);
+  d.eq('gre.offset', g.reserved1, t.offset);
+  d.eq('gre.key', g.key, t.key);
+  d.eq('gre.key_payload_length', g.keyPayloadLength, t.key_payload_length);
+  d.eq('gre.key_call_id', g.keyCallId, t.key_call_id);
+  d.eq('gre.sequence_number', g.sequence, t.sequence_number);
+  d.eq('gre.ack_number', g.ack, t.ack_number);
+}
+
 function compareUdp(d: Diff, u: Json, t: Json): void {
   d.eq('udp.srcport', u.srcPort, t.srcport);
   d.eq('udp.dstport', u.dstPort, t.dstport);
@@ -415,6 +447,7 @@ const COMPARE: Record<string, LayerCompare> = {
   igmp: compareIgmp,
   udp: compareUdp,
   vxlan: compareVxlan,
+  gre: compareGre,
   tcp: compareTcp,
   dhcp: compareDhcp,
   dns: compareDns,

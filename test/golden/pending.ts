@@ -96,14 +96,6 @@ export const NOT_YET_DECODED: Record<string, PendingRule> = {
       'zeek-wikipedia.pcap': '2,120,122,129,133',
     },
   },
-  gre: {
-    issue: 'issue 10 §3: GRE',
-    frames: {
-      'tcpdump-gre-heapoverflow-2.pcap': '2',
-      'tcpdump-pptp.pcap': '16',
-      'zeek-tunnels-gre-sample.pcap': '1-40',
-    },
-  },
   lldp: {
     issue: 'issue 10 §3: LLDP',
     frames: {
