@@ -7,7 +7,7 @@
 import type { ListModel, Region } from '../frontend/model.js';
 import { arrayRegionCode } from './array.js';
 import { listRegionCode } from './list.js';
-import { failRecorded, ref, self, type Stmt, stmt, ts } from './wrap-ir.js';
+import { comment, fail, failRecorded, ref, self, type Stmt, stmt, ts } from './wrap-ir.js';
 
 export interface Import {
   module: string;
@@ -100,6 +100,51 @@ export function constructCode(
     case 'list': {
       const l = lists.find((x) => x.name === c.list) as ListModel;
       return { ...none, ...rawBytes(r), ...listRegionCode(r, c, l, fixedOffsets, module) };
+    }
+    case 'dns_name': {
+      const origin = `this.${r.name}OriginField`;
+      return {
+        ...none,
+        imports: [
+          { module: DNS, name: 'readName' },
+          { module: DNS, name: 'writeName' },
+        ],
+        viewProperties: [
+          `/** Where the DNS message holding ${r.name} starts: its compression pointers count from there. */\nprivate ${r.name}OriginField = 0;`,
+        ],
+        validate: [
+          comment('Pointers may reach back to the message start (origin), never past offset + length.'),
+          fail('origin < 0 || origin > offset', 'E_BAD_NAME', r.name, 'pos'),
+          stmt(
+            ts`const end = ${ref(DNS, 'walkName')}(bytes, origin, offset + length - origin, pos, ${self}.error, '${r.name}');`,
+          ),
+          failRecorded('end < 0'),
+          stmt(ts`${self}.${r.name}OriginField = origin;`),
+          stmt('const size = end - pos;'),
+        ],
+        viewMembers: [
+          `/** Bytes from the DNS message start to the end of this view: where ${r.name}'s pointers may lead. */
+          private get ${r.name}Span(): number {
+            return this.offset + this.byteLength - ${origin};
+          }`,
+          `/** ${r.name} as dotted text, no final dot ("" for the root), pointers followed (allocates). */
+          ${r.name}Text(): string {
+            const name = readName(this.bytes, ${origin}, this.${r.name}Span, this.${r.name}Start);
+            return typeof name === 'string' ? name : '';
+          }`,
+          `/** Where ${r.name} starts counting its compression pointers (the DNS message start). */
+          get ${r.name}Origin(): number {
+            return ${origin};
+          }`,
+        ],
+        viewReset: [`${origin} = 0;`],
+        json: [{ key: r.name, type: 'string', expr: `this.${r.name}Text()` }],
+        fields: [{ key: r.name, type: 'string', decode: `v.${r.name}Text()` }],
+        encode: [
+          `pos = writeName(f.${r.name}, out, pos);`,
+          `if (pos < 0) return -1;`,
+        ].join('\n'),
+      };
     }
     case 'dns_questions':
       return {

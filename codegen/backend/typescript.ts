@@ -795,6 +795,11 @@ class MessageEmitter {
     return body;
   }
 
+  /** wrap()'s extra parameter when a DNS name's pointers may reach before the view. */
+  private originParam(): string {
+    return this.m.regions.some((r) => r.construct.kind === 'dns_name') ? ', origin = offset' : '';
+  }
+
   private wrapMethod(partial = false): string {
     const printed = printView(this.wrapBody(partial), this.failureTable);
     // A list's walk is this module's own (FrameDecoder imports it from here).
@@ -809,15 +814,15 @@ class MessageEmitter {
      * ICMP error quotes (its header and 8 bytes) and for captures cut at a snap length. Every
      * other check is the same, and nothing is read outside [offset, offset + length).
      */
-    wrapPartial(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    wrapPartial(bytes: Uint8Array, offset = 0, length = bytes.length - offset${this.originParam()}): DecodeError | null {
       ${lines.join('\n')}
     }`;
     }
     return `/**
      * Points the view at a message and checks every bound up front: afterwards no getter or
-     * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
+     * cursor reads outside [offset, offset + length)${this.originParam() === '' ? '' : ' (and, for DNS names, their pointers nothing before `origin`, the DNS message start; by default the view is the whole message)'}. Returns null, or this view's error record.
      */
-    wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset${this.originParam()}): DecodeError | null {
       ${lines.join('\n')}
     }`;
   }
@@ -1052,7 +1057,14 @@ class MessageEmitter {
     if (this.checksumPlaced !== undefined && c !== undefined) body.push(`let ${c.name}At = -1;`);
     if (headerRegions.length > 0) {
       body.push(`let pos = offset + ${m.fixedSize};`);
-      for (const r of headerRegions) body.push(this.cc.get(r.name)?.encode ?? '');
+      for (const r of headerRegions) {
+        const code = this.cc.get(r.name);
+        // After a part whose size only its encoder knows (a name), a fixed-size field checks
+        // its own room.
+        if (headerSize === null && r.construct.kind === 'field' && code?.encodeSize != null)
+          body.push(`if (pos + ${code.encodeSize} > out.length) return -1;`);
+        body.push(code?.encode ?? '');
+      }
     }
     const written = headerRegions.length > 0 ? 'pos - offset' : String(m.fixedSize);
     if (c?.checksum != null) {

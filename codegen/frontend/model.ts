@@ -100,6 +100,11 @@ export type RegionConstruct =
   | { kind: 'array'; array: ArrayModel; count: Expr | null }
   /** A declared list of messages (see ListModel); `continues` extend it into fixed byte fields. */
   | { kind: 'list'; list: string; bound: ListBound; continues: ListContinuation[] }
+  /**
+   * A DNS name (RFC 1035 §4.1.4): labels, ending in a root byte or a compression pointer that
+   * counts from the DNS message's start (the view's `origin`). Walked and checked in wrap().
+   */
+  | { kind: 'dns_name' }
   | { kind: 'dns_questions'; count: string }
   | { kind: 'dns_records'; counts: [string, string, string] }
   /**

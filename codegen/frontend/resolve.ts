@@ -51,7 +51,15 @@ const SCALAR_TYPES: Record<string, { width: number; type: ScalarField['type']; l
 /** Byte-array formats that need no argument, and the size each one needs. */
 const BYTES_FORMATS: Record<string, number | null> = { mac: 6, ipv4: 4, ipv6: 16, hex: null };
 
-const REGION_TYPES = new Set(['array', 'payload', 'bytes', 'list', 'dns_questions', 'dns_records']);
+const REGION_TYPES = new Set([
+  'array',
+  'payload',
+  'bytes',
+  'list',
+  'dns_name',
+  'dns_questions',
+  'dns_records',
+]);
 const BUILTIN_JSON = new Set(['checksumValid', 'payloadLength', 'headerLength']);
 /** Names the DSL gives a meaning of its own; fields cannot take them. */
 const RESERVED = new Set([
@@ -371,9 +379,9 @@ class MessageResolver {
       return;
     }
     if (!REGION_TYPES.has(typeName)) this.r.error(f.type.name.pos, `unknown type '${typeName}'`);
-    if (args === null)
+    if (args === null && typeName !== 'dns_name')
       this.r.error(f.type.name.pos, `type '${typeName}' needs arguments, e.g. ${typeName}(rest)`);
-    if (typeName === 'bytes' && args.length === 1 && args[0].kind === 'num') {
+    if (typeName === 'bytes' && args !== null && args.length === 1 && args[0].kind === 'num') {
       this.noRegionYet(f);
       if (this.bitPos % 8 !== 0) {
         this.r.error(
@@ -761,6 +769,11 @@ class MessageResolver {
         break;
       case 'list':
         construct = this.listRegion(args, pos, region);
+        break;
+      case 'dns_name':
+        if (f.type.args !== null) this.r.error(pos, 'dns_name takes no arguments');
+        construct = { kind: 'dns_name' };
+        region.length = 'walk';
         break;
       case 'dns_questions':
         if (args.length !== 1) this.r.error(pos, 'dns_questions() takes the question count field');

@@ -634,6 +634,25 @@ export class DnsNameCompressor {
   }
 }
 
+/**
+ * Writes `name` at `out[pos]` uncompressed (the encoder of the DSL's `dns_name`); returns the
+ * index after it, or -1 when it is no valid name or does not fit.
+ */
+export function writeName(name: string, out: Uint8Array, pos: number): number {
+  const labels = nameLabels(name);
+  if (labels === null) return -1;
+  let p = pos;
+  for (const l of labels) {
+    if (p + 1 + l.length > out.length) return -1;
+    out[p] = l.length;
+    for (let k = 0; k < l.length; k++) out[p + 1 + k] = l[k];
+    p += 1 + l.length;
+  }
+  if (p + 1 > out.length) return -1;
+  out[p] = 0;
+  return p + 1;
+}
+
 function put16(out: Uint8Array, at: number, v: number): void {
   out[at] = v >>> 8;
   out[at + 1] = v;

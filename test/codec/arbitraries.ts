@@ -1,5 +1,6 @@
 /** fast-check arbitraries for every message's Fields (valid messages only). */
 import fc from 'fast-check';
+import { formatIpv6 } from '../../src/codec/address.js';
 import { dhcp, ipv4, tcp } from '../../src/generated/index.js';
 import type {
   arp,
@@ -387,4 +388,30 @@ export const dnsFields: fc.Arbitrary<dns.DnsFields> = fc.record({
   answers: fc.array(dnsRecord, { maxLength: 3 }),
   authority: fc.array(dnsRecord, { maxLength: 2 }),
   additional: fc.array(dnsRecord, { maxLength: 2 }),
+});
+
+/** RDATA values of the record-data messages (names uncompressed, as their encoders write). */
+export const dnsAFields: fc.Arbitrary<dns.DnsAFields> = fc.record({ address: ipv4Address });
+export const dnsAaaaFields: fc.Arbitrary<dns.DnsAaaaFields> = fc
+  .uint8Array({ minLength: 16, maxLength: 16 })
+  .map((b) => ({ address: formatIpv6(b, 0) }));
+export const dnsTargetFields: fc.Arbitrary<dns.DnsTargetFields> = fc.record({ target: dnsName });
+export const dnsMxFields: fc.Arbitrary<dns.DnsMxFields> = fc.record({
+  preference: u16,
+  exchange: dnsName,
+});
+export const dnsSoaFields: fc.Arbitrary<dns.DnsSoaFields> = fc.record({
+  mname: dnsName,
+  rname: dnsName,
+  serial: u32,
+  refresh: u32,
+  retry: u32,
+  expire: u32,
+  minimum: u32,
+});
+export const dnsSrvFields: fc.Arbitrary<dns.DnsSrvFields> = fc.record({
+  priority: u16,
+  weight: u16,
+  port: u16,
+  target: dnsName,
 });

@@ -175,3 +175,48 @@ describe('encoder name compression', () => {
     expect(c.write('ok.example', new Uint8Array(4), 0, 0)).toBe(-1);
   });
 });
+
+describe('record data views (dns_name with an origin)', () => {
+  // Header, question example.com A IN at 12, then an MX RDATA at 29 whose exchange is
+  // "mail" + a pointer back to example.com (offset 12 of the message).
+  const q = [...label('example'), ...label('com'), 0, 0, 1, 0, 1];
+  const mx = [0, 10, ...label('mail'), 0xc0, 12];
+  const msg = message([...q, ...mx]);
+  const at = 12 + q.length;
+
+  it('follows pointers back to the message start given as origin', () => {
+    const v = new dns.DnsMxView();
+    expect(v.wrap(msg, at, mx.length, 0)).toBeNull();
+    expect(v.preference).toBe(10);
+    expect(v.exchangeText()).toBe('mail.example.com');
+    expect(v.messageLength).toBe(mx.length);
+    expect(v.toJSON()).toEqual({ preference: 10, exchange: 'mail.example.com' });
+  });
+
+  it('refuses a pointer before the origin, or an origin past the data', () => {
+    const v = new dns.DnsMxView();
+    // By default the origin is the view's start: offset 12 lies before it.
+    expect(v.wrap(msg, at, mx.length)).toMatchObject({ code: 'E_POINTER_LOOP', field: 'exchange' });
+    expect(v.wrap(msg, at, mx.length, at + 1)).toMatchObject({
+      code: 'E_BAD_NAME',
+      field: 'exchange',
+    });
+  });
+
+  it('reports a cut name and a cut fixed tail', () => {
+    const soa = [...label('ns'), 0xc0, 12, ...label('admin'), 0xc0, 12, ...new Array(20).fill(0)];
+    const m = message([...q, ...soa]);
+    const v = new dns.DnsSoaView();
+    expect(v.wrap(m, at, soa.length, 0)).toBeNull();
+    expect([v.mnameText(), v.rnameText(), v.minimum]).toEqual([
+      'ns.example.com',
+      'admin.example.com',
+      0,
+    ]);
+    expect(v.wrap(m, at, 3, 0)).toMatchObject({ code: 'E_TRUNCATED', field: 'mname' });
+    expect(v.wrap(m, at, soa.length - 1, 0)).toMatchObject({
+      code: 'E_TRUNCATED',
+      field: 'minimum',
+    });
+  });
+});

@@ -25,6 +25,12 @@ import {
   arpAnySizeFields,
   arpFields,
   dhcpEthernetChaddrFields,
+  dnsAFields,
+  dnsAaaaFields,
+  dnsMxFields,
+  dnsSoaFields,
+  dnsSrvFields,
+  dnsTargetFields,
   dhcpFields,
   dnsFields,
   ethernetFields,
@@ -483,6 +489,47 @@ describe('decode(encode(x)) = x', () => {
       RUNS,
     );
   });
+
+  const rdata: Array<
+    [
+      string,
+      fc.Arbitrary<object>,
+      (f: never, o: Uint8Array, at: number) => number,
+      (b: Uint8Array, o: number, l: number) => unknown,
+      () => { wrap(b: Uint8Array, o: number, l: number): unknown; messageLength: number },
+    ]
+  > = [
+    ['a', dnsAFields, dns.encodeDnsA, dns.decodeDnsA, () => new dns.DnsAView()],
+    ['aaaa', dnsAaaaFields, dns.encodeDnsAaaa, dns.decodeDnsAaaa, () => new dns.DnsAaaaView()],
+    [
+      'target',
+      dnsTargetFields,
+      dns.encodeDnsTarget,
+      dns.decodeDnsTarget,
+      () => new dns.DnsTargetView(),
+    ],
+    ['mx', dnsMxFields, dns.encodeDnsMx, dns.decodeDnsMx, () => new dns.DnsMxView()],
+    ['soa', dnsSoaFields, dns.encodeDnsSoa, dns.decodeDnsSoa, () => new dns.DnsSoaView()],
+    ['srv', dnsSrvFields, dns.encodeDnsSrv, dns.decodeDnsSrv, () => new dns.DnsSrvView()],
+  ];
+  for (const [name, arb, encode, decode, view] of rdata) {
+    it(`dns ${name} record data (names written uncompressed)`, () => {
+      fc.assert(
+        fc.property(arb, (f) => {
+          const out = new Uint8Array(600);
+          const n = encode(f as never, out, 3);
+          expect(n).toBeGreaterThan(0);
+          expect(decoded(decode(out, 3, n))).toEqual(f);
+          const v = view();
+          expect(v.wrap(out, 3, n)).toBeNull();
+          expect(v.messageLength).toBe(n);
+          // Too little room is -1, never a partial write past `out`.
+          expect(encode(f as never, new Uint8Array(3 + n - 1), 3)).toBe(-1);
+        }),
+        RUNS,
+      );
+    });
+  }
 
   it('dns (counts derived, names compressed)', () => {
     fc.assert(

@@ -27,6 +27,12 @@ import {
 } from '../../src/generated/index.js';
 import {
   arpAnySizeFields,
+  dnsAFields,
+  dnsAaaaFields,
+  dnsMxFields,
+  dnsSoaFields,
+  dnsSrvFields,
+  dnsTargetFields,
   dhcpEthernetChaddrFields,
   greFields,
   igmpv3GroupRecordFields,
@@ -73,6 +79,12 @@ type MessageName =
   | 'igmpv3Report'
   | 'igmpv3GroupRecord'
   | 'dhcpEthernetChaddr'
+  | 'dnsA'
+  | 'dnsAaaa'
+  | 'dnsTarget'
+  | 'dnsMx'
+  | 'dnsSoa'
+  | 'dnsSrv'
   | 'pcapFile'
   | 'pcapRecord';
 
@@ -99,6 +111,12 @@ const VIEWS: Record<
     decode: dhcp.decodeDhcpEthernetChaddr,
   },
   dns: { make: () => new dns.DnsView(), decode: dns.decodeDns },
+  dnsA: { make: () => new dns.DnsAView(), decode: dns.decodeDnsA },
+  dnsAaaa: { make: () => new dns.DnsAaaaView(), decode: dns.decodeDnsAaaa },
+  dnsTarget: { make: () => new dns.DnsTargetView(), decode: dns.decodeDnsTarget },
+  dnsMx: { make: () => new dns.DnsMxView(), decode: dns.decodeDnsMx },
+  dnsSoa: { make: () => new dns.DnsSoaView(), decode: dns.decodeDnsSoa },
+  dnsSrv: { make: () => new dns.DnsSrvView(), decode: dns.decodeDnsSrv },
   vlan: { make: () => new vlan.VlanView(), decode: vlan.decodeVlan },
   vxlan: { make: () => new vxlan.VxlanView(), decode: vxlan.decodeVxlan },
   gre: { make: () => new gre.GreView(), decode: gre.decodeGre },
@@ -216,7 +234,9 @@ function exercise(layer: MessageName, bytes: Uint8Array, offset: number, length:
             ? 'igmp'
             : layer.startsWith('dhcp')
               ? 'dhcp'
-              : layer,
+              : layer.startsWith('dns')
+                ? 'dns'
+                : layer,
     );
     expect(err.offset).toBeGreaterThanOrEqual(0);
     expect(err.offset).toBeLessThanOrEqual(bytes.length);
@@ -289,6 +309,12 @@ function corpus(): Record<MessageName, Uint8Array[]> {
   out.dhcpEthernetChaddr = encoded(dhcpEthernetChaddrFields, (f, o) =>
     dhcp.encodeDhcpEthernetChaddr(f, o, 0),
   );
+  out.dnsA = encoded(dnsAFields, (f, o) => dns.encodeDnsA(f, o, 0));
+  out.dnsAaaa = encoded(dnsAaaaFields, (f, o) => dns.encodeDnsAaaa(f, o, 0));
+  out.dnsTarget = encoded(dnsTargetFields, (f, o) => dns.encodeDnsTarget(f, o, 0));
+  out.dnsMx = encoded(dnsMxFields, (f, o) => dns.encodeDnsMx(f, o, 0));
+  out.dnsSoa = encoded(dnsSoaFields, (f, o) => dns.encodeDnsSoa(f, o, 0));
+  out.dnsSrv = encoded(dnsSrvFields, (f, o) => dns.encodeDnsSrv(f, o, 0));
   out.pcapFile = encoded(pcapFileFields, (f, o) => pcap.encodePcapFile(f, o, 0));
   out.pcapRecord = encoded(fc.tuple(pcapRecordFields, payload), ([f, body], o) => {
     o.set(body, 16); // the record header, then the captured bytes

@@ -294,6 +294,11 @@ const CASES: Array<[string, string, string]> = [
     'message X { a: u16 checksum(message, pseudo_ipv6(6), pseudo_ipv6(17)); }',
     'x.pkt:1:54: duplicate pseudo_ipv6()',
   ],
+  [
+    'dns_name with arguments',
+    'message X { a: u8; n: dns_name(3); }',
+    'x.pkt:1:23: dns_name takes no arguments',
+  ],
   // Lists (docs/dsl.md, "Lists").
   [
     'list without header fields',

@@ -5,9 +5,7 @@
  * before any of their records are believed. Failures are values, not exceptions.
  */
 import { dns } from '../../generated/index.js';
-import { readIpv4 } from '../../codec/address.js';
-import { walkName } from '../../codec/dns.js';
-import { newDecodeError, type DecodeError } from '../../codec/errors.js';
+import type { DecodeError } from '../../codec/errors.js';
 
 export const DnsType = dns.DnsType;
 export const DnsClass = dns.DnsClass;
@@ -77,7 +75,6 @@ export interface DnsResponse {
 const view = new dns.DnsView();
 /** The header and question of a response, read before (and without) its records. */
 const head = new dns.DnsHeadView();
-const nameError: DecodeError = newDecodeError('dns');
 
 function failureOf(e: DecodeError): DnsParseFailure {
   if (e.code === 'E_POINTER_LOOP') return 'pointer-loop';
@@ -119,10 +116,26 @@ export function matchResponse(
   return h.recordsOffset;
 }
 
-/** Offset just past the name at `at`, or the failure it hits. */
-function nameEnd(msg: Uint8Array, length: number, at: number): number | DnsParseFailure {
-  const end = walkName(msg, 0, length, at, nameError, 'rdata');
-  return end < 0 ? failureOf(nameError) : end;
+/** Record data views (specs/dns.pkt), wrapped over a record's RDATA with the message start as origin. */
+const a = new dns.DnsAView();
+const target = new dns.DnsTargetView();
+const soa = new dns.DnsSoaView();
+
+/**
+ * Wraps `v` over the cursor's RDATA (names may point anywhere before it in `msg`): null when the
+ * data is exactly one such value, else the failure.
+ */
+function wrapRdata(
+  v: {
+    wrap(b: Uint8Array, o: number, l: number, origin: number): DecodeError | null;
+    messageLength: number;
+  },
+  msg: Uint8Array,
+  c: dns.DnsRecordCursor,
+): DnsParseFailure | null {
+  const err = v.wrap(msg, c.rdataOffset, c.rdataLength, 0);
+  if (err !== null) return failureOf(err);
+  return v.messageLength === c.rdataLength ? null : 'malformed';
 }
 
 /** The A, CNAME or SOA data of the cursor's record, or null for other types. */
@@ -135,8 +148,6 @@ function readRecord(
   if (type !== DnsType.A && type !== DnsType.CNAME && type !== DnsType.SOA) return null;
   const owner = nameAt(msg, length, c.nameOffset);
   if (owner === 'pointer-loop' || owner === 'bad-name' || owner === 'malformed') return owner;
-  const rdata = c.rdataOffset;
-  const rdataEnd = rdata + c.rdataLength;
   const record: DnsRecord = {
     name: owner,
     type,
@@ -146,24 +157,19 @@ function readRecord(
     target: '',
     soaMinimum: 0,
   };
+  // The view checked record bounds, not names inside RDATA: these views check them.
   if (type === DnsType.A) {
-    if (c.rdataLength !== 4) return 'malformed';
-    record.address = readIpv4(msg, rdata);
+    const bad = wrapRdata(a, msg, c);
+    if (bad !== null) return bad;
+    record.address = a.address;
   } else if (type === DnsType.CNAME) {
-    // The view checked record bounds, not names inside rdata: check the target stays inside.
-    const end = nameEnd(msg, length, rdata);
-    if (typeof end === 'string') return end;
-    if (end !== rdataEnd) return 'malformed';
-    const target = nameAt(msg, length, rdata);
-    if (target === 'pointer-loop' || target === 'bad-name' || target === 'malformed') return target;
-    record.target = target;
+    const bad = wrapRdata(target, msg, c);
+    if (bad !== null) return bad;
+    record.target = target.targetText().toLowerCase();
   } else {
-    const mname = nameEnd(msg, length, rdata);
-    if (typeof mname === 'string') return mname;
-    const rname = nameEnd(msg, length, mname);
-    if (typeof rname === 'string') return rname;
-    if (rname + 20 !== rdataEnd) return 'malformed';
-    record.soaMinimum = readIpv4(msg, rname + 16);
+    const bad = wrapRdata(soa, msg, c);
+    if (bad !== null) return bad;
+    record.soaMinimum = soa.minimum;
   }
   return record;
 }
