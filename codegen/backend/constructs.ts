@@ -113,7 +113,9 @@ export function constructCode(
           `/** Where the DNS message holding ${r.name} starts: its compression pointers count from there. */\nprivate ${r.name}OriginField = 0;`,
         ],
         validate: [
-          comment('Pointers may reach back to the message start (origin), never past offset + length.'),
+          comment(
+            'Pointers may reach back to the message start (origin), never past offset + length.',
+          ),
           fail('origin < 0 || origin > offset', 'E_BAD_NAME', r.name, 'pos'),
           stmt(
             ts`const end = ${ref(DNS, 'walkName')}(bytes, origin, offset + length - origin, pos, ${self}.error, '${r.name}');`,
@@ -140,10 +142,7 @@ export function constructCode(
         viewReset: [`${origin} = 0;`],
         json: [{ key: r.name, type: 'string', expr: `this.${r.name}Text()` }],
         fields: [{ key: r.name, type: 'string', decode: `v.${r.name}Text()` }],
-        encode: [
-          `pos = writeName(f.${r.name}, out, pos);`,
-          `if (pos < 0) return -1;`,
-        ].join('\n'),
+        encode: [`pos = writeName(f.${r.name}, out, pos);`, `if (pos < 0) return -1;`].join('\n'),
       };
     }
     case 'dns_questions':

@@ -45,10 +45,12 @@ export function prefixDecoder(
     },
   };
   const read = new Set<string>();
-  const lines: string[] = [
-    `const out: Partial<${m.name}JSON> = {};`,
-    `const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;`,
-  ];
+  const lines: string[] = [`const out: Partial<${m.name}JSON> = {};`];
+  // A message without fixed fields (it starts with a variable part) has nothing to show.
+  if (m.fields.length > 0)
+    lines.push(
+      `const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;`,
+    );
   // Before each field: stop where the bytes end, or after the field the error names.
   let checkedTo = 0;
   m.fields.forEach((f, i) => {
@@ -80,9 +82,11 @@ export function prefixDecoder(
         `bytes; allocates (a cold path).`,
     ],
     parameters: [
-      { name: 'bytes', type: 'Uint8Array' },
-      { name: 'offset', type: 'number' },
-      { name: 'length', type: 'number' },
+      ...(['bytes', 'offset', 'length'] as const).map((name) => ({
+        // Unused without fixed fields; the signature stays the one every prefix decoder has.
+        name: m.fields.length > 0 ? name : `_${name}`,
+        type: name === 'bytes' ? 'Uint8Array' : 'number',
+      })),
       // With one fixed field there is nothing after the failing one to leave out.
       ...(m.fields.length > 1 ? [{ name: 'last', initializer: "''" }] : []),
     ],

@@ -1936,12 +1936,11 @@ export function decodeDnsTarget(
 
 /** The fixed fields of a dns message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
 export function decodeDnsTargetPrefix(
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
+  _bytes: Uint8Array,
+  _offset: number,
+  _length: number,
 ): Partial<DnsTargetJSON> {
   const out: Partial<DnsTargetJSON> = {};
-  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
   return out;
 }
 
@@ -2636,12 +2635,11 @@ export function decodeDnsSoa(
 
 /** The fixed fields of a dns message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
 export function decodeDnsSoaPrefix(
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
+  _bytes: Uint8Array,
+  _offset: number,
+  _length: number,
 ): Partial<DnsSoaJSON> {
   const out: Partial<DnsSoaJSON> = {};
-  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
   return out;
 }
 
