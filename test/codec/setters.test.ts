@@ -16,6 +16,9 @@ import * as generated from '../../src/generated/index.js';
 import { icmp, ipv4, udp } from '../../src/generated/index.js';
 import {
   arpAnySizeFields,
+  dnsAFields,
+  dnsMxFields,
+  dnsSrvFields,
   greFields,
   igmpv3GroupRecordFields,
   igmpv3QueryFields,
@@ -143,6 +146,10 @@ function samples(): Sample[] {
   encoded('igmp', 'Igmpv3GroupRecord', igmpv3GroupRecordFields, (f, o) =>
     generated.igmp.encodeIgmpv3GroupRecord(f, o, 0),
   );
+  // DNS record data (specs/dns.pkt): wrapped over a record's RDATA, not by the layer walk.
+  encoded('dns', 'DnsA', dnsAFields, (f, o) => generated.dns.encodeDnsA(f, o, 0));
+  encoded('dns', 'DnsMx', dnsMxFields, (f, o) => generated.dns.encodeDnsMx(f, o, 0));
+  encoded('dns', 'DnsSrv', dnsSrvFields, (f, o) => generated.dns.encodeDnsSrv(f, o, 0));
   // EDNS (specs/edns.pkt): read by `pktstack decode` from DNS records, not by the layer walk.
   const bytes = fc.uint8Array({ maxLength: 12 });
   encoded(
@@ -182,8 +189,11 @@ function samples(): Sample[] {
 
 const SAMPLES = samples();
 
+/** The number-valued fixed fields, whose setters take a number (ipv6 and u64 ones take bytes or halves). */
 function scalars(m: MessageModel): ScalarField[] {
-  return m.fields.filter((f): f is ScalarField => f.kind === 'scalar');
+  return m.fields.filter(
+    (f): f is ScalarField => f.kind === 'scalar' && f.type !== 'ipv6' && f.type !== 'u64',
+  );
 }
 
 function cap(s: string): string {
