@@ -4,9 +4,10 @@
  * lists are built from their declaration (list.ts), DNS sections call the hand-written helpers in
  * src/codec/dns.ts. Plain `payload` and `bytes` regions need no helper.
  */
-import type { ListModel, Region } from '../frontend/model.js';
+import type { ListModel, MessageModel, Region, SpecModel } from '../frontend/model.js';
 import { arrayRegionCode } from './array.js';
 import { listRegionCode } from './list.js';
+import { messageArrayCode, nestedFieldCode } from './nested.js';
 import { comment, fail, failRecorded, ref, self, type Stmt, stmt, ts } from './wrap-ir.js';
 
 export interface Import {
@@ -74,6 +75,7 @@ export function constructCode(
   fixedOffsets: Map<string, number>,
   lists: ListModel[] = [],
   module = '',
+  spec?: SpecModel,
 ): ConstructCode {
   const c = r.construct;
   const none: ConstructCode = {
@@ -95,8 +97,16 @@ export function constructCode(
       return none;
     case 'bytes':
       return { ...none, ...rawBytes(r) };
-    case 'array':
-      return { ...none, ...arrayRegionCode(r) };
+    case 'array': {
+      const inner = c.array.message;
+      if (inner === null) return { ...none, ...arrayRegionCode(r) };
+      const item = spec?.messages.find((m) => m.name === inner) as MessageModel;
+      return { ...none, ...messageArrayCode(spec as SpecModel, r, item) };
+    }
+    case 'message': {
+      const item = spec?.messages.find((m) => m.name === c.message) as MessageModel;
+      return { ...none, ...nestedFieldCode(spec as SpecModel, r, item) };
+    }
     case 'list': {
       const l = lists.find((x) => x.name === c.list) as ListModel;
       return { ...none, ...rawBytes(r), ...listRegionCode(r, c, l, fixedOffsets, module) };

@@ -26,6 +26,7 @@ import { ModuleBuilder } from './module-builder.js';
 import { type ConstructCode, constructCode, type Import, needsCompressor } from './constructs.js';
 import { listModuleCode } from './list.js';
 import { fieldRefs } from '../frontend/resolve.js';
+import { itemModuleCode, nestedMessages } from './nested.js';
 import { placedFieldCode } from './placed.js';
 import { exprTs, type ExprContext, viewContext, viewOf } from './expr.js';
 import {
@@ -299,7 +300,7 @@ class MessageEmitter {
       const c =
         r.construct.kind === 'field'
           ? placedFieldCode(r, enc, loads)
-          : constructCode(r, this.fixedOffsets, spec.lists, spec.module);
+          : constructCode(r, this.fixedOffsets, spec.lists, spec.module, spec);
       code.constructs.set(r.name, c);
       // The list helpers are this module's own (FrameDecoder imports them from here).
       code.imports.addAll(c.imports.filter((i) => i.module !== `./${spec.module}.js`));
@@ -941,7 +942,10 @@ class MessageEmitter {
   }
 
   private emitHeaderLength(file: ModuleBuilder): void {
-    if (this.payload === undefined) return;
+    // A message another one nests needs its size too (the outer encoder checks its room).
+    const nested = nestedMessages(this.spec);
+    const inner = nested.fields.has(this.m.name) || nested.items.has(this.m.name);
+    if (this.payload === undefined && !inner) return;
     const size = this.headerSizeExpr();
     if (size === null) return;
     // The sizes of conditional parts read flags the encoder derives (from presence): the same
@@ -1446,6 +1450,26 @@ function emitLists(file: ModuleBuilder, spec: SpecModel, imports: Imports): void
   }
 }
 
+/**
+ * The spec's messages with every nested one before the messages holding it: a view creates its
+ * inner views (and the module its decode views) as the module is evaluated.
+ */
+function innerFirst(spec: SpecModel): MessageModel[] {
+  const out: MessageModel[] = [];
+  const visit = (m: MessageModel): void => {
+    if (out.includes(m)) return;
+    for (const r of m.regions) {
+      const c = r.construct;
+      const inner = c.kind === 'message' ? c.message : c.kind === 'array' ? c.array.message : null;
+      const im = spec.messages.find((x) => x.name === inner);
+      if (im !== undefined) visit(im);
+    }
+    out.push(m);
+  };
+  spec.messages.forEach(visit);
+  return out;
+}
+
 /** Unformatted TypeScript for one spec's module. */
 /** One project for every module: creating a ts-morph Project is not free. */
 let sharedProject: Project | undefined;
@@ -1459,9 +1483,11 @@ export function emitModule(spec: SpecModel, specPath: string): string {
   file.addStatements('const EMPTY = new Uint8Array(0);');
   emitLists(file, spec, imports);
   const extras = new Set<string>();
-  for (const m of spec.messages) {
+  const { items } = nestedMessages(spec);
+  for (const m of innerFirst(spec)) {
     const emitter = new MessageEmitter(spec, m, code);
     emitter.emit(file);
+    if (items.has(m.name)) for (const st of itemModuleCode(spec, m)) file.addStatements(st);
   }
   for (const c of code.constructs.values()) for (const x of c.moduleExtras) extras.add(x);
   imports.emit(file);

@@ -9,7 +9,7 @@
  *   from `module` is called (the printer collects what it prints), other `Code`, strings and
  *   numbers.
  * - Statements (`Stmt`): `stmt(code)` one statement; `comment(text)`; `block(body)` a `{ }`
- *   scope; `when(cond, body)` an `if (cond) { }`; and the failure nodes, each "if `cond` holds,
+ *   scope; `when(cond, body)` an `if (cond) { }`; `loop(head, body)` a `for`/`while` loop; and the failure nodes, each "if `cond` holds,
  *   wrap() fails here":
  *   - `fail(cond, code, field, at)`: a DecodeError {code, field, offset `at`};
  *   - `failRegion(cond, field)`: a declared length in `size` that is negative (E_BAD_LENGTH) or
@@ -67,6 +67,8 @@ export type Stmt =
   | { kind: 'comment'; text: string }
   | { kind: 'block'; body: Stmt[] }
   | { kind: 'if'; cond: Code; body: Stmt[] }
+  /** A `for (...)` / `while (...)` loop: `head` is the keyword and its parenthesized clause. */
+  | { kind: 'loop'; head: Code; body: Stmt[] }
   | { kind: 'fail'; cond: Code; code: string; field: string; at: Code }
   | { kind: 'failRegion'; cond: Code; field: string }
   | { kind: 'failFixed'; cond: Code }
@@ -82,6 +84,11 @@ export const block = (body: Stmt[]): Stmt => ({ kind: 'block', body });
 export const when = (cond: Code | string, body: Stmt[]): Stmt => ({
   kind: 'if',
   cond: code(cond),
+  body,
+});
+export const loop = (head: Code | string, body: Stmt[]): Stmt => ({
+  kind: 'loop',
+  head: code(head),
   body,
 });
 export const fail = (
@@ -151,8 +158,14 @@ function print(body: Stmt[], t: Target): string[] {
         return ['{', ...print(s.body, t), '}'];
       case 'if':
         return [`if (${text(s.cond, t)}) {`, ...print(s.body, t), '}'];
-      default:
-        return [`if (${text(s.cond, t)}) return ${t.failure(s)};`];
+      case 'loop':
+        return [`${text(s.head, t)} {`, ...print(s.body, t), '}'];
+      default: {
+        const cond = text(s.cond, t);
+        // A failure that always happens where it is (inside an `if` already).
+        if (cond === 'true') return [`return ${t.failure(s)};`];
+        return [`if (${cond}) return ${t.failure(s)};`];
+      }
     }
   });
 }

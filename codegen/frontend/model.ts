@@ -98,6 +98,8 @@ export type RegionConstruct =
    * item count when the spec bounds the array by count(); else the region's length bounds it.
    */
   | { kind: 'array'; array: ArrayModel; count: Expr | null }
+  /** Another message of the spec laid out inline; its own fields delimit it. */
+  | { kind: 'message'; message: string }
   /** A declared list of messages (see ListModel); `continues` extend it into fixed byte fields. */
   | { kind: 'list'; list: string; bound: ListBound; continues: ListContinuation[] }
   /**

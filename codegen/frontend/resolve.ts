@@ -135,13 +135,13 @@ class Resolver {
       this.lists.set(l.name.name, resolveList(this, l));
     }
     const seenMessages = new Set<string>();
-    const messages: MessageModel[] = [];
     for (const m of this.spec.messages) {
       if (seenMessages.has(m.name.name))
         this.error(m.name.pos, `duplicate message '${m.name.name}'`);
       seenMessages.add(m.name.name);
-      messages.push(new MessageResolver(this, m, moduleName(this.spec.file)).run());
     }
+    // A message resolves the messages it nests first (on demand), so the spec's order is free.
+    const messages = this.spec.messages.map((m) => this.message(m.name.name, m.name.pos));
     if (messages.length === 0) this.error(this.spec.source.length, 'a spec must declare a message');
     // payloadKind() and dispatchTable are module-level names: one dispatching message per spec.
     const dispatching = this.spec.messages.filter((m) =>
@@ -159,6 +159,31 @@ class Resolver {
       lists: [...this.lists.values()],
       messages,
     };
+  }
+
+  private readonly resolved = new Map<string, MessageModel>();
+  private readonly resolving: string[] = [];
+
+  /** True when the spec declares message `name`. */
+  hasMessage(name: string): boolean {
+    return this.spec.messages.some((m) => m.name.name === name);
+  }
+
+  /** The model of message `name`, resolving it now if needed; nesting itself is an error. */
+  message(name: string, pos: number): MessageModel {
+    const done = this.resolved.get(name);
+    if (done !== undefined) return done;
+    if (this.resolving.includes(name))
+      this.error(
+        pos,
+        `message '${name}' contains itself (${[...this.resolving, name].join(' > ')})`,
+      );
+    const ast = this.spec.messages.find((m) => m.name.name === name) as AstMessage;
+    this.resolving.push(name);
+    const model = new MessageResolver(this, ast, moduleName(this.spec.file)).run();
+    this.resolving.pop();
+    this.resolved.set(name, model);
+    return model;
   }
 
   enumByName(name: string): EnumModel | undefined {
@@ -378,8 +403,12 @@ class MessageResolver {
       this.fields.push(field);
       return;
     }
-    if (!REGION_TYPES.has(typeName)) this.r.error(f.type.name.pos, `unknown type '${typeName}'`);
-    if (args === null && typeName !== 'dns_name')
+    const nested = this.r.hasMessage(typeName);
+    if (!REGION_TYPES.has(typeName) && !nested)
+      this.r.error(f.type.name.pos, `unknown type '${typeName}'`);
+    if (nested && args !== null)
+      this.r.error(f.type.name.pos, `message '${typeName}' takes no arguments`);
+    if (args === null && !nested && typeName !== 'dns_name')
       this.r.error(f.type.name.pos, `type '${typeName}' needs arguments, e.g. ${typeName}(rest)`);
     if (typeName === 'bytes' && args !== null && args.length === 1 && args[0].kind === 'num') {
       this.noRegionYet(f);
@@ -793,7 +822,9 @@ class MessageResolver {
         region.length = 'walk';
         break;
       default:
-        this.r.error(pos, `unknown type '${typeName}'`);
+        this.nestable(typeName, pos);
+        construct = { kind: 'message', message: typeName };
+        region.length = 'walk';
     }
     region.construct = construct;
     const index = this.regionList.indexOf(region);
@@ -822,11 +853,23 @@ class MessageResolver {
         'array() takes the item type and one bound: count(expr), a byte length or rest',
       );
     const byteArray = !Array.isArray(item) && item.name === 'u8';
-    const a = byteArray ? null : arrayItem(this.r, f.name.name, item, f.type.name.pos);
+    const a = byteArray
+      ? null
+      : arrayItem(this.r, f.name.name, item, f.type.name.pos, (n) => {
+          if (!this.r.hasMessage(n.name)) return null;
+          const m = this.nestable(n.name, n.pos);
+          // A message without variable parts has one size; the others are walked.
+          return { name: m.name, size: m.regions.length === 0 ? m.fixedSize : 0 };
+        });
     if (bound.kind === 'call' && bound.name === 'count') {
       if (bound.args.length !== 1)
         this.r.error(bound.pos, 'count() takes one expression: the number of items');
       const count = this.expr(bound.args[0], 'decode');
+      if (a?.message != null) {
+        // Messages are walked item by item (each one's fields say where it ends).
+        region.length = 'walk';
+        return { kind: 'array', array: a, count };
+      }
       const size = a?.itemSize ?? 1;
       region.length =
         size === 1
@@ -927,6 +970,11 @@ class MessageResolver {
         if (region.construct.kind === 'payload')
           this.r.error(arg.pos, 'use payloadLength for the payload');
         const c = region.construct;
+        if (c.kind === 'array' && c.array.itemSize === 0)
+          this.r.error(
+            arg.pos,
+            `len() of '${arg.name}' is not known before encoding (its items are messages of their own sizes); derive a count with count(${arg.name})`,
+          );
         if (c.kind === 'array') {
           // An array's bytes on encode: its items times their size.
           return {
@@ -954,6 +1002,30 @@ class MessageResolver {
         return { kind: 'in', operand, values: e.values.map((v) => this.value(v, enumName)) };
       }
     }
+  }
+
+  /**
+   * Message `name` as a nested field or array item: it must end where its own fields say (no
+   * payload, nothing that takes the rest) and encode without the caller's payload or addresses.
+   */
+  private nestable(name: string, pos: number): MessageModel {
+    const m = this.r.message(name, pos);
+    const rest = m.regions.find((x) => x.length === 'rest' || x.construct.kind === 'payload');
+    if (rest !== undefined)
+      this.r.error(
+        pos,
+        `message '${name}' cannot be nested: its '${rest.name}' takes the rest of the bytes, so its own fields do not say where it ends`,
+      );
+    const c = m.fields.find((x) => x.kind === 'scalar' && x.checksum !== null);
+    if (
+      c?.kind === 'scalar' &&
+      c.checksum !== null &&
+      (c.checksum.pseudoProtocol !== null || c.checksum.pseudoIpv6 !== null)
+    )
+      this.r.error(pos, `message '${name}' cannot be nested: its checksum needs a pseudo-header`);
+    if (m.fixedSize === 0)
+      this.r.error(pos, `message '${name}' cannot be nested: it has no fixed part`);
+    return m;
   }
 
   /** count(x): the number of items of array x (only in derive). */

@@ -225,7 +225,22 @@ function igmpText(d: CaptureDecoder): string {
       : d.igmpLayout === 'v3Report'
         ? d.igmpv3Report
         : d.igmp;
-  return `IGMP ${view.describe()}, length ${d.ipv4.payloadLength}`;
+  let more = '';
+  if (d.igmpLayout === 'v3Query') more = addressList(d.igmpv3Query);
+  if (d.igmpLayout === 'v3Report') {
+    const records: string[] = [];
+    const c = d.igmpv3Report.records();
+    while (c.next()) records.push(`${c.item.describe()}${addressList(c.item)}`);
+    if (records.length > 0) more = ` [${records.join('; ')}]`;
+  }
+  return `IGMP ${view.describe()}${more}, length ${d.ipv4.payloadLength}`;
+}
+
+/** An IGMPv3 source list as ` [a, b]` (nothing when empty). */
+function addressList(v: { sourcesCount: number; sources(i: number): number }): string {
+  if (v.sourcesCount === 0) return '';
+  const list = Array.from({ length: v.sourcesCount }, (_, i) => formatIpv4(v.sources(i)));
+  return ` [${list.join(', ')}]`;
 }
 
 function icmpText(d: CaptureDecoder): string {

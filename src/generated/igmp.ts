@@ -470,6 +470,7 @@ export interface Igmpv3QueryJSON {
   qrv: number;
   qqic: number;
   numSources: number;
+  sources: string[];
 }
 
 /** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
@@ -504,6 +505,11 @@ export class Igmpv3QueryView {
   numSourcesField = 0;
   /** @internal Byte length of sources; it starts where the part before it ends. */
   sourcesSize = 0;
+
+  private get sourcesStart(): number {
+    return this.offset + 12;
+  }
+
   /** @internal Byte length of payload; it starts where the part before it ends. */
   payloadSize = 0;
 
@@ -859,6 +865,27 @@ export class Igmpv3QueryView {
     return this.sourcesSize;
   }
 
+  /** Items in sources. */
+  get sourcesCount(): number {
+    return (this.sourcesSize / 4) | 0;
+  }
+
+  /** Item i of sources (an IPv4 address as a number) (0 <= i < sourcesCount); 0 out of range. */
+  sources(i: number): number {
+    if (!(i >= 0 && i < this.sourcesCount)) return 0;
+    const b = this.bytes;
+    const o = this.sourcesStart + 4 * (i | 0);
+    return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+
+  /** Item i of sources as its int32 bit pattern: a small integer to V8, never boxed; 0 out of range. */
+  sourcesBits(i: number): number {
+    if (!(i >= 0 && i < this.sourcesCount)) return 0;
+    const b = this.bytes;
+    const o = this.sourcesStart + 4 * (i | 0);
+    return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
+  }
+
   /** Absolute index of payload. */
   get payloadOffset(): number {
     return this.offset + 12 + this.sourcesSize;
@@ -898,6 +925,7 @@ export class Igmpv3QueryView {
       qrv: this.qrv,
       qqic: this.qqic,
       numSources: this.numSources,
+      sources: Array.from({ length: this.sourcesCount }, (_, i) => formatIpv4(this.sources(i))),
     };
   }
 
@@ -920,7 +948,7 @@ export interface Igmpv3QueryFields {
   qqic: number;
   /** Computed by the encoder when undefined. */
   numSources?: number;
-  sources: Uint8Array;
+  sources: number[];
 }
 
 const igmpv3QueryDecodeView = new Igmpv3QueryView();
@@ -944,7 +972,7 @@ export function decodeIgmpv3Query(
     qrv: v.qrv,
     qqic: v.qqic,
     numSources: v.numSources,
-    sources: bytes.slice(v.sourcesOffset, v.sourcesOffset + v.sourcesLength),
+    sources: Array.from({ length: v.sourcesCount }, (_, i) => v.sources(i)),
   };
 }
 
@@ -985,7 +1013,7 @@ export function decodeIgmpv3QueryPrefix(
 
 /** Bytes encodeIgmpv3Query() writes for `f`: where the payload goes after the header. */
 export function igmpv3QueryHeaderLength(f: Igmpv3QueryFields): number {
-  return 12 + f.sources.length;
+  return 12 + 4 * f.sources.length;
 }
 
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). `payloadLength` is the byte count of the payload that follows the header in `out`; the payload must already be there, since the checksum covers it. Allocates nothing. */
@@ -995,8 +1023,8 @@ export function encodeIgmpv3Query(
   offset: number,
   payloadLength: number,
 ): number {
-  const numSources = f.numSources ?? Math.trunc(f.sources.length / 4);
-  const headerBytes = 12 + f.sources.length;
+  const numSources = f.numSources ?? f.sources.length;
+  const headerBytes = 12 + 4 * f.sources.length;
   if (!(offset >= 0 && offset + headerBytes + payloadLength <= out.length)) return -1;
   out[offset] = f.type;
   out[offset + 1] = f.maxRespCode;
@@ -1014,8 +1042,14 @@ export function encodeIgmpv3Query(
   out[offset + 10] = numSources >>> 8;
   out[offset + 11] = numSources;
   let pos = offset + 12;
-  copyBytes(f.sources, out, pos);
-  pos += f.sources.length;
+  for (let i = 0, at = pos; i < f.sources.length; i++, at += 4) {
+    const w0 = f.sources[i] | 0;
+    out[at] = w0 >>> 24;
+    out[at + 1] = w0 >>> 16;
+    out[at + 2] = w0 >>> 8;
+    out[at + 3] = w0;
+  }
+  pos += 4 * f.sources.length;
   if (f.checksum === undefined) {
     const covered = pos - offset + payloadLength;
     let head =
@@ -1037,401 +1071,6 @@ export function encodeIgmpv3Query(
 }
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const IGMPV3REPORT_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
-  [1, 'type', 0],
-  [2, 'reserved1', 1],
-  [4, 'checksum', 2],
-  [6, 'reserved2', 4],
-  [8, 'numGroupRecords', 6],
-];
-
-/** Size of the fixed part of Igmpv3Report in bytes. */
-export const IGMPV3REPORT_FIXED_SIZE = 8;
-
-/** What Igmpv3ReportView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface Igmpv3ReportJSON {
-  type: number;
-  checksum: number;
-  checksumValid: boolean | null;
-  numGroupRecords: number;
-}
-
-/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const IGMPV3REPORT_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
-  ['E_BAD_VALUE', 'type'],
-];
-
-/**
- * A zero-allocation view of one igmp message: wrap() it over bytes, then read fields.
- * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
- */
-export class Igmpv3ReportView {
-  /** The bytes last wrapped (empty after a failed wrap()). */
-  bytes: Uint8Array = EMPTY;
-  /** Absolute index of the message's first byte in `bytes`. */
-  offset = 0;
-  /** Bytes available to the message from `offset` (the wrap() length). */
-  byteLength = 0;
-  /** This view's error record, reused by every failed wrap(). */
-  readonly error: DecodeError = newDecodeError('igmp');
-  /** @internal The fixed fields as wrap() decoded them (read the getters). */
-  typeField = 0;
-  reserved1Field = 0;
-  checksumField = 0;
-  reserved2Field = 0;
-  numGroupRecordsField = 0;
-  /** @internal Byte length of records; it starts where the part before it ends. */
-  recordsSize = 0;
-
-  /**
-   * Points the view at a message and checks every bound up front: afterwards no getter or
-   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
-   */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-    this.bytes = bytes;
-    this.offset = offset;
-    this.byteLength = length;
-    if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length)) return this.failFixed();
-    const typeValue = bytes[offset];
-    this.typeField = typeValue;
-    this.reserved1Field = bytes[offset + 1];
-    this.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-    this.reserved2Field = (bytes[offset + 4] << 8) | bytes[offset + 5];
-    this.numGroupRecordsField = (bytes[offset + 6] << 8) | bytes[offset + 7];
-    const pos = offset + 8;
-    if (!(typeValue === 34)) return this.failAt(0, offset);
-    // records
-    {
-      const size = offset + length - pos;
-      this.recordsSize = size;
-    }
-    return null;
-  }
-
-  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
-  private failFixed(): DecodeError {
-    const bytes = this.bytes;
-    const offset = this.offset;
-    const length = this.byteLength;
-    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
-      return this.failWith(
-        'E_TRUNCATED',
-        'type',
-        offset >= 0 && offset <= bytes.length ? offset : 0,
-      );
-    }
-    // Name the first field the buffer cuts.
-    let i = 0;
-    while (IGMPV3REPORT_FIXED_FIELDS[i][0] <= length) i++;
-    return this.failWith(
-      'E_TRUNCATED',
-      IGMPV3REPORT_FIXED_FIELDS[i][1],
-      offset + IGMPV3REPORT_FIXED_FIELDS[i][2],
-    );
-  }
-
-  /** Cold path of wrap(): failure k of IGMPV3REPORT_FAILURES at byte `at`. */
-  private failAt(k: number, at: number): DecodeError {
-    const [code, field] = IGMPV3REPORT_FAILURES[k];
-    return this.failWith(code, field, at);
-  }
-
-  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
-  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
-    fail(this.error, code, field, at);
-    return this.failRecorded();
-  }
-
-  private failRecorded(): DecodeError {
-    this.bytes = EMPTY;
-    this.offset = 0;
-    this.byteLength = 0;
-    this.typeField = 0;
-    this.reserved1Field = 0;
-    this.checksumField = 0;
-    this.reserved2Field = 0;
-    this.numGroupRecordsField = 0;
-    this.recordsSize = 0;
-    return this.error;
-  }
-
-  /** type: 8 bits at bit 0 (IgmpType). */
-  get type(): number {
-    return this.typeField;
-  }
-
-  /** reserved1: 8 bits at bit 8. */
-  get reserved1(): number {
-    return this.reserved1Field;
-  }
-
-  /** checksum: 16 bits at bit 16. */
-  get checksum(): number {
-    return this.checksumField;
-  }
-
-  /** reserved2: 16 bits at bit 32. */
-  get reserved2(): number {
-    return this.reserved2Field;
-  }
-
-  /** numGroupRecords: 16 bits at bit 48. */
-  get numGroupRecords(): number {
-    return this.numGroupRecordsField;
-  }
-
-  /** Writes type (8 bits at bit 0) in place; the other bits of its bytes are kept. wrap()'s checks read type, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setType(value: number): DecodeError | null {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xff;
-    b[o] = v;
-    this.typeField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** Writes reserved1 (8 bits at bit 8) in place; the other bits of its bytes are kept. */
-  setReserved1(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xff;
-    b[o + 1] = v;
-    this.reserved1Field = v;
-  }
-
-  /** Writes checksum (16 bits at bit 16) in place; the other bits of its bytes are kept. */
-  setChecksum(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 2] = v >>> 8;
-    b[o + 3] = v;
-    this.checksumField = v;
-  }
-
-  /** Writes reserved2 (16 bits at bit 32) in place; the other bits of its bytes are kept. */
-  setReserved2(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 4] = v >>> 8;
-    b[o + 5] = v;
-    this.reserved2Field = v;
-  }
-
-  /** Writes numGroupRecords (16 bits at bit 48) in place; the other bits of its bytes are kept. */
-  setNumGroupRecords(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 6] = v >>> 8;
-    b[o + 7] = v;
-    this.numGroupRecordsField = v;
-  }
-
-  /**
-   * Updates checksum for changed 16-bit words (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')),
-   * `delta` being the sum of ~m and m' over them.
-   */
-  private updateChecksum(delta: number): void {
-    const held = this.checksumField;
-    let sum = (~held & 0xffff) + delta;
-    sum = (sum & 0xffff) + (sum >>> 16);
-    sum = (sum & 0xffff) + (sum >>> 16);
-    let next = ~sum & 0xffff;
-    const b = this.bytes;
-    const o = this.offset;
-    if (next === 0) {
-      // A sum of 0xffff is all-zero data (whose checksum is 0xffff) or data summing to -0 (0x0000):
-      // only the data tells, so this one case in 65536 sums it again.
-      b[o + 2] = 0;
-      b[o + 3] = 0;
-      next = internetChecksum(b, o, this.messageLength);
-    }
-    b[o + 2] = next >>> 8;
-    b[o + 3] = next;
-    this.checksumField = next;
-  }
-
-  /** setType(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. wrap()'s checks read type, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setTypeUpdatingChecksum(value: number): DecodeError | null {
-    const before = ~((this.typeField << 8) & 0xffff) & 0xffff;
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xff;
-    b[o] = v;
-    this.typeField = v;
-    this.updateChecksum(before + ((this.typeField << 8) & 0xffff));
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** setReserved1(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
-  setReserved1UpdatingChecksum(value: number): void {
-    const before = ~(this.reserved1Field & 0xffff) & 0xffff;
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xff;
-    b[o + 1] = v;
-    this.reserved1Field = v;
-    this.updateChecksum(before + (this.reserved1Field & 0xffff));
-  }
-
-  /** setReserved2(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
-  setReserved2UpdatingChecksum(value: number): void {
-    const before = ~(this.reserved2Field & 0xffff) & 0xffff;
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 4] = v >>> 8;
-    b[o + 5] = v;
-    this.reserved2Field = v;
-    this.updateChecksum(before + (this.reserved2Field & 0xffff));
-  }
-
-  /** setNumGroupRecords(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
-  setNumGroupRecordsUpdatingChecksum(value: number): void {
-    const before = ~(this.numGroupRecordsField & 0xffff) & 0xffff;
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 6] = v >>> 8;
-    b[o + 7] = v;
-    this.numGroupRecordsField = v;
-    this.updateChecksum(before + (this.numGroupRecordsField & 0xffff));
-  }
-
-  /** Absolute index of records. */
-  get recordsOffset(): number {
-    return this.offset + 8;
-  }
-
-  /** Byte length of records. */
-  get recordsLength(): number {
-    return this.recordsSize;
-  }
-
-  /** Bytes before the payload (fixed part and options). */
-  get headerLength(): number {
-    return 8;
-  }
-
-  /** Bytes of the whole message as its own length fields delimit it. */
-  get messageLength(): number {
-    return 8 + this.recordsSize;
-  }
-
-  /** True when the message checksum verifies (computed on each call, never throws). */
-  get checksumValid(): boolean {
-    return (
-      this.byteLength > 0 && internetChecksum(this.bytes, this.offset, this.messageLength) === 0
-    );
-  }
-
-  /** Plain object for JSON output (allocates). */
-  toJSON(): Igmpv3ReportJSON {
-    return {
-      type: this.type,
-      checksum: this.checksum,
-      checksumValid: this.checksumValid,
-      numGroupRecords: this.numGroupRecords,
-    };
-  }
-
-  /** One line for humans (allocates). */
-  describe(): string {
-    return `v3 report, ${this.numGroupRecords} group records`;
-  }
-}
-
-/** A igmp message as a plain value (for humans, tests and encodeIgmpv3Report()). */
-export interface Igmpv3ReportFields {
-  type: number;
-  reserved1: number;
-  /** Computed by the encoder when undefined. */
-  checksum?: number;
-  reserved2: number;
-  numGroupRecords: number;
-}
-
-const igmpv3ReportDecodeView = new Igmpv3ReportView();
-
-/** Decodes into a new plain value (allocates; hot paths use Igmpv3ReportView). */
-export function decodeIgmpv3Report(
-  bytes: Uint8Array,
-  offset = 0,
-  length = bytes.length - offset,
-): Igmpv3ReportFields | DecodeError {
-  const v = igmpv3ReportDecodeView;
-  const err = v.wrap(bytes, offset, length);
-  if (err !== null) return copyDecodeError(err);
-  return {
-    type: v.type,
-    reserved1: v.reserved1,
-    checksum: v.checksum,
-    reserved2: v.reserved2,
-    numGroupRecords: v.numGroupRecords,
-  };
-}
-
-/** The fixed fields of a igmp message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodeIgmpv3ReportPrefix(
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
-  last = '',
-): Partial<Igmpv3ReportJSON> {
-  const out: Partial<Igmpv3ReportJSON> = {};
-  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
-  if (end < 1) return out;
-  out.type = bytes[offset];
-  if (last === 'type' || end < 2) return out;
-  if (last === 'reserved1' || end < 4) return out;
-  out.checksum = (bytes[offset + 2] << 8) | bytes[offset + 3];
-  if (last === 'checksum' || end < 6) return out;
-  if (last === 'reserved2' || end < 8) return out;
-  out.numGroupRecords = (bytes[offset + 6] << 8) | bytes[offset + 7];
-  return out;
-}
-
-/** Bytes encodeIgmpv3Report() writes for `f`: where the payload goes after the header. */
-export function igmpv3ReportHeaderLength(_f: Igmpv3ReportFields): number {
-  return 8;
-}
-
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). `payloadLength` is the byte count of the payload that follows the header in `out`; the payload must already be there, since the checksum covers it. Allocates nothing. */
-export function encodeIgmpv3Report(
-  f: Igmpv3ReportFields,
-  out: Uint8Array,
-  offset: number,
-  payloadLength: number,
-): number {
-  const headerBytes = 8;
-  if (!(offset >= 0 && offset + headerBytes + payloadLength <= out.length)) return -1;
-  out[offset] = f.type;
-  const v1 = f.reserved1;
-  out[offset + 1] = v1;
-  const v2 = f.checksum ?? 0;
-  out[offset + 2] = v2 >>> 8;
-  out[offset + 3] = v2;
-  const v4 = f.reserved2;
-  out[offset + 4] = v4 >>> 8;
-  out[offset + 5] = v4;
-  out[offset + 6] = f.numGroupRecords >>> 8;
-  out[offset + 7] = f.numGroupRecords;
-  if (f.checksum === undefined) {
-    const covered = 8 + payloadLength;
-    let head = ((f.type & 0xff) << 8) + (v1 & 0xff) + (v4 & 0xffff) + (f.numGroupRecords & 0xffff);
-    head = (head & 0xffff) + (head >>> 16);
-    head = (head & 0xffff) + (head >>> 16);
-    const sum = internetChecksum(out, offset + 8, covered - 8, head);
-    out[offset + 2] = sum >>> 8;
-    out[offset + 3] = sum;
-  }
-
-  return 8;
-}
-
-/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
 const IGMPV3GROUPRECORD_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [1, 'recordType', 0],
   [2, 'auxDataLen', 1],
@@ -1448,6 +1087,7 @@ export interface Igmpv3GroupRecordJSON {
   auxDataLen: number;
   numSources: number;
   group: string;
+  sources: string[];
 }
 
 /** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
@@ -1478,6 +1118,11 @@ export class Igmpv3GroupRecordView {
   groupField = 0;
   /** @internal Byte length of sources; it starts where the part before it ends. */
   sourcesSize = 0;
+
+  private get sourcesStart(): number {
+    return this.offset + 8;
+  }
+
   /** @internal Byte length of auxData; it starts where the part before it ends. */
   auxDataSize = 0;
 
@@ -1646,6 +1291,27 @@ export class Igmpv3GroupRecordView {
     return this.sourcesSize;
   }
 
+  /** Items in sources. */
+  get sourcesCount(): number {
+    return (this.sourcesSize / 4) | 0;
+  }
+
+  /** Item i of sources (an IPv4 address as a number) (0 <= i < sourcesCount); 0 out of range. */
+  sources(i: number): number {
+    if (!(i >= 0 && i < this.sourcesCount)) return 0;
+    const b = this.bytes;
+    const o = this.sourcesStart + 4 * (i | 0);
+    return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  }
+
+  /** Item i of sources as its int32 bit pattern: a small integer to V8, never boxed; 0 out of range. */
+  sourcesBits(i: number): number {
+    if (!(i >= 0 && i < this.sourcesCount)) return 0;
+    const b = this.bytes;
+    const o = this.sourcesStart + 4 * (i | 0);
+    return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
+  }
+
   /** Absolute index of auxData. */
   get auxDataOffset(): number {
     return this.offset + 8 + this.sourcesSize;
@@ -1673,6 +1339,7 @@ export class Igmpv3GroupRecordView {
       auxDataLen: this.auxDataLen,
       numSources: this.numSources,
       group: formatIpv4(this.group),
+      sources: Array.from({ length: this.sourcesCount }, (_, i) => formatIpv4(this.sources(i))),
     };
   }
 
@@ -1690,7 +1357,7 @@ export interface Igmpv3GroupRecordFields {
   /** Computed by the encoder when undefined. */
   numSources?: number;
   group: number;
-  sources: Uint8Array;
+  sources: number[];
   auxData: Uint8Array;
 }
 
@@ -1710,7 +1377,7 @@ export function decodeIgmpv3GroupRecord(
     auxDataLen: v.auxDataLen,
     numSources: v.numSources,
     group: v.group,
-    sources: bytes.slice(v.sourcesOffset, v.sourcesOffset + v.sourcesLength),
+    sources: Array.from({ length: v.sourcesCount }, (_, i) => v.sources(i)),
     auxData: bytes.slice(v.auxDataOffset, v.auxDataOffset + v.auxDataLength),
   };
 }
@@ -1741,6 +1408,11 @@ export function decodeIgmpv3GroupRecordPrefix(
   return out;
 }
 
+/** Bytes encodeIgmpv3GroupRecord() writes for `f`: where the payload goes after the header. */
+export function igmpv3GroupRecordHeaderLength(f: Igmpv3GroupRecordFields): number {
+  return 8 + 4 * f.sources.length + f.auxData.length;
+}
+
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
 export function encodeIgmpv3GroupRecord(
   f: Igmpv3GroupRecordFields,
@@ -1748,8 +1420,8 @@ export function encodeIgmpv3GroupRecord(
   offset: number,
 ): number {
   const auxDataLen = f.auxDataLen ?? Math.trunc(f.auxData.length / 4);
-  const numSources = f.numSources ?? Math.trunc(f.sources.length / 4);
-  const headerBytes = 8 + f.sources.length + f.auxData.length;
+  const numSources = f.numSources ?? f.sources.length;
+  const headerBytes = 8 + 4 * f.sources.length + f.auxData.length;
   if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
   out[offset] = f.recordType;
   out[offset + 1] = auxDataLen;
@@ -1761,9 +1433,547 @@ export function encodeIgmpv3GroupRecord(
   out[offset + 6] = v4 >>> 8;
   out[offset + 7] = v4;
   let pos = offset + 8;
-  copyBytes(f.sources, out, pos);
-  pos += f.sources.length;
+  for (let i = 0, at = pos; i < f.sources.length; i++, at += 4) {
+    const w0 = f.sources[i] | 0;
+    out[at] = w0 >>> 24;
+    out[at + 1] = w0 >>> 16;
+    out[at + 2] = w0 >>> 8;
+    out[at + 3] = w0;
+  }
+  pos += 4 * f.sources.length;
   copyBytes(f.auxData, out, pos);
   pos += f.auxData.length;
+  return pos - offset;
+}
+
+/**
+ * Walks Igmpv3GroupRecord items one after another, over an array wrap() has validated: next() re-points
+ * `item` (the same view every time) at the next one; nothing is allocated.
+ */
+export class Igmpv3GroupRecordCursor {
+  /** The current item. */
+  readonly item = new Igmpv3GroupRecordView();
+  private bytes: Uint8Array = EMPTY;
+  private pos = 0;
+  private end = 0;
+  private remaining = 0;
+
+  /** Re-points the cursor at `count` items in [offset, offset + length); returns itself. */
+  reset(bytes: Uint8Array, offset: number, length: number, count: number): this {
+    this.bytes = bytes;
+    this.pos = offset;
+    this.end = offset + length;
+    this.remaining = count;
+    return this;
+  }
+
+  /** Advances to the next item; false after the last one (or where one does not wrap). */
+  next(): boolean {
+    if (this.remaining <= 0) return false;
+    if (this.item.wrap(this.bytes, this.pos, this.end - this.pos) !== null) {
+      this.remaining = 0;
+      return false;
+    }
+    this.pos += this.item.messageLength;
+    this.remaining--;
+    return true;
+  }
+}
+
+/** The items `cursor` walks as toJSON() shows each (allocates). */
+export function igmpv3GroupRecordItemsToJSON(
+  cursor: Igmpv3GroupRecordCursor,
+): Igmpv3GroupRecordJSON[] {
+  const list: Igmpv3GroupRecordJSON[] = [];
+  while (cursor.next()) list.push(cursor.item.toJSON());
+  return list;
+}
+
+/** The items `cursor` walks as values (allocates). */
+export function decodeIgmpv3GroupRecordItems(
+  cursor: Igmpv3GroupRecordCursor,
+): Igmpv3GroupRecordFields[] {
+  const list: Igmpv3GroupRecordFields[] = [];
+  while (cursor.next()) {
+    const item = cursor.item;
+    list.push(
+      decodeIgmpv3GroupRecord(
+        item.bytes,
+        item.offset,
+        item.messageLength,
+      ) as Igmpv3GroupRecordFields,
+    );
+  }
+  return list;
+}
+
+/** Bytes encodeIgmpv3GroupRecord() writes for all of `items`. */
+export function igmpv3GroupRecordItemsLength(items: readonly Igmpv3GroupRecordFields[]): number {
+  let n = 0;
+  for (let i = 0; i < items.length; i++) n += igmpv3GroupRecordHeaderLength(items[i]);
+  return n;
+}
+
+/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
+const IGMPV3REPORT_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+  [1, 'type', 0],
+  [2, 'reserved1', 1],
+  [4, 'checksum', 2],
+  [6, 'reserved2', 4],
+  [8, 'numGroupRecords', 6],
+];
+
+/** Size of the fixed part of Igmpv3Report in bytes. */
+export const IGMPV3REPORT_FIXED_SIZE = 8;
+
+/** What Igmpv3ReportView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface Igmpv3ReportJSON {
+  type: number;
+  checksum: number;
+  checksumValid: boolean | null;
+  numGroupRecords: number;
+  records: Igmpv3GroupRecordJSON[];
+}
+
+/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
+const IGMPV3REPORT_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
+  ['E_BAD_VALUE', 'type'],
+];
+
+/**
+ * A zero-allocation view of one igmp message: wrap() it over bytes, then read fields.
+ * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
+ */
+export class Igmpv3ReportView {
+  /** The bytes last wrapped (empty after a failed wrap()). */
+  bytes: Uint8Array = EMPTY;
+  /** Absolute index of the message's first byte in `bytes`. */
+  offset = 0;
+  /** Bytes available to the message from `offset` (the wrap() length). */
+  byteLength = 0;
+  /** This view's error record, reused by every failed wrap(). */
+  readonly error: DecodeError = newDecodeError('igmp');
+  /** @internal The fixed fields as wrap() decoded them (read the getters). */
+  typeField = 0;
+  reserved1Field = 0;
+  checksumField = 0;
+  reserved2Field = 0;
+  numGroupRecordsField = 0;
+  /** @internal Byte length of records; it starts where the part before it ends. */
+  recordsSize = 0;
+  /** @internal The cursor over records (wrap() validates with its item view). */
+  readonly recordsCursor = new Igmpv3GroupRecordCursor();
+  /** @internal Items of records, counted by wrap(). */
+  recordsCountField = 0;
+
+  private get recordsStart(): number {
+    return this.offset + 8;
+  }
+
+  /** @internal Byte length of payload; it starts where the part before it ends. */
+  payloadSize = 0;
+
+  /**
+   * Points the view at a message and checks every bound up front: afterwards no getter or
+   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
+   */
+  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.byteLength = length;
+    if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length)) return this.failFixed();
+    const typeValue = bytes[offset];
+    this.typeField = typeValue;
+    this.reserved1Field = bytes[offset + 1];
+    this.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    this.reserved2Field = (bytes[offset + 4] << 8) | bytes[offset + 5];
+    this.numGroupRecordsField = (bytes[offset + 6] << 8) | bytes[offset + 7];
+    let pos = offset + 8;
+    if (!(typeValue === 34)) return this.failAt(0, offset);
+    // records
+    {
+      const count = this.numGroupRecords;
+      let end = pos;
+      for (let i = 0; i < count; i++) {
+        const err = this.recordsCursor.item.wrap(bytes, end, offset + length - end);
+        if (err !== null) {
+          fail(this.error, err.code, err.field, err.offset);
+          return this.failRecorded();
+        }
+        end += this.recordsCursor.item.messageLength;
+      }
+      this.recordsCountField = count;
+      const size = end - pos;
+      this.recordsSize = size;
+      pos += size;
+    }
+    // payload
+    {
+      const size = offset + length - pos;
+      this.payloadSize = size;
+    }
+    return null;
+  }
+
+  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
+  private failFixed(): DecodeError {
+    const bytes = this.bytes;
+    const offset = this.offset;
+    const length = this.byteLength;
+    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
+      return this.failWith(
+        'E_TRUNCATED',
+        'type',
+        offset >= 0 && offset <= bytes.length ? offset : 0,
+      );
+    }
+    // Name the first field the buffer cuts.
+    let i = 0;
+    while (IGMPV3REPORT_FIXED_FIELDS[i][0] <= length) i++;
+    return this.failWith(
+      'E_TRUNCATED',
+      IGMPV3REPORT_FIXED_FIELDS[i][1],
+      offset + IGMPV3REPORT_FIXED_FIELDS[i][2],
+    );
+  }
+
+  /** Cold path of wrap(): failure k of IGMPV3REPORT_FAILURES at byte `at`. */
+  private failAt(k: number, at: number): DecodeError {
+    const [code, field] = IGMPV3REPORT_FAILURES[k];
+    return this.failWith(code, field, at);
+  }
+
+  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
+  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
+    fail(this.error, code, field, at);
+    return this.failRecorded();
+  }
+
+  private failRecorded(): DecodeError {
+    this.bytes = EMPTY;
+    this.offset = 0;
+    this.byteLength = 0;
+    this.typeField = 0;
+    this.reserved1Field = 0;
+    this.checksumField = 0;
+    this.reserved2Field = 0;
+    this.numGroupRecordsField = 0;
+    this.recordsSize = 0;
+    this.recordsCountField = 0;
+    this.recordsCursor.item.wrap(EMPTY, 0, 0);
+    this.payloadSize = 0;
+    return this.error;
+  }
+
+  /** type: 8 bits at bit 0 (IgmpType). */
+  get type(): number {
+    return this.typeField;
+  }
+
+  /** reserved1: 8 bits at bit 8. */
+  get reserved1(): number {
+    return this.reserved1Field;
+  }
+
+  /** checksum: 16 bits at bit 16. */
+  get checksum(): number {
+    return this.checksumField;
+  }
+
+  /** reserved2: 16 bits at bit 32. */
+  get reserved2(): number {
+    return this.reserved2Field;
+  }
+
+  /** numGroupRecords: 16 bits at bit 48. */
+  get numGroupRecords(): number {
+    return this.numGroupRecordsField;
+  }
+
+  /** Writes type (8 bits at bit 0) in place; the other bits of its bytes are kept. wrap()'s checks read type, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setType(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o] = v;
+    this.typeField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes reserved1 (8 bits at bit 8) in place; the other bits of its bytes are kept. */
+  setReserved1(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 1] = v;
+    this.reserved1Field = v;
+  }
+
+  /** Writes checksum (16 bits at bit 16) in place; the other bits of its bytes are kept. */
+  setChecksum(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.checksumField = v;
+  }
+
+  /** Writes reserved2 (16 bits at bit 32) in place; the other bits of its bytes are kept. */
+  setReserved2(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.reserved2Field = v;
+  }
+
+  /** Writes numGroupRecords (16 bits at bit 48) in place; the other bits of its bytes are kept. */
+  setNumGroupRecords(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 6] = v >>> 8;
+    b[o + 7] = v;
+    this.numGroupRecordsField = v;
+  }
+
+  /**
+   * Updates checksum for changed 16-bit words (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')),
+   * `delta` being the sum of ~m and m' over them.
+   */
+  private updateChecksum(delta: number): void {
+    const held = this.checksumField;
+    let sum = (~held & 0xffff) + delta;
+    sum = (sum & 0xffff) + (sum >>> 16);
+    sum = (sum & 0xffff) + (sum >>> 16);
+    let next = ~sum & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    if (next === 0) {
+      // A sum of 0xffff is all-zero data (whose checksum is 0xffff) or data summing to -0 (0x0000):
+      // only the data tells, so this one case in 65536 sums it again.
+      b[o + 2] = 0;
+      b[o + 3] = 0;
+      next = internetChecksum(b, o, this.messageLength);
+    }
+    b[o + 2] = next >>> 8;
+    b[o + 3] = next;
+    this.checksumField = next;
+  }
+
+  /** setType(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. wrap()'s checks read type, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setTypeUpdatingChecksum(value: number): DecodeError | null {
+    const before = ~((this.typeField << 8) & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o] = v;
+    this.typeField = v;
+    this.updateChecksum(before + ((this.typeField << 8) & 0xffff));
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** setReserved1(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setReserved1UpdatingChecksum(value: number): void {
+    const before = ~(this.reserved1Field & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 1] = v;
+    this.reserved1Field = v;
+    this.updateChecksum(before + (this.reserved1Field & 0xffff));
+  }
+
+  /** setReserved2(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setReserved2UpdatingChecksum(value: number): void {
+    const before = ~(this.reserved2Field & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.reserved2Field = v;
+    this.updateChecksum(before + (this.reserved2Field & 0xffff));
+  }
+
+  /** setNumGroupRecords(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setNumGroupRecordsUpdatingChecksum(value: number): void {
+    const before = ~(this.numGroupRecordsField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 6] = v >>> 8;
+    b[o + 7] = v;
+    this.numGroupRecordsField = v;
+    this.updateChecksum(before + (this.numGroupRecordsField & 0xffff));
+  }
+
+  /** Absolute index of records. */
+  get recordsOffset(): number {
+    return this.offset + 8;
+  }
+
+  /** Byte length of records. */
+  get recordsLength(): number {
+    return this.recordsSize;
+  }
+
+  /** Items in records. */
+  get recordsCount(): number {
+    return this.recordsCountField;
+  }
+
+  /** The records cursor (the same object on every call), reset to the first item: next() re-points its `item`, a Igmpv3GroupRecordView. */
+  records(): Igmpv3GroupRecordCursor {
+    return this.recordsCursor.reset(
+      this.bytes,
+      this.recordsStart,
+      this.recordsSize,
+      this.recordsCountField,
+    );
+  }
+
+  /** Absolute index of payload. */
+  get payloadOffset(): number {
+    return this.offset + 8 + this.recordsSize;
+  }
+
+  /** Byte length of payload. */
+  get payloadLength(): number {
+    return this.payloadSize;
+  }
+
+  /** Bytes before the payload (fixed part and options). */
+  get headerLength(): number {
+    return 8 + this.recordsSize;
+  }
+
+  /** Bytes of the whole message as its own length fields delimit it. */
+  get messageLength(): number {
+    return 8 + this.recordsSize + this.payloadSize;
+  }
+
+  /** True when the message checksum verifies (computed on each call, never throws). */
+  get checksumValid(): boolean {
+    return (
+      this.byteLength > 0 && internetChecksum(this.bytes, this.offset, this.messageLength) === 0
+    );
+  }
+
+  /** Plain object for JSON output (allocates). */
+  toJSON(): Igmpv3ReportJSON {
+    return {
+      type: this.type,
+      checksum: this.checksum,
+      checksumValid: this.checksumValid,
+      numGroupRecords: this.numGroupRecords,
+      records: igmpv3GroupRecordItemsToJSON(this.records()),
+    };
+  }
+
+  /** One line for humans (allocates). */
+  describe(): string {
+    return `v3 report, ${this.numGroupRecords} group records`;
+  }
+}
+
+/** A igmp message as a plain value (for humans, tests and encodeIgmpv3Report()). */
+export interface Igmpv3ReportFields {
+  type: number;
+  reserved1: number;
+  /** Computed by the encoder when undefined. */
+  checksum?: number;
+  reserved2: number;
+  /** Computed by the encoder when undefined. */
+  numGroupRecords?: number;
+  records: Igmpv3GroupRecordFields[];
+}
+
+const igmpv3ReportDecodeView = new Igmpv3ReportView();
+
+/** Decodes into a new plain value (allocates; hot paths use Igmpv3ReportView). */
+export function decodeIgmpv3Report(
+  bytes: Uint8Array,
+  offset = 0,
+  length = bytes.length - offset,
+): Igmpv3ReportFields | DecodeError {
+  const v = igmpv3ReportDecodeView;
+  const err = v.wrap(bytes, offset, length);
+  if (err !== null) return copyDecodeError(err);
+  return {
+    type: v.type,
+    reserved1: v.reserved1,
+    checksum: v.checksum,
+    reserved2: v.reserved2,
+    numGroupRecords: v.numGroupRecords,
+    records: decodeIgmpv3GroupRecordItems(v.records()),
+  };
+}
+
+/** The fixed fields of a igmp message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeIgmpv3ReportPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<Igmpv3ReportJSON> {
+  const out: Partial<Igmpv3ReportJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 1) return out;
+  out.type = bytes[offset];
+  if (last === 'type' || end < 2) return out;
+  if (last === 'reserved1' || end < 4) return out;
+  out.checksum = (bytes[offset + 2] << 8) | bytes[offset + 3];
+  if (last === 'checksum' || end < 6) return out;
+  if (last === 'reserved2' || end < 8) return out;
+  out.numGroupRecords = (bytes[offset + 6] << 8) | bytes[offset + 7];
+  return out;
+}
+
+/** Bytes encodeIgmpv3Report() writes for `f`: where the payload goes after the header. */
+export function igmpv3ReportHeaderLength(f: Igmpv3ReportFields): number {
+  return 8 + igmpv3GroupRecordItemsLength(f.records);
+}
+
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). `payloadLength` is the byte count of the payload that follows the header in `out`; the payload must already be there, since the checksum covers it. Allocates nothing. */
+export function encodeIgmpv3Report(
+  f: Igmpv3ReportFields,
+  out: Uint8Array,
+  offset: number,
+  payloadLength: number,
+): number {
+  const numGroupRecords = f.numGroupRecords ?? f.records.length;
+  const headerBytes = 8 + igmpv3GroupRecordItemsLength(f.records);
+  if (!(offset >= 0 && offset + headerBytes + payloadLength <= out.length)) return -1;
+  out[offset] = f.type;
+  const v1 = f.reserved1;
+  out[offset + 1] = v1;
+  const v2 = f.checksum ?? 0;
+  out[offset + 2] = v2 >>> 8;
+  out[offset + 3] = v2;
+  const v4 = f.reserved2;
+  out[offset + 4] = v4 >>> 8;
+  out[offset + 5] = v4;
+  out[offset + 6] = numGroupRecords >>> 8;
+  out[offset + 7] = numGroupRecords;
+  let pos = offset + 8;
+  for (let i = 0; i < f.records.length; i++) {
+    const n = encodeIgmpv3GroupRecord(f.records[i], out, pos);
+    if (n < 0) return -1;
+    pos += n;
+  }
+
+  if (f.checksum === undefined) {
+    const covered = pos - offset + payloadLength;
+    let head = ((f.type & 0xff) << 8) + (v1 & 0xff) + (v4 & 0xffff) + (numGroupRecords & 0xffff);
+    head = (head & 0xffff) + (head >>> 16);
+    head = (head & 0xffff) + (head >>> 16);
+    const sum = internetChecksum(out, offset + 8, covered - 8, head);
+    out[offset + 2] = sum >>> 8;
+    out[offset + 3] = sum;
+  }
+
   return pos - offset;
 }

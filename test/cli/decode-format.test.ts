@@ -398,16 +398,25 @@ describe('IGMP (specs/igmp.pkt): the layout by type, a v3 query by its length', 
     expect(json('tcpdump-IGMP_V2.pcap', 1).igmp).toMatchObject({ type: 0x11, maxRespCode: 100 });
   });
 
-  it('a v3 report shows its record count, no group', () => {
+  it('a v3 report shows its group records, no group', () => {
     const rec = at('zeek-igmp-igmp.pcap', 1);
     expect(frameToJSON(decoder, 1).layers.igmp).toEqual({
       type: igmp.IgmpType.V3MembershipReport,
       checksum: 59907,
       checksumValid: true,
       numGroupRecords: 1,
+      records: [
+        {
+          recordType: igmp.IgmpRecordType.ChangeToExcludeMode,
+          auxDataLen: 0,
+          numSources: 0,
+          group: '239.255.255.250',
+          sources: [],
+        },
+      ],
     });
     expect(frameToText(decoder, rec, rec.origLen)).toMatch(
-      /IGMP v3 report, 1 group records, length 16$/,
+      /IGMP v3 report, 1 group records \[ChangeToExcludeMode 239\.255\.255\.250 sources 0\], length 16$/,
     );
   });
 
@@ -419,7 +428,7 @@ describe('IGMP (specs/igmp.pkt): the layout by type, a v3 query by its length', 
     bytes.set(base.subarray(0, 34));
     const ip = ipv4.decodeIpv4(base, 14, base.length - 14) as ipv4.Ipv4Fields;
     ipv4.encodeIpv4({ ...ip, totalLength: undefined, checksum: undefined }, bytes, 14, 20);
-    const sources = Uint8Array.of(10, 0, 0, 1, 10, 0, 0, 2);
+    const sources = [0x0a000001, 0x0a000002];
     const q = { type: igmp.IgmpType.MembershipQuery, maxRespCode: 100, group: 0, reserved: 0 };
     igmp.encodeIgmpv3Query({ ...q, s: 1, qrv: 2, qqic: 125, sources }, bytes, 34, 0);
     decoder.decode(bytes);
@@ -434,9 +443,10 @@ describe('IGMP (specs/igmp.pkt): the layout by type, a v3 query by its length', 
       qrv: 2,
       qqic: 125,
       numSources: 2,
+      sources: ['10.0.0.1', '10.0.0.2'],
     });
     expect(frameToText(decoder, { tsSec: 0, tsNanos: 0 }, bytes.length)).toMatch(
-      /IGMP v3 query group 0\.0\.0\.0 max resp 100 qrv 2 qqic 125 sources 2, length 20$/,
+      /IGMP v3 query group 0\.0\.0\.0 max resp 100 qrv 2 qqic 125 sources 2 \[10\.0\.0\.1, 10\.0\.0\.2\], length 20$/,
     );
     // the same query claiming 3 sources runs past the message
     bytes[34 + 11] = 3;

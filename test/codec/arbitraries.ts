@@ -207,8 +207,12 @@ export const igmpFields: fc.Arbitrary<igmp.IgmpFields> = fc.record({
   group: ipv4Address,
 });
 
-/** `n` IPv4 addresses back to back (an IGMPv3 source list). */
-const addressList = (max: number): fc.Arbitrary<Uint8Array> =>
+/** Up to `max` IPv4 addresses (an IGMPv3 source list). */
+const addressList = (max: number): fc.Arbitrary<number[]> =>
+  fc.array(ipv4Address, { maxLength: max });
+
+/** `n` 32-bit words of bytes (IGMPv3 auxiliary data). */
+const wordBytes = (max: number): fc.Arbitrary<Uint8Array> =>
   fc.nat(max).chain((n) => fc.uint8Array({ minLength: 4 * n, maxLength: 4 * n }));
 
 export const igmpv3QueryFields: fc.Arbitrary<igmp.Igmpv3QueryFields> = fc
@@ -223,16 +227,20 @@ export const igmpv3QueryFields: fc.Arbitrary<igmp.Igmpv3QueryFields> = fc
   })
   .map((f) => ({ ...f, type: igmp.IgmpType.MembershipQuery }));
 
-export const igmpv3ReportFields: fc.Arbitrary<igmp.Igmpv3ReportFields> = fc
-  .record({ reserved1: u8, reserved2: u16, numGroupRecords: u16 })
-  .map((f) => ({ ...f, type: igmp.IgmpType.V3MembershipReport }));
-
 export const igmpv3GroupRecordFields: fc.Arbitrary<igmp.Igmpv3GroupRecordFields> = fc.record({
   recordType: u8,
   group: ipv4Address,
   sources: addressList(8),
-  auxData: addressList(4),
+  auxData: wordBytes(4),
 });
+
+export const igmpv3ReportFields: fc.Arbitrary<igmp.Igmpv3ReportFields> = fc
+  .record({
+    reserved1: u8,
+    reserved2: u16,
+    records: fc.array(igmpv3GroupRecordFields, { maxLength: 4 }),
+  })
+  .map((f) => ({ ...f, type: igmp.IgmpType.V3MembershipReport }));
 
 export const udpFields: fc.Arbitrary<udp.UdpFields> = fc.record({
   srcPort: u16,

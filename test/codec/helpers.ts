@@ -100,7 +100,18 @@ export function splitLayers(frame: Uint8Array): Layer[] {
       const v = new igmp.IgmpView();
       if (v.wrap(frame, ip.payloadOffset, ip.payloadLength) === null) {
         const ok = v.checksumValid;
-        layers.push(layer('igmp', v.offset, v.byteLength, 8, v.payloadLength, src, dst, ok));
+        // A v3 report's header holds its group records.
+        const r = new igmp.Igmpv3ReportView();
+        if (
+          v.type === igmp.IgmpType.V3MembershipReport &&
+          r.wrap(frame, v.offset, v.byteLength) === null
+        ) {
+          layers.push(
+            layer('igmp', r.offset, r.byteLength, r.headerLength, r.payloadLength, src, dst, ok),
+          );
+        } else {
+          layers.push(layer('igmp', v.offset, v.byteLength, 8, v.payloadLength, src, dst, ok));
+        }
       }
       break;
     }

@@ -266,16 +266,19 @@ describe('decode(encode(x)) = x', () => {
   it('igmpv3 query (source count and checksum derived)', () => {
     fc.assert(
       fc.property(igmpv3QueryFields, payload, (f, body) => {
-        const head = 12 + f.sources.length;
+        const head = 12 + 4 * f.sources.length;
         const out = withPayload(head, body);
         expect(igmp.encodeIgmpv3Query(f, out, 3, body.length)).toBe(head);
         const view = new igmp.Igmpv3QueryView();
         expect(view.wrap(out, 3, head + body.length)).toBeNull();
         expect(view.checksumValid).toBe(true);
-        expect(view.numSources).toBe(f.sources.length / 4);
+        expect(view.numSources).toBe(f.sources.length);
+        expect(Array.from({ length: view.sourcesCount }, (_, i) => view.sources(i))).toEqual(
+          f.sources,
+        );
         expect(view.payloadLength).toBe(body.length);
         const got = decoded(igmp.decodeIgmpv3Query(out, 3, head + body.length));
-        expect(got).toEqual({ ...f, numSources: f.sources.length / 4, checksum: got.checksum });
+        expect(got).toEqual({ ...f, numSources: f.sources.length, checksum: got.checksum });
         // the v1/v2 view of the same bytes sees the same head
         const base = decoded(igmp.decodeIgmp(out, 3, head + body.length));
         expect(base).toEqual({
@@ -289,19 +292,37 @@ describe('decode(encode(x)) = x', () => {
     );
   });
 
-  it('igmpv3 report (checksum derived over the records)', () => {
+  it('igmpv3 report (record count, record counts and checksum derived)', () => {
+    const withCounts = (r: igmp.Igmpv3GroupRecordFields): igmp.Igmpv3GroupRecordFields => ({
+      ...r,
+      numSources: r.sources.length,
+      auxDataLen: r.auxData.length / 4,
+    });
     fc.assert(
       fc.property(igmpv3ReportFields, payload, (f, body) => {
-        const out = withPayload(8, body);
-        expect(igmp.encodeIgmpv3Report(f, out, 3, body.length)).toBe(8);
+        const head = igmp.igmpv3ReportHeaderLength(f);
+        expect(head).toBe(8 + igmp.igmpv3GroupRecordItemsLength(f.records));
+        const out = withPayload(head, body);
+        expect(igmp.encodeIgmpv3Report(f, out, 3, body.length)).toBe(head);
         const view = new igmp.Igmpv3ReportView();
-        expect(view.wrap(out, 3, 8 + body.length)).toBeNull();
+        expect(view.wrap(out, 3, head + body.length)).toBeNull();
         expect(view.checksumValid).toBe(true);
-        expect(view.recordsLength).toBe(body.length);
-        const got = decoded(igmp.decodeIgmpv3Report(out, 3, 8 + body.length));
-        expect(got).toEqual({ ...f, checksum: got.checksum });
+        expect(view.recordsCount).toBe(f.records.length);
+        expect(view.recordsLength).toBe(head - 8);
+        expect(view.payloadLength).toBe(body.length);
+        const groups: number[] = [];
+        const c = view.records();
+        while (c.next()) groups.push(c.item.group);
+        expect(groups).toEqual(f.records.map((r) => r.group));
+        const got = decoded(igmp.decodeIgmpv3Report(out, 3, head + body.length));
+        expect(got).toEqual({
+          ...f,
+          numGroupRecords: f.records.length,
+          records: f.records.map(withCounts),
+          checksum: got.checksum,
+        });
         // the v1/v2 view shows no group for it
-        expect(new igmp.IgmpView().wrap(out, 3, 8 + body.length)).toBeNull();
+        expect(new igmp.IgmpView().wrap(out, 3, head + body.length)).toBeNull();
       }),
       RUNS,
     );
@@ -310,13 +331,13 @@ describe('decode(encode(x)) = x', () => {
   it('igmpv3 group record (counts derived)', () => {
     fc.assert(
       fc.property(igmpv3GroupRecordFields, (f) => {
-        const size = 8 + f.sources.length + f.auxData.length;
+        const size = 8 + 4 * f.sources.length + f.auxData.length;
         const out = new Uint8Array(size + 4);
         expect(igmp.encodeIgmpv3GroupRecord(f, out, 2)).toBe(size);
         const got = decoded(igmp.decodeIgmpv3GroupRecord(out, 2, size));
         expect(got).toEqual({
           ...f,
-          numSources: f.sources.length / 4,
+          numSources: f.sources.length,
           auxDataLen: f.auxData.length / 4,
         });
       }),

@@ -296,11 +296,11 @@ function corpus(): Record<MessageName, Uint8Array[]> {
   });
   out.arpAnySize = encoded(arpAnySizeFields, (f, o) => arp.encodeArpAnySize(f, o, 0));
   out.igmpv3Query = encoded(fc.tuple(igmpv3QueryFields, payload), ([f, body], o) => {
-    o.set(body, 12 + f.sources.length);
+    o.set(body, 12 + 4 * f.sources.length);
     return igmp.encodeIgmpv3Query(f, o, 0, body.length) + body.length;
   });
   out.igmpv3Report = encoded(fc.tuple(igmpv3ReportFields, payload), ([f, body], o) => {
-    o.set(body, 8);
+    o.set(body, igmp.igmpv3ReportHeaderLength(f));
     return igmp.encodeIgmpv3Report(f, o, 0, body.length) + body.length;
   });
   out.igmpv3GroupRecord = encoded(igmpv3GroupRecordFields, (f, o) =>

@@ -251,7 +251,7 @@ const CASES: Array<[string, string, string]> = [
   [
     'unknown array item type',
     'message X { n: u8; a: array(u7, count(n)); }',
-    "x.pkt:1:29: array item type must be u8, u16, u32, ipv4, ipv6, mac or a { field group }, not 'u7'",
+    "x.pkt:1:29: array item type must be u8, u16, u32, ipv4, ipv6, mac, a message of this spec or a { field group }, not 'u7'",
   ],
   [
     'array with two bounds',
@@ -282,6 +282,37 @@ const CASES: Array<[string, string, string]> = [
     'array in a list element with a bound of its own',
     'list L { k: u8; l: u8; kind k; length l counts element; A = 1 { x: array(u16, 4); } }\nmessage X { a: list(L, rest); }',
     'x.pkt:1:79: an array in a list element fills the rest of the element: array(T, rest)',
+  ],
+  // Nested messages.
+  [
+    'message that contains itself',
+    'message X { a: u8; b: X; }',
+    "x.pkt:1:23: message 'X' contains itself (X > X)",
+  ],
+  [
+    'messages that contain each other',
+    'message A { a: u8; b: B; }\nmessage B { c: u8; d: array(A, rest); }',
+    "x.pkt:2:29: message 'A' contains itself (A > B > A)",
+  ],
+  [
+    'nested message with a payload',
+    'message I { a: u8; p: payload(rest); }\nmessage X { i: I; }',
+    "x.pkt:2:16: message 'I' cannot be nested: its 'p' takes the rest of the bytes, so its own fields do not say where it ends",
+  ],
+  [
+    'nested message with arguments',
+    'message I { a: u8; }\nmessage X { i: I(3); }',
+    "x.pkt:2:16: message 'I' takes no arguments",
+  ],
+  [
+    'nested message with a pseudo-header checksum',
+    'message I { a: u16 checksum(message, pseudo_ipv4(6)); }\nmessage X { i: I; }',
+    "x.pkt:2:16: message 'I' cannot be nested: its checksum needs a pseudo-header",
+  ],
+  [
+    'len() of an array of messages',
+    'message I { a: u8; b: bytes(a); }\nmessage X { n: u8 derive len(r); r: array(I, n); }',
+    "x.pkt:2:30: len() of 'r' is not known before encoding (its items are messages of their own sizes); derive a count with count(r)",
   ],
   // IPv6 pseudo-header checksums.
   [

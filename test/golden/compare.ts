@@ -266,7 +266,7 @@ function compareIgmp(d: Diff, m: Json, t: Json): void {
       'igmp.records',
       list(m.records).map((r) => ({
         record_type: r.recordType,
-        aux_data_len: r.auxDataLength,
+        aux_data_len: r.auxDataLen,
         num_src: r.numSources,
         maddr: r.group,
       })),
@@ -534,10 +534,7 @@ export function notYetDecoded(
  * Parts of a layer we decode whose fields tshark reported but we cannot show yet (a construct the
  * DSL does not have): `layer.field` → whether this frame has such a part left undecoded.
  */
-export const PENDING_PARTS: Record<string, (ours: Json, theirs: Json) => boolean> = {
-  // IGMPv3 group records: a count-bounded list of variable-size records (issue 10 §1, lists)
-  'igmp.records': (ours, theirs) => theirs.records !== undefined && ours.records === undefined,
-};
+export const PENDING_PARTS: Record<string, (ours: Json, theirs: Json) => boolean> = {};
 
 /** The PENDING_PARTS of a frame's top level that are left undecoded. */
 export function partsNotYetDecoded(o: OracleLevel, L: OurLayers): string[] {

@@ -54,11 +54,6 @@ export function frameRanges(frames: string[]): Record<string, string> {
 }
 
 export const NOT_YET_DECODED: Record<string, PendingRule> = {
-  'igmp.records': {
-    issue:
-      'issue 10 §1: IGMPv3 group records, a count-bounded list of variable-size records (lists)',
-    frames: { 'zeek-igmp-igmp.pcap': '1-4' },
-  },
   ipv6: {
     issue: 'issue 10 §3: IPv6 with extension headers (and ICMPv6, DHCPv6, TCP/UDP over it)',
     frames: {

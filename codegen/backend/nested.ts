@@ -1,0 +1,252 @@
+/**
+ * TypeScript for messages inside messages: a nested field (`hdr: Inner;`, model construct
+ * `message`) and an array of messages (`records: array(Record, count(n))`). The inner message is
+ * the spec's own, with its own view: the outer view owns one inner view (or one cursor whose item
+ * view it re-points), so wrap() and the getters allocate nothing. wrap() wraps each inner
+ * message where the previous one ended; its own fields say where it ends (messageLength), and
+ * its failure is the outer view's, with the inner field's name and offset.
+ */
+import type { Expr, MessageModel, Region, SpecModel } from '../frontend/model.js';
+import type { ConstructCode } from './constructs.js';
+import { exprTs } from './expr.js';
+import { type Code, failRecorded, loop, ref, self, type Stmt, stmt, ts, when } from './wrap-ir.js';
+
+const ERRORS = '../codec/errors.js';
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/** An expression over the view's fields as wrap-ir code (the receiver is the printer's). */
+function exprCode(e: Expr): Code {
+  const mark = '\u0000';
+  const text = exprTs(e, {
+    field: (name) => `${mark}.${name}`,
+    len: (name) => `${mark}.${name}Length`,
+    count: (name) => `${mark}.${name}Count`,
+  });
+  const pieces = text.split(mark);
+  return {
+    parts: pieces.flatMap((p, i) => (i === 0 ? (p === '' ? [] : [p]) : [self, p])),
+  };
+}
+
+/** Names of what the module has for message `m` as an array item. */
+export function itemNames(m: string): {
+  cursor: string;
+  json: string;
+  decode: string;
+  length: string;
+} {
+  return {
+    cursor: `${m}Cursor`,
+    json: `${lowerFirst(m)}ItemsToJSON`,
+    decode: `decode${m}Items`,
+    length: `${lowerFirst(m)}ItemsLength`,
+  };
+}
+
+/** The name of the function giving the bytes encodeX() writes for `f`. */
+export function headerLengthName(m: string): string {
+  return `${lowerFirst(m)}HeaderLength`;
+}
+
+/**
+ * True when the encoder of `m` knows its byte count before writing (every part before the
+ * payload has a size from `f`), so an outer encoder can check its room up front.
+ */
+export function encodeSizeKnown(spec: SpecModel, m: MessageModel): boolean {
+  for (const r of m.regions) {
+    const c = r.construct;
+    if (c.kind === 'payload') return true;
+    if (c.kind === 'dns_questions' || c.kind === 'dns_records') return false;
+    const inner = c.kind === 'message' ? c.message : c.kind === 'array' ? c.array.message : null;
+    if (inner !== null) {
+      const im = spec.messages.find((x) => x.name === inner) as MessageModel;
+      if (!encodeSizeKnown(spec, im)) return false;
+    }
+  }
+  return true;
+}
+
+/** Messages of the spec another message nests (a field) or holds as array items. */
+export function nestedMessages(spec: SpecModel): { fields: Set<string>; items: Set<string> } {
+  const fields = new Set<string>();
+  const items = new Set<string>();
+  for (const m of spec.messages)
+    for (const r of m.regions) {
+      if (r.construct.kind === 'message') fields.add(r.construct.message);
+      if (r.construct.kind === 'array' && r.construct.array.message !== null)
+        items.add(r.construct.array.message);
+    }
+  return { fields, items };
+}
+
+/** wrap() statements: the inner view `item` wraps at `at` within `end`, or wrap() fails with its error. */
+function wrapInner(item: Code, at: string, end: string): Stmt[] {
+  return [
+    stmt(ts`const err = ${item}.wrap(bytes, ${at}, ${end} - ${at});`),
+    when('err !== null', [
+      stmt(ts`${ref(ERRORS, 'fail')}(${self}.error, err.code, err.field, err.offset);`),
+      failRecorded('true'),
+    ]),
+  ];
+}
+
+function encodeCall(item: MessageModel, value: string): string[] {
+  const pl = item.encodeNeedsPayloadLength ? ', 0' : '';
+  return [
+    `const n = encode${item.name}(${value}, out, pos${pl});`,
+    'if (n < 0) return -1;',
+    'pos += n;',
+  ];
+}
+
+/** The construct code of a nested message field. */
+export function nestedFieldCode(
+  spec: SpecModel,
+  r: Region,
+  item: MessageModel,
+): Partial<ConstructCode> {
+  const n = r.name;
+  const view = `${n}View`;
+  return {
+    viewProperties: [
+      `/** @internal The view of ${n}, re-pointed by every wrap() (read the getter). */\nreadonly ${view} = new ${item.name}View();`,
+    ],
+    validate: [
+      ...wrapInner(ts`${self}.${view}`, 'pos', 'offset + length'),
+      stmt(ts`const size = ${self}.${view}.messageLength;`),
+    ],
+    viewMembers: [
+      `/** ${n}, a nested ${item.name} (the same view on every call, pointed at it by wrap()). */\nget ${n}(): ${item.name}View {\nreturn this.${view};\n}`,
+    ],
+    // An inner view that is not emptied would keep its bounds over the old bytes.
+    viewReset: [`this.${view}.wrap(EMPTY, 0, 0);`],
+    json: [{ key: n, type: `${item.name}JSON`, expr: `this.${view}.toJSON()` }],
+    fields: [
+      {
+        key: n,
+        type: `${item.name}Fields`,
+        decode: `decode${item.name}(bytes, v.${n}Offset, v.${n}Length) as ${item.name}Fields`,
+      },
+    ],
+    encode: `{\n${encodeCall(item, `f.${n}`).join('\n')}\n}`,
+    encodeSize: encodeSizeKnown(spec, item) ? `${headerLengthName(item.name)}(f.${n})` : null,
+  };
+}
+
+/** The construct code of an array of messages, bounded by count() or a byte length. */
+export function messageArrayCode(
+  spec: SpecModel,
+  r: Region,
+  item: MessageModel,
+): Partial<ConstructCode> {
+  const c = r.construct;
+  if (c.kind !== 'array') throw new Error(`${r.name} is not an array`);
+  const n = r.name;
+  const names = itemNames(item.name);
+  const cursor = `${n}Cursor`;
+  const countSlot = `${n}CountField`;
+  const inner = ts`${self}.${cursor}.item`;
+  const validate: Stmt[] = [];
+  const step = [...wrapInner(inner, 'end', c.count !== null ? 'offset + length' : 'pos + size')];
+  step.push(stmt(ts`end += ${inner}.messageLength;`));
+  if (c.count !== null) {
+    validate.push(
+      stmt(ts`const count = ${exprCode(c.count)};`),
+      stmt('let end = pos;'),
+      loop('for (let i = 0; i < count; i++)', step),
+      stmt(ts`${self}.${countSlot} = count;`),
+      stmt('const size = end - pos;'),
+    );
+  } else {
+    // Items until the byte length is used up (the last one must end exactly there).
+    validate.push(
+      stmt('let end = pos;'),
+      stmt('let count = 0;'),
+      loop('while (end < pos + size)', [...step, stmt('count++;')]),
+      stmt(ts`${self}.${countSlot} = count;`),
+    );
+  }
+  return {
+    viewProperties: [
+      `/** @internal The cursor over ${n} (wrap() validates with its item view). */\nreadonly ${cursor} = new ${names.cursor}();`,
+      `/** @internal Items of ${n}, counted by wrap(). */\n${countSlot} = 0;`,
+    ],
+    validate,
+    viewMembers: [
+      `/** Items in ${n}. */\nget ${n}Count(): number {\nreturn this.${countSlot};\n}`,
+      `/** The ${n} cursor (the same object on every call), reset to the first item: next() re-points its \`item\`, a ${item.name}View. */\n${n}(): ${names.cursor} {\nreturn this.${cursor}.reset(this.bytes, this.${n}Start, this.${n}Size, this.${countSlot});\n}`,
+    ],
+    viewReset: [`this.${countSlot} = 0;`, `this.${cursor}.item.wrap(EMPTY, 0, 0);`],
+    json: [{ key: n, type: `${item.name}JSON[]`, expr: `${names.json}(this.${n}())` }],
+    fields: [{ key: n, type: `${item.name}Fields[]`, decode: `${names.decode}(v.${n}())` }],
+    encode: `for (let i = 0; i < f.${n}.length; i++) {\n${encodeCall(item, `f.${n}[i]`).join('\n')}\n}`,
+    encodeSize: encodeSizeKnown(spec, item) ? `${names.length}(f.${n})` : null,
+  };
+}
+
+/** Module-level code for message `m` as an array item: its cursor, JSON, decoder and size. */
+export function itemModuleCode(spec: SpecModel, m: MessageModel): string[] {
+  const names = itemNames(m.name);
+  const out = [
+    `/**
+ * Walks ${m.name} items one after another, over an array wrap() has validated: next() re-points
+ * \`item\` (the same view every time) at the next one; nothing is allocated.
+ */
+export class ${names.cursor} {
+/** The current item. */
+readonly item = new ${m.name}View();
+private bytes: Uint8Array = EMPTY;
+private pos = 0;
+private end = 0;
+private remaining = 0;
+
+/** Re-points the cursor at \`count\` items in [offset, offset + length); returns itself. */
+reset(bytes: Uint8Array, offset: number, length: number, count: number): this {
+this.bytes = bytes;
+this.pos = offset;
+this.end = offset + length;
+this.remaining = count;
+return this;
+}
+
+/** Advances to the next item; false after the last one (or where one does not wrap). */
+next(): boolean {
+if (this.remaining <= 0) return false;
+if (this.item.wrap(this.bytes, this.pos, this.end - this.pos) !== null) {
+this.remaining = 0;
+return false;
+}
+this.pos += this.item.messageLength;
+this.remaining--;
+return true;
+}
+}`,
+    `/** The items \`cursor\` walks as toJSON() shows each (allocates). */
+export function ${names.json}(cursor: ${names.cursor}): ${m.name}JSON[] {
+const list: ${m.name}JSON[] = [];
+while (cursor.next()) list.push(cursor.item.toJSON());
+return list;
+}`,
+    `/** The items \`cursor\` walks as values (allocates). */
+export function ${names.decode}(cursor: ${names.cursor}): ${m.name}Fields[] {
+const list: ${m.name}Fields[] = [];
+while (cursor.next()) {
+const item = cursor.item;
+list.push(decode${m.name}(item.bytes, item.offset, item.messageLength) as ${m.name}Fields);
+}
+return list;
+}`,
+  ];
+  if (encodeSizeKnown(spec, m)) {
+    out.push(`/** Bytes encode${m.name}() writes for all of \`items\`. */
+export function ${names.length}(items: readonly ${m.name}Fields[]): number {
+let n = 0;
+for (let i = 0; i < items.length; i++) n += ${headerLengthName(m.name)}(items[i]);
+return n;
+}`);
+  }
+  return out;
+}
