@@ -35,6 +35,9 @@ export function structuralFields(m: MessageModel): Set<string> {
     for (const value of Object.values(r.construct).flat()) {
       if (typeof value === 'string' && names.has(value)) used.add(value);
     }
+    // An array's item count (a walked array of messages has no length expression).
+    if (r.construct.kind === 'array' && r.construct.count !== null)
+      for (const name of fieldRefs(r.construct.count)) used.add(name);
   }
   return used;
 }
@@ -49,6 +52,8 @@ function coverageFields(m: MessageModel, coverage: 'header' | 'message'): Set<st
   for (const r of m.regions) {
     if (coverage === 'header' && r.construct.kind === 'payload') break;
     if (typeof r.length !== 'string') for (const name of fieldRefs(r.length)) out.add(name);
+    if (r.construct.kind === 'array' && r.construct.count !== null)
+      for (const name of fieldRefs(r.construct.count)) out.add(name);
   }
   return out;
 }

@@ -1729,14 +1729,15 @@ export class Igmpv3ReportView {
     this.reserved2Field = v;
   }
 
-  /** Writes numGroupRecords (16 bits at bit 48) in place; the other bits of its bytes are kept. */
-  setNumGroupRecords(value: number): void {
+  /** Writes numGroupRecords (16 bits at bit 48) in place; the other bits of its bytes are kept. wrap()'s checks read numGroupRecords, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setNumGroupRecords(value: number): DecodeError | null {
     const b = this.bytes;
     const o = this.offset;
     const v = value & 0xffff;
     b[o + 6] = v >>> 8;
     b[o + 7] = v;
     this.numGroupRecordsField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
   }
 
   /**
@@ -1796,18 +1797,6 @@ export class Igmpv3ReportView {
     b[o + 5] = v;
     this.reserved2Field = v;
     this.updateChecksum(before + (this.reserved2Field & 0xffff));
-  }
-
-  /** setNumGroupRecords(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
-  setNumGroupRecordsUpdatingChecksum(value: number): void {
-    const before = ~(this.numGroupRecordsField & 0xffff) & 0xffff;
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 6] = v >>> 8;
-    b[o + 7] = v;
-    this.numGroupRecordsField = v;
-    this.updateChecksum(before + (this.numGroupRecordsField & 0xffff));
   }
 
   /** Absolute index of records. */

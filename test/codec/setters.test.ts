@@ -337,6 +337,7 @@ const MOVING: Record<string, string[]> = {
   Udp: ['length'],
   // a count that places the parts after it
   Igmpv3Query: ['numSources'],
+  Igmpv3Report: ['numGroupRecords'],
 };
 
 describe('checksum-updating setters (RFC 1624)', () => {
