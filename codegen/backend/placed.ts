@@ -7,6 +7,7 @@
 import type { Region, ScalarField } from '../frontend/model.js';
 import type { ConstructCode } from './constructs.js';
 import { exprTs, type ExprContext } from './expr.js';
+import { isWide, valueDecode, valueType, wideGetters, wideStores } from './typescript.js';
 import { self, stmt, ts } from './wrap-ir.js';
 
 const ADDRESS = '../codec/address.js';
@@ -73,6 +74,10 @@ export function placedFieldCode(r: Region, enc: ExprContext, loads: PlacedLoads)
       presence !== null ? `if (${present}) {\n${write.join('\n')}\n}` : write.join('\n');
     return base;
   }
+  if (field.type === 'mac' || isWide(field)) {
+    wideCode(base, n, field, presence !== null, present, loads);
+    return base;
+  }
   const slot = `${n}Field`;
   base.viewProperties.push(
     `/** @internal ${n} as wrap() decoded it (0 when it is not on the wire). */\n${slot} = 0;`,
@@ -128,4 +133,108 @@ function sizeOf(r: Region): number {
   if (r.construct.kind !== 'field') return 0;
   const f = r.construct.field;
   return f.kind === 'scalar' ? f.bitWidth / 8 : f.size;
+}
+
+/**
+ * A 48-, 64- or 128-bit field at a computed offset: wrap() keeps it as int32 words (a MAC as its
+ * high 16 and low 32 bits), as in the fixed part, so no getter boxes; the getters are the fixed
+ * part's (offset, words, compare and copy for IPv6; halves and bigint for u64).
+ */
+function wideCode(
+  base: ConstructCode,
+  n: string,
+  field: ScalarField,
+  conditional: boolean,
+  present: string,
+  loads: PlacedLoads,
+): void {
+  const has = `has${upperFirst(n)}`;
+  const use = (module: string, name: string): void => {
+    base.imports.push({ module, name });
+  };
+  const part = (bitOffset: number, bitWidth: number): ScalarField => ({
+    ...field,
+    type: 'uint',
+    bitOffset,
+    bitWidth,
+  });
+  const words: Array<[string, ScalarField]> =
+    field.type === 'mac'
+      ? [
+          [`${n}HiField`, part(0, 16)],
+          [`${n}LoField`, part(16, 32)],
+        ]
+      : field.type === 'u64'
+        ? [
+            [`${n}HiField`, part(0, 32)],
+            [`${n}LoField`, part(32, 32)],
+          ]
+        : [0, 1, 2, 3].map((k) => [`${n}W${k}Field`, part(32 * k, 32)]);
+  words.forEach(([slot, w], i) => {
+    base.viewProperties.push(
+      `${i === 0 ? `/** @internal ${n} as wrap() decoded it, in int32 words (0 when it is not on the wire). */\n` : ''}${slot} = 0;`,
+    );
+    base.viewReset.push(`this.${slot} = 0;`);
+    base.validate.push(
+      stmt(
+        conditional
+          ? ts`${self}.${slot} = size === 0 ? 0 : ${loads.stored(w)};`
+          : ts`${self}.${slot} = ${loads.stored(w)};`,
+      ),
+    );
+  });
+  const absent = conditional ? `; 0 when it is not on the wire (see ${has})` : '';
+  let shown: string;
+  if (field.type === 'mac') {
+    use(ADDRESS, 'formatMac');
+    base.viewMembers.push(
+      `/** ${n}: a 48-bit MAC at a computed offset${absent}. */\nget ${n}(): number {\nreturn this.${n}HiField * 0x100000000 + (this.${n}LoField >>> 0);\n}`,
+      `/** High 16 bits of ${n}. */\nget ${n}Hi(): number {\nreturn this.${n}HiField;\n}`,
+      `/** Low 32 bits of ${n} as their int32 bit pattern: a small integer to V8, never boxed. */\nget ${n}LoBits(): number {\nreturn this.${n}LoField;\n}`,
+    );
+    shown = `formatMac(this.${n})`;
+  } else {
+    // The part's own offset getter is the field's (the first of the fixed part's getters).
+    base.viewMembers.push(...wideGetters(field, `this.${n}Offset`, use).slice(1));
+    if (field.type === 'ipv6') {
+      use(ADDRESS, 'formatIpv6');
+      shown = `formatIpv6(this.bytes, this.${n}Offset)`;
+    } else {
+      shown = `this.${n}BigInt().toString()`;
+    }
+  }
+  base.json.push({
+    key: n,
+    type: conditional ? 'string | null' : 'string',
+    expr: conditional ? `this.${has} ? ${shown} : null` : shown,
+  });
+  if (field.type === 'ipv6') use(ADDRESS, 'formatIpv6');
+  const decode = valueDecode(field, 'v');
+  base.fields.push({
+    key: n,
+    type: valueType(field),
+    decode: conditional ? `v.${has} ? ${decode} : undefined` : decode,
+    optional: conditional,
+  });
+  const zero = field.type === 'u64' ? '0n' : field.type === 'ipv6' ? "'::'" : '0';
+  const value = conditional ? `(f.${n} ?? ${zero})` : `f.${n}`;
+  const at = (k: number): string => `pos${k === 0 ? '' : ` + ${k}`}`;
+  let write: string[];
+  if (field.type === 'mac') {
+    write = [
+      `const ${n}Hi = (${value} / 0x100000000) | 0;`,
+      `const ${n}Lo = ${value} | 0;`,
+      `out[pos] = ${n}Hi >> 8;`,
+      `out[pos + 1] = ${n}Hi;`,
+      `out[pos + 2] = ${n}Lo >> 24;`,
+      `out[pos + 3] = ${n}Lo >> 16;`,
+      `out[pos + 4] = ${n}Lo >> 8;`,
+      `out[pos + 5] = ${n}Lo;`,
+    ];
+  } else {
+    if (field.type === 'ipv6') use(ADDRESS, 'writeIpv6');
+    write = wideStores(field, value, at);
+  }
+  write.push(`pos += ${field.bitWidth / 8};`);
+  base.encode = conditional ? `if (${present}) {\n${write.join('\n')}\n}` : write.join('\n');
 }

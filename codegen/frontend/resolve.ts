@@ -453,7 +453,7 @@ class MessageResolver {
     const scalarType = SCALAR_TYPES[typeName];
     const what = cond !== undefined ? 'a conditional field' : `a field after '${previous?.name}'`;
     let field: ScalarField | BytesField;
-    if (scalarType !== undefined && args === null && scalarType.width <= 32) {
+    if (scalarType !== undefined && args === null) {
       field = {
         kind: 'scalar',
         name,
@@ -472,7 +472,7 @@ class MessageResolver {
     } else if (cond !== undefined) {
       this.r.error(
         f.type.name.pos,
-        `${what} must be u8, u16, u32, u16le, u32le, ipv4 or bytes(N), not '${typeName}'`,
+        `${what} must be u8, u16, u32, u16le, u32le, ipv4, mac, u64, ipv6 or bytes(N), not '${typeName}'`,
       );
     } else {
       return false;

@@ -200,7 +200,7 @@ const CASES: Array<[string, string, string]> = [
   [
     'conditional bit field',
     'message X { f: u8; a: bits(8) if f == 1; }',
-    "x.pkt:1:23: a conditional field must be u8, u16, u32, u16le, u32le, ipv4 or bytes(N), not 'bits'",
+    "x.pkt:1:23: a conditional field must be u8, u16, u32, u16le, u32le, ipv4, mac, u64, ipv6 or bytes(N), not 'bits'",
   ],
   [
     'checksum at a computed offset with a pseudo-header',
