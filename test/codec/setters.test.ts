@@ -136,11 +136,11 @@ function samples(): Sample[] {
     return n < 0 ? n : n + 8;
   });
   encoded('igmp', 'Igmpv3Query', fc.tuple(igmpv3QueryFields, payload), ([f, body], o) => {
-    o.set(body, 12 + f.sources.length);
+    o.set(body, 12 + 4 * f.sources.length);
     return generated.igmp.encodeIgmpv3Query(f, o, 0, body.length) + body.length;
   });
   encoded('igmp', 'Igmpv3Report', fc.tuple(igmpv3ReportFields, payload), ([f, body], o) => {
-    o.set(body, 8);
+    o.set(body, generated.igmp.igmpv3ReportHeaderLength(f));
     return generated.igmp.encodeIgmpv3Report(f, o, 0, body.length) + body.length;
   });
   encoded('igmp', 'Igmpv3GroupRecord', igmpv3GroupRecordFields, (f, o) =>
