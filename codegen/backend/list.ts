@@ -165,7 +165,9 @@ function lengthOf(l: ListModel): ElementScalar {
 
 /** The expression of an element's byte size from its length field's value `len`. */
 function sizeExpr(l: ListModel, len: string): string {
-  const scaled = l.unit === 1 ? len : `${len} * ${l.unit}`;
+  // A length narrower than its bytes is a masked load (`b[p + 3] & 0x1f`): keep it one operand.
+  const value = /^[\w.[\] +]*$/.test(len) && !len.includes(' ') ? len : `(${len})`;
+  const scaled = l.unit === 1 ? value : `${value} * ${l.unit}`;
   return l.countsHeader ? scaled : `${l.headerSize} + ${scaled}`;
 }
 
@@ -363,15 +365,16 @@ s.${s.name}Count = count;
           : `if (kind === ${hex(e.kindValue)}) {\npos++;\ncontinue;\n}`,
       );
     }
+    const cases = elementCases(bad, onEnd);
     lines.push(
       `if (pos + ${l.headerSize} > end) return ${bad};`,
-      ...(singles.length > 0 ? [] : [kindLoad]),
+      // The kind is read only to choose an element (a list of raw elements only needs no kind).
+      ...(singles.length > 0 || cases.length === 0 ? [] : [kindLoad]),
       `const size = ${sizeExpr(l, load(length, 'bytes', 'pos'))};`,
       l.countsHeader
         ? `if (size < ${l.headerSize} || pos + size > end) return ${bad};`
         : `if (pos + size > end) return ${bad};`,
     );
-    const cases = elementCases(bad, onEnd);
     if (cases.length > 0) lines.push(`switch (kind) {\n${cases.join('\n')}\n}`);
     lines.push('pos += size;');
     return lines;

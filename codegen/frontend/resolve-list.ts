@@ -290,7 +290,7 @@ export function resolveList(s: ListScope, l: AstList): ListModel {
       tail: t,
     });
   }
-  if (elements.length === 0) s.error(l.name.pos, `list '${l.name.name}' declares no element`);
+  // No element at all is allowed: every kind is then kept raw (Geneve's options: the RFC defines none).
   const summaries: SummaryModel[] = [];
   for (const m of l.members) {
     if (m.kind !== 'summary') continue;

@@ -39,10 +39,10 @@
  *   type is IPv4, otherwise with `arpAny`, which takes the address sizes from hlen/plen (its
  *   protocol addresses are then shown as bytes unless they are IPv4's);
  * - frames of a link type other than Ethernet get an `E_UNSUPPORTED_LINKTYPE` error per frame;
- * - what a tunnel carries (VXLAN → Ethernet, IPv4 in IPv4, GRE → IPv4 or Ethernet, GRE → PPP →
- *   IPv4 for PPTP) is decoded by `inner`, one nesting level in, as packet analysers nest it, up to
- *   MAX_TUNNEL_DEPTH tunnels inside one another (one more is `E_TOO_DEEP` at its payload); the
- *   first error at any level is the frame's.
+ * - what a tunnel carries (VXLAN → Ethernet, Geneve → Ethernet or IPv4, IPv4 in IPv4, GRE →
+ *   IPv4 or Ethernet, GRE → PPP → IPv4 for PPTP) is decoded by `inner`, one nesting level in, as
+ *   packet analysers nest it, up to MAX_TUNNEL_DEPTH tunnels inside one another (one more is
+ *   `E_TOO_DEEP` at its payload); the first error at any level is the frame's.
  */
 import type { DecodeError } from '../codec/errors.js';
 import {
@@ -51,6 +51,7 @@ import {
   dns,
   ethernet,
   frame,
+  geneve,
   gre,
   icmp,
   igmp,
@@ -79,6 +80,7 @@ export const CaptureLayer = {
   igmp: 1024,
   gre: 2048,
   ppp: 4096,
+  geneve: 8192,
 } as const;
 export type CaptureLayerName = keyof typeof CaptureLayer;
 
@@ -140,6 +142,7 @@ export class CaptureDecoder {
   readonly dhcp = new dhcp.DhcpView();
   readonly dns = new dns.DnsView();
   readonly vxlan = new vxlan.VxlanView();
+  readonly geneve = new geneve.GeneveView();
   readonly gre = new gre.GreView();
   /** PPP in GRE (PPTP): its own layer at GRE's level; what it carries is one level in. */
   readonly ppp = new ppp.PppView();
@@ -500,6 +503,16 @@ export class CaptureDecoder {
       }
       this.layers |= CaptureLayer.vxlan;
       this.tunnel(bytes, 'vxlan', 'ethernet', x.payloadOffset, x.payloadLength);
+    } else if (app === 'geneve') {
+      const g = this.geneve;
+      const e = g.wrap(bytes, u.payloadOffset, u.payloadLength);
+      if (e !== null) {
+        if (!quiet) this.fail(e, geneve.decodeGenevePrefix, u.payloadOffset, u.payloadLength);
+        return;
+      }
+      this.layers |= CaptureLayer.geneve;
+      const inner = geneve.payloadKind(g);
+      if (inner !== null) this.tunnel(bytes, 'geneve', inner, g.payloadOffset, g.payloadLength);
     }
   }
 

@@ -23,7 +23,7 @@
  *   IPv4): hardware addresses as a MAC when 6 bytes long, colon hex otherwise; protocol addresses
  *   dotted when they are 4-byte IPv4 addresses, colon hex (bytes) otherwise;
  * - DNS over TCP gets `tcpLength`, the 2-byte length prefix it came with;
- * - what a tunnel carries (VXLAN, IPv4 in IPv4, GRE, PPP in GRE) is the layers of `inner`, nested
+ * - what a tunnel carries (VXLAN, Geneve, IPv4 in IPv4, GRE, PPP in GRE) is the layers of `inner`, nested
  *   one level per tunnel, as the tshark oracle nests it (PPP itself is a layer beside GRE);
  * - GRE's `checksumValid` is null when it has no checksum, or covers a payload the frame cuts.
  * - DNS with an EDNS OPT record (RFC 6891) gets `edns`: the UDP payload size, extended rcode bits,
@@ -82,6 +82,7 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
     else layers[partial] = fields;
   }
   if (d.has('vxlan')) layers.vxlan = d.vxlan.toJSON();
+  if (d.has('geneve')) layers.geneve = d.geneve.toJSON();
   if (d.has('gre')) {
     const g: Record<string, unknown> = { ...d.gre.toJSON() };
     // A checksum over a payload this frame holds in part cannot be checked.

@@ -122,6 +122,12 @@ function ipv4Text(d: CaptureDecoder): string {
       const inner = d.inner === null ? '' : `: ${innerText(d.inner)}`;
       return `${head} VXLAN, vni ${d.vxlan.vni}${inner}`;
     }
+    if (d.has('geneve')) {
+      const g = d.geneve;
+      const inner = d.inner === null ? '' : `: ${innerText(d.inner)}`;
+      const flags = `${g.oam ? 'O' : ''}${g.critical ? 'C' : ''}`;
+      return `${head} Geneve${flags === '' ? '' : ` [${flags}]`}, vni ${g.vni}, options ${g.optLen * 4} bytes${inner}`;
+    }
     return `${head} UDP, length ${u.payloadLength}${fragText(d)}`;
   }
   const s = d.tcp;

@@ -5,6 +5,7 @@ export * as dns from './dns.js';
 export * as edns from './edns.js';
 export * as ethernet from './ethernet.js';
 export * as frame from './frame.js';
+export * as geneve from './geneve.js';
 export * as gre from './gre.js';
 export * as icmp from './icmp.js';
 export * as igmp from './igmp.js';

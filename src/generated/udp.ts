@@ -7,6 +7,7 @@ export const UdpPort = Object.freeze({
   DHCPServer: 0x43,
   DHCPClient: 0x44,
   VXLAN: 0x12b5,
+  Geneve: 0x17c1,
 } as const);
 
 export type UdpPort = (typeof UdpPort)[keyof typeof UdpPort];
@@ -22,6 +23,8 @@ export function nameOfUdpPort(value: number): string | undefined {
       return 'DHCPClient';
     case 0x12b5:
       return 'VXLAN';
+    case 0x17c1:
+      return 'Geneve';
     default:
       return undefined;
   }
@@ -514,7 +517,7 @@ export function encodeUdpIpv6(
 }
 
 /** Which message the payload holds, by the dispatch in the spec. */
-export type UdpPayloadKind = 'dhcp' | 'dns' | 'vxlan';
+export type UdpPayloadKind = 'dhcp' | 'dns' | 'vxlan' | 'geneve';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
@@ -523,12 +526,14 @@ export const dispatchTable = {
     68: 'dhcp',
     53: 'dns',
     4789: 'vxlan',
+    6081: 'geneve',
   },
   srcPort: {
     67: 'dhcp',
     68: 'dhcp',
     53: 'dns',
     4789: 'vxlan',
+    6081: 'geneve',
   },
 } as const;
 
@@ -542,6 +547,8 @@ export function payloadKind(view: UdpView): UdpPayloadKind | null {
       return 'dns';
     case 4789:
       return 'vxlan';
+    case 6081:
+      return 'geneve';
   }
 
   switch (view.srcPort) {
@@ -552,6 +559,8 @@ export function payloadKind(view: UdpView): UdpPayloadKind | null {
       return 'dns';
     case 4789:
       return 'vxlan';
+    case 6081:
+      return 'geneve';
   }
 
   return null;

@@ -6,6 +6,7 @@ import type {
   arp,
   dns,
   ethernet,
+  geneve,
   gre,
   icmp,
   pcap,
@@ -98,6 +99,42 @@ export const greFields: fc.Arbitrary<gre.GreFields> = fc
       ...(h.a === 1 && v1 ? { ack: words.ack } : {}),
     };
   });
+
+/** One Geneve option (RFC 8926 §3.5) as wire bytes: class, type, R bits, length, a body of words. */
+export const geneveOption: fc.Arbitrary<Uint8Array> = fc
+  .record({ optionClass: u16, type: u8, reserved: bits(3), words: fc.integer({ min: 0, max: 4 }) })
+  .chain((h) =>
+    fc.uint8Array({ minLength: 4 * h.words, maxLength: 4 * h.words }).map((body) => {
+      const b = new Uint8Array(4 + body.length);
+      b.set([h.optionClass >> 8, h.optionClass & 0xff, h.type, (h.reserved << 5) | h.words]);
+      b.set(body, 4);
+      return b;
+    }),
+  );
+
+/** A Geneve options area: whole options, at most 63 words (the 6-bit length). */
+export const geneveOptions: fc.Arbitrary<Uint8Array> = fc
+  .array(geneveOption, { maxLength: 6 })
+  .map((opts) => {
+    const out = new Uint8Array(opts.reduce((n, o) => n + o.length, 0));
+    let at = 0;
+    for (const o of opts) {
+      out.set(o, at);
+      at += o.length;
+    }
+    return out;
+  });
+
+export const geneveFields: fc.Arbitrary<geneve.GeneveFields> = fc.record({
+  version: fc.constant(0),
+  oam: bits(1),
+  critical: bits(1),
+  reserved0: bits(6),
+  protocolType: u16,
+  vni: bits(24),
+  reserved1: u8,
+  options: geneveOptions,
+});
 
 export const pppFields: fc.Arbitrary<ppp.PppFields> = fc.record({
   address: fc.constant(0xff),

@@ -16,6 +16,7 @@ import {
   dns,
   ethernet,
   frame,
+  geneve,
   gre,
   icmp,
   igmp,
@@ -73,11 +74,20 @@ const KIND: Partial<Record<LayerName, Kind>> = {
   ipv4: ipv4.payloadKind,
   udp: udp.payloadKind,
   vxlan: vxlan.payloadKind,
+  geneve: geneve.payloadKind,
   gre: gre.payloadKind,
   ppp: ppp.payloadKind,
 };
 /** The dispatches that go back to a layer no deeper than their own: a new nesting level. */
-const TUNNELS = new Set(['ipv4>ipv4', 'vxlan>ethernet', 'gre>ipv4', 'gre>ethernet', 'ppp>ipv4']);
+const TUNNELS = new Set([
+  'ipv4>ipv4',
+  'vxlan>ethernet',
+  'geneve>ethernet',
+  'geneve>ipv4',
+  'gre>ipv4',
+  'gre>ethernet',
+  'ppp>ipv4',
+]);
 
 interface Positioned {
   readonly payloadOffset: number;
@@ -108,6 +118,7 @@ function referenceDecode(
     dhcp: new dhcp.DhcpView(),
     dns: new dns.DnsView(),
     vxlan: new vxlan.VxlanView(),
+    geneve: new geneve.GeneveView(),
     gre: new gre.GreView(),
     ppp: new ppp.PppView(),
   } satisfies Record<LayerName, View>;

@@ -10,6 +10,7 @@ import {
   dhcp,
   dns,
   ethernet,
+  geneve,
   gre,
   icmp,
   igmp,
@@ -34,6 +35,8 @@ import {
   dhcpFields,
   dnsFields,
   ethernetFields,
+  geneveFields,
+  geneveOptions,
   greFields,
   icmpFields,
   igmpFields,
@@ -158,6 +161,40 @@ describe('decode(encode(x)) = x', () => {
         expect(decoded(gre.decodeGre(out, 1, n))).toEqual(f);
       }),
       RUNS,
+    );
+  });
+
+  it('geneve (option length derived; options read back by the cursor)', () => {
+    fc.assert(
+      fc.property(geneveFields, (f) => {
+        const size = 8 + f.options.length;
+        const out = new Uint8Array(size + 2);
+        expect(geneve.encodeGeneve(f, out, 2)).toBe(size);
+        expect(decoded(geneve.decodeGeneve(out, 2, size))).toEqual({
+          ...f,
+          optLen: f.options.length / 4,
+        });
+        const v = new geneve.GeneveView();
+        expect(v.wrap(out, 2, size)).toBeNull();
+        const c = v.options();
+        let seen = 0;
+        while (c.next()) seen += c.length;
+        expect([c.error, seen]).toEqual([null, f.options.length]);
+      }),
+      RUNS,
+    );
+  });
+
+  it('geneve options: any area wrap() accepts decodes to items that encode to the same bytes', () => {
+    fc.assert(
+      fc.property(fc.oneof(geneveOptions, fc.uint8Array({ maxLength: 40 })), (b) => {
+        fc.pre(geneve.validateGeneveOptions(b, 0, b.length) < 0);
+        const items = geneve.decodeGeneveOptions(b, 0, b.length);
+        const out = new Uint8Array(b.length);
+        expect(geneve.encodeGeneveOptions(items, out, 0)).toBe(b.length);
+        expect(out).toEqual(b);
+      }),
+      { seed: 6081, numRuns: 1000 },
     );
   });
 

@@ -14,6 +14,7 @@ import {
   dhcp,
   dns,
   ethernet,
+  geneve,
   gre,
   icmp,
   igmp,
@@ -34,6 +35,7 @@ import {
   dnsSrvFields,
   dnsTargetFields,
   dhcpEthernetChaddrFields,
+  geneveFields,
   greFields,
   igmpv3GroupRecordFields,
   igmpv3QueryFields,
@@ -73,6 +75,7 @@ type MessageName =
   | 'vlan'
   | 'vxlan'
   | 'gre'
+  | 'geneve'
   | 'ppp'
   | 'arpAnySize'
   | 'igmpv3Query'
@@ -120,6 +123,7 @@ const VIEWS: Record<
   vlan: { make: () => new vlan.VlanView(), decode: vlan.decodeVlan },
   vxlan: { make: () => new vxlan.VxlanView(), decode: vxlan.decodeVxlan },
   gre: { make: () => new gre.GreView(), decode: gre.decodeGre },
+  geneve: { make: () => new geneve.GeneveView(), decode: geneve.decodeGeneve },
   ppp: { make: () => new ppp.PppView(), decode: ppp.decodePpp },
   arpAnySize: { make: () => new arp.ArpAnySizeView(), decode: arp.decodeArpAnySize },
   pcapFile: { make: () => new pcap.PcapFileView(), decode: pcap.decodePcapFile },
@@ -289,6 +293,10 @@ function corpus(): Record<MessageName, Uint8Array[]> {
     const n = gre.greHeaderLength(f);
     o.set(body, n);
     return gre.encodeGre({ ...f, checksum: undefined }, o, 0, body.length) + body.length;
+  });
+  out.geneve = encoded(fc.tuple(geneveFields, payload), ([f, body], o) => {
+    o.set(body, 8 + f.options.length);
+    return geneve.encodeGeneve(f, o, 0) + body.length;
   });
   out.ppp = encoded(fc.tuple(pppFields, payload), ([f, body], o) => {
     o.set(body, 4);

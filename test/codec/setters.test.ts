@@ -19,6 +19,7 @@ import {
   dnsAFields,
   dnsMxFields,
   dnsSrvFields,
+  geneveFields,
   greFields,
   igmpv3GroupRecordFields,
   igmpv3QueryFields,
@@ -128,6 +129,7 @@ function samples(): Sample[] {
   encoded('gre', 'Gre', greFields, (f, o) =>
     generated.gre.encodeGre({ ...f, checksum: undefined }, o, 0, 0),
   );
+  encoded('geneve', 'Geneve', geneveFields, (f, o) => generated.geneve.encodeGeneve(f, o, 0));
   encoded('ppp', 'Ppp', pppFields, (f, o) => generated.ppp.encodePpp(f, o, 0));
   encoded('arp', 'ArpAnySize', arpAnySizeFields, (f, o) => generated.arp.encodeArpAnySize(f, o, 0));
   // IPv4 with total length 0 (offloaded captures): no fixture walk reaches it.

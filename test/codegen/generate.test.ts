@@ -94,6 +94,7 @@ describe('front end: the spec model', () => {
         { values: [67, 68], target: 'dhcp' },
         { values: [53], target: 'dns' },
         { values: [4789], target: 'vxlan' },
+        { values: [6081], target: 'geneve' },
       ],
     });
   });

@@ -317,6 +317,29 @@ function compareGre(d: Diff, g: Json, t: Json): void {
   d.eq('gre.ack_number', g.ack, t.ack_number);
 }
 
+/**
+ * Geneve (RFC 8926): tshark shows the options' length in bytes, the O, C and reserved bits as one
+ * flags byte, and each option's length in bytes, its 4-byte header included.
+ */
+function compareGeneve(d: Diff, g: Json, t: Json): void {
+  d.eq('geneve.version', g.version, t.version);
+  d.eq('geneve.option_length', num(g.optLen) * 4, t.option_length);
+  d.eq('geneve.flags', (num(g.oam) << 7) | (num(g.critical) << 6) | num(g.reserved0), t.flags);
+  d.eq('geneve.proto_type', g.protocolType, t.proto_type);
+  d.eq('geneve.vni', g.vni, t.vni);
+  if (d.partial === 'geneve' && g.options === undefined) return;
+  d.eq(
+    'geneve.option',
+    list(g.options).map((o) => ({
+      class: o.optionClass,
+      type: o.type,
+      flags: o.reserved,
+      length: 4 + num(o.length) * 4,
+    })),
+    t.option ?? [],
+  );
+}
+
 function compareUdp(d: Diff, u: Json, t: Json): void {
   d.eq('udp.srcport', u.srcPort, t.srcport);
   d.eq('udp.dstport', u.dstPort, t.dstport);
@@ -448,6 +471,7 @@ const COMPARE: Record<string, LayerCompare> = {
   udp: compareUdp,
   vxlan: compareVxlan,
   gre: compareGre,
+  geneve: compareGeneve,
   tcp: compareTcp,
   dhcp: compareDhcp,
   dns: compareDns,

@@ -105,12 +105,4 @@ export const NOT_YET_DECODED: Record<string, PendingRule> = {
       'zeek-trunc-mpls-6in6-6in6-4in6-trunc.pcap': '1',
     },
   },
-  geneve: {
-    issue: 'issue 10 §3: Geneve',
-    frames: {
-      'zeek-tunnels-geneve-many-options.pcap': '1-10',
-      'zeek-tunnels-geneve-vxlan-dns-truncated.pcap': '1-2',
-      'zeek-tunnels-geneve.pcap': '1-6',
-    },
-  },
 };
