@@ -35,6 +35,7 @@
  *   (no stream reassembly);
  * - up to MAX_VLAN_TAGS stacked VLAN tags are decoded (deeper stacks end the walk quietly);
  *   EtherType 0x8035 (RARP) uses the ARP layout, as the Ethernet and VLAN dispatch tables say;
+ * - LLDP ends at its End TLV: what follows is the Ethernet trailer, as for ARP and IPv4;
  * - ARP is read with the Ethernet/IPv4 view (`arp`, the stack's) when it fits and its protocol
  *   type is IPv4, otherwise with `arpAny`, which takes the address sizes from hlen/plen (its
  *   protocol addresses are then shown as bytes unless they are IPv4's);
@@ -56,6 +57,7 @@ import {
   icmp,
   igmp,
   ipv4,
+  lldp,
   ppp,
   tcp,
   udp,
@@ -81,6 +83,7 @@ export const CaptureLayer = {
   gre: 2048,
   ppp: 4096,
   geneve: 8192,
+  lldp: 16384,
 } as const;
 export type CaptureLayerName = keyof typeof CaptureLayer;
 
@@ -143,6 +146,7 @@ export class CaptureDecoder {
   readonly dns = new dns.DnsView();
   readonly vxlan = new vxlan.VxlanView();
   readonly geneve = new geneve.GeneveView();
+  readonly lldp = new lldp.LldpView();
   readonly gre = new gre.GreView();
   /** PPP in GRE (PPTP): its own layer at GRE's level; what it carries is one level in. */
   readonly ppp = new ppp.PppView();
@@ -356,6 +360,12 @@ export class CaptureDecoder {
       this.layers |= CaptureLayer.arp;
       return;
     }
+    if (next === 'lldp') {
+      err = this.lldp.wrap(bytes, off, len);
+      if (err !== null) return this.fail(err, lldp.decodeLldpPrefix, off, len);
+      this.layers |= CaptureLayer.lldp;
+      return;
+    }
     if (next === 'ipv4') this.walkIpv4(bytes, off, len);
   }
 
@@ -552,6 +562,9 @@ export class CaptureDecoder {
       end = a.offset + ARP_FIXED_LEN + 2 * a.hlen + 2 * a.plen;
     } else if (this.has('ipv4') && !this.offloaded) {
       end = this.ipv4.offset + this.ipv4.totalLength;
+    } else if (this.has('lldp')) {
+      // The LLDPDU ends with its End TLV; the padding after it is the trailer.
+      end = this.lldp.offset + this.lldp.headerLength;
     }
     if (end >= 0 && captured <= end) return;
     const c = this.frameCutError;

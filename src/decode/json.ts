@@ -25,6 +25,7 @@
  * - DNS over TCP gets `tcpLength`, the 2-byte length prefix it came with;
  * - what a tunnel carries (VXLAN, Geneve, IPv4 in IPv4, GRE, PPP in GRE) is the layers of `inner`, nested
  *   one level per tunnel, as the tshark oracle nests it (PPP itself is a layer beside GRE);
+ * - LLDP gets `chassisId` and `portId`, the first of each as text (lldp.ts: a MAC, a name, or hex);
  * - GRE's `checksumValid` is null when it has no checksum, or covers a payload the frame cuts.
  * - DNS with an EDNS OPT record (RFC 6891) gets `edns`: the UDP payload size, extended rcode bits,
  *   version, DO bit, the whole 12-bit rcode, and its options (code, length, data as colon hex;
@@ -34,6 +35,7 @@ import { formatHexColon, formatHwAddr, formatIpv4, readIpv4 } from '../codec/add
 import { EtherType } from '../generated/ethernet.js';
 import { type CaptureDecoder, type FrameError } from './capture.js';
 import { ednsOf } from './edns.js';
+import { lldpIds } from './lldp.js';
 
 export interface FrameJSON {
   frame: number;
@@ -83,6 +85,7 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
   }
   if (d.has('vxlan')) layers.vxlan = d.vxlan.toJSON();
   if (d.has('geneve')) layers.geneve = d.geneve.toJSON();
+  if (d.has('lldp')) layers.lldp = { ...d.lldp.toJSON(), ...lldpIds(d.lldp) };
   if (d.has('gre')) {
     const g: Record<string, unknown> = { ...d.gre.toJSON() };
     // A checksum over a payload this frame holds in part cannot be checked.

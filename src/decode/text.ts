@@ -16,6 +16,7 @@ import { dhcp, dns, gre, icmp, ppp, tcp } from '../generated/index.js';
 import type { CaptureDecoder } from './capture.js';
 import { arpAnySizeJSON } from './json.js';
 import { ednsOf } from './edns.js';
+import { lldpIds } from './lldp.js';
 
 export interface FrameTime {
   tsSec: number;
@@ -67,6 +68,11 @@ function partialText(d: CaptureDecoder): string {
 function frameLine(d: CaptureDecoder, origLen: number): string {
   const eth = d.ethernet;
   if (d.has('arp')) return arpText(d);
+  if (d.has('lldp')) {
+    const ids = lldpIds(d.lldp);
+    const ttl = d.lldp.ttl >= 0 ? `, ttl ${d.lldp.ttl}s` : '';
+    return `${formatMac(eth.src)} > ${formatMac(eth.dst)}, LLDP, chassis ${ids.chassisId ?? '?'}, port ${ids.portId ?? '?'}${ttl}, length ${d.lldp.headerLength}`;
+  }
   if (d.has('ipv4')) return ipv4Text(d);
   if (eth.etherType === ETHERTYPE_ARP || eth.etherType === ETHERTYPE_IPV4) {
     return `${formatMac(eth.src)} > ${formatMac(eth.dst)}, ethertype ${eth.etherType === ETHERTYPE_ARP ? 'ARP' : 'IPv4'}`;

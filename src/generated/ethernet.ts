@@ -10,6 +10,7 @@ export const EtherType = Object.freeze({
   QinQ: 0x88a8,
   QinQLegacy: 0x9100,
   IPv6: 0x86dd,
+  LLDP: 0x88cc,
 } as const);
 
 export type EtherType = (typeof EtherType)[keyof typeof EtherType];
@@ -31,6 +32,8 @@ export function nameOfEtherType(value: number): string | undefined {
       return 'QinQLegacy';
     case 0x86dd:
       return 'IPv6';
+    case 0x88cc:
+      return 'LLDP';
     default:
       return undefined;
   }
@@ -374,7 +377,7 @@ export function encodeEthernet(f: EthernetFields, out: Uint8Array, offset: numbe
 }
 
 /** Which message the payload holds, by the dispatch in the spec. */
-export type EthernetPayloadKind = 'ipv4' | 'arp' | 'vlan';
+export type EthernetPayloadKind = 'ipv4' | 'arp' | 'vlan' | 'lldp';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
@@ -385,6 +388,7 @@ export const dispatchTable = {
     33024: 'vlan',
     34984: 'vlan',
     37120: 'vlan',
+    35020: 'lldp',
   },
 } as const;
 
@@ -400,6 +404,8 @@ export function payloadKind(view: EthernetView): EthernetPayloadKind | null {
     case 34984:
     case 37120:
       return 'vlan';
+    case 35020:
+      return 'lldp';
   }
 
   return null;

@@ -12,6 +12,7 @@ import { GreView } from './gre.js';
 import { IcmpView } from './icmp.js';
 import { IgmpView } from './igmp.js';
 import { Ipv4View } from './ipv4.js';
+import { LldpView } from './lldp.js';
 import { PppView } from './ppp.js';
 import { TcpView } from './tcp.js';
 import { UdpView } from './udp.js';
@@ -37,6 +38,7 @@ export const FrameLayer = Object.freeze({
   gre: 2048,
   ppp: 4096,
   geneve: 8192,
+  lldp: 16384,
 } as const);
 
 /** The layers a frame may start at (decodeFrom()): the roots, then where tunnels re-enter. */
@@ -84,6 +86,8 @@ export class FrameDecoder {
   readonly ppp = new PppView();
   /** The geneve layer; valid when `layers` has FrameLayer.geneve. */
   readonly geneve = new GeneveView();
+  /** The lldp layer; valid when `layers` has FrameLayer.lldp. */
+  readonly lldp = new LldpView();
   /** FrameLayer bits of the layers the last decode() decoded. */
   layers = 0;
   /** The error of the layer that failed in the last decode() (that view's record), or null. */
@@ -102,7 +106,7 @@ export class FrameDecoder {
    * @param depth Tunnels to follow inside one another (default FRAME_MAX_DEPTH).
    */
   constructor(
-    readonly wanted: number = 16383,
+    readonly wanted: number = 32767,
     depth = FRAME_MAX_DEPTH,
   ) {
     this.next = depth > 0 ? new FrameDecoder(wanted, depth - 1) : null;
@@ -691,6 +695,17 @@ export class FrameDecoder {
           if (!(hlenValue === 6)) return this.stop(arp.wrap(bytes, offset, length), layers);
           if (!(plenValue === 4)) return this.stop(arp.wrap(bytes, offset, length), layers);
           layers |= FrameLayer.arp;
+        }
+        break;
+      }
+      case 0x88cc: {
+        // LLDP
+        if ((wanted & FrameLayer.lldp) !== 0) {
+          const offset = nextOffset;
+          const length = nextLength;
+          const lldp = this.lldp;
+          if (lldp.wrap(bytes, offset, length) !== null) return this.stop(lldp.error, layers);
+          layers |= FrameLayer.lldp;
         }
         break;
       }

@@ -10,6 +10,7 @@ export * as gre from './gre.js';
 export * as icmp from './icmp.js';
 export * as igmp from './igmp.js';
 export * as ipv4 from './ipv4.js';
+export * as lldp from './lldp.js';
 export * as pcap from './pcap.js';
 export * as ppp from './ppp.js';
 export * as tcp from './tcp.js';

@@ -9,6 +9,7 @@ export const VlanEtherType = Object.freeze({
   QinQ: 0x88a8,
   QinQLegacy: 0x9100,
   IPv6: 0x86dd,
+  LLDP: 0x88cc,
 } as const);
 
 export type VlanEtherType = (typeof VlanEtherType)[keyof typeof VlanEtherType];
@@ -30,6 +31,8 @@ export function nameOfVlanEtherType(value: number): string | undefined {
       return 'QinQLegacy';
     case 0x86dd:
       return 'IPv6';
+    case 0x88cc:
+      return 'LLDP';
     default:
       return undefined;
   }
@@ -303,7 +306,7 @@ export function encodeVlan(f: VlanFields, out: Uint8Array, offset: number): numb
 }
 
 /** Which message the payload holds, by the dispatch in the spec. */
-export type VlanPayloadKind = 'ipv4' | 'arp' | 'vlan';
+export type VlanPayloadKind = 'ipv4' | 'arp' | 'vlan' | 'lldp';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
@@ -314,6 +317,7 @@ export const dispatchTable = {
     33024: 'vlan',
     34984: 'vlan',
     37120: 'vlan',
+    35020: 'lldp',
   },
 } as const;
 
@@ -329,6 +333,8 @@ export function payloadKind(view: VlanView): VlanPayloadKind | null {
     case 34984:
     case 37120:
       return 'vlan';
+    case 35020:
+      return 'lldp';
   }
 
   return null;

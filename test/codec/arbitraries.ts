@@ -15,7 +15,7 @@ import type {
   vlan,
   vxlan,
 } from '../../src/generated/index.js';
-import { igmp } from '../../src/generated/index.js';
+import { igmp, lldp } from '../../src/generated/index.js';
 
 export const u8 = fc.integer({ min: 0, max: 0xff });
 export const u16 = fc.integer({ min: 0, max: 0xffff });
@@ -134,6 +134,46 @@ export const geneveFields: fc.Arbitrary<geneve.GeneveFields> = fc.record({
   vni: bits(24),
   reserved1: u8,
   options: geneveOptions,
+});
+
+const text = fc.uint8Array({ maxLength: 24 });
+
+/** LLDP TLVs of every declared kind (and unknown ones, raw), as items. */
+export const lldpTlvItem: fc.Arbitrary<lldp.LldpTlvsItem> = fc.oneof(
+  fc.record({ kind: fc.constant('ChassisId' as const), subtype: u8, id: text }),
+  fc.record({ kind: fc.constant('PortId' as const), subtype: u8, id: text }),
+  fc.record({ kind: fc.constant('Ttl' as const), seconds: u16 }),
+  fc.record({ kind: fc.constant('PortDescription' as const), text }),
+  fc.record({ kind: fc.constant('SystemName' as const), text }),
+  fc.record({ kind: fc.constant('SystemDescription' as const), text }),
+  fc.record({ kind: fc.constant('SystemCapabilities' as const), capabilities: u16, enabled: u16 }),
+  fc.record({
+    kind: fc.constant('ManagementAddress' as const),
+    addressLength: u8,
+    addressSubtype: u8,
+    more: text,
+  }),
+  fc.record({ kind: fc.constant('OrgSpecific' as const), oui: bits(24), subtype: u8, info: text }),
+  // An unknown type (9..126) with a body of up to 300 bytes: the 9-bit length's high bit too.
+  fc
+    .record({ type: fc.integer({ min: 9, max: 126 }), body: fc.uint8Array({ maxLength: 300 }) })
+    .map(({ type, body }) => {
+      const bytes = new Uint8Array(2 + body.length);
+      bytes[0] = (type << 1) | (body.length >> 8);
+      bytes[1] = body.length & 0xff;
+      bytes.set(body, 2);
+      return { kind: 'raw' as const, bytes };
+    }),
+);
+
+/** An LLDPDU's TLVs, End last. */
+export const lldpTlvItems: fc.Arbitrary<lldp.LldpTlvsItem[]> = fc
+  .array(lldpTlvItem, { maxLength: 8 })
+  .map((items) => [...items, { kind: 'End' as const }]);
+
+export const lldpFields: fc.Arbitrary<lldp.LldpFields> = lldpTlvItems.map((items) => {
+  const out = new Uint8Array(4096);
+  return { tlvs: out.slice(0, lldp.encodeLldpTlvs(items, out, 0)) };
 });
 
 export const pppFields: fc.Arbitrary<ppp.PppFields> = fc.record({

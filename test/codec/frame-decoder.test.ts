@@ -21,6 +21,7 @@ import {
   icmp,
   igmp,
   ipv4,
+  lldp,
   ppp,
   tcp,
   udp,
@@ -121,6 +122,7 @@ function referenceDecode(
     geneve: new geneve.GeneveView(),
     gre: new gre.GreView(),
     ppp: new ppp.PppView(),
+    lldp: new lldp.LldpView(),
   } satisfies Record<LayerName, View>;
   let layers = 0;
   const done = (error: DecodeError | null, inner: Outcome | null = null): Outcome => {

@@ -15,6 +15,7 @@ import {
   icmp,
   igmp,
   ipv4,
+  lldp,
   pcap,
   ppp,
   tcp,
@@ -46,6 +47,8 @@ import {
   ipv4Address,
   ipv4Fields,
   ipv4Options,
+  lldpFields,
+  lldpTlvItems,
   payload,
   pcapFileFields,
   pcapRecordFields,
@@ -195,6 +198,34 @@ describe('decode(encode(x)) = x', () => {
         expect(out).toEqual(b);
       }),
       { seed: 6081, numRuns: 1000 },
+    );
+  });
+
+  it('lldp (the TLV list up to End, then padding)', () => {
+    fc.assert(
+      fc.property(lldpFields, fc.uint8Array({ maxLength: 8 }), (f, pad) => {
+        const size = f.tlvs.length;
+        const out = new Uint8Array(size + pad.length + 1);
+        expect(lldp.encodeLldp(f, out, 1)).toBe(size);
+        out.set(pad, 1 + size);
+        const v = new lldp.LldpView();
+        expect(v.wrap(out, 1)).toBeNull();
+        expect([v.headerLength, v.payloadLength]).toEqual([size, pad.length]);
+        expect(decoded(lldp.decodeLldp(out, 1, size))).toEqual(f);
+      }),
+      RUNS,
+    );
+  });
+
+  it('lldp TLVs: items encode (7-bit type, 9-bit length) and decode back to the same items', () => {
+    fc.assert(
+      fc.property(lldpTlvItems, (items) => {
+        const out = new Uint8Array(4096);
+        const n = lldp.encodeLldpTlvs(items, out, 0);
+        expect(n).toBeGreaterThan(0);
+        expect(lldp.decodeLldpTlvs(out, 0, n)).toEqual(items);
+      }),
+      RUNS,
     );
   });
 

@@ -19,6 +19,7 @@ import {
   icmp,
   igmp,
   ipv4,
+  lldp,
   pcap,
   ppp,
   tcp,
@@ -40,6 +41,7 @@ import {
   igmpv3GroupRecordFields,
   igmpv3QueryFields,
   igmpv3ReportFields,
+  lldpFields,
   payload,
   pcapFileFields,
   pcapRecordFields,
@@ -76,6 +78,7 @@ type MessageName =
   | 'vxlan'
   | 'gre'
   | 'geneve'
+  | 'lldp'
   | 'ppp'
   | 'arpAnySize'
   | 'igmpv3Query'
@@ -124,6 +127,7 @@ const VIEWS: Record<
   vxlan: { make: () => new vxlan.VxlanView(), decode: vxlan.decodeVxlan },
   gre: { make: () => new gre.GreView(), decode: gre.decodeGre },
   geneve: { make: () => new geneve.GeneveView(), decode: geneve.decodeGeneve },
+  lldp: { make: () => new lldp.LldpView(), decode: lldp.decodeLldp },
   ppp: { make: () => new ppp.PppView(), decode: ppp.decodePpp },
   arpAnySize: { make: () => new arp.ArpAnySizeView(), decode: arp.decodeArpAnySize },
   pcapFile: { make: () => new pcap.PcapFileView(), decode: pcap.decodePcapFile },
@@ -297,6 +301,11 @@ function corpus(): Record<MessageName, Uint8Array[]> {
   out.geneve = encoded(fc.tuple(geneveFields, payload), ([f, body], o) => {
     o.set(body, 8 + f.options.length);
     return geneve.encodeGeneve(f, o, 0) + body.length;
+  });
+  const smallLldp = lldpFields.filter((f) => f.tlvs.length <= 190);
+  out.lldp = encoded(fc.tuple(smallLldp, fc.uint8Array({ maxLength: 8 })), ([f, pad], o) => {
+    o.set(pad, f.tlvs.length);
+    return lldp.encodeLldp(f, o, 0) + pad.length;
   });
   out.ppp = encoded(fc.tuple(pppFields, payload), ([f, body], o) => {
     o.set(body, 4);

@@ -585,6 +585,7 @@ describe('spec errors', () => {
       'icmp.pkt',
       'igmp.pkt',
       'ipv4.pkt',
+      'lldp.pkt',
       'pcap.pkt',
       'ppp.pkt',
       'tcp.pkt',

@@ -340,6 +340,26 @@ function compareGeneve(d: Diff, g: Json, t: Json): void {
   );
 }
 
+/** LLDP: tshark lists every TLV's type and length, and shows the mandatory TLVs' values. */
+function compareLldp(d: Diff, l: Json, t: Json): void {
+  if (!(d.partial === 'lldp' && l.tlvs === undefined)) {
+    d.eq(
+      'lldp.tlv_type',
+      list(l.tlvs).map((x) => x.type),
+      t.tlv_type,
+    );
+    d.eq(
+      'lldp.tlv_len',
+      list(l.tlvs).map((x) => x.length),
+      t.tlv_len,
+    );
+  }
+  const known = (v: unknown): unknown => (v === -1 ? undefined : v);
+  d.eq('lldp.chassis_subtype', known(l.chassisSubtype), t.chassis_subtype);
+  d.eq('lldp.port_subtype', known(l.portSubtype), t.port_subtype);
+  d.eq('lldp.time_to_live', known(l.ttl), t.time_to_live);
+}
+
 function compareUdp(d: Diff, u: Json, t: Json): void {
   d.eq('udp.srcport', u.srcPort, t.srcport);
   d.eq('udp.dstport', u.dstPort, t.dstport);
@@ -472,6 +492,7 @@ const COMPARE: Record<string, LayerCompare> = {
   vxlan: compareVxlan,
   gre: compareGre,
   geneve: compareGeneve,
+  lldp: compareLldp,
   tcp: compareTcp,
   dhcp: compareDhcp,
   dns: compareDns,

@@ -91,13 +91,6 @@ export const NOT_YET_DECODED: Record<string, PendingRule> = {
       'zeek-wikipedia.pcap': '2,120,122,129,133',
     },
   },
-  lldp: {
-    issue: 'issue 10 §3: LLDP',
-    frames: {
-      'tcpdump-lldp_asan.pcap': '1',
-      'zeek-lldp.pcap': '1',
-    },
-  },
   mpls: {
     issue: 'issue 10 §3: MPLS label stack',
     frames: {
