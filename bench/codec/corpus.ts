@@ -5,16 +5,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LINKTYPE_ETHERNET, PcapError, openCapture } from '../../src/pcap/reader.js';
 
 export const BENCH_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
 export const DEFAULT_CORPUS = join(BENCH_DIR, 'corpus', 'corpus.pcap');
 export const GENERATOR = join(BENCH_DIR, 'corpus', 'generate.py');
 /** scapy comes from Debian (python3-scapy), not from the pyenv python3 that may be first on PATH. */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
-
-const PCAP_MAGIC_US = 0xa1b2c3d4;
-const PCAP_MAGIC_NS = 0xa1b23c4d;
-const LINKTYPE_ETHERNET = 1;
 
 export interface Corpus {
   /** All frames back to back; a Node Buffer because node_pcap's decoders need Buffer methods. */
@@ -26,6 +23,11 @@ export interface Corpus {
   /** Frame i as its own zero-copy Buffer view (for peers whose API takes one buffer per frame). */
   readonly frames: readonly Buffer[];
   readonly count: number;
+}
+
+function why(e: unknown): string {
+  if (e instanceof PcapError) return `${e.message} (${e.code} at byte ${e.offset})`;
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** Runs generate.py unless `path` exists; throws with the generator's stderr on failure. */
@@ -47,33 +49,32 @@ export function corpusIsStale(path: string): boolean {
 }
 
 /**
- * Parses a classic little- or big-endian pcap with Ethernet link type. The frames are copied into
+ * Reads a capture (pcap or pcapng, either byte order; src/pcap/reader.ts) of Ethernet frames. The frames are copied into
  * one fresh buffer (not the file buffer, which Node may hand out from a shared pool) so that all
  * contenders see identically aligned memory.
  */
 export function loadCorpus(path: string, limit = Infinity): Corpus {
   const file = readFileSync(path);
-  if (file.length < 24) throw new Error(`${path}: not a pcap file (too short)`);
-  let le: boolean;
-  const magicLe = file.readUInt32LE(0);
-  if (magicLe === PCAP_MAGIC_US || magicLe === PCAP_MAGIC_NS) le = true;
-  else if (file.readUInt32BE(0) === PCAP_MAGIC_US || file.readUInt32BE(0) === PCAP_MAGIC_NS)
-    le = false;
-  else throw new Error(`${path}: not a classic pcap file (bad magic)`);
-  const u32 = (at: number): number => (le ? file.readUInt32LE(at) : file.readUInt32BE(at));
-  if (u32(20) !== LINKTYPE_ETHERNET)
-    throw new Error(`${path}: link type ${u32(20)} is not Ethernet`);
-
+  let capture;
+  try {
+    capture = openCapture(file);
+  } catch (e) {
+    throw new Error(`${path}: ${why(e)}`);
+  }
+  if (capture.linkType !== LINKTYPE_ETHERNET)
+    throw new Error(`${path}: link type ${capture.linkType} is not Ethernet`);
   const starts: number[] = [];
   const lens: number[] = [];
   let total = 0;
-  for (let at = 24; at + 16 <= file.length && starts.length < limit;) {
-    const caplen = u32(at + 8);
-    if (at + 16 + caplen > file.length) throw new Error(`${path}: truncated record at byte ${at}`);
-    starts.push(at + 16);
-    lens.push(caplen);
-    total += caplen;
-    at += 16 + caplen;
+  try {
+    for (const r of capture) {
+      if (starts.length >= limit) break;
+      starts.push(r.bytes.byteOffset - file.byteOffset);
+      lens.push(r.caplen);
+      total += r.caplen;
+    }
+  } catch (e) {
+    throw new Error(`${path}: ${why(e)}`);
   }
   if (starts.length === 0) throw new Error(`${path}: no frames`);
 

@@ -82,6 +82,8 @@ export type AstMember = AstField | AstAssert | AstDispatch | AstJson | AstDescri
 
 export interface AstMessage {
   name: AstName;
+  /** `endian(be, le)`: the byte orders to generate the message in; null for one, as written. */
+  endian: { orders: AstName[]; pos: number } | null;
   members: AstMember[];
 }
 

@@ -80,8 +80,18 @@ const actions: ohm.ActionDict<unknown> = {
   EnumMember(ident, _eq, value) {
     return { name: name(ident), value: parseNumber(value.sourceString), pos: pos(ident) };
   },
-  MessageDecl(_kw, ident, _open, members, _close): AstMessage {
-    return { name: name(ident), members: members.children.map((m) => ast<AstMember>(m)) };
+  MessageDecl(_kw, ident, endian, _open, members, _close): AstMessage {
+    return {
+      name: name(ident),
+      endian:
+        endian.children.length === 0
+          ? null
+          : ast<NonNullable<AstMessage['endian']>>(endian.children[0]),
+      members: members.children.map((m) => ast<AstMember>(m)),
+    };
+  },
+  Endian(kw, _open, orders, _close): NonNullable<AstMessage['endian']> {
+    return { orders: orders.asIteration().children.map(name), pos: pos(kw) };
   },
   Member(inner) {
     return ast(inner);

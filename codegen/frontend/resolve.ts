@@ -135,13 +135,14 @@ class Resolver {
       this.lists.set(l.name.name, resolveList(this, l));
     }
     const seenMessages = new Set<string>();
-    for (const m of this.spec.messages) {
+    this.messageAsts = this.spec.messages.flatMap((x) => this.byteOrders(x));
+    for (const m of this.messageAsts) {
       if (seenMessages.has(m.name.name))
         this.error(m.name.pos, `duplicate message '${m.name.name}'`);
       seenMessages.add(m.name.name);
     }
     // A message resolves the messages it nests first (on demand), so the spec's order is free.
-    const messages = this.spec.messages.map((m) => this.message(m.name.name, m.name.pos));
+    const messages = this.messageAsts.map((m) => this.message(m.name.name, m.name.pos));
     if (messages.length === 0) this.error(this.spec.source.length, 'a spec must declare a message');
     // payloadKind() and dispatchTable are module-level names: one dispatching message per spec.
     const dispatching = this.spec.messages.filter((m) =>
@@ -161,12 +162,14 @@ class Resolver {
     };
   }
 
+  /** The spec's messages, an endian(...) message once per byte order. */
+  private messageAsts: AstMessage[] = [];
   private readonly resolved = new Map<string, MessageModel>();
   private readonly resolving: string[] = [];
 
   /** True when the spec declares message `name`. */
   hasMessage(name: string): boolean {
-    return this.spec.messages.some((m) => m.name.name === name);
+    return this.messageAsts.some((m) => m.name.name === name);
   }
 
   /** The model of message `name`, resolving it now if needed; nesting itself is an error. */
@@ -178,12 +181,71 @@ class Resolver {
         pos,
         `message '${name}' contains itself (${[...this.resolving, name].join(' > ')})`,
       );
-    const ast = this.spec.messages.find((m) => m.name.name === name) as AstMessage;
+    const ast = this.messageAsts.find((m) => m.name.name === name) as AstMessage;
     this.resolving.push(name);
     const model = new MessageResolver(this, ast, moduleName(this.spec.file)).run();
     this.resolving.pop();
     this.resolved.set(name, model);
     return model;
+  }
+
+  /**
+   * `message M endian(be, le)`: one message per byte order, `MBe` and `MLe`, whose u16/u32
+   * fields are big- or little-endian (a capture file is written in its writer's order). Other
+   * field types have no byte order (bytes, addresses) or are refused in the little-endian copy.
+   */
+  private byteOrders(m: AstMessage): AstMessage[] {
+    if (m.endian === null) return [m];
+    const orders = m.endian.orders;
+    if (orders.length === 0)
+      this.error(m.endian.pos, 'endian() needs a byte order: be, le or both');
+    const seen = new Set<string>();
+    for (const o of orders) {
+      if (o.name !== 'be' && o.name !== 'le')
+        this.error(o.pos, `unknown byte order '${o.name}' (be or le)`);
+      if (seen.has(o.name)) this.error(o.pos, `byte order '${o.name}' listed twice`);
+      seen.add(o.name);
+    }
+    for (const x of m.members) {
+      if (x.kind === 'dispatch')
+        this.error(x.pos, 'an endian(...) message cannot dispatch: it is not a layer of a frame');
+      if (x.kind !== 'field') continue;
+      const t = x.type.name;
+      if (t.name === 'u16le' || t.name === 'u32le')
+        this.error(
+          t.pos,
+          `'${t.name}' in an endian(...) message: write ${t.name.slice(0, 3)}, the order comes from endian()`,
+        );
+      if (seen.has('le') && (t.name === 'bits' || t.name === 'u64'))
+        this.error(
+          t.pos,
+          `'${t.name}' has no little-endian form: an endian(..., le) message takes u8, u16, u32, addresses and byte regions`,
+        );
+      const item = x.type.item;
+      if (
+        seen.has('le') &&
+        item !== undefined &&
+        !Array.isArray(item) &&
+        (item.name === 'u16' || item.name === 'u32')
+      )
+        this.error(item.pos, `array(${item.name}, ...) has no little-endian form yet`);
+    }
+    const little: Record<string, string> = { u16: 'u16le', u32: 'u32le' };
+    return orders.map((o) => ({
+      name: { name: `${m.name.name}${o.name === 'be' ? 'Be' : 'Le'}`, pos: m.name.pos },
+      endian: null,
+      members:
+        o.name === 'be'
+          ? m.members
+          : m.members.map((x) =>
+              x.kind === 'field' && little[x.type.name.name] !== undefined
+                ? {
+                    ...x,
+                    type: { ...x.type, name: { ...x.type.name, name: little[x.type.name.name] } },
+                  }
+                : x,
+            ),
+    }));
   }
 
   enumByName(name: string): EnumModel | undefined {

@@ -7,7 +7,15 @@
  * Malformed files raise a `PcapError` with a code and the byte offset of the problem, at open
  * time for the file header and during iteration for records: the records before a damaged one
  * are still delivered, as tcpdump and tshark do.
+ *
+ * Every header and block is read through the views generated from specs/pcap.pkt, in the byte
+ * order the file (or pcapng section) was written in; this module only walks them and turns their
+ * DecodeErrors into PcapErrors. Captured lengths above libpcap's MAXIMUM_SNAPLEN (declared in the
+ * spec) are E_BAD_RECORD.
  */
+
+import { type DecodeError } from '../codec/errors.js';
+import { pcap } from '../generated/index.js';
 
 export type PcapErrorCode =
   | 'E_EMPTY' // zero-length file
@@ -48,52 +56,24 @@ export interface CaptureRecord {
 
 export type CaptureFormat = 'pcap' | 'pcapng';
 
-export const LINKTYPE_ETHERNET = 1;
+/** LINKTYPE_ETHERNET (specs/pcap.pkt's LinkType.Ethernet). */
+export const LINKTYPE_ETHERNET: number = pcap.LinkType.Ethernet;
 
-/**
- * Largest captured length accepted, as in libpcap and wiretap (MAXIMUM_SNAPLEN). A record above
- * its file's snap length but below this is still read: tshark reads such records whole, and
- * fuzzed test captures contain them.
- */
-export const MAX_CAPLEN = 262_144;
-
-/** libpcap keeps the link type in the low 26 bits; the upper bits carry FCS information. */
+/** libpcap keeps the link type in the low 26 bits of the file header's word (see specs/pcap.pkt). */
 const LINKTYPE_MASK = 0x03ff_ffff;
 
-const PCAP_MAGIC_US = 0xa1b2c3d4;
-const PCAP_MAGIC_NS = 0xa1b23c4d;
-const PCAP_HEADER_LEN = 24;
-const PCAP_RECORD_HEADER_LEN = 16;
-
-const NG_SHB = 0x0a0d0d0a;
-const NG_IDB = 0x00000001;
-const NG_OPB = 0x00000002; // obsolete Packet Block
-const NG_SPB = 0x00000003;
-const NG_EPB = 0x00000006;
-const NG_BYTE_ORDER_MAGIC = 0x1a2b3c4d;
-const NG_OPT_END = 0;
-const NG_OPT_IF_TSRESOL = 9;
-const NG_OPT_IF_TSOFFSET = 14;
-
-function u32le(b: Uint8Array, o: number): number {
-  return (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0;
-}
-function u32be(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-}
-function u32(b: Uint8Array, o: number, le: boolean): number {
-  return le ? u32le(b, o) : u32be(b, o);
-}
-function u16(b: Uint8Array, o: number, le: boolean): number {
-  return le ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1];
+interface Views<Be, Le> {
+  be: Be;
+  le: Le;
 }
 
-/** Timestamp resolution of a pcapng interface: ticks per second as base^exponent. */
-interface NgInterface {
-  linkType: number;
-  snapLen: number;
-  ticksPerSecond: bigint;
-  offsetSeconds: bigint;
+function pair<Be, Le>(be: Be, le: Le): Views<Be, Le> {
+  return { be, le };
+}
+
+/** The fields of a failed wrap(), for the reader's own error messages. */
+function failed(e: DecodeError): string {
+  return `${e.field} (${e.code})`;
 }
 
 /**
@@ -103,12 +83,20 @@ interface NgInterface {
 export function openCapture(file: Uint8Array): CaptureReader {
   if (file.length === 0) throw new PcapError('E_EMPTY', 0, 'empty file');
   if (file.length < 4) throw new PcapError('E_TRUNCATED', 0, 'file too short for a capture header');
-  if (u32le(file, 0) === NG_SHB) return new PcapngReader(file);
-  const magicLe = u32le(file, 0);
-  const magicBe = u32be(file, 0);
-  if (magicLe === PCAP_MAGIC_US || magicLe === PCAP_MAGIC_NS) return new PcapReader(file, true);
-  if (magicBe === PCAP_MAGIC_US || magicBe === PCAP_MAGIC_NS) return new PcapReader(file, false);
+  if (blockType(file, 0) === Block.SectionHeader) return new PcapngReader(file);
+  // The magic is written in the writer's byte order: the order it reads right in is the file's.
+  const isMagic = (m: number | undefined): boolean =>
+    m !== undefined && pcap.nameOfPcapMagic(m) !== undefined;
+  if (isMagic(pcap.decodePcapFileLePrefix(file, 0, 4, 'magic').magic))
+    return new PcapReader(file, true);
+  if (isMagic(pcap.decodePcapFileBePrefix(file, 0, 4, 'magic').magic))
+    return new PcapReader(file, false);
   throw new PcapError('E_NOT_PCAP', 0, 'not a pcap or pcapng file');
+}
+
+/** The pcapng block type at `off` (the section header's reads the same in either order). */
+function blockType(file: Uint8Array, off: number): number | undefined {
+  return pcap.decodePcapngBlockLePrefix(file, off, 4, 'type').type;
 }
 
 export interface CaptureReader extends Iterable<CaptureRecord> {
@@ -122,60 +110,65 @@ class PcapReader implements CaptureReader {
   readonly linkType: number;
   readonly snapLen: number;
   private readonly nanos: boolean;
+  private readonly record: pcap.PcapRecordBeView | pcap.PcapRecordLeView;
 
   constructor(
     private readonly file: Uint8Array,
-    private readonly le: boolean,
+    le: boolean,
   ) {
-    if (file.length < PCAP_HEADER_LEN) {
+    const h = le ? new pcap.PcapFileLeView() : new pcap.PcapFileBeView();
+    const e = h.wrap(file);
+    if (e !== null) {
+      if (e.code === 'E_TRUNCATED') {
+        throw new PcapError(
+          'E_TRUNCATED',
+          0,
+          `pcap file header truncated (${file.length} of ${pcap.PCAPFILELE_FIXED_SIZE} bytes)`,
+        );
+      }
       throw new PcapError(
-        'E_TRUNCATED',
-        0,
-        `pcap file header truncated (${file.length} of 24 bytes)`,
+        'E_UNSUPPORTED_VERSION',
+        e.offset,
+        `unsupported pcap version ${h.versionMajor}`,
       );
     }
-    const major = u16(file, 4, le);
-    if (major !== 2) {
-      throw new PcapError('E_UNSUPPORTED_VERSION', 4, `unsupported pcap version ${major}`);
-    }
-    this.nanos = u32(file, 0, le) === PCAP_MAGIC_NS;
-    this.snapLen = u32(file, 16, le);
-    this.linkType = u32(file, 20, le) & LINKTYPE_MASK;
+    this.nanos = h.magic === pcap.PcapMagic.Nanoseconds;
+    this.snapLen = h.snaplen;
+    this.linkType = h.linkTypeWord & LINKTYPE_MASK;
+    this.record = le ? new pcap.PcapRecordLeView() : new pcap.PcapRecordBeView();
   }
 
   *[Symbol.iterator](): Iterator<CaptureRecord> {
-    const { file, le } = this;
-    let off = PCAP_HEADER_LEN;
+    const { file, record } = this;
+    let off = pcap.PCAPFILELE_FIXED_SIZE;
     let index = 0;
     while (off < file.length) {
-      if (off + PCAP_RECORD_HEADER_LEN > file.length) {
-        throw new PcapError('E_TRUNCATED', off, `record ${index + 1}: header truncated`);
-      }
-      const tsSec = u32(file, off, le);
-      const frac = u32(file, off + 4, le);
-      const caplen = u32(file, off + 8, le);
-      const origLen = u32(file, off + 12, le);
-      if (caplen > MAX_CAPLEN) {
-        throw new PcapError(
-          'E_BAD_RECORD',
-          off + 8,
-          `record ${index + 1}: captured length ${caplen} is absurd`,
-        );
-      }
-      const start = off + PCAP_RECORD_HEADER_LEN;
-      if (start + caplen > file.length) {
+      const e = record.wrap(file, off);
+      if (e !== null) {
+        if (e.code === 'E_BAD_LENGTH') {
+          throw new PcapError(
+            'E_BAD_RECORD',
+            e.offset,
+            `record ${index + 1}: captured length ${record.inclLen} is absurd`,
+          );
+        }
+        if (e.offset < off + pcap.PCAPRECORDLE_FIXED_SIZE) {
+          throw new PcapError('E_TRUNCATED', off, `record ${index + 1}: header truncated`);
+        }
         throw new PcapError(
           'E_TRUNCATED',
-          start,
-          `record ${index + 1}: ${caplen} bytes announced, ${file.length - start} present`,
+          e.offset,
+          `record ${index + 1}: ${record.inclLen} bytes announced, ${file.length - e.offset} present`,
         );
       }
+      const start = record.payloadOffset;
+      const caplen = record.payloadLength;
       yield {
         index,
-        tsSec,
-        tsNanos: this.nanos ? frac : frac * 1000,
+        tsSec: record.tsSec,
+        tsNanos: this.nanos ? record.tsFraction : record.tsFraction * 1000,
         caplen,
-        origLen,
+        origLen: record.origLen,
         bytes: file.subarray(start, start + caplen),
         linkType: this.linkType,
       };
@@ -185,6 +178,55 @@ class PcapReader implements CaptureReader {
   }
 }
 
+/** Timestamp resolution and offset of a pcapng interface. */
+interface NgInterface {
+  linkType: number;
+  snapLen: number;
+  ticksPerSecond: bigint;
+  offsetSeconds: bigint;
+}
+
+/** One section's views, all in its byte order. */
+interface SectionViews {
+  le: boolean;
+  block: pcap.PcapngBlockBeView | pcap.PcapngBlockLeView;
+  idb: pcap.PcapngInterfaceDescriptionBeView | pcap.PcapngInterfaceDescriptionLeView;
+  option: pcap.PcapngOptionBeView | pcap.PcapngOptionLeView;
+  tsOffset: pcap.PcapngTsOffsetBeView | pcap.PcapngTsOffsetLeView;
+  epb: pcap.PcapngEnhancedPacketBeView | pcap.PcapngEnhancedPacketLeView;
+  opb: pcap.PcapngObsoletePacketBeView | pcap.PcapngObsoletePacketLeView;
+  spb: pcap.PcapngSimplePacketBeView | pcap.PcapngSimplePacketLeView;
+  idbPrefix: typeof pcap.decodePcapngInterfaceDescriptionLePrefix;
+}
+
+const SECTION_VIEWS: Views<SectionViews, SectionViews> = pair(
+  {
+    le: false,
+    block: new pcap.PcapngBlockBeView(),
+    idb: new pcap.PcapngInterfaceDescriptionBeView(),
+    option: new pcap.PcapngOptionBeView(),
+    tsOffset: new pcap.PcapngTsOffsetBeView(),
+    epb: new pcap.PcapngEnhancedPacketBeView(),
+    opb: new pcap.PcapngObsoletePacketBeView(),
+    spb: new pcap.PcapngSimplePacketBeView(),
+    idbPrefix: pcap.decodePcapngInterfaceDescriptionBePrefix,
+  },
+  {
+    le: true,
+    block: new pcap.PcapngBlockLeView(),
+    idb: new pcap.PcapngInterfaceDescriptionLeView(),
+    option: new pcap.PcapngOptionLeView(),
+    tsOffset: new pcap.PcapngTsOffsetLeView(),
+    epb: new pcap.PcapngEnhancedPacketLeView(),
+    opb: new pcap.PcapngObsoletePacketLeView(),
+    spb: new pcap.PcapngSimplePacketLeView(),
+    idbPrefix: pcap.decodePcapngInterfaceDescriptionLePrefix,
+  },
+);
+
+const SHB = pair(new pcap.PcapngSectionHeaderBeView(), new pcap.PcapngSectionHeaderLeView());
+const { PcapngBlockType: Block, PcapngOptionCode: Option } = pcap;
+
 class PcapngReader implements CaptureReader {
   readonly format = 'pcapng' as const;
   readonly linkType: number;
@@ -192,85 +234,107 @@ class PcapngReader implements CaptureReader {
   constructor(private readonly file: Uint8Array) {
     // Validate the first section header now so that a broken file fails at open time.
     const first = this.sectionHeader(0);
-    this.linkType = this.firstLinkType(first.le, first.next);
+    this.linkType = this.firstLinkType(first.views, first.next);
   }
 
-  /** Reads the SHB at `off`: byte order and the offset of the next block. */
-  private sectionHeader(off: number): { le: boolean; next: number } {
+  /** Reads the section header block at `off`: its byte order, and where the next block starts. */
+  private sectionHeader(off: number): { views: SectionViews; next: number } {
     const { file } = this;
-    if (off + 28 > file.length)
-      throw new PcapError('E_TRUNCATED', off, 'pcapng section header truncated');
-    const magic = u32le(file, off + 8);
-    let le: boolean;
-    if (magic === NG_BYTE_ORDER_MAGIC) le = true;
-    else if (u32be(file, off + 8) === NG_BYTE_ORDER_MAGIC) le = false;
-    else throw new PcapError('E_BAD_BLOCK', off + 8, 'pcapng section header: bad byte-order magic');
-    const major = u16(file, off + 12, le);
-    if (major !== 1)
-      throw new PcapError('E_UNSUPPORTED_VERSION', off + 12, `unsupported pcapng version ${major}`);
-    return { le, next: off + this.blockLength(off, le) };
+    let shb: pcap.PcapngSectionHeaderBeView | pcap.PcapngSectionHeaderLeView = SHB.le;
+    let e = shb.wrap(file, off);
+    if (e !== null && e.field === 'byteOrderMagic') {
+      shb = SHB.be;
+      e = shb.wrap(file, off);
+    }
+    if (e !== null) {
+      if (e.code === 'E_TRUNCATED')
+        throw new PcapError('E_TRUNCATED', off, 'pcapng section header truncated');
+      if (e.field === 'byteOrderMagic')
+        throw new PcapError('E_BAD_BLOCK', e.offset, 'pcapng section header: bad byte-order magic');
+      throw new PcapError(
+        'E_UNSUPPORTED_VERSION',
+        e.offset,
+        `unsupported pcapng version ${shb.versionMajor}`,
+      );
+    }
+    const views = shb === SHB.le ? SECTION_VIEWS.le : SECTION_VIEWS.be;
+    return { views, next: off + this.blockLength(views, off) };
   }
 
   /** Total length of the block at `off`, checked against the file and the trailing copy. */
-  private blockLength(off: number, le: boolean): number {
+  private blockLength(v: SectionViews, off: number): number {
     const { file } = this;
-    if (off + 12 > file.length)
-      throw new PcapError('E_TRUNCATED', off, 'pcapng block header truncated');
-    const len = u32(file, off + 4, le);
-    if (len < 12 || len % 4 !== 0) {
-      throw new PcapError('E_BAD_BLOCK', off + 4, `pcapng block length ${len} is invalid`);
+    const b = v.block;
+    const e = b.wrap(file, off);
+    if (e === null) {
+      if (b.trailingLength !== b.totalLength) {
+        throw new PcapError(
+          'E_BAD_BLOCK',
+          b.trailingLengthOffset,
+          'pcapng block: trailing length differs',
+        );
+      }
+      return b.totalLength;
     }
-    if (off + len > file.length) {
+    if (e.field === 'totalLength' && e.code !== 'E_TRUNCATED') {
       throw new PcapError(
-        'E_TRUNCATED',
-        off,
-        `pcapng block of ${len} bytes, ${file.length - off} present`,
+        'E_BAD_BLOCK',
+        e.offset,
+        `pcapng block length ${b.totalLength} is invalid`,
       );
     }
-    if (u32(file, off + len - 4, le) !== len) {
-      throw new PcapError('E_BAD_BLOCK', off + len - 4, 'pcapng block: trailing length differs');
+    if (e.offset < off + pcap.PCAPNGBLOCKLE_FIXED_SIZE + 4 && file.length - off < 12) {
+      throw new PcapError('E_TRUNCATED', off, 'pcapng block header truncated');
     }
-    return len;
+    throw new PcapError(
+      'E_TRUNCATED',
+      off,
+      `pcapng block of ${b.totalLength} bytes, ${file.length - off} present (${failed(e)})`,
+    );
   }
 
-  private firstLinkType(le: boolean, off: number): number {
-    const { file } = this;
-    if (off + 12 > file.length) return -1;
-    if (u32(file, off, le) !== NG_IDB) return -1;
-    return off + 10 <= file.length ? u16(file, off + 8, le) : -1;
+  private firstLinkType(v: SectionViews, off: number): number {
+    const head = v.idbPrefix(this.file, off, this.file.length - off, 'linkType');
+    return head.type === Block.InterfaceDescription ? (head.linkType ?? -1) : -1;
   }
 
-  private parseInterface(off: number, len: number, le: boolean): NgInterface {
+  private parseInterface(v: SectionViews, off: number): NgInterface {
     const { file } = this;
-    if (len < 20) throw new PcapError('E_BAD_BLOCK', off, 'pcapng interface description too short');
+    const idb = v.idb;
+    if (idb.wrap(file, off) !== null)
+      throw new PcapError('E_BAD_BLOCK', off, 'pcapng interface description too short');
     const iface: NgInterface = {
-      linkType: u16(file, off + 8, le),
-      snapLen: u32(file, off + 12, le),
+      linkType: idb.linkType,
+      snapLen: idb.snapLen,
       ticksPerSecond: 1_000_000n,
       offsetSeconds: 0n,
     };
-    const end = off + len - 4;
-    let o = off + 16;
-    while (o + 4 <= end) {
-      const code = u16(file, o, le);
-      const optLen = u16(file, o + 2, le);
-      const value = o + 4;
-      if (value + optLen > end)
+    const end = idb.optionsOffset + idb.optionsLength;
+    const opt = v.option;
+    let o = idb.optionsOffset;
+    while (o + pcap.PCAPNGOPTIONLE_FIXED_SIZE <= end) {
+      if (opt.wrap(file, o, end - o) !== null)
         throw new PcapError('E_BAD_BLOCK', o, 'pcapng option runs past its block');
-      if (code === NG_OPT_END) break;
-      if (code === NG_OPT_IF_TSRESOL && optLen >= 1) {
+      if (opt.code === Option.EndOfOptions) break;
+      const value = opt.valueOffset;
+      if (opt.code === Option.IfTsresol && opt.length >= 1) {
         const r = file[value];
         const exp = BigInt(r & 0x7f);
         iface.ticksPerSecond = r & 0x80 ? 2n ** exp : 10n ** exp;
         if (iface.ticksPerSecond === 0n || exp > 60n) {
           throw new PcapError('E_BAD_BLOCK', value, `pcapng if_tsresol ${r} is unusable`);
         }
-      } else if (code === NG_OPT_IF_TSOFFSET && optLen >= 8) {
-        const hi = BigInt(u32(file, value + (le ? 4 : 0), le));
-        const lo = BigInt(u32(file, value + (le ? 0 : 4), le));
+      } else if (
+        opt.code === Option.IfTsoffset &&
+        opt.length >= 8 &&
+        v.tsOffset.wrap(file, value, 8) === null
+      ) {
+        const t = v.tsOffset;
+        const hi = BigInt(v.le ? t.second : t.first);
+        const lo = BigInt(v.le ? t.first : t.second);
         iface.offsetSeconds = BigInt.asIntN(64, (hi << 32n) | lo);
       }
-      o = value + ((optLen + 3) & ~3);
+      o += opt.messageLength;
     }
     return iface;
   }
@@ -278,59 +342,58 @@ class PcapngReader implements CaptureReader {
   *[Symbol.iterator](): Iterator<CaptureRecord> {
     const { file } = this;
     let off = 0;
-    let le = true;
+    let v = SECTION_VIEWS.le;
     let interfaces: NgInterface[] = [];
     let index = 0;
     while (off < file.length) {
       if (off + 8 > file.length)
         throw new PcapError('E_TRUNCATED', off, 'pcapng block header truncated');
-      // A section header announces its own byte order, so test its type before trusting `le`.
-      if (u32le(file, off) === NG_SHB) {
+      // A section header announces its own byte order (its type reads the same in both).
+      if (blockType(file, off) === Block.SectionHeader) {
         const shb = this.sectionHeader(off);
-        le = shb.le;
+        v = shb.views;
         interfaces = [];
         off = shb.next;
         continue;
       }
-      const type = u32(file, off, le);
-      const len = this.blockLength(off, le);
-      const bodyEnd = off + len - 4;
-      if (type === NG_IDB) {
-        interfaces.push(this.parseInterface(off, len, le));
-      } else if (type === NG_EPB || type === NG_OPB) {
-        if (len < 32) throw new PcapError('E_BAD_BLOCK', off, 'pcapng packet block too short');
-        const ifId = type === NG_EPB ? u32(file, off + 8, le) : u16(file, off + 8, le);
-        const iface = interfaces[ifId];
+      const len = this.blockLength(v, off);
+      const type = v.block.type;
+      if (type === Block.InterfaceDescription) {
+        interfaces.push(this.parseInterface(v, off));
+      } else if (type === Block.EnhancedPacket || type === Block.ObsoletePacket) {
+        const p = type === Block.EnhancedPacket ? v.epb : v.opb;
+        const e = p.wrap(file, off, len);
+        if (e !== null) {
+          if (e.field === 'capturedLength') {
+            throw new PcapError(
+              'E_TRUNCATED',
+              off + 28,
+              `record ${index + 1}: ${p.capturedLength} bytes announced, block holds ${len - 32}`,
+            );
+          }
+          throw new PcapError('E_BAD_BLOCK', off, 'pcapng packet block too short');
+        }
+        const iface = interfaces[p.interfaceId];
         if (iface === undefined) {
           throw new PcapError(
             'E_BAD_BLOCK',
             off + 8,
-            `pcapng packet block names unknown interface ${ifId}`,
+            `pcapng packet block names unknown interface ${p.interfaceId}`,
           );
         }
-        const caplen = u32(file, off + 20, le);
-        const origLen = u32(file, off + 24, le);
-        const start = off + 28;
-        if (caplen > bodyEnd - start) {
-          throw new PcapError(
-            'E_TRUNCATED',
-            start,
-            `record ${index + 1}: ${caplen} bytes announced, block holds ${bodyEnd - start}`,
-          );
-        }
-        const ticks = (BigInt(u32(file, off + 12, le)) << 32n) | BigInt(u32(file, off + 16, le));
+        const ticks = (BigInt(p.timestampHigh) << 32n) | BigInt(p.timestampLow);
         const { tsSec, tsNanos } = ticksToTime(ticks, iface);
         yield {
           index,
           tsSec,
           tsNanos,
-          caplen,
-          origLen,
-          bytes: file.subarray(start, start + caplen),
+          caplen: p.capturedLength,
+          origLen: p.originalLength,
+          bytes: file.subarray(p.dataOffset, p.dataOffset + p.dataLength),
           linkType: iface.linkType,
         };
         index++;
-      } else if (type === NG_SPB) {
+      } else if (type === Block.SimplePacket) {
         const iface = interfaces[0];
         if (iface === undefined)
           throw new PcapError(
@@ -338,21 +401,19 @@ class PcapngReader implements CaptureReader {
             off,
             'pcapng simple packet block before any interface',
           );
-        if (len < 16)
+        const p = v.spb;
+        if (p.wrap(file, off, len) !== null)
           throw new PcapError('E_BAD_BLOCK', off, 'pcapng simple packet block too short');
-        const origLen = u32(file, off + 8, le);
-        const start = off + 12;
-        // The SPB has no captured length: it is the original length cut by the snap length and
-        // by the block itself.
-        let caplen = Math.min(origLen, bodyEnd - start);
+        // No captured length: the original length cut by the snap length and by the block.
+        let caplen = Math.min(p.originalLength, p.dataLength);
         if (iface.snapLen > 0) caplen = Math.min(caplen, iface.snapLen);
         yield {
           index,
           tsSec: 0,
           tsNanos: 0,
           caplen,
-          origLen,
-          bytes: file.subarray(start, start + caplen),
+          origLen: p.originalLength,
+          bytes: file.subarray(p.dataOffset, p.dataOffset + caplen),
           linkType: iface.linkType,
         };
         index++;

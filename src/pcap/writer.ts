@@ -1,6 +1,7 @@
 /**
  * Writer for classic pcap files (the libpcap format tcpdump, tshark and Wireshark read):
- * LINKTYPE_ETHERNET, microsecond timestamps, native little-endian byte order.
+ * LINKTYPE_ETHERNET, microsecond timestamps, little-endian (specs/pcap.pkt's PcapFileLe and
+ * PcapRecordLe).
  *
  * Records are copied into one preallocated buffer that is written out when full, so recording a
  * frame allocates nothing. All file I/O is synchronous on purpose: `close()` can then run from a
@@ -9,11 +10,10 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { pcap } from '../generated/index.js';
 
-export const PCAP_MAGIC_MICROS = 0xa1b2c3d4;
-export const LINKTYPE_ETHERNET = 1;
-const GLOBAL_HEADER_LENGTH = 24;
-const RECORD_HEADER_LENGTH = 16;
+const GLOBAL_HEADER_LENGTH = pcap.PCAPFILELE_FIXED_SIZE;
+const RECORD_HEADER_LENGTH = pcap.PCAPRECORDLE_FIXED_SIZE;
 
 export interface PcapWriterOptions {
   /** Longest frame stored whole; longer ones are cut, keeping the original length (default 65535). */
@@ -32,7 +32,8 @@ export class PcapWriter {
   frames = 0;
   bytes = 0;
   private readonly buffer: Uint8Array;
-  private readonly view: DataView;
+  /** One record header, re-filled for every frame (nothing allocated per frame). */
+  private readonly record: pcap.PcapRecordLeFields = { tsSec: 0, tsFraction: 0, origLen: 0 };
   private used = 0;
   private closed = false;
   private readonly snapLength: number;
@@ -56,16 +57,19 @@ export class PcapWriter {
       GLOBAL_HEADER_LENGTH,
     );
     this.buffer = new Uint8Array(size);
-    this.view = new DataView(this.buffer.buffer);
-    const v = this.view;
-    v.setUint32(0, PCAP_MAGIC_MICROS, true);
-    v.setUint16(4, 2, true); // version 2.4
-    v.setUint16(6, 4, true);
-    v.setInt32(8, 0, true); // thiszone: timestamps are UTC
-    v.setUint32(12, 0, true); // sigfigs
-    v.setUint32(16, this.snapLength, true);
-    v.setUint32(20, LINKTYPE_ETHERNET, true);
-    this.used = GLOBAL_HEADER_LENGTH;
+    this.used = pcap.encodePcapFileLe(
+      {
+        magic: pcap.PcapMagic.Microseconds,
+        versionMajor: 2,
+        versionMinor: 4,
+        thiszone: 0, // timestamps are UTC
+        sigfigs: 0,
+        snaplen: this.snapLength,
+        linkTypeWord: pcap.LinkType.Ethernet,
+      },
+      this.buffer,
+      0,
+    );
   }
 
   /** Appends one frame seen at `timestampMs` (milliseconds since the Unix epoch). */
@@ -80,13 +84,13 @@ export class PcapWriter {
     if (this.used + RECORD_HEADER_LENGTH + caplen > this.buffer.length) this.flush();
     const micros = Math.max(0, Math.round(timestampMs * 1000));
     const seconds = Math.floor(micros / 1_000_000);
-    const v = this.view;
     const at = this.used;
-    v.setUint32(at, seconds >>> 0, true);
-    v.setUint32(at + 4, micros - seconds * 1_000_000, true);
-    v.setUint32(at + 8, caplen, true);
-    v.setUint32(at + 12, length, true);
+    const r = this.record;
+    r.tsSec = seconds;
+    r.tsFraction = micros - seconds * 1_000_000;
+    r.origLen = length;
     this.buffer.set(bytes.subarray(offset, offset + caplen), at + RECORD_HEADER_LENGTH);
+    pcap.encodePcapRecordLe(r, this.buffer, at, caplen);
     this.used = at + RECORD_HEADER_LENGTH + caplen;
     this.frames++;
     this.bytes += caplen;

@@ -199,18 +199,18 @@ export const arpAnySizeFields: fc.Arbitrary<arp.ArpAnySizeFields> = fc
     }),
   );
 
-export const pcapFileFields: fc.Arbitrary<pcap.PcapFileFields> = fc.record({
-  magic: fc.constantFrom(0xa1b2c3d4, 0xa1b23c4d),
-  versionMajor: u16,
+/** Either byte order's file header (PcapFileBe and PcapFileLe take the same fields). */
+export const pcapFileFields: fc.Arbitrary<pcap.PcapFileLeFields> = fc.record({
+  magic: fc.constantFrom(0xa1b2c3d4, 0xa1b23c4d), // PcapMagic: microseconds, nanoseconds
+  versionMajor: fc.constant(2),
   versionMinor: u16,
   thiszone: u32,
   sigfigs: u32,
   snaplen: u32,
-  linkType: u16,
-  linkInfo: u16,
+  linkTypeWord: u32,
 });
 
-export const pcapRecordFields: fc.Arbitrary<pcap.PcapRecordFields> = fc.record({
+export const pcapRecordFields: fc.Arbitrary<pcap.PcapRecordLeFields> = fc.record({
   tsSec: u32,
   tsFraction: u32,
   origLen: u32,

@@ -252,24 +252,38 @@ describe('decode(encode(x)) = x', () => {
     );
   });
 
-  it('pcap file header', () => {
+  it('pcap file header, in both byte orders', () => {
     fc.assert(
       fc.property(pcapFileFields, (f) => {
-        const out = new Uint8Array(24);
-        expect(pcap.encodePcapFile(f, out, 0)).toBe(24);
-        expect(decoded(pcap.decodePcapFile(out))).toEqual(f);
+        const le = new Uint8Array(24);
+        const be = new Uint8Array(24);
+        expect(pcap.encodePcapFileLe(f, le, 0)).toBe(24);
+        expect(pcap.encodePcapFileBe(f, be, 0)).toBe(24);
+        expect(decoded(pcap.decodePcapFileLe(le))).toEqual(f);
+        expect(decoded(pcap.decodePcapFileBe(be))).toEqual(f);
+        // The same fields, each one's bytes reversed.
+        expect([...le.subarray(0, 4)].reverse()).toEqual([...be.subarray(0, 4)]);
+        expect([...le.subarray(4, 6)].reverse()).toEqual([...be.subarray(4, 6)]);
       }),
       RUNS,
     );
   });
 
-  it('pcap record (inclLen derived)', () => {
+  it('pcap record (inclLen derived), in both byte orders', () => {
     fc.assert(
       fc.property(pcapRecordFields, payload, (f, body) => {
-        const out = withPayload(16, body);
-        expect(pcap.encodePcapRecord(f, out, 3, body.length)).toBe(16);
-        const v = decoded(pcap.decodePcapRecord(out, 3, 16 + body.length));
-        expect(v).toEqual({ ...f, inclLen: body.length });
+        const le = withPayload(16, body);
+        expect(pcap.encodePcapRecordLe(f, le, 3, body.length)).toBe(16);
+        expect(decoded(pcap.decodePcapRecordLe(le, 3, 16 + body.length))).toEqual({
+          ...f,
+          inclLen: body.length,
+        });
+        const be = withPayload(16, body);
+        expect(pcap.encodePcapRecordBe(f, be, 3, body.length)).toBe(16);
+        expect(decoded(pcap.decodePcapRecordBe(be, 3, 16 + body.length))).toEqual({
+          ...f,
+          inclLen: body.length,
+        });
       }),
       RUNS,
     );

@@ -91,8 +91,10 @@ type MessageName =
   | 'dnsMx'
   | 'dnsSoa'
   | 'dnsSrv'
-  | 'pcapFile'
-  | 'pcapRecord';
+  | 'pcapFileLe'
+  | 'pcapFileBe'
+  | 'pcapRecordLe'
+  | 'pcapRecordBe';
 
 const VIEWS: Record<
   MessageName,
@@ -130,8 +132,10 @@ const VIEWS: Record<
   lldp: { make: () => new lldp.LldpView(), decode: lldp.decodeLldp },
   ppp: { make: () => new ppp.PppView(), decode: ppp.decodePpp },
   arpAnySize: { make: () => new arp.ArpAnySizeView(), decode: arp.decodeArpAnySize },
-  pcapFile: { make: () => new pcap.PcapFileView(), decode: pcap.decodePcapFile },
-  pcapRecord: { make: () => new pcap.PcapRecordView(), decode: pcap.decodePcapRecord },
+  pcapFileLe: { make: () => new pcap.PcapFileLeView(), decode: pcap.decodePcapFileLe },
+  pcapFileBe: { make: () => new pcap.PcapFileBeView(), decode: pcap.decodePcapFileBe },
+  pcapRecordLe: { make: () => new pcap.PcapRecordLeView(), decode: pcap.decodePcapRecordLe },
+  pcapRecordBe: { make: () => new pcap.PcapRecordBeView(), decode: pcap.decodePcapRecordBe },
 };
 const LAYERS = Object.keys(VIEWS) as MessageName[];
 
@@ -332,10 +336,15 @@ function corpus(): Record<MessageName, Uint8Array[]> {
   out.dnsMx = encoded(dnsMxFields, (f, o) => dns.encodeDnsMx(f, o, 0));
   out.dnsSoa = encoded(dnsSoaFields, (f, o) => dns.encodeDnsSoa(f, o, 0));
   out.dnsSrv = encoded(dnsSrvFields, (f, o) => dns.encodeDnsSrv(f, o, 0));
-  out.pcapFile = encoded(pcapFileFields, (f, o) => pcap.encodePcapFile(f, o, 0));
-  out.pcapRecord = encoded(fc.tuple(pcapRecordFields, payload), ([f, body], o) => {
+  out.pcapFileLe = encoded(pcapFileFields, (f, o) => pcap.encodePcapFileLe(f, o, 0));
+  out.pcapFileBe = encoded(pcapFileFields, (f, o) => pcap.encodePcapFileBe(f, o, 0));
+  out.pcapRecordLe = encoded(fc.tuple(pcapRecordFields, payload), ([f, body], o) => {
     o.set(body, 16); // the record header, then the captured bytes
-    return pcap.encodePcapRecord(f, o, 0, body.length) + body.length;
+    return pcap.encodePcapRecordLe(f, o, 0, body.length) + body.length;
+  });
+  out.pcapRecordBe = encoded(fc.tuple(pcapRecordFields, payload), ([f, body], o) => {
+    o.set(body, 16);
+    return pcap.encodePcapRecordBe(f, o, 0, body.length) + body.length;
   });
   for (const file of fixturePcaps()) {
     for (const frame of readPcapFrames(file)) {

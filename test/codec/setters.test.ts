@@ -30,6 +30,7 @@ import {
   pcapRecordFields,
   pppFields,
   u16,
+  u32,
   vlanFields,
   vxlanFields,
 } from './arbitraries.js';
@@ -182,10 +183,117 @@ function samples(): Sample[] {
     }),
     (f, o) => generated.edns.encodeEdnsClientSubnet(f, o, 0),
   );
-  encoded('pcap', 'PcapFile', pcapFileFields, (f, o) => generated.pcap.encodePcapFile(f, o, 0));
-  encoded('pcap', 'PcapRecord', pcapRecordFields, (f, o) =>
-    generated.pcap.encodePcapRecord(f, o, 0, 0),
+  encoded('pcap', 'PcapFileLe', pcapFileFields, (f, o) => generated.pcap.encodePcapFileLe(f, o, 0));
+  encoded('pcap', 'PcapFileBe', pcapFileFields, (f, o) => generated.pcap.encodePcapFileBe(f, o, 0));
+  encoded('pcap', 'PcapRecordLe', pcapRecordFields, (f, o) =>
+    generated.pcap.encodePcapRecordLe(f, o, 0, 0),
   );
+  encoded('pcap', 'PcapRecordBe', pcapRecordFields, (f, o) =>
+    generated.pcap.encodePcapRecordBe(f, o, 0, 0),
+  );
+  // pcapng blocks, whose lengths must agree with their bodies for wrap() to take them.
+  const words = fc.integer({ min: 0, max: 4 }).map((n) => new Uint8Array(4 * n).fill(7));
+  for (const order of ['Be', 'Le'] as const) {
+    const p = generated.pcap as unknown as Record<
+      string,
+      (f: unknown, out: Uint8Array, offset: number) => number
+    >;
+    const enc =
+      (name: string) =>
+      (f: unknown, o: Uint8Array): number =>
+        p[`encode${name}${order}`](f, o, 0);
+    encoded(
+      'pcap',
+      `PcapngBlock${order}`,
+      fc.record({ type: u32, body: words }).map((f) => ({
+        ...f,
+        totalLength: 12 + f.body.length,
+        trailingLength: 12 + f.body.length,
+      })),
+      enc('PcapngBlock'),
+    );
+    encoded(
+      'pcap',
+      `PcapngSectionHeader${order}`,
+      fc
+        .record({ versionMinor: u16, sectionLength: fc.uint8Array({ minLength: 8, maxLength: 8 }) })
+        .map((f) => ({
+          ...f,
+          type: 0x0a0d0d0a,
+          totalLength: 28,
+          byteOrderMagic: 0x1a2b3c4d,
+          versionMajor: 1,
+        })),
+      enc('PcapngSectionHeader'),
+    );
+    encoded(
+      'pcap',
+      `PcapngInterfaceDescription${order}`,
+      fc.record({ linkType: u16, reserved: u16, snapLen: u32, options: words }).map((f) => ({
+        ...f,
+        type: 1,
+        totalLength: 20 + f.options.length,
+      })),
+      enc('PcapngInterfaceDescription'),
+    );
+    encoded(
+      'pcap',
+      `PcapngOption${order}`,
+      fc.record({ code: u16, value: fc.uint8Array({ maxLength: 9 }) }).map((f) => ({
+        ...f,
+        padding: new Uint8Array((4 - (f.value.length % 4)) % 4),
+      })),
+      enc('PcapngOption'),
+    );
+    encoded(
+      'pcap',
+      `PcapngTsOffset${order}`,
+      fc.record({ first: u32, second: u32 }),
+      enc('PcapngTsOffset'),
+    );
+    const packet = fc.record({
+      timestampHigh: u32,
+      timestampLow: u32,
+      originalLength: u32,
+      data: words,
+    });
+    encoded(
+      'pcap',
+      `PcapngEnhancedPacket${order}`,
+      fc.record({ packet, interfaceId: u32 }).map(({ packet: f, interfaceId }) => ({
+        ...f,
+        interfaceId,
+        type: 6,
+        totalLength: 32 + f.data.length,
+        capturedLength: f.data.length,
+        trailer: new Uint8Array(4),
+      })),
+      enc('PcapngEnhancedPacket'),
+    );
+    encoded(
+      'pcap',
+      `PcapngObsoletePacket${order}`,
+      fc.record({ packet, interfaceId: u16, dropsCount: u16 }).map(({ packet: f, ...ids }) => ({
+        ...f,
+        ...ids,
+        type: 2,
+        totalLength: 32 + f.data.length,
+        capturedLength: f.data.length,
+        trailer: new Uint8Array(4),
+      })),
+      enc('PcapngObsoletePacket'),
+    );
+    encoded(
+      'pcap',
+      `PcapngSimplePacket${order}`,
+      fc.record({ originalLength: u32, data: words }).map((f) => ({
+        ...f,
+        type: 3,
+        totalLength: 16 + f.data.length,
+      })),
+      enc('PcapngSimplePacket'),
+    );
+  }
   return out;
 }
 

@@ -546,6 +546,41 @@ const CASES: Array<[string, string, string]> = [
     'list L { k: u8; n: u8; kind k; length n counts body; A = 1 { v: u8; } summary s = A.v; } message X { a: u8; b: bytes(4); o: list(L, rest, continue(b, A.v == 1)); }',
     "x.pkt:1:151: a continuation condition reads the list's summaries only",
   ],
+  [
+    'unknown byte order',
+    'message X endian(be, mid) { a: u16; }',
+    "x.pkt:1:22: unknown byte order 'mid' (be or le)",
+  ],
+  [
+    'byte order twice',
+    'message X endian(le, le) { a: u16; }',
+    "x.pkt:1:22: byte order 'le' listed twice",
+  ],
+  [
+    'no byte order',
+    'message X endian() { a: u16; }',
+    'x.pkt:1:11: endian() needs a byte order: be, le or both',
+  ],
+  [
+    'explicit byte order in an endian message',
+    'message X endian(be, le) { a: u32le; }',
+    "x.pkt:1:31: 'u32le' in an endian(...) message: write u32, the order comes from endian()",
+  ],
+  [
+    'bits in a little-endian copy',
+    'message X endian(le) { a: bits(4); b: bits(12); }',
+    "x.pkt:1:27: 'bits' has no little-endian form: an endian(..., le) message takes u8, u16, u32, addresses and byte regions",
+  ],
+  [
+    'dispatch in an endian message',
+    'message X endian(be) { a: u8; p: payload(rest); dispatch a { 1 => y, } }',
+    'x.pkt:1:49: an endian(...) message cannot dispatch: it is not a layer of a frame',
+  ],
+  [
+    'a copy clashes with a message',
+    'message XLe { a: u8; }\nmessage X endian(le) { a: u16; }',
+    "x.pkt:2:9: duplicate message 'XLe'",
+  ],
 ];
 
 function report(source: string): string {
