@@ -455,3 +455,32 @@ describe('IGMP (specs/igmp.pkt): the layout by type, a v3 query by its length', 
     expect(decoder.has('igmp')).toBe(true);
   });
 });
+
+describe('text of tunnelled frames: the outer line, then what the tunnel carries, one level in', () => {
+  const TUNNELS = join(import.meta.dirname, '..', 'fixtures', 'tunnels');
+  const line = (file: string, n: number): string => {
+    const rec = [...openCapture(readFileSync(join(TUNNELS, file)))][n - 1];
+    decoder.decode(rec.bytes, rec.linkType, rec.origLen);
+    return frameToText(decoder, rec, rec.origLen).replace(/^\S+ /, '');
+  };
+
+  it('VXLAN carrying ICMP and ARP', () => {
+    expect(line('tcpdump-vxlan.pcap', 1)).toBe(
+      'IP 192.168.203.1.45149 > 192.168.202.1.4789: VXLAN, vni 100: 00:16:3e:37:f6:04 > ' +
+        '00:30:88:01:00:02, IP 192.168.203.3 > 192.168.203.5: ICMP echo request, id 1292, seq 1, length 64',
+    );
+    expect(line('tcpdump-vxlan.pcap', 2)).toBe(
+      'IP 192.168.202.1.42710 > 192.168.203.1.4789: VXLAN, vni 100: 00:30:88:01:00:02 > ' +
+        'ff:ff:ff:ff:ff:ff, ARP, Request who-has 192.168.203.3 tell 192.168.203.5, length 28',
+    );
+  });
+
+  it('VXLAN in VXLAN in VXLAN, down to the DNS query', () => {
+    expect(line('zeek-tunnels-vxlan-triple-v2.pcap', 1)).toBe(
+      'IP 1.1.1.1.4789 > 1.1.1.9.4789: VXLAN, vni 1: c8:89:f3:ad:a3:33 > 7a:8a:20:f6:3c:b5, ' +
+        'IP 2.2.2.2.4789 > 2.2.2.9.4789: VXLAN, vni 2: c8:89:f3:ad:a3:33 > 7a:8a:20:f6:3c:b5, ' +
+        'IP 3.3.3.3.4789 > 3.3.3.9.4789: VXLAN, vni 3: c8:89:f3:ad:a3:33 > 7a:8a:20:f6:3c:b5, ' +
+        'IP 4.4.4.4.53 > 4.4.4.9.53: DNS 0+ A? www.bbc.com (29)',
+    );
+  });
+});
