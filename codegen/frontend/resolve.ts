@@ -361,6 +361,7 @@ class MessageResolver {
     if (checksumField !== null && this.checksumOf(checksumField)?.coverage === 'message')
       this.usesPayloadLength = true;
     this.presenceDerives();
+    this.checkViewNames();
     return {
       name: this.m.name.name,
       layer: this.layer,
@@ -383,6 +384,72 @@ class MessageResolver {
     if (placed?.kind === 'field')
       return placed.field.kind === 'scalar' ? placed.field.checksum : null;
     return this.scalars.get(name)?.checksum ?? null;
+  }
+
+  /**
+   * The names a view derives from its fields (docs/dsl.md: `<name>Offset`, `has<Name>`, ...) must
+   * not be another field's name, or the generated class would not compile: a spec error at the
+   * field that comes second.
+   */
+  private checkViewNames(): void {
+    const owner = new Map<string, { field: string; what: string }>();
+    const cap = (n: string): string => n.charAt(0).toUpperCase() + n.slice(1);
+    const derived = (field: string): Array<[string, string]> => {
+      const out: Array<[string, string]> = [];
+      const add = (name: string, what: string): void => void out.push([name, what]);
+      const region = this.regions.get(field);
+      const placed = this.placed.get(field);
+      const scalar = this.scalars.get(field);
+      if (region !== undefined && placed === undefined) {
+        add(`${field}Offset`, 'its offset');
+        add(`${field}Length`, 'its length');
+        add(`${field}Size`, 'its size');
+        if (region.construct.kind === 'array') add(`${field}Count`, 'its item count');
+        if (region.construct.kind === 'list') {
+          add(`${field}Cursor`, 'its cursor');
+          add(`${field}Summary`, 'its summary');
+        }
+        return out;
+      }
+      if (placed !== undefined) {
+        add(`${field}Offset`, 'its offset');
+        if (placed.construct.kind === 'field' && placed.construct.presence !== null)
+          add(`has${cap(field)}`, 'its presence test');
+      }
+      if (scalar === undefined) return out;
+      add(`set${cap(field)}`, 'its setter');
+      if (placed === undefined) add(`${field}Field`, 'its storage');
+      if (scalar.type === 'mac' || scalar.type === 'u64') {
+        add(`${field}Hi`, 'its high half');
+        add(`${field}Lo`, 'its low half');
+        add(`set${cap(field)}Halves`, 'its setter from halves');
+      }
+      if (scalar.type === 'mac') add(`${field}LoBits`, 'its low half as int32');
+      if (scalar.type === 'u64') add(`${field}BigInt`, 'its bigint');
+      if (scalar.type === 'ipv6') {
+        add(`${field}Offset`, 'its offset');
+        add(`${field}Equals`, 'its comparison');
+        add(`copy${cap(field)}`, 'its copy');
+        for (let k = 0; k < 4; k++) {
+          add(`${field}Word${k}`, `its word ${k}`);
+          add(`${field}Int${k}`, `its word ${k} as int32`);
+        }
+      }
+      if ((scalar.type === 'uint' || scalar.type === 'ipv4') && scalar.bitWidth > 16)
+        add(`${field}Bits`, 'its int32 bits');
+      return out;
+    };
+    const names = [...this.fieldPos.keys()];
+    for (const n of names) for (const [d, what] of derived(n)) owner.set(d, { field: n, what });
+    for (const n of names) {
+      const o = owner.get(n);
+      if (o === undefined || o.field === n) continue;
+      const second = (this.fieldPos.get(o.field) ?? 0) < (this.fieldPos.get(n) ?? 0) ? n : o.field;
+      this.r.error(
+        this.fieldPos.get(second) ?? 0,
+        `field '${n}' has the name the view gives '${o.field}' (${o.what}): rename ${second === n ? 'it' : `'${o.field}'`}`,
+      );
+    }
   }
 
   private fixedSize(): number {
@@ -566,11 +633,6 @@ class MessageResolver {
       }
       if (a.kind !== 'if')
         this.r.error(a.pos, `attribute '${a.kind}' is not allowed on ${what} ('${name}')`);
-    }
-    if (cond !== undefined) {
-      const has = `has${name.charAt(0).toUpperCase()}${name.slice(1)}`;
-      if (this.fieldPos.has(has))
-        this.r.error(f.name.pos, `'${has}' is a field, so it cannot be ${name}'s presence test`);
     }
     const size = field.kind === 'scalar' ? field.bitWidth / 8 : field.size;
     const presence = cond === undefined ? null : this.expr(cond.expr, 'decode');

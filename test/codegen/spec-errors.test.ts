@@ -240,7 +240,7 @@ const CASES: Array<[string, string, string]> = [
   [
     'presence test name taken',
     'message X { f: bits(1); hasKey: bits(7); key: u32 if f == 1; }',
-    "x.pkt:1:42: 'hasKey' is a field, so it cannot be key's presence test",
+    "x.pkt:1:42: field 'hasKey' has the name the view gives 'key' (its presence test): rename 'key'",
   ],
   [
     'when that reads like presence',
@@ -545,6 +545,21 @@ const CASES: Array<[string, string, string]> = [
     'continue() reading more than summaries',
     'list L { k: u8; n: u8; kind k; length n counts body; A = 1 { v: u8; } summary s = A.v; } message X { a: u8; b: bytes(4); o: list(L, rest, continue(b, A.v == 1)); }',
     "x.pkt:1:151: a continuation condition reads the list's summaries only",
+  ],
+  [
+    "a field named like a region's length",
+    'message X { n: u8; xLength: u8; x: bytes(n); }',
+    "x.pkt:1:33: field 'xLength' has the name the view gives 'x' (its length): rename 'x'",
+  ],
+  [
+    "a presence test's name, declared after the field",
+    'message X { k: bits(1); r: bits(7); key: u32 if k == 1; hasKey: u8; }',
+    "x.pkt:1:57: field 'hasKey' has the name the view gives 'key' (its presence test): rename it",
+  ],
+  [
+    "a 32-bit field's int32 accessor",
+    'message X { srcBits: u8; src: ipv4; }',
+    "x.pkt:1:26: field 'srcBits' has the name the view gives 'src' (its int32 bits): rename 'src'",
   ],
   [
     'unknown byte order',
