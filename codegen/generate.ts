@@ -4,9 +4,11 @@
  * text, so `--check` can compare what it would write with what is committed.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { parseSpec } from './frontend/parse.js';
 import { resolveSpec } from './frontend/resolve.js';
+import { SpecError } from './spec-error.js';
+import type { AstSpec } from './frontend/ast.js';
 import type { SpecModel } from './frontend/model.js';
 import { type FrameGraph, type LayerTable, resolveGraph } from './frontend/graph.js';
 
@@ -28,9 +30,67 @@ export interface Generated {
 /** The layer table (ids and roots of the dispatch graph), beside the specs. */
 export const LAYER_TABLE = 'specs/frame.layers';
 
-/** Parses and validates one spec (throws SpecError). */
+function moduleOf(file: string): string {
+  return (file.split(/[\\/]/).pop() ?? file).replace(/\.pkt$/, '');
+}
+
+/**
+ * Resolves parsed specs so that every spec comes after those it imports from; `external` finds
+ * a spec that is not among them (undefined: none). An import cycle is a SpecError at the import
+ * that closes it.
+ */
+function resolveInOrder(
+  asts: AstSpec[],
+  external: (module: string) => SpecModel | undefined,
+): SpecModel[] {
+  const byModule = new Map(asts.map((a) => [moduleOf(a.file), a]));
+  const done = new Map<string, SpecModel>();
+  const visiting: string[] = [];
+  const visit = (a: AstSpec): SpecModel => {
+    const module = moduleOf(a.file);
+    const known = done.get(module);
+    if (known !== undefined) return known;
+    visiting.push(module);
+    for (const i of a.imports) {
+      const dep = byModule.get(i.from.name);
+      if (dep === undefined || i.from.name === module) continue;
+      if (visiting.includes(i.from.name)) {
+        const cycle = [...visiting.slice(visiting.indexOf(i.from.name)), i.from.name];
+        throw new SpecError(a.file, a.source, i.from.pos, `import cycle: ${cycle.join(' → ')}`);
+      }
+      visit(dep);
+    }
+    visiting.pop();
+    const model = resolveSpec(a, (m) => done.get(m) ?? (byModule.has(m) ? undefined : external(m)));
+    done.set(module, model);
+    return model;
+  };
+  return asts.map(visit);
+}
+
+/**
+ * Parses and validates one spec (throws SpecError). The specs it imports from are read from
+ * its own directory.
+ */
 export function loadSpec(file: string, source: string): SpecModel {
-  return resolveSpec(parseSpec(file, source));
+  return loadWithSiblings(file, source, new Set());
+}
+
+function loadWithSiblings(file: string, source: string, loading: Set<string>): SpecModel {
+  loading.add(moduleOf(file));
+  const sibling = (module: string): SpecModel | undefined => {
+    const path = join(dirname(file), `${module}.pkt`);
+    if (!existsSync(path)) return undefined;
+    if (loading.has(module)) {
+      const ast = parseSpec(file, source);
+      const at = ast.imports.find((i) => i.from.name === module)?.from.pos ?? 0;
+      throw new SpecError(file, source, at, `import cycle: ${[...loading, module].join(' → ')}`);
+    }
+    return loadWithSiblings(path, readFileSync(path, 'utf8'), loading);
+  };
+  const model = resolveInOrder([parseSpec(file, source)], sibling)[0];
+  loading.delete(moduleOf(file));
+  return model;
 }
 
 async function format(text: string, root: string, path: string): Promise<string> {
@@ -48,7 +108,10 @@ export function loadAll(
   specs: Array<{ file: string; source: string }>,
   table: LayerTable,
 ): { models: SpecModel[]; graph: FrameGraph | null } {
-  const models = specs.map((s) => loadSpec(s.file, s.source));
+  const models = resolveInOrder(
+    specs.map((s) => parseSpec(s.file, s.source)),
+    () => undefined,
+  );
   return { models, graph: resolveGraph(models, table) };
 }
 

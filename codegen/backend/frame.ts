@@ -112,7 +112,8 @@ class FrameEmitter {
   ): { labels: string[]; comment: string[] } {
     const scalar = l.message.fields.find((f) => f.name === field);
     const enumName = scalar?.kind === 'scalar' ? scalar.enumName : null;
-    const members = l.spec.enums.find((e) => e.name === enumName)?.members ?? [];
+    const members =
+      [...l.spec.enums, ...l.spec.importedEnums].find((e) => e.name === enumName)?.members ?? [];
     const names = values.map((v) => members.find((m) => m.value === v)?.name ?? String(v));
     return {
       labels: values.map((v) => `case ${v > 255 ? `0x${v.toString(16)}` : String(v)}:`),
@@ -136,29 +137,55 @@ class FrameEmitter {
     let len = `${v}.payloadLength`;
     let value = `${v}.${d.fields[0]}`;
     let cases = d.cases;
-    const tag = cases.map((c) => this.layer(c.target)).find((t) => t !== l && t.tag);
-    if (tag !== undefined) {
-      const tagValues = cases.filter((c) => c.target === tag.module).flatMap((c) => c.values);
-      const t = tag.module;
-      const field = tag.message.dispatch?.fields[0] as string;
+    const tags = [...new Set(cases.map((c) => c.target))]
+      .map((t) => this.layer(t))
+      .filter((t) => t !== l && t.tag);
+    if (tags.length > 0) {
+      // Names of their own: a tag loop may sit inside another one's case (VLAN, then IPv6).
+      const single = tags.length === 1 && tags[0].message.dispatch?.when === null;
+      const [n, no, nl] = single
+        ? ['next', 'nextOffset', 'nextLength']
+        : [`${v}Next`, `${v}NextOffset`, `${v}NextLength`];
+      const valuesOf = (t: Layer): number[] =>
+        cases.filter((c) => c.target === t.module).flatMap((c) => c.values);
+      const test = (t: Layer): string =>
+        `(${valuesOf(t)
+          .map((x) => `${n} === 0x${x.toString(16)}`)
+          .join(' || ')}) && (wanted & FrameLayer.${t.module}) !== 0`;
+      /** One tag's header: wrapped on its view, then what it names next. */
+      const take = (t: Layer): string[] => {
+        const tv = t.module;
+        const d = t.message.dispatch as DispatchModel;
+        return [
+          `const ${tv} = this.${tv};`,
+          `if (${tv}.wrap(bytes, ${no}, ${nl}) !== null) return this.stop(${tv}.error, layers);`,
+          `layers |= FrameLayer.${tv};`,
+          ...(d.when === null
+            ? []
+            : [`if (!(${exprTs(d.when, viewOf(tv))})) return this.stop(null, layers);`]),
+          `${n} = ${tv}.${d.fields[0]};`,
+          `${no} = ${tv}.payloadOffset;`,
+          `${nl} = ${tv}.payloadLength;`,
+        ];
+      };
       out.push(
-        `// ${tag.message.name} tags dispatch like ${l.message.name}: take them in turn (the view keeps the innermost).`,
-        `let next = ${value};`,
-        `let nextOffset = ${at};`,
-        `let nextLength = ${len};`,
-        `while ((${tagValues.map((x) => `next === 0x${x.toString(16)}`).join(' || ')}) && (wanted & FrameLayer.${t}) !== 0) {`,
-        `const ${t} = this.${t};`,
-        `if (${t}.wrap(bytes, nextOffset, nextLength) !== null) return this.stop(${t}.error, layers);`,
-        `layers |= FrameLayer.${t};`,
-        `next = ${t}.${field};`,
-        `nextOffset = ${t}.payloadOffset;`,
-        `nextLength = ${t}.payloadLength;`,
-        `}`,
+        `// ${tags.map((t) => t.message.name).join(', ')} ${single ? 'tags dispatch' : 'dispatch'} like ${l.message.name}: take them in turn (the view keeps the innermost).`,
+        `let ${n} = ${value};`,
+        `let ${no} = ${at};`,
+        `let ${nl} = ${len};`,
       );
-      value = 'next';
-      at = 'nextOffset';
-      len = 'nextLength';
-      cases = cases.filter((c) => c.target !== tag.module);
+      if (single) {
+        out.push(`while (${test(tags[0])}) {`, ...take(tags[0]), `}`);
+      } else {
+        // Several kinds of header that chain in any order (IPv6's extension headers).
+        out.push(`for (;;) {`);
+        for (const t of tags) out.push(`if (${test(t)}) {`, ...take(t), 'continue;', '}');
+        out.push('break;', '}');
+      }
+      value = n;
+      at = no;
+      len = nl;
+      cases = cases.filter((c) => !tags.some((t) => t.module === c.target));
     }
     const body = (target: string): string[] =>
       isTunnel(this.graph, l.module, target)

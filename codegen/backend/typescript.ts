@@ -470,7 +470,11 @@ class MessageEmitter {
     const e = p.entry;
     if (e.kind === 'scalar') {
       const f = this.scalars.find((x) => x.name === e.name) as ScalarField;
-      if (f.enumName !== null) return `\${nameOf${f.enumName}(this.${f.name}) ?? this.${f.name}}`;
+      if (f.enumName !== null) {
+        const from = this.spec.importedEnums.find((x) => x.name === f.enumName)?.module;
+        if (from !== undefined) this.use(`./${from}.js`, `nameOf${f.enumName}`);
+        return `\${nameOf${f.enumName}(this.${f.name}) ?? this.${f.name}}`;
+      }
     }
     if (e.kind === 'builtin' && e.name === 'checksumValid' && this.pseudo) return '';
     return `\${${this.jsonValue(e)}}`;

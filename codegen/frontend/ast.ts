@@ -123,9 +123,16 @@ export interface AstList {
   members: AstListMember[];
 }
 
+/** `import A, B from spec;`: enums another spec declares. */
+export interface AstImport {
+  names: AstName[];
+  from: AstName;
+}
+
 export interface AstSpec {
   file: string;
   source: string;
+  imports: AstImport[];
   enums: AstEnum[];
   lists: AstList[];
   messages: AstMessage[];

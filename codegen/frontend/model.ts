@@ -27,6 +27,8 @@ export type BinaryOp =
 
 export interface EnumModel {
   name: string;
+  /** The spec that declares it, when this one imports it (`import IpProtocol from ipv4;`). */
+  module?: string;
   /** Width in bits of the base type. */
   width: number;
   members: Array<{ name: string; value: number }>;
@@ -274,6 +276,8 @@ export interface SpecModel {
   /** Base name: `ipv4` for specs/ipv4.pkt; names the generated module. */
   module: string;
   enums: EnumModel[];
+  /** Enums declared by other specs and imported by this one (each with its `module`). */
+  importedEnums: EnumModel[];
   lists: ListModel[];
   messages: MessageModel[];
 }

@@ -9,6 +9,7 @@ import { SpecError } from '../spec-error.js';
 import type {
   AstAttr,
   AstEnum,
+  AstImport,
   AstExpr,
   AstField,
   AstMember,
@@ -62,17 +63,22 @@ const actions: ohm.ActionDict<unknown> = {
     const enums: AstEnum[] = [];
     const messages: AstMessage[] = [];
     const lists: AstList[] = [];
+    const imports: AstImport[] = [];
     for (const child of items.children) {
-      const item = ast<AstEnum | AstMessage | (AstList & { list: true })>(child);
-      if ('base' in item) enums.push(item);
+      const item = ast<AstEnum | AstMessage | (AstList & { list: true }) | AstImport>(child);
+      if ('from' in item) imports.push(item);
+      else if ('base' in item) enums.push(item);
       else if ('list' in item) lists.push(item);
       else messages.push(item);
     }
-    return { enums, lists, messages };
+    return { imports, enums, lists, messages };
   },
   ...listActions,
   Item(inner) {
     return ast(inner);
+  },
+  ImportDecl(_kw, names, _from, spec, _semi): AstImport {
+    return { names: names.asIteration().children.map(name), from: name(spec) };
   },
   EnumDecl(_kw, ident, _colon, base, _open, members, _comma, _close): AstEnum {
     return { name: name(ident), base: name(base), members: listOf(members) };

@@ -101,19 +101,57 @@ function moduleName(file: string): string {
   return base.replace(/\.pkt$/, '');
 }
 
+/** Finds another spec's model by module name (for `import`); undefined when there is none. */
+export type SpecLookup = (module: string) => SpecModel | undefined;
+
 class Resolver {
   private readonly enums = new Map<string, EnumModel>();
+  /** Enums named in `import` lines, by name. */
+  private readonly imported = new Map<string, EnumModel>();
   readonly lists = new Map<string, ListModel>();
 
-  constructor(private readonly spec: AstSpec) {}
+  constructor(
+    private readonly spec: AstSpec,
+    private readonly lookup: SpecLookup,
+  ) {}
 
   error(pos: number, message: string): never {
     throw new SpecError(this.spec.file, this.spec.source, pos, message);
   }
 
+  private imports(): void {
+    const self = moduleName(this.spec.file);
+    for (const i of this.spec.imports) {
+      if (i.from.name === self) this.error(i.from.pos, `a spec cannot import from itself`);
+      const from = this.lookup(i.from.name);
+      if (from === undefined)
+        this.error(
+          i.from.pos,
+          `cannot import from '${i.from.name}': no spec ${i.from.name}.pkt beside this one`,
+        );
+      for (const n of i.names) {
+        const e = from.enums.find((x) => x.name === n.name);
+        if (e === undefined) {
+          const also = from.importedEnums.some((x) => x.name === n.name)
+            ? ` (it imports it from ${from.importedEnums.find((x) => x.name === n.name)?.module}; import it from there)`
+            : '';
+          this.error(n.pos, `spec '${from.module}' declares no enum '${n.name}'${also}`);
+        }
+        if (this.imported.has(n.name)) this.error(n.pos, `enum '${n.name}' is imported twice`);
+        this.imported.set(n.name, { ...e, module: from.module });
+      }
+    }
+  }
+
   run(): SpecModel {
+    this.imports();
     for (const e of this.spec.enums) {
       if (this.enums.has(e.name.name)) this.error(e.name.pos, `duplicate enum '${e.name.name}'`);
+      if (this.imported.has(e.name.name))
+        this.error(
+          e.name.pos,
+          `enum '${e.name.name}' is already imported from ${this.imported.get(e.name.name)?.module}`,
+        );
       const base = SCALAR_TYPES[e.base.name];
       if (base === undefined || base.type !== 'uint') {
         this.error(e.base.pos, `enum base type must be u8, u16 or u32, not '${e.base.name}'`);
@@ -157,6 +195,7 @@ class Resolver {
       source: this.spec.source,
       module: moduleName(this.spec.file),
       enums: [...this.enums.values()],
+      importedEnums: [...this.imported.values()],
       lists: [...this.lists.values()],
       messages,
     };
@@ -249,12 +288,12 @@ class Resolver {
   }
 
   enumByName(name: string): EnumModel | undefined {
-    return this.enums.get(name);
+    return this.enums.get(name) ?? this.imported.get(name);
   }
 
   /** Resolves `Enum.Member`. */
   enumMember(object: string, member: string, pos: number): number {
-    const e = this.enums.get(object);
+    const e = this.enumByName(object);
     if (e === undefined) this.error(pos, `unknown enum '${object}'`);
     const m = e.members.find((x) => x.name === member);
     if (m === undefined) this.error(pos, `enum '${object}' has no member '${member}'`);
@@ -1286,6 +1325,7 @@ export function fieldRefs(e: Expr): string[] {
   }
 }
 
-export function resolveSpec(spec: AstSpec): SpecModel {
-  return new Resolver(spec).run();
+/** @param lookup The specs this one may import from (already resolved). */
+export function resolveSpec(spec: AstSpec, lookup: SpecLookup = () => undefined): SpecModel {
+  return new Resolver(spec, lookup).run();
 }

@@ -59,12 +59,17 @@ import {
   ipv4,
   lldp,
   ppp,
+  ipv6,
+  ipv6frag,
+  ipv6opts,
+  ipv6route,
   tcp,
   udp,
   vlan,
   vxlan,
 } from '../generated/index.js';
 import { EtherType } from '../generated/ethernet.js';
+import { IpProtocol } from '../generated/ipv4.js';
 import { LINKTYPE_ETHERNET } from '../pcap/reader.js';
 
 /** Bit per layer in `CaptureDecoder.layers`. */
@@ -84,6 +89,9 @@ export const CaptureLayer = {
   ppp: 4096,
   geneve: 8192,
   lldp: 16384,
+  ipv6: 32768,
+  /** At least one IPv6 extension header (`ipv6Exts`). */
+  ipv6ext: 65536,
 } as const;
 export type CaptureLayerName = keyof typeof CaptureLayer;
 
@@ -112,6 +120,30 @@ export const MAX_TUNNEL_DEPTH = frame.FRAME_MAX_DEPTH;
 /** Which view holds the frame's IGMP message (see specs/igmp.pkt). */
 export type IgmpLayout = 'v1v2' | 'v3Query' | 'v3Report';
 
+/** IPv6 extension headers decoded per frame (a longer chain ends the walk quietly). */
+export const MAX_IPV6_EXT = 8;
+
+/** An IPv6 extension header, by tshark's name for it. */
+export type Ipv6ExtName = 'hopopts' | 'dstopts' | 'routing' | 'fraghdr';
+
+/** Which view holds a routing header's type-specific layout (specs/ipv6route.pkt). */
+export type Ipv6RoutingLayout = 'generic' | 'sourceRoute' | 'homeAddress' | 'segmentRouting';
+
+/**
+ * One header of an IPv6 extension header chain: which it is, and the views of its spec, of
+ * which the one `name` (and for routing, `routingLayout`) names is valid.
+ */
+export class Ipv6Ext {
+  name: Ipv6ExtName = 'hopopts';
+  readonly options = new ipv6opts.Ipv6OptionsHeaderView();
+  readonly routing = new ipv6route.Ipv6RoutingView();
+  readonly sourceRoute = new ipv6route.Ipv6SourceRouteView();
+  readonly homeAddressRoute = new ipv6route.Ipv6HomeAddressRouteView();
+  readonly segmentRouting = new ipv6route.Ipv6SegmentRoutingView();
+  routingLayout: Ipv6RoutingLayout = 'generic';
+  readonly fragment = new ipv6frag.Ipv6FragmentView();
+}
+
 /** VLAN tags decoded per frame (802.1ad QinQ uses two; more is not seen in practice). */
 export const MAX_VLAN_TAGS = 4;
 const DNS_PORT = 53;
@@ -134,6 +166,31 @@ export class CaptureDecoder {
   offloaded = false;
   /** The frame's IPv4 header: `ipv4`, or `ipv4Offloaded` for a total length of 0. */
   ip: ipv4.Ipv4View | ipv4.Ipv4OffloadedView = this.ipv4;
+  readonly ipv6 = new ipv6.Ipv6View();
+  /**
+   * A jumbogram (RFC 2675: payload length 0, then hop-by-hop options): `ipv6` is then wrapped
+   * over the header only and this view holds the datagram, to the end of the frame.
+   */
+  readonly ipv6Jumbo = new ipv6.Ipv6JumboView();
+  jumbogram = false;
+  /** Where a jumbogram ends, as its Jumbo Payload option says (-1: no option seen). */
+  private jumboEnd = -1;
+  /** The extension headers after `ipv6`, in wire order; `ipv6ExtCount` of them are valid. */
+  readonly ipv6Exts: readonly Ipv6Ext[] = Array.from({ length: MAX_IPV6_EXT }, () => new Ipv6Ext());
+  ipv6ExtCount = 0;
+  /** The extension header shown in part (`partialLayer` is then 'ipv6ext'). */
+  ipv6ExtFailed: Ipv6ExtName = 'hopopts';
+  /** Which IP header carries the transport layer: 4 (`ip`), 6 (`ipv6`), 0 before either. */
+  ipVersion: 0 | 4 | 6 = 0;
+  /** The transport header's window: the IP payload (after IPv6's extension headers). */
+  l4Offset = 0;
+  l4Length = 0;
+  /**
+   * Where the IPv6 pseudo-header's addresses (RFC 8200 §8.1) sit in `bytes`: the IPv6 source
+   * and destination, unless an extension header names others.
+   */
+  pseudoSrcOffset = 0;
+  pseudoDstOffset = 0;
   readonly icmp = new icmp.IcmpView();
   /** IGMP in the layout `igmpLayout` names (the other two views are stale). */
   readonly igmp = new igmp.IgmpView();
@@ -268,6 +325,10 @@ export class CaptureDecoder {
     this.arpAnySize = false;
     this.offloaded = false;
     this.ip = this.ipv4;
+    this.ipVersion = 0;
+    this.jumbogram = false;
+    this.jumboEnd = -1;
+    this.ipv6ExtCount = 0;
     this.partialLayer = null;
     this.partialDecoder = null;
     this.inner = null;
@@ -277,7 +338,7 @@ export class CaptureDecoder {
   private tunnel(
     bytes: Uint8Array,
     tunnel: string,
-    entry: 'ethernet' | 'ipv4',
+    entry: 'ethernet' | 'ipv4' | 'ipv6',
     off: number,
     len: number,
   ): void {
@@ -290,7 +351,8 @@ export class CaptureDecoder {
     const inner = (this.next ??= new CaptureDecoder(this.depth - 1));
     inner.reset(bytes, LINKTYPE_ETHERNET, bytes.length);
     if (entry === 'ethernet') inner.walk(bytes, off, len);
-    else inner.walkIpv4(bytes, off, len);
+    else if (entry === 'ipv4') inner.walkIpv4(bytes, off, len);
+    else inner.walkIpv6(bytes, off, len);
     this.inner = inner;
     if (inner.error !== null) this.failWhole(inner.error as DecodeError);
   }
@@ -303,13 +365,26 @@ export class CaptureDecoder {
     const t = this.tcp;
     const ip = this.ip;
     if (!this.ipPayloadCut) return t.payloadLength;
+    if (this.ipVersion === 6) {
+      const v6 = this.ipv6;
+      const datagram = Math.min(v6.headerLength + v6.payloadLen, this.origLength - v6.offset);
+      return Math.max(0, datagram - (this.l4Offset - v6.offset) - t.dataOffset * 4);
+    }
     const onWire = this.origLength - ip.offset;
     const datagram = this.offloaded ? onWire : Math.min(ip.totalLength, onWire);
     return Math.max(0, datagram - ip.ihl * 4 - t.dataOffset * 4);
   }
 
+  /** Where the IPv6 datagram ends in `bytes` (a jumbogram: at the end of the frame). */
+  get ipv6DatagramEnd(): number {
+    if (this.jumboEnd >= 0) return this.jumboEnd;
+    const ip = this.jumbogram ? this.ipv6Jumbo : this.ipv6;
+    return ip.payloadOffset + ip.payloadLength;
+  }
+
   /** The IPv4 payload is shorter here than on the wire (a lying length, or a snap length). */
   get ipPayloadCut(): boolean {
+    if (this.ipVersion === 6) return this.ipv6.payloadTruncated;
     return this.offloaded ? this.origLength > this.bytes.length : this.ipv4.payloadTruncated;
   }
 
@@ -367,6 +442,181 @@ export class CaptureDecoder {
       return;
     }
     if (next === 'ipv4') this.walkIpv4(bytes, off, len);
+    else if (next === 'ipv6') this.walkIpv6(bytes, off, len);
+  }
+
+  private walkIpv6(bytes: Uint8Array, off: number, len: number): void {
+    const ip = this.ipv6;
+    let err = ip.wrap(bytes, off, len);
+    if (err === null && ip.payloadLen === 0 && this.ipv6Jumbo.wrap(bytes, off, len) === null) {
+      this.jumbogram = true;
+    }
+    if (err !== null) {
+      if (!isCutPayload(err)) return this.fail(err, ipv6.decodeIpv6Prefix, off, len);
+      this.noteCut(err);
+      err = ip.wrapPartial(bytes, off, len);
+      if (err !== null) return this.fail(err, ipv6.decodeIpv6Prefix, off, len);
+    }
+    this.layers |= CaptureLayer.ipv6;
+    this.ipVersion = 6;
+    const datagram = this.jumbogram ? this.ipv6Jumbo : ip;
+    this.l4Offset = datagram.payloadOffset;
+    this.l4Length = datagram.payloadLength;
+    this.pseudoSrcOffset = ip.srcOffset;
+    this.pseudoDstOffset = ip.dstOffset;
+    let kind = ipv6.payloadKind(ip);
+    let next = ip.nextHeader;
+    while (kind === 'ipv6opts' || kind === 'ipv6route' || kind === 'ipv6frag') {
+      if (this.ipv6ExtCount === MAX_IPV6_EXT) return;
+      const ext = this.ipv6Exts[this.ipv6ExtCount];
+      if (!this.decodeIpv6Ext(bytes, ext, kind, next)) return;
+      if (ext.name === 'fraghdr') {
+        const f = ext.fragment;
+        next = f.nextHeader;
+        kind = ipv6frag.payloadKind(f);
+        // Only the first fragment holds the next header; a first fragment is incomplete.
+        if (f.fragmentOffset === 0 && f.more !== 0) this.firstFragment = true;
+      } else if (ext.name === 'routing') {
+        next = ext.routing.nextHeader;
+        kind = ipv6route.payloadKind(ext.routing);
+      } else {
+        next = ext.options.nextHeader;
+        kind = ipv6opts.payloadKind(ext.options);
+      }
+    }
+    this.dispatchTransport(bytes, kind);
+  }
+
+  /**
+   * The extension header `kind` (with `next`, the next header value that named it) at the
+   * transport window, which it then moves past itself. Notes what it changes for the
+   * pseudo-header (RFC 8200 §8.1): a Home Address option's source (RFC 6275 §6.3), a routing
+   * header's final destination while segments are left, as tshark takes them. False when it
+   * failed (the frame's error, shown in part).
+   */
+  private decodeIpv6Ext(
+    bytes: Uint8Array,
+    ext: Ipv6Ext,
+    kind: 'ipv6opts' | 'ipv6route' | 'ipv6frag',
+    next: number,
+  ): boolean {
+    const off = this.l4Offset;
+    const len = this.l4Length;
+    let payloadOffset: number;
+    let payloadLength: number;
+    if (kind === 'ipv6opts') {
+      ext.name = next === IpProtocol.HopByHop ? 'hopopts' : 'dstopts';
+      const o = ext.options;
+      const err = o.wrap(bytes, off, len);
+      if (err !== null)
+        return this.failExt(ext, err, ipv6opts.decodeIpv6OptionsHeaderPrefix, off, len);
+      payloadOffset = o.payloadOffset;
+      payloadLength = o.payloadLength;
+      if (this.jumbogram && ext.name === 'hopopts' && o.jumboLength >= 0) {
+        // RFC 2675: the length counts every byte after the IPv6 header.
+        const start = this.ipv6Jumbo.payloadOffset;
+        this.jumboEnd = Math.min(
+          start + o.jumboLength,
+          this.ipv6Jumbo.payloadOffset + this.ipv6Jumbo.payloadLength,
+        );
+        payloadLength = Math.max(0, this.jumboEnd - payloadOffset);
+      }
+      if (ext.name === 'dstopts' && o.homeAddress) {
+        const c = o.options();
+        while (c.next()) {
+          if (c.kind === ipv6opts.Ipv6OptionType.HomeAddress && c.homeAddress.addressCount > 0)
+            this.pseudoSrcOffset = c.homeAddress.addressItemOffset(0);
+        }
+      }
+    } else if (kind === 'ipv6route') {
+      ext.name = 'routing';
+      const r = ext.routing;
+      let err = r.wrap(bytes, off, len);
+      if (err !== null) return this.failExt(ext, err, routingPrefix(bytes, off, len), off, len);
+      payloadOffset = r.payloadOffset;
+      payloadLength = r.payloadLength;
+      ext.routingLayout = 'generic';
+      const left = r.segmentsLeft > 0;
+      switch (r.routingType) {
+        case ipv6route.Ipv6RoutingType.SourceRoute: {
+          const t = ext.sourceRoute;
+          err = t.wrap(bytes, off, len);
+          if (err !== null)
+            return this.failExt(ext, err, ipv6route.decodeIpv6SourceRoutePrefix, off, len);
+          ext.routingLayout = 'sourceRoute';
+          if (left && t.addressesCount > 0)
+            this.pseudoDstOffset = t.addressesItemOffset(t.addressesCount - 1);
+          break;
+        }
+        case ipv6route.Ipv6RoutingType.HomeAddress: {
+          const t = ext.homeAddressRoute;
+          err = t.wrap(bytes, off, len);
+          if (err !== null)
+            return this.failExt(ext, err, ipv6route.decodeIpv6HomeAddressRoutePrefix, off, len);
+          ext.routingLayout = 'homeAddress';
+          if (left) this.pseudoDstOffset = t.homeAddressOffset;
+          break;
+        }
+        case ipv6route.Ipv6RoutingType.SegmentRouting: {
+          const t = ext.segmentRouting;
+          err = t.wrap(bytes, off, len);
+          if (err !== null)
+            return this.failExt(ext, err, ipv6route.decodeIpv6SegmentRoutingPrefix, off, len);
+          ext.routingLayout = 'segmentRouting';
+          if (left && t.segmentsCount > 0) this.pseudoDstOffset = t.segmentsItemOffset(0);
+          break;
+        }
+        default:
+          break;
+      }
+    } else {
+      ext.name = 'fraghdr';
+      const f = ext.fragment;
+      const err = f.wrap(bytes, off, len);
+      if (err !== null) return this.failExt(ext, err, ipv6frag.decodeIpv6FragmentPrefix, off, len);
+      payloadOffset = f.payloadOffset;
+      payloadLength = f.payloadLength;
+    }
+    this.ipv6ExtCount++;
+    this.layers |= CaptureLayer.ipv6ext;
+    this.l4Offset = payloadOffset;
+    this.l4Length = payloadLength;
+    return true;
+  }
+
+  /** An extension header that failed: the frame's error, the header shown in part. */
+  private failExt(
+    ext: Ipv6Ext,
+    err: DecodeError,
+    decode: PrefixDecoder,
+    offset: number,
+    length: number,
+  ): false {
+    const shown = this.partialLayer === null;
+    this.fail(err, decode, offset, length);
+    if (shown) {
+      this.partialLayer = 'ipv6ext';
+      this.ipv6ExtFailed = ext.name;
+    }
+    return false;
+  }
+
+  /** The IPv6 payload (after its extension headers) by the last next header. */
+  private dispatchTransport(bytes: Uint8Array, kind: ipv6.Ipv6PayloadKind | null): void {
+    const off = this.l4Offset;
+    const len = this.l4Length;
+    switch (kind) {
+      case 'udp':
+        return this.decodeUdp(bytes);
+      case 'tcp':
+        return this.decodeTcp(bytes);
+      case 'ipv6':
+        return this.tunnel(bytes, 'ipv6', 'ipv6', off, len);
+      case 'ipv4':
+        return this.tunnel(bytes, 'ipv6', 'ipv4', off, len);
+      default:
+        return;
+    }
   }
 
   private walkIpv4(bytes: Uint8Array, off: number, len: number): void {
@@ -395,6 +645,9 @@ export class CaptureDecoder {
     const ip = this.ip;
     if (ip.fragmentOffset !== 0) return;
     this.firstFragment = (ip.flags & IPV4_MF) !== 0;
+    this.ipVersion = 4;
+    this.l4Offset = ip.payloadOffset;
+    this.l4Length = ip.payloadLength;
 
     const kind = this.offloaded ? ipv4Kind(ip.protocol) : ipv4.payloadKind(this.ipv4);
     switch (kind) {
@@ -413,6 +666,8 @@ export class CaptureDecoder {
         return this.decodeTcp(bytes);
       case 'ipv4':
         return this.tunnel(bytes, 'ipv4', 'ipv4', ip.payloadOffset, ip.payloadLength);
+      case 'ipv6':
+        return this.tunnel(bytes, 'ipv4', 'ipv6', ip.payloadOffset, ip.payloadLength);
       case 'gre':
         return this.decodeGre(bytes);
       default:
@@ -473,17 +728,17 @@ export class CaptureDecoder {
 
   private decodeUdp(bytes: Uint8Array): void {
     const u = this.udp;
-    const ip = this.ip;
-    let err = u.wrap(bytes, ip.payloadOffset, ip.payloadLength);
+    const off = this.l4Offset;
+    const len = this.l4Length;
+    let err = u.wrap(bytes, off, len);
     // A UDP length past the IPv4 payload: show the header and cut the payload. That is expected
     // when the IPv4 payload is a first fragment or was cut; otherwise the UDP length is wrong,
     // which is the frame's error (the walk goes on, as for a cut IPv4 payload).
     if (err !== null && isCutPayload(err)) {
       if (!this.transportIncomplete) this.noteCut(err);
-      err = u.wrapPartial(bytes, ip.payloadOffset, ip.payloadLength);
+      err = u.wrapPartial(bytes, off, len);
     }
-    if (err !== null)
-      return this.failIn(err, udp.decodeUdpPrefix, ip.payloadOffset, ip.payloadLength);
+    if (err !== null) return this.failIn(err, udp.decodeUdpPrefix, off, len);
     this.layers |= CaptureLayer.udp;
     const app = udp.payloadKind(u);
     // An incomplete message is no error of its own: the frame already says why it is short. In a
@@ -528,11 +783,9 @@ export class CaptureDecoder {
 
   private decodeTcp(bytes: Uint8Array): void {
     const t = this.tcp;
-    const ip = this.ip;
-    // TCP's payload is the rest of the IPv4 payload, so a cut one simply holds fewer bytes.
-    const err = t.wrap(bytes, ip.payloadOffset, ip.payloadLength);
-    if (err !== null)
-      return this.failIn(err, tcp.decodeTcpPrefix, ip.payloadOffset, ip.payloadLength);
+    // TCP's payload is the rest of the IP payload, so a cut one simply holds fewer bytes.
+    const err = t.wrap(bytes, this.l4Offset, this.l4Length);
+    if (err !== null) return this.failIn(err, tcp.decodeTcpPrefix, this.l4Offset, this.l4Length);
     this.layers |= CaptureLayer.tcp;
     if (t.srcPort !== DNS_PORT && t.dstPort !== DNS_PORT) return;
     const off = t.payloadOffset;
@@ -565,6 +818,8 @@ export class CaptureDecoder {
     } else if (this.has('lldp')) {
       // The LLDPDU ends with its End TLV; the padding after it is the trailer.
       end = this.lldp.offset + this.lldp.headerLength;
+    } else if (this.has('ipv6')) {
+      end = this.ipv6DatagramEnd;
     }
     if (end >= 0 && captured <= end) return;
     const c = this.frameCutError;
@@ -622,6 +877,26 @@ export class CaptureDecoder {
     if (this.error === null) this.error = err;
     if (this.partialLayer === null)
       this.showPartial(err.layer as CaptureLayerName, err, decode, offset, length);
+  }
+}
+
+/**
+ * How to show a routing header that failed: in its type's layout when the type byte is there
+ * (a cut segment routing header still shows its last entry, flags and tag, as tshark does).
+ */
+function routingPrefix(bytes: Uint8Array, offset: number, length: number): PrefixDecoder {
+  const head = ipv6route.decodeIpv6RoutingPrefix(bytes, offset, length, 'routingType') as {
+    routingType?: number;
+  };
+  switch (head.routingType) {
+    case ipv6route.Ipv6RoutingType.SourceRoute:
+      return ipv6route.decodeIpv6SourceRoutePrefix;
+    case ipv6route.Ipv6RoutingType.HomeAddress:
+      return ipv6route.decodeIpv6HomeAddressRoutePrefix;
+    case ipv6route.Ipv6RoutingType.SegmentRouting:
+      return ipv6route.decodeIpv6SegmentRoutingPrefix;
+    default:
+      return ipv6route.decodeIpv6RoutingPrefix;
   }
 }
 

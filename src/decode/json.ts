@@ -11,7 +11,8 @@
  * `error.layer` is that layer.
  *
  * Some values need context a single view does not have, so they are set here:
- * - UDP and TCP `checksumValid` need the IPv4 pseudo-header; it is `null` (cannot be checked)
+ * - UDP and TCP `checksumValid` need the IPv4 or IPv6 pseudo-header (over IPv6 with the
+ *   addresses an extension header may name instead: see CaptureDecoder.pseudoSrcOffset); it is `null` (cannot be checked)
  *   for the first fragment of a fragmented datagram and for a datagram the capture cut, whose
  *   checksum covers bytes this frame does not hold (ICMP's likewise);
  * - TCP `payloadLength` of a cut datagram is the length the IPv4 header declares (bounded by the
@@ -19,6 +20,12 @@
  * - IPv4 with total length 0 (a capture taken before TCP segmentation offload, or BIG TCP) keeps
  *   `totalLength: 0` and gets `offloadedLength`, the length the rest of the frame gives it on the
  *   wire (tshark's total length, "presumed to be because of TSO");
+ * - IPv6 extension headers are `ipv6.ext`, in wire order, each `{hdr, ...fields}` with tshark's
+ *   name for it (hopopts, dstopts, routing, fraghdr); a routing header shows the layout of its
+ *   type (0, 2, 4) when it is one of those. One that failed is the last, in part (`partial` is
+ *   then `ipv6ext`);
+ * - an IPv6 jumbogram (RFC 2675: payload length 0, the length in a hop-by-hop option) gets
+ *   `jumboLength`, the bytes after the IPv6 header;
  * - ARP other than Ethernet/IPv4 (address sizes other than 6/4, or a protocol type other than
  *   IPv4): hardware addresses as a MAC when 6 bytes long, colon hex otherwise; protocol addresses
  *   dotted when they are 4-byte IPv4 addresses, colon hex (bytes) otherwise;
@@ -33,7 +40,7 @@
  */
 import { formatHexColon, formatHwAddr, formatIpv4, readIpv4 } from '../codec/address.js';
 import { EtherType } from '../generated/ethernet.js';
-import { type CaptureDecoder, type FrameError } from './capture.js';
+import { type CaptureDecoder, type FrameError, type Ipv6Ext } from './capture.js';
 import { ednsOf } from './edns.js';
 import { lldpIds } from './lldp.js';
 
@@ -55,6 +62,12 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
       ? { ...d.ip.toJSON(), offloadedLength: d.offloadedLength }
       : d.ipv4.toJSON();
   }
+  if (d.has('ipv6')) {
+    const ip: Record<string, unknown> = { ...d.ipv6.toJSON() };
+    if (d.jumbogram) ip.jumboLength = d.ipv6DatagramEnd - d.ipv6.payloadOffset;
+    if (d.ipv6ExtCount > 0) ip.ext = d.ipv6Exts.slice(0, d.ipv6ExtCount).map(ipv6ExtJSON);
+    layers.ipv6 = ip;
+  }
   if (d.has('icmp')) {
     const icmp: Record<string, unknown> = { ...d.icmp.toJSON() };
     if (d.transportIncomplete) icmp.checksumValid = null;
@@ -65,7 +78,7 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
   if (d.has('tcp')) {
     layers.tcp = {
       ...d.tcp.toJSON(),
-      checksumValid: d.transportIncomplete ? null : d.tcp.checksumValidWith(d.ip.src, d.ip.dst),
+      checksumValid: d.transportIncomplete ? null : tcpChecksum(d),
       payloadLength: d.tcpPayloadLength,
     };
   }
@@ -80,7 +93,12 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
   const partial = d.partialLayer;
   if (partial !== null) {
     const fields = d.partialFields();
-    if (partial === 'vlan') layers.vlan = [...((layers.vlan as unknown[]) ?? []), fields];
+    if (partial === 'ipv6ext') {
+      // A header of which no field is there is not shown (as tshark shows none).
+      const ip = layers.ipv6 as Record<string, unknown>;
+      if (fields !== null && Object.keys(fields).length > 0)
+        ip.ext = [...((ip.ext as unknown[]) ?? []), { hdr: d.ipv6ExtFailed, ...fields }];
+    } else if (partial === 'vlan') layers.vlan = [...((layers.vlan as unknown[]) ?? []), fields];
     else layers[partial] = fields;
   }
   if (d.has('vxlan')) layers.vxlan = d.vxlan.toJSON();
@@ -103,6 +121,28 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
   };
 }
 
+/** One IPv6 extension header: tshark's name for it, then its view's fields. */
+function ipv6ExtJSON(e: Ipv6Ext): Record<string, unknown> {
+  switch (e.name) {
+    case 'hopopts':
+    case 'dstopts':
+      return { hdr: e.name, ...e.options.toJSON() };
+    case 'fraghdr':
+      return { hdr: e.name, ...e.fragment.toJSON() };
+    case 'routing': {
+      const view =
+        e.routingLayout === 'sourceRoute'
+          ? e.sourceRoute
+          : e.routingLayout === 'homeAddress'
+            ? e.homeAddressRoute
+            : e.routingLayout === 'segmentRouting'
+              ? e.segmentRouting
+              : e.routing;
+      return { hdr: e.name, ...view.toJSON() };
+    }
+  }
+}
+
 /** IGMP in its layout's view; the checksum of a message this frame holds in part is not known. */
 function igmpJSON(d: CaptureDecoder): Record<string, unknown> {
   const view =
@@ -119,7 +159,16 @@ function igmpJSON(d: CaptureDecoder): Record<string, unknown> {
 /** A UDP datagram whose own length fits the captured bytes can be checked even if IPv4 lies. */
 function udpChecksum(d: CaptureDecoder): boolean | null {
   if (d.firstFragment || d.udp.payloadTruncated) return null;
+  if (d.ipVersion === 6)
+    return d.udp.checksumValidWithIpv6(d.bytes, d.pseudoSrcOffset, d.bytes, d.pseudoDstOffset);
   return d.udp.checksumValidWith(d.ip.src, d.ip.dst);
+}
+
+/** TCP's checksum over the pseudo-header of the IP version that carries it. */
+function tcpChecksum(d: CaptureDecoder): boolean {
+  if (d.ipVersion === 6)
+    return d.tcp.checksumValidWithIpv6(d.bytes, d.pseudoSrcOffset, d.bytes, d.pseudoDstOffset);
+  return d.tcp.checksumValidWith(d.ip.src, d.ip.dst);
 }
 
 /** ARP of any address sizes and protocol type, its addresses formatted (see above). */

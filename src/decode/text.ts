@@ -11,7 +11,7 @@
  * failed (or a header an incomplete datagram cuts) is shown in part before it, as
  * `layer (field value, ...)` with the fixed fields the bytes hold up to the failing one.
  */
-import { formatIpv4, formatMac } from '../codec/address.js';
+import { formatIpv4, formatIpv6, formatMac } from '../codec/address.js';
 import { dhcp, dns, gre, icmp, ppp, tcp } from '../generated/index.js';
 import type { CaptureDecoder } from './capture.js';
 import { arpAnySizeJSON } from './json.js';
@@ -74,6 +74,7 @@ function frameLine(d: CaptureDecoder, origLen: number): string {
     return `${formatMac(eth.src)} > ${formatMac(eth.dst)}, LLDP, chassis ${ids.chassisId ?? '?'}, port ${ids.portId ?? '?'}${ttl}, length ${d.lldp.headerLength}`;
   }
   if (d.has('ipv4')) return ipv4Text(d);
+  if (d.has('ipv6')) return ipv6Text(d);
   if (eth.etherType === ETHERTYPE_ARP || eth.etherType === ETHERTYPE_IPV4) {
     return `${formatMac(eth.src)} > ${formatMac(eth.dst)}, ethertype ${eth.etherType === ETHERTYPE_ARP ? 'ARP' : 'IPv4'}`;
   }
@@ -82,10 +83,11 @@ function frameLine(d: CaptureDecoder, origLen: number): string {
 
 /** What a tunnel carried: the inner frame's line (`inner` starts at Ethernet or IPv4). */
 function innerText(inner: CaptureDecoder): string {
-  if (!inner.has('ethernet') && !inner.has('ipv4')) return 'undecoded';
-  return inner.has('ethernet')
-    ? `${formatMac(inner.ethernet.src)} > ${formatMac(inner.ethernet.dst)}, ${frameLine(inner, inner.ethernet.byteLength)}`
-    : ipv4Text(inner);
+  if (inner.has('ethernet'))
+    return `${formatMac(inner.ethernet.src)} > ${formatMac(inner.ethernet.dst)}, ${frameLine(inner, inner.ethernet.byteLength)}`;
+  if (inner.has('ipv4')) return ipv4Text(inner);
+  if (inner.has('ipv6')) return ipv6Text(inner);
+  return 'undecoded';
 }
 
 function errorText(d: CaptureDecoder): string {
@@ -119,9 +121,65 @@ function ipv4Text(d: CaptureDecoder): string {
     return `IP ${src} > ${dst}: ip-proto-${ip.protocol}${fragText(d)}, length ${ip.payloadLength}`;
   }
   if (d.has('icmp')) return `IP ${src} > ${dst}: ${icmpText(d)}${fragText(d)}`;
+  return transportText(d, 'IP', src, dst, fragText(d));
+}
+
+/**
+ * tcpdump's IPv6 line: `IP6 src.port > dst.port: ...` (`[ext ...]` naming the extension headers
+ * on the way, when there are any).
+ */
+function ipv6Text(d: CaptureDecoder): string {
+  const ip = d.ipv6;
+  const src = formatIpv6(ip.bytes, ip.srcOffset);
+  const dst = formatIpv6(ip.bytes, ip.dstOffset);
+  const jumbo = d.jumbogram ? ', jumbogram' : '';
+  const ext = ipv6ExtText(d);
+  if (d.inner !== null && !d.has('udp'))
+    return `IP6 ${src} > ${dst}:${ext}${jumbo} ${innerText(d.inner)}`;
+  if (!d.has('udp') && !d.has('tcp')) {
+    const last = d.ipv6ExtCount > 0 ? d.ipv6Exts[d.ipv6ExtCount - 1] : null;
+    const next =
+      last === null
+        ? ip.nextHeader
+        : last.name === 'fraghdr'
+          ? last.fragment.nextHeader
+          : last.name === 'routing'
+            ? last.routing.nextHeader
+            : last.options.nextHeader;
+    return `IP6 ${src} > ${dst}:${ext} next-header ${next}${jumbo}, length ${d.l4Length}`;
+  }
+  return transportText(d, 'IP6', src, dst, jumbo, ext);
+}
+
+/** The extension headers on the way, tcpdump-like: ` HBH DSTOPT srcrt frag (id 2, off 1432, MF)`. */
+function ipv6ExtText(d: CaptureDecoder): string {
+  let s = '';
+  for (let i = 0; i < d.ipv6ExtCount; i++) {
+    const e = d.ipv6Exts[i];
+    if (e.name === 'hopopts') s += ' HBH';
+    else if (e.name === 'dstopts') s += ' DSTOPT';
+    else if (e.name === 'routing')
+      s += ` srcrt (type ${e.routing.routingType}, segleft ${e.routing.segmentsLeft})`;
+    else {
+      const f = e.fragment;
+      s += ` frag (id ${f.identification}, off ${f.fragmentOffset * 8}${f.more !== 0 ? ', MF' : ''})`;
+    }
+  }
+  return s;
+}
+
+/** The UDP or TCP part of an IP line (`tail` goes after the transport's length). */
+function transportText(
+  d: CaptureDecoder,
+  ip: string,
+  src: string,
+  dst: string,
+  tail: string,
+  ext = '',
+): string {
   if (d.has('udp')) {
     const u = d.udp;
-    const head = `IP ${src}.${u.srcPort} > ${dst}.${u.dstPort}:`;
+    const head = `${ip} ${src}.${u.srcPort} > ${dst}.${u.dstPort}:${ext}`;
     if (d.has('dhcp')) return `${head} ${dhcpText(d)}, length ${u.payloadLength}`;
     if (d.has('dns')) return `${head} ${dnsText(d)} (${u.payloadLength})`;
     if (d.has('vxlan')) {
@@ -134,14 +192,14 @@ function ipv4Text(d: CaptureDecoder): string {
       const flags = `${g.oam ? 'O' : ''}${g.critical ? 'C' : ''}`;
       return `${head} Geneve${flags === '' ? '' : ` [${flags}]`}, vni ${g.vni}, options ${g.optLen * 4} bytes${inner}`;
     }
-    return `${head} UDP, length ${u.payloadLength}${fragText(d)}`;
+    return `${head} UDP, length ${u.payloadLength}${tail}`;
   }
   const s = d.tcp;
-  const head = `IP ${src}.${s.srcPort} > ${dst}.${s.dstPort}: Flags [${tcpFlagsText(s.flags)}]`;
+  const head = `${ip} ${src}.${s.srcPort} > ${dst}.${s.dstPort}:${ext} Flags [${tcpFlagsText(s.flags)}]`;
   const ack = (s.flags & tcp.TcpFlags.ACK) !== 0 ? `, ack ${s.ack}` : '';
   const opts = tcpOptionsText(d);
   const dnsPart = d.has('dns') ? `: ${dnsText(d)}` : '';
-  return `${head}, seq ${s.seq}${ack}, win ${s.window}${opts}, length ${d.tcpPayloadLength}${fragText(d)}${dnsPart}`;
+  return `${head}, seq ${s.seq}${ack}, win ${s.window}${opts}, length ${d.tcpPayloadLength}${tail}${dnsPart}`;
 }
 
 /** tcpdump's GRE line: version, the words present, then what it carries (PPP in PPTP). */

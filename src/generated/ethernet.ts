@@ -377,7 +377,7 @@ export function encodeEthernet(f: EthernetFields, out: Uint8Array, offset: numbe
 }
 
 /** Which message the payload holds, by the dispatch in the spec. */
-export type EthernetPayloadKind = 'ipv4' | 'arp' | 'vlan' | 'lldp';
+export type EthernetPayloadKind = 'ipv4' | 'arp' | 'vlan' | 'lldp' | 'ipv6';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
@@ -389,6 +389,7 @@ export const dispatchTable = {
     34984: 'vlan',
     37120: 'vlan',
     35020: 'lldp',
+    34525: 'ipv6',
   },
 } as const;
 
@@ -406,6 +407,8 @@ export function payloadKind(view: EthernetView): EthernetPayloadKind | null {
       return 'vlan';
     case 35020:
       return 'lldp';
+    case 34525:
+      return 'ipv6';
   }
 
   return null;

@@ -12,6 +12,10 @@ import { GreView } from './gre.js';
 import { IcmpView } from './icmp.js';
 import { IgmpView } from './igmp.js';
 import { Ipv4View } from './ipv4.js';
+import { Ipv6View } from './ipv6.js';
+import { Ipv6FragmentView } from './ipv6frag.js';
+import { Ipv6OptionsHeaderView } from './ipv6opts.js';
+import { Ipv6RoutingView } from './ipv6route.js';
 import { LldpView } from './lldp.js';
 import { PppView } from './ppp.js';
 import { TcpView } from './tcp.js';
@@ -39,10 +43,15 @@ export const FrameLayer = Object.freeze({
   ppp: 4096,
   geneve: 8192,
   lldp: 16384,
+  ipv6: 32768,
+  ipv6frag: 65536,
+  ipv6opts: 131072,
+  ipv6route: 262144,
 } as const);
 
 /** The layers a frame may start at (decodeFrom()): the roots, then where tunnels re-enter. */
-export type FrameEntry = typeof FrameLayer.ethernet | typeof FrameLayer.ipv4;
+export type FrameEntry =
+  typeof FrameLayer.ethernet | typeof FrameLayer.ipv4 | typeof FrameLayer.ipv6;
 
 /**
  * Tunnels FrameDecoder follows inside one another (VXLAN in VXLAN in VXLAN is 3): each
@@ -55,7 +64,7 @@ export const FRAME_MAX_DEPTH = 4;
  * Decodes a whole frame in one call, following the dispatch in the specs, into one view per
  * layer (re-used for every frame; nothing is allocated). After decode(), the layers in
  * `layers` hold their fields exactly as their own wrap() would have left them; what a tunnel
- * carries (→ ethernet, → ipv4) is decoded by `inner`, one level in.
+ * carries (→ ethernet, → ipv4, → ipv6) is decoded by `inner`, one level in.
  */
 export class FrameDecoder {
   /** The ethernet layer; valid when `layers` has FrameLayer.ethernet. */
@@ -88,6 +97,14 @@ export class FrameDecoder {
   readonly geneve = new GeneveView();
   /** The lldp layer; valid when `layers` has FrameLayer.lldp. */
   readonly lldp = new LldpView();
+  /** The ipv6 layer; valid when `layers` has FrameLayer.ipv6. */
+  readonly ipv6 = new Ipv6View();
+  /** The ipv6frag layer (the innermost tag when there are several); valid when `layers` has FrameLayer.ipv6frag. */
+  readonly ipv6frag = new Ipv6FragmentView();
+  /** The ipv6opts layer (the innermost tag when there are several); valid when `layers` has FrameLayer.ipv6opts. */
+  readonly ipv6opts = new Ipv6OptionsHeaderView();
+  /** The ipv6route layer (the innermost tag when there are several); valid when `layers` has FrameLayer.ipv6route. */
+  readonly ipv6route = new Ipv6RoutingView();
   /** FrameLayer bits of the layers the last decode() decoded. */
   layers = 0;
   /** The error of the layer that failed in the last decode() (that view's record), or null. */
@@ -106,7 +123,7 @@ export class FrameDecoder {
    * @param depth Tunnels to follow inside one another (default FRAME_MAX_DEPTH).
    */
   constructor(
-    readonly wanted: number = 32767,
+    readonly wanted: number = 524287,
     depth = FRAME_MAX_DEPTH,
   ) {
     this.next = depth > 0 ? new FrameDecoder(wanted, depth - 1) : null;
@@ -646,6 +663,20 @@ export class FrameDecoder {
                 }
                 break;
               }
+              case 41: {
+                // IPv6
+                if ((wanted & FrameLayer.ipv6) !== 0) {
+                  return this.enter(
+                    FrameLayer.ipv6,
+                    'ipv4',
+                    bytes,
+                    ipv4.payloadOffset,
+                    ipv4.payloadLength,
+                    layers,
+                  );
+                }
+                break;
+              }
             }
           }
         }
@@ -709,6 +740,412 @@ export class FrameDecoder {
         }
         break;
       }
+      case 0x86dd: {
+        // IPv6
+        if ((wanted & FrameLayer.ipv6) !== 0) {
+          const offset = nextOffset;
+          const length = nextLength;
+          const ipv6 = this.ipv6;
+          ipv6.cut = false;
+          ipv6.bytes = bytes;
+          ipv6.offset = offset;
+          ipv6.byteLength = length;
+          if (!(offset >= 0 && length >= 40 && offset + length <= bytes.length))
+            return this.stop(ipv6.wrap(bytes, offset, length), layers);
+          const versionValue = bytes[offset] >> 4;
+          ipv6.versionField = versionValue;
+          ipv6.trafficClassField = (((bytes[offset] << 8) | bytes[offset + 1]) >> 4) & 0xff;
+          ipv6.flowLabelField =
+            ((bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) & 0xfffff;
+          const payloadLenValue = (bytes[offset + 4] << 8) | bytes[offset + 5];
+          ipv6.payloadLenField = payloadLenValue;
+          ipv6.nextHeaderField = bytes[offset + 6];
+          ipv6.hopLimitField = bytes[offset + 7];
+          ipv6.srcW0Field =
+            (bytes[offset + 8] << 24) |
+            (bytes[offset + 9] << 16) |
+            (bytes[offset + 10] << 8) |
+            bytes[offset + 11];
+          ipv6.srcW1Field =
+            (bytes[offset + 12] << 24) |
+            (bytes[offset + 13] << 16) |
+            (bytes[offset + 14] << 8) |
+            bytes[offset + 15];
+          ipv6.srcW2Field =
+            (bytes[offset + 16] << 24) |
+            (bytes[offset + 17] << 16) |
+            (bytes[offset + 18] << 8) |
+            bytes[offset + 19];
+          ipv6.srcW3Field =
+            (bytes[offset + 20] << 24) |
+            (bytes[offset + 21] << 16) |
+            (bytes[offset + 22] << 8) |
+            bytes[offset + 23];
+          ipv6.dstW0Field =
+            (bytes[offset + 24] << 24) |
+            (bytes[offset + 25] << 16) |
+            (bytes[offset + 26] << 8) |
+            bytes[offset + 27];
+          ipv6.dstW1Field =
+            (bytes[offset + 28] << 24) |
+            (bytes[offset + 29] << 16) |
+            (bytes[offset + 30] << 8) |
+            bytes[offset + 31];
+          ipv6.dstW2Field =
+            (bytes[offset + 32] << 24) |
+            (bytes[offset + 33] << 16) |
+            (bytes[offset + 34] << 8) |
+            bytes[offset + 35];
+          ipv6.dstW3Field =
+            (bytes[offset + 36] << 24) |
+            (bytes[offset + 37] << 16) |
+            (bytes[offset + 38] << 8) |
+            bytes[offset + 39];
+          const pos = offset + 40;
+          if (!(versionValue === 6)) return this.stop(ipv6.wrap(bytes, offset, length), layers);
+          // payload
+          {
+            const size = payloadLenValue;
+            if (size < 0 || pos + size > offset + length)
+              return this.stop(ipv6.wrap(bytes, offset, length), layers);
+            ipv6.payloadSize = size;
+          }
+          layers |= FrameLayer.ipv6;
+          // Ipv6OptionsHeader, Ipv6Routing, Ipv6Fragment dispatch like Ipv6: take them in turn (the view keeps the innermost).
+          let ipv6Next = ipv6.nextHeader;
+          let ipv6NextOffset = ipv6.payloadOffset;
+          let ipv6NextLength = ipv6.payloadLength;
+          for (;;) {
+            if ((ipv6Next === 0x0 || ipv6Next === 0x3c) && (wanted & FrameLayer.ipv6opts) !== 0) {
+              const ipv6opts = this.ipv6opts;
+              if (ipv6opts.wrap(bytes, ipv6NextOffset, ipv6NextLength) !== null)
+                return this.stop(ipv6opts.error, layers);
+              layers |= FrameLayer.ipv6opts;
+              ipv6Next = ipv6opts.nextHeader;
+              ipv6NextOffset = ipv6opts.payloadOffset;
+              ipv6NextLength = ipv6opts.payloadLength;
+              continue;
+            }
+            if (ipv6Next === 0x2b && (wanted & FrameLayer.ipv6route) !== 0) {
+              const ipv6route = this.ipv6route;
+              if (ipv6route.wrap(bytes, ipv6NextOffset, ipv6NextLength) !== null)
+                return this.stop(ipv6route.error, layers);
+              layers |= FrameLayer.ipv6route;
+              ipv6Next = ipv6route.nextHeader;
+              ipv6NextOffset = ipv6route.payloadOffset;
+              ipv6NextLength = ipv6route.payloadLength;
+              continue;
+            }
+            if (ipv6Next === 0x2c && (wanted & FrameLayer.ipv6frag) !== 0) {
+              const ipv6frag = this.ipv6frag;
+              if (ipv6frag.wrap(bytes, ipv6NextOffset, ipv6NextLength) !== null)
+                return this.stop(ipv6frag.error, layers);
+              layers |= FrameLayer.ipv6frag;
+              if (!(ipv6frag.fragmentOffset === 0)) return this.stop(null, layers);
+              ipv6Next = ipv6frag.nextHeader;
+              ipv6NextOffset = ipv6frag.payloadOffset;
+              ipv6NextLength = ipv6frag.payloadLength;
+              continue;
+            }
+            break;
+          }
+          switch (ipv6Next) {
+            case 6: {
+              // TCP
+              if ((wanted & FrameLayer.tcp) !== 0) {
+                const offset = ipv6NextOffset;
+                const length = ipv6NextLength;
+                const tcp = this.tcp;
+                tcp.bytes = bytes;
+                tcp.offset = offset;
+                tcp.byteLength = length;
+                if (!(offset >= 0 && length >= 20 && offset + length <= bytes.length))
+                  return this.stop(tcp.wrap(bytes, offset, length), layers);
+                tcp.srcPortField = (bytes[offset] << 8) | bytes[offset + 1];
+                tcp.dstPortField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+                tcp.seqField =
+                  (bytes[offset + 4] << 24) |
+                  (bytes[offset + 5] << 16) |
+                  (bytes[offset + 6] << 8) |
+                  bytes[offset + 7];
+                tcp.ackField =
+                  (bytes[offset + 8] << 24) |
+                  (bytes[offset + 9] << 16) |
+                  (bytes[offset + 10] << 8) |
+                  bytes[offset + 11];
+                const dataOffsetValue = bytes[offset + 12] >> 4;
+                tcp.dataOffsetField = dataOffsetValue;
+                tcp.flagsField = ((bytes[offset + 12] << 8) | bytes[offset + 13]) & 0xfff;
+                tcp.windowField = (bytes[offset + 14] << 8) | bytes[offset + 15];
+                tcp.checksumField = (bytes[offset + 16] << 8) | bytes[offset + 17];
+                tcp.urgentPointerField = (bytes[offset + 18] << 8) | bytes[offset + 19];
+                let pos = offset + 20;
+                if (!(dataOffsetValue >= 5))
+                  return this.stop(tcp.wrap(bytes, offset, length), layers);
+                // options
+                {
+                  const size = dataOffsetValue * 4 - 20;
+                  if (size < 0 || pos + size > offset + length)
+                    return this.stop(tcp.wrap(bytes, offset, length), layers);
+                  const s = tcp.optionsSummary;
+                  s.clear();
+                  const bad = validateTcpOptions(bytes, pos, size, s);
+                  if (bad >= 0) return this.stop(tcp.wrap(bytes, offset, length), layers);
+                  tcp.optionsSize = size;
+                  pos += size;
+                }
+                // payload
+                {
+                  const size = offset + length - pos;
+                  tcp.payloadSize = size;
+                }
+                layers |= FrameLayer.tcp;
+              }
+              break;
+            }
+            case 17: {
+              // UDP
+              if ((wanted & FrameLayer.udp) !== 0) {
+                const offset = ipv6NextOffset;
+                const length = ipv6NextLength;
+                const udp = this.udp;
+                udp.cut = false;
+                udp.bytes = bytes;
+                udp.offset = offset;
+                udp.byteLength = length;
+                if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
+                  return this.stop(udp.wrap(bytes, offset, length), layers);
+                udp.srcPortField = (bytes[offset] << 8) | bytes[offset + 1];
+                udp.dstPortField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+                const lengthValue = (bytes[offset + 4] << 8) | bytes[offset + 5];
+                udp.lengthField = lengthValue;
+                udp.checksumField = (bytes[offset + 6] << 8) | bytes[offset + 7];
+                const pos = offset + 8;
+                if (!(lengthValue >= 8)) return this.stop(udp.wrap(bytes, offset, length), layers);
+                // payload
+                {
+                  const size = lengthValue - 8;
+                  if (size < 0 || pos + size > offset + length)
+                    return this.stop(udp.wrap(bytes, offset, length), layers);
+                  udp.payloadSize = size;
+                }
+                layers |= FrameLayer.udp;
+                let kind = 0;
+                switch (udp.dstPort) {
+                  case 67:
+                  case 68:
+                    // DHCPServer, DHCPClient
+                    kind = 1; // dhcp
+                    break;
+                  case 53:
+                    // DNS
+                    kind = 2; // dns
+                    break;
+                  case 0x12b5:
+                    // VXLAN
+                    kind = 3; // vxlan
+                    break;
+                  case 0x17c1:
+                    // Geneve
+                    kind = 4; // geneve
+                    break;
+                }
+                if (kind === 0) {
+                  switch (udp.srcPort) {
+                    case 67:
+                    case 68:
+                      // DHCPServer, DHCPClient
+                      kind = 1; // dhcp
+                      break;
+                    case 53:
+                      // DNS
+                      kind = 2; // dns
+                      break;
+                    case 0x12b5:
+                      // VXLAN
+                      kind = 3; // vxlan
+                      break;
+                    case 0x17c1:
+                      // Geneve
+                      kind = 4; // geneve
+                      break;
+                  }
+                }
+                switch (kind) {
+                  case 1: {
+                    if ((wanted & FrameLayer.dhcp) !== 0) {
+                      const offset = udp.payloadOffset;
+                      const length = udp.payloadLength;
+                      const dhcp = this.dhcp;
+                      if (dhcp.wrap(bytes, offset, length) !== null)
+                        return this.stop(dhcp.error, layers);
+                      layers |= FrameLayer.dhcp;
+                    }
+                    break;
+                  }
+                  case 2: {
+                    if ((wanted & FrameLayer.dns) !== 0) {
+                      const offset = udp.payloadOffset;
+                      const length = udp.payloadLength;
+                      const dns = this.dns;
+                      if (dns.wrap(bytes, offset, length) !== null)
+                        return this.stop(dns.error, layers);
+                      layers |= FrameLayer.dns;
+                    }
+                    break;
+                  }
+                  case 3: {
+                    if ((wanted & FrameLayer.vxlan) !== 0) {
+                      const offset = udp.payloadOffset;
+                      const length = udp.payloadLength;
+                      const vxlan = this.vxlan;
+                      vxlan.bytes = bytes;
+                      vxlan.offset = offset;
+                      vxlan.byteLength = length;
+                      if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
+                        return this.stop(vxlan.wrap(bytes, offset, length), layers);
+                      vxlan.flagsHighField = bytes[offset] >> 4;
+                      vxlan.vniValidField = (bytes[offset] >> 3) & 1;
+                      vxlan.flagsLowField = ((bytes[offset] << 8) | bytes[offset + 1]) & 0x7ff;
+                      vxlan.groupPolicyIdField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+                      vxlan.vniField =
+                        (bytes[offset + 4] << 16) | (bytes[offset + 5] << 8) | bytes[offset + 6];
+                      vxlan.reservedField = bytes[offset + 7];
+                      const pos = offset + 8;
+                      // payload
+                      {
+                        const size = offset + length - pos;
+                        vxlan.payloadSize = size;
+                      }
+                      layers |= FrameLayer.vxlan;
+                      switch (vxlan.vniValid) {
+                        case 0:
+                        case 1: {
+                          if ((wanted & FrameLayer.ethernet) !== 0) {
+                            return this.enter(
+                              FrameLayer.ethernet,
+                              'vxlan',
+                              bytes,
+                              vxlan.payloadOffset,
+                              vxlan.payloadLength,
+                              layers,
+                            );
+                          }
+                          break;
+                        }
+                      }
+                    }
+                    break;
+                  }
+                  case 4: {
+                    if ((wanted & FrameLayer.geneve) !== 0) {
+                      const offset = udp.payloadOffset;
+                      const length = udp.payloadLength;
+                      const geneve = this.geneve;
+                      geneve.bytes = bytes;
+                      geneve.offset = offset;
+                      geneve.byteLength = length;
+                      if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
+                        return this.stop(geneve.wrap(bytes, offset, length), layers);
+                      const versionValue = bytes[offset] >> 6;
+                      geneve.versionField = versionValue;
+                      const optLenValue = bytes[offset] & 0x3f;
+                      geneve.optLenField = optLenValue;
+                      geneve.oamField = bytes[offset + 1] >> 7;
+                      geneve.criticalField = (bytes[offset + 1] >> 6) & 1;
+                      geneve.reserved0Field = bytes[offset + 1] & 0x3f;
+                      geneve.protocolTypeField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+                      geneve.vniField =
+                        (bytes[offset + 4] << 16) | (bytes[offset + 5] << 8) | bytes[offset + 6];
+                      geneve.reserved1Field = bytes[offset + 7];
+                      let pos = offset + 8;
+                      if (!(versionValue === 0))
+                        return this.stop(geneve.wrap(bytes, offset, length), layers);
+                      // options
+                      {
+                        const size = optLenValue * 4;
+                        if (size < 0 || pos + size > offset + length)
+                          return this.stop(geneve.wrap(bytes, offset, length), layers);
+                        const bad = validateGeneveOptions(bytes, pos, size);
+                        if (bad >= 0) return this.stop(geneve.wrap(bytes, offset, length), layers);
+                        geneve.optionsSize = size;
+                        pos += size;
+                      }
+                      // payload
+                      {
+                        const size = offset + length - pos;
+                        geneve.payloadSize = size;
+                      }
+                      layers |= FrameLayer.geneve;
+                      switch (geneve.protocolType) {
+                        case 0x800: {
+                          // IPv4
+                          if ((wanted & FrameLayer.ipv4) !== 0) {
+                            return this.enter(
+                              FrameLayer.ipv4,
+                              'geneve',
+                              bytes,
+                              geneve.payloadOffset,
+                              geneve.payloadLength,
+                              layers,
+                            );
+                          }
+                          break;
+                        }
+                        case 0x6558: {
+                          // TransparentEthernetBridging
+                          if ((wanted & FrameLayer.ethernet) !== 0) {
+                            return this.enter(
+                              FrameLayer.ethernet,
+                              'geneve',
+                              bytes,
+                              geneve.payloadOffset,
+                              geneve.payloadLength,
+                              layers,
+                            );
+                          }
+                          break;
+                        }
+                      }
+                    }
+                    break;
+                  }
+                }
+              }
+              break;
+            }
+            case 41: {
+              // IPv6
+              if ((wanted & FrameLayer.ipv6) !== 0) {
+                return this.enter(
+                  FrameLayer.ipv6,
+                  'ipv6',
+                  bytes,
+                  ipv6NextOffset,
+                  ipv6NextLength,
+                  layers,
+                );
+              }
+              break;
+            }
+            case 4: {
+              // IPIP
+              if ((wanted & FrameLayer.ipv4) !== 0) {
+                return this.enter(
+                  FrameLayer.ipv4,
+                  'ipv6',
+                  bytes,
+                  ipv6NextOffset,
+                  ipv6NextLength,
+                  layers,
+                );
+              }
+              break;
+            }
+          }
+        }
+        break;
+      }
     }
     return this.stop(null, layers);
   }
@@ -725,6 +1162,8 @@ export class FrameDecoder {
         return this.decode(bytes, offset, length);
       case FrameLayer.ipv4:
         return this.decodeIpv4(bytes, offset, length);
+      case FrameLayer.ipv6:
+        return this.decodeIpv6(bytes, offset, length);
       default:
         return this.stop(null, 0);
     }
@@ -1207,6 +1646,407 @@ export class FrameDecoder {
           }
           break;
         }
+        case 41: {
+          // IPv6
+          if ((wanted & FrameLayer.ipv6) !== 0) {
+            return this.enter(
+              FrameLayer.ipv6,
+              'ipv4',
+              bytes,
+              ipv4.payloadOffset,
+              ipv4.payloadLength,
+              layers,
+            );
+          }
+          break;
+        }
+      }
+    }
+    return this.stop(null, layers);
+  }
+
+  private decodeIpv6(bytes: Uint8Array, offset: number, length: number): DecodeError | null {
+    const wanted = this.wanted;
+    let layers = 0;
+    const ipv6 = this.ipv6;
+    ipv6.cut = false;
+    ipv6.bytes = bytes;
+    ipv6.offset = offset;
+    ipv6.byteLength = length;
+    if (!(offset >= 0 && length >= 40 && offset + length <= bytes.length))
+      return this.stop(ipv6.wrap(bytes, offset, length), layers);
+    const versionValue = bytes[offset] >> 4;
+    ipv6.versionField = versionValue;
+    ipv6.trafficClassField = (((bytes[offset] << 8) | bytes[offset + 1]) >> 4) & 0xff;
+    ipv6.flowLabelField =
+      ((bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) & 0xfffff;
+    const payloadLenValue = (bytes[offset + 4] << 8) | bytes[offset + 5];
+    ipv6.payloadLenField = payloadLenValue;
+    ipv6.nextHeaderField = bytes[offset + 6];
+    ipv6.hopLimitField = bytes[offset + 7];
+    ipv6.srcW0Field =
+      (bytes[offset + 8] << 24) |
+      (bytes[offset + 9] << 16) |
+      (bytes[offset + 10] << 8) |
+      bytes[offset + 11];
+    ipv6.srcW1Field =
+      (bytes[offset + 12] << 24) |
+      (bytes[offset + 13] << 16) |
+      (bytes[offset + 14] << 8) |
+      bytes[offset + 15];
+    ipv6.srcW2Field =
+      (bytes[offset + 16] << 24) |
+      (bytes[offset + 17] << 16) |
+      (bytes[offset + 18] << 8) |
+      bytes[offset + 19];
+    ipv6.srcW3Field =
+      (bytes[offset + 20] << 24) |
+      (bytes[offset + 21] << 16) |
+      (bytes[offset + 22] << 8) |
+      bytes[offset + 23];
+    ipv6.dstW0Field =
+      (bytes[offset + 24] << 24) |
+      (bytes[offset + 25] << 16) |
+      (bytes[offset + 26] << 8) |
+      bytes[offset + 27];
+    ipv6.dstW1Field =
+      (bytes[offset + 28] << 24) |
+      (bytes[offset + 29] << 16) |
+      (bytes[offset + 30] << 8) |
+      bytes[offset + 31];
+    ipv6.dstW2Field =
+      (bytes[offset + 32] << 24) |
+      (bytes[offset + 33] << 16) |
+      (bytes[offset + 34] << 8) |
+      bytes[offset + 35];
+    ipv6.dstW3Field =
+      (bytes[offset + 36] << 24) |
+      (bytes[offset + 37] << 16) |
+      (bytes[offset + 38] << 8) |
+      bytes[offset + 39];
+    const pos = offset + 40;
+    if (!(versionValue === 6)) return this.stop(ipv6.wrap(bytes, offset, length), layers);
+    // payload
+    {
+      const size = payloadLenValue;
+      if (size < 0 || pos + size > offset + length)
+        return this.stop(ipv6.wrap(bytes, offset, length), layers);
+      ipv6.payloadSize = size;
+    }
+    layers |= FrameLayer.ipv6;
+    // Ipv6OptionsHeader, Ipv6Routing, Ipv6Fragment dispatch like Ipv6: take them in turn (the view keeps the innermost).
+    let ipv6Next = ipv6.nextHeader;
+    let ipv6NextOffset = ipv6.payloadOffset;
+    let ipv6NextLength = ipv6.payloadLength;
+    for (;;) {
+      if ((ipv6Next === 0x0 || ipv6Next === 0x3c) && (wanted & FrameLayer.ipv6opts) !== 0) {
+        const ipv6opts = this.ipv6opts;
+        if (ipv6opts.wrap(bytes, ipv6NextOffset, ipv6NextLength) !== null)
+          return this.stop(ipv6opts.error, layers);
+        layers |= FrameLayer.ipv6opts;
+        ipv6Next = ipv6opts.nextHeader;
+        ipv6NextOffset = ipv6opts.payloadOffset;
+        ipv6NextLength = ipv6opts.payloadLength;
+        continue;
+      }
+      if (ipv6Next === 0x2b && (wanted & FrameLayer.ipv6route) !== 0) {
+        const ipv6route = this.ipv6route;
+        if (ipv6route.wrap(bytes, ipv6NextOffset, ipv6NextLength) !== null)
+          return this.stop(ipv6route.error, layers);
+        layers |= FrameLayer.ipv6route;
+        ipv6Next = ipv6route.nextHeader;
+        ipv6NextOffset = ipv6route.payloadOffset;
+        ipv6NextLength = ipv6route.payloadLength;
+        continue;
+      }
+      if (ipv6Next === 0x2c && (wanted & FrameLayer.ipv6frag) !== 0) {
+        const ipv6frag = this.ipv6frag;
+        if (ipv6frag.wrap(bytes, ipv6NextOffset, ipv6NextLength) !== null)
+          return this.stop(ipv6frag.error, layers);
+        layers |= FrameLayer.ipv6frag;
+        if (!(ipv6frag.fragmentOffset === 0)) return this.stop(null, layers);
+        ipv6Next = ipv6frag.nextHeader;
+        ipv6NextOffset = ipv6frag.payloadOffset;
+        ipv6NextLength = ipv6frag.payloadLength;
+        continue;
+      }
+      break;
+    }
+    switch (ipv6Next) {
+      case 6: {
+        // TCP
+        if ((wanted & FrameLayer.tcp) !== 0) {
+          const offset = ipv6NextOffset;
+          const length = ipv6NextLength;
+          const tcp = this.tcp;
+          tcp.bytes = bytes;
+          tcp.offset = offset;
+          tcp.byteLength = length;
+          if (!(offset >= 0 && length >= 20 && offset + length <= bytes.length))
+            return this.stop(tcp.wrap(bytes, offset, length), layers);
+          tcp.srcPortField = (bytes[offset] << 8) | bytes[offset + 1];
+          tcp.dstPortField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+          tcp.seqField =
+            (bytes[offset + 4] << 24) |
+            (bytes[offset + 5] << 16) |
+            (bytes[offset + 6] << 8) |
+            bytes[offset + 7];
+          tcp.ackField =
+            (bytes[offset + 8] << 24) |
+            (bytes[offset + 9] << 16) |
+            (bytes[offset + 10] << 8) |
+            bytes[offset + 11];
+          const dataOffsetValue = bytes[offset + 12] >> 4;
+          tcp.dataOffsetField = dataOffsetValue;
+          tcp.flagsField = ((bytes[offset + 12] << 8) | bytes[offset + 13]) & 0xfff;
+          tcp.windowField = (bytes[offset + 14] << 8) | bytes[offset + 15];
+          tcp.checksumField = (bytes[offset + 16] << 8) | bytes[offset + 17];
+          tcp.urgentPointerField = (bytes[offset + 18] << 8) | bytes[offset + 19];
+          let pos = offset + 20;
+          if (!(dataOffsetValue >= 5)) return this.stop(tcp.wrap(bytes, offset, length), layers);
+          // options
+          {
+            const size = dataOffsetValue * 4 - 20;
+            if (size < 0 || pos + size > offset + length)
+              return this.stop(tcp.wrap(bytes, offset, length), layers);
+            const s = tcp.optionsSummary;
+            s.clear();
+            const bad = validateTcpOptions(bytes, pos, size, s);
+            if (bad >= 0) return this.stop(tcp.wrap(bytes, offset, length), layers);
+            tcp.optionsSize = size;
+            pos += size;
+          }
+          // payload
+          {
+            const size = offset + length - pos;
+            tcp.payloadSize = size;
+          }
+          layers |= FrameLayer.tcp;
+        }
+        break;
+      }
+      case 17: {
+        // UDP
+        if ((wanted & FrameLayer.udp) !== 0) {
+          const offset = ipv6NextOffset;
+          const length = ipv6NextLength;
+          const udp = this.udp;
+          udp.cut = false;
+          udp.bytes = bytes;
+          udp.offset = offset;
+          udp.byteLength = length;
+          if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
+            return this.stop(udp.wrap(bytes, offset, length), layers);
+          udp.srcPortField = (bytes[offset] << 8) | bytes[offset + 1];
+          udp.dstPortField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+          const lengthValue = (bytes[offset + 4] << 8) | bytes[offset + 5];
+          udp.lengthField = lengthValue;
+          udp.checksumField = (bytes[offset + 6] << 8) | bytes[offset + 7];
+          const pos = offset + 8;
+          if (!(lengthValue >= 8)) return this.stop(udp.wrap(bytes, offset, length), layers);
+          // payload
+          {
+            const size = lengthValue - 8;
+            if (size < 0 || pos + size > offset + length)
+              return this.stop(udp.wrap(bytes, offset, length), layers);
+            udp.payloadSize = size;
+          }
+          layers |= FrameLayer.udp;
+          let kind = 0;
+          switch (udp.dstPort) {
+            case 67:
+            case 68:
+              // DHCPServer, DHCPClient
+              kind = 1; // dhcp
+              break;
+            case 53:
+              // DNS
+              kind = 2; // dns
+              break;
+            case 0x12b5:
+              // VXLAN
+              kind = 3; // vxlan
+              break;
+            case 0x17c1:
+              // Geneve
+              kind = 4; // geneve
+              break;
+          }
+          if (kind === 0) {
+            switch (udp.srcPort) {
+              case 67:
+              case 68:
+                // DHCPServer, DHCPClient
+                kind = 1; // dhcp
+                break;
+              case 53:
+                // DNS
+                kind = 2; // dns
+                break;
+              case 0x12b5:
+                // VXLAN
+                kind = 3; // vxlan
+                break;
+              case 0x17c1:
+                // Geneve
+                kind = 4; // geneve
+                break;
+            }
+          }
+          switch (kind) {
+            case 1: {
+              if ((wanted & FrameLayer.dhcp) !== 0) {
+                const offset = udp.payloadOffset;
+                const length = udp.payloadLength;
+                const dhcp = this.dhcp;
+                if (dhcp.wrap(bytes, offset, length) !== null) return this.stop(dhcp.error, layers);
+                layers |= FrameLayer.dhcp;
+              }
+              break;
+            }
+            case 2: {
+              if ((wanted & FrameLayer.dns) !== 0) {
+                const offset = udp.payloadOffset;
+                const length = udp.payloadLength;
+                const dns = this.dns;
+                if (dns.wrap(bytes, offset, length) !== null) return this.stop(dns.error, layers);
+                layers |= FrameLayer.dns;
+              }
+              break;
+            }
+            case 3: {
+              if ((wanted & FrameLayer.vxlan) !== 0) {
+                const offset = udp.payloadOffset;
+                const length = udp.payloadLength;
+                const vxlan = this.vxlan;
+                vxlan.bytes = bytes;
+                vxlan.offset = offset;
+                vxlan.byteLength = length;
+                if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
+                  return this.stop(vxlan.wrap(bytes, offset, length), layers);
+                vxlan.flagsHighField = bytes[offset] >> 4;
+                vxlan.vniValidField = (bytes[offset] >> 3) & 1;
+                vxlan.flagsLowField = ((bytes[offset] << 8) | bytes[offset + 1]) & 0x7ff;
+                vxlan.groupPolicyIdField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+                vxlan.vniField =
+                  (bytes[offset + 4] << 16) | (bytes[offset + 5] << 8) | bytes[offset + 6];
+                vxlan.reservedField = bytes[offset + 7];
+                const pos = offset + 8;
+                // payload
+                {
+                  const size = offset + length - pos;
+                  vxlan.payloadSize = size;
+                }
+                layers |= FrameLayer.vxlan;
+                switch (vxlan.vniValid) {
+                  case 0:
+                  case 1: {
+                    if ((wanted & FrameLayer.ethernet) !== 0) {
+                      return this.enter(
+                        FrameLayer.ethernet,
+                        'vxlan',
+                        bytes,
+                        vxlan.payloadOffset,
+                        vxlan.payloadLength,
+                        layers,
+                      );
+                    }
+                    break;
+                  }
+                }
+              }
+              break;
+            }
+            case 4: {
+              if ((wanted & FrameLayer.geneve) !== 0) {
+                const offset = udp.payloadOffset;
+                const length = udp.payloadLength;
+                const geneve = this.geneve;
+                geneve.bytes = bytes;
+                geneve.offset = offset;
+                geneve.byteLength = length;
+                if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
+                  return this.stop(geneve.wrap(bytes, offset, length), layers);
+                const versionValue = bytes[offset] >> 6;
+                geneve.versionField = versionValue;
+                const optLenValue = bytes[offset] & 0x3f;
+                geneve.optLenField = optLenValue;
+                geneve.oamField = bytes[offset + 1] >> 7;
+                geneve.criticalField = (bytes[offset + 1] >> 6) & 1;
+                geneve.reserved0Field = bytes[offset + 1] & 0x3f;
+                geneve.protocolTypeField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+                geneve.vniField =
+                  (bytes[offset + 4] << 16) | (bytes[offset + 5] << 8) | bytes[offset + 6];
+                geneve.reserved1Field = bytes[offset + 7];
+                let pos = offset + 8;
+                if (!(versionValue === 0))
+                  return this.stop(geneve.wrap(bytes, offset, length), layers);
+                // options
+                {
+                  const size = optLenValue * 4;
+                  if (size < 0 || pos + size > offset + length)
+                    return this.stop(geneve.wrap(bytes, offset, length), layers);
+                  const bad = validateGeneveOptions(bytes, pos, size);
+                  if (bad >= 0) return this.stop(geneve.wrap(bytes, offset, length), layers);
+                  geneve.optionsSize = size;
+                  pos += size;
+                }
+                // payload
+                {
+                  const size = offset + length - pos;
+                  geneve.payloadSize = size;
+                }
+                layers |= FrameLayer.geneve;
+                switch (geneve.protocolType) {
+                  case 0x800: {
+                    // IPv4
+                    if ((wanted & FrameLayer.ipv4) !== 0) {
+                      return this.enter(
+                        FrameLayer.ipv4,
+                        'geneve',
+                        bytes,
+                        geneve.payloadOffset,
+                        geneve.payloadLength,
+                        layers,
+                      );
+                    }
+                    break;
+                  }
+                  case 0x6558: {
+                    // TransparentEthernetBridging
+                    if ((wanted & FrameLayer.ethernet) !== 0) {
+                      return this.enter(
+                        FrameLayer.ethernet,
+                        'geneve',
+                        bytes,
+                        geneve.payloadOffset,
+                        geneve.payloadLength,
+                        layers,
+                      );
+                    }
+                    break;
+                  }
+                }
+              }
+              break;
+            }
+          }
+        }
+        break;
+      }
+      case 41: {
+        // IPv6
+        if ((wanted & FrameLayer.ipv6) !== 0) {
+          return this.enter(FrameLayer.ipv6, 'ipv6', bytes, ipv6NextOffset, ipv6NextLength, layers);
+        }
+        break;
+      }
+      case 4: {
+        // IPIP
+        if ((wanted & FrameLayer.ipv4) !== 0) {
+          return this.enter(FrameLayer.ipv4, 'ipv6', bytes, ipv6NextOffset, ipv6NextLength, layers);
+        }
+        break;
       }
     }
     return this.stop(null, layers);

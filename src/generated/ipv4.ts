@@ -5,12 +5,19 @@ import { internetChecksum } from '../codec/checksum.js';
 import { formatHex, formatIpv4 } from '../codec/address.js';
 
 export const IpProtocol = Object.freeze({
+  HopByHop: 0,
   ICMP: 1,
   IGMP: 2,
   IPIP: 4,
   TCP: 6,
   UDP: 0x11,
+  IPv6: 0x29,
+  Routing: 0x2b,
+  Fragment: 0x2c,
   GRE: 0x2f,
+  ICMPv6: 0x3a,
+  NoNextHeader: 0x3b,
+  DestOptions: 0x3c,
 } as const);
 
 export type IpProtocol = (typeof IpProtocol)[keyof typeof IpProtocol];
@@ -18,6 +25,8 @@ export type IpProtocol = (typeof IpProtocol)[keyof typeof IpProtocol];
 /** The IpProtocol member name of a value, for describe(); undefined when unnamed. */
 export function nameOfIpProtocol(value: number): string | undefined {
   switch (value) {
+    case 0:
+      return 'HopByHop';
     case 1:
       return 'ICMP';
     case 2:
@@ -28,8 +37,20 @@ export function nameOfIpProtocol(value: number): string | undefined {
       return 'TCP';
     case 0x11:
       return 'UDP';
+    case 0x29:
+      return 'IPv6';
+    case 0x2b:
+      return 'Routing';
+    case 0x2c:
+      return 'Fragment';
     case 0x2f:
       return 'GRE';
+    case 0x3a:
+      return 'ICMPv6';
+    case 0x3b:
+      return 'NoNextHeader';
+    case 0x3c:
+      return 'DestOptions';
     default:
       return undefined;
   }
@@ -1914,7 +1935,7 @@ export function encodeIpv4(
 }
 
 /** Which message the payload holds, by the dispatch in the spec. */
-export type Ipv4PayloadKind = 'icmp' | 'igmp' | 'ipv4' | 'tcp' | 'udp' | 'gre';
+export type Ipv4PayloadKind = 'icmp' | 'igmp' | 'ipv4' | 'tcp' | 'udp' | 'gre' | 'ipv6';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
@@ -1925,6 +1946,7 @@ export const dispatchTable = {
     6: 'tcp',
     17: 'udp',
     47: 'gre',
+    41: 'ipv6',
   },
 } as const;
 
@@ -1944,6 +1966,8 @@ export function payloadKind(view: Ipv4View): Ipv4PayloadKind | null {
       return 'udp';
     case 47:
       return 'gre';
+    case 41:
+      return 'ipv6';
   }
 
   return null;

@@ -306,7 +306,7 @@ export function encodeVlan(f: VlanFields, out: Uint8Array, offset: number): numb
 }
 
 /** Which message the payload holds, by the dispatch in the spec. */
-export type VlanPayloadKind = 'ipv4' | 'arp' | 'vlan' | 'lldp';
+export type VlanPayloadKind = 'ipv4' | 'arp' | 'vlan' | 'lldp' | 'ipv6';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
@@ -318,6 +318,7 @@ export const dispatchTable = {
     34984: 'vlan',
     37120: 'vlan',
     35020: 'lldp',
+    34525: 'ipv6',
   },
 } as const;
 
@@ -335,6 +336,8 @@ export function payloadKind(view: VlanView): VlanPayloadKind | null {
       return 'vlan';
     case 35020:
       return 'lldp';
+    case 34525:
+      return 'ipv6';
   }
 
   return null;

@@ -369,7 +369,11 @@ describe('decode text lines', () => {
       12,
       /protocol type 0x809b \(4 bytes\), 02:00:00:00:00:01 00:ff:12:34 >/,
     ],
-    ['zeek-wikipedia.pcap', 2, /ethertype 0x86dd, length \d+$/],
+    [
+      'zeek-wikipedia.pcap',
+      2,
+      / IP6 fe80::217:f2ff:fed7:cf65\.5353 > ff02::fb\.5353: UDP, length 151$/,
+    ],
   ] as const)('%s #%d', (file, n, re) => {
     expect(text(file, n)).toMatch(re);
   });

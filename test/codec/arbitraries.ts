@@ -16,6 +16,8 @@ import type {
   vxlan,
 } from '../../src/generated/index.js';
 import { igmp, lldp } from '../../src/generated/index.js';
+import type { ipv6, ipv6frag } from '../../src/generated/index.js';
+import { ipv6opts, ipv6route } from '../../src/generated/index.js';
 
 export const u8 = fc.integer({ min: 0, max: 0xff });
 export const u16 = fc.integer({ min: 0, max: 0xffff });
@@ -318,6 +320,154 @@ export const igmpv3ReportFields: fc.Arbitrary<igmp.Igmpv3ReportFields> = fc
     records: fc.array(igmpv3GroupRecordFields, { maxLength: 4 }),
   })
   .map((f) => ({ ...f, type: igmp.IgmpType.V3MembershipReport }));
+/** An IPv6 address as RFC 5952 text (what Fields and toJSON() hold). */
+export const ipv6Address: fc.Arbitrary<string> = fc
+  .oneof(
+    fc.uint8Array({ minLength: 16, maxLength: 16 }),
+    // runs of zero groups, so `::` is exercised
+    fc
+      .tuple(fc.nat(15), fc.nat(16))
+      .chain(([from, n]) =>
+        fc
+          .uint8Array({ minLength: 16, maxLength: 16 })
+          .map((b) => b.fill(0, from, Math.min(16, from + n))),
+      ),
+  )
+  .map((b) => formatIpv6(b, 0));
+
+export const ipv6Fields: fc.Arbitrary<ipv6.Ipv6Fields> = fc.record({
+  version: fc.constant(6),
+  trafficClass: u8,
+  flowLabel: bits(20),
+  nextHeader: u8,
+  hopLimit: u8,
+  src: ipv6Address,
+  dst: ipv6Address,
+});
+
+/** A jumbogram's header (RFC 2675): payload length 0, hop-by-hop options next. */
+export const ipv6JumboFields: fc.Arbitrary<ipv6.Ipv6JumboFields> = fc
+  .record({
+    trafficClass: u8,
+    flowLabel: bits(20),
+    hopLimit: u8,
+    src: ipv6Address,
+    dst: ipv6Address,
+  })
+  .map((f) => ({ ...f, version: 6, payloadLen: 0, nextHeader: 0 }));
+
+/** Items of a list, encoded, then zero bytes (padding elements) up to `pad(n)` bytes. */
+function encodedList<T>(
+  items: fc.Arbitrary<T[]>,
+  encode: (list: T[], out: Uint8Array, offset: number) => number,
+  pad: (n: number) => number,
+): fc.Arbitrary<{ list: T[]; bytes: Uint8Array }> {
+  return items
+    .map((list) => {
+      const out = new Uint8Array(512);
+      const n = encode(list, out, 0);
+      return { list, bytes: n < 0 ? new Uint8Array(0) : out.slice(0, pad(n)), fits: n >= 0 };
+    })
+    .filter((x) => x.fits)
+    .map(({ list, bytes }) => ({ list, bytes }));
+}
+
+/** Option types no Ipv6Options element declares: raw items. */
+const IPV6_OPTION_DECLARED = new Set<number>(Object.values(ipv6opts.Ipv6OptionType));
+
+export const ipv6Option: fc.Arbitrary<ipv6opts.Ipv6OptionsItem> = fc.oneof(
+  fc.constant({ kind: 'Pad1' as const }),
+  fc.uint8Array({ maxLength: 6 }).map((padding) => ({ kind: 'PadN' as const, padding })),
+  u16.map((value) => ({ kind: 'RouterAlert' as const, value })),
+  u32.map((jumboLength) => ({ kind: 'JumboPayload' as const, jumboLength })),
+  ipv6Address.map((a) => ({ kind: 'HomeAddress' as const, address: [a] })),
+  fc
+    .tuple(u8, fc.uint8Array({ maxLength: 8 }))
+    .filter(([t]) => !IPV6_OPTION_DECLARED.has(t))
+    .map(([t, data]) => ({ kind: 'raw' as const, bytes: Uint8Array.of(t, data.length, ...data) })),
+);
+
+/** An option list that fills a whole header: 2 + its length is a multiple of 8 (Pad1s after). */
+export const ipv6Options = encodedList(
+  fc.array(ipv6Option, { maxLength: 5 }),
+  ipv6opts.encodeIpv6Options,
+  (n) => n + ((14 - (n % 8)) % 8),
+);
+
+export const ipv6OptionsHeaderFields: fc.Arbitrary<ipv6opts.Ipv6OptionsHeaderFields> = fc.record({
+  nextHeader: u8,
+  options: ipv6Options.map((o) => o.bytes),
+});
+
+export const ipv6FragmentFields: fc.Arbitrary<ipv6frag.Ipv6FragmentFields> = fc.record({
+  nextHeader: u8,
+  reserved: u8,
+  fragmentOffset: bits(13),
+  reserved2: bits(2),
+  more: bits(1),
+  identification: u32,
+});
+
+/** Type-specific data of a routing header: 4 bytes, then 8-byte units. */
+export const ipv6RoutingFields: fc.Arbitrary<ipv6route.Ipv6RoutingFields> = fc.record({
+  nextHeader: u8,
+  routingType: u8,
+  segmentsLeft: u8,
+  data: fc.nat(6).chain((n) => fc.uint8Array({ minLength: 4 + 8 * n, maxLength: 4 + 8 * n })),
+});
+
+export const ipv6SourceRouteFields: fc.Arbitrary<ipv6route.Ipv6SourceRouteFields> = fc.record({
+  nextHeader: u8,
+  routingType: fc.constant(ipv6route.Ipv6RoutingType.SourceRoute),
+  segmentsLeft: u8,
+  reserved: u32,
+  addresses: fc.array(ipv6Address, { maxLength: 4 }),
+});
+
+export const ipv6HomeAddressRouteFields: fc.Arbitrary<ipv6route.Ipv6HomeAddressRouteFields> =
+  fc.record({
+    nextHeader: u8,
+    routingType: fc.constant(ipv6route.Ipv6RoutingType.HomeAddress),
+    segmentsLeft: u8,
+    reserved: u32,
+    homeAddress: ipv6Address,
+  });
+
+const SRH_TLV_DECLARED = new Set<number>(Object.values(ipv6route.SrhTlvType));
+
+export const srhTlv: fc.Arbitrary<ipv6route.SrhTlvsItem> = fc.oneof(
+  fc.constant({ kind: 'Pad1' as const }),
+  fc.uint8Array({ maxLength: 5 }).map((padding) => ({ kind: 'PadN' as const, padding })),
+  fc
+    .record({ d: bits(1), reserved: bits(15), keyId: u32, hmac: fc.uint8Array({ maxLength: 32 }) })
+    .map((h) => ({ kind: 'Hmac' as const, ...h })),
+  fc
+    .tuple(u8, fc.uint8Array({ maxLength: 8 }))
+    .filter(([t]) => !SRH_TLV_DECLARED.has(t))
+    .map(([t, data]) => ({ kind: 'raw' as const, bytes: Uint8Array.of(t, data.length, ...data) })),
+);
+
+/** SRH TLVs filling whole 8-octet units (Pad1s after). */
+export const srhTlvs = encodedList(
+  fc.array(srhTlv, { maxLength: 4 }),
+  ipv6route.encodeSrhTlvs,
+  (n) => n + ((8 - (n % 8)) % 8),
+);
+
+export const ipv6SegmentRoutingFields: fc.Arbitrary<ipv6route.Ipv6SegmentRoutingFields> = fc
+  .record({
+    nextHeader: u8,
+    segmentsLeft: u8,
+    flags: u8,
+    tag: u16,
+    segments: fc.array(ipv6Address, { minLength: 1, maxLength: 4 }),
+    tlvs: srhTlvs.map((t) => t.bytes),
+  })
+  .map((f) => ({
+    ...f,
+    routingType: ipv6route.Ipv6RoutingType.SegmentRouting,
+    lastEntry: f.segments.length - 1,
+  }));
 
 export const udpFields: fc.Arbitrary<udp.UdpFields> = fc.record({
   srcPort: u16,

@@ -23,6 +23,10 @@ import {
   ipv4,
   lldp,
   ppp,
+  ipv6,
+  ipv6frag,
+  ipv6opts,
+  ipv6route,
   tcp,
   udp,
   vlan,
@@ -73,18 +77,27 @@ const KIND: Partial<Record<LayerName, Kind>> = {
   ethernet: ethernet.payloadKind,
   vlan: vlan.payloadKind,
   ipv4: ipv4.payloadKind,
+  ipv6: ipv6.payloadKind,
+  ipv6opts: ipv6opts.payloadKind,
+  ipv6route: ipv6route.payloadKind,
+  ipv6frag: ipv6frag.payloadKind,
   udp: udp.payloadKind,
   vxlan: vxlan.payloadKind,
   geneve: geneve.payloadKind,
   gre: gre.payloadKind,
   ppp: ppp.payloadKind,
 };
+/** Tags: headers taken in a loop after the layer that names them (VLAN; IPv6's extension headers). */
+const TAGS = new Set<string>(['vlan', 'ipv6opts', 'ipv6route', 'ipv6frag']);
 /** The dispatches that go back to a layer no deeper than their own: a new nesting level. */
 const TUNNELS = new Set([
   'ipv4>ipv4',
   'vxlan>ethernet',
   'geneve>ethernet',
   'geneve>ipv4',
+  'ipv4>ipv6',
+  'ipv6>ipv6',
+  'ipv6>ipv4',
   'gre>ipv4',
   'gre>ethernet',
   'ppp>ipv4',
@@ -112,6 +125,10 @@ function referenceDecode(
     vlan: new vlan.VlanView(),
     arp: new arp.ArpView(),
     ipv4: new ipv4.Ipv4View(),
+    ipv6: new ipv6.Ipv6View(),
+    ipv6opts: new ipv6opts.Ipv6OptionsHeaderView(),
+    ipv6route: new ipv6route.Ipv6RoutingView(),
+    ipv6frag: new ipv6frag.Ipv6FragmentView(),
     icmp: new icmp.IcmpView(),
     igmp: new igmp.IgmpView(),
     tcp: new tcp.TcpView(),
@@ -145,17 +162,16 @@ function referenceDecode(
     let next = kind === undefined ? null : kind(views[name] as never);
     at = (views[name] as unknown as Positioned).payloadOffset;
     n = (views[name] as unknown as Positioned).payloadLength;
-    if (name === 'ethernet') {
-      while (next === 'vlan' && wants('vlan')) {
-        const e = views.vlan.wrap(bytes, at, n);
-        if (e !== null) return done(e);
-        layers |= FrameLayer.vlan;
-        next = vlan.payloadKind(views.vlan);
-        at = views.vlan.payloadOffset;
-        n = views.vlan.payloadLength;
-      }
-      if (next === 'vlan') return done(null);
+    while (next !== null && TAGS.has(next) && wants(next)) {
+      const tag: LayerName = next;
+      const e = views[tag].wrap(bytes, at, n);
+      if (e !== null) return done(e);
+      layers |= FrameLayer[tag];
+      next = (KIND[tag] as Kind)(views[tag] as never);
+      at = (views[tag] as unknown as Positioned).payloadOffset;
+      n = (views[tag] as unknown as Positioned).payloadLength;
     }
+    if (next !== null && TAGS.has(next)) return done(null);
     if (next === null || !wants(next)) return done(null);
     if (TUNNELS.has(`${name}>${next}`)) {
       if (depth === 0) {

@@ -16,6 +16,10 @@ import {
   igmp,
   ipv4,
   lldp,
+  ipv6,
+  ipv6frag,
+  ipv6opts,
+  ipv6route,
   pcap,
   ppp,
   tcp,
@@ -49,6 +53,16 @@ import {
   ipv4Options,
   lldpFields,
   lldpTlvItems,
+  ipv6Fields,
+  ipv6FragmentFields,
+  ipv6HomeAddressRouteFields,
+  ipv6JumboFields,
+  ipv6Options,
+  ipv6OptionsHeaderFields,
+  ipv6RoutingFields,
+  ipv6SegmentRoutingFields,
+  ipv6SourceRouteFields,
+  srhTlvs,
   payload,
   pcapFileFields,
   pcapRecordFields,
@@ -312,6 +326,169 @@ describe('decode(encode(x)) = x', () => {
         expect(again).toEqual(out);
       }),
       RUNS,
+    );
+  });
+
+  it('ipv6 (payload length derived; addresses as RFC 5952 text)', () => {
+    fc.assert(
+      fc.property(ipv6Fields, payload, (f, body) => {
+        const out = withPayload(40, body);
+        expect(ipv6.encodeIpv6(f, out, 3, body.length)).toBe(40);
+        const view = new ipv6.Ipv6View();
+        expect(view.wrap(out, 3, 40 + body.length + 5)).toBeNull();
+        expect(view.payloadLength).toBe(body.length);
+        expect(view.payloadLen).toBe(body.length);
+        const got = decoded(ipv6.decodeIpv6(out, 3, 40 + body.length));
+        expect(got).toEqual({ ...f, payloadLen: body.length });
+        expect(ipv6.encodeIpv6(got, new Uint8Array(40), 0, body.length)).toBe(40);
+      }),
+      RUNS,
+    );
+  });
+
+  it('ipv6 jumbogram header (the payload is the rest of the bytes)', () => {
+    fc.assert(
+      fc.property(ipv6JumboFields, payload, (f, body) => {
+        const out = withPayload(40, body, 0).subarray(0, 40 + body.length);
+        expect(ipv6.encodeIpv6Jumbo(f, out, 0)).toBe(40);
+        const view = new ipv6.Ipv6JumboView();
+        expect(view.wrap(out)).toBeNull();
+        expect(view.payloadLength).toBe(body.length);
+        expect(decoded(ipv6.decodeIpv6Jumbo(out, 0, out.length))).toEqual(f);
+        // The plain view reads the same header with an empty payload.
+        expect(new ipv6.Ipv6View().wrap(out)).toBeNull();
+      }),
+      RUNS,
+    );
+  });
+
+  /** encode(f) then decode() gives f back (with `derived` filled in); wrap() accepts it. */
+  function roundTrip<F extends object>(
+    fields: fc.Arbitrary<F>,
+    encode: (f: F, out: Uint8Array, offset: number, payloadLength: number) => number,
+    decode: (b: Uint8Array, o: number, l: number) => unknown,
+    View: new () => { wrap(b: Uint8Array, o: number, l: number): unknown; payloadLength: number },
+    derived: (f: F, got: Record<string, unknown>) => object,
+  ): void {
+    fc.assert(
+      fc.property(fields, payload, (f, body) => {
+        const out = new Uint8Array(600);
+        const n = encode(f, out, 3, body.length);
+        expect(n).toBeGreaterThan(0);
+        out.set(body, 3 + n);
+        const view = new View();
+        expect(view.wrap(out, 3, n + body.length)).toBeNull();
+        expect(view.payloadLength).toBe(body.length);
+        const got = decoded(decode(out, 3, n + body.length)) as Record<string, unknown>;
+        expect(got).toEqual({ ...f, ...derived(f, got) });
+      }),
+      RUNS,
+    );
+  }
+
+  it('ipv6 hop-by-hop / destination options header (length in 8-octet units derived)', () => {
+    roundTrip(
+      ipv6OptionsHeaderFields,
+      (f, o, at) => ipv6opts.encodeIpv6OptionsHeader(f, o, at),
+      ipv6opts.decodeIpv6OptionsHeader,
+      ipv6opts.Ipv6OptionsHeaderView,
+      (f) => ({ hdrExtLen: (2 + f.options.length) / 8 - 1 }),
+    );
+  });
+
+  it('ipv6 options: items encode, decode back (then the Pad1 padding), and re-encode alike', () => {
+    fc.assert(
+      fc.property(ipv6Options, (opts) => {
+        const items = ipv6opts.decodeIpv6Options(opts.bytes, 0, opts.bytes.length);
+        expect(items.slice(0, opts.list.length)).toEqual(opts.list);
+        // Pad1 is one byte of padding, not an end: every byte after the items is one.
+        expect(items.slice(opts.list.length).every((x) => x.kind === 'Pad1')).toBe(true);
+        const again = new Uint8Array(opts.bytes.length);
+        expect(ipv6opts.encodeIpv6Options(items, again, 0)).toBe(opts.bytes.length);
+        expect(again).toEqual(opts.bytes);
+      }),
+      RUNS,
+    );
+  });
+
+  it('ipv6 options / SRH TLVs: any list wrap() accepts decodes to items that encode alike', () => {
+    const s = new ipv6opts.Ipv6OptionsSummary();
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 48 }), (b) => {
+        if (ipv6opts.validateIpv6Options(b, 0, b.length, s) < 0) {
+          const out = new Uint8Array(b.length);
+          const items = ipv6opts.decodeIpv6Options(b, 0, b.length);
+          expect(ipv6opts.encodeIpv6Options(items, out, 0)).toBe(b.length);
+          expect(out).toEqual(b);
+        }
+        if (ipv6route.validateSrhTlvs(b, 0, b.length) < 0) {
+          const out = new Uint8Array(b.length);
+          const items = ipv6route.decodeSrhTlvs(b, 0, b.length);
+          expect(ipv6route.encodeSrhTlvs(items, out, 0)).toBe(b.length);
+          expect(out).toEqual(b);
+        }
+      }),
+      { seed: 0x1b6, numRuns: 2000 },
+    );
+  });
+
+  it('ipv6 SRH TLVs: items encode and decode back', () => {
+    fc.assert(
+      fc.property(srhTlvs, (t) => {
+        const items = ipv6route.decodeSrhTlvs(t.bytes, 0, t.bytes.length);
+        expect(items.slice(0, t.list.length)).toEqual(t.list);
+      }),
+      RUNS,
+    );
+  });
+
+  it('ipv6 fragment header', () => {
+    roundTrip(
+      ipv6FragmentFields,
+      (f, o, at) => ipv6frag.encodeIpv6Fragment(f, o, at),
+      ipv6frag.decodeIpv6Fragment,
+      ipv6frag.Ipv6FragmentView,
+      () => ({}),
+    );
+  });
+
+  it('ipv6 routing header, any type (length derived from the data)', () => {
+    roundTrip(
+      ipv6RoutingFields,
+      (f, o, at) => ipv6route.encodeIpv6Routing(f, o, at),
+      ipv6route.decodeIpv6Routing,
+      ipv6route.Ipv6RoutingView,
+      (f) => ({ hdrExtLen: (f.data.length - 4) / 8 }),
+    );
+  });
+
+  it('ipv6 routing type 0 (addresses; length derived)', () => {
+    roundTrip(
+      ipv6SourceRouteFields,
+      (f, o, at) => ipv6route.encodeIpv6SourceRoute(f, o, at),
+      ipv6route.decodeIpv6SourceRoute,
+      ipv6route.Ipv6SourceRouteView,
+      (f) => ({ hdrExtLen: 2 * f.addresses.length }),
+    );
+  });
+
+  it('ipv6 routing type 2 (home address)', () => {
+    roundTrip(
+      ipv6HomeAddressRouteFields,
+      (f, o, at) => ipv6route.encodeIpv6HomeAddressRoute(f, o, at),
+      ipv6route.decodeIpv6HomeAddressRoute,
+      ipv6route.Ipv6HomeAddressRouteView,
+      () => ({ hdrExtLen: 2 }),
+    );
+  });
+
+  it('ipv6 segment routing header (segments and TLVs; length derived)', () => {
+    roundTrip(
+      ipv6SegmentRoutingFields,
+      (f, o, at) => ipv6route.encodeIpv6SegmentRouting(f, o, at),
+      ipv6route.decodeIpv6SegmentRouting,
+      ipv6route.Ipv6SegmentRoutingView,
+      (f) => ({ hdrExtLen: (16 * f.segments.length + f.tlvs.length) / 8 }),
     );
   });
 

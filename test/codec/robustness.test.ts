@@ -20,6 +20,10 @@ import {
   igmp,
   ipv4,
   lldp,
+  ipv6,
+  ipv6frag,
+  ipv6opts,
+  ipv6route,
   pcap,
   ppp,
   tcp,
@@ -42,6 +46,14 @@ import {
   igmpv3QueryFields,
   igmpv3ReportFields,
   lldpFields,
+  ipv6Fields,
+  ipv6FragmentFields,
+  ipv6HomeAddressRouteFields,
+  ipv6JumboFields,
+  ipv6OptionsHeaderFields,
+  ipv6RoutingFields,
+  ipv6SegmentRoutingFields,
+  ipv6SourceRouteFields,
   payload,
   pcapFileFields,
   pcapRecordFields,
@@ -94,7 +106,15 @@ type MessageName =
   | 'pcapFileLe'
   | 'pcapFileBe'
   | 'pcapRecordLe'
-  | 'pcapRecordBe';
+  | 'pcapRecordBe'
+  | 'ipv6'
+  | 'ipv6Jumbo'
+  | 'ipv6opts'
+  | 'ipv6frag'
+  | 'ipv6route'
+  | 'ipv6SourceRoute'
+  | 'ipv6HomeAddressRoute'
+  | 'ipv6SegmentRouting';
 
 const VIEWS: Record<
   MessageName,
@@ -110,6 +130,26 @@ const VIEWS: Record<
   igmpv3GroupRecord: {
     make: () => new igmp.Igmpv3GroupRecordView(),
     decode: igmp.decodeIgmpv3GroupRecord,
+  },
+  ipv6: { make: () => new ipv6.Ipv6View(), decode: ipv6.decodeIpv6 },
+  ipv6Jumbo: { make: () => new ipv6.Ipv6JumboView(), decode: ipv6.decodeIpv6Jumbo },
+  ipv6opts: {
+    make: () => new ipv6opts.Ipv6OptionsHeaderView(),
+    decode: ipv6opts.decodeIpv6OptionsHeader,
+  },
+  ipv6frag: { make: () => new ipv6frag.Ipv6FragmentView(), decode: ipv6frag.decodeIpv6Fragment },
+  ipv6route: { make: () => new ipv6route.Ipv6RoutingView(), decode: ipv6route.decodeIpv6Routing },
+  ipv6SourceRoute: {
+    make: () => new ipv6route.Ipv6SourceRouteView(),
+    decode: ipv6route.decodeIpv6SourceRoute,
+  },
+  ipv6HomeAddressRoute: {
+    make: () => new ipv6route.Ipv6HomeAddressRouteView(),
+    decode: ipv6route.decodeIpv6HomeAddressRoute,
+  },
+  ipv6SegmentRouting: {
+    make: () => new ipv6route.Ipv6SegmentRoutingView(),
+    decode: ipv6route.decodeIpv6SegmentRouting,
   },
   udp: { make: () => new udp.UdpView(), decode: udp.decodeUdp },
   tcp: { make: () => new tcp.TcpView(), decode: tcp.decodeTcp },
@@ -214,6 +254,20 @@ function touchElementViews(cursor: object): void {
   }
 }
 
+/** Messages whose errors name another layer (spec) than their own name says. */
+const ERROR_LAYER: Partial<Record<MessageName, string>> = {
+  arpAnySize: 'arp',
+  ipv6Jumbo: 'ipv6',
+  ipv6SourceRoute: 'ipv6route',
+  ipv6HomeAddressRoute: 'ipv6route',
+  ipv6SegmentRouting: 'ipv6route',
+};
+
+/** The layer a message's errors name: its spec's (pcapFile → pcap, igmpv3Query → igmp, ...). */
+function errorLayer(m: MessageName): string {
+  return ERROR_LAYER[m] ?? ['pcap', 'igmp', 'dhcp', 'dns'].find((spec) => m.startsWith(spec)) ?? m;
+}
+
 /** The whole check for one message candidate at bytes[offset, offset + length). */
 function exercise(layer: MessageName, bytes: Uint8Array, offset: number, length: number): void {
   const { proxy, outside } = watched(bytes, offset, offset + length);
@@ -237,19 +291,7 @@ function exercise(layer: MessageName, bytes: Uint8Array, offset: number, length:
     expect(v.messageLength).toBeLessThanOrEqual(length);
   } else {
     expect(CODES.has(err.code)).toBe(true);
-    expect(err.layer).toBe(
-      layer === 'arpAnySize'
-        ? 'arp'
-        : layer.startsWith('pcap')
-          ? 'pcap'
-          : layer.startsWith('igmp')
-            ? 'igmp'
-            : layer.startsWith('dhcp')
-              ? 'dhcp'
-              : layer.startsWith('dns')
-                ? 'dns'
-                : layer,
-    );
+    expect(err.layer).toBe(errorLayer(layer));
     expect(err.offset).toBeGreaterThanOrEqual(0);
     expect(err.offset).toBeLessThanOrEqual(bytes.length);
     // A failed view holds nothing: its getters read an empty array.
@@ -336,6 +378,33 @@ function corpus(): Record<MessageName, Uint8Array[]> {
   out.dnsMx = encoded(dnsMxFields, (f, o) => dns.encodeDnsMx(f, o, 0));
   out.dnsSoa = encoded(dnsSoaFields, (f, o) => dns.encodeDnsSoa(f, o, 0));
   out.dnsSrv = encoded(dnsSrvFields, (f, o) => dns.encodeDnsSrv(f, o, 0));
+  out.ipv6 = encoded(fc.tuple(ipv6Fields, payload), ([f, body], o) => {
+    o.set(body, 40);
+    return ipv6.encodeIpv6(f, o, 0, body.length) + body.length;
+  });
+  out.ipv6Jumbo = encoded(fc.tuple(ipv6JumboFields, payload), ([f, body], o) => {
+    o.set(body, 40);
+    return ipv6.encodeIpv6Jumbo(f, o, 0) + body.length;
+  });
+  // IPv6 extension headers, each followed by a payload (what it does not count).
+  const ext = <F>(fields: fc.Arbitrary<F>, encode: (f: F, o: Uint8Array) => number) =>
+    encoded(fc.tuple(fields, payload), ([f, body], o) => {
+      const n = encode(f, o);
+      o.set(body.subarray(0, Math.max(0, o.length - n)), n);
+      return n + Math.min(body.length, o.length - n);
+    });
+  out.ipv6opts = ext(ipv6OptionsHeaderFields, (f, o) => ipv6opts.encodeIpv6OptionsHeader(f, o, 0));
+  out.ipv6frag = ext(ipv6FragmentFields, (f, o) => ipv6frag.encodeIpv6Fragment(f, o, 0));
+  out.ipv6route = ext(ipv6RoutingFields, (f, o) => ipv6route.encodeIpv6Routing(f, o, 0));
+  out.ipv6SourceRoute = ext(ipv6SourceRouteFields, (f, o) =>
+    ipv6route.encodeIpv6SourceRoute(f, o, 0),
+  );
+  out.ipv6HomeAddressRoute = ext(ipv6HomeAddressRouteFields, (f, o) =>
+    ipv6route.encodeIpv6HomeAddressRoute(f, o, 0),
+  );
+  out.ipv6SegmentRouting = ext(ipv6SegmentRoutingFields, (f, o) =>
+    ipv6route.encodeIpv6SegmentRouting(f, o, 0),
+  );
   out.pcapFileLe = encoded(pcapFileFields, (f, o) => pcap.encodePcapFileLe(f, o, 0));
   out.pcapFileBe = encoded(pcapFileFields, (f, o) => pcap.encodePcapFileBe(f, o, 0));
   out.pcapRecordLe = encoded(fc.tuple(pcapRecordFields, payload), ([f, body], o) => {

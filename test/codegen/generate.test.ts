@@ -76,6 +76,7 @@ describe('front end: the spec model', () => {
       [[6], 'tcp'],
       [[17], 'udp'],
       [[47], 'gre'],
+      [[41], 'ipv6'],
     ]);
   });
 

@@ -635,6 +635,10 @@ describe('spec errors', () => {
       'icmp.pkt',
       'igmp.pkt',
       'ipv4.pkt',
+      'ipv6.pkt',
+      'ipv6frag.pkt',
+      'ipv6opts.pkt',
+      'ipv6route.pkt',
       'lldp.pkt',
       'pcap.pkt',
       'ppp.pkt',
@@ -732,6 +736,82 @@ const GRAPH_CASES: Array<[string, Record<string, string>, string, string]> = [
     'frame.layers:2:14: layer id 30 out of range 0..29',
   ],
 ];
+
+/** `import` across specs: [what, specs (file → text), expected first line]. */
+const ENUM_B = 'enum E : u8 { A = 1, } message B { e: u8 enum E; }';
+const IMPORT_CASES: Array<[string, Record<string, string>, string]> = [
+  [
+    'import from a spec that is not there',
+    { 'a.pkt': 'import E from nosuch; message A { x: u8; }' },
+    "a.pkt:1:15: cannot import from 'nosuch': no spec nosuch.pkt beside this one",
+  ],
+  [
+    'import of an enum the spec does not declare',
+    { 'a.pkt': 'import E, F from b; message A { x: u8; }', 'b.pkt': ENUM_B },
+    "a.pkt:1:11: spec 'b' declares no enum 'F'",
+  ],
+  [
+    'import of an enum the spec itself imports',
+    {
+      'a.pkt': 'import E from c; message A { x: u8; }',
+      'b.pkt': ENUM_B,
+      'c.pkt': 'import E from b; message C { x: u8; }',
+    },
+    "a.pkt:1:8: spec 'c' declares no enum 'E' (it imports it from b; import it from there)",
+  ],
+  [
+    'an enum imported twice',
+    { 'a.pkt': 'import E from b; import E from b; message A { x: u8; }', 'b.pkt': ENUM_B },
+    "a.pkt:1:25: enum 'E' is imported twice",
+  ],
+  [
+    'an enum both imported and declared',
+    { 'a.pkt': 'import E from b;\nenum E : u8 { A = 1, }\nmessage A { x: u8; }', 'b.pkt': ENUM_B },
+    "a.pkt:2:6: enum 'E' is already imported from b",
+  ],
+  [
+    'an import from itself',
+    { 'a.pkt': 'import E from a; enum E : u8 { A = 1, } message A { x: u8; }' },
+    'a.pkt:1:15: a spec cannot import from itself',
+  ],
+  [
+    'an import cycle',
+    {
+      'a.pkt': 'import E from b; enum F : u8 { A = 1, } message A { x: u8; }',
+      'b.pkt': 'import F from a; enum E : u8 { A = 1, } message B { x: u8; }',
+    },
+    'b.pkt:1:15: import cycle: a → b → a',
+  ],
+];
+
+describe('import errors', () => {
+  for (const [what, specs, first] of IMPORT_CASES) {
+    it(what, () => {
+      const lines = graphReport(specs, '').split('\n');
+      expect(lines[0]).toBe(first);
+      const [, file, line, col] = /^([\w.]+):(\d+):(\d+):/.exec(lines[0]) ?? [];
+      expect(lines[1]).toBe(specs[file].split('\n')[Number(line) - 1]);
+      expect(lines[2]).toBe(`${' '.repeat(Number(col) - 1)}^`);
+    });
+  }
+
+  it('resolves an imported enum in fields, expressions and dispatch', () => {
+    const { models } = loadAll(
+      [
+        { file: 'b.pkt', source: ENUM_B },
+        {
+          file: 'a.pkt',
+          source:
+            'import E from b; message A { e: u8 enum E; assert e == E.A else E_BAD_VALUE at e; payload: payload(rest); dispatch e { A => b, } }',
+        },
+      ],
+      { file: 'frame.layers', source: 'root a\n' },
+    );
+    const a = models.find((m) => m.module === 'a');
+    expect(a?.importedEnums.map((e) => [e.name, e.module])).toEqual([['E', 'b']]);
+    expect(a?.messages[0].dispatch?.cases[0].values).toEqual([1]);
+  });
+});
 
 function graphReport(specs: Record<string, string>, table: string): string {
   try {

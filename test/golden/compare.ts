@@ -107,6 +107,10 @@ export const DEPTH: Record<string, number> = {
   lldp: 2,
   ipv4: 2,
   ipv6: 2,
+  // IPv6 extension headers (our errors name their spec; tshark counts them in ipv6)
+  ipv6opts: 2,
+  ipv6route: 2,
+  ipv6frag: 2,
   icmp: 3,
   icmpv6: 3,
   igmp: 3,
@@ -127,6 +131,8 @@ class Diff {
   readonly out: string[] = [];
   /** tshark's name of the layer we show only in part (its missing keys are not compared). */
   partial: string | undefined;
+  /** We show the last IPv6 extension header only in part (`partial` is `ipv6ext`). */
+  partialIpv6Ext = false;
   /** The tunnel level being compared (`inner.` per level), before every path. */
   prefix = '';
   constructor(readonly where: string) {}
@@ -177,13 +183,16 @@ function compareEth(d: Diff, e: Json, L: OurLayers, t: Json, frame?: OracleFrame
   if (frame === undefined) return;
   const payload = frame.caplen - 14 - 4 * list(L.vlan).length;
   const ip = L.ipv4;
+  const ip6 = L.ipv6;
   const arp = L.arp;
   // A frame the capture cut shows no trailer: what there is of it is not all there.
   const trailer = (datagram: number): number =>
     frame.caplen < frame.len ? 0 : Math.max(0, payload - datagram);
-  if (d.partial === 'ip') return;
+  if (d.partial === 'ip' || d.partial === 'ipv6') return;
   if (ip !== undefined)
     d.eq('eth.trailer_len', trailer(num(ip.offloadedLength ?? ip.totalLength)), t.trailer_len);
+  else if (ip6 !== undefined)
+    d.eq('eth.trailer_len', trailer(40 + num(ip6.jumboLength ?? ip6.payloadLen)), t.trailer_len);
   else if (arp !== undefined)
     d.eq('eth.trailer_len', trailer(8 + 2 * num(arp.hlen) + 2 * num(arp.plen)), t.trailer_len);
 }
@@ -221,6 +230,65 @@ function compareIp(d: Diff, ip: Json, t: Json): void {
     list(ip.options).map((x) => x.type),
     t.options,
   );
+}
+
+function compareIpv6(d: Diff, ip: Json, t: Json): void {
+  d.eq('ipv6.version', ip.version, t.version);
+  d.eq('ipv6.tclass', ip.trafficClass, t.tclass);
+  d.eq('ipv6.flow', ip.flowLabel, t.flow);
+  d.eq('ipv6.plen', ip.payloadLen, t.plen);
+  d.eq('ipv6.nxt', ip.nextHeader, t.nxt);
+  d.eq('ipv6.hlim', ip.hopLimit, t.hlim);
+  d.eq('ipv6.src', ip.src, t.src);
+  d.eq('ipv6.dst', ip.dst, t.dst);
+  if (t.ext === undefined && ip.ext === undefined) return;
+  const ours = list(ip.ext);
+  const theirs = list(t.ext);
+  d.eq(
+    'ipv6.ext (headers)',
+    ours.map((e) => e.hdr),
+    theirs.map((e) => e.hdr),
+  );
+  ours.forEach((e, i) => {
+    if (theirs[i] === undefined) return;
+    // The header we show in part (the last) has only the fields before the failing one.
+    const inPart = d.partialIpv6Ext && i === ours.length - 1;
+    compareIpv6Ext(d, `ipv6.ext[${i}]`, e, theirs[i], inPart);
+  });
+}
+
+/** One IPv6 extension header (tshark's names: RFC 8200 §4 field names, abbreviated). */
+function compareIpv6Ext(d: Diff, p: string, e: Json, t: Json, inPart: boolean): void {
+  const eq = (key: string, ours: unknown, theirs: unknown): void => {
+    if (!(inPart && absent(ours))) d.eq(`${p}.${key}`, ours, theirs);
+  };
+  eq('nxt', e.nextHeader, t.nxt);
+  if (e.hdr === 'fraghdr') {
+    eq('offset', e.fragmentOffset, t.offset);
+    eq('more', e.more, t.more);
+    eq('ident', e.identification, t.ident);
+    return;
+  }
+  eq('len', e.hdrExtLen, t.len);
+  if (e.hdr === 'routing') {
+    eq('type', e.routingType, t.type);
+    eq('segleft', e.segmentsLeft, t.segleft);
+    eq('src_addr', e.addresses, t.src_addr);
+    eq('mipv6_home_address', e.homeAddress, t.mipv6_home_address);
+    eq('srh_last_entry', e.lastEntry, t.srh_last_entry);
+    eq('srh_flags', e.flags, t.srh_flags);
+    eq('srh_tag', e.tag, t.srh_tag);
+    eq('srh_addr', e.segments, t.srh_addr);
+    return;
+  }
+  if (e.options === undefined && inPart) return;
+  const options = list(e.options);
+  eq(
+    'opt_type',
+    options.map((o) => o.type),
+    t.opt_type,
+  );
+  eq('opt_jumbo', options.find((o) => o.jumboLength !== undefined)?.jumboLength, t.opt_jumbo);
 }
 
 function compareIcmp(d: Diff, m: Json, t: Json): void {
@@ -486,6 +554,7 @@ const COMPARE: Record<string, LayerCompare> = {
   vlan: compareVlan as unknown as LayerCompare,
   arp: compareArp,
   ip: compareIp,
+  ipv6: compareIpv6,
   icmp: compareIcmp,
   igmp: compareIgmp,
   udp: compareUdp,
@@ -549,6 +618,7 @@ function compareLevel(
 export function compareFrame(file: string, ours: OurFrame, o: OracleFrame): string[] {
   const d = new Diff(`${file}#${o.n}`);
   d.partial = Object.keys(LAYER_OF).find((k) => LAYER_OF[k] === ours.partial);
+  d.partialIpv6Ext = ours.partial === 'ipv6ext';
   compareLevel(d, ours, ours.layers, o, o);
   return d.out;
 }
