@@ -62,7 +62,12 @@ export function writeFields(
     const startByte = first.bitOffset >> 3;
     const last = group[group.length - 1];
     const bytes = ((last.bitOffset + last.bitWidth) >> 3) - startByte;
-    if (group.length === 1 && first.type === 'mac') {
+    if (group.length === 1 && first.type === 'ipv6') {
+      // RFC 4291 text, parsed in place; text that does not parse fails the encode.
+      lines.push(
+        `if (!writeIpv6(${out}, ${base}${startByte === 0 ? '' : ` + ${startByte}`}, ${valueOf(first)})) return -1;`,
+      );
+    } else if (group.length === 1 && first.type === 'mac') {
       const v = valueOf(first);
       lines.push(
         `const ${tmp}${n}h = (${v} / 0x100000000) | 0;`,
@@ -84,6 +89,17 @@ export function writeFields(
           return shift === 0 ? masked : `(${masked} << ${shift})`;
         })
         .join(' | ');
+      // A constant (a list element's kind) is written as its bytes.
+      if (/^(0x[0-9a-f]+|[0-9]+)$/.test(value)) {
+        const c = Number(value);
+        for (let k = 0; k < bytes; k++)
+          lines.push(
+            `${at(startByte + k)} = ${hex(Math.floor(c / 2 ** (8 * (bytes - 1 - k))) & 0xff)};`,
+          );
+        n++;
+        group = [];
+        return;
+      }
       // A plain name or number is stored as it is; anything else goes through a local once.
       const simple = /^[A-Za-z0-9_.[\]]+$/.test(value) && bytes < 4;
       const v = simple ? value : `${tmp}${n}`;

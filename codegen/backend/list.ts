@@ -84,11 +84,33 @@ function loadBits(f: ElementScalar, b: string, base: string): string {
 }
 
 function tsType(f: ElementScalar): string {
-  return f.type === 'uint' ? 'number' : 'number';
+  return f.type === 'ipv6' ? 'string' : 'number';
 }
 
-/** JSON of a field read by `get` (format addresses). */
+/** An IPv6 field's absolute offset in `base`'s buffer (its value is never loaded as a number). */
+function offsetOf(f: ElementScalar, base: string): string {
+  const k = f.bitOffset >> 3;
+  return k === 0 ? base : `${base} + ${k}`;
+}
+
+/**
+ * Element field `f` of view `v` as an item value (the form the encoder takes back): a number, or
+ * RFC 5952 text for IPv6, read from `bytes`.
+ */
+function itemValue(f: ElementScalar, v: string, bytes: string, use: (n: string) => void): string {
+  if (f.type === 'ipv6') {
+    use('formatIpv6');
+    return `formatIpv6(${bytes}, ${v}.${f.name}Offset)`;
+  }
+  return `${v}.${f.name}`;
+}
+
+/** JSON of a field read by `get` (format addresses; for IPv6 `get` is `bytes, offset`). */
 function jsonOf(f: ElementScalar, get: string, use: (name: string) => void): string {
+  if (f.type === 'ipv6') {
+    use('formatIpv6');
+    return `formatIpv6(${get})`;
+  }
   if (f.type === 'ipv4') {
     use('formatIpv4');
     return `formatIpv4(${get})`;
@@ -176,7 +198,7 @@ function badSize(e: ElementModel, size: string, headerSize = 0): string | null {
   if (e.tail === null) return `${size} !== ${e.fixedSize}`;
   // The header's own bound check already covers a body with no fixed fields.
   const short = e.fixedSize > headerSize ? `${size} < ${e.fixedSize}` : null;
-  if (e.tail.kind === 'bytes') return short;
+  if (e.tail.kind !== 'array') return short;
   const rem =
     e.tail.itemSize === 1 ? null : `(${size} - ${e.fixedSize}) % ${e.tail.itemSize} !== 0`;
   return [short, rem].filter((x) => x !== null).join(' || ') || null;
@@ -186,7 +208,7 @@ function badSize(e: ElementModel, size: string, headerSize = 0): string | null {
 function goodSize(e: ElementModel, size: string, headerSize: number): string | null {
   if (e.tail === null) return `${size} === ${e.fixedSize}`;
   const long = e.fixedSize > headerSize ? `${size} >= ${e.fixedSize}` : null;
-  if (e.tail.kind === 'bytes' || e.tail.itemSize === 1) return long;
+  if (e.tail.kind !== 'array' || e.tail.itemSize === 1) return long;
   const rem = `(${size} - ${e.fixedSize}) % ${e.tail.itemSize} === 0`;
   return long === null ? rem : `${long} && ${rem}`;
 }
@@ -234,8 +256,36 @@ export interface ListModuleCode {
   imports: Import[];
 }
 
-/** Module-level code for one list. */
-export function listModuleCode(l: ListModel, bounds: Set<string>): ListModuleCode {
+/**
+ * How deep lists nested in elements are validated (an IA_NA's IAADDR's status code is 3 deep);
+ * a deeper one is E_BAD_OPTION, so hostile input cannot recurse without end.
+ */
+const LIST_MAX_DEPTH = 8;
+
+/** True when an element of `l` holds a nested list (its walks then take a depth). */
+function nests(l: ListModel): boolean {
+  return l.elements.some((e) => e.tail?.kind === 'list');
+}
+
+/** True when some element of `lists` holds `l` as its nested list. */
+function isNested(l: ListModel, lists: readonly ListModel[]): boolean {
+  return lists.some((x) =>
+    x.elements.some((e) => e.tail?.kind === 'list' && e.tail.list === l.name),
+  );
+}
+
+/** The names of the list nested in element `e`. */
+function innerNames(e: ElementModel, lists: readonly ListModel[]): ListNames & { nests: boolean } {
+  const inner = lists.find((x) => x.name === e.tail?.list) as ListModel;
+  return Object.assign(new ListNames(inner), { nests: nests(inner) });
+}
+
+/** Module-level code for one list; `lists` are the spec's (for lists nested in elements). */
+export function listModuleCode(
+  l: ListModel,
+  bounds: Set<string>,
+  lists: readonly ListModel[] = [l],
+): ListModuleCode {
   const n = new ListNames(l);
   const imports: Import[] = [];
   const use = (name: string): void => {
@@ -248,6 +298,8 @@ export function listModuleCode(l: ListModel, bounds: Set<string>): ListModuleCod
   const length = lengthOf(l);
   const out: string[] = [];
   const presence = presenceElements(l);
+  if (l.elements.some((e) => [...e.fields, ...(e.tail?.item ?? [])].some((f) => f.type === 'ipv6')))
+    use('writeIpv6');
   const maxFixed = Math.max(l.headerSize, ...l.elements.map((e) => e.fixedSize));
 
   // ---- summary record
@@ -314,13 +366,29 @@ s.${s.name}Count = count;
   }
 
   // ---- validation walk
-  const elementCases = (bad: string, onEnd: (size: string) => string): string[] => {
+  const elementCases = (
+    bad: string,
+    onEnd: (size: string) => string,
+    badAt: (at: string) => string,
+    depth: string,
+  ): string[] => {
     const cases: string[] = [];
     for (const e of l.elements) {
       if (e.single) continue;
       const body: string[] = [];
       const check = badSize(e, 'size', l.headerSize);
       if (check !== null) body.push(`if (${check}) return ${bad};`);
+      let scoped = false;
+      if (e.tail?.kind === 'list') {
+        // The nested list is validated with the element: after wrap() every level is valid.
+        const inner = innerNames(e, lists);
+        if (inner.nests) body.push(`if (${depth} >= ${LIST_MAX_DEPTH}) return ${bad};`);
+        body.push(
+          `const inner = ${inner.validate}(bytes, pos + ${e.fixedSize}, size - ${e.fixedSize}${inner.nests ? `, ${depth} + 1` : ''});`,
+          `if (inner >= 0) return ${badAt('inner')};`,
+        );
+        scoped = true;
+      }
       const mine = l.summaries.filter((s) => s.element === e.name);
       const guarded = mine.filter((s) => s.first);
       const always = mine.filter((s) => !s.first);
@@ -344,7 +412,11 @@ s.${s.name}Count = count;
       if (presence.has(e.name)) body.push(`s.${presentProp(e.name)} = true;`);
       if (e.end) body.push(onEnd('size'));
       if (body.length === 0) continue;
-      cases.push(`case ${hex(e.kindValue)}:\n${body.join('\n')}\nbreak;`);
+      cases.push(
+        scoped
+          ? `case ${hex(e.kindValue)}: {\n${body.join('\n')}\nbreak;\n}`
+          : `case ${hex(e.kindValue)}:\n${body.join('\n')}\nbreak;`,
+      );
     }
     return cases;
   };
@@ -353,6 +425,8 @@ s.${s.name}Count = count;
     bad: string,
     onSingleEnd: string,
     onEnd: (size: string) => string,
+    badAt: (at: string) => string,
+    depth: string,
   ): string[] => {
     // One-byte elements have the kind in the first byte, which `pos < end` covers; otherwise
     // the kind is read after the header's bound check.
@@ -365,7 +439,7 @@ s.${s.name}Count = count;
           : `if (kind === ${hex(e.kindValue)}) {\npos++;\ncontinue;\n}`,
       );
     }
-    const cases = elementCases(bad, onEnd);
+    const cases = elementCases(bad, onEnd, badAt, depth);
     lines.push(
       `if (pos + ${l.headerSize} > end) return ${bad};`,
       // The kind is read only to choose an element (a list of raw elements only needs no kind).
@@ -387,10 +461,16 @@ s.${s.name}Count = count;
  * Checks that the ${l.name} in [pos, pos + length) can be delimited and that every known element's
  * size matches its body${s ? ', recording the summaries into `s` (not cleared here: a list may continue in another area)' : ''}. Returns -1, or the absolute offset of the first bad element.${l.elements.some((e) => e.end) ? ' What follows the end element is padding.' : ''}
  */
-export function ${n.validate}(bytes: Uint8Array, pos: number, length: number${sParam}): number {
+export function ${n.validate}(bytes: Uint8Array, pos: number, length: number${sParam}${nests(l) ? ', depth = 0' : ''}): number {
 const end = pos + length;
 while (pos < end) {
-${headerLines('pos', 'return -1;', () => 'return -1;').join('\n')}
+${headerLines(
+  'pos',
+  'return -1;',
+  () => 'return -1;',
+  (at) => at,
+  'depth',
+).join('\n')}
 }
 return -1;
 }`,
@@ -408,7 +488,13 @@ let seen = 0;
 while (count < 0 || seen < count) {
 if (pos >= end) return -1 - pos;
 seen++;
-${headerLines('-1 - pos', `{\nif (count < 0) return pos + 1;\npos++;\ncontinue;\n}`, (size) => `if (count < 0) return pos + ${size};`).join('\n')}
+${headerLines(
+  '-1 - pos',
+  `{\nif (count < 0) return pos + 1;\npos++;\ncontinue;\n}`,
+  (size) => `if (count < 0) return pos + ${size};`,
+  (at) => `-1 - ${at}`,
+  '0',
+).join('\n')}
 }
 return pos;
 }`,
@@ -429,6 +515,12 @@ return pos;
       `/** Re-points the view at the element at \`offset\` (${e.fixedSize}${e.tail !== null ? ' or more' : ''} bytes); returns itself. */\npoint(bytes: Uint8Array, offset: number, length = ${e.fixedSize}): this {\nthis.bytes = bytes;\nthis.offset = offset;\nthis.length = length;\nreturn this;\n}`,
     ];
     for (const f of [...otherHeader(l), ...e.fields]) {
+      if (f.type === 'ipv6') {
+        members.push(
+          `/** Absolute offset of ${f.name} (16 bytes: an IPv6 address, read in place). */\nget ${f.name}Offset(): number {\nreturn ${offsetOf(f, 'this.offset')};\n}`,
+        );
+        continue;
+      }
       members.push(
         `/** ${f.name}: ${f.bitWidth} bits at bit ${f.bitOffset}${f.enumName !== null ? ` (${f.enumName})` : ''}. */\nget ${f.name}(): ${tsType(f)} {\nconst b = this.bytes;\nconst o = this.offset;\nreturn ${load(f, 'b', 'o')};\n}`,
       );
@@ -439,7 +531,15 @@ return pos;
       }
     }
     const t = e.tail;
-    if (t !== null && t.kind === 'bytes') {
+    if (t !== null && t.kind === 'list') {
+      const inner = innerNames(e, lists);
+      members.push(
+        `private ${t.name}Cursor: ${inner.cursor} | null = null;`,
+        `/** Absolute offset of the nested ${t.name}. */\nget ${t.name}Offset(): number {\nreturn this.offset + ${e.fixedSize};\n}`,
+        `/** Byte length of the nested ${t.name}. */\nget ${t.name}Length(): number {\nreturn this.length - ${e.fixedSize};\n}`,
+        `/** The nested ${t.name} cursor (made on the first call, then the same object), reset to its first element. */\n${t.name}(): ${inner.cursor} {\nconst c = (this.${t.name}Cursor ??= new ${inner.cursor}('${lowerFirst(inner.l.name)}', '${t.name}'));\nreturn c.reset(this.bytes, this.offset + ${e.fixedSize}, this.length - ${e.fixedSize});\n}`,
+      );
+    } else if (t !== null && t.kind === 'bytes') {
       members.push(
         `/** Absolute offset of ${t.name}. */\nget ${t.name}Offset(): number {\nreturn this.offset + ${e.fixedSize};\n}`,
         `/** Byte length of ${t.name}. */\nget ${t.name}Length(): number {\nreturn this.length - ${e.fixedSize};\n}`,
@@ -579,9 +679,10 @@ ${accessors.join('\n\n')}
 
   // ---- items, encoder, decoder
   const itemFields = (e: ElementModel): string[] => {
-    const out2 = [...otherHeader(l), ...e.fields].map((f) => `${f.name}: number;`);
+    const out2 = [...otherHeader(l), ...e.fields].map((f) => `${f.name}: ${tsType(f)};`);
     const t = e.tail;
     if (t?.kind === 'bytes') out2.push(`${t.name}: Uint8Array;`);
+    else if (t?.kind === 'list') out2.push(`${t.name}: readonly ${innerNames(e, lists).item}[];`);
     else if (t !== null) out2.push(`${t.name}: ${arrayOf(arrayItemType(t), true)};`);
     return out2;
   };
@@ -603,16 +704,36 @@ ${l.elements.map((e) => `| { kind: '${e.name}'; ${itemFields(e).join(' ')} }`).j
     const lines: string[] = [];
     let tailBytes = '0';
     if (t?.kind === 'bytes') tailBytes = `item.${t.name}.length`;
-    else if (t !== null) tailBytes = `${t.itemSize} * item.${t.name}.length`;
+    else if (t?.kind === 'list') {
+      // The nested list goes first: its encoder says how long it is.
+      tailBytes = 'inner';
+      lines.push(
+        `if (pos + ${e.fixedSize} > out.length) return -1;`,
+        `const inner = ${innerNames(e, lists).encode}(item.${t.name}, out, pos + ${e.fixedSize});`,
+        'if (inner < 0) return -1;',
+      );
+    } else if (t !== null) tailBytes = `${t.itemSize} * item.${t.name}.length`;
     const raw = t === null ? String(e.fixedSize) : `${e.fixedSize} + ${tailBytes}`;
-    const padded = l.unit === 1 ? raw : `Math.ceil((${raw}) / ${l.unit}) * ${l.unit}`;
+    // The length counts the element or only its body; the unit pads what it counts.
+    // A fixed-size element is a whole number of units (the resolver checks), so it needs none.
+    const padded =
+      l.unit === 1 || t === null
+        ? raw
+        : l.countsHeader
+          ? `Math.ceil((${raw}) / ${l.unit}) * ${l.unit}`
+          : `${l.headerSize} + Math.ceil((${raw} - ${l.headerSize}) / ${l.unit}) * ${l.unit}`;
     lines.push(`const size = ${padded};`);
-    const lenValue = l.countsHeader ? 'size' : `size - ${l.headerSize}`;
-    const lenScaled = l.unit === 1 ? lenValue : `(${lenValue}) / ${l.unit}`;
-    lines.push(
-      `const len = ${lenScaled};`,
-      `if (pos + size > out.length || len >= ${hex(2 ** length.bitWidth)}) return -1;`,
-    );
+    if (t === null) {
+      const said = (l.countsHeader ? e.fixedSize : e.fixedSize - l.headerSize) / l.unit;
+      lines.push(`const len = ${said};`, 'if (pos + size > out.length) return -1;');
+    } else {
+      const lenValue = l.countsHeader ? 'size' : `size - ${l.headerSize}`;
+      const lenScaled = l.unit === 1 ? lenValue : `(${lenValue}) / ${l.unit}`;
+      lines.push(
+        `const len = ${lenScaled};`,
+        `if (pos + size > out.length || len >= ${hex(2 ** length.bitWidth)}) return -1;`,
+      );
+    }
     const valueOf = (f: ElementScalar): string =>
       f.name === l.kindField
         ? hex(e.kindValue)
@@ -621,9 +742,9 @@ ${l.elements.map((e) => `| { kind: '${e.name}'; ${itemFields(e).join(' ')} }`).j
           : `item.${f.name}`;
     lines.push(...writeFields([...l.header, ...e.fields], valueOf, 'out', 'pos', 'v'));
     if (t?.kind === 'bytes') lines.push(`out.set(item.${t.name}, pos + ${e.fixedSize});`);
-    else if (t !== null)
+    else if (t?.kind === 'array')
       lines.push(...arrayEncode(t, `item.${t.name}`, `pos + ${e.fixedSize}`, addImport));
-    if (l.unit !== 1) lines.push(`out.fill(0, pos + ${raw}, pos + size);`);
+    if (l.unit !== 1 && t !== null) lines.push(`out.fill(0, pos + ${raw}, pos + size);`);
     lines.push('pos += size;');
     return `case '${e.name}': {\n${lines.join('\n')}\nbreak;\n}`;
   });
@@ -657,11 +778,17 @@ ${l.align > 1 ? `while ((pos - offset) % ${l.align} !== 0) {\nif (pos >= out.len
     }
     const check = badSize(e, 'c.length', l.headerSize);
     const v = `c.${memberName(e.name)}`;
-    const props = [...otherHeader(l), ...e.fields].map((f) => `${f.name}: v.${f.name},`);
+    const props = [...otherHeader(l), ...e.fields].map(
+      (f) => `${f.name}: ${itemValue(f, 'v', 'bytes', use)},`,
+    );
     const t = e.tail;
     if (t?.kind === 'bytes')
       props.push(
         `${t.name}: bytes.slice(v.${t.name}Offset, v.${t.name}Offset + v.${t.name}Length),`,
+      );
+    else if (t?.kind === 'list')
+      props.push(
+        `${t.name}: ${innerNames(e, lists).decode}(bytes, v.${t.name}Offset, v.${t.name}Length),`,
       );
     else if (t !== null) props.push(`${t.name}: ${arrayDecode(t.name, t, 'v', addImport)},`);
     // An element the unit pads is kept raw when its padding is not zero (byte-exact round trip).
@@ -679,7 +806,7 @@ ${l.align > 1 ? `while ((pos - offset) % ${l.align} !== 0) {\nif (pos >= out.len
  */
 export function ${n.decode}(bytes: Uint8Array, offset: number, length: number, count = -1): ${n.item}[] {
 const list: ${n.item}[] = [];
-const c = decodeCursor${l.name}.reset(bytes, offset, length, count);
+${isNested(l, lists) ? `// A nested list is decoded inside its parent's decode: each call walks with its own cursor.\nconst c = new ${n.cursor}('${lowerFirst(l.name)}', '${lowerFirst(l.name)}').reset(bytes, offset, length, count);` : `const c = decodeCursor${l.name}.reset(bytes, offset, length, count);`}
 let end = offset;
 while (c.next()) {
 end = c.offset + c.length;
@@ -693,11 +820,12 @@ if (c.error === null && count < 0 && end < offset + length) list.push({ kind: 'r
 return list;
 }`,
   );
-  out.splice(
-    out.length - 1,
-    0,
-    `const decodeCursor${l.name} = new ${n.cursor}('${lowerFirst(l.name)}', '${lowerFirst(l.name)}');`,
-  );
+  if (!isNested(l, lists))
+    out.splice(
+      out.length - 1,
+      0,
+      `const decodeCursor${l.name} = new ${n.cursor}('${lowerFirst(l.name)}', '${lowerFirst(l.name)}');`,
+    );
   // Round trips need the decoder to keep elements whose unit padding is not zero as raw. The
   // fixed-size check above covers the rest; for padded tails the padding is part of the tail.
 
@@ -711,6 +839,7 @@ return list;
     for (const f of e.fields) m.push(`${f.name}: ${jsonTypeOf(f)};`);
     const t = e.tail;
     if (t?.kind === 'bytes') m.push(`${t.name}: string;`);
+    else if (t?.kind === 'list') m.push(`${t.name}: ${innerNames(e, lists).json}[];`);
     else if (t !== null) m.push(`${t.name}: ${arrayOf(arrayJsonItemType(t))};`);
     return m;
   };
@@ -726,10 +855,14 @@ return list;
     const v = `c.${memberName(e.name)}`;
     const fields: string[] = [];
     for (const f of [...otherHeader(l), ...e.fields])
-      fields.push(`${f.name}: ${jsonOf(f, `v.${f.name}`, use)}`);
+      fields.push(
+        `${f.name}: ${jsonOf(f, f.type === 'ipv6' ? `c.bytes, v.${f.name}Offset` : `v.${f.name}`, use)}`,
+      );
     const t = e.tail;
     if (t?.kind === 'bytes')
       fields.push(`${t.name}: formatHex(c.bytes, v.${t.name}Offset, v.${t.name}Length)`);
+    else if (t?.kind === 'list')
+      fields.push(`${t.name}: ${innerNames(e, lists).toJson}(v.${t.name}())`);
     else if (t !== null) fields.push(`${t.name}: ${arrayJson(t.name, t, 'v', addImport)}`);
     if (!hasView(l, e))
       return `case ${hex(e.kindValue)}:\nlist.push({ ${head.join(', ')} });\nbreak;`;

@@ -195,6 +195,30 @@ function wideSetter(f: ScalarField, method: string, ctx: SetterContext): string 
     }`;
 }
 
+/**
+ * The checksum-updating variant of a u64 or ipv6 setter: the field's 16-bit words before and
+ * after, from the int32 words wrap() keeps (ND messages hold IPv6 addresses under ICMPv6's
+ * checksum).
+ */
+function wideUpdatingSetter(f: ScalarField, c: ScalarField, ctx: SetterContext): string {
+  const name = upperFirst(f.name);
+  const halves = (slot: string): string[] => [`(this.${slot} >>> 16)`, `(this.${slot} & 0xffff)`];
+  const words = ctx.slots(f).flatMap(halves);
+  const [params, args, ret] =
+    f.type === 'u64'
+      ? ['hi: number, lo: number', 'hi, lo', 'void']
+      : ['from: Uint8Array, fromOffset: number', 'from, fromOffset', 'boolean'];
+  const set = f.type === 'u64' ? `set${name}Halves` : `set${name}`;
+  const write =
+    f.type === 'u64' ? [`this.${set}(${args});`] : [`if (!this.${set}(${args})) return false;`];
+  return `/** ${set}(), with ${c.name} updated for the change alone (RFC 1624) rather than summed again. */
+    ${set}Updating${upperFirst(c.name)}(${params}): ${ret} {
+      const before = ${words.map((w) => `(~${w} & 0xffff)`).join(' + ')};
+      ${write.join('\n')}
+      this.update${upperFirst(c.name)}(before + ${words.join(' + ')});${f.type === 'u64' ? '' : '\nreturn true;'}
+    }`;
+}
+
 /** View members: every fixed scalar's setter, the checksum-updating variants and their helper. */
 export function setterMembers(ctx: SetterContext): string[] {
   const m = ctx.m;
@@ -301,9 +325,11 @@ export function setterMembers(ctx: SetterContext): string[] {
     // assumes the same bytes are summed), and no little-endian field (no checksummed format
     // has one).
     if (f === c || f.littleEndian || moving.has(f.name)) continue;
-    // 64- and 128-bit fields have no number to update from (no checksummed header holds one).
-    if (f.type === 'u64' || f.type === 'ipv6') continue;
     if (placed === undefined && last >= (cFirst & ~1) && first <= (cLast | 1)) continue;
+    if (f.type === 'u64' || f.type === 'ipv6') {
+      out.push(wideUpdatingSetter(f, c, ctx));
+      continue;
+    }
     const method = `set${upperFirst(f.name)}Updating${cName}`;
     const words = fieldWords(f, ctx);
     if (f.type === 'mac')

@@ -755,7 +755,10 @@ class MessageEmitter {
       if (step.kind === 'assert') {
         body.push(
           fail(
-            `!${wrapParens(exprTs(step.expr, ctx))}`,
+            // The failure test: the negated assertion (`assert !x` fails when x holds).
+            step.expr.kind === 'not'
+              ? exprTs(step.expr.operand, ctx)
+              : `!${wrapParens(exprTs(step.expr, ctx))}`,
             step.code,
             step.field,
             `offset${step.byteOffset ? ` + ${step.byteOffset}` : ''}`,
@@ -1447,8 +1450,12 @@ function emitLists(file: ModuleBuilder, spec: SpecModel, imports: Imports): void
       for (const r of m.regions)
         if (r.construct.kind === 'list' && r.construct.list === l.name)
           bounds.add(r.construct.bound.kind);
-    if (bounds.size === 0) bounds.add('bytes');
-    const code = listModuleCode(l, bounds);
+    // A list nested in an element is validated by length, like one bounded by bytes.
+    const nested = spec.lists.some((x) =>
+      x.elements.some((e) => e.tail?.kind === 'list' && e.tail.list === l.name),
+    );
+    if (bounds.size === 0 || nested) bounds.add('bytes');
+    const code = listModuleCode(l, bounds, spec.lists);
     imports.addAll(code.imports);
     for (const st of code.statements) file.addStatements(st);
   }

@@ -184,7 +184,7 @@ export interface ListContinuation {
 
 /**
  * A field of a list element or array item: a scalar at a bit offset from the element's (item's)
- * first byte. `ipv6` (128 bits) only as an array item.
+ * first byte. `ipv6` (128 bits) is read in place by offset (never a number).
  */
 export interface ElementScalar {
   name: string;
@@ -210,12 +210,15 @@ export interface ArrayModel {
 }
 
 /**
- * The variable part that ends an element body: raw bytes (`array(u8, rest)`), or an array
- * filling the rest of the element.
+ * The variable part that ends an element body: raw bytes (`array(u8, rest)`), an array
+ * filling the rest of the element, or a nested list (`list(Name, rest)`: DHCPv6's IA_NA holds
+ * options of its own).
  */
 export interface ElementTail extends ArrayModel {
   name: string;
-  kind: 'bytes' | 'array';
+  kind: 'bytes' | 'array' | 'list';
+  /** The nested list's name (kind 'list'), else ''. */
+  list: string;
 }
 
 export interface ElementModel {

@@ -17,6 +17,8 @@ import type {
 export interface ListScope {
   error(pos: number, message: string): never;
   enumByName(name: string): EnumModel | undefined;
+  /** True when the spec declares a list of that name (before or after this one). */
+  listDeclared(name: string): boolean;
 }
 
 const ELEMENT_SCALARS: Record<string, { width: number; type: ElementScalar['type'] }> = {
@@ -25,6 +27,12 @@ const ELEMENT_SCALARS: Record<string, { width: number; type: ElementScalar['type
   u32: { width: 32, type: 'uint' },
   ipv4: { width: 32, type: 'ipv4' },
   mac: { width: 48, type: 'mac' },
+};
+
+/** Element body fields: the scalars and IPv6 addresses (read in place). */
+const BODY_SCALARS: Record<string, { width: number; type: ElementScalar['type'] }> = {
+  ...ELEMENT_SCALARS,
+  ipv6: { width: 128, type: 'ipv6' },
 };
 
 /** Names the generated cursor, element views and items use themselves. */
@@ -54,7 +62,12 @@ function place(
     const t = f.type.name.name;
     let width: number;
     let type: ElementScalar['type'] = 'uint';
-    const scalar = ELEMENT_SCALARS[t];
+    const scalar = (what.startsWith('element') ? BODY_SCALARS : ELEMENT_SCALARS)[t];
+    if (t === 'ipv6' && scalar === undefined)
+      s.error(
+        f.type.name.pos,
+        `an ipv6 field cannot be in ${what === 'list header' ? 'the list header' : 'an array item'} (only in an element body)`,
+      );
     if (scalar !== undefined) {
       if (f.type.args !== null) s.error(f.type.name.pos, `type '${t}' takes no arguments`);
       if (bit % 8 !== 0)
@@ -75,7 +88,9 @@ function place(
     } else {
       s.error(
         f.type.name.pos,
-        `unknown ${what} field type '${t}' (u8, u16, u32, bits(n), ipv4, mac; a variable part is array(T, rest))`,
+        t === 'list'
+          ? `a nested list(Name, rest) can only be the last field of an element`
+          : `unknown ${what} field type '${t}' (u8, u16, u32, bits(n), ipv4, ipv6, mac; a variable part is array(T, rest) or list(Name, rest))`,
       );
     }
     let enumName: string | null = null;
@@ -146,6 +161,26 @@ export function arrayItem(
   };
 }
 
+/** `name: list(Other, rest)` ending an element body. */
+function nestedTail(s: ListScope, f: AstField): ElementTail {
+  const args = f.type.args ?? [];
+  const [ref, bound] = args;
+  if (args.length !== 2 || ref.kind !== 'ref' || bound.kind !== 'ref' || bound.name !== 'rest')
+    s.error(f.type.name.pos, `a nested list is list(Name, rest): it fills the rest of the element`);
+  if (!s.listDeclared(ref.name)) s.error(ref.pos, `unknown list '${ref.name}'`);
+  if (f.attrs.length > 0)
+    s.error(f.attrs[0].pos, `attribute '${f.attrs[0].kind}' is not allowed on a nested list`);
+  return {
+    name: f.name.name,
+    kind: 'list',
+    list: ref.name,
+    item: [],
+    itemSize: 0,
+    scalarItem: false,
+    message: null,
+  };
+}
+
 function tail(s: ListScope, f: AstField): ElementTail {
   const args = f.type.args ?? [];
   const bound = args[0];
@@ -159,13 +194,19 @@ function tail(s: ListScope, f: AstField): ElementTail {
     return {
       name: f.name.name,
       kind: 'bytes',
+      list: '',
       item: [],
       itemSize: 0,
       scalarItem: false,
       message: null,
     };
   }
-  return { name: f.name.name, kind: 'array', ...arrayItem(s, f.name.name, item, f.type.name.pos) };
+  return {
+    name: f.name.name,
+    kind: 'array',
+    list: '',
+    ...arrayItem(s, f.name.name, item, f.type.name.pos),
+  };
 }
 
 export function resolveList(s: ListScope, l: AstList): ListModel {
@@ -254,11 +295,15 @@ export function resolveList(s: ListScope, l: AstList): ListModel {
       });
       continue;
     }
+    // `name: list(Other, rest)` as the last field is a nested list.
+    const last = m.body[m.body.length - 1];
+    const nested = last?.type.name.name === 'list' && last.type.item === undefined ? last : null;
+    const body = nested === null ? m.body : m.body.slice(0, -1);
     const isArray = (f: AstField): boolean => f.type.item !== undefined;
-    const fixed = m.body.filter((f) => !isArray(f));
-    const arrays = m.body.filter(isArray);
-    const lastIsArray = m.body.length > 0 && isArray(m.body[m.body.length - 1]);
-    if (arrays.length > 1 || (arrays.length === 1 && !lastIsArray))
+    const fixed = body.filter((f) => !isArray(f));
+    const arrays = body.filter(isArray);
+    const lastIsArray = body.length > 0 && isArray(body[body.length - 1]);
+    if (arrays.length > 1 || (arrays.length === 1 && (!lastIsArray || nested !== null)))
       s.error(
         (arrays[1] ?? arrays[0]).name.pos,
         'only the last field of an element may be variable-length',
@@ -268,13 +313,17 @@ export function resolveList(s: ListScope, l: AstList): ListModel {
       if (header.fields.some((h) => h.name === f.name))
         s.error(m.pos, `element field '${f.name}' repeats a header field`);
     }
-    const t = arrays.length === 1 ? tail(s, arrays[0]) : null;
+    const t =
+      nested !== null ? nestedTail(s, nested) : arrays.length === 1 ? tail(s, arrays[0]) : null;
     const fixedSize = placed.end >> 3;
-    if (
-      t === null &&
-      fixedSize % unit !== 0 &&
-      !(lengthDecl.counts === 'body' && (fixedSize - headerSize) % unit === 0)
-    ) {
+    // The length says the whole element (counts element) or the body after the header.
+    const said = lengthDecl.counts === 'element' ? fixedSize : fixedSize - headerSize;
+    if (t === null && said % unit === 0 && said / unit >= 2 ** lengthField.bitWidth)
+      s.error(
+        m.name.pos,
+        `element '${m.name.name}' is ${fixedSize} bytes, more than its ${lengthField.bitWidth}-bit length field can say`,
+      );
+    if (t === null && said % unit !== 0) {
       s.error(
         m.name.pos,
         `element '${m.name.name}' is ${fixedSize} bytes, which its length in units of ${unit} cannot say`,

@@ -172,6 +172,7 @@ class Resolver {
       if (this.lists.has(l.name.name)) this.error(l.name.pos, `duplicate list '${l.name.name}'`);
       this.lists.set(l.name.name, resolveList(this, l));
     }
+    this.checkNestedLists();
     const seenMessages = new Set<string>();
     this.messageAsts = this.spec.messages.flatMap((x) => this.byteOrders(x));
     for (const m of this.messageAsts) {
@@ -287,8 +288,31 @@ class Resolver {
     }));
   }
 
+  /** A list nested in an element is validated by its own walk, which records no summaries. */
+  private checkNestedLists(): void {
+    for (const l of this.spec.lists) {
+      for (const m of l.members) {
+        if (m.kind !== 'element' || m.body === null) continue;
+        const last = m.body[m.body.length - 1];
+        if (last === undefined || last.type.name.name !== 'list' || last.type.item !== undefined)
+          continue;
+        const ref = last.type.args?.[0];
+        const inner = ref?.kind === 'ref' ? this.lists.get(ref.name) : undefined;
+        if (ref !== undefined && inner !== undefined && inner.summaries.length > 0)
+          this.error(
+            ref.pos,
+            `list '${inner.name}' has summaries, so it cannot be nested in an element`,
+          );
+      }
+    }
+  }
+
   enumByName(name: string): EnumModel | undefined {
     return this.enums.get(name) ?? this.imported.get(name);
+  }
+
+  listDeclared(name: string): boolean {
+    return this.spec.lists.some((l) => l.name.name === name);
   }
 
   /** Resolves `Enum.Member`. */

@@ -1306,8 +1306,8 @@ export function encodeDhcpOptions(
         break;
       case 'SubnetMask': {
         const size = 6;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 4;
+        if (pos + size > out.length) return -1;
         out[pos] = 1;
         out[pos + 1] = len;
         const v2 = item.mask | 0;
@@ -1372,8 +1372,8 @@ export function encodeDhcpOptions(
       }
       case 'BroadcastAddress': {
         const size = 6;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 4;
+        if (pos + size > out.length) return -1;
         out[pos] = 0x1c;
         out[pos + 1] = len;
         const v2 = item.address | 0;
@@ -1386,8 +1386,8 @@ export function encodeDhcpOptions(
       }
       case 'RequestedIpAddress': {
         const size = 6;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 4;
+        if (pos + size > out.length) return -1;
         out[pos] = 0x32;
         out[pos + 1] = len;
         const v2 = item.address | 0;
@@ -1400,8 +1400,8 @@ export function encodeDhcpOptions(
       }
       case 'LeaseTime': {
         const size = 6;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 4;
+        if (pos + size > out.length) return -1;
         out[pos] = 0x33;
         out[pos + 1] = len;
         const v2 = item.seconds | 0;
@@ -1414,8 +1414,8 @@ export function encodeDhcpOptions(
       }
       case 'Overload': {
         const size = 3;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 1;
+        if (pos + size > out.length) return -1;
         out[pos] = 0x34;
         out[pos + 1] = len;
         out[pos + 2] = item.value;
@@ -1424,8 +1424,8 @@ export function encodeDhcpOptions(
       }
       case 'MessageType': {
         const size = 3;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 1;
+        if (pos + size > out.length) return -1;
         out[pos] = 0x35;
         out[pos + 1] = len;
         out[pos + 2] = item.type;
@@ -1434,8 +1434,8 @@ export function encodeDhcpOptions(
       }
       case 'ServerIdentifier': {
         const size = 6;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 4;
+        if (pos + size > out.length) return -1;
         out[pos] = 0x36;
         out[pos + 1] = len;
         const v2 = item.address | 0;
@@ -1468,8 +1468,8 @@ export function encodeDhcpOptions(
       }
       case 'MaxMessageSize': {
         const size = 4;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 2;
+        if (pos + size > out.length) return -1;
         out[pos] = 0x39;
         out[pos + 1] = len;
         out[pos + 2] = item.size >>> 8;
@@ -1479,8 +1479,8 @@ export function encodeDhcpOptions(
       }
       case 'RenewalTime': {
         const size = 6;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 4;
+        if (pos + size > out.length) return -1;
         out[pos] = 0x3a;
         out[pos + 1] = len;
         const v2 = item.seconds | 0;
@@ -1493,8 +1493,8 @@ export function encodeDhcpOptions(
       }
       case 'RebindingTime': {
         const size = 6;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 4;
+        if (pos + size > out.length) return -1;
         out[pos] = 0x3b;
         out[pos + 1] = len;
         const v2 = item.seconds | 0;

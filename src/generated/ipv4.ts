@@ -805,8 +805,8 @@ export function encodeIpv4Options(
       }
       case 'StreamId': {
         const size = 4;
-        const len = size;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 4;
+        if (pos + size > out.length) return -1;
         out[pos] = 0x88;
         out[pos + 1] = len;
         out[pos + 2] = item.id >>> 8;
@@ -816,8 +816,8 @@ export function encodeIpv4Options(
       }
       case 'RouterAlert': {
         const size = 4;
-        const len = size;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 4;
+        if (pos + size > out.length) return -1;
         out[pos] = 0x94;
         out[pos + 1] = len;
         out[pos + 2] = item.value >>> 8;

@@ -795,8 +795,8 @@ export function encodeLldpTlvs(
     switch (item.kind) {
       case 'End': {
         const size = 2;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x200) return -1;
+        const len = 0;
+        if (pos + size > out.length) return -1;
         const v0 = ((0 & 0x7f) << 9) | (len & 0x1ff);
         out[pos] = v0 >>> 8;
         out[pos + 1] = v0;
@@ -829,8 +829,8 @@ export function encodeLldpTlvs(
       }
       case 'Ttl': {
         const size = 4;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x200) return -1;
+        const len = 2;
+        if (pos + size > out.length) return -1;
         const v0 = ((3 & 0x7f) << 9) | (len & 0x1ff);
         out[pos] = v0 >>> 8;
         out[pos + 1] = v0;
@@ -874,8 +874,8 @@ export function encodeLldpTlvs(
       }
       case 'SystemCapabilities': {
         const size = 6;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x200) return -1;
+        const len = 4;
+        if (pos + size > out.length) return -1;
         const v0 = ((7 & 0x7f) << 9) | (len & 0x1ff);
         out[pos] = v0 >>> 8;
         out[pos + 1] = v0;

@@ -532,8 +532,8 @@ export function encodeTcpOptions(
         break;
       case 'MSS': {
         const size = 4;
-        const len = size;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 4;
+        if (pos + size > out.length) return -1;
         out[pos] = 2;
         out[pos + 1] = len;
         out[pos + 2] = item.value >>> 8;
@@ -543,8 +543,8 @@ export function encodeTcpOptions(
       }
       case 'WindowScale': {
         const size = 3;
-        const len = size;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 3;
+        if (pos + size > out.length) return -1;
         out[pos] = 3;
         out[pos + 1] = len;
         out[pos + 2] = item.shift;
@@ -553,8 +553,8 @@ export function encodeTcpOptions(
       }
       case 'SackPermitted': {
         const size = 2;
-        const len = size;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 2;
+        if (pos + size > out.length) return -1;
         out[pos] = 4;
         out[pos + 1] = len;
         pos += size;
@@ -583,8 +583,8 @@ export function encodeTcpOptions(
       }
       case 'Timestamps': {
         const size = 10;
-        const len = size;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 10;
+        if (pos + size > out.length) return -1;
         out[pos] = 8;
         out[pos + 1] = len;
         const v2 = item.tsval | 0;

@@ -434,7 +434,7 @@ const CASES: Array<[string, string, string]> = [
   [
     'unknown element field type',
     'list L { k: u8; n: u8; kind k; length n counts body; A = 1 { v: u64; } }',
-    "x.pkt:1:65: unknown element 'A' field type 'u64' (u8, u16, u32, bits(n), ipv4, mac; a variable part is array(T, rest))",
+    "x.pkt:1:65: unknown element 'A' field type 'u64' (u8, u16, u32, bits(n), ipv4, ipv6, mac; a variable part is array(T, rest) or list(Name, rest))",
   ],
   [
     'attribute in an element',
@@ -596,6 +596,56 @@ const CASES: Array<[string, string, string]> = [
     'message XLe { a: u8; }\nmessage X endian(le) { a: u16; }',
     "x.pkt:2:9: duplicate message 'XLe'",
   ],
+  [
+    'ipv6 in a list header',
+    'list L { k: u8; n: u8; a: ipv6; kind k; length n counts element; A = 1 {} } message X { a: u8; }',
+    'x.pkt:1:27: an ipv6 field cannot be in the list header (only in an element body)',
+  ],
+  [
+    'ipv6 in an array group',
+    'list L { k: u8; n: u8; kind k; length n counts element; A = 1 { s: array({ a: ipv6; }, rest); } } message X { a: u8; }',
+    'x.pkt:1:79: an ipv6 field cannot be in an array item (only in an element body)',
+  ],
+  [
+    'unknown nested list',
+    'list L { k: u8; n: u8; kind k; length n counts element; A = 1 { o: list(M, rest); } } message X { a: u8; }',
+    "x.pkt:1:73: unknown list 'M'",
+  ],
+  [
+    'nested list with a bound',
+    'list L { k: u8; n: u8; kind k; length n counts element; A = 1 { o: list(L, 4); } } message X { a: u8; }',
+    'x.pkt:1:68: a nested list is list(Name, rest): it fills the rest of the element',
+  ],
+  [
+    'nested list not last',
+    'list L { k: u8; n: u8; kind k; length n counts element; A = 1 { o: list(L, rest); b: u8; } } message X { a: u8; }',
+    'x.pkt:1:68: a nested list(Name, rest) can only be the last field of an element',
+  ],
+  [
+    'attribute on a nested list',
+    'list L { k: u8; n: u8; kind k; length n counts element; A = 1 { o: list(L, rest) enum E; } } enum E : u8 { A = 1 } message X { a: u8; }',
+    "x.pkt:1:82: attribute 'enum' is not allowed on a nested list",
+  ],
+  [
+    'nested list with summaries',
+    'list L { k: u8; n: u8; kind k; length n counts element; A = 1 { o: list(M, rest); } } list M { k: u8; n: u8; kind k; length n counts element; B = 1 { v: u8; } summary v = B.v; } message X { a: u8; }',
+    "x.pkt:1:73: list 'M' has summaries, so it cannot be nested in an element",
+  ],
+  [
+    'element body not a whole number of units (counts body)',
+    'list L { k: u8; n: bits(8); kind k; length n unit 4 counts body; A = 1 { v: u16; } } message X { a: u8; }',
+    "x.pkt:1:66: element 'A' is 4 bytes, which its length in units of 4 cannot say",
+  ],
+  [
+    'element not a whole number of 8-octet units',
+    'list L { k: u8; n: bits(8); kind k; length n unit 8 counts element; A = 1 { v: u16; w: u32; x: u32; y: u32; z: u32; q: u32; r: u32; s: u32; t: u32; } } message X { a: u8; }',
+    "x.pkt:1:69: element 'A' is 36 bytes, which its length in units of 8 cannot say",
+  ],
+  [
+    'element longer than its length field can say',
+    'list L { k: u8; n: bits(2); x: bits(6); kind k; length n counts element; A = 1 { v: u8; w: u8; x2: u8; } } message X { a: u8; }',
+    "x.pkt:1:74: element 'A' is 5 bytes, more than its 2-bit length field can say",
+  ],
 ];
 
 function report(source: string): string {
@@ -627,12 +677,14 @@ describe('spec errors', () => {
     expect(files.sort()).toEqual([
       'arp.pkt',
       'dhcp.pkt',
+      'dhcpv6.pkt',
       'dns.pkt',
       'edns.pkt',
       'ethernet.pkt',
       'geneve.pkt',
       'gre.pkt',
       'icmp.pkt',
+      'icmpv6.pkt',
       'igmp.pkt',
       'ipv4.pkt',
       'ipv6.pkt',

@@ -300,6 +300,107 @@ function compareIcmp(d: Diff, m: Json, t: Json): void {
   d.eq('icmp.seq', m.sequence, t.seq);
 }
 
+/** tshark's MAC text (`c2:00:54:f5:00:00`) for our plain hex of a byte array. */
+function colonHex(v: unknown): unknown {
+  return typeof v === 'string' ? (v.match(/../g) ?? []).join(':') : v;
+}
+
+/** Our ND option (NdOptions toJSON) in tshark's icmpv6.opt keys (only those tshark gives). */
+function ndOption(o: Json): Json {
+  const out: Json = { type: o.type, length: o.length };
+  if (o.address !== undefined) out.linkaddr = colonHex(o.address);
+  if (o.mtu !== undefined) out.mtu = o.mtu;
+  if (o.prefix !== undefined) {
+    out.prefix_length = o.prefixLength;
+    out.prefix_flag =
+      (num(o.onLink) << 7) |
+      (num(o.autonomous) << 6) |
+      (num(o.routerAddress) << 5) |
+      num(o.reserved1);
+    out.prefix_valid_lifetime = o.validLifetime;
+    out.prefix_preferred_lifetime = o.preferredLifetime;
+    out.prefix = o.prefix;
+  }
+  return out;
+}
+
+/**
+ * ICMPv6 (specs/icmpv6.pkt): our layer is the view of the message's layout (echo, error, ND,
+ * MLD), so each tshark key maps to the field of that layout: the RA flag byte and the NA flag
+ * word are our bit fields recomposed, ND options are compared element by element on the keys
+ * tshark shows, MLDv2 records likewise.
+ */
+function compareIcmpv6(d: Diff, m: Json, t: Json): void {
+  d.eq('icmpv6.type', m.type, t.type);
+  d.eq('icmpv6.code', m.code, t.code);
+  d.eq('icmpv6.checksum', m.checksum, t.checksum);
+  d.checksum('icmpv6.checksum_status', m, t.checksum_status);
+  d.eq('icmpv6.echo_identifier', m.identifier, t.echo_identifier);
+  d.eq('icmpv6.echo_sequence_number', m.sequence, t.echo_sequence_number);
+  d.eq('icmpv6.mtu', m.mtu, t.mtu);
+  d.eq('icmpv6.pointer', m.pointer, t.pointer);
+  d.eq('icmpv6.nd_ra_cur_hop_limit', m.curHopLimit, t.nd_ra_cur_hop_limit);
+  d.eq(
+    'icmpv6.nd_ra_flag',
+    (num(m.managed) << 7) |
+      (num(m.other) << 6) |
+      (num(m.homeAgent) << 5) |
+      (num(m.preference) << 3) |
+      (num(m.proxy) << 2) |
+      num(m.reserved),
+    t.nd_ra_flag,
+  );
+  d.eq('icmpv6.nd_ra_router_lifetime', m.routerLifetime, t.nd_ra_router_lifetime);
+  d.eq('icmpv6.nd_ra_reachable_time', m.reachableTime, t.nd_ra_reachable_time);
+  d.eq('icmpv6.nd_ra_retrans_timer', m.retransTimer, t.nd_ra_retrans_timer);
+  d.eq('icmpv6.nd_ns_target_address', m.target, t.nd_ns_target_address);
+  d.eq(
+    'icmpv6.nd_na_flag',
+    m.router === undefined
+      ? NaN
+      : ((num(m.router) << 31) |
+          (num(m.solicited) << 30) |
+          (num(m.override) << 29) |
+          num(m.reserved)) >>>
+          0,
+    t.nd_na_flag,
+  );
+  d.eq('icmpv6.nd_na_target_address', m.target, t.nd_na_target_address);
+  d.eq('icmpv6.nd_rd_target_address', m.target, t.nd_rd_target_address);
+  d.eq('icmpv6.rd_na_destination_address', m.destination, t.rd_na_destination_address);
+  d.eq('icmpv6.mld_maximum_response_delay', m.maxResponseDelay, t.mld_maximum_response_delay);
+  d.eq('icmpv6.mld_maximum_response_code', m.maxResponseCode, t.mld_maximum_response_code);
+  d.eq('icmpv6.mld_multicast_address', m.multicastAddress, t.mld_multicast_address);
+  d.eq('icmpv6.mld_flag', (num(m.reserved2) << 4) | (num(m.s) << 3) | num(m.qrv), t.mld_flag);
+  d.eq('icmpv6.mld_qqi', m.qqic, t.mld_qqi);
+  d.eq('icmpv6.mld_nb_sources', m.numSources, t.mld_nb_sources);
+  d.eq('icmpv6.mldr_nb_mcast_records', m.numRecords, t.mldr_nb_mcast_records);
+  if (t.mldr_mar !== undefined && !(d.partial === 'icmpv6' && m.records === undefined)) {
+    d.eq(
+      'icmpv6.mldr_mar',
+      list(m.records).map((r) => ({
+        record_type: r.recordType,
+        aux_data_len: r.auxDataLen,
+        nb_sources: r.numSources,
+        multicast_address: r.multicastAddress,
+      })),
+      t.mldr_mar,
+    );
+  }
+  if (t.opt !== undefined && !(d.partial === 'icmpv6' && m.options === undefined)) {
+    const theirs = list(t.opt);
+    const ours = list(m.options).map(ndOption);
+    d.eq(
+      'icmpv6.opt',
+      ours.map((o, i) => {
+        const keys = Object.keys(theirs[i] ?? o);
+        return Object.fromEntries(keys.map((k) => [k, o[k]]));
+      }),
+      theirs,
+    );
+  }
+}
+
 /** IGMP version as tshark classifies a message: by type, and for queries by length (RFC 3376 §7.1). */
 function igmpVersion(m: Json): number | undefined {
   switch (m.type) {
@@ -507,6 +608,21 @@ function compareDhcp(d: Diff, h: Json, t: Json): void {
   d.eq('dhcp.options', end < 0 ? codes : codes.slice(0, end + 1), t.options);
 }
 
+/** DHCPv6 (specs/dhcpv6.pkt): tshark lists the codes of the message's own options (not nested ones). */
+function compareDhcpv6(d: Diff, h: Json, t: Json): void {
+  d.eq('dhcpv6.msgtype', h.msgType, t.msgtype);
+  d.eq('dhcpv6.xid', h.transactionId, t.xid);
+  d.eq('dhcpv6.hopcount', h.hopCount, t.hopcount);
+  d.eq('dhcpv6.linkaddr', h.linkAddress, t.linkaddr);
+  d.eq('dhcpv6.peeraddr', h.peerAddress, t.peeraddr);
+  if (d.partial === 'dhcpv6' && h.options === undefined) return;
+  d.eq(
+    'dhcpv6.option_type',
+    list(h.options).map((x) => x.code),
+    t.option_type,
+  );
+}
+
 /** The 16 DNS header flag bits from our fields. */
 export function dnsFlags(n: Json): number {
   const bit = (v: unknown): number => (v === true || v === 1 ? 1 : 0);
@@ -557,6 +673,7 @@ const COMPARE: Record<string, LayerCompare> = {
   ipv6: compareIpv6,
   icmp: compareIcmp,
   igmp: compareIgmp,
+  icmpv6: compareIcmpv6,
   udp: compareUdp,
   vxlan: compareVxlan,
   gre: compareGre,
@@ -564,6 +681,7 @@ const COMPARE: Record<string, LayerCompare> = {
   lldp: compareLldp,
   tcp: compareTcp,
   dhcp: compareDhcp,
+  dhcpv6: compareDhcpv6,
   dns: compareDns,
 };
 
