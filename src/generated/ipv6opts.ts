@@ -439,8 +439,8 @@ export function encodeIpv6Options(
       }
       case 'RouterAlert': {
         const size = 4;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 2;
+        if (pos + size > out.length) return -1;
         out[pos] = 5;
         out[pos + 1] = len;
         out[pos + 2] = item.value >>> 8;
@@ -450,8 +450,8 @@ export function encodeIpv6Options(
       }
       case 'JumboPayload': {
         const size = 6;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const len = 4;
+        if (pos + size > out.length) return -1;
         out[pos] = 0xc2;
         out[pos + 1] = len;
         const v2 = item.jumboLength | 0;
