@@ -8,17 +8,13 @@
  */
 import type { ArrayModel, ElementScalar, Region, ScalarField } from '../frontend/model.js';
 import type { ConstructCode, Import } from './constructs.js';
-import { inlineLoad } from './typescript.js';
+import { hex, inlineLoad } from './typescript.js';
 import { fail } from './wrap-ir.js';
 
 const ADDRESS = '../codec/address.js';
 
 function upperFirst(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-function hex(n: number): string {
-  return n > 9 ? `0x${n.toString(16)}` : String(n);
 }
 
 function asScalar(f: ElementScalar, bitBase = 0): ScalarField {

@@ -17,7 +17,6 @@ import type {
   ListModel,
   Region,
   RegionConstruct,
-  ScalarField,
   SummaryModel,
 } from '../frontend/model.js';
 import {
@@ -31,7 +30,8 @@ import {
   writeFields,
 } from './array.js';
 import { exprTs, type ExprContext } from './expr.js';
-import { inlineLoad } from './typescript.js';
+import { hex } from './typescript.js';
+import { loadField } from './array.js';
 import type { ConstructCode, Import } from './constructs.js';
 import { fail, ref, self, type Stmt, stmt, ts, when } from './wrap-ir.js';
 
@@ -53,33 +53,9 @@ export function memberName(name: string): string {
   return /^[A-Z0-9_]+$/.test(name) ? name.toLowerCase() : lowerFirst(name);
 }
 
-function hex(n: number): string {
-  return n > 9 ? `0x${n.toString(16)}` : String(n);
-}
-
-function asScalar(f: ElementScalar, bitBase = 0): ScalarField {
-  return {
-    kind: 'scalar',
-    name: f.name,
-    type: f.type,
-    bitOffset: f.bitOffset + bitBase,
-    bitWidth: f.bitWidth,
-    littleEndian: false,
-    enumName: f.enumName,
-    derive: null,
-    checksum: null,
-    when: null,
-  };
-}
-
-/** The load of field `f` from `b` at `base` (a uint32 for 32-bit fields). */
-function load(f: ElementScalar, b: string, base: string, bitBase = 0): string {
-  return inlineLoad(asScalar(f, bitBase), b, base);
-}
-
 /** The load as an int32 bit pattern for 32-bit fields (see the summary record). */
 function loadBits(f: ElementScalar, b: string, base: string): string {
-  const l = load(f, b, base);
+  const l = loadField(f, b, base);
   return l.endsWith(' >>> 0') ? l.slice(0, -' >>> 0'.length) : l;
 }
 
@@ -350,7 +326,8 @@ ${clear.join('\n')}
       const t = e.tail;
       const per = t.item.length;
       const stores = t.item.map(
-        (f, j) => `s.${s.name}[${per} * i${j === 0 ? '' : ` + ${j}`}] = ${load(f, 'bytes', 'at')};`,
+        (f, j) =>
+          `s.${s.name}[${per} * i${j === 0 ? '' : ` + ${j}`}] = ${loadField(f, 'bytes', 'at')};`,
       );
       out.push(
         `/** Records up to ${s.max} items of ${s.element}.${s.field} (a function of its own: rare, and it keeps the walk small). */
@@ -402,7 +379,7 @@ s.${s.name}Count = count;
         }
         const f = summaryField(l, s);
         return [
-          `s.${s.name}${isWide(f) ? 'Bits' : ''} = ${isWide(f) ? loadBits(f, 'bytes', 'pos') : load(f, 'bytes', 'pos')};`,
+          `s.${s.name}${isWide(f) ? 'Bits' : ''} = ${isWide(f) ? loadBits(f, 'bytes', 'pos') : loadField(f, 'bytes', 'pos')};`,
         ];
       };
       if (guarded.length > 0) {
@@ -430,7 +407,7 @@ s.${s.name}Count = count;
   ): string[] => {
     // One-byte elements have the kind in the first byte, which `pos < end` covers; otherwise
     // the kind is read after the header's bound check.
-    const kindLoad = `const kind = ${load(kind, 'bytes', 'pos')};`;
+    const kindLoad = `const kind = ${loadField(kind, 'bytes', 'pos')};`;
     const lines: string[] = singles.length > 0 ? [kindLoad] : [];
     for (const e of singles) {
       lines.push(
@@ -444,7 +421,7 @@ s.${s.name}Count = count;
       `if (pos + ${l.headerSize} > end) return ${bad};`,
       // The kind is read only to choose an element (a list of raw elements only needs no kind).
       ...(singles.length > 0 || cases.length === 0 ? [] : [kindLoad]),
-      `const size = ${sizeExpr(l, load(length, 'bytes', 'pos'))};`,
+      `const size = ${sizeExpr(l, loadField(length, 'bytes', 'pos'))};`,
       l.countsHeader
         ? `if (size < ${l.headerSize} || pos + size > end) return ${bad};`
         : `if (pos + size > end) return ${bad};`,
@@ -522,7 +499,7 @@ return pos;
         continue;
       }
       members.push(
-        `/** ${f.name}: ${f.bitWidth} bits at bit ${f.bitOffset}${f.enumName !== null ? ` (${f.enumName})` : ''}. */\nget ${f.name}(): ${tsType(f)} {\nconst b = this.bytes;\nconst o = this.offset;\nreturn ${load(f, 'b', 'o')};\n}`,
+        `/** ${f.name}: ${f.bitWidth} bits at bit ${f.bitOffset}${f.enumName !== null ? ` (${f.enumName})` : ''}. */\nget ${f.name}(): ${tsType(f)} {\nconst b = this.bytes;\nconst o = this.offset;\nreturn ${loadField(f, 'b', 'o')};\n}`,
       );
       if (f.bitOffset % 8 === 0 && f.bitWidth % 8 === 0) {
         members.push(
@@ -652,8 +629,8 @@ continue;
 const bytes = this.bytes;
 if (this.remaining > 0) this.remaining--;
 this.offset = pos;
-${singles.length > 0 ? `const kind = ${load(kind, 'bytes', 'pos')};\nthis.kind = kind;\n${cursorSingles.join('\n')}\n` : ''}if (pos + ${l.headerSize} > end) return this.malformed(pos);
-${singles.length > 0 ? '' : `const kind = ${load(kind, 'bytes', 'pos')};\nthis.kind = kind;\n`}const size = ${sizeExpr(l, load(length, 'bytes', 'pos'))};
+${singles.length > 0 ? `const kind = ${loadField(kind, 'bytes', 'pos')};\nthis.kind = kind;\n${cursorSingles.join('\n')}\n` : ''}if (pos + ${l.headerSize} > end) return this.malformed(pos);
+${singles.length > 0 ? '' : `const kind = ${loadField(kind, 'bytes', 'pos')};\nthis.kind = kind;\n`}const size = ${sizeExpr(l, loadField(length, 'bytes', 'pos'))};
 if (${l.countsHeader ? `size < ${l.headerSize} || ` : ''}pos + size > end) return this.malformed(pos);
 this.length = size;
 this.pos = ${endElement !== undefined ? `kind === ${hex(endElement.kindValue)} ? end : pos + size` : 'pos + size'};
@@ -851,7 +828,10 @@ return list;
   use('formatHex');
   const jsonCases = l.elements.map((e) => {
     if (e.single) return `case ${hex(e.kindValue)}:\nlist.push({ ${kind.name}: c.kind });\nbreak;`;
-    const head = [`${kind.name}: c.kind`, `${length.name}: ${load(length, 'c.bytes', 'c.offset')}`];
+    const head = [
+      `${kind.name}: c.kind`,
+      `${length.name}: ${loadField(length, 'c.bytes', 'c.offset')}`,
+    ];
     const v = `c.${memberName(e.name)}`;
     const fields: string[] = [];
     for (const f of [...otherHeader(l), ...e.fields])
@@ -870,8 +850,10 @@ return list;
   });
   const rawHead = [
     `${kind.name}: c.kind`,
-    `${length.name}: ${load(length, 'c.bytes', 'c.offset')}`,
-    ...otherHeader(l).map((f) => `${f.name}: ${jsonOf(f, load(f, 'c.bytes', 'c.offset'), use)}`),
+    `${length.name}: ${loadField(length, 'c.bytes', 'c.offset')}`,
+    ...otherHeader(l).map(
+      (f) => `${f.name}: ${jsonOf(f, loadField(f, 'c.bytes', 'c.offset'), use)}`,
+    ),
     `data: formatHex(c.bytes, c.bodyOffset, c.bodyLength)`,
   ];
   out.push(

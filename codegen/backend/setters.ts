@@ -7,10 +7,7 @@
  */
 import type { MessageModel, ScalarField } from '../frontend/model.js';
 import { fieldRefs } from '../frontend/resolve.js';
-
-function hex(n: number): string {
-  return n > 9 ? `0x${n.toString(16)}` : String(n);
-}
+import { hex } from './typescript.js';
 
 function upperFirst(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);

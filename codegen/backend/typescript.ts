@@ -83,7 +83,8 @@ class Imports {
   }
 }
 
-function hex(n: number): string {
+/** A number as generated code writes it: hex above 9. */
+export function hex(n: number): string {
   return n > 9 ? `0x${n.toString(16)}` : String(n);
 }
 
