@@ -6,10 +6,11 @@
  * same value form, JSON and encoder loop; only where the items start and how many there are
  * differ, and the caller passes those.
  */
-import type { ArrayModel, ElementScalar, Region, ScalarField } from '../frontend/model.js';
+import type { ArrayModel, ElementScalar, Expr, Region, ScalarField } from '../frontend/model.js';
 import type { ConstructCode, Import } from './constructs.js';
+import { exprTs } from './expr.js';
 import { hex, inlineLoad } from './typescript.js';
-import { fail } from './wrap-ir.js';
+import { comment, fail, loop, stmt, type Stmt, when } from './wrap-ir.js';
 
 const ADDRESS = '../codec/address.js';
 
@@ -275,16 +276,23 @@ export function arrayRegionCode(r: Region): Partial<ConstructCode> {
   const use = (i: Import): void => {
     imports.push(i);
   };
-  // wrap() made the size a whole number of items (count * size, or a checked byte length).
+  // wrap() made the size a whole number of items (count * size, a checked byte length, or the
+  // items walked up to the one that ends the array).
   const count = a.itemSize === 1 ? `this.${n}Size` : `(this.${n}Size / ${a.itemSize}) | 0`;
   const validate =
-    c.count === null && a.itemSize > 1
-      ? [fail(`size % ${a.itemSize} !== 0`, 'E_BAD_LENGTH', n, 'pos')]
-      : [];
+    c.until !== null
+      ? untilWalk(n, a, c.until)
+      : c.count === null && a.itemSize > 1
+        ? [fail(`size % ${a.itemSize} !== 0`, 'E_BAD_LENGTH', n, 'pos')]
+        : [];
   const members = arrayMembers(n, a, `this.${n}Start`, count, use);
   const json = arrayJson(n, a, 'this', use);
   const decode = arrayDecode(n, a, 'v', use);
-  const encode = [...arrayEncode(a, `f.${n}`, 'pos', use), `pos += ${a.itemSize} * f.${n}.length;`];
+  const encode = [
+    ...(c.until === null ? [] : untilCheck(n, a, c.until)),
+    ...arrayEncode(a, `f.${n}`, 'pos', use),
+    `pos += ${a.itemSize} * f.${n}.length;`,
+  ];
   return {
     imports,
     validate,
@@ -294,4 +302,69 @@ export function arrayRegionCode(r: Region): Partial<ConstructCode> {
     encode: encode.join('\n'),
     encodeSize: `${a.itemSize} * f.${n}.length`,
   };
+}
+
+/**
+ * wrap() of `array(T, until COND)`: items from `pos`, each read in place, up to and including
+ * the first for which COND holds; `size` is their bytes. Every item moves the walk forward, so it
+ * ends within the window: an array whose last item runs past it, or that reaches its end without
+ * an item meeting COND, is E_TRUNCATED at the array.
+ */
+function untilWalk(name: string, a: ArrayModel, until: Expr): Stmt[] {
+  const test = exprTs(until, {
+    field: (f) =>
+      `(${loadField(a.item.find((x) => x.name === f) as ElementScalar, 'bytes', 'item')})`,
+    len: () => {
+      throw new Error('len() in an until condition');
+    },
+  });
+  return [
+    comment(`Items up to and including the first whose ${exprText(until)}.`),
+    stmt('let end = pos;'),
+    loop('for (;;)', [
+      fail(`end + ${a.itemSize} > offset + length`, 'E_TRUNCATED', name, 'pos'),
+      stmt('const item = end;'),
+      stmt(`end += ${a.itemSize};`),
+      when(test, [stmt('break;')]),
+    ]),
+    stmt('const size = end - pos;'),
+  ];
+}
+
+/**
+ * Encoder lines refusing (-1) items that would not decode as given: COND must hold for the last
+ * item and for no item before it.
+ */
+function untilCheck(name: string, a: ArrayModel, until: Expr): string[] {
+  const test = exprTs(until, {
+    field: (f) => (a.scalarItem ? `f.${name}[i]` : `f.${name}[i].${f}`),
+    len: () => {
+      throw new Error('len() in an until condition');
+    },
+  });
+  return [
+    `// The array ends at the first item whose ${exprText(until)}: the last one given, and only it.`,
+    `if (f.${name}.length === 0) return -1;`,
+    `for (let i = 0; i < f.${name}.length; i++) {`,
+    `if (${test} !== (i === f.${name}.length - 1)) return -1;`,
+    '}',
+  ];
+}
+
+/** An until condition as the spec writes it, for comments. */
+function exprText(e: Expr): string {
+  switch (e.kind) {
+    case 'num':
+      return String(e.value);
+    case 'field':
+      return e.name;
+    case 'not':
+      return `!(${exprText(e.operand)})`;
+    case 'in':
+      return `${exprText(e.operand)} in {${e.values.join(', ')}}`;
+    case 'bin':
+      return `${exprText(e.left)} ${e.op} ${exprText(e.right)}`;
+    default:
+      return '';
+  }
 }

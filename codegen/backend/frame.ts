@@ -56,7 +56,21 @@ class FrameEmitter {
   private readonly layers = new Map<string, Layer>();
   private readonly imports = new Map<string, Import>();
 
+  /**
+   * Layers decoded by a method of their own: the roots, the layers tunnels re-enter at, and the
+   * payload layers of shims (which their parents decode in line).
+   */
+  private readonly methods: Set<string>;
+
   constructor(private readonly graph: FrameGraph) {
+    const shimTargets = graph.layers
+      .filter((g) => g.shim)
+      .flatMap((g) =>
+        (g.message.dispatch?.cases ?? [])
+          .filter((c) => !isTunnel(graph, g.module, c.target))
+          .map((c) => c.target),
+      );
+    this.methods = new Set([...graph.roots, ...graph.tunnelTargets, ...shimTargets]);
     for (const g of graph.layers) {
       this.layers.set(g.module, {
         module: g.module,
@@ -187,20 +201,29 @@ class FrameEmitter {
       len = nl;
       cases = cases.filter((c) => !tags.some((t) => t.module === c.target));
     }
+    const shim = this.graph.layers.some((g) => g.module === l.module && g.shim);
     const body = (target: string): string[] =>
-      isTunnel(this.graph, l.module, target)
+      shim && target !== this.graph.roots[0] && !isTunnel(this.graph, l.module, target)
         ? [
+            // A shim's payload is its parent's (IPv4 after MPLS as after Ethernet): decoded by
+            // that layer's own method, on this level.
             `if ((wanted & FrameLayer.${target}) !== 0) {`,
-            `return this.enter(FrameLayer.${target}, '${l.module}', bytes, ${at}, ${len}, layers);`,
+            `return this.decode${pascal(target)}(bytes, ${at}, ${len}, layers);`,
             '}',
           ]
-        : [
-            `if ((wanted & FrameLayer.${target}) !== 0) {`,
-            `const offset = ${at};`,
-            `const length = ${len};`,
-            ...this.block(target),
-            '}',
-          ];
+        : isTunnel(this.graph, l.module, target)
+          ? [
+              `if ((wanted & FrameLayer.${target}) !== 0) {`,
+              `return this.enter(FrameLayer.${target}, '${l.module}', bytes, ${at}, ${len}, layers);`,
+              '}',
+            ]
+          : [
+              `if ((wanted & FrameLayer.${target}) !== 0) {`,
+              `const offset = ${at};`,
+              `const length = ${len};`,
+              ...this.block(target),
+              '}',
+            ];
     if (d.fields.length === 1) {
       out.push(`switch (${value}) {`);
       for (const c of cases) {
@@ -233,7 +256,7 @@ class FrameEmitter {
   private entryBody(module: string): string {
     return [
       'const wanted = this.wanted;',
-      'let layers = 0;',
+      ...(module === this.graph.roots[0] ? ['let layers = 0;'] : []),
       ...this.block(module),
       'return this.stop(null, layers);',
     ].join('\n');
@@ -244,7 +267,8 @@ class FrameEmitter {
     const root = g.roots[0];
     const entries = [...new Set([...g.roots, ...g.tunnelTargets])];
     const nested = g.tunnelTargets.length > 0;
-    const bodies = new Map(entries.map((e) => [e, this.entryBody(e)]));
+    const methods = [...this.methods];
+    const bodies = new Map(methods.map((e) => [e, this.entryBody(e)]));
     const file = new ModuleBuilder();
     file.addImportDeclaration({
       moduleSpecifier: '../codec/errors.js',
@@ -349,19 +373,20 @@ class FrameEmitter {
           ${entries
             .map(
               (e) =>
-                `case FrameLayer.${e}:\nreturn this.${e === root ? 'decode' : `decode${pascal(e)}`}(bytes, offset, length);`,
+                `case FrameLayer.${e}:\nreturn ${e === root ? 'this.decode(bytes, offset, length)' : `this.decode${pascal(e)}(bytes, offset, length, 0)`};`,
             )
             .join('\n')}
           default:
             return this.stop(null, 0);
         }
       }`,
-      ...entries
+      ...methods
         .filter((e) => e !== root)
         .map(
           (
             e,
-          ) => `private decode${pascal(e)}(bytes: Uint8Array, offset: number, length: number): DecodeError | null {
+          ) => `/** The frame from the ${e} layer at bytes[offset, offset + length), the layers before it being \`layers\`. */
+      private decode${pascal(e)}(bytes: Uint8Array, offset: number, length: number, layers: number): DecodeError | null {
         ${bodies.get(e) ?? ''}
       }`,
         ),

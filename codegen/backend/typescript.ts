@@ -22,6 +22,7 @@ import type {
   ScalarField,
   SpecModel,
 } from '../frontend/model.js';
+import { PEEK_GETTER } from '../frontend/model.js';
 import { ModuleBuilder } from './module-builder.js';
 import { type ConstructCode, constructCode, type Import, needsCompressor } from './constructs.js';
 import { listModuleCode } from './list.js';
@@ -614,6 +615,29 @@ class MessageEmitter {
     members.push(
       `/** Bytes of the whole message as its own length fields delimit it. */\nget messageLength(): number {\nreturn ${this.lead(m.regions.length)};\n}`,
     );
+    const peek = m.dispatch?.peek ?? null;
+    if (peek !== null && this.payload !== undefined) {
+      const p = this.payload.name;
+      const load = inlineLoad(
+        {
+          kind: 'scalar',
+          name: PEEK_GETTER,
+          type: 'uint',
+          bitOffset: 0,
+          bitWidth: peek.bitWidth,
+          littleEndian: false,
+          enumName: null,
+          derive: null,
+          checksum: null,
+          when: null,
+        },
+        'b',
+        'o',
+      );
+      members.push(
+        `/** The first ${peek.bitWidth} bits of the ${p}, which the dispatch reads; -1 when the ${p} is shorter. */\nget ${PEEK_GETTER}(): number {\nif (this.${p}Length < ${Math.ceil(peek.bitWidth / 8)}) return -1;\nconst b = this.bytes;\nconst o = this.${p}Offset;\nreturn ${load};\n}`,
+      );
+    }
     members.push(...this.checksumMembers());
     // toJSON / describe
     const c = this.checksum?.checksum;

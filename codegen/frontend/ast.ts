@@ -60,6 +60,8 @@ export interface AstAssert {
 export interface AstDispatch {
   kind: 'dispatch';
   fields: AstName[];
+  /** `dispatch peek(T)`: the value is the payload's first bits, read as T (then no fields). */
+  peek: { type: AstTypeRef; pos: number } | null;
   /** Dispatch only when this holds (an IPv4 fragment past the first holds no header). */
   when: AstExpr | null;
   cases: Array<{ values: AstValue[]; target: AstName }>;

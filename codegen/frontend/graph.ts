@@ -9,9 +9,13 @@
  *   that nothing dispatches to.
  * - Tags: a layer that dispatches to itself with exactly the table of every layer that
  *   dispatches to it (VLAN after Ethernet) is decoded in a loop at the same level.
+ * - Shims: a layer that is no tag and dispatches only to layers each of its parents dispatches
+ *   to itself (MPLS between Ethernet or VLAN and IPv4/IPv6) sits between a parent and that
+ *   parent's own payload: its dispatch to a layer is a tunnel exactly when its parent's is.
  * - Tunnels: depth is the distance from the first root (tags do not count); a dispatch to a
  *   layer no deeper than the one dispatching (VXLAN → Ethernet, IPv4 → IPv4) starts a new
- *   nesting level there. Every other dispatch goes strictly deeper, so each level is a tree.
+ *   nesting level there. Every other dispatch goes strictly deeper, so each level is a tree
+ *   (a shim's non-tunnel dispatch lands on its parent's level, where nothing leads back to it).
  * - Layer ids (the FrameLayer bit numbers) come from the committed layer table, which only
  *   grows: a new layer is appended with the next free id (codegen rewrites the table, and
  *   `--check` reports it stale), and the line of a spec that is gone stays, so its id is
@@ -33,6 +37,8 @@ export interface GraphLayer {
   depth: number;
   /** Repeats in a loop after the layer that dispatches to it (a VLAN tag). */
   tag: boolean;
+  /** Sits between its parents and their payload layers (MPLS): see the file header. */
+  shim: boolean;
 }
 
 export interface FrameGraph {
@@ -42,6 +48,8 @@ export interface FrameGraph {
   roots: string[];
   /** Layers a tunnel's payload starts at (decoded one nesting level in). */
   tunnelTargets: string[];
+  /** The dispatches that start a new nesting level, as `from>to`. */
+  tunnels: string[];
   /** The layer table as it must be committed (new layers appended). */
   table: string;
   /** Layers the table did not list yet (appended to `table`). */
@@ -150,6 +158,18 @@ export function resolveGraph(models: SpecModel[], table: LayerTable): FrameGraph
     return ps.length > 0 && ps.every((p) => tableKey(dispatchOf(p)) === tableKey(d));
   };
 
+  const isShim = (module: string): boolean => {
+    const s = byModule.get(module);
+    const d = s === undefined ? null : dispatchOf(s);
+    const ps = parents.get(module) ?? [];
+    if (d === null || ps.length === 0 || isTag(module)) return false;
+    return d.cases.every(
+      (c) =>
+        c.target !== module &&
+        ps.every((p) => (dispatchOf(p)?.cases ?? []).some((x) => x.target === c.target)),
+    );
+  };
+
   // Roots.
   let roots: string[];
   const declared = lines.filter((l) => l.kind === 'root');
@@ -218,13 +238,22 @@ export function resolveGraph(models: SpecModel[], table: LayerTable): FrameGraph
 
   // No cycle can run without end: a tag loop consumes its fixed header (every dispatching
   // message has a fixed field to dispatch on), and each tunnel is one of FRAME_MAX_DEPTH levels.
+  const tunnelEdge = (from: string, to: string, seen: Set<string> = new Set()): boolean => {
+    if (isTag(from) || (isTag(to) && to !== from)) return false;
+    if (isShim(from) && !seen.has(from)) {
+      seen.add(from);
+      return (parents.get(from) ?? []).some((p) => tunnelEdge(p.module, to, seen));
+    }
+    return (depth.get(to) ?? 0) <= (depth.get(from) ?? 0);
+  };
   const tunnelTargets = new Set<string>();
+  const tunnels = new Set<string>();
   for (const [module] of depth) {
     const s = byModule.get(module) as SpecModel;
-    if (isTag(module)) continue;
     for (const c of dispatchOf(s)?.cases ?? []) {
-      if (isTag(c.target) && c.target !== module) continue;
-      if ((depth.get(c.target) ?? 0) <= (depth.get(module) ?? 0)) tunnelTargets.add(c.target);
+      if (!tunnelEdge(module, c.target)) continue;
+      tunnelTargets.add(c.target);
+      tunnels.add(`${module}>${c.target}`);
     }
   }
 
@@ -266,6 +295,7 @@ export function resolveGraph(models: SpecModel[], table: LayerTable): FrameGraph
         id: ids.get(module) ?? -1,
         depth: depth.get(module) ?? 0,
         tag: isTag(module),
+        shim: isShim(module),
       };
     })
     .sort((a, b) => a.id - b.id);
@@ -273,6 +303,7 @@ export function resolveGraph(models: SpecModel[], table: LayerTable): FrameGraph
     layers,
     roots,
     tunnelTargets: [...tunnelTargets].sort(),
+    tunnels: [...tunnels].sort(),
     table: text,
     added,
   };
@@ -280,9 +311,5 @@ export function resolveGraph(models: SpecModel[], table: LayerTable): FrameGraph
 
 /** True when `from`'s dispatch to `to` starts a new nesting level (see the file header). */
 export function isTunnel(g: FrameGraph, from: string, to: string): boolean {
-  const a = g.layers.find((l) => l.module === from);
-  const b = g.layers.find((l) => l.module === to);
-  if (a === undefined || b === undefined || a.tag) return false;
-  if (b.tag && from !== to) return false;
-  return b.depth <= a.depth;
+  return g.tunnels.includes(`${from}>${to}`);
 }

@@ -97,9 +97,11 @@ export type RegionConstruct =
   | { kind: 'bytes' }
   /**
    * `array(T, bound)`: items one after another. `count` (an expression over fixed fields) is the
-   * item count when the spec bounds the array by count(); else the region's length bounds it.
+   * item count when the spec bounds the array by count(); `until` (an expression over the item's
+   * fields, `field` naming them) ends the array at the first item for which it holds, that item
+   * included (the region is then walked); else the region's length bounds it.
    */
-  | { kind: 'array'; array: ArrayModel; count: Expr | null }
+  | { kind: 'array'; array: ArrayModel; count: Expr | null; until: Expr | null }
   /** Another message of the spec laid out inline; its own fields delimit it. */
   | { kind: 'message'; message: string }
   /** A declared list of messages (see ListModel); `continues` extend it into fixed byte fields. */
@@ -130,8 +132,21 @@ export interface DispatchCase {
   pos: number;
 }
 
+/**
+ * `dispatch peek(T)`: the dispatch value is the payload's first `bitWidth` bits (a view getter,
+ * PEEK_GETTER, reads them; -1 when the payload is shorter), not a field of the header.
+ */
+export interface PeekModel {
+  bitWidth: number;
+}
+
+/** The view getter a peek dispatch reads (its name is in `DispatchModel.fields`). */
+export const PEEK_GETTER = 'payloadPeek';
+
 export interface DispatchModel {
+  /** The fields tried in order; with `peek`, the one getter PEEK_GETTER. */
   fields: string[];
+  peek: PeekModel | null;
   /** The payload is dispatched only when this holds; null: always. */
   when: Expr | null;
   cases: DispatchCase[];

@@ -110,16 +110,23 @@ const actions: ohm.ActionDict<unknown> = {
       attrs: attrs.children.map((a) => ast<AstAttr>(a)),
     };
   },
-  TypeRef_array(kw, _open, item, _comma, args, _close): AstTypeRef {
+  TypeRef_array(kw, _open, item, _comma, bound, _close): AstTypeRef {
     const i = item.children[0];
     return {
       name: name(kw),
-      args: listOf<AstExpr>(args),
+      args: ast<AstExpr[]>(bound),
       item:
         i.ctorName === 'ArrayItem_name'
           ? name(i.children[0])
           : i.children[1].children.map((f) => ast<AstField>(f)),
     };
+  },
+  // `until COND` is the bound until(COND): the resolver reads bounds as calls (count(n), ...).
+  ArrayBound_until(kw, expr): AstExpr[] {
+    return [{ kind: 'call', name: 'until', args: [ast<AstExpr>(expr)], pos: pos(kw) }];
+  },
+  ArrayBound_exprs(args): AstExpr[] {
+    return listOf<AstExpr>(args);
   },
   TypeRef_call(ident, _open, args, _close): AstTypeRef {
     return { name: name(ident), args: listOf<AstExpr>(args) };
@@ -157,11 +164,17 @@ const actions: ohm.ActionDict<unknown> = {
       pos: pos(kw),
     };
   },
-  DispatchDecl(kw, fields, when, _open, cases, _comma, _close): AstMember {
+  DispatchDecl(kw, on, when, _open, cases, _comma, _close): AstMember {
     const guard = when.children[0];
+    const source = on.children[0];
+    const peek =
+      source.ctorName === 'DispatchOn_peek'
+        ? { type: ast<AstTypeRef>(source.children[2]), pos: pos(source) }
+        : null;
     return {
       kind: 'dispatch',
-      fields: fields.asIteration().children.map(name),
+      fields: peek === null ? source.children[0].asIteration().children.map(name) : [],
+      peek,
       when: guard === undefined ? null : ast<AstExpr>(guard),
       cases: listOf(cases),
       pos: pos(kw),

@@ -161,6 +161,58 @@ export function arrayItem(
   };
 }
 
+/**
+ * The condition of `array(T, until COND)` over one item: its fields (a scalar item's one field
+ * is named like the array), numbers, arithmetic, comparisons and `in {...}`.
+ */
+export function itemExpr(
+  s: ListScope,
+  e: import('./ast.js').AstExpr,
+  a: ArrayModel,
+  array: string,
+): import('./model.js').Expr {
+  const sub = (x: import('./ast.js').AstExpr): import('./model.js').Expr =>
+    itemExpr(s, x, a, array);
+  switch (e.kind) {
+    case 'num':
+      return { kind: 'num', value: e.value };
+    case 'ref': {
+      const f = a.item.find((x) => x.name === e.name);
+      if (f === undefined)
+        s.error(
+          e.pos,
+          `'${e.name}' is not a field of the items of '${array}' (an until condition reads the item's fields${a.scalarItem ? `; a scalar item is '${array}'` : ''})`,
+        );
+      if (f.type === 'ipv6' || f.type === 'mac')
+        s.error(
+          e.pos,
+          `an until condition needs a field of at most 32 bits; '${e.name}' is ${f.type}`,
+        );
+      return { kind: 'field', name: e.name };
+    }
+    case 'bin':
+      return {
+        kind: 'bin',
+        op: e.op as import('./model.js').BinaryOp,
+        left: sub(e.left),
+        right: sub(e.right),
+      };
+    case 'not':
+      return { kind: 'not', operand: sub(e.operand) };
+    case 'in':
+      return {
+        kind: 'in',
+        operand: sub(e.operand),
+        values: e.values.map((v) => {
+          if (v.kind !== 'num') s.error(v.pos, 'expected a number');
+          return v.value;
+        }),
+      };
+    default:
+      s.error(e.pos, `an until condition reads the item's fields only`);
+  }
+}
+
 /** `name: list(Other, rest)` ending an element body. */
 function nestedTail(s: ListScope, f: AstField): ElementTail {
   const args = f.type.args ?? [];

@@ -4,8 +4,17 @@
  * range, bit fields that do not fill whole bytes, misplaced fields, derive cycles.
  */
 import { SpecError } from '../spec-error.js';
-import type { AstAttr, AstExpr, AstField, AstMessage, AstSpec, AstValue } from './ast.js';
-import { arrayItem, resolveList, summaryExpr } from './resolve-list.js';
+import type {
+  AstAttr,
+  AstDispatch,
+  AstExpr,
+  AstField,
+  AstMessage,
+  AstSpec,
+  AstValue,
+} from './ast.js';
+import { arrayItem, itemExpr, resolveList, summaryExpr } from './resolve-list.js';
+import { PEEK_GETTER } from './model.js';
 import type {
   BinaryOp,
   BytesField,
@@ -20,6 +29,7 @@ import type {
   ListBound,
   ListModel,
   MessageModel,
+  PeekModel,
   Region,
   RegionConstruct,
   ScalarField,
@@ -64,6 +74,7 @@ const BUILTIN_JSON = new Set(['checksumValid', 'payloadLength', 'headerLength'])
 /** Names the DSL gives a meaning of its own; fields cannot take them. */
 const RESERVED = new Set([
   'rest',
+  PEEK_GETTER,
   'len',
   'payloadLength',
   'payloadOffset',
@@ -409,7 +420,7 @@ class MessageResolver {
         }
         case 'dispatch':
           if (dispatch !== null) this.r.error(member.pos, 'a message can have only one dispatch');
-          dispatch = this.dispatch(member.fields, member.cases, member.pos);
+          dispatch = this.dispatch(member.fields, member.cases, member.pos, member.peek);
           if (member.when !== null) dispatch.when = this.expr(member.when, 'decode');
           break;
         case 'json':
@@ -1037,8 +1048,9 @@ class MessageResolver {
     if (args.length !== 1)
       this.r.error(
         args[1]?.pos ?? pos,
-        'array() takes the item type and one bound: count(expr), a byte length or rest',
+        'array() takes the item type and one bound: count(expr), a byte length, rest or until condition',
       );
+    if (bound?.kind === 'call' && bound.name === 'until') return this.untilArray(f, bound, region);
     const byteArray = !Array.isArray(item) && item.name === 'u8';
     const a = byteArray
       ? null
@@ -1055,7 +1067,7 @@ class MessageResolver {
       if (a?.message != null) {
         // Messages are walked item by item (each one's fields say where it ends).
         region.length = 'walk';
-        return { kind: 'array', array: a, count };
+        return { kind: 'array', array: a, count, until: null };
       }
       const size = a?.itemSize ?? 1;
       region.length =
@@ -1063,11 +1075,40 @@ class MessageResolver {
           ? count
           : { kind: 'bin', op: '*', left: count, right: { kind: 'num', value: size } };
       if (a === null) return { kind: 'bytes' };
-      return { kind: 'array', array: a, count };
+      return { kind: 'array', array: a, count, until: null };
     }
     region.length = this.lengthArg(bound, pos, 'array');
     if (a === null) return { kind: 'bytes' };
-    return { kind: 'array', array: a, count: null };
+    return { kind: 'array', array: a, count: null, until: null };
+  }
+
+  /**
+   * array(ITEM, until COND): the items up to and including the first for which COND (over the
+   * item's fields) holds; wrap() finds that item by walking, so the items must have one size.
+   */
+  private untilArray(
+    f: AstField,
+    bound: Extract<AstExpr, { kind: 'call' }>,
+    region: Region,
+  ): RegionConstruct {
+    const item = f.type.item as NonNullable<AstField['type']['item']>;
+    const a = arrayItem(this.r, f.name.name, item, f.type.name.pos, (n) =>
+      this.r.hasMessage(n.name) ? { name: n.name, size: 0 } : null,
+    );
+    if (a.message !== null)
+      this.r.error(
+        bound.pos,
+        `until needs items of one size, read in place: declare the items of '${f.name.name}' as a { field group }, not message '${a.message}'`,
+      );
+    if (bound.args.length !== 1)
+      this.r.error(bound.pos, 'until takes one condition over the item fields');
+    region.length = 'walk';
+    return {
+      kind: 'array',
+      array: a,
+      count: null,
+      until: itemExpr(this.r, bound.args[0], a, f.name.name),
+    };
   }
 
   /** list(Name, bound, continue(field, condition)...): bound is a length, rest, count(f) or end. */
@@ -1227,11 +1268,61 @@ class MessageResolver {
     return { kind: 'count', name };
   }
 
+  /** `peek(T)` of a dispatch: an unsigned number of at most 32 bits read from the payload. */
+  private peek(p: NonNullable<AstDispatch['peek']>): PeekModel {
+    if (!this.regionList.some((x) => x.construct.kind === 'payload'))
+      this.r.error(
+        p.pos,
+        `peek() reads the payload's first bits, and this message has no payload field`,
+      );
+    const t = p.type;
+    const width = t.args === null ? SCALAR_TYPES[t.name.name] : undefined;
+    if (width !== undefined && width.type === 'uint' && !width.le) return { bitWidth: width.width };
+    const n = t.args?.[0];
+    if (t.name.name === 'bits' && t.args?.length === 1 && n?.kind === 'num') {
+      if (n.value < 1 || n.value > 32)
+        this.r.error(n.pos, `peek() reads 1 to 32 bits, not ${n.value}`);
+      return { bitWidth: n.value };
+    }
+    this.r.error(
+      t.name.pos,
+      `peek() reads an unsigned big-endian number: bits(n), u8, u16 or u32, not '${t.name.name}'`,
+    );
+  }
+
   private dispatch(
     fields: Array<{ name: string; pos: number }>,
     cases: Array<{ values: AstValue[]; target: { name: string; pos: number } }>,
     pos: number,
+    peekDecl: AstDispatch['peek'] = null,
   ): DispatchModel {
+    if (peekDecl !== null) {
+      const peek = this.peek(peekDecl);
+      const seen = new Set<number>();
+      return {
+        fields: [PEEK_GETTER],
+        peek,
+        when: null,
+        cases: cases.map((c) => ({
+          values: c.values.map((v) => {
+            if (v.kind !== 'num')
+              this.r.error(v.pos, `'${v.name}' is not a number (peek() values are numbers)`);
+            if (v.value >= 2 ** peek.bitWidth)
+              this.r.error(
+                v.pos,
+                `value ${v.value} does not fit the ${peek.bitWidth} bits peek() reads`,
+              );
+            if (seen.has(v.value))
+              this.r.error(v.pos, `value ${v.value} appears twice in dispatch`);
+            seen.add(v.value);
+            return v.value;
+          }),
+          target: c.target.name,
+          pos: c.target.pos,
+        })),
+        pos,
+      };
+    }
     const scalars = fields.map((f) => {
       const s = this.scalar(f.name, f.pos);
       this.narrow(s, f.pos, 'dispatch');
@@ -1243,6 +1334,7 @@ class MessageResolver {
     const seen = new Set<number>();
     return {
       fields: scalars.map((s) => s.name),
+      peek: null,
       when: null,
       cases: cases.map((c) => {
         const values = c.values.map((v) => {

@@ -10,6 +10,8 @@ export const EtherType = Object.freeze({
   QinQ: 0x88a8,
   QinQLegacy: 0x9100,
   IPv6: 0x86dd,
+  MPLS: 0x8847,
+  MPLSMulticast: 0x8848,
   LLDP: 0x88cc,
 } as const);
 
@@ -32,6 +34,10 @@ export function nameOfEtherType(value: number): string | undefined {
       return 'QinQLegacy';
     case 0x86dd:
       return 'IPv6';
+    case 0x8847:
+      return 'MPLS';
+    case 0x8848:
+      return 'MPLSMulticast';
     case 0x88cc:
       return 'LLDP';
     default:
@@ -377,7 +383,7 @@ export function encodeEthernet(f: EthernetFields, out: Uint8Array, offset: numbe
 }
 
 /** Which message the payload holds, by the dispatch in the spec. */
-export type EthernetPayloadKind = 'ipv4' | 'arp' | 'vlan' | 'lldp' | 'ipv6';
+export type EthernetPayloadKind = 'ipv4' | 'arp' | 'vlan' | 'lldp' | 'ipv6' | 'mpls';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
@@ -390,6 +396,8 @@ export const dispatchTable = {
     37120: 'vlan',
     35020: 'lldp',
     34525: 'ipv6',
+    34887: 'mpls',
+    34888: 'mpls',
   },
 } as const;
 
@@ -409,6 +417,9 @@ export function payloadKind(view: EthernetView): EthernetPayloadKind | null {
       return 'lldp';
     case 34525:
       return 'ipv6';
+    case 34887:
+    case 34888:
+      return 'mpls';
   }
 
   return null;

@@ -17,6 +17,7 @@ import { Ipv6FragmentView } from './ipv6frag.js';
 import { Ipv6OptionsHeaderView } from './ipv6opts.js';
 import { Ipv6RoutingView } from './ipv6route.js';
 import { LldpView } from './lldp.js';
+import { MplsView } from './mpls.js';
 import { PppView } from './ppp.js';
 import { TcpView } from './tcp.js';
 import { UdpView } from './udp.js';
@@ -47,6 +48,7 @@ export const FrameLayer = Object.freeze({
   ipv6frag: 65536,
   ipv6opts: 131072,
   ipv6route: 262144,
+  mpls: 524288,
 } as const);
 
 /** The layers a frame may start at (decodeFrom()): the roots, then where tunnels re-enter. */
@@ -105,6 +107,8 @@ export class FrameDecoder {
   readonly ipv6opts = new Ipv6OptionsHeaderView();
   /** The ipv6route layer (the innermost tag when there are several); valid when `layers` has FrameLayer.ipv6route. */
   readonly ipv6route = new Ipv6RoutingView();
+  /** The mpls layer; valid when `layers` has FrameLayer.mpls. */
+  readonly mpls = new MplsView();
   /** FrameLayer bits of the layers the last decode() decoded. */
   layers = 0;
   /** The error of the layer that failed in the last decode() (that view's record), or null. */
@@ -123,7 +127,7 @@ export class FrameDecoder {
    * @param depth Tunnels to follow inside one another (default FRAME_MAX_DEPTH).
    */
   constructor(
-    readonly wanted: number = 524287,
+    readonly wanted: number = 1048575,
     depth = FRAME_MAX_DEPTH,
   ) {
     this.next = depth > 0 ? new FrameDecoder(wanted, depth - 1) : null;
@@ -1146,6 +1150,32 @@ export class FrameDecoder {
         }
         break;
       }
+      case 0x8847:
+      case 0x8848: {
+        // MPLS, MPLSMulticast
+        if ((wanted & FrameLayer.mpls) !== 0) {
+          const offset = nextOffset;
+          const length = nextLength;
+          const mpls = this.mpls;
+          if (mpls.wrap(bytes, offset, length) !== null) return this.stop(mpls.error, layers);
+          layers |= FrameLayer.mpls;
+          switch (mpls.payloadPeek) {
+            case 4: {
+              if ((wanted & FrameLayer.ipv4) !== 0) {
+                return this.decodeIpv4(bytes, mpls.payloadOffset, mpls.payloadLength, layers);
+              }
+              break;
+            }
+            case 6: {
+              if ((wanted & FrameLayer.ipv6) !== 0) {
+                return this.decodeIpv6(bytes, mpls.payloadOffset, mpls.payloadLength, layers);
+              }
+              break;
+            }
+          }
+        }
+        break;
+      }
     }
     return this.stop(null, layers);
   }
@@ -1161,17 +1191,22 @@ export class FrameDecoder {
       case FrameLayer.ethernet:
         return this.decode(bytes, offset, length);
       case FrameLayer.ipv4:
-        return this.decodeIpv4(bytes, offset, length);
+        return this.decodeIpv4(bytes, offset, length, 0);
       case FrameLayer.ipv6:
-        return this.decodeIpv6(bytes, offset, length);
+        return this.decodeIpv6(bytes, offset, length, 0);
       default:
         return this.stop(null, 0);
     }
   }
 
-  private decodeIpv4(bytes: Uint8Array, offset: number, length: number): DecodeError | null {
+  /** The frame from the ipv4 layer at bytes[offset, offset + length), the layers before it being `layers`. */
+  private decodeIpv4(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    layers: number,
+  ): DecodeError | null {
     const wanted = this.wanted;
-    let layers = 0;
     const ipv4 = this.ipv4;
     ipv4.cut = false;
     ipv4.bytes = bytes;
@@ -1665,9 +1700,14 @@ export class FrameDecoder {
     return this.stop(null, layers);
   }
 
-  private decodeIpv6(bytes: Uint8Array, offset: number, length: number): DecodeError | null {
+  /** The frame from the ipv6 layer at bytes[offset, offset + length), the layers before it being `layers`. */
+  private decodeIpv6(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    layers: number,
+  ): DecodeError | null {
     const wanted = this.wanted;
-    let layers = 0;
     const ipv6 = this.ipv6;
     ipv6.cut = false;
     ipv6.bytes = bytes;

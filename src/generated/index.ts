@@ -17,6 +17,7 @@ export * as ipv6frag from './ipv6frag.js';
 export * as ipv6opts from './ipv6opts.js';
 export * as ipv6route from './ipv6route.js';
 export * as lldp from './lldp.js';
+export * as mpls from './mpls.js';
 export * as pcap from './pcap.js';
 export * as ppp from './ppp.js';
 export * as tcp from './tcp.js';

@@ -270,7 +270,7 @@ export function encodeVlan(f: VlanFields, out: Uint8Array, offset: number): numb
 }
 
 /** Which message the payload holds, by the dispatch in the spec. */
-export type VlanPayloadKind = 'ipv4' | 'arp' | 'vlan' | 'lldp' | 'ipv6';
+export type VlanPayloadKind = 'ipv4' | 'arp' | 'vlan' | 'lldp' | 'ipv6' | 'mpls';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
@@ -283,6 +283,8 @@ export const dispatchTable = {
     37120: 'vlan',
     35020: 'lldp',
     34525: 'ipv6',
+    34887: 'mpls',
+    34888: 'mpls',
   },
 } as const;
 
@@ -302,6 +304,9 @@ export function payloadKind(view: VlanView): VlanPayloadKind | null {
       return 'lldp';
     case 34525:
       return 'ipv6';
+    case 34887:
+    case 34888:
+      return 'mpls';
   }
 
   return null;

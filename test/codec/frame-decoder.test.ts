@@ -22,6 +22,7 @@ import {
   igmp,
   ipv4,
   lldp,
+  mpls,
   ppp,
   ipv6,
   ipv6frag,
@@ -86,6 +87,7 @@ const KIND: Partial<Record<LayerName, Kind>> = {
   geneve: geneve.payloadKind,
   gre: gre.payloadKind,
   ppp: ppp.payloadKind,
+  mpls: mpls.payloadKind,
 };
 /** Tags: headers taken in a loop after the layer that names them (VLAN; IPv6's extension headers). */
 const TAGS = new Set<string>(['vlan', 'ipv6opts', 'ipv6route', 'ipv6frag']);
@@ -140,6 +142,7 @@ function referenceDecode(
     gre: new gre.GreView(),
     ppp: new ppp.PppView(),
     lldp: new lldp.LldpView(),
+    mpls: new mpls.MplsView(),
   } satisfies Record<LayerName, View>;
   let layers = 0;
   const done = (error: DecodeError | null, inner: Outcome | null = null): Outcome => {

@@ -256,7 +256,7 @@ const CASES: Array<[string, string, string]> = [
   [
     'array with two bounds',
     'message X { n: u8; a: array(u16, count(n), 4); }',
-    'x.pkt:1:44: array() takes the item type and one bound: count(expr), a byte length or rest',
+    'x.pkt:1:44: array() takes the item type and one bound: count(expr), a byte length, rest or until condition',
   ],
   [
     'array count() without an expression',
@@ -692,6 +692,7 @@ describe('spec errors', () => {
       'ipv6opts.pkt',
       'ipv6route.pkt',
       'lldp.pkt',
+      'mpls.pkt',
       'pcap.pkt',
       'ppp.pkt',
       'tcp.pkt',
