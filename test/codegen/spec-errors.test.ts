@@ -259,6 +259,66 @@ const CASES: Array<[string, string, string]> = [
     'x.pkt:1:44: array() takes the item type and one bound: count(expr), a byte length, rest or until condition',
   ],
   [
+    'until over an unknown item field',
+    'message X { a: array({ v: bits(7); e: bits(1); }, until z == 1); }',
+    "x.pkt:1:57: 'z' is not a field of the items of 'a' (an until condition reads the item's fields)",
+  ],
+  [
+    'until over a 48-bit item field',
+    'message X { a: array({ v: u8; w: mac; }, until w == 1); }',
+    "x.pkt:1:48: an until condition needs a field of at most 32 bits; 'w' is mac",
+  ],
+  [
+    'until with a function',
+    'message X { a: array(ipv4, until len(a) == 1); }',
+    "x.pkt:1:34: an until condition reads the item's fields only",
+  ],
+  [
+    'until over message items',
+    'message M { v: u8; }\nmessage X { a: array(M, until v == 1); }',
+    "x.pkt:2:25: until needs items of one size, read in place: declare the items of 'a' as a { field group }, not message 'M'",
+  ],
+  [
+    'peek without a payload',
+    'message X { k: u8; dispatch peek(bits(4)) { 4 => y } }',
+    "x.pkt:1:29: peek() reads the payload's first bits, and this message has no payload field",
+  ],
+  [
+    'peek of an address',
+    'message X { k: u8; p: payload(rest); dispatch peek(mac) { 4 => y } }',
+    "x.pkt:1:52: peek() reads an unsigned big-endian number: bits(n), u8, u16 or u32, not 'mac'",
+  ],
+  [
+    'peek of a little-endian number',
+    'message X { k: u8; p: payload(rest); dispatch peek(u16le) { 4 => y } }',
+    "x.pkt:1:52: peek() reads an unsigned big-endian number: bits(n), u8, u16 or u32, not 'u16le'",
+  ],
+  [
+    'peek of too many bits',
+    'message X { k: u8; p: payload(rest); dispatch peek(bits(33)) { 4 => y } }',
+    'x.pkt:1:57: peek() reads 1 to 32 bits, not 33',
+  ],
+  [
+    'peek value too wide',
+    'message X { k: u8; p: payload(rest); dispatch peek(bits(4)) { 16 => y } }',
+    'x.pkt:1:63: value 16 does not fit the 4 bits peek() reads',
+  ],
+  [
+    'peek value by name',
+    'message X { k: u8; p: payload(rest); dispatch peek(bits(4)) { A => y } }',
+    "x.pkt:1:63: 'A' is not a number (peek() values are numbers)",
+  ],
+  [
+    'peek value twice',
+    'message X { k: u8; p: payload(rest); dispatch peek(u8) { 4 => y, 4 => z } }',
+    'x.pkt:1:66: value 4 appears twice in dispatch',
+  ],
+  [
+    'field named like the peek getter',
+    'message X { payloadPeek: u8; }',
+    "x.pkt:1:13: 'payloadPeek' is a reserved name (the generated view or DSL uses it)",
+  ],
+  [
     'array count() without an expression',
     'message X { n: u8; a: array(ipv4, count()); }',
     'x.pkt:1:35: count() takes one expression: the number of items',
@@ -915,5 +975,30 @@ describe('dispatch graph errors', () => {
     expect(graph?.table).toBe(
       'root eth\nlayer eth = 0\nlayer ip = 1\nlayer tag = 2\nlayer tun = 3\n',
     );
+  });
+  it("keeps a shim (a layer dispatching to its parents' payload layers) on its parents' level", () => {
+    const { graph } = loadAll(
+      Object.entries({
+        'eth.pkt':
+          'message Eth { t: u8; payload: payload(rest); dispatch t { 1 => ip, 2 => shim, } }',
+        'shim.pkt':
+          'message Shim { s: u8; payload: payload(rest); dispatch peek(bits(4)) { 4 => ip, } }',
+        'ip.pkt':
+          'message Ip { p: u8; payload: payload(rest); dispatch p { 4 => ip, 47 => tun, } }',
+        'tun.pkt':
+          'message Tun { v: u8; payload: payload(rest); dispatch v { 0 => eth, 1 => shim2, 4 => ip, } }',
+        'shim2.pkt': 'message Shim2 { s: u8; payload: payload(rest); dispatch s { 4 => ip, } }',
+      }).map(([file, source]) => ({ file, source })),
+      { file: 'frame.layers', source: 'root eth\n' },
+    );
+    expect(graph?.layers.map((l) => [l.module, l.shim])).toEqual([
+      ['eth', false],
+      ['ip', false],
+      ['shim', true],
+      ['tun', false],
+      ['shim2', true],
+    ]);
+    // The shim's IPv4 is Ethernet's (no tunnel); the one after a tunnel's shim is a tunnel's.
+    expect(graph?.tunnels).toEqual(['ip>ip', 'shim2>ip', 'tun>eth', 'tun>ip']);
   });
 });
