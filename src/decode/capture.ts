@@ -1,6 +1,6 @@
 /**
  * CaptureDecoder: walks one captured frame the way `pktstack decode` shows it, through the
- * generated views: Ethernet → (802.1Q/802.1ad tags) → ARP | IPv4 → ICMP | IGMP | UDP | TCP →
+ * generated views: Ethernet → (802.1Q/802.1ad tags) → (MPLS label stack) → ARP | IPv4 → ICMP | IGMP | UDP | TCP →
  * DHCP | DNS, following each spec's dispatch table. Where the generated FrameDecoder (frame.ts) is the
  * strict, fast path for live traffic, this one is lenient the way a packet analyser is (cut
  * captures, fragments, DNS over TCP; the rules are below). The views are owned by the decoder and
@@ -58,6 +58,7 @@ import {
   igmp,
   ipv4,
   lldp,
+  mpls,
   ppp,
   ipv6,
   ipv6frag,
@@ -92,6 +93,7 @@ export const CaptureLayer = {
   ipv6: 32768,
   /** At least one IPv6 extension header (`ipv6Exts`). */
   ipv6ext: 65536,
+  mpls: 131072,
 } as const;
 export type CaptureLayerName = keyof typeof CaptureLayer;
 
@@ -217,6 +219,8 @@ export class CaptureDecoder {
     () => new vlan.VlanView(),
   );
   vlanCount = 0;
+  /** The MPLS label stack between the link layer and IPv4/IPv6, when `layers` has mpls. */
+  readonly mpls = new mpls.MplsView();
 
   /** Layers decoded in the current frame (bits of `CaptureLayer`). */
   layers = 0;
@@ -410,8 +414,11 @@ export class CaptureDecoder {
     // Where the network layer starts: after the Ethernet header and any VLAN tags.
     let off = eth.payloadOffset;
     let len = eth.payloadLength;
-    let next: ethernet.EthernetPayloadKind | vlan.VlanPayloadKind | null =
-      ethernet.payloadKind(eth);
+    let next:
+      | ethernet.EthernetPayloadKind
+      | vlan.VlanPayloadKind
+      | mpls.MplsPayloadKind
+      | null = ethernet.payloadKind(eth);
     while (next === 'vlan') {
       if (this.vlanCount === MAX_VLAN_TAGS) return;
       const tag = this.vlans[this.vlanCount];
@@ -422,6 +429,16 @@ export class CaptureDecoder {
       off = tag.payloadOffset;
       len = tag.payloadLength;
       next = vlan.payloadKind(tag);
+    }
+    if (next === 'mpls') {
+      // The label stack, then what its first nibble names (IPv4 or IPv6), at this level.
+      const stack = this.mpls;
+      err = stack.wrap(bytes, off, len);
+      if (err !== null) return this.fail(err, mpls.decodeMplsPrefix, off, len);
+      this.layers |= CaptureLayer.mpls;
+      off = stack.payloadOffset;
+      len = stack.payloadLength;
+      next = mpls.payloadKind(stack);
     }
     if (next === 'arp') {
       err = this.arp.wrap(bytes, off, len);

@@ -56,6 +56,7 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
   const layers: Record<string, unknown> = {};
   if (d.has('ethernet')) layers.ethernet = d.ethernet.toJSON();
   if (d.has('vlan')) layers.vlan = d.vlans.slice(0, d.vlanCount).map((v) => v.toJSON());
+  if (d.has('mpls')) layers.mpls = d.mpls.toJSON();
   if (d.has('arp')) layers.arp = d.arpAnySize ? arpAnySizeJSON(d) : d.arp.toJSON();
   if (d.has('ipv4')) {
     layers.ipv4 = d.offloaded

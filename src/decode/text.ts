@@ -73,6 +73,14 @@ function frameLine(d: CaptureDecoder, origLen: number): string {
     const ttl = d.lldp.ttl >= 0 ? `, ttl ${d.lldp.ttl}s` : '';
     return `${formatMac(eth.src)} > ${formatMac(eth.dst)}, LLDP, chassis ${ids.chassisId ?? '?'}, port ${ids.portId ?? '?'}${ttl}, length ${d.lldp.headerLength}`;
   }
+  if (d.has('mpls')) {
+    const carried = d.has('ipv4')
+      ? ipv4Text(d)
+      : d.has('ipv6')
+        ? ipv6Text(d)
+        : `length ${d.mpls.payloadLength}`;
+    return `${mplsText(d)} ${carried}`;
+  }
   if (d.has('ipv4')) return ipv4Text(d);
   if (d.has('ipv6')) return ipv6Text(d);
   if (eth.etherType === ETHERTYPE_ARP || eth.etherType === ETHERTYPE_IPV4) {
@@ -88,6 +96,18 @@ function innerText(inner: CaptureDecoder): string {
   if (inner.has('ipv4')) return ipv4Text(inner);
   if (inner.has('ipv6')) return ipv6Text(inner);
   return 'undecoded';
+}
+
+/** tcpdump's label stack: `MPLS (label 29, tc 6, [S], ttl 255)`, entries outermost first. */
+function mplsText(d: CaptureDecoder): string {
+  const m = d.mpls;
+  const entries: string[] = [];
+  for (let i = 0; i < m.entriesCount; i++) {
+    const tc = m.entriesTc(i) !== 0 ? `, tc ${m.entriesTc(i)}` : '';
+    const bottom = m.entriesS(i) !== 0 ? ', [S]' : '';
+    entries.push(`(label ${m.entriesLabel(i)}${tc}${bottom}, ttl ${m.entriesTtl(i)})`);
+  }
+  return `MPLS ${entries.join(', ')}`;
 }
 
 function errorText(d: CaptureDecoder): string {

@@ -181,7 +181,11 @@ function compareEth(d: Diff, e: Json, L: OurLayers, t: Json, frame?: OracleFrame
   // that decoded (none when the capture, or a lying length, cut the datagram); for the frame's
   // own Ethernet header only.
   if (frame === undefined) return;
-  const payload = frame.caplen - 14 - 4 * list(L.vlan).length;
+  const payload =
+    frame.caplen -
+    14 -
+    4 * list(L.vlan).length -
+    4 * list((L.mpls as Json | undefined)?.entries).length;
   const ip = L.ipv4;
   const ip6 = L.ipv6;
   const arp = L.arp;
@@ -203,6 +207,15 @@ function compareVlan(d: Diff, tags: Json[], t: Json[]): void {
     'vlan',
     tags.map((g) => ({ priority: g.pcp, dei: g.dei, id: g.id, etype: g.etherType })),
     t.map((g) => ({ priority: g.priority, dei: g.dei, id: g.id, etype: g.etype ?? g.len })),
+  );
+}
+
+/** The label stack, outermost entry first (tshark's exp is RFC 5462's traffic class). */
+function compareMpls(d: Diff, m: Json, t: Json[]): void {
+  d.eq(
+    'mpls',
+    list(m.entries).map((e) => ({ label: e.label, exp: e.tc, bottom: e.s, ttl: e.ttl })),
+    t.map((e) => ({ label: e.label, exp: e.exp, bottom: e.bottom, ttl: e.ttl })),
   );
 }
 
@@ -668,6 +681,7 @@ type LayerCompare = (d: Diff, ours: Json, theirs: Json) => void;
 /** The comparison of each oracle layer (keys of LAYER_OF; `eth` and `inner` are handled apart). */
 const COMPARE: Record<string, LayerCompare> = {
   vlan: compareVlan as unknown as LayerCompare,
+  mpls: compareMpls as unknown as LayerCompare,
   arp: compareArp,
   ip: compareIp,
   ipv6: compareIpv6,

@@ -87,11 +87,4 @@ export const NOT_YET_DECODED: Record<string, PendingRule> = {
       'tcpdump-ipv6-srh-ext-header.pcap': '1',
     },
   },
-  mpls: {
-    issue: 'issue 10 §3: MPLS label stack',
-    frames: {
-      'zeek-mixed-vlan-mpls.pcap': '1-11',
-      'zeek-trunc-mpls-6in6-6in6-4in6-trunc.pcap': '1',
-    },
-  },
 };
