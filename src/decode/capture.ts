@@ -414,11 +414,8 @@ export class CaptureDecoder {
     // Where the network layer starts: after the Ethernet header and any VLAN tags.
     let off = eth.payloadOffset;
     let len = eth.payloadLength;
-    let next:
-      | ethernet.EthernetPayloadKind
-      | vlan.VlanPayloadKind
-      | mpls.MplsPayloadKind
-      | null = ethernet.payloadKind(eth);
+    let next: ethernet.EthernetPayloadKind | vlan.VlanPayloadKind | mpls.MplsPayloadKind | null =
+      ethernet.payloadKind(eth);
     while (next === 'vlan') {
       if (this.vlanCount === MAX_VLAN_TAGS) return;
       const tag = this.vlans[this.vlanCount];

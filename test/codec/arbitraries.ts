@@ -9,6 +9,7 @@ import type {
   geneve,
   gre,
   icmp,
+  mpls,
   pcap,
   ppp,
   udp,
@@ -51,6 +52,14 @@ export const vlanFields: fc.Arbitrary<vlan.VlanFields> = fc.record({
   id: bits(12),
   etherType: u16,
 });
+
+const mplsEntry = (s: number): fc.Arbitrary<mpls.MplsFields['entries'][number]> =>
+  fc.record({ label: bits(20), tc: bits(3), s: fc.constant(s), ttl: u8 });
+
+/** A label stack of 1 to 4 entries, the last one (only) with the bottom-of-stack bit. */
+export const mplsFields: fc.Arbitrary<mpls.MplsFields> = fc
+  .tuple(fc.array(mplsEntry(0), { maxLength: 3 }), mplsEntry(1))
+  .map(([above, bottom]) => ({ entries: [...above, bottom] }));
 
 export const vxlanFields: fc.Arbitrary<vxlan.VxlanFields> = fc.record({
   flagsHigh: bits(4),

@@ -12,6 +12,7 @@ import {
   ethernet,
   geneve,
   gre,
+  mpls,
   icmp,
   igmp,
   ipv4,
@@ -71,6 +72,7 @@ import {
   tcpOptions,
   udpFields,
   vlanFields,
+  mplsFields,
   vxlanFields,
 } from './arbitraries.js';
 
@@ -164,6 +166,26 @@ describe('decode(encode(x)) = x', () => {
         const out = new Uint8Array(10);
         expect(vxlan.encodeVxlan(f, out, 1)).toBe(8);
         expect(decoded(vxlan.decodeVxlan(out, 1, 8))).toEqual(f);
+      }),
+      RUNS,
+    );
+  });
+
+  it('mpls', () => {
+    fc.assert(
+      fc.property(mplsFields, payload, (f, body) => {
+        const out = new Uint8Array(1 + 16 + body.length);
+        const n = mpls.encodeMpls(f, out, 1);
+        expect(n).toBe(mpls.mplsHeaderLength(f));
+        out.set(body, 1 + n);
+        expect(decoded(mpls.decodeMpls(out, 1))).toEqual(f);
+        const v = new mpls.MplsView();
+        expect(v.wrap(out, 1, n + body.length)).toBeNull();
+        expect([v.entriesCount, v.payloadOffset, v.payloadLength]).toEqual([
+          f.entries.length,
+          1 + n,
+          body.length,
+        ]);
       }),
       RUNS,
     );

@@ -20,6 +20,7 @@ import {
   igmp,
   ipv4,
   lldp,
+  mpls,
   ipv6,
   ipv6frag,
   ipv6opts,
@@ -59,6 +60,7 @@ import {
   pcapRecordFields,
   pppFields,
   vlanFields,
+  mplsFields,
   vxlanFields,
 } from './arbitraries.js';
 import { fixturePcaps, readPcapFrames, splitLayers, watched, type LayerName } from './helpers.js';
@@ -87,6 +89,7 @@ interface AnyView {
 type MessageName =
   | LayerName
   | 'vlan'
+  | 'mpls'
   | 'vxlan'
   | 'gre'
   | 'geneve'
@@ -166,6 +169,7 @@ const VIEWS: Record<
   dnsSoa: { make: () => new dns.DnsSoaView(), decode: dns.decodeDnsSoa },
   dnsSrv: { make: () => new dns.DnsSrvView(), decode: dns.decodeDnsSrv },
   vlan: { make: () => new vlan.VlanView(), decode: vlan.decodeVlan },
+  mpls: { make: () => new mpls.MplsView(), decode: mpls.decodeMpls },
   vxlan: { make: () => new vxlan.VxlanView(), decode: vxlan.decodeVxlan },
   gre: { make: () => new gre.GreView(), decode: gre.decodeGre },
   geneve: { make: () => new geneve.GeneveView(), decode: geneve.decodeGeneve },
@@ -337,6 +341,12 @@ function corpus(): Record<MessageName, Uint8Array[]> {
     Uint8Array[]
   >;
   out.vlan = encoded(vlanFields, (f, o) => vlan.encodeVlan(f, o, 0));
+  // A label stack and what it carries (its first nibble is the dispatch's).
+  out.mpls = encoded(fc.tuple(mplsFields, payload), ([f, body], o) => {
+    const n = mpls.encodeMpls(f, o, 0);
+    o.set(body, n);
+    return n + body.length;
+  });
   out.vxlan = encoded(vxlanFields, (f, o) => vxlan.encodeVxlan(f, o, 0));
   // GRE with a payload its checksum (when C is set) covers; PPP as PPTP carries it.
   out.gre = encoded(fc.tuple(greFields, payload), ([f, body], o) => {
@@ -417,6 +427,10 @@ function corpus(): Record<MessageName, Uint8Array[]> {
   });
   for (const file of fixturePcaps()) {
     for (const frame of readPcapFrames(file)) {
+      // Real label stacks (Zeek's MPLS captures) beside the encoded ones.
+      const eth = new ethernet.EthernetView();
+      if (eth.wrap(frame) === null && ethernet.payloadKind(eth) === 'mpls' && out.mpls.length < 80)
+        out.mpls.push(frame.slice(eth.payloadOffset, eth.payloadOffset + eth.payloadLength));
       for (const l of splitLayers(frame)) {
         if (out[l.name].length < 40) out[l.name].push(frame.slice(l.offset, l.offset + l.length));
       }
