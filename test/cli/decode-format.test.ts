@@ -488,3 +488,57 @@ describe('text of tunnelled frames: the outer line, then what the tunnel carries
     );
   });
 });
+
+describe('MPLS: the label stack between Ethernet and what its first nibble names', () => {
+  const NEXT = join(import.meta.dirname, '..', 'fixtures', 'next', 'pcap');
+  const decoded = (file: string, n: number): CaptureRecord => {
+    const rec = [...openCapture(readFileSync(join(NEXT, file)))][n - 1];
+    decoder.decode(rec.bytes, rec.linkType, rec.origLen);
+    return rec;
+  };
+
+  it("shows tcpdump's stack, then IPv4 or IPv6 at the same level", () => {
+    const rec = decoded('zeek-mixed-vlan-mpls.pcap', 1);
+    expect(frameToText(decoder, rec, rec.origLen).replace(/^\S+ /, '')).toBe(
+      'MPLS (label 29, tc 6, [S], ttl 255) IP 10.1.2.1.11001 > 10.34.0.1.23: Flags [S], ' +
+        'seq 2553417723, win 4128, options [mss 536], length 0',
+    );
+    const l = frameToJSON(decoder, 1).layers;
+    expect(Object.keys(l)).toEqual(['ethernet', 'mpls', 'ipv4', 'tcp']);
+    expect(l.mpls).toEqual({
+      entries: [{ label: 29, tc: 6, s: 1, ttl: 255 }],
+      payloadLength: 44,
+    });
+    decoded('zeek-trunc-mpls-6in6-6in6-4in6-trunc.pcap', 1);
+    expect(Object.keys(frameToJSON(decoder, 1).layers)).toEqual([
+      'ethernet',
+      'mpls',
+      'ipv6',
+      'inner',
+    ]);
+  });
+
+  it('a stack of several entries; one the frame ends inside is E_TRUNCATED at mpls.entries', () => {
+    const rec = decoded('zeek-mixed-vlan-mpls.pcap', 1);
+    // Two entries above the bottom one (label 16, tc 0; label 1000, tc 5), then the same IPv4.
+    const stack = [0x00, 0x01, 0x00, 0x40, 0x00, 0x3e, 0x8a, 0x3f];
+    const bytes = new Uint8Array([
+      ...rec.bytes.subarray(0, 14),
+      ...stack,
+      ...rec.bytes.subarray(14),
+    ]);
+    decoder.decode(bytes);
+    expect(frameToText(decoder, rec, bytes.length)).toContain(
+      'MPLS (label 16, ttl 64), (label 1000, tc 5, ttl 63), (label 29, tc 6, [S], ttl 255) IP 10.1.2.1.11001',
+    );
+    // The bottom-of-stack bit cleared everywhere: the stack runs to the end of the frame.
+    for (let at = 16; at < bytes.length; at += 4) bytes[at] &= 0xfe;
+    decoder.decode(bytes);
+    expect(frameToJSON(decoder, 1).error).toEqual({
+      code: 'E_TRUNCATED',
+      layer: 'mpls',
+      field: 'entries',
+      offset: 14,
+    });
+  });
+});
