@@ -1,17 +1,20 @@
 // The workload every contender runs, defined once so that results are comparable.
 //
-// DECODE, per frame: Ethernet; then by EtherType ARP or IPv4; under IPv4 by protocol ICMP, UDP
-// or TCP (TCP options included). Every header field is folded into a 32-bit accumulator with
+// DECODE, per frame: Ethernet; then by EtherType ARP, IPv4 or IPv6; under IPv4 by protocol ICMP,
+// UDP or TCP, under IPv6 (no extension headers) by next header UDP or TCP (TCP options
+// included). Every header field is folded into a 32-bit accumulator with
 // mix(), in the order below, so that no engine can drop a read as dead code and so that
 // contenders with the same semantics must produce the same checksum (the bench compares them):
 //   ethernet dst (hi16, lo32), src (hi16, lo32), etherType
 //   arp      htype ptype hlen plen op sha(hi16, lo32) spa tha(hi16, lo32) tpa
 //   ipv4     version ihl dscp ecn totalLength identification flags(3 bits)
 //            fragmentOffset(8-byte units) ttl protocol checksum src dst
+//   ipv6     version trafficClass flowLabel payloadLen nextHeader hopLimit
+//            src (four 32-bit words, first to last) dst (likewise)
 //   icmp     type code checksum identifier sequence
 //   udp      srcPort dstPort length checksum
 //   tcp      srcPort dstPort seq ack dataOffset flags(9 bits, AE..FIN) window checksum
-//            urgentPointer payloadLength, then the options folded by meaning (not by position,
+//            urgentPointer payloadLength (IP payload minus TCP header), then the options folded by meaning (not by position,
 //            because node_pcap keeps no order): mss, windowScale (-1 when absent),
 //            sackPermitted (0/1), sack (every block left, right mixed into a sub-accumulator
 //            that starts at 0), tsval, tsecr (-1 when absent). NOP/EOL carry no fields.

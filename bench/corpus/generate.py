@@ -15,6 +15,8 @@ Mix, per "session" drawn at random (weights below), loosely shaped like a LAN ca
   - ARP who-has / is-at.
   - ICMP echo request / reply with 56-byte payloads.
   - DHCP DISCOVER / OFFER / REQUEST / ACK.
+  - The TCP connections and DNS exchanges again over IPv6 (no extension headers), between the
+    hosts' unique local addresses.
 
 Usage: generate.py [--out PATH] [--count N] [--seed S]
 """
@@ -27,6 +29,7 @@ import sys
 from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.dns import DNS, DNSQR, DNSRR
 from scapy.layers.inet import ICMP, IP, TCP, UDP
+from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import ARP, Ether
 
 PCAP_MAGIC = 0xA1B2C3D4
@@ -43,6 +46,8 @@ class Host:
         self.mac = "02:00:%02x:%02x:%02x:%02x" % (
             index, rng.randrange(256), rng.randrange(256), rng.randrange(256))
         self.ip = "10.%d.%d.%d" % (rng.randrange(4), rng.randrange(256), 1 + rng.randrange(253))
+        self.ip6 = "fd00:%x:%x::%x" % (rng.randrange(1 << 16), rng.randrange(1 << 16),
+                                       1 + rng.randrange(0xFFFE))
 
 
 class Corpus:
@@ -71,8 +76,12 @@ class Corpus:
     def ip(self, src, dst, **kw):
         return IP(src=src.ip, dst=dst.ip, id=self.next_id(), ttl=64, **kw)
 
+    def ip6(self, src, dst):
+        return IPv6(src=src.ip6, dst=dst.ip6, hlim=64,
+                    tc=self.rng.choice([0, 0, 0x28]), fl=self.rng.randrange(1 << 20))
+
     # --- TCP -------------------------------------------------------------------------------
-    def tcp_session(self):
+    def tcp_session(self, v6=False):
         rng = self.rng
         cli, srv = self.pair()
         sport = rng.randrange(32768, 61000)
@@ -86,8 +95,8 @@ class Corpus:
 
         def seg(src, dst, sp, dp, seq, ack, flags, opts, payload=b"", window=None):
             win = window if window is not None else rng.randrange(500, 65535)
-            pkt = (Ether(src=src.mac, dst=dst.mac)
-                   / self.ip(src, dst, flags="DF")
+            net = self.ip6(src, dst) if v6 else self.ip(src, dst, flags="DF")
+            pkt = (Ether(src=src.mac, dst=dst.mac) / net
                    / TCP(sport=sp, dport=dp, seq=seq & 0xFFFFFFFF, ack=ack & 0xFFFFFFFF,
                          flags=flags, window=win, options=opts))
             if payload:
@@ -138,7 +147,7 @@ class Corpus:
         seg(cli, srv, sport, dport, cseq + 1, sseq + 1, "A", ts_opts(cts + 2, sts + 1))
 
     # --- UDP / DNS -------------------------------------------------------------------------
-    def dns_exchange(self):
+    def dns_exchange(self, v6=False):
         rng = self.rng
         cli, srv = self.pair()
         sport = rng.randrange(32768, 61000)
@@ -146,8 +155,8 @@ class Corpus:
         name = rng.choice(NAMES)
         qtype = rng.choice(["A", "A", "AAAA"])
         query = DNS(id=qid, rd=1, qd=DNSQR(qname=name, qtype=qtype))
-        self.emit(Ether(src=cli.mac, dst=srv.mac) / self.ip(cli, srv) / UDP(sport=sport, dport=53)
-                  / query)
+        net = self.ip6(cli, srv) if v6 else self.ip(cli, srv)
+        self.emit(Ether(src=cli.mac, dst=srv.mac) / net / UDP(sport=sport, dport=53) / query)
         answers = []
         for _ in range(rng.randrange(1, 4)):
             if qtype == "A":
@@ -160,8 +169,8 @@ class Corpus:
         for rr in answers[1:]:
             an = an / rr
         resp = DNS(id=qid, qr=1, rd=1, ra=1, qd=DNSQR(qname=name, qtype=qtype), an=an)
-        self.emit(Ether(src=srv.mac, dst=cli.mac) / self.ip(srv, cli) / UDP(sport=53, dport=sport)
-                  / resp)
+        net = self.ip6(srv, cli) if v6 else self.ip(srv, cli)
+        self.emit(Ether(src=srv.mac, dst=cli.mac) / net / UDP(sport=53, dport=sport) / resp)
 
     # --- ARP -------------------------------------------------------------------------------
     def arp_exchange(self):
@@ -220,7 +229,8 @@ def build(count, seed):
     rng = random.Random(seed)
     corpus = Corpus(rng)
     kinds = [(Corpus.tcp_session, 30), (Corpus.dns_exchange, 40), (Corpus.arp_exchange, 14),
-             (Corpus.ping, 10), (Corpus.dhcp_exchange, 6)]
+             (Corpus.ping, 10), (Corpus.dhcp_exchange, 6),
+             (lambda c: c.tcp_session(v6=True), 10), (lambda c: c.dns_exchange(v6=True), 12)]
     fns = [k for k, _ in kinds]
     weights = [w for _, w in kinds]
     while len(corpus.frames) < count:

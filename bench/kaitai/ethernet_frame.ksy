@@ -7,6 +7,7 @@ meta:
   imports:
     - arp_packet
     - ipv4_packet
+    - ipv6_packet
 seq:
   - id: dst_hi
     type: u2
@@ -24,4 +25,5 @@ seq:
       switch-on: ether_type
       cases:
         0x0800: ipv4_packet
+        0x86dd: ipv6_packet
         0x0806: arp_packet

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GENERATOR, SYSTEM_PYTHON, ensureCorpus, loadCorpus } from '../../bench/codec/corpus.js';
 
-const FRAMES = 300;
+const FRAMES = 500; // the first DHCP exchange of the default seed starts at frame 462
 let dir = '';
 let corpusPath = '';
 
@@ -58,7 +58,7 @@ describe('benchmark corpus', () => {
     expect(sha256(other)).not.toBe(sha256(corpusPath));
   });
 
-  it('mixes TCP with options (SYN options, SACK), DNS, DHCP, ARP and ICMP echo', () => {
+  it('mixes TCP with options (SYN options, SACK), DNS, DHCP, ARP and ICMP echo, over IPv4 and IPv6', () => {
     const c = loadCorpus(corpusPath);
     expect(c.count).toBe(FRAMES);
     const b = c.bytes;
@@ -68,10 +68,12 @@ describe('benchmark corpus', () => {
       expect(c.frames[f].length).toBe(c.lengths[f]);
       const etherType = (b[o + 12] << 8) | b[o + 13];
       if (etherType === 0x0806) seen.add('arp');
-      if (etherType !== 0x0800) continue;
+      if (etherType !== 0x0800 && etherType !== 0x86dd) continue;
       const ip = o + 14;
-      const l4 = ip + (b[ip] & 15) * 4;
-      const proto = b[ip + 9];
+      const v6 = etherType === 0x86dd;
+      const l4 = v6 ? ip + 40 : ip + (b[ip] & 15) * 4;
+      const proto = v6 ? b[ip + 6] : b[ip + 9];
+      if (v6) seen.add(`ipv6-${proto}`);
       const dstPort = (b[l4 + 2] << 8) | b[l4 + 3];
       if (proto === 1 && (b[l4] === 8 || b[l4] === 0)) seen.add('icmp-echo');
       if (proto === 17 && dstPort === 53) seen.add('dns-query');
@@ -95,6 +97,8 @@ describe('benchmark corpus', () => {
         'dhcp',
         'dns-query',
         'icmp-echo',
+        'ipv6-6', // TCP over IPv6
+        'ipv6-17', // UDP (DNS) over IPv6
         'tcp-option-2', // MSS
         'tcp-option-3', // window scale
         'tcp-option-4', // SACK permitted

@@ -57,6 +57,23 @@ interface Ipv4 {
   dst: number;
   payload: Tcp | Udp | Icmp | Record<string, never>;
 }
+interface Ipv6 {
+  version: number;
+  trafficClass: number;
+  flowLabel: number;
+  payloadLen: number;
+  nextHeader: number;
+  hopLimit: number;
+  src0: number;
+  src1: number;
+  src2: number;
+  src3: number;
+  dst0: number;
+  dst1: number;
+  dst2: number;
+  dst3: number;
+  payload: Tcp | Udp | Record<string, never>;
+}
 interface Arp {
   htype: number;
   ptype: number;
@@ -76,7 +93,7 @@ interface Ethernet {
   srcHi: number;
   srcLo: number;
   etherType: number;
-  payload: Ipv4 | Arp | Record<string, never>;
+  payload: Ipv4 | Ipv6 | Arp | Record<string, never>;
 }
 
 function buildParser(): Parser {
@@ -156,6 +173,26 @@ function buildParser(): Parser {
       choices: { 1: icmp, 6: tcp, 17: udp },
       defaultChoice: empty,
     });
+  const ipv6 = new Parser()
+    .bit4('version')
+    .bit8('trafficClass')
+    .bit20('flowLabel')
+    .uint16be('payloadLen')
+    .uint8('nextHeader')
+    .uint8('hopLimit')
+    .int32be('src0')
+    .int32be('src1')
+    .int32be('src2')
+    .int32be('src3')
+    .int32be('dst0')
+    .int32be('dst1')
+    .int32be('dst2')
+    .int32be('dst3')
+    .choice('payload', {
+      tag: 'nextHeader',
+      choices: { 6: tcp, 17: udp },
+      defaultChoice: empty,
+    });
   const arp = new Parser()
     .uint16be('htype')
     .uint16be('ptype')
@@ -177,7 +214,7 @@ function buildParser(): Parser {
     .uint16be('etherType')
     .choice('payload', {
       tag: 'etherType',
-      choices: { 0x0800: ipv4, 0x0806: arp },
+      choices: { 0x0800: ipv4, 0x86dd: ipv6, 0x0806: arp },
       defaultChoice: empty,
     });
 }
@@ -232,17 +269,6 @@ function foldIpv4(acc: number, ip: Ipv4): number {
   acc = mix(acc, ip.checksum);
   acc = mix(acc, ip.src);
   acc = mix(acc, ip.dst);
-  if (ip.protocol === 6) {
-    const t = ip.payload as Tcp;
-    return foldTcp(acc, t, ip.totalLength - ip.ihl * 4 - t.dataOffset * 4);
-  }
-  if (ip.protocol === 17) {
-    const u = ip.payload as Udp;
-    acc = mix(acc, u.srcPort);
-    acc = mix(acc, u.dstPort);
-    acc = mix(acc, u.length);
-    return mix(acc, u.checksum);
-  }
   if (ip.protocol === 1) {
     const c = ip.payload as Icmp;
     acc = mix(acc, c.type);
@@ -251,7 +277,45 @@ function foldIpv4(acc: number, ip: Ipv4): number {
     acc = mix(acc, c.identifier);
     return mix(acc, c.sequence);
   }
+  return foldTransport(acc, ip.protocol, ip.payload, ip.totalLength - ip.ihl * 4);
+}
+
+function foldTransport(
+  acc: number,
+  protocol: number,
+  payload: Tcp | Udp | Icmp | Record<string, never>,
+  length: number,
+): number {
+  if (protocol === 6) {
+    const t = payload as Tcp;
+    return foldTcp(acc, t, length - t.dataOffset * 4);
+  }
+  if (protocol === 17) {
+    const u = payload as Udp;
+    acc = mix(acc, u.srcPort);
+    acc = mix(acc, u.dstPort);
+    acc = mix(acc, u.length);
+    return mix(acc, u.checksum);
+  }
   return acc;
+}
+
+function foldIpv6(acc: number, ip: Ipv6): number {
+  acc = mix(acc, ip.version);
+  acc = mix(acc, ip.trafficClass);
+  acc = mix(acc, ip.flowLabel);
+  acc = mix(acc, ip.payloadLen);
+  acc = mix(acc, ip.nextHeader);
+  acc = mix(acc, ip.hopLimit);
+  acc = mix(acc, ip.src0);
+  acc = mix(acc, ip.src1);
+  acc = mix(acc, ip.src2);
+  acc = mix(acc, ip.src3);
+  acc = mix(acc, ip.dst0);
+  acc = mix(acc, ip.dst1);
+  acc = mix(acc, ip.dst2);
+  acc = mix(acc, ip.dst3);
+  return foldTransport(acc, ip.nextHeader, ip.payload, ip.payloadLen);
 }
 
 function foldArp(acc: number, a: Arp): number {
@@ -283,6 +347,7 @@ export async function create(): Promise<Contender> {
       acc = mix(mix(acc, e.srcHi), e.srcLo);
       acc = mix(acc, e.etherType);
       if (e.etherType === 0x0800) acc = foldIpv4(acc, e.payload as Ipv4);
+      else if (e.etherType === 0x86dd) acc = foldIpv6(acc, e.payload as Ipv6);
       else if (e.etherType === 0x0806) acc = foldArp(acc, e.payload as Arp);
     }
     return acc;

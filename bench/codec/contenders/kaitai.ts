@@ -58,6 +58,23 @@ interface Ipv4 {
   dst: number;
   body: Tcp | Udp | Icmp | Uint8Array;
 }
+interface Ipv6 {
+  version: number;
+  trafficClass: number;
+  flowLabel: number;
+  payloadLen: number;
+  nextHeader: number;
+  hopLimit: number;
+  src0: number;
+  src1: number;
+  src2: number;
+  src3: number;
+  dst0: number;
+  dst1: number;
+  dst2: number;
+  dst3: number;
+  body: Tcp | Udp | Uint8Array;
+}
 interface Arp {
   htype: number;
   ptype: number;
@@ -77,7 +94,7 @@ interface EthernetFrame {
   srcHi: number;
   srcLo: number;
   etherType: number;
-  body: Ipv4 | Arp | Uint8Array;
+  body: Ipv4 | Ipv6 | Arp | Uint8Array;
 }
 type StreamCtor = new (bytes: Uint8Array) => object;
 type FrameCtor = new (io: object) => EthernetFrame;
@@ -134,14 +151,6 @@ function foldIpv4(acc: number, ip: Ipv4): number {
   acc = mix(acc, ip.checksum);
   acc = mix(acc, ip.src);
   acc = mix(acc, ip.dst);
-  if (ip.protocol === 6) return foldTcp(acc, ip.body as Tcp);
-  if (ip.protocol === 17) {
-    const u = ip.body as Udp;
-    acc = mix(acc, u.srcPort);
-    acc = mix(acc, u.dstPort);
-    acc = mix(acc, u.length);
-    return mix(acc, u.checksum);
-  }
   if (ip.protocol === 1) {
     const c = ip.body as Icmp;
     acc = mix(acc, c.type);
@@ -150,7 +159,37 @@ function foldIpv4(acc: number, ip: Ipv4): number {
     acc = mix(acc, c.identifier);
     return mix(acc, c.sequence);
   }
+  return foldTransport(acc, ip.protocol, ip.body);
+}
+
+function foldTransport(acc: number, protocol: number, body: Tcp | Udp | Icmp | Uint8Array): number {
+  if (protocol === 6) return foldTcp(acc, body as Tcp);
+  if (protocol === 17) {
+    const u = body as Udp;
+    acc = mix(acc, u.srcPort);
+    acc = mix(acc, u.dstPort);
+    acc = mix(acc, u.length);
+    return mix(acc, u.checksum);
+  }
   return acc;
+}
+
+function foldIpv6(acc: number, ip: Ipv6): number {
+  acc = mix(acc, ip.version);
+  acc = mix(acc, ip.trafficClass);
+  acc = mix(acc, ip.flowLabel);
+  acc = mix(acc, ip.payloadLen);
+  acc = mix(acc, ip.nextHeader);
+  acc = mix(acc, ip.hopLimit);
+  acc = mix(acc, ip.src0);
+  acc = mix(acc, ip.src1);
+  acc = mix(acc, ip.src2);
+  acc = mix(acc, ip.src3);
+  acc = mix(acc, ip.dst0);
+  acc = mix(acc, ip.dst1);
+  acc = mix(acc, ip.dst2);
+  acc = mix(acc, ip.dst3);
+  return foldTransport(acc, ip.nextHeader, ip.body);
 }
 
 function foldArp(acc: number, a: Arp): number {
@@ -191,6 +230,7 @@ export async function create(): Promise<Contender> {
       acc = mix(mix(acc, e.srcHi), e.srcLo);
       acc = mix(acc, e.etherType);
       if (e.etherType === 0x0800) acc = foldIpv4(acc, e.body as Ipv4);
+      else if (e.etherType === 0x86dd) acc = foldIpv6(acc, e.body as Ipv6);
       else if (e.etherType === 0x0806) acc = foldArp(acc, e.body as Arp);
     }
     return acc;

@@ -177,6 +177,31 @@ function decodeIpv4(b: Uint8Array, p: number, n: number, acc: number): number {
   return acc;
 }
 
+function decodeIpv6(b: Uint8Array, p: number, n: number, acc: number): number {
+  if (n < 40) return mix(acc, FRAME_ERROR);
+  const version = b[p] >> 4;
+  const payloadLen = u16(b, p + 4);
+  if (version !== 6 || payloadLen > n - 40) return mix(acc, FRAME_ERROR);
+  const nextHeader = b[p + 6];
+  acc = mix(acc, version);
+  acc = mix(acc, (u16(b, p) >> 4) & 0xff);
+  acc = mix(acc, ((b[p + 1] & 15) << 16) | u16(b, p + 2));
+  acc = mix(acc, payloadLen);
+  acc = mix(acc, nextHeader);
+  acc = mix(acc, b[p + 7]);
+  acc = mix(acc, s32(b, p + 8));
+  acc = mix(acc, s32(b, p + 12));
+  acc = mix(acc, s32(b, p + 16));
+  acc = mix(acc, s32(b, p + 20));
+  acc = mix(acc, s32(b, p + 24));
+  acc = mix(acc, s32(b, p + 28));
+  acc = mix(acc, s32(b, p + 32));
+  acc = mix(acc, s32(b, p + 36));
+  if (nextHeader === 6) return decodeTcp(b, p + 40, payloadLen, acc);
+  if (nextHeader === 17) return decodeUdp(b, p + 40, payloadLen, acc);
+  return acc;
+}
+
 function decodePass(corpus: Corpus): number {
   const b = corpus.bytes;
   const offsets = corpus.offsets;
@@ -194,6 +219,7 @@ function decodePass(corpus: Corpus): number {
     const etherType = u16(b, o + 12);
     acc = mix(acc, etherType);
     if (etherType === 0x0800) acc = decodeIpv4(b, o + 14, n - 14, acc);
+    else if (etherType === 0x86dd) acc = decodeIpv6(b, o + 14, n - 14, acc);
     else if (etherType === 0x0806) acc = decodeArp(b, o + 14, n - 14, acc);
   }
   return acc;

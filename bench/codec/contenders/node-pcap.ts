@@ -74,6 +74,17 @@ interface Ipv4 {
   daddr: Addr;
   payload: Tcp | Udp | Icmp | undefined;
 }
+interface Ipv6 {
+  version: number;
+  trafficClass: number;
+  flowLabel: number;
+  payloadLength: number;
+  nextHeader: number;
+  hopLimit: number;
+  saddr: Addr;
+  daddr: Addr;
+  payload: Tcp | Udp | undefined;
+}
 interface Arp {
   htype: number;
   ptype: number;
@@ -89,7 +100,7 @@ interface EthernetPacket {
   dhost: Addr;
   shost: Addr;
   ethertype: number;
-  payload: Ipv4 | Arp | null;
+  payload: Ipv4 | Ipv6 | Arp | null;
   decode(buf: Buffer, offset: number): EthernetPacket;
 }
 interface PcapDecode {
@@ -109,7 +120,15 @@ function ipv4Of(a: Addr): number {
   return (m[0] << 24) | (m[1] << 16) | (m[2] << 8) | m[3];
 }
 
-function foldTcp(acc: number, t: Tcp): number {
+/** Folds the four 32-bit words of an IPv6 address held as 16 bytes. */
+function mixIpv6Addr(acc: number, a: Addr): number {
+  const m = a.addr;
+  for (let i = 0; i < 16; i += 4)
+    acc = mix(acc, (m[i] << 24) | (m[i + 1] << 16) | (m[i + 2] << 8) | m[i + 3]);
+  return acc;
+}
+
+function foldTcp(acc: number, t: Tcp, dataLength: number): number {
   const f = t.flags;
   const o = t.options;
   let sack = 0;
@@ -134,7 +153,7 @@ function foldTcp(acc: number, t: Tcp): number {
   acc = mix(acc, t.windowSize);
   acc = mix(acc, t.checksum);
   acc = mix(acc, t.urgentPointer);
-  acc = mix(acc, t.dataLength);
+  acc = mix(acc, dataLength);
   acc = mix(acc, o.mss ?? -1);
   acc = mix(acc, o.window_scale ?? -1);
   acc = mix(acc, b(o.sack_ok));
@@ -162,14 +181,8 @@ function foldIpv4(acc: number, ip: Ipv4, frame: Buffer): number {
   acc = mix(acc, ipv4Of(ip.daddr));
   const p = ip.payload;
   if (p === undefined) return acc;
-  if (ip.protocol === 6) return foldTcp(acc, p as Tcp);
-  if (ip.protocol === 17) {
-    const u = p as Udp;
-    acc = mix(acc, u.sport);
-    acc = mix(acc, u.dport);
-    acc = mix(acc, u.length);
-    return mix(acc, u.checksum);
-  }
+  if (ip.protocol === 6) return foldTcp(acc, p as Tcp, (p as Tcp).dataLength);
+  if (ip.protocol === 17) return foldUdp(acc, p as Udp);
   if (ip.protocol === 1) {
     const c = p as Icmp;
     acc = mix(acc, c.type);
@@ -179,6 +192,34 @@ function foldIpv4(acc: number, ip: Ipv4, frame: Buffer): number {
     acc = mix(acc, frame.readUInt16BE(at + 4));
     return mix(acc, frame.readUInt16BE(at + 6));
   }
+  return acc;
+}
+
+function foldUdp(acc: number, u: Udp): number {
+  acc = mix(acc, u.sport);
+  acc = mix(acc, u.dport);
+  acc = mix(acc, u.length);
+  return mix(acc, u.checksum);
+}
+
+function foldIpv6(acc: number, ip: Ipv6): number {
+  acc = mix(acc, ip.version);
+  acc = mix(acc, ip.trafficClass);
+  acc = mix(acc, ip.flowLabel);
+  acc = mix(acc, ip.payloadLength);
+  acc = mix(acc, ip.nextHeader);
+  acc = mix(acc, ip.hopLimit);
+  acc = mixIpv6Addr(acc, ip.saddr);
+  acc = mixIpv6Addr(acc, ip.daddr);
+  const p = ip.payload;
+  if (p === undefined) return acc;
+  if (ip.nextHeader === 6) {
+    // node_pcap hands TCP the frame's length minus 40 (not minus the Ethernet header too), so
+    // its dataLength is 14 too long; the payload length comes from the IPv6 header instead.
+    const t = p as Tcp;
+    return foldTcp(acc, t, ip.payloadLength - t.headerLength);
+  }
+  if (ip.nextHeader === 17) return foldUdp(acc, p as Udp);
   return acc;
 }
 
@@ -213,6 +254,7 @@ export async function create(): Promise<Contender> {
       acc = mixMacAddr(acc, e.shost);
       acc = mix(acc, e.ethertype);
       if (e.ethertype === 0x0800) acc = foldIpv4(acc, e.payload as Ipv4, frame);
+      else if (e.ethertype === 0x86dd) acc = foldIpv6(acc, e.payload as Ipv6);
       else if (e.ethertype === 0x0806) acc = foldArp(acc, e.payload as Arp);
     }
     return acc;
@@ -221,6 +263,6 @@ export async function create(): Promise<Contender> {
     name: 'node_pcap',
     decodePass,
     encode: null,
-    note: 'ICMP echo id/seq read from the bytes (node_pcap stops at the checksum); no length checks',
+    note: 'ICMP echo id/seq read from the bytes (node_pcap stops at the checksum); IPv6 TCP payload length from the IPv6 header (its own is 14 off); no length checks',
   };
 }

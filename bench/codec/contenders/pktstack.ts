@@ -41,21 +41,18 @@ const decoder = new FrameDecoder(
   FrameLayer.ethernet |
     FrameLayer.arp |
     FrameLayer.ipv4 |
+    FrameLayer.ipv6 |
     FrameLayer.icmp |
     FrameLayer.udp |
     FrameLayer.tcp,
 );
-
-// A frame some layer rejects folds FRAME_ERROR in place of that layer (see workload.ts).
-const FOLDED = FrameLayer.ethernet | FrameLayer.arp | FrameLayer.ipv4;
-const TRANSPORT = FrameLayer.tcp | FrameLayer.udp | FrameLayer.icmp;
 
 function decodePass(corpus: Corpus): number {
   const bytes = corpus.bytes;
   const offsets = corpus.offsets;
   const lengths = corpus.lengths;
   const d = decoder;
-  const { ethernet: e, arp: a, ipv4: ip, tcp: t, udp: u, icmp: c } = d;
+  const { ethernet: e, arp: a, ipv4: ip, ipv6: ip6, tcp: t, udp: u, icmp: c } = d;
   let acc = 0;
   for (let f = 0; f < corpus.count; f++) {
     const err = d.decode(bytes, offsets[f], lengths[f]);
@@ -82,41 +79,21 @@ function decodePass(corpus: Corpus): number {
       acc = mix(acc, ip.checksum);
       acc = mix(acc, ip.src);
       acc = mix(acc, ip.dst);
-      if ((layers & FrameLayer.tcp) !== 0) {
-        // The well-known options wrap() recorded while validating the list (the cursor,
-        // t.options(), is for walking every option in order).
-        let sack = 0;
-        const edges = t.sack; // left, right of block 0, then of block 1, ...
-        const n = 2 * t.sackCount;
-        for (let i = 0; i < n; i++) sack = mix(sack, edges[i]);
-        acc = mix(acc, t.srcPort);
-        acc = mix(acc, t.dstPort);
-        acc = mix(acc, t.seq);
-        acc = mix(acc, t.ack);
-        acc = mix(acc, t.dataOffset);
-        acc = mix(acc, t.flags);
-        acc = mix(acc, t.window);
-        acc = mix(acc, t.checksum);
-        acc = mix(acc, t.urgentPointer);
-        acc = mix(acc, t.payloadLength);
-        acc = mix(acc, t.mss);
-        acc = mix(acc, t.windowScale);
-        acc = mix(acc, t.sackPermitted ? 1 : 0);
-        acc = mix(acc, sack);
-        acc = mix(acc, t.tsval);
-        acc = mix(acc, t.tsecr);
-      } else if ((layers & FrameLayer.udp) !== 0) {
-        acc = mix(acc, u.srcPort);
-        acc = mix(acc, u.dstPort);
-        acc = mix(acc, u.length);
-        acc = mix(acc, u.checksum);
-      } else if ((layers & FrameLayer.icmp) !== 0) {
-        acc = mix(acc, c.type);
-        acc = mix(acc, c.code);
-        acc = mix(acc, c.checksum);
-        acc = mix(acc, c.identifier);
-        acc = mix(acc, c.sequence);
-      } else if ((layers & TRANSPORT) === 0 && err !== null) acc = mix(acc, FRAME_ERROR);
+    } else if ((layers & FrameLayer.ipv6) !== 0) {
+      acc = mix(acc, ip6.version);
+      acc = mix(acc, ip6.trafficClass);
+      acc = mix(acc, ip6.flowLabel);
+      acc = mix(acc, ip6.payloadLen);
+      acc = mix(acc, ip6.nextHeader);
+      acc = mix(acc, ip6.hopLimit);
+      acc = mix(acc, ip6.srcInt0);
+      acc = mix(acc, ip6.srcInt1);
+      acc = mix(acc, ip6.srcInt2);
+      acc = mix(acc, ip6.srcInt3);
+      acc = mix(acc, ip6.dstInt0);
+      acc = mix(acc, ip6.dstInt1);
+      acc = mix(acc, ip6.dstInt2);
+      acc = mix(acc, ip6.dstInt3);
     } else if ((layers & FrameLayer.arp) !== 0) {
       acc = mix(acc, a.htype);
       acc = mix(acc, a.ptype);
@@ -127,8 +104,47 @@ function decodePass(corpus: Corpus): number {
       acc = mix(acc, a.spa);
       acc = mix(mix(acc, a.thaHi), a.thaLo);
       acc = mix(acc, a.tpa);
-    } else if (err !== null && (layers & FOLDED) === FrameLayer.ethernet)
-      acc = mix(acc, FRAME_ERROR);
+      continue;
+    } else {
+      // A frame some layer rejects folds FRAME_ERROR in place of that layer (see workload.ts).
+      if (err !== null) acc = mix(acc, FRAME_ERROR);
+      continue;
+    }
+    if ((layers & FrameLayer.tcp) !== 0) {
+      // The well-known options wrap() recorded while validating the list (the cursor,
+      // t.options(), is for walking every option in order).
+      let sack = 0;
+      const edges = t.sack; // left, right of block 0, then of block 1, ...
+      const n = 2 * t.sackCount;
+      for (let i = 0; i < n; i++) sack = mix(sack, edges[i]);
+      acc = mix(acc, t.srcPort);
+      acc = mix(acc, t.dstPort);
+      acc = mix(acc, t.seq);
+      acc = mix(acc, t.ack);
+      acc = mix(acc, t.dataOffset);
+      acc = mix(acc, t.flags);
+      acc = mix(acc, t.window);
+      acc = mix(acc, t.checksum);
+      acc = mix(acc, t.urgentPointer);
+      acc = mix(acc, t.payloadLength);
+      acc = mix(acc, t.mss);
+      acc = mix(acc, t.windowScale);
+      acc = mix(acc, t.sackPermitted ? 1 : 0);
+      acc = mix(acc, sack);
+      acc = mix(acc, t.tsval);
+      acc = mix(acc, t.tsecr);
+    } else if ((layers & FrameLayer.udp) !== 0) {
+      acc = mix(acc, u.srcPort);
+      acc = mix(acc, u.dstPort);
+      acc = mix(acc, u.length);
+      acc = mix(acc, u.checksum);
+    } else if ((layers & FrameLayer.icmp) !== 0) {
+      acc = mix(acc, c.type);
+      acc = mix(acc, c.code);
+      acc = mix(acc, c.checksum);
+      acc = mix(acc, c.identifier);
+      acc = mix(acc, c.sequence);
+    } else if (err !== null) acc = mix(acc, FRAME_ERROR);
   }
   return acc;
 }

@@ -64,6 +64,20 @@ interface Ipv4 {
   dst: number;
   options: Uint8Array;
 }
+interface Ipv6 {
+  versionClassFlow: number;
+  payloadLen: number;
+  nextHeader: number;
+  hopLimit: number;
+  src0: number;
+  src1: number;
+  src2: number;
+  src3: number;
+  dst0: number;
+  dst1: number;
+  dst2: number;
+  dst3: number;
+}
 interface TcpOption {
   version: number;
   len?: number;
@@ -132,6 +146,20 @@ const Ipv4T = new r.Struct({
   options: new r.Buffer(function (this: Record<string, number>) {
     return (this.versionIhl & 15) * 4 - 20;
   }),
+});
+const Ipv6T = new r.Struct({
+  versionClassFlow: r.uint32be,
+  payloadLen: r.uint16be,
+  nextHeader: r.uint8,
+  hopLimit: r.uint8,
+  src0: r.uint32be,
+  src1: r.uint32be,
+  src2: r.uint32be,
+  src3: r.uint32be,
+  dst0: r.uint32be,
+  dst1: r.uint32be,
+  dst2: r.uint32be,
+  dst3: r.uint32be,
 });
 const SackBlockT = new r.Struct({ left: r.uint32be, right: r.uint32be });
 const TcpOptionT = new r.VersionedStruct(r.uint8, {
@@ -232,17 +260,6 @@ function decodeIpv4(acc: number, s: r.DecodeStream, ipStart: number): number {
   acc = mix(acc, ip.src);
   acc = mix(acc, ip.dst);
   s.pos = ipStart + ihl * 4;
-  if (ip.protocol === 6) {
-    const t = TcpT.decode(s) as Tcp;
-    return foldTcp(acc, t, ip.totalLength - ihl * 4 - (t.offsetFlags >> 12) * 4);
-  }
-  if (ip.protocol === 17) {
-    const u = UdpT.decode(s) as Udp;
-    acc = mix(acc, u.srcPort);
-    acc = mix(acc, u.dstPort);
-    acc = mix(acc, u.length);
-    return mix(acc, u.checksum);
-  }
   if (ip.protocol === 1) {
     const c = IcmpT.decode(s) as Icmp;
     acc = mix(acc, c.type);
@@ -251,7 +268,42 @@ function decodeIpv4(acc: number, s: r.DecodeStream, ipStart: number): number {
     acc = mix(acc, c.identifier);
     return mix(acc, c.sequence);
   }
+  return decodeTransport(acc, s, ip.protocol, ip.totalLength - ihl * 4);
+}
+
+function decodeTransport(acc: number, s: r.DecodeStream, protocol: number, length: number): number {
+  if (protocol === 6) {
+    const t = TcpT.decode(s) as Tcp;
+    return foldTcp(acc, t, length - (t.offsetFlags >> 12) * 4);
+  }
+  if (protocol === 17) {
+    const u = UdpT.decode(s) as Udp;
+    acc = mix(acc, u.srcPort);
+    acc = mix(acc, u.dstPort);
+    acc = mix(acc, u.length);
+    return mix(acc, u.checksum);
+  }
   return acc;
+}
+
+function decodeIpv6(acc: number, s: r.DecodeStream): number {
+  const ip = Ipv6T.decode(s) as Ipv6;
+  const vcf = ip.versionClassFlow;
+  acc = mix(acc, vcf >>> 28);
+  acc = mix(acc, (vcf >>> 20) & 0xff);
+  acc = mix(acc, vcf & 0xfffff);
+  acc = mix(acc, ip.payloadLen);
+  acc = mix(acc, ip.nextHeader);
+  acc = mix(acc, ip.hopLimit);
+  acc = mix(acc, ip.src0);
+  acc = mix(acc, ip.src1);
+  acc = mix(acc, ip.src2);
+  acc = mix(acc, ip.src3);
+  acc = mix(acc, ip.dst0);
+  acc = mix(acc, ip.dst1);
+  acc = mix(acc, ip.dst2);
+  acc = mix(acc, ip.dst3);
+  return decodeTransport(acc, s, ip.nextHeader, ip.payloadLen);
 }
 
 function decodeArp(acc: number, s: r.DecodeStream): number {
@@ -278,6 +330,7 @@ function decodePass(corpus: Corpus): number {
       acc = mix(mix(acc, e.srcHi), e.srcLo);
       acc = mix(acc, e.etherType);
       if (e.etherType === 0x0800) acc = decodeIpv4(acc, s, 14);
+      else if (e.etherType === 0x86dd) acc = decodeIpv6(acc, s);
       else if (e.etherType === 0x0806) acc = decodeArp(acc, s);
     } catch {
       acc = mix(acc, FRAME_ERROR);
