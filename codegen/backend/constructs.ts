@@ -51,12 +51,17 @@ export interface ConstructCode {
    */
   encode: string;
   encodeSize: string | null;
+  /**
+   * For a region whose encoder only copies bytes from `Fields`: their expression. An encoder
+   * whose checksum covers the region copies and sums it in one pass (copySummed) instead.
+   */
+  copied?: string;
   moduleExtras: string[];
 }
 
 const DNS = '../codec/dns.js';
 
-function rawBytes(r: Region): Pick<ConstructCode, 'fields' | 'encode' | 'encodeSize'> {
+function rawBytes(r: Region): Pick<ConstructCode, 'fields' | 'encode' | 'encodeSize' | 'copied'> {
   return {
     fields: [
       {
@@ -67,6 +72,7 @@ function rawBytes(r: Region): Pick<ConstructCode, 'fields' | 'encode' | 'encodeS
     ],
     encode: `copyBytes(f.${r.name}, out, pos);\npos += f.${r.name}.length;`,
     encodeSize: `f.${r.name}.length`,
+    copied: `f.${r.name}`,
   };
 }
 

@@ -1091,10 +1091,26 @@ class MessageEmitter {
       this.payload === undefined ? m.regions.length : m.regions.indexOf(this.payload),
     );
     if (this.checksumPlaced !== undefined && c !== undefined) body.push(`let ${c.name}At = -1;`);
+    // A checksum whose head is summed from the stored values also sums the byte regions it
+    // covers while copying them (the bytes are at hand then) instead of reading them back.
+    const summed =
+      c?.checksum != null &&
+      foldHead &&
+      this.checksumPlaced === undefined &&
+      headerRegions.length > 0 &&
+      headerRegions.every((r) => this.cc.get(r.name)?.copied !== undefined);
     if (headerRegions.length > 0) {
       body.push(`let pos = offset + ${m.fixedSize};`);
       for (const r of headerRegions) {
         const code = this.cc.get(r.name);
+        if (summed && code?.copied !== undefined) {
+          body.push(
+            `const ${r.name}Sum = copySummed(${code.copied}, out, pos, pos - offset);`,
+            `pos += ${code.copied}.length;`,
+          );
+          headTerms.push(`${r.name}Sum`);
+          continue;
+        }
         // After a part whose size only its encoder knows (a name), a fixed-size field checks
         // its own room.
         if (headerSize === null && r.construct.kind === 'field' && code?.encodeSize != null)
@@ -1118,15 +1134,23 @@ class MessageEmitter {
             ? `ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, ${c.checksum.pseudoIpv6}, covered)`
             : '';
       const fixed = m.fixedSize;
-      const region = foldHead
-        ? `out, offset + ${fixed}, covered - ${fixed}, head${pseudo !== '' ? ` + ${pseudo}` : ''}`
-        : `out, offset, covered${pseudo !== '' ? `, ${pseudo}` : ''}`;
+      const initial = `head${pseudo !== '' ? ` + ${pseudo}` : ''}`;
+      // Summed regions leave nothing to read back for a header checksum, and only the payload
+      // (after them, maybe at an odd distance) for a message checksum.
+      const headerOnly = summed && c.checksum.coverage === 'header';
+      const computed = headerOnly
+        ? '~head & 0xffff'
+        : summed
+          ? `internetChecksumFrom(out, pos, payloadLength, ${initial}, pos - offset)`
+          : foldHead
+            ? `internetChecksum(out, offset + ${fixed}, covered - ${fixed}, ${initial})`
+            : `internetChecksum(out, offset, covered${pseudo !== '' ? `, ${pseudo}` : ''})`;
       const sum = c.checksum.zeroMeansNone
-        ? `internetChecksum(${region}) || 0xffff`
-        : `internetChecksum(${region})`;
+        ? `${headerOnly ? `(${computed})` : computed} || 0xffff`
+        : computed;
       body.push(
         `if (f.${c.name} === undefined${placedAt !== null ? ` && ${placedAt} >= 0` : ''}) {`,
-        `  const covered = ${len};`,
+        headerOnly ? '' : `  const covered = ${len};`,
         ...(foldHead
           ? [
               `  let head = ${headTerms.length > 0 ? headTerms.join(' + ') : '0'};`,
@@ -1144,7 +1168,8 @@ class MessageEmitter {
         `  out[${lo}] = sum;`,
         `}`,
       );
-      this.use(CHECKSUM, 'internetChecksum');
+      if (!headerOnly) this.use(CHECKSUM, summed ? 'internetChecksumFrom' : 'internetChecksum');
+      if (summed) this.use(CHECKSUM, 'copySummed');
       if (family === 'ipv4') this.use(CHECKSUM, 'pseudoHeaderSum');
       if (family === 'ipv6') this.use(CHECKSUM, 'ipv6PseudoHeaderSum');
     }

@@ -83,6 +83,64 @@ export function internetChecksum(
   return ~onesComplementSum(bytes, offset, length, initial) & 0xffff;
 }
 
+/**
+ * internetChecksum() of the rest of a checksummed message whose first `from` bytes the caller
+ * has summed into `initial` already (an encoder that summed its header while writing it). At an
+ * odd `from` the rest's bytes pair up the other way: the sum of byte-swapped words is the
+ * byte-swapped sum (RFC 1071 §2(B)), so the rest's sum is swapped before `initial` is added.
+ */
+export function internetChecksumFrom(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  initial: number,
+  from: number,
+): number {
+  if ((from & 1) === 0) return internetChecksum(bytes, offset, length, initial);
+  const rest = onesComplementSum(bytes, offset, length);
+  let sum = initial + (((rest & 0xff) << 8) | (rest >>> 8));
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/**
+ * Copies `src` to `out[at]` and returns the one's-complement sum of its bytes as 16-bit words,
+ * folded to 16 bits (not complemented): what an encoder adds to its checksum for a byte region
+ * it copies, while the bytes are at hand, instead of reading them back from `out`. `from` is the
+ * region's distance from the start of the checksummed bytes; at an odd one the sum is
+ * byte-swapped (see internetChecksumFrom).
+ */
+export function copySummed(src: Uint8Array, out: Uint8Array, at: number, from: number): number {
+  const n = src.length;
+  let sum = 0;
+  if (n > 64) {
+    out.set(src, at);
+    sum = onesComplementSum(src, 0, n);
+  } else {
+    let i = 0;
+    // Four bytes per iteration: option lists are multiples of 4 bytes.
+    for (; i + 3 < n; i += 4) {
+      const b0 = src[i];
+      const b1 = src[i + 1];
+      const b2 = src[i + 2];
+      const b3 = src[i + 3];
+      out[at + i] = b0;
+      out[at + i + 1] = b1;
+      out[at + i + 2] = b2;
+      out[at + i + 3] = b3;
+      sum += ((b0 << 8) | b1) + ((b2 << 8) | b3);
+    }
+    for (; i < n; i++) {
+      out[at + i] = src[i];
+      sum += (i & 1) === 0 ? src[i] << 8 : src[i];
+    }
+    sum = (sum & 0xffff) + (sum >>> 16);
+    sum = (sum & 0xffff) + (sum >>> 16);
+  }
+  return (from & 1) === 0 ? sum : ((sum & 0xff) << 8) | (sum >>> 8);
+}
+
 /** Sum of the IPv4 pseudo-header (RFC 793 / 768) for a transport checksum, folded to 16 bits. */
 export function pseudoHeaderSum(
   src: number,

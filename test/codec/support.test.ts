@@ -1,6 +1,12 @@
 /** The hand-written support the generated codecs import: checksums, addresses, option lists. */
 import { describe, expect, it } from 'vitest';
-import { internetChecksum, onesComplementSum, pseudoHeaderSum } from '../../src/codec/checksum.js';
+import {
+  copySummed,
+  internetChecksum,
+  internetChecksumFrom,
+  onesComplementSum,
+  pseudoHeaderSum,
+} from '../../src/codec/checksum.js';
 import {
   formatHwAddr,
   formatIpv4,
@@ -41,6 +47,38 @@ describe('Internet checksum', () => {
     };
     const mixed = Uint8Array.from({ length: 40001 }, (_, i) => (i * 7919) & 0xff);
     expect(onesComplementSum(mixed, 0, mixed.length)).toBe(slow(mixed));
+  });
+
+  it('sums a region while copying it, and the rest after it, at even and odd distances', () => {
+    // A message of head, copied region and rest: the encoders' split sum must equal the
+    // checksum of the whole written message, whatever the lengths' parities.
+    for (const [headLength, regionLength, restLength] of [
+      [20, 20, 0],
+      [8, 12, 33],
+      [7, 5, 9],
+      [6, 3, 4],
+      [3, 0, 1],
+      [4, 70, 5],
+      [5, 71, 6],
+    ]) {
+      const message = Uint8Array.from(
+        { length: headLength + regionLength + restLength },
+        (_, i) => (i * 151 + 7) & 0xff,
+      );
+      const out = new Uint8Array(message.length + 2);
+      out.set(message.subarray(0, headLength), 1);
+      out.set(message.subarray(headLength + regionLength), 1 + headLength + regionLength);
+      const head = onesComplementSum(message, 0, headLength & ~1);
+      const odd = (headLength & 1) !== 0 ? message[headLength - 1] << 8 : 0;
+      const region = message.subarray(headLength, headLength + regionLength);
+      let initial = head + odd + copySummed(region, out, 1 + headLength, headLength);
+      initial = (initial & 0xffff) + (initial >>> 16);
+      expect(out.subarray(1, 1 + message.length)).toEqual(message);
+      const rest = headLength + regionLength;
+      expect(internetChecksumFrom(out, 1 + rest, restLength, initial, rest)).toBe(
+        internetChecksum(message, 0, message.length),
+      );
+    }
   });
 
   it('sums the IPv4 pseudo-header', () => {
