@@ -1283,7 +1283,8 @@ class MessageEmitter {
 
   private emitDispatch(file: ModuleBuilder): void {
     const d = this.m.dispatch;
-    if (d === null) return;
+    // A message declared as another shares its base's payloadKind() and dispatchTable.
+    if (d === null || this.m.derivedFrom !== null) return;
     const targets = [...new Set(d.cases.map((c) => c.target))];
     const typeName = `${this.m.name}PayloadKind`;
     file.addTypeAlias({
@@ -1316,7 +1317,14 @@ class MessageEmitter {
       docs: [
         `The payload's message kind (${d.fields.join(', then ')}), or null when the spec names none${d.when !== null ? ' or the dispatch condition does not hold' : ''}.`,
       ],
-      parameters: [{ name: 'view', type: this.viewName }],
+      parameters: [
+        {
+          name: 'view',
+          type: [this.m, ...derivedMessages(this.spec, this.m)]
+            .map((m) => `${m.name}View`)
+            .join(' | '),
+        },
+      ],
       returnType: `${typeName} | null`,
       statements: [
         ...(d.when !== null
@@ -1327,6 +1335,18 @@ class MessageEmitter {
       ],
     });
   }
+}
+
+/** The messages of the spec declared as `m` (`message M = m with {...}`), directly or not. */
+function derivedMessages(spec: SpecModel, m: MessageModel): MessageModel[] {
+  const out: MessageModel[] = [];
+  const names = new Set([m.name]);
+  for (const x of spec.messages)
+    if (x.derivedFrom !== null && names.has(x.derivedFrom)) {
+      out.push(x);
+      names.add(x.name);
+    }
+  return out;
 }
 
 /** A wide field's getters: offsets, uint32 and int32 words, copy/compare (IPv6), bigint (u64). */

@@ -86,6 +86,11 @@ export interface AstMessage {
   name: AstName;
   /** `endian(be, le)`: the byte orders to generate the message in; null for one, as written. */
   endian: { orders: AstName[]; pos: number } | null;
+  /**
+   * `message M = Base with { ... }`: the message is Base's members with these in their place
+   * (`members` are then the replacements); null for a message declared in full.
+   */
+  derivedFrom: { base: AstName; pos: number } | null;
   members: AstMember[];
 }
 

@@ -177,6 +177,11 @@ export interface MessageModel {
   /** The checksum field, when the message has one. */
   checksumField: string | null;
   dispatch: DispatchModel | null;
+  /**
+   * `message M = Base with { ... }`: the message M is declared as. Its dispatch is Base's, so the
+   * module's payloadKind() takes either view.
+   */
+  derivedFrom: string | null;
   json: JsonEntry[];
   describe: DescribePart[];
   /** True when the encoder needs the payload length (a derive or a message checksum uses it). */

@@ -93,6 +93,15 @@ const actions: ohm.ActionDict<unknown> = {
         endian.children.length === 0
           ? null
           : ast<NonNullable<AstMessage['endian']>>(endian.children[0]),
+      derivedFrom: null,
+      members: members.children.map((m) => ast<AstMember>(m)),
+    };
+  },
+  DerivedDecl(_kw, ident, _eq, base, withKw, _open, members, _close): AstMessage {
+    return {
+      name: name(ident),
+      endian: null,
+      derivedFrom: { base: name(base), pos: pos(withKw) },
       members: members.children.map((m) => ast<AstMember>(m)),
     };
   },

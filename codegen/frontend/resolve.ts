@@ -185,7 +185,10 @@ class Resolver {
     }
     this.checkNestedLists();
     const seenMessages = new Set<string>();
-    this.messageAsts = this.spec.messages.flatMap((x) => this.byteOrders(x));
+    for (const x of this.spec.messages) {
+      if (x.derivedFrom === null) this.messageAsts.push(...this.byteOrders(x));
+      else this.messageAsts.push(this.derivedMessage(x));
+    }
     for (const m of this.messageAsts) {
       if (seenMessages.has(m.name.name))
         this.error(m.name.pos, `duplicate message '${m.name.name}'`);
@@ -285,6 +288,7 @@ class Resolver {
     return orders.map((o) => ({
       name: { name: `${m.name.name}${o.name === 'be' ? 'Be' : 'Le'}`, pos: m.name.pos },
       endian: null,
+      derivedFrom: null,
       members:
         o.name === 'be'
           ? m.members
@@ -297,6 +301,83 @@ class Resolver {
                 : x,
             ),
     }));
+  }
+
+  /**
+   * `message M = Base with { ... }`: Base's members (Base declared above M), each member of the
+   * `with` block in the place of Base's member it names: a field the field of that name, an
+   * assert the asserts at the same field, `json` and `describe` Base's own. M keeps Base's
+   * dispatch (payloadKind() takes either view), so one table serves both.
+   */
+  private derivedMessage(m: AstMessage): AstMessage {
+    const from = m.derivedFrom as NonNullable<AstMessage['derivedFrom']>;
+    if (from.base.name === m.name.name)
+      this.error(from.base.pos, `a message cannot be declared as itself ('${m.name.name}')`);
+    const base = this.messageAsts.find((x) => x.name.name === from.base.name);
+    if (base === undefined) {
+      const later = this.spec.messages.some((x) => x.name.name === from.base.name);
+      this.error(
+        from.base.pos,
+        later
+          ? `'${from.base.name}' must be declared before '${m.name.name}', which is declared as it`
+          : `'${m.name.name}' is declared as '${from.base.name}', which this spec does not declare`,
+      );
+    }
+    const members = [...base.members];
+    const replaced = new Set<string>();
+    const once = (key: string, what: string, pos: number): void => {
+      if (replaced.has(key)) this.error(pos, `${what} is replaced twice`);
+      replaced.add(key);
+    };
+    for (const x of m.members) {
+      switch (x.kind) {
+        case 'field': {
+          once(`field ${x.name.name}`, `field '${x.name.name}'`, x.name.pos);
+          const i = members.findIndex((y) => y.kind === 'field' && y.name.name === x.name.name);
+          if (i < 0)
+            this.error(
+              x.name.pos,
+              `'${base.name.name}' has no field '${x.name.name}' to replace (a message declared as another changes the members it names)`,
+            );
+          members[i] = x;
+          break;
+        }
+        case 'assert': {
+          // The first assert at the field keeps its place in wrap()'s order; the others go.
+          const at = x.at.name;
+          const i = members.findIndex((y) => y.kind === 'assert' && y.at.name === at);
+          if (i < 0 && !replaced.has(`assert ${at}`))
+            this.error(x.at.pos, `'${base.name.name}' has no assert at '${at}' to replace`);
+          if (!replaced.has(`assert ${at}`)) {
+            replaced.add(`assert ${at}`);
+            members[i] = x;
+            for (let k = members.length - 1; k > i; k--) {
+              const y = members[k];
+              if (y.kind === 'assert' && y.at.name === at) members.splice(k, 1);
+            }
+          } else {
+            // Several asserts at one field replace the base's together, in their order.
+            const last = members.findLastIndex((y) => y.kind === 'assert' && y.at.name === at);
+            members.splice(last + 1, 0, x);
+          }
+          break;
+        }
+        case 'dispatch':
+          return this.error(
+            x.pos,
+            `'${m.name.name}' dispatches like '${base.name.name}', which it is declared as: no dispatch in 'with'`,
+          );
+        case 'json':
+        case 'describe': {
+          once(x.kind, x.kind, x.pos);
+          const i = members.findIndex((y) => y.kind === x.kind);
+          if (i < 0) members.push(x);
+          else members[i] = x;
+          break;
+        }
+      }
+    }
+    return { name: m.name, endian: null, derivedFrom: from, members };
   }
 
   /** A list nested in an element is validated by its own walk, which records no summaries. */
@@ -445,6 +526,7 @@ class MessageResolver {
       steps: this.steps,
       checksumField,
       dispatch,
+      derivedFrom: this.m.derivedFrom?.base.name ?? null,
       json,
       describe,
       encodeNeedsPayloadLength: this.usesPayloadLength,

@@ -663,8 +663,7 @@ export class CaptureDecoder {
     this.l4Offset = ip.payloadOffset;
     this.l4Length = ip.payloadLength;
 
-    const kind = this.offloaded ? ipv4Kind(ip.protocol) : ipv4.payloadKind(this.ipv4);
-    switch (kind) {
+    switch (ipv4.payloadKind(ip)) {
       case 'icmp': {
         const err = this.icmp.wrap(bytes, ip.payloadOffset, ip.payloadLength);
         if (err !== null)
@@ -912,12 +911,6 @@ function routingPrefix(bytes: Uint8Array, offset: number, length: number): Prefi
     default:
       return ipv6route.decodeIpv6RoutingPrefix;
   }
-}
-
-/** The IPv4 dispatch table (specs/ipv4.pkt) for the offloaded view, which has no dispatch. */
-function ipv4Kind(protocol: number): ipv4.Ipv4PayloadKind | null {
-  const table: Record<number, ipv4.Ipv4PayloadKind | undefined> = ipv4.dispatchTable.protocol;
-  return table[protocol] ?? null;
 }
 
 /** The part that ran past the bytes is the payload (the headers are all there). */

@@ -1950,7 +1950,7 @@ export const dispatchTable = {
 } as const;
 
 /** The payload's message kind (protocol), or null when the spec names none or the dispatch condition does not hold. */
-export function payloadKind(view: Ipv4View): Ipv4PayloadKind | null {
+export function payloadKind(view: Ipv4View | Ipv4OffloadedView): Ipv4PayloadKind | null {
   if (!(view.fragmentOffset === 0)) return null;
   switch (view.protocol) {
     case 1:

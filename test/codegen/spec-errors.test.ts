@@ -652,6 +652,51 @@ const CASES: Array<[string, string, string]> = [
     'x.pkt:1:49: an endian(...) message cannot dispatch: it is not a layer of a frame',
   ],
   [
+    'a message declared as an unknown one',
+    'message Y = X with { a: u8; }',
+    "x.pkt:1:13: 'Y' is declared as 'X', which this spec does not declare",
+  ],
+  [
+    'a message declared as one below it',
+    'message Y = X with { a: u8; }\nmessage X { a: u16; }',
+    "x.pkt:1:13: 'X' must be declared before 'Y', which is declared as it",
+  ],
+  [
+    'a message declared as itself',
+    'message X = X with { a: u8; }',
+    "x.pkt:1:13: a message cannot be declared as itself ('X')",
+  ],
+  [
+    'with replaces a field the base does not have',
+    'message X { a: u8; }\nmessage Y = X with { b: u8; }',
+    "x.pkt:2:22: 'X' has no field 'b' to replace (a message declared as another changes the members it names)",
+  ],
+  [
+    'with replaces a field twice',
+    'message X { a: u8; }\nmessage Y = X with { a: u16; a: u32; }',
+    "x.pkt:2:30: field 'a' is replaced twice",
+  ],
+  [
+    'with replaces an assert the base does not have',
+    'message X { a: u8; b: u8; assert a == 1 else E_BAD_VALUE at a; }\nmessage Y = X with { assert b == 0 else E_BAD_VALUE at b; }',
+    "x.pkt:2:56: 'X' has no assert at 'b' to replace",
+  ],
+  [
+    'with replaces the describe twice',
+    'message X { a: u8; }\nmessage Y = X with { describe "a"; describe "b"; }',
+    'x.pkt:2:36: describe is replaced twice',
+  ],
+  [
+    'dispatch in with',
+    'message X { a: u8; p: payload(rest); dispatch a { 1 => y, } }\nmessage Y = X with { dispatch a { 2 => y, } }',
+    "x.pkt:2:22: 'Y' dispatches like 'X', which it is declared as: no dispatch in 'with'",
+  ],
+  [
+    'a replacement breaks the base',
+    'message X { a: u8; p: payload(a); }\nmessage Y = X with { a: u64; }',
+    "x.pkt:1:31: an expression needs a field of at most 48 bits; 'a' is u64",
+  ],
+  [
     'a copy clashes with a message',
     'message XLe { a: u8; }\nmessage X endian(le) { a: u16; }',
     "x.pkt:2:9: duplicate message 'XLe'",
