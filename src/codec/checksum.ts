@@ -96,6 +96,12 @@ export function internetChecksumFrom(
   initial: number,
   from: number,
 ): number {
+  if (length === 0) {
+    // A header without payload (a TCP ACK or SYN) has nothing left to read.
+    let sum = (initial & 0xffff) + (initial >>> 16);
+    sum = (sum & 0xffff) + (sum >>> 16);
+    return ~sum & 0xffff;
+  }
   if ((from & 1) === 0) return internetChecksum(bytes, offset, length, initial);
   const rest = onesComplementSum(bytes, offset, length);
   let sum = initial + (((rest & 0xff) << 8) | (rest >>> 8));
