@@ -1,8 +1,10 @@
 /**
  * TypeScript for the DSL's variable-length constructs. Each one is declared in a spec
- * (`list(TcpOptions, ...)`, `dns_questions(qdcount)`) and compiles to a few lines of the view;
- * lists are built from their declaration (list.ts), DNS sections call the hand-written helpers in
- * src/codec/dns.ts. Plain `payload` and `bytes` regions need no helper.
+ * (`list(TcpOptions, ...)`, `array(DnsRecord, count(ancount))`) and compiles to a few lines of
+ * the view; lists are built from their declaration (list.ts), arrays and nested messages from
+ * theirs (array.ts, nested.ts). The one primitive with a helper is `dns_name`, whose walk (the
+ * compression pointer guards) and text are in src/codec/dns.ts. Plain `payload` and `bytes`
+ * regions need none.
  */
 import type { ListModel, MessageModel, Region, SpecModel } from '../frontend/model.js';
 import { arrayRegionCode } from './array.js';
@@ -161,92 +163,5 @@ export function constructCode(
         encode: [`pos = writeName(f.${r.name}, out, pos);`, `if (pos < 0) return -1;`].join('\n'),
       };
     }
-    case 'dns_questions':
-      return {
-        ...none,
-        imports: [
-          { module: DNS, name: 'DnsQuestionCursor' },
-          { module: DNS, name: 'dnsQuestionsToJSON' },
-          { module: DNS, name: 'decodeDnsQuestions' },
-          { module: DNS, name: 'encodeDnsQuestions' },
-          { module: DNS, name: 'DnsQuestion', typeOnly: true },
-          { module: DNS, name: 'DnsQuestionJSON', typeOnly: true },
-        ],
-        viewProperties: [`private readonly ${r.name}Cursor = new DnsQuestionCursor();`],
-        validate: [
-          stmt(
-            ts`const end = ${ref(DNS, 'walkDnsQuestions')}(bytes, offset, length, pos, ${self}.${c.count}, ${self}.error);`,
-          ),
-          failRecorded('end < 0'),
-          stmt('const size = end - pos;'),
-        ],
-        viewMembers: [
-          `/** The question cursor (the same object on every call), reset to the first question. */
-          ${r.name}(): DnsQuestionCursor {
-            return this.${r.name}Cursor.reset(this.bytes, this.offset, this.byteLength, this.${r.name}Start, this.${c.count});
-          }`,
-        ],
-        json: [
-          { key: r.name, type: 'DnsQuestionJSON[]', expr: `dnsQuestionsToJSON(this.${r.name}())` },
-        ],
-        fields: [
-          { key: r.name, type: 'DnsQuestion[]', decode: `decodeDnsQuestions(v.${r.name}())` },
-        ],
-        encode: [
-          `pos = encodeDnsQuestions(f.${r.name}, out, offset, pos, compressor);`,
-          `if (pos < 0) return -1;`,
-        ].join('\n'),
-        moduleExtras: [
-          `export { readName, DnsQuestionCursor, DnsRecordCursor, DnsSection } from '../codec/dns.js';`,
-          `export type { DnsQuestion, DnsRecord, DnsQuestionJSON, DnsRecordJSON } from '../codec/dns.js';`,
-        ],
-      };
-    case 'dns_records': {
-      const [an, ns, ar] = c.counts;
-      return {
-        ...none,
-        imports: [
-          { module: DNS, name: 'DnsRecordCursor' },
-          { module: DNS, name: 'dnsAnswersToJSON' },
-          { module: DNS, name: 'decodeDnsRecords' },
-          { module: DNS, name: 'encodeDnsRecords' },
-          { module: DNS, name: 'DnsRecord', typeOnly: true },
-          { module: DNS, name: 'DnsRecordJSON', typeOnly: true },
-        ],
-        viewProperties: [`private readonly ${r.name}Cursor = new DnsRecordCursor();`],
-        validate: [
-          stmt(
-            ts`const end = ${ref(DNS, 'walkDnsRecords')}(bytes, offset, length, pos, ${self}.${an}, ${self}.${ns}, ${self}.${ar}, ${self}.error);`,
-          ),
-          failRecorded('end < 0'),
-          stmt('const size = end - pos;'),
-        ],
-        viewMembers: [
-          `/** The record cursor (the same object on every call): answers, then authority, then additional. */
-          ${r.name}(): DnsRecordCursor {
-            return this.${r.name}Cursor.reset(this.bytes, this.offset, this.byteLength, this.${r.name}Start, this.${an}, this.${ns}, this.${ar});
-          }`,
-        ],
-        json: [
-          { key: 'answers', type: 'DnsRecordJSON[]', expr: `dnsAnswersToJSON(this.${r.name}())` },
-        ],
-        fields: [
-          { key: 'answers', type: 'DnsRecord[]', decode: `decodeDnsRecords(v.${r.name}(), 0)` },
-          { key: 'authority', type: 'DnsRecord[]', decode: `decodeDnsRecords(v.${r.name}(), 1)` },
-          { key: 'additional', type: 'DnsRecord[]', decode: `decodeDnsRecords(v.${r.name}(), 2)` },
-        ],
-        encode: [
-          `pos = encodeDnsRecords(f.answers, out, offset, pos, compressor);`,
-          `if (pos >= 0) pos = encodeDnsRecords(f.authority, out, offset, pos, compressor);`,
-          `if (pos >= 0) pos = encodeDnsRecords(f.additional, out, offset, pos, compressor);`,
-          `if (pos < 0) return -1;`,
-        ].join('\n'),
-      };
-    }
   }
-}
-
-/** True for constructs whose encoder needs the DNS name compressor. */
-export function needsCompressor(r: Region): boolean {
-  return r.construct.kind === 'dns_questions' || r.construct.kind === 'dns_records';
 }

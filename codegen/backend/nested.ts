@@ -59,7 +59,8 @@ export function encodeSizeKnown(spec: SpecModel, m: MessageModel): boolean {
   for (const r of m.regions) {
     const c = r.construct;
     if (c.kind === 'payload') return true;
-    if (c.kind === 'dns_questions' || c.kind === 'dns_records') return false;
+    // A name's encoder finds its size as it writes (its text is checked label by label).
+    if (c.kind === 'dns_name') return false;
     const inner = c.kind === 'message' ? c.message : c.kind === 'array' ? c.array.message : null;
     if (inner !== null) {
       const im = spec.messages.find((x) => x.name === inner) as MessageModel;
@@ -67,6 +68,22 @@ export function encodeSizeKnown(spec: SpecModel, m: MessageModel): boolean {
     }
   }
   return true;
+}
+
+/**
+ * True when `m` holds a DNS name, itself or in a message it nests: its views take the DNS
+ * message start (`origin`) that the names' compression pointers count from, and pass it inward.
+ */
+export function needsOrigin(spec: SpecModel, m: MessageModel, seen = new Set<string>()): boolean {
+  if (seen.has(m.name)) return false;
+  seen.add(m.name);
+  return m.regions.some((r) => {
+    const c = r.construct;
+    if (c.kind === 'dns_name') return true;
+    const inner = c.kind === 'message' ? c.message : c.kind === 'array' ? c.array.message : null;
+    const im = inner === null ? undefined : spec.messages.find((x) => x.name === inner);
+    return im !== undefined && needsOrigin(spec, im, seen);
+  });
 }
 
 /** Messages of the spec another message nests (a field) or holds as array items. */
@@ -82,10 +99,13 @@ export function nestedMessages(spec: SpecModel): { fields: Set<string>; items: S
   return { fields, items };
 }
 
-/** wrap() statements: the inner view `item` wraps at `at` within `end`, or wrap() fails with its error. */
-function wrapInner(item: Code, at: string, end: string): Stmt[] {
+/**
+ * wrap() statements: the inner view `item` wraps at `at` within `end` (with the DNS message
+ * start when it has names), or wrap() fails with its error.
+ */
+function wrapInner(item: Code, at: string, end: string, origin: boolean): Stmt[] {
   return [
-    stmt(ts`const err = ${item}.wrap(bytes, ${at}, ${end} - ${at});`),
+    stmt(ts`const err = ${item}.wrap(bytes, ${at}, ${end} - ${at}${origin ? ', origin' : ''});`),
     when('err !== null', [
       stmt(ts`${ref(ERRORS, 'fail')}(${self}.error, err.code, err.field, err.offset);`),
       failRecorded('true'),
@@ -110,12 +130,13 @@ export function nestedFieldCode(
 ): Partial<ConstructCode> {
   const n = r.name;
   const view = `${n}View`;
+  const origin = needsOrigin(spec, item);
   return {
     viewProperties: [
       `/** @internal The view of ${n}, re-pointed by every wrap() (read the getter). */\nreadonly ${view} = new ${item.name}View();`,
     ],
     validate: [
-      ...wrapInner(ts`${self}.${view}`, 'pos', 'offset + length'),
+      ...wrapInner(ts`${self}.${view}`, 'pos', 'offset + length', origin),
       stmt(ts`const size = ${self}.${view}.messageLength;`),
     ],
     viewMembers: [
@@ -128,7 +149,7 @@ export function nestedFieldCode(
       {
         key: n,
         type: `${item.name}Fields`,
-        decode: `decode${item.name}(bytes, v.${n}Offset, v.${n}Length) as ${item.name}Fields`,
+        decode: `decode${item.name}(bytes, v.${n}Offset, v.${n}Length${origin ? ', origin' : ''}) as ${item.name}Fields`,
       },
     ],
     encode: `{\n${encodeCall(item, `f.${n}`).join('\n')}\n}`,
@@ -149,8 +170,12 @@ export function messageArrayCode(
   const cursor = `${n}Cursor`;
   const countSlot = `${n}CountField`;
   const inner = ts`${self}.${cursor}.item`;
-  const validate: Stmt[] = [];
-  const step = [...wrapInner(inner, 'end', c.count !== null ? 'offset + length' : 'pos + size')];
+  const origin = needsOrigin(spec, item);
+  const originSlot = `${n}OriginField`;
+  const validate: Stmt[] = origin ? [stmt(ts`${self}.${originSlot} = origin;`)] : [];
+  const step = [
+    ...wrapInner(inner, 'end', c.count !== null ? 'offset + length' : 'pos + size', origin),
+  ];
   step.push(stmt(ts`end += ${inner}.messageLength;`));
   if (c.count !== null) {
     validate.push(
@@ -173,13 +198,22 @@ export function messageArrayCode(
     viewProperties: [
       `/** @internal The cursor over ${n} (wrap() validates with its item view). */\nreadonly ${cursor} = new ${names.cursor}();`,
       `/** @internal Items of ${n}, counted by wrap(). */\n${countSlot} = 0;`,
+      ...(origin
+        ? [
+            `/** @internal Where the DNS message holding ${n} starts (its items' names point from there). */\n${originSlot} = 0;`,
+          ]
+        : []),
     ],
     validate,
     viewMembers: [
       `/** Items in ${n}. */\nget ${n}Count(): number {\nreturn this.${countSlot};\n}`,
-      `/** The ${n} cursor (the same object on every call), reset to the first item: next() re-points its \`item\`, a ${item.name}View. */\n${n}(): ${names.cursor} {\nreturn this.${cursor}.reset(this.bytes, this.${n}Start, this.${n}Size, this.${countSlot});\n}`,
+      `/** The ${n} cursor (the same object on every call), reset to the first item: next() re-points its \`item\`, a ${item.name}View. */\n${n}(): ${names.cursor} {\nreturn this.${cursor}.reset(this.bytes, this.${n}Start, this.${n}Size, this.${countSlot}${origin ? `, this.${originSlot}` : ''});\n}`,
     ],
-    viewReset: [`this.${countSlot} = 0;`, `this.${cursor}.item.wrap(EMPTY, 0, 0);`],
+    viewReset: [
+      `this.${countSlot} = 0;`,
+      ...(origin ? [`this.${originSlot} = 0;`] : []),
+      `this.${cursor}.item.wrap(EMPTY, 0, 0);`,
+    ],
     json: [{ key: n, type: `${item.name}JSON[]`, expr: `${names.json}(this.${n}())` }],
     fields: [{ key: n, type: `${item.name}Fields[]`, decode: `${names.decode}(v.${n}())` }],
     encode: `for (let i = 0; i < f.${n}.length; i++) {\n${encodeCall(item, `f.${n}[i]`).join('\n')}\n}`,
@@ -190,6 +224,7 @@ export function messageArrayCode(
 /** Module-level code for message `m` as an array item: its cursor, JSON, decoder and size. */
 export function itemModuleCode(spec: SpecModel, m: MessageModel): string[] {
   const names = itemNames(m.name);
+  const origin = needsOrigin(spec, m);
   const out = [
     `/**
  * Walks ${m.name} items one after another, over an array wrap() has validated: next() re-points
@@ -202,20 +237,20 @@ private bytes: Uint8Array = EMPTY;
 private pos = 0;
 private end = 0;
 private remaining = 0;
-
-/** Re-points the cursor at \`count\` items in [offset, offset + length); returns itself. */
-reset(bytes: Uint8Array, offset: number, length: number, count: number): this {
+${origin ? `/** Where the DNS message starts: the items' names point from there. */\norigin = 0;\n` : ''}
+/** Re-points the cursor at \`count\` items in [offset, offset + length)${origin ? ' of the DNS message at `origin`' : ''}; returns itself. */
+reset(bytes: Uint8Array, offset: number, length: number, count: number${origin ? ', origin = offset' : ''}): this {
 this.bytes = bytes;
 this.pos = offset;
 this.end = offset + length;
 this.remaining = count;
-return this;
+${origin ? 'this.origin = origin;\n' : ''}return this;
 }
 
 /** Advances to the next item; false after the last one (or where one does not wrap). */
 next(): boolean {
 if (this.remaining <= 0) return false;
-if (this.item.wrap(this.bytes, this.pos, this.end - this.pos) !== null) {
+if (this.item.wrap(this.bytes, this.pos, this.end - this.pos${origin ? ', this.origin' : ''}) !== null) {
 this.remaining = 0;
 return false;
 }
@@ -235,7 +270,7 @@ export function ${names.decode}(cursor: ${names.cursor}): ${m.name}Fields[] {
 const list: ${m.name}Fields[] = [];
 while (cursor.next()) {
 const item = cursor.item;
-list.push(decode${m.name}(item.bytes, item.offset, item.messageLength) as ${m.name}Fields);
+list.push(decode${m.name}(item.bytes, item.offset, item.messageLength${origin ? ', cursor.origin' : ''}) as ${m.name}Fields);
 }
 return list;
 }`,

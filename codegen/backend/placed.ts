@@ -110,10 +110,17 @@ export function placedFieldCode(r: Region, enc: ExprContext, loads: PlacedLoads)
     key: n,
     type: 'number',
     decode: orUndefined(`v.${n}`),
-    optional: presence !== null || checksum,
+    optional: presence !== null || checksum || field.derive !== null,
   });
   const bytes = field.bitWidth / 8;
-  const value = presence !== null || checksum ? `f.${n} ?? 0` : `f.${n}`;
+  // A derived field (only after a variable part, never conditional) left undefined is computed
+  // from the caller's other values, as in the fixed part.
+  const value =
+    field.derive !== null
+      ? `f.${n} ?? ${exprTs(field.derive, enc)}`
+      : presence !== null || checksum
+        ? `f.${n} ?? 0`
+        : `f.${n}`;
   const write = [
     ...(checksum ? [`${n}At = pos;`] : []),
     `const ${n}Value = ${bytes === 4 ? `(${value}) | 0` : value};`,

@@ -24,14 +24,15 @@ import type {
 } from '../frontend/model.js';
 import { PEEK_GETTER } from '../frontend/model.js';
 import { ModuleBuilder } from './module-builder.js';
-import { type ConstructCode, constructCode, type Import, needsCompressor } from './constructs.js';
+import { type ConstructCode, constructCode, type Import } from './constructs.js';
 import { listModuleCode } from './list.js';
 import { fieldRefs } from '../frontend/resolve.js';
-import { itemModuleCode, nestedMessages } from './nested.js';
+import { itemModuleCode, needsOrigin, nestedMessages } from './nested.js';
 import { placedFieldCode } from './placed.js';
 import { exprTs, type ExprContext, viewContext, viewOf } from './expr.js';
 import {
   block,
+  type Code,
   comment,
   fail,
   FailureTable,
@@ -228,8 +229,6 @@ interface MessageCode {
   module: string;
   imports: Imports;
   constructs: Map<string, ConstructCode>;
-  /** Set once a message has declared the module's DNS name compressor. */
-  compressor?: boolean;
 }
 
 function jsonType(
@@ -773,6 +772,25 @@ class MessageEmitter {
       }
     }
     const ctx: ExprContext = { field: local, len: viewContext.len };
+    // A length may read a field at a computed offset before it (wrap() has decoded it into its
+    // slot by then: a resource record's rdlength after the owner name).
+    const mark = '\u0000';
+    const placedSlots = new Map<string, ScalarField>();
+    for (const r of m.regions)
+      if (r.construct.kind === 'field' && r.construct.field.kind === 'scalar')
+        placedSlots.set(r.name, r.construct.field);
+    const lengthCtx: ExprContext = {
+      field: (name) => {
+        const f = placedSlots.get(name);
+        if (f === undefined) return local(name);
+        return `${mark}.${name}Field${isWord(f) ? ' >>> 0' : ''}`;
+      },
+      len: viewContext.len,
+    };
+    const lengthCode = (e: Expr): Code => {
+      const pieces = exprTs(e, lengthCtx).split(mark);
+      return { parts: pieces.flatMap((p, i) => (i === 0 ? (p === '' ? [] : [p]) : [self, p])) };
+    };
     // `pos`: where the next variable part starts (it moves only when another part follows).
     if (m.regions.length > 0)
       body.push(stmt(`${m.regions.length > 1 ? 'let' : 'const'} pos = offset + ${m.fixedSize};`));
@@ -803,7 +821,7 @@ class MessageEmitter {
           stmt(
             r.length === 'rest'
               ? `const size = offset + length - pos;`
-              : `${clamp ? 'let' : 'const'} size = ${exprTs(r.length, ctx)};`,
+              : ts`${clamp ? 'let' : 'const'} size = ${lengthCode(r.length)};`,
           ),
         );
         if (clamp) {
@@ -828,9 +846,9 @@ class MessageEmitter {
     return body;
   }
 
-  /** wrap()'s extra parameter when a DNS name's pointers may reach before the view. */
+  /** wrap()'s extra parameter when a DNS name's pointers (its own or an inner message's) may reach before the view. */
   private originParam(): string {
-    return this.m.regions.some((r) => r.construct.kind === 'dns_name') ? ', origin = offset' : '';
+    return needsOrigin(this.spec, this.m) ? ', origin = offset' : '';
   }
 
   private wrapMethod(partial = false): string {
@@ -907,9 +925,13 @@ class MessageEmitter {
               ? 'Raw option bytes as on the wire (padding included).'
               : r === this.checksumPlaced
                 ? `Computed by the encoder when undefined${this.checksumConditional ? ' (on the wire only when its condition holds)' : ''}.`
-                : x.optional === true
-                  ? 'On the wire only when its condition holds; undefined leaves it out (a flag without a derive of its own derives from presence).'
-                  : '',
+                : r.construct.kind === 'field' &&
+                    r.construct.field.kind === 'scalar' &&
+                    r.construct.field.derive !== null
+                  ? 'Computed by the encoder when undefined.'
+                  : x.optional === true
+                    ? 'On the wire only when its condition holds; undefined leaves it out (a flag without a derive of its own derives from presence).'
+                    : '',
         });
       }
     }
@@ -934,6 +956,7 @@ class MessageEmitter {
 
   private emitDecode(file: ModuleBuilder): void {
     const m = this.m;
+    const origin = needsOrigin(this.spec, m);
     file.addVariableStatement({
       declarationKind: VariableDeclarationKind.Const,
       declarations: [
@@ -948,11 +971,12 @@ class MessageEmitter {
         { name: 'bytes', type: 'Uint8Array' },
         { name: 'offset', initializer: '0' },
         { name: 'length', initializer: 'bytes.length - offset' },
+        ...(origin ? [{ name: 'origin', initializer: 'offset' }] : []),
       ],
       returnType: `${m.name}Fields | DecodeError`,
       statements: [
         `const v = ${lowerFirst(m.name)}DecodeView;`,
-        `const err = v.wrap(bytes, offset, length);`,
+        `const err = v.wrap(bytes, offset, length${origin ? ', origin' : ''});`,
         `if (err !== null) return copyDecodeError(err);`,
         `return {\n${this.fieldsKeys()
           .map((k) => `${k.key}: ${k.decode},`)
@@ -1111,9 +1135,9 @@ class MessageEmitter {
           headTerms.push(`${r.name}Sum`);
           continue;
         }
-        // After a part whose size only its encoder knows (a name), a fixed-size field checks
-        // its own room.
-        if (headerSize === null && r.construct.kind === 'field' && code?.encodeSize != null)
+        // After a part whose size only its encoder knows (a name), a part of a size known
+        // before writing (a fixed-size field, bytes of a given length) checks its own room.
+        if (headerSize === null && code?.encodeSize != null)
           body.push(`if (pos + ${code.encodeSize} > out.length) return -1;`);
         body.push(code?.encode ?? '');
       }
@@ -1174,22 +1198,6 @@ class MessageEmitter {
       if (family === 'ipv6') this.use(CHECKSUM, 'ipv6PseudoHeaderSum');
     }
     body.push(`return ${written};`);
-    if (m.regions.some(needsCompressor)) {
-      // One table per module, shared by its messages' encoders (and an encoder's IPv6 variant):
-      // they never run nested.
-      if (this.code.compressor !== true) {
-        this.code.compressor = true;
-        file.addVariableStatement({
-          declarationKind: VariableDeclarationKind.Const,
-          docs: [
-            'Name compression table, reused by every encode (it keeps up to 64 suffixes; see src/codec/dns.ts).',
-          ],
-          declarations: [{ name: 'compressor', initializer: 'new DnsNameCompressor()' }],
-        });
-        this.use('../codec/dns.js', 'DnsNameCompressor');
-      }
-      body.unshift('compressor.reset();');
-    }
     const extra = [
       m.encodeNeedsPayloadLength
         ? '`payloadLength` is the byte count of the payload that follows the header in `out`'

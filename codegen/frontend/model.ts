@@ -111,8 +111,6 @@ export type RegionConstruct =
    * counts from the DNS message's start (the view's `origin`). Walked and checked in wrap().
    */
   | { kind: 'dns_name' }
-  | { kind: 'dns_questions'; count: string }
-  | { kind: 'dns_records'; counts: [string, string, string] }
   /**
    * One fixed-size field at a computed offset: after a variable part, or conditional
    * (`key: u32 if k == 1`, then `presence` is the condition and the region is 0 bytes when it

@@ -61,15 +61,7 @@ const SCALAR_TYPES: Record<string, { width: number; type: ScalarField['type']; l
 /** Byte-array formats that need no argument, and the size each one needs. */
 const BYTES_FORMATS: Record<string, number | null> = { mac: 6, ipv4: 4, ipv6: 16, hex: null };
 
-const REGION_TYPES = new Set([
-  'array',
-  'payload',
-  'bytes',
-  'list',
-  'dns_name',
-  'dns_questions',
-  'dns_records',
-]);
+const REGION_TYPES = new Set(['array', 'payload', 'bytes', 'list', 'dns_name']);
 const BUILTIN_JSON = new Set(['checksumValid', 'payloadLength', 'headerLength']);
 /** Names the DSL gives a meaning of its own; fields cannot take them. */
 const RESERVED = new Set([
@@ -92,20 +84,24 @@ const RESERVED = new Set([
   'toJSON',
   'describe',
   'messageType',
-  'answers',
-  'authority',
-  'additional',
 ]);
 
-/** Values a construct adds to its message, usable in `json` and (data) in `len()`. */
-const CONSTRUCT_JSON: Record<string, string[]> = {
-  dns_questions: [],
-  dns_records: ['answers'],
-};
-const CONSTRUCT_DATA: Record<string, string[]> = {
-  dns_questions: [],
-  dns_records: ['answers', 'authority', 'additional'],
-};
+/**
+ * The fewest bytes message `m` can take: its fixed part, plus fields after a variable part that
+ * are always there, one byte per DNS name (the root byte) and the least of each nested message
+ * (`messageOf` finds it).
+ */
+function minimumSize(m: MessageModel, messageOf: (name: string) => MessageModel): number {
+  let n = m.fixedSize;
+  for (const r of m.regions) {
+    const c = r.construct;
+    if (c.kind === 'dns_name') n += 1;
+    else if (c.kind === 'message') n += minimumSize(messageOf(c.message), messageOf);
+    else if (c.kind === 'field' && c.presence === null)
+      n += c.field.kind === 'scalar' ? c.field.bitWidth / 8 : c.field.size;
+  }
+  return n;
+}
 
 function moduleName(file: string): string {
   const base = file.split(/[\\/]/).pop() ?? file;
@@ -429,13 +425,17 @@ class MessageResolver {
   private readonly steps: CheckStep[] = [];
   /** Construct-provided names: json key → region; data key → region. */
   private readonly constructJson = new Map<string, string>();
-  private readonly constructData = new Set<string>();
   private bitPos = 0;
   /** Bit offset where the current run of unaligned bit fields began. */
   private runStart = 0;
   private usesPayloadLength = false;
   /** Fields at a computed offset (conditional, or after a variable part): name → region. */
   private readonly placed = new Map<string, Region>();
+  /**
+   * While a region's length or count is resolved: the fields at computed offsets declared before
+   * it, which wrap() has decoded by then (a resource record's rdlength after its owner name).
+   */
+  private placedBefore: Set<string> | null = null;
 
   constructor(
     private readonly r: Resolver,
@@ -457,7 +457,11 @@ class MessageResolver {
     // Pass 2: region types (their lengths and arguments may name any fixed field).
     for (const f of fieldDecls) {
       const region = this.regions.get(f.name.name);
-      if (region !== undefined && !this.placed.has(region.name)) this.regionType(f, region);
+      if (region === undefined || this.placed.has(region.name)) continue;
+      const before = this.regionList.slice(0, this.regionList.indexOf(region));
+      this.placedBefore = new Set(before.filter((x) => this.placed.has(x.name)).map((x) => x.name));
+      this.regionType(f, region);
+      this.placedBefore = null;
     }
     // Pass 3: attributes, checks, dispatch, json, describe (everything that references names).
     let checksumField: string | null = null;
@@ -787,6 +791,14 @@ class MessageResolver {
         field.checksum = this.placedChecksum(field, a.args, a.pos);
         continue;
       }
+      // After a variable part (always on the wire) a field may name its enum and derive its
+      // value; derive is resolved with the other attributes, once every region is known.
+      if (
+        cond === undefined &&
+        field.kind === 'scalar' &&
+        (a.kind === 'enum' || a.kind === 'derive')
+      )
+        continue;
       if (a.kind !== 'if')
         this.r.error(a.pos, `attribute '${a.kind}' is not allowed on ${what} ('${name}')`);
     }
@@ -884,12 +896,14 @@ class MessageResolver {
   }
 
   private fixedField(name: string, pos: number): FixedField {
+    const placed = this.placedBefore?.has(name) === true ? this.placed.get(name) : undefined;
+    if (placed?.construct.kind === 'field') return placed.construct.field;
     const f = this.scalars.get(name) ?? this.bytesFields.get(name);
     if (f === undefined) {
       if (this.placed.has(name))
         this.r.error(
           pos,
-          `'${name}' is at a computed offset (conditional or after a variable part); only fields of the fixed part can be used here`,
+          `'${name}' is at a computed offset (conditional or after a variable part); only fields of the fixed part, or in a length or count those before it, can be used here`,
         );
       if (this.regions.has(name))
         this.r.error(pos, `'${name}' is variable-length; a fixed field is needed here`);
@@ -913,7 +927,13 @@ class MessageResolver {
   private attributes(f: AstField): void {
     const name = f.name.name;
     const region = this.regions.get(name);
-    if (this.placed.has(name)) return;
+    const placed = this.placed.get(name)?.construct;
+    if (placed !== undefined) {
+      if (placed.kind === 'field' && placed.field.kind === 'scalar')
+        for (const a of f.attrs)
+          if (a.kind === 'enum' || a.kind === 'derive') this.scalarAttr(placed.field, a);
+      return;
+    }
     if (region !== undefined) {
       for (const a of f.attrs)
         this.r.error(a.pos, `attribute '${a.kind}' is not allowed on variable-length '${name}'`);
@@ -1059,12 +1079,6 @@ class MessageResolver {
     const typeName = f.type.name.name;
     const args = f.type.args ?? [];
     const pos = f.type.name.pos;
-    const countField = (e: AstExpr | undefined): string => {
-      if (e === undefined || e.kind !== 'ref')
-        this.r.error(e?.pos ?? pos, 'expected a count field');
-      this.scalar(e.name, e.pos);
-      return e.name;
-    };
     let construct: RegionConstruct;
     switch (typeName) {
       case 'payload':
@@ -1084,23 +1098,6 @@ class MessageResolver {
         construct = { kind: 'dns_name' };
         region.length = 'walk';
         break;
-      case 'dns_questions':
-        if (args.length !== 1) this.r.error(pos, 'dns_questions() takes the question count field');
-        construct = { kind: 'dns_questions', count: countField(args[0]) };
-        region.length = 'walk';
-        break;
-      case 'dns_records':
-        if (args.length !== 3)
-          this.r.error(
-            pos,
-            'dns_records() takes the answer, authority and additional count fields',
-          );
-        construct = {
-          kind: 'dns_records',
-          counts: [countField(args[0]), countField(args[1]), countField(args[2])],
-        };
-        region.length = 'walk';
-        break;
       default:
         this.nestable(typeName, pos);
         construct = { kind: 'message', message: typeName };
@@ -1115,9 +1112,6 @@ class MessageResolver {
         `field '${region.name}' follows '${previous.name}', which takes the rest of the message`,
       );
     }
-    const key = construct.kind;
-    for (const j of CONSTRUCT_JSON[key] ?? []) this.constructJson.set(j, region.name);
-    for (const d of CONSTRUCT_DATA[key] ?? []) this.constructData.add(d);
   }
 
   /**
@@ -1268,8 +1262,6 @@ class MessageResolver {
         if (e.args.length !== 1 || arg.kind !== 'ref')
           this.r.error(e.pos, `${e.name}() takes one field name`);
         if (e.name === 'count') return this.countOf(arg.name, arg.pos, e.pos, scope);
-        if (scope === 'derive' && this.constructData.has(arg.name))
-          return { kind: 'len', name: arg.name };
         const region = this.regions.get(arg.name);
         if (region === undefined) {
           if (this.fieldPos.has(arg.name))
@@ -1333,8 +1325,12 @@ class MessageResolver {
       (c.checksum.pseudoProtocol !== null || c.checksum.pseudoIpv6 !== null)
     )
       this.r.error(pos, `message '${name}' cannot be nested: its checksum needs a pseudo-header`);
-    if (m.fixedSize === 0)
-      this.r.error(pos, `message '${name}' cannot be nested: it has no fixed part`);
+    // Every item takes a byte at least, so an array's walk always advances.
+    if (minimumSize(m, (n) => this.r.message(n, pos)) === 0)
+      this.r.error(
+        pos,
+        `message '${name}' cannot be nested: it can be 0 bytes long (no fixed part, and no part that takes a byte at least)`,
+      );
     return m;
   }
 
@@ -1442,8 +1438,6 @@ class MessageResolver {
           `'${name}' is raw bytes; use ${name === 'payload' ? 'payloadLength' : 'a construct'} instead`,
         );
       }
-      if (region?.construct.kind === 'dns_records')
-        this.r.error(pos, `show dns_records as 'answers'`);
       return { kind: 'region', name };
     }
     if (BUILTIN_JSON.has(name)) {

@@ -228,9 +228,6 @@ export class CaptureDecoder {
   error: FrameError | null = null;
   /** DNS over TCP: the 2-byte length prefix; -1 when the DNS message came over UDP. */
   dnsTcpLength = -1;
-  /** Where the DNS message sits in `bytes` (for `dns.readName`), when `dns` decoded. */
-  dnsMessageOffset = 0;
-  dnsMessageLength = 0;
   /** The frame being decoded (as passed to `decode`). */
   bytes: Uint8Array = new Uint8Array(0);
   linkType = LINKTYPE_ETHERNET;
@@ -765,8 +762,6 @@ export class CaptureDecoder {
         this.showPartial('dhcp', e, dhcp.decodeDhcpPrefix, u.payloadOffset, u.payloadLength);
       else if (!quiet) return this.fail(e, dhcp.decodeDhcpPrefix, u.payloadOffset, u.payloadLength);
     } else if (app === 'dns') {
-      this.dnsMessageOffset = u.payloadOffset;
-      this.dnsMessageLength = u.payloadLength;
       const e = this.dns.wrap(bytes, u.payloadOffset, u.payloadLength);
       if (e === null) this.layers |= CaptureLayer.dns;
       else if (inPart)
@@ -808,8 +803,6 @@ export class CaptureDecoder {
     // One whole message per segment only: without reassembly a partial one cannot be decoded.
     if (prefix < DNS_HEADER_LEN || prefix > avail - 2) return;
     this.dnsTcpLength = prefix;
-    this.dnsMessageOffset = off + 2;
-    this.dnsMessageLength = prefix;
     const e = this.dns.wrap(bytes, off + 2, prefix);
     if (e !== null) return this.fail(e, dns.decodeDnsPrefix, off + 2, prefix);
     this.layers |= CaptureLayer.dns;

@@ -1,7 +1,7 @@
 /**
  * EDNS(0) in `pktstack decode`: the OPT pseudo-record of a DNS message (RFC 6891) and its options,
- * read with the views of specs/edns.pkt. The DNS record cursor (src/codec/dns.ts) finds the
- * record; its fixed part from the type on is an `EdnsOpt`, its RDATA a sequence of `EdnsOption`s,
+ * read with the views of specs/edns.pkt. The DNS view's additional section finds the record
+ * (a `DnsRecord`); its fields from the type on are an `EdnsOpt`, its RDATA a sequence of `EdnsOption`s,
  * and the client subnet (RFC 7871) and cookie (RFC 7873) options' data are read with their own
  * views. Other options are shown as code, length and raw bytes (colon hex, as tshark does).
  */
@@ -52,11 +52,12 @@ const address16 = new Uint8Array(16);
  * null when it has none or its fixed part does not decode.
  */
 export function ednsOf(view: dns.DnsView): EdnsJSON | null {
-  const r = view.records();
-  while (r.next()) {
-    if (r.section !== dns.DnsSection.Additional || r.type !== dns.DnsType.OPT) continue;
+  const c = view.additional();
+  while (c.next()) {
+    const r = c.item;
+    if (r.type !== dns.DnsType.OPT) continue;
     const b = r.bytes;
-    if (opt.wrap(b, r.rdataOffset - RR_FIXED, RR_FIXED + r.rdataLength) !== null) return null;
+    if (opt.wrap(b, r.typeOffset, RR_FIXED + r.rdataLength) !== null) return null;
     const out: EdnsJSON = {
       ...opt.toJSON(),
       rcode: (opt.extendedRcode << 4) | view.rcode,

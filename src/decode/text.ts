@@ -13,6 +13,7 @@
  */
 import { formatIpv4, formatIpv6, formatMac } from '../codec/address.js';
 import { dhcp, dns, gre, icmp, ppp, tcp } from '../generated/index.js';
+import type { DecodeError } from '../codec/errors.js';
 import type { CaptureDecoder } from './capture.js';
 import { arpAnySizeJSON } from './json.js';
 import { ednsOf } from './edns.js';
@@ -360,17 +361,13 @@ function dnsText(d: CaptureDecoder): string {
   const flags = `${v.rd ? '+' : ''}${v.aa ? '*' : ''}${v.tc ? '|' : ''}`;
   const q = v.questions();
   let question = '';
-  if (q.next()) question = ` ${typeName(q.type)}? ${nameAt(d, q.nameOffset)}`;
+  if (q.next()) question = ` ${typeName(q.item.type)}? ${q.item.nameText() || '.'}`;
   if (!v.qr) return `DNS ${v.id}${flags}${question}${ednsText(v)}`;
   const rcode = v.rcode === 0 ? '' : ` ${dns.nameOfDnsRcode(v.rcode) ?? `rcode ${v.rcode}`}`;
   const answers: string[] = [];
-  const r = v.records();
-  let shown = 0;
-  while (r.next() && shown < DNS_MAX_ANSWERS_SHOWN) {
-    if (r.section !== dns.DnsSection.Answer) continue;
-    answers.push(`${typeName(r.type)} ${rdataText(d, r.type, r.rdataOffset, r.rdataLength)}`);
-    shown++;
-  }
+  const r = v.answers();
+  while (r.next() && answers.length < DNS_MAX_ANSWERS_SHOWN)
+    answers.push(`${typeName(r.item.type)} ${rdataText(r.item)}`);
   const counts = ` ${v.ancount}/${v.nscount}/${v.arcount}`;
   return `DNS ${v.id}${flags}${rcode}${question}${counts}${answers.length > 0 ? ' ' + answers.join(', ') : ''}${ednsText(v)}`;
 }
@@ -393,31 +390,50 @@ function typeName(type: number): string {
   return dns.nameOfDnsType(type) ?? `TYPE${type}`;
 }
 
-function nameAt(d: CaptureDecoder, nameOffset: number): string {
-  const off = d.dnsMessageOffset;
-  const name = dns.readName(d.bytes, off, d.dnsMessageLength, nameOffset);
-  return typeof name === 'string' ? name || '.' : `<${name.code}>`;
+/** Record data views (specs/dns.pkt), wrapped over one record's RDATA at a time. */
+const rdataA = new dns.DnsAView();
+const rdataTarget = new dns.DnsTargetView();
+const rdataMx = new dns.DnsMxView();
+const rdataTxt = new dns.DnsTxtView();
+
+/** A record data view: wrapped with the DNS message start, its names' pointers resolve. */
+interface RdataView {
+  wrap(bytes: Uint8Array, offset: number, length: number, origin: number): DecodeError | null;
+  messageLength: number;
 }
 
-const DNS_TYPE_A = 1;
-const DNS_TYPE_NS = 2;
-const DNS_TYPE_CNAME = 5;
-const DNS_TYPE_PTR = 12;
-const DNS_TYPE_MX = 15;
-const DNS_TYPE_TXT = 16;
-
-function rdataText(d: CaptureDecoder, type: number, off: number, len: number): string {
-  if (type === DNS_TYPE_A && len === 4) {
-    const b = d.bytes;
-    return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
-  }
-  if (type === DNS_TYPE_CNAME || type === DNS_TYPE_PTR || type === DNS_TYPE_NS)
-    return nameAt(d, off);
-  if (type === DNS_TYPE_MX && len >= 3)
-    return `${(d.bytes[off] << 8) | d.bytes[off + 1]} ${nameAt(d, off + 2)}`;
-  if (type === DNS_TYPE_TXT && len >= 1) {
-    const n = Math.min(d.bytes[off], len - 1);
-    return JSON.stringify(String.fromCharCode(...d.bytes.subarray(off + 1, off + 1 + n)));
+/** A record's data as tcpdump shows it: A, names, MX and the first TXT string; else its size. */
+function rdataText(rr: dns.DnsRecordView): string {
+  const b = rr.bytes;
+  const at = rr.rdataOffset;
+  const len = rr.rdataLength;
+  const origin = rr.nameOrigin;
+  const whole = (v: RdataView): boolean =>
+    v.wrap(b, at, len, origin) === null && v.messageLength === len;
+  switch (rr.type) {
+    case dns.DnsType.A:
+      if (rdataA.wrap(b, at, len) === null && len === dns.DNSA_FIXED_SIZE)
+        return formatIpv4(rdataA.address);
+      break;
+    case dns.DnsType.CNAME:
+    case dns.DnsType.PTR:
+    case dns.DnsType.NS:
+      if (whole(rdataTarget)) return rdataTarget.targetText() || '.';
+      break;
+    case dns.DnsType.MX:
+      if (whole(rdataMx)) return `${rdataMx.preference} ${rdataMx.exchangeText() || '.'}`;
+      break;
+    case dns.DnsType.TXT:
+      if (rdataTxt.wrap(b, at, len) === null) {
+        const c = rdataTxt.strings();
+        if (c.next()) {
+          const s = c.item;
+          return JSON.stringify(
+            String.fromCharCode(...b.subarray(s.dataOffset, s.dataOffset + s.dataLength)),
+          );
+        }
+      }
+      break;
   }
   return `(${len} bytes)`;
 }

@@ -605,14 +605,18 @@ export const dnsName = fc
   .array(fc.oneof(label, fc.constantFrom('example', 'com', 'fx', 'test')), { maxLength: 4 })
   .map((labels) => labels.join('.'));
 
-/** Record types whose data holds no names (those are stored expanded; tested separately). */
-const plainType = fc
-  .oneof(fc.constantFrom(1, 16, 28, 33, 41), u16)
-  .filter((t) => ![2, 5, 6, 12, 15].includes(t));
+/** Record types: common ones and any other (RDATA is kept as bytes; its messages are tested apart). */
+const recordType = fc.oneof(fc.constantFrom(1, 2, 5, 6, 12, 15, 16, 28, 33, 35, 41), u16);
 
-const dnsRecord: fc.Arbitrary<dns.DnsRecord> = fc.record({
+export const dnsQuestion: fc.Arbitrary<dns.DnsQuestionFields> = fc.record({
   name: dnsName,
-  type: plainType,
+  type: u16,
+  class: u16,
+});
+
+export const dnsRecord: fc.Arbitrary<dns.DnsRecordFields> = fc.record({
+  name: dnsName,
+  type: recordType,
   class: u16,
   ttl: u32,
   rdata: fc.uint8Array({ maxLength: 20 }),
@@ -628,7 +632,7 @@ export const dnsFields: fc.Arbitrary<dns.DnsFields> = fc.record({
   ra: bits(1),
   z: bits(3),
   rcode: bits(4),
-  questions: fc.array(fc.record({ name: dnsName, type: u16, class: u16 }), { maxLength: 3 }),
+  questions: fc.array(dnsQuestion, { maxLength: 3 }),
   answers: fc.array(dnsRecord, { maxLength: 3 }),
   authority: fc.array(dnsRecord, { maxLength: 2 }),
   additional: fc.array(dnsRecord, { maxLength: 2 }),
@@ -639,6 +643,21 @@ export const dnsAFields: fc.Arbitrary<dns.DnsAFields> = fc.record({ address: ipv
 export const dnsAaaaFields: fc.Arbitrary<dns.DnsAaaaFields> = fc
   .uint8Array({ minLength: 16, maxLength: 16 })
   .map((b) => ({ address: formatIpv6(b, 0) }));
+/** A character-string (RFC 1035 §3.3): up to 255 bytes. */
+const characterString: fc.Arbitrary<dns.DnsCharacterStringFields> = fc.record({
+  data: fc.uint8Array({ maxLength: 40 }),
+});
+export const dnsTxtFields: fc.Arbitrary<dns.DnsTxtFields> = fc.record({
+  strings: fc.array(characterString, { minLength: 1, maxLength: 4 }),
+});
+export const dnsNaptrFields: fc.Arbitrary<dns.DnsNaptrFields> = fc.record({
+  order: u16,
+  preference: u16,
+  flags: characterString,
+  services: characterString,
+  regexp: characterString,
+  replacement: dnsName,
+});
 export const dnsTargetFields: fc.Arbitrary<dns.DnsTargetFields> = fc.record({ target: dnsName });
 export const dnsMxFields: fc.Arbitrary<dns.DnsMxFields> = fc.record({
   preference: u16,

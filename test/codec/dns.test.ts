@@ -1,11 +1,11 @@
 /**
  * DNS names: compression pointers followed with limits (255-byte names, 63-byte labels, label
- * types, pointers must go backwards, jump limit), escapes in text form, and the encoder's
- * name compression.
+ * types, pointers must go backwards, jump limit), escapes in text form, and the encoders'
+ * uncompressed names; the declared sections (questions, records) on hostile counts.
  */
 import { describe, expect, it } from 'vitest';
 import { isDecodeError } from '../../src/codec/errors.js';
-import { DnsNameCompressor, nameLabels, readName } from '../../src/codec/dns.js';
+import { nameLabels, readName } from '../../src/codec/dns.js';
 import { dns } from '../../src/generated/index.js';
 
 /** A 12-byte header with the given counts, then `body`. */
@@ -34,7 +34,14 @@ describe('readName and DnsView.wrap()', () => {
     const json = v.toJSON();
     expect(json.questions).toEqual([{ name: 'www.example.com', type: 1, class: 1 }]);
     expect(json.answers).toEqual([
-      { name: 'example.com', type: 1, class: 1, ttl: 60, address: '10.0.0.1' },
+      { name: 'example.com', type: 1, class: 1, ttl: 60, rdlength: 4 },
+    ]);
+    const c = v.answers();
+    expect(c.next()).toBe(true);
+    expect([c.item.nameText(), c.item.rdataOffset, c.item.rdataLength]).toEqual([
+      'example.com',
+      bytes.length - 4,
+      4,
     ]);
     expect(readName(bytes, 0, bytes.length, 12)).toBe('www.example.com');
   });
@@ -47,7 +54,7 @@ describe('readName and DnsView.wrap()', () => {
   it('rejects a pointer to itself or forward (loop guard)', () => {
     expect(error(message([0xc0, 12, 0, 1, 0, 1]))).toEqual({
       code: 'E_POINTER_LOOP',
-      field: 'questions.name',
+      field: 'name',
       offset: 12,
     });
     // Two labels then a pointer back to the first label: a cycle through labels.
@@ -93,12 +100,12 @@ describe('readName and DnsView.wrap()', () => {
   it('reports names and sections that run past the message', () => {
     expect(error(message([...label('abc')]))).toEqual({
       code: 'E_TRUNCATED',
-      field: 'questions.name',
+      field: 'name',
       offset: 16,
     });
-    expect(error(message([0, 0, 1]))?.field).toBe('questions');
+    expect(error(message([0, 0, 1]))?.field).toBe('class');
     const rr = [0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 9, 1, 2];
-    expect(error(message(rr, 0, 1))).toEqual({ code: 'E_TRUNCATED', field: 'answers', offset: 21 });
+    expect(error(message(rr, 0, 1))).toEqual({ code: 'E_TRUNCATED', field: 'rdata', offset: 23 });
   });
 
   it('escapes dots, backslashes and unprintable bytes, and reads them back', () => {
@@ -118,8 +125,8 @@ describe('readName and DnsView.wrap()', () => {
   });
 });
 
-describe('encoder name compression', () => {
-  it('points repeated suffixes at their first occurrence', () => {
+describe('encoder', () => {
+  it('writes names uncompressed and the counts and record lengths it derives', () => {
     const out = new Uint8Array(512);
     const n = dns.encodeDns(
       {
@@ -134,20 +141,7 @@ describe('encoder name compression', () => {
         rcode: 0,
         questions: [{ name: 'www.example.com', type: 1, class: 1 }],
         answers: [
-          {
-            name: 'www.example.com',
-            type: 5,
-            class: 1,
-            ttl: 5,
-            rdata: Uint8Array.from([...label('web'), 0]),
-          },
-          {
-            name: 'mail.example.com',
-            type: 1,
-            class: 1,
-            ttl: 5,
-            rdata: Uint8Array.from([1, 2, 3, 4]),
-          },
+          { name: 'www.example.com', type: 1, class: 1, ttl: 5, rdata: Uint8Array.of(1, 2, 3, 4) },
         ],
         authority: [],
         additional: [],
@@ -155,24 +149,75 @@ describe('encoder name compression', () => {
       out,
       0,
     );
-    // Question name at 12 (17 bytes); the first answer's name is one pointer to it;
-    // "mail" then a pointer to "example.com" at 16.
-    expect([...out.subarray(33, 35)]).toEqual([0xc0, 12]);
-    const mail = 35 + 10 + 5;
-    expect([...out.subarray(mail, mail + 7)]).toEqual([...label('mail'), 0xc0, 16]);
-    const back = dns.decodeDns(out, 0, n);
-    expect(isDecodeError(back)).toBe(false);
-    if (!isDecodeError(back))
-      expect(back.answers.map((a) => a.name)).toEqual(['www.example.com', 'mail.example.com']);
+    const name = [...label('www'), ...label('example'), ...label('com'), 0];
+    expect([...out.subarray(0, n)]).toEqual([
+      0,
+      1,
+      0x81,
+      0x80,
+      0,
+      1,
+      0,
+      1,
+      0,
+      0,
+      0,
+      0,
+      ...name,
+      0,
+      1,
+      0,
+      1,
+      ...name,
+      0,
+      1,
+      0,
+      1,
+      0,
+      0,
+      0,
+      5,
+      0,
+      4,
+      1,
+      2,
+      3,
+      4,
+    ]);
   });
 
   it('refuses names it cannot encode', () => {
-    const c = new DnsNameCompressor();
     const out = new Uint8Array(600);
-    expect(c.write('a'.repeat(64), out, 0, 0)).toBe(-1);
-    expect(c.write('a..b', out, 0, 0)).toBe(-1);
-    expect(c.write(Array(130).fill('ab').join('.'), out, 0, 0)).toBe(-1);
-    expect(c.write('ok.example', new Uint8Array(4), 0, 0)).toBe(-1);
+    for (const name of ['a'.repeat(64), 'a..b', Array(130).fill('ab').join('.')])
+      expect(dns.encodeDnsQuestion({ name, type: 1, class: 1 }, out, 0)).toBe(-1);
+    expect(
+      dns.encodeDnsQuestion({ name: 'ok.example', type: 1, class: 1 }, new Uint8Array(4), 0),
+    ).toBe(-1);
+  });
+});
+
+describe('hostile counts', () => {
+  it('fails a header claiming 65535 of each section in a tiny message with a typed error', () => {
+    const bytes = Uint8Array.from([
+      0, 1, 0x81, 0x80, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0,
+    ]);
+    expect(error(bytes)).toEqual({ code: 'E_TRUNCATED', field: 'type', offset: 13 });
+  });
+
+  it('walks 65535 questions that are there, each a pointer back, in bounded time', () => {
+    // One real name at 12, then questions whose names are pointers to it.
+    const body = [...label('a'), 0, 0, 1, 0, 1];
+    for (let i = 1; i < 0xffff; i++) body.push(0xc0, 12, 0, 1, 0, 1);
+    const bytes = message(body, 0);
+    bytes[4] = 0xff;
+    bytes[5] = 0xff;
+    const v = new dns.DnsView();
+    expect(v.wrap(bytes)).toBeNull();
+    expect(v.questionsCount).toBe(0xffff);
+    const c = v.questions();
+    let n = 0;
+    while (c.next()) n++;
+    expect(n).toBe(0xffff);
   });
 });
 

@@ -38,6 +38,8 @@ import {
   dnsSoaFields,
   dnsSrvFields,
   dnsTargetFields,
+  dnsTxtFields,
+  dnsNaptrFields,
   dhcpFields,
   dnsFields,
   ethernetFields,
@@ -814,6 +816,36 @@ describe('decode(encode(x)) = x', () => {
     ['soa', dnsSoaFields, dns.encodeDnsSoa, dns.decodeDnsSoa, () => new dns.DnsSoaView()],
     ['srv', dnsSrvFields, dns.encodeDnsSrv, dns.decodeDnsSrv, () => new dns.DnsSrvView()],
   ];
+  const withLength = (s: dns.DnsCharacterStringFields): dns.DnsCharacterStringFields => ({
+    ...s,
+    length: s.data.length,
+  });
+  it('dns txt and naptr record data (character-string lengths derived)', () => {
+    fc.assert(
+      fc.property(dnsTxtFields, dnsNaptrFields, (txt, naptr) => {
+        const out = new Uint8Array(600);
+        const n = dns.encodeDnsTxt(txt, out, 3);
+        expect(n).toBe(txt.strings.reduce((sum, s) => sum + 1 + s.data.length, 0));
+        expect(decoded(dns.decodeDnsTxt(out, 3, n))).toEqual({
+          strings: txt.strings.map(withLength),
+        });
+        const v = new dns.DnsTxtView();
+        expect(v.wrap(out, 3, n)).toBeNull();
+        expect(v.stringsCount).toBe(txt.strings.length);
+        expect(dns.encodeDnsTxt(txt, new Uint8Array(3 + n - 1), 3)).toBe(-1);
+        const m = dns.encodeDnsNaptr(naptr, out, 3);
+        expect(m).toBeGreaterThan(0);
+        expect(decoded(dns.decodeDnsNaptr(out, 3, m))).toEqual({
+          ...naptr,
+          flags: withLength(naptr.flags),
+          services: withLength(naptr.services),
+          regexp: withLength(naptr.regexp),
+        });
+        expect(dns.encodeDnsNaptr(naptr, new Uint8Array(3 + m - 1), 3)).toBe(-1);
+      }),
+      RUNS,
+    );
+  });
   for (const [name, arb, encode, decode, view] of rdata) {
     it(`dns ${name} record data (names written uncompressed)`, () => {
       fc.assert(
@@ -833,7 +865,11 @@ describe('decode(encode(x)) = x', () => {
     });
   }
 
-  it('dns (counts derived, names compressed)', () => {
+  it('dns (counts and record data lengths derived)', () => {
+    const withLength = (r: dns.DnsRecordFields): dns.DnsRecordFields => ({
+      ...r,
+      rdlength: r.rdata.length,
+    });
     fc.assert(
       fc.property(dnsFields, (f) => {
         const out = new Uint8Array(2048);
@@ -846,7 +882,12 @@ describe('decode(encode(x)) = x', () => {
           ancount: f.answers.length,
           nscount: f.authority.length,
           arcount: f.additional.length,
+          answers: f.answers.map(withLength),
+          authority: f.authority.map(withLength),
+          additional: f.additional.map(withLength),
         });
+        // Too little room is -1, never a write past `out`.
+        expect(dns.encodeDns(f, new Uint8Array(7 + n - 1), 7)).toBe(-1);
       }),
       RUNS,
     );

@@ -112,13 +112,21 @@ describe('front end: the spec model', () => {
     });
   });
 
-  it('declares the DNS sections as walked regions', () => {
+  it('declares the DNS sections as arrays of declared messages', () => {
     const m = spec('dns').messages[0];
-    expect(m.regions.map((r) => [r.name, r.length])).toEqual([
-      ['questions', 'walk'],
-      ['records', 'walk'],
+    expect(m.regions.map((r) => [r.name, r.length, r.construct.kind])).toEqual([
+      ['questions', 'walk', 'array'],
+      ['answers', 'walk', 'array'],
+      ['authority', 'walk', 'array'],
+      ['additional', 'walk', 'array'],
     ]);
     expect(m.fixedSize).toBe(12);
+    const rr = spec('dns').messages.find((x) => x.name === 'DnsRecord');
+    // rdata's length reads rdlength, a field after the owner name.
+    expect(rr?.regions.find((r) => r.name === 'rdata')?.length).toEqual({
+      kind: 'field',
+      name: 'rdlength',
+    });
   });
 });
 

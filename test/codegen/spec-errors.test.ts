@@ -228,10 +228,31 @@ const CASES: Array<[string, string, string]> = [
     "x.pkt:1:37: attribute 'derive' is not allowed on a conditional field ('a')",
   ],
   [
-    'conditional field in a length',
-    'message X { f: u8; a: u8 if f == 1; p: payload(a); }',
-    "x.pkt:1:48: 'a' is at a computed offset (conditional or after a variable part); only fields of the fixed part can be used here",
+    'conditional field in a length before it',
+    'message X { f: u8; p: bytes(a); a: u8 if f == 1; }',
+    "x.pkt:1:29: 'a' is at a computed offset (conditional or after a variable part); only fields of the fixed part, or in a length or count those before it, can be used here",
   ],
+  [
+    'field after a variable part read before it is decoded',
+    'message X { n: u8; p: bytes(a); a: u8; }',
+    "x.pkt:1:29: 'a' is at a computed offset (conditional or after a variable part); only fields of the fixed part, or in a length or count those before it, can be used here",
+  ],
+  [
+    'field after a variable part in an assert',
+    'message X { n: u8; p: bytes(n); a: u8; assert a == 1 else E_BAD_VALUE at n; }',
+    "x.pkt:1:47: 'a' is at a computed offset (conditional or after a variable part); only fields of the fixed part, or in a length or count those before it, can be used here",
+  ],
+  [
+    'derive on a conditional field',
+    'message X { f: u8; a: u8 if f == 1 derive 3; }',
+    "x.pkt:1:36: attribute 'derive' is not allowed on a conditional field ('a')",
+  ],
+  [
+    'array item that can be 0 bytes',
+    'message X { n: u8; items: array(Y, count(n)); } message Y { b: bytes(rest); }',
+    "x.pkt:1:33: message 'Y' cannot be nested: its 'b' takes the rest of the bytes, so its own fields do not say where it ends",
+  ],
+
   [
     'condition on an unknown field',
     'message X { a: u16 if g == 1; }',

@@ -1,6 +1,6 @@
 /**
  * DNS messages as the stub resolver writes and reads them (RFC 1035 §4), on top of the
- * generated codec (`encodeDns`, `DnsView` and its record cursor, `readName`): one-question
+ * generated codec (`encodeDns`, `DnsView` with its question and record cursors): one-question
  * queries with RD set, and responses checked against the query (id, QR, opcode, question)
  * before any of their records are believed. Failures are values, not exceptions.
  */
@@ -12,7 +12,6 @@ export const DnsClass = dns.DnsClass;
 export const DnsRcode = dns.DnsRcode;
 
 const HEADER = dns.DNS_FIXED_SIZE;
-const SECTION_ADDITIONAL = dns.DnsSection.Additional;
 
 /** Builds a standard query for `name` (canonical, see canonicalName) and `qtype`, class IN. */
 export function buildQuery(id: number, name: string, qtype: number): Uint8Array {
@@ -82,12 +81,6 @@ function failureOf(e: DecodeError): DnsParseFailure {
   return 'malformed';
 }
 
-/** A name as the resolver compares names: the codec's text, lower-cased. */
-function nameAt(msg: Uint8Array, length: number, at: number): string | DnsParseFailure {
-  const name = dns.readName(msg, 0, length, at);
-  return typeof name === 'string' ? name.toLowerCase() : failureOf(name);
-}
-
 /**
  * Checks that `msg[0, length)` answers query (`id`, `qname`, `qtype`, class IN). Returns the
  * offset where the answer section starts, or why it does not match. Only the header and the
@@ -111,8 +104,9 @@ export function matchResponse(
   if (h.opcode !== dns.DnsOpcode.Query) return 'wrong_opcode';
   if (h.qdcount !== 1) return 'wrong_question';
   const q = h.questions();
-  if (!q.next() || nameAt(msg, length, q.nameOffset) !== qname) return 'wrong_question';
-  if (q.type !== qtype || q.class !== DnsClass.IN) return 'wrong_question';
+  // wrap() walked the name; its text is what the resolver compares, lower-cased.
+  if (!q.next() || q.item.nameText().toLowerCase() !== qname) return 'wrong_question';
+  if (q.item.type !== qtype || q.item.class !== DnsClass.IN) return 'wrong_question';
   return h.recordsOffset;
 }
 
@@ -131,25 +125,20 @@ function wrapRdata(
     messageLength: number;
   },
   msg: Uint8Array,
-  c: dns.DnsRecordCursor,
+  rr: dns.DnsRecordView,
 ): DnsParseFailure | null {
-  const err = v.wrap(msg, c.rdataOffset, c.rdataLength, 0);
+  const err = v.wrap(msg, rr.rdataOffset, rr.rdataLength, rr.nameOrigin);
   if (err !== null) return failureOf(err);
-  return v.messageLength === c.rdataLength ? null : 'malformed';
+  return v.messageLength === rr.rdataLength ? null : 'malformed';
 }
 
-/** The A, CNAME or SOA data of the cursor's record, or null for other types. */
-function readRecord(
-  msg: Uint8Array,
-  length: number,
-  c: dns.DnsRecordCursor,
-): DnsRecord | null | DnsParseFailure {
+/** The A, CNAME or SOA data of record `c`, or null for other types. */
+function readRecord(msg: Uint8Array, c: dns.DnsRecordView): DnsRecord | null | DnsParseFailure {
   const type = c.type;
   if (type !== DnsType.A && type !== DnsType.CNAME && type !== DnsType.SOA) return null;
-  const owner = nameAt(msg, length, c.nameOffset);
-  if (owner === 'pointer-loop' || owner === 'bad-name' || owner === 'malformed') return owner;
   const record: DnsRecord = {
-    name: owner,
+    // wrap() walked the owner name; the resolver compares names lower-cased.
+    name: c.nameText().toLowerCase(),
     type,
     // RFC 2181 §8: a TTL with the top bit set is treated as zero.
     ttl: c.ttl > 0x7fffffff ? 0 : c.ttl,
@@ -193,14 +182,17 @@ export function parseResponse(msg: Uint8Array, length: number): DnsResponse | Dn
   const v = view;
   const err = v.wrap(msg, 0, length);
   if (err !== null) return failureOf(err);
-  const c = v.records();
-  while (c.next()) {
-    if (c.section === SECTION_ADDITIONAL) break;
-    if (c.class !== DnsClass.IN) continue;
-    const r = readRecord(msg, length, c);
-    if (r === null) continue;
-    if (typeof r === 'string') return r;
-    (c.section === 0 ? response.answers : response.authority).push(r);
+  for (const [c, into] of [
+    [v.answers(), response.answers],
+    [v.authority(), response.authority],
+  ] as const) {
+    while (c.next()) {
+      if (c.item.class !== DnsClass.IN) continue;
+      const r = readRecord(msg, c.item);
+      if (r === null) continue;
+      if (typeof r === 'string') return r;
+      into.push(r);
+    }
   }
   return response;
 }
