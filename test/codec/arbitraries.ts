@@ -644,18 +644,18 @@ export const dnsAaaaFields: fc.Arbitrary<dns.DnsAaaaFields> = fc
   .uint8Array({ minLength: 16, maxLength: 16 })
   .map((b) => ({ address: formatIpv6(b, 0) }));
 /** A character-string (RFC 1035 §3.3): up to 255 bytes. */
-const characterString: fc.Arbitrary<dns.DnsCharacterStringFields> = fc.record({
+export const dnsCharacterStringFields: fc.Arbitrary<dns.DnsCharacterStringFields> = fc.record({
   data: fc.uint8Array({ maxLength: 40 }),
 });
 export const dnsTxtFields: fc.Arbitrary<dns.DnsTxtFields> = fc.record({
-  strings: fc.array(characterString, { minLength: 1, maxLength: 4 }),
+  strings: fc.array(dnsCharacterStringFields, { minLength: 1, maxLength: 4 }),
 });
 export const dnsNaptrFields: fc.Arbitrary<dns.DnsNaptrFields> = fc.record({
   order: u16,
   preference: u16,
-  flags: characterString,
-  services: characterString,
-  regexp: characterString,
+  flags: dnsCharacterStringFields,
+  services: dnsCharacterStringFields,
+  regexp: dnsCharacterStringFields,
   replacement: dnsName,
 });
 export const dnsTargetFields: fc.Arbitrary<dns.DnsTargetFields> = fc.record({ target: dnsName });

@@ -19,6 +19,8 @@ import {
   dnsAFields,
   dnsMxFields,
   dnsSrvFields,
+  dnsCharacterStringFields,
+  dnsNaptrFields,
   geneveFields,
   greFields,
   igmpv3GroupRecordFields,
@@ -197,6 +199,10 @@ function samples(): Sample[] {
   encoded('dns', 'DnsA', dnsAFields, (f, o) => generated.dns.encodeDnsA(f, o, 0));
   encoded('dns', 'DnsMx', dnsMxFields, (f, o) => generated.dns.encodeDnsMx(f, o, 0));
   encoded('dns', 'DnsSrv', dnsSrvFields, (f, o) => generated.dns.encodeDnsSrv(f, o, 0));
+  encoded('dns', 'DnsCharacterString', dnsCharacterStringFields, (f, o) =>
+    generated.dns.encodeDnsCharacterString(f, o, 0),
+  );
+  encoded('dns', 'DnsNaptr', dnsNaptrFields, (f, o) => generated.dns.encodeDnsNaptr(f, o, 0));
   // EDNS (specs/edns.pkt): read by `pktstack decode` from DNS records, not by the layer walk.
   const bytes = fc.uint8Array({ maxLength: 12 });
   encoded(
