@@ -1800,6 +1800,197 @@ export function encodePcapRecordLe(
 }
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
+const PCAPNGBLOCKHEADLE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+  [4, 'type', 0],
+];
+
+/** Size of the fixed part of PcapngBlockHeadLe in bytes. */
+export const PCAPNGBLOCKHEADLE_FIXED_SIZE = 4;
+
+/** What PcapngBlockHeadLeView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface PcapngBlockHeadLeJSON {
+  type: number;
+}
+
+/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
+const PCAPNGBLOCKHEADLE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [];
+
+/**
+ * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
+ * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
+ */
+export class PcapngBlockHeadLeView {
+  /** The bytes last wrapped (empty after a failed wrap()). */
+  bytes: Uint8Array = EMPTY;
+  /** Absolute index of the message's first byte in `bytes`. */
+  offset = 0;
+  /** Bytes available to the message from `offset` (the wrap() length). */
+  byteLength = 0;
+  /** This view's error record, reused by every failed wrap(). */
+  readonly error: DecodeError = newDecodeError('pcap');
+  /** @internal The fixed fields as wrap() decoded them (read the getters). */
+  typeField = 0;
+
+  /**
+   * Points the view at a message and checks every bound up front: afterwards no getter or
+   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
+   */
+  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.byteLength = length;
+    if (!(offset >= 0 && length >= 4 && offset + length <= bytes.length)) return this.failFixed();
+    this.typeField =
+      (bytes[offset + 3] << 24) |
+      (bytes[offset + 2] << 16) |
+      (bytes[offset + 1] << 8) |
+      bytes[offset];
+    return null;
+  }
+
+  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
+  private failFixed(): DecodeError {
+    const bytes = this.bytes;
+    const offset = this.offset;
+    const length = this.byteLength;
+    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
+      return this.failWith(
+        'E_TRUNCATED',
+        'type',
+        offset >= 0 && offset <= bytes.length ? offset : 0,
+      );
+    }
+    // Name the first field the buffer cuts.
+    let i = 0;
+    while (PCAPNGBLOCKHEADLE_FIXED_FIELDS[i][0] <= length) i++;
+    return this.failWith(
+      'E_TRUNCATED',
+      PCAPNGBLOCKHEADLE_FIXED_FIELDS[i][1],
+      offset + PCAPNGBLOCKHEADLE_FIXED_FIELDS[i][2],
+    );
+  }
+
+  /** Cold path of wrap(): failure k of PCAPNGBLOCKHEADLE_FAILURES at byte `at`. */
+  private failAt(k: number, at: number): DecodeError {
+    const [code, field] = PCAPNGBLOCKHEADLE_FAILURES[k];
+    return this.failWith(code, field, at);
+  }
+
+  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
+  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
+    fail(this.error, code, field, at);
+    return this.failRecorded();
+  }
+
+  private failRecorded(): DecodeError {
+    this.bytes = EMPTY;
+    this.offset = 0;
+    this.byteLength = 0;
+    this.typeField = 0;
+    return this.error;
+  }
+
+  /** type: 32 bits at bit 0 (PcapngBlockType). */
+  get type(): number {
+    return this.typeField >>> 0;
+  }
+
+  /** type as its int32 bit pattern (`type | 0`): a small integer to V8, never boxed. */
+  get typeBits(): number {
+    return this.typeField;
+  }
+
+  /** Writes type (32 bits at bit 0, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setType(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 3] = v >>> 24;
+    b[o + 2] = v >>> 16;
+    b[o + 1] = v >>> 8;
+    b[o] = v;
+    this.typeField = v;
+  }
+
+  /** Bytes before the payload (fixed part and options). */
+  get headerLength(): number {
+    return 4;
+  }
+
+  /** Bytes of the whole message as its own length fields delimit it. */
+  get messageLength(): number {
+    return 4;
+  }
+
+  /** Plain object for JSON output (allocates). */
+  toJSON(): PcapngBlockHeadLeJSON {
+    return {
+      type: this.type,
+    };
+  }
+
+  /** One line for humans (allocates). */
+  describe(): string {
+    return `pcap`;
+  }
+}
+
+/** A pcap message as a plain value (for humans, tests and encodePcapngBlockHeadLe()). */
+export interface PcapngBlockHeadLeFields {
+  type: number;
+}
+
+const pcapngBlockHeadLeDecodeView = new PcapngBlockHeadLeView();
+
+/** Decodes into a new plain value (allocates; hot paths use PcapngBlockHeadLeView). */
+export function decodePcapngBlockHeadLe(
+  bytes: Uint8Array,
+  offset = 0,
+  length = bytes.length - offset,
+): PcapngBlockHeadLeFields | DecodeError {
+  const v = pcapngBlockHeadLeDecodeView;
+  const err = v.wrap(bytes, offset, length);
+  if (err !== null) return copyDecodeError(err);
+  return {
+    type: v.type,
+  };
+}
+
+/** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodePcapngBlockHeadLePrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+): Partial<PcapngBlockHeadLeJSON> {
+  const out: Partial<PcapngBlockHeadLeJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 4) return out;
+  out.type =
+    ((bytes[offset + 3] << 24) |
+      (bytes[offset + 2] << 16) |
+      (bytes[offset + 1] << 8) |
+      bytes[offset]) >>>
+    0;
+  return out;
+}
+
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
+export function encodePcapngBlockHeadLe(
+  f: PcapngBlockHeadLeFields,
+  out: Uint8Array,
+  offset: number,
+): number {
+  const headerBytes = 4;
+  if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
+  const v0 = f.type | 0;
+  out[offset] = v0;
+  out[offset + 1] = v0 >>> 8;
+  out[offset + 2] = v0 >>> 16;
+  out[offset + 3] = v0 >>> 24;
+  return 4;
+}
+
+/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
 const PCAPNGBLOCKBE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [4, 'type', 0],
   [8, 'totalLength', 4],

@@ -94,9 +94,11 @@ export function openCapture(file: Uint8Array): CaptureReader {
   throw new PcapError('E_NOT_PCAP', 0, 'not a pcap or pcapng file');
 }
 
-/** The pcapng block type at `off` (the section header's reads the same in either order). */
-function blockType(file: Uint8Array, off: number): number | undefined {
-  return pcap.decodePcapngBlockLePrefix(file, off, 4, 'type').type;
+const BLOCK_HEAD = new pcap.PcapngBlockHeadLeView();
+
+/** The pcapng block type at `off` (the section header's reads the same in either order); -1 past the file. */
+function blockType(file: Uint8Array, off: number): number {
+  return BLOCK_HEAD.wrap(file, off, 4) === null ? BLOCK_HEAD.type : -1;
 }
 
 export interface CaptureReader extends Iterable<CaptureRecord> {
@@ -183,7 +185,9 @@ interface NgInterface {
   linkType: number;
   snapLen: number;
   ticksPerSecond: bigint;
-  offsetSeconds: bigint;
+  /** ticksPerSecond as a number when it is at most 2^32 (then Clock divides exactly without bigints), else 0. */
+  ticks: number;
+  offsetSeconds: number;
 }
 
 /** One section's views, all in its byte order. */
@@ -307,7 +311,8 @@ class PcapngReader implements CaptureReader {
       linkType: idb.linkType,
       snapLen: idb.snapLen,
       ticksPerSecond: 1_000_000n,
-      offsetSeconds: 0n,
+      ticks: 1_000_000,
+      offsetSeconds: 0,
     };
     const end = idb.optionsOffset + idb.optionsLength;
     const opt = v.option;
@@ -324,6 +329,7 @@ class PcapngReader implements CaptureReader {
         if (iface.ticksPerSecond === 0n || exp > 60n) {
           throw new PcapError('E_BAD_BLOCK', value, `pcapng if_tsresol ${r} is unusable`);
         }
+        iface.ticks = iface.ticksPerSecond <= 2n ** 32n ? Number(iface.ticksPerSecond) : 0;
       } else if (
         opt.code === Option.IfTsoffset &&
         opt.length >= 8 &&
@@ -332,7 +338,7 @@ class PcapngReader implements CaptureReader {
         const t = v.tsOffset;
         const hi = BigInt(v.le ? t.second : t.first);
         const lo = BigInt(v.le ? t.first : t.second);
-        iface.offsetSeconds = BigInt.asIntN(64, (hi << 32n) | lo);
+        iface.offsetSeconds = Number(BigInt.asIntN(64, (hi << 32n) | lo));
       }
       o += opt.messageLength;
     }
@@ -345,6 +351,7 @@ class PcapngReader implements CaptureReader {
     let v = SECTION_VIEWS.le;
     let interfaces: NgInterface[] = [];
     let index = 0;
+    const clock = new Clock();
     while (off < file.length) {
       if (off + 8 > file.length)
         throw new PcapError('E_TRUNCATED', off, 'pcapng block header truncated');
@@ -381,12 +388,11 @@ class PcapngReader implements CaptureReader {
             `pcapng packet block names unknown interface ${p.interfaceId}`,
           );
         }
-        const ticks = (BigInt(p.timestampHigh) << 32n) | BigInt(p.timestampLow);
-        const { tsSec, tsNanos } = ticksToTime(ticks, iface);
+        clock.set(p.timestampHigh, p.timestampLow, iface);
         yield {
           index,
-          tsSec,
-          tsNanos,
+          tsSec: clock.seconds,
+          tsNanos: clock.nanos,
           caplen: p.capturedLength,
           origLen: p.originalLength,
           bytes: file.subarray(p.dataOffset, p.dataOffset + p.dataLength),
@@ -424,11 +430,44 @@ class PcapngReader implements CaptureReader {
   }
 }
 
-function ticksToTime(ticks: bigint, iface: NgInterface): { tsSec: number; tsNanos: number } {
-  const sec = ticks / iface.ticksPerSecond;
-  const rem = ticks % iface.ticksPerSecond;
-  return {
-    tsSec: Number(sec + iface.offsetSeconds),
-    tsNanos: Number((rem * 1_000_000_000n) / iface.ticksPerSecond),
-  };
+/**
+ * A pcapng timestamp (64-bit ticks as two uint32 words) as seconds and nanoseconds, without
+ * allocating: for a resolution of at most 2^32 ticks per second (every power of ten up to
+ * nanoseconds, and 2^-n for n <= 32) by long division in 16-bit digits, where every partial
+ * remainder stays below 2^48 and so is exact in a double; finer resolutions go through bigints.
+ */
+class Clock {
+  seconds = 0;
+  nanos = 0;
+
+  set(hi: number, lo: number, iface: NgInterface): void {
+    const d = iface.ticks;
+    if (d === 0) return this.setBig(hi, lo, iface);
+    // (x - r) / d is exact: x - r is a multiple of d below 2^53.
+    let x = hi >>> 16;
+    let r = x % d;
+    let q = (x - r) / d;
+    x = r * 65536 + (hi & 0xffff);
+    r = x % d;
+    q = q * 65536 + (x - r) / d;
+    x = r * 65536 + (lo >>> 16);
+    r = x % d;
+    q = q * 65536 + (x - r) / d;
+    x = r * 65536 + (lo & 0xffff);
+    r = x % d;
+    q = q * 65536 + (x - r) / d;
+    this.seconds = q + iface.offsetSeconds;
+    // floor(r * 10^9 / d) with 10^9 = 5^9 * 2^9: r * 5^9 < 2^32 * 2^21 is exact, then the 2^9.
+    const y = r * 1953125;
+    const r1 = y % d;
+    const z = r1 * 512;
+    this.nanos = ((y - r1) / d) * 512 + (z - (z % d)) / d;
+  }
+
+  private setBig(hi: number, lo: number, iface: NgInterface): void {
+    const ticks = (BigInt(hi) << 32n) | BigInt(lo);
+    const tps = iface.ticksPerSecond;
+    this.seconds = Number(ticks / tps) + iface.offsetSeconds;
+    this.nanos = Number(((ticks % tps) * 1_000_000_000n) / tps);
+  }
 }

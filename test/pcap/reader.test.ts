@@ -198,6 +198,35 @@ describe('pcap reader, synthetic files', () => {
   });
 });
 
+describe('pcapng timestamps', () => {
+  it('equal the exact 64-bit division for every resolution (10^-k and 2^-n, up to 2^-60)', () => {
+    const resolutions = fc.oneof(
+      fc.integer({ min: 0, max: 19 }).map((k) => ({ code: k, tps: 10n ** BigInt(k) })),
+      fc.integer({ min: 0, max: 60 }).map((n) => ({ code: 0x80 | n, tps: 2n ** BigInt(n) })),
+    );
+    fc.assert(
+      fc.property(
+        resolutions,
+        fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+        fc.boolean(),
+        ({ code, tps }, ticks, le) => {
+          const file = Buffer.concat([
+            shb(le),
+            idb(le, 1, 0, code),
+            epb(le, 0, ticks, Buffer.from([1])),
+          ]);
+          const [r] = readAll(new Uint8Array(file));
+          expect([r.tsSec, r.tsNanos]).toEqual([
+            Number(ticks / tps),
+            Number(((ticks % tps) * 1_000_000_000n) / tps),
+          ]);
+        },
+      ),
+      { seed: 0x9c4, numRuns: 500 },
+    );
+  });
+});
+
 describe('pcap reader, bad input', () => {
   const good = pcap([
     [new Uint8Array(60), 60],
