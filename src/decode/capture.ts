@@ -535,8 +535,8 @@ export class CaptureDecoder {
       if (ext.name === 'dstopts' && o.homeAddress) {
         const c = o.options();
         while (c.next()) {
-          if (c.kind === ipv6opts.Ipv6OptionType.HomeAddress && c.homeAddress.addressCount > 0)
-            this.pseudoSrcOffset = c.homeAddress.addressItemOffset(0);
+          if (c.kind === ipv6opts.Ipv6OptionType.HomeAddress)
+            this.pseudoSrcOffset = c.homeAddress.addressOffset;
         }
       }
     } else if (kind === 'ipv6route') {

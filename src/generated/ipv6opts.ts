@@ -2,7 +2,7 @@
 import { nameOfIpProtocol } from './ipv4.js';
 import { copyDecodeError, type DecodeError, fail, newDecodeError } from '../codec/errors.js';
 import { copyBytes } from '../codec/bytes.js';
-import { formatHex, formatIpv6, ipv6Equals, writeIpv6 } from '../codec/address.js';
+import { formatHex, formatIpv6, writeIpv6 } from '../codec/address.js';
 
 export const Ipv6OptionType = Object.freeze({
   Pad1: 0,
@@ -87,7 +87,7 @@ export function validateIpv6Options(
         s.jumboPayloadPresent = true;
         break;
       case 0xc9:
-        if ((size - 2) % 16 !== 0) return pos;
+        if (size !== 18) return pos;
         s.homeAddressPresent = true;
         break;
     }
@@ -97,7 +97,7 @@ export function validateIpv6Options(
 }
 
 /** Zero bytes the cursor points a typed view at when the current element is not of its kind. */
-const IPV6_OPTIONS_ZEROS = new Uint8Array(6);
+const IPV6_OPTIONS_ZEROS = new Uint8Array(18);
 
 /** A PadN element of Ipv6Options (kind 1), re-pointed, never allocated. */
 export class Ipv6OptionsPadNView {
@@ -211,50 +211,19 @@ export class Ipv6OptionsHomeAddressView {
   offset = 0;
 
   /** Bytes of the element, header included. */
-  length = 2;
+  length = 18;
 
-  /** Re-points the view at the element at `offset` (2 or more bytes); returns itself. */
-  point(bytes: Uint8Array, offset: number, length = 2): this {
+  /** Re-points the view at the element at `offset` (18 bytes); returns itself. */
+  point(bytes: Uint8Array, offset: number, length = 18): this {
     this.bytes = bytes;
     this.offset = offset;
     this.length = length;
     return this;
   }
 
-  /** Items in address. */
-  get addressCount(): number {
-    return ((this.length - 2) / 16) | 0;
-  }
-
-  /** Absolute index of item i of address (16 bytes; 0 <= i < addressCount), -1 out of range. */
-  addressItemOffset(i: number): number {
-    if (!(i >= 0 && i < this.addressCount)) return -1;
-    return this.offset + 2 + 16 * (i | 0);
-  }
-
-  /** 32-bit word k (0..3, big-endian) of item i of address as uint32; 0 out of range. */
-  addressWord(i: number, k: number): number {
-    if (!(i >= 0 && i < this.addressCount)) return 0;
-    if (!(k >= 0 && k < 4)) return 0;
-    const b = this.bytes;
-    const o = this.offset + 2 + 16 * (i | 0) + 4 * k;
-    return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-  }
-
-  /** True when item i of address equals the 16 bytes at `other[otherOffset]` (false out of range). */
-  addressEquals(i: number, other: Uint8Array, otherOffset: number): boolean {
-    if (!(i >= 0 && i < this.addressCount)) return false;
-    return ipv6Equals(this.bytes, this.offset + 2 + 16 * (i | 0), other, otherOffset);
-  }
-
-  /** Writes item i of address (16 bytes) at `out[outOffset]`; false (nothing written) out of range or when they do not fit. */
-  copyAddress(i: number, out: Uint8Array, outOffset: number): boolean {
-    if (!(i >= 0 && i < this.addressCount)) return false;
-    if (!(outOffset >= 0 && outOffset + 16 <= out.length)) return false;
-    const b = this.bytes;
-    const o = this.offset + 2 + 16 * (i | 0);
-    for (let k = 0; k < 16; k++) out[outOffset + k] = b[o + k];
-    return true;
+  /** Absolute offset of address (16 bytes: an IPv6 address, read in place). */
+  get addressOffset(): number {
+    return this.offset + 2;
   }
 }
 
@@ -390,9 +359,9 @@ export class Ipv6OptionsCursor {
 
   /** The current element as HomeAddress (the same object each call); zeros when it is not one. */
   get homeAddress(): Ipv6OptionsHomeAddressView {
-    return this.kind === 0xc9 && (this.length - 2) % 16 === 0
+    return this.kind === 0xc9 && this.length === 18
       ? this.homeAddressView.point(this.bytes, this.offset, this.length)
-      : this.homeAddressView.point(IPV6_OPTIONS_ZEROS, 0, 2);
+      : this.homeAddressView.point(IPV6_OPTIONS_ZEROS, 0, 18);
   }
 }
 
@@ -406,7 +375,7 @@ export type Ipv6OptionsItem =
   | { kind: 'PadN'; padding: Uint8Array }
   | { kind: 'RouterAlert'; value: number }
   | { kind: 'JumboPayload'; jumboLength: number }
-  | { kind: 'HomeAddress'; address: readonly string[] }
+  | { kind: 'HomeAddress'; address: string }
   | { kind: 'raw'; bytes: Uint8Array };
 
 /**
@@ -463,14 +432,12 @@ export function encodeIpv6Options(
         break;
       }
       case 'HomeAddress': {
-        const size = 2 + 16 * item.address.length;
-        const len = size - 2;
-        if (pos + size > out.length || len >= 0x100) return -1;
+        const size = 18;
+        const len = 16;
+        if (pos + size > out.length) return -1;
         out[pos] = 0xc9;
         out[pos + 1] = len;
-        for (let i = 0, at = pos + 2; i < item.address.length; i++, at += 16) {
-          if (!writeIpv6(out, at, item.address[i])) return -1;
-        }
+        if (!writeIpv6(out, pos + 2, item.address)) return -1;
         pos += size;
         break;
       }
@@ -533,17 +500,12 @@ export function decodeIpv6Options(
         break;
       }
       case 0xc9: {
-        if ((c.length - 2) % 16 !== 0) {
+        if (c.length !== 18) {
           list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
           break;
         }
         const v = c.homeAddress;
-        list.push({
-          kind: 'HomeAddress',
-          address: Array.from({ length: v.addressCount }, (_, i) =>
-            formatIpv6(v.bytes, v.addressItemOffset(i)),
-          ),
-        });
+        list.push({ kind: 'HomeAddress', address: formatIpv6(bytes, v.addressOffset) });
         break;
       }
       default:
@@ -561,7 +523,7 @@ export type Ipv6OptionsJSON =
   | { type: number; length: number; padding: string }
   | { type: number; length: number; value: number }
   | { type: number; length: number; jumboLength: number }
-  | { type: number; length: number; address: string[] }
+  | { type: number; length: number; address: string }
   | { type: number; length: number; data: string };
 
 /** The elements `cursor` walks, in wire order, as plain objects (allocates). */
@@ -596,9 +558,7 @@ export function ipv6OptionsToJSON(c: Ipv6OptionsCursor): Ipv6OptionsJSON[] {
         list.push({
           type: c.kind,
           length: c.bytes[c.offset + 1],
-          address: Array.from({ length: v.addressCount }, (_, i) =>
-            formatIpv6(v.bytes, v.addressItemOffset(i)),
-          ),
+          address: formatIpv6(c.bytes, v.addressOffset),
         });
         break;
       }

@@ -389,7 +389,7 @@ export const ipv6Option: fc.Arbitrary<ipv6opts.Ipv6OptionsItem> = fc.oneof(
   fc.uint8Array({ maxLength: 6 }).map((padding) => ({ kind: 'PadN' as const, padding })),
   u16.map((value) => ({ kind: 'RouterAlert' as const, value })),
   u32.map((jumboLength) => ({ kind: 'JumboPayload' as const, jumboLength })),
-  ipv6Address.map((a) => ({ kind: 'HomeAddress' as const, address: [a] })),
+  ipv6Address.map((address) => ({ kind: 'HomeAddress' as const, address })),
   fc
     .tuple(u8, fc.uint8Array({ maxLength: 8 }))
     .filter(([t]) => !IPV6_OPTION_DECLARED.has(t))

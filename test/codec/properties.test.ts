@@ -435,6 +435,23 @@ describe('decode(encode(x)) = x', () => {
     );
   });
 
+  it('ipv6 Home Address option: a length other than its 16-byte address is E_BAD_OPTION at it', () => {
+    const header = (length: number, pad: number[]): Uint8Array =>
+      Uint8Array.from([59, 2, 0xc9, length, ...new Array<number>(length).fill(0x20), ...pad]);
+    const v = new ipv6opts.Ipv6OptionsHeaderView();
+    // 16 bytes of address, then a 4-byte PadN: 24 bytes, hdrExtLen 2.
+    expect(v.wrap(header(16, [1, 2, 0, 0]))).toBeNull();
+    expect(v.homeAddress).toBe(true);
+    const c = v.options();
+    expect(c.next() && c.homeAddress.addressOffset).toBe(4);
+    // 20 bytes where the address takes 16: the same 24 bytes, refused at the option.
+    expect(v.wrap(header(20, []))).not.toBeNull();
+    expect({ ...v.error }).toMatchObject({ code: 'E_BAD_OPTION', field: 'options', offset: 2 });
+    expect(ipv6opts.decodeIpv6Options(header(20, []), 2, 22)).toEqual([
+      { kind: 'raw', bytes: header(20, []).slice(2) },
+    ]);
+  });
+
   it('ipv6 options / SRH TLVs: any list wrap() accepts decodes to items that encode alike', () => {
     const s = new ipv6opts.Ipv6OptionsSummary();
     fc.assert(

@@ -261,6 +261,9 @@ function samples(): Sample[] {
   encoded('pcap', 'PcapRecordBe', pcapRecordFields, (f, o) =>
     generated.pcap.encodePcapRecordBe(f, o, 0, 0),
   );
+  encoded('pcap', 'PcapngBlockHeadLe', fc.record({ type: u32 }), (f, o) =>
+    generated.pcap.encodePcapngBlockHeadLe(f, o, 0),
+  );
   // pcapng blocks, whose lengths must agree with their bodies for wrap() to take them.
   const words = fc.integer({ min: 0, max: 4 }).map((n) => new Uint8Array(4 * n).fill(7));
   for (const order of ['Be', 'Le'] as const) {
