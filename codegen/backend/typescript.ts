@@ -29,6 +29,7 @@ import { listModuleCode } from './list.js';
 import { fieldRefs } from '../frontend/resolve.js';
 import { itemModuleCode, needsOrigin, nestedMessages } from './nested.js';
 import { placedFieldCode } from './placed.js';
+import { selectModuleCode } from './select.js';
 import { exprTs, type ExprContext, viewContext, viewOf } from './expr.js';
 import {
   block,
@@ -1578,6 +1579,7 @@ export function emitModule(spec: SpecModel, specPath: string): string {
     emitter.emit(file);
     if (items.has(m.name)) for (const st of itemModuleCode(spec, m)) file.addStatements(st);
   }
+  for (const m of spec.messages) for (const st of selectModuleCode(spec, m)) file.addStatements(st);
   for (const c of code.constructs.values()) for (const x of c.moduleExtras) extras.add(x);
   imports.emit(file);
   if (extras.size > 0) file.addStatements([...extras].join('\n'));

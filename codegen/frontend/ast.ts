@@ -68,6 +68,14 @@ export interface AstDispatch {
   pos: number;
 }
 
+/** `select field { values [if cond] => Message, ... }`: the layout of the same bytes. */
+export interface AstSelect {
+  kind: 'select';
+  field: AstName;
+  cases: Array<{ values: AstValue[]; cond: AstExpr | null; target: AstName }>;
+  pos: number;
+}
+
 export interface AstJson {
   kind: 'json';
   names: AstName[];
@@ -80,7 +88,7 @@ export interface AstDescribe {
   pos: number;
 }
 
-export type AstMember = AstField | AstAssert | AstDispatch | AstJson | AstDescribe;
+export type AstMember = AstField | AstAssert | AstDispatch | AstSelect | AstJson | AstDescribe;
 
 export interface AstMessage {
   name: AstName;

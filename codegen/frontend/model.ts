@@ -152,6 +152,28 @@ export interface DispatchModel {
   pos: number;
 }
 
+/**
+ * One case of a select: when the select field has one of `values` (null: any value) and `when`
+ * holds, message `target` lays out the bytes.
+ */
+export interface SelectCase {
+  values: number[] | null;
+  when: Expr | null;
+  target: string;
+  /** Character index of the target's name in the spec. */
+  pos: number;
+}
+
+/**
+ * Which message of the same spec lays out the bytes this message (the head) wraps, by one of
+ * its fields: the first case that matches names it; none, the head alone.
+ */
+export interface SelectModel {
+  field: string;
+  cases: SelectCase[];
+  pos: number;
+}
+
 /** A toJSON() entry: a field, a region, or a value the back end knows how to compute. */
 export type JsonEntry =
   | { kind: 'scalar'; name: string }
@@ -180,6 +202,7 @@ export interface MessageModel {
    * module's payloadKind() takes either view.
    */
   derivedFrom: string | null;
+  select: SelectModel | null;
   json: JsonEntry[];
   describe: DescribePart[];
   /** True when the encoder needs the payload length (a derive or a message checksum uses it). */

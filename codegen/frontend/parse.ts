@@ -195,6 +195,20 @@ const actions: ohm.ActionDict<unknown> = {
   DispatchCase(values, _arrow, target) {
     return { values: listOf<AstValue>(values), target: name(target) };
   },
+  SelectDecl(kw, field, _open, cases, _comma, _close): AstMember {
+    return { kind: 'select', field: name(field), cases: listOf(cases), pos: pos(kw) };
+  },
+  SelectCase(values, cond, _arrow, target) {
+    const guard = cond.children[0];
+    return {
+      values: listOf<AstValue>(values),
+      cond: guard === undefined ? null : ast<AstExpr>(guard),
+      target: name(target),
+    };
+  },
+  SelectIf(_kw, expr) {
+    return ast<AstExpr>(expr);
+  },
   JsonDecl(kw, names, _semi): AstMember {
     return { kind: 'json', names: names.asIteration().children.map(name), pos: pos(kw) };
   },

@@ -10,6 +10,7 @@ import type {
   AstExpr,
   AstField,
   AstMessage,
+  AstSelect,
   AstSpec,
   AstValue,
 } from './ast.js';
@@ -33,6 +34,7 @@ import type {
   Region,
   RegionConstruct,
   ScalarField,
+  SelectModel,
   SpecModel,
 } from './model.js';
 
@@ -193,6 +195,7 @@ class Resolver {
     // A message resolves the messages it nests first (on demand), so the spec's order is free.
     const messages = this.messageAsts.map((m) => this.message(m.name.name, m.name.pos));
     if (messages.length === 0) this.error(this.spec.source.length, 'a spec must declare a message');
+    this.checkSelects(messages);
     // payloadKind() and dispatchTable are module-level names: one dispatching message per spec.
     const dispatching = this.spec.messages.filter((m) =>
       m.members.some((x) => x.kind === 'dispatch'),
@@ -210,6 +213,35 @@ class Resolver {
       lists: [...this.lists.values()],
       messages,
     };
+  }
+
+  /**
+   * A select's targets are other messages of this spec that read the select field where the
+   * head does: the value that chose the layout is then the same field of the chosen view.
+   */
+  private checkSelects(messages: MessageModel[]): void {
+    for (const head of messages) {
+      const sel = head.select;
+      if (sel === null) continue;
+      const key = head.fields.find((f) => f.kind === 'scalar' && f.name === sel.field);
+      for (const c of sel.cases) {
+        const target = messages.find((m) => m.name === c.target);
+        if (target === undefined)
+          this.error(c.pos, `select target '${c.target}' is not a message of this spec`);
+        if (target === head) this.error(c.pos, `a message cannot select itself ('${c.target}')`);
+        const f = target.fields.find((x) => x.kind === 'scalar' && x.name === sel.field);
+        if (
+          key?.kind !== 'scalar' ||
+          f?.kind !== 'scalar' ||
+          f.bitOffset !== key.bitOffset ||
+          f.bitWidth !== key.bitWidth
+        )
+          this.error(
+            c.pos,
+            `select target '${c.target}' must have field '${sel.field}' where '${head.name}' has it (bit ${key?.kind === 'scalar' ? key.bitOffset : 0}, ${key?.kind === 'scalar' ? key.bitWidth : 0} bits)`,
+          );
+      }
+    }
   }
 
   /** The spec's messages, an endian(...) message once per byte order. */
@@ -259,6 +291,11 @@ class Resolver {
     for (const x of m.members) {
       if (x.kind === 'dispatch')
         this.error(x.pos, 'an endian(...) message cannot dispatch: it is not a layer of a frame');
+      if (x.kind === 'select')
+        this.error(
+          x.pos,
+          'an endian(...) message cannot select: its layouts would need a byte order each',
+        );
       if (x.kind !== 'field') continue;
       const t = x.type.name;
       if (t.name === 'u16le' || t.name === 'u32le')
@@ -413,7 +450,8 @@ class Resolver {
   }
 }
 
-type Scope = 'decode' | 'derive';
+/** Where an expression runs: wrap()'s checks, an encoder's derive, a select over a wrapped view. */
+type Scope = 'decode' | 'derive' | 'select';
 
 class MessageResolver {
   private readonly scalars = new Map<string, ScalarField>();
@@ -466,6 +504,7 @@ class MessageResolver {
     // Pass 3: attributes, checks, dispatch, json, describe (everything that references names).
     let checksumField: string | null = null;
     let dispatch: DispatchModel | null = null;
+    let select: SelectModel | null = null;
     let json: JsonEntry[] = [];
     let describe: DescribePart[] = [];
     for (const member of this.m.members) {
@@ -508,6 +547,10 @@ class MessageResolver {
           dispatch = this.dispatch(member.fields, member.cases, member.pos, member.peek);
           if (member.when !== null) dispatch.when = this.expr(member.when, 'decode');
           break;
+        case 'select':
+          if (select !== null) this.r.error(member.pos, 'a message can have only one select');
+          select = this.select(member);
+          break;
         case 'json':
           if (json.length > 0) this.r.error(member.pos, 'a message can have only one json list');
           json = member.names.map((n) => this.jsonEntry(n.name, n.pos));
@@ -531,6 +574,7 @@ class MessageResolver {
       checksumField,
       dispatch,
       derivedFrom: this.m.derivedFrom?.base.name ?? null,
+      select,
       json,
       describe,
       encodeNeedsPayloadLength: this.usesPayloadLength,
@@ -1268,7 +1312,9 @@ class MessageResolver {
             this.r.error(arg.pos, `len() needs a variable-length field; '${arg.name}' is fixed`);
           this.r.error(arg.pos, `unknown field '${arg.name}'`);
         }
-        if (scope !== 'derive') this.r.error(e.pos, 'len() is only allowed in derive');
+        // A select reads a wrapped view, which knows every region's length.
+        if (scope === 'select') return { kind: 'len', name: arg.name };
+        if (scope !== 'derive') this.r.error(e.pos, 'len() is only allowed in derive and select');
         if (region.construct.kind === 'payload')
           this.r.error(arg.pos, 'use payloadLength for the payload');
         const c = region.construct;
@@ -1366,6 +1412,35 @@ class MessageResolver {
       t.name.pos,
       `peek() reads an unsigned big-endian number: bits(n), u8, u16 or u32, not '${t.name.name}'`,
     );
+  }
+
+  /**
+   * `select field { ... }`: the values and conditions, checked here; the targets, messages of the
+   * same spec, are checked once every message is resolved (SpecResolver.checkSelects).
+   */
+  private select(x: AstSelect): SelectModel {
+    const s = this.scalar(x.field.name, x.field.pos);
+    this.narrow(s, x.field.pos, 'select');
+    // A value matched by an earlier case without a condition can never reach a later one.
+    const taken = new Set<number>();
+    const cases = x.cases.map((c, i) => {
+      const wild = c.values.length === 1 && c.values[0].kind === 'name' && c.values[0].name === '_';
+      if (wild && c.cond === null && i !== x.cases.length - 1)
+        this.r.error(c.values[0].pos, `'_' without a condition must be the last case`);
+      const values = wild ? null : c.values.map((v) => this.value(v, s.enumName));
+      for (const v of values ?? []) {
+        const at = c.values[(values ?? []).indexOf(v)].pos;
+        if (taken.has(v)) this.r.error(at, `value ${v} is taken by an earlier case of the select`);
+      }
+      if (c.cond === null) for (const v of values ?? []) taken.add(v);
+      return {
+        values,
+        when: c.cond === null ? null : this.expr(c.cond, 'select'),
+        target: c.target.name,
+        pos: c.target.pos,
+      };
+    });
+    return { field: s.name, cases, pos: x.pos };
   }
 
   private dispatch(

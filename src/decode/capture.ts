@@ -43,18 +43,24 @@
  * - what a tunnel carries (VXLAN → Ethernet, Geneve → Ethernet or IPv4, IPv4 in IPv4, GRE →
  *   IPv4 or Ethernet, GRE → PPP → IPv4 for PPTP) is decoded by `inner`, one nesting level in, as
  *   packet analysers nest it, up to MAX_TUNNEL_DEPTH tunnels inside one another (one more is
- *   `E_TOO_DEEP` at its payload); the first error at any level is the frame's.
+ *   `E_TOO_DEEP` at its payload); the first error at any level is the frame's;
+ * - an ICMPv6 error message's invoking packet is decoded by `quoted`, one nesting level in, as a
+ *   packet that is cut by design (RFC 4443 §2.4: as much as fits): its cut payloads and a
+ *   transport header it cuts are no error (the latter shown in part), while an IPv6 or extension
+ *   header it cuts is one, as tshark reports it ("IPv6 header must be exactly 40 bytes").
  */
 import type { DecodeError } from '../codec/errors.js';
 import {
   arp,
   dhcp,
+  dhcpv6,
   dns,
   ethernet,
   frame,
   geneve,
   gre,
   icmp,
+  icmpv6,
   igmp,
   ipv4,
   lldp,
@@ -94,6 +100,8 @@ export const CaptureLayer = {
   /** At least one IPv6 extension header (`ipv6Exts`). */
   ipv6ext: 65536,
   mpls: 131072,
+  icmpv6: 262144,
+  dhcpv6: 524288,
 } as const;
 export type CaptureLayerName = keyof typeof CaptureLayer;
 
@@ -119,30 +127,20 @@ export type PrefixDecoder = (
 /** Tunnels decoded inside one another (the generated FrameDecoder's bound). */
 export const MAX_TUNNEL_DEPTH = frame.FRAME_MAX_DEPTH;
 
-/** Which view holds the frame's IGMP message (see specs/igmp.pkt). */
-export type IgmpLayout = 'v1v2' | 'v3Query' | 'v3Report';
-
 /** IPv6 extension headers decoded per frame (a longer chain ends the walk quietly). */
 export const MAX_IPV6_EXT = 8;
 
 /** An IPv6 extension header, by tshark's name for it. */
 export type Ipv6ExtName = 'hopopts' | 'dstopts' | 'routing' | 'fraghdr';
 
-/** Which view holds a routing header's type-specific layout (specs/ipv6route.pkt). */
-export type Ipv6RoutingLayout = 'generic' | 'sourceRoute' | 'homeAddress' | 'segmentRouting';
-
 /**
  * One header of an IPv6 extension header chain: which it is, and the views of its spec, of
- * which the one `name` (and for routing, `routingLayout`) names is valid.
+ * which the one `name` names is valid (a routing header in the layout its type selects).
  */
 export class Ipv6Ext {
   name: Ipv6ExtName = 'hopopts';
   readonly options = new ipv6opts.Ipv6OptionsHeaderView();
-  readonly routing = new ipv6route.Ipv6RoutingView();
-  readonly sourceRoute = new ipv6route.Ipv6SourceRouteView();
-  readonly homeAddressRoute = new ipv6route.Ipv6HomeAddressRouteView();
-  readonly segmentRouting = new ipv6route.Ipv6SegmentRoutingView();
-  routingLayout: Ipv6RoutingLayout = 'generic';
+  readonly routing = new ipv6route.Ipv6RoutingLayouts();
   readonly fragment = new ipv6frag.Ipv6FragmentView();
 }
 
@@ -194,14 +192,15 @@ export class CaptureDecoder {
   pseudoSrcOffset = 0;
   pseudoDstOffset = 0;
   readonly icmp = new icmp.IcmpView();
-  /** IGMP in the layout `igmpLayout` names (the other two views are stale). */
-  readonly igmp = new igmp.IgmpView();
-  readonly igmpv3Query = new igmp.Igmpv3QueryView();
-  readonly igmpv3Report = new igmp.Igmpv3ReportView();
-  igmpLayout: IgmpLayout = 'v1v2';
+  /** IGMP in the layout its type (and a query's length) selects. */
+  readonly igmp = new igmp.IgmpLayouts();
+  /** ICMPv6 in the layout its type selects (echo, errors, Neighbor Discovery, MLD). */
+  readonly icmpv6 = new icmpv6.Icmpv6Layouts();
   readonly udp = new udp.UdpView();
   readonly tcp = new tcp.TcpView();
   readonly dhcp = new dhcp.DhcpView();
+  /** DHCPv6 in the layout its message type selects (a relay's, or a client's and server's). */
+  readonly dhcpv6 = new dhcpv6.Dhcpv6MessageLayouts();
   readonly dns = new dns.DnsView();
   readonly vxlan = new vxlan.VxlanView();
   readonly geneve = new geneve.GeneveView();
@@ -213,6 +212,11 @@ export class CaptureDecoder {
   inner: CaptureDecoder | null = null;
   /** The decoder of the next level, made on the first tunnel. */
   private next: CaptureDecoder | null = null;
+  /** The packet an ICMPv6 error quotes, one level in; null when none. */
+  quoted: CaptureDecoder | null = null;
+  private nextQuoted: CaptureDecoder | null = null;
+  /** This level decodes a quoted packet (cut by design; see the rules above). */
+  inQuote = false;
   /** One view per VLAN tag, outermost first; `vlanCount` of them are valid. */
   readonly vlans: readonly vlan.VlanView[] = Array.from(
     { length: MAX_VLAN_TAGS },
@@ -333,6 +337,8 @@ export class CaptureDecoder {
     this.partialLayer = null;
     this.partialDecoder = null;
     this.inner = null;
+    this.quoted = null;
+    this.inQuote = false;
   }
 
   /** The frame a tunnel carries at bytes[off, off + len), from `entry`, one level in. */
@@ -351,6 +357,7 @@ export class CaptureDecoder {
     }
     const inner = (this.next ??= new CaptureDecoder(this.depth - 1));
     inner.reset(bytes, LINKTYPE_ETHERNET, bytes.length);
+    inner.inQuote = this.inQuote;
     if (entry === 'ethernet') inner.walk(bytes, off, len);
     else if (entry === 'ipv4') inner.walkIpv4(bytes, off, len);
     else inner.walkIpv6(bytes, off, len);
@@ -399,7 +406,7 @@ export class CaptureDecoder {
 
   /** The transport checksum cannot be checked: its datagram is not all in this frame. */
   get transportIncomplete(): boolean {
-    return this.firstFragment || this.ipPayloadCut;
+    return this.firstFragment || this.ipPayloadCut || this.inQuote;
   }
 
   private walk(bytes: Uint8Array, start: number, length: number): void {
@@ -479,6 +486,8 @@ export class CaptureDecoder {
     let next = ip.nextHeader;
     while (kind === 'ipv6opts' || kind === 'ipv6route' || kind === 'ipv6frag') {
       if (this.ipv6ExtCount === MAX_IPV6_EXT) return;
+      // A quote that ends before the next header holds nothing more to show.
+      if (this.inQuote && this.l4Length === 0) return;
       const ext = this.ipv6Exts[this.ipv6ExtCount];
       if (!this.decodeIpv6Ext(bytes, ext, kind, next)) return;
       if (ext.name === 'fraghdr') {
@@ -488,8 +497,8 @@ export class CaptureDecoder {
         // Only the first fragment holds the next header; a first fragment is incomplete.
         if (f.fragmentOffset === 0 && f.more !== 0) this.firstFragment = true;
       } else if (ext.name === 'routing') {
-        next = ext.routing.nextHeader;
-        kind = ipv6route.payloadKind(ext.routing);
+        next = ext.routing.head.nextHeader;
+        kind = ipv6route.payloadKind(ext.routing.head);
       } else {
         next = ext.options.nextHeader;
         kind = ipv6opts.payloadKind(ext.options);
@@ -542,43 +551,23 @@ export class CaptureDecoder {
     } else if (kind === 'ipv6route') {
       ext.name = 'routing';
       const r = ext.routing;
-      let err = r.wrap(bytes, off, len);
-      if (err !== null) return this.failExt(ext, err, routingPrefix(bytes, off, len), off, len);
-      payloadOffset = r.payloadOffset;
-      payloadLength = r.payloadLength;
-      ext.routingLayout = 'generic';
-      const left = r.segmentsLeft > 0;
-      switch (r.routingType) {
-        case ipv6route.Ipv6RoutingType.SourceRoute: {
-          const t = ext.sourceRoute;
-          err = t.wrap(bytes, off, len);
-          if (err !== null)
-            return this.failExt(ext, err, ipv6route.decodeIpv6SourceRoutePrefix, off, len);
-          ext.routingLayout = 'sourceRoute';
-          if (left && t.addressesCount > 0)
-            this.pseudoDstOffset = t.addressesItemOffset(t.addressesCount - 1);
-          break;
+      const err = r.wrap(bytes, off, len);
+      if (err !== null) {
+        const shown = r.layout === null ? routingPrefix(bytes, off, len) : r.prefixDecoder;
+        return this.failExt(ext, err, shown, off, len);
+      }
+      payloadOffset = r.head.payloadOffset;
+      payloadLength = r.head.payloadLength;
+      // The final destination, while segments are left, is the pseudo-header's (RFC 8200 §8.1).
+      if (r.head.segmentsLeft > 0) {
+        if (r.layout === 'ipv6SourceRoute' && r.ipv6SourceRoute.addressesCount > 0) {
+          const t = r.ipv6SourceRoute;
+          this.pseudoDstOffset = t.addressesItemOffset(t.addressesCount - 1);
+        } else if (r.layout === 'ipv6HomeAddressRoute') {
+          this.pseudoDstOffset = r.ipv6HomeAddressRoute.homeAddressOffset;
+        } else if (r.layout === 'ipv6SegmentRouting' && r.ipv6SegmentRouting.segmentsCount > 0) {
+          this.pseudoDstOffset = r.ipv6SegmentRouting.segmentsItemOffset(0);
         }
-        case ipv6route.Ipv6RoutingType.HomeAddress: {
-          const t = ext.homeAddressRoute;
-          err = t.wrap(bytes, off, len);
-          if (err !== null)
-            return this.failExt(ext, err, ipv6route.decodeIpv6HomeAddressRoutePrefix, off, len);
-          ext.routingLayout = 'homeAddress';
-          if (left) this.pseudoDstOffset = t.homeAddressOffset;
-          break;
-        }
-        case ipv6route.Ipv6RoutingType.SegmentRouting: {
-          const t = ext.segmentRouting;
-          err = t.wrap(bytes, off, len);
-          if (err !== null)
-            return this.failExt(ext, err, ipv6route.decodeIpv6SegmentRoutingPrefix, off, len);
-          ext.routingLayout = 'segmentRouting';
-          if (left && t.segmentsCount > 0) this.pseudoDstOffset = t.segmentsItemOffset(0);
-          break;
-        }
-        default:
-          break;
       }
     } else {
       ext.name = 'fraghdr';
@@ -621,6 +610,8 @@ export class CaptureDecoder {
         return this.decodeUdp(bytes);
       case 'tcp':
         return this.decodeTcp(bytes);
+      case 'icmpv6':
+        return this.decodeIcmpv6(bytes);
       case 'ipv6':
         return this.tunnel(bytes, 'ipv6', 'ipv6', off, len);
       case 'ipv4':
@@ -712,28 +703,45 @@ export class CaptureDecoder {
     }
   }
 
-  /**
-   * IGMP in the layout its type names; a Membership Query longer than the v1/v2 message is
-   * IGMPv3 (RFC 3376 §7.1) and must hold the v3 fields.
-   */
+  /** IGMP in the layout its type selects (a query longer than v1/v2's is IGMPv3). */
   private decodeIgmp(bytes: Uint8Array): void {
     const ip = this.ip;
     const off = ip.payloadOffset;
     const len = ip.payloadLength;
     const g = this.igmp;
-    let err = g.wrap(bytes, off, len);
-    if (err !== null) return this.failIn(err, igmp.decodeIgmpPrefix, off, len);
+    const err = g.wrap(bytes, off, len);
+    if (err !== null) return this.failIn(err, g.prefixDecoder, off, len);
     this.layers |= CaptureLayer.igmp;
-    this.igmpLayout = 'v1v2';
-    if (g.type === igmp.IgmpType.V3MembershipReport) {
-      err = this.igmpv3Report.wrap(bytes, off, len);
-      if (err !== null) return this.failIn(err, igmp.decodeIgmpv3ReportPrefix, off, len);
-      this.igmpLayout = 'v3Report';
-    } else if (g.type === igmp.IgmpType.MembershipQuery && g.payloadLength > 0) {
-      err = this.igmpv3Query.wrap(bytes, off, len);
-      if (err !== null) return this.failIn(err, igmp.decodeIgmpv3QueryPrefix, off, len);
-      this.igmpLayout = 'v3Query';
-    }
+  }
+
+  /** ICMPv6 in the layout its type selects; an error's invoking packet is not decoded. */
+  private decodeIcmpv6(bytes: Uint8Array): void {
+    const off = this.l4Offset;
+    const len = this.l4Length;
+    const m = this.icmpv6;
+    const err = m.wrap(bytes, off, len);
+    if (err !== null) return this.failIn(err, m.prefixDecoder, off, len);
+    this.layers |= CaptureLayer.icmpv6;
+    const v =
+      m.layout === 'icmpv6Error'
+        ? m.icmpv6Error
+        : m.layout === 'icmpv6PacketTooBig'
+          ? m.icmpv6PacketTooBig
+          : m.layout === 'icmpv6ParameterProblem'
+            ? m.icmpv6ParameterProblem
+            : null;
+    if (v !== null && v.payloadLength > 0) this.quote(bytes, v.payloadOffset, v.payloadLength);
+  }
+
+  /** The invoking packet an ICMPv6 error quotes at bytes[off, off + len), one level in. */
+  private quote(bytes: Uint8Array, off: number, len: number): void {
+    if (this.depth === 0) return;
+    const q = (this.nextQuoted ??= new CaptureDecoder(this.depth - 1));
+    q.reset(bytes, LINKTYPE_ETHERNET, bytes.length);
+    q.inQuote = true;
+    q.walkIpv6(bytes, off, len);
+    this.quoted = q;
+    if (q.error !== null) this.failWhole(q.error as DecodeError);
   }
 
   private decodeUdp(bytes: Uint8Array): void {
@@ -767,6 +775,13 @@ export class CaptureDecoder {
       else if (inPart)
         this.showPartial('dns', e, dns.decodeDnsPrefix, u.payloadOffset, u.payloadLength);
       else if (!quiet) return this.fail(e, dns.decodeDnsPrefix, u.payloadOffset, u.payloadLength);
+    } else if (app === 'dhcpv6') {
+      const m = this.dhcpv6;
+      const e = m.wrap(bytes, u.payloadOffset, u.payloadLength);
+      if (e === null) this.layers |= CaptureLayer.dhcpv6;
+      else if (inPart)
+        this.showPartial('dhcpv6', e, m.prefixDecoder, u.payloadOffset, u.payloadLength);
+      else if (!quiet) return this.fail(e, m.prefixDecoder, u.payloadOffset, u.payloadLength);
     } else if (app === 'vxlan') {
       const x = this.vxlan;
       const e = x.wrap(bytes, u.payloadOffset, u.payloadLength);
@@ -835,7 +850,7 @@ export class CaptureDecoder {
 
   /** Records a cut payload (IPv4's or UDP's) as the frame's error; the walk continues. */
   private noteCut(err: DecodeError): void {
-    if (this.error !== null) return;
+    if (this.error !== null || this.inQuote) return;
     const c = this.cutError;
     c.layer = err.layer;
     c.field = err.field;
@@ -849,7 +864,7 @@ export class CaptureDecoder {
    * as packet analysers do; otherwise it is the frame's error.
    */
   private failIn(err: DecodeError, decode: PrefixDecoder, offset: number, length: number): void {
-    if (this.firstFragment && err.code === 'E_TRUNCATED') {
+    if ((this.firstFragment || this.inQuote) && err.code === 'E_TRUNCATED') {
       return this.showPartial(err.layer as CaptureLayerName, err, decode, offset, length);
     }
     this.fail(err, decode, offset, length);

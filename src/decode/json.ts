@@ -75,6 +75,7 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
     layers.icmp = icmp;
   }
   if (d.has('igmp')) layers.igmp = igmpJSON(d);
+  if (d.has('icmpv6')) layers.icmpv6 = icmpv6JSON(d);
   if (d.has('udp')) layers.udp = { ...d.udp.toJSON(), checksumValid: udpChecksum(d) };
   if (d.has('tcp')) {
     layers.tcp = {
@@ -84,6 +85,7 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
     };
   }
   if (d.has('dhcp')) layers.dhcp = d.dhcp.toJSON();
+  if (d.has('dhcpv6')) layers.dhcpv6 = d.dhcpv6.toJSON();
   if (d.has('dns')) {
     const msg: Record<string, unknown> = { ...d.dns.toJSON() };
     if (d.dnsTcpLength >= 0) msg.tcpLength = d.dnsTcpLength;
@@ -130,30 +132,29 @@ function ipv6ExtJSON(e: Ipv6Ext): Record<string, unknown> {
       return { hdr: e.name, ...e.options.toJSON() };
     case 'fraghdr':
       return { hdr: e.name, ...e.fragment.toJSON() };
-    case 'routing': {
-      const view =
-        e.routingLayout === 'sourceRoute'
-          ? e.sourceRoute
-          : e.routingLayout === 'homeAddress'
-            ? e.homeAddressRoute
-            : e.routingLayout === 'segmentRouting'
-              ? e.segmentRouting
-              : e.routing;
-      return { hdr: e.name, ...view.toJSON() };
-    }
+    case 'routing':
+      return { hdr: e.name, ...e.routing.toJSON() };
   }
 }
 
 /** IGMP in its layout's view; the checksum of a message this frame holds in part is not known. */
 function igmpJSON(d: CaptureDecoder): Record<string, unknown> {
-  const view =
-    d.igmpLayout === 'v3Query'
-      ? d.igmpv3Query
-      : d.igmpLayout === 'v3Report'
-        ? d.igmpv3Report
-        : d.igmp;
-  const msg: Record<string, unknown> = { ...view.toJSON() };
+  const msg: Record<string, unknown> = { ...d.igmp.toJSON() };
   if (d.transportIncomplete) msg.checksumValid = null;
+  return msg;
+}
+
+/**
+ * ICMPv6 in its layout's view, its checksum over the IPv6 pseudo-header's addresses (those an
+ * extension header names); not known for a message this frame holds in part.
+ */
+function icmpv6JSON(d: CaptureDecoder): Record<string, unknown> {
+  const b = d.bytes;
+  const src = b.subarray(d.pseudoSrcOffset, d.pseudoSrcOffset + 16);
+  const dst = b.subarray(d.pseudoDstOffset, d.pseudoDstOffset + 16);
+  const msg: Record<string, unknown> = { ...d.icmpv6.toJSON(src, dst) };
+  if (d.transportIncomplete) msg.checksumValid = null;
+  if (d.quoted !== null) msg.quoted = frameToJSON(d.quoted, 0).layers;
   return msg;
 }
 

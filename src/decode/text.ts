@@ -157,6 +157,8 @@ function ipv6Text(d: CaptureDecoder): string {
   const ext = ipv6ExtText(d);
   if (d.inner !== null && !d.has('udp'))
     return `IP6 ${src} > ${dst}:${ext}${jumbo} ${innerText(d.inner)}`;
+  if (d.has('icmpv6'))
+    return `IP6 ${src} > ${dst}:${ext}${jumbo} ICMP6, ${d.icmpv6.describe()}, length ${d.l4Length}`;
   if (!d.has('udp') && !d.has('tcp')) {
     const last = d.ipv6ExtCount > 0 ? d.ipv6Exts[d.ipv6ExtCount - 1] : null;
     const next =
@@ -165,7 +167,7 @@ function ipv6Text(d: CaptureDecoder): string {
         : last.name === 'fraghdr'
           ? last.fragment.nextHeader
           : last.name === 'routing'
-            ? last.routing.nextHeader
+            ? last.routing.head.nextHeader
             : last.options.nextHeader;
     return `IP6 ${src} > ${dst}:${ext} next-header ${next}${jumbo}, length ${d.l4Length}`;
   }
@@ -180,7 +182,7 @@ function ipv6ExtText(d: CaptureDecoder): string {
     if (e.name === 'hopopts') s += ' HBH';
     else if (e.name === 'dstopts') s += ' DSTOPT';
     else if (e.name === 'routing')
-      s += ` srcrt (type ${e.routing.routingType}, segleft ${e.routing.segmentsLeft})`;
+      s += ` srcrt (type ${e.routing.head.routingType}, segleft ${e.routing.head.segmentsLeft})`;
     else {
       const f = e.fragment;
       s += ` frag (id ${f.identification}, off ${f.fragmentOffset * 8}${f.more !== 0 ? ', MF' : ''})`;
@@ -203,6 +205,7 @@ function transportText(
     const head = `${ip} ${src}.${u.srcPort} > ${dst}.${u.dstPort}:${ext}`;
     if (d.has('dhcp')) return `${head} ${dhcpText(d)}, length ${u.payloadLength}`;
     if (d.has('dns')) return `${head} ${dnsText(d)} (${u.payloadLength})`;
+    if (d.has('dhcpv6')) return `${head} DHCPv6 ${d.dhcpv6.describe()}, length ${u.payloadLength}`;
     if (d.has('vxlan')) {
       const inner = d.inner === null ? '' : `: ${innerText(d.inner)}`;
       return `${head} VXLAN, vni ${d.vxlan.vni}${inner}`;
@@ -310,21 +313,16 @@ function tcpOptionsText(d: CaptureDecoder): string {
 }
 
 function igmpText(d: CaptureDecoder): string {
-  const view =
-    d.igmpLayout === 'v3Query'
-      ? d.igmpv3Query
-      : d.igmpLayout === 'v3Report'
-        ? d.igmpv3Report
-        : d.igmp;
+  const g = d.igmp;
   let more = '';
-  if (d.igmpLayout === 'v3Query') more = addressList(d.igmpv3Query);
-  if (d.igmpLayout === 'v3Report') {
+  if (g.layout === 'igmpv3Query') more = addressList(g.igmpv3Query);
+  if (g.layout === 'igmpv3Report') {
     const records: string[] = [];
-    const c = d.igmpv3Report.records();
+    const c = g.igmpv3Report.records();
     while (c.next()) records.push(`${c.item.describe()}${addressList(c.item)}`);
     if (records.length > 0) more = ` [${records.join('; ')}]`;
   }
-  return `IGMP ${view.describe()}${more}, length ${d.ipv4.payloadLength}`;
+  return `IGMP ${g.describe()}${more}, length ${d.ipv4.payloadLength}`;
 }
 
 /** An IGMPv3 source list as ` [a, b]` (nothing when empty). */

@@ -2264,6 +2264,200 @@ export function dhcpv6OptionsToJSON(c: Dhcpv6OptionsCursor): Dhcpv6OptionsJSON[]
 }
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
+const DHCPV6MESSAGE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+  [1, 'msgType', 0],
+];
+
+/** Size of the fixed part of Dhcpv6Message in bytes. */
+export const DHCPV6MESSAGE_FIXED_SIZE = 1;
+
+/** What Dhcpv6MessageView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface Dhcpv6MessageJSON {
+  msgType: number;
+}
+
+/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
+const DHCPV6MESSAGE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [];
+
+/**
+ * A zero-allocation view of one dhcpv6 message: wrap() it over bytes, then read fields.
+ * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
+ */
+export class Dhcpv6MessageView {
+  /** The bytes last wrapped (empty after a failed wrap()). */
+  bytes: Uint8Array = EMPTY;
+  /** Absolute index of the message's first byte in `bytes`. */
+  offset = 0;
+  /** Bytes available to the message from `offset` (the wrap() length). */
+  byteLength = 0;
+  /** This view's error record, reused by every failed wrap(). */
+  readonly error: DecodeError = newDecodeError('dhcpv6');
+  /** @internal The fixed fields as wrap() decoded them (read the getters). */
+  msgTypeField = 0;
+  /** @internal Byte length of payload; it starts where the part before it ends. */
+  payloadSize = 0;
+
+  /**
+   * Points the view at a message and checks every bound up front: afterwards no getter or
+   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
+   */
+  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.byteLength = length;
+    if (!(offset >= 0 && length >= 1 && offset + length <= bytes.length)) return this.failFixed();
+    this.msgTypeField = bytes[offset];
+    const pos = offset + 1;
+    // payload
+    {
+      const size = offset + length - pos;
+      this.payloadSize = size;
+    }
+    return null;
+  }
+
+  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
+  private failFixed(): DecodeError {
+    const bytes = this.bytes;
+    const offset = this.offset;
+    const length = this.byteLength;
+    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
+      return this.failWith(
+        'E_TRUNCATED',
+        'msgType',
+        offset >= 0 && offset <= bytes.length ? offset : 0,
+      );
+    }
+    // Name the first field the buffer cuts.
+    let i = 0;
+    while (DHCPV6MESSAGE_FIXED_FIELDS[i][0] <= length) i++;
+    return this.failWith(
+      'E_TRUNCATED',
+      DHCPV6MESSAGE_FIXED_FIELDS[i][1],
+      offset + DHCPV6MESSAGE_FIXED_FIELDS[i][2],
+    );
+  }
+
+  /** Cold path of wrap(): failure k of DHCPV6MESSAGE_FAILURES at byte `at`. */
+  private failAt(k: number, at: number): DecodeError {
+    const [code, field] = DHCPV6MESSAGE_FAILURES[k];
+    return this.failWith(code, field, at);
+  }
+
+  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
+  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
+    fail(this.error, code, field, at);
+    return this.failRecorded();
+  }
+
+  private failRecorded(): DecodeError {
+    this.bytes = EMPTY;
+    this.offset = 0;
+    this.byteLength = 0;
+    this.msgTypeField = 0;
+    this.payloadSize = 0;
+    return this.error;
+  }
+
+  /** msgType: 8 bits at bit 0 (Dhcpv6MessageType). */
+  get msgType(): number {
+    return this.msgTypeField;
+  }
+
+  /** Writes msgType (8 bits at bit 0) in place; the other bits of its bytes are kept. */
+  setMsgType(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o] = v;
+    this.msgTypeField = v;
+  }
+
+  /** Absolute index of payload. */
+  get payloadOffset(): number {
+    return this.offset + 1;
+  }
+
+  /** Byte length of payload. */
+  get payloadLength(): number {
+    return this.payloadSize;
+  }
+
+  /** Bytes before the payload (fixed part and options). */
+  get headerLength(): number {
+    return 1;
+  }
+
+  /** Bytes of the whole message as its own length fields delimit it. */
+  get messageLength(): number {
+    return 1 + this.payloadSize;
+  }
+
+  /** Plain object for JSON output (allocates). */
+  toJSON(): Dhcpv6MessageJSON {
+    return {
+      msgType: this.msgType,
+    };
+  }
+
+  /** One line for humans (allocates). */
+  describe(): string {
+    return `${nameOfDhcpv6MessageType(this.msgType) ?? this.msgType}`;
+  }
+}
+
+/** A dhcpv6 message as a plain value (for humans, tests and encodeDhcpv6Message()). */
+export interface Dhcpv6MessageFields {
+  msgType: number;
+}
+
+const dhcpv6MessageDecodeView = new Dhcpv6MessageView();
+
+/** Decodes into a new plain value (allocates; hot paths use Dhcpv6MessageView). */
+export function decodeDhcpv6Message(
+  bytes: Uint8Array,
+  offset = 0,
+  length = bytes.length - offset,
+): Dhcpv6MessageFields | DecodeError {
+  const v = dhcpv6MessageDecodeView;
+  const err = v.wrap(bytes, offset, length);
+  if (err !== null) return copyDecodeError(err);
+  return {
+    msgType: v.msgType,
+  };
+}
+
+/** The fixed fields of a dhcpv6 message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeDhcpv6MessagePrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+): Partial<Dhcpv6MessageJSON> {
+  const out: Partial<Dhcpv6MessageJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 1) return out;
+  out.msgType = bytes[offset];
+  return out;
+}
+
+/** Bytes encodeDhcpv6Message() writes for `f`: where the payload goes after the header. */
+export function dhcpv6MessageHeaderLength(_f: Dhcpv6MessageFields): number {
+  return 1;
+}
+
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
+export function encodeDhcpv6Message(
+  f: Dhcpv6MessageFields,
+  out: Uint8Array,
+  offset: number,
+): number {
+  const headerBytes = 1;
+  if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
+  out[offset] = f.msgType;
+  return 1;
+}
+
+/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
 const DHCPV6_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [1, 'msgType', 0],
   [4, 'transactionId', 1],
@@ -3052,4 +3246,95 @@ export function encodeDhcpv6Relay(f: Dhcpv6RelayFields, out: Uint8Array, offset:
   copyBytes(f.options, out, pos);
   pos += f.options.length;
   return pos - offset;
+}
+
+/** Which message of dhcpv6.pkt lays out the bytes of a Dhcpv6Message message (its select). */
+export type Dhcpv6MessageLayout = 'dhcpv6Relay' | 'dhcpv6';
+
+/**
+ * The layout Dhcpv6Message's select names (by msgType) for the message `view` holds, or
+ * null when no case matches: the head alone holds it.
+ */
+export function dhcpv6MessageLayout(view: Dhcpv6MessageView): Dhcpv6MessageLayout | null {
+  switch (view.msgType) {
+    case 12: // RelayForward
+    case 13: // RelayReply
+      return 'dhcpv6Relay';
+  }
+  return 'dhcpv6';
+}
+
+/**
+ * Dhcpv6Message in the layout its select names: `head` holds the common fields, and after
+ * wrap() `layout` names the view that holds the whole message (null: the head alone).
+ * The views are owned and re-pointed at every wrap(), so a walk allocates nothing.
+ */
+export class Dhcpv6MessageLayouts {
+  readonly head = new Dhcpv6MessageView();
+  readonly dhcpv6Relay = new Dhcpv6RelayView();
+  readonly dhcpv6 = new Dhcpv6View();
+  /** The view holding the message after the last wrap() (when it failed: the one that refused it). */
+  layout: Dhcpv6MessageLayout | null = null;
+
+  /** Wraps the head, then the layout's view; returns the first error. */
+  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.layout = null;
+    const err = this.head.wrap(bytes, offset, length);
+    if (err !== null) return err;
+    this.layout = dhcpv6MessageLayout(this.head);
+    switch (this.layout) {
+      case 'dhcpv6Relay':
+        return this.dhcpv6Relay.wrap(bytes, offset, length);
+      case 'dhcpv6':
+        return this.dhcpv6.wrap(bytes, offset, length);
+      default:
+        return null;
+    }
+  }
+
+  /** The view of `layout` (the head when it is null). */
+  get view(): Dhcpv6MessageView | Dhcpv6RelayView | Dhcpv6View {
+    switch (this.layout) {
+      case 'dhcpv6Relay':
+        return this.dhcpv6Relay;
+      case 'dhcpv6':
+        return this.dhcpv6;
+      default:
+        return this.head;
+    }
+  }
+
+  /** The fixed fields of the view that refused the bytes, for showing it beside its error. */
+  get prefixDecoder(): (
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    last?: string,
+  ) => object {
+    switch (this.layout) {
+      case 'dhcpv6Relay':
+        return decodeDhcpv6RelayPrefix;
+      case 'dhcpv6':
+        return decodeDhcpv6Prefix;
+      default:
+        return decodeDhcpv6MessagePrefix;
+    }
+  }
+
+  /** The message as its layout's toJSON() shows it. */
+  toJSON(): Dhcpv6MessageJSON | Dhcpv6RelayJSON | Dhcpv6JSON {
+    switch (this.layout) {
+      case 'dhcpv6Relay':
+        return this.dhcpv6Relay.toJSON();
+      case 'dhcpv6':
+        return this.dhcpv6.toJSON();
+      default:
+        return this.head.toJSON();
+    }
+  }
+
+  /** The message as its layout's describe() shows it. */
+  describe(): string {
+    return this.view.describe();
+  }
 }

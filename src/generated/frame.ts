@@ -5,11 +5,13 @@ import { validateIpv4Options } from './ipv4.js';
 import { validateTcpOptions } from './tcp.js';
 import { ArpView } from './arp.js';
 import { DhcpView } from './dhcp.js';
+import { Dhcpv6MessageView } from './dhcpv6.js';
 import { DnsView } from './dns.js';
 import { EthernetView } from './ethernet.js';
 import { GeneveView } from './geneve.js';
 import { GreView } from './gre.js';
 import { IcmpView } from './icmp.js';
+import { Icmpv6View } from './icmpv6.js';
 import { IgmpView } from './igmp.js';
 import { Ipv4View } from './ipv4.js';
 import { Ipv6View } from './ipv6.js';
@@ -49,6 +51,8 @@ export const FrameLayer = Object.freeze({
   ipv6opts: 131072,
   ipv6route: 262144,
   mpls: 524288,
+  icmpv6: 1048576,
+  dhcpv6: 2097152,
 } as const);
 
 /** The layers a frame may start at (decodeFrom()): the roots, then where tunnels re-enter. */
@@ -109,6 +113,10 @@ export class FrameDecoder {
   readonly ipv6route = new Ipv6RoutingView();
   /** The mpls layer; valid when `layers` has FrameLayer.mpls. */
   readonly mpls = new MplsView();
+  /** The icmpv6 layer; valid when `layers` has FrameLayer.icmpv6. */
+  readonly icmpv6 = new Icmpv6View();
+  /** The dhcpv6 layer; valid when `layers` has FrameLayer.dhcpv6. */
+  readonly dhcpv6 = new Dhcpv6MessageView();
   /** FrameLayer bits of the layers the last decode() decoded. */
   layers = 0;
   /** The error of the layer that failed in the last decode() (that view's record), or null. */
@@ -127,7 +135,7 @@ export class FrameDecoder {
    * @param depth Tunnels to follow inside one another (default FRAME_MAX_DEPTH).
    */
   constructor(
-    readonly wanted: number = 1048575,
+    readonly wanted: number = 4194303,
     depth = FRAME_MAX_DEPTH,
   ) {
     this.next = depth > 0 ? new FrameDecoder(wanted, depth - 1) : null;
@@ -406,13 +414,18 @@ export class FrameDecoder {
                       // DNS
                       kind = 2; // dns
                       break;
+                    case 0x222:
+                    case 0x223:
+                      // DHCPv6Client, DHCPv6Server
+                      kind = 3; // dhcpv6
+                      break;
                     case 0x12b5:
                       // VXLAN
-                      kind = 3; // vxlan
+                      kind = 4; // vxlan
                       break;
                     case 0x17c1:
                       // Geneve
-                      kind = 4; // geneve
+                      kind = 5; // geneve
                       break;
                   }
                   if (kind === 0) {
@@ -426,13 +439,18 @@ export class FrameDecoder {
                         // DNS
                         kind = 2; // dns
                         break;
+                      case 0x222:
+                      case 0x223:
+                        // DHCPv6Client, DHCPv6Server
+                        kind = 3; // dhcpv6
+                        break;
                       case 0x12b5:
                         // VXLAN
-                        kind = 3; // vxlan
+                        kind = 4; // vxlan
                         break;
                       case 0x17c1:
                         // Geneve
-                        kind = 4; // geneve
+                        kind = 5; // geneve
                         break;
                     }
                   }
@@ -460,6 +478,27 @@ export class FrameDecoder {
                       break;
                     }
                     case 3: {
+                      if ((wanted & FrameLayer.dhcpv6) !== 0) {
+                        const offset = udp.payloadOffset;
+                        const length = udp.payloadLength;
+                        const dhcpv6 = this.dhcpv6;
+                        dhcpv6.bytes = bytes;
+                        dhcpv6.offset = offset;
+                        dhcpv6.byteLength = length;
+                        if (!(offset >= 0 && length >= 1 && offset + length <= bytes.length))
+                          return this.stop(dhcpv6.wrap(bytes, offset, length), layers);
+                        dhcpv6.msgTypeField = bytes[offset];
+                        const pos = offset + 1;
+                        // payload
+                        {
+                          const size = offset + length - pos;
+                          dhcpv6.payloadSize = size;
+                        }
+                        layers |= FrameLayer.dhcpv6;
+                      }
+                      break;
+                    }
+                    case 4: {
                       if ((wanted & FrameLayer.vxlan) !== 0) {
                         const offset = udp.payloadOffset;
                         const length = udp.payloadLength;
@@ -502,7 +541,7 @@ export class FrameDecoder {
                       }
                       break;
                     }
-                    case 4: {
+                    case 5: {
                       if ((wanted & FrameLayer.geneve) !== 0) {
                         const offset = udp.payloadOffset;
                         const length = udp.payloadLength;
@@ -945,13 +984,18 @@ export class FrameDecoder {
                     // DNS
                     kind = 2; // dns
                     break;
+                  case 0x222:
+                  case 0x223:
+                    // DHCPv6Client, DHCPv6Server
+                    kind = 3; // dhcpv6
+                    break;
                   case 0x12b5:
                     // VXLAN
-                    kind = 3; // vxlan
+                    kind = 4; // vxlan
                     break;
                   case 0x17c1:
                     // Geneve
-                    kind = 4; // geneve
+                    kind = 5; // geneve
                     break;
                 }
                 if (kind === 0) {
@@ -965,13 +1009,18 @@ export class FrameDecoder {
                       // DNS
                       kind = 2; // dns
                       break;
+                    case 0x222:
+                    case 0x223:
+                      // DHCPv6Client, DHCPv6Server
+                      kind = 3; // dhcpv6
+                      break;
                     case 0x12b5:
                       // VXLAN
-                      kind = 3; // vxlan
+                      kind = 4; // vxlan
                       break;
                     case 0x17c1:
                       // Geneve
-                      kind = 4; // geneve
+                      kind = 5; // geneve
                       break;
                   }
                 }
@@ -999,6 +1048,27 @@ export class FrameDecoder {
                     break;
                   }
                   case 3: {
+                    if ((wanted & FrameLayer.dhcpv6) !== 0) {
+                      const offset = udp.payloadOffset;
+                      const length = udp.payloadLength;
+                      const dhcpv6 = this.dhcpv6;
+                      dhcpv6.bytes = bytes;
+                      dhcpv6.offset = offset;
+                      dhcpv6.byteLength = length;
+                      if (!(offset >= 0 && length >= 1 && offset + length <= bytes.length))
+                        return this.stop(dhcpv6.wrap(bytes, offset, length), layers);
+                      dhcpv6.msgTypeField = bytes[offset];
+                      const pos = offset + 1;
+                      // payload
+                      {
+                        const size = offset + length - pos;
+                        dhcpv6.payloadSize = size;
+                      }
+                      layers |= FrameLayer.dhcpv6;
+                    }
+                    break;
+                  }
+                  case 4: {
                     if ((wanted & FrameLayer.vxlan) !== 0) {
                       const offset = udp.payloadOffset;
                       const length = udp.payloadLength;
@@ -1041,7 +1111,7 @@ export class FrameDecoder {
                     }
                     break;
                   }
-                  case 4: {
+                  case 5: {
                     if ((wanted & FrameLayer.geneve) !== 0) {
                       const offset = udp.payloadOffset;
                       const length = udp.payloadLength;
@@ -1115,6 +1185,30 @@ export class FrameDecoder {
                     break;
                   }
                 }
+              }
+              break;
+            }
+            case 58: {
+              // ICMPv6
+              if ((wanted & FrameLayer.icmpv6) !== 0) {
+                const offset = ipv6NextOffset;
+                const length = ipv6NextLength;
+                const icmpv6 = this.icmpv6;
+                icmpv6.bytes = bytes;
+                icmpv6.offset = offset;
+                icmpv6.byteLength = length;
+                if (!(offset >= 0 && length >= 4 && offset + length <= bytes.length))
+                  return this.stop(icmpv6.wrap(bytes, offset, length), layers);
+                icmpv6.typeField = bytes[offset];
+                icmpv6.codeField = bytes[offset + 1];
+                icmpv6.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+                const pos = offset + 4;
+                // payload
+                {
+                  const size = offset + length - pos;
+                  icmpv6.payloadSize = size;
+                }
+                layers |= FrameLayer.icmpv6;
               }
               break;
             }
@@ -1422,13 +1516,18 @@ export class FrameDecoder {
                 // DNS
                 kind = 2; // dns
                 break;
+              case 0x222:
+              case 0x223:
+                // DHCPv6Client, DHCPv6Server
+                kind = 3; // dhcpv6
+                break;
               case 0x12b5:
                 // VXLAN
-                kind = 3; // vxlan
+                kind = 4; // vxlan
                 break;
               case 0x17c1:
                 // Geneve
-                kind = 4; // geneve
+                kind = 5; // geneve
                 break;
             }
             if (kind === 0) {
@@ -1442,13 +1541,18 @@ export class FrameDecoder {
                   // DNS
                   kind = 2; // dns
                   break;
+                case 0x222:
+                case 0x223:
+                  // DHCPv6Client, DHCPv6Server
+                  kind = 3; // dhcpv6
+                  break;
                 case 0x12b5:
                   // VXLAN
-                  kind = 3; // vxlan
+                  kind = 4; // vxlan
                   break;
                 case 0x17c1:
                   // Geneve
-                  kind = 4; // geneve
+                  kind = 5; // geneve
                   break;
               }
             }
@@ -1475,6 +1579,27 @@ export class FrameDecoder {
                 break;
               }
               case 3: {
+                if ((wanted & FrameLayer.dhcpv6) !== 0) {
+                  const offset = udp.payloadOffset;
+                  const length = udp.payloadLength;
+                  const dhcpv6 = this.dhcpv6;
+                  dhcpv6.bytes = bytes;
+                  dhcpv6.offset = offset;
+                  dhcpv6.byteLength = length;
+                  if (!(offset >= 0 && length >= 1 && offset + length <= bytes.length))
+                    return this.stop(dhcpv6.wrap(bytes, offset, length), layers);
+                  dhcpv6.msgTypeField = bytes[offset];
+                  const pos = offset + 1;
+                  // payload
+                  {
+                    const size = offset + length - pos;
+                    dhcpv6.payloadSize = size;
+                  }
+                  layers |= FrameLayer.dhcpv6;
+                }
+                break;
+              }
+              case 4: {
                 if ((wanted & FrameLayer.vxlan) !== 0) {
                   const offset = udp.payloadOffset;
                   const length = udp.payloadLength;
@@ -1517,7 +1642,7 @@ export class FrameDecoder {
                 }
                 break;
               }
-              case 4: {
+              case 5: {
                 if ((wanted & FrameLayer.geneve) !== 0) {
                   const offset = udp.payloadOffset;
                   const length = udp.payloadLength;
@@ -1903,13 +2028,18 @@ export class FrameDecoder {
               // DNS
               kind = 2; // dns
               break;
+            case 0x222:
+            case 0x223:
+              // DHCPv6Client, DHCPv6Server
+              kind = 3; // dhcpv6
+              break;
             case 0x12b5:
               // VXLAN
-              kind = 3; // vxlan
+              kind = 4; // vxlan
               break;
             case 0x17c1:
               // Geneve
-              kind = 4; // geneve
+              kind = 5; // geneve
               break;
           }
           if (kind === 0) {
@@ -1923,13 +2053,18 @@ export class FrameDecoder {
                 // DNS
                 kind = 2; // dns
                 break;
+              case 0x222:
+              case 0x223:
+                // DHCPv6Client, DHCPv6Server
+                kind = 3; // dhcpv6
+                break;
               case 0x12b5:
                 // VXLAN
-                kind = 3; // vxlan
+                kind = 4; // vxlan
                 break;
               case 0x17c1:
                 // Geneve
-                kind = 4; // geneve
+                kind = 5; // geneve
                 break;
             }
           }
@@ -1955,6 +2090,27 @@ export class FrameDecoder {
               break;
             }
             case 3: {
+              if ((wanted & FrameLayer.dhcpv6) !== 0) {
+                const offset = udp.payloadOffset;
+                const length = udp.payloadLength;
+                const dhcpv6 = this.dhcpv6;
+                dhcpv6.bytes = bytes;
+                dhcpv6.offset = offset;
+                dhcpv6.byteLength = length;
+                if (!(offset >= 0 && length >= 1 && offset + length <= bytes.length))
+                  return this.stop(dhcpv6.wrap(bytes, offset, length), layers);
+                dhcpv6.msgTypeField = bytes[offset];
+                const pos = offset + 1;
+                // payload
+                {
+                  const size = offset + length - pos;
+                  dhcpv6.payloadSize = size;
+                }
+                layers |= FrameLayer.dhcpv6;
+              }
+              break;
+            }
+            case 4: {
               if ((wanted & FrameLayer.vxlan) !== 0) {
                 const offset = udp.payloadOffset;
                 const length = udp.payloadLength;
@@ -1997,7 +2153,7 @@ export class FrameDecoder {
               }
               break;
             }
-            case 4: {
+            case 5: {
               if ((wanted & FrameLayer.geneve) !== 0) {
                 const offset = udp.payloadOffset;
                 const length = udp.payloadLength;
@@ -2071,6 +2227,30 @@ export class FrameDecoder {
               break;
             }
           }
+        }
+        break;
+      }
+      case 58: {
+        // ICMPv6
+        if ((wanted & FrameLayer.icmpv6) !== 0) {
+          const offset = ipv6NextOffset;
+          const length = ipv6NextLength;
+          const icmpv6 = this.icmpv6;
+          icmpv6.bytes = bytes;
+          icmpv6.offset = offset;
+          icmpv6.byteLength = length;
+          if (!(offset >= 0 && length >= 4 && offset + length <= bytes.length))
+            return this.stop(icmpv6.wrap(bytes, offset, length), layers);
+          icmpv6.typeField = bytes[offset];
+          icmpv6.codeField = bytes[offset + 1];
+          icmpv6.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+          const pos = offset + 4;
+          // payload
+          {
+            const size = offset + length - pos;
+            icmpv6.payloadSize = size;
+          }
+          layers |= FrameLayer.icmpv6;
         }
         break;
       }

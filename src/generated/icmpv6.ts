@@ -8181,423 +8181,6 @@ export function encodeMldv2Query(
 }
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const MLDV2REPORT_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
-  [1, 'type', 0],
-  [2, 'code', 1],
-  [4, 'checksum', 2],
-  [6, 'reserved', 4],
-  [8, 'numRecords', 6],
-];
-
-/** Size of the fixed part of Mldv2Report in bytes. */
-export const MLDV2REPORT_FIXED_SIZE = 8;
-
-/** What Mldv2ReportView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface Mldv2ReportJSON {
-  type: number;
-  code: number;
-  checksum: number;
-  checksumValid: boolean | null;
-  reserved: number;
-  numRecords: number;
-}
-
-/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const MLDV2REPORT_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
-  ['E_BAD_VALUE', 'type'],
-];
-
-/**
- * A zero-allocation view of one icmpv6 message: wrap() it over bytes, then read fields.
- * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
- */
-export class Mldv2ReportView {
-  /** The bytes last wrapped (empty after a failed wrap()). */
-  bytes: Uint8Array = EMPTY;
-  /** Absolute index of the message's first byte in `bytes`. */
-  offset = 0;
-  /** Bytes available to the message from `offset` (the wrap() length). */
-  byteLength = 0;
-  /** This view's error record, reused by every failed wrap(). */
-  readonly error: DecodeError = newDecodeError('icmpv6');
-  /** @internal The fixed fields as wrap() decoded them (read the getters). */
-  typeField = 0;
-  codeField = 0;
-  checksumField = 0;
-  reservedField = 0;
-  numRecordsField = 0;
-  /** @internal Byte length of records; it starts where the part before it ends. */
-  recordsSize = 0;
-
-  /**
-   * Points the view at a message and checks every bound up front: afterwards no getter or
-   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
-   */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-    this.bytes = bytes;
-    this.offset = offset;
-    this.byteLength = length;
-    if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length)) return this.failFixed();
-    const typeValue = bytes[offset];
-    this.typeField = typeValue;
-    this.codeField = bytes[offset + 1];
-    this.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-    this.reservedField = (bytes[offset + 4] << 8) | bytes[offset + 5];
-    this.numRecordsField = (bytes[offset + 6] << 8) | bytes[offset + 7];
-    const pos = offset + 8;
-    if (!(typeValue === 143)) return this.failAt(0, offset);
-    // records
-    {
-      const size = offset + length - pos;
-      this.recordsSize = size;
-    }
-    return null;
-  }
-
-  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
-  private failFixed(): DecodeError {
-    const bytes = this.bytes;
-    const offset = this.offset;
-    const length = this.byteLength;
-    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
-      return this.failWith(
-        'E_TRUNCATED',
-        'type',
-        offset >= 0 && offset <= bytes.length ? offset : 0,
-      );
-    }
-    // Name the first field the buffer cuts.
-    let i = 0;
-    while (MLDV2REPORT_FIXED_FIELDS[i][0] <= length) i++;
-    return this.failWith(
-      'E_TRUNCATED',
-      MLDV2REPORT_FIXED_FIELDS[i][1],
-      offset + MLDV2REPORT_FIXED_FIELDS[i][2],
-    );
-  }
-
-  /** Cold path of wrap(): failure k of MLDV2REPORT_FAILURES at byte `at`. */
-  private failAt(k: number, at: number): DecodeError {
-    const [code, field] = MLDV2REPORT_FAILURES[k];
-    return this.failWith(code, field, at);
-  }
-
-  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
-  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
-    fail(this.error, code, field, at);
-    return this.failRecorded();
-  }
-
-  private failRecorded(): DecodeError {
-    this.bytes = EMPTY;
-    this.offset = 0;
-    this.byteLength = 0;
-    this.typeField = 0;
-    this.codeField = 0;
-    this.checksumField = 0;
-    this.reservedField = 0;
-    this.numRecordsField = 0;
-    this.recordsSize = 0;
-    return this.error;
-  }
-
-  /** type: 8 bits at bit 0 (Icmpv6Type). */
-  get type(): number {
-    return this.typeField;
-  }
-
-  /** code: 8 bits at bit 8. */
-  get code(): number {
-    return this.codeField;
-  }
-
-  /** checksum: 16 bits at bit 16. */
-  get checksum(): number {
-    return this.checksumField;
-  }
-
-  /** reserved: 16 bits at bit 32. */
-  get reserved(): number {
-    return this.reservedField;
-  }
-
-  /** numRecords: 16 bits at bit 48. */
-  get numRecords(): number {
-    return this.numRecordsField;
-  }
-
-  /** Writes type (8 bits at bit 0) in place; the other bits of its bytes are kept. wrap()'s checks read type, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setType(value: number): DecodeError | null {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xff;
-    b[o] = v;
-    this.typeField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** Writes code (8 bits at bit 8) in place; the other bits of its bytes are kept. */
-  setCode(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xff;
-    b[o + 1] = v;
-    this.codeField = v;
-  }
-
-  /** Writes checksum (16 bits at bit 16) in place; the other bits of its bytes are kept. */
-  setChecksum(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 2] = v >>> 8;
-    b[o + 3] = v;
-    this.checksumField = v;
-  }
-
-  /** Writes reserved (16 bits at bit 32) in place; the other bits of its bytes are kept. */
-  setReserved(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 4] = v >>> 8;
-    b[o + 5] = v;
-    this.reservedField = v;
-  }
-
-  /** Writes numRecords (16 bits at bit 48) in place; the other bits of its bytes are kept. */
-  setNumRecords(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 6] = v >>> 8;
-    b[o + 7] = v;
-    this.numRecordsField = v;
-  }
-
-  /**
-   * Updates checksum for changed 16-bit words (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')),
-   * `delta` being the sum of ~m and m' over them.
-   */
-  private updateChecksum(delta: number): void {
-    const held = this.checksumField;
-    let sum = (~held & 0xffff) + delta;
-    sum = (sum & 0xffff) + (sum >>> 16);
-    sum = (sum & 0xffff) + (sum >>> 16);
-    const next = ~sum & 0xffff;
-    const b = this.bytes;
-    const o = this.offset;
-    b[o + 2] = next >>> 8;
-    b[o + 3] = next;
-    this.checksumField = next;
-  }
-
-  /** setType(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. wrap()'s checks read type, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setTypeUpdatingChecksum(value: number): DecodeError | null {
-    const before = ~((this.typeField << 8) & 0xffff) & 0xffff;
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xff;
-    b[o] = v;
-    this.typeField = v;
-    this.updateChecksum(before + ((this.typeField << 8) & 0xffff));
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** setCode(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
-  setCodeUpdatingChecksum(value: number): void {
-    const before = ~(this.codeField & 0xffff) & 0xffff;
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xff;
-    b[o + 1] = v;
-    this.codeField = v;
-    this.updateChecksum(before + (this.codeField & 0xffff));
-  }
-
-  /** setReserved(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
-  setReservedUpdatingChecksum(value: number): void {
-    const before = ~(this.reservedField & 0xffff) & 0xffff;
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 4] = v >>> 8;
-    b[o + 5] = v;
-    this.reservedField = v;
-    this.updateChecksum(before + (this.reservedField & 0xffff));
-  }
-
-  /** setNumRecords(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
-  setNumRecordsUpdatingChecksum(value: number): void {
-    const before = ~(this.numRecordsField & 0xffff) & 0xffff;
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 6] = v >>> 8;
-    b[o + 7] = v;
-    this.numRecordsField = v;
-    this.updateChecksum(before + (this.numRecordsField & 0xffff));
-  }
-
-  /** Absolute index of records. */
-  get recordsOffset(): number {
-    return this.offset + 8;
-  }
-
-  /** Byte length of records. */
-  get recordsLength(): number {
-    return this.recordsSize;
-  }
-
-  /** Bytes before the payload (fixed part and options). */
-  get headerLength(): number {
-    return 8;
-  }
-
-  /** Bytes of the whole message as its own length fields delimit it. */
-  get messageLength(): number {
-    return 8 + this.recordsSize;
-  }
-
-  /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */
-  checksumValidWithIpv6(
-    src: Uint8Array,
-    srcOffset: number,
-    dst: Uint8Array,
-    dstOffset: number,
-  ): boolean {
-    const length = this.messageLength;
-    return (
-      this.byteLength > 0 &&
-      internetChecksum(
-        this.bytes,
-        this.offset,
-        length,
-        ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, length),
-      ) === 0
-    );
-  }
-
-  /** Plain object for JSON output. Pass the IPv6 addresses (16 bytes each) to fill checksumValid (else null). JSON.stringify's key argument is ignored. */
-  toJSON(src?: Uint8Array, dst?: Uint8Array): Mldv2ReportJSON {
-    return {
-      type: this.type,
-      code: this.code,
-      checksum: this.checksum,
-      checksumValid:
-        src instanceof Uint8Array && dst instanceof Uint8Array
-          ? this.checksumValidWithIpv6(src, 0, dst, 0)
-          : null,
-      reserved: this.reserved,
-      numRecords: this.numRecords,
-    };
-  }
-
-  /** One line for humans (allocates). */
-  describe(): string {
-    return `mldv2 report, ${this.numRecords} records`;
-  }
-}
-
-/** A icmpv6 message as a plain value (for humans, tests and encodeMldv2Report()). */
-export interface Mldv2ReportFields {
-  type: number;
-  code: number;
-  /** Computed by the encoder when undefined. */
-  checksum?: number;
-  reserved: number;
-  numRecords: number;
-}
-
-const mldv2ReportDecodeView = new Mldv2ReportView();
-
-/** Decodes into a new plain value (allocates; hot paths use Mldv2ReportView). */
-export function decodeMldv2Report(
-  bytes: Uint8Array,
-  offset = 0,
-  length = bytes.length - offset,
-): Mldv2ReportFields | DecodeError {
-  const v = mldv2ReportDecodeView;
-  const err = v.wrap(bytes, offset, length);
-  if (err !== null) return copyDecodeError(err);
-  return {
-    type: v.type,
-    code: v.code,
-    checksum: v.checksum,
-    reserved: v.reserved,
-    numRecords: v.numRecords,
-  };
-}
-
-/** The fixed fields of a icmpv6 message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodeMldv2ReportPrefix(
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
-  last = '',
-): Partial<Mldv2ReportJSON> {
-  const out: Partial<Mldv2ReportJSON> = {};
-  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
-  if (end < 1) return out;
-  out.type = bytes[offset];
-  if (last === 'type' || end < 2) return out;
-  out.code = bytes[offset + 1];
-  if (last === 'code' || end < 4) return out;
-  out.checksum = (bytes[offset + 2] << 8) | bytes[offset + 3];
-  if (last === 'checksum' || end < 6) return out;
-  out.reserved = (bytes[offset + 4] << 8) | bytes[offset + 5];
-  if (last === 'reserved' || end < 8) return out;
-  out.numRecords = (bytes[offset + 6] << 8) | bytes[offset + 7];
-  return out;
-}
-
-/** Bytes encodeMldv2Report() writes for `f`: where the payload goes after the header. */
-export function mldv2ReportHeaderLength(_f: Mldv2ReportFields): number {
-  return 8;
-}
-
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). `payloadLength` is the byte count of the payload that follows the header in `out`; the payload must already be there, since the checksum covers it; the checksum covers the IPv6 pseudo-header (RFC 8200 §8.1) of the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`. Allocates nothing. */
-export function encodeMldv2Report(
-  f: Mldv2ReportFields,
-  out: Uint8Array,
-  offset: number,
-  payloadLength: number,
-  src: Uint8Array,
-  srcOffset: number,
-  dst: Uint8Array,
-  dstOffset: number,
-): number {
-  const headerBytes = 8;
-  if (!(offset >= 0 && offset + headerBytes + payloadLength <= out.length)) return -1;
-  out[offset] = f.type;
-  out[offset + 1] = f.code;
-  const v2 = f.checksum ?? 0;
-  out[offset + 2] = v2 >>> 8;
-  out[offset + 3] = v2;
-  out[offset + 4] = f.reserved >>> 8;
-  out[offset + 5] = f.reserved;
-  out[offset + 6] = f.numRecords >>> 8;
-  out[offset + 7] = f.numRecords;
-  if (f.checksum === undefined) {
-    const covered = 8 + payloadLength;
-    let head =
-      ((f.type & 0xff) << 8) + (f.code & 0xff) + (f.reserved & 0xffff) + (f.numRecords & 0xffff);
-    head = (head & 0xffff) + (head >>> 16);
-    head = (head & 0xffff) + (head >>> 16);
-    const sum = internetChecksum(
-      out,
-      offset + 8,
-      covered - 8,
-      head + ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, covered),
-    );
-    out[offset + 2] = sum >>> 8;
-    out[offset + 3] = sum;
-  }
-
-  return 8;
-}
-
-/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
 const MLDV2RECORD_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [1, 'recordType', 0],
   [2, 'auxDataLen', 1],
@@ -9067,6 +8650,11 @@ export function decodeMldv2RecordPrefix(
   return out;
 }
 
+/** Bytes encodeMldv2Record() writes for `f`: where the payload goes after the header. */
+export function mldv2RecordHeaderLength(f: Mldv2RecordFields): number {
+  return 20 + 16 * f.sources.length + f.auxData.length;
+}
+
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). an IPv6 address text that does not parse also gives -1. Allocates nothing. */
 export function encodeMldv2Record(f: Mldv2RecordFields, out: Uint8Array, offset: number): number {
   const auxDataLen = f.auxDataLen ?? Math.trunc(f.auxData.length / 4);
@@ -9086,4 +8674,784 @@ export function encodeMldv2Record(f: Mldv2RecordFields, out: Uint8Array, offset:
   copyBytes(f.auxData, out, pos);
   pos += f.auxData.length;
   return pos - offset;
+}
+
+/**
+ * Walks Mldv2Record items one after another, over an array wrap() has validated: next() re-points
+ * `item` (the same view every time) at the next one; nothing is allocated.
+ */
+export class Mldv2RecordCursor {
+  /** The current item. */
+  readonly item = new Mldv2RecordView();
+  private bytes: Uint8Array = EMPTY;
+  private pos = 0;
+  private end = 0;
+  private remaining = 0;
+
+  /** Re-points the cursor at `count` items in [offset, offset + length); returns itself. */
+  reset(bytes: Uint8Array, offset: number, length: number, count: number): this {
+    this.bytes = bytes;
+    this.pos = offset;
+    this.end = offset + length;
+    this.remaining = count;
+    return this;
+  }
+
+  /** Advances to the next item; false after the last one (or where one does not wrap). */
+  next(): boolean {
+    if (this.remaining <= 0) return false;
+    if (this.item.wrap(this.bytes, this.pos, this.end - this.pos) !== null) {
+      this.remaining = 0;
+      return false;
+    }
+    this.pos += this.item.messageLength;
+    this.remaining--;
+    return true;
+  }
+}
+
+/** The items `cursor` walks as toJSON() shows each (allocates). */
+export function mldv2RecordItemsToJSON(cursor: Mldv2RecordCursor): Mldv2RecordJSON[] {
+  const list: Mldv2RecordJSON[] = [];
+  while (cursor.next()) list.push(cursor.item.toJSON());
+  return list;
+}
+
+/** The items `cursor` walks as values (allocates). */
+export function decodeMldv2RecordItems(cursor: Mldv2RecordCursor): Mldv2RecordFields[] {
+  const list: Mldv2RecordFields[] = [];
+  while (cursor.next()) {
+    const item = cursor.item;
+    list.push(decodeMldv2Record(item.bytes, item.offset, item.messageLength) as Mldv2RecordFields);
+  }
+  return list;
+}
+
+/** Bytes encodeMldv2Record() writes for all of `items`. */
+export function mldv2RecordItemsLength(items: readonly Mldv2RecordFields[]): number {
+  let n = 0;
+  for (let i = 0; i < items.length; i++) n += mldv2RecordHeaderLength(items[i]);
+  return n;
+}
+
+/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
+const MLDV2REPORT_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+  [1, 'type', 0],
+  [2, 'code', 1],
+  [4, 'checksum', 2],
+  [6, 'reserved', 4],
+  [8, 'numRecords', 6],
+];
+
+/** Size of the fixed part of Mldv2Report in bytes. */
+export const MLDV2REPORT_FIXED_SIZE = 8;
+
+/** What Mldv2ReportView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface Mldv2ReportJSON {
+  type: number;
+  code: number;
+  checksum: number;
+  checksumValid: boolean | null;
+  reserved: number;
+  numRecords: number;
+  records: Mldv2RecordJSON[];
+}
+
+/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
+const MLDV2REPORT_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
+  ['E_BAD_VALUE', 'type'],
+];
+
+/**
+ * A zero-allocation view of one icmpv6 message: wrap() it over bytes, then read fields.
+ * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
+ */
+export class Mldv2ReportView {
+  /** The bytes last wrapped (empty after a failed wrap()). */
+  bytes: Uint8Array = EMPTY;
+  /** Absolute index of the message's first byte in `bytes`. */
+  offset = 0;
+  /** Bytes available to the message from `offset` (the wrap() length). */
+  byteLength = 0;
+  /** This view's error record, reused by every failed wrap(). */
+  readonly error: DecodeError = newDecodeError('icmpv6');
+  /** @internal The fixed fields as wrap() decoded them (read the getters). */
+  typeField = 0;
+  codeField = 0;
+  checksumField = 0;
+  reservedField = 0;
+  numRecordsField = 0;
+  /** @internal Byte length of records; it starts where the part before it ends. */
+  recordsSize = 0;
+  /** @internal The cursor over records (wrap() validates with its item view). */
+  readonly recordsCursor = new Mldv2RecordCursor();
+  /** @internal Items of records, counted by wrap(). */
+  recordsCountField = 0;
+
+  private get recordsStart(): number {
+    return this.offset + 8;
+  }
+
+  /** @internal Byte length of payload; it starts where the part before it ends. */
+  payloadSize = 0;
+
+  /**
+   * Points the view at a message and checks every bound up front: afterwards no getter or
+   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
+   */
+  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.byteLength = length;
+    if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length)) return this.failFixed();
+    const typeValue = bytes[offset];
+    this.typeField = typeValue;
+    this.codeField = bytes[offset + 1];
+    this.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    this.reservedField = (bytes[offset + 4] << 8) | bytes[offset + 5];
+    this.numRecordsField = (bytes[offset + 6] << 8) | bytes[offset + 7];
+    let pos = offset + 8;
+    if (!(typeValue === 143)) return this.failAt(0, offset);
+    // records
+    {
+      const count = this.numRecords;
+      let end = pos;
+      for (let i = 0; i < count; i++) {
+        const err = this.recordsCursor.item.wrap(bytes, end, offset + length - end);
+        if (err !== null) {
+          fail(this.error, err.code, err.field, err.offset);
+          return this.failRecorded();
+        }
+        end += this.recordsCursor.item.messageLength;
+      }
+      this.recordsCountField = count;
+      const size = end - pos;
+      this.recordsSize = size;
+      pos += size;
+    }
+    // payload
+    {
+      const size = offset + length - pos;
+      this.payloadSize = size;
+    }
+    return null;
+  }
+
+  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
+  private failFixed(): DecodeError {
+    const bytes = this.bytes;
+    const offset = this.offset;
+    const length = this.byteLength;
+    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
+      return this.failWith(
+        'E_TRUNCATED',
+        'type',
+        offset >= 0 && offset <= bytes.length ? offset : 0,
+      );
+    }
+    // Name the first field the buffer cuts.
+    let i = 0;
+    while (MLDV2REPORT_FIXED_FIELDS[i][0] <= length) i++;
+    return this.failWith(
+      'E_TRUNCATED',
+      MLDV2REPORT_FIXED_FIELDS[i][1],
+      offset + MLDV2REPORT_FIXED_FIELDS[i][2],
+    );
+  }
+
+  /** Cold path of wrap(): failure k of MLDV2REPORT_FAILURES at byte `at`. */
+  private failAt(k: number, at: number): DecodeError {
+    const [code, field] = MLDV2REPORT_FAILURES[k];
+    return this.failWith(code, field, at);
+  }
+
+  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
+  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
+    fail(this.error, code, field, at);
+    return this.failRecorded();
+  }
+
+  private failRecorded(): DecodeError {
+    this.bytes = EMPTY;
+    this.offset = 0;
+    this.byteLength = 0;
+    this.typeField = 0;
+    this.codeField = 0;
+    this.checksumField = 0;
+    this.reservedField = 0;
+    this.numRecordsField = 0;
+    this.recordsSize = 0;
+    this.recordsCountField = 0;
+    this.recordsCursor.item.wrap(EMPTY, 0, 0);
+    this.payloadSize = 0;
+    return this.error;
+  }
+
+  /** type: 8 bits at bit 0 (Icmpv6Type). */
+  get type(): number {
+    return this.typeField;
+  }
+
+  /** code: 8 bits at bit 8. */
+  get code(): number {
+    return this.codeField;
+  }
+
+  /** checksum: 16 bits at bit 16. */
+  get checksum(): number {
+    return this.checksumField;
+  }
+
+  /** reserved: 16 bits at bit 32. */
+  get reserved(): number {
+    return this.reservedField;
+  }
+
+  /** numRecords: 16 bits at bit 48. */
+  get numRecords(): number {
+    return this.numRecordsField;
+  }
+
+  /** Writes type (8 bits at bit 0) in place; the other bits of its bytes are kept. wrap()'s checks read type, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setType(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o] = v;
+    this.typeField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes code (8 bits at bit 8) in place; the other bits of its bytes are kept. */
+  setCode(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 1] = v;
+    this.codeField = v;
+  }
+
+  /** Writes checksum (16 bits at bit 16) in place; the other bits of its bytes are kept. */
+  setChecksum(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.checksumField = v;
+  }
+
+  /** Writes reserved (16 bits at bit 32) in place; the other bits of its bytes are kept. */
+  setReserved(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.reservedField = v;
+  }
+
+  /** Writes numRecords (16 bits at bit 48) in place; the other bits of its bytes are kept. wrap()'s checks read numRecords, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setNumRecords(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 6] = v >>> 8;
+    b[o + 7] = v;
+    this.numRecordsField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /**
+   * Updates checksum for changed 16-bit words (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')),
+   * `delta` being the sum of ~m and m' over them.
+   */
+  private updateChecksum(delta: number): void {
+    const held = this.checksumField;
+    let sum = (~held & 0xffff) + delta;
+    sum = (sum & 0xffff) + (sum >>> 16);
+    sum = (sum & 0xffff) + (sum >>> 16);
+    const next = ~sum & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 2] = next >>> 8;
+    b[o + 3] = next;
+    this.checksumField = next;
+  }
+
+  /** setType(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. wrap()'s checks read type, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setTypeUpdatingChecksum(value: number): DecodeError | null {
+    const before = ~((this.typeField << 8) & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o] = v;
+    this.typeField = v;
+    this.updateChecksum(before + ((this.typeField << 8) & 0xffff));
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** setCode(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setCodeUpdatingChecksum(value: number): void {
+    const before = ~(this.codeField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 1] = v;
+    this.codeField = v;
+    this.updateChecksum(before + (this.codeField & 0xffff));
+  }
+
+  /** setReserved(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setReservedUpdatingChecksum(value: number): void {
+    const before = ~(this.reservedField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.reservedField = v;
+    this.updateChecksum(before + (this.reservedField & 0xffff));
+  }
+
+  /** Absolute index of records. */
+  get recordsOffset(): number {
+    return this.offset + 8;
+  }
+
+  /** Byte length of records. */
+  get recordsLength(): number {
+    return this.recordsSize;
+  }
+
+  /** Items in records. */
+  get recordsCount(): number {
+    return this.recordsCountField;
+  }
+
+  /** The records cursor (the same object on every call), reset to the first item: next() re-points its `item`, a Mldv2RecordView. */
+  records(): Mldv2RecordCursor {
+    return this.recordsCursor.reset(
+      this.bytes,
+      this.recordsStart,
+      this.recordsSize,
+      this.recordsCountField,
+    );
+  }
+
+  /** Absolute index of payload. */
+  get payloadOffset(): number {
+    return this.offset + 8 + this.recordsSize;
+  }
+
+  /** Byte length of payload. */
+  get payloadLength(): number {
+    return this.payloadSize;
+  }
+
+  /** Bytes before the payload (fixed part and options). */
+  get headerLength(): number {
+    return 8 + this.recordsSize;
+  }
+
+  /** Bytes of the whole message as its own length fields delimit it. */
+  get messageLength(): number {
+    return 8 + this.recordsSize + this.payloadSize;
+  }
+
+  /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */
+  checksumValidWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): boolean {
+    const length = this.messageLength;
+    return (
+      this.byteLength > 0 &&
+      internetChecksum(
+        this.bytes,
+        this.offset,
+        length,
+        ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, length),
+      ) === 0
+    );
+  }
+
+  /** Plain object for JSON output. Pass the IPv6 addresses (16 bytes each) to fill checksumValid (else null). JSON.stringify's key argument is ignored. */
+  toJSON(src?: Uint8Array, dst?: Uint8Array): Mldv2ReportJSON {
+    return {
+      type: this.type,
+      code: this.code,
+      checksum: this.checksum,
+      checksumValid:
+        src instanceof Uint8Array && dst instanceof Uint8Array
+          ? this.checksumValidWithIpv6(src, 0, dst, 0)
+          : null,
+      reserved: this.reserved,
+      numRecords: this.numRecords,
+      records: mldv2RecordItemsToJSON(this.records()),
+    };
+  }
+
+  /** One line for humans (allocates). */
+  describe(): string {
+    return `mldv2 report, ${this.numRecords} records`;
+  }
+}
+
+/** A icmpv6 message as a plain value (for humans, tests and encodeMldv2Report()). */
+export interface Mldv2ReportFields {
+  type: number;
+  code: number;
+  /** Computed by the encoder when undefined. */
+  checksum?: number;
+  reserved: number;
+  /** Computed by the encoder when undefined. */
+  numRecords?: number;
+  records: Mldv2RecordFields[];
+}
+
+const mldv2ReportDecodeView = new Mldv2ReportView();
+
+/** Decodes into a new plain value (allocates; hot paths use Mldv2ReportView). */
+export function decodeMldv2Report(
+  bytes: Uint8Array,
+  offset = 0,
+  length = bytes.length - offset,
+): Mldv2ReportFields | DecodeError {
+  const v = mldv2ReportDecodeView;
+  const err = v.wrap(bytes, offset, length);
+  if (err !== null) return copyDecodeError(err);
+  return {
+    type: v.type,
+    code: v.code,
+    checksum: v.checksum,
+    reserved: v.reserved,
+    numRecords: v.numRecords,
+    records: decodeMldv2RecordItems(v.records()),
+  };
+}
+
+/** The fixed fields of a icmpv6 message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeMldv2ReportPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<Mldv2ReportJSON> {
+  const out: Partial<Mldv2ReportJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 1) return out;
+  out.type = bytes[offset];
+  if (last === 'type' || end < 2) return out;
+  out.code = bytes[offset + 1];
+  if (last === 'code' || end < 4) return out;
+  out.checksum = (bytes[offset + 2] << 8) | bytes[offset + 3];
+  if (last === 'checksum' || end < 6) return out;
+  out.reserved = (bytes[offset + 4] << 8) | bytes[offset + 5];
+  if (last === 'reserved' || end < 8) return out;
+  out.numRecords = (bytes[offset + 6] << 8) | bytes[offset + 7];
+  return out;
+}
+
+/** Bytes encodeMldv2Report() writes for `f`: where the payload goes after the header. */
+export function mldv2ReportHeaderLength(f: Mldv2ReportFields): number {
+  return 8 + mldv2RecordItemsLength(f.records);
+}
+
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). `payloadLength` is the byte count of the payload that follows the header in `out`; the payload must already be there, since the checksum covers it; the checksum covers the IPv6 pseudo-header (RFC 8200 §8.1) of the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`. Allocates nothing. */
+export function encodeMldv2Report(
+  f: Mldv2ReportFields,
+  out: Uint8Array,
+  offset: number,
+  payloadLength: number,
+  src: Uint8Array,
+  srcOffset: number,
+  dst: Uint8Array,
+  dstOffset: number,
+): number {
+  const numRecords = f.numRecords ?? f.records.length;
+  const headerBytes = 8 + mldv2RecordItemsLength(f.records);
+  if (!(offset >= 0 && offset + headerBytes + payloadLength <= out.length)) return -1;
+  out[offset] = f.type;
+  out[offset + 1] = f.code;
+  const v2 = f.checksum ?? 0;
+  out[offset + 2] = v2 >>> 8;
+  out[offset + 3] = v2;
+  out[offset + 4] = f.reserved >>> 8;
+  out[offset + 5] = f.reserved;
+  out[offset + 6] = numRecords >>> 8;
+  out[offset + 7] = numRecords;
+  let pos = offset + 8;
+  for (let i = 0; i < f.records.length; i++) {
+    const n = encodeMldv2Record(f.records[i], out, pos);
+    if (n < 0) return -1;
+    pos += n;
+  }
+
+  if (f.checksum === undefined) {
+    const covered = pos - offset + payloadLength;
+    let head =
+      ((f.type & 0xff) << 8) + (f.code & 0xff) + (f.reserved & 0xffff) + (numRecords & 0xffff);
+    head = (head & 0xffff) + (head >>> 16);
+    head = (head & 0xffff) + (head >>> 16);
+    const sum = internetChecksum(
+      out,
+      offset + 8,
+      covered - 8,
+      head + ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, covered),
+    );
+    out[offset + 2] = sum >>> 8;
+    out[offset + 3] = sum;
+  }
+
+  return pos - offset;
+}
+
+/** Which message of icmpv6.pkt lays out the bytes of a Icmpv6 message (its select). */
+export type Icmpv6Layout =
+  | 'icmpv6Echo'
+  | 'icmpv6Error'
+  | 'icmpv6PacketTooBig'
+  | 'icmpv6ParameterProblem'
+  | 'ndRouterSolicitation'
+  | 'ndRouterAdvertisement'
+  | 'ndNeighborSolicitation'
+  | 'ndNeighborAdvertisement'
+  | 'ndRedirect'
+  | 'mldv2Query'
+  | 'mld'
+  | 'mldv2Report';
+
+/**
+ * The layout Icmpv6's select names (by type) for the message `view` holds, or
+ * null when no case matches: the head alone holds it.
+ */
+export function icmpv6Layout(view: Icmpv6View): Icmpv6Layout | null {
+  switch (view.type) {
+    case 128: // EchoRequest
+    case 129: // EchoReply
+      return 'icmpv6Echo';
+    case 1: // DestinationUnreachable
+    case 3: // TimeExceeded
+      return 'icmpv6Error';
+    case 2: // PacketTooBig
+      return 'icmpv6PacketTooBig';
+    case 4: // ParameterProblem
+      return 'icmpv6ParameterProblem';
+    case 133: // RouterSolicitation
+      return 'ndRouterSolicitation';
+    case 134: // RouterAdvertisement
+      return 'ndRouterAdvertisement';
+    case 135: // NeighborSolicitation
+      return 'ndNeighborSolicitation';
+    case 136: // NeighborAdvertisement
+      return 'ndNeighborAdvertisement';
+    case 137: // Redirect
+      return 'ndRedirect';
+    case 130: // MulticastListenerQuery
+      if (view.payloadLength > 20) return 'mldv2Query';
+      return 'mld';
+    case 131: // MulticastListenerReport
+    case 132: // MulticastListenerDone
+      return 'mld';
+    case 143: // Mldv2Report
+      return 'mldv2Report';
+  }
+  return null;
+}
+
+/**
+ * Icmpv6 in the layout its select names: `head` holds the common fields, and after
+ * wrap() `layout` names the view that holds the whole message (null: the head alone).
+ * The views are owned and re-pointed at every wrap(), so a walk allocates nothing.
+ */
+export class Icmpv6Layouts {
+  readonly head = new Icmpv6View();
+  readonly icmpv6Echo = new Icmpv6EchoView();
+  readonly icmpv6Error = new Icmpv6ErrorView();
+  readonly icmpv6PacketTooBig = new Icmpv6PacketTooBigView();
+  readonly icmpv6ParameterProblem = new Icmpv6ParameterProblemView();
+  readonly ndRouterSolicitation = new NdRouterSolicitationView();
+  readonly ndRouterAdvertisement = new NdRouterAdvertisementView();
+  readonly ndNeighborSolicitation = new NdNeighborSolicitationView();
+  readonly ndNeighborAdvertisement = new NdNeighborAdvertisementView();
+  readonly ndRedirect = new NdRedirectView();
+  readonly mldv2Query = new Mldv2QueryView();
+  readonly mld = new MldView();
+  readonly mldv2Report = new Mldv2ReportView();
+  /** The view holding the message after the last wrap() (when it failed: the one that refused it). */
+  layout: Icmpv6Layout | null = null;
+
+  /** Wraps the head, then the layout's view; returns the first error. */
+  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.layout = null;
+    const err = this.head.wrap(bytes, offset, length);
+    if (err !== null) return err;
+    this.layout = icmpv6Layout(this.head);
+    switch (this.layout) {
+      case 'icmpv6Echo':
+        return this.icmpv6Echo.wrap(bytes, offset, length);
+      case 'icmpv6Error':
+        return this.icmpv6Error.wrap(bytes, offset, length);
+      case 'icmpv6PacketTooBig':
+        return this.icmpv6PacketTooBig.wrap(bytes, offset, length);
+      case 'icmpv6ParameterProblem':
+        return this.icmpv6ParameterProblem.wrap(bytes, offset, length);
+      case 'ndRouterSolicitation':
+        return this.ndRouterSolicitation.wrap(bytes, offset, length);
+      case 'ndRouterAdvertisement':
+        return this.ndRouterAdvertisement.wrap(bytes, offset, length);
+      case 'ndNeighborSolicitation':
+        return this.ndNeighborSolicitation.wrap(bytes, offset, length);
+      case 'ndNeighborAdvertisement':
+        return this.ndNeighborAdvertisement.wrap(bytes, offset, length);
+      case 'ndRedirect':
+        return this.ndRedirect.wrap(bytes, offset, length);
+      case 'mldv2Query':
+        return this.mldv2Query.wrap(bytes, offset, length);
+      case 'mld':
+        return this.mld.wrap(bytes, offset, length);
+      case 'mldv2Report':
+        return this.mldv2Report.wrap(bytes, offset, length);
+      default:
+        return null;
+    }
+  }
+
+  /** The view of `layout` (the head when it is null). */
+  get view():
+    | Icmpv6View
+    | Icmpv6EchoView
+    | Icmpv6ErrorView
+    | Icmpv6PacketTooBigView
+    | Icmpv6ParameterProblemView
+    | NdRouterSolicitationView
+    | NdRouterAdvertisementView
+    | NdNeighborSolicitationView
+    | NdNeighborAdvertisementView
+    | NdRedirectView
+    | Mldv2QueryView
+    | MldView
+    | Mldv2ReportView {
+    switch (this.layout) {
+      case 'icmpv6Echo':
+        return this.icmpv6Echo;
+      case 'icmpv6Error':
+        return this.icmpv6Error;
+      case 'icmpv6PacketTooBig':
+        return this.icmpv6PacketTooBig;
+      case 'icmpv6ParameterProblem':
+        return this.icmpv6ParameterProblem;
+      case 'ndRouterSolicitation':
+        return this.ndRouterSolicitation;
+      case 'ndRouterAdvertisement':
+        return this.ndRouterAdvertisement;
+      case 'ndNeighborSolicitation':
+        return this.ndNeighborSolicitation;
+      case 'ndNeighborAdvertisement':
+        return this.ndNeighborAdvertisement;
+      case 'ndRedirect':
+        return this.ndRedirect;
+      case 'mldv2Query':
+        return this.mldv2Query;
+      case 'mld':
+        return this.mld;
+      case 'mldv2Report':
+        return this.mldv2Report;
+      default:
+        return this.head;
+    }
+  }
+
+  /** The fixed fields of the view that refused the bytes, for showing it beside its error. */
+  get prefixDecoder(): (
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    last?: string,
+  ) => object {
+    switch (this.layout) {
+      case 'icmpv6Echo':
+        return decodeIcmpv6EchoPrefix;
+      case 'icmpv6Error':
+        return decodeIcmpv6ErrorPrefix;
+      case 'icmpv6PacketTooBig':
+        return decodeIcmpv6PacketTooBigPrefix;
+      case 'icmpv6ParameterProblem':
+        return decodeIcmpv6ParameterProblemPrefix;
+      case 'ndRouterSolicitation':
+        return decodeNdRouterSolicitationPrefix;
+      case 'ndRouterAdvertisement':
+        return decodeNdRouterAdvertisementPrefix;
+      case 'ndNeighborSolicitation':
+        return decodeNdNeighborSolicitationPrefix;
+      case 'ndNeighborAdvertisement':
+        return decodeNdNeighborAdvertisementPrefix;
+      case 'ndRedirect':
+        return decodeNdRedirectPrefix;
+      case 'mldv2Query':
+        return decodeMldv2QueryPrefix;
+      case 'mld':
+        return decodeMldPrefix;
+      case 'mldv2Report':
+        return decodeMldv2ReportPrefix;
+      default:
+        return decodeIcmpv6Prefix;
+    }
+  }
+
+  /** The message as its layout's toJSON() shows it. */
+  toJSON(
+    src?: Uint8Array,
+    dst?: Uint8Array,
+  ):
+    | Icmpv6JSON
+    | Icmpv6EchoJSON
+    | Icmpv6ErrorJSON
+    | Icmpv6PacketTooBigJSON
+    | Icmpv6ParameterProblemJSON
+    | NdRouterSolicitationJSON
+    | NdRouterAdvertisementJSON
+    | NdNeighborSolicitationJSON
+    | NdNeighborAdvertisementJSON
+    | NdRedirectJSON
+    | Mldv2QueryJSON
+    | MldJSON
+    | Mldv2ReportJSON {
+    switch (this.layout) {
+      case 'icmpv6Echo':
+        return this.icmpv6Echo.toJSON(src, dst);
+      case 'icmpv6Error':
+        return this.icmpv6Error.toJSON(src, dst);
+      case 'icmpv6PacketTooBig':
+        return this.icmpv6PacketTooBig.toJSON(src, dst);
+      case 'icmpv6ParameterProblem':
+        return this.icmpv6ParameterProblem.toJSON(src, dst);
+      case 'ndRouterSolicitation':
+        return this.ndRouterSolicitation.toJSON(src, dst);
+      case 'ndRouterAdvertisement':
+        return this.ndRouterAdvertisement.toJSON(src, dst);
+      case 'ndNeighborSolicitation':
+        return this.ndNeighborSolicitation.toJSON(src, dst);
+      case 'ndNeighborAdvertisement':
+        return this.ndNeighborAdvertisement.toJSON(src, dst);
+      case 'ndRedirect':
+        return this.ndRedirect.toJSON(src, dst);
+      case 'mldv2Query':
+        return this.mldv2Query.toJSON(src, dst);
+      case 'mld':
+        return this.mld.toJSON(src, dst);
+      case 'mldv2Report':
+        return this.mldv2Report.toJSON(src, dst);
+      default:
+        return this.head.toJSON(src, dst);
+    }
+  }
+
+  /** The message as its layout's describe() shows it. */
+  describe(): string {
+    return this.view.describe();
+  }
 }

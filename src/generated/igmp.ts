@@ -1966,3 +1966,96 @@ export function encodeIgmpv3Report(
 
   return pos - offset;
 }
+
+/** Which message of igmp.pkt lays out the bytes of a Igmp message (its select). */
+export type IgmpLayout = 'igmpv3Report' | 'igmpv3Query';
+
+/**
+ * The layout Igmp's select names (by type) for the message `view` holds, or
+ * null when no case matches: the head alone holds it.
+ */
+export function igmpLayout(view: IgmpView): IgmpLayout | null {
+  switch (view.type) {
+    case 34: // V3MembershipReport
+      return 'igmpv3Report';
+    case 17: // MembershipQuery
+      if (view.payloadLength > 0) return 'igmpv3Query';
+      return null;
+  }
+  return null;
+}
+
+/**
+ * Igmp in the layout its select names: `head` holds the common fields, and after
+ * wrap() `layout` names the view that holds the whole message (null: the head alone).
+ * The views are owned and re-pointed at every wrap(), so a walk allocates nothing.
+ */
+export class IgmpLayouts {
+  readonly head = new IgmpView();
+  readonly igmpv3Report = new Igmpv3ReportView();
+  readonly igmpv3Query = new Igmpv3QueryView();
+  /** The view holding the message after the last wrap() (when it failed: the one that refused it). */
+  layout: IgmpLayout | null = null;
+
+  /** Wraps the head, then the layout's view; returns the first error. */
+  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.layout = null;
+    const err = this.head.wrap(bytes, offset, length);
+    if (err !== null) return err;
+    this.layout = igmpLayout(this.head);
+    switch (this.layout) {
+      case 'igmpv3Report':
+        return this.igmpv3Report.wrap(bytes, offset, length);
+      case 'igmpv3Query':
+        return this.igmpv3Query.wrap(bytes, offset, length);
+      default:
+        return null;
+    }
+  }
+
+  /** The view of `layout` (the head when it is null). */
+  get view(): IgmpView | Igmpv3ReportView | Igmpv3QueryView {
+    switch (this.layout) {
+      case 'igmpv3Report':
+        return this.igmpv3Report;
+      case 'igmpv3Query':
+        return this.igmpv3Query;
+      default:
+        return this.head;
+    }
+  }
+
+  /** The fixed fields of the view that refused the bytes, for showing it beside its error. */
+  get prefixDecoder(): (
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    last?: string,
+  ) => object {
+    switch (this.layout) {
+      case 'igmpv3Report':
+        return decodeIgmpv3ReportPrefix;
+      case 'igmpv3Query':
+        return decodeIgmpv3QueryPrefix;
+      default:
+        return decodeIgmpPrefix;
+    }
+  }
+
+  /** The message as its layout's toJSON() shows it. */
+  toJSON(): IgmpJSON | Igmpv3ReportJSON | Igmpv3QueryJSON {
+    switch (this.layout) {
+      case 'igmpv3Report':
+        return this.igmpv3Report.toJSON();
+      case 'igmpv3Query':
+        return this.igmpv3Query.toJSON();
+      default:
+        return this.head.toJSON();
+    }
+  }
+
+  /** The message as its layout's describe() shows it. */
+  describe(): string {
+    return this.view.describe();
+  }
+}

@@ -749,7 +749,7 @@ export function encodeIpv6(
 
 /** Which message the payload holds, by the dispatch in the spec. */
 export type Ipv6PayloadKind =
-  'ipv6opts' | 'ipv6route' | 'ipv6frag' | 'tcp' | 'udp' | 'ipv6' | 'ipv4';
+  'ipv6opts' | 'ipv6route' | 'ipv6frag' | 'tcp' | 'udp' | 'icmpv6' | 'ipv6' | 'ipv4';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
@@ -760,6 +760,7 @@ export const dispatchTable = {
     44: 'ipv6frag',
     6: 'tcp',
     17: 'udp',
+    58: 'icmpv6',
     41: 'ipv6',
     4: 'ipv4',
   },
@@ -779,6 +780,8 @@ export function payloadKind(view: Ipv6View): Ipv6PayloadKind | null {
       return 'tcp';
     case 17:
       return 'udp';
+    case 58:
+      return 'icmpv6';
     case 41:
       return 'ipv6';
     case 4:

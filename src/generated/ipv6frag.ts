@@ -344,7 +344,7 @@ export function encodeIpv6Fragment(f: Ipv6FragmentFields, out: Uint8Array, offse
 
 /** Which message the payload holds, by the dispatch in the spec. */
 export type Ipv6FragmentPayloadKind =
-  'ipv6opts' | 'ipv6route' | 'ipv6frag' | 'tcp' | 'udp' | 'ipv6' | 'ipv4';
+  'ipv6opts' | 'ipv6route' | 'ipv6frag' | 'tcp' | 'udp' | 'icmpv6' | 'ipv6' | 'ipv4';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
@@ -355,6 +355,7 @@ export const dispatchTable = {
     44: 'ipv6frag',
     6: 'tcp',
     17: 'udp',
+    58: 'icmpv6',
     41: 'ipv6',
     4: 'ipv4',
   },
@@ -375,6 +376,8 @@ export function payloadKind(view: Ipv6FragmentView): Ipv6FragmentPayloadKind | n
       return 'tcp';
     case 17:
       return 'udp';
+    case 58:
+      return 'icmpv6';
     case 41:
       return 'ipv6';
     case 4:

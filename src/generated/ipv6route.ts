@@ -771,7 +771,7 @@ export function encodeIpv6Routing(f: Ipv6RoutingFields, out: Uint8Array, offset:
 
 /** Which message the payload holds, by the dispatch in the spec. */
 export type Ipv6RoutingPayloadKind =
-  'ipv6opts' | 'ipv6route' | 'ipv6frag' | 'tcp' | 'udp' | 'ipv6' | 'ipv4';
+  'ipv6opts' | 'ipv6route' | 'ipv6frag' | 'tcp' | 'udp' | 'icmpv6' | 'ipv6' | 'ipv4';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
@@ -782,6 +782,7 @@ export const dispatchTable = {
     44: 'ipv6frag',
     6: 'tcp',
     17: 'udp',
+    58: 'icmpv6',
     41: 'ipv6',
     4: 'ipv4',
   },
@@ -801,6 +802,8 @@ export function payloadKind(view: Ipv6RoutingView): Ipv6RoutingPayloadKind | nul
       return 'tcp';
     case 17:
       return 'udp';
+    case 58:
+      return 'icmpv6';
     case 41:
       return 'ipv6';
     case 4:
@@ -2184,4 +2187,109 @@ export function encodeIpv6SegmentRouting(
   copyBytes(f.tlvs, out, pos);
   pos += f.tlvs.length;
   return pos - offset;
+}
+
+/** Which message of ipv6route.pkt lays out the bytes of a Ipv6Routing message (its select). */
+export type Ipv6RoutingLayout = 'ipv6SourceRoute' | 'ipv6HomeAddressRoute' | 'ipv6SegmentRouting';
+
+/**
+ * The layout Ipv6Routing's select names (by routingType) for the message `view` holds, or
+ * null when no case matches: the head alone holds it.
+ */
+export function ipv6RoutingLayout(view: Ipv6RoutingView): Ipv6RoutingLayout | null {
+  switch (view.routingType) {
+    case 0: // SourceRoute
+      return 'ipv6SourceRoute';
+    case 2: // HomeAddress
+      return 'ipv6HomeAddressRoute';
+    case 4: // SegmentRouting
+      return 'ipv6SegmentRouting';
+  }
+  return null;
+}
+
+/**
+ * Ipv6Routing in the layout its select names: `head` holds the common fields, and after
+ * wrap() `layout` names the view that holds the whole message (null: the head alone).
+ * The views are owned and re-pointed at every wrap(), so a walk allocates nothing.
+ */
+export class Ipv6RoutingLayouts {
+  readonly head = new Ipv6RoutingView();
+  readonly ipv6SourceRoute = new Ipv6SourceRouteView();
+  readonly ipv6HomeAddressRoute = new Ipv6HomeAddressRouteView();
+  readonly ipv6SegmentRouting = new Ipv6SegmentRoutingView();
+  /** The view holding the message after the last wrap() (when it failed: the one that refused it). */
+  layout: Ipv6RoutingLayout | null = null;
+
+  /** Wraps the head, then the layout's view; returns the first error. */
+  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.layout = null;
+    const err = this.head.wrap(bytes, offset, length);
+    if (err !== null) return err;
+    this.layout = ipv6RoutingLayout(this.head);
+    switch (this.layout) {
+      case 'ipv6SourceRoute':
+        return this.ipv6SourceRoute.wrap(bytes, offset, length);
+      case 'ipv6HomeAddressRoute':
+        return this.ipv6HomeAddressRoute.wrap(bytes, offset, length);
+      case 'ipv6SegmentRouting':
+        return this.ipv6SegmentRouting.wrap(bytes, offset, length);
+      default:
+        return null;
+    }
+  }
+
+  /** The view of `layout` (the head when it is null). */
+  get view():
+    Ipv6RoutingView | Ipv6SourceRouteView | Ipv6HomeAddressRouteView | Ipv6SegmentRoutingView {
+    switch (this.layout) {
+      case 'ipv6SourceRoute':
+        return this.ipv6SourceRoute;
+      case 'ipv6HomeAddressRoute':
+        return this.ipv6HomeAddressRoute;
+      case 'ipv6SegmentRouting':
+        return this.ipv6SegmentRouting;
+      default:
+        return this.head;
+    }
+  }
+
+  /** The fixed fields of the view that refused the bytes, for showing it beside its error. */
+  get prefixDecoder(): (
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    last?: string,
+  ) => object {
+    switch (this.layout) {
+      case 'ipv6SourceRoute':
+        return decodeIpv6SourceRoutePrefix;
+      case 'ipv6HomeAddressRoute':
+        return decodeIpv6HomeAddressRoutePrefix;
+      case 'ipv6SegmentRouting':
+        return decodeIpv6SegmentRoutingPrefix;
+      default:
+        return decodeIpv6RoutingPrefix;
+    }
+  }
+
+  /** The message as its layout's toJSON() shows it. */
+  toJSON():
+    Ipv6RoutingJSON | Ipv6SourceRouteJSON | Ipv6HomeAddressRouteJSON | Ipv6SegmentRoutingJSON {
+    switch (this.layout) {
+      case 'ipv6SourceRoute':
+        return this.ipv6SourceRoute.toJSON();
+      case 'ipv6HomeAddressRoute':
+        return this.ipv6HomeAddressRoute.toJSON();
+      case 'ipv6SegmentRouting':
+        return this.ipv6SegmentRouting.toJSON();
+      default:
+        return this.head.toJSON();
+    }
+  }
+
+  /** The message as its layout's describe() shows it. */
+  describe(): string {
+    return this.view.describe();
+  }
 }

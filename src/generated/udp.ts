@@ -6,6 +6,8 @@ export const UdpPort = Object.freeze({
   DNS: 0x35,
   DHCPServer: 0x43,
   DHCPClient: 0x44,
+  DHCPv6Client: 0x222,
+  DHCPv6Server: 0x223,
   VXLAN: 0x12b5,
   Geneve: 0x17c1,
 } as const);
@@ -21,6 +23,10 @@ export function nameOfUdpPort(value: number): string | undefined {
       return 'DHCPServer';
     case 0x44:
       return 'DHCPClient';
+    case 0x222:
+      return 'DHCPv6Client';
+    case 0x223:
+      return 'DHCPv6Server';
     case 0x12b5:
       return 'VXLAN';
     case 0x17c1:
@@ -517,7 +523,7 @@ export function encodeUdpIpv6(
 }
 
 /** Which message the payload holds, by the dispatch in the spec. */
-export type UdpPayloadKind = 'dhcp' | 'dns' | 'vxlan' | 'geneve';
+export type UdpPayloadKind = 'dhcp' | 'dns' | 'dhcpv6' | 'vxlan' | 'geneve';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
@@ -525,6 +531,8 @@ export const dispatchTable = {
     67: 'dhcp',
     68: 'dhcp',
     53: 'dns',
+    546: 'dhcpv6',
+    547: 'dhcpv6',
     4789: 'vxlan',
     6081: 'geneve',
   },
@@ -532,6 +540,8 @@ export const dispatchTable = {
     67: 'dhcp',
     68: 'dhcp',
     53: 'dns',
+    546: 'dhcpv6',
+    547: 'dhcpv6',
     4789: 'vxlan',
     6081: 'geneve',
   },
@@ -545,6 +555,9 @@ export function payloadKind(view: UdpView): UdpPayloadKind | null {
       return 'dhcp';
     case 53:
       return 'dns';
+    case 546:
+    case 547:
+      return 'dhcpv6';
     case 4789:
       return 'vxlan';
     case 6081:
@@ -557,6 +570,9 @@ export function payloadKind(view: UdpView): UdpPayloadKind | null {
       return 'dhcp';
     case 53:
       return 'dns';
+    case 546:
+    case 547:
+      return 'dhcpv6';
     case 4789:
       return 'vxlan';
     case 6081:

@@ -1,7 +1,8 @@
 /**
  * DHCPv6 (specs/dhcpv6.pkt) on tcpdump's DHCPv6 captures: each message read with its layout's
- * view (src/decode/dhcpv6.ts) and compared with tshark's oracle line; options (a list with a
- * 16-bit code and a 16-bit length counting the data) and the options nested in identity
+ * view (Dhcpv6MessageLayouts, from the spec's select) and compared with tshark's oracle line;
+ * options (a list with a 16-bit code and a 16-bit length counting the data) and the options
+ * nested in identity
  * associations and addresses decode, round-trip byte for byte and re-encode from typed items;
  * a nested option that cannot be delimited is E_BAD_OPTION at it; nesting deeper than the
  * bound is refused; truncated and bit-flipped messages never throw or read outside the bytes.
@@ -12,7 +13,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dhcpv6 } from '../../src/generated/index.js';
-import { Dhcpv6Decoder } from '../../src/decode/dhcpv6.js';
 import { compareFrame, type OracleFrame } from '../golden/compare.js';
 import { hostileProperty, type AnyView } from '../codegen/hostile.js';
 import { FIXTURE_DIR, readPcapFrames } from './helpers.js';
@@ -57,7 +57,7 @@ const ALL = messages();
 describe('DHCPv6 on the captures, against tshark', () => {
   it('decodes every message as tshark does', () => {
     expect(ALL.length).toBe(10);
-    const d = new Dhcpv6Decoder();
+    const d = new dhcpv6.Dhcpv6MessageLayouts();
     const problems: string[] = [];
     for (const m of ALL) {
       expect(d.wrap(m.bytes, 0, m.bytes.length), m.where).toBeNull();
@@ -96,10 +96,10 @@ describe('DHCPv6 on the captures, against tshark', () => {
   });
 
   it('round-trips every option list byte for byte, nested ones included', () => {
-    const d = new Dhcpv6Decoder();
+    const d = new dhcpv6.Dhcpv6MessageLayouts();
     for (const m of ALL) {
       expect(d.wrap(m.bytes, 0, m.bytes.length)).toBeNull();
-      const v = d.view;
+      const v = d.layout === 'dhcpv6Relay' ? d.dhcpv6Relay : d.dhcpv6;
       const items = dhcpv6.decodeDhcpv6Options(m.bytes, v.optionsOffset, v.optionsLength);
       expect(items.some((x) => x.kind === 'raw' && m.oracle.dhcpv6 === undefined)).toBe(false);
       const out = new Uint8Array(v.optionsLength);
@@ -188,7 +188,7 @@ describe('DHCPv6 options (a list with lists nested in its elements)', () => {
   });
 
   it('never throws or reads outside the bytes, truncated and bit-flipped', () => {
-    const d = new Dhcpv6Decoder();
+    const d = new dhcpv6.Dhcpv6MessageLayouts();
     const out = new Uint8Array(100);
     const nested = out.slice(0, dhcpv6.encodeDhcpv6Options([ia], out, 0));
     const solicit = new Uint8Array(4 + nested.length);
@@ -196,13 +196,13 @@ describe('DHCPv6 options (a list with lists nested in its elements)', () => {
     solicit.set(nested, 4);
     const plain = [
       solicit,
-      ...ALL.filter((m) => d.wrap(m.bytes, 0, m.bytes.length) === null && !d.isRelay).map(
-        (m) => m.bytes,
-      ),
+      ...ALL.filter(
+        (m) => d.wrap(m.bytes, 0, m.bytes.length) === null && d.layout === 'dhcpv6',
+      ).map((m) => m.bytes),
     ];
-    const relays = ALL.filter((m) => d.wrap(m.bytes, 0, m.bytes.length) === null && d.isRelay).map(
-      (m) => m.bytes,
-    );
+    const relays = ALL.filter(
+      (m) => d.wrap(m.bytes, 0, m.bytes.length) === null && d.layout === 'dhcpv6Relay',
+    ).map((m) => m.bytes);
     // Walks every option at every level through the JSON (the nested cursors included).
     hostileProperty(() => new dhcpv6.Dhcpv6View() as unknown as AnyView, plain, 7101);
     hostileProperty(() => new dhcpv6.Dhcpv6RelayView() as unknown as AnyView, relays, 7102);

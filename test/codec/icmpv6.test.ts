@@ -1,8 +1,9 @@
 /**
  * ICMPv6, Neighbor Discovery and MLD (specs/icmpv6.pkt) on the messages of the next-protocol
- * captures: each message is read with the view of its layout (src/decode/icmpv6.ts) and
- * compared with tshark's oracle line (test/golden/compare.ts's ICMPv6 comparison); the ND option
- * list (8-octet units counting the whole option, unknown types raw) round-trips byte for byte;
+ * captures: each message is read with the view of its layout (Icmpv6Layouts, from the spec's
+ * select) and compared with tshark's oracle line (test/golden/compare.ts's ICMPv6 comparison);
+ * the ND option list (8-octet units counting the whole option, unknown types raw) round-trips
+ * byte for byte;
  * a length-0 option is E_BAD_OPTION; every message re-encodes to its bytes, checksum included;
  * truncated and bit-flipped messages never throw or read outside the bytes.
  *
@@ -13,7 +14,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { icmpv6 } from '../../src/generated/index.js';
-import { Icmpv6Decoder } from '../../src/decode/icmpv6.js';
 import { compareFrame, type OracleFrame } from '../golden/compare.js';
 import { hostileProperty, type AnyView } from '../codegen/hostile.js';
 import { FIXTURE_DIR, readPcapFrames } from './helpers.js';
@@ -82,7 +82,7 @@ describe('ICMPv6 on the captures, against tshark', () => {
   });
 
   it('decodes every message as tshark does (a cut one: the fields before the cut)', () => {
-    const d = new Icmpv6Decoder();
+    const d = new icmpv6.Icmpv6Layouts();
     const problems: string[] = [];
     for (const m of ALL) {
       const err = d.wrap(m.frame, m.offset, m.length);
@@ -91,7 +91,7 @@ describe('ICMPv6 on the captures, against tshark', () => {
         problems.push(`${m.where}: error ${JSON.stringify(err)}, tshark malformed ${malformed}`);
       const layer =
         err === null
-          ? d.toJSON(src(m), dst(m))
+          ? (d.toJSON(src(m), dst(m)) as unknown as Record<string, unknown>)
           : (d.prefixDecoder(m.frame, m.offset, m.length, err.field) as Record<string, unknown>);
       const ours = {
         frame: m.oracle.n,
@@ -129,7 +129,7 @@ describe('ND options (a list in 8-octet units)', () => {
   it('round-trips every option list of the captures byte for byte', () => {
     let lists = 0;
     for (const m of ALL) {
-      const d = new Icmpv6Decoder();
+      const d = new icmpv6.Icmpv6Layouts();
       if (d.wrap(m.frame, m.offset, m.length) !== null) continue;
       const v = d.view as unknown as { optionsOffset?: number; optionsLength: number };
       if (v.optionsOffset === undefined || v.optionsLength === 0) continue;
@@ -193,15 +193,14 @@ describe('ICMPv6 messages', () => {
   it('re-encodes every whole message of the captures, checksum computed', () => {
     let n = 0;
     for (const m of ALL) {
-      const d = new Icmpv6Decoder();
-      if (d.wrap(m.frame, m.offset, m.length) !== null || d.layout === 'head') continue;
+      const d = new icmpv6.Icmpv6Layouts();
+      if (d.wrap(m.frame, m.offset, m.length) !== null || d.layout === null) continue;
       if (m.oracle.icmpv6?.checksum_status !== 'good') continue;
       const bytes = m.frame.subarray(m.offset, m.offset + m.length);
       const { decode, encode } = CODEC[d.layout];
       const f = decode(bytes) as { checksum?: number };
-      // What follows the header is the caller's: the payload, or an MLDv2 report's records.
-      const v = d.view as unknown as { payloadLength?: number; recordsLength?: number };
-      const header = bytes.length - (v.payloadLength ?? v.recordsLength ?? 0);
+      // What follows the header is the caller's payload.
+      const header = bytes.length - ((d.view as { payloadLength?: number }).payloadLength ?? 0);
       const out = new Uint8Array(bytes.length);
       out.set(bytes.subarray(header), header);
       delete f.checksum;
@@ -213,13 +212,14 @@ describe('ICMPv6 messages', () => {
   });
 
   it('never throws or reads outside the bytes, truncated and bit-flipped', () => {
-    const d = new Icmpv6Decoder();
+    const d = new icmpv6.Icmpv6Layouts();
     const byLayout = new Map<string, Uint8Array[]>();
     for (const m of ALL) {
       if (d.wrap(m.frame, m.offset, m.length) !== null) continue;
-      const list = byLayout.get(d.layout) ?? [];
+      const layout = d.layout ?? 'head';
+      const list = byLayout.get(layout) ?? [];
       list.push(m.frame.slice(m.offset, m.offset + m.length));
-      byLayout.set(d.layout, list);
+      byLayout.set(layout, list);
     }
     expect(byLayout.size).toBeGreaterThanOrEqual(11);
     let seed = 6001;
@@ -246,49 +246,49 @@ type Encode = (
   dst: Uint8Array,
   dstOffset: number,
 ) => number;
-const CODEC: Record<string, { decode: (b: Uint8Array) => object; encode: Encode }> = {
-  echo: { decode: icmpv6.decodeIcmpv6Echo, encode: icmpv6.encodeIcmpv6Echo as Encode },
-  error: { decode: icmpv6.decodeIcmpv6Error, encode: icmpv6.encodeIcmpv6Error as Encode },
-  packetTooBig: {
+const CODEC: Record<icmpv6.Icmpv6Layout, { decode: (b: Uint8Array) => object; encode: Encode }> = {
+  icmpv6Echo: { decode: icmpv6.decodeIcmpv6Echo, encode: icmpv6.encodeIcmpv6Echo as Encode },
+  icmpv6Error: { decode: icmpv6.decodeIcmpv6Error, encode: icmpv6.encodeIcmpv6Error as Encode },
+  icmpv6PacketTooBig: {
     decode: icmpv6.decodeIcmpv6PacketTooBig,
     encode: icmpv6.encodeIcmpv6PacketTooBig as Encode,
   },
-  parameterProblem: {
+  icmpv6ParameterProblem: {
     decode: icmpv6.decodeIcmpv6ParameterProblem,
     encode: icmpv6.encodeIcmpv6ParameterProblem as Encode,
   },
-  routerSolicitation: {
+  ndRouterSolicitation: {
     decode: icmpv6.decodeNdRouterSolicitation,
     encode: icmpv6.encodeNdRouterSolicitation as Encode,
   },
-  routerAdvertisement: {
+  ndRouterAdvertisement: {
     decode: icmpv6.decodeNdRouterAdvertisement,
     encode: icmpv6.encodeNdRouterAdvertisement as Encode,
   },
-  neighborSolicitation: {
+  ndNeighborSolicitation: {
     decode: icmpv6.decodeNdNeighborSolicitation,
     encode: icmpv6.encodeNdNeighborSolicitation as Encode,
   },
-  neighborAdvertisement: {
+  ndNeighborAdvertisement: {
     decode: icmpv6.decodeNdNeighborAdvertisement,
     encode: icmpv6.encodeNdNeighborAdvertisement as Encode,
   },
-  redirect: { decode: icmpv6.decodeNdRedirect, encode: icmpv6.encodeNdRedirect as Encode },
+  ndRedirect: { decode: icmpv6.decodeNdRedirect, encode: icmpv6.encodeNdRedirect as Encode },
   mld: { decode: icmpv6.decodeMld, encode: icmpv6.encodeMld as Encode },
   mldv2Query: { decode: icmpv6.decodeMldv2Query, encode: icmpv6.encodeMldv2Query as Encode },
   mldv2Report: { decode: icmpv6.decodeMldv2Report, encode: icmpv6.encodeMldv2Report as Encode },
 };
 const VIEW = {
   head: () => new icmpv6.Icmpv6View(),
-  echo: () => new icmpv6.Icmpv6EchoView(),
-  error: () => new icmpv6.Icmpv6ErrorView(),
-  packetTooBig: () => new icmpv6.Icmpv6PacketTooBigView(),
-  parameterProblem: () => new icmpv6.Icmpv6ParameterProblemView(),
-  routerSolicitation: () => new icmpv6.NdRouterSolicitationView(),
-  routerAdvertisement: () => new icmpv6.NdRouterAdvertisementView(),
-  neighborSolicitation: () => new icmpv6.NdNeighborSolicitationView(),
-  neighborAdvertisement: () => new icmpv6.NdNeighborAdvertisementView(),
-  redirect: () => new icmpv6.NdRedirectView(),
+  icmpv6Echo: () => new icmpv6.Icmpv6EchoView(),
+  icmpv6Error: () => new icmpv6.Icmpv6ErrorView(),
+  icmpv6PacketTooBig: () => new icmpv6.Icmpv6PacketTooBigView(),
+  icmpv6ParameterProblem: () => new icmpv6.Icmpv6ParameterProblemView(),
+  ndRouterSolicitation: () => new icmpv6.NdRouterSolicitationView(),
+  ndRouterAdvertisement: () => new icmpv6.NdRouterAdvertisementView(),
+  ndNeighborSolicitation: () => new icmpv6.NdNeighborSolicitationView(),
+  ndNeighborAdvertisement: () => new icmpv6.NdNeighborAdvertisementView(),
+  ndRedirect: () => new icmpv6.NdRedirectView(),
   mld: () => new icmpv6.MldView(),
   mldv2Query: () => new icmpv6.Mldv2QueryView(),
   mldv2Report: () => new icmpv6.Mldv2ReportView(),

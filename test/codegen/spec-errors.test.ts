@@ -772,6 +772,56 @@ const CASES: Array<[string, string, string]> = [
     'list L { k: u8; n: bits(2); x: bits(6); kind k; length n counts element; A = 1 { v: u8; w: u8; x2: u8; } } message X { a: u8; }',
     "x.pkt:1:74: element 'A' is 5 bytes, more than its 2-bit length field can say",
   ],
+  [
+    'select target that is no message',
+    'message X { a: u8; p: payload(rest); select a { 1 => Y } }',
+    "x.pkt:1:54: select target 'Y' is not a message of this spec",
+  ],
+  [
+    'a message selecting itself',
+    'message X { a: u8; p: payload(rest); select a { 1 => X } }',
+    "x.pkt:1:54: a message cannot select itself ('X')",
+  ],
+  [
+    'select target without the field where the head has it',
+    'message Y { b: u8; a: u8; }\nmessage X { a: u8; p: payload(rest); select a { 1 => Y } }',
+    "x.pkt:2:54: select target 'Y' must have field 'a' where 'X' has it (bit 0, 8 bits)",
+  ],
+  [
+    'select target whose field is narrower',
+    'message Y { a: bits(4); b: bits(4); }\nmessage X { a: u8; p: payload(rest); select a { 1 => Y } }',
+    "x.pkt:2:54: select target 'Y' must have field 'a' where 'X' has it (bit 0, 8 bits)",
+  ],
+  [
+    "'_' before the last case",
+    'message Y { a: u8; }\nmessage X { a: u8; p: payload(rest); select a { _ => Y, 1 => Y } }',
+    "x.pkt:2:49: '_' without a condition must be the last case",
+  ],
+  [
+    'select value taken by an earlier case',
+    'message Y { a: u8; }\nmessage Z { a: u8; }\nmessage X { a: u8; p: payload(rest); select a { 1 | 2 => Y, 2 => Z } }',
+    'x.pkt:3:61: value 2 is taken by an earlier case of the select',
+  ],
+  [
+    'two selects in a message',
+    'message Y { a: u8; }\nmessage X { a: u8; p: payload(rest); select a { 1 => Y } select a { 2 => Y } }',
+    'x.pkt:2:58: a message can have only one select',
+  ],
+  [
+    'select in an endian message',
+    'message Y { a: u8; }\nmessage X endian(be) { a: u8; p: payload(rest); select a { 1 => Y } }',
+    'x.pkt:2:49: an endian(...) message cannot select: its layouts would need a byte order each',
+  ],
+  [
+    'unknown enum member in select',
+    'enum E : u8 { A = 1 }\nmessage Y { a: u8 enum E; }\nmessage X { a: u8 enum E; p: payload(rest); select a { B => Y } }',
+    "x.pkt:3:56: enum 'E' has no member 'B'",
+  ],
+  [
+    'select on an unknown field',
+    'message Y { a: u8; }\nmessage X { a: u8; p: payload(rest); select b { 1 => Y } }',
+    "x.pkt:2:45: unknown field 'b'",
+  ],
 ];
 
 function report(source: string): string {

@@ -7,7 +7,7 @@
  * `checksum_status` is compared with our `checksumValid`: good → true, bad → false,
  * not_present → UDP checksum field 0, unverified → not compared (tshark could not check).
  *
- * Not compared: `icmp.quoted` (the headers an ICMP error quotes; our ICMP layer carries the
+ * Not compared: `icmp.quoted` (the headers an ICMPv4 error quotes; our ICMP layer carries the
  * quoted datagram as payload and does not decode it: the views refuse a quoted datagram whose
  * length runs past the quote, which is the usual case), `protocols` and the wording of tshark's
  * expert messages (golden.test.ts uses their layer/severity/group to find tshark's verdict).
@@ -344,6 +344,15 @@ function ndOption(o: Json): Json {
  * tshark shows, MLDv2 records likewise.
  */
 function compareIcmpv6(d: Diff, m: Json, t: Json): void {
+  const quoted = (t.quoted as Json | undefined)?.ipv6 as Json | undefined;
+  if (quoted !== undefined) {
+    const ours = (m.quoted as Json | undefined)?.ipv6 as Json | undefined;
+    const outer = d.prefix;
+    d.prefix = `${outer}icmpv6.quoted.`;
+    if (ours === undefined) d.out.push(`${d.where} ${d.prefix}ipv6: tshark decoded it, we did not`);
+    else compareIpv6(d, ours, quoted);
+    d.prefix = outer;
+  }
   d.eq('icmpv6.type', m.type, t.type);
   d.eq('icmpv6.code', m.code, t.code);
   d.eq('icmpv6.checksum', m.checksum, t.checksum);

@@ -53,38 +53,4 @@ export function frameRanges(frames: string[]): Record<string, string> {
   return out;
 }
 
-export const NOT_YET_DECODED: Record<string, PendingRule> = {
-  dhcpv6: {
-    issue: 'issue 10 §3: DHCPv6 (options as a list)',
-    frames: {
-      'tcpdump-dhcpv6-domain-list.pcap': '1',
-      'tcpdump-dhcpv6-ia-na.pcap': '1-4',
-      'tcpdump-dhcpv6-mud.pcap': '1-5',
-    },
-  },
-  icmpv6: {
-    issue: 'issue 10 §3: ICMPv6 (echo, errors, NDP, MLD)',
-    frames: {
-      'tcpdump-icmpv6-rfc7112.pcap': '1',
-      'tcpdump-icmpv6.pcap': '1-5',
-      'tcpdump-ipv6-bad-version.pcap': '1,3',
-      'tcpdump-ipv6-routing-header.pcap': '1-2',
-      'tcpdump-ipv6_jumbogram_1.pcap': '1',
-      'zeek-chksums-ip6-icmp6-bad-chksum.pcap': '1',
-      'zeek-communityid-icmp6.pcap': '1-49',
-      'zeek-icmp-icmp6-destunreach-ip6ext-trunc.pcap': '1',
-      'zeek-icmp-icmp6-nd-options.pcap': '1-20',
-      'zeek-icmp-icmp6-nd-short-options.pcap': '1-16',
-      'zeek-icmp-icmp6-neighbor-solicit.pcap': '1',
-      'zeek-icmp-icmp6-redirect-hdr-opt.pcap': '1',
-      'zeek-icmp-icmp6-toobig.pcap': '1',
-      'zeek-ipv6-http-atomic-frag.pcap': '1-2',
-    },
-  },
-  'inner.icmpv6': {
-    issue: 'issue 10 §3: ICMPv6 (here inside an IPv6 tunnel of a segment routing header)',
-    frames: {
-      'tcpdump-ipv6-srh-ext-header.pcap': '1',
-    },
-  },
-};
+export const NOT_YET_DECODED: Record<string, PendingRule> = {};

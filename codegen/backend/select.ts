@@ -1,0 +1,179 @@
+/**
+ * A message's `select`: which message of the same spec lays out the bytes it wraps (ICMPv6's
+ * type, IGMP's type and length, a routing header's type). The head's module gets
+ * - `<Head>Layout`, the union of the layouts' names (each target message's name, lower camel);
+ * - `<head>Layout(view)`, the select as a switch over the head's field (cases whose condition
+ *   reads the view try in order within their value);
+ * - `<Head>Layouts`, which owns the head's view and one view per layout, wraps the head and then
+ *   the layout's view, and hands out the view, its prefix decoder, toJSON() and describe().
+ * The statements are built from the model here; the back end knows no protocol.
+ */
+import type { EnumModel, MessageModel, SelectCase, SpecModel } from '../frontend/model.js';
+import { exprTs, viewOf } from './expr.js';
+
+function lowerFirst(s: string): string {
+  return s[0].toLowerCase() + s.slice(1);
+}
+
+/** The member name of `value` in `e`, for a comment beside the number. */
+function memberName(e: EnumModel | undefined, value: number): string | null {
+  return e?.members.find((m) => m.value === value)?.name ?? null;
+}
+
+function hasPseudoChecksum(m: MessageModel): boolean {
+  const fields = [
+    ...m.fields,
+    ...m.regions.flatMap((r) => (r.construct.kind === 'field' ? [r.construct.field] : [])),
+  ];
+  return fields.some(
+    (f) =>
+      f.kind === 'scalar' &&
+      f.checksum !== null &&
+      (f.checksum.pseudoProtocol !== null || f.checksum.pseudoIpv6 !== null),
+  );
+}
+
+/**
+ * The cases a value of the select field tries, in order, up to the first without a condition
+ * (later ones are never reached); `value` null stands for every value no case names.
+ */
+function tried(cases: SelectCase[], value: number | null): SelectCase[] {
+  const out: SelectCase[] = [];
+  for (const c of cases) {
+    if (c.values !== null && (value === null || !c.values.includes(value))) continue;
+    out.push(c);
+    if (c.when === null) break;
+  }
+  return out;
+}
+
+/** `if (cond) return 'x';` lines, ending in a plain return when the last case has no condition. */
+function outcome(cs: SelectCase[], view: string): string[] {
+  const lines = cs.map((c) =>
+    c.when === null
+      ? `return '${lowerFirst(c.target)}';`
+      : `if (${exprTs(c.when, viewOf(view))}) return '${lowerFirst(c.target)}';`,
+  );
+  if (cs.length === 0 || cs[cs.length - 1].when !== null) lines.push('return null;');
+  return lines;
+}
+
+/** The head's select as top-level statements (the module already imports DecodeError). */
+export function selectModuleCode(spec: SpecModel, head: MessageModel): string[] {
+  const sel = head.select;
+  if (sel === null) return [];
+  const key = head.fields.find((f) => f.kind === 'scalar' && f.name === sel.field);
+  const enumName = key?.kind === 'scalar' ? key.enumName : null;
+  const e = [...spec.enums, ...spec.importedEnums].find((x) => x.name === enumName);
+  const targets = [...new Set(sel.cases.map((c) => c.target))];
+  const byName = new Map(spec.messages.map((m) => [m.name, m]));
+  const layoutType = `${head.name}Layout`;
+  const fn = lowerFirst(layoutType);
+  const cls = `${head.name}Layouts`;
+  const headView = `${head.name}View`;
+
+  // One switch group per set of values that try the same cases.
+  const values: number[] = [];
+  for (const c of sel.cases)
+    for (const v of c.values ?? []) if (!values.includes(v)) values.push(v);
+  const groups = new Map<string, { values: number[]; cases: SelectCase[] }>();
+  for (const v of values) {
+    const cs = tried(sel.cases, v);
+    const k = cs.map((c) => sel.cases.indexOf(c)).join(',');
+    const g = groups.get(k);
+    if (g === undefined) groups.set(k, { values: [v], cases: cs });
+    else g.values.push(v);
+  }
+  const rest = tried(sel.cases, null);
+  const switchLines = [`switch (view.${sel.field}) {`];
+  for (const g of groups.values()) {
+    for (const v of g.values) {
+      const name = memberName(e, v);
+      switchLines.push(`case ${v}:${name === null ? '' : ` // ${name}`}`);
+    }
+    switchLines.push(...outcome(g.cases, 'view'));
+  }
+  switchLines.push('}');
+  const selectFn = [
+    `/**`,
+    ` * The layout ${head.name}'s select names (by ${sel.field}) for the message \`view\` holds, or`,
+    ` * null when no case matches: the head alone holds it.`,
+    ` */`,
+    `export function ${fn}(view: ${headView}): ${layoutType} | null {`,
+    ...(groups.size > 0 ? switchLines : []),
+    ...(rest.length > 0 ? outcome(rest, 'view') : ['return null;']),
+    `}`,
+  ].join('\n');
+
+  const views = targets.map((t) => ({
+    name: lowerFirst(t),
+    message: byName.get(t) as MessageModel,
+  }));
+  const pseudo = hasPseudoChecksum(head) || views.some((v) => hasPseudoChecksum(v.message));
+  const viewUnion = [headView, ...targets.map((t) => `${t}View`)].join(' | ');
+  const jsonUnion = [head.name, ...targets].map((t) => `${t}JSON`).join(' | ');
+  const cases = (body: (v: (typeof views)[number]) => string, otherwise: string): string =>
+    [
+      'switch (this.layout) {',
+      ...views.map((v) => `case '${v.name}':\nreturn ${body(v)};`),
+      'default:',
+      `return ${otherwise};`,
+      '}',
+    ].join('\n');
+  const toJsonArgs = (m: MessageModel): string =>
+    pseudo && hasPseudoChecksum(m) ? 'src, dst' : '';
+  const klass = [
+    `/**`,
+    ` * ${head.name} in the layout its select names: \`head\` holds the common fields, and after`,
+    ` * wrap() \`layout\` names the view that holds the whole message (null: the head alone).`,
+    ` * The views are owned and re-pointed at every wrap(), so a walk allocates nothing.`,
+    ` */`,
+    `export class ${cls} {`,
+    `readonly head = new ${headView}();`,
+    ...views.map((v) => `readonly ${v.name} = new ${v.message.name}View();`),
+    `/** The view holding the message after the last wrap() (when it failed: the one that refused it). */`,
+    `layout: ${layoutType} | null = null;`,
+    ``,
+    `/** Wraps the head, then the layout's view; returns the first error. */`,
+    `wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {`,
+    `this.layout = null;`,
+    `const err = this.head.wrap(bytes, offset, length);`,
+    `if (err !== null) return err;`,
+    `this.layout = ${fn}(this.head);`,
+    cases((v) => `this.${v.name}.wrap(bytes, offset, length)`, 'null'),
+    `}`,
+    ``,
+    `/** The view of \`layout\` (the head when it is null). */`,
+    `get view(): ${viewUnion} {`,
+    cases((v) => `this.${v.name}`, 'this.head'),
+    `}`,
+    ``,
+    `/** The fixed fields of the view that refused the bytes, for showing it beside its error. */`,
+    `get prefixDecoder(): (bytes: Uint8Array, offset: number, length: number, last?: string) => object {`,
+    cases((v) => `decode${v.message.name}Prefix`, `decode${head.name}Prefix`),
+    `}`,
+    ``,
+    `/** The message as its layout's toJSON() shows it. */`,
+    `toJSON(${pseudo ? 'src?: Uint8Array, dst?: Uint8Array' : ''}): ${jsonUnion} {`,
+    cases(
+      (v) => `this.${v.name}.toJSON(${toJsonArgs(v.message)})`,
+      `this.head.toJSON(${toJsonArgs(head)})`,
+    ),
+    `}`,
+    ``,
+    `/** The message as its layout's describe() shows it. */`,
+    `describe(): string {`,
+    `return this.view.describe();`,
+    `}`,
+    `}`,
+  ].join('\n');
+
+  return [
+    [
+      `/** Which message of ${spec.module}.pkt lays out the bytes of a ${head.name} message (its select). */`,
+      `export type ${layoutType} = ${views.map((v) => `'${v.name}'`).join(' | ')};`,
+    ].join('\n'),
+    selectFn,
+    klass,
+  ];
+}

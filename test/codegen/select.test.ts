@@ -1,0 +1,69 @@
+/**
+ * `select` (docs/dsl.md, "Layouts of the same bytes"), run as generated code from
+ * test/codegen/specs/select.pkt: the first case that matches names the layout, a condition is
+ * tried in order within its value, `_` takes the values no case names, no match leaves the head
+ * alone; a layout that refuses the bytes is the error, named by `layout` and shown by its own
+ * prefix decoder; toJSON() and describe() are the layout's.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanCompiled, compileTestSpec } from './compile.js';
+
+interface Layouts {
+  wrap(bytes: Uint8Array, offset?: number, length?: number): { code: string; field: string } | null;
+  layout: string | null;
+  view: { describe(): string };
+  prefixDecoder: (bytes: Uint8Array, offset: number, length: number, last?: string) => object;
+  toJSON(): Record<string, unknown>;
+  describe(): string;
+}
+
+let mod: Record<string, unknown>;
+beforeAll(async () => {
+  mod = await compileTestSpec('select');
+});
+afterAll(cleanCompiled);
+
+const make = (name: string): Layouts => new (mod[name] as new () => Layouts)();
+
+describe('select', () => {
+  it('names the layout by the field, conditions in order within a value', () => {
+    const h = make('HeadLayouts');
+    expect(h.wrap(Uint8Array.of(1, 7))).toBeNull();
+    expect(h.layout).toBe('shortBody');
+    expect(h.toJSON()).toEqual({ kind: 1, value: 7 });
+    expect(h.wrap(Uint8Array.of(2, 0, 0, 1, 0))).toBeNull();
+    expect([h.layout, h.describe()]).toEqual(['longBody', 'long 256']);
+    // Either: four bytes after the head make it long, fewer short.
+    expect(h.wrap(Uint8Array.of(3, 0, 0, 0, 9))).toBeNull();
+    expect(h.layout).toBe('longBody');
+    expect(h.wrap(Uint8Array.of(3, 9, 0))).toBeNull();
+    expect([h.layout, h.describe()]).toEqual(['shortBody', 'short 9']);
+  });
+
+  it('leaves the head alone when no case matches, and `_` takes the rest', () => {
+    const h = make('HeadLayouts');
+    expect(h.wrap(Uint8Array.of(9, 1, 2))).toBeNull();
+    expect(h.layout).toBeNull();
+    expect(h.describe()).toBe('head 9');
+    const t = make('TaggedLayouts');
+    expect(t.wrap(Uint8Array.of(0))).toBeNull();
+    expect(t.layout).toBe('shortBody2');
+    expect(t.wrap(Uint8Array.of(200, 1, 2))).toBeNull();
+    expect([t.layout, t.toJSON()]).toEqual(['longBody2', { tag: 200, extra: 258 }]);
+    expect(mod.taggedLayout).toBeTypeOf('function');
+  });
+
+  it("is the layout's error when its view refuses the bytes, shown by its prefix decoder", () => {
+    const h = make('HeadLayouts');
+    const cut = Uint8Array.of(2, 0, 0);
+    expect(h.wrap(cut)).toMatchObject({ code: 'E_TRUNCATED', field: 'value' });
+    expect(h.layout).toBe('longBody');
+    expect(h.prefixDecoder(cut, 0, cut.length, 'value')).toEqual({ kind: 2 });
+    const zero = Uint8Array.of(2, 0, 0, 0, 0);
+    expect(h.wrap(zero)).toMatchObject({ code: 'E_BAD_VALUE', field: 'value' });
+    // The head itself refusing the bytes: no layout, the head's prefix decoder.
+    expect(h.wrap(new Uint8Array(0))).toMatchObject({ code: 'E_TRUNCATED', field: 'kind' });
+    expect(h.layout).toBeNull();
+    expect(h.prefixDecoder(new Uint8Array(0), 0, 0, 'kind')).toEqual({});
+  });
+});
