@@ -95,6 +95,7 @@ describe('front end: the spec model', () => {
       cases: [
         { values: [67, 68], target: 'dhcp' },
         { values: [53], target: 'dns' },
+        { values: [546, 547], target: 'dhcpv6' },
         { values: [4789], target: 'vxlan' },
         { values: [6081], target: 'geneve' },
       ],
