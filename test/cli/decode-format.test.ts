@@ -456,7 +456,9 @@ describe('IGMP (specs/igmp.pkt): the layout by type, a v3 query by its length', 
     bytes[34 + 11] = 3;
     decoder.decode(bytes);
     expect(decoder.error).toMatchObject({ code: 'E_TRUNCATED', layer: 'igmp', field: 'sources' });
-    expect(decoder.has('igmp')).toBe(true);
+    // Shown in part: the v3 query's fields up to the cut.
+    expect(decoder.partialLayer).toBe('igmp');
+    expect(decoder.partialFields()).toMatchObject({ type: 0x11, qqic: 125, numSources: 3 });
   });
 });
 

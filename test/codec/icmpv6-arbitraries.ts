@@ -184,6 +184,15 @@ const withOptions = <R extends Record<string, fc.Arbitrary<unknown>>>(
     .tuple(fc.record(r), ndOptions)
     .map(([f, o]) => ({ ...(f as Record<string, unknown>), options: o.bytes }));
 
+export const mldv2RecordFields = fc.record({
+  recordType: u8,
+  multicastAddress: ipv6Text,
+  sources: fc.array(ipv6Text, { maxLength: 3 }),
+  auxData: fc
+    .integer({ min: 0, max: 3 })
+    .chain((n) => fc.uint8Array({ minLength: 4 * n, maxLength: 4 * n })),
+});
+
 export const ICMPV6_MESSAGES: Record<string, Icmpv6MessageCase> = {
   echo: {
     message: 'Icmpv6Echo',
@@ -288,21 +297,16 @@ export const ICMPV6_MESSAGES: Record<string, Icmpv6MessageCase> = {
   mldv2Report: {
     message: 'Mldv2Report',
     payload: true,
-    fields: fc.record({ ...head([T.Mldv2Report]), reserved: u16, numRecords: u16 }),
+    fields: fc.record({
+      ...head([T.Mldv2Report]),
+      reserved: u16,
+      records: fc.array(mldv2RecordFields, { maxLength: 3 }),
+    }),
     encode: icmpv6.encodeMldv2Report as Encode,
   },
 };
 
 export const icmpv6HeadFields = fc.record({ type: u8, code: u8 });
-
-export const mldv2RecordFields = fc.record({
-  recordType: u8,
-  multicastAddress: ipv6Text,
-  sources: fc.array(ipv6Text, { maxLength: 3 }),
-  auxData: fc
-    .integer({ min: 0, max: 3 })
-    .chain((n) => fc.uint8Array({ minLength: 4 * n, maxLength: 4 * n })),
-});
 
 export const dhcpv6Fields = fc
   .tuple(

@@ -250,6 +250,9 @@ function samples(): Sample[] {
     generated.icmpv6.encodeMldv2Record(f, o, 0),
   );
   encoded('dhcpv6', 'Dhcpv6', dhcpv6Fields, (f, o) => generated.dhcpv6.encodeDhcpv6(f, o, 0));
+  encoded('dhcpv6', 'Dhcpv6Message', dhcpv6Fields, (f, o) =>
+    generated.dhcpv6.encodeDhcpv6Message({ msgType: f.msgType }, o, 0),
+  );
   encoded('dhcpv6', 'Dhcpv6Relay', dhcpv6RelayFields, (f, o) =>
     generated.dhcpv6.encodeDhcpv6Relay(f, o, 0),
   );
@@ -524,6 +527,7 @@ const MOVING: Record<string, string[]> = {
   Igmpv3Query: ['numSources'],
   Igmpv3Report: ['numGroupRecords'],
   Mldv2Query: ['numSources'],
+  Mldv2Report: ['numRecords'],
 };
 
 describe('checksum-updating setters (RFC 1624)', () => {
