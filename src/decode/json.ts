@@ -29,7 +29,8 @@
  * - ARP other than Ethernet/IPv4 (address sizes other than 6/4, or a protocol type other than
  *   IPv4): hardware addresses as a MAC when 6 bytes long, colon hex otherwise; protocol addresses
  *   dotted when they are 4-byte IPv4 addresses, colon hex (bytes) otherwise;
- * - DNS over TCP gets `tcpLength`, the 2-byte length prefix it came with;
+ * - DNS over TCP gets `tcpLength`, the 2-byte length prefix it came with; each answer gets
+ *   `data`, its RDATA as the record data message of its type shows it (dns.ts);
  * - what a tunnel carries (VXLAN, Geneve, IPv4 in IPv4, GRE, PPP in GRE) is the layers of `inner`, nested
  *   one level per tunnel, as the tshark oracle nests it (PPP itself is a layer beside GRE);
  * - LLDP gets `chassisId` and `portId`, the first of each as text (lldp.ts: a MAC, a name, or hex);
@@ -41,6 +42,7 @@
 import { formatHexColon, formatHwAddr, formatIpv4, readIpv4 } from '../codec/address.js';
 import { EtherType } from '../generated/ethernet.js';
 import { type CaptureDecoder, type FrameError, type Ipv6Ext } from './capture.js';
+import { answersJSON } from './dns.js';
 import { ednsOf } from './edns.js';
 import { lldpIds } from './lldp.js';
 
@@ -87,7 +89,7 @@ export function frameToJSON(d: CaptureDecoder, frameNumber: number): FrameJSON {
   if (d.has('dhcp')) layers.dhcp = d.dhcp.toJSON();
   if (d.has('dhcpv6')) layers.dhcpv6 = d.dhcpv6.toJSON();
   if (d.has('dns')) {
-    const msg: Record<string, unknown> = { ...d.dns.toJSON() };
+    const msg: Record<string, unknown> = { ...d.dns.toJSON(), answers: answersJSON(d.dns) };
     if (d.dnsTcpLength >= 0) msg.tcpLength = d.dnsTcpLength;
     const opt = ednsOf(d.dns);
     if (opt !== null) msg.edns = opt;

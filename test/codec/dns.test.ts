@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { isDecodeError } from '../../src/codec/errors.js';
 import { nameLabels, readName } from '../../src/codec/dns.js';
 import { dns } from '../../src/generated/index.js';
+import { answersJSON } from '../../src/decode/dns.js';
 
 /** A 12-byte header with the given counts, then `body`. */
 function message(body: number[], qd = 1, an = 0): Uint8Array {
@@ -263,5 +264,43 @@ describe('record data views (dns_name with an origin)', () => {
       code: 'E_TRUNCATED',
       field: 'minimum',
     });
+  });
+});
+
+describe('record data by type in decode --json', () => {
+  it("reads each answer with its type's message, names through pointers into the message", () => {
+    const q = [...label('example'), ...label('com'), 0, 0, 15, 0, 1];
+    const mx = [0, 10, ...label('mail'), 0xc0, 12];
+    const txt = [2, 0x68, 0x69, 0];
+    const rr = (type: number, data: number[]): number[] => [
+      0xc0,
+      12,
+      0,
+      type,
+      0,
+      1,
+      0,
+      0,
+      0,
+      9,
+      0,
+      data.length,
+      ...data,
+    ];
+    const bytes = message([...q, ...rr(15, mx), ...rr(16, txt), ...rr(1, [1, 2, 3])], 1, 3);
+    const v = new dns.DnsView();
+    expect(v.wrap(bytes)).toBeNull();
+    const base = { name: 'example.com', class: 1, ttl: 9 };
+    expect(answersJSON(v)).toEqual([
+      {
+        ...base,
+        type: 15,
+        rdlength: mx.length,
+        data: { preference: 10, exchange: 'mail.example.com' },
+      },
+      { ...base, type: 16, rdlength: 4, data: { strings: [{ length: 2 }, { length: 0 }] } },
+      // An A record of 3 bytes is no DnsA: shown without data.
+      { ...base, type: 1, rdlength: 3 },
+    ]);
   });
 });
