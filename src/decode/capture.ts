@@ -40,10 +40,10 @@
  *   type is IPv4, otherwise with `arpAny`, which takes the address sizes from hlen/plen (its
  *   protocol addresses are then shown as bytes unless they are IPv4's);
  * - frames of a link type other than Ethernet get an `E_UNSUPPORTED_LINKTYPE` error per frame;
- * - what a tunnel carries (VXLAN → Ethernet, Geneve → Ethernet or IPv4, IPv4 in IPv4, GRE →
- *   IPv4 or Ethernet, GRE → PPP → IPv4 for PPTP) is decoded by `inner`, one nesting level in, as
- *   packet analysers nest it, up to MAX_TUNNEL_DEPTH tunnels inside one another (one more is
- *   `E_TOO_DEEP` at its payload); the first error at any level is the frame's;
+ * - what a tunnel carries (VXLAN → Ethernet, Geneve → Ethernet, IPv4 or IPv6, IP in IP, GRE →
+ *   IPv4, IPv6 or Ethernet, GRE → PPP → IPv4 or IPv6 for PPTP) is decoded by `inner`, one nesting
+ *   level in, as packet analysers nest it, up to MAX_TUNNEL_DEPTH tunnels inside one another (one
+ *   more is `E_TOO_DEEP` at its payload); the first error at any level is the frame's;
  * - an ICMPv6 error message's invoking packet is decoded by `quoted`, one nesting level in, as a
  *   packet that is cut by design (RFC 4443 §2.4: as much as fits): its cut payloads and a
  *   transport header it cuts are no error (the latter shown in part), while an IPv6 or extension
@@ -684,9 +684,11 @@ export class CaptureDecoder {
     if (err !== null)
       return this.failIn(err, gre.decodeGrePrefix, ip.payloadOffset, ip.payloadLength);
     this.layers |= CaptureLayer.gre;
-    switch (gre.payloadKind(g)) {
+    const kind = gre.payloadKind(g);
+    switch (kind) {
       case 'ipv4':
-        return this.tunnel(bytes, 'gre', 'ipv4', g.payloadOffset, g.payloadLength);
+      case 'ipv6':
+        return this.tunnel(bytes, 'gre', kind, g.payloadOffset, g.payloadLength);
       case 'ethernet':
         return this.tunnel(bytes, 'gre', 'ethernet', g.payloadOffset, g.payloadLength);
       case 'ppp': {
@@ -694,8 +696,8 @@ export class CaptureDecoder {
         const e = p.wrap(bytes, g.payloadOffset, g.payloadLength);
         if (e !== null) return this.fail(e, ppp.decodePppPrefix, g.payloadOffset, g.payloadLength);
         this.layers |= CaptureLayer.ppp;
-        if (ppp.payloadKind(p) === 'ipv4')
-          this.tunnel(bytes, 'ppp', 'ipv4', p.payloadOffset, p.payloadLength);
+        const inner = ppp.payloadKind(p);
+        if (inner !== null) this.tunnel(bytes, 'ppp', inner, p.payloadOffset, p.payloadLength);
         return;
       }
       default:

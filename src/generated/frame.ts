@@ -597,6 +597,20 @@ export class FrameDecoder {
                             }
                             break;
                           }
+                          case 0x86dd: {
+                            // IPv6
+                            if ((wanted & FrameLayer.ipv6) !== 0) {
+                              return this.enter(
+                                FrameLayer.ipv6,
+                                'geneve',
+                                bytes,
+                                geneve.payloadOffset,
+                                geneve.payloadLength,
+                                layers,
+                              );
+                            }
+                            break;
+                          }
                           case 0x6558: {
                             // TransparentEthernetBridging
                             if ((wanted & FrameLayer.ethernet) !== 0) {
@@ -633,6 +647,20 @@ export class FrameDecoder {
                       if ((wanted & FrameLayer.ipv4) !== 0) {
                         return this.enter(
                           FrameLayer.ipv4,
+                          'gre',
+                          bytes,
+                          gre.payloadOffset,
+                          gre.payloadLength,
+                          layers,
+                        );
+                      }
+                      break;
+                    }
+                    case 0x86dd: {
+                      // IPv6
+                      if ((wanted & FrameLayer.ipv6) !== 0) {
+                        return this.enter(
+                          FrameLayer.ipv6,
                           'gre',
                           bytes,
                           gre.payloadOffset,
@@ -689,6 +717,20 @@ export class FrameDecoder {
                             if ((wanted & FrameLayer.ipv4) !== 0) {
                               return this.enter(
                                 FrameLayer.ipv4,
+                                'ppp',
+                                bytes,
+                                ppp.payloadOffset,
+                                ppp.payloadLength,
+                                layers,
+                              );
+                            }
+                            break;
+                          }
+                          case 87: {
+                            // IPv6
+                            if ((wanted & FrameLayer.ipv6) !== 0) {
+                              return this.enter(
+                                FrameLayer.ipv6,
                                 'ppp',
                                 bytes,
                                 ppp.payloadOffset,
@@ -1157,6 +1199,20 @@ export class FrameDecoder {
                           if ((wanted & FrameLayer.ipv4) !== 0) {
                             return this.enter(
                               FrameLayer.ipv4,
+                              'geneve',
+                              bytes,
+                              geneve.payloadOffset,
+                              geneve.payloadLength,
+                              layers,
+                            );
+                          }
+                          break;
+                        }
+                        case 0x86dd: {
+                          // IPv6
+                          if ((wanted & FrameLayer.ipv6) !== 0) {
+                            return this.enter(
+                              FrameLayer.ipv6,
                               'geneve',
                               bytes,
                               geneve.payloadOffset,
@@ -1697,6 +1753,20 @@ export class FrameDecoder {
                       }
                       break;
                     }
+                    case 0x86dd: {
+                      // IPv6
+                      if ((wanted & FrameLayer.ipv6) !== 0) {
+                        return this.enter(
+                          FrameLayer.ipv6,
+                          'geneve',
+                          bytes,
+                          geneve.payloadOffset,
+                          geneve.payloadLength,
+                          layers,
+                        );
+                      }
+                      break;
+                    }
                     case 0x6558: {
                       // TransparentEthernetBridging
                       if ((wanted & FrameLayer.ethernet) !== 0) {
@@ -1733,6 +1803,20 @@ export class FrameDecoder {
                 if ((wanted & FrameLayer.ipv4) !== 0) {
                   return this.enter(
                     FrameLayer.ipv4,
+                    'gre',
+                    bytes,
+                    gre.payloadOffset,
+                    gre.payloadLength,
+                    layers,
+                  );
+                }
+                break;
+              }
+              case 0x86dd: {
+                // IPv6
+                if ((wanted & FrameLayer.ipv6) !== 0) {
+                  return this.enter(
+                    FrameLayer.ipv6,
                     'gre',
                     bytes,
                     gre.payloadOffset,
@@ -1789,6 +1873,20 @@ export class FrameDecoder {
                       if ((wanted & FrameLayer.ipv4) !== 0) {
                         return this.enter(
                           FrameLayer.ipv4,
+                          'ppp',
+                          bytes,
+                          ppp.payloadOffset,
+                          ppp.payloadLength,
+                          layers,
+                        );
+                      }
+                      break;
+                    }
+                    case 87: {
+                      // IPv6
+                      if ((wanted & FrameLayer.ipv6) !== 0) {
+                        return this.enter(
+                          FrameLayer.ipv6,
                           'ppp',
                           bytes,
                           ppp.payloadOffset,
@@ -2199,6 +2297,20 @@ export class FrameDecoder {
                     if ((wanted & FrameLayer.ipv4) !== 0) {
                       return this.enter(
                         FrameLayer.ipv4,
+                        'geneve',
+                        bytes,
+                        geneve.payloadOffset,
+                        geneve.payloadLength,
+                        layers,
+                      );
+                    }
+                    break;
+                  }
+                  case 0x86dd: {
+                    // IPv6
+                    if ((wanted & FrameLayer.ipv6) !== 0) {
+                      return this.enter(
+                        FrameLayer.ipv6,
                         'geneve',
                         bytes,
                         geneve.payloadOffset,

@@ -665,12 +665,13 @@ export function encodeGeneve(f: GeneveFields, out: Uint8Array, offset: number): 
 }
 
 /** Which message the payload holds, by the dispatch in the spec. */
-export type GenevePayloadKind = 'ipv4' | 'ethernet';
+export type GenevePayloadKind = 'ipv4' | 'ipv6' | 'ethernet';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
   protocolType: {
     2048: 'ipv4',
+    34525: 'ipv6',
     25944: 'ethernet',
   },
 } as const;
@@ -680,6 +681,8 @@ export function payloadKind(view: GeneveView): GenevePayloadKind | null {
   switch (view.protocolType) {
     case 2048:
       return 'ipv4';
+    case 34525:
+      return 'ipv6';
     case 25944:
       return 'ethernet';
   }

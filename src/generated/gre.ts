@@ -1016,12 +1016,13 @@ export function encodeGre(
 }
 
 /** Which message the payload holds, by the dispatch in the spec. */
-export type GrePayloadKind = 'ipv4' | 'ethernet' | 'ppp';
+export type GrePayloadKind = 'ipv4' | 'ipv6' | 'ethernet' | 'ppp';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
   protocolType: {
     2048: 'ipv4',
+    34525: 'ipv6',
     25944: 'ethernet',
     34827: 'ppp',
   },
@@ -1032,6 +1033,8 @@ export function payloadKind(view: GreView): GrePayloadKind | null {
   switch (view.protocolType) {
     case 2048:
       return 'ipv4';
+    case 34525:
+      return 'ipv6';
     case 25944:
       return 'ethernet';
     case 34827:

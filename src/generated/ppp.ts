@@ -291,12 +291,13 @@ export function encodePpp(f: PppFields, out: Uint8Array, offset: number): number
 }
 
 /** Which message the payload holds, by the dispatch in the spec. */
-export type PppPayloadKind = 'ipv4';
+export type PppPayloadKind = 'ipv4' | 'ipv6';
 
 /** The dispatch table from the spec: field → value → payload kind (fields tried in order). */
 export const dispatchTable = {
   protocol: {
     33: 'ipv4',
+    87: 'ipv6',
   },
 } as const;
 
@@ -305,6 +306,8 @@ export function payloadKind(view: PppView): PppPayloadKind | null {
   switch (view.protocol) {
     case 33:
       return 'ipv4';
+    case 87:
+      return 'ipv6';
   }
 
   return null;

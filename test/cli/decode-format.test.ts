@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { CaptureDecoder } from '../../src/decode/capture.js';
 import { frameToJSON } from '../../src/decode/json.js';
 import { formatTime, frameToText, tcpFlagsText } from '../../src/decode/text.js';
-import { igmp, ipv4 } from '../../src/generated/index.js';
+import { frame as generatedFrame, gre, igmp, ipv4, ppp } from '../../src/generated/index.js';
+import { IpProtocol } from '../../src/generated/ipv4.js';
 import { type CaptureRecord, openCapture } from '../../src/pcap/reader.js';
 
 const PCAP = join(import.meta.dirname, '..', 'fixtures', 'pcap');
@@ -542,5 +543,69 @@ describe('MPLS: the label stack between Ethernet and what its first nibble names
       field: 'entries',
       offset: 14,
     });
+  });
+});
+
+describe('IPv6 carried by GRE and PPP (specs/gre.pkt, ppp.pkt), one level in', () => {
+  // tcpdump-dhcpv6-ia-na #1's IPv6 datagram (a DHCPv6 Solicit), carried in GRE over the IPv4
+  // header of tcpdump-IGMP_V2 #1 (protocol made GRE; total length and checksum refilled)
+  const next = join(import.meta.dirname, '..', 'fixtures', 'next', 'pcap');
+  const v6 = [...openCapture(readFileSync(join(next, 'tcpdump-dhcpv6-ia-na.pcap')))][0].bytes;
+  const datagram = v6.subarray(14);
+  const base = [...openCapture(readFileSync(join(PCAP, 'tcpdump-IGMP_V2.pcap')))][0].bytes;
+  const ip = ipv4.decodeIpv4(base, 14, base.length - 14) as ipv4.Ipv4Fields;
+  const greHead = {
+    r: 0,
+    strictSourceRoute: 0,
+    recursion: 0,
+    flags: 0,
+    version: 0,
+    protocolType: gre.GreProtocol.IPv6,
+  };
+
+  /** The frame with `headLength` bytes of tunnel headers, which `encode` writes at `at`. */
+  function carried(headLength: number, encode: (out: Uint8Array, at: number) => void): Uint8Array {
+    const bytes = new Uint8Array(14 + 20 + headLength + datagram.length);
+    bytes.set(base.subarray(0, 14));
+    const fields = { ...ip, protocol: IpProtocol.GRE, totalLength: undefined, checksum: undefined };
+    ipv4.encodeIpv4(fields, bytes, 14, headLength + datagram.length);
+    bytes.set(datagram, 34 + headLength);
+    encode(bytes, 34);
+    return bytes;
+  }
+
+  it('GRE with protocol type IPv6', () => {
+    const bytes = carried(4, (out, at) => {
+      expect(gre.encodeGre(greHead, out, at, datagram.length)).toBe(4);
+    });
+    const decoder = new CaptureDecoder();
+    expect(decoder.decode(bytes)).toBe(true);
+    expect(decoder.has('gre')).toBe(true);
+    const inner = decoder.inner as CaptureDecoder;
+    expect(['ipv6', 'udp', 'dhcpv6'].map((l) => inner.has(l as 'ipv6'))).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect(frameToJSON(decoder, 1).layers.inner).toMatchObject({
+      ipv6: { nextHeader: IpProtocol.UDP },
+      dhcpv6: { msgType: 1 },
+    });
+    const f = new generatedFrame.FrameDecoder();
+    expect(f.decode(bytes)).toBeNull();
+    expect((f.layers & generatedFrame.FrameLayer.gre) !== 0).toBe(true);
+  });
+
+  it('PPP in enhanced GRE (PPTP) with protocol IPv6', () => {
+    const pptp = { ...greHead, version: 1, protocolType: gre.GreProtocol.PPP, keyCallId: 7 };
+    const bytes = carried(12, (out, at) => {
+      expect(gre.encodeGre(pptp, out, at, 4 + datagram.length)).toBe(8);
+      const head = { address: 0xff, control: 3, protocol: ppp.PppProtocol.IPv6 };
+      expect(ppp.encodePpp(head, out, at + 8)).toBe(4);
+    });
+    const decoder = new CaptureDecoder();
+    expect(decoder.decode(bytes)).toBe(true);
+    expect(decoder.has('ppp')).toBe(true);
+    expect((decoder.inner as CaptureDecoder).has('dhcpv6')).toBe(true);
   });
 });

@@ -99,12 +99,15 @@ const TUNNELS = new Set([
   'vxlan>ethernet',
   'geneve>ethernet',
   'geneve>ipv4',
+  'geneve>ipv6',
   'ipv4>ipv6',
   'ipv6>ipv6',
   'ipv6>ipv4',
   'gre>ipv4',
+  'gre>ipv6',
   'gre>ethernet',
   'ppp>ipv4',
+  'ppp>ipv6',
 ]);
 
 interface Positioned {
