@@ -125,12 +125,15 @@ export function placedFieldCode(r: Region, enc: ExprContext, loads: PlacedLoads)
     ...(checksum ? [`${n}At = pos;`] : []),
     `const ${n}Value = ${bytes === 4 ? `(${value}) | 0` : value};`,
   ];
-  for (let k = 0; k < bytes; k++) {
-    const shift = field.littleEndian ? 8 * k : 8 * (bytes - 1 - k);
-    write.push(
-      `out[pos${k === 0 ? '' : ` + ${k}`}] = ${shift === 0 ? `${n}Value` : `${n}Value >>> ${shift}`};`,
-    );
-  }
+  const stores = (little: boolean): string[] =>
+    Array.from({ length: bytes }, (_, k) => {
+      const shift = little ? 8 * k : 8 * (bytes - 1 - k);
+      return `out[pos${k === 0 ? '' : ` + ${k}`}] = ${shift === 0 ? `${n}Value` : `${n}Value >>> ${shift}`};`;
+    });
+  // An endian(be, le) message's field: in the order the encoder is given.
+  if (field.kind === 'scalar' && field.anyOrder === true)
+    write.push('if (littleEndian) {', ...stores(true), '} else {', ...stores(false), '}');
+  else write.push(...stores(field.kind === 'scalar' && field.littleEndian));
   write.push(`pos += ${bytes};`);
   base.encode = presence !== null ? `if (${present}) {\n${write.join('\n')}\n}` : write.join('\n');
   return base;

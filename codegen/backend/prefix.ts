@@ -88,7 +88,12 @@ export function prefixDecoder(
         type: name === 'bytes' ? 'Uint8Array' : 'number',
       })),
       // With one fixed field there is nothing after the failing one to leave out.
-      ...(m.fields.length > 1 ? [{ name: 'last', initializer: "''" }] : []),
+      ...(m.fields.length > 1
+        ? [{ name: 'last', initializer: "''" }]
+        : m.eitherOrder
+          ? [{ name: '_last', initializer: "''" }]
+          : []),
+      ...(m.eitherOrder ? [{ name: 'littleEndian', initializer: 'false' }] : []),
     ],
     returnType: `Partial<${m.name}JSON>`,
     statements: lines,

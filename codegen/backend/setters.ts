@@ -66,6 +66,11 @@ function byteSpan(f: ScalarField): [number, number] {
  * the field shares with a neighbour is read, masked and written back.
  */
 function writeBits(f: ScalarField, value: string): string[] {
+  if (f.anyOrder === true) {
+    const le = writeBits({ ...f, anyOrder: false, littleEndian: true }, value);
+    const be = writeBits({ ...f, anyOrder: false }, value);
+    return ['if (this.littleEndian) {', ...le, '} else {', ...be, '}'];
+  }
   const [first, last] = byteSpan(f);
   const n = last - first + 1;
   // Bits after the field in its last byte: the field's value is shifted left by this much.
@@ -245,7 +250,11 @@ export function setterMembers(ctx: SetterContext): string[] {
       : `${method}(value: number): ${ret}`;
   };
   const tail = (f: ScalarField): string[] =>
-    structural.has(f.name) ? ['return this.wrap(this.bytes, this.offset, this.byteLength);'] : [];
+    structural.has(f.name)
+      ? [
+          `return this.wrap(this.bytes, this.offset, this.byteLength${m.eitherOrder ? ', this.littleEndian' : ''});`,
+        ]
+      : [];
   /** For a MAC, the 48-bit entry point over the halves one. */
   const macEntry = (f: ScalarField, method: string, doc: string): string => {
     const ret = structural.has(f.name) ? 'DecodeError | null' : 'void';

@@ -102,6 +102,15 @@ function lowerFirst(s: string): string {
  * freshly boxed double. `b` must be a local holding the bytes.
  */
 export function inlineLoad(f: ScalarField, b: string, base: string): string {
+  if (f.anyOrder === true) {
+    // In the order the caller gives: `littleEndian` is wrap()'s (or the decoder's) argument.
+    const be = inlineLoad({ ...f, anyOrder: false }, b, base);
+    const le = inlineLoad({ ...f, anyOrder: false, littleEndian: true }, b, base);
+    const word = ' >>> 0';
+    return be.endsWith(word) && le.endsWith(word)
+      ? `(littleEndian ? ${le.slice(0, -word.length)} : ${be.slice(0, -word.length)})${word}`
+      : `(littleEndian ? ${le} : ${be})`;
+  }
   const first = f.bitOffset >> 3;
   const last = (f.bitOffset + f.bitWidth - 1) >> 3;
   const n = last - first + 1;
@@ -504,6 +513,10 @@ class MessageEmitter {
       members.push(
         `/** @internal Set by wrapPartial() when it cut the payload (read payloadTruncated). */\ncut = false;`,
       );
+    if (m.eitherOrder)
+      members.push(
+        `/** The byte order of the u16 and u32 fields, as wrap() was given it (the setters write in it). */\nlittleEndian = false;`,
+      );
     // One number property per fixed scalar, declared here so every view has the same shape.
     const internal =
       '/** @internal The fixed fields as wrap() decoded them (read the getters). */\n';
@@ -744,6 +757,7 @@ class MessageEmitter {
     const body: Stmt[] = [];
     // One test on the hot path; the cold failFixed() works out which bound it was.
     if (this.canCut) body.push(stmt(ts`${self}.cut = false;`));
+    if (m.eitherOrder) body.push(stmt(ts`${self}.littleEndian = littleEndian;`));
     body.push(
       stmt(ts`${self}.bytes = bytes;`),
       stmt(ts`${self}.offset = offset;`),
@@ -849,6 +863,7 @@ class MessageEmitter {
 
   /** wrap()'s extra parameter when a DNS name's pointers (its own or an inner message's) may reach before the view. */
   private originParam(): string {
+    if (this.m.eitherOrder) return ', littleEndian = false';
     return needsOrigin(this.spec, this.m) ? ', origin = offset' : '';
   }
 
@@ -872,7 +887,7 @@ class MessageEmitter {
     }
     return `/**
      * Points the view at a message and checks every bound up front: afterwards no getter or
-     * cursor reads outside [offset, offset + length)${this.originParam() === '' ? '' : ' (and, for DNS names, their pointers nothing before `origin`, the DNS message start; by default the view is the whole message)'}. Returns null, or this view's error record.
+     * cursor reads outside [offset, offset + length)${!needsOrigin(this.spec, this.m) ? '' : ' (and, for DNS names, their pointers nothing before `origin`, the DNS message start; by default the view is the whole message)'}. Returns null, or this view's error record.
      */
     wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset${this.originParam()}): DecodeError | null {
       ${lines.join('\n')}
@@ -973,11 +988,12 @@ class MessageEmitter {
         { name: 'offset', initializer: '0' },
         { name: 'length', initializer: 'bytes.length - offset' },
         ...(origin ? [{ name: 'origin', initializer: 'offset' }] : []),
+        ...(m.eitherOrder ? [{ name: 'littleEndian', initializer: 'false' }] : []),
       ],
       returnType: `${m.name}Fields | DecodeError`,
       statements: [
         `const v = ${lowerFirst(m.name)}DecodeView;`,
-        `const err = v.wrap(bytes, offset, length${origin ? ', origin' : ''});`,
+        `const err = v.wrap(bytes, offset, length${origin ? ', origin' : ''}${m.eitherOrder ? ', littleEndian' : ''});`,
         `if (err !== null) return copyDecodeError(err);`,
         `return {\n${this.fieldsKeys()
           .map((k) => `${k.key}: ${k.decode},`)
@@ -1055,6 +1071,7 @@ class MessageEmitter {
       { name: 'offset', type: 'number' },
     ];
     if (m.encodeNeedsPayloadLength) params.push({ name: 'payloadLength', type: 'number' });
+    if (m.eitherOrder) params.push({ name: 'littleEndian', initializer: 'false' } as never);
     if (family === 'ipv4')
       params.push({ name: 'src', type: 'number' }, { name: 'dst', type: 'number' });
     if (family === 'ipv6') {
@@ -1283,10 +1300,14 @@ class MessageEmitter {
     const simple = /^[A-Za-z_.]+$/.test(value) && n < 4;
     const v = simple ? value : `v${startByte}`;
     if (!simple) lines.push(`const v${startByte} = ${n === 4 ? `(${value}) | 0` : value};`);
-    for (let k = 0; k < n; k++) {
-      const shift = first.littleEndian ? 8 * k : 8 * (n - 1 - k);
-      lines.push(`${base(k)} = ${shift === 0 ? v : `${v} >>> ${shift}`};`);
-    }
+    const stores = (little: boolean): string[] =>
+      Array.from({ length: n }, (_, k) => {
+        const shift = little ? 8 * k : 8 * (n - 1 - k);
+        return `${base(k)} = ${shift === 0 ? v : `${v} >>> ${shift}`};`;
+      });
+    if (first.anyOrder === true)
+      lines.push(`if (littleEndian) {`, ...stores(true), `} else {`, ...stores(false), `}`);
+    else lines.push(...stores(first.littleEndian));
     return { lines, value: v, startByte, n };
   }
 

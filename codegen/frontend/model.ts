@@ -58,6 +58,11 @@ export interface ScalarField {
   bitOffset: number;
   bitWidth: number;
   littleEndian: boolean;
+  /**
+   * In the byte order given at run time (a u16/u32 of an `endian(be, le)` message): wrap(), the
+   * setters, the encoder and the decoders take `littleEndian`; `littleEndian` above is false.
+   */
+  anyOrder?: boolean;
   enumName: string | null;
   /** How the encoder computes it when the caller leaves it undefined. */
   derive: Expr | null;
@@ -203,6 +208,11 @@ export interface MessageModel {
    */
   derivedFrom: string | null;
   select: SelectModel | null;
+  /**
+   * `endian(be, le)`: one message in either byte order, chosen when it is wrapped or encoded
+   * (the `littleEndian` argument); its u16/u32 fields are `anyOrder`.
+   */
+  eitherOrder: boolean;
   json: JsonEntry[];
   describe: DescribePart[];
   /** True when the encoder needs the payload length (a derive or a message checksum uses it). */

@@ -317,6 +317,8 @@ class Resolver {
       )
         this.error(item.pos, `array(${item.name}, ...) has no little-endian form yet`);
     }
+    // Both orders: one message whose order wrap() and the encoder take (MessageResolver).
+    if (orders.length === 2) return [m];
     const little: Record<string, string> = { u16: 'u16le', u32: 'u32le' };
     return orders.map((o) => ({
       name: { name: `${m.name.name}${o.name === 'be' ? 'Be' : 'Le'}`, pos: m.name.pos },
@@ -410,7 +412,7 @@ class Resolver {
         }
       }
     }
-    return { name: m.name, endian: null, derivedFrom: from, members };
+    return { name: m.name, endian: base.endian, derivedFrom: from, members };
   }
 
   /** A list nested in an element is validated by its own walk, which records no summaries. */
@@ -475,11 +477,16 @@ class MessageResolver {
    */
   private placedBefore: Set<string> | null = null;
 
+  /** `endian(be, le)`: u16 and u32 fields are in the order given at run time. */
+  private readonly eitherOrder: boolean;
+
   constructor(
     private readonly r: Resolver,
     private readonly m: AstMessage,
     private readonly layer: string,
-  ) {}
+  ) {
+    this.eitherOrder = m.endian !== null && m.endian.orders.length === 2;
+  }
 
   run(): MessageModel {
     // Pass 1: declare every field (so references can point forward), place fixed ones.
@@ -575,6 +582,7 @@ class MessageResolver {
       dispatch,
       derivedFrom: this.m.derivedFrom?.base.name ?? null,
       select,
+      eitherOrder: this.eitherOrder,
       json,
       describe,
       encodeNeedsPayloadLength: this.usesPayloadLength,
@@ -726,6 +734,9 @@ class MessageResolver {
         bitOffset: this.bitPos,
         bitWidth: width,
         littleEndian: le,
+        ...(this.eitherOrder && (typeName === 'u16' || typeName === 'u32')
+          ? { anyOrder: true }
+          : {}),
         enumName: null,
         derive: null,
         checksum: null,
@@ -741,6 +752,11 @@ class MessageResolver {
       this.r.error(f.type.name.pos, `unknown type '${typeName}'`);
     if (nested && args !== null)
       this.r.error(f.type.name.pos, `message '${typeName}' takes no arguments`);
+    if (nested && this.r.message(typeName, f.type.name.pos).eitherOrder)
+      this.r.error(
+        f.type.name.pos,
+        `message '${typeName}' cannot be nested: endian(be, le) takes its byte order when it is wrapped`,
+      );
     if (args === null && !nested && typeName !== 'dns_name')
       this.r.error(f.type.name.pos, `type '${typeName}' needs arguments, e.g. ${typeName}(rest)`);
     if (typeName === 'bytes' && args !== null && args.length === 1 && args[0].kind === 'num') {
@@ -794,6 +810,9 @@ class MessageResolver {
         bitOffset: 0,
         bitWidth: scalarType.width,
         littleEndian: scalarType.le,
+        ...(this.eitherOrder && (typeName === 'u16' || typeName === 'u32')
+          ? { anyOrder: true }
+          : {}),
         enumName: null,
         derive: null,
         checksum: null,
@@ -1077,7 +1096,12 @@ class MessageResolver {
   }
 
   private checksum(scalar: ScalarField, args: AstExpr[], pos: number): ChecksumModel {
-    if (scalar.bitWidth !== 16 || scalar.bitOffset % 8 !== 0 || scalar.littleEndian) {
+    if (
+      scalar.bitWidth !== 16 ||
+      scalar.bitOffset % 8 !== 0 ||
+      scalar.littleEndian ||
+      scalar.anyOrder === true
+    ) {
       this.r.error(pos, 'an Internet checksum field must be a byte-aligned big-endian u16');
     }
     const cover = args[0];

@@ -100,7 +100,7 @@ export function nameOfPcapngOptionCode(value: number): string | undefined {
 const EMPTY = new Uint8Array(0);
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPFILEBE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+const PCAPFILE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [4, 'magic', 0],
   [6, 'versionMajor', 4],
   [8, 'versionMinor', 6],
@@ -110,11 +110,11 @@ const PCAPFILEBE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> 
   [24, 'linkTypeWord', 20],
 ];
 
-/** Size of the fixed part of PcapFileBe in bytes. */
-export const PCAPFILEBE_FIXED_SIZE = 24;
+/** Size of the fixed part of PcapFile in bytes. */
+export const PCAPFILE_FIXED_SIZE = 24;
 
-/** What PcapFileBeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapFileBeJSON {
+/** What PcapFileView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface PcapFileJSON {
   magic: number;
   versionMajor: number;
   versionMinor: number;
@@ -123,7 +123,7 @@ export interface PcapFileBeJSON {
 }
 
 /** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPFILEBE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
+const PCAPFILE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
   ['E_BAD_VALUE', 'magic'],
   ['E_BAD_VALUE', 'versionMajor'],
 ];
@@ -132,7 +132,7 @@ const PCAPFILEBE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]>
  * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
  * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
  */
-export class PcapFileBeView {
+export class PcapFileView {
   /** The bytes last wrapped (empty after a failed wrap()). */
   bytes: Uint8Array = EMPTY;
   /** Absolute index of the message's first byte in `bytes`. */
@@ -141,6 +141,8 @@ export class PcapFileBeView {
   byteLength = 0;
   /** This view's error record, reused by every failed wrap(). */
   readonly error: DecodeError = newDecodeError('pcap');
+  /** The byte order of the u16 and u32 fields, as wrap() was given it (the setters write in it). */
+  littleEndian = false;
   /** @internal The fixed fields as wrap() decoded them (read the getters). */
   magicField = 0;
   versionMajorField = 0;
@@ -154,41 +156,71 @@ export class PcapFileBeView {
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
    */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+  wrap(
+    bytes: Uint8Array,
+    offset = 0,
+    length = bytes.length - offset,
+    littleEndian = false,
+  ): DecodeError | null {
+    this.littleEndian = littleEndian;
     this.bytes = bytes;
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 24 && offset + length <= bytes.length)) return this.failFixed();
     const magicValue =
-      ((bytes[offset] << 24) |
-        (bytes[offset + 1] << 16) |
-        (bytes[offset + 2] << 8) |
-        bytes[offset + 3]) >>>
-      0;
+      (littleEndian
+        ? (bytes[offset + 3] << 24) |
+          (bytes[offset + 2] << 16) |
+          (bytes[offset + 1] << 8) |
+          bytes[offset]
+        : (bytes[offset] << 24) |
+          (bytes[offset + 1] << 16) |
+          (bytes[offset + 2] << 8) |
+          bytes[offset + 3]) >>> 0;
     this.magicField = magicValue | 0;
-    const versionMajorValue = (bytes[offset + 4] << 8) | bytes[offset + 5];
+    const versionMajorValue = littleEndian
+      ? (bytes[offset + 5] << 8) | bytes[offset + 4]
+      : (bytes[offset + 4] << 8) | bytes[offset + 5];
     this.versionMajorField = versionMajorValue;
-    this.versionMinorField = (bytes[offset + 6] << 8) | bytes[offset + 7];
-    this.thiszoneField =
-      (bytes[offset + 8] << 24) |
-      (bytes[offset + 9] << 16) |
-      (bytes[offset + 10] << 8) |
-      bytes[offset + 11];
-    this.sigfigsField =
-      (bytes[offset + 12] << 24) |
-      (bytes[offset + 13] << 16) |
-      (bytes[offset + 14] << 8) |
-      bytes[offset + 15];
-    this.snaplenField =
-      (bytes[offset + 16] << 24) |
-      (bytes[offset + 17] << 16) |
-      (bytes[offset + 18] << 8) |
-      bytes[offset + 19];
-    this.linkTypeWordField =
-      (bytes[offset + 20] << 24) |
-      (bytes[offset + 21] << 16) |
-      (bytes[offset + 22] << 8) |
-      bytes[offset + 23];
+    this.versionMinorField = littleEndian
+      ? (bytes[offset + 7] << 8) | bytes[offset + 6]
+      : (bytes[offset + 6] << 8) | bytes[offset + 7];
+    this.thiszoneField = littleEndian
+      ? (bytes[offset + 11] << 24) |
+        (bytes[offset + 10] << 16) |
+        (bytes[offset + 9] << 8) |
+        bytes[offset + 8]
+      : (bytes[offset + 8] << 24) |
+        (bytes[offset + 9] << 16) |
+        (bytes[offset + 10] << 8) |
+        bytes[offset + 11];
+    this.sigfigsField = littleEndian
+      ? (bytes[offset + 15] << 24) |
+        (bytes[offset + 14] << 16) |
+        (bytes[offset + 13] << 8) |
+        bytes[offset + 12]
+      : (bytes[offset + 12] << 24) |
+        (bytes[offset + 13] << 16) |
+        (bytes[offset + 14] << 8) |
+        bytes[offset + 15];
+    this.snaplenField = littleEndian
+      ? (bytes[offset + 19] << 24) |
+        (bytes[offset + 18] << 16) |
+        (bytes[offset + 17] << 8) |
+        bytes[offset + 16]
+      : (bytes[offset + 16] << 24) |
+        (bytes[offset + 17] << 16) |
+        (bytes[offset + 18] << 8) |
+        bytes[offset + 19];
+    this.linkTypeWordField = littleEndian
+      ? (bytes[offset + 23] << 24) |
+        (bytes[offset + 22] << 16) |
+        (bytes[offset + 21] << 8) |
+        bytes[offset + 20]
+      : (bytes[offset + 20] << 24) |
+        (bytes[offset + 21] << 16) |
+        (bytes[offset + 22] << 8) |
+        bytes[offset + 23];
     if (!(magicValue === 2712847316 || magicValue === 2712812621)) return this.failAt(0, offset);
     if (!(versionMajorValue === 2)) return this.failAt(1, offset + 4);
     return null;
@@ -208,17 +240,17 @@ export class PcapFileBeView {
     }
     // Name the first field the buffer cuts.
     let i = 0;
-    while (PCAPFILEBE_FIXED_FIELDS[i][0] <= length) i++;
+    while (PCAPFILE_FIXED_FIELDS[i][0] <= length) i++;
     return this.failWith(
       'E_TRUNCATED',
-      PCAPFILEBE_FIXED_FIELDS[i][1],
-      offset + PCAPFILEBE_FIXED_FIELDS[i][2],
+      PCAPFILE_FIXED_FIELDS[i][1],
+      offset + PCAPFILE_FIXED_FIELDS[i][2],
     );
   }
 
-  /** Cold path of wrap(): failure k of PCAPFILEBE_FAILURES at byte `at`. */
+  /** Cold path of wrap(): failure k of PCAPFILE_FAILURES at byte `at`. */
   private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPFILEBE_FAILURES[k];
+    const [code, field] = PCAPFILE_FAILURES[k];
     return this.failWith(code, field, at);
   }
 
@@ -307,12 +339,19 @@ export class PcapFileBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o] = v >>> 24;
-    b[o + 1] = v >>> 16;
-    b[o + 2] = v >>> 8;
-    b[o + 3] = v;
+    if (this.littleEndian) {
+      b[o + 3] = v >>> 24;
+      b[o + 2] = v >>> 16;
+      b[o + 1] = v >>> 8;
+      b[o] = v;
+    } else {
+      b[o] = v >>> 24;
+      b[o + 1] = v >>> 16;
+      b[o + 2] = v >>> 8;
+      b[o + 3] = v;
+    }
     this.magicField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
+    return this.wrap(this.bytes, this.offset, this.byteLength, this.littleEndian);
   }
 
   /** Writes versionMajor (16 bits at bit 32) in place; the other bits of its bytes are kept. wrap()'s checks read versionMajor, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
@@ -320,10 +359,15 @@ export class PcapFileBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value & 0xffff;
-    b[o + 4] = v >>> 8;
-    b[o + 5] = v;
+    if (this.littleEndian) {
+      b[o + 5] = v >>> 8;
+      b[o + 4] = v;
+    } else {
+      b[o + 4] = v >>> 8;
+      b[o + 5] = v;
+    }
     this.versionMajorField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
+    return this.wrap(this.bytes, this.offset, this.byteLength, this.littleEndian);
   }
 
   /** Writes versionMinor (16 bits at bit 48) in place; the other bits of its bytes are kept. */
@@ -331,8 +375,13 @@ export class PcapFileBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value & 0xffff;
-    b[o + 6] = v >>> 8;
-    b[o + 7] = v;
+    if (this.littleEndian) {
+      b[o + 7] = v >>> 8;
+      b[o + 6] = v;
+    } else {
+      b[o + 6] = v >>> 8;
+      b[o + 7] = v;
+    }
     this.versionMinorField = v;
   }
 
@@ -341,10 +390,17 @@ export class PcapFileBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 8] = v >>> 24;
-    b[o + 9] = v >>> 16;
-    b[o + 10] = v >>> 8;
-    b[o + 11] = v;
+    if (this.littleEndian) {
+      b[o + 11] = v >>> 24;
+      b[o + 10] = v >>> 16;
+      b[o + 9] = v >>> 8;
+      b[o + 8] = v;
+    } else {
+      b[o + 8] = v >>> 24;
+      b[o + 9] = v >>> 16;
+      b[o + 10] = v >>> 8;
+      b[o + 11] = v;
+    }
     this.thiszoneField = v;
   }
 
@@ -353,10 +409,17 @@ export class PcapFileBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 12] = v >>> 24;
-    b[o + 13] = v >>> 16;
-    b[o + 14] = v >>> 8;
-    b[o + 15] = v;
+    if (this.littleEndian) {
+      b[o + 15] = v >>> 24;
+      b[o + 14] = v >>> 16;
+      b[o + 13] = v >>> 8;
+      b[o + 12] = v;
+    } else {
+      b[o + 12] = v >>> 24;
+      b[o + 13] = v >>> 16;
+      b[o + 14] = v >>> 8;
+      b[o + 15] = v;
+    }
     this.sigfigsField = v;
   }
 
@@ -365,10 +428,17 @@ export class PcapFileBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 16] = v >>> 24;
-    b[o + 17] = v >>> 16;
-    b[o + 18] = v >>> 8;
-    b[o + 19] = v;
+    if (this.littleEndian) {
+      b[o + 19] = v >>> 24;
+      b[o + 18] = v >>> 16;
+      b[o + 17] = v >>> 8;
+      b[o + 16] = v;
+    } else {
+      b[o + 16] = v >>> 24;
+      b[o + 17] = v >>> 16;
+      b[o + 18] = v >>> 8;
+      b[o + 19] = v;
+    }
     this.snaplenField = v;
   }
 
@@ -377,10 +447,17 @@ export class PcapFileBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 20] = v >>> 24;
-    b[o + 21] = v >>> 16;
-    b[o + 22] = v >>> 8;
-    b[o + 23] = v;
+    if (this.littleEndian) {
+      b[o + 23] = v >>> 24;
+      b[o + 22] = v >>> 16;
+      b[o + 21] = v >>> 8;
+      b[o + 20] = v;
+    } else {
+      b[o + 20] = v >>> 24;
+      b[o + 21] = v >>> 16;
+      b[o + 22] = v >>> 8;
+      b[o + 23] = v;
+    }
     this.linkTypeWordField = v;
   }
 
@@ -395,7 +472,7 @@ export class PcapFileBeView {
   }
 
   /** Plain object for JSON output (allocates). */
-  toJSON(): PcapFileBeJSON {
+  toJSON(): PcapFileJSON {
     return {
       magic: this.magic,
       versionMajor: this.versionMajor,
@@ -411,8 +488,8 @@ export class PcapFileBeView {
   }
 }
 
-/** A pcap message as a plain value (for humans, tests and encodePcapFileBe()). */
-export interface PcapFileBeFields {
+/** A pcap message as a plain value (for humans, tests and encodePcapFile()). */
+export interface PcapFileFields {
   magic: number;
   versionMajor: number;
   versionMinor: number;
@@ -422,16 +499,17 @@ export interface PcapFileBeFields {
   linkTypeWord: number;
 }
 
-const pcapFileBeDecodeView = new PcapFileBeView();
+const pcapFileDecodeView = new PcapFileView();
 
-/** Decodes into a new plain value (allocates; hot paths use PcapFileBeView). */
-export function decodePcapFileBe(
+/** Decodes into a new plain value (allocates; hot paths use PcapFileView). */
+export function decodePcapFile(
   bytes: Uint8Array,
   offset = 0,
   length = bytes.length - offset,
-): PcapFileBeFields | DecodeError {
-  const v = pcapFileBeDecodeView;
-  const err = v.wrap(bytes, offset, length);
+  littleEndian = false,
+): PcapFileFields | DecodeError {
+  const v = pcapFileDecodeView;
+  const err = v.wrap(bytes, offset, length, littleEndian);
   if (err !== null) return copyDecodeError(err);
   return {
     magic: v.magic,
@@ -445,513 +523,167 @@ export function decodePcapFileBe(
 }
 
 /** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapFileBePrefix(
+export function decodePcapFilePrefix(
   bytes: Uint8Array,
   offset: number,
   length: number,
   last = '',
-): Partial<PcapFileBeJSON> {
-  const out: Partial<PcapFileBeJSON> = {};
+  littleEndian = false,
+): Partial<PcapFileJSON> {
+  const out: Partial<PcapFileJSON> = {};
   const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
   if (end < 4) return out;
   out.magic =
-    ((bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3]) >>>
-    0;
-  if (last === 'magic' || end < 6) return out;
-  out.versionMajor = (bytes[offset + 4] << 8) | bytes[offset + 5];
-  if (last === 'versionMajor' || end < 8) return out;
-  out.versionMinor = (bytes[offset + 6] << 8) | bytes[offset + 7];
-  if (last === 'versionMinor' || end < 12) return out;
-  if (last === 'thiszone' || end < 16) return out;
-  if (last === 'sigfigs' || end < 20) return out;
-  out.snaplen =
-    ((bytes[offset + 16] << 24) |
-      (bytes[offset + 17] << 16) |
-      (bytes[offset + 18] << 8) |
-      bytes[offset + 19]) >>>
-    0;
-  if (last === 'snaplen' || end < 24) return out;
-  out.linkTypeWord =
-    ((bytes[offset + 20] << 24) |
-      (bytes[offset + 21] << 16) |
-      (bytes[offset + 22] << 8) |
-      bytes[offset + 23]) >>>
-    0;
-  return out;
-}
-
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapFileBe(f: PcapFileBeFields, out: Uint8Array, offset: number): number {
-  const headerBytes = 24;
-  if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
-  const v0 = f.magic | 0;
-  out[offset] = v0 >>> 24;
-  out[offset + 1] = v0 >>> 16;
-  out[offset + 2] = v0 >>> 8;
-  out[offset + 3] = v0;
-  out[offset + 4] = f.versionMajor >>> 8;
-  out[offset + 5] = f.versionMajor;
-  out[offset + 6] = f.versionMinor >>> 8;
-  out[offset + 7] = f.versionMinor;
-  const v8 = f.thiszone | 0;
-  out[offset + 8] = v8 >>> 24;
-  out[offset + 9] = v8 >>> 16;
-  out[offset + 10] = v8 >>> 8;
-  out[offset + 11] = v8;
-  const v12 = f.sigfigs | 0;
-  out[offset + 12] = v12 >>> 24;
-  out[offset + 13] = v12 >>> 16;
-  out[offset + 14] = v12 >>> 8;
-  out[offset + 15] = v12;
-  const v16 = f.snaplen | 0;
-  out[offset + 16] = v16 >>> 24;
-  out[offset + 17] = v16 >>> 16;
-  out[offset + 18] = v16 >>> 8;
-  out[offset + 19] = v16;
-  const v20 = f.linkTypeWord | 0;
-  out[offset + 20] = v20 >>> 24;
-  out[offset + 21] = v20 >>> 16;
-  out[offset + 22] = v20 >>> 8;
-  out[offset + 23] = v20;
-  return 24;
-}
-
-/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPFILELE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
-  [4, 'magic', 0],
-  [6, 'versionMajor', 4],
-  [8, 'versionMinor', 6],
-  [12, 'thiszone', 8],
-  [16, 'sigfigs', 12],
-  [20, 'snaplen', 16],
-  [24, 'linkTypeWord', 20],
-];
-
-/** Size of the fixed part of PcapFileLe in bytes. */
-export const PCAPFILELE_FIXED_SIZE = 24;
-
-/** What PcapFileLeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapFileLeJSON {
-  magic: number;
-  versionMajor: number;
-  versionMinor: number;
-  snaplen: number;
-  linkTypeWord: number;
-}
-
-/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPFILELE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
-  ['E_BAD_VALUE', 'magic'],
-  ['E_BAD_VALUE', 'versionMajor'],
-];
-
-/**
- * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
- * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
- */
-export class PcapFileLeView {
-  /** The bytes last wrapped (empty after a failed wrap()). */
-  bytes: Uint8Array = EMPTY;
-  /** Absolute index of the message's first byte in `bytes`. */
-  offset = 0;
-  /** Bytes available to the message from `offset` (the wrap() length). */
-  byteLength = 0;
-  /** This view's error record, reused by every failed wrap(). */
-  readonly error: DecodeError = newDecodeError('pcap');
-  /** @internal The fixed fields as wrap() decoded them (read the getters). */
-  magicField = 0;
-  versionMajorField = 0;
-  versionMinorField = 0;
-  thiszoneField = 0;
-  sigfigsField = 0;
-  snaplenField = 0;
-  linkTypeWordField = 0;
-
-  /**
-   * Points the view at a message and checks every bound up front: afterwards no getter or
-   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
-   */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-    this.bytes = bytes;
-    this.offset = offset;
-    this.byteLength = length;
-    if (!(offset >= 0 && length >= 24 && offset + length <= bytes.length)) return this.failFixed();
-    const magicValue =
-      ((bytes[offset + 3] << 24) |
+    (littleEndian
+      ? (bytes[offset + 3] << 24) |
         (bytes[offset + 2] << 16) |
         (bytes[offset + 1] << 8) |
-        bytes[offset]) >>>
-      0;
-    this.magicField = magicValue | 0;
-    const versionMajorValue = (bytes[offset + 5] << 8) | bytes[offset + 4];
-    this.versionMajorField = versionMajorValue;
-    this.versionMinorField = (bytes[offset + 7] << 8) | bytes[offset + 6];
-    this.thiszoneField =
-      (bytes[offset + 11] << 24) |
-      (bytes[offset + 10] << 16) |
-      (bytes[offset + 9] << 8) |
-      bytes[offset + 8];
-    this.sigfigsField =
-      (bytes[offset + 15] << 24) |
-      (bytes[offset + 14] << 16) |
-      (bytes[offset + 13] << 8) |
-      bytes[offset + 12];
-    this.snaplenField =
-      (bytes[offset + 19] << 24) |
-      (bytes[offset + 18] << 16) |
-      (bytes[offset + 17] << 8) |
-      bytes[offset + 16];
-    this.linkTypeWordField =
-      (bytes[offset + 23] << 24) |
-      (bytes[offset + 22] << 16) |
-      (bytes[offset + 21] << 8) |
-      bytes[offset + 20];
-    if (!(magicValue === 2712847316 || magicValue === 2712812621)) return this.failAt(0, offset);
-    if (!(versionMajorValue === 2)) return this.failAt(1, offset + 4);
-    return null;
-  }
-
-  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
-  private failFixed(): DecodeError {
-    const bytes = this.bytes;
-    const offset = this.offset;
-    const length = this.byteLength;
-    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
-      return this.failWith(
-        'E_TRUNCATED',
-        'magic',
-        offset >= 0 && offset <= bytes.length ? offset : 0,
-      );
-    }
-    // Name the first field the buffer cuts.
-    let i = 0;
-    while (PCAPFILELE_FIXED_FIELDS[i][0] <= length) i++;
-    return this.failWith(
-      'E_TRUNCATED',
-      PCAPFILELE_FIXED_FIELDS[i][1],
-      offset + PCAPFILELE_FIXED_FIELDS[i][2],
-    );
-  }
-
-  /** Cold path of wrap(): failure k of PCAPFILELE_FAILURES at byte `at`. */
-  private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPFILELE_FAILURES[k];
-    return this.failWith(code, field, at);
-  }
-
-  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
-  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
-    fail(this.error, code, field, at);
-    return this.failRecorded();
-  }
-
-  private failRecorded(): DecodeError {
-    this.bytes = EMPTY;
-    this.offset = 0;
-    this.byteLength = 0;
-    this.magicField = 0;
-    this.versionMajorField = 0;
-    this.versionMinorField = 0;
-    this.thiszoneField = 0;
-    this.sigfigsField = 0;
-    this.snaplenField = 0;
-    this.linkTypeWordField = 0;
-    return this.error;
-  }
-
-  /** magic: 32 bits at bit 0 (PcapMagic). */
-  get magic(): number {
-    return this.magicField >>> 0;
-  }
-
-  /** magic as its int32 bit pattern (`magic | 0`): a small integer to V8, never boxed. */
-  get magicBits(): number {
-    return this.magicField;
-  }
-
-  /** versionMajor: 16 bits at bit 32. */
-  get versionMajor(): number {
-    return this.versionMajorField;
-  }
-
-  /** versionMinor: 16 bits at bit 48. */
-  get versionMinor(): number {
-    return this.versionMinorField;
-  }
-
-  /** thiszone: 32 bits at bit 64. */
-  get thiszone(): number {
-    return this.thiszoneField >>> 0;
-  }
-
-  /** thiszone as its int32 bit pattern (`thiszone | 0`): a small integer to V8, never boxed. */
-  get thiszoneBits(): number {
-    return this.thiszoneField;
-  }
-
-  /** sigfigs: 32 bits at bit 96. */
-  get sigfigs(): number {
-    return this.sigfigsField >>> 0;
-  }
-
-  /** sigfigs as its int32 bit pattern (`sigfigs | 0`): a small integer to V8, never boxed. */
-  get sigfigsBits(): number {
-    return this.sigfigsField;
-  }
-
-  /** snaplen: 32 bits at bit 128. */
-  get snaplen(): number {
-    return this.snaplenField >>> 0;
-  }
-
-  /** snaplen as its int32 bit pattern (`snaplen | 0`): a small integer to V8, never boxed. */
-  get snaplenBits(): number {
-    return this.snaplenField;
-  }
-
-  /** linkTypeWord: 32 bits at bit 160. */
-  get linkTypeWord(): number {
-    return this.linkTypeWordField >>> 0;
-  }
-
-  /** linkTypeWord as its int32 bit pattern (`linkTypeWord | 0`): a small integer to V8, never boxed. */
-  get linkTypeWordBits(): number {
-    return this.linkTypeWordField;
-  }
-
-  /** Writes magic (32 bits at bit 0, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. wrap()'s checks read magic, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setMagic(value: number): DecodeError | null {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 3] = v >>> 24;
-    b[o + 2] = v >>> 16;
-    b[o + 1] = v >>> 8;
-    b[o] = v;
-    this.magicField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** Writes versionMajor (16 bits at bit 32) in place; the other bits of its bytes are kept. wrap()'s checks read versionMajor, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setVersionMajor(value: number): DecodeError | null {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 5] = v >>> 8;
-    b[o + 4] = v;
-    this.versionMajorField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** Writes versionMinor (16 bits at bit 48) in place; the other bits of its bytes are kept. */
-  setVersionMinor(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 7] = v >>> 8;
-    b[o + 6] = v;
-    this.versionMinorField = v;
-  }
-
-  /** Writes thiszone (32 bits at bit 64, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setThiszone(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 11] = v >>> 24;
-    b[o + 10] = v >>> 16;
-    b[o + 9] = v >>> 8;
-    b[o + 8] = v;
-    this.thiszoneField = v;
-  }
-
-  /** Writes sigfigs (32 bits at bit 96, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setSigfigs(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 15] = v >>> 24;
-    b[o + 14] = v >>> 16;
-    b[o + 13] = v >>> 8;
-    b[o + 12] = v;
-    this.sigfigsField = v;
-  }
-
-  /** Writes snaplen (32 bits at bit 128, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setSnaplen(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 19] = v >>> 24;
-    b[o + 18] = v >>> 16;
-    b[o + 17] = v >>> 8;
-    b[o + 16] = v;
-    this.snaplenField = v;
-  }
-
-  /** Writes linkTypeWord (32 bits at bit 160, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setLinkTypeWord(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 23] = v >>> 24;
-    b[o + 22] = v >>> 16;
-    b[o + 21] = v >>> 8;
-    b[o + 20] = v;
-    this.linkTypeWordField = v;
-  }
-
-  /** Bytes before the payload (fixed part and options). */
-  get headerLength(): number {
-    return 24;
-  }
-
-  /** Bytes of the whole message as its own length fields delimit it. */
-  get messageLength(): number {
-    return 24;
-  }
-
-  /** Plain object for JSON output (allocates). */
-  toJSON(): PcapFileLeJSON {
-    return {
-      magic: this.magic,
-      versionMajor: this.versionMajor,
-      versionMinor: this.versionMinor,
-      snaplen: this.snaplen,
-      linkTypeWord: this.linkTypeWord,
-    };
-  }
-
-  /** One line for humans (allocates). */
-  describe(): string {
-    return `pcap ${this.versionMajor}.${this.versionMinor} snaplen ${this.snaplen} link ${this.linkTypeWord}`;
-  }
-}
-
-/** A pcap message as a plain value (for humans, tests and encodePcapFileLe()). */
-export interface PcapFileLeFields {
-  magic: number;
-  versionMajor: number;
-  versionMinor: number;
-  thiszone: number;
-  sigfigs: number;
-  snaplen: number;
-  linkTypeWord: number;
-}
-
-const pcapFileLeDecodeView = new PcapFileLeView();
-
-/** Decodes into a new plain value (allocates; hot paths use PcapFileLeView). */
-export function decodePcapFileLe(
-  bytes: Uint8Array,
-  offset = 0,
-  length = bytes.length - offset,
-): PcapFileLeFields | DecodeError {
-  const v = pcapFileLeDecodeView;
-  const err = v.wrap(bytes, offset, length);
-  if (err !== null) return copyDecodeError(err);
-  return {
-    magic: v.magic,
-    versionMajor: v.versionMajor,
-    versionMinor: v.versionMinor,
-    thiszone: v.thiszone,
-    sigfigs: v.sigfigs,
-    snaplen: v.snaplen,
-    linkTypeWord: v.linkTypeWord,
-  };
-}
-
-/** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapFileLePrefix(
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
-  last = '',
-): Partial<PcapFileLeJSON> {
-  const out: Partial<PcapFileLeJSON> = {};
-  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
-  if (end < 4) return out;
-  out.magic =
-    ((bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset]) >>>
-    0;
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3]) >>> 0;
   if (last === 'magic' || end < 6) return out;
-  out.versionMajor = (bytes[offset + 5] << 8) | bytes[offset + 4];
+  out.versionMajor = littleEndian
+    ? (bytes[offset + 5] << 8) | bytes[offset + 4]
+    : (bytes[offset + 4] << 8) | bytes[offset + 5];
   if (last === 'versionMajor' || end < 8) return out;
-  out.versionMinor = (bytes[offset + 7] << 8) | bytes[offset + 6];
+  out.versionMinor = littleEndian
+    ? (bytes[offset + 7] << 8) | bytes[offset + 6]
+    : (bytes[offset + 6] << 8) | bytes[offset + 7];
   if (last === 'versionMinor' || end < 12) return out;
   if (last === 'thiszone' || end < 16) return out;
   if (last === 'sigfigs' || end < 20) return out;
   out.snaplen =
-    ((bytes[offset + 19] << 24) |
-      (bytes[offset + 18] << 16) |
-      (bytes[offset + 17] << 8) |
-      bytes[offset + 16]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 19] << 24) |
+        (bytes[offset + 18] << 16) |
+        (bytes[offset + 17] << 8) |
+        bytes[offset + 16]
+      : (bytes[offset + 16] << 24) |
+        (bytes[offset + 17] << 16) |
+        (bytes[offset + 18] << 8) |
+        bytes[offset + 19]) >>> 0;
   if (last === 'snaplen' || end < 24) return out;
   out.linkTypeWord =
-    ((bytes[offset + 23] << 24) |
-      (bytes[offset + 22] << 16) |
-      (bytes[offset + 21] << 8) |
-      bytes[offset + 20]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 23] << 24) |
+        (bytes[offset + 22] << 16) |
+        (bytes[offset + 21] << 8) |
+        bytes[offset + 20]
+      : (bytes[offset + 20] << 24) |
+        (bytes[offset + 21] << 16) |
+        (bytes[offset + 22] << 8) |
+        bytes[offset + 23]) >>> 0;
   return out;
 }
 
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapFileLe(f: PcapFileLeFields, out: Uint8Array, offset: number): number {
+export function encodePcapFile(
+  f: PcapFileFields,
+  out: Uint8Array,
+  offset: number,
+  littleEndian = false,
+): number {
   const headerBytes = 24;
   if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
   const v0 = f.magic | 0;
-  out[offset] = v0;
-  out[offset + 1] = v0 >>> 8;
-  out[offset + 2] = v0 >>> 16;
-  out[offset + 3] = v0 >>> 24;
-  out[offset + 4] = f.versionMajor;
-  out[offset + 5] = f.versionMajor >>> 8;
-  out[offset + 6] = f.versionMinor;
-  out[offset + 7] = f.versionMinor >>> 8;
+  if (littleEndian) {
+    out[offset] = v0;
+    out[offset + 1] = v0 >>> 8;
+    out[offset + 2] = v0 >>> 16;
+    out[offset + 3] = v0 >>> 24;
+  } else {
+    out[offset] = v0 >>> 24;
+    out[offset + 1] = v0 >>> 16;
+    out[offset + 2] = v0 >>> 8;
+    out[offset + 3] = v0;
+  }
+
+  if (littleEndian) {
+    out[offset + 4] = f.versionMajor;
+    out[offset + 5] = f.versionMajor >>> 8;
+  } else {
+    out[offset + 4] = f.versionMajor >>> 8;
+    out[offset + 5] = f.versionMajor;
+  }
+
+  if (littleEndian) {
+    out[offset + 6] = f.versionMinor;
+    out[offset + 7] = f.versionMinor >>> 8;
+  } else {
+    out[offset + 6] = f.versionMinor >>> 8;
+    out[offset + 7] = f.versionMinor;
+  }
+
   const v8 = f.thiszone | 0;
-  out[offset + 8] = v8;
-  out[offset + 9] = v8 >>> 8;
-  out[offset + 10] = v8 >>> 16;
-  out[offset + 11] = v8 >>> 24;
+  if (littleEndian) {
+    out[offset + 8] = v8;
+    out[offset + 9] = v8 >>> 8;
+    out[offset + 10] = v8 >>> 16;
+    out[offset + 11] = v8 >>> 24;
+  } else {
+    out[offset + 8] = v8 >>> 24;
+    out[offset + 9] = v8 >>> 16;
+    out[offset + 10] = v8 >>> 8;
+    out[offset + 11] = v8;
+  }
+
   const v12 = f.sigfigs | 0;
-  out[offset + 12] = v12;
-  out[offset + 13] = v12 >>> 8;
-  out[offset + 14] = v12 >>> 16;
-  out[offset + 15] = v12 >>> 24;
+  if (littleEndian) {
+    out[offset + 12] = v12;
+    out[offset + 13] = v12 >>> 8;
+    out[offset + 14] = v12 >>> 16;
+    out[offset + 15] = v12 >>> 24;
+  } else {
+    out[offset + 12] = v12 >>> 24;
+    out[offset + 13] = v12 >>> 16;
+    out[offset + 14] = v12 >>> 8;
+    out[offset + 15] = v12;
+  }
+
   const v16 = f.snaplen | 0;
-  out[offset + 16] = v16;
-  out[offset + 17] = v16 >>> 8;
-  out[offset + 18] = v16 >>> 16;
-  out[offset + 19] = v16 >>> 24;
+  if (littleEndian) {
+    out[offset + 16] = v16;
+    out[offset + 17] = v16 >>> 8;
+    out[offset + 18] = v16 >>> 16;
+    out[offset + 19] = v16 >>> 24;
+  } else {
+    out[offset + 16] = v16 >>> 24;
+    out[offset + 17] = v16 >>> 16;
+    out[offset + 18] = v16 >>> 8;
+    out[offset + 19] = v16;
+  }
+
   const v20 = f.linkTypeWord | 0;
-  out[offset + 20] = v20;
-  out[offset + 21] = v20 >>> 8;
-  out[offset + 22] = v20 >>> 16;
-  out[offset + 23] = v20 >>> 24;
+  if (littleEndian) {
+    out[offset + 20] = v20;
+    out[offset + 21] = v20 >>> 8;
+    out[offset + 22] = v20 >>> 16;
+    out[offset + 23] = v20 >>> 24;
+  } else {
+    out[offset + 20] = v20 >>> 24;
+    out[offset + 21] = v20 >>> 16;
+    out[offset + 22] = v20 >>> 8;
+    out[offset + 23] = v20;
+  }
+
   return 24;
 }
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPRECORDBE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+const PCAPRECORD_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [4, 'tsSec', 0],
   [8, 'tsFraction', 4],
   [12, 'inclLen', 8],
   [16, 'origLen', 12],
 ];
 
-/** Size of the fixed part of PcapRecordBe in bytes. */
-export const PCAPRECORDBE_FIXED_SIZE = 16;
+/** Size of the fixed part of PcapRecord in bytes. */
+export const PCAPRECORD_FIXED_SIZE = 16;
 
-/** What PcapRecordBeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapRecordBeJSON {
+/** What PcapRecordView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface PcapRecordJSON {
   tsSec: number;
   tsFraction: number;
   inclLen: number;
@@ -959,7 +691,7 @@ export interface PcapRecordBeJSON {
 }
 
 /** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPRECORDBE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
+const PCAPRECORD_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
   ['E_BAD_LENGTH', 'inclLen'],
   ['E_BAD_LENGTH', 'payload'],
   ['E_TRUNCATED', 'payload'],
@@ -969,7 +701,7 @@ const PCAPRECORDBE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string
  * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
  * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
  */
-export class PcapRecordBeView {
+export class PcapRecordView {
   /** The bytes last wrapped (empty after a failed wrap()). */
   bytes: Uint8Array = EMPTY;
   /** Absolute index of the message's first byte in `bytes`. */
@@ -980,6 +712,8 @@ export class PcapRecordBeView {
   readonly error: DecodeError = newDecodeError('pcap');
   /** @internal Set by wrapPartial() when it cut the payload (read payloadTruncated). */
   cut = false;
+  /** The byte order of the u16 and u32 fields, as wrap() was given it (the setters write in it). */
+  littleEndian = false;
   /** @internal The fixed fields as wrap() decoded them (read the getters). */
   tsSecField = 0;
   tsFractionField = 0;
@@ -992,34 +726,56 @@ export class PcapRecordBeView {
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
    */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+  wrap(
+    bytes: Uint8Array,
+    offset = 0,
+    length = bytes.length - offset,
+    littleEndian = false,
+  ): DecodeError | null {
     this.cut = false;
+    this.littleEndian = littleEndian;
     this.bytes = bytes;
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 16 && offset + length <= bytes.length)) return this.failFixed();
-    this.tsSecField =
-      (bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3];
-    this.tsFractionField =
-      (bytes[offset + 4] << 24) |
-      (bytes[offset + 5] << 16) |
-      (bytes[offset + 6] << 8) |
-      bytes[offset + 7];
+    this.tsSecField = littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3];
+    this.tsFractionField = littleEndian
+      ? (bytes[offset + 7] << 24) |
+        (bytes[offset + 6] << 16) |
+        (bytes[offset + 5] << 8) |
+        bytes[offset + 4]
+      : (bytes[offset + 4] << 24) |
+        (bytes[offset + 5] << 16) |
+        (bytes[offset + 6] << 8) |
+        bytes[offset + 7];
     const inclLenValue =
-      ((bytes[offset + 8] << 24) |
-        (bytes[offset + 9] << 16) |
-        (bytes[offset + 10] << 8) |
-        bytes[offset + 11]) >>>
-      0;
+      (littleEndian
+        ? (bytes[offset + 11] << 24) |
+          (bytes[offset + 10] << 16) |
+          (bytes[offset + 9] << 8) |
+          bytes[offset + 8]
+        : (bytes[offset + 8] << 24) |
+          (bytes[offset + 9] << 16) |
+          (bytes[offset + 10] << 8) |
+          bytes[offset + 11]) >>> 0;
     this.inclLenField = inclLenValue | 0;
-    this.origLenField =
-      (bytes[offset + 12] << 24) |
-      (bytes[offset + 13] << 16) |
-      (bytes[offset + 14] << 8) |
-      bytes[offset + 15];
+    this.origLenField = littleEndian
+      ? (bytes[offset + 15] << 24) |
+        (bytes[offset + 14] << 16) |
+        (bytes[offset + 13] << 8) |
+        bytes[offset + 12]
+      : (bytes[offset + 12] << 24) |
+        (bytes[offset + 13] << 16) |
+        (bytes[offset + 14] << 8) |
+        bytes[offset + 15];
     const pos = offset + 16;
     if (!(inclLenValue <= 0x40000)) return this.failAt(0, offset + 8);
     // payload
@@ -1037,34 +793,56 @@ export class PcapRecordBeView {
    * ICMP error quotes (its header and 8 bytes) and for captures cut at a snap length. Every
    * other check is the same, and nothing is read outside [offset, offset + length).
    */
-  wrapPartial(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+  wrapPartial(
+    bytes: Uint8Array,
+    offset = 0,
+    length = bytes.length - offset,
+    littleEndian = false,
+  ): DecodeError | null {
     this.cut = false;
+    this.littleEndian = littleEndian;
     this.bytes = bytes;
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 16 && offset + length <= bytes.length)) return this.failFixed();
-    this.tsSecField =
-      (bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3];
-    this.tsFractionField =
-      (bytes[offset + 4] << 24) |
-      (bytes[offset + 5] << 16) |
-      (bytes[offset + 6] << 8) |
-      bytes[offset + 7];
+    this.tsSecField = littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3];
+    this.tsFractionField = littleEndian
+      ? (bytes[offset + 7] << 24) |
+        (bytes[offset + 6] << 16) |
+        (bytes[offset + 5] << 8) |
+        bytes[offset + 4]
+      : (bytes[offset + 4] << 24) |
+        (bytes[offset + 5] << 16) |
+        (bytes[offset + 6] << 8) |
+        bytes[offset + 7];
     const inclLenValue =
-      ((bytes[offset + 8] << 24) |
-        (bytes[offset + 9] << 16) |
-        (bytes[offset + 10] << 8) |
-        bytes[offset + 11]) >>>
-      0;
+      (littleEndian
+        ? (bytes[offset + 11] << 24) |
+          (bytes[offset + 10] << 16) |
+          (bytes[offset + 9] << 8) |
+          bytes[offset + 8]
+        : (bytes[offset + 8] << 24) |
+          (bytes[offset + 9] << 16) |
+          (bytes[offset + 10] << 8) |
+          bytes[offset + 11]) >>> 0;
     this.inclLenField = inclLenValue | 0;
-    this.origLenField =
-      (bytes[offset + 12] << 24) |
-      (bytes[offset + 13] << 16) |
-      (bytes[offset + 14] << 8) |
-      bytes[offset + 15];
+    this.origLenField = littleEndian
+      ? (bytes[offset + 15] << 24) |
+        (bytes[offset + 14] << 16) |
+        (bytes[offset + 13] << 8) |
+        bytes[offset + 12]
+      : (bytes[offset + 12] << 24) |
+        (bytes[offset + 13] << 16) |
+        (bytes[offset + 14] << 8) |
+        bytes[offset + 15];
     const pos = offset + 16;
     if (!(inclLenValue <= 0x40000)) return this.failAt(0, offset + 8);
     // payload
@@ -1100,11 +878,11 @@ export class PcapRecordBeView {
     }
     // Name the first field the buffer cuts.
     let i = 0;
-    while (PCAPRECORDBE_FIXED_FIELDS[i][0] <= length) i++;
+    while (PCAPRECORD_FIXED_FIELDS[i][0] <= length) i++;
     return this.failWith(
       'E_TRUNCATED',
-      PCAPRECORDBE_FIXED_FIELDS[i][1],
-      offset + PCAPRECORDBE_FIXED_FIELDS[i][2],
+      PCAPRECORD_FIXED_FIELDS[i][1],
+      offset + PCAPRECORD_FIXED_FIELDS[i][2],
     );
   }
 
@@ -1113,9 +891,9 @@ export class PcapRecordBeView {
     return this.failAt(size < 0 ? k - 1 : k, pos);
   }
 
-  /** Cold path of wrap(): failure k of PCAPRECORDBE_FAILURES at byte `at`. */
+  /** Cold path of wrap(): failure k of PCAPRECORD_FAILURES at byte `at`. */
   private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPRECORDBE_FAILURES[k];
+    const [code, field] = PCAPRECORD_FAILURES[k];
     return this.failWith(code, field, at);
   }
 
@@ -1183,10 +961,17 @@ export class PcapRecordBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o] = v >>> 24;
-    b[o + 1] = v >>> 16;
-    b[o + 2] = v >>> 8;
-    b[o + 3] = v;
+    if (this.littleEndian) {
+      b[o + 3] = v >>> 24;
+      b[o + 2] = v >>> 16;
+      b[o + 1] = v >>> 8;
+      b[o] = v;
+    } else {
+      b[o] = v >>> 24;
+      b[o + 1] = v >>> 16;
+      b[o + 2] = v >>> 8;
+      b[o + 3] = v;
+    }
     this.tsSecField = v;
   }
 
@@ -1195,10 +980,17 @@ export class PcapRecordBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 4] = v >>> 24;
-    b[o + 5] = v >>> 16;
-    b[o + 6] = v >>> 8;
-    b[o + 7] = v;
+    if (this.littleEndian) {
+      b[o + 7] = v >>> 24;
+      b[o + 6] = v >>> 16;
+      b[o + 5] = v >>> 8;
+      b[o + 4] = v;
+    } else {
+      b[o + 4] = v >>> 24;
+      b[o + 5] = v >>> 16;
+      b[o + 6] = v >>> 8;
+      b[o + 7] = v;
+    }
     this.tsFractionField = v;
   }
 
@@ -1207,12 +999,19 @@ export class PcapRecordBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 8] = v >>> 24;
-    b[o + 9] = v >>> 16;
-    b[o + 10] = v >>> 8;
-    b[o + 11] = v;
+    if (this.littleEndian) {
+      b[o + 11] = v >>> 24;
+      b[o + 10] = v >>> 16;
+      b[o + 9] = v >>> 8;
+      b[o + 8] = v;
+    } else {
+      b[o + 8] = v >>> 24;
+      b[o + 9] = v >>> 16;
+      b[o + 10] = v >>> 8;
+      b[o + 11] = v;
+    }
     this.inclLenField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
+    return this.wrap(this.bytes, this.offset, this.byteLength, this.littleEndian);
   }
 
   /** Writes origLen (32 bits at bit 96, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
@@ -1220,10 +1019,17 @@ export class PcapRecordBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 12] = v >>> 24;
-    b[o + 13] = v >>> 16;
-    b[o + 14] = v >>> 8;
-    b[o + 15] = v;
+    if (this.littleEndian) {
+      b[o + 15] = v >>> 24;
+      b[o + 14] = v >>> 16;
+      b[o + 13] = v >>> 8;
+      b[o + 12] = v;
+    } else {
+      b[o + 12] = v >>> 24;
+      b[o + 13] = v >>> 16;
+      b[o + 14] = v >>> 8;
+      b[o + 15] = v;
+    }
     this.origLenField = v;
   }
 
@@ -1248,7 +1054,7 @@ export class PcapRecordBeView {
   }
 
   /** Plain object for JSON output (allocates). */
-  toJSON(): PcapRecordBeJSON {
+  toJSON(): PcapRecordJSON {
     return {
       tsSec: this.tsSec,
       tsFraction: this.tsFraction,
@@ -1263,8 +1069,8 @@ export class PcapRecordBeView {
   }
 }
 
-/** A pcap message as a plain value (for humans, tests and encodePcapRecordBe()). */
-export interface PcapRecordBeFields {
+/** A pcap message as a plain value (for humans, tests and encodePcapRecord()). */
+export interface PcapRecordFields {
   tsSec: number;
   tsFraction: number;
   /** Computed by the encoder when undefined. */
@@ -1272,16 +1078,17 @@ export interface PcapRecordBeFields {
   origLen: number;
 }
 
-const pcapRecordBeDecodeView = new PcapRecordBeView();
+const pcapRecordDecodeView = new PcapRecordView();
 
-/** Decodes into a new plain value (allocates; hot paths use PcapRecordBeView). */
-export function decodePcapRecordBe(
+/** Decodes into a new plain value (allocates; hot paths use PcapRecordView). */
+export function decodePcapRecord(
   bytes: Uint8Array,
   offset = 0,
   length = bytes.length - offset,
-): PcapRecordBeFields | DecodeError {
-  const v = pcapRecordBeDecodeView;
-  const err = v.wrap(bytes, offset, length);
+  littleEndian = false,
+): PcapRecordFields | DecodeError {
+  const v = pcapRecordDecodeView;
+  const err = v.wrap(bytes, offset, length, littleEndian);
   if (err !== null) return copyDecodeError(err);
   return {
     tsSec: v.tsSec,
@@ -1292,510 +1099,130 @@ export function decodePcapRecordBe(
 }
 
 /** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapRecordBePrefix(
+export function decodePcapRecordPrefix(
   bytes: Uint8Array,
   offset: number,
   length: number,
   last = '',
-): Partial<PcapRecordBeJSON> {
-  const out: Partial<PcapRecordBeJSON> = {};
+  littleEndian = false,
+): Partial<PcapRecordJSON> {
+  const out: Partial<PcapRecordJSON> = {};
   const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
   if (end < 4) return out;
   out.tsSec =
-    ((bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3]) >>> 0;
   if (last === 'tsSec' || end < 8) return out;
   out.tsFraction =
-    ((bytes[offset + 4] << 24) |
-      (bytes[offset + 5] << 16) |
-      (bytes[offset + 6] << 8) |
-      bytes[offset + 7]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 7] << 24) |
+        (bytes[offset + 6] << 16) |
+        (bytes[offset + 5] << 8) |
+        bytes[offset + 4]
+      : (bytes[offset + 4] << 24) |
+        (bytes[offset + 5] << 16) |
+        (bytes[offset + 6] << 8) |
+        bytes[offset + 7]) >>> 0;
   if (last === 'tsFraction' || end < 12) return out;
   out.inclLen =
-    ((bytes[offset + 8] << 24) |
-      (bytes[offset + 9] << 16) |
-      (bytes[offset + 10] << 8) |
-      bytes[offset + 11]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 11] << 24) |
+        (bytes[offset + 10] << 16) |
+        (bytes[offset + 9] << 8) |
+        bytes[offset + 8]
+      : (bytes[offset + 8] << 24) |
+        (bytes[offset + 9] << 16) |
+        (bytes[offset + 10] << 8) |
+        bytes[offset + 11]) >>> 0;
   if (last === 'inclLen' || end < 16) return out;
   out.origLen =
-    ((bytes[offset + 12] << 24) |
-      (bytes[offset + 13] << 16) |
-      (bytes[offset + 14] << 8) |
-      bytes[offset + 15]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 15] << 24) |
+        (bytes[offset + 14] << 16) |
+        (bytes[offset + 13] << 8) |
+        bytes[offset + 12]
+      : (bytes[offset + 12] << 24) |
+        (bytes[offset + 13] << 16) |
+        (bytes[offset + 14] << 8) |
+        bytes[offset + 15]) >>> 0;
   return out;
 }
 
-/** Bytes encodePcapRecordBe() writes for `f`: where the payload goes after the header. */
-export function pcapRecordBeHeaderLength(_f: PcapRecordBeFields): number {
+/** Bytes encodePcapRecord() writes for `f`: where the payload goes after the header. */
+export function pcapRecordHeaderLength(_f: PcapRecordFields): number {
   return 16;
 }
 
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). `payloadLength` is the byte count of the payload that follows the header in `out`. Allocates nothing. */
-export function encodePcapRecordBe(
-  f: PcapRecordBeFields,
+export function encodePcapRecord(
+  f: PcapRecordFields,
   out: Uint8Array,
   offset: number,
   payloadLength: number,
+  littleEndian = false,
 ): number {
   const inclLen = f.inclLen ?? payloadLength;
   const headerBytes = 16;
   if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
   const v0 = f.tsSec | 0;
-  out[offset] = v0 >>> 24;
-  out[offset + 1] = v0 >>> 16;
-  out[offset + 2] = v0 >>> 8;
-  out[offset + 3] = v0;
+  if (littleEndian) {
+    out[offset] = v0;
+    out[offset + 1] = v0 >>> 8;
+    out[offset + 2] = v0 >>> 16;
+    out[offset + 3] = v0 >>> 24;
+  } else {
+    out[offset] = v0 >>> 24;
+    out[offset + 1] = v0 >>> 16;
+    out[offset + 2] = v0 >>> 8;
+    out[offset + 3] = v0;
+  }
+
   const v4 = f.tsFraction | 0;
-  out[offset + 4] = v4 >>> 24;
-  out[offset + 5] = v4 >>> 16;
-  out[offset + 6] = v4 >>> 8;
-  out[offset + 7] = v4;
+  if (littleEndian) {
+    out[offset + 4] = v4;
+    out[offset + 5] = v4 >>> 8;
+    out[offset + 6] = v4 >>> 16;
+    out[offset + 7] = v4 >>> 24;
+  } else {
+    out[offset + 4] = v4 >>> 24;
+    out[offset + 5] = v4 >>> 16;
+    out[offset + 6] = v4 >>> 8;
+    out[offset + 7] = v4;
+  }
+
   const v8 = inclLen | 0;
-  out[offset + 8] = v8 >>> 24;
-  out[offset + 9] = v8 >>> 16;
-  out[offset + 10] = v8 >>> 8;
-  out[offset + 11] = v8;
+  if (littleEndian) {
+    out[offset + 8] = v8;
+    out[offset + 9] = v8 >>> 8;
+    out[offset + 10] = v8 >>> 16;
+    out[offset + 11] = v8 >>> 24;
+  } else {
+    out[offset + 8] = v8 >>> 24;
+    out[offset + 9] = v8 >>> 16;
+    out[offset + 10] = v8 >>> 8;
+    out[offset + 11] = v8;
+  }
+
   const v12 = f.origLen | 0;
-  out[offset + 12] = v12 >>> 24;
-  out[offset + 13] = v12 >>> 16;
-  out[offset + 14] = v12 >>> 8;
-  out[offset + 15] = v12;
-  return 16;
-}
-
-/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPRECORDLE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
-  [4, 'tsSec', 0],
-  [8, 'tsFraction', 4],
-  [12, 'inclLen', 8],
-  [16, 'origLen', 12],
-];
-
-/** Size of the fixed part of PcapRecordLe in bytes. */
-export const PCAPRECORDLE_FIXED_SIZE = 16;
-
-/** What PcapRecordLeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapRecordLeJSON {
-  tsSec: number;
-  tsFraction: number;
-  inclLen: number;
-  origLen: number;
-}
-
-/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPRECORDLE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
-  ['E_BAD_LENGTH', 'inclLen'],
-  ['E_BAD_LENGTH', 'payload'],
-  ['E_TRUNCATED', 'payload'],
-];
-
-/**
- * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
- * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
- */
-export class PcapRecordLeView {
-  /** The bytes last wrapped (empty after a failed wrap()). */
-  bytes: Uint8Array = EMPTY;
-  /** Absolute index of the message's first byte in `bytes`. */
-  offset = 0;
-  /** Bytes available to the message from `offset` (the wrap() length). */
-  byteLength = 0;
-  /** This view's error record, reused by every failed wrap(). */
-  readonly error: DecodeError = newDecodeError('pcap');
-  /** @internal Set by wrapPartial() when it cut the payload (read payloadTruncated). */
-  cut = false;
-  /** @internal The fixed fields as wrap() decoded them (read the getters). */
-  tsSecField = 0;
-  tsFractionField = 0;
-  inclLenField = 0;
-  origLenField = 0;
-  /** @internal Byte length of payload; it starts where the part before it ends. */
-  payloadSize = 0;
-
-  /**
-   * Points the view at a message and checks every bound up front: afterwards no getter or
-   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
-   */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-    this.cut = false;
-    this.bytes = bytes;
-    this.offset = offset;
-    this.byteLength = length;
-    if (!(offset >= 0 && length >= 16 && offset + length <= bytes.length)) return this.failFixed();
-    this.tsSecField =
-      (bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset];
-    this.tsFractionField =
-      (bytes[offset + 7] << 24) |
-      (bytes[offset + 6] << 16) |
-      (bytes[offset + 5] << 8) |
-      bytes[offset + 4];
-    const inclLenValue =
-      ((bytes[offset + 11] << 24) |
-        (bytes[offset + 10] << 16) |
-        (bytes[offset + 9] << 8) |
-        bytes[offset + 8]) >>>
-      0;
-    this.inclLenField = inclLenValue | 0;
-    this.origLenField =
-      (bytes[offset + 15] << 24) |
-      (bytes[offset + 14] << 16) |
-      (bytes[offset + 13] << 8) |
-      bytes[offset + 12];
-    const pos = offset + 16;
-    if (!(inclLenValue <= 0x40000)) return this.failAt(0, offset + 8);
-    // payload
-    {
-      const size = inclLenValue;
-      if (size < 0 || pos + size > offset + length) return this.failRegion(2, pos, size);
-      this.payloadSize = size;
-    }
-    return null;
+  if (littleEndian) {
+    out[offset + 12] = v12;
+    out[offset + 13] = v12 >>> 8;
+    out[offset + 14] = v12 >>> 16;
+    out[offset + 15] = v12 >>> 24;
+  } else {
+    out[offset + 12] = v12 >>> 24;
+    out[offset + 13] = v12 >>> 16;
+    out[offset + 14] = v12 >>> 8;
+    out[offset + 15] = v12;
   }
 
-  /**
-   * Like wrap(), but a payload whose declared length runs past the buffer is cut to the bytes
-   * that are there (`payloadTruncated` is then true) instead of failing: for the datagram an
-   * ICMP error quotes (its header and 8 bytes) and for captures cut at a snap length. Every
-   * other check is the same, and nothing is read outside [offset, offset + length).
-   */
-  wrapPartial(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-    this.cut = false;
-    this.bytes = bytes;
-    this.offset = offset;
-    this.byteLength = length;
-    if (!(offset >= 0 && length >= 16 && offset + length <= bytes.length)) return this.failFixed();
-    this.tsSecField =
-      (bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset];
-    this.tsFractionField =
-      (bytes[offset + 7] << 24) |
-      (bytes[offset + 6] << 16) |
-      (bytes[offset + 5] << 8) |
-      bytes[offset + 4];
-    const inclLenValue =
-      ((bytes[offset + 11] << 24) |
-        (bytes[offset + 10] << 16) |
-        (bytes[offset + 9] << 8) |
-        bytes[offset + 8]) >>>
-      0;
-    this.inclLenField = inclLenValue | 0;
-    this.origLenField =
-      (bytes[offset + 15] << 24) |
-      (bytes[offset + 14] << 16) |
-      (bytes[offset + 13] << 8) |
-      bytes[offset + 12];
-    const pos = offset + 16;
-    if (!(inclLenValue <= 0x40000)) return this.failAt(0, offset + 8);
-    // payload
-    {
-      let size = inclLenValue;
-      if (size < 0) return this.failRegion(2, pos, size);
-      // Cut to what the buffer holds (a quoted or snap-length-cut datagram).
-      if (pos + size > offset + length) {
-        size = offset + length - pos;
-        this.cut = true;
-      }
-      this.payloadSize = size;
-    }
-    return null;
-  }
-
-  /** True when wrapPartial() cut the payload short of its declared length. */
-  get payloadTruncated(): boolean {
-    return this.cut;
-  }
-
-  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
-  private failFixed(): DecodeError {
-    const bytes = this.bytes;
-    const offset = this.offset;
-    const length = this.byteLength;
-    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
-      return this.failWith(
-        'E_TRUNCATED',
-        'tsSec',
-        offset >= 0 && offset <= bytes.length ? offset : 0,
-      );
-    }
-    // Name the first field the buffer cuts.
-    let i = 0;
-    while (PCAPRECORDLE_FIXED_FIELDS[i][0] <= length) i++;
-    return this.failWith(
-      'E_TRUNCATED',
-      PCAPRECORDLE_FIXED_FIELDS[i][1],
-      offset + PCAPRECORDLE_FIXED_FIELDS[i][2],
-    );
-  }
-
-  /** Cold path of wrap(): a declared length that is negative (entry k - 1) or runs past the buffer (entry k). */
-  private failRegion(k: number, pos: number, size: number): DecodeError {
-    return this.failAt(size < 0 ? k - 1 : k, pos);
-  }
-
-  /** Cold path of wrap(): failure k of PCAPRECORDLE_FAILURES at byte `at`. */
-  private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPRECORDLE_FAILURES[k];
-    return this.failWith(code, field, at);
-  }
-
-  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
-  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
-    fail(this.error, code, field, at);
-    return this.failRecorded();
-  }
-
-  private failRecorded(): DecodeError {
-    this.bytes = EMPTY;
-    this.offset = 0;
-    this.byteLength = 0;
-    this.cut = false;
-    this.tsSecField = 0;
-    this.tsFractionField = 0;
-    this.inclLenField = 0;
-    this.origLenField = 0;
-    this.payloadSize = 0;
-    return this.error;
-  }
-
-  /** tsSec: 32 bits at bit 0. */
-  get tsSec(): number {
-    return this.tsSecField >>> 0;
-  }
-
-  /** tsSec as its int32 bit pattern (`tsSec | 0`): a small integer to V8, never boxed. */
-  get tsSecBits(): number {
-    return this.tsSecField;
-  }
-
-  /** tsFraction: 32 bits at bit 32. */
-  get tsFraction(): number {
-    return this.tsFractionField >>> 0;
-  }
-
-  /** tsFraction as its int32 bit pattern (`tsFraction | 0`): a small integer to V8, never boxed. */
-  get tsFractionBits(): number {
-    return this.tsFractionField;
-  }
-
-  /** inclLen: 32 bits at bit 64. */
-  get inclLen(): number {
-    return this.inclLenField >>> 0;
-  }
-
-  /** inclLen as its int32 bit pattern (`inclLen | 0`): a small integer to V8, never boxed. */
-  get inclLenBits(): number {
-    return this.inclLenField;
-  }
-
-  /** origLen: 32 bits at bit 96. */
-  get origLen(): number {
-    return this.origLenField >>> 0;
-  }
-
-  /** origLen as its int32 bit pattern (`origLen | 0`): a small integer to V8, never boxed. */
-  get origLenBits(): number {
-    return this.origLenField;
-  }
-
-  /** Writes tsSec (32 bits at bit 0, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setTsSec(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 3] = v >>> 24;
-    b[o + 2] = v >>> 16;
-    b[o + 1] = v >>> 8;
-    b[o] = v;
-    this.tsSecField = v;
-  }
-
-  /** Writes tsFraction (32 bits at bit 32, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setTsFraction(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 7] = v >>> 24;
-    b[o + 6] = v >>> 16;
-    b[o + 5] = v >>> 8;
-    b[o + 4] = v;
-    this.tsFractionField = v;
-  }
-
-  /** Writes inclLen (32 bits at bit 64, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. wrap()'s checks read inclLen, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setInclLen(value: number): DecodeError | null {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 11] = v >>> 24;
-    b[o + 10] = v >>> 16;
-    b[o + 9] = v >>> 8;
-    b[o + 8] = v;
-    this.inclLenField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** Writes origLen (32 bits at bit 96, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setOrigLen(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 15] = v >>> 24;
-    b[o + 14] = v >>> 16;
-    b[o + 13] = v >>> 8;
-    b[o + 12] = v;
-    this.origLenField = v;
-  }
-
-  /** Absolute index of payload. */
-  get payloadOffset(): number {
-    return this.offset + 16;
-  }
-
-  /** Byte length of payload. */
-  get payloadLength(): number {
-    return this.payloadSize;
-  }
-
-  /** Bytes before the payload (fixed part and options). */
-  get headerLength(): number {
-    return 16;
-  }
-
-  /** Bytes of the whole message as its own length fields delimit it. */
-  get messageLength(): number {
-    return 16 + this.payloadSize;
-  }
-
-  /** Plain object for JSON output (allocates). */
-  toJSON(): PcapRecordLeJSON {
-    return {
-      tsSec: this.tsSec,
-      tsFraction: this.tsFraction,
-      inclLen: this.inclLen,
-      origLen: this.origLen,
-    };
-  }
-
-  /** One line for humans (allocates). */
-  describe(): string {
-    return `${this.tsSec}.${this.tsFraction} ${this.inclLen}/${this.origLen} bytes`;
-  }
-}
-
-/** A pcap message as a plain value (for humans, tests and encodePcapRecordLe()). */
-export interface PcapRecordLeFields {
-  tsSec: number;
-  tsFraction: number;
-  /** Computed by the encoder when undefined. */
-  inclLen?: number;
-  origLen: number;
-}
-
-const pcapRecordLeDecodeView = new PcapRecordLeView();
-
-/** Decodes into a new plain value (allocates; hot paths use PcapRecordLeView). */
-export function decodePcapRecordLe(
-  bytes: Uint8Array,
-  offset = 0,
-  length = bytes.length - offset,
-): PcapRecordLeFields | DecodeError {
-  const v = pcapRecordLeDecodeView;
-  const err = v.wrap(bytes, offset, length);
-  if (err !== null) return copyDecodeError(err);
-  return {
-    tsSec: v.tsSec,
-    tsFraction: v.tsFraction,
-    inclLen: v.inclLen,
-    origLen: v.origLen,
-  };
-}
-
-/** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapRecordLePrefix(
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
-  last = '',
-): Partial<PcapRecordLeJSON> {
-  const out: Partial<PcapRecordLeJSON> = {};
-  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
-  if (end < 4) return out;
-  out.tsSec =
-    ((bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset]) >>>
-    0;
-  if (last === 'tsSec' || end < 8) return out;
-  out.tsFraction =
-    ((bytes[offset + 7] << 24) |
-      (bytes[offset + 6] << 16) |
-      (bytes[offset + 5] << 8) |
-      bytes[offset + 4]) >>>
-    0;
-  if (last === 'tsFraction' || end < 12) return out;
-  out.inclLen =
-    ((bytes[offset + 11] << 24) |
-      (bytes[offset + 10] << 16) |
-      (bytes[offset + 9] << 8) |
-      bytes[offset + 8]) >>>
-    0;
-  if (last === 'inclLen' || end < 16) return out;
-  out.origLen =
-    ((bytes[offset + 15] << 24) |
-      (bytes[offset + 14] << 16) |
-      (bytes[offset + 13] << 8) |
-      bytes[offset + 12]) >>>
-    0;
-  return out;
-}
-
-/** Bytes encodePcapRecordLe() writes for `f`: where the payload goes after the header. */
-export function pcapRecordLeHeaderLength(_f: PcapRecordLeFields): number {
-  return 16;
-}
-
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). `payloadLength` is the byte count of the payload that follows the header in `out`. Allocates nothing. */
-export function encodePcapRecordLe(
-  f: PcapRecordLeFields,
-  out: Uint8Array,
-  offset: number,
-  payloadLength: number,
-): number {
-  const inclLen = f.inclLen ?? payloadLength;
-  const headerBytes = 16;
-  if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
-  const v0 = f.tsSec | 0;
-  out[offset] = v0;
-  out[offset + 1] = v0 >>> 8;
-  out[offset + 2] = v0 >>> 16;
-  out[offset + 3] = v0 >>> 24;
-  const v4 = f.tsFraction | 0;
-  out[offset + 4] = v4;
-  out[offset + 5] = v4 >>> 8;
-  out[offset + 6] = v4 >>> 16;
-  out[offset + 7] = v4 >>> 24;
-  const v8 = inclLen | 0;
-  out[offset + 8] = v8;
-  out[offset + 9] = v8 >>> 8;
-  out[offset + 10] = v8 >>> 16;
-  out[offset + 11] = v8 >>> 24;
-  const v12 = f.origLen | 0;
-  out[offset + 12] = v12;
-  out[offset + 13] = v12 >>> 8;
-  out[offset + 14] = v12 >>> 16;
-  out[offset + 15] = v12 >>> 24;
   return 16;
 }
 
@@ -1991,22 +1418,22 @@ export function encodePcapngBlockHeadLe(
 }
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGBLOCKBE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+const PCAPNGBLOCK_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [4, 'type', 0],
   [8, 'totalLength', 4],
 ];
 
-/** Size of the fixed part of PcapngBlockBe in bytes. */
-export const PCAPNGBLOCKBE_FIXED_SIZE = 8;
+/** Size of the fixed part of PcapngBlock in bytes. */
+export const PCAPNGBLOCK_FIXED_SIZE = 8;
 
-/** What PcapngBlockBeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngBlockBeJSON {
+/** What PcapngBlockView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface PcapngBlockJSON {
   type: number;
   totalLength: number;
 }
 
 /** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGBLOCKBE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
+const PCAPNGBLOCK_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
   ['E_BAD_LENGTH', 'totalLength'],
   ['E_BAD_LENGTH', 'body'],
   ['E_TRUNCATED', 'body'],
@@ -2018,7 +1445,7 @@ const PCAPNGBLOCKBE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], strin
  * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
  * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
  */
-export class PcapngBlockBeView {
+export class PcapngBlockView {
   /** The bytes last wrapped (empty after a failed wrap()). */
   bytes: Uint8Array = EMPTY;
   /** Absolute index of the message's first byte in `bytes`. */
@@ -2027,6 +1454,8 @@ export class PcapngBlockBeView {
   byteLength = 0;
   /** This view's error record, reused by every failed wrap(). */
   readonly error: DecodeError = newDecodeError('pcap');
+  /** The byte order of the u16 and u32 fields, as wrap() was given it (the setters write in it). */
+  littleEndian = false;
   /** @internal The fixed fields as wrap() decoded them (read the getters). */
   typeField = 0;
   totalLengthField = 0;
@@ -2041,22 +1470,36 @@ export class PcapngBlockBeView {
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
    */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+  wrap(
+    bytes: Uint8Array,
+    offset = 0,
+    length = bytes.length - offset,
+    littleEndian = false,
+  ): DecodeError | null {
+    this.littleEndian = littleEndian;
     this.bytes = bytes;
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length)) return this.failFixed();
-    this.typeField =
-      (bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3];
+    this.typeField = littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3];
     const totalLengthValue =
-      ((bytes[offset + 4] << 24) |
-        (bytes[offset + 5] << 16) |
-        (bytes[offset + 6] << 8) |
-        bytes[offset + 7]) >>>
-      0;
+      (littleEndian
+        ? (bytes[offset + 7] << 24) |
+          (bytes[offset + 6] << 16) |
+          (bytes[offset + 5] << 8) |
+          bytes[offset + 4]
+        : (bytes[offset + 4] << 24) |
+          (bytes[offset + 5] << 16) |
+          (bytes[offset + 6] << 8) |
+          bytes[offset + 7]) >>> 0;
     this.totalLengthField = totalLengthValue | 0;
     let pos = offset + 8;
     if (!(totalLengthValue >= 12 && totalLengthValue % 4 === 0)) return this.failAt(0, offset + 4);
@@ -2071,8 +1514,9 @@ export class PcapngBlockBeView {
     {
       const size = 4;
       if (size < 0 || pos + size > offset + length) return this.failRegion(4, pos, size);
-      this.trailingLengthField =
-        (bytes[pos] << 24) | (bytes[pos + 1] << 16) | (bytes[pos + 2] << 8) | bytes[pos + 3];
+      this.trailingLengthField = littleEndian
+        ? (bytes[pos + 3] << 24) | (bytes[pos + 2] << 16) | (bytes[pos + 1] << 8) | bytes[pos]
+        : (bytes[pos] << 24) | (bytes[pos + 1] << 16) | (bytes[pos + 2] << 8) | bytes[pos + 3];
       this.trailingLengthSize = size;
     }
     return null;
@@ -2092,11 +1536,11 @@ export class PcapngBlockBeView {
     }
     // Name the first field the buffer cuts.
     let i = 0;
-    while (PCAPNGBLOCKBE_FIXED_FIELDS[i][0] <= length) i++;
+    while (PCAPNGBLOCK_FIXED_FIELDS[i][0] <= length) i++;
     return this.failWith(
       'E_TRUNCATED',
-      PCAPNGBLOCKBE_FIXED_FIELDS[i][1],
-      offset + PCAPNGBLOCKBE_FIXED_FIELDS[i][2],
+      PCAPNGBLOCK_FIXED_FIELDS[i][1],
+      offset + PCAPNGBLOCK_FIXED_FIELDS[i][2],
     );
   }
 
@@ -2105,9 +1549,9 @@ export class PcapngBlockBeView {
     return this.failAt(size < 0 ? k - 1 : k, pos);
   }
 
-  /** Cold path of wrap(): failure k of PCAPNGBLOCKBE_FAILURES at byte `at`. */
+  /** Cold path of wrap(): failure k of PCAPNGBLOCK_FAILURES at byte `at`. */
   private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGBLOCKBE_FAILURES[k];
+    const [code, field] = PCAPNGBLOCK_FAILURES[k];
     return this.failWith(code, field, at);
   }
 
@@ -2154,10 +1598,17 @@ export class PcapngBlockBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o] = v >>> 24;
-    b[o + 1] = v >>> 16;
-    b[o + 2] = v >>> 8;
-    b[o + 3] = v;
+    if (this.littleEndian) {
+      b[o + 3] = v >>> 24;
+      b[o + 2] = v >>> 16;
+      b[o + 1] = v >>> 8;
+      b[o] = v;
+    } else {
+      b[o] = v >>> 24;
+      b[o + 1] = v >>> 16;
+      b[o + 2] = v >>> 8;
+      b[o + 3] = v;
+    }
     this.typeField = v;
   }
 
@@ -2166,12 +1617,19 @@ export class PcapngBlockBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 4] = v >>> 24;
-    b[o + 5] = v >>> 16;
-    b[o + 6] = v >>> 8;
-    b[o + 7] = v;
+    if (this.littleEndian) {
+      b[o + 7] = v >>> 24;
+      b[o + 6] = v >>> 16;
+      b[o + 5] = v >>> 8;
+      b[o + 4] = v;
+    } else {
+      b[o + 4] = v >>> 24;
+      b[o + 5] = v >>> 16;
+      b[o + 6] = v >>> 8;
+      b[o + 7] = v;
+    }
     this.totalLengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
+    return this.wrap(this.bytes, this.offset, this.byteLength, this.littleEndian);
   }
 
   /** Absolute index of body. */
@@ -2210,7 +1668,7 @@ export class PcapngBlockBeView {
   }
 
   /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngBlockBeJSON {
+  toJSON(): PcapngBlockJSON {
     return {
       type: this.type,
       totalLength: this.totalLength,
@@ -2223,24 +1681,25 @@ export class PcapngBlockBeView {
   }
 }
 
-/** A pcap message as a plain value (for humans, tests and encodePcapngBlockBe()). */
-export interface PcapngBlockBeFields {
+/** A pcap message as a plain value (for humans, tests and encodePcapngBlock()). */
+export interface PcapngBlockFields {
   type: number;
   totalLength: number;
   body: Uint8Array;
   trailingLength: number;
 }
 
-const pcapngBlockBeDecodeView = new PcapngBlockBeView();
+const pcapngBlockDecodeView = new PcapngBlockView();
 
-/** Decodes into a new plain value (allocates; hot paths use PcapngBlockBeView). */
-export function decodePcapngBlockBe(
+/** Decodes into a new plain value (allocates; hot paths use PcapngBlockView). */
+export function decodePcapngBlock(
   bytes: Uint8Array,
   offset = 0,
   length = bytes.length - offset,
-): PcapngBlockBeFields | DecodeError {
-  const v = pcapngBlockBeDecodeView;
-  const err = v.wrap(bytes, offset, length);
+  littleEndian = false,
+): PcapngBlockFields | DecodeError {
+  const v = pcapngBlockDecodeView;
+  const err = v.wrap(bytes, offset, length, littleEndian);
   if (err !== null) return copyDecodeError(err);
   return {
     type: v.type,
@@ -2251,379 +1710,96 @@ export function decodePcapngBlockBe(
 }
 
 /** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngBlockBePrefix(
+export function decodePcapngBlockPrefix(
   bytes: Uint8Array,
   offset: number,
   length: number,
   last = '',
-): Partial<PcapngBlockBeJSON> {
-  const out: Partial<PcapngBlockBeJSON> = {};
+  littleEndian = false,
+): Partial<PcapngBlockJSON> {
+  const out: Partial<PcapngBlockJSON> = {};
   const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
   if (end < 4) return out;
   out.type =
-    ((bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3]) >>> 0;
   if (last === 'type' || end < 8) return out;
   out.totalLength =
-    ((bytes[offset + 4] << 24) |
-      (bytes[offset + 5] << 16) |
-      (bytes[offset + 6] << 8) |
-      bytes[offset + 7]) >>>
-    0;
-  return out;
-}
-
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngBlockBe(
-  f: PcapngBlockBeFields,
-  out: Uint8Array,
-  offset: number,
-): number {
-  const headerBytes = 8 + f.body.length + 4;
-  if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
-  const v0 = f.type | 0;
-  out[offset] = v0 >>> 24;
-  out[offset + 1] = v0 >>> 16;
-  out[offset + 2] = v0 >>> 8;
-  out[offset + 3] = v0;
-  const v4 = f.totalLength | 0;
-  out[offset + 4] = v4 >>> 24;
-  out[offset + 5] = v4 >>> 16;
-  out[offset + 6] = v4 >>> 8;
-  out[offset + 7] = v4;
-  let pos = offset + 8;
-  copyBytes(f.body, out, pos);
-  pos += f.body.length;
-  const trailingLengthValue = f.trailingLength | 0;
-  out[pos] = trailingLengthValue >>> 24;
-  out[pos + 1] = trailingLengthValue >>> 16;
-  out[pos + 2] = trailingLengthValue >>> 8;
-  out[pos + 3] = trailingLengthValue;
-  pos += 4;
-  return pos - offset;
-}
-
-/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGBLOCKLE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
-  [4, 'type', 0],
-  [8, 'totalLength', 4],
-];
-
-/** Size of the fixed part of PcapngBlockLe in bytes. */
-export const PCAPNGBLOCKLE_FIXED_SIZE = 8;
-
-/** What PcapngBlockLeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngBlockLeJSON {
-  type: number;
-  totalLength: number;
-}
-
-/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGBLOCKLE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
-  ['E_BAD_LENGTH', 'totalLength'],
-  ['E_BAD_LENGTH', 'body'],
-  ['E_TRUNCATED', 'body'],
-  ['E_BAD_LENGTH', 'trailingLength'],
-  ['E_TRUNCATED', 'trailingLength'],
-];
-
-/**
- * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
- * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
- */
-export class PcapngBlockLeView {
-  /** The bytes last wrapped (empty after a failed wrap()). */
-  bytes: Uint8Array = EMPTY;
-  /** Absolute index of the message's first byte in `bytes`. */
-  offset = 0;
-  /** Bytes available to the message from `offset` (the wrap() length). */
-  byteLength = 0;
-  /** This view's error record, reused by every failed wrap(). */
-  readonly error: DecodeError = newDecodeError('pcap');
-  /** @internal The fixed fields as wrap() decoded them (read the getters). */
-  typeField = 0;
-  totalLengthField = 0;
-  /** @internal Byte length of body; it starts where the part before it ends. */
-  bodySize = 0;
-  /** @internal Byte length of trailingLength; it starts where the part before it ends. */
-  trailingLengthSize = 0;
-  /** @internal trailingLength as wrap() decoded it (0 when it is not on the wire). */
-  trailingLengthField = 0;
-
-  /**
-   * Points the view at a message and checks every bound up front: afterwards no getter or
-   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
-   */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-    this.bytes = bytes;
-    this.offset = offset;
-    this.byteLength = length;
-    if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length)) return this.failFixed();
-    this.typeField =
-      (bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset];
-    const totalLengthValue =
-      ((bytes[offset + 7] << 24) |
+    (littleEndian
+      ? (bytes[offset + 7] << 24) |
         (bytes[offset + 6] << 16) |
         (bytes[offset + 5] << 8) |
-        bytes[offset + 4]) >>>
-      0;
-    this.totalLengthField = totalLengthValue | 0;
-    let pos = offset + 8;
-    if (!(totalLengthValue >= 12 && totalLengthValue % 4 === 0)) return this.failAt(0, offset + 4);
-    // body
-    {
-      const size = totalLengthValue - 12;
-      if (size < 0 || pos + size > offset + length) return this.failRegion(2, pos, size);
-      this.bodySize = size;
-      pos += size;
-    }
-    // trailingLength
-    {
-      const size = 4;
-      if (size < 0 || pos + size > offset + length) return this.failRegion(4, pos, size);
-      this.trailingLengthField =
-        (bytes[pos + 3] << 24) | (bytes[pos + 2] << 16) | (bytes[pos + 1] << 8) | bytes[pos];
-      this.trailingLengthSize = size;
-    }
-    return null;
-  }
-
-  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
-  private failFixed(): DecodeError {
-    const bytes = this.bytes;
-    const offset = this.offset;
-    const length = this.byteLength;
-    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
-      return this.failWith(
-        'E_TRUNCATED',
-        'type',
-        offset >= 0 && offset <= bytes.length ? offset : 0,
-      );
-    }
-    // Name the first field the buffer cuts.
-    let i = 0;
-    while (PCAPNGBLOCKLE_FIXED_FIELDS[i][0] <= length) i++;
-    return this.failWith(
-      'E_TRUNCATED',
-      PCAPNGBLOCKLE_FIXED_FIELDS[i][1],
-      offset + PCAPNGBLOCKLE_FIXED_FIELDS[i][2],
-    );
-  }
-
-  /** Cold path of wrap(): a declared length that is negative (entry k - 1) or runs past the buffer (entry k). */
-  private failRegion(k: number, pos: number, size: number): DecodeError {
-    return this.failAt(size < 0 ? k - 1 : k, pos);
-  }
-
-  /** Cold path of wrap(): failure k of PCAPNGBLOCKLE_FAILURES at byte `at`. */
-  private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGBLOCKLE_FAILURES[k];
-    return this.failWith(code, field, at);
-  }
-
-  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
-  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
-    fail(this.error, code, field, at);
-    return this.failRecorded();
-  }
-
-  private failRecorded(): DecodeError {
-    this.bytes = EMPTY;
-    this.offset = 0;
-    this.byteLength = 0;
-    this.typeField = 0;
-    this.totalLengthField = 0;
-    this.bodySize = 0;
-    this.trailingLengthSize = 0;
-    this.trailingLengthField = 0;
-    return this.error;
-  }
-
-  /** type: 32 bits at bit 0 (PcapngBlockType). */
-  get type(): number {
-    return this.typeField >>> 0;
-  }
-
-  /** type as its int32 bit pattern (`type | 0`): a small integer to V8, never boxed. */
-  get typeBits(): number {
-    return this.typeField;
-  }
-
-  /** totalLength: 32 bits at bit 32. */
-  get totalLength(): number {
-    return this.totalLengthField >>> 0;
-  }
-
-  /** totalLength as its int32 bit pattern (`totalLength | 0`): a small integer to V8, never boxed. */
-  get totalLengthBits(): number {
-    return this.totalLengthField;
-  }
-
-  /** Writes type (32 bits at bit 0, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setType(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 3] = v >>> 24;
-    b[o + 2] = v >>> 16;
-    b[o + 1] = v >>> 8;
-    b[o] = v;
-    this.typeField = v;
-  }
-
-  /** Writes totalLength (32 bits at bit 32, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. wrap()'s checks read totalLength, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setTotalLength(value: number): DecodeError | null {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 7] = v >>> 24;
-    b[o + 6] = v >>> 16;
-    b[o + 5] = v >>> 8;
-    b[o + 4] = v;
-    this.totalLengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** Absolute index of body. */
-  get bodyOffset(): number {
-    return this.offset + 8;
-  }
-
-  /** Byte length of body. */
-  get bodyLength(): number {
-    return this.bodySize;
-  }
-
-  /** Absolute index of trailingLength. */
-  get trailingLengthOffset(): number {
-    return this.offset + 8 + this.bodySize;
-  }
-
-  /** Byte length of trailingLength. */
-  get trailingLengthLength(): number {
-    return this.trailingLengthSize;
-  }
-
-  /** trailingLength: 32 bits at a computed offset. */
-  get trailingLength(): number {
-    return this.trailingLengthField >>> 0;
-  }
-
-  /** Bytes before the payload (fixed part and options). */
-  get headerLength(): number {
-    return 8 + this.bodySize + this.trailingLengthSize;
-  }
-
-  /** Bytes of the whole message as its own length fields delimit it. */
-  get messageLength(): number {
-    return 8 + this.bodySize + this.trailingLengthSize;
-  }
-
-  /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngBlockLeJSON {
-    return {
-      type: this.type,
-      totalLength: this.totalLength,
-    };
-  }
-
-  /** One line for humans (allocates). */
-  describe(): string {
-    return `${nameOfPcapngBlockType(this.type) ?? this.type} ${this.totalLength} bytes`;
-  }
-}
-
-/** A pcap message as a plain value (for humans, tests and encodePcapngBlockLe()). */
-export interface PcapngBlockLeFields {
-  type: number;
-  totalLength: number;
-  body: Uint8Array;
-  trailingLength: number;
-}
-
-const pcapngBlockLeDecodeView = new PcapngBlockLeView();
-
-/** Decodes into a new plain value (allocates; hot paths use PcapngBlockLeView). */
-export function decodePcapngBlockLe(
-  bytes: Uint8Array,
-  offset = 0,
-  length = bytes.length - offset,
-): PcapngBlockLeFields | DecodeError {
-  const v = pcapngBlockLeDecodeView;
-  const err = v.wrap(bytes, offset, length);
-  if (err !== null) return copyDecodeError(err);
-  return {
-    type: v.type,
-    totalLength: v.totalLength,
-    body: bytes.slice(v.bodyOffset, v.bodyOffset + v.bodyLength),
-    trailingLength: v.trailingLength,
-  };
-}
-
-/** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngBlockLePrefix(
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
-  last = '',
-): Partial<PcapngBlockLeJSON> {
-  const out: Partial<PcapngBlockLeJSON> = {};
-  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
-  if (end < 4) return out;
-  out.type =
-    ((bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset]) >>>
-    0;
-  if (last === 'type' || end < 8) return out;
-  out.totalLength =
-    ((bytes[offset + 7] << 24) |
-      (bytes[offset + 6] << 16) |
-      (bytes[offset + 5] << 8) |
-      bytes[offset + 4]) >>>
-    0;
+        bytes[offset + 4]
+      : (bytes[offset + 4] << 24) |
+        (bytes[offset + 5] << 16) |
+        (bytes[offset + 6] << 8) |
+        bytes[offset + 7]) >>> 0;
   return out;
 }
 
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngBlockLe(
-  f: PcapngBlockLeFields,
+export function encodePcapngBlock(
+  f: PcapngBlockFields,
   out: Uint8Array,
   offset: number,
+  littleEndian = false,
 ): number {
   const headerBytes = 8 + f.body.length + 4;
   if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
   const v0 = f.type | 0;
-  out[offset] = v0;
-  out[offset + 1] = v0 >>> 8;
-  out[offset + 2] = v0 >>> 16;
-  out[offset + 3] = v0 >>> 24;
+  if (littleEndian) {
+    out[offset] = v0;
+    out[offset + 1] = v0 >>> 8;
+    out[offset + 2] = v0 >>> 16;
+    out[offset + 3] = v0 >>> 24;
+  } else {
+    out[offset] = v0 >>> 24;
+    out[offset + 1] = v0 >>> 16;
+    out[offset + 2] = v0 >>> 8;
+    out[offset + 3] = v0;
+  }
+
   const v4 = f.totalLength | 0;
-  out[offset + 4] = v4;
-  out[offset + 5] = v4 >>> 8;
-  out[offset + 6] = v4 >>> 16;
-  out[offset + 7] = v4 >>> 24;
+  if (littleEndian) {
+    out[offset + 4] = v4;
+    out[offset + 5] = v4 >>> 8;
+    out[offset + 6] = v4 >>> 16;
+    out[offset + 7] = v4 >>> 24;
+  } else {
+    out[offset + 4] = v4 >>> 24;
+    out[offset + 5] = v4 >>> 16;
+    out[offset + 6] = v4 >>> 8;
+    out[offset + 7] = v4;
+  }
+
   let pos = offset + 8;
   copyBytes(f.body, out, pos);
   pos += f.body.length;
   const trailingLengthValue = f.trailingLength | 0;
-  out[pos] = trailingLengthValue;
-  out[pos + 1] = trailingLengthValue >>> 8;
-  out[pos + 2] = trailingLengthValue >>> 16;
-  out[pos + 3] = trailingLengthValue >>> 24;
+  if (littleEndian) {
+    out[pos] = trailingLengthValue;
+    out[pos + 1] = trailingLengthValue >>> 8;
+    out[pos + 2] = trailingLengthValue >>> 16;
+    out[pos + 3] = trailingLengthValue >>> 24;
+  } else {
+    out[pos] = trailingLengthValue >>> 24;
+    out[pos + 1] = trailingLengthValue >>> 16;
+    out[pos + 2] = trailingLengthValue >>> 8;
+    out[pos + 3] = trailingLengthValue;
+  }
   pos += 4;
   return pos - offset;
 }
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGSECTIONHEADERBE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+const PCAPNGSECTIONHEADER_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [4, 'type', 0],
   [8, 'totalLength', 4],
   [12, 'byteOrderMagic', 8],
@@ -2632,11 +1808,11 @@ const PCAPNGSECTIONHEADERBE_FIXED_FIELDS: ReadonlyArray<readonly [number, string
   [24, 'sectionLength', 16],
 ];
 
-/** Size of the fixed part of PcapngSectionHeaderBe in bytes. */
-export const PCAPNGSECTIONHEADERBE_FIXED_SIZE = 24;
+/** Size of the fixed part of PcapngSectionHeader in bytes. */
+export const PCAPNGSECTIONHEADER_FIXED_SIZE = 24;
 
-/** What PcapngSectionHeaderBeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngSectionHeaderBeJSON {
+/** What PcapngSectionHeaderView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface PcapngSectionHeaderJSON {
   type: number;
   totalLength: number;
   byteOrderMagic: number;
@@ -2646,7 +1822,7 @@ export interface PcapngSectionHeaderBeJSON {
 }
 
 /** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGSECTIONHEADERBE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
+const PCAPNGSECTIONHEADER_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
   ['E_BAD_VALUE', 'byteOrderMagic'],
   ['E_BAD_VALUE', 'versionMajor'],
 ];
@@ -2655,7 +1831,7 @@ const PCAPNGSECTIONHEADERBE_FAILURES: ReadonlyArray<readonly [DecodeError['code'
  * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
  * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
  */
-export class PcapngSectionHeaderBeView {
+export class PcapngSectionHeaderView {
   /** The bytes last wrapped (empty after a failed wrap()). */
   bytes: Uint8Array = EMPTY;
   /** Absolute index of the message's first byte in `bytes`. */
@@ -2664,6 +1840,8 @@ export class PcapngSectionHeaderBeView {
   byteLength = 0;
   /** This view's error record, reused by every failed wrap(). */
   readonly error: DecodeError = newDecodeError('pcap');
+  /** The byte order of the u16 and u32 fields, as wrap() was given it (the setters write in it). */
+  littleEndian = false;
   /** @internal The fixed fields as wrap() decoded them (read the getters). */
   typeField = 0;
   totalLengthField = 0;
@@ -2675,31 +1853,53 @@ export class PcapngSectionHeaderBeView {
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
    */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+  wrap(
+    bytes: Uint8Array,
+    offset = 0,
+    length = bytes.length - offset,
+    littleEndian = false,
+  ): DecodeError | null {
+    this.littleEndian = littleEndian;
     this.bytes = bytes;
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 24 && offset + length <= bytes.length)) return this.failFixed();
-    this.typeField =
-      (bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3];
-    this.totalLengthField =
-      (bytes[offset + 4] << 24) |
-      (bytes[offset + 5] << 16) |
-      (bytes[offset + 6] << 8) |
-      bytes[offset + 7];
+    this.typeField = littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3];
+    this.totalLengthField = littleEndian
+      ? (bytes[offset + 7] << 24) |
+        (bytes[offset + 6] << 16) |
+        (bytes[offset + 5] << 8) |
+        bytes[offset + 4]
+      : (bytes[offset + 4] << 24) |
+        (bytes[offset + 5] << 16) |
+        (bytes[offset + 6] << 8) |
+        bytes[offset + 7];
     const byteOrderMagicValue =
-      ((bytes[offset + 8] << 24) |
-        (bytes[offset + 9] << 16) |
-        (bytes[offset + 10] << 8) |
-        bytes[offset + 11]) >>>
-      0;
+      (littleEndian
+        ? (bytes[offset + 11] << 24) |
+          (bytes[offset + 10] << 16) |
+          (bytes[offset + 9] << 8) |
+          bytes[offset + 8]
+        : (bytes[offset + 8] << 24) |
+          (bytes[offset + 9] << 16) |
+          (bytes[offset + 10] << 8) |
+          bytes[offset + 11]) >>> 0;
     this.byteOrderMagicField = byteOrderMagicValue | 0;
-    const versionMajorValue = (bytes[offset + 12] << 8) | bytes[offset + 13];
+    const versionMajorValue = littleEndian
+      ? (bytes[offset + 13] << 8) | bytes[offset + 12]
+      : (bytes[offset + 12] << 8) | bytes[offset + 13];
     this.versionMajorField = versionMajorValue;
-    this.versionMinorField = (bytes[offset + 14] << 8) | bytes[offset + 15];
+    this.versionMinorField = littleEndian
+      ? (bytes[offset + 15] << 8) | bytes[offset + 14]
+      : (bytes[offset + 14] << 8) | bytes[offset + 15];
     if (!(byteOrderMagicValue === 0x1a2b3c4d)) return this.failAt(0, offset + 8);
     if (!(versionMajorValue === 1)) return this.failAt(1, offset + 12);
     return null;
@@ -2719,17 +1919,17 @@ export class PcapngSectionHeaderBeView {
     }
     // Name the first field the buffer cuts.
     let i = 0;
-    while (PCAPNGSECTIONHEADERBE_FIXED_FIELDS[i][0] <= length) i++;
+    while (PCAPNGSECTIONHEADER_FIXED_FIELDS[i][0] <= length) i++;
     return this.failWith(
       'E_TRUNCATED',
-      PCAPNGSECTIONHEADERBE_FIXED_FIELDS[i][1],
-      offset + PCAPNGSECTIONHEADERBE_FIXED_FIELDS[i][2],
+      PCAPNGSECTIONHEADER_FIXED_FIELDS[i][1],
+      offset + PCAPNGSECTIONHEADER_FIXED_FIELDS[i][2],
     );
   }
 
-  /** Cold path of wrap(): failure k of PCAPNGSECTIONHEADERBE_FAILURES at byte `at`. */
+  /** Cold path of wrap(): failure k of PCAPNGSECTIONHEADER_FAILURES at byte `at`. */
   private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGSECTIONHEADERBE_FAILURES[k];
+    const [code, field] = PCAPNGSECTIONHEADER_FAILURES[k];
     return this.failWith(code, field, at);
   }
 
@@ -2796,10 +1996,17 @@ export class PcapngSectionHeaderBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o] = v >>> 24;
-    b[o + 1] = v >>> 16;
-    b[o + 2] = v >>> 8;
-    b[o + 3] = v;
+    if (this.littleEndian) {
+      b[o + 3] = v >>> 24;
+      b[o + 2] = v >>> 16;
+      b[o + 1] = v >>> 8;
+      b[o] = v;
+    } else {
+      b[o] = v >>> 24;
+      b[o + 1] = v >>> 16;
+      b[o + 2] = v >>> 8;
+      b[o + 3] = v;
+    }
     this.typeField = v;
   }
 
@@ -2808,10 +2015,17 @@ export class PcapngSectionHeaderBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 4] = v >>> 24;
-    b[o + 5] = v >>> 16;
-    b[o + 6] = v >>> 8;
-    b[o + 7] = v;
+    if (this.littleEndian) {
+      b[o + 7] = v >>> 24;
+      b[o + 6] = v >>> 16;
+      b[o + 5] = v >>> 8;
+      b[o + 4] = v;
+    } else {
+      b[o + 4] = v >>> 24;
+      b[o + 5] = v >>> 16;
+      b[o + 6] = v >>> 8;
+      b[o + 7] = v;
+    }
     this.totalLengthField = v;
   }
 
@@ -2820,12 +2034,19 @@ export class PcapngSectionHeaderBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 8] = v >>> 24;
-    b[o + 9] = v >>> 16;
-    b[o + 10] = v >>> 8;
-    b[o + 11] = v;
+    if (this.littleEndian) {
+      b[o + 11] = v >>> 24;
+      b[o + 10] = v >>> 16;
+      b[o + 9] = v >>> 8;
+      b[o + 8] = v;
+    } else {
+      b[o + 8] = v >>> 24;
+      b[o + 9] = v >>> 16;
+      b[o + 10] = v >>> 8;
+      b[o + 11] = v;
+    }
     this.byteOrderMagicField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
+    return this.wrap(this.bytes, this.offset, this.byteLength, this.littleEndian);
   }
 
   /** Writes versionMajor (16 bits at bit 96) in place; the other bits of its bytes are kept. wrap()'s checks read versionMajor, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
@@ -2833,10 +2054,15 @@ export class PcapngSectionHeaderBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value & 0xffff;
-    b[o + 12] = v >>> 8;
-    b[o + 13] = v;
+    if (this.littleEndian) {
+      b[o + 13] = v >>> 8;
+      b[o + 12] = v;
+    } else {
+      b[o + 12] = v >>> 8;
+      b[o + 13] = v;
+    }
     this.versionMajorField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
+    return this.wrap(this.bytes, this.offset, this.byteLength, this.littleEndian);
   }
 
   /** Writes versionMinor (16 bits at bit 112) in place; the other bits of its bytes are kept. */
@@ -2844,8 +2070,13 @@ export class PcapngSectionHeaderBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value & 0xffff;
-    b[o + 14] = v >>> 8;
-    b[o + 15] = v;
+    if (this.littleEndian) {
+      b[o + 15] = v >>> 8;
+      b[o + 14] = v;
+    } else {
+      b[o + 14] = v >>> 8;
+      b[o + 15] = v;
+    }
     this.versionMinorField = v;
   }
 
@@ -2869,7 +2100,7 @@ export class PcapngSectionHeaderBeView {
   }
 
   /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngSectionHeaderBeJSON {
+  toJSON(): PcapngSectionHeaderJSON {
     return {
       type: this.type,
       totalLength: this.totalLength,
@@ -2886,8 +2117,8 @@ export class PcapngSectionHeaderBeView {
   }
 }
 
-/** A pcap message as a plain value (for humans, tests and encodePcapngSectionHeaderBe()). */
-export interface PcapngSectionHeaderBeFields {
+/** A pcap message as a plain value (for humans, tests and encodePcapngSectionHeader()). */
+export interface PcapngSectionHeaderFields {
   type: number;
   totalLength: number;
   byteOrderMagic: number;
@@ -2897,16 +2128,17 @@ export interface PcapngSectionHeaderBeFields {
   sectionLength: Uint8Array;
 }
 
-const pcapngSectionHeaderBeDecodeView = new PcapngSectionHeaderBeView();
+const pcapngSectionHeaderDecodeView = new PcapngSectionHeaderView();
 
-/** Decodes into a new plain value (allocates; hot paths use PcapngSectionHeaderBeView). */
-export function decodePcapngSectionHeaderBe(
+/** Decodes into a new plain value (allocates; hot paths use PcapngSectionHeaderView). */
+export function decodePcapngSectionHeader(
   bytes: Uint8Array,
   offset = 0,
   length = bytes.length - offset,
-): PcapngSectionHeaderBeFields | DecodeError {
-  const v = pcapngSectionHeaderBeDecodeView;
-  const err = v.wrap(bytes, offset, length);
+  littleEndian = false,
+): PcapngSectionHeaderFields | DecodeError {
+  const v = pcapngSectionHeaderDecodeView;
+  const err = v.wrap(bytes, offset, length, littleEndian);
   if (err !== null) return copyDecodeError(err);
   return {
     type: v.type,
@@ -2919,441 +2151,125 @@ export function decodePcapngSectionHeaderBe(
 }
 
 /** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngSectionHeaderBePrefix(
+export function decodePcapngSectionHeaderPrefix(
   bytes: Uint8Array,
   offset: number,
   length: number,
   last = '',
-): Partial<PcapngSectionHeaderBeJSON> {
-  const out: Partial<PcapngSectionHeaderBeJSON> = {};
+  littleEndian = false,
+): Partial<PcapngSectionHeaderJSON> {
+  const out: Partial<PcapngSectionHeaderJSON> = {};
   const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
   if (end < 4) return out;
   out.type =
-    ((bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3]) >>> 0;
   if (last === 'type' || end < 8) return out;
   out.totalLength =
-    ((bytes[offset + 4] << 24) |
-      (bytes[offset + 5] << 16) |
-      (bytes[offset + 6] << 8) |
-      bytes[offset + 7]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 7] << 24) |
+        (bytes[offset + 6] << 16) |
+        (bytes[offset + 5] << 8) |
+        bytes[offset + 4]
+      : (bytes[offset + 4] << 24) |
+        (bytes[offset + 5] << 16) |
+        (bytes[offset + 6] << 8) |
+        bytes[offset + 7]) >>> 0;
   if (last === 'totalLength' || end < 12) return out;
   out.byteOrderMagic =
-    ((bytes[offset + 8] << 24) |
-      (bytes[offset + 9] << 16) |
-      (bytes[offset + 10] << 8) |
-      bytes[offset + 11]) >>>
-    0;
-  if (last === 'byteOrderMagic' || end < 14) return out;
-  out.versionMajor = (bytes[offset + 12] << 8) | bytes[offset + 13];
-  if (last === 'versionMajor' || end < 16) return out;
-  out.versionMinor = (bytes[offset + 14] << 8) | bytes[offset + 15];
-  if (last === 'versionMinor' || end < 24) return out;
-  out.sectionLength = formatHex(bytes, offset + 16, 8);
-  return out;
-}
-
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngSectionHeaderBe(
-  f: PcapngSectionHeaderBeFields,
-  out: Uint8Array,
-  offset: number,
-): number {
-  const headerBytes = 24;
-  if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
-  const v0 = f.type | 0;
-  out[offset] = v0 >>> 24;
-  out[offset + 1] = v0 >>> 16;
-  out[offset + 2] = v0 >>> 8;
-  out[offset + 3] = v0;
-  const v4 = f.totalLength | 0;
-  out[offset + 4] = v4 >>> 24;
-  out[offset + 5] = v4 >>> 16;
-  out[offset + 6] = v4 >>> 8;
-  out[offset + 7] = v4;
-  const v8 = f.byteOrderMagic | 0;
-  out[offset + 8] = v8 >>> 24;
-  out[offset + 9] = v8 >>> 16;
-  out[offset + 10] = v8 >>> 8;
-  out[offset + 11] = v8;
-  out[offset + 12] = f.versionMajor >>> 8;
-  out[offset + 13] = f.versionMajor;
-  out[offset + 14] = f.versionMinor >>> 8;
-  out[offset + 15] = f.versionMinor;
-  out.fill(0, offset + 16, offset + 24);
-  out.set(
-    f.sectionLength.length > 8 ? f.sectionLength.subarray(0, 8) : f.sectionLength,
-    offset + 16,
-  );
-  return 24;
-}
-
-/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGSECTIONHEADERLE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
-  [4, 'type', 0],
-  [8, 'totalLength', 4],
-  [12, 'byteOrderMagic', 8],
-  [14, 'versionMajor', 12],
-  [16, 'versionMinor', 14],
-  [24, 'sectionLength', 16],
-];
-
-/** Size of the fixed part of PcapngSectionHeaderLe in bytes. */
-export const PCAPNGSECTIONHEADERLE_FIXED_SIZE = 24;
-
-/** What PcapngSectionHeaderLeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngSectionHeaderLeJSON {
-  type: number;
-  totalLength: number;
-  byteOrderMagic: number;
-  versionMajor: number;
-  versionMinor: number;
-  sectionLength: string;
-}
-
-/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGSECTIONHEADERLE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
-  ['E_BAD_VALUE', 'byteOrderMagic'],
-  ['E_BAD_VALUE', 'versionMajor'],
-];
-
-/**
- * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
- * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
- */
-export class PcapngSectionHeaderLeView {
-  /** The bytes last wrapped (empty after a failed wrap()). */
-  bytes: Uint8Array = EMPTY;
-  /** Absolute index of the message's first byte in `bytes`. */
-  offset = 0;
-  /** Bytes available to the message from `offset` (the wrap() length). */
-  byteLength = 0;
-  /** This view's error record, reused by every failed wrap(). */
-  readonly error: DecodeError = newDecodeError('pcap');
-  /** @internal The fixed fields as wrap() decoded them (read the getters). */
-  typeField = 0;
-  totalLengthField = 0;
-  byteOrderMagicField = 0;
-  versionMajorField = 0;
-  versionMinorField = 0;
-
-  /**
-   * Points the view at a message and checks every bound up front: afterwards no getter or
-   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
-   */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-    this.bytes = bytes;
-    this.offset = offset;
-    this.byteLength = length;
-    if (!(offset >= 0 && length >= 24 && offset + length <= bytes.length)) return this.failFixed();
-    this.typeField =
-      (bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset];
-    this.totalLengthField =
-      (bytes[offset + 7] << 24) |
-      (bytes[offset + 6] << 16) |
-      (bytes[offset + 5] << 8) |
-      bytes[offset + 4];
-    const byteOrderMagicValue =
-      ((bytes[offset + 11] << 24) |
+    (littleEndian
+      ? (bytes[offset + 11] << 24) |
         (bytes[offset + 10] << 16) |
         (bytes[offset + 9] << 8) |
-        bytes[offset + 8]) >>>
-      0;
-    this.byteOrderMagicField = byteOrderMagicValue | 0;
-    const versionMajorValue = (bytes[offset + 13] << 8) | bytes[offset + 12];
-    this.versionMajorField = versionMajorValue;
-    this.versionMinorField = (bytes[offset + 15] << 8) | bytes[offset + 14];
-    if (!(byteOrderMagicValue === 0x1a2b3c4d)) return this.failAt(0, offset + 8);
-    if (!(versionMajorValue === 1)) return this.failAt(1, offset + 12);
-    return null;
-  }
-
-  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
-  private failFixed(): DecodeError {
-    const bytes = this.bytes;
-    const offset = this.offset;
-    const length = this.byteLength;
-    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
-      return this.failWith(
-        'E_TRUNCATED',
-        'type',
-        offset >= 0 && offset <= bytes.length ? offset : 0,
-      );
-    }
-    // Name the first field the buffer cuts.
-    let i = 0;
-    while (PCAPNGSECTIONHEADERLE_FIXED_FIELDS[i][0] <= length) i++;
-    return this.failWith(
-      'E_TRUNCATED',
-      PCAPNGSECTIONHEADERLE_FIXED_FIELDS[i][1],
-      offset + PCAPNGSECTIONHEADERLE_FIXED_FIELDS[i][2],
-    );
-  }
-
-  /** Cold path of wrap(): failure k of PCAPNGSECTIONHEADERLE_FAILURES at byte `at`. */
-  private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGSECTIONHEADERLE_FAILURES[k];
-    return this.failWith(code, field, at);
-  }
-
-  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
-  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
-    fail(this.error, code, field, at);
-    return this.failRecorded();
-  }
-
-  private failRecorded(): DecodeError {
-    this.bytes = EMPTY;
-    this.offset = 0;
-    this.byteLength = 0;
-    this.typeField = 0;
-    this.totalLengthField = 0;
-    this.byteOrderMagicField = 0;
-    this.versionMajorField = 0;
-    this.versionMinorField = 0;
-    return this.error;
-  }
-
-  /** type: 32 bits at bit 0 (PcapngBlockType). */
-  get type(): number {
-    return this.typeField >>> 0;
-  }
-
-  /** type as its int32 bit pattern (`type | 0`): a small integer to V8, never boxed. */
-  get typeBits(): number {
-    return this.typeField;
-  }
-
-  /** totalLength: 32 bits at bit 32. */
-  get totalLength(): number {
-    return this.totalLengthField >>> 0;
-  }
-
-  /** totalLength as its int32 bit pattern (`totalLength | 0`): a small integer to V8, never boxed. */
-  get totalLengthBits(): number {
-    return this.totalLengthField;
-  }
-
-  /** byteOrderMagic: 32 bits at bit 64. */
-  get byteOrderMagic(): number {
-    return this.byteOrderMagicField >>> 0;
-  }
-
-  /** byteOrderMagic as its int32 bit pattern (`byteOrderMagic | 0`): a small integer to V8, never boxed. */
-  get byteOrderMagicBits(): number {
-    return this.byteOrderMagicField;
-  }
-
-  /** versionMajor: 16 bits at bit 96. */
-  get versionMajor(): number {
-    return this.versionMajorField;
-  }
-
-  /** versionMinor: 16 bits at bit 112. */
-  get versionMinor(): number {
-    return this.versionMinorField;
-  }
-
-  /** Writes type (32 bits at bit 0, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setType(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 3] = v >>> 24;
-    b[o + 2] = v >>> 16;
-    b[o + 1] = v >>> 8;
-    b[o] = v;
-    this.typeField = v;
-  }
-
-  /** Writes totalLength (32 bits at bit 32, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setTotalLength(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 7] = v >>> 24;
-    b[o + 6] = v >>> 16;
-    b[o + 5] = v >>> 8;
-    b[o + 4] = v;
-    this.totalLengthField = v;
-  }
-
-  /** Writes byteOrderMagic (32 bits at bit 64, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. wrap()'s checks read byteOrderMagic, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setByteOrderMagic(value: number): DecodeError | null {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 11] = v >>> 24;
-    b[o + 10] = v >>> 16;
-    b[o + 9] = v >>> 8;
-    b[o + 8] = v;
-    this.byteOrderMagicField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** Writes versionMajor (16 bits at bit 96) in place; the other bits of its bytes are kept. wrap()'s checks read versionMajor, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setVersionMajor(value: number): DecodeError | null {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 13] = v >>> 8;
-    b[o + 12] = v;
-    this.versionMajorField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** Writes versionMinor (16 bits at bit 112) in place; the other bits of its bytes are kept. */
-  setVersionMinor(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 15] = v >>> 8;
-    b[o + 14] = v;
-    this.versionMinorField = v;
-  }
-
-  /** Absolute index of the 8-byte sectionLength field. */
-  get sectionLengthOffset(): number {
-    return this.offset + 16;
-  }
-
-  get sectionLengthLength(): number {
-    return 8;
-  }
-
-  /** Bytes before the payload (fixed part and options). */
-  get headerLength(): number {
-    return 24;
-  }
-
-  /** Bytes of the whole message as its own length fields delimit it. */
-  get messageLength(): number {
-    return 24;
-  }
-
-  /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngSectionHeaderLeJSON {
-    return {
-      type: this.type,
-      totalLength: this.totalLength,
-      byteOrderMagic: this.byteOrderMagic,
-      versionMajor: this.versionMajor,
-      versionMinor: this.versionMinor,
-      sectionLength: formatHex(this.bytes, this.sectionLengthOffset, 8),
-    };
-  }
-
-  /** One line for humans (allocates). */
-  describe(): string {
-    return `pcapng section ${this.versionMajor}.${this.versionMinor}`;
-  }
-}
-
-/** A pcap message as a plain value (for humans, tests and encodePcapngSectionHeaderLe()). */
-export interface PcapngSectionHeaderLeFields {
-  type: number;
-  totalLength: number;
-  byteOrderMagic: number;
-  versionMajor: number;
-  versionMinor: number;
-  /** 8 bytes (shorter is zero-filled on encode). */
-  sectionLength: Uint8Array;
-}
-
-const pcapngSectionHeaderLeDecodeView = new PcapngSectionHeaderLeView();
-
-/** Decodes into a new plain value (allocates; hot paths use PcapngSectionHeaderLeView). */
-export function decodePcapngSectionHeaderLe(
-  bytes: Uint8Array,
-  offset = 0,
-  length = bytes.length - offset,
-): PcapngSectionHeaderLeFields | DecodeError {
-  const v = pcapngSectionHeaderLeDecodeView;
-  const err = v.wrap(bytes, offset, length);
-  if (err !== null) return copyDecodeError(err);
-  return {
-    type: v.type,
-    totalLength: v.totalLength,
-    byteOrderMagic: v.byteOrderMagic,
-    versionMajor: v.versionMajor,
-    versionMinor: v.versionMinor,
-    sectionLength: bytes.slice(v.sectionLengthOffset, v.sectionLengthOffset + 8),
-  };
-}
-
-/** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngSectionHeaderLePrefix(
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
-  last = '',
-): Partial<PcapngSectionHeaderLeJSON> {
-  const out: Partial<PcapngSectionHeaderLeJSON> = {};
-  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
-  if (end < 4) return out;
-  out.type =
-    ((bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset]) >>>
-    0;
-  if (last === 'type' || end < 8) return out;
-  out.totalLength =
-    ((bytes[offset + 7] << 24) |
-      (bytes[offset + 6] << 16) |
-      (bytes[offset + 5] << 8) |
-      bytes[offset + 4]) >>>
-    0;
-  if (last === 'totalLength' || end < 12) return out;
-  out.byteOrderMagic =
-    ((bytes[offset + 11] << 24) |
-      (bytes[offset + 10] << 16) |
-      (bytes[offset + 9] << 8) |
-      bytes[offset + 8]) >>>
-    0;
+        bytes[offset + 8]
+      : (bytes[offset + 8] << 24) |
+        (bytes[offset + 9] << 16) |
+        (bytes[offset + 10] << 8) |
+        bytes[offset + 11]) >>> 0;
   if (last === 'byteOrderMagic' || end < 14) return out;
-  out.versionMajor = (bytes[offset + 13] << 8) | bytes[offset + 12];
+  out.versionMajor = littleEndian
+    ? (bytes[offset + 13] << 8) | bytes[offset + 12]
+    : (bytes[offset + 12] << 8) | bytes[offset + 13];
   if (last === 'versionMajor' || end < 16) return out;
-  out.versionMinor = (bytes[offset + 15] << 8) | bytes[offset + 14];
+  out.versionMinor = littleEndian
+    ? (bytes[offset + 15] << 8) | bytes[offset + 14]
+    : (bytes[offset + 14] << 8) | bytes[offset + 15];
   if (last === 'versionMinor' || end < 24) return out;
   out.sectionLength = formatHex(bytes, offset + 16, 8);
   return out;
 }
 
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngSectionHeaderLe(
-  f: PcapngSectionHeaderLeFields,
+export function encodePcapngSectionHeader(
+  f: PcapngSectionHeaderFields,
   out: Uint8Array,
   offset: number,
+  littleEndian = false,
 ): number {
   const headerBytes = 24;
   if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
   const v0 = f.type | 0;
-  out[offset] = v0;
-  out[offset + 1] = v0 >>> 8;
-  out[offset + 2] = v0 >>> 16;
-  out[offset + 3] = v0 >>> 24;
+  if (littleEndian) {
+    out[offset] = v0;
+    out[offset + 1] = v0 >>> 8;
+    out[offset + 2] = v0 >>> 16;
+    out[offset + 3] = v0 >>> 24;
+  } else {
+    out[offset] = v0 >>> 24;
+    out[offset + 1] = v0 >>> 16;
+    out[offset + 2] = v0 >>> 8;
+    out[offset + 3] = v0;
+  }
+
   const v4 = f.totalLength | 0;
-  out[offset + 4] = v4;
-  out[offset + 5] = v4 >>> 8;
-  out[offset + 6] = v4 >>> 16;
-  out[offset + 7] = v4 >>> 24;
+  if (littleEndian) {
+    out[offset + 4] = v4;
+    out[offset + 5] = v4 >>> 8;
+    out[offset + 6] = v4 >>> 16;
+    out[offset + 7] = v4 >>> 24;
+  } else {
+    out[offset + 4] = v4 >>> 24;
+    out[offset + 5] = v4 >>> 16;
+    out[offset + 6] = v4 >>> 8;
+    out[offset + 7] = v4;
+  }
+
   const v8 = f.byteOrderMagic | 0;
-  out[offset + 8] = v8;
-  out[offset + 9] = v8 >>> 8;
-  out[offset + 10] = v8 >>> 16;
-  out[offset + 11] = v8 >>> 24;
-  out[offset + 12] = f.versionMajor;
-  out[offset + 13] = f.versionMajor >>> 8;
-  out[offset + 14] = f.versionMinor;
-  out[offset + 15] = f.versionMinor >>> 8;
+  if (littleEndian) {
+    out[offset + 8] = v8;
+    out[offset + 9] = v8 >>> 8;
+    out[offset + 10] = v8 >>> 16;
+    out[offset + 11] = v8 >>> 24;
+  } else {
+    out[offset + 8] = v8 >>> 24;
+    out[offset + 9] = v8 >>> 16;
+    out[offset + 10] = v8 >>> 8;
+    out[offset + 11] = v8;
+  }
+
+  if (littleEndian) {
+    out[offset + 12] = f.versionMajor;
+    out[offset + 13] = f.versionMajor >>> 8;
+  } else {
+    out[offset + 12] = f.versionMajor >>> 8;
+    out[offset + 13] = f.versionMajor;
+  }
+
+  if (littleEndian) {
+    out[offset + 14] = f.versionMinor;
+    out[offset + 15] = f.versionMinor >>> 8;
+  } else {
+    out[offset + 14] = f.versionMinor >>> 8;
+    out[offset + 15] = f.versionMinor;
+  }
+
   out.fill(0, offset + 16, offset + 24);
   out.set(
     f.sectionLength.length > 8 ? f.sectionLength.subarray(0, 8) : f.sectionLength,
@@ -3363,20 +2279,19 @@ export function encodePcapngSectionHeaderLe(
 }
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGINTERFACEDESCRIPTIONBE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> =
-  [
-    [4, 'type', 0],
-    [8, 'totalLength', 4],
-    [10, 'linkType', 8],
-    [12, 'reserved', 10],
-    [16, 'snapLen', 12],
-  ];
+const PCAPNGINTERFACEDESCRIPTION_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+  [4, 'type', 0],
+  [8, 'totalLength', 4],
+  [10, 'linkType', 8],
+  [12, 'reserved', 10],
+  [16, 'snapLen', 12],
+];
 
-/** Size of the fixed part of PcapngInterfaceDescriptionBe in bytes. */
-export const PCAPNGINTERFACEDESCRIPTIONBE_FIXED_SIZE = 16;
+/** Size of the fixed part of PcapngInterfaceDescription in bytes. */
+export const PCAPNGINTERFACEDESCRIPTION_FIXED_SIZE = 16;
 
-/** What PcapngInterfaceDescriptionBeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngInterfaceDescriptionBeJSON {
+/** What PcapngInterfaceDescriptionView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface PcapngInterfaceDescriptionJSON {
   type: number;
   totalLength: number;
   linkType: number;
@@ -3384,18 +2299,17 @@ export interface PcapngInterfaceDescriptionBeJSON {
 }
 
 /** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGINTERFACEDESCRIPTIONBE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> =
-  [
-    ['E_BAD_LENGTH', 'totalLength'],
-    ['E_BAD_LENGTH', 'options'],
-    ['E_TRUNCATED', 'options'],
-  ];
+const PCAPNGINTERFACEDESCRIPTION_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
+  ['E_BAD_LENGTH', 'totalLength'],
+  ['E_BAD_LENGTH', 'options'],
+  ['E_TRUNCATED', 'options'],
+];
 
 /**
  * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
  * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
  */
-export class PcapngInterfaceDescriptionBeView {
+export class PcapngInterfaceDescriptionView {
   /** The bytes last wrapped (empty after a failed wrap()). */
   bytes: Uint8Array = EMPTY;
   /** Absolute index of the message's first byte in `bytes`. */
@@ -3404,6 +2318,8 @@ export class PcapngInterfaceDescriptionBeView {
   byteLength = 0;
   /** This view's error record, reused by every failed wrap(). */
   readonly error: DecodeError = newDecodeError('pcap');
+  /** The byte order of the u16 and u32 fields, as wrap() was given it (the setters write in it). */
+  littleEndian = false;
   /** @internal The fixed fields as wrap() decoded them (read the getters). */
   typeField = 0;
   totalLengthField = 0;
@@ -3417,30 +2333,52 @@ export class PcapngInterfaceDescriptionBeView {
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
    */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+  wrap(
+    bytes: Uint8Array,
+    offset = 0,
+    length = bytes.length - offset,
+    littleEndian = false,
+  ): DecodeError | null {
+    this.littleEndian = littleEndian;
     this.bytes = bytes;
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 16 && offset + length <= bytes.length)) return this.failFixed();
-    this.typeField =
-      (bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3];
+    this.typeField = littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3];
     const totalLengthValue =
-      ((bytes[offset + 4] << 24) |
-        (bytes[offset + 5] << 16) |
-        (bytes[offset + 6] << 8) |
-        bytes[offset + 7]) >>>
-      0;
+      (littleEndian
+        ? (bytes[offset + 7] << 24) |
+          (bytes[offset + 6] << 16) |
+          (bytes[offset + 5] << 8) |
+          bytes[offset + 4]
+        : (bytes[offset + 4] << 24) |
+          (bytes[offset + 5] << 16) |
+          (bytes[offset + 6] << 8) |
+          bytes[offset + 7]) >>> 0;
     this.totalLengthField = totalLengthValue | 0;
-    this.linkTypeField = (bytes[offset + 8] << 8) | bytes[offset + 9];
-    this.reservedField = (bytes[offset + 10] << 8) | bytes[offset + 11];
-    this.snapLenField =
-      (bytes[offset + 12] << 24) |
-      (bytes[offset + 13] << 16) |
-      (bytes[offset + 14] << 8) |
-      bytes[offset + 15];
+    this.linkTypeField = littleEndian
+      ? (bytes[offset + 9] << 8) | bytes[offset + 8]
+      : (bytes[offset + 8] << 8) | bytes[offset + 9];
+    this.reservedField = littleEndian
+      ? (bytes[offset + 11] << 8) | bytes[offset + 10]
+      : (bytes[offset + 10] << 8) | bytes[offset + 11];
+    this.snapLenField = littleEndian
+      ? (bytes[offset + 15] << 24) |
+        (bytes[offset + 14] << 16) |
+        (bytes[offset + 13] << 8) |
+        bytes[offset + 12]
+      : (bytes[offset + 12] << 24) |
+        (bytes[offset + 13] << 16) |
+        (bytes[offset + 14] << 8) |
+        bytes[offset + 15];
     const pos = offset + 16;
     if (!(totalLengthValue >= 20)) return this.failAt(0, offset + 4);
     // options
@@ -3466,11 +2404,11 @@ export class PcapngInterfaceDescriptionBeView {
     }
     // Name the first field the buffer cuts.
     let i = 0;
-    while (PCAPNGINTERFACEDESCRIPTIONBE_FIXED_FIELDS[i][0] <= length) i++;
+    while (PCAPNGINTERFACEDESCRIPTION_FIXED_FIELDS[i][0] <= length) i++;
     return this.failWith(
       'E_TRUNCATED',
-      PCAPNGINTERFACEDESCRIPTIONBE_FIXED_FIELDS[i][1],
-      offset + PCAPNGINTERFACEDESCRIPTIONBE_FIXED_FIELDS[i][2],
+      PCAPNGINTERFACEDESCRIPTION_FIXED_FIELDS[i][1],
+      offset + PCAPNGINTERFACEDESCRIPTION_FIXED_FIELDS[i][2],
     );
   }
 
@@ -3479,9 +2417,9 @@ export class PcapngInterfaceDescriptionBeView {
     return this.failAt(size < 0 ? k - 1 : k, pos);
   }
 
-  /** Cold path of wrap(): failure k of PCAPNGINTERFACEDESCRIPTIONBE_FAILURES at byte `at`. */
+  /** Cold path of wrap(): failure k of PCAPNGINTERFACEDESCRIPTION_FAILURES at byte `at`. */
   private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGINTERFACEDESCRIPTIONBE_FAILURES[k];
+    const [code, field] = PCAPNGINTERFACEDESCRIPTION_FAILURES[k];
     return this.failWith(code, field, at);
   }
 
@@ -3549,10 +2487,17 @@ export class PcapngInterfaceDescriptionBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o] = v >>> 24;
-    b[o + 1] = v >>> 16;
-    b[o + 2] = v >>> 8;
-    b[o + 3] = v;
+    if (this.littleEndian) {
+      b[o + 3] = v >>> 24;
+      b[o + 2] = v >>> 16;
+      b[o + 1] = v >>> 8;
+      b[o] = v;
+    } else {
+      b[o] = v >>> 24;
+      b[o + 1] = v >>> 16;
+      b[o + 2] = v >>> 8;
+      b[o + 3] = v;
+    }
     this.typeField = v;
   }
 
@@ -3561,12 +2506,19 @@ export class PcapngInterfaceDescriptionBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 4] = v >>> 24;
-    b[o + 5] = v >>> 16;
-    b[o + 6] = v >>> 8;
-    b[o + 7] = v;
+    if (this.littleEndian) {
+      b[o + 7] = v >>> 24;
+      b[o + 6] = v >>> 16;
+      b[o + 5] = v >>> 8;
+      b[o + 4] = v;
+    } else {
+      b[o + 4] = v >>> 24;
+      b[o + 5] = v >>> 16;
+      b[o + 6] = v >>> 8;
+      b[o + 7] = v;
+    }
     this.totalLengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
+    return this.wrap(this.bytes, this.offset, this.byteLength, this.littleEndian);
   }
 
   /** Writes linkType (16 bits at bit 64) in place; the other bits of its bytes are kept. */
@@ -3574,8 +2526,13 @@ export class PcapngInterfaceDescriptionBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value & 0xffff;
-    b[o + 8] = v >>> 8;
-    b[o + 9] = v;
+    if (this.littleEndian) {
+      b[o + 9] = v >>> 8;
+      b[o + 8] = v;
+    } else {
+      b[o + 8] = v >>> 8;
+      b[o + 9] = v;
+    }
     this.linkTypeField = v;
   }
 
@@ -3584,8 +2541,13 @@ export class PcapngInterfaceDescriptionBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value & 0xffff;
-    b[o + 10] = v >>> 8;
-    b[o + 11] = v;
+    if (this.littleEndian) {
+      b[o + 11] = v >>> 8;
+      b[o + 10] = v;
+    } else {
+      b[o + 10] = v >>> 8;
+      b[o + 11] = v;
+    }
     this.reservedField = v;
   }
 
@@ -3594,10 +2556,17 @@ export class PcapngInterfaceDescriptionBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 12] = v >>> 24;
-    b[o + 13] = v >>> 16;
-    b[o + 14] = v >>> 8;
-    b[o + 15] = v;
+    if (this.littleEndian) {
+      b[o + 15] = v >>> 24;
+      b[o + 14] = v >>> 16;
+      b[o + 13] = v >>> 8;
+      b[o + 12] = v;
+    } else {
+      b[o + 12] = v >>> 24;
+      b[o + 13] = v >>> 16;
+      b[o + 14] = v >>> 8;
+      b[o + 15] = v;
+    }
     this.snapLenField = v;
   }
 
@@ -3622,7 +2591,7 @@ export class PcapngInterfaceDescriptionBeView {
   }
 
   /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngInterfaceDescriptionBeJSON {
+  toJSON(): PcapngInterfaceDescriptionJSON {
     return {
       type: this.type,
       totalLength: this.totalLength,
@@ -3637,8 +2606,8 @@ export class PcapngInterfaceDescriptionBeView {
   }
 }
 
-/** A pcap message as a plain value (for humans, tests and encodePcapngInterfaceDescriptionBe()). */
-export interface PcapngInterfaceDescriptionBeFields {
+/** A pcap message as a plain value (for humans, tests and encodePcapngInterfaceDescription()). */
+export interface PcapngInterfaceDescriptionFields {
   type: number;
   totalLength: number;
   linkType: number;
@@ -3647,16 +2616,17 @@ export interface PcapngInterfaceDescriptionBeFields {
   options: Uint8Array;
 }
 
-const pcapngInterfaceDescriptionBeDecodeView = new PcapngInterfaceDescriptionBeView();
+const pcapngInterfaceDescriptionDecodeView = new PcapngInterfaceDescriptionView();
 
-/** Decodes into a new plain value (allocates; hot paths use PcapngInterfaceDescriptionBeView). */
-export function decodePcapngInterfaceDescriptionBe(
+/** Decodes into a new plain value (allocates; hot paths use PcapngInterfaceDescriptionView). */
+export function decodePcapngInterfaceDescription(
   bytes: Uint8Array,
   offset = 0,
   length = bytes.length - offset,
-): PcapngInterfaceDescriptionBeFields | DecodeError {
-  const v = pcapngInterfaceDescriptionBeDecodeView;
-  const err = v.wrap(bytes, offset, length);
+  littleEndian = false,
+): PcapngInterfaceDescriptionFields | DecodeError {
+  const v = pcapngInterfaceDescriptionDecodeView;
+  const err = v.wrap(bytes, offset, length, littleEndian);
   if (err !== null) return copyDecodeError(err);
   return {
     type: v.type,
@@ -3669,443 +2639,120 @@ export function decodePcapngInterfaceDescriptionBe(
 }
 
 /** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngInterfaceDescriptionBePrefix(
+export function decodePcapngInterfaceDescriptionPrefix(
   bytes: Uint8Array,
   offset: number,
   length: number,
   last = '',
-): Partial<PcapngInterfaceDescriptionBeJSON> {
-  const out: Partial<PcapngInterfaceDescriptionBeJSON> = {};
+  littleEndian = false,
+): Partial<PcapngInterfaceDescriptionJSON> {
+  const out: Partial<PcapngInterfaceDescriptionJSON> = {};
   const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
   if (end < 4) return out;
   out.type =
-    ((bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3]) >>> 0;
   if (last === 'type' || end < 8) return out;
   out.totalLength =
-    ((bytes[offset + 4] << 24) |
-      (bytes[offset + 5] << 16) |
-      (bytes[offset + 6] << 8) |
-      bytes[offset + 7]) >>>
-    0;
-  if (last === 'totalLength' || end < 10) return out;
-  out.linkType = (bytes[offset + 8] << 8) | bytes[offset + 9];
-  if (last === 'linkType' || end < 12) return out;
-  if (last === 'reserved' || end < 16) return out;
-  out.snapLen =
-    ((bytes[offset + 12] << 24) |
-      (bytes[offset + 13] << 16) |
-      (bytes[offset + 14] << 8) |
-      bytes[offset + 15]) >>>
-    0;
-  return out;
-}
-
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngInterfaceDescriptionBe(
-  f: PcapngInterfaceDescriptionBeFields,
-  out: Uint8Array,
-  offset: number,
-): number {
-  const headerBytes = 16 + f.options.length;
-  if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
-  const v0 = f.type | 0;
-  out[offset] = v0 >>> 24;
-  out[offset + 1] = v0 >>> 16;
-  out[offset + 2] = v0 >>> 8;
-  out[offset + 3] = v0;
-  const v4 = f.totalLength | 0;
-  out[offset + 4] = v4 >>> 24;
-  out[offset + 5] = v4 >>> 16;
-  out[offset + 6] = v4 >>> 8;
-  out[offset + 7] = v4;
-  out[offset + 8] = f.linkType >>> 8;
-  out[offset + 9] = f.linkType;
-  out[offset + 10] = f.reserved >>> 8;
-  out[offset + 11] = f.reserved;
-  const v12 = f.snapLen | 0;
-  out[offset + 12] = v12 >>> 24;
-  out[offset + 13] = v12 >>> 16;
-  out[offset + 14] = v12 >>> 8;
-  out[offset + 15] = v12;
-  let pos = offset + 16;
-  copyBytes(f.options, out, pos);
-  pos += f.options.length;
-  return pos - offset;
-}
-
-/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGINTERFACEDESCRIPTIONLE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> =
-  [
-    [4, 'type', 0],
-    [8, 'totalLength', 4],
-    [10, 'linkType', 8],
-    [12, 'reserved', 10],
-    [16, 'snapLen', 12],
-  ];
-
-/** Size of the fixed part of PcapngInterfaceDescriptionLe in bytes. */
-export const PCAPNGINTERFACEDESCRIPTIONLE_FIXED_SIZE = 16;
-
-/** What PcapngInterfaceDescriptionLeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngInterfaceDescriptionLeJSON {
-  type: number;
-  totalLength: number;
-  linkType: number;
-  snapLen: number;
-}
-
-/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGINTERFACEDESCRIPTIONLE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> =
-  [
-    ['E_BAD_LENGTH', 'totalLength'],
-    ['E_BAD_LENGTH', 'options'],
-    ['E_TRUNCATED', 'options'],
-  ];
-
-/**
- * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
- * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
- */
-export class PcapngInterfaceDescriptionLeView {
-  /** The bytes last wrapped (empty after a failed wrap()). */
-  bytes: Uint8Array = EMPTY;
-  /** Absolute index of the message's first byte in `bytes`. */
-  offset = 0;
-  /** Bytes available to the message from `offset` (the wrap() length). */
-  byteLength = 0;
-  /** This view's error record, reused by every failed wrap(). */
-  readonly error: DecodeError = newDecodeError('pcap');
-  /** @internal The fixed fields as wrap() decoded them (read the getters). */
-  typeField = 0;
-  totalLengthField = 0;
-  linkTypeField = 0;
-  reservedField = 0;
-  snapLenField = 0;
-  /** @internal Byte length of options; it starts where the part before it ends. */
-  optionsSize = 0;
-
-  /**
-   * Points the view at a message and checks every bound up front: afterwards no getter or
-   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
-   */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-    this.bytes = bytes;
-    this.offset = offset;
-    this.byteLength = length;
-    if (!(offset >= 0 && length >= 16 && offset + length <= bytes.length)) return this.failFixed();
-    this.typeField =
-      (bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset];
-    const totalLengthValue =
-      ((bytes[offset + 7] << 24) |
+    (littleEndian
+      ? (bytes[offset + 7] << 24) |
         (bytes[offset + 6] << 16) |
         (bytes[offset + 5] << 8) |
-        bytes[offset + 4]) >>>
-      0;
-    this.totalLengthField = totalLengthValue | 0;
-    this.linkTypeField = (bytes[offset + 9] << 8) | bytes[offset + 8];
-    this.reservedField = (bytes[offset + 11] << 8) | bytes[offset + 10];
-    this.snapLenField =
-      (bytes[offset + 15] << 24) |
-      (bytes[offset + 14] << 16) |
-      (bytes[offset + 13] << 8) |
-      bytes[offset + 12];
-    const pos = offset + 16;
-    if (!(totalLengthValue >= 20)) return this.failAt(0, offset + 4);
-    // options
-    {
-      const size = totalLengthValue - 20;
-      if (size < 0 || pos + size > offset + length) return this.failRegion(2, pos, size);
-      this.optionsSize = size;
-    }
-    return null;
-  }
-
-  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
-  private failFixed(): DecodeError {
-    const bytes = this.bytes;
-    const offset = this.offset;
-    const length = this.byteLength;
-    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
-      return this.failWith(
-        'E_TRUNCATED',
-        'type',
-        offset >= 0 && offset <= bytes.length ? offset : 0,
-      );
-    }
-    // Name the first field the buffer cuts.
-    let i = 0;
-    while (PCAPNGINTERFACEDESCRIPTIONLE_FIXED_FIELDS[i][0] <= length) i++;
-    return this.failWith(
-      'E_TRUNCATED',
-      PCAPNGINTERFACEDESCRIPTIONLE_FIXED_FIELDS[i][1],
-      offset + PCAPNGINTERFACEDESCRIPTIONLE_FIXED_FIELDS[i][2],
-    );
-  }
-
-  /** Cold path of wrap(): a declared length that is negative (entry k - 1) or runs past the buffer (entry k). */
-  private failRegion(k: number, pos: number, size: number): DecodeError {
-    return this.failAt(size < 0 ? k - 1 : k, pos);
-  }
-
-  /** Cold path of wrap(): failure k of PCAPNGINTERFACEDESCRIPTIONLE_FAILURES at byte `at`. */
-  private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGINTERFACEDESCRIPTIONLE_FAILURES[k];
-    return this.failWith(code, field, at);
-  }
-
-  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
-  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
-    fail(this.error, code, field, at);
-    return this.failRecorded();
-  }
-
-  private failRecorded(): DecodeError {
-    this.bytes = EMPTY;
-    this.offset = 0;
-    this.byteLength = 0;
-    this.typeField = 0;
-    this.totalLengthField = 0;
-    this.linkTypeField = 0;
-    this.reservedField = 0;
-    this.snapLenField = 0;
-    this.optionsSize = 0;
-    return this.error;
-  }
-
-  /** type: 32 bits at bit 0 (PcapngBlockType). */
-  get type(): number {
-    return this.typeField >>> 0;
-  }
-
-  /** type as its int32 bit pattern (`type | 0`): a small integer to V8, never boxed. */
-  get typeBits(): number {
-    return this.typeField;
-  }
-
-  /** totalLength: 32 bits at bit 32. */
-  get totalLength(): number {
-    return this.totalLengthField >>> 0;
-  }
-
-  /** totalLength as its int32 bit pattern (`totalLength | 0`): a small integer to V8, never boxed. */
-  get totalLengthBits(): number {
-    return this.totalLengthField;
-  }
-
-  /** linkType: 16 bits at bit 64 (LinkType). */
-  get linkType(): number {
-    return this.linkTypeField;
-  }
-
-  /** reserved: 16 bits at bit 80. */
-  get reserved(): number {
-    return this.reservedField;
-  }
-
-  /** snapLen: 32 bits at bit 96. */
-  get snapLen(): number {
-    return this.snapLenField >>> 0;
-  }
-
-  /** snapLen as its int32 bit pattern (`snapLen | 0`): a small integer to V8, never boxed. */
-  get snapLenBits(): number {
-    return this.snapLenField;
-  }
-
-  /** Writes type (32 bits at bit 0, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setType(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 3] = v >>> 24;
-    b[o + 2] = v >>> 16;
-    b[o + 1] = v >>> 8;
-    b[o] = v;
-    this.typeField = v;
-  }
-
-  /** Writes totalLength (32 bits at bit 32, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. wrap()'s checks read totalLength, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setTotalLength(value: number): DecodeError | null {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 7] = v >>> 24;
-    b[o + 6] = v >>> 16;
-    b[o + 5] = v >>> 8;
-    b[o + 4] = v;
-    this.totalLengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** Writes linkType (16 bits at bit 64) in place; the other bits of its bytes are kept. */
-  setLinkType(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 9] = v >>> 8;
-    b[o + 8] = v;
-    this.linkTypeField = v;
-  }
-
-  /** Writes reserved (16 bits at bit 80) in place; the other bits of its bytes are kept. */
-  setReserved(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 11] = v >>> 8;
-    b[o + 10] = v;
-    this.reservedField = v;
-  }
-
-  /** Writes snapLen (32 bits at bit 96, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setSnapLen(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 15] = v >>> 24;
-    b[o + 14] = v >>> 16;
-    b[o + 13] = v >>> 8;
-    b[o + 12] = v;
-    this.snapLenField = v;
-  }
-
-  /** Absolute index of options. */
-  get optionsOffset(): number {
-    return this.offset + 16;
-  }
-
-  /** Byte length of options. */
-  get optionsLength(): number {
-    return this.optionsSize;
-  }
-
-  /** Bytes before the payload (fixed part and options). */
-  get headerLength(): number {
-    return 16 + this.optionsSize;
-  }
-
-  /** Bytes of the whole message as its own length fields delimit it. */
-  get messageLength(): number {
-    return 16 + this.optionsSize;
-  }
-
-  /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngInterfaceDescriptionLeJSON {
-    return {
-      type: this.type,
-      totalLength: this.totalLength,
-      linkType: this.linkType,
-      snapLen: this.snapLen,
-    };
-  }
-
-  /** One line for humans (allocates). */
-  describe(): string {
-    return `interface ${nameOfLinkType(this.linkType) ?? this.linkType} snaplen ${this.snapLen}`;
-  }
-}
-
-/** A pcap message as a plain value (for humans, tests and encodePcapngInterfaceDescriptionLe()). */
-export interface PcapngInterfaceDescriptionLeFields {
-  type: number;
-  totalLength: number;
-  linkType: number;
-  reserved: number;
-  snapLen: number;
-  options: Uint8Array;
-}
-
-const pcapngInterfaceDescriptionLeDecodeView = new PcapngInterfaceDescriptionLeView();
-
-/** Decodes into a new plain value (allocates; hot paths use PcapngInterfaceDescriptionLeView). */
-export function decodePcapngInterfaceDescriptionLe(
-  bytes: Uint8Array,
-  offset = 0,
-  length = bytes.length - offset,
-): PcapngInterfaceDescriptionLeFields | DecodeError {
-  const v = pcapngInterfaceDescriptionLeDecodeView;
-  const err = v.wrap(bytes, offset, length);
-  if (err !== null) return copyDecodeError(err);
-  return {
-    type: v.type,
-    totalLength: v.totalLength,
-    linkType: v.linkType,
-    reserved: v.reserved,
-    snapLen: v.snapLen,
-    options: bytes.slice(v.optionsOffset, v.optionsOffset + v.optionsLength),
-  };
-}
-
-/** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngInterfaceDescriptionLePrefix(
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
-  last = '',
-): Partial<PcapngInterfaceDescriptionLeJSON> {
-  const out: Partial<PcapngInterfaceDescriptionLeJSON> = {};
-  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
-  if (end < 4) return out;
-  out.type =
-    ((bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset]) >>>
-    0;
-  if (last === 'type' || end < 8) return out;
-  out.totalLength =
-    ((bytes[offset + 7] << 24) |
-      (bytes[offset + 6] << 16) |
-      (bytes[offset + 5] << 8) |
-      bytes[offset + 4]) >>>
-    0;
+        bytes[offset + 4]
+      : (bytes[offset + 4] << 24) |
+        (bytes[offset + 5] << 16) |
+        (bytes[offset + 6] << 8) |
+        bytes[offset + 7]) >>> 0;
   if (last === 'totalLength' || end < 10) return out;
-  out.linkType = (bytes[offset + 9] << 8) | bytes[offset + 8];
+  out.linkType = littleEndian
+    ? (bytes[offset + 9] << 8) | bytes[offset + 8]
+    : (bytes[offset + 8] << 8) | bytes[offset + 9];
   if (last === 'linkType' || end < 12) return out;
   if (last === 'reserved' || end < 16) return out;
   out.snapLen =
-    ((bytes[offset + 15] << 24) |
-      (bytes[offset + 14] << 16) |
-      (bytes[offset + 13] << 8) |
-      bytes[offset + 12]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 15] << 24) |
+        (bytes[offset + 14] << 16) |
+        (bytes[offset + 13] << 8) |
+        bytes[offset + 12]
+      : (bytes[offset + 12] << 24) |
+        (bytes[offset + 13] << 16) |
+        (bytes[offset + 14] << 8) |
+        bytes[offset + 15]) >>> 0;
   return out;
 }
 
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngInterfaceDescriptionLe(
-  f: PcapngInterfaceDescriptionLeFields,
+export function encodePcapngInterfaceDescription(
+  f: PcapngInterfaceDescriptionFields,
   out: Uint8Array,
   offset: number,
+  littleEndian = false,
 ): number {
   const headerBytes = 16 + f.options.length;
   if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
   const v0 = f.type | 0;
-  out[offset] = v0;
-  out[offset + 1] = v0 >>> 8;
-  out[offset + 2] = v0 >>> 16;
-  out[offset + 3] = v0 >>> 24;
+  if (littleEndian) {
+    out[offset] = v0;
+    out[offset + 1] = v0 >>> 8;
+    out[offset + 2] = v0 >>> 16;
+    out[offset + 3] = v0 >>> 24;
+  } else {
+    out[offset] = v0 >>> 24;
+    out[offset + 1] = v0 >>> 16;
+    out[offset + 2] = v0 >>> 8;
+    out[offset + 3] = v0;
+  }
+
   const v4 = f.totalLength | 0;
-  out[offset + 4] = v4;
-  out[offset + 5] = v4 >>> 8;
-  out[offset + 6] = v4 >>> 16;
-  out[offset + 7] = v4 >>> 24;
-  out[offset + 8] = f.linkType;
-  out[offset + 9] = f.linkType >>> 8;
-  out[offset + 10] = f.reserved;
-  out[offset + 11] = f.reserved >>> 8;
+  if (littleEndian) {
+    out[offset + 4] = v4;
+    out[offset + 5] = v4 >>> 8;
+    out[offset + 6] = v4 >>> 16;
+    out[offset + 7] = v4 >>> 24;
+  } else {
+    out[offset + 4] = v4 >>> 24;
+    out[offset + 5] = v4 >>> 16;
+    out[offset + 6] = v4 >>> 8;
+    out[offset + 7] = v4;
+  }
+
+  if (littleEndian) {
+    out[offset + 8] = f.linkType;
+    out[offset + 9] = f.linkType >>> 8;
+  } else {
+    out[offset + 8] = f.linkType >>> 8;
+    out[offset + 9] = f.linkType;
+  }
+
+  if (littleEndian) {
+    out[offset + 10] = f.reserved;
+    out[offset + 11] = f.reserved >>> 8;
+  } else {
+    out[offset + 10] = f.reserved >>> 8;
+    out[offset + 11] = f.reserved;
+  }
+
   const v12 = f.snapLen | 0;
-  out[offset + 12] = v12;
-  out[offset + 13] = v12 >>> 8;
-  out[offset + 14] = v12 >>> 16;
-  out[offset + 15] = v12 >>> 24;
+  if (littleEndian) {
+    out[offset + 12] = v12;
+    out[offset + 13] = v12 >>> 8;
+    out[offset + 14] = v12 >>> 16;
+    out[offset + 15] = v12 >>> 24;
+  } else {
+    out[offset + 12] = v12 >>> 24;
+    out[offset + 13] = v12 >>> 16;
+    out[offset + 14] = v12 >>> 8;
+    out[offset + 15] = v12;
+  }
+
   let pos = offset + 16;
   copyBytes(f.options, out, pos);
   pos += f.options.length;
@@ -4113,22 +2760,22 @@ export function encodePcapngInterfaceDescriptionLe(
 }
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGOPTIONBE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+const PCAPNGOPTION_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [2, 'code', 0],
   [4, 'length', 2],
 ];
 
-/** Size of the fixed part of PcapngOptionBe in bytes. */
-export const PCAPNGOPTIONBE_FIXED_SIZE = 4;
+/** Size of the fixed part of PcapngOption in bytes. */
+export const PCAPNGOPTION_FIXED_SIZE = 4;
 
-/** What PcapngOptionBeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngOptionBeJSON {
+/** What PcapngOptionView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface PcapngOptionJSON {
   code: number;
   length: number;
 }
 
 /** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGOPTIONBE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
+const PCAPNGOPTION_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
   ['E_BAD_LENGTH', 'value'],
   ['E_TRUNCATED', 'value'],
   ['E_BAD_LENGTH', 'padding'],
@@ -4139,7 +2786,7 @@ const PCAPNGOPTIONBE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], stri
  * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
  * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
  */
-export class PcapngOptionBeView {
+export class PcapngOptionView {
   /** The bytes last wrapped (empty after a failed wrap()). */
   bytes: Uint8Array = EMPTY;
   /** Absolute index of the message's first byte in `bytes`. */
@@ -4148,6 +2795,8 @@ export class PcapngOptionBeView {
   byteLength = 0;
   /** This view's error record, reused by every failed wrap(). */
   readonly error: DecodeError = newDecodeError('pcap');
+  /** The byte order of the u16 and u32 fields, as wrap() was given it (the setters write in it). */
+  littleEndian = false;
   /** @internal The fixed fields as wrap() decoded them (read the getters). */
   codeField = 0;
   lengthField = 0;
@@ -4160,13 +2809,23 @@ export class PcapngOptionBeView {
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
    */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+  wrap(
+    bytes: Uint8Array,
+    offset = 0,
+    length = bytes.length - offset,
+    littleEndian = false,
+  ): DecodeError | null {
+    this.littleEndian = littleEndian;
     this.bytes = bytes;
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 4 && offset + length <= bytes.length)) return this.failFixed();
-    this.codeField = (bytes[offset] << 8) | bytes[offset + 1];
-    const lengthValue = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    this.codeField = littleEndian
+      ? (bytes[offset + 1] << 8) | bytes[offset]
+      : (bytes[offset] << 8) | bytes[offset + 1];
+    const lengthValue = littleEndian
+      ? (bytes[offset + 3] << 8) | bytes[offset + 2]
+      : (bytes[offset + 2] << 8) | bytes[offset + 3];
     this.lengthField = lengthValue;
     let pos = offset + 4;
     // value
@@ -4199,11 +2858,11 @@ export class PcapngOptionBeView {
     }
     // Name the first field the buffer cuts.
     let i = 0;
-    while (PCAPNGOPTIONBE_FIXED_FIELDS[i][0] <= length) i++;
+    while (PCAPNGOPTION_FIXED_FIELDS[i][0] <= length) i++;
     return this.failWith(
       'E_TRUNCATED',
-      PCAPNGOPTIONBE_FIXED_FIELDS[i][1],
-      offset + PCAPNGOPTIONBE_FIXED_FIELDS[i][2],
+      PCAPNGOPTION_FIXED_FIELDS[i][1],
+      offset + PCAPNGOPTION_FIXED_FIELDS[i][2],
     );
   }
 
@@ -4212,9 +2871,9 @@ export class PcapngOptionBeView {
     return this.failAt(size < 0 ? k - 1 : k, pos);
   }
 
-  /** Cold path of wrap(): failure k of PCAPNGOPTIONBE_FAILURES at byte `at`. */
+  /** Cold path of wrap(): failure k of PCAPNGOPTION_FAILURES at byte `at`. */
   private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGOPTIONBE_FAILURES[k];
+    const [code, field] = PCAPNGOPTION_FAILURES[k];
     return this.failWith(code, field, at);
   }
 
@@ -4250,8 +2909,13 @@ export class PcapngOptionBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value & 0xffff;
-    b[o] = v >>> 8;
-    b[o + 1] = v;
+    if (this.littleEndian) {
+      b[o + 1] = v >>> 8;
+      b[o] = v;
+    } else {
+      b[o] = v >>> 8;
+      b[o + 1] = v;
+    }
     this.codeField = v;
   }
 
@@ -4260,10 +2924,15 @@ export class PcapngOptionBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value & 0xffff;
-    b[o + 2] = v >>> 8;
-    b[o + 3] = v;
+    if (this.littleEndian) {
+      b[o + 3] = v >>> 8;
+      b[o + 2] = v;
+    } else {
+      b[o + 2] = v >>> 8;
+      b[o + 3] = v;
+    }
     this.lengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
+    return this.wrap(this.bytes, this.offset, this.byteLength, this.littleEndian);
   }
 
   /** Absolute index of value. */
@@ -4297,7 +2966,7 @@ export class PcapngOptionBeView {
   }
 
   /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngOptionBeJSON {
+  toJSON(): PcapngOptionJSON {
     return {
       code: this.code,
       length: this.length,
@@ -4310,8 +2979,8 @@ export class PcapngOptionBeView {
   }
 }
 
-/** A pcap message as a plain value (for humans, tests and encodePcapngOptionBe()). */
-export interface PcapngOptionBeFields {
+/** A pcap message as a plain value (for humans, tests and encodePcapngOption()). */
+export interface PcapngOptionFields {
   code: number;
   /** Computed by the encoder when undefined. */
   length?: number;
@@ -4319,16 +2988,17 @@ export interface PcapngOptionBeFields {
   padding: Uint8Array;
 }
 
-const pcapngOptionBeDecodeView = new PcapngOptionBeView();
+const pcapngOptionDecodeView = new PcapngOptionView();
 
-/** Decodes into a new plain value (allocates; hot paths use PcapngOptionBeView). */
-export function decodePcapngOptionBe(
+/** Decodes into a new plain value (allocates; hot paths use PcapngOptionView). */
+export function decodePcapngOption(
   bytes: Uint8Array,
   offset = 0,
   length = bytes.length - offset,
-): PcapngOptionBeFields | DecodeError {
-  const v = pcapngOptionBeDecodeView;
-  const err = v.wrap(bytes, offset, length);
+  littleEndian = false,
+): PcapngOptionFields | DecodeError {
+  const v = pcapngOptionDecodeView;
+  const err = v.wrap(bytes, offset, length, littleEndian);
   if (err !== null) return copyDecodeError(err);
   return {
     code: v.code,
@@ -4339,34 +3009,52 @@ export function decodePcapngOptionBe(
 }
 
 /** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngOptionBePrefix(
+export function decodePcapngOptionPrefix(
   bytes: Uint8Array,
   offset: number,
   length: number,
   last = '',
-): Partial<PcapngOptionBeJSON> {
-  const out: Partial<PcapngOptionBeJSON> = {};
+  littleEndian = false,
+): Partial<PcapngOptionJSON> {
+  const out: Partial<PcapngOptionJSON> = {};
   const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
   if (end < 2) return out;
-  out.code = (bytes[offset] << 8) | bytes[offset + 1];
+  out.code = littleEndian
+    ? (bytes[offset + 1] << 8) | bytes[offset]
+    : (bytes[offset] << 8) | bytes[offset + 1];
   if (last === 'code' || end < 4) return out;
-  out.length = (bytes[offset + 2] << 8) | bytes[offset + 3];
+  out.length = littleEndian
+    ? (bytes[offset + 3] << 8) | bytes[offset + 2]
+    : (bytes[offset + 2] << 8) | bytes[offset + 3];
   return out;
 }
 
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngOptionBe(
-  f: PcapngOptionBeFields,
+export function encodePcapngOption(
+  f: PcapngOptionFields,
   out: Uint8Array,
   offset: number,
+  littleEndian = false,
 ): number {
   const length = f.length ?? f.value.length;
   const headerBytes = 4 + f.value.length + f.padding.length;
   if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
-  out[offset] = f.code >>> 8;
-  out[offset + 1] = f.code;
-  out[offset + 2] = length >>> 8;
-  out[offset + 3] = length;
+  if (littleEndian) {
+    out[offset] = f.code;
+    out[offset + 1] = f.code >>> 8;
+  } else {
+    out[offset] = f.code >>> 8;
+    out[offset + 1] = f.code;
+  }
+
+  if (littleEndian) {
+    out[offset + 2] = length;
+    out[offset + 3] = length >>> 8;
+  } else {
+    out[offset + 2] = length >>> 8;
+    out[offset + 3] = length;
+  }
+
   let pos = offset + 4;
   copyBytes(f.value, out, pos);
   pos += f.value.length;
@@ -4376,291 +3064,28 @@ export function encodePcapngOptionBe(
 }
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGOPTIONLE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
-  [2, 'code', 0],
-  [4, 'length', 2],
-];
-
-/** Size of the fixed part of PcapngOptionLe in bytes. */
-export const PCAPNGOPTIONLE_FIXED_SIZE = 4;
-
-/** What PcapngOptionLeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngOptionLeJSON {
-  code: number;
-  length: number;
-}
-
-/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGOPTIONLE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
-  ['E_BAD_LENGTH', 'value'],
-  ['E_TRUNCATED', 'value'],
-  ['E_BAD_LENGTH', 'padding'],
-  ['E_TRUNCATED', 'padding'],
-];
-
-/**
- * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
- * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
- */
-export class PcapngOptionLeView {
-  /** The bytes last wrapped (empty after a failed wrap()). */
-  bytes: Uint8Array = EMPTY;
-  /** Absolute index of the message's first byte in `bytes`. */
-  offset = 0;
-  /** Bytes available to the message from `offset` (the wrap() length). */
-  byteLength = 0;
-  /** This view's error record, reused by every failed wrap(). */
-  readonly error: DecodeError = newDecodeError('pcap');
-  /** @internal The fixed fields as wrap() decoded them (read the getters). */
-  codeField = 0;
-  lengthField = 0;
-  /** @internal Byte length of value; it starts where the part before it ends. */
-  valueSize = 0;
-  /** @internal Byte length of padding; it starts where the part before it ends. */
-  paddingSize = 0;
-
-  /**
-   * Points the view at a message and checks every bound up front: afterwards no getter or
-   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
-   */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-    this.bytes = bytes;
-    this.offset = offset;
-    this.byteLength = length;
-    if (!(offset >= 0 && length >= 4 && offset + length <= bytes.length)) return this.failFixed();
-    this.codeField = (bytes[offset + 1] << 8) | bytes[offset];
-    const lengthValue = (bytes[offset + 3] << 8) | bytes[offset + 2];
-    this.lengthField = lengthValue;
-    let pos = offset + 4;
-    // value
-    {
-      const size = lengthValue;
-      if (size < 0 || pos + size > offset + length) return this.failRegion(1, pos, size);
-      this.valueSize = size;
-      pos += size;
-    }
-    // padding
-    {
-      const size = (4 - (lengthValue % 4)) % 4;
-      if (size < 0 || pos + size > offset + length) return this.failRegion(3, pos, size);
-      this.paddingSize = size;
-    }
-    return null;
-  }
-
-  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
-  private failFixed(): DecodeError {
-    const bytes = this.bytes;
-    const offset = this.offset;
-    const length = this.byteLength;
-    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
-      return this.failWith(
-        'E_TRUNCATED',
-        'code',
-        offset >= 0 && offset <= bytes.length ? offset : 0,
-      );
-    }
-    // Name the first field the buffer cuts.
-    let i = 0;
-    while (PCAPNGOPTIONLE_FIXED_FIELDS[i][0] <= length) i++;
-    return this.failWith(
-      'E_TRUNCATED',
-      PCAPNGOPTIONLE_FIXED_FIELDS[i][1],
-      offset + PCAPNGOPTIONLE_FIXED_FIELDS[i][2],
-    );
-  }
-
-  /** Cold path of wrap(): a declared length that is negative (entry k - 1) or runs past the buffer (entry k). */
-  private failRegion(k: number, pos: number, size: number): DecodeError {
-    return this.failAt(size < 0 ? k - 1 : k, pos);
-  }
-
-  /** Cold path of wrap(): failure k of PCAPNGOPTIONLE_FAILURES at byte `at`. */
-  private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGOPTIONLE_FAILURES[k];
-    return this.failWith(code, field, at);
-  }
-
-  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
-  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
-    fail(this.error, code, field, at);
-    return this.failRecorded();
-  }
-
-  private failRecorded(): DecodeError {
-    this.bytes = EMPTY;
-    this.offset = 0;
-    this.byteLength = 0;
-    this.codeField = 0;
-    this.lengthField = 0;
-    this.valueSize = 0;
-    this.paddingSize = 0;
-    return this.error;
-  }
-
-  /** code: 16 bits at bit 0 (PcapngOptionCode). */
-  get code(): number {
-    return this.codeField;
-  }
-
-  /** length: 16 bits at bit 16. */
-  get length(): number {
-    return this.lengthField;
-  }
-
-  /** Writes code (16 bits at bit 0) in place; the other bits of its bytes are kept. */
-  setCode(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 1] = v >>> 8;
-    b[o] = v;
-    this.codeField = v;
-  }
-
-  /** Writes length (16 bits at bit 16) in place; the other bits of its bytes are kept. wrap()'s checks read length, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setLength(value: number): DecodeError | null {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 3] = v >>> 8;
-    b[o + 2] = v;
-    this.lengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** Absolute index of value. */
-  get valueOffset(): number {
-    return this.offset + 4;
-  }
-
-  /** Byte length of value. */
-  get valueLength(): number {
-    return this.valueSize;
-  }
-
-  /** Absolute index of padding. */
-  get paddingOffset(): number {
-    return this.offset + 4 + this.valueSize;
-  }
-
-  /** Byte length of padding. */
-  get paddingLength(): number {
-    return this.paddingSize;
-  }
-
-  /** Bytes before the payload (fixed part and options). */
-  get headerLength(): number {
-    return 4 + this.valueSize + this.paddingSize;
-  }
-
-  /** Bytes of the whole message as its own length fields delimit it. */
-  get messageLength(): number {
-    return 4 + this.valueSize + this.paddingSize;
-  }
-
-  /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngOptionLeJSON {
-    return {
-      code: this.code,
-      length: this.length,
-    };
-  }
-
-  /** One line for humans (allocates). */
-  describe(): string {
-    return `option ${nameOfPcapngOptionCode(this.code) ?? this.code} ${this.length} bytes`;
-  }
-}
-
-/** A pcap message as a plain value (for humans, tests and encodePcapngOptionLe()). */
-export interface PcapngOptionLeFields {
-  code: number;
-  /** Computed by the encoder when undefined. */
-  length?: number;
-  value: Uint8Array;
-  padding: Uint8Array;
-}
-
-const pcapngOptionLeDecodeView = new PcapngOptionLeView();
-
-/** Decodes into a new plain value (allocates; hot paths use PcapngOptionLeView). */
-export function decodePcapngOptionLe(
-  bytes: Uint8Array,
-  offset = 0,
-  length = bytes.length - offset,
-): PcapngOptionLeFields | DecodeError {
-  const v = pcapngOptionLeDecodeView;
-  const err = v.wrap(bytes, offset, length);
-  if (err !== null) return copyDecodeError(err);
-  return {
-    code: v.code,
-    length: v.length,
-    value: bytes.slice(v.valueOffset, v.valueOffset + v.valueLength),
-    padding: bytes.slice(v.paddingOffset, v.paddingOffset + v.paddingLength),
-  };
-}
-
-/** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngOptionLePrefix(
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
-  last = '',
-): Partial<PcapngOptionLeJSON> {
-  const out: Partial<PcapngOptionLeJSON> = {};
-  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
-  if (end < 2) return out;
-  out.code = (bytes[offset + 1] << 8) | bytes[offset];
-  if (last === 'code' || end < 4) return out;
-  out.length = (bytes[offset + 3] << 8) | bytes[offset + 2];
-  return out;
-}
-
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngOptionLe(
-  f: PcapngOptionLeFields,
-  out: Uint8Array,
-  offset: number,
-): number {
-  const length = f.length ?? f.value.length;
-  const headerBytes = 4 + f.value.length + f.padding.length;
-  if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
-  out[offset] = f.code;
-  out[offset + 1] = f.code >>> 8;
-  out[offset + 2] = length;
-  out[offset + 3] = length >>> 8;
-  let pos = offset + 4;
-  copyBytes(f.value, out, pos);
-  pos += f.value.length;
-  copyBytes(f.padding, out, pos);
-  pos += f.padding.length;
-  return pos - offset;
-}
-
-/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGTSOFFSETBE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+const PCAPNGTSOFFSET_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [4, 'first', 0],
   [8, 'second', 4],
 ];
 
-/** Size of the fixed part of PcapngTsOffsetBe in bytes. */
-export const PCAPNGTSOFFSETBE_FIXED_SIZE = 8;
+/** Size of the fixed part of PcapngTsOffset in bytes. */
+export const PCAPNGTSOFFSET_FIXED_SIZE = 8;
 
-/** What PcapngTsOffsetBeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngTsOffsetBeJSON {
+/** What PcapngTsOffsetView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface PcapngTsOffsetJSON {
   first: number;
   second: number;
 }
 
 /** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGTSOFFSETBE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [];
+const PCAPNGTSOFFSET_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [];
 
 /**
  * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
  * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
  */
-export class PcapngTsOffsetBeView {
+export class PcapngTsOffsetView {
   /** The bytes last wrapped (empty after a failed wrap()). */
   bytes: Uint8Array = EMPTY;
   /** Absolute index of the message's first byte in `bytes`. */
@@ -4669,6 +3094,8 @@ export class PcapngTsOffsetBeView {
   byteLength = 0;
   /** This view's error record, reused by every failed wrap(). */
   readonly error: DecodeError = newDecodeError('pcap');
+  /** The byte order of the u16 and u32 fields, as wrap() was given it (the setters write in it). */
+  littleEndian = false;
   /** @internal The fixed fields as wrap() decoded them (read the getters). */
   firstField = 0;
   secondField = 0;
@@ -4677,21 +3104,35 @@ export class PcapngTsOffsetBeView {
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
    */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+  wrap(
+    bytes: Uint8Array,
+    offset = 0,
+    length = bytes.length - offset,
+    littleEndian = false,
+  ): DecodeError | null {
+    this.littleEndian = littleEndian;
     this.bytes = bytes;
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length)) return this.failFixed();
-    this.firstField =
-      (bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3];
-    this.secondField =
-      (bytes[offset + 4] << 24) |
-      (bytes[offset + 5] << 16) |
-      (bytes[offset + 6] << 8) |
-      bytes[offset + 7];
+    this.firstField = littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3];
+    this.secondField = littleEndian
+      ? (bytes[offset + 7] << 24) |
+        (bytes[offset + 6] << 16) |
+        (bytes[offset + 5] << 8) |
+        bytes[offset + 4]
+      : (bytes[offset + 4] << 24) |
+        (bytes[offset + 5] << 16) |
+        (bytes[offset + 6] << 8) |
+        bytes[offset + 7];
     return null;
   }
 
@@ -4709,17 +3150,17 @@ export class PcapngTsOffsetBeView {
     }
     // Name the first field the buffer cuts.
     let i = 0;
-    while (PCAPNGTSOFFSETBE_FIXED_FIELDS[i][0] <= length) i++;
+    while (PCAPNGTSOFFSET_FIXED_FIELDS[i][0] <= length) i++;
     return this.failWith(
       'E_TRUNCATED',
-      PCAPNGTSOFFSETBE_FIXED_FIELDS[i][1],
-      offset + PCAPNGTSOFFSETBE_FIXED_FIELDS[i][2],
+      PCAPNGTSOFFSET_FIXED_FIELDS[i][1],
+      offset + PCAPNGTSOFFSET_FIXED_FIELDS[i][2],
     );
   }
 
-  /** Cold path of wrap(): failure k of PCAPNGTSOFFSETBE_FAILURES at byte `at`. */
+  /** Cold path of wrap(): failure k of PCAPNGTSOFFSET_FAILURES at byte `at`. */
   private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGTSOFFSETBE_FAILURES[k];
+    const [code, field] = PCAPNGTSOFFSET_FAILURES[k];
     return this.failWith(code, field, at);
   }
 
@@ -4763,248 +3204,17 @@ export class PcapngTsOffsetBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o] = v >>> 24;
-    b[o + 1] = v >>> 16;
-    b[o + 2] = v >>> 8;
-    b[o + 3] = v;
-    this.firstField = v;
-  }
-
-  /** Writes second (32 bits at bit 32, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setSecond(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 4] = v >>> 24;
-    b[o + 5] = v >>> 16;
-    b[o + 6] = v >>> 8;
-    b[o + 7] = v;
-    this.secondField = v;
-  }
-
-  /** Bytes before the payload (fixed part and options). */
-  get headerLength(): number {
-    return 8;
-  }
-
-  /** Bytes of the whole message as its own length fields delimit it. */
-  get messageLength(): number {
-    return 8;
-  }
-
-  /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngTsOffsetBeJSON {
-    return {
-      first: this.first,
-      second: this.second,
-    };
-  }
-
-  /** One line for humans (allocates). */
-  describe(): string {
-    return `pcap`;
-  }
-}
-
-/** A pcap message as a plain value (for humans, tests and encodePcapngTsOffsetBe()). */
-export interface PcapngTsOffsetBeFields {
-  first: number;
-  second: number;
-}
-
-const pcapngTsOffsetBeDecodeView = new PcapngTsOffsetBeView();
-
-/** Decodes into a new plain value (allocates; hot paths use PcapngTsOffsetBeView). */
-export function decodePcapngTsOffsetBe(
-  bytes: Uint8Array,
-  offset = 0,
-  length = bytes.length - offset,
-): PcapngTsOffsetBeFields | DecodeError {
-  const v = pcapngTsOffsetBeDecodeView;
-  const err = v.wrap(bytes, offset, length);
-  if (err !== null) return copyDecodeError(err);
-  return {
-    first: v.first,
-    second: v.second,
-  };
-}
-
-/** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngTsOffsetBePrefix(
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
-  last = '',
-): Partial<PcapngTsOffsetBeJSON> {
-  const out: Partial<PcapngTsOffsetBeJSON> = {};
-  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
-  if (end < 4) return out;
-  out.first =
-    ((bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3]) >>>
-    0;
-  if (last === 'first' || end < 8) return out;
-  out.second =
-    ((bytes[offset + 4] << 24) |
-      (bytes[offset + 5] << 16) |
-      (bytes[offset + 6] << 8) |
-      bytes[offset + 7]) >>>
-    0;
-  return out;
-}
-
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngTsOffsetBe(
-  f: PcapngTsOffsetBeFields,
-  out: Uint8Array,
-  offset: number,
-): number {
-  const headerBytes = 8;
-  if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
-  const v0 = f.first | 0;
-  out[offset] = v0 >>> 24;
-  out[offset + 1] = v0 >>> 16;
-  out[offset + 2] = v0 >>> 8;
-  out[offset + 3] = v0;
-  const v4 = f.second | 0;
-  out[offset + 4] = v4 >>> 24;
-  out[offset + 5] = v4 >>> 16;
-  out[offset + 6] = v4 >>> 8;
-  out[offset + 7] = v4;
-  return 8;
-}
-
-/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGTSOFFSETLE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
-  [4, 'first', 0],
-  [8, 'second', 4],
-];
-
-/** Size of the fixed part of PcapngTsOffsetLe in bytes. */
-export const PCAPNGTSOFFSETLE_FIXED_SIZE = 8;
-
-/** What PcapngTsOffsetLeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngTsOffsetLeJSON {
-  first: number;
-  second: number;
-}
-
-/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGTSOFFSETLE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [];
-
-/**
- * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
- * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
- */
-export class PcapngTsOffsetLeView {
-  /** The bytes last wrapped (empty after a failed wrap()). */
-  bytes: Uint8Array = EMPTY;
-  /** Absolute index of the message's first byte in `bytes`. */
-  offset = 0;
-  /** Bytes available to the message from `offset` (the wrap() length). */
-  byteLength = 0;
-  /** This view's error record, reused by every failed wrap(). */
-  readonly error: DecodeError = newDecodeError('pcap');
-  /** @internal The fixed fields as wrap() decoded them (read the getters). */
-  firstField = 0;
-  secondField = 0;
-
-  /**
-   * Points the view at a message and checks every bound up front: afterwards no getter or
-   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
-   */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-    this.bytes = bytes;
-    this.offset = offset;
-    this.byteLength = length;
-    if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length)) return this.failFixed();
-    this.firstField =
-      (bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset];
-    this.secondField =
-      (bytes[offset + 7] << 24) |
-      (bytes[offset + 6] << 16) |
-      (bytes[offset + 5] << 8) |
-      bytes[offset + 4];
-    return null;
-  }
-
-  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
-  private failFixed(): DecodeError {
-    const bytes = this.bytes;
-    const offset = this.offset;
-    const length = this.byteLength;
-    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
-      return this.failWith(
-        'E_TRUNCATED',
-        'first',
-        offset >= 0 && offset <= bytes.length ? offset : 0,
-      );
+    if (this.littleEndian) {
+      b[o + 3] = v >>> 24;
+      b[o + 2] = v >>> 16;
+      b[o + 1] = v >>> 8;
+      b[o] = v;
+    } else {
+      b[o] = v >>> 24;
+      b[o + 1] = v >>> 16;
+      b[o + 2] = v >>> 8;
+      b[o + 3] = v;
     }
-    // Name the first field the buffer cuts.
-    let i = 0;
-    while (PCAPNGTSOFFSETLE_FIXED_FIELDS[i][0] <= length) i++;
-    return this.failWith(
-      'E_TRUNCATED',
-      PCAPNGTSOFFSETLE_FIXED_FIELDS[i][1],
-      offset + PCAPNGTSOFFSETLE_FIXED_FIELDS[i][2],
-    );
-  }
-
-  /** Cold path of wrap(): failure k of PCAPNGTSOFFSETLE_FAILURES at byte `at`. */
-  private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGTSOFFSETLE_FAILURES[k];
-    return this.failWith(code, field, at);
-  }
-
-  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
-  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
-    fail(this.error, code, field, at);
-    return this.failRecorded();
-  }
-
-  private failRecorded(): DecodeError {
-    this.bytes = EMPTY;
-    this.offset = 0;
-    this.byteLength = 0;
-    this.firstField = 0;
-    this.secondField = 0;
-    return this.error;
-  }
-
-  /** first: 32 bits at bit 0. */
-  get first(): number {
-    return this.firstField >>> 0;
-  }
-
-  /** first as its int32 bit pattern (`first | 0`): a small integer to V8, never boxed. */
-  get firstBits(): number {
-    return this.firstField;
-  }
-
-  /** second: 32 bits at bit 32. */
-  get second(): number {
-    return this.secondField >>> 0;
-  }
-
-  /** second as its int32 bit pattern (`second | 0`): a small integer to V8, never boxed. */
-  get secondBits(): number {
-    return this.secondField;
-  }
-
-  /** Writes first (32 bits at bit 0, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setFirst(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 3] = v >>> 24;
-    b[o + 2] = v >>> 16;
-    b[o + 1] = v >>> 8;
-    b[o] = v;
     this.firstField = v;
   }
 
@@ -5013,10 +3223,17 @@ export class PcapngTsOffsetLeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 7] = v >>> 24;
-    b[o + 6] = v >>> 16;
-    b[o + 5] = v >>> 8;
-    b[o + 4] = v;
+    if (this.littleEndian) {
+      b[o + 7] = v >>> 24;
+      b[o + 6] = v >>> 16;
+      b[o + 5] = v >>> 8;
+      b[o + 4] = v;
+    } else {
+      b[o + 4] = v >>> 24;
+      b[o + 5] = v >>> 16;
+      b[o + 6] = v >>> 8;
+      b[o + 7] = v;
+    }
     this.secondField = v;
   }
 
@@ -5031,7 +3248,7 @@ export class PcapngTsOffsetLeView {
   }
 
   /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngTsOffsetLeJSON {
+  toJSON(): PcapngTsOffsetJSON {
     return {
       first: this.first,
       second: this.second,
@@ -5044,22 +3261,23 @@ export class PcapngTsOffsetLeView {
   }
 }
 
-/** A pcap message as a plain value (for humans, tests and encodePcapngTsOffsetLe()). */
-export interface PcapngTsOffsetLeFields {
+/** A pcap message as a plain value (for humans, tests and encodePcapngTsOffset()). */
+export interface PcapngTsOffsetFields {
   first: number;
   second: number;
 }
 
-const pcapngTsOffsetLeDecodeView = new PcapngTsOffsetLeView();
+const pcapngTsOffsetDecodeView = new PcapngTsOffsetView();
 
-/** Decodes into a new plain value (allocates; hot paths use PcapngTsOffsetLeView). */
-export function decodePcapngTsOffsetLe(
+/** Decodes into a new plain value (allocates; hot paths use PcapngTsOffsetView). */
+export function decodePcapngTsOffset(
   bytes: Uint8Array,
   offset = 0,
   length = bytes.length - offset,
-): PcapngTsOffsetLeFields | DecodeError {
-  const v = pcapngTsOffsetLeDecodeView;
-  const err = v.wrap(bytes, offset, length);
+  littleEndian = false,
+): PcapngTsOffsetFields | DecodeError {
+  const v = pcapngTsOffsetDecodeView;
+  const err = v.wrap(bytes, offset, length, littleEndian);
   if (err !== null) return copyDecodeError(err);
   return {
     first: v.first,
@@ -5068,54 +3286,80 @@ export function decodePcapngTsOffsetLe(
 }
 
 /** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngTsOffsetLePrefix(
+export function decodePcapngTsOffsetPrefix(
   bytes: Uint8Array,
   offset: number,
   length: number,
   last = '',
-): Partial<PcapngTsOffsetLeJSON> {
-  const out: Partial<PcapngTsOffsetLeJSON> = {};
+  littleEndian = false,
+): Partial<PcapngTsOffsetJSON> {
+  const out: Partial<PcapngTsOffsetJSON> = {};
   const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
   if (end < 4) return out;
   out.first =
-    ((bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3]) >>> 0;
   if (last === 'first' || end < 8) return out;
   out.second =
-    ((bytes[offset + 7] << 24) |
-      (bytes[offset + 6] << 16) |
-      (bytes[offset + 5] << 8) |
-      bytes[offset + 4]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 7] << 24) |
+        (bytes[offset + 6] << 16) |
+        (bytes[offset + 5] << 8) |
+        bytes[offset + 4]
+      : (bytes[offset + 4] << 24) |
+        (bytes[offset + 5] << 16) |
+        (bytes[offset + 6] << 8) |
+        bytes[offset + 7]) >>> 0;
   return out;
 }
 
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngTsOffsetLe(
-  f: PcapngTsOffsetLeFields,
+export function encodePcapngTsOffset(
+  f: PcapngTsOffsetFields,
   out: Uint8Array,
   offset: number,
+  littleEndian = false,
 ): number {
   const headerBytes = 8;
   if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
   const v0 = f.first | 0;
-  out[offset] = v0;
-  out[offset + 1] = v0 >>> 8;
-  out[offset + 2] = v0 >>> 16;
-  out[offset + 3] = v0 >>> 24;
+  if (littleEndian) {
+    out[offset] = v0;
+    out[offset + 1] = v0 >>> 8;
+    out[offset + 2] = v0 >>> 16;
+    out[offset + 3] = v0 >>> 24;
+  } else {
+    out[offset] = v0 >>> 24;
+    out[offset + 1] = v0 >>> 16;
+    out[offset + 2] = v0 >>> 8;
+    out[offset + 3] = v0;
+  }
+
   const v4 = f.second | 0;
-  out[offset + 4] = v4;
-  out[offset + 5] = v4 >>> 8;
-  out[offset + 6] = v4 >>> 16;
-  out[offset + 7] = v4 >>> 24;
+  if (littleEndian) {
+    out[offset + 4] = v4;
+    out[offset + 5] = v4 >>> 8;
+    out[offset + 6] = v4 >>> 16;
+    out[offset + 7] = v4 >>> 24;
+  } else {
+    out[offset + 4] = v4 >>> 24;
+    out[offset + 5] = v4 >>> 16;
+    out[offset + 6] = v4 >>> 8;
+    out[offset + 7] = v4;
+  }
+
   return 8;
 }
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGENHANCEDPACKETBE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+const PCAPNGENHANCEDPACKET_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [4, 'type', 0],
   [8, 'totalLength', 4],
   [12, 'interfaceId', 8],
@@ -5125,11 +3369,11 @@ const PCAPNGENHANCEDPACKETBE_FIXED_FIELDS: ReadonlyArray<readonly [number, strin
   [28, 'originalLength', 24],
 ];
 
-/** Size of the fixed part of PcapngEnhancedPacketBe in bytes. */
-export const PCAPNGENHANCEDPACKETBE_FIXED_SIZE = 28;
+/** Size of the fixed part of PcapngEnhancedPacket in bytes. */
+export const PCAPNGENHANCEDPACKET_FIXED_SIZE = 28;
 
-/** What PcapngEnhancedPacketBeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngEnhancedPacketBeJSON {
+/** What PcapngEnhancedPacketView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface PcapngEnhancedPacketJSON {
   type: number;
   totalLength: number;
   interfaceId: number;
@@ -5140,7 +3384,7 @@ export interface PcapngEnhancedPacketBeJSON {
 }
 
 /** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGENHANCEDPACKETBE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
+const PCAPNGENHANCEDPACKET_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
   ['E_TRUNCATED', 'capturedLength'],
   ['E_BAD_LENGTH', 'data'],
   ['E_TRUNCATED', 'data'],
@@ -5150,7 +3394,7 @@ const PCAPNGENHANCEDPACKETBE_FAILURES: ReadonlyArray<readonly [DecodeError['code
  * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
  * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
  */
-export class PcapngEnhancedPacketBeView {
+export class PcapngEnhancedPacketView {
   /** The bytes last wrapped (empty after a failed wrap()). */
   bytes: Uint8Array = EMPTY;
   /** Absolute index of the message's first byte in `bytes`. */
@@ -5159,6 +3403,8 @@ export class PcapngEnhancedPacketBeView {
   byteLength = 0;
   /** This view's error record, reused by every failed wrap(). */
   readonly error: DecodeError = newDecodeError('pcap');
+  /** The byte order of the u16 and u32 fields, as wrap() was given it (the setters write in it). */
+  littleEndian = false;
   /** @internal The fixed fields as wrap() decoded them (read the getters). */
   typeField = 0;
   totalLengthField = 0;
@@ -5176,50 +3422,84 @@ export class PcapngEnhancedPacketBeView {
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
    */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+  wrap(
+    bytes: Uint8Array,
+    offset = 0,
+    length = bytes.length - offset,
+    littleEndian = false,
+  ): DecodeError | null {
+    this.littleEndian = littleEndian;
     this.bytes = bytes;
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 28 && offset + length <= bytes.length)) return this.failFixed();
-    this.typeField =
-      (bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3];
+    this.typeField = littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3];
     const totalLengthValue =
-      ((bytes[offset + 4] << 24) |
-        (bytes[offset + 5] << 16) |
-        (bytes[offset + 6] << 8) |
-        bytes[offset + 7]) >>>
-      0;
+      (littleEndian
+        ? (bytes[offset + 7] << 24) |
+          (bytes[offset + 6] << 16) |
+          (bytes[offset + 5] << 8) |
+          bytes[offset + 4]
+        : (bytes[offset + 4] << 24) |
+          (bytes[offset + 5] << 16) |
+          (bytes[offset + 6] << 8) |
+          bytes[offset + 7]) >>> 0;
     this.totalLengthField = totalLengthValue | 0;
-    this.interfaceIdField =
-      (bytes[offset + 8] << 24) |
-      (bytes[offset + 9] << 16) |
-      (bytes[offset + 10] << 8) |
-      bytes[offset + 11];
-    this.timestampHighField =
-      (bytes[offset + 12] << 24) |
-      (bytes[offset + 13] << 16) |
-      (bytes[offset + 14] << 8) |
-      bytes[offset + 15];
-    this.timestampLowField =
-      (bytes[offset + 16] << 24) |
-      (bytes[offset + 17] << 16) |
-      (bytes[offset + 18] << 8) |
-      bytes[offset + 19];
+    this.interfaceIdField = littleEndian
+      ? (bytes[offset + 11] << 24) |
+        (bytes[offset + 10] << 16) |
+        (bytes[offset + 9] << 8) |
+        bytes[offset + 8]
+      : (bytes[offset + 8] << 24) |
+        (bytes[offset + 9] << 16) |
+        (bytes[offset + 10] << 8) |
+        bytes[offset + 11];
+    this.timestampHighField = littleEndian
+      ? (bytes[offset + 15] << 24) |
+        (bytes[offset + 14] << 16) |
+        (bytes[offset + 13] << 8) |
+        bytes[offset + 12]
+      : (bytes[offset + 12] << 24) |
+        (bytes[offset + 13] << 16) |
+        (bytes[offset + 14] << 8) |
+        bytes[offset + 15];
+    this.timestampLowField = littleEndian
+      ? (bytes[offset + 19] << 24) |
+        (bytes[offset + 18] << 16) |
+        (bytes[offset + 17] << 8) |
+        bytes[offset + 16]
+      : (bytes[offset + 16] << 24) |
+        (bytes[offset + 17] << 16) |
+        (bytes[offset + 18] << 8) |
+        bytes[offset + 19];
     const capturedLengthValue =
-      ((bytes[offset + 20] << 24) |
-        (bytes[offset + 21] << 16) |
-        (bytes[offset + 22] << 8) |
-        bytes[offset + 23]) >>>
-      0;
+      (littleEndian
+        ? (bytes[offset + 23] << 24) |
+          (bytes[offset + 22] << 16) |
+          (bytes[offset + 21] << 8) |
+          bytes[offset + 20]
+        : (bytes[offset + 20] << 24) |
+          (bytes[offset + 21] << 16) |
+          (bytes[offset + 22] << 8) |
+          bytes[offset + 23]) >>> 0;
     this.capturedLengthField = capturedLengthValue | 0;
-    this.originalLengthField =
-      (bytes[offset + 24] << 24) |
-      (bytes[offset + 25] << 16) |
-      (bytes[offset + 26] << 8) |
-      bytes[offset + 27];
+    this.originalLengthField = littleEndian
+      ? (bytes[offset + 27] << 24) |
+        (bytes[offset + 26] << 16) |
+        (bytes[offset + 25] << 8) |
+        bytes[offset + 24]
+      : (bytes[offset + 24] << 24) |
+        (bytes[offset + 25] << 16) |
+        (bytes[offset + 26] << 8) |
+        bytes[offset + 27];
     let pos = offset + 28;
     if (!(capturedLengthValue <= totalLengthValue - 32)) return this.failAt(0, offset + 20);
     // data
@@ -5251,11 +3531,11 @@ export class PcapngEnhancedPacketBeView {
     }
     // Name the first field the buffer cuts.
     let i = 0;
-    while (PCAPNGENHANCEDPACKETBE_FIXED_FIELDS[i][0] <= length) i++;
+    while (PCAPNGENHANCEDPACKET_FIXED_FIELDS[i][0] <= length) i++;
     return this.failWith(
       'E_TRUNCATED',
-      PCAPNGENHANCEDPACKETBE_FIXED_FIELDS[i][1],
-      offset + PCAPNGENHANCEDPACKETBE_FIXED_FIELDS[i][2],
+      PCAPNGENHANCEDPACKET_FIXED_FIELDS[i][1],
+      offset + PCAPNGENHANCEDPACKET_FIXED_FIELDS[i][2],
     );
   }
 
@@ -5264,9 +3544,9 @@ export class PcapngEnhancedPacketBeView {
     return this.failAt(size < 0 ? k - 1 : k, pos);
   }
 
-  /** Cold path of wrap(): failure k of PCAPNGENHANCEDPACKETBE_FAILURES at byte `at`. */
+  /** Cold path of wrap(): failure k of PCAPNGENHANCEDPACKET_FAILURES at byte `at`. */
   private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGENHANCEDPACKETBE_FAILURES[k];
+    const [code, field] = PCAPNGENHANCEDPACKET_FAILURES[k];
     return this.failWith(code, field, at);
   }
 
@@ -5367,10 +3647,17 @@ export class PcapngEnhancedPacketBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o] = v >>> 24;
-    b[o + 1] = v >>> 16;
-    b[o + 2] = v >>> 8;
-    b[o + 3] = v;
+    if (this.littleEndian) {
+      b[o + 3] = v >>> 24;
+      b[o + 2] = v >>> 16;
+      b[o + 1] = v >>> 8;
+      b[o] = v;
+    } else {
+      b[o] = v >>> 24;
+      b[o + 1] = v >>> 16;
+      b[o + 2] = v >>> 8;
+      b[o + 3] = v;
+    }
     this.typeField = v;
   }
 
@@ -5379,12 +3666,19 @@ export class PcapngEnhancedPacketBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 4] = v >>> 24;
-    b[o + 5] = v >>> 16;
-    b[o + 6] = v >>> 8;
-    b[o + 7] = v;
+    if (this.littleEndian) {
+      b[o + 7] = v >>> 24;
+      b[o + 6] = v >>> 16;
+      b[o + 5] = v >>> 8;
+      b[o + 4] = v;
+    } else {
+      b[o + 4] = v >>> 24;
+      b[o + 5] = v >>> 16;
+      b[o + 6] = v >>> 8;
+      b[o + 7] = v;
+    }
     this.totalLengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
+    return this.wrap(this.bytes, this.offset, this.byteLength, this.littleEndian);
   }
 
   /** Writes interfaceId (32 bits at bit 64, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
@@ -5392,10 +3686,17 @@ export class PcapngEnhancedPacketBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 8] = v >>> 24;
-    b[o + 9] = v >>> 16;
-    b[o + 10] = v >>> 8;
-    b[o + 11] = v;
+    if (this.littleEndian) {
+      b[o + 11] = v >>> 24;
+      b[o + 10] = v >>> 16;
+      b[o + 9] = v >>> 8;
+      b[o + 8] = v;
+    } else {
+      b[o + 8] = v >>> 24;
+      b[o + 9] = v >>> 16;
+      b[o + 10] = v >>> 8;
+      b[o + 11] = v;
+    }
     this.interfaceIdField = v;
   }
 
@@ -5404,10 +3705,17 @@ export class PcapngEnhancedPacketBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 12] = v >>> 24;
-    b[o + 13] = v >>> 16;
-    b[o + 14] = v >>> 8;
-    b[o + 15] = v;
+    if (this.littleEndian) {
+      b[o + 15] = v >>> 24;
+      b[o + 14] = v >>> 16;
+      b[o + 13] = v >>> 8;
+      b[o + 12] = v;
+    } else {
+      b[o + 12] = v >>> 24;
+      b[o + 13] = v >>> 16;
+      b[o + 14] = v >>> 8;
+      b[o + 15] = v;
+    }
     this.timestampHighField = v;
   }
 
@@ -5416,10 +3724,17 @@ export class PcapngEnhancedPacketBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 16] = v >>> 24;
-    b[o + 17] = v >>> 16;
-    b[o + 18] = v >>> 8;
-    b[o + 19] = v;
+    if (this.littleEndian) {
+      b[o + 19] = v >>> 24;
+      b[o + 18] = v >>> 16;
+      b[o + 17] = v >>> 8;
+      b[o + 16] = v;
+    } else {
+      b[o + 16] = v >>> 24;
+      b[o + 17] = v >>> 16;
+      b[o + 18] = v >>> 8;
+      b[o + 19] = v;
+    }
     this.timestampLowField = v;
   }
 
@@ -5428,12 +3743,19 @@ export class PcapngEnhancedPacketBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 20] = v >>> 24;
-    b[o + 21] = v >>> 16;
-    b[o + 22] = v >>> 8;
-    b[o + 23] = v;
+    if (this.littleEndian) {
+      b[o + 23] = v >>> 24;
+      b[o + 22] = v >>> 16;
+      b[o + 21] = v >>> 8;
+      b[o + 20] = v;
+    } else {
+      b[o + 20] = v >>> 24;
+      b[o + 21] = v >>> 16;
+      b[o + 22] = v >>> 8;
+      b[o + 23] = v;
+    }
     this.capturedLengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
+    return this.wrap(this.bytes, this.offset, this.byteLength, this.littleEndian);
   }
 
   /** Writes originalLength (32 bits at bit 192, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
@@ -5441,10 +3763,17 @@ export class PcapngEnhancedPacketBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 24] = v >>> 24;
-    b[o + 25] = v >>> 16;
-    b[o + 26] = v >>> 8;
-    b[o + 27] = v;
+    if (this.littleEndian) {
+      b[o + 27] = v >>> 24;
+      b[o + 26] = v >>> 16;
+      b[o + 25] = v >>> 8;
+      b[o + 24] = v;
+    } else {
+      b[o + 24] = v >>> 24;
+      b[o + 25] = v >>> 16;
+      b[o + 26] = v >>> 8;
+      b[o + 27] = v;
+    }
     this.originalLengthField = v;
   }
 
@@ -5479,7 +3808,7 @@ export class PcapngEnhancedPacketBeView {
   }
 
   /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngEnhancedPacketBeJSON {
+  toJSON(): PcapngEnhancedPacketJSON {
     return {
       type: this.type,
       totalLength: this.totalLength,
@@ -5497,8 +3826,8 @@ export class PcapngEnhancedPacketBeView {
   }
 }
 
-/** A pcap message as a plain value (for humans, tests and encodePcapngEnhancedPacketBe()). */
-export interface PcapngEnhancedPacketBeFields {
+/** A pcap message as a plain value (for humans, tests and encodePcapngEnhancedPacket()). */
+export interface PcapngEnhancedPacketFields {
   type: number;
   totalLength: number;
   interfaceId: number;
@@ -5510,16 +3839,17 @@ export interface PcapngEnhancedPacketBeFields {
   trailer: Uint8Array;
 }
 
-const pcapngEnhancedPacketBeDecodeView = new PcapngEnhancedPacketBeView();
+const pcapngEnhancedPacketDecodeView = new PcapngEnhancedPacketView();
 
-/** Decodes into a new plain value (allocates; hot paths use PcapngEnhancedPacketBeView). */
-export function decodePcapngEnhancedPacketBe(
+/** Decodes into a new plain value (allocates; hot paths use PcapngEnhancedPacketView). */
+export function decodePcapngEnhancedPacket(
   bytes: Uint8Array,
   offset = 0,
   length = bytes.length - offset,
-): PcapngEnhancedPacketBeFields | DecodeError {
-  const v = pcapngEnhancedPacketBeDecodeView;
-  const err = v.wrap(bytes, offset, length);
+  littleEndian = false,
+): PcapngEnhancedPacketFields | DecodeError {
+  const v = pcapngEnhancedPacketDecodeView;
+  const err = v.wrap(bytes, offset, length, littleEndian);
   if (err !== null) return copyDecodeError(err);
   return {
     type: v.type,
@@ -5535,641 +3865,195 @@ export function decodePcapngEnhancedPacketBe(
 }
 
 /** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngEnhancedPacketBePrefix(
+export function decodePcapngEnhancedPacketPrefix(
   bytes: Uint8Array,
   offset: number,
   length: number,
   last = '',
-): Partial<PcapngEnhancedPacketBeJSON> {
-  const out: Partial<PcapngEnhancedPacketBeJSON> = {};
+  littleEndian = false,
+): Partial<PcapngEnhancedPacketJSON> {
+  const out: Partial<PcapngEnhancedPacketJSON> = {};
   const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
   if (end < 4) return out;
   out.type =
-    ((bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3]) >>> 0;
   if (last === 'type' || end < 8) return out;
   out.totalLength =
-    ((bytes[offset + 4] << 24) |
-      (bytes[offset + 5] << 16) |
-      (bytes[offset + 6] << 8) |
-      bytes[offset + 7]) >>>
-    0;
-  if (last === 'totalLength' || end < 12) return out;
-  out.interfaceId =
-    ((bytes[offset + 8] << 24) |
-      (bytes[offset + 9] << 16) |
-      (bytes[offset + 10] << 8) |
-      bytes[offset + 11]) >>>
-    0;
-  if (last === 'interfaceId' || end < 16) return out;
-  out.timestampHigh =
-    ((bytes[offset + 12] << 24) |
-      (bytes[offset + 13] << 16) |
-      (bytes[offset + 14] << 8) |
-      bytes[offset + 15]) >>>
-    0;
-  if (last === 'timestampHigh' || end < 20) return out;
-  out.timestampLow =
-    ((bytes[offset + 16] << 24) |
-      (bytes[offset + 17] << 16) |
-      (bytes[offset + 18] << 8) |
-      bytes[offset + 19]) >>>
-    0;
-  if (last === 'timestampLow' || end < 24) return out;
-  out.capturedLength =
-    ((bytes[offset + 20] << 24) |
-      (bytes[offset + 21] << 16) |
-      (bytes[offset + 22] << 8) |
-      bytes[offset + 23]) >>>
-    0;
-  if (last === 'capturedLength' || end < 28) return out;
-  out.originalLength =
-    ((bytes[offset + 24] << 24) |
-      (bytes[offset + 25] << 16) |
-      (bytes[offset + 26] << 8) |
-      bytes[offset + 27]) >>>
-    0;
-  return out;
-}
-
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngEnhancedPacketBe(
-  f: PcapngEnhancedPacketBeFields,
-  out: Uint8Array,
-  offset: number,
-): number {
-  const headerBytes = 28 + f.data.length + f.trailer.length;
-  if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
-  const v0 = f.type | 0;
-  out[offset] = v0 >>> 24;
-  out[offset + 1] = v0 >>> 16;
-  out[offset + 2] = v0 >>> 8;
-  out[offset + 3] = v0;
-  const v4 = f.totalLength | 0;
-  out[offset + 4] = v4 >>> 24;
-  out[offset + 5] = v4 >>> 16;
-  out[offset + 6] = v4 >>> 8;
-  out[offset + 7] = v4;
-  const v8 = f.interfaceId | 0;
-  out[offset + 8] = v8 >>> 24;
-  out[offset + 9] = v8 >>> 16;
-  out[offset + 10] = v8 >>> 8;
-  out[offset + 11] = v8;
-  const v12 = f.timestampHigh | 0;
-  out[offset + 12] = v12 >>> 24;
-  out[offset + 13] = v12 >>> 16;
-  out[offset + 14] = v12 >>> 8;
-  out[offset + 15] = v12;
-  const v16 = f.timestampLow | 0;
-  out[offset + 16] = v16 >>> 24;
-  out[offset + 17] = v16 >>> 16;
-  out[offset + 18] = v16 >>> 8;
-  out[offset + 19] = v16;
-  const v20 = f.capturedLength | 0;
-  out[offset + 20] = v20 >>> 24;
-  out[offset + 21] = v20 >>> 16;
-  out[offset + 22] = v20 >>> 8;
-  out[offset + 23] = v20;
-  const v24 = f.originalLength | 0;
-  out[offset + 24] = v24 >>> 24;
-  out[offset + 25] = v24 >>> 16;
-  out[offset + 26] = v24 >>> 8;
-  out[offset + 27] = v24;
-  let pos = offset + 28;
-  copyBytes(f.data, out, pos);
-  pos += f.data.length;
-  copyBytes(f.trailer, out, pos);
-  pos += f.trailer.length;
-  return pos - offset;
-}
-
-/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGENHANCEDPACKETLE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
-  [4, 'type', 0],
-  [8, 'totalLength', 4],
-  [12, 'interfaceId', 8],
-  [16, 'timestampHigh', 12],
-  [20, 'timestampLow', 16],
-  [24, 'capturedLength', 20],
-  [28, 'originalLength', 24],
-];
-
-/** Size of the fixed part of PcapngEnhancedPacketLe in bytes. */
-export const PCAPNGENHANCEDPACKETLE_FIXED_SIZE = 28;
-
-/** What PcapngEnhancedPacketLeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngEnhancedPacketLeJSON {
-  type: number;
-  totalLength: number;
-  interfaceId: number;
-  timestampHigh: number;
-  timestampLow: number;
-  capturedLength: number;
-  originalLength: number;
-}
-
-/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGENHANCEDPACKETLE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
-  ['E_TRUNCATED', 'capturedLength'],
-  ['E_BAD_LENGTH', 'data'],
-  ['E_TRUNCATED', 'data'],
-];
-
-/**
- * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
- * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
- */
-export class PcapngEnhancedPacketLeView {
-  /** The bytes last wrapped (empty after a failed wrap()). */
-  bytes: Uint8Array = EMPTY;
-  /** Absolute index of the message's first byte in `bytes`. */
-  offset = 0;
-  /** Bytes available to the message from `offset` (the wrap() length). */
-  byteLength = 0;
-  /** This view's error record, reused by every failed wrap(). */
-  readonly error: DecodeError = newDecodeError('pcap');
-  /** @internal The fixed fields as wrap() decoded them (read the getters). */
-  typeField = 0;
-  totalLengthField = 0;
-  interfaceIdField = 0;
-  timestampHighField = 0;
-  timestampLowField = 0;
-  capturedLengthField = 0;
-  originalLengthField = 0;
-  /** @internal Byte length of data; it starts where the part before it ends. */
-  dataSize = 0;
-  /** @internal Byte length of trailer; it starts where the part before it ends. */
-  trailerSize = 0;
-
-  /**
-   * Points the view at a message and checks every bound up front: afterwards no getter or
-   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
-   */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-    this.bytes = bytes;
-    this.offset = offset;
-    this.byteLength = length;
-    if (!(offset >= 0 && length >= 28 && offset + length <= bytes.length)) return this.failFixed();
-    this.typeField =
-      (bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset];
-    const totalLengthValue =
-      ((bytes[offset + 7] << 24) |
+    (littleEndian
+      ? (bytes[offset + 7] << 24) |
         (bytes[offset + 6] << 16) |
         (bytes[offset + 5] << 8) |
-        bytes[offset + 4]) >>>
-      0;
-    this.totalLengthField = totalLengthValue | 0;
-    this.interfaceIdField =
-      (bytes[offset + 11] << 24) |
-      (bytes[offset + 10] << 16) |
-      (bytes[offset + 9] << 8) |
-      bytes[offset + 8];
-    this.timestampHighField =
-      (bytes[offset + 15] << 24) |
-      (bytes[offset + 14] << 16) |
-      (bytes[offset + 13] << 8) |
-      bytes[offset + 12];
-    this.timestampLowField =
-      (bytes[offset + 19] << 24) |
-      (bytes[offset + 18] << 16) |
-      (bytes[offset + 17] << 8) |
-      bytes[offset + 16];
-    const capturedLengthValue =
-      ((bytes[offset + 23] << 24) |
+        bytes[offset + 4]
+      : (bytes[offset + 4] << 24) |
+        (bytes[offset + 5] << 16) |
+        (bytes[offset + 6] << 8) |
+        bytes[offset + 7]) >>> 0;
+  if (last === 'totalLength' || end < 12) return out;
+  out.interfaceId =
+    (littleEndian
+      ? (bytes[offset + 11] << 24) |
+        (bytes[offset + 10] << 16) |
+        (bytes[offset + 9] << 8) |
+        bytes[offset + 8]
+      : (bytes[offset + 8] << 24) |
+        (bytes[offset + 9] << 16) |
+        (bytes[offset + 10] << 8) |
+        bytes[offset + 11]) >>> 0;
+  if (last === 'interfaceId' || end < 16) return out;
+  out.timestampHigh =
+    (littleEndian
+      ? (bytes[offset + 15] << 24) |
+        (bytes[offset + 14] << 16) |
+        (bytes[offset + 13] << 8) |
+        bytes[offset + 12]
+      : (bytes[offset + 12] << 24) |
+        (bytes[offset + 13] << 16) |
+        (bytes[offset + 14] << 8) |
+        bytes[offset + 15]) >>> 0;
+  if (last === 'timestampHigh' || end < 20) return out;
+  out.timestampLow =
+    (littleEndian
+      ? (bytes[offset + 19] << 24) |
+        (bytes[offset + 18] << 16) |
+        (bytes[offset + 17] << 8) |
+        bytes[offset + 16]
+      : (bytes[offset + 16] << 24) |
+        (bytes[offset + 17] << 16) |
+        (bytes[offset + 18] << 8) |
+        bytes[offset + 19]) >>> 0;
+  if (last === 'timestampLow' || end < 24) return out;
+  out.capturedLength =
+    (littleEndian
+      ? (bytes[offset + 23] << 24) |
         (bytes[offset + 22] << 16) |
         (bytes[offset + 21] << 8) |
-        bytes[offset + 20]) >>>
-      0;
-    this.capturedLengthField = capturedLengthValue | 0;
-    this.originalLengthField =
-      (bytes[offset + 27] << 24) |
-      (bytes[offset + 26] << 16) |
-      (bytes[offset + 25] << 8) |
-      bytes[offset + 24];
-    let pos = offset + 28;
-    if (!(capturedLengthValue <= totalLengthValue - 32)) return this.failAt(0, offset + 20);
-    // data
-    {
-      const size = capturedLengthValue;
-      if (size < 0 || pos + size > offset + length) return this.failRegion(2, pos, size);
-      this.dataSize = size;
-      pos += size;
-    }
-    // trailer
-    {
-      const size = offset + length - pos;
-      this.trailerSize = size;
-    }
-    return null;
-  }
-
-  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
-  private failFixed(): DecodeError {
-    const bytes = this.bytes;
-    const offset = this.offset;
-    const length = this.byteLength;
-    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
-      return this.failWith(
-        'E_TRUNCATED',
-        'type',
-        offset >= 0 && offset <= bytes.length ? offset : 0,
-      );
-    }
-    // Name the first field the buffer cuts.
-    let i = 0;
-    while (PCAPNGENHANCEDPACKETLE_FIXED_FIELDS[i][0] <= length) i++;
-    return this.failWith(
-      'E_TRUNCATED',
-      PCAPNGENHANCEDPACKETLE_FIXED_FIELDS[i][1],
-      offset + PCAPNGENHANCEDPACKETLE_FIXED_FIELDS[i][2],
-    );
-  }
-
-  /** Cold path of wrap(): a declared length that is negative (entry k - 1) or runs past the buffer (entry k). */
-  private failRegion(k: number, pos: number, size: number): DecodeError {
-    return this.failAt(size < 0 ? k - 1 : k, pos);
-  }
-
-  /** Cold path of wrap(): failure k of PCAPNGENHANCEDPACKETLE_FAILURES at byte `at`. */
-  private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGENHANCEDPACKETLE_FAILURES[k];
-    return this.failWith(code, field, at);
-  }
-
-  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
-  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
-    fail(this.error, code, field, at);
-    return this.failRecorded();
-  }
-
-  private failRecorded(): DecodeError {
-    this.bytes = EMPTY;
-    this.offset = 0;
-    this.byteLength = 0;
-    this.typeField = 0;
-    this.totalLengthField = 0;
-    this.interfaceIdField = 0;
-    this.timestampHighField = 0;
-    this.timestampLowField = 0;
-    this.capturedLengthField = 0;
-    this.originalLengthField = 0;
-    this.dataSize = 0;
-    this.trailerSize = 0;
-    return this.error;
-  }
-
-  /** type: 32 bits at bit 0 (PcapngBlockType). */
-  get type(): number {
-    return this.typeField >>> 0;
-  }
-
-  /** type as its int32 bit pattern (`type | 0`): a small integer to V8, never boxed. */
-  get typeBits(): number {
-    return this.typeField;
-  }
-
-  /** totalLength: 32 bits at bit 32. */
-  get totalLength(): number {
-    return this.totalLengthField >>> 0;
-  }
-
-  /** totalLength as its int32 bit pattern (`totalLength | 0`): a small integer to V8, never boxed. */
-  get totalLengthBits(): number {
-    return this.totalLengthField;
-  }
-
-  /** interfaceId: 32 bits at bit 64. */
-  get interfaceId(): number {
-    return this.interfaceIdField >>> 0;
-  }
-
-  /** interfaceId as its int32 bit pattern (`interfaceId | 0`): a small integer to V8, never boxed. */
-  get interfaceIdBits(): number {
-    return this.interfaceIdField;
-  }
-
-  /** timestampHigh: 32 bits at bit 96. */
-  get timestampHigh(): number {
-    return this.timestampHighField >>> 0;
-  }
-
-  /** timestampHigh as its int32 bit pattern (`timestampHigh | 0`): a small integer to V8, never boxed. */
-  get timestampHighBits(): number {
-    return this.timestampHighField;
-  }
-
-  /** timestampLow: 32 bits at bit 128. */
-  get timestampLow(): number {
-    return this.timestampLowField >>> 0;
-  }
-
-  /** timestampLow as its int32 bit pattern (`timestampLow | 0`): a small integer to V8, never boxed. */
-  get timestampLowBits(): number {
-    return this.timestampLowField;
-  }
-
-  /** capturedLength: 32 bits at bit 160. */
-  get capturedLength(): number {
-    return this.capturedLengthField >>> 0;
-  }
-
-  /** capturedLength as its int32 bit pattern (`capturedLength | 0`): a small integer to V8, never boxed. */
-  get capturedLengthBits(): number {
-    return this.capturedLengthField;
-  }
-
-  /** originalLength: 32 bits at bit 192. */
-  get originalLength(): number {
-    return this.originalLengthField >>> 0;
-  }
-
-  /** originalLength as its int32 bit pattern (`originalLength | 0`): a small integer to V8, never boxed. */
-  get originalLengthBits(): number {
-    return this.originalLengthField;
-  }
-
-  /** Writes type (32 bits at bit 0, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setType(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 3] = v >>> 24;
-    b[o + 2] = v >>> 16;
-    b[o + 1] = v >>> 8;
-    b[o] = v;
-    this.typeField = v;
-  }
-
-  /** Writes totalLength (32 bits at bit 32, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. wrap()'s checks read totalLength, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setTotalLength(value: number): DecodeError | null {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 7] = v >>> 24;
-    b[o + 6] = v >>> 16;
-    b[o + 5] = v >>> 8;
-    b[o + 4] = v;
-    this.totalLengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** Writes interfaceId (32 bits at bit 64, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setInterfaceId(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 11] = v >>> 24;
-    b[o + 10] = v >>> 16;
-    b[o + 9] = v >>> 8;
-    b[o + 8] = v;
-    this.interfaceIdField = v;
-  }
-
-  /** Writes timestampHigh (32 bits at bit 96, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setTimestampHigh(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 15] = v >>> 24;
-    b[o + 14] = v >>> 16;
-    b[o + 13] = v >>> 8;
-    b[o + 12] = v;
-    this.timestampHighField = v;
-  }
-
-  /** Writes timestampLow (32 bits at bit 128, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setTimestampLow(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 19] = v >>> 24;
-    b[o + 18] = v >>> 16;
-    b[o + 17] = v >>> 8;
-    b[o + 16] = v;
-    this.timestampLowField = v;
-  }
-
-  /** Writes capturedLength (32 bits at bit 160, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. wrap()'s checks read capturedLength, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setCapturedLength(value: number): DecodeError | null {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 23] = v >>> 24;
-    b[o + 22] = v >>> 16;
-    b[o + 21] = v >>> 8;
-    b[o + 20] = v;
-    this.capturedLengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** Writes originalLength (32 bits at bit 192, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setOriginalLength(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 27] = v >>> 24;
-    b[o + 26] = v >>> 16;
-    b[o + 25] = v >>> 8;
-    b[o + 24] = v;
-    this.originalLengthField = v;
-  }
-
-  /** Absolute index of data. */
-  get dataOffset(): number {
-    return this.offset + 28;
-  }
-
-  /** Byte length of data. */
-  get dataLength(): number {
-    return this.dataSize;
-  }
-
-  /** Absolute index of trailer. */
-  get trailerOffset(): number {
-    return this.offset + 28 + this.dataSize;
-  }
-
-  /** Byte length of trailer. */
-  get trailerLength(): number {
-    return this.trailerSize;
-  }
-
-  /** Bytes before the payload (fixed part and options). */
-  get headerLength(): number {
-    return 28 + this.dataSize + this.trailerSize;
-  }
-
-  /** Bytes of the whole message as its own length fields delimit it. */
-  get messageLength(): number {
-    return 28 + this.dataSize + this.trailerSize;
-  }
-
-  /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngEnhancedPacketLeJSON {
-    return {
-      type: this.type,
-      totalLength: this.totalLength,
-      interfaceId: this.interfaceId,
-      timestampHigh: this.timestampHigh,
-      timestampLow: this.timestampLow,
-      capturedLength: this.capturedLength,
-      originalLength: this.originalLength,
-    };
-  }
-
-  /** One line for humans (allocates). */
-  describe(): string {
-    return `packet on interface ${this.interfaceId}: ${this.capturedLength}/${this.originalLength} bytes`;
-  }
-}
-
-/** A pcap message as a plain value (for humans, tests and encodePcapngEnhancedPacketLe()). */
-export interface PcapngEnhancedPacketLeFields {
-  type: number;
-  totalLength: number;
-  interfaceId: number;
-  timestampHigh: number;
-  timestampLow: number;
-  capturedLength: number;
-  originalLength: number;
-  data: Uint8Array;
-  trailer: Uint8Array;
-}
-
-const pcapngEnhancedPacketLeDecodeView = new PcapngEnhancedPacketLeView();
-
-/** Decodes into a new plain value (allocates; hot paths use PcapngEnhancedPacketLeView). */
-export function decodePcapngEnhancedPacketLe(
-  bytes: Uint8Array,
-  offset = 0,
-  length = bytes.length - offset,
-): PcapngEnhancedPacketLeFields | DecodeError {
-  const v = pcapngEnhancedPacketLeDecodeView;
-  const err = v.wrap(bytes, offset, length);
-  if (err !== null) return copyDecodeError(err);
-  return {
-    type: v.type,
-    totalLength: v.totalLength,
-    interfaceId: v.interfaceId,
-    timestampHigh: v.timestampHigh,
-    timestampLow: v.timestampLow,
-    capturedLength: v.capturedLength,
-    originalLength: v.originalLength,
-    data: bytes.slice(v.dataOffset, v.dataOffset + v.dataLength),
-    trailer: bytes.slice(v.trailerOffset, v.trailerOffset + v.trailerLength),
-  };
-}
-
-/** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngEnhancedPacketLePrefix(
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
-  last = '',
-): Partial<PcapngEnhancedPacketLeJSON> {
-  const out: Partial<PcapngEnhancedPacketLeJSON> = {};
-  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
-  if (end < 4) return out;
-  out.type =
-    ((bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset]) >>>
-    0;
-  if (last === 'type' || end < 8) return out;
-  out.totalLength =
-    ((bytes[offset + 7] << 24) |
-      (bytes[offset + 6] << 16) |
-      (bytes[offset + 5] << 8) |
-      bytes[offset + 4]) >>>
-    0;
-  if (last === 'totalLength' || end < 12) return out;
-  out.interfaceId =
-    ((bytes[offset + 11] << 24) |
-      (bytes[offset + 10] << 16) |
-      (bytes[offset + 9] << 8) |
-      bytes[offset + 8]) >>>
-    0;
-  if (last === 'interfaceId' || end < 16) return out;
-  out.timestampHigh =
-    ((bytes[offset + 15] << 24) |
-      (bytes[offset + 14] << 16) |
-      (bytes[offset + 13] << 8) |
-      bytes[offset + 12]) >>>
-    0;
-  if (last === 'timestampHigh' || end < 20) return out;
-  out.timestampLow =
-    ((bytes[offset + 19] << 24) |
-      (bytes[offset + 18] << 16) |
-      (bytes[offset + 17] << 8) |
-      bytes[offset + 16]) >>>
-    0;
-  if (last === 'timestampLow' || end < 24) return out;
-  out.capturedLength =
-    ((bytes[offset + 23] << 24) |
-      (bytes[offset + 22] << 16) |
-      (bytes[offset + 21] << 8) |
-      bytes[offset + 20]) >>>
-    0;
+        bytes[offset + 20]
+      : (bytes[offset + 20] << 24) |
+        (bytes[offset + 21] << 16) |
+        (bytes[offset + 22] << 8) |
+        bytes[offset + 23]) >>> 0;
   if (last === 'capturedLength' || end < 28) return out;
   out.originalLength =
-    ((bytes[offset + 27] << 24) |
-      (bytes[offset + 26] << 16) |
-      (bytes[offset + 25] << 8) |
-      bytes[offset + 24]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 27] << 24) |
+        (bytes[offset + 26] << 16) |
+        (bytes[offset + 25] << 8) |
+        bytes[offset + 24]
+      : (bytes[offset + 24] << 24) |
+        (bytes[offset + 25] << 16) |
+        (bytes[offset + 26] << 8) |
+        bytes[offset + 27]) >>> 0;
   return out;
 }
 
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngEnhancedPacketLe(
-  f: PcapngEnhancedPacketLeFields,
+export function encodePcapngEnhancedPacket(
+  f: PcapngEnhancedPacketFields,
   out: Uint8Array,
   offset: number,
+  littleEndian = false,
 ): number {
   const headerBytes = 28 + f.data.length + f.trailer.length;
   if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
   const v0 = f.type | 0;
-  out[offset] = v0;
-  out[offset + 1] = v0 >>> 8;
-  out[offset + 2] = v0 >>> 16;
-  out[offset + 3] = v0 >>> 24;
+  if (littleEndian) {
+    out[offset] = v0;
+    out[offset + 1] = v0 >>> 8;
+    out[offset + 2] = v0 >>> 16;
+    out[offset + 3] = v0 >>> 24;
+  } else {
+    out[offset] = v0 >>> 24;
+    out[offset + 1] = v0 >>> 16;
+    out[offset + 2] = v0 >>> 8;
+    out[offset + 3] = v0;
+  }
+
   const v4 = f.totalLength | 0;
-  out[offset + 4] = v4;
-  out[offset + 5] = v4 >>> 8;
-  out[offset + 6] = v4 >>> 16;
-  out[offset + 7] = v4 >>> 24;
+  if (littleEndian) {
+    out[offset + 4] = v4;
+    out[offset + 5] = v4 >>> 8;
+    out[offset + 6] = v4 >>> 16;
+    out[offset + 7] = v4 >>> 24;
+  } else {
+    out[offset + 4] = v4 >>> 24;
+    out[offset + 5] = v4 >>> 16;
+    out[offset + 6] = v4 >>> 8;
+    out[offset + 7] = v4;
+  }
+
   const v8 = f.interfaceId | 0;
-  out[offset + 8] = v8;
-  out[offset + 9] = v8 >>> 8;
-  out[offset + 10] = v8 >>> 16;
-  out[offset + 11] = v8 >>> 24;
+  if (littleEndian) {
+    out[offset + 8] = v8;
+    out[offset + 9] = v8 >>> 8;
+    out[offset + 10] = v8 >>> 16;
+    out[offset + 11] = v8 >>> 24;
+  } else {
+    out[offset + 8] = v8 >>> 24;
+    out[offset + 9] = v8 >>> 16;
+    out[offset + 10] = v8 >>> 8;
+    out[offset + 11] = v8;
+  }
+
   const v12 = f.timestampHigh | 0;
-  out[offset + 12] = v12;
-  out[offset + 13] = v12 >>> 8;
-  out[offset + 14] = v12 >>> 16;
-  out[offset + 15] = v12 >>> 24;
+  if (littleEndian) {
+    out[offset + 12] = v12;
+    out[offset + 13] = v12 >>> 8;
+    out[offset + 14] = v12 >>> 16;
+    out[offset + 15] = v12 >>> 24;
+  } else {
+    out[offset + 12] = v12 >>> 24;
+    out[offset + 13] = v12 >>> 16;
+    out[offset + 14] = v12 >>> 8;
+    out[offset + 15] = v12;
+  }
+
   const v16 = f.timestampLow | 0;
-  out[offset + 16] = v16;
-  out[offset + 17] = v16 >>> 8;
-  out[offset + 18] = v16 >>> 16;
-  out[offset + 19] = v16 >>> 24;
+  if (littleEndian) {
+    out[offset + 16] = v16;
+    out[offset + 17] = v16 >>> 8;
+    out[offset + 18] = v16 >>> 16;
+    out[offset + 19] = v16 >>> 24;
+  } else {
+    out[offset + 16] = v16 >>> 24;
+    out[offset + 17] = v16 >>> 16;
+    out[offset + 18] = v16 >>> 8;
+    out[offset + 19] = v16;
+  }
+
   const v20 = f.capturedLength | 0;
-  out[offset + 20] = v20;
-  out[offset + 21] = v20 >>> 8;
-  out[offset + 22] = v20 >>> 16;
-  out[offset + 23] = v20 >>> 24;
+  if (littleEndian) {
+    out[offset + 20] = v20;
+    out[offset + 21] = v20 >>> 8;
+    out[offset + 22] = v20 >>> 16;
+    out[offset + 23] = v20 >>> 24;
+  } else {
+    out[offset + 20] = v20 >>> 24;
+    out[offset + 21] = v20 >>> 16;
+    out[offset + 22] = v20 >>> 8;
+    out[offset + 23] = v20;
+  }
+
   const v24 = f.originalLength | 0;
-  out[offset + 24] = v24;
-  out[offset + 25] = v24 >>> 8;
-  out[offset + 26] = v24 >>> 16;
-  out[offset + 27] = v24 >>> 24;
+  if (littleEndian) {
+    out[offset + 24] = v24;
+    out[offset + 25] = v24 >>> 8;
+    out[offset + 26] = v24 >>> 16;
+    out[offset + 27] = v24 >>> 24;
+  } else {
+    out[offset + 24] = v24 >>> 24;
+    out[offset + 25] = v24 >>> 16;
+    out[offset + 26] = v24 >>> 8;
+    out[offset + 27] = v24;
+  }
+
   let pos = offset + 28;
   copyBytes(f.data, out, pos);
   pos += f.data.length;
@@ -6179,7 +4063,7 @@ export function encodePcapngEnhancedPacketLe(
 }
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGOBSOLETEPACKETBE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+const PCAPNGOBSOLETEPACKET_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [4, 'type', 0],
   [8, 'totalLength', 4],
   [10, 'interfaceId', 8],
@@ -6190,11 +4074,11 @@ const PCAPNGOBSOLETEPACKETBE_FIXED_FIELDS: ReadonlyArray<readonly [number, strin
   [28, 'originalLength', 24],
 ];
 
-/** Size of the fixed part of PcapngObsoletePacketBe in bytes. */
-export const PCAPNGOBSOLETEPACKETBE_FIXED_SIZE = 28;
+/** Size of the fixed part of PcapngObsoletePacket in bytes. */
+export const PCAPNGOBSOLETEPACKET_FIXED_SIZE = 28;
 
-/** What PcapngObsoletePacketBeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngObsoletePacketBeJSON {
+/** What PcapngObsoletePacketView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface PcapngObsoletePacketJSON {
   type: number;
   totalLength: number;
   interfaceId: number;
@@ -6204,7 +4088,7 @@ export interface PcapngObsoletePacketBeJSON {
 }
 
 /** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGOBSOLETEPACKETBE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
+const PCAPNGOBSOLETEPACKET_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
   ['E_TRUNCATED', 'capturedLength'],
   ['E_BAD_LENGTH', 'data'],
   ['E_TRUNCATED', 'data'],
@@ -6214,7 +4098,7 @@ const PCAPNGOBSOLETEPACKETBE_FAILURES: ReadonlyArray<readonly [DecodeError['code
  * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
  * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
  */
-export class PcapngObsoletePacketBeView {
+export class PcapngObsoletePacketView {
   /** The bytes last wrapped (empty after a failed wrap()). */
   bytes: Uint8Array = EMPTY;
   /** Absolute index of the message's first byte in `bytes`. */
@@ -6223,6 +4107,8 @@ export class PcapngObsoletePacketBeView {
   byteLength = 0;
   /** This view's error record, reused by every failed wrap(). */
   readonly error: DecodeError = newDecodeError('pcap');
+  /** The byte order of the u16 and u32 fields, as wrap() was given it (the setters write in it). */
+  littleEndian = false;
   /** @internal The fixed fields as wrap() decoded them (read the getters). */
   typeField = 0;
   totalLengthField = 0;
@@ -6241,47 +4127,81 @@ export class PcapngObsoletePacketBeView {
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
    */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+  wrap(
+    bytes: Uint8Array,
+    offset = 0,
+    length = bytes.length - offset,
+    littleEndian = false,
+  ): DecodeError | null {
+    this.littleEndian = littleEndian;
     this.bytes = bytes;
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 28 && offset + length <= bytes.length)) return this.failFixed();
-    this.typeField =
-      (bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3];
+    this.typeField = littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3];
     const totalLengthValue =
-      ((bytes[offset + 4] << 24) |
-        (bytes[offset + 5] << 16) |
-        (bytes[offset + 6] << 8) |
-        bytes[offset + 7]) >>>
-      0;
+      (littleEndian
+        ? (bytes[offset + 7] << 24) |
+          (bytes[offset + 6] << 16) |
+          (bytes[offset + 5] << 8) |
+          bytes[offset + 4]
+        : (bytes[offset + 4] << 24) |
+          (bytes[offset + 5] << 16) |
+          (bytes[offset + 6] << 8) |
+          bytes[offset + 7]) >>> 0;
     this.totalLengthField = totalLengthValue | 0;
-    this.interfaceIdField = (bytes[offset + 8] << 8) | bytes[offset + 9];
-    this.dropsCountField = (bytes[offset + 10] << 8) | bytes[offset + 11];
-    this.timestampHighField =
-      (bytes[offset + 12] << 24) |
-      (bytes[offset + 13] << 16) |
-      (bytes[offset + 14] << 8) |
-      bytes[offset + 15];
-    this.timestampLowField =
-      (bytes[offset + 16] << 24) |
-      (bytes[offset + 17] << 16) |
-      (bytes[offset + 18] << 8) |
-      bytes[offset + 19];
+    this.interfaceIdField = littleEndian
+      ? (bytes[offset + 9] << 8) | bytes[offset + 8]
+      : (bytes[offset + 8] << 8) | bytes[offset + 9];
+    this.dropsCountField = littleEndian
+      ? (bytes[offset + 11] << 8) | bytes[offset + 10]
+      : (bytes[offset + 10] << 8) | bytes[offset + 11];
+    this.timestampHighField = littleEndian
+      ? (bytes[offset + 15] << 24) |
+        (bytes[offset + 14] << 16) |
+        (bytes[offset + 13] << 8) |
+        bytes[offset + 12]
+      : (bytes[offset + 12] << 24) |
+        (bytes[offset + 13] << 16) |
+        (bytes[offset + 14] << 8) |
+        bytes[offset + 15];
+    this.timestampLowField = littleEndian
+      ? (bytes[offset + 19] << 24) |
+        (bytes[offset + 18] << 16) |
+        (bytes[offset + 17] << 8) |
+        bytes[offset + 16]
+      : (bytes[offset + 16] << 24) |
+        (bytes[offset + 17] << 16) |
+        (bytes[offset + 18] << 8) |
+        bytes[offset + 19];
     const capturedLengthValue =
-      ((bytes[offset + 20] << 24) |
-        (bytes[offset + 21] << 16) |
-        (bytes[offset + 22] << 8) |
-        bytes[offset + 23]) >>>
-      0;
+      (littleEndian
+        ? (bytes[offset + 23] << 24) |
+          (bytes[offset + 22] << 16) |
+          (bytes[offset + 21] << 8) |
+          bytes[offset + 20]
+        : (bytes[offset + 20] << 24) |
+          (bytes[offset + 21] << 16) |
+          (bytes[offset + 22] << 8) |
+          bytes[offset + 23]) >>> 0;
     this.capturedLengthField = capturedLengthValue | 0;
-    this.originalLengthField =
-      (bytes[offset + 24] << 24) |
-      (bytes[offset + 25] << 16) |
-      (bytes[offset + 26] << 8) |
-      bytes[offset + 27];
+    this.originalLengthField = littleEndian
+      ? (bytes[offset + 27] << 24) |
+        (bytes[offset + 26] << 16) |
+        (bytes[offset + 25] << 8) |
+        bytes[offset + 24]
+      : (bytes[offset + 24] << 24) |
+        (bytes[offset + 25] << 16) |
+        (bytes[offset + 26] << 8) |
+        bytes[offset + 27];
     let pos = offset + 28;
     if (!(capturedLengthValue <= totalLengthValue - 32)) return this.failAt(0, offset + 20);
     // data
@@ -6313,11 +4233,11 @@ export class PcapngObsoletePacketBeView {
     }
     // Name the first field the buffer cuts.
     let i = 0;
-    while (PCAPNGOBSOLETEPACKETBE_FIXED_FIELDS[i][0] <= length) i++;
+    while (PCAPNGOBSOLETEPACKET_FIXED_FIELDS[i][0] <= length) i++;
     return this.failWith(
       'E_TRUNCATED',
-      PCAPNGOBSOLETEPACKETBE_FIXED_FIELDS[i][1],
-      offset + PCAPNGOBSOLETEPACKETBE_FIXED_FIELDS[i][2],
+      PCAPNGOBSOLETEPACKET_FIXED_FIELDS[i][1],
+      offset + PCAPNGOBSOLETEPACKET_FIXED_FIELDS[i][2],
     );
   }
 
@@ -6326,9 +4246,9 @@ export class PcapngObsoletePacketBeView {
     return this.failAt(size < 0 ? k - 1 : k, pos);
   }
 
-  /** Cold path of wrap(): failure k of PCAPNGOBSOLETEPACKETBE_FAILURES at byte `at`. */
+  /** Cold path of wrap(): failure k of PCAPNGOBSOLETEPACKET_FAILURES at byte `at`. */
   private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGOBSOLETEPACKETBE_FAILURES[k];
+    const [code, field] = PCAPNGOBSOLETEPACKET_FAILURES[k];
     return this.failWith(code, field, at);
   }
 
@@ -6430,10 +4350,17 @@ export class PcapngObsoletePacketBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o] = v >>> 24;
-    b[o + 1] = v >>> 16;
-    b[o + 2] = v >>> 8;
-    b[o + 3] = v;
+    if (this.littleEndian) {
+      b[o + 3] = v >>> 24;
+      b[o + 2] = v >>> 16;
+      b[o + 1] = v >>> 8;
+      b[o] = v;
+    } else {
+      b[o] = v >>> 24;
+      b[o + 1] = v >>> 16;
+      b[o + 2] = v >>> 8;
+      b[o + 3] = v;
+    }
     this.typeField = v;
   }
 
@@ -6442,12 +4369,19 @@ export class PcapngObsoletePacketBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 4] = v >>> 24;
-    b[o + 5] = v >>> 16;
-    b[o + 6] = v >>> 8;
-    b[o + 7] = v;
+    if (this.littleEndian) {
+      b[o + 7] = v >>> 24;
+      b[o + 6] = v >>> 16;
+      b[o + 5] = v >>> 8;
+      b[o + 4] = v;
+    } else {
+      b[o + 4] = v >>> 24;
+      b[o + 5] = v >>> 16;
+      b[o + 6] = v >>> 8;
+      b[o + 7] = v;
+    }
     this.totalLengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
+    return this.wrap(this.bytes, this.offset, this.byteLength, this.littleEndian);
   }
 
   /** Writes interfaceId (16 bits at bit 64) in place; the other bits of its bytes are kept. */
@@ -6455,8 +4389,13 @@ export class PcapngObsoletePacketBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value & 0xffff;
-    b[o + 8] = v >>> 8;
-    b[o + 9] = v;
+    if (this.littleEndian) {
+      b[o + 9] = v >>> 8;
+      b[o + 8] = v;
+    } else {
+      b[o + 8] = v >>> 8;
+      b[o + 9] = v;
+    }
     this.interfaceIdField = v;
   }
 
@@ -6465,8 +4404,13 @@ export class PcapngObsoletePacketBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value & 0xffff;
-    b[o + 10] = v >>> 8;
-    b[o + 11] = v;
+    if (this.littleEndian) {
+      b[o + 11] = v >>> 8;
+      b[o + 10] = v;
+    } else {
+      b[o + 10] = v >>> 8;
+      b[o + 11] = v;
+    }
     this.dropsCountField = v;
   }
 
@@ -6475,10 +4419,17 @@ export class PcapngObsoletePacketBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 12] = v >>> 24;
-    b[o + 13] = v >>> 16;
-    b[o + 14] = v >>> 8;
-    b[o + 15] = v;
+    if (this.littleEndian) {
+      b[o + 15] = v >>> 24;
+      b[o + 14] = v >>> 16;
+      b[o + 13] = v >>> 8;
+      b[o + 12] = v;
+    } else {
+      b[o + 12] = v >>> 24;
+      b[o + 13] = v >>> 16;
+      b[o + 14] = v >>> 8;
+      b[o + 15] = v;
+    }
     this.timestampHighField = v;
   }
 
@@ -6487,10 +4438,17 @@ export class PcapngObsoletePacketBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 16] = v >>> 24;
-    b[o + 17] = v >>> 16;
-    b[o + 18] = v >>> 8;
-    b[o + 19] = v;
+    if (this.littleEndian) {
+      b[o + 19] = v >>> 24;
+      b[o + 18] = v >>> 16;
+      b[o + 17] = v >>> 8;
+      b[o + 16] = v;
+    } else {
+      b[o + 16] = v >>> 24;
+      b[o + 17] = v >>> 16;
+      b[o + 18] = v >>> 8;
+      b[o + 19] = v;
+    }
     this.timestampLowField = v;
   }
 
@@ -6499,12 +4457,19 @@ export class PcapngObsoletePacketBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 20] = v >>> 24;
-    b[o + 21] = v >>> 16;
-    b[o + 22] = v >>> 8;
-    b[o + 23] = v;
+    if (this.littleEndian) {
+      b[o + 23] = v >>> 24;
+      b[o + 22] = v >>> 16;
+      b[o + 21] = v >>> 8;
+      b[o + 20] = v;
+    } else {
+      b[o + 20] = v >>> 24;
+      b[o + 21] = v >>> 16;
+      b[o + 22] = v >>> 8;
+      b[o + 23] = v;
+    }
     this.capturedLengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
+    return this.wrap(this.bytes, this.offset, this.byteLength, this.littleEndian);
   }
 
   /** Writes originalLength (32 bits at bit 192, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
@@ -6512,10 +4477,17 @@ export class PcapngObsoletePacketBeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 24] = v >>> 24;
-    b[o + 25] = v >>> 16;
-    b[o + 26] = v >>> 8;
-    b[o + 27] = v;
+    if (this.littleEndian) {
+      b[o + 27] = v >>> 24;
+      b[o + 26] = v >>> 16;
+      b[o + 25] = v >>> 8;
+      b[o + 24] = v;
+    } else {
+      b[o + 24] = v >>> 24;
+      b[o + 25] = v >>> 16;
+      b[o + 26] = v >>> 8;
+      b[o + 27] = v;
+    }
     this.originalLengthField = v;
   }
 
@@ -6550,7 +4522,7 @@ export class PcapngObsoletePacketBeView {
   }
 
   /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngObsoletePacketBeJSON {
+  toJSON(): PcapngObsoletePacketJSON {
     return {
       type: this.type,
       totalLength: this.totalLength,
@@ -6567,8 +4539,8 @@ export class PcapngObsoletePacketBeView {
   }
 }
 
-/** A pcap message as a plain value (for humans, tests and encodePcapngObsoletePacketBe()). */
-export interface PcapngObsoletePacketBeFields {
+/** A pcap message as a plain value (for humans, tests and encodePcapngObsoletePacket()). */
+export interface PcapngObsoletePacketFields {
   type: number;
   totalLength: number;
   interfaceId: number;
@@ -6581,16 +4553,17 @@ export interface PcapngObsoletePacketBeFields {
   trailer: Uint8Array;
 }
 
-const pcapngObsoletePacketBeDecodeView = new PcapngObsoletePacketBeView();
+const pcapngObsoletePacketDecodeView = new PcapngObsoletePacketView();
 
-/** Decodes into a new plain value (allocates; hot paths use PcapngObsoletePacketBeView). */
-export function decodePcapngObsoletePacketBe(
+/** Decodes into a new plain value (allocates; hot paths use PcapngObsoletePacketView). */
+export function decodePcapngObsoletePacket(
   bytes: Uint8Array,
   offset = 0,
   length = bytes.length - offset,
-): PcapngObsoletePacketBeFields | DecodeError {
-  const v = pcapngObsoletePacketBeDecodeView;
-  const err = v.wrap(bytes, offset, length);
+  littleEndian = false,
+): PcapngObsoletePacketFields | DecodeError {
+  const v = pcapngObsoletePacketDecodeView;
+  const err = v.wrap(bytes, offset, length, littleEndian);
   if (err !== null) return copyDecodeError(err);
   return {
     type: v.type,
@@ -6607,966 +4580,202 @@ export function decodePcapngObsoletePacketBe(
 }
 
 /** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngObsoletePacketBePrefix(
+export function decodePcapngObsoletePacketPrefix(
   bytes: Uint8Array,
   offset: number,
   length: number,
   last = '',
-): Partial<PcapngObsoletePacketBeJSON> {
-  const out: Partial<PcapngObsoletePacketBeJSON> = {};
+  littleEndian = false,
+): Partial<PcapngObsoletePacketJSON> {
+  const out: Partial<PcapngObsoletePacketJSON> = {};
   const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
   if (end < 4) return out;
   out.type =
-    ((bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3]) >>> 0;
   if (last === 'type' || end < 8) return out;
   out.totalLength =
-    ((bytes[offset + 4] << 24) |
-      (bytes[offset + 5] << 16) |
-      (bytes[offset + 6] << 8) |
-      bytes[offset + 7]) >>>
-    0;
-  if (last === 'totalLength' || end < 10) return out;
-  out.interfaceId = (bytes[offset + 8] << 8) | bytes[offset + 9];
-  if (last === 'interfaceId' || end < 12) return out;
-  out.dropsCount = (bytes[offset + 10] << 8) | bytes[offset + 11];
-  if (last === 'dropsCount' || end < 16) return out;
-  if (last === 'timestampHigh' || end < 20) return out;
-  if (last === 'timestampLow' || end < 24) return out;
-  out.capturedLength =
-    ((bytes[offset + 20] << 24) |
-      (bytes[offset + 21] << 16) |
-      (bytes[offset + 22] << 8) |
-      bytes[offset + 23]) >>>
-    0;
-  if (last === 'capturedLength' || end < 28) return out;
-  out.originalLength =
-    ((bytes[offset + 24] << 24) |
-      (bytes[offset + 25] << 16) |
-      (bytes[offset + 26] << 8) |
-      bytes[offset + 27]) >>>
-    0;
-  return out;
-}
-
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngObsoletePacketBe(
-  f: PcapngObsoletePacketBeFields,
-  out: Uint8Array,
-  offset: number,
-): number {
-  const headerBytes = 28 + f.data.length + f.trailer.length;
-  if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
-  const v0 = f.type | 0;
-  out[offset] = v0 >>> 24;
-  out[offset + 1] = v0 >>> 16;
-  out[offset + 2] = v0 >>> 8;
-  out[offset + 3] = v0;
-  const v4 = f.totalLength | 0;
-  out[offset + 4] = v4 >>> 24;
-  out[offset + 5] = v4 >>> 16;
-  out[offset + 6] = v4 >>> 8;
-  out[offset + 7] = v4;
-  out[offset + 8] = f.interfaceId >>> 8;
-  out[offset + 9] = f.interfaceId;
-  out[offset + 10] = f.dropsCount >>> 8;
-  out[offset + 11] = f.dropsCount;
-  const v12 = f.timestampHigh | 0;
-  out[offset + 12] = v12 >>> 24;
-  out[offset + 13] = v12 >>> 16;
-  out[offset + 14] = v12 >>> 8;
-  out[offset + 15] = v12;
-  const v16 = f.timestampLow | 0;
-  out[offset + 16] = v16 >>> 24;
-  out[offset + 17] = v16 >>> 16;
-  out[offset + 18] = v16 >>> 8;
-  out[offset + 19] = v16;
-  const v20 = f.capturedLength | 0;
-  out[offset + 20] = v20 >>> 24;
-  out[offset + 21] = v20 >>> 16;
-  out[offset + 22] = v20 >>> 8;
-  out[offset + 23] = v20;
-  const v24 = f.originalLength | 0;
-  out[offset + 24] = v24 >>> 24;
-  out[offset + 25] = v24 >>> 16;
-  out[offset + 26] = v24 >>> 8;
-  out[offset + 27] = v24;
-  let pos = offset + 28;
-  copyBytes(f.data, out, pos);
-  pos += f.data.length;
-  copyBytes(f.trailer, out, pos);
-  pos += f.trailer.length;
-  return pos - offset;
-}
-
-/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGOBSOLETEPACKETLE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
-  [4, 'type', 0],
-  [8, 'totalLength', 4],
-  [10, 'interfaceId', 8],
-  [12, 'dropsCount', 10],
-  [16, 'timestampHigh', 12],
-  [20, 'timestampLow', 16],
-  [24, 'capturedLength', 20],
-  [28, 'originalLength', 24],
-];
-
-/** Size of the fixed part of PcapngObsoletePacketLe in bytes. */
-export const PCAPNGOBSOLETEPACKETLE_FIXED_SIZE = 28;
-
-/** What PcapngObsoletePacketLeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngObsoletePacketLeJSON {
-  type: number;
-  totalLength: number;
-  interfaceId: number;
-  dropsCount: number;
-  capturedLength: number;
-  originalLength: number;
-}
-
-/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGOBSOLETEPACKETLE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
-  ['E_TRUNCATED', 'capturedLength'],
-  ['E_BAD_LENGTH', 'data'],
-  ['E_TRUNCATED', 'data'],
-];
-
-/**
- * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
- * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
- */
-export class PcapngObsoletePacketLeView {
-  /** The bytes last wrapped (empty after a failed wrap()). */
-  bytes: Uint8Array = EMPTY;
-  /** Absolute index of the message's first byte in `bytes`. */
-  offset = 0;
-  /** Bytes available to the message from `offset` (the wrap() length). */
-  byteLength = 0;
-  /** This view's error record, reused by every failed wrap(). */
-  readonly error: DecodeError = newDecodeError('pcap');
-  /** @internal The fixed fields as wrap() decoded them (read the getters). */
-  typeField = 0;
-  totalLengthField = 0;
-  interfaceIdField = 0;
-  dropsCountField = 0;
-  timestampHighField = 0;
-  timestampLowField = 0;
-  capturedLengthField = 0;
-  originalLengthField = 0;
-  /** @internal Byte length of data; it starts where the part before it ends. */
-  dataSize = 0;
-  /** @internal Byte length of trailer; it starts where the part before it ends. */
-  trailerSize = 0;
-
-  /**
-   * Points the view at a message and checks every bound up front: afterwards no getter or
-   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
-   */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-    this.bytes = bytes;
-    this.offset = offset;
-    this.byteLength = length;
-    if (!(offset >= 0 && length >= 28 && offset + length <= bytes.length)) return this.failFixed();
-    this.typeField =
-      (bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset];
-    const totalLengthValue =
-      ((bytes[offset + 7] << 24) |
+    (littleEndian
+      ? (bytes[offset + 7] << 24) |
         (bytes[offset + 6] << 16) |
         (bytes[offset + 5] << 8) |
-        bytes[offset + 4]) >>>
-      0;
-    this.totalLengthField = totalLengthValue | 0;
-    this.interfaceIdField = (bytes[offset + 9] << 8) | bytes[offset + 8];
-    this.dropsCountField = (bytes[offset + 11] << 8) | bytes[offset + 10];
-    this.timestampHighField =
-      (bytes[offset + 15] << 24) |
-      (bytes[offset + 14] << 16) |
-      (bytes[offset + 13] << 8) |
-      bytes[offset + 12];
-    this.timestampLowField =
-      (bytes[offset + 19] << 24) |
-      (bytes[offset + 18] << 16) |
-      (bytes[offset + 17] << 8) |
-      bytes[offset + 16];
-    const capturedLengthValue =
-      ((bytes[offset + 23] << 24) |
-        (bytes[offset + 22] << 16) |
-        (bytes[offset + 21] << 8) |
-        bytes[offset + 20]) >>>
-      0;
-    this.capturedLengthField = capturedLengthValue | 0;
-    this.originalLengthField =
-      (bytes[offset + 27] << 24) |
-      (bytes[offset + 26] << 16) |
-      (bytes[offset + 25] << 8) |
-      bytes[offset + 24];
-    let pos = offset + 28;
-    if (!(capturedLengthValue <= totalLengthValue - 32)) return this.failAt(0, offset + 20);
-    // data
-    {
-      const size = capturedLengthValue;
-      if (size < 0 || pos + size > offset + length) return this.failRegion(2, pos, size);
-      this.dataSize = size;
-      pos += size;
-    }
-    // trailer
-    {
-      const size = offset + length - pos;
-      this.trailerSize = size;
-    }
-    return null;
-  }
-
-  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
-  private failFixed(): DecodeError {
-    const bytes = this.bytes;
-    const offset = this.offset;
-    const length = this.byteLength;
-    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
-      return this.failWith(
-        'E_TRUNCATED',
-        'type',
-        offset >= 0 && offset <= bytes.length ? offset : 0,
-      );
-    }
-    // Name the first field the buffer cuts.
-    let i = 0;
-    while (PCAPNGOBSOLETEPACKETLE_FIXED_FIELDS[i][0] <= length) i++;
-    return this.failWith(
-      'E_TRUNCATED',
-      PCAPNGOBSOLETEPACKETLE_FIXED_FIELDS[i][1],
-      offset + PCAPNGOBSOLETEPACKETLE_FIXED_FIELDS[i][2],
-    );
-  }
-
-  /** Cold path of wrap(): a declared length that is negative (entry k - 1) or runs past the buffer (entry k). */
-  private failRegion(k: number, pos: number, size: number): DecodeError {
-    return this.failAt(size < 0 ? k - 1 : k, pos);
-  }
-
-  /** Cold path of wrap(): failure k of PCAPNGOBSOLETEPACKETLE_FAILURES at byte `at`. */
-  private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGOBSOLETEPACKETLE_FAILURES[k];
-    return this.failWith(code, field, at);
-  }
-
-  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
-  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
-    fail(this.error, code, field, at);
-    return this.failRecorded();
-  }
-
-  private failRecorded(): DecodeError {
-    this.bytes = EMPTY;
-    this.offset = 0;
-    this.byteLength = 0;
-    this.typeField = 0;
-    this.totalLengthField = 0;
-    this.interfaceIdField = 0;
-    this.dropsCountField = 0;
-    this.timestampHighField = 0;
-    this.timestampLowField = 0;
-    this.capturedLengthField = 0;
-    this.originalLengthField = 0;
-    this.dataSize = 0;
-    this.trailerSize = 0;
-    return this.error;
-  }
-
-  /** type: 32 bits at bit 0 (PcapngBlockType). */
-  get type(): number {
-    return this.typeField >>> 0;
-  }
-
-  /** type as its int32 bit pattern (`type | 0`): a small integer to V8, never boxed. */
-  get typeBits(): number {
-    return this.typeField;
-  }
-
-  /** totalLength: 32 bits at bit 32. */
-  get totalLength(): number {
-    return this.totalLengthField >>> 0;
-  }
-
-  /** totalLength as its int32 bit pattern (`totalLength | 0`): a small integer to V8, never boxed. */
-  get totalLengthBits(): number {
-    return this.totalLengthField;
-  }
-
-  /** interfaceId: 16 bits at bit 64. */
-  get interfaceId(): number {
-    return this.interfaceIdField;
-  }
-
-  /** dropsCount: 16 bits at bit 80. */
-  get dropsCount(): number {
-    return this.dropsCountField;
-  }
-
-  /** timestampHigh: 32 bits at bit 96. */
-  get timestampHigh(): number {
-    return this.timestampHighField >>> 0;
-  }
-
-  /** timestampHigh as its int32 bit pattern (`timestampHigh | 0`): a small integer to V8, never boxed. */
-  get timestampHighBits(): number {
-    return this.timestampHighField;
-  }
-
-  /** timestampLow: 32 bits at bit 128. */
-  get timestampLow(): number {
-    return this.timestampLowField >>> 0;
-  }
-
-  /** timestampLow as its int32 bit pattern (`timestampLow | 0`): a small integer to V8, never boxed. */
-  get timestampLowBits(): number {
-    return this.timestampLowField;
-  }
-
-  /** capturedLength: 32 bits at bit 160. */
-  get capturedLength(): number {
-    return this.capturedLengthField >>> 0;
-  }
-
-  /** capturedLength as its int32 bit pattern (`capturedLength | 0`): a small integer to V8, never boxed. */
-  get capturedLengthBits(): number {
-    return this.capturedLengthField;
-  }
-
-  /** originalLength: 32 bits at bit 192. */
-  get originalLength(): number {
-    return this.originalLengthField >>> 0;
-  }
-
-  /** originalLength as its int32 bit pattern (`originalLength | 0`): a small integer to V8, never boxed. */
-  get originalLengthBits(): number {
-    return this.originalLengthField;
-  }
-
-  /** Writes type (32 bits at bit 0, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setType(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 3] = v >>> 24;
-    b[o + 2] = v >>> 16;
-    b[o + 1] = v >>> 8;
-    b[o] = v;
-    this.typeField = v;
-  }
-
-  /** Writes totalLength (32 bits at bit 32, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. wrap()'s checks read totalLength, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setTotalLength(value: number): DecodeError | null {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 7] = v >>> 24;
-    b[o + 6] = v >>> 16;
-    b[o + 5] = v >>> 8;
-    b[o + 4] = v;
-    this.totalLengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** Writes interfaceId (16 bits at bit 64) in place; the other bits of its bytes are kept. */
-  setInterfaceId(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 9] = v >>> 8;
-    b[o + 8] = v;
-    this.interfaceIdField = v;
-  }
-
-  /** Writes dropsCount (16 bits at bit 80) in place; the other bits of its bytes are kept. */
-  setDropsCount(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value & 0xffff;
-    b[o + 11] = v >>> 8;
-    b[o + 10] = v;
-    this.dropsCountField = v;
-  }
-
-  /** Writes timestampHigh (32 bits at bit 96, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setTimestampHigh(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 15] = v >>> 24;
-    b[o + 14] = v >>> 16;
-    b[o + 13] = v >>> 8;
-    b[o + 12] = v;
-    this.timestampHighField = v;
-  }
-
-  /** Writes timestampLow (32 bits at bit 128, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setTimestampLow(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 19] = v >>> 24;
-    b[o + 18] = v >>> 16;
-    b[o + 17] = v >>> 8;
-    b[o + 16] = v;
-    this.timestampLowField = v;
-  }
-
-  /** Writes capturedLength (32 bits at bit 160, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. wrap()'s checks read capturedLength, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setCapturedLength(value: number): DecodeError | null {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 23] = v >>> 24;
-    b[o + 22] = v >>> 16;
-    b[o + 21] = v >>> 8;
-    b[o + 20] = v;
-    this.capturedLengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** Writes originalLength (32 bits at bit 192, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setOriginalLength(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 27] = v >>> 24;
-    b[o + 26] = v >>> 16;
-    b[o + 25] = v >>> 8;
-    b[o + 24] = v;
-    this.originalLengthField = v;
-  }
-
-  /** Absolute index of data. */
-  get dataOffset(): number {
-    return this.offset + 28;
-  }
-
-  /** Byte length of data. */
-  get dataLength(): number {
-    return this.dataSize;
-  }
-
-  /** Absolute index of trailer. */
-  get trailerOffset(): number {
-    return this.offset + 28 + this.dataSize;
-  }
-
-  /** Byte length of trailer. */
-  get trailerLength(): number {
-    return this.trailerSize;
-  }
-
-  /** Bytes before the payload (fixed part and options). */
-  get headerLength(): number {
-    return 28 + this.dataSize + this.trailerSize;
-  }
-
-  /** Bytes of the whole message as its own length fields delimit it. */
-  get messageLength(): number {
-    return 28 + this.dataSize + this.trailerSize;
-  }
-
-  /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngObsoletePacketLeJSON {
-    return {
-      type: this.type,
-      totalLength: this.totalLength,
-      interfaceId: this.interfaceId,
-      dropsCount: this.dropsCount,
-      capturedLength: this.capturedLength,
-      originalLength: this.originalLength,
-    };
-  }
-
-  /** One line for humans (allocates). */
-  describe(): string {
-    return `obsolete packet on interface ${this.interfaceId}: ${this.capturedLength}/${this.originalLength} bytes`;
-  }
-}
-
-/** A pcap message as a plain value (for humans, tests and encodePcapngObsoletePacketLe()). */
-export interface PcapngObsoletePacketLeFields {
-  type: number;
-  totalLength: number;
-  interfaceId: number;
-  dropsCount: number;
-  timestampHigh: number;
-  timestampLow: number;
-  capturedLength: number;
-  originalLength: number;
-  data: Uint8Array;
-  trailer: Uint8Array;
-}
-
-const pcapngObsoletePacketLeDecodeView = new PcapngObsoletePacketLeView();
-
-/** Decodes into a new plain value (allocates; hot paths use PcapngObsoletePacketLeView). */
-export function decodePcapngObsoletePacketLe(
-  bytes: Uint8Array,
-  offset = 0,
-  length = bytes.length - offset,
-): PcapngObsoletePacketLeFields | DecodeError {
-  const v = pcapngObsoletePacketLeDecodeView;
-  const err = v.wrap(bytes, offset, length);
-  if (err !== null) return copyDecodeError(err);
-  return {
-    type: v.type,
-    totalLength: v.totalLength,
-    interfaceId: v.interfaceId,
-    dropsCount: v.dropsCount,
-    timestampHigh: v.timestampHigh,
-    timestampLow: v.timestampLow,
-    capturedLength: v.capturedLength,
-    originalLength: v.originalLength,
-    data: bytes.slice(v.dataOffset, v.dataOffset + v.dataLength),
-    trailer: bytes.slice(v.trailerOffset, v.trailerOffset + v.trailerLength),
-  };
-}
-
-/** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngObsoletePacketLePrefix(
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
-  last = '',
-): Partial<PcapngObsoletePacketLeJSON> {
-  const out: Partial<PcapngObsoletePacketLeJSON> = {};
-  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
-  if (end < 4) return out;
-  out.type =
-    ((bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset]) >>>
-    0;
-  if (last === 'type' || end < 8) return out;
-  out.totalLength =
-    ((bytes[offset + 7] << 24) |
-      (bytes[offset + 6] << 16) |
-      (bytes[offset + 5] << 8) |
-      bytes[offset + 4]) >>>
-    0;
-  if (last === 'totalLength' || end < 10) return out;
-  out.interfaceId = (bytes[offset + 9] << 8) | bytes[offset + 8];
-  if (last === 'interfaceId' || end < 12) return out;
-  out.dropsCount = (bytes[offset + 11] << 8) | bytes[offset + 10];
-  if (last === 'dropsCount' || end < 16) return out;
-  if (last === 'timestampHigh' || end < 20) return out;
-  if (last === 'timestampLow' || end < 24) return out;
-  out.capturedLength =
-    ((bytes[offset + 23] << 24) |
-      (bytes[offset + 22] << 16) |
-      (bytes[offset + 21] << 8) |
-      bytes[offset + 20]) >>>
-    0;
-  if (last === 'capturedLength' || end < 28) return out;
-  out.originalLength =
-    ((bytes[offset + 27] << 24) |
-      (bytes[offset + 26] << 16) |
-      (bytes[offset + 25] << 8) |
-      bytes[offset + 24]) >>>
-    0;
-  return out;
-}
-
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngObsoletePacketLe(
-  f: PcapngObsoletePacketLeFields,
-  out: Uint8Array,
-  offset: number,
-): number {
-  const headerBytes = 28 + f.data.length + f.trailer.length;
-  if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
-  const v0 = f.type | 0;
-  out[offset] = v0;
-  out[offset + 1] = v0 >>> 8;
-  out[offset + 2] = v0 >>> 16;
-  out[offset + 3] = v0 >>> 24;
-  const v4 = f.totalLength | 0;
-  out[offset + 4] = v4;
-  out[offset + 5] = v4 >>> 8;
-  out[offset + 6] = v4 >>> 16;
-  out[offset + 7] = v4 >>> 24;
-  out[offset + 8] = f.interfaceId;
-  out[offset + 9] = f.interfaceId >>> 8;
-  out[offset + 10] = f.dropsCount;
-  out[offset + 11] = f.dropsCount >>> 8;
-  const v12 = f.timestampHigh | 0;
-  out[offset + 12] = v12;
-  out[offset + 13] = v12 >>> 8;
-  out[offset + 14] = v12 >>> 16;
-  out[offset + 15] = v12 >>> 24;
-  const v16 = f.timestampLow | 0;
-  out[offset + 16] = v16;
-  out[offset + 17] = v16 >>> 8;
-  out[offset + 18] = v16 >>> 16;
-  out[offset + 19] = v16 >>> 24;
-  const v20 = f.capturedLength | 0;
-  out[offset + 20] = v20;
-  out[offset + 21] = v20 >>> 8;
-  out[offset + 22] = v20 >>> 16;
-  out[offset + 23] = v20 >>> 24;
-  const v24 = f.originalLength | 0;
-  out[offset + 24] = v24;
-  out[offset + 25] = v24 >>> 8;
-  out[offset + 26] = v24 >>> 16;
-  out[offset + 27] = v24 >>> 24;
-  let pos = offset + 28;
-  copyBytes(f.data, out, pos);
-  pos += f.data.length;
-  copyBytes(f.trailer, out, pos);
-  pos += f.trailer.length;
-  return pos - offset;
-}
-
-/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGSIMPLEPACKETBE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
-  [4, 'type', 0],
-  [8, 'totalLength', 4],
-  [12, 'originalLength', 8],
-];
-
-/** Size of the fixed part of PcapngSimplePacketBe in bytes. */
-export const PCAPNGSIMPLEPACKETBE_FIXED_SIZE = 12;
-
-/** What PcapngSimplePacketBeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngSimplePacketBeJSON {
-  type: number;
-  totalLength: number;
-  originalLength: number;
-}
-
-/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGSIMPLEPACKETBE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
-  ['E_BAD_LENGTH', 'totalLength'],
-  ['E_BAD_LENGTH', 'data'],
-  ['E_TRUNCATED', 'data'],
-];
-
-/**
- * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
- * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
- */
-export class PcapngSimplePacketBeView {
-  /** The bytes last wrapped (empty after a failed wrap()). */
-  bytes: Uint8Array = EMPTY;
-  /** Absolute index of the message's first byte in `bytes`. */
-  offset = 0;
-  /** Bytes available to the message from `offset` (the wrap() length). */
-  byteLength = 0;
-  /** This view's error record, reused by every failed wrap(). */
-  readonly error: DecodeError = newDecodeError('pcap');
-  /** @internal The fixed fields as wrap() decoded them (read the getters). */
-  typeField = 0;
-  totalLengthField = 0;
-  originalLengthField = 0;
-  /** @internal Byte length of data; it starts where the part before it ends. */
-  dataSize = 0;
-
-  /**
-   * Points the view at a message and checks every bound up front: afterwards no getter or
-   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
-   */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
-    this.bytes = bytes;
-    this.offset = offset;
-    this.byteLength = length;
-    if (!(offset >= 0 && length >= 12 && offset + length <= bytes.length)) return this.failFixed();
-    this.typeField =
-      (bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3];
-    const totalLengthValue =
-      ((bytes[offset + 4] << 24) |
+        bytes[offset + 4]
+      : (bytes[offset + 4] << 24) |
         (bytes[offset + 5] << 16) |
         (bytes[offset + 6] << 8) |
-        bytes[offset + 7]) >>>
-      0;
-    this.totalLengthField = totalLengthValue | 0;
-    this.originalLengthField =
-      (bytes[offset + 8] << 24) |
-      (bytes[offset + 9] << 16) |
-      (bytes[offset + 10] << 8) |
-      bytes[offset + 11];
-    const pos = offset + 12;
-    if (!(totalLengthValue >= 16)) return this.failAt(0, offset + 4);
-    // data
-    {
-      const size = totalLengthValue - 16;
-      if (size < 0 || pos + size > offset + length) return this.failRegion(2, pos, size);
-      this.dataSize = size;
-    }
-    return null;
-  }
-
-  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
-  private failFixed(): DecodeError {
-    const bytes = this.bytes;
-    const offset = this.offset;
-    const length = this.byteLength;
-    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
-      return this.failWith(
-        'E_TRUNCATED',
-        'type',
-        offset >= 0 && offset <= bytes.length ? offset : 0,
-      );
-    }
-    // Name the first field the buffer cuts.
-    let i = 0;
-    while (PCAPNGSIMPLEPACKETBE_FIXED_FIELDS[i][0] <= length) i++;
-    return this.failWith(
-      'E_TRUNCATED',
-      PCAPNGSIMPLEPACKETBE_FIXED_FIELDS[i][1],
-      offset + PCAPNGSIMPLEPACKETBE_FIXED_FIELDS[i][2],
-    );
-  }
-
-  /** Cold path of wrap(): a declared length that is negative (entry k - 1) or runs past the buffer (entry k). */
-  private failRegion(k: number, pos: number, size: number): DecodeError {
-    return this.failAt(size < 0 ? k - 1 : k, pos);
-  }
-
-  /** Cold path of wrap(): failure k of PCAPNGSIMPLEPACKETBE_FAILURES at byte `at`. */
-  private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGSIMPLEPACKETBE_FAILURES[k];
-    return this.failWith(code, field, at);
-  }
-
-  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
-  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
-    fail(this.error, code, field, at);
-    return this.failRecorded();
-  }
-
-  private failRecorded(): DecodeError {
-    this.bytes = EMPTY;
-    this.offset = 0;
-    this.byteLength = 0;
-    this.typeField = 0;
-    this.totalLengthField = 0;
-    this.originalLengthField = 0;
-    this.dataSize = 0;
-    return this.error;
-  }
-
-  /** type: 32 bits at bit 0 (PcapngBlockType). */
-  get type(): number {
-    return this.typeField >>> 0;
-  }
-
-  /** type as its int32 bit pattern (`type | 0`): a small integer to V8, never boxed. */
-  get typeBits(): number {
-    return this.typeField;
-  }
-
-  /** totalLength: 32 bits at bit 32. */
-  get totalLength(): number {
-    return this.totalLengthField >>> 0;
-  }
-
-  /** totalLength as its int32 bit pattern (`totalLength | 0`): a small integer to V8, never boxed. */
-  get totalLengthBits(): number {
-    return this.totalLengthField;
-  }
-
-  /** originalLength: 32 bits at bit 64. */
-  get originalLength(): number {
-    return this.originalLengthField >>> 0;
-  }
-
-  /** originalLength as its int32 bit pattern (`originalLength | 0`): a small integer to V8, never boxed. */
-  get originalLengthBits(): number {
-    return this.originalLengthField;
-  }
-
-  /** Writes type (32 bits at bit 0, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setType(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o] = v >>> 24;
-    b[o + 1] = v >>> 16;
-    b[o + 2] = v >>> 8;
-    b[o + 3] = v;
-    this.typeField = v;
-  }
-
-  /** Writes totalLength (32 bits at bit 32, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. wrap()'s checks read totalLength, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
-  setTotalLength(value: number): DecodeError | null {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 4] = v >>> 24;
-    b[o + 5] = v >>> 16;
-    b[o + 6] = v >>> 8;
-    b[o + 7] = v;
-    this.totalLengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
-  }
-
-  /** Writes originalLength (32 bits at bit 64, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
-  setOriginalLength(value: number): void {
-    const b = this.bytes;
-    const o = this.offset;
-    const v = value | 0;
-    b[o + 8] = v >>> 24;
-    b[o + 9] = v >>> 16;
-    b[o + 10] = v >>> 8;
-    b[o + 11] = v;
-    this.originalLengthField = v;
-  }
-
-  /** Absolute index of data. */
-  get dataOffset(): number {
-    return this.offset + 12;
-  }
-
-  /** Byte length of data. */
-  get dataLength(): number {
-    return this.dataSize;
-  }
-
-  /** Bytes before the payload (fixed part and options). */
-  get headerLength(): number {
-    return 12 + this.dataSize;
-  }
-
-  /** Bytes of the whole message as its own length fields delimit it. */
-  get messageLength(): number {
-    return 12 + this.dataSize;
-  }
-
-  /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngSimplePacketBeJSON {
-    return {
-      type: this.type,
-      totalLength: this.totalLength,
-      originalLength: this.originalLength,
-    };
-  }
-
-  /** One line for humans (allocates). */
-  describe(): string {
-    return `simple packet: ${this.originalLength} bytes`;
-  }
-}
-
-/** A pcap message as a plain value (for humans, tests and encodePcapngSimplePacketBe()). */
-export interface PcapngSimplePacketBeFields {
-  type: number;
-  totalLength: number;
-  originalLength: number;
-  data: Uint8Array;
-}
-
-const pcapngSimplePacketBeDecodeView = new PcapngSimplePacketBeView();
-
-/** Decodes into a new plain value (allocates; hot paths use PcapngSimplePacketBeView). */
-export function decodePcapngSimplePacketBe(
-  bytes: Uint8Array,
-  offset = 0,
-  length = bytes.length - offset,
-): PcapngSimplePacketBeFields | DecodeError {
-  const v = pcapngSimplePacketBeDecodeView;
-  const err = v.wrap(bytes, offset, length);
-  if (err !== null) return copyDecodeError(err);
-  return {
-    type: v.type,
-    totalLength: v.totalLength,
-    originalLength: v.originalLength,
-    data: bytes.slice(v.dataOffset, v.dataOffset + v.dataLength),
-  };
-}
-
-/** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngSimplePacketBePrefix(
-  bytes: Uint8Array,
-  offset: number,
-  length: number,
-  last = '',
-): Partial<PcapngSimplePacketBeJSON> {
-  const out: Partial<PcapngSimplePacketBeJSON> = {};
-  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
-  if (end < 4) return out;
-  out.type =
-    ((bytes[offset] << 24) |
-      (bytes[offset + 1] << 16) |
-      (bytes[offset + 2] << 8) |
-      bytes[offset + 3]) >>>
-    0;
-  if (last === 'type' || end < 8) return out;
-  out.totalLength =
-    ((bytes[offset + 4] << 24) |
-      (bytes[offset + 5] << 16) |
-      (bytes[offset + 6] << 8) |
-      bytes[offset + 7]) >>>
-    0;
-  if (last === 'totalLength' || end < 12) return out;
+        bytes[offset + 7]) >>> 0;
+  if (last === 'totalLength' || end < 10) return out;
+  out.interfaceId = littleEndian
+    ? (bytes[offset + 9] << 8) | bytes[offset + 8]
+    : (bytes[offset + 8] << 8) | bytes[offset + 9];
+  if (last === 'interfaceId' || end < 12) return out;
+  out.dropsCount = littleEndian
+    ? (bytes[offset + 11] << 8) | bytes[offset + 10]
+    : (bytes[offset + 10] << 8) | bytes[offset + 11];
+  if (last === 'dropsCount' || end < 16) return out;
+  if (last === 'timestampHigh' || end < 20) return out;
+  if (last === 'timestampLow' || end < 24) return out;
+  out.capturedLength =
+    (littleEndian
+      ? (bytes[offset + 23] << 24) |
+        (bytes[offset + 22] << 16) |
+        (bytes[offset + 21] << 8) |
+        bytes[offset + 20]
+      : (bytes[offset + 20] << 24) |
+        (bytes[offset + 21] << 16) |
+        (bytes[offset + 22] << 8) |
+        bytes[offset + 23]) >>> 0;
+  if (last === 'capturedLength' || end < 28) return out;
   out.originalLength =
-    ((bytes[offset + 8] << 24) |
-      (bytes[offset + 9] << 16) |
-      (bytes[offset + 10] << 8) |
-      bytes[offset + 11]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 27] << 24) |
+        (bytes[offset + 26] << 16) |
+        (bytes[offset + 25] << 8) |
+        bytes[offset + 24]
+      : (bytes[offset + 24] << 24) |
+        (bytes[offset + 25] << 16) |
+        (bytes[offset + 26] << 8) |
+        bytes[offset + 27]) >>> 0;
   return out;
 }
 
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngSimplePacketBe(
-  f: PcapngSimplePacketBeFields,
+export function encodePcapngObsoletePacket(
+  f: PcapngObsoletePacketFields,
   out: Uint8Array,
   offset: number,
+  littleEndian = false,
 ): number {
-  const headerBytes = 12 + f.data.length;
+  const headerBytes = 28 + f.data.length + f.trailer.length;
   if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
   const v0 = f.type | 0;
-  out[offset] = v0 >>> 24;
-  out[offset + 1] = v0 >>> 16;
-  out[offset + 2] = v0 >>> 8;
-  out[offset + 3] = v0;
+  if (littleEndian) {
+    out[offset] = v0;
+    out[offset + 1] = v0 >>> 8;
+    out[offset + 2] = v0 >>> 16;
+    out[offset + 3] = v0 >>> 24;
+  } else {
+    out[offset] = v0 >>> 24;
+    out[offset + 1] = v0 >>> 16;
+    out[offset + 2] = v0 >>> 8;
+    out[offset + 3] = v0;
+  }
+
   const v4 = f.totalLength | 0;
-  out[offset + 4] = v4 >>> 24;
-  out[offset + 5] = v4 >>> 16;
-  out[offset + 6] = v4 >>> 8;
-  out[offset + 7] = v4;
-  const v8 = f.originalLength | 0;
-  out[offset + 8] = v8 >>> 24;
-  out[offset + 9] = v8 >>> 16;
-  out[offset + 10] = v8 >>> 8;
-  out[offset + 11] = v8;
-  let pos = offset + 12;
+  if (littleEndian) {
+    out[offset + 4] = v4;
+    out[offset + 5] = v4 >>> 8;
+    out[offset + 6] = v4 >>> 16;
+    out[offset + 7] = v4 >>> 24;
+  } else {
+    out[offset + 4] = v4 >>> 24;
+    out[offset + 5] = v4 >>> 16;
+    out[offset + 6] = v4 >>> 8;
+    out[offset + 7] = v4;
+  }
+
+  if (littleEndian) {
+    out[offset + 8] = f.interfaceId;
+    out[offset + 9] = f.interfaceId >>> 8;
+  } else {
+    out[offset + 8] = f.interfaceId >>> 8;
+    out[offset + 9] = f.interfaceId;
+  }
+
+  if (littleEndian) {
+    out[offset + 10] = f.dropsCount;
+    out[offset + 11] = f.dropsCount >>> 8;
+  } else {
+    out[offset + 10] = f.dropsCount >>> 8;
+    out[offset + 11] = f.dropsCount;
+  }
+
+  const v12 = f.timestampHigh | 0;
+  if (littleEndian) {
+    out[offset + 12] = v12;
+    out[offset + 13] = v12 >>> 8;
+    out[offset + 14] = v12 >>> 16;
+    out[offset + 15] = v12 >>> 24;
+  } else {
+    out[offset + 12] = v12 >>> 24;
+    out[offset + 13] = v12 >>> 16;
+    out[offset + 14] = v12 >>> 8;
+    out[offset + 15] = v12;
+  }
+
+  const v16 = f.timestampLow | 0;
+  if (littleEndian) {
+    out[offset + 16] = v16;
+    out[offset + 17] = v16 >>> 8;
+    out[offset + 18] = v16 >>> 16;
+    out[offset + 19] = v16 >>> 24;
+  } else {
+    out[offset + 16] = v16 >>> 24;
+    out[offset + 17] = v16 >>> 16;
+    out[offset + 18] = v16 >>> 8;
+    out[offset + 19] = v16;
+  }
+
+  const v20 = f.capturedLength | 0;
+  if (littleEndian) {
+    out[offset + 20] = v20;
+    out[offset + 21] = v20 >>> 8;
+    out[offset + 22] = v20 >>> 16;
+    out[offset + 23] = v20 >>> 24;
+  } else {
+    out[offset + 20] = v20 >>> 24;
+    out[offset + 21] = v20 >>> 16;
+    out[offset + 22] = v20 >>> 8;
+    out[offset + 23] = v20;
+  }
+
+  const v24 = f.originalLength | 0;
+  if (littleEndian) {
+    out[offset + 24] = v24;
+    out[offset + 25] = v24 >>> 8;
+    out[offset + 26] = v24 >>> 16;
+    out[offset + 27] = v24 >>> 24;
+  } else {
+    out[offset + 24] = v24 >>> 24;
+    out[offset + 25] = v24 >>> 16;
+    out[offset + 26] = v24 >>> 8;
+    out[offset + 27] = v24;
+  }
+
+  let pos = offset + 28;
   copyBytes(f.data, out, pos);
   pos += f.data.length;
+  copyBytes(f.trailer, out, pos);
+  pos += f.trailer.length;
   return pos - offset;
 }
 
 /** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
-const PCAPNGSIMPLEPACKETLE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+const PCAPNGSIMPLEPACKET_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
   [4, 'type', 0],
   [8, 'totalLength', 4],
   [12, 'originalLength', 8],
 ];
 
-/** Size of the fixed part of PcapngSimplePacketLe in bytes. */
-export const PCAPNGSIMPLEPACKETLE_FIXED_SIZE = 12;
+/** Size of the fixed part of PcapngSimplePacket in bytes. */
+export const PCAPNGSIMPLEPACKET_FIXED_SIZE = 12;
 
-/** What PcapngSimplePacketLeView.toJSON() returns (the `pktstack decode --json` fields). */
-export interface PcapngSimplePacketLeJSON {
+/** What PcapngSimplePacketView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface PcapngSimplePacketJSON {
   type: number;
   totalLength: number;
   originalLength: number;
 }
 
 /** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
-const PCAPNGSIMPLEPACKETLE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
+const PCAPNGSIMPLEPACKET_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
   ['E_BAD_LENGTH', 'totalLength'],
   ['E_BAD_LENGTH', 'data'],
   ['E_TRUNCATED', 'data'],
@@ -7576,7 +4785,7 @@ const PCAPNGSIMPLEPACKETLE_FAILURES: ReadonlyArray<readonly [DecodeError['code']
  * A zero-allocation view of one pcap message: wrap() it over bytes, then read fields.
  * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
  */
-export class PcapngSimplePacketLeView {
+export class PcapngSimplePacketView {
   /** The bytes last wrapped (empty after a failed wrap()). */
   bytes: Uint8Array = EMPTY;
   /** Absolute index of the message's first byte in `bytes`. */
@@ -7585,6 +4794,8 @@ export class PcapngSimplePacketLeView {
   byteLength = 0;
   /** This view's error record, reused by every failed wrap(). */
   readonly error: DecodeError = newDecodeError('pcap');
+  /** The byte order of the u16 and u32 fields, as wrap() was given it (the setters write in it). */
+  littleEndian = false;
   /** @internal The fixed fields as wrap() decoded them (read the getters). */
   typeField = 0;
   totalLengthField = 0;
@@ -7596,28 +4807,46 @@ export class PcapngSimplePacketLeView {
    * Points the view at a message and checks every bound up front: afterwards no getter or
    * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
    */
-  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+  wrap(
+    bytes: Uint8Array,
+    offset = 0,
+    length = bytes.length - offset,
+    littleEndian = false,
+  ): DecodeError | null {
+    this.littleEndian = littleEndian;
     this.bytes = bytes;
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 12 && offset + length <= bytes.length)) return this.failFixed();
-    this.typeField =
-      (bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset];
+    this.typeField = littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3];
     const totalLengthValue =
-      ((bytes[offset + 7] << 24) |
-        (bytes[offset + 6] << 16) |
-        (bytes[offset + 5] << 8) |
-        bytes[offset + 4]) >>>
-      0;
+      (littleEndian
+        ? (bytes[offset + 7] << 24) |
+          (bytes[offset + 6] << 16) |
+          (bytes[offset + 5] << 8) |
+          bytes[offset + 4]
+        : (bytes[offset + 4] << 24) |
+          (bytes[offset + 5] << 16) |
+          (bytes[offset + 6] << 8) |
+          bytes[offset + 7]) >>> 0;
     this.totalLengthField = totalLengthValue | 0;
-    this.originalLengthField =
-      (bytes[offset + 11] << 24) |
-      (bytes[offset + 10] << 16) |
-      (bytes[offset + 9] << 8) |
-      bytes[offset + 8];
+    this.originalLengthField = littleEndian
+      ? (bytes[offset + 11] << 24) |
+        (bytes[offset + 10] << 16) |
+        (bytes[offset + 9] << 8) |
+        bytes[offset + 8]
+      : (bytes[offset + 8] << 24) |
+        (bytes[offset + 9] << 16) |
+        (bytes[offset + 10] << 8) |
+        bytes[offset + 11];
     const pos = offset + 12;
     if (!(totalLengthValue >= 16)) return this.failAt(0, offset + 4);
     // data
@@ -7643,11 +4872,11 @@ export class PcapngSimplePacketLeView {
     }
     // Name the first field the buffer cuts.
     let i = 0;
-    while (PCAPNGSIMPLEPACKETLE_FIXED_FIELDS[i][0] <= length) i++;
+    while (PCAPNGSIMPLEPACKET_FIXED_FIELDS[i][0] <= length) i++;
     return this.failWith(
       'E_TRUNCATED',
-      PCAPNGSIMPLEPACKETLE_FIXED_FIELDS[i][1],
-      offset + PCAPNGSIMPLEPACKETLE_FIXED_FIELDS[i][2],
+      PCAPNGSIMPLEPACKET_FIXED_FIELDS[i][1],
+      offset + PCAPNGSIMPLEPACKET_FIXED_FIELDS[i][2],
     );
   }
 
@@ -7656,9 +4885,9 @@ export class PcapngSimplePacketLeView {
     return this.failAt(size < 0 ? k - 1 : k, pos);
   }
 
-  /** Cold path of wrap(): failure k of PCAPNGSIMPLEPACKETLE_FAILURES at byte `at`. */
+  /** Cold path of wrap(): failure k of PCAPNGSIMPLEPACKET_FAILURES at byte `at`. */
   private failAt(k: number, at: number): DecodeError {
-    const [code, field] = PCAPNGSIMPLEPACKETLE_FAILURES[k];
+    const [code, field] = PCAPNGSIMPLEPACKET_FAILURES[k];
     return this.failWith(code, field, at);
   }
 
@@ -7714,10 +4943,17 @@ export class PcapngSimplePacketLeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 3] = v >>> 24;
-    b[o + 2] = v >>> 16;
-    b[o + 1] = v >>> 8;
-    b[o] = v;
+    if (this.littleEndian) {
+      b[o + 3] = v >>> 24;
+      b[o + 2] = v >>> 16;
+      b[o + 1] = v >>> 8;
+      b[o] = v;
+    } else {
+      b[o] = v >>> 24;
+      b[o + 1] = v >>> 16;
+      b[o + 2] = v >>> 8;
+      b[o + 3] = v;
+    }
     this.typeField = v;
   }
 
@@ -7726,12 +4962,19 @@ export class PcapngSimplePacketLeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 7] = v >>> 24;
-    b[o + 6] = v >>> 16;
-    b[o + 5] = v >>> 8;
-    b[o + 4] = v;
+    if (this.littleEndian) {
+      b[o + 7] = v >>> 24;
+      b[o + 6] = v >>> 16;
+      b[o + 5] = v >>> 8;
+      b[o + 4] = v;
+    } else {
+      b[o + 4] = v >>> 24;
+      b[o + 5] = v >>> 16;
+      b[o + 6] = v >>> 8;
+      b[o + 7] = v;
+    }
     this.totalLengthField = v;
-    return this.wrap(this.bytes, this.offset, this.byteLength);
+    return this.wrap(this.bytes, this.offset, this.byteLength, this.littleEndian);
   }
 
   /** Writes originalLength (32 bits at bit 64, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
@@ -7739,10 +4982,17 @@ export class PcapngSimplePacketLeView {
     const b = this.bytes;
     const o = this.offset;
     const v = value | 0;
-    b[o + 11] = v >>> 24;
-    b[o + 10] = v >>> 16;
-    b[o + 9] = v >>> 8;
-    b[o + 8] = v;
+    if (this.littleEndian) {
+      b[o + 11] = v >>> 24;
+      b[o + 10] = v >>> 16;
+      b[o + 9] = v >>> 8;
+      b[o + 8] = v;
+    } else {
+      b[o + 8] = v >>> 24;
+      b[o + 9] = v >>> 16;
+      b[o + 10] = v >>> 8;
+      b[o + 11] = v;
+    }
     this.originalLengthField = v;
   }
 
@@ -7767,7 +5017,7 @@ export class PcapngSimplePacketLeView {
   }
 
   /** Plain object for JSON output (allocates). */
-  toJSON(): PcapngSimplePacketLeJSON {
+  toJSON(): PcapngSimplePacketJSON {
     return {
       type: this.type,
       totalLength: this.totalLength,
@@ -7781,24 +5031,25 @@ export class PcapngSimplePacketLeView {
   }
 }
 
-/** A pcap message as a plain value (for humans, tests and encodePcapngSimplePacketLe()). */
-export interface PcapngSimplePacketLeFields {
+/** A pcap message as a plain value (for humans, tests and encodePcapngSimplePacket()). */
+export interface PcapngSimplePacketFields {
   type: number;
   totalLength: number;
   originalLength: number;
   data: Uint8Array;
 }
 
-const pcapngSimplePacketLeDecodeView = new PcapngSimplePacketLeView();
+const pcapngSimplePacketDecodeView = new PcapngSimplePacketView();
 
-/** Decodes into a new plain value (allocates; hot paths use PcapngSimplePacketLeView). */
-export function decodePcapngSimplePacketLe(
+/** Decodes into a new plain value (allocates; hot paths use PcapngSimplePacketView). */
+export function decodePcapngSimplePacket(
   bytes: Uint8Array,
   offset = 0,
   length = bytes.length - offset,
-): PcapngSimplePacketLeFields | DecodeError {
-  const v = pcapngSimplePacketLeDecodeView;
-  const err = v.wrap(bytes, offset, length);
+  littleEndian = false,
+): PcapngSimplePacketFields | DecodeError {
+  const v = pcapngSimplePacketDecodeView;
+  const err = v.wrap(bytes, offset, length, littleEndian);
   if (err !== null) return copyDecodeError(err);
   return {
     type: v.type,
@@ -7809,61 +5060,99 @@ export function decodePcapngSimplePacketLe(
 }
 
 /** The fixed fields of a pcap message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
-export function decodePcapngSimplePacketLePrefix(
+export function decodePcapngSimplePacketPrefix(
   bytes: Uint8Array,
   offset: number,
   length: number,
   last = '',
-): Partial<PcapngSimplePacketLeJSON> {
-  const out: Partial<PcapngSimplePacketLeJSON> = {};
+  littleEndian = false,
+): Partial<PcapngSimplePacketJSON> {
+  const out: Partial<PcapngSimplePacketJSON> = {};
   const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
   if (end < 4) return out;
   out.type =
-    ((bytes[offset + 3] << 24) |
-      (bytes[offset + 2] << 16) |
-      (bytes[offset + 1] << 8) |
-      bytes[offset]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 3] << 24) |
+        (bytes[offset + 2] << 16) |
+        (bytes[offset + 1] << 8) |
+        bytes[offset]
+      : (bytes[offset] << 24) |
+        (bytes[offset + 1] << 16) |
+        (bytes[offset + 2] << 8) |
+        bytes[offset + 3]) >>> 0;
   if (last === 'type' || end < 8) return out;
   out.totalLength =
-    ((bytes[offset + 7] << 24) |
-      (bytes[offset + 6] << 16) |
-      (bytes[offset + 5] << 8) |
-      bytes[offset + 4]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 7] << 24) |
+        (bytes[offset + 6] << 16) |
+        (bytes[offset + 5] << 8) |
+        bytes[offset + 4]
+      : (bytes[offset + 4] << 24) |
+        (bytes[offset + 5] << 16) |
+        (bytes[offset + 6] << 8) |
+        bytes[offset + 7]) >>> 0;
   if (last === 'totalLength' || end < 12) return out;
   out.originalLength =
-    ((bytes[offset + 11] << 24) |
-      (bytes[offset + 10] << 16) |
-      (bytes[offset + 9] << 8) |
-      bytes[offset + 8]) >>>
-    0;
+    (littleEndian
+      ? (bytes[offset + 11] << 24) |
+        (bytes[offset + 10] << 16) |
+        (bytes[offset + 9] << 8) |
+        bytes[offset + 8]
+      : (bytes[offset + 8] << 24) |
+        (bytes[offset + 9] << 16) |
+        (bytes[offset + 10] << 8) |
+        bytes[offset + 11]) >>> 0;
   return out;
 }
 
 /** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodePcapngSimplePacketLe(
-  f: PcapngSimplePacketLeFields,
+export function encodePcapngSimplePacket(
+  f: PcapngSimplePacketFields,
   out: Uint8Array,
   offset: number,
+  littleEndian = false,
 ): number {
   const headerBytes = 12 + f.data.length;
   if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
   const v0 = f.type | 0;
-  out[offset] = v0;
-  out[offset + 1] = v0 >>> 8;
-  out[offset + 2] = v0 >>> 16;
-  out[offset + 3] = v0 >>> 24;
+  if (littleEndian) {
+    out[offset] = v0;
+    out[offset + 1] = v0 >>> 8;
+    out[offset + 2] = v0 >>> 16;
+    out[offset + 3] = v0 >>> 24;
+  } else {
+    out[offset] = v0 >>> 24;
+    out[offset + 1] = v0 >>> 16;
+    out[offset + 2] = v0 >>> 8;
+    out[offset + 3] = v0;
+  }
+
   const v4 = f.totalLength | 0;
-  out[offset + 4] = v4;
-  out[offset + 5] = v4 >>> 8;
-  out[offset + 6] = v4 >>> 16;
-  out[offset + 7] = v4 >>> 24;
+  if (littleEndian) {
+    out[offset + 4] = v4;
+    out[offset + 5] = v4 >>> 8;
+    out[offset + 6] = v4 >>> 16;
+    out[offset + 7] = v4 >>> 24;
+  } else {
+    out[offset + 4] = v4 >>> 24;
+    out[offset + 5] = v4 >>> 16;
+    out[offset + 6] = v4 >>> 8;
+    out[offset + 7] = v4;
+  }
+
   const v8 = f.originalLength | 0;
-  out[offset + 8] = v8;
-  out[offset + 9] = v8 >>> 8;
-  out[offset + 10] = v8 >>> 16;
-  out[offset + 11] = v8 >>> 24;
+  if (littleEndian) {
+    out[offset + 8] = v8;
+    out[offset + 9] = v8 >>> 8;
+    out[offset + 10] = v8 >>> 16;
+    out[offset + 11] = v8 >>> 24;
+  } else {
+    out[offset + 8] = v8 >>> 24;
+    out[offset + 9] = v8 >>> 16;
+    out[offset + 10] = v8 >>> 8;
+    out[offset + 11] = v8;
+  }
+
   let pos = offset + 12;
   copyBytes(f.data, out, pos);
   pos += f.data.length;

@@ -62,15 +62,6 @@ export const LINKTYPE_ETHERNET: number = pcap.LinkType.Ethernet;
 /** libpcap keeps the link type in the low 26 bits of the file header's word (see specs/pcap.pkt). */
 const LINKTYPE_MASK = 0x03ff_ffff;
 
-interface Views<Be, Le> {
-  be: Be;
-  le: Le;
-}
-
-function pair<Be, Le>(be: Be, le: Le): Views<Be, Le> {
-  return { be, le };
-}
-
 /** The fields of a failed wrap(), for the reader's own error messages. */
 function failed(e: DecodeError): string {
   return `${e.field} (${e.code})`;
@@ -87,9 +78,9 @@ export function openCapture(file: Uint8Array): CaptureReader {
   // The magic is written in the writer's byte order: the order it reads right in is the file's.
   const isMagic = (m: number | undefined): boolean =>
     m !== undefined && pcap.nameOfPcapMagic(m) !== undefined;
-  if (isMagic(pcap.decodePcapFileLePrefix(file, 0, 4, 'magic').magic))
+  if (isMagic(pcap.decodePcapFilePrefix(file, 0, 4, 'magic', true).magic))
     return new PcapReader(file, true);
-  if (isMagic(pcap.decodePcapFileBePrefix(file, 0, 4, 'magic').magic))
+  if (isMagic(pcap.decodePcapFilePrefix(file, 0, 4, 'magic', false).magic))
     return new PcapReader(file, false);
   throw new PcapError('E_NOT_PCAP', 0, 'not a pcap or pcapng file');
 }
@@ -112,20 +103,20 @@ class PcapReader implements CaptureReader {
   readonly linkType: number;
   readonly snapLen: number;
   private readonly nanos: boolean;
-  private readonly record: pcap.PcapRecordBeView | pcap.PcapRecordLeView;
+  private readonly record = new pcap.PcapRecordView();
 
   constructor(
     private readonly file: Uint8Array,
-    le: boolean,
+    private readonly le: boolean,
   ) {
-    const h = le ? new pcap.PcapFileLeView() : new pcap.PcapFileBeView();
-    const e = h.wrap(file);
+    const h = new pcap.PcapFileView();
+    const e = h.wrap(file, 0, file.length, le);
     if (e !== null) {
       if (e.code === 'E_TRUNCATED') {
         throw new PcapError(
           'E_TRUNCATED',
           0,
-          `pcap file header truncated (${file.length} of ${pcap.PCAPFILELE_FIXED_SIZE} bytes)`,
+          `pcap file header truncated (${file.length} of ${pcap.PCAPFILE_FIXED_SIZE} bytes)`,
         );
       }
       throw new PcapError(
@@ -137,15 +128,14 @@ class PcapReader implements CaptureReader {
     this.nanos = h.magic === pcap.PcapMagic.Nanoseconds;
     this.snapLen = h.snaplen;
     this.linkType = h.linkTypeWord & LINKTYPE_MASK;
-    this.record = le ? new pcap.PcapRecordLeView() : new pcap.PcapRecordBeView();
   }
 
   *[Symbol.iterator](): Iterator<CaptureRecord> {
-    const { file, record } = this;
-    let off = pcap.PCAPFILELE_FIXED_SIZE;
+    const { file, record, le } = this;
+    let off = pcap.PCAPFILE_FIXED_SIZE;
     let index = 0;
     while (off < file.length) {
-      const e = record.wrap(file, off);
+      const e = record.wrap(file, off, file.length - off, le);
       if (e !== null) {
         if (e.code === 'E_BAD_LENGTH') {
           throw new PcapError(
@@ -154,7 +144,7 @@ class PcapReader implements CaptureReader {
             `record ${index + 1}: captured length ${record.inclLen} is absurd`,
           );
         }
-        if (e.offset < off + pcap.PCAPRECORDLE_FIXED_SIZE) {
+        if (e.offset < off + pcap.PCAPRECORD_FIXED_SIZE) {
           throw new PcapError('E_TRUNCATED', off, `record ${index + 1}: header truncated`);
         }
         throw new PcapError(
@@ -190,50 +180,41 @@ interface NgInterface {
   offsetSeconds: number;
 }
 
-/** One section's views, all in its byte order. */
+/**
+ * The views a pcapng reader wraps blocks with, in the byte order of the section the block is
+ * in (`le`, which every wrap() is given).
+ */
 interface SectionViews {
   le: boolean;
-  block: pcap.PcapngBlockBeView | pcap.PcapngBlockLeView;
-  idb: pcap.PcapngInterfaceDescriptionBeView | pcap.PcapngInterfaceDescriptionLeView;
-  option: pcap.PcapngOptionBeView | pcap.PcapngOptionLeView;
-  tsOffset: pcap.PcapngTsOffsetBeView | pcap.PcapngTsOffsetLeView;
-  epb: pcap.PcapngEnhancedPacketBeView | pcap.PcapngEnhancedPacketLeView;
-  opb: pcap.PcapngObsoletePacketBeView | pcap.PcapngObsoletePacketLeView;
-  spb: pcap.PcapngSimplePacketBeView | pcap.PcapngSimplePacketLeView;
-  idbPrefix: typeof pcap.decodePcapngInterfaceDescriptionLePrefix;
+  block: pcap.PcapngBlockView;
+  idb: pcap.PcapngInterfaceDescriptionView;
+  option: pcap.PcapngOptionView;
+  tsOffset: pcap.PcapngTsOffsetView;
+  epb: pcap.PcapngEnhancedPacketView;
+  opb: pcap.PcapngObsoletePacketView;
+  spb: pcap.PcapngSimplePacketView;
 }
 
-const SECTION_VIEWS: Views<SectionViews, SectionViews> = pair(
-  {
-    le: false,
-    block: new pcap.PcapngBlockBeView(),
-    idb: new pcap.PcapngInterfaceDescriptionBeView(),
-    option: new pcap.PcapngOptionBeView(),
-    tsOffset: new pcap.PcapngTsOffsetBeView(),
-    epb: new pcap.PcapngEnhancedPacketBeView(),
-    opb: new pcap.PcapngObsoletePacketBeView(),
-    spb: new pcap.PcapngSimplePacketBeView(),
-    idbPrefix: pcap.decodePcapngInterfaceDescriptionBePrefix,
-  },
-  {
+function sectionViews(): SectionViews {
+  return {
     le: true,
-    block: new pcap.PcapngBlockLeView(),
-    idb: new pcap.PcapngInterfaceDescriptionLeView(),
-    option: new pcap.PcapngOptionLeView(),
-    tsOffset: new pcap.PcapngTsOffsetLeView(),
-    epb: new pcap.PcapngEnhancedPacketLeView(),
-    opb: new pcap.PcapngObsoletePacketLeView(),
-    spb: new pcap.PcapngSimplePacketLeView(),
-    idbPrefix: pcap.decodePcapngInterfaceDescriptionLePrefix,
-  },
-);
+    block: new pcap.PcapngBlockView(),
+    idb: new pcap.PcapngInterfaceDescriptionView(),
+    option: new pcap.PcapngOptionView(),
+    tsOffset: new pcap.PcapngTsOffsetView(),
+    epb: new pcap.PcapngEnhancedPacketView(),
+    opb: new pcap.PcapngObsoletePacketView(),
+    spb: new pcap.PcapngSimplePacketView(),
+  };
+}
 
-const SHB = pair(new pcap.PcapngSectionHeaderBeView(), new pcap.PcapngSectionHeaderLeView());
+const SHB = new pcap.PcapngSectionHeaderView();
 const { PcapngBlockType: Block, PcapngOptionCode: Option } = pcap;
 
 class PcapngReader implements CaptureReader {
   readonly format = 'pcapng' as const;
   readonly linkType: number;
+  private readonly views = sectionViews();
 
   constructor(private readonly file: Uint8Array) {
     // Validate the first section header now so that a broken file fails at open time.
@@ -244,11 +225,12 @@ class PcapngReader implements CaptureReader {
   /** Reads the section header block at `off`: its byte order, and where the next block starts. */
   private sectionHeader(off: number): { views: SectionViews; next: number } {
     const { file } = this;
-    let shb: pcap.PcapngSectionHeaderBeView | pcap.PcapngSectionHeaderLeView = SHB.le;
-    let e = shb.wrap(file, off);
+    const shb = SHB;
+    let le = true;
+    let e = shb.wrap(file, off, file.length - off, le);
     if (e !== null && e.field === 'byteOrderMagic') {
-      shb = SHB.be;
-      e = shb.wrap(file, off);
+      le = false;
+      e = shb.wrap(file, off, file.length - off, le);
     }
     if (e !== null) {
       if (e.code === 'E_TRUNCATED')
@@ -261,7 +243,8 @@ class PcapngReader implements CaptureReader {
         `unsupported pcapng version ${shb.versionMajor}`,
       );
     }
-    const views = shb === SHB.le ? SECTION_VIEWS.le : SECTION_VIEWS.be;
+    const views = this.views;
+    views.le = le;
     return { views, next: off + this.blockLength(views, off) };
   }
 
@@ -269,7 +252,7 @@ class PcapngReader implements CaptureReader {
   private blockLength(v: SectionViews, off: number): number {
     const { file } = this;
     const b = v.block;
-    const e = b.wrap(file, off);
+    const e = b.wrap(file, off, file.length - off, v.le);
     if (e === null) {
       if (b.trailingLength !== b.totalLength) {
         throw new PcapError(
@@ -287,7 +270,7 @@ class PcapngReader implements CaptureReader {
         `pcapng block length ${b.totalLength} is invalid`,
       );
     }
-    if (e.offset < off + pcap.PCAPNGBLOCKLE_FIXED_SIZE + 4 && file.length - off < 12) {
+    if (e.offset < off + pcap.PCAPNGBLOCK_FIXED_SIZE + 4 && file.length - off < 12) {
       throw new PcapError('E_TRUNCATED', off, 'pcapng block header truncated');
     }
     throw new PcapError(
@@ -298,14 +281,20 @@ class PcapngReader implements CaptureReader {
   }
 
   private firstLinkType(v: SectionViews, off: number): number {
-    const head = v.idbPrefix(this.file, off, this.file.length - off, 'linkType');
+    const head = pcap.decodePcapngInterfaceDescriptionPrefix(
+      this.file,
+      off,
+      this.file.length - off,
+      'linkType',
+      v.le,
+    );
     return head.type === Block.InterfaceDescription ? (head.linkType ?? -1) : -1;
   }
 
   private parseInterface(v: SectionViews, off: number): NgInterface {
     const { file } = this;
     const idb = v.idb;
-    if (idb.wrap(file, off) !== null)
+    if (idb.wrap(file, off, file.length - off, v.le) !== null)
       throw new PcapError('E_BAD_BLOCK', off, 'pcapng interface description too short');
     const iface: NgInterface = {
       linkType: idb.linkType,
@@ -317,8 +306,8 @@ class PcapngReader implements CaptureReader {
     const end = idb.optionsOffset + idb.optionsLength;
     const opt = v.option;
     let o = idb.optionsOffset;
-    while (o + pcap.PCAPNGOPTIONLE_FIXED_SIZE <= end) {
-      if (opt.wrap(file, o, end - o) !== null)
+    while (o + pcap.PCAPNGOPTION_FIXED_SIZE <= end) {
+      if (opt.wrap(file, o, end - o, v.le) !== null)
         throw new PcapError('E_BAD_BLOCK', o, 'pcapng option runs past its block');
       if (opt.code === Option.EndOfOptions) break;
       const value = opt.valueOffset;
@@ -333,7 +322,7 @@ class PcapngReader implements CaptureReader {
       } else if (
         opt.code === Option.IfTsoffset &&
         opt.length >= 8 &&
-        v.tsOffset.wrap(file, value, 8) === null
+        v.tsOffset.wrap(file, value, 8, v.le) === null
       ) {
         const t = v.tsOffset;
         const hi = BigInt(v.le ? t.second : t.first);
@@ -348,7 +337,7 @@ class PcapngReader implements CaptureReader {
   *[Symbol.iterator](): Iterator<CaptureRecord> {
     const { file } = this;
     let off = 0;
-    let v = SECTION_VIEWS.le;
+    let v = this.views;
     let interfaces: NgInterface[] = [];
     let index = 0;
     const clock = new Clock();
@@ -369,7 +358,7 @@ class PcapngReader implements CaptureReader {
         interfaces.push(this.parseInterface(v, off));
       } else if (type === Block.EnhancedPacket || type === Block.ObsoletePacket) {
         const p = type === Block.EnhancedPacket ? v.epb : v.opb;
-        const e = p.wrap(file, off, len);
+        const e = p.wrap(file, off, len, v.le);
         if (e !== null) {
           if (e.field === 'capturedLength') {
             throw new PcapError(
@@ -408,7 +397,7 @@ class PcapngReader implements CaptureReader {
             'pcapng simple packet block before any interface',
           );
         const p = v.spb;
-        if (p.wrap(file, off, len) !== null)
+        if (p.wrap(file, off, len, v.le) !== null)
           throw new PcapError('E_BAD_BLOCK', off, 'pcapng simple packet block too short');
         // No captured length: the original length cut by the snap length and by the block.
         let caplen = Math.min(p.originalLength, p.dataLength);

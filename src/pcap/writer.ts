@@ -1,7 +1,7 @@
 /**
  * Writer for classic pcap files (the libpcap format tcpdump, tshark and Wireshark read):
- * LINKTYPE_ETHERNET, microsecond timestamps, little-endian (specs/pcap.pkt's PcapFileLe and
- * PcapRecordLe).
+ * LINKTYPE_ETHERNET, microsecond timestamps, little-endian (specs/pcap.pkt's PcapFile and
+ * PcapRecord, encoded little-endian).
  *
  * Records are copied into one preallocated buffer that is written out when full, so recording a
  * frame allocates nothing. All file I/O is synchronous on purpose: `close()` can then run from a
@@ -12,8 +12,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { pcap } from '../generated/index.js';
 
-const GLOBAL_HEADER_LENGTH = pcap.PCAPFILELE_FIXED_SIZE;
-const RECORD_HEADER_LENGTH = pcap.PCAPRECORDLE_FIXED_SIZE;
+const GLOBAL_HEADER_LENGTH = pcap.PCAPFILE_FIXED_SIZE;
+const RECORD_HEADER_LENGTH = pcap.PCAPRECORD_FIXED_SIZE;
 
 export interface PcapWriterOptions {
   /** Longest frame stored whole; longer ones are cut, keeping the original length (default 65535). */
@@ -33,7 +33,7 @@ export class PcapWriter {
   bytes = 0;
   private readonly buffer: Uint8Array;
   /** One record header, re-filled for every frame (nothing allocated per frame). */
-  private readonly record: pcap.PcapRecordLeFields = { tsSec: 0, tsFraction: 0, origLen: 0 };
+  private readonly record: pcap.PcapRecordFields = { tsSec: 0, tsFraction: 0, origLen: 0 };
   private used = 0;
   private closed = false;
   private readonly snapLength: number;
@@ -57,7 +57,7 @@ export class PcapWriter {
       GLOBAL_HEADER_LENGTH,
     );
     this.buffer = new Uint8Array(size);
-    this.used = pcap.encodePcapFileLe(
+    this.used = pcap.encodePcapFile(
       {
         magic: pcap.PcapMagic.Microseconds,
         versionMajor: 2,
@@ -69,6 +69,7 @@ export class PcapWriter {
       },
       this.buffer,
       0,
+      true,
     );
   }
 
@@ -90,7 +91,7 @@ export class PcapWriter {
     r.tsFraction = micros - seconds * 1_000_000;
     r.origLen = length;
     this.buffer.set(bytes.subarray(offset, offset + caplen), at + RECORD_HEADER_LENGTH);
-    pcap.encodePcapRecordLe(r, this.buffer, at, caplen);
+    pcap.encodePcapRecord(r, this.buffer, at, caplen, true);
     this.used = at + RECORD_HEADER_LENGTH + caplen;
     this.frames++;
     this.bytes += caplen;

@@ -210,8 +210,8 @@ export const arpAnySizeFields: fc.Arbitrary<arp.ArpAnySizeFields> = fc
     }),
   );
 
-/** Either byte order's file header (PcapFileBe and PcapFileLe take the same fields). */
-export const pcapFileFields: fc.Arbitrary<pcap.PcapFileLeFields> = fc.record({
+/** Either byte order's file header (PcapFile in either order). */
+export const pcapFileFields: fc.Arbitrary<pcap.PcapFileFields> = fc.record({
   magic: fc.constantFrom(0xa1b2c3d4, 0xa1b23c4d), // PcapMagic: microseconds, nanoseconds
   versionMajor: fc.constant(2),
   versionMinor: u16,
@@ -221,7 +221,7 @@ export const pcapFileFields: fc.Arbitrary<pcap.PcapFileLeFields> = fc.record({
   linkTypeWord: u32,
 });
 
-export const pcapRecordFields: fc.Arbitrary<pcap.PcapRecordLeFields> = fc.record({
+export const pcapRecordFields: fc.Arbitrary<pcap.PcapRecordFields> = fc.record({
   tsSec: u32,
   tsFraction: u32,
   origLen: u32,

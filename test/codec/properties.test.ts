@@ -295,10 +295,10 @@ describe('decode(encode(x)) = x', () => {
       fc.property(pcapFileFields, (f) => {
         const le = new Uint8Array(24);
         const be = new Uint8Array(24);
-        expect(pcap.encodePcapFileLe(f, le, 0)).toBe(24);
-        expect(pcap.encodePcapFileBe(f, be, 0)).toBe(24);
-        expect(decoded(pcap.decodePcapFileLe(le))).toEqual(f);
-        expect(decoded(pcap.decodePcapFileBe(be))).toEqual(f);
+        expect(pcap.encodePcapFile(f, le, 0, true)).toBe(24);
+        expect(pcap.encodePcapFile(f, be, 0, false)).toBe(24);
+        expect(decoded(pcap.decodePcapFile(le, 0, 24, true))).toEqual(f);
+        expect(decoded(pcap.decodePcapFile(be, 0, 24, false))).toEqual(f);
         // The same fields, each one's bytes reversed.
         expect([...le.subarray(0, 4)].reverse()).toEqual([...be.subarray(0, 4)]);
         expect([...le.subarray(4, 6)].reverse()).toEqual([...be.subarray(4, 6)]);
@@ -311,14 +311,14 @@ describe('decode(encode(x)) = x', () => {
     fc.assert(
       fc.property(pcapRecordFields, payload, (f, body) => {
         const le = withPayload(16, body);
-        expect(pcap.encodePcapRecordLe(f, le, 3, body.length)).toBe(16);
-        expect(decoded(pcap.decodePcapRecordLe(le, 3, 16 + body.length))).toEqual({
+        expect(pcap.encodePcapRecord(f, le, 3, body.length, true)).toBe(16);
+        expect(decoded(pcap.decodePcapRecord(le, 3, 16 + body.length, true))).toEqual({
           ...f,
           inclLen: body.length,
         });
         const be = withPayload(16, body);
-        expect(pcap.encodePcapRecordBe(f, be, 3, body.length)).toBe(16);
-        expect(decoded(pcap.decodePcapRecordBe(be, 3, 16 + body.length))).toEqual({
+        expect(pcap.encodePcapRecord(f, be, 3, body.length, false)).toBe(16);
+        expect(decoded(pcap.decodePcapRecord(be, 3, 16 + body.length, false))).toEqual({
           ...f,
           inclLen: body.length,
         });

@@ -66,7 +66,7 @@ const MESSAGES: Array<{ module: string; m: MessageModel }> = readdirSync(join(RO
   });
 
 type View = Record<string, unknown> & {
-  wrap(b: Uint8Array, o?: number, l?: number): unknown;
+  wrap(b: Uint8Array, o?: number, l?: number, le?: boolean): unknown;
   headerLength: number;
   messageLength: number;
 };
@@ -81,6 +81,8 @@ interface Sample {
   src: number;
   dst: number;
   checksumOk: boolean;
+  /** The byte order an endian(be, le) message was encoded in (wrap() is given it). */
+  littleEndian?: boolean;
 }
 
 function viewOf(module: string, m: MessageModel): View {
@@ -124,6 +126,7 @@ function samples(): Sample[] {
     arb: fc.Arbitrary<T>,
     encode: (f: T, out: Uint8Array) => number,
     checksumOk = true,
+    littleEndian = false,
   ): void => {
     for (const f of fc.sample(arb, { seed: 7, numRuns: 20 })) {
       const bytes = new Uint8Array(2048);
@@ -138,6 +141,7 @@ function samples(): Sample[] {
         src: 0,
         dst: 0,
         checksumOk,
+        littleEndian,
       });
     }
   };
@@ -256,41 +260,47 @@ function samples(): Sample[] {
   encoded('dhcpv6', 'Dhcpv6Relay', dhcpv6RelayFields, (f, o) =>
     generated.dhcpv6.encodeDhcpv6Relay(f, o, 0),
   );
-  encoded('pcap', 'PcapFileLe', pcapFileFields, (f, o) => generated.pcap.encodePcapFileLe(f, o, 0));
-  encoded('pcap', 'PcapFileBe', pcapFileFields, (f, o) => generated.pcap.encodePcapFileBe(f, o, 0));
-  encoded('pcap', 'PcapRecordLe', pcapRecordFields, (f, o) =>
-    generated.pcap.encodePcapRecordLe(f, o, 0, 0),
-  );
-  encoded('pcap', 'PcapRecordBe', pcapRecordFields, (f, o) =>
-    generated.pcap.encodePcapRecordBe(f, o, 0, 0),
-  );
+  for (const le of [false, true]) {
+    const p = generated.pcap;
+    encoded('pcap', 'PcapFile', pcapFileFields, (f, o) => p.encodePcapFile(f, o, 0, le), true, le);
+    encoded(
+      'pcap',
+      'PcapRecord',
+      pcapRecordFields,
+      (f, o) => p.encodePcapRecord(f, o, 0, 0, le),
+      true,
+      le,
+    );
+  }
   encoded('pcap', 'PcapngBlockHeadLe', fc.record({ type: u32 }), (f, o) =>
     generated.pcap.encodePcapngBlockHeadLe(f, o, 0),
   );
   // pcapng blocks, whose lengths must agree with their bodies for wrap() to take them.
   const words = fc.integer({ min: 0, max: 4 }).map((n) => new Uint8Array(4 * n).fill(7));
-  for (const order of ['Be', 'Le'] as const) {
+  for (const le of [false, true]) {
     const p = generated.pcap as unknown as Record<
       string,
-      (f: unknown, out: Uint8Array, offset: number) => number
+      (f: unknown, out: Uint8Array, offset: number, littleEndian: boolean) => number
     >;
     const enc =
       (name: string) =>
       (f: unknown, o: Uint8Array): number =>
-        p[`encode${name}${order}`](f, o, 0);
+        p[`encode${name}`](f, o, 0, le);
     encoded(
       'pcap',
-      `PcapngBlock${order}`,
+      'PcapngBlock',
       fc.record({ type: u32, body: words }).map((f) => ({
         ...f,
         totalLength: 12 + f.body.length,
         trailingLength: 12 + f.body.length,
       })),
       enc('PcapngBlock'),
+      true,
+      le,
     );
     encoded(
       'pcap',
-      `PcapngSectionHeader${order}`,
+      'PcapngSectionHeader',
       fc
         .record({ versionMinor: u16, sectionLength: fc.uint8Array({ minLength: 8, maxLength: 8 }) })
         .map((f) => ({
@@ -301,31 +311,39 @@ function samples(): Sample[] {
           versionMajor: 1,
         })),
       enc('PcapngSectionHeader'),
+      true,
+      le,
     );
     encoded(
       'pcap',
-      `PcapngInterfaceDescription${order}`,
+      'PcapngInterfaceDescription',
       fc.record({ linkType: u16, reserved: u16, snapLen: u32, options: words }).map((f) => ({
         ...f,
         type: 1,
         totalLength: 20 + f.options.length,
       })),
       enc('PcapngInterfaceDescription'),
+      true,
+      le,
     );
     encoded(
       'pcap',
-      `PcapngOption${order}`,
+      'PcapngOption',
       fc.record({ code: u16, value: fc.uint8Array({ maxLength: 9 }) }).map((f) => ({
         ...f,
         padding: new Uint8Array((4 - (f.value.length % 4)) % 4),
       })),
       enc('PcapngOption'),
+      true,
+      le,
     );
     encoded(
       'pcap',
-      `PcapngTsOffset${order}`,
+      'PcapngTsOffset',
       fc.record({ first: u32, second: u32 }),
       enc('PcapngTsOffset'),
+      true,
+      le,
     );
     const packet = fc.record({
       timestampHigh: u32,
@@ -335,7 +353,7 @@ function samples(): Sample[] {
     });
     encoded(
       'pcap',
-      `PcapngEnhancedPacket${order}`,
+      'PcapngEnhancedPacket',
       fc.record({ packet, interfaceId: u32 }).map(({ packet: f, interfaceId }) => ({
         ...f,
         interfaceId,
@@ -345,10 +363,12 @@ function samples(): Sample[] {
         trailer: new Uint8Array(4),
       })),
       enc('PcapngEnhancedPacket'),
+      true,
+      le,
     );
     encoded(
       'pcap',
-      `PcapngObsoletePacket${order}`,
+      'PcapngObsoletePacket',
       fc.record({ packet, interfaceId: u16, dropsCount: u16 }).map(({ packet: f, ...ids }) => ({
         ...f,
         ...ids,
@@ -358,16 +378,20 @@ function samples(): Sample[] {
         trailer: new Uint8Array(4),
       })),
       enc('PcapngObsoletePacket'),
+      true,
+      le,
     );
     encoded(
       'pcap',
-      `PcapngSimplePacket${order}`,
+      'PcapngSimplePacket',
       fc.record({ originalLength: u32, data: words }).map((f) => ({
         ...f,
         type: 3,
         totalLength: 16 + f.data.length,
       })),
       enc('PcapngSimplePacket'),
+      true,
+      le,
     );
   }
   return out;
@@ -427,7 +451,7 @@ function checkEdit(
     if (k < first || k > last) expect(after[s.offset + k]).toBe(before[s.offset + k]);
   }
   const fresh = viewOf(s.module, s.m);
-  const again = fresh.wrap(after, s.offset, s.length);
+  const again = fresh.wrap(after, s.offset, s.length, s.littleEndian);
   if (result !== undefined && result !== null) {
     // A length field set to a value the checks reject: the view reports it as wrap() would.
     expect(again).not.toBeNull();
@@ -436,7 +460,7 @@ function checkEdit(
   expect(again).toBeNull();
   expect(read(v, f)).toBe(value);
   const old = viewOf(s.module, s.m);
-  expect(old.wrap(before, s.offset, s.length)).toBeNull();
+  expect(old.wrap(before, s.offset, s.length, s.littleEndian)).toBeNull();
   for (const g of scalars(s.m)) {
     expect(read(fresh, g)).toBe(read(v, g));
     if (g !== f) expect(read(fresh, g)).toBe(read(old, g));
@@ -472,7 +496,7 @@ describe('generated setters', () => {
         const before = s.bytes.slice();
         const after = s.bytes.slice();
         const v = viewOf(s.module, s.m);
-        expect(v.wrap(after, s.offset, s.length)).toBeNull();
+        expect(v.wrap(after, s.offset, s.length, s.littleEndian)).toBeNull();
         const set = v[`set${cap(f.name)}`] as (x: number) => unknown;
         const result = set.call(v, value);
         checkEdit(s, f, value, before, after, v, result);

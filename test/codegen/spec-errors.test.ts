@@ -718,6 +718,16 @@ const CASES: Array<[string, string, string]> = [
     "x.pkt:1:31: an expression needs a field of at most 48 bits; 'a' is u64",
   ],
   [
+    'an endian(be, le) message nested in another',
+    'message X endian(be, le) { a: u16; }\nmessage Y { x: X; }',
+    "x.pkt:2:16: message 'X' cannot be nested: endian(be, le) takes its byte order when it is wrapped",
+  ],
+  [
+    'a checksum in an endian(be, le) message',
+    'message X endian(be, le) { a: u16; c: u16 checksum(header); }',
+    'x.pkt:1:43: an Internet checksum field must be a byte-aligned big-endian u16',
+  ],
+  [
     'a copy clashes with a message',
     'message XLe { a: u8; }\nmessage X endian(le) { a: u16; }',
     "x.pkt:2:9: duplicate message 'XLe'",
