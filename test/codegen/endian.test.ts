@@ -22,7 +22,7 @@ interface WordView extends AnyView {
     o?: number,
     l?: number,
     le?: boolean,
-  ): { code: string; field: string; offset: number } | null;
+  ): { code: string; layer: string; field: string; offset: number } | null;
   littleEndian: boolean;
   kind: number;
   size: number;
