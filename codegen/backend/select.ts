@@ -8,7 +8,15 @@
  *   the layout's view, and hands out the view, its prefix decoder, toJSON() and describe().
  * The statements are built from the model here; the back end knows no protocol.
  */
-import type { EnumModel, MessageModel, SelectCase, SpecModel } from '../frontend/model.js';
+import type {
+  EnumModel,
+  MessageModel,
+  Region,
+  SelectCase,
+  SelectModel,
+  SpecModel,
+} from '../frontend/model.js';
+import { needsOrigin } from './nested.js';
 import { exprTs, viewOf } from './expr.js';
 
 function lowerFirst(s: string): string {
@@ -58,20 +66,18 @@ function outcome(cs: SelectCase[], view: string): string[] {
   return lines;
 }
 
-/** The head's select as top-level statements (the module already imports DecodeError). */
-export function selectModuleCode(spec: SpecModel, head: MessageModel): string[] {
-  const sel = head.select;
-  if (sel === null) return [];
-  const key = head.fields.find((f) => f.kind === 'scalar' && f.name === sel.field);
+/** The enum of a select's field, for comments beside the values. */
+function fieldEnum(spec: SpecModel, m: MessageModel, field: string): EnumModel | undefined {
+  const placed = m.regions.flatMap((r) =>
+    r.construct.kind === 'field' ? [r.construct.field] : [],
+  );
+  const key = [...m.fields, ...placed].find((f) => f.kind === 'scalar' && f.name === field);
   const enumName = key?.kind === 'scalar' ? key.enumName : null;
-  const e = [...spec.enums, ...spec.importedEnums].find((x) => x.name === enumName);
-  const targets = [...new Set(sel.cases.map((c) => c.target))];
-  const byName = new Map(spec.messages.map((m) => [m.name, m]));
-  const layoutType = `${head.name}Layout`;
-  const fn = lowerFirst(layoutType);
-  const cls = `${head.name}Layouts`;
-  const headView = `${head.name}View`;
+  return [...spec.enums, ...spec.importedEnums].find((x) => x.name === enumName);
+}
 
+/** The statements of a select as a function of `view`: a switch, then what no case names. */
+function selectBody(sel: SelectModel, e: EnumModel | undefined): string[] {
   // One switch group per set of values that try the same cases.
   const values: number[] = [];
   for (const c of sel.cases)
@@ -94,14 +100,31 @@ export function selectModuleCode(spec: SpecModel, head: MessageModel): string[] 
     switchLines.push(...outcome(g.cases, 'view'));
   }
   switchLines.push('}');
+  return [
+    ...(groups.size > 0 ? switchLines : []),
+    ...(rest.length > 0 ? outcome(rest, 'view') : ['return null;']),
+  ];
+}
+
+/** The head's select as top-level statements (the module already imports DecodeError). */
+export function selectModuleCode(spec: SpecModel, head: MessageModel): string[] {
+  const regions = head.regions.flatMap((r) => regionSelectCode(spec, head, r));
+  const sel = head.select;
+  if (sel === null) return regions;
+  const e = fieldEnum(spec, head, sel.field);
+  const targets = [...new Set(sel.cases.map((c) => c.target))];
+  const byName = new Map(spec.messages.map((m) => [m.name, m]));
+  const layoutType = `${head.name}Layout`;
+  const fn = lowerFirst(layoutType);
+  const cls = `${head.name}Layouts`;
+  const headView = `${head.name}View`;
   const selectFn = [
     `/**`,
     ` * The layout ${head.name}'s select names (by ${sel.field}) for the message \`view\` holds, or`,
     ` * null when no case matches: the head alone holds it.`,
     ` */`,
     `export function ${fn}(view: ${headView}): ${layoutType} | null {`,
-    ...(groups.size > 0 ? switchLines : []),
-    ...(rest.length > 0 ? outcome(rest, 'view') : ['return null;']),
+    ...selectBody(sel, e),
     `}`,
   ].join('\n');
 
@@ -169,11 +192,96 @@ export function selectModuleCode(spec: SpecModel, head: MessageModel): string[] 
   ].join('\n');
 
   return [
+    ...regions,
     [
       `/** Which message of ${spec.module}.pkt lays out the bytes of a ${head.name} message (its select). */`,
       `export type ${layoutType} = ${views.map((v) => `'${v.name}'`).join(' | ')};`,
     ].join('\n'),
     selectFn,
     klass,
+  ];
+}
+
+/**
+ * A byte region's select (`rdata: bytes(rdlength) select type { ... }`): `<M><Region>Layout`,
+ * `<m><Region>Layout(view)` and `<M><Region>Layouts`, whose wrap(view) wraps the message the
+ * holder's field names over the region's bytes, which it must fill (else E_BAD_LENGTH where it
+ * ends). A target holding DNS names gets the holder's origin (the DNS message start).
+ */
+function regionSelectCode(spec: SpecModel, m: MessageModel, r: Region): string[] {
+  const sel = r.select;
+  if (sel === undefined) return [];
+  const region = r.name[0].toUpperCase() + r.name.slice(1);
+  const layoutType = `${m.name}${region}Layout`;
+  const fn = lowerFirst(layoutType);
+  const cls = `${m.name}${region}Layouts`;
+  const holder = `${m.name}View`;
+  const byName = new Map(spec.messages.map((x) => [x.name, x]));
+  const views = [...new Set(sel.cases.map((c) => c.target))].map((t) => ({
+    name: lowerFirst(t),
+    message: byName.get(t) as MessageModel,
+  }));
+  const name = m.regions.find((x) => x.construct.kind === 'dns_name')?.name;
+  const origin = (t: MessageModel): string =>
+    needsOrigin(spec, t) && name !== undefined ? `, view.${name}Origin` : '';
+  const cases = (body: (v: (typeof views)[number]) => string, otherwise: string): string =>
+    [
+      'switch (this.layout) {',
+      ...views.map((v) => `case '${v.name}':\nreturn ${body(v)};`),
+      'default:',
+      `return ${otherwise};`,
+      '}',
+    ].join('\n');
+  return [
+    [
+      `/** Which message of ${spec.module}.pkt the ${r.name} of a ${m.name} holds (its select). */`,
+      `export type ${layoutType} = ${views.map((v) => `'${v.name}'`).join(' | ')};`,
+    ].join('\n'),
+    [
+      `/** The message ${m.name}'s ${r.name} holds by its ${sel.field}, or null when no case names one. */`,
+      `export function ${fn}(view: ${holder}): ${layoutType} | null {`,
+      ...selectBody(sel, fieldEnum(spec, m, sel.field)),
+      `}`,
+    ].join('\n'),
+    [
+      `/**`,
+      ` * The ${r.name} of a ${m.name} as the message its ${sel.field} selects: one view per layout,`,
+      ` * re-pointed by every wrap(), so nothing allocates.`,
+      ` */`,
+      `export class ${cls} {`,
+      ...views.map((v) => `readonly ${v.name} = new ${v.message.name}View();`),
+      `/** The layout of the last wrap() (null: none for its ${sel.field}). */`,
+      `layout: ${layoutType} | null = null;`,
+      `private readonly error = newDecodeError('${m.layer}');`,
+      ``,
+      `/** Wraps the layout's view over \`view\`'s ${r.name}; its error, or E_BAD_LENGTH when it does not fill them. */`,
+      `wrap(view: ${holder}): DecodeError | null {`,
+      `this.layout = ${fn}(view);`,
+      `const bytes = view.bytes;`,
+      `const offset = view.${r.name}Offset;`,
+      `const length = view.${r.name}Length;`,
+      cases(
+        (v) =>
+          `this.filled(this.${v.name}.wrap(bytes, offset, length${origin(v.message)}), this.${v.name}.messageLength, offset, length)`,
+        'null',
+      ),
+      `}`,
+      ``,
+      `private filled(err: DecodeError | null, used: number, offset: number, length: number): DecodeError | null {`,
+      `if (err !== null) return err;`,
+      `return used === length ? null : fail(this.error, 'E_BAD_LENGTH', '${r.name}', offset + used);`,
+      `}`,
+      ``,
+      `/** The view of \`layout\`, or null. */`,
+      `get view(): ${views.map((v) => `${v.message.name}View`).join(' | ')} | null {`,
+      cases((v) => `this.${v.name}`, 'null'),
+      `}`,
+      ``,
+      `/** The ${r.name} as its layout's toJSON() shows it, or null. */`,
+      `toJSON(): ${views.map((v) => `${v.message.name}JSON`).join(' | ')} | null {`,
+      cases((v) => `this.${v.name}.toJSON()`, 'null'),
+      `}`,
+      `}`,
+    ].join('\n'),
   ];
 }

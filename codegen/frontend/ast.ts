@@ -40,7 +40,9 @@ export type AstAttr =
   | { kind: 'checksum'; args: AstExpr[]; pos: number }
   | { kind: 'when'; expr: AstExpr; pos: number }
   | { kind: 'if'; expr: AstExpr; pos: number }
-  | { kind: 'format'; name: AstName; args: AstExpr[]; pos: number };
+  | { kind: 'format'; name: AstName; args: AstExpr[]; pos: number }
+  /** `rdata: bytes(n) select type { ... }`: the message of the spec the bytes hold. */
+  | { kind: 'select'; field: AstName; cases: AstSelect['cases']; pos: number };
 
 export interface AstField {
   kind: 'field';

@@ -95,6 +95,8 @@ export interface Region {
   name: string;
   construct: RegionConstruct;
   length: Expr | 'rest' | 'walk';
+  /** `bytes(n) select field { ... }`: which message of the spec the bytes hold. */
+  select?: SelectModel;
 }
 
 export type RegionConstruct =

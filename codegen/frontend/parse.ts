@@ -161,6 +161,9 @@ const actions: ohm.ActionDict<unknown> = {
   Attr_format(kw, ident, _open, args, _close): AstAttr {
     return { kind: 'format', name: name(ident), args: listOf<AstExpr>(args), pos: pos(kw) };
   },
+  Attr_select(kw, field, _open, cases, _comma, _close): AstAttr {
+    return { kind: 'select', field: name(field), cases: listOf(cases), pos: pos(kw) };
+  },
   Attr_formatName(kw, ident): AstAttr {
     return { kind: 'format', name: name(ident), args: [], pos: pos(kw) };
   },

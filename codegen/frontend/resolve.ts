@@ -220,6 +220,21 @@ class Resolver {
    * head does: the value that chose the layout is then the same field of the chosen view.
    */
   private checkSelects(messages: MessageModel[]): void {
+    for (const holder of messages)
+      for (const r of holder.regions) {
+        for (const c of r.select?.cases ?? []) {
+          const target = messages.find((m) => m.name === c.target);
+          if (target === undefined)
+            this.error(c.pos, `select target '${c.target}' is not a message of this spec`);
+          if (target === holder)
+            this.error(c.pos, `a message cannot select itself ('${c.target}')`);
+          if (target.regions.some((x) => x.construct.kind === 'payload'))
+            this.error(
+              c.pos,
+              `select target '${c.target}' has a payload: the bytes of '${r.name}' must hold all of it`,
+            );
+        }
+      }
     for (const head of messages) {
       const sel = head.select;
       if (sel === null) continue;
@@ -991,6 +1006,12 @@ class MessageResolver {
     const name = f.name.name;
     const region = this.regions.get(name);
     const placed = this.placed.get(name)?.construct;
+    const select = f.attrs.find((a) => a.kind === 'select');
+    if (select !== undefined && region?.construct.kind !== 'bytes')
+      this.r.error(
+        select.pos,
+        `select is only allowed on a byte region (bytes(n)); '${name}' is not one`,
+      );
     if (placed !== undefined) {
       if (placed.kind === 'field' && placed.field.kind === 'scalar')
         for (const a of f.attrs)
@@ -998,8 +1019,12 @@ class MessageResolver {
       return;
     }
     if (region !== undefined) {
-      for (const a of f.attrs)
-        this.r.error(a.pos, `attribute '${a.kind}' is not allowed on variable-length '${name}'`);
+      for (const a of f.attrs) {
+        if (a.kind === 'select' && region.construct.kind === 'bytes' && region.select === undefined)
+          region.select = this.select({ ...a, kind: 'select' }, true);
+        else
+          this.r.error(a.pos, `attribute '${a.kind}' is not allowed on variable-length '${name}'`);
+      }
       return;
     }
     const bytesField = this.bytesFields.get(name);
@@ -1442,8 +1467,13 @@ class MessageResolver {
    * `select field { ... }`: the values and conditions, checked here; the targets, messages of the
    * same spec, are checked once every message is resolved (SpecResolver.checkSelects).
    */
-  private select(x: AstSelect): SelectModel {
-    const s = this.scalar(x.field.name, x.field.pos);
+  private select(x: AstSelect, region = false): SelectModel {
+    // A region's select may read a field at a computed offset (a DNS record's type).
+    const placed = region ? this.placed.get(x.field.name)?.construct : undefined;
+    const s =
+      placed?.kind === 'field' && placed.field.kind === 'scalar'
+        ? placed.field
+        : this.scalar(x.field.name, x.field.pos);
     this.narrow(s, x.field.pos, 'select');
     // A value matched by an earlier case without a condition can never reach a later one.
     const taken = new Set<number>();

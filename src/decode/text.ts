@@ -13,7 +13,6 @@
  */
 import { formatIpv4, formatIpv6, formatMac } from '../codec/address.js';
 import { dhcp, dns, gre, icmp, ppp, tcp } from '../generated/index.js';
-import type { DecodeError } from '../codec/errors.js';
 import type { CaptureDecoder } from './capture.js';
 import { arpAnySizeJSON } from './json.js';
 import { ednsOf } from './edns.js';
@@ -388,50 +387,30 @@ function typeName(type: number): string {
   return dns.nameOfDnsType(type) ?? `TYPE${type}`;
 }
 
-/** Record data views (specs/dns.pkt), wrapped over one record's RDATA at a time. */
-const rdataA = new dns.DnsAView();
-const rdataTarget = new dns.DnsTargetView();
-const rdataMx = new dns.DnsMxView();
-const rdataTxt = new dns.DnsTxtView();
-
-/** A record data view: wrapped with the DNS message start, its names' pointers resolve. */
-interface RdataView {
-  wrap(bytes: Uint8Array, offset: number, length: number, origin: number): DecodeError | null;
-  messageLength: number;
-}
+/** Record data in the layout its type selects (specs/dns.pkt), one record at a time. */
+const rdata = new dns.DnsRecordRdataLayouts();
 
 /** A record's data as tcpdump shows it: A, names, MX and the first TXT string; else its size. */
 function rdataText(rr: dns.DnsRecordView): string {
-  const b = rr.bytes;
-  const at = rr.rdataOffset;
-  const len = rr.rdataLength;
-  const origin = rr.nameOrigin;
-  const whole = (v: RdataView): boolean =>
-    v.wrap(b, at, len, origin) === null && v.messageLength === len;
-  switch (rr.type) {
-    case dns.DnsType.A:
-      if (rdataA.wrap(b, at, len) === null && len === dns.DNSA_FIXED_SIZE)
-        return formatIpv4(rdataA.address);
-      break;
-    case dns.DnsType.CNAME:
-    case dns.DnsType.PTR:
-    case dns.DnsType.NS:
-      if (whole(rdataTarget)) return rdataTarget.targetText() || '.';
-      break;
-    case dns.DnsType.MX:
-      if (whole(rdataMx)) return `${rdataMx.preference} ${rdataMx.exchangeText() || '.'}`;
-      break;
-    case dns.DnsType.TXT:
-      if (rdataTxt.wrap(b, at, len) === null) {
-        const c = rdataTxt.strings();
-        if (c.next()) {
-          const s = c.item;
-          return JSON.stringify(
-            String.fromCharCode(...b.subarray(s.dataOffset, s.dataOffset + s.dataLength)),
-          );
-        }
+  if (rdata.wrap(rr) === null) {
+    switch (rdata.layout) {
+      case 'dnsA':
+        return formatIpv4(rdata.dnsA.address);
+      case 'dnsTarget':
+        return rdata.dnsTarget.targetText() || '.';
+      case 'dnsMx':
+        return `${rdata.dnsMx.preference} ${rdata.dnsMx.exchangeText() || '.'}`;
+      case 'dnsTxt': {
+        const c = rdata.dnsTxt.strings();
+        if (!c.next()) break;
+        const s = c.item;
+        return JSON.stringify(
+          String.fromCharCode(...rr.bytes.subarray(s.dataOffset, s.dataOffset + s.dataLength)),
+        );
       }
-      break;
+      default:
+        break;
+    }
   }
-  return `(${len} bytes)`;
+  return `(${rr.rdataLength} bytes)`;
 }

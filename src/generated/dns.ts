@@ -4872,3 +4872,194 @@ export function encodeDnsNaptr(f: DnsNaptrFields, out: Uint8Array, offset: numbe
   if (pos < 0) return -1;
   return pos - offset;
 }
+
+/** Which message of dns.pkt the rdata of a DnsRecord holds (its select). */
+export type DnsRecordRdataLayout =
+  'dnsA' | 'dnsAaaa' | 'dnsTarget' | 'dnsMx' | 'dnsSoa' | 'dnsSrv' | 'dnsTxt' | 'dnsNaptr';
+
+/** The message DnsRecord's rdata holds by its type, or null when no case names one. */
+export function dnsRecordRdataLayout(view: DnsRecordView): DnsRecordRdataLayout | null {
+  switch (view.type) {
+    case 1: // A
+      return 'dnsA';
+    case 28: // AAAA
+      return 'dnsAaaa';
+    case 2: // NS
+    case 5: // CNAME
+    case 12: // PTR
+      return 'dnsTarget';
+    case 15: // MX
+      return 'dnsMx';
+    case 6: // SOA
+      return 'dnsSoa';
+    case 33: // SRV
+      return 'dnsSrv';
+    case 16: // TXT
+      return 'dnsTxt';
+    case 35: // NAPTR
+      return 'dnsNaptr';
+  }
+  return null;
+}
+
+/**
+ * The rdata of a DnsRecord as the message its type selects: one view per layout,
+ * re-pointed by every wrap(), so nothing allocates.
+ */
+export class DnsRecordRdataLayouts {
+  readonly dnsA = new DnsAView();
+  readonly dnsAaaa = new DnsAaaaView();
+  readonly dnsTarget = new DnsTargetView();
+  readonly dnsMx = new DnsMxView();
+  readonly dnsSoa = new DnsSoaView();
+  readonly dnsSrv = new DnsSrvView();
+  readonly dnsTxt = new DnsTxtView();
+  readonly dnsNaptr = new DnsNaptrView();
+  /** The layout of the last wrap() (null: none for its type). */
+  layout: DnsRecordRdataLayout | null = null;
+  private readonly error = newDecodeError('dns');
+
+  /** Wraps the layout's view over `view`'s rdata; its error, or E_BAD_LENGTH when it does not fill them. */
+  wrap(view: DnsRecordView): DecodeError | null {
+    this.layout = dnsRecordRdataLayout(view);
+    const bytes = view.bytes;
+    const offset = view.rdataOffset;
+    const length = view.rdataLength;
+    switch (this.layout) {
+      case 'dnsA':
+        return this.filled(
+          this.dnsA.wrap(bytes, offset, length),
+          this.dnsA.messageLength,
+          offset,
+          length,
+        );
+      case 'dnsAaaa':
+        return this.filled(
+          this.dnsAaaa.wrap(bytes, offset, length),
+          this.dnsAaaa.messageLength,
+          offset,
+          length,
+        );
+      case 'dnsTarget':
+        return this.filled(
+          this.dnsTarget.wrap(bytes, offset, length, view.nameOrigin),
+          this.dnsTarget.messageLength,
+          offset,
+          length,
+        );
+      case 'dnsMx':
+        return this.filled(
+          this.dnsMx.wrap(bytes, offset, length, view.nameOrigin),
+          this.dnsMx.messageLength,
+          offset,
+          length,
+        );
+      case 'dnsSoa':
+        return this.filled(
+          this.dnsSoa.wrap(bytes, offset, length, view.nameOrigin),
+          this.dnsSoa.messageLength,
+          offset,
+          length,
+        );
+      case 'dnsSrv':
+        return this.filled(
+          this.dnsSrv.wrap(bytes, offset, length, view.nameOrigin),
+          this.dnsSrv.messageLength,
+          offset,
+          length,
+        );
+      case 'dnsTxt':
+        return this.filled(
+          this.dnsTxt.wrap(bytes, offset, length),
+          this.dnsTxt.messageLength,
+          offset,
+          length,
+        );
+      case 'dnsNaptr':
+        return this.filled(
+          this.dnsNaptr.wrap(bytes, offset, length, view.nameOrigin),
+          this.dnsNaptr.messageLength,
+          offset,
+          length,
+        );
+      default:
+        return null;
+    }
+  }
+
+  private filled(
+    err: DecodeError | null,
+    used: number,
+    offset: number,
+    length: number,
+  ): DecodeError | null {
+    if (err !== null) return err;
+    return used === length ? null : fail(this.error, 'E_BAD_LENGTH', 'rdata', offset + used);
+  }
+
+  /** The view of `layout`, or null. */
+  get view():
+    | DnsAView
+    | DnsAaaaView
+    | DnsTargetView
+    | DnsMxView
+    | DnsSoaView
+    | DnsSrvView
+    | DnsTxtView
+    | DnsNaptrView
+    | null {
+    switch (this.layout) {
+      case 'dnsA':
+        return this.dnsA;
+      case 'dnsAaaa':
+        return this.dnsAaaa;
+      case 'dnsTarget':
+        return this.dnsTarget;
+      case 'dnsMx':
+        return this.dnsMx;
+      case 'dnsSoa':
+        return this.dnsSoa;
+      case 'dnsSrv':
+        return this.dnsSrv;
+      case 'dnsTxt':
+        return this.dnsTxt;
+      case 'dnsNaptr':
+        return this.dnsNaptr;
+      default:
+        return null;
+    }
+  }
+
+  /** The rdata as its layout's toJSON() shows it, or null. */
+  toJSON():
+    | DnsAJSON
+    | DnsAaaaJSON
+    | DnsTargetJSON
+    | DnsMxJSON
+    | DnsSoaJSON
+    | DnsSrvJSON
+    | DnsTxtJSON
+    | DnsNaptrJSON
+    | null {
+    switch (this.layout) {
+      case 'dnsA':
+        return this.dnsA.toJSON();
+      case 'dnsAaaa':
+        return this.dnsAaaa.toJSON();
+      case 'dnsTarget':
+        return this.dnsTarget.toJSON();
+      case 'dnsMx':
+        return this.dnsMx.toJSON();
+      case 'dnsSoa':
+        return this.dnsSoa.toJSON();
+      case 'dnsSrv':
+        return this.dnsSrv.toJSON();
+      case 'dnsTxt':
+        return this.dnsTxt.toJSON();
+      case 'dnsNaptr':
+        return this.dnsNaptr.toJSON();
+      default:
+        return null;
+    }
+  }
+}

@@ -66,4 +66,27 @@ describe('select', () => {
     expect(h.layout).toBeNull();
     expect(h.prefixDecoder(new Uint8Array(0), 0, 0, 'kind')).toEqual({});
   });
+
+  it('names the message a byte region holds by a field, which must fill it', () => {
+    const v = new (mod.RecordView as new () => { wrap(b: Uint8Array): unknown })();
+    const data = make('RecordDataLayouts') as unknown as {
+      wrap(view: unknown): { code: string; field: string; offset: number } | null;
+      layout: string | null;
+      toJSON(): unknown;
+    };
+    const at = (bytes: number[]): ReturnType<typeof data.wrap> => {
+      expect(v.wrap(Uint8Array.from(bytes))).toBeNull();
+      return data.wrap(v);
+    };
+    expect(at([1, 2, 1, 7])).toBeNull();
+    expect([data.layout, data.toJSON()]).toEqual(['shortBody', { kind: 1, value: 7 }]);
+    expect(at([2, 5, 2, 0, 0, 0, 3])).toBeNull();
+    expect(data.layout).toBe('longBody');
+    // Too short for its layout, or longer than it: the layout's error, or E_BAD_LENGTH at its end.
+    expect(at([2, 2, 2, 0])).toMatchObject({ code: 'E_TRUNCATED', field: 'value' });
+    expect(at([1, 3, 1, 7, 9])).toMatchObject({ code: 'E_BAD_LENGTH', field: 'data', offset: 4 });
+    // A kind no case names: no layout, no error.
+    expect(at([9, 1, 0])).toBeNull();
+    expect([data.layout, data.toJSON()]).toEqual([null, null]);
+  });
 });

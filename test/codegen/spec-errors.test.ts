@@ -11,7 +11,7 @@ const CASES: Array<[string, string, string]> = [
   [
     'missing semicolon',
     'message X { a: u8 }',
-    `x.pkt:1:19: syntax error: expected ";", "format", "if", "when", "checksum", "derive", "enum", or "("`,
+    `x.pkt:1:19: syntax error: expected ";", "select", "format", "if", "when", "checksum", "derive", "enum", or "("`,
   ],
   ['unknown type', 'message X { a: u17; }', "x.pkt:1:16: unknown type 'u17'"],
   [
@@ -831,6 +831,16 @@ const CASES: Array<[string, string, string]> = [
     'select on an unknown field',
     'message Y { a: u8; }\nmessage X { a: u8; p: payload(rest); select b { 1 => Y } }',
     "x.pkt:2:45: unknown field 'b'",
+  ],
+  [
+    'select on a region that is not bytes',
+    'message Y { a: u8; }\nmessage X { a: u8; r: payload(rest) select a { 1 => Y }; }',
+    "x.pkt:2:37: select is only allowed on a byte region (bytes(n)); 'r' is not one",
+  ],
+  [
+    'region select target with a payload',
+    'message Y { a: u8; p: payload(rest); }\nmessage X { a: u8; n: u8; r: bytes(n) select a { 1 => Y }; }',
+    "x.pkt:2:55: select target 'Y' has a payload: the bytes of 'r' must hold all of it",
   ],
 ];
 
