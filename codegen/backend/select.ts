@@ -106,6 +106,34 @@ function selectBody(sel: SelectModel, e: EnumModel | undefined): string[] {
   ];
 }
 
+/** One view per target message of a select, named like its layout. */
+interface LayoutView {
+  name: string;
+  message: MessageModel;
+}
+
+function layoutViews(spec: SpecModel, sel: SelectModel): LayoutView[] {
+  return [...new Set(sel.cases.map((c) => c.target))].map((t) => ({
+    name: lowerFirst(t),
+    message: spec.messages.find((m) => m.name === t) as MessageModel,
+  }));
+}
+
+/** `switch (this.layout)` returning `body(view)` per layout, `otherwise` for none. */
+function perLayout(
+  views: LayoutView[],
+  body: (v: LayoutView) => string,
+  otherwise: string,
+): string {
+  return [
+    'switch (this.layout) {',
+    ...views.map((v) => `case '${v.name}':\nreturn ${body(v)};`),
+    'default:',
+    `return ${otherwise};`,
+    '}',
+  ].join('\n');
+}
+
 /** The head's select as top-level statements (the module already imports DecodeError). */
 export function selectModuleCode(spec: SpecModel, head: MessageModel): string[] {
   const regions = head.regions.flatMap((r) => regionSelectCode(spec, head, r));
@@ -113,7 +141,6 @@ export function selectModuleCode(spec: SpecModel, head: MessageModel): string[] 
   if (sel === null) return regions;
   const e = fieldEnum(spec, head, sel.field);
   const targets = [...new Set(sel.cases.map((c) => c.target))];
-  const byName = new Map(spec.messages.map((m) => [m.name, m]));
   const layoutType = `${head.name}Layout`;
   const fn = lowerFirst(layoutType);
   const cls = `${head.name}Layouts`;
@@ -128,21 +155,12 @@ export function selectModuleCode(spec: SpecModel, head: MessageModel): string[] 
     `}`,
   ].join('\n');
 
-  const views = targets.map((t) => ({
-    name: lowerFirst(t),
-    message: byName.get(t) as MessageModel,
-  }));
+  const views = layoutViews(spec, sel);
   const pseudo = hasPseudoChecksum(head) || views.some((v) => hasPseudoChecksum(v.message));
   const viewUnion = [headView, ...targets.map((t) => `${t}View`)].join(' | ');
   const jsonUnion = [head.name, ...targets].map((t) => `${t}JSON`).join(' | ');
-  const cases = (body: (v: (typeof views)[number]) => string, otherwise: string): string =>
-    [
-      'switch (this.layout) {',
-      ...views.map((v) => `case '${v.name}':\nreturn ${body(v)};`),
-      'default:',
-      `return ${otherwise};`,
-      '}',
-    ].join('\n');
+  const cases = (body: (v: LayoutView) => string, otherwise: string): string =>
+    perLayout(views, body, otherwise);
   const toJsonArgs = (m: MessageModel): string =>
     pseudo && hasPseudoChecksum(m) ? 'src, dst' : '';
   const klass = [
@@ -216,22 +234,12 @@ function regionSelectCode(spec: SpecModel, m: MessageModel, r: Region): string[]
   const fn = lowerFirst(layoutType);
   const cls = `${m.name}${region}Layouts`;
   const holder = `${m.name}View`;
-  const byName = new Map(spec.messages.map((x) => [x.name, x]));
-  const views = [...new Set(sel.cases.map((c) => c.target))].map((t) => ({
-    name: lowerFirst(t),
-    message: byName.get(t) as MessageModel,
-  }));
+  const views = layoutViews(spec, sel);
   const name = m.regions.find((x) => x.construct.kind === 'dns_name')?.name;
   const origin = (t: MessageModel): string =>
     needsOrigin(spec, t) && name !== undefined ? `, view.${name}Origin` : '';
-  const cases = (body: (v: (typeof views)[number]) => string, otherwise: string): string =>
-    [
-      'switch (this.layout) {',
-      ...views.map((v) => `case '${v.name}':\nreturn ${body(v)};`),
-      'default:',
-      `return ${otherwise};`,
-      '}',
-    ].join('\n');
+  const cases = (body: (v: LayoutView) => string, otherwise: string): string =>
+    perLayout(views, body, otherwise);
   return [
     [
       `/** Which message of ${spec.module}.pkt the ${r.name} of a ${m.name} holds (its select). */`,
