@@ -143,7 +143,7 @@ export function nestedFieldCode(
       `/** ${n}, a nested ${item.name} (the same view on every call, pointed at it by wrap()). */\nget ${n}(): ${item.name}View {\nreturn this.${view};\n}`,
     ],
     // An inner view that is not emptied would keep its bounds over the old bytes.
-    viewReset: [`this.${view}.wrap(EMPTY, 0, 0);`],
+    viewReset: [`this.${view}.clear();`],
     json: [{ key: n, type: `${item.name}JSON`, expr: `this.${view}.toJSON()` }],
     fields: [
       {
@@ -212,7 +212,7 @@ export function messageArrayCode(
     viewReset: [
       `this.${countSlot} = 0;`,
       ...(origin ? [`this.${originSlot} = 0;`] : []),
-      `this.${cursor}.item.wrap(EMPTY, 0, 0);`,
+      `this.${cursor}.item.clear();`,
     ],
     json: [{ key: n, type: `${item.name}JSON[]`, expr: `${names.json}(this.${n}())` }],
     fields: [{ key: n, type: `${item.name}Fields[]`, decode: `${names.decode}(v.${n}())` }],

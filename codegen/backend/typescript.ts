@@ -573,10 +573,14 @@ class MessageEmitter {
         return this.failRecorded();
       }`,
       `private failRecorded(): DecodeError {
+        this.clear();
+        return this.error;
+      }`,
+      `/** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+      clear(): void {
         this.bytes = EMPTY;
         this.offset = 0;
         this.byteLength = 0;${this.canCut ? '\nthis.cut = false;' : ''}${this.scalars.flatMap((f) => slots(f).map((name) => `\nthis.${name} = 0;`)).join('')}${m.regions.map((r) => `\nthis.${r.name}Size = 0;${(this.cc.get(r.name)?.viewReset ?? []).map((x) => `\n${x}`).join('')}`).join('')}
-        return this.error;
       }`,
     );
     for (const f of this.scalars) {

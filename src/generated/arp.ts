@@ -181,6 +181,12 @@ export class ArpView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -195,7 +201,6 @@ export class ArpView {
     this.thaHiField = 0;
     this.thaLoField = 0;
     this.tpaField = 0;
-    return this.error;
   }
 
   /** htype: 16 bits at bit 0 (ArpHardware). */
@@ -708,6 +713,12 @@ export class ArpAnySizeView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -720,7 +731,6 @@ export class ArpAnySizeView {
     this.spaSize = 0;
     this.thaSize = 0;
     this.tpaSize = 0;
-    return this.error;
   }
 
   /** htype: 16 bits at bit 0 (ArpHardware). */

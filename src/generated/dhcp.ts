@@ -2051,6 +2051,12 @@ export class DhcpView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -2068,7 +2074,6 @@ export class DhcpView {
     this.magicField = 0;
     this.optionsSize = 0;
     this.optionsSummary.clear();
-    return this.error;
   }
 
   /** op: 8 bits at bit 0 (DhcpOp). */
@@ -2711,12 +2716,17 @@ export class DhcpEthernetChaddrView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
     this.macHiField = 0;
     this.macLoField = 0;
-    return this.error;
   }
 
   /** mac: 48 bits at bit 0 (mac address as a number). */

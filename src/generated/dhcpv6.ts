@@ -2351,12 +2351,17 @@ export class Dhcpv6MessageView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
     this.msgTypeField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** msgType: 8 bits at bit 0 (Dhcpv6MessageType). */
@@ -2563,13 +2568,18 @@ export class Dhcpv6View {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
     this.msgTypeField = 0;
     this.transactionIdField = 0;
     this.optionsSize = 0;
-    return this.error;
   }
 
   /** msgType: 8 bits at bit 0 (Dhcpv6MessageType). */
@@ -2856,6 +2866,12 @@ export class Dhcpv6RelayView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -2870,7 +2886,6 @@ export class Dhcpv6RelayView {
     this.peerAddressW2Field = 0;
     this.peerAddressW3Field = 0;
     this.optionsSize = 0;
-    return this.error;
   }
 
   /** msgType: 8 bits at bit 0 (Dhcpv6MessageType). */

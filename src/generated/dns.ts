@@ -272,6 +272,12 @@ export class DnsQuestionView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -281,7 +287,6 @@ export class DnsQuestionView {
     this.typeField = 0;
     this.classSize = 0;
     this.classField = 0;
-    return this.error;
   }
 
   /** Absolute index of name. */
@@ -656,6 +661,12 @@ export class DnsRecordView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -670,7 +681,6 @@ export class DnsRecordView {
     this.rdlengthSize = 0;
     this.rdlengthField = 0;
     this.rdataSize = 0;
-    return this.error;
   }
 
   /** Absolute index of name. */
@@ -1208,6 +1218,12 @@ export class DnsView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -1227,20 +1243,19 @@ export class DnsView {
     this.questionsSize = 0;
     this.questionsCountField = 0;
     this.questionsOriginField = 0;
-    this.questionsCursor.item.wrap(EMPTY, 0, 0);
+    this.questionsCursor.item.clear();
     this.answersSize = 0;
     this.answersCountField = 0;
     this.answersOriginField = 0;
-    this.answersCursor.item.wrap(EMPTY, 0, 0);
+    this.answersCursor.item.clear();
     this.authoritySize = 0;
     this.authorityCountField = 0;
     this.authorityOriginField = 0;
-    this.authorityCursor.item.wrap(EMPTY, 0, 0);
+    this.authorityCursor.item.clear();
     this.additionalSize = 0;
     this.additionalCountField = 0;
     this.additionalOriginField = 0;
-    this.additionalCursor.item.wrap(EMPTY, 0, 0);
-    return this.error;
+    this.additionalCursor.item.clear();
   }
 
   /** id: 16 bits at bit 0. */
@@ -1893,6 +1908,12 @@ export class DnsHeadView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -1912,9 +1933,8 @@ export class DnsHeadView {
     this.questionsSize = 0;
     this.questionsCountField = 0;
     this.questionsOriginField = 0;
-    this.questionsCursor.item.wrap(EMPTY, 0, 0);
+    this.questionsCursor.item.clear();
     this.recordsSize = 0;
-    return this.error;
   }
 
   /** id: 16 bits at bit 0. */
@@ -2373,11 +2393,16 @@ export class DnsAView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
     this.addressField = 0;
-    return this.error;
   }
 
   /** address: 32 bits at bit 0 (ipv4 address as a number). */
@@ -2577,6 +2602,12 @@ export class DnsAaaaView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -2584,7 +2615,6 @@ export class DnsAaaaView {
     this.addressW1Field = 0;
     this.addressW2Field = 0;
     this.addressW3Field = 0;
-    return this.error;
   }
 
   /** Absolute index of address's 16 bytes. */
@@ -2869,12 +2899,17 @@ export class DnsTargetView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
     this.targetSize = 0;
     this.targetOriginField = 0;
-    return this.error;
   }
 
   /** Absolute index of target. */
@@ -3072,13 +3107,18 @@ export class DnsMxView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
     this.preferenceField = 0;
     this.exchangeSize = 0;
     this.exchangeOriginField = 0;
-    return this.error;
   }
 
   /** preference: 16 bits at bit 0. */
@@ -3404,6 +3444,12 @@ export class DnsSoaView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -3421,7 +3467,6 @@ export class DnsSoaView {
     this.expireField = 0;
     this.minimumSize = 0;
     this.minimumField = 0;
-    return this.error;
   }
 
   /** Absolute index of mname. */
@@ -3820,6 +3865,12 @@ export class DnsSrvView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -3828,7 +3879,6 @@ export class DnsSrvView {
     this.portField = 0;
     this.targetSize = 0;
     this.targetOriginField = 0;
-    return this.error;
   }
 
   /** priority: 16 bits at bit 0. */
@@ -4087,12 +4137,17 @@ export class DnsCharacterStringView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
     this.lengthField = 0;
     this.dataSize = 0;
-    return this.error;
   }
 
   /** length: 8 bits at bit 0. */
@@ -4368,13 +4423,18 @@ export class DnsTxtView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
     this.stringsSize = 0;
     this.stringsCountField = 0;
-    this.stringsCursor.item.wrap(EMPTY, 0, 0);
-    return this.error;
+    this.stringsCursor.item.clear();
   }
 
   /** Absolute index of strings. */
@@ -4629,20 +4689,25 @@ export class DnsNaptrView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
     this.orderField = 0;
     this.preferenceField = 0;
     this.flagsSize = 0;
-    this.flagsView.wrap(EMPTY, 0, 0);
+    this.flagsView.clear();
     this.servicesSize = 0;
-    this.servicesView.wrap(EMPTY, 0, 0);
+    this.servicesView.clear();
     this.regexpSize = 0;
-    this.regexpView.wrap(EMPTY, 0, 0);
+    this.regexpView.clear();
     this.replacementSize = 0;
     this.replacementOriginField = 0;
-    return this.error;
   }
 
   /** order: 16 bits at bit 0. */

@@ -190,6 +190,12 @@ export class EdnsOptView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -201,7 +207,6 @@ export class EdnsOptView {
     this.zField = 0;
     this.rdlengthField = 0;
     this.optionsSize = 0;
-    return this.error;
   }
 
   /** type: 16 bits at bit 0. */
@@ -529,13 +534,18 @@ export class EdnsOptionView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
     this.codeField = 0;
     this.lengthField = 0;
     this.dataSize = 0;
-    return this.error;
   }
 
   /** code: 16 bits at bit 0 (EdnsOptionCode). */
@@ -756,6 +766,12 @@ export class EdnsClientSubnetView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -763,7 +779,6 @@ export class EdnsClientSubnetView {
     this.sourcePrefixField = 0;
     this.scopePrefixField = 0;
     this.addressSize = 0;
-    return this.error;
   }
 
   /** family: 16 bits at bit 0 (EdnsAddressFamily). */
@@ -992,11 +1007,16 @@ export class EdnsCookieView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
     this.serverSize = 0;
-    return this.error;
   }
 
   /** Absolute index of the 8-byte client field. */

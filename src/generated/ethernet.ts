@@ -155,6 +155,12 @@ export class EthernetView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -164,7 +170,6 @@ export class EthernetView {
     this.srcLoField = 0;
     this.etherTypeField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** dst: 48 bits at bit 0 (mac address as a number). */

@@ -380,6 +380,12 @@ export class GeneveView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -393,7 +399,6 @@ export class GeneveView {
     this.reserved1Field = 0;
     this.optionsSize = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** version: 2 bits at bit 0. */

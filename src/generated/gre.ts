@@ -275,6 +275,12 @@ export class GreView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -303,7 +309,6 @@ export class GreView {
     this.ackSize = 0;
     this.ackField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** c: 1 bits at bit 0. */

@@ -219,6 +219,12 @@ export class IcmpView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -228,7 +234,6 @@ export class IcmpView {
     this.identifierField = 0;
     this.sequenceField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (IcmpType). */

@@ -1593,6 +1593,12 @@ export class Icmpv6View {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -1600,7 +1606,6 @@ export class Icmpv6View {
     this.codeField = 0;
     this.checksumField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (Icmpv6Type). */
@@ -1937,6 +1942,12 @@ export class Icmpv6EchoView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -1946,7 +1957,6 @@ export class Icmpv6EchoView {
     this.identifierField = 0;
     this.sequenceField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (Icmpv6Type). */
@@ -2354,6 +2364,12 @@ export class Icmpv6ErrorView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -2362,7 +2378,6 @@ export class Icmpv6ErrorView {
     this.checksumField = 0;
     this.unusedField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (Icmpv6Type). */
@@ -2755,6 +2770,12 @@ export class Icmpv6PacketTooBigView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -2763,7 +2784,6 @@ export class Icmpv6PacketTooBigView {
     this.checksumField = 0;
     this.mtuField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (Icmpv6Type). */
@@ -3154,6 +3174,12 @@ export class Icmpv6ParameterProblemView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -3162,7 +3188,6 @@ export class Icmpv6ParameterProblemView {
     this.checksumField = 0;
     this.pointerField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (Icmpv6Type). */
@@ -3564,6 +3589,12 @@ export class NdRouterSolicitationView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -3572,7 +3603,6 @@ export class NdRouterSolicitationView {
     this.checksumField = 0;
     this.reservedField = 0;
     this.optionsSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (Icmpv6Type). */
@@ -4028,6 +4058,12 @@ export class NdRouterAdvertisementView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -4045,7 +4081,6 @@ export class NdRouterAdvertisementView {
     this.reachableTimeField = 0;
     this.retransTimerField = 0;
     this.optionsSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (Icmpv6Type). */
@@ -4800,6 +4835,12 @@ export class NdNeighborSolicitationView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -4812,7 +4853,6 @@ export class NdNeighborSolicitationView {
     this.targetW2Field = 0;
     this.targetW3Field = 0;
     this.optionsSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (Icmpv6Type). */
@@ -5411,6 +5451,12 @@ export class NdNeighborAdvertisementView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -5426,7 +5472,6 @@ export class NdNeighborAdvertisementView {
     this.targetW2Field = 0;
     this.targetW3Field = 0;
     this.optionsSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (Icmpv6Type). */
@@ -6128,6 +6173,12 @@ export class NdRedirectView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -6144,7 +6195,6 @@ export class NdRedirectView {
     this.destinationW2Field = 0;
     this.destinationW3Field = 0;
     this.optionsSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (Icmpv6Type). */
@@ -6869,6 +6919,12 @@ export class MldView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -6882,7 +6938,6 @@ export class MldView {
     this.multicastAddressW2Field = 0;
     this.multicastAddressW3Field = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (Icmpv6Type). */
@@ -7507,6 +7562,12 @@ export class Mldv2QueryView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -7526,7 +7587,6 @@ export class Mldv2QueryView {
     this.numSourcesField = 0;
     this.sourcesSize = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (Icmpv6Type). */
@@ -8330,6 +8390,12 @@ export class Mldv2RecordView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -8342,7 +8408,6 @@ export class Mldv2RecordView {
     this.multicastAddressW3Field = 0;
     this.sourcesSize = 0;
     this.auxDataSize = 0;
-    return this.error;
   }
 
   /** recordType: 8 bits at bit 0 (Mldv2RecordType). */
@@ -8872,6 +8937,12 @@ export class Mldv2ReportView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -8882,9 +8953,8 @@ export class Mldv2ReportView {
     this.numRecordsField = 0;
     this.recordsSize = 0;
     this.recordsCountField = 0;
-    this.recordsCursor.item.wrap(EMPTY, 0, 0);
+    this.recordsCursor.item.clear();
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (Icmpv6Type). */

@@ -166,6 +166,12 @@ export class IgmpView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -174,7 +180,6 @@ export class IgmpView {
     this.checksumField = 0;
     this.groupField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (IgmpType). */
@@ -594,6 +599,12 @@ export class Igmpv3QueryView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -608,7 +619,6 @@ export class Igmpv3QueryView {
     this.numSourcesField = 0;
     this.sourcesSize = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (IgmpType). */
@@ -1202,6 +1212,12 @@ export class Igmpv3GroupRecordView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -1211,7 +1227,6 @@ export class Igmpv3GroupRecordView {
     this.groupField = 0;
     this.sourcesSize = 0;
     this.auxDataSize = 0;
-    return this.error;
   }
 
   /** recordType: 8 bits at bit 0 (IgmpRecordType). */
@@ -1650,6 +1665,12 @@ export class Igmpv3ReportView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -1660,9 +1681,8 @@ export class Igmpv3ReportView {
     this.numGroupRecordsField = 0;
     this.recordsSize = 0;
     this.recordsCountField = 0;
-    this.recordsCursor.item.wrap(EMPTY, 0, 0);
+    this.recordsCursor.item.clear();
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** type: 8 bits at bit 0 (IgmpType). */

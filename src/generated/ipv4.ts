@@ -1309,6 +1309,12 @@ export class Ipv4View {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -1328,7 +1334,6 @@ export class Ipv4View {
     this.dstField = 0;
     this.optionsSize = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** version: 4 bits at bit 0. */
@@ -2153,6 +2158,12 @@ export class Ipv4OffloadedView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -2171,7 +2182,6 @@ export class Ipv4OffloadedView {
     this.dstField = 0;
     this.optionsSize = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** version: 4 bits at bit 0. */

@@ -260,6 +260,12 @@ export class Ipv6View {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -279,7 +285,6 @@ export class Ipv6View {
     this.dstW2Field = 0;
     this.dstW3Field = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** version: 4 bits at bit 0. */
@@ -962,6 +967,12 @@ export class Ipv6JumboView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -980,7 +991,6 @@ export class Ipv6JumboView {
     this.dstW2Field = 0;
     this.dstW3Field = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** version: 4 bits at bit 0. */

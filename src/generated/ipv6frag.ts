@@ -116,6 +116,12 @@ export class Ipv6FragmentView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -126,7 +132,6 @@ export class Ipv6FragmentView {
     this.moreField = 0;
     this.identificationField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** nextHeader: 8 bits at bit 0 (IpProtocol). */

@@ -697,6 +697,12 @@ export class Ipv6OptionsHeaderView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -705,7 +711,6 @@ export class Ipv6OptionsHeaderView {
     this.optionsSize = 0;
     this.optionsSummary.clear();
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** nextHeader: 8 bits at bit 0 (IpProtocol). */

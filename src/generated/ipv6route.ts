@@ -584,6 +584,12 @@ export class Ipv6RoutingView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -593,7 +599,6 @@ export class Ipv6RoutingView {
     this.segmentsLeftField = 0;
     this.dataSize = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** nextHeader: 8 bits at bit 0 (IpProtocol). */
@@ -951,6 +956,12 @@ export class Ipv6SourceRouteView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -961,7 +972,6 @@ export class Ipv6SourceRouteView {
     this.reservedField = 0;
     this.addressesSize = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** nextHeader: 8 bits at bit 0 (IpProtocol). */
@@ -1363,6 +1373,12 @@ export class Ipv6HomeAddressRouteView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -1376,7 +1392,6 @@ export class Ipv6HomeAddressRouteView {
     this.homeAddressW2Field = 0;
     this.homeAddressW3Field = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** nextHeader: 8 bits at bit 0 (IpProtocol). */
@@ -1868,6 +1883,12 @@ export class Ipv6SegmentRoutingView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -1881,7 +1902,6 @@ export class Ipv6SegmentRoutingView {
     this.segmentsSize = 0;
     this.tlvsSize = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** nextHeader: 8 bits at bit 0 (IpProtocol). */

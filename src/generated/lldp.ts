@@ -1277,13 +1277,18 @@ export class LldpView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
     this.tlvsSize = 0;
     this.tlvsSummary.clear();
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** Absolute index of tlvs. */

@@ -104,12 +104,17 @@ export class MplsView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
     this.entriesSize = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** Absolute index of entries. */

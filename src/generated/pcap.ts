@@ -261,6 +261,12 @@ export class PcapFileView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -271,7 +277,6 @@ export class PcapFileView {
     this.sigfigsField = 0;
     this.snaplenField = 0;
     this.linkTypeWordField = 0;
-    return this.error;
   }
 
   /** magic: 32 bits at bit 0 (PcapMagic). */
@@ -904,6 +909,12 @@ export class PcapRecordView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -913,7 +924,6 @@ export class PcapRecordView {
     this.inclLenField = 0;
     this.origLenField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** tsSec: 32 bits at bit 0. */
@@ -1310,11 +1320,16 @@ export class PcapngBlockHeadLeView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
     this.typeField = 0;
-    return this.error;
   }
 
   /** type: 32 bits at bit 0 (PcapngBlockType). */
@@ -1562,6 +1577,12 @@ export class PcapngBlockView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -1570,7 +1591,6 @@ export class PcapngBlockView {
     this.bodySize = 0;
     this.trailingLengthSize = 0;
     this.trailingLengthField = 0;
-    return this.error;
   }
 
   /** type: 32 bits at bit 0 (PcapngBlockType). */
@@ -1940,6 +1960,12 @@ export class PcapngSectionHeaderView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -1948,7 +1974,6 @@ export class PcapngSectionHeaderView {
     this.byteOrderMagicField = 0;
     this.versionMajorField = 0;
     this.versionMinorField = 0;
-    return this.error;
   }
 
   /** type: 32 bits at bit 0 (PcapngBlockType). */
@@ -2430,6 +2455,12 @@ export class PcapngInterfaceDescriptionView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -2439,7 +2470,6 @@ export class PcapngInterfaceDescriptionView {
     this.reservedField = 0;
     this.snapLenField = 0;
     this.optionsSize = 0;
-    return this.error;
   }
 
   /** type: 32 bits at bit 0 (PcapngBlockType). */
@@ -2884,6 +2914,12 @@ export class PcapngOptionView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -2891,7 +2927,6 @@ export class PcapngOptionView {
     this.lengthField = 0;
     this.valueSize = 0;
     this.paddingSize = 0;
-    return this.error;
   }
 
   /** code: 16 bits at bit 0 (PcapngOptionCode). */
@@ -3171,12 +3206,17 @@ export class PcapngTsOffsetView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
     this.firstField = 0;
     this.secondField = 0;
-    return this.error;
   }
 
   /** first: 32 bits at bit 0. */
@@ -3557,6 +3597,12 @@ export class PcapngEnhancedPacketView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -3569,7 +3615,6 @@ export class PcapngEnhancedPacketView {
     this.originalLengthField = 0;
     this.dataSize = 0;
     this.trailerSize = 0;
-    return this.error;
   }
 
   /** type: 32 bits at bit 0 (PcapngBlockType). */
@@ -4259,6 +4304,12 @@ export class PcapngObsoletePacketView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -4272,7 +4323,6 @@ export class PcapngObsoletePacketView {
     this.originalLengthField = 0;
     this.dataSize = 0;
     this.trailerSize = 0;
-    return this.error;
   }
 
   /** type: 32 bits at bit 0 (PcapngBlockType). */
@@ -4898,6 +4948,12 @@ export class PcapngSimplePacketView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -4905,7 +4961,6 @@ export class PcapngSimplePacketView {
     this.totalLengthField = 0;
     this.originalLengthField = 0;
     this.dataSize = 0;
-    return this.error;
   }
 
   /** type: 32 bits at bit 0 (PcapngBlockType). */

@@ -140,6 +140,12 @@ export class PppView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -147,7 +153,6 @@ export class PppView {
     this.controlField = 0;
     this.protocolField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** address: 8 bits at bit 0. */

@@ -924,6 +924,12 @@ export class TcpView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -939,7 +945,6 @@ export class TcpView {
     this.optionsSize = 0;
     this.optionsSummary.clear();
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** srcPort: 16 bits at bit 0. */

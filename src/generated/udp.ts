@@ -188,6 +188,12 @@ export class UdpView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -197,7 +203,6 @@ export class UdpView {
     this.lengthField = 0;
     this.checksumField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** srcPort: 16 bits at bit 0 (UdpPort). */

@@ -100,6 +100,12 @@ export class VlanView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -108,7 +114,6 @@ export class VlanView {
     this.idField = 0;
     this.etherTypeField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** pcp: 3 bits at bit 0. */

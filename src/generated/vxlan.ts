@@ -111,6 +111,12 @@ export class VxlanView {
   }
 
   private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
     this.bytes = EMPTY;
     this.offset = 0;
     this.byteLength = 0;
@@ -121,7 +127,6 @@ export class VxlanView {
     this.vniField = 0;
     this.reservedField = 0;
     this.payloadSize = 0;
-    return this.error;
   }
 
   /** flagsHigh: 4 bits at bit 0. */
