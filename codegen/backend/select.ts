@@ -4,6 +4,8 @@
  * - `<Head>Layout`, the union of the layouts' names (each target message's name, lower camel);
  * - `<head>Layout(view)`, the select as a switch over the head's field (cases whose condition
  *   reads the view try in order within their value);
+ * - `<head>LayoutOfPrefix(bytes, offset, length)`, the same from the field's bytes, for a message
+ *   the head refused (its conditional cases passed over);
  * - `<Head>Layouts`, which owns the head's view and one view per layout, wraps the head and then
  *   the layout's view, and hands out the view, its prefix decoder, toJSON() and describe().
  * The statements are built from the model here; the back end knows no protocol.
@@ -12,12 +14,14 @@ import type {
   EnumModel,
   MessageModel,
   Region,
+  ScalarField,
   SelectCase,
   SelectModel,
   SpecModel,
 } from '../frontend/model.js';
 import { needsOrigin } from './nested.js';
 import { exprTs, viewOf } from './expr.js';
+import { inlineLoad } from './typescript.js';
 
 function lowerFirst(s: string): string {
   return s[0].toLowerCase() + s.slice(1);
@@ -76,22 +80,29 @@ function fieldEnum(spec: SpecModel, m: MessageModel, field: string): EnumModel |
   return [...spec.enums, ...spec.importedEnums].find((x) => x.name === enumName);
 }
 
-/** The statements of a select as a function of `view`: a switch, then what no case names. */
-function selectBody(sel: SelectModel, e: EnumModel | undefined): string[] {
+/**
+ * The statements of a select as a function of `view`: a switch over `key` (the select field, by
+ * default the view's getter), then what no case names. `cases` are the select's, or some of them.
+ */
+function selectBody(
+  sel: SelectModel,
+  e: EnumModel | undefined,
+  key = `view.${sel.field}`,
+  cases = sel.cases,
+): string[] {
   // One switch group per set of values that try the same cases.
   const values: number[] = [];
-  for (const c of sel.cases)
-    for (const v of c.values ?? []) if (!values.includes(v)) values.push(v);
+  for (const c of cases) for (const v of c.values ?? []) if (!values.includes(v)) values.push(v);
   const groups = new Map<string, { values: number[]; cases: SelectCase[] }>();
   for (const v of values) {
-    const cs = tried(sel.cases, v);
-    const k = cs.map((c) => sel.cases.indexOf(c)).join(',');
+    const cs = tried(cases, v);
+    const k = cs.map((c) => cases.indexOf(c)).join(',');
     const g = groups.get(k);
     if (g === undefined) groups.set(k, { values: [v], cases: cs });
     else g.values.push(v);
   }
-  const rest = tried(sel.cases, null);
-  const switchLines = [`switch (view.${sel.field}) {`];
+  const rest = tried(cases, null);
+  const switchLines = [`switch (${key}) {`];
   for (const g of groups.values()) {
     for (const v of g.values) {
       const name = memberName(e, v);
@@ -119,14 +130,15 @@ function layoutViews(spec: SpecModel, sel: SelectModel): LayoutView[] {
   }));
 }
 
-/** `switch (this.layout)` returning `body(view)` per layout, `otherwise` for none. */
+/** `switch (this.layout)` (or `on`) returning `body(view)` per layout, `otherwise` for none. */
 function perLayout(
   views: LayoutView[],
   body: (v: LayoutView) => string,
   otherwise: string,
+  on = 'this.layout',
 ): string {
   return [
-    'switch (this.layout) {',
+    `switch (${on}) {`,
     ...views.map((v) => `case '${v.name}':\nreturn ${body(v)};`),
     'default:',
     `return ${otherwise};`,
@@ -155,6 +167,23 @@ export function selectModuleCode(spec: SpecModel, head: MessageModel): string[] 
     `}`,
   ].join('\n');
 
+  const key = head.fields.find((f) => f.kind === 'scalar' && f.name === sel.field) as ScalarField;
+  const keyEnd = (key.bitOffset + key.bitWidth + 7) >> 3;
+  const unconditional = sel.cases.filter((c) => c.when === null);
+  const prefixFn = [
+    `/**`,
+    ` * The layout ${head.name}'s select names from the bytes alone, for a message the head refused:`,
+    ` * by the ${sel.field} the bytes hold (null when they end before it, or no case names it).`,
+    ...(unconditional.length < sel.cases.length
+      ? [` * A case with a condition is passed over: the condition reads a wrapped view.`]
+      : []),
+    ` */`,
+    `export function ${fn}OfPrefix(bytes: Uint8Array, offset: number, length: number): ${layoutType} | null {`,
+    `if (!(offset >= 0 && length >= ${keyEnd} && offset + ${keyEnd} <= bytes.length)) return null;`,
+    ...selectBody(sel, e, inlineLoad(key, 'bytes', 'offset'), unconditional),
+    `}`,
+  ].join('\n');
+
   const views = layoutViews(spec, sel);
   const pseudo = hasPseudoChecksum(head) || views.some((v) => hasPseudoChecksum(v.message));
   const viewUnion = [headView, ...targets.map((t) => `${t}View`)].join(' | ');
@@ -174,12 +203,18 @@ export function selectModuleCode(spec: SpecModel, head: MessageModel): string[] 
     ...views.map((v) => `readonly ${v.name} = new ${v.message.name}View();`),
     `/** The view holding the message after the last wrap() (when it failed: the one that refused it). */`,
     `layout: ${layoutType} | null = null;`,
+    `/** After a wrap() the head refused: the layout the bytes' ${sel.field} names (see ${fn}OfPrefix). */`,
+    `private prefixLayout: ${layoutType} | null = null;`,
     ``,
     `/** Wraps the head, then the layout's view; returns the first error. */`,
     `wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {`,
     `this.layout = null;`,
     `const err = this.head.wrap(bytes, offset, length);`,
-    `if (err !== null) return err;`,
+    `if (err !== null) {`,
+    `this.prefixLayout = ${fn}OfPrefix(bytes, offset, length);`,
+    `return err;`,
+    `}`,
+    `this.prefixLayout = null;`,
     `this.layout = ${fn}(this.head);`,
     cases((v) => `this.${v.name}.wrap(bytes, offset, length)`, 'null'),
     `}`,
@@ -189,9 +224,13 @@ export function selectModuleCode(spec: SpecModel, head: MessageModel): string[] 
     cases((v) => `this.${v.name}`, 'this.head'),
     `}`,
     ``,
-    `/** The fixed fields of the view that refused the bytes, for showing it beside its error. */`,
+    `/**`,
+    ` * The fixed fields of the view that refused the bytes, for showing it beside its error. A head`,
+    ` * that refused them shows in the layout their ${sel.field} names, so the fields that layout`,
+    ` * has past the head's show as far as the bytes go.`,
+    ` */`,
     `get prefixDecoder(): (bytes: Uint8Array, offset: number, length: number, last?: string) => object {`,
-    cases((v) => `decode${v.message.name}Prefix`, `decode${head.name}Prefix`),
+    perLayout(views, (v) => `decode${v.message.name}Prefix`, `decode${head.name}Prefix`, 'this.layout ?? this.prefixLayout'),
     `}`,
     ``,
     `/** The message as its layout's toJSON() shows it. */`,
@@ -216,6 +255,7 @@ export function selectModuleCode(spec: SpecModel, head: MessageModel): string[] 
       `export type ${layoutType} = ${views.map((v) => `'${v.name}'`).join(' | ')};`,
     ].join('\n'),
     selectFn,
+    prefixFn,
     klass,
   ];
 }

@@ -552,10 +552,9 @@ export class CaptureDecoder {
       ext.name = 'routing';
       const r = ext.routing;
       const err = r.wrap(bytes, off, len);
-      if (err !== null) {
-        const shown = r.layout === null ? routingPrefix(bytes, off, len) : r.prefixDecoder;
-        return this.failExt(ext, err, shown, off, len);
-      }
+      // A head that failed shows in the layout its type names (a cut segment routing header still
+      // shows its last entry, flags and tag, as tshark does).
+      if (err !== null) return this.failExt(ext, err, r.prefixDecoder, off, len);
       payloadOffset = r.head.payloadOffset;
       payloadLength = r.head.payloadLength;
       // The final destination, while segments are left, is the pseudo-header's (RFC 8200 §8.1).
@@ -900,26 +899,6 @@ export class CaptureDecoder {
     if (this.error === null) this.error = err;
     if (this.partialLayer === null)
       this.showPartial(err.layer as CaptureLayerName, err, decode, offset, length);
-  }
-}
-
-/**
- * How to show a routing header that failed: in its type's layout when the type byte is there
- * (a cut segment routing header still shows its last entry, flags and tag, as tshark does).
- */
-function routingPrefix(bytes: Uint8Array, offset: number, length: number): PrefixDecoder {
-  const head = ipv6route.decodeIpv6RoutingPrefix(bytes, offset, length, 'routingType') as {
-    routingType?: number;
-  };
-  switch (head.routingType) {
-    case ipv6route.Ipv6RoutingType.SourceRoute:
-      return ipv6route.decodeIpv6SourceRoutePrefix;
-    case ipv6route.Ipv6RoutingType.HomeAddress:
-      return ipv6route.decodeIpv6HomeAddressRoutePrefix;
-    case ipv6route.Ipv6RoutingType.SegmentRouting:
-      return ipv6route.decodeIpv6SegmentRoutingPrefix;
-    default:
-      return ipv6route.decodeIpv6RoutingPrefix;
   }
 }
 

@@ -3280,6 +3280,24 @@ export function dhcpv6MessageLayout(view: Dhcpv6MessageView): Dhcpv6MessageLayou
 }
 
 /**
+ * The layout Dhcpv6Message's select names from the bytes alone, for a message the head refused:
+ * by the msgType the bytes hold (null when they end before it, or no case names it).
+ */
+export function dhcpv6MessageLayoutOfPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+): Dhcpv6MessageLayout | null {
+  if (!(offset >= 0 && length >= 1 && offset + 1 <= bytes.length)) return null;
+  switch (bytes[offset]) {
+    case 12: // RelayForward
+    case 13: // RelayReply
+      return 'dhcpv6Relay';
+  }
+  return 'dhcpv6';
+}
+
+/**
  * Dhcpv6Message in the layout its select names: `head` holds the common fields, and after
  * wrap() `layout` names the view that holds the whole message (null: the head alone).
  * The views are owned and re-pointed at every wrap(), so a walk allocates nothing.
@@ -3290,12 +3308,18 @@ export class Dhcpv6MessageLayouts {
   readonly dhcpv6 = new Dhcpv6View();
   /** The view holding the message after the last wrap() (when it failed: the one that refused it). */
   layout: Dhcpv6MessageLayout | null = null;
+  /** After a wrap() the head refused: the layout the bytes' msgType names (see dhcpv6MessageLayoutOfPrefix). */
+  private prefixLayout: Dhcpv6MessageLayout | null = null;
 
   /** Wraps the head, then the layout's view; returns the first error. */
   wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
     this.layout = null;
     const err = this.head.wrap(bytes, offset, length);
-    if (err !== null) return err;
+    if (err !== null) {
+      this.prefixLayout = dhcpv6MessageLayoutOfPrefix(bytes, offset, length);
+      return err;
+    }
+    this.prefixLayout = null;
     this.layout = dhcpv6MessageLayout(this.head);
     switch (this.layout) {
       case 'dhcpv6Relay':
@@ -3319,14 +3343,18 @@ export class Dhcpv6MessageLayouts {
     }
   }
 
-  /** The fixed fields of the view that refused the bytes, for showing it beside its error. */
+  /**
+   * The fixed fields of the view that refused the bytes, for showing it beside its error. A head
+   * that refused them shows in the layout their msgType names, so the fields that layout
+   * has past the head's show as far as the bytes go.
+   */
   get prefixDecoder(): (
     bytes: Uint8Array,
     offset: number,
     length: number,
     last?: string,
   ) => object {
-    switch (this.layout) {
+    switch (this.layout ?? this.prefixLayout) {
       case 'dhcpv6Relay':
         return decodeDhcpv6RelayPrefix;
       case 'dhcpv6':

@@ -9333,6 +9333,48 @@ export function icmpv6Layout(view: Icmpv6View): Icmpv6Layout | null {
 }
 
 /**
+ * The layout Icmpv6's select names from the bytes alone, for a message the head refused:
+ * by the type the bytes hold (null when they end before it, or no case names it).
+ * A case with a condition is passed over: the condition reads a wrapped view.
+ */
+export function icmpv6LayoutOfPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+): Icmpv6Layout | null {
+  if (!(offset >= 0 && length >= 1 && offset + 1 <= bytes.length)) return null;
+  switch (bytes[offset]) {
+    case 128: // EchoRequest
+    case 129: // EchoReply
+      return 'icmpv6Echo';
+    case 1: // DestinationUnreachable
+    case 3: // TimeExceeded
+      return 'icmpv6Error';
+    case 2: // PacketTooBig
+      return 'icmpv6PacketTooBig';
+    case 4: // ParameterProblem
+      return 'icmpv6ParameterProblem';
+    case 133: // RouterSolicitation
+      return 'ndRouterSolicitation';
+    case 134: // RouterAdvertisement
+      return 'ndRouterAdvertisement';
+    case 135: // NeighborSolicitation
+      return 'ndNeighborSolicitation';
+    case 136: // NeighborAdvertisement
+      return 'ndNeighborAdvertisement';
+    case 137: // Redirect
+      return 'ndRedirect';
+    case 130: // MulticastListenerQuery
+    case 131: // MulticastListenerReport
+    case 132: // MulticastListenerDone
+      return 'mld';
+    case 143: // Mldv2Report
+      return 'mldv2Report';
+  }
+  return null;
+}
+
+/**
  * Icmpv6 in the layout its select names: `head` holds the common fields, and after
  * wrap() `layout` names the view that holds the whole message (null: the head alone).
  * The views are owned and re-pointed at every wrap(), so a walk allocates nothing.
@@ -9353,12 +9395,18 @@ export class Icmpv6Layouts {
   readonly mldv2Report = new Mldv2ReportView();
   /** The view holding the message after the last wrap() (when it failed: the one that refused it). */
   layout: Icmpv6Layout | null = null;
+  /** After a wrap() the head refused: the layout the bytes' type names (see icmpv6LayoutOfPrefix). */
+  private prefixLayout: Icmpv6Layout | null = null;
 
   /** Wraps the head, then the layout's view; returns the first error. */
   wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
     this.layout = null;
     const err = this.head.wrap(bytes, offset, length);
-    if (err !== null) return err;
+    if (err !== null) {
+      this.prefixLayout = icmpv6LayoutOfPrefix(bytes, offset, length);
+      return err;
+    }
+    this.prefixLayout = null;
     this.layout = icmpv6Layout(this.head);
     switch (this.layout) {
       case 'icmpv6Echo':
@@ -9435,14 +9483,18 @@ export class Icmpv6Layouts {
     }
   }
 
-  /** The fixed fields of the view that refused the bytes, for showing it beside its error. */
+  /**
+   * The fixed fields of the view that refused the bytes, for showing it beside its error. A head
+   * that refused them shows in the layout their type names, so the fields that layout
+   * has past the head's show as far as the bytes go.
+   */
   get prefixDecoder(): (
     bytes: Uint8Array,
     offset: number,
     length: number,
     last?: string,
   ) => object {
-    switch (this.layout) {
+    switch (this.layout ?? this.prefixLayout) {
       case 'icmpv6Echo':
         return decodeIcmpv6EchoPrefix;
       case 'icmpv6Error':

@@ -2006,6 +2006,24 @@ export function igmpLayout(view: IgmpView): IgmpLayout | null {
 }
 
 /**
+ * The layout Igmp's select names from the bytes alone, for a message the head refused:
+ * by the type the bytes hold (null when they end before it, or no case names it).
+ * A case with a condition is passed over: the condition reads a wrapped view.
+ */
+export function igmpLayoutOfPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+): IgmpLayout | null {
+  if (!(offset >= 0 && length >= 1 && offset + 1 <= bytes.length)) return null;
+  switch (bytes[offset]) {
+    case 34: // V3MembershipReport
+      return 'igmpv3Report';
+  }
+  return null;
+}
+
+/**
  * Igmp in the layout its select names: `head` holds the common fields, and after
  * wrap() `layout` names the view that holds the whole message (null: the head alone).
  * The views are owned and re-pointed at every wrap(), so a walk allocates nothing.
@@ -2016,12 +2034,18 @@ export class IgmpLayouts {
   readonly igmpv3Query = new Igmpv3QueryView();
   /** The view holding the message after the last wrap() (when it failed: the one that refused it). */
   layout: IgmpLayout | null = null;
+  /** After a wrap() the head refused: the layout the bytes' type names (see igmpLayoutOfPrefix). */
+  private prefixLayout: IgmpLayout | null = null;
 
   /** Wraps the head, then the layout's view; returns the first error. */
   wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
     this.layout = null;
     const err = this.head.wrap(bytes, offset, length);
-    if (err !== null) return err;
+    if (err !== null) {
+      this.prefixLayout = igmpLayoutOfPrefix(bytes, offset, length);
+      return err;
+    }
+    this.prefixLayout = null;
     this.layout = igmpLayout(this.head);
     switch (this.layout) {
       case 'igmpv3Report':
@@ -2045,14 +2069,18 @@ export class IgmpLayouts {
     }
   }
 
-  /** The fixed fields of the view that refused the bytes, for showing it beside its error. */
+  /**
+   * The fixed fields of the view that refused the bytes, for showing it beside its error. A head
+   * that refused them shows in the layout their type names, so the fields that layout
+   * has past the head's show as far as the bytes go.
+   */
   get prefixDecoder(): (
     bytes: Uint8Array,
     offset: number,
     length: number,
     last?: string,
   ) => object {
-    switch (this.layout) {
+    switch (this.layout ?? this.prefixLayout) {
       case 'igmpv3Report':
         return decodeIgmpv3ReportPrefix;
       case 'igmpv3Query':

@@ -2229,6 +2229,27 @@ export function ipv6RoutingLayout(view: Ipv6RoutingView): Ipv6RoutingLayout | nu
 }
 
 /**
+ * The layout Ipv6Routing's select names from the bytes alone, for a message the head refused:
+ * by the routingType the bytes hold (null when they end before it, or no case names it).
+ */
+export function ipv6RoutingLayoutOfPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+): Ipv6RoutingLayout | null {
+  if (!(offset >= 0 && length >= 3 && offset + 3 <= bytes.length)) return null;
+  switch (bytes[offset + 2]) {
+    case 0: // SourceRoute
+      return 'ipv6SourceRoute';
+    case 2: // HomeAddress
+      return 'ipv6HomeAddressRoute';
+    case 4: // SegmentRouting
+      return 'ipv6SegmentRouting';
+  }
+  return null;
+}
+
+/**
  * Ipv6Routing in the layout its select names: `head` holds the common fields, and after
  * wrap() `layout` names the view that holds the whole message (null: the head alone).
  * The views are owned and re-pointed at every wrap(), so a walk allocates nothing.
@@ -2240,12 +2261,18 @@ export class Ipv6RoutingLayouts {
   readonly ipv6SegmentRouting = new Ipv6SegmentRoutingView();
   /** The view holding the message after the last wrap() (when it failed: the one that refused it). */
   layout: Ipv6RoutingLayout | null = null;
+  /** After a wrap() the head refused: the layout the bytes' routingType names (see ipv6RoutingLayoutOfPrefix). */
+  private prefixLayout: Ipv6RoutingLayout | null = null;
 
   /** Wraps the head, then the layout's view; returns the first error. */
   wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
     this.layout = null;
     const err = this.head.wrap(bytes, offset, length);
-    if (err !== null) return err;
+    if (err !== null) {
+      this.prefixLayout = ipv6RoutingLayoutOfPrefix(bytes, offset, length);
+      return err;
+    }
+    this.prefixLayout = null;
     this.layout = ipv6RoutingLayout(this.head);
     switch (this.layout) {
       case 'ipv6SourceRoute':
@@ -2274,14 +2301,18 @@ export class Ipv6RoutingLayouts {
     }
   }
 
-  /** The fixed fields of the view that refused the bytes, for showing it beside its error. */
+  /**
+   * The fixed fields of the view that refused the bytes, for showing it beside its error. A head
+   * that refused them shows in the layout their routingType names, so the fields that layout
+   * has past the head's show as far as the bytes go.
+   */
   get prefixDecoder(): (
     bytes: Uint8Array,
     offset: number,
     length: number,
     last?: string,
   ) => object {
-    switch (this.layout) {
+    switch (this.layout ?? this.prefixLayout) {
       case 'ipv6SourceRoute':
         return decodeIpv6SourceRoutePrefix;
       case 'ipv6HomeAddressRoute':

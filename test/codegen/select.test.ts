@@ -67,6 +67,28 @@ describe('select', () => {
     expect(h.prefixDecoder(new Uint8Array(0), 0, 0, 'kind')).toEqual({});
   });
 
+  it('shows a message the head refused in the layout its prefix names', () => {
+    const f = make('FramedLayouts');
+    const cut = Uint8Array.of(1, 5, 9);
+    expect(f.wrap(cut)).toMatchObject({ code: 'E_TRUNCATED', field: 'data' });
+    expect(f.layout).toBeNull();
+    // The head's own prefix stops at size; the layout's goes on to the field past the head's.
+    expect(f.prefixDecoder(cut, 0, cut.length, 'data')).toEqual({ kind: 1, size: 5, value: 9 });
+    const ofPrefix = mod.framedLayoutOfPrefix as (b: Uint8Array, o: number, l: number) => unknown;
+    expect(ofPrefix(cut, 0, cut.length)).toBe('framedShort');
+    expect(ofPrefix(Uint8Array.of(0, 1, 5, 9), 1, 3)).toBe('framedShort');
+    // A conditional case reads a wrapped view: passed over, as is a kind no case names.
+    expect(ofPrefix(Uint8Array.of(2, 5), 0, 2)).toBeNull();
+    expect(ofPrefix(Uint8Array.of(7, 5), 0, 2)).toBeNull();
+    // Bytes that end before the kind (or a window past them) name nothing.
+    expect(ofPrefix(new Uint8Array(0), 0, 0)).toBeNull();
+    expect(ofPrefix(cut, 3, 1)).toBeNull();
+    expect(ofPrefix(cut, -1, 2)).toBeNull();
+    // A later wrap the head accepts forgets the prefix's layout.
+    expect(f.wrap(Uint8Array.of(7, 0))).toBeNull();
+    expect(f.prefixDecoder(cut, 0, cut.length, 'data')).toEqual({ kind: 1, size: 5 });
+  });
+
   it('names the message a byte region holds by a field, which must fill it', () => {
     const v = new (mod.RecordView as new () => { wrap(b: Uint8Array): unknown })();
     const data = make('RecordDataLayouts') as unknown as {
