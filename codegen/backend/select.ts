@@ -230,7 +230,12 @@ export function selectModuleCode(spec: SpecModel, head: MessageModel): string[] 
     ` * has past the head's show as far as the bytes go.`,
     ` */`,
     `get prefixDecoder(): (bytes: Uint8Array, offset: number, length: number, last?: string) => object {`,
-    perLayout(views, (v) => `decode${v.message.name}Prefix`, `decode${head.name}Prefix`, 'this.layout ?? this.prefixLayout'),
+    perLayout(
+      views,
+      (v) => `decode${v.message.name}Prefix`,
+      `decode${head.name}Prefix`,
+      'this.layout ?? this.prefixLayout',
+    ),
     `}`,
     ``,
     `/** The message as its layout's toJSON() shows it. */`,
