@@ -33,6 +33,32 @@ export interface FieldsValue {
   optional?: boolean;
 }
 
+/**
+ * State one encode of a whole message shares between the encoders of its parts, declared by the
+ * primitive that needs it (a DNS name: the names written so far, for compression). The
+ * outermost encoder holding such a part owns one (a module-level `type` it resets at its start
+ * with `(out, offset)`); the encoders of the messages it nests, holds as array items or as
+ * record data take it as their last parameter, `param`, optional, and without it write their
+ * parts without it.
+ */
+export interface EncodeContext {
+  module: string;
+  /** The class, with `reset(out: Uint8Array, origin: number): this`. */
+  type: string;
+  param: string;
+}
+
+const NAME_COMPRESSION: EncodeContext = {
+  module: '../codec/dns.js',
+  type: 'NameCompression',
+  param: 'names',
+};
+
+/** The context the encoder of region `r` itself needs (parts it nests aside), or null. */
+export function regionEncodeContext(r: Region): EncodeContext | null {
+  return r.construct.kind === 'dns_name' && r.construct.compressed ? NAME_COMPRESSION : null;
+}
+
 export interface ConstructCode {
   imports: Import[];
   viewProperties: string[];
@@ -160,7 +186,10 @@ export function constructCode(
         viewReset: [`${origin} = 0;`],
         json: [{ key: r.name, type: 'string', expr: `this.${r.name}Text()` }],
         fields: [{ key: r.name, type: 'string', decode: `v.${r.name}Text()` }],
-        encode: [`pos = writeName(f.${r.name}, out, pos);`, `if (pos < 0) return -1;`].join('\n'),
+        encode: [
+          `pos = writeName(f.${r.name}, out, pos${c.compressed ? `, ${NAME_COMPRESSION.param}` : ''});`,
+          `if (pos < 0) return -1;`,
+        ].join('\n'),
       };
     }
   }

@@ -7,7 +7,7 @@
  * its failure is the outer view's, with the inner field's name and offset.
  */
 import type { Expr, MessageModel, Region, SpecModel } from '../frontend/model.js';
-import type { ConstructCode } from './constructs.js';
+import { type ConstructCode, type EncodeContext, regionEncodeContext } from './constructs.js';
 import { exprTs } from './expr.js';
 import { type Code, failRecorded, loop, ref, self, type Stmt, stmt, ts, when } from './wrap-ir.js';
 
@@ -86,6 +86,43 @@ export function needsOrigin(spec: SpecModel, m: MessageModel, seen = new Set<str
   });
 }
 
+/**
+ * The encode context (see EncodeContext) the encoder of `m` shares with its parts: one its own
+ * regions declare, or one of a message it nests, holds as items or selects for a byte region.
+ */
+export function encodeContext(
+  spec: SpecModel,
+  m: MessageModel,
+  seen = new Set<string>(),
+): EncodeContext | null {
+  if (seen.has(m.name)) return null;
+  seen.add(m.name);
+  for (const r of m.regions) {
+    const own = regionEncodeContext(r);
+    if (own !== null) return own;
+    const c = r.construct;
+    const inner = c.kind === 'message' ? c.message : c.kind === 'array' ? c.array.message : null;
+    const im = inner === null ? undefined : spec.messages.find((x) => x.name === inner);
+    const found = im === undefined ? null : encodeContext(spec, im, seen);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
+/**
+ * True when `m`'s encoder owns its context rather than taking it: it needs one and no message
+ * of the spec nests it, holds it as items or selects it for a byte region (whose encoders pass
+ * theirs, the pointers counting from the outer message's start).
+ */
+export function ownsEncodeContext(spec: SpecModel, m: MessageModel): boolean {
+  if (encodeContext(spec, m) === null) return false;
+  const { fields, items } = nestedMessages(spec);
+  if (fields.has(m.name) || items.has(m.name)) return false;
+  return !spec.messages.some((x) =>
+    x.regions.some((r) => r.select?.cases.some((c) => c.target === m.name) === true),
+  );
+}
+
 /** Messages of the spec another message nests (a field) or holds as array items. */
 export function nestedMessages(spec: SpecModel): { fields: Set<string>; items: Set<string> } {
   const fields = new Set<string>();
@@ -113,10 +150,11 @@ function wrapInner(item: Code, at: string, end: string, origin: boolean): Stmt[]
   ];
 }
 
-function encodeCall(item: MessageModel, value: string): string[] {
+function encodeCall(spec: SpecModel, item: MessageModel, value: string): string[] {
   const pl = item.encodeNeedsPayloadLength ? ', 0' : '';
+  const context = encodeContext(spec, item);
   return [
-    `const n = encode${item.name}(${value}, out, pos${pl});`,
+    `const n = encode${item.name}(${value}, out, pos${pl}${context !== null ? `, ${context.param}` : ''});`,
     'if (n < 0) return -1;',
     'pos += n;',
   ];
@@ -152,7 +190,7 @@ export function nestedFieldCode(
         decode: `decode${item.name}(bytes, v.${n}Offset, v.${n}Length${origin ? ', origin' : ''}) as ${item.name}Fields`,
       },
     ],
-    encode: `{\n${encodeCall(item, `f.${n}`).join('\n')}\n}`,
+    encode: `{\n${encodeCall(spec, item, `f.${n}`).join('\n')}\n}`,
     encodeSize: encodeSizeKnown(spec, item) ? `${headerLengthName(item.name)}(f.${n})` : null,
   };
 }
@@ -216,7 +254,7 @@ export function messageArrayCode(
     ],
     json: [{ key: n, type: `${item.name}JSON[]`, expr: `${names.json}(this.${n}())` }],
     fields: [{ key: n, type: `${item.name}Fields[]`, decode: `${names.decode}(v.${n}())` }],
-    encode: `for (let i = 0; i < f.${n}.length; i++) {\n${encodeCall(item, `f.${n}[i]`).join('\n')}\n}`,
+    encode: `for (let i = 0; i < f.${n}.length; i++) {\n${encodeCall(spec, item, `f.${n}[i]`).join('\n')}\n}`,
     encodeSize: encodeSizeKnown(spec, item) ? `${names.length}(f.${n})` : null,
   };
 }

@@ -27,7 +27,13 @@ import { ModuleBuilder } from './module-builder.js';
 import { type ConstructCode, constructCode, type Import } from './constructs.js';
 import { listModuleCode } from './list.js';
 import { fieldRefs } from '../frontend/resolve.js';
-import { itemModuleCode, needsOrigin, nestedMessages } from './nested.js';
+import {
+  encodeContext,
+  itemModuleCode,
+  needsOrigin,
+  nestedMessages,
+  ownsEncodeContext,
+} from './nested.js';
 import { placedFieldCode } from './placed.js';
 import { selectModuleCode } from './select.js';
 import { exprTs, type ExprContext, viewContext, viewOf } from './expr.js';
@@ -1093,6 +1099,25 @@ class MessageEmitter {
       given: (name) => `f.${name} !== undefined`,
     };
     const body: string[] = [];
+    // State the encoders of the parts share (DNS names written so far): the outermost encoder
+    // owns one and starts it at the message; the ones it calls take it, and work without it.
+    const context = encodeContext(this.spec, m);
+    let contextDoc = '';
+    if (context !== null && ownsEncodeContext(this.spec, m)) {
+      const owned = `${lowerFirst(m.name)}${context.type}`;
+      this.use(context.module, context.type);
+      file.addVariableStatement({
+        declarationKind: VariableDeclarationKind.Const,
+        docs: [`What encode${m.name}() shares between its parts, started anew by every call.`],
+        declarations: [{ name: owned, initializer: `new ${context.type}()` }],
+      });
+      body.push(`const ${context.param} = ${owned}.reset(out, offset);`);
+      contextDoc = `its parts share one ${context.type}, counting from \`offset\``;
+    } else if (context !== null) {
+      this.use(context.module, context.type, true);
+      params.push({ name: context.param, type: context.type, hasQuestionToken: true } as never);
+      contextDoc = `\`${context.param}\`: what the encoder of the message holding this one shares between its parts (${context.type}), or undefined to encode this one alone`;
+    }
     // Derived values first, each after its inputs.
     for (const name of m.encodeOrder) {
       const f = this.scalars.find((x) => x.name === name) as ScalarField;
@@ -1221,6 +1246,7 @@ class MessageEmitter {
     }
     body.push(`return ${written};`);
     const extra = [
+      contextDoc,
       m.encodeNeedsPayloadLength
         ? '`payloadLength` is the byte count of the payload that follows the header in `out`'
         : '',

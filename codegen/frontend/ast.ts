@@ -42,7 +42,9 @@ export type AstAttr =
   | { kind: 'if'; expr: AstExpr; pos: number }
   | { kind: 'format'; name: AstName; args: AstExpr[]; pos: number }
   /** `rdata: bytes(n) select type { ... }`: the message of the spec the bytes hold. */
-  | { kind: 'select'; field: AstName; cases: AstSelect['cases']; pos: number };
+  | { kind: 'select'; field: AstName; cases: AstSelect['cases']; pos: number }
+  /** `target: dns_name uncompressed`: its encoder never ends it in a pointer. */
+  | { kind: 'uncompressed'; pos: number };
 
 export interface AstField {
   kind: 'field';

@@ -116,8 +116,10 @@ export type RegionConstruct =
   /**
    * A DNS name (RFC 1035 §4.1.4): labels, ending in a root byte or a compression pointer that
    * counts from the DNS message's start (the view's `origin`). Walked and checked in wrap().
+   * `compressed`: its encoder may end it in a pointer to a name written before (false for a
+   * field declared `uncompressed`, as RFC 2782 and 3403 require of SRV and NAPTR targets).
    */
-  | { kind: 'dns_name' }
+  | { kind: 'dns_name'; compressed: boolean }
   /**
    * One fixed-size field at a computed offset: after a variable part, or conditional
    * (`key: u32 if k == 1`, then `presence` is the condition and the region is 0 bytes when it

@@ -164,6 +164,9 @@ const actions: ohm.ActionDict<unknown> = {
   Attr_select(kw, field, _open, cases, _comma, _close): AstAttr {
     return { kind: 'select', field: name(field), cases: listOf(cases), pos: pos(kw) };
   },
+  Attr_uncompressed(kw): AstAttr {
+    return { kind: 'uncompressed', pos: pos(kw) };
+  },
   Attr_formatName(kw, ident): AstAttr {
     return { kind: 'format', name: name(ident), args: [], pos: pos(kw) };
   },

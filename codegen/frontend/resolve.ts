@@ -1022,7 +1022,11 @@ class MessageResolver {
       for (const a of f.attrs) {
         if (a.kind === 'select' && region.construct.kind === 'bytes' && region.select === undefined)
           region.select = this.select({ ...a, kind: 'select' }, true);
-        else
+        else if (a.kind === 'uncompressed' && region.construct.kind === 'dns_name') {
+          if (!region.construct.compressed)
+            this.r.error(a.pos, `duplicate attribute 'uncompressed'`);
+          region.construct.compressed = false;
+        } else
           this.r.error(a.pos, `attribute '${a.kind}' is not allowed on variable-length '${name}'`);
       }
       return;
@@ -1114,6 +1118,9 @@ class MessageResolver {
       case 'format':
         this.r.error(a.pos, `format is only for byte arrays`);
         return;
+      case 'uncompressed':
+        this.r.error(a.pos, `uncompressed is only for DNS names (dns_name)`);
+        return;
       case 'checksum':
         scalar.checksum = this.checksum(scalar, a.args, a.pos);
         return;
@@ -1188,7 +1195,7 @@ class MessageResolver {
         break;
       case 'dns_name':
         if (f.type.args !== null) this.r.error(pos, 'dns_name takes no arguments');
-        construct = { kind: 'dns_name' };
+        construct = { kind: 'dns_name', compressed: true };
         region.length = 'walk';
         break;
       default:

@@ -2,7 +2,7 @@
 import { copyDecodeError, type DecodeError, fail, newDecodeError } from '../codec/errors.js';
 import { copyBytes } from '../codec/bytes.js';
 import { formatIpv4, formatIpv6, ipv6Equals, writeIpv6 } from '../codec/address.js';
-import { readName, walkName, writeName } from '../codec/dns.js';
+import { NameCompression, readName, walkName, writeName } from '../codec/dns.js';
 
 export const DnsOpcode = Object.freeze({
   Query: 0,
@@ -406,11 +406,16 @@ export function decodeDnsQuestionPrefix(
   return out;
 }
 
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodeDnsQuestion(f: DnsQuestionFields, out: Uint8Array, offset: number): number {
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). `names`: what the encoder of the message holding this one shares between its parts (NameCompression), or undefined to encode this one alone. Allocates nothing. */
+export function encodeDnsQuestion(
+  f: DnsQuestionFields,
+  out: Uint8Array,
+  offset: number,
+  names?: NameCompression,
+): number {
   if (!(offset >= 0 && offset + 0 <= out.length)) return -1;
   let pos = offset + 0;
-  pos = writeName(f.name, out, pos);
+  pos = writeName(f.name, out, pos, names);
   if (pos < 0) return -1;
   if (pos + 2 > out.length) return -1;
   const typeValue = f.type;
@@ -873,11 +878,16 @@ export function decodeDnsRecordPrefix(
   return out;
 }
 
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodeDnsRecord(f: DnsRecordFields, out: Uint8Array, offset: number): number {
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). `names`: what the encoder of the message holding this one shares between its parts (NameCompression), or undefined to encode this one alone. Allocates nothing. */
+export function encodeDnsRecord(
+  f: DnsRecordFields,
+  out: Uint8Array,
+  offset: number,
+  names?: NameCompression,
+): number {
   if (!(offset >= 0 && offset + 0 <= out.length)) return -1;
   let pos = offset + 0;
-  pos = writeName(f.name, out, pos);
+  pos = writeName(f.name, out, pos, names);
   if (pos < 0) return -1;
   if (pos + 2 > out.length) return -1;
   const typeValue = f.type;
@@ -1686,8 +1696,12 @@ export function decodeDnsPrefix(
   return out;
 }
 
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
+/** What encodeDns() shares between its parts, started anew by every call. */
+const dnsNameCompression = new NameCompression();
+
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). its parts share one NameCompression, counting from `offset`. Allocates nothing. */
 export function encodeDns(f: DnsFields, out: Uint8Array, offset: number): number {
+  const names = dnsNameCompression.reset(out, offset);
   const qdcount = f.qdcount ?? f.questions.length;
   const ancount = f.ancount ?? f.answers.length;
   const nscount = f.nscount ?? f.authority.length;
@@ -1714,25 +1728,25 @@ export function encodeDns(f: DnsFields, out: Uint8Array, offset: number): number
   out[offset + 11] = arcount;
   let pos = offset + 12;
   for (let i = 0; i < f.questions.length; i++) {
-    const n = encodeDnsQuestion(f.questions[i], out, pos);
+    const n = encodeDnsQuestion(f.questions[i], out, pos, names);
     if (n < 0) return -1;
     pos += n;
   }
 
   for (let i = 0; i < f.answers.length; i++) {
-    const n = encodeDnsRecord(f.answers[i], out, pos);
+    const n = encodeDnsRecord(f.answers[i], out, pos, names);
     if (n < 0) return -1;
     pos += n;
   }
 
   for (let i = 0; i < f.authority.length; i++) {
-    const n = encodeDnsRecord(f.authority[i], out, pos);
+    const n = encodeDnsRecord(f.authority[i], out, pos, names);
     if (n < 0) return -1;
     pos += n;
   }
 
   for (let i = 0; i < f.additional.length; i++) {
-    const n = encodeDnsRecord(f.additional[i], out, pos);
+    const n = encodeDnsRecord(f.additional[i], out, pos, names);
     if (n < 0) return -1;
     pos += n;
   }
@@ -2282,8 +2296,12 @@ export function decodeDnsHeadPrefix(
   return out;
 }
 
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
+/** What encodeDnsHead() shares between its parts, started anew by every call. */
+const dnsHeadNameCompression = new NameCompression();
+
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). its parts share one NameCompression, counting from `offset`. Allocates nothing. */
 export function encodeDnsHead(f: DnsHeadFields, out: Uint8Array, offset: number): number {
+  const names = dnsHeadNameCompression.reset(out, offset);
   const qdcount = f.qdcount ?? f.questions.length;
   if (!(offset >= 0 && offset + 12 <= out.length)) return -1;
   out[offset] = f.id >>> 8;
@@ -2307,7 +2325,7 @@ export function encodeDnsHead(f: DnsHeadFields, out: Uint8Array, offset: number)
   out[offset + 11] = f.arcount;
   let pos = offset + 12;
   for (let i = 0; i < f.questions.length; i++) {
-    const n = encodeDnsQuestion(f.questions[i], out, pos);
+    const n = encodeDnsQuestion(f.questions[i], out, pos, names);
     if (n < 0) return -1;
     pos += n;
   }
@@ -2993,11 +3011,16 @@ export function decodeDnsTargetPrefix(
   return out;
 }
 
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodeDnsTarget(f: DnsTargetFields, out: Uint8Array, offset: number): number {
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). `names`: what the encoder of the message holding this one shares between its parts (NameCompression), or undefined to encode this one alone. Allocates nothing. */
+export function encodeDnsTarget(
+  f: DnsTargetFields,
+  out: Uint8Array,
+  offset: number,
+  names?: NameCompression,
+): number {
   if (!(offset >= 0 && offset + 0 <= out.length)) return -1;
   let pos = offset + 0;
-  pos = writeName(f.target, out, pos);
+  pos = writeName(f.target, out, pos, names);
   if (pos < 0) return -1;
   return pos - offset;
 }
@@ -3228,13 +3251,18 @@ export function decodeDnsMxPrefix(
   return out;
 }
 
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodeDnsMx(f: DnsMxFields, out: Uint8Array, offset: number): number {
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). `names`: what the encoder of the message holding this one shares between its parts (NameCompression), or undefined to encode this one alone. Allocates nothing. */
+export function encodeDnsMx(
+  f: DnsMxFields,
+  out: Uint8Array,
+  offset: number,
+  names?: NameCompression,
+): number {
   if (!(offset >= 0 && offset + 2 <= out.length)) return -1;
   out[offset] = f.preference >>> 8;
   out[offset + 1] = f.preference;
   let pos = offset + 2;
-  pos = writeName(f.exchange, out, pos);
+  pos = writeName(f.exchange, out, pos, names);
   if (pos < 0) return -1;
   return pos - offset;
 }
@@ -3704,13 +3732,18 @@ export function decodeDnsSoaPrefix(
   return out;
 }
 
-/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
-export function encodeDnsSoa(f: DnsSoaFields, out: Uint8Array, offset: number): number {
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). `names`: what the encoder of the message holding this one shares between its parts (NameCompression), or undefined to encode this one alone. Allocates nothing. */
+export function encodeDnsSoa(
+  f: DnsSoaFields,
+  out: Uint8Array,
+  offset: number,
+  names?: NameCompression,
+): number {
   if (!(offset >= 0 && offset + 0 <= out.length)) return -1;
   let pos = offset + 0;
-  pos = writeName(f.mname, out, pos);
+  pos = writeName(f.mname, out, pos, names);
   if (pos < 0) return -1;
-  pos = writeName(f.rname, out, pos);
+  pos = writeName(f.rname, out, pos, names);
   if (pos < 0) return -1;
   if (pos + 4 > out.length) return -1;
   const serialValue = f.serial | 0;

@@ -11,7 +11,7 @@ const CASES: Array<[string, string, string]> = [
   [
     'missing semicolon',
     'message X { a: u8 }',
-    `x.pkt:1:19: syntax error: expected ";", "select", "format", "if", "when", "checksum", "derive", "enum", or "("`,
+    `x.pkt:1:19: syntax error: expected ";", "uncompressed", "select", "format", "if", "when", "checksum", "derive", "enum", or "("`,
   ],
   ['unknown type', 'message X { a: u17; }', "x.pkt:1:16: unknown type 'u17'"],
   [
@@ -410,6 +410,21 @@ const CASES: Array<[string, string, string]> = [
     'dns_name with arguments',
     'message X { a: u8; n: dns_name(3); }',
     'x.pkt:1:23: dns_name takes no arguments',
+  ],
+  [
+    'uncompressed on a number',
+    'message X { a: u8 uncompressed; }',
+    'x.pkt:1:19: uncompressed is only for DNS names (dns_name)',
+  ],
+  [
+    'uncompressed on bytes',
+    'message X { a: u8; b: bytes(a) uncompressed; }',
+    "x.pkt:1:32: attribute 'uncompressed' is not allowed on variable-length 'b'",
+  ],
+  [
+    'uncompressed twice',
+    'message X { n: dns_name uncompressed uncompressed; }',
+    "x.pkt:1:38: duplicate attribute 'uncompressed'",
   ],
   // Lists (docs/dsl.md, "Lists").
   [
