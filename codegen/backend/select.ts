@@ -146,6 +146,66 @@ function perLayout(
   ].join('\n');
 }
 
+/** The layouts (and the head, as `head`) whose message has a region marked `quotes`. */
+function quoting(head: MessageModel, views: LayoutView[]): Array<{ view: string; region: Region }> {
+  return [{ name: 'head', message: head }, ...views].flatMap((v) => {
+    const region = v.message.regions.find((r) => r.quotes !== undefined);
+    return region === undefined ? [] : [{ view: v.name, region }];
+  });
+}
+
+/** `case` lines per layout, the layouts that return the same value sharing one return. */
+function grouped<T extends { view: string }>(qs: T[], body: (q: T) => string): string[] {
+  const byValue = new Map<string, string[]>();
+  for (const q of qs) byValue.set(body(q), [...(byValue.get(body(q)) ?? []), q.view]);
+  return [...byValue].map(([value, names]) =>
+    [...names.map((n) => `case '${n}':`), `return ${value};`].join('\n'),
+  );
+}
+
+/**
+ * quoteKind, quoteOffset and quoteLength of `<Head>Layouts`, when a layout quotes a packet: the
+ * quoting region of the view that holds the message.
+ */
+function quoteMembers(head: MessageModel, views: LayoutView[]): string[] {
+  const qs = quoting(head, views);
+  if (qs.length === 0) return [];
+  const onHead = qs.find((q) => q.view === 'head');
+  const getter = (
+    name: string,
+    type: string,
+    body: (q: (typeof qs)[number]) => string,
+    none: string,
+  ): string =>
+    [
+      `get ${name}(): ${type} {`,
+      'switch (this.layout) {',
+      ...grouped(
+        qs.filter((q) => q !== onHead),
+        body,
+      ),
+      'default:',
+      `return ${onHead === undefined ? none : body(onHead)};`,
+      '}',
+      '}',
+    ].join('\n');
+  const kind = `${head.name}QuoteKind`;
+  return [
+    ``,
+    `/**`,
+    ` * The packet the message quotes, as much of it as fits (its layout's region marked \`quotes\`):`,
+    ` * the spec it starts with, or null when the layout quotes none.`,
+    ` */`,
+    getter('quoteKind', `${kind} | null`, (q) => `'${q.region.quotes?.module}'`, 'null'),
+    ``,
+    `/** Absolute index of the quoted packet (0 when quoteKind is null). */`,
+    getter('quoteOffset', 'number', (q) => `this.${q.view}.${q.region.name}Offset`, '0'),
+    ``,
+    `/** Byte length of the quoted packet (0 when quoteKind is null). */`,
+    getter('quoteLength', 'number', (q) => `this.${q.view}.${q.region.name}Length`, '0'),
+  ];
+}
+
 /** The head's select as top-level statements (the module already imports DecodeError). */
 export function selectModuleCode(spec: SpecModel, head: MessageModel): string[] {
   const regions = head.regions.flatMap((r) => regionSelectCode(spec, head, r));
@@ -250,15 +310,25 @@ export function selectModuleCode(spec: SpecModel, head: MessageModel): string[] 
     `describe(): string {`,
     `return this.view.describe();`,
     `}`,
+    ...quoteMembers(head, views),
     `}`,
   ].join('\n');
 
+  const quoted = [...new Set(quoting(head, views).map((q) => q.region.quotes?.module))];
   return [
     ...regions,
     [
       `/** Which message of ${spec.module}.pkt lays out the bytes of a ${head.name} message (its select). */`,
       `export type ${layoutType} = ${views.map((v) => `'${v.name}'`).join(' | ')};`,
     ].join('\n'),
+    ...(quoted.length === 0
+      ? []
+      : [
+          [
+            `/** The spec a packet quoted by a layout of ${head.name} starts with (a region marked \`quotes\`). */`,
+            `export type ${head.name}QuoteKind = ${quoted.map((q) => `'${q}'`).join(' | ')};`,
+          ].join('\n'),
+        ]),
     selectFn,
     prefixFn,
     klass,

@@ -44,7 +44,9 @@ export type AstAttr =
   /** `rdata: bytes(n) select type { ... }`: the message of the spec the bytes hold. */
   | { kind: 'select'; field: AstName; cases: AstSelect['cases']; pos: number }
   /** `target: dns_name uncompressed`: its encoder never ends it in a pointer. */
-  | { kind: 'uncompressed'; pos: number };
+  | { kind: 'uncompressed'; pos: number }
+  /** `payload: payload(rest) quotes ipv6`: the region holds a packet of that spec, cut by design. */
+  | { kind: 'quotes'; module: AstName; pos: number };
 
 export interface AstField {
   kind: 'field';

@@ -137,6 +137,10 @@ export function resolveGraph(models: SpecModel[], table: LayerTable): FrameGraph
         if (!byModule.has(c.target))
           throw err(s, c.pos, `dispatch target '${c.target}' is not a spec in specs/`);
       }
+      for (const r of m.regions) {
+        if (r.quotes !== undefined && !byModule.has(r.quotes.module))
+          throw err(s, r.quotes.pos, `quoted packet '${r.quotes.module}' is not a spec in specs/`);
+      }
     }
   }
   const dispatching = models.filter((s) => dispatchOf(s) !== null);

@@ -97,6 +97,11 @@ export interface Region {
   length: Expr | 'rest' | 'walk';
   /** `bytes(n) select field { ... }`: which message of the spec the bytes hold. */
   select?: SelectModel;
+  /**
+   * `payload(rest) quotes ipv6`: the region holds as much as fits of another packet, from a
+   * message of that spec on (an ICMP error's invoking packet), cut by design. `pos`: the name's.
+   */
+  quotes?: { module: string; pos: number };
 }
 
 export type RegionConstruct =

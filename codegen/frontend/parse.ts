@@ -167,6 +167,9 @@ const actions: ohm.ActionDict<unknown> = {
   Attr_uncompressed(kw): AstAttr {
     return { kind: 'uncompressed', pos: pos(kw) };
   },
+  Attr_quotes(kw, ident): AstAttr {
+    return { kind: 'quotes', module: name(ident), pos: pos(kw) };
+  },
   Attr_formatName(kw, ident): AstAttr {
     return { kind: 'format', name: name(ident), args: [], pos: pos(kw) };
   },

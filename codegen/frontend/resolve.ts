@@ -257,6 +257,19 @@ class Resolver {
           );
       }
     }
+    // The quote is found through <Head>Layouts (quoteKind, quoteOffset, quoteLength).
+    const layouts = new Set(
+      messages.flatMap((m) =>
+        m.select === null ? [] : [m.name, ...m.select.cases.map((c) => c.target)],
+      ),
+    );
+    for (const m of messages)
+      for (const r of m.regions)
+        if (r.quotes !== undefined && !layouts.has(m.name))
+          this.error(
+            r.quotes.pos,
+            `'${m.name}' quotes a packet but is neither a select's head nor one of its layouts`,
+          );
   }
 
   /** The spec's messages, an endian(...) message once per byte order. */
@@ -1026,7 +1039,8 @@ class MessageResolver {
           if (!region.construct.compressed)
             this.r.error(a.pos, `duplicate attribute 'uncompressed'`);
           region.construct.compressed = false;
-        } else
+        } else if (a.kind === 'quotes') this.quotes(region, a);
+        else
           this.r.error(a.pos, `attribute '${a.kind}' is not allowed on variable-length '${name}'`);
       }
       return;
@@ -1048,6 +1062,23 @@ class MessageResolver {
       seen.add(a.kind);
       this.scalarAttr(scalar, a);
     }
+  }
+
+  /** `quotes spec` on a payload or byte region: one quoted packet per message. */
+  private quotes(region: Region, a: Extract<AstAttr, { kind: 'quotes' }>): void {
+    const k = region.construct.kind;
+    if (k !== 'payload' && k !== 'bytes')
+      this.r.error(
+        a.pos,
+        `quotes is only allowed on a payload or byte region; '${region.name}' is not one`,
+      );
+    const other = [...this.regions.values()].find((r) => r.quotes !== undefined);
+    if (other !== undefined)
+      this.r.error(
+        a.pos,
+        `a message quotes one packet at most ('${other.name}' quotes one already)`,
+      );
+    region.quotes = { module: a.module.name, pos: a.module.pos };
   }
 
   private bytesFormat(
@@ -1120,6 +1151,12 @@ class MessageResolver {
         return;
       case 'uncompressed':
         this.r.error(a.pos, `uncompressed is only for DNS names (dns_name)`);
+        return;
+      case 'quotes':
+        this.r.error(
+          a.pos,
+          `quotes is only allowed on a payload or byte region; '${scalar.name}' is not one`,
+        );
         return;
       case 'checksum':
         scalar.checksum = this.checksum(scalar, a.args, a.pos);

@@ -715,7 +715,7 @@ export class CaptureDecoder {
     this.layers |= CaptureLayer.igmp;
   }
 
-  /** ICMPv6 in the layout its type selects; an error's invoking packet is not decoded. */
+  /** ICMPv6 in the layout its type selects; the packet an error quotes, one level in. */
   private decodeIcmpv6(bytes: Uint8Array): void {
     const off = this.l4Offset;
     const len = this.l4Length;
@@ -723,15 +723,9 @@ export class CaptureDecoder {
     const err = m.wrap(bytes, off, len);
     if (err !== null) return this.failIn(err, m.prefixDecoder, off, len);
     this.layers |= CaptureLayer.icmpv6;
-    const v =
-      m.layout === 'icmpv6Error'
-        ? m.icmpv6Error
-        : m.layout === 'icmpv6PacketTooBig'
-          ? m.icmpv6PacketTooBig
-          : m.layout === 'icmpv6ParameterProblem'
-            ? m.icmpv6ParameterProblem
-            : null;
-    if (v !== null && v.payloadLength > 0) this.quote(bytes, v.payloadOffset, v.payloadLength);
+    // The error messages quote their invoking packet (`quotes ipv6` in specs/icmpv6.pkt).
+    if (m.quoteKind === 'ipv6' && m.quoteLength > 0)
+      this.quote(bytes, m.quoteOffset, m.quoteLength);
   }
 
   /** The invoking packet an ICMPv6 error quotes at bytes[off, off + len), one level in. */

@@ -9294,6 +9294,9 @@ export type Icmpv6Layout =
   | 'mld'
   | 'mldv2Report';
 
+/** The spec a packet quoted by a layout of Icmpv6 starts with (a region marked `quotes`). */
+export type Icmpv6QuoteKind = 'ipv6';
+
 /**
  * The layout Icmpv6's select names (by type) for the message `view` holds, or
  * null when no case matches: the head alone holds it.
@@ -9575,5 +9578,48 @@ export class Icmpv6Layouts {
   /** The message as its layout's describe() shows it. */
   describe(): string {
     return this.view.describe();
+  }
+
+  /**
+   * The packet the message quotes, as much of it as fits (its layout's region marked `quotes`):
+   * the spec it starts with, or null when the layout quotes none.
+   */
+  get quoteKind(): Icmpv6QuoteKind | null {
+    switch (this.layout) {
+      case 'icmpv6Error':
+      case 'icmpv6PacketTooBig':
+      case 'icmpv6ParameterProblem':
+        return 'ipv6';
+      default:
+        return null;
+    }
+  }
+
+  /** Absolute index of the quoted packet (0 when quoteKind is null). */
+  get quoteOffset(): number {
+    switch (this.layout) {
+      case 'icmpv6Error':
+        return this.icmpv6Error.payloadOffset;
+      case 'icmpv6PacketTooBig':
+        return this.icmpv6PacketTooBig.payloadOffset;
+      case 'icmpv6ParameterProblem':
+        return this.icmpv6ParameterProblem.payloadOffset;
+      default:
+        return 0;
+    }
+  }
+
+  /** Byte length of the quoted packet (0 when quoteKind is null). */
+  get quoteLength(): number {
+    switch (this.layout) {
+      case 'icmpv6Error':
+        return this.icmpv6Error.payloadLength;
+      case 'icmpv6PacketTooBig':
+        return this.icmpv6PacketTooBig.payloadLength;
+      case 'icmpv6ParameterProblem':
+        return this.icmpv6ParameterProblem.payloadLength;
+      default:
+        return 0;
+    }
   }
 }

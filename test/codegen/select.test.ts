@@ -89,6 +89,24 @@ describe('select', () => {
     expect(f.prefixDecoder(cut, 0, cut.length, 'data')).toEqual({ kind: 1, size: 5 });
   });
 
+  it('names the packet a layout quotes, and where it is', () => {
+    const f = make('FramedLayouts') as Layouts & {
+      quoteKind: string | null;
+      quoteOffset: number;
+      quoteLength: number;
+    };
+    const quote = (): unknown[] => [f.quoteKind, f.quoteOffset, f.quoteLength];
+    expect(f.wrap(Uint8Array.of(0, 1, 0, 9, 0x60, 0), 1)).toBeNull();
+    expect(f.layout).toBe('framedShort');
+    expect(quote()).toEqual(['ip6', 4, 2]);
+    // A layout without a quote, and the head alone, quote nothing.
+    expect(f.wrap(Uint8Array.of(2, 0, 0, 7))).toBeNull();
+    expect([f.layout, ...quote()]).toEqual(['framedLong', null, 0, 0]);
+    expect(f.wrap(Uint8Array.of(9, 0))).toBeNull();
+    expect([f.layout, ...quote()]).toEqual([null, null, 0, 0]);
+    expect('quoteKind' in make('HeadLayouts')).toBe(false);
+  });
+
   it('names the message a byte region holds by a field, which must fill it', () => {
     const v = new (mod.RecordView as new () => { wrap(b: Uint8Array): unknown })();
     const data = make('RecordDataLayouts') as unknown as {

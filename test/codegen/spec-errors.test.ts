@@ -11,7 +11,7 @@ const CASES: Array<[string, string, string]> = [
   [
     'missing semicolon',
     'message X { a: u8 }',
-    `x.pkt:1:19: syntax error: expected ";", "uncompressed", "select", "format", "if", "when", "checksum", "derive", "enum", or "("`,
+    `x.pkt:1:19: syntax error: expected ";", "quotes", "uncompressed", "select", "format", "if", "when", "checksum", "derive", "enum", or "("`,
   ],
   ['unknown type', 'message X { a: u17; }', "x.pkt:1:16: unknown type 'u17'"],
   [
@@ -857,6 +857,26 @@ const CASES: Array<[string, string, string]> = [
     'message Y { a: u8; p: payload(rest); }\nmessage X { a: u8; n: u8; r: bytes(n) select a { 1 => Y }; }',
     "x.pkt:2:55: select target 'Y' has a payload: the bytes of 'r' must hold all of it",
   ],
+  [
+    'quotes on a number',
+    'message X { a: u8 quotes y; }',
+    "x.pkt:1:19: quotes is only allowed on a payload or byte region; 'a' is not one",
+  ],
+  [
+    'quotes on an array',
+    'message X { n: u8; p: array(u16, n) quotes y; }',
+    "x.pkt:1:37: quotes is only allowed on a payload or byte region; 'p' is not one",
+  ],
+  [
+    'two quoted packets',
+    'message X { a: u8; b: bytes(a) quotes y; payload: payload(rest) quotes y; }',
+    "x.pkt:1:65: a message quotes one packet at most ('b' quotes one already)",
+  ],
+  [
+    'quotes outside a select',
+    'message X { a: u8; payload: payload(rest) quotes y; }',
+    "x.pkt:1:50: 'X' quotes a packet but is neither a select's head nor one of its layouts",
+  ],
 ];
 
 function report(source: string): string {
@@ -936,6 +956,15 @@ const GRAPH_CASES: Array<[string, Record<string, string>, string, string]> = [
     { 'a.pkt': 'message A { k: u8; payload: payload(rest); dispatch k { 1 => nope, } }' },
     '',
     "a.pkt:1:62: dispatch target 'nope' is not a spec in specs/",
+  ],
+  [
+    'unknown quoted packet',
+    {
+      'a.pkt':
+        'message A { k: u8; payload: payload(rest); select k { 1 => B, } } message B { k: u8; q: payload(rest) quotes nope; }',
+    },
+    '',
+    "a.pkt:1:110: quoted packet 'nope' is not a spec in specs/",
   ],
   [
     'several roots, none declared',
