@@ -9,7 +9,8 @@
 import type { ListModel, MessageModel, Region, SpecModel } from '../frontend/model.js';
 import { arrayRegionCode } from './array.js';
 import { listRegionCode } from './list.js';
-import { messageArrayCode, nestedFieldCode } from './nested.js';
+import { encodeContext, messageArrayCode, nestedFieldCode } from './nested.js';
+import { selectValueNames, structuredSelect } from './select.js';
 import { comment, fail, failRecorded, ref, self, type Stmt, stmt, ts } from './wrap-ir.js';
 
 export interface Import {
@@ -104,12 +105,57 @@ function rawBytes(r: Region): Pick<ConstructCode, 'fields' | 'encode' | 'encodeS
   };
 }
 
+/**
+ * `rewrites`: for a byte region whose encoder takes a selected message's value (structuredSelect),
+ * the statements that rewrite the fields derived from its length once `<region>Bytes` is known.
+ */
+/**
+ * A byte region given as bytes (copied) or as a value of the message its select names, written
+ * by that message's encoder (sharing the encode context); the fields derived from its length are
+ * rewritten after it, as its size is known only then. Decoding gives the bytes.
+ */
+function selectedValue(
+  spec: SpecModel,
+  holder: MessageModel,
+  r: Region,
+  rewrites: string[],
+): Pick<ConstructCode, 'fields' | 'encode' | 'encodeSize'> {
+  const n = r.name;
+  const names = selectValueNames(holder, r);
+  const context = encodeContext(spec, holder);
+  const written = `${n}Bytes`;
+  return {
+    fields: [
+      {
+        key: n,
+        type: `Uint8Array | ${names.fields}`,
+        decode: `bytes.slice(v.${n}Offset, v.${n}Offset + v.${n}Length)`,
+      },
+    ],
+    encode: [
+      `if (f.${n} instanceof Uint8Array) {`,
+      `if (pos + f.${n}.length > out.length) return -1;`,
+      `copyBytes(f.${n}, out, pos);`,
+      `pos += f.${n}.length;`,
+      `} else {`,
+      `const ${written} = ${names.encode}(f, out, pos${context !== null ? `, ${context.param}` : ''});`,
+      `if (${written} < 0) return -1;`,
+      `pos += ${written};`,
+      ...rewrites,
+      `}`,
+    ].join('\n'),
+    encodeSize: null,
+  };
+}
+
 export function constructCode(
   r: Region,
   fixedOffsets: Map<string, number>,
   lists: ListModel[] = [],
   module = '',
   spec?: SpecModel,
+  holder?: MessageModel,
+  rewrites: string[] = [],
 ): ConstructCode {
   const c = r.construct;
   const none: ConstructCode = {
@@ -130,6 +176,8 @@ export function constructCode(
     case 'payload':
       return none;
     case 'bytes':
+      if (spec !== undefined && holder !== undefined && structuredSelect(spec, holder, r))
+        return { ...none, ...selectedValue(spec, holder, r, rewrites) };
       return { ...none, ...rawBytes(r) };
     case 'array': {
       const inner = c.array.message;

@@ -9,6 +9,7 @@
 import type { Expr, MessageModel, Region, SpecModel } from '../frontend/model.js';
 import { type ConstructCode, type EncodeContext, regionEncodeContext } from './constructs.js';
 import { exprTs } from './expr.js';
+import { structuredSelect } from './select.js';
 import { type Code, failRecorded, loop, ref, self, type Stmt, stmt, ts, when } from './wrap-ir.js';
 
 const ERRORS = '../codec/errors.js';
@@ -102,9 +103,14 @@ export function encodeContext(
     if (own !== null) return own;
     const c = r.construct;
     const inner = c.kind === 'message' ? c.message : c.kind === 'array' ? c.array.message : null;
-    const im = inner === null ? undefined : spec.messages.find((x) => x.name === inner);
-    const found = im === undefined ? null : encodeContext(spec, im, seen);
-    if (found !== null) return found;
+    const targets = structuredSelect(spec, m, r)
+      ? (r.select?.cases.map((x) => x.target) ?? [])
+      : [inner];
+    for (const t of targets) {
+      const im = t === null ? undefined : spec.messages.find((x) => x.name === t);
+      const found = im === undefined ? null : encodeContext(spec, im, seen);
+      if (found !== null) return found;
+    }
   }
   return null;
 }

@@ -23,8 +23,18 @@ export interface PlacedLoads {
   word(f: ScalarField): boolean;
 }
 
-/** The construct code of a `field` region; `enc` evaluates its condition in the encoder. */
-export function placedFieldCode(r: Region, enc: ExprContext, loads: PlacedLoads): ConstructCode {
+/**
+ * The construct code of a `field` region; `enc` evaluates its condition in the encoder. With
+ * `written` (a derived field over the length of a region written after it, whose size only its
+ * encoder finds), the encoder keeps where the field went (`<name>At`) and `rewrite` holds the
+ * statements that store it again, its derive evaluated in `written`.
+ */
+export function placedFieldCode(
+  r: Region,
+  enc: ExprContext,
+  loads: PlacedLoads,
+  written?: ExprContext,
+): ConstructCode & { rewrite: string[] } {
   if (r.construct.kind !== 'field') throw new Error(`${r.name} is not a placed field`);
   const { field, presence } = r.construct;
   const n = r.name;
@@ -39,7 +49,8 @@ export function placedFieldCode(r: Region, enc: ExprContext, loads: PlacedLoads)
   const orNull = (v: string): string => (presence !== null ? `this.${has} ? ${v} : null` : v);
   const orUndefined = (v: string): string =>
     presence !== null ? `v.${has} ? ${v} : undefined` : v;
-  const base: ConstructCode = {
+  const base: ConstructCode & { rewrite: string[] } = {
+    rewrite: [],
     imports: [],
     viewProperties: [],
     validate: [],
@@ -121,15 +132,26 @@ export function placedFieldCode(r: Region, enc: ExprContext, loads: PlacedLoads)
       : presence !== null || checksum
         ? `f.${n} ?? 0`
         : `f.${n}`;
+  const rewritten = written !== undefined && field.derive !== null;
   const write = [
     ...(checksum ? [`${n}At = pos;`] : []),
+    ...(rewritten ? [`const ${n}At = pos;`] : []),
     `const ${n}Value = ${bytes === 4 ? `(${value}) | 0` : value};`,
   ];
-  const stores = (little: boolean): string[] =>
+  const stores = (little: boolean, at = 'pos'): string[] =>
     Array.from({ length: bytes }, (_, k) => {
       const shift = little ? 8 * k : 8 * (bytes - 1 - k);
-      return `out[pos${k === 0 ? '' : ` + ${k}`}] = ${shift === 0 ? `${n}Value` : `${n}Value >>> ${shift}`};`;
+      return `out[${at}${k === 0 ? '' : ` + ${k}`}] = ${shift === 0 ? `${n}Value` : `${n}Value >>> ${shift}`};`;
     });
+  if (rewritten && field.derive !== null) {
+    const again = exprTs(field.derive, written);
+    base.rewrite = [
+      `if (f.${n} === undefined) {`,
+      `const ${n}Value = ${bytes === 4 ? `(${again}) | 0` : again};`,
+      ...stores(field.kind === 'scalar' && field.littleEndian, `${n}At`),
+      `}`,
+    ];
+  }
   // An endian(be, le) message's field: in the order the encoder is given.
   if (field.kind === 'scalar' && field.anyOrder === true)
     write.push('if (littleEndian) {', ...stores(true), '} else {', ...stores(false), '}');

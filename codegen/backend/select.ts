@@ -12,6 +12,7 @@
  */
 import type {
   EnumModel,
+  Expr,
   MessageModel,
   Region,
   ScalarField,
@@ -19,7 +20,7 @@ import type {
   SelectModel,
   SpecModel,
 } from '../frontend/model.js';
-import { needsOrigin } from './nested.js';
+import { encodeContext, needsOrigin } from './nested.js';
 import { exprTs, viewOf } from './expr.js';
 import { inlineLoad } from './typescript.js';
 
@@ -128,6 +129,60 @@ function layoutViews(spec: SpecModel, sel: SelectModel): LayoutView[] {
     name: lowerFirst(t),
     message: spec.messages.find((m) => m.name === t) as MessageModel,
   }));
+}
+
+/** True when `e` reads len(`region`). */
+export function readsLen(e: Expr, region: string): boolean {
+  let reads = false;
+  exprTs(e, {
+    field: (name) => name,
+    len: (name) => {
+      if (name === region) reads = true;
+      return name;
+    },
+    count: (name) => name,
+    given: (name) => name,
+  });
+  return reads;
+}
+
+/**
+ * True when the encoder of `m` takes the value of byte region `r` as the message its select
+ * names (`<M><Region>Fields`), not only as bytes: every case goes by value alone (a condition
+ * reads a view), every target encodes with no payload length, byte order or pseudo-header, and
+ * each field derived from the region's length sits at a computed offset before it, unconditional
+ * and whole bytes, so the encoder can rewrite it once the value is written (names make its size
+ * known only then).
+ */
+export function structuredSelect(spec: SpecModel, m: MessageModel, r: Region): boolean {
+  const sel = r.select;
+  if (sel === undefined || sel.cases.some((c) => c.when !== null)) return false;
+  for (const v of layoutViews(spec, sel)) {
+    const t = v.message;
+    if (t.encodeNeedsPayloadLength || t.eitherOrder || hasPseudoChecksum(t)) return false;
+  }
+  if (m.fields.some((f) => f.kind === 'scalar' && f.derive !== null && readsLen(f.derive, r.name)))
+    return false;
+  const at = m.regions.indexOf(r);
+  return m.regions.every((x, i) => {
+    const c = x.construct;
+    if (c.kind !== 'field' || c.field.kind !== 'scalar' || c.field.derive === null) return true;
+    if (!readsLen(c.field.derive, r.name)) return true;
+    return i < at && c.presence === null && c.field.anyOrder !== true && c.field.bitWidth % 8 === 0;
+  });
+}
+
+/** The names of a structured select's value type, layout-by-value function and encoder. */
+export function selectValueNames(
+  m: MessageModel,
+  r: Region,
+): { fields: string; layoutOf: string; encode: string } {
+  const region = r.name[0].toUpperCase() + r.name.slice(1);
+  return {
+    fields: `${m.name}${region}Fields`,
+    layoutOf: `${lowerFirst(m.name)}${region}LayoutOf`,
+    encode: `encode${m.name}${region}`,
+  };
 }
 
 /** `switch (this.layout)` (or `on`) returning `body(view)` per layout, `otherwise` for none. */
@@ -355,7 +410,42 @@ function regionSelectCode(spec: SpecModel, m: MessageModel, r: Region): string[]
     needsOrigin(spec, t) && name !== undefined ? `, view.${name}Origin` : '';
   const cases = (body: (v: LayoutView) => string, otherwise: string): string =>
     perLayout(views, body, otherwise);
+  const structured: string[] = [];
+  if (structuredSelect(spec, m, r)) {
+    const names = selectValueNames(m, r);
+    const context = views.map((v) => encodeContext(spec, v.message)).find((c) => c !== null);
+    const ctxParam = context === undefined ? '' : `, ${context.param}?: ${context.type}`;
+    structured.push(
+      [
+        `/** ${m.name}'s ${r.name} as a value of the message its ${sel.field} selects (encode${m.name}() writes it; bytes are copied as given). */`,
+        `export type ${names.fields} = ${views.map((v) => `${v.message.name}Fields`).join(' | ')};`,
+      ].join('\n'),
+      [
+        `/** The message a ${m.name} value's ${sel.field} selects for its ${r.name}, or null. */`,
+        `export function ${names.layoutOf}(f: Pick<${m.name}Fields, '${sel.field}'>): ${layoutType} | null {`,
+        ...selectBody(sel, fieldEnum(spec, m, sel.field), `f.${sel.field}`),
+        `}`,
+      ].join('\n'),
+      [
+        `/**`,
+        ` * Writes \`f.${r.name}\`, a value of the message f's ${sel.field} selects, at \`out[offset]\`; returns`,
+        ` * the bytes written, or -1 when it does not fit or does not encode, or no message is selected.`,
+        ` */`,
+        `export function ${names.encode}(f: ${m.name}Fields, out: Uint8Array, offset: number${ctxParam}): number {`,
+        `switch (${names.layoutOf}(f)) {`,
+        ...views.map((v) => {
+          const c = encodeContext(spec, v.message);
+          return `case '${v.name}':\nreturn encode${v.message.name}(f.${r.name} as ${v.message.name}Fields, out, offset${c !== null ? `, ${c.param}` : ''});`;
+        }),
+        `default:`,
+        `return -1;`,
+        `}`,
+        `}`,
+      ].join('\n'),
+    );
+  }
   return [
+    ...structured,
     [
       `/** Which message of ${spec.module}.pkt the ${r.name} of a ${m.name} holds (its select). */`,
       `export type ${layoutType} = ${views.map((v) => `'${v.name}'`).join(' | ')};`,

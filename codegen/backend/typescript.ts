@@ -35,7 +35,7 @@ import {
   ownsEncodeContext,
 } from './nested.js';
 import { placedFieldCode } from './placed.js';
-import { selectModuleCode } from './select.js';
+import { readsLen, selectModuleCode, structuredSelect } from './select.js';
 import { exprTs, type ExprContext, viewContext, viewOf } from './expr.js';
 import {
   block,
@@ -304,20 +304,48 @@ class MessageEmitter {
       this.scalars.find((f) => f.checksum !== null) ??
       (placed?.kind === 'field' && placed.field.kind === 'scalar' ? placed.field : undefined);
     const derived = new Set(this.scalars.filter((f) => f.derive !== null).map((f) => f.name));
+    // A byte region given as a selected message's value has no length until it is written: the
+    // fields derived from it are written as if it were empty, then rewritten after it.
+    const valued = m.regions.filter((r) => structuredSelect(spec, m, r)).map((r) => r.name);
     const enc: ExprContext = {
       field: (name) => (derived.has(name) ? name : `f.${name}`),
-      len: (name) => `f.${name}.length`,
+      len: (name) =>
+        valued.includes(name)
+          ? `(f.${name} instanceof Uint8Array ? f.${name}.length : 0)`
+          : `f.${name}.length`,
       given: (name) => `f.${name} !== undefined`,
+    };
+    const written: ExprContext = {
+      ...enc,
+      len: (name) => (valued.includes(name) ? `${name}Bytes` : enc.len(name)),
     };
     const loads = {
       stored: (f: ScalarField) => wordBits(inlineLoad(f, 'bytes', 'pos')),
       word: isWord,
     };
+    const rewrites = new Map<string, string[]>(valued.map((name) => [name, []]));
     for (const r of m.regions) {
-      const c =
+      const p = r.construct;
+      const over =
+        p.kind === 'field' && p.field.kind === 'scalar' && p.field.derive !== null
+          ? valued.filter((name) => readsLen((p.field as ScalarField).derive as Expr, name))
+          : [];
+      const placed =
         r.construct.kind === 'field'
-          ? placedFieldCode(r, enc, loads)
-          : constructCode(r, this.fixedOffsets, spec.lists, spec.module, spec);
+          ? placedFieldCode(r, enc, loads, over.length > 0 ? written : undefined)
+          : null;
+      for (const name of over) rewrites.get(name)?.push(...(placed?.rewrite ?? []));
+      const c =
+        placed ??
+        constructCode(
+          r,
+          this.fixedOffsets,
+          spec.lists,
+          spec.module,
+          spec,
+          m,
+          rewrites.get(r.name) ?? [],
+        );
       code.constructs.set(r.name, c);
       // The list helpers are this module's own (FrameDecoder imports them from here).
       code.imports.addAll(c.imports.filter((i) => i.module !== `./${spec.module}.js`));

@@ -843,7 +843,7 @@ export interface DnsRecordFields {
   ttl: number;
   /** Computed by the encoder when undefined. */
   rdlength?: number;
-  rdata: Uint8Array;
+  rdata: Uint8Array | DnsRecordRdataFields;
 }
 
 const dnsRecordDecodeView = new DnsRecordView();
@@ -907,13 +907,26 @@ export function encodeDnsRecord(
   out[pos + 3] = ttlValue;
   pos += 4;
   if (pos + 2 > out.length) return -1;
-  const rdlengthValue = f.rdlength ?? f.rdata.length;
+  const rdlengthAt = pos;
+  const rdlengthValue = f.rdlength ?? (f.rdata instanceof Uint8Array ? f.rdata.length : 0);
   out[pos] = rdlengthValue >>> 8;
   out[pos + 1] = rdlengthValue;
   pos += 2;
-  if (pos + f.rdata.length > out.length) return -1;
-  copyBytes(f.rdata, out, pos);
-  pos += f.rdata.length;
+  if (f.rdata instanceof Uint8Array) {
+    if (pos + f.rdata.length > out.length) return -1;
+    copyBytes(f.rdata, out, pos);
+    pos += f.rdata.length;
+  } else {
+    const rdataBytes = encodeDnsRecordRdata(f, out, pos, names);
+    if (rdataBytes < 0) return -1;
+    pos += rdataBytes;
+    if (f.rdlength === undefined) {
+      const rdlengthValue = rdataBytes;
+      out[rdlengthAt] = rdlengthValue >>> 8;
+      out[rdlengthAt + 1] = rdlengthValue;
+    }
+  }
+
   return pos - offset;
 }
 
@@ -4969,6 +4982,76 @@ export function encodeDnsNaptr(f: DnsNaptrFields, out: Uint8Array, offset: numbe
   pos = writeName(f.replacement, out, pos);
   if (pos < 0) return -1;
   return pos - offset;
+}
+
+/** DnsRecord's rdata as a value of the message its type selects (encodeDnsRecord() writes it; bytes are copied as given). */
+export type DnsRecordRdataFields =
+  | DnsAFields
+  | DnsAaaaFields
+  | DnsTargetFields
+  | DnsMxFields
+  | DnsSoaFields
+  | DnsSrvFields
+  | DnsTxtFields
+  | DnsNaptrFields;
+
+/** The message a DnsRecord value's type selects for its rdata, or null. */
+export function dnsRecordRdataLayoutOf(
+  f: Pick<DnsRecordFields, 'type'>,
+): DnsRecordRdataLayout | null {
+  switch (f.type) {
+    case 1: // A
+      return 'dnsA';
+    case 28: // AAAA
+      return 'dnsAaaa';
+    case 2: // NS
+    case 5: // CNAME
+    case 12: // PTR
+      return 'dnsTarget';
+    case 15: // MX
+      return 'dnsMx';
+    case 6: // SOA
+      return 'dnsSoa';
+    case 33: // SRV
+      return 'dnsSrv';
+    case 16: // TXT
+      return 'dnsTxt';
+    case 35: // NAPTR
+      return 'dnsNaptr';
+  }
+  return null;
+}
+
+/**
+ * Writes `f.rdata`, a value of the message f's type selects, at `out[offset]`; returns
+ * the bytes written, or -1 when it does not fit or does not encode, or no message is selected.
+ */
+export function encodeDnsRecordRdata(
+  f: DnsRecordFields,
+  out: Uint8Array,
+  offset: number,
+  names?: NameCompression,
+): number {
+  switch (dnsRecordRdataLayoutOf(f)) {
+    case 'dnsA':
+      return encodeDnsA(f.rdata as DnsAFields, out, offset);
+    case 'dnsAaaa':
+      return encodeDnsAaaa(f.rdata as DnsAaaaFields, out, offset);
+    case 'dnsTarget':
+      return encodeDnsTarget(f.rdata as DnsTargetFields, out, offset, names);
+    case 'dnsMx':
+      return encodeDnsMx(f.rdata as DnsMxFields, out, offset, names);
+    case 'dnsSoa':
+      return encodeDnsSoa(f.rdata as DnsSoaFields, out, offset, names);
+    case 'dnsSrv':
+      return encodeDnsSrv(f.rdata as DnsSrvFields, out, offset);
+    case 'dnsTxt':
+      return encodeDnsTxt(f.rdata as DnsTxtFields, out, offset);
+    case 'dnsNaptr':
+      return encodeDnsNaptr(f.rdata as DnsNaptrFields, out, offset);
+    default:
+      return -1;
+  }
 }
 
 /** Which message of dns.pkt the rdata of a DnsRecord holds (its select). */

@@ -16,7 +16,19 @@ import { isDecodeError } from '../../src/codec/errors.js';
 import { dns, ethernet, ipv4, udp } from '../../src/generated/index.js';
 import { PcapWriter } from '../../src/pcap/writer.js';
 import { reduceTsharkJson, runTshark } from '../../scripts/tshark-oracle.js';
-import { dnsFields } from './arbitraries.js';
+import {
+  dnsAFields,
+  dnsAaaaFields,
+  dnsFields,
+  dnsMxFields,
+  dnsName,
+  dnsNaptrFields,
+  dnsQuestion,
+  dnsSoaFields,
+  dnsSrvFields,
+  dnsTargetFields,
+  dnsTxtFields,
+} from './arbitraries.js';
 
 function label(text: string): number[] {
   return [text.length, ...[...text].map((c) => c.charCodeAt(0))];
@@ -95,7 +107,7 @@ function roundTrip(f: dns.DnsFields, offset = 0): Uint8Array {
   if (isDecodeError(got)) throw new Error(JSON.stringify(got));
   const withLength = (r: dns.DnsRecordFields): dns.DnsRecordFields => ({
     ...r,
-    rdlength: r.rdata.length,
+    rdlength: (r.rdata as Uint8Array).length,
   });
   expect(got).toEqual({
     ...f,
@@ -226,7 +238,40 @@ describe.skipIf(tsharkVersion === undefined)(
     it('shows every name as encoded', () => {
       const response = message(
         [{ name: 'www.example.com', type: 1, class: 1 }],
-        [a('www.example.com'), a('mail.example.com'), a('Example.com'), a('example.com')],
+        [
+          {
+            name: 'www.example.com',
+            type: 5,
+            class: 1,
+            ttl: 60,
+            rdata: { target: 'web.example.com' },
+          },
+          a('web.example.com'),
+          a('mail.example.com'),
+          a('Example.com'),
+          {
+            name: 'example.com',
+            type: 15,
+            class: 1,
+            ttl: 60,
+            rdata: { preference: 5, exchange: 'mail.example.com' },
+          },
+          {
+            name: 'example.com',
+            type: 6,
+            class: 1,
+            ttl: 60,
+            rdata: {
+              mname: 'ns.example.com',
+              rname: 'hostmaster.Example.com',
+              serial: 1,
+              refresh: 2,
+              retry: 3,
+              expire: 4,
+              minimum: 5,
+            },
+          },
+        ],
       );
       const frame = new Uint8Array(600);
       const dnsAt = 14 + 20 + 8;
@@ -264,7 +309,8 @@ describe.skipIf(tsharkVersion === undefined)(
         const w = PcapWriter.open(file);
         w.write(frame, 0, dnsAt + n, 0);
         w.close();
-        const line = JSON.parse(reduceTsharkJson(runTshark(file))) as {
+        const raw = runTshark(file);
+        const line = JSON.parse(reduceTsharkJson(raw)) as {
           dns: {
             questions: Array<{ name: string }>;
             answers: Array<{ name: string; type: number }>;
@@ -275,10 +321,21 @@ describe.skipIf(tsharkVersion === undefined)(
         expect(line.dns.questions.map((q) => q.name)).toEqual(['www.example.com']);
         expect(line.dns.answers.map((x) => x.name)).toEqual([
           'www.example.com',
+          'web.example.com',
           'mail.example.com',
           'Example.com',
           'example.com',
+          'example.com',
         ]);
+        // the names inside record data (tshark's JSON, which the oracle reducer leaves out)
+        const shown = (key: string): string[] =>
+          [...raw.matchAll(new RegExp(`"${key.replace(/\./g, '\\.')}": "([^"]*)"`, 'g'))].map(
+            (m) => m[1],
+          );
+        expect(shown('dns.cname')).toEqual(['web.example.com']);
+        expect(shown('dns.mx.mail_exchange')).toEqual(['mail.example.com']);
+        expect(shown('dns.soa.mname')).toEqual(['ns.example.com']);
+        expect(shown('dns.soa.rname')).toEqual(['hostmaster.Example.com']);
         expect([line.malformed, line.expert]).toEqual([false, []]);
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -286,3 +343,208 @@ describe.skipIf(tsharkVersion === undefined)(
     });
   },
 );
+
+/** Record data as a value of the message its type selects: [type, value]. */
+const rdataValue: fc.Arbitrary<[number, dns.DnsRecordRdataFields]> = fc.oneof(
+  dnsAFields.map((v): [number, dns.DnsRecordRdataFields] => [1, v]),
+  dnsAaaaFields.map((v): [number, dns.DnsRecordRdataFields] => [28, v]),
+  fc.tuple(fc.constantFrom(2, 5, 12), dnsTargetFields),
+  dnsMxFields.map((v): [number, dns.DnsRecordRdataFields] => [15, v]),
+  dnsSoaFields.map((v): [number, dns.DnsRecordRdataFields] => [6, v]),
+  dnsSrvFields.map((v): [number, dns.DnsRecordRdataFields] => [33, v]),
+  dnsTxtFields.map((v): [number, dns.DnsRecordRdataFields] => [16, v]),
+  dnsNaptrFields.map((v): [number, dns.DnsRecordRdataFields] => [35, v]),
+);
+
+const valuedRecord: fc.Arbitrary<dns.DnsRecordFields> = fc
+  .tuple(dnsName, rdataValue, fc.nat(0xffffffff))
+  .map(([name, [type, rdata], ttl]) => ({ name, type, class: 1, ttl, rdata }));
+
+/** Each record of `f`'s sections as its record data message decodes it (bytes when none). */
+function recordData(bytes: Uint8Array, offset: number, n: number): unknown[] {
+  const v = new dns.DnsView();
+  expect(v.wrap(bytes, offset, n)).toBeNull();
+  const layouts = new dns.DnsRecordRdataLayouts();
+  const out: unknown[] = [];
+  for (const c of [v.answers(), v.authority(), v.additional()])
+    while (c.next()) {
+      const r = c.item;
+      // the record data fills rdlength exactly (wrap() checks that too)
+      expect(layouts.wrap(r)).toBeNull();
+      const at = [r.bytes, r.rdataOffset, r.rdataLength, r.nameOrigin] as const;
+      switch (layouts.layout) {
+        case 'dnsA':
+          out.push(dns.decodeDnsA(at[0], at[1], at[2]));
+          break;
+        case 'dnsAaaa':
+          out.push(dns.decodeDnsAaaa(at[0], at[1], at[2]));
+          break;
+        case 'dnsTarget':
+          out.push(dns.decodeDnsTarget(...at));
+          break;
+        case 'dnsMx':
+          out.push(dns.decodeDnsMx(...at));
+          break;
+        case 'dnsSoa':
+          out.push(dns.decodeDnsSoa(...at));
+          break;
+        case 'dnsSrv':
+          out.push(dns.decodeDnsSrv(...at));
+          break;
+        case 'dnsTxt':
+          out.push(dns.decodeDnsTxt(at[0], at[1], at[2]));
+          break;
+        case 'dnsNaptr':
+          out.push(dns.decodeDnsNaptr(...at));
+          break;
+        default:
+          out.push(r.bytes.slice(r.rdataOffset, r.rdataOffset + r.rdataLength));
+      }
+    }
+  return out;
+}
+
+/** What the decoders give for a value: character-strings with their derived length. */
+function asDecoded(value: dns.DnsRecordRdataFields | Uint8Array): unknown {
+  const withLength = (s: dns.DnsCharacterStringFields): dns.DnsCharacterStringFields => ({
+    ...s,
+    length: s.data.length,
+  });
+  if ('strings' in value) return { strings: value.strings.map(withLength) };
+  if ('regexp' in value)
+    return {
+      ...value,
+      flags: withLength(value.flags),
+      services: withLength(value.services),
+      regexp: withLength(value.regexp),
+    };
+  return value;
+}
+
+describe('record data given as values', () => {
+  it('compresses CNAME, NS, PTR, MX and SOA names against the message, not SRV or NAPTR targets', () => {
+    const f = message(
+      [{ name: 'www.example.com', type: 1, class: 1 }],
+      [
+        {
+          name: 'www.example.com',
+          type: 5,
+          class: 1,
+          ttl: 60,
+          rdata: { target: 'web.example.com' },
+        },
+        { name: 'web.example.com', type: 1, class: 1, ttl: 60, rdata: { address: 0xc0000201 } },
+        {
+          name: 'example.com',
+          type: 15,
+          class: 1,
+          ttl: 60,
+          rdata: { preference: 10, exchange: 'web.example.com' },
+        },
+        {
+          name: '_sip._udp.example.com',
+          type: 33,
+          class: 1,
+          ttl: 60,
+          rdata: { priority: 1, weight: 2, port: 5060, target: 'web.example.com' },
+        },
+      ],
+    );
+    const out = new Uint8Array(512);
+    const n = dns.encodeDns(f, out, 0);
+    const fixed = (type: number, rdlength: number): number[] => [
+      0,
+      type,
+      0,
+      1,
+      0,
+      0,
+      0,
+      60,
+      0,
+      rdlength,
+    ];
+    const question = [...label('www'), ...label('example'), ...label('com'), 0, 0, 1, 0, 1];
+    const cnameAt = 12 + question.length;
+    const webAt = cnameAt + 12;
+    expect([...out.subarray(12, n)]).toEqual([
+      ...question,
+      // CNAME: owner -> 12; target "web" + pointer to example.com (16); rdlength 6
+      ...[0xc0, 12, ...fixed(5, 6), ...label('web'), 0xc0, 16],
+      // A owned by web.example.com: a pointer into the CNAME's record data
+      ...[0xc0, webAt, ...fixed(1, 4), 192, 0, 2, 1],
+      // MX: owner example.com -> 16, exchange -> the CNAME target
+      ...[0xc0, 16, ...fixed(15, 4), 0, 10, 0xc0, webAt],
+      // SRV: the owner compresses, the target is written whole (RFC 2782)
+      ...[...label('_sip'), ...label('_udp'), 0xc0, 16, ...fixed(33, 23)],
+      ...[0, 1, 0, 2, 0x13, 0xc4, ...label('web'), ...label('example'), ...label('com'), 0],
+    ]);
+    expect(recordData(out, 0, n)).toEqual(f.answers.map((r) => r.rdata));
+  });
+
+  it('rdlength is the compressed size; encodeDnsRecord alone writes the names whole', () => {
+    const r: dns.DnsRecordFields = {
+      name: 'a.example',
+      type: 6,
+      class: 1,
+      ttl: 1,
+      rdata: {
+        mname: 'ns.a.example',
+        rname: 'hostmaster.a.example',
+        serial: 1,
+        refresh: 2,
+        retry: 3,
+        expire: 4,
+        minimum: 5,
+      },
+    };
+    const out = new Uint8Array(200);
+    const alone = dns.encodeDnsRecord(r, out, 0);
+    const v = new dns.DnsRecordView();
+    expect(v.wrap(out, 0, alone)).toBeNull();
+    // ns.a.example (14 bytes) and hostmaster.a.example (22) whole, then five u32
+    expect(v.rdlength).toBe(14 + 22 + 20);
+    const n = dns.encodeDns(message([], [r, r]), out, 0);
+    const records = recordData(out, 0, n);
+    expect(records).toEqual([r.rdata, r.rdata]);
+    // the second record's data is two pointers and the five numbers
+    const m = new dns.DnsView();
+    m.wrap(out, 0, n);
+    const c = m.answers();
+    c.next();
+    c.next();
+    expect(c.item.rdlength).toBe(2 + 2 + 20);
+    // an explicit rdlength is written as given
+    expect(dns.encodeDnsRecord({ ...r, rdlength: 7 }, out, 0)).toBeGreaterThan(0);
+    expect(v.wrap(out, 0, 200)).toBeNull();
+    expect(v.rdlength).toBe(7);
+  });
+
+  it('refuses a value for a type that selects no message, and a value too big for out', () => {
+    const out = new Uint8Array(64);
+    const bad = { name: 'x', type: 99, class: 1, ttl: 1, rdata: { target: 'y' } };
+    expect(dns.encodeDnsRecord(bad, out, 0)).toBe(-1);
+    const big = { name: 'x', type: 5, class: 1, ttl: 1, rdata: { target: 'y'.repeat(60) } };
+    expect(dns.encodeDnsRecord(big, out, 0)).toBe(-1);
+  });
+
+  it('round-trips values through the record data views, pointers backwards', () => {
+    fc.assert(
+      fc.property(
+        fc.array(valuedRecord, { maxLength: 6 }),
+        fc.array(dnsQuestion, { maxLength: 2 }),
+        fc.nat(9),
+        (records, questions, offset) => {
+          const f = message(questions, records.slice(0, 4), records.slice(4));
+          const out = new Uint8Array(offset + 8192);
+          const n = dns.encodeDns(f, out, offset);
+          expect(n).toBeGreaterThan(11);
+          expect(recordData(out, offset, n)).toEqual(records.map((r) => asDecoded(r.rdata)));
+          const bytes = out.slice(offset, offset + n);
+          for (const [at, value] of pointers(bytes, n)) expect(value).toBeLessThan(at);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -885,7 +885,7 @@ describe('decode(encode(x)) = x', () => {
   it('dns (counts and record data lengths derived)', () => {
     const withLength = (r: dns.DnsRecordFields): dns.DnsRecordFields => ({
       ...r,
-      rdlength: r.rdata.length,
+      rdlength: (r.rdata as Uint8Array).length,
     });
     fc.assert(
       fc.property(dnsFields, (f) => {
