@@ -81,6 +81,34 @@ export interface Ipv4Stats {
   };
 }
 
+/**
+ * The counters fragment reassembly bumps (src/runtime/ip/reassembly.ts), by the names IPv4 uses:
+ * Ipv4Stats has them, and so must the IPv6 layer's counters.
+ */
+export interface ReassemblyCounters {
+  reassembled: number;
+  drops: {
+    fragOverlap: number;
+    fragDuplicate: number;
+    fragInvalid: number;
+    reassemblyTimeout: number;
+    reassemblyMemory: number;
+  };
+}
+
+/** IPv6 reassembly's counters (src/runtime/ipv6/reassembly.ts): IPv4's and two of its own. */
+export interface Ipv6ReassemblyCounters extends ReassemblyCounters {
+  drops: ReassemblyCounters['drops'] & {
+    /**
+     * Fragments of a datagram already discarded for an overlap, dropped until it would have
+     * timed out (RFC 5722: the fragments not yet received are discarded too).
+     */
+    fragAfterOverlap: number;
+    /** First fragments whose unfragmentable part is longer than the reassembler keeps room for. */
+    fragHeaderTooLong: number;
+  };
+}
+
 export interface IcmpStats {
   rxMessages: number;
   echoRequests: number;
@@ -209,6 +237,22 @@ export function createIpv4Stats(): Ipv4Stats {
       fragInvalid: 0,
       reassemblyTimeout: 0,
       reassemblyMemory: 0,
+    },
+  };
+}
+
+/** Zeroed IPv6 reassembly counters, for an IPv6 layer's stats to spread in (or to test with). */
+export function createIpv6ReassemblyCounters(): Ipv6ReassemblyCounters {
+  return {
+    reassembled: 0,
+    drops: {
+      fragOverlap: 0,
+      fragDuplicate: 0,
+      fragInvalid: 0,
+      reassemblyTimeout: 0,
+      reassemblyMemory: 0,
+      fragAfterOverlap: 0,
+      fragHeaderTooLong: 0,
     },
   };
 }

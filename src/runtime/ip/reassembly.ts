@@ -1,0 +1,326 @@
+/**
+ * Fragment reassembly as both IP versions do it (RFC 791 section 3.2, RFC 8200 section 4.5, RFC
+ * 815's idea of tracking what is still missing); the IPv4 and IPv6 fronts (ipv4/reassembly.ts,
+ * ipv6/reassembly.ts) own the key, find their datagram in `datagrams` with their own compares,
+ * check their version's rules, and hand each fragment to a FragmentTable.
+ *
+ * Each datagram keeps its payload in one buffer with `headerRoom` bytes in front for the first
+ * fragment's header, so a finished datagram is handed up contiguous, header included, without
+ * another copy. Received byte ranges are kept as a sorted list of disjoint intervals:
+ * - a fragment entirely inside what was already received is a duplicate: ignored;
+ * - a fragment that partially overlaps received data discards the whole datagram, as Linux does
+ *   since the FragmentSmack fixes (overlaps are only ever produced by attacks or broken senders);
+ *   with `keepDiscarded` the datagram stays as a bufferless marker until it would have timed
+ *   out, so the front can drop its remaining fragments too (RFC 5722);
+ * - a datagram not finished `timeoutMs` after its first fragment is discarded;
+ * - all buffers together stay under `maxBytes` and at most `maxDatagrams` datagrams are held:
+ *   the oldest are evicted to make room.
+ * Once a datagram's buffer is big enough, storing a fragment allocates nothing.
+ */
+import { copyBytes } from '../ethernet/bytes.js';
+import type { ReassemblyCounters } from '../stats.js';
+
+export interface ReassemblyOptions {
+  /** Per-datagram lifetime from its first fragment (ms). */
+  timeoutMs?: number;
+  /** Total buffer bytes held by incomplete datagrams. */
+  maxBytes?: number;
+  /** Datagrams held at once (incomplete ones and discard markers). */
+  maxDatagrams?: number;
+}
+
+/** Neither version's payload (IPv4 total length, IPv6 payload length) exceeds 16 bits. */
+const MAX_PAYLOAD = 65535;
+const INITIAL_CAPACITY = 4096;
+/** The buffer of a datagram not admitted yet, or discarded. */
+export const NO_BUFFER = new Uint8Array(0);
+
+/** What the table keeps per datagram; a front adds its key fields. */
+export interface FragmentedDatagram {
+  /** `headerRoom` bytes for the header, then the payload. */
+  buffer: Uint8Array;
+  /** Length of the first fragment's header once it arrived, else 0. */
+  headerLength: number;
+  /** Payload length, known once the last fragment (more-fragments clear) arrived; -1 before. */
+  totalLength: number;
+  /** Received payload intervals, flattened [start0, end0, start1, end1, ...], sorted, disjoint. */
+  ranges: number[];
+  expiresAt: number;
+  /** Discarded for an overlap: no buffer, kept only until `expiresAt` to drop its fragments. */
+  discarded: boolean;
+}
+
+/** accept(): the fragment was stored and the datagram still misses data. */
+export const FRAGMENT_STORED = 0;
+/** accept(): the fragment completed the datagram, now out of the table with its buffer intact. */
+export const DATAGRAM_COMPLETE = 1;
+/** accept(): the fragment was not stored (duplicate, or its datagram was discarded: counted). */
+export const FRAGMENT_DROPPED = 2;
+export type FragmentResult =
+  typeof FRAGMENT_STORED | typeof DATAGRAM_COMPLETE | typeof FRAGMENT_DROPPED;
+
+export interface FragmentTableConfig<D extends FragmentedDatagram> {
+  options: Required<ReassemblyOptions>;
+  /** Bytes in front of the payload: the longest header kept, plus whatever else the front stores. */
+  headerRoom: number;
+  /** Keep datagrams discarded for an overlap as markers until they expire. */
+  keepDiscarded: boolean;
+  /**
+   * A datagram whose first fragment had arrived timed out; it is already out of the table and
+   * its buffer intact (not called for datagrams missing their first fragment, nor markers).
+   */
+  expired: (d: D) => void;
+}
+
+export class FragmentTable<D extends FragmentedDatagram> {
+  /** Oldest first (insertion order), so eviction takes from the front. */
+  readonly datagrams: D[] = [];
+  readonly headerRoom: number;
+  private readonly options: Required<ReassemblyOptions>;
+  private readonly keepDiscarded: boolean;
+  private readonly expired: (d: D) => void;
+  private bytesHeld = 0;
+  private markers = 0;
+
+  constructor(
+    private readonly counters: ReassemblyCounters,
+    private readonly wake: (at: number) => void,
+    config: FragmentTableConfig<D>,
+  ) {
+    this.options = config.options;
+    this.headerRoom = config.headerRoom;
+    this.keepDiscarded = config.keepDiscarded;
+    this.expired = config.expired;
+  }
+
+  /** Bytes currently held by incomplete datagrams. */
+  get memory(): number {
+    return this.bytesHeld;
+  }
+
+  /** Datagrams being reassembled (not counting discard markers). */
+  get incomplete(): number {
+    return this.datagrams.length - this.markers;
+  }
+
+  /** Datagrams discarded for an overlap whose remaining fragments are still being dropped. */
+  get discarded(): number {
+    return this.markers;
+  }
+
+  /**
+   * Takes in a datagram that has received nothing yet, with a buffer for payload up to `end`,
+   * evicting the oldest to stay within the bounds. False (counted) when even alone it would not fit.
+   */
+  admit(d: D, end: number, now: number): boolean {
+    const capacity = this.headerRoom + Math.max(INITIAL_CAPACITY, roundUp(end));
+    if (!this.makeRoom(capacity, null)) return false;
+    if (this.datagrams.length >= this.options.maxDatagrams) {
+      const oldest = this.datagrams[0];
+      // A marker holds no datagram: forgetting it early is not a loss worth counting.
+      if (!oldest.discarded) this.counters.drops.reassemblyMemory++;
+      this.remove(oldest);
+    }
+    d.buffer = new Uint8Array(capacity);
+    d.expiresAt = now + this.options.timeoutMs;
+    this.datagrams.push(d);
+    this.bytesHeld += capacity;
+    this.wake(d.expiresAt);
+    return true;
+  }
+
+  /**
+   * Stores payload [start, end) of `d` from `bytes[payloadOffset, ...)`, and when `start` is 0
+   * the header `bytes[headerOffset, +headerLength)` (at most `headerRoom` bytes) in front of it.
+   */
+  accept(
+    d: D,
+    moreFragments: boolean,
+    start: number,
+    end: number,
+    bytes: Uint8Array,
+    headerOffset: number,
+    headerLength: number,
+    payloadOffset: number,
+  ): FragmentResult {
+    const drops = this.counters.drops;
+    const ranges = d.ranges;
+    const total = d.totalLength;
+    if (total >= 0 && (end > total || (!moreFragments && end !== total))) {
+      // Past the end a last fragment set, or a second, different end.
+      drops.fragInvalid++;
+      this.remove(d);
+      return FRAGMENT_DROPPED;
+    }
+    if (!moreFragments) {
+      if (ranges.length > 0 && ranges[ranges.length - 1] > end) {
+        drops.fragInvalid++;
+        this.remove(d);
+        return FRAGMENT_DROPPED;
+      }
+      d.totalLength = end;
+    }
+    const overlap = classify(ranges, start, end);
+    if (overlap === COVERED) {
+      drops.fragDuplicate++;
+      return FRAGMENT_DROPPED;
+    }
+    if (overlap === PARTIAL) {
+      drops.fragOverlap++;
+      if (this.keepDiscarded) this.mark(d);
+      else this.remove(d);
+      return FRAGMENT_DROPPED;
+    }
+    if (!this.ensureCapacity(d, end)) return FRAGMENT_DROPPED;
+    const room = this.headerRoom;
+    copyBytes(bytes, payloadOffset, d.buffer, room + start, end - start);
+    if (start === 0) {
+      d.headerLength = headerLength;
+      copyBytes(bytes, headerOffset, d.buffer, room - headerLength, headerLength);
+    }
+    insertRange(ranges, start, end);
+    if (
+      d.totalLength < 0 ||
+      ranges.length !== 2 ||
+      ranges[0] !== 0 ||
+      ranges[1] !== d.totalLength
+    ) {
+      return FRAGMENT_STORED;
+    }
+    // Complete (the interval [0, total) implies the first fragment, hence its header, arrived).
+    this.remove(d);
+    this.counters.reassembled++;
+    return DATAGRAM_COMPLETE;
+  }
+
+  /** Drops `d` (a front's own checks found it can never complete correctly). */
+  discard(d: D): void {
+    this.remove(d);
+  }
+
+  /** Discards datagrams whose time is up. */
+  tick(now: number): void {
+    let next = Infinity;
+    const list = this.datagrams;
+    for (let i = 0; i < list.length;) {
+      const d = list[i];
+      if (d.expiresAt <= now) {
+        this.remove(d);
+        if (!d.discarded) {
+          this.counters.drops.reassemblyTimeout++;
+          if (d.headerLength > 0) this.expired(d);
+        }
+        continue;
+      }
+      if (d.expiresAt < next) next = d.expiresAt;
+      i++;
+    }
+    if (next !== Infinity) this.wake(next);
+  }
+
+  clear(): void {
+    this.datagrams.length = 0;
+    this.bytesHeld = 0;
+    this.markers = 0;
+  }
+
+  /** Grows `d`'s buffer to hold payload up to `end`, within the memory bound. */
+  private ensureCapacity(d: D, end: number): boolean {
+    const room = this.headerRoom;
+    const needed = room + end;
+    if (needed <= d.buffer.length) return true;
+    const capacity = Math.min(room + MAX_PAYLOAD, Math.max(needed, d.buffer.length * 2));
+    if (!this.makeRoom(capacity - d.buffer.length, d)) {
+      this.remove(d);
+      return false;
+    }
+    const grown = new Uint8Array(capacity);
+    grown.set(d.buffer);
+    this.bytesHeld += capacity - d.buffer.length;
+    d.buffer = grown;
+    return true;
+  }
+
+  /** Evicts the oldest datagrams (never `keep`) until `extra` more bytes fit; false if they cannot. */
+  private makeRoom(extra: number, keep: D | null): boolean {
+    const max = this.options.maxBytes;
+    if (extra > max - (keep === null ? 0 : keep.buffer.length)) {
+      this.counters.drops.reassemblyMemory++;
+      return false;
+    }
+    const list = this.datagrams;
+    while (this.bytesHeld + extra > max) {
+      // Some datagram other than `keep` holds bytes: the check above leaves room for `keep`.
+      let i = 0;
+      while (list[i] === keep || list[i].discarded) i++;
+      this.counters.drops.reassemblyMemory++;
+      this.remove(list[i]);
+    }
+    return true;
+  }
+
+  /** Frees `d`'s buffer and keeps it as a marker until it expires. */
+  private mark(d: D): void {
+    this.bytesHeld -= d.buffer.length;
+    d.buffer = NO_BUFFER;
+    d.ranges.length = 0;
+    d.headerLength = 0;
+    d.discarded = true;
+    this.markers++;
+  }
+
+  private remove(d: D): void {
+    const list = this.datagrams;
+    const i = list.indexOf(d);
+    if (i < 0) return;
+    for (let j = i + 1; j < list.length; j++) list[j - 1] = list[j];
+    list.length--;
+    this.bytesHeld -= d.buffer.length;
+    if (d.discarded) this.markers--;
+  }
+}
+
+const DISJOINT = 0;
+const COVERED = 1;
+const PARTIAL = 2;
+
+function classify(ranges: number[], start: number, end: number): number {
+  for (let i = 0; i < ranges.length; i += 2) {
+    const s = ranges[i];
+    const e = ranges[i + 1];
+    if (end <= s) break;
+    if (start >= e) continue;
+    return start >= s && end <= e ? COVERED : PARTIAL;
+  }
+  return DISJOINT;
+}
+
+function roundUp(n: number): number {
+  return (n + 1023) & ~1023;
+}
+
+/**
+ * Inserts [start, end) (disjoint from every interval) and merges touching neighbours, in place
+ * (splice would allocate the array of what it removes).
+ */
+function insertRange(ranges: number[], start: number, end: number): void {
+  const n = ranges.length;
+  let i = 0;
+  while (i < n && ranges[i] < start) i += 2;
+  const joinsPrevious = i > 0 && ranges[i - 1] === start;
+  const joinsNext = i < n && ranges[i] === end;
+  if (joinsPrevious && joinsNext) {
+    ranges[i - 1] = ranges[i + 1];
+    for (let j = i + 2; j < n; j++) ranges[j - 2] = ranges[j];
+    ranges.length = n - 2;
+  } else if (joinsPrevious) {
+    ranges[i - 1] = end;
+  } else if (joinsNext) {
+    ranges[i] = start;
+  } else {
+    ranges.push(0, 0);
+    for (let j = n - 1; j >= i; j--) ranges[j + 2] = ranges[j];
+    ranges[i] = start;
+    ranges[i + 1] = end;
+  }
+}
