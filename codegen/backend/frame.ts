@@ -57,8 +57,9 @@ class FrameEmitter {
   private readonly imports = new Map<string, Import>();
 
   /**
-   * Layers decoded by a method of their own: the roots, the layers tunnels re-enter at, and the
-   * payload layers of shims (which their parents decode in line).
+   * Layers decoded by a method of their own: the roots, the layers tunnels re-enter at, the
+   * payload layers of shims (which their parents decode in line), and the layers the table marks
+   * `cold`.
    */
   private readonly methods: Set<string>;
 
@@ -70,7 +71,12 @@ class FrameEmitter {
           .filter((c) => !isTunnel(graph, g.module, c.target))
           .map((c) => c.target),
       );
-    this.methods = new Set([...graph.roots, ...graph.tunnelTargets, ...shimTargets]);
+    this.methods = new Set([
+      ...graph.roots,
+      ...graph.tunnelTargets,
+      ...shimTargets,
+      ...graph.layers.filter((g) => g.cold).map((g) => g.module),
+    ]);
     for (const g of graph.layers) {
       this.layers.set(g.module, {
         module: g.module,
@@ -202,11 +208,16 @@ class FrameEmitter {
       cases = cases.filter((c) => !tags.some((t) => t.module === c.target));
     }
     const shim = this.graph.layers.some((g) => g.module === l.module && g.shim);
+    const cold = (target: string): boolean =>
+      this.graph.layers.some((g) => g.module === target && g.cold);
     const body = (target: string): string[] =>
-      shim && target !== this.graph.roots[0] && !isTunnel(this.graph, l.module, target)
+      (shim || cold(target)) &&
+      target !== this.graph.roots[0] &&
+      !isTunnel(this.graph, l.module, target)
         ? [
-            // A shim's payload is its parent's (IPv4 after MPLS as after Ethernet): decoded by
-            // that layer's own method, on this level.
+            // A shim's payload is its parent's (IPv4 after MPLS as after Ethernet), and a cold
+            // layer keeps its code out of the hot one's: either is decoded by that layer's own
+            // method, on this level.
             `if ((wanted & FrameLayer.${target}) !== 0) {`,
             `return this.decode${pascal(target)}(bytes, ${at}, ${len}, layers);`,
             '}',
@@ -255,7 +266,8 @@ class FrameEmitter {
   /** The body of one entry's decode method: the prelude, then `module`'s block. */
   private entryBody(module: string): string {
     return [
-      'const wanted = this.wanted;',
+      // Only a dispatch reads `wanted` (a leaf such as ARP has none).
+      ...(this.layer(module).message.dispatch !== null ? ['const wanted = this.wanted;'] : []),
       ...(module === this.graph.roots[0] ? ['let layers = 0;'] : []),
       ...this.block(module),
       'return this.stop(null, layers);',

@@ -39,6 +39,8 @@ export interface GraphLayer {
   tag: boolean;
   /** Sits between its parents and their payload layers (MPLS): see the file header. */
   shim: boolean;
+  /** Marked `cold` in the layer table: decoded by a method of its own, not in its parent's. */
+  cold: boolean;
 }
 
 export interface FrameGraph {
@@ -65,7 +67,10 @@ interface TableLine {
   kind: 'root' | 'layer';
   name: string;
   id: number;
+  /** Absolute index of the line's first character in the table. */
   pos: number;
+  /** `cold` was given, and where (-1 when not). */
+  coldPos: number;
 }
 
 function parseTable(t: LayerTable): TableLine[] {
@@ -79,19 +84,33 @@ function parseTable(t: LayerTable): TableLine[] {
     const pos = start + raw.indexOf(line);
     const root = /^root\s+([a-z][a-z0-9_]*)$/.exec(line);
     if (root !== null) {
-      out.push({ kind: 'root', name: root[1], id: -1, pos });
+      out.push({ kind: 'root', name: root[1], id: -1, pos, coldPos: -1 });
       continue;
     }
-    const layer = /^layer\s+([a-z][a-z0-9_]*)\s*=\s*(\d+)$/.exec(line);
+    const layer = /^layer\s+([a-z][a-z0-9_]*)\s*=\s*(\d+)(?:\s+(\S.*))?$/.exec(line);
     if (layer === null) {
-      throw new SpecError(t.file, t.source, pos, `expected 'layer NAME = ID' or 'root NAME'`);
+      throw new SpecError(
+        t.file,
+        t.source,
+        pos,
+        `expected 'layer NAME = ID', 'layer NAME = ID cold' or 'root NAME'`,
+      );
+    }
+    const marker = layer[3] as string | undefined;
+    if (marker !== undefined && marker !== 'cold') {
+      throw new SpecError(
+        t.file,
+        t.source,
+        pos + line.lastIndexOf(marker),
+        `expected 'cold' or the end of the line after the layer id, not '${marker}'`,
+      );
     }
     const id = Number(layer[2]);
     if (id > MAX_LAYER_ID) {
       throw new SpecError(
         t.file,
         t.source,
-        pos + line.lastIndexOf(layer[2]),
+        pos + line.indexOf(layer[2], line.indexOf('=')),
         `layer id ${id} out of range 0..${MAX_LAYER_ID}`,
       );
     }
@@ -106,7 +125,13 @@ function parseTable(t: LayerTable): TableLine[] {
           : `layer id ${id} is already '${twice.name}' (ids are never reused)`,
       );
     }
-    out.push({ kind: 'layer', name: layer[1], id, pos });
+    out.push({
+      kind: 'layer',
+      name: layer[1],
+      id,
+      pos,
+      coldPos: marker === undefined ? -1 : pos + line.lastIndexOf(marker),
+    });
   }
   return out;
 }
@@ -282,6 +307,28 @@ export function resolveGraph(models: SpecModel[], table: LayerTable): FrameGraph
     ids.set(module, next++);
     added.push(module);
   }
+  // `cold`: decoded by a method of its own, called from every layer that dispatches to it.
+  const cold = new Set<string>();
+  for (const l of lines) {
+    if (l.kind !== 'layer' || l.coldPos < 0 || !depth.has(l.name)) continue;
+    if (l.name === roots[0]) {
+      throw new SpecError(
+        table.file,
+        table.source,
+        l.coldPos,
+        `layer '${l.name}' cannot be cold: it is the first root, which decode() itself decodes`,
+      );
+    }
+    if (isTag(l.name)) {
+      throw new SpecError(
+        table.file,
+        table.source,
+        l.coldPos,
+        `layer '${l.name}' cannot be cold: it is a tag, taken in its parent's loop`,
+      );
+    }
+    cold.add(l.name);
+  }
   let text = table.source;
   if (added.length > 0) {
     if (text !== '' && !text.endsWith('\n')) text += '\n';
@@ -300,6 +347,7 @@ export function resolveGraph(models: SpecModel[], table: LayerTable): FrameGraph
         depth: depth.get(module) ?? 0,
         tag: isTag(module),
         shim: isShim(module),
+        cold: cold.has(module),
       };
     })
     .sort((a, b) => a.id - b.id);

@@ -282,29 +282,7 @@ export class FrameDecoder {
               case 2: {
                 // IGMP
                 if ((wanted & FrameLayer.igmp) !== 0) {
-                  const offset = ipv4.payloadOffset;
-                  const length = ipv4.payloadLength;
-                  const igmp = this.igmp;
-                  igmp.bytes = bytes;
-                  igmp.offset = offset;
-                  igmp.byteLength = length;
-                  if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
-                    return this.stop(igmp.wrap(bytes, offset, length), layers);
-                  igmp.typeField = bytes[offset];
-                  igmp.maxRespCodeField = bytes[offset + 1];
-                  igmp.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-                  igmp.groupField =
-                    (bytes[offset + 4] << 24) |
-                    (bytes[offset + 5] << 16) |
-                    (bytes[offset + 6] << 8) |
-                    bytes[offset + 7];
-                  const pos = offset + 8;
-                  // payload
-                  {
-                    const size = offset + length - pos;
-                    igmp.payloadSize = size;
-                  }
-                  layers |= FrameLayer.igmp;
+                  return this.decodeIgmp(bytes, ipv4.payloadOffset, ipv4.payloadLength, layers);
                 }
                 break;
               }
@@ -457,12 +435,7 @@ export class FrameDecoder {
                   switch (kind) {
                     case 1: {
                       if ((wanted & FrameLayer.dhcp) !== 0) {
-                        const offset = udp.payloadOffset;
-                        const length = udp.payloadLength;
-                        const dhcp = this.dhcp;
-                        if (dhcp.wrap(bytes, offset, length) !== null)
-                          return this.stop(dhcp.error, layers);
-                        layers |= FrameLayer.dhcp;
+                        return this.decodeDhcp(bytes, udp.payloadOffset, udp.payloadLength, layers);
                       }
                       break;
                     }
@@ -479,153 +452,34 @@ export class FrameDecoder {
                     }
                     case 3: {
                       if ((wanted & FrameLayer.dhcpv6) !== 0) {
-                        const offset = udp.payloadOffset;
-                        const length = udp.payloadLength;
-                        const dhcpv6 = this.dhcpv6;
-                        dhcpv6.bytes = bytes;
-                        dhcpv6.offset = offset;
-                        dhcpv6.byteLength = length;
-                        if (!(offset >= 0 && length >= 1 && offset + length <= bytes.length))
-                          return this.stop(dhcpv6.wrap(bytes, offset, length), layers);
-                        dhcpv6.msgTypeField = bytes[offset];
-                        const pos = offset + 1;
-                        // payload
-                        {
-                          const size = offset + length - pos;
-                          dhcpv6.payloadSize = size;
-                        }
-                        layers |= FrameLayer.dhcpv6;
+                        return this.decodeDhcpv6(
+                          bytes,
+                          udp.payloadOffset,
+                          udp.payloadLength,
+                          layers,
+                        );
                       }
                       break;
                     }
                     case 4: {
                       if ((wanted & FrameLayer.vxlan) !== 0) {
-                        const offset = udp.payloadOffset;
-                        const length = udp.payloadLength;
-                        const vxlan = this.vxlan;
-                        vxlan.bytes = bytes;
-                        vxlan.offset = offset;
-                        vxlan.byteLength = length;
-                        if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
-                          return this.stop(vxlan.wrap(bytes, offset, length), layers);
-                        vxlan.flagsHighField = bytes[offset] >> 4;
-                        vxlan.vniValidField = (bytes[offset] >> 3) & 1;
-                        vxlan.flagsLowField = ((bytes[offset] << 8) | bytes[offset + 1]) & 0x7ff;
-                        vxlan.groupPolicyIdField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-                        vxlan.vniField =
-                          (bytes[offset + 4] << 16) | (bytes[offset + 5] << 8) | bytes[offset + 6];
-                        vxlan.reservedField = bytes[offset + 7];
-                        const pos = offset + 8;
-                        // payload
-                        {
-                          const size = offset + length - pos;
-                          vxlan.payloadSize = size;
-                        }
-                        layers |= FrameLayer.vxlan;
-                        switch (vxlan.vniValid) {
-                          case 0:
-                          case 1: {
-                            if ((wanted & FrameLayer.ethernet) !== 0) {
-                              return this.enter(
-                                FrameLayer.ethernet,
-                                'vxlan',
-                                bytes,
-                                vxlan.payloadOffset,
-                                vxlan.payloadLength,
-                                layers,
-                              );
-                            }
-                            break;
-                          }
-                        }
+                        return this.decodeVxlan(
+                          bytes,
+                          udp.payloadOffset,
+                          udp.payloadLength,
+                          layers,
+                        );
                       }
                       break;
                     }
                     case 5: {
                       if ((wanted & FrameLayer.geneve) !== 0) {
-                        const offset = udp.payloadOffset;
-                        const length = udp.payloadLength;
-                        const geneve = this.geneve;
-                        geneve.bytes = bytes;
-                        geneve.offset = offset;
-                        geneve.byteLength = length;
-                        if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
-                          return this.stop(geneve.wrap(bytes, offset, length), layers);
-                        const versionValue = bytes[offset] >> 6;
-                        geneve.versionField = versionValue;
-                        const optLenValue = bytes[offset] & 0x3f;
-                        geneve.optLenField = optLenValue;
-                        geneve.oamField = bytes[offset + 1] >> 7;
-                        geneve.criticalField = (bytes[offset + 1] >> 6) & 1;
-                        geneve.reserved0Field = bytes[offset + 1] & 0x3f;
-                        geneve.protocolTypeField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-                        geneve.vniField =
-                          (bytes[offset + 4] << 16) | (bytes[offset + 5] << 8) | bytes[offset + 6];
-                        geneve.reserved1Field = bytes[offset + 7];
-                        let pos = offset + 8;
-                        if (!(versionValue === 0))
-                          return this.stop(geneve.wrap(bytes, offset, length), layers);
-                        // options
-                        {
-                          const size = optLenValue * 4;
-                          if (size < 0 || pos + size > offset + length)
-                            return this.stop(geneve.wrap(bytes, offset, length), layers);
-                          const bad = validateGeneveOptions(bytes, pos, size);
-                          if (bad >= 0)
-                            return this.stop(geneve.wrap(bytes, offset, length), layers);
-                          geneve.optionsSize = size;
-                          pos += size;
-                        }
-                        // payload
-                        {
-                          const size = offset + length - pos;
-                          geneve.payloadSize = size;
-                        }
-                        layers |= FrameLayer.geneve;
-                        switch (geneve.protocolType) {
-                          case 0x800: {
-                            // IPv4
-                            if ((wanted & FrameLayer.ipv4) !== 0) {
-                              return this.enter(
-                                FrameLayer.ipv4,
-                                'geneve',
-                                bytes,
-                                geneve.payloadOffset,
-                                geneve.payloadLength,
-                                layers,
-                              );
-                            }
-                            break;
-                          }
-                          case 0x86dd: {
-                            // IPv6
-                            if ((wanted & FrameLayer.ipv6) !== 0) {
-                              return this.enter(
-                                FrameLayer.ipv6,
-                                'geneve',
-                                bytes,
-                                geneve.payloadOffset,
-                                geneve.payloadLength,
-                                layers,
-                              );
-                            }
-                            break;
-                          }
-                          case 0x6558: {
-                            // TransparentEthernetBridging
-                            if ((wanted & FrameLayer.ethernet) !== 0) {
-                              return this.enter(
-                                FrameLayer.ethernet,
-                                'geneve',
-                                bytes,
-                                geneve.payloadOffset,
-                                geneve.payloadLength,
-                                layers,
-                              );
-                            }
-                            break;
-                          }
-                        }
+                        return this.decodeGeneve(
+                          bytes,
+                          udp.payloadOffset,
+                          udp.payloadLength,
+                          layers,
+                        );
                       }
                       break;
                     }
@@ -636,115 +490,7 @@ export class FrameDecoder {
               case 47: {
                 // GRE
                 if ((wanted & FrameLayer.gre) !== 0) {
-                  const offset = ipv4.payloadOffset;
-                  const length = ipv4.payloadLength;
-                  const gre = this.gre;
-                  if (gre.wrap(bytes, offset, length) !== null) return this.stop(gre.error, layers);
-                  layers |= FrameLayer.gre;
-                  switch (gre.protocolType) {
-                    case 0x800: {
-                      // IPv4
-                      if ((wanted & FrameLayer.ipv4) !== 0) {
-                        return this.enter(
-                          FrameLayer.ipv4,
-                          'gre',
-                          bytes,
-                          gre.payloadOffset,
-                          gre.payloadLength,
-                          layers,
-                        );
-                      }
-                      break;
-                    }
-                    case 0x86dd: {
-                      // IPv6
-                      if ((wanted & FrameLayer.ipv6) !== 0) {
-                        return this.enter(
-                          FrameLayer.ipv6,
-                          'gre',
-                          bytes,
-                          gre.payloadOffset,
-                          gre.payloadLength,
-                          layers,
-                        );
-                      }
-                      break;
-                    }
-                    case 0x6558: {
-                      // TransparentEthernetBridging
-                      if ((wanted & FrameLayer.ethernet) !== 0) {
-                        return this.enter(
-                          FrameLayer.ethernet,
-                          'gre',
-                          bytes,
-                          gre.payloadOffset,
-                          gre.payloadLength,
-                          layers,
-                        );
-                      }
-                      break;
-                    }
-                    case 0x880b: {
-                      // PPP
-                      if ((wanted & FrameLayer.ppp) !== 0) {
-                        const offset = gre.payloadOffset;
-                        const length = gre.payloadLength;
-                        const ppp = this.ppp;
-                        ppp.bytes = bytes;
-                        ppp.offset = offset;
-                        ppp.byteLength = length;
-                        if (!(offset >= 0 && length >= 4 && offset + length <= bytes.length))
-                          return this.stop(ppp.wrap(bytes, offset, length), layers);
-                        const addressValue = bytes[offset];
-                        ppp.addressField = addressValue;
-                        const controlValue = bytes[offset + 1];
-                        ppp.controlField = controlValue;
-                        ppp.protocolField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-                        const pos = offset + 4;
-                        if (!(addressValue === 255))
-                          return this.stop(ppp.wrap(bytes, offset, length), layers);
-                        if (!(controlValue === 3))
-                          return this.stop(ppp.wrap(bytes, offset, length), layers);
-                        // payload
-                        {
-                          const size = offset + length - pos;
-                          ppp.payloadSize = size;
-                        }
-                        layers |= FrameLayer.ppp;
-                        switch (ppp.protocol) {
-                          case 33: {
-                            // IPv4
-                            if ((wanted & FrameLayer.ipv4) !== 0) {
-                              return this.enter(
-                                FrameLayer.ipv4,
-                                'ppp',
-                                bytes,
-                                ppp.payloadOffset,
-                                ppp.payloadLength,
-                                layers,
-                              );
-                            }
-                            break;
-                          }
-                          case 87: {
-                            // IPv6
-                            if ((wanted & FrameLayer.ipv6) !== 0) {
-                              return this.enter(
-                                FrameLayer.ipv6,
-                                'ppp',
-                                bytes,
-                                ppp.payloadOffset,
-                                ppp.payloadLength,
-                                layers,
-                              );
-                            }
-                            break;
-                          }
-                        }
-                      }
-                      break;
-                    }
-                  }
+                  return this.decodeGre(bytes, ipv4.payloadOffset, ipv4.payloadLength, layers);
                 }
                 break;
               }
@@ -771,57 +517,14 @@ export class FrameDecoder {
       case 0x8035: {
         // ARP, RARP
         if ((wanted & FrameLayer.arp) !== 0) {
-          const offset = nextOffset;
-          const length = nextLength;
-          const arp = this.arp;
-          arp.bytes = bytes;
-          arp.offset = offset;
-          arp.byteLength = length;
-          if (!(offset >= 0 && length >= 28 && offset + length <= bytes.length))
-            return this.stop(arp.wrap(bytes, offset, length), layers);
-          arp.htypeField = (bytes[offset] << 8) | bytes[offset + 1];
-          arp.ptypeField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-          const hlenValue = bytes[offset + 4];
-          arp.hlenField = hlenValue;
-          const plenValue = bytes[offset + 5];
-          arp.plenField = plenValue;
-          arp.opField = (bytes[offset + 6] << 8) | bytes[offset + 7];
-          arp.shaHiField = (bytes[offset + 8] << 8) | bytes[offset + 9];
-          arp.shaLoField =
-            (bytes[offset + 10] << 24) |
-            (bytes[offset + 11] << 16) |
-            (bytes[offset + 12] << 8) |
-            bytes[offset + 13];
-          arp.spaField =
-            (bytes[offset + 14] << 24) |
-            (bytes[offset + 15] << 16) |
-            (bytes[offset + 16] << 8) |
-            bytes[offset + 17];
-          arp.thaHiField = (bytes[offset + 18] << 8) | bytes[offset + 19];
-          arp.thaLoField =
-            (bytes[offset + 20] << 24) |
-            (bytes[offset + 21] << 16) |
-            (bytes[offset + 22] << 8) |
-            bytes[offset + 23];
-          arp.tpaField =
-            (bytes[offset + 24] << 24) |
-            (bytes[offset + 25] << 16) |
-            (bytes[offset + 26] << 8) |
-            bytes[offset + 27];
-          if (!(hlenValue === 6)) return this.stop(arp.wrap(bytes, offset, length), layers);
-          if (!(plenValue === 4)) return this.stop(arp.wrap(bytes, offset, length), layers);
-          layers |= FrameLayer.arp;
+          return this.decodeArp(bytes, nextOffset, nextLength, layers);
         }
         break;
       }
       case 0x88cc: {
         // LLDP
         if ((wanted & FrameLayer.lldp) !== 0) {
-          const offset = nextOffset;
-          const length = nextLength;
-          const lldp = this.lldp;
-          if (lldp.wrap(bytes, offset, length) !== null) return this.stop(lldp.error, layers);
-          layers |= FrameLayer.lldp;
+          return this.decodeLldp(bytes, nextOffset, nextLength, layers);
         }
         break;
       }
@@ -1069,12 +772,7 @@ export class FrameDecoder {
                 switch (kind) {
                   case 1: {
                     if ((wanted & FrameLayer.dhcp) !== 0) {
-                      const offset = udp.payloadOffset;
-                      const length = udp.payloadLength;
-                      const dhcp = this.dhcp;
-                      if (dhcp.wrap(bytes, offset, length) !== null)
-                        return this.stop(dhcp.error, layers);
-                      layers |= FrameLayer.dhcp;
+                      return this.decodeDhcp(bytes, udp.payloadOffset, udp.payloadLength, layers);
                     }
                     break;
                   }
@@ -1091,152 +789,19 @@ export class FrameDecoder {
                   }
                   case 3: {
                     if ((wanted & FrameLayer.dhcpv6) !== 0) {
-                      const offset = udp.payloadOffset;
-                      const length = udp.payloadLength;
-                      const dhcpv6 = this.dhcpv6;
-                      dhcpv6.bytes = bytes;
-                      dhcpv6.offset = offset;
-                      dhcpv6.byteLength = length;
-                      if (!(offset >= 0 && length >= 1 && offset + length <= bytes.length))
-                        return this.stop(dhcpv6.wrap(bytes, offset, length), layers);
-                      dhcpv6.msgTypeField = bytes[offset];
-                      const pos = offset + 1;
-                      // payload
-                      {
-                        const size = offset + length - pos;
-                        dhcpv6.payloadSize = size;
-                      }
-                      layers |= FrameLayer.dhcpv6;
+                      return this.decodeDhcpv6(bytes, udp.payloadOffset, udp.payloadLength, layers);
                     }
                     break;
                   }
                   case 4: {
                     if ((wanted & FrameLayer.vxlan) !== 0) {
-                      const offset = udp.payloadOffset;
-                      const length = udp.payloadLength;
-                      const vxlan = this.vxlan;
-                      vxlan.bytes = bytes;
-                      vxlan.offset = offset;
-                      vxlan.byteLength = length;
-                      if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
-                        return this.stop(vxlan.wrap(bytes, offset, length), layers);
-                      vxlan.flagsHighField = bytes[offset] >> 4;
-                      vxlan.vniValidField = (bytes[offset] >> 3) & 1;
-                      vxlan.flagsLowField = ((bytes[offset] << 8) | bytes[offset + 1]) & 0x7ff;
-                      vxlan.groupPolicyIdField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-                      vxlan.vniField =
-                        (bytes[offset + 4] << 16) | (bytes[offset + 5] << 8) | bytes[offset + 6];
-                      vxlan.reservedField = bytes[offset + 7];
-                      const pos = offset + 8;
-                      // payload
-                      {
-                        const size = offset + length - pos;
-                        vxlan.payloadSize = size;
-                      }
-                      layers |= FrameLayer.vxlan;
-                      switch (vxlan.vniValid) {
-                        case 0:
-                        case 1: {
-                          if ((wanted & FrameLayer.ethernet) !== 0) {
-                            return this.enter(
-                              FrameLayer.ethernet,
-                              'vxlan',
-                              bytes,
-                              vxlan.payloadOffset,
-                              vxlan.payloadLength,
-                              layers,
-                            );
-                          }
-                          break;
-                        }
-                      }
+                      return this.decodeVxlan(bytes, udp.payloadOffset, udp.payloadLength, layers);
                     }
                     break;
                   }
                   case 5: {
                     if ((wanted & FrameLayer.geneve) !== 0) {
-                      const offset = udp.payloadOffset;
-                      const length = udp.payloadLength;
-                      const geneve = this.geneve;
-                      geneve.bytes = bytes;
-                      geneve.offset = offset;
-                      geneve.byteLength = length;
-                      if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
-                        return this.stop(geneve.wrap(bytes, offset, length), layers);
-                      const versionValue = bytes[offset] >> 6;
-                      geneve.versionField = versionValue;
-                      const optLenValue = bytes[offset] & 0x3f;
-                      geneve.optLenField = optLenValue;
-                      geneve.oamField = bytes[offset + 1] >> 7;
-                      geneve.criticalField = (bytes[offset + 1] >> 6) & 1;
-                      geneve.reserved0Field = bytes[offset + 1] & 0x3f;
-                      geneve.protocolTypeField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-                      geneve.vniField =
-                        (bytes[offset + 4] << 16) | (bytes[offset + 5] << 8) | bytes[offset + 6];
-                      geneve.reserved1Field = bytes[offset + 7];
-                      let pos = offset + 8;
-                      if (!(versionValue === 0))
-                        return this.stop(geneve.wrap(bytes, offset, length), layers);
-                      // options
-                      {
-                        const size = optLenValue * 4;
-                        if (size < 0 || pos + size > offset + length)
-                          return this.stop(geneve.wrap(bytes, offset, length), layers);
-                        const bad = validateGeneveOptions(bytes, pos, size);
-                        if (bad >= 0) return this.stop(geneve.wrap(bytes, offset, length), layers);
-                        geneve.optionsSize = size;
-                        pos += size;
-                      }
-                      // payload
-                      {
-                        const size = offset + length - pos;
-                        geneve.payloadSize = size;
-                      }
-                      layers |= FrameLayer.geneve;
-                      switch (geneve.protocolType) {
-                        case 0x800: {
-                          // IPv4
-                          if ((wanted & FrameLayer.ipv4) !== 0) {
-                            return this.enter(
-                              FrameLayer.ipv4,
-                              'geneve',
-                              bytes,
-                              geneve.payloadOffset,
-                              geneve.payloadLength,
-                              layers,
-                            );
-                          }
-                          break;
-                        }
-                        case 0x86dd: {
-                          // IPv6
-                          if ((wanted & FrameLayer.ipv6) !== 0) {
-                            return this.enter(
-                              FrameLayer.ipv6,
-                              'geneve',
-                              bytes,
-                              geneve.payloadOffset,
-                              geneve.payloadLength,
-                              layers,
-                            );
-                          }
-                          break;
-                        }
-                        case 0x6558: {
-                          // TransparentEthernetBridging
-                          if ((wanted & FrameLayer.ethernet) !== 0) {
-                            return this.enter(
-                              FrameLayer.ethernet,
-                              'geneve',
-                              bytes,
-                              geneve.payloadOffset,
-                              geneve.payloadLength,
-                              layers,
-                            );
-                          }
-                          break;
-                        }
-                      }
+                      return this.decodeGeneve(bytes, udp.payloadOffset, udp.payloadLength, layers);
                     }
                     break;
                   }
@@ -1247,24 +812,7 @@ export class FrameDecoder {
             case 58: {
               // ICMPv6
               if ((wanted & FrameLayer.icmpv6) !== 0) {
-                const offset = ipv6NextOffset;
-                const length = ipv6NextLength;
-                const icmpv6 = this.icmpv6;
-                icmpv6.bytes = bytes;
-                icmpv6.offset = offset;
-                icmpv6.byteLength = length;
-                if (!(offset >= 0 && length >= 4 && offset + length <= bytes.length))
-                  return this.stop(icmpv6.wrap(bytes, offset, length), layers);
-                icmpv6.typeField = bytes[offset];
-                icmpv6.codeField = bytes[offset + 1];
-                icmpv6.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-                const pos = offset + 4;
-                // payload
-                {
-                  const size = offset + length - pos;
-                  icmpv6.payloadSize = size;
-                }
-                layers |= FrameLayer.icmpv6;
+                return this.decodeIcmpv6(bytes, ipv6NextOffset, ipv6NextLength, layers);
               }
               break;
             }
@@ -1304,25 +852,7 @@ export class FrameDecoder {
       case 0x8848: {
         // MPLS, MPLSMulticast
         if ((wanted & FrameLayer.mpls) !== 0) {
-          const offset = nextOffset;
-          const length = nextLength;
-          const mpls = this.mpls;
-          if (mpls.wrap(bytes, offset, length) !== null) return this.stop(mpls.error, layers);
-          layers |= FrameLayer.mpls;
-          switch (mpls.payloadPeek) {
-            case 4: {
-              if ((wanted & FrameLayer.ipv4) !== 0) {
-                return this.decodeIpv4(bytes, mpls.payloadOffset, mpls.payloadLength, layers);
-              }
-              break;
-            }
-            case 6: {
-              if ((wanted & FrameLayer.ipv6) !== 0) {
-                return this.decodeIpv6(bytes, mpls.payloadOffset, mpls.payloadLength, layers);
-              }
-              break;
-            }
-          }
+          return this.decodeMpls(bytes, nextOffset, nextLength, layers);
         }
         break;
       }
@@ -1442,29 +972,7 @@ export class FrameDecoder {
         case 2: {
           // IGMP
           if ((wanted & FrameLayer.igmp) !== 0) {
-            const offset = ipv4.payloadOffset;
-            const length = ipv4.payloadLength;
-            const igmp = this.igmp;
-            igmp.bytes = bytes;
-            igmp.offset = offset;
-            igmp.byteLength = length;
-            if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
-              return this.stop(igmp.wrap(bytes, offset, length), layers);
-            igmp.typeField = bytes[offset];
-            igmp.maxRespCodeField = bytes[offset + 1];
-            igmp.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-            igmp.groupField =
-              (bytes[offset + 4] << 24) |
-              (bytes[offset + 5] << 16) |
-              (bytes[offset + 6] << 8) |
-              bytes[offset + 7];
-            const pos = offset + 8;
-            // payload
-            {
-              const size = offset + length - pos;
-              igmp.payloadSize = size;
-            }
-            layers |= FrameLayer.igmp;
+            return this.decodeIgmp(bytes, ipv4.payloadOffset, ipv4.payloadLength, layers);
           }
           break;
         }
@@ -1615,12 +1123,7 @@ export class FrameDecoder {
             switch (kind) {
               case 1: {
                 if ((wanted & FrameLayer.dhcp) !== 0) {
-                  const offset = udp.payloadOffset;
-                  const length = udp.payloadLength;
-                  const dhcp = this.dhcp;
-                  if (dhcp.wrap(bytes, offset, length) !== null)
-                    return this.stop(dhcp.error, layers);
-                  layers |= FrameLayer.dhcp;
+                  return this.decodeDhcp(bytes, udp.payloadOffset, udp.payloadLength, layers);
                 }
                 break;
               }
@@ -1636,152 +1139,19 @@ export class FrameDecoder {
               }
               case 3: {
                 if ((wanted & FrameLayer.dhcpv6) !== 0) {
-                  const offset = udp.payloadOffset;
-                  const length = udp.payloadLength;
-                  const dhcpv6 = this.dhcpv6;
-                  dhcpv6.bytes = bytes;
-                  dhcpv6.offset = offset;
-                  dhcpv6.byteLength = length;
-                  if (!(offset >= 0 && length >= 1 && offset + length <= bytes.length))
-                    return this.stop(dhcpv6.wrap(bytes, offset, length), layers);
-                  dhcpv6.msgTypeField = bytes[offset];
-                  const pos = offset + 1;
-                  // payload
-                  {
-                    const size = offset + length - pos;
-                    dhcpv6.payloadSize = size;
-                  }
-                  layers |= FrameLayer.dhcpv6;
+                  return this.decodeDhcpv6(bytes, udp.payloadOffset, udp.payloadLength, layers);
                 }
                 break;
               }
               case 4: {
                 if ((wanted & FrameLayer.vxlan) !== 0) {
-                  const offset = udp.payloadOffset;
-                  const length = udp.payloadLength;
-                  const vxlan = this.vxlan;
-                  vxlan.bytes = bytes;
-                  vxlan.offset = offset;
-                  vxlan.byteLength = length;
-                  if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
-                    return this.stop(vxlan.wrap(bytes, offset, length), layers);
-                  vxlan.flagsHighField = bytes[offset] >> 4;
-                  vxlan.vniValidField = (bytes[offset] >> 3) & 1;
-                  vxlan.flagsLowField = ((bytes[offset] << 8) | bytes[offset + 1]) & 0x7ff;
-                  vxlan.groupPolicyIdField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-                  vxlan.vniField =
-                    (bytes[offset + 4] << 16) | (bytes[offset + 5] << 8) | bytes[offset + 6];
-                  vxlan.reservedField = bytes[offset + 7];
-                  const pos = offset + 8;
-                  // payload
-                  {
-                    const size = offset + length - pos;
-                    vxlan.payloadSize = size;
-                  }
-                  layers |= FrameLayer.vxlan;
-                  switch (vxlan.vniValid) {
-                    case 0:
-                    case 1: {
-                      if ((wanted & FrameLayer.ethernet) !== 0) {
-                        return this.enter(
-                          FrameLayer.ethernet,
-                          'vxlan',
-                          bytes,
-                          vxlan.payloadOffset,
-                          vxlan.payloadLength,
-                          layers,
-                        );
-                      }
-                      break;
-                    }
-                  }
+                  return this.decodeVxlan(bytes, udp.payloadOffset, udp.payloadLength, layers);
                 }
                 break;
               }
               case 5: {
                 if ((wanted & FrameLayer.geneve) !== 0) {
-                  const offset = udp.payloadOffset;
-                  const length = udp.payloadLength;
-                  const geneve = this.geneve;
-                  geneve.bytes = bytes;
-                  geneve.offset = offset;
-                  geneve.byteLength = length;
-                  if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
-                    return this.stop(geneve.wrap(bytes, offset, length), layers);
-                  const versionValue = bytes[offset] >> 6;
-                  geneve.versionField = versionValue;
-                  const optLenValue = bytes[offset] & 0x3f;
-                  geneve.optLenField = optLenValue;
-                  geneve.oamField = bytes[offset + 1] >> 7;
-                  geneve.criticalField = (bytes[offset + 1] >> 6) & 1;
-                  geneve.reserved0Field = bytes[offset + 1] & 0x3f;
-                  geneve.protocolTypeField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-                  geneve.vniField =
-                    (bytes[offset + 4] << 16) | (bytes[offset + 5] << 8) | bytes[offset + 6];
-                  geneve.reserved1Field = bytes[offset + 7];
-                  let pos = offset + 8;
-                  if (!(versionValue === 0))
-                    return this.stop(geneve.wrap(bytes, offset, length), layers);
-                  // options
-                  {
-                    const size = optLenValue * 4;
-                    if (size < 0 || pos + size > offset + length)
-                      return this.stop(geneve.wrap(bytes, offset, length), layers);
-                    const bad = validateGeneveOptions(bytes, pos, size);
-                    if (bad >= 0) return this.stop(geneve.wrap(bytes, offset, length), layers);
-                    geneve.optionsSize = size;
-                    pos += size;
-                  }
-                  // payload
-                  {
-                    const size = offset + length - pos;
-                    geneve.payloadSize = size;
-                  }
-                  layers |= FrameLayer.geneve;
-                  switch (geneve.protocolType) {
-                    case 0x800: {
-                      // IPv4
-                      if ((wanted & FrameLayer.ipv4) !== 0) {
-                        return this.enter(
-                          FrameLayer.ipv4,
-                          'geneve',
-                          bytes,
-                          geneve.payloadOffset,
-                          geneve.payloadLength,
-                          layers,
-                        );
-                      }
-                      break;
-                    }
-                    case 0x86dd: {
-                      // IPv6
-                      if ((wanted & FrameLayer.ipv6) !== 0) {
-                        return this.enter(
-                          FrameLayer.ipv6,
-                          'geneve',
-                          bytes,
-                          geneve.payloadOffset,
-                          geneve.payloadLength,
-                          layers,
-                        );
-                      }
-                      break;
-                    }
-                    case 0x6558: {
-                      // TransparentEthernetBridging
-                      if ((wanted & FrameLayer.ethernet) !== 0) {
-                        return this.enter(
-                          FrameLayer.ethernet,
-                          'geneve',
-                          bytes,
-                          geneve.payloadOffset,
-                          geneve.payloadLength,
-                          layers,
-                        );
-                      }
-                      break;
-                    }
-                  }
+                  return this.decodeGeneve(bytes, udp.payloadOffset, udp.payloadLength, layers);
                 }
                 break;
               }
@@ -1792,115 +1162,7 @@ export class FrameDecoder {
         case 47: {
           // GRE
           if ((wanted & FrameLayer.gre) !== 0) {
-            const offset = ipv4.payloadOffset;
-            const length = ipv4.payloadLength;
-            const gre = this.gre;
-            if (gre.wrap(bytes, offset, length) !== null) return this.stop(gre.error, layers);
-            layers |= FrameLayer.gre;
-            switch (gre.protocolType) {
-              case 0x800: {
-                // IPv4
-                if ((wanted & FrameLayer.ipv4) !== 0) {
-                  return this.enter(
-                    FrameLayer.ipv4,
-                    'gre',
-                    bytes,
-                    gre.payloadOffset,
-                    gre.payloadLength,
-                    layers,
-                  );
-                }
-                break;
-              }
-              case 0x86dd: {
-                // IPv6
-                if ((wanted & FrameLayer.ipv6) !== 0) {
-                  return this.enter(
-                    FrameLayer.ipv6,
-                    'gre',
-                    bytes,
-                    gre.payloadOffset,
-                    gre.payloadLength,
-                    layers,
-                  );
-                }
-                break;
-              }
-              case 0x6558: {
-                // TransparentEthernetBridging
-                if ((wanted & FrameLayer.ethernet) !== 0) {
-                  return this.enter(
-                    FrameLayer.ethernet,
-                    'gre',
-                    bytes,
-                    gre.payloadOffset,
-                    gre.payloadLength,
-                    layers,
-                  );
-                }
-                break;
-              }
-              case 0x880b: {
-                // PPP
-                if ((wanted & FrameLayer.ppp) !== 0) {
-                  const offset = gre.payloadOffset;
-                  const length = gre.payloadLength;
-                  const ppp = this.ppp;
-                  ppp.bytes = bytes;
-                  ppp.offset = offset;
-                  ppp.byteLength = length;
-                  if (!(offset >= 0 && length >= 4 && offset + length <= bytes.length))
-                    return this.stop(ppp.wrap(bytes, offset, length), layers);
-                  const addressValue = bytes[offset];
-                  ppp.addressField = addressValue;
-                  const controlValue = bytes[offset + 1];
-                  ppp.controlField = controlValue;
-                  ppp.protocolField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-                  const pos = offset + 4;
-                  if (!(addressValue === 255))
-                    return this.stop(ppp.wrap(bytes, offset, length), layers);
-                  if (!(controlValue === 3))
-                    return this.stop(ppp.wrap(bytes, offset, length), layers);
-                  // payload
-                  {
-                    const size = offset + length - pos;
-                    ppp.payloadSize = size;
-                  }
-                  layers |= FrameLayer.ppp;
-                  switch (ppp.protocol) {
-                    case 33: {
-                      // IPv4
-                      if ((wanted & FrameLayer.ipv4) !== 0) {
-                        return this.enter(
-                          FrameLayer.ipv4,
-                          'ppp',
-                          bytes,
-                          ppp.payloadOffset,
-                          ppp.payloadLength,
-                          layers,
-                        );
-                      }
-                      break;
-                    }
-                    case 87: {
-                      // IPv6
-                      if ((wanted & FrameLayer.ipv6) !== 0) {
-                        return this.enter(
-                          FrameLayer.ipv6,
-                          'ppp',
-                          bytes,
-                          ppp.payloadOffset,
-                          ppp.payloadLength,
-                          layers,
-                        );
-                      }
-                      break;
-                    }
-                  }
-                }
-                break;
-              }
-            }
+            return this.decodeGre(bytes, ipv4.payloadOffset, ipv4.payloadLength, layers);
           }
           break;
         }
@@ -2169,11 +1431,7 @@ export class FrameDecoder {
           switch (kind) {
             case 1: {
               if ((wanted & FrameLayer.dhcp) !== 0) {
-                const offset = udp.payloadOffset;
-                const length = udp.payloadLength;
-                const dhcp = this.dhcp;
-                if (dhcp.wrap(bytes, offset, length) !== null) return this.stop(dhcp.error, layers);
-                layers |= FrameLayer.dhcp;
+                return this.decodeDhcp(bytes, udp.payloadOffset, udp.payloadLength, layers);
               }
               break;
             }
@@ -2189,152 +1447,19 @@ export class FrameDecoder {
             }
             case 3: {
               if ((wanted & FrameLayer.dhcpv6) !== 0) {
-                const offset = udp.payloadOffset;
-                const length = udp.payloadLength;
-                const dhcpv6 = this.dhcpv6;
-                dhcpv6.bytes = bytes;
-                dhcpv6.offset = offset;
-                dhcpv6.byteLength = length;
-                if (!(offset >= 0 && length >= 1 && offset + length <= bytes.length))
-                  return this.stop(dhcpv6.wrap(bytes, offset, length), layers);
-                dhcpv6.msgTypeField = bytes[offset];
-                const pos = offset + 1;
-                // payload
-                {
-                  const size = offset + length - pos;
-                  dhcpv6.payloadSize = size;
-                }
-                layers |= FrameLayer.dhcpv6;
+                return this.decodeDhcpv6(bytes, udp.payloadOffset, udp.payloadLength, layers);
               }
               break;
             }
             case 4: {
               if ((wanted & FrameLayer.vxlan) !== 0) {
-                const offset = udp.payloadOffset;
-                const length = udp.payloadLength;
-                const vxlan = this.vxlan;
-                vxlan.bytes = bytes;
-                vxlan.offset = offset;
-                vxlan.byteLength = length;
-                if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
-                  return this.stop(vxlan.wrap(bytes, offset, length), layers);
-                vxlan.flagsHighField = bytes[offset] >> 4;
-                vxlan.vniValidField = (bytes[offset] >> 3) & 1;
-                vxlan.flagsLowField = ((bytes[offset] << 8) | bytes[offset + 1]) & 0x7ff;
-                vxlan.groupPolicyIdField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-                vxlan.vniField =
-                  (bytes[offset + 4] << 16) | (bytes[offset + 5] << 8) | bytes[offset + 6];
-                vxlan.reservedField = bytes[offset + 7];
-                const pos = offset + 8;
-                // payload
-                {
-                  const size = offset + length - pos;
-                  vxlan.payloadSize = size;
-                }
-                layers |= FrameLayer.vxlan;
-                switch (vxlan.vniValid) {
-                  case 0:
-                  case 1: {
-                    if ((wanted & FrameLayer.ethernet) !== 0) {
-                      return this.enter(
-                        FrameLayer.ethernet,
-                        'vxlan',
-                        bytes,
-                        vxlan.payloadOffset,
-                        vxlan.payloadLength,
-                        layers,
-                      );
-                    }
-                    break;
-                  }
-                }
+                return this.decodeVxlan(bytes, udp.payloadOffset, udp.payloadLength, layers);
               }
               break;
             }
             case 5: {
               if ((wanted & FrameLayer.geneve) !== 0) {
-                const offset = udp.payloadOffset;
-                const length = udp.payloadLength;
-                const geneve = this.geneve;
-                geneve.bytes = bytes;
-                geneve.offset = offset;
-                geneve.byteLength = length;
-                if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
-                  return this.stop(geneve.wrap(bytes, offset, length), layers);
-                const versionValue = bytes[offset] >> 6;
-                geneve.versionField = versionValue;
-                const optLenValue = bytes[offset] & 0x3f;
-                geneve.optLenField = optLenValue;
-                geneve.oamField = bytes[offset + 1] >> 7;
-                geneve.criticalField = (bytes[offset + 1] >> 6) & 1;
-                geneve.reserved0Field = bytes[offset + 1] & 0x3f;
-                geneve.protocolTypeField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-                geneve.vniField =
-                  (bytes[offset + 4] << 16) | (bytes[offset + 5] << 8) | bytes[offset + 6];
-                geneve.reserved1Field = bytes[offset + 7];
-                let pos = offset + 8;
-                if (!(versionValue === 0))
-                  return this.stop(geneve.wrap(bytes, offset, length), layers);
-                // options
-                {
-                  const size = optLenValue * 4;
-                  if (size < 0 || pos + size > offset + length)
-                    return this.stop(geneve.wrap(bytes, offset, length), layers);
-                  const bad = validateGeneveOptions(bytes, pos, size);
-                  if (bad >= 0) return this.stop(geneve.wrap(bytes, offset, length), layers);
-                  geneve.optionsSize = size;
-                  pos += size;
-                }
-                // payload
-                {
-                  const size = offset + length - pos;
-                  geneve.payloadSize = size;
-                }
-                layers |= FrameLayer.geneve;
-                switch (geneve.protocolType) {
-                  case 0x800: {
-                    // IPv4
-                    if ((wanted & FrameLayer.ipv4) !== 0) {
-                      return this.enter(
-                        FrameLayer.ipv4,
-                        'geneve',
-                        bytes,
-                        geneve.payloadOffset,
-                        geneve.payloadLength,
-                        layers,
-                      );
-                    }
-                    break;
-                  }
-                  case 0x86dd: {
-                    // IPv6
-                    if ((wanted & FrameLayer.ipv6) !== 0) {
-                      return this.enter(
-                        FrameLayer.ipv6,
-                        'geneve',
-                        bytes,
-                        geneve.payloadOffset,
-                        geneve.payloadLength,
-                        layers,
-                      );
-                    }
-                    break;
-                  }
-                  case 0x6558: {
-                    // TransparentEthernetBridging
-                    if ((wanted & FrameLayer.ethernet) !== 0) {
-                      return this.enter(
-                        FrameLayer.ethernet,
-                        'geneve',
-                        bytes,
-                        geneve.payloadOffset,
-                        geneve.payloadLength,
-                        layers,
-                      );
-                    }
-                    break;
-                  }
-                }
+                return this.decodeGeneve(bytes, udp.payloadOffset, udp.payloadLength, layers);
               }
               break;
             }
@@ -2345,24 +1470,7 @@ export class FrameDecoder {
       case 58: {
         // ICMPv6
         if ((wanted & FrameLayer.icmpv6) !== 0) {
-          const offset = ipv6NextOffset;
-          const length = ipv6NextLength;
-          const icmpv6 = this.icmpv6;
-          icmpv6.bytes = bytes;
-          icmpv6.offset = offset;
-          icmpv6.byteLength = length;
-          if (!(offset >= 0 && length >= 4 && offset + length <= bytes.length))
-            return this.stop(icmpv6.wrap(bytes, offset, length), layers);
-          icmpv6.typeField = bytes[offset];
-          icmpv6.codeField = bytes[offset + 1];
-          icmpv6.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
-          const pos = offset + 4;
-          // payload
-          {
-            const size = offset + length - pos;
-            icmpv6.payloadSize = size;
-          }
-          layers |= FrameLayer.icmpv6;
+          return this.decodeIcmpv6(bytes, ipv6NextOffset, ipv6NextLength, layers);
         }
         break;
       }
@@ -2381,6 +1489,450 @@ export class FrameDecoder {
         break;
       }
     }
+    return this.stop(null, layers);
+  }
+
+  /** The frame from the arp layer at bytes[offset, offset + length), the layers before it being `layers`. */
+  private decodeArp(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    layers: number,
+  ): DecodeError | null {
+    const arp = this.arp;
+    arp.bytes = bytes;
+    arp.offset = offset;
+    arp.byteLength = length;
+    if (!(offset >= 0 && length >= 28 && offset + length <= bytes.length))
+      return this.stop(arp.wrap(bytes, offset, length), layers);
+    arp.htypeField = (bytes[offset] << 8) | bytes[offset + 1];
+    arp.ptypeField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    const hlenValue = bytes[offset + 4];
+    arp.hlenField = hlenValue;
+    const plenValue = bytes[offset + 5];
+    arp.plenField = plenValue;
+    arp.opField = (bytes[offset + 6] << 8) | bytes[offset + 7];
+    arp.shaHiField = (bytes[offset + 8] << 8) | bytes[offset + 9];
+    arp.shaLoField =
+      (bytes[offset + 10] << 24) |
+      (bytes[offset + 11] << 16) |
+      (bytes[offset + 12] << 8) |
+      bytes[offset + 13];
+    arp.spaField =
+      (bytes[offset + 14] << 24) |
+      (bytes[offset + 15] << 16) |
+      (bytes[offset + 16] << 8) |
+      bytes[offset + 17];
+    arp.thaHiField = (bytes[offset + 18] << 8) | bytes[offset + 19];
+    arp.thaLoField =
+      (bytes[offset + 20] << 24) |
+      (bytes[offset + 21] << 16) |
+      (bytes[offset + 22] << 8) |
+      bytes[offset + 23];
+    arp.tpaField =
+      (bytes[offset + 24] << 24) |
+      (bytes[offset + 25] << 16) |
+      (bytes[offset + 26] << 8) |
+      bytes[offset + 27];
+    if (!(hlenValue === 6)) return this.stop(arp.wrap(bytes, offset, length), layers);
+    if (!(plenValue === 4)) return this.stop(arp.wrap(bytes, offset, length), layers);
+    layers |= FrameLayer.arp;
+    return this.stop(null, layers);
+  }
+
+  /** The frame from the dhcp layer at bytes[offset, offset + length), the layers before it being `layers`. */
+  private decodeDhcp(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    layers: number,
+  ): DecodeError | null {
+    const dhcp = this.dhcp;
+    if (dhcp.wrap(bytes, offset, length) !== null) return this.stop(dhcp.error, layers);
+    layers |= FrameLayer.dhcp;
+    return this.stop(null, layers);
+  }
+
+  /** The frame from the vxlan layer at bytes[offset, offset + length), the layers before it being `layers`. */
+  private decodeVxlan(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    layers: number,
+  ): DecodeError | null {
+    const wanted = this.wanted;
+    const vxlan = this.vxlan;
+    vxlan.bytes = bytes;
+    vxlan.offset = offset;
+    vxlan.byteLength = length;
+    if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
+      return this.stop(vxlan.wrap(bytes, offset, length), layers);
+    vxlan.flagsHighField = bytes[offset] >> 4;
+    vxlan.vniValidField = (bytes[offset] >> 3) & 1;
+    vxlan.flagsLowField = ((bytes[offset] << 8) | bytes[offset + 1]) & 0x7ff;
+    vxlan.groupPolicyIdField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    vxlan.vniField = (bytes[offset + 4] << 16) | (bytes[offset + 5] << 8) | bytes[offset + 6];
+    vxlan.reservedField = bytes[offset + 7];
+    const pos = offset + 8;
+    // payload
+    {
+      const size = offset + length - pos;
+      vxlan.payloadSize = size;
+    }
+    layers |= FrameLayer.vxlan;
+    switch (vxlan.vniValid) {
+      case 0:
+      case 1: {
+        if ((wanted & FrameLayer.ethernet) !== 0) {
+          return this.enter(
+            FrameLayer.ethernet,
+            'vxlan',
+            bytes,
+            vxlan.payloadOffset,
+            vxlan.payloadLength,
+            layers,
+          );
+        }
+        break;
+      }
+    }
+    return this.stop(null, layers);
+  }
+
+  /** The frame from the igmp layer at bytes[offset, offset + length), the layers before it being `layers`. */
+  private decodeIgmp(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    layers: number,
+  ): DecodeError | null {
+    const igmp = this.igmp;
+    igmp.bytes = bytes;
+    igmp.offset = offset;
+    igmp.byteLength = length;
+    if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
+      return this.stop(igmp.wrap(bytes, offset, length), layers);
+    igmp.typeField = bytes[offset];
+    igmp.maxRespCodeField = bytes[offset + 1];
+    igmp.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    igmp.groupField =
+      (bytes[offset + 4] << 24) |
+      (bytes[offset + 5] << 16) |
+      (bytes[offset + 6] << 8) |
+      bytes[offset + 7];
+    const pos = offset + 8;
+    // payload
+    {
+      const size = offset + length - pos;
+      igmp.payloadSize = size;
+    }
+    layers |= FrameLayer.igmp;
+    return this.stop(null, layers);
+  }
+
+  /** The frame from the gre layer at bytes[offset, offset + length), the layers before it being `layers`. */
+  private decodeGre(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    layers: number,
+  ): DecodeError | null {
+    const wanted = this.wanted;
+    const gre = this.gre;
+    if (gre.wrap(bytes, offset, length) !== null) return this.stop(gre.error, layers);
+    layers |= FrameLayer.gre;
+    switch (gre.protocolType) {
+      case 0x800: {
+        // IPv4
+        if ((wanted & FrameLayer.ipv4) !== 0) {
+          return this.enter(
+            FrameLayer.ipv4,
+            'gre',
+            bytes,
+            gre.payloadOffset,
+            gre.payloadLength,
+            layers,
+          );
+        }
+        break;
+      }
+      case 0x86dd: {
+        // IPv6
+        if ((wanted & FrameLayer.ipv6) !== 0) {
+          return this.enter(
+            FrameLayer.ipv6,
+            'gre',
+            bytes,
+            gre.payloadOffset,
+            gre.payloadLength,
+            layers,
+          );
+        }
+        break;
+      }
+      case 0x6558: {
+        // TransparentEthernetBridging
+        if ((wanted & FrameLayer.ethernet) !== 0) {
+          return this.enter(
+            FrameLayer.ethernet,
+            'gre',
+            bytes,
+            gre.payloadOffset,
+            gre.payloadLength,
+            layers,
+          );
+        }
+        break;
+      }
+      case 0x880b: {
+        // PPP
+        if ((wanted & FrameLayer.ppp) !== 0) {
+          return this.decodePpp(bytes, gre.payloadOffset, gre.payloadLength, layers);
+        }
+        break;
+      }
+    }
+    return this.stop(null, layers);
+  }
+
+  /** The frame from the ppp layer at bytes[offset, offset + length), the layers before it being `layers`. */
+  private decodePpp(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    layers: number,
+  ): DecodeError | null {
+    const wanted = this.wanted;
+    const ppp = this.ppp;
+    ppp.bytes = bytes;
+    ppp.offset = offset;
+    ppp.byteLength = length;
+    if (!(offset >= 0 && length >= 4 && offset + length <= bytes.length))
+      return this.stop(ppp.wrap(bytes, offset, length), layers);
+    const addressValue = bytes[offset];
+    ppp.addressField = addressValue;
+    const controlValue = bytes[offset + 1];
+    ppp.controlField = controlValue;
+    ppp.protocolField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    const pos = offset + 4;
+    if (!(addressValue === 255)) return this.stop(ppp.wrap(bytes, offset, length), layers);
+    if (!(controlValue === 3)) return this.stop(ppp.wrap(bytes, offset, length), layers);
+    // payload
+    {
+      const size = offset + length - pos;
+      ppp.payloadSize = size;
+    }
+    layers |= FrameLayer.ppp;
+    switch (ppp.protocol) {
+      case 33: {
+        // IPv4
+        if ((wanted & FrameLayer.ipv4) !== 0) {
+          return this.enter(
+            FrameLayer.ipv4,
+            'ppp',
+            bytes,
+            ppp.payloadOffset,
+            ppp.payloadLength,
+            layers,
+          );
+        }
+        break;
+      }
+      case 87: {
+        // IPv6
+        if ((wanted & FrameLayer.ipv6) !== 0) {
+          return this.enter(
+            FrameLayer.ipv6,
+            'ppp',
+            bytes,
+            ppp.payloadOffset,
+            ppp.payloadLength,
+            layers,
+          );
+        }
+        break;
+      }
+    }
+    return this.stop(null, layers);
+  }
+
+  /** The frame from the geneve layer at bytes[offset, offset + length), the layers before it being `layers`. */
+  private decodeGeneve(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    layers: number,
+  ): DecodeError | null {
+    const wanted = this.wanted;
+    const geneve = this.geneve;
+    geneve.bytes = bytes;
+    geneve.offset = offset;
+    geneve.byteLength = length;
+    if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length))
+      return this.stop(geneve.wrap(bytes, offset, length), layers);
+    const versionValue = bytes[offset] >> 6;
+    geneve.versionField = versionValue;
+    const optLenValue = bytes[offset] & 0x3f;
+    geneve.optLenField = optLenValue;
+    geneve.oamField = bytes[offset + 1] >> 7;
+    geneve.criticalField = (bytes[offset + 1] >> 6) & 1;
+    geneve.reserved0Field = bytes[offset + 1] & 0x3f;
+    geneve.protocolTypeField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    geneve.vniField = (bytes[offset + 4] << 16) | (bytes[offset + 5] << 8) | bytes[offset + 6];
+    geneve.reserved1Field = bytes[offset + 7];
+    let pos = offset + 8;
+    if (!(versionValue === 0)) return this.stop(geneve.wrap(bytes, offset, length), layers);
+    // options
+    {
+      const size = optLenValue * 4;
+      if (size < 0 || pos + size > offset + length)
+        return this.stop(geneve.wrap(bytes, offset, length), layers);
+      const bad = validateGeneveOptions(bytes, pos, size);
+      if (bad >= 0) return this.stop(geneve.wrap(bytes, offset, length), layers);
+      geneve.optionsSize = size;
+      pos += size;
+    }
+    // payload
+    {
+      const size = offset + length - pos;
+      geneve.payloadSize = size;
+    }
+    layers |= FrameLayer.geneve;
+    switch (geneve.protocolType) {
+      case 0x800: {
+        // IPv4
+        if ((wanted & FrameLayer.ipv4) !== 0) {
+          return this.enter(
+            FrameLayer.ipv4,
+            'geneve',
+            bytes,
+            geneve.payloadOffset,
+            geneve.payloadLength,
+            layers,
+          );
+        }
+        break;
+      }
+      case 0x86dd: {
+        // IPv6
+        if ((wanted & FrameLayer.ipv6) !== 0) {
+          return this.enter(
+            FrameLayer.ipv6,
+            'geneve',
+            bytes,
+            geneve.payloadOffset,
+            geneve.payloadLength,
+            layers,
+          );
+        }
+        break;
+      }
+      case 0x6558: {
+        // TransparentEthernetBridging
+        if ((wanted & FrameLayer.ethernet) !== 0) {
+          return this.enter(
+            FrameLayer.ethernet,
+            'geneve',
+            bytes,
+            geneve.payloadOffset,
+            geneve.payloadLength,
+            layers,
+          );
+        }
+        break;
+      }
+    }
+    return this.stop(null, layers);
+  }
+
+  /** The frame from the lldp layer at bytes[offset, offset + length), the layers before it being `layers`. */
+  private decodeLldp(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    layers: number,
+  ): DecodeError | null {
+    const lldp = this.lldp;
+    if (lldp.wrap(bytes, offset, length) !== null) return this.stop(lldp.error, layers);
+    layers |= FrameLayer.lldp;
+    return this.stop(null, layers);
+  }
+
+  /** The frame from the mpls layer at bytes[offset, offset + length), the layers before it being `layers`. */
+  private decodeMpls(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    layers: number,
+  ): DecodeError | null {
+    const wanted = this.wanted;
+    const mpls = this.mpls;
+    if (mpls.wrap(bytes, offset, length) !== null) return this.stop(mpls.error, layers);
+    layers |= FrameLayer.mpls;
+    switch (mpls.payloadPeek) {
+      case 4: {
+        if ((wanted & FrameLayer.ipv4) !== 0) {
+          return this.decodeIpv4(bytes, mpls.payloadOffset, mpls.payloadLength, layers);
+        }
+        break;
+      }
+      case 6: {
+        if ((wanted & FrameLayer.ipv6) !== 0) {
+          return this.decodeIpv6(bytes, mpls.payloadOffset, mpls.payloadLength, layers);
+        }
+        break;
+      }
+    }
+    return this.stop(null, layers);
+  }
+
+  /** The frame from the icmpv6 layer at bytes[offset, offset + length), the layers before it being `layers`. */
+  private decodeIcmpv6(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    layers: number,
+  ): DecodeError | null {
+    const icmpv6 = this.icmpv6;
+    icmpv6.bytes = bytes;
+    icmpv6.offset = offset;
+    icmpv6.byteLength = length;
+    if (!(offset >= 0 && length >= 4 && offset + length <= bytes.length))
+      return this.stop(icmpv6.wrap(bytes, offset, length), layers);
+    icmpv6.typeField = bytes[offset];
+    icmpv6.codeField = bytes[offset + 1];
+    icmpv6.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    const pos = offset + 4;
+    // payload
+    {
+      const size = offset + length - pos;
+      icmpv6.payloadSize = size;
+    }
+    layers |= FrameLayer.icmpv6;
+    return this.stop(null, layers);
+  }
+
+  /** The frame from the dhcpv6 layer at bytes[offset, offset + length), the layers before it being `layers`. */
+  private decodeDhcpv6(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    layers: number,
+  ): DecodeError | null {
+    const dhcpv6 = this.dhcpv6;
+    dhcpv6.bytes = bytes;
+    dhcpv6.offset = offset;
+    dhcpv6.byteLength = length;
+    if (!(offset >= 0 && length >= 1 && offset + length <= bytes.length))
+      return this.stop(dhcpv6.wrap(bytes, offset, length), layers);
+    dhcpv6.msgTypeField = bytes[offset];
+    const pos = offset + 1;
+    // payload
+    {
+      const size = offset + length - pos;
+      dhcpv6.payloadSize = size;
+    }
+    layers |= FrameLayer.dhcpv6;
     return this.stop(null, layers);
   }
 

@@ -1014,7 +1014,29 @@ const GRAPH_CASES: Array<[string, Record<string, string>, string, string]> = [
     'malformed layer table line',
     chain(2),
     'layer l0 = 0\nlayer l1: 1\n',
-    "frame.layers:2:1: expected 'layer NAME = ID' or 'root NAME'",
+    "frame.layers:2:1: expected 'layer NAME = ID', 'layer NAME = ID cold' or 'root NAME'",
+  ],
+  [
+    'a word after the layer id that is not cold',
+    chain(2),
+    'layer l0 = 0\nlayer l1 = 1 hot\n',
+    "frame.layers:2:14: expected 'cold' or the end of the line after the layer id, not 'hot'",
+  ],
+  [
+    'the first root marked cold',
+    chain(2),
+    'layer l0 = 0   cold\nlayer l1 = 1\n',
+    "frame.layers:1:16: layer 'l0' cannot be cold: it is the first root, which decode() itself decodes",
+  ],
+  [
+    'a tag marked cold',
+    {
+      'eth.pkt': 'message Eth { t: u8; payload: payload(rest); dispatch t { 1 => c, 2 => tag, } }',
+      'tag.pkt': 'message Tag { t: u8; payload: payload(rest); dispatch t { 1 => c, 2 => tag, } }',
+      'c.pkt': LEAF,
+    },
+    'root eth\nlayer eth = 0\nlayer tag = 1 cold\nlayer c = 2\n',
+    "frame.layers:3:15: layer 'tag' cannot be cold: it is a tag, taken in its parent's loop",
   ],
   [
     'layer id reused',
