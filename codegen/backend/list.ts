@@ -912,8 +912,12 @@ export function listRegionCode(
   const area = (field: string): string => `offset + ${fixedOffsets.get(field) ?? 0}`;
   if (c.bound.kind === 'bytes') {
     const walk = ref(self_, n.validate);
+    // An empty area is valid without a walk (IPv4 options, nearly always): the call is left
+    // without feedback, so V8 spends its inlining budget on the walks that do run.
     validate.push(
-      stmt(ts`${c.continues.length > 0 ? 'let' : 'const'} bad = ${walk}(bytes, pos, size${s});`),
+      stmt(
+        ts`${c.continues.length > 0 ? 'let' : 'const'} bad = size === 0 ? -1 : ${walk}(bytes, pos, size${s});`,
+      ),
       fail('bad >= 0', 'E_BAD_OPTION', r.name, 'bad'),
     );
     for (const k of c.continues) {

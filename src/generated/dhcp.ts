@@ -2009,7 +2009,7 @@ export class DhcpView {
       const size = offset + length - pos;
       const s = this.optionsSummary;
       s.clear();
-      let bad = validateDhcpOptions(bytes, pos, size, s);
+      let bad = size === 0 ? -1 : validateDhcpOptions(bytes, pos, size, s);
       if (bad >= 0) return this.failAt(1, bad);
       if (s.overload === 1 || s.overload === 3) {
         bad = validateDhcpOptions(bytes, offset + 108, this.fileLength, s);

@@ -2526,7 +2526,7 @@ export class Dhcpv6View {
     // options
     {
       const size = offset + length - pos;
-      const bad = validateDhcpv6Options(bytes, pos, size);
+      const bad = size === 0 ? -1 : validateDhcpv6Options(bytes, pos, size);
       if (bad >= 0) return this.failAt(1, bad);
       this.optionsSize = size;
     }
@@ -2824,7 +2824,7 @@ export class Dhcpv6RelayView {
     // options
     {
       const size = offset + length - pos;
-      const bad = validateDhcpv6Options(bytes, pos, size);
+      const bad = size === 0 ? -1 : validateDhcpv6Options(bytes, pos, size);
       if (bad >= 0) return this.failAt(1, bad);
       this.optionsSize = size;
     }

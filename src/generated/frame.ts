@@ -238,7 +238,7 @@ export class FrameDecoder {
             const size = ihlValue * 4 - 20;
             if (size < 0 || pos + size > offset + length)
               return this.stop(ipv4.wrap(bytes, offset, length), layers);
-            const bad = validateIpv4Options(bytes, pos, size);
+            const bad = size === 0 ? -1 : validateIpv4Options(bytes, pos, size);
             if (bad >= 0) return this.stop(ipv4.wrap(bytes, offset, length), layers);
             ipv4.optionsSize = size;
             pos += size;
@@ -339,7 +339,7 @@ export class FrameDecoder {
                       return this.stop(tcp.wrap(bytes, offset, length), layers);
                     const s = tcp.optionsSummary;
                     s.clear();
-                    const bad = validateTcpOptions(bytes, pos, size, s);
+                    const bad = size === 0 ? -1 : validateTcpOptions(bytes, pos, size, s);
                     if (bad >= 0) return this.stop(tcp.wrap(bytes, offset, length), layers);
                     tcp.optionsSize = size;
                     pos += size;
@@ -677,7 +677,7 @@ export class FrameDecoder {
                     return this.stop(tcp.wrap(bytes, offset, length), layers);
                   const s = tcp.optionsSummary;
                   s.clear();
-                  const bad = validateTcpOptions(bytes, pos, size, s);
+                  const bad = size === 0 ? -1 : validateTcpOptions(bytes, pos, size, s);
                   if (bad >= 0) return this.stop(tcp.wrap(bytes, offset, length), layers);
                   tcp.optionsSize = size;
                   pos += size;
@@ -928,7 +928,7 @@ export class FrameDecoder {
       const size = ihlValue * 4 - 20;
       if (size < 0 || pos + size > offset + length)
         return this.stop(ipv4.wrap(bytes, offset, length), layers);
-      const bad = validateIpv4Options(bytes, pos, size);
+      const bad = size === 0 ? -1 : validateIpv4Options(bytes, pos, size);
       if (bad >= 0) return this.stop(ipv4.wrap(bytes, offset, length), layers);
       ipv4.optionsSize = size;
       pos += size;
@@ -1028,7 +1028,7 @@ export class FrameDecoder {
                 return this.stop(tcp.wrap(bytes, offset, length), layers);
               const s = tcp.optionsSummary;
               s.clear();
-              const bad = validateTcpOptions(bytes, pos, size, s);
+              const bad = size === 0 ? -1 : validateTcpOptions(bytes, pos, size, s);
               if (bad >= 0) return this.stop(tcp.wrap(bytes, offset, length), layers);
               tcp.optionsSize = size;
               pos += size;
@@ -1336,7 +1336,7 @@ export class FrameDecoder {
               return this.stop(tcp.wrap(bytes, offset, length), layers);
             const s = tcp.optionsSummary;
             s.clear();
-            const bad = validateTcpOptions(bytes, pos, size, s);
+            const bad = size === 0 ? -1 : validateTcpOptions(bytes, pos, size, s);
             if (bad >= 0) return this.stop(tcp.wrap(bytes, offset, length), layers);
             tcp.optionsSize = size;
             pos += size;
@@ -1787,7 +1787,7 @@ export class FrameDecoder {
       const size = optLenValue * 4;
       if (size < 0 || pos + size > offset + length)
         return this.stop(geneve.wrap(bytes, offset, length), layers);
-      const bad = validateGeneveOptions(bytes, pos, size);
+      const bad = size === 0 ? -1 : validateGeneveOptions(bytes, pos, size);
       if (bad >= 0) return this.stop(geneve.wrap(bytes, offset, length), layers);
       geneve.optionsSize = size;
       pos += size;

@@ -327,7 +327,7 @@ export class GeneveView {
     {
       const size = optLenValue * 4;
       if (size < 0 || pos + size > offset + length) return this.failRegion(2, pos, size);
-      const bad = validateGeneveOptions(bytes, pos, size);
+      const bad = size === 0 ? -1 : validateGeneveOptions(bytes, pos, size);
       if (bad >= 0) return this.failAt(3, bad);
       this.optionsSize = size;
       pos += size;

@@ -3547,7 +3547,7 @@ export class NdRouterSolicitationView {
     // options
     {
       const size = offset + length - pos;
-      const bad = validateNdOptions(bytes, pos, size);
+      const bad = size === 0 ? -1 : validateNdOptions(bytes, pos, size);
       if (bad >= 0) return this.failAt(1, bad);
       this.optionsSize = size;
     }
@@ -4016,7 +4016,7 @@ export class NdRouterAdvertisementView {
     // options
     {
       const size = offset + length - pos;
-      const bad = validateNdOptions(bytes, pos, size);
+      const bad = size === 0 ? -1 : validateNdOptions(bytes, pos, size);
       if (bad >= 0) return this.failAt(1, bad);
       this.optionsSize = size;
     }
@@ -4793,7 +4793,7 @@ export class NdNeighborSolicitationView {
     // options
     {
       const size = offset + length - pos;
-      const bad = validateNdOptions(bytes, pos, size);
+      const bad = size === 0 ? -1 : validateNdOptions(bytes, pos, size);
       if (bad >= 0) return this.failAt(1, bad);
       this.optionsSize = size;
     }
@@ -5409,7 +5409,7 @@ export class NdNeighborAdvertisementView {
     // options
     {
       const size = offset + length - pos;
-      const bad = validateNdOptions(bytes, pos, size);
+      const bad = size === 0 ? -1 : validateNdOptions(bytes, pos, size);
       if (bad >= 0) return this.failAt(1, bad);
       this.optionsSize = size;
     }
@@ -6131,7 +6131,7 @@ export class NdRedirectView {
     // options
     {
       const size = offset + length - pos;
-      const bad = validateNdOptions(bytes, pos, size);
+      const bad = size === 0 ? -1 : validateNdOptions(bytes, pos, size);
       if (bad >= 0) return this.failAt(1, bad);
       this.optionsSize = size;
     }

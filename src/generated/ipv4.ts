@@ -1191,7 +1191,7 @@ export class Ipv4View {
     {
       const size = ihlValue * 4 - 20;
       if (size < 0 || pos + size > offset + length) return this.failRegion(4, pos, size);
-      const bad = validateIpv4Options(bytes, pos, size);
+      const bad = size === 0 ? -1 : validateIpv4Options(bytes, pos, size);
       if (bad >= 0) return this.failAt(5, bad);
       this.optionsSize = size;
       pos += size;
@@ -1249,7 +1249,7 @@ export class Ipv4View {
     {
       const size = ihlValue * 4 - 20;
       if (size < 0 || pos + size > offset + length) return this.failRegion(4, pos, size);
-      const bad = validateIpv4Options(bytes, pos, size);
+      const bad = size === 0 ? -1 : validateIpv4Options(bytes, pos, size);
       if (bad >= 0) return this.failAt(5, bad);
       this.optionsSize = size;
       pos += size;
@@ -2105,7 +2105,7 @@ export class Ipv4OffloadedView {
     {
       const size = ihlValue * 4 - 20;
       if (size < 0 || pos + size > offset + length) return this.failRegion(4, pos, size);
-      const bad = validateIpv4Options(bytes, pos, size);
+      const bad = size === 0 ? -1 : validateIpv4Options(bytes, pos, size);
       if (bad >= 0) return this.failAt(5, bad);
       this.optionsSize = size;
       pos += size;

@@ -644,7 +644,7 @@ export class Ipv6OptionsHeaderView {
       if (size < 0 || pos + size > offset + length) return this.failRegion(1, pos, size);
       const s = this.optionsSummary;
       s.clear();
-      const bad = validateIpv6Options(bytes, pos, size, s);
+      const bad = size === 0 ? -1 : validateIpv6Options(bytes, pos, size, s);
       if (bad >= 0) return this.failAt(2, bad);
       this.optionsSize = size;
       pos += size;

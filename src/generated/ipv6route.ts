@@ -1830,7 +1830,7 @@ export class Ipv6SegmentRoutingView {
     {
       const size = hdrExtLenValue * 8 - (lastEntryValue + 1) * 16;
       if (size < 0 || pos + size > offset + length) return this.failRegion(5, pos, size);
-      const bad = validateSrhTlvs(bytes, pos, size);
+      const bad = size === 0 ? -1 : validateSrhTlvs(bytes, pos, size);
       if (bad >= 0) return this.failAt(6, bad);
       this.tlvsSize = size;
       pos += size;

@@ -875,7 +875,7 @@ export class TcpView {
       if (size < 0 || pos + size > offset + length) return this.failRegion(2, pos, size);
       const s = this.optionsSummary;
       s.clear();
-      const bad = validateTcpOptions(bytes, pos, size, s);
+      const bad = size === 0 ? -1 : validateTcpOptions(bytes, pos, size, s);
       if (bad >= 0) return this.failAt(3, bad);
       this.optionsSize = size;
       pos += size;
