@@ -6,11 +6,14 @@
 //   npm run bench:dns                          this tree, 5 processes
 //   npm run bench:dns -- --base /tmp/main-src  A/B: processes alternate between the `src` of that
 //                                              tree (A) and this one (B); ratios B/A per process
+//                                              (e.g. git archive main src tsconfig.json package.json
+//                                              | tar -x -C /tmp/main-src, node_modules linked)
 //
 // Each process warms up, then runs interleaved rounds (every case once per round) and reports
 // each case's median ns/op; the table gives the median over processes and their spread (lowest
 // and highest process median). CPU time, as bench/codec/measure.ts explains.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -44,25 +47,30 @@ export function hostileShort(): Uint8Array {
   return Uint8Array.from([0x12, 0x34, 0x01, 0x00, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 3]);
 }
 
-function passes(dns: DnsModule): Record<CaseName, () => number> {
+/** Each case's pass; null for one the tree measured has not the code for. */
+function passes(dns: DnsModule): Record<CaseName, (() => number) | null> {
   const view = new dns.DnsView();
-  const rdata = new dns.DnsRecordRdataLayouts();
+  // older trees (the hand-written DNS sections) have no record data layouts
+  const rdata =
+    typeof dns.DnsRecordRdataLayouts === 'function' ? new dns.DnsRecordRdataLayouts() : null;
   const typical = typicalResponse();
   const hostile = hostileShort();
   if (view.wrap(typical) !== null) throw new Error('typical response does not wrap');
   if (view.wrap(hostile) === null) throw new Error('hostile input wraps');
   return {
     'typical wrap': () => (view.wrap(typical) === null ? view.messageLength : -1),
-    'typical wrap + answers': () => {
-      if (view.wrap(typical) !== null) return -1;
-      let sum = 0;
-      const c = view.answers();
-      while (c.next()) {
-        if (rdata.wrap(c.item) !== null) return -1;
-        sum += c.item.rdataLength + (rdata.layout === null ? 0 : rdata.layout.length);
-      }
-      return sum;
-    },
+    'typical wrap + answers':
+      rdata &&
+      (() => {
+        if (view.wrap(typical) !== null) return -1;
+        let sum = 0;
+        const c = view.answers();
+        while (c.next()) {
+          if (rdata.wrap(c.item) !== null) return -1;
+          sum += c.item.rdataLength + (rdata.layout === null ? 0 : rdata.layout.length);
+        }
+        return sum;
+      }),
     'hostile 13 bytes': () => (view.wrap(hostile) === null ? -1 : view.error.offset),
   };
 }
@@ -78,7 +86,8 @@ async function child(srcRoot: string, rounds: number): Promise<Record<CaseName, 
   const p = passes(dns);
   const ITER = 200_000;
   let sink = 0;
-  const runOnce = (f: () => number): number => {
+  const runOnce = (f: (() => number) | null): number => {
+    if (f === null) return NaN;
     const t = cpuNs();
     for (let i = 0; i < ITER; i++) sink += f();
     return (cpuNs() - t) / ITER;
@@ -140,6 +149,10 @@ async function main(): Promise<void> {
   }
   const here = join(ROOT, 'src');
   const base = values.base === undefined ? null : resolve(values.base, 'src');
+  // tsx compiles a tree by its own tsconfig.json (class fields as assignments, ES2022); without
+  // one the same source compiles differently and runs measurably slower.
+  if (base !== null && !existsSync(resolve(values.base as string, 'tsconfig.json')))
+    throw new Error(`${values.base} has no tsconfig.json: copy the tree's with its src`);
   const runs: { a: Record<CaseName, number>[]; b: Record<CaseName, number>[] } = { a: [], b: [] };
   for (let i = 0; i < Number(values.processes); i++) {
     // alternate which goes first, so a drift in machine load hits both alike
@@ -152,6 +165,10 @@ async function main(): Promise<void> {
   }
   for (const c of CASES) {
     const b = runs.b.map((r) => r[c]);
+    if (base !== null && runs.a.some((r) => Number.isNaN(r[c]))) {
+      console.log(`${c.padEnd(24)} A n/a (not in that tree)  B ${fmt(median(b))}`);
+      continue;
+    }
     let line = `${c.padEnd(24)} ${fmt(median(b))} ns/op [${fmt(Math.min(...b))}, ${fmt(Math.max(...b))}]`;
     if (base !== null) {
       const a = runs.a.map((r) => r[c]);

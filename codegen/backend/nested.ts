@@ -9,8 +9,21 @@
 import type { Expr, MessageModel, Region, SpecModel } from '../frontend/model.js';
 import { type ConstructCode, type EncodeContext, regionEncodeContext } from './constructs.js';
 import { exprTs } from './expr.js';
+import { fieldRefs } from '../frontend/resolve.js';
+import { inlineLoad } from './typescript.js';
 import { structuredSelect } from './select.js';
-import { type Code, failRecorded, loop, ref, self, type Stmt, stmt, ts, when } from './wrap-ir.js';
+import {
+  type Code,
+  comment,
+  failRecorded,
+  loop,
+  ref,
+  self,
+  type Stmt,
+  stmt,
+  ts,
+  when,
+} from './wrap-ir.js';
 
 const ERRORS = '../codec/errors.js';
 
@@ -129,6 +142,95 @@ export function ownsEncodeContext(spec: SpecModel, m: MessageModel): boolean {
   );
 }
 
+/** The name of the module-level function that finds where an item of `m` ends (itemEndCode). */
+export function itemEndName(m: string): string {
+  return `${lowerFirst(m)}End`;
+}
+
+/**
+ * For an item message whose bounds are fixed fields, DNS names, fields at computed offsets and
+ * byte regions sized by those: a function checking the same bounds as its view's wrap() and
+ * returning where the item ends, or -1 (when it does not wrap; the caller then wraps the view
+ * for the error). wrap() of the array then stores nothing per item: a view's wrap() fills a
+ * dozen properties the walk does not need. Null for any other message (asserts, nested
+ * messages, lists, payloads, conditional fields, either byte order).
+ */
+export function itemEndCode(
+  spec: SpecModel,
+  m: MessageModel,
+): { code: string; least: number } | null {
+  if (m.eitherOrder || m.steps.some((s) => s.kind !== 'region')) return null;
+  const origin = needsOrigin(spec, m);
+  const body: string[] = [];
+  let named = false;
+  let least = m.fixedSize;
+  if (m.fixedSize > 0) body.push(`if (pos + ${m.fixedSize} > end) return -1;`);
+  body.push(m.fixedSize > 0 ? `let p = pos + ${m.fixedSize};` : 'let p = pos;');
+  const placed = new Set<string>();
+  const lengthCtx = {
+    field: (name: string): string => {
+      if (placed.has(name)) return name;
+      const f = m.fields.find((x) => x.name === name);
+      if (f === undefined || f.kind !== 'scalar') throw new Error(`${m.name}.${name}: no scalar`);
+      return inlineLoad(f, 'bytes', 'pos');
+    },
+    len: (name: string): string => {
+      throw new Error(`${m.name}: len(${name}) in a length`);
+    },
+  };
+  for (const r of m.regions) {
+    const c = r.construct;
+    if (c.kind === 'dns_name') {
+      named = true;
+      least += 1;
+      body.push(
+        `p = walkName(bytes, origin, end - origin, p, error, '${r.name}');`,
+        'if (p < 0) return -1;',
+      );
+    } else if (c.kind === 'field' && c.presence === null && c.field.kind === 'scalar') {
+      const size = c.field.bitWidth / 8;
+      least += size;
+      body.push(`if (p + ${size} > end) return -1;`);
+      // Only a field a later length reads is loaded.
+      const read = m.regions.some(
+        (x) =>
+          x.construct.kind === 'bytes' &&
+          typeof x.length === 'object' &&
+          fieldRefs(x.length).includes(r.name),
+      );
+      if (read) {
+        if (c.field.bitWidth > 32) return null;
+        placed.add(r.name);
+        body.push(`const ${r.name} = ${inlineLoad({ ...c.field, bitOffset: 0 }, 'bytes', 'p')};`);
+      }
+      body.push(`p += ${size};`);
+    } else if (c.kind === 'bytes' && typeof r.length === 'object') {
+      let size: string;
+      try {
+        size = exprTs(r.length, lengthCtx);
+      } catch {
+        return null;
+      }
+      body.push(
+        `const ${r.name}Size = ${size};`,
+        `if (${r.name}Size < 0 || p + ${r.name}Size > end) return -1;`,
+        `p += ${r.name}Size;`,
+      );
+    } else {
+      return null;
+    }
+  }
+  body.push('return p;');
+  const code = [
+    `/** Where the ${m.name} at \`bytes[pos]\` ends, its bounds checked as its view's wrap() checks them (within \`end\`${origin ? ', names pointing no further back than `origin`' : ''}), or -1 when it does not wrap. Allocates nothing. */`,
+    `function ${itemEndName(m.name)}(bytes: Uint8Array, pos: number, end: number${origin ? ', origin: number' : ''}${named ? ', error: DecodeError' : ''}): number {`,
+    ...(origin ? ['if (origin < 0 || origin > pos) return -1;'] : []),
+    ...body,
+    '}',
+  ].join('\n');
+  return { code, least };
+}
+
 /** Messages of the spec another message nests (a field) or holds as array items. */
 export function nestedMessages(spec: SpecModel): { fields: Set<string>; items: Set<string> } {
   const fields = new Set<string>();
@@ -217,13 +319,32 @@ export function messageArrayCode(
   const origin = needsOrigin(spec, item);
   const originSlot = `${n}OriginField`;
   const validate: Stmt[] = origin ? [stmt(ts`${self}.${originSlot} = origin;`)] : [];
-  const step = [
-    ...wrapInner(inner, 'end', c.count !== null ? 'offset + length' : 'pos + size', origin),
-  ];
-  step.push(stmt(ts`end += ${inner}.messageLength;`));
+  const bound = c.count !== null ? 'offset + length' : 'pos + size';
+  const itemEnd = itemEndCode(spec, item);
+  const step = itemEnd
+    ? [
+        stmt(
+          ts`let next = ${c.count !== null ? 'short ? -1 : ' : ''}${itemEndName(item.name)}(bytes, end, ${bound}${origin ? ', origin' : ''}${needsError(item) ? ts`, ${self}.error` : ''});`,
+        ),
+        when('next < 0', [
+          comment('The item view is wrapped only for the error of what the walk refused.'),
+          ...wrapInner(inner, 'end', bound, origin),
+          stmt(ts`next = end + ${inner}.messageLength;`),
+        ]),
+        stmt('end = next;'),
+      ]
+    : [...wrapInner(inner, 'end', bound, origin), stmt(ts`end += ${inner}.messageLength;`)];
   if (c.count !== null) {
     validate.push(
       stmt(ts`const count = ${exprCode(c.count)};`),
+      ...(itemEnd !== null
+        ? [
+            comment(
+              `More items than the bytes can hold (each is at least ${itemEnd.least}): the item views find which one fails.`,
+            ),
+            stmt(`const short = count * ${itemEnd.least} > offset + length - pos;`),
+          ]
+        : []),
       stmt('let end = pos;'),
       loop('for (let i = 0; i < count; i++)', step),
       stmt(ts`${self}.${countSlot} = count;`),
@@ -265,11 +386,18 @@ export function messageArrayCode(
   };
 }
 
+/** True when the item end function of `m` reports into an error record (it walks a name). */
+function needsError(m: MessageModel): boolean {
+  return m.regions.some((r) => r.construct.kind === 'dns_name');
+}
+
 /** Module-level code for message `m` as an array item: its cursor, JSON, decoder and size. */
 export function itemModuleCode(spec: SpecModel, m: MessageModel): string[] {
   const names = itemNames(m.name);
   const origin = needsOrigin(spec, m);
+  const end = itemEndCode(spec, m);
   const out = [
+    ...(end !== null ? [end.code] : []),
     `/**
  * Walks ${m.name} items one after another, over an array wrap() has validated: next() re-points
  * \`item\` (the same view every time) at the next one; nothing is allocated.

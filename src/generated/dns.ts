@@ -430,6 +430,25 @@ export function encodeDnsQuestion(
   return pos - offset;
 }
 
+/** Where the DnsQuestion at `bytes[pos]` ends, its bounds checked as its view's wrap() checks them (within `end`, names pointing no further back than `origin`), or -1 when it does not wrap. Allocates nothing. */
+function dnsQuestionEnd(
+  bytes: Uint8Array,
+  pos: number,
+  end: number,
+  origin: number,
+  error: DecodeError,
+): number {
+  if (origin < 0 || origin > pos) return -1;
+  let p = pos;
+  p = walkName(bytes, origin, end - origin, p, error, 'name');
+  if (p < 0) return -1;
+  if (p + 2 > end) return -1;
+  p += 2;
+  if (p + 2 > end) return -1;
+  p += 2;
+  return p;
+}
+
 /**
  * Walks DnsQuestion items one after another, over an array wrap() has validated: next() re-points
  * `item` (the same view every time) at the next one; nothing is allocated.
@@ -930,6 +949,33 @@ export function encodeDnsRecord(
   return pos - offset;
 }
 
+/** Where the DnsRecord at `bytes[pos]` ends, its bounds checked as its view's wrap() checks them (within `end`, names pointing no further back than `origin`), or -1 when it does not wrap. Allocates nothing. */
+function dnsRecordEnd(
+  bytes: Uint8Array,
+  pos: number,
+  end: number,
+  origin: number,
+  error: DecodeError,
+): number {
+  if (origin < 0 || origin > pos) return -1;
+  let p = pos;
+  p = walkName(bytes, origin, end - origin, p, error, 'name');
+  if (p < 0) return -1;
+  if (p + 2 > end) return -1;
+  p += 2;
+  if (p + 2 > end) return -1;
+  p += 2;
+  if (p + 4 > end) return -1;
+  p += 4;
+  if (p + 2 > end) return -1;
+  const rdlength = (bytes[p] << 8) | bytes[p + 1];
+  p += 2;
+  const rdataSize = rdlength;
+  if (rdataSize < 0 || p + rdataSize > end) return -1;
+  p += rdataSize;
+  return p;
+}
+
 /**
  * Walks DnsRecord items one after another, over an array wrap() has validated: next() re-points
  * `item` (the same view every time) at the next one; nothing is allocated.
@@ -1144,14 +1190,21 @@ export class DnsView {
     {
       this.questionsOriginField = origin;
       const count = this.qdcount;
+      // More items than the bytes can hold (each is at least 5): the item views find which one fails.
+      const short = count * 5 > offset + length - pos;
       let end = pos;
       for (let i = 0; i < count; i++) {
-        const err = this.questionsCursor.item.wrap(bytes, end, offset + length - end, origin);
-        if (err !== null) {
-          fail(this.error, err.code, err.field, err.offset);
-          return this.failRecorded();
+        let next = short ? -1 : dnsQuestionEnd(bytes, end, offset + length, origin, this.error);
+        if (next < 0) {
+          // The item view is wrapped only for the error of what the walk refused.
+          const err = this.questionsCursor.item.wrap(bytes, end, offset + length - end, origin);
+          if (err !== null) {
+            fail(this.error, err.code, err.field, err.offset);
+            return this.failRecorded();
+          }
+          next = end + this.questionsCursor.item.messageLength;
         }
-        end += this.questionsCursor.item.messageLength;
+        end = next;
       }
       this.questionsCountField = count;
       const size = end - pos;
@@ -1162,14 +1215,21 @@ export class DnsView {
     {
       this.answersOriginField = origin;
       const count = this.ancount;
+      // More items than the bytes can hold (each is at least 11): the item views find which one fails.
+      const short = count * 11 > offset + length - pos;
       let end = pos;
       for (let i = 0; i < count; i++) {
-        const err = this.answersCursor.item.wrap(bytes, end, offset + length - end, origin);
-        if (err !== null) {
-          fail(this.error, err.code, err.field, err.offset);
-          return this.failRecorded();
+        let next = short ? -1 : dnsRecordEnd(bytes, end, offset + length, origin, this.error);
+        if (next < 0) {
+          // The item view is wrapped only for the error of what the walk refused.
+          const err = this.answersCursor.item.wrap(bytes, end, offset + length - end, origin);
+          if (err !== null) {
+            fail(this.error, err.code, err.field, err.offset);
+            return this.failRecorded();
+          }
+          next = end + this.answersCursor.item.messageLength;
         }
-        end += this.answersCursor.item.messageLength;
+        end = next;
       }
       this.answersCountField = count;
       const size = end - pos;
@@ -1180,14 +1240,21 @@ export class DnsView {
     {
       this.authorityOriginField = origin;
       const count = this.nscount;
+      // More items than the bytes can hold (each is at least 11): the item views find which one fails.
+      const short = count * 11 > offset + length - pos;
       let end = pos;
       for (let i = 0; i < count; i++) {
-        const err = this.authorityCursor.item.wrap(bytes, end, offset + length - end, origin);
-        if (err !== null) {
-          fail(this.error, err.code, err.field, err.offset);
-          return this.failRecorded();
+        let next = short ? -1 : dnsRecordEnd(bytes, end, offset + length, origin, this.error);
+        if (next < 0) {
+          // The item view is wrapped only for the error of what the walk refused.
+          const err = this.authorityCursor.item.wrap(bytes, end, offset + length - end, origin);
+          if (err !== null) {
+            fail(this.error, err.code, err.field, err.offset);
+            return this.failRecorded();
+          }
+          next = end + this.authorityCursor.item.messageLength;
         }
-        end += this.authorityCursor.item.messageLength;
+        end = next;
       }
       this.authorityCountField = count;
       const size = end - pos;
@@ -1198,14 +1265,21 @@ export class DnsView {
     {
       this.additionalOriginField = origin;
       const count = this.arcount;
+      // More items than the bytes can hold (each is at least 11): the item views find which one fails.
+      const short = count * 11 > offset + length - pos;
       let end = pos;
       for (let i = 0; i < count; i++) {
-        const err = this.additionalCursor.item.wrap(bytes, end, offset + length - end, origin);
-        if (err !== null) {
-          fail(this.error, err.code, err.field, err.offset);
-          return this.failRecorded();
+        let next = short ? -1 : dnsRecordEnd(bytes, end, offset + length, origin, this.error);
+        if (next < 0) {
+          // The item view is wrapped only for the error of what the walk refused.
+          const err = this.additionalCursor.item.wrap(bytes, end, offset + length - end, origin);
+          if (err !== null) {
+            fail(this.error, err.code, err.field, err.offset);
+            return this.failRecorded();
+          }
+          next = end + this.additionalCursor.item.messageLength;
         }
-        end += this.additionalCursor.item.messageLength;
+        end = next;
       }
       this.additionalCountField = count;
       const size = end - pos;
@@ -1882,14 +1956,21 @@ export class DnsHeadView {
     {
       this.questionsOriginField = origin;
       const count = this.qdcount;
+      // More items than the bytes can hold (each is at least 5): the item views find which one fails.
+      const short = count * 5 > offset + length - pos;
       let end = pos;
       for (let i = 0; i < count; i++) {
-        const err = this.questionsCursor.item.wrap(bytes, end, offset + length - end, origin);
-        if (err !== null) {
-          fail(this.error, err.code, err.field, err.offset);
-          return this.failRecorded();
+        let next = short ? -1 : dnsQuestionEnd(bytes, end, offset + length, origin, this.error);
+        if (next < 0) {
+          // The item view is wrapped only for the error of what the walk refused.
+          const err = this.questionsCursor.item.wrap(bytes, end, offset + length - end, origin);
+          if (err !== null) {
+            fail(this.error, err.code, err.field, err.offset);
+            return this.failRecorded();
+          }
+          next = end + this.questionsCursor.item.messageLength;
         }
-        end += this.questionsCursor.item.messageLength;
+        end = next;
       }
       this.questionsCountField = count;
       const size = end - pos;
@@ -4302,6 +4383,16 @@ export function encodeDnsCharacterString(
   return pos - offset;
 }
 
+/** Where the DnsCharacterString at `bytes[pos]` ends, its bounds checked as its view's wrap() checks them (within `end`), or -1 when it does not wrap. Allocates nothing. */
+function dnsCharacterStringEnd(bytes: Uint8Array, pos: number, end: number): number {
+  if (pos + 1 > end) return -1;
+  let p = pos + 1;
+  const dataSize = bytes[pos];
+  if (dataSize < 0 || p + dataSize > end) return -1;
+  p += dataSize;
+  return p;
+}
+
 /**
  * Walks DnsCharacterString items one after another, over an array wrap() has validated: next() re-points
  * `item` (the same view every time) at the next one; nothing is allocated.
@@ -4424,12 +4515,17 @@ export class DnsTxtView {
       let end = pos;
       let count = 0;
       while (end < pos + size) {
-        const err = this.stringsCursor.item.wrap(bytes, end, pos + size - end);
-        if (err !== null) {
-          fail(this.error, err.code, err.field, err.offset);
-          return this.failRecorded();
+        let next = dnsCharacterStringEnd(bytes, end, pos + size);
+        if (next < 0) {
+          // The item view is wrapped only for the error of what the walk refused.
+          const err = this.stringsCursor.item.wrap(bytes, end, pos + size - end);
+          if (err !== null) {
+            fail(this.error, err.code, err.field, err.offset);
+            return this.failRecorded();
+          }
+          next = end + this.stringsCursor.item.messageLength;
         }
-        end += this.stringsCursor.item.messageLength;
+        end = next;
         count++;
       }
       this.stringsCountField = count;

@@ -3,11 +3,13 @@
  * types, pointers must go backwards, jump limit), escapes in text form, and what the encoders
  * refuse (compression: dns-compression.test.ts); the declared sections on hostile counts.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isDecodeError } from '../../src/codec/errors.js';
 import { nameLabels, readName } from '../../src/codec/dns.js';
 import { dns } from '../../src/generated/index.js';
 import { answersJSON } from '../../src/decode/dns.js';
+import { dnsFields } from './arbitraries.js';
 
 /** A 12-byte header with the given counts, then `body`. */
 function message(body: number[], qd = 1, an = 0): Uint8Array {
@@ -195,6 +197,61 @@ describe('encoder', () => {
     expect(
       dns.encodeDnsQuestion({ name: 'ok.example', type: 1, class: 1 }, new Uint8Array(4), 0),
     ).toBe(-1);
+  });
+});
+
+/**
+ * The sections as the item views delimit them, one wrap() after another: what DnsView.wrap()
+ * must accept (and where the message ends) or refuse (with the first item's error).
+ */
+function sectionsByItemViews(
+  b: Uint8Array,
+  length: number,
+): { error: { code: string; field: string; offset: number } | null; end: number } {
+  const q = new dns.DnsQuestionView();
+  const r = new dns.DnsRecordView();
+  const count = (at: number): number => (b[at] << 8) | b[at + 1];
+  let pos = 12;
+  const sections: Array<[dns.DnsQuestionView | dns.DnsRecordView, number]> = [
+    [q, count(4)],
+    [r, count(6)],
+    [r, count(8)],
+    [r, count(10)],
+  ];
+  for (const [view, n] of sections)
+    for (let i = 0; i < n; i++) {
+      const e = view.wrap(b, pos, length - pos, 0);
+      if (e !== null) return { error: { code: e.code, field: e.field, offset: e.offset }, end: -1 };
+      pos += view.messageLength;
+    }
+  return { error: null, end: pos };
+}
+
+describe('the section walk', () => {
+  it('accepts and refuses exactly what the item views do, with their error', () => {
+    fc.assert(
+      fc.property(
+        dnsFields,
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+        fc.nat(),
+        (f, flips, cut) => {
+          const out = new Uint8Array(4096);
+          const n = dns.encodeDns(f, out, 0);
+          const b = out.slice(0, n);
+          for (const [i, v] of flips) b[12 + (i % Math.max(1, n - 12))] = v;
+          if (flips.length > 0 && cut % 2 === 0) b[5 + 2 * (cut % 4)] = cut & 0xff; // a count
+          const length = 12 + (cut % (n - 11));
+          const want = sectionsByItemViews(b, length);
+          const v = new dns.DnsView();
+          const e = v.wrap(b, 0, length);
+          expect(e === null ? null : { code: e.code, field: e.field, offset: e.offset }).toEqual(
+            want.error,
+          );
+          if (e === null) expect(v.messageLength).toBe(want.end - 0);
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
 
