@@ -241,7 +241,7 @@ export function createIpv4Stats(): Ipv4Stats {
   };
 }
 
-/** Zeroed IPv6 reassembly counters, for an IPv6 layer's stats to spread in (or to test with). */
+/** Zeroed IPv6 reassembly counters (an IPv6 layer's stats carry the same fields). */
 export function createIpv6ReassemblyCounters(): Ipv6ReassemblyCounters {
   return {
     reassembled: 0,
