@@ -264,7 +264,7 @@ function wideCode(
       `out[pos + 5] = ${n}Lo;`,
     ];
   } else {
-    if (field.type === 'ipv6') use(ADDRESS, 'writeIpv6');
+    if (field.type === 'ipv6') use(ADDRESS, 'putIpv6');
     write = wideStores(field, value, at);
   }
   write.push(`pos += ${field.bitWidth / 8};`);

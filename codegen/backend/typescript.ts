@@ -1317,7 +1317,7 @@ class MessageEmitter {
     const valueOf = (f: ScalarField): string =>
       f.checksum !== null ? `f.${f.name} ?? 0` : ctx.field(f.name);
     if (group.length === 1 && isWide(first)) {
-      if (first.type === 'ipv6') this.use(ADDRESS, 'writeIpv6');
+      if (first.type === 'ipv6') this.use(ADDRESS, 'putIpv6');
       const at = (k: number): string => `offset${startByte + k === 0 ? '' : ` + ${startByte + k}`}`;
       return { lines: wideStores(first, ctx.field(first.name), at), value: null, startByte, n };
     }
@@ -1483,7 +1483,7 @@ export function wideGetters(
 /** Encoder statements writing a wide field from the value `v`; `at(k)` indexes its byte k. */
 export function wideStores(f: ScalarField, v: string, at: (k: number) => string): string[] {
   // Malformed address text cannot be encoded: the encoder returns -1 as for a short buffer.
-  if (f.type === 'ipv6') return [`if (!writeIpv6(out, ${at(0)}, ${v})) return -1;`];
+  if (f.type === 'ipv6') return [`if (!putIpv6(out, ${at(0)}, ${v})) return -1;`];
   const x = `${f.name}Bits`;
   const lines = [
     `const ${x} = BigInt.asUintN(64, ${v});`,
@@ -1501,7 +1501,7 @@ export function wideStores(f: ScalarField, v: string, at: (k: number) => string)
 /** The Fields (value form) type of a scalar. */
 export function valueType(f: ScalarField): string {
   if (f.type === 'u64') return 'bigint';
-  if (f.type === 'ipv6') return 'string';
+  if (f.type === 'ipv6') return 'string | Uint8Array';
   return 'number';
 }
 

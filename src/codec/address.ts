@@ -219,6 +219,23 @@ export function writeIpv6(out: Uint8Array, off: number, s: string): boolean {
   return true;
 }
 
+/**
+ * An IPv6 address as an encoder takes it: RFC 5952 / RFC 4291 text, or its 16 bytes (what a
+ * stack holds, so a hot path sends without formatting or parsing text).
+ */
+export type Ipv6Value = string | Uint8Array;
+
+/**
+ * Writes an address given as text or as 16 bytes into `out[off..off+16)`; false when the text is
+ * malformed, the array is not 16 bytes long, or `out` has no room. Allocates nothing.
+ */
+export function putIpv6(out: Uint8Array, off: number, v: Ipv6Value): boolean {
+  if (typeof v === 'string') return writeIpv6(out, off, v);
+  if (v.length !== 16 || !(off >= 0 && off + 16 <= out.length)) return false;
+  for (let i = 0; i < 16; i++) out[off + i] = v[i];
+  return true;
+}
+
 /** IPv6 text → 16 bytes (allocates; for config and tests), or null when malformed. */
 export function parseIpv6(s: string): Uint8Array | null {
   const out = new Uint8Array(16);

@@ -7,7 +7,7 @@ import {
   internetChecksumFrom,
   ipv6PseudoHeaderSum,
 } from '../codec/checksum.js';
-import { formatHex, formatIpv6, ipv6Equals, writeIpv6 } from '../codec/address.js';
+import { formatHex, formatIpv6, ipv6Equals, putIpv6, writeIpv6 } from '../codec/address.js';
 
 export const Icmpv6Type = Object.freeze({
   DestinationUnreachable: 1,
@@ -5198,7 +5198,7 @@ export interface NdNeighborSolicitationFields {
   /** Computed by the encoder when undefined. */
   checksum?: number;
   reserved: number;
-  target: string;
+  target: string | Uint8Array;
   /** Raw option bytes as on the wire (padding included). */
   options: Uint8Array;
 }
@@ -5274,7 +5274,7 @@ export function encodeNdNeighborSolicitation(
   out[offset + 5] = v4 >>> 16;
   out[offset + 6] = v4 >>> 8;
   out[offset + 7] = v4;
-  if (!writeIpv6(out, offset + 8, f.target)) return -1;
+  if (!putIpv6(out, offset + 8, f.target)) return -1;
   let pos = offset + 24;
   copyBytes(f.options, out, pos);
   pos += f.options.length;
@@ -5893,7 +5893,7 @@ export interface NdNeighborAdvertisementFields {
   solicited: number;
   override: number;
   reserved: number;
-  target: string;
+  target: string | Uint8Array;
   /** Raw option bytes as on the wire (padding included). */
   options: Uint8Array;
 }
@@ -5984,7 +5984,7 @@ export function encodeNdNeighborAdvertisement(
   out[offset + 5] = v4 >>> 16;
   out[offset + 6] = v4 >>> 8;
   out[offset + 7] = v4;
-  if (!writeIpv6(out, offset + 8, f.target)) return -1;
+  if (!putIpv6(out, offset + 8, f.target)) return -1;
   let pos = offset + 24;
   copyBytes(f.options, out, pos);
   pos += f.options.length;
@@ -6687,8 +6687,8 @@ export interface NdRedirectFields {
   /** Computed by the encoder when undefined. */
   checksum?: number;
   reserved: number;
-  target: string;
-  destination: string;
+  target: string | Uint8Array;
+  destination: string | Uint8Array;
   /** Raw option bytes as on the wire (padding included). */
   options: Uint8Array;
 }
@@ -6767,8 +6767,8 @@ export function encodeNdRedirect(
   out[offset + 5] = v4 >>> 16;
   out[offset + 6] = v4 >>> 8;
   out[offset + 7] = v4;
-  if (!writeIpv6(out, offset + 8, f.target)) return -1;
-  if (!writeIpv6(out, offset + 24, f.destination)) return -1;
+  if (!putIpv6(out, offset + 8, f.target)) return -1;
+  if (!putIpv6(out, offset + 24, f.destination)) return -1;
   let pos = offset + 40;
   copyBytes(f.options, out, pos);
   pos += f.options.length;
@@ -7293,7 +7293,7 @@ export interface MldFields {
   checksum?: number;
   maxResponseDelay: number;
   reserved: number;
-  multicastAddress: string;
+  multicastAddress: string | Uint8Array;
 }
 
 const mldDecodeView = new MldView();
@@ -7368,7 +7368,7 @@ export function encodeMld(
   out[offset + 5] = f.maxResponseDelay;
   out[offset + 6] = f.reserved >>> 8;
   out[offset + 7] = f.reserved;
-  if (!writeIpv6(out, offset + 8, f.multicastAddress)) return -1;
+  if (!putIpv6(out, offset + 8, f.multicastAddress)) return -1;
   if (f.checksum === undefined) {
     const covered = 24 + payloadLength;
     const sum = internetChecksum(
@@ -8112,7 +8112,7 @@ export interface Mldv2QueryFields {
   checksum?: number;
   maxResponseCode: number;
   reserved1: number;
-  multicastAddress: string;
+  multicastAddress: string | Uint8Array;
   reserved2: number;
   s: number;
   qrv: number;
@@ -8214,7 +8214,7 @@ export function encodeMldv2Query(
   const v6 = f.reserved1;
   out[offset + 6] = v6 >>> 8;
   out[offset + 7] = v6;
-  if (!writeIpv6(out, offset + 8, f.multicastAddress)) return -1;
+  if (!putIpv6(out, offset + 8, f.multicastAddress)) return -1;
   const v24 = ((f.reserved2 & 0xf) << 4) | ((f.s & 1) << 3) | (f.qrv & 7);
   out[offset + 24] = v24;
   out[offset + 25] = f.qqic;
@@ -8667,7 +8667,7 @@ export interface Mldv2RecordFields {
   auxDataLen?: number;
   /** Computed by the encoder when undefined. */
   numSources?: number;
-  multicastAddress: string;
+  multicastAddress: string | Uint8Array;
   sources: string[];
   auxData: Uint8Array;
 }
@@ -8730,7 +8730,7 @@ export function encodeMldv2Record(f: Mldv2RecordFields, out: Uint8Array, offset:
   out[offset + 1] = auxDataLen;
   out[offset + 2] = numSources >>> 8;
   out[offset + 3] = numSources;
-  if (!writeIpv6(out, offset + 4, f.multicastAddress)) return -1;
+  if (!putIpv6(out, offset + 4, f.multicastAddress)) return -1;
   let pos = offset + 20;
   for (let i = 0, at = pos; i < f.sources.length; i++, at += 16) {
     if (!writeIpv6(out, at, f.sources[i])) return -1;

@@ -2,7 +2,7 @@
 import { nameOfIpProtocol } from './ipv4.js';
 import { copyDecodeError, type DecodeError, fail, newDecodeError } from '../codec/errors.js';
 import { copyBytes } from '../codec/bytes.js';
-import { formatHex, formatIpv6, ipv6Equals, writeIpv6 } from '../codec/address.js';
+import { formatHex, formatIpv6, ipv6Equals, putIpv6, writeIpv6 } from '../codec/address.js';
 
 export const Ipv6RoutingType = Object.freeze({
   SourceRoute: 0,
@@ -1640,7 +1640,7 @@ export interface Ipv6HomeAddressRouteFields {
   routingType: number;
   segmentsLeft: number;
   reserved: number;
-  homeAddress: string;
+  homeAddress: string | Uint8Array;
 }
 
 const ipv6HomeAddressRouteDecodeView = new Ipv6HomeAddressRouteView();
@@ -1716,7 +1716,7 @@ export function encodeIpv6HomeAddressRoute(
   out[offset + 5] = v4 >>> 16;
   out[offset + 6] = v4 >>> 8;
   out[offset + 7] = v4;
-  if (!writeIpv6(out, offset + 8, f.homeAddress)) return -1;
+  if (!putIpv6(out, offset + 8, f.homeAddress)) return -1;
   return 24;
 }
 

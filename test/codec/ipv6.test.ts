@@ -8,10 +8,12 @@ import {
   formatIpv6,
   ipv6Equals,
   parseIpv6,
+  putIpv6,
   u64FromHalves,
   writeIpv6,
 } from '../../src/codec/address.js';
 import { ipv6PseudoHeaderSum, onesComplementSum } from '../../src/codec/checksum.js';
+import { encodeIpv6 } from '../../src/generated/ipv6.js';
 
 function words(...w: number[]): Uint8Array {
   const b = new Uint8Array(16);
@@ -106,6 +108,38 @@ describe('parseIpv6 / writeIpv6', () => {
         expect(text).not.toMatch(/(^|:)0[0-9a-f]/);
       }),
       { seed: 4291, numRuns: 500 },
+    );
+  });
+});
+
+describe('putIpv6: an encoder takes text or 16 bytes', () => {
+  it('writes 16 bytes as given and refuses other lengths or no room', () => {
+    const out = new Uint8Array(20);
+    const addr = words(0xfd00, 0, 0, 0, 0, 0, 0, 2);
+    expect(putIpv6(out, 2, addr)).toBe(true);
+    expect(out.subarray(2, 18)).toEqual(addr);
+    expect(putIpv6(out, 0, new Uint8Array(15))).toBe(false);
+    expect(putIpv6(out, 5, addr)).toBe(false);
+    expect(putIpv6(out, 0, 'fd00::3')).toBe(true);
+    expect(formatIpv6(out, 0)).toBe('fd00::3');
+  });
+
+  it('encodes the same header from text and from bytes', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        (src, dst) => {
+          const head = { version: 6, trafficClass: 0, flowLabel: 0, nextHeader: 58, hopLimit: 255 };
+          const a = new Uint8Array(40);
+          const b = new Uint8Array(40);
+          expect(encodeIpv6({ ...head, src, dst }, a, 0, 0)).toBe(40);
+          expect(
+            encodeIpv6({ ...head, src: formatIpv6(src, 0), dst: formatIpv6(dst, 0) }, b, 0, 0),
+          ).toBe(40);
+          expect(a).toEqual(b);
+        },
+      ),
     );
   });
 });
