@@ -444,6 +444,22 @@ class MessageEmitter {
     file.addStatements(
       `\n/** Size of the fixed part of ${this.m.name} in bytes. */\nexport const ${this.m.name.toUpperCase()}_FIXED_SIZE = ${this.m.fixedSize};`,
     );
+    const offsets = this.m.fields.map(
+      (f) => `${f.name}: ${f.kind === 'scalar' ? f.bitOffset >> 3 : f.byteOffset}`,
+    );
+    file.addVariableStatement({
+      isExported: true,
+      declarationKind: VariableDeclarationKind.Const,
+      docs: [
+        `Byte offset of each fixed field of ${this.m.name} from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792).`,
+      ],
+      declarations: [
+        {
+          name: `${this.m.name.toUpperCase()}_OFFSETS`,
+          initializer: `Object.freeze({ ${offsets.join(', ')} })`,
+        },
+      ],
+    });
   }
 
   private jsonValue(e: JsonEntry): string {

@@ -62,6 +62,19 @@ const ARP_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of Arp in bytes. */
 export const ARP_FIXED_SIZE = 28;
 
+/** Byte offset of each fixed field of Arp from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const ARP_OFFSETS = Object.freeze({
+  htype: 0,
+  ptype: 2,
+  hlen: 4,
+  plen: 5,
+  op: 6,
+  sha: 8,
+  spa: 14,
+  tha: 18,
+  tpa: 24,
+});
+
 /** What ArpView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface ArpJSON {
   htype: number;
@@ -576,6 +589,9 @@ const ARPANYSIZE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> 
 
 /** Size of the fixed part of ArpAnySize in bytes. */
 export const ARPANYSIZE_FIXED_SIZE = 8;
+
+/** Byte offset of each fixed field of ArpAnySize from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const ARPANYSIZE_OFFSETS = Object.freeze({ htype: 0, ptype: 2, hlen: 4, plen: 5, op: 6 });
 
 /** What ArpAnySizeView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface ArpAnySizeJSON {

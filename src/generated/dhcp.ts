@@ -1893,6 +1893,25 @@ const DHCP_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of Dhcp in bytes. */
 export const DHCP_FIXED_SIZE = 240;
 
+/** Byte offset of each fixed field of Dhcp from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DHCP_OFFSETS = Object.freeze({
+  op: 0,
+  htype: 1,
+  hlen: 2,
+  hops: 3,
+  xid: 4,
+  secs: 8,
+  flags: 10,
+  ciaddr: 12,
+  yiaddr: 16,
+  siaddr: 20,
+  giaddr: 24,
+  chaddr: 28,
+  sname: 44,
+  file: 108,
+  magic: 236,
+});
+
 /** What DhcpView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface DhcpJSON {
   op: number;
@@ -2637,6 +2656,9 @@ const DHCPETHERNETCHADDR_FIXED_FIELDS: ReadonlyArray<readonly [number, string, n
 
 /** Size of the fixed part of DhcpEthernetChaddr in bytes. */
 export const DHCPETHERNETCHADDR_FIXED_SIZE = 16;
+
+/** Byte offset of each fixed field of DhcpEthernetChaddr from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DHCPETHERNETCHADDR_OFFSETS = Object.freeze({ mac: 0, padding: 6 });
 
 /** What DhcpEthernetChaddrView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface DhcpEthernetChaddrJSON {

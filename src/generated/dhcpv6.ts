@@ -2271,6 +2271,9 @@ const DHCPV6MESSAGE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number
 /** Size of the fixed part of Dhcpv6Message in bytes. */
 export const DHCPV6MESSAGE_FIXED_SIZE = 1;
 
+/** Byte offset of each fixed field of Dhcpv6Message from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DHCPV6MESSAGE_OFFSETS = Object.freeze({ msgType: 0 });
+
 /** What Dhcpv6MessageView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Dhcpv6MessageJSON {
   msgType: number;
@@ -2470,6 +2473,9 @@ const DHCPV6_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 
 /** Size of the fixed part of Dhcpv6 in bytes. */
 export const DHCPV6_FIXED_SIZE = 4;
+
+/** Byte offset of each fixed field of Dhcpv6 from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DHCPV6_OFFSETS = Object.freeze({ msgType: 0, transactionId: 1 });
 
 /** What Dhcpv6View.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Dhcpv6JSON {
@@ -2719,6 +2725,14 @@ const DHCPV6RELAY_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]>
 
 /** Size of the fixed part of Dhcpv6Relay in bytes. */
 export const DHCPV6RELAY_FIXED_SIZE = 34;
+
+/** Byte offset of each fixed field of Dhcpv6Relay from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DHCPV6RELAY_OFFSETS = Object.freeze({
+  msgType: 0,
+  hopCount: 1,
+  linkAddress: 2,
+  peerAddress: 18,
+});
 
 /** What Dhcpv6RelayView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Dhcpv6RelayJSON {

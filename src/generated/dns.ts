@@ -145,6 +145,9 @@ const DNSQUESTION_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]>
 /** Size of the fixed part of DnsQuestion in bytes. */
 export const DNSQUESTION_FIXED_SIZE = 0;
 
+/** Byte offset of each fixed field of DnsQuestion from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DNSQUESTION_OFFSETS = Object.freeze({});
+
 /** What DnsQuestionView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface DnsQuestionJSON {
   name: string;
@@ -515,6 +518,9 @@ const DNSRECORD_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> =
 
 /** Size of the fixed part of DnsRecord in bytes. */
 export const DNSRECORD_FIXED_SIZE = 0;
+
+/** Byte offset of each fixed field of DnsRecord from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DNSRECORD_OFFSETS = Object.freeze({});
 
 /** What DnsRecordView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface DnsRecordJSON {
@@ -1056,6 +1062,23 @@ const DNS_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 
 /** Size of the fixed part of Dns in bytes. */
 export const DNS_FIXED_SIZE = 12;
+
+/** Byte offset of each fixed field of Dns from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DNS_OFFSETS = Object.freeze({
+  id: 0,
+  qr: 2,
+  opcode: 2,
+  aa: 2,
+  tc: 2,
+  rd: 2,
+  ra: 3,
+  z: 3,
+  rcode: 3,
+  qdcount: 4,
+  ancount: 6,
+  nscount: 8,
+  arcount: 10,
+});
 
 /** What DnsView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface DnsJSON {
@@ -1861,6 +1884,23 @@ const DNSHEAD_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of DnsHead in bytes. */
 export const DNSHEAD_FIXED_SIZE = 12;
 
+/** Byte offset of each fixed field of DnsHead from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DNSHEAD_OFFSETS = Object.freeze({
+  id: 0,
+  qr: 2,
+  opcode: 2,
+  aa: 2,
+  tc: 2,
+  rd: 2,
+  ra: 3,
+  z: 3,
+  rcode: 3,
+  qdcount: 4,
+  ancount: 6,
+  nscount: 8,
+  arcount: 10,
+});
+
 /** What DnsHeadView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface DnsHeadJSON {
   id: number;
@@ -2433,6 +2473,9 @@ const DNSA_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [[4,
 /** Size of the fixed part of DnsA in bytes. */
 export const DNSA_FIXED_SIZE = 4;
 
+/** Byte offset of each fixed field of DnsA from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DNSA_OFFSETS = Object.freeze({ address: 0 });
+
 /** What DnsAView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface DnsAJSON {
   address: string;
@@ -2619,6 +2662,9 @@ const DNSAAAA_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 
 /** Size of the fixed part of DnsAaaa in bytes. */
 export const DNSAAAA_FIXED_SIZE = 16;
+
+/** Byte offset of each fixed field of DnsAaaa from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DNSAAAA_OFFSETS = Object.freeze({ address: 0 });
 
 /** What DnsAaaaView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface DnsAaaaJSON {
@@ -2920,6 +2966,9 @@ const DNSTARGET_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> =
 /** Size of the fixed part of DnsTarget in bytes. */
 export const DNSTARGET_FIXED_SIZE = 0;
 
+/** Byte offset of each fixed field of DnsTarget from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DNSTARGET_OFFSETS = Object.freeze({});
+
 /** What DnsTargetView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface DnsTargetJSON {
   target: string;
@@ -3124,6 +3173,9 @@ const DNSMX_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [[2
 
 /** Size of the fixed part of DnsMx in bytes. */
 export const DNSMX_FIXED_SIZE = 2;
+
+/** Byte offset of each fixed field of DnsMx from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DNSMX_OFFSETS = Object.freeze({ preference: 0 });
 
 /** What DnsMxView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface DnsMxJSON {
@@ -3366,6 +3418,9 @@ const DNSSOA_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = []
 
 /** Size of the fixed part of DnsSoa in bytes. */
 export const DNSSOA_FIXED_SIZE = 0;
+
+/** Byte offset of each fixed field of DnsSoa from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DNSSOA_OFFSETS = Object.freeze({});
 
 /** What DnsSoaView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface DnsSoaJSON {
@@ -3887,6 +3942,9 @@ const DNSSRV_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of DnsSrv in bytes. */
 export const DNSSRV_FIXED_SIZE = 6;
 
+/** Byte offset of each fixed field of DnsSrv from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DNSSRV_OFFSETS = Object.freeze({ priority: 0, weight: 2, port: 4 });
+
 /** What DnsSrvView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface DnsSrvJSON {
   priority: number;
@@ -4173,6 +4231,9 @@ const DNSCHARACTERSTRING_FIXED_FIELDS: ReadonlyArray<readonly [number, string, n
 
 /** Size of the fixed part of DnsCharacterString in bytes. */
 export const DNSCHARACTERSTRING_FIXED_SIZE = 1;
+
+/** Byte offset of each fixed field of DnsCharacterString from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DNSCHARACTERSTRING_OFFSETS = Object.freeze({ length: 0 });
 
 /** What DnsCharacterStringView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface DnsCharacterStringJSON {
@@ -4467,6 +4528,9 @@ const DNSTXT_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = []
 /** Size of the fixed part of DnsTxt in bytes. */
 export const DNSTXT_FIXED_SIZE = 0;
 
+/** Byte offset of each fixed field of DnsTxt from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DNSTXT_OFFSETS = Object.freeze({});
+
 /** What DnsTxtView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface DnsTxtJSON {
   strings: DnsCharacterStringJSON[];
@@ -4680,6 +4744,9 @@ const DNSNAPTR_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = 
 
 /** Size of the fixed part of DnsNaptr in bytes. */
 export const DNSNAPTR_FIXED_SIZE = 4;
+
+/** Byte offset of each fixed field of DnsNaptr from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DNSNAPTR_OFFSETS = Object.freeze({ order: 0, preference: 2 });
 
 /** What DnsNaptrView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface DnsNaptrJSON {

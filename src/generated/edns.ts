@@ -81,6 +81,17 @@ const EDNSOPT_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of EdnsOpt in bytes. */
 export const EDNSOPT_FIXED_SIZE = 10;
 
+/** Byte offset of each fixed field of EdnsOpt from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const EDNSOPT_OFFSETS = Object.freeze({
+  type: 0,
+  udpPayloadSize: 2,
+  extendedRcode: 4,
+  version: 5,
+  dnssecOk: 6,
+  z: 6,
+  rdlength: 8,
+});
+
 /** What EdnsOptView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface EdnsOptJSON {
   udpPayloadSize: number;
@@ -441,6 +452,9 @@ const EDNSOPTION_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> 
 /** Size of the fixed part of EdnsOption in bytes. */
 export const EDNSOPTION_FIXED_SIZE = 4;
 
+/** Byte offset of each fixed field of EdnsOption from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const EDNSOPTION_OFFSETS = Object.freeze({ code: 0, length: 2 });
+
 /** What EdnsOptionView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface EdnsOptionJSON {
   code: number;
@@ -679,6 +693,13 @@ const EDNSCLIENTSUBNET_FIXED_FIELDS: ReadonlyArray<readonly [number, string, num
 
 /** Size of the fixed part of EdnsClientSubnet in bytes. */
 export const EDNSCLIENTSUBNET_FIXED_SIZE = 4;
+
+/** Byte offset of each fixed field of EdnsClientSubnet from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const EDNSCLIENTSUBNET_OFFSETS = Object.freeze({
+  family: 0,
+  sourcePrefix: 2,
+  scopePrefix: 3,
+});
 
 /** What EdnsClientSubnetView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface EdnsClientSubnetJSON {
@@ -929,6 +950,9 @@ const EDNSCOOKIE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> 
 
 /** Size of the fixed part of EdnsCookie in bytes. */
 export const EDNSCOOKIE_FIXED_SIZE = 8;
+
+/** Byte offset of each fixed field of EdnsCookie from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const EDNSCOOKIE_OFFSETS = Object.freeze({ client: 0 });
 
 /** What EdnsCookieView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface EdnsCookieJSON {

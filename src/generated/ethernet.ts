@@ -57,6 +57,9 @@ const ETHERNET_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = 
 /** Size of the fixed part of Ethernet in bytes. */
 export const ETHERNET_FIXED_SIZE = 14;
 
+/** Byte offset of each fixed field of Ethernet from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const ETHERNET_OFFSETS = Object.freeze({ dst: 0, src: 6, etherType: 12 });
+
 /** What EthernetView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface EthernetJSON {
   dst: string;

@@ -247,6 +247,18 @@ const GENEVE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of Geneve in bytes. */
 export const GENEVE_FIXED_SIZE = 8;
 
+/** Byte offset of each fixed field of Geneve from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const GENEVE_OFFSETS = Object.freeze({
+  version: 0,
+  optLen: 0,
+  oam: 1,
+  critical: 1,
+  reserved0: 1,
+  protocolType: 2,
+  vni: 4,
+  reserved1: 7,
+});
+
 /** What GeneveView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface GeneveJSON {
   version: number;

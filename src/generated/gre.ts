@@ -46,6 +46,20 @@ const GRE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of Gre in bytes. */
 export const GRE_FIXED_SIZE = 4;
 
+/** Byte offset of each fixed field of Gre from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const GRE_OFFSETS = Object.freeze({
+  c: 0,
+  r: 0,
+  k: 0,
+  s: 0,
+  strictSourceRoute: 0,
+  recursion: 0,
+  a: 1,
+  flags: 1,
+  version: 1,
+  protocolType: 2,
+});
+
 /** What GreView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface GreJSON {
   c: number;

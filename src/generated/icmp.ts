@@ -130,6 +130,15 @@ const ICMP_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of Icmp in bytes. */
 export const ICMP_FIXED_SIZE = 8;
 
+/** Byte offset of each fixed field of Icmp from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const ICMP_OFFSETS = Object.freeze({
+  type: 0,
+  code: 1,
+  checksum: 2,
+  identifier: 4,
+  sequence: 6,
+});
+
 /** What IcmpView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface IcmpJSON {
   type: number;

@@ -1506,6 +1506,9 @@ const ICMPV6_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of Icmpv6 in bytes. */
 export const ICMPV6_FIXED_SIZE = 4;
 
+/** Byte offset of each fixed field of Icmpv6 from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const ICMPV6_OFFSETS = Object.freeze({ type: 0, code: 1, checksum: 2 });
+
 /** What Icmpv6View.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Icmpv6JSON {
   type: number;
@@ -1844,6 +1847,15 @@ const ICMPV6ECHO_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> 
 
 /** Size of the fixed part of Icmpv6Echo in bytes. */
 export const ICMPV6ECHO_FIXED_SIZE = 8;
+
+/** Byte offset of each fixed field of Icmpv6Echo from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const ICMPV6ECHO_OFFSETS = Object.freeze({
+  type: 0,
+  code: 1,
+  checksum: 2,
+  identifier: 4,
+  sequence: 6,
+});
 
 /** What Icmpv6EchoView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Icmpv6EchoJSON {
@@ -2266,6 +2278,9 @@ const ICMPV6ERROR_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]>
 /** Size of the fixed part of Icmpv6Error in bytes. */
 export const ICMPV6ERROR_FIXED_SIZE = 8;
 
+/** Byte offset of each fixed field of Icmpv6Error from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const ICMPV6ERROR_OFFSETS = Object.freeze({ type: 0, code: 1, checksum: 2, unused: 4 });
+
 /** What Icmpv6ErrorView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Icmpv6ErrorJSON {
   type: number;
@@ -2672,6 +2687,9 @@ const ICMPV6PACKETTOOBIG_FIXED_FIELDS: ReadonlyArray<readonly [number, string, n
 /** Size of the fixed part of Icmpv6PacketTooBig in bytes. */
 export const ICMPV6PACKETTOOBIG_FIXED_SIZE = 8;
 
+/** Byte offset of each fixed field of Icmpv6PacketTooBig from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const ICMPV6PACKETTOOBIG_OFFSETS = Object.freeze({ type: 0, code: 1, checksum: 2, mtu: 4 });
+
 /** What Icmpv6PacketTooBigView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Icmpv6PacketTooBigJSON {
   type: number;
@@ -3075,6 +3093,14 @@ const ICMPV6PARAMETERPROBLEM_FIXED_FIELDS: ReadonlyArray<readonly [number, strin
 
 /** Size of the fixed part of Icmpv6ParameterProblem in bytes. */
 export const ICMPV6PARAMETERPROBLEM_FIXED_SIZE = 8;
+
+/** Byte offset of each fixed field of Icmpv6ParameterProblem from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const ICMPV6PARAMETERPROBLEM_OFFSETS = Object.freeze({
+  type: 0,
+  code: 1,
+  checksum: 2,
+  pointer: 4,
+});
 
 /** What Icmpv6ParameterProblemView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Icmpv6ParameterProblemJSON {
@@ -3481,6 +3507,14 @@ const NDROUTERSOLICITATION_FIXED_FIELDS: ReadonlyArray<readonly [number, string,
 
 /** Size of the fixed part of NdRouterSolicitation in bytes. */
 export const NDROUTERSOLICITATION_FIXED_SIZE = 8;
+
+/** Byte offset of each fixed field of NdRouterSolicitation from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const NDROUTERSOLICITATION_OFFSETS = Object.freeze({
+  type: 0,
+  code: 1,
+  checksum: 2,
+  reserved: 4,
+});
 
 /** What NdRouterSolicitationView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface NdRouterSolicitationJSON {
@@ -3919,6 +3953,23 @@ const NDROUTERADVERTISEMENT_FIXED_FIELDS: ReadonlyArray<readonly [number, string
 
 /** Size of the fixed part of NdRouterAdvertisement in bytes. */
 export const NDROUTERADVERTISEMENT_FIXED_SIZE = 16;
+
+/** Byte offset of each fixed field of NdRouterAdvertisement from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const NDROUTERADVERTISEMENT_OFFSETS = Object.freeze({
+  type: 0,
+  code: 1,
+  checksum: 2,
+  curHopLimit: 4,
+  managed: 5,
+  other: 5,
+  homeAgent: 5,
+  preference: 5,
+  proxy: 5,
+  reserved: 5,
+  routerLifetime: 6,
+  reachableTime: 8,
+  retransTimer: 12,
+});
 
 /** What NdRouterAdvertisementView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface NdRouterAdvertisementJSON {
@@ -4703,6 +4754,15 @@ const NDNEIGHBORSOLICITATION_FIXED_FIELDS: ReadonlyArray<readonly [number, strin
 /** Size of the fixed part of NdNeighborSolicitation in bytes. */
 export const NDNEIGHBORSOLICITATION_FIXED_SIZE = 24;
 
+/** Byte offset of each fixed field of NdNeighborSolicitation from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const NDNEIGHBORSOLICITATION_OFFSETS = Object.freeze({
+  type: 0,
+  code: 1,
+  checksum: 2,
+  reserved: 4,
+  target: 8,
+});
+
 /** What NdNeighborSolicitationView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface NdNeighborSolicitationJSON {
   type: number;
@@ -5307,6 +5367,18 @@ const NDNEIGHBORADVERTISEMENT_FIXED_FIELDS: ReadonlyArray<readonly [number, stri
 
 /** Size of the fixed part of NdNeighborAdvertisement in bytes. */
 export const NDNEIGHBORADVERTISEMENT_FIXED_SIZE = 24;
+
+/** Byte offset of each fixed field of NdNeighborAdvertisement from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const NDNEIGHBORADVERTISEMENT_OFFSETS = Object.freeze({
+  type: 0,
+  code: 1,
+  checksum: 2,
+  router: 4,
+  solicited: 4,
+  override: 4,
+  reserved: 4,
+  target: 8,
+});
 
 /** What NdNeighborAdvertisementView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface NdNeighborAdvertisementJSON {
@@ -6015,6 +6087,16 @@ const NDREDIRECT_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> 
 
 /** Size of the fixed part of NdRedirect in bytes. */
 export const NDREDIRECT_FIXED_SIZE = 40;
+
+/** Byte offset of each fixed field of NdRedirect from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const NDREDIRECT_OFFSETS = Object.freeze({
+  type: 0,
+  code: 1,
+  checksum: 2,
+  reserved: 4,
+  target: 8,
+  destination: 24,
+});
 
 /** What NdRedirectView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface NdRedirectJSON {
@@ -6800,6 +6882,16 @@ const MLD_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of Mld in bytes. */
 export const MLD_FIXED_SIZE = 24;
 
+/** Byte offset of each fixed field of Mld from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const MLD_OFFSETS = Object.freeze({
+  type: 0,
+  code: 1,
+  checksum: 2,
+  maxResponseDelay: 4,
+  reserved: 6,
+  multicastAddress: 8,
+});
+
 /** What MldView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface MldJSON {
   type: number;
@@ -7401,6 +7493,21 @@ const MLDV2QUERY_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> 
 
 /** Size of the fixed part of Mldv2Query in bytes. */
 export const MLDV2QUERY_FIXED_SIZE = 28;
+
+/** Byte offset of each fixed field of Mldv2Query from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const MLDV2QUERY_OFFSETS = Object.freeze({
+  type: 0,
+  code: 1,
+  checksum: 2,
+  maxResponseCode: 4,
+  reserved1: 6,
+  multicastAddress: 8,
+  reserved2: 24,
+  s: 24,
+  qrv: 24,
+  qqic: 25,
+  numSources: 26,
+});
 
 /** What Mldv2QueryView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Mldv2QueryJSON {
@@ -8251,6 +8358,14 @@ const MLDV2RECORD_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]>
 /** Size of the fixed part of Mldv2Record in bytes. */
 export const MLDV2RECORD_FIXED_SIZE = 20;
 
+/** Byte offset of each fixed field of Mldv2Record from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const MLDV2RECORD_OFFSETS = Object.freeze({
+  recordType: 0,
+  auxDataLen: 1,
+  numSources: 2,
+  multicastAddress: 4,
+});
+
 /** What Mldv2RecordView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Mldv2RecordJSON {
   recordType: number;
@@ -8810,6 +8925,15 @@ const MLDV2REPORT_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]>
 
 /** Size of the fixed part of Mldv2Report in bytes. */
 export const MLDV2REPORT_FIXED_SIZE = 8;
+
+/** Byte offset of each fixed field of Mldv2Report from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const MLDV2REPORT_OFFSETS = Object.freeze({
+  type: 0,
+  code: 1,
+  checksum: 2,
+  reserved: 4,
+  numRecords: 6,
+});
 
 /** What Mldv2ReportView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Mldv2ReportJSON {

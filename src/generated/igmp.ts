@@ -76,6 +76,9 @@ const IGMP_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of Igmp in bytes. */
 export const IGMP_FIXED_SIZE = 8;
 
+/** Byte offset of each fixed field of Igmp from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const IGMP_OFFSETS = Object.freeze({ type: 0, maxRespCode: 1, checksum: 2, group: 4 });
+
 /** What IgmpView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface IgmpJSON {
   type: number;
@@ -463,6 +466,19 @@ const IGMPV3QUERY_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]>
 
 /** Size of the fixed part of Igmpv3Query in bytes. */
 export const IGMPV3QUERY_FIXED_SIZE = 12;
+
+/** Byte offset of each fixed field of Igmpv3Query from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const IGMPV3QUERY_OFFSETS = Object.freeze({
+  type: 0,
+  maxRespCode: 1,
+  checksum: 2,
+  group: 4,
+  reserved: 8,
+  s: 8,
+  qrv: 8,
+  qqic: 9,
+  numSources: 10,
+});
 
 /** What Igmpv3QueryView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Igmpv3QueryJSON {
@@ -1091,6 +1107,14 @@ const IGMPV3GROUPRECORD_FIXED_FIELDS: ReadonlyArray<readonly [number, string, nu
 /** Size of the fixed part of Igmpv3GroupRecord in bytes. */
 export const IGMPV3GROUPRECORD_FIXED_SIZE = 8;
 
+/** Byte offset of each fixed field of Igmpv3GroupRecord from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const IGMPV3GROUPRECORD_OFFSETS = Object.freeze({
+  recordType: 0,
+  auxDataLen: 1,
+  numSources: 2,
+  group: 4,
+});
+
 /** What Igmpv3GroupRecordView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Igmpv3GroupRecordJSON {
   recordType: number;
@@ -1540,6 +1564,15 @@ const IGMPV3REPORT_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]
 
 /** Size of the fixed part of Igmpv3Report in bytes. */
 export const IGMPV3REPORT_FIXED_SIZE = 8;
+
+/** Byte offset of each fixed field of Igmpv3Report from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const IGMPV3REPORT_OFFSETS = Object.freeze({
+  type: 0,
+  reserved1: 1,
+  checksum: 2,
+  reserved2: 4,
+  numGroupRecords: 6,
+});
 
 /** What Igmpv3ReportView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Igmpv3ReportJSON {

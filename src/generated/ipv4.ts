@@ -1078,6 +1078,23 @@ const IPV4_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of Ipv4 in bytes. */
 export const IPV4_FIXED_SIZE = 20;
 
+/** Byte offset of each fixed field of Ipv4 from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const IPV4_OFFSETS = Object.freeze({
+  version: 0,
+  ihl: 0,
+  dscp: 1,
+  ecn: 1,
+  totalLength: 2,
+  identification: 4,
+  flags: 6,
+  fragmentOffset: 6,
+  ttl: 8,
+  protocol: 9,
+  checksum: 10,
+  src: 12,
+  dst: 16,
+});
+
 /** What Ipv4View.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Ipv4JSON {
   version: number;
@@ -1996,6 +2013,23 @@ const IPV4OFFLOADED_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number
 
 /** Size of the fixed part of Ipv4Offloaded in bytes. */
 export const IPV4OFFLOADED_FIXED_SIZE = 20;
+
+/** Byte offset of each fixed field of Ipv4Offloaded from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const IPV4OFFLOADED_OFFSETS = Object.freeze({
+  version: 0,
+  ihl: 0,
+  dscp: 1,
+  ecn: 1,
+  totalLength: 2,
+  identification: 4,
+  flags: 6,
+  fragmentOffset: 6,
+  ttl: 8,
+  protocol: 9,
+  checksum: 10,
+  src: 12,
+  dst: 16,
+});
 
 /** What Ipv4OffloadedView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Ipv4OffloadedJSON {

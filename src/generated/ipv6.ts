@@ -20,6 +20,18 @@ const IPV6_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of Ipv6 in bytes. */
 export const IPV6_FIXED_SIZE = 40;
 
+/** Byte offset of each fixed field of Ipv6 from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const IPV6_OFFSETS = Object.freeze({
+  version: 0,
+  trafficClass: 0,
+  flowLabel: 1,
+  payloadLen: 4,
+  nextHeader: 6,
+  hopLimit: 7,
+  src: 8,
+  dst: 24,
+});
+
 /** What Ipv6View.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Ipv6JSON {
   version: number;
@@ -810,6 +822,18 @@ const IPV6JUMBO_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> =
 
 /** Size of the fixed part of Ipv6Jumbo in bytes. */
 export const IPV6JUMBO_FIXED_SIZE = 40;
+
+/** Byte offset of each fixed field of Ipv6Jumbo from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const IPV6JUMBO_OFFSETS = Object.freeze({
+  version: 0,
+  trafficClass: 0,
+  flowLabel: 1,
+  payloadLen: 4,
+  nextHeader: 6,
+  hopLimit: 7,
+  src: 8,
+  dst: 24,
+});
 
 /** What Ipv6JumboView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Ipv6JumboJSON {

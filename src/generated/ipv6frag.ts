@@ -17,6 +17,16 @@ const IPV6FRAGMENT_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]
 /** Size of the fixed part of Ipv6Fragment in bytes. */
 export const IPV6FRAGMENT_FIXED_SIZE = 8;
 
+/** Byte offset of each fixed field of Ipv6Fragment from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const IPV6FRAGMENT_OFFSETS = Object.freeze({
+  nextHeader: 0,
+  reserved: 1,
+  fragmentOffset: 2,
+  reserved2: 3,
+  more: 3,
+  identification: 4,
+});
+
 /** What Ipv6FragmentView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Ipv6FragmentJSON {
   nextHeader: number;

@@ -582,6 +582,9 @@ const IPV6OPTIONSHEADER_FIXED_FIELDS: ReadonlyArray<readonly [number, string, nu
 /** Size of the fixed part of Ipv6OptionsHeader in bytes. */
 export const IPV6OPTIONSHEADER_FIXED_SIZE = 2;
 
+/** Byte offset of each fixed field of Ipv6OptionsHeader from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const IPV6OPTIONSHEADER_OFFSETS = Object.freeze({ nextHeader: 0, hdrExtLen: 1 });
+
 /** What Ipv6OptionsHeaderView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Ipv6OptionsHeaderJSON {
   nextHeader: number;

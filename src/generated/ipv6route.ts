@@ -477,6 +477,14 @@ const IPV6ROUTING_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]>
 /** Size of the fixed part of Ipv6Routing in bytes. */
 export const IPV6ROUTING_FIXED_SIZE = 4;
 
+/** Byte offset of each fixed field of Ipv6Routing from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const IPV6ROUTING_OFFSETS = Object.freeze({
+  nextHeader: 0,
+  hdrExtLen: 1,
+  routingType: 2,
+  segmentsLeft: 3,
+});
+
 /** What Ipv6RoutingView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Ipv6RoutingJSON {
   nextHeader: number;
@@ -829,6 +837,15 @@ const IPV6SOURCEROUTE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, numb
 
 /** Size of the fixed part of Ipv6SourceRoute in bytes. */
 export const IPV6SOURCEROUTE_FIXED_SIZE = 8;
+
+/** Byte offset of each fixed field of Ipv6SourceRoute from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const IPV6SOURCEROUTE_OFFSETS = Object.freeze({
+  nextHeader: 0,
+  hdrExtLen: 1,
+  routingType: 2,
+  segmentsLeft: 3,
+  reserved: 4,
+});
 
 /** What Ipv6SourceRouteView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Ipv6SourceRouteJSON {
@@ -1244,6 +1261,16 @@ const IPV6HOMEADDRESSROUTE_FIXED_FIELDS: ReadonlyArray<readonly [number, string,
 
 /** Size of the fixed part of Ipv6HomeAddressRoute in bytes. */
 export const IPV6HOMEADDRESSROUTE_FIXED_SIZE = 24;
+
+/** Byte offset of each fixed field of Ipv6HomeAddressRoute from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const IPV6HOMEADDRESSROUTE_OFFSETS = Object.freeze({
+  nextHeader: 0,
+  hdrExtLen: 1,
+  routingType: 2,
+  segmentsLeft: 3,
+  reserved: 4,
+  homeAddress: 8,
+});
 
 /** What Ipv6HomeAddressRouteView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Ipv6HomeAddressRouteJSON {
@@ -1733,6 +1760,17 @@ const IPV6SEGMENTROUTING_FIXED_FIELDS: ReadonlyArray<readonly [number, string, n
 
 /** Size of the fixed part of Ipv6SegmentRouting in bytes. */
 export const IPV6SEGMENTROUTING_FIXED_SIZE = 8;
+
+/** Byte offset of each fixed field of Ipv6SegmentRouting from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const IPV6SEGMENTROUTING_OFFSETS = Object.freeze({
+  nextHeader: 0,
+  hdrExtLen: 1,
+  routingType: 2,
+  segmentsLeft: 3,
+  lastEntry: 4,
+  flags: 5,
+  tag: 6,
+});
 
 /** What Ipv6SegmentRoutingView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface Ipv6SegmentRoutingJSON {

@@ -1182,6 +1182,9 @@ const LLDP_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [];
 /** Size of the fixed part of Lldp in bytes. */
 export const LLDP_FIXED_SIZE = 0;
 
+/** Byte offset of each fixed field of Lldp from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const LLDP_OFFSETS = Object.freeze({});
+
 /** What LldpView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface LldpJSON {
   tlvs: LldpTlvsJSON[];

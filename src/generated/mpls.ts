@@ -9,6 +9,9 @@ const MPLS_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [];
 /** Size of the fixed part of Mpls in bytes. */
 export const MPLS_FIXED_SIZE = 0;
 
+/** Byte offset of each fixed field of Mpls from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const MPLS_OFFSETS = Object.freeze({});
+
 /** What MplsView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface MplsJSON {
   entries: Array<{ label: number; tc: number; s: number; ttl: number }>;

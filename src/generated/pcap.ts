@@ -113,6 +113,17 @@ const PCAPFILE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = 
 /** Size of the fixed part of PcapFile in bytes. */
 export const PCAPFILE_FIXED_SIZE = 24;
 
+/** Byte offset of each fixed field of PcapFile from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const PCAPFILE_OFFSETS = Object.freeze({
+  magic: 0,
+  versionMajor: 4,
+  versionMinor: 6,
+  thiszone: 8,
+  sigfigs: 12,
+  snaplen: 16,
+  linkTypeWord: 20,
+});
+
 /** What PcapFileView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface PcapFileJSON {
   magic: number;
@@ -687,6 +698,14 @@ const PCAPRECORD_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> 
 /** Size of the fixed part of PcapRecord in bytes. */
 export const PCAPRECORD_FIXED_SIZE = 16;
 
+/** Byte offset of each fixed field of PcapRecord from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const PCAPRECORD_OFFSETS = Object.freeze({
+  tsSec: 0,
+  tsFraction: 4,
+  inclLen: 8,
+  origLen: 12,
+});
+
 /** What PcapRecordView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface PcapRecordJSON {
   tsSec: number;
@@ -1244,6 +1263,9 @@ const PCAPNGBLOCKHEADLE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, nu
 /** Size of the fixed part of PcapngBlockHeadLe in bytes. */
 export const PCAPNGBLOCKHEADLE_FIXED_SIZE = 4;
 
+/** Byte offset of each fixed field of PcapngBlockHeadLe from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const PCAPNGBLOCKHEADLE_OFFSETS = Object.freeze({ type: 0 });
+
 /** What PcapngBlockHeadLeView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface PcapngBlockHeadLeJSON {
   type: number;
@@ -1440,6 +1462,9 @@ const PCAPNGBLOCK_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]>
 
 /** Size of the fixed part of PcapngBlock in bytes. */
 export const PCAPNGBLOCK_FIXED_SIZE = 8;
+
+/** Byte offset of each fixed field of PcapngBlock from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const PCAPNGBLOCK_OFFSETS = Object.freeze({ type: 0, totalLength: 4 });
 
 /** What PcapngBlockView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface PcapngBlockJSON {
@@ -1830,6 +1855,16 @@ const PCAPNGSECTIONHEADER_FIXED_FIELDS: ReadonlyArray<readonly [number, string, 
 
 /** Size of the fixed part of PcapngSectionHeader in bytes. */
 export const PCAPNGSECTIONHEADER_FIXED_SIZE = 24;
+
+/** Byte offset of each fixed field of PcapngSectionHeader from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const PCAPNGSECTIONHEADER_OFFSETS = Object.freeze({
+  type: 0,
+  totalLength: 4,
+  byteOrderMagic: 8,
+  versionMajor: 12,
+  versionMinor: 14,
+  sectionLength: 16,
+});
 
 /** What PcapngSectionHeaderView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface PcapngSectionHeaderJSON {
@@ -2315,6 +2350,15 @@ const PCAPNGINTERFACEDESCRIPTION_FIXED_FIELDS: ReadonlyArray<readonly [number, s
 /** Size of the fixed part of PcapngInterfaceDescription in bytes. */
 export const PCAPNGINTERFACEDESCRIPTION_FIXED_SIZE = 16;
 
+/** Byte offset of each fixed field of PcapngInterfaceDescription from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const PCAPNGINTERFACEDESCRIPTION_OFFSETS = Object.freeze({
+  type: 0,
+  totalLength: 4,
+  linkType: 8,
+  reserved: 10,
+  snapLen: 12,
+});
+
 /** What PcapngInterfaceDescriptionView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface PcapngInterfaceDescriptionJSON {
   type: number;
@@ -2798,6 +2842,9 @@ const PCAPNGOPTION_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]
 /** Size of the fixed part of PcapngOption in bytes. */
 export const PCAPNGOPTION_FIXED_SIZE = 4;
 
+/** Byte offset of each fixed field of PcapngOption from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const PCAPNGOPTION_OFFSETS = Object.freeze({ code: 0, length: 2 });
+
 /** What PcapngOptionView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface PcapngOptionJSON {
   code: number;
@@ -3107,6 +3154,9 @@ const PCAPNGTSOFFSET_FIXED_FIELDS: ReadonlyArray<readonly [number, string, numbe
 /** Size of the fixed part of PcapngTsOffset in bytes. */
 export const PCAPNGTSOFFSET_FIXED_SIZE = 8;
 
+/** Byte offset of each fixed field of PcapngTsOffset from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const PCAPNGTSOFFSET_OFFSETS = Object.freeze({ first: 0, second: 4 });
+
 /** What PcapngTsOffsetView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface PcapngTsOffsetJSON {
   first: number;
@@ -3411,6 +3461,17 @@ const PCAPNGENHANCEDPACKET_FIXED_FIELDS: ReadonlyArray<readonly [number, string,
 
 /** Size of the fixed part of PcapngEnhancedPacket in bytes. */
 export const PCAPNGENHANCEDPACKET_FIXED_SIZE = 28;
+
+/** Byte offset of each fixed field of PcapngEnhancedPacket from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const PCAPNGENHANCEDPACKET_OFFSETS = Object.freeze({
+  type: 0,
+  totalLength: 4,
+  interfaceId: 8,
+  timestampHigh: 12,
+  timestampLow: 16,
+  capturedLength: 20,
+  originalLength: 24,
+});
 
 /** What PcapngEnhancedPacketView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface PcapngEnhancedPacketJSON {
@@ -4122,6 +4183,18 @@ const PCAPNGOBSOLETEPACKET_FIXED_FIELDS: ReadonlyArray<readonly [number, string,
 /** Size of the fixed part of PcapngObsoletePacket in bytes. */
 export const PCAPNGOBSOLETEPACKET_FIXED_SIZE = 28;
 
+/** Byte offset of each fixed field of PcapngObsoletePacket from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const PCAPNGOBSOLETEPACKET_OFFSETS = Object.freeze({
+  type: 0,
+  totalLength: 4,
+  interfaceId: 8,
+  dropsCount: 10,
+  timestampHigh: 12,
+  timestampLow: 16,
+  capturedLength: 20,
+  originalLength: 24,
+});
+
 /** What PcapngObsoletePacketView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface PcapngObsoletePacketJSON {
   type: number;
@@ -4816,6 +4889,13 @@ const PCAPNGSIMPLEPACKET_FIXED_FIELDS: ReadonlyArray<readonly [number, string, n
 
 /** Size of the fixed part of PcapngSimplePacket in bytes. */
 export const PCAPNGSIMPLEPACKET_FIXED_SIZE = 12;
+
+/** Byte offset of each fixed field of PcapngSimplePacket from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const PCAPNGSIMPLEPACKET_OFFSETS = Object.freeze({
+  type: 0,
+  totalLength: 4,
+  originalLength: 8,
+});
 
 /** What PcapngSimplePacketView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface PcapngSimplePacketJSON {

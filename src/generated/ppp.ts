@@ -50,6 +50,9 @@ const PPP_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of Ppp in bytes. */
 export const PPP_FIXED_SIZE = 4;
 
+/** Byte offset of each fixed field of Ppp from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const PPP_OFFSETS = Object.freeze({ address: 0, control: 1, protocol: 2 });
+
 /** What PppView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface PppJSON {
   address: number;

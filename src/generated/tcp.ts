@@ -780,6 +780,19 @@ const TCP_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of Tcp in bytes. */
 export const TCP_FIXED_SIZE = 20;
 
+/** Byte offset of each fixed field of Tcp from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const TCP_OFFSETS = Object.freeze({
+  srcPort: 0,
+  dstPort: 2,
+  seq: 4,
+  ack: 8,
+  dataOffset: 12,
+  flags: 12,
+  window: 14,
+  checksum: 16,
+  urgentPointer: 18,
+});
+
 /** What TcpView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface TcpJSON {
   srcPort: number;

@@ -49,6 +49,9 @@ const UDP_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of Udp in bytes. */
 export const UDP_FIXED_SIZE = 8;
 
+/** Byte offset of each fixed field of Udp from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const UDP_OFFSETS = Object.freeze({ srcPort: 0, dstPort: 2, length: 4, checksum: 6 });
+
 /** What UdpView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface UdpJSON {
   srcPort: number;

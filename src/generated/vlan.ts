@@ -15,6 +15,9 @@ const VLAN_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of Vlan in bytes. */
 export const VLAN_FIXED_SIZE = 4;
 
+/** Byte offset of each fixed field of Vlan from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const VLAN_OFFSETS = Object.freeze({ pcp: 0, dei: 0, id: 0, etherType: 2 });
+
 /** What VlanView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface VlanJSON {
   pcp: number;

@@ -16,6 +16,16 @@ const VXLAN_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
 /** Size of the fixed part of Vxlan in bytes. */
 export const VXLAN_FIXED_SIZE = 8;
 
+/** Byte offset of each fixed field of Vxlan from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const VXLAN_OFFSETS = Object.freeze({
+  flagsHigh: 0,
+  vniValid: 0,
+  flagsLow: 0,
+  groupPolicyId: 2,
+  vni: 4,
+  reserved: 7,
+});
+
 /** What VxlanView.toJSON() returns (the `pktstack decode --json` fields). */
 export interface VxlanJSON {
   flagsHigh: number;
