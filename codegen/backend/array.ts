@@ -145,12 +145,13 @@ export function arrayMembers(
   // `i | 0`: a fractional index reads the item it truncates to, never across two items.
   const at = `${start} + ${size} * (i | 0)`;
   if (isIpv6(a)) {
-    use({ module: ADDRESS, name: 'ipv6Equals' });
+    for (const helper of ['ipv6Word', 'ipv6Equals', 'copyIpv6'])
+      use({ module: ADDRESS, name: helper });
     members.push(
       `/** Absolute index of item i of ${name} (16 bytes; 0 <= i < ${name}Count), -1 out of range. */\n${name}ItemOffset(i: number): number {\n${guard} -1;\nreturn ${at};\n}`,
-      `/** 32-bit word k (0..3, big-endian) of item i of ${name} as uint32; 0 out of range. */\n${name}Word(i: number, k: number): number {\n${guard} 0;\nif (!(k >= 0 && k < 4)) return 0;\nconst b = this.bytes;\nconst o = ${at} + 4 * k;\nreturn ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;\n}`,
+      `/** 32-bit word k (0..3, big-endian) of item i of ${name} as uint32; 0 out of range. */\n${name}Word(i: number, k: number): number {\n${guard} 0;\nreturn ipv6Word(this.bytes, ${at}, k);\n}`,
       `/** True when item i of ${name} equals the 16 bytes at \`other[otherOffset]\` (false out of range). */\n${name}Equals(i: number, other: Uint8Array, otherOffset: number): boolean {\n${guard} false;\nreturn ipv6Equals(this.bytes, ${at}, other, otherOffset);\n}`,
-      `/** Writes item i of ${name} (16 bytes) at \`out[outOffset]\`; false (nothing written) out of range or when they do not fit. */\ncopy${upperFirst(name)}(i: number, out: Uint8Array, outOffset: number): boolean {\n${guard} false;\nif (!(outOffset >= 0 && outOffset + 16 <= out.length)) return false;\nconst b = this.bytes;\nconst o = ${at};\nfor (let k = 0; k < 16; k++) out[outOffset + k] = b[o + k];\nreturn true;\n}`,
+      `/** Writes item i of ${name} (16 bytes) at \`out[outOffset]\`; false (nothing written) out of range or when they do not fit. */\ncopy${upperFirst(name)}(i: number, out: Uint8Array, outOffset: number): boolean {\n${guard} false;\nreturn copyIpv6(this.bytes, ${at}, out, outOffset);\n}`,
     );
     return members;
   }

@@ -36,7 +36,7 @@ import type { ConstructCode, Import } from './constructs.js';
 import { fail, ref, self, type Stmt, stmt, ts, when } from './wrap-ir.js';
 
 const ADDRESS = '../codec/address.js';
-const ERRORS = '../codec/errors.js';
+const LIST = '../codec/list.js';
 
 type ListRegion = Extract<RegionConstruct, { kind: 'list' }>;
 
@@ -484,13 +484,9 @@ return pos;
     `/** Zero bytes the cursor points a typed view at when the current element is not of its kind. */\nconst ${n.zeros} = new Uint8Array(${maxFixed});`,
   );
   const views = l.elements.filter((e) => hasView(l, e));
+  if (views.length > 0) imports.push({ module: LIST, name: 'ListElement' });
   for (const e of views) {
-    const members: string[] = [
-      `/** The buffer the element is in. */\nbytes: Uint8Array = ${n.zeros};`,
-      `/** Absolute offset of the element's first byte. */\noffset = 0;`,
-      `/** Bytes of the element, header included. */\nlength = ${e.fixedSize};`,
-      `/** Re-points the view at the element at \`offset\` (${e.fixedSize}${e.tail !== null ? ' or more' : ''} bytes); returns itself. */\npoint(bytes: Uint8Array, offset: number, length = ${e.fixedSize}): this {\nthis.bytes = bytes;\nthis.offset = offset;\nthis.length = length;\nreturn this;\n}`,
-    ];
+    const members: string[] = [`constructor() {\nsuper(${n.zeros}, ${e.fixedSize});\n}`];
     for (const f of [...otherHeader(l), ...e.fields]) {
       if (f.type === 'ipv6') {
         members.push(
@@ -526,7 +522,7 @@ return pos;
       members.push(...arrayMembers(t.name, t, `this.offset + ${e.fixedSize}`, count, addImport));
     }
     out.push(
-      `/** A ${e.name} element of ${l.name} (kind ${e.kindValue}), re-pointed, never allocated. */\nexport class ${n.view(e)} {\n${members.join('\n\n')}\n}`,
+      `/** A ${e.name} element of ${l.name} (kind ${e.kindValue}, ${e.fixedSize}${e.tail !== null ? ' or more' : ''} bytes), re-pointed, never allocated. */\nexport class ${n.view(e)} extends ListElement {\n${members.join('\n\n')}\n}`,
     );
   }
 
@@ -552,66 +548,12 @@ return pos;
  * it as its element view. After a successful wrap() the list is valid; on bytes of its own the
  * cursor checks every bound and stops with \`error\` set.
  */
-export class ${n.cursor} {
-/** The current element's kind (${kind.name}). */
-kind = -1;
-/** Absolute offset of its first byte. */
-offset = 0;
-/** Its byte length, header included (1 for a one-byte element). */
-length = 0;
-/** The buffer walked. */
-bytes: Uint8Array = ${n.zeros};
-/** Set when the list cannot be delimited; the cursor stops there. */
-error: DecodeError | null = null;
-private pos = 0;
-private end = 0;
-private remaining = -1;
-/** Further areas the list continues in, as offset, length pairs. */
-private readonly areas: Int32Array;
-private areaCount = 0;
-private areaNext = 0;
-private readonly errorRecord: DecodeError;
-private readonly field: string;
+export class ${n.cursor} extends ListCursor {
 ${viewProps.join('\n')}
 
 /** \`layer\` and \`field\` name the list in errors; \`areas\` is how many further areas it may continue in. */
 constructor(layer: string, field: string, areas = 0) {
-this.errorRecord = newDecodeError(layer);
-this.field = field;
-this.areas = new Int32Array(2 * areas);
-}
-
-/** Re-points the cursor at the list in [offset, offset + length), \`count\` elements at most (-1: no count); returns itself. */
-reset(bytes: Uint8Array, offset: number, length: number, count = -1): this {
-this.bytes = bytes;
-this.pos = offset;
-this.end = offset + length;
-this.remaining = count;
-this.areaCount = 0;
-this.areaNext = 0;
-this.error = null;
-this.kind = -1;
-this.offset = offset;
-this.length = 0;
-return this;
-}
-
-/** Adds an area the list continues in once the current ones end. */
-continueIn(offset: number, length: number): this {
-this.areas[2 * this.areaCount] = offset;
-this.areas[2 * this.areaCount + 1] = length;
-this.areaCount++;
-return this;
-}
-
-/** Absolute offset of the body (after the header). */
-get bodyOffset(): number {
-return this.length === 1 ? this.offset + 1 : this.offset + ${l.headerSize};
-}
-
-/** Byte length of the body. */
-get bodyLength(): number {
-return this.length === 1 ? 0 : this.length - ${l.headerSize};
+super(layer, field, areas, ${l.headerSize}, ${n.zeros});
 }
 
 /** Advances to the next element; false at the end of the list or on error. */
@@ -620,11 +562,8 @@ for (;;) {
 const pos = this.pos;
 const end = this.end;
 if (pos >= end || this.remaining === 0) {
-if (this.areaNext >= this.areaCount) return false;
-this.pos = this.areas[2 * this.areaNext];
-this.end = this.pos + this.areas[2 * this.areaNext + 1];
-this.areaNext++;
-continue;
+if (this.nextArea()) continue;
+return false;
 }
 const bytes = this.bytes;
 if (this.remaining > 0) this.remaining--;
@@ -638,21 +577,10 @@ return true;
 }
 }
 
-private malformed(pos: number): boolean {
-this.pos = this.end;
-this.areaNext = this.areaCount;
-this.error = fail(this.errorRecord, 'E_BAD_OPTION', this.field, pos);
-return false;
-}
-
 ${accessors.join('\n\n')}
 }`,
   );
-  imports.push(
-    { module: ERRORS, name: 'DecodeError', typeOnly: true },
-    { module: ERRORS, name: 'fail' },
-    { module: ERRORS, name: 'newDecodeError' },
-  );
+  imports.push({ module: LIST, name: 'ListCursor' });
 
   // ---- items, encoder, decoder
   const itemFields = (e: ElementModel): string[] => {

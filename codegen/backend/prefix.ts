@@ -10,7 +10,7 @@ import type { OptionalKind, FunctionDeclarationStructure } from 'ts-morph';
 import type { BytesField, FixedField, MessageModel, ScalarField } from '../frontend/model.js';
 import { fieldRefs } from '../frontend/resolve.js';
 import { exprTs, type ExprContext } from './expr.js';
-import { inlineLoad } from './typescript.js';
+import { inlineLoad, plus } from './typescript.js';
 
 const ADDRESS = '../codec/address.js';
 
@@ -114,7 +114,7 @@ function valueOf(
 
 /** A scalar's value read from `bytes` (u64: as a bigint of its halves; ipv6: its offset). */
 function scalarLoad(f: ScalarField): string {
-  if (f.type === 'ipv6') return `offset + ${f.bitOffset >> 3}`;
+  if (f.type === 'ipv6') return plus('offset', f.bitOffset >> 3);
   if (f.type !== 'u64') return inlineLoad(f, 'bytes', 'offset');
   const half = (k: number): string =>
     inlineLoad(

@@ -7,7 +7,7 @@
  */
 import type { MessageModel, ScalarField } from '../frontend/model.js';
 import { fieldRefs } from '../frontend/resolve.js';
-import { hex } from './typescript.js';
+import { hex, plus } from './typescript.js';
 
 function upperFirst(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
@@ -184,7 +184,7 @@ function wideSetter(f: ScalarField, method: string, ctx: SetterContext): string 
   }
   const words = [0, 1, 2, 3].map(
     (k) =>
-      `const w${k} = (from[fromOffset + ${4 * k}] << 24) | (from[fromOffset + ${4 * k + 1}] << 16) | (from[fromOffset + ${4 * k + 2}] << 8) | from[fromOffset + ${4 * k + 3}];`,
+      `const w${k} = (from[${plus('fromOffset', 4 * k)}] << 24) | (from[fromOffset + ${4 * k + 1}] << 16) | (from[fromOffset + ${4 * k + 2}] << 8) | from[fromOffset + ${4 * k + 3}];`,
   );
   return `/** Writes ${f.name} in place from the 16 bytes at \`from[fromOffset]\`; false (nothing written) when those are out of bounds. */
     ${method}(from: Uint8Array, fromOffset: number): boolean {

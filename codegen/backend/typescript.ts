@@ -93,6 +93,11 @@ class Imports {
 }
 
 /** A number as generated code writes it: hex above 9. */
+/** `base + n`, or `base` alone when n is 0 (a message without a fixed part). */
+export function plus(base: string, n: number): string {
+  return n === 0 ? base : `${base} + ${n}`;
+}
+
 export function hex(n: number): string {
   return n > 9 ? `0x${n.toString(16)}` : String(n);
 }
@@ -369,15 +374,17 @@ class MessageEmitter {
    * it. Regions are contiguous, so wrap() stores only their sizes (fewer stores per message).
    */
   private lead(i: number): string {
+    const sizes = this.m.regions.slice(0, i).map((r) => `this.${r.name}Size`);
     return [
-      String(this.m.fixedSize),
-      ...this.m.regions.slice(0, i).map((r) => `this.${r.name}Size`),
+      ...(this.m.fixedSize === 0 && sizes.length > 0 ? [] : [String(this.m.fixedSize)]),
+      ...sizes,
     ].join(' + ');
   }
 
   /** Absolute index of region i. */
   private regionStart(i: number): string {
-    return `this.offset + ${this.lead(i)}`;
+    const sizes = this.m.regions.slice(0, i).map((r) => `this.${r.name}Size`);
+    return [plus('this.offset', this.m.fixedSize), ...sizes].join(' + ');
   }
 
   /** A payload with a declared length can be cut by wrapPartial(). */
@@ -636,7 +643,7 @@ class MessageEmitter {
     for (const f of this.scalars) {
       if (isWide(f)) {
         members.push(
-          ...wideGetters(f, `this.offset + ${f.bitOffset >> 3}`, (m, n) => this.use(m, n)),
+          ...wideGetters(f, plus('this.offset', f.bitOffset >> 3), (m, n) => this.use(m, n)),
         );
         continue;
       }
@@ -664,7 +671,7 @@ class MessageEmitter {
     members.push(...setterMembers({ m, slots }));
     for (const f of this.bytesFields) {
       members.push(
-        `/** Absolute index of the ${f.size}-byte ${f.name} field. */\nget ${f.name}Offset(): number {\nreturn this.offset + ${f.byteOffset};\n}`,
+        `/** Absolute index of the ${f.size}-byte ${f.name} field. */\nget ${f.name}Offset(): number {\nreturn ${plus('this.offset', f.byteOffset)};\n}`,
         `get ${f.name}Length(): number {\nreturn ${f.size};\n}`,
       );
     }
@@ -862,7 +869,9 @@ class MessageEmitter {
     };
     // `pos`: where the next variable part starts (it moves only when another part follows).
     if (m.regions.length > 0)
-      body.push(stmt(`${m.regions.length > 1 ? 'let' : 'const'} pos = offset + ${m.fixedSize};`));
+      body.push(
+        stmt(`${m.regions.length > 1 ? 'let' : 'const'} pos = ${plus('offset', m.fixedSize)};`),
+      );
     for (const step of m.steps) {
       if (step.kind === 'assert') {
         body.push(
@@ -1176,7 +1185,7 @@ class MessageEmitter {
         `if (!(offset >= 0 && offset + headerBytes${payloadInOut ? ' + payloadLength' : ''} <= out.length)) return -1;`,
       );
     } else {
-      body.push(`if (!(offset >= 0 && offset + ${m.fixedSize} <= out.length)) return -1;`);
+      body.push(`if (!(offset >= 0 && ${plus('offset', m.fixedSize)} <= out.length)) return -1;`);
     }
     // Fixed part, one store per byte run.
     // The checksum adds the fixed part's 16-bit words from the values just stored (no loop
@@ -1196,8 +1205,8 @@ class MessageEmitter {
     }
     for (const f of this.bytesFields) {
       body.push(
-        `out.fill(0, offset + ${f.byteOffset}, offset + ${f.byteOffset + f.size});`,
-        `out.set(f.${f.name}.length > ${f.size} ? f.${f.name}.subarray(0, ${f.size}) : f.${f.name}, offset + ${f.byteOffset});`,
+        `out.fill(0, ${plus('offset', f.byteOffset)}, offset + ${f.byteOffset + f.size});`,
+        `out.set(f.${f.name}.length > ${f.size} ? f.${f.name}.subarray(0, ${f.size}) : f.${f.name}, ${plus('offset', f.byteOffset)});`,
       );
     }
     // Regions before the payload (options, DNS sections); the payload is the caller's.
@@ -1215,7 +1224,7 @@ class MessageEmitter {
       headerRegions.length > 0 &&
       headerRegions.every((r) => this.cc.get(r.name)?.copied !== undefined);
     if (headerRegions.length > 0) {
-      body.push(`let pos = offset + ${m.fixedSize};`);
+      body.push(`let pos = ${plus('offset', m.fixedSize)};`);
       for (const r of headerRegions) {
         const code = this.cc.get(r.name);
         if (summed && code?.copied !== undefined) {

@@ -249,6 +249,25 @@ export function ipv6Equals(a: Uint8Array, aOff: number, b: Uint8Array, bOff: num
   return true;
 }
 
+/** 32-bit word k (0..3, big-endian) of the IPv6 address at `bytes[off]` as uint32; 0 when k is out of range. */
+export function ipv6Word(bytes: Uint8Array, off: number, k: number): number {
+  if (!(k >= 0 && k < 4)) return 0;
+  const o = off + 4 * k;
+  return ((bytes[o] << 24) | (bytes[o + 1] << 16) | (bytes[o + 2] << 8) | bytes[o + 3]) >>> 0;
+}
+
+/** Writes the 16 bytes at `bytes[off]` at `out[outOffset]`; false (nothing written) when they do not fit. */
+export function copyIpv6(
+  bytes: Uint8Array,
+  off: number,
+  out: Uint8Array,
+  outOffset: number,
+): boolean {
+  if (!(outOffset >= 0 && outOffset + 16 <= out.length)) return false;
+  for (let k = 0; k < 16; k++) out[outOffset + k] = bytes[off + k];
+  return true;
+}
+
 /**
  * A 64-bit big-endian unsigned value from its two uint32 halves, for toJSON and the value form
  * (allocates a bigint; views expose the halves).

@@ -183,7 +183,7 @@ export class DnsQuestionView {
   private nameOriginField = 0;
 
   private get nameStart(): number {
-    return this.offset + 0;
+    return this.offset;
   }
 
   /** @internal Byte length of type; it starts where the part before it ends. */
@@ -209,7 +209,7 @@ export class DnsQuestionView {
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) return this.failFixed();
-    let pos = offset + 0;
+    let pos = offset;
     // name
     {
       // Pointers may reach back to the message start (origin), never past offset + length.
@@ -294,7 +294,7 @@ export class DnsQuestionView {
 
   /** Absolute index of name. */
   get nameOffset(): number {
-    return this.offset + 0;
+    return this.offset;
   }
 
   /** Byte length of name. */
@@ -320,7 +320,7 @@ export class DnsQuestionView {
 
   /** Absolute index of type. */
   get typeOffset(): number {
-    return this.offset + 0 + this.nameSize;
+    return this.offset + this.nameSize;
   }
 
   /** Byte length of type. */
@@ -335,7 +335,7 @@ export class DnsQuestionView {
 
   /** Absolute index of class. */
   get classOffset(): number {
-    return this.offset + 0 + this.nameSize + this.typeSize;
+    return this.offset + this.nameSize + this.typeSize;
   }
 
   /** Byte length of class. */
@@ -350,12 +350,12 @@ export class DnsQuestionView {
 
   /** Bytes before the payload (fixed part and options). */
   get headerLength(): number {
-    return 0 + this.nameSize + this.typeSize + this.classSize;
+    return this.nameSize + this.typeSize + this.classSize;
   }
 
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
-    return 0 + this.nameSize + this.typeSize + this.classSize;
+    return this.nameSize + this.typeSize + this.classSize;
   }
 
   /** Plain object for JSON output (allocates). */
@@ -416,8 +416,8 @@ export function encodeDnsQuestion(
   offset: number,
   names?: NameCompression,
 ): number {
-  if (!(offset >= 0 && offset + 0 <= out.length)) return -1;
-  let pos = offset + 0;
+  if (!(offset >= 0 && offset <= out.length)) return -1;
+  let pos = offset;
   pos = writeName(f.name, out, pos, names);
   if (pos < 0) return -1;
   if (pos + 2 > out.length) return -1;
@@ -565,7 +565,7 @@ export class DnsRecordView {
   private nameOriginField = 0;
 
   private get nameStart(): number {
-    return this.offset + 0;
+    return this.offset;
   }
 
   /** @internal Byte length of type; it starts where the part before it ends. */
@@ -601,7 +601,7 @@ export class DnsRecordView {
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) return this.failFixed();
-    let pos = offset + 0;
+    let pos = offset;
     // name
     {
       // Pointers may reach back to the message start (origin), never past offset + length.
@@ -715,7 +715,7 @@ export class DnsRecordView {
 
   /** Absolute index of name. */
   get nameOffset(): number {
-    return this.offset + 0;
+    return this.offset;
   }
 
   /** Byte length of name. */
@@ -741,7 +741,7 @@ export class DnsRecordView {
 
   /** Absolute index of type. */
   get typeOffset(): number {
-    return this.offset + 0 + this.nameSize;
+    return this.offset + this.nameSize;
   }
 
   /** Byte length of type. */
@@ -756,7 +756,7 @@ export class DnsRecordView {
 
   /** Absolute index of class. */
   get classOffset(): number {
-    return this.offset + 0 + this.nameSize + this.typeSize;
+    return this.offset + this.nameSize + this.typeSize;
   }
 
   /** Byte length of class. */
@@ -771,7 +771,7 @@ export class DnsRecordView {
 
   /** Absolute index of ttl. */
   get ttlOffset(): number {
-    return this.offset + 0 + this.nameSize + this.typeSize + this.classSize;
+    return this.offset + this.nameSize + this.typeSize + this.classSize;
   }
 
   /** Byte length of ttl. */
@@ -786,7 +786,7 @@ export class DnsRecordView {
 
   /** Absolute index of rdlength. */
   get rdlengthOffset(): number {
-    return this.offset + 0 + this.nameSize + this.typeSize + this.classSize + this.ttlSize;
+    return this.offset + this.nameSize + this.typeSize + this.classSize + this.ttlSize;
   }
 
   /** Byte length of rdlength. */
@@ -803,7 +803,6 @@ export class DnsRecordView {
   get rdataOffset(): number {
     return (
       this.offset +
-      0 +
       this.nameSize +
       this.typeSize +
       this.classSize +
@@ -820,7 +819,6 @@ export class DnsRecordView {
   /** Bytes before the payload (fixed part and options). */
   get headerLength(): number {
     return (
-      0 +
       this.nameSize +
       this.typeSize +
       this.classSize +
@@ -833,7 +831,6 @@ export class DnsRecordView {
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
     return (
-      0 +
       this.nameSize +
       this.typeSize +
       this.classSize +
@@ -910,8 +907,8 @@ export function encodeDnsRecord(
   offset: number,
   names?: NameCompression,
 ): number {
-  if (!(offset >= 0 && offset + 0 <= out.length)) return -1;
-  let pos = offset + 0;
+  if (!(offset >= 0 && offset <= out.length)) return -1;
+  let pos = offset;
   pos = writeName(f.name, out, pos, names);
   if (pos < 0) return -1;
   if (pos + 2 > out.length) return -1;
@@ -2777,7 +2774,7 @@ export class DnsAaaaView {
 
   /** Absolute index of address's 16 bytes. */
   get addressOffset(): number {
-    return this.offset + 0;
+    return this.offset;
   }
 
   /** 32-bit word 0 of address (bytes 0..3, big-endian) as uint32. */
@@ -2822,7 +2819,7 @@ export class DnsAaaaView {
 
   /** True when address equals the 16 bytes at `other[otherOffset]` (false when those are out of bounds). */
   addressEquals(other: Uint8Array, otherOffset: number): boolean {
-    return ipv6Equals(this.bytes, this.offset + 0, other, otherOffset);
+    return ipv6Equals(this.bytes, this.offset, other, otherOffset);
   }
 
   /** Writes address's 16 bytes at `out[outOffset]`; false (nothing written) when they do not fit. */
@@ -2851,7 +2848,7 @@ export class DnsAaaaView {
   setAddress(from: Uint8Array, fromOffset: number): boolean {
     if (!(fromOffset >= 0 && fromOffset + 16 <= from.length)) return false;
     const w0 =
-      (from[fromOffset + 0] << 24) |
+      (from[fromOffset] << 24) |
       (from[fromOffset + 1] << 16) |
       (from[fromOffset + 2] << 8) |
       from[fromOffset + 3];
@@ -2948,7 +2945,7 @@ export function decodeDnsAaaaPrefix(
   const out: Partial<DnsAaaaJSON> = {};
   const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
   if (end < 16) return out;
-  out.address = formatIpv6(bytes, offset + 0);
+  out.address = formatIpv6(bytes, offset);
   return out;
 }
 
@@ -2998,7 +2995,7 @@ export class DnsTargetView {
   private targetOriginField = 0;
 
   private get targetStart(): number {
-    return this.offset + 0;
+    return this.offset;
   }
 
   /**
@@ -3015,7 +3012,7 @@ export class DnsTargetView {
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) return this.failFixed();
-    const pos = offset + 0;
+    const pos = offset;
     // target
     {
       // Pointers may reach back to the message start (origin), never past offset + length.
@@ -3075,7 +3072,7 @@ export class DnsTargetView {
 
   /** Absolute index of target. */
   get targetOffset(): number {
-    return this.offset + 0;
+    return this.offset;
   }
 
   /** Byte length of target. */
@@ -3101,12 +3098,12 @@ export class DnsTargetView {
 
   /** Bytes before the payload (fixed part and options). */
   get headerLength(): number {
-    return 0 + this.targetSize;
+    return this.targetSize;
   }
 
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
-    return 0 + this.targetSize;
+    return this.targetSize;
   }
 
   /** Plain object for JSON output (allocates). */
@@ -3161,8 +3158,8 @@ export function encodeDnsTarget(
   offset: number,
   names?: NameCompression,
 ): number {
-  if (!(offset >= 0 && offset + 0 <= out.length)) return -1;
-  let pos = offset + 0;
+  if (!(offset >= 0 && offset <= out.length)) return -1;
+  let pos = offset;
   pos = writeName(f.target, out, pos, names);
   if (pos < 0) return -1;
   return pos - offset;
@@ -3468,7 +3465,7 @@ export class DnsSoaView {
   private mnameOriginField = 0;
 
   private get mnameStart(): number {
-    return this.offset + 0;
+    return this.offset;
   }
 
   /** @internal Byte length of rname; it starts where the part before it ends. */
@@ -3477,7 +3474,7 @@ export class DnsSoaView {
   private rnameOriginField = 0;
 
   private get rnameStart(): number {
-    return this.offset + 0 + this.mnameSize;
+    return this.offset + this.mnameSize;
   }
 
   /** @internal Byte length of serial; it starts where the part before it ends. */
@@ -3515,7 +3512,7 @@ export class DnsSoaView {
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) return this.failFixed();
-    let pos = offset + 0;
+    let pos = offset;
     // mname
     {
       // Pointers may reach back to the message start (origin), never past offset + length.
@@ -3648,7 +3645,7 @@ export class DnsSoaView {
 
   /** Absolute index of mname. */
   get mnameOffset(): number {
-    return this.offset + 0;
+    return this.offset;
   }
 
   /** Byte length of mname. */
@@ -3674,7 +3671,7 @@ export class DnsSoaView {
 
   /** Absolute index of rname. */
   get rnameOffset(): number {
-    return this.offset + 0 + this.mnameSize;
+    return this.offset + this.mnameSize;
   }
 
   /** Byte length of rname. */
@@ -3700,7 +3697,7 @@ export class DnsSoaView {
 
   /** Absolute index of serial. */
   get serialOffset(): number {
-    return this.offset + 0 + this.mnameSize + this.rnameSize;
+    return this.offset + this.mnameSize + this.rnameSize;
   }
 
   /** Byte length of serial. */
@@ -3715,7 +3712,7 @@ export class DnsSoaView {
 
   /** Absolute index of refresh. */
   get refreshOffset(): number {
-    return this.offset + 0 + this.mnameSize + this.rnameSize + this.serialSize;
+    return this.offset + this.mnameSize + this.rnameSize + this.serialSize;
   }
 
   /** Byte length of refresh. */
@@ -3730,7 +3727,7 @@ export class DnsSoaView {
 
   /** Absolute index of retry. */
   get retryOffset(): number {
-    return this.offset + 0 + this.mnameSize + this.rnameSize + this.serialSize + this.refreshSize;
+    return this.offset + this.mnameSize + this.rnameSize + this.serialSize + this.refreshSize;
   }
 
   /** Byte length of retry. */
@@ -3747,7 +3744,6 @@ export class DnsSoaView {
   get expireOffset(): number {
     return (
       this.offset +
-      0 +
       this.mnameSize +
       this.rnameSize +
       this.serialSize +
@@ -3770,7 +3766,6 @@ export class DnsSoaView {
   get minimumOffset(): number {
     return (
       this.offset +
-      0 +
       this.mnameSize +
       this.rnameSize +
       this.serialSize +
@@ -3793,7 +3788,6 @@ export class DnsSoaView {
   /** Bytes before the payload (fixed part and options). */
   get headerLength(): number {
     return (
-      0 +
       this.mnameSize +
       this.rnameSize +
       this.serialSize +
@@ -3807,7 +3801,6 @@ export class DnsSoaView {
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
     return (
-      0 +
       this.mnameSize +
       this.rnameSize +
       this.serialSize +
@@ -3888,8 +3881,8 @@ export function encodeDnsSoa(
   offset: number,
   names?: NameCompression,
 ): number {
-  if (!(offset >= 0 && offset + 0 <= out.length)) return -1;
-  let pos = offset + 0;
+  if (!(offset >= 0 && offset <= out.length)) return -1;
+  let pos = offset;
   pos = writeName(f.mname, out, pos, names);
   if (pos < 0) return -1;
   pos = writeName(f.rname, out, pos, names);
@@ -4560,7 +4553,7 @@ export class DnsTxtView {
   stringsCountField = 0;
 
   private get stringsStart(): number {
-    return this.offset + 0;
+    return this.offset;
   }
 
   /**
@@ -4572,7 +4565,7 @@ export class DnsTxtView {
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) return this.failFixed();
-    const pos = offset + 0;
+    const pos = offset;
     // strings
     {
       const size = offset + length - pos;
@@ -4645,7 +4638,7 @@ export class DnsTxtView {
 
   /** Absolute index of strings. */
   get stringsOffset(): number {
-    return this.offset + 0;
+    return this.offset;
   }
 
   /** Byte length of strings. */
@@ -4670,12 +4663,12 @@ export class DnsTxtView {
 
   /** Bytes before the payload (fixed part and options). */
   get headerLength(): number {
-    return 0 + this.stringsSize;
+    return this.stringsSize;
   }
 
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
-    return 0 + this.stringsSize;
+    return this.stringsSize;
   }
 
   /** Plain object for JSON output (allocates). */
@@ -4726,7 +4719,7 @@ export function decodeDnsTxtPrefix(
 export function encodeDnsTxt(f: DnsTxtFields, out: Uint8Array, offset: number): number {
   const headerBytes = 0 + dnsCharacterStringItemsLength(f.strings);
   if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
-  let pos = offset + 0;
+  let pos = offset;
   for (let i = 0; i < f.strings.length; i++) {
     const n = encodeDnsCharacterString(f.strings[i], out, pos);
     if (n < 0) return -1;

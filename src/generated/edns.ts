@@ -1045,7 +1045,7 @@ export class EdnsCookieView {
 
   /** Absolute index of the 8-byte client field. */
   get clientOffset(): number {
-    return this.offset + 0;
+    return this.offset;
   }
 
   get clientLength(): number {
@@ -1126,8 +1126,8 @@ export function decodeEdnsCookiePrefix(
 export function encodeEdnsCookie(f: EdnsCookieFields, out: Uint8Array, offset: number): number {
   const headerBytes = 8 + f.server.length;
   if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
-  out.fill(0, offset + 0, offset + 8);
-  out.set(f.client.length > 8 ? f.client.subarray(0, 8) : f.client, offset + 0);
+  out.fill(0, offset, offset + 8);
+  out.set(f.client.length > 8 ? f.client.subarray(0, 8) : f.client, offset);
   let pos = offset + 8;
   copyBytes(f.server, out, pos);
   pos += f.server.length;

@@ -537,7 +537,7 @@ export class Ipv6View {
   setSrc(from: Uint8Array, fromOffset: number): boolean {
     if (!(fromOffset >= 0 && fromOffset + 16 <= from.length)) return false;
     const w0 =
-      (from[fromOffset + 0] << 24) |
+      (from[fromOffset] << 24) |
       (from[fromOffset + 1] << 16) |
       (from[fromOffset + 2] << 8) |
       from[fromOffset + 3];
@@ -585,7 +585,7 @@ export class Ipv6View {
   setDst(from: Uint8Array, fromOffset: number): boolean {
     if (!(fromOffset >= 0 && fromOffset + 16 <= from.length)) return false;
     const w0 =
-      (from[fromOffset + 0] << 24) |
+      (from[fromOffset] << 24) |
       (from[fromOffset + 1] << 16) |
       (from[fromOffset + 2] << 8) |
       from[fromOffset + 3];
@@ -1256,7 +1256,7 @@ export class Ipv6JumboView {
   setSrc(from: Uint8Array, fromOffset: number): boolean {
     if (!(fromOffset >= 0 && fromOffset + 16 <= from.length)) return false;
     const w0 =
-      (from[fromOffset + 0] << 24) |
+      (from[fromOffset] << 24) |
       (from[fromOffset + 1] << 16) |
       (from[fromOffset + 2] << 8) |
       from[fromOffset + 3];
@@ -1304,7 +1304,7 @@ export class Ipv6JumboView {
   setDst(from: Uint8Array, fromOffset: number): boolean {
     if (!(fromOffset >= 0 && fromOffset + 16 <= from.length)) return false;
     const w0 =
-      (from[fromOffset + 0] << 24) |
+      (from[fromOffset] << 24) |
       (from[fromOffset + 1] << 16) |
       (from[fromOffset + 2] << 8) |
       from[fromOffset + 3];

@@ -40,7 +40,7 @@ export class MplsView {
   entriesSize = 0;
 
   private get entriesStart(): number {
-    return this.offset + 0;
+    return this.offset;
   }
 
   /** @internal Byte length of payload; it starts where the part before it ends. */
@@ -55,7 +55,7 @@ export class MplsView {
     this.offset = offset;
     this.byteLength = length;
     if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) return this.failFixed();
-    let pos = offset + 0;
+    let pos = offset;
     // entries
     {
       // Items up to and including the first whose s == 1.
@@ -122,7 +122,7 @@ export class MplsView {
 
   /** Absolute index of entries. */
   get entriesOffset(): number {
-    return this.offset + 0;
+    return this.offset;
   }
 
   /** Byte length of entries. */
@@ -169,7 +169,7 @@ export class MplsView {
 
   /** Absolute index of payload. */
   get payloadOffset(): number {
-    return this.offset + 0 + this.entriesSize;
+    return this.offset + this.entriesSize;
   }
 
   /** Byte length of payload. */
@@ -179,12 +179,12 @@ export class MplsView {
 
   /** Bytes before the payload (fixed part and options). */
   get headerLength(): number {
-    return 0 + this.entriesSize;
+    return this.entriesSize;
   }
 
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
-    return 0 + this.entriesSize + this.payloadSize;
+    return this.entriesSize + this.payloadSize;
   }
 
   /** The first 4 bits of the payload, which the dispatch reads; -1 when the payload is shorter. */
@@ -259,7 +259,7 @@ export function mplsHeaderLength(f: MplsFields): number {
 export function encodeMpls(f: MplsFields, out: Uint8Array, offset: number): number {
   const headerBytes = 0 + 4 * f.entries.length;
   if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
-  let pos = offset + 0;
+  let pos = offset;
   // The array ends at the first item whose s == 1: the last one given, and only it.
   if (f.entries.length === 0) return -1;
   for (let i = 0; i < f.entries.length; i++) {
