@@ -146,13 +146,10 @@ export class Ipv6Ext {
 
 /** VLAN tags decoded per frame (802.1ad QinQ uses two; more is not seen in practice). */
 export const MAX_VLAN_TAGS = 4;
-const DNS_PORT = 53;
-/** ARP header bytes before the four addresses. */
-const ARP_FIXED_LEN = 8;
-/** IPv4 More Fragments flag within the 3-bit flags field. */
-const IPV4_MF = 1;
+/** DNS over TCP (RFC 7766) uses the port UDP's dispatch names for DNS. */
+const DNS_PORT = udp.UdpPort.DNS;
 /** DNS header size: a TCP segment shorter than prefix + header holds no DNS message. */
-const DNS_HEADER_LEN = 12;
+const DNS_HEADER_LEN = dns.DNS_FIXED_SIZE;
 
 export class CaptureDecoder {
   readonly ethernet = new ethernet.EthernetView();
@@ -645,7 +642,7 @@ export class CaptureDecoder {
   private dispatchIp(bytes: Uint8Array): void {
     const ip = this.ip;
     if (ip.fragmentOffset !== 0) return;
-    this.firstFragment = (ip.flags & IPV4_MF) !== 0;
+    this.firstFragment = (ip.flags & ipv4.Ipv4Flags.MF) !== 0;
     this.ipVersion = 4;
     this.l4Offset = ip.payloadOffset;
     this.l4Length = ip.payloadLength;
@@ -828,7 +825,7 @@ export class CaptureDecoder {
     let end = -1;
     if (this.has('arp')) {
       const a = this.arpAnySize ? this.arpAny : this.arp;
-      end = a.offset + ARP_FIXED_LEN + 2 * a.hlen + 2 * a.plen;
+      end = a.offset + a.messageLength;
     } else if (this.has('ipv4') && !this.offloaded) {
       end = this.ipv4.offset + this.ipv4.totalLength;
     } else if (this.has('lldp')) {
