@@ -8,6 +8,7 @@ packages=(
   iproute2 iputils-ping arping ethtool nftables # namespaces, TAP, kernel-side tools
   tshark tcpdump                                # independent decoder (golden tests), captures
   dnsmasq busybox bind9-dnsutils                # DHCP/DNS server, httpd, dig
+  ndisc6                                        # ndisc6/rdisc6: IPv6 neighbor and router discovery probes
   socat netcat-openbsd curl hping3 wrk          # traffic from the kernel side
   python3-scapy                                 # deterministic benchmark corpus
   libpcap-dev                                   # builds the `pcap` package (benchmark peer)

@@ -60,3 +60,30 @@ export interface Ipv4Sender {
     src?: number,
   ): SendStatus;
 }
+
+/** One IPv6 packet addressed to us, handed up after its extension headers (and reassembly). */
+export interface Ipv6Delivery {
+  /** Source and destination, copied (16 bytes each; the record and arrays are reused). */
+  readonly src: Uint8Array;
+  readonly dst: Uint8Array;
+  /** The upper-layer protocol (the last next header). */
+  nextHeader: number;
+  hopLimit: number;
+  /** True when `dst` was a multicast group rather than one of our addresses. */
+  toMulticast: boolean;
+  /** The upper-layer payload: `length` bytes at `offset` in `bytes` (valid only during the call). */
+  bytes: Uint8Array;
+  offset: number;
+  length: number;
+  /** The whole packet from its IPv6 header, for ICMPv6 errors that quote it. */
+  packetOffset: number;
+  packetLength: number;
+}
+
+/** A transport registered with IPv6 for one next-header value. */
+export interface Ipv6TransportReceiver {
+  receive(delivery: Ipv6Delivery): void;
+}
+
+/** Headroom a transport leaves in front of its segment for the IPv6 and Ethernet headers. */
+export const IPV6_SEND_HEADROOM = 14 + 40;

@@ -2,7 +2,8 @@
  * The stack: one Link and one Clock, with Ethernet, ARP, IPv4, ICMP and UDP wired together.
  *
  *   link ─▶ ethernet ─▶ arp
- *                    └▶ ipv4 ─▶ icmp | udp | (tcp, registered later with ipv4.register)
+ *                    ├▶ ipv4 ─▶ icmp | udp | (tcp, registered later with ipv4.register)
+ *                    └▶ ipv6 ─▶ icmpv6 ─▶ nd | mld      (when IPv6 is enabled)
  *
  * The protocol modules are sans-IO: they read the time from the clock, never set timers, and
  * say when they next need attention through `wake(at)`. The stack keeps one clock timer armed
@@ -21,6 +22,12 @@ import { snapshotStats, type StackStats } from './stats.js';
 import { TcpLayer, type TcpLayerOptions } from './tcp/layer.js';
 import { createStackResolver, type StackResolverOptions } from './dns/stack-transport.js';
 import type { Resolver } from './dns/resolver.js';
+import { Ipv6Layer, type Ipv6AddressEntry, type Ipv6Options } from './ipv6/ipv6.js';
+import { Icmpv6Layer, type Icmpv6Options } from './ipv6/icmpv6.js';
+import { NdLayer, type NdOptions } from './ipv6/nd.js';
+import { MldLayer } from './ipv6/mld.js';
+import { NeighborCache, type NeighborOptions } from './ipv6/neighbor.js';
+import { parseIpv6Prefixed } from './ipv6/address.js';
 
 /** An address given as text ("10.0.0.2", or "10.0.0.2/24" for `ip`) or as a 32-bit number. */
 export type AddressInput = string | number;
@@ -44,6 +51,28 @@ export interface StackOptions extends Partial<AddressConfig> {
   tcp?: TcpLayerOptions;
   /** Options for `stack.dns` (servers, timeout, attempts...). */
   dns?: StackResolverOptions;
+  /**
+   * Turns IPv6 on: a link-local address (DAD first), router solicitation, SLAAC from router
+   * advertisements, MLD reports. `true` takes the defaults.
+   */
+  ipv6?: boolean | Ipv6StackOptions;
+  /** Static IPv6 addresses ("fd00::2/64"); implies `ipv6`. */
+  ip6?: string | readonly string[];
+}
+
+export interface Ipv6StackOptions extends Ipv6Options {
+  nd?: NdOptions;
+  neighbors?: NeighborOptions;
+  icmpv6?: Icmpv6Options;
+}
+
+/** The IPv6 half of a dual stack (`stack.ipv6`), present when IPv6 is enabled. */
+export interface Ipv6Parts {
+  readonly ip: Ipv6Layer;
+  readonly icmp: Icmpv6Layer;
+  readonly nd: NdLayer;
+  readonly mld: MldLayer;
+  readonly neighbors: NeighborCache;
 }
 
 /** Anything that wants `tick(now)` calls at the deadlines it asks for with `stack.wake(at)`. */
@@ -122,6 +151,8 @@ export class Stack {
   readonly ipv4: Ipv4Layer;
   readonly icmp: IcmpLayer;
   readonly udp: UdpLayer;
+  /** IPv6, when enabled (options `ipv6` or `ip6`); null otherwise. */
+  readonly ipv6: Ipv6Parts | null = null;
   private tcpLayer: TcpLayer | null = null;
   private resolver: Resolver | null = null;
   private readonly tcpOptions: TcpLayerOptions;
@@ -160,10 +191,55 @@ export class Stack {
     this.ipv4.setErrorReporter(this.icmp);
     this.ipv4.reassembler.timeoutListener = this.icmp;
     this.tickers.push(this.arp, this.ipv4);
+    if (options.ipv6 !== undefined && options.ipv6 !== false)
+      this.ipv6 = this.attachIpv6(options.ipv6 === true ? {} : options.ipv6);
+    else if (options.ip6 !== undefined) this.ipv6 = this.attachIpv6({});
     if (options.ip !== undefined) {
       this.setAddress({ ip: options.ip, netmask: options.netmask, gateway: options.gateway });
     }
     this.link.setReceiver(this.ethernet);
+    if (this.ipv6 !== null) {
+      this.ipv6.nd.start();
+      const statics =
+        options.ip6 === undefined
+          ? []
+          : typeof options.ip6 === 'string'
+            ? [options.ip6]
+            : options.ip6;
+      for (const text of statics) this.addIpv6Address(text);
+    }
+  }
+
+  private attachIpv6(options: Ipv6StackOptions): Ipv6Parts {
+    const neighbors = new NeighborCache(this.wake, options.neighbors);
+    const ip = new Ipv6Layer(
+      this.ethernet,
+      this.clock,
+      this.wake,
+      this.link.mtu,
+      neighbors,
+      options,
+    );
+    const icmp = new Icmpv6Layer(ip, this.clock, options.icmpv6);
+    const nd = new NdLayer(ip, icmp, this.clock, this.wake, this.link.mac, options.nd);
+    const mld = new MldLayer(ip, icmp, this.clock, this.wake);
+    ip.register(ipv4.IpProtocol.ICMPv6, icmp);
+    ip.setErrorReporter(icmp);
+    this.ethernet.register(ethernet.EtherType.IPv6, ip);
+    this.tickers.push(ip, nd, mld);
+    return { ip, icmp, nd, mld, neighbors };
+  }
+
+  /** Adds a static IPv6 address ("fd00::2/64"): DAD, then preferred. Needs IPv6 enabled. */
+  addIpv6Address(text: string): Ipv6AddressEntry {
+    if (this.ipv6 === null) throw new StackConfigError('ip6: IPv6 is not enabled on this stack');
+    let parsed;
+    try {
+      parsed = parseIpv6Prefixed(text);
+    } catch (err) {
+      throw new StackConfigError(`ip6: ${(err as Error).message}`);
+    }
+    return this.ipv6.nd.addStatic(parsed.address, parsed.prefixLength);
   }
 
   get mac(): number {
@@ -254,6 +330,11 @@ export class Stack {
       udp: snapshotStats(this.udp.stats),
     };
     if (this.tcpLayer !== null) out.tcp = this.tcpLayer.stats();
+    if (this.ipv6 !== null) {
+      out.ipv6 = snapshotStats(this.ipv6.ip.stats);
+      out.icmpv6 = snapshotStats(this.ipv6.icmp.stats);
+      out.nd = { ...this.ipv6.neighbors.counters, entries: this.ipv6.neighbors.size };
+    }
     return out;
   }
 
@@ -269,6 +350,7 @@ export class Stack {
     this.udp.close();
     this.arp.clear();
     this.ipv4.reassembler.clear();
+    this.ipv6?.ip.clear();
     await this.link.close();
   }
 

@@ -155,6 +155,10 @@ export interface StackStats {
   udp: UdpStats;
   /** Counters of a transport plugged in later (TCP), when present. */
   tcp?: StatsTree;
+  /** IPv6, ICMPv6 and the neighbor cache, when IPv6 is enabled. */
+  ipv6?: Ipv6Stats;
+  icmpv6?: Icmpv6Stats;
+  nd?: StatsTree;
 }
 
 /** A tree of counters, the shape every `stats()` returns. */
@@ -281,5 +285,119 @@ export function createUdpStats(): UdpStats {
     rxDatagrams: 0,
     txDatagrams: 0,
     drops: { truncated: 0, badLength: 0, badChecksum: 0, noSocket: 0, tooBig: 0, sendFailed: 0 },
+  };
+}
+
+export interface Ipv6Stats {
+  rxPackets: number;
+  delivered: number;
+  txPackets: number;
+  fragmentsSent: number;
+  fragmentsReceived: number;
+  reassembled: number;
+  drops: {
+    truncated: number;
+    badLength: number;
+    badVersion: number;
+    /** Destination neither one of our addresses nor a group we joined. */
+    notForUs: number;
+    /** Multicast source (RFC 4291 §2.7). */
+    badSource: number;
+    /** Hop-by-hop header not first, unknown option asking for a discard, bad options list. */
+    badOptions: number;
+    /** A routing header with segments left we would have to forward (RFC 8200 §4.4, RFC 5095). */
+    badRouting: number;
+    /** No handler for the next header (answered with a parameter problem, code 1). */
+    unknownNextHeader: number;
+    /** A first fragment without the whole header chain (RFC 7112), or a bad fragment length. */
+    fragInvalid: number;
+    fragOverlap: number;
+    fragDuplicate: number;
+    reassemblyTimeout: number;
+    reassemblyMemory: number;
+    /** Fragments of a datagram discarded for an overlap (RFC 5722), until it times out. */
+    fragAfterOverlap: number;
+    /** First fragments whose unfragmentable part is longer than reassembly keeps room for. */
+    fragHeaderTooLong: number;
+    /** Fragments received while no reassembler is attached. */
+    fragUnsupported: number;
+    /** Send: no usable source address, or no route (no on-link prefix, no default router). */
+    noRoute: number;
+    /** Send: payload larger than an IPv6 packet can carry. */
+    tooBig: number;
+  };
+}
+
+export interface Icmpv6Stats {
+  rxMessages: number;
+  echoRequests: number;
+  echoReplies: number;
+  errorsSent: number;
+  errorsReceived: number;
+  packetTooBigReceived: number;
+  ndReceived: number;
+  ndSent: number;
+  mldReportsSent: number;
+  drops: {
+    truncated: number;
+    badChecksum: number;
+    /** ND message with a hop limit other than 255 or a nonzero code, or invalid per RFC 4861 §6.1/§7.1. */
+    badNd: number;
+    rateLimited: number;
+    unhandledType: number;
+    sendFailed: number;
+  };
+}
+
+export function createIpv6Stats(): Ipv6Stats {
+  return {
+    rxPackets: 0,
+    delivered: 0,
+    txPackets: 0,
+    fragmentsSent: 0,
+    fragmentsReceived: 0,
+    reassembled: 0,
+    drops: {
+      truncated: 0,
+      badLength: 0,
+      badVersion: 0,
+      notForUs: 0,
+      badSource: 0,
+      badOptions: 0,
+      badRouting: 0,
+      unknownNextHeader: 0,
+      fragInvalid: 0,
+      fragOverlap: 0,
+      fragDuplicate: 0,
+      reassemblyTimeout: 0,
+      reassemblyMemory: 0,
+      fragAfterOverlap: 0,
+      fragHeaderTooLong: 0,
+      fragUnsupported: 0,
+      noRoute: 0,
+      tooBig: 0,
+    },
+  };
+}
+
+export function createIcmpv6Stats(): Icmpv6Stats {
+  return {
+    rxMessages: 0,
+    echoRequests: 0,
+    echoReplies: 0,
+    errorsSent: 0,
+    errorsReceived: 0,
+    packetTooBigReceived: 0,
+    ndReceived: 0,
+    ndSent: 0,
+    mldReportsSent: 0,
+    drops: {
+      truncated: 0,
+      badChecksum: 0,
+      badNd: 0,
+      rateLimited: 0,
+      unhandledType: 0,
+      sendFailed: 0,
+    },
   };
 }

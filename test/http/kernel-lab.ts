@@ -49,6 +49,17 @@ export class Netns {
     return ns;
   }
 
+  /**
+   * `bare`, but with IPv6 on: the kernel's side of the TAP gets its link-local address, sends
+   * router solicitations and MLD reports, and answers neighbor discovery, as a real host does.
+   */
+  static dualStack(name: string): Netns {
+    const ns = Netns.bare(name);
+    ns.run('sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0');
+    ns.run('sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=0');
+    return ns;
+  }
+
   /** Creates the namespace with tap0 = 10.0.0.1/24 (deleting a leftover of the same name). */
   static create(name: string): Netns {
     const ns = Netns.bare(name);

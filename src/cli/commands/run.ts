@@ -15,6 +15,8 @@ import { UdpEchoServer } from '../../runtime/udp/echo.js';
 import { parseHttpSpec, startHttpService, type HttpSpec } from '../../runtime/http/index.js';
 import { attachDhcp, dhcpLogRecord } from '../../runtime/dhcp/index.js';
 import { attachTcp, startDiscardServer, startEchoServer } from '../../runtime/tcp/index.js';
+import type { Ipv6AddressEntry } from '../../runtime/ipv6/ipv6.js';
+import { ipv6Text, parseIpv6Prefixed } from '../../runtime/ipv6/address.js';
 
 export interface RunOptions {
   tap: string;
@@ -34,6 +36,12 @@ export interface RunOptions {
   mtu?: number;
   /** `--http PORT[:DIR]`: status page (and /bytes/N), or static files from DIR. */
   http?: HttpSpec;
+  /** Static IPv6 address ("fd00::2/64"); turns IPv6 on. */
+  ip6?: string;
+  /** IPv6 with addresses from router advertisements (SLAAC). */
+  slaac?: boolean;
+  /** IPv6 with the link-local address only (and whatever --ip6 adds). */
+  ipv6?: boolean;
 }
 
 type EventFields = Record<string, unknown>;
@@ -81,6 +89,13 @@ export async function runStack(options: RunOptions): Promise<void> {
   const address = resolveAddress({ ip: options.ip ?? 0, gateway: options.gateway });
   const cidr = `${formatIpv4(address.ip)}/${prefixLength(address.netmask)}`;
   const host = options.hostIp === undefined ? undefined : resolveAddress({ ip: options.hostIp });
+  if (options.ip6 !== undefined) {
+    try {
+      parseIpv6Prefixed(options.ip6);
+    } catch (error) {
+      throw new StackConfigError(`--ip6: ${(error as Error).message}`);
+    }
+  }
 
   // The device can fail later (interface deleted): report it and shut down like on a signal.
   let onDeviceError = (_error: Error): void => undefined;
@@ -106,7 +121,35 @@ export async function runStack(options: RunOptions): Promise<void> {
       onError: (error) => log('error', { what: 'pcap', message: error.message }),
     });
   }
-  const stack = createStack({ link, clock: new RealClock(), ...address });
+  const ipv6 = options.ipv6 === true || options.slaac === true || options.ip6 !== undefined;
+  const stack = createStack({
+    link,
+    clock: new RealClock(),
+    ...address,
+    ...(ipv6 ? { ipv6: { nd: { slaac: options.slaac === true } } } : {}),
+    ...(options.ip6 !== undefined ? { ip6: options.ip6 } : {}),
+  });
+  if (stack.ipv6 !== null) {
+    const parts = stack.ipv6;
+    const logAddress = (e: Ipv6AddressEntry): void =>
+      log('ipv6.address', {
+        address: `${ipv6Text(e.address)}/${e.prefixLength}`,
+        state: e.state,
+        origin: e.origin,
+      });
+    for (const e of parts.ip.addressList) logAddress(e);
+    parts.ip.onAddressChange(logAddress);
+    parts.nd.onRouterAdvertisement((ra) =>
+      log('ipv6.router', {
+        router: ipv6Text(ra.router),
+        lifetimeS: ra.lifetimeMs / 1000,
+        prefixes: ra.prefixes.map((p) => `${ipv6Text(p.prefix)}/${p.prefixLength}`).join(','),
+        dns: ra.dnsServers.map((a) => ipv6Text(a)).join(','),
+        managed: ra.managed,
+        other: ra.other,
+      }),
+    );
+  }
   const echo =
     options.udpEcho === undefined ? undefined : new UdpEchoServer(stack.udp, options.udpEcho);
   // TCP is always attached (closed ports answer RST); --echo / --discard add RFC 862/863 servers.
@@ -176,6 +219,8 @@ export async function runStack(options: RunOptions): Promise<void> {
     ...(options.discard !== undefined ? { discard: options.discard } : {}),
     ...(options.pcap !== undefined ? { pcap: options.pcap } : {}),
     ...(options.http !== undefined ? { http: options.http.port } : {}),
+    ...(ipv6 ? { ipv6: true } : {}),
+    ...(options.ip6 !== undefined ? { ip6: options.ip6 } : {}),
   });
   dhcp?.start();
 }
@@ -203,6 +248,9 @@ export function register(program: Command): void {
       'serve HTTP: status page + /bytes/N, or files from DIR',
       parseHttpSpec,
     )
+    .option('--ip6 <address/prefix>', 'a static IPv6 address, e.g. fd00::2/64 (turns IPv6 on)')
+    .option('--slaac', 'IPv6 with addresses from router advertisements (SLAAC)')
+    .option('--ipv6', 'IPv6 with the link-local address (and any --ip6)')
     .action(async (opts: Omit<RunOptions, 'log'> & { log: string }) => {
       if (opts.log !== 'text' && opts.log !== 'json') {
         throw new StackConfigError(`--log must be text or json, not "${opts.log}"`);

@@ -23,8 +23,8 @@ export interface EthernetReceiver {
   /**
    * One payload, valid only during the call. `linkBroadcast` is true when the frame was sent to
    * the broadcast MAC rather than to ours. `srcMac` is the sender's MAC for every EtherType but
-   * IPv4, where it is 0: a 48-bit MAC is a heap number in V8, and passing one through this
-   * (polymorphic, not inlined) call would allocate per datagram. IPv4 receivers that need it
+   * IPv4 and IPv6, where it is 0: a 48-bit MAC is a heap number in V8, and passing one through
+   * this (polymorphic, not inlined) call would allocate per datagram. Receivers that need it
    * read `EthernetLayer.sourceMac` during the call.
    */
   receive(
@@ -53,6 +53,10 @@ export class EthernetLayer implements FrameReceiver {
   private readonly types: number[] = [];
   private readonly receivers: EthernetReceiver[] = [];
   private readonly batchListeners: Array<() => void> = [];
+  /** Multicast MACs we joined (IPv6 groups), as [hi16, lo32 int32] pairs, with use counts. */
+  private readonly groupHi: number[] = [];
+  private readonly groupLo: number[] = [];
+  private readonly groupUsers: number[] = [];
   /** Our MAC split for allocation-free comparison: top 16 bits, low 32 bits as a signed int32. */
   private readonly macHi: number;
   private readonly macLo: number;
@@ -103,17 +107,18 @@ export class EthernetLayer implements FrameReceiver {
     const lo = view.dstLoBits;
     let linkBroadcast = false;
     if (hi !== this.macHi || lo !== this.macLo) {
-      if (hi !== 0xffff || lo !== -1) {
+      if (hi === 0xffff && lo === -1) {
+        linkBroadcast = true;
+      } else if (!this.joined(hi, lo)) {
         this.stats.drops.notForUs++;
         return;
       }
-      linkBroadcast = true;
     }
     const etherType = view.etherType;
     const types = this.types;
     for (let i = 0; i < types.length; i++) {
       if (types[i] === etherType) {
-        if (etherType === ethernet.EtherType.IPv4) {
+        if (etherType === ethernet.EtherType.IPv4 || etherType === ethernet.EtherType.IPv6) {
           this.receivers[i].receive(
             bytes,
             view.payloadOffset,
@@ -134,6 +139,42 @@ export class EthernetLayer implements FrameReceiver {
       }
     }
     this.stats.drops.unknownEtherType++;
+  }
+
+  /** Accepts frames sent to the multicast MAC `mac` (counted: one leave per join). */
+  joinMulticast(mac: number): void {
+    const hi = Math.floor(mac / 0x100000000);
+    const lo = (mac % 0x100000000) | 0;
+    for (let i = 0; i < this.groupHi.length; i++) {
+      if (this.groupHi[i] === hi && this.groupLo[i] === lo) {
+        this.groupUsers[i]++;
+        return;
+      }
+    }
+    this.groupHi.push(hi);
+    this.groupLo.push(lo);
+    this.groupUsers.push(1);
+  }
+
+  leaveMulticast(mac: number): void {
+    const hi = Math.floor(mac / 0x100000000);
+    const lo = (mac % 0x100000000) | 0;
+    for (let i = 0; i < this.groupHi.length; i++) {
+      if (this.groupHi[i] === hi && this.groupLo[i] === lo) {
+        if (--this.groupUsers[i] === 0) {
+          this.groupHi.splice(i, 1);
+          this.groupLo.splice(i, 1);
+          this.groupUsers.splice(i, 1);
+        }
+        return;
+      }
+    }
+  }
+
+  private joined(hi: number, lo: number): boolean {
+    const his = this.groupHi;
+    for (let i = 0; i < his.length; i++) if (his[i] === hi && this.groupLo[i] === lo) return true;
+    return false;
   }
 
   /** The source MAC of the frame being delivered (valid only during a receiver's call). */

@@ -1,0 +1,178 @@
+/**
+ * IPv6 against the real Linux kernel: a namespace of our own with IPv6 on holds tap0; the stack
+ * runs as fd00::2/64 (and its link-local address) and the kernel, fd00::1/64, pings it, asks
+ * for its link address with ndisc6 and sees its DAD probes, router solicitations and MLD
+ * reports. tshark reads the capture of all of it. Needs root; skipped otherwise.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Netns, isRoot, must, startStack, type RunningStack } from '../http/kernel-lab.js';
+
+const NS = `pkt-ipv6-k${process.pid}`;
+
+async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function pingReceived(out: string): number {
+  const m = /(\d+) received/.exec(out);
+  return m === null ? -1 : Number(m[1]);
+}
+
+describe.skipIf(!isRoot)('IPv6 on a TAP, talking to the kernel', () => {
+  let ns: Netns;
+  let running: RunningStack | undefined;
+  let dir = '';
+  let pcap = '';
+  let linkLocal = '';
+  let mac = '';
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pkt-ipv6-k-'));
+    pcap = join(dir, 'run.pcap');
+    ns = Netns.dualStack(NS);
+    running = await startStack(ns, [
+      '--tap',
+      'tap0',
+      '--ip',
+      '10.0.0.2/24',
+      '--host-ip',
+      '10.0.0.1/24',
+      '--ip6',
+      'fd00::2/64',
+      '--pcap',
+      pcap,
+    ]);
+    mac = String(running.events.find((e) => e.event === 'up')?.mac);
+    must(ns.run('ip', '-6', 'addr', 'add', 'fd00::1/64', 'dev', 'tap0', 'nodad'), 'ip -6 addr');
+    // Both our addresses through DAD.
+    const preferred = (): Array<Record<string, unknown>> =>
+      (running?.events ?? []).filter((e) => e.event === 'ipv6.address' && e.state === 'preferred');
+    await until(() => preferred().length >= 2, 10_000);
+    const ll = preferred().find((e) => String(e.address).startsWith('fe80:'));
+    linkLocal = String(ll?.address).split('/')[0];
+  }, 40_000);
+
+  afterAll(async () => {
+    await running?.stop();
+    ns?.destroy();
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports its link-local (RFC 7217, no MAC in it) and static addresses as preferred after DAD', () => {
+    expect(linkLocal).toMatch(/^fe80::/);
+    const events = (running?.events ?? []).filter((e) => e.event === 'ipv6.address');
+    expect(events.map((e) => [e.address, e.state])).toEqual(
+      expect.arrayContaining([
+        [`${linkLocal}/64`, 'tentative'],
+        [`${linkLocal}/64`, 'preferred'],
+        ['fd00::2/64', 'tentative'],
+        ['fd00::2/64', 'preferred'],
+      ]),
+    );
+  });
+
+  it.each([56, 1452])('answers ping -6 to the global address at %i bytes', (size) => {
+    const r = ns.runWithin(
+      20_000,
+      'ping',
+      '-6',
+      '-n',
+      '-q',
+      '-c',
+      '5',
+      '-i',
+      '0.2',
+      '-W',
+      '2',
+      '-s',
+      String(size),
+      'fd00::2',
+    );
+    expect(pingReceived(r.out)).toBe(5);
+  });
+
+  it.each([56, 1452])('answers ping -6 to the link-local address at %i bytes', (size) => {
+    const r = ns.runWithin(
+      20_000,
+      'ping',
+      '-6',
+      '-n',
+      '-q',
+      '-c',
+      '5',
+      '-i',
+      '0.2',
+      '-W',
+      '2',
+      '-s',
+      String(size),
+      `${linkLocal}%tap0`,
+    );
+    expect(pingReceived(r.out)).toBe(5);
+  });
+
+  it('answers ping -6 to all-nodes (ff02::1)', () => {
+    const r = ns.runWithin(
+      20_000,
+      'ping',
+      '-6',
+      '-n',
+      '-c',
+      '3',
+      '-i',
+      '0.2',
+      '-W',
+      '2',
+      'ff02::1%tap0',
+    );
+    // The kernel answers too: our replies come from the link-local address.
+    expect(r.out).toContain(`from ${linkLocal}`);
+  });
+
+  it('answers ndisc6 with its MAC, and the kernel holds it as a neighbor', () => {
+    const r = ns.runWithin(20_000, 'ndisc6', '-1', '-r', '3', 'fd00::2', 'tap0');
+    expect(r.out.toLowerCase()).toContain(mac.toLowerCase());
+    const ll = ns.runWithin(20_000, 'ndisc6', '-1', '-r', '3', linkLocal, 'tap0');
+    expect(ll.out.toLowerCase()).toContain(mac.toLowerCase());
+    const neigh = ns.run('ip', '-6', 'neigh', 'show', 'dev', 'tap0');
+    expect(neigh.out).toMatch(
+      new RegExp(`fd00::2 lladdr ${mac} (REACHABLE|STALE|DELAY|PROBE)`, 'i'),
+    );
+  });
+
+  it('leaves a capture tshark reads without a malformed packet: DAD, RS, MLDv2, NS/NA, echo', async () => {
+    await running?.stop();
+    running = undefined;
+    const tshark = (filter: string): string[] =>
+      spawnSync('tshark', ['-r', pcap, '-n', '-Y', filter, '-T', 'fields', '-e', 'frame.number'], {
+        encoding: 'utf8',
+      })
+        .stdout.split('\n')
+        .filter((l) => l !== '');
+    const ours = `eth.src == ${mac}`;
+    expect(tshark('_ws.malformed || _ws.expert.severity >= error')).toEqual([]);
+    expect(tshark(`${ours} && icmpv6.type == 135 && ipv6.src == ::`).length).toBeGreaterThanOrEqual(
+      2,
+    );
+    expect(tshark(`${ours} && icmpv6.type == 133`).length).toBeGreaterThanOrEqual(1);
+    expect(
+      tshark(
+        `${ours} && icmpv6.type == 143 && ipv6.dst == ff02::16 && ipv6.hlim == 1 && ipv6.opt.router_alert`,
+      ).length,
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      tshark(`${ours} && icmpv6.type == 136 && icmpv6.nd.na.flag.s == 1`).length,
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      tshark(`${ours} && icmpv6.type == 129 && icmpv6.checksum.status == 1`).length,
+    ).toBeGreaterThanOrEqual(20);
+  });
+});
