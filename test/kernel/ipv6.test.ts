@@ -4,7 +4,7 @@
  * for its link address with ndisc6 and sees its DAD probes, router solicitations and MLD
  * reports. tshark reads the capture of all of it. Needs root; skipped otherwise.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -174,5 +174,80 @@ describe.skipIf(!isRoot)('IPv6 on a TAP, talking to the kernel', () => {
     expect(
       tshark(`${ours} && icmpv6.type == 129 && icmpv6.checksum.status == 1`).length,
     ).toBeGreaterThanOrEqual(20);
+  });
+});
+
+describe.skipIf(!isRoot)('SLAAC and RDNSS from a real router (dnsmasq --enable-ra)', () => {
+  const name = `pkt-ipv6-ra${process.pid}`;
+  let ns: Netns;
+  let running: RunningStack | undefined;
+  let dnsmasq: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    ns = Netns.dualStack(name);
+    must(ns.run('sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1'), 'forwarding');
+    running = await startStack(ns, [
+      '--tap',
+      'tap0',
+      '--ip',
+      '10.0.0.2/24',
+      '--host-ip',
+      '10.0.0.1/24',
+      '--slaac',
+    ]);
+    must(ns.run('ip', '-6', 'addr', 'add', 'fd00::1/64', 'dev', 'tap0', 'nodad'), 'ip -6 addr');
+    dnsmasq = ns.spawn('dnsmasq', [
+      '--no-daemon',
+      '--conf-file=/dev/null',
+      '--interface=tap0',
+      '--bind-interfaces',
+      '--port=0',
+      '--enable-ra',
+      '--dhcp-range=::,constructor:tap0,ra-stateless,64,1h',
+      '--dhcp-option=option6:dns-server,[fd00::1]',
+      '--pid-file=',
+    ]);
+    await until(
+      () =>
+        (running?.events ?? []).some(
+          (e) => e.event === 'ipv6.address' && e.origin === 'slaac' && e.state === 'preferred',
+        ),
+      20_000,
+    );
+  }, 40_000);
+
+  afterAll(async () => {
+    await running?.stop();
+    if (dnsmasq?.pid !== undefined && dnsmasq.exitCode === null) dnsmasq.kill('SIGTERM');
+    ns?.destroy();
+  });
+
+  it('forms a stable (RFC 7217) address in the advertised prefix, learns the router and RDNSS', () => {
+    const events = running?.events ?? [];
+    const router = events.find((e) => e.event === 'ipv6.router');
+    expect(router).toMatchObject({ prefixes: 'fd00::/64', dns: 'fd00::1' });
+    expect(Number(router?.lifetimeS)).toBeGreaterThan(0);
+    const slaac = events.find(
+      (e) => e.event === 'ipv6.address' && e.origin === 'slaac' && e.state === 'preferred',
+    );
+    const address = String(slaac?.address).split('/')[0];
+    expect(address).toMatch(/^fd00::/);
+    // Not EUI-64: no ff:fe in the middle of the interface identifier.
+    expect(address).not.toMatch(/ff:fe/);
+    const r = ns.runWithin(
+      20_000,
+      'ping',
+      '-6',
+      '-n',
+      '-q',
+      '-c',
+      '3',
+      '-i',
+      '0.2',
+      '-W',
+      '2',
+      address,
+    );
+    expect(pingReceived(r.out)).toBe(3);
   });
 });
