@@ -792,7 +792,46 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
     d: Ipv6Delivery,
     toMulticastAllowed: boolean,
   ): void {
-    this.errors?.parameterProblem(code, pointer - d.packetOffset, d, toMulticastAllowed);
+    if (this.errors === null) return;
+    this.locateUpperLayer(d);
+    this.errors.parameterProblem(code, pointer - d.packetOffset, d, toMulticastAllowed);
+  }
+
+  /**
+   * Points `d`'s next header, offset and length at the packet's upper-layer header (past its
+   * extension headers), so an error about it can tell whether it is itself an ICMPv6 error
+   * (RFC 4443 §2.4(e)). Unknown when the chain is cut or a later fragment: left at NoNextHeader.
+   */
+  private locateUpperLayer(d: Ipv6Delivery): void {
+    const v = this.quoteView;
+    d.nextHeader = IpProtocol.NoNextHeader;
+    if (v.wrapPartial(d.bytes, d.packetOffset, d.packetLength) !== null) return;
+    let nh = v.nextHeader;
+    let pos = v.payloadOffset;
+    const end = d.packetOffset + d.packetLength;
+    for (let n = 0; n < MAX_HEADERS; n++) {
+      if (nh === IpProtocol.HopByHop || nh === IpProtocol.DestOptions) {
+        const o = this.optionsView;
+        if (o.wrap(d.bytes, pos, end - pos) !== null) return;
+        nh = o.nextHeader;
+        pos = o.payloadOffset;
+      } else if (nh === IpProtocol.Routing) {
+        const r = this.routingView;
+        if (r.wrap(d.bytes, pos, end - pos) !== null) return;
+        nh = r.nextHeader;
+        pos = r.payloadOffset;
+      } else if (nh === IpProtocol.Fragment) {
+        const f = this.fragmentView;
+        if (f.wrap(d.bytes, pos, end - pos) !== null || f.fragmentOffset !== 0) return;
+        nh = f.nextHeader;
+        pos = f.payloadOffset;
+      } else {
+        d.nextHeader = nh;
+        d.offset = pos;
+        d.length = end - pos;
+        return;
+      }
+    }
   }
 
   // ---- Send ------------------------------------------------------------------------------
