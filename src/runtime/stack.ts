@@ -225,6 +225,7 @@ export class Stack {
     const mld = new MldLayer(ip, icmp, this.clock, this.wake);
     ip.register(ipv4.IpProtocol.ICMPv6, icmp);
     ip.setErrorReporter(icmp);
+    ip.reassembler.timeoutListener = icmp;
     this.ethernet.register(ethernet.EtherType.IPv6, ip);
     this.tickers.push(ip, nd, mld);
     return { ip, icmp, nd, mld, neighbors };
@@ -333,7 +334,13 @@ export class Stack {
     if (this.ipv6 !== null) {
       out.ipv6 = snapshotStats(this.ipv6.ip.stats);
       out.icmpv6 = snapshotStats(this.ipv6.icmp.stats);
-      out.nd = { ...this.ipv6.neighbors.counters, entries: this.ipv6.neighbors.size };
+      const { neighbors, ip } = this.ipv6;
+      out.nd = {
+        ...neighbors.counters,
+        entries: neighbors.size,
+        queuedBytes: neighbors.queuedBytes,
+      };
+      out.ipv6Reassembly = { bytes: ip.reassembler.memory, packets: ip.reassembler.incomplete };
     }
     return out;
   }

@@ -159,6 +159,8 @@ export interface StackStats {
   ipv6?: Ipv6Stats;
   icmpv6?: Icmpv6Stats;
   nd?: StatsTree;
+  /** What IPv6 reassembly holds now (bytes, packets in progress). */
+  ipv6Reassembly?: StatsTree;
 }
 
 /** A tree of counters, the shape every `stats()` returns. */
@@ -319,8 +321,6 @@ export interface Ipv6Stats {
     fragAfterOverlap: number;
     /** First fragments whose unfragmentable part is longer than reassembly keeps room for. */
     fragHeaderTooLong: number;
-    /** Fragments received while no reassembler is attached. */
-    fragUnsupported: number;
     /** Send: no usable source address, or no route (no on-link prefix, no default router). */
     noRoute: number;
     /** Send: payload larger than an IPv6 packet can carry. */
@@ -373,7 +373,6 @@ export function createIpv6Stats(): Ipv6Stats {
       reassemblyMemory: 0,
       fragAfterOverlap: 0,
       fragHeaderTooLong: 0,
-      fragUnsupported: 0,
       noRoute: 0,
       tooBig: 0,
     },

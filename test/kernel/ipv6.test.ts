@@ -79,7 +79,7 @@ describe.skipIf(!isRoot)('IPv6 on a TAP, talking to the kernel', () => {
     );
   });
 
-  it.each([56, 1452])('answers ping -6 to the global address at %i bytes', (size) => {
+  it.each([56, 1452, 4000])('answers ping -6 to the global address at %i bytes', (size) => {
     const r = ns.runWithin(
       20_000,
       'ping',
@@ -99,7 +99,7 @@ describe.skipIf(!isRoot)('IPv6 on a TAP, talking to the kernel', () => {
     expect(pingReceived(r.out)).toBe(5);
   });
 
-  it.each([56, 1452])('answers ping -6 to the link-local address at %i bytes', (size) => {
+  it.each([56, 1452, 4000])('answers ping -6 to the link-local address at %i bytes', (size) => {
     const r = ns.runWithin(
       20_000,
       'ping',
@@ -148,9 +148,55 @@ describe.skipIf(!isRoot)('IPv6 on a TAP, talking to the kernel', () => {
     );
   });
 
+  it('keeps answering ping through a flood of 3000 neighbor solicitations and 3000 stray fragments', () => {
+    const flood = ns.runWithin(
+      120_000,
+      '/usr/bin/python3',
+      join(import.meta.dirname, 'ipv6-flood.py'),
+      'tap0',
+      mac,
+      'fd00::2',
+      '3000',
+    );
+    expect(flood.code, flood.err).toBe(0);
+    const r = ns.runWithin(
+      20_000,
+      'ping',
+      '-6',
+      '-n',
+      '-q',
+      '-c',
+      '5',
+      '-i',
+      '0.2',
+      '-W',
+      '2',
+      '-s',
+      '4000',
+      'fd00::2',
+    );
+    expect(pingReceived(r.out)).toBe(5);
+  });
+
   it('leaves a capture tshark reads without a malformed packet: DAD, RS, MLDv2, NS/NA, echo', async () => {
-    await running?.stop();
+    const stack = running;
+    await stack?.stop();
     running = undefined;
+    // The flood above stayed within the bounds: 256 neighbors, 1 MiB / 64 packets of reassembly.
+    const down = stack?.events.find((e) => e.event === 'down') as
+      | {
+          stats: {
+            nd: { entries: number; evicted: number };
+            ipv6Reassembly: { bytes: number; packets: number };
+            ipv6: { drops: { reassemblyMemory: number } };
+          };
+        }
+      | undefined;
+    expect(down?.stats.nd.entries).toBeLessThanOrEqual(256);
+    expect(down?.stats.nd.evicted).toBeGreaterThan(2000);
+    expect(down?.stats.ipv6Reassembly.bytes).toBeLessThanOrEqual(1024 * 1024);
+    expect(down?.stats.ipv6Reassembly.packets).toBeLessThanOrEqual(64);
+    expect(down?.stats.ipv6.drops.reassemblyMemory).toBeGreaterThan(2000);
     const tshark = (filter: string): string[] =>
       spawnSync('tshark', ['-r', pcap, '-n', '-Y', filter, '-T', 'fields', '-e', 'frame.number'], {
         encoding: 'utf8',

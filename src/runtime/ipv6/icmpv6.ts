@@ -21,6 +21,7 @@ import type { TimeSource } from '../arp/arp.js';
 import { copyBytes } from '../ethernet/bytes.js';
 import { isMulticast, isUnspecified } from './address.js';
 import { IPV6_MIN_MTU, type Ipv6ErrorReporter, type Ipv6Layer } from './ipv6.js';
+import type { Ipv6ReassemblyTimeoutListener } from './reassembly.js';
 
 const { Icmpv6Type } = icmpv6;
 const IPV6_HEADER = 40;
@@ -64,7 +65,9 @@ export interface Icmpv6MessageHandler {
   receive(messages: icmpv6.Icmpv6Layouts, d: Ipv6Delivery): void;
 }
 
-export class Icmpv6Layer implements Ipv6TransportReceiver, Ipv6ErrorReporter {
+export class Icmpv6Layer
+  implements Ipv6TransportReceiver, Ipv6ErrorReporter, Ipv6ReassemblyTimeoutListener
+{
   readonly stats: Icmpv6Stats = createIcmpv6Stats();
   nd: Icmpv6MessageHandler | null = null;
   mld: Icmpv6MessageHandler | null = null;
@@ -76,6 +79,19 @@ export class Icmpv6Layer implements Ipv6TransportReceiver, Ipv6ErrorReporter {
   private readonly tx = new Uint8Array(IPV6_SEND_HEADROOM + MAX_PAYLOAD);
   private readonly src = new Uint8Array(16);
   private readonly dst = new Uint8Array(16);
+  /** The record a reassembly timeout's quote is described in. */
+  private readonly timedOut: Ipv6Delivery = {
+    src: new Uint8Array(16),
+    dst: new Uint8Array(16),
+    nextHeader: 0,
+    hopLimit: 0,
+    toMulticast: false,
+    bytes: new Uint8Array(0),
+    offset: 0,
+    length: 0,
+    packetOffset: 0,
+    packetLength: 0,
+  };
   private tokens: number;
   private refilledAt = 0;
   private readonly echo: icmpv6.Icmpv6EchoFields = {
@@ -275,6 +291,23 @@ export class Icmpv6Layer implements Ipv6TransportReceiver, Ipv6ErrorReporter {
   /** Time exceeded (code 1: fragment reassembly time exceeded) about the quoted packet. */
   timeExceeded(code: number, d: Ipv6Delivery): void {
     this.sendError(Icmpv6Type.TimeExceeded, code, 0, d, false);
+  }
+
+  /** RFC 8200 §4.5: a packet not reassembled in time, its first fragment quoted (code 1). */
+  reassemblyTimedOut(bytes: Uint8Array, packetOffset: number, quotedLength: number): void {
+    const quoted = this.ip.quotedHeader(bytes, packetOffset, quotedLength);
+    if (quoted === null) return;
+    const d = this.timedOut;
+    quoted.copySrc(d.src, 0);
+    quoted.copyDst(d.dst, 0);
+    d.toMulticast = isMulticast(d.dst, 0);
+    d.nextHeader = ipv4.IpProtocol.Fragment;
+    d.bytes = bytes;
+    d.packetOffset = packetOffset;
+    d.packetLength = quotedLength;
+    d.offset = packetOffset + quotedLength;
+    d.length = 0;
+    this.timeExceeded(icmpv6.Icmpv6TimeExceededCode.FragmentReassembly, d);
   }
 
   private sendError(

@@ -59,6 +59,8 @@ import {
   solicitedNode,
 } from './address.js';
 import { NeighborCache } from './neighbor.js';
+import { Ipv6Reassembler } from './reassembly.js';
+import type { ReassemblyOptions } from '../ip/reassembly.js';
 
 const { IpProtocol } = ipv4;
 const { Icmpv6ParameterProblemCode } = icmpv6;
@@ -119,43 +121,14 @@ export interface Ipv6ErrorReporter {
   ): void;
 }
 
-/** What the reassembler gives back: the packet whole, header chain up to the fragment header. */
-export interface Ipv6Reassembled {
-  bytes: Uint8Array;
-  packetOffset: number;
-  headerLength: number;
-  nextHeader: number;
-  payloadLength: number;
-}
-
-/** The reassembler's side of the seam (src/runtime/ipv6/reassembly.ts). */
-export interface Ipv6FragmentReassembler {
-  input(
-    src: Uint8Array,
-    srcOffset: number,
-    dst: Uint8Array,
-    dstOffset: number,
-    identification: number,
-    moreFragments: boolean,
-    fragmentOffset: number,
-    nextHeader: number,
-    bytes: Uint8Array,
-    packetOffset: number,
-    unfragmentableLength: number,
-    payloadOffset: number,
-    payloadLength: number,
-    now: number,
-  ): Ipv6Reassembled | null;
-  tick(now: number): void;
-  clear(): void;
-}
-
 /** Address events (the CLI prints them; SLAAC and DHCPv6 watch their own). */
 export type Ipv6AddressListener = (entry: Ipv6AddressEntry) => void;
 
 export interface Ipv6Options {
   /** Hop limit of packets we send (RFC 8200 suggests 64; an RA may change it). */
   hopLimit?: number;
+  /** Bounds of fragment reassembly (60 s, 1 MiB, 64 packets by default). */
+  reassembly?: ReassemblyOptions;
 }
 
 /** Where `output` reads the addresses from. */
@@ -170,7 +143,7 @@ interface SendTarget {
 export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
   readonly stats: Ipv6Stats = createIpv6Stats();
   readonly neighbors: NeighborCache;
-  reassembler: Ipv6FragmentReassembler | null = null;
+  readonly reassembler: Ipv6Reassembler;
   hopLimit: number;
   /** Told when we join a group or leave it (MLD reports the change). */
   groupListener: ((group: Uint8Array, joined: boolean) => void) | null = null;
@@ -235,6 +208,7 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
   ) {
     this.hopLimit = options.hopLimit ?? 64;
     this.linkMtu = deviceMtu;
+    this.reassembler = new Ipv6Reassembler(this.stats, wake, options.reassembly);
     this.neighbors = neighbors;
     neighbors.setResolvedSender(this);
     this.fragmentBuffer = new Uint8Array(ETHERNET_HEADER_LENGTH + deviceMtu);
@@ -453,7 +427,7 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
   }
 
   tick(now: number): void {
-    this.reassembler?.tick(now);
+    this.reassembler.tick(now);
     for (const e of [...this.addresses]) {
       if (e.validUntil <= now) this.removeAddress(e.address);
       else if (e.preferredUntil <= now && e.state === 'preferred')
@@ -479,7 +453,7 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
   }
 
   clear(): void {
-    this.reassembler?.clear();
+    this.reassembler.clear();
     this.neighbors.clear();
     this.pmtu.clear();
   }
@@ -706,10 +680,6 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
       return;
     }
     const r = this.reassembler;
-    if (r === null) {
-      stats.drops.fragUnsupported++;
-      return;
-    }
     const whole = r.input(
       d.src,
       0,
@@ -727,7 +697,6 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
       this.time.now(),
     );
     if (whole === null) return;
-    stats.reassembled++;
     d.bytes = whole.bytes;
     d.packetOffset = whole.packetOffset;
     d.packetLength = whole.headerLength + whole.payloadLength;

@@ -320,3 +320,52 @@ describe('the ICMPv6 error rate limit (RFC 4443 §2.4(f))', () => {
     expect(s.sentByB(T.ParameterProblem)).toHaveLength(0);
   });
 });
+
+describe('reassembly in the stack', () => {
+  it('answers a 4000-byte echo: fragments both ways, data intact', () => {
+    const s = setup();
+    const data = new Uint8Array(4000).map((_, i) => (i * 7) & 0xff);
+    const before = s.wire.a.length;
+    v6(s.a).icmp.sendEchoRequest(B, 3, 4, data);
+    s.clock.advance(100);
+    const view = new ipv6.Ipv6View();
+    const fragments = s.wire.a
+      .slice(before)
+      .filter((f) => view.wrap(f, 14) === null && view.nextHeader === IpProtocol.Fragment);
+    expect(fragments).toHaveLength(3);
+    expect(s.replies).toHaveLength(1);
+    const r = s.replies[0];
+    expect(r.bytes.subarray(r.dataOffset, r.dataOffset + r.dataLength)).toEqual(data);
+    expect(v6(s.b).ip.stats.reassembled).toBe(1);
+    expect(v6(s.a).ip.stats.reassembled).toBe(1);
+  });
+
+  it('sends time exceeded (code 1) when a packet is not whole after 60 s, quoting its first fragment', () => {
+    const s = setup();
+    v6(s.a).icmp.sendEchoRequest(B, 1, 1, new Uint8Array(8));
+    s.clock.advance(100);
+    const first = packet(IpProtocol.Fragment, 8 + 1024, (out, at) =>
+      ipv6frag.encodeIpv6Fragment(
+        {
+          nextHeader: IpProtocol.ICMPv6,
+          reserved: 0,
+          fragmentOffset: 0,
+          reserved2: 0,
+          more: 1,
+          identification: 77,
+        },
+        out,
+        at,
+      ),
+    );
+    s.deliver(first);
+    s.clock.advance(59_000);
+    expect(s.sentByB(T.TimeExceeded)).toHaveLength(0);
+    s.clock.advance(2_000);
+    const te = s.sentByB(T.TimeExceeded);
+    expect(te).toHaveLength(1);
+    expect(te[0][1]).toBe(icmpv6.Icmpv6TimeExceededCode.FragmentReassembly);
+    expect(te[0][3]).toBe('fd00::a');
+    expect(v6(s.b).ip.stats.drops.reassemblyTimeout).toBe(1);
+  });
+});
