@@ -25,8 +25,8 @@ export { Reassembler } from './ipv4/reassembly.js';
 export type { ReassemblyOptions } from './ipv4/reassembly.js';
 export { IcmpLayer } from './icmp/icmp.js';
 export type { IcmpErrorReceiver, IcmpOptions } from './icmp/icmp.js';
-export { UdpLayer, UDP_SEND_HEADROOM, UDP_MAX_PAYLOAD } from './udp/udp.js';
-export type { UdpIpv4 } from './udp/udp.js';
+export { UdpLayer, UDP_SEND_HEADROOM, UDP_MAX_PAYLOAD, UDP_IPV6_MAX_PAYLOAD } from './udp/udp.js';
+export type { UdpIpv4, UdpIpv6, UdpIpv6ErrorReporter } from './udp/udp.js';
 export { UdpSocket } from './udp/socket.js';
 export { UdpEchoServer } from './udp/echo.js';
 export type { UdpSendCallback, UdpSocketEvents } from './udp/socket.js';
@@ -35,7 +35,10 @@ export type {
   UdpAddressInfo,
   UdpDatagramReceiver,
   UdpDelivery,
+  UdpFamily,
   UdpRemoteInfo,
+  UdpSocketOptions,
+  UdpSocketType,
 } from './udp/types.js';
 export { IPV4_SEND_HEADROOM, SendStatus } from './layers.js';
 export type { Ipv4Delivery, Ipv4Sender, TransportReceiver } from './layers.js';

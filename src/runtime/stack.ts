@@ -4,6 +4,7 @@
  *   link ─▶ ethernet ─▶ arp
  *                    ├▶ ipv4 ─▶ icmp | udp | (tcp, registered later with ipv4.register)
  *                    └▶ ipv6 ─▶ icmpv6 ─▶ nd | mld      (when IPv6 is enabled)
+ *                            └▶ udp (the same layer and sockets as over IPv4)
  *
  * The protocol modules are sans-IO: they read the time from the clock, never set timers, and
  * say when they next need attention through `wake(at)`. The stack keeps one clock timer armed
@@ -224,6 +225,8 @@ export class Stack {
     const nd = new NdLayer(ip, icmp, this.clock, this.wake, this.link.mac, options.nd);
     const mld = new MldLayer(ip, icmp, this.clock, this.wake);
     ip.register(ipv4.IpProtocol.ICMPv6, icmp);
+    this.udp.attachIpv6(ip, icmp);
+    ip.register(ipv4.IpProtocol.UDP, this.udp.ipv6Receiver);
     ip.setErrorReporter(icmp);
     ip.reassembler.timeoutListener = icmp;
     this.ethernet.register(ethernet.EtherType.IPv6, ip);

@@ -137,11 +137,13 @@ export interface UdpStats {
     truncated: number;
     badLength: number;
     badChecksum: number;
+    /** Over IPv6 with checksum 0, which is not "none" there (RFC 8200 §8.1). */
+    zeroChecksum: number;
     /** No socket bound to the destination port (answered with ICMP port unreachable). */
     noSocket: number;
     /** Send: payload larger than a datagram can carry. */
     tooBig: number;
-    /** Send refused by IPv4 (no route, ARP queue full...). */
+    /** Send refused by IPv4 or IPv6 (no route or source address, ARP or ND queue full...). */
     sendFailed: number;
   };
 }
@@ -286,7 +288,15 @@ export function createUdpStats(): UdpStats {
   return {
     rxDatagrams: 0,
     txDatagrams: 0,
-    drops: { truncated: 0, badLength: 0, badChecksum: 0, noSocket: 0, tooBig: 0, sendFailed: 0 },
+    drops: {
+      truncated: 0,
+      badLength: 0,
+      badChecksum: 0,
+      zeroChecksum: 0,
+      noSocket: 0,
+      tooBig: 0,
+      sendFailed: 0,
+    },
   };
 }
 

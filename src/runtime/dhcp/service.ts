@@ -7,7 +7,7 @@
  */
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { UdpSocket } from '../udp/socket.js';
-import type { UdpDelivery } from '../udp/types.js';
+import type { UdpDelivery, UdpSocketType } from '../udp/types.js';
 import type { AddressConfig } from '../stack.js';
 import { DhcpClient, type DhcpAction, type DhcpEvent, type DhcpLease } from './client.js';
 import type { AddressProber } from './probe.js';
@@ -17,7 +17,7 @@ import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT } from './wire.js';
 export interface DhcpHost {
   readonly mac: number;
   readonly clock: Clock;
-  readonly udp: { createSocket(): UdpSocket };
+  readonly udp: { createSocket(type?: UdpSocketType): UdpSocket };
   setAddress(config: AddressConfig): unknown;
 }
 
@@ -113,7 +113,7 @@ export class DhcpService {
   /** Binds UDP port 68 (throws EADDRINUSE if taken) and starts acquiring a lease. */
   start(): void {
     if (this.running) return;
-    const socket = this.host.udp.createSocket();
+    const socket = this.host.udp.createSocket('udp4');
     socket.bind(DHCP_CLIENT_PORT);
     socket.setBroadcast(true);
     socket.setReceiver(this.receiver);

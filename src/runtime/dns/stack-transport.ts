@@ -8,7 +8,7 @@ import { icmp, ipv4, udp } from '../../generated/index.js';
 import type { Clock } from '../clock/clock.js';
 import type { IcmpErrorReceiver } from '../icmp/icmp.js';
 import type { UdpSocket } from '../udp/socket.js';
-import type { UdpDelivery } from '../udp/types.js';
+import type { UdpDelivery, UdpSocketType } from '../udp/types.js';
 import {
   Resolver,
   type DnsSocket,
@@ -20,7 +20,7 @@ import {
 /** The parts of a Stack the transport uses (a Stack fits). */
 export interface DnsHost {
   readonly clock: Clock;
-  readonly udp: { createSocket(): UdpSocket };
+  readonly udp: { createSocket(type?: UdpSocketType): UdpSocket };
   readonly icmp: {
     registerErrorReceiver(protocol: number, receiver: IcmpErrorReceiver | null): void;
   };
@@ -82,7 +82,8 @@ export class StackDnsTransport implements DnsTransport {
   }
 
   open(port: number, handler: DnsSocketHandler): DnsSocket | null {
-    const socket = this.host.udp.createSocket();
+    // Its servers are IPv4 addresses (DnsSocketHandler takes the sender as a number).
+    const socket = this.host.udp.createSocket('udp4');
     try {
       socket.bind(port);
     } catch {

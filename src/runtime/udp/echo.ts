@@ -7,20 +7,23 @@ import { copyBytes } from '../ethernet/bytes.js';
 import type { UdpDatagramReceiver, UdpDelivery } from './types.js';
 import type { UdpLayer } from './udp.js';
 import type { UdpSocket } from './socket.js';
-import { UDP_MAX_PAYLOAD, UDP_SEND_HEADROOM } from './udp.js';
+import { UDP_IPV6_MAX_PAYLOAD, UDP_SEND_HEADROOM } from './udp.js';
 
 export class UdpEchoServer implements UdpDatagramReceiver {
   readonly socket: UdpSocket;
   echoed = 0;
-  private readonly buffer = new Uint8Array(UDP_SEND_HEADROOM + UDP_MAX_PAYLOAD);
+  /** Room for the largest datagram of either family (IPv6's). */
+  private readonly buffer = new Uint8Array(UDP_SEND_HEADROOM + UDP_IPV6_MAX_PAYLOAD);
 
+  /** Listens on `port` over IPv4 and, when the stack has it, IPv6. */
   constructor(udp: UdpLayer, port: number) {
     this.socket = udp.createSocket().bind(port);
     this.socket.setReceiver(this);
   }
 
   receive(d: UdpDelivery): void {
-    // Never echo broadcasts (an echo storm between two echo servers is the classic failure).
+    // Never echo broadcasts or multicasts (an echo storm between two echo servers is the
+    // classic failure).
     if (d.toBroadcast) return;
     copyBytes(d.bytes, d.offset, this.buffer, UDP_SEND_HEADROOM, d.length);
     // Sent back from the address it came to, so the verified checksum stays valid (see

@@ -2,13 +2,19 @@
  * A UDP socket with node:dgram's shape: `bind`, `send`, `on('message')`, `close`, `address`,
  * `setBroadcast`. Differences, on purpose: `bind` completes synchronously (there is no kernel to
  * ask) and throws a `UdpSocketError` when the port is taken; `send` also returns the SendStatus
- * (queued behind ARP, sent, dropped) so callers can see back-pressure without a callback.
+ * (queued behind ARP or ND, sent, dropped) so callers can see back-pressure without a callback.
+ *
+ * One socket serves both families (see `UdpLayer.createSocket`): `send` takes IPv4 or IPv6
+ * address text ("10.0.0.1", "fd00::1"), and rinfo says which family a datagram came over. The
+ * stack has one link, so scoped text ("fe80::1%tap0") is refused rather than half understood:
+ * send to "fe80::1", which can only mean that link.
  */
 import { EventEmitter } from 'node:events';
-import { formatIpv4, parseIpv4 } from '../../codec/address.js';
+import { formatIpv4, parseIpv4, writeIpv6 } from '../../codec/address.js';
 import { SendStatus } from '../layers.js';
+import { ipv6Text } from '../ipv6/address.js';
 import type { UdpLayer } from './udp.js';
-import { UDP_MAX_PAYLOAD } from './udp.js';
+import { UDP_IPV6_MAX_PAYLOAD, UDP_MAX_PAYLOAD } from './udp.js';
 import {
   UdpSocketError,
   type UdpAddressInfo,
@@ -33,8 +39,16 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   private closed = false;
   private broadcast = false;
   private receiver: UdpDatagramReceiver | null = null;
+  /** The IPv6 destination of the `send` being made, parsed from its text. */
+  private readonly dst6 = new Uint8Array(16);
 
-  constructor(private readonly layer: UdpLayer) {
+  constructor(
+    private readonly layer: UdpLayer,
+    /** Takes and sends IPv4 datagrams. */
+    readonly ipv4: boolean = true,
+    /** Takes and sends IPv6 datagrams. */
+    readonly ipv6: boolean = true,
+  ) {
     super();
   }
 
@@ -46,7 +60,7 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new UdpSocketError('EINVAL', `bad port ${port}`);
     }
-    const bound = this.layer.bindPort(this, port);
+    const bound = this.layer.bindPort(this, port, this.ipv4, this.ipv6);
     if (bound < 0) {
       throw new UdpSocketError(
         'EADDRINUSE',
@@ -62,6 +76,9 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   address(): UdpAddressInfo {
     if (this.port === 0)
       throw new UdpSocketError('ERR_SOCKET_DGRAM_NOT_RUNNING', 'socket is not bound');
+    // Like node's, a socket that takes IPv6 reports the wildcard '::' it is bound to.
+    if (this.ipv6 && (this.layer.ip6 !== null || !this.ipv4))
+      return { address: '::', family: 'IPv6', port: this.port };
     return { address: formatIpv4(this.layer.ip.address), family: 'IPv4', port: this.port };
   }
 
@@ -79,9 +96,11 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   }
 
   /**
-   * Sends `msg` to `address:port`, binding an ephemeral port first when unbound. Errors (bad
-   * address, broadcast without setBroadcast, too big, closed) go to the callback, or are thrown
-   * when there is none. `src` overrides our source address (DHCP sends from 0.0.0.0).
+   * Sends `msg` to `address:port`, binding an ephemeral port first when unbound. `address` is
+   * IPv4 text or number, or IPv6 text (told apart by a ':'). Errors (bad address, a family the
+   * socket or stack lacks, broadcast without setBroadcast, too big, closed) go to the callback,
+   * or are thrown when there is none. `src` overrides our IPv4 source address (DHCP sends from
+   * 0.0.0.0).
    */
   send(
     msg: Uint8Array | string,
@@ -98,12 +117,18 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
       return SendStatus.Dropped;
     }
     if (this.port === 0) this.bind(0);
-    const dst = typeof address === 'number' ? address >>> 0 : parseIpv4(address);
-    const status = this.layer.sendDatagram(this.port, dst, port, bytes, 0, bytes.length, src);
+    let status: SendStatus;
+    if (typeof address === 'string' && address.includes(':')) {
+      // checkSend parsed the address into dst6.
+      status = this.layer.sendDatagram6(this.port, this.dst6, 0, port, bytes, 0, bytes.length);
+    } else {
+      const dst = typeof address === 'number' ? address >>> 0 : parseIpv4(address);
+      status = this.layer.sendDatagram(this.port, dst, port, bytes, 0, bytes.length, src);
+    }
     if (callback !== undefined) {
       if (status === SendStatus.Dropped) {
         callback(
-          new UdpSocketError('ENETUNREACH', `cannot send to ${formatIpv4(dst)} (see stack stats)`),
+          new UdpSocketError('ENETUNREACH', `cannot send to ${String(address)} (see stack stats)`),
           0,
         );
       } else {
@@ -125,8 +150,31 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     dstPort: number,
     checksum = -1,
   ): SendStatus {
-    if (this.port === 0 || this.closed) return SendStatus.Dropped;
+    if (this.port === 0 || this.closed || !this.ipv4) return SendStatus.Dropped;
     return this.layer.sendInPlace(this.port, dst, dstPort, buf, payloadOffset, length, 0, checksum);
+  }
+
+  /** `sendInPlace` to the IPv6 address in the 16 bytes at `dst[dstOffset]`. */
+  sendInPlace6(
+    buf: Uint8Array,
+    payloadOffset: number,
+    length: number,
+    dst: Uint8Array,
+    dstOffset: number,
+    dstPort: number,
+    checksum = -1,
+  ): SendStatus {
+    if (this.port === 0 || this.closed || !this.ipv6) return SendStatus.Dropped;
+    return this.layer.sendInPlace6(
+      this.port,
+      dst,
+      dstOffset,
+      dstPort,
+      buf,
+      payloadOffset,
+      length,
+      checksum,
+    );
   }
 
   /**
@@ -164,8 +212,8 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     if (this.listenerCount('message') === 0) return;
     const msg = Buffer.from(d.bytes.subarray(d.offset, d.offset + d.length));
     this.emit('message', msg, {
-      address: formatIpv4(d.src),
-      family: 'IPv4',
+      address: d.family === 'IPv6' ? ipv6Text(d.src6) : formatIpv4(d.src),
+      family: d.family,
       port: d.srcPort,
       size: d.length,
     });
@@ -175,6 +223,10 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
     if (this.closed) return new UdpSocketError('ERR_SOCKET_DGRAM_NOT_RUNNING', 'socket is closed');
     if (!Number.isInteger(port) || port <= 0 || port > 65535)
       return new UdpSocketError('EINVAL', `bad port ${port}`);
+    if (typeof address === 'string' && address.includes(':'))
+      return this.checkSend6(length, address);
+    if (!this.ipv4)
+      return new UdpSocketError('EAFNOSUPPORT', 'an ipv6Only socket sends over IPv6 only');
     const dst = typeof address === 'number' ? address >>> 0 : parseIpv4(address);
     if (dst < 0) return new UdpSocketError('EINVAL', `bad IPv4 address ${String(address)}`);
     if (length > UDP_MAX_PAYLOAD)
@@ -185,6 +237,24 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
         'sending to a broadcast address needs setBroadcast(true)',
       );
     }
+    return null;
+  }
+
+  /** The IPv6 checks; leaves the parsed destination in `dst6`. */
+  private checkSend6(length: number, address: string): UdpSocketError | null {
+    if (!this.ipv6) return new UdpSocketError('EAFNOSUPPORT', 'a udp4 socket sends over IPv4 only');
+    if (this.layer.ip6 === null)
+      return new UdpSocketError('EAFNOSUPPORT', 'IPv6 is not enabled on this stack');
+    if (address.includes('%')) {
+      return new UdpSocketError(
+        'EINVAL',
+        `${address}: scope ids are not supported (the stack has one link; leave out the %zone)`,
+      );
+    }
+    if (!writeIpv6(this.dst6, 0, address))
+      return new UdpSocketError('EINVAL', `bad IPv6 address ${address}`);
+    if (length > UDP_IPV6_MAX_PAYLOAD)
+      return new UdpSocketError('EMSGSIZE', `${length} bytes > ${UDP_IPV6_MAX_PAYLOAD}`);
     return null;
   }
 }
