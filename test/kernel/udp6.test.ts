@@ -1,7 +1,8 @@
 /**
  * UDP over IPv6 against the real Linux kernel: a namespace of our own holds tap0 (fd00::1/64);
  * the stack runs `--udp-echo 7` as fd00::2/64. socat from the kernel gets its bytes back (the
- * stack's reply is a datagram the kernel receives and checks), and a closed port answers with
+ * stack's reply is a datagram the kernel receives and checks; 4000 bytes go both ways in
+ * fragments), and a closed port answers with
  * ICMPv6 port unreachable, which the kernel's socket reports as a refused connection and tshark
  * finds in the capture. Needs root; skipped otherwise.
  */
@@ -91,6 +92,11 @@ describe.skipIf(!isRoot)('UDP over IPv6 on a TAP, talking to the kernel', () => 
 
   it('echoes a datagram of 1400 bytes (one packet) back intact', () => {
     const line = 'x'.repeat(1399) + '\n';
+    expect(socat6(7, line).out).toBe(line);
+  });
+
+  it('echoes a datagram of 4000 bytes: reassembled, answered in fragments the kernel reassembles', () => {
+    const line = 'y'.repeat(3999) + '\n';
     expect(socat6(7, line).out).toBe(line);
   });
 

@@ -207,9 +207,14 @@ describe('UDP over IPv6', () => {
     expect(fromB).toEqual([]);
   });
 
-  it('fragments a datagram larger than the link MTU on send', () => {
-    const { clock, a, wire } = pair();
+  it('fragments a datagram larger than the link MTU on send; the receiver reassembles it', () => {
+    const { clock, a, b, wire } = pair();
     const data = new Uint8Array(3000).map((_, i) => (i * 7) & 0xff);
+    const got: Buffer[] = [];
+    b.udp
+      .createSocket()
+      .bind(9)
+      .on('message', (msg) => got.push(msg));
     a.udp.createSocket().bind(6000).send(data, 9, 'fd00::b');
     clock.advance(100);
     const frags = ipv6Packets(wire.a).filter((p) => p.nextHeader === ipv4.IpProtocol.Fragment);
@@ -233,6 +238,8 @@ describe('UDP over IPv6', () => {
     expect(u.wrap(whole)).toBeNull();
     expect(u.checksumValidWithIpv6(FD00_A, 0, FD00_B, 0)).toBe(true);
     expect(whole.subarray(8)).toEqual(data);
+    expect(got).toHaveLength(1);
+    expect(new Uint8Array(got[0])).toEqual(data);
   });
 
   it('keeps families apart when asked, and refuses what it cannot send', () => {
