@@ -80,6 +80,22 @@ export interface Ipv6Delivery {
   packetLength: number;
 }
 
+/** A delivery record with room for both addresses, for a layer to reuse for every packet. */
+export function createIpv6Delivery(): Ipv6Delivery {
+  return {
+    src: new Uint8Array(16),
+    dst: new Uint8Array(16),
+    nextHeader: 0,
+    hopLimit: 0,
+    toMulticast: false,
+    bytes: new Uint8Array(0),
+    offset: 0,
+    length: 0,
+    packetOffset: 0,
+    packetLength: 0,
+  };
+}
+
 /** A transport registered with IPv6 for one next-header value. */
 export interface Ipv6TransportReceiver {
   receive(delivery: Ipv6Delivery): void;

@@ -182,3 +182,46 @@ export async function startStack(ns: Netns, args: string[]): Promise<RunningStac
   }
   return running;
 }
+
+/** Resolves once `check()` holds (polled every 50 ms); rejects after `timeoutMs`. */
+export async function until(check: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** A stack on tap0 in a dual-stack namespace: kernel fd00::1/64 and 10.0.0.1/24. */
+export interface Ipv6Lab {
+  running: RunningStack;
+  /** The stack's MAC and its link-local address (once preferred). */
+  mac: string;
+  linkLocal: string;
+}
+
+/**
+ * Starts `pktstack run` as 10.0.0.2/24 and fd00::2/64 (plus `args`) in `ns` (made with
+ * `Netns.dualStack`), gives the kernel's side fd00::1/64, and waits until DAD made both of the
+ * stack's IPv6 addresses preferred.
+ */
+export async function startIpv6Stack(ns: Netns, args: string[]): Promise<Ipv6Lab> {
+  const running = await startStack(ns, [
+    '--tap',
+    'tap0',
+    '--ip',
+    '10.0.0.2/24',
+    '--host-ip',
+    '10.0.0.1/24',
+    '--ip6',
+    'fd00::2/64',
+    ...args,
+  ]);
+  const mac = String(running.events.find((e) => e.event === 'up')?.mac);
+  must(ns.run('ip', '-6', 'addr', 'add', 'fd00::1/64', 'dev', 'tap0', 'nodad'), 'ip -6 addr');
+  const preferred = (): Array<Record<string, unknown>> =>
+    running.events.filter((e) => e.event === 'ipv6.address' && e.state === 'preferred');
+  await until(() => preferred().length >= 2, 10_000);
+  const ll = preferred().find((e) => String(e.address).startsWith('fe80:'));
+  return { running, mac, linkLocal: String(ll?.address).split('/')[0] };
+}

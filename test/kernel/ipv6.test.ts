@@ -9,17 +9,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Netns, isRoot, must, startStack, type RunningStack } from '../http/kernel-lab.js';
+import {
+  Netns,
+  isRoot,
+  must,
+  startIpv6Stack,
+  startStack,
+  until,
+  type RunningStack,
+} from '../http/kernel-lab.js';
 
 const NS = `pkt-ipv6-k${process.pid}`;
-
-async function until(check: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function pingReceived(out: string): number {
   const m = /(\d+) received/.exec(out);
@@ -38,26 +38,10 @@ describe.skipIf(!isRoot)('IPv6 on a TAP, talking to the kernel', () => {
     dir = mkdtempSync(join(tmpdir(), 'pkt-ipv6-k-'));
     pcap = join(dir, 'run.pcap');
     ns = Netns.dualStack(NS);
-    running = await startStack(ns, [
-      '--tap',
-      'tap0',
-      '--ip',
-      '10.0.0.2/24',
-      '--host-ip',
-      '10.0.0.1/24',
-      '--ip6',
-      'fd00::2/64',
-      '--pcap',
-      pcap,
-    ]);
-    mac = String(running.events.find((e) => e.event === 'up')?.mac);
-    must(ns.run('ip', '-6', 'addr', 'add', 'fd00::1/64', 'dev', 'tap0', 'nodad'), 'ip -6 addr');
-    // Both our addresses through DAD.
-    const preferred = (): Array<Record<string, unknown>> =>
-      (running?.events ?? []).filter((e) => e.event === 'ipv6.address' && e.state === 'preferred');
-    await until(() => preferred().length >= 2, 10_000);
-    const ll = preferred().find((e) => String(e.address).startsWith('fe80:'));
-    linkLocal = String(ll?.address).split('/')[0];
+    const lab = await startIpv6Stack(ns, ['--pcap', pcap]);
+    running = lab.running;
+    mac = lab.mac;
+    linkLocal = lab.linkLocal;
   }, 40_000);
 
   afterAll(async () => {
@@ -79,7 +63,15 @@ describe.skipIf(!isRoot)('IPv6 on a TAP, talking to the kernel', () => {
     );
   });
 
-  it.each([56, 1452, 4000])('answers ping -6 to the global address at %i bytes', (size) => {
+  it.each([
+    ['global', 56],
+    ['global', 1452],
+    ['global', 4000],
+    ['link-local', 56],
+    ['link-local', 1452],
+    ['link-local', 4000],
+  ])('answers ping -6 to the %s address at %i bytes (4000: fragmented)', (which, size) => {
+    const target = which === 'global' ? 'fd00::2' : `${linkLocal}%tap0`;
     const r = ns.runWithin(
       20_000,
       'ping',
@@ -94,27 +86,7 @@ describe.skipIf(!isRoot)('IPv6 on a TAP, talking to the kernel', () => {
       '2',
       '-s',
       String(size),
-      'fd00::2',
-    );
-    expect(pingReceived(r.out)).toBe(5);
-  });
-
-  it.each([56, 1452, 4000])('answers ping -6 to the link-local address at %i bytes', (size) => {
-    const r = ns.runWithin(
-      20_000,
-      'ping',
-      '-6',
-      '-n',
-      '-q',
-      '-c',
-      '5',
-      '-i',
-      '0.2',
-      '-W',
-      '2',
-      '-s',
-      String(size),
-      `${linkLocal}%tap0`,
+      target,
     );
     expect(pingReceived(r.out)).toBe(5);
   });

@@ -11,17 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Netns, isRoot, must, sh, startStack, type RunningStack } from '../http/kernel-lab.js';
+import { Netns, isRoot, sh, startIpv6Stack, type RunningStack } from '../http/kernel-lab.js';
 
 const NS = `pkt-udp6-k${process.pid}`;
-
-async function until(check: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** socat in the namespace: `input` to [fd00::2]:port over UDP, what comes back on stdout. */
 function socat6(port: number, input: string, waitSeconds = 2) {
@@ -44,30 +36,9 @@ describe.skipIf(!isRoot)('UDP over IPv6 on a TAP, talking to the kernel', () => 
     dir = mkdtempSync(join(tmpdir(), 'pkt-udp6-k-'));
     pcap = join(dir, 'run.pcap');
     ns = Netns.dualStack(NS);
-    running = await startStack(ns, [
-      '--tap',
-      'tap0',
-      '--ip',
-      '10.0.0.2/24',
-      '--host-ip',
-      '10.0.0.1/24',
-      '--ip6',
-      'fd00::2/64',
-      '--udp-echo',
-      '7',
-      '--pcap',
-      pcap,
-    ]);
-    mac = String(running.events.find((e) => e.event === 'up')?.mac);
-    must(ns.run('ip', '-6', 'addr', 'add', 'fd00::1/64', 'dev', 'tap0', 'nodad'), 'ip -6 addr');
-    await until(
-      () =>
-        (running?.events ?? []).some(
-          (e) =>
-            e.event === 'ipv6.address' && e.state === 'preferred' && e.address === 'fd00::2/64',
-        ),
-      10_000,
-    );
+    const lab = await startIpv6Stack(ns, ['--udp-echo', '7', '--pcap', pcap]);
+    running = lab.running;
+    mac = lab.mac;
   }, 40_000);
 
   afterAll(async () => {

@@ -13,6 +13,7 @@ import { icmpv6, ipv4 } from '../../generated/index.js';
 import {
   IPV6_SEND_HEADROOM,
   SendStatus,
+  createIpv6Delivery,
   type Ipv6Delivery,
   type Ipv6TransportReceiver,
 } from '../layers.js';
@@ -80,18 +81,7 @@ export class Icmpv6Layer
   private readonly src = new Uint8Array(16);
   private readonly dst = new Uint8Array(16);
   /** The record a reassembly timeout's quote is described in. */
-  private readonly timedOut: Ipv6Delivery = {
-    src: new Uint8Array(16),
-    dst: new Uint8Array(16),
-    nextHeader: 0,
-    hopLimit: 0,
-    toMulticast: false,
-    bytes: new Uint8Array(0),
-    offset: 0,
-    length: 0,
-    packetOffset: 0,
-    packetLength: 0,
-  };
+  private readonly timedOut: Ipv6Delivery = createIpv6Delivery();
   private tokens: number;
   private refilledAt = 0;
   private readonly echo: icmpv6.Icmpv6EchoFields = {

@@ -33,6 +33,7 @@ import {
 import {
   IPV6_SEND_HEADROOM,
   SendStatus,
+  createIpv6Delivery,
   type Ipv6Delivery,
   type Ipv6TransportReceiver,
 } from '../layers.js';
@@ -163,18 +164,7 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
   private readonly fragmentView = new ipv6frag.Ipv6FragmentView();
   private readonly sendView = new ipv6.Ipv6View();
   private readonly quoteView = new ipv6.Ipv6View();
-  private readonly delivery: Ipv6Delivery = {
-    src: new Uint8Array(16),
-    dst: new Uint8Array(16),
-    nextHeader: 0,
-    hopLimit: 0,
-    toMulticast: false,
-    bytes: new Uint8Array(0),
-    offset: 0,
-    length: 0,
-    packetOffset: 0,
-    packetLength: 0,
-  };
+  private readonly delivery: Ipv6Delivery = createIpv6Delivery();
   private readonly header: ipv6.Ipv6Fields;
   private readonly fragmentHeader: ipv6frag.Ipv6FragmentFields = {
     nextHeader: 0,
