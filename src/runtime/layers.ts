@@ -3,6 +3,7 @@
  * the one below it (to send) and is called by it through a table filled at start-up; no layer
  * imports one above it.
  */
+import { icmpv6, ipv6 } from '../generated/index.js';
 
 /** One IPv4 datagram addressed to us, handed up after validation (and reassembly). */
 export interface Ipv4Delivery {
@@ -100,6 +101,15 @@ export function createIpv6Delivery(): Ipv6Delivery {
 export interface Ipv6TransportReceiver {
   receive(delivery: Ipv6Delivery): void;
 }
+
+/** RFC 8200 §5: every IPv6 link carries 1280 bytes; no path MTU is taken below it. */
+export const IPV6_MIN_MTU = 1280;
+
+/**
+ * Bytes of an invoking packet an ICMPv6 error quotes at most, so that the error fits the
+ * minimum MTU (RFC 4443 §2.4(c)): 1280 less the IPv6 header and the error's own 8 bytes.
+ */
+export const ICMPV6_MAX_QUOTE = IPV6_MIN_MTU - ipv6.IPV6_FIXED_SIZE - icmpv6.ICMPV6ERROR_FIXED_SIZE;
 
 /** Headroom a transport leaves in front of its segment for the IPv6 and Ethernet headers. */
 export const IPV6_SEND_HEADROOM = 14 + 40;

@@ -300,14 +300,14 @@ export function createUdpStats(): UdpStats {
   };
 }
 
-export interface Ipv6Stats {
+/** IPv6's counters: reassembly's (Ipv6ReassemblyCounters, filled by the reassembler) and its own. */
+export interface Ipv6Stats extends Ipv6ReassemblyCounters {
   rxPackets: number;
   delivered: number;
   txPackets: number;
   fragmentsSent: number;
   fragmentsReceived: number;
-  reassembled: number;
-  drops: {
+  drops: Ipv6ReassemblyCounters['drops'] & {
     truncated: number;
     badLength: number;
     badVersion: number;
@@ -321,16 +321,6 @@ export interface Ipv6Stats {
     badRouting: number;
     /** No handler for the next header (answered with a parameter problem, code 1). */
     unknownNextHeader: number;
-    /** A first fragment without the whole header chain (RFC 7112), or a bad fragment length. */
-    fragInvalid: number;
-    fragOverlap: number;
-    fragDuplicate: number;
-    reassemblyTimeout: number;
-    reassemblyMemory: number;
-    /** Fragments of a datagram discarded for an overlap (RFC 5722), until it times out. */
-    fragAfterOverlap: number;
-    /** First fragments whose unfragmentable part is longer than reassembly keeps room for. */
-    fragHeaderTooLong: number;
     /** Send: no usable source address, or no route (no on-link prefix, no default router). */
     noRoute: number;
     /** Send: payload larger than an IPv6 packet can carry. */
@@ -360,14 +350,16 @@ export interface Icmpv6Stats {
 }
 
 export function createIpv6Stats(): Ipv6Stats {
+  const reassembly = createIpv6ReassemblyCounters();
   return {
+    ...reassembly,
     rxPackets: 0,
     delivered: 0,
     txPackets: 0,
     fragmentsSent: 0,
     fragmentsReceived: 0,
-    reassembled: 0,
     drops: {
+      ...reassembly.drops,
       truncated: 0,
       badLength: 0,
       badVersion: 0,
@@ -376,13 +368,6 @@ export function createIpv6Stats(): Ipv6Stats {
       badOptions: 0,
       badRouting: 0,
       unknownNextHeader: 0,
-      fragInvalid: 0,
-      fragOverlap: 0,
-      fragDuplicate: 0,
-      reassemblyTimeout: 0,
-      reassemblyMemory: 0,
-      fragAfterOverlap: 0,
-      fragHeaderTooLong: 0,
       noRoute: 0,
       tooBig: 0,
     },

@@ -16,6 +16,7 @@ import {
   type TransportReceiver,
 } from '../layers.js';
 import { createIcmpStats, type IcmpStats } from '../stats.js';
+import { TokenBucket } from '../rate-limit.js';
 import { copyBytes } from '../ethernet/bytes.js';
 import type { TimeSource } from '../arp/arp.js';
 import type { Ipv4ErrorReporter } from '../ipv4/ipv4.js';
@@ -84,10 +85,7 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
   private readonly errorReceivers: Array<IcmpErrorReceiver | null> =
     new Array<IcmpErrorReceiver | null>(256).fill(null);
   private readonly echoBroadcast: boolean;
-  private readonly ratePerMs: number;
-  private readonly burst: number;
-  private tokens: number;
-  private tokensAt = -Infinity;
+  private readonly errorTokens: TokenBucket;
 
   constructor(
     private readonly ip: IcmpIpv4,
@@ -95,9 +93,10 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
     options: IcmpOptions = {},
   ) {
     this.echoBroadcast = options.echoBroadcast ?? false;
-    this.ratePerMs = (options.errorRatePerSecond ?? 1000) / 1000;
-    this.burst = options.errorBurst ?? 50;
-    this.tokens = this.burst;
+    this.errorTokens = new TokenBucket(
+      options.errorRatePerSecond ?? 1000,
+      options.errorBurst ?? 50,
+    );
   }
 
   /** Sends ICMP errors quoting `protocol` datagrams to `receiver` (TCP, UDP). */
@@ -193,7 +192,7 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
     quoteLength: number,
   ): boolean {
     if (this.ip.address === 0) return false;
-    if (!this.takeToken()) {
+    if (!this.errorTokens.take(this.time.now())) {
       this.stats.drops.rateLimited++;
       return false;
     }
@@ -208,18 +207,6 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
     h.code = code;
     const length = icmp.encodeIcmp(h, tx, start, quote) + quote;
     return this.ip.send(dst, ICMP, tx, start, length) !== SendStatus.Dropped;
-  }
-
-  /** Token bucket: refills `ratePerMs` tokens per ms up to `burst`. */
-  private takeToken(): boolean {
-    const now = this.time.now();
-    if (now > this.tokensAt) {
-      this.tokens = Math.min(this.burst, this.tokens + (now - this.tokensAt) * this.ratePerMs);
-      this.tokensAt = now;
-    }
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
   }
 
   private dispatchError(type: number, code: number, d: Ipv4Delivery): void {

@@ -7,7 +7,7 @@
  * - Scopes and the multicast groups a node joins (RFC 4291 §2.7, RFC 4861 §7.2.1).
  */
 import { createHash } from 'node:crypto';
-import { formatIpv6, parseIpv6 } from '../../codec/address.js';
+import { formatIpv6, ipv6Equals, parseIpv6 } from '../../codec/address.js';
 
 export const IPV6_ADDRESS_LENGTH = 16;
 
@@ -54,21 +54,6 @@ export function parseIpv6Prefixed(text: string): Ipv6Prefixed {
 
 export function ipv6Text(a: Uint8Array, off = 0): string {
   return formatIpv6(a, off);
-}
-
-/** True when the 16 bytes at `a[aOff]` and `b[bOff]` are equal (both must be in bounds). */
-export function sameAddress(a: Uint8Array, aOff: number, b: Uint8Array, bOff: number): boolean {
-  for (let i = 0; i < 16; i++) if (a[aOff + i] !== b[bOff + i]) return false;
-  return true;
-}
-
-export function copyAddress(
-  from: Uint8Array,
-  fromOff: number,
-  to: Uint8Array,
-  toOff: number,
-): void {
-  for (let i = 0; i < 16; i++) to[toOff + i] = from[fromOff + i];
 }
 
 /** True when the first `length` bits of the two addresses agree. */
@@ -234,7 +219,7 @@ export class AddressTable<T extends { readonly address: Uint8Array }> {
     const bucket = this.buckets.get(hashAddress(a, off));
     if (bucket === undefined) return undefined;
     for (let i = 0; i < bucket.length; i++) {
-      if (sameAddress(bucket[i].address, 0, a, off)) return bucket[i];
+      if (ipv6Equals(bucket[i].address, 0, a, off)) return bucket[i];
     }
     return undefined;
   }
@@ -248,7 +233,7 @@ export class AddressTable<T extends { readonly address: Uint8Array }> {
       this.buckets.set(h, bucket);
     }
     for (let i = 0; i < bucket.length; i++) {
-      if (sameAddress(bucket[i].address, 0, value.address, 0)) {
+      if (ipv6Equals(bucket[i].address, 0, value.address, 0)) {
         bucket[i] = value;
         return;
       }
@@ -262,7 +247,7 @@ export class AddressTable<T extends { readonly address: Uint8Array }> {
     const bucket = this.buckets.get(h);
     if (bucket === undefined) return false;
     for (let i = 0; i < bucket.length; i++) {
-      if (sameAddress(bucket[i].address, 0, a, off)) {
+      if (ipv6Equals(bucket[i].address, 0, a, off)) {
         bucket.splice(i, 1);
         if (bucket.length === 0) this.buckets.delete(h);
         this.count--;

@@ -13,6 +13,7 @@ import { icmpv6, ipv4 } from '../../generated/index.js';
 import {
   IPV6_SEND_HEADROOM,
   SendStatus,
+  ICMPV6_MAX_QUOTE,
   createIpv6Delivery,
   type Ipv6Delivery,
   type Ipv6TransportReceiver,
@@ -20,19 +21,17 @@ import {
 import { createIcmpv6Stats, type Icmpv6Stats } from '../stats.js';
 import type { TimeSource } from '../arp/arp.js';
 import { copyBytes } from '../ethernet/bytes.js';
+import { TokenBucket } from '../rate-limit.js';
 import { isMulticast, isUnspecified } from './address.js';
-import { IPV6_MIN_MTU, type Ipv6ErrorReporter, type Ipv6Layer } from './ipv6.js';
+import type { Ipv6ErrorReporter, Ipv6Layer } from './ipv6.js';
 import type { Ipv6ReassemblyTimeoutListener } from './reassembly.js';
 
 const { Icmpv6Type } = icmpv6;
-const IPV6_HEADER = 40;
-/** Bytes of the invoking packet an error may quote: the error stays within 1280 bytes. */
-const MAX_QUOTE = IPV6_MIN_MTU - IPV6_HEADER - icmpv6.ICMPV6ERROR_FIXED_SIZE;
 const MAX_PAYLOAD = 65535;
 
 export interface Icmpv6Options {
   /** Errors allowed per second on average (token refill rate). */
-  errorsPerSecond?: number;
+  errorRatePerSecond?: number;
   /** Errors allowed in a burst (bucket size). */
   errorBurst?: number;
   /** Answer echo requests sent to a multicast group (Linux's default: yes). */
@@ -82,8 +81,7 @@ export class Icmpv6Layer
   private readonly dst = new Uint8Array(16);
   /** The record a reassembly timeout's quote is described in. */
   private readonly timedOut: Ipv6Delivery = createIpv6Delivery();
-  private tokens: number;
-  private refilledAt = 0;
+  private readonly errorTokens: TokenBucket;
   private readonly echo: icmpv6.Icmpv6EchoFields = {
     type: Icmpv6Type.EchoReply,
     code: 0,
@@ -97,8 +95,8 @@ export class Icmpv6Layer
     private readonly time: TimeSource,
     options: Icmpv6Options = {},
   ) {
-    this.o = { errorsPerSecond: 100, errorBurst: 20, echoMulticast: true, ...options };
-    this.tokens = this.o.errorBurst;
+    this.o = { errorRatePerSecond: 100, errorBurst: 20, echoMulticast: true, ...options };
+    this.errorTokens = new TokenBucket(this.o.errorRatePerSecond, this.o.errorBurst);
   }
 
   receive(d: Ipv6Delivery): void {
@@ -311,7 +309,7 @@ export class Icmpv6Layer
     if (isUnspecified(d.src, 0) || isMulticast(d.src, 0)) return;
     if (d.toMulticast && !toMulticastAllowed) return;
     if (this.aboutAnError(d)) return;
-    if (!this.takeToken()) {
+    if (!this.errorTokens.take(this.time.now())) {
       stats.drops.rateLimited++;
       return;
     }
@@ -326,7 +324,7 @@ export class Icmpv6Layer
     }
     this.dst.set(d.src);
     const at = IPV6_SEND_HEADROOM;
-    const quote = Math.min(d.packetLength, MAX_QUOTE);
+    const quote = Math.min(d.packetLength, ICMPV6_MAX_QUOTE);
     copyBytes(d.bytes, d.packetOffset, this.tx, at + icmpv6.ICMPV6ERROR_FIXED_SIZE, quote);
     let n: number;
     if (type === Icmpv6Type.ParameterProblem) {
@@ -383,18 +381,5 @@ export class Icmpv6Layer
     const q = this.quoted;
     if (q.wrap(d.bytes, d.offset, d.length) !== null) return false;
     return q.type < Icmpv6Type.EchoRequest || q.type === Icmpv6Type.Redirect;
-  }
-
-  private takeToken(): boolean {
-    const now = this.time.now();
-    const o = this.o;
-    this.tokens = Math.min(
-      o.errorBurst,
-      this.tokens + ((now - this.refilledAt) * o.errorsPerSecond) / 1000,
-    );
-    this.refilledAt = now;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
   }
 }

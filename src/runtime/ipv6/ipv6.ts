@@ -19,6 +19,7 @@
  * Send: the transport leaves `IPV6_SEND_HEADROOM` bytes in front of its payload; the header is
  * written there and, when the packet fits the path MTU, the same buffer goes to the link.
  */
+import { ipv6Equals, copyIpv6 } from '../../codec/address.js';
 import {
   ethernet,
   icmpv6,
@@ -31,6 +32,7 @@ import {
   udp,
 } from '../../generated/index.js';
 import {
+  IPV6_MIN_MTU,
   IPV6_SEND_HEADROOM,
   SendStatus,
   createIpv6Delivery,
@@ -49,13 +51,11 @@ import { copyBytes } from '../ethernet/bytes.js';
 import {
   AddressTable,
   commonPrefixLength,
-  copyAddress,
   isLinkLocal,
   isMulticast,
   isUnspecified,
   multicastMac,
   prefixMatches,
-  sameAddress,
   scopeOf,
   solicitedNode,
 } from './address.js';
@@ -67,8 +67,6 @@ const { IpProtocol } = ipv4;
 const { Icmpv6ParameterProblemCode } = icmpv6;
 const HEADER_LENGTH = ipv6.IPV6_FIXED_SIZE;
 const FRAGMENT_HEADER_LENGTH = ipv6frag.IPV6FRAGMENT_FIXED_SIZE;
-/** RFC 8200 §5: every link carries 1280 bytes; a path MTU is never taken below it. */
-export const IPV6_MIN_MTU = 1280;
 const MAX_PAYLOAD = 65535;
 /** RFC 8201 §4: a lowered path MTU is tried upward again after 10 minutes. */
 const PMTU_LIFETIME_MS = 10 * 60_000;
@@ -302,7 +300,7 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
   }
 
   removeAddress(address: Uint8Array): void {
-    const i = this.addresses.findIndex((e) => sameAddress(e.address, 0, address, 0));
+    const i = this.addresses.findIndex((e) => ipv6Equals(e.address, 0, address, 0));
     if (i < 0) return;
     const [entry] = this.addresses.splice(i, 1);
     this.leaveGroup(solicitedNode(entry.address));
@@ -318,7 +316,7 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
   findAddress(a: Uint8Array, off: number): Ipv6AddressEntry | null {
     const list = this.addresses;
     for (let i = 0; i < list.length; i++)
-      if (sameAddress(list[i].address, 0, a, off)) return list[i];
+      if (ipv6Equals(list[i].address, 0, a, off)) return list[i];
     return null;
   }
 
@@ -381,7 +379,7 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
 
   /** Adds or refreshes a default router (lifetime 0 removes it, RFC 4861 §6.3.4). */
   setRouter(address: Uint8Array, until: number): void {
-    const i = this.routers.findIndex((r) => sameAddress(r.address, 0, address, 0));
+    const i = this.routers.findIndex((r) => ipv6Equals(r.address, 0, address, 0));
     if (until <= this.time.now()) {
       if (i >= 0) this.routers.splice(i, 1);
       return;
@@ -410,7 +408,7 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
       p.expiresAt = now + PMTU_LIFETIME_MS;
     } else if (value < this.mtu) {
       const address = new Uint8Array(16);
-      copyAddress(dst, off, address, 0);
+      copyIpv6(dst, off, address, 0);
       this.pmtu.set({ address, mtu: value, expiresAt: now + PMTU_LIFETIME_MS });
     }
     this.wake(now + PMTU_LIFETIME_MS);
@@ -811,9 +809,9 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
     hopLimit = this.hopLimit,
   ): SendStatus {
     const t = this.target;
-    copyAddress(dst, dstOffset, t.dst, 0);
+    copyIpv6(dst, dstOffset, t.dst, 0);
     t.srcGiven = src !== null;
-    if (src !== null) copyAddress(src, 0, t.src, 0);
+    if (src !== null) copyIpv6(src, 0, t.src, 0);
     t.hopLimit = hopLimit;
     return this.output(t, nextHeader, buf, payloadOffset, payloadLength);
   }
@@ -827,14 +825,14 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
     const dstScope = scopeOf(dst, dstOffset);
     for (const e of this.addresses) {
       if (e.state !== 'preferred' && e.state !== 'deprecated') continue;
-      if (sameAddress(e.address, 0, dst, dstOffset)) {
+      if (ipv6Equals(e.address, 0, dst, dstOffset)) {
         best = e;
         break;
       }
       if (best === null || this.betterSource(e, best, dst, dstOffset, dstScope)) best = e;
     }
     if (best === null) return false;
-    copyAddress(best.address, 0, out, 0);
+    copyIpv6(best.address, 0, out, 0);
     return true;
   }
 
@@ -893,14 +891,14 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
       stats.drops.noRoute++;
       return SendStatus.Dropped;
     } else if (this.isOnLink(dst, 0)) {
-      copyAddress(dst, 0, hop, 0);
+      copyIpv6(dst, 0, hop, 0);
     } else {
       const router = this.routers[0];
       if (router === undefined) {
         stats.drops.noRoute++;
         return SendStatus.Dropped;
       }
-      copyAddress(router.address, 0, hop, 0);
+      copyIpv6(router.address, 0, hop, 0);
     }
     const ipOffset = payloadOffset - HEADER_LENGTH;
     const h = this.header;
@@ -922,10 +920,12 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
   }
 
   private transmit(mac: MacHolder, bytes: Uint8Array, ipOffset: number, ipLength: number): boolean {
+    // With no lowered path MTU, a packet within the link MTU goes as it is; only otherwise is it
+    // read again (our own packet, encoded by output(): a failed wrap would be a bug, not input).
     const v = this.sendView;
-    // Our own packet (encoded by output()), so it wraps; a failure would be a bug, not input.
-    if (v.wrap(bytes, ipOffset, ipLength) !== null) return false;
-    const limit = this.pathMtuOf(v);
+    const direct = ipLength <= this.linkMtu && this.pmtu.size === 0;
+    if (!direct && v.wrap(bytes, ipOffset, ipLength) !== null) return false;
+    const limit = direct ? this.linkMtu : this.pathMtu(v.bytes, v.dstOffset);
     if (ipLength <= limit) {
       if (
         !this.ethernet.sendTo(
@@ -942,11 +942,6 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
       return true;
     }
     return this.fragmentOut(mac, v, bytes, ipOffset, limit);
-  }
-
-  private pathMtuOf(v: ipv6.Ipv6View): number {
-    if (this.pmtu.size === 0) return this.mtu;
-    return this.pathMtu(v.bytes, v.dstOffset);
   }
 
   /**

@@ -14,17 +14,11 @@
  * An MLDv1 querier is answered in MLDv2 as well; the MLDv1 compatibility mode (§8.2) is not
  * kept.
  */
+import { ipv6Equals } from '../../codec/address.js';
 import { icmpv6, ipv4, ipv6opts } from '../../generated/index.js';
-import { IPV6_SEND_HEADROOM, type Ipv6Delivery } from '../layers.js';
+import { IPV6_MIN_MTU, IPV6_SEND_HEADROOM, type Ipv6Delivery } from '../layers.js';
 import type { TimeSource } from '../arp/arp.js';
-import {
-  ALL_MLDV2_ROUTERS,
-  ALL_NODES,
-  UNSPECIFIED,
-  isUnspecified,
-  sameAddress,
-  scopeOf,
-} from './address.js';
+import { ALL_MLDV2_ROUTERS, ALL_NODES, UNSPECIFIED, isUnspecified, scopeOf } from './address.js';
 import type { Icmpv6Layer, Icmpv6MessageHandler } from './icmpv6.js';
 import type { Ipv6Layer } from './ipv6.js';
 
@@ -49,7 +43,7 @@ export interface MldOptions {
 
 export class MldLayer implements Icmpv6MessageHandler {
   private readonly pending: Pending[] = [];
-  private readonly tx = new Uint8Array(IPV6_SEND_HEADROOM + 1280);
+  private readonly tx = new Uint8Array(IPV6_SEND_HEADROOM + IPV6_MIN_MTU);
   private readonly src = new Uint8Array(16);
   /** Hop-by-hop header with Router Alert (value 0: MLD), encoded once. */
   private readonly hopByHop: Uint8Array;
@@ -85,7 +79,7 @@ export class MldLayer implements Icmpv6MessageHandler {
 
   /** Groups worth reporting: all but ff02::1 and node-local ones. */
   private reportable(group: Uint8Array): boolean {
-    return !sameAddress(group, 0, ALL_NODES, 0) && scopeOf(group, 0) >= 2;
+    return !ipv6Equals(group, 0, ALL_NODES, 0) && scopeOf(group, 0) >= 2;
   }
 
   private changed(group: Uint8Array, joined: boolean): void {
@@ -94,7 +88,7 @@ export class MldLayer implements Icmpv6MessageHandler {
       ? Mldv2RecordType.ChangeToExcludeMode
       : Mldv2RecordType.ChangeToIncludeMode;
     // A newer change for the group replaces a pending one.
-    const i = this.pending.findIndex((p) => p.group !== null && sameAddress(p.group, 0, group, 0));
+    const i = this.pending.findIndex((p) => p.group !== null && ipv6Equals(p.group, 0, group, 0));
     if (i >= 0) this.pending.splice(i, 1);
     const now = this.time.now();
     this.pending.push({ group: group.slice(0, 16), recordType, left: ROBUSTNESS, at: now });
@@ -133,7 +127,7 @@ export class MldLayer implements Icmpv6MessageHandler {
       (p) =>
         p.recordType === recordType &&
         (p.group === null ||
-          (group !== null && p.group !== null && sameAddress(p.group, 0, group, 0))),
+          (group !== null && p.group !== null && ipv6Equals(p.group, 0, group, 0))),
     );
     if (existing !== undefined) {
       existing.at = Math.min(existing.at, at);

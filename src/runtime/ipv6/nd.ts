@@ -14,15 +14,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { icmpv6, ipv4 } from '../../generated/index.js';
-import { readMac } from '../../codec/address.js';
-import { IPV6_SEND_HEADROOM, type Ipv6Delivery } from '../layers.js';
+import { copyIpv6, readMac, writeMac } from '../../codec/address.js';
+import { IPV6_MIN_MTU, IPV6_SEND_HEADROOM, type Ipv6Delivery } from '../layers.js';
 import type { MacHolder } from '../ethernet/ethernet.js';
 import type { TimeSource } from '../arp/arp.js';
 import {
   ALL_NODES,
   ALL_ROUTERS,
   UNSPECIFIED,
-  copyAddress,
   eui64Into,
   isLinkLocal,
   isMulticast,
@@ -106,7 +105,7 @@ export class NdLayer implements Icmpv6MessageHandler, NeighborProber {
   private rsAt = Infinity;
   private gotRa = false;
   private readonly raListeners: Array<(info: RouterAdvertisementInfo) => void> = [];
-  private readonly tx = new Uint8Array(IPV6_SEND_HEADROOM + 1280);
+  private readonly tx = new Uint8Array(IPV6_SEND_HEADROOM + IPV6_MIN_MTU);
   private readonly dst = new Uint8Array(16);
   private readonly src = new Uint8Array(16);
   private readonly target = new Uint8Array(16);
@@ -137,11 +136,7 @@ export class NdLayer implements Icmpv6MessageHandler, NeighborProber {
       ...options,
     };
     this.rsLeft = this.o.routerSolicitations;
-    let m = mac;
-    for (let i = MAC_LENGTH - 1; i >= 0; i--) {
-      this.macBytes[i] = m % 256;
-      m = Math.floor(m / 256);
-    }
+    writeMac(this.macBytes, 0, mac);
     this.sllao = this.encodeOptions([{ kind: 'SourceLinkLayerAddress', address: this.macBytes }]);
     this.tllao = this.encodeOptions([{ kind: 'TargetLinkLayerAddress', address: this.macBytes }]);
     icmp.nd = this;
@@ -229,11 +224,6 @@ export class NdLayer implements Icmpv6MessageHandler, NeighborProber {
     if (this.rsAt < Infinity) this.wake(this.rsAt);
   }
 
-  /** True while `entry` still runs DAD. */
-  isTentative(entry: Ipv6AddressEntry): boolean {
-    return entry.state === 'tentative';
-  }
-
   // ---- NeighborProber --------------------------------------------------------------------
 
   solicit(target: Uint8Array, mac: MacHolder | null): void {
@@ -248,8 +238,8 @@ export class NdLayer implements Icmpv6MessageHandler, NeighborProber {
       return;
     }
     if (mac === null) solicitedNodeInto(target, 0, this.dst);
-    else copyAddress(target, 0, this.dst, 0);
-    copyAddress(target, 0, this.target, 0);
+    else copyIpv6(target, 0, this.dst, 0);
+    copyIpv6(target, 0, this.target, 0);
     const at = IPV6_SEND_HEADROOM;
     const n = icmpv6.encodeNdNeighborSolicitation(
       {
@@ -303,7 +293,7 @@ export class NdLayer implements Icmpv6MessageHandler, NeighborProber {
     to: Uint8Array,
     solicited: boolean,
   ): void {
-    copyAddress(target, targetOff, this.target, 0);
+    copyIpv6(target, targetOff, this.target, 0);
     this.src.set(this.target);
     this.dst.set(to);
     const n = icmpv6.encodeNdNeighborAdvertisement(
@@ -502,7 +492,7 @@ export class NdLayer implements Icmpv6MessageHandler, NeighborProber {
           const p = c.prefixInformation;
           if (p.prefixLength > 128) break;
           const prefix = new Uint8Array(16);
-          copyAddress(p.bytes, p.prefixOffset, prefix, 0);
+          copyIpv6(p.bytes, p.prefixOffset, prefix, 0);
           info.prefixes.push({
             prefix: prefixOf(prefix, p.prefixLength),
             prefixLength: p.prefixLength,

@@ -12,11 +12,12 @@
  * neighbor and `queueBytes` in all. The packet that starts a resolution is always queued
  * (unless the byte bound refuses it); later ones past the bounds are refused and counted.
  */
+import { copyIpv6 } from '../../codec/address.js';
 import { SendStatus } from '../layers.js';
 import { ETHERNET_HEADER_LENGTH, type MacHolder } from '../ethernet/ethernet.js';
 import { copyBytes } from '../ethernet/bytes.js';
 import type { ResolvedSender } from '../arp/arp.js';
-import { AddressTable, copyAddress } from './address.js';
+import { AddressTable } from './address.js';
 
 export const NudState = {
   Incomplete: 'INCOMPLETE',
@@ -392,7 +393,7 @@ export class NeighborCache {
   private insert(address: Uint8Array, off: number, now: number): Neighbor {
     if (this.table.size >= this.o.cacheSize) this.evictOne();
     const copy = new Uint8Array(16);
-    copyAddress(address, off, copy, 0);
+    copyIpv6(address, off, copy, 0);
     const n: Neighbor = {
       address: copy,
       state: NudState.Stale,

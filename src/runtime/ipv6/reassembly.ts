@@ -26,7 +26,7 @@
  * delivered without reassembly (RFC 6946); a first fragment holds the whole header chain up to
  * the upper-layer header (RFC 7112, Parameter Problem code 3).
  */
-import { icmpv6, ipv6, ipv6frag } from '../../generated/index.js';
+import { ipv6, ipv6frag } from '../../generated/index.js';
 import { copyBytes } from '../ethernet/bytes.js';
 import {
   DATAGRAM_COMPLETE,
@@ -37,6 +37,7 @@ import {
   type ReassemblyOptions,
 } from '../ip/reassembly.js';
 import type { Ipv6ReassemblyCounters } from '../stats.js';
+import { ICMPV6_MAX_QUOTE } from '../layers.js';
 
 const DEFAULTS: Required<ReassemblyOptions> = {
   /** RFC 8200 section 4.5: 60 seconds. */
@@ -51,10 +52,6 @@ const FRAGMENT_HEADER_LENGTH = ipv6frag.IPV6FRAGMENT_FIXED_SIZE;
 const MAX_PAYLOAD_LENGTH = 65535;
 /** The longest unfragmentable part kept: the IPv6 header and 1 KiB of extension headers. */
 export const MAX_UNFRAGMENTABLE = IPV6_HEADER_LENGTH + 1024;
-/** RFC 8200 section 5: every link carries 1280 bytes. */
-const MIN_MTU = 1280;
-/** RFC 4443 section 2.4 (c): an error quotes as much as keeps it within the minimum MTU. */
-export const MAX_TIMEOUT_QUOTE = MIN_MTU - IPV6_HEADER_LENGTH - icmpv6.ICMPV6ERROR_FIXED_SIZE;
 /**
  * Buffer layout: the offset-0 fragment's Fragment header (for the timeout quote), then room for
  * the unfragmentable part right in front of the payload.
@@ -92,7 +89,7 @@ export interface Ipv6ReassemblyTimeoutListener {
   /**
    * `bytes[packetOffset, +quotedLength)` is the offset-0 fragment as received (the
    * unfragmentable part, its Fragment header, then the data received contiguous from offset 0),
-   * cut to MAX_TIMEOUT_QUOTE bytes; its IPv6 header names the source to tell. Valid during the
+   * cut to ICMPV6_MAX_QUOTE bytes; its IPv6 header names the source to tell. Valid during the
    * call only.
    */
   reassemblyTimedOut(bytes: Uint8Array, packetOffset: number, quotedLength: number): void;
@@ -107,7 +104,7 @@ export class Ipv6Reassembler {
     nextHeader: 0,
     payloadLength: 0,
   };
-  private readonly quote = new Uint8Array(MAX_TIMEOUT_QUOTE);
+  private readonly quote = new Uint8Array(ICMPV6_MAX_QUOTE);
   timeoutListener: Ipv6ReassemblyTimeoutListener | null = null;
 
   constructor(
@@ -249,7 +246,7 @@ export class Ipv6Reassembler {
     copyBytes(d.buffer, 0, quote, headerLength, FRAGMENT_HEADER_LENGTH);
     const dataOffset = headerLength + FRAGMENT_HEADER_LENGTH;
     // The first interval starts at 0: the offset-0 fragment arrived.
-    const data = Math.min(d.ranges[1], MAX_TIMEOUT_QUOTE - dataOffset);
+    const data = Math.min(d.ranges[1], ICMPV6_MAX_QUOTE - dataOffset);
     copyBytes(d.buffer, HEADER_ROOM, quote, dataOffset, data);
     listener.reassemblyTimedOut(quote, 0, dataOffset + data);
   }

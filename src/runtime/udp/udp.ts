@@ -188,9 +188,8 @@ export class UdpLayer implements TransportReceiver {
     const socket = this.sockets6.get(dstPort);
     if (socket === undefined) {
       stats.drops.noSocket++;
-      // RFC 4443 §3.1 code 4; never about a datagram sent to a group (§2.4 e.3).
-      if (!d.toMulticast)
-        this.errors6?.destinationUnreachable(icmpv6.Icmpv6UnreachableCode.Port, d);
+      // RFC 4443 §3.1 code 4; ICMPv6 sends none about a datagram sent to a group (§2.4 e.3).
+      this.errors6?.destinationUnreachable(icmpv6.Icmpv6UnreachableCode.Port, d);
       return;
     }
     const u = this.delivery;

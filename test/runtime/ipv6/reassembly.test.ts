@@ -1,11 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ipv6frag } from '../../../src/generated/index.js';
-import {
-  Ipv6Reassembler,
-  MAX_TIMEOUT_QUOTE,
-  MAX_UNFRAGMENTABLE,
-} from '../../../src/runtime/ipv6/reassembly.js';
+import { Ipv6Reassembler, MAX_UNFRAGMENTABLE } from '../../../src/runtime/ipv6/reassembly.js';
+import { ICMPV6_MAX_QUOTE } from '../../../src/runtime/layers.js';
 import type { ReassemblyOptions } from '../../../src/runtime/ip/reassembly.js';
 import { createIpv6ReassemblyCounters } from '../../../src/runtime/stats.js';
 
@@ -334,8 +331,8 @@ describe('IPv6 reassembly', () => {
     const want = new Uint8Array(56 + FRAGMENT_HEADER + 1600);
     want.set(first.subarray(0, 56 + FRAGMENT_HEADER));
     want.set(o.data.subarray(0, 1600), 56 + FRAGMENT_HEADER);
-    expect(quotes[0]).toEqual(want.subarray(0, MAX_TIMEOUT_QUOTE));
-    expect(MAX_TIMEOUT_QUOTE).toBe(1280 - 40 - 8);
+    expect(quotes[0]).toEqual(want.subarray(0, ICMPV6_MAX_QUOTE));
+    expect(ICMPV6_MAX_QUOTE).toBe(1280 - 40 - 8);
     r.tick(60_100);
     expect(r.incomplete).toBe(0);
     expect(quotes).toHaveLength(1);
