@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { keyedHash32 } from './isn.js';
+import { TUPLE_SCRATCH_BYTES, keyedHash32, type TupleAddress } from './isn.js';
 
 /**
  * SYN cookies for when the listen queue of half-open connections is full: the SYN-ACK's ISN
@@ -16,7 +16,7 @@ const SLOT_MS = 64_000;
 
 export class SynCookies {
   private readonly key: Buffer;
-  private readonly scratch = Buffer.alloc(20);
+  private readonly scratch = Buffer.alloc(TUPLE_SCRATCH_BYTES);
 
   constructor(key?: Uint8Array) {
     this.key = key !== undefined ? Buffer.from(key) : randomBytes(16);
@@ -30,9 +30,9 @@ export class SynCookies {
   }
 
   make(
-    localIp: number,
+    localIp: TupleAddress,
     localPort: number,
-    remoteIp: number,
+    remoteIp: TupleAddress,
     remotePort: number,
     peerIsn: number,
     mss: number,
@@ -49,9 +49,9 @@ export class SynCookies {
    * Returns the MSS it encodes, or -1 when it is not valid.
    */
   check(
-    localIp: number,
+    localIp: TupleAddress,
     localPort: number,
-    remoteIp: number,
+    remoteIp: TupleAddress,
     remotePort: number,
     peerIsn: number,
     cookie: number,
@@ -68,9 +68,9 @@ export class SynCookies {
   }
 
   private hash(
-    localIp: number,
+    localIp: TupleAddress,
     localPort: number,
-    remoteIp: number,
+    remoteIp: TupleAddress,
     remotePort: number,
     peerIsn: number,
     slot: number,

@@ -175,6 +175,8 @@ export interface TcpCounters {
   dupAcksIn: number;
   lostRetransmits: number;
   tailProbes: number;
+  /** Resends from SND.UNA because path MTU discovery lowered the segment size. */
+  pathMtuRetransmits: number;
 }
 
 /** TIME-WAIT's TS.Recent stays meaningful for 24 days (RFC 7323 §5.5). */
@@ -211,6 +213,7 @@ export class TcpConnection {
     dupAcksIn: 0,
     lostRetransmits: 0,
     tailProbes: 0,
+    pathMtuRetransmits: 0,
   };
   /** Free slot for the runtime (its socket object). */
   owner: unknown = undefined;
@@ -249,6 +252,8 @@ export class TcpConnection {
   /** Payload bytes per segment we send (peer MSS, our MTU, minus the timestamp option). */
   effMss: number;
   peerMss = DEFAULT_PEER_MSS;
+  /** Largest segment (header excluded) the path carries, from path MTU discovery. */
+  pathMss = Infinity;
   sndShift = 0;
   rcvShift = 0;
   private readonly ourShift: number;
@@ -328,9 +333,7 @@ export class TcpConnection {
   constructor(
     readonly config: TcpConfig,
     private readonly host: TcpHost,
-    readonly localIp: number,
     readonly localPort: number,
-    readonly remoteIp: number,
     readonly remotePort: number,
   ) {
     this.sendBuffer = new SendBuffer(config.sndBuf);
@@ -506,6 +509,26 @@ export class TcpConnection {
     if (idleMs > 0) this.keepIdle = idleMs;
     this.keepProbes = 0;
     this.keepaliveDeadline = enable && this.isSynchronized() ? now + this.keepIdle : NONE;
+  }
+
+  /**
+   * Path MTU discovery (RFC 8201, RFC 1191 §6.4) lowered the largest segment the path carries
+   * to `mss` payload-plus-options bytes. Segments in flight that no longer fit were dropped on
+   * the way, so the connection resends from SND.UNA at the new size at once, without waiting
+   * for a timeout and without treating the loss as congestion. A larger value is ignored: the
+   * path MTU only rises through a new connection.
+   */
+  pathMtuChanged(mss: number, now: number): void {
+    if (!(mss < this.pathMss)) return;
+    this.pathMss = Math.max(64, mss);
+    const before = this.effMss;
+    this.computeEffMss();
+    if (this.effMss >= before || !this.isSynchronized() || this.sndUna === this.sndMax) return;
+    this.counters.pathMtuRetransmits++;
+    this.sndNxt = this.sndUna;
+    this.highRxt = this.sndUna;
+    this.rttTiming = false;
+    this.output(now);
   }
 
   /** The receive batch ended: send the ACK deferred through `TcpHost.deferAck`, if still owed. */
@@ -1622,7 +1645,7 @@ export class TcpConnection {
 
   private computeEffMss(): void {
     const opt = this.tsEnabled ? TS_OPTION_BYTES : 0;
-    this.effMss = Math.max(64, Math.min(this.peerMss, this.config.mss) - opt);
+    this.effMss = Math.max(64, Math.min(this.peerMss, this.config.mss, this.pathMss) - opt);
     this.rcvMss = Math.max(64, this.config.mss - opt);
   }
 

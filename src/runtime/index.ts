@@ -40,8 +40,14 @@ export type {
   UdpSocketOptions,
   UdpSocketType,
 } from './udp/types.js';
-export { IPV4_SEND_HEADROOM, SendStatus } from './layers.js';
-export type { Ipv4Delivery, Ipv4Sender, TransportReceiver } from './layers.js';
+export { IPV4_SEND_HEADROOM, IPV6_SEND_HEADROOM, SendStatus } from './layers.js';
+export type {
+  Ipv4Delivery,
+  Ipv4Sender,
+  Ipv6Delivery,
+  Ipv6Sender,
+  TransportReceiver,
+} from './layers.js';
 export type { Clock, TimerHandle } from './clock/clock.js';
 export type { FrameReceiver, Link, LinkStats } from './link/link.js';
 export { snapshotStats, totalDrops } from './stats.js';

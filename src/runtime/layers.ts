@@ -97,6 +97,26 @@ export function createIpv6Delivery(): Ipv6Delivery {
   };
 }
 
+/**
+ * How a transport sends over IPv6 (see Ipv6Layer.send): like Ipv4Sender, the transport writes
+ * at `payloadOffset` with `IPV6_SEND_HEADROOM` free bytes before it. `src` null: the layer picks
+ * our source address for `dst` (RFC 6724); a transport whose checksum covers the source passes
+ * the one `selectSource` gave it.
+ */
+export interface Ipv6Sender {
+  send(
+    dst: Uint8Array,
+    dstOffset: number,
+    nextHeader: number,
+    buf: Uint8Array,
+    payloadOffset: number,
+    payloadLength: number,
+    src?: Uint8Array | null,
+  ): SendStatus;
+  /** Our source address for `dst` (RFC 6724), written into `out`; false when none is usable. */
+  selectSource(dst: Uint8Array, dstOffset: number, out: Uint8Array): boolean;
+}
+
 /** A transport registered with IPv6 for one next-header value. */
 export interface Ipv6TransportReceiver {
   receive(delivery: Ipv6Delivery): void;

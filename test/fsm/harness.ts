@@ -20,9 +20,6 @@ export interface SentSegment extends Segment {
   payload: Uint8Array;
 }
 
-export const IP_A = 0x0a000001;
-export const IP_B = 0x0a000002;
-
 /** mulberry32: small seeded PRNG for loss patterns. */
 export function rng(seed: number): () => number {
   let t = seed >>> 0;
@@ -97,22 +94,8 @@ export class Net {
   constructor(configA: Partial<TcpConfig> = {}, configB: Partial<TcpConfig> = configA) {
     this.hostA = new EndpointHost(this, 'a');
     this.hostB = new EndpointHost(this, 'b');
-    this.a = new TcpConnection(
-      { ...DEFAULT_TCP_CONFIG, ...configA },
-      this.hostA,
-      IP_A,
-      1000,
-      IP_B,
-      80,
-    );
-    this.b = new TcpConnection(
-      { ...DEFAULT_TCP_CONFIG, ...configB },
-      this.hostB,
-      IP_B,
-      80,
-      IP_A,
-      1000,
-    );
+    this.a = new TcpConnection({ ...DEFAULT_TCP_CONFIG, ...configA }, this.hostA, 1000, 80);
+    this.b = new TcpConnection({ ...DEFAULT_TCP_CONFIG, ...configB }, this.hostB, 80, 1000);
   }
 
   sent(from: 'a' | 'b', seg: Segment, payload: Uint8Array): void {

@@ -196,9 +196,12 @@ export function prefixOf(a: Uint8Array, length: number): Uint8Array {
   return out;
 }
 
-/** A 31-bit hash of the 16 bytes at `a[off]` (table buckets; allocation-free). */
-export function hashAddress(a: Uint8Array, off: number): number {
-  let h = 0x811c9dc5;
+/**
+ * A 31-bit hash (FNV-1a) of the 16 bytes at `a[off]`, for table buckets; allocation-free. A
+ * table that peers can fill passes a random `seed`, so that they cannot choose colliding keys.
+ */
+export function hashAddress(a: Uint8Array, off: number, seed = 0x811c9dc5): number {
+  let h = seed;
   for (let i = 0; i < 16; i++) h = Math.imul(h ^ a[off + i], 0x01000193);
   return h & 0x7fffffff;
 }

@@ -857,6 +857,21 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
     );
   }
 
+  /**
+   * Upper-layer confirmation (RFC 4861 §7.3.1): a transport saw traffic to `dst` make forward
+   * progress (new data acknowledged), so the neighbor it goes through is reachable: `dst`
+   * itself when on-link, else the default router.
+   */
+  confirmReachable(dst: Uint8Array, off: number): void {
+    const now = this.time.now();
+    if (this.isOnLink(dst, off)) {
+      this.neighbors.confirm(dst, off, now);
+      return;
+    }
+    const router = this.routers[0];
+    if (router !== undefined) this.neighbors.confirm(router.address, 0, now);
+  }
+
   /** Is `a` on our link: link-local, or inside an on-link prefix? */
   isOnLink(a: Uint8Array, off: number): boolean {
     if (isLinkLocal(a, off)) return true;

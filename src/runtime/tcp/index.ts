@@ -1,5 +1,6 @@
 /**
- * TCP for a Stack: `attachTcp(stack)` registers the layer with IPv4 (protocol 6), makes it the
+ * TCP for a Stack: `attachTcp(stack)` registers the layer with IPv4 (protocol 6) and IPv6 when
+ * the stack has it, makes it the
  * stack's `tcp` (stats and close included) and returns it for `listen` / `connect`. Calling it
  * again returns the same layer (options of later calls are ignored).
  */

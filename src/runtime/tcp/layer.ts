@@ -1,18 +1,26 @@
 /**
- * The TCP layer: registered with IPv4 for protocol 6, it validates and decodes segments (the
- * generated codec, no allocation), finds the connection by 4-tuple, drives the pure state
- * machine (`src/fsm/tcp.ts`), arms one clock timer per connection at its next deadline, and
- * turns the machine's output into IPv4 datagrams and socket events.
+ * The TCP layer: registered with IPv4 for protocol 6 (and, once `attachIpv6` is called, with
+ * IPv6 for next header 6), it validates and decodes segments (the generated codec, no
+ * allocation), finds the connection by 4-tuple, drives the pure state machine
+ * (`src/fsm/tcp.ts`), arms one clock timer per connection at its next deadline, and turns the
+ * machine's output into IP packets and socket events.
+ *
+ * Both families share the state machine, the listeners and the caps; what differs lives here:
+ * the pseudo-header checksum, the table (IPv4 keyed by the address as a number, IPv6 by a seeded
+ * hash of the remote address checked against both addresses), the MSS (link MTU less 40 bytes
+ * of IPv6 header), path MTU discovery (a Packet Too Big lowers the MSS of the connection it
+ * quotes, RFC 8201) and the ICMPv6 errors that end a connection attempt.
  *
  * Passive opens: each listener has a cap on half-open (SYN-RECEIVED) connections; beyond it,
  * SYN cookies answer statelessly. The connection table as a whole is capped too, so memory is
  * bounded by maxConnections x (send buffer + receive window).
  */
 import { EventEmitter } from 'node:events';
-import { formatIpv4, parseIpv4 } from '../../codec/address.js';
-import { IsnGenerator } from '../../fsm/isn.js';
+import { randomInt } from 'node:crypto';
+import { copyIpv6, formatIpv4, ipv6Equals, parseIpv4, parseIpv6 } from '../../codec/address.js';
+import { IsnGenerator, type TupleAddress } from '../../fsm/isn.js';
 import { ACK, RST, SYN, newSegment, resetFor, type Segment } from '../../fsm/segment.js';
-import { seqAdd, seqGt } from '../../fsm/seq.js';
+import { seqAdd, seqGe, seqGt, seqLt } from '../../fsm/seq.js';
 import { SynCookies } from '../../fsm/syncookie.js';
 import {
   DEFAULT_TCP_CONFIG,
@@ -24,12 +32,17 @@ import {
   type TcpHost,
   windowShiftFor,
 } from '../../fsm/tcp.js';
-import { ipv4 as ipv4Spec, tcp } from '../../generated/index.js';
+import { icmpv6, ipv4 as ipv4Spec, ipv6 as ipv6Spec, tcp } from '../../generated/index.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
+import { hashAddress, ipv6Text } from '../ipv6/address.js';
+import type { Icmpv6ErrorReport } from '../ipv6/icmpv6.js';
 import {
-  IPV4_SEND_HEADROOM,
+  IPV6_SEND_HEADROOM,
   type Ipv4Delivery,
   type Ipv4Sender,
+  type Ipv6Delivery,
+  type Ipv6Sender,
+  type Ipv6TransportReceiver,
   type TransportReceiver,
 } from '../layers.js';
 import type { StatsTree } from '../stats.js';
@@ -37,10 +50,77 @@ import { TcpSocket, type SocketBackend, type TcpErrorCode } from './socket.js';
 import { OptionWriter, readSegment } from './wire.js';
 
 const HEADER_LENGTH = tcp.TCP_FIXED_SIZE;
+const IPV6_HEADER_LENGTH = ipv6Spec.IPV6_FIXED_SIZE;
+const TCP = ipv4Spec.IpProtocol.TCP;
+/** Headroom in front of every segment we build: room for either family's headers. */
+const HEADROOM = IPV6_SEND_HEADROOM;
+/** Forward-progress confirmations to Neighbor Discovery, at most one per connection per this. */
+const CONFIRM_INTERVAL_MS = 1000;
 const EPHEMERAL_FIRST = 49152;
 const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
 /** Bit of a SYN-cookie SYN-ACK's timestamp that says the peer offered SACK. */
 const COOKIE_SACK_BIT = 0x10;
+
+/** What TCP needs from IPv6 (see Ipv6Layer). */
+export interface TcpIpv6 extends Ipv6Sender {
+  /** Largest payload of one unfragmented packet on the link (link MTU - 40). */
+  readonly maxPayload: number;
+  /** The MTU of the path to `dst` (the link MTU unless a Packet Too Big lowered it). */
+  pathMtu(dst: Uint8Array, off?: number): number;
+  /**
+   * Upper-layer confirmation (RFC 4861 §7.3.1): traffic to `dst` made forward progress, so the
+   * neighbor it goes through (`dst` itself on-link, else the router) is reachable.
+   */
+  confirmReachable(dst: Uint8Array, off: number): void;
+  /** The IPv6 header quoted in an ICMPv6 error, or null when cut short. */
+  quotedHeader(bytes: Uint8Array, offset: number, length: number): ipv6Spec.Ipv6View | null;
+}
+
+/**
+ * The addresses of one connection (or of the segment in hand): IPv4 ones as unsigned numbers,
+ * IPv6 ones as 16 bytes; only the family's pair is meaningful.
+ */
+class TcpAddresses {
+  ipv6 = false;
+  local4 = 0;
+  remote4 = 0;
+  readonly local6 = new Uint8Array(16);
+  readonly remote6 = new Uint8Array(16);
+
+  copyFrom(o: TcpAddresses): this {
+    this.ipv6 = o.ipv6;
+    this.local4 = o.local4;
+    this.remote4 = o.remote4;
+    if (o.ipv6) {
+      copyIpv6(o.local6, 0, this.local6, 0);
+      copyIpv6(o.remote6, 0, this.remote6, 0);
+    }
+    return this;
+  }
+
+  get local(): TupleAddress {
+    return this.ipv6 ? this.local6 : this.local4;
+  }
+
+  get remote(): TupleAddress {
+    return this.ipv6 ? this.remote6 : this.remote4;
+  }
+
+  localText(): string {
+    return this.ipv6 ? ipv6Text(this.local6) : formatIpv4(this.local4);
+  }
+
+  remoteText(): string {
+    return this.ipv6 ? ipv6Text(this.remote6) : formatIpv4(this.remote4);
+  }
+
+  /** Same pair of addresses (the ports are compared by the caller). */
+  equals(o: TcpAddresses): boolean {
+    if (this.ipv6 !== o.ipv6) return false;
+    if (!this.ipv6) return this.remote4 === o.remote4 && this.local4 === o.local4;
+    return ipv6Equals(this.remote6, 0, o.remote6, 0) && ipv6Equals(this.local6, 0, o.local6, 0);
+  }
+}
 
 export interface TcpLayerOptions extends Partial<TcpConfig> {
   /** Most connections in the table, TIME-WAIT included (default 10000). */
@@ -65,18 +145,29 @@ export interface TcpLayerStats extends StatsTree {
   retransmits: number;
   timeouts: number;
   challengeAcks: number;
+  /** Segments received and sent over IPv6 (included in segmentsIn / segmentsOut). */
+  ipv6SegmentsIn: number;
+  ipv6SegmentsOut: number;
+  /** Packet Too Big errors that lowered a connection's segment size (RFC 8201). */
+  pathMtuDecreases: number;
+  /** Connection attempts ended by an ICMPv6 destination unreachable (RFC 1122 §4.2.3.9). */
+  icmpAborts: number;
   drops: {
     malformed: number;
     badChecksum: number;
+    /** Sent to a broadcast address or a multicast group. */
     broadcast: number;
     noListener: number;
     tableFull: number;
     badCookie: number;
     sendFailed: number;
+    /** ICMPv6 errors about no connection of ours, or quoting a sequence number out of window. */
+    icmpIgnored: number;
   };
 }
 
 export interface ConnectOptions {
+  /** An IPv4 address (text or number) or an IPv6 address ("fd00::1"; no %zone: one link). */
   host: string | number;
   port: number;
   localPort?: number;
@@ -87,6 +178,14 @@ export interface ConnectOptions {
 export interface ListenOptions {
   allowHalfOpen?: boolean;
   noDelay?: boolean;
+  /**
+   * Which connections the port takes, as node:net's `listen({host})`: by default (or '::')
+   * both families, like a dual-stack socket; '0.0.0.0' IPv4 only; one of our addresses only
+   * connections to it.
+   */
+  host?: string;
+  /** With host '::' (or none): IPv6 only (IPV6_V6ONLY), leaving the IPv4 port to another server. */
+  ipv6Only?: boolean;
 }
 
 /** A listening port: emits 'connection' (socket), 'close'. */
@@ -94,16 +193,55 @@ export class TcpServer extends EventEmitter {
   /** Half-open connections (SYN-RECEIVED) right now. */
   halfOpen = 0;
   listening = true;
+  /** @internal The families it takes, and the address it is bound to (null: any of ours). */
+  readonly ipv4: boolean;
+  readonly ipv6: boolean;
+  private readonly bound4: number;
+  private readonly bound6: Uint8Array | null;
+
   constructor(
     private readonly layer: TcpLayer,
     readonly port: number,
     readonly options: ListenOptions,
   ) {
     super();
+    const host = options.host ?? '::';
+    this.bound4 = 0;
+    this.bound6 = null;
+    if (host === '::') {
+      this.ipv4 = options.ipv6Only !== true;
+      this.ipv6 = true;
+    } else if (host === '0.0.0.0') {
+      this.ipv4 = true;
+      this.ipv6 = false;
+    } else if (host.includes(':')) {
+      const a = parseIpv6(host);
+      if (a === null) throw new TypeError(`listen: host "${host}" is not an address`);
+      this.ipv4 = false;
+      this.ipv6 = true;
+      this.bound6 = a;
+    } else {
+      const a = parseIpv4(host);
+      if (a < 0) throw new TypeError(`listen: host "${host}" is not an address`);
+      this.ipv4 = true;
+      this.ipv6 = false;
+      this.bound4 = a >>> 0;
+    }
+  }
+
+  /** @internal Does a SYN to these addresses belong here? */
+  takes(a: TcpAddresses): boolean {
+    if (a.ipv6)
+      return this.ipv6 && (this.bound6 === null || ipv6Equals(this.bound6, 0, a.local6, 0));
+    return this.ipv4 && (this.bound4 === 0 || this.bound4 === a.local4);
   }
 
   address(): { address: string; family: string; port: number } {
-    return { address: formatIpv4(this.layer.localAddress), family: 'IPv4', port: this.port };
+    if (this.bound6 !== null)
+      return { address: ipv6Text(this.bound6), family: 'IPv6', port: this.port };
+    if (this.ipv6 && this.layer.hasIpv6) return { address: '::', family: 'IPv6', port: this.port };
+    const a = this.bound4 !== 0 ? this.bound4 : this.layer.localAddress;
+    return { address: formatIpv4(a), family: 'IPv4', port: this.port };
   }
 
   /** Stops accepting; existing connections go on (like net.Server.close). */
@@ -121,6 +259,10 @@ export class TcpServer extends EventEmitter {
 /** Runtime state of one connection: its machine, socket, timer and queued socket work. */
 class Entry implements SocketBackend {
   socket: TcpSocket | null = null;
+  /** The next IPv6 connection in this one's hash slot. */
+  next6: Entry | null = null;
+  /** When we last told Neighbor Discovery this connection made progress (IPv6). */
+  confirmedAt = -Infinity;
   server: TcpServer | null = null;
   timer: TimerHandle | null = null;
   timerAt = Infinity;
@@ -146,6 +288,7 @@ class Entry implements SocketBackend {
     readonly layer: TcpLayer,
     readonly conn: TcpConnection,
     readonly clock: Clock,
+    readonly addresses: TcpAddresses,
   ) {}
 
   get unread(): number {
@@ -211,6 +354,10 @@ export class TcpLayer implements TransportReceiver, TcpHost {
     retransmits: 0,
     timeouts: 0,
     challengeAcks: 0,
+    ipv6SegmentsIn: 0,
+    ipv6SegmentsOut: 0,
+    pathMtuDecreases: 0,
+    icmpAborts: 0,
     drops: {
       malformed: 0,
       badChecksum: 0,
@@ -219,18 +366,27 @@ export class TcpLayer implements TransportReceiver, TcpHost {
       tableFull: 0,
       badCookie: 0,
       sendFailed: 0,
+      icmpIgnored: 0,
     },
   };
   private readonly maxConnections: number;
   private readonly synBacklog: number;
-  /** remote address → ((remotePort << 16) | localPort) → entry. */
+  /** IPv4: remote address → ((remotePort << 16) | localPort) → entry. */
   private readonly table = new Map<number, Map<number, Entry>>();
-  private readonly listeners = new Map<number, TcpServer>();
+  /** IPv6: seeded hash of (remote address, ports) → entries chained through `next6`. */
+  private readonly table6 = new Map<number, Entry>();
+  private readonly hashSeed = randomInt(0x7fffffff);
+  private readonly listeners4 = new Map<number, TcpServer>();
+  private readonly listeners6 = new Map<number, TcpServer>();
   private readonly isn: IsnGenerator;
   private readonly cookies: SynCookies;
   private readonly view = new tcp.TcpView();
+  /** Reads the segment an ICMPv6 error quotes (kept apart from the receive path's view). */
+  private readonly quoteView = new tcp.TcpView();
   private readonly rx: Segment = newSegment();
   private readonly reply: Segment = newSegment();
+  /** The addresses of the segment being handled (copied into an entry when it opens one). */
+  private readonly rxAddresses = new TcpAddresses();
   private readonly optionWriter = new OptionWriter();
   private readonly fields: tcp.TcpFields = {
     srcPort: 0,
@@ -244,7 +400,10 @@ export class TcpLayer implements TransportReceiver, TcpHost {
     urgentPointer: 0,
     options: new Uint8Array(0),
   };
-  private readonly tx: Uint8Array;
+  private tx: Uint8Array;
+  private ip6: TcpIpv6 | null = null;
+  /** IPv6 connections' configuration: the MSS is the IPv6 link's (set by attachIpv6). */
+  private config6: TcpConfig;
   private nextEphemeral = 0;
   private count = 0;
   /** Set by attachTcp when the stack reports batch ends: ACKs are then coalesced per batch. */
@@ -252,27 +411,47 @@ export class TcpLayer implements TransportReceiver, TcpHost {
   private inBatch = false;
   private readonly deferred: Entry[] = [];
   private closedCounters = { retransmits: 0, timeouts: 0, challengeAcks: 0 };
+  /** What IPv6 registers for next header TCP (a transport has one `receive` per family). */
+  readonly ipv6Receiver: Ipv6TransportReceiver = { receive: (d) => this.receive6(d) };
 
   constructor(
     private readonly ipv4: Ipv4Sender,
     private readonly clock: Clock,
-    options: TcpLayerOptions = {},
+    private readonly options: TcpLayerOptions = {},
   ) {
     const mss = Math.min(
       options.mss ?? ipv4.maxPayload - HEADER_LENGTH,
       ipv4.maxPayload - HEADER_LENGTH,
     );
     this.config = { ...DEFAULT_TCP_CONFIG, ...options, mss };
+    this.config6 = this.config;
     this.maxConnections = options.maxConnections ?? 10_000;
     this.synBacklog = options.synBacklog ?? 128;
     this.isn = new IsnGenerator(options.isnKey);
     this.cookies = new SynCookies(options.cookieKey);
-    this.tx = new Uint8Array(IPV4_SEND_HEADROOM + 60 + Math.max(mss, 536));
+    this.tx = new Uint8Array(HEADROOM + 60 + Math.max(mss, 536));
     this.nextEphemeral = (options.isnKey?.[0] ?? Math.floor(Math.random() * 256)) * 97;
   }
 
+  /** Our IPv4 address. */
   get localAddress(): number {
     return this.ipv4.address;
+  }
+
+  get hasIpv6(): boolean {
+    return this.ip6 !== null;
+  }
+
+  /**
+   * Carries TCP over IPv6 too: register `ipv6Receiver` with it for next header 6, and pass
+   * ICMPv6 errors to `icmpv6Error`. IPv6 connections get the MSS of the IPv6 link.
+   */
+  attachIpv6(ip6: TcpIpv6): void {
+    this.ip6 = ip6;
+    const max = ip6.maxPayload - HEADER_LENGTH;
+    const mss = Math.min(this.options.mss ?? max, max);
+    this.config6 = { ...this.config, mss };
+    if (HEADROOM + 60 + mss > this.tx.length) this.tx = new Uint8Array(HEADROOM + 60 + mss);
   }
 
   // ================================================================== user API
@@ -285,70 +464,85 @@ export class TcpLayer implements TransportReceiver, TcpHost {
     if (!Number.isInteger(port) || port <= 0 || port > 0xffff) {
       throw new RangeError(`listen: port ${port} is not 1..65535`);
     }
-    if (this.listeners.has(port)) {
+    const server = new TcpServer(this, port, options);
+    if ((server.ipv4 && this.listeners4.has(port)) || (server.ipv6 && this.listeners6.has(port))) {
       throw Object.assign(new Error(`listen EADDRINUSE: port ${port} already has a listener`), {
         code: 'EADDRINUSE',
       });
     }
-    const server = new TcpServer(this, port, options);
     if (onConnection) server.on('connection', onConnection);
-    this.listeners.set(port, server);
+    if (server.ipv4) this.listeners4.set(port, server);
+    if (server.ipv6) this.listeners6.set(port, server);
     queueMicrotask(() => server.emit('listening'));
     return server;
   }
 
   /** @internal */
   unlisten(server: TcpServer): void {
-    if (this.listeners.get(server.port) === server) this.listeners.delete(server.port);
+    if (this.listeners4.get(server.port) === server) this.listeners4.delete(server.port);
+    if (this.listeners6.get(server.port) === server) this.listeners6.delete(server.port);
   }
 
   connect(options: ConnectOptions, connectListener?: () => void): TcpSocket {
-    const remote = typeof options.host === 'number' ? options.host >>> 0 : parseIpv4(options.host);
-    if (remote < 0)
-      throw new TypeError(`connect: "${String(options.host)}" is not an IPv4 address`);
+    const a = new TcpAddresses();
+    const host = options.host;
+    if (typeof host === 'string' && host.includes(':')) {
+      if (host.includes('%')) {
+        throw new TypeError(
+          `connect: "${host}": scope ids are not supported (the stack has one link; leave out the %zone)`,
+        );
+      }
+      const remote = parseIpv6(host);
+      if (remote === null) throw new TypeError(`connect: "${host}" is not an IPv6 address`);
+      if (this.ip6 === null) {
+        throw Object.assign(new Error(`connect EAFNOSUPPORT ${host}: IPv6 is not enabled`), {
+          code: 'EAFNOSUPPORT',
+        });
+      }
+      a.ipv6 = true;
+      copyIpv6(remote, 0, a.remote6, 0);
+    } else {
+      const remote = typeof host === 'number' ? host >>> 0 : parseIpv4(host);
+      if (remote < 0) throw new TypeError(`connect: "${String(host)}" is not an IP address`);
+      a.remote4 = remote >>> 0;
+      a.local4 = this.localAddress;
+    }
     if (!Number.isInteger(options.port) || options.port <= 0 || options.port > 0xffff) {
       throw new RangeError(`connect: port ${options.port} is not 1..65535`);
     }
-    const localPort = options.localPort ?? this.ephemeralPort(remote, options.port);
-    if (localPort < 0 || this.lookup(remote, options.port, localPort) !== undefined) {
+    // RFC 6724: the source for an IPv6 destination; none (no address yet, DAD not done) fails
+    // the attempt like an unreachable network.
+    const noSource = a.ipv6 && !(this.ip6 as TcpIpv6).selectSource(a.remote6, 0, a.local6);
+    const localPort = options.localPort ?? this.ephemeralPort(a, options.port);
+    if (localPort < 0 || this.lookup(a, options.port, localPort) !== undefined) {
       throw Object.assign(new Error('connect EADDRINUSE: no free local port'), {
         code: 'EADDRINUSE',
       });
     }
     const now = this.clock.now();
     const conn = new TcpConnection(
-      this.config,
+      a.ipv6 ? this.config6 : this.config,
       this,
-      this.localAddress,
       localPort,
-      remote,
       options.port,
     );
-    const entry = this.insert(conn);
-    const socket = new TcpSocket({
-      backend: entry,
-      localAddress: this.localAddress,
-      localPort,
-      remoteAddress: remote,
-      remotePort: options.port,
-      connecting: true,
-      allowHalfOpen: options.allowHalfOpen,
-    });
+    const entry = this.insert(conn, a);
+    const socket = this.newSocket(entry, true, options.allowHalfOpen);
     entry.socket = socket;
     if (options.noDelay) conn.noDelay = true;
     if (connectListener) socket.once('connect', connectListener);
     this.counters.activeOpens++;
-    if (this.count > this.maxConnections) {
-      this.counters.drops.tableFull++;
+    if (noSource || this.count > this.maxConnections) {
+      if (!noSource) this.counters.drops.tableFull++;
       conn.abort(now);
-      queueMicrotask(() => socket.onError('ECONNREFUSED'));
+      const code: TcpErrorCode = noSource ? 'ENETUNREACH' : 'ECONNREFUSED';
+      queueMicrotask(() => socket.onError(code));
       this.remove(entry);
       return socket;
     }
-    conn.setTimestampOffset(
-      this.isn.timestampOffset(this.localAddress, localPort, remote, options.port),
-    );
-    conn.connect(this.isn.isn(this.localAddress, localPort, remote, options.port, now), now);
+    if (a.ipv6) this.applyPathMtu(entry, now);
+    conn.setTimestampOffset(this.isn.timestampOffset(a.local, localPort, a.remote, options.port));
+    conn.connect(this.isn.isn(a.local, localPort, a.remote, options.port, now), now);
     this.settle(entry);
     return socket;
   }
@@ -359,14 +553,12 @@ export class TcpLayer implements TransportReceiver, TcpHost {
     let timeouts = this.closedCounters.timeouts;
     let challengeAcks = this.closedCounters.challengeAcks;
     let timeWait = 0;
-    for (const ports of this.table.values()) {
-      for (const e of ports.values()) {
-        retransmits += e.conn.counters.retransmits;
-        timeouts += e.conn.counters.timeouts;
-        challengeAcks += e.conn.counters.challengeAcks;
-        if (e.conn.state === TcpState.TIME_WAIT) timeWait++;
-      }
-    }
+    this.forEachEntry((e) => {
+      retransmits += e.conn.counters.retransmits;
+      timeouts += e.conn.counters.timeouts;
+      challengeAcks += e.conn.counters.challengeAcks;
+      if (e.conn.state === TcpState.TIME_WAIT) timeWait++;
+    });
     this.counters.retransmits = retransmits;
     this.counters.timeouts = timeouts;
     this.counters.challengeAcks = challengeAcks;
@@ -377,12 +569,13 @@ export class TcpLayer implements TransportReceiver, TcpHost {
 
   /** Aborts every connection (RST) and stops listening. */
   close(): void {
-    for (const server of [...this.listeners.values()]) server.close();
-    for (const ports of [...this.table.values()]) {
-      for (const e of [...ports.values()]) {
-        e.conn.abort(this.clock.now());
-        this.settle(e);
-      }
+    for (const server of new Set([...this.listeners4.values(), ...this.listeners6.values()]))
+      server.close();
+    const entries: Entry[] = [];
+    this.forEachEntry((e) => entries.push(e));
+    for (const e of entries) {
+      e.conn.abort(this.clock.now());
+      this.settle(e);
     }
   }
 
@@ -405,13 +598,48 @@ export class TcpLayer implements TransportReceiver, TcpHost {
       stats.drops.badChecksum++;
       return;
     }
+    const a = this.rxAddresses;
+    a.ipv6 = false;
+    a.remote4 = d.src >>> 0;
+    a.local4 = d.dst >>> 0;
+    this.input(a);
+  }
+
+  /** A segment over IPv6 (RFC 8200 §8.1: the checksum covers the IPv6 pseudo-header). */
+  receive6(d: Ipv6Delivery): void {
+    const stats = this.counters;
+    stats.segmentsIn++;
+    stats.ipv6SegmentsIn++;
+    this.inBatch = true;
+    if (d.toMulticast) {
+      stats.drops.broadcast++;
+      return;
+    }
+    const view = this.view;
+    if (view.wrap(d.bytes, d.offset, d.length) !== null) {
+      stats.drops.malformed++;
+      return;
+    }
+    if (!view.checksumValidWithIpv6(d.src, 0, d.dst, 0)) {
+      stats.drops.badChecksum++;
+      return;
+    }
+    const a = this.rxAddresses;
+    a.ipv6 = true;
+    copyIpv6(d.src, 0, a.remote6, 0);
+    copyIpv6(d.dst, 0, a.local6, 0);
+    this.input(a);
+  }
+
+  /** The segment in `this.view`, checksum verified, from and to `a`. */
+  private input(a: TcpAddresses): void {
+    const view = this.view;
     const seg = this.rx;
     readSegment(view, seg);
-    const remote = d.src >>> 0;
     const remotePort = view.srcPort;
     const localPort = view.dstPort;
     const now = this.clock.now();
-    let entry = this.lookup(remote, remotePort, localPort);
+    let entry = this.lookup(a, remotePort, localPort);
     if (entry !== undefined) {
       const conn = entry.conn;
       const f = seg.flags;
@@ -419,58 +647,82 @@ export class TcpLayer implements TransportReceiver, TcpHost {
       if (
         conn.state === TcpState.TIME_WAIT &&
         (f & (SYN | ACK | RST)) === SYN &&
-        this.listeners.has(localPort) &&
+        this.listenerFor(a, localPort) !== undefined &&
         conn.acceptsReuse(seg)
       ) {
         const minIss = seqAdd(conn.sndMax, 128_000);
         this.remove(entry);
-        this.passiveOpen(seg, remote, remotePort, localPort, now, minIss);
+        this.passiveOpen(seg, a, remotePort, localPort, now, minIss);
         return;
       }
-      conn.input(seg, now);
+      if (a.ipv6) {
+        const una = conn.sndUna;
+        conn.input(seg, now);
+        if (conn.sndUna !== una) this.confirmProgress(entry, now);
+      } else {
+        conn.input(seg, now);
+      }
       this.settle(entry);
       return;
     }
-    const server = this.listeners.get(localPort);
-    if (server === undefined || d.dst >>> 0 !== this.localAddress) {
-      stats.drops.noListener++;
-      this.sendStrayReset(seg, remote, remotePort, localPort);
+    const server = this.listenerFor(a, localPort);
+    if (server === undefined) {
+      this.counters.drops.noListener++;
+      this.sendStrayReset(seg, a, remotePort, localPort);
       return;
     }
     const f = seg.flags;
     if (f & RST) return;
     if (f & ACK) {
       if (!(f & SYN)) {
-        entry = this.cookieAck(server, seg, remote, remotePort, localPort, now);
+        entry = this.cookieAck(server, seg, a, remotePort, localPort, now);
         if (entry !== undefined) return;
       }
-      this.sendStrayReset(seg, remote, remotePort, localPort);
+      this.sendStrayReset(seg, a, remotePort, localPort);
       return;
     }
-    if (f & SYN) this.passiveOpen(seg, remote, remotePort, localPort, now, -1);
+    if (f & SYN) this.passiveOpen(seg, a, remotePort, localPort, now, -1);
+  }
+
+  /** The listener a SYN to `a` and `localPort` goes to (IPv4: only to our own address). */
+  private listenerFor(a: TcpAddresses, localPort: number): TcpServer | undefined {
+    if (a.ipv6) {
+      const server = this.listeners6.get(localPort);
+      return server !== undefined && server.takes(a) ? server : undefined;
+    }
+    if (a.local4 !== this.localAddress) return undefined;
+    const server = this.listeners4.get(localPort);
+    return server !== undefined && server.takes(a) ? server : undefined;
+  }
+
+  /** RFC 4861 §7.3.1: new data acknowledged confirms the neighbor path (at most once a second). */
+  private confirmProgress(entry: Entry, now: number): void {
+    if (now - entry.confirmedAt < CONFIRM_INTERVAL_MS) return;
+    entry.confirmedAt = now;
+    this.ip6?.confirmReachable(entry.addresses.remote6, 0);
   }
 
   private passiveOpen(
     seg: Segment,
-    remote: number,
+    a: TcpAddresses,
     remotePort: number,
     localPort: number,
     now: number,
     minIss: number,
   ): void {
-    const server = this.listeners.get(localPort);
+    const server = this.listenerFor(a, localPort);
     if (server === undefined) return;
     if (server.halfOpen >= this.synBacklog) {
-      this.sendCookie(seg, remote, remotePort, localPort, now);
+      this.sendCookie(seg, a, remotePort, localPort, now);
       return;
     }
     if (this.count >= this.maxConnections) {
       this.counters.drops.tableFull++;
       return;
     }
-    let iss = this.isn.isn(this.localAddress, localPort, remote, remotePort, now);
+    let iss = this.isn.isn(a.local, localPort, a.remote, remotePort, now);
     if (minIss >= 0 && !seqGt(iss, minIss)) iss = minIss;
-    const entry = this.insertHalfOpen(server, remote, remotePort, localPort);
+    const entry = this.insertHalfOpen(server, a, remotePort, localPort, now);
     entry.conn.listen(iss);
     entry.conn.input(seg, now);
     this.settle(entry);
@@ -482,65 +734,62 @@ export class TcpLayer implements TransportReceiver, TcpHost {
    */
   private insertHalfOpen(
     server: TcpServer,
-    remote: number,
+    a: TcpAddresses,
     remotePort: number,
     localPort: number,
+    now: number,
   ): Entry {
     const conn = new TcpConnection(
-      this.config,
+      a.ipv6 ? this.config6 : this.config,
       this,
-      this.localAddress,
       localPort,
-      remote,
       remotePort,
     );
-    const entry = this.insert(conn);
+    const entry = this.insert(conn, new TcpAddresses().copyFrom(a));
     entry.server = server;
     server.halfOpen++;
-    conn.setTimestampOffset(
-      this.isn.timestampOffset(this.localAddress, localPort, remote, remotePort),
-    );
+    if (a.ipv6) this.applyPathMtu(entry, now);
+    conn.setTimestampOffset(this.isn.timestampOffset(a.local, localPort, a.remote, remotePort));
     return entry;
   }
 
   /** Answers a SYN statelessly: the ISN is a cookie, only MSS is offered. */
   private sendCookie(
     seg: Segment,
-    remote: number,
+    a: TcpAddresses,
     remotePort: number,
     localPort: number,
     now: number,
   ): void {
     const peerMss = seg.mss > 0 ? seg.mss : 536;
     const cookie = this.cookies.make(
-      this.localAddress,
+      a.local,
       localPort,
-      remote,
+      a.remote,
       remotePort,
       seg.seq,
       peerMss,
       now,
     );
+    const c = a.ipv6 ? this.config6 : this.config;
     const r = this.reply;
     r.seq = cookie;
     r.ack = seqAdd(seg.seq, 1);
     r.flags = SYN | ACK;
-    r.window = Math.min(0xffff, this.config.rcvBuf);
-    r.mss = this.config.mss;
+    r.window = Math.min(0xffff, c.rcvBuf);
+    r.mss = c.mss;
     r.windowScale = -1;
     r.sackPermitted = false;
     r.hasTimestamps = false;
     r.sackCount = 0;
     r.dataLength = 0;
-    const c = this.config;
     if (c.timestamps && seg.hasTimestamps) {
       // Like Linux: the low 6 bits of our timestamp keep the peer's window scale (15 = none)
       // and SACK-permitted; the final ACK echoes them in TSecr.
       const ws = c.windowScale && seg.windowScale >= 0 ? Math.min(14, seg.windowScale) : 0xf;
       const sack = c.sack && seg.sackPermitted ? COOKIE_SACK_BIT : 0;
       const ts =
-        (Math.floor(now) +
-          this.isn.timestampOffset(this.localAddress, localPort, remote, remotePort)) >>>
+        (Math.floor(now) + this.isn.timestampOffset(a.local, localPort, a.remote, remotePort)) >>>
         0;
       r.hasTimestamps = true;
       r.tsVal = (ts - (ts & 0x3f) + ws + sack) >>> 0;
@@ -549,28 +798,20 @@ export class TcpLayer implements TransportReceiver, TcpHost {
       if (ws !== 0xf) r.windowScale = windowShiftFor(c.rcvBuf);
     }
     this.counters.synCookiesSent++;
-    this.transmitRaw(r, remote, remotePort, localPort, null);
+    this.transmitRaw(r, a, remotePort, localPort, null);
   }
 
   private cookieAck(
     server: TcpServer,
     seg: Segment,
-    remote: number,
+    a: TcpAddresses,
     remotePort: number,
     localPort: number,
     now: number,
   ): Entry | undefined {
     const iss = seqAdd(seg.ack, -1);
     const peerIsn = seqAdd(seg.seq, -1);
-    const mss = this.cookies.check(
-      this.localAddress,
-      localPort,
-      remote,
-      remotePort,
-      peerIsn,
-      iss,
-      now,
-    );
+    const mss = this.cookies.check(a.local, localPort, a.remote, remotePort, peerIsn, iss, now);
     if (mss < 0) {
       this.counters.drops.badCookie++;
       return undefined;
@@ -580,7 +821,7 @@ export class TcpLayer implements TransportReceiver, TcpHost {
       return undefined;
     }
     this.counters.synCookiesAccepted++;
-    const entry = this.insertHalfOpen(server, remote, remotePort, localPort);
+    const entry = this.insertHalfOpen(server, a, remotePort, localPort, now);
     let options: { windowScale: number; sackPermitted: boolean } | undefined;
     if (seg.hasTimestamps) {
       const ws = seg.tsEcr & 0xf;
@@ -596,20 +837,90 @@ export class TcpLayer implements TransportReceiver, TcpHost {
 
   private sendStrayReset(
     seg: Segment,
-    remote: number,
+    a: TcpAddresses,
     remotePort: number,
     localPort: number,
   ): void {
     if (!resetFor(seg, this.reply)) return;
     this.counters.resetsSent++;
-    this.transmitRaw(this.reply, remote, remotePort, localPort, null);
+    this.transmitRaw(this.reply, a, remotePort, localPort, null);
+  }
+
+  // ================================================================== ICMPv6 errors
+
+  /**
+   * An ICMPv6 error quoting a segment we sent. Only one naming a connection of ours, with a
+   * sequence number we have sent and not had acknowledged, counts (RFC 5927 §4.1: blind
+   * attackers must guess it). Packet Too Big lowers that connection's MSS to the path MTU the
+   * IPv6 layer now holds (RFC 8201 §5.2); destination unreachable ends a connection attempt in
+   * SYN-SENT (RFC 1122 §4.2.3.9 lets a host treat it as hard then; Linux does); the others, and
+   * unreachables on a synchronized connection, are soft: retransmission goes on.
+   */
+  icmpv6Error(report: Icmpv6ErrorReport): void {
+    const ip6 = this.ip6;
+    if (ip6 === null) return;
+    const { Icmpv6Type } = icmpv6;
+    if (
+      report.type !== Icmpv6Type.PacketTooBig &&
+      report.type !== Icmpv6Type.DestinationUnreachable
+    ) {
+      return;
+    }
+    const quoted = ip6.quotedHeader(report.bytes, report.quoteOffset, report.quoteLength);
+    if (quoted === null || quoted.nextHeader !== TCP) return;
+    const start = quoted.payloadOffset;
+    const end = report.quoteOffset + report.quoteLength;
+    // The quote may stop inside the payload; the header is what matters, read from the quote.
+    const v = this.quoteView;
+    if (v.wrap(report.bytes, start, end - start) !== null) {
+      this.counters.drops.icmpIgnored++;
+      return;
+    }
+    const a = this.rxAddresses;
+    a.ipv6 = true;
+    copyIpv6(report.bytes, quoted.srcOffset, a.local6, 0);
+    copyIpv6(report.bytes, quoted.dstOffset, a.remote6, 0);
+    const entry = this.lookup(a, v.dstPort, v.srcPort);
+    const conn = entry?.conn;
+    if (
+      entry === undefined ||
+      conn === undefined ||
+      !seqGe(v.seq, conn.sndUna) ||
+      !seqLt(v.seq, conn.sndMax)
+    ) {
+      this.counters.drops.icmpIgnored++;
+      return;
+    }
+    const now = this.clock.now();
+    if (report.type === Icmpv6Type.PacketTooBig) {
+      const before = conn.effMss;
+      this.applyPathMtu(entry, now);
+      if (conn.effMss < before) this.counters.pathMtuDecreases++;
+      this.settle(entry);
+      return;
+    }
+    if (conn.state !== TcpState.SYN_SENT) return;
+    this.counters.icmpAborts++;
+    this.fail(
+      entry,
+      report.code === icmpv6.Icmpv6UnreachableCode.Port ? 'ECONNREFUSED' : 'EHOSTUNREACH',
+    );
+    conn.abort(now);
+    this.settle(entry);
+  }
+
+  /** Caps an IPv6 connection's segments at what the path to its peer carries. */
+  private applyPathMtu(entry: Entry, now: number): void {
+    const mtu = (this.ip6 as TcpIpv6).pathMtu(entry.addresses.remote6, 0);
+    entry.conn.pathMtuChanged(mtu - IPV6_HEADER_LENGTH - HEADER_LENGTH, now);
   }
 
   // ================================================================== TcpHost
 
   transmit(conn: TcpConnection, seg: Segment): void {
     if (seg.flags & RST) this.counters.resetsSent++;
-    this.transmitRaw(seg, conn.remoteIp, conn.remotePort, conn.localPort, conn);
+    const entry = conn.owner as Entry;
+    this.transmitRaw(seg, entry.addresses, conn.remotePort, conn.localPort, conn);
   }
 
   deliver(conn: TcpConnection, bytes: Uint8Array, offset: number, length: number): void {
@@ -647,14 +958,14 @@ export class TcpLayer implements TransportReceiver, TcpHost {
 
   private transmitRaw(
     seg: Segment,
-    remote: number,
+    a: TcpAddresses,
     remotePort: number,
     localPort: number,
     conn: TcpConnection | null,
   ): void {
     const f = this.fields;
     const options = this.optionWriter.write(seg);
-    const headerOffset = IPV4_SEND_HEADROOM;
+    const headerOffset = HEADROOM;
     const payloadOffset = headerOffset + HEADER_LENGTH + options.length;
     const len = seg.dataLength;
     if (payloadOffset + len > this.tx.length) {
@@ -671,28 +982,58 @@ export class TcpLayer implements TransportReceiver, TcpHost {
     f.options = options;
     f.dataOffset = undefined;
     f.checksum = undefined;
-    const header = tcp.encodeTcp(f, this.tx, headerOffset, len, this.localAddress, remote);
+    if (a.ipv6) {
+      const ip6 = this.ip6 as TcpIpv6;
+      const header = tcp.encodeTcpIpv6(f, this.tx, headerOffset, len, a.local6, 0, a.remote6, 0);
+      if (header < 0) {
+        this.counters.drops.sendFailed++;
+        return;
+      }
+      this.counters.segmentsOut++;
+      this.counters.ipv6SegmentsOut++;
+      ip6.send(a.remote6, 0, TCP, this.tx, headerOffset, header + len, a.local6);
+      return;
+    }
+    const header = tcp.encodeTcp(f, this.tx, headerOffset, len, a.local4, a.remote4);
     if (header < 0) {
       this.counters.drops.sendFailed++;
       return;
     }
     this.counters.segmentsOut++;
-    this.ipv4.send(remote, ipv4Spec.IpProtocol.TCP, this.tx, headerOffset, header + len);
+    this.ipv4.send(a.remote4, TCP, this.tx, headerOffset, header + len);
   }
 
-  private lookup(remote: number, remotePort: number, localPort: number): Entry | undefined {
-    return this.table.get(remote)?.get(((remotePort << 16) | localPort) >>> 0);
+  private key6(remote: Uint8Array, remotePort: number, localPort: number): number {
+    return hashAddress(remote, 0, this.hashSeed ^ ((remotePort << 16) | localPort));
   }
 
-  private insert(conn: TcpConnection): Entry {
-    const entry = new Entry(this, conn, this.clock);
-    conn.owner = entry;
-    let ports = this.table.get(conn.remoteIp);
-    if (ports === undefined) {
-      ports = new Map();
-      this.table.set(conn.remoteIp, ports);
+  private lookup(a: TcpAddresses, remotePort: number, localPort: number): Entry | undefined {
+    if (!a.ipv6) return this.table.get(a.remote4)?.get(((remotePort << 16) | localPort) >>> 0);
+    let e = this.table6.get(this.key6(a.remote6, remotePort, localPort)) ?? null;
+    while (e !== null) {
+      const c = e.conn;
+      if (c.remotePort === remotePort && c.localPort === localPort && e.addresses.equals(a))
+        return e;
+      e = e.next6;
     }
-    ports.set(((conn.remotePort << 16) | conn.localPort) >>> 0, entry);
+    return undefined;
+  }
+
+  private insert(conn: TcpConnection, a: TcpAddresses): Entry {
+    const entry = new Entry(this, conn, this.clock, a);
+    conn.owner = entry;
+    if (a.ipv6) {
+      const key = this.key6(a.remote6, conn.remotePort, conn.localPort);
+      entry.next6 = this.table6.get(key) ?? null;
+      this.table6.set(key, entry);
+    } else {
+      let ports = this.table.get(a.remote4);
+      if (ports === undefined) {
+        ports = new Map();
+        this.table.set(a.remote4, ports);
+      }
+      ports.set(((conn.remotePort << 16) | conn.localPort) >>> 0, entry);
+    }
     this.count++;
     return entry;
   }
@@ -708,12 +1049,36 @@ export class TcpLayer implements TransportReceiver, TcpHost {
     this.closedCounters.retransmits += c.retransmits;
     this.closedCounters.timeouts += c.timeouts;
     this.closedCounters.challengeAcks += c.challengeAcks;
-    const ports = this.table.get(conn.remoteIp);
-    if (ports !== undefined) {
-      ports.delete(((conn.remotePort << 16) | conn.localPort) >>> 0);
-      if (ports.size === 0) this.table.delete(conn.remoteIp);
+    const a = entry.addresses;
+    if (a.ipv6) {
+      const key = this.key6(a.remote6, conn.remotePort, conn.localPort);
+      let e = this.table6.get(key) ?? null;
+      let prev: Entry | null = null;
+      while (e !== null && e !== entry) {
+        prev = e;
+        e = e.next6;
+      }
+      if (e !== null) {
+        if (prev !== null) prev.next6 = entry.next6;
+        else if (entry.next6 !== null) this.table6.set(key, entry.next6);
+        else this.table6.delete(key);
+      }
+      entry.next6 = null;
+    } else {
+      const ports = this.table.get(a.remote4);
+      if (ports !== undefined) {
+        ports.delete(((conn.remotePort << 16) | conn.localPort) >>> 0);
+        if (ports.size === 0) this.table.delete(a.remote4);
+      }
     }
     this.count--;
+  }
+
+  private forEachEntry(fn: (e: Entry) => void): void {
+    for (const ports of this.table.values()) for (const e of ports.values()) fn(e);
+    for (const head of this.table6.values()) {
+      for (let e: Entry | null = head; e !== null; e = e.next6) fn(e);
+    }
   }
 
   /**
@@ -817,24 +1182,35 @@ export class TcpLayer implements TransportReceiver, TcpHost {
       conn.abort(this.clock.now());
       return;
     }
-    const socket = new TcpSocket({
-      backend: entry,
-      localAddress: conn.localIp,
-      localPort: conn.localPort,
-      remoteAddress: conn.remoteIp,
-      remotePort: conn.remotePort,
-      connecting: false,
-      allowHalfOpen: server.options.allowHalfOpen,
-    });
+    const socket = this.newSocket(entry, false, server.options.allowHalfOpen);
     entry.socket = socket;
     if (server.options.noDelay) conn.setNoDelay(true, this.clock.now());
     server.emit('connection', socket);
   }
 
-  private ephemeralPort(remote: number, remotePort: number): number {
+  private newSocket(entry: Entry, connecting: boolean, allowHalfOpen?: boolean): TcpSocket {
+    const a = entry.addresses;
+    const conn = entry.conn;
+    return new TcpSocket({
+      backend: entry,
+      family: a.ipv6 ? 'IPv6' : 'IPv4',
+      localAddress: a.localText(),
+      localPort: conn.localPort,
+      remoteAddress: a.remoteText(),
+      remotePort: conn.remotePort,
+      connecting,
+      allowHalfOpen,
+    });
+  }
+
+  private ephemeralPort(a: TcpAddresses, remotePort: number): number {
     for (let i = 0; i < EPHEMERAL_COUNT; i++) {
       const port = EPHEMERAL_FIRST + ((this.nextEphemeral + i) % EPHEMERAL_COUNT);
-      if (this.lookup(remote, remotePort, port) === undefined && !this.listeners.has(port)) {
+      if (
+        this.lookup(a, remotePort, port) === undefined &&
+        !this.listeners4.has(port) &&
+        !this.listeners6.has(port)
+      ) {
         this.nextEphemeral = (this.nextEphemeral + i + 1) % EPHEMERAL_COUNT;
         return port;
       }

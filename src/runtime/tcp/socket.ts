@@ -6,7 +6,6 @@
  * `remoteAddress`, `remotePort`, `setNoDelay`, `setKeepAlive`, `setTimeout`.
  */
 import { Duplex } from 'node:stream';
-import { formatIpv4 } from '../../codec/address.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 
 /** What a socket asks of the TCP layer for its connection. */
@@ -26,13 +25,17 @@ export interface SocketBackend {
   setKeepAlive(enable: boolean, initialDelayMs: number): void;
 }
 
-export type TcpErrorCode = 'ECONNREFUSED' | 'ECONNRESET' | 'ETIMEDOUT' | 'EPIPE';
+export type TcpErrorCode =
+  'ECONNREFUSED' | 'ECONNRESET' | 'ETIMEDOUT' | 'EPIPE' | 'EHOSTUNREACH' | 'ENETUNREACH';
 
+/** Linux's errno values, negated as libuv reports them. */
 const ERRNO: Record<TcpErrorCode, number> = {
   ECONNREFUSED: -111,
   ECONNRESET: -104,
   ETIMEDOUT: -110,
   EPIPE: -32,
+  EHOSTUNREACH: -113,
+  ENETUNREACH: -101,
 };
 
 /** An error shaped like Node's system errors (`code`, `errno`, `syscall`, `address`, `port`). */
@@ -52,9 +55,11 @@ export class TcpSocketError extends Error {
 
 export interface TcpSocketInit {
   backend: SocketBackend;
-  localAddress: number;
+  family: 'IPv4' | 'IPv6';
+  /** Addresses as text ("10.0.0.1", "fd00::1"), as node:net reports them. */
+  localAddress: string;
   localPort: number;
-  remoteAddress: number;
+  remoteAddress: string;
   remotePort: number;
   /** True for sockets from `connect` (false for accepted ones, which start connected). */
   connecting: boolean;
@@ -72,7 +77,7 @@ interface PendingWrite {
 export class TcpSocket extends Duplex {
   readonly remoteAddress: string;
   readonly remotePort: number;
-  readonly remoteFamily = 'IPv4';
+  readonly remoteFamily: 'IPv4' | 'IPv6';
   readonly localAddress: string;
   readonly localPort: number;
   connecting: boolean;
@@ -94,9 +99,10 @@ export class TcpSocket extends Duplex {
       decodeStrings: true,
     });
     this.backend = init.backend;
-    this.remoteAddress = formatIpv4(init.remoteAddress);
+    this.remoteFamily = init.family;
+    this.remoteAddress = init.remoteAddress;
     this.remotePort = init.remotePort;
-    this.localAddress = formatIpv4(init.localAddress);
+    this.localAddress = init.localAddress;
     this.localPort = init.localPort;
     this.connecting = init.connecting;
     this.lastActivity = this.backend.clock.now();
@@ -112,7 +118,7 @@ export class TcpSocket extends Duplex {
   }
 
   address(): { address: string; family: string; port: number } {
-    return { address: this.localAddress, family: 'IPv4', port: this.localPort };
+    return { address: this.localAddress, family: this.remoteFamily, port: this.localPort };
   }
 
   setNoDelay(noDelay = true): this {

@@ -19,6 +19,7 @@ import {
   type Ipv4Delivery,
   type Ipv4Sender,
   type Ipv6Delivery,
+  type Ipv6Sender,
   type Ipv6TransportReceiver,
   type TransportReceiver,
 } from '../layers.js';
@@ -54,19 +55,8 @@ export interface UdpIpv4 extends Ipv4Sender {
   ): SendStatus;
 }
 
-/** What UDP needs from IPv6 (see Ipv6Layer). */
-export interface UdpIpv6 {
-  send(
-    dst: Uint8Array,
-    dstOffset: number,
-    nextHeader: number,
-    buf: Uint8Array,
-    payloadOffset: number,
-    payloadLength: number,
-    src?: Uint8Array | null,
-  ): SendStatus;
-  selectSource(dst: Uint8Array, dstOffset: number, out: Uint8Array): boolean;
-}
+/** What UDP needs from IPv6 (see Ipv6Layer): sending, nothing more. */
+export type UdpIpv6 = Ipv6Sender;
 
 /** ICMPv6 port unreachable for datagrams to closed ports (see Icmpv6Layer). */
 export interface UdpIpv6ErrorReporter {

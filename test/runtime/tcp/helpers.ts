@@ -41,12 +41,21 @@ export interface Pair {
 
 export const IP_A = '10.0.0.1';
 export const IP_B = '10.0.0.2';
+export const IP6_A = 'fd00::1';
+export const IP6_B = 'fd00::2';
+/** Long enough for both ends' duplicate address detection to finish (RFC 4862: 1 s + delay). */
+export const DAD_DONE_MS = 3000;
 
+/**
+ * Two stacks on one link, IPv4 (IP_A, IP_B) and, with `ipv6`, IPv6 too (IP6_A, IP6_B): then run
+ * the clock DAD_DONE_MS before connecting over IPv6, so the addresses are preferred.
+ */
 export function makePair(
   seed: number,
   faults: Faults = {},
   tcp: TcpLayerOptions = {},
   tcpB: TcpLayerOptions = tcp,
+  options: { ipv6?: boolean } = {},
 ): Pair {
   const clock = new VirtualClock();
   const [la, lb] = createMemoryLinkPair({
@@ -65,8 +74,23 @@ export function makePair(
   };
   const linkA = injectFaults(la, { seed, clock, tx });
   const linkB = injectFaults(lb, { seed: seed + 1000, clock, tx });
-  const a = createStack({ link: linkA, clock, ip: `${IP_A}/24` });
-  const b = createStack({ link: linkB, clock, ip: `${IP_B}/24` });
+  const v6 = (r: () => number) => ({ nd: { random: r }, neighbors: { random: r } });
+  const ipv6A = options.ipv6 === true ? v6(rng(seed + 7)) : undefined;
+  const ipv6B = options.ipv6 === true ? v6(rng(seed + 8)) : undefined;
+  const a = createStack({
+    link: linkA,
+    clock,
+    ip: `${IP_A}/24`,
+    ipv6: ipv6A,
+    ip6: ipv6A && `${IP6_A}/64`,
+  });
+  const b = createStack({
+    link: linkB,
+    clock,
+    ip: `${IP_B}/24`,
+    ipv6: ipv6B,
+    ip6: ipv6B && `${IP6_B}/64`,
+  });
   const key = new Uint8Array(16).fill(seed & 0xff);
   const tcpA = attachTcp(a, { isnKey: key, cookieKey: key, ...tcp });
   const layerB = attachTcp(b, { isnKey: key.map((x) => x ^ 0x55), cookieKey: key, ...tcpB });

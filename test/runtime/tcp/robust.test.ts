@@ -1,9 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { tcp } from '../../../src/generated/index.js';
+import { parseIpv6 } from '../../../src/codec/address.js';
+import { icmpv6, ipv6, tcp } from '../../../src/generated/index.js';
 import { VirtualClock } from '../../../src/runtime/clock/virtual.js';
-import { SendStatus, type Ipv4Delivery, type Ipv4Sender } from '../../../src/runtime/layers.js';
-import { TcpLayer } from '../../../src/runtime/tcp/layer.js';
+import {
+  SendStatus,
+  createIpv6Delivery,
+  type Ipv4Delivery,
+  type Ipv4Sender,
+} from '../../../src/runtime/layers.js';
+import { TcpLayer, type TcpIpv6 } from '../../../src/runtime/tcp/layer.js';
 
 const US = 0x0a000002;
 const PEER = 0x0a000001;
@@ -96,5 +102,114 @@ describe('TCP layer receive path under hostile input', () => {
       expect(v.wrap(seg)).toBeNull();
       expect(v.checksumValidWith(US, PEER)).toBe(true);
     }
+  });
+});
+
+describe('TCP layer over IPv6 under hostile input', () => {
+  const us6 = parseIpv6('fd00::2') as Uint8Array;
+  const peer6 = parseIpv6('fd00::1') as Uint8Array;
+
+  function layer6() {
+    const { tcp: t } = layer();
+    const sent: Uint8Array[] = [];
+    const quote = new ipv6.Ipv6View();
+    const ip6: TcpIpv6 = {
+      maxPayload: 1460,
+      send(_dst, _off, _nh, buf, off, len) {
+        sent.push(buf.slice(off, off + len));
+        return SendStatus.Sent;
+      },
+      selectSource(_dst, _off, out) {
+        out.set(us6);
+        return true;
+      },
+      pathMtu: () => 1500,
+      confirmReachable: () => undefined,
+      quotedHeader: (bytes, offset, length) =>
+        quote.wrapPartial(bytes, offset, length) === null && quote.byteLength >= 40 ? quote : null,
+    };
+    t.attachIpv6(ip6);
+    return { t, sent };
+  }
+
+  it('checksums over the IPv6 pseudo-header, counts garbage, answers strays with valid RSTs', () => {
+    const { t, sent } = layer6();
+    t.listen(80);
+    const d = createIpv6Delivery();
+    d.src.set(peer6);
+    d.dst.set(us6);
+    d.nextHeader = 6;
+    const out = new Uint8Array(200);
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 120 }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 0xff }),
+        (bytes, valid, flags) => {
+          let n = bytes.length;
+          if (valid) {
+            n = tcp.encodeTcpIpv6(
+              {
+                srcPort: 4000,
+                dstPort: 81,
+                seq: 1,
+                ack: 2,
+                dataOffset: undefined,
+                flags,
+                window: 100,
+                checksum: undefined,
+                urgentPointer: 0,
+                options: new Uint8Array(0),
+              },
+              out,
+              0,
+              0,
+              peer6,
+              0,
+              us6,
+              0,
+            );
+            d.bytes = out;
+          } else {
+            d.bytes = bytes;
+          }
+          d.offset = 0;
+          d.length = n;
+          t.receive6(d);
+        },
+      ),
+      { numRuns: 2000, seed: 3 },
+    );
+    const s = t.stats();
+    expect(s.ipv6SegmentsIn).toBe(2000);
+    expect(s.resetsSent).toBeGreaterThan(0);
+    const v = new tcp.TcpView();
+    for (const seg of sent) {
+      expect(v.wrap(seg)).toBeNull();
+      expect(v.checksumValidWithIpv6(us6, 0, peer6, 0)).toBe(true);
+    }
+  });
+
+  it('takes random ICMPv6 error reports without throwing or acting on unknown flows', () => {
+    const { t } = layer6();
+    fc.assert(
+      fc.property(
+        fc.constantFrom(icmpv6.Icmpv6Type.PacketTooBig, icmpv6.Icmpv6Type.DestinationUnreachable),
+        fc.uint8Array({ maxLength: 100 }),
+        (type, bytes) => {
+          t.icmpv6Error({
+            type,
+            code: 4,
+            value: 1280,
+            bytes,
+            quoteOffset: 0,
+            quoteLength: bytes.length,
+          });
+        },
+      ),
+      { numRuns: 1000, seed: 4 },
+    );
+    expect(t.stats().icmpAborts).toBe(0);
+    expect(t.stats().pathMtuDecreases).toBe(0);
   });
 });
