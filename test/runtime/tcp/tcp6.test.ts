@@ -187,7 +187,7 @@ describe('TCP over IPv6', () => {
       const out = new Uint8Array(40 + 8 + quote.length);
       out.set(quote, 48);
       icmpv6.encodeIcmpv6Error(
-        { type, code, checksum: undefined, value: 0 },
+        { type, code, checksum: undefined, unused: 0 },
         out,
         40,
         quote.length,
