@@ -6,11 +6,13 @@ import {
   copyIpv6,
   formatHex,
   formatIpv6,
+  formatMac,
   ipv6Equals,
   ipv6Word,
   putIpv6,
   writeIpv6,
 } from '../codec/address.js';
+import { readName, walkName, writeName } from '../codec/dns.js';
 
 export const Dhcpv6MessageType = Object.freeze({
   Solicit: 1,
@@ -84,6 +86,9 @@ export const Dhcpv6OptionCode = Object.freeze({
   DomainList: 0x18,
   IaPd: 0x19,
   IaPrefix: 0x1a,
+  InformationRefreshTime: 0x20,
+  SolMaxRt: 0x52,
+  InfMaxRt: 0x53,
   MudUrl: 0x70,
 } as const);
 
@@ -130,8 +135,39 @@ export function nameOfDhcpv6OptionCode(value: number): string | undefined {
       return 'IaPd';
     case 0x1a:
       return 'IaPrefix';
+    case 0x20:
+      return 'InformationRefreshTime';
+    case 0x52:
+      return 'SolMaxRt';
+    case 0x53:
+      return 'InfMaxRt';
     case 0x70:
       return 'MudUrl';
+    default:
+      return undefined;
+  }
+}
+
+export const Dhcpv6DuidType = Object.freeze({
+  Llt: 1,
+  En: 2,
+  Ll: 3,
+  Uuid: 4,
+} as const);
+
+export type Dhcpv6DuidType = (typeof Dhcpv6DuidType)[keyof typeof Dhcpv6DuidType];
+
+/** The Dhcpv6DuidType member name of a value, for describe(); undefined when unnamed. */
+export function nameOfDhcpv6DuidType(value: number): string | undefined {
+  switch (value) {
+    case 1:
+      return 'Llt';
+    case 2:
+      return 'En';
+    case 3:
+      return 'Ll';
+    case 4:
+      return 'Uuid';
     default:
       return undefined;
   }
@@ -257,6 +293,15 @@ export function validateDhcpv6Options(
         break;
       case 0x17:
         if ((size - 4) % 16 !== 0) return pos;
+        break;
+      case 0x20:
+        if (size !== 8) return pos;
+        break;
+      case 0x52:
+        if (size !== 8) return pos;
+        break;
+      case 0x53:
+        if (size !== 8) return pos;
         break;
     }
     pos += size;
@@ -893,6 +938,81 @@ export class Dhcpv6OptionsDomainListView extends ListElement {
   }
 }
 
+/** A InformationRefreshTime element of Dhcpv6Options (kind 32, 8 bytes), re-pointed, never allocated. */
+export class Dhcpv6OptionsInformationRefreshTimeView extends ListElement {
+  constructor() {
+    super(DHCPV6_OPTIONS_ZEROS, 8);
+  }
+
+  /** seconds: 32 bits at bit 32. */
+  get seconds(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return ((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0;
+  }
+
+  /** Writes seconds in place. */
+  set seconds(value: number) {
+    const b = this.bytes;
+    const o = this.offset;
+    const v0 = value | 0;
+    b[o + 4] = v0 >>> 24;
+    b[o + 5] = v0 >>> 16;
+    b[o + 6] = v0 >>> 8;
+    b[o + 7] = v0;
+  }
+}
+
+/** A SolMaxRt element of Dhcpv6Options (kind 82, 8 bytes), re-pointed, never allocated. */
+export class Dhcpv6OptionsSolMaxRtView extends ListElement {
+  constructor() {
+    super(DHCPV6_OPTIONS_ZEROS, 8);
+  }
+
+  /** seconds: 32 bits at bit 32. */
+  get seconds(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return ((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0;
+  }
+
+  /** Writes seconds in place. */
+  set seconds(value: number) {
+    const b = this.bytes;
+    const o = this.offset;
+    const v0 = value | 0;
+    b[o + 4] = v0 >>> 24;
+    b[o + 5] = v0 >>> 16;
+    b[o + 6] = v0 >>> 8;
+    b[o + 7] = v0;
+  }
+}
+
+/** A InfMaxRt element of Dhcpv6Options (kind 83, 8 bytes), re-pointed, never allocated. */
+export class Dhcpv6OptionsInfMaxRtView extends ListElement {
+  constructor() {
+    super(DHCPV6_OPTIONS_ZEROS, 8);
+  }
+
+  /** seconds: 32 bits at bit 32. */
+  get seconds(): number {
+    const b = this.bytes;
+    const o = this.offset;
+    return ((b[o + 4] << 24) | (b[o + 5] << 16) | (b[o + 6] << 8) | b[o + 7]) >>> 0;
+  }
+
+  /** Writes seconds in place. */
+  set seconds(value: number) {
+    const b = this.bytes;
+    const o = this.offset;
+    const v0 = value | 0;
+    b[o + 4] = v0 >>> 24;
+    b[o + 5] = v0 >>> 16;
+    b[o + 6] = v0 >>> 8;
+    b[o + 7] = v0;
+  }
+}
+
 /** A MudUrl element of Dhcpv6Options (kind 112, 4 or more bytes), re-pointed, never allocated. */
 export class Dhcpv6OptionsMudUrlView extends ListElement {
   constructor() {
@@ -934,6 +1054,9 @@ export class Dhcpv6OptionsCursor extends ListCursor {
   private readonly reconfigureMessageView = new Dhcpv6OptionsReconfigureMessageView();
   private readonly dnsServersView = new Dhcpv6OptionsDnsServersView();
   private readonly domainListView = new Dhcpv6OptionsDomainListView();
+  private readonly informationRefreshTimeView = new Dhcpv6OptionsInformationRefreshTimeView();
+  private readonly solMaxRtView = new Dhcpv6OptionsSolMaxRtView();
+  private readonly infMaxRtView = new Dhcpv6OptionsInfMaxRtView();
   private readonly mudUrlView = new Dhcpv6OptionsMudUrlView();
 
   /** `layer` and `field` name the list in errors; `areas` is how many further areas it may continue in. */
@@ -1083,6 +1206,27 @@ export class Dhcpv6OptionsCursor extends ListCursor {
       : this.domainListView.point(DHCPV6_OPTIONS_ZEROS, 0, 4);
   }
 
+  /** The current element as InformationRefreshTime (the same object each call); zeros when it is not one. */
+  get informationRefreshTime(): Dhcpv6OptionsInformationRefreshTimeView {
+    return this.kind === 0x20 && this.length === 8
+      ? this.informationRefreshTimeView.point(this.bytes, this.offset, this.length)
+      : this.informationRefreshTimeView.point(DHCPV6_OPTIONS_ZEROS, 0, 8);
+  }
+
+  /** The current element as SolMaxRt (the same object each call); zeros when it is not one. */
+  get solMaxRt(): Dhcpv6OptionsSolMaxRtView {
+    return this.kind === 0x52 && this.length === 8
+      ? this.solMaxRtView.point(this.bytes, this.offset, this.length)
+      : this.solMaxRtView.point(DHCPV6_OPTIONS_ZEROS, 0, 8);
+  }
+
+  /** The current element as InfMaxRt (the same object each call); zeros when it is not one. */
+  get infMaxRt(): Dhcpv6OptionsInfMaxRtView {
+    return this.kind === 0x53 && this.length === 8
+      ? this.infMaxRtView.point(this.bytes, this.offset, this.length)
+      : this.infMaxRtView.point(DHCPV6_OPTIONS_ZEROS, 0, 8);
+  }
+
   /** The current element as MudUrl (the same object each call); zeros when it is not one. */
   get mudUrl(): Dhcpv6OptionsMudUrlView {
     return this.kind === 0x70
@@ -1129,6 +1273,9 @@ export type Dhcpv6OptionsItem =
   | { kind: 'ReconfigureAccept' }
   | { kind: 'DnsServers'; servers: readonly string[] }
   | { kind: 'DomainList'; domains: Uint8Array }
+  | { kind: 'InformationRefreshTime'; seconds: number }
+  | { kind: 'SolMaxRt'; seconds: number }
+  | { kind: 'InfMaxRt'; seconds: number }
   | { kind: 'MudUrl'; url: Uint8Array }
   | { kind: 'raw'; bytes: Uint8Array };
 
@@ -1452,6 +1599,54 @@ export function encodeDhcpv6Options(
         pos += size;
         break;
       }
+      case 'InformationRefreshTime': {
+        const size = 8;
+        const len = 4;
+        if (pos + size > out.length) return -1;
+        out[pos] = 0;
+        out[pos + 1] = 0x20;
+        out[pos + 2] = len >>> 8;
+        out[pos + 3] = len;
+        const v2 = item.seconds | 0;
+        out[pos + 4] = v2 >>> 24;
+        out[pos + 5] = v2 >>> 16;
+        out[pos + 6] = v2 >>> 8;
+        out[pos + 7] = v2;
+        pos += size;
+        break;
+      }
+      case 'SolMaxRt': {
+        const size = 8;
+        const len = 4;
+        if (pos + size > out.length) return -1;
+        out[pos] = 0;
+        out[pos + 1] = 0x52;
+        out[pos + 2] = len >>> 8;
+        out[pos + 3] = len;
+        const v2 = item.seconds | 0;
+        out[pos + 4] = v2 >>> 24;
+        out[pos + 5] = v2 >>> 16;
+        out[pos + 6] = v2 >>> 8;
+        out[pos + 7] = v2;
+        pos += size;
+        break;
+      }
+      case 'InfMaxRt': {
+        const size = 8;
+        const len = 4;
+        if (pos + size > out.length) return -1;
+        out[pos] = 0;
+        out[pos + 1] = 0x53;
+        out[pos + 2] = len >>> 8;
+        out[pos + 3] = len;
+        const v2 = item.seconds | 0;
+        out[pos + 4] = v2 >>> 24;
+        out[pos + 5] = v2 >>> 16;
+        out[pos + 6] = v2 >>> 8;
+        out[pos + 7] = v2;
+        pos += size;
+        break;
+      }
       case 'MudUrl': {
         const size = 4 + item.url.length;
         const len = size - 4;
@@ -1707,6 +1902,33 @@ export function decodeDhcpv6Options(
         });
         break;
       }
+      case 0x20: {
+        if (c.length !== 8) {
+          list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
+          break;
+        }
+        const v = c.informationRefreshTime;
+        list.push({ kind: 'InformationRefreshTime', seconds: v.seconds });
+        break;
+      }
+      case 0x52: {
+        if (c.length !== 8) {
+          list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
+          break;
+        }
+        const v = c.solMaxRt;
+        list.push({ kind: 'SolMaxRt', seconds: v.seconds });
+        break;
+      }
+      case 0x53: {
+        if (c.length !== 8) {
+          list.push({ kind: 'raw', bytes: bytes.slice(c.offset, c.offset + c.length) });
+          break;
+        }
+        const v = c.infMaxRt;
+        list.push({ kind: 'InfMaxRt', seconds: v.seconds });
+        break;
+      }
       case 0x70: {
         const v = c.mudUrl;
         list.push({ kind: 'MudUrl', url: bytes.slice(v.urlOffset, v.urlOffset + v.urlLength) });
@@ -1761,6 +1983,7 @@ export type Dhcpv6OptionsJSON =
   | { code: number; length: number; msgType: number }
   | { code: number; length: number; servers: string[] }
   | { code: number; length: number; domains: string }
+  | { code: number; length: number; seconds: number }
   | { code: number; length: number; url: string }
   | { code: number; length: number; data: string };
 
@@ -1944,6 +2167,33 @@ export function dhcpv6OptionsToJSON(c: Dhcpv6OptionsCursor): Dhcpv6OptionsJSON[]
           code: c.kind,
           length: (c.bytes[c.offset + 2] << 8) | c.bytes[c.offset + 3],
           domains: formatHex(c.bytes, v.domainsOffset, v.domainsLength),
+        });
+        break;
+      }
+      case 0x20: {
+        const v = c.informationRefreshTime;
+        list.push({
+          code: c.kind,
+          length: (c.bytes[c.offset + 2] << 8) | c.bytes[c.offset + 3],
+          seconds: v.seconds,
+        });
+        break;
+      }
+      case 0x52: {
+        const v = c.solMaxRt;
+        list.push({
+          code: c.kind,
+          length: (c.bytes[c.offset + 2] << 8) | c.bytes[c.offset + 3],
+          seconds: v.seconds,
+        });
+        break;
+      }
+      case 0x53: {
+        const v = c.infMaxRt;
+        list.push({
+          code: c.kind,
+          length: (c.bytes[c.offset + 2] << 8) | c.bytes[c.offset + 3],
+          seconds: v.seconds,
         });
         break;
       }
@@ -2978,6 +3228,1071 @@ export function encodeDhcpv6Relay(f: Dhcpv6RelayFields, out: Uint8Array, offset:
   let pos = offset + 34;
   copyBytes(f.options, out, pos);
   pos += f.options.length;
+  return pos - offset;
+}
+
+/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
+const DHCPV6DUIDLLT_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+  [2, 'hardwareType', 0],
+  [6, 'time', 2],
+  [12, 'linkLayerAddress', 6],
+];
+
+/** Size of the fixed part of Dhcpv6DuidLlt in bytes. */
+export const DHCPV6DUIDLLT_FIXED_SIZE = 12;
+
+/** Byte offset of each fixed field of Dhcpv6DuidLlt from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DHCPV6DUIDLLT_OFFSETS = Object.freeze({
+  hardwareType: 0,
+  time: 2,
+  linkLayerAddress: 6,
+});
+
+/** What Dhcpv6DuidLltView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface Dhcpv6DuidLltJSON {
+  hardwareType: number;
+  time: number;
+  linkLayerAddress: string;
+}
+
+/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
+const DHCPV6DUIDLLT_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [];
+
+/**
+ * A zero-allocation view of one dhcpv6 message: wrap() it over bytes, then read fields.
+ * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
+ */
+export class Dhcpv6DuidLltView {
+  /** The bytes last wrapped (empty after a failed wrap()). */
+  bytes: Uint8Array = EMPTY;
+  /** Absolute index of the message's first byte in `bytes`. */
+  offset = 0;
+  /** Bytes available to the message from `offset` (the wrap() length). */
+  byteLength = 0;
+  /** This view's error record, reused by every failed wrap(). */
+  readonly error: DecodeError = newDecodeError('dhcpv6');
+  /** @internal The fixed fields as wrap() decoded them (read the getters). */
+  hardwareTypeField = 0;
+  timeField = 0;
+  linkLayerAddressHiField = 0;
+  linkLayerAddressLoField = 0;
+
+  /**
+   * Points the view at a message and checks every bound up front: afterwards no getter or
+   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
+   */
+  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.byteLength = length;
+    if (!(offset >= 0 && length >= 12 && offset + length <= bytes.length)) return this.failFixed();
+    this.hardwareTypeField = (bytes[offset] << 8) | bytes[offset + 1];
+    this.timeField =
+      (bytes[offset + 2] << 24) |
+      (bytes[offset + 3] << 16) |
+      (bytes[offset + 4] << 8) |
+      bytes[offset + 5];
+    this.linkLayerAddressHiField = (bytes[offset + 6] << 8) | bytes[offset + 7];
+    this.linkLayerAddressLoField =
+      (bytes[offset + 8] << 24) |
+      (bytes[offset + 9] << 16) |
+      (bytes[offset + 10] << 8) |
+      bytes[offset + 11];
+    return null;
+  }
+
+  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
+  private failFixed(): DecodeError {
+    const bytes = this.bytes;
+    const offset = this.offset;
+    const length = this.byteLength;
+    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
+      return this.failWith(
+        'E_TRUNCATED',
+        'hardwareType',
+        offset >= 0 && offset <= bytes.length ? offset : 0,
+      );
+    }
+    // Name the first field the buffer cuts.
+    let i = 0;
+    while (DHCPV6DUIDLLT_FIXED_FIELDS[i][0] <= length) i++;
+    return this.failWith(
+      'E_TRUNCATED',
+      DHCPV6DUIDLLT_FIXED_FIELDS[i][1],
+      offset + DHCPV6DUIDLLT_FIXED_FIELDS[i][2],
+    );
+  }
+
+  /** Cold path of wrap(): failure k of DHCPV6DUIDLLT_FAILURES at byte `at`. */
+  private failAt(k: number, at: number): DecodeError {
+    const [code, field] = DHCPV6DUIDLLT_FAILURES[k];
+    return this.failWith(code, field, at);
+  }
+
+  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
+  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
+    fail(this.error, code, field, at);
+    return this.failRecorded();
+  }
+
+  private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
+    this.bytes = EMPTY;
+    this.offset = 0;
+    this.byteLength = 0;
+    this.hardwareTypeField = 0;
+    this.timeField = 0;
+    this.linkLayerAddressHiField = 0;
+    this.linkLayerAddressLoField = 0;
+  }
+
+  /** hardwareType: 16 bits at bit 0. */
+  get hardwareType(): number {
+    return this.hardwareTypeField;
+  }
+
+  /** time: 32 bits at bit 16. */
+  get time(): number {
+    return this.timeField >>> 0;
+  }
+
+  /** time as its int32 bit pattern (`time | 0`): a small integer to V8, never boxed. */
+  get timeBits(): number {
+    return this.timeField;
+  }
+
+  /** linkLayerAddress: 48 bits at bit 48 (mac address as a number). */
+  get linkLayerAddress(): number {
+    return this.linkLayerAddressHiField * 0x100000000 + (this.linkLayerAddressLoField >>> 0);
+  }
+
+  /** High 16 bits of linkLayerAddress (its first two bytes). */
+  get linkLayerAddressHi(): number {
+    return this.linkLayerAddressHiField;
+  }
+
+  /** Low 32 bits of linkLayerAddress (its last four bytes) as uint32. */
+  get linkLayerAddressLo(): number {
+    return this.linkLayerAddressLoField >>> 0;
+  }
+
+  /** Low 32 bits of linkLayerAddress as their int32 bit pattern: a small integer to V8, never boxed. */
+  get linkLayerAddressLoBits(): number {
+    return this.linkLayerAddressLoField;
+  }
+
+  /** Writes hardwareType (16 bits at bit 0) in place; the other bits of its bytes are kept. */
+  setHardwareType(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o] = v >>> 8;
+    b[o + 1] = v;
+    this.hardwareTypeField = v;
+  }
+
+  /** Writes time (32 bits at bit 16, a uint32 or its int32 bit pattern) in place; the other bits of its bytes are kept. */
+  setTime(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value | 0;
+    b[o + 2] = v >>> 24;
+    b[o + 3] = v >>> 16;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.timeField = v;
+  }
+
+  /** Writes linkLayerAddress (a 48-bit MAC as a number) in place. */
+  setLinkLayerAddress(value: number): void {
+    this.setLinkLayerAddressHalves((value / 0x100000000) | 0, value | 0);
+  }
+
+  /** Writes linkLayerAddress in place from its high 16 and low 32 bits (uint32 or int32): no 48-bit number is made. */
+  setLinkLayerAddressHalves(hi: number, lo: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 6] = hi >>> 8;
+    b[o + 7] = hi;
+    b[o + 8] = lo >>> 24;
+    b[o + 9] = lo >>> 16;
+    b[o + 10] = lo >>> 8;
+    b[o + 11] = lo;
+    this.linkLayerAddressHiField = hi & 0xffff;
+    this.linkLayerAddressLoField = lo | 0;
+  }
+
+  /** Bytes before the payload (fixed part and options). */
+  get headerLength(): number {
+    return 12;
+  }
+
+  /** Bytes of the whole message as its own length fields delimit it. */
+  get messageLength(): number {
+    return 12;
+  }
+
+  /** Plain object for JSON output (allocates). */
+  toJSON(): Dhcpv6DuidLltJSON {
+    return {
+      hardwareType: this.hardwareType,
+      time: this.time,
+      linkLayerAddress: formatMac(this.linkLayerAddress),
+    };
+  }
+
+  /** One line for humans (allocates). */
+  describe(): string {
+    return `LLT ${this.hardwareType} ${this.time} ${formatMac(this.linkLayerAddress)}`;
+  }
+}
+
+/** A dhcpv6 message as a plain value (for humans, tests and encodeDhcpv6DuidLlt()). */
+export interface Dhcpv6DuidLltFields {
+  hardwareType: number;
+  time: number;
+  linkLayerAddress: number;
+}
+
+const dhcpv6DuidLltDecodeView = new Dhcpv6DuidLltView();
+
+/** Decodes into a new plain value (allocates; hot paths use Dhcpv6DuidLltView). */
+export function decodeDhcpv6DuidLlt(
+  bytes: Uint8Array,
+  offset = 0,
+  length = bytes.length - offset,
+): Dhcpv6DuidLltFields | DecodeError {
+  const v = dhcpv6DuidLltDecodeView;
+  const err = v.wrap(bytes, offset, length);
+  if (err !== null) return copyDecodeError(err);
+  return {
+    hardwareType: v.hardwareType,
+    time: v.time,
+    linkLayerAddress: v.linkLayerAddress,
+  };
+}
+
+/** The fixed fields of a dhcpv6 message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeDhcpv6DuidLltPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<Dhcpv6DuidLltJSON> {
+  const out: Partial<Dhcpv6DuidLltJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 2) return out;
+  out.hardwareType = (bytes[offset] << 8) | bytes[offset + 1];
+  if (last === 'hardwareType' || end < 6) return out;
+  out.time =
+    ((bytes[offset + 2] << 24) |
+      (bytes[offset + 3] << 16) |
+      (bytes[offset + 4] << 8) |
+      bytes[offset + 5]) >>>
+    0;
+  if (last === 'time' || end < 12) return out;
+  out.linkLayerAddress = formatMac(
+    ((bytes[offset + 6] << 8) | bytes[offset + 7]) * 0x100000000 +
+      (((bytes[offset + 8] << 24) |
+        (bytes[offset + 9] << 16) |
+        (bytes[offset + 10] << 8) |
+        bytes[offset + 11]) >>>
+        0),
+  );
+  return out;
+}
+
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
+export function encodeDhcpv6DuidLlt(
+  f: Dhcpv6DuidLltFields,
+  out: Uint8Array,
+  offset: number,
+): number {
+  const headerBytes = 12;
+  if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
+  out[offset] = f.hardwareType >>> 8;
+  out[offset + 1] = f.hardwareType;
+  const v2 = f.time | 0;
+  out[offset + 2] = v2 >>> 24;
+  out[offset + 3] = v2 >>> 16;
+  out[offset + 4] = v2 >>> 8;
+  out[offset + 5] = v2;
+  const linkLayerAddressHi = (f.linkLayerAddress / 0x100000000) | 0;
+  const linkLayerAddressLo = f.linkLayerAddress | 0;
+  out[offset + 6] = linkLayerAddressHi >> 8;
+  out[offset + 7] = linkLayerAddressHi;
+  out[offset + 8] = linkLayerAddressLo >> 24;
+  out[offset + 9] = linkLayerAddressLo >> 16;
+  out[offset + 10] = linkLayerAddressLo >> 8;
+  out[offset + 11] = linkLayerAddressLo;
+  return 12;
+}
+
+/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
+const DHCPV6DUIDLL_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+  [2, 'hardwareType', 0],
+  [8, 'linkLayerAddress', 2],
+];
+
+/** Size of the fixed part of Dhcpv6DuidLl in bytes. */
+export const DHCPV6DUIDLL_FIXED_SIZE = 8;
+
+/** Byte offset of each fixed field of Dhcpv6DuidLl from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DHCPV6DUIDLL_OFFSETS = Object.freeze({ hardwareType: 0, linkLayerAddress: 2 });
+
+/** What Dhcpv6DuidLlView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface Dhcpv6DuidLlJSON {
+  hardwareType: number;
+  linkLayerAddress: string;
+}
+
+/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
+const DHCPV6DUIDLL_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [];
+
+/**
+ * A zero-allocation view of one dhcpv6 message: wrap() it over bytes, then read fields.
+ * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
+ */
+export class Dhcpv6DuidLlView {
+  /** The bytes last wrapped (empty after a failed wrap()). */
+  bytes: Uint8Array = EMPTY;
+  /** Absolute index of the message's first byte in `bytes`. */
+  offset = 0;
+  /** Bytes available to the message from `offset` (the wrap() length). */
+  byteLength = 0;
+  /** This view's error record, reused by every failed wrap(). */
+  readonly error: DecodeError = newDecodeError('dhcpv6');
+  /** @internal The fixed fields as wrap() decoded them (read the getters). */
+  hardwareTypeField = 0;
+  linkLayerAddressHiField = 0;
+  linkLayerAddressLoField = 0;
+
+  /**
+   * Points the view at a message and checks every bound up front: afterwards no getter or
+   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
+   */
+  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.byteLength = length;
+    if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length)) return this.failFixed();
+    this.hardwareTypeField = (bytes[offset] << 8) | bytes[offset + 1];
+    this.linkLayerAddressHiField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    this.linkLayerAddressLoField =
+      (bytes[offset + 4] << 24) |
+      (bytes[offset + 5] << 16) |
+      (bytes[offset + 6] << 8) |
+      bytes[offset + 7];
+    return null;
+  }
+
+  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
+  private failFixed(): DecodeError {
+    const bytes = this.bytes;
+    const offset = this.offset;
+    const length = this.byteLength;
+    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
+      return this.failWith(
+        'E_TRUNCATED',
+        'hardwareType',
+        offset >= 0 && offset <= bytes.length ? offset : 0,
+      );
+    }
+    // Name the first field the buffer cuts.
+    let i = 0;
+    while (DHCPV6DUIDLL_FIXED_FIELDS[i][0] <= length) i++;
+    return this.failWith(
+      'E_TRUNCATED',
+      DHCPV6DUIDLL_FIXED_FIELDS[i][1],
+      offset + DHCPV6DUIDLL_FIXED_FIELDS[i][2],
+    );
+  }
+
+  /** Cold path of wrap(): failure k of DHCPV6DUIDLL_FAILURES at byte `at`. */
+  private failAt(k: number, at: number): DecodeError {
+    const [code, field] = DHCPV6DUIDLL_FAILURES[k];
+    return this.failWith(code, field, at);
+  }
+
+  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
+  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
+    fail(this.error, code, field, at);
+    return this.failRecorded();
+  }
+
+  private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
+    this.bytes = EMPTY;
+    this.offset = 0;
+    this.byteLength = 0;
+    this.hardwareTypeField = 0;
+    this.linkLayerAddressHiField = 0;
+    this.linkLayerAddressLoField = 0;
+  }
+
+  /** hardwareType: 16 bits at bit 0. */
+  get hardwareType(): number {
+    return this.hardwareTypeField;
+  }
+
+  /** linkLayerAddress: 48 bits at bit 16 (mac address as a number). */
+  get linkLayerAddress(): number {
+    return this.linkLayerAddressHiField * 0x100000000 + (this.linkLayerAddressLoField >>> 0);
+  }
+
+  /** High 16 bits of linkLayerAddress (its first two bytes). */
+  get linkLayerAddressHi(): number {
+    return this.linkLayerAddressHiField;
+  }
+
+  /** Low 32 bits of linkLayerAddress (its last four bytes) as uint32. */
+  get linkLayerAddressLo(): number {
+    return this.linkLayerAddressLoField >>> 0;
+  }
+
+  /** Low 32 bits of linkLayerAddress as their int32 bit pattern: a small integer to V8, never boxed. */
+  get linkLayerAddressLoBits(): number {
+    return this.linkLayerAddressLoField;
+  }
+
+  /** Writes hardwareType (16 bits at bit 0) in place; the other bits of its bytes are kept. */
+  setHardwareType(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o] = v >>> 8;
+    b[o + 1] = v;
+    this.hardwareTypeField = v;
+  }
+
+  /** Writes linkLayerAddress (a 48-bit MAC as a number) in place. */
+  setLinkLayerAddress(value: number): void {
+    this.setLinkLayerAddressHalves((value / 0x100000000) | 0, value | 0);
+  }
+
+  /** Writes linkLayerAddress in place from its high 16 and low 32 bits (uint32 or int32): no 48-bit number is made. */
+  setLinkLayerAddressHalves(hi: number, lo: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    b[o + 2] = hi >>> 8;
+    b[o + 3] = hi;
+    b[o + 4] = lo >>> 24;
+    b[o + 5] = lo >>> 16;
+    b[o + 6] = lo >>> 8;
+    b[o + 7] = lo;
+    this.linkLayerAddressHiField = hi & 0xffff;
+    this.linkLayerAddressLoField = lo | 0;
+  }
+
+  /** Bytes before the payload (fixed part and options). */
+  get headerLength(): number {
+    return 8;
+  }
+
+  /** Bytes of the whole message as its own length fields delimit it. */
+  get messageLength(): number {
+    return 8;
+  }
+
+  /** Plain object for JSON output (allocates). */
+  toJSON(): Dhcpv6DuidLlJSON {
+    return {
+      hardwareType: this.hardwareType,
+      linkLayerAddress: formatMac(this.linkLayerAddress),
+    };
+  }
+
+  /** One line for humans (allocates). */
+  describe(): string {
+    return `LL ${this.hardwareType} ${formatMac(this.linkLayerAddress)}`;
+  }
+}
+
+/** A dhcpv6 message as a plain value (for humans, tests and encodeDhcpv6DuidLl()). */
+export interface Dhcpv6DuidLlFields {
+  hardwareType: number;
+  linkLayerAddress: number;
+}
+
+const dhcpv6DuidLlDecodeView = new Dhcpv6DuidLlView();
+
+/** Decodes into a new plain value (allocates; hot paths use Dhcpv6DuidLlView). */
+export function decodeDhcpv6DuidLl(
+  bytes: Uint8Array,
+  offset = 0,
+  length = bytes.length - offset,
+): Dhcpv6DuidLlFields | DecodeError {
+  const v = dhcpv6DuidLlDecodeView;
+  const err = v.wrap(bytes, offset, length);
+  if (err !== null) return copyDecodeError(err);
+  return {
+    hardwareType: v.hardwareType,
+    linkLayerAddress: v.linkLayerAddress,
+  };
+}
+
+/** The fixed fields of a dhcpv6 message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeDhcpv6DuidLlPrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<Dhcpv6DuidLlJSON> {
+  const out: Partial<Dhcpv6DuidLlJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 2) return out;
+  out.hardwareType = (bytes[offset] << 8) | bytes[offset + 1];
+  if (last === 'hardwareType' || end < 8) return out;
+  out.linkLayerAddress = formatMac(
+    ((bytes[offset + 2] << 8) | bytes[offset + 3]) * 0x100000000 +
+      (((bytes[offset + 4] << 24) |
+        (bytes[offset + 5] << 16) |
+        (bytes[offset + 6] << 8) |
+        bytes[offset + 7]) >>>
+        0),
+  );
+  return out;
+}
+
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
+export function encodeDhcpv6DuidLl(f: Dhcpv6DuidLlFields, out: Uint8Array, offset: number): number {
+  const headerBytes = 8;
+  if (!(offset >= 0 && offset + headerBytes <= out.length)) return -1;
+  out[offset] = f.hardwareType >>> 8;
+  out[offset + 1] = f.hardwareType;
+  const linkLayerAddressHi = (f.linkLayerAddress / 0x100000000) | 0;
+  const linkLayerAddressLo = f.linkLayerAddress | 0;
+  out[offset + 2] = linkLayerAddressHi >> 8;
+  out[offset + 3] = linkLayerAddressHi;
+  out[offset + 4] = linkLayerAddressLo >> 24;
+  out[offset + 5] = linkLayerAddressLo >> 16;
+  out[offset + 6] = linkLayerAddressLo >> 8;
+  out[offset + 7] = linkLayerAddressLo;
+  return 8;
+}
+
+/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
+const DHCPV6DOMAINNAME_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [];
+
+/** Size of the fixed part of Dhcpv6DomainName in bytes. */
+export const DHCPV6DOMAINNAME_FIXED_SIZE = 0;
+
+/** Byte offset of each fixed field of Dhcpv6DomainName from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DHCPV6DOMAINNAME_OFFSETS = Object.freeze({});
+
+/** What Dhcpv6DomainNameView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface Dhcpv6DomainNameJSON {
+  name: string;
+}
+
+/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
+const DHCPV6DOMAINNAME_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
+  ['E_BAD_NAME', 'name'],
+];
+
+/**
+ * A zero-allocation view of one dhcpv6 message: wrap() it over bytes, then read fields.
+ * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
+ */
+export class Dhcpv6DomainNameView {
+  /** The bytes last wrapped (empty after a failed wrap()). */
+  bytes: Uint8Array = EMPTY;
+  /** Absolute index of the message's first byte in `bytes`. */
+  offset = 0;
+  /** Bytes available to the message from `offset` (the wrap() length). */
+  byteLength = 0;
+  /** This view's error record, reused by every failed wrap(). */
+  readonly error: DecodeError = newDecodeError('dhcpv6');
+  /** @internal Byte length of name; it starts where the part before it ends. */
+  nameSize = 0;
+  /** Where the DNS message holding name starts: its compression pointers count from there. */
+  private nameOriginField = 0;
+
+  private get nameStart(): number {
+    return this.offset;
+  }
+
+  /**
+   * Points the view at a message and checks every bound up front: afterwards no getter or
+   * cursor reads outside [offset, offset + length) (and, for DNS names, their pointers nothing before `origin`, the DNS message start; by default the view is the whole message). Returns null, or this view's error record.
+   */
+  wrap(
+    bytes: Uint8Array,
+    offset = 0,
+    length = bytes.length - offset,
+    origin = offset,
+  ): DecodeError | null {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.byteLength = length;
+    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) return this.failFixed();
+    const pos = offset;
+    // name
+    {
+      // Pointers may reach back to the message start (origin), never past offset + length.
+      if (origin < 0 || origin > offset) return this.failAt(0, pos);
+      const end = walkName(bytes, origin, offset + length - origin, pos, this.error, 'name');
+      if (end < 0) return this.failRecorded();
+      this.nameOriginField = origin;
+      const size = end - pos;
+      this.nameSize = size;
+    }
+    return null;
+  }
+
+  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
+  private failFixed(): DecodeError {
+    const bytes = this.bytes;
+    const offset = this.offset;
+    const length = this.byteLength;
+    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
+      return this.failWith('E_TRUNCATED', '', offset >= 0 && offset <= bytes.length ? offset : 0);
+    }
+    // Name the first field the buffer cuts.
+    let i = 0;
+    while (DHCPV6DOMAINNAME_FIXED_FIELDS[i][0] <= length) i++;
+    return this.failWith(
+      'E_TRUNCATED',
+      DHCPV6DOMAINNAME_FIXED_FIELDS[i][1],
+      offset + DHCPV6DOMAINNAME_FIXED_FIELDS[i][2],
+    );
+  }
+
+  /** Cold path of wrap(): failure k of DHCPV6DOMAINNAME_FAILURES at byte `at`. */
+  private failAt(k: number, at: number): DecodeError {
+    const [code, field] = DHCPV6DOMAINNAME_FAILURES[k];
+    return this.failWith(code, field, at);
+  }
+
+  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
+  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
+    fail(this.error, code, field, at);
+    return this.failRecorded();
+  }
+
+  private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
+    this.bytes = EMPTY;
+    this.offset = 0;
+    this.byteLength = 0;
+    this.nameSize = 0;
+    this.nameOriginField = 0;
+  }
+
+  /** Absolute index of name. */
+  get nameOffset(): number {
+    return this.offset;
+  }
+
+  /** Byte length of name. */
+  get nameLength(): number {
+    return this.nameSize;
+  }
+
+  /** Bytes from the DNS message start to the end of this view: where name's pointers may lead. */
+  private get nameSpan(): number {
+    return this.offset + this.byteLength - this.nameOriginField;
+  }
+
+  /** name as dotted text, no final dot ("" for the root), pointers followed (allocates). */
+  nameText(): string {
+    const name = readName(this.bytes, this.nameOriginField, this.nameSpan, this.nameStart);
+    return typeof name === 'string' ? name : '';
+  }
+
+  /** Where name starts counting its compression pointers (the DNS message start). */
+  get nameOrigin(): number {
+    return this.nameOriginField;
+  }
+
+  /** Bytes before the payload (fixed part and options). */
+  get headerLength(): number {
+    return this.nameSize;
+  }
+
+  /** Bytes of the whole message as its own length fields delimit it. */
+  get messageLength(): number {
+    return this.nameSize;
+  }
+
+  /** Plain object for JSON output (allocates). */
+  toJSON(): Dhcpv6DomainNameJSON {
+    return {
+      name: this.nameText(),
+    };
+  }
+
+  /** One line for humans (allocates). */
+  describe(): string {
+    return `${this.nameText()}`;
+  }
+}
+
+/** A dhcpv6 message as a plain value (for humans, tests and encodeDhcpv6DomainName()). */
+export interface Dhcpv6DomainNameFields {
+  name: string;
+}
+
+const dhcpv6DomainNameDecodeView = new Dhcpv6DomainNameView();
+
+/** Decodes into a new plain value (allocates; hot paths use Dhcpv6DomainNameView). */
+export function decodeDhcpv6DomainName(
+  bytes: Uint8Array,
+  offset = 0,
+  length = bytes.length - offset,
+  origin = offset,
+): Dhcpv6DomainNameFields | DecodeError {
+  const v = dhcpv6DomainNameDecodeView;
+  const err = v.wrap(bytes, offset, length, origin);
+  if (err !== null) return copyDecodeError(err);
+  return {
+    name: v.nameText(),
+  };
+}
+
+/** The fixed fields of a dhcpv6 message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeDhcpv6DomainNamePrefix(
+  _bytes: Uint8Array,
+  _offset: number,
+  _length: number,
+): Partial<Dhcpv6DomainNameJSON> {
+  const out: Partial<Dhcpv6DomainNameJSON> = {};
+  return out;
+}
+
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
+export function encodeDhcpv6DomainName(
+  f: Dhcpv6DomainNameFields,
+  out: Uint8Array,
+  offset: number,
+): number {
+  if (!(offset >= 0 && offset <= out.length)) return -1;
+  let pos = offset;
+  pos = writeName(f.name, out, pos);
+  if (pos < 0) return -1;
+  return pos - offset;
+}
+
+/** Where the Dhcpv6DomainName at `bytes[pos]` ends, its bounds checked as its view's wrap() checks them (within `end`, names pointing no further back than `origin`), or -1 when it does not wrap. Allocates nothing. */
+function dhcpv6DomainNameEnd(
+  bytes: Uint8Array,
+  pos: number,
+  end: number,
+  origin: number,
+  error: DecodeError,
+): number {
+  if (origin < 0 || origin > pos) return -1;
+  let p = pos;
+  p = walkName(bytes, origin, end - origin, p, error, 'name');
+  if (p < 0) return -1;
+  return p;
+}
+
+/**
+ * Walks Dhcpv6DomainName items one after another, over an array wrap() has validated: next() re-points
+ * `item` (the same view every time) at the next one; nothing is allocated.
+ */
+export class Dhcpv6DomainNameCursor {
+  /** The current item. */
+  readonly item = new Dhcpv6DomainNameView();
+  private bytes: Uint8Array = EMPTY;
+  private pos = 0;
+  private end = 0;
+  private remaining = 0;
+  /** Where the DNS message starts: the items' names point from there. */
+  origin = 0;
+
+  /** Re-points the cursor at `count` items in [offset, offset + length) of the DNS message at `origin`; returns itself. */
+  reset(bytes: Uint8Array, offset: number, length: number, count: number, origin = offset): this {
+    this.bytes = bytes;
+    this.pos = offset;
+    this.end = offset + length;
+    this.remaining = count;
+    this.origin = origin;
+    return this;
+  }
+
+  /** Advances to the next item; false after the last one (or where one does not wrap). */
+  next(): boolean {
+    if (this.remaining <= 0) return false;
+    if (this.item.wrap(this.bytes, this.pos, this.end - this.pos, this.origin) !== null) {
+      this.remaining = 0;
+      return false;
+    }
+    this.pos += this.item.messageLength;
+    this.remaining--;
+    return true;
+  }
+}
+
+/** The items `cursor` walks as toJSON() shows each (allocates). */
+export function dhcpv6DomainNameItemsToJSON(
+  cursor: Dhcpv6DomainNameCursor,
+): Dhcpv6DomainNameJSON[] {
+  const list: Dhcpv6DomainNameJSON[] = [];
+  while (cursor.next()) list.push(cursor.item.toJSON());
+  return list;
+}
+
+/** The items `cursor` walks as values (allocates). */
+export function decodeDhcpv6DomainNameItems(
+  cursor: Dhcpv6DomainNameCursor,
+): Dhcpv6DomainNameFields[] {
+  const list: Dhcpv6DomainNameFields[] = [];
+  while (cursor.next()) {
+    const item = cursor.item;
+    list.push(
+      decodeDhcpv6DomainName(
+        item.bytes,
+        item.offset,
+        item.messageLength,
+        cursor.origin,
+      ) as Dhcpv6DomainNameFields,
+    );
+  }
+  return list;
+}
+
+/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
+const DHCPV6DOMAINLIST_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [];
+
+/** Size of the fixed part of Dhcpv6DomainList in bytes. */
+export const DHCPV6DOMAINLIST_FIXED_SIZE = 0;
+
+/** Byte offset of each fixed field of Dhcpv6DomainList from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const DHCPV6DOMAINLIST_OFFSETS = Object.freeze({});
+
+/** What Dhcpv6DomainListView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface Dhcpv6DomainListJSON {
+  domains: Dhcpv6DomainNameJSON[];
+}
+
+/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
+const DHCPV6DOMAINLIST_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [];
+
+/**
+ * A zero-allocation view of one dhcpv6 message: wrap() it over bytes, then read fields.
+ * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
+ */
+export class Dhcpv6DomainListView {
+  /** The bytes last wrapped (empty after a failed wrap()). */
+  bytes: Uint8Array = EMPTY;
+  /** Absolute index of the message's first byte in `bytes`. */
+  offset = 0;
+  /** Bytes available to the message from `offset` (the wrap() length). */
+  byteLength = 0;
+  /** This view's error record, reused by every failed wrap(). */
+  readonly error: DecodeError = newDecodeError('dhcpv6');
+  /** @internal Byte length of domains; it starts where the part before it ends. */
+  domainsSize = 0;
+  /** @internal The cursor over domains (wrap() validates with its item view). */
+  readonly domainsCursor = new Dhcpv6DomainNameCursor();
+  /** @internal Items of domains, counted by wrap(). */
+  domainsCountField = 0;
+  /** @internal Where the DNS message holding domains starts (its items' names point from there). */
+  domainsOriginField = 0;
+
+  private get domainsStart(): number {
+    return this.offset;
+  }
+
+  /**
+   * Points the view at a message and checks every bound up front: afterwards no getter or
+   * cursor reads outside [offset, offset + length) (and, for DNS names, their pointers nothing before `origin`, the DNS message start; by default the view is the whole message). Returns null, or this view's error record.
+   */
+  wrap(
+    bytes: Uint8Array,
+    offset = 0,
+    length = bytes.length - offset,
+    origin = offset,
+  ): DecodeError | null {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.byteLength = length;
+    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) return this.failFixed();
+    const pos = offset;
+    // domains
+    {
+      const size = offset + length - pos;
+      this.domainsOriginField = origin;
+      let end = pos;
+      let count = 0;
+      while (end < pos + size) {
+        let next = dhcpv6DomainNameEnd(bytes, end, pos + size, origin, this.error);
+        if (next < 0) {
+          // The item view is wrapped only for the error of what the walk refused.
+          const err = this.domainsCursor.item.wrap(bytes, end, pos + size - end, origin);
+          if (err !== null) {
+            fail(this.error, err.code, err.field, err.offset);
+            return this.failRecorded();
+          }
+          next = end + this.domainsCursor.item.messageLength;
+        }
+        end = next;
+        count++;
+      }
+      this.domainsCountField = count;
+      this.domainsSize = size;
+    }
+    return null;
+  }
+
+  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
+  private failFixed(): DecodeError {
+    const bytes = this.bytes;
+    const offset = this.offset;
+    const length = this.byteLength;
+    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
+      return this.failWith('E_TRUNCATED', '', offset >= 0 && offset <= bytes.length ? offset : 0);
+    }
+    // Name the first field the buffer cuts.
+    let i = 0;
+    while (DHCPV6DOMAINLIST_FIXED_FIELDS[i][0] <= length) i++;
+    return this.failWith(
+      'E_TRUNCATED',
+      DHCPV6DOMAINLIST_FIXED_FIELDS[i][1],
+      offset + DHCPV6DOMAINLIST_FIXED_FIELDS[i][2],
+    );
+  }
+
+  /** Cold path of wrap(): failure k of DHCPV6DOMAINLIST_FAILURES at byte `at`. */
+  private failAt(k: number, at: number): DecodeError {
+    const [code, field] = DHCPV6DOMAINLIST_FAILURES[k];
+    return this.failWith(code, field, at);
+  }
+
+  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
+  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
+    fail(this.error, code, field, at);
+    return this.failRecorded();
+  }
+
+  private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
+    this.bytes = EMPTY;
+    this.offset = 0;
+    this.byteLength = 0;
+    this.domainsSize = 0;
+    this.domainsCountField = 0;
+    this.domainsOriginField = 0;
+    this.domainsCursor.item.clear();
+  }
+
+  /** Absolute index of domains. */
+  get domainsOffset(): number {
+    return this.offset;
+  }
+
+  /** Byte length of domains. */
+  get domainsLength(): number {
+    return this.domainsSize;
+  }
+
+  /** Items in domains. */
+  get domainsCount(): number {
+    return this.domainsCountField;
+  }
+
+  /** The domains cursor (the same object on every call), reset to the first item: next() re-points its `item`, a Dhcpv6DomainNameView. */
+  domains(): Dhcpv6DomainNameCursor {
+    return this.domainsCursor.reset(
+      this.bytes,
+      this.domainsStart,
+      this.domainsSize,
+      this.domainsCountField,
+      this.domainsOriginField,
+    );
+  }
+
+  /** Bytes before the payload (fixed part and options). */
+  get headerLength(): number {
+    return this.domainsSize;
+  }
+
+  /** Bytes of the whole message as its own length fields delimit it. */
+  get messageLength(): number {
+    return this.domainsSize;
+  }
+
+  /** Plain object for JSON output (allocates). */
+  toJSON(): Dhcpv6DomainListJSON {
+    return {
+      domains: dhcpv6DomainNameItemsToJSON(this.domains()),
+    };
+  }
+
+  /** One line for humans (allocates). */
+  describe(): string {
+    return `domains`;
+  }
+}
+
+/** A dhcpv6 message as a plain value (for humans, tests and encodeDhcpv6DomainList()). */
+export interface Dhcpv6DomainListFields {
+  domains: Dhcpv6DomainNameFields[];
+}
+
+const dhcpv6DomainListDecodeView = new Dhcpv6DomainListView();
+
+/** Decodes into a new plain value (allocates; hot paths use Dhcpv6DomainListView). */
+export function decodeDhcpv6DomainList(
+  bytes: Uint8Array,
+  offset = 0,
+  length = bytes.length - offset,
+  origin = offset,
+): Dhcpv6DomainListFields | DecodeError {
+  const v = dhcpv6DomainListDecodeView;
+  const err = v.wrap(bytes, offset, length, origin);
+  if (err !== null) return copyDecodeError(err);
+  return {
+    domains: decodeDhcpv6DomainNameItems(v.domains()),
+  };
+}
+
+/** The fixed fields of a dhcpv6 message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeDhcpv6DomainListPrefix(
+  _bytes: Uint8Array,
+  _offset: number,
+  _length: number,
+): Partial<Dhcpv6DomainListJSON> {
+  const out: Partial<Dhcpv6DomainListJSON> = {};
+  return out;
+}
+
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum).  Allocates nothing. */
+export function encodeDhcpv6DomainList(
+  f: Dhcpv6DomainListFields,
+  out: Uint8Array,
+  offset: number,
+): number {
+  if (!(offset >= 0 && offset <= out.length)) return -1;
+  let pos = offset;
+  for (let i = 0; i < f.domains.length; i++) {
+    const n = encodeDhcpv6DomainName(f.domains[i], out, pos);
+    if (n < 0) return -1;
+    pos += n;
+  }
+
   return pos - offset;
 }
 

@@ -214,3 +214,64 @@ describe('DHCPv6 options (a list with lists nested in its elements)', () => {
       }
   });
 });
+
+describe('DHCPv6 DUIDs, domain lists and the timer options', () => {
+  it('encodes DUID-LL and DUID-LLT bodies as RFC 8415 §11.2/§11.4 lay them out', () => {
+    const out = new Uint8Array(16);
+    const n = dhcpv6.encodeDhcpv6DuidLl(
+      { hardwareType: 1, linkLayerAddress: 0x02000000aa01 },
+      out,
+      0,
+    );
+    expect([...out.subarray(0, n)]).toEqual([0, 1, 2, 0, 0, 0, 0xaa, 1]);
+    const m = dhcpv6.encodeDhcpv6DuidLlt(
+      { hardwareType: 1, time: 0x01020304, linkLayerAddress: 0x02000000aa01 },
+      out,
+      0,
+    );
+    expect([...out.subarray(0, m)]).toEqual([0, 1, 1, 2, 3, 4, 2, 0, 0, 0, 0xaa, 1]);
+    const v = new dhcpv6.Dhcpv6DuidLltView();
+    expect(v.wrap(out, 0, m)).toBeNull();
+    expect(v.time).toBe(0x01020304);
+    expect(v.linkLayerAddress).toBe(0x02000000aa01);
+  });
+
+  it('reads a domain list of uncompressed names, and refuses one cut inside a name', () => {
+    const out = new Uint8Array(64);
+    const n = dhcpv6.encodeDhcpv6DomainList(
+      { domains: [{ name: 'example.com' }, { name: 'lab.test' }] },
+      out,
+      0,
+    );
+    expect(n).toBe(13 + 10);
+    const v = new dhcpv6.Dhcpv6DomainListView();
+    expect(v.wrap(out, 0, n)).toBeNull();
+    const names: string[] = [];
+    const c = v.domains();
+    while (c.next()) names.push(c.item.nameText());
+    expect(names).toEqual(['example.com', 'lab.test']);
+    expect(v.wrap(out, 0, n - 1)?.code).toBe('E_TRUNCATED');
+  });
+
+  it('types the Information Refresh Time, SOL_MAX_RT and INF_MAX_RT options', () => {
+    const out = new Uint8Array(64);
+    const n = dhcpv6.encodeDhcpv6Options(
+      [
+        { kind: 'InformationRefreshTime', seconds: 600 },
+        { kind: 'SolMaxRt', seconds: 120 },
+        { kind: 'InfMaxRt', seconds: 7200 },
+      ],
+      out,
+      0,
+    );
+    expect(n).toBe(24);
+    expect(dhcpv6.decodeDhcpv6Options(out, 0, n)).toEqual([
+      { kind: 'InformationRefreshTime', seconds: 600 },
+      { kind: 'SolMaxRt', seconds: 120 },
+      { kind: 'InfMaxRt', seconds: 7200 },
+    ]);
+    // A refresh time is four bytes: three is a bad option.
+    out[3] = 3;
+    expect(dhcpv6.validateDhcpv6Options(out, 0, 7)).toBe(0);
+  });
+});
