@@ -35,6 +35,7 @@ import {
   ipv6RoutingFields,
   ipv6SegmentRoutingFields,
   ipv6SourceRouteFields,
+  mac,
   payload,
   pcapFileFields,
   pcapRecordFields,
@@ -259,6 +260,19 @@ function samples(): Sample[] {
   );
   encoded('dhcpv6', 'Dhcpv6Relay', dhcpv6RelayFields, (f, o) =>
     generated.dhcpv6.encodeDhcpv6Relay(f, o, 0),
+  );
+  // DUID bodies (the identifier after a DUID's type): read from Client and Server ID options.
+  encoded(
+    'dhcpv6',
+    'Dhcpv6DuidLl',
+    fc.record({ hardwareType: u16, linkLayerAddress: mac }),
+    (f, o) => generated.dhcpv6.encodeDhcpv6DuidLl(f, o, 0),
+  );
+  encoded(
+    'dhcpv6',
+    'Dhcpv6DuidLlt',
+    fc.record({ hardwareType: u16, time: u32, linkLayerAddress: mac }),
+    (f, o) => generated.dhcpv6.encodeDhcpv6DuidLlt(f, o, 0),
   );
   for (const le of [false, true]) {
     const p = generated.pcap;
