@@ -4,6 +4,8 @@
  * 10.9.0.1, stack 10.9.0.2), pinned to one CPU with the kernel-side tools on the other:
  *   - kernel → stack: socat streams zeros into our discard server (port 9);
  *   - stack → kernel: we stream into `socat -u TCP-LISTEN:... /dev/null`;
+ *   - both over IPv6 too (kernel fd09::1, stack fd09::2), rounds alternating the families, and
+ *     the kernel's ping RTT to the stack over each;
  *   - connections per second: a Node client in the namespace opens and closes connections;
  * and beside it, the ceiling measured in the same run: kernel ↔ kernel over a veth pair between
  * two namespaces with offloads off (one frame per segment, as on the TAP).
@@ -16,6 +18,7 @@ import { RealClock } from '../../src/runtime/clock/real.js';
 import { openTap, setKernelIpv4 } from '../../src/runtime/link/tap.js';
 import { createStack } from '../../src/runtime/stack.js';
 import { attachTcp, startDiscardServer, startEchoServer } from '../../src/runtime/tcp/index.js';
+import { percentile } from './ping.js';
 
 export interface TcpAllocResult {
   segments: number;
@@ -48,14 +51,34 @@ export function measureTcpAllocation(segments = 200_000): TcpAllocResult {
   return JSON.parse(r.stdout.trim()) as TcpAllocResult;
 }
 
+/** One direction of a bulk transfer: medians over the rounds, and the spread (min, max). */
+export interface TransferFigures {
+  gbps: number;
+  cpuSecondsPerGB: number;
+  gbpsMin: number;
+  gbpsMax: number;
+}
+
 export interface TcpBenchResult {
   bytes: number;
-  kernelToStack: { gbps: number; cpuSecondsPerGB: number };
-  stackToKernel: { gbps: number; cpuSecondsPerGB: number };
+  rounds: number;
+  kernelToStack: TransferFigures;
+  stackToKernel: TransferFigures;
+  /** The same transfers over IPv6, interleaved with the IPv4 ones round by round. */
+  ipv6: { kernelToStack: TransferFigures; stackToKernel: TransferFigures };
+  /** The kernel's ping to the same stack over each family (median / p99 RTT, µs). */
+  ping: { ipv4: PingFigures; ipv6: PingFigures };
   connectionsPerSecond: number;
   kernelVeth: { gbps: number };
   placement: string;
   alloc: TcpAllocResult;
+}
+
+export interface PingFigures {
+  medianUs: number;
+  p99Us: number;
+  received: number;
+  sent: number;
 }
 
 /**
@@ -108,6 +131,7 @@ function netnsUp(ns: string): void {
   sh(['ip', 'netns', 'add', ns]);
   inNs(ns, ['ip', 'link', 'set', 'lo', 'up']);
   inNs(ns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+  inNs(ns, ['sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1']);
   spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.tcp_congestion_control=cubic']);
 }
 
@@ -187,6 +211,29 @@ function measureVeth(bytes: number, clientCpu: string, serverCpu: string): numbe
   }
 }
 
+/** Rounds of each transfer; they alternate the families so that machine load hits both alike. */
+const ROUNDS = 3;
+
+function median(values: number[]): number {
+  const v = [...values].sort((x, y) => x - y);
+  return v.length === 0 ? NaN : v[(v.length - 1) >> 1];
+}
+
+function figures(runs: Array<{ gbps: number; cpuSecondsPerGB: number }>): TransferFigures {
+  const g = runs.map((r) => r.gbps);
+  return {
+    gbps: median(g),
+    cpuSecondsPerGB: median(runs.map((r) => r.cpuSecondsPerGB)),
+    gbpsMin: Math.min(...g),
+    gbpsMax: Math.max(...g),
+  };
+}
+
+const STACK_V4 = '10.9.0.2';
+const KERNEL_V4 = '10.9.0.1';
+const STACK_V6 = 'fd09::2';
+const KERNEL_V6 = 'fd09::1';
+
 export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
   const cpus = availableParallelism();
   const stackCpu = cpus >= 2 ? '1' : '0';
@@ -194,34 +241,50 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
   // Pin ourselves (the stack) away from the kernel-side tools.
   spawnSync('taskset', ['-pc', stackCpu, String(process.pid)]);
   netnsUp(NS);
+  // IPv6 on in this namespace only for the TAP's kernel side (fd09::1, no DAD delay).
+  inNs(NS, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0']);
+  inNs(NS, ['sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=0']);
   const clock = new RealClock();
   const tap = await openTap({ name: 'tap0', netns: NS });
   spawnSync('ip', ['netns', 'exec', NS, 'ip', 'link', 'set', 'tap0', 'txqueuelen', '10000']);
   setKernelIpv4({ name: 'tap0', address: 0x0a090001, prefixLength: 24, netns: NS });
-  const stack = createStack({ link: tap, clock, ip: '10.9.0.2/24', gateway: '10.9.0.1' });
+  inNs(NS, ['ip', '-6', 'addr', 'add', `${KERNEL_V6}/64`, 'dev', 'tap0', 'nodad']);
+  const stack = createStack({
+    link: tap,
+    clock,
+    ip: `${STACK_V4}/24`,
+    gateway: KERNEL_V4,
+    ip6: `${STACK_V6}/64`,
+  });
   const tcp = attachTcp(stack, { sndBuf: 4 << 20, rcvBuf: 4 << 20 });
   startEchoServer(tcp, 7);
   let received = 0;
   startDiscardServer(tcp, 9, (s) => (received = s.bytes));
-  try {
-    await inNsAsync(NS, ['ping', '-c', '1', '-W', '2', '10.9.0.2']);
 
-    // kernel → stack
-    let cpu0 = cpuSeconds();
-    let t0 = process.hrtime.bigint();
+  const kernelToStack = async (
+    host: string,
+  ): Promise<{ gbps: number; cpuSecondsPerGB: number }> => {
+    received = 0;
+    const cpu0 = cpuSeconds();
+    const t0 = process.hrtime.bigint();
+    const target = host.includes(':') ? `TCP6:[${host}]:9` : `TCP:${host}:9`;
     await inNsAsync(NS, [
       'bash',
       '-c',
-      `head -c ${bytes} /dev/zero | taskset -c ${toolCpu} socat -b 262144 -u - TCP:10.9.0.2:9,${CUBIC}`,
+      `head -c ${bytes} /dev/zero | taskset -c ${toolCpu} socat -b 262144 -u - ${target},${CUBIC}`,
     ]);
     while (received !== bytes) await new Promise((f) => setTimeout(f, 5));
-    let seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const kernelToStack = {
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    return {
       gbps: (bytes * 8) / seconds / 1e9,
       cpuSecondsPerGB: (cpuSeconds() - cpu0) / (bytes / 1e9),
     };
+  };
 
-    // stack → kernel
+  const stackToKernel = async (
+    host: string,
+  ): Promise<{ gbps: number; cpuSecondsPerGB: number }> => {
+    const listen = host.includes(':') ? 'TCP6-LISTEN' : 'TCP4-LISTEN';
     const sink = inNsAsync(NS, [
       'taskset',
       '-c',
@@ -230,13 +293,13 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
       '-b',
       '262144',
       '-u',
-      `TCP-LISTEN:5001,reuseaddr,${CUBIC}`,
+      `${listen}:5001,reuseaddr,${CUBIC}`,
       'OPEN:/dev/null',
     ]);
     await new Promise((f) => setTimeout(f, 300));
-    cpu0 = cpuSeconds();
-    t0 = process.hrtime.bigint();
-    const socket = tcp.connect({ host: '10.9.0.1', port: 5001 });
+    const cpu0 = cpuSeconds();
+    const t0 = process.hrtime.bigint();
+    const socket = tcp.connect({ host, port: 5001 });
     const chunk = Buffer.alloc(256 * 1024);
     let sent = 0;
     await new Promise<void>((resolve, reject) => {
@@ -256,11 +319,80 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
       pump();
       void sink.then(() => resolve(), reject);
     });
-    seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const stackToKernel = {
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    return {
       gbps: (bytes * 8) / seconds / 1e9,
       cpuSecondsPerGB: (cpuSeconds() - cpu0) / (bytes / 1e9),
     };
+  };
+
+  const ping = async (host: string): Promise<PingFigures> => {
+    const family = host.includes(':') ? '-6' : '-4';
+    const count = 1000;
+    await inNsAsync(NS, ['ping', family, '-n', '-q', '-f', '-c', '5000', '-W', '1', host]);
+    const out = await inNsAsync(NS, [
+      'ping',
+      family,
+      '-n',
+      '-c',
+      String(count),
+      '-i',
+      '0.002',
+      '-W',
+      '1',
+      host,
+    ]);
+    const rtts = [...out.matchAll(/time=([\d.]+) ms/g)]
+      .map((m) => Number(m[1]) * 1000)
+      .sort((x, y) => x - y);
+    return {
+      medianUs: percentile(rtts, 50),
+      p99Us: percentile(rtts, 99),
+      received: rtts.length,
+      sent: count,
+    };
+  };
+
+  try {
+    await inNsAsync(NS, ['ping', '-c', '1', '-W', '2', STACK_V4]);
+    // DAD: our IPv6 address is usable about a second after start.
+    for (let i = 0; i < 50; i++) {
+      const r = spawnSync('ip', [
+        'netns',
+        'exec',
+        NS,
+        'ping',
+        '-6',
+        '-c',
+        '1',
+        '-W',
+        '1',
+        STACK_V6,
+      ]);
+      if (r.status === 0) break;
+    }
+
+    const runs = { k4: [], k6: [], s4: [], s6: [] } as Record<
+      'k4' | 'k6' | 's4' | 's6',
+      Array<{ gbps: number; cpuSecondsPerGB: number }>
+    >;
+    const pings: { v4: PingFigures[]; v6: PingFigures[] } = { v4: [], v6: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      // Alternate which family goes first, so neither always runs on a warmer machine.
+      const order = round % 2 === 0 ? (['4', '6'] as const) : (['6', '4'] as const);
+      for (const fam of order) {
+        const host = fam === '4' ? STACK_V4 : STACK_V6;
+        runs[`k${fam}`].push(await kernelToStack(host));
+        runs[`s${fam}`].push(await stackToKernel(fam === '4' ? KERNEL_V4 : KERNEL_V6));
+        pings[`v${fam}`].push(await ping(host));
+      }
+    }
+    const pingFigures = (list: PingFigures[]): PingFigures => ({
+      medianUs: median(list.map((p) => p.medianUs)),
+      p99Us: median(list.map((p) => p.p99Us)),
+      received: list.reduce((n, p) => n + p.received, 0),
+      sent: list.reduce((n, p) => n + p.sent, 0),
+    });
 
     // Connections per second: open, one byte each way (echo), close.
     const count = 2000;
@@ -276,7 +408,7 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
       };
       const one = () => {
         started++;
-        const s = net.connect(7, '10.9.0.2', () => s.end('x'));
+        const s = net.connect(7, '${STACK_V4}', () => s.end('x'));
         s.on('data', () => {});
         s.on('error', () => { failed++; });
         s.on('close', finish);
@@ -290,8 +422,11 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
     const alloc = measureTcpAllocation();
     return {
       bytes,
-      kernelToStack,
-      stackToKernel,
+      rounds: ROUNDS,
+      kernelToStack: figures(runs.k4),
+      stackToKernel: figures(runs.s4),
+      ipv6: { kernelToStack: figures(runs.k6), stackToKernel: figures(runs.s6) },
+      ping: { ipv4: pingFigures(pings.v4), ipv6: pingFigures(pings.v6) },
       connectionsPerSecond: cps,
       kernelVeth: { gbps: veth },
       alloc,
@@ -355,10 +490,21 @@ export async function soakTcp(seconds: number): Promise<SoakResult> {
 
 export function formatTcp(r: TcpBenchResult): string {
   const f = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+  const spread = (t: TransferFigures): string => `(${f(t.gbpsMin)}-${f(t.gbpsMax)})`;
+  const line = (label: string, t: TransferFigures, target: number): string =>
+    `  ${label}  ${f(t.gbps).padStart(6)} Gbit/s ${spread(t)}  ${f((t.gbps / r.kernelVeth.gbps) * 100, 1)}% of kernel  ${f(t.cpuSecondsPerGB)} CPU s/GB  (target >= ${target} Gbit/s ${t.gbps >= target ? 'OK' : 'MISSED'})`;
+  const v6 = (label: string, t: TransferFigures, v4: TransferFigures): string =>
+    `  ${label}  ${f(t.gbps).padStart(6)} Gbit/s ${spread(t)}  ${f((t.gbps / v4.gbps) * 100, 1)}% of IPv4  ${f(t.cpuSecondsPerGB)} CPU s/GB  (target >= 90% of IPv4 ${t.gbps >= 0.9 * v4.gbps ? 'OK' : 'MISSED'})`;
+  const ping = (label: string, p: PingFigures): string =>
+    `  ping ${label}: median ${f(p.medianUs, 0)} µs, p99 ${f(p.p99Us, 0)} µs (${p.received}/${p.sent} answered)`;
   return [
-    `TCP (${(r.bytes / 2 ** 20).toFixed(0)} MiB each way; ${r.placement})`,
-    `  kernel → stack  ${f(r.kernelToStack.gbps).padStart(6)} Gbit/s  ${f((r.kernelToStack.gbps / r.kernelVeth.gbps) * 100, 1)}% of kernel  ${f(r.kernelToStack.cpuSecondsPerGB)} CPU s/GB  (target >= 1 Gbit/s ${r.kernelToStack.gbps >= 1 ? 'OK' : 'MISSED'})`,
-    `  stack → kernel  ${f(r.stackToKernel.gbps).padStart(6)} Gbit/s  ${f((r.stackToKernel.gbps / r.kernelVeth.gbps) * 100, 1)}% of kernel  ${f(r.stackToKernel.cpuSecondsPerGB)} CPU s/GB  (target >= 0.8 Gbit/s ${r.stackToKernel.gbps >= 0.8 ? 'OK' : 'MISSED'})`,
+    `TCP (${(r.bytes / 2 ** 20).toFixed(0)} MiB each way, medians of ${r.rounds} rounds (min-max), families interleaved; ${r.placement})`,
+    line('kernel → stack      ', r.kernelToStack, 1),
+    line('stack → kernel      ', r.stackToKernel, 0.8),
+    v6('kernel → stack, IPv6', r.ipv6.kernelToStack, r.kernelToStack),
+    v6('stack → kernel, IPv6', r.ipv6.stackToKernel, r.stackToKernel),
+    ping('IPv4', r.ping.ipv4),
+    ping('IPv6', r.ping.ipv6),
     `  kernel ↔ kernel over veth, offloads off: ${f(r.kernelVeth.gbps)} Gbit/s`,
     `  connections/s (open, echo 1 byte, close; 8 in parallel): ${f(r.connectionsPerSecond, 0)}`,
     `  receive path, in-process: ${f(r.alloc.bytesPerSegment, 1)} B heap/segment ` +
