@@ -1,10 +1,12 @@
 /**
  * What the one-shot client commands (`curl`, `resolve`) share: the user-space stack on a TAP
- * device with a static address (`--ip [--gateway]`) or a DHCP lease (`--dhcp`), and a DNS
- * resolver asking the `--dns` servers, or else the lease's. `run` is not a user: it is a server
+ * device with a static address (`--ip [--gateway]`) or a DHCP lease (`--dhcp`), IPv6 with a
+ * static address (`--ip6`) or SLAAC (`--slaac`), and a DNS resolver asking the `--dns` servers,
+ * or else the lease's. `run` is not a user: it is a server
  * that logs DHCP as events and never waits for a lease.
  */
 import { parseIpv4 } from '../codec/address.js';
+import { isLinkLocal, parseIpv6Prefixed } from '../runtime/ipv6/address.js';
 import { RealClock } from '../runtime/clock/real.js';
 import { attachDhcp, type AttachedDhcp, type DhcpEvent } from '../runtime/dhcp/index.js';
 import type { Resolver } from '../runtime/dns/resolver.js';
@@ -20,6 +22,10 @@ export interface TapStackOptions {
   ip?: string;
   gateway?: string;
   dns?: string[];
+  /** A static IPv6 address ("fd00::2/64"): IPv6 on, and ready once DAD made it preferred. */
+  ip6?: string;
+  /** IPv6 with SLAAC: ready once a router advertisement gave a preferred global address. */
+  slaac?: boolean;
 }
 
 export interface OpenTapStackOptions {
@@ -30,6 +36,8 @@ export interface OpenTapStackOptions {
   dnsAttempts?: number;
   /** Every DHCP event (for a verbose log). */
   onDhcpEvent?: (event: DhcpEvent) => void;
+  /** Give up waiting for a usable IPv6 address after this long (with --ip6 or --slaac). */
+  ipv6TimeoutMs?: number;
 }
 
 export interface TapStack {
@@ -48,7 +56,15 @@ export class NoLeaseError extends Error {}
  */
 export function addressOptionsProblem(o: TapStackOptions): string | undefined {
   if (o.dhcp === true && o.ip !== undefined) return 'give either --dhcp or --ip, not both';
-  if (o.dhcp !== true && o.ip === undefined) return 'give --dhcp or --ip CIDR';
+  const ipv6 = o.ip6 !== undefined || o.slaac === true;
+  if (o.dhcp !== true && o.ip === undefined && !ipv6) return 'give --dhcp, --ip CIDR or --ip6 CIDR';
+  if (o.ip6 !== undefined) {
+    try {
+      parseIpv6Prefixed(o.ip6);
+    } catch (error) {
+      return `--ip6: ${(error as Error).message}`;
+    }
+  }
   for (const s of o.dns ?? []) {
     if (parseIpv4(s) < 0) return `--dns: "${s}" is not an IPv4 address`;
   }
@@ -71,6 +87,33 @@ function leaseWithin(dhcp: AttachedDhcp, ms: number, tap: string): Promise<void>
   });
 }
 
+/** No usable IPv6 address came within the time given (DAD failed, or no router answered). */
+export class NoIpv6AddressError extends Error {}
+
+/** Waits until the stack holds a preferred IPv6 address beyond link-local scope. */
+function globalAddressWithin(stack: Stack, ms: number, tap: string): Promise<void> {
+  const ip = stack.ipv6?.ip;
+  const ready = (): boolean =>
+    ip?.addressList.some((e) => e.state === 'preferred' && !isLinkLocal(e.address, 0)) === true;
+  if (ready()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (!ready()) return;
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve();
+    }, 20);
+    const timer = setTimeout(() => {
+      clearInterval(poll);
+      reject(
+        new NoIpv6AddressError(
+          `no usable IPv6 address on ${tap} within ${ms / 1000} s (duplicate address, or no router advertisement)`,
+        ),
+      );
+    }, ms);
+  });
+}
+
 /**
  * Opens the TAP, brings the stack up and, with --dhcp, waits for the first lease. On any
  * failure everything opened so far is closed again before the error is thrown.
@@ -87,10 +130,13 @@ export async function openTapStack(o: TapStackOptions, p: OpenTapStackOptions): 
     else await link.close();
   };
   try {
+    const ipv6 = o.ip6 !== undefined || o.slaac === true;
     stack = createStack({
       link,
       clock: new RealClock(),
       ...(o.ip !== undefined ? { ip: o.ip, gateway: o.gateway } : {}),
+      ...(ipv6 ? { ipv6: { nd: { slaac: o.slaac === true } } } : {}),
+      ...(o.ip6 !== undefined ? { ip6: o.ip6 } : {}),
     });
     const r = createStackResolver(stack, {
       servers: o.dns ?? [],
@@ -112,6 +158,7 @@ export async function openTapStack(o: TapStackOptions, p: OpenTapStackOptions): 
       dhcp.start();
       await leaseWithin(dhcp, p.leaseTimeoutMs, o.tap);
     }
+    if (ipv6) await globalAddressWithin(stack, p.ipv6TimeoutMs ?? 10_000, o.tap);
     return { stack, resolver: r, close };
   } catch (error) {
     await close();

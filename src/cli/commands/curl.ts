@@ -1,7 +1,8 @@
 /**
- * `pktstack curl URL --tap tap0 (--ip CIDR [--gateway IP] [--dns IP] | --dhcp) [-o FILE]`:
- * one HTTP/1.1 GET through the user-space stack — DHCP if asked, DNS, ARP, TCP, and node:http
- * for the HTTP — with the body on stdout or in FILE, and a progress bar on stderr when it is a
+ * `pktstack curl URL --tap tap0 (--ip CIDR [--gateway IP] [--dns IP] | --dhcp) [--ip6 CIDR |
+ * --slaac] [-o FILE]`: one HTTP/1.1 GET through the user-space stack — DHCP if asked, DNS, ARP
+ * or Neighbor Discovery, TCP over IPv4 or IPv6 (`http://[fd00::1]:8080/f`), and node:http for
+ * the HTTP — with the body on stdout or in FILE, and a progress bar on stderr when it is a
  * terminal and the body is large.
  *
  * With -L, redirects are followed (at most 10). Every failure is one line on stderr and an exit
@@ -14,7 +15,8 @@ import type http from 'node:http';
 import type { Writable } from 'node:stream';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { formatIpv4, parseIpv4 } from '../../codec/address.js';
+import { isIP } from 'node:net';
+import { formatIpv4 } from '../../codec/address.js';
 import { dhcpLogText } from '../../runtime/dhcp/index.js';
 import { fetchOverStack, FetchError, StackAgent } from '../../runtime/http/index.js';
 import type { Stack } from '../../runtime/stack.js';
@@ -62,10 +64,16 @@ function seconds(value: string, what: string): number {
   return n;
 }
 
+/** The URL's host without the brackets of an IPv6 literal. */
+function hostOf(url: URL): string {
+  const h = url.hostname;
+  return h.startsWith('[') ? h.slice(1, -1) : h;
+}
+
 function checkOptions(o: CurlOptions, url: URL): void {
   const problem = addressOptionsProblem(o);
   if (problem !== undefined) throw new CurlError(problem, 2);
-  const literal = parseIpv4(url.hostname) >= 0;
+  const literal = isIP(hostOf(url)) !== 0;
   if (!literal && o.dhcp !== true && (o.dns === undefined || o.dns.length === 0)) {
     throw new CurlError(`${url.hostname} is a name: give --dns IP to resolve it`, 2);
   }
@@ -245,6 +253,8 @@ export function register(program: Command): void {
     .option('--dhcp', 'get an address (and DNS servers) with DHCP')
     .option('--ip <cidr>', 'static address, e.g. 10.0.0.2/24')
     .option('--gateway <ip>', 'default gateway (with --ip)')
+    .option('--ip6 <cidr>', 'static IPv6 address, e.g. fd00::2/64 (waits for DAD)')
+    .option('--slaac', 'IPv6 addresses from router advertisements (waits for one)')
     .option(
       '--dns <ip>',
       'DNS server for names in the URL (repeatable; overrides DHCP)',

@@ -6,15 +6,15 @@
  * does not (it starts only once connected).
  */
 import http from 'node:http';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { parseIpv4 } from '../../codec/address.js';
 import type { TimerHandle } from '../clock/clock.js';
 import type { Stack } from '../stack.js';
 import { TcpSocketError } from '../tcp/index.js';
 import { tcpOf } from './tcp.js';
 
 export interface StackAgentOptions extends http.AgentOptions {
-  /** Resolves a host name to one IPv4 address (dotted quad). Without it only IPs work. */
+  /** Resolves a host name to one address (IPv4 or IPv6 text). Without it only IPs work. */
   lookup?: (hostname: string) => Promise<string>;
   /** Give up a connection not established after this long (ms; default 10000, 0 = never). */
   connectTimeoutMs?: number;
@@ -49,7 +49,9 @@ export class StackAgent extends http.Agent {
     options: http.ClientRequestArgs,
     callback?: CreateCallback,
   ): Duplex | null | undefined {
-    const host = options.hostname ?? options.host ?? 'localhost';
+    // URL hosts keep IPv6 literals in brackets ("[fd00::1]"); node:http passes them bare.
+    const named = options.hostname ?? options.host ?? 'localhost';
+    const host = named.startsWith('[') && named.endsWith(']') ? named.slice(1, -1) : named;
     const port = Number(options.port ?? 80);
     // When nothing is returned, the Agent waits for `callback` (and reports an error given to
     // it on the request, like a failed connect).
@@ -57,7 +59,7 @@ export class StackAgent extends http.Agent {
       // Node's Agent only reads the error when one is given; the stream argument is unused.
       (callback as (err: Error | null) => void)(error);
     };
-    if (parseIpv4(host) >= 0) {
+    if (isIP(host) !== 0) {
       try {
         return this.connect(host, port);
       } catch (error) {

@@ -5,6 +5,7 @@
  */
 import type http from 'node:http';
 import { formatIpv4, formatMac } from '../../codec/address.js';
+import { ipv6Text } from '../ipv6/address.js';
 import type { Stack } from '../stack.js';
 import type { StatsTree } from '../stats.js';
 import { sendPatternBytes } from './bytes.js';
@@ -25,6 +26,8 @@ export interface StatusReport {
   ip: string;
   netmask: string;
   gateway: string;
+  /** Our IPv6 addresses ("fd00::2/64 preferred"), when IPv6 is on. */
+  ipv6: string[];
   mac: string;
   stats: StatsTree;
 }
@@ -36,6 +39,9 @@ export function statusReport(stack: Stack, startedAt: number, name: string): Sta
     ip: formatIpv4(stack.address),
     netmask: formatIpv4(stack.netmask),
     gateway: formatIpv4(stack.gateway),
+    ipv6: (stack.ipv6?.ip.addressList ?? []).map(
+      (e) => `${ipv6Text(e.address)}/${e.prefixLength} ${e.state}`,
+    ),
     mac: formatMac(stack.mac),
     stats: stack.stats() as unknown as StatsTree,
   };
@@ -74,7 +80,7 @@ export function renderStatusHtml(report: StatusReport): string {
 <title>${title}</title>
 <style>body{font-family:monospace}td{padding:0 1em}td+td{text-align:right}</style></head>
 <body><h1>${title}</h1>
-<p>up ${report.uptimeSeconds} s &middot; ${escapeHtml(report.ip)} netmask ${escapeHtml(report.netmask)} gateway ${escapeHtml(report.gateway)} &middot; mac ${escapeHtml(report.mac)}</p>
+<p>up ${report.uptimeSeconds} s &middot; ${escapeHtml(report.ip)} netmask ${escapeHtml(report.netmask)} gateway ${escapeHtml(report.gateway)} &middot; mac ${escapeHtml(report.mac)}</p>${report.ipv6.length > 0 ? `\n<p>IPv6 ${report.ipv6.map(escapeHtml).join(' &middot; ')}</p>` : ''}
 <p><a href="/status.json">status.json</a> &middot; <a href="/bytes/1048576">/bytes/1048576</a></p>
 <table>
 ${counters}
