@@ -208,6 +208,8 @@ export class Stack {
             ? [options.ip6]
             : options.ip6;
       for (const text of statics) this.addIpv6Address(text);
+      // Now rather than on first use, so the RDNSS servers of early router advertisements count.
+      this.resolver = createStackResolver(this, this.dnsOptions);
     }
   }
 
@@ -313,7 +315,7 @@ export class Stack {
     return layer;
   }
 
-  /** DNS through this stack: `stack.dns.resolve4(name)`, `stack.dns.lookup(name, cb)`. */
+  /** DNS through this stack: `stack.dns.resolve4(name)`, `resolve6`, `lookup(name, cb)`. */
   get dns(): Resolver {
     if (this.resolver === null) this.resolver = createStackResolver(this, this.dnsOptions);
     return this.resolver;

@@ -7,7 +7,7 @@ import { DnsRcode, DnsType, type DnsResponse } from './message.js';
 import type { DnsErrorCode, DnsErrorReason } from './errors.js';
 
 export type AnswerOutcome =
-  | { kind: 'addresses'; addresses: number[]; ttl: number; canonical: string }
+  | { kind: 'addresses'; addresses: string[]; ttl: number; canonical: string }
   /** The chain ends at `target`, about which the response says nothing: ask for it next. */
   | { kind: 'follow'; target: string; ttl: number; names: string[] }
   /** NXDOMAIN or NODATA; `negativeTtl` is -1 when there was no SOA (then not cached). */
@@ -42,12 +42,15 @@ export function rcodeFailure(rcode: number): AnswerOutcome & { kind: 'failure' }
 }
 
 /**
- * Interprets `r`, the answer for `qname` (type A). `seen` holds the names already visited on
- * this lookup's chain (qname included); `hopsLeft` how many more CNAME hops are allowed.
+ * Interprets `r`, the answer for `qname` of type `qtype` (A or AAAA): records of another type
+ * do not answer it (an A record says nothing about AAAA: NODATA). `seen` holds the names already
+ * visited on this lookup's chain (qname included); `hopsLeft` how many more CNAME hops are
+ * allowed.
  */
-export function interpretA(
+export function interpretAnswer(
   r: DnsResponse,
   qname: string,
+  qtype: number,
   seen: ReadonlySet<string>,
   hopsLeft: number,
 ): AnswerOutcome {
@@ -58,10 +61,10 @@ export function interpretA(
   const visited = new Set(seen);
   let hops = 0;
   while (true) {
-    const addresses: number[] = [];
+    const addresses: string[] = [];
     let addressTtl = Infinity;
     for (const rr of r.answers) {
-      if (rr.type === DnsType.A && rr.name === current) {
+      if (rr.type === qtype && rr.name === current) {
         addresses.push(rr.address);
         addressTtl = Math.min(addressTtl, rr.ttl);
       }

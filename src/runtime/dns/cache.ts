@@ -5,7 +5,7 @@
  */
 
 export type CacheEntry =
-  | { kind: 'addresses'; addresses: number[]; expiresAt: number }
+  | { kind: 'addresses'; addresses: string[]; expiresAt: number }
   | { kind: 'negative'; code: 'ENOTFOUND' | 'ENODATA'; expiresAt: number };
 
 export interface DnsCacheOptions {
@@ -45,7 +45,7 @@ export class DnsCache {
   }
 
   /** Caches addresses for `ttl` seconds (0 or less: not cached). */
-  setAddresses(key: string, addresses: number[], ttl: number, now: number): void {
+  setAddresses(key: string, addresses: string[], ttl: number, now: number): void {
     if (!(ttl > 0)) return;
     this.put(key, {
       kind: 'addresses',

@@ -34,12 +34,12 @@ export type DnsErrorReason =
   | 'pointer-loop'
   | 'bad-name'
   | 'malformed'
+  | 'bad-rdata'
   | 'cname-loop'
   | 'cname-chain-too-long'
   | 'invalid-hostname'
   | 'no-servers'
   | 'no-local-port'
-  | 'unsupported-family'
   | 'cancelled';
 
 export class DnsError extends Error {
@@ -47,7 +47,7 @@ export class DnsError extends Error {
   readonly syscall: string;
   readonly hostname: string;
   readonly reason: DnsErrorReason;
-  /** The server (dotted quad) whose answer caused this, when one did. */
+  /** The server (IPv4 or IPv6 text) whose answer caused this, when one did. */
   readonly server: string | undefined;
 
   constructor(
@@ -90,8 +90,8 @@ function detail(reason: DnsErrorReason): string {
       return ' (no free local UDP port)';
     case 'port-unreachable':
       return ' (server port unreachable)';
-    case 'unsupported-family':
-      return ' (only IPv4 (A) lookups are supported)';
+    case 'bad-rdata':
+      return ' (record data of the wrong size for its type)';
     default:
       return '';
   }

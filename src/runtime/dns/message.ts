@@ -5,6 +5,7 @@
  * before any of their records are believed. Failures are values, not exceptions.
  */
 import { dns } from '../../generated/index.js';
+import { formatIpv4, formatIpv6 } from '../../codec/address.js';
 import type { DecodeError } from '../../codec/errors.js';
 
 export const DnsType = dns.DnsType;
@@ -46,15 +47,15 @@ export function buildQuery(id: number, name: string, qtype: number): Uint8Array 
 export type DnsMismatch = 'short' | 'not_response' | 'wrong_id' | 'wrong_opcode' | 'wrong_question';
 
 /** Why a response that did answer our question cannot be used (reported as EBADRESP). */
-export type DnsParseFailure = 'truncated' | 'pointer-loop' | 'bad-name' | 'malformed';
+export type DnsParseFailure = 'truncated' | 'pointer-loop' | 'bad-name' | 'malformed' | 'bad-rdata';
 
 export interface DnsRecord {
   /** Owner name, canonical (lower case, no trailing dot). */
   name: string;
   type: number;
   ttl: number;
-  /** A: the address. */
-  address: number;
+  /** A or AAAA: the address as text ("10.0.0.7", "fd00::7"). */
+  address: string;
   /** CNAME: the target name. */
   target: string;
   /** SOA: the MINIMUM field (RFC 2308 §4: the negative caching TTL bound). */
@@ -112,6 +113,7 @@ export function matchResponse(
 
 /** Record data views (specs/dns.pkt), wrapped over a record's RDATA with the message start as origin. */
 const a = new dns.DnsAView();
+const aaaa = new dns.DnsAaaaView();
 const target = new dns.DnsTargetView();
 const soa = new dns.DnsSoaView();
 
@@ -128,37 +130,58 @@ function wrapRdata(
   rr: dns.DnsRecordView,
 ): DnsParseFailure | null {
   const err = v.wrap(msg, rr.rdataOffset, rr.rdataLength, rr.nameOrigin);
-  if (err !== null) return failureOf(err);
-  return v.messageLength === rr.rdataLength ? null : 'malformed';
+  if (err !== null) return err.code === 'E_TRUNCATED' ? 'bad-rdata' : failureOf(err);
+  return v.messageLength === rr.rdataLength ? null : 'bad-rdata';
 }
 
-/** The A, CNAME or SOA data of record `c`, or null for other types. */
-function readRecord(msg: Uint8Array, c: dns.DnsRecordView): DnsRecord | null | DnsParseFailure {
+/** Wraps an address view (no names inside) over the RDATA, which it must fill exactly. */
+function wrapAddress(
+  v: { wrap(b: Uint8Array, o: number, l: number): DecodeError | null },
+  size: number,
+  msg: Uint8Array,
+  rr: dns.DnsRecordView,
+): DnsParseFailure | null {
+  if (rr.rdataLength !== size) return 'bad-rdata';
+  return v.wrap(msg, rr.rdataOffset, rr.rdataLength) === null ? null : 'bad-rdata';
+}
+
+/** The `qtype` (A or AAAA), CNAME or SOA data of record `c`, or null for other types. */
+function readRecord(
+  msg: Uint8Array,
+  c: dns.DnsRecordView,
+  qtype: number,
+): DnsRecord | null | DnsParseFailure {
   const type = c.type;
-  if (type !== DnsType.A && type !== DnsType.CNAME && type !== DnsType.SOA) return null;
+  if (type !== qtype && type !== DnsType.CNAME && type !== DnsType.SOA) return null;
   const record: DnsRecord = {
     // wrap() walked the owner name; the resolver compares names lower-cased.
     name: c.nameText().toLowerCase(),
     type,
     // RFC 2181 §8: a TTL with the top bit set is treated as zero.
     ttl: c.ttl > 0x7fffffff ? 0 : c.ttl,
-    address: 0,
+    address: '',
     target: '',
     soaMinimum: 0,
   };
   // The view checked record bounds, not names inside RDATA: these views check them.
   if (type === DnsType.A) {
-    const bad = wrapRdata(a, msg, c);
+    const bad = wrapAddress(a, dns.DNSA_FIXED_SIZE, msg, c);
     if (bad !== null) return bad;
-    record.address = a.address;
+    record.address = formatIpv4(a.address);
+  } else if (type === DnsType.AAAA) {
+    const bad = wrapAddress(aaaa, dns.DNSAAAA_FIXED_SIZE, msg, c);
+    if (bad !== null) return bad;
+    record.address = formatIpv6(msg, aaaa.addressOffset);
   } else if (type === DnsType.CNAME) {
     const bad = wrapRdata(target, msg, c);
     if (bad !== null) return bad;
     record.target = target.targetText().toLowerCase();
-  } else {
+  } else if (type === DnsType.SOA) {
     const bad = wrapRdata(soa, msg, c);
     if (bad !== null) return bad;
     record.soaMinimum = soa.minimum;
+  } else {
+    return null; // another type asked for: nothing of it is read
   }
   return record;
 }
@@ -166,9 +189,14 @@ function readRecord(msg: Uint8Array, c: dns.DnsRecordView): DnsRecord | null | D
 /**
  * Reads a response already matched by matchResponse. A truncated response is returned with
  * `truncated` set and no records: its sections may be cut anywhere. Records of the additional
- * section and of classes other than IN are skipped (a stub resolver has no use for them).
+ * section, of classes other than IN and of types other than `qtype` (A or AAAA), CNAME and
+ * SOA are skipped (a stub resolver has no use for them).
  */
-export function parseResponse(msg: Uint8Array, length: number): DnsResponse | DnsParseFailure {
+export function parseResponse(
+  msg: Uint8Array,
+  length: number,
+  qtype: number = DnsType.A,
+): DnsResponse | DnsParseFailure {
   const h = head;
   if (h.wrap(msg, 0, length) !== null) return 'malformed';
   const response: DnsResponse = {
@@ -188,7 +216,7 @@ export function parseResponse(msg: Uint8Array, length: number): DnsResponse | Dn
   ] as const) {
     while (c.next()) {
       if (c.item.class !== DnsClass.IN) continue;
-      const r = readRecord(msg, c.item);
+      const r = readRecord(msg, c.item, qtype);
       if (r === null) continue;
       if (typeof r === 'string') return r;
       into.push(r);

@@ -1,6 +1,8 @@
 /**
- * A stub resolver for A records over any UDP transport (the user-space stack's sockets in
- * production, an in-memory fake in tests), with Node-compatible `resolve4` and `lookup`.
+ * A stub resolver for A and AAAA records over any UDP transport (the user-space stack's sockets
+ * in production, an in-memory fake in tests), with Node-compatible `resolve4`, `resolve6` and
+ * `lookup`. Servers may be IPv4 or IPv6 addresses; `lookup` orders what it finds by RFC 6724
+ * (order.ts) when it knows our addresses.
  *
  * Each try uses a fresh random query id and a fresh random source port (RFC 5452), and only a
  * datagram from the queried server's address and port 53, carrying our id and our exact
@@ -9,8 +11,9 @@
  */
 import { randomInt as cryptoRandomInt } from 'node:crypto';
 import { isIP } from 'node:net';
+import { parseIpv4, parseIpv6 } from '../../codec/address.js';
 import type { Clock } from '../clock/clock.js';
-import { interpretA, MAX_CNAME_CHAIN, rcodeFailure } from './answer.js';
+import { interpretAnswer, MAX_CNAME_CHAIN, rcodeFailure } from './answer.js';
 import { DnsCache, type DnsCacheOptions } from './cache.js';
 import { DnsError, type DnsErrorCode, type DnsErrorReason } from './errors.js';
 import {
@@ -24,33 +27,47 @@ import {
   type DnsResponse,
 } from './message.js';
 import { canonicalName } from './name.js';
+import { ipv4Mapped, sortDestinations, type AddressSelection } from './order.js';
 import { EPHEMERAL_COUNT, EPHEMERAL_FIRST, trySchedule } from './policy.js';
+import {
+  DnsServerList,
+  isServer,
+  type DnsPeer,
+  type DnsServerAddress,
+  type DnsServerInput,
+} from './servers.js';
 
 export const DNS_PORT = 53;
 
 /** A UDP socket bound to one local port. */
 export interface DnsSocket {
-  send(bytes: Uint8Array, address: number, port: number): void;
+  send(bytes: Uint8Array, server: DnsServerAddress, port: number): void;
   close(): void;
 }
 
 export interface DnsSocketHandler {
-  /** A datagram arrived (bytes valid only during the call). */
-  message(bytes: Uint8Array, offset: number, length: number, address: number, port: number): void;
-  /** An ICMP port unreachable came back for something we sent to `address`:`port`. */
-  unreachable(address: number, port: number): void;
+  /**
+   * A datagram arrived from `from` (IPv4 as a number, IPv6 as 16 bytes; bytes and `from` are
+   * valid only during the call).
+   */
+  message(bytes: Uint8Array, offset: number, length: number, from: DnsPeer, port: number): void;
+  /** An ICMP or ICMPv6 port unreachable came back for something we sent to `to`:`port`. */
+  unreachable(to: DnsPeer, port: number): void;
 }
 
 export interface DnsTransport {
-  /** Binds a UDP socket to local `port`; null when that port is already in use. */
-  open(port: number, handler: DnsSocketHandler): DnsSocket | null;
+  /**
+   * Binds a UDP socket for `family` (that of the server it will send to) to local `port`; null
+   * when that port is already in use.
+   */
+  open(port: number, family: 4 | 6, handler: DnsSocketHandler): DnsSocket | null;
 }
 
 export interface ResolverOptions {
   clock: Clock;
   transport: DnsTransport;
-  /** Servers as dotted quads or 32-bit numbers. */
-  servers?: ReadonlyArray<string | number>;
+  /** Servers as IPv4 or IPv6 text ("10.0.0.1", "fd00::1"), 32-bit numbers or 16 bytes. */
+  servers?: ReadonlyArray<DnsServerInput>;
   /** Wait for the first round's tries (doubled each round). Default 2000 ms. */
   timeoutMs?: number;
   /** Rounds over the server list. Default 2. */
@@ -58,8 +75,16 @@ export interface ResolverOptions {
   /** Uniform integer in [0, max); default crypto.randomInt. Injected for deterministic tests. */
   randomInt?: (max: number) => number;
   cache?: DnsCacheOptions;
-  /** Static names answered without asking (like /etc/hosts). Default: localhost → 127.0.0.1. */
-  hosts?: Readonly<Record<string, string>>;
+  /**
+   * Static names answered without asking (like /etc/hosts), each with its addresses in the
+   * order `lookup` gives them. Default: localhost → 127.0.0.1 and ::1.
+   */
+  hosts?: Readonly<Record<string, string | readonly string[]>>;
+  /**
+   * Our addresses, for ordering `lookup` results by RFC 6724 (the stack's resolver gets its
+   * own, see stackAddressSelection). Without it, IPv4 addresses come before IPv6 ones.
+   */
+  addressSelection?: AddressSelection;
 }
 
 export interface LookupAddress {
@@ -70,8 +95,14 @@ export interface LookupAddress {
 export interface LookupOptions {
   family?: 0 | 4 | 6 | 'IPv4' | 'IPv6';
   all?: boolean;
+  /** Accepted for node:dns compatibility; getaddrinfo flags have no meaning here. */
   hints?: number;
+  /** true: 'verbatim' order; false: 'ipv4first' (as node:dns). `order` wins over it. */
   verbatim?: boolean;
+  /**
+   * 'verbatim' (the default, as node:dns): the resolver's order, which is RFC 6724's when it
+   * knows our addresses; 'ipv4first' / 'ipv6first': one family first, each in that order.
+   */
   order?: 'ipv4first' | 'ipv6first' | 'verbatim';
 }
 
@@ -81,11 +112,28 @@ export type LookupCallback = (
   family?: number,
 ) => void;
 
+export interface ResolveOptions {
+  /** Return `{address, ttl}` records instead of strings (as node:dns). */
+  ttl?: boolean;
+}
+
+export interface RecordWithTtl {
+  address: string;
+  ttl: number;
+}
+
+export type ResolveCallback = (
+  err: NodeJS.ErrnoException | null,
+  addresses?: string[] | RecordWithTtl[],
+) => void;
+
 export interface ResolverStats {
   queriesSent: number;
   responsesAccepted: number;
   /** Datagrams that did not answer our query (spoofed, stale, wrong question...). */
   ignored: Partial<Record<DnsMismatch | 'wrong_source', number>>;
+  /** Answers from the queried server that could not be used (reported as EBADRESP). */
+  unusable: Partial<Record<DnsParseFailure, number>>;
   timeouts: number;
   cacheHits: number;
   cacheMisses: number;
@@ -98,14 +146,43 @@ type Exchange =
   | { kind: 'no-port' }
   | { kind: 'cancelled' };
 
-function formatIpv4(a: number): string {
-  return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
+type AddressType = typeof DnsType.A | typeof DnsType.AAAA;
+
+/** The record type's name in Node's error messages ("queryA", "queryAaaa"). */
+function querySyscall(qtype: AddressType): string {
+  return qtype === DnsType.A ? 'queryA' : 'queryAaaa';
 }
 
-function parseIpv4(s: string): number {
-  if (isIP(s) !== 4) throw new TypeError(`not an IPv4 address: ${s}`);
-  const p = s.split('.').map(Number);
-  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+/** Cache keys: addresses and NODATA per type; NXDOMAIN is about the name, whatever the type. */
+function cacheKey(qtype: number, qname: string): string {
+  return `${qtype} ${qname}`;
+}
+const NXDOMAIN_KEY = 0;
+
+/** A lookup result's address as 16 bytes (IPv4 mapped), for RFC 6724 ordering. */
+function selectionAddress(a: LookupAddress): Uint8Array {
+  if (a.family === 4) return ipv4Mapped(parseIpv4(a.address));
+  return parseIpv6(a.address.split('%')[0]) ?? new Uint8Array(16);
+}
+
+/**
+ * Which of two families' failures `lookup` reports: NXDOMAIN (the name does not exist, whatever
+ * the type), then a server failure (the other family might have had addresses), then NODATA.
+ */
+function failureRank(e: DnsError): number {
+  if (e.code === 'ENOTFOUND') return 2;
+  return e.code === 'ENODATA' ? 0 : 1;
+}
+
+function lookupFamily(f: LookupOptions['family']): 0 | 4 | 6 {
+  if (f === undefined || f === 0 || f === 4 || f === 6) return f ?? 0;
+  if (f === 'IPv4') return 4;
+  if (f === 'IPv6') return 6;
+  const err = new TypeError(
+    `The argument 'family' must be one of: 0, 4, 6, 'IPv4', 'IPv6'. Received ${String(f)}`,
+  ) as TypeError & { code: string };
+  err.code = 'ERR_INVALID_ARG_VALUE';
+  throw err;
 }
 
 export class Resolver {
@@ -115,10 +192,11 @@ export class Resolver {
   private readonly attempts: number;
   private readonly randomInt: (max: number) => number;
   private readonly cache: DnsCache;
-  private readonly hosts: Map<string, string>;
-  private servers: number[] = [];
-  /** One chain walk per name at a time: concurrent lookups of a name share it. */
-  private readonly inflight = new Map<string, Promise<{ addresses: number[]; ttl: number }>>();
+  private readonly hosts: Map<string, LookupAddress[]>;
+  private readonly selection: AddressSelection | null;
+  private readonly servers = new DnsServerList();
+  /** One chain walk per name and type at a time: concurrent lookups share it. */
+  private readonly inflight = new Map<string, Promise<{ addresses: string[]; ttl: number }>>();
   /** Finishers of exchanges in progress, so close() can end them. */
   private readonly pending = new Set<(e: Exchange) => void>();
   private closed = false;
@@ -126,6 +204,7 @@ export class Resolver {
     queriesSent: 0,
     responsesAccepted: 0,
     ignored: {},
+    unusable: {},
     timeouts: 0,
     cacheHits: 0,
     cacheMisses: 0,
@@ -137,7 +216,8 @@ export class Resolver {
       hostname: string,
       options?: number | LookupOptions,
     ): Promise<LookupAddress | LookupAddress[]>;
-    resolve4(hostname: string): Promise<string[]>;
+    resolve4(hostname: string, options?: ResolveOptions): Promise<string[] | RecordWithTtl[]>;
+    resolve6(hostname: string, options?: ResolveOptions): Promise<string[] | RecordWithTtl[]>;
   };
 
   constructor(options: ResolverOptions) {
@@ -147,25 +227,59 @@ export class Resolver {
     this.attempts = Math.max(1, options.attempts ?? 2);
     this.randomInt = options.randomInt ?? ((max: number) => cryptoRandomInt(max));
     this.cache = new DnsCache(options.cache);
-    this.hosts = new Map(Object.entries(options.hosts ?? { localhost: '127.0.0.1' }));
+    this.selection = options.addressSelection ?? null;
+    this.hosts = new Map();
+    for (const [name, value] of Object.entries(
+      options.hosts ?? { localhost: ['127.0.0.1', '::1'] },
+    )) {
+      const list = (typeof value === 'string' ? [value] : value).map((address) => {
+        const family = isIP(address);
+        if (family === 0) throw new TypeError(`hosts: "${address}" (${name}) is not an address`);
+        return { address, family: family as 4 | 6 };
+      });
+      this.hosts.set(name.toLowerCase(), list);
+    }
     this.setServers(options.servers ?? []);
     this.promises = {
       lookup: (hostname, opts) => this.lookupPromise(hostname, opts),
-      resolve4: (hostname) => this.resolve4(hostname),
+      resolve4: (hostname, opts) => this.resolveType(hostname, DnsType.A, opts),
+      resolve6: (hostname, opts) => this.resolveType(hostname, DnsType.AAAA, opts),
     };
   }
 
-  /** Replaces the server list (e.g. from a DHCP lease). Clears nothing else. */
-  setServers(servers: ReadonlyArray<string | number>): void {
-    this.servers = servers.map((s) => (typeof s === 'number' ? s >>> 0 : parseIpv4(s)));
+  /**
+   * Replaces the servers given by the user (IPv4 or IPv6), asked before any learnt from the
+   * network. Throws TypeError, changing nothing, for one that is not an address.
+   */
+  setServers(servers: ReadonlyArray<DnsServerInput>): void {
+    this.servers.setFixed(servers);
   }
 
+  /**
+   * Servers learnt from `source` (a name of the caller's: 'dhcp', 'dhcpv6', 'ra fe80::1'...),
+   * replacing what that source said before, asked after the user's servers for `lifetimeMs`
+   * (RDNSS and DHCPv6 lifetimes; default: until replaced). An empty list or a zero lifetime
+   * withdraws them.
+   */
+  setSourceServers(
+    source: string,
+    servers: ReadonlyArray<DnsServerInput>,
+    lifetimeMs = Infinity,
+  ): void {
+    this.servers.setSource(source, servers, lifetimeMs, this.clock.now());
+  }
+
+  /** The servers a query would ask now, in order, as text. */
   getServers(): string[] {
-    return this.servers.map(formatIpv4);
+    return this.servers.current(this.clock.now()).map((s) => s.text);
   }
 
   stats(): ResolverStats {
-    return { ...this.counters, ignored: { ...this.counters.ignored } };
+    return {
+      ...this.counters,
+      ignored: { ...this.counters.ignored },
+      unusable: { ...this.counters.unusable },
+    };
   }
 
   /** Ends every query in progress with ECANCELLED; later calls fail the same way. */
@@ -174,22 +288,64 @@ export class Resolver {
     for (const finish of [...this.pending]) finish({ kind: 'cancelled' });
   }
 
-  /** Like `dns.promises.resolve4`: the A records of `hostname`, after CNAMEs. */
+  /**
+   * Like `dns.resolve4`: the A records of `hostname`, after CNAMEs. Returns a promise, or
+   * with a callback (node:dns's form) calls it instead.
+   */
   resolve4(hostname: string): Promise<string[]>;
+  resolve4(hostname: string, options: { ttl: true }): Promise<RecordWithTtl[]>;
+  resolve4(hostname: string, options: ResolveOptions): Promise<string[] | RecordWithTtl[]>;
+  resolve4(hostname: string, callback: ResolveCallback): void;
+  resolve4(hostname: string, options: ResolveOptions, callback: ResolveCallback): void;
   resolve4(
     hostname: string,
-    options: { ttl: true },
-  ): Promise<Array<{ address: string; ttl: number }>>;
-  async resolve4(
-    hostname: string,
-    options?: { ttl?: boolean },
-  ): Promise<string[] | Array<{ address: string; ttl: number }>> {
-    const { addresses, ttl } = await this.resolveA(hostname, 'queryA');
-    if (options?.ttl === true) return addresses.map((a) => ({ address: formatIpv4(a), ttl }));
-    return addresses.map(formatIpv4);
+    optionsOrCallback?: ResolveOptions | ResolveCallback,
+    callback?: ResolveCallback,
+  ): Promise<string[] | RecordWithTtl[]> | void {
+    return this.resolveForm(hostname, DnsType.A, optionsOrCallback, callback);
   }
 
-  /** Like `dns.lookup(hostname[, options], callback)`; IPv4 only. */
+  /** Like `dns.resolve6`: the AAAA records of `hostname`, after CNAMEs (promise or callback). */
+  resolve6(hostname: string): Promise<string[]>;
+  resolve6(hostname: string, options: { ttl: true }): Promise<RecordWithTtl[]>;
+  resolve6(hostname: string, options: ResolveOptions): Promise<string[] | RecordWithTtl[]>;
+  resolve6(hostname: string, callback: ResolveCallback): void;
+  resolve6(hostname: string, options: ResolveOptions, callback: ResolveCallback): void;
+  resolve6(
+    hostname: string,
+    optionsOrCallback?: ResolveOptions | ResolveCallback,
+    callback?: ResolveCallback,
+  ): Promise<string[] | RecordWithTtl[]> | void {
+    return this.resolveForm(hostname, DnsType.AAAA, optionsOrCallback, callback);
+  }
+
+  private resolveForm(
+    hostname: string,
+    qtype: AddressType,
+    optionsOrCallback: ResolveOptions | ResolveCallback | undefined,
+    maybeCallback: ResolveCallback | undefined,
+  ): Promise<string[] | RecordWithTtl[]> | void {
+    const callback = typeof optionsOrCallback === 'function' ? optionsOrCallback : maybeCallback;
+    const options = typeof optionsOrCallback === 'function' ? undefined : optionsOrCallback;
+    const result = this.resolveType(hostname, qtype, options);
+    if (callback === undefined) return result;
+    result.then(
+      (addresses) => callback(null, addresses),
+      (err: DnsError) => callback(err),
+    );
+  }
+
+  private async resolveType(
+    hostname: string,
+    qtype: AddressType,
+    options?: ResolveOptions,
+  ): Promise<string[] | RecordWithTtl[]> {
+    const { addresses, ttl } = await this.resolveRecords(hostname, qtype, querySyscall(qtype));
+    if (options?.ttl === true) return addresses.map((address) => ({ address, ttl }));
+    return addresses;
+  }
+
+  /** Like `dns.lookup(hostname[, options], callback)`: A and AAAA, RFC 6724 order. */
   lookup(hostname: string, callback: LookupCallback): void;
   lookup(hostname: string, options: number | LookupOptions, callback: LookupCallback): void;
   lookup(
@@ -216,97 +372,123 @@ export class Resolver {
   ): Promise<LookupAddress | LookupAddress[]> {
     const o: LookupOptions =
       typeof options === 'number' ? { family: options as 0 | 4 | 6 } : (options ?? {});
-    const family = o.family === 'IPv4' ? 4 : o.family === 'IPv6' ? 6 : (o.family ?? 0);
-    const wrap = (list: LookupAddress[]): LookupAddress | LookupAddress[] =>
-      o.all === true ? list : list[0];
-    // Literals and static names answer at once, like getaddrinfo.
+    const family = lookupFamily(o.family);
+    const order = o.order ?? (o.verbatim === false ? 'ipv4first' : 'verbatim');
+    const wrap = (list: LookupAddress[]): LookupAddress | LookupAddress[] => {
+      const ordered =
+        order === 'verbatim'
+          ? list
+          : [
+              ...list.filter((a) => a.family === (order === 'ipv4first' ? 4 : 6)),
+              ...list.filter((a) => a.family !== (order === 'ipv4first' ? 4 : 6)),
+            ];
+      return o.all === true ? ordered : ordered[0];
+    };
+    // A literal is its own answer, whatever the family asked for (as node:dns does).
     const literal = isIP(hostname);
-    if (literal !== 0 && (family === 0 || family === literal)) {
-      return wrap([{ address: hostname, family: literal as 4 | 6 }]);
+    if (literal !== 0) return wrap([{ address: hostname, family: literal as 4 | 6 }]);
+    // Static names answer at once and never go to DNS (RFC 6761 §6.3 for localhost).
+    const fixed = this.hosts.get(hostname.toLowerCase().replace(/\.$/, ''));
+    if (fixed !== undefined) {
+      const matching = fixed.filter((a) => family === 0 || a.family === family);
+      if (matching.length === 0) throw new DnsError('ENOTFOUND', 'getaddrinfo', hostname, 'nodata');
+      return wrap(matching);
     }
-    const fixed = this.hosts.get(hostname.toLowerCase());
-    if (fixed !== undefined && family !== 6) return wrap([{ address: fixed, family: 4 }]);
-    if (family === 6 || literal !== 0) {
-      throw new DnsError('ENOTFOUND', 'getaddrinfo', hostname, 'unsupported-family');
+    const types: AddressType[] =
+      family === 4 ? [DnsType.A] : family === 6 ? [DnsType.AAAA] : [DnsType.A, DnsType.AAAA];
+    // Both families at once (as getaddrinfo with AF_UNSPEC): one round trip, not two.
+    const results = await Promise.allSettled(
+      types.map((t) => this.resolveRecords(hostname, t, 'getaddrinfo')),
+    );
+    const found: LookupAddress[] = [];
+    let failure: DnsError | null = null;
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
+      if (r.status === 'fulfilled') {
+        const f = types[i] === DnsType.A ? 4 : 6;
+        for (const address of r.value.addresses) found.push({ address, family: f });
+        continue;
+      }
+      const err = r.reason as unknown;
+      if (!(err instanceof DnsError)) throw err;
+      if (failure === null || failureRank(err) > failureRank(failure)) failure = err;
     }
-    try {
-      const { addresses } = await this.resolveA(hostname, 'getaddrinfo');
-      return wrap(addresses.map((a) => ({ address: formatIpv4(a), family: 4 as const })));
-    } catch (err) {
-      // getaddrinfo does not tell NXDOMAIN from NODATA: both are ENOTFOUND.
-      if (err instanceof DnsError && err.code === 'ENODATA')
-        throw err.as('getaddrinfo', 'ENOTFOUND');
-      throw err;
-    }
+    if (failure === null) failure = new DnsError('ENOTFOUND', 'getaddrinfo', hostname, 'nodata');
+    // getaddrinfo does not tell NXDOMAIN from NODATA: both are ENOTFOUND.
+    if (found.length === 0)
+      throw failure.code === 'ENODATA' ? failure.as('getaddrinfo', 'ENOTFOUND') : failure;
+    const selection = this.selection;
+    return wrap(selection === null ? found : sortDestinations(found, selectionAddress, selection));
   }
 
-  /** Addresses for `hostname` from the cache or the network; throws DnsError. */
-  private async resolveA(
+  /** Addresses of type `qtype` for `hostname`, from the cache or the network; throws DnsError. */
+  private async resolveRecords(
     hostname: string,
+    qtype: AddressType,
     syscall: string,
-  ): Promise<{ addresses: number[]; ttl: number }> {
-    const fail = (code: DnsErrorCode, reason: DnsErrorReason, server?: number): never => {
-      throw new DnsError(
-        code,
-        syscall,
-        hostname,
-        reason,
-        server === undefined ? undefined : formatIpv4(server),
-      );
+  ): Promise<{ addresses: string[]; ttl: number }> {
+    const fail = (code: DnsErrorCode, reason: DnsErrorReason): never => {
+      throw new DnsError(code, syscall, hostname, reason);
     };
     if (this.closed) fail('ECANCELLED', 'cancelled');
     const qname = canonicalName(hostname);
     if (qname === null) return fail('EBADNAME', 'invalid-hostname');
     const now = this.clock.now();
-    const hit = this.cache.get(qname, now);
+    const key = cacheKey(qtype, qname);
+    const hit = this.cache.get(key, now) ?? this.cache.get(cacheKey(NXDOMAIN_KEY, qname), now);
     if (hit !== undefined) {
       this.counters.cacheHits++;
       if (hit.kind === 'negative') fail(hit.code, hit.code === 'ENOTFOUND' ? 'nxdomain' : 'nodata');
       else return { addresses: hit.addresses, ttl: Math.ceil((hit.expiresAt - now) / 1000) };
     }
     this.counters.cacheMisses++;
-    let walk = this.inflight.get(qname);
+    let walk = this.inflight.get(key);
     if (walk === undefined) {
-      walk = this.walkChain(qname).finally(() => this.inflight.delete(qname));
-      this.inflight.set(qname, walk);
+      walk = this.walkChain(qname, qtype).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, walk);
     }
     try {
       return await walk;
     } catch (err) {
-      // The walk may be shared with callers who spelled the name differently.
+      // The walk may be shared with callers who spelled the name differently, or lookup.
       if (err instanceof DnsError) throw err.as(syscall, err.code, hostname);
       throw err;
     }
   }
 
   /** Asks for `qname`, then for CNAME targets the answers leave open, within the hop limit. */
-  private async walkChain(qname: string): Promise<{ addresses: number[]; ttl: number }> {
+  private async walkChain(
+    qname: string,
+    qtype: AddressType,
+  ): Promise<{ addresses: string[]; ttl: number }> {
+    const syscall = querySyscall(qtype);
     const seen = new Set([qname]);
     let name = qname;
     let hopsLeft = MAX_CNAME_CHAIN;
     let chainTtl = Infinity;
     while (true) {
-      const { response, server } = await this.ask(qname, name);
-      const outcome = interpretA(response, name, seen, hopsLeft);
+      const { response, server } = await this.ask(qname, name, qtype);
+      const outcome = interpretAnswer(response, name, qtype, seen, hopsLeft);
       const now = this.clock.now();
       switch (outcome.kind) {
         case 'addresses': {
           const ttl = Math.min(chainTtl, outcome.ttl);
-          this.cache.setAddresses(qname, outcome.addresses, ttl, now);
+          this.cache.setAddresses(cacheKey(qtype, qname), outcome.addresses, ttl, now);
           return { addresses: outcome.addresses, ttl };
         }
         case 'negative': {
-          this.cache.setNegative(qname, outcome.code, Math.min(chainTtl, outcome.negativeTtl), now);
+          const key = cacheKey(outcome.code === 'ENOTFOUND' ? NXDOMAIN_KEY : qtype, qname);
+          this.cache.setNegative(key, outcome.code, Math.min(chainTtl, outcome.negativeTtl), now);
           throw new DnsError(
             outcome.code,
-            'queryA',
+            syscall,
             qname,
             outcome.code === 'ENOTFOUND' ? 'nxdomain' : 'nodata',
-            formatIpv4(server),
+            server.text,
           );
         }
         case 'failure':
-          throw new DnsError(outcome.code, 'queryA', qname, outcome.reason, formatIpv4(server));
+          throw new DnsError(outcome.code, syscall, qname, outcome.reason, server.text);
         case 'follow':
           for (const n of outcome.names) seen.add(n);
           hopsLeft -= outcome.names.length;
@@ -319,43 +501,50 @@ export class Resolver {
   /**
    * One question, tried across the servers per the schedule until a usable answer. Server
    * failures (SERVFAIL, REFUSED...) and unusable responses move on to the next try; the last
-   * failure is what the caller sees. A truncated answer ends the query at once.
+   * failure is what the caller sees. A truncated answer ends the query at once: there is no
+   * DNS over TCP here (EBADRESP, reason 'truncated').
    */
   private async ask(
     hostname: string,
     name: string,
-  ): Promise<{ response: DnsResponse; server: number }> {
-    const servers = this.servers;
-    if (servers.length === 0) throw new DnsError('ECONNREFUSED', 'queryA', hostname, 'no-servers');
-    let last = new DnsError('ETIMEOUT', 'queryA', hostname, 'timeout');
+    qtype: AddressType,
+  ): Promise<{ response: DnsResponse; server: DnsServerAddress }> {
+    const syscall = querySyscall(qtype);
+    const servers = this.servers.current(this.clock.now());
+    if (servers.length === 0) throw new DnsError('ECONNREFUSED', syscall, hostname, 'no-servers');
+    let last = new DnsError('ETIMEOUT', syscall, hostname, 'timeout');
     for (const t of trySchedule(servers.length, this.attempts, this.timeoutMs)) {
       const server = servers[t.server];
-      const s = formatIpv4(server);
-      const result = await this.exchange(server, name, t.timeoutMs);
+      const s = server.text;
+      const result = await this.exchange(server, name, qtype, t.timeoutMs);
       if (result.kind === 'cancelled')
-        throw new DnsError('ECANCELLED', 'queryA', hostname, 'cancelled');
+        throw new DnsError('ECANCELLED', syscall, hostname, 'cancelled');
       if (result.kind === 'timeout') {
         this.counters.timeouts++;
-        last = new DnsError('ETIMEOUT', 'queryA', hostname, 'timeout', s);
+        last = new DnsError('ETIMEOUT', syscall, hostname, 'timeout', s);
         continue;
       }
       if (result.kind === 'no-port') {
-        last = new DnsError('ECONNREFUSED', 'queryA', hostname, 'no-local-port', s);
+        last = new DnsError('ECONNREFUSED', syscall, hostname, 'no-local-port', s);
         continue;
       }
       if (result.kind === 'unreachable') {
-        last = new DnsError('ECONNREFUSED', 'queryA', hostname, 'port-unreachable', s);
+        last = new DnsError('ECONNREFUSED', syscall, hostname, 'port-unreachable', s);
         continue;
       }
       const r = result.response;
       if (typeof r === 'string') {
-        last = new DnsError('EBADRESP', 'queryA', hostname, r, s);
+        this.unusable(r);
+        last = new DnsError('EBADRESP', syscall, hostname, r, s);
         continue;
       }
-      if (r.truncated) throw new DnsError('EBADRESP', 'queryA', hostname, 'truncated', s);
+      if (r.truncated) {
+        this.unusable('truncated');
+        throw new DnsError('EBADRESP', syscall, hostname, 'truncated', s);
+      }
       if (r.rcode !== DnsRcode.NoError && r.rcode !== DnsRcode.NXDomain) {
         const f = rcodeFailure(r.rcode);
-        last = new DnsError(f.code, 'queryA', hostname, f.reason, s);
+        last = new DnsError(f.code, syscall, hostname, f.reason, s);
         continue;
       }
       return { response: r, server };
@@ -364,7 +553,12 @@ export class Resolver {
   }
 
   /** Sends one query from a fresh random port and waits for its answer or the timeout. */
-  private exchange(server: number, qname: string, timeoutMs: number): Promise<Exchange> {
+  private exchange(
+    server: DnsServerAddress,
+    qname: string,
+    qtype: AddressType,
+    timeoutMs: number,
+  ): Promise<Exchange> {
     if (this.closed) return Promise.resolve({ kind: 'cancelled' });
     const id = this.randomInt(0x10000);
     return new Promise<Exchange>((resolve) => {
@@ -379,36 +573,42 @@ export class Resolver {
         resolve(e);
       };
       const handler: DnsSocketHandler = {
-        message: (bytes, offset, length, address, port) => {
+        message: (bytes, offset, length, from, port) => {
           if (done) return;
-          if (address !== server || port !== DNS_PORT) return this.ignore('wrong_source');
+          if (!isServer(server, from) || port !== DNS_PORT) return this.ignore('wrong_source');
           const msg =
             offset === 0 && length === bytes.length
               ? bytes
               : bytes.subarray(offset, offset + length);
-          const answersAt = matchResponse(msg, length, id, qname, DnsType.A);
+          const answersAt = matchResponse(msg, length, id, qname, qtype);
           if (typeof answersAt === 'string') return this.ignore(answersAt);
           this.counters.responsesAccepted++;
-          finish({ kind: 'response', response: parseResponse(msg, length) });
+          finish({ kind: 'response', response: parseResponse(msg, length, qtype) });
         },
-        unreachable: (address, port) => {
-          if (address === server && port === DNS_PORT) finish({ kind: 'unreachable' });
+        unreachable: (to, port) => {
+          if (isServer(server, to) && port === DNS_PORT) finish({ kind: 'unreachable' });
         },
       };
       const timer = this.clock.setTimer(timeoutMs, () => finish({ kind: 'timeout' }));
       this.pending.add(finish);
       // A random port; if it is taken (another query, another service), draw again.
       for (let tries = 0; tries < 16 && socket === null; tries++) {
-        socket = this.transport.open(EPHEMERAL_FIRST + this.randomInt(EPHEMERAL_COUNT), handler);
+        const port = EPHEMERAL_FIRST + this.randomInt(EPHEMERAL_COUNT);
+        socket = this.transport.open(port, server.family, handler);
       }
       if (socket === null) return finish({ kind: 'no-port' });
       this.counters.queriesSent++;
-      socket.send(buildQuery(id, qname, DnsType.A), server, DNS_PORT);
+      socket.send(buildQuery(id, qname, qtype), server, DNS_PORT);
     });
   }
 
   private ignore(reason: DnsMismatch | 'wrong_source'): void {
     const i = this.counters.ignored;
     i[reason] = (i[reason] ?? 0) + 1;
+  }
+
+  private unusable(reason: DnsParseFailure): void {
+    const u = this.counters.unusable;
+    u[reason] = (u[reason] ?? 0) + 1;
   }
 }

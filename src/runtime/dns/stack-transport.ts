@@ -1,14 +1,29 @@
 /**
- * The resolver's transport on the user-space stack: one UDP socket per query try, bound to the
- * random port the resolver drew, and ICMP port-unreachable errors routed back to the socket
- * whose query caused them (so a server with nothing on port 53 fails fast with ECONNREFUSED
- * instead of timing out).
+ * The resolver on the user-space stack: one UDP socket per query try, bound to the random port
+ * the resolver drew ('udp4' for an IPv4 server, IPv6-only for an IPv6 one), and ICMP and ICMPv6
+ * port-unreachable errors routed back to the socket whose query caused them (so a server with
+ * nothing on port 53 fails fast with ECONNREFUSED instead of timing out). With IPv6 on, the
+ * servers of router advertisements' RDNSS option (RFC 8106) are asked after the configured
+ * ones, and `lookup` orders addresses by RFC 6724 over the stack's own addresses.
  */
-import { icmp, ipv4, udp } from '../../generated/index.js';
+import { copyIpv6 } from '../../codec/address.js';
+import { icmp, icmpv6, ipv4, ipv6, udp } from '../../generated/index.js';
 import type { Clock } from '../clock/clock.js';
 import type { IcmpErrorReceiver } from '../icmp/icmp.js';
+import { ipv6Text } from '../ipv6/address.js';
+import type { Icmpv6ErrorReport } from '../ipv6/icmpv6.js';
+import type { Ipv6AddressEntry } from '../ipv6/ipv6.js';
+import type { RouterAdvertisementInfo } from '../ipv6/nd.js';
 import type { UdpSocket } from '../udp/socket.js';
-import type { UdpDelivery, UdpSocketType } from '../udp/types.js';
+import type { UdpDelivery, UdpSocketOptions, UdpSocketType } from '../udp/types.js';
+import {
+  DEFAULT_POLICY,
+  ipv4Mapped,
+  isIpv4Mapped,
+  withSitePolicy,
+  type AddressSelection,
+  type DestinationSource,
+} from './order.js';
 import {
   Resolver,
   type DnsSocket,
@@ -17,24 +32,41 @@ import {
   type ResolverOptions,
 } from './resolver.js';
 
+/** The IPv6 parts the resolver uses (a Stack's `ipv6` fits). */
+export interface DnsIpv6Host {
+  readonly ip: {
+    selectSource(dst: Uint8Array, dstOffset: number, out: Uint8Array): boolean;
+    findAddress(a: Uint8Array, off: number): Ipv6AddressEntry | null;
+    readonly addressList: readonly Ipv6AddressEntry[];
+  };
+  readonly icmp: { readonly errorListeners: Array<(report: Icmpv6ErrorReport) => void> };
+  readonly nd: { onRouterAdvertisement(listener: (info: RouterAdvertisementInfo) => void): void };
+}
+
 /** The parts of a Stack the transport uses (a Stack fits). */
 export interface DnsHost {
   readonly clock: Clock;
-  readonly udp: { createSocket(type?: UdpSocketType): UdpSocket };
+  readonly udp: { createSocket(type?: UdpSocketType, options?: UdpSocketOptions): UdpSocket };
   readonly icmp: {
     registerErrorReceiver(protocol: number, receiver: IcmpErrorReceiver | null): void;
   };
+  /** Our IPv4 address and netmask (0: none), for ordering lookup results. */
+  readonly ipv4: { readonly address: number; readonly netmask: number };
+  /** IPv6, when the stack has it. */
+  readonly ipv6: DnsIpv6Host | null;
 }
 
 /**
- * Routes the stack's ICMP errors about UDP to the query tries by local port. The ICMP layer
- * takes one error receiver per protocol, so every transport on a stack shares this one (ports
- * are unique per stack, so one map serves them all).
+ * Routes the stack's ICMP and ICMPv6 errors about UDP to the query tries by local port. The
+ * ICMP layer takes one error receiver per protocol, so every transport on a stack shares this
+ * one (ports are unique per stack, so one map serves them all).
  */
 class UdpErrorRouter implements IcmpErrorReceiver {
   readonly handlers = new Map<number, DnsSocketHandler>();
   private readonly ip = new ipv4.Ipv4View();
+  private readonly ip6 = new ipv6.Ipv6View();
   private readonly udp = new udp.UdpView();
+  private readonly dst6 = new Uint8Array(16);
 
   /** `bytes[at, at + length)` is the quoted IPv4 datagram, header first. */
   icmpError(
@@ -54,6 +86,25 @@ class UdpErrorRouter implements IcmpErrorReceiver {
     if (datagram.wrapPartial(bytes, ip.payloadOffset, ip.payloadLength) !== null) return;
     this.handlers.get(datagram.srcPort)?.unreachable(ip.dst, datagram.dstPort);
   }
+
+  /** An ICMPv6 error: the quoted packet is our query's, IPv6 header then UDP (RFC 4443 §3.1). */
+  readonly icmpv6Error = (r: Icmpv6ErrorReport): void => {
+    if (
+      r.type !== icmpv6.Icmpv6Type.DestinationUnreachable ||
+      r.code !== icmpv6.Icmpv6UnreachableCode.Port
+    )
+      return;
+    const ip = this.ip6;
+    const datagram = this.udp;
+    if (ip.wrapPartial(r.bytes, r.quoteOffset, r.quoteLength) !== null) return;
+    // Our queries carry no extension headers: UDP follows the fixed header or it is not ours.
+    if (ip.nextHeader !== ipv4.IpProtocol.UDP) return;
+    if (datagram.wrapPartial(r.bytes, ip.payloadOffset, ip.payloadLength) !== null) return;
+    const handler = this.handlers.get(datagram.srcPort);
+    if (handler === undefined) return;
+    copyIpv6(r.bytes, ip.dstOffset, this.dst6, 0);
+    handler.unreachable(this.dst6, datagram.dstPort);
+  };
 }
 
 const routers = new WeakMap<object, UdpErrorRouter>();
@@ -75,15 +126,18 @@ export class StackDnsTransport implements DnsTransport {
       router = new UdpErrorRouter();
       if (icmpErrors) {
         host.icmp.registerErrorReceiver(ipv4.IpProtocol.UDP, router);
+        host.ipv6?.icmp.errorListeners.push(router.icmpv6Error);
         routers.set(host.icmp, router);
       }
     }
     this.handlers = router.handlers;
   }
 
-  open(port: number, handler: DnsSocketHandler): DnsSocket | null {
-    // Its servers are IPv4 addresses (DnsSocketHandler takes the sender as a number).
-    const socket = this.host.udp.createSocket('udp4');
+  open(port: number, family: 4 | 6, handler: DnsSocketHandler): DnsSocket | null {
+    const socket =
+      family === 4
+        ? this.host.udp.createSocket('udp4')
+        : this.host.udp.createSocket('udp6', { ipv6Only: true });
     try {
       socket.bind(port);
     } catch {
@@ -92,12 +146,20 @@ export class StackDnsTransport implements DnsTransport {
     }
     this.handlers.set(port, handler);
     socket.setReceiver({
-      receive: (d: UdpDelivery) => handler.message(d.bytes, d.offset, d.length, d.src, d.srcPort),
+      receive: (d: UdpDelivery) =>
+        handler.message(
+          d.bytes,
+          d.offset,
+          d.length,
+          d.family === 'IPv6' ? d.src6 : d.src,
+          d.srcPort,
+        ),
     });
     return {
-      send: (bytes, address, dstPort) => {
-        // Errors (no route, closed) surface as a timeout of this try, like lost datagrams.
-        socket.send(bytes, dstPort, address, () => undefined);
+      send: (bytes, server, dstPort) => {
+        // Errors (no route, no IPv6, closed) surface as a timeout of this try, like lost
+        // datagrams.
+        socket.send(bytes, dstPort, server.family === 4 ? server.v4 : server.text, () => undefined);
       },
       close: () => {
         this.handlers.delete(port);
@@ -107,18 +169,76 @@ export class StackDnsTransport implements DnsTransport {
   }
 }
 
+/** The number of leading one bits of a netmask (0xffffff00 → 24). */
+function maskLength(netmask: number): number {
+  return Math.clz32(~netmask >>> 0);
+}
+
+/**
+ * What RFC 6724 ordering knows of the stack `host`: the source address it would use for a
+ * destination (IPv4: our address when we have one; IPv6: the IPv6 layer's source selection),
+ * and the default policy with a row for each site of our unique local addresses.
+ */
+export function stackAddressSelection(host: Pick<DnsHost, 'ipv4' | 'ipv6'>): AddressSelection {
+  const out = new Uint8Array(16);
+  return {
+    sourceFor(dst: Uint8Array): DestinationSource | null {
+      if (isIpv4Mapped(dst)) {
+        const { address, netmask } = host.ipv4;
+        if (address === 0) return null;
+        return {
+          address: ipv4Mapped(address),
+          prefixLength: 96 + maskLength(netmask),
+          deprecated: false,
+        };
+      }
+      const ip = host.ipv6?.ip;
+      if (ip === undefined || !ip.selectSource(dst, 0, out)) return null;
+      const entry = ip.findAddress(out, 0);
+      return {
+        address: out.slice(),
+        prefixLength: entry?.prefixLength ?? 128,
+        deprecated: entry?.state === 'deprecated',
+      };
+    },
+    policy() {
+      const ip = host.ipv6?.ip;
+      if (ip === undefined) return DEFAULT_POLICY;
+      const usable = ip.addressList
+        .filter((e) => e.state === 'preferred' || e.state === 'deprecated')
+        .map((e) => e.address);
+      return withSitePolicy(DEFAULT_POLICY, usable);
+    },
+  };
+}
+
 /** Resolver options for a stack: the stack supplies the clock and the transport. */
 export type StackResolverOptions = Omit<ResolverOptions, 'clock' | 'transport'> & {
   /** Fail at once on an ICMP port unreachable from the server (default true). */
   icmpErrors?: boolean;
+  /** Ask the RDNSS servers of router advertisements (default true; needs IPv6 on). */
+  rdnss?: boolean;
 };
 
-/** A resolver whose queries go through the stack `host` (its clock, its UDP). */
+/**
+ * A resolver whose queries go through the stack `host` (its clock, its UDP over IPv4 and
+ * IPv6), ordering lookups by the stack's addresses, and learning servers from router
+ * advertisements (each router's list its own source, for the option's lifetime).
+ */
 export function createStackResolver(host: DnsHost, options: StackResolverOptions = {}): Resolver {
-  const { icmpErrors, ...rest } = options;
-  return new Resolver({
+  const { icmpErrors, rdnss, ...rest } = options;
+  const resolver = new Resolver({
+    addressSelection: stackAddressSelection(host),
     ...rest,
     clock: host.clock,
     transport: new StackDnsTransport(host, icmpErrors ?? true),
   });
+  if (rdnss !== false && host.ipv6 !== null) {
+    host.ipv6.nd.onRouterAdvertisement((ra) => {
+      // An RA without the option says nothing about DNS (RFC 8106 §5.3.1: lifetimes expire).
+      if (ra.dnsServers.length === 0) return;
+      resolver.setSourceServers(`ra ${ipv6Text(ra.router)}`, ra.dnsServers, ra.dnsLifetimeMs);
+    });
+  }
+  return resolver;
 }

@@ -76,6 +76,7 @@ function world(
       const q: SentQuery = {
         ...parseQuery(bytes),
         server: SERVER,
+        family: 4,
         port: 53,
         srcPort: d.srcPort,
         at: 0,

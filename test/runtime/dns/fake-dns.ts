@@ -3,6 +3,7 @@
  * answering queries, and a byte-level response builder written independently of the resolver's
  * own message code.
  */
+import { parseIpv6 } from '../../../src/codec/address.js';
 import type { VirtualClock } from '../../../src/runtime/clock/virtual.js';
 import type {
   DnsSocket,
@@ -19,7 +20,10 @@ export interface SentQuery {
   id: number;
   name: string;
   qtype: number;
-  server: number;
+  /** An IPv4 server as a number, an IPv6 one as its text. */
+  server: number | string;
+  /** The socket family the resolver opened for it. */
+  family: 4 | 6;
   port: number;
   srcPort: number;
   at: number;
@@ -28,7 +32,12 @@ export interface SentQuery {
 
 /** What the network does with a query: answer (maybe several datagrams), refuse, or nothing. */
 export type Reply =
-  { from?: number; fromPort?: number; bytes: Uint8Array; delayMs?: number } | { unreachable: true };
+  | { from?: number | string; fromPort?: number; bytes: Uint8Array; delayMs?: number }
+  | { unreachable: true };
+
+/** A sender as the transport reports it: IPv4 as a number, IPv6 as 16 bytes. */
+const peer = (a: number | string): number | Uint8Array =>
+  typeof a === 'number' ? a : (parseIpv6(a) as Uint8Array);
 
 export class FakeNet implements DnsTransport {
   readonly sent: SentQuery[] = [];
@@ -39,15 +48,17 @@ export class FakeNet implements DnsTransport {
 
   constructor(private readonly clock: VirtualClock) {}
 
-  open(port: number, handler: DnsSocketHandler): DnsSocket | null {
+  open(port: number, family: 4 | 6, handler: DnsSocketHandler): DnsSocket | null {
     if (this.busy.has(port) || this.open_.has(port)) return null;
     this.open_.set(port, handler);
     return {
-      send: (bytes, address, dstPort) => {
+      send: (bytes, server, dstPort) => {
         const q = parseQuery(bytes);
+        const address = server.family === 4 ? server.v4 : server.text;
         const sent: SentQuery = {
           ...q,
           server: address,
+          family,
           port: dstPort,
           srcPort: port,
           at: this.clock.now(),
@@ -58,8 +69,8 @@ export class FakeNet implements DnsTransport {
           this.clock.setTimer('unreachable' in r ? 1 : (r.delayMs ?? 5), () => {
             const h = this.open_.get(port);
             if (h === undefined) return;
-            if ('unreachable' in r) h.unreachable(address, dstPort);
-            else h.message(r.bytes, 0, r.bytes.length, r.from ?? address, r.fromPort ?? 53);
+            if ('unreachable' in r) h.unreachable(peer(address), dstPort);
+            else h.message(r.bytes, 0, r.bytes.length, peer(r.from ?? address), r.fromPort ?? 53);
           });
         }
       },
@@ -187,12 +198,15 @@ export function zoneServer(zone: Record<string, RR[]>, soaMinimum = 60) {
           bytes: buildResponse({
             id: q.id,
             qname: q.name,
+            qtype: q.qtype,
             rcode: 3,
             authority: [{ name: 'test', type: 'SOA', ttl: 300, data: soaMinimum }],
           }),
         },
       ];
     }
-    return [{ bytes: buildResponse({ id: q.id, qname: q.name, answers: records }) }];
+    return [
+      { bytes: buildResponse({ id: q.id, qname: q.name, qtype: q.qtype, answers: records }) },
+    ];
   };
 }
