@@ -37,6 +37,16 @@ describe.skipIf(!isRoot)('pktstack sandbox', () => {
     );
     const page = sh('ip', ['netns', 'exec', NS, 'curl', '-sS', 'http://10.0.0.2/status.json']);
     expect(JSON.parse(page.out)).toMatchObject({ ip: '10.0.0.2' });
+    expect(up.out).toContain(`ip netns exec ${NS} curl -6 http://[fd00::2]/`);
+    // DAD keeps the IPv6 address tentative for about a second after start.
+    let six = sh('ip', ['netns', 'exec', NS, 'curl', '-6', '-sS', 'http://[fd00::2]/status.json']);
+    for (let i = 0; i < 20 && six.code !== 0; i++) {
+      sh('sleep', ['0.2']);
+      six = sh('ip', ['netns', 'exec', NS, 'curl', '-6', '-sS', 'http://[fd00::2]/status.json']);
+    }
+    expect(JSON.parse(six.out)).toMatchObject({
+      ipv6: expect.arrayContaining(['fd00::2/64 preferred']),
+    });
     const again = cli('up');
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/already exists/);

@@ -32,7 +32,15 @@ describe.skipIf(!isRoot)('pktstack demo', () => {
     expect(r.status, r.stderr + out).toBe(0);
     const ns = /namespace (pkt-demo-\d+)/.exec(out)?.[1];
     expect(ns).toBeDefined();
-    expect(out).toMatch(/ping +5\/5 replies, rtt min\/avg\/max [\d.]+\/[\d.]+\/[\d.]+ ms/);
+    expect(out).toMatch(
+      /ping +5\/5 replies from 10.0.0.2, rtt min\/avg\/max [\d.]+\/[\d.]+\/[\d.]+ ms/,
+    );
+    expect(out).toMatch(
+      /ping6 +5\/5 replies from fd00::2, rtt min\/avg\/max [\d.]+\/[\d.]+\/[\d.]+ ms/,
+    );
+    expect(out).toMatch(
+      /http6 +GET http:\/\/\[fd00::2\]\/bytes\/5000000 → 200, 5000000 bytes in .* \(\d+ Mbit\/s\)/,
+    );
     expect(out).toMatch(/http +GET \/ → 200, \d+ bytes in/);
     expect(out).toMatch(/http +GET \/bytes\/5000000 → 200, 5000000 bytes in .* \(\d+ Mbit\/s\)/);
     expect(out).toMatch(/echo +"hello, pktstack" came back over TCP port 7/);
@@ -47,6 +55,7 @@ describe.skipIf(!isRoot)('pktstack demo', () => {
     expect(out).toContain(again);
     expect(again).toMatch(/ARP/);
     expect(again).toMatch(/ICMP/);
+    expect(again).toMatch(/ICMPv6/);
   }, 70_000);
 
   it('cleans up on Ctrl-C in the middle of a run', async () => {

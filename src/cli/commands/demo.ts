@@ -1,9 +1,10 @@
 /**
  * `pktstack demo`: the whole stack against the real kernel in under a minute, leaving nothing
- * behind. As root it makes a private namespace with tap0 (10.0.0.1/24 on the kernel side),
- * runs `pktstack run` in it as 10.0.0.2 with HTTP (80), TCP echo (7), TCP discard (9) and a
- * pcap, then the kernel's own tools talk to it: ping, curl (status page and a 10 MB body), an
- * echo round trip and a 10 MB discard upload with socat. It prints what each showed, a capture
+ * behind. As root it makes a private namespace with tap0 (10.0.0.1/24 and fd00::1/64 on the
+ * kernel side), runs `pktstack run` in it as 10.0.0.2 and fd00::2 with HTTP (80), TCP echo (7),
+ * TCP discard (9) and a pcap, then the kernel's own tools talk to it: ping, curl (status page
+ * and a 10 MB body), an echo round trip and a 10 MB discard upload with socat, and over IPv6
+ * ping -6 and curl -6. It prints what each showed, a capture
  * summary read back with our pcap reader and decoder, and removes everything it made — also
  * on failure or Ctrl-C.
  */
@@ -24,6 +25,8 @@ import {
   requireTools,
   STACK_CIDR,
   STACK_IP,
+  STACK6_CIDR,
+  STACK6_IP,
   startStack,
   stopStack,
   type StackProcess,
@@ -49,19 +52,44 @@ function rate(bytes: number, seconds: number): string {
   return seconds > 0 ? `${((bytes * 8) / seconds / MBIT).toFixed(0)} Mbit/s` : 'n/a';
 }
 
-async function pingStep(ns: string): Promise<Step> {
-  const r = await inNamespace(ns, 'ping', ['-c', '5', '-i', '0.2', '-W', '2', STACK_IP]);
+async function pingStep(ns: string, family: 4 | 6 = 4): Promise<Step> {
+  const name = family === 4 ? 'ping' : 'ping6';
+  const target = family === 4 ? STACK_IP : STACK6_IP;
+  const r = await inNamespace(ns, 'ping', [
+    `-${family}`,
+    '-c',
+    '5',
+    '-i',
+    '0.2',
+    '-W',
+    '2',
+    target,
+  ]);
   const counts = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
   const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\//.exec(r.stdout);
-  if (counts === null) return { name: 'ping', ok: false, text: r.stderr.trim() || 'no output' };
+  if (counts === null) return { name, ok: false, text: r.stderr.trim() || 'no output' };
   const ok = counts[2] === counts[1];
   const times = rtt === null ? '' : `, rtt min/avg/max ${rtt[1]}/${rtt[2]}/${rtt[3]} ms`;
-  return { name: 'ping', ok, text: `${counts[2]}/${counts[1]} replies${times}` };
+  return { name, ok, text: `${counts[2]}/${counts[1]} replies from ${target}${times}` };
 }
 
-async function curlStep(ns: string, path: string): Promise<Step> {
-  const url = `http://${STACK_IP}${path}`;
+/**
+ * Waits (up to 5 s) for the stack's IPv6 address to answer: duplicate address detection keeps
+ * it tentative for about a second after start (RFC 4862).
+ */
+async function ipv6Ready(ns: string): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    const r = await inNamespace(ns, 'ping', ['-6', '-c', '1', '-W', '1', STACK6_IP]);
+    if (r.code === 0) return;
+    await new Promise((f) => setTimeout(f, 200));
+  }
+}
+
+async function curlStep(ns: string, path: string, family: 4 | 6 = 4): Promise<Step> {
+  const name = family === 4 ? 'http' : 'http6';
+  const url = family === 4 ? `http://${STACK_IP}${path}` : `http://[${STACK6_IP}]${path}`;
   const r = await inNamespace(ns, 'curl', [
+    `-${family}`,
     '-sS',
     '--max-time',
     '20',
@@ -75,14 +103,14 @@ async function curlStep(ns: string, path: string): Promise<Step> {
   const bytes = Number(size);
   const seconds = Number(time);
   if (r.code !== 0 || status !== '200') {
-    return { name: 'http', ok: false, text: `GET ${path}: ${r.stderr.trim() || status}` };
+    return { name, ok: false, text: `GET ${url}: ${r.stderr.trim() || status}` };
   }
   const took = seconds < 0.1 ? `${(seconds * 1000).toFixed(1)} ms` : `${seconds.toFixed(2)} s`;
   const speed = bytes >= 1_000_000 ? ` (${rate(bytes, seconds)})` : '';
   return {
-    name: 'http',
+    name,
     ok: true,
-    text: `GET ${path} → ${status}, ${bytes} bytes in ${took}${speed}`,
+    text: `GET ${family === 4 ? path : url} → ${status}, ${bytes} bytes in ${took}${speed}`,
   };
 }
 
@@ -131,11 +159,13 @@ export function summarizeCapture(file: Uint8Array): string {
     if (!decoder.decode(record.bytes, record.linkType)) add('malformed');
     else if (decoder.has('arp')) add('ARP');
     else if (decoder.has('icmp')) add('ICMP');
+    else if (decoder.has('icmpv6')) add('ICMPv6');
     else if (decoder.has('tcp')) {
       const port = Math.min(decoder.tcp.srcPort, decoder.tcp.dstPort);
       add(port === 80 ? 'TCP/http' : port === 7 ? 'TCP/echo' : port === 9 ? 'TCP/discard' : 'TCP');
     } else if (decoder.has('udp')) add('UDP');
     else if (decoder.has('ipv4')) add('IPv4 other');
+    else if (decoder.has('ipv6')) add('IPv6 other');
     else add('other');
   }
   const parts = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${n} ${k}`);
@@ -186,12 +216,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     const started = performance.now();
-    await createNamespace(ns);
+    await createNamespace(ns, { ipv6: true });
     stack = await startStack(ns, [
       '--tap',
       'tap0',
       '--ip',
       STACK_CIDR,
+      '--ip6',
+      STACK6_CIDR,
       '--gateway',
       KERNEL_CIDR.split('/')[0],
       '--http',
@@ -204,7 +236,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       pcap,
     ]);
     process.stdout.write(
-      `pktstack demo: namespace ${ns}: kernel ${KERNEL_CIDR} on tap0 <-> pktstack ${STACK_CIDR} ` +
+      `pktstack demo: namespace ${ns}: kernel ${KERNEL_CIDR} on tap0 <-> pktstack ${STACK_CIDR} ${STACK6_CIDR} ` +
         `(mac ${String(stack.up.mac)}, pid ${stack.child.pid})\n`,
     );
     const steps: Step[] = [];
@@ -218,6 +250,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     await run(curlStep(ns, `/bytes/${bytes}`));
     await run(echoStep(ns));
     await run(discardStep(ns, bytes));
+    await ipv6Ready(ns);
+    await run(pingStep(ns, 6));
+    await run(curlStep(ns, `/bytes/${bytes}`, 6));
     await stopStack(stack);
     const down = await stack.down;
     stack = null;
@@ -256,7 +291,7 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description(
-      'as root: run the stack in a private namespace and show ping, HTTP, echo and a capture',
+      'as root: run the stack in a private namespace and show ping, HTTP, echo, IPv6 and a capture',
     )
     .option('--pcap <file>', 'keep the capture of the run in FILE')
     .option('--bytes <n>', 'size of the large HTTP body and of the discard upload', '10000000')

@@ -13,6 +13,10 @@ export const KERNEL_IP = '10.0.0.1';
 export const STACK_CIDR = '10.0.0.2/24';
 export const STACK_IP = '10.0.0.2';
 export const KERNEL_MAC = '02:00:00:00:00:01';
+/** The IPv6 pair on the same link (namespaces made with `{ ipv6: true }`). */
+export const KERNEL6_CIDR = 'fd00::1/64';
+export const STACK6_CIDR = 'fd00::2/64';
+export const STACK6_IP = 'fd00::2';
 
 export class LabError extends Error {}
 
@@ -81,17 +85,25 @@ export async function namespaceExists(ns: string): Promise<boolean> {
   return r.stdout.split('\n').some((line) => line.split(' ')[0] === ns);
 }
 
-/** Makes namespace `ns` with lo up and a persistent tap0 = 10.0.0.1/24; undoes it on failure. */
-export async function createNamespace(ns: string): Promise<void> {
+/**
+ * Makes namespace `ns` with lo up and a persistent tap0 = 10.0.0.1/24, and with `ipv6` also
+ * fd00::1/64 (IPv6 off otherwise, so the kernel sends nothing the lab did not ask for); undoes
+ * it on failure.
+ */
+export async function createNamespace(ns: string, options: { ipv6?: boolean } = {}): Promise<void> {
   const add = await exec('ip', ['netns', 'add', ns]);
   if (add.code !== 0) throw new LabError(`ip netns add ${ns}: ${add.stderr.trim()}`);
+  const v6 = options.ipv6 === true ? '0' : '1';
   const steps: string[][] = [
     ['ip', 'link', 'set', 'lo', 'up'],
-    ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1'],
-    ['sysctl', '-qw', 'net.ipv6.conf.default.disable_ipv6=1'],
+    ['sysctl', '-qw', `net.ipv6.conf.all.disable_ipv6=${v6}`],
+    ['sysctl', '-qw', `net.ipv6.conf.default.disable_ipv6=${v6}`],
     ['ip', 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap'],
     ['ip', 'link', 'set', 'tap0', 'address', KERNEL_MAC],
     ['ip', 'addr', 'add', KERNEL_CIDR, 'dev', 'tap0'],
+    ...(options.ipv6 === true
+      ? [['ip', '-6', 'addr', 'add', KERNEL6_CIDR, 'dev', 'tap0', 'nodad']]
+      : []),
     ['ip', 'link', 'set', 'tap0', 'up'],
   ];
   for (const [cmd, ...args] of steps) {

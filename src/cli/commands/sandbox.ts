@@ -21,6 +21,9 @@ import {
   LabError,
   namespaceExists,
   STACK_CIDR,
+  STACK6_CIDR,
+  STACK6_IP,
+  KERNEL6_CIDR,
   STACK_IP,
   startStack,
 } from './netns-lab.js';
@@ -94,7 +97,7 @@ export async function sandboxUp(o: SandboxOptions): Promise<void> {
     throw new LabError(`namespace ${o.name} already exists: run "${down}" first`);
   }
   mkdirSync(STATE_DIR, { recursive: true });
-  await createNamespace(o.name);
+  await createNamespace(o.name, { ipv6: true });
   const state: SandboxState = {
     namespace: o.name,
     pid: null,
@@ -106,6 +109,7 @@ export async function sandboxUp(o: SandboxOptions): Promise<void> {
     const log = join(STATE_DIR, `${o.name}.log`);
     rmSync(log, { force: true });
     const args = ['--tap', 'tap0', '--ip', STACK_CIDR, '--gateway', KERNEL_CIDR.split('/')[0]];
+    args.push('--ip6', STACK6_CIDR);
     args.push('--http', o.http, '--echo', '7', '--discard', '9', '--udp-echo', '7');
     if (o.pcap !== undefined) args.push('--pcap', o.pcap);
     try {
@@ -121,14 +125,18 @@ export async function sandboxUp(o: SandboxOptions): Promise<void> {
   writeFileSync(statePath(o.name), JSON.stringify(state, null, 2) + '\n');
   const ns = o.name;
   const lines = [
-    `sandbox up: namespace ${ns}, kernel ${KERNEL_CIDR} on tap0` +
-      (state.pid !== null ? `, pktstack ${STACK_CIDR} (pid ${state.pid}, log ${state.log})` : ''),
+    `sandbox up: namespace ${ns}, kernel ${KERNEL_CIDR} ${KERNEL6_CIDR} on tap0` +
+      (state.pid !== null
+        ? `, pktstack ${STACK_CIDR} ${STACK6_CIDR} (pid ${state.pid}, log ${state.log})`
+        : ''),
     'try:',
     ...(state.pid !== null
       ? [
           `  ip netns exec ${ns} ping ${STACK_IP}`,
           `  ip netns exec ${ns} curl http://${STACK_IP}/          # status page`,
           `  ip netns exec ${ns} socat - TCP:${STACK_IP}:7         # TCP echo`,
+          `  ip netns exec ${ns} ping -6 ${STACK6_IP}`,
+          `  ip netns exec ${ns} curl -6 http://[${STACK6_IP}]/     # the same server over IPv6`,
         ]
       : [`  ip netns exec ${ns} pktstack run --tap tap0 --ip ${STACK_CIDR} --http 80`]),
     `  ip netns exec ${ns} tcpdump -ni tap0`,
