@@ -338,11 +338,15 @@ export interface Icmpv6Stats {
   ndReceived: number;
   ndSent: number;
   mldReportsSent: number;
+  /** Redirects taken: a better first hop for one destination (RFC 4861 §8.3). */
+  redirectsAccepted: number;
   drops: {
     truncated: number;
     badChecksum: number;
     /** ND message with a hop limit other than 255 or a nonzero code, or invalid per RFC 4861 §6.1/§7.1. */
     badNd: number;
+    /** A redirect failing RFC 4861 §8.1 (not from the current first hop, bad target...). */
+    badRedirect: number;
     rateLimited: number;
     unhandledType: number;
     sendFailed: number;
@@ -383,12 +387,14 @@ export function createIcmpv6Stats(): Icmpv6Stats {
     errorsReceived: 0,
     packetTooBigReceived: 0,
     ndReceived: 0,
+    redirectsAccepted: 0,
     ndSent: 0,
     mldReportsSent: 0,
     drops: {
       truncated: 0,
       badChecksum: 0,
       badNd: 0,
+      badRedirect: 0,
       rateLimited: 0,
       unhandledType: 0,
       sendFailed: 0,

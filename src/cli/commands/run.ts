@@ -139,6 +139,14 @@ export async function runStack(options: RunOptions): Promise<void> {
       });
     for (const e of parts.ip.addressList) logAddress(e);
     parts.ip.onAddressChange(logAddress);
+    // Like `ip monitor neigh`: every NUD state change, and null (as "gone") when dropped.
+    parts.neighbors.changeListener = (n, state) =>
+      log('ipv6.neighbor', {
+        address: ipv6Text(n.address),
+        state: state ?? 'GONE',
+        ...(state !== null && state !== 'INCOMPLETE' ? { mac: formatMac(n.link.mac) } : {}),
+        router: n.isRouter,
+      });
     parts.nd.onRouterAdvertisement((ra) =>
       log('ipv6.router', {
         router: ipv6Text(ra.router),

@@ -70,6 +70,8 @@ const FRAGMENT_HEADER_LENGTH = ipv6frag.IPV6FRAGMENT_FIXED_SIZE;
 const MAX_PAYLOAD = 65535;
 /** RFC 8201 §4: a lowered path MTU is tried upward again after 10 minutes. */
 const PMTU_LIFETIME_MS = 10 * 60_000;
+/** How long a redirect holds (RFC 4861 leaves it to us; as long as a path MTU). */
+const REDIRECT_LIFETIME_MS = 10 * 60_000;
 /** Routing headers, extension headers... taken before giving up on a packet (a hostile chain). */
 const MAX_HEADERS = 16;
 
@@ -104,6 +106,13 @@ interface PathMtu {
   expiresAt: number;
 }
 
+/** A redirect (RFC 4861 §8.3): packets to `address` go to `target` (the destination itself when on-link). */
+interface Redirect {
+  readonly address: Uint8Array;
+  readonly target: Uint8Array;
+  expiresAt: number;
+}
+
 interface Group {
   readonly address: Uint8Array;
   users: number;
@@ -128,6 +137,11 @@ export interface Ipv6Options {
   hopLimit?: number;
   /** Bounds of fragment reassembly (60 s, 1 MiB, 64 packets by default). */
   reassembly?: ReassemblyOptions;
+  /**
+   * Most destinations with a lowered path MTU, and most with a redirect, remembered at once
+   * (1024 each): peers fill these tables, so a full one forgets an entry to take a new one.
+   */
+  destinationCacheSize?: number;
 }
 
 /** Where `output` reads the addresses from. */
@@ -155,6 +169,8 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
   private readonly prefixes: OnLinkPrefix[] = [];
   private readonly routers: DefaultRouter[] = [];
   private readonly pmtu = new AddressTable<PathMtu>();
+  private readonly redirects = new AddressTable<Redirect>();
+  private readonly destinationCacheSize: number;
   private readonly addressListeners: Ipv6AddressListener[] = [];
   private readonly view = new ipv6.Ipv6View();
   private readonly optionsView = new ipv6opts.Ipv6OptionsHeaderView();
@@ -199,6 +215,8 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
     this.reassembler = new Ipv6Reassembler(this.stats, wake, options.reassembly);
     this.neighbors = neighbors;
     neighbors.setResolvedSender(this);
+    neighbors.unreachableListener = (address) => this.nextHopUnreachable(address);
+    this.destinationCacheSize = options.destinationCacheSize ?? 1024;
     this.fragmentBuffer = new Uint8Array(ETHERNET_HEADER_LENGTH + deviceMtu);
     // RFC 7739: identifications not predictable from one packet to the next flow's.
     this.identification = Math.floor(random() * 0x100000000) >>> 0;
@@ -409,9 +427,78 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
     } else if (value < this.mtu) {
       const address = new Uint8Array(16);
       copyIpv6(dst, off, address, 0);
-      this.pmtu.set({ address, mtu: value, expiresAt: now + PMTU_LIFETIME_MS });
+      this.remember(this.pmtu, { address, mtu: value, expiresAt: now + PMTU_LIFETIME_MS });
     }
     this.wake(now + PMTU_LIFETIME_MS);
+  }
+
+  /** The first hop for `dst` a redirect named, or null (the on-link / default-router rule). */
+  redirectFor(dst: Uint8Array, off = 0): Uint8Array | null {
+    if (this.redirects.size === 0) return null;
+    return this.redirects.get(dst, off)?.target ?? null;
+  }
+
+  /**
+   * The neighbor we send packets for `dst` to now: a redirect's target, `dst` itself when
+   * on-link, else the first default router; null when there is none (no route).
+   */
+  firstHop(dst: Uint8Array, off: number): Uint8Array | null {
+    const redirected = this.redirectFor(dst, off);
+    if (redirected !== null) return redirected;
+    if (this.isOnLink(dst, off)) {
+      return off === 0 && dst.length === 16 ? dst : dst.subarray(off, off + 16);
+    }
+    return this.routers[0]?.address ?? null;
+  }
+
+  /**
+   * A validated redirect (RFC 4861 §8.3): packets to `dst` go to `target` from now on (the
+   * destination itself when `target` equals it: it is on-link).
+   */
+  redirect(
+    dst: Uint8Array,
+    dstOff: number,
+    target: Uint8Array,
+    targetOff: number,
+    now: number,
+  ): void {
+    const r = this.redirects.get(dst, dstOff);
+    if (r !== undefined) {
+      copyIpv6(target, targetOff, r.target, 0);
+      r.expiresAt = now + REDIRECT_LIFETIME_MS;
+    } else {
+      const address = new Uint8Array(16);
+      copyIpv6(dst, dstOff, address, 0);
+      const to = new Uint8Array(16);
+      copyIpv6(target, targetOff, to, 0);
+      this.remember(this.redirects, { address, target: to, expiresAt: now + REDIRECT_LIFETIME_MS });
+    }
+    this.wake(now + REDIRECT_LIFETIME_MS);
+  }
+
+  /** Adds to a bounded cache; when full, an entry goes first (the first found: O(1)). */
+  private remember<T extends { readonly address: Uint8Array }>(
+    table: AddressTable<T>,
+    entry: T,
+  ): void {
+    if (table.size >= this.destinationCacheSize) {
+      const victim = table.values().next();
+      if (victim.done !== true) table.delete(victim.value.address);
+    }
+    table.set(entry);
+  }
+
+  /**
+   * Neighbor Unreachability Detection gave up on `address` (§7.3.3): redirects through it are
+   * dropped (their destinations go back to the routing rules), and as a default router it goes
+   * to the end of the list, so that a reachable one is tried first (§6.3.6).
+   */
+  private nextHopUnreachable(address: Uint8Array): void {
+    for (const r of [...this.redirects.values()]) {
+      if (ipv6Equals(r.target, 0, address, 0)) this.redirects.delete(r.address);
+    }
+    const i = this.routers.findIndex((r) => ipv6Equals(r.address, 0, address, 0));
+    if (i >= 0 && i < this.routers.length - 1) this.routers.push(...this.routers.splice(i, 1));
   }
 
   tick(now: number): void {
@@ -428,6 +515,9 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
       if (this.routers[i].until <= now) this.routers.splice(i, 1);
     }
     for (const p of [...this.pmtu.values()]) if (p.expiresAt <= now) this.pmtu.delete(p.address);
+    for (const r of [...this.redirects.values()]) {
+      if (r.expiresAt <= now) this.redirects.delete(r.address);
+    }
     this.neighbors.tick(now);
     // The stack keeps one timer, at the earliest deadline asked for: ask for the next one.
     let next = Infinity;
@@ -437,6 +527,7 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
     for (const p of this.prefixes) next = Math.min(next, p.validUntil);
     for (const r of this.routers) next = Math.min(next, r.until);
     for (const p of this.pmtu.values()) next = Math.min(next, p.expiresAt);
+    for (const r of this.redirects.values()) next = Math.min(next, r.expiresAt);
     if (next < Infinity) this.wake(next);
   }
 
@@ -444,6 +535,7 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
     this.reassembler.clear();
     this.neighbors.clear();
     this.pmtu.clear();
+    this.redirects.clear();
   }
 
   private announce(entry: Ipv6AddressEntry): void {
@@ -859,17 +951,12 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
 
   /**
    * Upper-layer confirmation (RFC 4861 §7.3.1): a transport saw traffic to `dst` make forward
-   * progress (new data acknowledged), so the neighbor it goes through is reachable: `dst`
-   * itself when on-link, else the default router.
+   * progress (new data acknowledged), so the neighbor it goes through (its first hop) is
+   * reachable.
    */
   confirmReachable(dst: Uint8Array, off: number): void {
-    const now = this.time.now();
-    if (this.isOnLink(dst, off)) {
-      this.neighbors.confirm(dst, off, now);
-      return;
-    }
-    const router = this.routers[0];
-    if (router !== undefined) this.neighbors.confirm(router.address, 0, now);
+    const hop = this.firstHop(dst, off);
+    if (hop !== null) this.neighbors.confirm(hop, 0, this.time.now());
   }
 
   /** Is `a` on our link: link-local, or inside an on-link prefix? */
@@ -905,15 +992,13 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
     } else if (isUnspecified(dst, 0) || this.findAddress(dst, 0) !== null) {
       stats.drops.noRoute++;
       return SendStatus.Dropped;
-    } else if (this.isOnLink(dst, 0)) {
-      copyIpv6(dst, 0, hop, 0);
     } else {
-      const router = this.routers[0];
-      if (router === undefined) {
+      const first = this.firstHop(dst, 0);
+      if (first === null) {
         stats.drops.noRoute++;
         return SendStatus.Dropped;
       }
-      copyIpv6(router.address, 0, hop, 0);
+      copyIpv6(first, 0, hop, 0);
     }
     const ipOffset = payloadOffset - HEADER_LENGTH;
     const h = this.header;

@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { icmpv6, ipv4 } from '../../generated/index.js';
-import { copyIpv6, readMac, writeMac } from '../../codec/address.js';
+import { copyIpv6, ipv6Equals, readMac, writeMac } from '../../codec/address.js';
 import { IPV6_MIN_MTU, IPV6_SEND_HEADROOM, type Ipv6Delivery } from '../layers.js';
 import type { MacHolder } from '../ethernet/ethernet.js';
 import type { TimeSource } from '../arp/arp.js';
@@ -358,9 +358,11 @@ export class NdLayer implements Icmpv6MessageHandler, NeighborProber {
       case 'ndRouterAdvertisement':
         this.routerAdvertisement(m.ndRouterAdvertisement, d);
         return;
+      case 'ndRedirect':
+        this.redirect(m.ndRedirect, d);
+        return;
       default:
-        // Router solicitations are for routers; redirects need a destination cache we do not
-        // keep (every off-link packet goes to the first default router).
+        // Router solicitations are for routers.
         this.icmp.stats.drops.unhandledType++;
     }
   }
@@ -403,6 +405,36 @@ export class NdLayer implements Icmpv6MessageHandler, NeighborProber {
     if (!fromUnspecified && mac >= 0) this.ip.neighbors.learn(d.src, 0, mac, now);
     if (fromUnspecified) this.sendAdvertisement(v.bytes, v.targetOffset, ALL_NODES, false);
     else this.sendAdvertisement(v.bytes, v.targetOffset, d.src, true);
+  }
+
+  /**
+   * A redirect (RFC 4861 §8.1 checks, §8.3 processing): from the link-local address of the
+   * router we now send the destination's packets to, about a unicast destination, naming a
+   * link-local router or the destination itself (then on-link). Its target link-layer address,
+   * if given, enters the neighbor cache STALE, as a router when the target is not the
+   * destination. The redirected-header option is not needed and not checked beyond its format.
+   */
+  private redirect(v: icmpv6.NdRedirectView, d: Ipv6Delivery): void {
+    const stats = this.icmp.stats;
+    const ip = this.ip;
+    const first = ip.firstHop(v.bytes, v.destinationOffset);
+    const onLinkTarget = ipv6Equals(v.bytes, v.targetOffset, v.bytes, v.destinationOffset);
+    const mac = this.linkAddress(v.options(), NdOptionType.TargetLinkLayerAddress);
+    if (
+      !isLinkLocal(d.src, 0) ||
+      isMulticast(v.bytes, v.destinationOffset) ||
+      (!onLinkTarget && !isLinkLocal(v.bytes, v.targetOffset)) ||
+      first === null ||
+      !ipv6Equals(first, 0, d.src, 0) ||
+      mac === -2
+    ) {
+      stats.drops.badRedirect++;
+      return;
+    }
+    const now = this.time.now();
+    ip.redirect(v.bytes, v.destinationOffset, v.bytes, v.targetOffset, now);
+    if (mac >= 0) ip.neighbors.learn(v.bytes, v.targetOffset, mac, now, !onLinkTarget);
+    stats.redirectsAccepted++;
   }
 
   private neighborAdvertisement(v: icmpv6.NdNeighborAdvertisementView, d: Ipv6Delivery): void {

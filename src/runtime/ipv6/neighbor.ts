@@ -94,6 +94,8 @@ export interface Neighbor {
   queue: QueuedPacket[];
   queuedBytes: number;
   createdAt: number;
+  /** The change listener has heard of this entry's current state. */
+  reported: boolean;
 }
 
 /** A neighbor as `entries()` lists it. */
@@ -106,6 +108,12 @@ export interface NeighborSnapshot {
 
 /** Told when a neighbor is found unreachable (the default router list drops it). */
 export type UnreachableListener = (address: Uint8Array) => void;
+
+/**
+ * Told of every change of a neighbor's state (and when it leaves the cache: state null), for
+ * logs and events. `n` is the live entry: read it during the call only.
+ */
+export type NeighborChangeListener = (n: Readonly<Neighbor>, state: NudState | null) => void;
 
 export class NeighborCache {
   readonly counters: NeighborCounters = {
@@ -123,6 +131,7 @@ export class NeighborCache {
   private reachable: number;
   private sender: ResolvedSender | null = null;
   unreachableListener: UnreachableListener | null = null;
+  changeListener: NeighborChangeListener | null = null;
 
   private prober: NeighborProber | null = null;
 
@@ -182,7 +191,7 @@ export class NeighborCache {
     const n = this.table.get(address, off);
     if (n === undefined || n.state === NudState.Incomplete) return null;
     if (n.state === NudState.Stale) {
-      n.state = NudState.Delay;
+      this.setState(n, NudState.Delay);
       n.deadline = now + this.o.delayFirstProbeMs;
       this.wake(n.deadline);
     }
@@ -205,7 +214,7 @@ export class NeighborCache {
         return SendStatus.Dropped;
       }
       n = this.insert(address, off, now);
-      n.state = NudState.Incomplete;
+      this.setState(n, NudState.Incomplete);
       this.incomplete++;
       n.probes = 1;
       n.deadline = now + this.o.retransTimerMs;
@@ -350,7 +359,7 @@ export class NeighborCache {
         this.makeStale(n);
         return;
       case NudState.Delay:
-        n.state = NudState.Probe;
+        this.setState(n, NudState.Probe);
         n.probes = 0;
         this.probe(n, now);
         return;
@@ -377,15 +386,22 @@ export class NeighborCache {
     this.prober?.solicit(n.address, n.link);
   }
 
+  private setState(n: Neighbor, state: NudState): void {
+    if (n.state === state && n.reported) return;
+    n.state = state;
+    n.reported = true;
+    this.changeListener?.(n, state);
+  }
+
   private makeReachable(n: Neighbor, now: number): void {
-    n.state = NudState.Reachable;
+    this.setState(n, NudState.Reachable);
     n.probes = 0;
     n.deadline = now + this.reachable;
     this.wake(n.deadline);
   }
 
   private makeStale(n: Neighbor): void {
-    n.state = NudState.Stale;
+    this.setState(n, NudState.Stale);
     n.probes = 0;
     n.deadline = Infinity;
   }
@@ -404,6 +420,7 @@ export class NeighborCache {
       queue: [],
       queuedBytes: 0,
       createdAt: now,
+      reported: false,
     };
     this.table.set(n);
     return n;
@@ -433,6 +450,7 @@ export class NeighborCache {
     n.queue = [];
     n.queuedBytes = 0;
     this.table.delete(n.address, 0);
+    if (n.reported) this.changeListener?.(n, null);
   }
 
   private flush(n: Neighbor): void {

@@ -104,6 +104,31 @@ describe('NUD (RFC 4861 §7.3)', () => {
     expect(cache.get(A)).toBeUndefined();
   });
 
+  it('tells its change listener every state once, and GONE when the entry leaves', () => {
+    const { cache } = setup({ reachableTimeMs: 30_000 });
+    const seen: string[] = [];
+    cache.changeListener = (n, state) => seen.push(`${n.address[15]} ${state ?? 'GONE'}`);
+    cache.enqueue(A, 0, packet(10), 14, 10, 0);
+    cache.advertisement(A, 0, MAC, true, false, false, 0);
+    // A confirmation of a REACHABLE entry is no change.
+    cache.confirm(A, 0, 10);
+    cache.tick(30_010);
+    cache.entryFor(A, 0, 40_000);
+    for (let t = 45_000; t <= 48_000; t += 1000) cache.tick(t);
+    expect(seen).toEqual([
+      '1 INCOMPLETE',
+      '1 REACHABLE',
+      '1 STALE',
+      '1 DELAY',
+      '1 PROBE',
+      '1 GONE',
+    ]);
+    seen.length = 0;
+    cache.learn(B, 0, MAC, 50_000);
+    cache.remove(B);
+    expect(seen).toEqual(['2 STALE', '2 GONE']);
+  });
+
   it('DELAY and PROBE return to REACHABLE on a solicited advertisement or an upper-layer confirmation', () => {
     const { cache } = setup();
     cache.learn(A, 0, MAC, 0);
