@@ -29,6 +29,7 @@ import { NdLayer, type NdOptions } from './ipv6/nd.js';
 import { MldLayer } from './ipv6/mld.js';
 import { NeighborCache, type NeighborOptions } from './ipv6/neighbor.js';
 import { parseIpv6Prefixed } from './ipv6/address.js';
+import { Dhcp6Service, type Dhcp6ServiceOptions } from './dhcp6/service.js';
 
 /** An address given as text ("10.0.0.2", or "10.0.0.2/24" for `ip`) or as a 32-bit number. */
 export type AddressInput = string | number;
@@ -59,6 +60,11 @@ export interface StackOptions extends Partial<AddressConfig> {
   ipv6?: boolean | Ipv6StackOptions;
   /** Static IPv6 addresses ("fd00::2/64"); implies `ipv6`. */
   ip6?: string | readonly string[];
+  /**
+   * A DHCPv6 client (`stack.dhcp6`); implies `ipv6`. `true` is mode 'auto': a router
+   * advertisement's M flag starts it stateful, its O flag stateless.
+   */
+  dhcp6?: boolean | Dhcp6ServiceOptions;
 }
 
 export interface Ipv6StackOptions extends Ipv6Options {
@@ -154,6 +160,8 @@ export class Stack {
   readonly udp: UdpLayer;
   /** IPv6, when enabled (options `ipv6` or `ip6`); null otherwise. */
   readonly ipv6: Ipv6Parts | null = null;
+  /** The DHCPv6 client, when asked for (option `dhcp6`); null otherwise. */
+  readonly dhcp6: Dhcp6Service | null = null;
   private tcpLayer: TcpLayer | null = null;
   private resolver: Resolver | null = null;
   private readonly tcpOptions: TcpLayerOptions;
@@ -194,7 +202,8 @@ export class Stack {
     this.tickers.push(this.arp, this.ipv4);
     if (options.ipv6 !== undefined && options.ipv6 !== false)
       this.ipv6 = this.attachIpv6(options.ipv6 === true ? {} : options.ipv6);
-    else if (options.ip6 !== undefined) this.ipv6 = this.attachIpv6({});
+    else if (options.ip6 !== undefined || (options.dhcp6 !== undefined && options.dhcp6 !== false))
+      this.ipv6 = this.attachIpv6({});
     if (options.ip !== undefined) {
       this.setAddress({ ip: options.ip, netmask: options.netmask, gateway: options.gateway });
     }
@@ -210,6 +219,10 @@ export class Stack {
       for (const text of statics) this.addIpv6Address(text);
       // Now rather than on first use, so the RDNSS servers of early router advertisements count.
       this.resolver = createStackResolver(this, this.dnsOptions);
+      if (options.dhcp6 !== undefined && options.dhcp6 !== false) {
+        this.dhcp6 = new Dhcp6Service(this, options.dhcp6 === true ? {} : options.dhcp6);
+        this.dhcp6.start();
+      }
     }
   }
 
@@ -250,6 +263,11 @@ export class Stack {
 
   get mac(): number {
     return this.link.mac;
+  }
+
+  /** The DNS servers DHCPv6 gave us (IPv6 text, the server's order); empty without any. */
+  ipv6DnsServers(): string[] {
+    return this.dhcp6?.dnsServers ?? [];
   }
 
   get address(): number {
@@ -353,6 +371,7 @@ export class Stack {
       };
       out.ipv6Reassembly = { bytes: ip.reassembler.memory, packets: ip.reassembler.incomplete };
     }
+    if (this.dhcp6 !== null) out.dhcp6 = this.dhcp6.stats();
     return out;
   }
 
@@ -364,6 +383,8 @@ export class Stack {
     this.timer = null;
     this.timerAt = Infinity;
     this.resolver?.close();
+    // A clean shutdown releases the DHCPv6 lease (the Release leaves before the link closes).
+    this.dhcp6?.stop(true);
     if (this.tcpLayer !== null) await this.tcpLayer.close();
     this.udp.close();
     this.arp.clear();

@@ -163,6 +163,8 @@ export interface StackStats {
   nd?: StatsTree;
   /** What IPv6 reassembly holds now (bytes, packets in progress). */
   ipv6Reassembly?: StatsTree;
+  /** The DHCPv6 client's counters, when it runs. */
+  dhcp6?: StatsTree;
 }
 
 /** A tree of counters, the shape every `stats()` returns. */

@@ -14,6 +14,7 @@ import { totalDrops } from '../../runtime/stats.js';
 import { UdpEchoServer } from '../../runtime/udp/echo.js';
 import { parseHttpSpec, startHttpService, type HttpSpec } from '../../runtime/http/index.js';
 import { attachDhcp, dhcpLogRecord } from '../../runtime/dhcp/index.js';
+import { dhcp6LogRecord, type Dhcp6ServiceMode } from '../../runtime/dhcp6/index.js';
 import { attachTcp, startDiscardServer, startEchoServer } from '../../runtime/tcp/index.js';
 import type { Ipv6AddressEntry } from '../../runtime/ipv6/ipv6.js';
 import { ipv6Text, parseIpv6Prefixed } from '../../runtime/ipv6/address.js';
@@ -42,6 +43,11 @@ export interface RunOptions {
   slaac?: boolean;
   /** IPv6 with the link-local address only (and whatever --ip6 adds). */
   ipv6?: boolean;
+  /**
+   * DHCPv6 (turns IPv6 on): true or 'auto' lets router advertisements choose (M flag:
+   * stateful, O flag: stateless); 'stateful' / 'stateless' start that at once. Logs dhcp6.*.
+   */
+  dhcp6?: boolean | string;
 }
 
 type EventFields = Record<string, unknown>;
@@ -89,6 +95,13 @@ export async function runStack(options: RunOptions): Promise<void> {
   const address = resolveAddress({ ip: options.ip ?? 0, gateway: options.gateway });
   const cidr = `${formatIpv4(address.ip)}/${prefixLength(address.netmask)}`;
   const host = options.hostIp === undefined ? undefined : resolveAddress({ ip: options.hostIp });
+  let dhcp6: Dhcp6ServiceMode | null = null;
+  if (options.dhcp6 !== undefined && options.dhcp6 !== false) {
+    const mode = options.dhcp6 === true ? 'auto' : options.dhcp6;
+    if (mode !== 'auto' && mode !== 'stateful' && mode !== 'stateless')
+      throw new StackConfigError(`--dhcp6 must be auto, stateful or stateless, not "${mode}"`);
+    dhcp6 = mode;
+  }
   if (options.ip6 !== undefined) {
     try {
       parseIpv6Prefixed(options.ip6);
@@ -121,13 +134,26 @@ export async function runStack(options: RunOptions): Promise<void> {
       onError: (error) => log('error', { what: 'pcap', message: error.message }),
     });
   }
-  const ipv6 = options.ipv6 === true || options.slaac === true || options.ip6 !== undefined;
+  const ipv6 =
+    options.ipv6 === true || options.slaac === true || options.ip6 !== undefined || dhcp6 !== null;
   const stack = createStack({
     link,
     clock: new RealClock(),
     ...address,
     ...(ipv6 ? { ipv6: { nd: { slaac: options.slaac === true } } } : {}),
     ...(options.ip6 !== undefined ? { ip6: options.ip6 } : {}),
+    // DHCPv6: {"event":"dhcp6.lease","addresses":[...]} and so on; released when the stack closes.
+    ...(dhcp6 !== null
+      ? {
+          dhcp6: {
+            mode: dhcp6,
+            onEvent: (e) => {
+              const { event, ...fields } = dhcp6LogRecord(e);
+              log(String(event), fields);
+            },
+          },
+        }
+      : {}),
   });
   if (stack.ipv6 !== null) {
     const parts = stack.ipv6;
@@ -229,6 +255,7 @@ export async function runStack(options: RunOptions): Promise<void> {
     ...(options.http !== undefined ? { http: options.http.port } : {}),
     ...(ipv6 ? { ipv6: true } : {}),
     ...(options.ip6 !== undefined ? { ip6: options.ip6 } : {}),
+    ...(dhcp6 !== null ? { dhcp6 } : {}),
   });
   dhcp?.start();
 }
@@ -259,6 +286,10 @@ export function register(program: Command): void {
     .option('--ip6 <address/prefix>', 'a static IPv6 address, e.g. fd00::2/64 (turns IPv6 on)')
     .option('--slaac', 'IPv6 with addresses from router advertisements (SLAAC)')
     .option('--ipv6', 'IPv6 with the link-local address (and any --ip6)')
+    .option(
+      '--dhcp6 [mode]',
+      'DHCPv6 (turns IPv6 on): auto (router advertisements choose: M flag stateful, O flag stateless; the default), stateful or stateless',
+    )
     .action(async (opts: Omit<RunOptions, 'log'> & { log: string }) => {
       if (opts.log !== 'text' && opts.log !== 'json') {
         throw new StackConfigError(`--log must be text or json, not "${opts.log}"`);

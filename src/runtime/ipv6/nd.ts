@@ -181,6 +181,19 @@ export class NdLayer implements Icmpv6MessageHandler, NeighborProber {
     return entry;
   }
 
+  /**
+   * Adds an address a DHCPv6 server assigned: a /128 (the server says nothing of on-link
+   * prefixes, RFC 8415 §21.6) with the lease's lifetimes, then DAD. A known address only takes
+   * the new lifetimes.
+   */
+  addLeased(address: Uint8Array, preferredUntil: number, validUntil: number): Ipv6AddressEntry {
+    const known = this.ip.findAddress(address, 0);
+    const entry = this.ip.addAddress(address, 128, 'dhcpv6', preferredUntil, validUntil);
+    if (known === null) this.startDad(entry, null);
+    else this.ip.rearm(entry);
+    return entry;
+  }
+
   /** Runs DAD for a tentative address; with `prefix`, a collision retries RFC 7217's next id. */
   startDad(entry: Ipv6AddressEntry, prefix: Uint8Array | null, counter = 0): void {
     if (this.o.dadTransmits === 0) {

@@ -22,6 +22,10 @@ describe('pktstack run (arguments)', () => {
       [['--tap', 'tap9', '--ip', '10.0.0.2/24', '--gateway', '10.9.9.9'], /gateway: not inside/],
       [['--tap', 'tap9', '--ip', '10.0.0.2/24', '--udp-echo', '70000'], /bad port "70000"/],
       [['--tap', 'tap9', '--ip', '10.0.0.2/24', '--log', 'xml'], /--log must be text or json/],
+      [
+        ['--tap', 'tap9', '--ip', '10.0.0.2/24', '--dhcp6', 'sometimes'],
+        /--dhcp6 must be auto, stateful or stateless, not "sometimes"/,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = run(...args);
