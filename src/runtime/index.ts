@@ -78,4 +78,5 @@ export { formatIpv4, parseIpv4, formatMac, parseMac } from '../codec/address.js'
 export * from './tcp/index.js';
 export * from './dns/index.js';
 export * from './dhcp/index.js';
+export * from './dhcp6/index.js';
 export * from './http/index.js';

@@ -220,7 +220,15 @@ export class Stack {
       // Now rather than on first use, so the RDNSS servers of early router advertisements count.
       this.resolver = createStackResolver(this, this.dnsOptions);
       if (options.dhcp6 !== undefined && options.dhcp6 !== false) {
-        this.dhcp6 = new Dhcp6Service(this, options.dhcp6 === true ? {} : options.dhcp6);
+        const o = options.dhcp6 === true ? {} : options.dhcp6;
+        this.dhcp6 = new Dhcp6Service(this, {
+          ...o,
+          // `stack.dns` asks the servers of the latest Reply (one source, replaced each time).
+          onDnsServers: (servers, domains) => {
+            this.resolver?.setSourceServers('dhcp6', servers);
+            o.onDnsServers?.(servers, domains);
+          },
+        });
         this.dhcp6.start();
       }
     }

@@ -39,13 +39,19 @@ class Lab {
   running: RunningStack | undefined;
   dnsmasq: ChildProcess | undefined;
   dir = '';
+  pcap = '';
+  mac = '';
+  linkLocal = '';
 
   async up(name: string, stackArgs: string[], dnsmasqArgs: string[]): Promise<void> {
     this.dir = mkdtempSync(join(tmpdir(), `${name}-`));
     this.ns = Netns.dualStack(name);
     must(this.ns.run('sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1'), 'forwarding');
-    const lab = await startIpv6Stack(this.ns, stackArgs);
+    this.pcap = join(this.dir, 'run.pcap');
+    const lab = await startIpv6Stack(this.ns, [...stackArgs, '--pcap', this.pcap]);
     this.running = lab.running;
+    this.mac = lab.mac;
+    this.linkLocal = lab.linkLocal;
     this.dnsmasq = this.ns.spawn('dnsmasq', [
       '--keep-in-foreground',
       '--conf-file=/dev/null',
@@ -148,7 +154,7 @@ describe.skipIf(skip !== null)('DHCPv6 stateful against dnsmasq (kernel)', () =>
     expect(lab.log()).toMatch(/DHCPRENEW\(tap0\)/);
   }, 100_000);
 
-  it('releases the lease on SIGTERM', async () => {
+  it('releases the lease on SIGTERM, leaving a capture tshark reads without a malformed packet', async () => {
     const code = await lab.running!.stop('SIGTERM');
     expect(code).toBe(0);
     await until(() => /DHCPRELEASE\(tap0\)/.test(lab.log()), 5_000).catch((error: unknown) => {
@@ -159,6 +165,29 @@ describe.skipIf(skip !== null)('DHCPv6 stateful against dnsmasq (kernel)', () =>
     expect(lab.running!.events.find((e) => e.event === 'dhcp6.released')).toMatchObject({
       addresses: [`${address}/128`],
     });
+    const tshark = (filter: string): string[] =>
+      spawnSync(
+        'tshark',
+        ['-r', lab.pcap, '-n', '-Y', filter, '-T', 'fields', '-e', 'frame.number'],
+        {
+          encoding: 'utf8',
+        },
+      )
+        .stdout.split('\n')
+        .filter((l) => l !== '');
+    const ours = `eth.src == ${lab.mac} && udp.srcport == 546 && udp.dstport == 547`;
+    expect(tshark('_ws.malformed || _ws.expert.severity >= error')).toEqual([]);
+    // Solicit 1, Request 3, Renew 5, Release 8: from our link-local address to ff02::1:2.
+    for (const type of [1, 3, 5, 8])
+      expect(
+        tshark(
+          `${ours} && dhcpv6.msgtype == ${type} && ipv6.src == ${lab.linkLocal} && ipv6.dst == ff02::1:2`,
+        ).length,
+        `message type ${type}`,
+      ).toBeGreaterThanOrEqual(1);
+    // Every one carries our DUID-LL and an elapsed time.
+    const all = tshark(ours).length;
+    expect(tshark(`${ours} && dhcpv6.duid.type == 3 && dhcpv6.elapsed_time`).length).toBe(all);
   });
 });
 

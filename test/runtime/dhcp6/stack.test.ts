@@ -186,6 +186,7 @@ describe('DHCPv6 on a stack (in memory)', () => {
     expect(w.dhcpAddresses()).toEqual([['fd00::100', 128, 'preferred']]);
     expect(w.events.map((e) => e.type)).toContain('bound');
     expect(w.client.ipv6DnsServers()).toEqual(['fd00::53']);
+    expect(w.client.dns.getServers()).toEqual(['fd00::53']);
     expect(w.client.dhcp6?.domains).toEqual(['lab.test']);
     expect(w.dnsSeen).toEqual([['fd00::53']]);
     const lease = w.events.find((e) => e.type === 'bound');
@@ -226,6 +227,7 @@ describe('DHCPv6 on a stack (in memory)', () => {
     expect(w.dhcpAddresses()).toEqual([]);
     expect(w.events.some((e) => e.type === 'expired')).toBe(true);
     expect(w.client.ipv6DnsServers()).toEqual([]);
+    expect(w.client.dns.getServers()).toEqual([]);
   });
 
   it('declines an address another node holds (DAD collision) and takes the next one', () => {
