@@ -1,11 +1,11 @@
 /**
  * What the one-shot client commands (`curl`, `resolve`) share: the user-space stack on a TAP
  * device with a static address (`--ip [--gateway]`) or a DHCP lease (`--dhcp`), IPv6 with a
- * static address (`--ip6`) or SLAAC (`--slaac`), and a DNS resolver asking the `--dns` servers,
- * or else the lease's. `run` is not a user: it is a server
+ * static address (`--ip6`) or SLAAC (`--slaac`), and a DNS resolver asking the `--dns` servers
+ * (IPv4 or IPv6), or else the lease's and the router advertisements' (RDNSS). `run` is not a user: it is a server
  * that logs DHCP as events and never waits for a lease.
  */
-import { parseIpv4 } from '../codec/address.js';
+import { parseIpv4, parseIpv6 } from '../codec/address.js';
 import { isLinkLocal, parseIpv6Prefixed } from '../runtime/ipv6/address.js';
 import { RealClock } from '../runtime/clock/real.js';
 import { attachDhcp, type AttachedDhcp, type DhcpEvent } from '../runtime/dhcp/index.js';
@@ -66,7 +66,10 @@ export function addressOptionsProblem(o: TapStackOptions): string | undefined {
     }
   }
   for (const s of o.dns ?? []) {
-    if (parseIpv4(s) < 0) return `--dns: "${s}" is not an IPv4 address`;
+    if (parseIpv4(s) >= 0) continue;
+    if (s.includes('%') || parseIpv6(s) === null)
+      return `--dns: "${s}" is not an IPv4 or IPv6 address`;
+    if (!ipv6) return `--dns ${s}: an IPv6 server needs IPv6 (--ip6 CIDR or --slaac)`;
   }
   return undefined;
 }
@@ -90,11 +93,8 @@ function leaseWithin(dhcp: AttachedDhcp, ms: number, tap: string): Promise<void>
 /** No usable IPv6 address came within the time given (DAD failed, or no router answered). */
 export class NoIpv6AddressError extends Error {}
 
-/** Waits until the stack holds a preferred IPv6 address beyond link-local scope. */
-function globalAddressWithin(stack: Stack, ms: number, tap: string): Promise<void> {
-  const ip = stack.ipv6?.ip;
-  const ready = (): boolean =>
-    ip?.addressList.some((e) => e.state === 'preferred' && !isLinkLocal(e.address, 0)) === true;
+/** Resolves once `ready()` holds (looked at every 20 ms), or rejects with `timedOut()` after `ms`. */
+function until(ready: () => boolean, ms: number, timedOut: () => Error): Promise<void> {
   if (ready()) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const poll = setInterval(() => {
@@ -105,13 +105,41 @@ function globalAddressWithin(stack: Stack, ms: number, tap: string): Promise<voi
     }, 20);
     const timer = setTimeout(() => {
       clearInterval(poll);
-      reject(
-        new NoIpv6AddressError(
-          `no usable IPv6 address on ${tap} within ${ms / 1000} s (duplicate address, or no router advertisement)`,
-        ),
-      );
+      reject(timedOut());
     }, ms);
   });
+}
+
+/** Waits until the stack holds a preferred IPv6 address beyond link-local scope. */
+function globalAddressWithin(stack: Stack, ms: number, tap: string): Promise<void> {
+  const ip = stack.ipv6?.ip;
+  return until(
+    () =>
+      ip?.addressList.some((e) => e.state === 'preferred' && !isLinkLocal(e.address, 0)) === true,
+    ms,
+    () =>
+      new NoIpv6AddressError(
+        `no usable IPv6 address on ${tap} within ${ms / 1000} s (duplicate address, or no router advertisement)`,
+      ),
+  );
+}
+
+/** No DNS server was configured or learnt (DHCP, RDNSS) within the time given. */
+export class NoDnsServerError extends Error {}
+
+/**
+ * Waits until `resolver` has a server to ask: with --slaac and no --dns, the RDNSS option of a
+ * router advertisement gives it, maybe after the address is ready.
+ */
+export function dnsServersWithin(resolver: Resolver, ms: number, tap: string): Promise<void> {
+  return until(
+    () => resolver.getServers().length > 0,
+    ms,
+    () =>
+      new NoDnsServerError(
+        `no DNS server on ${tap} within ${ms / 1000} s (give --dns, or have the router advertise RDNSS)`,
+      ),
+  );
 }
 
 /**
@@ -142,6 +170,8 @@ export async function openTapStack(o: TapStackOptions, p: OpenTapStackOptions): 
       servers: o.dns ?? [],
       timeoutMs: p.dnsTimeoutMs,
       attempts: p.dnsAttempts,
+      // Servers given with --dns win over those of router advertisements (RDNSS), too.
+      rdnss: o.dns === undefined,
     });
     resolver = r;
     if (o.dhcp === true) {

@@ -49,7 +49,15 @@ export interface LabOptions {
   range?: string;
   /** More dnsmasq options. */
   extra?: string[];
+  /**
+   * IPv6 on tap0 too: the kernel side gets fd00::1/64, and dnsmasq serves DNS on it and sends
+   * router advertisements for fd00::/64 (SLAAC, stateless) with itself as RDNSS server.
+   */
+  ipv6?: boolean;
 }
+
+/** The kernel's IPv6 address on tap0 with `ipv6: true`. */
+export const KERNEL_IP6 = 'fd00::1';
 
 const live = new Set<() => void>();
 
@@ -106,8 +114,29 @@ export async function up(options: LabOptions = {}): Promise<Lab> {
     ip('-n', ns, 'tuntap', 'add', 'dev', 'tap0', 'mode', 'tap');
     ip('-n', ns, 'addr', 'add', `${KERNEL_IP}/24`, 'dev', 'tap0');
     ip('-n', ns, 'link', 'set', 'tap0', 'up');
-    // No IPv6 chatter (RS, MLD, DAD) into the stack.
-    execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+    if (options.ipv6 === true) {
+      ip('-n', ns, '-6', 'addr', 'add', `${KERNEL_IP6}/64`, 'dev', 'tap0', 'nodad');
+      // A router's RAs carry a non-zero lifetime only when it forwards.
+      execFileSync('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1']);
+    } else {
+      // No IPv6 chatter (RS, MLD, DAD) into the stack.
+      execFileSync('ip', [
+        'netns',
+        'exec',
+        ns,
+        'sysctl',
+        '-qw',
+        'net.ipv6.conf.all.disable_ipv6=1',
+      ]);
+    }
+    const ra =
+      options.ipv6 === true
+        ? [
+            '--enable-ra',
+            '--dhcp-range=::,constructor:tap0,ra-stateless,64,1h',
+            `--dhcp-option=option6:dns-server,[${KERNEL_IP6}]`,
+          ]
+        : [];
     const hostRecords = Object.entries(HOST_RECORDS).map(([n, a]) => `--host-record=${n},${a}`);
     dnsmasq = spawn(
       'ip',
@@ -137,6 +166,7 @@ export async function up(options: LabOptions = {}): Promise<Lab> {
         `--pid-file=${join(dir, 'dnsmasq.pid')}`,
         '--user=root',
         '--group=root',
+        ...ra,
         ...(options.extra ?? []),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
