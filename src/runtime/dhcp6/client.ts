@@ -698,7 +698,8 @@ export class Dhcp6Client {
       });
       return this.drop('status');
     }
-    if (m.status === Dhcp6StatusCode.NotOnLink || m.status !== Dhcp6StatusCode.Success) {
+    // NotOnLink (§18.2.10.1: solicit again), UnspecFail and the rest: start over.
+    if (m.status !== Dhcp6StatusCode.Success) {
       this.counters.accepted++;
       this.emit({
         type: 'status',

@@ -202,8 +202,15 @@ export class Dhcp6Service {
     const i = this.watching.findIndex((a) => ipv6Equals(a, 0, entry.address, 0));
     if (i >= 0 && entry.state !== 'tentative') {
       this.watching.splice(i, 1);
-      this.client.dadResult(entry.address, entry.state === 'duplicate', this.clock.now());
-      this.pump();
+      // Answered on a zero timer, after the other address listeners (the CLI's log among
+      // them) heard of the change: the address is logged preferred before the lease is.
+      const address = entry.address.slice(0, 16);
+      const inUse = entry.state === 'duplicate';
+      this.clock.setTimer(0, () => {
+        if (!this.running) return;
+        this.client.dadResult(address, inUse, this.clock.now());
+        this.pump();
+      });
       return;
     }
     if (entry.origin === 'link-local' && entry.state === 'preferred') this.tryStart();
