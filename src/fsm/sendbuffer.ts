@@ -8,20 +8,33 @@ export class SendBuffer {
   private head = 0;
   length = 0;
 
-  constructor(
-    readonly capacity: number,
-    initial = 4096,
-  ) {
+  private limit: number;
+
+  constructor(capacity: number, initial = 4096) {
+    this.limit = capacity;
     this.buf = new Uint8Array(Math.min(initial, capacity));
   }
 
+  /** Most bytes the buffer holds. */
+  get capacity(): number {
+    return this.limit;
+  }
+
+  /**
+   * Changes the capacity (SO_SNDBUF on a live socket). Bytes already held stay: a smaller
+   * capacity only stops new writes until acknowledgements bring the length below it.
+   */
+  resize(capacity: number): void {
+    this.limit = Math.max(1, capacity);
+  }
+
   get free(): number {
-    return this.capacity - this.length;
+    return Math.max(0, this.limit - this.length);
   }
 
   /** Appends up to `free` bytes; returns how many were taken. */
   push(src: Uint8Array, off: number, len: number): number {
-    const n = Math.min(len, this.capacity - this.length);
+    const n = Math.min(len, this.limit - this.length);
     if (n <= 0) return 0;
     if (this.length + n > this.buf.length) this.grow(this.length + n);
     const cap = this.buf.length;

@@ -111,6 +111,12 @@ export interface TcpConfig {
   finWait2Timeout: number;
   /** Delayed-ACK timeout (RFC 1122/9293: at most 500 ms; RFC 5681: at most 200 ms). */
   delayedAck: number;
+  /**
+   * In-order data segments ACKed at once when a connection starts, before delayed ACKs begin
+   * (Linux's quick-ACK mode, at most 16; it speeds up the peer's slow start). 0: RFC 5681
+   * delayed ACKs from the first segment.
+   */
+  quickAcks: number;
   keepIdle: number;
   keepInterval: number;
   keepCount: number;
@@ -135,6 +141,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   msl: 30_000,
   finWait2Timeout: 60_000,
   delayedAck: 40,
+  quickAcks: 0,
   keepIdle: 7_200_000,
   keepInterval: 75_000,
   keepCount: 9,
@@ -296,6 +303,8 @@ export class TcpConnection {
   // --- receive-side acknowledgment policy ---
   private ackNow = false;
   private ackPending = 0;
+  /** Data segments still ACKed at once (config.quickAcks at the start). */
+  private quickAcksLeft: number;
   /** The host promised a flushAck() call (ACK coalescing per receive batch). */
   private ackDeferred = false;
   /** Largest segment payload seen from the peer (Linux's rcv_mss): "full-sized". */
@@ -342,6 +351,7 @@ export class TcpConnection {
     this.effMss = Math.min(DEFAULT_PEER_MSS, config.mss);
     this.rcvMss = config.mss;
     this.cc = makeCongestionControl(config.congestion, this.effMss);
+    this.quickAcksLeft = Math.min(16, Math.max(0, config.quickAcks));
     this.ourShift = config.windowScale ? windowShiftFor(config.rcvBuf) : 0;
     this.keepIdle = config.keepIdle;
   }
@@ -870,8 +880,15 @@ export class TcpConnection {
 
     this.lastRecv = now;
     this.keepProbes = 0;
-    // TS.Recent update (RFC 7323 §4.3): only from segments covering Last.ACK.sent.
-    if (this.tsEnabled && seg.hasTimestamps && seqLe(seq, this.lastAckSent)) {
+    // TS.Recent update (RFC 7323 §4.3): only from segments covering Last.ACK.sent, and not from
+    // one whose ACK acknowledges data never sent (RFC 7323 Appendix D updates TS.Recent after
+    // the ACK check: a forged segment must not move the value every later ACK echoes).
+    if (
+      this.tsEnabled &&
+      seg.hasTimestamps &&
+      seqLe(seq, this.lastAckSent) &&
+      !(f & ACK && seqGt(seg.ack, this.sndMax))
+    ) {
       if (!this.tsRecentSet || seqGe(seg.tsVal, this.tsRecent)) {
         this.tsRecent = seg.tsVal;
         this.tsRecentSet = true;
@@ -1127,14 +1144,15 @@ export class TcpConnection {
     if (!this.inRecovery) {
       const sb = this.scoreboard;
       const flight = seqDiff(this.sndMax, this.sndUna);
-      // DupThresh 3 (RFC 5681), or SACKed data beyond it (RFC 6675); with a small flight, or
-      // once a tail loss probe drew SACK information, a single SACKed segment is enough (early
-      // retransmit, RFC 5827; RACK-TLP, RFC 8985): otherwise only a timeout would repair it.
+      // DupThresh 3 (RFC 5681), or SACKed data beyond it (RFC 6675); with fewer than four
+      // segments out, or once a tail loss probe drew SACK information, a single SACKed segment
+      // is enough (early retransmit, RFC 5827 §3.1; RACK-TLP, RFC 8985): otherwise only a
+      // timeout would repair it.
       const lost =
         this.dupAcks >= 3 ||
         (this.sackEnabled &&
           (sb.sackedBytes > 2 * mss ||
-            (sb.sackedBytes > 0 && (this.tlpOutstanding || flight <= 4 * mss))));
+            (sb.sackedBytes > 0 && (this.tlpOutstanding || flight < 4 * mss))));
       // RFC 6582 §3.2 step 1: no new recovery for duplicates of data sent before the last one.
       if (lost && seqGe(this.sndUna, this.recoverSeq)) this.enterRecovery(now);
       else if (this.dupAcks <= 2) this.limitedTransmit = this.dupAcks * mss; // RFC 3042
@@ -1209,6 +1227,9 @@ export class TcpConnection {
           if (this.reorder.size > 0) {
             this.rcvNxt = this.reorder.drain(this.rcvNxt, this.deliverChunk);
             this.ackNow = true; // a hole was filled: tell the sender at once (RFC 5681 §4.2)
+          } else if (this.quickAcksLeft > 0) {
+            this.quickAcksLeft--;
+            this.ackNow = true;
           } else {
             this.ackPending += len;
             if (this.ackPending >= 2 * this.rcvMss) {

@@ -463,6 +463,20 @@ describe('flow control', () => {
     expect(acks2[0].time - t1).toBe(10);
   });
 
+  it('with quickAcks, ACKs the first lone segments at once, then delays again', () => {
+    const n = new Net({}, { quickAcks: 2 });
+    n.handshake();
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = n.now;
+      n.a.send(pattern(100), 0, 100, n.now);
+      n.run(500);
+      const ack = n.sentBy('b').find((s) => s.time > t0 && s.payload.length === 0);
+      delays.push((ack?.time ?? Infinity) - t0);
+    }
+    expect(delays).toEqual([10, 10, 10 + 40]);
+  });
+
   it('Nagle holds small writes while data is unacknowledged; noDelay sends them', () => {
     const n = new Net();
     n.handshake();

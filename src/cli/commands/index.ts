@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as registerCurl } from './curl.js';
 import { register as registerDecode } from './decode.js';
 import { register as registerDemo } from './demo.js';
+import { register as registerDrill } from './drill.js';
 import { register as registerResolve } from './resolve.js';
 import { register as registerRun } from './run.js';
 import { register as registerSandbox } from './sandbox.js';
@@ -13,5 +14,6 @@ export const commands: Array<(program: Command) => void> = [
   registerRun,
   registerCurl,
   registerDemo,
+  registerDrill,
   registerSandbox,
 ];

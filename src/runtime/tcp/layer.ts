@@ -46,7 +46,7 @@ import {
   type TransportReceiver,
 } from '../layers.js';
 import type { StatsTree } from '../stats.js';
-import { TcpSocket, type SocketBackend, type TcpErrorCode } from './socket.js';
+import { TcpSocket, type SocketBackend, type TcpErrorCode, type TcpSocketInit } from './socket.js';
 import { OptionWriter, readSegment } from './wire.js';
 
 const HEADER_LENGTH = tcp.TCP_FIXED_SIZE;
@@ -413,6 +413,11 @@ export class TcpLayer implements TransportReceiver, TcpHost {
   private closedCounters = { retransmits: 0, timeouts: 0, challengeAcks: 0 };
   /** What IPv6 registers for next header TCP (a transport has one `receive` per family). */
   readonly ipv6Receiver: Ipv6TransportReceiver = { receive: (d) => this.receive6(d) };
+  /**
+   * Makes the socket object of each connection: the Node stream by default; the packetdrill
+   * interpreter puts its own subclass here to drive connections from an fd table.
+   */
+  socketFactory: (init: TcpSocketInit) => TcpSocket = (init) => new TcpSocket(init);
 
   constructor(
     private readonly ipv4: Ipv4Sender,
@@ -1191,7 +1196,7 @@ export class TcpLayer implements TransportReceiver, TcpHost {
   private newSocket(entry: Entry, connecting: boolean, allowHalfOpen?: boolean): TcpSocket {
     const a = entry.addresses;
     const conn = entry.conn;
-    return new TcpSocket({
+    return this.socketFactory({
       backend: entry,
       family: a.ipv6 ? 'IPv6' : 'IPv4',
       localAddress: a.localText(),
