@@ -42,6 +42,11 @@ export interface AddressSelection {
   sourceFor(dst: Uint8Array): DestinationSource | null;
   /** The policy table to use (DEFAULT_POLICY, maybe with site rows: see withSitePolicy). */
   policy(): readonly PolicyEntry[];
+  /**
+   * Which families we have an address of beyond loopback and link-local scope (what
+   * getaddrinfo's AI_ADDRCONFIG asks).
+   */
+  configured(): { ipv4: boolean; ipv6: boolean };
 }
 
 function row(text: string, prefixLength: number, precedence: number, label: number): PolicyEntry {

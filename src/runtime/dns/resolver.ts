@@ -10,6 +10,7 @@
  * injected Clock, randomness from an injected source (crypto by default).
  */
 import { randomInt as cryptoRandomInt } from 'node:crypto';
+import { ADDRCONFIG, ALL, V4MAPPED } from 'node:dns';
 import { isIP } from 'node:net';
 import { parseIpv4, parseIpv6 } from '../../codec/address.js';
 import type { Clock } from '../clock/clock.js';
@@ -95,7 +96,12 @@ export interface LookupAddress {
 export interface LookupOptions {
   family?: 0 | 4 | 6 | 'IPv4' | 'IPv6';
   all?: boolean;
-  /** Accepted for node:dns compatibility; getaddrinfo flags have no meaning here. */
+  /**
+   * getaddrinfo flags, as node:dns takes them: `dns.ADDRCONFIG` asks only for the families we
+   * have a (non-link-local) address of; `dns.V4MAPPED` with family 6 returns IPv4 addresses as
+   * IPv4-mapped IPv6 ones (::ffff:a.b.c.d) when there is no IPv6 address, or along with them
+   * with `dns.ALL` too. ADDRCONFIG needs the resolver to know our addresses (the stack's does).
+   */
   hints?: number;
   /** true: 'verbatim' order; false: 'ipv4first' (as node:dns). `order` wins over it. */
   verbatim?: boolean;
@@ -172,6 +178,18 @@ function selectionAddress(a: LookupAddress): Uint8Array {
 function failureRank(e: DnsError): number {
   if (e.code === 'ENOTFOUND') return 2;
   return e.code === 'ENODATA' ? 0 : 1;
+}
+
+function lookupHints(h: number | undefined): number {
+  if (h === undefined) return 0;
+  if (!Number.isInteger(h) || (h & ~(ADDRCONFIG | V4MAPPED | ALL)) !== 0) {
+    const err = new TypeError(
+      `The argument 'hints' is invalid. Received ${String(h)}`,
+    ) as TypeError & { code: string };
+    err.code = 'ERR_INVALID_ARG_VALUE';
+    throw err;
+  }
+  return h;
 }
 
 function lookupFamily(f: LookupOptions['family']): 0 | 4 | 6 {
@@ -372,7 +390,8 @@ export class Resolver {
   ): Promise<LookupAddress | LookupAddress[]> {
     const o: LookupOptions =
       typeof options === 'number' ? { family: options as 0 | 4 | 6 } : (options ?? {});
-    const family = lookupFamily(o.family);
+    let family = lookupFamily(o.family);
+    const hints = lookupHints(o.hints);
     const order = o.order ?? (o.verbatim === false ? 'ipv4first' : 'verbatim');
     const wrap = (list: LookupAddress[]): LookupAddress | LookupAddress[] => {
       const ordered =
@@ -394,8 +413,19 @@ export class Resolver {
       if (matching.length === 0) throw new DnsError('ENOTFOUND', 'getaddrinfo', hostname, 'nodata');
       return wrap(matching);
     }
+    const selection = this.selection;
+    if ((hints & ADDRCONFIG) !== 0 && selection !== null && family === 0) {
+      // Only the families we could use; with neither configured, both (as glibc does).
+      const have = selection.configured();
+      if (have.ipv4 !== have.ipv6) family = have.ipv4 ? 4 : 6;
+    }
+    const mapped = family === 6 && (hints & V4MAPPED) !== 0;
     const types: AddressType[] =
-      family === 4 ? [DnsType.A] : family === 6 ? [DnsType.AAAA] : [DnsType.A, DnsType.AAAA];
+      family === 4
+        ? [DnsType.A]
+        : family === 6 && !mapped
+          ? [DnsType.AAAA]
+          : [DnsType.A, DnsType.AAAA];
     // Both families at once (as getaddrinfo with AF_UNSPEC): one round trip, not two.
     const results = await Promise.allSettled(
       types.map((t) => this.resolveRecords(hostname, t, 'getaddrinfo')),
@@ -415,10 +445,20 @@ export class Resolver {
     }
     if (failure === null) failure = new DnsError('ENOTFOUND', 'getaddrinfo', hostname, 'nodata');
     // getaddrinfo does not tell NXDOMAIN from NODATA: both are ENOTFOUND.
-    if (found.length === 0)
+    let list = found;
+    if (mapped) {
+      // IPv4 answers as ::ffff:a.b.c.d: instead of missing IPv6 ones, or beside them with ALL.
+      const v6 = found.filter((a) => a.family === 6);
+      const v4 = found.filter((a) => a.family === 4);
+      list =
+        v6.length > 0 && (hints & ALL) === 0
+          ? v6
+          : [...v6, ...v4.map((a) => ({ address: `::ffff:${a.address}`, family: 6 as const }))];
+    }
+    if (list.length === 0) {
       throw failure.code === 'ENODATA' ? failure.as('getaddrinfo', 'ENOTFOUND') : failure;
-    const selection = this.selection;
-    return wrap(selection === null ? found : sortDestinations(found, selectionAddress, selection));
+    }
+    return wrap(selection === null ? list : sortDestinations(list, selectionAddress, selection));
   }
 
   /** Addresses of type `qtype` for `hostname`, from the cache or the network; throws DnsError. */

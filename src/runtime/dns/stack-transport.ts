@@ -10,7 +10,7 @@ import { copyIpv6 } from '../../codec/address.js';
 import { icmp, icmpv6, ipv4, ipv6, udp } from '../../generated/index.js';
 import type { Clock } from '../clock/clock.js';
 import type { IcmpErrorReceiver } from '../icmp/icmp.js';
-import { ipv6Text } from '../ipv6/address.js';
+import { ipv6Text, isLinkLocal, isLoopback } from '../ipv6/address.js';
 import type { Icmpv6ErrorReport } from '../ipv6/icmpv6.js';
 import type { Ipv6AddressEntry } from '../ipv6/ipv6.js';
 import type { RouterAdvertisementInfo } from '../ipv6/nd.js';
@@ -208,6 +208,18 @@ export function stackAddressSelection(host: Pick<DnsHost, 'ipv4' | 'ipv6'>): Add
         .filter((e) => e.state === 'preferred' || e.state === 'deprecated')
         .map((e) => e.address);
       return withSitePolicy(DEFAULT_POLICY, usable);
+    },
+    configured() {
+      const list = host.ipv6?.ip.addressList ?? [];
+      return {
+        ipv4: host.ipv4.address !== 0,
+        ipv6: list.some(
+          (e) =>
+            (e.state === 'preferred' || e.state === 'deprecated') &&
+            !isLinkLocal(e.address, 0) &&
+            !isLoopback(e.address, 0),
+        ),
+      };
     },
   };
 }

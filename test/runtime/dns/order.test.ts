@@ -47,6 +47,7 @@ function selection(sources: Record<string, SourceSpec>, policy = DEFAULT_POLICY)
   return {
     sourceFor: (dst) => table.get(dst.join(',')) ?? null,
     policy: () => policy,
+    configured: () => ({ ipv4: true, ipv6: true }),
   };
 }
 

@@ -2,6 +2,7 @@
  * AAAA, resolve6, lookup over both families and IPv6 servers, on the virtual clock against a
  * fake server whose answers the generated encoder writes (encoded-zone.ts).
  */
+import { ADDRCONFIG, ALL, V4MAPPED } from 'node:dns';
 import { describe, expect, it } from 'vitest';
 import { parseIpv4, parseIpv6 } from '../../../src/codec/address.js';
 import { VirtualClock } from '../../../src/runtime/clock/virtual.js';
@@ -95,6 +96,7 @@ function addresses(v4: string | null, v6: string[]): AddressSelection {
       return src === undefined ? null : { address: src, prefixLength: 64, deprecated: false };
     },
     policy: () => withSitePolicy(DEFAULT_POLICY, ours),
+    configured: () => ({ ipv4: v4 !== null, ipv6: ours.some((a) => a[0] !== 0xfe) }),
   };
 }
 
@@ -497,6 +499,63 @@ describe('lookup over both families', () => {
       code: 'ERR_INVALID_ARG_VALUE',
     });
     expect(await fails(resolver.promises.lookup('a..b'))).toMatchObject({ code: 'EBADNAME' });
+  });
+
+  it('hints: ADDRCONFIG asks only for the families we have addresses of', async () => {
+    const v4 = setup({ addressSelection: addresses('10.0.0.2', ['fe80::2']) });
+    expect(
+      await v4.run(v4.resolver.promises.lookup('dual.test', { all: true, hints: ADDRCONFIG })),
+    ).toEqual([{ address: '10.0.0.7', family: 4 }]);
+    expect(v4.net.sent.map((q) => q.qtype)).toEqual([1]);
+    const v6 = setup({ addressSelection: addresses(null, ['fe80::2', '2001:db8::2']) });
+    expect(
+      await v6.run(v6.resolver.promises.lookup('dual.test', { all: true, hints: ADDRCONFIG })),
+    ).toEqual([
+      { address: '2001:db8::7', family: 6 },
+      { address: 'fd00::7', family: 6 },
+    ]);
+    expect(v6.net.sent.map((q) => q.qtype)).toEqual([AAAA]);
+    // Both configured, or an explicit family: ADDRCONFIG changes nothing.
+    const both = setup({ addressSelection: addresses('10.0.0.2', ['2001:db8::2']) });
+    const list = (await both.run(
+      both.resolver.promises.lookup('dual.test', { all: true, hints: ADDRCONFIG }),
+    )) as LookupAddress[];
+    expect(list).toHaveLength(3);
+  });
+
+  it('hints: V4MAPPED with family 6 maps IPv4 answers when there is no IPv6 one (or with ALL)', async () => {
+    const { resolver, run, fails } = setup();
+    expect(
+      await run(resolver.promises.lookup('v4only.test', { family: 6, hints: V4MAPPED })),
+    ).toEqual({ address: '::ffff:10.0.0.8', family: 6 });
+    expect(
+      await run(resolver.promises.lookup('dual.test', { family: 6, all: true, hints: V4MAPPED })),
+    ).toEqual([
+      { address: 'fd00::7', family: 6 },
+      { address: '2001:db8::7', family: 6 },
+    ]);
+    expect(
+      await run(
+        resolver.promises.lookup('dual.test', { family: 6, all: true, hints: V4MAPPED | ALL }),
+      ),
+    ).toEqual([
+      { address: 'fd00::7', family: 6 },
+      { address: '2001:db8::7', family: 6 },
+      { address: '::ffff:10.0.0.7', family: 6 },
+    ]);
+    // Without family 6 it maps nothing.
+    expect(await run(resolver.promises.lookup('v4only.test', { hints: V4MAPPED }))).toEqual({
+      address: '10.0.0.8',
+      family: 4,
+    });
+    expect(
+      await fails(resolver.promises.lookup('nx.test', { family: 6, hints: V4MAPPED })),
+    ).toMatchObject({
+      code: 'ENOTFOUND',
+    });
+    await expect(resolver.promises.lookup('dual.test', { hints: 1 << 20 })).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
   });
 
   it('concurrent lookups share the A and AAAA queries', async () => {

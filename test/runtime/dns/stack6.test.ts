@@ -3,6 +3,7 @@
  * stack over the stacks' UDP, ICMPv6 port unreachable failing a try fast, RDNSS servers from a
  * router advertisement, and lookup ordered by RFC 6724 over each stack's own address tables.
  */
+import { ADDRCONFIG } from 'node:dns';
 import { describe, expect, it } from 'vitest';
 import { ethernet, icmpv6, ipv4, ipv6, udp } from '../../../src/generated/index.js';
 import { VirtualClock } from '../../../src/runtime/clock/virtual.js';
@@ -238,7 +239,7 @@ function sendRouterAdvertisement(b: Stack, servers: string[], lifetimeS: number)
 }
 
 describe('lookup ordered by the stack own addresses (RFC 6724)', () => {
-  async function lookupOrder(config: Config): Promise<string[]> {
+  async function lookupOrder(config: Config, hints = 0): Promise<string[]> {
     const { clock, a } = pair(config, { ip: '10.0.0.9/24' });
     const net = new FakeNet(clock);
     net.serve = encodedZone(ZONE);
@@ -250,7 +251,7 @@ describe('lookup ordered by the stack own addresses (RFC 6724)', () => {
     });
     const all = (await run(
       clock,
-      resolver.promises.lookup('dual.test', { all: true }),
+      resolver.promises.lookup('dual.test', { all: true, hints }),
     )) as LookupAddress[];
     return all.map((x) => x.address);
   }
@@ -275,6 +276,14 @@ describe('lookup ordered by the stack own addresses (RFC 6724)', () => {
     expect(await lookupOrder({ ip: '10.0.0.1/24', ip6: 'fd00::a/64' })).toEqual([
       'fd00::7',
       '10.0.0.7',
+      '2001:db8::7',
+    ]);
+  });
+
+  it('ADDRCONFIG: a link-local IPv6 address does not count, a ULA does', async () => {
+    expect(await lookupOrder({ ip: '10.0.0.1/24' }, ADDRCONFIG)).toEqual(['10.0.0.7']);
+    expect(await lookupOrder({ ip6: 'fd00::a/64' }, ADDRCONFIG)).toEqual([
+      'fd00::7',
       '2001:db8::7',
     ]);
   });
