@@ -133,6 +133,8 @@ interface FdSocket {
 const LINUX_MIN_SNDBUF = 4608;
 const LINUX_MIN_RCVBUF = 2304;
 
+const BUFFER_CALLS = new Set(['read', 'write', 'send', 'recv', 'sendto', 'recvfrom']);
+
 export const REMOTE_PORT = 8080;
 export const LOCAL_PORT = 8080;
 
@@ -211,6 +213,10 @@ export class FdTable {
 
   private dispatch(name: string, args: DrillExpr[], started: boolean): CallResult | null {
     const a = (i: number): number => evalInt(args[i]);
+    // Data moves as counts: an explicit buffer (a bad pointer for EFAULT, bytes to compare) is
+    // outside what the fd table models.
+    if (BUFFER_CALLS.has(name) && args.length > 1 && args[1].kind !== 'ellipsis')
+      throw new DrillSkip(`${name}() with an explicit buffer`);
     switch (name) {
       case 'socket': {
         if (a(1) !== SYMBOLS.SOCK_STREAM) throw new DrillSkip('only SOCK_STREAM sockets');
@@ -399,6 +405,14 @@ export class FdTable {
     if (level === SYMBOLS.SOL_SOCKET && name === 'SO_RCVBUF') {
       f.rcvBuf = Math.max(2 * value, LINUX_MIN_RCVBUF);
       return before((c) => (c.rcvBuf = f.rcvBuf));
+    }
+    if (level === SYMBOLS.SOL_TCP && name === 'TCP_LINGER2') {
+      // Connections read the layer's configuration when they need the value, so this reaches
+      // the script's flow; with more than one connection it would reach the others too.
+      if (this.tcp.stats().connections > 1)
+        throw new DrillSkip('TCP_LINGER2 with several connections');
+      if (value > 0) this.tcp.config.finWait2Timeout = value * 1000;
+      return ok(0);
     }
     if (level === SYMBOLS.SOL_TCP && name === 'TCP_MAXSEG') {
       if (value < 88 || value > 65535) return fail('EINVAL');

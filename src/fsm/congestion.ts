@@ -22,9 +22,19 @@ export function initialWindow(mss: number): number {
   return Math.min(10 * mss, Math.max(2 * mss, 14600));
 }
 
-/** Slow start growth with appropriate byte counting, L = 2 (RFC 3465, allowed by RFC 5681). */
-function slowStart(cc: { cwnd: number }, acked: number, mss: number): void {
-  cc.cwnd += Math.min(acked, 2 * mss);
+/**
+ * Slow start growth with appropriate byte counting (RFC 3465): at most `limit` segments per ACK
+ * (L = 2 by default, as RFC 5681 allows). Without a limit (Linux grows by everything an ACK
+ * covers) growth stops at ssthresh, so a stretch ACK cannot overshoot it.
+ */
+function slowStart(
+  cc: { cwnd: number; ssthresh: number },
+  acked: number,
+  mss: number,
+  limit: number,
+): void {
+  if (limit === Infinity) cc.cwnd = Math.max(cc.cwnd, Math.min(cc.cwnd + acked, cc.ssthresh));
+  else cc.cwnd += Math.min(acked, limit * mss);
 }
 
 /** RFC 5681 congestion control with RFC 6582 NewReno recovery. */
@@ -35,13 +45,17 @@ export class NewReno implements CongestionControl {
   /** Bytes acked since cwnd last grew in congestion avoidance (RFC 5681 §3.1 byte counting). */
   private bytesAcked = 0;
 
-  constructor(mss: number) {
+  /** `abcLimit`: most segments one ACK grows cwnd by in slow start (RFC 3465's L). */
+  constructor(
+    mss: number,
+    readonly abcLimit = 2,
+  ) {
     this.cwnd = initialWindow(mss);
   }
 
   onAck(acked: number, mss: number): void {
     if (this.cwnd < this.ssthresh) {
-      slowStart(this, acked, mss);
+      slowStart(this, acked, mss, this.abcLimit);
       return;
     }
     this.bytesAcked += acked;
@@ -89,13 +103,17 @@ export class Cubic implements CongestionControl {
   /** Reno-friendly window estimate W_est in bytes. */
   private wEst = 0;
 
-  constructor(mss: number) {
+  /** `abcLimit`: most segments one ACK grows cwnd by in slow start (RFC 3465's L). */
+  constructor(
+    mss: number,
+    readonly abcLimit = 2,
+  ) {
     this.cwnd = initialWindow(mss);
   }
 
   onAck(acked: number, mss: number, now: number, srtt: number): void {
     if (this.cwnd < this.ssthresh) {
-      slowStart(this, acked, mss);
+      slowStart(this, acked, mss, this.abcLimit);
       return;
     }
     if (this.epochStart < 0) {
@@ -139,6 +157,10 @@ export class Cubic implements CongestionControl {
   }
 }
 
-export function makeCongestionControl(kind: 'newreno' | 'cubic', mss: number): CongestionControl {
-  return kind === 'cubic' ? new Cubic(mss) : new NewReno(mss);
+export function makeCongestionControl(
+  kind: 'newreno' | 'cubic',
+  mss: number,
+  abcLimit = 2,
+): CongestionControl {
+  return kind === 'cubic' ? new Cubic(mss, abcLimit) : new NewReno(mss, abcLimit);
 }

@@ -98,6 +98,13 @@ export interface TcpConfig {
   /** Receive buffer bytes: the window we offer. */
   rcvBuf: number;
   congestion: 'newreno' | 'cubic';
+  /**
+   * Most segments one ACK may grow cwnd by in slow start (RFC 3465's L: 2 as RFC 5681 allows;
+   * Infinity grows by everything acknowledged, up to ssthresh, as Linux does).
+   */
+  abcLimit: number;
+  /** Grow cwnd only while the flight fills it (RFC 7661's idea; Linux does). Off: always. */
+  cwndLimitedGrowth: boolean;
   rto: RtoConfig;
   /** SYN retransmissions before ETIMEDOUT (Linux: 6). */
   synRetries: number;
@@ -134,6 +141,8 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   sndBuf: 256 * 1024,
   rcvBuf: 256 * 1024,
   congestion: 'newreno',
+  abcLimit: 2,
+  cwndLimitedGrowth: false,
   rto: DEFAULT_RTO_CONFIG,
   synRetries: 6,
   synAckRetries: 5,
@@ -303,6 +312,9 @@ export class TcpConnection {
   // --- receive-side acknowledgment policy ---
   private ackNow = false;
   private ackPending = 0;
+  /** Largest flight in the current window, and where that window ends (cwndLimitedGrowth). */
+  private maxFlight = 0;
+  private flightWindowEnd = 0;
   /** Data segments still ACKed at once (config.quickAcks at the start). */
   private quickAcksLeft: number;
   /** The host promised a flushAck() call (ACK coalescing per receive batch). */
@@ -350,7 +362,7 @@ export class TcpConnection {
     this.rto = new RtoEstimator(config.rto);
     this.effMss = Math.min(DEFAULT_PEER_MSS, config.mss);
     this.rcvMss = config.mss;
-    this.cc = makeCongestionControl(config.congestion, this.effMss);
+    this.cc = makeCongestionControl(config.congestion, this.effMss, config.abcLimit);
     this.quickAcksLeft = Math.min(16, Math.max(0, config.quickAcks));
     this.ourShift = config.windowScale ? windowShiftFor(config.rcvBuf) : 0;
     this.keepIdle = config.keepIdle;
@@ -1048,12 +1060,32 @@ export class TcpConnection {
     return true;
   }
 
+  /**
+   * Whether an ACK may grow cwnd: always, unless config.cwndLimitedGrowth, where growth needs a
+   * flight that used the window (RFC 7661: an application-limited sender does not earn a larger
+   * cwnd): in slow start at least half of it, as Linux's tcp_is_cwnd_limited, else all but one
+   * segment.
+   */
+  private cwndLimited(flight: number, mss: number): boolean {
+    if (!this.config.cwndLimitedGrowth) return true;
+    // The largest flight of the current window (Linux's max_packets_out): a window starts
+    // when the data outstanding at the previous start is acknowledged.
+    if (flight > this.maxFlight || seqGe(this.sndUna, this.flightWindowEnd)) {
+      this.maxFlight = flight;
+      this.flightWindowEnd = this.sndMax;
+    }
+    const cwnd = this.cc.cwnd;
+    return cwnd < this.cc.ssthresh ? cwnd < 2 * this.maxFlight : this.maxFlight + mss > cwnd;
+  }
+
   private onNewAck(seg: Segment, ack: number, now: number): void {
     const dataAcked = Math.min(Math.max(0, seqDiff(ack, this.sndBufSeq)), this.sendBuffer.length);
     if (dataAcked > 0) {
       this.sendBuffer.drop(dataAcked);
       this.sndBufSeq = seqAdd(this.sndBufSeq, dataAcked);
     }
+    const flightBefore = seqDiff(this.sndMax, this.sndUna);
+    const mayGrow = this.cwndLimited(flightBefore, this.effMss);
     this.sndUna = ack;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
     if (seqLt(this.highRxt, ack)) this.highRxt = ack;
@@ -1080,7 +1112,7 @@ export class TcpConnection {
         this.cc.cwnd = Math.max(mss, this.cc.cwnd - dataAcked) + (dataAcked >= mss ? mss : 0);
         this.rtxDeadline = now + this.rto.rto;
       }
-    } else if (dataAcked > 0) {
+    } else if (dataAcked > 0 && mayGrow) {
       this.cc.onAck(dataAcked, mss, now, this.rto.srtt);
     }
     this.dupAcks = 0;
@@ -1672,7 +1704,7 @@ export class TcpConnection {
 
   private establish(now: number): void {
     this.state = TcpState.ESTABLISHED;
-    this.cc = makeCongestionControl(this.config.congestion, this.effMss);
+    this.cc = makeCongestionControl(this.config.congestion, this.effMss, this.config.abcLimit);
     if (this.retries > 0) this.cc.cwnd = this.effMss; // RFC 5681 §3.1: IW 1 after a lost SYN
     this.retries = 0;
     this.rto.resetBackoff();

@@ -132,6 +132,33 @@ describe('packetdrill interpreter', () => {
     expect(o).toMatchObject({ status: 'pass' });
   });
 
+  it('TCP_LINGER2 bounds an orphaned FIN-WAIT-2; then a stray ACK draws a RST', () => {
+    const script = (linger: number, rst: string): string =>
+      SERVER +
+      `
+   +0 setsockopt(4, SOL_TCP, TCP_LINGER2, [${linger}], 4) = 0
+   +0 close(4) = 0
+   +0 > F. 1:1(0) ack 1
+   +0 < . 1:1(0) ack 2 win 257
+   +2 < . 1:1(0) ack 2 win 257
+${rst}
+`;
+    expect(run(script(1, '   +0 > R 2:2(0) win 0')).status).toBe('pass');
+    // Still in FIN-WAIT-2 after 2 s with a 3 s limit: the ACK is answered by nothing.
+    expect(run(script(3, '   +0 > R 2:2(0) win 0')).status).toBe('fail');
+  });
+
+  it('compares a written ack raw when the ACK flag is off (a RST answering a stray ACK)', () => {
+    const o = run(`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+  +.1 < . 1:1(0) ack 1 win 32792
+   +0 > R 1:1(0) ack 0 win 0
+`);
+    expect(o.status).toBe('pass');
+  });
+
   it('evaluates %{ }% asserts over tcp_info', () => {
     expect(run(SERVER + '   +0 %{ assert tcpi_snd_cwnd == 10, tcpi_snd_cwnd }%\n').status).toBe(
       'pass',

@@ -77,6 +77,17 @@ describe('congestion control', () => {
     expect(cc.cwnd).toBe(1000);
     expect(cc.ssthresh).toBe(4000);
   });
+  it('slow start grows by at most L = 2 segments per ACK, or by all acked up to ssthresh', () => {
+    const l2 = new NewReno(1000);
+    l2.onAck(4000, 1000);
+    expect(l2.cwnd).toBe(12_000);
+    const linux = new Cubic(1000, Infinity);
+    linux.ssthresh = 20_000;
+    linux.onAck(4000, 1000, 0, 0);
+    expect(linux.cwnd).toBe(14_000);
+    linux.onAck(10_000, 1000, 0, 0);
+    expect(linux.cwnd).toBe(20_000);
+  });
   it('CUBIC: multiplicative decrease by 0.7 and concave regrowth toward W_max', () => {
     const cc = new Cubic(1000);
     cc.cwnd = 100_000;

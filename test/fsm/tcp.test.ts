@@ -463,6 +463,23 @@ describe('flow control', () => {
     expect(acks2[0].time - t1).toBe(10);
   });
 
+  it('with cwndLimitedGrowth, an application-limited flight does not grow cwnd', () => {
+    const grown = (limited: boolean): number => {
+      const n = new Net({ cwndLimitedGrowth: limited });
+      n.handshake();
+      const start = n.a.cc.cwnd;
+      // Four segments at a time, well under the initial window of ten.
+      for (let i = 0; i < 5; i++) {
+        const d = pattern(4 * n.a.effMss, i);
+        n.a.send(d, 0, d.length, n.now);
+        n.run(500);
+      }
+      return (n.a.cc.cwnd - start) / n.a.effMss;
+    };
+    expect(grown(false)).toBeGreaterThan(0);
+    expect(grown(true)).toBe(0);
+  });
+
   it('with quickAcks, ACKs the first lone segments at once, then delays again', () => {
     const n = new Net({}, { quickAcks: 2 });
     n.handshake();
