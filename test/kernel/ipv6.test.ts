@@ -109,7 +109,7 @@ describe.skipIf(!isRoot)('IPv6 on a TAP, talking to the kernel', () => {
     expect(r.out).toContain(`from ${linkLocal}`);
   });
 
-  it('answers ndisc6 with its MAC, and the kernel holds it as a neighbor', () => {
+  it('answers ndisc6 with its MAC, and the kernel holds it as a neighbor', async () => {
     const r = ns.runWithin(20_000, 'ndisc6', '-1', '-r', '3', 'fd00::2', 'tap0');
     expect(r.out.toLowerCase()).toContain(mac.toLowerCase());
     const ll = ns.runWithin(20_000, 'ndisc6', '-1', '-r', '3', linkLocal, 'tap0');
@@ -118,6 +118,23 @@ describe.skipIf(!isRoot)('IPv6 on a TAP, talking to the kernel', () => {
     expect(neigh.out).toMatch(
       new RegExp(`fd00::2 lladdr ${mac} (REACHABLE|STALE|DELAY|PROBE)`, 'i'),
     );
+    // Our side logged the kernel as a neighbor (its solicitations carried its MAC), and the
+    // states that followed. The spawnSync calls above kept our event loop from reading them.
+    const seen = (): unknown[] =>
+      (running?.events ?? [])
+        .filter((e) => e.event === 'ipv6.neighbor' && e.address === 'fd00::1')
+        .map((e) => e.state);
+    await until(() => seen().length >= 2, 10_000);
+    expect(seen()).toEqual(expect.arrayContaining(['STALE', 'DELAY']));
+  });
+
+  it('stays silent to rdisc6: a host sends no router advertisement (RFC 4861 §6.2.6)', () => {
+    const r = ns.runWithin(20_000, 'rdisc6', '-1', '-r', '2', '-w', '500', 'tap0');
+    expect(r.code).not.toBe(0);
+    expect(r.out + r.err).toMatch(/[Nn]o response/);
+    // Asked directly at our link-local address, too.
+    const direct = ns.runWithin(20_000, 'rdisc6', '-1', '-r', '2', '-w', '500', linkLocal, 'tap0');
+    expect(direct.code).not.toBe(0);
   });
 
   it('keeps answering ping through a flood of 3000 neighbor solicitations and 3000 stray fragments', () => {
