@@ -37,6 +37,7 @@ import type { Clock, TimerHandle } from '../clock/clock.js';
 import { hashAddress, ipv6Text } from '../ipv6/address.js';
 import type { Icmpv6ErrorReport } from '../ipv6/icmpv6.js';
 import {
+  IPV6_MIN_MTU,
   IPV6_SEND_HEADROOM,
   type Ipv4Delivery,
   type Ipv4Sender,
@@ -899,7 +900,8 @@ export class TcpLayer implements TransportReceiver, TcpHost {
     const now = this.clock.now();
     if (report.type === Icmpv6Type.PacketTooBig) {
       const before = conn.effMss;
-      this.applyPathMtu(entry, now);
+      // The layer's path MTU table is bounded (peers fill it): the error's own MTU counts too.
+      this.applyPathMtu(entry, now, Math.max(IPV6_MIN_MTU, report.value));
       if (conn.effMss < before) this.counters.pathMtuDecreases++;
       this.settle(entry);
       return;
@@ -915,8 +917,8 @@ export class TcpLayer implements TransportReceiver, TcpHost {
   }
 
   /** Caps an IPv6 connection's segments at what the path to its peer carries. */
-  private applyPathMtu(entry: Entry, now: number): void {
-    const mtu = (this.ip6 as TcpIpv6).pathMtu(entry.addresses.remote6, 0);
+  private applyPathMtu(entry: Entry, now: number, reported = Infinity): void {
+    const mtu = Math.min(reported, (this.ip6 as TcpIpv6).pathMtu(entry.addresses.remote6, 0));
     entry.conn.pathMtuChanged(mtu - IPV6_HEADER_LENGTH - HEADER_LENGTH, now);
   }
 
