@@ -200,6 +200,8 @@ const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
 const NONE = Infinity;
 const DEFAULT_PEER_MSS = 536;
 const TS_OPTION_BYTES = 12;
+/** A SACK option's bytes besides its blocks: NOP, NOP, kind, length (RFC 2018 §3). */
+const SACK_OPTION_BASE = 4;
 /** Most full segments left unacknowledged while the host coalesces ACKs. */
 const MAX_STRETCH_SEGMENTS = 16;
 
@@ -1155,7 +1157,11 @@ export class TcpConnection {
     const nxt = this.sndNxt;
     const avail = seqDiff(this.dataEnd(), nxt);
     if (avail > 0 && nxt === this.sndMax && seqDiff(seqAdd(this.sndUna, this.sndWnd), nxt) > 0) {
-      const len = Math.min(avail, this.effMss, seqDiff(seqAdd(this.sndUna, this.sndWnd), nxt));
+      const len = Math.min(
+        avail,
+        this.segmentRoom(),
+        seqDiff(seqAdd(this.sndUna, this.sndWnd), nxt),
+      );
       const fin = this.finQueued && len === avail;
       this.transmitData(nxt, len, fin, now);
       this.sndNxt = seqAdd(nxt, len + (fin ? 1 : 0));
@@ -1413,7 +1419,8 @@ export class TcpConnection {
     const flight = seqDiff(nxt, this.sndUna);
     const cwnd = this.inRecovery ? this.cc.cwnd : this.cc.cwnd + this.limitedTransmit;
     const usable = Math.min(this.sndWnd, cwnd) - flight;
-    let len = Math.min(avail, this.effMss);
+    const room = this.segmentRoom();
+    let len = Math.min(avail, room);
     if (this.sackEnabled && seqLt(nxt, this.sndMax)) {
       len = Math.min(len, seqDiff(this.scoreboard.nextSackedStart(nxt, this.sndMax), nxt));
     }
@@ -1428,7 +1435,7 @@ export class TcpConnection {
     }
     if (len === 0 && !fin) return false;
     // Nagle (RFC 896/RFC 1122 §4.2.3.4): one small new segment in flight at a time.
-    if (len < this.effMss && !fin && !this.noDelay && flight > 0 && seqGe(nxt, this.sndMax)) {
+    if (len < room && !fin && !this.noDelay && flight > 0 && seqGe(nxt, this.sndMax)) {
       return false;
     }
     this.transmitData(nxt, len, fin, now);
@@ -1484,7 +1491,7 @@ export class TcpConnection {
   private retransmitAt(seq: number, now: number, len = this.effMss): void {
     // Only what was sent before: never past SND.MAX.
     const avail = Math.max(0, seqDiff(seqMin(this.dataEnd(), this.sndMax), seq));
-    const n = Math.min(len, avail, this.effMss);
+    const n = Math.min(len, avail, this.segmentRoom());
     const fin = this.finSent && seqAdd(seq, n) === this.finSeq && n === avail;
     if (n === 0 && !fin) return;
     this.transmitData(seq, n, fin, now);
@@ -1512,6 +1519,18 @@ export class TcpConnection {
     if (this.rtxDeadline === NONE) this.rtxDeadline = now + this.rto.rto;
     this.persistDeadline = NONE;
     this.emit(seg);
+  }
+
+  /**
+   * Payload a data segment sent now may carry: the MSS less the SACK option it will hold while
+   * out-of-order data waits (RFC 2018 §3: the option counts against the segment, or it would
+   * exceed what the path carries; Linux's tcp_current_mss does the same). Each queued chunk is
+   * at most one block, so the bound is safe without building the blocks.
+   */
+  private segmentRoom(): number {
+    if (!this.sackEnabled || this.reorder.size === 0) return this.effMss;
+    const blocks = Math.min(this.reorder.size, this.tsEnabled ? 3 : MAX_SACK_BLOCKS);
+    return Math.max(1, this.effMss - (SACK_OPTION_BASE + 8 * blocks));
   }
 
   /** Window, timestamps and SACK blocks for any segment carrying ACK; clears the ACK debt. */

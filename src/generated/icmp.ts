@@ -73,6 +73,16 @@ export const IcmpUnreachableCode = Object.freeze({
   Port: 3,
   FragmentationNeeded: 4,
   SourceRouteFailed: 5,
+  NetUnknown: 6,
+  HostUnknown: 7,
+  SourceHostIsolated: 8,
+  NetProhibited: 9,
+  HostProhibited: 0xa,
+  NetUnreachableForTos: 0xb,
+  HostUnreachableForTos: 0xc,
+  CommunicationProhibited: 0xd,
+  HostPrecedenceViolation: 0xe,
+  PrecedenceCutoff: 0xf,
 } as const);
 
 export type IcmpUnreachableCode = (typeof IcmpUnreachableCode)[keyof typeof IcmpUnreachableCode];
@@ -92,6 +102,26 @@ export function nameOfIcmpUnreachableCode(value: number): string | undefined {
       return 'FragmentationNeeded';
     case 5:
       return 'SourceRouteFailed';
+    case 6:
+      return 'NetUnknown';
+    case 7:
+      return 'HostUnknown';
+    case 8:
+      return 'SourceHostIsolated';
+    case 9:
+      return 'NetProhibited';
+    case 0xa:
+      return 'HostProhibited';
+    case 0xb:
+      return 'NetUnreachableForTos';
+    case 0xc:
+      return 'HostUnreachableForTos';
+    case 0xd:
+      return 'CommunicationProhibited';
+    case 0xe:
+      return 'HostPrecedenceViolation';
+    case 0xf:
+      return 'PrecedenceCutoff';
     default:
       return undefined;
   }
@@ -557,6 +587,420 @@ export function encodeIcmp(
     const covered = 8 + payloadLength;
     let head =
       ((f.type & 0xff) << 8) + (f.code & 0xff) + (f.identifier & 0xffff) + (f.sequence & 0xffff);
+    head = (head & 0xffff) + (head >>> 16);
+    head = (head & 0xffff) + (head >>> 16);
+    const sum = internetChecksum(out, offset + 8, covered - 8, head);
+    out[offset + 2] = sum >>> 8;
+    out[offset + 3] = sum;
+  }
+
+  return 8;
+}
+
+/** Fixed fields as [end byte, name, start byte], to report which one a short buffer cuts. */
+const ICMPUNREACHABLE_FIXED_FIELDS: ReadonlyArray<readonly [number, string, number]> = [
+  [1, 'type', 0],
+  [2, 'code', 1],
+  [4, 'checksum', 2],
+  [6, 'unused', 4],
+  [8, 'nextHopMtu', 6],
+];
+
+/** Size of the fixed part of IcmpUnreachable in bytes. */
+export const ICMPUNREACHABLE_FIXED_SIZE = 8;
+
+/** Byte offset of each fixed field of IcmpUnreachable from the message start (of the byte holding its first bit): what an ICMP parameter problem's pointer names (RFC 4443 §3.4, RFC 792). */
+export const ICMPUNREACHABLE_OFFSETS = Object.freeze({
+  type: 0,
+  code: 1,
+  checksum: 2,
+  unused: 4,
+  nextHopMtu: 6,
+});
+
+/** What IcmpUnreachableView.toJSON() returns (the `pktstack decode --json` fields). */
+export interface IcmpUnreachableJSON {
+  type: number;
+  code: number;
+  checksum: number;
+  checksumValid: boolean | null;
+  unused: number;
+  nextHopMtu: number;
+}
+
+/** wrap()'s failures as [code, field], indexed by the failure paths in wrap(). */
+const ICMPUNREACHABLE_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
+  ['E_BAD_VALUE', 'type'],
+];
+
+/**
+ * A zero-allocation view of one icmp message: wrap() it over bytes, then read fields.
+ * Re-point the same view at every frame; nothing is allocated on wrap() or by the getters.
+ */
+export class IcmpUnreachableView {
+  /** The bytes last wrapped (empty after a failed wrap()). */
+  bytes: Uint8Array = EMPTY;
+  /** Absolute index of the message's first byte in `bytes`. */
+  offset = 0;
+  /** Bytes available to the message from `offset` (the wrap() length). */
+  byteLength = 0;
+  /** This view's error record, reused by every failed wrap(). */
+  readonly error: DecodeError = newDecodeError('icmp');
+  /** @internal The fixed fields as wrap() decoded them (read the getters). */
+  typeField = 0;
+  codeField = 0;
+  checksumField = 0;
+  unusedField = 0;
+  nextHopMtuField = 0;
+  /** @internal Byte length of payload; it starts where the part before it ends. */
+  payloadSize = 0;
+
+  /**
+   * Points the view at a message and checks every bound up front: afterwards no getter or
+   * cursor reads outside [offset, offset + length). Returns null, or this view's error record.
+   */
+  wrap(bytes: Uint8Array, offset = 0, length = bytes.length - offset): DecodeError | null {
+    this.bytes = bytes;
+    this.offset = offset;
+    this.byteLength = length;
+    if (!(offset >= 0 && length >= 8 && offset + length <= bytes.length)) return this.failFixed();
+    const typeValue = bytes[offset];
+    this.typeField = typeValue;
+    this.codeField = bytes[offset + 1];
+    this.checksumField = (bytes[offset + 2] << 8) | bytes[offset + 3];
+    this.unusedField = (bytes[offset + 4] << 8) | bytes[offset + 5];
+    this.nextHopMtuField = (bytes[offset + 6] << 8) | bytes[offset + 7];
+    const pos = offset + 8;
+    if (!(typeValue === 3)) return this.failAt(0, offset);
+    // payload
+    {
+      const size = offset + length - pos;
+      this.payloadSize = size;
+    }
+    return null;
+  }
+
+  /** Cold path of wrap(): impossible arguments, or a buffer shorter than the fixed part. */
+  private failFixed(): DecodeError {
+    const bytes = this.bytes;
+    const offset = this.offset;
+    const length = this.byteLength;
+    if (!(offset >= 0 && length >= 0 && offset + length <= bytes.length)) {
+      return this.failWith(
+        'E_TRUNCATED',
+        'type',
+        offset >= 0 && offset <= bytes.length ? offset : 0,
+      );
+    }
+    // Name the first field the buffer cuts.
+    let i = 0;
+    while (ICMPUNREACHABLE_FIXED_FIELDS[i][0] <= length) i++;
+    return this.failWith(
+      'E_TRUNCATED',
+      ICMPUNREACHABLE_FIXED_FIELDS[i][1],
+      offset + ICMPUNREACHABLE_FIXED_FIELDS[i][2],
+    );
+  }
+
+  /** Cold path of wrap(): failure k of ICMPUNREACHABLE_FAILURES at byte `at`. */
+  private failAt(k: number, at: number): DecodeError {
+    const [code, field] = ICMPUNREACHABLE_FAILURES[k];
+    return this.failWith(code, field, at);
+  }
+
+  /** Records a failure and leaves the view empty, so no getter can read stale bounds. */
+  private failWith(code: DecodeError['code'], field: string, at: number): DecodeError {
+    fail(this.error, code, field, at);
+    return this.failRecorded();
+  }
+
+  private failRecorded(): DecodeError {
+    this.clear();
+    return this.error;
+  }
+
+  /** @internal Empties the view (as a failed wrap() leaves it), without touching its error record. */
+  clear(): void {
+    this.bytes = EMPTY;
+    this.offset = 0;
+    this.byteLength = 0;
+    this.typeField = 0;
+    this.codeField = 0;
+    this.checksumField = 0;
+    this.unusedField = 0;
+    this.nextHopMtuField = 0;
+    this.payloadSize = 0;
+  }
+
+  /** type: 8 bits at bit 0 (IcmpType). */
+  get type(): number {
+    return this.typeField;
+  }
+
+  /** code: 8 bits at bit 8. */
+  get code(): number {
+    return this.codeField;
+  }
+
+  /** checksum: 16 bits at bit 16. */
+  get checksum(): number {
+    return this.checksumField;
+  }
+
+  /** unused: 16 bits at bit 32. */
+  get unused(): number {
+    return this.unusedField;
+  }
+
+  /** nextHopMtu: 16 bits at bit 48. */
+  get nextHopMtu(): number {
+    return this.nextHopMtuField;
+  }
+
+  /** Writes type (8 bits at bit 0) in place; the other bits of its bytes are kept. wrap()'s checks read type, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setType(value: number): DecodeError | null {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o] = v;
+    this.typeField = v;
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** Writes code (8 bits at bit 8) in place; the other bits of its bytes are kept. */
+  setCode(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 1] = v;
+    this.codeField = v;
+  }
+
+  /** Writes checksum (16 bits at bit 16) in place; the other bits of its bytes are kept. */
+  setChecksum(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 2] = v >>> 8;
+    b[o + 3] = v;
+    this.checksumField = v;
+  }
+
+  /** Writes unused (16 bits at bit 32) in place; the other bits of its bytes are kept. */
+  setUnused(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.unusedField = v;
+  }
+
+  /** Writes nextHopMtu (16 bits at bit 48) in place; the other bits of its bytes are kept. */
+  setNextHopMtu(value: number): void {
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 6] = v >>> 8;
+    b[o + 7] = v;
+    this.nextHopMtuField = v;
+  }
+
+  /**
+   * Updates checksum for changed 16-bit words (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')),
+   * `delta` being the sum of ~m and m' over them.
+   */
+  private updateChecksum(delta: number): void {
+    const held = this.checksumField;
+    let sum = (~held & 0xffff) + delta;
+    sum = (sum & 0xffff) + (sum >>> 16);
+    sum = (sum & 0xffff) + (sum >>> 16);
+    let next = ~sum & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    if (next === 0) {
+      // A sum of 0xffff is all-zero data (whose checksum is 0xffff) or data summing to -0 (0x0000):
+      // only the data tells, so this one case in 65536 sums it again.
+      b[o + 2] = 0;
+      b[o + 3] = 0;
+      next = internetChecksum(b, o, this.messageLength);
+    }
+    b[o + 2] = next >>> 8;
+    b[o + 3] = next;
+    this.checksumField = next;
+  }
+
+  /** setType(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. wrap()'s checks read type, so the view is wrapped again over the same window (the parts after the fixed fields are delimited anew): the result is wrap()'s. */
+  setTypeUpdatingChecksum(value: number): DecodeError | null {
+    const before = ~((this.typeField << 8) & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o] = v;
+    this.typeField = v;
+    this.updateChecksum(before + ((this.typeField << 8) & 0xffff));
+    return this.wrap(this.bytes, this.offset, this.byteLength);
+  }
+
+  /** setCode(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setCodeUpdatingChecksum(value: number): void {
+    const before = ~(this.codeField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xff;
+    b[o + 1] = v;
+    this.codeField = v;
+    this.updateChecksum(before + (this.codeField & 0xffff));
+  }
+
+  /** setUnused(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setUnusedUpdatingChecksum(value: number): void {
+    const before = ~(this.unusedField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 4] = v >>> 8;
+    b[o + 5] = v;
+    this.unusedField = v;
+    this.updateChecksum(before + (this.unusedField & 0xffff));
+  }
+
+  /** setNextHopMtu(), with checksum updated for the change alone (RFC 1624) rather than summed again over the message. */
+  setNextHopMtuUpdatingChecksum(value: number): void {
+    const before = ~(this.nextHopMtuField & 0xffff) & 0xffff;
+    const b = this.bytes;
+    const o = this.offset;
+    const v = value & 0xffff;
+    b[o + 6] = v >>> 8;
+    b[o + 7] = v;
+    this.nextHopMtuField = v;
+    this.updateChecksum(before + (this.nextHopMtuField & 0xffff));
+  }
+
+  /** Absolute index of payload. */
+  get payloadOffset(): number {
+    return this.offset + 8;
+  }
+
+  /** Byte length of payload. */
+  get payloadLength(): number {
+    return this.payloadSize;
+  }
+
+  /** Bytes before the payload (fixed part and options). */
+  get headerLength(): number {
+    return 8;
+  }
+
+  /** Bytes of the whole message as its own length fields delimit it. */
+  get messageLength(): number {
+    return 8 + this.payloadSize;
+  }
+
+  /** True when the message checksum verifies (computed on each call, never throws). */
+  get checksumValid(): boolean {
+    return (
+      this.byteLength > 0 && internetChecksum(this.bytes, this.offset, this.messageLength) === 0
+    );
+  }
+
+  /** Plain object for JSON output (allocates). */
+  toJSON(): IcmpUnreachableJSON {
+    return {
+      type: this.type,
+      code: this.code,
+      checksum: this.checksum,
+      checksumValid: this.checksumValid,
+      unused: this.unused,
+      nextHopMtu: this.nextHopMtu,
+    };
+  }
+
+  /** One line for humans (allocates). */
+  describe(): string {
+    return `unreachable code ${this.code} mtu ${this.nextHopMtu}`;
+  }
+}
+
+/** A icmp message as a plain value (for humans, tests and encodeIcmpUnreachable()). */
+export interface IcmpUnreachableFields {
+  type: number;
+  code: number;
+  /** Computed by the encoder when undefined. */
+  checksum?: number;
+  unused: number;
+  nextHopMtu: number;
+}
+
+const icmpUnreachableDecodeView = new IcmpUnreachableView();
+
+/** Decodes into a new plain value (allocates; hot paths use IcmpUnreachableView). */
+export function decodeIcmpUnreachable(
+  bytes: Uint8Array,
+  offset = 0,
+  length = bytes.length - offset,
+): IcmpUnreachableFields | DecodeError {
+  const v = icmpUnreachableDecodeView;
+  const err = v.wrap(bytes, offset, length);
+  if (err !== null) return copyDecodeError(err);
+  return {
+    type: v.type,
+    code: v.code,
+    checksum: v.checksum,
+    unused: v.unused,
+    nextHopMtu: v.nextHopMtu,
+  };
+}
+
+/** The fixed fields of a icmp message that did not wrap(), for showing a bad or cut header beside its error: each field that lies whole inside [offset, offset + length), in wire order, up to and including `last` (the field the error names; all of them when it names a variable part), formatted as toJSON() formats them. Reads nothing outside the bytes; allocates (a cold path). */
+export function decodeIcmpUnreachablePrefix(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  last = '',
+): Partial<IcmpUnreachableJSON> {
+  const out: Partial<IcmpUnreachableJSON> = {};
+  const end = offset >= 0 && offset <= bytes.length ? Math.min(length, bytes.length - offset) : 0;
+  if (end < 1) return out;
+  out.type = bytes[offset];
+  if (last === 'type' || end < 2) return out;
+  out.code = bytes[offset + 1];
+  if (last === 'code' || end < 4) return out;
+  out.checksum = (bytes[offset + 2] << 8) | bytes[offset + 3];
+  if (last === 'checksum' || end < 6) return out;
+  out.unused = (bytes[offset + 4] << 8) | bytes[offset + 5];
+  if (last === 'unused' || end < 8) return out;
+  out.nextHopMtu = (bytes[offset + 6] << 8) | bytes[offset + 7];
+  return out;
+}
+
+/** Bytes encodeIcmpUnreachable() writes for `f`: where the payload goes after the header. */
+export function icmpUnreachableHeaderLength(_f: IcmpUnreachableFields): number {
+  return 8;
+}
+
+/** Writes `f` at `out[offset]` and returns the bytes written (the header; the payload is the caller's), or -1 when `out` is too small. Fields left undefined are derived (lengths, checksum). `payloadLength` is the byte count of the payload that follows the header in `out`; the payload must already be there, since the checksum covers it. Allocates nothing. */
+export function encodeIcmpUnreachable(
+  f: IcmpUnreachableFields,
+  out: Uint8Array,
+  offset: number,
+  payloadLength: number,
+): number {
+  const headerBytes = 8;
+  if (!(offset >= 0 && offset + headerBytes + payloadLength <= out.length)) return -1;
+  out[offset] = f.type;
+  out[offset + 1] = f.code;
+  const v2 = f.checksum ?? 0;
+  out[offset + 2] = v2 >>> 8;
+  out[offset + 3] = v2;
+  out[offset + 4] = f.unused >>> 8;
+  out[offset + 5] = f.unused;
+  out[offset + 6] = f.nextHopMtu >>> 8;
+  out[offset + 7] = f.nextHopMtu;
+  if (f.checksum === undefined) {
+    const covered = 8 + payloadLength;
+    let head =
+      ((f.type & 0xff) << 8) + (f.code & 0xff) + (f.unused & 0xffff) + (f.nextHopMtu & 0xffff);
     head = (head & 0xffff) + (head >>> 16);
     head = (head & 0xffff) + (head >>> 16);
     const sum = internetChecksum(out, offset + 8, covered - 8, head);

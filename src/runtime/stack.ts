@@ -322,13 +322,15 @@ export class Stack {
 
   /**
    * Creates the TCP layer now, with `options` over those given to createStack, registering it
-   * with IPv4 (protocol 6) and, when enabled, IPv6 (next header 6, and its ICMPv6 errors).
+   * with IPv4 (protocol 6, and its ICMP errors) and, when enabled, IPv6 (next header 6, and its
+   * ICMPv6 errors).
    * Later calls return the same layer and ignore their options.
    */
   attachTcp(options: TcpLayerOptions = {}): TcpLayer {
     if (this.tcpLayer !== null) return this.tcpLayer;
     const layer = new TcpLayer(this.ipv4, this.clock, { ...this.tcpOptions, ...options });
     this.ipv4.register(ipv4.IpProtocol.TCP, layer);
+    this.icmp.registerErrorReceiver(ipv4.IpProtocol.TCP, layer);
     if (this.ipv6 !== null) {
       layer.attachIpv6(this.ipv6.ip);
       this.ipv6.ip.register(ipv4.IpProtocol.TCP, layer.ipv6Receiver);

@@ -116,9 +116,13 @@ export interface IcmpStats {
   unreachableSent: number;
   timeExceededSent: number;
   errorsReceived: number;
+  /** "Fragmentation needed" about our datagrams, each lowering a path MTU (RFC 1191). */
+  fragmentationNeededReceived: number;
   drops: {
     truncated: number;
     badChecksum: number;
+    /** "Fragmentation needed" cut short, or about a datagram not from our address. */
+    badFragmentationNeeded: number;
     /** Echo requests sent to a broadcast address (ignored by default, like Linux). */
     broadcastEcho: number;
     /** Error messages suppressed by the rate limit. */
@@ -275,9 +279,11 @@ export function createIcmpStats(): IcmpStats {
     unreachableSent: 0,
     timeExceededSent: 0,
     errorsReceived: 0,
+    fragmentationNeededReceived: 0,
     drops: {
       truncated: 0,
       badChecksum: 0,
+      badFragmentationNeeded: 0,
       broadcastEcho: 0,
       rateLimited: 0,
       unhandledType: 0,

@@ -19,7 +19,7 @@ import { createIcmpStats, type IcmpStats } from '../stats.js';
 import { TokenBucket } from '../rate-limit.js';
 import { copyBytes } from '../ethernet/bytes.js';
 import type { TimeSource } from '../arp/arp.js';
-import type { Ipv4ErrorReporter } from '../ipv4/ipv4.js';
+import { plateauBelow, type Ipv4ErrorReporter } from '../ipv4/ipv4.js';
 import type { ReassemblyTimeoutListener } from '../ipv4/reassembly.js';
 
 const { IcmpType } = icmp;
@@ -51,11 +51,18 @@ export interface IcmpErrorReceiver {
     bytes: Uint8Array,
     quoteOffset: number,
     quoteLength: number,
+    /** For "fragmentation needed": the path MTU now held for the quoted destination. */
+    mtu?: number,
   ): void;
 }
 
-/** What ICMP needs from IPv4: sending, and answering a datagram's sender without boxing. */
+/**
+ * What ICMP needs from IPv4: sending, answering a datagram's sender without boxing, and the
+ * path MTU table that "fragmentation needed" lowers (RFC 1191).
+ */
 export interface IcmpIpv4 extends Ipv4Sender {
+  lowerPathMtu(dst: number, mtu: number, now: number): void;
+  pathMtu(dst: number): number;
   sendBack(
     to: { readonly src: number },
     protocol: number,
@@ -73,6 +80,7 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
   private readonly deliveredView = new icmp.IcmpView();
   /** The datagram an error quotes (its header and the first bytes after it). */
   private readonly quoteView = new ipv4.Ipv4View();
+  private readonly unreachableView = new icmp.IcmpUnreachableView();
   /** An error message's header; the quote after it is the checksummed payload. */
   private readonly errorHeader: icmp.IcmpFields = {
     type: 0,
@@ -218,6 +226,14 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
       this.stats.drops.truncated++;
       return;
     }
+    let mtu = 0;
+    if (
+      type === IcmpType.DestinationUnreachable &&
+      code === icmp.IcmpUnreachableCode.FragmentationNeeded
+    ) {
+      mtu = this.fragmentationNeeded(d);
+      if (mtu < 0) return;
+    }
     this.errorReceivers[quoted.protocol]?.icmpError(
       type,
       code,
@@ -225,7 +241,32 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
       d.bytes,
       quoteOffset,
       quoteLength,
+      mtu,
     );
+  }
+
+  /**
+   * RFC 1191 §6.1: a router could not forward a datagram of ours with DF set; its path MTU is
+   * the next-hop MTU the message gives, or (from a router older than RFC 1191, which gives 0)
+   * the plateau below the quoted datagram's length. Returns the path MTU now held, or -1 when
+   * the error is not about a datagram we sent.
+   */
+  private fragmentationNeeded(d: Ipv4Delivery): number {
+    const quoted = this.quoteView;
+    const v = this.unreachableView;
+    if (
+      v.wrap(d.bytes, d.offset, d.length) !== null ||
+      quoted.src >>> 0 !== this.ip.address >>> 0
+    ) {
+      this.stats.drops.badFragmentationNeeded++;
+      return -1;
+    }
+    const reported = v.nextHopMtu;
+    const mtu =
+      reported >= 68 && reported < quoted.totalLength ? reported : plateauBelow(quoted.totalLength);
+    this.stats.fragmentationNeededReceived++;
+    this.ip.lowerPathMtu(quoted.dst, mtu, this.time.now());
+    return this.ip.pathMtu(quoted.dst);
   }
 
   /** True when the delivered datagram is itself an ICMP error message (never answered). */

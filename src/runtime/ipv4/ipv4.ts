@@ -33,6 +33,7 @@ const HEADER_LENGTH = ipv4.IPV4_FIXED_SIZE;
 const MAX_DATAGRAM = 65535;
 const LIMITED_BROADCAST = 0xffffffff;
 const { DF, MF } = ipv4.Ipv4Flags;
+const TCP = ipv4.IpProtocol.TCP;
 
 /** How ICMP errors get reported; ICMP implements it, IPv4 and UDP call it (set at start-up). */
 export interface Ipv4ErrorReporter {
@@ -44,6 +45,35 @@ export interface Ipv4Options {
   /** Default TTL of datagrams we send (RFC 1700 / Linux: 64). */
   ttl?: number;
   reassembly?: ReassemblyOptions;
+  /**
+   * Most destinations with a lowered path MTU remembered at once (1024): peers fill this
+   * table, so a full one forgets an entry to take a new one.
+   */
+  pathMtuCacheSize?: number;
+}
+
+/**
+ * The smallest path MTU taken from a "fragmentation needed" (Linux's min_pmtu, 552): RFC 1191
+ * allows 68, but a forged error that low would shrink every segment to a few bytes. A path
+ * reported below it keeps 552 and loses DF (Linux "locks" it): routers fragment instead.
+ */
+export const IPV4_MIN_PATH_MTU = 552;
+/** RFC 1191 §6.3: a lowered path MTU is tried higher again after 10 minutes. */
+const PMTU_LIFETIME_MS = 10 * 60_000;
+/** RFC 1191 §7: the plateaus to guess a path MTU from when a router gives none. */
+const MTU_PLATEAUS = [32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68];
+
+/** The next plateau below `length` (RFC 1191 §7), for a "fragmentation needed" without an MTU. */
+export function plateauBelow(length: number): number {
+  for (const p of MTU_PLATEAUS) if (p < length) return p;
+  return 68;
+}
+
+interface PathMtu {
+  mtu: number;
+  expiresAt: number;
+  /** Reported below IPV4_MIN_PATH_MTU: datagrams to it go without DF. */
+  locked: boolean;
 }
 
 /** The multicast MAC for an IPv4 group address (RFC 1112: 01:00:5e + low 23 bits). */
@@ -94,16 +124,20 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
   private mask = 0;
   private gw = 0;
   private directedBroadcast = LIMITED_BROADCAST;
+  /** Destinations whose path MTU a "fragmentation needed" lowered (RFC 1191). */
+  private readonly pmtu = new Map<number, PathMtu>();
+  private readonly pathMtuCacheSize: number;
 
   constructor(
     private readonly ethernet: EthernetLayer,
     private readonly arp: ArpLayer,
     private readonly time: TimeSource,
-    wake: (at: number) => void,
+    private readonly wake: (at: number) => void,
     readonly mtu: number,
     options: Ipv4Options = {},
   ) {
     this.reassembler = new Reassembler(this.stats, wake, options.reassembly);
+    this.pathMtuCacheSize = options.pathMtuCacheSize ?? 1024;
     this.fragmentBuffer = new Uint8Array(ETHERNET_HEADER_LENGTH + mtu);
     this.header = {
       version: 4,
@@ -348,13 +382,19 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
     h.identification = this.identification;
     this.identification = (this.identification + 1) & 0xffff;
     h.protocol = protocol;
+    // RFC 1191: TCP segments carry DF, so that routers report a smaller path MTU instead of
+    // fragmenting; TCP sizes its segments to what they report.
+    h.flags = protocol === TCP && (this.pmtu.size === 0 || !this.pmtu.get(dst)?.locked) ? DF : 0;
     h.src = src !== 0 ? src : addr;
     h.dst = dst;
     ipv4.encodeIpv4(h, buf, ipOffset, payloadLength);
     const ipLength = HEADER_LENGTH + payloadLength;
     if (link === null) link = this.arp.entryFor(nextHop | 0);
     if (link === null) return this.arp.enqueue(nextHop, buf, ipOffset, ipLength);
-    return this.transmit(link, buf, ipOffset, ipLength) ? SendStatus.Sent : SendStatus.Dropped;
+    const limit = this.pmtu.size === 0 ? this.mtu : this.pathMtu(dst);
+    return this.transmit(link, buf, ipOffset, ipLength, limit)
+      ? SendStatus.Sent
+      : SendStatus.Dropped;
   }
 
   /** A datagram that waited for ARP (see ArpLayer.enqueue). */
@@ -366,14 +406,56 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
 
   tick(now: number): void {
     this.reassembler.tick(now);
+    if (this.pmtu.size === 0) return;
+    let next = Infinity;
+    for (const [dst, p] of this.pmtu) {
+      if (p.expiresAt <= now) this.pmtu.delete(dst);
+      else next = Math.min(next, p.expiresAt);
+    }
+    if (next < Infinity) this.wake(next);
+  }
+
+  /** The MTU of the path to `dst`: the link's, unless a "fragmentation needed" lowered it. */
+  pathMtu(dst: number): number {
+    if (this.pmtu.size === 0) return this.mtu;
+    return this.pmtu.get(dst >>> 0)?.mtu ?? this.mtu;
+  }
+
+  /**
+   * A "fragmentation needed" about a datagram we sent to `dst` (RFC 1191 §6.1): its path MTU
+   * becomes `mtu` (never below IPV4_MIN_PATH_MTU, never above the link's) for 10 minutes.
+   */
+  lowerPathMtu(dst: number, mtu: number, now: number): void {
+    const value = Math.max(IPV4_MIN_PATH_MTU, Math.min(mtu, this.mtu));
+    const locked = mtu < IPV4_MIN_PATH_MTU;
+    const key = dst >>> 0;
+    const p = this.pmtu.get(key);
+    if (p !== undefined) {
+      if (value < p.mtu) p.mtu = value;
+      p.locked ||= locked;
+      p.expiresAt = now + PMTU_LIFETIME_MS;
+    } else if (value < this.mtu || locked) {
+      if (this.pmtu.size >= this.pathMtuCacheSize) {
+        const oldest = this.pmtu.keys().next();
+        if (oldest.done !== true) this.pmtu.delete(oldest.value);
+      }
+      this.pmtu.set(key, { mtu: value, expiresAt: now + PMTU_LIFETIME_MS, locked });
+    }
+    this.wake(now + PMTU_LIFETIME_MS);
   }
 
   /**
    * Puts a whole datagram (at `ipOffset`, with Ethernet headroom in front) on the link, in
-   * fragments when it is larger than the MTU.
+   * fragments when it is larger than `limit` (the path MTU; one with DF is dropped instead).
    */
-  private transmit(mac: MacHolder, bytes: Uint8Array, ipOffset: number, ipLength: number): boolean {
-    if (ipLength <= this.mtu) {
+  private transmit(
+    mac: MacHolder,
+    bytes: Uint8Array,
+    ipOffset: number,
+    ipLength: number,
+    limit = this.mtu,
+  ): boolean {
+    if (ipLength <= limit) {
       if (
         !this.ethernet.sendTo(
           mac,
@@ -387,7 +469,7 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
       this.stats.txPackets++;
       return true;
     }
-    return this.fragment(mac, bytes, ipOffset, ipLength);
+    return this.fragment(mac, bytes, ipOffset, ipLength, limit);
   }
 
   /**
@@ -395,7 +477,13 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
    * then its total length, MF flag and fragment offset are set through the view, which updates
    * the header checksum for the changed words (RFC 1624) instead of summing the header again.
    */
-  private fragment(mac: MacHolder, bytes: Uint8Array, ipOffset: number, ipLength: number): boolean {
+  private fragment(
+    mac: MacHolder,
+    bytes: Uint8Array,
+    ipOffset: number,
+    ipLength: number,
+    limit: number,
+  ): boolean {
     const whole = this.wholeView;
     // Our own datagram (encoded by output()), so it wraps; a failure would be a bug, not input.
     if (whole.wrap(bytes, ipOffset, ipLength) !== null || (whole.flags & DF) !== 0) {
@@ -406,7 +494,7 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
     const out = this.fragmentBuffer;
     const ip = ETHERNET_HEADER_LENGTH;
     const headerLength = whole.headerLength;
-    const chunk = (this.mtu - headerLength) & ~7;
+    const chunk = (limit - headerLength) & ~7;
     const payloadLength = whole.payloadLength;
     for (let done = 0; done < payloadLength; done += chunk) {
       const size = Math.min(chunk, payloadLength - done);

@@ -7,9 +7,10 @@
  *
  * Both families share the state machine, the listeners and the caps; what differs lives here:
  * the pseudo-header checksum, the table (IPv4 keyed by the address as a number, IPv6 by a seeded
- * hash of the remote address checked against both addresses), the MSS (link MTU less 40 bytes
- * of IPv6 header), path MTU discovery (a Packet Too Big lowers the MSS of the connection it
- * quotes, RFC 8201) and the ICMPv6 errors that end a connection attempt.
+ * hash of the remote address checked against both addresses) and the MSS (link MTU less 40
+ * bytes of IPv6 header). ICMP and ICMPv6 errors reach the connection they quote: path MTU
+ * discovery (a "fragmentation needed" or Packet Too Big lowers its MSS, RFC 1191 / RFC 8201),
+ * and unreachables that end a connection attempt or are remembered as soft errors.
  *
  * Passive opens: each listener has a cap on half-open (SYN-RECEIVED) connections; beyond it,
  * SYN cookies answer statelessly. The connection table as a whole is capped too, so memory is
@@ -32,9 +33,10 @@ import {
   type TcpHost,
   windowShiftFor,
 } from '../../fsm/tcp.js';
-import { icmpv6, ipv4 as ipv4Spec, ipv6 as ipv6Spec, tcp } from '../../generated/index.js';
+import { icmp, icmpv6, ipv4 as ipv4Spec, ipv6 as ipv6Spec, tcp } from '../../generated/index.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { hashAddress, ipv6Text } from '../ipv6/address.js';
+import type { IcmpErrorReceiver } from '../icmp/icmp.js';
 import type { Icmpv6ErrorReport } from '../ipv6/icmpv6.js';
 import {
   IPV6_MIN_MTU,
@@ -47,11 +49,13 @@ import {
   type TransportReceiver,
 } from '../layers.js';
 import type { StatsTree } from '../stats.js';
+import { icmpVerdict, icmpv6Verdict, type IcmpVerdict } from './icmp-errors.js';
 import { TcpSocket, type SocketBackend, type TcpErrorCode, type TcpSocketInit } from './socket.js';
 import { OptionWriter, readSegment } from './wire.js';
 
 const HEADER_LENGTH = tcp.TCP_FIXED_SIZE;
 const IPV6_HEADER_LENGTH = ipv6Spec.IPV6_FIXED_SIZE;
+const IPV4_HEADER_LENGTH = ipv4Spec.IPV4_FIXED_SIZE;
 const TCP = ipv4Spec.IpProtocol.TCP;
 /** Headroom in front of every segment we build: room for either family's headers. */
 const HEADROOM = IPV6_SEND_HEADROOM;
@@ -61,6 +65,11 @@ const EPHEMERAL_FIRST = 49152;
 const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
 /** Bit of a SYN-cookie SYN-ACK's timestamp that says the peer offered SACK. */
 const COOKIE_SACK_BIT = 0x10;
+
+/** What TCP needs from IPv4: sending, and the path MTU when the layer keeps one (Ipv4Layer). */
+export interface TcpIpv4 extends Ipv4Sender {
+  pathMtu?(dst: number): number;
+}
 
 /** What TCP needs from IPv6 (see Ipv6Layer). */
 export interface TcpIpv6 extends Ipv6Sender {
@@ -151,8 +160,10 @@ export interface TcpLayerStats extends StatsTree {
   ipv6SegmentsOut: number;
   /** Packet Too Big errors that lowered a connection's segment size (RFC 8201). */
   pathMtuDecreases: number;
-  /** Connection attempts ended by an ICMPv6 destination unreachable (RFC 1122 §4.2.3.9). */
+  /** Connections ended by an ICMP or ICMPv6 error (RFC 1122 §4.2.3.9; see icmp-errors.ts). */
   icmpAborts: number;
+  /** Soft ICMP errors remembered on a connection (reported if it times out). */
+  icmpSoftErrors: number;
   drops: {
     malformed: number;
     badChecksum: number;
@@ -162,7 +173,7 @@ export interface TcpLayerStats extends StatsTree {
     tableFull: number;
     badCookie: number;
     sendFailed: number;
-    /** ICMPv6 errors about no connection of ours, or quoting a sequence number out of window. */
+    /** ICMP errors about no connection of ours, or quoting a sequence number out of window. */
     icmpIgnored: number;
   };
 }
@@ -264,6 +275,8 @@ class Entry implements SocketBackend {
   next6: Entry | null = null;
   /** When we last told Neighbor Discovery this connection made progress (IPv6). */
   confirmedAt = -Infinity;
+  /** The last soft ICMP error about this connection, reported if it times out. */
+  softError: TcpErrorCode | null = null;
   server: TcpServer | null = null;
   timer: TimerHandle | null = null;
   timerAt = Infinity;
@@ -340,7 +353,7 @@ class Entry implements SocketBackend {
   }
 }
 
-export class TcpLayer implements TransportReceiver, TcpHost {
+export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   readonly config: TcpConfig;
   readonly counters: TcpLayerStats = {
     segmentsIn: 0,
@@ -359,6 +372,7 @@ export class TcpLayer implements TransportReceiver, TcpHost {
     ipv6SegmentsOut: 0,
     pathMtuDecreases: 0,
     icmpAborts: 0,
+    icmpSoftErrors: 0,
     drops: {
       malformed: 0,
       badChecksum: 0,
@@ -384,6 +398,8 @@ export class TcpLayer implements TransportReceiver, TcpHost {
   private readonly view = new tcp.TcpView();
   /** Reads the segment an ICMPv6 error quotes (kept apart from the receive path's view). */
   private readonly quoteView = new tcp.TcpView();
+  /** The IPv4 header an ICMP error quotes. */
+  private readonly quote4 = new ipv4Spec.Ipv4View();
   private readonly rx: Segment = newSegment();
   private readonly reply: Segment = newSegment();
   /** The addresses of the segment being handled (copied into an entry when it opens one). */
@@ -421,7 +437,7 @@ export class TcpLayer implements TransportReceiver, TcpHost {
   socketFactory: (init: TcpSocketInit) => TcpSocket = (init) => new TcpSocket(init);
 
   constructor(
-    private readonly ipv4: Ipv4Sender,
+    private readonly ipv4: TcpIpv4,
     private readonly clock: Clock,
     private readonly options: TcpLayerOptions = {},
   ) {
@@ -546,7 +562,7 @@ export class TcpLayer implements TransportReceiver, TcpHost {
       this.remove(entry);
       return socket;
     }
-    if (a.ipv6) this.applyPathMtu(entry, now);
+    this.applyPathMtu(entry, now);
     conn.setTimestampOffset(this.isn.timestampOffset(a.local, localPort, a.remote, options.port));
     conn.connect(this.isn.isn(a.local, localPort, a.remote, options.port, now), now);
     this.settle(entry);
@@ -754,7 +770,7 @@ export class TcpLayer implements TransportReceiver, TcpHost {
     const entry = this.insert(conn, new TcpAddresses().copyFrom(a));
     entry.server = server;
     server.halfOpen++;
-    if (a.ipv6) this.applyPathMtu(entry, now);
+    this.applyPathMtu(entry, now);
     conn.setTimestampOffset(this.isn.timestampOffset(a.local, localPort, a.remote, remotePort));
     return entry;
   }
@@ -852,26 +868,55 @@ export class TcpLayer implements TransportReceiver, TcpHost {
     this.transmitRaw(this.reply, a, remotePort, localPort, null);
   }
 
-  // ================================================================== ICMPv6 errors
+  // ================================================================== ICMP errors
 
   /**
-   * An ICMPv6 error quoting a segment we sent. Only one naming a connection of ours, with a
-   * sequence number we have sent and not had acknowledged, counts (RFC 5927 §4.1: blind
-   * attackers must guess it). Packet Too Big lowers that connection's MSS to the path MTU the
-   * IPv6 layer now holds (RFC 8201 §5.2); destination unreachable ends a connection attempt in
-   * SYN-SENT (RFC 1122 §4.2.3.9 lets a host treat it as hard then; Linux does); the others, and
-   * unreachables on a synchronized connection, are soft: retransmission goes on.
+   * An ICMP error (IPv4) quoting a segment we sent; the IPv4 layer has already lowered the path
+   * MTU for a "fragmentation needed" (RFC 1191) and passes the value it now holds. The quote
+   * holds at least the first 8 bytes of the TCP header (RFC 792): ports and sequence number.
+   */
+  icmpError(
+    type: number,
+    code: number,
+    _from: number,
+    bytes: Uint8Array,
+    quoteOffset: number,
+    quoteLength: number,
+    mtu = 0,
+  ): void {
+    const q = this.quote4;
+    if (q.wrapPartial(bytes, quoteOffset, quoteLength) !== null || q.protocol !== TCP) return;
+    const start = q.payloadOffset;
+    // A cold path: the prefix decoder allocates, but reads the 8 bytes a view would refuse.
+    const th = tcp.decodeTcpPrefix(bytes, start, quoteOffset + quoteLength - start, 'seq');
+    if (th.seq === undefined || th.srcPort === undefined || th.dstPort === undefined) {
+      this.counters.drops.icmpIgnored++;
+      return;
+    }
+    const a = this.rxAddresses;
+    a.ipv6 = false;
+    a.local4 = q.src >>> 0;
+    a.remote4 = q.dst >>> 0;
+    const tooBig =
+      type === icmp.IcmpType.DestinationUnreachable &&
+      code === icmp.IcmpUnreachableCode.FragmentationNeeded;
+    this.connectionError(
+      a,
+      th.srcPort,
+      th.dstPort,
+      th.seq,
+      tooBig ? mtu : -1,
+      icmpVerdict(type, code),
+    );
+  }
+
+  /**
+   * An ICMPv6 error quoting a segment we sent; for a Packet Too Big the IPv6 layer has already
+   * lowered the path MTU (RFC 8201), and the error's own MTU bounds the connection's as well.
    */
   icmpv6Error(report: Icmpv6ErrorReport): void {
     const ip6 = this.ip6;
     if (ip6 === null) return;
-    const { Icmpv6Type } = icmpv6;
-    if (
-      report.type !== Icmpv6Type.PacketTooBig &&
-      report.type !== Icmpv6Type.DestinationUnreachable
-    ) {
-      return;
-    }
     const quoted = ip6.quotedHeader(report.bytes, report.quoteOffset, report.quoteLength);
     if (quoted === null || quoted.nextHeader !== TCP) return;
     const start = quoted.payloadOffset;
@@ -886,40 +931,82 @@ export class TcpLayer implements TransportReceiver, TcpHost {
     a.ipv6 = true;
     copyIpv6(report.bytes, quoted.srcOffset, a.local6, 0);
     copyIpv6(report.bytes, quoted.dstOffset, a.remote6, 0);
-    const entry = this.lookup(a, v.dstPort, v.srcPort);
+    const tooBig = report.type === icmpv6.Icmpv6Type.PacketTooBig;
+    const mtu = tooBig
+      ? Math.min(Math.max(IPV6_MIN_MTU, report.value), ip6.pathMtu(a.remote6, 0))
+      : -1;
+    this.connectionError(
+      a,
+      v.srcPort,
+      v.dstPort,
+      v.seq,
+      mtu,
+      icmpv6Verdict(report.type, report.code),
+    );
+  }
+
+  /**
+   * What an ICMP error does to the connection it names. Only one naming a connection of ours,
+   * with a sequence number we have sent and not had acknowledged, counts (RFC 5927 §4.1: blind
+   * attackers must guess it). `mtu` >= 0: path MTU discovery lowered the path to that (the MSS
+   * follows, and what was lost is resent at once). Otherwise `verdict` (icmp-errors.ts): in
+   * SYN-SENT the attempt ends with its error (as Linux); in SYN-RECEIVED a fatal one drops the
+   * half-open connection; otherwise it is soft, and reported if the connection times out.
+   */
+  private connectionError(
+    a: TcpAddresses,
+    localPort: number,
+    remotePort: number,
+    seq: number,
+    mtu: number,
+    verdict: IcmpVerdict | null,
+  ): void {
+    const entry = this.lookup(a, remotePort, localPort);
     const conn = entry?.conn;
     if (
       entry === undefined ||
       conn === undefined ||
-      !seqGe(v.seq, conn.sndUna) ||
-      !seqLt(v.seq, conn.sndMax)
+      !seqGe(seq, conn.sndUna) ||
+      !seqLt(seq, conn.sndMax)
     ) {
       this.counters.drops.icmpIgnored++;
       return;
     }
     const now = this.clock.now();
-    if (report.type === Icmpv6Type.PacketTooBig) {
+    if (mtu >= 0) {
       const before = conn.effMss;
-      // The layer's path MTU table is bounded (peers fill it): the error's own MTU counts too.
-      this.applyPathMtu(entry, now, Math.max(IPV6_MIN_MTU, report.value));
+      const header = a.ipv6 ? IPV6_HEADER_LENGTH : IPV4_HEADER_LENGTH;
+      conn.pathMtuChanged(mtu - header - HEADER_LENGTH, now);
       if (conn.effMss < before) this.counters.pathMtuDecreases++;
       this.settle(entry);
       return;
     }
-    if (conn.state !== TcpState.SYN_SENT) return;
-    this.counters.icmpAborts++;
-    this.fail(
-      entry,
-      report.code === icmpv6.Icmpv6UnreachableCode.Port ? 'ECONNREFUSED' : 'EHOSTUNREACH',
-    );
-    conn.abort(now);
-    this.settle(entry);
+    if (verdict === null) return;
+    if (
+      conn.state === TcpState.SYN_SENT ||
+      (conn.state === TcpState.SYN_RECEIVED && verdict.fatal)
+    ) {
+      this.counters.icmpAborts++;
+      this.fail(entry, verdict.code);
+      conn.abort(now);
+      this.settle(entry);
+      return;
+    }
+    entry.softError = verdict.code;
+    this.counters.icmpSoftErrors++;
   }
 
-  /** Caps an IPv6 connection's segments at what the path to its peer carries. */
-  private applyPathMtu(entry: Entry, now: number, reported = Infinity): void {
-    const mtu = Math.min(reported, (this.ip6 as TcpIpv6).pathMtu(entry.addresses.remote6, 0));
-    entry.conn.pathMtuChanged(mtu - IPV6_HEADER_LENGTH - HEADER_LENGTH, now);
+  /** Caps a new connection's segments at what the path to its peer is known to carry. */
+  private applyPathMtu(entry: Entry, now: number): void {
+    const a = entry.addresses;
+    if (a.ipv6) {
+      const mtu = (this.ip6 as TcpIpv6).pathMtu(a.remote6, 0);
+      entry.conn.pathMtuChanged(mtu - IPV6_HEADER_LENGTH - HEADER_LENGTH, now);
+    } else if (this.ipv4.pathMtu !== undefined) {
+      const mtu = this.ipv4.pathMtu(a.remote4);
+      if (mtu < this.ipv4.maxPayload + IPV4_HEADER_LENGTH)
+        entry.conn.pathMtuChanged(mtu - IPV4_HEADER_LENGTH - HEADER_LENGTH, now);
+    }
   }
 
   // ================================================================== TcpHost
@@ -1156,7 +1243,8 @@ export class TcpLayer implements TransportReceiver, TcpHost {
           this.fail(entry, 'ECONNREFUSED');
           break;
         case TcpEvent.TimedOut:
-          this.fail(entry, 'ETIMEDOUT');
+          // RFC 5461 §4.1 / Linux: a soft ICMP error seen meanwhile says more than "timed out".
+          this.fail(entry, entry.softError ?? 'ETIMEDOUT');
           break;
         default:
           break;

@@ -26,7 +26,18 @@ export interface SocketBackend {
 }
 
 export type TcpErrorCode =
-  'ECONNREFUSED' | 'ECONNRESET' | 'ETIMEDOUT' | 'EPIPE' | 'EHOSTUNREACH' | 'ENETUNREACH';
+  | 'ECONNREFUSED'
+  | 'ECONNRESET'
+  | 'ETIMEDOUT'
+  | 'EPIPE'
+  | 'EHOSTUNREACH'
+  | 'ENETUNREACH'
+  | 'EHOSTDOWN'
+  | 'ENONET'
+  | 'ENOPROTOOPT'
+  | 'EOPNOTSUPP'
+  | 'EACCES'
+  | 'EPROTO';
 
 /** Linux's errno values, negated as libuv reports them. */
 const ERRNO: Record<TcpErrorCode, number> = {
@@ -36,6 +47,12 @@ const ERRNO: Record<TcpErrorCode, number> = {
   EPIPE: -32,
   EHOSTUNREACH: -113,
   ENETUNREACH: -101,
+  EHOSTDOWN: -112,
+  ENONET: -64,
+  ENOPROTOOPT: -92,
+  EOPNOTSUPP: -95,
+  EACCES: -13,
+  EPROTO: -71,
 };
 
 /** An error shaped like Node's system errors (`code`, `errno`, `syscall`, `address`, `port`). */

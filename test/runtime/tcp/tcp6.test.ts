@@ -112,6 +112,9 @@ describe('TCP over IPv6', () => {
       const r = await echo(p, IP6_B, data);
       expect(sha256(r.back)).toBe(sha256(data));
       expect(p.tcpA.stats().retransmits).toBeGreaterThan(0);
+      // Segments carrying SACK blocks still fit the MTU: IPv6 fragmented none.
+      expect(p.a.stats().ipv6?.fragmentsSent).toBe(0);
+      expect(p.b.stats().ipv6?.fragmentsSent).toBe(0);
     }
   });
 
