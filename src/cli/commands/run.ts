@@ -11,6 +11,7 @@ import { recordPcap } from '../../runtime/link/pcap-recorder.js';
 import { openTap, setKernelIpv4 } from '../../runtime/link/tap.js';
 import { createStack, resolveAddress, StackConfigError } from '../../runtime/stack.js';
 import { totalDrops } from '../../runtime/stats.js';
+import { TokenBucket } from '../../runtime/rate-limit.js';
 import { UdpEchoServer } from '../../runtime/udp/echo.js';
 import { parseHttpSpec, startHttpService, type HttpSpec } from '../../runtime/http/index.js';
 import { attachDhcp, dhcpLogRecord } from '../../runtime/dhcp/index.js';
@@ -188,6 +189,18 @@ export async function runStack(options: RunOptions): Promise<void> {
     options.udpEcho === undefined ? undefined : new UdpEchoServer(stack.udp, options.udpEcho);
   // TCP is always attached (closed ports answer RST); --echo / --discard add RFC 862/863 servers.
   const tcp = attachTcp(stack);
+  // A full table evicting under a flood must not flood the log: 10 lines a second, and the
+  // next line says how many were left out.
+  const evictionLines = new TokenBucket(10, 20);
+  let evictionsUnlogged = 0;
+  tcp.onEvict = (e) => {
+    if (!evictionLines.take(stack.clock.now())) {
+      evictionsUnlogged++;
+      return;
+    }
+    log('tcp.evicted', { ...e, ...(evictionsUnlogged > 0 ? { unlogged: evictionsUnlogged } : {}) });
+    evictionsUnlogged = 0;
+  };
   if (options.echo !== undefined) startEchoServer(tcp, options.echo);
   if (options.discard !== undefined) startDiscardServer(tcp, options.discard);
   const httpService =

@@ -12,9 +12,13 @@
  * discovery (a "fragmentation needed" or Packet Too Big lowers its MSS, RFC 1191 / RFC 8201),
  * and unreachables that end a connection attempt or are remembered as soft errors.
  *
- * Passive opens: each listener has a cap on half-open (SYN-RECEIVED) connections; beyond it,
- * SYN cookies answer statelessly. The connection table as a whole is capped too, so memory is
- * bounded by maxConnections x (send buffer + receive window).
+ * Passive opens: each listener has a cap on half-open (SYN-RECEIVED) connections, and each peer
+ * (an IPv4 address, an IPv6 /64) one of its own; beyond either, SYN cookies answer statelessly.
+ * The connection table as a whole is capped too, so memory is bounded by maxConnections x (send
+ * buffer + receive window), and no peer may hold more than maxConnectionsPerPeer of it. When the
+ * table is full, a new connection makes room by evicting, in this order (lwIP's idea of
+ * priorities): the least recently active TIME-WAIT connection, else the least recently active
+ * connection idle for evictIdleMs; only when neither exists is it refused.
  */
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
@@ -28,6 +32,7 @@ import {
   TcpConnection,
   TcpEvent,
   TcpState,
+  stateName,
   type TcpConfig,
   type TcpCounters,
   type TcpHost,
@@ -59,6 +64,8 @@ const IPV4_HEADER_LENGTH = ipv4Spec.IPV4_FIXED_SIZE;
 const TCP = ipv4Spec.IpProtocol.TCP;
 /** Headroom in front of every segment we build: room for either family's headers. */
 const HEADROOM = IPV6_SEND_HEADROOM;
+/** How many of the least recently active connections a full table looks at for a TIME-WAIT one. */
+const EVICT_SCAN = 64;
 /** Forward-progress confirmations to Neighbor Discovery, at most one per connection per this. */
 const CONFIRM_INTERVAL_MS = 1000;
 const EPHEMERAL_FIRST = 49152;
@@ -137,6 +144,16 @@ export interface TcpLayerOptions extends Partial<TcpConfig> {
   maxConnections?: number;
   /** Half-open connections per listener before SYN cookies take over (default 128). */
   synBacklog?: number;
+  /**
+   * Most connections one peer (IPv4 address, IPv6 /64) may have in the table, accepted or
+   * opened by us (default a quarter of maxConnections, at least 64 or the whole of a smaller
+   * table): one host cannot take every slot.
+   */
+  maxConnectionsPerPeer?: number;
+  /** Half-open connections per peer before its SYNs get cookies (default a quarter of synBacklog, at least 16). */
+  maxHalfOpenPerPeer?: number;
+  /** A full table may evict a connection that has been idle this long (ms, default 60 s). */
+  evictIdleMs?: number;
   /** Secret for ISNs (RFC 6528); random by default. Tests pass one for reproducibility. */
   isnKey?: Uint8Array;
   cookieKey?: Uint8Array;
@@ -175,7 +192,27 @@ export interface TcpLayerStats extends StatsTree {
     sendFailed: number;
     /** ICMP errors about no connection of ours, or quoting a sequence number out of window. */
     icmpIgnored: number;
+    /** SYNs (or cookie ACKs) from a peer already holding maxConnectionsPerPeer connections. */
+    peerLimit: number;
   };
+  /** Connections evicted from a full table to make room, by kind. */
+  evictions: { timeWait: number; idle: number };
+}
+
+/** What `TcpLayer.onEvict` hears about each connection a full table evicted. */
+export interface TcpEviction {
+  remoteAddress: string;
+  remotePort: number;
+  localPort: number;
+  state: string;
+  reason: 'time-wait' | 'idle';
+  idleMs: number;
+}
+
+/** A peer's share of the table. */
+interface PeerShare {
+  connections: number;
+  halfOpen: number;
 }
 
 export interface ConnectOptions {
@@ -277,6 +314,13 @@ class Entry implements SocketBackend {
   confirmedAt = -Infinity;
   /** The last soft ICMP error about this connection, reported if it times out. */
   softError: TcpErrorCode | null = null;
+  /** The peer it counts against (see TcpLayer.peerKey), and whether as half-open. */
+  peer: number | string = 0;
+  halfOpenCounted = false;
+  /** Place in the layer's activity list (least recently active first), and when it was active. */
+  older: Entry | null = null;
+  newer: Entry | null = null;
+  activeAt = 0;
   server: TcpServer | null = null;
   timer: TimerHandle | null = null;
   timerAt = Infinity;
@@ -382,10 +426,21 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       badCookie: 0,
       sendFailed: 0,
       icmpIgnored: 0,
+      peerLimit: 0,
     },
+    evictions: { timeWait: 0, idle: 0 },
   };
   private readonly maxConnections: number;
   private readonly synBacklog: number;
+  private readonly maxPerPeer: number;
+  private readonly maxHalfOpenPerPeer: number;
+  private readonly evictIdleMs: number;
+  private readonly peers = new Map<number | string, PeerShare>();
+  /** Every entry, least recently active first (eviction candidates come from the old end). */
+  private oldest: Entry | null = null;
+  private newest: Entry | null = null;
+  /** Told of every connection a full table evicts (the CLI logs them). */
+  onEvict: ((eviction: TcpEviction) => void) | null = null;
   /** IPv4: remote address → ((remotePort << 16) | localPort) → entry. */
   private readonly table = new Map<number, Map<number, Entry>>();
   /** IPv6: seeded hash of (remote address, ports) → entries chained through `next6`. */
@@ -449,6 +504,14 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     this.config6 = this.config;
     this.maxConnections = options.maxConnections ?? 10_000;
     this.synBacklog = options.synBacklog ?? 128;
+    // A quarter of the table (or backlog), but not so few that a small table starves one client.
+    this.maxPerPeer =
+      options.maxConnectionsPerPeer ??
+      Math.max(Math.ceil(this.maxConnections / 4), Math.min(this.maxConnections, 64));
+    this.maxHalfOpenPerPeer =
+      options.maxHalfOpenPerPeer ??
+      Math.max(Math.ceil(this.synBacklog / 4), Math.min(this.synBacklog, 16));
+    this.evictIdleMs = options.evictIdleMs ?? 60_000;
     this.isn = new IsnGenerator(options.isnKey);
     this.cookies = new SynCookies(options.cookieKey);
     this.tx = new Uint8Array(HEADROOM + 60 + Math.max(mss, 536));
@@ -554,7 +617,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     if (options.noDelay) conn.noDelay = true;
     if (connectListener) socket.once('connect', connectListener);
     this.counters.activeOpens++;
-    if (noSource || this.count > this.maxConnections) {
+    if (noSource || (this.count > this.maxConnections && !this.evictOne(now))) {
       if (!noSource) this.counters.drops.tableFull++;
       conn.abort(now);
       const code: TcpErrorCode = noSource ? 'ENETUNREACH' : 'ECONNREFUSED';
@@ -586,7 +649,11 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     this.counters.challengeAcks = challengeAcks;
     this.counters.connections = this.count;
     this.counters.timeWait = timeWait;
-    return { ...this.counters, drops: { ...this.counters.drops } };
+    return {
+      ...this.counters,
+      drops: { ...this.counters.drops },
+      evictions: { ...this.counters.evictions },
+    };
   }
 
   /** Aborts every connection (RST) and stops listening. */
@@ -677,6 +744,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
         this.passiveOpen(seg, a, remotePort, localPort, now, minIss);
         return;
       }
+      this.touch(entry, now);
       if (a.ipv6) {
         const una = conn.sndUna;
         conn.input(seg, now);
@@ -734,14 +802,20 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   ): void {
     const server = this.listenerFor(a, localPort);
     if (server === undefined) return;
-    if (server.halfOpen >= this.synBacklog) {
+    const share = this.peers.get(this.peerKey(a));
+    if (share !== undefined && share.connections >= this.maxPerPeer) {
+      this.counters.drops.peerLimit++;
+      return;
+    }
+    // Past the listener's backlog, or the peer's share of it: answer without keeping state.
+    if (
+      server.halfOpen >= this.synBacklog ||
+      (share !== undefined && share.halfOpen >= this.maxHalfOpenPerPeer)
+    ) {
       this.sendCookie(seg, a, remotePort, localPort, now);
       return;
     }
-    if (this.count >= this.maxConnections) {
-      this.counters.drops.tableFull++;
-      return;
-    }
+    if (!this.roomFor(now)) return;
     let iss = this.isn.isn(a.local, localPort, a.remote, remotePort, now);
     if (minIss >= 0 && !seqGt(iss, minIss)) iss = minIss;
     const entry = this.insertHalfOpen(server, a, remotePort, localPort, now);
@@ -770,6 +844,8 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     const entry = this.insert(conn, new TcpAddresses().copyFrom(a));
     entry.server = server;
     server.halfOpen++;
+    entry.halfOpenCounted = true;
+    (this.peers.get(entry.peer) as PeerShare).halfOpen++;
     this.applyPathMtu(entry, now);
     conn.setTimestampOffset(this.isn.timestampOffset(a.local, localPort, a.remote, remotePort));
     return entry;
@@ -838,10 +914,12 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       this.counters.drops.badCookie++;
       return undefined;
     }
-    if (this.count >= this.maxConnections) {
-      this.counters.drops.tableFull++;
+    const share = this.peers.get(this.peerKey(a));
+    if (share !== undefined && share.connections >= this.maxPerPeer) {
+      this.counters.drops.peerLimit++;
       return undefined;
     }
+    if (!this.roomFor(now)) return undefined;
     this.counters.synCookiesAccepted++;
     const entry = this.insertHalfOpen(server, a, remotePort, localPort, now);
     let options: { windowScale: number; sackPermitted: boolean } | undefined;
@@ -1116,6 +1194,11 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   private insert(conn: TcpConnection, a: TcpAddresses): Entry {
     const entry = new Entry(this, conn, this.clock, a);
     conn.owner = entry;
+    entry.peer = this.peerKey(a);
+    const share = this.peers.get(entry.peer);
+    if (share === undefined) this.peers.set(entry.peer, { connections: 1, halfOpen: 0 });
+    else share.connections++;
+    this.touch(entry, this.clock.now());
     if (a.ipv6) {
       const key = this.key6(a.remote6, conn.remotePort, conn.localPort);
       entry.next6 = this.table6.get(key) ?? null;
@@ -1139,6 +1222,10 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     entry.timer = null;
     const conn = entry.conn;
     if (entry.server !== null && !entry.accepted) entry.server.halfOpen--;
+    this.leaveHalfOpen(entry);
+    const share = this.peers.get(entry.peer);
+    if (share !== undefined && --share.connections === 0) this.peers.delete(entry.peer);
+    this.unlink(entry);
     const c: TcpCounters = conn.counters;
     this.closedCounters.retransmits += c.retransmits;
     this.closedCounters.timeouts += c.timeouts;
@@ -1166,6 +1253,91 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       }
     }
     this.count--;
+  }
+
+  /**
+   * Whom a connection counts against: an IPv4 address, or an IPv6 /64 (one host commonly holds
+   * a whole /64, RFC 4291 §2.5.1, so counting its addresses apart would count nothing).
+   */
+  private peerKey(a: TcpAddresses): number | string {
+    if (!a.ipv6) return a.remote4;
+    const r = a.remote6;
+    let key = '';
+    for (let i = 0; i < 8; i++) key += String.fromCharCode(r[i]);
+    return key;
+  }
+
+  private leaveHalfOpen(entry: Entry): void {
+    if (!entry.halfOpenCounted) return;
+    entry.halfOpenCounted = false;
+    const share = this.peers.get(entry.peer);
+    if (share !== undefined) share.halfOpen--;
+  }
+
+  /** Marks `entry` active now: it moves to the new end of the activity list. */
+  private touch(entry: Entry, now: number): void {
+    entry.activeAt = now;
+    if (this.newest === entry) return;
+    this.unlink(entry);
+    entry.older = this.newest;
+    if (this.newest !== null) this.newest.newer = entry;
+    this.newest = entry;
+    if (this.oldest === null) this.oldest = entry;
+  }
+
+  private unlink(entry: Entry): void {
+    if (entry.older !== null) entry.older.newer = entry.newer;
+    else if (this.oldest === entry) this.oldest = entry.newer;
+    if (entry.newer !== null) entry.newer.older = entry.older;
+    else if (this.newest === entry) this.newest = entry.older;
+    entry.older = null;
+    entry.newer = null;
+  }
+
+  /** Room in the table for one more connection, evicting one if it is full. */
+  private roomFor(now: number): boolean {
+    if (this.count < this.maxConnections || this.evictOne(now)) return true;
+    this.counters.drops.tableFull++;
+    return false;
+  }
+
+  /**
+   * Makes room in a full table: the least recently active TIME-WAIT connection among the
+   * oldest few, else the least recently active connection if idle for evictIdleMs. Bounded
+   * work (EVICT_SCAN entries) so that a SYN flood against a full table stays cheap.
+   */
+  private evictOne(now: number): boolean {
+    let e = this.oldest;
+    for (let i = 0; e !== null && i < EVICT_SCAN; i++, e = e.newer) {
+      if (e.conn.state === TcpState.TIME_WAIT) {
+        this.evict(e, 'time-wait', now);
+        return true;
+      }
+    }
+    const old = this.oldest;
+    if (old !== null && now - old.activeAt >= this.evictIdleMs) {
+      this.evict(old, 'idle', now);
+      return true;
+    }
+    return false;
+  }
+
+  private evict(entry: Entry, reason: TcpEviction['reason'], now: number): void {
+    const conn = entry.conn;
+    if (reason === 'time-wait') this.counters.evictions.timeWait++;
+    else this.counters.evictions.idle++;
+    this.onEvict?.({
+      remoteAddress: entry.addresses.remoteText(),
+      remotePort: conn.remotePort,
+      localPort: conn.localPort,
+      state: stateName(conn.state),
+      reason,
+      idleMs: now - entry.activeAt,
+    });
+    this.fail(entry, 'ECONNABORTED');
+    conn.abort(now);
+    this.settle(entry);
+    this.remove(entry);
   }
 
   private forEachEntry(fn: (e: Entry) => void): void {
@@ -1271,6 +1443,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     const server = entry.server;
     if (server === null) return;
     server.halfOpen--;
+    this.leaveHalfOpen(entry);
     entry.accepted = true;
     this.counters.passiveOpens++;
     if (!server.listening) {

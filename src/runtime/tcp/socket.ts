@@ -37,7 +37,8 @@ export type TcpErrorCode =
   | 'ENOPROTOOPT'
   | 'EOPNOTSUPP'
   | 'EACCES'
-  | 'EPROTO';
+  | 'EPROTO'
+  | 'ECONNABORTED';
 
 /** Linux's errno values, negated as libuv reports them. */
 const ERRNO: Record<TcpErrorCode, number> = {
@@ -53,6 +54,7 @@ const ERRNO: Record<TcpErrorCode, number> = {
   EOPNOTSUPP: -95,
   EACCES: -13,
   EPROTO: -71,
+  ECONNABORTED: -103,
 };
 
 /** An error shaped like Node's system errors (`code`, `errno`, `syscall`, `address`, `port`). */
