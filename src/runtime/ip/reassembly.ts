@@ -4,18 +4,23 @@
  * ipv6/reassembly.ts) own the key, find their datagram in `datagrams` with their own compares,
  * check their version's rules, and hand each fragment to a FragmentTable.
  *
- * Each datagram keeps its payload in one buffer with `headerRoom` bytes in front for the first
- * fragment's header, so a finished datagram is handed up contiguous, header included, without
- * another copy. Received byte ranges are kept as a sorted list of disjoint intervals:
+ * Each datagram keeps its fragments as they arrived (a copy of each one's data) and a small head
+ * buffer of `headerRoom` bytes for the first fragment's header, so it costs what was received,
+ * not what its offsets claim (a lone fragment at offset 64,000 holds 1,480 bytes, not 64 KiB).
+ * When the last hole fills, one buffer of header room + payload is built and the fragments
+ * copied in once, and the datagram is handed up contiguous, header included. Received byte
+ * ranges are kept as a sorted list of disjoint intervals:
  * - a fragment entirely inside what was already received is a duplicate: ignored;
  * - a fragment that partially overlaps received data discards the whole datagram, as Linux does
  *   since the FragmentSmack fixes (overlaps are only ever produced by attacks or broken senders);
  *   with `keepDiscarded` the datagram stays as a bufferless marker until it would have timed
  *   out, so the front can drop its remaining fragments too (RFC 5722);
  * - a datagram not finished `timeoutMs` after its first fragment is discarded;
- * - all buffers together stay under `maxBytes` and at most `maxDatagrams` datagrams are held:
- *   the oldest are evicted to make room.
- * Once a datagram's buffer is big enough, storing a fragment allocates nothing.
+ * - all datagrams together hold at most `maxBytes` (fragment data, plus a per-fragment and a
+ *   per-datagram overhead for the objects) and at most `maxDatagrams` are held; one source at
+ *   most `maxBytesPerSource` of it, so a flood from one host evicts its own datagrams and not
+ *   others' (Linux bounds by memory alone; per-source fairness is ours). Making room evicts the
+ *   source's oldest datagram when that source is over its share, else the oldest of all.
  */
 import { copyBytes } from '../ethernet/bytes.js';
 import type { ReassemblyCounters } from '../stats.js';
@@ -27,18 +32,51 @@ export interface ReassemblyOptions {
   maxBytes?: number;
   /** Datagrams held at once (incomplete ones and discard markers). */
   maxDatagrams?: number;
+  /** Bytes one source may hold (default a quarter of maxBytes). */
+  maxBytesPerSource?: number;
+}
+
+/**
+ * A front's options with its defaults filled in; the per-source share follows `maxBytes`
+ * (a quarter of it) unless given.
+ */
+export function reassemblyOptions(
+  defaults: Required<Omit<ReassemblyOptions, 'maxBytesPerSource'>>,
+  options: ReassemblyOptions,
+): Required<ReassemblyOptions> {
+  const o = { ...defaults, ...options };
+  return { ...o, maxBytesPerSource: options.maxBytesPerSource ?? Math.ceil(o.maxBytes / 4) };
+}
+
+/** What a fragment costs beyond its data: its record and the copy's object (an estimate). */
+const FRAGMENT_OVERHEAD = 64;
+/** What a datagram costs beyond its fragments: its record, ranges and head buffer's object. */
+const DATAGRAM_OVERHEAD = 128;
+
+/** One received fragment's data, as it arrived. */
+export interface StoredFragment {
+  start: number;
+  data: Uint8Array;
 }
 
 /** Neither version's payload (IPv4 total length, IPv6 payload length) exceeds 16 bits. */
 const MAX_PAYLOAD = 65535;
-const INITIAL_CAPACITY = 4096;
 /** The buffer of a datagram not admitted yet, or discarded. */
 export const NO_BUFFER = new Uint8Array(0);
 
 /** What the table keeps per datagram; a front adds its key fields. */
 export interface FragmentedDatagram {
-  /** `headerRoom` bytes for the header, then the payload. */
+  /**
+   * `headerRoom` bytes for the header (the front may keep more of its own there); once
+   * complete, or handed to `expired`, followed by the payload (as far as it is contiguous).
+   */
   buffer: Uint8Array;
+  /** The fragments received, in arrival order. */
+  fragments: StoredFragment[];
+  /** Bytes this datagram counts against the bounds. */
+  held: number;
+  /** Whom the datagram counts against for `maxBytesPerSource` (the front's key for its source). */
+  source: number | string;
   /** Length of the first fragment's header once it arrived, else 0. */
   headerLength: number;
   /** Payload length, known once the last fragment (more-fragments clear) arrived; -1 before. */
@@ -81,6 +119,8 @@ export class FragmentTable<D extends FragmentedDatagram> {
   private readonly expired: (d: D) => void;
   private bytesHeld = 0;
   private markers = 0;
+  private readonly perSource = new Map<number | string, number>();
+  private readonly maxPerSource: number;
 
   constructor(
     private readonly counters: ReassemblyCounters,
@@ -88,6 +128,7 @@ export class FragmentTable<D extends FragmentedDatagram> {
     config: FragmentTableConfig<D>,
   ) {
     this.options = config.options;
+    this.maxPerSource = config.options.maxBytesPerSource;
     this.headerRoom = config.headerRoom;
     this.keepDiscarded = config.keepDiscarded;
     this.expired = config.expired;
@@ -109,22 +150,24 @@ export class FragmentTable<D extends FragmentedDatagram> {
   }
 
   /**
-   * Takes in a datagram that has received nothing yet, with a buffer for payload up to `end`,
-   * evicting the oldest to stay within the bounds. False (counted) when even alone it would not fit.
+   * Takes in a datagram that has received nothing yet (with its `source` set), evicting to stay
+   * within the bounds. False (counted) when even alone it would not fit.
    */
-  admit(d: D, end: number, now: number): boolean {
-    const capacity = this.headerRoom + Math.max(INITIAL_CAPACITY, roundUp(end));
-    if (!this.makeRoom(capacity, null)) return false;
+  admit(d: D, _end: number, now: number): boolean {
+    const cost = this.headerRoom + DATAGRAM_OVERHEAD;
+    if (!this.makeRoom(cost, d.source, null)) return false;
     if (this.datagrams.length >= this.options.maxDatagrams) {
       const oldest = this.datagrams[0];
       // A marker holds no datagram: forgetting it early is not a loss worth counting.
       if (!oldest.discarded) this.counters.drops.reassemblyMemory++;
       this.remove(oldest);
     }
-    d.buffer = new Uint8Array(capacity);
+    d.buffer = new Uint8Array(this.headerRoom);
+    d.fragments = [];
+    d.held = 0;
     d.expiresAt = now + this.options.timeoutMs;
     this.datagrams.push(d);
-    this.bytesHeld += capacity;
+    this.charge(d, cost);
     this.wake(d.expiresAt);
     return true;
   }
@@ -171,9 +214,16 @@ export class FragmentTable<D extends FragmentedDatagram> {
       else this.remove(d);
       return FRAGMENT_DROPPED;
     }
-    if (!this.ensureCapacity(d, end)) return FRAGMENT_DROPPED;
+    const length = end - start;
+    if (!this.makeRoom(length + FRAGMENT_OVERHEAD, d.source, d)) {
+      this.remove(d);
+      return FRAGMENT_DROPPED;
+    }
+    const data = new Uint8Array(length);
+    copyBytes(bytes, payloadOffset, data, 0, length);
+    d.fragments.push({ start, data });
+    this.charge(d, length + FRAGMENT_OVERHEAD);
     const room = this.headerRoom;
-    copyBytes(bytes, payloadOffset, d.buffer, room + start, end - start);
     if (start === 0) {
       d.headerLength = headerLength;
       copyBytes(bytes, headerOffset, d.buffer, room - headerLength, headerLength);
@@ -189,8 +239,25 @@ export class FragmentTable<D extends FragmentedDatagram> {
     }
     // Complete (the interval [0, total) implies the first fragment, hence its header, arrived).
     this.remove(d);
+    this.assemble(d, d.totalLength);
     this.counters.reassembled++;
     return DATAGRAM_COMPLETE;
+  }
+
+  /**
+   * Builds `d.buffer` as header room + payload [0, upTo) from its fragments (they cover it,
+   * disjoint), keeping what the head buffer held; the fragments are released.
+   */
+  private assemble(d: D, upTo: number): void {
+    const room = this.headerRoom;
+    const out = new Uint8Array(room + upTo);
+    copyBytes(d.buffer, 0, out, 0, room);
+    for (const f of d.fragments) {
+      if (f.start >= upTo) continue;
+      copyBytes(f.data, 0, out, room + f.start, Math.min(f.data.length, upTo - f.start));
+    }
+    d.buffer = out;
+    d.fragments = [];
   }
 
   /** Drops `d` (a front's own checks found it can never complete correctly). */
@@ -208,7 +275,11 @@ export class FragmentTable<D extends FragmentedDatagram> {
         this.remove(d);
         if (!d.discarded) {
           this.counters.drops.reassemblyTimeout++;
-          if (d.headerLength > 0) this.expired(d);
+          if (d.headerLength > 0) {
+            // The first interval starts at 0 (the first fragment arrived): that much is quoted.
+            this.assemble(d, d.ranges[1]);
+            this.expired(d);
+          }
         }
         continue;
       }
@@ -222,35 +293,41 @@ export class FragmentTable<D extends FragmentedDatagram> {
     this.datagrams.length = 0;
     this.bytesHeld = 0;
     this.markers = 0;
+    this.perSource.clear();
   }
 
-  /** Grows `d`'s buffer to hold payload up to `end`, within the memory bound. */
-  private ensureCapacity(d: D, end: number): boolean {
-    const room = this.headerRoom;
-    const needed = room + end;
-    if (needed <= d.buffer.length) return true;
-    const capacity = Math.min(room + MAX_PAYLOAD, Math.max(needed, d.buffer.length * 2));
-    if (!this.makeRoom(capacity - d.buffer.length, d)) {
-      this.remove(d);
-      return false;
-    }
-    const grown = new Uint8Array(capacity);
-    grown.set(d.buffer);
-    this.bytesHeld += capacity - d.buffer.length;
-    d.buffer = grown;
-    return true;
+  /** Bytes `source` holds now. */
+  heldBy(source: number | string): number {
+    return this.perSource.get(source) ?? 0;
   }
 
-  /** Evicts the oldest datagrams (never `keep`) until `extra` more bytes fit; false if they cannot. */
-  private makeRoom(extra: number, keep: D | null): boolean {
+  private charge(d: D, bytes: number): void {
+    d.held += bytes;
+    this.bytesHeld += bytes;
+    this.perSource.set(d.source, (this.perSource.get(d.source) ?? 0) + bytes);
+  }
+
+  /**
+   * Evicts until `extra` more bytes fit for `source` (never evicting `keep`): that source's own
+   * oldest datagrams while it is over its share, then the oldest of all while the table is over
+   * its bound. False (counted) when they cannot fit even so.
+   */
+  private makeRoom(extra: number, source: number | string, keep: D | null): boolean {
     const max = this.options.maxBytes;
-    if (extra > max - (keep === null ? 0 : keep.buffer.length)) {
+    const kept = keep === null ? 0 : keep.held;
+    if (extra + kept > Math.min(max, this.maxPerSource)) {
       this.counters.drops.reassemblyMemory++;
       return false;
     }
     const list = this.datagrams;
+    while (this.heldBy(source) + extra > this.maxPerSource) {
+      // The source holds more than `keep`: some other datagram of its own holds bytes.
+      let i = 0;
+      while (list[i] === keep || list[i].discarded || list[i].source !== source) i++;
+      this.counters.drops.reassemblyMemory++;
+      this.remove(list[i]);
+    }
     while (this.bytesHeld + extra > max) {
-      // Some datagram other than `keep` holds bytes: the check above leaves room for `keep`.
       let i = 0;
       while (list[i] === keep || list[i].discarded) i++;
       this.counters.drops.reassemblyMemory++;
@@ -259,14 +336,23 @@ export class FragmentTable<D extends FragmentedDatagram> {
     return true;
   }
 
-  /** Frees `d`'s buffer and keeps it as a marker until it expires. */
+  /** Frees `d`'s fragments and keeps it as a marker until it expires. */
   private mark(d: D): void {
-    this.bytesHeld -= d.buffer.length;
+    this.release(d);
     d.buffer = NO_BUFFER;
+    d.fragments = [];
     d.ranges.length = 0;
     d.headerLength = 0;
     d.discarded = true;
     this.markers++;
+  }
+
+  private release(d: D): void {
+    this.bytesHeld -= d.held;
+    const left = (this.perSource.get(d.source) ?? 0) - d.held;
+    if (left > 0) this.perSource.set(d.source, left);
+    else this.perSource.delete(d.source);
+    d.held = 0;
   }
 
   private remove(d: D): void {
@@ -275,7 +361,7 @@ export class FragmentTable<D extends FragmentedDatagram> {
     if (i < 0) return;
     for (let j = i + 1; j < list.length; j++) list[j - 1] = list[j];
     list.length--;
-    this.bytesHeld -= d.buffer.length;
+    this.release(d);
     if (d.discarded) this.markers--;
   }
 }
@@ -293,10 +379,6 @@ function classify(ranges: number[], start: number, end: number): number {
     return start >= s && end <= e ? COVERED : PARTIAL;
   }
   return DISJOINT;
-}
-
-function roundUp(n: number): number {
-  return (n + 1023) & ~1023;
 }
 
 /**

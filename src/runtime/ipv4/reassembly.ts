@@ -10,6 +10,7 @@
 import {
   DATAGRAM_COMPLETE,
   FragmentTable,
+  reassemblyOptions,
   NO_BUFFER,
   type FragmentedDatagram,
   type ReassemblyOptions,
@@ -18,7 +19,7 @@ import type { Ipv4Stats } from '../stats.js';
 
 export type { ReassemblyOptions } from '../ip/reassembly.js';
 
-const DEFAULTS: Required<ReassemblyOptions> = {
+const DEFAULTS = {
   /** Linux's ipfrag_time. */
   timeoutMs: 30_000,
   maxBytes: 1024 * 1024,
@@ -71,7 +72,7 @@ export class Reassembler {
     options: ReassemblyOptions = {},
   ) {
     this.table = new FragmentTable<Datagram>(stats, wake, {
-      options: { ...DEFAULTS, ...options },
+      options: reassemblyOptions(DEFAULTS, options),
       headerRoom: HEADER_ROOM,
       keepDiscarded: false,
       expired: (d) => this.expired(d),
@@ -121,6 +122,9 @@ export class Reassembler {
     if (d === null) {
       d = {
         buffer: NO_BUFFER,
+        fragments: [],
+        held: 0,
+        source: src,
         headerLength: 0,
         totalLength: -1,
         ranges: [],

@@ -32,6 +32,7 @@ import {
   DATAGRAM_COMPLETE,
   FRAGMENT_DROPPED,
   FragmentTable,
+  reassemblyOptions,
   NO_BUFFER,
   type FragmentedDatagram,
   type ReassemblyOptions,
@@ -39,7 +40,7 @@ import {
 import type { Ipv6ReassemblyCounters } from '../stats.js';
 import { ICMPV6_MAX_QUOTE } from '../layers.js';
 
-const DEFAULTS: Required<ReassemblyOptions> = {
+const DEFAULTS = {
   /** RFC 8200 section 4.5: 60 seconds. */
   timeoutMs: 60_000,
   maxBytes: 1024 * 1024,
@@ -47,6 +48,16 @@ const DEFAULTS: Required<ReassemblyOptions> = {
 };
 
 const IPV6_HEADER_LENGTH = ipv6.IPV6_FIXED_SIZE;
+
+/**
+ * Whom a packet counts against for the per-source share: the source's /64 (one host commonly
+ * holds a whole /64, RFC 4291 §2.5.1, and could otherwise spread a flood over its addresses).
+ */
+function sourceKey(src: Uint8Array, off: number): string {
+  let key = '';
+  for (let i = 0; i < 8; i++) key += String.fromCharCode(src[off + i]);
+  return key;
+}
 const FRAGMENT_HEADER_LENGTH = ipv6frag.IPV6FRAGMENT_FIXED_SIZE;
 /** The IPv6 header's Payload Length is 16 bits. */
 const MAX_PAYLOAD_LENGTH = 65535;
@@ -113,7 +124,7 @@ export class Ipv6Reassembler {
     options: ReassemblyOptions = {},
   ) {
     this.table = new FragmentTable<Datagram>(counters, wake, {
-      options: { ...DEFAULTS, ...options },
+      options: reassemblyOptions(DEFAULTS, options),
       headerRoom: HEADER_ROOM,
       keepDiscarded: true,
       expired: (d) => this.expired(d),
@@ -190,6 +201,9 @@ export class Ipv6Reassembler {
       copyBytes(dst, dstOffset, addresses, ADDRESS_LENGTH, ADDRESS_LENGTH);
       d = {
         buffer: NO_BUFFER,
+        fragments: [],
+        held: 0,
+        source: sourceKey(src, srcOffset),
         headerLength: 0,
         totalLength: -1,
         ranges: [],

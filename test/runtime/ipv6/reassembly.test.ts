@@ -408,7 +408,8 @@ describe('IPv6 reassembly', () => {
       feed(r, fragmentBy(original(1600, 30), 800)[0]);
       return r.memory;
     })();
-    const { r, counters } = make({ maxBytes: 3 * one });
+    // One source here: its share is the whole table (the per-source bound is tested below).
+    const { r, counters } = make({ maxBytes: 3 * one, maxBytesPerSource: 3 * one });
     const os = [1, 2, 3, 4, 5].map((id) => original(1600, 30 + id, { id }));
     const fs = os.map((o) => fragmentBy(o, 800));
     for (const f of fs) {
@@ -420,12 +421,37 @@ describe('IPv6 reassembly', () => {
     expectWhole(feed(r, fs[4][1]), os[4]);
     // A packet whose buffer would have to outgrow the bound is discarded.
     const big = original(20_000, 40, { id: 77 });
-    const small = make({ maxBytes: one + 1000 });
+    const small = make({ maxBytes: one + 1000, maxBytesPerSource: one + 1000 });
     const fb = fragmentBy(big, 1000);
     expect(feed(small.r, fb[0])).toBeNull();
     expect(feed(small.r, fb[fb.length - 1])).toBeNull();
     expect(small.r.memory).toBe(0);
     expect(small.counters.drops.reassemblyMemory).toBe(1);
+  });
+
+  it('charges a fragment what arrived, not what its offset claims', () => {
+    const { r } = make();
+    const o = original(65000, 60);
+    const fs = fragmentBy(o, 1448);
+    // The last fragment alone, at offset ~64,000: about its own 1,448 bytes are held.
+    feed(r, fs[fs.length - 1]);
+    expect(r.memory).toBeGreaterThan(fs[fs.length - 1].length);
+    expect(r.memory).toBeLessThan(4096);
+    for (const f of fs.slice(0, -1)) feed(r, f);
+    expect(r.memory).toBe(0);
+  });
+
+  it("keeps one source's flood from evicting another source's packets", () => {
+    const other = address(1);
+    other[7] = 9; // another /64
+    const { r, counters } = make({ maxBytes: 64 * 1024, maxBytesPerSource: 16 * 1024 });
+    const theirs = original(3000, 61, { src: other, id: 5 });
+    const [first, second] = fragmentBy(theirs, 1500);
+    feed(r, first);
+    for (let id = 100; id < 200; id++) feed(r, fragmentBy(original(3000, id, { id }), 1500)[0]);
+    expect(counters.drops.reassemblyMemory).toBeGreaterThan(80);
+    expect(r.memory).toBeLessThanOrEqual(16 * 1024 + 4096);
+    expectWhole(feed(r, second), theirs);
   });
 
   it('stays within its bounds under a flood of random fragments', () => {
