@@ -59,8 +59,6 @@ export interface StoredFragment {
   data: Uint8Array;
 }
 
-/** Neither version's payload (IPv4 total length, IPv6 payload length) exceeds 16 bits. */
-const MAX_PAYLOAD = 65535;
 /** The buffer of a datagram not admitted yet, or discarded. */
 export const NO_BUFFER = new Uint8Array(0);
 
