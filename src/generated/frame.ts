@@ -238,7 +238,9 @@ export class FrameDecoder {
             const size = ihlValue * 4 - 20;
             if (size < 0 || pos + size > offset + length)
               return this.stop(ipv4.wrap(bytes, offset, length), layers);
-            const bad = size === 0 ? -1 : validateIpv4Options(bytes, pos, size);
+            const s = ipv4.optionsSummary;
+            s.clear();
+            const bad = size === 0 ? -1 : validateIpv4Options(bytes, pos, size, s);
             if (bad >= 0) return this.stop(ipv4.wrap(bytes, offset, length), layers);
             ipv4.optionsSize = size;
             pos += size;
@@ -928,7 +930,9 @@ export class FrameDecoder {
       const size = ihlValue * 4 - 20;
       if (size < 0 || pos + size > offset + length)
         return this.stop(ipv4.wrap(bytes, offset, length), layers);
-      const bad = size === 0 ? -1 : validateIpv4Options(bytes, pos, size);
+      const s = ipv4.optionsSummary;
+      s.clear();
+      const bad = size === 0 ? -1 : validateIpv4Options(bytes, pos, size, s);
       if (bad >= 0) return this.stop(ipv4.wrap(bytes, offset, length), layers);
       ipv4.optionsSize = size;
       pos += size;

@@ -121,10 +121,37 @@ export function nameOfIpv4OptionType(value: number): string | undefined {
 const EMPTY = new Uint8Array(0);
 
 /**
- * Checks that the Ipv4Options in [pos, pos + length) can be delimited and that every known element's
- * size matches its body. Returns -1, or the absolute offset of the first bad element. What follows the end element is padding.
+ * The summaries the spec declares for Ipv4Options, recorded while wrap() validates the list (so a
+ * reader needs no walk). Unless declared `first`, the last occurrence counts.
  */
-export function validateIpv4Options(bytes: Uint8Array, pos: number, length: number): number {
+export class Ipv4OptionsSummary {
+  /** True when a LooseSourceRoute element was seen. */
+  looseSourceRoutePresent = false;
+  /** True when a StrictSourceRoute element was seen. */
+  strictSourceRoutePresent = false;
+  /** RecordRoute.pointer; -1 when absent. */
+  recordRoutePointer = -1;
+  /** Timestamp.pointer; -1 when absent. */
+  timestampPointer = -1;
+
+  clear(): void {
+    this.looseSourceRoutePresent = false;
+    this.strictSourceRoutePresent = false;
+    this.recordRoutePointer = -1;
+    this.timestampPointer = -1;
+  }
+}
+
+/**
+ * Checks that the Ipv4Options in [pos, pos + length) can be delimited and that every known element's
+ * size matches its body, recording the summaries into `s` (not cleared here: a list may continue in another area). Returns -1, or the absolute offset of the first bad element. What follows the end element is padding.
+ */
+export function validateIpv4Options(
+  bytes: Uint8Array,
+  pos: number,
+  length: number,
+  s: Ipv4OptionsSummary,
+): number {
   const end = pos + length;
   while (pos < end) {
     const kind = bytes[pos];
@@ -139,15 +166,19 @@ export function validateIpv4Options(bytes: Uint8Array, pos: number, length: numb
     switch (kind) {
       case 7:
         if (size < 3 || (size - 3) % 4 !== 0) return pos;
+        s.recordRoutePointer = bytes[pos + 2];
         break;
       case 0x83:
         if (size < 3 || (size - 3) % 4 !== 0) return pos;
+        s.looseSourceRoutePresent = true;
         break;
       case 0x89:
         if (size < 3 || (size - 3) % 4 !== 0) return pos;
+        s.strictSourceRoutePresent = true;
         break;
       case 0x44:
         if (size < 4 || (size - 4) % 4 !== 0) return pos;
+        s.timestampPointer = bytes[pos + 2];
         break;
       case 0x82:
         if (size < 3) return pos;
@@ -1004,6 +1035,8 @@ export class Ipv4View {
   /** @internal Byte length of options; it starts where the part before it ends. */
   optionsSize = 0;
   private readonly optionsCursor = new Ipv4OptionsCursor('ipv4', 'options');
+  /** @internal The summaries wrap() recorded while validating options (read the getters). */
+  readonly optionsSummary = new Ipv4OptionsSummary();
 
   private get optionsStart(): number {
     return this.offset + 20;
@@ -1054,7 +1087,9 @@ export class Ipv4View {
     {
       const size = ihlValue * 4 - 20;
       if (size < 0 || pos + size > offset + length) return this.failRegion(4, pos, size);
-      const bad = size === 0 ? -1 : validateIpv4Options(bytes, pos, size);
+      const s = this.optionsSummary;
+      s.clear();
+      const bad = size === 0 ? -1 : validateIpv4Options(bytes, pos, size, s);
       if (bad >= 0) return this.failAt(5, bad);
       this.optionsSize = size;
       pos += size;
@@ -1112,7 +1147,9 @@ export class Ipv4View {
     {
       const size = ihlValue * 4 - 20;
       if (size < 0 || pos + size > offset + length) return this.failRegion(4, pos, size);
-      const bad = size === 0 ? -1 : validateIpv4Options(bytes, pos, size);
+      const s = this.optionsSummary;
+      s.clear();
+      const bad = size === 0 ? -1 : validateIpv4Options(bytes, pos, size, s);
       if (bad >= 0) return this.failAt(5, bad);
       this.optionsSize = size;
       pos += size;
@@ -1196,6 +1233,7 @@ export class Ipv4View {
     this.srcField = 0;
     this.dstField = 0;
     this.optionsSize = 0;
+    this.optionsSummary.clear();
     this.payloadSize = 0;
   }
 
@@ -1575,6 +1613,26 @@ export class Ipv4View {
   /** The options cursor (the same object on every call), reset to the first element. */
   options(): Ipv4OptionsCursor {
     return this.optionsCursor.reset(this.bytes, this.optionsStart, this.optionsSize);
+  }
+
+  /** True when options holds a LooseSourceRoute element (a declared summary). */
+  get looseSourceRoute(): boolean {
+    return this.optionsSummary.looseSourceRoutePresent;
+  }
+
+  /** True when options holds a StrictSourceRoute element (a declared summary). */
+  get strictSourceRoute(): boolean {
+    return this.optionsSummary.strictSourceRoutePresent;
+  }
+
+  /** Ipv4Options.RecordRoute.pointer (last occurrence); -1 when absent (a declared summary). */
+  get recordRoutePointer(): number {
+    return this.optionsSummary.recordRoutePointer;
+  }
+
+  /** Ipv4Options.Timestamp.pointer (last occurrence); -1 when absent (a declared summary). */
+  get timestampPointer(): number {
+    return this.optionsSummary.timestampPointer;
   }
 
   /** Absolute index of payload. */
@@ -1936,6 +1994,8 @@ export class Ipv4OffloadedView {
   /** @internal Byte length of options; it starts where the part before it ends. */
   optionsSize = 0;
   private readonly optionsCursor = new Ipv4OptionsCursor('ipv4', 'options');
+  /** @internal The summaries wrap() recorded while validating options (read the getters). */
+  readonly optionsSummary = new Ipv4OptionsSummary();
 
   private get optionsStart(): number {
     return this.offset + 20;
@@ -1985,7 +2045,9 @@ export class Ipv4OffloadedView {
     {
       const size = ihlValue * 4 - 20;
       if (size < 0 || pos + size > offset + length) return this.failRegion(4, pos, size);
-      const bad = size === 0 ? -1 : validateIpv4Options(bytes, pos, size);
+      const s = this.optionsSummary;
+      s.clear();
+      const bad = size === 0 ? -1 : validateIpv4Options(bytes, pos, size, s);
       if (bad >= 0) return this.failAt(5, bad);
       this.optionsSize = size;
       pos += size;
@@ -2061,6 +2123,7 @@ export class Ipv4OffloadedView {
     this.srcField = 0;
     this.dstField = 0;
     this.optionsSize = 0;
+    this.optionsSummary.clear();
     this.payloadSize = 0;
   }
 
@@ -2440,6 +2503,26 @@ export class Ipv4OffloadedView {
   /** The options cursor (the same object on every call), reset to the first element. */
   options(): Ipv4OptionsCursor {
     return this.optionsCursor.reset(this.bytes, this.optionsStart, this.optionsSize);
+  }
+
+  /** True when options holds a LooseSourceRoute element (a declared summary). */
+  get looseSourceRoute(): boolean {
+    return this.optionsSummary.looseSourceRoutePresent;
+  }
+
+  /** True when options holds a StrictSourceRoute element (a declared summary). */
+  get strictSourceRoute(): boolean {
+    return this.optionsSummary.strictSourceRoutePresent;
+  }
+
+  /** Ipv4Options.RecordRoute.pointer (last occurrence); -1 when absent (a declared summary). */
+  get recordRoutePointer(): number {
+    return this.optionsSummary.recordRoutePointer;
+  }
+
+  /** Ipv4Options.Timestamp.pointer (last occurrence); -1 when absent (a declared summary). */
+  get timestampPointer(): number {
+    return this.optionsSummary.timestampPointer;
   }
 
   /** Absolute index of payload. */

@@ -58,10 +58,12 @@ export interface Ipv4Stats {
     badVersion: number;
     badOptions: number;
     badChecksum: number;
-    /** Destination is neither us nor a broadcast. */
+    /** Destination is neither us nor a broadcast (or is loopback). */
     notForUs: number;
-    /** Source is broadcast/multicast (RFC 1122 3.2.1.3: silently discard). */
+    /** Source is a "martian": broadcast, multicast, loopback, 0/8 or our own (RFC 1122 3.2.1.3). */
     badSource: number;
+    /** Loose or strict source route option (a host does not forward: dropped, as Linux). */
+    sourceRouted: number;
     /** No transport registered for the protocol number. */
     unknownProtocol: number;
     /** Send: no address configured, destination off-link without a gateway, or ourselves. */
@@ -243,6 +245,7 @@ export function createIpv4Stats(): Ipv4Stats {
       badChecksum: 0,
       notForUs: 0,
       badSource: 0,
+      sourceRouted: 0,
       unknownProtocol: 0,
       noRoute: 0,
       tooBig: 0,

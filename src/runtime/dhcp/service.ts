@@ -40,7 +40,7 @@ export interface DhcpServiceStats {
   wrongSourcePort: number;
   /** Sends the socket refused (closed, bad destination). */
   sendErrors: number;
-  /** Leases whose router lay outside their own subnet (applied without a gateway). */
+  /** Leases listing a router outside their own subnet, or our own address (that one skipped). */
   gatewayIgnored: number;
   /** Leases whose subnet mask was not contiguous (applied with the classful mask). */
   maskIgnored: number;
@@ -214,14 +214,14 @@ export class DhcpService {
       if (netmask !== 0) this.maskIgnored++;
       netmask = classfulMask(lease.address);
     }
-    const inSubnet = ((lease.gateway ^ lease.address) & netmask) === 0;
-    if (lease.gateway !== 0 && !inSubnet) this.gatewayIgnored++;
+    // The first router that is a neighbour: on our subnet and not our own address (a server
+    // naming us as the router would leave off-link datagrams with nowhere to go).
+    const usable = (r: number): boolean =>
+      r !== 0 && r >>> 0 !== lease.address >>> 0 && ((r ^ lease.address) & netmask) === 0;
+    const gateway = lease.routers.find(usable) ?? 0;
+    if (lease.routers.some((r) => r !== 0 && !usable(r))) this.gatewayIgnored++;
     try {
-      this.host.setAddress({
-        ip: lease.address,
-        netmask,
-        gateway: lease.gateway !== 0 && inSubnet ? lease.gateway : 0,
-      });
+      this.host.setAddress({ ip: lease.address, netmask, gateway });
     } catch {
       // Checked above, so this is not expected; never let a server's lease throw out of the
       // receive path.

@@ -213,6 +213,7 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
       stats.drops.badChecksum++;
       return;
     }
+    if (v.headerLength > HEADER_LENGTH && !this.acceptOptions(v)) return;
     // The addresses are read as their int32 bit patterns, which V8 passes around unboxed, and
     // made unsigned only when stored: an unsigned address above 2^31 (192.168.x.x) is a heap
     // number, allocated per datagram whenever V8 does not inline the getter.
@@ -250,17 +251,49 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
     else drops.badLength++;
   }
 
+  /**
+   * Options a host refuses (counted): source routes (Linux's accept_source_route=0: a host does
+   * not forward, and a reply along the route would let anyone on it spoof us), and record
+   * route or timestamp pointers before their first slot (RFC 791 §3.1).
+   */
+  private acceptOptions(v: ipv4.Ipv4View): boolean {
+    const drops = this.stats.drops;
+    if (v.looseSourceRoute || v.strictSourceRoute) {
+      drops.sourceRouted++;
+      return false;
+    }
+    const rr = v.recordRoutePointer;
+    const ts = v.timestampPointer;
+    if ((rr >= 0 && rr < 4) || (ts >= 0 && ts < 5)) {
+      drops.badOptions++;
+      return false;
+    }
+    return true;
+  }
+
   /** Source and destination checks; sets `d.toBroadcast`. False (counted) to drop. */
   private acceptAddresses(d: Ipv4Delivery): boolean {
     const src = d.src;
     const dst = d.dst;
     const addr = this.addr;
+    // RFC 1122 §3.2.1.3 / RFC 1812 §5.3.7 "martians": broadcast, multicast, loopback (127/8),
+    // "this network" (0/8, but 0.0.0.0 to the limited broadcast: a DHCP client's request),
+    // and our own address, which only we send from.
+    const first = src >>> 24;
     if (
       src === LIMITED_BROADCAST ||
       src >>> 28 === 0xe ||
-      (addr !== 0 && src === this.directedBroadcast)
+      (addr !== 0 && src === this.directedBroadcast) ||
+      first === 127 ||
+      (first === 0 && !(src === 0 && dst === LIMITED_BROADCAST)) ||
+      (addr !== 0 && src === addr)
     ) {
       this.stats.drops.badSource++;
+      return false;
+    }
+    // Nor a loopback destination from the wire (a martian destination to Linux).
+    if (dst >>> 24 === 127) {
+      this.stats.drops.notForUs++;
       return false;
     }
     d.toBroadcast = false;

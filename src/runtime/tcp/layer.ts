@@ -24,7 +24,7 @@ import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import { copyIpv6, formatIpv4, ipv6Equals, parseIpv4, parseIpv6 } from '../../codec/address.js';
 import { IsnGenerator, type TupleAddress } from '../../fsm/isn.js';
-import { ACK, RST, SYN, newSegment, resetFor, type Segment } from '../../fsm/segment.js';
+import { ACK, FIN, RST, SYN, newSegment, resetFor, type Segment } from '../../fsm/segment.js';
 import { seqAdd, seqGe, seqGt, seqLt } from '../../fsm/seq.js';
 import { SynCookies } from '../../fsm/syncookie.js';
 import {
@@ -194,6 +194,8 @@ export interface TcpLayerStats extends StatsTree {
     icmpIgnored: number;
     /** SYNs (or cookie ACKs) from a peer already holding maxConnectionsPerPeer connections. */
     peerLimit: number;
+    /** SYN+FIN to a listener (dropped, as Linux does). */
+    synFin: number;
   };
   /** Connections evicted from a full table to make room, by kind. */
   evictions: { timeWait: number; idle: number };
@@ -427,6 +429,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       sendFailed: 0,
       icmpIgnored: 0,
       peerLimit: 0,
+      synFin: 0,
     },
     evictions: { timeWait: 0, idle: 0 },
   };
@@ -771,7 +774,13 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       this.sendStrayReset(seg, a, remotePort, localPort);
       return;
     }
-    if (f & SYN) this.passiveOpen(seg, a, remotePort, localPort, now, -1);
+    if (!(f & SYN)) return;
+    // SYN+FIN opens nothing (Linux drops it in LISTEN; scanners use it to fingerprint).
+    if (f & FIN) {
+      this.counters.drops.synFin++;
+      return;
+    }
+    this.passiveOpen(seg, a, remotePort, localPort, now, -1);
   }
 
   /** The listener a SYN to `a` and `localPort` goes to (IPv4: only to our own address). */

@@ -182,6 +182,16 @@ describe('DhcpService + resolver on a Stack (in memory)', () => {
     expect(w.dhcp.stats()).toMatchObject({ maskIgnored: 1, gatewayIgnored: 1, configureErrors: 0 });
   });
 
+  it('takes a 0.0.0.0 mask as absent and skips a router that is our own address', async () => {
+    const w = world(ip('10.0.0.50'), 120, 0, [ip('10.0.0.50'), SERVER]);
+    w.dhcp.start();
+    await advance(w.clock, 3000);
+    expect(w.client.address).toBe(ip('10.0.0.50'));
+    expect(w.client.netmask).toBe(ip('255.0.0.0')); // classful, not "everything on-link"
+    expect(w.client.gateway).toBe(SERVER);
+    expect(w.dhcp.stats()).toMatchObject({ gatewayIgnored: 1, configureErrors: 0 });
+  });
+
   it('fails fast with ECONNREFUSED when the DNS server port is closed (every resolver)', async () => {
     const w = world();
     w.dhcp.start();

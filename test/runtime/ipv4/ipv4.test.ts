@@ -70,6 +70,59 @@ describe('IPv4 receive', () => {
     expect(d.badSource).toBe(2);
   });
 
+  it('drops martian sources: loopback, 0/8, multicast, our own address (RFC 1122 3.2.1.3)', () => {
+    const { stack, peer } = setup();
+    for (const src of [ip('127.0.0.1'), ip('0.1.2.3'), ip('224.0.0.1'), STACK_IP]) {
+      peer.send(peerIpFrame({ protocol: 1, payload: echoRequest(8), src }));
+    }
+    expect(stack.stats().ipv4.drops.badSource).toBe(4);
+    // 0.0.0.0 is a valid source to the limited broadcast only (a DHCP client asking).
+    peer.send(
+      peerIpFrame({ protocol: 1, payload: echoRequest(8), src: 0, dst: ip('255.255.255.255') }),
+    );
+    expect(stack.stats().ipv4.drops.badSource).toBe(4);
+    expect(stack.stats().icmp.rxMessages).toBe(1);
+    peer.send(peerIpFrame({ protocol: 1, payload: echoRequest(8), dst: ip('127.0.0.1') }));
+    expect(stack.stats().ipv4.drops.notForUs).toBe(1);
+    expect(stack.stats().icmp.echoReplies).toBe(0);
+  });
+
+  it('drops source-routed datagrams and options whose pointer is before the first slot', () => {
+    const { stack, peer } = setup();
+    // Loose (131) and strict (137) source route, one address, pointer 4, then End of options.
+    for (const type of [131, 137]) {
+      const options = new Uint8Array([type, 7, 4, 10, 0, 0, 9, 0]);
+      peer.send(peerIpFrame({ protocol: 1, payload: echoRequest(8), options }));
+    }
+    expect(stack.stats().ipv4.drops.sourceRouted).toBe(2);
+    // Record route with pointer 3, timestamp (68) with pointer 4: both before their first slot.
+    peer.send(
+      peerIpFrame({
+        protocol: 1,
+        payload: echoRequest(8),
+        options: new Uint8Array([7, 7, 3, 0, 0, 0, 0, 0]),
+      }),
+    );
+    peer.send(
+      peerIpFrame({
+        protocol: 1,
+        payload: echoRequest(8),
+        options: new Uint8Array([68, 8, 4, 0, 0, 0, 0, 0]),
+      }),
+    );
+    expect(stack.stats().ipv4.drops.badOptions).toBe(2);
+    expect(stack.stats().icmp.echoReplies).toBe(0);
+    // A well-formed timestamp option (pointer 5) is fine.
+    peer.send(
+      peerIpFrame({
+        protocol: 1,
+        payload: echoRequest(8),
+        options: new Uint8Array([68, 8, 5, 0, 0, 0, 0, 0]),
+      }),
+    );
+    expect(stack.stats().icmp.echoReplies).toBe(1);
+  });
+
   it('answers an unknown protocol with ICMP protocol unreachable', () => {
     const { stack, peer } = setup();
     peer.send(peerIpFrame({ protocol: 99, payload: pattern(12) }));

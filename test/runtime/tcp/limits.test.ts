@@ -133,6 +133,16 @@ describe('per-peer limits', () => {
   });
 });
 
+describe('listener input checks', () => {
+  it('drops SYN+FIN (Linux does; scanners use it), answering nothing', () => {
+    const t = setup({});
+    t.segment(peer(1), 44000, SYN | FIN, 1000, 0);
+    expect(t.sent).toHaveLength(0);
+    expect(t.layer.stats().drops.synFin).toBe(1);
+    expect(t.layer.stats().connections).toBe(0);
+  });
+});
+
 describe('a full table makes room', () => {
   it('evicts TIME-WAIT first, then the longest-idle connection, and refuses only when neither exists', async () => {
     const t = setup({ maxConnections: 3, maxConnectionsPerPeer: 3, evictIdleMs: 60_000 });

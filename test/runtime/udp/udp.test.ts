@@ -156,6 +156,26 @@ describe('UDP sockets', () => {
     expect(stack.udp.isBound(7)).toBe(false);
   });
 
+  it('UdpEchoServer answers no source port below 512: not port 0, not another echo (a loop)', () => {
+    const { stack, peer } = setup();
+    const echo = new UdpEchoServer(stack.udp, 7);
+    for (const port of [0, 7, 19, 511]) {
+      peer.send(
+        peerIpFrame({
+          protocol: 17,
+          payload: udpDatagram(PEER_IP, STACK_IP, port, 7, pattern(8, port)),
+        }),
+      );
+    }
+    expect(peer.take()).toHaveLength(0);
+    expect(echo.refused).toBe(4);
+    peer.send(
+      peerIpFrame({ protocol: 17, payload: udpDatagram(PEER_IP, STACK_IP, 512, 7, pattern(8, 1)) }),
+    );
+    expect(peer.take()).toHaveLength(1);
+    expect(echo.echoed).toBe(1);
+  });
+
   it('works with addresses above 2^31 (192.168.x.x): ARP keys, echo, broadcast', async () => {
     const { VirtualClock } = await import('../../../src/runtime/clock/virtual.js');
     const { createMemoryLinkPair } = await import('../../../src/runtime/link/memory.js');
