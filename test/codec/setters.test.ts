@@ -40,6 +40,7 @@ import {
   pcapFileFields,
   pcapRecordFields,
   pppFields,
+  u8,
   u16,
   u32,
   vlanFields,
@@ -156,6 +157,22 @@ function samples(): Sample[] {
   encoded('geneve', 'Geneve', geneveFields, (f, o) => generated.geneve.encodeGeneve(f, o, 0));
   encoded('ppp', 'Ppp', pppFields, (f, o) => generated.ppp.encodePpp(f, o, 0));
   encoded('arp', 'ArpAnySize', arpAnySizeFields, (f, o) => generated.arp.encodeArpAnySize(f, o, 0));
+  // ICMP destination unreachable read as its own layout (RFC 1191's next-hop MTU).
+  encoded(
+    'icmp',
+    'IcmpUnreachable',
+    fc.tuple(fc.record({ code: u8, unused: u16, nextHopMtu: u16 }), payload),
+    ([f, body], o) => {
+      o.set(body, 8);
+      const n = icmp.encodeIcmpUnreachable(
+        { type: icmp.IcmpType.DestinationUnreachable, ...f },
+        o,
+        0,
+        body.length,
+      );
+      return n + body.length;
+    },
+  );
   // IPv4 with total length 0 (offloaded captures): no fixture walk reaches it.
   encoded('ipv4', 'Ipv4Offloaded', ipv4Fields, (f, o) => {
     const n = generated.ipv4.encodeIpv4Offloaded({ ...f, totalLength: 0 }, o, 0);
