@@ -30,11 +30,15 @@ export interface ArpStats {
   /** Datagrams that waited for a resolution and went out once it arrived. */
   queuedSent: number;
   cacheEntries: number;
+  /** ARP packets from another host claiming our address (RFC 5227 §2.4). */
+  conflicts: number;
+  /** Cached neighbours whose MAC a newer packet replaced. */
+  macChanges: number;
   drops: {
     truncated: number;
     /** Not Ethernet/IPv4 (htype, ptype, hlen, plen) or an unknown opcode. */
     unsupported: number;
-    /** A sender hardware address that is broadcast/multicast, or sender IP that is ours. */
+    /** A sender hardware address that is broadcast/multicast, or our own frame looped back. */
     bogusSender: number;
     /** Queued datagrams dropped because their target never answered. */
     unresolved: number;
@@ -218,6 +222,8 @@ export function createArpStats(): ArpStats {
     gratuitousSent: 0,
     queuedSent: 0,
     cacheEntries: 0,
+    conflicts: 0,
+    macChanges: 0,
     drops: {
       truncated: 0,
       unsupported: 0,

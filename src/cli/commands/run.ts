@@ -156,6 +156,20 @@ export async function runStack(options: RunOptions): Promise<void> {
         }
       : {}),
   });
+  // Events a flood can provoke must not flood the log: 10 lines a second per event, and the
+  // next line says how many were left out.
+  const limited = (event: string): ((fields: EventFields) => void) => {
+    const lines = new TokenBucket(10, 20);
+    let unlogged = 0;
+    return (fields) => {
+      if (!lines.take(stack.clock.now())) {
+        unlogged++;
+        return;
+      }
+      log(event, unlogged > 0 ? { ...fields, unlogged } : fields);
+      unlogged = 0;
+    };
+  };
   if (stack.ipv6 !== null) {
     const parts = stack.ipv6;
     const logAddress = (e: Ipv6AddressEntry): void =>
@@ -167,8 +181,9 @@ export async function runStack(options: RunOptions): Promise<void> {
     for (const e of parts.ip.addressList) logAddress(e);
     parts.ip.onAddressChange(logAddress);
     // Like `ip monitor neigh`: every NUD state change, and null (as "gone") when dropped.
+    const logNeighbor6 = limited('ipv6.neighbor');
     parts.neighbors.changeListener = (n, state) =>
-      log('ipv6.neighbor', {
+      logNeighbor6({
         address: ipv6Text(n.address),
         state: state ?? 'GONE',
         ...(state !== null && state !== 'INCOMPLETE' ? { mac: formatMac(n.link.mac) } : {}),
@@ -189,18 +204,18 @@ export async function runStack(options: RunOptions): Promise<void> {
     options.udpEcho === undefined ? undefined : new UdpEchoServer(stack.udp, options.udpEcho);
   // TCP is always attached (closed ports answer RST); --echo / --discard add RFC 862/863 servers.
   const tcp = attachTcp(stack);
-  // A full table evicting under a flood must not flood the log: 10 lines a second, and the
-  // next line says how many were left out.
-  const evictionLines = new TokenBucket(10, 20);
-  let evictionsUnlogged = 0;
-  tcp.onEvict = (e) => {
-    if (!evictionLines.take(stack.clock.now())) {
-      evictionsUnlogged++;
-      return;
-    }
-    log('tcp.evicted', { ...e, ...(evictionsUnlogged > 0 ? { unlogged: evictionsUnlogged } : {}) });
-    evictionsUnlogged = 0;
-  };
+  const logEviction = limited('tcp.evicted');
+  tcp.onEvict = (e) => logEviction({ ...e });
+  const logConflict = limited('arp.conflict');
+  stack.arp.conflictListener = (c) =>
+    logConflict({ address: formatIpv4(c.address), mac: formatMac(c.mac), defended: c.defended });
+  const logNeighbor = limited('arp.neighbor');
+  stack.arp.neighborListener = (c) =>
+    logNeighbor({
+      address: formatIpv4(c.address),
+      mac: formatMac(c.mac),
+      ...(c.previous >= 0 ? { previous: formatMac(c.previous) } : {}),
+    });
   if (options.echo !== undefined) startEchoServer(tcp, options.echo);
   if (options.discard !== undefined) startDiscardServer(tcp, options.discard);
   const httpService =

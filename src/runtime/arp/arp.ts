@@ -8,6 +8,13 @@
  *   and in total). The datagram that triggers a resolution is always queued; later ones past the
  *   bound are refused and counted, never silently lost.
  * - Replies to requests for our address; gratuitous ARP when our address changes.
+ * - Address conflicts (RFC 5227 §2.4): another host claiming our address is defended with one
+ *   gratuitous ARP, then not again within 10 s (DEFEND_INTERVAL); each conflict is counted and
+ *   told to `conflictListener`, defended or not. We keep the address: a static or leased one is
+ *   the configuration's to give up.
+ * - Neighbour changes go to `neighborListener`: new entries, and a MAC replaced by a reply or
+ *   request from the same address (taken at once, as Linux does: ARP has no authentication,
+ *   and refusing would break failover).
  * - Table updates follow RFC 826's merge rule: refresh a sender we already know; add a sender only
  *   when the packet is addressed to us.
  */
@@ -25,6 +32,23 @@ import {
 
 const { EtherType } = ethernetSpec;
 const ARP_LENGTH = arp.ARP_FIXED_SIZE;
+/** RFC 5227 §1.1 DEFEND_INTERVAL: at most one defence of our address this often. */
+const DEFEND_INTERVAL_MS = 10_000;
+
+/** Another host claimed our address (RFC 5227 §2.4). */
+export interface ArpConflict {
+  address: number;
+  mac: number;
+  /** Whether we answered with a gratuitous ARP (at most once per DEFEND_INTERVAL). */
+  defended: boolean;
+}
+
+/** A neighbour learnt, or its MAC changed (`previous` the old one; -1 for a new entry). */
+export interface ArpNeighborChange {
+  address: number;
+  mac: number;
+  previous: number;
+}
 
 export interface ArpOptions {
   /** How long a learnt entry is trusted (ms). Linux's reachable time is 15-45 s. */
@@ -93,6 +117,9 @@ export class ArpLayer implements EthernetReceiver {
   private readonly pending = new Map<number, Pending>();
   private queuedBytes = 0;
   private address = 0;
+  private defendedAt = -Infinity;
+  conflictListener: ((conflict: ArpConflict) => void) | null = null;
+  neighborListener: ((change: ArpNeighborChange) => void) | null = null;
   private resolvedSender: ResolvedSender | null = null;
   private readonly view = new arp.ArpView();
   private readonly tx = new Uint8Array(ETHERNET_HEADER_LENGTH + ARP_LENGTH);
@@ -204,19 +231,22 @@ export class ArpLayer implements EthernetReceiver {
     const sha = v.sha;
     const spa = v.spa;
     const tpa = v.tpa;
+    const now = this.time.now();
+    if (spa === this.address && spa !== 0 && sha !== this.ethernet.mac && !isGroupMac(sha)) {
+      this.conflict(sha, now);
+      return;
+    }
     if (isGroupMac(sha) || (spa === this.address && spa !== 0) || sha === this.ethernet.mac) {
-      // Someone claims our address or a group MAC: never learn it. (Address-conflict handling,
-      // RFC 5227, is left to the configuration layer.)
+      // A group MAC, or our own frame looped back: never learn it.
       this.stats.drops.bogusSender++;
       return;
     }
-    const now = this.time.now();
     // RFC 826 merge: a sender already in the table is refreshed whatever the packet's target.
     let merged = false;
     if (spa !== 0) {
       const entry = this.cache.get(spa | 0);
       if (entry !== undefined) {
-        this.confirm(entry, sha, now);
+        this.confirm(entry, sha, now, spa);
         merged = true;
       }
     }
@@ -327,7 +357,22 @@ export class ArpLayer implements EthernetReceiver {
     }
   }
 
-  private confirm(entry: CacheEntry, mac: number, now: number): void {
+  /** RFC 5227 §2.4 (b): defend once, then not again within DEFEND_INTERVAL. */
+  private conflict(mac: number, now: number): void {
+    this.stats.conflicts++;
+    const defended = now - this.defendedAt >= DEFEND_INTERVAL_MS;
+    if (defended) {
+      this.defendedAt = now;
+      this.announce();
+    }
+    this.conflictListener?.({ address: this.address, mac, defended });
+  }
+
+  private confirm(entry: CacheEntry, mac: number, now: number, ip: number): void {
+    if (entry.mac !== mac) {
+      this.stats.macChanges++;
+      this.neighborListener?.({ address: ip >>> 0, mac, previous: entry.mac });
+    }
     entry.mac = mac;
     entry.expiresAt = now + this.options.cacheTimeoutMs;
     entry.refreshing = false;
@@ -341,6 +386,7 @@ export class ArpLayer implements EthernetReceiver {
     entry.mac = mac; // (created as a double field first, see EthernetLayer.header)
     this.cache.set(ip | 0, entry);
     this.stats.cacheEntries = this.cache.size;
+    this.neighborListener?.({ address: ip >>> 0, mac, previous: -1 });
     this.wake(expiresAt);
   }
 

@@ -81,10 +81,58 @@ describe('ARP', () => {
     peer.send(ethernetFrame(BROADCAST, OTHER_MAC, 0x0806, bad));
     peer.send(ethernetFrame(BROADCAST, OTHER_MAC, 0x0806, bad.subarray(0, 20)));
     const d = stack.stats().arp.drops;
-    expect(d.bogusSender).toBe(2);
+    // The claim on our address is a conflict (below), the group MAC a bogus sender.
+    expect(d.bogusSender).toBe(1);
+    expect(stack.stats().arp.conflicts).toBe(1);
     expect(d.unsupported).toBe(1);
     expect(d.truncated).toBe(1);
-    expect(peer.take()).toHaveLength(0);
+    // Only our defence went out: one gratuitous ARP.
+    const sent = peer.take().map(parseArp);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ dstMac: BROADCAST, op: 1, spa: STACK_IP, tpa: STACK_IP });
+  });
+
+  it('defends our address once per 10 s against a conflicting host (RFC 5227 §2.4), telling a listener', () => {
+    const { stack, peer, clock } = setup({}, { knowPeer: false });
+    const conflicts: Array<{ mac: number; defended: boolean }> = [];
+    stack.arp.conflictListener = (c) => conflicts.push({ mac: c.mac, defended: c.defended });
+    const claim = () => peer.send(arpFrame(BROADCAST, 1, OTHER_MAC, STACK_IP, 0, STACK_IP));
+    claim();
+    claim();
+    clock.advance(9_999);
+    claim();
+    clock.advance(1);
+    claim();
+    expect(conflicts).toEqual([
+      { mac: OTHER_MAC, defended: true },
+      { mac: OTHER_MAC, defended: false },
+      { mac: OTHER_MAC, defended: false },
+      { mac: OTHER_MAC, defended: true },
+    ]);
+    expect(
+      peer
+        .take()
+        .map(parseArp)
+        .filter((a) => a.spa === STACK_IP && a.tpa === STACK_IP),
+    ).toHaveLength(2);
+    // The claimant's MAC is never learnt for our address; we keep it.
+    expect(stack.address).toBe(STACK_IP);
+    expect(stack.arp.lookup(STACK_IP)).toBe(-1);
+  });
+
+  it('tells a listener of new neighbours and of a MAC replaced by a newer packet', () => {
+    const { stack, peer } = setup({}, { knowPeer: false });
+    const changes: Array<[number, number, number]> = [];
+    stack.arp.neighborListener = (c) => changes.push([c.address, c.mac, c.previous]);
+    peer.send(arpFrame(BROADCAST, 1, OTHER_MAC, OTHER_IP, 0, STACK_IP));
+    peer.send(arpFrame(BROADCAST, 1, OTHER_MAC, OTHER_IP, 0, STACK_IP));
+    peer.send(arpFrame(BROADCAST, 1, OTHER_MAC + 1, OTHER_IP, 0, STACK_IP));
+    expect(changes).toEqual([
+      [OTHER_IP, OTHER_MAC, -1],
+      [OTHER_IP, OTHER_MAC + 1, OTHER_MAC],
+    ]);
+    expect(stack.stats().arp.macChanges).toBe(1);
+    expect(stack.arp.lookup(OTHER_IP)).toBe(OTHER_MAC + 1);
   });
 
   it('queues the datagram that triggered resolution and sends it when the reply comes', () => {
