@@ -134,6 +134,13 @@ export interface TcpConfig {
   challengeAckLimit: number;
   /** Most out-of-order chunks held per connection. */
   reorderMaxChunks: number;
+  /**
+   * Black-hole fallback (RFC 4821 §7.8's idea, Linux's tcp_mtu_probing=1 and tcp_base_mss):
+   * from the BLACKHOLE_TIMEOUTS-th timeout in a row, the path is taken to drop large packets
+   * without an ICMP error: the MSS falls to half of what it was (at most this much), and halves
+   * again at each further timeout, down to 536. 0 turns it off.
+   */
+  blackholeMss: number;
 }
 
 export const DEFAULT_TCP_CONFIG: TcpConfig = {
@@ -159,7 +166,13 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   windowScale: true,
   challengeAckLimit: 10,
   reorderMaxChunks: 512,
+  blackholeMss: 1024,
 };
+
+/** Consecutive timeouts before the black-hole fallback lowers the MSS (Linux: tcp_retries1). */
+const BLACKHOLE_TIMEOUTS = 3;
+/** The black-hole fallback's floor: RFC 1122's default MSS, which every IPv4 path carries. */
+const BLACKHOLE_MIN_MSS = 536;
 
 export interface TcpHost {
   /**
@@ -193,6 +206,8 @@ export interface TcpCounters {
   tailProbes: number;
   /** Resends from SND.UNA because path MTU discovery lowered the segment size. */
   pathMtuRetransmits: number;
+  /** Times repeated timeouts lowered the MSS for a suspected black hole (RFC 4821). */
+  blackholeMssDrops: number;
 }
 
 /** TIME-WAIT's TS.Recent stays meaningful for 24 days (RFC 7323 §5.5). */
@@ -232,6 +247,7 @@ export class TcpConnection {
     lostRetransmits: 0,
     tailProbes: 0,
     pathMtuRetransmits: 0,
+    blackholeMssDrops: 0,
   };
   /** Free slot for the runtime (its socket object). */
   owner: unknown = undefined;
@@ -555,6 +571,22 @@ export class TcpConnection {
     this.output(now);
   }
 
+  /**
+   * RFC 4821 §7.8 in Linux's simple form: repeated timeouts mean the path may drop what is
+   * too big without telling us (an ICMP black hole); halve the MSS (see `blackholeMss`). A
+   * path that really lost connectivity loses a little throughput; a black hole comes back to
+   * life.
+   */
+  private blackholeCheck(): void {
+    const ceiling = this.config.blackholeMss;
+    if (ceiling <= 0 || this.retries < BLACKHOLE_TIMEOUTS) return;
+    const current = this.effMss + (this.tsEnabled ? TS_OPTION_BYTES : 0);
+    if (current <= BLACKHOLE_MIN_MSS) return;
+    this.pathMss = Math.max(BLACKHOLE_MIN_MSS, Math.min(ceiling, current >>> 1));
+    this.computeEffMss();
+    this.counters.blackholeMssDrops++;
+  }
+
   /** The receive batch ended: send the ACK deferred through `TcpHost.deferAck`, if still owed. */
   flushAck(now: number): void {
     this.ackDeferred = false;
@@ -654,6 +686,7 @@ export class TcpConnection {
     this.retries++;
     this.rto.backOff();
     this.probeDeadline = NONE;
+    this.blackholeCheck();
     this.limitedTransmit = 0;
     this.tsRtoFloor = this.tsNow(now);
     this.tsRtoFloorSet = true;

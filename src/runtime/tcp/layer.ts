@@ -172,6 +172,8 @@ export interface TcpLayerStats extends StatsTree {
   retransmits: number;
   timeouts: number;
   challengeAcks: number;
+  /** MSS reductions for a suspected ICMP black hole (repeated timeouts, RFC 4821). */
+  blackholeMssDrops: number;
   /** Segments received and sent over IPv6 (included in segmentsIn / segmentsOut). */
   ipv6SegmentsIn: number;
   ipv6SegmentsOut: number;
@@ -414,6 +416,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     retransmits: 0,
     timeouts: 0,
     challengeAcks: 0,
+    blackholeMssDrops: 0,
     ipv6SegmentsIn: 0,
     ipv6SegmentsOut: 0,
     pathMtuDecreases: 0,
@@ -485,7 +488,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   coalesceAcks = false;
   private inBatch = false;
   private readonly deferred: Entry[] = [];
-  private closedCounters = { retransmits: 0, timeouts: 0, challengeAcks: 0 };
+  private closedCounters = { retransmits: 0, timeouts: 0, challengeAcks: 0, blackholeMssDrops: 0 };
   /** What IPv6 registers for next header TCP (a transport has one `receive` per family). */
   readonly ipv6Receiver: Ipv6TransportReceiver = { receive: (d) => this.receive6(d) };
   /**
@@ -640,16 +643,19 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     let retransmits = this.closedCounters.retransmits;
     let timeouts = this.closedCounters.timeouts;
     let challengeAcks = this.closedCounters.challengeAcks;
+    let blackholeMssDrops = this.closedCounters.blackholeMssDrops;
     let timeWait = 0;
     this.forEachEntry((e) => {
       retransmits += e.conn.counters.retransmits;
       timeouts += e.conn.counters.timeouts;
       challengeAcks += e.conn.counters.challengeAcks;
+      blackholeMssDrops += e.conn.counters.blackholeMssDrops;
       if (e.conn.state === TcpState.TIME_WAIT) timeWait++;
     });
     this.counters.retransmits = retransmits;
     this.counters.timeouts = timeouts;
     this.counters.challengeAcks = challengeAcks;
+    this.counters.blackholeMssDrops = blackholeMssDrops;
     this.counters.connections = this.count;
     this.counters.timeWait = timeWait;
     return {
@@ -1239,6 +1245,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     this.closedCounters.retransmits += c.retransmits;
     this.closedCounters.timeouts += c.timeouts;
     this.closedCounters.challengeAcks += c.challengeAcks;
+    this.closedCounters.blackholeMssDrops += c.blackholeMssDrops;
     const a = entry.addresses;
     if (a.ipv6) {
       const key = this.key6(a.remote6, conn.remotePort, conn.localPort);

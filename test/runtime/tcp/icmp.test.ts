@@ -184,6 +184,39 @@ describe('path MTU discovery over IPv4 (RFC 1191)', () => {
   });
 });
 
+describe('an ICMP black hole (RFC 4821)', () => {
+  it('lowers the MSS after repeated timeouts when large segments vanish without an error', async () => {
+    const p = makePair(15, { delay: 2 });
+    let on = false;
+    const send = p.linkA.send.bind(p.linkA);
+    const through: Uint8Array[] = [];
+    p.linkA.send = (bytes, offset, length) => {
+      if (on && length - 14 > 1000) return true; // dropped, nobody says why
+      through.push(bytes.slice(offset, offset + length));
+      return send(bytes, offset, length);
+    };
+    const data = randomBytes(1 << 20, 15);
+    const back = await bulk(p, data, () => (on = true));
+    expect(sha256(back)).toBe(sha256(data));
+    const stats = p.tcpA.stats();
+    expect(stats.timeouts).toBeGreaterThanOrEqual(3);
+    expect(stats.blackholeMssDrops).toBeGreaterThan(0);
+    expect(Math.max(...segments(through.slice(-50)).map((s) => s.ipLength))).toBeLessThanOrEqual(
+      1000,
+    );
+  });
+
+  it('can be turned off (blackholeMss 0): the connection then times out', async () => {
+    const p = makePair(16, { delay: 2 }, { blackholeMss: 0, dataRetries: 5 });
+    let on = false;
+    const send = p.linkA.send.bind(p.linkA);
+    p.linkA.send = (bytes, offset, length) =>
+      on && length - 14 > 1000 ? true : send(bytes, offset, length);
+    await expect(bulk(p, randomBytes(1 << 20, 16), () => (on = true))).rejects.toThrow(/ETIMEDOUT/);
+    expect(p.tcpA.stats().blackholeMssDrops).toBe(0);
+  });
+});
+
 describe('ICMP errors ending or marking TCP connections', () => {
   /** A connects to B:9, whose SYNs a firewall drops; resolves with the SYN A sent. */
   async function blockedConnect(p: Pair) {
