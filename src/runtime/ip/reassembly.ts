@@ -4,9 +4,12 @@
  * ipv6/reassembly.ts) own the key, find their datagram in `datagrams` with their own compares,
  * check their version's rules, and hand each fragment to a FragmentTable.
  *
- * Each datagram keeps its fragments as they arrived (a copy of each one's data) and a small head
- * buffer of `headerRoom` bytes for the first fragment's header, so it costs what was received,
- * not what its offsets claim (a lone fragment at offset 64,000 holds 1,480 bytes, not 64 KiB).
+ * Each datagram keeps its fragments as they arrived and a small head buffer of `headerRoom`
+ * bytes for the first fragment's header, so it costs what was received, not what its offsets
+ * claim (a lone fragment at offset 64,000 holds one 2 KiB slot, not 64 KiB). Fragment data goes
+ * into slots of one slab allocated up front (`maxBytes` of them), so a flood of fragments
+ * allocates nothing per fragment; one larger than a slot (from a jumbo-frame link) gets its own
+ * copy, charged its length.
  * When the last hole fills, one buffer of header room + payload is built and the fragments
  * copied in once, and the datagram is handed up contiguous, header included. Received byte
  * ranges are kept as a sorted list of disjoint intervals:
@@ -53,10 +56,16 @@ const FRAGMENT_OVERHEAD = 64;
 /** What a datagram costs beyond its fragments: its record, ranges and head buffer's object. */
 const DATAGRAM_OVERHEAD = 128;
 
-/** One received fragment's data, as it arrived. */
+/** Bytes of a slab slot: one fragment from a 1500-byte-MTU link, with room to spare. */
+const SLOT_SIZE = 2048;
+
+/** One received fragment's data, as it arrived: a slab slot, or (jumbo) a copy of its own. */
 export interface StoredFragment {
   start: number;
-  data: Uint8Array;
+  length: number;
+  /** Slot index in the table's slab, or -1 when `copy` holds the data. */
+  slot: number;
+  copy: Uint8Array | null;
 }
 
 /** The buffer of a datagram not admitted yet, or discarded. */
@@ -119,6 +128,10 @@ export class FragmentTable<D extends FragmentedDatagram> {
   private markers = 0;
   private readonly perSource = new Map<number | string, number>();
   private readonly maxPerSource: number;
+  /** Fragment data slots, and the free ones (a stack of indices). */
+  private readonly slab: Uint8Array;
+  private readonly freeSlots: Int32Array;
+  private freeCount: number;
 
   constructor(
     private readonly counters: ReassemblyCounters,
@@ -127,6 +140,11 @@ export class FragmentTable<D extends FragmentedDatagram> {
   ) {
     this.options = config.options;
     this.maxPerSource = config.options.maxBytesPerSource;
+    const slots = Math.max(1, Math.floor(config.options.maxBytes / SLOT_SIZE));
+    this.slab = new Uint8Array(slots * SLOT_SIZE);
+    this.freeSlots = new Int32Array(slots);
+    for (let i = 0; i < slots; i++) this.freeSlots[i] = slots - 1 - i;
+    this.freeCount = slots;
     this.headerRoom = config.headerRoom;
     this.keepDiscarded = config.keepDiscarded;
     this.expired = config.expired;
@@ -213,14 +231,24 @@ export class FragmentTable<D extends FragmentedDatagram> {
       return FRAGMENT_DROPPED;
     }
     const length = end - start;
-    if (!this.makeRoom(length + FRAGMENT_OVERHEAD, d.source, d)) {
+    // A slotted fragment costs its slot: the slab is the memory it really takes.
+    const inSlot = length <= SLOT_SIZE;
+    const cost = (inSlot ? SLOT_SIZE : length) + FRAGMENT_OVERHEAD;
+    if (!this.makeRoom(cost, d.source, d) || (inSlot && !this.slotFree(d))) {
       this.remove(d);
       return FRAGMENT_DROPPED;
     }
-    const data = new Uint8Array(length);
-    copyBytes(bytes, payloadOffset, data, 0, length);
-    d.fragments.push({ start, data });
-    this.charge(d, length + FRAGMENT_OVERHEAD);
+    let slot = -1;
+    let copy: Uint8Array | null = null;
+    if (inSlot) {
+      slot = this.freeSlots[--this.freeCount];
+      copyBytes(bytes, payloadOffset, this.slab, slot * SLOT_SIZE, length);
+    } else {
+      copy = new Uint8Array(length);
+      copyBytes(bytes, payloadOffset, copy, 0, length);
+    }
+    d.fragments.push({ start, length, slot, copy });
+    this.charge(d, cost);
     const room = this.headerRoom;
     if (start === 0) {
       d.headerLength = headerLength;
@@ -236,8 +264,8 @@ export class FragmentTable<D extends FragmentedDatagram> {
       return FRAGMENT_STORED;
     }
     // Complete (the interval [0, total) implies the first fragment, hence its header, arrived).
-    this.remove(d);
     this.assemble(d, d.totalLength);
+    this.remove(d);
     this.counters.reassembled++;
     return DATAGRAM_COMPLETE;
   }
@@ -252,10 +280,34 @@ export class FragmentTable<D extends FragmentedDatagram> {
     copyBytes(d.buffer, 0, out, 0, room);
     for (const f of d.fragments) {
       if (f.start >= upTo) continue;
-      copyBytes(f.data, 0, out, room + f.start, Math.min(f.data.length, upTo - f.start));
+      const n = Math.min(f.length, upTo - f.start);
+      if (f.copy !== null) copyBytes(f.copy, 0, out, room + f.start, n);
+      else copyBytes(this.slab, f.slot * SLOT_SIZE, out, room + f.start, n);
     }
     d.buffer = out;
+    this.freeFragments(d);
+  }
+
+  /** Returns `d`'s slots to the slab. */
+  private freeFragments(d: D): void {
+    for (const f of d.fragments) if (f.slot >= 0) this.freeSlots[this.freeCount++] = f.slot;
     d.fragments = [];
+  }
+
+  /**
+   * A slot for a fragment of `d`, evicting the oldest other datagram when the slab is full
+   * (the byte bound usually frees slots first; tiny fragments can use them up sooner).
+   */
+  private slotFree(keep: D): boolean {
+    const list = this.datagrams;
+    while (this.freeCount === 0) {
+      let i = 0;
+      while (i < list.length && (list[i] === keep || list[i].fragments.length === 0)) i++;
+      if (i === list.length) return false;
+      this.counters.drops.reassemblyMemory++;
+      this.remove(list[i]);
+    }
+    return true;
   }
 
   /** Drops `d` (a front's own checks found it can never complete correctly). */
@@ -270,14 +322,13 @@ export class FragmentTable<D extends FragmentedDatagram> {
     for (let i = 0; i < list.length;) {
       const d = list[i];
       if (d.expiresAt <= now) {
+        // The first interval starts at 0 when the first fragment arrived: that much is quoted.
+        const quoted = !d.discarded && d.headerLength > 0;
+        if (quoted) this.assemble(d, d.ranges[1]);
         this.remove(d);
         if (!d.discarded) {
           this.counters.drops.reassemblyTimeout++;
-          if (d.headerLength > 0) {
-            // The first interval starts at 0 (the first fragment arrived): that much is quoted.
-            this.assemble(d, d.ranges[1]);
-            this.expired(d);
-          }
+          if (quoted) this.expired(d);
         }
         continue;
       }
@@ -288,6 +339,7 @@ export class FragmentTable<D extends FragmentedDatagram> {
   }
 
   clear(): void {
+    for (const d of this.datagrams) this.freeFragments(d);
     this.datagrams.length = 0;
     this.bytesHeld = 0;
     this.markers = 0;
@@ -337,8 +389,8 @@ export class FragmentTable<D extends FragmentedDatagram> {
   /** Frees `d`'s fragments and keeps it as a marker until it expires. */
   private mark(d: D): void {
     this.release(d);
+    this.freeFragments(d);
     d.buffer = NO_BUFFER;
-    d.fragments = [];
     d.ranges.length = 0;
     d.headerLength = 0;
     d.discarded = true;
@@ -361,6 +413,8 @@ export class FragmentTable<D extends FragmentedDatagram> {
     list.length--;
     this.release(d);
     if (d.discarded) this.markers--;
+    // (A completed or expiring datagram's fragments were already copied out by assemble().)
+    this.freeFragments(d);
   }
 }
 

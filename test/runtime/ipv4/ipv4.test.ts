@@ -319,7 +319,10 @@ describe('IPv4 reassembly', () => {
   });
 
   it('keeps reassembly memory under its bound by evicting the oldest datagrams', () => {
-    const { stack, peer } = setup({ ipv4: { reassembly: { maxBytes: 20_000 } } });
+    // One source here: its share is the whole bound (the per-source share is tested elsewhere).
+    const { stack, peer } = setup({
+      ipv4: { reassembly: { maxBytes: 20_000, maxBytesPerSource: 20_000 } },
+    });
     const got = listen(stack);
     for (let id = 100; id < 110; id++) peer.send(fragments(pattern(3000), 800, id)[0]);
     expect(stack.ipv4.reassembler.memory).toBeLessThanOrEqual(20_000);
