@@ -1,11 +1,15 @@
 /**
  * `pktstack resolve` over IPv6 against dnsmasq on the kernel side of tap0 (fd00::1), in a
  * namespace of our own: AAAA and A answers asked over UDP/IPv6, a CNAME, NODATA and NXDOMAIN,
- * the server learnt from dnsmasq's router advertisements (RDNSS, --enable-ra) with a SLAAC
- * address, and an address with nothing on port 53 refused by the kernel's ICMPv6. dnsmasq's
- * query log shows each question came to it, from which of our addresses.
+ * an answer too big for UDP (TC) reported as such, the server learnt from dnsmasq's router
+ * advertisements (RDNSS, --enable-ra) with a SLAAC address, and an address with nothing on port
+ * 53 refused by the kernel's ICMPv6. dnsmasq's query log shows each question came to it, and
+ * from which of our addresses.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runToEnd, skipReason, up, type Lab } from './dhcp-lab.js';
 
@@ -25,10 +29,19 @@ const STATIC = ['--ip6', 'fd00::2/64', '--dns', 'fd00::1'];
 
 describe.skipIf(skip !== null)('pktstack resolve over IPv6 against dnsmasq (kernel)', () => {
   let lab: Lab;
+  let hostsDir = '';
   beforeAll(async () => {
+    // 40 AAAA records for one name: more than fits the 512 bytes of a reply without EDNS.
+    hostsDir = mkdtempSync(join(tmpdir(), 'pkt-dns6-'));
+    const hosts = join(hostsDir, 'hosts');
+    writeFileSync(
+      hosts,
+      Array.from({ length: 40 }, (_, i) => `fd00::1:${i + 1} big.test\n`).join(''),
+    );
     lab = await up({
       ipv6: true,
       extra: [
+        `--addn-hosts=${hosts}`,
         '--host-record=dual.test,10.0.0.7,fd00::7',
         '--host-record=v6only.test,fd00::8',
         '--host-record=rdnss.test,fd00::9',
@@ -36,7 +49,10 @@ describe.skipIf(skip !== null)('pktstack resolve over IPv6 against dnsmasq (kern
       ],
     });
   });
-  afterAll(() => lab?.down());
+  afterAll(() => {
+    lab?.down();
+    if (hostsDir !== '') rmSync(hostsDir, { recursive: true, force: true });
+  });
 
   it('asks fd00::1 for AAAA over IPv6 and prints the address', async () => {
     const r = await resolve(lab, ['dual.test', '--type', 'AAAA', ...STATIC]);
@@ -66,6 +82,16 @@ describe.skipIf(skip !== null)('pktstack resolve over IPv6 against dnsmasq (kern
     const nx = await resolve(lab, ['nx.test', '--type', 'AAAA', ...STATIC]);
     expect([nx.code, nx.stderr]).toEqual([1, 'pktstack: queryAaaa ENOTFOUND nx.test\n']);
     expect(lab.log()).toContain('query[AAAA] nx.test from fd00::2');
+  });
+
+  it('a truncated (TC) answer over IPv6 is a typed EBADRESP at once (no DNS over TCP yet)', async () => {
+    const r = await resolve(lab, ['big.test', '--type', 'AAAA', ...STATIC]);
+    expect([r.code, r.stdout, r.stderr]).toEqual([
+      1,
+      '',
+      'pktstack: queryAaaa EBADRESP big.test (response truncated: TC set, and TCP fallback is not supported)\n',
+    ]);
+    expect(lab.log()).toContain('query[AAAA] big.test from fd00::2');
   });
 
   it('with --slaac and no --dns, asks the RDNSS server of the router advertisement', async () => {
