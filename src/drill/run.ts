@@ -825,10 +825,11 @@ function tcpInfoOf(conn: import('../fsm/tcp.js').TcpConnection): TcpInfo {
     tcpi_snd_ssthresh:
       conn.cc.ssthresh >= 0x7fffffff ? 0x7fffffff : Math.floor(conn.cc.ssthresh / mss),
     tcpi_snd_mss: mss,
-    tcpi_advmss: conn.effMss,
+    // The MSS we advertise (our link's, or TCP_MAXSEG's).
+    tcpi_advmss: conn.config.mss,
     tcpi_ca_state: conn.inRecovery ? 3 : 0,
     tcpi_retransmits: conn.retries,
-    tcpi_backoff: conn.retries,
+    tcpi_backoff: conn.rto.backoff,
   };
 }
 

@@ -272,6 +272,8 @@ export class TcpConnection {
   finQueued = false;
   finSeq = 0;
   private finSent = false;
+  /** The most recent new segment was a FIN without data (what a tail loss probe repeats). */
+  private finAlone = false;
 
   // --- receive sequence space ---
   irs = 0;
@@ -1199,6 +1201,9 @@ export class TcpConnection {
       this.transmitData(nxt, len, fin, now);
       this.sndNxt = seqAdd(nxt, len + (fin ? 1 : 0));
       if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
+    } else if (this.finAlone && this.finSent) {
+      // The last segment sent was a bare FIN: that is the one to repeat (RFC 8985 §7.3).
+      this.retransmitAt(this.finSeq, now, 0);
     } else {
       // The last segment actually sent (never beyond SND.MAX: unsent data is not "retransmitted").
       const end = seqMin(this.sndMax, this.dataEnd());
@@ -1548,6 +1553,7 @@ export class TcpConnection {
     if (len > 0 && seqAdd(seq, len) === this.dataEnd()) seg.flags |= PSH;
     seg.dataLength = len;
     if (fin) this.finSent = true;
+    if (!retransmit) this.finAlone = fin && len === 0;
     this.fillAckFields(seg, now);
     if (this.rtxDeadline === NONE) this.rtxDeadline = now + this.rto.rto;
     this.persistDeadline = NONE;

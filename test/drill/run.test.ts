@@ -159,6 +159,20 @@ ${rst}
     expect(o.status).toBe('pass');
   });
 
+  it('a tail loss probe repeats a bare FIN, the last segment sent (RFC 8985 §7.3)', () => {
+    const o = run(
+      SERVER +
+        `
+   +0 write(4, ..., 2920) = 2920
+   +0 > P. 1:2921(2920) ack 1
+   +0 shutdown(4, SHUT_WR) = 0
+   +0 > F. 2921:2921(0) ack 1
+  +.2 > F. 2921:2921(0) ack 1
+`,
+    );
+    expect(o).toMatchObject({ status: 'pass' });
+  });
+
   it('evaluates %{ }% asserts over tcp_info', () => {
     expect(run(SERVER + '   +0 %{ assert tcpi_snd_cwnd == 10, tcpi_snd_cwnd }%\n').status).toBe(
       'pass',
