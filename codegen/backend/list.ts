@@ -838,7 +838,18 @@ export function listRegionCode(
   const s = hasSummary ? ', s' : '';
   if (hasSummary) validate.push(stmt(ts`const s = ${self}.${r.name}Summary;`), stmt('s.clear();'));
   const area = (field: string): string => `offset + ${fixedOffsets.get(field) ?? 0}`;
-  if (c.bound.kind === 'bytes') {
+  if (c.bound.kind === 'bytes' && l.lenient) {
+    // A malformed element ends the list: the walk has recorded the summaries of those before
+    // it, and where it stopped is kept for the reader instead of failing the message.
+    const walk = ref(self_, n.validate);
+    viewProperties.push(
+      `/** Offset of the malformed element that ended ${r.name} (its list is lenient), or -1. */
+${r.name}MalformedAt = -1;`,
+    );
+    validate.push(
+      stmt(ts`${self}.${r.name}MalformedAt = size === 0 ? -1 : ${walk}(bytes, pos, size${s});`),
+    );
+  } else if (c.bound.kind === 'bytes') {
     const walk = ref(self_, n.validate);
     // An empty area is valid without a walk (IPv4 options, nearly always): the call is left
     // without feedback, so V8 spends its inlining budget on the walks that do run.

@@ -119,6 +119,7 @@ export type AstListMember =
       pos: number;
     }
   | { kind: 'align'; value: number; pos: number }
+  | { kind: 'lenient'; pos: number }
   | {
       kind: 'summary';
       name: AstName;

@@ -327,6 +327,11 @@ export interface ListModel {
   countsHeader: boolean;
   /** The encoder pads the whole list with zero bytes to a multiple of this (1: none). */
   align: number;
+  /**
+   * A malformed element ends the list instead of failing the message (`lenient;`): what came
+   * before it counts (summaries included), and the view tells where it stopped.
+   */
+  lenient: boolean;
   elements: ElementModel[];
   summaries: SummaryModel[];
 }

@@ -33,6 +33,9 @@ export const listActions: ohm.ActionDict<unknown> = {
   ListMember_align(kw, n, _semi): AstListMember {
     return { kind: 'align', value: parseNumber(n.sourceString), pos: pos(kw) };
   },
+  ListMember_lenient(kw, _semi): AstListMember {
+    return { kind: 'lenient', pos: pos(kw) };
+  },
   ListMember_summary(kw, first, ident, _eq, value, _semi): AstListMember {
     const v = value.children[0];
     if (v.ctorName === 'SummaryValue_present') {

@@ -302,6 +302,8 @@ export function resolveList(s: ListScope, l: AstList): ListModel {
   if (alignDecl.length > 1) s.error(alignDecl[1].pos, 'duplicate align');
   const align = alignDecl[0]?.kind === 'align' ? alignDecl[0].value : 1;
   if (align < 1) s.error(alignDecl[0].pos, 'align must be at least 1');
+  const lenientDecl = l.members.filter((m) => m.kind === 'lenient');
+  if (lenientDecl.length > 1) s.error(lenientDecl[1].pos, 'duplicate lenient');
   const kindEnum = kindField.enumName === null ? undefined : s.enumByName(kindField.enumName);
   const value = (v: AstValue): number => {
     if (v.kind === 'num') {
@@ -455,6 +457,7 @@ export function resolveList(s: ListScope, l: AstList): ListModel {
     unit,
     countsHeader: lengthDecl.counts === 'element',
     align,
+    lenient: lenientDecl.length > 0,
     elements,
     summaries,
   };

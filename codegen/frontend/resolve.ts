@@ -1361,6 +1361,11 @@ class MessageResolver {
     });
     if (continues.length > 0 && bound.kind !== 'bytes')
       this.r.error(args[2].pos, 'a list bounded by count() or end cannot continue elsewhere');
+    if (list.lenient && (bound.kind !== 'bytes' || continues.length > 0))
+      this.r.error(
+        boundArg.pos,
+        `lenient list '${list.name}' needs one area of known length (where would it stop?)`,
+      );
     for (const s of list.summaries) this.constructJson.set(s.name, region.name);
     return { kind: 'list', list: list.name, bound, continues };
   }

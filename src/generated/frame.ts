@@ -341,8 +341,8 @@ export class FrameDecoder {
                       return this.stop(tcp.wrap(bytes, offset, length), layers);
                     const s = tcp.optionsSummary;
                     s.clear();
-                    const bad = size === 0 ? -1 : validateTcpOptions(bytes, pos, size, s);
-                    if (bad >= 0) return this.stop(tcp.wrap(bytes, offset, length), layers);
+                    tcp.optionsMalformedAt =
+                      size === 0 ? -1 : validateTcpOptions(bytes, pos, size, s);
                     tcp.optionsSize = size;
                     pos += size;
                   }
@@ -679,8 +679,8 @@ export class FrameDecoder {
                     return this.stop(tcp.wrap(bytes, offset, length), layers);
                   const s = tcp.optionsSummary;
                   s.clear();
-                  const bad = size === 0 ? -1 : validateTcpOptions(bytes, pos, size, s);
-                  if (bad >= 0) return this.stop(tcp.wrap(bytes, offset, length), layers);
+                  tcp.optionsMalformedAt =
+                    size === 0 ? -1 : validateTcpOptions(bytes, pos, size, s);
                   tcp.optionsSize = size;
                   pos += size;
                 }
@@ -1032,8 +1032,7 @@ export class FrameDecoder {
                 return this.stop(tcp.wrap(bytes, offset, length), layers);
               const s = tcp.optionsSummary;
               s.clear();
-              const bad = size === 0 ? -1 : validateTcpOptions(bytes, pos, size, s);
-              if (bad >= 0) return this.stop(tcp.wrap(bytes, offset, length), layers);
+              tcp.optionsMalformedAt = size === 0 ? -1 : validateTcpOptions(bytes, pos, size, s);
               tcp.optionsSize = size;
               pos += size;
             }
@@ -1340,8 +1339,7 @@ export class FrameDecoder {
               return this.stop(tcp.wrap(bytes, offset, length), layers);
             const s = tcp.optionsSummary;
             s.clear();
-            const bad = size === 0 ? -1 : validateTcpOptions(bytes, pos, size, s);
-            if (bad >= 0) return this.stop(tcp.wrap(bytes, offset, length), layers);
+            tcp.optionsMalformedAt = size === 0 ? -1 : validateTcpOptions(bytes, pos, size, s);
             tcp.optionsSize = size;
             pos += size;
           }

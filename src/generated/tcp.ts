@@ -699,7 +699,6 @@ const TCP_FAILURES: ReadonlyArray<readonly [DecodeError['code'], string]> = [
   ['E_BAD_LENGTH', 'dataOffset'],
   ['E_BAD_LENGTH', 'options'],
   ['E_TRUNCATED', 'options'],
-  ['E_BAD_OPTION', 'options'],
 ];
 
 /**
@@ -730,6 +729,8 @@ export class TcpView {
   private readonly optionsCursor = new TcpOptionsCursor('tcp', 'options');
   /** @internal The summaries wrap() recorded while validating options (read the getters). */
   readonly optionsSummary = new TcpOptionsSummary();
+  /** Offset of the malformed element that ended options (its list is lenient), or -1. */
+  optionsMalformedAt = -1;
 
   private get optionsStart(): number {
     return this.offset + 20;
@@ -773,8 +774,7 @@ export class TcpView {
       if (size < 0 || pos + size > offset + length) return this.failRegion(2, pos, size);
       const s = this.optionsSummary;
       s.clear();
-      const bad = size === 0 ? -1 : validateTcpOptions(bytes, pos, size, s);
-      if (bad >= 0) return this.failAt(3, bad);
+      this.optionsMalformedAt = size === 0 ? -1 : validateTcpOptions(bytes, pos, size, s);
       this.optionsSize = size;
       pos += size;
     }

@@ -82,7 +82,7 @@ describe('TcpView: options recorded by wrap()', () => {
     );
   });
 
-  it('rejects an element whose length disagrees with its body, at its offset', () => {
+  it('ends the (lenient) list at an element whose length disagrees with its body, at its offset', () => {
     const v = new tcp.TcpView();
     // NOP, then an MSS of length 5, a SACK of 1.5 blocks, a timestamps of length 9.
     for (const bad of [
@@ -90,9 +90,19 @@ describe('TcpView: options recorded by wrap()', () => {
       [1, 5, 14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
       [1, 8, 9, 0, 0, 0, 0, 0, 0, 0],
     ]) {
-      const err = v.wrap(segment(bad));
-      expect(err).toEqual({ code: 'E_BAD_OPTION', layer: 'tcp', field: 'options', offset: 21 });
+      expect(v.wrap(segment(bad))).toBeNull();
+      expect(v.optionsMalformedAt).toBe(21);
+      expect([v.mss, v.sackCount, v.tsval]).toEqual([-1, 0, -1]);
     }
+  });
+
+  it("keeps the options before a malformed one, as Linux's tcp_parse_options does", () => {
+    const v = new tcp.TcpView();
+    // MSS 1460, window scale 7, then an option whose length (9) runs past the header.
+    expect(v.wrap(segment([2, 4, 5, 0xb4, 1, 3, 3, 7, 8, 9, 0, 0]))).toBeNull();
+    expect([v.mss, v.windowScale, v.optionsMalformedAt]).toEqual([1460, 7, 28]);
+    expect(v.wrap(segment([2, 4, 5, 0xb4]))).toBeNull();
+    expect(v.optionsMalformedAt).toBe(-1);
   });
 
   it('reads a Linux SYN option block, and reports absence as -1', () => {
@@ -123,9 +133,10 @@ describe('TcpView: options recorded by wrap()', () => {
     good[4] = 0xff;
     expect(v.wrap(good)).toBeNull();
     expect(v.seq).toBeGreaterThan(0);
-    const bad = segment([8, 10, 1, 2, 3, 4, 5, 6, 7, 8, 2, 9]);
+    // Cut inside the options the data offset declares.
+    const bad = segment([8, 10, 1, 2, 3, 4, 5, 6, 7, 8, 1, 1]).subarray(0, 26);
     bad[4] = 0xff;
-    expect(v.wrap(bad)?.code).toBe('E_BAD_OPTION');
+    expect(v.wrap(bad)?.code).toBe('E_TRUNCATED');
     expect([v.seq, v.srcPort, v.tsval, v.mss, v.sackCount]).toEqual([0, 0, -1, -1, 0]);
   });
 });

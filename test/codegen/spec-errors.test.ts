@@ -478,6 +478,16 @@ const CASES: Array<[string, string, string]> = [
     'x.pkt:1:54: align must be at least 1',
   ],
   [
+    'duplicate lenient',
+    'list L { k: u8; n: u8; kind k; length n counts body; lenient; lenient; A = 1 {} }',
+    'x.pkt:1:63: duplicate lenient',
+  ],
+  [
+    'lenient list counted',
+    'list L { k: u8; n: u8; kind k; length n counts body; lenient; A = 1 {} }\nmessage M { c: u8; o: list(L, count(c)); }',
+    "x.pkt:2:31: lenient list 'L' needs one area of known length (where would it stop?)",
+  ],
+  [
     'kind too wide',
     'list L { k: u8; n: u8; kind k; length n counts body; A = 300 {} }',
     'x.pkt:1:58: kind 300 does not fit the 8-bit kind field',

@@ -113,17 +113,6 @@ const KNOWN_DIVERGENCES: Record<string, Divergence> = {
       o.expert.some((e) => e.id === 'lldp.bad_type'),
     frames: ['tcpdump-lldp_asan.pcap#1'],
   },
-  'tcp-option-not-delimited': {
-    why:
-      'A TCP option whose length runs past the header: the codec reports E_BAD_OPTION (issue 2: ' +
-      'an option list that cannot be delimited is a decode error); tshark leaves the option out ' +
-      'of its list without an expert item.',
-    explains: (p, ours, o) =>
-      / we report E_BAD_OPTION tcp\.options@/.test(p) &&
-      ours.error?.layer === 'tcp' &&
-      o.tcp !== undefined,
-    frames: ['synthetic-edge-cases.pcap#13'],
-  },
 };
 
 /**

@@ -172,6 +172,8 @@ export interface TcpLayerStats extends StatsTree {
   retransmits: number;
   timeouts: number;
   challengeAcks: number;
+  /** Segments taken with the options before a malformed one (see specs/tcp.pkt: lenient). */
+  optionsCut: number;
   /** MSS reductions for a suspected ICMP black hole (repeated timeouts, RFC 4821). */
   blackholeMssDrops: number;
   /** Segments received and sent over IPv6 (included in segmentsIn / segmentsOut). */
@@ -417,6 +419,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     timeouts: 0,
     challengeAcks: 0,
     blackholeMssDrops: 0,
+    optionsCut: 0,
     ipv6SegmentsIn: 0,
     ipv6SegmentsOut: 0,
     pathMtuDecreases: 0,
@@ -696,6 +699,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       stats.drops.badChecksum++;
       return;
     }
+    if (view.optionsMalformedAt >= 0) stats.optionsCut++;
     const a = this.rxAddresses;
     a.ipv6 = false;
     a.remote4 = d.src >>> 0;
@@ -722,6 +726,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       stats.drops.badChecksum++;
       return;
     }
+    if (view.optionsMalformedAt >= 0) stats.optionsCut++;
     const a = this.rxAddresses;
     a.ipv6 = true;
     copyIpv6(d.src, 0, a.remote6, 0);

@@ -105,6 +105,41 @@ describe('TCP layer receive path under hostile input', () => {
   });
 });
 
+describe('TCP options that do not parse', () => {
+  it('opens a connection from a SYN whose last option is malformed, with the options before it', () => {
+    const { tcp: t, sent } = layer();
+    t.listen(80);
+    const out = new Uint8Array(40);
+    // MSS 1000, then a timestamps option whose length (9) runs past the header.
+    const options = Uint8Array.from([2, 4, 0x03, 0xe8, 8, 9, 0, 0]);
+    const n = tcp.encodeTcp(
+      {
+        srcPort: 5000,
+        dstPort: 80,
+        seq: 7,
+        ack: 0,
+        flags: 0x02,
+        window: 1000,
+        urgentPointer: 0,
+        options,
+      },
+      out,
+      0,
+      0,
+      PEER,
+      US,
+    );
+    t.receive(delivery(out.slice(0, n)));
+    expect(t.stats().optionsCut).toBe(1);
+    expect(t.stats().drops.malformed).toBe(0);
+    const v = new tcp.TcpView();
+    expect(v.wrap(sent[0])).toBeNull();
+    expect(v.flags & 0x12).toBe(0x12);
+    // No timestamps were taken from the broken option: the SYN-ACK offers none.
+    expect(v.tsval).toBe(-1);
+  });
+});
+
 describe('TCP layer over IPv6 under hostile input', () => {
   const us6 = parseIpv6('fd00::2') as Uint8Array;
   const peer6 = parseIpv6('fd00::1') as Uint8Array;
