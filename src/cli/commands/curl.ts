@@ -216,8 +216,12 @@ export async function runCurl(urlText: string, o: CurlOptions): Promise<void> {
     }
     agent = new StackAgent(stack, {
       connectTimeoutMs,
+      // A and AAAA, in RFC 6724 order for the addresses we have (getaddrinfo's job in curl).
       lookup: async (name) => {
-        const addresses = await resolver.resolve4(name);
+        const found = (await resolver.promises.lookup(name, { family: 0, all: true })) as Array<{
+          address: string;
+        }>;
+        const addresses = found.map((a) => a.address);
         if (o.verbose === true) process.stderr.write(`* ${name} is ${addresses.join(', ')}\n`);
         return addresses[0];
       },
