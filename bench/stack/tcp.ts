@@ -211,8 +211,11 @@ function measureVeth(bytes: number, clientCpu: string, serverCpu: string): numbe
   }
 }
 
-/** Rounds of each transfer; they alternate the families so that machine load hits both alike. */
-const ROUNDS = 3;
+/**
+ * Rounds of each transfer (TCP_BENCH_ROUNDS, default 3); they alternate the families so that
+ * machine load hits both alike. On a shared machine the spread is wide: take more rounds.
+ */
+const ROUNDS = Math.max(1, Number(process.env.TCP_BENCH_ROUNDS ?? 3));
 
 function median(values: number[]): number {
   const v = [...values].sort((x, y) => x - y);
