@@ -169,7 +169,7 @@ export class FragmentTable<D extends FragmentedDatagram> {
    * Takes in a datagram that has received nothing yet (with its `source` set), evicting to stay
    * within the bounds. False (counted) when even alone it would not fit.
    */
-  admit(d: D, _end: number, now: number): boolean {
+  admit(d: D, now: number): boolean {
     const cost = this.headerRoom + DATAGRAM_OVERHEAD;
     if (!this.makeRoom(cost, d.source, null)) return false;
     if (this.datagrams.length >= this.options.maxDatagrams) {

@@ -135,7 +135,7 @@ export class Reassembler {
         protocol,
         id,
       };
-      if (!this.table.admit(d, end, now)) return null;
+      if (!this.table.admit(d, now)) return null;
     }
     const stored = this.table.accept(
       d,

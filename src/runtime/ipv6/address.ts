@@ -197,6 +197,16 @@ export function prefixOf(a: Uint8Array, length: number): Uint8Array {
 }
 
 /**
+ * A Map key for the /64 holding the address at `a[off]`: whom per-host limits count against,
+ * since one host commonly holds a whole /64 (RFC 4291 §2.5.1) and could spread a flood over it.
+ */
+export function prefix64Key(a: Uint8Array, off: number): string {
+  let key = '';
+  for (let i = 0; i < 8; i++) key += String.fromCharCode(a[off + i]);
+  return key;
+}
+
+/**
  * A 31-bit hash (FNV-1a) of the 16 bytes at `a[off]`, for table buckets; allocation-free. A
  * table that peers can fill passes a random `seed`, so that they cannot choose colliding keys.
  */

@@ -39,6 +39,7 @@ import {
 } from '../ip/reassembly.js';
 import type { Ipv6ReassemblyCounters } from '../stats.js';
 import { ICMPV6_MAX_QUOTE } from '../layers.js';
+import { prefix64Key } from './address.js';
 
 const DEFAULTS = {
   /** RFC 8200 section 4.5: 60 seconds. */
@@ -49,15 +50,6 @@ const DEFAULTS = {
 
 const IPV6_HEADER_LENGTH = ipv6.IPV6_FIXED_SIZE;
 
-/**
- * Whom a packet counts against for the per-source share: the source's /64 (one host commonly
- * holds a whole /64, RFC 4291 §2.5.1, and could otherwise spread a flood over its addresses).
- */
-function sourceKey(src: Uint8Array, off: number): string {
-  let key = '';
-  for (let i = 0; i < 8; i++) key += String.fromCharCode(src[off + i]);
-  return key;
-}
 const FRAGMENT_HEADER_LENGTH = ipv6frag.IPV6FRAGMENT_FIXED_SIZE;
 /** The IPv6 header's Payload Length is 16 bits. */
 const MAX_PAYLOAD_LENGTH = 65535;
@@ -203,7 +195,7 @@ export class Ipv6Reassembler {
         buffer: NO_BUFFER,
         fragments: [],
         held: 0,
-        source: sourceKey(src, srcOffset),
+        source: prefix64Key(src, srcOffset),
         headerLength: 0,
         totalLength: -1,
         ranges: [],
@@ -213,7 +205,7 @@ export class Ipv6Reassembler {
         addresses,
         nextHeader: 0,
       };
-      if (!this.table.admit(d, end, now)) return null;
+      if (!this.table.admit(d, now)) return null;
     }
     const stored = this.table.accept(
       d,

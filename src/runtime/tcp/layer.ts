@@ -40,7 +40,7 @@ import {
 } from '../../fsm/tcp.js';
 import { icmp, icmpv6, ipv4 as ipv4Spec, ipv6 as ipv6Spec, tcp } from '../../generated/index.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
-import { hashAddress, ipv6Text } from '../ipv6/address.js';
+import { hashAddress, ipv6Text, prefix64Key } from '../ipv6/address.js';
 import type { IcmpErrorReceiver } from '../icmp/icmp.js';
 import type { Icmpv6ErrorReport } from '../ipv6/icmpv6.js';
 import {
@@ -1281,11 +1281,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
    * a whole /64, RFC 4291 §2.5.1, so counting its addresses apart would count nothing).
    */
   private peerKey(a: TcpAddresses): number | string {
-    if (!a.ipv6) return a.remote4;
-    const r = a.remote6;
-    let key = '';
-    for (let i = 0; i < 8; i++) key += String.fromCharCode(r[i]);
-    return key;
+    return a.ipv6 ? prefix64Key(a.remote6, 0) : a.remote4;
   }
 
   private leaveHalfOpen(entry: Entry): void {
