@@ -45,6 +45,7 @@ const DECODE_ERROR_CODES = new Set([
   'E_BAD_OPTION',
   'E_BAD_NAME',
   'E_POINTER_LOOP',
+  'E_BAD_POINTER',
 ]);
 
 /** Plain scalar types: bit width, kind, byte order. */

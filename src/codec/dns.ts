@@ -5,8 +5,8 @@
  * DNS messages (header, questions, records, record data) is declared in specs/dns.pkt.
  *
  * Limits when following a name: at most 255 bytes on the wire (labels, length bytes and the root
- * byte), labels of at most 63 bytes, label types 01/10 rejected, and every compression pointer
- * must point strictly before the start of the label run it ends (so a walk always moves
+ * byte), labels of at most 63 bytes, label types 01/10 rejected, every compression pointer
+ * inside the message (E_BAD_POINTER), and pointing strictly before the start of the label run it ends (so a walk always moves
  * backwards and terminates), with at most MAX_JUMPS jumps as a second guard.
  */
 import { type DecodeError, fail, newDecodeError } from './errors.js';
@@ -48,6 +48,12 @@ export function walkName(
       }
       const target = msgOffset + (((b & 0x3f) << 8) | bytes[p + 1]);
       if (after < 0) after = p + 2;
+      // Outside the message is a broken pointer, not a loop: a server (or forger) that
+      // miscounts offsets is a different fault from one building a cycle.
+      if (target >= msgEnd) {
+        fail(error, 'E_BAD_POINTER', field, p);
+        return -1;
+      }
       if (target >= segmentStart || ++jumps > MAX_JUMPS) {
         fail(error, 'E_POINTER_LOOP', field, p);
         return -1;

@@ -16,6 +16,8 @@ export type DecodeErrorCode =
   | 'E_BAD_NAME'
   /** DNS compression pointer loop / too many jumps. */
   | 'E_POINTER_LOOP'
+  /** DNS compression pointer past the end of the message. */
+  | 'E_BAD_POINTER'
   /** FrameDecoder: a tunnel nested deeper than FRAME_MAX_DEPTH (the frame stops there). */
   | 'E_TOO_DEEP';
 

@@ -65,6 +65,18 @@ describe('readName and DnsView.wrap()', () => {
     expect(error(message([0xc0, 20, 0, 1, 0, 1, 0, 0, 0]))?.code).toBe('E_POINTER_LOOP');
   });
 
+  it('reports a pointer past the end of the message as E_BAD_POINTER, not a loop', () => {
+    // Message is 12 + 6 bytes; the pointer targets offset 0x3fff.
+    expect(error(message([0xff, 0xff, 0, 1, 0, 1]))).toEqual({
+      code: 'E_BAD_POINTER',
+      field: 'name',
+      offset: 12,
+    });
+    // The first byte past the end is already out of range.
+    expect(error(message([0xc0, 18, 0, 1, 0, 1]))?.code).toBe('E_BAD_POINTER');
+    expect(error(message([0xc0, 17, 0, 1, 0, 1]))?.code).toBe('E_POINTER_LOOP');
+  });
+
   it('follows a chain of backward pointers', () => {
     // 12: "a" root; 15: "b" -> 12; 19: "c" -> 15 ... question at the end points to the last.
     const body = [...label('a'), 0];
@@ -299,8 +311,8 @@ describe('record data views (dns_name with an origin)', () => {
 
   it('refuses a pointer before the origin, or an origin past the data', () => {
     const v = new dns.DnsMxView();
-    // By default the origin is the view's start: offset 12 lies before it.
-    expect(v.wrap(msg, at, mx.length)).toMatchObject({ code: 'E_POINTER_LOOP', field: 'exchange' });
+    // By default the origin is the view's start: offset 12 from there is past the record.
+    expect(v.wrap(msg, at, mx.length)).toMatchObject({ code: 'E_BAD_POINTER', field: 'exchange' });
     expect(v.wrap(msg, at, mx.length, at + 1)).toMatchObject({
       code: 'E_BAD_NAME',
       field: 'exchange',

@@ -76,6 +76,7 @@ const CODES = new Set([
   'E_BAD_OPTION',
   'E_BAD_NAME',
   'E_POINTER_LOOP',
+  'E_BAD_POINTER',
 ]);
 
 interface AnyView {

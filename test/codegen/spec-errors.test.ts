@@ -75,7 +75,7 @@ const CASES: Array<[string, string, string]> = [
   [
     'unknown error code',
     'message X { a: u8; assert a > 1 else E_NOPE at a; }',
-    "x.pkt:1:38: unknown error code 'E_NOPE' (one of E_TRUNCATED, E_BAD_LENGTH, E_BAD_VALUE, E_BAD_OPTION, E_BAD_NAME, E_POINTER_LOOP)",
+    "x.pkt:1:38: unknown error code 'E_NOPE' (one of E_TRUNCATED, E_BAD_LENGTH, E_BAD_VALUE, E_BAD_OPTION, E_BAD_NAME, E_POINTER_LOOP, E_BAD_POINTER)",
   ],
   [
     'assert at unknown field',

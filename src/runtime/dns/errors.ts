@@ -32,6 +32,7 @@ export type DnsErrorReason =
   | 'rcode'
   | 'truncated'
   | 'pointer-loop'
+  | 'bad-pointer'
   | 'bad-name'
   | 'malformed'
   | 'bad-rdata'
@@ -78,6 +79,8 @@ function detail(reason: DnsErrorReason): string {
       return ' (response truncated: TC set, and TCP fallback is not supported)';
     case 'pointer-loop':
       return ' (name compression pointer loop in response)';
+    case 'bad-pointer':
+      return ' (name compression pointer past the end of the response)';
     case 'bad-name':
       return ' (malformed or oversize name in response)';
     case 'cname-loop':

@@ -47,7 +47,8 @@ export function buildQuery(id: number, name: string, qtype: number): Uint8Array 
 export type DnsMismatch = 'short' | 'not_response' | 'wrong_id' | 'wrong_opcode' | 'wrong_question';
 
 /** Why a response that did answer our question cannot be used (reported as EBADRESP). */
-export type DnsParseFailure = 'truncated' | 'pointer-loop' | 'bad-name' | 'malformed' | 'bad-rdata';
+export type DnsParseFailure =
+  'truncated' | 'pointer-loop' | 'bad-pointer' | 'bad-name' | 'malformed' | 'bad-rdata';
 
 export interface DnsRecord {
   /** Owner name, canonical (lower case, no trailing dot). */
@@ -78,6 +79,7 @@ const head = new dns.DnsHeadView();
 
 function failureOf(e: DecodeError): DnsParseFailure {
   if (e.code === 'E_POINTER_LOOP') return 'pointer-loop';
+  if (e.code === 'E_BAD_POINTER') return 'bad-pointer';
   if (e.code === 'E_BAD_NAME') return 'bad-name';
   return 'malformed';
 }

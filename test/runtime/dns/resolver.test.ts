@@ -368,7 +368,7 @@ describe('Resolver: spoofed, mismatched and hostile responses', () => {
     expect(net.sent).toHaveLength(1);
   });
 
-  it('rejects compression pointer loops and oversize names in answers', async () => {
+  it('rejects compression pointer loops, pointers past the end and oversize names in answers', async () => {
     const loop = setup({ attempts: 1 });
     // The answer's owner name is a pointer to itself, at offset 12 + question length.
     loop.net.serve = (q) => {
@@ -380,6 +380,14 @@ describe('Resolver: spoofed, mismatched and hostile responses', () => {
       code: 'EBADRESP',
       reason: 'pointer-loop',
     });
+    const outside = setup({ attempts: 1 });
+    outside.net.serve = (q) => {
+      const raw = [0xc0 | 0x3f, 0xff, 0, 1, 0, 1, 0, 0, 0, 5, 0, 4, 1, 2, 3, 4];
+      return [{ bytes: buildResponse({ id: q.id, qname: q.name, rawAnswers: raw, ancount: 1 }) }];
+    };
+    const err = await outside.fails(outside.resolver.resolve4('host.test'));
+    expect(err).toMatchObject({ code: 'EBADRESP', reason: 'bad-pointer' });
+    expect(err.message).toContain('past the end');
     const big = setup({ attempts: 1 });
     big.net.serve = (q) => {
       const longName = Array.from({ length: 5 }, () => 'x'.repeat(60)).join('.');
