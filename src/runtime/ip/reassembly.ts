@@ -7,9 +7,10 @@
  * Each datagram keeps its fragments as they arrived and a small head buffer of `headerRoom`
  * bytes for the first fragment's header, so it costs what was received, not what its offsets
  * claim (a lone fragment at offset 64,000 holds one 2 KiB slot, not 64 KiB). Fragment data goes
- * into slots of one slab allocated up front (`maxBytes` of them), so a flood of fragments
- * allocates nothing per fragment; one larger than a slot (from a jumbo-frame link) gets its own
- * copy, charged its length.
+ * into slots of a slab that grows in 128 KiB chunks up to `maxBytes` and is kept, so a stack
+ * that never sees a fragment holds no slab and a flood allocates nothing per fragment once the
+ * chunks exist; one larger than a slot (from a jumbo-frame link) gets its own copy, charged
+ * its length.
  * When the last hole fills, one buffer of header room + payload is built and the fragments
  * copied in once, and the datagram is handed up contiguous, header included. Received byte
  * ranges are kept as a sorted list of disjoint intervals:
@@ -20,7 +21,11 @@
  *   out, so the front can drop its remaining fragments too (RFC 5722);
  * - a datagram not finished `timeoutMs` after its first fragment is discarded;
  * - all datagrams together hold at most `maxBytes` (fragment data, plus a per-fragment and a
- *   per-datagram overhead for the objects) and at most `maxDatagrams` are held; one source at
+ *   per-datagram overhead for the objects) and at most `maxDatagrams` are held. Going over
+ *   `maxBytes` evicts down to `lowBytes`, as Linux's ipfrag_high_thresh / ipfrag_low_thresh
+ *   (4 MB / 3 MB) do, so a flood pays one eviction run per quarter of the table instead of one
+ *   eviction per fragment (a source over its share is brought down by the same ratio); one
+ *   source at
  *   most `maxBytesPerSource` of it, so a flood from one host evicts its own datagrams and not
  *   others' (Linux bounds by memory alone; per-source fairness is ours). Making room evicts the
  *   source's oldest datagram when that source is over its share, else the oldest of all.
@@ -31,8 +36,13 @@ import type { ReassemblyCounters } from '../stats.js';
 export interface ReassemblyOptions {
   /** Per-datagram lifetime from its first fragment (ms). */
   timeoutMs?: number;
-  /** Total buffer bytes held by incomplete datagrams. */
+  /** Total buffer bytes held by incomplete datagrams (Linux: ipfrag_high_thresh). */
   maxBytes?: number;
+  /**
+   * What eviction brings the total down to once `maxBytes` would be exceeded (Linux:
+   * ipfrag_low_thresh); default three quarters of `maxBytes`.
+   */
+  lowBytes?: number;
   /** Datagrams held at once (incomplete ones and discard markers). */
   maxDatagrams?: number;
   /** Bytes one source may hold (default a quarter of maxBytes). */
@@ -40,15 +50,19 @@ export interface ReassemblyOptions {
 }
 
 /**
- * A front's options with its defaults filled in; the per-source share follows `maxBytes`
- * (a quarter of it) unless given.
+ * A front's options with its defaults filled in; the per-source share (a quarter) and the low
+ * threshold (three quarters) follow `maxBytes` unless given.
  */
 export function reassemblyOptions(
-  defaults: Required<Omit<ReassemblyOptions, 'maxBytesPerSource'>>,
+  defaults: Required<Omit<ReassemblyOptions, 'maxBytesPerSource' | 'lowBytes'>>,
   options: ReassemblyOptions,
 ): Required<ReassemblyOptions> {
   const o = { ...defaults, ...options };
-  return { ...o, maxBytesPerSource: options.maxBytesPerSource ?? Math.ceil(o.maxBytes / 4) };
+  return {
+    ...o,
+    maxBytesPerSource: options.maxBytesPerSource ?? Math.ceil(o.maxBytes / 4),
+    lowBytes: Math.min(o.maxBytes, options.lowBytes ?? Math.floor((o.maxBytes * 3) / 4)),
+  };
 }
 
 /** What a fragment costs beyond its data: its record and the copy's object (an estimate). */
@@ -58,6 +72,10 @@ const DATAGRAM_OVERHEAD = 128;
 
 /** Bytes of a slab slot: one fragment from a 1500-byte-MTU link, with room to spare. */
 const SLOT_SIZE = 2048;
+/** Slots per slab chunk (128 KiB): the slab grows by this much when every slot is in use. */
+const CHUNK_SHIFT = 6;
+const CHUNK_SLOTS = 1 << CHUNK_SHIFT;
+const CHUNK_MASK = CHUNK_SLOTS - 1;
 
 /** One received fragment's data, as it arrived: a slab slot, or (jumbo) a copy of its own. */
 export interface StoredFragment {
@@ -128,10 +146,13 @@ export class FragmentTable<D extends FragmentedDatagram> {
   private markers = 0;
   private readonly perSource = new Map<number | string, number>();
   private readonly maxPerSource: number;
-  /** Fragment data slots, and the free ones (a stack of indices). */
-  private readonly slab: Uint8Array;
+  /** A source over its share is brought down to this (the table's low/high ratio). */
+  private readonly lowPerSource: number;
+  /** Fragment data slots in chunks of CHUNK_SLOTS, and the free ones (a stack of indices). */
+  private readonly chunks: Uint8Array[] = [];
+  private readonly maxSlots: number;
   private readonly freeSlots: Int32Array;
-  private freeCount: number;
+  private freeCount = 0;
 
   constructor(
     private readonly counters: ReassemblyCounters,
@@ -140,11 +161,10 @@ export class FragmentTable<D extends FragmentedDatagram> {
   ) {
     this.options = config.options;
     this.maxPerSource = config.options.maxBytesPerSource;
-    const slots = Math.max(1, Math.floor(config.options.maxBytes / SLOT_SIZE));
-    this.slab = new Uint8Array(slots * SLOT_SIZE);
-    this.freeSlots = new Int32Array(slots);
-    for (let i = 0; i < slots; i++) this.freeSlots[i] = slots - 1 - i;
-    this.freeCount = slots;
+    const { lowBytes, maxBytes } = config.options;
+    this.lowPerSource = Math.floor((this.maxPerSource * lowBytes) / maxBytes);
+    this.maxSlots = Math.max(1, Math.floor(config.options.maxBytes / SLOT_SIZE));
+    this.freeSlots = new Int32Array(this.maxSlots);
     this.headerRoom = config.headerRoom;
     this.keepDiscarded = config.keepDiscarded;
     this.expired = config.expired;
@@ -153,6 +173,13 @@ export class FragmentTable<D extends FragmentedDatagram> {
   /** Bytes currently held by incomplete datagrams. */
   get memory(): number {
     return this.bytesHeld;
+  }
+
+  /** Bytes of slab allocated so far (it grows under load and is kept). */
+  get slabBytes(): number {
+    let n = 0;
+    for (const c of this.chunks) n += c.length;
+    return n;
   }
 
   /** Datagrams being reassembled (not counting discard markers). */
@@ -242,7 +269,7 @@ export class FragmentTable<D extends FragmentedDatagram> {
     let copy: Uint8Array | null = null;
     if (inSlot) {
       slot = this.freeSlots[--this.freeCount];
-      copyBytes(bytes, payloadOffset, this.slab, slot * SLOT_SIZE, length);
+      copyBytes(bytes, payloadOffset, this.chunkOf(slot), offsetIn(slot), length);
     } else {
       copy = new Uint8Array(length);
       copyBytes(bytes, payloadOffset, copy, 0, length);
@@ -282,7 +309,7 @@ export class FragmentTable<D extends FragmentedDatagram> {
       if (f.start >= upTo) continue;
       const n = Math.min(f.length, upTo - f.start);
       if (f.copy !== null) copyBytes(f.copy, 0, out, room + f.start, n);
-      else copyBytes(this.slab, f.slot * SLOT_SIZE, out, room + f.start, n);
+      else copyBytes(this.chunkOf(f.slot), offsetIn(f.slot), out, room + f.start, n);
     }
     d.buffer = out;
     this.freeFragments(d);
@@ -294,12 +321,27 @@ export class FragmentTable<D extends FragmentedDatagram> {
     d.fragments = [];
   }
 
+  private chunkOf(slot: number): Uint8Array {
+    return this.chunks[slot >> CHUNK_SHIFT];
+  }
+
+  /** Adds a chunk's slots to the free stack, if the slab may still grow. */
+  private grow(): boolean {
+    const first = this.chunks.length * CHUNK_SLOTS;
+    const count = Math.min(CHUNK_SLOTS, this.maxSlots - first);
+    if (count <= 0) return false;
+    this.chunks.push(new Uint8Array(count * SLOT_SIZE));
+    for (let i = count - 1; i >= 0; i--) this.freeSlots[this.freeCount++] = first + i;
+    return true;
+  }
+
   /**
-   * A slot for a fragment of `d`, evicting the oldest other datagram when the slab is full
-   * (the byte bound usually frees slots first; tiny fragments can use them up sooner).
+   * A slot for a fragment of `d`: the slab grows while it may, then the oldest other datagram
+   * is evicted (the byte bound usually frees slots first; tiny fragments can use them up sooner).
    */
   private slotFree(keep: D): boolean {
     const list = this.datagrams;
+    if (this.freeCount === 0) this.grow();
     while (this.freeCount === 0) {
       let i = 0;
       while (i < list.length && (list[i] === keep || list[i].fragments.length === 0)) i++;
@@ -370,14 +412,20 @@ export class FragmentTable<D extends FragmentedDatagram> {
       return false;
     }
     const list = this.datagrams;
-    while (this.heldBy(source) + extra > this.maxPerSource) {
-      // The source holds more than `keep`: some other datagram of its own holds bytes.
-      let i = 0;
-      while (list[i] === keep || list[i].discarded || list[i].source !== source) i++;
-      this.counters.drops.reassemblyMemory++;
-      this.remove(list[i]);
+    if (this.heldBy(source) + extra > this.maxPerSource) {
+      const sourceTarget = Math.max(this.lowPerSource, kept + extra);
+      while (this.heldBy(source) + extra > sourceTarget) {
+        // The source holds more than `keep`: some other datagram of its own holds bytes.
+        let i = 0;
+        while (list[i] === keep || list[i].discarded || list[i].source !== source) i++;
+        this.counters.drops.reassemblyMemory++;
+        this.remove(list[i]);
+      }
     }
-    while (this.bytesHeld + extra > max) {
+    if (this.bytesHeld + extra <= max) return true;
+    // Over the high threshold: down to the low one (never below what `keep` itself needs).
+    const target = Math.max(this.options.lowBytes, kept + extra);
+    while (this.bytesHeld + extra > target) {
       let i = 0;
       while (list[i] === keep || list[i].discarded) i++;
       this.counters.drops.reassemblyMemory++;
@@ -416,6 +464,10 @@ export class FragmentTable<D extends FragmentedDatagram> {
     // (A completed or expiring datagram's fragments were already copied out by assemble().)
     this.freeFragments(d);
   }
+}
+
+function offsetIn(slot: number): number {
+  return (slot & CHUNK_MASK) * SLOT_SIZE;
 }
 
 const DISJOINT = 0;

@@ -84,6 +84,11 @@ export class Reassembler {
     return this.table.memory;
   }
 
+  /** Bytes of fragment slab allocated (none until the first fragment; grows under load, kept). */
+  get slabBytes(): number {
+    return this.table.slabBytes;
+  }
+
   get incomplete(): number {
     return this.table.incomplete;
   }

@@ -128,6 +128,11 @@ export class Ipv6Reassembler {
     return this.table.memory;
   }
 
+  /** Bytes of fragment slab allocated (none until the first fragment; grows under load, kept). */
+  get slabBytes(): number {
+    return this.table.slabBytes;
+  }
+
   /** Packets being reassembled. */
   get incomplete(): number {
     return this.table.incomplete;

@@ -91,4 +91,50 @@ describe('IPv4 Reassembler', () => {
     input(800, 1600, true);
     expect(r.incomplete).toBe(1);
   });
+
+  it('allocates no slab until a fragment arrives, then grows it in chunks up to maxBytes', () => {
+    const stats = createIpv4Stats();
+    const r = new Reassembler(stats, () => {}, { maxBytes: 1024 * 1024, maxDatagrams: 1000 });
+    expect(r.slabBytes).toBe(0);
+    const packet = bytesOf(20 + 1400, 5);
+    r.input(1, 2, 17, 1, true, 0, packet, 0, 20, 20, 1400, 0);
+    expect(r.slabBytes).toBe(128 * 1024);
+    // 64 slots per chunk: the 65th fragment held needs a second chunk.
+    for (let id = 2; id <= 70; id++) r.input(1, 2, 17, id, true, 0, packet, 0, 20, 20, 1400, 0);
+    expect(r.incomplete).toBe(70);
+    expect(r.slabBytes).toBe(256 * 1024);
+  });
+
+  it('evicts down to lowBytes once maxBytes would be exceeded, not one datagram per fragment', () => {
+    const run = (lowBytes: number | undefined) => {
+      const stats = createIpv4Stats();
+      const options = { maxBytes: 64 * 1024, maxBytesPerSource: 64 * 1024, maxDatagrams: 1000 };
+      const r = new Reassembler(
+        stats,
+        () => {},
+        lowBytes === undefined ? options : { ...options, lowBytes },
+      );
+      const packet = bytesOf(20 + 1400, 6);
+      const evictions: number[] = [];
+      for (let id = 1; id <= 200; id++) {
+        const before = stats.drops.reassemblyMemory;
+        r.input(1, 2, 17, id, true, 0, packet, 0, 20, 20, 1400, 0);
+        expect(r.memory).toBeLessThanOrEqual(64 * 1024);
+        if (stats.drops.reassemblyMemory > before)
+          evictions.push(stats.drops.reassemblyMemory - before);
+      }
+      return { r, evictions };
+    };
+    // Default low threshold: three quarters. Each run frees a quarter of the table (~7 datagrams).
+    // One source with the whole table as its share: its share follows the same ratio.
+    const hysteresis = run(undefined);
+    expect(hysteresis.evictions.length).toBeLessThan(40);
+    expect(Math.min(...hysteresis.evictions)).toBeGreaterThan(4);
+    // Without hysteresis (low = high) every new datagram past the bound evicts exactly one.
+    const none = run(64 * 1024);
+    expect(none.evictions.length).toBeGreaterThan(150);
+    expect(Math.max(...none.evictions)).toBe(1);
+    // The newest datagram survives either way.
+    expect(hysteresis.r.incomplete).toBeGreaterThan(15);
+  });
 });
