@@ -173,6 +173,10 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
 const BLACKHOLE_TIMEOUTS = 3;
 /** The black-hole fallback's floor: RFC 1122's default MSS, which every IPv4 path carries. */
 const BLACKHOLE_MIN_MSS = 536;
+/** The search stops when what might pass and what does are this close (Linux: tcp_probe_threshold). */
+const MTU_PROBE_THRESHOLD = 8;
+/** After a search ends, probe up to the first ceiling again this much later (tcp_probe_interval). */
+const MTU_REPROBE_INTERVAL = 600_000;
 
 export interface TcpHost {
   /**
@@ -208,6 +212,9 @@ export interface TcpCounters {
   pathMtuRetransmits: number;
   /** Times repeated timeouts lowered the MSS for a suspected black hole (RFC 4821). */
   blackholeMssDrops: number;
+  /** RFC 4821 probes sent after a black-hole drop, and those acknowledged (the MSS rose). */
+  mtuProbes: number;
+  mtuProbesAcked: number;
 }
 
 /** TIME-WAIT's TS.Recent stays meaningful for 24 days (RFC 7323 §5.5). */
@@ -248,6 +255,8 @@ export class TcpConnection {
     tailProbes: 0,
     pathMtuRetransmits: 0,
     blackholeMssDrops: 0,
+    mtuProbes: 0,
+    mtuProbesAcked: 0,
   };
   /** Free slot for the runtime (its socket object). */
   owner: unknown = undefined;
@@ -290,6 +299,21 @@ export class TcpConnection {
   peerMss = DEFAULT_PEER_MSS;
   /** Largest segment (header excluded) the path carries, from path MTU discovery. */
   pathMss = Infinity;
+  /**
+   * RFC 4821 search, started by the black-hole fallback: segments of `mtuSearchLow` (MSS with
+   * options, as `pathMss`) are known to pass, `mtuSearchHigh` is the largest that might. 0 = no
+   * search. `mtuCeiling` is where the search began, where a re-probe starts again.
+   */
+  private mtuSearchLow = 0;
+  private mtuSearchHigh = 0;
+  private mtuCeiling = 0;
+  /** The probe in flight (new data [mtuProbeSeq, mtuProbeEnd) sent as one segment). */
+  private mtuProbing = false;
+  private mtuProbeSeq = 0;
+  private mtuProbeEnd = 0;
+  private mtuProbeMss = 0;
+  /** No probe before this time (set when a search ends). */
+  private mtuProbeAt = 0;
   sndShift = 0;
   rcvShift = 0;
   private readonly ourShift: number;
@@ -563,6 +587,12 @@ export class TcpConnection {
   pathMtuChanged(mss: number, now: number): void {
     if (!(mss < this.pathMss)) return;
     this.pathMss = Math.max(64, mss);
+    // A router said what passes: the search, if any, never probes above it.
+    if (this.mtuSearchHigh > 0) {
+      this.mtuCeiling = Math.min(this.mtuCeiling, this.pathMss);
+      this.mtuSearchHigh = Math.min(this.mtuSearchHigh, this.pathMss);
+      this.mtuSearchLow = Math.min(this.mtuSearchLow, this.pathMss);
+    }
     const before = this.effMss;
     this.computeEffMss();
     if (this.effMss >= before || !this.isSynchronized() || this.sndUna === this.sndMax) return;
@@ -577,16 +607,65 @@ export class TcpConnection {
    * RFC 4821 §7.8 in Linux's simple form: repeated timeouts mean the path may drop what is
    * too big without telling us (an ICMP black hole); halve the MSS (see `blackholeMss`). A
    * path that really lost connectivity loses a little throughput; a black hole comes back to
-   * life.
+   * life. The drop starts an RFC 4821 search (`maybeMtuProbe`) that climbs back towards what
+   * the path really carries, so one outage does not cost the connection its MSS for good.
    */
   private blackholeCheck(): void {
     const ceiling = this.config.blackholeMss;
     if (ceiling <= 0 || this.retries < BLACKHOLE_TIMEOUTS) return;
     const current = this.effMss + (this.tsEnabled ? TS_OPTION_BYTES : 0);
     if (current <= BLACKHOLE_MIN_MSS) return;
+    if (this.mtuSearchHigh === 0) this.mtuCeiling = this.mtuSearchHigh = current;
+    this.mtuProbing = false;
     this.pathMss = Math.max(BLACKHOLE_MIN_MSS, Math.min(ceiling, current >>> 1));
+    this.mtuSearchLow = this.pathMss;
     this.computeEffMss();
     this.counters.blackholeMssDrops++;
+  }
+
+  /**
+   * RFC 4821 §7.3/§7.5 over new data, as Linux's tcp_mtu_probe: while searching, no probe in
+   * flight, not recovering and nothing sent waiting to be resent, one segment of the middle size
+   * between what passes and what might goes out when that much data and window are there. Its
+   * cumulative ACK raises the MSS (`mtuProbeAcked`); its loss lowers the ceiling
+   * (`mtuProbeLost`) and the data is resent at the current MSS like any other. Returns the
+   * payload length of the probe to send at `nxt`, or 0.
+   */
+  private maybeMtuProbe(nxt: number, avail: number, usable: number, now: number): number {
+    if (this.mtuSearchHigh === 0) return 0;
+    if (this.mtuProbing || this.inRecovery || this.retries > 0) return 0;
+    if (now < this.mtuProbeAt || seqLt(nxt, this.sndMax) || this.reorder.size > 0) return 0;
+    if (this.state !== TcpState.ESTABLISHED && this.state !== TcpState.CLOSE_WAIT) return 0;
+    if (this.mtuSearchHigh - this.mtuSearchLow < MTU_PROBE_THRESHOLD) {
+      // The search is over: try the first ceiling again after an interval (the path may heal).
+      this.mtuSearchHigh = this.mtuCeiling;
+      this.mtuProbeAt = now + MTU_REPROBE_INTERVAL;
+      return 0;
+    }
+    const probeMss = (this.mtuSearchLow + this.mtuSearchHigh + 1) >>> 1;
+    const len = probeMss - (this.tsEnabled ? TS_OPTION_BYTES : 0);
+    if (len <= this.effMss || avail < len || usable < len) return 0;
+    this.mtuProbing = true;
+    this.mtuProbeSeq = nxt;
+    this.mtuProbeEnd = seqAdd(nxt, len);
+    this.mtuProbeMss = probeMss;
+    this.counters.mtuProbes++;
+    return len;
+  }
+
+  /** The probe was acknowledged: segments of its size pass. */
+  private mtuProbeAcked(): void {
+    this.mtuProbing = false;
+    this.mtuSearchLow = this.mtuProbeMss;
+    this.pathMss = this.mtuProbeMss;
+    this.computeEffMss();
+    this.counters.mtuProbesAcked++;
+  }
+
+  /** The probe's start is being resent (timeout or fast retransmit): its size does not pass. */
+  private mtuProbeLost(): void {
+    this.mtuProbing = false;
+    this.mtuSearchHigh = this.mtuProbeMss - 1;
   }
 
   /** The receive batch ended: send the ACK deferred through `TcpHost.deferAck`, if still owed. */
@@ -688,6 +767,7 @@ export class TcpConnection {
     this.retries++;
     this.rto.backOff();
     this.probeDeadline = NONE;
+    if (this.mtuProbing && seqLt(this.sndUna, this.mtuProbeEnd)) this.mtuProbeLost();
     this.blackholeCheck();
     this.limitedTransmit = 0;
     this.tsRtoFloor = this.tsNow(now);
@@ -1124,6 +1204,7 @@ export class TcpConnection {
     const flightBefore = seqDiff(this.sndMax, this.sndUna);
     const mayGrow = this.cwndLimited(flightBefore, this.effMss);
     this.sndUna = ack;
+    if (this.mtuProbing && seqGe(ack, this.mtuProbeEnd)) this.mtuProbeAcked();
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
     if (seqLt(this.highRxt, ack)) this.highRxt = ack;
     this.scoreboard.advance(ack);
@@ -1238,6 +1319,7 @@ export class TcpConnection {
   }
 
   private enterRecovery(now: number): void {
+    if (this.mtuProbing && seqGe(this.sndUna, this.mtuProbeSeq)) this.mtuProbeLost();
     const mss = this.effMss;
     const flight = seqDiff(this.sndMax, this.sndUna);
     this.cc.onCongestion(flight, mss, now);
@@ -1458,6 +1540,13 @@ export class TcpConnection {
     const cwnd = this.inRecovery ? this.cc.cwnd : this.cc.cwnd + this.limitedTransmit;
     const usable = Math.min(this.sndWnd, cwnd) - flight;
     const room = this.segmentRoom();
+    const probe = this.maybeMtuProbe(nxt, avail, usable, now);
+    if (probe > 0) {
+      this.transmitData(nxt, probe, false, now);
+      this.sndNxt = seqAdd(nxt, probe);
+      this.sndMax = this.sndNxt;
+      return true;
+    }
     let len = Math.min(avail, room);
     if (this.sackEnabled && seqLt(nxt, this.sndMax)) {
       len = Math.min(len, seqDiff(this.scoreboard.nextSackedStart(nxt, this.sndMax), nxt));

@@ -176,6 +176,9 @@ export interface TcpLayerStats extends StatsTree {
   optionsCut: number;
   /** MSS reductions for a suspected ICMP black hole (repeated timeouts, RFC 4821). */
   blackholeMssDrops: number;
+  /** RFC 4821 probes of a larger MSS after such a reduction, and those that passed. */
+  mtuProbes: number;
+  mtuProbesAcked: number;
   /** Segments received and sent over IPv6 (included in segmentsIn / segmentsOut). */
   ipv6SegmentsIn: number;
   ipv6SegmentsOut: number;
@@ -419,6 +422,8 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     timeouts: 0,
     challengeAcks: 0,
     blackholeMssDrops: 0,
+    mtuProbes: 0,
+    mtuProbesAcked: 0,
     optionsCut: 0,
     ipv6SegmentsIn: 0,
     ipv6SegmentsOut: 0,
@@ -491,7 +496,14 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   coalesceAcks = false;
   private inBatch = false;
   private readonly deferred: Entry[] = [];
-  private closedCounters = { retransmits: 0, timeouts: 0, challengeAcks: 0, blackholeMssDrops: 0 };
+  private closedCounters = {
+    retransmits: 0,
+    timeouts: 0,
+    challengeAcks: 0,
+    blackholeMssDrops: 0,
+    mtuProbes: 0,
+    mtuProbesAcked: 0,
+  };
   /** What IPv6 registers for next header TCP (a transport has one `receive` per family). */
   readonly ipv6Receiver: Ipv6TransportReceiver = { receive: (d) => this.receive6(d) };
   /**
@@ -647,18 +659,24 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     let timeouts = this.closedCounters.timeouts;
     let challengeAcks = this.closedCounters.challengeAcks;
     let blackholeMssDrops = this.closedCounters.blackholeMssDrops;
+    let mtuProbes = this.closedCounters.mtuProbes;
+    let mtuProbesAcked = this.closedCounters.mtuProbesAcked;
     let timeWait = 0;
     this.forEachEntry((e) => {
       retransmits += e.conn.counters.retransmits;
       timeouts += e.conn.counters.timeouts;
       challengeAcks += e.conn.counters.challengeAcks;
       blackholeMssDrops += e.conn.counters.blackholeMssDrops;
+      mtuProbes += e.conn.counters.mtuProbes;
+      mtuProbesAcked += e.conn.counters.mtuProbesAcked;
       if (e.conn.state === TcpState.TIME_WAIT) timeWait++;
     });
     this.counters.retransmits = retransmits;
     this.counters.timeouts = timeouts;
     this.counters.challengeAcks = challengeAcks;
     this.counters.blackholeMssDrops = blackholeMssDrops;
+    this.counters.mtuProbes = mtuProbes;
+    this.counters.mtuProbesAcked = mtuProbesAcked;
     this.counters.connections = this.count;
     this.counters.timeWait = timeWait;
     return {
@@ -1251,6 +1269,8 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     this.closedCounters.timeouts += c.timeouts;
     this.closedCounters.challengeAcks += c.challengeAcks;
     this.closedCounters.blackholeMssDrops += c.blackholeMssDrops;
+    this.closedCounters.mtuProbes += c.mtuProbes;
+    this.closedCounters.mtuProbesAcked += c.mtuProbesAcked;
     const a = entry.addresses;
     if (a.ipv6) {
       const key = this.key6(a.remote6, conn.remotePort, conn.localPort);

@@ -206,6 +206,30 @@ describe('an ICMP black hole (RFC 4821)', () => {
     );
   });
 
+  it('probes back up (RFC 4821 search) to the largest size the black hole lets through', async () => {
+    const p = makePair(17, { delay: 2 });
+    let on = false;
+    const send = p.linkA.send.bind(p.linkA);
+    const through: Uint8Array[] = [];
+    // IP datagrams over 1200 bytes vanish: the fallback halves the MSS to 730, then the search
+    // must climb back to a size between 1192 and 1200 bytes of IP (within the 8-byte threshold).
+    p.linkA.send = (bytes, offset, length) => {
+      if (on && length - 14 > 1200) return true;
+      through.push(bytes.slice(offset, offset + length));
+      return send(bytes, offset, length);
+    };
+    const data = randomBytes(4 << 20, 17);
+    const back = await bulk(p, data, () => (on = true));
+    expect(sha256(back)).toBe(sha256(data));
+    const stats = p.tcpA.stats();
+    expect(stats.blackholeMssDrops).toBe(1);
+    expect(stats.mtuProbes).toBeGreaterThan(stats.mtuProbesAcked);
+    expect(stats.mtuProbesAcked).toBeGreaterThanOrEqual(3);
+    const last = segments(through.slice(-50)).map((s) => s.ipLength);
+    expect(Math.max(...last)).toBeLessThanOrEqual(1200);
+    expect(Math.max(...last)).toBeGreaterThanOrEqual(1192);
+  });
+
   it('can be turned off (blackholeMss 0): the connection then times out', async () => {
     const p = makePair(16, { delay: 2 }, { blackholeMss: 0, dataRetries: 5 });
     let on = false;
