@@ -406,6 +406,17 @@ class Entry implements SocketBackend {
   }
 }
 
+/** Per-connection counters the layer's stats() sums over live and closed connections. */
+const SUMMED = [
+  'retransmits',
+  'timeouts',
+  'challengeAcks',
+  'blackholeMssDrops',
+  'mtuProbes',
+  'mtuProbesAcked',
+] as const;
+type SummedCounter = (typeof SUMMED)[number];
+
 export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   readonly config: TcpConfig;
   readonly counters: TcpLayerStats = {
@@ -496,7 +507,8 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   coalesceAcks = false;
   private inBatch = false;
   private readonly deferred: Entry[] = [];
-  private closedCounters = {
+  /** What connections that are gone added to the SUMMED counters. */
+  private readonly closedCounters: Record<SummedCounter, number> = {
     retransmits: 0,
     timeouts: 0,
     challengeAcks: 0,
@@ -655,28 +667,13 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
 
   /** Aggregate counters (live connections' included). */
   stats(): TcpLayerStats {
-    let retransmits = this.closedCounters.retransmits;
-    let timeouts = this.closedCounters.timeouts;
-    let challengeAcks = this.closedCounters.challengeAcks;
-    let blackholeMssDrops = this.closedCounters.blackholeMssDrops;
-    let mtuProbes = this.closedCounters.mtuProbes;
-    let mtuProbesAcked = this.closedCounters.mtuProbesAcked;
+    const c = this.counters;
+    for (const k of SUMMED) c[k] = this.closedCounters[k];
     let timeWait = 0;
     this.forEachEntry((e) => {
-      retransmits += e.conn.counters.retransmits;
-      timeouts += e.conn.counters.timeouts;
-      challengeAcks += e.conn.counters.challengeAcks;
-      blackholeMssDrops += e.conn.counters.blackholeMssDrops;
-      mtuProbes += e.conn.counters.mtuProbes;
-      mtuProbesAcked += e.conn.counters.mtuProbesAcked;
+      for (const k of SUMMED) c[k] += e.conn.counters[k];
       if (e.conn.state === TcpState.TIME_WAIT) timeWait++;
     });
-    this.counters.retransmits = retransmits;
-    this.counters.timeouts = timeouts;
-    this.counters.challengeAcks = challengeAcks;
-    this.counters.blackholeMssDrops = blackholeMssDrops;
-    this.counters.mtuProbes = mtuProbes;
-    this.counters.mtuProbesAcked = mtuProbesAcked;
     this.counters.connections = this.count;
     this.counters.timeWait = timeWait;
     return {
@@ -1265,12 +1262,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     if (share !== undefined && --share.connections === 0) this.peers.delete(entry.peer);
     this.unlink(entry);
     const c: TcpCounters = conn.counters;
-    this.closedCounters.retransmits += c.retransmits;
-    this.closedCounters.timeouts += c.timeouts;
-    this.closedCounters.challengeAcks += c.challengeAcks;
-    this.closedCounters.blackholeMssDrops += c.blackholeMssDrops;
-    this.closedCounters.mtuProbes += c.mtuProbes;
-    this.closedCounters.mtuProbesAcked += c.mtuProbesAcked;
+    for (const k of SUMMED) this.closedCounters[k] += c[k];
     const a = entry.addresses;
     if (a.ipv6) {
       const key = this.key6(a.remote6, conn.remotePort, conn.localPort);
