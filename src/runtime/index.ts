@@ -50,7 +50,7 @@ export type {
 } from './layers.js';
 export type { Clock, TimerHandle } from './clock/clock.js';
 export type { FrameReceiver, Link, LinkStats } from './link/link.js';
-export { snapshotStats, totalDrops } from './stats.js';
+export { dropsByReason, snapshotStats, totalDrops } from './stats.js';
 export type * from './stats.js';
 
 // ---------------------------------------------------------------- links, clocks, captures

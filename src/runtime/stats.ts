@@ -205,6 +205,28 @@ export function totalDrops(stats: object): number {
   return total;
 }
 
+/**
+ * Every drop counter in `stats` by its path without the `drops` step ("tcp.peerLimit",
+ * "ipv4.martianSource"), into `out` (reused by a caller that samples often).
+ */
+export function dropsByReason(
+  stats: object,
+  out: Map<string, number> = new Map(),
+  prefix = '',
+): Map<string, number> {
+  for (const [key, value] of Object.entries(stats)) {
+    if (typeof value !== 'object' || value === null) continue;
+    if (key === 'drops') {
+      for (const [reason, n] of Object.entries(value)) {
+        if (typeof n === 'number') out.set(`${prefix}${reason}`, n);
+      }
+    } else {
+      dropsByReason(value as object, out, `${prefix}${key}.`);
+    }
+  }
+  return out;
+}
+
 export function createEthernetStats(): EthernetStats {
   return {
     rxFrames: 0,

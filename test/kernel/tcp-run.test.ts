@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Netns, startStack, type RunningStack } from '../http/kernel-lab.js';
+import { Netns, startStack, until, type RunningStack } from '../http/kernel-lab.js';
 
 const isRoot = process.getuid?.() === 0;
 const NS = `pkt-tcp-r${process.pid}`;
@@ -63,4 +63,16 @@ describe.skipIf(!isRoot)('pktstack run --echo --discard against the kernel', () 
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/Connection refused/);
   });
+
+  it('logs tcp.open and tcp.close for what it served, and the refused SYN as a drop count', async () => {
+    const of = (event: string) => running!.events.filter((e) => e.event === event);
+    // Echo and discard: two connections opened by the kernel, closed by it first (no TIME-WAIT
+    // here). The refused port never opened. Drops are summarised every 10 s.
+    await until(() => of('tcp.close').length >= 2 && of('drops').length >= 1, 15_000);
+    const opens = of('tcp.open');
+    expect(opens.map((e) => e.localPort).sort()).toEqual([7, 9]);
+    for (const e of opens) expect(e).toMatchObject({ direction: 'in', remoteAddress: '10.0.0.1' });
+    for (const e of of('tcp.close')) expect(e).toMatchObject({ reason: 'closed' });
+    expect(of('drops')[0]).toMatchObject({ intervalMs: 10_000, 'tcp.noListener': 1 });
+  }, 20_000);
 });

@@ -10,7 +10,7 @@ import type { Link } from '../../runtime/link/link.js';
 import { recordPcap } from '../../runtime/link/pcap-recorder.js';
 import { openTap, setKernelIpv4 } from '../../runtime/link/tap.js';
 import { createStack, resolveAddress, StackConfigError } from '../../runtime/stack.js';
-import { totalDrops } from '../../runtime/stats.js';
+import { dropsByReason, totalDrops } from '../../runtime/stats.js';
 import { TokenBucket } from '../../runtime/rate-limit.js';
 import { UdpEchoServer } from '../../runtime/udp/echo.js';
 import { parseHttpSpec, startHttpService, type HttpSpec } from '../../runtime/http/index.js';
@@ -19,6 +19,9 @@ import { dhcp6LogRecord, type Dhcp6ServiceMode } from '../../runtime/dhcp6/index
 import { attachTcp, startDiscardServer, startEchoServer } from '../../runtime/tcp/index.js';
 import type { Ipv6AddressEntry } from '../../runtime/ipv6/ipv6.js';
 import { ipv6Text, parseIpv6Prefixed } from '../../runtime/ipv6/address.js';
+
+/** How often `run` logs the drop counters that grew (one `drops` line at most per period). */
+const DROP_REPORT_MS = 10_000;
 
 export interface RunOptions {
   tap: string;
@@ -206,6 +209,12 @@ export async function runStack(options: RunOptions): Promise<void> {
   const tcp = attachTcp(stack);
   const logEviction = limited('tcp.evicted');
   tcp.onEvict = (e) => logEviction({ ...e });
+  const logOpen = limited('tcp.open');
+  const logClose = limited('tcp.close');
+  tcp.onConnection = (e) => {
+    const { event, ...fields } = e;
+    (event === 'open' ? logOpen : logClose)(fields);
+  };
   const logConflict = limited('arp.conflict');
   stack.arp.conflictListener = (c) =>
     logConflict({ address: formatIpv4(c.address), mac: formatMac(c.mac), defended: c.defended });
@@ -233,10 +242,30 @@ export async function runStack(options: RunOptions): Promise<void> {
         })
       : undefined;
 
+  // Drops by reason, as one line per DROP_REPORT_MS with what grew since the last one: a flood
+  // of refused SYNs or bad fragments shows up as a count, not as a line per packet.
+  let dropsSeen = dropsByReason(stack.stats());
+  const reportDrops = (): void => {
+    const now = dropsByReason(stack.stats());
+    const grew: Record<string, number> = {};
+    let any = false;
+    for (const [reason, n] of now) {
+      const delta = n - (dropsSeen.get(reason) ?? 0);
+      if (delta > 0) {
+        grew[reason] = delta;
+        any = true;
+      }
+    }
+    dropsSeen = now;
+    if (any) log('drops', { intervalMs: DROP_REPORT_MS, ...grew });
+    dropTimer = stack.clock.setTimer(DROP_REPORT_MS, reportDrops);
+  };
+  let dropTimer = stack.clock.setTimer(DROP_REPORT_MS, reportDrops);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
+    dropTimer.cancel();
     dhcp?.stop(true);
     const stats = stack.stats();
     echo?.close();

@@ -12,7 +12,14 @@ export function attachTcp(stack: Stack, options: TcpLayerOptions = {}): TcpLayer
 }
 
 export { TcpLayer, TcpServer } from './layer.js';
-export type { ConnectOptions, ListenOptions, TcpLayerOptions, TcpLayerStats } from './layer.js';
+export type {
+  ConnectOptions,
+  ListenOptions,
+  TcpConnectionEvent,
+  TcpEviction,
+  TcpLayerOptions,
+  TcpLayerStats,
+} from './layer.js';
 export { TcpSocket, TcpSocketError } from './socket.js';
 export type { TcpErrorCode } from './socket.js';
 export { startDiscardServer, startEchoServer } from './services.js';

@@ -218,6 +218,23 @@ export interface TcpEviction {
   idleMs: number;
 }
 
+/**
+ * What `TcpLayer.onConnection` hears: a connection reached ESTABLISHED ('open'), or one that
+ * had left the table after being open ('close', with how long it lived and how it ended: the
+ * error its socket saw, else 'closed'). Half-open attempts that never completed are not told.
+ */
+export interface TcpConnectionEvent {
+  event: 'open' | 'close';
+  direction: 'in' | 'out';
+  localAddress: string;
+  localPort: number;
+  remoteAddress: string;
+  remotePort: number;
+  /** 'close' only. */
+  durationMs?: number;
+  reason?: TcpErrorCode | 'closed';
+}
+
 /** A peer's share of the table. */
 interface PeerShare {
   connections: number;
@@ -323,6 +340,9 @@ class Entry implements SocketBackend {
   confirmedAt = -Infinity;
   /** The last soft ICMP error about this connection, reported if it times out. */
   softError: TcpErrorCode | null = null;
+  /** When it reached ESTABLISHED (-1 before), and the error that ended it, if one did. */
+  openedAt = -1;
+  endedBy: TcpErrorCode | null = null;
   /** The peer it counts against (see TcpLayer.peerKey), and whether as half-open. */
   peer: number | string = 0;
   halfOpenCounted = false;
@@ -466,6 +486,8 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   private newest: Entry | null = null;
   /** Told of every connection a full table evicts (the CLI logs them). */
   onEvict: ((eviction: TcpEviction) => void) | null = null;
+  /** Told of every connection that opens, and of its close (see TcpConnectionEvent). */
+  onConnection: ((event: TcpConnectionEvent) => void) | null = null;
   /** IPv4: remote address → ((remotePort << 16) | localPort) → entry. */
   private readonly table = new Map<number, Map<number, Entry>>();
   /** IPv6: seeded hash of (remote address, ports) → entries chained through `next6`. */
@@ -1261,6 +1283,9 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     const share = this.peers.get(entry.peer);
     if (share !== undefined && --share.connections === 0) this.peers.delete(entry.peer);
     this.unlink(entry);
+    if (entry.openedAt >= 0 && this.onConnection !== null) {
+      this.onConnection(this.connectionEvent(entry, 'close'));
+    }
     const c: TcpCounters = conn.counters;
     for (const k of SUMMED) this.closedCounters[k] += c[k];
     const a = entry.addresses;
@@ -1458,6 +1483,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   }
 
   private fail(entry: Entry, code: TcpErrorCode): void {
+    entry.endedBy ??= code;
     const s = entry.socket;
     entry.socket = null;
     s?.onError(code);
@@ -1465,6 +1491,8 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
 
   private onEstablished(entry: Entry): void {
     const conn = entry.conn;
+    entry.openedAt = this.clock.now();
+    if (this.onConnection !== null) this.onConnection(this.connectionEvent(entry, 'open'));
     if (!conn.passive) {
       entry.socket?.onConnected();
       return;
@@ -1483,6 +1511,24 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     entry.socket = socket;
     if (server.options.noDelay) conn.setNoDelay(true, this.clock.now());
     server.emit('connection', socket);
+  }
+
+  private connectionEvent(entry: Entry, event: 'open' | 'close'): TcpConnectionEvent {
+    const a = entry.addresses;
+    const conn = entry.conn;
+    const e: TcpConnectionEvent = {
+      event,
+      direction: conn.passive ? 'in' : 'out',
+      localAddress: a.localText(),
+      localPort: conn.localPort,
+      remoteAddress: a.remoteText(),
+      remotePort: conn.remotePort,
+    };
+    if (event === 'close') {
+      e.durationMs = this.clock.now() - entry.openedAt;
+      e.reason = entry.endedBy ?? 'closed';
+    }
+    return e;
   }
 
   private newSocket(entry: Entry, connecting: boolean, allowHalfOpen?: boolean): TcpSocket {

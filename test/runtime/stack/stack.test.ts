@@ -16,7 +16,7 @@ import {
   udpDatagram,
 } from './frames.js';
 import { resolveAddress, StackConfigError } from '../../../src/runtime/stack.js';
-import { totalDrops } from '../../../src/runtime/stats.js';
+import { dropsByReason, totalDrops } from '../../../src/runtime/stats.js';
 
 /** Valid frames of every layer, the seeds that truncation and bit flips start from. */
 function validFrames(): Uint8Array[] {
@@ -180,5 +180,23 @@ describe('Stack', () => {
       }),
       { numRuns: 100, seed: 7 },
     );
+  });
+});
+
+describe('dropsByReason', () => {
+  it('names every drop counter by its path and sums to totalDrops', () => {
+    const stats = {
+      ipv4: { rxPackets: 9, drops: { martianSource: 2, badChecksum: 1 } },
+      tcp: { drops: { noListener: 4 }, evictions: { idle: 7 } },
+      udp: { sockets: { drops: { queueFull: 3 } } },
+    };
+    const m = dropsByReason(stats);
+    expect([...m]).toEqual([
+      ['ipv4.martianSource', 2],
+      ['ipv4.badChecksum', 1],
+      ['tcp.noListener', 4],
+      ['udp.sockets.queueFull', 3],
+    ]);
+    expect([...m.values()].reduce((a, b) => a + b, 0)).toBe(totalDrops(stats));
   });
 });
