@@ -1540,7 +1540,8 @@ export class TcpConnection {
     const cwnd = this.inRecovery ? this.cc.cwnd : this.cc.cwnd + this.limitedTransmit;
     const usable = Math.min(this.sndWnd, cwnd) - flight;
     const room = this.segmentRoom();
-    const probe = this.maybeMtuProbe(nxt, avail, usable, now);
+    // Outside an RFC 4821 search (nearly always) this costs one compare, not a call.
+    const probe = this.mtuSearchHigh === 0 ? 0 : this.maybeMtuProbe(nxt, avail, usable, now);
     if (probe > 0) {
       this.transmitData(nxt, probe, false, now);
       this.sndNxt = seqAdd(nxt, probe);

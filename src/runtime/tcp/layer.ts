@@ -530,14 +530,10 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   private inBatch = false;
   private readonly deferred: Entry[] = [];
   /** What connections that are gone added to the SUMMED counters. */
-  private readonly closedCounters: Record<SummedCounter, number> = {
-    retransmits: 0,
-    timeouts: 0,
-    challengeAcks: 0,
-    blackholeMssDrops: 0,
-    mtuProbes: 0,
-    mtuProbesAcked: 0,
-  };
+  private readonly closedCounters = Object.fromEntries(SUMMED.map((k) => [k, 0])) as Record<
+    SummedCounter,
+    number
+  >;
   /** What IPv6 registers for next header TCP (a transport has one `receive` per family). */
   readonly ipv6Receiver: Ipv6TransportReceiver = { receive: (d) => this.receive6(d) };
   /**
