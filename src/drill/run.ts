@@ -328,6 +328,7 @@ class Runner {
       quickAcks: 16,
       abcLimit: Infinity,
       cwndLimitedGrowth: true,
+      prr: true,
       congestion: 'cubic',
       isnKey: new Uint8Array(16).fill(7),
       cookieKey: new Uint8Array(16).fill(9),

@@ -105,6 +105,12 @@ export interface TcpConfig {
   abcLimit: number;
   /** Grow cwnd only while the flight fills it (RFC 7661's idea; Linux does). Off: always. */
   cwndLimitedGrowth: boolean;
+  /**
+   * Proportional Rate Reduction (RFC 6937) for cwnd during SACK recovery, as Linux does: the
+   * window falls towards ssthresh in step with what the peer delivers instead of at once.
+   * Off: RFC 6675, cwnd = ssthresh on entering recovery.
+   */
+  prr: boolean;
   rto: RtoConfig;
   /** SYN retransmissions before ETIMEDOUT (Linux: 6). */
   synRetries: number;
@@ -150,6 +156,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   congestion: 'newreno',
   abcLimit: 2,
   cwndLimitedGrowth: false,
+  prr: false,
   rto: DEFAULT_RTO_CONFIG,
   synRetries: 6,
   synAckRetries: 5,
@@ -350,6 +357,12 @@ export class TcpConnection {
   private limitedTransmit = 0;
   /** A tail loss probe (RFC 8985 §7) was sent and not yet answered by new data acknowledged. */
   private tlpOutstanding = false;
+  /** RFC 6937 state, in segments: delivered and sent since recovery began, cwnd before it. */
+  private prrDelivered = 0;
+  private prrOut = 0;
+  private prrRecoverFs = 0;
+  /** SACKed bytes before the ACK being processed (its delivered data, RFC 6937's DeliveredData). */
+  private sackedBefore = 0;
   readonly scoreboard = new SackScoreboard();
   private readonly reorder: ReorderQueue;
 
@@ -1099,6 +1112,7 @@ export class TcpConnection {
     if (this.state === TcpState.TIME_WAIT) return true;
 
     let newSack = false;
+    this.sackedBefore = this.scoreboard.sackedBytes;
     if (this.sackEnabled && seg.sackCount > 0) {
       for (let i = 0; i < seg.sackCount; i++) {
         if (
@@ -1203,6 +1217,7 @@ export class TcpConnection {
     }
     const flightBefore = seqDiff(this.sndMax, this.sndUna);
     const mayGrow = this.cwndLimited(flightBefore, this.effMss);
+    const unaBefore = this.sndUna;
     this.sndUna = ack;
     if (this.mtuProbing && seqGe(ack, this.mtuProbeEnd)) this.mtuProbeAcked();
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
@@ -1224,7 +1239,13 @@ export class TcpConnection {
       if (seqGe(ack, this.recoverSeq)) {
         this.inRecovery = false;
         this.cc.onRecoveryExit(seqDiff(this.sndMax, this.sndUna), mss);
-      } else if (!this.sackEnabled) {
+      } else if (this.sackEnabled) {
+        if (this.config.prr) {
+          const delivered =
+            seqDiff(ack, unaBefore) + this.scoreboard.sackedBytes - this.sackedBefore;
+          this.prrReduce(delivered, true);
+        }
+      } else {
         // NewReno partial ACK (RFC 6582 §3.2 step 5): resend the next hole, deflate.
         this.retransmitAt(this.sndUna, now);
         this.cc.cwnd = Math.max(mss, this.cc.cwnd - dataAcked) + (dataAcked >= mss ? mss : 0);
@@ -1315,13 +1336,44 @@ export class TcpConnection {
       else if (this.dupAcks <= 2) this.limitedTransmit = this.dupAcks * mss; // RFC 3042
     } else if (!this.sackEnabled) {
       this.cc.cwnd += mss; // NewReno inflation per further duplicate
+    } else if (this.config.prr) {
+      this.prrReduce(this.scoreboard.sackedBytes - this.sackedBefore, false);
     }
+  }
+
+  /**
+   * RFC 6937 on one ACK during SACK recovery, as Linux's tcp_cwnd_reduction (in segments, as
+   * Linux counts): while the pipe exceeds ssthresh, send in proportion to what was delivered
+   * (ssthresh / RecoverFS of it); below ssthresh, slow-start-reduction-bound (PRR-SSRB) back up
+   * to it, one segment more than delivered when SND.UNA advanced. The first retransmission
+   * always goes out (RFC 6937 §3.1: prr_out 0).
+   */
+  private prrReduce(deliveredBytes: number, unaAdvanced: boolean): void {
+    const mss = this.effMss;
+    const delivered = Math.ceil(Math.max(0, deliveredBytes) / mss);
+    if (delivered === 0 || this.prrRecoverFs === 0) return;
+    this.prrDelivered += delivered;
+    const ssthresh = Math.max(2, Math.floor(this.cc.ssthresh / mss));
+    const pipe = Math.ceil(this.pipe() / mss);
+    const delta = ssthresh - pipe;
+    let sndcnt: number;
+    if (delta < 0) {
+      sndcnt =
+        Math.floor((ssthresh * this.prrDelivered + this.prrRecoverFs - 1) / this.prrRecoverFs) -
+        this.prrOut;
+    } else {
+      sndcnt = Math.max(this.prrDelivered - this.prrOut, delivered) + (unaAdvanced ? 1 : 0);
+      sndcnt = Math.min(delta, sndcnt);
+    }
+    sndcnt = Math.max(sndcnt, this.prrOut > 0 ? 0 : 1);
+    this.cc.cwnd = (pipe + sndcnt) * mss;
   }
 
   private enterRecovery(now: number): void {
     if (this.mtuProbing && seqGe(this.sndUna, this.mtuProbeSeq)) this.mtuProbeLost();
     const mss = this.effMss;
     const flight = seqDiff(this.sndMax, this.sndUna);
+    const priorCwnd = this.cc.cwnd;
     this.cc.onCongestion(flight, mss, now);
     this.inRecovery = true;
     this.recoverSeq = this.sndMax;
@@ -1330,8 +1382,16 @@ export class TcpConnection {
     this.probeDeadline = NONE;
     this.counters.fastRetransmits++;
     if (this.sackEnabled) {
-      this.cc.cwnd = this.cc.ssthresh;
       this.highRxt = this.sndUna;
+      if (this.config.prr) {
+        // RFC 6937 §3: RecoverFS; Linux uses the cwnd before the reduction (prior_cwnd).
+        this.prrDelivered = 0;
+        this.prrOut = 0;
+        this.prrRecoverFs = Math.max(1, Math.ceil(priorCwnd / mss));
+        this.prrReduce(this.scoreboard.sackedBytes - this.sackedBefore, false);
+      } else {
+        this.cc.cwnd = this.cc.ssthresh;
+      }
       // RFC 6675 §5 step 4.3: retransmit the first lost segment now, whatever the pipe says.
       const end = this.scoreboard.nextSackedStart(this.sndUna, this.sndMax);
       const len = Math.min(seqDiff(end, this.sndUna), mss);
@@ -1538,7 +1598,12 @@ export class TcpConnection {
     if (avail === 0 && !finPending) return false;
     const flight = seqDiff(nxt, this.sndUna);
     const cwnd = this.inRecovery ? this.cc.cwnd : this.cc.cwnd + this.limitedTransmit;
-    const usable = Math.min(this.sndWnd, cwnd) - flight;
+    // In SACK recovery the caller already checked cwnd against the pipe (RFC 6675 §5 step C):
+    // data SACKed or lost no longer counts, so only the peer's window limits new data here.
+    const usable =
+      this.inRecovery && this.sackEnabled
+        ? seqDiff(seqAdd(this.sndUna, this.sndWnd), nxt)
+        : Math.min(this.sndWnd, cwnd) - flight;
     const room = this.segmentRoom();
     // Outside an RFC 4821 search (nearly always) this costs one compare, not a call.
     const probe = this.mtuSearchHigh === 0 ? 0 : this.maybeMtuProbe(nxt, avail, usable, now);
@@ -1627,6 +1692,7 @@ export class TcpConnection {
 
   private transmitData(seq: number, len: number, fin: boolean, now: number): void {
     const retransmit = seqLt(seq, this.sndMax);
+    if (this.inRecovery) this.prrOut++;
     if (retransmit) {
       this.counters.retransmits++;
       if (this.rttTiming && seqLe(seq, this.rttSeq)) this.rttTiming = false; // Karn

@@ -272,6 +272,54 @@ describe('data transfer', () => {
   });
 });
 
+describe('SACK recovery window (RFC 6675, RFC 6937)', () => {
+  /** One loss in a large window; records cwnd and whether the segment was new at each send. */
+  function singleLoss(prr: boolean): { entry: number; ssthresh: number; newInRecovery: number } {
+    const n = new Net({ prr });
+    n.handshake();
+    const mss = n.a.effMss;
+    let dropped = false;
+    let entry = -1;
+    let ssthresh = -1;
+    let maxAtEntry = 0;
+    let newInRecovery = 0;
+    n.filter = (s) => {
+      if (s.from !== 'a' || s.payload.length === 0) return 'pass';
+      if (n.a.inRecovery && entry < 0) {
+        entry = n.a.cc.cwnd;
+        ssthresh = n.a.cc.ssthresh;
+        maxAtEntry = n.a.sndMax;
+      } else if (n.a.inRecovery && ((s.seq - maxAtEntry) | 0) >= 0) {
+        newInRecovery++;
+      }
+      if (s.seq === 1001 + 40 * mss && !dropped) {
+        dropped = true;
+        return 'drop';
+      }
+      return 'pass';
+    };
+    const d = pattern(300_000, 9);
+    n.transfer('a', d);
+    expect(sha(n.hostB.data())).toBe(sha(d));
+    expect(n.a.counters.fastRetransmits).toBe(1);
+    expect(n.a.counters.timeouts).toBe(0);
+    return { entry, ssthresh, newInRecovery };
+  }
+
+  it('sends new data during recovery once the pipe, not SND.NXT - SND.UNA, is below cwnd', () => {
+    const r = singleLoss(false);
+    expect(r.entry).toBe(r.ssthresh);
+    expect(r.newInRecovery).toBeGreaterThan(0);
+  });
+
+  it('with PRR lowers cwnd towards ssthresh in step with delivery instead of at once', () => {
+    const r = singleLoss(true);
+    // Entering recovery the pipe is nearly the whole flight: PRR keeps cwnd just above it.
+    expect(r.entry).toBeGreaterThan(r.ssthresh);
+    expect(r.newInRecovery).toBeGreaterThan(0);
+  });
+});
+
 describe('retransmission timer (RFC 6298)', () => {
   it('backs off exponentially, capped at 60 s, and gives up with ETIMEDOUT', () => {
     const n = new Net({ dataRetries: 10, sack: false }); // no SACK: no tail loss probe either
