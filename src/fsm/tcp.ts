@@ -1257,7 +1257,11 @@ export class TcpConnection {
     this.dupAcks = 0;
     this.limitedTransmit = 0;
     this.tlpOutstanding = false;
-    this.rtxMarkValid = this.rtxMarkValid && this.inRecovery;
+    // The mark belonged to the retransmission of the old first hole, which this ACK covers. If
+    // the new first hole was resent too, SND.MAX now bounds what was sent before that resend
+    // (late, so never a false loss); if not, there is nothing to judge yet.
+    this.rtxMarkValid = this.inRecovery && seqGt(this.highRxt, ack);
+    if (this.rtxMarkValid) this.rtxMark = this.sndMax;
     this.rtxDeadline = this.sndUna === this.sndMax ? NONE : now + this.rto.rto;
     this.armProbe(now);
     if (dataAcked > 0) this.host.event(this, TcpEvent.SendSpace);
