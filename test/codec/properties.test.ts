@@ -760,6 +760,52 @@ describe('decode(encode(x)) = x', () => {
     );
   });
 
+  it('tcp options: one whose length runs past the header ends the list there, and nothing past the header is read', () => {
+    // The payload repeats a well-formed MSS option: a parser that read on past the header's
+    // end would find MSS 0x1234 there.
+    const bait = new Uint8Array(64).map((_, i) => [2, 4, 0x12, 0x34][i % 4]);
+    fc.assert(
+      fc.property(
+        tcpFields,
+        tcpOptions,
+        fc.nat(),
+        fc.integer({ min: 1, max: 255 }),
+        ipv4Address,
+        ipv4Address,
+        (base, opts, pick, over, src, dst) => {
+          // Where each item with a length byte starts; after an EOL the list is not read.
+          const starts: Array<{ start: number; item: number }> = [];
+          let at = 0;
+          for (const [item, o] of opts.list.entries()) {
+            if (o.kind === 'EOL') break;
+            if (o.kind !== 'NOP') starts.push({ start: at, item });
+            at += itemSize(o);
+          }
+          fc.pre(starts.length > 0);
+          const { start, item } = starts[pick % starts.length];
+          const bytes = opts.bytes.slice();
+          bytes[start + 1] = Math.min(255, bytes.length - start + over);
+          const f = { ...base, options: bytes };
+          const hl = tcp.tcpHeaderLength(f);
+          const out = withPayload(hl, bait);
+          expect(tcp.encodeTcp(f, out, 3, bait.length, src, dst)).toBe(hl);
+          const view = new tcp.TcpView();
+          // Lenient, as Linux's tcp_parse_options: the segment stands, its options end early.
+          expect(view.wrap(out, 3, hl + bait.length)).toBeNull();
+          expect(view.optionsMalformedAt).toBe(view.optionsOffset + start);
+          expect(view.payloadLength).toBe(bait.length);
+          const kept = opts.list.slice(0, item);
+          expect(tcp.decodeTcpOptions(out, view.optionsOffset, view.optionsLength)).toEqual(kept);
+          const mss = kept.filter((o) => o.kind === 'MSS').at(-1);
+          expect(view.mss).toBe(mss?.kind === 'MSS' ? mss.value : -1);
+          const sack = kept.filter((o) => o.kind === 'Sack').at(-1);
+          expect(view.sackCount).toBe(sack?.kind === 'Sack' ? sack.blocks.length : 0);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+
   it('tcp options: any list wrap() accepts decodes to items that encode to the same bytes', () => {
     const s = new tcp.TcpOptionsSummary();
     fc.assert(

@@ -1,8 +1,10 @@
 /**
- * Behaviour that planted bugs once got past the suite: receiver silly-window avoidance (RFC 9293 §3.8.6.2.2), and the peer's window scale.
+ * Behaviour that planted bugs once got past the suite: receiver and sender silly-window
+ * avoidance (RFC 9293 §3.8.6.2), the peer's window scale, and Karn's rule. Each test here was
+ * checked against its planted bug and fails with it.
  */
 import { describe, expect, it } from 'vitest';
-import { Net, pattern } from './harness.js';
+import { Net, pattern, rng } from './harness.js';
 
 const MSS = 1460;
 
@@ -57,5 +59,63 @@ describe("the peer's window scale (RFC 7323 §2.3)", () => {
     expect(last!.window).toBeLessThan(0x10000);
     expect(net.a.sndWnd).toBe(last!.window << 5);
     expect(net.a.sndWnd).toBeGreaterThan(0xffff);
+  });
+});
+
+describe("Karn's rule (RFC 6298 §3) without timestamps", () => {
+  // One-way latency 50 ms: a clean sample is at most the 100 ms RTT plus the 40 ms delayed ACK.
+  // A sample taken across a retransmission (fast retransmit, a NewReno partial ACK's resend, a
+  // SACK hole) is at least one RTT longer.
+  for (const sack of [true, false]) {
+    it(`takes no RTT sample across a retransmission, 12 seeds of 3% loss (sack ${sack})`, () => {
+      let fastRetransmits = 0;
+      const worst: Array<{ seed: number; rtt: number }> = [];
+      for (let seed = 1; seed <= 12; seed++) {
+        const net = new Net({ timestamps: false, sack });
+        net.latency = 50;
+        net.handshake();
+        const samples: number[] = [];
+        const estimator = net.a.rto;
+        const sample = estimator.sample.bind(estimator);
+        estimator.sample = (rtt: number): void => {
+          samples.push(rtt);
+          sample(rtt);
+        };
+        const lose = rng(seed);
+        net.filter = (s) => (s.from === 'a' && s.dataLength > 0 && lose() < 0.03 ? 'drop' : 'pass');
+        const data = pattern(300 * MSS, seed);
+        net.transfer('a', data);
+        expect(Buffer.from(data).equals(net.hostB.data())).toBe(true);
+        fastRetransmits += net.a.counters.fastRetransmits;
+        expect(samples.length).toBeGreaterThan(5);
+        worst.push({ seed, rtt: Math.max(...samples) });
+      }
+      expect(worst.filter((w) => w.rtt > 2 * 50 + 40)).toEqual([]);
+      expect(fastRetransmits).toBeGreaterThan(12);
+    });
+  }
+});
+
+describe('sender SWS avoidance (RFC 9293 §3.8.6.2.1)', () => {
+  it('sends no window-limited partial segment while data is in flight, even with noDelay', () => {
+    // b offers 2.5 segments and reads at once: after two full segments, half a segment of
+    // window is left, which must wait for an ACK rather than go out as a runt.
+    const rcvBuf = Math.floor(2.5 * MSS);
+    const net = new Net({ windowScale: false }, { windowScale: false, rcvBuf });
+    net.handshake();
+    net.a.setNoDelay(true, net.now);
+    const data = pattern(200 * MSS);
+    net.transfer('a', data);
+    expect(Buffer.from(data).equals(net.hostB.data())).toBe(true);
+    const sizes = net
+      .sentBy('a')
+      .filter((s) => s.dataLength > 0)
+      .map((s) => s.dataLength);
+    expect(sizes.length).toBeGreaterThan(200);
+    // Full is the MSS less the timestamp option. The last segment carries what is left; every
+    // other one is full.
+    const full = Math.max(...sizes);
+    expect(full).toBeGreaterThan(MSS - 40);
+    expect(sizes.slice(0, -1).filter((n) => n < full)).toEqual([]);
   });
 });

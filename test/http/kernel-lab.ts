@@ -3,7 +3,7 @@
  * persistent tap0 (kernel side 10.0.0.1/24, IPv6 off so the kernel sends nothing unasked),
  * commands run inside it, and `pktstack run` started in it and awaited until its "up" event.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -107,8 +107,15 @@ export interface RunningStack {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `pktstack run --log json ...args` in `ns` and waits for its "up" event. */
-export async function startStack(ns: Netns, args: string[]): Promise<RunningStack> {
+/**
+ * Starts `pktstack run --log json ...args` in `ns` and waits for its "up" event; then, for a
+ * static address, until it answers ping (`probe: false` for a test where it must not).
+ */
+export async function startStack(
+  ns: Netns,
+  args: string[],
+  { probe = true }: { probe?: boolean } = {},
+): Promise<RunningStack> {
   const child = ns.spawn(CLI[0], [...CLI.slice(1), 'run', '--log', 'json', ...args]);
   const events: Array<Record<string, unknown>> = [];
   // Called on every event and at exit: each pending waitFor looks again.
@@ -175,12 +182,42 @@ export async function startStack(ns: Netns, args: string[]): Promise<RunningStac
     },
   };
   try {
-    await running.waitFor('up', 20_000);
+    const up = await running.waitFor('up', 20_000);
+    if (probe && typeof up.ip === 'string') {
+      await expectReachable(ns, up.ip.split('/')[0]).catch((error: Error) => {
+        throw new Error(`${error.message} after "up"; stderr: ${err}`);
+      });
+    }
   } catch (error) {
     await running.stop();
     throw error;
   }
   return running;
+}
+
+/**
+ * Fails within seconds when the stack at `address` does not answer ping from `ns`: a stack
+ * that came up with a broken codec (or link) otherwise shows only as every later test
+ * timing out after a minute. Asynchronous, so a stack running in this very process keeps
+ * answering while it waits.
+ */
+export async function expectReachable(ns: string | Netns, address: string): Promise<void> {
+  const name = typeof ns === 'string' ? ns : ns.name;
+  const family = address.includes(':') ? '-6' : '-4';
+  for (let attempt = 1; ; attempt++) {
+    const ok = await new Promise<boolean>((resolve) =>
+      execFile(
+        'ip',
+        ['netns', 'exec', name, 'ping', family, '-c', '1', '-W', '1', address],
+        { timeout: 5000 },
+        (error) => resolve(error === null),
+      ),
+    );
+    if (ok) return;
+    if (attempt === 5) {
+      throw new Error(`the stack at ${address} answered none of 5 pings from namespace ${name}`);
+    }
+  }
 }
 
 /** Resolves once `check()` holds (polled every 50 ms); rejects after `timeoutMs`. */
@@ -222,6 +259,7 @@ export async function startIpv6Stack(ns: Netns, args: string[]): Promise<Ipv6Lab
   const preferred = (): Array<Record<string, unknown>> =>
     running.events.filter((e) => e.event === 'ipv6.address' && e.state === 'preferred');
   await until(() => preferred().length >= 2, 10_000);
+  await expectReachable(ns, 'fd00::2');
   const ll = preferred().find((e) => String(e.address).startsWith('fe80:'));
   return { running, mac, linkLocal: String(ll?.address).split('/')[0] };
 }

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RealClock } from '../../src/runtime/clock/real.js';
+import { expectReachable } from '../http/kernel-lab.js';
 import { injectFaults } from '../../src/runtime/link/faults.js';
 import type { Link } from '../../src/runtime/link/link.js';
 import { recordPcap } from '../../src/runtime/link/pcap-recorder.js';
@@ -140,10 +141,9 @@ describe.skipIf(!isRoot)('TCP against the Linux kernel over a TAP', () => {
     const big = randomBytes(BIG);
     writeFileSync(bigFile, big);
     bigSha = sha256(big);
-    // ARP for both stacks first, so timing-sensitive tests do not include resolution.
-    await inNs(['ping', '-c', '1', '-W', '2', '10.0.0.2']);
-    await inNs(['ping', '-c', '1', '-W', '2', '10.1.0.2']);
-    await inNs(['ping', '-c', '1', '-W', '2', '10.2.0.2']);
+    // Every stack answers before any test runs (a broken one fails here in seconds), and
+    // ARP is resolved, so timing-sensitive tests do not include resolution.
+    for (const address of ['10.0.0.2', '10.1.0.2', '10.2.0.2']) await expectReachable(NS, address);
   }, 60_000);
 
   afterAll(async () => {
