@@ -29,7 +29,6 @@ import {
 import { evalCode, type TcpInfo } from './code.js';
 import { tcp } from '../generated/index.js';
 import { parseIpv4 } from '../codec/address.js';
-import { DEFAULT_RTO_CONFIG } from '../fsm/rto.js';
 import { VirtualClock } from '../runtime/clock/virtual.js';
 import { createStack } from '../runtime/stack.js';
 import type { TcpLayer, TcpLayerOptions } from '../runtime/tcp/layer.js';
@@ -319,17 +318,11 @@ class Runner {
     if (script.defines.length > 0) throw new DrillSkip('-D defines (used for Fast Open cookies)');
     this.tolerance = options.toleranceUsecs ?? tolerance;
     this.strict = strict;
-    // Linux-like where the stack has the knob: window scale from the largest receive buffer
-    // (tcp_rmem max 15 MB in defaults.sh gives shift 8), CUBIC.
+    // Scripts are written against Linux: its profile, and window scale from the largest
+    // receive buffer (tcp_rmem max 15 MB in defaults.sh gives shift 8).
     this.layerOptions = {
+      profile: 'linux',
       rcvBuf: 15 * 1024 * 1024,
-      // Linux's RTO is SRTT + max(200 ms, 4 * RTTVAR): RFC 6298's formula with G = 200 ms.
-      rto: { ...DEFAULT_RTO_CONFIG, granularity: 200 },
-      quickAcks: 16,
-      abcLimit: Infinity,
-      cwndLimitedGrowth: true,
-      prr: true,
-      congestion: 'cubic',
       isnKey: new Uint8Array(16).fill(7),
       cookieKey: new Uint8Array(16).fill(9),
     };

@@ -176,6 +176,28 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   blackholeMss: 1024,
 };
 
+/**
+ * Linux's choices where ours differ (what packetdrill scripts assume; `profile: 'linux'` on the
+ * TCP layer applies them under any explicit option). Our defaults and why:
+ * - RTO granularity 1 ms, not 200 ms: Linux's RTO is SRTT + max(200 ms, 4 * RTTVAR), which on
+ *   a LAN waits 200 ms for every lost tail; RFC 6298's G is the clock's tick.
+ * - No quick-ACK mode: RFC 5681's delayed ACKs from the first segment (one ACK per two).
+ * - Slow start grows by at most 2 segments per ACK (RFC 3465's L = 2) and whether or not the
+ *   flight fills cwnd; Linux grows by all it acknowledges, only while cwnd-limited.
+ * - PRR off, NewReno: RFC 6675 recovery and RFC 5681's congestion control are the standards
+ *   track; PRR (RFC 6937) and CUBIC (RFC 9438) are there for Linux's timing.
+ * Already Linux's in both: IW10, RACK's min_rtt/4 reorder window, TLP at 2 * SRTT, the 1 ms
+ * timestamp tick, window scale from the receive buffer, RST on close with unread data.
+ */
+export const LINUX_TCP_PROFILE: Readonly<Partial<TcpConfig>> = {
+  rto: { ...DEFAULT_RTO_CONFIG, granularity: 200 },
+  quickAcks: 16,
+  abcLimit: Infinity,
+  cwndLimitedGrowth: true,
+  prr: true,
+  congestion: 'cubic',
+};
+
 /** Consecutive timeouts before the black-hole fallback lowers the MSS (Linux: tcp_retries1). */
 const BLACKHOLE_TIMEOUTS = 3;
 /** The black-hole fallback's floor: RFC 1122's default MSS, which every IPv4 path carries. */

@@ -29,6 +29,7 @@ import { seqAdd, seqGe, seqGt, seqLt } from '../../fsm/seq.js';
 import { SynCookies } from '../../fsm/syncookie.js';
 import {
   DEFAULT_TCP_CONFIG,
+  LINUX_TCP_PROFILE,
   TcpConnection,
   TcpEvent,
   TcpState,
@@ -140,6 +141,11 @@ class TcpAddresses {
 }
 
 export interface TcpLayerOptions extends Partial<TcpConfig> {
+  /**
+   * 'linux': Linux's congestion control, RTO floor, quick-ACK and slow-start choices
+   * (LINUX_TCP_PROFILE) under the options given here; the default is the RFCs' (see there).
+   */
+  profile?: 'rfc' | 'linux';
   /** Most connections in the table, TIME-WAIT included (default 10000). */
   maxConnections?: number;
   /** Half-open connections per listener before SYN cookies take over (default 128). */
@@ -551,7 +557,9 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       options.mss ?? ipv4.maxPayload - HEADER_LENGTH,
       ipv4.maxPayload - HEADER_LENGTH,
     );
-    this.config = { ...DEFAULT_TCP_CONFIG, ...options, mss };
+    const { profile = 'rfc', ...explicit } = options;
+    const base = profile === 'linux' ? LINUX_TCP_PROFILE : {};
+    this.config = { ...DEFAULT_TCP_CONFIG, ...base, ...explicit, mss };
     this.config6 = this.config;
     this.maxConnections = options.maxConnections ?? 10_000;
     this.synBacklog = options.synBacklog ?? 128;
