@@ -11,7 +11,7 @@
  * at the earliest such deadline and calls every module's `tick(now)` when it fires.
  */
 import { parseIpv4 } from '../codec/address.js';
-import { ethernet, ipv4 } from '../generated/index.js';
+import { ethernet, icmp as icmpSpec, icmpv6 as icmpv6Spec, ipv4 } from '../generated/index.js';
 import type { Clock, TimerHandle } from './clock/clock.js';
 import type { Link } from './link/link.js';
 import { ArpLayer, type ArpOptions } from './arp/arp.js';
@@ -30,6 +30,7 @@ import { MldLayer } from './ipv6/mld.js';
 import { NeighborCache, type NeighborOptions } from './ipv6/neighbor.js';
 import { parseIpv6Prefixed } from './ipv6/address.js';
 import { Dhcp6Service, type Dhcp6ServiceOptions } from './dhcp6/service.js';
+import { Loopback } from './ip/loopback.js';
 
 /** An address given as text ("10.0.0.2", or "10.0.0.2/24" for `ip`) or as a 32-bit number. */
 export type AddressInput = string | number;
@@ -158,6 +159,8 @@ export class Stack {
   readonly ipv4: Ipv4Layer;
   readonly icmp: IcmpLayer;
   readonly udp: UdpLayer;
+  /** Local delivery of what we send to ourselves (127.0.0.0/8, ::1, our own addresses). */
+  readonly loopback: Loopback;
   /** IPv6, when enabled (options `ipv6` or `ip6`); null otherwise. */
   readonly ipv6: Ipv6Parts | null = null;
   /** The DHCPv6 client, when asked for (option `dhcp6`); null otherwise. */
@@ -193,10 +196,24 @@ export class Stack {
     );
     this.icmp = new IcmpLayer(this.ipv4, time, options.icmp);
     this.udp = new UdpLayer(this.ipv4, this.icmp);
+    this.loopback = new Loopback(() => this.ethernet.batchEnd());
+    this.ipv4.loopback = this.loopback;
+    this.arp.unresolvedListener = (bytes, offset, length) =>
+      this.icmp.localError(
+        icmpSpec.IcmpType.DestinationUnreachable,
+        icmpSpec.IcmpUnreachableCode.Host,
+        bytes,
+        offset,
+        length,
+      );
     this.ethernet.register(ethernet.EtherType.ARP, this.arp);
     this.ethernet.register(ethernet.EtherType.IPv4, this.ipv4);
     this.ipv4.register(ipv4.IpProtocol.ICMP, this.icmp);
     this.ipv4.register(ipv4.IpProtocol.UDP, this.udp);
+    // TCP is always there, as in the kernel: the first segment to arrive before anyone used
+    // `.tcp` creates the layer (with the createStack options), so a SYN to a closed port is
+    // answered with RST rather than "protocol unreachable".
+    this.ipv4.register(ipv4.IpProtocol.TCP, { receive: (d) => this.tcp.receive(d) });
     this.ipv4.setErrorReporter(this.icmp);
     this.ipv4.reassembler.timeoutListener = this.icmp;
     this.tickers.push(this.arp, this.ipv4);
@@ -248,6 +265,16 @@ export class Stack {
     const nd = new NdLayer(ip, icmp, this.clock, this.wake, this.link.mac, options.nd);
     const mld = new MldLayer(ip, icmp, this.clock, this.wake);
     ip.register(ipv4.IpProtocol.ICMPv6, icmp);
+    ip.loopback = this.loopback;
+    neighbors.unresolvedListener = (bytes, offset, length) =>
+      icmp.localError(
+        icmpv6Spec.Icmpv6Type.DestinationUnreachable,
+        icmpv6Spec.Icmpv6UnreachableCode.Address,
+        bytes,
+        offset,
+        length,
+      );
+    ip.register(ipv4.IpProtocol.TCP, { receive: (d) => this.tcp.receive6(d) });
     this.udp.attachIpv6(ip, icmp);
     ip.register(ipv4.IpProtocol.UDP, this.udp.ipv6Receiver);
     ip.setErrorReporter(icmp);
@@ -397,6 +424,7 @@ export class Stack {
     this.dhcp6?.stop(true);
     if (this.tcpLayer !== null) await this.tcpLayer.close();
     this.udp.close();
+    this.loopback.close();
     this.arp.clear();
     this.ipv4.reassembler.clear();
     this.ipv6?.ip.clear();

@@ -120,6 +120,12 @@ export class ArpLayer implements EthernetReceiver {
   private defendedAt = -Infinity;
   conflictListener: ((conflict: ArpConflict) => void) | null = null;
   neighborListener: ((change: ArpNeighborChange) => void) | null = null;
+  /**
+   * Told of each queued datagram dropped because its target never answered (the datagram at
+   * `offset` in `bytes`, valid during the call): the stack reports it to its sender as a host
+   * unreachable, as Linux does (arp_error_report -> ipv4_link_failure).
+   */
+  unresolvedListener: ((bytes: Uint8Array, offset: number, length: number) => void) | null = null;
   private resolvedSender: ResolvedSender | null = null;
   private readonly view = new arp.ArpView();
   private readonly tx = new Uint8Array(ETHERNET_HEADER_LENGTH + ARP_LENGTH);
@@ -289,6 +295,11 @@ export class ArpLayer implements EthernetReceiver {
       if (p.nextRequestAt <= now) {
         if (p.requestsSent >= o.maxRequests) {
           this.dropPending(key >>> 0, p);
+          const listener = this.unresolvedListener;
+          if (listener !== null) {
+            for (const packet of p.packets)
+              listener(packet, ETHERNET_HEADER_LENGTH, packet.length - ETHERNET_HEADER_LENGTH);
+          }
           continue;
         }
         this.request(key >>> 0, p);

@@ -38,6 +38,17 @@ export interface IcmpOptions {
   errorBurst?: number;
 }
 
+/** A received echo reply (the ping client listens); the record is valid only during the call. */
+export interface IcmpEchoReply {
+  src: number;
+  identifier: number;
+  sequence: number;
+  ttl: number;
+  bytes: Uint8Array;
+  dataOffset: number;
+  dataLength: number;
+}
+
 /** A transport told about ICMP errors that quote one of its datagrams. */
 export interface IcmpErrorReceiver {
   /**
@@ -90,6 +101,8 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
     sequence: 0,
   };
   private readonly tx = new Uint8Array(IPV4_SEND_HEADROOM + MAX_IP_PAYLOAD);
+  /** Echo replies go here (the ping client); null: they are counted as unhandled. */
+  echoListener: ((reply: IcmpEchoReply) => void) | null = null;
   private readonly errorReceivers: Array<IcmpErrorReceiver | null> =
     new Array<IcmpErrorReceiver | null>(256).fill(null);
   private readonly echoBroadcast: boolean;
@@ -134,12 +147,57 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
       this.echoReply(d);
       return;
     }
+    if (type === IcmpType.EchoReply && this.echoListener !== null) {
+      this.echoListener({
+        src: d.src,
+        identifier: v.identifier,
+        sequence: v.sequence,
+        ttl: d.ttl,
+        bytes: d.bytes,
+        dataOffset: v.payloadOffset,
+        dataLength: v.payloadLength,
+      });
+      return;
+    }
     if (isErrorType(type)) {
       stats.errorsReceived++;
       this.dispatchError(type, v.code, d);
       return;
     }
     stats.drops.unhandledType++;
+  }
+
+  /** Sends an echo request (the ping client); the reply comes to `echoListener`. */
+  sendEchoRequest(dst: number, identifier: number, sequence: number, data: Uint8Array): SendStatus {
+    if (data.length > MAX_IP_PAYLOAD - ICMP_HEADER_LENGTH) return SendStatus.Dropped;
+    const start = IPV4_SEND_HEADROOM;
+    copyBytes(data, 0, this.tx, start + ICMP_HEADER_LENGTH, data.length);
+    const h = this.errorHeader;
+    h.type = IcmpType.Echo;
+    h.code = 0;
+    h.identifier = identifier & 0xffff;
+    h.sequence = sequence & 0xffff;
+    const length = icmp.encodeIcmp(h, this.tx, start, data.length) + data.length;
+    h.identifier = 0;
+    h.sequence = 0;
+    return this.ip.send(dst, ICMP, this.tx, start, length);
+  }
+
+  /**
+   * An error about one of our own datagrams raised here rather than received (ARP gave up on
+   * its next hop): the transport it quotes hears it as if it had come back from the network.
+   */
+  localError(type: number, code: number, bytes: Uint8Array, offset: number, length: number): void {
+    const quoted = this.quoteView;
+    if (quoted.wrapPartial(bytes, offset, length) !== null) return;
+    this.errorReceivers[quoted.protocol]?.icmpError(
+      type,
+      code,
+      this.ip.address,
+      bytes,
+      offset,
+      length,
+    );
   }
 
   destinationUnreachable(code: number, d: Ipv4Delivery): void {

@@ -27,11 +27,14 @@ import {
 import type { ArpLayer, ResolvedSender, TimeSource } from '../arp/arp.js';
 import { copyBytes } from '../ethernet/bytes.js';
 import { Reassembler, type ReassemblyOptions } from './reassembly.js';
+import type { LocalReceiver, Loopback } from '../ip/loopback.js';
 
 /** The header we send: no options. */
 const HEADER_LENGTH = ipv4.IPV4_FIXED_SIZE;
 const MAX_DATAGRAM = 65535;
 const LIMITED_BROADCAST = 0xffffffff;
+/** 127.0.0.1: the source of what we send to 127.0.0.0/8 (Linux's `lo` address). */
+export const IPV4_LOOPBACK = 0x7f000001;
 const { DF, MF } = ipv4.Ipv4Flags;
 const TCP = ipv4.IpProtocol.TCP;
 
@@ -90,8 +93,15 @@ interface SendTarget {
   src: number;
 }
 
-export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
+/** 127.0.0.0/8, or our own address: delivered without touching the link. */
+function isLocalDestination(dst: number, ours: number): boolean {
+  return dst >>> 24 === 127 || (ours !== 0 && dst === ours);
+}
+
+export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender, LocalReceiver {
   readonly stats: Ipv4Stats = createIpv4Stats();
+  /** Where datagrams to ourselves go (the stack sets it); null: they are dropped as unroutable. */
+  loopback: Loopback | null = null;
   readonly reassembler: Reassembler;
   private readonly receivers: Array<TransportReceiver | null> = new Array<TransportReceiver | null>(
     256,
@@ -185,6 +195,24 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
         : ((address & netmask) | ~netmask) >>> 0;
   }
 
+  /**
+   * Whether a datagram to `dst` can leave now: ours or loopback, broadcast, multicast, on-link,
+   * or through the gateway. False is Linux's ENETUNREACH.
+   */
+  hasRoute(dst: number): boolean {
+    dst = dst >>> 0;
+    const addr = this.addr;
+    if (isLocalDestination(dst, addr)) return this.loopback !== null;
+    if (dst === LIMITED_BROADCAST || dst >>> 28 === 0xe) return true;
+    if (addr === 0 || dst === 0) return false;
+    return ((dst ^ addr) & this.mask) === 0 || this.gw !== 0;
+  }
+
+  /** The source address of what we send to `dst`: 127.0.0.1 to 127.0.0.0/8, else ours. */
+  sourceFor(dst: number): number {
+    return dst >>> 24 === 127 ? IPV4_LOOPBACK : this.addr;
+  }
+
   /** Limited broadcast, or the directed broadcast of our subnet. */
   isBroadcast(dst: number): boolean {
     dst = dst >>> 0;
@@ -201,6 +229,15 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
   }
 
   receive(bytes: Uint8Array, offset: number, length: number): void {
+    this.input(bytes, offset, length, false);
+  }
+
+  /** One of our own datagrams coming back through the loopback (no martian checks). */
+  receiveLocal(bytes: Uint8Array, offset: number, length: number): void {
+    this.input(bytes, offset, length, true);
+  }
+
+  private input(bytes: Uint8Array, offset: number, length: number, local: boolean): void {
     const stats = this.stats;
     stats.rxPackets++;
     const v = this.view;
@@ -220,7 +257,8 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
     const d = this.delivery;
     d.src = v.srcBits >>> 0;
     d.dst = v.dstBits >>> 0;
-    if (!this.acceptAddresses(d)) return;
+    if (local) d.toBroadcast = false;
+    else if (!this.acceptAddresses(d)) return;
     if ((v.flags & MF) !== 0 || v.fragmentOffset !== 0) {
       if (!this.reassemble(d, bytes, offset)) return;
     } else {
@@ -394,12 +432,18 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
     // destination itself; everything else goes through the gateway.
     let link: MacHolder | null = null;
     let nextHop = dst;
-    if (dst === LIMITED_BROADCAST || (addr !== 0 && dst === this.directedBroadcast)) {
+    const local = isLocalDestination(dst, addr);
+    if (local) {
+      if (this.loopback === null) {
+        stats.drops.noRoute++;
+        return SendStatus.Dropped;
+      }
+    } else if (dst === LIMITED_BROADCAST || (addr !== 0 && dst === this.directedBroadcast)) {
       link = BROADCAST;
     } else if (dst >>> 28 === 0xe) {
       link = this.scratchMac;
       link.mac = multicastMac(dst);
-    } else if (addr === 0 || dst === addr || dst === 0) {
+    } else if (addr === 0 || dst === 0) {
       stats.drops.noRoute++;
       return SendStatus.Dropped;
     } else if (((dst ^ addr) & this.mask) !== 0) {
@@ -418,10 +462,16 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender {
     // RFC 1191: TCP segments carry DF, so that routers report a smaller path MTU instead of
     // fragmenting; TCP sizes its segments to what they report.
     h.flags = protocol === TCP && (this.pmtu.size === 0 || !this.pmtu.get(dst)?.locked) ? DF : 0;
-    h.src = src !== 0 ? src : addr;
+    h.src = src !== 0 ? src : local ? this.sourceFor(dst) : addr;
     h.dst = dst;
     ipv4.encodeIpv4(h, buf, ipOffset, payloadLength);
     const ipLength = HEADER_LENGTH + payloadLength;
+    if (local) {
+      if (!(this.loopback as Loopback).send(this, buf, ipOffset, ipLength))
+        return SendStatus.Dropped;
+      stats.txPackets++;
+      return SendStatus.Sent;
+    }
     if (link === null) link = this.arp.entryFor(nextHop | 0);
     if (link === null) return this.arp.enqueue(nextHop, buf, ipOffset, ipLength);
     const limit = this.pmtu.size === 0 ? this.mtu : this.pathMtu(dst);

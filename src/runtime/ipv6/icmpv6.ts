@@ -239,6 +239,14 @@ export class Icmpv6Layer
     this.ip.lowerPathMtu(bytes, quoted.dstOffset, mtu, this.time.now());
   }
 
+  /**
+   * An error about one of our own packets raised here rather than received (Neighbor Discovery
+   * gave up on its next hop): the error listeners hear it as if it had come from the network.
+   */
+  localError(type: number, code: number, bytes: Uint8Array, offset: number, length: number): void {
+    this.report(type, code, 0, bytes, offset, length);
+  }
+
   private report(
     type: number,
     code: number,

@@ -54,12 +54,14 @@ import {
   isLinkLocal,
   isMulticast,
   isUnspecified,
+  isLoopback,
   multicastMac,
   prefixMatches,
   scopeOf,
   solicitedNode,
 } from './address.js';
 import { NeighborCache } from './neighbor.js';
+import type { LocalReceiver, Loopback } from '../ip/loopback.js';
 import { Ipv6Reassembler } from './reassembly.js';
 import type { ReassemblyOptions } from '../ip/reassembly.js';
 
@@ -153,8 +155,14 @@ interface SendTarget {
   hopLimit: number;
 }
 
-export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
+/** ::1, the loopback address (RFC 4291 §2.5.3). */
+const LOOPBACK6 = new Uint8Array(16);
+LOOPBACK6[15] = 1;
+
+export class Ipv6Layer implements EthernetReceiver, ResolvedSender, LocalReceiver {
   readonly stats: Ipv6Stats = createIpv6Stats();
+  /** Where packets to ::1 or our own addresses go (the stack sets it); null: dropped. */
+  loopback: Loopback | null = null;
   readonly neighbors: NeighborCache;
   readonly reassembler: Ipv6Reassembler;
   hopLimit: number;
@@ -442,6 +450,12 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
    * The neighbor we send packets for `dst` to now: a redirect's target, `dst` itself when
    * on-link, else the first default router; null when there is none (no route).
    */
+  /** Whether a packet to `dst` can leave now (false is Linux's ENETUNREACH). */
+  hasRoute(dst: Uint8Array, off: number): boolean {
+    if (isLoopback(dst, off) || this.findAddress(dst, off) !== null) return this.loopback !== null;
+    return isMulticast(dst, off) || this.firstHop(dst, off) !== null;
+  }
+
   firstHop(dst: Uint8Array, off: number): Uint8Array | null {
     const redirected = this.redirectFor(dst, off);
     if (redirected !== null) return redirected;
@@ -545,6 +559,15 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
   // ---- Receive ---------------------------------------------------------------------------
 
   receive(bytes: Uint8Array, offset: number, length: number): void {
+    this.input(bytes, offset, length, false);
+  }
+
+  /** One of our own packets coming back through the loopback (no address checks). */
+  receiveLocal(bytes: Uint8Array, offset: number, length: number): void {
+    this.input(bytes, offset, length, true);
+  }
+
+  private input(bytes: Uint8Array, offset: number, length: number, local: boolean): void {
     const stats = this.stats;
     stats.rxPackets++;
     const v = this.view;
@@ -558,11 +581,14 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
     const d = this.delivery;
     v.copySrc(d.src, 0);
     v.copyDst(d.dst, 0);
-    if (isMulticast(d.src, 0)) {
+    // RFC 4291 §2.5.3: ::1 never arrives from a link, as source or destination.
+    if (!local && (isMulticast(d.src, 0) || isLoopback(d.src, 0))) {
       stats.drops.badSource++;
       return;
     }
-    if (isMulticast(d.dst, 0)) {
+    if (local) {
+      d.toMulticast = false;
+    } else if (isMulticast(d.dst, 0)) {
       if (!this.hasGroup(d.dst, 0)) {
         stats.drops.notForUs++;
         return;
@@ -913,6 +939,10 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
    * addresses), written into `out`; false when we have none usable.
    */
   selectSource(dst: Uint8Array, dstOffset: number, out: Uint8Array): boolean {
+    if (isLoopback(dst, dstOffset)) {
+      copyIpv6(LOOPBACK6, 0, out, 0);
+      return this.loopback !== null;
+    }
     let best: Ipv6AddressEntry | null = null;
     const dstScope = scopeOf(dst, dstOffset);
     for (const e of this.addresses) {
@@ -986,10 +1016,17 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
     }
     let link: MacHolder | null = null;
     const hop = this.nextHop;
+    let local = false;
     if (isMulticast(dst, 0)) {
       link = this.scratchMac;
       link.mac = multicastMac(dst, 0);
-    } else if (isUnspecified(dst, 0) || this.findAddress(dst, 0) !== null) {
+    } else if (isLoopback(dst, 0) || this.findAddress(dst, 0) !== null) {
+      if (this.loopback === null) {
+        stats.drops.noRoute++;
+        return SendStatus.Dropped;
+      }
+      local = true;
+    } else if (isUnspecified(dst, 0)) {
       stats.drops.noRoute++;
       return SendStatus.Dropped;
     } else {
@@ -1006,6 +1043,12 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender {
     h.hopLimit = t.hopLimit;
     ipv6.encodeIpv6(h, buf, ipOffset, payloadLength);
     const ipLength = HEADER_LENGTH + payloadLength;
+    if (local) {
+      if (!(this.loopback as Loopback).send(this, buf, ipOffset, ipLength))
+        return SendStatus.Dropped;
+      stats.txPackets++;
+      return SendStatus.Sent;
+    }
     if (link === null) link = this.neighbors.entryFor(hop, 0, this.time.now());
     if (link === null)
       return this.neighbors.enqueue(hop, 0, buf, ipOffset, ipLength, this.time.now());

@@ -131,6 +131,12 @@ export class NeighborCache {
   private reachable: number;
   private sender: ResolvedSender | null = null;
   unreachableListener: UnreachableListener | null = null;
+  /**
+   * Told of each queued packet dropped because its neighbor never answered solicitations
+   * (valid during the call): the stack reports it to its sender as address unreachable, as
+   * Linux does (ndisc_error_report -> ip6_link_failure).
+   */
+  unresolvedListener: ((bytes: Uint8Array, offset: number, length: number) => void) | null = null;
   changeListener: NeighborChangeListener | null = null;
 
   private prober: NeighborProber | null = null;
@@ -347,7 +353,10 @@ export class NeighborCache {
       case NudState.Incomplete:
         if (n.probes >= this.o.maxMulticastSolicit) {
           this.counters.unreachable++;
+          const queue = n.queue;
           this.drop(n);
+          const listener = this.unresolvedListener;
+          if (listener !== null) for (const p of queue) listener(p.bytes, p.offset, p.length);
           return;
         }
         n.probes++;

@@ -77,6 +77,10 @@ const COOKIE_SACK_BIT = 0x10;
 /** What TCP needs from IPv4: sending, and the path MTU when the layer keeps one (Ipv4Layer). */
 export interface TcpIpv4 extends Ipv4Sender {
   pathMtu?(dst: number): number;
+  /** False when nothing leads to `dst` (the attempt fails with ENETUNREACH at once). */
+  hasRoute?(dst: number): boolean;
+  /** Our source address towards `dst` (127.0.0.1 towards 127.0.0.0/8). */
+  sourceFor?(dst: number): number;
 }
 
 /** What TCP needs from IPv6 (see Ipv6Layer). */
@@ -92,6 +96,8 @@ export interface TcpIpv6 extends Ipv6Sender {
   confirmReachable(dst: Uint8Array, off: number): void;
   /** The IPv6 header quoted in an ICMPv6 error, or null when cut short. */
   quotedHeader(bytes: Uint8Array, offset: number, length: number): ipv6Spec.Ipv6View | null;
+  /** False when nothing leads to `dst` (the attempt fails with ENETUNREACH at once). */
+  hasRoute?(dst: Uint8Array, off: number): boolean;
 }
 
 /**
@@ -254,6 +260,11 @@ export interface ConnectOptions {
   localPort?: number;
   allowHalfOpen?: boolean;
   noDelay?: boolean;
+  /**
+   * As node:net's: `socket.setTimeout(timeout)` from the start, so 'timeout' is emitted after
+   * that long without activity (connecting included). It does not abort the attempt.
+   */
+  timeout?: number;
 }
 
 export interface ListenOptions {
@@ -649,14 +660,18 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       const remote = typeof host === 'number' ? host >>> 0 : parseIpv4(host);
       if (remote < 0) throw new TypeError(`connect: "${String(host)}" is not an IP address`);
       a.remote4 = remote >>> 0;
-      a.local4 = this.localAddress;
+      a.local4 = this.ipv4.sourceFor?.(a.remote4) ?? this.localAddress;
     }
     if (!Number.isInteger(options.port) || options.port <= 0 || options.port > 0xffff) {
       throw new RangeError(`connect: port ${options.port} is not 1..65535`);
     }
     // RFC 6724: the source for an IPv6 destination; none (no address yet, DAD not done) fails
     // the attempt like an unreachable network.
-    const noSource = a.ipv6 && !(this.ip6 as TcpIpv6).selectSource(a.remote6, 0, a.local6);
+    // No route (Linux: connect() fails with ENETUNREACH) likewise.
+    const noSource = a.ipv6
+      ? !(this.ip6 as TcpIpv6).selectSource(a.remote6, 0, a.local6) ||
+        (this.ip6 as TcpIpv6).hasRoute?.(a.remote6, 0) === false
+      : this.ipv4.hasRoute?.(a.remote4) === false;
     const localPort = options.localPort ?? this.ephemeralPort(a, options.port);
     if (localPort < 0 || this.lookup(a, options.port, localPort) !== undefined) {
       throw Object.assign(new Error('connect EADDRINUSE: no free local port'), {
@@ -675,6 +690,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     entry.socket = socket;
     if (options.noDelay) conn.noDelay = true;
     if (connectListener) socket.once('connect', connectListener);
+    if (options.timeout !== undefined) socket.setTimeout(options.timeout);
     this.counters.activeOpens++;
     if (noSource || (this.count > this.maxConnections && !this.evictOne(now))) {
       if (!noSource) this.counters.drops.tableFull++;
@@ -841,7 +857,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       const server = this.listeners6.get(localPort);
       return server !== undefined && server.takes(a) ? server : undefined;
     }
-    if (a.local4 !== this.localAddress) return undefined;
+    if (a.local4 !== this.localAddress && a.local4 >>> 24 !== 127) return undefined;
     const server = this.listeners4.get(localPort);
     return server !== undefined && server.takes(a) ? server : undefined;
   }
@@ -1233,7 +1249,8 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       return;
     }
     this.counters.segmentsOut++;
-    this.ipv4.send(a.remote4, TCP, this.tx, headerOffset, header + len);
+    // From the connection's own address: 127.0.0.x answers from where it was reached.
+    this.ipv4.send(a.remote4, TCP, this.tx, headerOffset, header + len, a.local4);
   }
 
   private key6(remote: Uint8Array, remotePort: number, localPort: number): number {

@@ -45,6 +45,8 @@ const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
 /** What UDP needs from IPv4: sending, plus telling broadcast destinations apart. */
 export interface UdpIpv4 extends Ipv4Sender {
   isBroadcast(dst: number): boolean;
+  /** Our source address towards `dst` (127.0.0.1 towards 127.0.0.0/8); the checksum covers it. */
+  sourceFor(dst: number): number;
   /** Sends to `to.src` (see Ipv4Layer.sendBack). */
   sendBack(
     to: { readonly src: number },
@@ -222,7 +224,7 @@ export class UdpLayer implements TransportReceiver {
     h.dstPort = dstPort;
     h.checksum = checksum >= 0 ? checksum : undefined;
     const headerOffset = payloadOffset - UDP_HEADER_LENGTH;
-    const from = src !== 0 ? src : this.ip.address;
+    const from = src !== 0 ? src : this.ip.sourceFor(dst);
     udp.encodeUdp(h, buf, headerOffset, length, from | 0, dst | 0);
     const status = this.ip.send(dst, UDP, buf, headerOffset, UDP_HEADER_LENGTH + length, src);
     return this.counted(status);
