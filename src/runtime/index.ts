@@ -80,3 +80,12 @@ export * from './dns/index.js';
 export * from './dhcp/index.js';
 export * from './dhcp6/index.js';
 export * from './http/index.js';
+export { StackNet, NetServer, NetSocket } from './net/net.js';
+export type {
+  NetAddressInfo,
+  NetConnectOptions,
+  NetListenOptions,
+  NetLookupFunction,
+  NetServerOptions,
+  NetSocketOptions,
+} from './net/net.js';

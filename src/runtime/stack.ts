@@ -21,6 +21,7 @@ import { IcmpLayer, type IcmpOptions } from './icmp/icmp.js';
 import { UdpLayer } from './udp/udp.js';
 import { snapshotStats, type StackStats } from './stats.js';
 import { TcpLayer, type TcpLayerOptions } from './tcp/layer.js';
+import { StackNet } from './net/net.js';
 import { createStackResolver, type StackResolverOptions } from './dns/stack-transport.js';
 import type { Resolver } from './dns/resolver.js';
 import { Ipv6Layer, type Ipv6AddressEntry, type Ipv6Options } from './ipv6/ipv6.js';
@@ -166,6 +167,7 @@ export class Stack {
   /** The DHCPv6 client, when asked for (option `dhcp6`); null otherwise. */
   readonly dhcp6: Dhcp6Service | null = null;
   private tcpLayer: TcpLayer | null = null;
+  private netModule: StackNet | null = null;
   private resolver: Resolver | null = null;
   private readonly tcpOptions: TcpLayerOptions;
   private readonly dnsOptions: StackResolverOptions;
@@ -340,6 +342,12 @@ export class Stack {
   /** TCP: `stack.tcp.listen(port, onConnection)`, `stack.tcp.connect({ host, port })`. */
   get tcp(): TcpLayer {
     return this.tcpLayer ?? this.attachTcp();
+  }
+
+  /** node:net on this stack: `stack.net.createServer(...)`, `stack.net.connect(port, host)`. */
+  get net(): StackNet {
+    this.netModule ??= new StackNet(this);
+    return this.netModule;
   }
 
   /** True once TCP exists (stats and close only include it then). */

@@ -69,8 +69,9 @@ const HEADROOM = IPV6_SEND_HEADROOM;
 const EVICT_SCAN = 64;
 /** Forward-progress confirmations to Neighbor Discovery, at most one per connection per this. */
 const CONFIRM_INTERVAL_MS = 1000;
-const EPHEMERAL_FIRST = 49152;
-const EPHEMERAL_COUNT = 65536 - EPHEMERAL_FIRST;
+/** Linux's default ip_local_port_range, 32768..60999, for connect and listen(0). */
+const EPHEMERAL_FIRST = 32768;
+const EPHEMERAL_COUNT = 61000 - EPHEMERAL_FIRST;
 /** Bit of a SYN-cookie SYN-ACK's timestamp that says the peer offered SACK. */
 const COOKIE_SACK_BIT = 0x10;
 
@@ -265,6 +266,8 @@ export interface ConnectOptions {
    * that long without activity (connecting included). It does not abort the attempt.
    */
   timeout?: number;
+  /** @internal A socket made before the connection (stack.net resolves names first). */
+  socket?: TcpSocket;
 }
 
 export interface ListenOptions {
@@ -616,9 +619,11 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     onConnection?: (socket: TcpSocket) => void,
     options: ListenOptions = {},
   ): TcpServer {
-    if (!Number.isInteger(port) || port <= 0 || port > 0xffff) {
-      throw new RangeError(`listen: port ${port} is not 1..65535`);
+    if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+      throw new RangeError(`listen: port ${port} is not 0..65535`);
     }
+    // 0: a free port from the ephemeral range, as Linux's bind.
+    if (port === 0) port = this.freeListenPort();
     const server = new TcpServer(this, port, options);
     if ((server.ipv4 && this.listeners4.has(port)) || (server.ipv6 && this.listeners6.has(port))) {
       throw Object.assign(new Error(`listen EADDRINUSE: port ${port} already has a listener`), {
@@ -686,7 +691,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       options.port,
     );
     const entry = this.insert(conn, a);
-    const socket = this.newSocket(entry, true, options.allowHalfOpen);
+    const socket = this.newSocket(entry, true, options.allowHalfOpen, options.socket);
     entry.socket = socket;
     if (options.noDelay) conn.noDelay = true;
     if (connectListener) socket.once('connect', connectListener);
@@ -725,15 +730,22 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     };
   }
 
-  /** Aborts every connection (RST) and stops listening. */
+  /**
+   * Aborts every connection (RST), destroys their sockets (pending writes fail, later writes
+   * too) and stops listening.
+   */
   close(): void {
     for (const server of new Set([...this.listeners4.values(), ...this.listeners6.values()]))
       server.close();
     const entries: Entry[] = [];
     this.forEachEntry((e) => entries.push(e));
     for (const e of entries) {
-      e.conn.abort(this.clock.now());
-      this.settle(e);
+      const socket = e.socket;
+      if (socket !== null) socket.resetAndDestroy();
+      else {
+        e.conn.abort(this.clock.now());
+        this.settle(e);
+      }
     }
   }
 
@@ -1552,10 +1564,15 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     return e;
   }
 
-  private newSocket(entry: Entry, connecting: boolean, allowHalfOpen?: boolean): TcpSocket {
+  private newSocket(
+    entry: Entry,
+    connecting: boolean,
+    allowHalfOpen?: boolean,
+    existing?: TcpSocket,
+  ): TcpSocket {
     const a = entry.addresses;
     const conn = entry.conn;
-    return this.socketFactory({
+    const init: TcpSocketInit = {
       backend: entry,
       family: a.ipv6 ? 'IPv6' : 'IPv4',
       localAddress: a.localText(),
@@ -1564,7 +1581,19 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       remotePort: conn.remotePort,
       connecting,
       allowHalfOpen,
-    });
+    };
+    if (existing === undefined) return this.socketFactory(init);
+    existing.attach(init);
+    return existing;
+  }
+
+  private freeListenPort(): number {
+    const start = randomInt(EPHEMERAL_COUNT);
+    for (let i = 0; i < EPHEMERAL_COUNT; i++) {
+      const port = EPHEMERAL_FIRST + ((start + i) % EPHEMERAL_COUNT);
+      if (!this.listeners4.has(port) && !this.listeners6.has(port)) return port;
+    }
+    throw Object.assign(new Error('listen EADDRINUSE: no free port'), { code: 'EADDRINUSE' });
   }
 
   private ephemeralPort(a: TcpAddresses, remotePort: number): number {

@@ -2,8 +2,11 @@
  * A TCP connection as a `node:stream` Duplex that behaves like `net.Socket`: `write`/`end`/
  * `destroy`, backpressure (writes complete only when the connection's send buffer took the
  * bytes; the receive window closes while the reader does not read), events 'connect', 'ready',
- * 'data', 'end', 'close', 'timeout', 'error' with ECONNREFUSED / ECONNRESET / ETIMEDOUT, and
- * `remoteAddress`, `remotePort`, `setNoDelay`, `setKeepAlive`, `setTimeout`.
+ * 'data', 'end', 'close' (with `hadError`), 'timeout', 'error' with ECONNREFUSED / ECONNRESET /
+ * ETIMEDOUT, and `remoteAddress`, `remotePort`, `setNoDelay`, `setKeepAlive`, `setTimeout`.
+ *
+ * A socket may exist before its connection (`stack.net.connect` to a host name resolves it
+ * first): writes, `setNoDelay` and `setKeepAlive` wait until the layer attaches one.
  */
 import { Duplex } from 'node:stream';
 import type { Clock, TimerHandle } from '../clock/clock.js';
@@ -38,7 +41,10 @@ export type TcpErrorCode =
   | 'EOPNOTSUPP'
   | 'EACCES'
   | 'EPROTO'
-  | 'ECONNABORTED';
+  | 'ECONNABORTED'
+  | 'EADDRINUSE'
+  | 'EADDRNOTAVAIL'
+  | 'EAFNOSUPPORT';
 
 /** Linux's errno values, negated as libuv reports them. */
 const ERRNO: Record<TcpErrorCode, number> = {
@@ -55,6 +61,16 @@ const ERRNO: Record<TcpErrorCode, number> = {
   EACCES: -13,
   EPROTO: -71,
   ECONNABORTED: -103,
+  EADDRINUSE: -98,
+  EADDRNOTAVAIL: -99,
+  EAFNOSUPPORT: -97,
+};
+
+/** strerror(3) text, which Node puts in the messages of listen and bind errors. */
+const STRERROR: Partial<Record<TcpErrorCode, string>> = {
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'address not available',
+  EAFNOSUPPORT: 'address family not supported',
 };
 
 /** An error shaped like Node's system errors (`code`, `errno`, `syscall`, `address`, `port`). */
@@ -62,14 +78,25 @@ export class TcpSocketError extends Error {
   readonly errno: number;
   constructor(
     readonly code: TcpErrorCode,
-    readonly syscall: 'connect' | 'read' | 'write',
+    readonly syscall: 'connect' | 'read' | 'write' | 'listen' | 'bind',
     readonly address: string,
     readonly port: number,
   ) {
-    super(`${syscall} ${code} ${address}:${port}`);
+    // As Node: "connect ECONNREFUSED 10.0.0.2:80", "listen EADDRINUSE: address already in use
+    // 10.0.0.2:80" (libuv's text after the code for errors of listen and bind).
+    const text = syscall === 'listen' || syscall === 'bind' ? STRERROR[code] : undefined;
+    super(`${syscall} ${code}${text === undefined ? '' : `: ${text}`} ${address}:${port}`);
     this.name = 'Error';
     this.errno = ERRNO[code];
   }
+}
+
+/** What a socket is made with before it has a connection. */
+export interface TcpSocketOptions {
+  clock: Clock;
+  allowHalfOpen?: boolean;
+  readableHighWaterMark?: number;
+  writableHighWaterMark?: number;
 }
 
 export interface TcpSocketInit {
@@ -93,30 +120,86 @@ interface PendingWrite {
   callback: (error?: Error | null) => void;
 }
 
+/** The listeners of net.Socket's events, typed as @types/node types them for node:net. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- overloads only: EventEmitter implements them
+export interface TcpSocket {
+  on(event: 'close', listener: (hadError: boolean) => void): this;
+  on(
+    event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish',
+    listener: () => void,
+  ): this;
+  on(event: 'data', listener: (data: Buffer) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(
+    event: 'lookup',
+    listener: (err: Error | null, address: string, family: number | null, host: string) => void,
+  ): this;
+  on(event: string | symbol, listener: (...args: never[]) => void): this;
+  once(event: 'close', listener: (hadError: boolean) => void): this;
+  once(
+    event: 'connect' | 'ready' | 'end' | 'drain' | 'timeout' | 'finish',
+    listener: () => void,
+  ): this;
+  once(event: 'data', listener: (data: Buffer) => void): this;
+  once(event: 'error', listener: (err: Error) => void): this;
+  once(
+    event: 'lookup',
+    listener: (err: Error | null, address: string, family: number | null, host: string) => void,
+  ): this;
+  once(event: string | symbol, listener: (...args: never[]) => void): this;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class TcpSocket extends Duplex {
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly remoteFamily: 'IPv4' | 'IPv6';
-  readonly localAddress: string;
-  readonly localPort: number;
+  /** The peer and our end (undefined until the socket has a connection, as in node:net). */
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  remoteFamily: 'IPv4' | 'IPv6' | undefined;
+  localAddress: string | undefined;
+  localPort: number | undefined;
+  /** True from `connect` until 'connect' (node:net). */
   connecting: boolean;
   bytesRead = 0;
   bytesWritten = 0;
-  private readonly backend: SocketBackend;
-  private pending: PendingWrite | null = null;
+  /** @internal Told when the socket is destroyed (its server's connection count). */
+  onDestroy: (() => void) | null = null;
+  private backend: SocketBackend | null = null;
+  private readonly clock: Clock;
+  private pendingWrite: PendingWrite | null = null;
   private remoteEnded = false;
+  private released = false;
   private idleMs = 0;
   private idleTimer: TimerHandle | null = null;
   private lastActivity = 0;
   private connectError: TcpErrorCode | null = null;
+  /** setNoDelay / setKeepAlive called before the connection existed. */
+  private wantNoDelay: boolean | null = null;
+  private wantKeepAlive: [boolean, number] | null = null;
 
-  constructor(init: TcpSocketInit) {
+  constructor(init: TcpSocketInit | TcpSocketOptions) {
     super({
       allowHalfOpen: init.allowHalfOpen ?? false,
       readableHighWaterMark: init.readableHighWaterMark,
       writableHighWaterMark: init.writableHighWaterMark,
       decodeStrings: true,
+      // 'close' is emitted by _destroy with net.Socket's `hadError` argument.
+      emitClose: false,
     });
+    this.connecting = false;
+    if ('backend' in init) {
+      this.clock = init.backend.clock;
+      this.attach(init);
+    } else {
+      this.clock = init.clock;
+    }
+    this.lastActivity = this.clock.now();
+  }
+
+  /**
+   * @internal The layer gives the socket its connection (at once for accepted sockets and
+   * `stack.tcp.connect`; after the lookup for `stack.net.connect` to a name).
+   */
+  attach(init: TcpSocketInit): void {
     this.backend = init.backend;
     this.remoteFamily = init.family;
     this.remoteAddress = init.remoteAddress;
@@ -124,7 +207,11 @@ export class TcpSocket extends Duplex {
     this.localAddress = init.localAddress;
     this.localPort = init.localPort;
     this.connecting = init.connecting;
-    this.lastActivity = this.backend.clock.now();
+  }
+
+  /** True until the socket is connected (node:net: no connection yet, or still connecting). */
+  get pending(): boolean {
+    return this.backend === null || this.connecting;
   }
 
   get readyState(): 'opening' | 'open' | 'readOnly' | 'writeOnly' | 'closed' {
@@ -136,21 +223,33 @@ export class TcpSocket extends Duplex {
     return 'closed';
   }
 
-  address(): { address: string; family: string; port: number } {
-    return { address: this.localAddress, family: this.remoteFamily, port: this.localPort };
+  /** Our end, as net.Socket's `address()` ({} before there is a connection). */
+  address(): { address: string; family: string; port: number } | Record<string, never> {
+    if (this.localAddress === undefined || this.remoteFamily === undefined) return {};
+    return {
+      address: this.localAddress,
+      family: this.remoteFamily,
+      port: this.localPort ?? 0,
+    };
   }
 
   setNoDelay(noDelay = true): this {
-    this.backend.setNoDelay(noDelay);
+    if (this.backend === null) this.wantNoDelay = noDelay;
+    else if (!this.released) this.backend.setNoDelay(noDelay);
     return this;
   }
 
   setKeepAlive(enable = false, initialDelay = 0): this {
-    this.backend.setKeepAlive(enable, initialDelay);
+    if (this.backend === null) this.wantKeepAlive = [enable, initialDelay];
+    else if (!this.released) this.backend.setKeepAlive(enable, initialDelay);
     return this;
   }
 
-  /** Emits 'timeout' after `ms` without activity (like net.Socket; it does not close). 0 disables. */
+  /**
+   * Emits 'timeout' once after `ms` without activity (sending, receiving, connecting), and
+   * again only after the next activity and another idle `ms`, as net.Socket does; it does not
+   * close the socket. 0 disables.
+   */
   setTimeout(ms: number, callback?: () => void): this {
     if (callback) {
       if (ms === 0) this.removeListener('timeout', callback);
@@ -160,7 +259,7 @@ export class TcpSocket extends Duplex {
     this.idleTimer?.cancel();
     this.idleTimer = null;
     if (ms > 0) {
-      this.lastActivity = this.backend.clock.now();
+      this.lastActivity = this.clock.now();
       this.armIdle(ms);
     }
     return this;
@@ -172,7 +271,7 @@ export class TcpSocket extends Duplex {
 
   /** Sends RST and destroys the socket (net.Socket.resetAndDestroy). */
   resetAndDestroy(): this {
-    this.backend.release(true);
+    this.release(true);
     this.destroy();
     return this;
   }
@@ -193,18 +292,22 @@ export class TcpSocket extends Duplex {
     callback: (error?: Error | null) => void,
   ): void {
     this.touch();
+    if (this.backend === null) {
+      this.pendingWrite = { chunk, offset: 0, callback };
+      return;
+    }
     const n = this.backend.send(chunk, 0, chunk.length);
     this.bytesWritten += n;
     if (n === chunk.length) callback();
-    else this.pending = { chunk, offset: n, callback };
+    else this.pendingWrite = { chunk, offset: n, callback };
   }
 
   override _final(callback: (error?: Error | null) => void): void {
     // net.Socket semantics: end() during the handshake sends the FIN once connected (the RFC's
     // CLOSE in SYN-SENT would discard the queued data instead).
-    if (this.connecting) {
+    if (this.connecting || this.backend === null) {
       this.once('connect', () => {
-        this.backend.end();
+        this.backend?.end();
         callback();
       });
       return;
@@ -214,18 +317,34 @@ export class TcpSocket extends Duplex {
   }
 
   override _read(): void {
-    this.backend.readerBuffered(this.readableLength);
+    if (!this.released) this.backend?.readerBuffered(this.readableLength);
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.idleTimer?.cancel();
     this.idleTimer = null;
-    // Unread data or an error: RST (RFC 2525 §2.17); otherwise FIN and let the connection linger.
-    this.backend.release((error !== null || this.readableLength > 0) && this.connectError === null);
-    const p = this.pending;
-    this.pending = null;
-    p?.callback(error ?? new TcpSocketError('EPIPE', 'write', this.remoteAddress, this.remotePort));
+    this.connecting = false;
+    // As Linux's close(): RST only when received data is discarded unread (RFC 2525 §2.17),
+    // otherwise FIN and let the connection linger; destroy(err) is no reason to reset (Node's
+    // peer sees a FIN too).
+    this.release(this.readableLength > 0 && this.connectError === null);
+    const p = this.pendingWrite;
+    this.pendingWrite = null;
+    p?.callback(
+      error ?? new TcpSocketError('EPIPE', 'write', this.remoteAddress ?? '', this.remotePort ?? 0),
+    );
     callback(error);
+    const told = this.onDestroy;
+    this.onDestroy = null;
+    told?.();
+    // After the 'error' that callback(error) queued, as net.Socket.
+    process.nextTick(() => this.emit('close', error !== null));
+  }
+
+  private release(abort: boolean): void {
+    if (this.released || this.backend === null) return;
+    this.released = true;
+    this.backend.release(abort);
   }
 
   // ------------------------------------------------------------------ called by the TCP layer
@@ -234,6 +353,13 @@ export class TcpSocket extends Duplex {
   onConnected(): void {
     if (!this.connecting) return;
     this.connecting = false;
+    const backend = this.backend;
+    // What was asked before the connection existed (net.Socket applies it on connect too).
+    if (backend !== null && this.wantNoDelay !== null) backend.setNoDelay(this.wantNoDelay);
+    if (backend !== null && this.wantKeepAlive !== null)
+      backend.setKeepAlive(...this.wantKeepAlive);
+    // Writes made before there was a connection.
+    this.onSendSpace();
     this.touch();
     this.emit('connect');
     this.emit('ready');
@@ -256,13 +382,13 @@ export class TcpSocket extends Duplex {
 
   /** @internal Send-buffer space opened: continue a blocked write. */
   onSendSpace(): void {
-    const p = this.pending;
-    if (p === null) return;
+    const p = this.pendingWrite;
+    if (p === null || this.backend === null || this.released) return;
     const n = this.backend.send(p.chunk, p.offset, p.chunk.length - p.offset);
     this.bytesWritten += n;
     p.offset += n;
     if (p.offset === p.chunk.length) {
-      this.pending = null;
+      this.pendingWrite = null;
       p.callback();
     }
   }
@@ -279,25 +405,23 @@ export class TcpSocket extends Duplex {
     if (this.destroyed) return;
     if (this.connecting) this.connectError = code;
     const syscall = this.connecting ? 'connect' : 'read';
-    this.destroy(new TcpSocketError(code, syscall, this.remoteAddress, this.remotePort));
+    this.destroy(new TcpSocketError(code, syscall, this.remoteAddress ?? '', this.remotePort ?? 0));
   }
 
   private touch(): void {
-    if (this.idleMs > 0) this.lastActivity = this.backend.clock.now();
+    if (this.idleMs === 0) return;
+    this.lastActivity = this.clock.now();
+    // The idle period after a 'timeout' starts with this activity.
+    if (this.idleTimer === null && !this.destroyed) this.armIdle(this.idleMs);
   }
 
   private armIdle(delay: number): void {
-    this.idleTimer = this.backend.clock.setTimer(delay, () => {
+    this.idleTimer = this.clock.setTimer(delay, () => {
       this.idleTimer = null;
       if (this.destroyed || this.idleMs === 0) return;
-      const idle = this.backend.clock.now() - this.lastActivity;
-      if (idle >= this.idleMs) {
-        this.emit('timeout');
-        this.lastActivity = this.backend.clock.now();
-        this.armIdle(this.idleMs);
-      } else {
-        this.armIdle(this.idleMs - idle);
-      }
+      const idle = this.clock.now() - this.lastActivity;
+      if (idle >= this.idleMs) this.emit('timeout');
+      else this.armIdle(this.idleMs - idle);
     });
   }
 }
