@@ -199,7 +199,13 @@ describe('node:net conformance: connect', () => {
             s.on('close', () => resolve());
           });
           s.on('lookup', (err: Error | null, address: string, family: number, name: string) =>
-            log.add('lookup', err === null ? 'null' : 'an error', `host=${address === host}`, family, name),
+            log.add(
+              'lookup',
+              err === null ? 'null' : 'an error',
+              `host=${address === host}`,
+              family,
+              name,
+            ),
           );
         });
       }
