@@ -6,16 +6,13 @@
  * servers of router advertisements' RDNSS option (RFC 8106) are asked after the configured
  * ones, and `lookup` orders addresses by RFC 6724 over the stack's own addresses.
  */
-import { copyIpv6 } from '../../codec/address.js';
-import { icmp, icmpv6, ipv4, ipv6, udp } from '../../generated/index.js';
+import { icmp, icmpv6 } from '../../generated/index.js';
 import type { Clock } from '../clock/clock.js';
-import type { IcmpErrorReceiver } from '../icmp/icmp.js';
 import { ipv6Text, isLinkLocal, isLoopback } from '../ipv6/address.js';
-import type { Icmpv6ErrorReport } from '../ipv6/icmpv6.js';
 import type { Ipv6AddressEntry } from '../ipv6/ipv6.js';
 import type { RouterAdvertisementInfo } from '../ipv6/nd.js';
 import type { UdpSocket } from '../udp/socket.js';
-import type { UdpDelivery, UdpSocketOptions, UdpSocketType } from '../udp/types.js';
+import type { UdpDelivery, UdpIcmpError, UdpSocketOptions, UdpSocketType } from '../udp/types.js';
 import {
   DEFAULT_POLICY,
   ipv4Mapped,
@@ -39,7 +36,6 @@ export interface DnsIpv6Host {
     findAddress(a: Uint8Array, off: number): Ipv6AddressEntry | null;
     readonly addressList: readonly Ipv6AddressEntry[];
   };
-  readonly icmp: { readonly errorListeners: Array<(report: Icmpv6ErrorReport) => void> };
   readonly nd: { onRouterAdvertisement(listener: (info: RouterAdvertisementInfo) => void): void };
 }
 
@@ -47,9 +43,6 @@ export interface DnsIpv6Host {
 export interface DnsHost {
   readonly clock: Clock;
   readonly udp: { createSocket(type?: UdpSocketType, options?: UdpSocketOptions): UdpSocket };
-  readonly icmp: {
-    registerErrorReceiver(protocol: number, receiver: IcmpErrorReceiver | null): void;
-  };
   /** Our IPv4 address and netmask (0: none), for ordering lookup results. */
   readonly ipv4: { readonly address: number; readonly netmask: number };
   /** IPv6, when the stack has it. */
@@ -61,77 +54,23 @@ export interface DnsHost {
  * ICMP layer takes one error receiver per protocol, so every transport on a stack shares this
  * one (ports are unique per stack, so one map serves them all).
  */
-class UdpErrorRouter implements IcmpErrorReceiver {
-  readonly handlers = new Map<number, DnsSocketHandler>();
-  private readonly ip = new ipv4.Ipv4View();
-  private readonly ip6 = new ipv6.Ipv6View();
-  private readonly udp = new udp.UdpView();
-  private readonly dst6 = new Uint8Array(16);
-
-  /** `bytes[at, at + length)` is the quoted IPv4 datagram, header first. */
-  icmpError(
-    type: number,
-    code: number,
-    _from: number,
-    bytes: Uint8Array,
-    at: number,
-    length: number,
-  ): void {
-    if (type !== icmp.IcmpType.DestinationUnreachable || code !== icmp.IcmpUnreachableCode.Port)
-      return;
-    // The quote is the datagram cut after 8 bytes of UDP: both headers, the data cut off.
-    const ip = this.ip;
-    const datagram = this.udp;
-    if (ip.wrapPartial(bytes, at, length) !== null) return;
-    if (datagram.wrapPartial(bytes, ip.payloadOffset, ip.payloadLength) !== null) return;
-    this.handlers.get(datagram.srcPort)?.unreachable(ip.dst, datagram.dstPort);
-  }
-
-  /** An ICMPv6 error: the quoted packet is our query's, IPv6 header then UDP (RFC 4443 §3.1). */
-  readonly icmpv6Error = (r: Icmpv6ErrorReport): void => {
-    if (
-      r.type !== icmpv6.Icmpv6Type.DestinationUnreachable ||
-      r.code !== icmpv6.Icmpv6UnreachableCode.Port
-    )
-      return;
-    const ip = this.ip6;
-    const datagram = this.udp;
-    if (ip.wrapPartial(r.bytes, r.quoteOffset, r.quoteLength) !== null) return;
-    // Our queries carry no extension headers: UDP follows the fixed header or it is not ours.
-    if (ip.nextHeader !== ipv4.IpProtocol.UDP) return;
-    if (datagram.wrapPartial(r.bytes, ip.payloadOffset, ip.payloadLength) !== null) return;
-    const handler = this.handlers.get(datagram.srcPort);
-    if (handler === undefined) return;
-    copyIpv6(r.bytes, ip.dstOffset, this.dst6, 0);
-    handler.unreachable(this.dst6, datagram.dstPort);
-  };
+/** An ICMP or ICMPv6 port unreachable (what ends a query try at once). */
+function isPortUnreachable(e: UdpIcmpError): boolean {
+  return e.family === 'IPv4'
+    ? e.type === icmp.IcmpType.DestinationUnreachable && e.code === icmp.IcmpUnreachableCode.Port
+    : e.type === icmpv6.Icmpv6Type.DestinationUnreachable &&
+        e.code === icmpv6.Icmpv6UnreachableCode.Port;
 }
 
-const routers = new WeakMap<object, UdpErrorRouter>();
-
 export class StackDnsTransport implements DnsTransport {
-  /** Local port → handler of the query try using it (shared per stack, see UdpErrorRouter). */
-  private readonly handlers: Map<number, DnsSocketHandler>;
-
   /**
-   * `icmpErrors`: take the stack's ICMP error reports for UDP. Leave it false when something
-   * else must receive them (then an unreachable server shows as a timeout).
+   * `icmpErrors`: end a try at once on an ICMP port unreachable from its server. False: an
+   * unreachable server shows as a timeout.
    */
   constructor(
     private readonly host: DnsHost,
-    icmpErrors = true,
-  ) {
-    let router = routers.get(host.icmp);
-    if (router === undefined) {
-      router = new UdpErrorRouter();
-      if (icmpErrors) {
-        host.icmp.registerErrorReceiver(ipv4.IpProtocol.UDP, router);
-        host.ipv6?.icmp.errorListeners.push(router.icmpv6Error);
-        routers.set(host.icmp, router);
-      }
-    }
-    this.handlers = router.handlers;
-  }
+    private readonly icmpErrors = true,
+  ) {}
 
   open(port: number, family: 4 | 6, handler: DnsSocketHandler): DnsSocket | null {
     const socket =
@@ -144,7 +83,11 @@ export class StackDnsTransport implements DnsTransport {
       socket.close();
       return null; // taken: the resolver draws another port
     }
-    this.handlers.set(port, handler);
+    if (this.icmpErrors) {
+      socket.icmpListener = (e) => {
+        if (isPortUnreachable(e)) handler.unreachable(e.family === 'IPv6' ? e.dst6 : e.dst, e.port);
+      };
+    }
     socket.setReceiver({
       receive: (d: UdpDelivery) =>
         handler.message(
@@ -161,10 +104,7 @@ export class StackDnsTransport implements DnsTransport {
         // datagrams.
         socket.send(bytes, dstPort, server.family === 4 ? server.v4 : server.text, () => undefined);
       },
-      close: () => {
-        this.handlers.delete(port);
-        socket.close();
-      },
+      close: () => socket.close(),
     };
   }
 }

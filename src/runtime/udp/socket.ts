@@ -20,6 +20,7 @@ import {
   type UdpAddressInfo,
   type UdpDatagramReceiver,
   type UdpDelivery,
+  type UdpIcmpError,
   type UdpRemoteInfo,
 } from './types.js';
 
@@ -39,6 +40,12 @@ export class UdpSocket extends EventEmitter<UdpSocketEvents> {
   private closed = false;
   private broadcast = false;
   private receiver: UdpDatagramReceiver | null = null;
+  /**
+   * Told of ICMP errors about datagrams this socket sent (port unreachable...), all of them:
+   * which ones a user sees is the caller's rule (node:dgram's, see dgram.ts: hard errors on a
+   * connected socket only, as Linux without IP_RECVERR).
+   */
+  icmpListener: ((error: UdpIcmpError) => void) | null = null;
   /** The IPv6 destination of the `send` being made, parsed from its text. */
   private readonly dst6 = new Uint8Array(16);
 

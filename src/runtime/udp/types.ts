@@ -25,6 +25,24 @@ export interface UdpDelivery {
   length: number;
 }
 
+/**
+ * An ICMP or ICMPv6 error quoting a datagram a socket sent (see `UdpSocket.icmpListener`); the
+ * record and its arrays are reused, valid only during the call.
+ */
+export interface UdpIcmpError {
+  family: UdpFamily;
+  /** The ICMP (or ICMPv6) type and code. */
+  type: number;
+  code: number;
+  /** Linux's errno for it (icmp_err_convert / icmpv6_err_convert), and whether it is hard. */
+  errno: string;
+  fatal: boolean;
+  /** Where the quoted datagram went: IPv4 `dst`, or IPv6 `dst6` (16 bytes), and its port. */
+  dst: number;
+  dst6: Uint8Array;
+  port: number;
+}
+
 /** The zero-copy receive hook (see `UdpSocket.setReceiver`). */
 export interface UdpDatagramReceiver {
   receive(d: UdpDelivery): void;

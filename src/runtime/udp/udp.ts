@@ -11,7 +11,7 @@
  * zero-copy `UdpDatagramReceiver` installed with `socket.setReceiver()`, which gets a reused
  * delivery record pointing into the frame for hot paths (echo servers, DNS/DHCP parsers).
  */
-import { icmp, icmpv6, ipv4, udp } from '../../generated/index.js';
+import { icmp, icmpv6, ipv4, ipv6, udp } from '../../generated/index.js';
 import {
   IPV4_SEND_HEADROOM,
   IPV6_SEND_HEADROOM,
@@ -27,7 +27,10 @@ import { createUdpStats, type UdpStats } from '../stats.js';
 import type { Ipv4ErrorReporter } from '../ipv4/ipv4.js';
 import { copyBytes } from '../ethernet/bytes.js';
 import { UdpSocket } from './socket.js';
-import type { UdpDelivery, UdpSocketOptions, UdpSocketType } from './types.js';
+import type { UdpDelivery, UdpIcmpError, UdpSocketOptions, UdpSocketType } from './types.js';
+import type { IcmpErrorReceiver } from '../icmp/icmp.js';
+import type { Icmpv6ErrorReport } from '../ipv6/icmpv6.js';
+import { icmpVerdict, icmpv6Verdict, type IcmpVerdict } from '../tcp/icmp-errors.js';
 
 const UDP = ipv4.IpProtocol.UDP;
 const UDP_HEADER_LENGTH = udp.UDP_FIXED_SIZE;
@@ -65,7 +68,7 @@ export interface UdpIpv6ErrorReporter {
   destinationUnreachable(code: number, d: Ipv6Delivery): void;
 }
 
-export class UdpLayer implements TransportReceiver {
+export class UdpLayer implements TransportReceiver, IcmpErrorReceiver {
   readonly stats: UdpStats = createUdpStats();
   /** IPv6, once `attachIpv6` has been called (the stack does when IPv6 is enabled). */
   ip6: UdpIpv6 | null = null;
@@ -100,6 +103,20 @@ export class UdpLayer implements TransportReceiver {
   /** Our source address for an IPv6 send, picked per datagram (RFC 6724). */
   private readonly src6 = new Uint8Array(16);
   private nextEphemeral = 0;
+  /** The datagram an ICMP error quotes, and the record sockets hear about it in. */
+  private readonly quote4 = new ipv4.Ipv4View();
+  private readonly quote6 = new ipv6.Ipv6View();
+  private readonly quoteUdp = new udp.UdpView();
+  private readonly icmpReport: UdpIcmpError = {
+    family: 'IPv4',
+    type: 0,
+    code: 0,
+    errno: '',
+    fatal: false,
+    dst: 0,
+    dst6: new Uint8Array(16),
+    port: 0,
+  };
 
   constructor(
     readonly ip: UdpIpv4,
@@ -382,6 +399,71 @@ export class UdpLayer implements TransportReceiver {
     }
     copyBytes(bytes, offset, this.tx, UDP_SEND_HEADROOM, length);
     return this.sendInPlace6(srcPort, dst, dstOffset, dstPort, this.tx, UDP_SEND_HEADROOM, length);
+  }
+
+  /**
+   * An ICMP error quoting a datagram we sent (IPv4 header, then at least the 8 bytes of UDP
+   * header, RFC 792): told to the socket that sent it, by its source port.
+   */
+  icmpError(
+    type: number,
+    code: number,
+    _from: number,
+    bytes: Uint8Array,
+    quoteOffset: number,
+    quoteLength: number,
+  ): void {
+    const q = this.quote4;
+    const u = this.quoteUdp;
+    if (q.wrapPartial(bytes, quoteOffset, quoteLength) !== null || q.protocol !== UDP) return;
+    if (u.wrapPartial(bytes, q.payloadOffset, quoteOffset + quoteLength - q.payloadOffset) !== null)
+      return;
+    const socket = this.sockets.get(u.srcPort);
+    if (socket?.icmpListener == null) return;
+    const r = this.report('IPv4', type, code, icmpVerdict(type, code));
+    if (r === null) return;
+    r.dst = q.dst >>> 0;
+    r.port = u.dstPort;
+    socket.icmpListener(r);
+  }
+
+  /** An ICMPv6 error quoting a packet we sent: IPv6 header, then UDP (we add no extensions). */
+  readonly icmpv6Error = (report: Icmpv6ErrorReport): void => {
+    const q = this.quote6;
+    const u = this.quoteUdp;
+    if (q.wrapPartial(report.bytes, report.quoteOffset, report.quoteLength) !== null) return;
+    if (q.nextHeader !== UDP) return;
+    const end = report.quoteOffset + report.quoteLength;
+    if (u.wrapPartial(report.bytes, q.payloadOffset, end - q.payloadOffset) !== null) return;
+    const socket = this.sockets6.get(u.srcPort);
+    if (socket?.icmpListener == null) return;
+    const r = this.report(
+      'IPv6',
+      report.type,
+      report.code,
+      icmpv6Verdict(report.type, report.code),
+    );
+    if (r === null) return;
+    r.dst = 0;
+    copyBytes(report.bytes, q.dstOffset, r.dst6, 0, 16);
+    r.port = u.dstPort;
+    socket.icmpListener(r);
+  };
+
+  private report(
+    family: 'IPv4' | 'IPv6',
+    type: number,
+    code: number,
+    verdict: IcmpVerdict | null,
+  ): UdpIcmpError | null {
+    if (verdict === null) return null;
+    const r = this.icmpReport;
+    r.family = family;
+    r.type = type;
+    r.code = code;
+    r.errno = verdict.code;
+    r.fatal = verdict.fatal;
+    return r;
   }
 
   /** Whether a socket holds `port` in either family's table. */
