@@ -32,6 +32,7 @@ import { NeighborCache, type NeighborOptions } from './ipv6/neighbor.js';
 import { parseIpv6Prefixed } from './ipv6/address.js';
 import { Dhcp6Service, type Dhcp6ServiceOptions } from './dhcp6/service.js';
 import { Loopback } from './ip/loopback.js';
+import { createDgram, type Dgram } from './udp/dgram.js';
 
 /** An address given as text ("10.0.0.2", or "10.0.0.2/24" for `ip`) or as a 32-bit number. */
 export type AddressInput = string | number;
@@ -168,6 +169,7 @@ export class Stack {
   readonly dhcp6: Dhcp6Service | null = null;
   private tcpLayer: TcpLayer | null = null;
   private netModule: StackNet | null = null;
+  private dgramModule: Dgram | null = null;
   private resolver: Resolver | null = null;
   private readonly tcpOptions: TcpLayerOptions;
   private readonly dnsOptions: StackResolverOptions;
@@ -212,6 +214,7 @@ export class Stack {
     this.ethernet.register(ethernet.EtherType.IPv4, this.ipv4);
     this.ipv4.register(ipv4.IpProtocol.ICMP, this.icmp);
     this.ipv4.register(ipv4.IpProtocol.UDP, this.udp);
+    this.icmp.registerErrorReceiver(ipv4.IpProtocol.UDP, this.udp);
     // TCP is always there, as in the kernel: the first segment to arrive before anyone used
     // `.tcp` creates the layer (with the createStack options), so a SYN to a closed port is
     // answered with RST rather than "protocol unreachable".
@@ -279,6 +282,7 @@ export class Stack {
     ip.register(ipv4.IpProtocol.TCP, { receive: (d) => this.tcp.receive6(d) });
     this.udp.attachIpv6(ip, icmp);
     ip.register(ipv4.IpProtocol.UDP, this.udp.ipv6Receiver);
+    icmp.errorListeners.push(this.udp.icmpv6Error);
     ip.setErrorReporter(icmp);
     ip.reassembler.timeoutListener = icmp;
     this.ethernet.register(ethernet.EtherType.IPv6, ip);
@@ -376,6 +380,11 @@ export class Stack {
     this.onBatchEnd(() => layer.batchEnd());
     this.tcpLayer = layer;
     return layer;
+  }
+
+  /** node:dgram over this stack: `stack.dgram.createSocket('udp4')`, as `dgram.createSocket`. */
+  get dgram(): Dgram {
+    return (this.dgramModule ??= createDgram(this));
   }
 
   /** DNS through this stack: `stack.dns.resolve4(name)`, `resolve6`, `lookup(name, cb)`. */
