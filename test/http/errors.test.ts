@@ -11,6 +11,7 @@ import {
   serveHttp,
   tcpOf,
   type HttpService,
+  type StackLookup,
 } from '../../src/runtime/http/index.js';
 import { makeStackPair, type StackPair } from './pair.js';
 
@@ -40,11 +41,13 @@ describe('fetch errors', () => {
     await expect(fetchOverStack(pair.client, 'http://web.test/')).rejects.toMatchObject({
       code: 'ENOTFOUND',
     });
-    const lookup = (name: string): Promise<string> =>
+    // dns.lookup's shape, as node:net's lookup option.
+    const lookup: StackLookup = (name, _options, callback) =>
       name === 'web.test'
-        ? Promise.resolve('10.0.0.2')
-        : Promise.reject(
-            Object.assign(new Error(`queryA ENOTFOUND ${name}`), { code: 'ENOTFOUND' }),
+        ? callback(null, '10.0.0.2', 4)
+        : callback(
+            Object.assign(new Error(`getaddrinfo ENOTFOUND ${name}`), { code: 'ENOTFOUND' }),
+            '',
           );
     const res = await fetchOverStack(pair.client, 'http://web.test/', { lookup });
     expect((await readBody(res)).toString()).toBe('host web.test\n');

@@ -217,13 +217,12 @@ export async function runCurl(urlText: string, o: CurlOptions): Promise<void> {
     agent = new StackAgent(stack, {
       connectTimeoutMs,
       // A and AAAA, in RFC 6724 order for the addresses we have (getaddrinfo's job in curl).
-      lookup: async (name) => {
-        const found = (await resolver.promises.lookup(name, { family: 0, all: true })) as Array<{
-          address: string;
-        }>;
-        const addresses = found.map((a) => a.address);
-        if (o.verbose === true) process.stderr.write(`* ${name} is ${addresses.join(', ')}\n`);
-        return addresses[0];
+      lookup: (name, _options, callback) => {
+        resolver.lookup(name, { family: 0, all: true }, (err, found) => {
+          if (err === null && o.verbose === true && Array.isArray(found))
+            process.stderr.write(`* ${name} is ${found.map((a) => a.address).join(', ')}\n`);
+          callback(err, found);
+        });
       },
     });
     const started = performance.now();

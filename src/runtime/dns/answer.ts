@@ -3,11 +3,12 @@
  * CNAME chain inside the response), a CNAME target still to be asked for, a negative answer
  * with its caching TTL (RFC 2308), or a server failure.
  */
-import { DnsRcode, DnsType, type DnsResponse } from './message.js';
+import { DnsRcode, DnsType, type DnsResponse, type DnsValue } from './message.js';
 import type { DnsErrorCode, DnsErrorReason } from './errors.js';
 
 export type AnswerOutcome =
-  | { kind: 'addresses'; addresses: string[]; ttl: number; canonical: string }
+  /** The records asked for: addresses for A / AAAA, else node:dns's values (see DnsValue). */
+  | { kind: 'addresses'; addresses: DnsValue[]; ttl: number; canonical: string }
   /** The chain ends at `target`, about which the response says nothing: ask for it next. */
   | { kind: 'follow'; target: string; ttl: number; names: string[] }
   /** NXDOMAIN or NODATA; `negativeTtl` is -1 when there was no SOA (then not cached). */
@@ -61,11 +62,11 @@ export function interpretAnswer(
   const visited = new Set(seen);
   let hops = 0;
   while (true) {
-    const addresses: string[] = [];
+    const addresses: DnsValue[] = [];
     let addressTtl = Infinity;
     for (const rr of r.answers) {
       if (rr.type === qtype && rr.name === current) {
-        addresses.push(rr.address);
+        addresses.push(rr.value);
         addressTtl = Math.min(addressTtl, rr.ttl);
       }
     }

@@ -3,9 +3,10 @@
  * NODATA) for the SOA-derived TTL of RFC 2308, both capped, with a bound on the number of
  * entries (least recently used goes first). Time comes from the caller, in clock ms.
  */
+import type { DnsValue } from './message.js';
 
 export type CacheEntry =
-  | { kind: 'addresses'; addresses: string[]; expiresAt: number }
+  | { kind: 'addresses'; addresses: DnsValue[]; expiresAt: number }
   | { kind: 'negative'; code: 'ENOTFOUND' | 'ENODATA'; expiresAt: number };
 
 export interface DnsCacheOptions {
@@ -45,7 +46,7 @@ export class DnsCache {
   }
 
   /** Caches addresses for `ttl` seconds (0 or less: not cached). */
-  setAddresses(key: string, addresses: string[], ttl: number, now: number): void {
+  setAddresses(key: string, addresses: DnsValue[], ttl: number, now: number): void {
     if (!(ttl > 0)) return;
     this.put(key, {
       kind: 'addresses',

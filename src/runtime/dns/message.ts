@@ -61,7 +61,36 @@ export interface DnsRecord {
   target: string;
   /** SOA: the MINIMUM field (RFC 2308 §4: the negative caching TTL bound). */
   soaMinimum: number;
+  /** The record as node:dns's resolve* gives it, for the type asked for (see DnsValue). */
+  value: DnsValue;
 }
+
+/** node:dns's resolveMx / resolveSrv / resolveSoa record shapes. */
+export interface MxRecord {
+  exchange: string;
+  priority: number;
+}
+export interface SrvRecord {
+  name: string;
+  port: number;
+  priority: number;
+  weight: number;
+}
+export interface SoaRecord {
+  nsname: string;
+  hostmaster: string;
+  serial: number;
+  refresh: number;
+  retry: number;
+  expire: number;
+  minttl: number;
+}
+
+/**
+ * One answer as node:dns returns it: address or name text (A, AAAA, CNAME, NS, PTR), the
+ * strings of a TXT record, or an MX, SRV or SOA object.
+ */
+export type DnsValue = string | string[] | MxRecord | SrvRecord | SoaRecord;
 
 export interface DnsResponse {
   rcode: number;
@@ -118,6 +147,9 @@ const a = new dns.DnsAView();
 const aaaa = new dns.DnsAaaaView();
 const target = new dns.DnsTargetView();
 const soa = new dns.DnsSoaView();
+const mx = new dns.DnsMxView();
+const srv = new dns.DnsSrvView();
+const txt = new dns.DnsTxtView();
 
 /**
  * Wraps `v` over the cursor's RDATA (names may point anywhere before it in `msg`): null when the
@@ -164,24 +196,63 @@ function readRecord(
     address: '',
     target: '',
     soaMinimum: 0,
+    value: '',
   };
   // The view checked record bounds, not names inside RDATA: these views check them.
   if (type === DnsType.A) {
     const bad = wrapAddress(a, dns.DNSA_FIXED_SIZE, msg, c);
     if (bad !== null) return bad;
     record.address = formatIpv4(a.address);
+    record.value = record.address;
   } else if (type === DnsType.AAAA) {
     const bad = wrapAddress(aaaa, dns.DNSAAAA_FIXED_SIZE, msg, c);
     if (bad !== null) return bad;
     record.address = formatIpv6(msg, aaaa.addressOffset);
+    record.value = record.address;
   } else if (type === DnsType.CNAME) {
     const bad = wrapRdata(target, msg, c);
     if (bad !== null) return bad;
     record.target = target.targetText().toLowerCase();
+    record.value = record.target;
   } else if (type === DnsType.SOA) {
     const bad = wrapRdata(soa, msg, c);
     if (bad !== null) return bad;
     record.soaMinimum = soa.minimum;
+    record.value = {
+      nsname: soa.mnameText(),
+      hostmaster: soa.rnameText(),
+      serial: soa.serial,
+      refresh: soa.refresh,
+      retry: soa.retry,
+      expire: soa.expire,
+      minttl: soa.minimum,
+    };
+  } else if (type === DnsType.PTR || type === DnsType.NS) {
+    const bad = wrapRdata(target, msg, c);
+    if (bad !== null) return bad;
+    record.value = target.targetText();
+  } else if (type === DnsType.MX) {
+    const bad = wrapRdata(mx, msg, c);
+    if (bad !== null) return bad;
+    record.value = { exchange: mx.exchangeText(), priority: mx.preference };
+  } else if (type === DnsType.SRV) {
+    const bad = wrapRdata(srv, msg, c);
+    if (bad !== null) return bad;
+    record.value = {
+      name: srv.targetText(),
+      port: srv.port,
+      priority: srv.priority,
+      weight: srv.weight,
+    };
+  } else if (type === DnsType.TXT) {
+    if (txt.wrap(msg, c.rdataOffset, c.rdataLength) !== null) return 'bad-rdata';
+    const strings: string[] = [];
+    const cursor = txt.strings();
+    while (cursor.next()) {
+      const s = cursor.item;
+      strings.push(Buffer.from(msg.subarray(s.dataOffset, s.dataOffset + s.dataLength)).toString());
+    }
+    record.value = strings;
   } else {
     return null; // another type asked for: nothing of it is read
   }

@@ -26,6 +26,10 @@ import {
   type DnsMismatch,
   type DnsParseFailure,
   type DnsResponse,
+  type DnsValue,
+  type MxRecord,
+  type SoaRecord,
+  type SrvRecord,
 } from './message.js';
 import { canonicalName } from './name.js';
 import { ipv4Mapped, sortDestinations, type AddressSelection } from './order.js';
@@ -133,6 +137,31 @@ export type ResolveCallback = (
   addresses?: string[] | RecordWithTtl[],
 ) => void;
 
+export type DnsCallback<T> = (err: NodeJS.ErrnoException | null, value?: T) => void;
+
+/** node:dns's `promises`, over this resolver. */
+export interface ResolverPromises {
+  lookup(
+    hostname: string,
+    options?: number | LookupOptions,
+  ): Promise<LookupAddress | LookupAddress[]>;
+  resolve(hostname: string, rrtype?: DnsRrtype): Promise<DnsValue[] | SoaRecord>;
+  resolve4(hostname: string, options?: ResolveOptions): Promise<string[] | RecordWithTtl[]>;
+  resolve6(hostname: string, options?: ResolveOptions): Promise<string[] | RecordWithTtl[]>;
+  resolveCname(hostname: string): Promise<string[]>;
+  resolveMx(hostname: string): Promise<MxRecord[]>;
+  resolveNs(hostname: string): Promise<string[]>;
+  resolvePtr(hostname: string): Promise<string[]>;
+  resolveSrv(hostname: string): Promise<SrvRecord[]>;
+  resolveTxt(hostname: string): Promise<string[][]>;
+  resolveSoa(hostname: string): Promise<SoaRecord>;
+  reverse(ip: string): Promise<string[]>;
+  getServers(): string[];
+  setServers(servers: ReadonlyArray<DnsServerInput>): void;
+  getDefaultResultOrder(): 'ipv4first' | 'ipv6first' | 'verbatim';
+  setDefaultResultOrder(order: 'ipv4first' | 'ipv6first' | 'verbatim'): void;
+}
+
 export interface ResolverStats {
   queriesSent: number;
   responsesAccepted: number;
@@ -154,9 +183,39 @@ type Exchange =
 
 type AddressType = typeof DnsType.A | typeof DnsType.AAAA;
 
-/** The record type's name in Node's error messages ("queryA", "queryAaaa"). */
-function querySyscall(qtype: AddressType): string {
-  return qtype === DnsType.A ? 'queryA' : 'queryAaaa';
+/** The record types `resolve` takes, by node:dns's names. */
+const RRTYPES = {
+  A: DnsType.A,
+  AAAA: DnsType.AAAA,
+  CNAME: DnsType.CNAME,
+  MX: DnsType.MX,
+  NS: DnsType.NS,
+  PTR: DnsType.PTR,
+  SOA: DnsType.SOA,
+  SRV: DnsType.SRV,
+  TXT: DnsType.TXT,
+} as const;
+export type DnsRrtype = keyof typeof RRTYPES;
+
+/** The record type's name in Node's error messages ("queryA", "queryAaaa", "queryMx"). */
+function querySyscall(qtype: number): string {
+  for (const [name, value] of Object.entries(RRTYPES)) {
+    if (value === qtype) return `query${name[0]}${name.slice(1).toLowerCase()}`;
+  }
+  return 'query';
+}
+
+/** The in-addr.arpa / ip6.arpa name of an address (RFC 1035 §3.5, RFC 3596 §2.5). */
+function reverseName(ip: string): string | null {
+  const family = isIP(ip);
+  if (family === 4) return `${ip.split('.').reverse().join('.')}.in-addr.arpa`;
+  if (family !== 6) return null;
+  const bytes = parseIpv6(ip);
+  if (bytes === null) return null;
+  const nibbles: string[] = [];
+  for (let i = 15; i >= 0; i--)
+    nibbles.push((bytes[i] & 0xf).toString(16), (bytes[i] >> 4).toString(16));
+  return `${nibbles.join('.')}.ip6.arpa`;
 }
 
 /** Cache keys: addresses and NODATA per type; NXDOMAIN is about the name, whatever the type. */
@@ -214,7 +273,8 @@ export class Resolver {
   private readonly selection: AddressSelection | null;
   private readonly servers = new DnsServerList();
   /** One chain walk per name and type at a time: concurrent lookups share it. */
-  private readonly inflight = new Map<string, Promise<{ addresses: string[]; ttl: number }>>();
+  private readonly inflight = new Map<string, Promise<{ addresses: DnsValue[]; ttl: number }>>();
+  private defaultOrder: 'ipv4first' | 'ipv6first' | 'verbatim' = 'verbatim';
   /** Finishers of exchanges in progress, so close() can end them. */
   private readonly pending = new Set<(e: Exchange) => void>();
   private closed = false;
@@ -228,15 +288,8 @@ export class Resolver {
     cacheMisses: 0,
   };
 
-  /** Node's `dns.promises`-style API. */
-  readonly promises: {
-    lookup(
-      hostname: string,
-      options?: number | LookupOptions,
-    ): Promise<LookupAddress | LookupAddress[]>;
-    resolve4(hostname: string, options?: ResolveOptions): Promise<string[] | RecordWithTtl[]>;
-    resolve6(hostname: string, options?: ResolveOptions): Promise<string[] | RecordWithTtl[]>;
-  };
+  /** Node's `dns.promises` API. */
+  readonly promises: ResolverPromises;
 
   constructor(options: ResolverOptions) {
     this.clock = options.clock;
@@ -258,10 +311,25 @@ export class Resolver {
       this.hosts.set(name.toLowerCase(), list);
     }
     this.setServers(options.servers ?? []);
+    const values = <T>(hostname: string, rrtype: DnsRrtype) =>
+      this.resolveValues(hostname, RRTYPES[rrtype]) as Promise<T>;
     this.promises = {
       lookup: (hostname, opts) => this.lookupPromise(hostname, opts),
+      resolve: (hostname, rrtype = 'A') => this.resolveAny(hostname, rrtype),
       resolve4: (hostname, opts) => this.resolveType(hostname, DnsType.A, opts),
       resolve6: (hostname, opts) => this.resolveType(hostname, DnsType.AAAA, opts),
+      resolveCname: (hostname) => values<string[]>(hostname, 'CNAME'),
+      resolveMx: (hostname) => values<MxRecord[]>(hostname, 'MX'),
+      resolveNs: (hostname) => values<string[]>(hostname, 'NS'),
+      resolvePtr: (hostname) => values<string[]>(hostname, 'PTR'),
+      resolveSrv: (hostname) => values<SrvRecord[]>(hostname, 'SRV'),
+      resolveTxt: (hostname) => values<string[][]>(hostname, 'TXT'),
+      resolveSoa: (hostname) => values<SoaRecord[]>(hostname, 'SOA').then((r) => r[0]),
+      reverse: (ip) => this.reversePromise(ip),
+      getServers: () => this.getServers(),
+      setServers: (servers) => this.setServers(servers),
+      getDefaultResultOrder: () => this.getDefaultResultOrder(),
+      setDefaultResultOrder: (order) => this.setDefaultResultOrder(order),
     };
   }
 
@@ -337,6 +405,122 @@ export class Resolver {
     return this.resolveForm(hostname, DnsType.AAAA, optionsOrCallback, callback);
   }
 
+  /** Like `dns.resolve(hostname[, rrtype], callback)`; rrtype 'A' by default. */
+  resolve(hostname: string, callback: DnsCallback<DnsValue[]>): void;
+  resolve(hostname: string, rrtype: DnsRrtype, callback: DnsCallback<DnsValue[] | SoaRecord>): void;
+  resolve(
+    hostname: string,
+    rrtypeOrCallback: DnsRrtype | DnsCallback<DnsValue[]>,
+    callback?: DnsCallback<DnsValue[] | SoaRecord>,
+  ): void {
+    const rrtype = typeof rrtypeOrCallback === 'string' ? rrtypeOrCallback : 'A';
+    const cb = (typeof rrtypeOrCallback === 'function' ? rrtypeOrCallback : callback) as
+      DnsCallback<DnsValue[] | SoaRecord> | undefined;
+    this.callBack(this.resolveAny(hostname, rrtype), cb);
+  }
+
+  /** Like `dns.resolveCname`: the CNAME of `hostname` (the record itself, not followed). */
+  resolveCname(hostname: string, callback: DnsCallback<string[]>): void {
+    this.callBack(this.resolveValues(hostname, DnsType.CNAME) as Promise<string[]>, callback);
+  }
+
+  resolveMx(hostname: string, callback: DnsCallback<MxRecord[]>): void {
+    this.callBack(this.resolveValues(hostname, DnsType.MX) as Promise<MxRecord[]>, callback);
+  }
+
+  resolveNs(hostname: string, callback: DnsCallback<string[]>): void {
+    this.callBack(this.resolveValues(hostname, DnsType.NS) as Promise<string[]>, callback);
+  }
+
+  resolvePtr(hostname: string, callback: DnsCallback<string[]>): void {
+    this.callBack(this.resolveValues(hostname, DnsType.PTR) as Promise<string[]>, callback);
+  }
+
+  resolveSrv(hostname: string, callback: DnsCallback<SrvRecord[]>): void {
+    this.callBack(this.resolveValues(hostname, DnsType.SRV) as Promise<SrvRecord[]>, callback);
+  }
+
+  resolveTxt(hostname: string, callback: DnsCallback<string[][]>): void {
+    this.callBack(this.resolveValues(hostname, DnsType.TXT) as Promise<string[][]>, callback);
+  }
+
+  resolveSoa(hostname: string, callback: DnsCallback<SoaRecord>): void {
+    const soa = this.resolveValues(hostname, DnsType.SOA) as Promise<SoaRecord[]>;
+    this.callBack(
+      soa.then((r) => r[0]),
+      callback,
+    );
+  }
+
+  /** Like `dns.reverse`: the PTR names of an IPv4 or IPv6 address. */
+  reverse(ip: string, callback: DnsCallback<string[]>): void {
+    this.callBack(this.reversePromise(ip), callback);
+  }
+
+  /** As node:dns: the order `lookup` uses when its options name none. */
+  setDefaultResultOrder(order: 'ipv4first' | 'ipv6first' | 'verbatim'): void {
+    if (order !== 'ipv4first' && order !== 'ipv6first' && order !== 'verbatim') {
+      const err = new TypeError(
+        `The argument 'dnsOrder' must be one of: 'verbatim', 'ipv4first', 'ipv6first'. Received ${String(order)}`,
+      ) as TypeError & { code: string };
+      err.code = 'ERR_INVALID_ARG_VALUE';
+      throw err;
+    }
+    this.defaultOrder = order;
+  }
+
+  getDefaultResultOrder(): 'ipv4first' | 'ipv6first' | 'verbatim' {
+    return this.defaultOrder;
+  }
+
+  private reversePromise(ip: string): Promise<string[]> {
+    const name = reverseName(ip);
+    if (name === null) {
+      const err = new Error(`getHostByAddr EINVAL ${ip}`) as NodeJS.ErrnoException;
+      err.code = 'EINVAL';
+      err.syscall = 'getHostByAddr';
+      throw err;
+    }
+    return (this.resolveValues(name, DnsType.PTR) as Promise<string[]>).catch((e: unknown) => {
+      throw e instanceof DnsError ? e.as('getHostByAddr', e.code, ip) : e;
+    });
+  }
+
+  private resolveAny(hostname: string, rrtype: string): Promise<DnsValue[] | SoaRecord> {
+    if (!Object.hasOwn(RRTYPES, rrtype)) {
+      if (['ANY', 'CAA', 'NAPTR'].includes(rrtype)) {
+        return Promise.reject(new DnsError('ENOTIMP', `query${rrtype}`, hostname, 'notimp'));
+      }
+      const err = new TypeError(
+        `The argument 'rrtype' is invalid. Received '${rrtype}'`,
+      ) as TypeError & { code: string };
+      err.code = 'ERR_INVALID_ARG_VALUE';
+      throw err;
+    }
+    const qtype = RRTYPES[rrtype as DnsRrtype];
+    const found = this.resolveValues(hostname, qtype);
+    return qtype === DnsType.SOA ? found.then((r) => r[0] as SoaRecord) : found;
+  }
+
+  private async resolveValues(hostname: string, qtype: number): Promise<DnsValue[]> {
+    return (await this.resolveRecords(hostname, qtype, querySyscall(qtype))).addresses;
+  }
+
+  /** node's callback form of a promise: on a later tick, `(err)` or `(null, value)`. */
+  private callBack<T>(result: Promise<T>, callback: DnsCallback<T> | undefined): void {
+    if (typeof callback !== 'function') {
+      const err = new TypeError('The "callback" argument must be of type function') as TypeError & {
+        code: string;
+      };
+      err.code = 'ERR_INVALID_ARG_TYPE';
+      throw err;
+    }
+    result.then(
+      (value) => callback(null, value),
+      (err: NodeJS.ErrnoException) => callback(err),
+    );
+  }
+
   private resolveForm(
     hostname: string,
     qtype: AddressType,
@@ -358,8 +542,9 @@ export class Resolver {
     qtype: AddressType,
     options?: ResolveOptions,
   ): Promise<string[] | RecordWithTtl[]> {
-    const { addresses, ttl } = await this.resolveRecords(hostname, qtype, querySyscall(qtype));
-    if (options?.ttl === true) return addresses.map((address) => ({ address, ttl }));
+    const found = await this.resolveRecords(hostname, qtype, querySyscall(qtype));
+    const addresses = found.addresses as string[];
+    if (options?.ttl === true) return addresses.map((address) => ({ address, ttl: found.ttl }));
     return addresses;
   }
 
@@ -374,13 +559,13 @@ export class Resolver {
     const callback = typeof optionsOrCallback === 'function' ? optionsOrCallback : maybeCallback;
     const options = typeof optionsOrCallback === 'function' ? undefined : optionsOrCallback;
     if (typeof callback !== 'function') throw new TypeError('lookup: callback must be a function');
-    const all = typeof options === 'object' && options.all === true;
     this.lookupPromise(hostname, options).then(
       (result) => {
         if (Array.isArray(result)) callback(null, result);
         else callback(null, result.address, result.family);
       },
-      (err: DnsError) => callback(err, all ? [] : '', undefined),
+      // node calls back with the error alone (address and family undefined).
+      (err: DnsError) => (callback as (e: Error) => void)(err),
     );
   }
 
@@ -392,7 +577,9 @@ export class Resolver {
       typeof options === 'number' ? { family: options as 0 | 4 | 6 } : (options ?? {});
     let family = lookupFamily(o.family);
     const hints = lookupHints(o.hints);
-    const order = o.order ?? (o.verbatim === false ? 'ipv4first' : 'verbatim');
+    const order =
+      o.order ??
+      (o.verbatim === false ? 'ipv4first' : o.verbatim === true ? 'verbatim' : this.defaultOrder);
     const wrap = (list: LookupAddress[]): LookupAddress | LookupAddress[] => {
       const ordered =
         order === 'verbatim'
@@ -436,7 +623,7 @@ export class Resolver {
       const r = results[i];
       if (r.status === 'fulfilled') {
         const f = types[i] === DnsType.A ? 4 : 6;
-        for (const address of r.value.addresses) found.push({ address, family: f });
+        for (const address of r.value.addresses as string[]) found.push({ address, family: f });
         continue;
       }
       const err = r.reason as unknown;
@@ -464,9 +651,9 @@ export class Resolver {
   /** Addresses of type `qtype` for `hostname`, from the cache or the network; throws DnsError. */
   private async resolveRecords(
     hostname: string,
-    qtype: AddressType,
+    qtype: number,
     syscall: string,
-  ): Promise<{ addresses: string[]; ttl: number }> {
+  ): Promise<{ addresses: DnsValue[]; ttl: number }> {
     const fail = (code: DnsErrorCode, reason: DnsErrorReason): never => {
       throw new DnsError(code, syscall, hostname, reason);
     };
@@ -499,8 +686,8 @@ export class Resolver {
   /** Asks for `qname`, then for CNAME targets the answers leave open, within the hop limit. */
   private async walkChain(
     qname: string,
-    qtype: AddressType,
-  ): Promise<{ addresses: string[]; ttl: number }> {
+    qtype: number,
+  ): Promise<{ addresses: DnsValue[]; ttl: number }> {
     const syscall = querySyscall(qtype);
     const seen = new Set([qname]);
     let name = qname;
@@ -547,7 +734,7 @@ export class Resolver {
   private async ask(
     hostname: string,
     name: string,
-    qtype: AddressType,
+    qtype: number,
   ): Promise<{ response: DnsResponse; server: DnsServerAddress }> {
     const syscall = querySyscall(qtype);
     const servers = this.servers.current(this.clock.now());
@@ -596,7 +783,7 @@ export class Resolver {
   private exchange(
     server: DnsServerAddress,
     qname: string,
-    qtype: AddressType,
+    qtype: number,
     timeoutMs: number,
   ): Promise<Exchange> {
     if (this.closed) return Promise.resolve({ kind: 'cancelled' });
@@ -615,7 +802,7 @@ export class Resolver {
       const handler: DnsSocketHandler = {
         message: (bytes, offset, length, from, port) => {
           if (done) return;
-          if (!isServer(server, from) || port !== DNS_PORT) return this.ignore('wrong_source');
+          if (!isServer(server, from) || port !== server.port) return this.ignore('wrong_source');
           const msg =
             offset === 0 && length === bytes.length
               ? bytes
@@ -626,7 +813,7 @@ export class Resolver {
           finish({ kind: 'response', response: parseResponse(msg, length, qtype) });
         },
         unreachable: (to, port) => {
-          if (isServer(server, to) && port === DNS_PORT) finish({ kind: 'unreachable' });
+          if (isServer(server, to) && port === server.port) finish({ kind: 'unreachable' });
         },
       };
       const timer = this.clock.setTimer(timeoutMs, () => finish({ kind: 'timeout' }));
@@ -638,7 +825,7 @@ export class Resolver {
       }
       if (socket === null) return finish({ kind: 'no-port' });
       this.counters.queriesSent++;
-      socket.send(buildQuery(id, qname, qtype), server, DNS_PORT);
+      socket.send(buildQuery(id, qname, qtype), server, server.port);
     });
   }
 

@@ -7,14 +7,18 @@
 import { formatIpv4, ipv6Equals, parseIpv4, parseIpv6 } from '../../codec/address.js';
 import { ipv6Text } from '../ipv6/address.js';
 
+/** A server; `text` is node:dns's getServers form ("10.0.0.1", "[fd00::1]:5353" off port 53). */
 export type DnsServerAddress =
-  | { readonly family: 4; readonly v4: number; readonly text: string }
-  | { readonly family: 6; readonly v6: Uint8Array; readonly text: string };
+  | { readonly family: 4; readonly v4: number; readonly text: string; readonly port: number }
+  | { readonly family: 6; readonly v6: Uint8Array; readonly text: string; readonly port: number };
 
 /** What a datagram's sender is, as the transport reports it: IPv4 as a number, IPv6 as 16 bytes. */
 export type DnsPeer = number | Uint8Array;
 
-/** A server as text ("10.0.0.1", "fd00::1"), an IPv4 number, or 16 IPv6 bytes. */
+/**
+ * A server as text ("10.0.0.1", "fd00::1", with a port as node:dns takes it: "10.0.0.1:5353",
+ * "[fd00::1]:5353"), an IPv4 number, or 16 IPv6 bytes.
+ */
 export type DnsServerInput = string | number | Uint8Array;
 
 /** Most servers one source may add (RFC 8106 §5.3.1 suggests keeping three per source). */
@@ -27,18 +31,34 @@ export function parseServer(s: DnsServerInput): DnsServerAddress {
   if (typeof s === 'number') {
     if (!Number.isInteger(s) || s < 0 || s > 0xffffffff)
       throw new TypeError(`not an IPv4 address: ${s}`);
-    return { family: 4, v4: s >>> 0, text: formatIpv4(s >>> 0) };
+    return { family: 4, v4: s >>> 0, text: formatIpv4(s >>> 0), port: 53 };
   }
   if (s instanceof Uint8Array) {
     if (s.length !== 16) throw new TypeError(`an IPv6 address is 16 bytes, not ${s.length}`);
-    return { family: 6, v6: s.slice(), text: ipv6Text(s) };
+    return { family: 6, v6: s.slice(), text: ipv6Text(s), port: 53 };
   }
-  const v4 = parseIpv4(s);
-  if (v4 >= 0) return { family: 4, v4, text: formatIpv4(v4) };
+  let host = s;
+  let port = 53;
+  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
+  const v4port = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(s);
+  if (bracketed !== null) {
+    host = bracketed[1];
+    if (bracketed[2] !== undefined) port = Number(bracketed[2]);
+  } else if (v4port !== null) {
+    host = v4port[1];
+    port = Number(v4port[2]);
+  }
+  if (!(port >= 1 && port <= 65535)) throw new TypeError(`bad port in DNS server ${s}`);
+  const v4 = parseIpv4(host);
+  if (v4 >= 0) {
+    const text = formatIpv4(v4);
+    return { family: 4, v4, text: port === 53 ? text : `${text}:${port}`, port };
+  }
   // The stack has one link: a zone index ("fe80::1%eth0") could only name it.
-  const v6 = s.includes('%') ? null : parseIpv6(s);
+  const v6 = host.includes('%') ? null : parseIpv6(host);
   if (v6 === null) throw new TypeError(`not an IPv4 or IPv6 address: ${s}`);
-  return { family: 6, v6, text: ipv6Text(v6) };
+  const text = ipv6Text(v6);
+  return { family: 6, v6, text: port === 53 ? text : `[${text}]:${port}`, port };
 }
 
 /** Whether a datagram from `peer` comes from `server`'s address. */

@@ -102,7 +102,12 @@ export class StackDnsTransport implements DnsTransport {
       send: (bytes, server, dstPort) => {
         // Errors (no route, no IPv6, closed) surface as a timeout of this try, like lost
         // datagrams.
-        socket.send(bytes, dstPort, server.family === 4 ? server.v4 : server.text, () => undefined);
+        socket.send(
+          bytes,
+          dstPort,
+          server.family === 4 ? server.v4 : ipv6Text(server.v6),
+          () => undefined,
+        );
       },
       close: () => socket.close(),
     };

@@ -1,21 +1,25 @@
 /**
  * An `http.Agent` whose connections are TCP connections of the user-space stack, so
  * `http.request(url, { agent })` (and anything built on it) goes out through the TAP. Pooling,
- * keep-alive and socket reuse are the Agent's own. Host names are resolved with `lookup` (e.g.
- * our DNS resolver); a connect timeout covers ARP + SYN retries, which Node's request `timeout`
+ * keep-alive and socket reuse are the Agent's own. Host names are resolved with `lookup`, in
+ * dns.lookup's shape as node:net's `lookup` option (`stack.dns.lookup`, or node's own
+ * `dns.lookup`); a connect timeout covers ARP + SYN retries, which Node's request `timeout`
  * does not (it starts only once connected).
  */
 import http from 'node:http';
-import { isIP } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TimerHandle } from '../clock/clock.js';
 import type { Stack } from '../stack.js';
 import { TcpSocketError } from '../tcp/index.js';
 import { tcpOf } from './tcp.js';
 
+/** dns.lookup's shape (node:net's `lookup` option): `stack.dns.lookup` fits, as does node's. */
+export type StackLookup = LookupFunction;
+
 export interface StackAgentOptions extends http.AgentOptions {
-  /** Resolves a host name to one address (IPv4 or IPv6 text). Without it only IPs work. */
-  lookup?: (hostname: string) => Promise<string>;
+  /** Resolves a host name (dns.lookup's shape). Without it only IP addresses work. */
+  lookup?: StackLookup;
   /** Give up a connection not established after this long (ms; default 10000, 0 = never). */
   connectTimeoutMs?: number;
 }
@@ -32,7 +36,7 @@ export class NoResolverError extends Error {
 type CreateCallback = (err: Error | null, stream: Duplex) => void;
 
 export class StackAgent extends http.Agent {
-  private readonly lookup: ((hostname: string) => Promise<string>) | undefined;
+  private readonly lookup: StackLookup | undefined;
   private readonly connectTimeoutMs: number;
 
   constructor(
@@ -72,16 +76,23 @@ export class StackAgent extends http.Agent {
       queueMicrotask(() => fail(new NoResolverError(host)));
       return undefined;
     }
-    this.lookup(host).then(
-      (address) => {
-        try {
-          callback?.(null, this.connect(address, port));
-        } catch (error) {
-          fail(error as Error);
-        }
-      },
-      (error: unknown) => fail(error instanceof Error ? error : new Error(String(error))),
-    );
+    const family = typeof options.family === 'number' ? options.family : 0;
+    this.lookup(host, { family }, (err, found) => {
+      if (err !== null) {
+        fail(err);
+        return;
+      }
+      const address = typeof found === 'string' ? found : found[0]?.address;
+      if (address === undefined) {
+        fail(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' }));
+        return;
+      }
+      try {
+        callback?.(null, this.connect(address, port));
+      } catch (error) {
+        fail(error as Error);
+      }
+    });
     return undefined;
   }
 

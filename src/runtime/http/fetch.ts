@@ -7,14 +7,14 @@
  */
 import http from 'node:http';
 import type { Stack } from '../stack.js';
-import { StackAgent } from './agent.js';
+import { StackAgent, type StackLookup } from './agent.js';
 
 export interface FetchOptions {
   method?: string;
   headers?: http.OutgoingHttpHeaders;
   body?: string | Uint8Array;
-  /** Resolves host names (e.g. `(h) => resolver.resolve4(h).then((a) => a[0])`). */
-  lookup?: (hostname: string) => Promise<string>;
+  /** Resolves host names, in dns.lookup's shape (`stack.dns.lookup`). */
+  lookup?: StackLookup;
   /** Connection establishment limit, ms (default 10000). */
   connectTimeoutMs?: number;
   /** No bytes for this long once connected fails the request, ms (default 30000; 0 = none). */

@@ -6,7 +6,7 @@
 export { serveHttp, sendText, notFound } from './serve.js';
 export type { HttpHandler, HttpService, ServeHttpOptions } from './serve.js';
 export { StackAgent, NoResolverError } from './agent.js';
-export type { StackAgentOptions } from './agent.js';
+export type { StackAgentOptions, StackLookup } from './agent.js';
 export { fetchOverStack, readBody, FetchError, toFetchError } from './fetch.js';
 export type { FetchOptions } from './fetch.js';
 export { statusHandler, statusReport, renderStatusHtml } from './status.js';
