@@ -49,10 +49,7 @@ describe("stack.dns with node:dns's API", () => {
       null,
       ['10.0.0.80', '10.0.0.81'],
     ]);
-    expect(await cb(p, (d) => dns.resolve6('alias.test', d))).toEqual([
-      null,
-      ['fd00::80'],
-    ]);
+    expect(await cb(p, (d) => dns.resolve6('alias.test', d))).toEqual([null, ['fd00::80']]);
     expect(await cb(p, (d) => dns.resolve('www.test', d))).toEqual([
       null,
       ['10.0.0.80', '10.0.0.81'],
