@@ -46,6 +46,7 @@ const EXIT_BY_CODE: Record<string, number> = {
   ENOTFOUND: 6,
   ENODATA: 6,
   ESERVFAIL: 6,
+  EAI_AGAIN: 6,
   ECONNREFUSED: 7,
   EHOSTUNREACH: 7,
   ENETUNREACH: 7,

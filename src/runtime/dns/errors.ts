@@ -18,7 +18,9 @@ export type DnsErrorCode =
   | 'EBADRESP'
   | 'EBADNAME'
   | 'EBADFAMILY'
-  | 'ECANCELLED';
+  | 'ECANCELLED'
+  /** lookup's (getaddrinfo's) code for server trouble: timeouts, SERVFAIL, refusals. */
+  | 'EAI_AGAIN';
 
 export type DnsErrorReason =
   | 'nxdomain'
@@ -50,6 +52,8 @@ export class DnsError extends Error {
   readonly reason: DnsErrorReason;
   /** The server (IPv4 or IPv6 text) whose answer caused this, when one did. */
   readonly server: string | undefined;
+  /** libuv's errno for lookup's getaddrinfo codes (ENOTFOUND -3008, EAI_AGAIN -3001), as node's. */
+  errno: number | undefined;
 
   constructor(
     code: DnsErrorCode,
@@ -65,6 +69,7 @@ export class DnsError extends Error {
     this.hostname = hostname;
     this.reason = reason;
     this.server = server;
+    this.errno = undefined;
   }
 
   /** The same failure as seen through another API (`getaddrinfo` for lookup) or name. */

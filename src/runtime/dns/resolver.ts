@@ -569,7 +569,25 @@ export class Resolver {
     );
   }
 
-  private async lookupPromise(
+  /**
+   * lookup's failures as getaddrinfo reports them through node: no such name (or no address of
+   * the family) is ENOTFOUND, server trouble (timeouts, SERVFAIL, refusals, bad answers) is
+   * EAI_AGAIN, with libuv's errno; `reason` keeps what happened.
+   */
+  private lookupPromise(
+    hostname: string,
+    options?: number | LookupOptions,
+  ): Promise<LookupAddress | LookupAddress[]> {
+    return this.lookupAddresses(hostname, options).catch((e: unknown) => {
+      if (!(e instanceof DnsError) || e.code === 'ECANCELLED' || e.code === 'EBADNAME') throw e;
+      const notFound = e.code === 'ENOTFOUND' || e.code === 'ENODATA';
+      const err = e.as('getaddrinfo', notFound ? 'ENOTFOUND' : 'EAI_AGAIN');
+      err.errno = notFound ? -3008 : -3001;
+      throw err;
+    });
+  }
+
+  private async lookupAddresses(
     hostname: string,
     options?: number | LookupOptions,
   ): Promise<LookupAddress | LookupAddress[]> {

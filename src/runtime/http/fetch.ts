@@ -39,6 +39,7 @@ function describe(code: string, url: URL, error: Error): string {
   const where = `${url.hostname}:${url.port || '80'}`;
   switch (code) {
     case 'ENOTFOUND':
+    case 'EAI_AGAIN':
       return `could not resolve host ${url.hostname}`;
     case 'ECONNREFUSED':
       return `connection refused by ${where}`;
