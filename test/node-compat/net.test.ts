@@ -3,6 +3,8 @@
  * two in-memory stacks with stack.net (see harness.ts); both must record the expected log.
  */
 import type { AddressInfo, Socket } from 'node:net';
+import { pipeline, Readable } from 'node:stream';
+import { pipeline as pipelinePromise } from 'node:stream/promises';
 import { describe } from 'vitest';
 import { closeServer, conformance, listening, next } from './harness.js';
 
@@ -231,6 +233,347 @@ describe('node:net conformance: connect', () => {
       const hadError = await next<boolean>(c, 'close');
       log.add('close', `hadError=${hadError}`);
       log.add('connecting', c.connecting, 'destroyed', c.destroyed);
+    },
+  );
+});
+
+/** Waits until `check()` holds, a turn of the event loop at a time. */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((r) => setImmediate(r));
+}
+
+describe('node:net conformance: connections', () => {
+  conformance(
+    'addresses, ports, families and byte counts on both ends; connect options localAddress and localPort',
+    [
+      'client remote=true port=true IPv4 local=true localPort=true',
+      'server remote=true port=true IPv4 local=true',
+      'server data 5B',
+      'client data 3B',
+      'client bytesRead 3 bytesWritten 5',
+      'server bytesRead 5 bytesWritten 3',
+      'client close hadError=false',
+    ],
+    async ({ server, client, log, cleanup }) => {
+      // A free local port: bind one, then let it go.
+      const probe = await listening(client);
+      const localPort = probe.port;
+      await closeServer(probe.server);
+      let accepted: Socket | null = null;
+      let serverView: string[] = [];
+      const { server: srv, port } = await listening(server, (s) => {
+        accepted = s;
+        serverView = [
+          'server',
+          `remote=${s.remoteAddress === client.host}`,
+          `port=${s.remotePort === localPort}`,
+          String(s.remoteFamily),
+          `local=${s.localAddress === server.host}`,
+        ];
+        s.on('data', (d: Buffer) => {
+          log.add('server data', `${d.length}B`);
+          s.end('bye');
+        });
+      });
+      cleanup(() => closeServer(srv));
+      const c = client.net.connect({
+        port,
+        host: server.host,
+        localAddress: client.host,
+        localPort,
+      });
+      await next(c, 'connect');
+      log.add(
+        'client',
+        `remote=${c.remoteAddress === server.host}`,
+        `port=${c.remotePort === port}`,
+        c.remoteFamily,
+        `local=${c.localAddress === client.host}`,
+        `localPort=${c.localPort === localPort}`,
+      );
+      await until(() => accepted !== null);
+      log.add(...serverView);
+      c.write('hello');
+      c.on('data', (d: Buffer) => log.add('client data', `${d.length}B`));
+      const hadError = await next<boolean>(c, 'close');
+      const s = accepted as unknown as Socket;
+      log.add('client bytesRead', c.bytesRead, 'bytesWritten', c.bytesWritten);
+      log.add('server bytesRead', s.bytesRead, 'bytesWritten', s.bytesWritten);
+      log.add('client close', `hadError=${hadError}`);
+    },
+  );
+
+  conformance(
+    'half-close: with allowHalfOpen the server reads to the end, then answers and ends',
+    [
+      'server data 5B',
+      'server end writable=true',
+      'client data 5B',
+      'client end',
+      'client close hadError=false',
+      'server close hadError=false',
+    ],
+    async ({ server, client, log, cleanup }) => {
+      let serverClosed: Promise<boolean> | null = null;
+      const { server: srv, port } = await listening(
+        server,
+        (s) => {
+          serverClosed = next<boolean>(s, 'close');
+          s.on('data', (d: Buffer) => log.add('server data', `${d.length}B`));
+          s.on('end', () => {
+            log.add('server end', `writable=${s.writable}`);
+            s.end('world');
+          });
+        },
+        { allowHalfOpen: true },
+      );
+      cleanup(() => closeServer(srv));
+      const c = client.net.connect(port, server.host);
+      c.on('data', (d: Buffer) => log.add('client data', `${d.length}B`));
+      c.on('end', () => log.add('client end'));
+      c.end('hello');
+      const hadError = await next<boolean>(c, 'close');
+      log.add('client close', `hadError=${hadError}`);
+      await until(() => serverClosed !== null);
+      log.add('server close', `hadError=${await (serverClosed as unknown as Promise<boolean>)}`);
+    },
+  );
+
+  conformance(
+    "backpressure: with the peer not reading, write() returns false once the buffers are full, 'drain' follows once it reads",
+    [
+      'write returned false, buffered true',
+      'drain',
+      'server received all true',
+      'client close hadError=false',
+    ],
+    async ({ server, client, log, cleanup }) => {
+      let received = 0;
+      let serverDone: Promise<unknown> | null = null;
+      const { server: srv, port } = await listening(
+        server,
+        (s) => {
+          // Paused: the window closes until the server reads.
+          setTimeout(() => s.resume(), 20);
+          s.on('data', (d: Buffer) => (received += d.length));
+          serverDone = next(s, 'end');
+        },
+        { pauseOnConnect: true },
+      );
+      cleanup(() => closeServer(srv));
+      const c = client.net.connect(port, server.host);
+      await next(c, 'connect');
+      // Until the kernel's (or the stack's) send buffer and the peer's window are full.
+      let written = 0;
+      const chunk = Buffer.alloc(1 << 16, 7);
+      while (written < 1 << 26) {
+        written += chunk.length;
+        if (!c.write(chunk)) break;
+      }
+      log.add('write returned false, buffered', c.writableLength > 0);
+      await next(c, 'drain');
+      log.add('drain');
+      c.end();
+      await until(() => serverDone !== null);
+      await serverDone;
+      log.add('server received all', received === written);
+      c.resume();
+      log.add('client close', `hadError=${await next<boolean>(c, 'close')}`);
+    },
+  );
+
+  conformance(
+    'stream.pipeline and async iteration: an echo server, a client piping in and iterating out',
+    ['client pipeline done', 'server pipeline done undefined', 'client read 300000 in order=true'],
+    async ({ server, client, log, cleanup }) => {
+      let serverDone: Promise<unknown> | null = null;
+      const { server: srv, port } = await listening(server, (s) => {
+        serverDone = new Promise((resolve) => pipeline(s, s, resolve));
+      });
+      cleanup(() => closeServer(srv));
+      const c = client.net.connect(port, server.host);
+      const chunks = Array.from({ length: 30 }, (_, i) => Buffer.alloc(10_000, i));
+      const sent = pipelinePromise(Readable.from(chunks), c).then(() =>
+        log.add('client pipeline done'),
+      );
+      const got: Buffer[] = [];
+      for await (const chunk of c) got.push(chunk as Buffer);
+      await sent;
+      log.add('server pipeline done', await serverDone);
+      const all = Buffer.concat(got);
+      log.add('client read', all.length, `in order=${all.equals(Buffer.concat(chunks))}`);
+    },
+  );
+
+  conformance(
+    'async iteration ends at the peer FIN; setNoDelay and setKeepAlive chain, and as connect options',
+    ['chain true true', 'iterated 3 chunks-worth 12B', 'close hadError=false'],
+    async ({ server, client, log, cleanup }) => {
+      const { server: srv, port } = await listening(server, (s) => {
+        s.write('abcd');
+        s.write('efgh');
+        s.end('ijkl');
+      });
+      cleanup(() => closeServer(srv));
+      const c = client.net.connect({
+        port,
+        host: server.host,
+        noDelay: true,
+        keepAlive: true,
+        keepAliveInitialDelay: 1000,
+      });
+      log.add('chain', c.setNoDelay(true) === c, c.setKeepAlive(true, 500) === c);
+      const closed = next<boolean>(c, 'close');
+      let bytes = 0;
+      for await (const chunk of c) bytes += (chunk as Buffer).length;
+      log.add('iterated 3 chunks-worth', `${bytes}B`);
+      log.add('close', `hadError=${await closed}`);
+    },
+  );
+
+  conformance(
+    "setTimeout: 'timeout' once per idle period, again only after activity; 0 turns it off",
+    [
+      'timeout 1',
+      'still 1 after a longer pause',
+      'timeout 2',
+      'off: still 2',
+      'close hadError=false',
+    ],
+    async ({ server, client, log, cleanup }) => {
+      const { server: srv, port } = await listening(server, (s) => s.resume());
+      cleanup(() => closeServer(srv));
+      const c = client.net.connect({ port, host: server.host, timeout: 30 });
+      let timeouts = 0;
+      c.on('timeout', () => {
+        timeouts++;
+        log.add('timeout', timeouts);
+      });
+      await until(() => timeouts === 1);
+      await new Promise((r) => setTimeout(r, 200));
+      log.add(`still ${timeouts} after a longer pause`);
+      c.write('x');
+      await until(() => timeouts === 2);
+      c.setTimeout(0);
+      c.write('y');
+      await new Promise((r) => setTimeout(r, 200));
+      log.add('off: still', timeouts);
+      c.end();
+      log.add('close', `hadError=${await next<boolean>(c, 'close')}`);
+    },
+  );
+
+  conformance(
+    'destroy() during connect: nothing is sent, no connect, no error, close without error',
+    ['close hadError=false', 'destroyed true connecting false', 'server saw 1 (the second client)'],
+    async ({ server, client, log, cleanup }) => {
+      let seen = 0;
+      const { server: srv, port } = await listening(server, (s) => {
+        seen++;
+        s.resume();
+      });
+      cleanup(() => closeServer(srv));
+      const c = client.net.connect(port, server.host);
+      c.on('connect', () => log.add('connect'));
+      c.on('error', (err) => log.error('error', err));
+      c.destroy();
+      log.add('close', `hadError=${await next<boolean>(c, 'close')}`);
+      log.add('destroyed', c.destroyed, 'connecting', c.connecting);
+      const second = client.net.connect(port, server.host);
+      await next(second, 'connect');
+      await until(() => seen > 0);
+      log.add(`server saw ${seen} (the second client)`);
+      second.destroy();
+    },
+  );
+
+  conformance(
+    "destroy(err): 'error' then 'close' with hadError locally, the peer sees a FIN ('end'), not a reset",
+    [
+      'client error boom',
+      'client close hadError=true',
+      'server end',
+      'server close hadError=false',
+    ],
+    async ({ server, client, log, cleanup }) => {
+      let serverClosed: Promise<void> | null = null;
+      const { server: srv, port } = await listening(server, (s) => {
+        s.resume();
+        s.on('error', (err) => log.error('server error', err));
+        s.on('end', () => log.add('server end'));
+        serverClosed = next<boolean>(s, 'close').then((h) =>
+          log.add('server close', `hadError=${h}`),
+        );
+      });
+      cleanup(() => closeServer(srv));
+      const c = client.net.connect(port, server.host);
+      await next(c, 'connect');
+      await until(() => serverClosed !== null);
+      c.on('error', (err) => log.add('client error', err.message));
+      c.destroy(new Error('boom'));
+      log.add('client close', `hadError=${await next<boolean>(c, 'close')}`);
+      await serverClosed;
+    },
+  );
+
+  conformance(
+    '50 connections at once, each echoed, then the server closes after the last ends',
+    ['echoed 50 of 50', 'server connections seen 50', 'server close'],
+    async ({ server, client, log }) => {
+      let seen = 0;
+      const { server: srv, port } = await listening(server, (s) => {
+        seen++;
+        s.pipe(s);
+      });
+      const results = await Promise.all(
+        Array.from(
+          { length: 50 },
+          (_, i) =>
+            new Promise<boolean>((resolve) => {
+              const c = client.net.connect(port, server.host, () => c.end(`ping ${i}`));
+              const got: Buffer[] = [];
+              c.on('data', (d: Buffer) => got.push(d));
+              c.on('close', () => resolve(Buffer.concat(got).toString() === `ping ${i}`));
+            }),
+        ),
+      );
+      log.add('echoed', results.filter(Boolean).length, 'of 50');
+      log.add('server connections seen', seen);
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+      log.add('server close');
+    },
+  );
+});
+
+describe('node:net conformance: resets', () => {
+  conformance(
+    'destroy() with received data unread resets the connection (Linux, RFC 2525 §2.17): the writer gets an error',
+    ['client close hadError=false', 'server error reset=true', 'server close hadError=true'],
+    async ({ kind, server, client, log, cleanup }) => {
+      let serverClosed: Promise<void> | null = null;
+      let blocked = false;
+      const { server: srv, port } = await listening(server, (s) => {
+        s.on('error', (err: NodeJS.ErrnoException) =>
+          log.add('server error', `reset=${err.code === 'ECONNRESET' || err.code === 'EPIPE'}`),
+        );
+        serverClosed = next<boolean>(s, 'close').then((h) =>
+          log.add('server close', `hadError=${h}`),
+        );
+        // Fill the client's receive buffer (the client does not read).
+        const chunk = Buffer.alloc(1 << 16, 1);
+        for (let i = 0; i < 1024 && s.write(chunk); i++);
+        blocked = true;
+      });
+      cleanup(() => closeServer(srv));
+      const c = client.net.connect(port, server.host);
+      c.pause();
+      // node:net leaves what a paused socket has not read in the kernel (on loopback it is there
+      // once the server's write returned); the stack hands it to the socket's buffer.
+      await until(() => blocked && (kind === 'node' || c.readableLength > 0));
+      c.destroy();
+      log.add('client close', `hadError=${await next<boolean>(c, 'close')}`);
+      await until(() => serverClosed !== null);
+      await serverClosed;
     },
   );
 });
