@@ -377,7 +377,11 @@ export class TcpSocket extends Duplex {
   onRemoteEnd(): void {
     if (this.remoteEnded) return;
     this.remoteEnded = true;
-    if (!this.destroyed) this.push(null);
+    if (this.destroyed) return;
+    this.push(null);
+    // As net.Socket: with nothing left unread, 'end' is emitted even if nobody is reading, so a
+    // socket whose peer ended (and that ended too) is destroyed.
+    this.read(0);
   }
 
   /** @internal Send-buffer space opened: continue a blocked write. */
@@ -396,8 +400,9 @@ export class TcpSocket extends Duplex {
   /** @internal The connection finished gracefully. */
   onClosed(): void {
     if (!this.remoteEnded) this.onRemoteEnd();
-    // Both directions are done at the TCP level: nothing more can be written.
-    if (!this.destroyed && this.writableFinished) this.destroy();
+    // Not destroyed here: the stream does that (autoDestroy) once the reader has seen 'end' and
+    // the writer 'finish', as net.Socket. Destroying now would close the socket under a reader
+    // still holding data (stream.finished: "Premature close").
   }
 
   /** @internal The connection failed. */
