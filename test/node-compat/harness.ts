@@ -15,6 +15,8 @@
  *
  * To add a module (dgram, dns): give Side a field, fill it in nodeSide and stackSide.
  */
+import * as nodeDgram from 'node:dgram';
+import * as nodeDns from 'node:dns';
 import * as nodeNet from 'node:net';
 import { expect, it } from 'vitest';
 import type { Stack } from '../../src/runtime/stack.js';
@@ -26,9 +28,19 @@ export type NetApi = Pick<
   'createServer' | 'connect' | 'createConnection' | 'Socket' | 'Server' | 'isIP'
 >;
 
+/** The parts of node:dgram and node:dns the bodies use (`stack.dgram`, `stack.dns` cast). */
+export type DgramApi = Pick<typeof nodeDgram, 'createSocket'>;
+export type DnsApi = Pick<
+  typeof nodeDns,
+  'lookup' | 'setDefaultResultOrder' | 'getDefaultResultOrder' | 'promises'
+>;
+
 /** One end of the network: its modules and the address others reach it at. */
 export interface Side {
   net: NetApi;
+  dgram: DgramApi;
+  /** node:dns itself in the node run (lookup goes to the system's resolver there). */
+  dns: DnsApi;
   /** The address this side's servers listen on and its connections come from. */
   host: string;
   /** The stack behind it (null in the node run). */
@@ -119,7 +131,13 @@ async function run(kind: Env['kind'], server: Side, client: Side, body: Body): P
 
 /** The node run: node:net on the kernel's loopback. */
 export async function runNode(body: Body): Promise<string[]> {
-  const side: Side = { net: nodeNet, host: '127.0.0.1', stack: null };
+  const side: Side = {
+    net: nodeNet,
+    dgram: nodeDgram,
+    dns: nodeDns,
+    host: '127.0.0.1',
+    stack: null,
+  };
   return run('node', side, { ...side }, body);
 }
 
@@ -128,6 +146,8 @@ export async function runStack(body: Body): Promise<string[]> {
   const pair = makeStackPair();
   const side = (stack: Stack, host: string): Side => ({
     net: stack.net as unknown as NetApi,
+    dgram: stack.dgram as unknown as DgramApi,
+    dns: stack.dns as unknown as DnsApi,
     host,
     stack,
   });

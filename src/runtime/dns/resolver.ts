@@ -578,6 +578,10 @@ export class Resolver {
     hostname: string,
     options?: number | LookupOptions,
   ): Promise<LookupAddress | LookupAddress[]> {
+    // Bad options throw at once, as node's lookup validates before it starts.
+    const o = typeof options === 'number' ? { family: options as 0 | 4 | 6 } : (options ?? {});
+    lookupFamily(o.family);
+    lookupHints(o.hints);
     return this.lookupAddresses(hostname, options).catch((e: unknown) => {
       if (!(e instanceof DnsError) || e.code === 'ECANCELLED' || e.code === 'EBADNAME') throw e;
       const notFound = e.code === 'ENOTFOUND' || e.code === 'ENODATA';

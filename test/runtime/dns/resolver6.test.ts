@@ -501,9 +501,10 @@ describe('lookup over both families', () => {
     });
     expect(only4.net.sent).toHaveLength(0);
     expect(() => setup({ hosts: { bad: 'not-an-address' } })).toThrow(TypeError);
-    await expect(resolver.promises.lookup('dual.test', { family: 5 as 4 })).rejects.toMatchObject({
-      code: 'ERR_INVALID_ARG_VALUE',
-    });
+    // Thrown at once, as node's promises.lookup validates before it starts.
+    expect(() => resolver.promises.lookup('dual.test', { family: 5 as 4 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
     expect(await fails(resolver.promises.lookup('a..b'))).toMatchObject({ code: 'EBADNAME' });
   });
 
@@ -559,9 +560,9 @@ describe('lookup over both families', () => {
     ).toMatchObject({
       code: 'ENOTFOUND',
     });
-    await expect(resolver.promises.lookup('dual.test', { hints: 1 << 20 })).rejects.toMatchObject({
-      code: 'ERR_INVALID_ARG_VALUE',
-    });
+    expect(() => resolver.promises.lookup('dual.test', { hints: 1 << 20 })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }),
+    );
   });
 
   it('concurrent lookups share the A and AAAA queries', async () => {

@@ -179,6 +179,18 @@ describe('stack.dgram (node:dgram over the stack)', () => {
     expect(looseErrors).toEqual([]);
   });
 
+  it('a connected udp6 socket gets ECONNREFUSED from an ICMPv6 port unreachable', async () => {
+    const p = makePair(8, {}, {}, {}, { ipv6: true });
+    await runUntil(p.clock, () => false, DAD_DONE_MS);
+    const s = p.a.dgram.createSocket('udp6');
+    const errors: NodeJS.ErrnoException[] = [];
+    s.on('error', (e) => errors.push(e));
+    s.connect(9, IP6_B, () => s.send('anyone?'));
+    await runUntil(p.clock, () => errors.length > 0, 1000);
+    expect(errors[0]).toMatchObject({ code: 'ECONNREFUSED', syscall: 'recvmsg' });
+    expect(p.b.stats().icmpv6!.errorsSent).toBe(1);
+  });
+
   it('a udp6 socket takes both families, naming IPv4 peers as IPv4-mapped addresses', async () => {
     const p = makePair(6, {}, {}, {}, { ipv6: true });
     await runUntil(p.clock, () => false, DAD_DONE_MS);
