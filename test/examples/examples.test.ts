@@ -65,6 +65,25 @@ describe('examples', () => {
     expect(r.out).toContain('payload: hello from the codecs');
   });
 
+  it('net-drop-in runs node:net code on two stacks and prints what it prints on node:net', () => {
+    const stack = runExample('net-drop-in.ts');
+    expect(stack.err).toBe('');
+    expect(stack.code).toBe(0);
+    expect(stack.out).toBe(
+      [
+        'HELLO',
+        'DROP-IN NODE:NET',
+        'bye',
+        'closed, hadError false, sent 23 B, got 27 B',
+        'ECONNREFUSED -111 connect port true',
+        '',
+      ].join('\n'),
+    );
+    const node = runExample('net-drop-in.ts', '--node');
+    expect(node.code).toBe(0);
+    expect(node.out).toBe(stack.out);
+  });
+
   it('two-stacks fetches over a lossy in-memory path, the same way every run', () => {
     const first = runExample('two-stacks.ts');
     expect(first.err).toBe('');

@@ -3,7 +3,7 @@
  * on it (as a process exit would close its descriptors), and the listener types.
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import type { NetServer, TcpSocket } from '../../src/index.js';
+import { TcpSocket, type NetServer } from '../../src/index.js';
 import { makeStackPair } from '../http/pair.js';
 
 describe('stack.net and stack.close()', () => {
@@ -56,6 +56,9 @@ describe('stack.net and stack.close()', () => {
     });
     server.on('error', (err) => expectTypeOf(err).toEqualTypeOf<Error>());
     const c = pair.client.net.connect({ port: 1, host: '10.0.0.2' });
+    // As node:net: every socket is `instanceof net.Socket`, accepted ones too.
+    expect(c).toBeInstanceOf(pair.client.net.Socket);
+    expect(new TcpSocket({ clock: pair.client.clock })).toBeInstanceOf(pair.server.net.Socket);
     c.once('data', (data) => expectTypeOf(data).toEqualTypeOf<Buffer>());
     c.destroy();
     expect(c.destroyed).toBe(true);

@@ -456,6 +456,11 @@ export class StackNet {
       constructor(options?: NetSocketOptions) {
         super(net, options);
       }
+
+      /** Every TCP socket, accepted ones included, as `instanceof net.Socket` in node:net. */
+      static override [Symbol.hasInstance](value: unknown): boolean {
+        return value instanceof TcpSocket;
+      }
     };
     this.Server = class extends NetServer {
       constructor(options?: NetServerOptions, listener?: (socket: TcpSocket) => void) {
@@ -482,7 +487,7 @@ export class StackNet {
   connect(port: number | string, connectListener?: ConnectListener): NetSocket;
   connect(...args: unknown[]): NetSocket {
     const [options] = connectArgs(args);
-    const socket = new NetSocket(this, {
+    const socket = new this.Socket({
       allowHalfOpen: options.allowHalfOpen,
       readableHighWaterMark: options.readableHighWaterMark,
       writableHighWaterMark: options.writableHighWaterMark,
