@@ -191,6 +191,17 @@ describe('stack.dgram (node:dgram over the stack)', () => {
     expect(p.b.stats().icmpv6!.errorsSent).toBe(1);
   });
 
+  it('says nothing when ARP gives up on a connected peer (host unreachable is soft, as Linux)', async () => {
+    const p = makePair(9);
+    const s = p.a.dgram.createSocket('udp4');
+    const seen: string[] = [];
+    s.on('error', (e: NodeJS.ErrnoException) => seen.push(String(e.code)));
+    s.connect(9, '10.0.0.99', () => s.send('anyone?', (e) => seen.push(`sent ${String(e)}`)));
+    await runUntil(p.clock, () => false, 5000);
+    expect(p.a.stats().arp.drops.unresolved).toBe(1);
+    expect(seen).toEqual(['sent null']);
+  });
+
   it('a udp6 socket takes both families, naming IPv4 peers as IPv4-mapped addresses', async () => {
     const p = makePair(6, {}, {}, {}, { ipv6: true });
     await runUntil(p.clock, () => false, DAD_DONE_MS);
