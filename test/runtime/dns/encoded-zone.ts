@@ -50,19 +50,28 @@ function soa(minimum: number): dns.DnsRecordFields {
   };
 }
 
-export interface EncodeOptions {
-  rcode?: number;
-  tc?: boolean;
-  /** The question as sent back (default: the query's). */
-  qname?: string;
-  qtype?: number;
+export interface EncodeOptions extends Omit<ResponseParts, 'answers' | 'authority'> {
   answers?: ZoneRecord[];
   /** An SOA with this MINIMUM in the authority section. */
   soaMinimum?: number;
 }
 
-/** A response to `q`, encoded by the generated encoder. */
-export function encodeAnswer(q: SentQuery, o: EncodeOptions = {}): Uint8Array {
+/** What an authoritative response to a query holds besides its header's fixed bits. */
+export interface ResponseParts {
+  rcode?: number;
+  tc?: boolean;
+  /** The question as sent back (default: the query's). */
+  qname?: string;
+  qtype?: number;
+  answers?: dns.DnsRecordFields[];
+  authority?: dns.DnsRecordFields[];
+}
+
+/** An authoritative response to `q` (recursion available), written by the generated encoder. */
+export function encodeResponse(
+  q: { id: number; name: string; qtype: number },
+  parts: ResponseParts,
+): Uint8Array {
   const out = new Uint8Array(4096);
   const n = dns.encodeDns(
     {
@@ -70,14 +79,16 @@ export function encodeAnswer(q: SentQuery, o: EncodeOptions = {}): Uint8Array {
       qr: 1,
       opcode: dns.DnsOpcode.Query,
       aa: 1,
-      tc: o.tc === true ? 1 : 0,
+      tc: parts.tc === true ? 1 : 0,
       rd: 1,
       ra: 1,
       z: 0,
-      rcode: o.rcode ?? dns.DnsRcode.NoError,
-      questions: [{ name: o.qname ?? q.name, type: o.qtype ?? q.qtype, class: dns.DnsClass.IN }],
-      answers: (o.answers ?? []).map(recordFields),
-      authority: o.soaMinimum === undefined ? [] : [soa(o.soaMinimum)],
+      rcode: parts.rcode ?? dns.DnsRcode.NoError,
+      questions: [
+        { name: parts.qname ?? q.name, type: parts.qtype ?? q.qtype, class: dns.DnsClass.IN },
+      ],
+      answers: parts.answers ?? [],
+      authority: parts.authority ?? [],
       additional: [],
     },
     out,
@@ -85,6 +96,16 @@ export function encodeAnswer(q: SentQuery, o: EncodeOptions = {}): Uint8Array {
   );
   if (n < 0) throw new Error('encodeDns failed');
   return out.slice(0, n);
+}
+
+/** A response to `q` with `o.answers` as zone records. */
+export function encodeAnswer(q: SentQuery, o: EncodeOptions = {}): Uint8Array {
+  const { answers, soaMinimum, ...header } = o;
+  return encodeResponse(q, {
+    ...header,
+    answers: (answers ?? []).map(recordFields),
+    authority: soaMinimum === undefined ? [] : [soa(soaMinimum)],
+  });
 }
 
 /**

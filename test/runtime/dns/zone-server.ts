@@ -8,6 +8,7 @@
  */
 import { parseIpv4 } from '../../../src/codec/address.js';
 import { dns } from '../../../src/generated/index.js';
+import { encodeResponse } from './encoded-zone.js';
 import { parseQuery } from './fake-dns.js';
 
 export type ZoneValue =
@@ -111,28 +112,7 @@ export function answerQuery(zone: Zone, query: Uint8Array): Uint8Array | null {
       break;
     }
   }
-  const out = new Uint8Array(4096);
-  const n = dns.encodeDns(
-    {
-      id: q.id,
-      qr: 1,
-      opcode: dns.DnsOpcode.Query,
-      aa: 1,
-      tc: 0,
-      rd: 1,
-      ra: 1,
-      z: 0,
-      rcode,
-      questions: [{ name: q.name, type: q.qtype, class: dns.DnsClass.IN }],
-      answers,
-      authority,
-      additional: [],
-    },
-    out,
-    0,
-  );
-  if (n < 0) throw new Error('encodeDns failed');
-  return out.slice(0, n);
+  return encodeResponse(q, { rcode, answers, authority });
 }
 
 /** The zone both the stack-side and node-side DNS tests ask. */
