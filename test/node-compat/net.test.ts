@@ -577,3 +577,88 @@ describe('node:net conformance: resets', () => {
     },
   );
 });
+
+describe('node:net conformance: more of the surface', () => {
+  conformance(
+    'server.close() when not listening: the callback gets ERR_SERVER_NOT_RUNNING; listen twice throws ERR_SERVER_ALREADY_LISTEN',
+    [
+      'second listen throws ERR_SERVER_ALREADY_LISTEN',
+      'first close undefined',
+      'second close ERR_SERVER_NOT_RUNNING',
+    ],
+    async ({ server, log }) => {
+      const { server: srv, port } = await listening(server);
+      try {
+        srv.listen(port + 1, server.host);
+        log.add('second listen did not throw');
+      } catch (err) {
+        log.add('second listen throws', (err as NodeJS.ErrnoException).code);
+      }
+      await new Promise<void>((resolve) =>
+        srv.close((err) => {
+          log.add('first close', err?.message);
+          resolve();
+        }),
+      );
+      await new Promise<void>((resolve) =>
+        srv.close((err) => {
+          log.add('second close', (err as NodeJS.ErrnoException | undefined)?.code);
+          resolve();
+        }),
+      );
+    },
+  );
+
+  conformance(
+    "maxConnections: a connection beyond it is closed ('drop' on the server), the client sees an end",
+    [
+      'first connected',
+      'drop remote=true',
+      'second end',
+      'second close hadError=false',
+      'connections 1',
+    ],
+    async ({ server, client, log, cleanup }) => {
+      const open: Socket[] = [];
+      const { server: srv, port } = await listening(server, (s) => open.push(s));
+      srv.maxConnections = 1;
+      srv.on('drop', (data?: { remoteAddress?: string }) =>
+        log.add('drop', `remote=${data?.remoteAddress === client.host}`),
+      );
+      cleanup(() => closeServer(srv, open));
+      const first = client.net.connect(port, server.host);
+      cleanup(() => first.destroy());
+      await next(first, 'connect');
+      await until(() => open.length === 1);
+      log.add('first connected');
+      const second = client.net.connect(port, server.host);
+      second.on('end', () => log.add('second end'));
+      second.resume();
+      log.add('second close', `hadError=${await next<boolean>(second, 'close')}`);
+      await new Promise<void>((resolve) =>
+        srv.getConnections((_e, n) => {
+          log.add('connections', n);
+          resolve();
+        }),
+      );
+    },
+  );
+
+  conformance(
+    "'localhost' through the resolver reaches a server on 127.0.0.1 of the same host",
+    ['connect remote=127.0.0.1', 'echo 4B'],
+    async ({ client, log, cleanup }) => {
+      const { server: srv, port } = await listening({ ...client, host: '127.0.0.1' }, (s) =>
+        s.pipe(s),
+      );
+      cleanup(() => closeServer(srv));
+      const c = client.net.connect(port, 'localhost');
+      await next(c, 'connect');
+      log.add('connect', `remote=${c.remoteAddress}`);
+      c.end('ping');
+      const got: Buffer[] = [];
+      for await (const chunk of c) got.push(chunk as Buffer);
+      log.add('echo', `${Buffer.concat(got).length}B`);
+    },
+  );
+});
