@@ -34,13 +34,17 @@ const report = () => {
   const open = sockets.filter((s) => !s.destroyed && !s.connecting).length;
   console.log(JSON.stringify({ open, reset, unanswered: count - open - reset }));
 };
-const settle = () => { if (++settled === count) setTimeout(report, 2000); };
+const onSettled = () => { if (++settled === count) setTimeout(report, 2000); };
 for (let i = 0; i < count; i++) {
   const s = net.connect({ host: '10.0.0.2', port: 9 });
   sockets.push(s);
+  // Each socket settles once, whichever comes first: connected, refused before connecting
+  // (a RST to the SYN), another error, or 8 s without an answer.
+  let done = false;
+  const settle = () => { if (!done) { done = true; clearTimeout(t); onSettled(); } };
   const t = setTimeout(() => { s.destroy(); settle(); }, 8000);
-  s.on('connect', () => { clearTimeout(t); settle(); });
-  s.on('error', (e) => { clearTimeout(t); if (e.code === 'ECONNRESET') reset++; else settle(); });
+  s.on('connect', settle);
+  s.on('error', (e) => { if (e.code === 'ECONNRESET') reset++; settle(); });
 }
 // Hold what opened until told to go (stdin closes).
 process.stdin.on('end', () => process.exit(0));
@@ -116,9 +120,13 @@ describe.skipIf(!isRoot)('connection limits against a greedy host', () => {
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     let out = '';
+    let err = '';
     greedy.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    greedy.stderr.on('data', (d: Buffer) => (err += d.toString()));
     try {
-      await until(() => out.includes('\n'), 60_000);
+      await until(() => out.includes('\n'), 60_000).catch(() => {
+        throw new Error(`host A reported nothing within 60 s; its stderr: ${err || '(empty)'}`);
+      });
       const result = JSON.parse(out) as { open: number; reset: number; unanswered: number };
       // A believes in more: a cookie handshake whose final ACK was refused (reset) or lost
       // looks open from its side until it sends. What counts is what the stack holds, below.
