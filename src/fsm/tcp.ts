@@ -138,6 +138,12 @@ export interface TcpConfig {
   windowScale: boolean;
   /** Challenge ACKs (RFC 5961) allowed per connection per second. */
   challengeAckLimit: number;
+  /**
+   * An ACK for data never sent (SEG.ACK > SND.NXT) is dropped and answered with an ACK, as
+   * RFC 9293 §3.10.7.4 and RFC 5961 §5.2 say. Off: dropped silently, as Linux does in
+   * ESTABLISHED (tcp_ack's "ack of unsent data"), so it never draws an ACK.
+   */
+  ackUnsentAck: boolean;
   /** Most out-of-order chunks held per connection. */
   reorderMaxChunks: number;
   /**
@@ -172,6 +178,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   sack: true,
   windowScale: true,
   challengeAckLimit: 10,
+  ackUnsentAck: true,
   reorderMaxChunks: 512,
   blackholeMss: 1024,
 };
@@ -186,6 +193,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
  *   flight fills cwnd; Linux grows by all it acknowledges, only while cwnd-limited.
  * - PRR off, NewReno: RFC 6675 recovery and RFC 5681's congestion control are the standards
  *   track; PRR (RFC 6937) and CUBIC (RFC 9438) are there for Linux's timing.
+ * - An ACK of unsent data draws an ACK (RFC 9293, RFC 5961 §5.2); Linux drops it silently.
  * Already Linux's in both: IW10, RACK's min_rtt/4 reorder window, TLP at 2 * SRTT, the 1 ms
  * timestamp tick, window scale from the receive buffer, RST on close with unread data.
  */
@@ -196,6 +204,7 @@ export const LINUX_TCP_PROFILE: Readonly<Partial<TcpConfig>> = {
   cwndLimitedGrowth: true,
   prr: true,
   congestion: 'cubic',
+  ackUnsentAck: false,
 };
 
 /** Consecutive timeouts before the black-hole fallback lowers the MSS (Linux: tcp_retries1). */
@@ -561,16 +570,18 @@ export class TcpConnection {
   }
 
   /** Aborts: RST to the peer in synchronized states, then CLOSED (RFC 9293 ABORT call). */
-  abort(_now: number): void {
+  abort(now: number): void {
     const s = this.state;
-    if (
-      s === TcpState.SYN_RECEIVED ||
+    // An embryonic connection resets as RFC 9293's ABORT says, <SEQ=SND.NXT><CTL=RST>: the peer
+    // has not acknowledged our SYN, so there is no exchange an ACK would speak for.
+    if (s === TcpState.SYN_RECEIVED) this.sendReset(this.sndMax);
+    else if (
       s === TcpState.ESTABLISHED ||
       s === TcpState.FIN_WAIT_1 ||
       s === TcpState.FIN_WAIT_2 ||
       s === TcpState.CLOSE_WAIT
     ) {
-      this.sendReset(this.sndMax);
+      this.sendAbortReset(now);
     }
     this.finish(TcpEvent.Closed);
   }
@@ -795,7 +806,7 @@ export class TcpConnection {
     }
     if (!this.isSynchronized() || this.sndUna === this.sndMax) return;
     if (this.retries >= this.config.dataRetries) {
-      this.sendReset(this.sndMax);
+      this.sendAbortReset(now);
       this.finish(TcpEvent.TimedOut);
       return;
     }
@@ -830,7 +841,7 @@ export class TcpConnection {
       return;
     }
     if (this.persistProbes >= this.config.dataRetries) {
-      this.sendReset(this.sndMax);
+      this.sendAbortReset(now);
       this.finish(TcpEvent.TimedOut);
       return;
     }
@@ -860,7 +871,7 @@ export class TcpConnection {
       return;
     }
     if (this.keepProbes >= this.config.keepCount) {
-      this.sendReset(this.sndMax);
+      this.sendAbortReset(now);
       this.finish(TcpEvent.TimedOut);
       return;
     }
@@ -1127,7 +1138,11 @@ export class TcpConnection {
   private processAck(seg: Segment, now: number): boolean {
     const ack = seg.ack;
     // RFC 5961 §5.2: acceptable only within [SND.UNA - MAX.SND.WND, SND.NXT].
-    if (seqGt(ack, this.sndMax) || seqLt(ack, seqAdd(this.sndUna, -this.maxSndWnd))) {
+    if (seqGt(ack, this.sndMax)) {
+      if (this.config.ackUnsentAck) this.challengeAck(now);
+      return false;
+    }
+    if (seqLt(ack, seqAdd(this.sndUna, -this.maxSndWnd))) {
       this.challengeAck(now);
       return false;
     }
@@ -1446,7 +1461,7 @@ export class TcpConnection {
 
     if (len > 0 && acceptsData && this.orphaned) {
       // Nobody will read this: tell the peer (RFC 9293 §3.10.7.4, as Linux does after close).
-      this.sendReset(this.sndMax);
+      this.sendAbortReset(now);
       this.finish(TcpEvent.Closed);
       return;
     }
@@ -1866,7 +1881,23 @@ export class TcpConnection {
   /** Peer offered window scaling in its SYN (so a SYN-ACK must carry ours). */
   private sndShiftOffered = false;
 
-  /** <SEQ=seq><CTL=RST> (RFC 9293 §3.10.7: resets from a connection never carry ACK here). */
+  /**
+   * The reset a synchronized connection sends when it gives up on its own (ABORT, timeouts, data
+   * for an orphan): <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> with timestamps, which RFC 7323 §3.2
+   * says an RST SHOULD carry once negotiated. RFC 9293's ABORT names only SEQ and RST; the ACK
+   * is what Linux and the BSDs send, and lets a peer in any state match it against its SND.NXT.
+   */
+  private sendAbortReset(now: number): void {
+    const seg = this.out;
+    clearSegment(seg);
+    seg.seq = this.sndMax;
+    seg.ack = this.rcvNxt;
+    seg.flags = RST | ACK;
+    this.fillAckFields(seg, now);
+    this.emit(seg);
+  }
+
+  /** <SEQ=seq><CTL=RST>: the reply to an unacceptable segment (RFC 9293 §3.10.7, no ACK). */
   private sendReset(seq: number): void {
     const seg = this.out;
     clearSegment(seg);

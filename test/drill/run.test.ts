@@ -101,6 +101,8 @@ describe('packetdrill interpreter', () => {
     expect(run(SERVER + body).status).toBe('pass');
   });
 
+  // Under the linux profile the bad segment draws no ACK; had it set TS.Recent to 200000, PAWS
+  // would drop the data that follows.
   it('does not take TS.Recent from a segment acknowledging unsent data (RFC 7323 App. D)', () => {
     const o = run(`
     0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
@@ -111,7 +113,6 @@ describe('packetdrill interpreter', () => {
   +.1 < . 1:1(0) ack 1 win 20000 <nop,nop,TS val 200 ecr 100>
    +0 accept(3, ..., ...) = 4
    +0 < F. 1:1(0) ack 9999 win 20000 <nop,nop,TS val 200000 ecr 100>
-   +0 > . 1:1(0) ack 1 <nop,nop,TS val 200 ecr 200>
    +0 < . 1:1001(1000) ack 1 win 20000 <nop,nop,TS val 201 ecr 100>
    +0 > . 1:1(0) ack 1001 <nop,nop,TS val 200 ecr 201>
 `);

@@ -448,6 +448,21 @@ describe('RFC 5961 blind attacks', () => {
     expect(n.hostA.receivedBytes).toBe(got + 1000);
   });
 
+  it('an ACK of unsent data draws an ACK (RFC 5961 §5.2), or nothing when ackUnsentAck is off', () => {
+    for (const ackUnsentAck of [true, false]) {
+      const n = new Net({ ackUnsentAck });
+      n.handshake();
+      n.transfer('a', pattern(10_000));
+      const before = n.log.length;
+      const bad = forged(n, ACK, 0);
+      bad.ack = (n.a.sndMax + 9999) >>> 0;
+      n.inject('a', bad);
+      expect(n.log.length).toBe(before + (ackUnsentAck ? 1 : 0));
+      expect(n.a.counters.challengeAcks).toBe(ackUnsentAck ? 1 : 0);
+      expect(n.a.state).toBe(TcpState.ESTABLISHED);
+    }
+  });
+
   it('PAWS drops a segment with an old timestamp', () => {
     const n = established();
     const s = forged(n, ACK, 0, 100);
@@ -618,11 +633,17 @@ describe('TIME-WAIT', () => {
 });
 
 describe('abort and orphans', () => {
-  it('abort sends RST and the peer reports ECONNRESET', () => {
+  it('abort sends RST|ACK at SND.NXT, acknowledging RCV.NXT, and the peer reports ECONNRESET', () => {
     const n = new Net();
-    n.handshake();
+    n.handshake(1000, 5000);
     n.a.abort(n.now);
-    expect(n.log.at(-1)!.flags).toBe(RST);
+    const rst = n.log.at(-1)!;
+    expect(rst.from).toBe('a');
+    expect(rst.flags).toBe(RST | ACK);
+    expect(rst.seq).toBe(1001);
+    expect(rst.ack).toBe(5001);
+    expect(n.a.tsEnabled).toBe(true);
+    expect(rst.hasTimestamps).toBe(true);
     n.run(100);
     expect(n.b.state).toBe(TcpState.CLOSED);
     expect(n.hostB.events.at(-1)).toBe(TcpEvent.Reset);

@@ -641,6 +641,14 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   unlisten(server: TcpServer): void {
     if (this.listeners4.get(server.port) === server) this.listeners4.delete(server.port);
     if (this.listeners6.get(server.port) === server) this.listeners6.delete(server.port);
+    // Handshakes still in SYN-RECEIVED go with the listener, silently, as Linux drops its
+    // request sockets: their final ACK then finds no connection and is answered with a reset.
+    if (server.halfOpen === 0) return;
+    const embryonic: Entry[] = [];
+    this.forEachEntry((e) => {
+      if (e.server === server && !e.accepted) embryonic.push(e);
+    });
+    for (const e of embryonic) this.remove(e);
   }
 
   connect(options: ConnectOptions, connectListener?: () => void): TcpSocket {
