@@ -207,10 +207,11 @@ function applySysctl(name: string, value: string, o: TcpLayerOptions): void {
       o.congestion = value === 'cubic' ? 'cubic' : 'newreno';
       return;
     case 'tcp_slow_start_after_idle':
+      o.slowStartAfterIdle = n !== 0;
+      return;
     case 'tcp_early_retrans':
     case 'tcp_recovery':
-      // Our defaults match defaults.sh (no slow start after idle, RACK/TLP on); other values skip.
-      if (name === 'tcp_slow_start_after_idle' && n !== 0) throw new DrillSkip(`${name}=${value}`);
+      // Our behaviour is defaults.sh's (RACK and TLP on).
       return;
     case 'tcp_ecn':
       if (n !== 0) throw new DrillSkip('ECN');

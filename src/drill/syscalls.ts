@@ -127,6 +127,55 @@ interface FdSocket {
   rcvBuf: number;
   /** TCP_MAXSEG as set (null: not set). */
   userMss?: number;
+  /** Options that shape the fd's connection, kept here until it has one. */
+  opts: SockOpts;
+}
+
+/**
+ * Per-socket options as Linux keeps them: set on any fd, applied to its connection once there
+ * is one, and inherited by connections a listener accepts. Times in the units of the option.
+ */
+interface SockOpts {
+  keepAlive: boolean;
+  /** TCP_KEEPIDLE, TCP_KEEPINTVL (seconds), TCP_KEEPCNT. */
+  keepIdle: number;
+  keepIntvl: number;
+  keepCnt: number;
+  /** TCP_USER_TIMEOUT, ms (0: off). */
+  userTimeout: number;
+  /** TCP_SYNCNT. */
+  synCnt: number;
+  /** SO_LINGER on with a zero timeout: close() resets. */
+  lingerAbort: boolean;
+  congestion: 'reno' | 'cubic';
+}
+
+/** Linux's per-socket defaults (tcp_keepalive_time/intvl/probes, tcp_syn_retries). */
+function defaultOpts(congestion: TcpConfig['congestion']): SockOpts {
+  return {
+    keepAlive: false,
+    keepIdle: 7200,
+    keepIntvl: 75,
+    keepCnt: 9,
+    userTimeout: 0,
+    synCnt: 6,
+    lingerAbort: false,
+    congestion: congestion === 'cubic' ? 'cubic' : 'reno',
+  };
+}
+
+/** Hands an fd's options to its connection (now, or as soon as it has one). */
+function applyOpts(f: FdSocket): void {
+  if (f.sock === null || f.sock.closedByStack) return;
+  const o = f.opts;
+  f.sock.drillBackend.configure((conn, now) => {
+    conn.keepInterval = o.keepIntvl * 1000;
+    conn.keepCount = o.keepCnt;
+    conn.synRetries = o.synCnt;
+    conn.setUserTimeout(o.userTimeout, now);
+    conn.setCongestion(o.congestion === 'cubic' ? 'cubic' : 'newreno');
+    conn.setKeepAlive(o.keepAlive, o.keepIdle * 1000, now);
+  });
 }
 
 /** Linux's floors for SO_SNDBUF and SO_RCVBUF (SOCK_MIN_SNDBUF, SOCK_MIN_RCVBUF, 64-bit). */
@@ -232,6 +281,7 @@ export class FdTable {
           writeDone: 0,
           sndBuf: this.tcp.config.sndBuf,
           rcvBuf: this.tcp.config.rcvBuf,
+          opts: defaultOpts(this.tcp.config.congestion),
         });
         return ok(fd);
       }
@@ -267,7 +317,9 @@ export class FdTable {
           writeDone: 0,
           sndBuf: this.tcp.config.sndBuf,
           rcvBuf: this.tcp.config.rcvBuf,
+          opts: { ...f.opts },
         });
+        applyOpts(this.get(fd));
         return ok(fd);
       }
       case 'connect': {
@@ -275,6 +327,7 @@ export class FdTable {
         if (f.sock === null) {
           if (args[1].kind !== 'ellipsis') throw new DrillSkip('connect to an explicit address');
           f.sock = asDrill(this.tcp.connect({ host: this.remoteIp, port: REMOTE_PORT }));
+          applyOpts(f);
           if (f.nonblock) return fail('EINPROGRESS');
         } else if (!started) {
           if (f.sock.connected) return fail('EISCONN');
@@ -303,9 +356,9 @@ export class FdTable {
         this.fds.delete(fd);
         if (f.server !== null) f.server.close();
         for (const s of f.backlog) s.drillBackend.release(true);
-        // Unread data: Linux resets the connection instead of closing it (RFC 2525 §2.17).
+        // Unread data (RFC 2525 §2.17) or SO_LINGER with a zero timeout: reset, not close.
         if (f.sock !== null && !f.sock.closedByStack)
-          f.sock.drillBackend.release(f.sock.unreadBytes > 0);
+          f.sock.drillBackend.release(f.sock.unreadBytes > 0 || f.opts.lingerAbort);
         return ok(0);
       }
       case 'shutdown': {
@@ -331,7 +384,7 @@ export class FdTable {
         throw new DrillSkip(`fcntl command ${cmd}`);
       }
       case 'setsockopt':
-        return this.setsockopt(this.get(a(0)), a(1), args[2], a(3));
+        return this.setsockopt(this.get(a(0)), a(1), args[2], args[3]);
       case 'getsockopt':
         return this.getsockopt(this.get(a(0)), a(1), args[2]);
       case 'ioctl': {
@@ -379,8 +432,47 @@ export class FdTable {
     return f.nonblock ? fail('EAGAIN') : null;
   }
 
-  private setsockopt(f: FdSocket, level: number, opt: DrillExpr, value: number): CallResult {
+  private setsockopt(f: FdSocket, level: number, opt: DrillExpr, arg: DrillExpr): CallResult {
     const name = opt.kind === 'ident' ? opt.name : String(evalInt(opt));
+    if (level === SYMBOLS.SOL_SOCKET && name === 'SO_LINGER') {
+      const field = (n: string): number => {
+        const v = arg.kind === 'struct' ? arg.fields.find((x) => x.name === n) : undefined;
+        if (v === undefined) throw new DrillSkip('SO_LINGER without {onoff=..., linger=...}');
+        return evalInt(v.value);
+      };
+      const on = field('onoff') !== 0;
+      // A positive linger makes close() block until the FIN is acknowledged: not modelled.
+      if (on && field('linger') > 0) throw new DrillSkip('SO_LINGER with a timeout');
+      f.opts.lingerAbort = on;
+      return ok(0);
+    }
+    if (level === SYMBOLS.SOL_TCP && name === 'TCP_CONGESTION') {
+      if (arg.kind !== 'string') throw new DrillSkip('TCP_CONGESTION without a name');
+      if (arg.value !== 'cubic' && arg.value !== 'reno') return fail('ENOENT');
+      f.opts.congestion = arg.value;
+      applyOpts(f);
+      return ok(0);
+    }
+    const value = evalInt(arg);
+    const keep = (set: (o: SockOpts) => void, valid = value >= 1): CallResult => {
+      if (!valid) return fail('EINVAL');
+      set(f.opts);
+      applyOpts(f);
+      return ok(0);
+    };
+    if (level === SYMBOLS.SOL_SOCKET && name === 'SO_KEEPALIVE')
+      return keep((o) => (o.keepAlive = value !== 0), true);
+    // Linux's bounds: MAX_TCP_KEEPIDLE/KEEPINTVL 32767 s, MAX_TCP_KEEPCNT 127, MAX_TCP_SYNCNT 127.
+    if (level === SYMBOLS.SOL_TCP && name === 'TCP_KEEPIDLE')
+      return keep((o) => (o.keepIdle = value), value >= 1 && value <= 32767);
+    if (level === SYMBOLS.SOL_TCP && name === 'TCP_KEEPINTVL')
+      return keep((o) => (o.keepIntvl = value), value >= 1 && value <= 32767);
+    if (level === SYMBOLS.SOL_TCP && name === 'TCP_KEEPCNT')
+      return keep((o) => (o.keepCnt = value), value >= 1 && value <= 127);
+    if (level === SYMBOLS.SOL_TCP && name === 'TCP_SYNCNT')
+      return keep((o) => (o.synCnt = value), value >= 1 && value <= 127);
+    if (level === SYMBOLS.SOL_TCP && name === 'TCP_USER_TIMEOUT')
+      return keep((o) => (o.userTimeout = value), value >= 0);
     if (level === SYMBOLS.SOL_SOCKET && name === 'SO_REUSEADDR') return ok(0);
     // Buffer sizes and the MSS shape connections made later: the script's one flow takes them
     // from the layer's configuration, so they are accepted only before it exists.
@@ -434,6 +526,15 @@ export class FdTable {
       return ok(0, [e === null ? 0 : ERRNO[e]]);
     }
     if (level === SYMBOLS.SOL_SOCKET && name === 'SO_SNDBUF') return ok(0, [f.sndBuf]);
+    const o = f.opts;
+    if (level === SYMBOLS.SOL_SOCKET && name === 'SO_KEEPALIVE') return ok(0, [o.keepAlive ? 1 : 0]);
+    if (level === SYMBOLS.SOL_TCP && name === 'TCP_KEEPIDLE') return ok(0, [o.keepIdle]);
+    if (level === SYMBOLS.SOL_TCP && name === 'TCP_KEEPINTVL') return ok(0, [o.keepIntvl]);
+    if (level === SYMBOLS.SOL_TCP && name === 'TCP_KEEPCNT') return ok(0, [o.keepCnt]);
+    if (level === SYMBOLS.SOL_TCP && name === 'TCP_SYNCNT') return ok(0, [o.synCnt]);
+    if (level === SYMBOLS.SOL_TCP && name === 'TCP_USER_TIMEOUT') return ok(0, [o.userTimeout]);
+    if (level === SYMBOLS.SOL_TCP && name === 'TCP_NODELAY')
+      return ok(0, [f.sock?.connection?.noDelay === true ? 1 : 0]);
     if (level === SYMBOLS.SOL_SOCKET && name === 'SO_RCVBUF') return ok(0, [f.rcvBuf]);
     if (level === SYMBOLS.SOL_TCP && name === 'TCP_MAXSEG') {
       const conn = f.sock?.connection ?? null;

@@ -21,7 +21,7 @@
  * ignored there) with RFC 6191 reuse checks. Not implemented: urgent data (URG is ignored),
  * ECN, RFC 7413 Fast Open, and D-SACK.
  */
-import { makeCongestionControl, type CongestionControl } from './congestion.js';
+import { initialWindow, makeCongestionControl, type CongestionControl } from './congestion.js';
 import { ReorderQueue } from './reorder.js';
 import { DEFAULT_RTO_CONFIG, RtoEstimator, type RtoConfig } from './rto.js';
 import { SackScoreboard } from './sack.js';
@@ -144,6 +144,17 @@ export interface TcpConfig {
    * ESTABLISHED (tcp_ack's "ack of unsent data"), so it never draws an ACK.
    */
   ackUnsentAck: boolean;
+  /**
+   * The tail loss probe's timeout with one segment in flight: 'rfc8985' waits 2·SRTT plus the
+   * delayed-ACK timeout (RFC 8985 §7.2's WCDelAckT, here our own `delayedAck`); 'linux'
+   * max(2·SRTT, 1.5·SRTT + 200 ms), as Linux's tcp_schedule_loss_probe.
+   */
+  lossProbe: 'rfc8985' | 'linux';
+  /**
+   * Restart from (at most) the initial window after an idle period longer than the RTO
+   * (RFC 5681 §4.1's SHOULD; Linux's tcp_slow_start_after_idle, on by default there).
+   */
+  slowStartAfterIdle: boolean;
   /** Most out-of-order chunks held per connection. */
   reorderMaxChunks: number;
   /**
@@ -179,6 +190,8 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   windowScale: true,
   challengeAckLimit: 10,
   ackUnsentAck: true,
+  lossProbe: 'rfc8985',
+  slowStartAfterIdle: true,
   reorderMaxChunks: 512,
   blackholeMss: 1024,
 };
@@ -194,6 +207,8 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
  * - PRR off, NewReno: RFC 6675 recovery and RFC 5681's congestion control are the standards
  *   track; PRR (RFC 6937) and CUBIC (RFC 9438) are there for Linux's timing.
  * - An ACK of unsent data draws an ACK (RFC 9293, RFC 5961 §5.2); Linux drops it silently.
+ * - A loss probe with one segment out waits 2·SRTT plus our delayed-ACK time (RFC 8985 §7.2);
+ *   Linux waits max(2·SRTT, 1.5·SRTT + 200 ms).
  * Already Linux's in both: IW10, RACK's min_rtt/4 reorder window, TLP at 2 * SRTT, the 1 ms
  * timestamp tick, window scale from the receive buffer, RST on close with unread data.
  */
@@ -205,6 +220,7 @@ export const LINUX_TCP_PROFILE: Readonly<Partial<TcpConfig>> = {
   prr: true,
   congestion: 'cubic',
   ackUnsentAck: false,
+  lossProbe: 'linux',
 };
 
 /** Consecutive timeouts before the black-hole fallback lowers the MSS (Linux: tcp_retries1). */
@@ -246,6 +262,8 @@ export interface TcpCounters {
   dupAcksIn: number;
   lostRetransmits: number;
   tailProbes: number;
+  /** Times cwnd fell back to the restart window after an idle period (RFC 5681 §4.1). */
+  idleRestarts: number;
   /** Resends from SND.UNA because path MTU discovery lowered the segment size. */
   pathMtuRetransmits: number;
   /** Times repeated timeouts lowered the MSS for a suspected black hole (RFC 4821). */
@@ -258,6 +276,8 @@ export interface TcpCounters {
 /** TIME-WAIT's TS.Recent stays meaningful for 24 days (RFC 7323 §5.5). */
 const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
 const NONE = Infinity;
+/** Linux's TCP_DELACK_MAX, the delayed ACK its loss probe allows for with one segment out. */
+const LINUX_DELACK_MAX = 200;
 const DEFAULT_PEER_MSS = 536;
 const TS_OPTION_BYTES = 12;
 /** A SACK option's bytes besides its blocks: NOP, NOP, kind, length (RFC 2018 §3). */
@@ -291,6 +311,7 @@ export class TcpConnection {
     dupAcksIn: 0,
     lostRetransmits: 0,
     tailProbes: 0,
+    idleRestarts: 0,
     pathMtuRetransmits: 0,
     blackholeMssDrops: 0,
     mtuProbes: 0,
@@ -414,6 +435,25 @@ export class TcpConnection {
   noDelay = false;
   keepAlive = false;
   keepIdle: number;
+  /** Between unanswered keepalive probes (TCP_KEEPINTVL). */
+  keepInterval: number;
+  /** Unanswered keepalive probes before the connection is dropped (TCP_KEEPCNT). */
+  keepCount: number;
+  /** SYN retransmissions before an active open fails (TCP_SYNCNT). */
+  synRetries: number;
+  /** The congestion controller the connection runs once established (TCP_CONGESTION). */
+  congestion: TcpConfig['congestion'];
+  /**
+   * The user timeout (RFC 9293 §3.10.1, RFC 5482; Linux's TCP_USER_TIMEOUT), ms: how long sent
+   * data (or a SYN) may stay unacknowledged, or the peer's window stay shut, or keepalive
+   * probes go unanswered, before the connection fails with ETIMEDOUT. 0: the retry counts
+   * decide, as without it. Retransmission timers never run past it.
+   */
+  userTimeout = 0;
+  /** Since when the oldest unacknowledged data or SYN has been waiting; NONE when nothing is. */
+  private unackedSince = NONE;
+  /** When data (new or resent) last left; the idle restart counts from here. */
+  private lastDataSent = -Infinity;
   private keepProbes = 0;
   private lastRecv = 0;
   /** The application no longer reads: data arriving now is answered with RST. */
@@ -454,6 +494,10 @@ export class TcpConnection {
     this.quickAcksLeft = Math.min(16, Math.max(0, config.quickAcks));
     this.ourShift = config.windowScale ? windowShiftFor(config.rcvBuf) : 0;
     this.keepIdle = config.keepIdle;
+    this.keepInterval = config.keepInterval;
+    this.keepCount = config.keepCount;
+    this.synRetries = config.synRetries;
+    this.congestion = config.congestion;
   }
 
   // ===================================================================== user calls
@@ -624,6 +668,26 @@ export class TcpConnection {
   }
 
   /**
+   * Switches the congestion controller (TCP_CONGESTION). An established connection keeps its
+   * cwnd and ssthresh, as Linux's tcp_reinit_congestion_control does; the new controller's own
+   * state (CUBIC's epoch) starts afresh.
+   */
+  setCongestion(kind: TcpConfig['congestion']): void {
+    this.congestion = kind;
+    if (!this.isSynchronized() || this.cc.name === kind) return;
+    const { cwnd, ssthresh } = this.cc;
+    this.cc = makeCongestionControl(kind, this.effMss, this.config.abcLimit);
+    this.cc.cwnd = cwnd;
+    this.cc.ssthresh = ssthresh;
+  }
+
+  /** Sets the user timeout (see `userTimeout`); a running retransmission timer is clamped to it. */
+  setUserTimeout(ms: number, now: number): void {
+    this.userTimeout = Math.max(0, ms);
+    if (this.rtxDeadline !== NONE) this.rtxDeadline = Math.min(this.rtxDeadline, this.rtxAt(now));
+  }
+
+  /**
    * Path MTU discovery (RFC 8201, RFC 1191 §6.4) lowered the largest segment the path carries
    * to `mss` payload-plus-options bytes. Segments in flight that no longer fit were dropped on
    * the way, so the connection resends from SND.UNA at the new size at once, without waiting
@@ -765,7 +829,7 @@ export class TcpConnection {
     }
     if (this.probeDeadline <= now) {
       this.probeDeadline = NONE;
-      if (this.rtxDeadline > now) this.sendTailProbe(now);
+      this.sendTailProbe(now);
     }
     if (this.rtxDeadline <= now) {
       this.rtxDeadline = NONE;
@@ -792,8 +856,8 @@ export class TcpConnection {
     const s = this.state;
     this.counters.timeouts++;
     if (s === TcpState.SYN_SENT || s === TcpState.SYN_RECEIVED) {
-      const limit = s === TcpState.SYN_SENT ? this.config.synRetries : this.config.synAckRetries;
-      if (this.retries >= limit) {
+      const limit = s === TcpState.SYN_SENT ? this.synRetries : this.config.synAckRetries;
+      if (this.retries >= limit || this.userTimedOut(now)) {
         this.finish(this.passive ? TcpEvent.Closed : TcpEvent.TimedOut);
         return;
       }
@@ -805,7 +869,7 @@ export class TcpConnection {
       return;
     }
     if (!this.isSynchronized() || this.sndUna === this.sndMax) return;
-    if (this.retries >= this.config.dataRetries) {
+    if (this.retries >= this.config.dataRetries || this.userTimedOut(now)) {
       this.sendAbortReset(now);
       this.finish(TcpEvent.TimedOut);
       return;
@@ -830,7 +894,7 @@ export class TcpConnection {
     this.sndNxt = this.sndUna;
     this.highRxt = this.sndUna;
     this.output(now, true);
-    if (this.rtxDeadline === NONE) this.rtxDeadline = now + this.rto.rto;
+    if (this.rtxDeadline === NONE) this.rtxDeadline = this.rtxAt(now);
   }
 
   private onPersistTimeout(now: number): void {
@@ -840,7 +904,10 @@ export class TcpConnection {
       this.output(now);
       return;
     }
-    if (this.persistProbes >= this.config.dataRetries) {
+    if (
+      this.persistProbes >= this.config.dataRetries ||
+      (this.userTimeout > 0 && now - this.lastRecv >= this.userTimeout)
+    ) {
       this.sendAbortReset(now);
       this.finish(TcpEvent.TimedOut);
       return;
@@ -870,14 +937,19 @@ export class TcpConnection {
       this.keepaliveDeadline = this.lastRecv + this.keepIdle;
       return;
     }
-    if (this.keepProbes >= this.config.keepCount) {
+    // With a user timeout, it (not the probe count) says when an unanswered peer is gone.
+    if (
+      this.userTimeout > 0
+        ? this.keepProbes > 0 && idle >= this.userTimeout
+        : this.keepProbes >= this.keepCount
+    ) {
       this.sendAbortReset(now);
       this.finish(TcpEvent.TimedOut);
       return;
     }
     this.keepProbes++;
     this.sendProbe(now);
-    this.keepaliveDeadline = now + this.config.keepInterval;
+    this.keepaliveDeadline = now + this.keepInterval;
   }
 
   // ===================================================================== input
@@ -1071,9 +1143,17 @@ export class TcpConnection {
       }
     }
 
-    // RST (RFC 5961 §3.2): exact match resets, in-window gets a challenge ACK.
+    // RST (RFC 5961 §3.2): exact match resets, in-window gets a challenge ACK. After the peer's
+    // FIN, a reset one below RCV.NXT resets too: a peer that closed and then resets in reply
+    // to our data takes its sequence number from our ACK, which did not cover its FIN yet
+    // (Linux's tcp_reset_check accepts the same).
     if (f & RST) {
-      if (seq !== this.rcvNxt) {
+      const afterFin =
+        seq === seqAdd(this.rcvNxt, -1) &&
+        (this.state === TcpState.CLOSE_WAIT ||
+          this.state === TcpState.LAST_ACK ||
+          this.state === TcpState.CLOSING);
+      if (seq !== this.rcvNxt && !afterFin) {
         this.challengeAck(now);
         return;
       }
@@ -1121,10 +1201,14 @@ export class TcpConnection {
       case TcpState.SYN_RECEIVED:
         this.finish(this.passive ? TcpEvent.Closed : TcpEvent.Refused);
         return;
+      // CLOSING and LAST-ACK too: RFC 9293 closes them silently, but what we still had to send
+      // is lost, so the socket hears of it (as Linux's tcp_reset reports ECONNRESET).
       case TcpState.ESTABLISHED:
       case TcpState.FIN_WAIT_1:
       case TcpState.FIN_WAIT_2:
       case TcpState.CLOSE_WAIT:
+      case TcpState.CLOSING:
+      case TcpState.LAST_ACK:
         this.finish(TcpEvent.Reset);
         return;
       case TcpState.TIME_WAIT:
@@ -1286,7 +1370,7 @@ export class TcpConnection {
         // NewReno partial ACK (RFC 6582 §3.2 step 5): resend the next hole, deflate.
         this.retransmitAt(this.sndUna, now);
         this.cc.cwnd = Math.max(mss, this.cc.cwnd - dataAcked) + (dataAcked >= mss ? mss : 0);
-        this.rtxDeadline = now + this.rto.rto;
+        this.rtxDeadline = this.rtxAt(now);
       }
     } else if (dataAcked > 0 && mayGrow) {
       this.cc.onAck(dataAcked, mss, now, this.rto.srtt);
@@ -1299,7 +1383,9 @@ export class TcpConnection {
     // (late, so never a false loss); if not, there is nothing to judge yet.
     this.rtxMarkValid = this.inRecovery && seqGt(this.highRxt, ack);
     if (this.rtxMarkValid) this.rtxMark = this.sndMax;
-    this.rtxDeadline = this.sndUna === this.sndMax ? NONE : now + this.rto.rto;
+    // Progress: the user timeout counts from here for what is still unacknowledged.
+    this.unackedSince = this.sndUna === this.sndMax ? NONE : now;
+    this.rtxDeadline = this.sndUna === this.sndMax ? NONE : this.rtxAt(now);
     this.armProbe(now);
     if (dataAcked > 0) this.host.event(this, TcpEvent.SendSpace);
   }
@@ -1320,11 +1406,19 @@ export class TcpConnection {
     ) {
       return;
     }
-    let pto = 2 * this.rto.srtt;
+    const srtt = this.rto.srtt;
+    let pto = 2 * srtt;
     // A single segment in flight may wait for the peer's delayed ACK.
-    if (seqDiff(this.sndMax, this.sndUna) <= this.effMss) pto += this.config.delayedAck;
+    if (seqDiff(this.sndMax, this.sndUna) <= this.effMss) {
+      pto =
+        this.config.lossProbe === 'linux'
+          ? Math.max(pto, 1.5 * srtt + LINUX_DELACK_MAX)
+          : pto + this.config.delayedAck;
+    }
     pto = Math.max(pto, 10);
-    if (now + pto < this.rtxDeadline) this.probeDeadline = now + pto;
+    // Due after the RTO: the probe goes in the RTO's place, as Linux and RFC 8985's drafts do
+    // (a probe neither backs off the timer nor collapses cwnd; the RTO re-arms after it).
+    this.probeDeadline = Math.min(now + pto, this.rtxDeadline);
   }
 
   private sendTailProbe(now: number): void {
@@ -1353,7 +1447,7 @@ export class TcpConnection {
       const start = seqMax(this.sndUna, seqAdd(end, -this.effMss));
       this.retransmitAt(start, now, seqDiff(end, start));
     }
-    this.rtxDeadline = now + this.rto.rto;
+    this.rtxDeadline = this.rtxAt(now);
   }
 
   private onDupAck(now: number): void {
@@ -1446,7 +1540,7 @@ export class TcpConnection {
       this.retransmitAt(this.sndUna, now);
       this.cc.cwnd = this.cc.ssthresh + 3 * mss;
     }
-    this.rtxDeadline = now + this.rto.rto;
+    this.rtxDeadline = this.rtxAt(now);
   }
 
   /** Segment text and FIN (sixth to eighth steps). */
@@ -1460,8 +1554,9 @@ export class TcpConnection {
     let fin = (seg.flags & FIN) !== 0;
 
     if (len > 0 && acceptsData && this.orphaned) {
-      // Nobody will read this: tell the peer (RFC 9293 §3.10.7.4, as Linux does after close).
-      this.sendAbortReset(now);
+      // Nobody will read this: reset in reply to it, <SEQ=SEG.ACK><CTL=RST> as Linux does after
+      // close (RFC 9293 §3.10.7.4); the segment passed the ACK check, so SEG.ACK is in window.
+      this.sendReset(seg.ack);
       this.finish(TcpEvent.Closed);
       return;
     }
@@ -1637,6 +1732,7 @@ export class TcpConnection {
     const avail = Math.max(0, seqDiff(this.dataEnd(), nxt));
     const finPending = this.finQueued && seqLe(nxt, this.finSeq);
     if (avail === 0 && !finPending) return false;
+    if (this.sndMax === this.sndUna && avail > 0) this.restartAfterIdle(now);
     const flight = seqDiff(nxt, this.sndUna);
     const cwnd = this.inRecovery ? this.cc.cwnd : this.cc.cwnd + this.limitedTransmit;
     // In SACK recovery the caller already checked cwnd against the pipe (RFC 6675 §5 step C):
@@ -1752,7 +1848,9 @@ export class TcpConnection {
     if (fin) this.finSent = true;
     if (!retransmit) this.finAlone = fin && len === 0;
     this.fillAckFields(seg, now);
-    if (this.rtxDeadline === NONE) this.rtxDeadline = now + this.rto.rto;
+    if (len > 0) this.lastDataSent = now;
+    if (this.unackedSince === NONE) this.unackedSince = now;
+    if (this.rtxDeadline === NONE) this.rtxDeadline = this.rtxAt(now);
     this.persistDeadline = NONE;
     this.emit(seg);
   }
@@ -1874,12 +1972,50 @@ export class TcpConnection {
       this.rcvAdv = seqMax(this.rcvAdv, seqAdd(this.rcvNxt, seg.window));
     }
     this.sndNxt = this.sndMax = seqAdd(this.iss, 1);
-    this.rtxDeadline = now + this.rto.rto;
+    if (this.unackedSince === NONE) this.unackedSince = now;
+    this.rtxDeadline = this.rtxAt(now);
     this.emit(seg);
   }
 
   /** Peer offered window scaling in its SYN (so a SYN-ACK must carry ours). */
   private sndShiftOffered = false;
+
+  /**
+   * RFC 5681 §4.1's restart window: data after more than an RTO without sending any finds the
+   * ACK clock gone, so cwnd falls back to at most the initial window. Linux halves cwnd for each
+   * RTO of idleness down to that window (tcp_cwnd_restart), and keeps 3/4 of the old cwnd in
+   * ssthresh, so the connection slow-starts back to where it was.
+   */
+  private restartAfterIdle(now: number): void {
+    const idle = now - this.lastDataSent;
+    const rto = this.rto.rto;
+    if (!this.config.slowStartAfterIdle || !(idle > rto) || this.inRecovery) return;
+    this.lastDataSent = now;
+    const cc = this.cc;
+    const restart = Math.min(initialWindow(this.effMss), cc.cwnd);
+    if (cc.cwnd <= restart) return;
+    cc.ssthresh = Math.max(cc.ssthresh, (3 * cc.cwnd) >>> 2);
+    let cwnd = cc.cwnd;
+    for (let n = Math.floor(idle / rto); n > 0 && cwnd > restart; n--) cwnd = Math.floor(cwnd / 2);
+    cc.cwnd = Math.max(cwnd, restart);
+    this.counters.idleRestarts++;
+  }
+
+  /** When the retransmission timer armed now fires: after the RTO, never past the user timeout. */
+  private rtxAt(now: number): number {
+    const at = now + this.rto.rto;
+    if (this.userTimeout === 0 || this.unackedSince === NONE) return at;
+    return Math.max(now, Math.min(at, this.unackedSince + this.userTimeout));
+  }
+
+  /** The user timeout has run out for what is waiting to be acknowledged. */
+  private userTimedOut(now: number): boolean {
+    return (
+      this.userTimeout > 0 &&
+      this.unackedSince !== NONE &&
+      now - this.unackedSince >= this.userTimeout
+    );
+  }
 
   /**
    * The reset a synchronized connection sends when it gives up on its own (ABORT, timeouts, data
@@ -1975,7 +2111,8 @@ export class TcpConnection {
 
   private establish(now: number): void {
     this.state = TcpState.ESTABLISHED;
-    this.cc = makeCongestionControl(this.config.congestion, this.effMss, this.config.abcLimit);
+    this.unackedSince = NONE;
+    this.cc = makeCongestionControl(this.congestion, this.effMss, this.config.abcLimit);
     if (this.retries > 0) this.cc.cwnd = this.effMss; // RFC 5681 §3.1: IW 1 after a lost SYN
     this.retries = 0;
     this.rto.resetBackoff();

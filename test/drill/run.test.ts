@@ -149,6 +149,79 @@ ${rst}
     expect(run(script(3, '   +0 > R 2:2(0) win 0')).status).toBe('fail');
   });
 
+  it('keepalive options set on the listener reach the accepted socket: probes, then RST|ACK', () => {
+    const o = run(`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 setsockopt(3, SOL_SOCKET, SO_KEEPALIVE, [1], 4) = 0
+   +0 setsockopt(3, SOL_TCP, TCP_KEEPIDLE, [2], 4) = 0
+   +0 setsockopt(3, SOL_TCP, TCP_KEEPINTVL, [1], 4) = 0
+   +0 setsockopt(3, SOL_TCP, TCP_KEEPCNT, [2], 4) = 0
+   +0 setsockopt(3, SOL_TCP, TCP_KEEPCNT, [0], 4) = -1 EINVAL (Invalid argument)
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+  +.1 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+  +.1 < . 1:1(0) ack 1 win 257
+   +0 accept(3, ..., ...) = 4
+   +0 getsockopt(4, SOL_SOCKET, SO_KEEPALIVE, [1], [4]) = 0
+   +0 getsockopt(4, SOL_TCP, TCP_KEEPIDLE, [2], [4]) = 0
+   +0 getsockopt(4, SOL_TCP, TCP_KEEPINTVL, [1], [4]) = 0
+   +0 getsockopt(4, SOL_TCP, TCP_KEEPCNT, [2], [4]) = 0
+   +2 > . 0:0(0) ack 1
+   +1 > . 0:0(0) ack 1
+   +1 > R. 1:1(0) ack 1
+   +0 read(4, ..., 1000) = -1 ETIMEDOUT (Connection timed out)
+`);
+    expect(o).toMatchObject({ status: 'pass' });
+  });
+
+  it('TCP_SYNCNT bounds the SYN retransmissions of a blocking connect', () => {
+    const script = (count: number): string => `
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_TCP, TCP_SYNCNT, [${count}], 4) = 0
+   +0 getsockopt(3, SOL_TCP, TCP_SYNCNT, [${count}], [4]) = 0
+   +0...3 connect(3, ..., ...) = -1 ETIMEDOUT (Connection timed out)
+   +0 > S 0:0(0) <...>
+   +1 > S 0:0(0) <...>
+`;
+    expect(run(script(1))).toMatchObject({ status: 'pass' });
+    // One more retry: the second timeout (at 3 s) resends instead of giving up.
+    expect(run(script(2))).toMatchObject({ status: 'fail' });
+  });
+
+  it('TCP_USER_TIMEOUT ends a connection whose data stays unacknowledged, at that time', () => {
+    const script = (ms: number): string =>
+      SERVER +
+      `
+   +0 setsockopt(4, SOL_TCP, TCP_USER_TIMEOUT, [${ms}], 4) = 0
+   +0 getsockopt(4, SOL_TCP, TCP_USER_TIMEOUT, [${ms}], [4]) = 0
+   +0 write(4, ..., 1000) = 1000
+   +0 > P. 1:1001(1000) ack 1
+  +.3 > P. 1:1001(1000) ack 1
+  +.3 > P. 1:1001(1000) ack 1
+  +.4 > R. 1001:1001(0) ack 1
+   +0 write(4, ..., 1000) = -1 ETIMEDOUT (Connection timed out)
+`;
+    // The probe at 0.3 s, the RTO at 0.6 s; the next RTO (1.2 s) is clamped to the 1 s limit.
+    expect(run(script(1000))).toMatchObject({ status: 'pass' });
+    expect(run(script(0))).toMatchObject({ status: 'fail' });
+  });
+
+  it('SO_LINGER with a zero timeout makes close() reset; TCP_CONGESTION knows reno and cubic', () => {
+    const o = run(
+      SERVER +
+        `
+   +0 setsockopt(4, SOL_SOCKET, SO_LINGER, {onoff=1, linger=0}, 8) = 0
+   +0 setsockopt(4, SOL_TCP, TCP_CONGESTION, "bbr", 3) = -1 ENOENT (No such file or directory)
+   +0 setsockopt(4, SOL_TCP, TCP_CONGESTION, "reno", 4) = 0
+   +0 close(4) = 0
+   +0 > R. 1:1(0) ack 1
+`,
+    );
+    expect(o).toMatchObject({ status: 'pass' });
+  });
+
   it('compares a written ack raw when the ACK flag is off (a RST answering a stray ACK)', () => {
     const o = run(`
     0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3

@@ -320,6 +320,39 @@ describe('SACK recovery window (RFC 6675, RFC 6937)', () => {
   });
 });
 
+describe('restart after idle (RFC 5681 §4.1)', () => {
+  /** Grows cwnd with a bulk transfer, idles `idleMs`, then counts the first burst's segments. */
+  function burstAfterIdle(slowStartAfterIdle: boolean, idleMs: number) {
+    const n = new Net({ slowStartAfterIdle });
+    n.handshake();
+    n.transfer('a', pattern(300_000));
+    const grown = n.a.cc.cwnd;
+    n.run(idleMs);
+    const before = n.sentBy('a').length;
+    const at = n.now;
+    n.a.send(pattern(200_000), 0, 200_000, n.now);
+    const burst = n.sentBy('a').slice(before).filter((s) => s.time === at && s.dataLength > 0);
+    return { grown, burst: burst.length, cwnd: n.a.cc.cwnd, conn: n.a };
+  }
+
+  it('falls back to the initial window after more than an RTO without sending', () => {
+    const r = burstAfterIdle(true, 5000);
+    expect(r.grown).toBeGreaterThan(20 * r.conn.effMss);
+    expect(r.burst).toBe(10);
+    expect(r.conn.counters.idleRestarts).toBe(1);
+    // ssthresh keeps 3/4 of what cwnd had reached, so slow start climbs back there.
+    expect(r.conn.cc.ssthresh).toBeGreaterThanOrEqual(Math.floor((3 * r.grown) / 4));
+  });
+
+  it('keeps cwnd after an idle period shorter than the RTO, or with the option off', () => {
+    const short = burstAfterIdle(true, 100);
+    expect(short.burst).toBeGreaterThan(20);
+    expect(short.conn.counters.idleRestarts).toBe(0);
+    const off = burstAfterIdle(false, 5000);
+    expect(off.burst).toBeGreaterThan(20);
+  });
+});
+
 describe('retransmission timer (RFC 6298)', () => {
   it('backs off exponentially, capped at 60 s, and gives up with ETIMEDOUT', () => {
     const n = new Net({ dataRetries: 10, sack: false }); // no SACK: no tail loss probe either

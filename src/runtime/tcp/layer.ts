@@ -444,6 +444,11 @@ class Entry implements SocketBackend {
     this.conn.setKeepAlive(enable, initialDelayMs, this.clock.now());
     this.layer.settle(this);
   }
+
+  configure(apply: (conn: TcpConnection, now: number) => void): void {
+    apply(this.conn, this.clock.now());
+    this.layer.settle(this);
+  }
 }
 
 /** Per-connection counters the layer's stats() sums over live and closed connections. */

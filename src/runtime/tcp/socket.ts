@@ -10,6 +10,7 @@
  */
 import { Duplex } from 'node:stream';
 import type { Clock, TimerHandle } from '../clock/clock.js';
+import type { TcpConnection } from '../../fsm/tcp.js';
 
 /** What a socket asks of the TCP layer for its connection. */
 export interface SocketBackend {
@@ -26,6 +27,8 @@ export interface SocketBackend {
   readonly unread: number;
   setNoDelay(noDelay: boolean): void;
   setKeepAlive(enable: boolean, initialDelayMs: number): void;
+  /** Runs `apply` on the connection (options Node's API lacks), then re-arms its timers. */
+  configure(apply: (conn: TcpConnection, now: number) => void): void;
 }
 
 export type TcpErrorCode =
