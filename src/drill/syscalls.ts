@@ -527,7 +527,8 @@ export class FdTable {
     }
     if (level === SYMBOLS.SOL_SOCKET && name === 'SO_SNDBUF') return ok(0, [f.sndBuf]);
     const o = f.opts;
-    if (level === SYMBOLS.SOL_SOCKET && name === 'SO_KEEPALIVE') return ok(0, [o.keepAlive ? 1 : 0]);
+    if (level === SYMBOLS.SOL_SOCKET && name === 'SO_KEEPALIVE')
+      return ok(0, [o.keepAlive ? 1 : 0]);
     if (level === SYMBOLS.SOL_TCP && name === 'TCP_KEEPIDLE') return ok(0, [o.keepIdle]);
     if (level === SYMBOLS.SOL_TCP && name === 'TCP_KEEPINTVL') return ok(0, [o.keepIntvl]);
     if (level === SYMBOLS.SOL_TCP && name === 'TCP_KEEPCNT') return ok(0, [o.keepCnt]);

@@ -331,7 +331,10 @@ describe('restart after idle (RFC 5681 §4.1)', () => {
     const before = n.sentBy('a').length;
     const at = n.now;
     n.a.send(pattern(200_000), 0, 200_000, n.now);
-    const burst = n.sentBy('a').slice(before).filter((s) => s.time === at && s.dataLength > 0);
+    const burst = n
+      .sentBy('a')
+      .slice(before)
+      .filter((s) => s.time === at && s.dataLength > 0);
     return { grown, burst: burst.length, cwnd: n.a.cc.cwnd, conn: n.a };
   }
 
