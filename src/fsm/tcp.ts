@@ -106,6 +106,12 @@ export interface TcpConfig {
   /** Grow cwnd only while the flight fills it (RFC 7661's idea; Linux does). Off: always. */
   cwndLimitedGrowth: boolean;
   /**
+   * Grow cwnd by what an ACK newly delivers, acknowledged or SACKed, so data SACKed earlier
+   * does not count again when the cumulative ACK covers it (Linux's acked_sacked). Off: by
+   * the bytes the cumulative ACK covers (RFC 3465).
+   */
+  deliveredGrowth: boolean;
+  /**
    * Proportional Rate Reduction (RFC 6937) for cwnd during SACK recovery, as Linux does: the
    * window falls towards ssthresh in step with what the peer delivers instead of at once.
    * Off: RFC 6675, cwnd = ssthresh on entering recovery.
@@ -146,8 +152,8 @@ export interface TcpConfig {
   ackUnsentAck: boolean;
   /**
    * The tail loss probe's timeout with one segment in flight: 'rfc8985' waits 2·SRTT plus the
-   * delayed-ACK timeout (RFC 8985 §7.2's WCDelAckT, here our own `delayedAck`); 'linux'
-   * max(2·SRTT, 1.5·SRTT + 200 ms), as Linux's tcp_schedule_loss_probe.
+   * delayed-ACK timeout (RFC 8985 §7.2's WCDelAckT, here our own `delayedAck`), else 2·SRTT, at
+   * least 10 ms; 'linux' as tcp_schedule_loss_probe: 2·SRTT + 200 ms, else 2·SRTT + 2 ms.
    */
   lossProbe: 'rfc8985' | 'linux';
   /**
@@ -173,6 +179,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   congestion: 'newreno',
   abcLimit: 2,
   cwndLimitedGrowth: false,
+  deliveredGrowth: false,
   prr: false,
   rto: DEFAULT_RTO_CONFIG,
   synRetries: 6,
@@ -203,13 +210,14 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
  *   a LAN waits 200 ms for every lost tail; RFC 6298's G is the clock's tick.
  * - No quick-ACK mode: RFC 5681's delayed ACKs from the first segment (one ACK per two).
  * - Slow start grows by at most 2 segments per ACK (RFC 3465's L = 2) and whether or not the
- *   flight fills cwnd; Linux grows by all it acknowledges, only while cwnd-limited.
+ *   flight fills cwnd; Linux grows by all it newly delivers (data SACKed before counts
+ *   once), only while cwnd-limited.
  * - PRR off, NewReno: RFC 6675 recovery and RFC 5681's congestion control are the standards
  *   track; PRR (RFC 6937) and CUBIC (RFC 9438) are there for Linux's timing.
  * - An ACK of unsent data draws an ACK (RFC 9293, RFC 5961 §5.2); Linux drops it silently.
- * - A loss probe with one segment out waits 2·SRTT plus our delayed-ACK time (RFC 8985 §7.2);
- *   Linux waits max(2·SRTT, 1.5·SRTT + 200 ms).
- * Already Linux's in both: IW10, RACK's min_rtt/4 reorder window, TLP at 2 * SRTT, the 1 ms
+ * - A loss probe waits 2·SRTT (at least 10 ms), plus our delayed-ACK time with one segment out
+ *   (RFC 8985 §7.2); Linux adds 200 ms to 2·SRTT with one segment out, else 2 ms.
+ * Already Linux's in both: IW10, TLP at 2 * SRTT, the restart window after idle, the 1 ms
  * timestamp tick, window scale from the receive buffer, RST on close with unread data.
  */
 export const LINUX_TCP_PROFILE: Readonly<Partial<TcpConfig>> = {
@@ -217,6 +225,7 @@ export const LINUX_TCP_PROFILE: Readonly<Partial<TcpConfig>> = {
   quickAcks: 16,
   abcLimit: Infinity,
   cwndLimitedGrowth: true,
+  deliveredGrowth: true,
   prr: true,
   congestion: 'cubic',
   ackUnsentAck: false,
@@ -276,8 +285,9 @@ export interface TcpCounters {
 /** TIME-WAIT's TS.Recent stays meaningful for 24 days (RFC 7323 §5.5). */
 const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
 const NONE = Infinity;
-/** Linux's TCP_DELACK_MAX, the delayed ACK its loss probe allows for with one segment out. */
-const LINUX_DELACK_MAX = 200;
+/** Linux's loss probe allows TCP_RTO_MIN for a delayed ACK with one segment out, else 2 ticks. */
+const LINUX_RTO_MIN = 200;
+const LINUX_TIMEOUT_MIN = 2;
 const DEFAULT_PEER_MSS = 536;
 const TS_OPTION_BYTES = 12;
 /** A SACK option's bytes besides its blocks: NOP, NOP, kind, length (RFC 2018 §3). */
@@ -1373,7 +1383,13 @@ export class TcpConnection {
         this.rtxDeadline = this.rtxAt(now);
       }
     } else if (dataAcked > 0 && mayGrow) {
-      this.cc.onAck(dataAcked, mss, now, this.rto.srtt);
+      // Without SACK, each duplicate ACK stood for one delivered segment (Linux's Reno "sacks").
+      const grow = !this.config.deliveredGrowth
+        ? dataAcked
+        : this.sackEnabled
+          ? seqDiff(ack, unaBefore) + this.scoreboard.sackedBytes - this.sackedBefore
+          : seqDiff(ack, unaBefore) - this.dupAcks * mss;
+      if (grow > 0) this.cc.onAck(grow, mss, now, this.rto.srtt);
     }
     this.dupAcks = 0;
     this.limitedTransmit = 0;
@@ -1406,16 +1422,11 @@ export class TcpConnection {
     ) {
       return;
     }
-    const srtt = this.rto.srtt;
-    let pto = 2 * srtt;
     // A single segment in flight may wait for the peer's delayed ACK.
-    if (seqDiff(this.sndMax, this.sndUna) <= this.effMss) {
-      pto =
-        this.config.lossProbe === 'linux'
-          ? Math.max(pto, 1.5 * srtt + LINUX_DELACK_MAX)
-          : pto + this.config.delayedAck;
-    }
-    pto = Math.max(pto, 10);
+    const single = seqDiff(this.sndMax, this.sndUna) <= this.effMss;
+    let pto = 2 * this.rto.srtt;
+    if (this.config.lossProbe === 'linux') pto += single ? LINUX_RTO_MIN : LINUX_TIMEOUT_MIN;
+    else pto = Math.max(pto + (single ? this.config.delayedAck : 0), 10);
     // Due after the RTO: the probe goes in the RTO's place, as Linux and RFC 8985's drafts do
     // (a probe neither backs off the timer nor collapses cwnd; the RTO re-arms after it).
     this.probeDeadline = Math.min(now + pto, this.rtxDeadline);
