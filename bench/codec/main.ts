@@ -1,10 +1,12 @@
 // `npm run bench:codec`: decode and encode the benchmark corpus with pktstack's generated codecs,
 // a hand-written decoder/encoder (the practical limit) and peer libraries, one child process per
-// contender and measurement kind, and print ns/frame and bytes allocated per frame.
+// contender and measurement kind, and print ns/frame and bytes allocated per frame; then the
+// Internet checksum the codecs call against hand-written references, in GB/s and bytes per call.
 //
-//   npm run bench:codec                     table
-//   npm run bench:codec -- --json           {"results":[{name, decodeNsPerFrame, ...}, ...]}
+//   npm run bench:codec                     tables
+//   npm run bench:codec -- --json           {"results":[{name, decodeNsPerFrame, ...}, ...], "checksum":[...]}
 //   npm run bench:codec -- --only pktstack,limit --rounds 15
+//   npm run bench:codec -- --only checksum  the checksum rows alone
 //
 // See bench/README.md for what is measured and how.
 import { spawn } from 'node:child_process';
@@ -15,6 +17,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compileKaitai } from '../kaitai/compile.js';
+import type { ChecksumReport, ChecksumResult } from './checksum-child.js';
 import type { ChildReport } from './child.js';
 import { median } from './measure.js';
 import { CONTENDER_NAMES } from './contenders/index.js';
@@ -23,6 +26,9 @@ import { DEFAULT_CORPUS, corpusIsStale, ensureCorpus, loadCorpus } from './corpu
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..', '..');
 const CHILD = join(HERE, 'child.ts');
+const CHECKSUM_CHILD = join(HERE, 'checksum-child.ts');
+/** The name --only takes for the checksum rows. */
+const CHECKSUM = 'checksum';
 const GENERATOR_NAME = 'bench/corpus/generate.py';
 /** Young generation for allocation children: far more than one measurement allocates. */
 const SEMI_SPACE_MB = 128;
@@ -57,9 +63,13 @@ interface Measured {
   encodeRunRatios: number[];
 }
 
-function runChild(args: string[], nodeFlags: string[]): Promise<ChildReport> {
+function runChild<T = ChildReport>(
+  args: string[],
+  nodeFlags: string[],
+  script: string = CHILD,
+): Promise<T> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', CHILD, ...args], {
+    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -75,7 +85,7 @@ function runChild(args: string[], nodeFlags: string[]): Promise<ChildReport> {
         return;
       }
       try {
-        resolvePromise(JSON.parse(line) as ChildReport);
+        resolvePromise(JSON.parse(line) as T);
       } catch {
         reject(new Error(`unreadable child output: ${line.slice(0, 200)}`));
       }
@@ -307,6 +317,139 @@ function printTable(ms: Measured[], problems: string[], info: RunInfo): void {
   for (const p of problems) console.log(`PROBLEM: ${p}`);
 }
 
+export interface ChecksumRow {
+  region: 'slab' | 'pool';
+  size: number;
+  /** GB/s (bytes per CPU ns per call): median of the timing processes' medians, and their range. */
+  gbps: number | null;
+  gbpsSpread: [number, number] | null;
+  oldGbps: number | null;
+  /** The old routine's time over this one's in paired rounds: median of all rounds, and range. */
+  vsOld: number | null;
+  vsOldSpread: [number, number] | null;
+  byteLoopGbps: number | null;
+  vsByteLoop: number | null;
+  vsByteLoopSpread: [number, number] | null;
+  bytesPerCall: number | null;
+  noiseFloorPerCall: number | null;
+}
+
+/**
+ * The checksum rows: `repeat` timing processes (each times every case against both references
+ * in alternating rounds), then one allocation process. Medians over processes as for the codecs.
+ */
+async function checksumAll(
+  repeat: number,
+  timeArgs: string[],
+  allocArgs: string[],
+  problems: string[],
+): Promise<ChecksumRow[]> {
+  const runs: ChecksumReport[] = [];
+  for (let r = 0; r < repeat; r++) {
+    process.stderr.write(`bench:codec: timing the checksum (${r + 1}/${repeat}) ...\n`);
+    try {
+      runs.push(
+        await runChild<ChecksumReport>(['--mode', 'time', ...timeArgs], [], CHECKSUM_CHILD),
+      );
+    } catch (e) {
+      problems.push(`checksum: ${errorText(e)}`);
+      return [];
+    }
+  }
+  process.stderr.write('bench:codec: measuring allocation of the checksum ...\n');
+  let alloc: ChecksumReport | null = null;
+  try {
+    alloc = await runChild<ChecksumReport>(
+      ['--mode', 'alloc', ...allocArgs],
+      ALLOC_FLAGS,
+      CHECKSUM_CHILD,
+    );
+  } catch (e) {
+    problems.push(`checksum allocation: ${errorText(e)}`);
+  }
+  const rows: ChecksumRow[] = [];
+  const cases = runs[0]?.results ?? [];
+  cases.forEach((c, k) => {
+    const per = runs.map((run) => run.results[k]);
+    const timed = per.flatMap((x) => (x.time === undefined ? [] : [x.time]));
+    for (const x of [...per, alloc?.results[k]]) {
+      if (x !== undefined && x.mismatches > 0) {
+        problems.push(
+          `checksum ${x.region} ${x.size} B: ${x.mismatches} results differ from the references`,
+        );
+      }
+    }
+    const gb = (ns: number): number => c.size / ns;
+    const a: ChecksumResult | undefined = alloc?.results[k];
+    rows.push({
+      region: c.region,
+      size: c.size,
+      gbps: timed.length > 0 ? round(median(timed.map((t) => gb(t.current.nsPerFrame))), 2) : null,
+      gbpsSpread: timed.length > 0 ? spread(timed.map((t) => gb(t.current.nsPerFrame))) : null,
+      oldGbps: timed.length > 0 ? round(median(timed.map((t) => gb(t.old.nsPerFrame))), 2) : null,
+      vsOld: timed.length > 0 ? round(median(timed.flatMap((t) => t.oldRatios)), 3) : null,
+      vsOldSpread: timed.length > 0 ? spread(timed.map((t) => median(t.oldRatios))) : null,
+      byteLoopGbps:
+        timed.length > 0 ? round(median(timed.map((t) => gb(t.byteLoop.nsPerFrame))), 2) : null,
+      vsByteLoop:
+        timed.length > 0 ? round(median(timed.flatMap((t) => t.byteLoopRatios)), 3) : null,
+      vsByteLoopSpread:
+        timed.length > 0 ? spread(timed.map((t) => median(t.byteLoopRatios))) : null,
+      bytesPerCall: a?.alloc === undefined ? null : round(a.alloc.bytesPerFrame, 3),
+      noiseFloorPerCall: a?.alloc === undefined ? null : a.alloc.noiseFloorPerFrame,
+    });
+  });
+  return rows;
+}
+
+function printChecksumTable(rows: ChecksumRow[], repeat: number): void {
+  const range = (r: [number, number] | null): string =>
+    r === null ? '' : ` (${r[0].toFixed(2)}–${r[1].toFixed(2)})`;
+  const head = [
+    'checksum',
+    'bytes',
+    'GB/s',
+    'old GB/s',
+    'vs old',
+    'byte loop GB/s',
+    'vs byte loop',
+    'B/call',
+  ];
+  const body = rows.map((r) => [
+    r.region === 'slab' ? 'slab' : 'pool slices',
+    String(r.size),
+    r.gbps === null ? 'n/a' : `${r.gbps.toFixed(2)}${range(r.gbpsSpread)}`,
+    cell(r.oldGbps, 2),
+    r.vsOld === null ? 'n/a' : `${r.vsOld.toFixed(2)}x${range(r.vsOldSpread)}`,
+    cell(r.byteLoopGbps, 2),
+    r.vsByteLoop === null ? 'n/a' : `${r.vsByteLoop.toFixed(2)}x${range(r.vsByteLoopSpread)}`,
+    cell(r.bytesPerCall, 2),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log('');
+  console.log(
+    `Internet checksum (src/codec/checksum.ts) against the routine it replaced (old) and the same ` +
+      `byte loop as one function: GB/s = bytes per CPU ns per call, median of ${repeat} process(es) ` +
+      `(lowest–highest process median); vs = the reference's time over this one's in alternating ` +
+      `rounds (median of all rounds; lowest–highest process median). slab: the TCP segment of a ` +
+      `frame (offset 34) in 32 slots of two 64 KiB slabs; pool slices: 64 Buffer.allocUnsafe() ` +
+      `Buffers (another array every call)`,
+  );
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of body) console.log(line(r));
+  const floors = rows.flatMap((r) =>
+    r.bytesPerCall === 0 && r.noiseFloorPerCall !== null ? [r.noiseFloorPerCall] : [],
+  );
+  if (floors.length > 0) {
+    console.log(
+      `B/call: 0 means below the noise floor (at most ${Math.max(...floors).toFixed(3)} B/call)`,
+    );
+  }
+}
+
 /** Cross-checks every contender's decode checksum and encoded bytes against `limit`. */
 function crossCheck(ms: Measured[]): string[] {
   const problems: string[] = [];
@@ -356,14 +499,16 @@ async function main(): Promise<number> {
     console.log(
       'usage: bench:codec [--json] [--only a,b] [--corpus file.pcap] [--frames N] [--rounds N]\n' +
         '                   [--repeat N] [--quick]\n' +
-        `contenders: ${CONTENDER_NAMES.join(', ')}`,
+        `contenders: ${CONTENDER_NAMES.join(', ')}; '${CHECKSUM}' names the checksum rows`,
     );
     return 0;
   }
-  const names = values.only === undefined ? CONTENDER_NAMES : values.only.split(',');
-  for (const n of names) {
-    if (!CONTENDER_NAMES.includes(n)) throw new Error(`unknown contender '${n}'`);
+  const only = values.only === undefined ? [...CONTENDER_NAMES, CHECKSUM] : values.only.split(',');
+  for (const n of only) {
+    if (n !== CHECKSUM && !CONTENDER_NAMES.includes(n)) throw new Error(`unknown contender '${n}'`);
   }
+  const names = only.filter((n) => n !== CHECKSUM);
+  const withChecksum = only.includes(CHECKSUM);
   const log = (s: string): void => void process.stderr.write(`${s}\n`);
   const corpusPath = resolve(values.corpus);
   if (corpusPath === DEFAULT_CORPUS && corpusIsStale(corpusPath)) {
@@ -401,13 +546,35 @@ async function main(): Promise<number> {
     await allocAll(ms, common, allocArgs);
   }
   const problems = crossCheck(ms);
+  const repeat = Math.max(1, Number(values.repeat));
+  const checksumRepeat = values.quick ? 1 : repeat;
+  const checksum = withChecksum
+    ? await checksumAll(
+        checksumRepeat,
+        values.quick
+          ? ['--rounds', '3', '--warmup-ms', '60', '--round-ms', '5']
+          : ['--rounds', values.rounds],
+        allocArgs,
+        problems,
+      )
+    : [];
   if (values.json) {
-    console.log(JSON.stringify({ results: ms.map((m) => m.row) }));
+    console.log(JSON.stringify({ results: ms.map((m) => m.row), checksum }));
     for (const p of problems) log(`PROBLEM: ${p}`);
   } else {
     const sha256 = createHash('sha256').update(readFileSync(corpusPath)).digest('hex');
-    const repeat = Math.max(1, Number(values.repeat));
-    printTable(ms, problems, { corpus: relative(ROOT, corpusPath), frames, sha256, repeat });
+    if (ms.length > 0) {
+      printTable(ms, withChecksum ? [] : problems, {
+        corpus: relative(ROOT, corpusPath),
+        frames,
+        sha256,
+        repeat,
+      });
+    }
+    if (withChecksum) {
+      printChecksumTable(checksum, checksumRepeat);
+      for (const p of problems) console.log(`PROBLEM: ${p}`);
+    }
   }
   return problems.length === 0 ? 0 : 1;
 }

@@ -1,7 +1,7 @@
 // Smoke test of the codec benchmark machinery on a tiny corpus: the corpus generator is
 // deterministic and produces the promised mix, the pcap loader rejects what it cannot read, the
 // allocation measurement reports known allocations exactly (and survives a GC by measuring
-// fewer frames), and one quick `bench:codec --json` run measures every contender, with all of them agreeing with
+// fewer frames), and one quick `bench:codec --json` run measures every contender and the checksum rows, with all of them agreeing with
 // the hand-written decoder/encoder (the run exits non-zero otherwise) and allocation measured,
 // not assumed (the hand-written codec allocates 0 B/frame, restructure plainly more).
 // Speed numbers are not checked here: they belong to the benchmark, not to a unit test.
@@ -168,7 +168,24 @@ describe('bench:codec --json (quick, tiny corpus)', () => {
       { encoding: 'utf8', timeout: 120_000 },
     );
     expect(r.status, r.stderr).toBe(0); // non-zero on any checksum/encoding mismatch
-    const out = JSON.parse(r.stdout) as { results: Record<string, number | string | null>[] };
+    const out = JSON.parse(r.stdout) as {
+      results: Record<string, number | string | null>[];
+      checksum: { region: string; size: number; gbps: number; bytesPerCall: number }[];
+    };
+    // The checksum rows: every case timed, and none allocates per call (the run exits non-zero
+    // when a result differs from the references).
+    expect(out.checksum.map((c) => `${c.region} ${c.size}`)).toEqual([
+      'slab 64',
+      'slab 128',
+      'slab 256',
+      'slab 576',
+      'slab 1500',
+      'pool 1500',
+    ]);
+    for (const c of out.checksum) {
+      expect(c.gbps).toBeGreaterThan(0);
+      expect(c.bytesPerCall).toBe(0);
+    }
     const byName = new Map(out.results.map((row) => [row.name, row]));
     expect([...byName.keys()].sort()).toEqual(
       ['binary-parser', 'kaitai', 'limit', 'node_pcap', 'pktstack', 'restructure'].sort(),
