@@ -1244,6 +1244,14 @@ export class TcpConnection {
 
     let newSack = false;
     this.sackedBefore = this.scoreboard.sackedBytes;
+    // Holes resent after the first hole's resend: [laterFrom, HighRxt). What of them the peer
+    // holds before this ACK, to tell whether this ACK reports one of them as arrived.
+    const watchLater = this.inRecovery && this.rtxMarkValid && seg.sackCount > 0;
+    const laterFrom = watchLater ? this.firstHoleEnd() : 0;
+    const laterBefore =
+      watchLater && seqLt(laterFrom, this.highRxt)
+        ? this.scoreboard.sackedIn(laterFrom, this.highRxt)
+        : -1;
     if (this.sackEnabled && seg.sackCount > 0) {
       for (let i = 0; i < seg.sackCount; i++) {
         if (
@@ -1259,15 +1267,18 @@ export class TcpConnection {
       }
     }
 
-    // A retransmission of the first hole is lost when a full segment sent after it is SACKed
-    // (RACK's idea, RFC 8985, by sequence instead of time): resend the holes again.
+    // A retransmission of the first hole is lost when data sent after it arrives first: a full
+    // segment of new data sent after it, or a hole resent after it, is SACKed. That is RACK
+    // (RFC 8985) in recovery, where its reorder window is 0, told by sequence instead of time:
+    // resend the holes again.
     if (
       newSack &&
       this.inRecovery &&
       this.rtxMarkValid &&
       ack === this.sndUna &&
       this.scoreboard.count > 0 &&
-      seqGe(this.scoreboard.highest, seqAdd(this.rtxMark, this.effMss))
+      (seqGe(this.scoreboard.highest, seqAdd(this.rtxMark, this.effMss)) ||
+        (laterBefore >= 0 && this.scoreboard.sackedIn(laterFrom, this.highRxt) > laterBefore))
     ) {
       this.rtxMarkValid = false;
       this.highRxt = this.sndUna;
@@ -1762,9 +1773,7 @@ export class TcpConnection {
       return true;
     }
     let len = Math.min(avail, room);
-    if (this.sackEnabled && seqLt(nxt, this.sndMax)) {
-      len = Math.min(len, seqDiff(this.scoreboard.nextSackedStart(nxt, this.sndMax), nxt));
-    }
+    if (this.sackEnabled && seqLt(nxt, this.sndMax)) len = this.holeSegment(nxt, len);
     let fin = finPending && len === avail;
     if (len > usable) {
       if (usable <= 0) return false;
@@ -1795,8 +1804,7 @@ export class TcpConnection {
       const from = seqMax(this.highRxt, this.sndUna);
       const hole = sb.skipSacked(from);
       if (sb.count > 0 && seqLt(hole, sb.highest)) {
-        const end = sb.nextSackedStart(hole, sb.highest);
-        const len = Math.min(seqDiff(end, hole), mss);
+        const len = this.holeSegment(hole, mss);
         this.retransmitAt(hole, now, len);
         this.highRxt = seqAdd(hole, len);
         if (hole === this.sndUna) {
@@ -1810,6 +1818,29 @@ export class TcpConnection {
       sent++;
     }
     return sent;
+  }
+
+  /** End of the first hole's resend: the hole at SND.UNA, up to one MSS. */
+  private firstHoleEnd(): number {
+    const end = this.scoreboard.nextSackedStart(this.sndUna, this.sndMax);
+    return seqMin(end, seqAdd(this.sndUna, this.effMss));
+  }
+
+  /**
+   * How much of a resend at the hole `seq` to send, at most `max`: up to the next SACKed byte
+   * (RFC 6675 NextSeg), except at the tail. When the SACKed bytes after the hole run to
+   * SND.MAX and fit in the same segment, the segment goes out whole, SACKed bytes and all
+   * (NextSeg asks only that it include the hole): a runt would save those bytes and cost a
+   * segment, and it is what a peer that SACKed part of our last segment expects again (Linux
+   * resends whole segments).
+   */
+  private holeSegment(seq: number, max: number): number {
+    const sb = this.scoreboard;
+    const end = sb.nextSackedStart(seq, this.sndMax);
+    const len = Math.min(seqDiff(end, seq), max);
+    if (len === max || end === this.sndMax) return len;
+    const blockEnd = sb.skipSacked(end);
+    return blockEnd === this.sndMax && seqDiff(blockEnd, seq) <= max ? seqDiff(blockEnd, seq) : len;
   }
 
   /**
