@@ -184,6 +184,12 @@ const HARMLESS_SYSCTLS = new Set([
   'tcp_ecn_option',
 ]);
 
+/** The fd a script expects socket() or accept() to return (an integer result), else null. */
+function wantFd(call: SyscallAction): number | null {
+  if (call.name !== 'socket' && call.name !== 'accept') return null;
+  return call.result.kind === 'int' ? call.result.value : null;
+}
+
 function applySysctl(name: string, value: string, o: TcpLayerOptions): void {
   const n = Number(value);
   switch (name) {
@@ -714,7 +720,7 @@ class Runner {
         : ev.time.kind === 'point' && !ev.time.at.relative
           ? call.blockingUntil
           : at + call.blockingUntil;
-    const result = fds.call(call.name, call.args, false);
+    const result = fds.call(call.name, call.args, false, wantFd(call));
     if (result === null) {
       this.pending = { event: ev, call, start: at, end };
       return;
@@ -726,7 +732,7 @@ class Runner {
   private pollPending(): void {
     const p = this.pending;
     if (p === null) return;
-    const result = (this.fds as FdTable).call(p.call.name, p.call.args, true);
+    const result = (this.fds as FdTable).call(p.call.name, p.call.args, true, wantFd(p.call));
     if (result === null) return;
     this.pending = null;
     this.checkResult(p.event, p.call, result, this.now, p.end);

@@ -238,7 +238,12 @@ export class FdTable {
     return this.fds.get(fd)?.sock ?? null;
   }
 
-  private lowestFree(): number {
+  /**
+   * The fd a new socket gets: the one the script expects when it is free (packetdrill maps
+   * script fds onto live ones the same way, so a script may start at 4), else the lowest.
+   */
+  private newFd(want: number | null): number {
+    if (want !== null && want >= 3 && !this.fds.has(want)) return want;
     let fd = 3;
     while (this.fds.has(fd)) fd++;
     return fd;
@@ -250,17 +255,30 @@ export class FdTable {
     return f;
   }
 
-  /** Runs one call: a result, or null when it would block (call again later). */
-  call(name: string, args: DrillExpr[], started: boolean): CallResult | null {
+  /**
+   * Runs one call: a result, or null when it would block (call again later). `wantFd` is the
+   * fd the script expects socket() or accept() to return, if it names one.
+   */
+  call(
+    name: string,
+    args: DrillExpr[],
+    started: boolean,
+    wantFd: number | null = null,
+  ): CallResult | null {
     try {
-      return this.dispatch(name, args, started);
+      return this.dispatch(name, args, started, wantFd);
     } catch (e) {
       if (e instanceof CallError) return fail(e.errno);
       throw e;
     }
   }
 
-  private dispatch(name: string, args: DrillExpr[], started: boolean): CallResult | null {
+  private dispatch(
+    name: string,
+    args: DrillExpr[],
+    started: boolean,
+    wantFd: number | null,
+  ): CallResult | null {
     const a = (i: number): number => evalInt(args[i]);
     // Data moves as counts: an explicit buffer (a bad pointer for EFAULT, bytes to compare) is
     // outside what the fd table models.
@@ -269,7 +287,7 @@ export class FdTable {
     switch (name) {
       case 'socket': {
         if (a(1) !== SYMBOLS.SOCK_STREAM) throw new DrillSkip('only SOCK_STREAM sockets');
-        const fd = this.lowestFree();
+        const fd = this.newFd(wantFd);
         this.fds.set(fd, {
           nonblock: false,
           port: 0,
@@ -305,7 +323,7 @@ export class FdTable {
         if (f.server === null) return fail('EINVAL');
         const s = f.backlog.shift();
         if (s === undefined) return f.nonblock ? fail('EAGAIN') : null;
-        const fd = this.lowestFree();
+        const fd = this.newFd(wantFd);
         this.fds.set(fd, {
           nonblock: false,
           port: f.port,

@@ -222,6 +222,23 @@ ${rst}
     expect(o).toMatchObject({ status: 'pass' });
   });
 
+  it('gives socket() and accept() the fd the script names, as packetdrill maps script fds', () => {
+    const o = run(`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 5
+   +0 setsockopt(5, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(5, ..., ...) = 0
+   +0 listen(5, 1) = 0
+  +.1 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
+  +.1 < . 1:1(0) ack 1 win 257
+   +0 accept(5, ..., ...) = 3
+   +0 write(3, ..., 100) = 100
+   +0 > P. 1:101(100) ack 1
+   +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
+`);
+    expect(o).toMatchObject({ status: 'pass' });
+  });
+
   it('compares a written ack raw when the ACK flag is off (a RST answering a stray ACK)', () => {
     const o = run(`
     0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
