@@ -699,7 +699,8 @@ class Runner {
         srcPort: this.remotePort,
         dstPort: this.localPort,
         seq: u32(REMOTE_ISN + spec.seq),
-        ack: spec.ack === null ? 0 : u32(isn + spec.ack),
+        // As packetdrill: an ACK without a written number is 0 relative to our ISN.
+        ack: flags & FLAG_BITS['.'] ? u32(isn + (spec.ack ?? 0)) : u32(spec.ack ?? 0),
         flags,
         window: spec.win ?? 0,
         urgentPointer: spec.urg ?? 0,
