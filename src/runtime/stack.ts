@@ -22,6 +22,7 @@ import { UdpLayer } from './udp/udp.js';
 import { snapshotStats, type StackStats } from './stats.js';
 import { TcpLayer, type TcpLayerOptions } from './tcp/layer.js';
 import { StackNet } from './net/net.js';
+import { StackHttp } from './http/dispatcher.js';
 import { createStackResolver, type StackResolverOptions } from './dns/stack-transport.js';
 import type { Resolver } from './dns/resolver.js';
 import { Ipv6Layer, type Ipv6AddressEntry, type Ipv6Options } from './ipv6/ipv6.js';
@@ -169,6 +170,7 @@ export class Stack {
   readonly dhcp6: Dhcp6Service | null = null;
   private tcpLayer: TcpLayer | null = null;
   private netModule: StackNet | null = null;
+  private httpModule: StackHttp | null = null;
   private dgramModule: Dgram | null = null;
   private resolver: Resolver | null = null;
   private readonly tcpOptions: TcpLayerOptions;
@@ -354,6 +356,12 @@ export class Stack {
     return this.netModule;
   }
 
+  /** fetch through this stack: `stack.http.fetch(url)`, `fetch(url, { dispatcher: stack.http.dispatcher })`. */
+  get http(): StackHttp {
+    this.httpModule ??= new StackHttp(this);
+    return this.httpModule;
+  }
+
   /** True once TCP exists (stats and close only include it then). */
   get hasTcp(): boolean {
     return this.tcpLayer !== null;
@@ -439,6 +447,7 @@ export class Stack {
     this.resolver?.close();
     // A clean shutdown releases the DHCPv6 lease (the Release leaves before the link closes).
     this.dhcp6?.stop(true);
+    await this.httpModule?.destroy();
     if (this.tcpLayer !== null) await this.tcpLayer.close();
     this.udp.close();
     this.loopback.close();

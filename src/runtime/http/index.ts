@@ -17,3 +17,5 @@ export { patternStream, patternByte } from './bytes.js';
 export { chain, parseHttpSpec, startHttpService } from './service.js';
 export type { HttpSpec } from './service.js';
 export { tcpOf } from './tcp.js';
+export { createStackDispatcher, StackHttp } from './dispatcher.js';
+export type { StackDispatcherOptions } from './dispatcher.js';
