@@ -84,6 +84,27 @@ describe('examples', () => {
     expect(node.out).toBe(stack.out);
   });
 
+  it('express-fetch serves an Express app on one stack and fetches from it on another', () => {
+    const r = runExample('express-fetch.ts');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(
+      [
+        'POST /notes: 201 {"id":1}',
+        'GET /notes: 200 ["sent through two user-space stacks"]',
+        'GET /nothing: 404',
+        '',
+      ].join('\n'),
+    );
+    // docs/library.md shows the example's code as it is.
+    const source = readFileSync(join(root, 'examples', 'express-fetch.ts'), 'utf8');
+    const from = source.indexOf('const app = express();');
+    const shown = source.slice(from, source.indexOf('// end of what docs/library.md shows'));
+    const doc = readFileSync(join(root, 'docs', 'library.md'), 'utf8');
+    expect(from).toBeGreaterThan(0);
+    expect(doc).toContain('```ts\n' + shown.trimEnd() + '\n```');
+  });
+
   it('two-stacks fetches over a lossy in-memory path, the same way every run', () => {
     const first = runExample('two-stacks.ts');
     expect(first.err).toBe('');
