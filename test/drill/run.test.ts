@@ -10,16 +10,18 @@ import { drillFiles } from '../../src/cli/commands/drill.js';
 import { parseDrill } from '../../src/drill/parse.js';
 import { runDrill } from '../../src/drill/run.js';
 
-const SERVER = `
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
+/** A listener on fd `listen` (with `options`, setsockopt lines) accepting one peer as `accepted`. */
+const serverOn = (listen: number, accepted: number, options = ''): string => `
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = ${listen}
+   +0 setsockopt(${listen}, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+${options}   +0 bind(${listen}, ..., ...) = 0
+   +0 listen(${listen}, 1) = 0
   +.1 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
    +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
   +.1 < . 1:1(0) ack 1 win 257
-   +0 accept(3, ..., ...) = 4
+   +0 accept(${listen}, ..., ...) = ${accepted}
 `;
+const SERVER = serverOn(3, 4);
 
 function run(text: string) {
   return runDrill(parseDrill(text, 'inline.pkt'));
@@ -150,21 +152,18 @@ ${rst}
   });
 
   it('keepalive options set on the listener reach the accepted socket: probes, then RST|ACK', () => {
-    const o = run(`
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
-   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 setsockopt(3, SOL_SOCKET, SO_KEEPALIVE, [1], 4) = 0
+    const o = run(
+      serverOn(
+        3,
+        4,
+        `   +0 setsockopt(3, SOL_SOCKET, SO_KEEPALIVE, [1], 4) = 0
    +0 setsockopt(3, SOL_TCP, TCP_KEEPIDLE, [2], 4) = 0
    +0 setsockopt(3, SOL_TCP, TCP_KEEPINTVL, [1], 4) = 0
    +0 setsockopt(3, SOL_TCP, TCP_KEEPCNT, [2], 4) = 0
    +0 setsockopt(3, SOL_TCP, TCP_KEEPCNT, [0], 4) = -1 EINVAL (Invalid argument)
-   +0 bind(3, ..., ...) = 0
-   +0 listen(3, 1) = 0
-  +.1 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
-  +.1 < . 1:1(0) ack 1 win 257
-   +0 accept(3, ..., ...) = 4
-   +0 getsockopt(4, SOL_SOCKET, SO_KEEPALIVE, [1], [4]) = 0
+`,
+      ) +
+        `   +0 getsockopt(4, SOL_SOCKET, SO_KEEPALIVE, [1], [4]) = 0
    +0 getsockopt(4, SOL_TCP, TCP_KEEPIDLE, [2], [4]) = 0
    +0 getsockopt(4, SOL_TCP, TCP_KEEPINTVL, [1], [4]) = 0
    +0 getsockopt(4, SOL_TCP, TCP_KEEPCNT, [2], [4]) = 0
@@ -172,7 +171,8 @@ ${rst}
    +1 > . 0:0(0) ack 1
    +1 > R. 1:1(0) ack 1
    +0 read(4, ..., 1000) = -1 ETIMEDOUT (Connection timed out)
-`);
+`,
+    );
     expect(o).toMatchObject({ status: 'pass' });
   });
 
@@ -223,19 +223,14 @@ ${rst}
   });
 
   it('gives socket() and accept() the fd the script names, as packetdrill maps script fds', () => {
-    const o = run(`
-    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 5
-   +0 setsockopt(5, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
-   +0 bind(5, ..., ...) = 0
-   +0 listen(5, 1) = 0
-  +.1 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,nop,wscale 7>
-   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 8>
-  +.1 < . 1:1(0) ack 1 win 257
-   +0 accept(5, ..., ...) = 3
+    const o = run(
+      serverOn(5, 3) +
+        `
    +0 write(3, ..., 100) = 100
    +0 > P. 1:101(100) ack 1
    +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
-`);
+`,
+    );
     expect(o).toMatchObject({ status: 'pass' });
   });
 
