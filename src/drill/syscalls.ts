@@ -147,20 +147,20 @@ interface SockOpts {
   synCnt: number;
   /** SO_LINGER on with a zero timeout: close() resets. */
   lingerAbort: boolean;
-  congestion: 'reno' | 'cubic';
+  congestion: TcpConfig['congestion'];
 }
 
-/** Linux's per-socket defaults (tcp_keepalive_time/intvl/probes, tcp_syn_retries). */
-function defaultOpts(congestion: TcpConfig['congestion']): SockOpts {
+/** A new socket's options: the layer's configuration (the sysctls the script set), in the option's units. */
+function defaultOpts(c: TcpConfig): SockOpts {
   return {
     keepAlive: false,
-    keepIdle: 7200,
-    keepIntvl: 75,
-    keepCnt: 9,
+    keepIdle: c.keepIdle / 1000,
+    keepIntvl: c.keepInterval / 1000,
+    keepCnt: c.keepCount,
     userTimeout: 0,
-    synCnt: 6,
+    synCnt: c.synRetries,
     lingerAbort: false,
-    congestion: congestion === 'cubic' ? 'cubic' : 'reno',
+    congestion: c.congestion,
   };
 }
 
@@ -173,7 +173,7 @@ function applyOpts(f: FdSocket): void {
     conn.keepCount = o.keepCnt;
     conn.synRetries = o.synCnt;
     conn.setUserTimeout(o.userTimeout, now);
-    conn.setCongestion(o.congestion === 'cubic' ? 'cubic' : 'newreno');
+    conn.setCongestion(o.congestion);
     conn.setKeepAlive(o.keepAlive, o.keepIdle * 1000, now);
   });
 }
@@ -299,7 +299,7 @@ export class FdTable {
           writeDone: 0,
           sndBuf: this.tcp.config.sndBuf,
           rcvBuf: this.tcp.config.rcvBuf,
-          opts: defaultOpts(this.tcp.config.congestion),
+          opts: defaultOpts(this.tcp.config),
         });
         return ok(fd);
       }
@@ -467,7 +467,7 @@ export class FdTable {
     if (level === SYMBOLS.SOL_TCP && name === 'TCP_CONGESTION') {
       if (arg.kind !== 'string') throw new DrillSkip('TCP_CONGESTION without a name');
       if (arg.value !== 'cubic' && arg.value !== 'reno') return fail('ENOENT');
-      f.opts.congestion = arg.value;
+      f.opts.congestion = arg.value === 'reno' ? 'newreno' : 'cubic';
       applyOpts(f);
       return ok(0);
     }

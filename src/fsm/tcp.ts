@@ -1365,6 +1365,8 @@ export class TcpConnection {
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
     if (seqLt(this.highRxt, ack)) this.highRxt = ack;
     this.scoreboard.advance(ack);
+    // What this ACK newly delivers, acknowledged or SACKed (data SACKed before counts once).
+    const delivered = seqDiff(ack, unaBefore) + this.scoreboard.sackedBytes - this.sackedBefore;
 
     // RTT sample: timestamps when negotiated (valid even for retransmissions), else Karn timing.
     if (this.tsEnabled) {
@@ -1382,11 +1384,7 @@ export class TcpConnection {
         this.inRecovery = false;
         this.cc.onRecoveryExit(seqDiff(this.sndMax, this.sndUna), mss);
       } else if (this.sackEnabled) {
-        if (this.config.prr) {
-          const delivered =
-            seqDiff(ack, unaBefore) + this.scoreboard.sackedBytes - this.sackedBefore;
-          this.prrReduce(delivered, true);
-        }
+        if (this.config.prr) this.prrReduce(delivered, true);
       } else {
         // NewReno partial ACK (RFC 6582 §3.2 step 5): resend the next hole, deflate.
         this.retransmitAt(this.sndUna, now);
@@ -1398,7 +1396,7 @@ export class TcpConnection {
       const grow = !this.config.deliveredGrowth
         ? dataAcked
         : this.sackEnabled
-          ? seqDiff(ack, unaBefore) + this.scoreboard.sackedBytes - this.sackedBefore
+          ? delivered
           : seqDiff(ack, unaBefore) - this.dupAcks * mss;
       if (grow > 0) this.cc.onAck(grow, mss, now, this.rto.srtt);
     }
@@ -2060,8 +2058,8 @@ export class TcpConnection {
   }
 
   /**
-   * The reset a synchronized connection sends when it gives up on its own (ABORT, timeouts, data
-   * for an orphan): <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> with timestamps, which RFC 7323 §3.2
+   * The reset a synchronized connection sends when it gives up on its own (ABORT, close with
+   * unread data, timeouts): <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> with timestamps, which RFC 7323 §3.2
    * says an RST SHOULD carry once negotiated. RFC 9293's ABORT names only SEQ and RST; the ACK
    * is what Linux and the BSDs send, and lets a peer in any state match it against its SND.NXT.
    */

@@ -41,13 +41,19 @@ export function createStackDispatcher(
     const host = named.startsWith('[') && named.endsWith(']') ? named.slice(1, -1) : named;
     const secure = opts.protocol === 'https:';
     const port = Number(opts.port !== '' ? opts.port : secure ? 443 : 80);
+    // The first of connected, failed or timed out answers undici; the others are ignored.
     let done = false;
-    const settle = (error: Error | null, socket?: Socket): void => {
-      if (done) return;
+    const finish = (): boolean => {
+      if (done) return false;
       done = true;
       clearTimeout(timer);
-      if (error !== null || socket === undefined) callback(error ?? new Error('no socket'), null);
-      else callback(null, socket);
+      return true;
+    };
+    const fail = (error: Error): void => {
+      if (finish()) callback(error, null);
+    };
+    const succeed = (socket: Socket): void => {
+      if (finish()) callback(null, socket);
     };
     const tcp = stack.net.connect({ host, port, lookup: options.lookup });
     const timer = setTimeout(() => {
@@ -55,12 +61,12 @@ export function createStackDispatcher(
         code: 'UND_ERR_CONNECT_TIMEOUT',
       });
       tcp.destroy();
-      settle(error);
+      fail(error);
     }, timeoutMs);
-    tcp.once('error', (error: Error) => settle(error));
+    tcp.once('error', fail);
     if (!secure) {
       // undici drives the stack's socket through the net.Socket surface it shares with node:net.
-      tcp.once('connect', () => settle(null, tcp as unknown as Socket));
+      tcp.once('connect', () => succeed(tcp as unknown as Socket));
       return;
     }
     const secured = tls.connect({
@@ -70,8 +76,8 @@ export function createStackDispatcher(
       ca: options.ca,
       rejectUnauthorized: options.rejectUnauthorized ?? true,
     });
-    secured.once('error', (error: Error) => settle(error));
-    secured.once('secureConnect', () => settle(null, secured));
+    secured.once('error', fail);
+    secured.once('secureConnect', () => succeed(secured));
   };
   return new Agent({
     connect,
