@@ -4,8 +4,10 @@
  * in-order 1448-byte segments from a fake peer (its replies go nowhere), in batches of 32 like
  * TAP wakeups, the socket consumed by a no-op 'data' handler. After a warm-up the heap is
  * collected, N segments are pushed through, and the growth of the used heap divided by N is the
- * cost. What remains is the per-segment Buffer handed to the socket (a Node stream needs one)
- * and the stream's own bookkeeping.
+ * cost. What remains is a Buffer per batch and connection (the batch's data as one view of the
+ * receive slab, see src/runtime/tcp/rx-slab.ts), the slab's own objects, and the stream's
+ * bookkeeping. The slabs are external memory: their pressure starts GCs inside the loop, so the
+ * figure is a lower bound when gcsInLoop > 0.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';

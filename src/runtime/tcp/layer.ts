@@ -55,9 +55,11 @@ import {
   type TransportReceiver,
 } from '../layers.js';
 import type { StatsTree } from '../stats.js';
+import { copyBytes } from '../ethernet/bytes.js';
 import { icmpVerdict, icmpv6Verdict, type IcmpVerdict } from './icmp-errors.js';
 import { TcpSocket, type SocketBackend, type TcpErrorCode, type TcpSocketInit } from './socket.js';
 import { OptionWriter, readSegment } from './wire.js';
+import { RxSlab, type RxRun } from './rx-slab.js';
 
 const HEADER_LENGTH = tcp.TCP_FIXED_SIZE;
 const IPV6_HEADER_LENGTH = ipv6Spec.IPV6_FIXED_SIZE;
@@ -352,7 +354,7 @@ export class TcpServer extends EventEmitter {
 }
 
 /** Runtime state of one connection: its machine, socket, timer and queued socket work. */
-class Entry implements SocketBackend {
+class Entry implements SocketBackend, RxRun {
   socket: TcpSocket | null = null;
   /** The next IPv6 connection in this one's hash slot. */
   next6: Entry | null = null;
@@ -375,6 +377,18 @@ class Entry implements SocketBackend {
   timerAt = Infinity;
   /** Socket work collected during a state-machine call and run after it returns. */
   chunks: Buffer[] = [];
+  /**
+   * The run of in-order data in the layer's receive slab not yet handed over as a chunk (see
+   * rx-slab.ts): the deliveries of one receive batch extend it and reach the socket as one Buffer.
+   */
+  rxSlab: Buffer | null = null;
+  rxStart = 0;
+  rxEnd = 0;
+  /** In the layer's list of entries whose run waits for the batch's end (TcpLayer.rxPending). */
+  rxListed = false;
+  /** Bytes handed to the socket (onData), and how many of them were reported consumed. */
+  handed = 0;
+  reported = 0;
   events: TcpEvent[] = [];
   spareChunks: Buffer[] = [];
   spareEvents: TcpEvent[] = [];
@@ -428,8 +442,11 @@ class Entry implements SocketBackend {
   }
 
   readerBuffered(buffered: number): void {
-    const consumed = this.conn.rcvUnread - buffered;
+    // Counted against what the socket was given: data still in the run or in a chunk not yet
+    // pushed is not consumed, whatever the stream holds at this moment.
+    const consumed = this.handed - buffered - this.reported;
     if (consumed > 0) {
+      this.reported += consumed;
       this.conn.consumed(consumed, this.clock.now());
       this.layer.settle(this);
     }
@@ -554,6 +571,10 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   coalesceAcks = false;
   private inBatch = false;
   private readonly deferred: Entry[] = [];
+  /** In-order data on its way to the sockets (ownership: see rx-slab.ts). */
+  private readonly rxMemory = new RxSlab(copyBytes);
+  /** Entries whose open run is handed over at the batch's end. */
+  private readonly rxPending: Entry[] = [];
   /** What connections that are gone added to the SUMMED counters. */
   private readonly closedCounters = Object.fromEntries(SUMMED.map((k) => [k, 0])) as Record<
     SummedCounter,
@@ -1200,7 +1221,16 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   deliver(conn: TcpConnection, bytes: Uint8Array, offset: number, length: number): void {
     const entry = conn.owner as Entry;
     if (entry.released) return;
-    entry.chunks.push(Buffer.from(bytes.subarray(offset, offset + length)));
+    this.rxMemory.append(entry, bytes, offset, length, entry.chunks);
+    if (!entry.rxListed && entry.rxSlab !== null) {
+      entry.rxListed = true;
+      this.rxPending.push(entry);
+    }
+  }
+
+  /** True while runs wait for the batch's end instead of being handed over at each settle. */
+  private holdingRuns(): boolean {
+    return this.coalesceAcks && this.inBatch;
   }
 
   event(conn: TcpConnection, event: TcpEvent): void {
@@ -1216,6 +1246,16 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   /** End of a receive batch (one TAP wakeup): send the ACKs coalesced during it. */
   batchEnd(): void {
     this.inBatch = false;
+    // The batch's data first: the reader's chance to open the window the ACKs below advertise.
+    const pending = this.rxPending;
+    for (let i = 0; i < pending.length; i++) {
+      const entry = pending[i];
+      entry.rxListed = false;
+      if (entry.rxSlab === null) continue;
+      if (entry.inTable) this.settle(entry);
+      else RxSlab.drop(entry);
+    }
+    pending.length = 0;
     const deferred = this.deferred;
     if (deferred.length === 0) return;
     const now = this.clock.now();
@@ -1457,7 +1497,10 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     try {
       for (
         let guard = 0;
-        guard < 64 && (entry.chunks.length > 0 || entry.events.length > 0);
+        guard < 64 &&
+        (entry.chunks.length > 0 ||
+          entry.events.length > 0 ||
+          (entry.rxSlab !== null && !this.holdingRuns()));
         guard++
       ) {
         this.flush(entry);
@@ -1482,6 +1525,8 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   }
 
   private flush(entry: Entry): void {
+    // The open run waits for the batch's end, unless an event must follow its data.
+    if (!this.holdingRuns() || entry.events.length > 0) this.rxMemory.close(entry, entry.chunks);
     // Swap in the spare arrays so work queued by socket callbacks lands in the other pair.
     const events = entry.events;
     const chunks = entry.chunks;
@@ -1493,7 +1538,10 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     }
     const socket = entry.socket;
     if (socket !== null) {
-      for (const c of chunks) socket.onData(c);
+      for (const c of chunks) {
+        entry.handed += c.length;
+        socket.onData(c);
+      }
       if (chunks.length > 0) entry.readerBuffered(socket.readableLength);
     }
     for (const ev of events) {

@@ -323,6 +323,19 @@ export class TcpSocket extends Duplex {
     if (!this.released) this.backend?.readerBuffered(this.readableLength);
   }
 
+  /**
+   * Reports what the read took. The stream calls _read before it takes data from its buffer,
+   * and not again while that _read has had no push, so a reader that empties the buffer would
+   * otherwise leave its last chunk's bytes counted unread (a chunk as large as the window closes
+   * it for good).
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Readable.read's own type
+  override read(size?: number): any {
+    const chunk: unknown = super.read(size);
+    if (chunk !== null && !this.released) this.backend?.readerBuffered(this.readableLength);
+    return chunk;
+  }
+
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.idleTimer?.cancel();
     this.idleTimer = null;
