@@ -8,9 +8,9 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { CPUS } from './lab.js';
 
 export interface WrkResult {
   requestsPerSecond: number;
@@ -161,7 +161,7 @@ function median(runs: WrkResult[]): WrkResult {
 }
 
 export async function measureHttp(): Promise<HttpBenchResult> {
-  const cpus = availableParallelism();
+  const cpus = CPUS;
   const serverCpu = cpus >= 2 ? '1' : '0';
   const clientCpu = '0';
   up();

@@ -14,13 +14,13 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { run } from './lab.js';
+import { machineCpuSeconds, run } from './lab.js';
 import { percentile } from './ping.js';
 
 export interface KernelVethOptions {
   /** Bytes sent one way per round (default 512 MiB). */
   bytes?: number;
-  /** Transfers; Gbit/s is their median (default 3). */
+  /** Transfers; Gbit/s is their median (default 3; 0: ping and the tools' ceiling only). */
   rounds?: number;
   /** CPU list (taskset -c) for the sender and ping. */
   clientCpus?: string;
@@ -145,72 +145,133 @@ export async function socatTransfer(
   }
 }
 
+/**
+ * Two namespaces of our own joined by a veth pair, MTU 1500, with every offload off (one frame
+ * per segment, as on the TAP) or on (TSO/GSO, GRO and checksum offload: what the kernel gets
+ * from a virtio-net device that has them, the ceiling for a TAP with offloads).
+ */
+export class VethPair {
+  private constructor(
+    readonly senderNs: string,
+    readonly receiverNs: string,
+    readonly offloads: boolean,
+  ) {}
+
+  static up(offloads: boolean, names: [string, string] = vethNamespaces()): VethPair {
+    const [nsA, nsB] = names;
+    const pair = new VethPair(nsA, nsB, offloads);
+    try {
+      nsUp(nsA);
+      nsUp(nsB);
+      run('ip', [
+        'link',
+        'add',
+        'pv0',
+        'netns',
+        nsA,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'pv1',
+        'netns',
+        nsB,
+      ]);
+      const state = offloads ? 'on' : 'off';
+      for (const [ns, dev, ip] of [
+        [nsA, 'pv0', SENDER_IP],
+        [nsB, 'pv1', RECEIVER_IP],
+      ]) {
+        inNs(ns, ['ip', 'link', 'set', dev, 'mtu', '1500']);
+        inNs(ns, [
+          'ethtool',
+          '-K',
+          dev,
+          'tx',
+          state,
+          'rx',
+          state,
+          'tso',
+          state,
+          'gso',
+          state,
+          'gro',
+          state,
+        ]);
+        inNs(ns, ['ip', 'addr', 'add', `${ip}/24`, 'dev', dev]);
+        inNs(ns, ['ip', 'link', 'set', dev, 'up']);
+      }
+    } catch (e) {
+      pair.down();
+      throw e;
+    }
+    return pair;
+  }
+
+  /**
+   * One bulk transfer sender → receiver (`reverse`: receiver → sender); the sending socat runs on
+   * `clientCpus`, the receiving one on `serverCpus`.
+   */
+  async transfer(
+    bytes: number,
+    clientCpus: string,
+    serverCpus: string,
+    direction: 'forward' | 'reverse' = 'forward',
+  ): Promise<{ gbps: number; machineCpuSecondsPerGB: number }> {
+    const cpu0 = machineCpuSeconds();
+    const [from, to, host] =
+      direction === 'forward'
+        ? [this.senderNs, this.receiverNs, RECEIVER_IP]
+        : [this.receiverNs, this.senderNs, SENDER_IP];
+    const seconds = await socatTransfer(from, to, host, bytes, clientCpus, serverCpus);
+    return {
+      gbps: (bytes * 8) / seconds / 1e9,
+      machineCpuSecondsPerGB: (machineCpuSeconds() - cpu0) / (bytes / 1e9),
+    };
+  }
+
+  /** Ping RTTs (µs, sorted) after a flood warm-up, from the sender's namespace. */
+  ping(count: number, cpus: string): number[] {
+    const pinned = (args: string[]): string[] => ['taskset', '-c', cpus, ...args];
+    inNs(this.senderNs, pinned(['ping', '-n', '-q', '-f', '-c', '20000', '-W', '1', RECEIVER_IP]));
+    const out = inNs(
+      this.senderNs,
+      pinned(['ping', '-n', '-c', String(count), '-i', '0.002', '-W', '1', RECEIVER_IP]),
+    );
+    return [...out.matchAll(/time=([\d.]+) ms/g)]
+      .map((m) => Number(m[1]) * 1000)
+      .sort((a, b) => a - b);
+  }
+
+  down(): void {
+    spawnSync('ip', ['netns', 'del', this.senderNs]);
+    spawnSync('ip', ['netns', 'del', this.receiverNs]);
+  }
+}
+
 export async function measureKernelVeth(opts: KernelVethOptions = {}): Promise<KernelVethResult> {
   const bytes = opts.bytes ?? 512 << 20;
-  const rounds = Math.max(1, opts.rounds ?? 3);
+  const rounds = Math.max(0, opts.rounds ?? 3);
   const pressure = cpuPressure();
   const clientCpus = opts.clientCpus ?? '0';
   const serverCpus = opts.serverCpus ?? '1';
   const pingCount = opts.pingCount ?? 2000;
-  const [nsA, nsB] = vethNamespaces();
+  const pair = VethPair.up(false);
   try {
-    nsUp(nsA);
-    nsUp(nsB);
-    run('ip', [
-      'link',
-      'add',
-      'pv0',
-      'netns',
-      nsA,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'pv1',
-      'netns',
-      nsB,
-    ]);
-    for (const [ns, dev, ip] of [
-      [nsA, 'pv0', SENDER_IP],
-      [nsB, 'pv1', RECEIVER_IP],
-    ]) {
-      inNs(ns, ['ip', 'link', 'set', dev, 'mtu', '1500']);
-      inNs(ns, [
-        'ethtool',
-        '-K',
-        dev,
-        'tx',
-        'off',
-        'rx',
-        'off',
-        'tso',
-        'off',
-        'gso',
-        'off',
-        'gro',
-        'off',
-      ]);
-      inNs(ns, ['ip', 'addr', 'add', `${ip}/24`, 'dev', dev]);
-      inNs(ns, ['ip', 'link', 'set', dev, 'up']);
-    }
-
-    const pinned = (args: string[]): string[] => ['taskset', '-c', clientCpus, ...args];
-    inNs(nsA, pinned(['ping', '-n', '-q', '-f', '-c', '20000', '-W', '1', RECEIVER_IP]));
-    const out = inNs(
-      nsA,
-      pinned(['ping', '-n', '-c', String(pingCount), '-i', '0.002', '-W', '1', RECEIVER_IP]),
-    );
-    const rtts = [...out.matchAll(/time=([\d.]+) ms/g)]
-      .map((m) => Number(m[1]) * 1000)
-      .sort((a, b) => a - b);
-
+    const rtts = pair.ping(pingCount, clientCpus);
     const roundsGbps: number[] = [];
     for (let i = 0; i < rounds; i++) {
-      const seconds = await socatTransfer(nsA, nsB, RECEIVER_IP, bytes, clientCpus, serverCpus);
-      roundsGbps.push((bytes * 8) / seconds / 1e9);
+      roundsGbps.push((await pair.transfer(bytes, clientCpus, serverCpus)).gbps);
     }
     const sorted = [...roundsGbps].sort((a, b) => a - b);
-    const loSeconds = await socatTransfer(nsB, nsB, '127.0.0.1', bytes, clientCpus, serverCpus);
+    const loSeconds = await socatTransfer(
+      pair.receiverNs,
+      pair.receiverNs,
+      '127.0.0.1',
+      bytes,
+      clientCpus,
+      serverCpus,
+    );
     return {
       bytes,
       gbps: sorted[(sorted.length - 1) >> 1],
@@ -225,18 +286,20 @@ export async function measureKernelVeth(opts: KernelVethOptions = {}): Promise<K
       cpuPressure: pressure,
     };
   } finally {
-    spawnSync('ip', ['netns', 'del', nsA]);
-    spawnSync('ip', ['netns', 'del', nsB]);
+    pair.down();
   }
 }
 
 export function formatKernelVeth(r: KernelVethResult): string {
   const f = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+  const transfers =
+    r.roundsGbps.length === 0
+      ? ''
+      : `median of ${r.roundsGbps.length} x ${(r.bytes / 2 ** 20).toFixed(0)} MiB one way ${f(r.gbps)} Gbit/s ` +
+        `[${r.roundsGbps.map((g) => f(g)).join(', ')}]; `;
   return [
     `kernel ↔ kernel over veth (offloads off, MTU 1500, ${r.congestionControl}; ${r.placement})`,
-    `  TCP, median of ${r.roundsGbps.length} x ${(r.bytes / 2 ** 20).toFixed(0)} MiB one way: ${f(r.gbps)} Gbit/s ` +
-      `[${r.roundsGbps.map((g) => f(g)).join(', ')}] ` +
-      `(socat pair over loopback, the tools' ceiling: ${f(r.toolCeilingGbps)} Gbit/s)`,
+    `  TCP: ${transfers}socat pair over loopback (the tools' ceiling) ${f(r.toolCeilingGbps)} Gbit/s`,
     `  ping: median ${f(r.pingMedianUs, 0)} µs, p99 ${f(r.pingP99Us, 0)} µs (${r.pingReceived}/${r.pingSent} replies)`,
     `  CPU pressure before (other load): ${f(r.cpuPressure, 0)}% (PSI some avg10)`,
   ].join('\n');

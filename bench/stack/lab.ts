@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -12,6 +13,12 @@ export const ROOT = join(import.meta.dirname, '..', '..');
 export const CACHE = join(ROOT, 'bench', '.cache');
 export const STACK_IP = '10.0.0.2';
 export const HOST_IP = '10.0.0.1';
+
+/**
+ * The machine's CPUs, read once at load: the TCP scenarios pin this process to one CPU, after
+ * which availableParallelism() (it follows the affinity mask) says 1.
+ */
+export const CPUS = availableParallelism();
 
 export interface Placement {
   /** CPU list (taskset -c) for the process answering: our stack or the C responder. */
@@ -121,6 +128,21 @@ export class Responder {
     clearTimeout(timer);
   }
 }
+
+/**
+ * CPU time the whole machine has spent busy so far (every CPU, every process, the kernel's
+ * softirq work included), in seconds, from /proc/stat: what a transfer costs all told, the
+ * kernel-side tools and the kernel's TCP included. Other load on the machine counts too.
+ */
+export function machineCpuSeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1);
+  // user nice system idle iowait irq softirq steal (guest time is already in user).
+  const [user, nice, system, , , irq, softirq, steal] = fields.slice(0, 8).map(Number);
+  return (user + nice + system + irq + softirq + steal) / USER_HZ;
+}
+
+/** /proc/stat's unit (sysconf(_SC_CLK_TCK)); 100 on every Linux architecture Node runs on. */
+const USER_HZ = 100;
 
 export function run(cmd: string, args: string[], timeoutMs = 120_000): SpawnSyncReturns<string> {
   const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs });

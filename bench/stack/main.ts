@@ -4,25 +4,25 @@
  * per received frame. Needs root (a network namespace of its own); prints why and exits otherwise.
  *
  * Scenarios live one per file (ping.ts, udp-echo.ts, alloc.ts, tcp.ts, http.ts) and targets in
- * targets.ts; the peers (lwIP on the same kind of TAP, the kernel itself over a veth) in
- * peers.ts. `--only ping,tcp,peers,http` picks sections (default: all of them).
+ * targets.ts; the head-to-head with the peers (our stack with and without offloads, lwIP on
+ * the same kind of TAP, the kernel itself over a veth with and without offloads) in peers.ts. `--only ping,tcp,peers,http` picks sections (default: all of them).
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { CACHE, Lab, ROOT } from './lab.js';
+import { CACHE, CPUS, Lab, ROOT } from './lab.js';
 import { nodeSwapTarget, responderTarget, stackTarget, type Target } from './targets.js';
 import { measurePing, type PingResult } from './ping.js';
 import { measureUdpEcho, type UdpEchoResult } from './udp-echo.js';
 import { measureAllocation } from './alloc.js';
 import { formatTcp, measureTcp, type TcpBenchResult } from './tcp.js';
 import {
-  formatPeers,
+  formatHeadToHead,
+  measureHeadToHead,
   measureKernelVeth,
-  measureLwip,
+  STACK_VARIANTS,
+  type HeadToHead,
   type KernelVethResult,
-  type LwipResult,
 } from './peers.js';
 import { formatHttp, measureHttp, type HttpBenchResult } from './http.js';
 
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
     process.stdout.write('bench:stack: needs root (network namespace + TAP); skipped\n');
     return;
   }
-  const cpus = availableParallelism();
+  const cpus = CPUS;
   const placement =
     cpus >= 2 ? { responderCpus: '1', clientCpus: '0' } : { responderCpus: '0', clientCpus: '0' };
   const sections = selectedSections(process.argv.slice(2));
@@ -172,38 +172,29 @@ async function main(): Promise<void> {
       process.exit(130);
     });
     lab.up();
-    let lwip: LwipResult | undefined;
     try {
       if (sections.has('ping')) Object.assign(report, await pingAndUdp(lab, placement, cpus));
       // lwIP runs on the same TAP (nothing else holds tap0 between targets).
-      if (sections.has('peers')) lwip = await measureLwip({ lab, rounds: 3 });
+      if (sections.has('peers')) {
+        const h: HeadToHead = await measureHeadToHead(lab, STACK_VARIANTS);
+        // Its transfers are the head-to-head's; here only its ping and the tools' ceiling.
+        const veth: KernelVethResult = await measureKernelVeth({
+          rounds: 0,
+          clientCpus: placement.clientCpus,
+          serverCpus: placement.responderCpus,
+        });
+        process.stdout.write('\n' + formatHeadToHead(h, veth) + '\n');
+        report.headToHead = h;
+        report.kernelVeth = veth;
+      }
     } finally {
       cleanup();
     }
-    if (lwip !== undefined) report.lwip = lwip;
   }
-  let tcpResult: TcpBenchResult | undefined;
   if (sections.has('tcp')) {
-    tcpResult = await measureTcp();
+    const tcpResult: TcpBenchResult = await measureTcp();
     process.stdout.write('\n' + formatTcp(tcpResult) + '\n');
     report.tcp = tcpResult;
-  }
-  if (sections.has('peers')) {
-    const veth: KernelVethResult = await measureKernelVeth({
-      clientCpus: placement.clientCpus,
-      serverCpus: placement.responderCpus,
-    });
-    report.kernelVeth = veth;
-    const stack =
-      tcpResult === undefined
-        ? undefined
-        : {
-            kernelToStackGbps: tcpResult.kernelToStack.gbps,
-            stackToKernelGbps: tcpResult.stackToKernel.gbps,
-          };
-    process.stdout.write(
-      '\n' + formatPeers(report.lwip as LwipResult | undefined, veth, stack) + '\n',
-    );
   }
   if (sections.has('http')) {
     const http: HttpBenchResult = await measureHttp();

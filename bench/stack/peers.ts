@@ -1,68 +1,62 @@
 /**
- * The C-stack and kernel peers for `bench:stack`, measured in the same run as our stack:
+ * The head-to-head of `bench:stack`: every contender moves the same bytes both ways through the
+ * kernel in the same run, rounds interleaved:
+ *   - our stack (tcp.ts's StackHost) with and without the TAP's offloads;
  *   - lwIP (Debian's liblwip, bench/stack/lwip/) on the same kind of TAP: kernel → lwIP into its
- *     discard server, lwIP → kernel into a socat sink, ping RTT; CPU time of the lwIP process;
- *   - the kernel against itself over a veth with offloads off (kernel-veth.ts).
- * Results use tcp.ts's units: Gbit/s and CPU seconds per GB (1e9 bytes).
- * Also runnable alone as root: `npx tsx bench/stack/peers.ts` (PEERS_BENCH_BYTES to change size).
+ *     discard server, lwIP → kernel into a socat sink; CPU time of the lwIP process; its ping RTT;
+ *   - the kernel against itself over a veth with offloads off (one frame per segment, as a TAP
+ *     without offloads) and on (kernel-veth.ts).
+ * Units: Gbit/s and CPU seconds per GB (1e9 bytes), of the contender's process and of the machine.
+ * Also runnable alone as root: `npx tsx bench/stack/peers.ts` (PEERS_BENCH_BYTES, _ROUNDS).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { CACHE, HOST_IP, Lab, ROOT, run, STACK_IP, type Placement, type Responder } from './lab.js';
+import {
+  CACHE,
+  CPUS,
+  HOST_IP,
+  Lab,
+  machineCpuSeconds,
+  ROOT,
+  run,
+  STACK_IP,
+  type Placement,
+  type Responder,
+} from './lab.js';
 import { measurePing, type PingResult } from './ping.js';
 import {
   cpuPressure,
   formatKernelVeth,
-  measureKernelVeth,
+  VethPair,
   vethNamespaces,
   type KernelVethResult,
 } from './kernel-veth.js';
+import { StackHost, stackHostNamespace, type StackHostOptions } from './tcp.js';
 
 export { measureKernelVeth, type KernelVethOptions, type KernelVethResult } from './kernel-veth.js';
 
-/** One direction of a bulk transfer, as in tcp.ts's TcpBenchResult (medians over the rounds). */
+/** One transfer of a contender (tcp.ts's Transfer; NaN process CPU where there is no process). */
 export interface PeerTransfer {
   gbps: number;
   cpuSecondsPerGB: number;
+  machineCpuSecondsPerGB: number;
 }
 
-/** Every round's figures, for the raw results file. */
+/** One lwIP round, both ways. */
 export interface PeerRound {
   kernelToLwip: PeerTransfer;
   lwipToKernel: PeerTransfer;
 }
 
-export interface LwipResult {
-  bytes: number;
-  kernelToLwip: PeerTransfer;
-  lwipToKernel: PeerTransfer;
-  ping: PingResult;
-  rounds: PeerRound[];
-  /** CPU pressure (PSI "some" avg10, %) before the measurement: other load on the machine. */
-  cpuPressure: number;
-  /** The options compiled into Debian's liblwip that bound throughput (from the peer itself). */
-  lwipOptions: { tcpWnd: number; tcpSndBuf: number; tcpMss: number; wndScale: number };
-  placement: string;
-}
+/** The names of our two variants, which the targets refer to. */
+export const STACK_OFFLOADS = 'pktstack, offloads';
+export const STACK_NO_OFFLOADS = 'pktstack, no offloads';
 
-export interface LwipOptions {
-  /** Bytes per direction and round (default 512 MiB). */
-  bytes?: number;
-  /**
-   * Rounds, each one transfer per direction (default 3); Gbit/s and CPU s/GB are the medians,
-   * because other load on the machine moves a single transfer by ±50% here.
-   */
-  rounds?: number;
-  /**
-   * A lab already up (tap0 with 10.0.0.1/24 on the kernel side, nothing else holding tap0):
-   * main.ts passes its own. Without one, a lab of our own is made and removed.
-   */
-  lab?: Lab;
-  /** Where lwIP (responderCpus) and the kernel tools (clientCpus) run; default lwIP on CPU 1. */
-  placement?: Placement;
-}
+/** Our stack's variants in the head-to-head: TAP options for each. */
+export const STACK_VARIANTS: Array<{ name: string; tap: StackHostOptions['tap'] }> = [
+  { name: STACK_NO_OFFLOADS, tap: {} },
+];
 
 /** The lab of this file when run without main.ts's: its own namespace name, same layout. */
 class PeerLab extends Lab {
@@ -162,11 +156,16 @@ function medianTransfer(all: PeerTransfer[]): PeerTransfer {
   return {
     gbps: median(all.map((t) => t.gbps)),
     cpuSecondsPerGB: median(all.map((t) => t.cpuSecondsPerGB)),
+    machineCpuSecondsPerGB: median(all.map((t) => t.machineCpuSecondsPerGB)),
   };
 }
 
-function transfer(bytes: number, seconds: number, cpuNs: number): PeerTransfer {
-  return { gbps: (bytes * 8) / seconds / 1e9, cpuSecondsPerGB: cpuNs / 1e9 / (bytes / 1e9) };
+function transfer(bytes: number, seconds: number, cpuNs: number, machineS: number): PeerTransfer {
+  return {
+    gbps: (bytes * 8) / seconds / 1e9,
+    cpuSecondsPerGB: cpuNs / 1e9 / (bytes / 1e9),
+    machineCpuSecondsPerGB: machineS / (bytes / 1e9),
+  };
 }
 
 function checkBytes(what: string, e: PeerEvent, bytes: number): number {
@@ -179,6 +178,7 @@ function checkBytes(what: string, e: PeerEvent, bytes: number): number {
 /** Kernel → lwIP: socat in the lab streams `bytes` zeros into lwIP's discard server. */
 async function kernelToLwip(lab: Lab, peer: LwipPeer, bytes: number): Promise<PeerTransfer> {
   const cpu0 = peer.responder.cpuNs();
+  const machine0 = machineCpuSeconds();
   lab.client('socat', [
     '-b',
     '262144',
@@ -187,7 +187,7 @@ async function kernelToLwip(lab: Lab, peer: LwipPeer, bytes: number): Promise<Pe
     `TCP:${STACK_IP}:9,${CUBIC}`,
   ]);
   const seconds = checkBytes('kernel → lwIP', await peer.next('discard'), bytes);
-  return transfer(bytes, seconds, peer.responder.cpuNs() - cpu0);
+  return transfer(bytes, seconds, peer.responder.cpuNs() - cpu0, machineCpuSeconds() - machine0);
 }
 
 /** lwIP → kernel: a socat sink in the lab, then a fresh lwip-peer in source mode. */
@@ -220,102 +220,225 @@ async function lwipToKernel(lab: Lab, binary: string, bytes: number): Promise<Pe
     }
     peer = await startLwipPeer(lab, binary, ['--source', `${HOST_IP}:${SINK_PORT}:${bytes}`]);
     const cpu0 = peer.responder.cpuNs();
+    const machine0 = machineCpuSeconds();
     const seconds = checkBytes('lwIP → kernel', await peer.next('source'), bytes);
     const cpuNs = peer.responder.cpuNs() - cpu0;
+    const machineS = machineCpuSeconds() - machine0;
     const code = await sinkDone;
     if (code !== 0) throw new Error(`socat sink exited ${code}`);
-    return transfer(bytes, seconds, cpuNs);
+    return transfer(bytes, seconds, cpuNs, machineS);
   } finally {
     await peer?.responder.stop();
     if (sink.exitCode === null && sink.signalCode === null) sink.kill('SIGKILL');
   }
 }
 
-export async function measureLwip(opts: LwipOptions = {}): Promise<LwipResult> {
-  const bytes = opts.bytes ?? 512 << 20;
-  const roundCount = Math.max(1, opts.rounds ?? 3);
-  const pressure = cpuPressure();
-  const cpus = availableParallelism();
-  const placement =
-    opts.placement ??
-    opts.lab?.placement ??
-    (cpus >= 2 ? { responderCpus: '1', clientCpus: '0' } : { responderCpus: '0', clientCpus: '0' });
-  const binary = buildLwipPeer();
-  const lab = opts.lab ?? new PeerLab(placement);
-  if (opts.lab === undefined) lab.up();
+/** One round: kernel → lwIP into a fresh lwip-peer's discard server, then lwIP → kernel. */
+export async function lwipRound(lab: Lab, binary: string, bytes: number): Promise<PeerRound> {
+  lab.flushNeighbours();
+  const peer = await startLwipPeer(lab, binary);
+  let k2l: PeerTransfer;
   try {
-    lab.flushNeighbours();
-    let ready: PeerEvent | undefined;
-    let ping: PingResult | undefined;
-    const rounds: PeerRound[] = [];
-    for (let i = 0; i < roundCount; i++) {
-      const peer = await startLwipPeer(lab, binary);
-      let k2l: PeerTransfer;
+    k2l = await kernelToLwip(lab, peer, bytes);
+  } finally {
+    await peer.responder.stop();
+  }
+  return { kernelToLwip: k2l, lwipToKernel: await lwipToKernel(lab, binary, bytes) };
+}
+
+/**
+ * One contender of the head-to-head: brought up for a round, it moves `bytes` from the kernel
+ * into it and from it into the kernel, then goes down again (so rounds can interleave).
+ */
+export interface Contender {
+  name: string;
+  round(bytes: number): Promise<{ inbound: PeerTransfer; outbound: PeerTransfer }>;
+}
+
+/** Our stack in this process (tcp.ts's StackHost) with the given TAP options. */
+export function stackContender(name: string, tap: StackHostOptions['tap']): Contender {
+  return {
+    name,
+    async round(bytes) {
+      const host = await StackHost.up({ tap });
       try {
-        ready = peer.ready;
-        ping ??= measurePing(lab);
-        k2l = await kernelToLwip(lab, peer, bytes);
+        return {
+          inbound: await host.kernelToStack(4, bytes),
+          outbound: await host.stackToKernel(4, bytes),
+        };
       } finally {
-        await peer.responder.stop();
+        await host.close();
       }
-      rounds.push({ kernelToLwip: k2l, lwipToKernel: await lwipToKernel(lab, binary, bytes) });
-    }
+    },
+  };
+}
+
+export function lwipContender(lab: Lab, binary: string): Contender {
+  return {
+    name: 'lwIP',
+    async round(bytes) {
+      const r = await lwipRound(lab, binary, bytes);
+      return { inbound: r.kernelToLwip, outbound: r.lwipToKernel };
+    },
+  };
+}
+
+/** The kernel against itself over a veth: "inbound" one way, "outbound" the other. */
+export function vethContender(offloads: boolean, placement: Placement): Contender {
+  return {
+    name: `kernel veth, offloads ${offloads ? 'on' : 'off'}`,
+    async round(bytes) {
+      const pair = VethPair.up(offloads);
+      try {
+        const { clientCpus, responderCpus } = placement;
+        const inbound = await pair.transfer(bytes, clientCpus, responderCpus);
+        const outbound = await pair.transfer(bytes, clientCpus, responderCpus, 'reverse');
+        return {
+          inbound: { ...inbound, cpuSecondsPerGB: NaN },
+          outbound: { ...outbound, cpuSecondsPerGB: NaN },
+        };
+      } finally {
+        pair.down();
+      }
+    },
+  };
+}
+
+export interface ContenderResult {
+  name: string;
+  inbound: PeerTransfer & { rounds: PeerTransfer[] };
+  outbound: PeerTransfer & { rounds: PeerTransfer[] };
+}
+
+export interface HeadToHead {
+  bytes: number;
+  rounds: number;
+  contenders: ContenderResult[];
+  /** lwIP's compiled-in limits and its ping RTT (one lwip-peer, after a flood warm-up). */
+  lwip: { options: LwipResult['lwipOptions']; ping: PingResult };
+  placement: string;
+  cpuPressure: number;
+}
+
+/** What lwIP's ready line says about its build and how fast it answers a ping. */
+export interface LwipResult {
+  lwipOptions: { tcpWnd: number; tcpSndBuf: number; tcpMss: number; wndScale: number };
+  ping: PingResult;
+}
+
+async function lwipProfile(lab: Lab, binary: string): Promise<LwipResult> {
+  lab.flushNeighbours();
+  const peer = await startLwipPeer(lab, binary);
+  try {
+    const ready = peer.ready;
     return {
-      bytes,
-      kernelToLwip: medianTransfer(rounds.map((r) => r.kernelToLwip)),
-      lwipToKernel: medianTransfer(rounds.map((r) => r.lwipToKernel)),
-      ping: ping!,
-      rounds,
-      cpuPressure: pressure,
+      ping: measurePing(lab),
       lwipOptions: {
-        tcpWnd: ready?.tcp_wnd ?? NaN,
-        tcpSndBuf: ready?.tcp_snd_buf ?? NaN,
-        tcpMss: ready?.tcp_mss ?? NaN,
-        wndScale: ready?.wnd_scale ?? NaN,
+        tcpWnd: ready.tcp_wnd ?? NaN,
+        tcpSndBuf: ready.tcp_snd_buf ?? NaN,
+        tcpMss: ready.tcp_mss ?? NaN,
+        wndScale: ready.wnd_scale ?? NaN,
       },
-      placement: `lwIP on CPU ${lab.placement.responderCpus}, kernel tools (socat, ping) on CPU ${lab.placement.clientCpus} (${cpus} CPUs)`,
     };
   } finally {
-    if (opts.lab === undefined) lab.down();
+    await peer.responder.stop();
   }
 }
 
 /**
- * The peers' lines for the report; `stack` (our Gbit/s each way, from tcp.ts) adds the ratios.
+ * Every contender, `rounds` times, the order rotating each round (round r starts with
+ * contender r) so that load from anything else on the machine hits them alike; each figure is
+ * the median over the rounds, the raw rounds kept beside it.
  */
-export function formatPeers(
-  lwip: LwipResult | undefined,
-  veth: KernelVethResult | undefined,
-  stack?: { kernelToStackGbps: number; stackToKernelGbps: number },
-): string {
+export async function measureHeadToHead(
+  lab: Lab,
+  stackVariants: Array<{ name: string; tap: StackHostOptions['tap'] }>,
+  opts: { bytes?: number; rounds?: number } = {},
+): Promise<HeadToHead> {
+  const bytes = opts.bytes ?? 512 << 20;
+  const rounds = Math.max(1, opts.rounds ?? 3);
+  const pressure = cpuPressure();
+  const binary = buildLwipPeer();
+  const lwip = await lwipProfile(lab, binary);
+  const contenders: Contender[] = [
+    ...stackVariants.map((v) => stackContender(v.name, v.tap)),
+    lwipContender(lab, binary),
+    vethContender(false, lab.placement),
+    vethContender(true, lab.placement),
+  ];
+  const raw = contenders.map(() => ({
+    inbound: [] as PeerTransfer[],
+    outbound: [] as PeerTransfer[],
+  }));
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < contenders.length; k++) {
+      const i = (r + k) % contenders.length;
+      const t = await contenders[i].round(bytes);
+      raw[i].inbound.push(t.inbound);
+      raw[i].outbound.push(t.outbound);
+    }
+  }
+  const { responderCpus, clientCpus } = lab.placement;
+  return {
+    bytes,
+    rounds,
+    contenders: contenders.map((c, i) => ({
+      name: c.name,
+      inbound: { ...medianTransfer(raw[i].inbound), rounds: raw[i].inbound },
+      outbound: { ...medianTransfer(raw[i].outbound), rounds: raw[i].outbound },
+    })),
+    lwip: { options: lwip.lwipOptions, ping: lwip.ping },
+    placement: `stack or lwIP or the receiving kernel on CPU ${responderCpus}, kernel tools (socat, ping) and the sending kernel on CPU ${clientCpus} (${CPUS} CPUs)`,
+    cpuPressure: pressure,
+  };
+}
+
+/**
+ * The head-to-head's lines: every contender both ways with its spread and raw rounds, CPU
+ * seconds per GB (of the stack's own process where there is one, and of the whole machine), the
+ * ratios to lwIP, and the issue's targets against lwIP's median in the same run.
+ */
+export function formatHeadToHead(h: HeadToHead, veth?: KernelVethResult): string {
   const f = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
-  const lines: string[] = [];
-  if (lwip) {
-    const o = lwip.lwipOptions;
-    lines.push(
-      `lwIP 2.1.3 (Debian liblwip: TCP_WND ${o.tcpWnd}, wnd scale ${o.wndScale}, SND_BUF ${o.tcpSndBuf}, MSS ${o.tcpMss}) on a TAP; median of ${lwip.rounds.length} rounds of ${(lwip.bytes / 2 ** 20).toFixed(0)} MiB each way; ${lwip.placement}`,
-      `  rounds, Gbit/s kernel → lwIP / lwIP → kernel: ${lwip.rounds.map((r) => `${f(r.kernelToLwip.gbps)} / ${f(r.lwipToKernel.gbps)}`).join(', ')}`,
-      `  kernel → lwIP  ${f(lwip.kernelToLwip.gbps).padStart(6)} Gbit/s  ${f(lwip.kernelToLwip.cpuSecondsPerGB)} CPU s/GB (lwIP process)`,
-      `  lwIP → kernel  ${f(lwip.lwipToKernel.gbps).padStart(6)} Gbit/s  ${f(lwip.lwipToKernel.cpuSecondsPerGB)} CPU s/GB (lwIP process)`,
-      `  ping: median ${f(lwip.ping.medianUs, 0)} µs, p99 ${f(lwip.ping.p99Us, 0)} µs (${lwip.ping.received}/${lwip.ping.sent} replies)`,
-      `  CPU pressure before (other load): ${f(lwip.cpuPressure, 0)}% (PSI some avg10)`,
+  const o = h.lwip.options;
+  const lwip = h.contenders.find((c) => c.name === 'lwIP');
+  const dir = (t: ContenderResult['inbound']): string => {
+    const g = t.rounds.map((x) => x.gbps);
+    return (
+      `${f(t.gbps).padStart(6)} (${f(Math.min(...g))}-${f(Math.max(...g))}) ` +
+      `${f(t.cpuSecondsPerGB).padStart(5)} ${f(t.machineCpuSecondsPerGB).padStart(5)}`
     );
-    if (stack) {
-      lines.push(
-        `  pktstack / lwIP: kernel → stack ${f((stack.kernelToStackGbps / lwip.kernelToLwip.gbps) * 100, 1)}%, ` +
-          `stack → kernel ${f((stack.stackToKernelGbps / lwip.lwipToKernel.gbps) * 100, 1)}%`,
-      );
-    }
+  };
+  const ratio = (c: ContenderResult, way: 'inbound' | 'outbound'): string =>
+    lwip === undefined ? 'n/a' : `${f(c[way].gbps / lwip[way].gbps)}x`;
+  const lines = [
+    `head-to-head, TCP over IPv4, ${(h.bytes / 2 ** 20).toFixed(0)} MiB per transfer, median of ${h.rounds} rounds (min-max), contenders interleaved; ${h.placement}`,
+    `  lwIP ${'2.1.3'} is Debian's liblwip (TCP_WND ${o.tcpWnd}, wnd scale ${o.wndScale}, SND_BUF ${o.tcpSndBuf}, MSS ${o.tcpMss}); Gbit/s, then CPU s/GB of the contender's process and of the machine`,
+    `  ${'contender'.padEnd(28)} ${'kernel → it'.padEnd(34)} ${'it → kernel'.padEnd(34)} vs lwIP`,
+    ...h.contenders.map(
+      (c) =>
+        `  ${c.name.padEnd(28)} ${dir(c.inbound).padEnd(34)} ${dir(c.outbound).padEnd(34)} ${ratio(c, 'inbound')} / ${ratio(c, 'outbound')}`,
+    ),
+    '  raw rounds, Gbit/s in / out:',
+    ...h.contenders.map(
+      (c) =>
+        `    ${c.name.padEnd(28)} ${c.inbound.rounds.map((t, i) => `${f(t.gbps)} / ${f(c.outbound.rounds[i].gbps)}`).join(', ')}`,
+    ),
+    `  lwIP ping: median ${f(h.lwip.ping.medianUs, 0)} µs, p99 ${f(h.lwip.ping.p99Us, 0)} µs (${h.lwip.ping.received}/${h.lwip.ping.sent} replies)`,
+    `  CPU pressure before (other load): ${f(h.cpuPressure, 0)}% (PSI some avg10)`,
+  ];
+  if (lwip !== undefined) {
+    const target = (name: string, factor: number): string => {
+      const c = h.contenders.find((x) => x.name === name);
+      if (c === undefined) return `  target ${name} >= ${factor}x lwIP both ways: not measured`;
+      const ok =
+        c.inbound.gbps >= factor * lwip.inbound.gbps &&
+        c.outbound.gbps >= factor * lwip.outbound.gbps;
+      return `  target ${name} >= ${factor}x lwIP both ways: ${ratio(c, 'inbound')} / ${ratio(c, 'outbound')} ${ok ? 'OK' : 'MISSED'}`;
+    };
+    lines.push(target(STACK_OFFLOADS, 2), target(STACK_NO_OFFLOADS, 1));
   }
-  if (veth) {
-    lines.push(formatKernelVeth(veth));
-    if (stack) {
-      lines.push(
-        `  pktstack / kernel veth: kernel → stack ${f((stack.kernelToStackGbps / veth.gbps) * 100, 1)}%, ` +
-          `stack → kernel ${f((stack.stackToKernelGbps / veth.gbps) * 100, 1)}%`,
-      );
-    }
-  }
+  if (veth !== undefined) lines.push(formatKernelVeth(veth));
   return lines.join('\n');
 }
 
@@ -325,16 +448,23 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   } else {
     const bytes = Number(process.env.PEERS_BENCH_BYTES ?? 512 << 20);
     const rounds = Number(process.env.PEERS_BENCH_ROUNDS ?? 3);
+    const lab = new PeerLab(
+      CPUS >= 2 ? { responderCpus: '1', clientCpus: '0' } : { responderCpus: '0', clientCpus: '0' },
+    );
     // Ctrl-C skips the finally blocks: remove this process's namespaces (their children die
     // with the TAP/veth, and `ip netns del` of a missing name is a no-op).
     process.once('SIGINT', () => {
-      for (const ns of [`pkt-peers-lab-${process.pid}`, ...vethNamespaces()]) {
+      for (const ns of [lab.ns, ...vethNamespaces(), stackHostNamespace()]) {
         spawnSync('ip', ['netns', 'del', ns]);
       }
       process.exit(130);
     });
-    const lwip = await measureLwip({ bytes, rounds });
-    const veth = await measureKernelVeth({ bytes, rounds });
-    process.stdout.write(formatPeers(lwip, veth) + '\n');
+    lab.up();
+    try {
+      const h = await measureHeadToHead(lab, STACK_VARIANTS, { bytes, rounds });
+      process.stdout.write(formatHeadToHead(h) + '\n');
+    } finally {
+      lab.down();
+    }
   }
 }
