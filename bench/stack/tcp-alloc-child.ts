@@ -3,14 +3,13 @@
  * `--expose-gc --max-semi-space-size=128 --min-semi-space-size=128`: a TcpLayer fed pre-built,
  * in-order 1448-byte segments from a fake peer (its replies go nowhere), in batches of 32 like
  * TAP wakeups, the socket consumed by a no-op 'data' handler. After a warm-up the heap is
- * collected, N segments are pushed through, and the growth of the used heap divided by N is the
- * cost. What remains is a Buffer per batch and connection (the batch's data as one view of the
- * receive slab, see src/runtime/tcp/rx-slab.ts), the slab's own objects, and the stream's
- * bookkeeping. The slabs are external memory: their pressure starts GCs inside the loop, so the
- * figure is a lower bound when gcsInLoop > 0.
+ * collected, N segments are pushed through, and what the heap grew by plus what GCs in the loop
+ * freed, less what the same loop allocates without the stack (building the segments, turning
+ * the event loop), divided by N, is the cost. What remains is a Buffer per batch and connection (the batch's data as one view
+ * of the receive slab, see src/runtime/tcp/rx-slab.ts), the slab's own objects, and the
+ * stream's bookkeeping.
  */
-import { PerformanceObserver } from 'node:perf_hooks';
-import { getHeapStatistics } from 'node:v8';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { ACK, SYN } from '../../src/fsm/segment.js';
 import { tcp as codec } from '../../src/generated/index.js';
 import { VirtualClock } from '../../src/runtime/clock/virtual.js';
@@ -68,7 +67,8 @@ const fields: codec.TcpFields = {
   urgentPointer: 0,
   options: new Uint8Array(0),
 };
-function feed(seq: number, ack: number, flags: number, len: number): void {
+/** Builds a segment from the peer and, when `deliver`, hands it to the layer. */
+function feed(seq: number, ack: number, flags: number, len: number, deliver = true): void {
   fields.seq = seq >>> 0;
   fields.ack = ack >>> 0;
   fields.flags = flags;
@@ -77,10 +77,11 @@ function feed(seq: number, ack: number, flags: number, len: number): void {
   const n = codec.encodeTcp(fields, frame, 0, len, PEER, US);
   delivery.length = n + len;
   delivery.datagramLength = n + len;
-  layer.receive(delivery);
+  if (deliver) layer.receive(delivery);
 }
 
 let seq = 1000;
+let fed = 0;
 feed(seq, 0, SYN, 0);
 const ack = (lastSeq + 1) >>> 0; // acknowledge our SYN-ACK
 seq++;
@@ -93,35 +94,66 @@ async function stream(count: number): Promise<void> {
     for (let j = 0; j < BATCH; j++) {
       feed(seq, ack, ACK, MSS);
       seq = (seq + MSS) >>> 0;
+      fed++;
     }
     layer.batchEnd();
     await new Promise((f) => setImmediate(f));
   }
 }
 
-let gcs = 0;
-const obs = new PerformanceObserver((list) => (gcs += list.getEntries().length));
-obs.observe({ entryTypes: ['gc'] });
+/**
+ * The same loop without the stack: what the measurement's own work allocates (building each
+ * segment, turning the event loop), to be subtracted.
+ */
+async function idle(count: number): Promise<void> {
+  let s = seq;
+  for (let i = 0; i < count; i += BATCH) {
+    for (let j = 0; j < BATCH; j++) {
+      feed(s, ack, ACK, MSS, false);
+      s = (s + MSS) >>> 0;
+    }
+    await new Promise((f) => setImmediate(f));
+  }
+}
+
+/**
+ * Bytes allocated while `run` runs: the growth of the used heap plus what every GC inside it
+ * freed (v8.GCProfiler has the used heap before and after each), so a GC in the loop (the
+ * receive slabs' external memory starts some) hides nothing.
+ */
+async function allocated(run: () => Promise<void>): Promise<{ bytes: number; gcs: number }> {
+  await new Promise((f) => setImmediate(f));
+  gc!();
+  const profiler = new GCProfiler();
+  profiler.start();
+  const before = getHeapStatistics().used_heap_size;
+  await run();
+  const after = getHeapStatistics().used_heap_size;
+  let freed = 0;
+  const { statistics } = profiler.stop();
+  for (const g of statistics) {
+    freed += g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize;
+  }
+  return { bytes: after - before + freed, gcs: statistics.length };
+}
 
 await stream(50_000); // warm-up: JIT, stream buffers at steady state
-await new Promise((f) => setImmediate(f));
-gc();
-const gcsBefore = gcs;
-const before = getHeapStatistics().used_heap_size;
+await idle(50_000);
+const harness = await allocated(() => idle(N));
 const t0 = process.hrtime.bigint();
-await stream(N);
+const total = await allocated(() => stream(N));
 const ns = Number(process.hrtime.bigint() - t0);
-const after = getHeapStatistics().used_heap_size;
 await new Promise((f) => setImmediate(f));
-obs.disconnect();
 process.stdout.write(
   JSON.stringify({
     segments: N,
-    bytesPerSegment: (after - before) / N,
+    bytesPerSegment: (total.bytes - harness.bytes) / N,
+    grossBytesPerSegment: total.bytes / N,
+    harnessBytesPerSegment: harness.bytes / N,
     nsPerSegment: ns / N,
-    gcsInLoop: gcs - gcsBefore,
-    acksPerSegment: sentSegments / (N + 50_000),
+    gcsInLoop: total.gcs,
+    acksPerSegment: sentSegments / fed,
     delivered: consumed,
-    expected: (N + 50_000) * MSS,
+    expected: fed * MSS,
   }) + '\n',
 );

@@ -26,16 +26,19 @@ import { percentile } from './ping.js';
 
 export interface TcpAllocResult {
   segments: number;
+  /** Allocated by the stack per segment (the measurement's own allocation subtracted). */
   bytesPerSegment: number;
+  grossBytesPerSegment: number;
+  harnessBytesPerSegment: number;
   nsPerSegment: number;
   gcsInLoop: number;
   acksPerSegment: number;
 }
 
 /**
- * Receive-path cost per data segment in a child process (see tcp-alloc-child.ts). The socket's
- * per-segment Buffer is external memory whose pressure can start scavenges inside the loop;
- * when gcsInLoop > 0 the heap growth is a lower bound.
+ * Receive-path cost per data segment in a child process (see tcp-alloc-child.ts): what the
+ * stack allocated, counted exactly also across the GCs the receive slabs' external memory starts
+ * inside the loop (what each GC freed is added to the heap's growth).
  */
 export function measureTcpAllocation(segments = 200_000): TcpAllocResult {
   const r = spawnSync(
@@ -504,8 +507,9 @@ export function formatTcp(r: TcpBenchResult): string {
     ping('IPv4', r.ping.ipv4),
     ping('IPv6', r.ping.ipv6),
     `  connections/s (open, echo 1 byte, close; 8 in parallel): ${f(r.connectionsPerSecond, 0)}`,
-    `  receive path, in-process: ${f(r.alloc.bytesPerSegment, 1)} B heap/segment ` +
-      `(${r.alloc.gcsInLoop > 0 ? `lower bound: ${r.alloc.gcsInLoop} GCs in loop` : 'no GC in loop'}), ` +
+    `  receive path, in-process: ${f(r.alloc.bytesPerSegment, 1)} B heap/segment allocated ` +
+      `(${f(r.alloc.grossBytesPerSegment, 1)} with the measurement's own ${f(r.alloc.harnessBytesPerSegment, 1)}; ` +
+      `${r.alloc.gcsInLoop} GCs in loop, counted), ` +
       `${f(r.alloc.nsPerSegment, 0)} ns/segment, ${f(r.alloc.acksPerSegment, 3)} ACKs/segment`,
   ].join('\n');
 }

@@ -55,6 +55,7 @@ import {
   type TransportReceiver,
 } from '../layers.js';
 import type { StatsTree } from '../stats.js';
+import { clearArray } from '../arrays.js';
 import { copyBytes } from '../ethernet/bytes.js';
 import { icmpVerdict, icmpv6Verdict, type IcmpVerdict } from './icmp-errors.js';
 import { TcpSocket, type SocketBackend, type TcpErrorCode, type TcpSocketInit } from './socket.js';
@@ -386,6 +387,8 @@ class Entry implements SocketBackend, RxRun {
   rxEnd = 0;
   /** In the layer's list of entries whose run waits for the batch's end (TcpLayer.rxPending). */
   rxListed = false;
+  /** In the layer's list of connections whose ACK waits for the batch's end (deferAck). */
+  ackDeferred = false;
   /** Bytes handed to the socket (onData), and how many of them were reported consumed. */
   handed = 0;
   reported = 0;
@@ -1239,7 +1242,11 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
 
   deferAck(conn: TcpConnection): boolean {
     if (!this.coalesceAcks || !this.inBatch) return false;
-    this.deferred.push(conn.owner as Entry);
+    const entry = conn.owner as Entry;
+    if (!entry.ackDeferred) {
+      entry.ackDeferred = true;
+      this.deferred.push(entry);
+    }
     return true;
   }
 
@@ -1255,17 +1262,18 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       if (entry.inTable) this.settle(entry);
       else RxSlab.drop(entry);
     }
-    pending.length = 0;
+    clearArray(pending);
     const deferred = this.deferred;
     if (deferred.length === 0) return;
     const now = this.clock.now();
     for (let i = 0; i < deferred.length; i++) {
       const entry = deferred[i];
+      entry.ackDeferred = false;
       if (!entry.inTable) continue;
       entry.conn.flushAck(now);
       this.settle(entry);
     }
-    deferred.length = 0;
+    clearArray(deferred);
   }
 
   // ================================================================== internals
@@ -1570,8 +1578,8 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
           break;
       }
     }
-    events.length = 0;
-    chunks.length = 0;
+    clearArray(events);
+    clearArray(chunks);
     entry.spareEvents = events;
     entry.spareChunks = chunks;
   }

@@ -3,6 +3,7 @@
  * codec: `TcpView` and the option summaries its wrap() records on the way in (nothing
  * allocated), `encodeTcpOptions` from reused items on the way out (nothing allocated either).
  */
+import { clearArray } from '../arrays.js';
 import { tcp } from '../../generated/index.js';
 import { MAX_SACK_BLOCKS, SYN, clearSegment, type Segment } from '../../fsm/segment.js';
 
@@ -67,7 +68,7 @@ export class OptionWriter {
 
   write(seg: Segment): Uint8Array {
     const items = this.items;
-    items.length = 0;
+    clearArray(items);
     if ((seg.flags & SYN) !== 0) {
       if (seg.mss >= 0) {
         this.mss.value = seg.mss;
