@@ -2,7 +2,8 @@
  * Bytes allocated per received TCP data segment, in a child process started by tcp.ts with
  * `--expose-gc --max-semi-space-size=128 --min-semi-space-size=128`: a TcpLayer fed pre-built,
  * in-order 1448-byte segments from a fake peer (its replies go nowhere), in batches of 32 like
- * TAP wakeups, the socket consumed by a no-op 'data' handler. After a warm-up the heap is
+ * TAP wakeups, the socket consumed by a no-op 'data' handler (or, with `onread` as the second
+ * argument, by an `onread` callback on one 64 KiB buffer). After a warm-up the heap is
  * collected, N segments are pushed through, and what the heap grew by plus what GCs in the loop
  * freed, less what the same loop allocates without the stack (building the segments, turning
  * the event loop), divided by N, is the cost. What remains is a Buffer per batch and connection (the batch's data as one view
@@ -42,7 +43,19 @@ const layer = new TcpLayer(sender, new VirtualClock(), {
 });
 layer.coalesceAcks = true;
 let consumed = 0;
-layer.listen(9, (s) => s.on('data', (d: Buffer) => (consumed += d.length)));
+/** 'data' (the stream: a Buffer per batch) or 'onread' (node:net's: one reused buffer). */
+const MODE = process.argv[3] ?? 'data';
+if (MODE !== 'data' && MODE !== 'onread') throw new Error(`mode ${MODE}: data or onread`);
+const readBuffer = new Uint8Array(64 * 1024);
+layer.listen(
+  9,
+  (s) => {
+    if (MODE === 'data') s.on('data', (d: Buffer) => (consumed += d.length));
+  },
+  MODE === 'onread'
+    ? { onread: () => ({ buffer: readBuffer, callback: (n: number) => void (consumed += n) }) }
+    : {},
+);
 
 const frame = new Uint8Array(20 + MSS);
 const delivery: Ipv4Delivery = {
@@ -146,6 +159,7 @@ const ns = Number(process.hrtime.bigint() - t0);
 await new Promise((f) => setImmediate(f));
 process.stdout.write(
   JSON.stringify({
+    mode: MODE,
     segments: N,
     bytesPerSegment: (total.bytes - harness.bytes) / N,
     grossBytesPerSegment: total.bytes / N,

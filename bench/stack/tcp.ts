@@ -40,7 +40,10 @@ export interface TcpAllocResult {
  * stack allocated, counted exactly also across the GCs the receive slabs' external memory starts
  * inside the loop (what each GC freed is added to the heap's growth).
  */
-export function measureTcpAllocation(segments = 200_000): TcpAllocResult {
+export function measureTcpAllocation(
+  mode: 'data' | 'onread' = 'data',
+  segments = 200_000,
+): TcpAllocResult {
   const r = spawnSync(
     process.execPath,
     [
@@ -51,6 +54,7 @@ export function measureTcpAllocation(segments = 200_000): TcpAllocResult {
       '--min-semi-space-size=128',
       join(import.meta.dirname, 'tcp-alloc-child.ts'),
       String(segments),
+      mode,
     ],
     { encoding: 'utf8', timeout: 300_000 },
   );
@@ -80,7 +84,9 @@ export interface TcpBenchResult {
   ping: { ipv4: PingFigures; ipv6: PingFigures };
   connectionsPerSecond: number;
   placement: string;
+  /** The stream's 'data' (a Buffer per batch), and node:net's `onread` (one reused buffer). */
   alloc: TcpAllocResult;
+  allocOnread: TcpAllocResult;
 }
 
 export interface PingFigures {
@@ -422,7 +428,8 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
       sent: list.reduce((n, p) => n + p.sent, 0),
     });
     const connectionsPerSecond = await host.connectionsPerSecond();
-    const alloc = measureTcpAllocation();
+    const alloc = measureTcpAllocation('data');
+    const allocOnread = measureTcpAllocation('onread');
     return {
       bytes,
       rounds: ROUNDS,
@@ -432,6 +439,7 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
       ping: { ipv4: pingFigures(pings.v4), ipv6: pingFigures(pings.v6) },
       connectionsPerSecond,
       alloc,
+      allocOnread,
       placement: `stack on CPU ${host.stackCpu}, kernel tools on CPU ${host.toolCpu} (${CPUS} CPUs)`,
     };
   } finally {
@@ -507,11 +515,19 @@ export function formatTcp(r: TcpBenchResult): string {
     ping('IPv4', r.ping.ipv4),
     ping('IPv6', r.ping.ipv6),
     `  connections/s (open, echo 1 byte, close; 8 in parallel): ${f(r.connectionsPerSecond, 0)}`,
-    `  receive path, in-process: ${f(r.alloc.bytesPerSegment, 1)} B heap/segment allocated ` +
-      `(${f(r.alloc.grossBytesPerSegment, 1)} with the measurement's own ${f(r.alloc.harnessBytesPerSegment, 1)}; ` +
-      `${r.alloc.gcsInLoop} GCs in loop, counted), ` +
-      `${f(r.alloc.nsPerSegment, 0)} ns/segment, ${f(r.alloc.acksPerSegment, 3)} ACKs/segment`,
+    allocLine("'data'", r.alloc),
+    allocLine('onread', r.allocOnread),
   ].join('\n');
+}
+
+function allocLine(reader: string, a: TcpAllocResult): string {
+  const f = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+  return (
+    `  receive path, in-process, ${reader} reader: ${f(a.bytesPerSegment, 1)} B heap/segment ` +
+    `allocated (${f(a.grossBytesPerSegment, 1)} with the measurement's own ` +
+    `${f(a.harnessBytesPerSegment, 1)}; ${a.gcsInLoop} GCs in loop, counted), ` +
+    `${f(a.nsPerSegment, 0)} ns/segment, ${f(a.acksPerSegment, 3)} ACKs/segment`
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -244,6 +244,59 @@ async function until(check: () => boolean): Promise<void> {
 
 describe('node:net conformance: connections', () => {
   conformance(
+    "connect({ onread }): bytes arrive in the given buffer and callback, never as 'data'; returning false pauses until resume(); 'end' after the last byte",
+    [
+      'callback bytes fit the buffer true',
+      'paused once true',
+      'received 200000 equal true',
+      'data events 0',
+      'bytesRead 200000',
+      'end',
+      'close hadError=false',
+    ],
+    async ({ server, client, log, cleanup }) => {
+      const body = Buffer.alloc(200_000);
+      for (let i = 0; i < body.length; i++) body[i] = (i * 7 + (i >> 9)) & 0xff;
+      const { server: srv, port } = await listening(server, (s) => s.end(body));
+      cleanup(() => closeServer(srv));
+      const buffer = Buffer.alloc(3000);
+      const got: Buffer[] = [];
+      let fits = true;
+      let pauses = 0;
+      let dataEvents = 0;
+      let ended = false;
+      const c = client.net.connect({
+        port,
+        host: server.host,
+        onread: {
+          buffer,
+          callback: (n: number, buf: Uint8Array) => {
+            fits &&= buf === buffer && n > 0 && n <= buffer.length && !ended;
+            got.push(Buffer.from(buf.subarray(0, n)));
+            if (got.length !== 3) return true;
+            pauses++;
+            setTimeout(() => c.resume(), 20);
+            return false;
+          },
+        },
+      });
+      c.on('data', () => dataEvents++);
+      c.on('end', () => {
+        ended = true;
+        log.add('callback bytes fit the buffer', fits);
+        log.add('paused once', pauses === 1);
+        const all = Buffer.concat(got);
+        log.add('received', all.length, 'equal', all.equals(body));
+        log.add('data events', dataEvents);
+        log.add('bytesRead', c.bytesRead);
+        log.add('end');
+      });
+      const hadError = await next<boolean>(c, 'close');
+      log.add('close', `hadError=${hadError}`);
+    },
+  );
+
+  conformance(
     'addresses, ports, families and byte counts on both ends; connect options localAddress and localPort',
     [
       'client remote=true port=true IPv4 local=true localPort=true',

@@ -14,7 +14,7 @@ import { parseIpv4 } from '../../codec/address.js';
 import type { LookupAddress, LookupOptions } from '../dns/resolver.js';
 import type { Stack } from '../stack.js';
 import type { TcpServer } from '../tcp/layer.js';
-import { TcpSocket, TcpSocketError, type TcpErrorCode } from '../tcp/socket.js';
+import { TcpSocket, TcpSocketError, type OnReadOptions, type TcpErrorCode } from '../tcp/socket.js';
 
 /** dns.lookup's shape, for the `lookup` option. */
 export type NetLookupFunction = (
@@ -32,6 +32,12 @@ export interface NetSocketOptions {
   allowHalfOpen?: boolean;
   readableHighWaterMark?: number;
   writableHighWaterMark?: number;
+  /**
+   * As node:net's: received bytes go to this buffer and callback instead of 'data' (see
+   * OnReadOptions). Taken by `new Socket(options)` and `net.connect(options)`; a later
+   * `socket.connect(options)` does not change it.
+   */
+  onread?: OnReadOptions;
 }
 
 export interface NetConnectOptions extends NetSocketOptions {
@@ -491,6 +497,7 @@ export class StackNet {
       allowHalfOpen: options.allowHalfOpen,
       readableHighWaterMark: options.readableHighWaterMark,
       writableHighWaterMark: options.writableHighWaterMark,
+      onread: options.onread,
     });
     return (socket.connect as (...a: unknown[]) => NetSocket)(...args);
   }

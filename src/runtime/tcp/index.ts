@@ -21,6 +21,6 @@ export type {
   TcpLayerStats,
 } from './layer.js';
 export { TcpSocket, TcpSocketError } from './socket.js';
-export type { TcpErrorCode } from './socket.js';
+export type { OnReadOptions, TcpErrorCode } from './socket.js';
 export { startDiscardServer, startEchoServer } from './services.js';
 export type { DiscardSession } from './services.js';

@@ -58,7 +58,13 @@ import type { StatsTree } from '../stats.js';
 import { clearArray } from '../arrays.js';
 import { copyBytes } from '../ethernet/bytes.js';
 import { icmpVerdict, icmpv6Verdict, type IcmpVerdict } from './icmp-errors.js';
-import { TcpSocket, type SocketBackend, type TcpErrorCode, type TcpSocketInit } from './socket.js';
+import {
+  TcpSocket,
+  type OnReadOptions,
+  type SocketBackend,
+  type TcpErrorCode,
+  type TcpSocketInit,
+} from './socket.js';
 import { OptionWriter, readSegment } from './wire.js';
 import { RxSlab, type RxRun } from './rx-slab.js';
 
@@ -75,6 +81,15 @@ const CONFIRM_INTERVAL_MS = 1000;
 /** Linux's default ip_local_port_range, 32768..60999, for connect and listen(0). */
 const EPHEMERAL_FIRST = 32768;
 const EPHEMERAL_COUNT = 61000 - EPHEMERAL_FIRST;
+/**
+ * The IPv4 table's keys, signed: a 32-bit value at or above 2^31 is a heap number in V8, and a
+ * Map lookup with one allocates it (per segment for a remote port >= 32768 or an address from
+ * 128.0.0.0 up); signed 32-bit integers are small integers (Node has no pointer compression).
+ */
+function portsKey(remotePort: number, localPort: number): number {
+  return (remotePort << 16) | localPort;
+}
+
 /** Bit of a SYN-cookie SYN-ACK's timestamp that says the peer offered SACK. */
 const COOKIE_SACK_BIT = 0x10;
 
@@ -271,6 +286,8 @@ export interface ConnectOptions {
   timeout?: number;
   /** @internal A socket made before the connection (stack.net resolves names first). */
   socket?: TcpSocket;
+  /** As node:net's: received bytes go to this buffer and callback, not to 'data' (OnReadOptions). */
+  onread?: OnReadOptions;
 }
 
 export interface ListenOptions {
@@ -284,6 +301,11 @@ export interface ListenOptions {
   host?: string;
   /** With host '::' (or none): IPv6 only (IPV6_V6ONLY), leaving the IPv4 port to another server. */
   ipv6Only?: boolean;
+  /**
+   * `onread` for each accepted socket (node:net has it for sockets it connects only): called
+   * once per connection, so connections do not share a buffer.
+   */
+  onread?: () => OnReadOptions;
 }
 
 /** A listening port: emits 'connection' (socket), 'close'. */
@@ -389,6 +411,16 @@ class Entry implements SocketBackend, RxRun {
   rxListed = false;
   /** In the layer's list of connections whose ACK waits for the batch's end (deferAck). */
   ackDeferred = false;
+  /**
+   * An `onread` socket: bytes already copied into its buffer and not yet given to its callback;
+   * chunks (and their first one's bytes given) and end-of-stream events that wait while it is
+   * paused; whether it was resumed since.
+   */
+  directFill = 0;
+  readonly held: Buffer[] = [];
+  heldOffset = 0;
+  readonly heldEvents: TcpEvent[] = [];
+  resumed = false;
   /** Bytes handed to the socket (onData), and how many of them were reported consumed. */
   handed = 0;
   reported = 0;
@@ -453,6 +485,16 @@ class Entry implements SocketBackend, RxRun {
       this.conn.consumed(consumed, this.clock.now());
       this.layer.settle(this);
     }
+  }
+
+  readerResumed(): void {
+    this.resumed = true;
+    this.layer.settle(this);
+  }
+
+  /** Received data waits for the batch's end (in the open run or the `onread` buffer). */
+  get rxWaiting(): boolean {
+    return this.rxSlab !== null || (this.directFill > 0 && this.socket?.directBuffer() != null);
   }
 
   setNoDelay(noDelay: boolean): void {
@@ -533,7 +575,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   onEvict: ((eviction: TcpEviction) => void) | null = null;
   /** Told of every connection that opens, and of its close (see TcpConnectionEvent). */
   onConnection: ((event: TcpConnectionEvent) => void) | null = null;
-  /** IPv4: remote address → ((remotePort << 16) | localPort) → entry. */
+  /** IPv4: remote address → portsKey → entry (keys signed, see portsKey). */
   private readonly table = new Map<number, Map<number, Entry>>();
   /** IPv6: seeded hash of (remote address, ports) → entries chained through `next6`. */
   private readonly table6 = new Map<number, Entry>();
@@ -728,7 +770,13 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       options.port,
     );
     const entry = this.insert(conn, a);
-    const socket = this.newSocket(entry, true, options.allowHalfOpen, options.socket);
+    const socket = this.newSocket(
+      entry,
+      true,
+      options.allowHalfOpen,
+      options.socket,
+      options.onread,
+    );
     entry.socket = socket;
     if (options.noDelay) conn.noDelay = true;
     if (connectListener) socket.once('connect', connectListener);
@@ -1224,8 +1272,23 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   deliver(conn: TcpConnection, bytes: Uint8Array, offset: number, length: number): void {
     const entry = conn.owner as Entry;
     if (entry.released) return;
+    // An `onread` socket's own buffer first, while nothing older waits.
+    const direct = entry.socket?.directBuffer() ?? null;
+    if (
+      direct !== null &&
+      entry.chunks.length === 0 &&
+      entry.rxSlab === null &&
+      entry.held.length === 0 &&
+      entry.directFill < direct.length
+    ) {
+      const n = Math.min(length, direct.length - entry.directFill);
+      copyBytes(bytes, offset, direct, entry.directFill, n);
+      entry.directFill += n;
+      offset += n;
+      length -= n;
+    }
     this.rxMemory.append(entry, bytes, offset, length, entry.chunks);
-    if (!entry.rxListed && entry.rxSlab !== null) {
+    if (!entry.rxListed && entry.rxWaiting) {
       entry.rxListed = true;
       this.rxPending.push(entry);
     }
@@ -1258,7 +1321,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     for (let i = 0; i < pending.length; i++) {
       const entry = pending[i];
       entry.rxListed = false;
-      if (entry.rxSlab === null) continue;
+      if (!entry.rxWaiting) continue;
       if (entry.inTable) this.settle(entry);
       else RxSlab.drop(entry);
     }
@@ -1331,7 +1394,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   }
 
   private lookup(a: TcpAddresses, remotePort: number, localPort: number): Entry | undefined {
-    if (!a.ipv6) return this.table.get(a.remote4)?.get(((remotePort << 16) | localPort) >>> 0);
+    if (!a.ipv6) return this.table.get(a.remote4 | 0)?.get(portsKey(remotePort, localPort));
     let e = this.table6.get(this.key6(a.remote6, remotePort, localPort)) ?? null;
     while (e !== null) {
       const c = e.conn;
@@ -1355,12 +1418,12 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       entry.next6 = this.table6.get(key) ?? null;
       this.table6.set(key, entry);
     } else {
-      let ports = this.table.get(a.remote4);
+      let ports = this.table.get(a.remote4 | 0);
       if (ports === undefined) {
         ports = new Map();
-        this.table.set(a.remote4, ports);
+        this.table.set(a.remote4 | 0, ports);
       }
-      ports.set(((conn.remotePort << 16) | conn.localPort) >>> 0, entry);
+      ports.set(portsKey(conn.remotePort, conn.localPort), entry);
     }
     this.count++;
     return entry;
@@ -1398,10 +1461,10 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       }
       entry.next6 = null;
     } else {
-      const ports = this.table.get(a.remote4);
+      const ports = this.table.get(a.remote4 | 0);
       if (ports !== undefined) {
-        ports.delete(((conn.remotePort << 16) | conn.localPort) >>> 0);
-        if (ports.size === 0) this.table.delete(a.remote4);
+        ports.delete(portsKey(conn.remotePort, conn.localPort));
+        if (ports.size === 0) this.table.delete(a.remote4 | 0);
       }
     }
     this.count--;
@@ -1508,7 +1571,8 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
         guard < 64 &&
         (entry.chunks.length > 0 ||
           entry.events.length > 0 ||
-          (entry.rxSlab !== null && !this.holdingRuns()));
+          entry.resumed ||
+          (entry.rxWaiting && !this.holdingRuns()));
         guard++
       ) {
         this.flush(entry);
@@ -1534,35 +1598,48 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
 
   private flush(entry: Entry): void {
     // The open run waits for the batch's end, unless an event must follow its data.
-    if (!this.holdingRuns() || entry.events.length > 0) this.rxMemory.close(entry, entry.chunks);
+    if (!this.holdingRuns() || entry.events.length > 0 || entry.resumed)
+      this.rxMemory.close(entry, entry.chunks);
     // Swap in the spare arrays so work queued by socket callbacks lands in the other pair.
     const events = entry.events;
     const chunks = entry.chunks;
     entry.events = entry.spareEvents;
     entry.chunks = entry.spareChunks;
     // Order: establishment first, then data, then end-of-stream and errors.
-    for (const ev of events) {
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i];
       if (ev === TcpEvent.Established) this.onEstablished(entry);
     }
     const socket = entry.socket;
-    if (socket !== null) {
-      for (const c of chunks) {
+    // End of stream after the data an `onread` socket has not taken yet.
+    let endWaits = false;
+    if (socket !== null && socket.direct) {
+      if (!this.holdingRuns() || events.length > 0 || entry.resumed) {
+        entry.resumed = false;
+        this.deliverDirect(entry, socket, chunks);
+      } else for (let i = 0; i < chunks.length; i++) entry.held.push(chunks[i]);
+      endWaits = entry.directFill > 0 || entry.held.length > 0;
+      if (!endWaits && entry.heldEvents.length > 0) this.endStream(entry, entry.heldEvents);
+    } else if (socket !== null) {
+      for (let i = 0; i < chunks.length; i++) {
+        const c = chunks[i];
         entry.handed += c.length;
         socket.onData(c);
       }
       if (chunks.length > 0) entry.readerBuffered(socket.readableLength);
     }
-    for (const ev of events) {
+    for (let i = 0; i < events.length; i++) {
+      const ev = events[i];
       const s = entry.socket;
       switch (ev) {
         case TcpEvent.SendSpace:
           s?.onSendSpace();
           break;
         case TcpEvent.RemoteFin:
-          s?.onRemoteEnd();
-          break;
         case TcpEvent.Closed:
-          s?.onClosed();
+          if (endWaits) entry.heldEvents.push(ev);
+          else if (ev === TcpEvent.RemoteFin) s?.onRemoteEnd();
+          else s?.onClosed();
           break;
         case TcpEvent.Reset:
           this.fail(entry, 'ECONNRESET');
@@ -1582,6 +1659,48 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     clearArray(chunks);
     entry.spareEvents = events;
     entry.spareChunks = chunks;
+  }
+
+  /**
+   * Gives an `onread` socket what waits for it, oldest first: the bytes already in its buffer,
+   * then chunks copied into the buffer a buffer's worth at a time, until it pauses.
+   */
+  private deliverDirect(entry: Entry, socket: TcpSocket, chunks: Buffer[]): void {
+    const held = entry.held;
+    for (let i = 0; i < chunks.length; i++) held.push(chunks[i]);
+    let given = false;
+    if (entry.directFill > 0 && socket.directBuffer() !== null) {
+      const n = entry.directFill;
+      entry.directFill = 0;
+      entry.handed += n;
+      given = true;
+      socket.onDirectData(n);
+    }
+    while (held.length > 0 && entry.directFill === 0) {
+      const buffer = socket.directBuffer();
+      if (buffer === null) break;
+      const c = held[0];
+      const n = Math.min(c.length - entry.heldOffset, buffer.length);
+      copyBytes(c, entry.heldOffset, buffer, 0, n);
+      entry.heldOffset += n;
+      if (entry.heldOffset === c.length) {
+        held.shift();
+        entry.heldOffset = 0;
+      }
+      entry.handed += n;
+      given = true;
+      socket.onDirectData(n);
+    }
+    if (given) entry.readerBuffered(0);
+  }
+
+  /** The end-of-stream events that waited for an `onread` socket's data. */
+  private endStream(entry: Entry, events: TcpEvent[]): void {
+    while (events.length > 0) {
+      const ev = events.shift();
+      if (ev === TcpEvent.RemoteFin) entry.socket?.onRemoteEnd();
+      else entry.socket?.onClosed();
+    }
   }
 
   private fail(entry: Entry, code: TcpErrorCode): void {
@@ -1609,7 +1728,13 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       conn.abort(this.clock.now());
       return;
     }
-    const socket = this.newSocket(entry, false, server.options.allowHalfOpen);
+    const socket = this.newSocket(
+      entry,
+      false,
+      server.options.allowHalfOpen,
+      undefined,
+      server.options.onread?.(),
+    );
     entry.socket = socket;
     if (server.options.noDelay) conn.setNoDelay(true, this.clock.now());
     server.emit('connection', socket);
@@ -1638,6 +1763,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     connecting: boolean,
     allowHalfOpen?: boolean,
     existing?: TcpSocket,
+    onread?: OnReadOptions,
   ): TcpSocket {
     const a = entry.addresses;
     const conn = entry.conn;
@@ -1650,6 +1776,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       remotePort: conn.remotePort,
       connecting,
       allowHalfOpen,
+      onread,
     };
     if (existing === undefined) return this.socketFactory(init);
     existing.attach(init);

@@ -12,6 +12,18 @@ import { Duplex } from 'node:stream';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { TcpConnection } from '../../fsm/tcp.js';
 
+/**
+ * node:net's `onread`: received bytes are copied into `buffer` (or into what the function
+ * returns, asked again after each callback) and `callback(bytes, buffer)` is called instead of
+ * the stream's 'data'; returning false pauses the socket until resume(). The bytes are the
+ * application's to read only until the callback returns: the next ones overwrite them. That is
+ * what makes a bulk receive free of garbage; 'data' chunks are never rewritten (rx-slab.ts).
+ */
+export interface OnReadOptions {
+  buffer: Uint8Array | (() => Uint8Array);
+  callback: (bytes: number, buffer: Uint8Array) => boolean | void;
+}
+
 /** What a socket asks of the TCP layer for its connection. */
 export interface SocketBackend {
   readonly clock: Clock;
@@ -23,6 +35,8 @@ export interface SocketBackend {
   release(abort: boolean): void;
   /** The reader holds `buffered` bytes not yet read (the rest was consumed). */
   readerBuffered(buffered: number): void;
+  /** An `onread` socket was resumed: data held while it was paused may go on. */
+  readerResumed(): void;
   /** Bytes delivered to the socket and not yet reported consumed. */
   readonly unread: number;
   setNoDelay(noDelay: boolean): void;
@@ -97,6 +111,7 @@ export class TcpSocketError extends Error {
 /** What a socket is made with before it has a connection. */
 export interface TcpSocketOptions {
   clock: Clock;
+  onread?: OnReadOptions;
   allowHalfOpen?: boolean;
   readableHighWaterMark?: number;
   writableHighWaterMark?: number;
@@ -113,6 +128,7 @@ export interface TcpSocketInit {
   /** True for sockets from `connect` (false for accepted ones, which start connected). */
   connecting: boolean;
   allowHalfOpen?: boolean;
+  onread?: OnReadOptions;
   readableHighWaterMark?: number;
   writableHighWaterMark?: number;
 }
@@ -178,6 +194,10 @@ export class TcpSocket extends Duplex {
   /** setNoDelay / setKeepAlive called before the connection existed. */
   private wantNoDelay: boolean | null = null;
   private wantKeepAlive: [boolean, number] | null = null;
+  /** `onread`: the callback, and the buffer the layer copies into (see directBuffer). */
+  private readonly onread: OnReadOptions | null;
+  private readBuffer: Uint8Array | null = null;
+  private readPaused = false;
 
   constructor(init: TcpSocketInit | TcpSocketOptions) {
     super({
@@ -189,6 +209,8 @@ export class TcpSocket extends Duplex {
       emitClose: false,
     });
     this.connecting = false;
+    this.onread = init.onread ?? null;
+    if (this.onread !== null) this.readBuffer = this.nextReadBuffer();
     if ('backend' in init) {
       this.clock = init.backend.clock;
       this.attach(init);
@@ -379,6 +401,50 @@ export class TcpSocket extends Duplex {
     this.touch();
     this.emit('connect');
     this.emit('ready');
+  }
+
+  /** @internal Received data goes to the `onread` callback, not to the stream. */
+  get direct(): boolean {
+    return this.onread !== null;
+  }
+
+  /**
+   * @internal The `onread` buffer the layer may copy received bytes into now: null for a stream
+   * socket, or while paused.
+   */
+  directBuffer(): Uint8Array | null {
+    return this.readPaused || this.destroyed ? null : this.readBuffer;
+  }
+
+  /** @internal `bytes` bytes were copied into directBuffer(): the `onread` callback. */
+  onDirectData(bytes: number): void {
+    const onread = this.onread;
+    const buffer = this.readBuffer;
+    if (onread === null || buffer === null || this.destroyed || this.remoteEnded) return;
+    this.bytesRead += bytes;
+    this.touch();
+    if (onread.callback.call(this, bytes, buffer) === false) this.readPaused = true;
+    if (typeof onread.buffer === 'function') this.readBuffer = this.nextReadBuffer();
+  }
+
+  override pause(): this {
+    if (this.onread !== null) this.readPaused = true;
+    return super.pause();
+  }
+
+  override resume(): this {
+    super.resume();
+    if (this.onread !== null && this.readPaused) {
+      this.readPaused = false;
+      if (!this.released) this.backend?.readerResumed();
+    }
+    return this;
+  }
+
+  private nextReadBuffer(): Uint8Array | null {
+    const b = this.onread?.buffer;
+    const buffer = typeof b === 'function' ? b() : b;
+    return buffer instanceof Uint8Array && buffer.length > 0 ? buffer : null;
   }
 
   /** @internal In-order data (already copied). */
