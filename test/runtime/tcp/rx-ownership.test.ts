@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { Clock } from '../../../src/runtime/clock/clock.js';
 import { copyBytes } from '../../../src/runtime/ethernet/bytes.js';
 import { RxSlab, type RxRun } from '../../../src/runtime/tcp/rx-slab.js';
 import type { TcpSocket } from '../../../src/runtime/tcp/index.js';
@@ -66,7 +67,7 @@ function readAll(
   mode: Reader,
   sizes: number[],
   pauses: number[],
-  clockNow: () => number,
+  clock: Clock,
 ): { chunks: Buffer[]; copies: Buffer[]; ended: () => boolean } {
   const chunks: Buffer[] = [];
   const copies: Buffer[] = [];
@@ -95,9 +96,9 @@ function readAll(
       const ms = mode === 'pause' ? pauses[i++ % pauses.length] : 0;
       if (ms > 0) {
         s.pause();
-        const until = clockNow() + ms;
-        const resume = () => (clockNow() >= until ? s.resume() : setImmediate(resume));
-        setImmediate(resume);
+        // A virtual-clock timer: runUntil does not jump past it, as it may past a chain of
+        // setImmediate calls.
+        clock.setTimer(ms, () => s.resume());
       }
     });
   }
@@ -109,8 +110,9 @@ function readAll(
  * the bytes copied out in the callback (they are only valid during it), and now and then a
  * pause, by returning false, resumed some virtual milliseconds later.
  */
-function onreadReader(sizes: number[], pauses: number[], p: { clock: { now(): number } }) {
-  const size = (i: number) => 1 + sizes[i % sizes.length] * 3;
+function onreadReader(sizes: number[], pauses: number[], p: { clock: Clock }) {
+  // At least 16 bytes and a pause every 37th callback at most: a bounded virtual time in all.
+  const size = (i: number) => 16 + sizes[i % sizes.length] * 3;
   const shared = new Uint8Array(size(0));
   let i = 0;
   let socket: TcpSocket | null = null;
@@ -128,15 +130,12 @@ function onreadReader(sizes: number[], pauses: number[], p: { clock: { now(): nu
       chunks.push(Buffer.from(buf.subarray(0, n)));
       // Scribbled over once read: the layer must not read it back.
       buf.fill(0xa5, 0, n);
-      const ms = pauses[i++ % pauses.length];
+      const ms = i++ % 37 === 1 ? pauses[i % pauses.length] : 0;
       if (ms === 0) return true;
-      const until = p.clock.now() + ms;
-      const resume = () => {
-        if (p.clock.now() < until) return void setImmediate(resume);
+      p.clock.setTimer(ms, () => {
         paused = false;
         socket?.resume();
-      };
-      setImmediate(resume);
+      });
       paused = true;
       return false;
     },
@@ -190,8 +189,7 @@ describe('received data through a faulty link', () => {
           p.tcpB.listen(
             9,
             (s) => {
-              got =
-                direct?.attach(s) ?? readAll(s, c.reader, c.sizes, c.pauses, () => p.clock.now());
+              got = direct?.attach(s) ?? readAll(s, c.reader, c.sizes, c.pauses, p.clock);
               // Data the other way at the same time: ACKs carry data, segments cross.
               s.end(back);
             },
