@@ -258,9 +258,7 @@ export async function startIpv6Stack(ns: Netns, args: string[]): Promise<Ipv6Lab
   must(ns.run('ip', '-6', 'addr', 'add', 'fd00::1/64', 'dev', 'tap0', 'nodad'), 'ip -6 addr');
   const preferred = (): Array<Record<string, unknown>> =>
     running.events.filter((e) => e.event === 'ipv6.address' && e.state === 'preferred');
-  // startStack's IPv4 probe has shown the stack answering. No IPv6 ping here: after one, the
-  // DHCPv6 test's leased address turns "duplicate" at its renewal, an open stack bug that
-  // test/kernel/dhcp6.test.ts should expose on purpose, not through a helper.
+  // startStack's IPv4 probe has shown the stack answering; the IPv6 tests ping for themselves.
   await until(() => preferred().length >= 2, 10_000);
   const ll = preferred().find((e) => String(e.address).startsWith('fe80:'));
   return { running, mac, linkLocal: String(ll?.address).split('/')[0] };

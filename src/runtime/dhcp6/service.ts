@@ -205,7 +205,7 @@ export class Dhcp6Service {
       // Answered on a zero timer, after the other address listeners (the CLI's log among
       // them) heard of the change: the address is logged preferred before the lease is.
       const address = entry.address.slice(0, 16);
-      const inUse = entry.state === 'duplicate';
+      const inUse = unusable(entry);
       this.clock.setTimer(0, () => {
         if (!this.running) return;
         this.client.dadResult(address, inUse, this.clock.now());
@@ -299,8 +299,13 @@ export class Dhcp6Service {
       const i = this.watching.findIndex((w) => ipv6Equals(w, 0, address, 0));
       if (i >= 0) {
         this.watching.splice(i, 1);
-        this.client.dadResult(address, entry.state === 'duplicate', now);
+        this.client.dadResult(address, unusable(entry), now);
       }
     }
   }
+}
+
+/** DAD's answer for a leased address: a duplicate, or removed before DAD ended (the stack stopping), is not ours to use. */
+function unusable(entry: Ipv6AddressEntry): boolean {
+  return entry.state === 'duplicate' || entry.state === 'removed';
 }

@@ -77,8 +77,13 @@ const REDIRECT_LIFETIME_MS = 10 * 60_000;
 /** Routing headers, extension headers... taken before giving up on a packet (a hostile chain). */
 const MAX_HEADERS = 16;
 
-/** How an address of ours came to be, and where it stands (RFC 4862 §2). */
-export type Ipv6AddressState = 'tentative' | 'preferred' | 'deprecated' | 'duplicate';
+/**
+ * How an address of ours came to be, and where it stands (RFC 4862 §2). `duplicate`: duplicate
+ * address detection failed and the address was given up; `removed`: it was taken away for any
+ * other reason (its valid lifetime ended, a lease ended or was released, the stack stopped).
+ * Both are final: the entry has left the address list when listeners hear of it.
+ */
+export type Ipv6AddressState = 'tentative' | 'preferred' | 'deprecated' | 'duplicate' | 'removed';
 export type Ipv6AddressOrigin = 'link-local' | 'static' | 'slaac' | 'dhcpv6';
 
 export interface Ipv6AddressEntry {
@@ -331,8 +336,7 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender, LocalReceive
     const [entry] = this.addresses.splice(i, 1);
     this.leaveGroup(solicitedNode(entry.address));
     if (entry.state !== 'duplicate') {
-      entry.state = 'duplicate';
-      // Listeners learn removal as validUntil reaching now.
+      entry.state = 'removed';
       entry.validUntil = Math.min(entry.validUntil, this.time.now());
     }
     this.announce(entry);

@@ -82,6 +82,24 @@ describe('IPv6 between two stacks', () => {
     expect(v6(a).ip.findAddress(parseIpv6('fd00::b') as Uint8Array, 0)).toBeNull();
   });
 
+  it('tells listeners a removed address is removed, not duplicate (a lifetime ending, a removal)', () => {
+    const { clock, a } = pair();
+    clock.advance(3000);
+    const heard: [string, string][] = [];
+    v6(a).ip.onAddressChange((e) => heard.push([ipv6Text(e.address), e.state]));
+    const address = parseIpv6('fd00::77') as Uint8Array;
+    v6(a).ip.addAddress(address, 64, 'static', Infinity, clock.now() + 5000);
+    clock.advance(3000);
+    clock.advance(3000);
+    expect(heard.at(-1)).toEqual(['fd00::77', 'removed']);
+    expect(heard.map(([, state]) => state)).not.toContain('duplicate');
+    expect(v6(a).ip.findAddress(address, 0)).toBeNull();
+    const kept = a.addIpv6Address('fd00::78/64');
+    clock.advance(3000);
+    v6(a).ip.removeAddress(kept.address);
+    expect(heard.slice(-1)).toEqual([['fd00::78', 'removed']]);
+  });
+
   it('answers an unknown next header with a parameter problem pointing at the field', () => {
     const { clock, a, b, wire } = pair();
     clock.advance(3000);
