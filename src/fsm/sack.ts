@@ -59,10 +59,13 @@ export class SackScoreboard {
     }
     // Ranges i..j-1 are merged into [l, r).
     const removed = j - i;
+    // Bytes of the highest range forgotten to make room: not a loss of new information.
+    let evicted = 0;
     if (removed === 0) {
       if (this.count === this.capacity) {
         if (i === this.count) return false; // would be the highest: forget it instead
-        this.sackedBytes -= seqDiff(this.ends[this.count - 1], this.starts[this.count - 1]);
+        evicted = seqDiff(this.ends[this.count - 1], this.starts[this.count - 1]);
+        this.sackedBytes -= evicted;
         this.count--;
       }
       for (let k = this.count; k > i; k--) {
@@ -81,7 +84,7 @@ export class SackScoreboard {
     this.starts[i] = l;
     this.ends[i] = r;
     this.sackedBytes += seqDiff(r, l);
-    return this.sackedBytes > before;
+    return this.sackedBytes + evicted > before;
   }
 
   /** SND.UNA moved to `una`: drop or trim ranges below it. */

@@ -31,10 +31,12 @@ export function seqGe(a: number, b: number): boolean {
 }
 
 export function seqMax(a: number, b: number): number {
+  // Stryker disable next-line EqualityOperator: at a == b both arms return the same number
   return ((a - b) | 0) >= 0 ? a : b;
 }
 
 export function seqMin(a: number, b: number): number {
+  // Stryker disable next-line EqualityOperator: at a == b both arms return the same number
   return ((a - b) | 0) <= 0 ? a : b;
 }
 
