@@ -70,6 +70,7 @@ const delivery: Ipv4Delivery = {
   length: 0,
   datagramOffset: 0,
   datagramLength: 0,
+  frame: null,
 };
 const fields: codec.TcpFields = {
   srcPort: 40000,

@@ -62,6 +62,41 @@ export function measureTcpAllocation(
   return JSON.parse(r.stdout.trim()) as TcpAllocResult;
 }
 
+export interface FrameReceiveResult {
+  frames: number;
+  payload: number;
+  /** Medians over interleaved rounds, the measurement's own loop subtracted; CPU time. */
+  nsPerFrame: number;
+  nsPerFrameMin: number;
+  bytesPerFrame: number;
+  gcsInLoop: number;
+}
+
+/**
+ * The whole receive path per frame (Ethernet, IPv4, TCP, an onread reader) in a child process
+ * (see rx-frames-child.ts), with `payload` data bytes per frame: small frames show the
+ * per-frame work of the layers, full ones add the copy and the checksum over the data.
+ */
+export function measureFrameReceive(payload: number, frames = 100_000): FrameReceiveResult {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--expose-gc',
+      '--max-semi-space-size=128',
+      '--min-semi-space-size=128',
+      join(import.meta.dirname, 'rx-frames-child.ts'),
+      String(frames),
+      'onread',
+      String(payload),
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
+  if (r.status !== 0) throw new Error(`frame receive probe failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim()) as FrameReceiveResult;
+}
+
 /** One direction of a bulk transfer: medians over the rounds, and the spread (min, max). */
 export interface TransferFigures {
   gbps: number;
@@ -87,6 +122,8 @@ export interface TcpBenchResult {
   /** The stream's 'data' (a Buffer per batch), and node:net's `onread` (one reused buffer). */
   alloc: TcpAllocResult;
   allocOnread: TcpAllocResult;
+  /** From the frame up: 64 and 1448 data bytes per frame. */
+  frames: FrameReceiveResult[];
 }
 
 export interface PingFigures {
@@ -430,6 +467,7 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
     const connectionsPerSecond = await host.connectionsPerSecond();
     const alloc = measureTcpAllocation('data');
     const allocOnread = measureTcpAllocation('onread');
+    const frames = [measureFrameReceive(64), measureFrameReceive(1448)];
     return {
       bytes,
       rounds: ROUNDS,
@@ -440,6 +478,7 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
       connectionsPerSecond,
       alloc,
       allocOnread,
+      frames,
       placement: `stack on CPU ${host.stackCpu}, kernel tools on CPU ${host.toolCpu} (${CPUS} CPUs)`,
     };
   } finally {
@@ -517,7 +556,17 @@ export function formatTcp(r: TcpBenchResult): string {
     `  connections/s (open, echo 1 byte, close; 8 in parallel): ${f(r.connectionsPerSecond, 0)}`,
     allocLine("'data'", r.alloc),
     allocLine('onread', r.allocOnread),
+    ...r.frames.map(frameLine),
   ].join('\n');
+}
+
+function frameLine(a: FrameReceiveResult): string {
+  const f = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+  return (
+    `  receive path from the frame (Ethernet, IPv4, TCP, onread), ${a.payload}-byte payloads: ` +
+    `${f(a.nsPerFrame, 0)} ns/frame CPU (fastest round ${f(a.nsPerFrameMin, 0)}), ` +
+    `${f(a.bytesPerFrame, 1)} B heap/frame, ${a.gcsInLoop} GCs in loop`
+  );
 }
 
 function allocLine(reader: string, a: TcpAllocResult): string {

@@ -3,7 +3,43 @@
  * the one below it (to send) and is called by it through a table filled at start-up; no layer
  * imports one above it.
  */
+import { type FrameDecoder, FrameLayer } from '../generated/frame.js';
 import { icmpv6, ipv6 } from '../generated/index.js';
+
+/**
+ * The layers the receive path's FrameDecoder decodes in its one pass over a frame (see
+ * EthernetLayer): the hot ones. The rest (ARP, VLAN, IPv6 extension headers, ICMPv6, DHCP, DNS,
+ * tunnels) are left to the layer that handles them, which wraps its own view.
+ */
+export const RECEIVE_LAYERS =
+  FrameLayer.ethernet |
+  FrameLayer.ipv4 |
+  FrameLayer.ipv6 |
+  FrameLayer.tcp |
+  FrameLayer.udp |
+  FrameLayer.icmp;
+
+/**
+ * True when `frame` decoded `layer` (a FrameLayer bit) as exactly the `length` bytes at
+ * `offset` in `bytes`: a transport then uses the decoder's view instead of wrapping its own.
+ * False for a payload the decoder did not see as such (a reassembled datagram, one after IPv6
+ * extension headers, a frame it stopped in): the transport decodes that one itself.
+ */
+export function decodedAs(
+  frame: FrameDecoder,
+  layer: number,
+  view: { readonly bytes: Uint8Array; readonly offset: number; readonly byteLength: number },
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+): boolean {
+  return (
+    (frame.layers & layer) !== 0 &&
+    view.bytes === bytes &&
+    view.offset === offset &&
+    view.byteLength === length
+  );
+}
 
 /** One IPv4 datagram addressed to us, handed up after validation (and reassembly). */
 export interface Ipv4Delivery {
@@ -21,6 +57,11 @@ export interface Ipv4Delivery {
   /** The whole IP datagram (header included) for ICMP errors that must quote it. */
   datagramOffset: number;
   datagramLength: number;
+  /**
+   * The decoder of the frame this datagram came in (its views valid during the call), or null
+   * (reassembled): the transport's header may be decoded there already (see decodedAs).
+   */
+  frame: FrameDecoder | null;
 }
 
 /** A transport registered with IPv4 for one protocol number. The delivery object is reused. */
@@ -79,6 +120,8 @@ export interface Ipv6Delivery {
   /** The whole packet from its IPv6 header, for ICMPv6 errors that quote it. */
   packetOffset: number;
   packetLength: number;
+  /** As Ipv4Delivery.frame: the frame's decoder, or null. */
+  frame: FrameDecoder | null;
 }
 
 /** A delivery record with room for both addresses, for a layer to reuse for every packet. */
@@ -94,6 +137,7 @@ export function createIpv6Delivery(): Ipv6Delivery {
     length: 0,
     packetOffset: 0,
     packetLength: 0,
+    frame: null,
   };
 }
 

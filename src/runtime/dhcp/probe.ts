@@ -8,6 +8,7 @@
  * demux for the ARP EtherType, passes every frame on unchanged, and watches them while a probe
  * is running. It sends its probes through the Ethernet layer like the ARP layer does.
  */
+import type { FrameDecoder } from '../../generated/frame.js';
 import { arp, ethernet as ethernetSpec } from '../../generated/index.js';
 import type { Clock } from '../clock/clock.js';
 import {
@@ -96,8 +97,9 @@ export class ArpProber implements AddressProber, EthernetReceiver {
     length: number,
     srcMac: number,
     linkBroadcast: boolean,
+    frame: FrameDecoder,
   ): void {
-    this.arpLayer.receive(bytes, offset, length, srcMac, linkBroadcast);
+    this.arpLayer.receive(bytes, offset, length, srcMac, linkBroadcast, frame);
     if (this.probes.size === 0) return;
     const v = this.view;
     if (v.wrap(bytes, offset, length) !== null || v.ptype !== EtherType.IPv4) return;

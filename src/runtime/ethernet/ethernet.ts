@@ -1,9 +1,13 @@
 /**
  * Ethernet II demux/mux. Frames addressed to our MAC or to broadcast go to the layer registered
- * for their EtherType; everything else is counted and dropped. On send, the header is written in
- * place in front of the payload the upper layer prepared, so no frame is copied.
+ * for their EtherType; everything else is counted and dropped. A received frame is decoded once,
+ * by the generated FrameDecoder, through its hot layers (RECEIVE_LAYERS): the layers above use
+ * its views rather than wrapping their own. On send, the header is written in place in front of
+ * the payload the upper layer prepared, so no frame is copied.
  */
+import { FrameDecoder, FrameLayer } from '../../generated/frame.js';
 import { ethernet } from '../../generated/index.js';
+import { RECEIVE_LAYERS } from '../layers.js';
 import type { FrameReceiver } from '../link/link.js';
 import { createEthernetStats, type EthernetStats } from '../stats.js';
 
@@ -25,7 +29,8 @@ export interface EthernetReceiver {
    * the broadcast MAC rather than to ours. `srcMac` is the sender's MAC for every EtherType but
    * IPv4 and IPv6, where it is 0: a 48-bit MAC is a heap number in V8, and passing one through
    * this (polymorphic, not inlined) call would allocate per datagram. Receivers that need it
-   * read `EthernetLayer.sourceMac` during the call.
+   * read `EthernetLayer.sourceMac` during the call. `frame` is the decoder that decoded the
+   * frame (its views are valid during the call): IPv4 and IPv6 take their headers from it.
    */
   receive(
     bytes: Uint8Array,
@@ -33,6 +38,7 @@ export interface EthernetReceiver {
     length: number,
     srcMac: number,
     linkBroadcast: boolean,
+    frame: FrameDecoder,
   ): void;
 }
 
@@ -48,7 +54,8 @@ export interface MacHolder {
 
 export class EthernetLayer implements FrameReceiver {
   readonly stats: EthernetStats = createEthernetStats();
-  private readonly view = new ethernet.EthernetView();
+  /** The one decoder of every received frame; no tunnels followed (depth 0). */
+  private readonly frame = new FrameDecoder(RECEIVE_LAYERS, 0);
   /** Two slots cover IPv4 and ARP; a linear scan beats a Map lookup at this size. */
   private readonly types: number[] = [];
   private readonly receivers: EthernetReceiver[] = [];
@@ -95,11 +102,15 @@ export class EthernetLayer implements FrameReceiver {
 
   receive(bytes: Uint8Array, offset: number, length: number): void {
     this.stats.rxFrames++;
-    const view = this.view;
-    if (view.wrap(bytes, offset, length) !== null) {
+    const frame = this.frame;
+    frame.decode(bytes, offset, length);
+    // Only a frame shorter than its header fails Ethernet; what fails above it is the business
+    // of the layer it goes to, which counts it.
+    if ((frame.layers & FrameLayer.ethernet) === 0) {
       this.stats.drops.truncated++;
       return;
     }
+    const view = frame.ethernet;
     // The destination MAC is compared as two small integers (first 2 bytes, last 4 as a signed
     // int32) rather than through the view's 48-bit getter: a 48-bit number is a heap number in
     // V8, allocated per frame whenever the getter is not inlined.
@@ -125,6 +136,7 @@ export class EthernetLayer implements FrameReceiver {
             view.payloadLength,
             0,
             linkBroadcast,
+            frame,
           );
         } else {
           this.receivers[i].receive(
@@ -133,6 +145,7 @@ export class EthernetLayer implements FrameReceiver {
             view.payloadLength,
             view.src,
             linkBroadcast,
+            frame,
           );
         }
         return;
@@ -179,7 +192,7 @@ export class EthernetLayer implements FrameReceiver {
 
   /** The source MAC of the frame being delivered (valid only during a receiver's call). */
   get sourceMac(): number {
-    return this.view.src;
+    return this.frame.ethernet.src;
   }
 
   batchEnd(): void {

@@ -7,8 +7,10 @@
  * the view, which updates the checksum for them (RFC 1624); nothing is allocated. Echo requests to a broadcast address are ignored by default,
  * as Linux does (net.ipv4.icmp_echo_ignore_broadcasts = 1).
  */
+import { FrameLayer } from '../../generated/frame.js';
 import { icmp, ipv4 } from '../../generated/index.js';
 import {
+  decodedAs,
   IPV4_SEND_HEADROOM,
   SendStatus,
   type Ipv4Delivery,
@@ -128,8 +130,11 @@ export class IcmpLayer implements TransportReceiver, Ipv4ErrorReporter, Reassemb
   receive(d: Ipv4Delivery): void {
     const stats = this.stats;
     stats.rxMessages++;
-    const v = this.view;
-    if (v.wrap(d.bytes, d.offset, d.length) !== null) {
+    const f = d.frame;
+    let v = this.view;
+    if (f !== null && decodedAs(f, FrameLayer.icmp, f.icmp, d.bytes, d.offset, d.length)) {
+      v = f.icmp;
+    } else if (v.wrap(d.bytes, d.offset, d.length) !== null) {
       stats.drops.truncated++;
       return;
     }

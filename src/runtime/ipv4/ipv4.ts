@@ -8,9 +8,11 @@
  * header is written there in place and, when the datagram fits the MTU, the very same buffer goes
  * to the link.
  */
+import { FrameDecoder, FrameLayer } from '../../generated/frame.js';
 import { ethernet, icmp, ipv4 } from '../../generated/index.js';
 import {
   IPV4_SEND_HEADROOM,
+  RECEIVE_LAYERS,
   SendStatus,
   type Ipv4Delivery,
   type Ipv4Sender,
@@ -107,6 +109,9 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender, 
     256,
   ).fill(null);
   private errors: Ipv4ErrorReporter | null = null;
+  /** Decodes what comes without a decoder: loopback and bare datagrams (decodeFrom IPv4). */
+  private readonly frame = new FrameDecoder(RECEIVE_LAYERS, 0);
+  /** A header the decoder refused, wrapped again to name the error counted (a cold path). */
   private readonly view = new ipv4.Ipv4View();
   /** The datagram being fragmented, and the fragment being written. */
   private readonly wholeView = new ipv4.Ipv4View();
@@ -122,6 +127,7 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender, 
     length: 0,
     datagramOffset: 0,
     datagramLength: 0,
+    frame: null,
   };
   private readonly header: ipv4.Ipv4Fields;
   /** One frame's worth of scratch for fragments (Ethernet header + MTU). */
@@ -228,23 +234,50 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender, 
     this.errors = reporter;
   }
 
-  receive(bytes: Uint8Array, offset: number, length: number): void {
-    this.input(bytes, offset, length, false);
+  /**
+   * A datagram from the link. `frame` is the Ethernet layer's decoder, whose IPv4 view (and the
+   * transport's, for a whole datagram) already holds this datagram; without one (a caller that
+   * hands in bare datagrams) it is decoded here.
+   */
+  receive(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    _srcMac = 0,
+    _linkBroadcast = false,
+    frame: FrameDecoder | null = null,
+  ): void {
+    this.input(bytes, offset, length, false, frame);
   }
 
   /** One of our own datagrams coming back through the loopback (no martian checks). */
   receiveLocal(bytes: Uint8Array, offset: number, length: number): void {
-    this.input(bytes, offset, length, true);
+    this.input(bytes, offset, length, true, null);
   }
 
-  private input(bytes: Uint8Array, offset: number, length: number, local: boolean): void {
+  private input(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    local: boolean,
+    frame: FrameDecoder | null,
+  ): void {
     const stats = this.stats;
     stats.rxPackets++;
-    const v = this.view;
-    const err = v.wrap(bytes, offset, length);
-    if (err !== null) {
-      this.countDecodeError(err.code);
-      return;
+    if (frame === null) {
+      frame = this.frame;
+      frame.decodeFrom(FrameLayer.ipv4, bytes, offset, length);
+    }
+    let v = frame.ipv4;
+    if ((frame.layers & FrameLayer.ipv4) === 0) {
+      // The decoder stopped at this header: our own view says why, in the codes counted.
+      v = this.view;
+      const err = v.wrap(bytes, offset, length);
+      if (err !== null) {
+        this.countDecodeError(err.code);
+        return;
+      }
+      frame = null;
     }
     if (!v.checksumValid) {
       stats.drops.badChecksum++;
@@ -260,8 +293,11 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender, 
     if (local) d.toBroadcast = false;
     else if (!this.acceptAddresses(d)) return;
     if ((v.flags & MF) !== 0 || v.fragmentOffset !== 0) {
-      if (!this.reassemble(d, bytes, offset)) return;
+      if (!this.reassemble(v, d, bytes, offset)) return;
+      // Not the frame's bytes: the transport decodes the reassembled payload itself.
+      d.frame = null;
     } else {
+      d.frame = frame;
       d.bytes = bytes;
       d.datagramOffset = offset;
       d.datagramLength = v.totalLength;
@@ -353,8 +389,12 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender, 
    * points at (the header is the first fragment's, still with its length and MF flag: only the
    * fields transports read matter, and ICMP quotes no more than the header + 8 bytes).
    */
-  private reassemble(d: Ipv4Delivery, bytes: Uint8Array, offset: number): boolean {
-    const v = this.view;
+  private reassemble(
+    v: ipv4.Ipv4View,
+    d: Ipv4Delivery,
+    bytes: Uint8Array,
+    offset: number,
+  ): boolean {
     this.stats.fragmentsReceived++;
     const whole = this.reassembler.input(
       d.src,

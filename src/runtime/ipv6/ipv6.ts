@@ -31,9 +31,11 @@ import {
   tcp,
   udp,
 } from '../../generated/index.js';
+import { FrameDecoder, FrameLayer } from '../../generated/frame.js';
 import {
   IPV6_MIN_MTU,
   IPV6_SEND_HEADROOM,
+  RECEIVE_LAYERS,
   SendStatus,
   createIpv6Delivery,
   type Ipv6Delivery,
@@ -185,6 +187,9 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender, LocalReceive
   private readonly redirects = new AddressTable<Redirect>();
   private readonly destinationCacheSize: number;
   private readonly addressListeners: Ipv6AddressListener[] = [];
+  /** Decodes what comes without a decoder: loopback and bare packets (decodeFrom IPv6). */
+  private readonly frame = new FrameDecoder(RECEIVE_LAYERS, 0);
+  /** A header the decoder refused, wrapped again to name the error counted (a cold path). */
   private readonly view = new ipv6.Ipv6View();
   private readonly optionsView = new ipv6opts.Ipv6OptionsHeaderView();
   private readonly routingView = new ipv6route.Ipv6RoutingView();
@@ -562,27 +567,55 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender, LocalReceive
 
   // ---- Receive ---------------------------------------------------------------------------
 
-  receive(bytes: Uint8Array, offset: number, length: number): void {
-    this.input(bytes, offset, length, false);
+  /**
+   * A packet from the link. `frame` is the Ethernet layer's decoder, whose IPv6 view (and the
+   * transport's, when no extension header comes between) already holds this packet; without
+   * one it is decoded here.
+   */
+  receive(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    _srcMac = 0,
+    _linkBroadcast = false,
+    frame: FrameDecoder | null = null,
+  ): void {
+    this.input(bytes, offset, length, false, frame);
   }
 
   /** One of our own packets coming back through the loopback (no address checks). */
   receiveLocal(bytes: Uint8Array, offset: number, length: number): void {
-    this.input(bytes, offset, length, true);
+    this.input(bytes, offset, length, true, null);
   }
 
-  private input(bytes: Uint8Array, offset: number, length: number, local: boolean): void {
+  private input(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    local: boolean,
+    frame: FrameDecoder | null,
+  ): void {
     const stats = this.stats;
     stats.rxPackets++;
-    const v = this.view;
-    const err = v.wrap(bytes, offset, length);
-    if (err !== null) {
-      if (err.code === 'E_TRUNCATED') stats.drops.truncated++;
-      else if (err.code === 'E_BAD_VALUE') stats.drops.badVersion++;
-      else stats.drops.badLength++;
-      return;
+    if (frame === null) {
+      frame = this.frame;
+      frame.decodeFrom(FrameLayer.ipv6, bytes, offset, length);
+    }
+    let v = frame.ipv6;
+    if ((frame.layers & FrameLayer.ipv6) === 0) {
+      // The decoder stopped at this header: our own view says why, in the codes counted.
+      v = this.view;
+      const err = v.wrap(bytes, offset, length);
+      if (err !== null) {
+        if (err.code === 'E_TRUNCATED') stats.drops.truncated++;
+        else if (err.code === 'E_BAD_VALUE') stats.drops.badVersion++;
+        else stats.drops.badLength++;
+        return;
+      }
+      frame = null;
     }
     const d = this.delivery;
+    d.frame = frame;
     v.copySrc(d.src, 0);
     v.copyDst(d.dst, 0);
     // RFC 4291 §2.5.3: ::1 never arrives from a link, as source or destination.
@@ -808,6 +841,7 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender, LocalReceive
     );
     if (whole === null) return;
     d.bytes = whole.bytes;
+    d.frame = null;
     d.packetOffset = whole.packetOffset;
     d.packetLength = whole.headerLength + whole.payloadLength;
     const payload = whole.packetOffset + whole.headerLength;

@@ -39,12 +39,14 @@ import {
   type TcpHost,
   windowShiftFor,
 } from '../../fsm/tcp.js';
+import { type FrameDecoder, FrameLayer } from '../../generated/frame.js';
 import { icmp, icmpv6, ipv4 as ipv4Spec, ipv6 as ipv6Spec, tcp } from '../../generated/index.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { hashAddress, ipv6Text, prefix64Key } from '../ipv6/address.js';
 import type { IcmpErrorReceiver } from '../icmp/icmp.js';
 import type { Icmpv6ErrorReport } from '../ipv6/icmpv6.js';
 import {
+  decodedAs,
   IPV6_MIN_MTU,
   IPV6_SEND_HEADROOM,
   type Ipv4Delivery,
@@ -584,6 +586,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   private readonly listeners6 = new Map<number, TcpServer>();
   private readonly isn: IsnGenerator;
   private readonly cookies: SynCookies;
+  /** A segment the frame decoder did not decode (reassembled, after extension headers). */
   private readonly view = new tcp.TcpView();
   /** Reads the segment an ICMPv6 error quotes (kept apart from the receive path's view). */
   private readonly quoteView = new tcp.TcpView();
@@ -844,8 +847,8 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       stats.drops.broadcast++;
       return;
     }
-    const view = this.view;
-    if (view.wrap(d.bytes, d.offset, d.length) !== null) {
+    const view = this.segmentView(d.frame, d.bytes, d.offset, d.length);
+    if (view === null) {
       stats.drops.malformed++;
       return;
     }
@@ -858,7 +861,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     a.ipv6 = false;
     a.remote4 = d.src >>> 0;
     a.local4 = d.dst >>> 0;
-    this.input(a);
+    this.input(view, a);
   }
 
   /** A segment over IPv6 (RFC 8200 §8.1: the checksum covers the IPv6 pseudo-header). */
@@ -871,8 +874,8 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       stats.drops.broadcast++;
       return;
     }
-    const view = this.view;
-    if (view.wrap(d.bytes, d.offset, d.length) !== null) {
+    const view = this.segmentView(d.frame, d.bytes, d.offset, d.length);
+    if (view === null) {
       stats.drops.malformed++;
       return;
     }
@@ -885,12 +888,27 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     a.ipv6 = true;
     copyIpv6(d.src, 0, a.remote6, 0);
     copyIpv6(d.dst, 0, a.local6, 0);
-    this.input(a);
+    this.input(view, a);
   }
 
-  /** The segment in `this.view`, checksum verified, from and to `a`. */
-  private input(a: TcpAddresses): void {
+  /**
+   * The segment's header: the frame decoder's view when it decoded these bytes as TCP, else
+   * `this.view` wrapped over them; null (malformed) when they are not a TCP header.
+   */
+  private segmentView(
+    frame: FrameDecoder | null,
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+  ): tcp.TcpView | null {
+    if (frame !== null && decodedAs(frame, FrameLayer.tcp, frame.tcp, bytes, offset, length))
+      return frame.tcp;
     const view = this.view;
+    return view.wrap(bytes, offset, length) === null ? view : null;
+  }
+
+  /** The segment in `view`, checksum verified, from and to `a`. */
+  private input(view: tcp.TcpView, a: TcpAddresses): void {
     const seg = this.rx;
     readSegment(view, seg);
     const remotePort = view.srcPort;

@@ -11,8 +11,10 @@
  * zero-copy `UdpDatagramReceiver` installed with `socket.setReceiver()`, which gets a reused
  * delivery record pointing into the frame for hot paths (echo servers, DNS/DHCP parsers).
  */
+import { type FrameDecoder, FrameLayer } from '../../generated/frame.js';
 import { icmp, icmpv6, ipv4, ipv6, udp } from '../../generated/index.js';
 import {
+  decodedAs,
   IPV4_SEND_HEADROOM,
   IPV6_SEND_HEADROOM,
   SendStatus,
@@ -137,16 +139,31 @@ export class UdpLayer implements TransportReceiver, IcmpErrorReceiver {
     return new UdpSocket(this, type !== 'udp6' || options.ipv6Only !== true, type !== 'udp4');
   }
 
+  /**
+   * The datagram's header: the frame decoder's view when it decoded these bytes as UDP, else
+   * `this.view` wrapped over them; null (counted) when they are not a UDP header.
+   */
+  private datagramView(
+    frame: FrameDecoder | null,
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+  ): udp.UdpView | null {
+    if (frame !== null && decodedAs(frame, FrameLayer.udp, frame.udp, bytes, offset, length))
+      return frame.udp;
+    const v = this.view;
+    const err = v.wrap(bytes, offset, length);
+    if (err === null) return v;
+    if (err.code === 'E_TRUNCATED') this.stats.drops.truncated++;
+    else this.stats.drops.badLength++;
+    return null;
+  }
+
   receive(d: Ipv4Delivery): void {
     const stats = this.stats;
     stats.rxDatagrams++;
-    const v = this.view;
-    const err = v.wrap(d.bytes, d.offset, d.length);
-    if (err !== null) {
-      if (err.code === 'E_TRUNCATED') stats.drops.truncated++;
-      else stats.drops.badLength++;
-      return;
-    }
+    const v = this.datagramView(d.frame, d.bytes, d.offset, d.length);
+    if (v === null) return;
     // The addresses go in as their int32 bit patterns: an unsigned one above 2^31 passed to a
     // call would be a heap number, allocated per datagram.
     if (!v.checksumValidWith(d.src | 0, d.dst | 0)) {
@@ -179,13 +196,8 @@ export class UdpLayer implements TransportReceiver, IcmpErrorReceiver {
   private receive6(d: Ipv6Delivery): void {
     const stats = this.stats;
     stats.rxDatagrams++;
-    const v = this.view;
-    const err = v.wrap(d.bytes, d.offset, d.length);
-    if (err !== null) {
-      if (err.code === 'E_TRUNCATED') stats.drops.truncated++;
-      else stats.drops.badLength++;
-      return;
-    }
+    const v = this.datagramView(d.frame, d.bytes, d.offset, d.length);
+    if (v === null) return;
     // The generated check fails a stored 0 over IPv6 (RFC 8200 §8.1); counted apart from a
     // wrong checksum since it is a sender that omits it rather than corruption.
     if (!v.checksumValidWithIpv6(d.src, 0, d.dst, 0)) {

@@ -88,6 +88,7 @@ function setup(options: TcpLayerOptions) {
       length: n,
       datagramOffset: 0,
       datagramLength: n,
+      frame: null,
     };
     layer.receive(d);
   };

@@ -39,6 +39,7 @@ function delivery(bytes: Uint8Array): Ipv4Delivery {
     length: bytes.length,
     datagramOffset: 0,
     datagramLength: bytes.length,
+    frame: null,
   };
 }
 
