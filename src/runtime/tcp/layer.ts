@@ -450,7 +450,7 @@ class Entry implements SocketBackend, RxRun {
   ) {}
 
   get unread(): number {
-    return this.conn.rcvUnread;
+    return this.conn.rcv.unread;
   }
 
   send(bytes: Uint8Array, offset: number, length: number): number {
