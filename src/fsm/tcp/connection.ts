@@ -21,32 +21,15 @@
  * ignored there) with RFC 6191 reuse checks. Not implemented: urgent data (URG is ignored),
  * ECN, RFC 7413 Fast Open, and D-SACK.
  */
-import { initialWindow, makeCongestionControl, type CongestionControl } from '../congestion.js';
-import { RtoEstimator } from '../rto.js';
-import { SackScoreboard } from '../sack.js';
+import type { CongestionControl } from '../congestion.js';
+import type { RtoEstimator } from '../rto.js';
+import type { SackScoreboard } from '../sack.js';
+import { ACK, FIN, RST, SYN, clearSegment, newSegment, type Segment } from '../segment.js';
+import type { SendBuffer } from '../sendbuffer.js';
+import { seqAdd, seqGt, seqLe, seqLt, seqMax } from '../seq.js';
 import {
-  ACK,
-  FIN,
-  MAX_SACK_BLOCKS,
-  PSH,
-  RST,
-  SYN,
-  clearSegment,
-  newSegment,
-  type Segment,
-} from '../segment.js';
-import { SendBuffer } from '../sendbuffer.js';
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from '../seq.js';
-import {
-  BLACKHOLE_MIN_MSS,
-  BLACKHOLE_TIMEOUTS,
   DEFAULT_PEER_MSS,
-  LINUX_RTO_MIN,
-  LINUX_TIMEOUT_MIN,
-  MTU_PROBE_THRESHOLD,
-  MTU_REPROBE_INTERVAL,
   NONE,
-  SACK_OPTION_BASE,
   TS_OPTION_BYTES,
   TcpEvent,
   TcpState,
@@ -56,6 +39,7 @@ import {
   type TcpHost,
 } from './config.js';
 import { TcpReceiver } from './receiver.js';
+import { TcpSender } from './sender.js';
 
 export class TcpConnection {
   state: TcpState = TcpState.CLOSED;
@@ -84,99 +68,11 @@ export class TcpConnection {
   /** Free slot for the runtime (its socket object). */
   owner: unknown = undefined;
 
-  // --- send sequence space (RFC 9293 §3.3.1) ---
-  iss = 0;
-  sndUna = 0;
-  /** Next sequence number to send (moves back to SND.UNA on a retransmission timeout). */
-  sndNxt = 0;
-  /** Highest sequence number sent + 1. */
-  sndMax = 0;
-  /** Peer's window in bytes (already scaled). */
-  sndWnd = 0;
-  sndWl1 = 0;
-  sndWl2 = 0;
-  /** Largest window the peer ever offered (RFC 5961's MAX.SND.WND, sender SWS avoidance). */
-  maxSndWnd = 0;
-  /** Sequence number of the first byte held in the send buffer. */
-  private sndBufSeq = 0;
-  readonly sendBuffer: SendBuffer;
-  /** The user closed the sending side: FIN goes after the buffered data, at `finSeq`. */
-  finQueued = false;
-  finSeq = 0;
-  private finSent = false;
-  /** The most recent new segment was a FIN without data (what a tail loss probe repeats). */
-  private finAlone = false;
-
-  /** RCV.NXT (the receiver's; read-only here). */
-  get rcvNxt(): number {
-    return this.rcv.nxt;
-  }
-
   // --- negotiated options ---
-  /** Payload bytes per segment we send (peer MSS, our MTU, minus the timestamp option). */
-  effMss: number;
-  peerMss = DEFAULT_PEER_MSS;
-  /** Largest segment (header excluded) the path carries, from path MTU discovery. */
-  pathMss = Infinity;
-  /**
-   * RFC 4821 search, started by the black-hole fallback: segments of `mtuSearchLow` (MSS with
-   * options, as `pathMss`) are known to pass, `mtuSearchHigh` is the largest that might. 0 = no
-   * search. `mtuCeiling` is where the search began, where a re-probe starts again.
-   */
-  private mtuSearchLow = 0;
-  private mtuSearchHigh = 0;
-  private mtuCeiling = 0;
-  /** The probe in flight (new data [mtuProbeSeq, mtuProbeEnd) sent as one segment). */
-  private mtuProbing = false;
-  private mtuProbeSeq = 0;
-  private mtuProbeEnd = 0;
-  private mtuProbeMss = 0;
-  /** No probe before this time (set when a search ends). */
-  private mtuProbeAt = 0;
-  sndShift = 0;
   tsEnabled = false;
   sackEnabled = false;
   private tsOffset = 0;
   private tsOffsetFixed = false;
-  /** Our timestamp when the last retransmission timeout fired (see sampleTs). */
-  private tsRtoFloor = 0;
-  private tsRtoFloorSet = false;
-
-  // --- retransmission and congestion ---
-  readonly rto: RtoEstimator;
-  cc: CongestionControl;
-  private rttTiming = false;
-  private rttSeq = 0;
-  private rttStart = 0;
-  /** Consecutive timeouts (or SYN retransmissions) without progress. */
-  retries = 0;
-  dupAcks = 0;
-  inRecovery = false;
-  /** RFC 6582 "recover": the highest sequence sent when recovery (or an RTO) began, + 1. */
-  private recoverSeq = 0;
-  /** RFC 6675 HighRxt: the highest sequence retransmitted during SACK recovery, + 1. */
-  private highRxt = 0;
-  /** SND.MAX when the hole at SND.UNA was last retransmitted (lost-retransmission check). */
-  private rtxMark = 0;
-  private rtxMarkValid = false;
-  /** RFC 3042 limited transmit: extra bytes allowed beyond cwnd on the first two dup ACKs. */
-  private limitedTransmit = 0;
-  /** A tail loss probe (RFC 8985 §7) was sent and not yet answered by new data acknowledged. */
-  private tlpOutstanding = false;
-  /** RFC 6937 state, in segments: delivered and sent since recovery began, cwnd before it. */
-  private prrDelivered = 0;
-  private prrOut = 0;
-  private prrRecoverFs = 0;
-  /** SACKed bytes before the ACK being processed (its delivered data, RFC 6937's DeliveredData). */
-  private sackedBefore = 0;
-  readonly scoreboard = new SackScoreboard();
-
-  // --- receive-side acknowledgment policy ---
-  private ackNow = false;
-  private ackPending = 0;
-  /** Largest flight in the current window, and where that window ends (cwndLimitedGrowth). */
-  private maxFlight = 0;
-  private flightWindowEnd = 0;
 
   // --- user settings ---
   noDelay = false;
@@ -197,25 +93,15 @@ export class TcpConnection {
    * decide, as without it. Retransmission timers never run past it.
    */
   userTimeout = 0;
-  /** Since when the oldest unacknowledged data or SYN has been waiting; NONE when nothing is. */
-  private unackedSince = NONE;
-  /** When data (new or resent) last left; the idle restart counts from here. */
-  private lastDataSent = -Infinity;
   private keepProbes = 0;
   private lastRecv = 0;
   /** The application no longer reads: data arriving now is answered with RST. */
   orphaned = false;
-  private persistBackoff = 0;
-  private persistProbes = 0;
   private challengeWindowStart = -Infinity;
   private challengeCount = 0;
   private closedReported = false;
 
-  // --- timer deadlines (ms, Infinity when unarmed) ---
-  rtxDeadline = NONE;
-  /** Tail loss probe timeout (RFC 8985), earlier than the RTO while a tail may be lost. */
-  probeDeadline = NONE;
-  persistDeadline = NONE;
+  // --- timer deadlines (ms, NONE when unarmed; the sender and receiver hold their own) ---
   keepaliveDeadline = NONE;
   /** TIME-WAIT expiry, or the orphaned FIN-WAIT-2 timeout. */
   timeWaitDeadline = NONE;
@@ -223,6 +109,8 @@ export class TcpConnection {
   private readonly out: Segment = newSegment();
   /** The receiving half: receive sequence space, reassembly, window, delayed ACK. */
   readonly rcv: TcpReceiver;
+  /** The sending half: send sequence space, retransmission, congestion, SACK, probes. */
+  readonly snd: TcpSender;
 
   constructor(
     readonly config: TcpConfig,
@@ -230,16 +118,57 @@ export class TcpConnection {
     readonly localPort: number,
     readonly remotePort: number,
   ) {
-    this.sendBuffer = new SendBuffer(config.sndBuf);
     this.rcv = new TcpReceiver(config, host, this);
-    this.rto = new RtoEstimator(config.rto);
-    this.effMss = Math.min(DEFAULT_PEER_MSS, config.mss);
-    this.cc = makeCongestionControl(config.congestion, this.effMss, config.abcLimit);
+    this.snd = new TcpSender(config, host, this);
     this.keepIdle = config.keepIdle;
     this.keepInterval = config.keepInterval;
     this.keepCount = config.keepCount;
     this.synRetries = config.synRetries;
     this.congestion = config.congestion;
+  }
+
+  // Read-only views of the parts' state under the names the package has always used.
+  get iss(): number {
+    return this.snd.iss;
+  }
+  get sndUna(): number {
+    return this.snd.una;
+  }
+  get sndNxt(): number {
+    return this.snd.nxt;
+  }
+  get sndMax(): number {
+    return this.snd.max;
+  }
+  get sndWnd(): number {
+    return this.snd.wnd;
+  }
+  get sndShift(): number {
+    return this.snd.shift;
+  }
+  get effMss(): number {
+    return this.snd.mss;
+  }
+  get sendBuffer(): SendBuffer {
+    return this.snd.buffer;
+  }
+  get cc(): CongestionControl {
+    return this.snd.cc;
+  }
+  get rto(): RtoEstimator {
+    return this.snd.rto;
+  }
+  get scoreboard(): SackScoreboard {
+    return this.snd.scoreboard;
+  }
+  get inRecovery(): boolean {
+    return this.snd.inRecovery;
+  }
+  get retries(): number {
+    return this.snd.retries;
+  }
+  get rcvNxt(): number {
+    return this.rcv.nxt;
   }
 
   // ===================================================================== user calls
@@ -281,19 +210,19 @@ export class TcpConnection {
     // The stateless SYN-ACK offered min(64 KiB, buffer), unscaled.
     this.rcv.synReceived(seqAdd(seg.seq, -1), Math.min(0xffff, this.config.rcvBuf));
     this.rcv.lastAckSent = seg.seq;
-    this.sndNxt = this.sndMax = seqAdd(iss, 1);
-    this.peerMss = peerMss;
+    this.snd.nxt = this.snd.max = seqAdd(iss, 1);
+    this.snd.peerMss = peerMss;
     const c = this.config;
     if (options !== undefined && seg.hasTimestamps && c.timestamps) {
       this.tsEnabled = true;
       this.rcv.takeTimestamp(seg.tsVal, now);
       this.sackEnabled = c.sack && options.sackPermitted;
       if (c.windowScale && options.windowScale >= 0) {
-        this.sndShift = Math.min(14, options.windowScale);
+        this.snd.shift = Math.min(14, options.windowScale);
         this.rcv.shift = this.rcv.offeredShift;
       }
     }
-    this.computeEffMss();
+    this.computeMss();
     this.lastRecv = now;
     this.state = TcpState.SYN_RECEIVED;
     this.input(seg, now);
@@ -301,7 +230,7 @@ export class TcpConnection {
 
   /** Queues application data; returns the bytes accepted (less than `len` when the buffer is full). */
   send(src: Uint8Array, off: number, len: number, now: number): number {
-    if (this.finQueued) return 0;
+    if (this.snd.finQueued) return 0;
     const s = this.state;
     if (
       s !== TcpState.ESTABLISHED &&
@@ -311,19 +240,19 @@ export class TcpConnection {
     ) {
       return 0;
     }
-    const n = this.sendBuffer.push(src, off, len);
+    const n = this.snd.push(src, off, len);
     if (n > 0 && (s === TcpState.ESTABLISHED || s === TcpState.CLOSE_WAIT)) this.output(now);
     return n;
   }
 
   /** Bytes that may still be queued with `send`. */
   get sendSpace(): number {
-    return this.finQueued ? 0 : this.sendBuffer.free;
+    return this.snd.finQueued ? 0 : this.snd.buffer.free;
   }
 
   /** Bytes written but not yet acknowledged. */
   get sendQueued(): number {
-    return this.sendBuffer.length;
+    return this.snd.buffer.length;
   }
 
   /** Closes our sending side: FIN after the queued data (half-close; reading goes on). */
@@ -334,15 +263,15 @@ export class TcpConnection {
         this.finish(TcpEvent.Closed);
         return;
       case TcpState.SYN_RECEIVED:
-        this.queueFin(); // sent once ESTABLISHED (RFC 9293 §3.10.4 allows queueing)
+        this.snd.queueFin(); // sent once ESTABLISHED (RFC 9293 §3.10.4 allows queueing)
         return;
       case TcpState.ESTABLISHED:
-        this.queueFin();
+        this.snd.queueFin();
         this.state = TcpState.FIN_WAIT_1;
         this.output(now);
         return;
       case TcpState.CLOSE_WAIT:
-        this.queueFin();
+        this.snd.queueFin();
         this.state = TcpState.LAST_ACK;
         this.output(now);
         return;
@@ -356,7 +285,7 @@ export class TcpConnection {
     const s = this.state;
     // An embryonic connection resets as RFC 9293's ABORT says, <SEQ=SND.NXT><CTL=RST>: the peer
     // has not acknowledged our SYN, so there is no exchange an ACK would speak for.
-    if (s === TcpState.SYN_RECEIVED) this.sendReset(this.sndMax);
+    if (s === TcpState.SYN_RECEIVED) this.sendReset(this.snd.max);
     else if (
       s === TcpState.ESTABLISHED ||
       s === TcpState.FIN_WAIT_1 ||
@@ -403,108 +332,21 @@ export class TcpConnection {
    */
   setCongestion(kind: TcpConfig['congestion']): void {
     this.congestion = kind;
-    if (!this.isSynchronized() || this.cc.name === kind) return;
-    const { cwnd, ssthresh } = this.cc;
-    this.cc = makeCongestionControl(kind, this.effMss, this.config.abcLimit);
-    this.cc.cwnd = cwnd;
-    this.cc.ssthresh = ssthresh;
+    if (this.isSynchronized()) this.snd.setCongestion(kind);
   }
 
   /** Sets the user timeout (see `userTimeout`); a running retransmission timer is clamped to it. */
   setUserTimeout(ms: number, now: number): void {
     this.userTimeout = Math.max(0, ms);
-    if (this.rtxDeadline !== NONE) this.rtxDeadline = Math.min(this.rtxDeadline, this.rtxAt(now));
+    this.snd.userTimeoutChanged(now);
   }
 
   /**
-   * Path MTU discovery (RFC 8201, RFC 1191 §6.4) lowered the largest segment the path carries
-   * to `mss` payload-plus-options bytes. Segments in flight that no longer fit were dropped on
-   * the way, so the connection resends from SND.UNA at the new size at once, without waiting
-   * for a timeout and without treating the loss as congestion. A larger value is ignored: the
-   * path MTU only rises through a new connection.
+   * Path MTU discovery lowered the largest segment the path carries to `mss` payload-plus-options
+   * bytes (see `TcpSender.pathMtuChanged`).
    */
   pathMtuChanged(mss: number, now: number): void {
-    if (!(mss < this.pathMss)) return;
-    this.pathMss = Math.max(64, mss);
-    // A router said what passes: the search, if any, never probes above it.
-    if (this.mtuSearchHigh > 0) {
-      this.mtuCeiling = Math.min(this.mtuCeiling, this.pathMss);
-      this.mtuSearchHigh = Math.min(this.mtuSearchHigh, this.pathMss);
-      this.mtuSearchLow = Math.min(this.mtuSearchLow, this.pathMss);
-    }
-    const before = this.effMss;
-    this.computeEffMss();
-    if (this.effMss >= before || !this.isSynchronized() || this.sndUna === this.sndMax) return;
-    this.counters.pathMtuRetransmits++;
-    this.sndNxt = this.sndUna;
-    this.highRxt = this.sndUna;
-    this.rttTiming = false;
-    this.output(now);
-  }
-
-  /**
-   * RFC 4821 §7.8 in Linux's simple form: repeated timeouts mean the path may drop what is
-   * too big without telling us (an ICMP black hole); halve the MSS (see `blackholeMss`). A
-   * path that really lost connectivity loses a little throughput; a black hole comes back to
-   * life. The drop starts an RFC 4821 search (`maybeMtuProbe`) that climbs back towards what
-   * the path really carries, so one outage does not cost the connection its MSS for good.
-   */
-  private blackholeCheck(): void {
-    const ceiling = this.config.blackholeMss;
-    if (ceiling <= 0 || this.retries < BLACKHOLE_TIMEOUTS) return;
-    const current = this.effMss + (this.tsEnabled ? TS_OPTION_BYTES : 0);
-    if (current <= BLACKHOLE_MIN_MSS) return;
-    if (this.mtuSearchHigh === 0) this.mtuCeiling = this.mtuSearchHigh = current;
-    this.mtuProbing = false;
-    this.pathMss = Math.max(BLACKHOLE_MIN_MSS, Math.min(ceiling, current >>> 1));
-    this.mtuSearchLow = this.pathMss;
-    this.computeEffMss();
-    this.counters.blackholeMssDrops++;
-  }
-
-  /**
-   * RFC 4821 §7.3/§7.5 over new data, as Linux's tcp_mtu_probe: while searching, no probe in
-   * flight, not recovering and nothing sent waiting to be resent, one segment of the middle size
-   * between what passes and what might goes out when that much data and window are there. Its
-   * cumulative ACK raises the MSS (`mtuProbeAcked`); its loss lowers the ceiling
-   * (`mtuProbeLost`) and the data is resent at the current MSS like any other. Returns the
-   * payload length of the probe to send at `nxt`, or 0.
-   */
-  private maybeMtuProbe(nxt: number, avail: number, usable: number, now: number): number {
-    if (this.mtuSearchHigh === 0) return 0;
-    if (this.mtuProbing || this.inRecovery || this.retries > 0) return 0;
-    if (now < this.mtuProbeAt || seqLt(nxt, this.sndMax) || this.rcv.heldChunks > 0) return 0;
-    if (this.state !== TcpState.ESTABLISHED && this.state !== TcpState.CLOSE_WAIT) return 0;
-    if (this.mtuSearchHigh - this.mtuSearchLow < MTU_PROBE_THRESHOLD) {
-      // The search is over: try the first ceiling again after an interval (the path may heal).
-      this.mtuSearchHigh = this.mtuCeiling;
-      this.mtuProbeAt = now + MTU_REPROBE_INTERVAL;
-      return 0;
-    }
-    const probeMss = (this.mtuSearchLow + this.mtuSearchHigh + 1) >>> 1;
-    const len = probeMss - (this.tsEnabled ? TS_OPTION_BYTES : 0);
-    if (len <= this.effMss || avail < len || usable < len) return 0;
-    this.mtuProbing = true;
-    this.mtuProbeSeq = nxt;
-    this.mtuProbeEnd = seqAdd(nxt, len);
-    this.mtuProbeMss = probeMss;
-    this.counters.mtuProbes++;
-    return len;
-  }
-
-  /** The probe was acknowledged: segments of its size pass. */
-  private mtuProbeAcked(): void {
-    this.mtuProbing = false;
-    this.mtuSearchLow = this.mtuProbeMss;
-    this.pathMss = this.mtuProbeMss;
-    this.computeEffMss();
-    this.counters.mtuProbesAcked++;
-  }
-
-  /** The probe's start is being resent (timeout or fast retransmit): its size does not pass. */
-  private mtuProbeLost(): void {
-    this.mtuProbing = false;
-    this.mtuSearchHigh = this.mtuProbeMss - 1;
+    this.snd.pathMtuChanged(mss, now);
   }
 
   /** The receive batch ended: send the ACK deferred through `TcpHost.deferAck`, if still owed. */
@@ -516,9 +358,9 @@ export class TcpConnection {
   /** Earliest armed deadline (Infinity when no timer is needed). */
   nextDeadline(): number {
     return Math.min(
-      this.rtxDeadline,
-      this.probeDeadline,
-      this.persistDeadline,
+      this.snd.rtxDeadline,
+      this.snd.probeDeadline,
+      this.snd.persistDeadline,
       this.rcv.delackDeadline,
       this.keepaliveDeadline,
       this.timeWaitDeadline,
@@ -527,7 +369,7 @@ export class TcpConnection {
 
   /** Copies `len` bytes of send data starting at sequence number `seq` into `out[off..]`. */
   copyPayload(seq: number, len: number, out: Uint8Array, off: number): void {
-    this.sendBuffer.copy(seqDiff(seq, this.sndBufSeq), len, out, off);
+    this.snd.copyPayload(seq, len, out, off);
   }
 
   /** Whether this TIME-WAIT connection may be replaced by a new SYN (RFC 6191 / RFC 1122 4.2.2.13). */
@@ -536,10 +378,11 @@ export class TcpConnection {
   }
 
   describe(): string {
+    const snd = this.snd;
     return (
-      `${stateName(this.state)} una=${this.sndUna} nxt=${this.sndNxt} max=${this.sndMax} ` +
-      `wnd=${this.sndWnd} cwnd=${this.cc.cwnd} ssthresh=${this.cc.ssthresh} rcvNxt=${this.rcv.nxt} ` +
-      `rto=${this.rto.rto} queued=${this.sendBuffer.length}`
+      `${stateName(this.state)} una=${snd.una} nxt=${snd.nxt} max=${snd.max} ` +
+      `wnd=${snd.wnd} cwnd=${snd.cc.cwnd} ssthresh=${snd.cc.ssthresh} rcvNxt=${this.rcv.nxt} ` +
+      `rto=${snd.rto.rto} queued=${snd.buffer.length}`
     );
   }
 
@@ -553,18 +396,19 @@ export class TcpConnection {
         return;
       }
     }
-    if (this.probeDeadline <= now) {
-      this.probeDeadline = NONE;
-      this.sendTailProbe(now);
+    const snd = this.snd;
+    if (snd.probeDeadline <= now) {
+      snd.probeDeadline = NONE;
+      snd.onProbeTimeout(now);
     }
-    if (this.rtxDeadline <= now) {
-      this.rtxDeadline = NONE;
+    if (snd.rtxDeadline <= now) {
+      snd.rtxDeadline = NONE;
       this.onRetransmitTimeout(now);
       if (this.isClosed()) return;
     }
-    if (this.persistDeadline <= now) {
-      this.persistDeadline = NONE;
-      this.onPersistTimeout(now);
+    if (snd.persistDeadline <= now) {
+      snd.persistDeadline = NONE;
+      if (!snd.onPersistTimeout(now, this.lastRecv)) this.timedOut(now);
       if (this.isClosed()) return;
     }
     if (this.keepaliveDeadline <= now) {
@@ -583,78 +427,27 @@ export class TcpConnection {
     this.counters.timeouts++;
     if (s === TcpState.SYN_SENT || s === TcpState.SYN_RECEIVED) {
       const limit = s === TcpState.SYN_SENT ? this.synRetries : this.config.synAckRetries;
-      if (this.retries >= limit || this.userTimedOut(now)) {
+      if (this.snd.retries >= limit || this.snd.userTimedOut(now)) {
         this.finish(this.passive ? TcpEvent.Closed : TcpEvent.TimedOut);
         return;
       }
-      this.retries++;
-      this.rto.backOff();
-      this.rttTiming = false;
-      this.counters.retransmits++;
+      this.snd.synRetransmit();
       this.sendSyn(now, s === TcpState.SYN_RECEIVED);
       return;
     }
-    if (!this.isSynchronized() || this.sndUna === this.sndMax) return;
-    if (this.retries >= this.config.dataRetries || this.userTimedOut(now)) {
-      this.sendAbortReset(now);
-      this.finish(TcpEvent.TimedOut);
-      return;
-    }
-    this.retries++;
-    this.rto.backOff();
-    this.probeDeadline = NONE;
-    if (this.mtuProbing && seqLt(this.sndUna, this.mtuProbeEnd)) this.mtuProbeLost();
-    this.blackholeCheck();
-    this.limitedTransmit = 0;
-    this.tsRtoFloor = this.tsNow(now);
-    this.tsRtoFloorSet = true;
-    const flight = seqDiff(this.sndMax, this.sndUna);
-    this.cc.onRto(flight, this.effMss, now);
-    this.inRecovery = false;
-    this.dupAcks = 0;
-    this.recoverSeq = this.sndMax;
-    this.rttTiming = false;
-    // Go back N (RFC 5681 §3.1/RFC 6298 §5.4): resend from SND.UNA; SACKed ranges are skipped.
-    // After a second timeout in a row the scoreboard is distrusted (the peer may have reneged).
-    if (this.retries >= 2) this.scoreboard.clear();
-    this.sndNxt = this.sndUna;
-    this.highRxt = this.sndUna;
-    this.output(now, true);
-    if (this.rtxDeadline === NONE) this.rtxDeadline = this.rtxAt(now);
+    if (this.isSynchronized() && !this.snd.onRetransmitTimeout(now)) this.timedOut(now);
   }
 
-  private onPersistTimeout(now: number): void {
-    if (!this.canSendData()) return;
-    if (this.sndWnd > 0) {
-      this.persistBackoff = 0;
-      this.output(now);
-      return;
-    }
-    if (
-      this.persistProbes >= this.config.dataRetries ||
-      (this.userTimeout > 0 && now - this.lastRecv >= this.userTimeout)
-    ) {
-      this.sendAbortReset(now);
-      this.finish(TcpEvent.TimedOut);
-      return;
-    }
-    this.persistProbes++;
-    // A zero-window probe: an old sequence number makes the peer answer with its window.
-    this.sendProbe(now);
-    this.persistBackoff++;
-    this.persistDeadline = now + this.persistInterval();
-  }
-
-  private persistInterval(): number {
-    const base = Math.max(this.rto.rto, this.config.rto.minRto);
-    return Math.min(this.config.rto.maxRto, base * 2 ** Math.min(this.persistBackoff, 16));
+  /** Retransmissions or probes gave up: reset the peer, ETIMEDOUT for the user. */
+  private timedOut(now: number): void {
+    this.sendAbortReset(now);
+    this.finish(TcpEvent.TimedOut);
   }
 
   private onKeepaliveTimeout(now: number): void {
     if (!this.keepAlive || !this.isSynchronized()) return;
     const idle = now - this.lastRecv;
-    const busy = this.sndUna !== this.sndMax || this.sendBuffer.length > 0;
-    if (busy) {
+    if (!this.snd.idle) {
       // Retransmissions handle an unresponsive peer while data is outstanding.
       this.keepaliveDeadline = now + this.keepIdle;
       return;
@@ -669,8 +462,7 @@ export class TcpConnection {
         ? this.keepProbes > 0 && idle >= this.userTimeout
         : this.keepProbes >= this.keepCount
     ) {
-      this.sendAbortReset(now);
-      this.finish(TcpEvent.TimedOut);
+      this.timedOut(now);
       return;
     }
     this.keepProbes++;
@@ -706,10 +498,7 @@ export class TcpConnection {
     if (!(f & SYN)) return;
     this.rcv.synReceived(seg.seq, 0);
     this.negotiate(seg, now);
-    this.sndWnd = seg.window; // never scaled in a SYN (RFC 7323 §2.2)
-    this.maxSndWnd = this.sndWnd;
-    this.sndWl1 = seg.seq;
-    this.sndWl2 = this.iss;
+    this.snd.takeWindow(seg, seg.window, this.snd.iss); // never scaled in a SYN (RFC 7323 §2.2)
     this.lastRecv = now;
     this.state = TcpState.SYN_RECEIVED;
     this.sendSyn(now, true);
@@ -719,7 +508,7 @@ export class TcpConnection {
     const f = seg.flags;
     let ackOk = false;
     if (f & ACK) {
-      if (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this.sndMax)) {
+      if (seqLe(seg.ack, this.snd.iss) || seqGt(seg.ack, this.snd.max)) {
         if (!(f & RST)) this.sendReset(seg.ack);
         return;
       }
@@ -735,15 +524,9 @@ export class TcpConnection {
     this.negotiate(seg, now);
     this.lastRecv = now;
     if (ackOk) {
-      this.sndWnd = seg.window;
-      this.maxSndWnd = this.sndWnd;
-      this.sndWl1 = seg.seq;
-      this.sndWl2 = seg.ack;
-      this.sndUna = seg.ack;
-      if (this.rttTiming && !this.tsEnabled) this.rto.sample(now - this.rttStart);
-      else if (this.tsEnabled && seg.hasTimestamps && seg.tsEcr !== 0) this.sampleTs(seg, now);
-      this.rttTiming = false;
-      this.rtxDeadline = NONE;
+      this.snd.takeWindow(seg, seg.window, seg.ack);
+      this.snd.synRtt(seg, now, true);
+      this.snd.synAcked(seg.ack);
       this.establish(now);
       this.rcv.ackNow = true;
       if (seg.dataLength > 0 || f & FIN) this.processText(seg, now);
@@ -751,9 +534,7 @@ export class TcpConnection {
     } else {
       // Simultaneous open (RFC 9293 §3.5 figure 8): SYN-RECEIVED, answer SYN-ACK.
       this.state = TcpState.SYN_RECEIVED;
-      this.sndWnd = seg.window;
-      this.maxSndWnd = this.sndWnd;
-      this.sndWl1 = seg.seq;
+      this.snd.takeWindow(seg, seg.window, this.snd.wl2);
       this.sendSyn(now, true);
     }
   }
@@ -781,17 +562,12 @@ export class TcpConnection {
       (f & (SYN | ACK | RST)) === (SYN | ACK) &&
       seg.seq === this.rcv.irs
     ) {
-      if (!(seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndMax))) {
+      if (!(seqLt(this.snd.una, seg.ack) && seqLe(seg.ack, this.snd.max))) {
         this.sendReset(seg.ack);
         return;
       }
-      this.sndUna = seg.ack;
-      this.sndWnd = seg.window << this.sndShift;
-      this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
-      this.sndWl1 = seg.seq;
-      this.sndWl2 = seg.ack;
-      this.rttTiming = false;
-      this.rtxDeadline = NONE;
+      this.snd.synAcked(seg.ack);
+      this.snd.takeWindow(seg, seg.window << this.snd.shift, seg.ack);
       this.establish(now);
       this.rcv.ackNow = true;
       this.output(now);
@@ -833,7 +609,7 @@ export class TcpConnection {
 
     this.lastRecv = now;
     this.keepProbes = 0;
-    this.rcv.updateTimestamp(seg, (f & ACK) !== 0 && seqGt(seg.ack, this.sndMax), now);
+    this.rcv.updateTimestamp(seg, (f & ACK) !== 0 && seqGt(seg.ack, this.snd.max), now);
 
     // RST (RFC 5961 §3.2): exact match resets, in-window gets a challenge ACK. After the peer's
     // FIN, a reset one below RCV.NXT resets too: a peer that closed and then resets in reply
@@ -862,16 +638,12 @@ export class TcpConnection {
     if (!(f & ACK)) return;
 
     if (this.state === TcpState.SYN_RECEIVED) {
-      if (!(seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndMax))) {
+      if (!(seqLt(this.snd.una, seg.ack) && seqLe(seg.ack, this.snd.max))) {
         this.sendReset(seg.ack);
         return;
       }
-      if (!this.tsEnabled && this.rttTiming) this.rto.sample(now - this.rttStart);
-      this.rttTiming = false;
-      this.sndWnd = seg.window << this.sndShift;
-      this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
-      this.sndWl1 = seq;
-      this.sndWl2 = seg.ack;
+      this.snd.synRtt(seg, now, false);
+      this.snd.takeWindow(seg, seg.window << this.snd.shift, seg.ack);
       this.establish(now);
     }
 
@@ -909,89 +681,19 @@ export class TcpConnection {
   private processAck(seg: Segment, now: number): boolean {
     const ack = seg.ack;
     // RFC 5961 §5.2: acceptable only within [SND.UNA - MAX.SND.WND, SND.NXT].
-    if (seqGt(ack, this.sndMax)) {
+    if (seqGt(ack, this.snd.max)) {
       if (this.config.ackUnsentAck) this.challengeAck(now);
       return false;
     }
-    if (seqLt(ack, seqAdd(this.sndUna, -this.maxSndWnd))) {
+    if (seqLt(ack, seqAdd(this.snd.una, -this.snd.maxWnd))) {
       this.challengeAck(now);
       return false;
     }
     if (this.state === TcpState.TIME_WAIT) return true;
-
-    let newSack = false;
-    this.sackedBefore = this.scoreboard.sackedBytes;
-    // Holes resent after the first hole's resend: [laterFrom, HighRxt). What of them the peer
-    // holds before this ACK, to tell whether this ACK reports one of them as arrived.
-    const watchLater = this.inRecovery && this.rtxMarkValid && seg.sackCount > 0;
-    const laterFrom = watchLater ? this.firstHoleEnd() : 0;
-    const laterBefore =
-      watchLater && seqLt(laterFrom, this.highRxt)
-        ? this.scoreboard.sackedIn(laterFrom, this.highRxt)
-        : -1;
-    if (this.sackEnabled && seg.sackCount > 0) {
-      for (let i = 0; i < seg.sackCount; i++) {
-        if (
-          this.scoreboard.add(
-            seg.sackBlocks[2 * i],
-            seg.sackBlocks[2 * i + 1],
-            seqMax(ack, this.sndUna),
-            this.sndMax,
-          )
-        ) {
-          newSack = true;
-        }
-      }
-    }
-
-    // A retransmission of the first hole is lost when data sent after it arrives first: a full
-    // segment of new data sent after it, or a hole resent after it, is SACKed. That is RACK
-    // (RFC 8985) in recovery, where its reorder window is 0, told by sequence instead of time:
-    // resend the holes again.
-    if (
-      newSack &&
-      this.inRecovery &&
-      this.rtxMarkValid &&
-      ack === this.sndUna &&
-      this.scoreboard.count > 0 &&
-      (seqGe(this.scoreboard.highest, seqAdd(this.rtxMark, this.effMss)) ||
-        (laterBefore >= 0 && this.scoreboard.sackedIn(laterFrom, this.highRxt) > laterBefore))
-    ) {
-      this.rtxMarkValid = false;
-      this.highRxt = this.sndUna;
-      this.counters.lostRetransmits++;
-    }
-
-    const window = seg.window << this.sndShift;
-    if (seqGt(ack, this.sndUna)) {
-      this.onNewAck(seg, ack, now);
-    } else if (
-      ack === this.sndUna &&
-      this.sndUna !== this.sndMax &&
-      ((seg.dataLength === 0 && !(seg.flags & FIN) && window === this.sndWnd) || newSack)
-    ) {
-      this.onDupAck(now);
-    }
-
-    // Window update (RFC 9293: only from segments not older than the last update).
-    if (
-      seqLe(this.sndUna, ack) &&
-      (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack)))
-    ) {
-      const opened = this.sndWnd === 0 && window > 0;
-      this.sndWnd = window;
-      this.sndWl1 = seg.seq;
-      this.sndWl2 = ack;
-      if (window > this.maxSndWnd) this.maxSndWnd = window;
-      if (opened) {
-        this.persistDeadline = NONE;
-        this.persistBackoff = 0;
-      }
-    }
-    this.persistProbes = 0;
+    this.snd.onAck(seg, now);
 
     // Our FIN acknowledged?
-    if (this.finSent && seqGt(this.sndUna, this.finSeq)) {
+    if (this.snd.finAcked) {
       switch (this.state) {
         case TcpState.FIN_WAIT_1:
           this.state = TcpState.FIN_WAIT_2;
@@ -1008,236 +710,6 @@ export class TcpConnection {
       }
     }
     return true;
-  }
-
-  /**
-   * Whether an ACK may grow cwnd: always, unless config.cwndLimitedGrowth, where growth needs a
-   * flight that used the window (RFC 7661: an application-limited sender does not earn a larger
-   * cwnd): in slow start at least half of it, as Linux's tcp_is_cwnd_limited, else all but one
-   * segment.
-   */
-  private cwndLimited(flight: number, mss: number): boolean {
-    if (!this.config.cwndLimitedGrowth) return true;
-    // The largest flight of the current window (Linux's max_packets_out): a window starts
-    // when the data outstanding at the previous start is acknowledged.
-    if (flight > this.maxFlight || seqGe(this.sndUna, this.flightWindowEnd)) {
-      this.maxFlight = flight;
-      this.flightWindowEnd = this.sndMax;
-    }
-    const cwnd = this.cc.cwnd;
-    return cwnd < this.cc.ssthresh ? cwnd < 2 * this.maxFlight : this.maxFlight + mss > cwnd;
-  }
-
-  private onNewAck(seg: Segment, ack: number, now: number): void {
-    const dataAcked = Math.min(Math.max(0, seqDiff(ack, this.sndBufSeq)), this.sendBuffer.length);
-    if (dataAcked > 0) {
-      this.sendBuffer.drop(dataAcked);
-      this.sndBufSeq = seqAdd(this.sndBufSeq, dataAcked);
-    }
-    const flightBefore = seqDiff(this.sndMax, this.sndUna);
-    const mayGrow = this.cwndLimited(flightBefore, this.effMss);
-    const unaBefore = this.sndUna;
-    this.sndUna = ack;
-    if (this.mtuProbing && seqGe(ack, this.mtuProbeEnd)) this.mtuProbeAcked();
-    if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
-    if (seqLt(this.highRxt, ack)) this.highRxt = ack;
-    this.scoreboard.advance(ack);
-    // What this ACK newly delivers, acknowledged or SACKed (data SACKed before counts once).
-    const delivered = seqDiff(ack, unaBefore) + this.scoreboard.sackedBytes - this.sackedBefore;
-
-    // RTT sample: timestamps when negotiated (valid even for retransmissions), else Karn timing.
-    if (this.tsEnabled) {
-      if (seg.hasTimestamps && seg.tsEcr !== 0) this.sampleTs(seg, now);
-    } else if (this.rttTiming && seqGe(ack, this.rttSeq)) {
-      this.rto.sample(now - this.rttStart);
-      this.rttTiming = false;
-    }
-    this.rto.resetBackoff();
-    this.retries = 0;
-
-    const mss = this.effMss;
-    if (this.inRecovery) {
-      if (seqGe(ack, this.recoverSeq)) {
-        this.inRecovery = false;
-        this.cc.onRecoveryExit(seqDiff(this.sndMax, this.sndUna), mss);
-      } else if (this.sackEnabled) {
-        if (this.config.prr) this.prrReduce(delivered, true);
-      } else {
-        // NewReno partial ACK (RFC 6582 §3.2 step 5): resend the next hole, deflate.
-        this.retransmitAt(this.sndUna, now);
-        this.cc.cwnd = Math.max(mss, this.cc.cwnd - dataAcked) + (dataAcked >= mss ? mss : 0);
-        this.rtxDeadline = this.rtxAt(now);
-      }
-    } else if (dataAcked > 0 && mayGrow) {
-      // Without SACK, each duplicate ACK stood for one delivered segment (Linux's Reno "sacks").
-      const grow = !this.config.deliveredGrowth
-        ? dataAcked
-        : this.sackEnabled
-          ? delivered
-          : seqDiff(ack, unaBefore) - this.dupAcks * mss;
-      if (grow > 0) this.cc.onAck(grow, mss, now, this.rto.srtt);
-    }
-    this.dupAcks = 0;
-    this.limitedTransmit = 0;
-    this.tlpOutstanding = false;
-    // The mark belonged to the retransmission of the old first hole, which this ACK covers. If
-    // the new first hole was resent too, SND.MAX now bounds what was sent before that resend
-    // (late, so never a false loss); if not, there is nothing to judge yet.
-    this.rtxMarkValid = this.inRecovery && seqGt(this.highRxt, ack);
-    if (this.rtxMarkValid) this.rtxMark = this.sndMax;
-    // Progress: the user timeout counts from here for what is still unacknowledged.
-    this.unackedSince = this.sndUna === this.sndMax ? NONE : now;
-    this.rtxDeadline = this.sndUna === this.sndMax ? NONE : this.rtxAt(now);
-    this.armProbe(now);
-    if (dataAcked > 0) this.host.event(this, TcpEvent.SendSpace);
-  }
-
-  /**
-   * Tail loss probe (RFC 8985 §7.2): with SACK and an RTT estimate, probe after 2*SRTT instead
-   * of waiting a full RTO, so a lost tail is repaired by SACK recovery rather than a timeout.
-   */
-  private armProbe(now: number): void {
-    this.probeDeadline = NONE;
-    if (
-      !this.sackEnabled ||
-      this.inRecovery ||
-      this.tlpOutstanding ||
-      !this.rto.hasSample ||
-      this.sndUna === this.sndMax ||
-      this.retries > 0
-    ) {
-      return;
-    }
-    // A single segment in flight may wait for the peer's delayed ACK.
-    const single = seqDiff(this.sndMax, this.sndUna) <= this.effMss;
-    let pto = 2 * this.rto.srtt;
-    if (this.config.lossProbe === 'linux') pto += single ? LINUX_RTO_MIN : LINUX_TIMEOUT_MIN;
-    else pto = Math.max(pto + (single ? this.config.delayedAck : 0), 10);
-    // Due after the RTO: the probe goes in the RTO's place, as Linux and RFC 8985's drafts do
-    // (a probe neither backs off the timer nor collapses cwnd; the RTO re-arms after it).
-    this.probeDeadline = Math.min(now + pto, this.rtxDeadline);
-  }
-
-  private sendTailProbe(now: number): void {
-    if (!this.canSendData() || this.sndUna === this.sndMax || this.inRecovery) return;
-    this.tlpOutstanding = true;
-    this.counters.tailProbes++;
-    // New data if the peer's window allows (RFC 8985 §7.3), else the last segment again.
-    const nxt = this.sndNxt;
-    const avail = seqDiff(this.dataEnd(), nxt);
-    if (avail > 0 && nxt === this.sndMax && seqDiff(seqAdd(this.sndUna, this.sndWnd), nxt) > 0) {
-      const len = Math.min(
-        avail,
-        this.segmentRoom(),
-        seqDiff(seqAdd(this.sndUna, this.sndWnd), nxt),
-      );
-      const fin = this.finQueued && len === avail;
-      this.transmitData(nxt, len, fin, now);
-      this.sndNxt = seqAdd(nxt, len + (fin ? 1 : 0));
-      if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
-    } else if (this.finAlone && this.finSent) {
-      // The last segment sent was a bare FIN: that is the one to repeat (RFC 8985 §7.3).
-      this.retransmitAt(this.finSeq, now, 0);
-    } else {
-      // The last segment actually sent (never beyond SND.MAX: unsent data is not "retransmitted").
-      const end = seqMin(this.sndMax, this.dataEnd());
-      const start = seqMax(this.sndUna, seqAdd(end, -this.effMss));
-      this.retransmitAt(start, now, seqDiff(end, start));
-    }
-    this.rtxDeadline = this.rtxAt(now);
-  }
-
-  private onDupAck(now: number): void {
-    this.counters.dupAcksIn++;
-    this.dupAcks++;
-    const mss = this.effMss;
-    if (!this.inRecovery) {
-      const sb = this.scoreboard;
-      const flight = seqDiff(this.sndMax, this.sndUna);
-      // DupThresh 3 (RFC 5681), or SACKed data beyond it (RFC 6675); with fewer than four
-      // segments out, or once a tail loss probe drew SACK information, a single SACKed segment
-      // is enough (early retransmit, RFC 5827 §3.1; RACK-TLP, RFC 8985): otherwise only a
-      // timeout would repair it.
-      const lost =
-        this.dupAcks >= 3 ||
-        (this.sackEnabled &&
-          (sb.sackedBytes > 2 * mss ||
-            (sb.sackedBytes > 0 && (this.tlpOutstanding || flight < 4 * mss))));
-      // RFC 6582 §3.2 step 1: no new recovery for duplicates of data sent before the last one.
-      if (lost && seqGe(this.sndUna, this.recoverSeq)) this.enterRecovery(now);
-      else if (this.dupAcks <= 2) this.limitedTransmit = this.dupAcks * mss; // RFC 3042
-    } else if (!this.sackEnabled) {
-      this.cc.cwnd += mss; // NewReno inflation per further duplicate
-    } else if (this.config.prr) {
-      this.prrReduce(this.scoreboard.sackedBytes - this.sackedBefore, false);
-    }
-  }
-
-  /**
-   * RFC 6937 on one ACK during SACK recovery, as Linux's tcp_cwnd_reduction (in segments, as
-   * Linux counts): while the pipe exceeds ssthresh, send in proportion to what was delivered
-   * (ssthresh / RecoverFS of it); below ssthresh, slow-start-reduction-bound (PRR-SSRB) back up
-   * to it, one segment more than delivered when SND.UNA advanced. The first retransmission
-   * always goes out (RFC 6937 §3.1: prr_out 0).
-   */
-  private prrReduce(deliveredBytes: number, unaAdvanced: boolean): void {
-    const mss = this.effMss;
-    const delivered = Math.ceil(Math.max(0, deliveredBytes) / mss);
-    if (delivered === 0 || this.prrRecoverFs === 0) return;
-    this.prrDelivered += delivered;
-    const ssthresh = Math.max(2, Math.floor(this.cc.ssthresh / mss));
-    const pipe = Math.ceil(this.pipe() / mss);
-    const delta = ssthresh - pipe;
-    let sndcnt: number;
-    if (delta < 0) {
-      sndcnt =
-        Math.floor((ssthresh * this.prrDelivered + this.prrRecoverFs - 1) / this.prrRecoverFs) -
-        this.prrOut;
-    } else {
-      sndcnt = Math.max(this.prrDelivered - this.prrOut, delivered) + (unaAdvanced ? 1 : 0);
-      sndcnt = Math.min(delta, sndcnt);
-    }
-    sndcnt = Math.max(sndcnt, this.prrOut > 0 ? 0 : 1);
-    this.cc.cwnd = (pipe + sndcnt) * mss;
-  }
-
-  private enterRecovery(now: number): void {
-    if (this.mtuProbing && seqGe(this.sndUna, this.mtuProbeSeq)) this.mtuProbeLost();
-    const mss = this.effMss;
-    const flight = seqDiff(this.sndMax, this.sndUna);
-    const priorCwnd = this.cc.cwnd;
-    this.cc.onCongestion(flight, mss, now);
-    this.inRecovery = true;
-    this.recoverSeq = this.sndMax;
-    this.rttTiming = false;
-    this.limitedTransmit = 0;
-    this.probeDeadline = NONE;
-    this.counters.fastRetransmits++;
-    if (this.sackEnabled) {
-      this.highRxt = this.sndUna;
-      if (this.config.prr) {
-        // RFC 6937 §3: RecoverFS; Linux uses the cwnd before the reduction (prior_cwnd).
-        this.prrDelivered = 0;
-        this.prrOut = 0;
-        this.prrRecoverFs = Math.max(1, Math.ceil(priorCwnd / mss));
-        this.prrReduce(this.scoreboard.sackedBytes - this.sackedBefore, false);
-      } else {
-        this.cc.cwnd = this.cc.ssthresh;
-      }
-      // RFC 6675 §5 step 4.3: retransmit the first lost segment now, whatever the pipe says.
-      const end = this.scoreboard.nextSackedStart(this.sndUna, this.sndMax);
-      const len = Math.min(seqDiff(end, this.sndUna), mss);
-      if (len > 0) {
-        this.retransmitAt(this.sndUna, now, len);
-        this.highRxt = seqAdd(this.sndUna, len);
-        this.rtxMark = this.sndMax;
-        this.rtxMarkValid = true;
-      }
-    } else {
-      this.retransmitAt(this.sndUna, now);
-      this.cc.cwnd = this.cc.ssthresh + 3 * mss;
-    }
-    this.rtxDeadline = this.rtxAt(now);
   }
 
   /** Segment text and FIN (sixth to eighth steps). */
@@ -1264,7 +736,7 @@ export class TcpConnection {
         this.state = TcpState.CLOSE_WAIT;
         break;
       case TcpState.FIN_WAIT_1:
-        if (this.finSent && seqGt(this.sndUna, this.finSeq)) this.enterTimeWait(now);
+        if (this.snd.finAcked) this.enterTimeWait(now);
         else this.state = TcpState.CLOSING;
         break;
       case TcpState.FIN_WAIT_2:
@@ -1277,9 +749,7 @@ export class TcpConnection {
 
   private enterTimeWait(now: number): void {
     this.state = TcpState.TIME_WAIT;
-    this.rtxDeadline = NONE;
-    this.probeDeadline = NONE;
-    this.persistDeadline = NONE;
+    this.snd.stopTimers();
     this.keepaliveDeadline = NONE;
     this.timeWaitDeadline = now + 2 * this.config.msl;
     this.rcv.ackNow = true;
@@ -1293,11 +763,11 @@ export class TcpConnection {
     return this.state === TcpState.CLOSED;
   }
 
-  private isSynchronized(): boolean {
+  isSynchronized(): boolean {
     return this.state >= TcpState.SYN_RECEIVED;
   }
 
-  private canSendData(): boolean {
+  canSendData(): boolean {
     const s = this.state;
     return (
       s === TcpState.ESTABLISHED ||
@@ -1309,11 +779,11 @@ export class TcpConnection {
   }
 
   /**
-   * Sends what the windows allow: SACK-recovery retransmissions, new (or, after a timeout,
-   * resent) data, the FIN, and a pure ACK if one is owed and nothing else carried it.
-   * `oneSegment` limits it to a single segment (the retransmission after a timeout).
+   * Sends what the windows allow (`TcpSender.output`), and a pure ACK if one is owed and nothing
+   * else carried it. `oneSegment` limits the sender to a single segment (the retransmission
+   * after a timeout). For the parts: the sender calls it after a timeout or a window change.
    */
-  private output(now: number, oneSegment = false): void {
+  output(now: number, oneSegment = false): void {
     if (this.state === TcpState.TIME_WAIT) {
       if (this.rcv.ackNow) this.sendAck(now);
       return;
@@ -1322,199 +792,22 @@ export class TcpConnection {
       if (this.rcv.ackNow && this.isSynchronized()) this.sendAck(now);
       return;
     }
-    let sent = 0;
-    if (this.inRecovery && this.sackEnabled) sent = this.sackRecoveryOutput(now);
-    else {
-      while (this.sendNextSegment(now)) {
-        sent++;
-        if (oneSegment) break;
-      }
-    }
+    const sent = this.snd.output(now, oneSegment);
     if (this.rcv.ackNow && sent === 0) this.sendAck(now);
-    // RFC 8985 §7.2: (re)start the loss probe timer after sending.
-    if (sent > 0 && !this.inRecovery && !oneSegment) this.armProbe(now);
-    // Arm the persist timer when a zero window blocks queued data and nothing is in flight.
-    if (
-      this.sndWnd === 0 &&
-      this.sndUna === this.sndMax &&
-      this.rtxDeadline === NONE &&
-      this.persistDeadline === NONE &&
-      (seqLt(this.sndNxt, this.dataEnd()) || (this.finQueued && !this.finSent))
-    ) {
-      this.persistDeadline = now + this.persistInterval();
-    }
   }
 
-  private dataEnd(): number {
-    return seqAdd(this.sndBufSeq, this.sendBuffer.length);
-  }
-
-  /** Sends one segment at SND.NXT if the windows, Nagle and SWS avoidance allow. */
-  private sendNextSegment(now: number): boolean {
-    if (this.sackEnabled && seqLt(this.sndNxt, this.sndMax)) {
-      this.sndNxt = this.scoreboard.skipSacked(this.sndNxt);
-    }
-    const nxt = this.sndNxt;
-    const avail = Math.max(0, seqDiff(this.dataEnd(), nxt));
-    const finPending = this.finQueued && seqLe(nxt, this.finSeq);
-    if (avail === 0 && !finPending) return false;
-    if (this.sndMax === this.sndUna && avail > 0) this.restartAfterIdle(now);
-    const flight = seqDiff(nxt, this.sndUna);
-    const cwnd = this.inRecovery ? this.cc.cwnd : this.cc.cwnd + this.limitedTransmit;
-    // In SACK recovery the caller already checked cwnd against the pipe (RFC 6675 §5 step C):
-    // data SACKed or lost no longer counts, so only the peer's window limits new data here.
-    const usable =
-      this.inRecovery && this.sackEnabled
-        ? seqDiff(seqAdd(this.sndUna, this.sndWnd), nxt)
-        : Math.min(this.sndWnd, cwnd) - flight;
-    const room = this.segmentRoom();
-    // Outside an RFC 4821 search (nearly always) this costs one compare, not a call.
-    const probe = this.mtuSearchHigh === 0 ? 0 : this.maybeMtuProbe(nxt, avail, usable, now);
-    if (probe > 0) {
-      this.transmitData(nxt, probe, false, now);
-      this.sndNxt = seqAdd(nxt, probe);
-      this.sndMax = this.sndNxt;
-      return true;
-    }
-    let len = Math.min(avail, room);
-    if (this.sackEnabled && seqLt(nxt, this.sndMax)) len = this.holeSegment(nxt, len);
-    let fin = finPending && len === avail;
-    if (len > usable) {
-      if (usable <= 0) return false;
-      // Sender SWS avoidance (RFC 9293 §3.8.6.2.1): a window-limited partial segment goes out
-      // only when nothing is in flight or it is at least half the largest window offered.
-      if (flight > 0 && usable < this.maxSndWnd >>> 1) return false;
-      len = usable;
-      fin = false;
-    }
-    if (len === 0 && !fin) return false;
-    // Nagle (RFC 896/RFC 1122 §4.2.3.4): one small new segment in flight at a time.
-    if (len < room && !fin && !this.noDelay && flight > 0 && seqGe(nxt, this.sndMax)) {
-      return false;
-    }
-    this.transmitData(nxt, len, fin, now);
-    this.sndNxt = seqAdd(nxt, len + (fin ? 1 : 0));
-    if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
-    return true;
-  }
-
-  /** RFC 6675 §5: while cwnd - pipe allows, resend lost holes first, then new data. */
-  private sackRecoveryOutput(now: number): number {
-    const sb = this.scoreboard;
-    const mss = this.effMss;
-    let sent = 0;
-    for (let guard = 0; guard < 1024; guard++) {
-      if (this.cc.cwnd - this.pipe() < mss) break;
-      const from = seqMax(this.highRxt, this.sndUna);
-      const hole = sb.skipSacked(from);
-      if (sb.count > 0 && seqLt(hole, sb.highest)) {
-        const len = this.holeSegment(hole, mss);
-        this.retransmitAt(hole, now, len);
-        this.highRxt = seqAdd(hole, len);
-        if (hole === this.sndUna) {
-          this.rtxMark = this.sndMax;
-          this.rtxMarkValid = true;
-        }
-        sent++;
-        continue;
-      }
-      if (!this.sendNextSegment(now)) break;
-      sent++;
-    }
-    return sent;
-  }
-
-  /** End of the first hole's resend: the hole at SND.UNA, up to one MSS. */
-  private firstHoleEnd(): number {
-    const end = this.scoreboard.nextSackedStart(this.sndUna, this.sndMax);
-    return seqMin(end, seqAdd(this.sndUna, this.effMss));
-  }
-
-  /**
-   * How much of a resend at the hole `seq` to send, at most `max`: up to the next SACKed byte
-   * (RFC 6675 NextSeg), except at the tail. When the SACKed bytes after the hole run to
-   * SND.MAX and fit in the same segment, the segment goes out whole, SACKed bytes and all
-   * (NextSeg asks only that it include the hole): a runt would save those bytes and cost a
-   * segment, and it is what a peer that SACKed part of our last segment expects again (Linux
-   * resends whole segments).
-   */
-  private holeSegment(seq: number, max: number): number {
-    const sb = this.scoreboard;
-    const end = sb.nextSackedStart(seq, this.sndMax);
-    const len = Math.min(seqDiff(end, seq), max);
-    if (len === max || end === this.sndMax) return len;
-    const blockEnd = sb.skipSacked(end);
-    return blockEnd === this.sndMax && seqDiff(blockEnd, seq) <= max ? seqDiff(blockEnd, seq) : len;
-  }
-
-  /**
-   * RFC 6675 SetPipe, simplified: everything above the highest SACKed byte is in flight;
-   * unSACKed bytes below it count as lost unless already retransmitted (below HighRxt).
-   */
-  private pipe(): number {
-    const sb = this.scoreboard;
-    if (sb.count === 0) return seqDiff(this.sndNxt, this.sndUna);
-    const high = sb.highest;
-    let pipe = Math.max(0, seqDiff(this.sndNxt, high));
-    if (seqGt(this.highRxt, this.sndUna)) {
-      const rxEnd = seqLt(this.highRxt, high) ? this.highRxt : high;
-      pipe += seqDiff(rxEnd, this.sndUna) - sb.sackedIn(this.sndUna, rxEnd);
-    }
-    return pipe;
-  }
-
-  /** Resends up to one MSS (or `len`) of data at `seq` (< SND.MAX) without moving SND.NXT. */
-  private retransmitAt(seq: number, now: number, len = this.effMss): void {
-    // Only what was sent before: never past SND.MAX.
-    const avail = Math.max(0, seqDiff(seqMin(this.dataEnd(), this.sndMax), seq));
-    const n = Math.min(len, avail, this.segmentRoom());
-    const fin = this.finSent && seqAdd(seq, n) === this.finSeq && n === avail;
-    if (n === 0 && !fin) return;
-    this.transmitData(seq, n, fin, now);
-  }
-
-  private transmitData(seq: number, len: number, fin: boolean, now: number): void {
-    const retransmit = seqLt(seq, this.sndMax);
-    if (this.inRecovery) this.prrOut++;
-    if (retransmit) {
-      this.counters.retransmits++;
-      if (this.rttTiming && seqLe(seq, this.rttSeq)) this.rttTiming = false; // Karn
-    } else if (!this.rttTiming && !this.tsEnabled && len > 0) {
-      this.rttTiming = true;
-      this.rttSeq = seqAdd(seq, len);
-      this.rttStart = now;
-    }
+  /** The reused outgoing segment record, cleared (for the sender's data segments). */
+  outgoing(): Segment {
     const seg = this.out;
     clearSegment(seg);
-    seg.seq = seq;
-    seg.ack = this.rcv.nxt;
-    seg.flags = ACK | (fin ? FIN : 0);
-    if (len > 0 && seqAdd(seq, len) === this.dataEnd()) seg.flags |= PSH;
-    seg.dataLength = len;
-    if (fin) this.finSent = true;
-    if (!retransmit) this.finAlone = fin && len === 0;
-    this.fillAckFields(seg, now);
-    if (len > 0) this.lastDataSent = now;
-    if (this.unackedSince === NONE) this.unackedSince = now;
-    if (this.rtxDeadline === NONE) this.rtxDeadline = this.rtxAt(now);
-    this.persistDeadline = NONE;
-    this.emit(seg);
+    return seg;
   }
 
   /**
-   * Payload a data segment sent now may carry: the MSS less the SACK option it will hold while
-   * out-of-order data waits (RFC 2018 §3: the option counts against the segment, or it would
-   * exceed what the path carries; Linux's tcp_current_mss does the same). Each queued chunk is
-   * at most one block, so the bound is safe without building the blocks.
+   * Window, timestamps and SACK blocks for any segment carrying ACK; clears the ACK debt (for
+   * the sender's data segments too).
    */
-  private segmentRoom(): number {
-    if (!this.sackEnabled || this.rcv.heldChunks === 0) return this.effMss;
-    const blocks = Math.min(this.rcv.heldChunks, this.tsEnabled ? 3 : MAX_SACK_BLOCKS);
-    return Math.max(1, this.effMss - (SACK_OPTION_BASE + 8 * blocks));
-  }
-
-  /** Window, timestamps and SACK blocks for any segment carrying ACK; clears the ACK debt. */
-  private fillAckFields(seg: Segment, now: number): void {
+  fillAck(seg: Segment, now: number): void {
     if (this.tsEnabled) {
       seg.hasTimestamps = true;
       seg.tsVal = this.tsNow(now);
@@ -1526,21 +819,21 @@ export class TcpConnection {
     const seg = this.out;
     clearSegment(seg);
     // SND.MAX (not a rewound SND.NXT) keeps a pure ACK inside the peer's window.
-    seg.seq = this.sndMax;
+    seg.seq = this.snd.max;
     seg.ack = this.rcv.nxt;
     seg.flags = ACK;
-    this.fillAckFields(seg, now);
+    this.fillAck(seg, now);
     this.emit(seg);
   }
 
   /** Keepalive and zero-window probe: SEG.SEQ = SND.UNA - 1 draws an ACK from the peer. */
-  private sendProbe(now: number): void {
+  sendProbe(now: number): void {
     const seg = this.out;
     clearSegment(seg);
-    seg.seq = seqAdd(this.sndUna, -1);
+    seg.seq = seqAdd(this.snd.una, -1);
     seg.ack = this.rcv.nxt;
     seg.flags = ACK;
-    this.fillAckFields(seg, now);
+    this.fillAck(seg, now);
     this.emit(seg);
   }
 
@@ -1562,7 +855,7 @@ export class TcpConnection {
   private sendSyn(now: number, withAck: boolean): void {
     const seg = this.out;
     clearSegment(seg);
-    seg.seq = this.iss;
+    seg.seq = this.snd.iss;
     seg.flags = SYN | (withAck ? ACK : 0);
     seg.ack = withAck ? this.rcv.nxt : 0;
     seg.window = Math.min(0xffff, this.config.rcvBuf); // never scaled in a SYN
@@ -1578,60 +871,16 @@ export class TcpConnection {
       seg.tsVal = this.tsNow(now);
       seg.tsEcr = withAck && this.tsEnabled ? this.rcv.tsRecent : 0;
     }
-    if (this.retries === 0 && !this.tsEnabled) {
-      this.rttTiming = true;
-      this.rttSeq = seqAdd(this.iss, 1);
-      this.rttStart = now;
-    }
     if (withAck) {
       this.rcv.lastAckSent = this.rcv.nxt;
       this.rcv.adv = seqMax(this.rcv.adv, seqAdd(this.rcv.nxt, seg.window));
     }
-    this.sndNxt = this.sndMax = seqAdd(this.iss, 1);
-    if (this.unackedSince === NONE) this.unackedSince = now;
-    this.rtxDeadline = this.rtxAt(now);
+    this.snd.synSent(now);
     this.emit(seg);
   }
 
   /** Peer offered window scaling in its SYN (so a SYN-ACK must carry ours). */
   private sndShiftOffered = false;
-
-  /**
-   * RFC 5681 §4.1's restart window: data after more than an RTO without sending any finds the
-   * ACK clock gone, so cwnd falls back to at most the initial window. Linux halves cwnd for each
-   * RTO of idleness down to that window (tcp_cwnd_restart), and keeps 3/4 of the old cwnd in
-   * ssthresh, so the connection slow-starts back to where it was.
-   */
-  private restartAfterIdle(now: number): void {
-    const idle = now - this.lastDataSent;
-    const rto = this.rto.rto;
-    if (!this.config.slowStartAfterIdle || !(idle > rto) || this.inRecovery) return;
-    this.lastDataSent = now;
-    const cc = this.cc;
-    const restart = Math.min(initialWindow(this.effMss), cc.cwnd);
-    if (cc.cwnd <= restart) return;
-    cc.ssthresh = Math.max(cc.ssthresh, (3 * cc.cwnd) >>> 2);
-    let cwnd = cc.cwnd;
-    for (let n = Math.floor(idle / rto); n > 0 && cwnd > restart; n--) cwnd = Math.floor(cwnd / 2);
-    cc.cwnd = Math.max(cwnd, restart);
-    this.counters.idleRestarts++;
-  }
-
-  /** When the retransmission timer armed now fires: after the RTO, never past the user timeout. */
-  private rtxAt(now: number): number {
-    const at = now + this.rto.rto;
-    if (this.userTimeout === 0 || this.unackedSince === NONE) return at;
-    return Math.max(now, Math.min(at, this.unackedSince + this.userTimeout));
-  }
-
-  /** The user timeout has run out for what is waiting to be acknowledged. */
-  private userTimedOut(now: number): boolean {
-    return (
-      this.userTimeout > 0 &&
-      this.unackedSince !== NONE &&
-      now - this.unackedSince >= this.userTimeout
-    );
-  }
 
   /**
    * The reset a synchronized connection sends when it gives up on its own (ABORT, close with
@@ -1642,10 +891,10 @@ export class TcpConnection {
   private sendAbortReset(now: number): void {
     const seg = this.out;
     clearSegment(seg);
-    seg.seq = this.sndMax;
+    seg.seq = this.snd.max;
     seg.ack = this.rcv.nxt;
     seg.flags = RST | ACK;
-    this.fillAckFields(seg, now);
+    this.fillAck(seg, now);
     this.emit(seg);
   }
 
@@ -1658,7 +907,8 @@ export class TcpConnection {
     this.emit(seg);
   }
 
-  private emit(seg: Segment): void {
+  /** Hands a finished segment to the host (for the sender's data segments too). */
+  emit(seg: Segment): void {
     this.counters.segmentsOut++;
     this.host.transmit(this, seg);
   }
@@ -1666,13 +916,8 @@ export class TcpConnection {
   // ===================================================================== helpers
 
   private initSendSpace(iss: number): void {
-    this.iss = iss >>> 0;
-    this.sndUna = this.iss;
-    this.sndNxt = this.sndMax = this.iss;
-    this.sndBufSeq = seqAdd(this.iss, 1);
-    this.recoverSeq = this.iss;
-    this.highRxt = this.iss;
-    if (!this.tsOffsetFixed) this.tsOffset = Math.imul(this.iss, 0x9e3779b1) >>> 0;
+    this.snd.init(iss);
+    if (!this.tsOffsetFixed) this.tsOffset = Math.imul(this.snd.iss, 0x9e3779b1) >>> 0;
   }
 
   /**
@@ -1685,73 +930,53 @@ export class TcpConnection {
     this.tsOffset = offset >>> 0;
   }
 
-  private tsNow(now: number): number {
+  /** Our timestamp clock (RFC 7323 §5.4: 1 ms ticks from a per-connection offset). */
+  tsNow(now: number): number {
     return (Math.floor(now) + this.tsOffset) >>> 0;
-  }
-
-  private sampleTs(seg: Segment, now: number): void {
-    // An echo older than the last timeout's retransmission is the original transmission's
-    // timestamp reflected by a duplicate: it would inflate the RTT by the whole stall.
-    if (this.tsRtoFloorSet && seqLt(seg.tsEcr, this.tsRtoFloor)) return;
-    const rtt = seqDiff(this.tsNow(now), seg.tsEcr);
-    if (rtt >= 0) this.rto.sample(rtt);
   }
 
   /** Options from the peer's SYN or SYN-ACK (RFC 7323, RFC 2018, MSS). */
   private negotiate(seg: Segment, now: number): void {
     const c = this.config;
-    this.peerMss = seg.mss > 0 ? seg.mss : DEFAULT_PEER_MSS;
+    this.snd.peerMss = seg.mss > 0 ? seg.mss : DEFAULT_PEER_MSS;
     this.sndShiftOffered = seg.windowScale >= 0;
     if (c.windowScale && seg.windowScale >= 0) {
-      this.sndShift = Math.min(14, seg.windowScale);
+      this.snd.shift = Math.min(14, seg.windowScale);
       this.rcv.shift = this.rcv.offeredShift;
     } else {
-      this.sndShift = 0;
+      this.snd.shift = 0;
       this.rcv.shift = 0;
     }
     this.sackEnabled = c.sack && seg.sackPermitted;
     this.tsEnabled = c.timestamps && seg.hasTimestamps;
     if (this.tsEnabled) this.rcv.takeTimestamp(seg.tsVal, now);
-    this.computeEffMss();
+    this.computeMss();
   }
 
-  private computeEffMss(): void {
-    const opt = this.tsEnabled ? TS_OPTION_BYTES : 0;
-    this.effMss = Math.max(64, Math.min(this.peerMss, this.config.mss, this.pathMss) - opt);
-    this.rcv.mss = Math.max(64, this.config.mss - opt);
+  /** Segment sizes once the options are known: what we send and what counts as full-sized. */
+  private computeMss(): void {
+    this.snd.computeMss();
+    this.rcv.mss = Math.max(64, this.config.mss - (this.tsEnabled ? TS_OPTION_BYTES : 0));
   }
 
   private establish(now: number): void {
     this.state = TcpState.ESTABLISHED;
-    this.unackedSince = NONE;
-    this.cc = makeCongestionControl(this.congestion, this.effMss, this.config.abcLimit);
-    if (this.retries > 0) this.cc.cwnd = this.effMss; // RFC 5681 §3.1: IW 1 after a lost SYN
-    this.retries = 0;
-    this.rto.resetBackoff();
-    this.recoverSeq = this.sndUna;
-    this.highRxt = this.sndUna;
+    this.snd.established();
     this.lastRecv = now;
     if (this.keepAlive) this.keepaliveDeadline = now + this.keepIdle;
     this.host.event(this, TcpEvent.Established);
-    if (this.finQueued && this.state === TcpState.ESTABLISHED) this.state = TcpState.FIN_WAIT_1;
-  }
-
-  private queueFin(): void {
-    if (this.finQueued) return;
-    this.finQueued = true;
-    this.finSeq = this.dataEnd();
+    if (this.snd.finQueued && this.state === TcpState.ESTABLISHED) {
+      this.state = TcpState.FIN_WAIT_1;
+    }
   }
 
   /** Enters CLOSED, clearing every timer, and reports how it ended (once). */
   private finish(event: TcpEvent): void {
     this.state = TcpState.CLOSED;
-    this.rtxDeadline = NONE;
-    this.probeDeadline = NONE;
-    this.persistDeadline = NONE;
+    this.snd.clear();
     this.keepaliveDeadline = NONE;
     this.timeWaitDeadline = NONE;
     this.rcv.clear();
-    this.scoreboard.clear();
     this.reportClosed(event);
   }
 
