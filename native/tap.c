@@ -12,6 +12,11 @@
  * When the kernel says EAGAIN the frame is copied into a bounded ring and UV_WRITABLE is
  * enabled until the ring drains; later frames queue behind it so order is kept. Nothing blocks.
  *
+ * Offloads: opened with IFF_VNET_HDR, every frame read starts with a virtio_net_hdr and every
+ * frame written must too. JS parses and writes that header (specs/virtio.pkt); this file only
+ * negotiates it (TUNSETVNETHDRSZ, TUNSETOFFLOAD, falling back flag by flag), makes room for
+ * 64 KiB GSO super-frames when TSO was accepted, and writes [header, frame] with one writev.
+ *
  * The same machinery can run over any fd that keeps message boundaries (attachFd), e.g. a
  * SOCK_SEQPACKET socketpair: tests use that to exercise batching and backpressure without root,
  * and a privileged parent can hand an already-open TAP fd to an unprivileged child.
@@ -34,6 +39,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* Status codes returned by write(); mirrored in src/runtime/link/native.ts. */
@@ -43,6 +49,18 @@ enum { TX_SENT = 0, TX_QUEUED = 1, TX_QUEUE_FULL = 2, TX_ERROR = 3, TX_CLOSED = 
 #define DEFAULT_TX_SLOTS 256
 #define MAX_SLOTS 65536
 #define ETH_OVERHEAD 18 /* 14-byte Ethernet header + one 802.1Q tag */
+/*
+ * The 10-byte struct virtio_net_hdr: the TAP's default size and what gVisor and wireguard-go
+ * use. The 12-byte variant only adds num_buffers, which mergeable receive buffers of a virtio
+ * NIC need and a TAP always sets to 1; 10 bytes keep the IP header 4-byte aligned after the
+ * 14-byte Ethernet header, too.
+ */
+#define VNET_HDR_SIZE 10
+/* Largest IP datagram a GSO super-frame carries (IPv4 total length / IPv6 payload length). */
+#define GSO_MAX_IP 65535
+/* With TSO the receive buffer holds this many super-frames (about 2 MiB), not rxSlots of them. */
+#define GSO_RX_FRAMES 32
+#define MAX_OFFLOAD_ATTEMPTS 6
 
 typedef struct {
   double wakeups;       /* poll callbacks that read at least one frame */
@@ -75,8 +93,12 @@ typedef struct {
   napi_async_context async_ctx;
   uint8_t *rx;
   int32_t *rx_len;
-  uint32_t rx_slots;
-  uint32_t slot_size;
+  uint32_t rx_slots;    /* frames read per wakeup at most */
+  uint32_t slot_size;   /* room each read needs: the largest frame with its virtio header */
+  size_t rx_arena;      /* bytes of frame storage; frames are packed, each 64-byte aligned */
+  uint32_t vnet_hdr;    /* 0, or VNET_HDR_SIZE when every frame carries a virtio_net_hdr */
+  uint32_t offloads;    /* TUN_F_* flags the kernel accepted */
+  uint8_t *tx_hdr;      /* JS writes the next frame's virtio header here (in the rx buffer) */
   uint8_t *txq;
   uint32_t *txq_len;
   uint32_t tx_slots;
@@ -224,20 +246,83 @@ static int valid_ifname(const char *name) {
 }
 
 typedef struct {
+  uint32_t flags; /* TUN_F_* asked for */
+  int err;        /* 0 when accepted */
+} offload_attempt;
+
+typedef struct {
   char name[IFNAMSIZ];
   uint32_t mtu_wanted; /* 0 = leave as is */
   int bring_up;
+  int offload;         /* ask for IFF_VNET_HDR and offloads */
   int fd;
   double kernel_mac;
   uint32_t mtu;
+  uint32_t vnet_hdr;   /* results of the negotiation */
+  uint32_t offloads;
+  uint32_t n_attempts;
+  offload_attempt attempts[MAX_OFFLOAD_ATTEMPTS];
 } tap_setup;
 
 static int interface_exists(const char *name) {
   return if_nametoindex(name) != 0;
 }
 
-/* Opens /dev/net/tun and attaches to (or creates) the named TAP. Returns 0 or an errno. */
-static int tap_open_device(tap_setup *s, char *msg, size_t msg_size) {
+/* What TUNSETOFFLOAD is asked for, best first: each EINVAL drops the newest feature. */
+static const uint32_t OFFLOAD_LADDER[] = {
+#if defined(TUN_F_USO4) && defined(TUN_F_USO6)
+  TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6,
+#endif
+  TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6,
+  TUN_F_CSUM,
+};
+
+static void record_attempt(tap_setup *s, uint32_t flags, int err) {
+  if (s->n_attempts < MAX_OFFLOAD_ATTEMPTS) {
+    s->attempts[s->n_attempts].flags = flags;
+    s->attempts[s->n_attempts].err = err;
+    s->n_attempts++;
+  }
+}
+
+/*
+ * On an fd attached with IFF_VNET_HDR: the header size, little-endian fields, then the best
+ * offload set the kernel takes. Returns 1 when some offload was accepted, 0 when none was (the
+ * caller then reopens without IFF_VNET_HDR, so frames are exactly as without offloads).
+ */
+static int negotiate_offloads(int fd, tap_setup *s) {
+  int size = VNET_HDR_SIZE;
+  if (ioctl(fd, TUNSETVNETHDRSZ, &size) < 0) {
+    record_attempt(s, 0, errno);
+    return 0;
+  }
+  /* Little-endian header fields on any host (virtio 1.0); x86 is little-endian already, so a
+   * kernel without the ioctl changes nothing there. */
+  int le = 1;
+  if (ioctl(fd, TUNSETVNETLE, &le) < 0) {
+    uint16_t probe = 1;
+    if (*(uint8_t *)&probe != 1) {
+      record_attempt(s, 0, errno);
+      return 0;
+    }
+  }
+  for (size_t i = 0; i < sizeof OFFLOAD_LADDER / sizeof OFFLOAD_LADDER[0]; i++) {
+    uint32_t flags = OFFLOAD_LADDER[i];
+    if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)flags) == 0) {
+      record_attempt(s, flags, 0);
+      s->offloads = flags;
+      s->vnet_hdr = VNET_HDR_SIZE;
+      return 1;
+    }
+    int err = errno;
+    record_attempt(s, flags, err);
+    if (err != EINVAL) break;
+  }
+  return 0;
+}
+
+/* open() of /dev/net/tun and TUNSETIFF with `flags`. Returns the fd or -errno (msg set). */
+static int tap_attach(tap_setup *s, short flags, struct ifreq *ifr, char *msg, size_t msg_size) {
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
@@ -247,14 +332,13 @@ static int tap_open_device(tap_setup *s, char *msg, size_t msg_size) {
       snprintf(msg, msg_size, "not permitted to open a TAP device: run as root or with CAP_NET_ADMIN, or use `pktstack sandbox`");
     else
       snprintf(msg, msg_size, "cannot open /dev/net/tun: %s", strerror(err));
-    return err;
+    return -err;
   }
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-  memcpy(ifr.ifr_name, s->name, strlen(s->name));
+  memset(ifr, 0, sizeof *ifr);
+  ifr->ifr_flags = flags;
+  memcpy(ifr->ifr_name, s->name, strlen(s->name));
   int existed = interface_exists(s->name);
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+  if (ioctl(fd, TUNSETIFF, ifr) < 0) {
     int err = errno;
     if (err == EBUSY)
       snprintf(msg, msg_size, "interface %s is busy: another process is attached to it", s->name);
@@ -266,7 +350,30 @@ static int tap_open_device(tap_setup *s, char *msg, size_t msg_size) {
     else
       snprintf(msg, msg_size, "cannot create or attach TAP device %s: %s", s->name, strerror(err));
     close(fd);
-    return err;
+    return -err;
+  }
+  return fd;
+}
+
+/* Opens /dev/net/tun and attaches to (or creates) the named TAP. Returns 0 or an errno. */
+static int tap_open_device(tap_setup *s, char *msg, size_t msg_size) {
+  struct ifreq ifr;
+  int fd = -1;
+  if (s->offload) {
+    fd = tap_attach(s, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, &ifr, msg, msg_size);
+    if (fd == -EINVAL) record_attempt(s, 0, EINVAL); /* no IFF_VNET_HDR: try without */
+    else if (fd < 0) return -fd;
+    else if (!negotiate_offloads(fd, s)) {
+      /* Closing drops a device we just created; attaching again recreates it, as plain. */
+      close(fd);
+      fd = -1;
+    }
+  }
+  if (fd < 0) {
+    s->vnet_hdr = 0;
+    s->offloads = 0;
+    fd = tap_attach(s, IFF_TAP | IFF_NO_PI, &ifr, msg, msg_size);
+    if (fd < 0) return -fd;
   }
   /* The kernel may have filled in a pattern such as "tap%d". */
   memcpy(s->name, ifr.ifr_name, IFNAMSIZ);
@@ -412,11 +519,17 @@ static void stop_reading_fatal(tap_t *t, int err) {
 
 static void drain_rx(tap_t *t) {
   uint32_t n = 0;
+  size_t used = 0;
   int fatal = 0;
-  while (n < t->rx_slots) {
-    ssize_t r = read(t->fd, t->rx + (size_t)n * t->slot_size, t->slot_size);
+  /* Frames are packed one after the other (64-byte aligned); a read needs room for the
+   * largest frame, since a TAP cuts a frame longer than the buffer given. */
+  while (n < t->rx_slots && t->rx_arena - used >= t->slot_size) {
+    ssize_t r = read(t->fd, t->rx + used, t->slot_size);
     if (r > 0) {
-      t->rx_len[n++] = (int32_t)r;
+      t->rx_len[2 * n] = (int32_t)used;
+      t->rx_len[2 * n + 1] = (int32_t)r;
+      n++;
+      used += ((size_t)r + 63) & ~(size_t)63;
       t->st.rx_bytes += (double)r;
       continue;
     }
@@ -485,7 +598,8 @@ static void cleanup_hook(napi_async_cleanup_hook_handle handle, void *arg) {
  * and throws.
  */
 static napi_value wrap_fd(napi_env env, int fd, napi_value opts, napi_value on_batch, uint32_t mtu,
-                          double kernel_mac, const char *name) {
+                          double kernel_mac, const char *name, uint32_t vnet_hdr, uint32_t offloads,
+                          const tap_setup *negotiated) {
   uint32_t rx_slots, tx_slots, slot_size;
   if (!get_u32_prop(env, opts, "rxSlots", DEFAULT_RX_SLOTS, &rx_slots) ||
       !get_u32_prop(env, opts, "txSlots", DEFAULT_TX_SLOTS, &tx_slots) || rx_slots == 0 ||
@@ -493,9 +607,16 @@ static napi_value wrap_fd(napi_env env, int fd, napi_value opts, napi_value on_b
     close(fd);
     return throw_type(env, "rxSlots and txSlots must be integers from 1 to 65536");
   }
-  /* Room for the largest frame the MTU allows, cache-line rounded, and never under 2 KiB. */
-  slot_size = (mtu + ETH_OVERHEAD + 63) & ~63u;
+  /* Room for the largest frame the MTU allows, cache-line rounded, and never under 2 KiB; with
+   * TSO, for a 64 KiB super-frame. */
+  int gso = (offloads & (TUN_F_TSO4 | TUN_F_TSO6)) != 0;
+  slot_size = ((gso ? GSO_MAX_IP : mtu) + ETH_OVERHEAD + vnet_hdr + 63) & ~63u;
   if (slot_size < 2048) slot_size = 2048;
+  /* Without TSO every slot fits every frame, as before; with it the storage holds
+   * GSO_RX_FRAMES super-frames or rxSlots small ones, whichever the batch meets first. */
+  size_t small = ((size_t)mtu + ETH_OVERHEAD + vnet_hdr + 63) & ~(size_t)63;
+  size_t arena = gso ? (size_t)GSO_RX_FRAMES * slot_size : (size_t)rx_slots * slot_size;
+  if (gso && arena < (size_t)rx_slots * small + slot_size) arena = (size_t)rx_slots * small + slot_size;
 
   tap_t *t = calloc(1, sizeof *t);
   if (t == NULL) {
@@ -507,13 +628,17 @@ static napi_value wrap_fd(napi_env env, int fd, napi_value opts, napi_value on_b
   t->rx_slots = rx_slots;
   t->tx_slots = tx_slots;
   t->slot_size = slot_size;
+  t->rx_arena = arena;
+  t->vnet_hdr = vnet_hdr;
+  t->offloads = offloads;
   t->txq = malloc((size_t)tx_slots * slot_size);
   t->txq_len = malloc((size_t)tx_slots * sizeof(uint32_t));
   t->uv_done = 1; /* until the poll handle exists */
 
   napi_value buffer, external, result, v, resource, resource_name;
   void *data = NULL;
-  size_t rx_bytes = (size_t)rx_slots * slot_size + (size_t)rx_slots * sizeof(int32_t);
+  /* Frame storage, then (offset, length) per frame, then the next frame's virtio header. */
+  size_t rx_bytes = arena + (size_t)rx_slots * 2 * sizeof(int32_t) + 64;
   if (t->txq == NULL || t->txq_len == NULL || napi_create_arraybuffer(env, rx_bytes, &data, &buffer) != napi_ok) {
     close(fd);
     t->finalized = 1;
@@ -521,8 +646,9 @@ static napi_value wrap_fd(napi_env env, int fd, napi_value opts, napi_value on_b
     return throw_errno(env, ENOMEM, "cannot allocate the frame buffers");
   }
   t->rx = (uint8_t *)data;
-  /* The lengths table sits after the slots, in the same ArrayBuffer (JS views both). */
-  t->rx_len = (int32_t *)(t->rx + (size_t)rx_slots * slot_size);
+  /* The frame table sits after the frames, in the same ArrayBuffer (JS views both). */
+  t->rx_len = (int32_t *)(t->rx + arena);
+  t->tx_hdr = t->rx + arena + (size_t)rx_slots * 2 * sizeof(int32_t);
   napi_create_reference(env, buffer, 1, &t->rx_buffer);
   napi_create_reference(env, on_batch, 1, &t->on_batch);
   napi_create_object(env, &resource);
@@ -564,6 +690,27 @@ static napi_value wrap_fd(napi_env env, int fd, napi_value opts, napi_value on_b
   napi_set_named_property(env, result, "rxSlots", v);
   napi_create_uint32(env, slot_size, &v);
   napi_set_named_property(env, result, "slotSize", v);
+  napi_create_double(env, (double)arena, &v);
+  napi_set_named_property(env, result, "rxBytes", v);
+  napi_create_double(env, (double)(arena + (size_t)rx_slots * 2 * sizeof(int32_t)), &v);
+  napi_set_named_property(env, result, "txHeaderOffset", v);
+  napi_create_uint32(env, vnet_hdr, &v);
+  napi_set_named_property(env, result, "vnetHdrSize", v);
+  napi_create_uint32(env, offloads, &v);
+  napi_set_named_property(env, result, "offloadFlags", v);
+  napi_value attempts;
+  uint32_t n_attempts = negotiated != NULL ? negotiated->n_attempts : 0;
+  napi_create_array_with_length(env, n_attempts, &attempts);
+  for (uint32_t i = 0; i < n_attempts; i++) {
+    napi_value a;
+    napi_create_object(env, &a);
+    napi_create_uint32(env, negotiated->attempts[i].flags, &v);
+    napi_set_named_property(env, a, "flags", v);
+    napi_create_string_utf8(env, negotiated->attempts[i].err == 0 ? "" : errno_code(negotiated->attempts[i].err), NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, a, "error", v);
+    napi_set_element(env, attempts, i, a);
+  }
+  napi_set_named_property(env, result, "offloadAttempts", attempts);
   napi_create_uint32(env, tx_slots, &v);
   napi_set_named_property(env, result, "txSlots", v);
   napi_create_int32(env, fd, &v);
@@ -585,7 +732,7 @@ static int get_opts_and_callback(napi_env env, napi_callback_info info, napi_val
   return 1;
 }
 
-/* open({name, netns?, mtu?, up?, rxSlots?, txSlots?}, onBatch) */
+/* open({name, netns?, mtu?, up?, rxSlots?, txSlots?, offload?}, onBatch) */
 static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value opts, fn;
   char netns[256], msg[512];
@@ -603,6 +750,7 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   if (!get_u32_prop(env, opts, "mtu", 0, &s.mtu_wanted) || (s.mtu_wanted != 0 && (s.mtu_wanted < 68 || s.mtu_wanted > 65521)))
     return throw_type(env, "mtu must be an integer from 68 to 65521");
   s.bring_up = get_bool_prop(env, opts, "up", 1);
+  s.offload = get_bool_prop(env, opts, "offload", 0);
 
   netns_guard g;
   int err = netns_enter(has_ns == 1 ? netns : NULL, &g, msg, sizeof msg);
@@ -610,19 +758,26 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   err = tap_open_device(&s, msg, sizeof msg);
   netns_leave(&g);
   if (err != 0) return throw_errno(env, err, msg);
-  return wrap_fd(env, s.fd, opts, fn, s.mtu, s.kernel_mac, s.name);
+  return wrap_fd(env, s.fd, opts, fn, s.mtu, s.kernel_mac, s.name, s.vnet_hdr, s.offloads, &s);
 }
 
-/* attachFd({fd, mtu, rxSlots?, txSlots?}, onBatch): takes ownership of fd. */
+/*
+ * attachFd({fd, mtu, rxSlots?, txSlots?, vnetHdr?, offloadFlags?}, onBatch): takes ownership of
+ * fd. vnetHdr: its frames carry a virtio_net_hdr (a TAP opened with IFF_VNET_HDR elsewhere, or
+ * a socketpair standing in for one), with offloadFlags (TUN_F_*) as negotiated there.
+ */
 static napi_value js_attach_fd(napi_env env, napi_callback_info info) {
   napi_value opts, fn;
-  uint32_t fd, mtu;
+  uint32_t fd, mtu, offloads;
   if (!get_opts_and_callback(env, info, &opts, &fn)) return throw_type(env, "attachFd(options, onBatch) expects an object and a function");
   if (!get_u32_prop(env, opts, "fd", UINT32_MAX, &fd) || fd > INT32_MAX) return throw_type(env, "fd must be a non-negative integer");
   if (!get_u32_prop(env, opts, "mtu", 1500, &mtu) || mtu < 68 || mtu > 65521) return throw_type(env, "mtu must be an integer from 68 to 65521");
+  int vnet = get_bool_prop(env, opts, "vnetHdr", 0);
+  if (!get_u32_prop(env, opts, "offloadFlags", 0, &offloads) || (!vnet && offloads != 0))
+    return throw_type(env, "offloadFlags must be TUN_F_* flags, and needs vnetHdr");
   int flags = fcntl((int)fd, F_GETFL);
   if (flags < 0 || fcntl((int)fd, F_SETFL, flags | O_NONBLOCK) < 0) return throw_errno(env, errno, "cannot make the fd non-blocking");
-  return wrap_fd(env, (int)fd, opts, fn, mtu, 0, "fd");
+  return wrap_fd(env, (int)fd, opts, fn, mtu, 0, "fd", vnet ? VNET_HDR_SIZE : 0, offloads, NULL);
 }
 
 /* write(handle, bytes, offset, length) -> TX_* status */
@@ -644,14 +799,20 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   const uint8_t *frame = (const uint8_t *)data + offset;
   if (t->closed) {
     status = TX_CLOSED;
-  } else if ((uint32_t)length > t->slot_size) {
+  } else if ((uint32_t)length + t->vnet_hdr > t->slot_size) {
     status = TX_TOO_BIG;
   } else {
     if (t->tx_count > 0) flush_tx(t);
     status = -1;
+    /* With a virtio header: [the header JS wrote into tx_hdr, the frame] as one frame. */
+    struct iovec iov[2] = {
+      { .iov_base = t->tx_hdr, .iov_len = t->vnet_hdr },
+      { .iov_base = (void *)frame, .iov_len = (size_t)length },
+    };
+    int first = t->vnet_hdr == 0 ? 1 : 0;
     if (t->tx_count == 0) {
       for (;;) {
-        ssize_t r = write(t->fd, frame, (size_t)length);
+        ssize_t r = writev(t->fd, iov + first, 2 - first);
         if (r >= 0) {
           t->st.tx_direct++;
           status = TX_SENT;
@@ -671,8 +832,10 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
         status = TX_QUEUE_FULL;
       } else {
         uint32_t i = (t->tx_head + t->tx_count) % t->tx_slots;
-        memcpy(t->txq + (size_t)i * t->slot_size, frame, (size_t)length);
-        t->txq_len[i] = (uint32_t)length;
+        uint8_t *slot = t->txq + (size_t)i * t->slot_size;
+        memcpy(slot, t->tx_hdr, t->vnet_hdr);
+        memcpy(slot + t->vnet_hdr, frame, (size_t)length);
+        t->txq_len[i] = (uint32_t)length + t->vnet_hdr;
         t->tx_count++;
         t->st.tx_queued++;
         update_events(t);

@@ -22,5 +22,6 @@ export * as pcap from './pcap.js';
 export * as ppp from './ppp.js';
 export * as tcp from './tcp.js';
 export * as udp from './udp.js';
+export * as virtio from './virtio.js';
 export * as vlan from './vlan.js';
 export * as vxlan from './vxlan.js';

@@ -298,12 +298,17 @@ export async function runStack(options: RunOptions): Promise<void> {
     process.exitCode = 1;
   };
 
+  // What the kernel took of the offloads asked for, and (a separate line) why not all of them.
+  const offloads = tap.offloads;
+  if (offloads.fallback !== null)
+    log('offloads.fallback', { tap: tap.name, reason: offloads.fallback, using: offloads.summary });
   log('up', {
     ip: options.dhcp === true ? null : cidr,
     ...(options.dhcp === true ? { dhcp: true } : {}),
     mac: formatMac(stack.mac),
     tap: tap.name,
     mtu: link.mtu,
+    offloads: offloads.summary,
     ...(address.gateway !== 0 ? { gateway: formatIpv4(address.gateway) } : {}),
     ...(options.udpEcho !== undefined ? { udpEcho: options.udpEcho } : {}),
     ...(options.echo !== undefined ? { echo: options.echo } : {}),

@@ -7,6 +7,8 @@
  * call. `receiver.batchEnd()` follows each batch (one TAP wakeup, one memory delivery) so
  * upper layers can flush work they coalesced (ACKs, queued writes) once per batch, not per frame.
  */
+import type { FrameMeta, LinkOffloads } from './offload.js';
+
 export interface FrameReceiver {
   receive(bytes: Uint8Array, offset: number, length: number): void;
   batchEnd(): void;
@@ -31,6 +33,17 @@ export interface Link {
    * may reuse `bytes` as soon as this returns. Returns false when the frame was dropped.
    */
   send(bytes: Uint8Array, offset: number, length: number): boolean;
+  /**
+   * What the link negotiated (absent: none). With `csum`, received frames may carry partial or
+   * already verified checksums; with `tso4`/`tso6`, TCP super-frames up to 64 KiB both ways.
+   */
+  readonly offloads?: LinkOffloads;
+  /**
+   * The facts about the frame being delivered (checksum state, GSO segment size), filled before
+   * each `receiver.receive()` and cleared after it; one record for the link's lifetime. Absent
+   * on links without offloads.
+   */
+  readonly rxMeta?: FrameMeta;
   /** Sets where received frames go (one receiver; a later call replaces it). */
   setReceiver(receiver: FrameReceiver): void;
   stats(): LinkStats;

@@ -26,18 +26,39 @@ export type NativeHandle = { readonly __nativeTapHandle: unique symbol };
 /** Called once per batch with the frame count, or with a negative errno when the device failed. */
 export type BatchCallback = (count: number) => void;
 
+/** One TUNSETOFFLOAD (or, with flags 0, IFF_VNET_HDR / TUNSETVNETHDRSZ) the kernel was asked. */
+export interface NativeOffloadAttempt {
+  /** TUN_F_* flags asked for. */
+  flags: number;
+  /** The errno name it failed with; '' when accepted. */
+  error: string;
+}
+
 export interface NativeDevice {
   handle: NativeHandle;
-  /** Holds `rxSlots` frame slots of `slotSize` bytes, then `rxSlots` Int32 frame lengths. */
+  /**
+   * Holds `rxBytes` of frames (packed, 64-byte aligned), then per frame of a batch an Int32
+   * offset and length (`rxSlots` pairs), then at `txHeaderOffset` the virtio header of the next
+   * frame written (when `vnetHdrSize` > 0).
+   */
   buffer: ArrayBuffer;
   name: string;
   /** MAC of the kernel's side of the TAP (0 for attachFd). */
   kernelMac: number;
   mtu: number;
   rxSlots: number;
+  /** Room one read needs: the largest frame, with its virtio header. */
   slotSize: number;
+  rxBytes: number;
+  txHeaderOffset: number;
   txSlots: number;
   fd: number;
+  /** 0, or the bytes of the virtio_net_hdr in front of every frame both ways. */
+  vnetHdrSize: number;
+  /** TUN_F_* flags the kernel accepted. */
+  offloadFlags: number;
+  /** What open() asked the kernel, in order (empty without `offload`, and for attachFd). */
+  offloadAttempts: NativeOffloadAttempt[];
 }
 
 export interface NativeStats {
@@ -63,6 +84,8 @@ export interface NativeOpenOptions {
   up?: boolean;
   rxSlots?: number;
   txSlots?: number;
+  /** Ask for IFF_VNET_HDR and TUNSETOFFLOAD, falling back to what the kernel takes. */
+  offload?: boolean;
 }
 
 export interface NativeAttachOptions {
@@ -70,6 +93,9 @@ export interface NativeAttachOptions {
   mtu: number;
   rxSlots?: number;
   txSlots?: number;
+  /** The fd's frames carry a virtio_net_hdr, with these TUN_F_* offloads agreed elsewhere. */
+  vnetHdr?: boolean;
+  offloadFlags?: number;
 }
 
 export interface TapAddon {

@@ -1,13 +1,22 @@
 import { constants } from 'node:os';
 import type { FrameReceiver, Link, LinkStats } from './link.js';
 import { ETHERNET_HEADER_LENGTH } from '../ethernet/ethernet.js';
+import { virtio } from '../../generated/index.js';
 import {
   tapAddon,
   TxStatus,
   type NativeDevice,
   type NativeHandle,
+  type NativeOffloadAttempt,
   type TapAddon,
 } from './native.js';
+import {
+  FrameMeta,
+  NO_OFFLOADS,
+  offloadsFromTunFlags,
+  tunFlagNames,
+  type LinkOffloads,
+} from './offload.js';
 
 export interface TapOptions {
   /** Interface name, e.g. "tap0" (created if missing, attached if it exists and is free). */
@@ -30,6 +39,12 @@ export interface TapOptions {
   txSlots?: number;
   /** Called once if the device fails (e.g. the interface was deleted); reading stops. */
   onError?: (error: Error) => void;
+  /**
+   * Open with IFF_VNET_HDR and ask for checksum and TCP segmentation offloads
+   * (TUNSETOFFLOAD), taking what the kernel accepts: `link.offloads` says what that was, and
+   * its `fallback` why it was less. Default false.
+   */
+  offload?: boolean;
 }
 
 export interface TapLinkStats extends LinkStats {
@@ -48,6 +63,8 @@ export interface TapLinkStats extends LinkStats {
   txTooBig: number;
   txDroppedAtClose: number;
   txQueueLength: number;
+  /** Frames too short for their virtio header (dropped). */
+  rxBadVnetHdr: number;
 }
 
 /** An Error from the device with the errno name as `code` (ENOENT, EPERM, EBUSY, ...). */
@@ -78,12 +95,16 @@ export class TapLink implements Link {
   readonly kernelMac: number;
   /** The error that stopped the device, if any. */
   error: TapError | undefined;
+  readonly offloads: LinkOffloads;
+  readonly rxMeta = new FrameMeta();
 
   private readonly addon: TapAddon;
   private readonly handle: NativeHandle;
   private readonly rx: Uint8Array;
-  private readonly lengths: Int32Array;
-  private readonly slotSize: number;
+  /** Per frame of a batch: its offset in `rx`, then its length. */
+  private readonly frames: Int32Array;
+  private readonly vnetHdrSize: number;
+  private readonly vnetHdr = new virtio.VirtioNetHdrView();
   private readonly maxFrame: number;
   private receiver: FrameReceiver | undefined;
   private closed = false;
@@ -94,6 +115,7 @@ export class TapLink implements Link {
     rxBatches: 0,
     rxMaxBatch: 0,
     rxNoReceiver: 0,
+    rxBadVnetHdr: 0,
     txFrames: 0,
     txBytes: 0,
     txDropped: 0,
@@ -115,10 +137,18 @@ export class TapLink implements Link {
     this.mtu = device.mtu;
     this.kernelMac = device.kernelMac;
     this.mac = mac ?? deriveStackMac(device.kernelMac);
-    this.slotSize = device.slotSize;
     this.maxFrame = device.mtu + ETHERNET_HEADER_LENGTH;
-    this.rx = new Uint8Array(device.buffer, 0, device.rxSlots * device.slotSize);
-    this.lengths = new Int32Array(device.buffer, device.rxSlots * device.slotSize, device.rxSlots);
+    this.vnetHdrSize = device.vnetHdrSize;
+    this.offloads =
+      device.vnetHdrSize === 0 && device.offloadAttempts.length === 0
+        ? NO_OFFLOADS
+        : offloadsFromTunFlags(
+            device.vnetHdrSize > 0,
+            device.offloadFlags,
+            describeFallback(device.offloadAttempts),
+          );
+    this.rx = new Uint8Array(device.buffer, 0, device.rxBytes);
+    this.frames = new Int32Array(device.buffer, device.rxBytes, 2 * device.rxSlots);
   }
 
   send(bytes: Uint8Array, offset: number, length: number): boolean {
@@ -163,6 +193,7 @@ export class TapLink implements Link {
       rxBatches: c.rxBatches,
       rxMaxBatch: c.rxMaxBatch,
       rxNoReceiver: c.rxNoReceiver,
+      rxBadVnetHdr: c.rxBadVnetHdr,
       rxErrors: n.rxErrors,
       txQueued: n.txQueued,
       txFlushed: n.txFlushed,
@@ -196,13 +227,26 @@ export class TapLink implements Link {
       return;
     }
     const rx = this.rx;
-    const lengths = this.lengths;
-    const slotSize = this.slotSize;
+    const frames = this.frames;
+    const hdrSize = this.vnetHdrSize;
     for (let i = 0; i < count && !this.closed; i++) {
-      const length = lengths[i];
+      const offset = frames[2 * i];
+      const length = frames[2 * i + 1];
+      if (hdrSize === 0) {
+        c.rxFrames++;
+        c.rxBytes += length;
+        receiver.receive(rx, offset, length);
+        continue;
+      }
+      if (this.vnetHdr.wrap(rx, offset, length) !== null) {
+        c.rxBadVnetHdr++;
+        continue;
+      }
       c.rxFrames++;
-      c.rxBytes += length;
-      receiver.receive(rx, i * slotSize, length);
+      c.rxBytes += length - hdrSize;
+      this.rxMeta.readFrom(this.vnetHdr, rx);
+      receiver.receive(rx, offset + hdrSize, length - hdrSize);
+      this.rxMeta.clear();
     }
     receiver.batchEnd();
   }
@@ -221,6 +265,20 @@ export class TapLink implements Link {
     this.error = error;
     this.onError?.(error);
   }
+}
+
+/** Why the kernel gave fewer offloads than asked, from the attempts in order; null if it did not. */
+function describeFallback(attempts: readonly NativeOffloadAttempt[]): string | null {
+  const refused = attempts.filter((a) => a.error !== '');
+  if (refused.length === 0) return null;
+  const accepted = attempts.find((a) => a.error === '');
+  const steps = refused.map((a) =>
+    a.flags === 0
+      ? `IFF_VNET_HDR refused (${a.error})`
+      : `TUNSETOFFLOAD ${tunFlagNames(a.flags)} refused (${a.error})`,
+  );
+  const outcome = accepted === undefined ? 'no offloads' : `using ${tunFlagNames(accepted.flags)}`;
+  return `${steps.join(', ')}: ${outcome}`;
 }
 
 function errnoName(errno: number): string {
@@ -247,6 +305,7 @@ export function openTap(options: TapOptions): Promise<TapLink> {
             up: options.up,
             rxSlots: options.rxSlots,
             txSlots: options.txSlots,
+            offload: options.offload ?? false,
           },
           onBatch,
         ),
@@ -267,6 +326,12 @@ export interface FrameFdOptions {
   rxSlots?: number;
   txSlots?: number;
   onError?: (error: Error) => void;
+  /**
+   * The fd's frames carry a virtio_net_hdr, with these TUN_F_* offloads (a TAP opened with
+   * `offload` elsewhere, or a socketpair standing in for one in tests).
+   */
+  vnetHdr?: boolean;
+  offloadFlags?: number;
 }
 
 /**
@@ -280,7 +345,14 @@ export function openFrameFd(options: FrameFdOptions): TapLink {
     addon,
     (onBatch) =>
       addon.attachFd(
-        { fd: options.fd, mtu: options.mtu, rxSlots: options.rxSlots, txSlots: options.txSlots },
+        {
+          fd: options.fd,
+          mtu: options.mtu,
+          rxSlots: options.rxSlots,
+          txSlots: options.txSlots,
+          vnetHdr: options.vnetHdr ?? false,
+          offloadFlags: options.offloadFlags ?? 0,
+        },
         onBatch,
       ),
     options.mac,
