@@ -303,6 +303,21 @@ function samples(): Sample[] {
       le,
     );
   }
+  // The virtio-net header a TAP with IFF_VNET_HDR puts in front of frames (little-endian).
+  encoded(
+    'virtio',
+    'VirtioNetHdr',
+    fc.record({
+      flags: u8,
+      ecn: fc.integer({ min: 0, max: 1 }),
+      gsoType: fc.integer({ min: 0, max: 127 }),
+      hdrLen: u16,
+      gsoSize: u16,
+      csumStart: u16,
+      csumOffset: u16,
+    }),
+    (f, o) => generated.virtio.encodeVirtioNetHdr(f, o, 0),
+  );
   encoded('pcap', 'PcapngBlockHeadLe', fc.record({ type: u32 }), (f, o) =>
     generated.pcap.encodePcapngBlockHeadLe(f, o, 0),
   );

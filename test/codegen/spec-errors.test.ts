@@ -938,6 +938,7 @@ describe('spec errors', () => {
       'ppp.pkt',
       'tcp.pkt',
       'udp.pkt',
+      'virtio.pkt',
       'vlan.pkt',
       'vxlan.pkt',
     ]);
