@@ -26,9 +26,8 @@ import type { RtoEstimator } from '../rto.js';
 import type { SackScoreboard } from '../sack.js';
 import { ACK, FIN, RST, SYN, clearSegment, newSegment, type Segment } from '../segment.js';
 import type { SendBuffer } from '../sendbuffer.js';
-import { seqAdd, seqGt, seqLe, seqLt, seqMax } from '../seq.js';
+import { seqAdd, seqGt, seqLt } from '../seq.js';
 import {
-  DEFAULT_PEER_MSS,
   NONE,
   TS_OPTION_BYTES,
   TcpEvent,
@@ -40,6 +39,7 @@ import {
 } from './config.js';
 import { TcpReceiver } from './receiver.js';
 import { TcpSender } from './sender.js';
+import { TcpHandshake } from './handshake.js';
 
 export class TcpConnection {
   state: TcpState = TcpState.CLOSED;
@@ -94,7 +94,8 @@ export class TcpConnection {
    */
   userTimeout = 0;
   private keepProbes = 0;
-  private lastRecv = 0;
+  /** When an acceptable segment last arrived (keepalive idleness, the persist user timeout). */
+  lastRecv = 0;
   /** The application no longer reads: data arriving now is answered with RST. */
   orphaned = false;
   private challengeWindowStart = -Infinity;
@@ -111,6 +112,8 @@ export class TcpConnection {
   readonly rcv: TcpReceiver;
   /** The sending half: send sequence space, retransmission, congestion, SACK, probes. */
   readonly snd: TcpSender;
+  /** The opening: SYN options, SYN retries, LISTEN and SYN-SENT, cookie-made connections. */
+  private readonly handshake: TcpHandshake;
 
   constructor(
     readonly config: TcpConfig,
@@ -120,6 +123,7 @@ export class TcpConnection {
   ) {
     this.rcv = new TcpReceiver(config, host, this);
     this.snd = new TcpSender(config, host, this);
+    this.handshake = new TcpHandshake(config, this);
     this.keepIdle = config.keepIdle;
     this.keepInterval = config.keepInterval;
     this.keepCount = config.keepCount;
@@ -180,7 +184,7 @@ export class TcpConnection {
     this.initSendSpace(iss);
     this.lastRecv = now;
     this.state = TcpState.SYN_SENT;
-    this.sendSyn(now, false);
+    this.handshake.sendSyn(now, false);
   }
 
   /** Passive open (CLOSED → LISTEN); `iss` is used for the SYN-ACK when a SYN arrives. */
@@ -207,24 +211,7 @@ export class TcpConnection {
     if (this.state !== TcpState.CLOSED) throw new Error('acceptCookie on a used connection');
     this.initSendSpace(iss);
     this.passive = true;
-    // The stateless SYN-ACK offered min(64 KiB, buffer), unscaled.
-    this.rcv.synReceived(seqAdd(seg.seq, -1), Math.min(0xffff, this.config.rcvBuf));
-    this.rcv.lastAckSent = seg.seq;
-    this.snd.nxt = this.snd.max = seqAdd(iss, 1);
-    this.snd.peerMss = peerMss;
-    const c = this.config;
-    if (options !== undefined && seg.hasTimestamps && c.timestamps) {
-      this.tsEnabled = true;
-      this.rcv.takeTimestamp(seg.tsVal, now);
-      this.sackEnabled = c.sack && options.sackPermitted;
-      if (c.windowScale && options.windowScale >= 0) {
-        this.snd.shift = Math.min(14, options.windowScale);
-        this.rcv.shift = this.rcv.offeredShift;
-      }
-    }
-    this.computeMss();
-    this.lastRecv = now;
-    this.state = TcpState.SYN_RECEIVED;
+    this.handshake.acceptCookie(seg, iss, peerMss, now, options);
     this.input(seg, now);
   }
 
@@ -425,17 +412,8 @@ export class TcpConnection {
   private onRetransmitTimeout(now: number): void {
     const s = this.state;
     this.counters.timeouts++;
-    if (s === TcpState.SYN_SENT || s === TcpState.SYN_RECEIVED) {
-      const limit = s === TcpState.SYN_SENT ? this.synRetries : this.config.synAckRetries;
-      if (this.snd.retries >= limit || this.snd.userTimedOut(now)) {
-        this.finish(this.passive ? TcpEvent.Closed : TcpEvent.TimedOut);
-        return;
-      }
-      this.snd.synRetransmit();
-      this.sendSyn(now, s === TcpState.SYN_RECEIVED);
-      return;
-    }
-    if (this.isSynchronized() && !this.snd.onRetransmitTimeout(now)) this.timedOut(now);
+    if (s === TcpState.SYN_SENT || s === TcpState.SYN_RECEIVED) this.handshake.onTimeout(now);
+    else if (this.isSynchronized() && !this.snd.onRetransmitTimeout(now)) this.timedOut(now);
   }
 
   /** Retransmissions or probes gave up: reset the peer, ETIMEDOUT for the user. */
@@ -478,64 +456,13 @@ export class TcpConnection {
       case TcpState.CLOSED:
         return;
       case TcpState.LISTEN:
-        this.inputListen(seg, now);
+        this.handshake.inputListen(seg, now);
         return;
       case TcpState.SYN_SENT:
-        this.inputSynSent(seg, now);
+        this.handshake.inputSynSent(seg, now);
         return;
       default:
         this.inputSynchronized(seg, now);
-    }
-  }
-
-  private inputListen(seg: Segment, now: number): void {
-    const f = seg.flags;
-    if (f & RST) return;
-    if (f & ACK) {
-      this.sendReset(seg.ack);
-      return;
-    }
-    if (!(f & SYN)) return;
-    this.rcv.synReceived(seg.seq, 0);
-    this.negotiate(seg, now);
-    this.snd.takeWindow(seg, seg.window, this.snd.iss); // never scaled in a SYN (RFC 7323 §2.2)
-    this.lastRecv = now;
-    this.state = TcpState.SYN_RECEIVED;
-    this.sendSyn(now, true);
-  }
-
-  private inputSynSent(seg: Segment, now: number): void {
-    const f = seg.flags;
-    let ackOk = false;
-    if (f & ACK) {
-      if (seqLe(seg.ack, this.snd.iss) || seqGt(seg.ack, this.snd.max)) {
-        if (!(f & RST)) this.sendReset(seg.ack);
-        return;
-      }
-      ackOk = true;
-    }
-    if (f & RST) {
-      if (ackOk) this.finish(TcpEvent.Refused);
-      return;
-    }
-    if (!(f & SYN)) return;
-    // Our SYN offered an unscaled window; the peer may send that much right away.
-    this.rcv.synReceived(seg.seq, Math.min(0xffff, this.config.rcvBuf));
-    this.negotiate(seg, now);
-    this.lastRecv = now;
-    if (ackOk) {
-      this.snd.takeWindow(seg, seg.window, seg.ack);
-      this.snd.synRtt(seg, now, true);
-      this.snd.synAcked(seg.ack);
-      this.establish(now);
-      this.rcv.ackNow = true;
-      if (seg.dataLength > 0 || f & FIN) this.processText(seg, now);
-      this.output(now);
-    } else {
-      // Simultaneous open (RFC 9293 §3.5 figure 8): SYN-RECEIVED, answer SYN-ACK.
-      this.state = TcpState.SYN_RECEIVED;
-      this.snd.takeWindow(seg, seg.window, this.snd.wl2);
-      this.sendSyn(now, true);
     }
   }
 
@@ -543,36 +470,8 @@ export class TcpConnection {
     const f = seg.flags;
     const segLen = seg.dataLength + (f & SYN ? 1 : 0) + (f & FIN ? 1 : 0);
 
-    // A retransmitted SYN in SYN-RECEIVED means our SYN-ACK was lost: resend it at once.
-    if (
-      this.state === TcpState.SYN_RECEIVED &&
-      f & SYN &&
-      !(f & (ACK | RST)) &&
-      seg.seq === this.rcv.irs
-    ) {
-      this.sendSyn(now, true);
-      return;
-    }
-
-    // Simultaneous open (RFC 9293 figure 8): the peer's SYN-ACK repeats the SYN we already
-    // took, so the acceptability test would reject it; only its ACK matters.
-    if (
-      this.state === TcpState.SYN_RECEIVED &&
-      !this.passive &&
-      (f & (SYN | ACK | RST)) === (SYN | ACK) &&
-      seg.seq === this.rcv.irs
-    ) {
-      if (!(seqLt(this.snd.una, seg.ack) && seqLe(seg.ack, this.snd.max))) {
-        this.sendReset(seg.ack);
-        return;
-      }
-      this.snd.synAcked(seg.ack);
-      this.snd.takeWindow(seg, seg.window << this.snd.shift, seg.ack);
-      this.establish(now);
-      this.rcv.ackNow = true;
-      this.output(now);
-      return;
-    }
+    // The peer's SYN again in SYN-RECEIVED: our SYN-ACK was lost, or a simultaneous open.
+    if (this.state === TcpState.SYN_RECEIVED && this.handshake.synReceivedRepeat(seg, now)) return;
 
     // PAWS (RFC 7323 §5.3): a timestamp older than TS.Recent marks an old duplicate.
     if (!(f & RST) && this.rcv.isOldDuplicate(seg, now)) {
@@ -637,15 +536,7 @@ export class TcpConnection {
 
     if (!(f & ACK)) return;
 
-    if (this.state === TcpState.SYN_RECEIVED) {
-      if (!(seqLt(this.snd.una, seg.ack) && seqLe(seg.ack, this.snd.max))) {
-        this.sendReset(seg.ack);
-        return;
-      }
-      this.snd.synRtt(seg, now, false);
-      this.snd.takeWindow(seg, seg.window << this.snd.shift, seg.ack);
-      this.establish(now);
-    }
+    if (this.state === TcpState.SYN_RECEIVED && !this.handshake.synReceivedAck(seg, now)) return;
 
     if (!this.processAck(seg, now)) return;
     if (this.isClosed()) return;
@@ -713,7 +604,7 @@ export class TcpConnection {
   }
 
   /** Segment text and FIN (sixth to eighth steps). */
-  private processText(seg: Segment, now: number): void {
+  processText(seg: Segment, now: number): void {
     const s = this.state;
     const acceptsData =
       s === TcpState.ESTABLISHED || s === TcpState.FIN_WAIT_1 || s === TcpState.FIN_WAIT_2;
@@ -852,36 +743,6 @@ export class TcpConnection {
     this.sendAck(now);
   }
 
-  private sendSyn(now: number, withAck: boolean): void {
-    const seg = this.out;
-    clearSegment(seg);
-    seg.seq = this.snd.iss;
-    seg.flags = SYN | (withAck ? ACK : 0);
-    seg.ack = withAck ? this.rcv.nxt : 0;
-    seg.window = Math.min(0xffff, this.config.rcvBuf); // never scaled in a SYN
-    seg.mss = this.config.mss;
-    const c = this.config;
-    // In a SYN-ACK only options the peer offered are echoed (RFC 7323, RFC 2018).
-    if (c.windowScale && (!withAck || this.sndShiftOffered)) {
-      seg.windowScale = this.rcv.offeredShift;
-    }
-    if (c.sack && (!withAck || this.sackEnabled)) seg.sackPermitted = true;
-    if (c.timestamps && (!withAck || this.tsEnabled)) {
-      seg.hasTimestamps = true;
-      seg.tsVal = this.tsNow(now);
-      seg.tsEcr = withAck && this.tsEnabled ? this.rcv.tsRecent : 0;
-    }
-    if (withAck) {
-      this.rcv.lastAckSent = this.rcv.nxt;
-      this.rcv.adv = seqMax(this.rcv.adv, seqAdd(this.rcv.nxt, seg.window));
-    }
-    this.snd.synSent(now);
-    this.emit(seg);
-  }
-
-  /** Peer offered window scaling in its SYN (so a SYN-ACK must carry ours). */
-  private sndShiftOffered = false;
-
   /**
    * The reset a synchronized connection sends when it gives up on its own (ABORT, close with
    * unread data, timeouts): <SEQ=SND.NXT><ACK=RCV.NXT><CTL=RST,ACK> with timestamps, which RFC 7323 §3.2
@@ -899,7 +760,7 @@ export class TcpConnection {
   }
 
   /** <SEQ=seq><CTL=RST>: the reply to an unacceptable segment (RFC 9293 §3.10.7, no ACK). */
-  private sendReset(seq: number): void {
+  sendReset(seq: number): void {
     const seg = this.out;
     clearSegment(seg);
     seg.seq = seq;
@@ -935,31 +796,14 @@ export class TcpConnection {
     return (Math.floor(now) + this.tsOffset) >>> 0;
   }
 
-  /** Options from the peer's SYN or SYN-ACK (RFC 7323, RFC 2018, MSS). */
-  private negotiate(seg: Segment, now: number): void {
-    const c = this.config;
-    this.snd.peerMss = seg.mss > 0 ? seg.mss : DEFAULT_PEER_MSS;
-    this.sndShiftOffered = seg.windowScale >= 0;
-    if (c.windowScale && seg.windowScale >= 0) {
-      this.snd.shift = Math.min(14, seg.windowScale);
-      this.rcv.shift = this.rcv.offeredShift;
-    } else {
-      this.snd.shift = 0;
-      this.rcv.shift = 0;
-    }
-    this.sackEnabled = c.sack && seg.sackPermitted;
-    this.tsEnabled = c.timestamps && seg.hasTimestamps;
-    if (this.tsEnabled) this.rcv.takeTimestamp(seg.tsVal, now);
-    this.computeMss();
-  }
-
   /** Segment sizes once the options are known: what we send and what counts as full-sized. */
-  private computeMss(): void {
+  computeMss(): void {
     this.snd.computeMss();
     this.rcv.mss = Math.max(64, this.config.mss - (this.tsEnabled ? TS_OPTION_BYTES : 0));
   }
 
-  private establish(now: number): void {
+  /** The handshake completed (for the handshake). */
+  establish(now: number): void {
     this.state = TcpState.ESTABLISHED;
     this.snd.established();
     this.lastRecv = now;
@@ -971,7 +815,7 @@ export class TcpConnection {
   }
 
   /** Enters CLOSED, clearing every timer, and reports how it ended (once). */
-  private finish(event: TcpEvent): void {
+  finish(event: TcpEvent): void {
     this.state = TcpState.CLOSED;
     this.snd.clear();
     this.keepaliveDeadline = NONE;
