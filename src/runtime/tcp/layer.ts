@@ -12,9 +12,11 @@
  * discovery (a "fragmentation needed" or Packet Too Big lowers its MSS, RFC 1191 / RFC 8201),
  * and unreachables that end a connection attempt or are remembered as soft errors.
  *
- * Passive opens: each listener has a cap on half-open (SYN-RECEIVED) connections, and each peer
- * (an IPv4 address, an IPv6 /64) one of its own; beyond either, SYN cookies answer statelessly.
- * The connection table as a whole is capped too, so memory is bounded by maxConnections x (send
+ * Passive opens: a segment that matches no connection goes to its port's listener state
+ * machine (`TcpListener`, src/fsm/tcp/listener.ts), which caps half-open (SYN-RECEIVED)
+ * connections per listener and per peer (an IPv4 address, an IPv6 /64), answers with SYN
+ * cookies beyond either, checks the ACKs that return them, and says what to do; this layer
+ * keeps the table and the peers' shares and does it. The connection table as a whole is capped too, so memory is bounded by maxConnections x (send
  * buffer + receive window), and no peer may hold more than maxConnectionsPerPeer of it. When the
  * table is full, a new connection makes room by evicting, in this order (lwIP's idea of
  * priorities): the least recently active TIME-WAIT connection, else the least recently active
@@ -24,20 +26,21 @@ import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import { copyIpv6, formatIpv4, ipv6Equals, parseIpv4, parseIpv6 } from '../../codec/address.js';
 import { IsnGenerator, type TupleAddress } from '../../fsm/isn.js';
-import { ACK, FIN, RST, SYN, newSegment, resetFor, type Segment } from '../../fsm/segment.js';
+import { ACK, RST, SYN, newSegment, resetFor, type Segment } from '../../fsm/segment.js';
 import { seqAdd, seqGe, seqGt, seqLt } from '../../fsm/seq.js';
 import { SynCookies } from '../../fsm/syncookie.js';
 import {
   DEFAULT_TCP_CONFIG,
   LINUX_TCP_PROFILE,
+  ListenAction,
   TcpConnection,
   TcpEvent,
+  TcpListener,
   TcpState,
   stateName,
   type TcpConfig,
   type TcpCounters,
   type TcpHost,
-  windowShiftFor,
 } from '../../fsm/tcp.js';
 import { type FrameDecoder, FrameLayer } from '../../generated/frame.js';
 import { icmp, icmpv6, ipv4 as ipv4Spec, ipv6 as ipv6Spec, tcp } from '../../generated/index.js';
@@ -91,9 +94,6 @@ const EPHEMERAL_COUNT = 61000 - EPHEMERAL_FIRST;
 function portsKey(remotePort: number, localPort: number): number {
   return (remotePort << 16) | localPort;
 }
-
-/** Bit of a SYN-cookie SYN-ACK's timestamp that says the peer offered SACK. */
-const COOKIE_SACK_BIT = 0x10;
 
 /** What TCP needs from IPv4: sending, and the path MTU when the layer keeps one (Ipv4Layer). */
 export interface TcpIpv4 extends Ipv4Sender {
@@ -312,8 +312,6 @@ export interface ListenOptions {
 
 /** A listening port: emits 'connection' (socket), 'close'. */
 export class TcpServer extends EventEmitter {
-  /** Half-open connections (SYN-RECEIVED) right now. */
-  halfOpen = 0;
   listening = true;
   /** @internal The families it takes, and the address it is bound to (null: any of ours). */
   readonly ipv4: boolean;
@@ -325,6 +323,8 @@ export class TcpServer extends EventEmitter {
     private readonly layer: TcpLayer,
     readonly port: number,
     readonly options: ListenOptions,
+    /** @internal Its passive opens: the half-open queue and SYN cookies (src/fsm/tcp/listener.ts). */
+    readonly listener: TcpListener,
   ) {
     super();
     const host = options.host ?? '::';
@@ -349,6 +349,11 @@ export class TcpServer extends EventEmitter {
       this.ipv6 = false;
       this.bound4 = a >>> 0;
     }
+  }
+
+  /** Half-open connections (SYN-RECEIVED) right now. */
+  get halfOpen(): number {
+    return this.listener.halfOpen;
   }
 
   /** @internal Does a SYN to these addresses belong here? */
@@ -698,7 +703,12 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     }
     // 0: a free port from the ephemeral range, as Linux's bind.
     if (port === 0) port = this.freeListenPort();
-    const server = new TcpServer(this, port, options);
+    const server = new TcpServer(
+      this,
+      port,
+      options,
+      new TcpListener(this.synBacklog, this.maxHalfOpenPerPeer, this.cookies, this.isn),
+    );
     if ((server.ipv4 && this.listeners4.has(port)) || (server.ipv6 && this.listeners6.has(port))) {
       throw Object.assign(new Error(`listen EADDRINUSE: port ${port} already has a listener`), {
         code: 'EADDRINUSE',
@@ -914,21 +924,19 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     const remotePort = view.srcPort;
     const localPort = view.dstPort;
     const now = this.clock.now();
-    let entry = this.lookup(a, remotePort, localPort);
+    const entry = this.lookup(a, remotePort, localPort);
     if (entry !== undefined) {
       const conn = entry.conn;
       const f = seg.flags;
       // RFC 6191: a new SYN may take over a TIME-WAIT connection with a larger seq / timestamp.
-      if (
-        conn.state === TcpState.TIME_WAIT &&
-        (f & (SYN | ACK | RST)) === SYN &&
-        this.listenerFor(a, localPort) !== undefined &&
-        conn.acceptsReuse(seg)
-      ) {
-        const minIss = seqAdd(conn.sndMax, 128_000);
-        this.remove(entry);
-        this.passiveOpen(seg, a, remotePort, localPort, now, minIss);
-        return;
+      if (conn.state === TcpState.TIME_WAIT && (f & (SYN | ACK | RST)) === SYN) {
+        const server = this.listenerFor(a, localPort);
+        if (server !== undefined && conn.acceptsReuse(seg)) {
+          const minIss = seqAdd(conn.sndMax, 128_000);
+          this.remove(entry);
+          this.passiveInput(server, seg, a, remotePort, localPort, now, minIss);
+          return;
+        }
       }
       this.touch(entry, now);
       if (a.ipv6) {
@@ -947,23 +955,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       this.sendStrayReset(seg, a, remotePort, localPort);
       return;
     }
-    const f = seg.flags;
-    if (f & RST) return;
-    if (f & ACK) {
-      if (!(f & SYN)) {
-        entry = this.cookieAck(server, seg, a, remotePort, localPort, now);
-        if (entry !== undefined) return;
-      }
-      this.sendStrayReset(seg, a, remotePort, localPort);
-      return;
-    }
-    if (!(f & SYN)) return;
-    // SYN+FIN opens nothing (Linux drops it in LISTEN; scanners use it to fingerprint).
-    if (f & FIN) {
-      this.counters.drops.synFin++;
-      return;
-    }
-    this.passiveOpen(seg, a, remotePort, localPort, now, -1);
+    this.passiveInput(server, seg, a, remotePort, localPort, now, -1);
   }
 
   /** The listener a SYN to `a` and `localPort` goes to (IPv4: only to our own address). */
@@ -984,7 +976,13 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     this.ip6?.confirmReachable(entry.addresses.remote6, 0);
   }
 
-  private passiveOpen(
+  /**
+   * A segment for `server` that no connection matches: its listener decides (src/fsm/tcp/
+   * listener.ts) and this does what it says. `minIss` >= 0: the SYN takes over a TIME-WAIT
+   * connection, whose successor's ISN must lie beyond it (RFC 6191).
+   */
+  private passiveInput(
+    server: TcpServer,
     seg: Segment,
     a: TcpAddresses,
     remotePort: number,
@@ -992,28 +990,58 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     now: number,
     minIss: number,
   ): void {
-    const server = this.listenerFor(a, localPort);
-    if (server === undefined) return;
     const share = this.peers.get(this.peerKey(a));
-    if (share !== undefined && share.connections >= this.maxPerPeer) {
-      this.counters.drops.peerLimit++;
-      return;
-    }
-    // Past the listener's backlog, or the peer's share of it: answer without keeping state.
-    if (
-      server.halfOpen >= this.synBacklog ||
-      (share !== undefined && share.halfOpen >= this.maxHalfOpenPerPeer)
+    const peerFull = share !== undefined && share.connections >= this.maxPerPeer;
+    const listener = server.listener;
+    const config = a.ipv6 ? this.config6 : this.config;
+    const r = this.reply;
+    const drops = this.counters.drops;
+    switch (
+      listener.input(seg, config, a, remotePort, localPort, peerFull, share?.halfOpen ?? 0, now, r)
     ) {
-      this.sendCookie(seg, a, remotePort, localPort, now);
-      return;
+      case ListenAction.Ignore:
+        return;
+      case ListenAction.Reset:
+        this.sendStrayReset(seg, a, remotePort, localPort);
+        return;
+      case ListenAction.SynFin:
+        drops.synFin++;
+        return;
+      case ListenAction.PeerLimit:
+        drops.peerLimit++;
+        if (seg.flags & ACK) this.sendStrayReset(seg, a, remotePort, localPort);
+        return;
+      case ListenAction.BadCookie:
+        drops.badCookie++;
+        this.sendStrayReset(seg, a, remotePort, localPort);
+        return;
+      case ListenAction.Cookie:
+        this.counters.synCookiesSent++;
+        this.transmitRaw(r, a, remotePort, localPort, null);
+        return;
+      case ListenAction.Open: {
+        if (!this.roomFor(now)) return;
+        let iss = this.isn.isn(a.local, localPort, a.remote, remotePort, now);
+        if (minIss >= 0 && !seqGt(iss, minIss)) iss = minIss;
+        const entry = this.insertHalfOpen(server, a, remotePort, localPort, now);
+        entry.conn.listen(iss);
+        entry.conn.input(seg, now);
+        this.settle(entry);
+        return;
+      }
+      case ListenAction.CookieOpen: {
+        if (!this.roomFor(now)) {
+          this.sendStrayReset(seg, a, remotePort, localPort);
+          return;
+        }
+        this.counters.synCookiesAccepted++;
+        const entry = this.insertHalfOpen(server, a, remotePort, localPort, now);
+        const iss = listener.cookieIss;
+        entry.conn.acceptCookie(seg, iss, listener.cookieMss, now, listener.cookieOptions());
+        this.settle(entry);
+        return;
+      }
     }
-    if (!this.roomFor(now)) return;
-    let iss = this.isn.isn(a.local, localPort, a.remote, remotePort, now);
-    if (minIss >= 0 && !seqGt(iss, minIss)) iss = minIss;
-    const entry = this.insertHalfOpen(server, a, remotePort, localPort, now);
-    entry.conn.listen(iss);
-    entry.conn.input(seg, now);
-    this.settle(entry);
   }
 
   /**
@@ -1035,95 +1063,11 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     );
     const entry = this.insert(conn, new TcpAddresses().copyFrom(a));
     entry.server = server;
-    server.halfOpen++;
+    server.listener.halfOpen++;
     entry.halfOpenCounted = true;
     (this.peers.get(entry.peer) as PeerShare).halfOpen++;
     this.applyPathMtu(entry, now);
     conn.setTimestampOffset(this.isn.timestampOffset(a.local, localPort, a.remote, remotePort));
-    return entry;
-  }
-
-  /** Answers a SYN statelessly: the ISN is a cookie, only MSS is offered. */
-  private sendCookie(
-    seg: Segment,
-    a: TcpAddresses,
-    remotePort: number,
-    localPort: number,
-    now: number,
-  ): void {
-    const peerMss = seg.mss > 0 ? seg.mss : 536;
-    const cookie = this.cookies.make(
-      a.local,
-      localPort,
-      a.remote,
-      remotePort,
-      seg.seq,
-      peerMss,
-      now,
-    );
-    const c = a.ipv6 ? this.config6 : this.config;
-    const r = this.reply;
-    r.seq = cookie;
-    r.ack = seqAdd(seg.seq, 1);
-    r.flags = SYN | ACK;
-    r.window = Math.min(0xffff, c.rcvBuf);
-    r.mss = c.mss;
-    r.windowScale = -1;
-    r.sackPermitted = false;
-    r.hasTimestamps = false;
-    r.sackCount = 0;
-    r.dataLength = 0;
-    if (c.timestamps && seg.hasTimestamps) {
-      // Like Linux: the low 6 bits of our timestamp keep the peer's window scale (15 = none)
-      // and SACK-permitted; the final ACK echoes them in TSecr.
-      const ws = c.windowScale && seg.windowScale >= 0 ? Math.min(14, seg.windowScale) : 0xf;
-      const sack = c.sack && seg.sackPermitted ? COOKIE_SACK_BIT : 0;
-      const ts =
-        (Math.floor(now) + this.isn.timestampOffset(a.local, localPort, a.remote, remotePort)) >>>
-        0;
-      r.hasTimestamps = true;
-      r.tsVal = (ts - (ts & 0x3f) + ws + sack) >>> 0;
-      r.tsEcr = seg.tsVal;
-      r.sackPermitted = sack !== 0;
-      if (ws !== 0xf) r.windowScale = windowShiftFor(c.rcvBuf);
-    }
-    this.counters.synCookiesSent++;
-    this.transmitRaw(r, a, remotePort, localPort, null);
-  }
-
-  private cookieAck(
-    server: TcpServer,
-    seg: Segment,
-    a: TcpAddresses,
-    remotePort: number,
-    localPort: number,
-    now: number,
-  ): Entry | undefined {
-    const iss = seqAdd(seg.ack, -1);
-    const peerIsn = seqAdd(seg.seq, -1);
-    const mss = this.cookies.check(a.local, localPort, a.remote, remotePort, peerIsn, iss, now);
-    if (mss < 0) {
-      this.counters.drops.badCookie++;
-      return undefined;
-    }
-    const share = this.peers.get(this.peerKey(a));
-    if (share !== undefined && share.connections >= this.maxPerPeer) {
-      this.counters.drops.peerLimit++;
-      return undefined;
-    }
-    if (!this.roomFor(now)) return undefined;
-    this.counters.synCookiesAccepted++;
-    const entry = this.insertHalfOpen(server, a, remotePort, localPort, now);
-    let options: { windowScale: number; sackPermitted: boolean } | undefined;
-    if (seg.hasTimestamps) {
-      const ws = seg.tsEcr & 0xf;
-      options = {
-        windowScale: ws === 0xf ? -1 : ws,
-        sackPermitted: (seg.tsEcr & COOKIE_SACK_BIT) !== 0,
-      };
-    }
-    entry.conn.acceptCookie(seg, iss, mss, now, options);
-    this.settle(entry);
     return entry;
   }
 
@@ -1453,7 +1397,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     entry.timer?.cancel();
     entry.timer = null;
     const conn = entry.conn;
-    if (entry.server !== null && !entry.accepted) entry.server.halfOpen--;
+    if (entry.server !== null && !entry.accepted) entry.server.listener.halfOpen--;
     this.leaveHalfOpen(entry);
     const share = this.peers.get(entry.peer);
     if (share !== undefined && --share.connections === 0) this.peers.delete(entry.peer);
@@ -1738,7 +1682,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     }
     const server = entry.server;
     if (server === null) return;
-    server.halfOpen--;
+    server.listener.halfOpen--;
     this.leaveHalfOpen(entry);
     entry.accepted = true;
     this.counters.passiveOpens++;
