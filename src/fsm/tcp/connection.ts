@@ -10,6 +10,14 @@
  * in place and the outgoing segment record is reused, which is what lets the same code run at
  * line rate in the runtime and step by step in tests.
  *
+ * `TcpConnection` is the coordinator: it owns the state, the negotiated options, the user's
+ * settings, keepalive, TIME-WAIT and how the connection ends, and runs RFC 9293's segment
+ * arrival steps, handing each part to its owner: the opening states to `TcpHandshake`
+ * (handshake.ts), sequence acceptability, TS.Recent, reassembly, the window and the ACK
+ * policy to `TcpReceiver` (`rcv`, receiver.ts), and SEG.ACK, what to send, retransmission,
+ * congestion and probes to `TcpSender` (`snd`, sender.ts). The parts read each other through
+ * the connection; none holds a copy of another's state.
+ *
  * Implemented: every RFC 9293 state incl. simultaneous open/close and half-close; RFC 5961
  * challenge ACKs (rate-limited) for in-window RST, any SYN and unacceptable ACKs; RFC 6298 RTO
  * with Karn's rule and backoff; RFC 5681/6582 NewReno or RFC 9438 CUBIC with RFC 6928 IW; RFC
