@@ -1,0 +1,158 @@
+/**
+ * Timers that end or keep a connection: the user timeout (RFC 9293 §3.8.3, RFC 5482's
+ * TCP_USER_TIMEOUT as Linux applies it: the retransmission timer never runs past it, and it
+ * counts from the last progress), the persist timer (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17: a
+ * receiver that keeps answering zero-window probes is never given up on; probe intervals back
+ * off from the RTO up to its ceiling), and keepalive under a user timeout.
+ */
+import { describe, expect, it } from 'vitest';
+import { RST } from '../../src/fsm/segment.js';
+import { TcpEvent, TcpState } from '../../src/fsm/tcp.js';
+import { Net, pattern } from './harness.js';
+
+/** Runs until `conn` closes or `limit` ms pass; returns the time it closed (or Infinity). */
+function closedAt(net: Net, who: 'a' | 'b', limit: number): number {
+  const conn = net[who];
+  net.run(limit, () => conn.isClosed());
+  return conn.isClosed() ? net.now : Infinity;
+}
+
+describe('user timeout (RFC 9293 §3.8.3, RFC 5482)', () => {
+  it('gives up on unacknowledged data when the user timeout runs out, not after all retries', () => {
+    const net = new Net();
+    net.handshake();
+    net.a.setUserTimeout(3000, net.now);
+    net.filter = () => 'drop';
+    const start = net.now;
+    net.a.send(pattern(5000), 0, 5000, net.now);
+    const at = closedAt(net, 'a', 600_000);
+    expect(at - start).toBeGreaterThanOrEqual(3000);
+    expect(at - start).toBeLessThanOrEqual(3000 + 1);
+    expect(net.hostA.events.at(-1)).toBe(TcpEvent.TimedOut);
+    expect(net.sentBy('a').at(-1)!.flags & RST).toBe(RST);
+    // Without it, 15 retries take minutes: the same loss leaves the connection open at 3 s.
+    const plain = new Net();
+    plain.handshake();
+    plain.filter = () => 'drop';
+    const t0 = plain.now;
+    plain.a.send(pattern(5000), 0, 5000, plain.now);
+    expect(closedAt(plain, 'a', 600_000) - t0).toBeGreaterThan(100_000);
+  });
+
+  it('a retransmission timer already running is clamped to the new user timeout', () => {
+    const net = new Net();
+    net.handshake();
+    net.filter = () => 'drop';
+    const start = net.now;
+    net.a.send(pattern(5000), 0, 5000, net.now);
+    net.run(2500); // backed-off RTOs: the next would fire well after 4 s
+    net.a.setUserTimeout(4000, net.now);
+    const at = closedAt(net, 'a', 600_000);
+    expect(at - start).toBeGreaterThanOrEqual(4000);
+    expect(at - start).toBeLessThanOrEqual(4001);
+  });
+
+  it('counts from the last acknowledgement that made progress', () => {
+    const net = new Net();
+    net.handshake();
+    net.a.setUserTimeout(3000, net.now);
+    const chunk = pattern(64 * 1024);
+    // Data flows and is acknowledged for 5 s (longer than the user timeout), then the peer vanishes.
+    for (let t = 0; t < 50; t++) {
+      net.a.send(chunk, 0, chunk.length, net.now);
+      net.run(100);
+    }
+    expect(net.a.state).toBe(TcpState.ESTABLISHED);
+    net.a.send(chunk, 0, chunk.length, net.now);
+    net.filter = () => 'drop';
+    const cut = net.now;
+    const at = closedAt(net, 'a', 600_000);
+    // The last progress came within the last 100 ms run before the cut.
+    expect(at).toBeGreaterThanOrEqual(cut + 3000 - 100);
+    expect(at).toBeLessThanOrEqual(cut + 3001);
+    expect(net.hostA.events.at(-1)).toBe(TcpEvent.TimedOut);
+  });
+
+  it('bounds the SYN retries too', () => {
+    const net = new Net();
+    net.filter = () => 'drop';
+    net.b.listen(5000);
+    net.a.setUserTimeout(2500, net.now);
+    net.a.connect(1000, net.now);
+    const at = closedAt(net, 'a', 600_000);
+    // SYN at 0, 1 s, 3 s: the retry due at 3 s is past the user timeout.
+    expect(at).toBeGreaterThanOrEqual(2500);
+    expect(at).toBeLessThanOrEqual(3000);
+    expect(net.hostA.events.at(-1)).toBe(TcpEvent.TimedOut);
+    expect(net.sentBy('a').length).toBeLessThanOrEqual(3);
+  });
+
+  it('lets keepalive declare an unanswering peer dead after the user timeout, not the probe count', () => {
+    const net = new Net({ keepInterval: 1000, keepCount: 100 });
+    net.handshake();
+    net.a.setUserTimeout(4500, net.now);
+    net.a.setKeepAlive(true, 2000, net.now);
+    net.filter = () => 'drop';
+    const heard = net.sentBy('b').at(-1)!.time + net.latency;
+    const at = closedAt(net, 'a', 600_000);
+    // Idle 2 s, then a probe a second; dead at the first probe time 4.5 s after the peer last
+    // spoke (with keepCount 100 the count alone would take 100 s).
+    expect(at - heard).toBeGreaterThanOrEqual(4500);
+    expect(at - heard).toBeLessThanOrEqual(4500 + 1000);
+    expect(net.hostA.events.at(-1)).toBe(TcpEvent.TimedOut);
+  });
+});
+
+/** a fills b's buffer; b never reads. */
+function zeroWindow(): Net {
+  const net = new Net({ rcvBuf: 16_384 });
+  net.handshake();
+  net.hostB.autoConsume = false;
+  net.a.send(pattern(100_000), 0, 100_000, net.now);
+  net.run(1000);
+  expect(net.a.sndWnd).toBe(0);
+  return net;
+}
+
+const probesOf = (net: Net): number[] =>
+  net
+    .sentBy('a')
+    .filter((s) => s.payload.length === 0 && s.seq === (net.a.sndUna - 1) >>> 0)
+    .map((s) => s.time);
+
+describe('persist timer (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17)', () => {
+  it('never gives up on a receiver that answers its probes; intervals double up to 60 s', () => {
+    const net = zeroWindow();
+    net.run(30 * 60_000);
+    expect(net.a.state).toBe(TcpState.ESTABLISHED);
+    const probes = probesOf(net);
+    expect(probes.length).toBeGreaterThan(16); // more than dataRetries (15)
+    const gaps = probes.slice(1).map((t, i) => t - probes[i]);
+    expect(gaps[0]).toBeGreaterThanOrEqual(200);
+    for (let i = 1; i < gaps.length; i++) {
+      expect(gaps[i]).toBeGreaterThanOrEqual(gaps[i - 1]);
+      expect(gaps[i]).toBeLessThanOrEqual(Math.max(2 * gaps[i - 1], gaps[i - 1]) + 1);
+    }
+    expect(Math.max(...gaps)).toBe(60_000);
+  });
+
+  it('gives up when the probes go unanswered', () => {
+    const net = zeroWindow();
+    net.filter = (s) => (s.from === 'b' ? 'drop' : 'pass');
+    const cut = net.now;
+    const at = closedAt(net, 'a', 3 * 3600_000);
+    expect(at).toBeLessThan(Infinity);
+    expect(at - cut).toBeGreaterThan(5 * 60_000); // 15 probes, mostly 60 s apart
+    expect(net.hostA.events.at(-1)).toBe(TcpEvent.TimedOut);
+  });
+
+  it('sends the queued data as soon as the window opens', () => {
+    const net = zeroWindow();
+    net.run(10_000);
+    const before = net.hostB.receivedBytes;
+    net.hostB.autoConsume = true;
+    net.b.consumed(before, net.now);
+    net.run(1000);
+    expect(net.hostB.receivedBytes).toBeGreaterThan(before + 8000);
+  });
+});
