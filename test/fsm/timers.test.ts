@@ -6,7 +6,7 @@
  * off from the RTO up to its ceiling), and keepalive under a user timeout.
  */
 import { describe, expect, it } from 'vitest';
-import { RST } from '../../src/fsm/segment.js';
+import { ACK, RST } from '../../src/fsm/segment.js';
 import { TcpEvent, TcpState } from '../../src/fsm/tcp.js';
 import { Net, pattern } from './harness.js';
 
@@ -154,5 +154,55 @@ describe('persist timer (RFC 9293 §3.8.6.1, RFC 1122 §4.2.2.17)', () => {
     net.b.consumed(before, net.now);
     net.run(1000);
     expect(net.hostB.receivedBytes).toBeGreaterThan(before + 8000);
+  });
+});
+
+describe('keepalive (RFC 1122 §4.2.3.6)', () => {
+  const keepProbes = (net: Net): number =>
+    net
+      .sentBy('a')
+      .filter((s) => s.flags === ACK && s.dataLength === 0 && s.seq === (net.a.sndUna - 1) >>> 0)
+      .length;
+
+  it('sends no probe while the peer keeps talking, and probes once it has been idle that long', () => {
+    const net = new Net({ keepInterval: 1000, keepCount: 3 });
+    net.handshake();
+    net.a.setKeepAlive(true, 5000, net.now);
+    for (let i = 0; i < 20; i++) {
+      net.b.send(pattern(10), 0, 10, net.now); // the peer speaks every second
+      net.run(1000);
+    }
+    expect(keepProbes(net)).toBe(0);
+    const quiet = net.now;
+    net.run(5500);
+    const probes = net.sentBy('a').filter((s) => s.time > quiet && s.dataLength === 0);
+    expect(probes.length).toBe(1);
+    // Idle counts from the peer's last segment (10 ms before `quiet` + its travel).
+    expect(probes[0].time - quiet).toBeGreaterThan(3900);
+    expect(probes[0].time - quiet).toBeLessThanOrEqual(5000);
+    expect(net.a.state).toBe(TcpState.ESTABLISHED);
+  });
+
+  it('leaves an unanswered peer with data outstanding to the retransmission timer', () => {
+    const net = new Net({ keepInterval: 100, keepCount: 2, dataRetries: 6 });
+    net.handshake();
+    net.a.setKeepAlive(true, 500, net.now);
+    net.filter = () => 'drop';
+    net.a.send(pattern(1000), 0, 1000, net.now);
+    net.run(5000);
+    // Retransmissions, not keepalive probes, while data waits: still trying after 5 s.
+    expect(keepProbes(net)).toBe(0);
+    expect(net.a.state).toBe(TcpState.ESTABLISHED);
+  });
+
+  it('stops probing when turned off', () => {
+    const net = new Net({ keepInterval: 1000, keepCount: 3 });
+    net.handshake();
+    net.a.setKeepAlive(true, 2000, net.now);
+    net.a.setKeepAlive(false, 0, net.now);
+    net.filter = () => 'drop';
+    net.run(60_000);
+    expect(keepProbes(net)).toBe(0);
+    expect(net.a.state).toBe(TcpState.ESTABLISHED);
   });
 });
