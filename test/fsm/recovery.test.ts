@@ -176,3 +176,50 @@ describe('after a retransmission timeout (RFC 5681 §3.1, RFC 6298 §5)', () => 
     expect(again.sort()).toEqual([2, 2, 6, 6]);
   });
 });
+
+describe('SACK recovery (RFC 6675, RFC 8985, RFC 6937)', () => {
+  it('detects a lost retransmission from later SACKs and resends it without a timeout', () => {
+    const net = new Net();
+    net.handshake();
+    const mss = net.a.effMss;
+    const hole = (ISS + 40 * mss) >>> 0;
+    let drops = 0;
+    net.filter = (s) =>
+      s.from === 'a' && s.seq === hole && s.dataLength > 0 && drops++ < 2 ? 'drop' : 'pass';
+    const data = pattern(300 * MSS, 12);
+    net.transfer('a', data);
+    expect(Buffer.compare(net.hostB.data(), data)).toBe(0);
+    expect(drops).toBe(3);
+    expect(net.a.counters.timeouts).toBe(0);
+    expect(net.a.counters.lostRetransmits).toBeGreaterThanOrEqual(1);
+    expect(resends(net).map((s) => s.seq)).toEqual([hole, hole]);
+  });
+
+  it('with PRR, each ACK in recovery releases at most what it delivered plus one segment', () => {
+    const net = new Net({ prr: true });
+    net.handshake();
+    const mss = net.a.effMss;
+    dropFirst(net, [60, 61, 62, 63, 64, 70]);
+    let worst = 0;
+    let acksInRecovery = 0;
+    const input = net.a.input.bind(net.a);
+    net.a.input = (seg, now) => {
+      const was = net.a.inRecovery;
+      const una = net.a.sndUna;
+      const sacked = net.a.scoreboard.sackedBytes;
+      const sent = net.sentBy('a').length;
+      input(seg, now);
+      if (!was || !net.a.inRecovery) return;
+      acksInRecovery++;
+      const delivered = net.a.sndUna - una + net.a.scoreboard.sackedBytes - sacked;
+      const out = net.sentBy('a').length - sent;
+      worst = Math.max(worst, out - Math.ceil(delivered / mss));
+    };
+    const data = pattern(400 * MSS, 13);
+    net.transfer('a', data);
+    expect(Buffer.compare(net.hostB.data(), data)).toBe(0);
+    expect(acksInRecovery).toBeGreaterThan(10);
+    expect(worst).toBeLessThanOrEqual(1);
+    expect(net.a.counters.timeouts).toBe(0);
+  });
+});
