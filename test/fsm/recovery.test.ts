@@ -5,6 +5,7 @@
  * (RFC 6675 §5.1), ssthresh from the flight (RFC 5681 eq. 4) and the window recovery leaves.
  */
 import { describe, expect, it } from 'vitest';
+import { ACK, newSegment } from '../../src/fsm/segment.js';
 import type { TcpConfig } from '../../src/fsm/tcp.js';
 import { Net, pattern, type SentSegment } from './harness.js';
 
@@ -221,5 +222,51 @@ describe('SACK recovery (RFC 6675, RFC 8985, RFC 6937)', () => {
     expect(acksInRecovery).toBeGreaterThan(10);
     expect(worst).toBeLessThanOrEqual(1);
     expect(net.a.counters.timeouts).toBe(0);
+  });
+});
+
+describe('what counts as a duplicate ACK (RFC 5681 §2)', () => {
+  /** a has 10 segments out, none acknowledged; every segment between the two is dropped. */
+  function outstanding(config: Partial<TcpConfig>): Net {
+    const net = new Net(config, config);
+    net.handshake();
+    net.run(1000);
+    net.filter = () => 'drop';
+    net.a.send(pattern(10 * MSS, 14), 0, 10 * MSS, net.now);
+    return net;
+  }
+  function ackTo(net: Net, window: number, dataLength = 0, seqOff = 0): void {
+    const seg = newSegment();
+    seg.seq = (net.b.sndNxt + seqOff) >>> 0;
+    seg.ack = net.a.sndUna;
+    seg.flags = ACK;
+    seg.window = window;
+    if (dataLength > 0) {
+      seg.data = new Uint8Array(dataLength);
+      seg.dataLength = dataLength;
+    }
+    net.inject('a', seg);
+  }
+  const cfg = { sack: false, timestamps: false, windowScale: false };
+
+  it('three ACKs of SND.UNA with the same window and no data start fast retransmit', () => {
+    const net = outstanding(cfg);
+    const w = net.sentBy('b').at(-1)!.window;
+    for (let i = 0; i < 3; i++) ackTo(net, w);
+    expect(net.a.counters.fastRetransmits).toBe(1);
+  });
+  it('window updates are not duplicates', () => {
+    const net = outstanding(cfg);
+    const w = net.sentBy('b').at(-1)!.window;
+    for (let i = 1; i <= 3; i++) ackTo(net, w - 100 * i);
+    expect(net.a.counters.fastRetransmits).toBe(0);
+    expect(net.a.counters.dupAcksIn).toBe(0);
+  });
+  it('segments carrying data are not duplicates', () => {
+    const net = outstanding(cfg);
+    const w = net.sentBy('b').at(-1)!.window;
+    for (let i = 0; i < 3; i++) ackTo(net, w, 100, 100 * i);
+    expect(net.hostA.receivedBytes).toBe(300);
+    expect(net.a.counters.fastRetransmits).toBe(0);
   });
 });
