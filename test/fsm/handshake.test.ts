@@ -97,3 +97,71 @@ describe('handshake (RFC 9293 §3.5)', () => {
     expect(ack.tsEcr).toBe(synAck.tsVal);
   });
 });
+
+describe('SYN-SENT and SYN-RECEIVED on unexpected segments (RFC 9293 §3.10.7.3, §3.10.7.4)', () => {
+  function synSent(): Net {
+    const net = new Net();
+    net.filter = () => 'drop'; // b stays silent: every segment a gets is injected
+    net.a.connect(1000, net.now);
+    return net;
+  }
+  function seg(flags: number, seq: number, ack: number, dataLength = 0) {
+    const s = newSegment();
+    s.flags = flags;
+    s.seq = seq;
+    s.ack = ack;
+    s.window = 2000;
+    if (dataLength > 0) {
+      s.data = pattern(dataLength, 3);
+      s.dataLength = dataLength;
+    }
+    return s;
+  }
+
+  it('answers a SYN-ACK acknowledging something we never sent with <SEQ=SEG.ACK><CTL=RST>', () => {
+    for (const ack of [1000, 1002, 999]) {
+      const net = synSent();
+      net.inject('a', seg(SYN | ACK, 7000, ack));
+      expect(net.a.state).toBe(TcpState.SYN_SENT);
+      const rst = net.sentBy('a').at(-1)!;
+      expect([rst.flags, rst.seq]).toEqual([0x04, ack]);
+    }
+  });
+  it('ignores a RST whose ACK is unacceptable and a RST without ACK', () => {
+    const net = synSent();
+    net.inject('a', seg(0x04 | ACK, 0, 5));
+    net.inject('a', seg(0x04, 0, 0));
+    expect(net.a.state).toBe(TcpState.SYN_SENT);
+    expect(net.sentBy('a').length).toBe(1);
+  });
+  it('takes data that rides on the SYN-ACK, and ACKs the SYN and data at once', () => {
+    const net = synSent();
+    net.inject('a', seg(SYN | ACK, 7000, 1001, 300));
+    expect(net.a.state).toBe(TcpState.ESTABLISHED);
+    expect(net.hostA.receivedBytes).toBe(300);
+    const ack = net.sentBy('a').at(-1)!;
+    expect([ack.flags, ack.seq, ack.ack]).toEqual([ACK, 1001, 7001 + 300]);
+  });
+  it('the peer may fill our SYN window at once: data up to it is taken, beyond it trimmed', () => {
+    const net = new Net({ rcvBuf: 1000 });
+    net.filter = () => 'drop';
+    net.a.connect(1000, net.now);
+    net.inject('a', seg(SYN | ACK, 7000, 1001, 1500));
+    expect(net.hostA.receivedBytes).toBe(1000);
+  });
+  it('SYN-RECEIVED resets an ACK outside (SND.UNA, SND.NXT] and stays', () => {
+    const net = new Net();
+    net.filter = () => 'drop';
+    net.b.listen(5000);
+    net.inject('b', seg(SYN, 7000, 0));
+    expect(net.b.state).toBe(TcpState.SYN_RECEIVED);
+    for (const ack of [5000, 5002]) {
+      net.inject('b', seg(ACK, 7001, ack));
+      expect(net.b.state).toBe(TcpState.SYN_RECEIVED);
+      const rst = net.sentBy('b').at(-1)!;
+      expect([rst.flags, rst.seq]).toEqual([0x04, ack]);
+    }
+    net.inject('b', seg(ACK, 7001, 5001));
+    expect(net.b.state).toBe(TcpState.ESTABLISHED);
+  });
+});
