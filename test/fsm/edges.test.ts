@@ -6,7 +6,7 @@
  * congestion-control switch keeping cwnd and ssthresh.
  */
 import { describe, expect, it } from 'vitest';
-import { FIN } from '../../src/fsm/segment.js';
+import { ACK, FIN } from '../../src/fsm/segment.js';
 import { TcpState } from '../../src/fsm/tcp.js';
 import { Net, pattern } from './harness.js';
 
@@ -114,5 +114,88 @@ describe('close and congestion control switches', () => {
     early.handshake();
     expect(early.a.cc.name).toBe('cubic');
     expect(early.b.cc.name).toBe('newreno');
+  });
+});
+
+describe('ABORT in every state (RFC 9293 §3.10.5)', () => {
+  const RST_ = 0x04;
+  it('resets synchronized connections, SYN-RECEIVED with <SEQ=SND.NXT><CTL=RST>, others silently', () => {
+    const cases: Array<[string, Net, number | null]> = [];
+    // FIN-WAIT-1 (FIN unacknowledged), FIN-WAIT-2, CLOSE-WAIT.
+    const fw1 = new Net();
+    fw1.handshake();
+    fw1.filter = () => 'drop';
+    fw1.a.close(fw1.now);
+    cases.push(['FIN-WAIT-1', fw1, RST_ | ACK]);
+    const fw2 = new Net();
+    fw2.handshake();
+    fw2.a.close(fw2.now);
+    fw2.run(100);
+    cases.push(['FIN-WAIT-2', fw2, RST_ | ACK]);
+    const cw = new Net();
+    cw.handshake();
+    cw.b.close(cw.now);
+    cw.run(100);
+    cases.push(['CLOSE-WAIT', cw, RST_ | ACK]);
+    const tw = new Net();
+    tw.handshake();
+    tw.a.close(tw.now);
+    tw.run(100);
+    tw.b.close(tw.now);
+    tw.run(100);
+    cases.push(['TIME-WAIT', tw, null]);
+    const la = new Net();
+    la.handshake();
+    la.b.close(la.now);
+    la.run(100);
+    la.filter = () => 'drop';
+    la.a.close(la.now);
+    cases.push(['LAST-ACK', la, null]);
+    const ss = new Net();
+    ss.filter = () => 'drop';
+    ss.a.connect(1000, ss.now);
+    cases.push(['SYN-SENT', ss, null]);
+    const expected = [
+      'FIN_WAIT_1',
+      'FIN_WAIT_2',
+      'CLOSE_WAIT',
+      'TIME_WAIT',
+      'LAST_ACK',
+      'SYN_SENT',
+    ];
+    cases.forEach(([name, net, flags], i) => {
+      expect(TcpState[expected[i] as keyof typeof TcpState], name).toBe(net.a.state);
+      const before = net.sentBy('a').length;
+      net.a.abort(net.now);
+      expect(net.a.state, name).toBe(TcpState.CLOSED);
+      const sent = net.sentBy('a').slice(before);
+      if (flags === null) expect(sent, name).toEqual([]);
+      else {
+        expect(sent.length, name).toBe(1);
+        expect(sent[0].flags, name).toBe(flags);
+        expect(sent[0].seq, name).toBe(net.a.sndMax);
+      }
+    });
+    const sr = new Net();
+    sr.filter = (s) => (s.from === 'a' ? 'pass' : 'drop');
+    sr.b.listen(5000);
+    sr.a.connect(1000, sr.now);
+    sr.run(20);
+    expect(sr.b.state).toBe(TcpState.SYN_RECEIVED);
+    sr.b.abort(sr.now);
+    const rst = sr.sentBy('b').at(-1)!;
+    expect([rst.flags, rst.seq]).toEqual([RST_, 5001]);
+  });
+
+  it('data arriving for an orphaned connection is answered with a reset', () => {
+    const net = new Net();
+    net.handshake();
+    net.b.orphan(net.now);
+    net.a.send(pattern(500), 0, 500, net.now);
+    net.run(100);
+    expect(net.b.state).toBe(TcpState.CLOSED);
+    const rst = net.sentBy('b').at(-1)!;
+    expect(rst.flags & RST_).toBe(RST_);
+    expect(net.a.state).toBe(TcpState.CLOSED);
   });
 });
