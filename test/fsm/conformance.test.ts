@@ -6,7 +6,7 @@
  *   window fields scaled by the shift the receiver announced (RFC 7323 §2.3), never in a SYN;
  *   the receiver never moves the right edge of its window back; the ACK number never goes back
  *   and never acknowledges bytes that did not arrive; no segment larger than the peer's MSS
- *   (§3.7.1, 536 without the option).
+ *   (§3.7.1, 536 without the option) counting the options it carries (RFC 6691).
  * - RFC 5681 §4.2: an out-of-order segment, or one that fills a gap, is acknowledged at once;
  *   an in-order segment within the delayed-ACK time.
  * - RFC 896 / RFC 1122 §4.2.3.4 (Nagle): with Nagle on, a new segment smaller than the MSS goes
@@ -249,7 +249,14 @@ class Monitor {
     if (len === 0) return;
     // Data: the peer's MSS and the window the peer offered (RFC 9293 §3.7.1, §3.8.6).
     const peerMss = this.st[peer].syn!.mss > 0 ? this.st[peer].syn!.mss : 536;
-    if (len > peerMss) this.fail(`${from} sent ${len} bytes, the peer's MSS is ${peerMss}`);
+    // RFC 6691: the MSS leaves out options, so the sender counts those it adds (timestamps 10 + 2
+    // NOPs, SACK 2 + 8 per block + 2 NOPs) against it.
+    const options = (seg.hasTimestamps ? 12 : 0) + (seg.sackCount > 0 ? 4 + 8 * seg.sackCount : 0);
+    if (len + options > peerMss) {
+      this.fail(
+        `${from} sent ${len} bytes and ${options} option bytes, the peer's MSS is ${peerMss}`,
+      );
+    }
     const end = add(seg.seq, len);
     if (s.offeredEdge === undefined || lt(s.offeredEdge, end)) {
       this.fail(`${from} sent data to ${end}, beyond the offered right edge ${s.offeredEdge}`);
@@ -351,6 +358,16 @@ function configOf(net: Net, side: Side): TcpConfig {
 
 const M = 1460;
 const SCENARIOS: Scenario[] = [
+  {
+    name: 'both ways, SACK without timestamps, 5% loss, reordering',
+    a: { timestamps: false },
+    bytes: 200 * M,
+    loss: 0.05,
+    jitter: 6,
+    both: true,
+    seed: 13,
+    delayedAckCheck: false,
+  },
   { name: 'clean bulk, all options', bytes: 300 * M, seed: 1 },
   {
     name: 'bulk both ways, 5% loss',
