@@ -199,3 +199,44 @@ describe('ABORT in every state (RFC 9293 §3.10.5)', () => {
     expect(net.a.state).toBe(TcpState.CLOSED);
   });
 });
+
+describe('probe timeout (RFC 8985 §7.2)', () => {
+  /** SRTT settles at 20 ms; then `segments` go out and every ACK is lost. When is the probe? */
+  function probeDelay(segments: number, lossProbe: 'rfc8985' | 'linux'): number[] {
+    const net = new Net({ lossProbe });
+    net.handshake();
+    const two = 2 * net.a.effMss; // acknowledged at once: the samples are the path's RTT
+    for (let i = 0; i < 20; i++) {
+      net.a.send(pattern(two), 0, two, net.now);
+      net.run(100);
+    }
+    expect(net.a.rto.srtt).toBeCloseTo(20, 0);
+    const srtt = net.a.rto.srtt;
+    const rto = net.a.rto.rto;
+    net.filter = (s) => (s.from === 'b' ? 'drop' : 'pass');
+    const len = segments * net.a.effMss;
+    const t0 = net.now;
+    net.a.send(pattern(len), 0, len, net.now);
+    const before = net.a.counters.tailProbes;
+    net.run(1000, () => net.a.counters.tailProbes > before);
+    expect(net.a.counters.tailProbes).toBe(before + 1);
+    const probe = net.sentBy('a').at(-1)!;
+    // The probe resends the last segment sent (no new data is waiting).
+    expect(probe.seq).toBe((net.a.sndMax - net.a.effMss) >>> 0);
+    return [net.now - t0, srtt, rto];
+  }
+
+  it('is 2 * SRTT with several segments out, plus the delayed-ACK time with one', () => {
+    const [several, srtt] = probeDelay(4, 'rfc8985');
+    expect(several).toBeCloseTo(2 * srtt, 0);
+    const [one, srtt1] = probeDelay(1, 'rfc8985');
+    expect(one).toBeCloseTo(2 * srtt1 + 40, 0);
+  });
+  it('in the Linux profile adds 2 ms, or 200 ms with one segment out, never after the RTO', () => {
+    const [several, srtt] = probeDelay(4, 'linux');
+    expect(several).toBeCloseTo(2 * srtt + 2, 0);
+    const [one, srtt1, rto] = probeDelay(1, 'linux');
+    expect(2 * srtt1 + 200).toBeGreaterThan(rto);
+    expect(one).toBeCloseTo(rto, 0); // the probe goes out in the RTO's place
+  });
+});
