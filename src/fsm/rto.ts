@@ -37,6 +37,7 @@ export class RtoEstimator {
 
   /** Feeds one round-trip measurement in ms (RFC 6298 §2.2/2.3). */
   sample(rtt: number): void {
+    // Stryker disable next-line EqualityOperator: at rtt == 0 both arms give 0
     const r = rtt < 0 ? 0 : rtt;
     if (!this.hasSample) {
       this.srtt = r;

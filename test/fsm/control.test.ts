@@ -51,6 +51,15 @@ describe('RTO estimator (RFC 6298 §2)', () => {
     // 200 ms doubled 9 times passes 60 s: more doublings could not change the timeout.
     expect(r.backoff).toBe(Math.ceil(Math.log2(60_000 / 200)));
     expect(r.rto).toBe(60_000);
+    // A floor that doubles exactly onto the ceiling: 250 ms * 2^8 = 64 s, the last doubling.
+    const exact = new RtoEstimator({
+      minRto: 250,
+      maxRto: 64_000,
+      initialRto: 250,
+      granularity: 1,
+    });
+    for (let i = 0; i < 20; i++) exact.backOff();
+    expect([exact.backoff, exact.rto]).toEqual([8, 64_000]);
   });
 });
 
