@@ -374,6 +374,9 @@ static int tap_open_device(tap_setup *s, char *msg, size_t msg_size) {
     s->offloads = 0;
     fd = tap_attach(s, IFF_TAP | IFF_NO_PI, &ifr, msg, msg_size);
     if (fd < 0) return -fd;
+    /* The offloads live on the device, not the fd: a persistent TAP keeps those of an earlier
+     * reader, and would hand super-frames and partial checksums to one that takes no header. */
+    ioctl(fd, TUNSETOFFLOAD, 0UL);
   }
   /* The kernel may have filled in a pattern such as "tap%d". */
   memcpy(s->name, ifr.ifr_name, IFNAMSIZ);

@@ -787,8 +787,25 @@ class MessageEmitter {
         ? ' (false for a payload wrapPartial() cut: it cannot be checked)'
         : '';
     const cutTest = this.canCut && c.coverage === 'message' ? ' && !this.cut' : '';
+    const setter = `set${f.name.charAt(0).toUpperCase()}${f.name.slice(1)}`;
+    // What the encoder stores for a computed 0 when 0 means "no checksum" (UDP: 0xffff).
+    const stored = c.zeroMeansNone ? 'sum === 0 ? 0xffff : sum' : 'sum';
+    const partialDoc = `Stores only the pseudo-header's sum (folded, not complemented) in ${f.name}: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it`;
     if (c.pseudoIpv6 !== null) {
       this.use(CHECKSUM, 'ipv6PseudoHeaderSum');
+      out.push(
+        `/** Computes and stores ${f.name} over the IPv6 pseudo-header (addresses read in place) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+        setChecksumWithIpv6(src: Uint8Array, srcOffset: number, dst: Uint8Array, dstOffset: number): void {
+          const length = ${lengthExpr};
+          this.${setter}(0);
+          const sum = internetChecksum(this.bytes, this.offset, length, ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, ${c.pseudoIpv6}, length));
+          this.${setter}(${stored});
+        }`,
+        `/** ${partialDoc} (setChecksumWithIpv6 does). */
+        setPartialChecksumWithIpv6(src: Uint8Array, srcOffset: number, dst: Uint8Array, dstOffset: number): void {
+          this.${setter}(ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, ${c.pseudoIpv6}, ${lengthExpr}));
+        }`,
+      );
       out.push(
         `/** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at \`src[srcOffset]\` and \`dst[dstOffset]\`, read in place) and the message verifies${c.zeroMeansNone ? '; a stored 0 does not (IPv6 has no "no checksum")' : ''}${cutNote}. */
         checksumValidWithIpv6(src: Uint8Array, srcOffset: number, dst: Uint8Array, dstOffset: number): boolean {
@@ -804,6 +821,17 @@ class MessageEmitter {
       checksumValidWith(src: number, dst: number): boolean {
         ${c.zeroMeansNone ? `if (this.${f.name} === 0) return this.byteLength > 0;\n` : ''}const length = ${lengthExpr};
         return this.byteLength > 0${this.canCut && c.coverage === 'message' ? ' && !this.cut' : ''} && internetChecksum(this.bytes, this.offset, length, pseudoHeaderSum(src, dst, ${c.pseudoProtocol}, length)) === 0;
+      }`,
+      `/** Computes and stores ${f.name} over the IPv4 pseudo-header (src, dst) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+      setChecksumWith(src: number, dst: number): void {
+        const length = ${lengthExpr};
+        this.${setter}(0);
+        const sum = internetChecksum(this.bytes, this.offset, length, pseudoHeaderSum(src, dst, ${c.pseudoProtocol}, length));
+        this.${setter}(${stored});
+      }`,
+      `/** ${partialDoc} (setChecksumWith does). */
+      setPartialChecksumWith(src: number, dst: number): void {
+        this.${setter}(pseudoHeaderSum(src, dst, ${c.pseudoProtocol}, ${lengthExpr}));
       }`,
     );
     return out;

@@ -39,6 +39,12 @@ export interface Segment {
   data: Uint8Array;
   dataOffset: number;
   dataLength: number;
+  /**
+   * Segmentation offload. Input: the MSS of the segments a GSO super-frame stands for (the
+   * kernel's gso_size), 0 for a segment as sent. Output: the size to cut the payload into
+   * (TSO) when it is larger, else 0.
+   */
+  gsoSize: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -60,6 +66,7 @@ export function newSegment(): Segment {
     data: EMPTY,
     dataOffset: 0,
     dataLength: 0,
+    gsoSize: 0,
   };
 }
 
@@ -79,6 +86,7 @@ export function clearSegment(seg: Segment): void {
   seg.data = EMPTY;
   seg.dataOffset = 0;
   seg.dataLength = 0;
+  seg.gsoSize = 0;
 }
 
 /** Sequence space a segment occupies: data plus one for SYN and one for FIN. */

@@ -1534,6 +1534,34 @@ export class Icmpv6View {
     return 4 + this.payloadSize;
   }
 
+  /** Computes and stores checksum over the IPv6 pseudo-header (addresses read in place) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+  setChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    const length = this.messageLength;
+    this.setChecksum(0);
+    const sum = internetChecksum(
+      this.bytes,
+      this.offset,
+      length,
+      ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, length),
+    );
+    this.setChecksum(sum);
+  }
+
+  /** Stores only the pseudo-header's sum (folded, not complemented) in checksum: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it (setChecksumWithIpv6 does). */
+  setPartialChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    this.setChecksum(ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, this.messageLength));
+  }
+
   /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */
   checksumValidWithIpv6(
     src: Uint8Array,
@@ -1950,6 +1978,34 @@ export class Icmpv6EchoView {
     return 8 + this.payloadSize;
   }
 
+  /** Computes and stores checksum over the IPv6 pseudo-header (addresses read in place) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+  setChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    const length = this.messageLength;
+    this.setChecksum(0);
+    const sum = internetChecksum(
+      this.bytes,
+      this.offset,
+      length,
+      ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, length),
+    );
+    this.setChecksum(sum);
+  }
+
+  /** Stores only the pseudo-header's sum (folded, not complemented) in checksum: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it (setChecksumWithIpv6 does). */
+  setPartialChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    this.setChecksum(ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, this.messageLength));
+  }
+
   /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */
   checksumValidWithIpv6(
     src: Uint8Array,
@@ -2359,6 +2415,34 @@ export class Icmpv6ErrorView {
     return 8 + this.payloadSize;
   }
 
+  /** Computes and stores checksum over the IPv6 pseudo-header (addresses read in place) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+  setChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    const length = this.messageLength;
+    this.setChecksum(0);
+    const sum = internetChecksum(
+      this.bytes,
+      this.offset,
+      length,
+      ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, length),
+    );
+    this.setChecksum(sum);
+  }
+
+  /** Stores only the pseudo-header's sum (folded, not complemented) in checksum: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it (setChecksumWithIpv6 does). */
+  setPartialChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    this.setChecksum(ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, this.messageLength));
+  }
+
   /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */
   checksumValidWithIpv6(
     src: Uint8Array,
@@ -2764,6 +2848,34 @@ export class Icmpv6PacketTooBigView {
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
     return 8 + this.payloadSize;
+  }
+
+  /** Computes and stores checksum over the IPv6 pseudo-header (addresses read in place) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+  setChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    const length = this.messageLength;
+    this.setChecksum(0);
+    const sum = internetChecksum(
+      this.bytes,
+      this.offset,
+      length,
+      ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, length),
+    );
+    this.setChecksum(sum);
+  }
+
+  /** Stores only the pseudo-header's sum (folded, not complemented) in checksum: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it (setChecksumWithIpv6 does). */
+  setPartialChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    this.setChecksum(ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, this.messageLength));
   }
 
   /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */
@@ -3178,6 +3290,34 @@ export class Icmpv6ParameterProblemView {
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
     return 8 + this.payloadSize;
+  }
+
+  /** Computes and stores checksum over the IPv6 pseudo-header (addresses read in place) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+  setChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    const length = this.messageLength;
+    this.setChecksum(0);
+    const sum = internetChecksum(
+      this.bytes,
+      this.offset,
+      length,
+      ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, length),
+    );
+    this.setChecksum(sum);
+  }
+
+  /** Stores only the pseudo-header's sum (folded, not complemented) in checksum: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it (setChecksumWithIpv6 does). */
+  setPartialChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    this.setChecksum(ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, this.messageLength));
   }
 
   /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */
@@ -3607,6 +3747,34 @@ export class NdRouterSolicitationView {
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
     return 8 + this.optionsSize;
+  }
+
+  /** Computes and stores checksum over the IPv6 pseudo-header (addresses read in place) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+  setChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    const length = this.messageLength;
+    this.setChecksum(0);
+    const sum = internetChecksum(
+      this.bytes,
+      this.offset,
+      length,
+      ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, length),
+    );
+    this.setChecksum(sum);
+  }
+
+  /** Stores only the pseudo-header's sum (folded, not complemented) in checksum: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it (setChecksumWithIpv6 does). */
+  setPartialChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    this.setChecksum(ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, this.messageLength));
   }
 
   /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */
@@ -4346,6 +4514,34 @@ export class NdRouterAdvertisementView {
     return 16 + this.optionsSize;
   }
 
+  /** Computes and stores checksum over the IPv6 pseudo-header (addresses read in place) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+  setChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    const length = this.messageLength;
+    this.setChecksum(0);
+    const sum = internetChecksum(
+      this.bytes,
+      this.offset,
+      length,
+      ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, length),
+    );
+    this.setChecksum(sum);
+  }
+
+  /** Stores only the pseudo-header's sum (folded, not complemented) in checksum: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it (setChecksumWithIpv6 does). */
+  setPartialChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    this.setChecksum(ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, this.messageLength));
+  }
+
   /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */
   checksumValidWithIpv6(
     src: Uint8Array,
@@ -5029,6 +5225,34 @@ export class NdNeighborSolicitationView {
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
     return 24 + this.optionsSize;
+  }
+
+  /** Computes and stores checksum over the IPv6 pseudo-header (addresses read in place) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+  setChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    const length = this.messageLength;
+    this.setChecksum(0);
+    const sum = internetChecksum(
+      this.bytes,
+      this.offset,
+      length,
+      ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, length),
+    );
+    this.setChecksum(sum);
+  }
+
+  /** Stores only the pseudo-header's sum (folded, not complemented) in checksum: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it (setChecksumWithIpv6 does). */
+  setPartialChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    this.setChecksum(ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, this.messageLength));
   }
 
   /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */
@@ -5730,6 +5954,34 @@ export class NdNeighborAdvertisementView {
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
     return 24 + this.optionsSize;
+  }
+
+  /** Computes and stores checksum over the IPv6 pseudo-header (addresses read in place) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+  setChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    const length = this.messageLength;
+    this.setChecksum(0);
+    const sum = internetChecksum(
+      this.bytes,
+      this.offset,
+      length,
+      ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, length),
+    );
+    this.setChecksum(sum);
+  }
+
+  /** Stores only the pseudo-header's sum (folded, not complemented) in checksum: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it (setChecksumWithIpv6 does). */
+  setPartialChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    this.setChecksum(ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, this.messageLength));
   }
 
   /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */
@@ -6541,6 +6793,34 @@ export class NdRedirectView {
     return 40 + this.optionsSize;
   }
 
+  /** Computes and stores checksum over the IPv6 pseudo-header (addresses read in place) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+  setChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    const length = this.messageLength;
+    this.setChecksum(0);
+    const sum = internetChecksum(
+      this.bytes,
+      this.offset,
+      length,
+      ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, length),
+    );
+    this.setChecksum(sum);
+  }
+
+  /** Stores only the pseudo-header's sum (folded, not complemented) in checksum: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it (setChecksumWithIpv6 does). */
+  setPartialChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    this.setChecksum(ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, this.messageLength));
+  }
+
   /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */
   checksumValidWithIpv6(
     src: Uint8Array,
@@ -7155,6 +7435,34 @@ export class MldView {
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
     return 24 + this.payloadSize;
+  }
+
+  /** Computes and stores checksum over the IPv6 pseudo-header (addresses read in place) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+  setChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    const length = this.messageLength;
+    this.setChecksum(0);
+    const sum = internetChecksum(
+      this.bytes,
+      this.offset,
+      length,
+      ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, length),
+    );
+    this.setChecksum(sum);
+  }
+
+  /** Stores only the pseudo-header's sum (folded, not complemented) in checksum: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it (setChecksumWithIpv6 does). */
+  setPartialChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    this.setChecksum(ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, this.messageLength));
   }
 
   /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */
@@ -7974,6 +8282,34 @@ export class Mldv2QueryView {
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
     return 28 + this.sourcesSize + this.payloadSize;
+  }
+
+  /** Computes and stores checksum over the IPv6 pseudo-header (addresses read in place) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+  setChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    const length = this.messageLength;
+    this.setChecksum(0);
+    const sum = internetChecksum(
+      this.bytes,
+      this.offset,
+      length,
+      ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, length),
+    );
+    this.setChecksum(sum);
+  }
+
+  /** Stores only the pseudo-header's sum (folded, not complemented) in checksum: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it (setChecksumWithIpv6 does). */
+  setPartialChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    this.setChecksum(ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, this.messageLength));
   }
 
   /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */
@@ -9058,6 +9394,34 @@ export class Mldv2ReportView {
   /** Bytes of the whole message as its own length fields delimit it. */
   get messageLength(): number {
     return 8 + this.recordsSize + this.payloadSize;
+  }
+
+  /** Computes and stores checksum over the IPv6 pseudo-header (addresses read in place) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+  setChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    const length = this.messageLength;
+    this.setChecksum(0);
+    const sum = internetChecksum(
+      this.bytes,
+      this.offset,
+      length,
+      ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, length),
+    );
+    this.setChecksum(sum);
+  }
+
+  /** Stores only the pseudo-header's sum (folded, not complemented) in checksum: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it (setChecksumWithIpv6 does). */
+  setPartialChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    this.setChecksum(ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 58, this.messageLength));
   }
 
   /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */

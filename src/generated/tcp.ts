@@ -1183,6 +1183,34 @@ export class TcpView {
     return 20 + this.optionsSize + this.payloadSize;
   }
 
+  /** Computes and stores checksum over the IPv6 pseudo-header (addresses read in place) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+  setChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    const length = this.messageLength;
+    this.setChecksum(0);
+    const sum = internetChecksum(
+      this.bytes,
+      this.offset,
+      length,
+      ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 6, length),
+    );
+    this.setChecksum(sum);
+  }
+
+  /** Stores only the pseudo-header's sum (folded, not complemented) in checksum: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it (setChecksumWithIpv6 does). */
+  setPartialChecksumWithIpv6(
+    src: Uint8Array,
+    srcOffset: number,
+    dst: Uint8Array,
+    dstOffset: number,
+  ): void {
+    this.setChecksum(ipv6PseudoHeaderSum(src, srcOffset, dst, dstOffset, 6, this.messageLength));
+  }
+
   /** True when the checksum over the IPv6 pseudo-header (RFC 8200 §8.1: the 16-byte addresses at `src[srcOffset]` and `dst[dstOffset]`, read in place) and the message verifies. */
   checksumValidWithIpv6(
     src: Uint8Array,
@@ -1209,6 +1237,24 @@ export class TcpView {
       this.byteLength > 0 &&
       internetChecksum(this.bytes, this.offset, length, pseudoHeaderSum(src, dst, 6, length)) === 0
     );
+  }
+
+  /** Computes and stores checksum over the IPv4 pseudo-header (src, dst) and the message, as the encoder does: for a message changed in place or one whose checksum was left partial. */
+  setChecksumWith(src: number, dst: number): void {
+    const length = this.messageLength;
+    this.setChecksum(0);
+    const sum = internetChecksum(
+      this.bytes,
+      this.offset,
+      length,
+      pseudoHeaderSum(src, dst, 6, length),
+    );
+    this.setChecksum(sum);
+  }
+
+  /** Stores only the pseudo-header's sum (folded, not complemented) in checksum: what a sender that leaves the rest to checksum offload writes (virtio NEEDS_CSUM, Linux CHECKSUM_PARTIAL). Summing the message from its start with that in place, and storing the complement, completes it (setChecksumWith does). */
+  setPartialChecksumWith(src: number, dst: number): void {
+    this.setChecksum(pseudoHeaderSum(src, dst, 6, this.messageLength));
   }
 
   /** Plain object for JSON output. Pass the IPv4 addresses (numbers) or the IPv6 addresses (16 bytes each) to fill checksumValid (else null). JSON.stringify's key argument is ignored. */

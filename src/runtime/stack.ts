@@ -34,6 +34,7 @@ import { parseIpv6Prefixed } from './ipv6/address.js';
 import { Dhcp6Service, type Dhcp6ServiceOptions } from './dhcp6/service.js';
 import { Loopback } from './ip/loopback.js';
 import { createDgram, type Dgram } from './udp/dgram.js';
+import { FrameMeta } from './link/offload.js';
 
 /** An address given as text ("10.0.0.2", or "10.0.0.2/24" for `ip`) or as a 32-bit number. */
 export type AddressInput = string | number;
@@ -156,6 +157,11 @@ export function resolveAddress(config: AddressConfig): ResolvedAddress {
 
 export class Stack {
   readonly link: Link;
+  /**
+   * The link's record of the frame being received (checksum state, GSO size), read by the
+   * transports; one that no link fills when the link offers no offloads.
+   */
+  readonly rxMeta: FrameMeta;
   readonly clock: Clock;
   readonly ethernet: EthernetLayer;
   readonly arp: ArpLayer;
@@ -186,6 +192,7 @@ export class Stack {
 
   constructor(options: StackOptions) {
     this.link = options.link;
+    this.rxMeta = options.link.rxMeta ?? new FrameMeta();
     this.clock = options.clock;
     const time = options.clock;
     this.tcpOptions = options.tcp ?? {};
@@ -202,6 +209,7 @@ export class Stack {
     );
     this.icmp = new IcmpLayer(this.ipv4, time, options.icmp);
     this.udp = new UdpLayer(this.ipv4, this.icmp);
+    this.udp.rxMeta = this.rxMeta;
     this.loopback = new Loopback(() => this.ethernet.batchEnd());
     this.ipv4.loopback = this.loopback;
     this.arp.unresolvedListener = (bytes, offset, length) =>
@@ -376,6 +384,14 @@ export class Stack {
   attachTcp(options: TcpLayerOptions = {}): TcpLayer {
     if (this.tcpLayer !== null) return this.tcpLayer;
     const layer = new TcpLayer(this.ipv4, this.clock, { ...this.tcpOptions, ...options });
+    layer.rxMeta = this.rxMeta;
+    // TCP super-frames over IPv4 when the link cuts them (TSO) and completes their checksums.
+    const offloads = this.link.offloads;
+    const txMeta = this.link.txMeta;
+    if (offloads !== undefined && offloads.tso4 && offloads.csum && txMeta !== undefined) {
+      layer.enableTso(txMeta);
+      this.ipv4.txMeta = txMeta;
+    }
     this.ipv4.register(ipv4.IpProtocol.TCP, layer);
     this.icmp.registerErrorReceiver(ipv4.IpProtocol.TCP, layer);
     if (this.ipv6 !== null) {

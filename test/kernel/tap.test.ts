@@ -184,7 +184,7 @@ describe.skipIf(!isRoot)('TAP addon on the real kernel (needs root: skipped othe
     } finally {
       await link.close();
     }
-    link = await openTap({ name: 'tap0', netns: NS });
+    link = await openTap({ name: 'tap0', netns: NS, offload: false });
     expect(link.offloads.summary).toBe('none');
     // The carrier went down with the reader: the kernel forgot 10.0.0.2, so resolve it again
     // for the tests below (a burst to an unresolved neighbour is cut to ARP's queue).

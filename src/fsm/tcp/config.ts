@@ -137,6 +137,13 @@ export interface TcpConfig {
    * again at each further timeout, down to 536. 0 turns it off.
    */
   blackholeMss: number;
+  /**
+   * Largest payload of one segment handed to the link when the link segments for us (TSO: it
+   * cuts the segment into MSS-sized ones on the wire); 0 when it does not, and every segment
+   * is at most one MSS. Windows, Nagle and SWS avoidance still decide how much is sent; a
+   * segment larger than one MSS is a whole number of MSS unless it ends the data.
+   */
+  tsoMaxPayload: number;
 }
 
 export const DEFAULT_TCP_CONFIG: TcpConfig = {
@@ -168,6 +175,7 @@ export const DEFAULT_TCP_CONFIG: TcpConfig = {
   slowStartAfterIdle: true,
   reorderMaxChunks: 512,
   blackholeMss: 1024,
+  tsoMaxPayload: 0,
 };
 
 /**

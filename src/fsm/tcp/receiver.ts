@@ -157,7 +157,10 @@ export class TcpReceiver {
         fin = false; // the FIN lies beyond the window too
       }
       if (len > 0) {
-        if (len > this.mss) this.mss = len;
+        // Linux's tcp_measure_rcv_mss: a GSO super-frame counts as segments of its gso_size,
+        // so a 64 KiB one does not make every later full-sized segment look small.
+        const unit = seg.gsoSize > 0 && seg.gsoSize < len ? seg.gsoSize : len;
+        if (unit > this.mss) this.mss = unit;
         if (seq === this.nxt) {
           this.deliver(seg.data, off, len);
           if (this.reorder.size > 0) {

@@ -779,6 +779,10 @@ export class TcpSender {
         ? seqDiff(seqAdd(this.una, this.wnd), nxt)
         : Math.min(this.wnd, cwnd) - flight;
     const room = this.segmentRoom();
+    // With TSO, new data goes in segments of many MSS (one pass through the stack and the
+    // link for up to 64 KiB); `room` stays the MSS for Nagle and the segment size on the wire.
+    const tso = this.config.tsoMaxPayload;
+    const big = tso > room ? tso - (tso % room) : room;
     // Outside an RFC 4821 search (nearly always) this costs one compare, not a call.
     const probe = this.mtuSearchHigh === 0 ? 0 : this.maybeMtuProbe(nxt, avail, usable, now);
     if (probe > 0) {
@@ -787,7 +791,7 @@ export class TcpSender {
       this.max = this.nxt;
       return true;
     }
-    let len = Math.min(avail, room);
+    let len = Math.min(avail, big);
     if (this.conn.sackEnabled && seqLt(nxt, this.max)) len = this.holeSegment(nxt, len);
     let fin = finPending && len === avail;
     if (len > usable) {
@@ -796,6 +800,12 @@ export class TcpSender {
       // only when nothing is in flight or it is at least half the largest window offered.
       if (flight > 0 && usable < this.maxWnd >>> 1) return false;
       len = usable;
+      fin = false;
+    }
+    // A segment of several MSS is cut on the wire into whole ones: keep the tail for later
+    // (with the next ACK it may fill a whole MSS), unless it is the end of the data.
+    if (len > room && len < avail) {
+      len -= len % room;
       fin = false;
     }
     if (len === 0 && !fin) return false;
@@ -901,6 +911,9 @@ export class TcpSender {
     seg.flags = ACK | (fin ? FIN : 0);
     if (len > 0 && seqAdd(seq, len) === this.dataEnd()) seg.flags |= PSH;
     seg.dataLength = len;
+    // Larger than one segment on the wire: the link cuts it into pieces of this size (TSO).
+    const piece = this.segmentRoom();
+    seg.gsoSize = len > piece ? piece : 0;
     if (fin) this.finSent = true;
     if (!retransmit) this.finAlone = fin && len === 0;
     this.conn.fillAck(seg, now);

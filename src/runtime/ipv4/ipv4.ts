@@ -30,6 +30,7 @@ import type { ArpLayer, ResolvedSender, TimeSource } from '../arp/arp.js';
 import { copyBytes } from '../ethernet/bytes.js';
 import { Reassembler, type ReassemblyOptions } from './reassembly.js';
 import type { LocalReceiver, Loopback } from '../ip/loopback.js';
+import type { FrameMeta } from '../link/offload.js';
 
 /** The header we send: no options. */
 const HEADER_LENGTH = ipv4.IPV4_FIXED_SIZE;
@@ -226,6 +227,12 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender, 
   }
 
   /** Hands datagrams of `protocol` to `receiver` (a later call replaces it; null removes it). */
+  /**
+   * The link's record for a frame that needs its offloads (set by the stack when the link
+   * segments TCP over IPv4): a datagram in the buffer it names is a TCP super-frame.
+   */
+  txMeta: FrameMeta | null = null;
+
   register(protocol: number, receiver: TransportReceiver | null): void {
     this.receivers[protocol & 0xff] = receiver;
   }
@@ -497,7 +504,14 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender, 
     const h = this.header;
     h.totalLength = HEADER_LENGTH + payloadLength;
     h.identification = this.identification;
-    this.identification = (this.identification + 1) & 0xffff;
+    // A TCP super-frame the link cuts (TSO) is one datagram per segment on the wire, each with
+    // the next ID (as the kernel's GSO numbers them): the IDs they take are skipped here.
+    const meta = this.txMeta;
+    const gso = meta !== null && meta.bytes === buf && meta.gsoType !== 0 && meta.gsoSize > 0;
+    const ids = gso
+      ? Math.max(1, Math.ceil((payloadLength - (meta.hdrLen - meta.csumStart)) / meta.gsoSize))
+      : 1;
+    this.identification = (this.identification + ids) & 0xffff;
     h.protocol = protocol;
     // RFC 1191: TCP segments carry DF, so that routers report a smaller path MTU instead of
     // fragmenting; TCP sizes its segments to what they report.
@@ -514,7 +528,8 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender, 
     }
     if (link === null) link = this.arp.entryFor(nextHop | 0);
     if (link === null) return this.arp.enqueue(nextHop, buf, ipOffset, ipLength);
-    const limit = this.pmtu.size === 0 ? this.mtu : this.pathMtu(dst);
+    // A super-frame is never fragmented: the link cuts it into segments that fit.
+    const limit = gso ? MAX_DATAGRAM : this.pmtu.size === 0 ? this.mtu : this.pathMtu(dst);
     return this.transmit(link, buf, ipOffset, ipLength, limit)
       ? SendStatus.Sent
       : SendStatus.Dropped;

@@ -10,6 +10,21 @@
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { FrameReceiver, Link, LinkStats } from './link.js';
 import { ETHERNET_HEADER_LENGTH } from '../ethernet/ethernet.js';
+import { copyBytes } from '../ethernet/bytes.js';
+import { virtio } from '../../generated/index.js';
+import { GsoSegmenter } from './gso.js';
+import { FrameMeta, GSO_MAX_FRAME, type LinkOffloads } from './offload.js';
+
+/** Checksum states a corrupted frame loses: its receiver must verify it, as after the wire. */
+const TRUSTED = virtio.VirtioNetFlags.NeedsCsum | virtio.VirtioNetFlags.DataValid;
+
+/** Where a pipe hands frames on (with the facts of an offloaded one, else null). */
+type PipeOut = (
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  meta: FrameMeta | null,
+) => boolean;
 
 export interface DirectionFaults {
   /** Probability (0..1) that a frame is lost. */
@@ -144,8 +159,10 @@ const newCounters = (): FaultCounters => ({
 
 /**
  * One direction's pipeline: drop → corrupt → duplicate → rate limit → delay/jitter/reorder →
- * out. Frames that need no waiting go straight out; the others are copied into a preallocated
- * pool and released, in due-time order, by one clock timer.
+ * out. Frames that need no waiting go straight out; the others are copied into a pool of slots
+ * (made for an MTU-sized frame, grown once for a super-frame) with their offload facts, and
+ * released, in due-time order, by one clock timer. A super-frame is one frame here: dropping
+ * it drops every segment it stands for, as losing it before the kernel cut it would.
  */
 class FaultPipe {
   readonly counters = newCounters();
@@ -167,8 +184,9 @@ class FaultPipe {
   private readonly mayHold: boolean;
 
   private readonly scratch: Uint8Array;
-  private readonly pool: Uint8Array;
-  private readonly slotSize: number;
+  private readonly scratchMeta = new FrameMeta();
+  private readonly pool: Uint8Array[] = [];
+  private readonly metas: FrameMeta[] = [];
   private readonly lengths: Int32Array;
   private readonly due: Float64Array;
   private readonly order: Float64Array;
@@ -186,10 +204,12 @@ class FaultPipe {
   constructor(
     private readonly clock: Clock,
     seed: number,
+    /** The largest frame (a super-frame with offloads), and the largest plain one. */
     maxFrame: number,
+    mtuFrame: number,
     f: DirectionFaults,
     /** Hands a frame on; returns false if the next hop refused it. */
-    private readonly out: (bytes: Uint8Array, offset: number, length: number) => boolean,
+    private readonly out: PipeOut,
     /** Called after a group of held frames was released (rx: the receiver's batchEnd). */
     private readonly afterRelease: () => void,
   ) {
@@ -212,8 +232,11 @@ class FaultPipe {
 
     this.scratch = new Uint8Array(maxFrame);
     const slots = this.mayHold ? Math.max(1, held) : 0;
-    this.slotSize = maxFrame;
-    this.pool = new Uint8Array(slots * maxFrame);
+    const slotSize = Math.min(maxFrame, mtuFrame);
+    for (let i = 0; i < slots; i++) {
+      this.pool.push(new Uint8Array(slotSize));
+      this.metas.push(new FrameMeta());
+    }
     this.lengths = new Int32Array(slots);
     this.due = new Float64Array(slots);
     this.order = new Float64Array(slots);
@@ -223,7 +246,7 @@ class FaultPipe {
     this.freeCount = slots;
   }
 
-  input(bytes: Uint8Array, offset: number, length: number): void {
+  input(bytes: Uint8Array, offset: number, length: number, meta: FrameMeta | null): void {
     const c = this.counters;
     const rng = this.rng;
     if (this.closed) return;
@@ -242,19 +265,29 @@ class FaultPipe {
       bytes = s;
       offset = 0;
       c.corrupted++;
+      if (meta !== null) {
+        this.scratchMeta.copyFrom(meta);
+        this.scratchMeta.flags &= ~TRUSTED;
+        meta = this.scratchMeta;
+      }
     }
     let copies = 1;
     if (this.duplicate > 0 && rng.next() < this.duplicate) {
       copies = 2;
       c.duplicated++;
     }
-    for (let k = 0; k < copies; k++) this.schedule(bytes, offset, length);
+    for (let k = 0; k < copies; k++) this.schedule(bytes, offset, length, meta);
   }
 
-  private schedule(bytes: Uint8Array, offset: number, length: number): void {
+  private schedule(
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    meta: FrameMeta | null,
+  ): void {
     const c = this.counters;
     if (!this.mayHold) {
-      this.emit(bytes, offset, length);
+      this.emit(bytes, offset, length, meta);
       return;
     }
     const now = this.clock.now();
@@ -281,7 +314,7 @@ class FaultPipe {
     }
     // Due now and nothing held is due before it (FIFO among equals): no need to wait.
     if (at <= now && (this.heapSize === 0 || this.due[this.heap[0]] > at)) {
-      this.emit(bytes, offset, length);
+      this.emit(bytes, offset, length, meta);
       return;
     }
     if (this.freeCount === 0) {
@@ -289,7 +322,12 @@ class FaultPipe {
       return;
     }
     const slot = this.freeSlots[--this.freeCount];
-    this.pool.set(bytes.subarray(offset, offset + length), slot * this.slotSize);
+    if (this.pool[slot].length < length) this.pool[slot] = new Uint8Array(GSO_MAX_FRAME);
+    copyBytes(bytes, offset, this.pool[slot], 0, length);
+    const m = this.metas[slot];
+    if (meta === null) m.clear();
+    else m.copyFrom(meta);
+    m.bytes = meta === null ? null : this.pool[slot];
     this.lengths[slot] = length;
     this.due[slot] = at;
     this.order[slot] = this.seq++;
@@ -298,9 +336,9 @@ class FaultPipe {
     this.arm();
   }
 
-  private emit(bytes: Uint8Array, offset: number, length: number): void {
+  private emit(bytes: Uint8Array, offset: number, length: number, meta: FrameMeta | null): void {
     this.counters.passed++;
-    if (!this.out(bytes, offset, length)) this.counters.innerRefused++;
+    if (!this.out(bytes, offset, length, meta)) this.counters.innerRefused++;
   }
 
   private arm(): void {
@@ -320,7 +358,8 @@ class FaultPipe {
     while (this.heapSize > 0 && this.due[this.heap[0]] <= now) {
       const slot = this.heapPop();
       // The slot is freed only after `out` returns, so nothing overwrites the bytes meanwhile.
-      this.emit(this.pool, slot * this.slotSize, this.lengths[slot]);
+      const m = this.metas[slot];
+      this.emit(this.pool[slot], 0, this.lengths[slot], m.bytes === null ? null : m);
       this.freeSlots[this.freeCount++] = slot;
       released++;
       if (this.closed) return;
@@ -379,6 +418,11 @@ class FaultPipe {
 export class FaultLink implements Link, FrameReceiver {
   readonly mac: number;
   readonly mtu: number;
+  /** The inner link's; offloaded frames keep their facts through every fault. */
+  readonly offloads: LinkOffloads | undefined;
+  readonly rxMeta: FrameMeta | undefined;
+  readonly txMeta: FrameMeta | undefined;
+  private readonly maxFrame: number;
   private receiver: FrameReceiver | undefined;
   private readonly txPipe: FaultPipe;
   private readonly rxPipe: FaultPipe;
@@ -389,24 +433,49 @@ export class FaultLink implements Link, FrameReceiver {
   ) {
     this.mac = inner.mac;
     this.mtu = inner.mtu;
-    const maxFrame = inner.mtu + ETHERNET_HEADER_LENGTH;
+    this.offloads = inner.offloads;
+    const rxInner = inner.rxMeta;
+    const txInner = inner.txMeta;
+    this.rxMeta = rxInner === undefined ? undefined : new FrameMeta();
+    this.txMeta = txInner === undefined ? undefined : new FrameMeta();
+    const mtuFrame = inner.mtu + ETHERNET_HEADER_LENGTH;
+    const tso = inner.offloads !== undefined && (inner.offloads.tso4 || inner.offloads.tso6);
+    const maxFrame = tso ? Math.max(GSO_MAX_FRAME, mtuFrame) : mtuFrame;
+    this.maxFrame = maxFrame;
     // Separate PRNG streams per direction: traffic one way never shifts the other way's faults.
     const seed = options.seed >>> 0;
     this.txPipe = new FaultPipe(
       options.clock,
       seed ^ 0x7478,
       maxFrame,
+      mtuFrame,
       options.tx ?? {},
-      (b, o, l) => inner.send(b, o, l),
+      (b, o, l, m) => {
+        if (m === null || txInner === undefined) return inner.send(b, o, l);
+        txInner.copyFrom(m);
+        txInner.bytes = b;
+        const sent = inner.send(b, o, l);
+        txInner.clear();
+        return sent;
+      },
       () => {},
     );
     this.rxPipe = new FaultPipe(
       options.clock,
       seed ^ 0x72780000,
       maxFrame,
+      mtuFrame,
       options.rx ?? {},
-      (b, o, l) => {
+      (b, o, l, m) => {
+        const rx = this.rxMeta;
+        if (m === null || rx === undefined) {
+          this.receiver?.receive(b, o, l);
+          return true;
+        }
+        rx.copyFrom(m);
+        rx.bytes = b;
         this.receiver?.receive(b, o, l);
+        rx.clear();
         return true;
       },
       () => this.receiver?.batchEnd(),
@@ -415,15 +484,22 @@ export class FaultLink implements Link, FrameReceiver {
   }
 
   send(bytes: Uint8Array, offset: number, length: number): boolean {
+    const tx = this.txMeta;
+    const meta = tx !== undefined && tx.bytes === bytes && GsoSegmenter.needed(tx) ? tx : null;
+    const max =
+      meta !== null && meta.gsoType !== virtio.VirtioGsoType.None
+        ? this.maxFrame
+        : this.mtu + ETHERNET_HEADER_LENGTH;
     if (
-      length > this.mtu + ETHERNET_HEADER_LENGTH ||
+      length > max ||
       length < ETHERNET_HEADER_LENGTH ||
       offset < 0 ||
       offset + length > bytes.length
     )
       return this.inner.send(bytes, offset, length); // let the inner link refuse and count it
     const refusedBefore = this.txPipe.counters.innerRefused;
-    this.txPipe.input(bytes, offset, length);
+    this.txPipe.input(bytes, offset, length, meta);
+    if (tx !== undefined) tx.bytes = null;
     // A frame sent straight through and refused by the inner link is a real local drop.
     return this.txPipe.counters.innerRefused === refusedBefore;
   }
@@ -433,7 +509,8 @@ export class FaultLink implements Link, FrameReceiver {
   }
 
   receive(bytes: Uint8Array, offset: number, length: number): void {
-    this.rxPipe.input(bytes, offset, length);
+    const m = this.inner.rxMeta;
+    this.rxPipe.input(bytes, offset, length, m !== undefined && m.bytes === bytes ? m : null);
   }
 
   batchEnd(): void {

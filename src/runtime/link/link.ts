@@ -44,6 +44,13 @@ export interface Link {
    * on links without offloads.
    */
   readonly rxMeta?: FrameMeta;
+  /**
+   * For a frame that needs the link's offloads (a TCP super-frame, a partial checksum): fill it,
+   * with `bytes` set to the buffer passed to `send()`, right before that call, and clear it
+   * after. The link takes it only for that buffer, so a frame sent later from elsewhere (a
+   * neighbour queue's copy) is never mistaken for it. Present only with `offloads`.
+   */
+  readonly txMeta?: FrameMeta;
   /** Sets where received frames go (one receiver; a later call replaces it). */
   setReceiver(receiver: FrameReceiver): void;
   stats(): LinkStats;

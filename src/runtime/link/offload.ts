@@ -4,9 +4,15 @@
  * carries those facts; links turn it into a FrameMeta, one record per link reused for every
  * frame, so upper layers read plain fields and nothing is allocated per frame.
  */
-import { virtio } from '../../generated/index.js';
+import { ethernet, virtio } from '../../generated/index.js';
 
 const { VirtioNetFlags, VirtioGsoType, TunOffload } = virtio;
+
+/**
+ * Largest frame on a link with TSO: a 64 KiB IP datagram (the most an IPv4 total length or an
+ * IPv6 payload length without a jumbo option says) and its 14-byte Ethernet header.
+ */
+export const GSO_MAX_FRAME = 65535 + ethernet.ETHERNET_FIXED_SIZE;
 
 /** What a link negotiated. */
 export interface LinkOffloads {
@@ -35,13 +41,13 @@ export const NO_OFFLOADS: LinkOffloads = Object.freeze({
   fallback: null,
 });
 
-/** The LinkOffloads of a set of TUN_F_* flags on a link with a virtio header. */
+/** The LinkOffloads of a set of TUN_F_* flags (`vnetHdr`: carried in a virtio header). */
 export function offloadsFromTunFlags(
   vnetHdr: boolean,
   flags: number,
   fallback: string | null,
 ): LinkOffloads {
-  const csum = vnetHdr && (flags & TunOffload.Csum) !== 0;
+  const csum = (flags & TunOffload.Csum) !== 0;
   const tso4 = csum && (flags & TunOffload.Tso4) !== 0;
   const tso6 = csum && (flags & TunOffload.Tso6) !== 0;
   const uso = csum && (flags & TunOffload.Uso4) !== 0 && (flags & TunOffload.Uso6) !== 0;

@@ -1,5 +1,6 @@
 import { PcapWriter, wallClockMs, type PcapWriterOptions } from '../../pcap/writer.js';
 import type { FrameReceiver, Link, LinkStats } from './link.js';
+import type { FrameMeta, LinkOffloads } from './offload.js';
 
 export interface PcapRecorderOptions extends PcapWriterOptions {
   /** Timestamp source in ms since the epoch (default: wall clock). Pass one built on a VirtualClock for reproducible files. */
@@ -21,6 +22,13 @@ export interface PcapRecorderStats extends LinkStats {
 export class PcapRecorderLink implements Link, FrameReceiver {
   readonly mac: number;
   readonly mtu: number;
+  /**
+   * The inner link's: frames pass through unchanged, so the file holds what crossed it (TCP
+   * super-frames whole and partial checksums as they are, as `tcpdump -i tap0` shows them).
+   */
+  readonly offloads: LinkOffloads | undefined;
+  readonly rxMeta: FrameMeta | undefined;
+  readonly txMeta: FrameMeta | undefined;
   private receiver: FrameReceiver | undefined;
   private readonly timestamp: () => number;
   private failed = false;
@@ -33,6 +41,9 @@ export class PcapRecorderLink implements Link, FrameReceiver {
   ) {
     this.mac = inner.mac;
     this.mtu = inner.mtu;
+    this.offloads = inner.offloads;
+    this.rxMeta = inner.rxMeta;
+    this.txMeta = inner.txMeta;
     this.timestamp = options.timestamp ?? wallClockMs;
     inner.setReceiver(this);
   }
@@ -112,5 +123,10 @@ export function recordPcap(
   path: string,
   options: PcapRecorderOptions = {},
 ): PcapRecorderLink {
-  return new PcapRecorderLink(link, PcapWriter.open(path, options), options);
+  // A 64 KiB super-frame is longer than the default snap length: keep it whole, as tcpdump's
+  // default (262144) does.
+  const o = link.offloads;
+  const big = o !== undefined && (o.tso4 || o.tso6) && options.snapLength === undefined;
+  const writerOptions = big ? { ...options, snapLength: 262144 } : options;
+  return new PcapRecorderLink(link, PcapWriter.open(path, writerOptions), options);
 }

@@ -12,6 +12,7 @@ import {
 } from './native.js';
 import {
   FrameMeta,
+  GSO_MAX_FRAME,
   NO_OFFLOADS,
   offloadsFromTunFlags,
   tunFlagNames,
@@ -42,7 +43,8 @@ export interface TapOptions {
   /**
    * Open with IFF_VNET_HDR and ask for checksum and TCP segmentation offloads
    * (TUNSETOFFLOAD), taking what the kernel accepts: `link.offloads` says what that was, and
-   * its `fallback` why it was less. Default false.
+   * its `fallback` why it was less. Default true; false opens the TAP as plain frames (every
+   * frame at most MTU-sized, checksums complete both ways).
    */
   offload?: boolean;
 }
@@ -97,6 +99,8 @@ export class TapLink implements Link {
   error: TapError | undefined;
   readonly offloads: LinkOffloads;
   readonly rxMeta = new FrameMeta();
+  /** Present with a virtio header: see Link.txMeta. */
+  readonly txMeta: FrameMeta | undefined;
 
   private readonly addon: TapAddon;
   private readonly handle: NativeHandle;
@@ -105,7 +109,12 @@ export class TapLink implements Link {
   private readonly frames: Int32Array;
   private readonly vnetHdrSize: number;
   private readonly vnetHdr = new virtio.VirtioNetHdrView();
+  /** The next written frame's virtio header, in the buffer shared with the addon. */
+  private readonly txHeader: Uint8Array;
+  /** Whether txHeader holds a header other than all zero (a plain frame's). */
+  private txHeaderSet = false;
   private readonly maxFrame: number;
+  private readonly maxGsoFrame: number;
   private receiver: FrameReceiver | undefined;
   private closed = false;
   private readonly onError: ((error: Error) => void) | undefined;
@@ -148,13 +157,32 @@ export class TapLink implements Link {
             describeFallback(device.offloadAttempts),
           );
     this.rx = new Uint8Array(device.buffer, 0, device.rxBytes);
+    this.txHeader = new Uint8Array(device.buffer, device.txHeaderOffset, device.vnetHdrSize);
+    this.txMeta = device.vnetHdrSize > 0 ? new FrameMeta() : undefined;
+    this.maxGsoFrame =
+      this.offloads.tso4 || this.offloads.tso6
+        ? Math.max(GSO_MAX_FRAME, this.maxFrame)
+        : this.maxFrame;
     this.frames = new Int32Array(device.buffer, device.rxBytes, 2 * device.rxSlots);
   }
 
   send(bytes: Uint8Array, offset: number, length: number): boolean {
     const c = this.counters;
-    if (length > this.maxFrame || length < ETHERNET_HEADER_LENGTH) {
-      c.txTooBig += length > this.maxFrame ? 1 : 0;
+    const meta = this.txMeta;
+    let max = this.maxFrame;
+    if (meta !== undefined) {
+      if (meta.bytes === bytes && (meta.flags !== 0 || meta.gsoType !== 0)) {
+        meta.writeTo(this.txHeader, 0);
+        this.txHeaderSet = true;
+        if (meta.gsoType !== 0) max = this.maxGsoFrame;
+      } else if (this.txHeaderSet) {
+        this.txHeader.fill(0);
+        this.txHeaderSet = false;
+      }
+      meta.bytes = null;
+    }
+    if (length > max || length < ETHERNET_HEADER_LENGTH) {
+      c.txTooBig += length > max ? 1 : 0;
       c.txDropped++;
       return false;
     }
@@ -305,7 +333,7 @@ export function openTap(options: TapOptions): Promise<TapLink> {
             up: options.up,
             rxSlots: options.rxSlots,
             txSlots: options.txSlots,
-            offload: options.offload ?? false,
+            offload: options.offload ?? true,
           },
           onBatch,
         ),

@@ -43,7 +43,15 @@ import {
   type TcpHost,
 } from '../../fsm/tcp.js';
 import { type FrameDecoder, FrameLayer } from '../../generated/frame.js';
-import { icmp, icmpv6, ipv4 as ipv4Spec, ipv6 as ipv6Spec, tcp } from '../../generated/index.js';
+import {
+  ethernet,
+  icmp,
+  icmpv6,
+  ipv4 as ipv4Spec,
+  ipv6 as ipv6Spec,
+  tcp,
+  virtio,
+} from '../../generated/index.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { hashAddress, ipv6Text, prefix64Key } from '../ipv6/address.js';
 import type { IcmpErrorReceiver } from '../icmp/icmp.js';
@@ -72,10 +80,17 @@ import {
 } from './socket.js';
 import { OptionWriter, readSegment } from './wire.js';
 import { RxSlab, type RxRun } from './rx-slab.js';
+import { FrameMeta } from '../link/offload.js';
 
 const HEADER_LENGTH = tcp.TCP_FIXED_SIZE;
 const IPV6_HEADER_LENGTH = ipv6Spec.IPV6_FIXED_SIZE;
 const IPV4_HEADER_LENGTH = ipv4Spec.IPV4_FIXED_SIZE;
+const ETHERNET_HEADER_LENGTH = ethernet.ETHERNET_FIXED_SIZE;
+/**
+ * Payload of the largest TCP super-frame over IPv4: a 64 KiB datagram less its header and a
+ * TCP header with the most options (the connection rounds it down to whole MSS).
+ */
+const TSO_MAX_PAYLOAD = 0xffff - IPV4_HEADER_LENGTH - 60;
 const TCP = ipv4Spec.IpProtocol.TCP;
 /** Headroom in front of every segment we build: room for either family's headers. */
 const HEADROOM = IPV6_SEND_HEADROOM;
@@ -598,6 +613,13 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   /** The IPv4 header an ICMP error quotes. */
   private readonly quote4 = new ipv4Spec.Ipv4View();
   private readonly rx: Segment = newSegment();
+  /**
+   * The facts the link gave about the frame being received (checksum state, GSO segment size);
+   * the stack sets its link's record here. A record no link fills stands in until then.
+   */
+  rxMeta: FrameMeta = new FrameMeta();
+  /** The gso_size of the segment in hand (0: not a super-frame). */
+  private rxGsoSize = 0;
   private readonly reply: Segment = newSegment();
   /** The addresses of the segment being handled (copied into an entry when it opens one). */
   private readonly rxAddresses = new TcpAddresses();
@@ -618,6 +640,12 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   private ip6: TcpIpv6 | null = null;
   /** IPv6 connections' configuration: the MSS is the IPv6 link's (set by attachIpv6). */
   private config6: TcpConfig;
+  /** IPv4 connections' configuration when the link segments for us (enableTso), else null. */
+  private configTso: TcpConfig | null = null;
+  /** Where a TCP super-frame's facts go for the link (set with enableTso). */
+  private txMeta: FrameMeta | null = null;
+  /** Writes a super-frame's partial checksum (over the segment in `tx`). */
+  private readonly txView = new tcp.TcpView();
   private nextEphemeral = 0;
   private count = 0;
   /** Set by attachTcp when the stack reports batch ends: ACKs are then coalesced per batch. */
@@ -689,6 +717,24 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     const mss = Math.min(this.options.mss ?? max, max);
     this.config6 = { ...this.config, mss };
     if (HEADROOM + 60 + mss > this.tx.length) this.tx = new Uint8Array(HEADROOM + 60 + mss);
+  }
+
+  /**
+   * The link cuts TCP super-frames over IPv4 into MSS-sized segments (TSO) and completes their
+   * checksums: IPv4 connections opened from now on send segments of up to 64 KiB, described
+   * to the link through `txMeta`. Connections to this host itself (the loopback) do not.
+   */
+  enableTso(txMeta: FrameMeta): void {
+    this.txMeta = txMeta;
+    this.configTso = { ...this.config, tsoMaxPayload: TSO_MAX_PAYLOAD };
+    if (this.tx.length < HEADROOM + 60 + TSO_MAX_PAYLOAD)
+      this.tx = new Uint8Array(HEADROOM + 60 + TSO_MAX_PAYLOAD);
+  }
+
+  private configFor(a: TcpAddresses): TcpConfig {
+    if (a.ipv6) return this.config6;
+    const tso = this.configTso;
+    return tso !== null && a.remote4 !== a.local4 && a.remote4 >>> 24 !== 127 ? tso : this.config;
   }
 
   // ================================================================== user API
@@ -776,12 +822,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       });
     }
     const now = this.clock.now();
-    const conn = new TcpConnection(
-      a.ipv6 ? this.config6 : this.config,
-      this,
-      localPort,
-      options.port,
-    );
+    const conn = new TcpConnection(this.configFor(a), this, localPort, options.port);
     const entry = this.insert(conn, a);
     const socket = this.newSocket(
       entry,
@@ -862,10 +903,14 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       stats.drops.malformed++;
       return;
     }
-    if (!view.checksumValidWith(d.src, d.dst)) {
+    // A checksum the link vouches for (verified, or partial: the frame never left this host) is
+    // not summed again.
+    const meta = this.rxMeta;
+    if (!meta.checksumTrusted(d.bytes) && !view.checksumValidWith(d.src, d.dst)) {
       stats.drops.badChecksum++;
       return;
     }
+    this.rxGsoSize = meta.segmentSizeOf(d.bytes);
     if (view.optionsMalformedAt >= 0) stats.optionsCut++;
     const a = this.rxAddresses;
     a.ipv6 = false;
@@ -889,10 +934,12 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       stats.drops.malformed++;
       return;
     }
-    if (!view.checksumValidWithIpv6(d.src, 0, d.dst, 0)) {
+    const meta = this.rxMeta;
+    if (!meta.checksumTrusted(d.bytes) && !view.checksumValidWithIpv6(d.src, 0, d.dst, 0)) {
       stats.drops.badChecksum++;
       return;
     }
+    this.rxGsoSize = meta.segmentSizeOf(d.bytes);
     if (view.optionsMalformedAt >= 0) stats.optionsCut++;
     const a = this.rxAddresses;
     a.ipv6 = true;
@@ -921,6 +968,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   private input(view: tcp.TcpView, a: TcpAddresses): void {
     const seg = this.rx;
     readSegment(view, seg);
+    seg.gsoSize = this.rxGsoSize;
     const remotePort = view.srcPort;
     const localPort = view.dstPort;
     const now = this.clock.now();
@@ -1055,12 +1103,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     localPort: number,
     now: number,
   ): Entry {
-    const conn = new TcpConnection(
-      a.ipv6 ? this.config6 : this.config,
-      this,
-      localPort,
-      remotePort,
-    );
+    const conn = new TcpConnection(this.configFor(a), this, localPort, remotePort);
     const entry = this.insert(conn, new TcpAddresses().copyFrom(a));
     entry.server = server;
     server.listener.halfOpen++;
@@ -1328,7 +1371,9 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     f.window = seg.window;
     f.options = options;
     f.dataOffset = undefined;
-    f.checksum = undefined;
+    // A super-frame's checksum is left to the link (partial: the pseudo-header's sum only).
+    const meta = seg.gsoSize > 0 && !a.ipv6 ? this.txMeta : null;
+    f.checksum = meta === null ? undefined : 0;
     if (a.ipv6) {
       const ip6 = this.ip6 as TcpIpv6;
       const header = tcp.encodeTcpIpv6(f, this.tx, headerOffset, len, a.local6, 0, a.remote6, 0);
@@ -1347,8 +1392,32 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       return;
     }
     this.counters.segmentsOut++;
+    if (meta !== null) this.describeSuperFrame(meta, seg, a, headerOffset, header, len);
     // From the connection's own address: 127.0.0.x answers from where it was reached.
     this.ipv4.send(a.remote4, TCP, this.tx, headerOffset, header + len, a.local4);
+    meta?.clear();
+  }
+
+  /** The partial checksum and the link's facts of the IPv4 super-frame encoded in `tx`. */
+  private describeSuperFrame(
+    meta: FrameMeta,
+    seg: Segment,
+    a: TcpAddresses,
+    headerOffset: number,
+    header: number,
+    len: number,
+  ): void {
+    const v = this.txView;
+    if (v.wrap(this.tx, headerOffset, header + len) !== null) return;
+    v.setPartialChecksumWith(a.local4, a.remote4);
+    const l3 = ETHERNET_HEADER_LENGTH + IPV4_HEADER_LENGTH;
+    meta.bytes = this.tx;
+    meta.flags = virtio.VirtioNetFlags.NeedsCsum;
+    meta.gsoType = virtio.VirtioGsoType.TcpV4;
+    meta.gsoSize = seg.gsoSize;
+    meta.hdrLen = l3 + header;
+    meta.csumStart = l3;
+    meta.csumOffset = tcp.TCP_OFFSETS.checksum;
   }
 
   private key6(remote: Uint8Array, remotePort: number, localPort: number): number {

@@ -33,6 +33,7 @@ import type { UdpDelivery, UdpIcmpError, UdpSocketOptions, UdpSocketType } from 
 import type { IcmpErrorReceiver } from '../icmp/icmp.js';
 import type { Icmpv6ErrorReport } from '../ipv6/icmpv6.js';
 import { icmpVerdict, icmpv6Verdict, type IcmpVerdict } from '../tcp/icmp-errors.js';
+import { FrameMeta } from '../link/offload.js';
 
 const UDP = ipv4.IpProtocol.UDP;
 const UDP_HEADER_LENGTH = udp.UDP_FIXED_SIZE;
@@ -80,6 +81,8 @@ export class UdpLayer implements TransportReceiver, IcmpErrorReceiver {
   private readonly sockets = new Map<number, UdpSocket>();
   private readonly sockets6 = new Map<number, UdpSocket>();
   private readonly view = new udp.UdpView();
+  /** The facts the link gave about the frame being received (set by the stack). */
+  rxMeta: FrameMeta = new FrameMeta();
   private readonly delivery: UdpDelivery = {
     family: 'IPv4',
     src: 0,
@@ -166,7 +169,8 @@ export class UdpLayer implements TransportReceiver, IcmpErrorReceiver {
     if (v === null) return;
     // The addresses go in as their int32 bit patterns: an unsigned one above 2^31 passed to a
     // call would be a heap number, allocated per datagram.
-    if (!v.checksumValidWith(d.src | 0, d.dst | 0)) {
+    // A checksum the link vouches for (verified, or partial: never left this host) is not summed.
+    if (!this.rxMeta.checksumTrusted(d.bytes) && !v.checksumValidWith(d.src | 0, d.dst | 0)) {
       stats.drops.badChecksum++;
       return;
     }
@@ -200,7 +204,7 @@ export class UdpLayer implements TransportReceiver, IcmpErrorReceiver {
     if (v === null) return;
     // The generated check fails a stored 0 over IPv6 (RFC 8200 §8.1); counted apart from a
     // wrong checksum since it is a sender that omits it rather than corruption.
-    if (!v.checksumValidWithIpv6(d.src, 0, d.dst, 0)) {
+    if (!this.rxMeta.checksumTrusted(d.bytes) && !v.checksumValidWithIpv6(d.src, 0, d.dst, 0)) {
       if (v.checksum === 0) stats.drops.zeroChecksum++;
       else stats.drops.badChecksum++;
       return;

@@ -55,7 +55,7 @@ export function makePair(
   faults: Faults = {},
   tcp: TcpLayerOptions = {},
   tcpB: TcpLayerOptions = tcp,
-  options: { ipv6?: boolean } = {},
+  options: { ipv6?: boolean; offloadA?: boolean; offloadB?: boolean } = {},
 ): Pair {
   const clock = new VirtualClock();
   const [la, lb] = createMemoryLinkPair({
@@ -63,6 +63,8 @@ export function makePair(
     macB: 0x020000000002,
     clock,
     queueFrames: 8192,
+    offloadA: options.offloadA,
+    offloadB: options.offloadB,
   });
   const tx = {
     drop: faults.loss,
