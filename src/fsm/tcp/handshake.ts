@@ -7,7 +7,7 @@
  * connection's, and the handshake moves them through its methods.
  */
 import { ACK, FIN, RST, SYN, type Segment } from '../segment.js';
-import { seqAdd, seqGt, seqLe, seqLt, seqMax } from '../seq.js';
+import { seqAdd, seqGt, seqLe, seqLt } from '../seq.js';
 import { DEFAULT_PEER_MSS, TcpEvent, TcpState, type TcpConfig } from './config.js';
 import type { TcpConnection } from './connection.js';
 
@@ -35,10 +35,9 @@ export class TcpHandshake {
     const rcv = conn.rcv;
     const snd = conn.snd;
     // The stateless SYN-ACK offered min(64 KiB, buffer), unscaled.
-    rcv.synReceived(seqAdd(seg.seq, -1), Math.min(0xffff, this.config.rcvBuf));
-    rcv.lastAckSent = seg.seq;
-    snd.nxt = snd.max = seqAdd(iss, 1);
-    snd.peerMss = peerMss;
+    rcv.synReceived(seqAdd(seg.seq, -1), 0);
+    rcv.synAckSent(Math.min(0xffff, this.config.rcvBuf));
+    snd.statelessSynAckSent(peerMss);
     const c = this.config;
     if (options !== undefined && seg.hasTimestamps && c.timestamps) {
       conn.tsEnabled = true;
@@ -193,10 +192,7 @@ export class TcpHandshake {
       seg.tsVal = conn.tsNow(now);
       seg.tsEcr = withAck && conn.tsEnabled ? rcv.tsRecent : 0;
     }
-    if (withAck) {
-      rcv.lastAckSent = rcv.nxt;
-      rcv.adv = seqMax(rcv.adv, seqAdd(rcv.nxt, seg.window));
-    }
+    if (withAck) rcv.synAckSent(seg.window);
     conn.snd.synSent(now);
     conn.emit(seg);
   }

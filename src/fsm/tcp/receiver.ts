@@ -8,7 +8,7 @@
  */
 import { ReorderQueue } from '../reorder.js';
 import { FIN, MAX_SACK_BLOCKS, SYN, type Segment } from '../segment.js';
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../seq.js';
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax } from '../seq.js';
 import {
   MAX_STRETCH_SEGMENTS,
   NONE,
@@ -77,6 +77,12 @@ export class TcpReceiver {
     this.irs = irs;
     this.nxt = seqAdd(irs, 1);
     this.adv = seqAdd(this.nxt, window);
+  }
+
+  /** Our SYN-ACK left, acknowledging the peer's SYN and offering `window` bytes (unscaled). */
+  synAckSent(window: number): void {
+    this.lastAckSent = this.nxt;
+    this.adv = seqMax(this.adv, seqAdd(this.nxt, window));
   }
 
   /** TS.Recent from the peer's SYN (or the ACK that completes a cookie handshake). */

@@ -188,6 +188,15 @@ export class TcpSender {
     this.rtxDeadline = this.rtxAt(now);
   }
 
+  /**
+   * A SYN-cookie handshake: our SYN-ACK left without state (nothing to time or retransmit), the
+   * cookie kept the peer's MSS.
+   */
+  statelessSynAckSent(peerMss: number): void {
+    this.nxt = this.max = seqAdd(this.iss, 1);
+    this.peerMss = peerMss;
+  }
+
   /** The peer's window from `seg` (scaled as given), remembering where it came from. */
   takeWindow(seg: Segment, window: number, wl2: number): void {
     this.wnd = window;
@@ -331,11 +340,6 @@ export class TcpSender {
     this.persistBackoff++;
     this.persistDeadline = now + this.persistInterval();
     return true;
-  }
-
-  /** The loss probe timer fired. */
-  onProbeTimeout(now: number): void {
-    this.sendTailProbe(now);
   }
 
   /**
@@ -638,7 +642,8 @@ export class TcpSender {
     this.probeDeadline = Math.min(now + pto, this.rtxDeadline);
   }
 
-  private sendTailProbe(now: number): void {
+  /** The loss probe timer fired: probe with new data, or the last segment again (RFC 8985 §7.3). */
+  onProbeTimeout(now: number): void {
     if (!this.conn.canSendData() || this.una === this.max || this.inRecovery) return;
     this.tlpOutstanding = true;
     this.conn.counters.tailProbes++;
