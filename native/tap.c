@@ -992,6 +992,41 @@ static napi_value js_seqpacket_pair(napi_env env, napi_callback_info info) {
   return arr;
 }
 
+/*
+ * copy(source, sourceOffset, target, targetOffset, length): memmove between two typed arrays
+ * (offsets in bytes from each view's start). The stack's byte copies (segment payloads into
+ * frames, received data into slabs and readers' buffers) come here: in JavaScript a range copy
+ * either allocates a view per call (set(subarray())) or loops over words at several times
+ * memcpy's cost. A range outside either view copies nothing and returns false.
+ */
+static napi_value js_copy(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_value result;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5)
+    return throw_type(env, "copy(source, sourceOffset, target, targetOffset, length)");
+  void *source, *target;
+  size_t source_length, target_length;
+  napi_typedarray_type type;
+  int32_t source_offset, target_offset, length;
+  bool ok =
+      napi_get_typedarray_info(env, argv[0], &type, &source_length, &source, NULL, NULL) ==
+          napi_ok &&
+      type == napi_uint8_array &&
+      napi_get_typedarray_info(env, argv[2], &type, &target_length, &target, NULL, NULL) ==
+          napi_ok &&
+      type == napi_uint8_array && napi_get_value_int32(env, argv[1], &source_offset) == napi_ok &&
+      napi_get_value_int32(env, argv[3], &target_offset) == napi_ok &&
+      napi_get_value_int32(env, argv[4], &length) == napi_ok && source_offset >= 0 &&
+      target_offset >= 0 && length >= 0 &&
+      (size_t)source_offset + (size_t)length <= source_length &&
+      (size_t)target_offset + (size_t)length <= target_length;
+  if (ok && length > 0)
+    memmove((uint8_t *)target + target_offset, (uint8_t *)source + source_offset, (size_t)length);
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
 #define EXPORT(name, fn)                                                   \
   do {                                                                     \
     napi_value f;                                                          \
@@ -1008,5 +1043,6 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   EXPORT("stats", js_stats);
   EXPORT("setIpv4", js_set_ipv4);
   EXPORT("seqpacketPair", js_seqpacket_pair);
+  EXPORT("copy", js_copy);
   return exports;
 }

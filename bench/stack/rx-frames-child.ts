@@ -15,6 +15,10 @@ import { arp, ethernet, ipv4, tcp as codec } from '../../src/generated/index.js'
 import { VirtualClock } from '../../src/runtime/clock/virtual.js';
 import type { FrameReceiver, Link, LinkStats } from '../../src/runtime/link/link.js';
 import { Stack } from '../../src/runtime/stack.js';
+import { loadNativeCopy } from '../../src/runtime/link/native.js';
+
+/** As on a TAP: long copies through the addon's memmove, where it is built. */
+const COPY = loadNativeCopy() ? 'native' : 'js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with --expose-gc');
@@ -196,6 +200,7 @@ if (consumed !== fed * MSS) throw new Error(`delivered ${consumed} of ${fed * MS
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 process.stdout.write(
   JSON.stringify({
+    copy: COPY,
     mode: MODE,
     frames: N,
     payload: MSS,

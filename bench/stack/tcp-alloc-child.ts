@@ -16,6 +16,10 @@ import { tcp as codec } from '../../src/generated/index.js';
 import { VirtualClock } from '../../src/runtime/clock/virtual.js';
 import { SendStatus, type Ipv4Delivery, type Ipv4Sender } from '../../src/runtime/layers.js';
 import { TcpLayer } from '../../src/runtime/tcp/layer.js';
+import { loadNativeCopy } from '../../src/runtime/link/native.js';
+
+/** As on a TAP: long copies through the addon's memmove, where it is built. */
+const COPY = loadNativeCopy() ? 'native' : 'js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with --expose-gc');
@@ -164,6 +168,7 @@ const ns = Number(process.hrtime.bigint() - t0);
 await new Promise((f) => setImmediate(f));
 process.stdout.write(
   JSON.stringify({
+    copy: COPY,
     mode: MODE,
     segments: N,
     bytesPerSegment: (total.bytes - harness.bytes) / N,

@@ -19,7 +19,7 @@ import {
 } from '../layers.js';
 import { createIcmpStats, type IcmpStats } from '../stats.js';
 import { TokenBucket } from '../rate-limit.js';
-import { copyBytes } from '../ethernet/bytes.js';
+import { copyBytes } from '../../util/bytes.js';
 import type { TimeSource } from '../arp/arp.js';
 import { plateauBelow, type Ipv4ErrorReporter } from '../ipv4/ipv4.js';
 import type { ReassemblyTimeoutListener } from '../ipv4/reassembly.js';

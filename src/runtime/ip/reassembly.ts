@@ -30,7 +30,7 @@
  *   others' (Linux bounds by memory alone; per-source fairness is ours). Making room evicts the
  *   source's oldest datagram when that source is over its share, else the oldest of all.
  */
-import { copyBytes } from '../ethernet/bytes.js';
+import { copyBytes } from '../../util/bytes.js';
 import type { ReassemblyCounters } from '../stats.js';
 
 export interface ReassemblyOptions {

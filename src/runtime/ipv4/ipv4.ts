@@ -27,7 +27,7 @@ import {
   type MacHolder,
 } from '../ethernet/ethernet.js';
 import type { ArpLayer, ResolvedSender, TimeSource } from '../arp/arp.js';
-import { copyBytes } from '../ethernet/bytes.js';
+import { copyBytes } from '../../util/bytes.js';
 import { Reassembler, type ReassemblyOptions } from './reassembly.js';
 import type { LocalReceiver, Loopback } from '../ip/loopback.js';
 import type { FrameMeta } from '../link/offload.js';

@@ -20,7 +20,7 @@ import {
 } from '../layers.js';
 import { createIcmpv6Stats, type Icmpv6Stats } from '../stats.js';
 import type { TimeSource } from '../arp/arp.js';
-import { copyBytes } from '../ethernet/bytes.js';
+import { copyBytes } from '../../util/bytes.js';
 import { TokenBucket } from '../rate-limit.js';
 import { isMulticast, isUnspecified } from './address.js';
 import type { Ipv6ErrorReporter, Ipv6Layer } from './ipv6.js';

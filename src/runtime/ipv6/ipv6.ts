@@ -49,7 +49,7 @@ import {
   type MacHolder,
 } from '../ethernet/ethernet.js';
 import type { ResolvedSender, TimeSource } from '../arp/arp.js';
-import { copyBytes } from '../ethernet/bytes.js';
+import { copyBytes } from '../../util/bytes.js';
 import {
   AddressTable,
   commonPrefixLength,

@@ -15,7 +15,7 @@
 import { copyIpv6 } from '../../codec/address.js';
 import { SendStatus } from '../layers.js';
 import { ETHERNET_HEADER_LENGTH, type MacHolder } from '../ethernet/ethernet.js';
-import { copyBytes } from '../ethernet/bytes.js';
+import { copyBytes } from '../../util/bytes.js';
 import type { ResolvedSender } from '../arp/arp.js';
 import { AddressTable } from './address.js';
 

@@ -27,7 +27,7 @@
  * the upper-layer header (RFC 7112, Parameter Problem code 3).
  */
 import { ipv6, ipv6frag } from '../../generated/index.js';
-import { copyBytes } from '../ethernet/bytes.js';
+import { copyBytes } from '../../util/bytes.js';
 import {
   DATAGRAM_COMPLETE,
   FRAGMENT_DROPPED,

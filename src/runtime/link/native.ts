@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { useNativeCopy } from '../../util/bytes.js';
 
 const ADDON_FILE = join('build', 'Release', 'pktstack_tap.node');
 
@@ -107,6 +108,14 @@ export interface TapAddon {
   stats(handle: NativeHandle): NativeStats;
   setIpv4(options: { name: string; address: number; prefixLength: number; netns?: string }): void;
   seqpacketPair(): [number, number];
+  /** memmove of a byte range between two Uint8Arrays; false (nothing copied) when out of range. */
+  copy(
+    source: Uint8Array,
+    sourceOffset: number,
+    target: Uint8Array,
+    targetOffset: number,
+    length: number,
+  ): boolean;
 }
 
 /** Thrown when the addon was never built (no compiler at install time, or --ignore-scripts). */
@@ -136,8 +145,25 @@ function locateAddon(): string {
 
 let addon: TapAddon | undefined;
 
-/** The addon, loaded on first use (so code that never opens a TAP never needs it). */
+/**
+ * The addon, loaded on first use (so code that never opens a TAP never needs it). Loading it
+ * also hands the stack's long byte copies to its memmove (see src/util/bytes.ts).
+ */
 export function tapAddon(): TapAddon {
-  if (addon === undefined) addon = createRequire(import.meta.url)(locateAddon()) as TapAddon;
+  if (addon === undefined) {
+    addon = createRequire(import.meta.url)(locateAddon()) as TapAddon;
+    useNativeCopy(addon.copy);
+  }
   return addon;
+}
+
+/** Loads the addon for its copy alone, where it is built; false when it is not. */
+export function loadNativeCopy(): boolean {
+  try {
+    tapAddon();
+    return true;
+  } catch (e) {
+    if (e instanceof AddonMissingError) return false;
+    throw e;
+  }
 }

@@ -69,7 +69,7 @@ import {
 } from '../layers.js';
 import type { StatsTree } from '../stats.js';
 import { clearArray } from '../arrays.js';
-import { copyBytes } from '../ethernet/bytes.js';
+import { copyBytes } from '../../util/bytes.js';
 import { icmpVerdict, icmpv6Verdict, type IcmpVerdict } from './icmp-errors.js';
 import {
   TcpSocket,

@@ -34,7 +34,7 @@ export interface RxRun {
   rxEnd: number;
 }
 
-/** Copying without a temporary typed array (see ethernet/bytes.ts). */
+/** Copying without a temporary typed array (see src/util/bytes.ts). */
 type Copy = (
   source: Uint8Array,
   sourceOffset: number,

@@ -3,7 +3,7 @@
  * preallocated buffer behind the header headroom and sent back from there. No allocation per
  * datagram, which is what `pktstack run --udp-echo` and the stack benchmark rely on.
  */
-import { copyBytes } from '../ethernet/bytes.js';
+import { copyBytes } from '../../util/bytes.js';
 import type { UdpDatagramReceiver, UdpDelivery } from './types.js';
 import type { UdpLayer } from './udp.js';
 import type { UdpSocket } from './socket.js';

@@ -27,7 +27,7 @@ import {
 } from '../layers.js';
 import { createUdpStats, type UdpStats } from '../stats.js';
 import type { Ipv4ErrorReporter } from '../ipv4/ipv4.js';
-import { copyBytes } from '../ethernet/bytes.js';
+import { copyBytes } from '../../util/bytes.js';
 import { UdpSocket } from './socket.js';
 import type { UdpDelivery, UdpIcmpError, UdpSocketOptions, UdpSocketType } from './types.js';
 import type { IcmpErrorReceiver } from '../icmp/icmp.js';

@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/runtime/clock/clock.js';
-import { copyBytes } from '../../../src/runtime/ethernet/bytes.js';
+import { copyBytes } from '../../../src/util/bytes.js';
 import { RxSlab, type RxRun } from '../../../src/runtime/tcp/rx-slab.js';
 import type { TcpSocket } from '../../../src/runtime/tcp/index.js';
 import { IP_B, makePair, randomBytes, runUntil } from './helpers.js';
