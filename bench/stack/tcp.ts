@@ -97,6 +97,40 @@ export function measureFrameReceive(payload: number, frames = 100_000): FrameRec
   return JSON.parse(r.stdout.trim()) as FrameReceiveResult;
 }
 
+export interface SendPathResult {
+  copy: string;
+  write: number;
+  segments: number;
+  /** Medians over interleaved rounds, the measurement's own loop subtracted; CPU time. */
+  nsPerSegment: number;
+  nsPerSegmentMin: number;
+  bytesPerSegment: number;
+  gcsInLoop: number;
+  segmentsPerAck: number;
+}
+
+/**
+ * The send path per data segment (write into the send buffer, segmentation, headers, the
+ * link's send, the peer's ACKs) in a child process (see tx-child.ts).
+ */
+export function measureSendPath(segments = 100_000): SendPathResult {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--expose-gc',
+      '--max-semi-space-size=128',
+      '--min-semi-space-size=128',
+      join(import.meta.dirname, 'tx-child.ts'),
+      String(segments),
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
+  if (r.status !== 0) throw new Error(`send path probe failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim()) as SendPathResult;
+}
+
 /** One direction of a bulk transfer: medians over the rounds, and the spread (min, max). */
 export interface TransferFigures {
   gbps: number;
@@ -124,6 +158,8 @@ export interface TcpBenchResult {
   allocOnread: TcpAllocResult;
   /** From the frame up: 64 and 1448 data bytes per frame. */
   frames: FrameReceiveResult[];
+  /** From write() down to the link, 64 KiB writes. */
+  send: SendPathResult;
 }
 
 export interface PingFigures {
@@ -468,6 +504,7 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
     const alloc = measureTcpAllocation('data');
     const allocOnread = measureTcpAllocation('onread');
     const frames = [measureFrameReceive(64), measureFrameReceive(1448)];
+    const send = measureSendPath();
     return {
       bytes,
       rounds: ROUNDS,
@@ -479,6 +516,7 @@ export async function measureTcp(bytes = 1 << 30): Promise<TcpBenchResult> {
       alloc,
       allocOnread,
       frames,
+      send,
       placement: `stack on CPU ${host.stackCpu}, kernel tools on CPU ${host.toolCpu} (${CPUS} CPUs)`,
     };
   } finally {
@@ -557,7 +595,18 @@ export function formatTcp(r: TcpBenchResult): string {
     allocLine("'data'", r.alloc),
     allocLine('onread', r.allocOnread),
     ...r.frames.map(frameLine),
+    sendLine(r.send),
   ].join('\n');
+}
+
+function sendLine(a: SendPathResult): string {
+  const f = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+  return (
+    `  send path, in-process (${a.write / 1024} KiB writes, ${a.copy} copy): ` +
+    `${f(a.nsPerSegment, 0)} ns/segment CPU (fastest round ${f(a.nsPerSegmentMin, 0)}), ` +
+    `${f(a.bytesPerSegment, 1)} B heap/segment, ${a.gcsInLoop} GCs in loop, ` +
+    `${f(a.segmentsPerAck, 1)} segments/ACK`
+  );
 }
 
 function frameLine(a: FrameReceiveResult): string {
