@@ -4,11 +4,19 @@
  * a fresh Buffer, when writes are many small buffers (copied) mixed with long ones (referenced),
  * and when they are strings (encoded once). Segments and retransmissions cut across write
  * boundaries anywhere (MSS, send buffer and write sizes vary); partial ACKs drop part of a
- * chunk. Seeded fast-check properties on the memory link and the virtual clock.
+ * chunk. Each case copies with the JavaScript loops or, where the addon is built, with its
+ * memmove (as a stack on a TAP does). Seeded fast-check properties on the memory link and the
+ * virtual clock.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { loadNativeCopy, tapAddon } from '../../../src/runtime/link/native.js';
+import { useNativeCopy } from '../../../src/util/bytes.js';
 import { IP_B, makePair, randomBytes, runUntil } from './helpers.js';
+
+/** The addon's memmove for the long copies, as on a TAP (where it is built). */
+const hasNativeCopy = loadNativeCopy();
+useNativeCopy(null);
 
 type Writes = 'fresh' | 'small' | 'mixed' | 'latin1';
 
@@ -26,8 +34,10 @@ describe('sent data through a faulty link', () => {
           length: fc.integer({ min: 4, max: 200_000 }),
           writes: fc.constantFrom<Writes>('fresh', 'small', 'mixed', 'latin1'),
           sizes: fc.array(fc.integer({ min: 1, max: 70_000 }), { minLength: 1, maxLength: 6 }),
+          native: fc.boolean(),
         }),
         async (c) => {
+          useNativeCopy(c.native && hasNativeCopy ? tapAddon().copy : null);
           const p = makePair(
             c.seed,
             { loss: c.loss, reorder: c.reorder, duplicate: c.duplicate, delay: 1 },
@@ -68,6 +78,7 @@ describe('sent data through a faulty link', () => {
           expect(all.equals(data)).toBe(true);
           await runUntil(p.clock, () => client.bytesWritten === data.length, 60_000);
           expect(client.bytesWritten).toBe(data.length);
+          useNativeCopy(null);
         },
       ),
       { seed: 1717, numRuns: 40 },
