@@ -10,7 +10,7 @@
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import type { FrameReceiver, Link, LinkStats } from './link.js';
 import { ETHERNET_HEADER_LENGTH } from '../ethernet/ethernet.js';
-import { copyBytes } from '../ethernet/bytes.js';
+import { copyBytes } from '../../util/bytes.js';
 import { virtio } from '../../generated/index.js';
 import { GsoSegmenter } from './gso.js';
 import { FrameMeta, GSO_MAX_FRAME, type LinkOffloads } from './offload.js';

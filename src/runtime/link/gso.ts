@@ -7,7 +7,7 @@
  * views, each header copied once per segment, and nothing is allocated per frame.
  */
 import { ethernet, ipv4, ipv6, tcp, virtio } from '../../generated/index.js';
-import { copyBytes } from '../ethernet/bytes.js';
+import { copyBytes } from '../../util/bytes.js';
 import type { FrameMeta } from './offload.js';
 
 const { VirtioGsoType, VirtioNetFlags } = virtio;
