@@ -55,7 +55,8 @@ export const STACK_NO_OFFLOADS = 'pktstack, no offloads';
 
 /** Our stack's variants in the head-to-head: TAP options for each. */
 export const STACK_VARIANTS: Array<{ name: string; tap: StackHostOptions['tap'] }> = [
-  { name: STACK_NO_OFFLOADS, tap: {} },
+  { name: STACK_OFFLOADS, tap: { offload: true } },
+  { name: STACK_NO_OFFLOADS, tap: { offload: false } },
 ];
 
 /** The lab of this file when run without main.ts's: its own namespace name, same layout. */

@@ -385,19 +385,21 @@ export class Stack {
     if (this.tcpLayer !== null) return this.tcpLayer;
     const layer = new TcpLayer(this.ipv4, this.clock, { ...this.tcpOptions, ...options });
     layer.rxMeta = this.rxMeta;
-    // TCP super-frames over IPv4 when the link cuts them (TSO) and completes their checksums.
-    const offloads = this.link.offloads;
-    const txMeta = this.link.txMeta;
-    if (offloads !== undefined && offloads.tso4 && offloads.csum && txMeta !== undefined) {
-      layer.enableTso(txMeta);
-      this.ipv4.txMeta = txMeta;
-    }
     this.ipv4.register(ipv4.IpProtocol.TCP, layer);
     this.icmp.registerErrorReceiver(ipv4.IpProtocol.TCP, layer);
     if (this.ipv6 !== null) {
       layer.attachIpv6(this.ipv6.ip);
       this.ipv6.ip.register(ipv4.IpProtocol.TCP, layer.ipv6Receiver);
       this.ipv6.icmp.errorListeners.push((report) => layer.icmpv6Error(report));
+    }
+    // TCP super-frames when the link cuts them (TSO) and completes their checksums.
+    const offloads = this.link.offloads;
+    const txMeta = this.link.txMeta;
+    if (offloads !== undefined && offloads.csum && txMeta !== undefined) {
+      const v6 = offloads.tso6 && this.ipv6 !== null;
+      if (offloads.tso4 || v6) layer.enableTso(txMeta, offloads.tso4, v6);
+      if (offloads.tso4) this.ipv4.txMeta = txMeta;
+      if (v6 && this.ipv6 !== null) this.ipv6.ip.txMeta = txMeta;
     }
     // One ACK per receive batch (TAP wakeup) instead of one per two segments.
     layer.coalesceAcks = true;

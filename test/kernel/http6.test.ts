@@ -100,7 +100,8 @@ describe.skipIf(!ready)('HTTP over IPv6 with the kernel', () => {
       stats: { tcp: { ipv6SegmentsIn: number } };
     };
     expect(status.ipv6).toContain('fd00::2/64 preferred');
-    expect(status.stats.tcp.ipv6SegmentsIn).toBeGreaterThan(100);
+    // 3 MB out over IPv6: the kernel's ACKs (fewer with TSO: one per 64 KiB super-frame or so).
+    expect(status.stats.tcp.ipv6SegmentsIn).toBeGreaterThan(30);
   });
 
   it('pktstack curl fetches 20 MB over IPv6 from the kernel with an equal SHA-256', () => {

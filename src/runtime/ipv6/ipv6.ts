@@ -66,6 +66,7 @@ import { NeighborCache } from './neighbor.js';
 import type { LocalReceiver, Loopback } from '../ip/loopback.js';
 import { Ipv6Reassembler } from './reassembly.js';
 import type { ReassemblyOptions } from '../ip/reassembly.js';
+import type { FrameMeta } from '../link/offload.js';
 
 const { IpProtocol } = ipv4;
 const { Icmpv6ParameterProblemCode } = icmpv6;
@@ -1035,6 +1036,12 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender, LocalReceive
     return false;
   }
 
+  /**
+   * The link's record for a frame that needs its offloads (set by the stack when the link
+   * segments TCP over IPv6): a packet in the buffer it names is a TCP super-frame.
+   */
+  txMeta: FrameMeta | null = null;
+
   private output(
     t: SendTarget,
     nextHeader: number,
@@ -1104,10 +1111,13 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender, LocalReceive
     // With no lowered path MTU, a packet within the link MTU goes as it is; only otherwise is it
     // read again (our own packet, encoded by output(): a failed wrap would be a bug, not input).
     const v = this.sendView;
-    const direct = ipLength <= this.linkMtu && this.pmtu.size === 0;
+    // A TCP super-frame the link cuts (TSO) is never fragmented: its pieces fit.
+    const meta = this.txMeta;
+    const gso = meta !== null && meta.bytes === bytes && meta.gsoType !== 0 && meta.gsoSize > 0;
+    const direct = gso || (ipLength <= this.linkMtu && this.pmtu.size === 0);
     if (!direct && v.wrap(bytes, ipOffset, ipLength) !== null) return false;
     const limit = direct ? this.linkMtu : this.pathMtu(v.bytes, v.dstOffset);
-    if (ipLength <= limit) {
+    if (gso || ipLength <= limit) {
       if (
         !this.ethernet.sendTo(
           mac,

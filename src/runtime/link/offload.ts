@@ -158,6 +158,11 @@ export class FrameMeta implements virtio.VirtioNetHdrFields {
     );
   }
 
+  /** True when the frame in `bytes` holds only the pseudo-header's sum (NeedsCsum). */
+  checksumPartial(bytes: Uint8Array): boolean {
+    return bytes === this.bytes && (this.flags & VirtioNetFlags.NeedsCsum) !== 0;
+  }
+
   /** The MSS of the segments the frame in `bytes` stands for (0: not a GSO super-frame). */
   segmentSizeOf(bytes: Uint8Array): number {
     return bytes === this.bytes ? this.gsoSize : 0;

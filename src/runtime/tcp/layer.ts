@@ -91,6 +91,19 @@ const ETHERNET_HEADER_LENGTH = ethernet.ETHERNET_FIXED_SIZE;
  * TCP header with the most options (the connection rounds it down to whole MSS).
  */
 const TSO_MAX_PAYLOAD = 0xffff - IPV4_HEADER_LENGTH - 60;
+/** The same over IPv6, whose payload length leaves its own header out. */
+const TSO6_MAX_PAYLOAD = 0xffff - 60;
+
+/** ::1 */
+function isLoopback6(a: Uint8Array): boolean {
+  for (let i = 0; i < 15; i++) if (a[i] !== 0) return false;
+  return a[15] === 1;
+}
+
+function ipv6Equal(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 const TCP = ipv4Spec.IpProtocol.TCP;
 /** Headroom in front of every segment we build: room for either family's headers. */
 const HEADROOM = IPV6_SEND_HEADROOM;
@@ -640,8 +653,9 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   private ip6: TcpIpv6 | null = null;
   /** IPv6 connections' configuration: the MSS is the IPv6 link's (set by attachIpv6). */
   private config6: TcpConfig;
-  /** IPv4 connections' configuration when the link segments for us (enableTso), else null. */
+  /** IPv4 / IPv6 connections' configuration when the link segments for us (enableTso). */
   private configTso: TcpConfig | null = null;
+  private configTso6: TcpConfig | null = null;
   /** Where a TCP super-frame's facts go for the link (set with enableTso). */
   private txMeta: FrameMeta | null = null;
   /** Writes a super-frame's partial checksum (over the segment in `tx`). */
@@ -720,19 +734,27 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   }
 
   /**
-   * The link cuts TCP super-frames over IPv4 into MSS-sized segments (TSO) and completes their
-   * checksums: IPv4 connections opened from now on send segments of up to 64 KiB, described
-   * to the link through `txMeta`. Connections to this host itself (the loopback) do not.
+   * The link cuts TCP super-frames into MSS-sized segments (TSO) and completes their
+   * checksums, over IPv4 (`v4`) and IPv6 (`v6`, after attachIpv6): connections of those
+   * families opened from now on send segments of up to 64 KiB, described to the link through
+   * `txMeta`. Connections to this host itself (the loopback) do not.
    */
-  enableTso(txMeta: FrameMeta): void {
+  enableTso(txMeta: FrameMeta, v4: boolean, v6: boolean): void {
     this.txMeta = txMeta;
-    this.configTso = { ...this.config, tsoMaxPayload: TSO_MAX_PAYLOAD };
-    if (this.tx.length < HEADROOM + 60 + TSO_MAX_PAYLOAD)
-      this.tx = new Uint8Array(HEADROOM + 60 + TSO_MAX_PAYLOAD);
+    if (v4) this.configTso = { ...this.config, tsoMaxPayload: TSO_MAX_PAYLOAD };
+    if (v6 && this.ip6 !== null)
+      this.configTso6 = { ...this.config6, tsoMaxPayload: TSO6_MAX_PAYLOAD };
+    if (this.tx.length < HEADROOM + 60 + TSO6_MAX_PAYLOAD)
+      this.tx = new Uint8Array(HEADROOM + 60 + TSO6_MAX_PAYLOAD);
   }
 
   private configFor(a: TcpAddresses): TcpConfig {
-    if (a.ipv6) return this.config6;
+    if (a.ipv6) {
+      const tso6 = this.configTso6;
+      return tso6 !== null && !isLoopback6(a.remote6) && !ipv6Equal(a.remote6, a.local6)
+        ? tso6
+        : this.config6;
+    }
     const tso = this.configTso;
     return tso !== null && a.remote4 !== a.local4 && a.remote4 >>> 24 !== 127 ? tso : this.config;
   }
@@ -1372,7 +1394,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     f.options = options;
     f.dataOffset = undefined;
     // A super-frame's checksum is left to the link (partial: the pseudo-header's sum only).
-    const meta = seg.gsoSize > 0 && !a.ipv6 ? this.txMeta : null;
+    const meta = seg.gsoSize > 0 ? this.txMeta : null;
     f.checksum = meta === null ? undefined : 0;
     if (a.ipv6) {
       const ip6 = this.ip6 as TcpIpv6;
@@ -1383,7 +1405,9 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       }
       this.counters.segmentsOut++;
       this.counters.ipv6SegmentsOut++;
+      if (meta !== null) this.describeSuperFrame(meta, seg, a, headerOffset, header, len);
       ip6.send(a.remote6, 0, TCP, this.tx, headerOffset, header + len, a.local6);
+      meta?.clear();
       return;
     }
     const header = tcp.encodeTcp(f, this.tx, headerOffset, len, a.local4, a.remote4);
@@ -1398,7 +1422,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     meta?.clear();
   }
 
-  /** The partial checksum and the link's facts of the IPv4 super-frame encoded in `tx`. */
+  /** The partial checksum and the link's facts of the super-frame encoded in `tx`. */
   private describeSuperFrame(
     meta: FrameMeta,
     seg: Segment,
@@ -1409,11 +1433,12 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   ): void {
     const v = this.txView;
     if (v.wrap(this.tx, headerOffset, header + len) !== null) return;
-    v.setPartialChecksumWith(a.local4, a.remote4);
-    const l3 = ETHERNET_HEADER_LENGTH + IPV4_HEADER_LENGTH;
+    if (a.ipv6) v.setPartialChecksumWithIpv6(a.local6, 0, a.remote6, 0);
+    else v.setPartialChecksumWith(a.local4, a.remote4);
+    const l3 = ETHERNET_HEADER_LENGTH + (a.ipv6 ? IPV6_HEADER_LENGTH : IPV4_HEADER_LENGTH);
     meta.bytes = this.tx;
     meta.flags = virtio.VirtioNetFlags.NeedsCsum;
-    meta.gsoType = virtio.VirtioGsoType.TcpV4;
+    meta.gsoType = a.ipv6 ? virtio.VirtioGsoType.TcpV6 : virtio.VirtioGsoType.TcpV4;
     meta.gsoSize = seg.gsoSize;
     meta.hdrLen = l3 + header;
     meta.csumStart = l3;

@@ -17,7 +17,10 @@ export interface UdpDelivery {
   dstPort: number;
   /** Sent to a broadcast or multicast address rather than to one of ours. */
   toBroadcast: boolean;
-  /** The checksum field as received (0 = none, IPv4 only); verified already when non-zero. */
+  /**
+   * The checksum field as received (0 = none, IPv4 only; 0 too when the link handed it over
+   * partial, its checksum offload having left it to be completed); verified when non-zero.
+   */
   checksum: number;
   /** The payload is `length` bytes at `offset` in `bytes`. */
   bytes: Uint8Array;

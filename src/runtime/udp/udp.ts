@@ -189,7 +189,8 @@ export class UdpLayer implements TransportReceiver, IcmpErrorReceiver {
     u.dst = d.dst;
     u.dstPort = dstPort;
     u.toBroadcast = d.toBroadcast;
-    u.checksum = v.checksum;
+    // A partial checksum (the link's NeedsCsum) is no checksum to reuse.
+    u.checksum = this.rxMeta.checksumPartial(d.bytes) ? 0 : v.checksum;
     u.bytes = d.bytes;
     u.offset = v.payloadOffset;
     u.length = v.payloadLength;
@@ -226,7 +227,8 @@ export class UdpLayer implements TransportReceiver, IcmpErrorReceiver {
     u.srcPort = v.srcPort;
     u.dstPort = dstPort;
     u.toBroadcast = d.toMulticast;
-    u.checksum = v.checksum;
+    // A partial checksum (the link's NeedsCsum) is no checksum to reuse.
+    u.checksum = this.rxMeta.checksumPartial(d.bytes) ? 0 : v.checksum;
     u.bytes = d.bytes;
     u.offset = v.payloadOffset;
     u.length = v.payloadLength;

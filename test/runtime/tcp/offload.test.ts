@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { FrameReceiver } from '../../../src/runtime/link/link.js';
 import type { SocketBackend, TcpSocket } from '../../../src/runtime/tcp/socket.js';
-import { IP_B, makePair, randomBytes, runUntil, sha256, type Faults } from './helpers.js';
+import {
+  DAD_DONE_MS,
+  IP6_B,
+  IP_B,
+  makePair,
+  randomBytes,
+  runUntil,
+  sha256,
+  type Faults,
+} from './helpers.js';
 
 // TCP over links that offer segmentation and checksum offloads (the memory link standing in
 // for a TAP with IFF_VNET_HDR): super-frames of many MSS one way, cut for an end without
@@ -108,6 +117,32 @@ describe('TCP with segmentation offload on a memory link', () => {
       expect(sent).toBeLessThan(n * 1.6);
     });
   }
+
+  it('over IPv6 too: super-frames both ends, cut for an end without offloads', async () => {
+    for (const offloadB of [true, false]) {
+      const p = makePair(51, { loss: 0.02 }, {}, {}, { ipv6: true, offloadA: true, offloadB });
+      const toB = frameSizes(p, 'b');
+      await runUntil(p.clock, () => false, DAD_DONE_MS);
+      const got: Buffer[] = [];
+      let ended = false;
+      p.tcpB.listen(9, (s) => {
+        s.on('data', (d: Buffer) => got.push(d));
+        s.on('end', () => (ended = true));
+      });
+      const data = randomBytes(2 << 20, 51);
+      p.tcpA.connect({ host: IP6_B, port: 9 }).end(data);
+      await runUntil(p.clock, () => ended, 3_600_000);
+      expect(sha256(Buffer.concat(got))).toBe(sha256(data));
+      const big = toB.filter(([len]) => len > 1514);
+      if (offloadB) {
+        expect(big.length).toBeGreaterThan(0);
+        for (const [, gso] of big) expect(gso).toBe(1440 - 12);
+      } else {
+        expect(big).toEqual([]);
+      }
+      expect(p.tcpA.stats().ipv6SegmentsOut).toBeLessThan((2 << 20) / 1428 / 4);
+    }
+  });
 
   it('a corrupted super-frame is caught by its checksum, not delivered', async () => {
     const { p } = await transfer(2 << 20, 43, { corrupt: 0.05 }, true, true);
