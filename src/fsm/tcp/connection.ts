@@ -490,7 +490,21 @@ export class TcpConnection {
 
     const seq = seg.seq;
     if (!this.rcv.acceptable(seq, segLen)) {
-      if (f & RST) return;
+      // After the peer's FIN, a reset one below RCV.NXT resets too: a peer that closed and
+      // then resets in reply to our data takes its sequence number from our ACK, which did not
+      // cover its FIN yet. It lies just below the window, so it is judged here, as Linux's
+      // tcp_validate_incoming does with tcp_reset_check.
+      if (f & RST) {
+        if (
+          seq === seqAdd(this.rcv.nxt, -1) &&
+          (this.state === TcpState.CLOSE_WAIT ||
+            this.state === TcpState.LAST_ACK ||
+            this.state === TcpState.CLOSING)
+        ) {
+          this.onReset();
+        }
+        return;
+      }
       this.counters.outOfWindow++;
       if (this.state === TcpState.TIME_WAIT && f & FIN && seqAdd(seq, segLen) === this.rcv.nxt) {
         // The peer did not get our last ACK: ACK its FIN again and restart 2*MSL.
@@ -518,17 +532,9 @@ export class TcpConnection {
     this.keepProbes = 0;
     this.rcv.updateTimestamp(seg, (f & ACK) !== 0 && seqGt(seg.ack, this.snd.max), now);
 
-    // RST (RFC 5961 §3.2): exact match resets, in-window gets a challenge ACK. After the peer's
-    // FIN, a reset one below RCV.NXT resets too: a peer that closed and then resets in reply
-    // to our data takes its sequence number from our ACK, which did not cover its FIN yet
-    // (Linux's tcp_reset_check accepts the same).
+    // RST (RFC 5961 §3.2): exact match resets, in-window gets a challenge ACK.
     if (f & RST) {
-      const afterFin =
-        seq === seqAdd(this.rcv.nxt, -1) &&
-        (this.state === TcpState.CLOSE_WAIT ||
-          this.state === TcpState.LAST_ACK ||
-          this.state === TcpState.CLOSING);
-      if (seq !== this.rcv.nxt && !afterFin) {
+      if (seq !== this.rcv.nxt) {
         this.challengeAck(now);
         return;
       }
