@@ -88,11 +88,17 @@ export function copyBytes(
     const sw = s >>> 2;
     const tw = t >>> 2;
     const shift = (s & 3) * 8;
-    // A resizable ArrayBuffer may have grown since its view was cached: refresh it then. A
-    // misaligned copy also reads the source word after its last (bytes of it), which must be
-    // inside the view: fewer words then, and the tail loop does the rest.
+    // A resizable ArrayBuffer may have grown since its view was cached: refresh it then, and
+    // only then (a view is made per call otherwise). A misaligned copy also reads the source
+    // word after its last (bytes of it), which must be inside the view: when the data ends in
+    // its buffer's last word, fewer words, and the tail loop does the rest.
     const reach = shift === 0 ? words : words + 1;
-    if (sw + reach > cachedSourceWords.length) cachedSourceWords = wordsOf(sourceBuffer);
+    if (
+      sw + reach > cachedSourceWords.length &&
+      cachedSourceWords.length < sourceBuffer.byteLength >>> 2
+    ) {
+      cachedSourceWords = wordsOf(sourceBuffer);
+    }
     if (tw + words > cachedTargetWords.length) cachedTargetWords = wordsOf(targetBuffer);
     const from = cachedSourceWords;
     const to = cachedTargetWords;

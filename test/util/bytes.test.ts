@@ -55,6 +55,30 @@ describe('copyBytes', () => {
     expect(dst.subarray(0, 4000)).toEqual(grown.subarray(4000, 8000));
   });
 
+  it("makes no view per copy when misaligned data ends in its buffer's last word", () => {
+    // A frame whose payload runs to the end of its own buffer (a 64-byte TCP payload at byte
+    // 54): the word after the last is outside the buffer, which must not look like growth.
+    const frame = filled(118, 6);
+    const dst = new Uint8Array(4096);
+    const Real = globalThis.Int32Array;
+    let views = 0;
+    globalThis.Int32Array = class extends Real {
+      constructor(...args: ConstructorParameters<typeof Int32Array>) {
+        super(...args);
+        views++;
+      }
+    } as Int32ArrayConstructor;
+    try {
+      for (let k = 0; k < 10; k++) copyBytes(frame, 54, dst, k * 64, 64);
+    } finally {
+      globalThis.Int32Array = Real;
+    }
+    expect(views).toBeLessThanOrEqual(2); // the two buffers' first views
+    for (let k = 0; k < 10; k++) {
+      expect(dst.subarray(k * 64, k * 64 + 64)).toEqual(frame.subarray(54, 118));
+    }
+  });
+
   it('copies any range between buffers of any size, up to their last byte (property)', () => {
     fc.assert(
       fc.property(
