@@ -130,6 +130,38 @@ export class AddonMissingError extends Error {
   }
 }
 
+/** Thrown when the built addon predates the source (it lacks what this code calls). */
+export class AddonStaleError extends Error {
+  readonly code = 'E_ADDON_STALE';
+  constructor(file: string, missing: string) {
+    super(
+      `the TAP addon ${file} is older than its source (it has no ${missing}()): ` +
+        'rebuild it with `npm rebuild` in the package',
+    );
+    this.name = 'AddonStaleError';
+  }
+}
+
+/** Every function TapAddon declares: one missing means the binary was built from older source. */
+const ADDON_FUNCTIONS = [
+  'open',
+  'attachFd',
+  'write',
+  'setReading',
+  'close',
+  'stats',
+  'setIpv4',
+  'seqpacketPair',
+  'copy',
+] as const satisfies ReadonlyArray<keyof TapAddon>;
+
+/** The loaded addon, if it has every function TapAddon declares; AddonStaleError otherwise. */
+export function checkAddon(loaded: Partial<TapAddon>, file: string): TapAddon {
+  for (const name of ADDON_FUNCTIONS)
+    if (typeof loaded[name] !== 'function') throw new AddonStaleError(file, name);
+  return loaded as TapAddon;
+}
+
 function locateAddon(): string {
   const start = dirname(fileURLToPath(import.meta.url));
   let dir = start;
@@ -151,7 +183,8 @@ let addon: TapAddon | undefined;
  */
 export function tapAddon(): TapAddon {
   if (addon === undefined) {
-    addon = createRequire(import.meta.url)(locateAddon()) as TapAddon;
+    const file = locateAddon();
+    addon = checkAddon(createRequire(import.meta.url)(file) as Partial<TapAddon>, file);
     useNativeCopy(addon.copy);
   }
   return addon;
