@@ -877,6 +877,10 @@ static void close_tap(tap_t *t) {
     t->tx_count = 0;
   }
   t->closed = 1;
+  /* The offloads live on the device, not the fd: left on, a persistent TAP would hand
+   * super-frames and partial checksums to its next reader, which may take no header (lwIP's
+   * tapif, a C program, an older pktstack). */
+  if (t->fd >= 0 && t->offloads != 0) ioctl(t->fd, TUNSETOFFLOAD, 0UL);
   if (t->poll_inited) {
     /* uv_poll_stop removes the fd from epoll, so closing it right after is safe. */
     uv_poll_stop(&t->poll);

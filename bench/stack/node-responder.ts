@@ -17,7 +17,9 @@ const { openTap } = (await import(
 )) as TapModule;
 
 const IP = [10, 0, 0, 2];
-const link = await openTap({ name });
+// Plain frames, as the C responder reads them: a header swap echoes whatever checksum arrived,
+// and with checksum offload that is only the pseudo-header's.
+const link = await openTap({ name, offload: false });
 const mac = new Uint8Array(6);
 for (let i = 0, m = link.mac; i < 6; i++) {
   mac[5 - i] = m % 256;

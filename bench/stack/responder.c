@@ -60,6 +60,9 @@ int main(int argc, char **argv) {
   ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
   strncpy(ifr.ifr_name, argv[1], IFNAMSIZ - 1);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) { perror("responder: TUNSETIFF"); return 1; }
+  /* Offloads live on the device: an earlier reader's (our stack's TSO and checksum offload)
+   * would hand us super-frames and partial checksums, which a header swap cannot answer. */
+  ioctl(fd, TUNSETOFFLOAD, 0UL);
   /* No SA_RESTART: a signal must interrupt the blocking read() so the loop sees `stop`. */
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);

@@ -137,6 +137,20 @@ describe.skipIf(!isRoot)('offloads on a real TAP (needs root: skipped otherwise)
     expect(Math.max(...fromStack)).toBeGreaterThan(32 * 1024);
   }, 180_000);
 
+  it('leaves the device without offloads when it closes: its next reader may take no header', async () => {
+    const tso = (): string => {
+      const r = spawnSync('ip', ['netns', 'exec', NS, 'ethtool', '-k', 'tap0'], {
+        encoding: 'utf8',
+      });
+      return /tcp-segmentation-offload: (\w+)/.exec(r.stdout)?.[1] ?? `no answer: ${r.stderr}`;
+    };
+    const tap = await openTap({ name: 'tap0', netns: NS, offload: true });
+    expect(tap.offloads.tso4).toBe(true);
+    expect(tso()).toBe('on');
+    await tap.close();
+    expect(tso()).toBe('off');
+  });
+
   it('with offload: false, nothing above the MTU either way', async () => {
     const { fromKernel, fromStack } = await both(false);
     expect(fromKernel.length).toBeGreaterThan(1000);

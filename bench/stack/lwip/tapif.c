@@ -43,6 +43,9 @@ int tap_open(struct tap_netif *tap, const char *name) {
     errno = saved;
     return -1;
   }
+  /* Offloads live on the device: an earlier reader's (our stack's TSO and checksum offload)
+   * would hand lwIP super-frames and partial checksums it cannot take. */
+  ioctl(fd, TUNSETOFFLOAD, 0UL);
   memset(tap, 0, sizeof *tap);
   tap->fd = fd;
   return fd;
