@@ -10,22 +10,19 @@
  * of the receive slab, see src/runtime/tcp/rx-slab.ts), the slab's own objects, and the
  * stream's bookkeeping.
  */
-import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { ACK, SYN } from '../../src/fsm/segment.js';
 import { tcp as codec } from '../../src/generated/index.js';
 import { VirtualClock } from '../../src/runtime/clock/virtual.js';
 import { SendStatus, type Ipv4Delivery, type Ipv4Sender } from '../../src/runtime/layers.js';
 import { TcpLayer } from '../../src/runtime/tcp/layer.js';
 import { loadNativeCopy } from '../../src/runtime/link/native.js';
+import { exposedGc, measured, PEER, peerTcp, US } from './child-harness.js';
 
 /** As on a TAP: long copies through the addon's memmove, where it is built. */
 const COPY = loadNativeCopy() ? 'native' : 'js';
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) throw new Error('run with --expose-gc');
+exposedGc();
 const N = Number(process.argv[2] ?? 200_000);
-const US = 0x0a000002;
-const PEER = 0x0a000001;
 const MSS = 1448;
 const BATCH = 32;
 
@@ -76,16 +73,7 @@ const delivery: Ipv4Delivery = {
   datagramLength: 0,
   frame: null,
 };
-const fields: codec.TcpFields = {
-  srcPort: 40000,
-  dstPort: 9,
-  seq: 0,
-  ack: 0,
-  flags: SYN,
-  window: 65535,
-  urgentPointer: 0,
-  options: new Uint8Array(0),
-};
+const fields = peerTcp();
 /** Builds a segment from the peer and, when `deliver`, hands it to the layer. */
 function feed(seq: number, ack: number, flags: number, len: number, deliver = true): void {
   fields.seq = seq >>> 0;
@@ -138,32 +126,11 @@ function run(count: number, deliver: boolean): Promise<void> {
 const stream = (count: number) => run(count, true);
 const idle = (count: number) => run(count, false);
 
-/**
- * Bytes allocated while `run` runs: the growth of the used heap plus what every GC inside it
- * freed (v8.GCProfiler has the used heap before and after each), so a GC in the loop (the
- * receive slabs' external memory starts some) hides nothing.
- */
-async function allocated(run: () => Promise<void>): Promise<{ bytes: number; gcs: number }> {
-  await new Promise((f) => setImmediate(f));
-  gc!();
-  const profiler = new GCProfiler();
-  profiler.start();
-  const before = getHeapStatistics().used_heap_size;
-  await run();
-  const after = getHeapStatistics().used_heap_size;
-  let freed = 0;
-  const { statistics } = profiler.stop();
-  for (const g of statistics) {
-    freed += g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize;
-  }
-  return { bytes: after - before + freed, gcs: statistics.length };
-}
-
 await stream(50_000); // warm-up: JIT, stream buffers at steady state
 await idle(50_000);
-const harness = await allocated(() => idle(N));
+const harness = await measured(() => idle(N));
 const t0 = process.hrtime.bigint();
-const total = await allocated(() => stream(N));
+const total = await measured(() => stream(N));
 const ns = Number(process.hrtime.bigint() - t0);
 await new Promise((f) => setImmediate(f));
 process.stdout.write(

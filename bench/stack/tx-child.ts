@@ -9,26 +9,31 @@
  * receive path, a few per 100 segments). Printed: ns (CPU time) and bytes allocated per data
  * segment, the measurement's own loop subtracted, medians of interleaved rounds.
  */
-import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { ACK, SYN } from '../../src/fsm/segment.js';
-import { arp, ethernet, ipv4, tcp as codec } from '../../src/generated/index.js';
+import { ipv4, tcp as codec } from '../../src/generated/index.js';
 import { VirtualClock } from '../../src/runtime/clock/virtual.js';
 import type { FrameReceiver, Link, LinkStats } from '../../src/runtime/link/link.js';
 import { Stack } from '../../src/runtime/stack.js';
 import { loadNativeCopy } from '../../src/runtime/link/native.js';
+import {
+  exposedGc,
+  introducePeer,
+  measured,
+  median,
+  OUR_MAC,
+  PEER,
+  peerIpv4,
+  peerTcp,
+  US,
+} from './child-harness.js';
 
 /** As on a TAP: long copies through the addon's memmove, where it is built. */
 const COPY = loadNativeCopy() ? 'native' : 'js';
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) throw new Error('run with --expose-gc');
+exposedGc();
 const N = Number(process.argv[2] ?? 200_000);
 /** Bytes per write() (argv[3], default 64 KiB). */
 const WRITE = Number(process.argv[3] ?? 65536);
-const US = 0x0a000002;
-const PEER = 0x0a000001;
-const OUR_MAC = 0x020000000002;
-const PEER_MAC = 0x020000000001;
 
 /** The end of the highest data sent (signed, as read from the wire: no heap number per frame). */
 let sentEnd = 0;
@@ -88,43 +93,11 @@ const rx = receiver as FrameReceiver | null;
 if (rx === null) throw new Error('the stack set no receiver');
 
 const frame = new Uint8Array(14 + 20 + 40);
-const eth: ethernet.EthernetFields = { dst: OUR_MAC, src: PEER_MAC, etherType: 0x0806 };
-// The peer asks for our address, so ARP knows its MAC (RFC 826) and nothing waits on it.
-ethernet.encodeEthernet(eth, frame, 0);
-arp.encodeArp(
-  { htype: 1, ptype: 0x0800, hlen: 6, plen: 4, op: 1, sha: PEER_MAC, spa: PEER, tha: 0, tpa: US },
-  frame,
-  14,
-);
-rx.receive(frame, 0, 14 + 28);
-rx.batchEnd();
-eth.etherType = 0x0800;
-ethernet.encodeEthernet(eth, frame, 0);
-const ip: ipv4.Ipv4Fields = {
-  version: 4,
-  dscp: 0,
-  ecn: 0,
-  identification: 0,
-  flags: 2,
-  fragmentOffset: 0,
-  ttl: 64,
-  protocol: 6,
-  src: PEER,
-  dst: US,
-  options: new Uint8Array(0),
-};
+introducePeer(rx, frame);
+const ip = peerIpv4();
 const synOptions = new Uint8Array(4);
 codec.encodeTcpOptions([{ kind: 'MSS', value: 1460 }], synOptions, 0);
-const fields: codec.TcpFields = {
-  srcPort: 40000,
-  dstPort: 9,
-  seq: 0,
-  ack: 0,
-  flags: SYN,
-  window: 65535,
-  urgentPointer: 0,
-  options: synOptions,
-};
+const fields = peerTcp(synOptions);
 function feed(seq: number, ack: number, flags: number, deliver = true): void {
   fields.seq = seq >>> 0;
   fields.ack = ack >>> 0;
@@ -167,30 +140,6 @@ function run(count: number, deliver: boolean): Promise<void> {
 }
 let harnessRounds = 0;
 
-async function measured(
-  run: () => Promise<void>,
-): Promise<{ bytes: number; gcs: number; ns: number }> {
-  await new Promise((f) => setImmediate(f));
-  gc!();
-  const profiler = new GCProfiler();
-  profiler.start();
-  const before = getHeapStatistics().used_heap_size;
-  const t0 = process.cpuUsage();
-  await run();
-  const cpu = process.cpuUsage(t0);
-  const after = getHeapStatistics().used_heap_size;
-  let freed = 0;
-  const { statistics } = profiler.stop();
-  for (const g of statistics) {
-    freed += g.beforeGC.heapStatistics.usedHeapSize - g.afterGC.heapStatistics.usedHeapSize;
-  }
-  return {
-    bytes: after - before + freed,
-    gcs: statistics.length,
-    ns: (cpu.user + cpu.system) * 1000,
-  };
-}
-
 await run(50_000, true); // warm-up: JIT, congestion window open, stream at steady state
 const ROUNDS = 5;
 const ns: number[] = [];
@@ -205,7 +154,6 @@ for (let r = 0; r < ROUNDS; r++) {
   bytes.push((total.bytes - harness.bytes) / segments);
   gcs += total.gcs;
 }
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 process.stdout.write(
   JSON.stringify({
     copy: COPY,

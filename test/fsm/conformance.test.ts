@@ -20,7 +20,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ACK, FIN, RST, SYN, type Segment } from '../../src/fsm/segment.js';
-import { TcpState, type TcpConfig } from '../../src/fsm/tcp.js';
+import { LINUX_TCP_PROFILE, TcpState, type TcpConfig } from '../../src/fsm/tcp.js';
 import { Net, pattern, rng, type SentSegment } from './harness.js';
 
 type Side = 'a' | 'b';
@@ -431,16 +431,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'Linux profile, 4% loss',
-    a: {
-      rto: { minRto: 200, maxRto: 60_000, initialRto: 1000, granularity: 200 },
-      quickAcks: 16,
-      abcLimit: Infinity,
-      cwndLimitedGrowth: true,
-      deliveredGrowth: true,
-      prr: true,
-      congestion: 'cubic',
-      lossProbe: 'linux',
-    },
+    a: LINUX_TCP_PROFILE,
     bytes: 200 * M,
     loss: 0.04,
     seed: 10,
