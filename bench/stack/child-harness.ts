@@ -8,12 +8,18 @@ import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { SYN } from '../../src/fsm/segment.js';
 import { arp, ethernet, ipv4, tcp as codec } from '../../src/generated/index.js';
 import type { FrameReceiver } from '../../src/runtime/link/link.js';
+import { loadNativeCopy } from '../../src/runtime/link/native.js';
 
 /** The stack under test (10.0.0.2) and the peer the child plays (10.0.0.1), and their MACs. */
 export const US = 0x0a000002;
 export const PEER = 0x0a000001;
 export const OUR_MAC = 0x020000000002;
 export const PEER_MAC = 0x020000000001;
+
+/** As on a TAP: long copies through the addon's memmove, where it is built ('js' otherwise). */
+export function copyMode(): 'native' | 'js' {
+  return loadNativeCopy() ? 'native' : 'js';
+}
 
 /** The child runs with --expose-gc (tcp.ts starts it so): GC before each measurement. */
 export function exposedGc(): () => void {

@@ -14,8 +14,8 @@ import { ipv4, tcp as codec } from '../../src/generated/index.js';
 import { VirtualClock } from '../../src/runtime/clock/virtual.js';
 import type { FrameReceiver, Link, LinkStats } from '../../src/runtime/link/link.js';
 import { Stack } from '../../src/runtime/stack.js';
-import { loadNativeCopy } from '../../src/runtime/link/native.js';
 import {
+  copyMode,
   exposedGc,
   introducePeer,
   measured,
@@ -27,8 +27,7 @@ import {
   US,
 } from './child-harness.js';
 
-/** As on a TAP: long copies through the addon's memmove, where it is built. */
-const COPY = loadNativeCopy() ? 'native' : 'js';
+const COPY = copyMode();
 
 exposedGc();
 const N = Number(process.argv[2] ?? 200_000);

@@ -15,11 +15,9 @@ import { tcp as codec } from '../../src/generated/index.js';
 import { VirtualClock } from '../../src/runtime/clock/virtual.js';
 import { SendStatus, type Ipv4Delivery, type Ipv4Sender } from '../../src/runtime/layers.js';
 import { TcpLayer } from '../../src/runtime/tcp/layer.js';
-import { loadNativeCopy } from '../../src/runtime/link/native.js';
-import { exposedGc, measured, PEER, peerTcp, US } from './child-harness.js';
+import { copyMode, exposedGc, measured, PEER, peerTcp, US } from './child-harness.js';
 
-/** As on a TAP: long copies through the addon's memmove, where it is built. */
-const COPY = loadNativeCopy() ? 'native' : 'js';
+const COPY = copyMode();
 
 exposedGc();
 const N = Number(process.argv[2] ?? 200_000);

@@ -24,6 +24,28 @@ import {
 import { CPUS, machineCpuSeconds } from './lab.js';
 import { percentile } from './ping.js';
 
+/**
+ * Runs one of the in-process bench children (see child-harness.ts) with the heap settings they
+ * are measured under, and returns the JSON line it printed.
+ */
+function runChild<T>(file: string, args: string[], what: string): T {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--expose-gc',
+      '--max-semi-space-size=128',
+      '--min-semi-space-size=128',
+      join(import.meta.dirname, file),
+      ...args,
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
+  if (r.status !== 0) throw new Error(`${what}: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim()) as T;
+}
+
 export interface TcpAllocResult {
   segments: number;
   /** Allocated by the stack per segment (the measurement's own allocation subtracted). */
@@ -44,22 +66,11 @@ export function measureTcpAllocation(
   mode: 'data' | 'onread' = 'data',
   segments = 200_000,
 ): TcpAllocResult {
-  const r = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--expose-gc',
-      '--max-semi-space-size=128',
-      '--min-semi-space-size=128',
-      join(import.meta.dirname, 'tcp-alloc-child.ts'),
-      String(segments),
-      mode,
-    ],
-    { encoding: 'utf8', timeout: 300_000 },
+  return runChild<TcpAllocResult>(
+    'tcp-alloc-child.ts',
+    [String(segments), mode],
+    'tcp allocation probe failed',
   );
-  if (r.status !== 0) throw new Error(`tcp allocation probe failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim()) as TcpAllocResult;
 }
 
 export interface FrameReceiveResult {
@@ -78,23 +89,11 @@ export interface FrameReceiveResult {
  * per-frame work of the layers, full ones add the copy and the checksum over the data.
  */
 export function measureFrameReceive(payload: number, frames = 100_000): FrameReceiveResult {
-  const r = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--expose-gc',
-      '--max-semi-space-size=128',
-      '--min-semi-space-size=128',
-      join(import.meta.dirname, 'rx-frames-child.ts'),
-      String(frames),
-      'onread',
-      String(payload),
-    ],
-    { encoding: 'utf8', timeout: 300_000 },
+  return runChild<FrameReceiveResult>(
+    'rx-frames-child.ts',
+    [String(frames), 'onread', String(payload)],
+    'frame receive probe failed',
   );
-  if (r.status !== 0) throw new Error(`frame receive probe failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim()) as FrameReceiveResult;
 }
 
 export interface SendPathResult {
@@ -114,21 +113,7 @@ export interface SendPathResult {
  * link's send, the peer's ACKs) in a child process (see tx-child.ts).
  */
 export function measureSendPath(segments = 100_000): SendPathResult {
-  const r = spawnSync(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--expose-gc',
-      '--max-semi-space-size=128',
-      '--min-semi-space-size=128',
-      join(import.meta.dirname, 'tx-child.ts'),
-      String(segments),
-    ],
-    { encoding: 'utf8', timeout: 300_000 },
-  );
-  if (r.status !== 0) throw new Error(`send path probe failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim()) as SendPathResult;
+  return runChild<SendPathResult>('tx-child.ts', [String(segments)], 'send path probe failed');
 }
 
 /** One direction of a bulk transfer: medians over the rounds, and the spread (min, max). */
