@@ -53,10 +53,22 @@ export interface PeerRound {
 export const STACK_OFFLOADS = 'pktstack, offloads';
 export const STACK_NO_OFFLOADS = 'pktstack, no offloads';
 
-/** Our stack's variants in the head-to-head: TAP options for each. */
-export const STACK_VARIANTS: Array<{ name: string; tap: StackHostOptions['tap'] }> = [
-  { name: STACK_OFFLOADS, tap: { offload: true } },
-  { name: STACK_NO_OFFLOADS, tap: { offload: false } },
+/**
+ * One of our stack's variants in the head-to-head: its TAP options, and how the receiving
+ * application reads (node:net's `onread` into a reused buffer, as the discard server does, or
+ * the stream's 'data' chunks, each the reader's to keep).
+ */
+export interface StackVariant {
+  name: string;
+  tap: StackHostOptions['tap'];
+  reader: 'onread' | 'data';
+}
+
+export const STACK_VARIANTS: StackVariant[] = [
+  { name: STACK_OFFLOADS, tap: { offload: true }, reader: 'onread' },
+  { name: `${STACK_OFFLOADS}, 'data'`, tap: { offload: true }, reader: 'data' },
+  { name: STACK_NO_OFFLOADS, tap: { offload: false }, reader: 'onread' },
+  { name: `${STACK_NO_OFFLOADS}, 'data'`, tap: { offload: false }, reader: 'data' },
 ];
 
 /** The lab of this file when run without main.ts's: its own namespace name, same layout. */
@@ -256,15 +268,15 @@ export interface Contender {
   round(bytes: number): Promise<{ inbound: PeerTransfer; outbound: PeerTransfer }>;
 }
 
-/** Our stack in this process (tcp.ts's StackHost) with the given TAP options. */
-export function stackContender(name: string, tap: StackHostOptions['tap']): Contender {
+/** Our stack in this process (tcp.ts's StackHost) as the variant says. */
+export function stackContender({ name, tap, reader }: StackVariant): Contender {
   return {
     name,
     async round(bytes) {
       const host = await StackHost.up({ tap });
       try {
         return {
-          inbound: await host.kernelToStack(4, bytes),
+          inbound: await host.kernelToStack(4, bytes, reader),
           outbound: await host.stackToKernel(4, bytes),
         };
       } finally {
@@ -353,7 +365,7 @@ async function lwipProfile(lab: Lab, binary: string): Promise<LwipResult> {
  */
 export async function measureHeadToHead(
   lab: Lab,
-  stackVariants: Array<{ name: string; tap: StackHostOptions['tap'] }>,
+  stackVariants: StackVariant[],
   opts: { bytes?: number; rounds?: number } = {},
 ): Promise<HeadToHead> {
   const bytes = opts.bytes ?? 512 << 20;
@@ -362,7 +374,7 @@ export async function measureHeadToHead(
   const binary = buildLwipPeer();
   const lwip = await lwipProfile(lab, binary);
   const contenders: Contender[] = [
-    ...stackVariants.map((v) => stackContender(v.name, v.tap)),
+    ...stackVariants.map(stackContender),
     lwipContender(lab, binary),
     vethContender(false, lab.placement),
     vethContender(true, lab.placement),
@@ -415,15 +427,15 @@ export function formatHeadToHead(h: HeadToHead, veth?: KernelVethResult): string
   const lines = [
     `head-to-head, TCP over IPv4, ${(h.bytes / 2 ** 20).toFixed(0)} MiB per transfer, median of ${h.rounds} rounds (min-max), contenders interleaved; ${h.placement}`,
     `  lwIP ${'2.1.3'} is Debian's liblwip (TCP_WND ${o.tcpWnd}, wnd scale ${o.wndScale}, SND_BUF ${o.tcpSndBuf}, MSS ${o.tcpMss}); Gbit/s, then CPU s/GB of the contender's process and of the machine`,
-    `  ${'contender'.padEnd(28)} ${'kernel → it'.padEnd(34)} ${'it → kernel'.padEnd(34)} vs lwIP`,
+    `  ${'contender'.padEnd(32)} ${'kernel → it'.padEnd(34)} ${'it → kernel'.padEnd(34)} vs lwIP`,
     ...h.contenders.map(
       (c) =>
-        `  ${c.name.padEnd(28)} ${dir(c.inbound).padEnd(34)} ${dir(c.outbound).padEnd(34)} ${ratio(c, 'inbound')} / ${ratio(c, 'outbound')}`,
+        `  ${c.name.padEnd(32)} ${dir(c.inbound).padEnd(34)} ${dir(c.outbound).padEnd(34)} ${ratio(c, 'inbound')} / ${ratio(c, 'outbound')}`,
     ),
     '  raw rounds, Gbit/s in / out:',
     ...h.contenders.map(
       (c) =>
-        `    ${c.name.padEnd(28)} ${c.inbound.rounds.map((t, i) => `${f(t.gbps)} / ${f(c.outbound.rounds[i].gbps)}`).join(', ')}`,
+        `    ${c.name.padEnd(32)} ${c.inbound.rounds.map((t, i) => `${f(t.gbps)} / ${f(c.outbound.rounds[i].gbps)}`).join(', ')}`,
     ),
     `  lwIP ping: median ${f(h.lwip.ping.medianUs, 0)} µs, p99 ${f(h.lwip.ping.p99Us, 0)} µs (${h.lwip.ping.received}/${h.lwip.ping.sent} replies)`,
     `  CPU pressure before (other load): ${f(h.cpuPressure, 0)}% (PSI some avg10)`,

@@ -160,6 +160,9 @@ export interface PingFigures {
  * "reno bbr"), so each socat socket asks for cubic itself with TCP_CONGESTION (root may).
  */
 const CUBIC = 'setsockopt-string=6:13:cubic';
+/** The stack's discard server (RFC 863), and a sink on the next port read through 'data'. */
+const DISCARD_PORT = 9;
+const DATA_SINK_PORT = 10;
 
 const NS = `pkt-tcp-bench-${process.pid}`;
 
@@ -253,7 +256,8 @@ export interface StackHostOptions {
 
 /**
  * Our stack in this process on tap0 in a namespace of its own (kernel side 10.9.0.1 and fd09::1,
- * stack .2 and ::2) with an echo server on port 7 and a discard server on port 9; this process
+ * stack .2 and ::2) with an echo server on port 7, a discard server on port 9 and a 'data' sink on
+ * port 10; this process
  * pinned to one CPU, the kernel-side tools to the other. Every scenario here drives one.
  */
 export class StackHost {
@@ -267,7 +271,21 @@ export class StackHost {
     readonly tcp: TcpLayer,
   ) {
     startEchoServer(tcp, 7);
-    startDiscardServer(tcp, 9, (s) => (this.received = s.bytes));
+    startDiscardServer(tcp, DISCARD_PORT, {
+      onSession: (s) => (this.received = s.bytes),
+      sha256: false,
+    });
+    // The same sink read through the stream's 'data' (a chunk per receive batch, the reader's
+    // to keep) instead of the discard server's reused `onread` buffer.
+    tcp.listen(DATA_SINK_PORT, (socket) => {
+      let bytes = 0;
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      socket.on('end', () => {
+        this.received = bytes;
+        socket.end();
+      });
+    });
   }
 
   static async up(opts: StackHostOptions = {}, ns = NS): Promise<StackHost> {
@@ -314,15 +332,30 @@ export class StackHost {
     }
   }
 
-  /** socat in the namespace streams `bytes` zeros into our discard server. */
-  async kernelToStack(family: 4 | 6, bytes: number): Promise<Transfer> {
+  /**
+   * socat in the namespace streams `bytes` zeros into our discard server (`onread`), or into the
+   * 'data' sink. socat reads /dev/zero itself, as for lwIP and the kernel over veth: a `head`
+   * pipe in front costs the sending CPU enough to leave the sender application-limited.
+   */
+  async kernelToStack(
+    family: 4 | 6,
+    bytes: number,
+    reader: 'onread' | 'data' = 'onread',
+  ): Promise<Transfer> {
     this.received = 0;
     const measure = startMeasure();
-    const target = family === 6 ? `TCP6:[${STACK_V6}]:9` : `TCP:${STACK_V4}:9`;
+    const port = reader === 'onread' ? DISCARD_PORT : DATA_SINK_PORT;
+    const target = family === 6 ? `TCP6:[${STACK_V6}]:${port}` : `TCP:${STACK_V4}:${port}`;
     await inNsAsync(this.ns, [
-      'bash',
+      'taskset',
       '-c',
-      `head -c ${bytes} /dev/zero | taskset -c ${this.toolCpu} socat -b 262144 -u - ${target},${CUBIC}`,
+      this.toolCpu,
+      'socat',
+      '-b',
+      '262144',
+      '-u',
+      `OPEN:/dev/zero,readbytes=${bytes}`,
+      `${target},${CUBIC}`,
     ]);
     while (this.received !== bytes) await new Promise((f) => setTimeout(f, 5));
     return measure(bytes);

@@ -23,4 +23,4 @@ export type {
 export { TcpSocket, TcpSocketError } from './socket.js';
 export type { OnReadOptions, TcpErrorCode } from './socket.js';
 export { startDiscardServer, startEchoServer } from './services.js';
-export type { DiscardSession } from './services.js';
+export type { DiscardOptions, DiscardSession } from './services.js';
