@@ -20,6 +20,7 @@
  */
 import { arp, ethernet as ethernetSpec } from '../../generated/index.js';
 import { SendStatus } from '../layers.js';
+import type { FrameMeta } from '../link/offload.js';
 import { createArpStats, type ArpStats } from '../stats.js';
 import {
   BROADCAST_MAC,
@@ -81,9 +82,17 @@ const DEFAULTS: Required<ArpOptions> = {
 export interface ResolvedSender {
   /**
    * The datagram is at `offset` (with `ETHERNET_HEADER_LENGTH` bytes of headroom before it) in a
-   * buffer the ARP layer no longer needs.
+   * buffer the ARP layer no longer needs. `meta`: the link's facts it was sent with (a TCP
+   * super-frame's GSO type and size, its partial checksum), null for a plain datagram; its
+   * `bytes` is not set, the copy being another buffer than the one first sent.
    */
-  sendResolved(mac: number, bytes: Uint8Array, offset: number, length: number): boolean;
+  sendResolved(
+    mac: number,
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    meta: FrameMeta | null,
+  ): boolean;
 }
 
 /** Something that learns the current time without scheduling anything (a Clock fits). */
@@ -100,11 +109,17 @@ interface CacheEntry {
   refreshing: boolean;
 }
 
+/** A copy of a waiting datagram, with Ethernet headroom in front. */
+interface QueuedDatagram {
+  bytes: Uint8Array;
+  /** What the link is to be told with it (see ResolvedSender), or null. */
+  meta: FrameMeta | null;
+}
+
 interface Pending {
   requestsSent: number;
   nextRequestAt: number;
-  /** Copies of the waiting datagrams, each with Ethernet headroom in front. */
-  packets: Uint8Array[];
+  packets: QueuedDatagram[];
 }
 
 export class ArpLayer implements EthernetReceiver {
@@ -115,7 +130,7 @@ export class ArpLayer implements EthernetReceiver {
   // every Map call). `key >>> 0` turns a key back into the address.
   private readonly cache = new Map<number, CacheEntry>();
   private readonly pending = new Map<number, Pending>();
-  private queuedBytes = 0;
+  private queued = 0;
   private address = 0;
   private defendedAt = -Infinity;
   conflictListener: ((conflict: ArpConflict) => void) | null = null;
@@ -191,9 +206,16 @@ export class ArpLayer implements EthernetReceiver {
 
   /**
    * Keeps a copy of a datagram for `ip` until it resolves, starting the resolution if needed.
-   * `bytes[offset, offset+length)` is the IPv4 datagram.
+   * `bytes[offset, offset+length)` is the IPv4 datagram; `meta`, the link's facts for it (kept
+   * with the copy, so a super-frame leaves as one), or null.
    */
-  enqueue(ip: number, bytes: Uint8Array, offset: number, length: number): SendStatus {
+  enqueue(
+    ip: number,
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    meta: FrameMeta | null = null,
+  ): SendStatus {
     const o = this.options;
     let p = this.pending.get(ip | 0);
     if (p === undefined) {
@@ -204,15 +226,15 @@ export class ArpLayer implements EthernetReceiver {
       p = { requestsSent: 0, nextRequestAt: 0, packets: [] };
       this.pending.set(ip | 0, p);
       // The first datagram is always kept (bounded by one datagram per pending target).
-      this.keep(p, bytes, offset, length);
+      this.keep(p, bytes, offset, length, meta);
       this.request(ip, p);
       return SendStatus.Queued;
     }
-    if (p.packets.length >= o.queuePerTarget || this.queuedBytes + length > o.queueBytes) {
+    if (p.packets.length >= o.queuePerTarget || this.queued + length > o.queueBytes) {
       this.stats.drops.queueFull++;
       return SendStatus.Dropped;
     }
-    this.keep(p, bytes, offset, length);
+    this.keep(p, bytes, offset, length, meta);
     return SendStatus.Queued;
   }
 
@@ -297,8 +319,8 @@ export class ArpLayer implements EthernetReceiver {
           this.dropPending(key >>> 0, p);
           const listener = this.unresolvedListener;
           if (listener !== null) {
-            for (const packet of p.packets)
-              listener(packet, ETHERNET_HEADER_LENGTH, packet.length - ETHERNET_HEADER_LENGTH);
+            for (const { bytes } of p.packets)
+              listener(bytes, ETHERNET_HEADER_LENGTH, bytes.length - ETHERNET_HEADER_LENGTH);
           }
           continue;
         }
@@ -329,16 +351,27 @@ export class ArpLayer implements EthernetReceiver {
     return out;
   }
 
+  /** Bytes of datagrams waiting for a resolution, all targets. */
+  get queuedBytes(): number {
+    return this.queued;
+  }
+
   /** Targets with datagrams waiting, and how many each. */
   pendingCount(ip: number): number {
     return this.pending.get(ip | 0)?.packets.length ?? 0;
   }
 
-  private keep(p: Pending, bytes: Uint8Array, offset: number, length: number): void {
+  private keep(
+    p: Pending,
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    meta: FrameMeta | null,
+  ): void {
     const copy = new Uint8Array(ETHERNET_HEADER_LENGTH + length);
     copy.set(bytes.subarray(offset, offset + length), ETHERNET_HEADER_LENGTH);
-    p.packets.push(copy);
-    this.queuedBytes += length;
+    p.packets.push({ bytes: copy, meta: meta === null ? null : meta.detached() });
+    this.queued += length;
   }
 
   private request(ip: number, p: Pending): void {
@@ -351,7 +384,7 @@ export class ArpLayer implements EthernetReceiver {
 
   private dropPending(ip: number, p: Pending): void {
     this.stats.drops.unresolved += p.packets.length;
-    for (const packet of p.packets) this.queuedBytes -= packet.length - ETHERNET_HEADER_LENGTH;
+    for (const { bytes } of p.packets) this.queued -= bytes.length - ETHERNET_HEADER_LENGTH;
     this.pending.delete(ip | 0);
   }
 
@@ -359,10 +392,12 @@ export class ArpLayer implements EthernetReceiver {
     const p = this.pending.get(ip | 0);
     if (p === undefined) return;
     this.pending.delete(ip | 0);
-    for (const packet of p.packets) {
-      const length = packet.length - ETHERNET_HEADER_LENGTH;
-      this.queuedBytes -= length;
-      if (this.resolvedSender?.sendResolved(mac, packet, ETHERNET_HEADER_LENGTH, length) === true) {
+    for (const { bytes, meta } of p.packets) {
+      const length = bytes.length - ETHERNET_HEADER_LENGTH;
+      this.queued -= length;
+      if (
+        this.resolvedSender?.sendResolved(mac, bytes, ETHERNET_HEADER_LENGTH, length, meta) === true
+      ) {
         this.stats.queuedSent++;
       }
     }

@@ -527,7 +527,8 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender, 
       return SendStatus.Sent;
     }
     if (link === null) link = this.arp.entryFor(nextHop | 0);
-    if (link === null) return this.arp.enqueue(nextHop, buf, ipOffset, ipLength);
+    if (link === null)
+      return this.arp.enqueue(nextHop, buf, ipOffset, ipLength, meta?.bytes === buf ? meta : null);
     // A super-frame is never fragmented: the link cuts it into segments that fit.
     const limit = gso ? MAX_DATAGRAM : this.pmtu.size === 0 ? this.mtu : this.pathMtu(dst);
     return this.transmit(link, buf, ipOffset, ipLength, limit)
@@ -535,11 +536,28 @@ export class Ipv4Layer implements EthernetReceiver, Ipv4Sender, ResolvedSender, 
       : SendStatus.Dropped;
   }
 
-  /** A datagram that waited for ARP (see ArpLayer.enqueue). */
-  sendResolved(mac: number, bytes: Uint8Array, offset: number, length: number): boolean {
+  /**
+   * A datagram that waited for ARP (see ArpLayer.enqueue), with the link's facts it was sent
+   * with: without them the link would take a super-frame for an oversized plain frame.
+   */
+  sendResolved(
+    mac: number,
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    meta: FrameMeta | null,
+  ): boolean {
     const link = this.scratchMac;
     link.mac = mac;
-    return this.transmit(link, bytes, offset, length);
+    const tx = this.txMeta;
+    if (meta === null || tx === null) return this.transmit(link, bytes, offset, length);
+    tx.copyFrom(meta);
+    tx.bytes = bytes;
+    // A super-frame is never fragmented (see output()).
+    const limit = tx.gsoType !== 0 && tx.gsoSize > 0 ? MAX_DATAGRAM : this.mtu;
+    const sent = this.transmit(link, bytes, offset, length, limit);
+    tx.clear();
+    return sent;
   }
 
   tick(now: number): void {

@@ -1096,15 +1096,39 @@ export class Ipv6Layer implements EthernetReceiver, ResolvedSender, LocalReceive
     }
     if (link === null) link = this.neighbors.entryFor(hop, 0, this.time.now());
     if (link === null)
-      return this.neighbors.enqueue(hop, 0, buf, ipOffset, ipLength, this.time.now());
+      return this.neighbors.enqueue(
+        hop,
+        0,
+        buf,
+        ipOffset,
+        ipLength,
+        this.time.now(),
+        this.txMeta?.bytes === buf ? this.txMeta : null,
+      );
     return this.transmit(link, buf, ipOffset, ipLength) ? SendStatus.Sent : SendStatus.Dropped;
   }
 
-  /** A packet that waited for Neighbor Discovery (see NeighborCache.enqueue). */
-  sendResolved(mac: number, bytes: Uint8Array, offset: number, length: number): boolean {
+  /**
+   * A packet that waited for Neighbor Discovery (see NeighborCache.enqueue), with the link's
+   * facts it was sent with: without them the link would take a super-frame for an oversized
+   * plain frame.
+   */
+  sendResolved(
+    mac: number,
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    meta: FrameMeta | null,
+  ): boolean {
     const link = this.scratchMac;
     link.mac = mac;
-    return this.transmit(link, bytes, offset, length);
+    const tx = this.txMeta;
+    if (meta === null || tx === null) return this.transmit(link, bytes, offset, length);
+    tx.copyFrom(meta);
+    tx.bytes = bytes;
+    const sent = this.transmit(link, bytes, offset, length);
+    tx.clear();
+    return sent;
   }
 
   private transmit(mac: MacHolder, bytes: Uint8Array, ipOffset: number, ipLength: number): boolean {

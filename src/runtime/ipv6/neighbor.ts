@@ -17,6 +17,7 @@ import { SendStatus } from '../layers.js';
 import { ETHERNET_HEADER_LENGTH, type MacHolder } from '../ethernet/ethernet.js';
 import { copyBytes } from '../../util/bytes.js';
 import type { ResolvedSender } from '../arp/arp.js';
+import type { FrameMeta } from '../link/offload.js';
 import { AddressTable } from './address.js';
 
 export const NudState = {
@@ -79,6 +80,8 @@ interface QueuedPacket {
   bytes: Uint8Array;
   offset: number;
   length: number;
+  /** What the link is to be told with it (see ResolvedSender), or null. */
+  meta: FrameMeta | null;
 }
 
 export interface Neighbor {
@@ -204,7 +207,10 @@ export class NeighborCache {
     return n.link;
   }
 
-  /** Queues a packet (copied) for `address`, starting its resolution when none is running. */
+  /**
+   * Queues a packet (copied) for `address`, starting its resolution when none is running.
+   * `meta`, the link's facts for it (kept with the copy, so a super-frame leaves as one), or null.
+   */
   enqueue(
     address: Uint8Array,
     off: number,
@@ -212,6 +218,7 @@ export class NeighborCache {
     offset: number,
     length: number,
     now: number,
+    meta: FrameMeta | null = null,
   ): SendStatus {
     let n = this.table.get(address, off);
     if (n === undefined) {
@@ -229,7 +236,8 @@ export class NeighborCache {
       this.wake(n.deadline);
     } else if (n.state !== NudState.Incomplete) {
       // Resolved meanwhile (e.g. from inside a receive): nothing to wait for.
-      return this.sender !== null && this.sender.sendResolved(n.link.mac, bytes, offset, length)
+      return this.sender !== null &&
+        this.sender.sendResolved(n.link.mac, bytes, offset, length, meta)
         ? SendStatus.Sent
         : SendStatus.Dropped;
     }
@@ -240,7 +248,12 @@ export class NeighborCache {
     // Kept with Ethernet headroom in front, as ResolvedSender expects.
     const copy = new Uint8Array(ETHERNET_HEADER_LENGTH + length);
     copyBytes(bytes, offset, copy, ETHERNET_HEADER_LENGTH, length);
-    n.queue.push({ bytes: copy, offset: ETHERNET_HEADER_LENGTH, length });
+    n.queue.push({
+      bytes: copy,
+      offset: ETHERNET_HEADER_LENGTH,
+      length,
+      meta: meta === null ? null : meta.detached(),
+    });
     n.queuedBytes += length;
     this.queued += length;
     return SendStatus.Queued;
@@ -470,7 +483,7 @@ export class NeighborCache {
     for (const p of queue) {
       if (
         this.sender === null ||
-        !this.sender.sendResolved(n.link.mac, p.bytes, p.offset, p.length)
+        !this.sender.sendResolved(n.link.mac, p.bytes, p.offset, p.length, p.meta)
       ) {
         this.counters.queueDrops++;
       }

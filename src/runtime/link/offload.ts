@@ -129,6 +129,14 @@ export class FrameMeta implements virtio.VirtioNetHdrFields {
     this.csumOffset = other.csumOffset;
   }
 
+  /** A copy of these facts tied to no buffer (kept with a queued copy of the frame). */
+  detached(): FrameMeta {
+    const copy = new FrameMeta();
+    copy.copyFrom(this);
+    copy.bytes = null;
+    return copy;
+  }
+
   /** From a header wrapped over `bytes` (the frame follows it there). */
   readFrom(view: virtio.VirtioNetHdrView, bytes: Uint8Array): void {
     this.bytes = bytes;

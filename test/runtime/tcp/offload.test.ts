@@ -144,6 +144,42 @@ describe('TCP with segmentation offload on a memory link', () => {
     }
   });
 
+  for (const [family, host] of [
+    ['IPv4 (ARP)', IP_B],
+    ['IPv6 (ND)', IP6_B],
+  ] as const) {
+    it(`a super-frame that waits for ${family} leaves with its offload facts`, async () => {
+      const v6 = host === IP6_B;
+      for (const offloadB of [true, false]) {
+        const p = makePair(61, {}, {}, {}, { ipv6: v6, offloadA: true, offloadB });
+        const toB = frameSizes(p, 'b');
+        if (v6) await runUntil(p.clock, () => false, DAD_DONE_MS);
+        const got: Buffer[] = [];
+        p.tcpB.listen(9, (s) => s.on('data', (d: Buffer) => got.push(d)));
+        const c = p.tcpA.connect({ host, port: 9 });
+        let open = false;
+        c.on('connect', () => (open = true));
+        await runUntil(p.clock, () => open);
+        // A forgets its neighbour, so the first data (a super-frame: the whole initial window)
+        // waits for the resolution in the queue.
+        if (v6) p.a.ipv6?.neighbors.clear();
+        else p.a.arp.clear();
+        const data = randomBytes(64 << 10, 61);
+        c.write(data);
+        const queued = v6 ? p.a.ipv6?.neighbors.queuedBytes : p.a.arp.queuedBytes;
+        expect(queued ?? 0).toBeGreaterThan(4 * MSS);
+        await runUntil(p.clock, () => Buffer.concat(got).length >= data.length, 60_000);
+        expect(sha256(Buffer.concat(got))).toBe(sha256(data));
+        // Delivered as sent, not resent after the queued super-frame was dropped.
+        expect(p.tcpA.stats().retransmits).toBe(0);
+        const big = toB.filter(([len]) => len > 1514);
+        if (offloadB) expect(big.length).toBeGreaterThan(0);
+        else expect(big).toEqual([]);
+        c.destroy();
+      }
+    });
+  }
+
   it('a corrupted super-frame is caught by its checksum, not delivered', async () => {
     const { p } = await transfer(2 << 20, 43, { corrupt: 0.05 }, true, true);
     const drops = p.tcpB.stats().drops;
