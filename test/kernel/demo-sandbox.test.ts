@@ -19,6 +19,12 @@ function cli(...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
+/** What ethtool says of TSO on the sandbox's tap0 (the kernel's view of what the stack asked). */
+function tso(): string {
+  const r = sh('ip', ['netns', 'exec', NS, 'ethtool', '-k', 'tap0']);
+  return /tcp-segmentation-offload: (\w+)/.exec(r.out)?.[1] ?? `no answer: ${r.err}`;
+}
+
 describe.skipIf(!isRoot)('pktstack sandbox', () => {
   afterAll(() => {
     cli('down');
@@ -31,6 +37,8 @@ describe.skipIf(!isRoot)('pktstack sandbox', () => {
     const pid = Number(/pid (\d+)/.exec(up.out)?.[1]);
     expect(pid).toBeGreaterThan(0);
     expect(up.out).toContain(`ip netns exec ${NS} ping 10.0.0.2`);
+    expect(up.out).toMatch(/offloads vnet-hdr csum tso4 tso6\)/);
+    expect(tso()).toBe('on');
     expect(cli('status')).toMatchObject({ code: 0 });
     expect(sh('ip', ['netns', 'exec', NS, 'ping', '-c', '2', '-i', '0.2', '10.0.0.2']).code).toBe(
       0,
@@ -59,5 +67,17 @@ describe.skipIf(!isRoot)('pktstack sandbox', () => {
     expect(cli('status').code).toBe(1);
     // down again: nothing to do, still fine.
     expect(cli('down')).toMatchObject({ code: 0 });
+  }, 60_000);
+
+  it('up --no-offload: the stack opens the TAP without offloads and says so', () => {
+    const up = cli('up', '--no-offload');
+    try {
+      expect(up.code, up.err).toBe(0);
+      expect(up.out).toMatch(/offloads none\)/);
+      expect(tso()).toBe('off');
+      expect(sh('ip', ['netns', 'exec', NS, 'ping', '-c', '1', '10.0.0.2']).code).toBe(0);
+    } finally {
+      expect(cli('down').code).toBe(0);
+    }
   }, 60_000);
 });

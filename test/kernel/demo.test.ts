@@ -32,6 +32,7 @@ describe.skipIf(!isRoot)('pktstack demo', () => {
     expect(r.status, r.stderr + out).toBe(0);
     const ns = /namespace (pkt-demo-\d+)/.exec(out)?.[1];
     expect(ns).toBeDefined();
+    expect(out).toMatch(/offloads vnet-hdr csum tso4 tso6\)/);
     expect(out).toMatch(
       /ping +5\/5 replies from 10.0.0.2, rtt min\/avg\/max [\d.]+\/[\d.]+\/[\d.]+ ms/,
     );
@@ -56,6 +57,17 @@ describe.skipIf(!isRoot)('pktstack demo', () => {
     expect(again).toMatch(/ARP/);
     expect(again).toMatch(/ICMP/);
     expect(again).toMatch(/ICMPv6/);
+  }, 70_000);
+
+  it('--no-offload: the stack opens the TAP without offloads, says so, and every step passes', () => {
+    const r = spawnSync(CLI[0], [...CLI.slice(1), 'demo', '--no-offload', '--bytes', '1000000'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/offloads none\)/);
+    expect(r.stdout).toMatch(/all steps passed in/);
   }, 70_000);
 
   it('cleans up on Ctrl-C in the middle of a run', async () => {

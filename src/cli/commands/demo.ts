@@ -17,11 +17,13 @@ import { openCapture } from '../../pcap/reader.js';
 import {
   createNamespace,
   deleteNamespace,
+  describeOffloads,
   inNamespace,
   isRoot,
   KERNEL_CIDR,
   killRunningCommands,
   LabError,
+  offloadArgs,
   requireTools,
   STACK_CIDR,
   STACK_IP,
@@ -31,12 +33,15 @@ import {
   stopStack,
   type StackProcess,
 } from './netns-lab.js';
+import { NO_OFFLOAD_HELP } from './run.js';
 
 export interface DemoOptions {
   /** Keep the capture here (default: a temporary file, removed at the end). */
   pcap?: string;
   /** Bytes for the large HTTP body and for the discard upload. */
   bytes: string;
+  /** Ask for the TAP's virtio-net offloads (default true; `--no-offload`: not). */
+  offload?: boolean;
 }
 
 /** One step's outcome line (`ok` false marks the demo as failed, but it goes on). */
@@ -234,11 +239,14 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       '9',
       '--pcap',
       pcap,
+      ...offloadArgs(options.offload ?? true),
     ]);
+    const offloads = describeOffloads(stack);
     process.stdout.write(
       `pktstack demo: namespace ${ns}: kernel ${KERNEL_CIDR} on tap0 <-> pktstack ${STACK_CIDR} ${STACK6_CIDR} ` +
-        `(mac ${String(stack.up.mac)}, pid ${stack.child.pid})\n`,
+        `(mac ${String(stack.up.mac)}, pid ${stack.child.pid}, offloads ${offloads.summary})\n`,
     );
+    if (offloads.fallback !== null) process.stdout.write(`pktstack demo: ${offloads.fallback}\n`);
     const steps: Step[] = [];
     const run = async (step: Promise<Step>): Promise<void> => {
       const s = await step;
@@ -295,6 +303,7 @@ export function register(program: Command): void {
     )
     .option('--pcap <file>', 'keep the capture of the run in FILE')
     .option('--bytes <n>', 'size of the large HTTP body and of the discard upload', '10000000')
+    .option('--no-offload', NO_OFFLOAD_HELP)
     .action(async (options: DemoOptions) => {
       try {
         process.exitCode = await runDemo(options);

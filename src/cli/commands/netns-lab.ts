@@ -130,6 +130,8 @@ export interface StackProcess {
   child: ChildProcess;
   /** The "up" event's fields. */
   up: Record<string, unknown>;
+  /** The "offloads.fallback" event logged before "up" (the kernel refused some), or null. */
+  fallback: Record<string, unknown> | null;
   /** Resolves with the "down" event (stats), or null if the process ended without one. */
   down: Promise<Record<string, unknown> | null>;
   exited: Promise<number | null>;
@@ -159,6 +161,7 @@ export function startStack(
   let gotDown: (e: Record<string, unknown> | null) => void = () => undefined;
   const down = new Promise<Record<string, unknown> | null>((resolve) => (gotDown = resolve));
   void exited.then(() => gotDown(null));
+  let fallback: Record<string, unknown> | null = null;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -177,7 +180,9 @@ export function startStack(
       }
       if (event.event === 'up') {
         clearTimeout(timer);
-        resolve({ child, up: event, down, exited });
+        resolve({ child, up: event, fallback, down, exited });
+      } else if (event.event === 'offloads.fallback') {
+        fallback = event;
       } else if (event.event === 'down') {
         gotDown(event);
       }
@@ -197,10 +202,13 @@ async function waitForUpInFile(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const text = await readFile(logFile, 'utf8').catch(() => '');
+    let fallback: Record<string, unknown> | null = null;
     for (const line of text.split('\n')) {
+      if (line.startsWith('{"event":"offloads.fallback"'))
+        fallback = JSON.parse(line) as Record<string, unknown>;
       if (!line.startsWith('{"event":"up"')) continue;
       const up = JSON.parse(line) as Record<string, unknown>;
-      return { child, up, down: Promise.resolve(null), exited };
+      return { child, up, fallback, down: Promise.resolve(null), exited };
     }
     if (exitCode !== undefined) {
       throw new LabError(`pktstack run exited (${exitCode}); see ${logFile}:\n${text.trim()}`);
@@ -209,6 +217,27 @@ async function waitForUpInFile(
   }
   child.kill('SIGKILL');
   throw new LabError(`pktstack run did not come up within ${timeoutMs / 1000} s; see ${logFile}`);
+}
+
+/** `--no-offload` when `offload` is false: `pktstack run` asks for offloads by default. */
+export function offloadArgs(offload: boolean): string[] {
+  return offload ? [] : ['--no-offload'];
+}
+
+/**
+ * What the stack's TAP took of the offloads (its "up" event's summary, e.g. "vnet-hdr csum tso4
+ * tso6" or "none"), then, when the kernel refused some, the "offloads.fallback" event as
+ * `pktstack run` logs it (reason and what it uses instead) on a line of its own.
+ */
+export function describeOffloads(p: StackProcess): { summary: string; fallback: string | null } {
+  const f = p.fallback;
+  return {
+    summary: String(p.up.offloads ?? 'none'),
+    fallback:
+      f === null
+        ? null
+        : `offloads.fallback tap=${String(f.tap)} reason=${String(f.reason)} using=${String(f.using)}`,
+  };
 }
 
 /** SIGINT, then SIGKILL if it has not exited after `graceMs`. */

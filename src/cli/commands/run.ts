@@ -59,6 +59,10 @@ export interface RunOptions {
   offload?: boolean;
 }
 
+/** `--no-offload`'s help, the same for every command that starts the stack on a TAP. */
+export const NO_OFFLOAD_HELP =
+  'open the TAP without virtio-net offloads (no checksum offload, no 64 KiB TCP segments)';
+
 type EventFields = Record<string, unknown>;
 
 function parsePort(text: string): number {
@@ -358,10 +362,7 @@ export function register(program: Command): void {
       '--dhcp6 [mode]',
       'DHCPv6 (turns IPv6 on): auto (router advertisements choose: M flag stateful, O flag stateless; the default), stateful or stateless',
     )
-    .option(
-      '--no-offload',
-      'open the TAP without virtio-net offloads (no checksum offload, no 64 KiB TCP segments)',
-    )
+    .option('--no-offload', NO_OFFLOAD_HELP)
     .action(async (opts: Omit<RunOptions, 'log'> & { log: string }) => {
       if (opts.log !== 'text' && opts.log !== 'json') {
         throw new StackConfigError(`--log must be text or json, not "${opts.log}"`);

@@ -16,10 +16,12 @@ import type { Command } from 'commander';
 import {
   createNamespace,
   deleteNamespace,
+  describeOffloads,
   isRoot,
   KERNEL_CIDR,
   LabError,
   namespaceExists,
+  offloadArgs,
   STACK_CIDR,
   STACK6_CIDR,
   STACK6_IP,
@@ -27,6 +29,7 @@ import {
   STACK_IP,
   startStack,
 } from './netns-lab.js';
+import { NO_OFFLOAD_HELP } from './run.js';
 
 const STATE_DIR = '/run/pktstack';
 
@@ -43,6 +46,8 @@ export interface SandboxOptions {
   stack: boolean;
   http: string;
   pcap?: string;
+  /** Ask for the TAP's virtio-net offloads (default true; `--no-offload`: not). */
+  offload?: boolean;
 }
 
 function statePath(name: string): string {
@@ -105,6 +110,7 @@ export async function sandboxUp(o: SandboxOptions): Promise<void> {
     started: new Date().toISOString(),
     args: [],
   };
+  let offloads: ReturnType<typeof describeOffloads> | null = null;
   if (o.stack) {
     const log = join(STATE_DIR, `${o.name}.log`);
     rmSync(log, { force: true });
@@ -112,11 +118,13 @@ export async function sandboxUp(o: SandboxOptions): Promise<void> {
     args.push('--ip6', STACK6_CIDR);
     args.push('--http', o.http, '--echo', '7', '--discard', '9', '--udp-echo', '7');
     if (o.pcap !== undefined) args.push('--pcap', o.pcap);
+    args.push(...offloadArgs(o.offload ?? true));
     try {
       const p = await startStack(o.name, args, { logFile: log });
       state.pid = p.child.pid ?? null;
       state.log = log;
       state.args = args;
+      offloads = describeOffloads(p);
     } catch (error) {
       await deleteNamespace(o.name);
       throw error;
@@ -127,8 +135,10 @@ export async function sandboxUp(o: SandboxOptions): Promise<void> {
   const lines = [
     `sandbox up: namespace ${ns}, kernel ${KERNEL_CIDR} ${KERNEL6_CIDR} on tap0` +
       (state.pid !== null
-        ? `, pktstack ${STACK_CIDR} ${STACK6_CIDR} (pid ${state.pid}, log ${state.log})`
+        ? `, pktstack ${STACK_CIDR} ${STACK6_CIDR} (pid ${state.pid}, log ${state.log}, ` +
+          `offloads ${offloads?.summary ?? 'none'})`
         : ''),
+    ...(offloads?.fallback != null ? [offloads.fallback] : []),
     'try:',
     ...(state.pid !== null
       ? [
@@ -210,6 +220,7 @@ export function register(program: Command): void {
     .option('--no-stack', 'only the namespace; run the stack yourself')
     .option('--http <port[:dir]>', 'what the stack serves over HTTP', '80')
     .option('--pcap <file>', "record the stack's frames to FILE")
+    .option('--no-offload', NO_OFFLOAD_HELP)
     .action((o: SandboxOptions) => sandboxUp(o).catch(report));
   common(sandbox.command('down'))
     .description('stop the stack and delete the namespace')
