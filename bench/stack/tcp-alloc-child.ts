@@ -12,7 +12,7 @@
  */
 import { ACK, SYN } from '../../src/fsm/segment.js';
 import { tcp as codec } from '../../src/generated/index.js';
-import { VirtualClock } from '../../src/runtime/clock/virtual.js';
+import { RealClock } from '../../src/runtime/clock/real.js';
 import { SendStatus, type Ipv4Delivery, type Ipv4Sender } from '../../src/runtime/layers.js';
 import { TcpLayer } from '../../src/runtime/tcp/layer.js';
 import { copyMode, exposedGc, measured, PEER, peerTcp, US } from './child-harness.js';
@@ -37,7 +37,7 @@ const sender: Ipv4Sender = {
     return SendStatus.Sent;
   },
 };
-const layer = new TcpLayer(sender, new VirtualClock(), {
+const layer = new TcpLayer(sender, new RealClock({ unrefTimers: true }), {
   rcvBuf: 1 << 22,
   isnKey: new Uint8Array(16),
 });

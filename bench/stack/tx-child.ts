@@ -11,7 +11,7 @@
  */
 import { ACK, SYN } from '../../src/fsm/segment.js';
 import { ipv4, tcp as codec } from '../../src/generated/index.js';
-import { VirtualClock } from '../../src/runtime/clock/virtual.js';
+import { RealClock } from '../../src/runtime/clock/real.js';
 import type { FrameReceiver, Link, LinkStats } from '../../src/runtime/link/link.js';
 import { Stack } from '../../src/runtime/stack.js';
 import {
@@ -68,7 +68,7 @@ const link: Link = {
 };
 const stack = new Stack({
   link,
-  clock: new VirtualClock(),
+  clock: new RealClock({ unrefTimers: true }),
   ip: '10.0.0.2/24',
 });
 const layer = stack.tcp;
