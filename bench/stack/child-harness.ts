@@ -16,6 +16,29 @@ export const PEER = 0x0a000001;
 export const OUR_MAC = 0x020000000002;
 export const PEER_MAC = 0x020000000001;
 
+/**
+ * Reads the TCP segment in an Ethernet frame the stack sent, on the generated views (IPv4 only:
+ * the children speak nothing else). `tcp` holds the segment after a non-null `seqOf`.
+ */
+export class FrameReader {
+  readonly ethernet = new ethernet.EthernetView();
+  readonly ipv4 = new ipv4.Ipv4View();
+  readonly tcp = new codec.TcpView();
+
+  /** The segment's sequence number as its int32 bit pattern (never boxed), or null: not TCP. */
+  seqOf(bytes: Uint8Array, offset: number, length: number): number | null {
+    const e = this.ethernet;
+    if (e.wrap(bytes, offset, length) !== null || e.etherType !== ethernet.EtherType.IPv4)
+      return null;
+    const ip = this.ipv4;
+    if (ip.wrap(bytes, e.payloadOffset, e.payloadLength) !== null) return null;
+    if (ip.protocol !== ipv4.IpProtocol.TCP) return null;
+    const t = this.tcp;
+    if (t.wrap(bytes, ip.payloadOffset, ip.payloadLength) !== null) return null;
+    return t.seqBits;
+  }
+}
+
 /** As on a TAP: long copies through the addon's memmove, where it is built ('js' otherwise). */
 export function copyMode(): 'native' | 'js' {
   return loadNativeCopy() ? 'native' : 'js';

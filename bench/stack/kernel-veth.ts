@@ -14,7 +14,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { machineCpuSeconds, run } from './lab.js';
+import { CUBIC, machineCpuSeconds, run } from './lab.js';
 import { percentile } from './ping.js';
 
 export interface KernelVethOptions {
@@ -51,8 +51,6 @@ export interface KernelVethResult {
 const PORT = 5001;
 const SENDER_IP = '10.8.1.1';
 const RECEIVER_IP = '10.8.1.2';
-/** socat address option: IPPROTO_TCP (6), TCP_CONGESTION (13). */
-const CUBIC = 'setsockopt-string=6:13:cubic';
 
 /**
  * Share of the last 10 s in which some runnable task waited for a CPU (/proc/pressure/cpu, %):

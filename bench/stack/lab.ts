@@ -8,11 +8,26 @@ import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ipv4 } from '../../src/generated/index.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const CACHE = join(ROOT, 'bench', '.cache');
 export const STACK_IP = '10.0.0.2';
 export const HOST_IP = '10.0.0.1';
+
+/**
+ * linux/tcp.h TCP_CONGESTION: the socket option naming a socket's congestion control (a
+ * socket-API number, not a wire field, so not in specs/).
+ */
+const TCP_CONGESTION = 13;
+
+/**
+ * socat address option asking a kernel socket for cubic (DESIGN.md: BBR is slower and
+ * retransmits spuriously on veth and the TAP). The namespace-wide sysctl is refused outside the
+ * initial namespace here (allowed list "reno bbr"), so each socket asks itself (root may). The
+ * option level IPPROTO_TCP is, by the socket API's definition, TCP's protocol number.
+ */
+export const CUBIC = `setsockopt-string=${ipv4.IpProtocol.TCP}:${TCP_CONGESTION}:cubic`;
 
 /**
  * The machine's CPUs, read once at load: the TCP scenarios pin this process to one CPU, after

@@ -23,6 +23,7 @@ import {
   STACK_IP,
   type Placement,
   type Responder,
+  CUBIC,
 } from './lab.js';
 import { measurePing, type PingResult } from './ping.js';
 import {
@@ -77,8 +78,6 @@ class PeerLab extends Lab {
 }
 
 const SINK_PORT = 5002;
-/** socat address option asking the kernel sender for cubic: IPPROTO_TCP, TCP_CONGESTION. */
-const CUBIC = 'setsockopt-string=6:13:cubic';
 
 /** Compiles lwip-peer into bench/.cache/ against the installed liblwip; returns its path. */
 export function buildLwipPeer(): string {

@@ -17,6 +17,7 @@ import { Stack } from '../../src/runtime/stack.js';
 import {
   copyMode,
   exposedGc,
+  FrameReader,
   introducePeer,
   measured,
   median,
@@ -39,18 +40,17 @@ const BATCH = 32;
 
 let lastSeq = 0;
 let sent = 0;
+const sentTcp = new FrameReader();
 let receiver: FrameReceiver | null = null;
 const link: Link = {
   mac: OUR_MAC,
   mtu: 1500,
   send(bytes, offset, length) {
     sent++;
-    // The TCP sequence number of what we sent (Ethernet 14 + IPv4 20 + 4), signed so that no
-    // heap number is made per reply.
-    if (length >= 54) {
-      const o = offset + 38;
-      lastSeq = (bytes[o] << 24) | (bytes[o + 1] << 16) | (bytes[o + 2] << 8) | bytes[o + 3];
-    }
+    // The TCP sequence number of what we sent, as its int32 bit pattern so that no heap number
+    // is made per reply.
+    const seq = sentTcp.seqOf(bytes, offset, length);
+    if (seq !== null) lastSeq = seq;
     return true;
   },
   setReceiver(r) {

@@ -25,6 +25,7 @@ const MSS = 1448;
 const BATCH = 32;
 
 let lastSeq = 0;
+const sentTcp = new codec.TcpView();
 let sentSegments = 0;
 const sender: Ipv4Sender = {
   address: US,
@@ -33,7 +34,7 @@ const sender: Ipv4Sender = {
     sentSegments++;
     // Signed: an unsigned value >= 2^31 would be a heap number per segment sent, counted as
     // the stack's allocation.
-    lastSeq = (buf[off + 4] << 24) | (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7];
+    if (sentTcp.wrap(buf, off) === null) lastSeq = sentTcp.seqBits;
     return SendStatus.Sent;
   },
 };

@@ -21,7 +21,7 @@ import {
   startEchoServer,
   type TcpLayer,
 } from '../../src/runtime/tcp/index.js';
-import { CPUS, machineCpuSeconds } from './lab.js';
+import { CPUS, CUBIC, machineCpuSeconds } from './lab.js';
 import { percentile } from './ping.js';
 
 /**
@@ -154,12 +154,6 @@ export interface PingFigures {
   sent: number;
 }
 
-/**
- * Kernel-side sockets use cubic (DESIGN.md: BBR is slower and retransmits spuriously on veth).
- * The namespace-wide sysctl is refused outside the initial namespace here (allowed list
- * "reno bbr"), so each socat socket asks for cubic itself with TCP_CONGESTION (root may).
- */
-const CUBIC = 'setsockopt-string=6:13:cubic';
 /** The stack's discard server (RFC 863), and a sink on the next port read through 'data'. */
 const DISCARD_PORT = 9;
 const DATA_SINK_PORT = 10;

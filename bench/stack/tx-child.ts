@@ -17,6 +17,7 @@ import { Stack } from '../../src/runtime/stack.js';
 import {
   copyMode,
   exposedGc,
+  FrameReader,
   introducePeer,
   measured,
   median,
@@ -38,20 +39,17 @@ const WRITE = Number(process.argv[3] ?? 65536);
 let sentEnd = 0;
 let dataSegments = 0;
 let ourIss = 0;
+const sentTcp = new FrameReader();
 let receiver: FrameReceiver | null = null;
 const link: Link = {
   mac: OUR_MAC,
   mtu: 1500,
   send(bytes, offset, length) {
-    if (length < 54 || bytes[offset + 12] !== 0x08 || bytes[offset + 13] !== 0) return true;
-    const tcpAt = offset + 14 + (bytes[offset + 14] & 0xf) * 4;
-    const seq =
-      (bytes[tcpAt + 4] << 24) |
-      (bytes[tcpAt + 5] << 16) |
-      (bytes[tcpAt + 6] << 8) |
-      bytes[tcpAt + 7];
-    const data = length - (tcpAt - offset) - (bytes[tcpAt + 12] >> 4) * 4;
-    if ((bytes[tcpAt + 13] & SYN) !== 0) ourIss = seq;
+    const seq = sentTcp.seqOf(bytes, offset, length);
+    if (seq === null) return true;
+    const t = sentTcp.tcp;
+    const data = t.payloadLength;
+    if ((t.flags & SYN) !== 0) ourIss = seq;
     if (data > 0) {
       dataSegments++;
       sentEnd = (seq + data) | 0;
