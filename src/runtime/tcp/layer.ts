@@ -517,7 +517,7 @@ class Entry implements SocketBackend, RxRun {
     const consumed = this.handed - buffered - this.reported;
     if (consumed > 0) {
       this.reported += consumed;
-      this.conn.consumed(consumed, this.clock.now());
+      this.conn.consumed(consumed, this.layer.time());
       this.layer.settle(this);
     }
   }
@@ -665,6 +665,12 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   /** Set by attachTcp when the stack reports batch ends: ACKs are then coalesced per batch. */
   coalesceAcks = false;
   private inBatch = false;
+  /**
+   * When the open batch's segments arrived, read at its first segment; null between batches.
+   * Null is part of the type on purpose: V8 then keeps the field tagged, so the heap number the
+   * clock returned is stored and handed on as it is instead of being boxed again on every use.
+   */
+  private batchTime: number | null = null;
   private readonly deferred: Entry[] = [];
   /** In-order data on its way to the sockets (ownership: see rx-slab.ts). */
   private readonly rxMemory = new RxSlab(copyBytes);
@@ -993,7 +999,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     seg.gsoSize = this.rxGsoSize;
     const remotePort = view.srcPort;
     const localPort = view.dstPort;
-    const now = this.clock.now();
+    const now = this.arrivalTime();
     const entry = this.lookup(a, remotePort, localPort);
     if (entry !== undefined) {
       const conn = entry.conn;
@@ -1321,6 +1327,25 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     }
   }
 
+  /**
+   * The time a received segment arrived. The segments of one batch (one TAP read, one memory
+   * delivery) arrived together, so while the host batches (it then owes a batchEnd() after each
+   * batch) they share one reading of the clock. In Node every clock read (performance.now(),
+   * Date.now()) returns a new 16-byte heap number: read per segment, it was the receive path's
+   * only allocation per segment.
+   */
+  private arrivalTime(): number {
+    if (!this.holdingRuns()) return this.clock.now();
+    let t = this.batchTime;
+    if (t === null) t = this.batchTime = this.clock.now();
+    return t;
+  }
+
+  /** The open batch's arrival time until its batchEnd() is done, else the clock's reading. */
+  time(): number {
+    return this.batchTime ?? this.clock.now();
+  }
+
   /** True while runs wait for the batch's end instead of being handed over at each settle. */
   private holdingRuns(): boolean {
     return this.coalesceAcks && this.inBatch;
@@ -1343,27 +1368,31 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
   /** End of a receive batch (one TAP wakeup): send the ACKs coalesced during it. */
   batchEnd(): void {
     this.inBatch = false;
-    // The batch's data first: the reader's chance to open the window the ACKs below advertise.
-    const pending = this.rxPending;
-    for (let i = 0; i < pending.length; i++) {
-      const entry = pending[i];
-      entry.rxListed = false;
-      if (!entry.rxWaiting) continue;
-      if (entry.inTable) this.settle(entry);
-      else RxSlab.drop(entry);
+    try {
+      // The batch's data first: the reader's chance to open the window the ACKs below advertise.
+      const pending = this.rxPending;
+      for (let i = 0; i < pending.length; i++) {
+        const entry = pending[i];
+        entry.rxListed = false;
+        if (!entry.rxWaiting) continue;
+        if (entry.inTable) this.settle(entry);
+        else RxSlab.drop(entry);
+      }
+      clearArray(pending);
+      const deferred = this.deferred;
+      if (deferred.length === 0) return;
+      const now = this.time();
+      for (let i = 0; i < deferred.length; i++) {
+        const entry = deferred[i];
+        entry.ackDeferred = false;
+        if (!entry.inTable) continue;
+        entry.conn.flushAck(now);
+        this.settle(entry);
+      }
+      clearArray(deferred);
+    } finally {
+      this.batchTime = null;
     }
-    clearArray(pending);
-    const deferred = this.deferred;
-    if (deferred.length === 0) return;
-    const now = this.clock.now();
-    for (let i = 0; i < deferred.length; i++) {
-      const entry = deferred[i];
-      entry.ackDeferred = false;
-      if (!entry.inTable) continue;
-      entry.conn.flushAck(now);
-      this.settle(entry);
-    }
-    clearArray(deferred);
   }
 
   // ================================================================== internals
