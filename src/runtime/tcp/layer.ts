@@ -449,13 +449,15 @@ class Entry implements SocketBackend, RxRun {
   /**
    * An `onread` socket: bytes already copied into its buffer and not yet given to its callback;
    * chunks (and their first one's bytes given) and end-of-stream events that wait while it is
-   * paused; whether it was resumed since.
+   * paused; whether it was resumed since; whether its buffer is to be handed over at the next
+   * settle rather than at the batch's end (see deliver).
    */
   directFill = 0;
   readonly held: Buffer[] = [];
   heldOffset = 0;
   readonly heldEvents: TcpEvent[] = [];
   resumed = false;
+  directDue = false;
   /** Bytes handed to the socket (onData), and how many of them were reported consumed. */
   handed = 0;
   reported = 0;
@@ -1317,6 +1319,11 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
       const n = Math.min(length, direct.length - entry.directFill);
       copyBytes(bytes, offset, direct, entry.directFill, n);
       entry.directFill += n;
+      // When the room left would not take another segment like this one, the buffer goes to
+      // the callback as soon as this segment is processed (settle), not at the batch's end:
+      // otherwise the rest of the batch (up to 32 super-frames of 64 KiB) would be copied into
+      // the slab and then again into this buffer.
+      if (direct.length - entry.directFill < length) entry.directDue = true;
       offset += n;
       length -= n;
     }
@@ -1657,6 +1664,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
         (entry.chunks.length > 0 ||
           entry.events.length > 0 ||
           entry.resumed ||
+          entry.directDue ||
           (entry.rxWaiting && !this.holdingRuns()));
         guard++
       ) {
@@ -1683,7 +1691,9 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
 
   private flush(entry: Entry): void {
     // The open run waits for the batch's end, unless an event must follow its data.
-    if (!this.holdingRuns() || entry.events.length > 0 || entry.resumed)
+    const due = entry.directDue;
+    entry.directDue = false;
+    if (!this.holdingRuns() || entry.events.length > 0 || entry.resumed || due)
       this.rxMemory.close(entry, entry.chunks);
     // Swap in the spare arrays so work queued by socket callbacks lands in the other pair.
     const events = entry.events;
@@ -1699,7 +1709,7 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     // End of stream after the data an `onread` socket has not taken yet.
     let endWaits = false;
     if (socket !== null && socket.direct) {
-      if (!this.holdingRuns() || events.length > 0 || entry.resumed) {
+      if (!this.holdingRuns() || events.length > 0 || entry.resumed || due) {
         entry.resumed = false;
         this.deliverDirect(entry, socket, chunks);
       } else for (let i = 0; i < chunks.length; i++) entry.held.push(chunks[i]);

@@ -1,8 +1,10 @@
 /**
- * The time a TcpLayer gives the state machine for received segments. A host that batches (one
- * TAP read, one memory delivery, then batchEnd()) has the segments of a batch share one clock
- * reading, taken at the batch's first segment; the next batch reads the clock again. A host
- * that reports no batch ends gets a reading per segment.
+ * What a TcpLayer does per receive batch (one TAP read, one memory delivery, then batchEnd()).
+ * The time it gives the state machine: the segments of a batch share one clock reading, taken
+ * at the batch's first segment; the next batch reads the clock again; a host that reports no
+ * batch ends gets a reading per segment. An `onread` socket's buffer: filled straight from the
+ * segments and handed to the callback once the next segment would not fit, also in the middle
+ * of a batch, so a large batch is not copied into the receive slab and then again.
  */
 import { describe, expect, it } from 'vitest';
 import { ACK, SYN } from '../../../src/fsm/segment.js';
@@ -29,8 +31,12 @@ class HandClock implements Clock {
   }
 }
 
-/** A layer with one connection from PEER:40000 to port 9, established; segments fed by hand. */
-function established(coalesceAcks: boolean) {
+/**
+ * A layer with one connection from PEER:40000 to port 9, established; segments fed by hand,
+ * each `MSS` bytes of a running counter. With `onread`, the server reads into a buffer of that
+ * size and `reads` records each callback: its length and whether it came before batchEnd().
+ */
+function established(coalesceAcks: boolean, onread = 0) {
   const clock = new HandClock();
   const view = new codec.TcpView();
   let synAckSeq = 0;
@@ -45,10 +51,28 @@ function established(coalesceAcks: boolean) {
   const layer = new TcpLayer(sender, clock, { rcvBuf: 1 << 20, isnKey: new Uint8Array(16) });
   layer.coalesceAcks = coalesceAcks;
   let server: TcpSocket | null = null;
-  layer.listen(9, (s) => {
-    server = s;
-    s.on('data', () => {});
-  });
+  let batchOpen = false;
+  const reads: Array<{ bytes: number; inBatch: boolean }> = [];
+  const received: number[] = [];
+  const readBuffer = new Uint8Array(onread);
+  layer.listen(
+    9,
+    (s) => {
+      server = s;
+      if (onread === 0) s.on('data', () => {});
+    },
+    onread === 0
+      ? {}
+      : {
+          onread: () => ({
+            buffer: readBuffer,
+            callback: (n: number) => {
+              reads.push({ bytes: n, inBatch: batchOpen });
+              for (let i = 0; i < n; i++) received.push(readBuffer[i]);
+            },
+          }),
+        },
+  );
   const frame = new Uint8Array(20 + MSS);
   const delivery: Ipv4Delivery = {
     src: PEER,
@@ -64,7 +88,9 @@ function established(coalesceAcks: boolean) {
     frame: null,
   };
   let seq = 1000;
+  let sent = 0;
   const segment = (flags: number, len: number): void => {
+    for (let i = 0; i < len; i++) frame[20 + i] = sent++ & 0xff;
     const n = codec.encodeTcp(
       {
         srcPort: 40000,
@@ -83,6 +109,7 @@ function established(coalesceAcks: boolean) {
       US,
     );
     delivery.length = delivery.datagramLength = n + len;
+    batchOpen = true;
     layer.receive(delivery);
     seq = (seq + len + (flags & SYN ? 1 : 0)) >>> 0;
   };
@@ -90,6 +117,7 @@ function established(coalesceAcks: boolean) {
   layer.batchEnd();
   segment(ACK, 0);
   layer.batchEnd();
+  batchOpen = false;
   expect(server).not.toBeNull();
   const lastRecv = (): number => {
     let at = NaN;
@@ -97,7 +125,11 @@ function established(coalesceAcks: boolean) {
     backend.configure((conn) => (at = conn.lastRecv));
     return at;
   };
-  return { clock, layer, data: () => segment(ACK, MSS), lastRecv };
+  const batchEnd = (): void => {
+    batchOpen = false;
+    layer.batchEnd();
+  };
+  return { clock, layer, data: () => segment(ACK, MSS), lastRecv, batchEnd, reads, received };
 }
 
 describe('the arrival time of received segments', () => {
@@ -138,5 +170,28 @@ describe('the arrival time of received segments', () => {
     clock.t = 130;
     data();
     expect(lastRecv()).toBe(130);
+  });
+});
+
+describe("an onread socket's buffer within a batch", () => {
+  it('goes to the callback as soon as the next segment would not fit, then fills again', () => {
+    const { data, batchEnd, reads, received } = established(true, 2500);
+    for (let i = 0; i < 10; i++) data();
+    // 1000-byte segments into 2500 bytes: handed over at 2000 (then 500 left) and again, never
+    // more than one segment's worth spilling, in the middle of the batch.
+    expect(reads.length).toBeGreaterThanOrEqual(4);
+    expect(reads.every((r) => r.inBatch)).toBe(true);
+    batchEnd();
+    expect(received.length).toBe(10 * MSS);
+    expect(received.every((b, i) => b === (i & 0xff))).toBe(true);
+  });
+
+  it('waits for the batch end when the batch fits', () => {
+    const { data, batchEnd, reads, received } = established(true, 8000);
+    for (let i = 0; i < 3; i++) data();
+    expect(reads).toEqual([]);
+    batchEnd();
+    expect(reads).toEqual([{ bytes: 3 * MSS, inBatch: false }]);
+    expect(received.every((b, i) => b === (i & 0xff))).toBe(true);
   });
 });
