@@ -300,8 +300,11 @@ export class StackHost {
   }
 
   static async up(opts: StackHostOptions = {}, ns = NS): Promise<StackHost> {
-    // Pin ourselves (the stack) away from the kernel-side tools.
-    spawnSync('taskset', ['-pc', CPUS >= 2 ? '1' : '0', String(process.pid)]);
+    // Pin ourselves (the stack) away from the kernel-side tools: every thread (-a), not only
+    // the main one: V8's GC and compiler threads and libuv's pool were started before this and
+    // would otherwise run on the tools' CPU, taking time from the kernel's side of the transfer
+    // (the C peers run wholly on their CPU, threads and all).
+    spawnSync('taskset', ['-apc', CPUS >= 2 ? '1' : '0', String(process.pid)]);
     netnsUp(ns);
     try {
       // IPv6 on in this namespace only for the TAP's kernel side (fd09::1, no DAD delay).
