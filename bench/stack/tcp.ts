@@ -63,13 +63,13 @@ export interface TcpAllocResult {
 /**
  * Receive-path cost per data segment in a child process (see tcp-alloc-child.ts): what the
  * stack allocated, counted exactly also across the GCs the receive slabs' external memory starts
- * inside the loop (what each GC freed is added to the heap's growth). A round's figure moves by
- * a byte or so with where the JIT's own allocations fall, so this is the median of `rounds`
- * children, with the spread.
+ * inside the loop (what each GC freed is added to the heap's growth). Over 200k segments a
+ * round's figure moved by a byte or so with where the JIT's own allocations fall; over 1M by
+ * about a tenth of that. The result is the median of `rounds` children, with the spread.
  */
 export function measureTcpAllocation(
   mode: 'data' | 'onread' = 'data',
-  segments = 200_000,
+  segments = 1_000_000,
   rounds = 3,
 ): TcpAllocResult {
   const runs: TcpAllocResult[] = [];
