@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ACK, FIN } from '../../src/fsm/segment.js';
-import { TcpState } from '../../src/fsm/tcp.js';
+import { LINUX_TCP_PROFILE, TcpState, type TcpConfig } from '../../src/fsm/tcp.js';
 import { Net, pattern } from './harness.js';
 
 describe('tail loss probe (RFC 8985 §7)', () => {
@@ -202,8 +202,8 @@ describe('ABORT in every state (RFC 9293 §3.10.5)', () => {
 
 describe('probe timeout (RFC 8985 §7.2)', () => {
   /** SRTT settles at 20 ms; then `segments` go out and every ACK is lost. When is the probe? */
-  function probeDelay(segments: number, lossProbe: 'rfc8985' | 'linux'): number[] {
-    const net = new Net({ lossProbe });
+  function probeDelay(segments: number, config: Partial<TcpConfig>): number[] {
+    const net = new Net(config);
     net.handshake();
     const two = 2 * net.a.effMss; // acknowledged at once: the samples are the path's RTT
     for (let i = 0; i < 20; i++) {
@@ -227,15 +227,15 @@ describe('probe timeout (RFC 8985 §7.2)', () => {
   }
 
   it('is 2 * SRTT with several segments out, plus the delayed-ACK time with one', () => {
-    const [several, srtt] = probeDelay(4, 'rfc8985');
+    const [several, srtt] = probeDelay(4, {});
     expect(several).toBeCloseTo(2 * srtt, 0);
-    const [one, srtt1] = probeDelay(1, 'rfc8985');
+    const [one, srtt1] = probeDelay(1, {});
     expect(one).toBeCloseTo(2 * srtt1 + 40, 0);
   });
   it('in the Linux profile adds 2 ms, or 200 ms with one segment out, never after the RTO', () => {
-    const [several, srtt] = probeDelay(4, 'linux');
+    const [several, srtt] = probeDelay(4, LINUX_TCP_PROFILE);
     expect(several).toBeCloseTo(2 * srtt + 2, 0);
-    const [one, srtt1, rto] = probeDelay(1, 'linux');
+    const [one, srtt1, rto] = probeDelay(1, LINUX_TCP_PROFILE);
     expect(2 * srtt1 + 200).toBeGreaterThan(rto);
     expect(one).toBeCloseTo(rto, 0); // the probe goes out in the RTO's place
   });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ACK, FIN, RST, SYN, newSegment, type Segment } from '../../src/fsm/segment.js';
-import { TcpEvent, TcpState, stateName } from '../../src/fsm/tcp.js';
+import { TcpEvent, TcpState, stateName, type TcpConfig } from '../../src/fsm/tcp.js';
 import { Net, pattern, rng } from './harness.js';
 
 function sha(b: Uint8Array): string {
@@ -274,8 +274,12 @@ describe('data transfer', () => {
 
 describe('SACK recovery window (RFC 6675, RFC 6937)', () => {
   /** One loss in a large window; records cwnd and whether the segment was new at each send. */
-  function singleLoss(prr: boolean): { entry: number; ssthresh: number; newInRecovery: number } {
-    const n = new Net({ prr });
+  function singleLoss(config: Partial<TcpConfig>): {
+    entry: number;
+    ssthresh: number;
+    newInRecovery: number;
+  } {
+    const n = new Net(config);
     n.handshake();
     const mss = n.a.effMss;
     let dropped = false;
@@ -306,14 +310,14 @@ describe('SACK recovery window (RFC 6675, RFC 6937)', () => {
     return { entry, ssthresh, newInRecovery };
   }
 
-  it('sends new data during recovery once the pipe, not SND.NXT - SND.UNA, is below cwnd', () => {
-    const r = singleLoss(false);
+  it('by default (RFC 6675) sets cwnd to ssthresh on entry, and sends new data once the pipe, not SND.NXT - SND.UNA, is below it', () => {
+    const r = singleLoss({});
     expect(r.entry).toBe(r.ssthresh);
     expect(r.newInRecovery).toBeGreaterThan(0);
   });
 
   it('with PRR lowers cwnd towards ssthresh in step with delivery instead of at once', () => {
-    const r = singleLoss(true);
+    const r = singleLoss({ prr: true });
     // Entering recovery the pipe is nearly the whole flight: PRR keeps cwnd just above it.
     expect(r.entry).toBeGreaterThan(r.ssthresh);
     expect(r.newInRecovery).toBeGreaterThan(0);
@@ -508,6 +512,25 @@ describe('RFC 5961 blind attacks', () => {
     n.inject('a', s);
     expect(n.hostA.receivedBytes).toBe(got);
     expect(n.a.counters.pawsDrops).toBe(1);
+  });
+
+  it('PAWS trusts TS.Recent through 24 days of idleness, and not after (RFC 7323 §5.5)', () => {
+    const day = 24 * 3600 * 1000;
+    for (const [idle, dropped] of [
+      [2 * 3600 * 1000, true],
+      [23 * day, true],
+      [25 * day, false],
+    ] as const) {
+      const n = established();
+      n.run(idle);
+      const s = forged(n, ACK, 0, 100);
+      s.hasTimestamps = true;
+      s.tsVal = 1; // older than TS.Recent
+      const got = n.hostA.receivedBytes;
+      n.inject('a', s);
+      expect(n.a.counters.pawsDrops).toBe(dropped ? 1 : 0);
+      expect(n.hostA.receivedBytes).toBe(got + (dropped ? 0 : 100));
+    }
   });
 });
 

@@ -272,7 +272,8 @@ export const MAX_STRETCH_SEGMENTS = 16;
 
 /** Window-scale shift that lets a 16-bit window express `rcvBuf` (RFC 7323 §2.3, at most 14). */
 export function windowShiftFor(rcvBuf: number): number {
-  if (rcvBuf <= 0) return 0;
+  // A 16-bit window already expresses it (and a negative size must not read as 2^32 - n below).
+  if (rcvBuf < 0x10000) return 0;
   let s = 0;
   while (s < 14 && rcvBuf >>> s > 0xffff) s++;
   return s;
