@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { CPUS } from './lab.js';
+import { CLOCK_TICKS, CPUS } from './lab.js';
 
 export interface WrkResult {
   requestsPerSecond: number;
@@ -37,8 +37,6 @@ const NS = `pkt-http-bench-${process.pid}`;
 const DURATION_S = 5;
 const CONNECTIONS = 10;
 const ROUNDS = 3;
-/** USER_HZ: the unit of utime/stime in /proc/PID/stat (100 on Linux). */
-const CLOCK_TICKS = 100;
 
 function sh(args: string[], timeoutMs = 60_000): string {
   const r = spawnSync(args[0], args.slice(1), { encoding: 'utf8', timeout: timeoutMs });

@@ -110,6 +110,22 @@ export class Lab {
   }
 }
 
+/** USER_HZ, what /proc reports CPU times in (100 on Linux for every architecture we run on). */
+export const CLOCK_TICKS = 100;
+
+/** CPU seconds of a process, in user space and in the kernel. */
+export interface CpuSplit {
+  user: number;
+  system: number;
+}
+
+/** The share of `b - a` spent in the kernel (NaN when there was none to split). */
+export function kernelShare(a: CpuSplit, b: CpuSplit): number {
+  const user = b.user - a.user;
+  const system = b.system - a.system;
+  return user + system > 0 ? system / (user + system) : NaN;
+}
+
 export class Responder {
   constructor(
     readonly child: ChildProcess,
@@ -132,6 +148,23 @@ export class Responder {
       return NaN;
     }
     return total;
+  }
+
+  /**
+   * User and system CPU seconds so far, all threads (/proc/PID/stat utime and stime, in clock
+   * ticks of 10 ms): coarser than cpuNs, for the share of the time spent in the kernel.
+   */
+  cpuSplit(): CpuSplit {
+    const pid = this.child.pid;
+    if (pid === undefined) return { user: NaN, system: NaN };
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { user: Number(fields[11]) / CLOCK_TICKS, system: Number(fields[12]) / CLOCK_TICKS };
+    } catch {
+      return { user: NaN, system: NaN };
+    }
   }
 
   /** SIGTERM, then SIGKILL if it has not exited within 5 s. */

@@ -17,6 +17,7 @@ import {
   CPUS,
   HOST_IP,
   Lab,
+  kernelShare,
   machineCpuSeconds,
   ROOT,
   run,
@@ -42,6 +43,8 @@ export interface PeerTransfer {
   gbps: number;
   cpuSecondsPerGB: number;
   machineCpuSecondsPerGB: number;
+  /** Of the process's CPU, the share spent in the kernel (NaN where there is no process). */
+  kernelShare: number;
 }
 
 /** One lwIP round, both ways. */
@@ -169,14 +172,22 @@ function medianTransfer(all: PeerTransfer[]): PeerTransfer {
     gbps: median(all.map((t) => t.gbps)),
     cpuSecondsPerGB: median(all.map((t) => t.cpuSecondsPerGB)),
     machineCpuSecondsPerGB: median(all.map((t) => t.machineCpuSecondsPerGB)),
+    kernelShare: median(all.map((t) => t.kernelShare)),
   };
 }
 
-function transfer(bytes: number, seconds: number, cpuNs: number, machineS: number): PeerTransfer {
+function transfer(
+  bytes: number,
+  seconds: number,
+  cpuNs: number,
+  machineS: number,
+  kernel: number,
+): PeerTransfer {
   return {
     gbps: (bytes * 8) / seconds / 1e9,
     cpuSecondsPerGB: cpuNs / 1e9 / (bytes / 1e9),
     machineCpuSecondsPerGB: machineS / (bytes / 1e9),
+    kernelShare: kernel,
   };
 }
 
@@ -190,6 +201,7 @@ function checkBytes(what: string, e: PeerEvent, bytes: number): number {
 /** Kernel → lwIP: socat in the lab streams `bytes` zeros into lwIP's discard server. */
 async function kernelToLwip(lab: Lab, peer: LwipPeer, bytes: number): Promise<PeerTransfer> {
   const cpu0 = peer.responder.cpuNs();
+  const split0 = peer.responder.cpuSplit();
   const machine0 = machineCpuSeconds();
   lab.client('socat', [
     '-b',
@@ -199,7 +211,13 @@ async function kernelToLwip(lab: Lab, peer: LwipPeer, bytes: number): Promise<Pe
     `TCP:${STACK_IP}:9,${CUBIC}`,
   ]);
   const seconds = checkBytes('kernel → lwIP', await peer.next('discard'), bytes);
-  return transfer(bytes, seconds, peer.responder.cpuNs() - cpu0, machineCpuSeconds() - machine0);
+  return transfer(
+    bytes,
+    seconds,
+    peer.responder.cpuNs() - cpu0,
+    machineCpuSeconds() - machine0,
+    kernelShare(split0, peer.responder.cpuSplit()),
+  );
 }
 
 /** lwIP → kernel: a socat sink in the lab, then a fresh lwip-peer in source mode. */
@@ -232,13 +250,15 @@ async function lwipToKernel(lab: Lab, binary: string, bytes: number): Promise<Pe
     }
     peer = await startLwipPeer(lab, binary, ['--source', `${HOST_IP}:${SINK_PORT}:${bytes}`]);
     const cpu0 = peer.responder.cpuNs();
+    const split0 = peer.responder.cpuSplit();
     const machine0 = machineCpuSeconds();
     const seconds = checkBytes('lwIP → kernel', await peer.next('source'), bytes);
     const cpuNs = peer.responder.cpuNs() - cpu0;
+    const kernel = kernelShare(split0, peer.responder.cpuSplit());
     const machineS = machineCpuSeconds() - machine0;
     const code = await sinkDone;
     if (code !== 0) throw new Error(`socat sink exited ${code}`);
-    return transfer(bytes, seconds, cpuNs, machineS);
+    return transfer(bytes, seconds, cpuNs, machineS, kernel);
   } finally {
     await peer?.responder.stop();
     if (sink.exitCode === null && sink.signalCode === null) sink.kill('SIGKILL');
@@ -306,8 +326,8 @@ export function vethContender(offloads: boolean, placement: Placement): Contende
         const inbound = await pair.transfer(bytes, clientCpus, responderCpus);
         const outbound = await pair.transfer(bytes, clientCpus, responderCpus, 'reverse');
         return {
-          inbound: { ...inbound, cpuSecondsPerGB: NaN },
-          outbound: { ...outbound, cpuSecondsPerGB: NaN },
+          inbound: { ...inbound, cpuSecondsPerGB: NaN, kernelShare: NaN },
+          outbound: { ...outbound, cpuSecondsPerGB: NaN, kernelShare: NaN },
         };
       } finally {
         pair.down();
@@ -419,24 +439,26 @@ export async function measureHeadToHead(
  */
 export function formatHeadToHead(h: HeadToHead, veth?: KernelVethResult): string {
   const f = (n: number, d = 2): string => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+  const pct = (share: number): string =>
+    Number.isFinite(share) ? `(${(share * 100).toFixed(0)}% sys)`.padEnd(10) : ''.padEnd(10);
   const o = h.lwip.options;
   const lwip = h.contenders.find((c) => c.name === 'lwIP');
   const dir = (t: ContenderResult['inbound']): string => {
     const g = t.rounds.map((x) => x.gbps);
     return (
       `${f(t.gbps).padStart(6)} (${f(Math.min(...g))}-${f(Math.max(...g))}) ` +
-      `${f(t.cpuSecondsPerGB).padStart(5)} ${f(t.machineCpuSecondsPerGB).padStart(5)}`
+      `${f(t.cpuSecondsPerGB).padStart(5)} ${pct(t.kernelShare)} ${f(t.machineCpuSecondsPerGB).padStart(5)}`
     );
   };
   const ratio = (c: ContenderResult, way: 'inbound' | 'outbound'): string =>
     lwip === undefined ? 'n/a' : `${f(c[way].gbps / lwip[way].gbps)}x`;
   const lines = [
     `head-to-head, TCP over IPv4, ${(h.bytes / 2 ** 20).toFixed(0)} MiB per transfer, median of ${h.rounds} rounds (min-max), contenders interleaved; ${h.placement}`,
-    `  lwIP ${'2.1.3'} is Debian's liblwip (TCP_WND ${o.tcpWnd}, wnd scale ${o.wndScale}, SND_BUF ${o.tcpSndBuf}, MSS ${o.tcpMss}); Gbit/s, then CPU s/GB of the contender's process and of the machine`,
-    `  ${'contender'.padEnd(32)} ${'kernel → it'.padEnd(34)} ${'it → kernel'.padEnd(34)} vs lwIP`,
+    `  lwIP ${'2.1.3'} is Debian's liblwip (TCP_WND ${o.tcpWnd}, wnd scale ${o.wndScale}, SND_BUF ${o.tcpSndBuf}, MSS ${o.tcpMss}); Gbit/s, then CPU s/GB of the contender's process (its share in the kernel) and of the machine`,
+    `  ${'contender'.padEnd(32)} ${'kernel → it'.padEnd(44)} ${'it → kernel'.padEnd(44)} vs lwIP`,
     ...h.contenders.map(
       (c) =>
-        `  ${c.name.padEnd(32)} ${dir(c.inbound).padEnd(34)} ${dir(c.outbound).padEnd(34)} ${ratio(c, 'inbound')} / ${ratio(c, 'outbound')}`,
+        `  ${c.name.padEnd(32)} ${dir(c.inbound).padEnd(44)} ${dir(c.outbound).padEnd(44)} ${ratio(c, 'inbound')} / ${ratio(c, 'outbound')}`,
     ),
     '  raw rounds, Gbit/s in / out:',
     ...h.contenders.map(
