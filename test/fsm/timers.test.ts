@@ -6,7 +6,7 @@
  * off from the RTO up to its ceiling), and keepalive under a user timeout.
  */
 import { describe, expect, it } from 'vitest';
-import { ACK, RST } from '../../src/fsm/segment.js';
+import { ACK, RST, SYN } from '../../src/fsm/segment.js';
 import { TcpEvent, TcpState } from '../../src/fsm/tcp.js';
 import { Net, pattern } from './harness.js';
 
@@ -204,5 +204,151 @@ describe('keepalive (RFC 1122 §4.2.3.6)', () => {
     net.run(60_000);
     expect(keepProbes(net)).toBe(0);
     expect(net.a.state).toBe(TcpState.ESTABLISHED);
+  });
+});
+
+/** Every deadline of `conn` and how many segments it has sent: what a timer call may change. */
+function timerState(net: Net, who: 'a' | 'b'): number[] {
+  const c = net[who];
+  return [
+    c.snd.rtxDeadline,
+    c.snd.probeDeadline,
+    c.snd.persistDeadline,
+    c.rcv.delackDeadline,
+    c.keepaliveDeadline,
+    c.timeWaitDeadline,
+    net.sentBy(who).length,
+  ];
+}
+
+describe('onTimer: what one call handles', () => {
+  it('a call with no deadline due changes nothing (a timer left armed for a cancelled one)', () => {
+    // An ACK owed (delayed), data outstanding under keepalive, and a zero-window probe pending.
+    const owed = new Net();
+    owed.handshake();
+    owed.b.send(pattern(100), 0, 100, owed.now);
+    owed.run(owed.latency);
+    expect(owed.a.rcv.delackDeadline).toBeGreaterThan(owed.now);
+    const outstanding = new Net();
+    outstanding.handshake();
+    outstanding.a.setKeepAlive(true, 200, outstanding.now);
+    outstanding.filter = () => 'drop';
+    outstanding.a.send(pattern(1000), 0, 1000, outstanding.now);
+    outstanding.run(50);
+    const shut = zeroWindow();
+    expect(shut.a.snd.persistDeadline).toBeGreaterThan(shut.now);
+    for (const net of [owed, outstanding, shut]) {
+      const before = timerState(net, 'a');
+      expect(net.a.nextDeadline()).toBeGreaterThan(net.now);
+      net.a.onTimer(net.now);
+      expect(timerState(net, 'a')).toEqual(before);
+    }
+  });
+
+  it('a late call handles every deadline due, so the next one is in the future', () => {
+    // Retransmission and keepalive due together (data outstanding, the peer silent).
+    const rtx = new Net();
+    rtx.handshake();
+    rtx.a.setKeepAlive(true, 300, rtx.now);
+    rtx.filter = () => 'drop';
+    rtx.a.send(pattern(1000), 0, 1000, rtx.now);
+    // Persist and keepalive due together (the peer's window shut).
+    const shut = zeroWindow();
+    shut.a.setKeepAlive(true, 10, shut.now);
+    // Keepalive and a delayed ACK due together (the peer's data arrived, ours outstanding).
+    const owed = new Net();
+    owed.handshake();
+    owed.a.setKeepAlive(true, 10, owed.now);
+    owed.filter = (s) => (s.from === 'a' ? 'drop' : 'pass');
+    owed.a.send(pattern(1000), 0, 1000, owed.now);
+    owed.b.send(pattern(100), 0, 100, owed.now);
+    owed.run(owed.latency);
+    expect(owed.a.rcv.delackDeadline).toBeGreaterThan(owed.now);
+    const cases: Array<[Net, number[]]> = [
+      [rtx, [rtx.a.snd.rtxDeadline, rtx.a.keepaliveDeadline]],
+      [shut, [shut.a.snd.persistDeadline, shut.a.keepaliveDeadline]],
+      [owed, [owed.a.keepaliveDeadline, owed.a.rcv.delackDeadline]],
+    ];
+    for (const [net, due] of cases) {
+      const late = Math.max(...due);
+      expect(late).toBeLessThan(Infinity);
+      expect(late).toBeLessThan(
+        net.a.snd.rtxDeadline === due[0] ? Infinity : net.a.snd.rtxDeadline,
+      );
+      net.a.onTimer(late);
+      expect(net.a.nextDeadline()).toBeGreaterThan(late);
+    }
+  });
+});
+
+describe('SYN-ACK retransmission (RFC 9293 §3.8.1, Linux tcp_synack_retries)', () => {
+  it('resends the SYN-ACK with backoff, synAckRetries times, then gives the half-open connection up', () => {
+    const net = new Net({ synAckRetries: 3 });
+    net.b.listen(5000);
+    let first = true;
+    // Only a's first SYN gets through; none of b's segments do.
+    net.filter = (s) => (s.from === 'a' && first ? ((first = false), 'pass') : 'drop');
+    net.a.connect(1000, net.now);
+    net.run(600_000, () => net.b.isClosed());
+    const synAcks = net.sentBy('b');
+    expect(synAcks.length).toBe(1 + 3);
+    for (const s of synAcks) expect(s.flags).toBe(SYN | ACK);
+    const gaps = synAcks.slice(1).map((s, i) => s.time - synAcks[i].time);
+    expect(gaps[1]).toBe(2 * gaps[0]);
+    expect(gaps[2]).toBe(2 * gaps[1]);
+    expect(net.b.state).toBe(TcpState.CLOSED);
+    expect(net.hostB.events.at(-1)).toBe(TcpEvent.Closed);
+  });
+});
+
+describe('keepalive probes and when they give up (RFC 1122 §4.2.3.6, Linux tcp_keepalive_timer)', () => {
+  /**
+   * a turns keepalive on (the first check `idle` ms later) towards a peer gone silent, with a
+   * user timeout of `userTimeout(silentFor)` where silentFor is how long b has been quiet by
+   * then; returns the probe times and the close time, from when keepalive was turned on.
+   */
+  function silentPeer(
+    config: { keepInterval: number; keepCount: number },
+    idle: number,
+    userTimeout: (silentFor: number) => number = () => 0,
+  ): { probes: number[]; closed: number; net: Net } {
+    const net = new Net(config);
+    net.handshake();
+    const heard = net.sentBy('b').at(-1)!.time + net.latency;
+    const timeout = userTimeout(net.now - heard);
+    if (timeout > 0) net.a.setUserTimeout(timeout, net.now);
+    const start = net.now;
+    net.a.setKeepAlive(true, idle, net.now);
+    net.filter = () => 'drop';
+    const sentBefore = net.sentBy('a').length;
+    const closed = closedAt(net, 'a', 600_000) - start;
+    const after = net.sentBy('a').slice(sentBefore);
+    const probes = after.filter((s) => !(s.flags & RST)).map((s) => s.time - start);
+    return { probes, closed, net };
+  }
+
+  it('gives up after keepCount unanswered probes, one interval after the last', () => {
+    const { probes, closed, net } = silentPeer({ keepInterval: 1000, keepCount: 3 }, 2000);
+    expect(probes).toEqual([2000, 3000, 4000]);
+    expect(closed).toBe(5000);
+    expect(net.hostA.events.at(-1)).toBe(TcpEvent.TimedOut);
+    expect(net.sentBy('a').at(-1)!.flags & RST).toBe(RST);
+  });
+
+  it('with a user timeout below the idle time, still sends one probe before giving up', () => {
+    const { probes, closed } = silentPeer({ keepInterval: 1000, keepCount: 9 }, 10_000, () => 5000);
+    expect(probes).toEqual([10_000]);
+    expect(closed).toBe(11_000);
+  });
+
+  it('gives up at the probe time the user timeout is reached, not one later', () => {
+    // The peer has been silent exactly the user timeout at the second probe's time.
+    const { probes, closed } = silentPeer(
+      { keepInterval: 1000, keepCount: 100 },
+      2000,
+      (silentFor) => silentFor + 3000,
+    );
+    expect(probes).toEqual([2000]);
+    expect(closed).toBe(3000);
   });
 });

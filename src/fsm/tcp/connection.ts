@@ -372,24 +372,18 @@ export class TcpConnection {
     return this.state === TcpState.TIME_WAIT && this.rcv.acceptsReuse(seg);
   }
 
-  describe(): string {
-    const snd = this.snd;
-    return (
-      `${stateName(this.state)} una=${snd.una} nxt=${snd.nxt} max=${snd.max} ` +
-      `wnd=${snd.wnd} cwnd=${snd.cc.cwnd} ssthresh=${snd.cc.ssthresh} rcvNxt=${this.rcv.nxt} ` +
-      `rto=${snd.rto.rto} queued=${snd.buffer.length}`
-    );
-  }
-
   // ===================================================================== timers
 
+  /**
+   * Handles every deadline that is due, so nextDeadline() is in the future afterwards; a call
+   * with none due (a host's timer left armed for a deadline that went away) does nothing.
+   * finish() clears every deadline, so a connection that one handler closes skips the rest.
+   */
   onTimer(now: number): void {
+    // Set only in FIN-WAIT-2 (an orphan's linger) and TIME-WAIT, and cleared when they end.
     if (this.timeWaitDeadline <= now) {
-      this.timeWaitDeadline = NONE;
-      if (this.state === TcpState.TIME_WAIT || this.state === TcpState.FIN_WAIT_2) {
-        this.finish(TcpEvent.Closed);
-        return;
-      }
+      this.finish(TcpEvent.Closed);
+      return;
     }
     const snd = this.snd;
     if (snd.probeDeadline <= now) {
@@ -399,21 +393,19 @@ export class TcpConnection {
     if (snd.rtxDeadline <= now) {
       snd.rtxDeadline = NONE;
       this.onRetransmitTimeout(now);
-      if (this.isClosed()) return;
     }
     if (snd.persistDeadline <= now) {
       snd.persistDeadline = NONE;
       if (!snd.onPersistTimeout(now, this.lastRecv)) this.timedOut(now);
-      if (this.isClosed()) return;
     }
     if (this.keepaliveDeadline <= now) {
       this.keepaliveDeadline = NONE;
       this.onKeepaliveTimeout(now);
-      if (this.isClosed()) return;
     }
+    // Armed only while an ACK is owed in a synchronized state; sending any ACK disarms it.
     if (this.rcv.delackDeadline <= now) {
       this.rcv.delackDeadline = NONE;
-      if (this.rcv.ackOwed && this.isSynchronized()) this.sendAck(now);
+      this.sendAck(now);
     }
   }
 
@@ -430,15 +422,17 @@ export class TcpConnection {
     this.finish(TcpEvent.TimedOut);
   }
 
+  /** Armed only while keepalive is on in a synchronized state (setKeepAlive, establish). */
   private onKeepaliveTimeout(now: number): void {
-    if (!this.keepAlive || !this.isSynchronized()) return;
     const idle = now - this.lastRecv;
     if (!this.snd.idle) {
       // Retransmissions handle an unresponsive peer while data is outstanding.
       this.keepaliveDeadline = now + this.keepIdle;
       return;
     }
-    if (this.keepProbes === 0 && idle < this.keepIdle) {
+    // Not idle long enough yet, also while probing when the idle time was raised meanwhile
+    // (Linux's tcp_keepalive_timer compares only the idle time).
+    if (idle < this.keepIdle) {
       this.keepaliveDeadline = this.lastRecv + this.keepIdle;
       return;
     }

@@ -1006,8 +1006,9 @@ export class TcpLayer implements TransportReceiver, TcpHost, IcmpErrorReceiver {
     if (entry !== undefined) {
       const conn = entry.conn;
       const f = seg.flags;
-      // RFC 6191: a new SYN may take over a TIME-WAIT connection with a larger seq / timestamp.
-      if (conn.state === TcpState.TIME_WAIT && (f & (SYN | ACK | RST)) === SYN) {
+      // RFC 6191: a new SYN may take over a TIME-WAIT connection with a larger seq / timestamp
+      // (acceptsReuse is false in every other state).
+      if ((f & (SYN | ACK | RST)) === SYN) {
         const server = this.listenerFor(a, localPort);
         if (server !== undefined && conn.acceptsReuse(seg)) {
           const minIss = seqAdd(conn.sndMax, 128_000);
